@@ -1,0 +1,110 @@
+"""Shared reading helpers for loaders: gzip-transparent text access, header sniffing, CSV reading
+with file-line row numbers, and the common checks (empty file, missing/unknown columns)."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from vru.errors import SourceError
+
+
+def open_bytes(path: str | Path) -> io.BufferedIOBase:
+    """Open a file for reading bytes, decompressing ``.gz`` transparently."""
+    p = Path(path)
+    if p.suffix == ".gz":
+        return gzip.open(p, "rb")  # type: ignore[return-value]
+    return open(p, "rb")
+
+
+def base_name(path: str | Path) -> str:
+    """File name without a trailing ``.gz`` (what format detection looks at)."""
+    name = Path(path).name
+    return name[:-3] if name.endswith(".gz") else name
+
+
+def head_lines(path: str | Path, n: int = 10, encoding: str = "utf-8-sig") -> list[str]:
+    """The first ``n`` lines of a text file, without line endings (CRLF or LF). [] if empty."""
+    out: list[str] = []
+    with open_bytes(path) as f:
+        for raw in f:
+            out.append(raw.decode(encoding, errors="replace").rstrip("\r\n"))
+            if len(out) >= n:
+                break
+    return out
+
+
+def header_fields(path: str | Path, encoding: str = "utf-8-sig") -> list[str]:
+    """Fields of the first line, parsed as CSV. [] for an empty file."""
+    lines = head_lines(path, 1, encoding)
+    if not lines:
+        return []
+    return next(csv.reader([lines[0]]))
+
+
+def require_nonempty(path: str | Path) -> None:
+    with open_bytes(path) as f:
+        if not f.read(1):
+            raise SourceError(path, "file is empty")
+
+
+def read_csv_strings(path: str | Path, *, skiprows: int = 0, nrows: int | None = None,
+                     encoding: str = "utf-8-sig", decimal: str = ".") -> pd.DataFrame:
+    """Read a CSV with every value as a string (no type guessing), CRLF or LF, gzip or not.
+
+    Row ``i`` of the result (0-based) is file line ``i + 2 + skiprows`` (header on line
+    ``1 + skiprows``); :func:`line_of` does that arithmetic. Rows with more fields than the header
+    raise a SourceError naming the line; rows with fewer fields get NaN (callers treat a missing
+    required value as a truncated row).
+    """
+    require_nonempty(path)
+    try:
+        with open_bytes(path) as f:
+            df = pd.read_csv(
+                f, dtype=str, keep_default_na=False, na_values=[], skiprows=skiprows,
+                nrows=nrows, encoding=encoding, skip_blank_lines=False, decimal=decimal,
+            )
+    except pd.errors.ParserError as e:
+        raise SourceError(path, f"cannot parse as CSV: {e}") from None
+    except UnicodeDecodeError as e:
+        raise SourceError(path, f"not UTF-8 text: {e}") from None
+    except (EOFError, gzip.BadGzipFile, OSError) as e:
+        raise SourceError(path, f"cannot read file (truncated or corrupt?): {e}") from None
+    return df
+
+
+def line_of(index: int, skiprows: int = 0) -> int:
+    """File line number of 0-based data row ``index`` (header line = 1 + skiprows)."""
+    return int(index) + 2 + skiprows
+
+
+def check_columns(path: str | Path, columns: Iterable[str], required: Iterable[str],
+                  optional: Iterable[str] = (), *, allow_extra_pattern=None,
+                  header_line: int = 1) -> None:
+    """Refuse a header with a missing required column or a column we do not know."""
+    cols = list(columns)
+    req, opt = list(required), set(optional)
+    for c in req:
+        if c not in cols:
+            raise SourceError(path, f"missing required column {c!r}; header is {cols}",
+                              row=header_line, column=c)
+    for c in cols:
+        if c in req or c in opt:
+            continue
+        if allow_extra_pattern is not None and allow_extra_pattern(c):
+            continue
+        raise SourceError(path, f"unknown column {c!r} (not in any known vintage of this format)",
+                          row=header_line, column=c)
+
+
+def first_bad(mask: pd.Series) -> int | None:
+    """0-based position of the first True in a boolean Series, or None."""
+    import numpy as np
+
+    idx = np.flatnonzero(mask.to_numpy())
+    return int(idx[0]) if len(idx) else None
