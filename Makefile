@@ -1,0 +1,40 @@
+# The two commands of the README: `make report` and `make test`.
+# They need only Python 3.11+, make and git; everything else is installed here.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+WAREHOUSE ?= build/london.duckdb
+REPORT ?= needs-assessment.html
+
+.PHONY: report test lint bench-ingest clean
+
+$(VENV)/.runtime: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.runtime pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+## Build the warehouse from the bundled London data and write the needs assessment.
+report: $(VENV)/.runtime
+	$(BIN)/vru init --warehouse $(WAREHOUSE)
+	$(BIN)/vru report --warehouse $(WAREHOUSE) --out $(REPORT)
+
+## Run the whole test suite (installs test tools, and Chromium/Java for browser and Spark tests).
+test: $(VENV)/.test
+	bash scripts/ensure-system-deps.sh
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/pytest
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check src tests benchmarks scripts
+
+bench-ingest: $(VENV)/.test
+	$(BIN)/python benchmarks/ingest/run.py
+
+clean:
+	rm -rf build $(REPORT) .pytest_cache

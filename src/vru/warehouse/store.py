@@ -1,0 +1,187 @@
+"""The warehouse: one embedded DuckDB file holding the canonical tables of :mod:`vru.schema`.
+
+Writing rules
+-------------
+- Every file is read and validated completely by its loader *before* the warehouse is touched.
+- All batches of one ``ingest`` call are written in a single transaction: either every file is
+  stored or none is (a failure rolls back; nothing already stored is lost).
+- A row whose natural key (:data:`vru.schema.KEYS`) already exists replaces the stored row. So
+  loading the same file twice changes nothing, and a newer release of a source revises the figures
+  it re-publishes.
+- Each loaded file is recorded in ``loads`` with its SHA-256; a file whose exact bytes were already
+  loaded is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from vru.errors import WarehouseError
+from vru.schema import KEYS, TABLES, Batch
+
+ENV_VAR = "VRU_WAREHOUSE"
+
+_SQL_TYPES = {
+    "string": "VARCHAR",
+    "int64": "BIGINT",
+    "float64": "DOUBLE",
+    "datetime64[ns]": "TIMESTAMP",
+    "object": "BLOB",
+}
+
+
+def default_path() -> Path:
+    """``$VRU_WAREHOUSE``, else ``$XDG_DATA_HOME/vru/warehouse.duckdb`` (~/.local/share/...)."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "vru" / "warehouse.duckdb"
+
+
+def sha256_of(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class FileResult:
+    path: str
+    source: str
+    status: str  # "loaded" | "unchanged"
+    rows: int
+    notes: list[str]
+
+
+class Warehouse:
+    """A DuckDB warehouse file. Use :meth:`create` for a new one, :meth:`open` for an existing one."""
+
+    def __init__(self, path: str | Path, con: duckdb.DuckDBPyConnection):
+        self.path = Path(path)
+        self.con = con
+
+    # -- opening ---------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | Path | None = None, *, replace: bool = False) -> Warehouse:
+        """Create (or, with ``replace``, recreate) a warehouse with every canonical table."""
+        p = Path(path) if path is not None else default_path()
+        if replace:
+            for f in (p, p.with_name(p.name + ".wal")):
+                if f.exists():
+                    f.unlink()
+        p.parent.mkdir(parents=True, exist_ok=True)
+        wh = cls(p, duckdb.connect(str(p)))
+        wh._ensure_schema()
+        return wh
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, *, read_only: bool = False) -> Warehouse:
+        p = Path(path) if path is not None else default_path()
+        if not p.exists():
+            raise WarehouseError(
+                f"no warehouse at {p}: run `vru init` first (or set --warehouse / ${ENV_VAR})"
+            )
+        wh = cls(p, duckdb.connect(str(p), read_only=read_only))
+        missing = [t for t in (*TABLES, "loads") if t not in wh.tables()]
+        if missing:
+            raise WarehouseError(f"{p} is not a VRU warehouse (missing tables {missing})")
+        return wh
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _ensure_schema(self) -> None:
+        for name, cols in TABLES.items():
+            body = ", ".join(f'"{c}" {_SQL_TYPES[t]}' for c, t in cols)
+            self.con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({body})")
+        self.con.execute(
+            "CREATE TABLE IF NOT EXISTS loads (sha256 VARCHAR PRIMARY KEY, path VARCHAR, "
+            "source VARCHAR, rows BIGINT, loaded_at TIMESTAMP, notes VARCHAR)"
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+    def tables(self) -> list[str]:
+        return [r[0] for r in self.con.execute("SHOW TABLES").fetchall()]
+
+    def sql(self, query: str, params: Sequence | None = None) -> pd.DataFrame:
+        """Run a read query and return a DataFrame."""
+        return self.con.execute(query, params or []).df()
+
+    def table(self, name: str) -> pd.DataFrame:
+        if name not in (*TABLES, "loads"):
+            raise WarehouseError(f"unknown table {name!r}")
+        return self.sql(f"SELECT * FROM {name}")
+
+    def counts(self) -> dict[str, int]:
+        return {t: self.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+
+    def fingerprint(self) -> dict[str, str]:
+        """A content hash per table (order-independent): equal fingerprints = equal contents."""
+        out = {}
+        for t, cols in TABLES.items():
+            expr = " || '|' || ".join(
+                f"coalesce(CAST(md5(CAST(\"{c}\" AS VARCHAR)) AS VARCHAR), 'null')" for c, _ in cols
+            )
+            row = self.con.execute(
+                f"SELECT count(*), coalesce(sum(hash({expr})), 0) FROM {t}"
+            ).fetchone()
+            out[t] = f"{row[0]}:{row[1]}"
+        return out
+
+    # -- writing ---------------------------------------------------------------------------
+    def loaded(self, sha: str) -> bool:
+        return bool(self.con.execute("SELECT 1 FROM loads WHERE sha256 = ?", [sha]).fetchall())
+
+    def write(self, batches: Iterable[tuple[Batch, str]]) -> None:
+        """Store batches (each with its file's SHA-256) in one transaction: all or nothing."""
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for batch, sha in batches:
+                for table, df in batch.tables.items():
+                    if table not in TABLES:
+                        raise WarehouseError(f"loader returned unknown table {table!r}")
+                    if df.empty:
+                        continue
+                    self._upsert(table, df)
+                con.execute(
+                    "INSERT OR REPLACE INTO loads VALUES (?, ?, ?, ?, ?, ?)",
+                    [sha, batch.path, batch.source, batch.rows(),
+                     datetime.now(UTC).replace(tzinfo=None), "\n".join(batch.notes)],
+                )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def _upsert(self, table: str, df: pd.DataFrame) -> None:
+        cols = [c for c, _ in TABLES[table]]
+        keys = KEYS[table]
+        view = f"_batch_{table}"
+        self.con.register(view, df[cols])
+        try:
+            match = " AND ".join(f't."{k}" = b."{k}"' for k in keys)
+            self.con.execute(
+                f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM {view} b WHERE {match})"
+            )
+            collist = ", ".join(f'"{c}"' for c in cols)
+            self.con.execute(f"INSERT INTO {table} ({collist}) SELECT {collist} FROM {view}")
+        finally:
+            self.con.unregister(view)
