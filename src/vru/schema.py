@@ -115,6 +115,16 @@ KEYS: dict[str, tuple[str, ...]] = {
     "survey": ("source", "level", "area_code", "period_end", "measure"),
 }
 
+# What a batch replaces. For crime panels a file is the publisher's statement about whole months
+# of one source: loading it replaces every stored row of that (source, level, month), so an area
+# whose count was revised to zero (and so is absent from a file that omits zeros) is not left
+# behind with its old count. Other tables replace row by row on their natural key.
+REPLACE_SCOPE: dict[str, tuple[str, ...]] = {
+    **KEYS,
+    "crime": ("source", "level", "month"),
+    "crime_annual": ("source", "level", "year", "category"),
+}
+
 
 @dataclass
 class Batch:

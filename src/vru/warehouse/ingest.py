@@ -59,24 +59,23 @@ def expand(paths: Iterable[str | Path]) -> list[Path]:
 def load_files(paths: list[Path], *, backend: str = "duckdb") -> list[tuple[Batch, str]]:
     """Read and validate every file (nothing is written). Returns (batch, sha256) pairs.
 
-    data.police.uk street files are grouped and aggregated in one engine call.
+    Record-level formats (loaders with a ``load_many``, e.g. data.police.uk street files) are
+    grouped and aggregated in one engine call.
     """
-    from vru.sources import police_uk  # noqa: PLC0415 (grouping needs the module itself)
-
     out: list[tuple[Batch, str]] = []
-    street: list[Path] = []
+    grouped: dict[object, list[Path]] = {}
     for p in paths:
         mod = registry.detect(p)
-        if mod is police_uk:
-            street.append(p)
+        if hasattr(mod, "load_many"):
+            grouped.setdefault(mod, []).append(p)
         else:
             out.append((mod.load(p), sha256_of(p)))
-    if street:
-        batch = police_uk.load_many(street, backend=backend)
+    for mod, files in grouped.items():
+        batch = mod.load_many(files, backend=backend)
         # one batch, many files: record each file's hash so re-ingesting any of them is a no-op
-        shas = [sha256_of(p) for p in street]
+        shas = [sha256_of(p) for p in files]
         out.append((batch, shas[0]))
-        for p, sha in zip(street[1:], shas[1:], strict=True):
+        for p, sha in zip(files[1:], shas[1:], strict=True):
             out.append((Batch(path=str(p), source=batch.source, tables={}, notes=[]), sha))
     return out
 

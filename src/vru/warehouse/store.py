@@ -5,9 +5,10 @@ Writing rules
 - Every file is read and validated completely by its loader *before* the warehouse is touched.
 - All batches of one ``ingest`` call are written in a single transaction: either every file is
   stored or none is (a failure rolls back; nothing already stored is lost).
-- A row whose natural key (:data:`vru.schema.KEYS`) already exists replaces the stored row. So
+- A batch replaces what it restates (:data:`vru.schema.REPLACE_SCOPE`): rows with the same
+  natural key, and for crime panels every stored row of the same source, level and month. So
   loading the same file twice changes nothing, and a newer release of a source revises the figures
-  it re-publishes.
+  it re-publishes (including counts revised to zero).
 - Each loaded file is recorded in ``loads`` with its SHA-256; a file whose exact bytes were already
   loaded is skipped.
 """
@@ -25,7 +26,7 @@ import duckdb
 import pandas as pd
 
 from vru.errors import WarehouseError
-from vru.schema import KEYS, TABLES, Batch
+from vru.schema import REPLACE_SCOPE, TABLES, Batch
 
 ENV_VAR = "VRU_WAREHOUSE"
 
@@ -173,11 +174,11 @@ class Warehouse:
 
     def _upsert(self, table: str, df: pd.DataFrame) -> None:
         cols = [c for c, _ in TABLES[table]]
-        keys = KEYS[table]
+        scope = REPLACE_SCOPE[table]
         view = f"_batch_{table}"
         self.con.register(view, df[cols])
         try:
-            match = " AND ".join(f't."{k}" = b."{k}"' for k in keys)
+            match = " AND ".join(f't."{k}" = b."{k}"' for k in scope)
             self.con.execute(
                 f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM {view} b WHERE {match})"
             )
