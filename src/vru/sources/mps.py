@@ -225,7 +225,7 @@ def _parse_header(path: Path, header: list[str]):
 def _check_cells(path: Path, df: pd.DataFrame, id_cols: list[str], month_cols: list[str],
                  ignored: list[str]) -> None:
     """Refuse the first (in file order) missing id value or count that is not a non-negative
-    integer. Missing fields (NaN) mean the row is shorter than the header: a truncated file."""
+    integer. A row shorter than the header (a truncated file) reads as empty values (or NaN)."""
     cols = [c for c in df.columns if c in id_cols or c in month_cols or c in ignored]
     masks = []
     for c in cols:
@@ -248,7 +248,7 @@ def _check_cells(path: Path, df: pd.DataFrame, id_cols: list[str], month_cols: l
     if pd.isna(value):
         why = "row has fewer fields than the header (truncated file?)"
     elif value.strip() == "":
-        why = "empty value" + (" (truncated file?)" if col in month_cols else "")
+        why = "empty or missing value (row shorter than the header: truncated file?)"
     else:
         why = f"count {value!r} is not a non-negative integer"
     raise SourceError(path, why, row=line_of(i), column=col)

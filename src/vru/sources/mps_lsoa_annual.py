@@ -191,7 +191,7 @@ def _check_cells(path: Path, df: pd.DataFrame, years_cols: list[str]) -> np.ndar
         if pd.isna(raw):
             why = "row has fewer fields than the header (truncated file?)"
         elif raw.strip() == "":
-            why = "empty value"
+            why = "empty or missing value (row shorter than the header: truncated file?)"
         else:
             why = f"{raw!r} is not a non-negative whole count"
         raise SourceError(path, why, row=line_of(i), column=col)
