@@ -59,8 +59,9 @@ def read_csv_strings(path: str | Path, *, skiprows: int = 0, nrows: int | None =
 
     Row ``i`` of the result (0-based) is file line ``i + 2 + skiprows`` (header on line
     ``1 + skiprows``); :func:`line_of` does that arithmetic. Rows with more fields than the header
-    raise a SourceError naming the line; rows with fewer fields get NaN (callers treat a missing
-    required value as a truncated row).
+    raise a SourceError naming the line; rows with fewer fields get empty strings (under
+    pandas 3 with ``keep_default_na=False``), so callers treat an empty required value as a
+    truncated row.
     """
     require_nonempty(path)
     try:
