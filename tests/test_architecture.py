@@ -1,0 +1,69 @@
+"""The house rules that can be checked mechanically: layering, docs in sync with code."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "vru"
+ROOT = SRC.parents[1]
+
+# layer -> layers it may import (besides the shared foundations)
+FOUNDATION = {"vru.schema", "vru.errors", "vru.taxonomy", "vru.geography", "vru.data", "vru"}
+ALLOWED = {
+    "sources": {"sources"},
+    "geography": {"geography"},
+    "warehouse": {"warehouse", "sources"},
+    "analysis": {"analysis"},
+    "outputs": {"outputs", "analysis", "warehouse", "sources"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("vru"):
+            out.add(node.module)
+        elif isinstance(node, ast.Import):
+            out |= {a.name for a in node.names if a.name.startswith("vru")}
+    return out
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_lower_layers_never_import_higher_ones(layer):
+    bad = []
+    for f in (SRC / layer).rglob("*.py"):
+        for mod in _imports(f):
+            if mod in FOUNDATION or any(mod.startswith(x + ".") for x in FOUNDATION - {"vru"}):
+                continue
+            part = mod.split(".")[1] if "." in mod else ""
+            if part not in ALLOWED[layer]:
+                bad.append(f"{f.relative_to(SRC)} imports {mod}")
+    assert not bad, bad
+
+
+def test_data_sources_doc_is_generated_from_the_catalogue():
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_data_sources_doc.py"),
+                        "--check"])
+    assert r.returncode == 0, "docs/data-sources.md is stale: run scripts/gen_data_sources_doc.py"
+
+
+def test_every_cli_command_is_in_the_readme():
+    from vru.cli import main
+
+    readme = (ROOT / "README.md").read_text()
+    missing = [c for c in main.commands if f"vru {c}" not in readme]
+    assert not missing, f"commands not documented in README: {missing}"
+
+
+def test_readme_first_screen_gives_the_two_commands():
+    first = (ROOT / "README.md").read_text().splitlines()[:25]
+    text = "\n".join(first)
+    assert "make report" in text and "make test" in text
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci
