@@ -29,13 +29,24 @@ def base_name(path: str | Path) -> str:
 
 
 def head_lines(path: str | Path, n: int = 10, encoding: str = "utf-8-sig") -> list[str]:
-    """The first ``n`` lines of a text file, without line endings (CRLF or LF). [] if empty."""
+    """The first ``n`` lines of a text file, without line endings (CRLF or LF).
+
+    [] if the file is empty, or is not text (binary content such as a zip or xlsx), or cannot be
+    read: sniffers call this on every file and must never fail.
+    """
     out: list[str] = []
-    with open_bytes(path) as f:
-        for raw in f:
-            out.append(raw.decode(encoding, errors="replace").rstrip("\r\n"))
-            if len(out) >= n:
-                break
+    try:
+        with open_bytes(path) as f:
+            first = f.read(4096)
+            if not first or b"\x00" in first or first[:2] == b"PK":  # empty, binary, zip/xlsx
+                return []
+            f.seek(0)
+            for raw in f:
+                out.append(raw.decode(encoding, errors="replace").rstrip("\r\n"))
+                if len(out) >= n:
+                    break
+    except (OSError, EOFError):
+        return []
     return out
 
 
@@ -44,7 +55,10 @@ def header_fields(path: str | Path, encoding: str = "utf-8-sig") -> list[str]:
     lines = head_lines(path, 1, encoding)
     if not lines:
         return []
-    return next(csv.reader([lines[0]]))
+    try:
+        return next(csv.reader([lines[0]]))
+    except csv.Error:
+        return []
 
 
 def require_nonempty(path: str | Path) -> None:

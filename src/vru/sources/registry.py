@@ -7,6 +7,7 @@ from pathlib import Path
 
 from vru.errors import UnknownFormatError
 from vru.schema import Batch
+from vru.sources._io import require_nonempty
 
 # Order matters only for documentation; sniffers must be mutually exclusive (a test checks it).
 LOADER_MODULES = (
@@ -38,6 +39,7 @@ def detect(path: str | Path):
     p = Path(path)
     if not p.exists():
         raise UnknownFormatError(p, "no such file")
+    require_nonempty(p)  # an empty file is reported as such, not as an unknown format
     matches = [m for m in loaders() if m.sniff(p)]
     if not matches:
         raise UnknownFormatError(
