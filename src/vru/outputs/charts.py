@@ -71,6 +71,7 @@ def line_chart(data: pd.DataFrame, *, title: str, ylabel: str, label: str,
     ax.set_ylim(bottom=0)
     ax.xaxis.set_major_locator(mdates.YearLocator(2))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
     ax.grid(axis="y", color="#e5e5e5", lw=0.6)
     if len(data.columns) > 1:
@@ -108,7 +109,8 @@ def choropleth(gdf, column: str, *, title: str, legend_title: str, label: str, k
     breaks = quantile_breaks(values, k)
     classes = classify(values, breaks)
     colours = plt.get_cmap(cmap)(np.linspace(0.08, 0.92, max(len(breaks), 1)))
-    face = [colours[c] if c >= 0 else NO_DATA for c in classes]
+    nodata = np.array(matplotlib.colors.to_rgba(NO_DATA))
+    face = np.array([colours[c] if c >= 0 else nodata for c in classes])
     if rasterize is None:
         rasterize = len(gdf) > 300
     fig, ax = plt.subplots(figsize=(8.5, height))

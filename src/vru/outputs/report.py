@@ -16,16 +16,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import geopandas as gpd
 import jinja2
 import pandas as pd
-import shapely
 
 import vru
 from vru import taxonomy
 from vru.analysis import needs
 from vru.geography import BOROUGHS, borough_name
 from vru.outputs import charts
+from vru.sources.boundaries import to_geodataframe
 from vru.sources.catalogue import CATALOGUE
 from vru.warehouse import queries as q
 from vru.warehouse.store import Warehouse
@@ -86,11 +85,6 @@ def _table(df: pd.DataFrame, caption: str, *, numeric: set[str] | None = None) -
 
 def _figure(svg: str, caption: str) -> str:
     return f"<figure>{svg}<figcaption>{html.escape(caption)}</figcaption></figure>"
-
-
-def _gdf(areas: pd.DataFrame) -> gpd.GeoDataFrame:
-    geom = shapely.from_wkb(areas["geometry"].to_numpy())
-    return gpd.GeoDataFrame(areas.drop(columns="geometry"), geometry=geom, crs="EPSG:27700")
 
 
 class ReportBuilder:
@@ -194,7 +188,7 @@ class ReportBuilder:
         return Section("league", "Borough league table", body), vap, london
 
     def maps(self, vap: pd.DataFrame) -> Section:
-        boroughs = _gdf(q.areas(self.wh, "borough", "2022"))
+        boroughs = to_geodataframe(q.areas(self.wh, "borough", "2022"))
         boroughs = boroughs[boroughs["code"].isin(BOROUGHS)]
         b = boroughs.merge(vap[["area_code", "rate_per_1000"]], left_on="code",
                            right_on="area_code", how="left")
@@ -213,7 +207,7 @@ class ReportBuilder:
                 legend_title="average score (higher = more deprived)", k=5, cmap="viridis_r",
                 label="Map of London boroughs shaded by IMD 2019 average score"),
                 "Boroughs by Index of Multiple Deprivation 2019 average score (quintiles)."))
-        lsoa = _gdf(q.areas(self.wh, "lsoa", "2011"))
+        lsoa = to_geodataframe(q.areas(self.wh, "lsoa", "2011"))
         annual = q.crime_annual(self.wh, source=LSOA_ANNUAL, level="lsoa",
                                 category="violence_against_the_person")
         year = int(annual.dropna(subset=["count"])["year"].max())

@@ -101,7 +101,7 @@ CATALOGUE: tuple[SourceInfo, ...] = (
          "Rates per resident overstate risk where many victims are visitors (the West End)."),
     ),
     SourceInfo(
-        "nomis_model_unemployment", "Model-based unemployment rate by local authority",
+        "ons_model_unemployment", "Model-based unemployment rate by local authority",
         "Office for National Statistics, via Nomis", OGL3,
         "Source: Office for National Statistics (Nomis), Open Government Licence v3.0.",
         "33 local authorities + London", "2004 .. 2024 (annual)", "unemployment_borough",
@@ -109,7 +109,7 @@ CATALOGUE: tuple[SourceInfo, ...] = (
          "City of London values are missing."),
     ),
     SourceInfo(
-        "claimant_count_wpi", "Claimant count by LSOA (Nomis NM_162_1, compiled by WPI Economics)",
+        "wpi_claimant_count", "Claimant count by LSOA (Nomis NM_162_1, compiled by WPI Economics)",
         "DWP / ONS via Nomis; compiled by WPI Economics for Trust for London", OGL3,
         "Contains DWP/ONS data licensed under the Open Government Licence v3.0; compiled by WPI "
         "Economics for Trust for London's London's Poverty Profile.", "4,642 of 4,835 LSOAs (2011)",
@@ -127,7 +127,7 @@ CATALOGUE: tuple[SourceInfo, ...] = (
         ("About 100 interviews per borough per quarter: small changes are within noise.",),
     ),
     SourceInfo(
-        "ons_boundaries", "Boundaries: LSOA 2011 and 2021, boroughs (LAD 2022), wards 2018",
+        "boundaries", "Boundaries: LSOA 2011 and 2021, boroughs (LAD 2022), wards 2018",
         "Office for National Statistics (LSOA, LAD; London subsets generalised to 20 m by James "
         "Millington); Greater London Authority (wards 2018)", OGL3,
         "Source: Office for National Statistics licensed under the Open Government Licence v3.0. "

@@ -51,12 +51,15 @@ def crime_annual(wh: Warehouse, *, source: str, level: str, category: str) -> pd
 
 
 def areas(wh: Warehouse, level: str, vintage: str | None = None) -> pd.DataFrame:
+    """Areas of one level (and vintage); ``geometry`` as WKB ``bytes`` (or None)."""
     q = "SELECT * FROM areas WHERE level = ?"
     params: list = [level]
     if vintage:
         q += " AND vintage = ?"
         params.append(vintage)
-    return wh.sql(q + " ORDER BY code", params)
+    df = wh.sql(q + " ORDER BY code", params)
+    df["geometry"] = [bytes(g) if g is not None else None for g in df["geometry"]]
+    return df
 
 
 def population(wh: Warehouse, *, level: str, year: int, sex: str = "persons",

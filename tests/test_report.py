@@ -1,0 +1,162 @@
+"""The needs assessment built from the bundled data: contents, reconciliation, offline rendering."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from vru import api
+from vru.warehouse import queries as q
+from vru.warehouse.store import Warehouse
+
+MPS = Path(__file__).resolve().parents[1] / "src/vru/data/bundled/mps_crime_borough"
+
+
+def csv_totals(name: str, major: str) -> dict[str, int]:
+    """Per-month London totals of one major category, straight from a source file (csv module)."""
+    out: dict[str, int] = {}
+    with gzip.open(MPS / name, "rt", newline="") as f:
+        rows = csv.reader(f)
+        header = next(rows)
+        months = [(i, h) for i, h in enumerate(header) if re.fullmatch(r"\d{6}", h)]
+        for r in rows:
+            if r[0] == major:
+                for i, h in months:
+                    out[h] = out.get(h, 0) + int(r[i])
+    return out
+
+
+@pytest.fixture(scope="module")
+def wh(london_warehouse):
+    w = Warehouse.open(london_warehouse, read_only=True)
+    yield w
+    w.close()
+
+
+@pytest.fixture(scope="module")
+def report_html(london_warehouse, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "needs.html"
+    api.report(out, london_warehouse)
+    return out
+
+
+@pytest.mark.parametrize("source,name,major", [
+    ("mps_borough_coarse", "mps_borough_crime_historical_201004_202311.csv.gz",
+     "VIOLENCE AGAINST THE PERSON"),
+    ("mps_borough_detailed", "mps_borough_crime_detailed_201004_202111.csv.gz",
+     "Violence Against the Person"),
+    ("mps_borough_detailed", "mps_borough_crime_detailed_202112_202311.csv.gz",
+     "Violence Against the Person"),
+])
+def test_london_vap_per_year_reconciles_with_the_source_file(wh, source, name, major):
+    expected = pd.Series(csv_totals(name, major))
+    expected.index = pd.to_datetime(expected.index, format="%Y%m")
+    got = q.crime_series(wh, source=source, level="borough",
+                         category="violence_against_the_person")
+    got = got.groupby("month")["count"].sum()
+    got = got[(got.index >= expected.index.min()) & (got.index <= expected.index.max())]
+    by_year_exp = expected.groupby(expected.index.year).sum()
+    by_year_got = got.groupby(got.index.year).sum()
+    pd.testing.assert_series_equal(by_year_got, by_year_exp, check_names=False,
+                                   check_index_type=False)
+
+
+def test_documented_totals(wh):
+    """The figures quoted in mps_crime_borough/SOURCE.md."""
+    def year(source, cat, y):
+        s = q.crime_series(wh, source=source, level="borough", category=cat)
+        return int(s[s["month"].dt.year == y]["count"].sum())
+
+    assert year("mps_borough_coarse", "violence_against_the_person", 2019) == 222_042
+    assert year("mps_borough_coarse", "violence_against_the_person", 2020) == 220_113
+    assert year("mps_borough_detailed", "violence_against_the_person", 2019) == 222_106
+    assert year("mps_borough_detailed", "possession_of_article_with_blade_or_point", 2020) == 3_029
+
+
+def test_report_has_every_section_and_states_its_sources(report_html):
+    text = report_html.read_text()
+    for sec in ("summary", "trends", "league", "maps", "street", "reconciliation", "sources"):
+        assert f'id="{sec}"' in text
+    assert "Open Government Licence" in text
+    assert text.count("<svg") >= 7
+    # the league table lists the 32 MPS boroughs, and not the City of London
+    league = text[text.index('id="league"'):text.index('id="maps"')]
+    assert league.count("<tr>") == 33
+    assert "Southwark" in league and ">City of London<" not in league
+
+
+def test_report_headline_equals_the_source(report_html, wh):
+    """The summary's 12-month London VAP figure is the sum of the source's last 12 months."""
+    tot = csv_totals("mps_borough_crime_detailed_202112_202311.csv.gz",
+                     "Violence Against the Person")
+    last12 = sum(v for k, v in tot.items() if "202212" <= k <= "202311")
+    assert f"{last12:,} offences in December 2022 – November 2023" in report_html.read_text()
+
+
+def test_report_is_self_contained(report_html):
+    text = report_html.read_text()
+    assert not re.search(r"""(src|href)\s*=\s*["'](https?:)?//""", text)
+    assert "@import" not in text and "url(http" not in text
+    assert "Content-Security-Policy" in text
+
+
+def test_report_needs_a_warehouse(tmp_path):
+    from vru.errors import WarehouseError
+
+    with pytest.raises(WarehouseError, match="vru init"):
+        api.report(tmp_path / "r.html", tmp_path / "missing.duckdb")
+    assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_report_renders_in_chromium_offline(report_html):
+    """Every chart and map renders, no console error, no request leaves the machine."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+                     if os.path.exists(p)), None)
+    if chromium is None:
+        pytest.skip("Debian chromium is not installed (make test installs it)")
+    shots = os.environ.get("VRU_SCREENSHOTS_DIR")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            for name, viewport in (("phone", {"width": 390, "height": 844}),
+                                   ("desktop", {"width": 1280, "height": 900})):
+                page = browser.new_page(viewport=viewport)
+                requests, errors = [], []
+                page.on("request", lambda r: requests.append(r.url))
+                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.goto(report_html.as_uri())
+                page.wait_for_load_state("load")
+                sizes = page.eval_on_selector_all(
+                    "svg.chart", "els => els.map(e => [e.getBoundingClientRect().width,"
+                    " e.getBoundingClientRect().height])")
+                assert len(sizes) >= 7
+                assert all(w > 200 and h > 100 for w, h in sizes), sizes
+                # figures fit the viewport: nothing wider than the screen but scrollable tables
+                widest = max(w for w, _ in sizes)
+                assert widest <= viewport["width"]
+                images = page.eval_on_selector_all(
+                    "svg.chart image", "els => els.map(e => e.getBBox().width)")
+                assert images and all(w > 0 for w in images)  # rasterised map layers drawn
+                assert errors == []
+                outside = [u for u in requests if not u.startswith(("file://", "data:"))]
+                assert outside == []
+                if shots:
+                    Path(shots).mkdir(parents=True, exist_ok=True)
+                    page.screenshot(path=str(Path(shots) / f"report-{name}.png"), full_page=False)
+                    page.locator("#maps figure").first.screenshot(
+                        path=str(Path(shots) / f"report-{name}-map.png"))
+                page.close()
+        finally:
+            browser.close()
