@@ -133,9 +133,10 @@ def test_report_renders_in_chromium_offline(report_html):
                                    ("desktop", {"width": 1280, "height": 900})):
                 page = browser.new_page(viewport=viewport)
                 requests, errors = [], []
-                page.on("request", lambda r: requests.append(r.url))
-                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.on("request", lambda r, seen=requests: seen.append(r.url))
+                page.on("console", lambda m, errs=errors: errs.append(m.text)
+                        if m.type == "error" else None)
+                page.on("pageerror", lambda e, errs=errors: errs.append(str(e)))
                 page.goto(report_html.as_uri())
                 page.wait_for_load_state("load")
                 sizes = page.eval_on_selector_all(
