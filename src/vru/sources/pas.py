@@ -35,7 +35,7 @@ import pandas as pd
 from vru.errors import SourceError
 from vru.geography.boroughs import BOROUGHS, borough_code
 from vru.schema import Batch, conform
-from vru.sources._io import base_name, header_fields, read_csv_strings
+from vru.sources._io import base_name, header_fields, open_bytes, read_csv_strings
 
 SOURCE = "mopac_pas"
 COLUMNS = ("Date", "Survey", "Borough", "Measure", "Proportion", "MPS")
@@ -113,10 +113,25 @@ def _quarter_end(p, raw: pd.Series, lines) -> np.ndarray:
     return np.asarray(out, dtype="datetime64[ns]")
 
 
+
+def _header(p: Path) -> list[str]:
+    """Header fields, with unreadable files reported as SourceError."""
+    if not p.exists():
+        raise SourceError(p, "no such file")
+    fields = header_fields(p)  # [] for an empty, binary or unreadable file: find out which
+    if not fields:
+        try:
+            with open_bytes(p) as f:
+                data = f.read()
+        except (EOFError, OSError) as e:
+            raise SourceError(p, f"cannot read file (truncated or corrupt?): {e}") from None
+        raise SourceError(p, "file is empty" if not data.strip() else "no CSV header line")
+    return fields
+
 def load(path: str | Path) -> Batch:
     """Read and validate the whole PAS borough file."""
     p = Path(path)
-    header = header_fields(p) if p.exists() else []
+    header = _header(p)
     if not header:
         raise SourceError(p, "file is empty")
     for i, c in enumerate(COLUMNS):
