@@ -162,9 +162,13 @@ def load(path: str | Path) -> Batch:
                 notes.append(f"line {lines[i]}: dropped known spreadsheet residue {got} in the "
                              "unnamed columns")
                 continue
-            col = extra[next(k for k, v in enumerate(got) if v)]
-            raise SourceError(p, f"unexpected value {cells.at[i, col]!r} in an unnamed column",
-                              row=int(lines[i]), column=col)
+            known = KNOWN_STRAY.get(key, ("",) * len(got))
+            col = extra[next(k for k, v in enumerate(got) if v != (known[k] if k < len(known)
+                                                                     else ""))]
+            msg = f"unexpected value {cells.at[i, col]!r} in an unnamed column"
+            if key in KNOWN_STRAY:
+                msg += f" (the known residue of this row is {KNOWN_STRAY[key]}, found {got})"
+            raise SourceError(p, msg, row=int(lines[i]), column=col)
 
     survey = raw["Survey"].fillna("").str.strip()
     _fail(p, survey != "PAS", lines, "Survey", survey, "unknown survey (expected 'PAS')")
