@@ -117,9 +117,15 @@ def test_lsoa_to_borough_hand_made():
 # --- lookup: real bundled boundaries ------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def real_overlap() -> pd.DataFrame:
+def real_lsoa() -> dict[str, gpd.GeoDataFrame]:
+    """The two bundled LSOA shapefiles, read once for this module."""
+    return {v: lookup.bundled_lsoa(v) for v in ("2011", "2021")}
+
+
+@pytest.fixture(scope="module")
+def real_overlap(real_lsoa) -> pd.DataFrame:
     start = time.perf_counter()
-    ov = lookup.lsoa_2011_2021_overlap(lookup.bundled_lsoa("2011"), lookup.bundled_lsoa("2021"))
+    ov = lookup.lsoa_2011_2021_overlap(real_lsoa["2011"], real_lsoa["2021"])
     assert time.perf_counter() - start < 30  # ~2 s; a minutes-long overlay would mean no sindex
     return ov
 
@@ -175,10 +181,10 @@ def test_real_apportioned_totals_are_preserved(real_overlap):
     assert best["population"].sum() == pytest.approx(8_961_989, rel=1e-12)
 
 
-def test_real_lsoa_to_borough_attribute_and_spatial_agree():
+def test_real_lsoa_to_borough_attribute_and_spatial_agree(real_lsoa):
     lad = boundaries.read_bundled("lad2022")
     for vintage in ("2011", "2021"):
-        lsoa = lookup.bundled_lsoa(vintage)
+        lsoa = real_lsoa[vintage]
         by_attr = lookup.lsoa_to_borough(lsoa)
         by_space = lookup.lsoa_to_borough(lsoa, lad)
         assert len(by_attr) == len(lsoa)
