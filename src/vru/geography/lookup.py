@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal
 
 import geopandas as gpd
@@ -95,11 +96,28 @@ def lsoa_2011_2021_overlap(lsoa11: gpd.GeoDataFrame, lsoa21: gpd.GeoDataFrame, *
     return out
 
 
+# The bundled boundary files (read directly: geography does not import the loaders).
+BUNDLED_LSOA = {
+    "2011": "lsoa2011_gen20/london-2011-lsoa-gen20.shp.zip",
+    "2021": "lsoa2021_gen20/london-2021-lsoa-gen20.shp.zip",
+}
+
+
+def bundled_lsoa(vintage: Vintage) -> gpd.GeoDataFrame:
+    """The bundled London LSOA boundaries of ``vintage`` as read from the shapefile (raw
+    attributes ``LSOA11CD``/``LSOA21CD``...); validated loading is
+    :func:`vru.sources.boundaries.read_boundaries`."""
+    from importlib import resources
+
+    if vintage not in BUNDLED_LSOA:
+        raise ValueError(f"unknown LSOA vintage {vintage!r}: '2011' or '2021'")
+    root = Path(str(resources.files("vru.data").joinpath("bundled", "boundaries")))
+    return gpd.read_file(root / BUNDLED_LSOA[vintage])
+
+
 @functools.lru_cache(maxsize=1)
 def _bundled_overlap() -> pd.DataFrame:
-    from vru.sources.boundaries import read_bundled
-
-    return lsoa_2011_2021_overlap(read_bundled("lsoa2011"), read_bundled("lsoa2021"))
+    return lsoa_2011_2021_overlap(bundled_lsoa("2011"), bundled_lsoa("2021"))
 
 
 def bundled_overlap() -> pd.DataFrame:
