@@ -3,7 +3,14 @@
 - :mod:`vru.geography.boroughs`: borough codes, names and every known spelling.
 - :mod:`vru.geography.lookup`: LSOA 2011 <-> 2021 best fit by area overlap, LSOA -> borough.
 - :mod:`vru.geography.neighbours`: neighbours of areas (spatial weights via libpysal).
+
+The lookup and neighbour functions are re-exported lazily, so that importing the borough names
+(as every loader does) does not import geopandas and libpysal.
 """
+
+from __future__ import annotations
+
+import importlib
 
 from vru.geography.boroughs import (
     AIRPORTS_CODE,
@@ -15,6 +22,20 @@ from vru.geography.boroughs import (
     is_geographic,
 )
 
+_LAZY = {
+    **{n: "vru.geography.lookup" for n in (
+        "SLIVER_SHARE", "best_fit", "bundled_overlap", "lsoa_2011_2021_overlap",
+        "lsoa_to_borough", "to_2011", "to_2021")},
+    **{n: "vru.geography.neighbours" for n in ("contiguity", "islands", "knn", "to_graph")},
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'vru.geography' has no attribute {name!r}")
+
+
 __all__ = [
     "AIRPORTS_CODE",
     "BOROUGHS",
@@ -23,4 +44,5 @@ __all__ = [
     "borough_code",
     "borough_name",
     "is_geographic",
+    *_LAZY,
 ]
