@@ -12,7 +12,6 @@ and all styles inline: it makes no network request when opened.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from vru import taxonomy
 from vru.analysis import needs
 from vru.geography import BOROUGHS, borough_name
 from vru.outputs import charts
+from vru.outputs.html import Section, figure, fmt_int, fmt_pct, table
 from vru.sources.boundaries import to_geodataframe
 from vru.sources.catalogue import CATALOGUE
 from vru.warehouse import queries as q
@@ -45,48 +45,6 @@ LEAGUE_MEASURES = ["violence_against_the_person", "violence_with_injury", "robbe
                    "knife_offences"]
 
 
-@dataclass
-class Section:
-    id: str
-    title: str
-    body: str  # trusted HTML assembled here
-    figures: list[str] = field(default_factory=list)
-
-
-def _fmt_int(x) -> str:
-    return "–" if pd.isna(x) else f"{int(round(x)):,}"
-
-
-def _fmt_pct(x) -> str:
-    return "–" if pd.isna(x) else f"{x:+.1f}%"
-
-
-def _table(df: pd.DataFrame, caption: str, *, numeric: set[str] | None = None) -> str:
-    """An accessible HTML table (caption, scoped headers), horizontally scrollable on phones."""
-    numeric = numeric or set(df.columns[1:])
-    head = "".join(
-        f'<th scope="col"{" class=num" if c in numeric else ""}>{html.escape(str(c))}</th>'
-        for c in df.columns
-    )
-    rows = []
-    for rec in df.itertuples(index=False):
-        cells = []
-        for i, (c, v) in enumerate(zip(df.columns, rec, strict=True)):
-            tag = "th scope=row" if i == 0 else "td"
-            cls = " class=num" if c in numeric else ""
-            cells.append(f"<{tag}{cls}>{html.escape(str(v))}</{tag.split()[0]}>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (
-        f'<div class="table-wrap" tabindex="0" role="region" aria-label="{html.escape(caption)}">'
-        f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
-    )
-
-
-def _figure(svg: str, caption: str) -> str:
-    return f"<figure>{svg}<figcaption>{html.escape(caption)}</figcaption></figure>"
-
-
 class ReportBuilder:
     def __init__(self, wh: Warehouse):
         self.wh = wh
@@ -103,7 +61,7 @@ class ReportBuilder:
             ch = 100.0 * (cur - prev) / prev if prev else float("nan")
             items.append(
                 f"<li><strong>{html.escape(taxonomy.label(cat))}</strong>: {cur:,} offences in "
-                f"{lo:%B %Y} – {hi:%B %Y} ({_fmt_pct(ch)} on the previous 12 months).</li>"
+                f"{lo:%B %Y} – {hi:%B %Y} ({fmt_pct(ch)} on the previous 12 months).</li>"
             )
         top = league.head(5)
         names = ", ".join(f"{borough_name(c)} ({r:.1f})" for c, r in
@@ -136,7 +94,7 @@ class ReportBuilder:
                 label=f"Line chart of monthly {title.lower()} offences in London, "
                       f"{self.first:%Y}-{self.last:%Y}",
             )
-            figs.append(_figure(svg, f"{title}: recorded offences per month (faint) and 12-month "
+            figs.append(figure(svg, f"{title}: recorded offences per month (faint) and 12-month "
                                      f"rolling mean (bold). Source: MPS, detailed classification."))
         body = (
             "<p>Monthly recorded offences in London by harmonised category (see the crime "
@@ -164,8 +122,8 @@ class ReportBuilder:
             t = tables[cat].set_index("area_code").loc[vap["area_code"]]
             short = taxonomy.label(cat)
             df[f"{short}: rate per 1,000"] = [f"{v:.2f}" for v in t["rate_per_1000"]]
-            df[f"{short}: change"] = [_fmt_pct(v) for v in t["change_pct"]]
-        df.insert(2, "Residents (mid-2020)", [_fmt_int(v) for v in vap["population"]])
+            df[f"{short}: change"] = [fmt_pct(v) for v in t["change_pct"]]
+        df.insert(2, "Residents (mid-2020)", [fmt_int(v) for v in vap["population"]])
         lo, hi = needs.window(self.last)
         chart = charts.bar_chart(
             pd.Series(vap["rate_per_1000"].to_numpy(),
@@ -181,8 +139,8 @@ class ReportBuilder:
             f"LSOAs. The City of London is policed by the City of London Police and is not in "
             f"MPS figures; offences at Heathrow and London City airports are in the London totals "
             f"but not in any borough.</p>"
-            + _figure(chart, "Violence against the person per 1,000 residents by borough.")
-            + _table(df, f"Borough league table, {lo:%b %Y} – {hi:%b %Y}",
+            + figure(chart, "Violence against the person per 1,000 residents by borough.")
+            + table(df, f"Borough league table, {lo:%b %Y} – {hi:%b %Y}",
                      numeric=set(df.columns[1:]))
         )
         return Section("league", "Borough league table", body), vap, london
@@ -193,7 +151,7 @@ class ReportBuilder:
         b = boroughs.merge(vap[["area_code", "rate_per_1000"]], left_on="code",
                            right_on="area_code", how="left")
         lo, hi = needs.window(self.last)
-        figs = [_figure(charts.choropleth(
+        figs = [figure(charts.choropleth(
             b, "rate_per_1000", title="Violence against the person per 1,000 residents",
             legend_title=f"{lo:%b %Y} – {hi:%b %Y}", k=5, cmap="magma_r",
             label="Map of London boroughs shaded by violence against the person rate"),
@@ -202,7 +160,7 @@ class ReportBuilder:
         imd_b = q.deprivation(self.wh, level="borough", measure="imd_average_score")
         if not imd_b.empty:
             b2 = boroughs.merge(imd_b, left_on="code", right_on="area_code", how="left")
-            figs.append(_figure(charts.choropleth(
+            figs.append(figure(charts.choropleth(
                 b2, "value", title="Deprivation: IMD 2019 average score",
                 legend_title="average score (higher = more deprived)", k=5, cmap="viridis_r",
                 label="Map of London boroughs shaded by IMD 2019 average score"),
@@ -216,7 +174,7 @@ class ReportBuilder:
         rate = needs.rate_per_1000(v, pop)
         lsoa["rate"] = lsoa["code"].map(rate)
         outline = boroughs
-        figs.append(_figure(charts.choropleth(
+        figs.append(figure(charts.choropleth(
             lsoa, "rate", title=f"Violence against the person per 1,000 residents, {year}",
             legend_title="LSOA rate (quintiles)", k=5, cmap="magma_r", outline=outline,
             label=f"Map of London LSOAs shaded by violence rate in {year}"),
@@ -225,7 +183,7 @@ class ReportBuilder:
             f"with few residents and busy town centres are very high."))
         imd = q.deprivation(self.wh, level="lsoa", measure="imd_score")
         lsoa["imd"] = lsoa["code"].map(imd.set_index("area_code")["value"])
-        figs.append(_figure(charts.choropleth(
+        figs.append(figure(charts.choropleth(
             lsoa, "imd", title="Deprivation: IMD 2019 score by LSOA",
             legend_title="IMD score (quintiles)", k=5, cmap="viridis_r", outline=outline,
             label="Map of London LSOAs shaded by IMD 2019 score"),
@@ -253,10 +211,10 @@ class ReportBuilder:
         for src, g in df.groupby("source", sort=True):
             t = pd.DataFrame({
                 "Category": [taxonomy.label(c) for c in g["category"]],
-                "Offences": [_fmt_int(v) for v in g["n"]],
+                "Offences": [fmt_int(v) for v in g["n"]],
             })
             force = src.split("/", 1)[1]
-            parts.append(_table(t, f"{force}: {g['first'].min():%b %Y} – {g['last'].max():%b %Y}"))
+            parts.append(table(t, f"{force}: {g['first'].min():%b %Y} – {g['last'].max():%b %Y}"))
         body = (
             "<p>Street-level records from data.police.uk, aggregated to LSOA, month and category "
             "(each crime counted once even when its outcome was updated; anti-social behaviour is "
@@ -282,7 +240,7 @@ class ReportBuilder:
         years = [y for y in range(2011, 2023)]
         t = pd.DataFrame({"Source": [r[0] for r in rows]})
         for yr in years:
-            t[str(yr)] = [_fmt_int(r[1].get(yr)) for r in rows]
+            t[str(yr)] = [fmt_int(r[1].get(yr)) for r in rows]
         w = q.crime_series(self.wh, source=WARD, level="ward", category=vap)
         b = q.crime_series(self.wh, source=DETAILED, level="borough", category=vap)
         ward_note = ""
@@ -303,7 +261,7 @@ class ReportBuilder:
             "The LSOA aggregation is about 2-3% lower because not every offence is assigned to an "
             "LSOA; its 2020 value is wrong in the published aggregation and is shown as missing "
             "(–). 2010 and 2023 are partial years in the borough files and are not shown.</p>"
-            + _table(t, "Violence against the person, London, by source and year")
+            + table(t, "Violence against the person, London, by source and year")
             + ward_note
         )
         return Section("reconciliation", "How the sources agree", body)
