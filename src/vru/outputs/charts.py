@@ -26,15 +26,16 @@ from matplotlib.patches import Patch  # noqa: E402
 
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 NO_DATA = "#d9d9d9"
+WIDTH = 6.4  # inches: at phone width (~370 px) 12 pt text still reads at ~9 px, and vector SVG zooms
 
 plt.rcParams.update(
     {
         "svg.fonttype": "path",
         "svg.hashsalt": "vru",  # deterministic ids: the same data gives the same SVG
-        "font.size": 10,
+        "font.size": 12,
         "axes.spines.top": False,
         "axes.spines.right": False,
-        "axes.titlesize": 11,
+        "axes.titlesize": 13,
         "axes.titleweight": "bold",
         "figure.dpi": 100,
     }
@@ -55,10 +56,10 @@ def _svg(fig, label: str) -> str:
 
 
 def line_chart(data: pd.DataFrame, *, title: str, ylabel: str, label: str,
-               smooth: pd.DataFrame | None = None, height: float = 3.6) -> str:
+               smooth: pd.DataFrame | None = None, height: float = 4.2) -> str:
     """Monthly lines, one per column of ``data`` (index = month). ``smooth`` (same columns) is
     drawn as a thicker line over a faint raw line, e.g. a 12-month rolling mean."""
-    fig, ax = plt.subplots(figsize=(8.5, height))
+    fig, ax = plt.subplots(figsize=(WIDTH, height))
     for i, col in enumerate(data.columns):
         c = OKABE_ITO[i % len(OKABE_ITO)]
         if smooth is not None:
@@ -75,7 +76,7 @@ def line_chart(data: pd.DataFrame, *, title: str, ylabel: str, label: str,
     ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
     ax.grid(axis="y", color="#e5e5e5", lw=0.6)
     if len(data.columns) > 1:
-        ax.legend(frameon=False, fontsize=9, ncols=min(3, len(data.columns)),
+        ax.legend(frameon=False, fontsize=11, ncols=2,
                   loc="upper center", bbox_to_anchor=(0.5, -0.1))
     return _svg(fig, label)
 
@@ -99,7 +100,7 @@ def classify(values: pd.Series, breaks: np.ndarray) -> pd.Series:
 
 def choropleth(gdf, column: str, *, title: str, legend_title: str, label: str, k: int = 5,
                cmap: str = "viridis_r", fmt: str = "{:,.1f}", rasterize: bool | None = None,
-               outline=None, annotate: str | None = None, height: float = 6.0) -> str:
+               outline=None, annotate: str | None = None, height: float = 5.6) -> str:
     """A choropleth of ``gdf[column]`` in ``k`` quantile classes, with a legend of the breaks.
 
     ``outline``: an optional GeoDataFrame (e.g. boroughs) drawn as thin boundaries on top.
@@ -113,7 +114,7 @@ def choropleth(gdf, column: str, *, title: str, legend_title: str, label: str, k
     face = np.array([colours[c] if c >= 0 else nodata for c in classes])
     if rasterize is None:
         rasterize = len(gdf) > 300
-    fig, ax = plt.subplots(figsize=(8.5, height))
+    fig, ax = plt.subplots(figsize=(WIDTH, height))
     gdf.plot(ax=ax, color=face, edgecolor="white" if len(gdf) < 300 else "none",
              linewidth=0.4, rasterized=rasterize)
     if outline is not None:
@@ -133,8 +134,9 @@ def choropleth(gdf, column: str, *, title: str, legend_title: str, label: str, k
     ]
     if (classes < 0).any():
         handles.append(Patch(facecolor=NO_DATA, label="no data"))
-    ax.legend(handles=handles, title=legend_title, loc="upper left", bbox_to_anchor=(1.0, 1.0),
-              frameon=False, fontsize=8, title_fontsize=9)
+    # legend below the map: on a phone the map then fills the screen width
+    ax.legend(handles=handles, title=legend_title, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+              ncols=3, frameon=False, fontsize=11, title_fontsize=11)
     if rasterize:
         fig.set_dpi(150)
     return _svg(fig, label)
@@ -144,11 +146,11 @@ def bar_chart(values: pd.Series, *, title: str, xlabel: str, label: str,
               highlight: Sequence[str] = (), height: float | None = None) -> str:
     """Horizontal bars (largest at top); names in ``highlight`` drawn in a second colour."""
     s = values.sort_values()
-    fig, ax = plt.subplots(figsize=(8.5, height or max(3.0, 0.22 * len(s) + 0.8)))
+    fig, ax = plt.subplots(figsize=(WIDTH, height or max(3.0, 0.3 * len(s) + 1.0)))
     colours = [OKABE_ITO[1] if n in set(highlight) else OKABE_ITO[0] for n in s.index]
     ax.barh([str(i) for i in s.index], s.to_numpy(), color=colours)
     ax.set_title(title, loc="left")
     ax.set_xlabel(xlabel)
-    ax.tick_params(axis="y", labelsize=8)
+    ax.tick_params(axis="y", labelsize=11)
     ax.grid(axis="x", color="#e5e5e5", lw=0.6)
     return _svg(fig, label)
