@@ -1,0 +1,470 @@
+"""Emerging hot spot analysis over a space-time cube (areas x periods).
+
+Implements the method of ArcGIS Pro's *Emerging Hot Spot Analysis* tool (Space Time Pattern Mining
+toolbox), as described on the Esri documentation pages "Emerging Hot Spot Analysis (Space Time
+Pattern Mining)" (tool reference: Neighborhood Time Step, Define Global Window) and "How Emerging
+Hot Spot Analysis works" (the pattern categories), plus R sfhotspot's simpler ``hotspot_classify``
+scheme as an option. The exact rules, their order of precedence and every choice made where the
+sources are silent are written down in ``docs/methods-hotspots.md``.
+
+1. **Space-time Gi\\*** (:func:`space_time_gi_star`). The neighbourhood of bin ``(i, t)`` is every
+   bin ``(j, s)`` with ``j`` = ``i`` or a spatial neighbour of ``i`` and ``t - k <= s <= t``
+   (``k`` = ``time_lag``, ArcGIS's *Neighborhood Time Step*; fewer periods exist before the
+   first ``k``). Weights are binary (1 inside the neighbourhood), as in ArcGIS's fixed-distance,
+   k-nearest-neighbour and contiguity conceptualisations: only the neighbour structure of the
+   given weights is used. The statistic is Getis & Ord's (1992; Ord & Getis 1995) standardised
+   Gi\\*, ``z = (sum_nb x - xbar W_i) / (S sqrt((N W_i - W_i^2) / (N - 1))))`` with ``W_i`` the
+   number of bins in the neighbourhood, and ``xbar``, ``S`` (population standard deviation) and
+   ``N`` taken over ArcGIS's *global window*: ``"cube"`` (Entire cube, ArcGIS's default: all
+   ``n T`` bins), ``"neighbourhood"`` (Neighborhood time step: all bins of periods
+   ``t - k .. t``) or ``"period"`` (Individual time step: the ``n`` bins of period ``t``). With
+   ``time_lag=0`` and ``global_window="period"`` this is exactly esda's binary Gi\\* per period.
+2. **Significance** of each bin: two-sided normal p-values, Benjamini-Hochberg FDR correction
+   (per period by default; ArcGIS applies "an FDR correction" without naming the family), hot if
+   ``q <= alpha`` and ``z > 0``, cold if ``q <= alpha`` and ``z < 0``.
+3. **Trend**: Mann-Kendall test (:func:`mann_kendall`) on each location's series of z-scores
+   (and optionally of its values), two-sided, with tie correction and continuity correction.
+4. **Categories** (:func:`classify_emerging`): the 17 ArcGIS patterns.
+
+Treatments (tested): islands (no spatial neighbour) get NaN z-scores and no category (``<NA>``,
+``island=True``): alone, an area's series says nothing about spatial clustering. NaN values are
+refused (see :func:`vru.analysis.hotspots.getis_ord`). A period whose window has zero variance
+(e.g. a period of all zeros with ``global_window="period"``) gives NaN z for that period: no bin
+there is significant and the Mann-Kendall test skips it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy import stats
+
+from vru.analysis.hotspots import _off_diagonal, _prepare_values, as_weights, fdr_bh
+
+__all__ = [
+    "CATEGORIES",
+    "SFHOTSPOT_CATEGORIES",
+    "EmergingResult",
+    "space_time_gi_star",
+    "mann_kendall",
+    "classify_emerging",
+    "classify_sfhotspot",
+    "holm",
+    "emerging_hotspots",
+]
+
+NEW_HOT = "New Hot Spot"
+CONSECUTIVE_HOT = "Consecutive Hot Spot"
+INTENSIFYING_HOT = "Intensifying Hot Spot"
+PERSISTENT_HOT = "Persistent Hot Spot"
+DIMINISHING_HOT = "Diminishing Hot Spot"
+SPORADIC_HOT = "Sporadic Hot Spot"
+OSCILLATING_HOT = "Oscillating Hot Spot"
+HISTORICAL_HOT = "Historical Hot Spot"
+NEW_COLD = "New Cold Spot"
+CONSECUTIVE_COLD = "Consecutive Cold Spot"
+INTENSIFYING_COLD = "Intensifying Cold Spot"
+PERSISTENT_COLD = "Persistent Cold Spot"
+DIMINISHING_COLD = "Diminishing Cold Spot"
+SPORADIC_COLD = "Sporadic Cold Spot"
+OSCILLATING_COLD = "Oscillating Cold Spot"
+HISTORICAL_COLD = "Historical Cold Spot"
+NO_PATTERN = "No Pattern Detected"
+
+#: The 17 ArcGIS Pro Emerging Hot Spot Analysis categories, as ArcGIS names them.
+CATEGORIES = (
+    NEW_HOT, CONSECUTIVE_HOT, INTENSIFYING_HOT, PERSISTENT_HOT, DIMINISHING_HOT, SPORADIC_HOT,
+    OSCILLATING_HOT, HISTORICAL_HOT,
+    NEW_COLD, CONSECUTIVE_COLD, INTENSIFYING_COLD, PERSISTENT_COLD, DIMINISHING_COLD,
+    SPORADIC_COLD, OSCILLATING_COLD, HISTORICAL_COLD,
+    NO_PATTERN,
+)
+
+#: The 10 categories of R sfhotspot's ``hotspot_classify`` (its own labels).
+SFHOTSPOT_CATEGORIES = (
+    "persistent hotspot", "emerging hotspot", "former hotspot", "intermittent hotspot",
+    "persistent coldspot", "emerging coldspot", "former coldspot", "intermittent coldspot",
+    "mixed hot/coldspot", "no pattern",
+)
+
+_WINDOWS = ("cube", "neighbourhood", "period")
+
+
+def _as_matrix(x) -> tuple[np.ndarray, pd.Index | None, pd.Index | None]:
+    if isinstance(x, pd.DataFrame):
+        return x.to_numpy(dtype=np.float64, na_value=np.nan), x.index, x.columns
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim == 1:
+        a = a.reshape(1, -1)
+    if a.ndim != 2:
+        raise ValueError(f"expected an areas x periods matrix, got {a.ndim} dimensions")
+    return a, None, None
+
+
+def space_time_gi_star(values, weights, *, time_lag: int = 1, global_window: str = "cube",
+                       ids=None) -> pd.DataFrame:
+    """Space-time Getis-Ord Gi\\* z-scores and two-sided p-values for every bin of a cube.
+
+    ``values``: n x T (areas x periods; a DataFrame is aligned to the weights by its index and
+    keeps its columns as periods). ``weights``: any input of
+    :func:`vru.analysis.hotspots.as_weights`; only its neighbour structure is used (binary).
+    ``time_lag`` and ``global_window`` as in the module docstring (ArcGIS's Neighborhood Time
+    Step and Define Global Window). Returns a DataFrame indexed by area id with MultiIndex
+    columns (``"z"`` | ``"p"``, period). One sparse matrix product for all periods.
+    """
+    w = as_weights(weights)
+    y, out_ids, periods, was_1d = _prepare_values(values, w, ids)
+    if was_1d:
+        raise ValueError("values must be an areas x periods matrix (a cube), not a vector")
+    z = _space_time_z(y, w, time_lag, global_window)
+    p = 2.0 * stats.norm.sf(np.abs(z))
+    index = out_ids if out_ids is not None else pd.RangeIndex(w.n)
+    return pd.concat({"z": pd.DataFrame(z, index=index, columns=periods),
+                      "p": pd.DataFrame(p, index=index, columns=periods)},
+                     axis=1, names=["statistic", "period"])
+
+
+def _space_time_z(y: np.ndarray, w, time_lag: int, global_window: str) -> np.ndarray:
+    n, t = y.shape
+    k = int(time_lag)
+    if k != time_lag or k < 0:
+        raise ValueError(f"time_lag must be a non-negative integer, not {time_lag!r}")
+    if k >= t:
+        raise ValueError(f"time_lag {k} needs more than {k} periods; the cube has {t}")
+    if global_window not in _WINDOWS:
+        raise ValueError(f"global_window must be one of {_WINDOWS}, not {global_window!r}")
+    off = _off_diagonal(w.matrix)
+    off.data[:] = 1.0
+    islands = np.diff(off.indptr) == 0
+    b = sp.csr_array(off + sp.eye_array(n, format="csr"))
+    lag = _window_sum(b @ y, k)
+    periods_in = (np.minimum(np.arange(t), k) + 1).astype(float)
+    wi = (np.diff(b.indptr).astype(float))[:, None] * periods_in[None, :]
+    if global_window == "cube":
+        big_n = float(n * t)
+        mean = y.mean()
+        var = (y * y).mean() - mean**2
+    elif global_window == "period":
+        big_n = float(n)
+        mean = y.mean(axis=0)
+        var = (y * y).mean(axis=0) - mean**2
+    else:
+        big_n = n * periods_in
+        mean = _window_sum(y.sum(axis=0, keepdims=True), k)[0] / big_n
+        var = _window_sum((y * y).sum(axis=0, keepdims=True), k)[0] / big_n - mean**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sd = np.sqrt(np.maximum(var, 0.0))
+        z = (lag - mean * wi) / (sd * np.sqrt((big_n * wi - wi**2) / (big_n - 1)))
+    z[~np.isfinite(z)] = np.nan
+    z[islands] = np.nan
+    return z
+
+
+def _window_sum(a: np.ndarray, k: int) -> np.ndarray:
+    """Sum over periods t-k..t along axis 1 (fewer at the start)."""
+    if k == 0:
+        return a
+    c = np.cumsum(a, axis=1)
+    c[:, k + 1:] -= c[:, : -(k + 1)].copy()
+    return c
+
+
+def mann_kendall(series, *, continuity: bool = True) -> pd.DataFrame:
+    """Mann-Kendall trend test (Mann 1945; Kendall 1975), vectorised over rows.
+
+    ``series``: one series (1-D) or a matrix with one series per row (a DataFrame keeps its
+    index). For each row: ``S = sum_{i<j} sign(x_j - x_i)``;
+    ``Var(S) = (n(n-1)(2n+5) - sum_g t_g(t_g-1)(2t_g+5)) / 18`` over the groups of tied values;
+    ``z = (S - sign(S)) / sqrt(Var(S))`` (continuity correction; ``continuity=False`` uses ``S``);
+    ``p`` two-sided normal; ``tau = S / (n(n-1)/2)`` (Kendall's tau-a). This is
+    ``pymannkendall.original_test`` (Gilbert 1987). NaN values are skipped (``n`` counts the
+    others); rows with fewer than 2 values give NaN; a constant row gives ``S = 0``, ``z = 0``,
+    ``p = 1``. Returns a DataFrame with columns ``n``, ``S``, ``var_S``, ``z``, ``p``, ``tau``.
+    """
+    x, index, _ = _as_matrix(series)
+    rows, t = x.shape
+    s = np.zeros(rows)
+    valid = ~np.isnan(x)
+    add = np.nansum if not valid.all() else np.sum
+    for d in range(1, t):
+        s += add(np.sign(x[:, d:] - x[:, :-d]), axis=1)
+    n = valid.sum(axis=1).astype(float)
+    # tie groups: runs of equal values in each sorted row (NaN sort last and never tie)
+    xs = np.sort(x, axis=1)
+    start = np.ones_like(xs, dtype=bool)
+    start[:, 1:] = xs[:, 1:] != xs[:, :-1]
+    run = np.cumsum(start, axis=1) - 1 + (np.arange(rows) * t)[:, None]
+    sizes = np.bincount(run[~np.isnan(xs)], minlength=rows * t).astype(float)
+    tie = (sizes * (sizes - 1) * (2 * sizes + 5)).reshape(rows, t).sum(axis=1)
+    var_s = (n * (n - 1) * (2 * n + 5) - tie) / 18.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        num = s - np.sign(s) if continuity else s
+        z = np.where(s == 0, 0.0, num / np.sqrt(var_s))
+        tau = s / (n * (n - 1) / 2.0)
+    p = 2.0 * stats.norm.sf(np.abs(z))
+    few = n < 2
+    for a in (s, var_s, z, p, tau):
+        a[few] = np.nan
+    return pd.DataFrame({"n": n.astype(int), "S": s, "var_S": var_s, "z": z, "p": p, "tau": tau},
+                        index=index)
+
+
+def _trailing_run(flags: np.ndarray) -> np.ndarray:
+    """Length of the run of True values ending at the last period, per row."""
+    rev = flags[:, ::-1]
+    return np.where(rev.all(axis=1), flags.shape[1], np.argmin(rev, axis=1))
+
+
+def classify_emerging(z, p, *, alpha: float = 0.05, trend_alpha: float = 0.05,
+                      ids=None, periods=None) -> pd.DataFrame:
+    """ArcGIS Pro's 17 emerging hot spot categories from per-bin z-scores and p-values.
+
+    ``z``, ``p``: areas x periods (``p`` already corrected for multiple testing if wanted; a
+    1-D input is one area). A bin is a significant hot spot if ``p <= alpha`` and ``z > 0``,
+    cold if ``p <= alpha`` and ``z < 0``. The trend is the Mann-Kendall test of each area's
+    z-score series: increasing if ``p_trend <= trend_alpha`` and ``S > 0``, decreasing if
+    ``S < 0``. With ``T`` periods, "90%" means ``10 * count >= 9 * T``. Rules, in order
+    (the cold rules mirror the hot ones, with "increasing" and "decreasing" swapped):
+
+    final period hot:
+      - >= 90% of periods hot: Intensifying (increasing trend), Diminishing (decreasing trend),
+        else Persistent;
+      - otherwise Oscillating if any earlier period was a cold spot; else New if the final
+        period is the only hot one; else Consecutive if the hot periods are one run of at
+        least two ending in the final period; else Sporadic.
+    final period cold: the same with hot and cold exchanged.
+    final period neither: Historical Hot Spot if >= 90% of periods hot, Historical Cold Spot if
+    >= 90% cold, else No Pattern Detected.
+
+    Returns a DataFrame indexed by area: ``category``, ``n_hot``, ``n_cold``, ``final``
+    (+1 hot, -1 cold, 0), ``trend_tau``, ``trend_z``, ``trend_p``.
+    """
+    z_arr, z_ids, z_periods = _as_matrix(z)
+    p_arr, _, _ = _as_matrix(p)
+    if z_arr.shape != p_arr.shape:
+        raise ValueError(f"z {z_arr.shape} and p {p_arr.shape} differ in shape")
+    if z_arr.shape[1] < 2:
+        raise ValueError("emerging hot spot analysis needs at least 2 periods")
+    index = pd.Index(ids) if ids is not None else z_ids
+    with np.errstate(invalid="ignore"):
+        sig = np.nan_to_num(p_arr, nan=np.inf) <= alpha
+        hot = sig & (z_arr > 0)
+        cold = sig & (z_arr < 0)
+    trend = mann_kendall(z_arr)
+    labels = _arcgis_rules(hot, cold, trend["S"].to_numpy(), trend["p"].to_numpy(), trend_alpha)
+    final = hot[:, -1].astype(np.int8) - cold[:, -1].astype(np.int8)
+    return pd.DataFrame({
+        "category": pd.array(labels, dtype="string"),
+        "n_hot": hot.sum(axis=1), "n_cold": cold.sum(axis=1), "final": final,
+        "trend_tau": trend["tau"].to_numpy(), "trend_z": trend["z"].to_numpy(),
+        "trend_p": trend["p"].to_numpy(),
+    }, index=index if index is not None else pd.RangeIndex(len(z_arr)))
+
+
+def _arcgis_rules(hot: np.ndarray, cold: np.ndarray, trend_s: np.ndarray, trend_p: np.ndarray,
+                  trend_alpha: float) -> np.ndarray:
+    t = hot.shape[1]
+    with np.errstate(invalid="ignore"):
+        trend_sig = np.nan_to_num(trend_p, nan=np.inf) <= trend_alpha
+        up = trend_sig & (trend_s > 0)
+        down = trend_sig & (trend_s < 0)
+
+    def side(mine, other, stronger, weaker, names):
+        count = mine.sum(axis=1)
+        most = 10 * count >= 9 * t
+        run = _trailing_run(mine)
+        prior_other = other[:, :-1].any(axis=1)
+        new, consecutive, intensifying, persistent, diminishing, sporadic, oscillating = names
+        conds = [
+            most & stronger, most & weaker, most,
+            prior_other, count == 1, (run >= 2) & (count == run),
+        ]
+        choices = [intensifying, diminishing, persistent, oscillating, new, consecutive]
+        return np.select(conds, choices, sporadic), most
+
+    hot_label, hot_most = side(hot, cold, up, down, (
+        NEW_HOT, CONSECUTIVE_HOT, INTENSIFYING_HOT, PERSISTENT_HOT, DIMINISHING_HOT,
+        SPORADIC_HOT, OSCILLATING_HOT))
+    cold_label, cold_most = side(cold, hot, down, up, (
+        NEW_COLD, CONSECUTIVE_COLD, INTENSIFYING_COLD, PERSISTENT_COLD, DIMINISHING_COLD,
+        SPORADIC_COLD, OSCILLATING_COLD))
+    return np.select(
+        [hot[:, -1], cold[:, -1], hot_most, cold_most],
+        [hot_label, cold_label, HISTORICAL_HOT, HISTORICAL_COLD],
+        NO_PATTERN,
+    ).astype(object)
+
+
+def holm(p, axis: int = 1) -> np.ndarray:
+    """Holm (1979) step-down adjusted p-values along ``axis`` (default: across each row's periods).
+
+    ``adj_(i) = max_{j <= i} min(1, (m - j + 1) p_(j))``; NaN values are left out and stay NaN.
+    This is R's ``p.adjust(method = "holm")``, the adjustment sfhotspot's ``hotspot_classify``
+    applies to each cell's p-values across periods by default.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    moved = np.moveaxis(p, axis, 0)
+    flat = moved.reshape(moved.shape[0], -1)
+    order = np.argsort(flat, axis=0, kind="stable")
+    ps = np.take_along_axis(flat, order, axis=0)
+    m = np.isfinite(flat).sum(axis=0, keepdims=True)
+    rank = np.arange(1, flat.shape[0] + 1)[:, None]
+    adj = np.where(np.isfinite(ps), np.minimum(1.0, (m - rank + 1) * ps), -np.inf)
+    adj = np.maximum.accumulate(adj, axis=0)
+    adj[~np.isfinite(ps)] = np.nan
+    out = np.empty_like(flat)
+    np.put_along_axis(out, order, adj, axis=0)
+    return np.moveaxis(out.reshape(moved.shape), 0, axis)
+
+
+def classify_sfhotspot(z, p, *, hotspot_prop: float = 0.1, persistent_prop: float = 0.8,
+                       recent_prop: float = 0.2, critical_p: float = 0.05,
+                       p_adjust: str | None = "holm", ids=None) -> pd.DataFrame:
+    """R sfhotspot's ``hotspot_classify`` scheme (version 0.9; defaults of
+    ``hotspot_classify_params``) from per-bin z-scores and unadjusted p-values.
+
+    Each area's p-values are adjusted across its periods (``p_adjust="holm"``, sfhotspot's
+    default through ``stats::p.adjust``; ``None`` for no adjustment); a bin is a hot spot if
+    ``p_adj < critical_p`` and ``z > 0``, a cold spot if ``p_adj < critical_p`` and ``z <= 0``.
+    The last ``r = floor(recent_prop * T)`` periods (at least 1) are "recent", the others
+    "older". Per side (hot shown; cold alike), first match wins:
+    persistent if the share of hot periods ``>= persistent_prop``; emerging if the older share
+    ``< hotspot_prop`` and the recent share ``>= recent_prop``; former if the older share
+    ``>= hotspot_prop`` and the recent share ``< hotspot_prop``; intermittent if the share of
+    all periods ``>= hotspot_prop``; else no pattern. An area with a pattern on both sides is
+    "mixed hot/coldspot". Deviation: sfhotspot's code sums ``r + 1`` recent columns
+    (``(ncol - r):ncol`` in R) but divides by ``r``; here the recent window is exactly ``r``.
+    Returns a DataFrame indexed by area with ``category``, ``hot_share``, ``cold_share``.
+    """
+    for name, v in (("hotspot_prop", hotspot_prop), ("persistent_prop", persistent_prop),
+                    ("recent_prop", recent_prop), ("critical_p", critical_p)):
+        if not 0 < v < 1:
+            raise ValueError(f"{name} must be greater than 0 and less than 1")
+    z_arr, z_ids, _ = _as_matrix(z)
+    p_arr, _, _ = _as_matrix(p)
+    if z_arr.shape != p_arr.shape:
+        raise ValueError(f"z {z_arr.shape} and p {p_arr.shape} differ in shape")
+    t = z_arr.shape[1]
+    recent = int(np.floor(recent_prop * t))
+    if recent < 1 or t - recent < 1:
+        recent = 1
+    if t - recent < 1:
+        raise ValueError("sfhotspot's classification needs at least one recent and one older period")
+    if p_adjust == "holm":
+        p_arr = holm(p_arr, axis=1)
+    elif p_adjust is not None:
+        raise ValueError(f"p_adjust must be 'holm' or None, not {p_adjust!r}")
+    with np.errstate(invalid="ignore"):
+        sig = np.nan_to_num(p_arr, nan=np.inf) < critical_p
+        is_hot = z_arr > 0
+    sig_hot = sig & is_hot
+    sig_cold = sig & ~is_hot & ~np.isnan(z_arr)
+
+    def side(flags, kind):
+        share = flags.mean(axis=1)
+        recent_share = flags[:, t - recent:].mean(axis=1)
+        older_share = flags[:, : t - recent].mean(axis=1)
+        return np.select(
+            [share >= persistent_prop,
+             (older_share < hotspot_prop) & (recent_share >= recent_prop),
+             (older_share >= hotspot_prop) & (recent_share < hotspot_prop),
+             share >= hotspot_prop],
+            [f"persistent {kind}", f"emerging {kind}", f"former {kind}", f"intermittent {kind}"],
+            "no pattern",
+        ), share
+
+    cat_h, share_h = side(sig_hot, "hotspot")
+    cat_c, share_c = side(sig_cold, "coldspot")
+    both = (cat_h != "no pattern") & (cat_c != "no pattern")
+    labels = np.where(both, "mixed hot/coldspot", np.where(cat_h != "no pattern", cat_h, cat_c))
+    index = pd.Index(ids) if ids is not None else z_ids
+    return pd.DataFrame({"category": pd.array(labels.astype(object), dtype="string"),
+                         "hot_share": share_h, "cold_share": share_c},
+                        index=index if index is not None else pd.RangeIndex(len(z_arr)))
+
+
+@dataclass
+class EmergingResult:
+    """Result of :func:`emerging_hotspots`.
+
+    ``summary``: one row per area (category, counts, trend, ``island``); ``z`` and ``p``: the
+    areas x periods z-scores and raw two-sided p-values; ``bins``: +1 significant hot, -1
+    significant cold, 0 otherwise, after the scheme's multiple-testing correction; ``params``:
+    the settings used.
+    """
+
+    summary: pd.DataFrame
+    z: pd.DataFrame
+    p: pd.DataFrame
+    bins: pd.DataFrame
+    params: dict = field(default_factory=dict)
+
+
+def emerging_hotspots(values, weights, *, time_lag: int = 1, global_window: str = "cube",
+                      alpha: float = 0.05, fdr: str | None = "period",
+                      trend_alpha: float = 0.05, scheme: str = "arcgis",
+                      count_trend: bool = False, sfhotspot: dict | None = None,
+                      ids=None) -> EmergingResult:
+    """Emerging hot spot analysis of a space-time cube (areas x periods).
+
+    Space-time Gi\\* (:func:`space_time_gi_star`), then per-bin significance and a category per
+    area. ``scheme="arcgis"`` (default): Benjamini-Hochberg q-values (``fdr="period"``: each
+    period's areas form one family; ``"cube"``: all bins; ``None``: raw p), significant at
+    ``q <= alpha``, 17 categories by :func:`classify_emerging`. ``scheme="sfhotspot"``: raw
+    p-values classified by :func:`classify_sfhotspot` (keyword arguments in ``sfhotspot``;
+    ``fdr``, ``alpha`` and ``trend_alpha`` do not apply). ``count_trend=True`` adds the
+    Mann-Kendall test of each area's values (``count_tau``, ``count_z``, ``count_p``), as
+    ArcGIS's Create Space Time Cube reports per location.
+    """
+    if scheme not in ("arcgis", "sfhotspot"):
+        raise ValueError(f"scheme must be 'arcgis' or 'sfhotspot', not {scheme!r}")
+    if fdr not in ("period", "cube", None):
+        raise ValueError(f"fdr must be 'period', 'cube' or None, not {fdr!r}")
+    w = as_weights(weights)
+    y, out_ids, periods, was_1d = _prepare_values(values, w, ids)
+    if was_1d:
+        raise ValueError("values must be an areas x periods matrix (a cube), not a vector")
+    if y.shape[1] < 2:
+        raise ValueError("emerging hot spot analysis needs at least 2 periods")
+    index = out_ids if out_ids is not None else pd.RangeIndex(w.n)
+    z = _space_time_z(y, w, time_lag, global_window)
+    p = 2.0 * stats.norm.sf(np.abs(z))
+    islands = w.islands
+    if scheme == "arcgis":
+        if fdr == "period":
+            q = fdr_bh(p, axis=0)
+        elif fdr == "cube":
+            q = fdr_bh(p.ravel()).reshape(p.shape)
+        else:
+            q = p
+        summary = classify_emerging(z, q, alpha=alpha, trend_alpha=trend_alpha)
+        with np.errstate(invalid="ignore"):
+            sig = np.nan_to_num(q, nan=np.inf) <= alpha
+    else:
+        opts = dict(sfhotspot or {})
+        summary = classify_sfhotspot(z, p, **opts)
+        q = holm(p, axis=1) if opts.get("p_adjust", "holm") == "holm" else p
+        with np.errstate(invalid="ignore"):
+            sig = np.nan_to_num(q, nan=np.inf) < opts.get("critical_p", 0.05)
+    summary.index = index
+    summary.loc[islands, "category"] = pd.NA
+    summary["island"] = islands
+    if count_trend:
+        counts = mann_kendall(y)
+        summary["count_tau"] = counts["tau"].to_numpy()
+        summary["count_z"] = counts["z"].to_numpy()
+        summary["count_p"] = counts["p"].to_numpy()
+    with np.errstate(invalid="ignore"):
+        bins = np.where(sig & (z > 0), 1, np.where(sig & (z < 0), -1, 0)).astype(np.int8)
+    cols = periods
+    return EmergingResult(
+        summary=summary,
+        z=pd.DataFrame(z, index=index, columns=cols),
+        p=pd.DataFrame(p, index=index, columns=cols),
+        bins=pd.DataFrame(bins, index=index, columns=cols),
+        params=dict(time_lag=time_lag, global_window=global_window, alpha=alpha, fdr=fdr,
+                    trend_alpha=trend_alpha, scheme=scheme, sfhotspot=sfhotspot),
+    )
