@@ -1,0 +1,615 @@
+"""The record-level engine: data.police.uk street files -> the LSOA-month-category crime panel.
+
+The work is written once, as Ibis expressions, and runs on DuckDB (the default, in-process) or on
+Apache Spark (PySpark, for national or multi-year loads on a cluster) with identical results. Only
+the CSV scan is backend-specific (``_DuckDB.scan``, ``_Spark.scan``); both scans give the same
+table: the 12 columns of the file as strings ('' for an empty field), ``_malformed`` (the line does
+not have exactly 12 fields, or is not UTF-8) and ``_file``.
+
+Format (data.police.uk "street" files, ``YYYY-MM-<force>-street.csv``; see
+``vru/data/bundled/police_uk_street_city_of_london_2023/SOURCE.md``): the exact header
+``Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,
+Crime type,Last outcome category,Context``; one row per crime or anti-social-behaviour report.
+Files are read with every value as text (no type sniffing), LF or CRLF, gzip or not.
+
+Method (:func:`street_panel`), each treatment reported in the notes of the loader's batch:
+
+- A crime is counted once per (Falls within, Crime ID, Month): data.police.uk lists a crime again
+  when its outcome is updated, sometimes snapped to another point. A crime whose rows disagree on
+  the place is attributed to the lowest LSOA code among its located rows ("No Location" only if
+  none is located), and to the lowest harmonised category if its types disagree (never
+  observed).
+  Rows without a Crime ID (all anti-social behaviour) each count.
+- ``area_code`` is the LSOA code as given (2011 or 2021 vintage: data.police.uk moved to 2021
+  LSOAs in 2023; the vintage is left to the warehouse), level ``lsoa``. Rows with no location
+  (empty coordinates and LSOA) are kept under ``area_code`` :data:`NO_LOCATION`, so totals
+  reconcile with the files.
+- ``source`` is ``police_uk_street/<Falls within>``; ``category`` is the harmonised category of
+  the Crime type (taxonomy scheme ``police_uk``: the 14 current types and the two used until
+  April 2013); ``month`` is the first day of the month.
+
+Validation (all of it before anything is returned; one bad line anywhere refuses the whole call).
+The checks are Ibis expressions evaluated in the same scan as the aggregation (``_row_problem``
+on every row; ``_key_problem`` on Month and Falls within, which are grouping keys, on the
+aggregated cells). When they flag a problem, the first flagged file (in the order given) is read
+again in Python with its file line numbers and the same expressions (``_problem``) locate the
+first bad line, so the :class:`~vru.errors.SourceError` names the file, the line and the column:
+
+- the header must be exactly the 12 columns above (row 1, the missing or unknown column);
+- an empty file; a line with fewer fields (a truncated file) or more fields than the header;
+  text that is not UTF-8; a gzip stream that ends early;
+- ``Month`` not ``YYYY-MM``, before December 2010 (the first data.police.uk month) or different
+  from the month in the file name (checked when every file name starts ``YYYY-MM-``);
+- empty ``Falls within``; a ``Crime type`` the taxonomy does not know;
+- ``Longitude``/``Latitude``: one given without the other, not a number, or outside the box
+  -8.75..2.0 E, 49.8..60.95 N (the United Kingdom with a small margin: data.police.uk also
+  publishes British Transport Police and Northern Ireland files);
+- ``LSOA code`` neither empty nor an English or Welsh LSOA code (``E01`` / ``W01`` + 6 digits).
+
+Execution: files whose names carry their month (``YYYY-MM-...``, as in the data.police.uk
+archive) are processed one month at a time, a query per month: a crime never spans two months,
+and every row of such a file must hold its month. This keeps the de-duplication hash table, and so
+peak memory, to one month of data (a national year peaks near 1 GiB on DuckDB).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import re
+import uuid
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+import pyarrow as pa
+
+from vru import taxonomy
+from vru.errors import SourceError
+from vru.schema import conform
+from vru.sources._io import head_lines, open_bytes
+from vru.sources.police_uk import HEADER
+
+# internal column names, in header order
+FIELDS = ("crime_id", "month", "reported_by", "falls_within", "longitude", "latitude", "location",
+          "lsoa_code", "lsoa_name", "crime_type", "last_outcome", "context")
+
+SOURCE_PREFIX = "police_uk_street/"
+NO_LOCATION = "X-NO-LOCATION"
+FIRST_MONTH = "2010-12"  # data.police.uk street data starts in December 2010
+LON_RANGE = (-8.75, 2.0)
+LAT_RANGE = (49.8, 60.95)
+MONTH_RE = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+LSOA_RE = r"^[EW]01[0-9]{6}$"
+# the month in a data.police.uk file name: 2023-01-city-of-london-street.csv[.gz]
+NAME_MONTH_RE = r"^([0-9]{4}-(?:0[1-9]|1[0-2]))-.+-street\.csv(?:\.gz)?$"
+BACKENDS = ("duckdb", "spark")
+# what either backend's scan gives
+_SCAN_SCHEMA = ibis.schema({**{f: "string" for f in FIELDS}, "_malformed": "boolean",
+                            "_file": "string"})
+
+# problem codes of _problem(), in the order they are checked: (column, message)
+PROBLEMS: dict[int, tuple[str | None, str]] = {
+    1: (None, "line does not have the 12 fields of the header"),
+    2: ("Month", "Month must be YYYY-MM"),
+    3: ("Month", f"Month is before {FIRST_MONTH}, the first month of data.police.uk data"),
+    4: ("Month", "Month differs from the month in the file name"),
+    5: ("Falls within", "Falls within (the force) is empty"),
+    6: ("Crime type", "unknown Crime type"),
+    7: ("Latitude", "Latitude is empty but Longitude is given"),
+    8: ("Longitude", "Longitude is empty but Latitude is given"),
+    9: ("Longitude", f"Longitude is not a number in {LON_RANGE[0]}..{LON_RANGE[1]} "
+                     "(the United Kingdom)"),
+    10: ("Latitude", f"Latitude is not a number in {LAT_RANGE[0]}..{LAT_RANGE[1]} "
+                     "(the United Kingdom)"),
+    11: ("LSOA code", "LSOA code is not an English or Welsh LSOA code (E01/W01 + 6 digits)"),
+}
+
+
+@dataclass
+class StreetPanel:
+    """What :func:`street_scan` returns: the panel plus the counts the loader reports."""
+
+    crime: pd.DataFrame  # the canonical ``crime`` table
+    files: int
+    rows: int  # data rows read
+    crimes: int  # = crime["count"].sum()
+    notes: list[str] = field(default_factory=list)
+
+
+def street_panel(paths: Sequence[str | Path], backend: str = "duckdb", *,
+                 spark_session=None) -> pd.DataFrame:
+    """The canonical ``crime`` table (LSOA x month x category) of data.police.uk street files.
+
+    ``backend`` is ``"duckdb"`` (default) or ``"spark"`` (PySpark; ``spark_session`` or the
+    active session, else a local one). Raises :class:`SourceError` for any bad file or line;
+    nothing is returned unless every file is valid.
+    """
+    return street_scan(paths, backend, spark_session=spark_session).crime
+
+
+def street_scan(paths: Sequence[str | Path], backend: str = "duckdb", *,
+                spark_session=None) -> StreetPanel:
+    """:func:`street_panel` with the counts behind it (rows read, crimes, repeats)."""
+    files = [Path(p) for p in paths]
+    if not files:
+        raise ValueError("street_scan needs at least one file")
+    _check_files(files)
+    if backend == "duckdb":
+        runner = _DuckDB()
+    elif backend in ("spark", "pyspark"):
+        runner = _Spark(spark_session)
+    else:
+        raise ValueError(f"unknown backend {backend!r}; known: {BACKENDS}")
+    return runner.run(files)
+
+
+# ---------------------------------------------------------------------------------------------
+# checks that need no engine: existence, duplicates, empty files, the header
+
+
+def _check_files(files: list[Path]) -> None:
+    seen: dict[Path, Path] = {}
+    for p in files:
+        if not p.is_file():
+            raise SourceError(p, "no such file")
+        key = p.resolve()
+        if key in seen:
+            raise SourceError(p, f"file given twice (also as {seen[key]}): its rows would be "
+                                 "counted twice")
+        seen[key] = p
+        check_header(p)
+
+
+def check_header(path: Path) -> None:
+    """Refuse an empty file or a header that is not exactly the data.police.uk street header."""
+    try:
+        lines = head_lines(path, 1)
+    except (OSError, EOFError, zlib.error) as e:
+        raise SourceError(path, f"cannot read the file (corrupt or truncated?): {e}") from None
+    if not lines or not lines[0].strip():
+        raise SourceError(path, "file is empty (no header line)", row=1 if lines else None)
+    cols = next(csv.reader([lines[0]]))
+    for c in HEADER:
+        if c not in cols:
+            raise SourceError(path, f"missing column {c!r}; header is {cols}", row=1, column=c)
+    for c in cols:
+        if c not in HEADER:
+            raise SourceError(path, f"unknown column {c!r} (not in the data.police.uk street "
+                                    "format)", row=1, column=c)
+    if tuple(cols) != HEADER:
+        for i, c in enumerate(cols):
+            if i >= len(HEADER) or c != HEADER[i]:
+                raise SourceError(path, f"column {c!r} repeated or out of place (field {i + 1}); "
+                                        f"expected header {','.join(HEADER)}", row=1, column=c)
+
+
+# ---------------------------------------------------------------------------------------------
+# the shared Ibis logic
+
+
+@dataclass
+class _Types:
+    """Crime types the taxonomy knows (scheme ``police_uk``), each mapped to the integer code of
+    its harmonised category (two types may share one: "Violent crime", used until April 2013, is
+    the same type as "Violence and sexual offences")."""
+
+    codes: dict[str, int]  # crime type -> category code
+    categories: tuple[str, ...]  # category code -> harmonised category
+
+    @classmethod
+    def load(cls) -> _Types:
+        m = taxonomy.category_map()
+        m = m[m["scheme"] == "police_uk"]
+        categories = tuple(sorted(set(m["category"])))
+        codes = {t: categories.index(c) for t, c in zip(m["minor"], m["category"], strict=True)}
+        return cls(codes, categories)
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.codes)
+
+    def table(self) -> ir.Table:
+        return ibis.memtable(pd.DataFrame({
+            "ct": pd.Series(range(len(self.categories)), dtype="int64"),
+            "category": pd.Series(self.categories, dtype="string"),
+        }))
+
+
+def _type_code(t: ir.Table, types: _Types) -> ir.IntegerValue:
+    """Category code of the Crime type (NULL if unknown), matched exactly or after stripping."""
+    ct = t.crime_type
+    return ct.substitute(types.codes,
+                         else_=ct.strip().substitute(types.codes, else_=ibis.null("int64")))
+
+
+def _row_problem(t: ir.Table, ct: ir.IntegerValue) -> ir.IntegerValue:
+    """Problem code (a key of PROBLEMS) of the checks that must look at every row, else 0."""
+    lon_s, lat_s, lsoa = t.longitude, t.latitude, t.lsoa_code
+    lon, lat = lon_s.try_cast("float64"), lat_s.try_cast("float64")
+    return ibis.cases(
+        (t["_malformed"], 1),
+        (ct.isnull(), 6),
+        ((lon_s != "") & (lat_s == ""), 7),
+        ((lon_s == "") & (lat_s != ""), 8),
+        ((lon_s != "") & ~(lon.between(*LON_RANGE).fill_null(False)), 9),
+        ((lat_s != "") & ~(lat.between(*LAT_RANGE).fill_null(False)), 10),
+        ((lsoa != "") & ~lsoa.re_search(LSOA_RE), 11),
+        else_=0,
+    )
+
+
+def _key_problem(month: ir.StringValue, fw: ir.StringValue,
+                 expected_month: str | None) -> ir.IntegerValue:
+    """Problem code of the checks on Month and Falls within, else 0.
+
+    These columns are grouping keys of the panel, so the checks can run on the (few) cells
+    instead of every row: a bad value in any row shows in the cell it lands in.
+    """
+    return ibis.cases(
+        (~month.re_search(MONTH_RE), 2),
+        (month < FIRST_MONTH, 3),
+        *([(month != expected_month, 4)] if expected_month else []),
+        (fw == "", 5),
+        else_=0,
+    )
+
+
+def _problem(t: ir.Table, types: _Types, expected_month: str | None) -> ir.IntegerValue:
+    """Every check on every row, in the order of PROBLEMS (used to locate the first bad line)."""
+    key = _key_problem(t.month, t.falls_within, expected_month)
+    row = _row_problem(t, _type_code(t, types))
+    return ibis.cases(
+        (t["_malformed"], 1),
+        (key > 0, key),
+        else_=row,
+    )
+
+
+def _panel_expr(t: ir.Table, types: _Types, expected_month: str | None) -> ir.Table:
+    """One scan: validation, de-duplication per (force, Crime ID, Month), the panel."""
+    t = t.mutate(ct=_type_code(t, types))
+    has_id = t.crime_id != ""
+    rows = t.select(
+        m=t.month, fw=t.falls_within, has_id=has_id,
+        # a crime is its Crime ID; rows without one are not de-duplicated but grouped by cell
+        key=has_id.ifelse(t.crime_id, t.lsoa_code.concat("/", t.ct.cast("string"))),
+        ct=t.ct, bad=_row_problem(t, t.ct), area=t.lsoa_code.nullif(""),
+    )
+    crimes = rows.group_by(["m", "fw", "has_id", "key"]).aggregate(
+        area=rows.area.min(),
+        ct=rows.ct.min(),
+        rows=rows.count(),
+        bad=rows.bad.max(),
+    )
+    crimes = crimes.mutate(
+        area=crimes.area.fill_null(NO_LOCATION),
+        n=crimes.has_id.ifelse(1, crimes.rows),
+    )
+    cells = crimes.group_by(["fw", "area", "m", "ct"]).aggregate(
+        count=crimes.n.sum(), rows=crimes.rows.sum(), bad=crimes.bad.max())
+    cats = types.table()
+    j = cells.left_join(cats, cells.ct == cats.ct)
+    key_bad = _key_problem(j.m, j.fw, expected_month)
+    return j.select(
+        source=ibis.literal(SOURCE_PREFIX) + j.fw,
+        level=ibis.literal("lsoa"),
+        area_code=j.area,
+        # NULL only where Month is invalid, which the checks refuse
+        month=(j.m + "-01").try_cast("timestamp"),
+        category=j.category,
+        count=j["count"],
+        rows=j["rows"],
+        bad=ibis.greatest(j.bad, key_bad),
+    )
+
+
+def _problem_files(t: ir.Table, types: _Types, expected_month: str | None) -> ir.Table:
+    f = t.select(_file=t["_file"], bad=_problem(t, types, expected_month))
+    return f.filter(f.bad > 0).select("_file").distinct()
+
+
+def _first_problem_row(t: ir.Table, types: _Types, expected_month: str | None) -> ir.Table:
+    f = t.mutate(bad=_problem(t, types, expected_month))
+    return f.filter(f.bad > 0).order_by("_line").limit(1)
+
+
+# ---------------------------------------------------------------------------------------------
+# reading one file in Python, with file line numbers (only when a problem was found)
+
+
+def _python_rows(path: Path) -> tuple[pa.Table, SourceError | None]:
+    """Every data record of ``path`` with its first file line, as the backends parse them.
+
+    Returns the records read before any structural problem and that problem (or None): text that
+    is not UTF-8, a compressed stream that ends early.
+    """
+    cols: dict[str, list] = {f: [] for f in FIELDS}
+    malformed: list[bool] = []
+    lines: list[int] = []
+    problem: SourceError | None = None
+    state: dict = {"line": 0, "raw": b""}
+
+    def text_lines():
+        with open_bytes(path) as fb:
+            for raw in fb:
+                state["line"] += 1
+                state["raw"] = raw
+                yield raw.decode("utf-8-sig" if state["line"] == 1 else "utf-8")
+
+    reader = csv.reader(text_lines(), strict=False)
+    try:
+        next(reader, None)  # header (checked separately)
+        start = state["line"] + 1
+        for rec in reader:
+            if rec:  # both backends skip blank lines
+                lines.append(start)
+                malformed.append(len(rec) != len(FIELDS))
+                for i, f in enumerate(FIELDS):
+                    cols[f].append(rec[i] if i < len(rec) else None)
+            start = state["line"] + 1
+    except UnicodeDecodeError as e:
+        fields = next(csv.reader([state["raw"].decode("utf-8", errors="replace")]), [])
+        bad = [i for i, v in enumerate(fields) if "\ufffd" in v]
+        column = HEADER[bad[0]] if bad and bad[0] < len(HEADER) else None
+        problem = SourceError(path, f"not UTF-8 text ({e.reason} at byte {e.start} of the "
+                                    "line)", row=state["line"], column=column)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        problem = SourceError(path, f"the compressed file ends early or is corrupt "
+                                    f"(truncated download?): {e}", row=state["line"] + 1)
+    except csv.Error as e:
+        problem = SourceError(path, f"cannot parse as CSV: {e}", row=state["line"])
+    data = {f: pa.array(cols[f], pa.string()) for f in FIELDS}
+    data["_malformed"] = pa.array(malformed, pa.bool_())
+    data["_file"] = pa.array([str(path)] * len(lines), pa.string())
+    data["_line"] = pa.array(lines, pa.int64())
+    return pa.table(data), problem
+
+
+def _describe(path: Path, row: dict, code: int, month: str | None = None) -> SourceError:
+    line = int(row["_line"])
+    if code == 1:
+        n = sum(row[f] is not None and not pd.isna(row[f]) for f in FIELDS)
+        if n < len(FIELDS):
+            col = HEADER[n]
+            return SourceError(path, f"line has {n} fields where the header has {len(FIELDS)} "
+                                     f"(truncated file?): {col!r} is missing", row=line, column=col)
+        return SourceError(path, f"line has more than {len(FIELDS)} fields (an unquoted comma?)",
+                           row=line, column=HEADER[-1])
+    column, message = PROBLEMS[code]
+    if code == 4:
+        message += f" ({month})"
+    value = row[FIELDS[HEADER.index(column)]]
+    return SourceError(path, f"{message}: {value!r}", row=line, column=column)
+
+
+# ---------------------------------------------------------------------------------------------
+# the backends: a scan each, the rest shared
+
+
+class _Runner:
+    con: ibis.BaseBackend
+
+    def scan(self, files: list[Path]) -> ir.Table:
+        raise NotImplementedError
+
+    def table_of(self, data: pa.Table) -> ir.Table:
+        raise NotImplementedError
+
+    def file_of(self, value: str, files: list[Path]) -> Path | None:
+        raise NotImplementedError
+
+    def is_read_error(self, exc: Exception) -> bool:
+        raise NotImplementedError
+
+    def execute(self, expr: ir.Table) -> pd.DataFrame:
+        return _to_pandas(self.con.to_pyarrow(expr))
+
+    def run(self, files: list[Path]) -> StreetPanel:
+        types = _Types.load()
+        parts, flagged = [], []
+        for month, chunk in _chunks(files):
+            try:
+                part = self.execute(_panel_expr(self.scan(chunk), types, month))
+            except Exception as e:  # a file the backend's CSV reader cannot parse
+                if not self.is_read_error(e):
+                    raise
+                raise self._structural_error(chunk, e) from None
+            if (part["bad"] > 0).any():
+                flagged.append((month, chunk))
+            parts.append(part)
+        if flagged:
+            raise self._locate(files, flagged, types)
+        panel = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        return _finish(panel, files)
+
+    def _locate(self, files: list[Path], flagged: list[tuple[str | None, list[Path]]],
+                types: _Types) -> SourceError:
+        """The first bad line of the first flagged file, in the order the files were given."""
+        month_of: dict[Path, str | None] = {}
+        for month, chunk in flagged:
+            found = self.execute(_problem_files(self.scan(chunk), types, month))["_file"]
+            for v in found:
+                path = self.file_of(str(v), chunk)
+                month_of[path if path is not None else chunk[0]] = month
+        for path in files:
+            if path not in month_of:
+                continue
+            data, problem = _python_rows(path)
+            if problem is not None:
+                return problem
+            hit = self.execute(_first_problem_row(self.table_of(data), types, month_of[path]))
+            if len(hit):
+                row = hit.iloc[0].to_dict()
+                return _describe(path, row, int(row["bad"]), month_of[path])
+            return SourceError(path, "a line failed validation but could not be located again "
+                                     "(please report this)")
+        return SourceError(files[0], "a line failed validation but its file could not be "
+                                     "identified (please report this)")
+
+    def _structural_error(self, files: list[Path], exc: Exception) -> SourceError:
+        """The backend could not parse a file: find the file and line in Python."""
+        msg = str(exc)
+        named = [p for p in files if str(p) in msg or p.name in msg]
+        for path in named + [p for p in files if p not in named]:
+            data, problem = _python_rows(path)
+            if problem is not None:
+                return problem
+            bad = data.column("_malformed").to_pylist()
+            if any(bad):
+                i = bad.index(True)
+                return _describe(path, data.slice(i, 1).to_pylist()[0], 1)
+        first = msg.strip().splitlines()[0] if msg.strip() else type(exc).__name__
+        return SourceError(named[0] if named else files[0], f"cannot read as CSV: {first}")
+
+
+def _chunks(files: list[Path]) -> list[tuple[str | None, list[Path]]]:
+    """(month, files): files grouped by the month in their names, each group processed alone.
+
+    A crime is de-duplicated within its month, and every row of a ``YYYY-MM-...`` file must hold
+    that month, so no crime spans two groups. If any name carries no month, all files form one
+    group with no month check.
+    """
+    by: dict[str, list[Path]] = {}
+    for p in files:
+        m = re.search(NAME_MONTH_RE, p.name)
+        if not m:
+            return [(None, files)]
+        by.setdefault(m.group(1), []).append(p)
+    return [(k, by[k]) for k in sorted(by)]
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    """Arrow -> pandas with the canonical dtypes (pyarrow-backed strings: no copy, no objects)."""
+    sd = pd.StringDtype("pyarrow")
+    return table.to_pandas(types_mapper={pa.string(): sd, pa.large_string(): sd}.get)
+
+
+def _finish(panel: pd.DataFrame, files: list[Path]) -> StreetPanel:
+    rows = int(panel["rows"].sum())
+    crimes = int(panel["count"].sum())
+    crime = conform("crime", panel.drop(columns=["rows", "bad"]))
+    no_loc = int(crime.loc[crime["area_code"] == NO_LOCATION, "count"].sum())
+    notes = [
+        f"{len(files)} data.police.uk street file(s), {rows:,} rows -> {crimes:,} crimes in "
+        f"{len(crime):,} (force, LSOA, month, category) cells",
+        f"{rows - crimes:,} repeated rows of a (Crime ID, Month) counted once (a crime is listed "
+        "again when its outcome changes; attributed to its lowest located LSOA code)",
+        f"{no_loc:,} crimes with no location kept under area_code {NO_LOCATION}",
+        "LSOA codes stored as given (2011 or 2021 vintage); rows without a Crime ID (anti-social "
+        "behaviour) each count",
+    ]
+    return StreetPanel(crime=crime, files=len(files), rows=rows, crimes=crimes, notes=notes)
+
+
+def _duckdb_compat() -> None:
+    """Let ibis 12.0 drive duckdb >= 2.0.
+
+    ibis 12.0 fetches results with ``DuckDBPyConnection.fetch_arrow_table`` and
+    ``fetch_record_batch``, which duckdb deprecated in 1.5 and removed from connections in 2.0
+    (ibis switched to ``to_arrow_table`` after its 12.0 release: ibis-project/ibis#12001). This
+    adds the two methods back as aliases of their duckdb 2.0 names, and only where missing.
+    """
+    import duckdb
+
+    conn = duckdb.DuckDBPyConnection
+    if not hasattr(conn, "fetch_arrow_table"):
+        conn.fetch_arrow_table = lambda self: self.to_arrow_table()
+    if not hasattr(conn, "fetch_record_batch"):
+        conn.fetch_record_batch = (
+            lambda self, rows_per_batch=1_000_000: self.to_arrow_reader(rows_per_batch))
+
+
+class _DuckDB(_Runner):
+    def __init__(self) -> None:
+        _duckdb_compat()
+        self.con = ibis.duckdb.connect()
+        self.con.raw_sql("SET preserve_insertion_order = false")
+
+    def scan(self, files: list[Path]) -> ir.Table:
+        lst = "[" + ", ".join(_sql_str(str(p)) for p in files) + "]"
+        columns = "{" + ", ".join(f"'{f}': 'VARCHAR'" for f in (*FIELDS, "_extra")) + "}"
+        # nullstr: a marker that never occurs, so an empty field reads as '' and only the fields
+        # missing from a short line (null_padding) are NULL
+        sql = (
+            # every column is referenced, so DuckDB checks all of them for valid UTF-8
+            f"SELECT {', '.join(FIELDS)}, ({' OR '.join(f + ' IS NULL' for f in FIELDS)} "
+            "OR _extra IS NOT NULL) AS _malformed, "
+            f"filename AS _file FROM read_csv({lst}, columns = {columns}, header = true, "
+            "auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+            "nullstr = '\\x01-vru-no-null', null_padding = true, filename = true, "
+            "encoding = 'utf-8', compression = 'auto')"
+        )
+        return self.con.sql(sql, schema=_SCAN_SCHEMA)
+
+    def table_of(self, data: pa.Table) -> ir.Table:
+        return ibis.memtable(data)
+
+    def file_of(self, value: str, files: list[Path]) -> Path | None:
+        return next((p for p in files if str(p) == value), None)
+
+    def is_read_error(self, exc: Exception) -> bool:
+        import duckdb
+
+        return isinstance(exc, (duckdb.InvalidInputException, duckdb.IOException,
+                                duckdb.ConversionException))
+
+
+class _Spark(_Runner):
+    def __init__(self, session=None) -> None:
+        from pyspark.sql import SparkSession
+
+        self.session = session or SparkSession.getActiveSession() or (
+            SparkSession.builder.master("local[*]").appName("vru")
+            .config("spark.ui.enabled", "false").getOrCreate())
+        self.con = ibis.pyspark.connect(self.session)
+
+    def scan(self, files: list[Path]) -> ir.Table:
+        from pyspark.sql import functions as F
+        from pyspark.sql import types as T
+
+        schema = T.StructType([T.StructField(f, T.StringType()) for f in FIELDS]
+                              + [T.StructField("_corrupt", T.StringType())])
+        df = (
+            self.session.read.schema(schema)
+            .option("header", True).option("enforceSchema", True)
+            .option("multiLine", True)  # quoted fields may hold line breaks, as in DuckDB
+            .option("sep", ",").option("quote", '"').option("escape", '"')
+            .option("encoding", "UTF-8").option("mode", "PERMISSIVE")
+            .option("columnNameOfCorruptRecord", "_corrupt")
+            .csv([str(p.resolve()) for p in files])
+        )
+        # Spark reads an unquoted empty field as NULL (made '' here) and a line with
+        # too few or too many fields as a "corrupt record"; it replaces bytes that are not UTF-8
+        # by U+FFFD where DuckDB refuses them.
+        malformed = F.col("_corrupt").isNotNull() | F.concat_ws("", *FIELDS).contains("\ufffd")
+        df = df.select(*[F.coalesce(F.col(f), F.lit("")).alias(f) for f in FIELDS],
+                       malformed.alias("_malformed"), F.input_file_name().alias("_file"))
+        name = f"vru_street_{uuid.uuid4().hex}"
+        df.createOrReplaceTempView(name)
+        return self.con.table(name)
+
+    def table_of(self, data: pa.Table) -> ir.Table:
+        return ibis.memtable(data)
+
+    def file_of(self, value: str, files: list[Path]) -> Path | None:
+        target = Path(unquote(urlparse(value).path)) if value.startswith("file:") else Path(value)
+        return next((p for p in files if p.resolve() == target.resolve()), None)
+
+    def is_read_error(self, exc: Exception) -> bool:
+        return type(exc).__module__.startswith(("pyspark", "py4j"))
+
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def known_crime_types() -> list[str]:
+    """The data.police.uk crime types the engine accepts."""
+    return list(_Types.load().names)
