@@ -187,6 +187,12 @@ def test_mann_kendall_matches_pymannkendall():
             (ref.z, ref.p, ref.Tau))
 
 
+def test_mann_kendall_is_exact_for_values_closer_than_float32_resolution():
+    # distinct in float64, equal in float32: the fast float32 comparison must not be used
+    r = em.mann_kendall(np.array([[1.0, 1.0 + 1e-12, 1.0 + 2e-12, 1.0 + 3e-12]])).iloc[0]
+    assert r["S"] == 6 and r["var_S"] == pytest.approx(4 * 3 * 13 / 18)
+
+
 def test_mann_kendall_skips_nan_and_handles_constant_rows():
     r = em.mann_kendall(np.array([[1.0, np.nan, 3.0, 2.0, 4.0], [2.0] * 5, [np.nan] * 4 + [1.0]]))
     ref = em.mann_kendall([1.0, 3.0, 2.0, 4.0]).iloc[0]

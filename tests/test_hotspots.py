@@ -320,6 +320,19 @@ def test_fdr_bh_matches_statsmodels():
     np.testing.assert_allclose(hs.fdr_bh(m, axis=1)[3], multitest.multipletests(m[3], method="fdr_bh")[1])
 
 
+def test_fdr_significant_step_up_shortcut_equals_q_values():
+    rng = np.random.default_rng(21)
+    p = rng.uniform(size=(300, 40)) ** 3  # many small p-values
+    p[rng.uniform(size=p.shape) < 0.05] = np.nan
+    p[:30, 0] = 0.004  # ties at the boundary
+    for alpha in (0.01, 0.05, 0.2):
+        expected = np.nan_to_num(hs.fdr_bh(p), nan=np.inf) <= alpha
+        assert (hs.fdr_significant(p, alpha) == expected).all()
+        assert (hs.fdr_significant(p.T, alpha, axis=1) == expected.T).all()
+    wide = rng.uniform(size=(5, 1500)) ** 3  # more than 1,000 families: the q-value path
+    assert (hs.fdr_significant(wide, 0.05) == (hs.fdr_bh(wide) <= 0.05)).all()
+
+
 def test_fdr_bh_leaves_nan_out_of_the_family():
     q = hs.fdr_bh([0.01, np.nan, 0.04])
     assert np.isnan(q[1])

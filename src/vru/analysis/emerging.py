@@ -40,9 +40,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy import stats
+from scipy import special
 
-from vru.analysis.hotspots import _off_diagonal, _prepare_values, as_weights, fdr_bh
+from vru.analysis.hotspots import (
+    _off_diagonal,
+    _prepare_values,
+    as_weights,
+    fdr_significant,
+)
 
 __all__ = [
     "CATEGORIES",
@@ -120,7 +125,7 @@ def space_time_gi_star(values, weights, *, time_lag: int = 1, global_window: str
     if was_1d:
         raise ValueError("values must be an areas x periods matrix (a cube), not a vector")
     z = _space_time_z(y, w, time_lag, global_window)
-    p = 2.0 * stats.norm.sf(np.abs(z))
+    p = 2.0 * special.ndtr(-np.abs(z))
     index = out_ids if out_ids is not None else pd.RangeIndex(w.n)
     return pd.concat({"z": pd.DataFrame(z, index=index, columns=periods),
                       "p": pd.DataFrame(p, index=index, columns=periods)},
@@ -142,22 +147,29 @@ def _space_time_z(y: np.ndarray, w, time_lag: int, global_window: str) -> np.nda
     b = sp.csr_array(off + sp.eye_array(n, format="csr"))
     lag = _window_sum(b @ y, k)
     periods_in = (np.minimum(np.arange(t), k) + 1).astype(float)
-    wi = (np.diff(b.indptr).astype(float))[:, None] * periods_in[None, :]
+    card = np.diff(b.indptr).astype(float)
     if global_window == "cube":
         big_n = float(n * t)
-        mean = y.mean()
-        var = (y * y).mean() - mean**2
+        flat = y.ravel()
+        mean = flat.sum() / big_n
+        var = flat @ flat / big_n - mean**2
     elif global_window == "period":
         big_n = float(n)
-        mean = y.mean(axis=0)
-        var = (y * y).mean(axis=0) - mean**2
+        mean = y.sum(axis=0) / big_n
+        var = np.einsum("ij,ij->j", y, y) / big_n - mean**2
     else:
         big_n = n * periods_in
         mean = _window_sum(y.sum(axis=0, keepdims=True), k)[0] / big_n
-        var = _window_sum((y * y).sum(axis=0, keepdims=True), k)[0] / big_n - mean**2
+        var = _window_sum(np.einsum("ij,ij->j", y, y)[None, :], k)[0] / big_n - mean**2
+    # W_i = card_i * periods_in_t takes few distinct values: the denominator
+    # S sqrt((N W_i - W_i^2) / (N - 1)) is computed per distinct cardinality, then gathered
+    distinct, which = np.unique(card, return_inverse=True)
+    wi = distinct[:, None] * periods_in[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
-        sd = np.sqrt(np.maximum(var, 0.0))
-        z = (lag - mean * wi) / (sd * np.sqrt((big_n * wi - wi**2) / (big_n - 1)))
+        spread = np.sqrt(np.maximum(var, 0.0)) * np.sqrt((big_n * wi - wi**2) / (big_n - 1))
+        z = lag
+        z -= np.outer(card, mean * periods_in)
+        z /= spread[which]
     z[~np.isfinite(z)] = np.nan
     z[islands] = np.nan
     return z
@@ -167,6 +179,11 @@ def _window_sum(a: np.ndarray, k: int) -> np.ndarray:
     """Sum over periods t-k..t along axis 1 (fewer at the start)."""
     if k == 0:
         return a
+    if k <= 8:
+        out = a.copy()
+        for d in range(1, k + 1):
+            out[:, d:] += a[:, :-d]
+        return out
     c = np.cumsum(a, axis=1)
     c[:, k + 1:] -= c[:, : -(k + 1)].copy()
     return c
@@ -186,25 +203,36 @@ def mann_kendall(series, *, continuity: bool = True) -> pd.DataFrame:
     """
     x, index, _ = _as_matrix(series)
     rows, t = x.shape
-    s = np.zeros(rows)
+    # S by comparing each period with all earlier ones, time-major for contiguous memory;
+    # comparisons with NaN are False, so missing values drop out of S
+    xs = np.sort(x, axis=1)
+    tied = xs[:, 1:] == xs[:, :-1]
+    # Comparisons in float32 halve the memory traffic; casting is monotone, so the signs are
+    # exact unless it merges distinct values, which is checked on the sorted rows.
+    x32 = xs.astype(np.float32)
+    exact32 = np.array_equal(x32[:, 1:] == x32[:, :-1], tied)
+    xt = np.ascontiguousarray(x.T, dtype=np.float32 if exact32 else np.float64)
+    acc = np.int16 if t * (t - 1) // 2 < 2**15 else np.int64
+    s_int = np.zeros(rows, dtype=acc)
+    for j in range(1, t):
+        earlier, now = xt[:j], xt[j]
+        s_int += (earlier < now).sum(axis=0, dtype=acc)
+        s_int -= (earlier > now).sum(axis=0, dtype=acc)
+    s = s_int.astype(np.float64)
     valid = ~np.isnan(x)
-    add = np.nansum if not valid.all() else np.sum
-    for d in range(1, t):
-        s += add(np.sign(x[:, d:] - x[:, :-d]), axis=1)
     n = valid.sum(axis=1).astype(float)
     # tie groups: runs of equal values in each sorted row (NaN sort last and never tie)
-    xs = np.sort(x, axis=1)
-    start = np.ones_like(xs, dtype=bool)
-    start[:, 1:] = xs[:, 1:] != xs[:, :-1]
-    run = np.cumsum(start, axis=1) - 1 + (np.arange(rows) * t)[:, None]
-    sizes = np.bincount(run[~np.isnan(xs)], minlength=rows * t).astype(float)
-    tie = (sizes * (sizes - 1) * (2 * sizes + 5)).reshape(rows, t).sum(axis=1)
+    start = np.ones(xs.shape, dtype=bool)
+    start[:, 1:] = ~tied
+    first = np.flatnonzero(start.ravel())  # flat positions where a run of equal values starts
+    sizes = np.diff(first, append=rows * t).astype(float)
+    tie = np.bincount(first // t, weights=sizes * (sizes - 1) * (2 * sizes + 5), minlength=rows)
     var_s = (n * (n - 1) * (2 * n + 5) - tie) / 18.0
     with np.errstate(divide="ignore", invalid="ignore"):
         num = s - np.sign(s) if continuity else s
         z = np.where(s == 0, 0.0, num / np.sqrt(var_s))
         tau = s / (n * (n - 1) / 2.0)
-    p = 2.0 * stats.norm.sf(np.abs(z))
+    p = 2.0 * special.ndtr(-np.abs(z))
     few = n < 2
     for a in (s, var_s, z, p, tau):
         a[few] = np.nan
@@ -219,7 +247,7 @@ def _trailing_run(flags: np.ndarray) -> np.ndarray:
 
 
 def classify_emerging(z, p, *, alpha: float = 0.05, trend_alpha: float = 0.05,
-                      ids=None, periods=None) -> pd.DataFrame:
+                      ids=None) -> pd.DataFrame:
     """ArcGIS Pro's 17 emerging hot spot categories from per-bin z-scores and p-values.
 
     ``z``, ``p``: areas x periods (``p`` already corrected for multiple testing if wanted; a
@@ -249,15 +277,20 @@ def classify_emerging(z, p, *, alpha: float = 0.05, trend_alpha: float = 0.05,
     if z_arr.shape[1] < 2:
         raise ValueError("emerging hot spot analysis needs at least 2 periods")
     index = pd.Index(ids) if ids is not None else z_ids
+    sig = np.nan_to_num(p_arr, nan=np.inf) <= alpha
+    return _classify_significant(z_arr, sig, trend_alpha, index)
+
+
+def _classify_significant(z_arr: np.ndarray, sig: np.ndarray, trend_alpha: float,
+                          index) -> pd.DataFrame:
     with np.errstate(invalid="ignore"):
-        sig = np.nan_to_num(p_arr, nan=np.inf) <= alpha
         hot = sig & (z_arr > 0)
         cold = sig & (z_arr < 0)
     trend = mann_kendall(z_arr)
-    labels = _arcgis_rules(hot, cold, trend["S"].to_numpy(), trend["p"].to_numpy(), trend_alpha)
+    codes = _arcgis_rules(hot, cold, trend["S"].to_numpy(), trend["p"].to_numpy(), trend_alpha)
     final = hot[:, -1].astype(np.int8) - cold[:, -1].astype(np.int8)
     return pd.DataFrame({
-        "category": pd.array(labels, dtype="string"),
+        "category": pd.Categorical.from_codes(codes, categories=list(CATEGORIES)),
         "n_hot": hot.sum(axis=1), "n_cold": cold.sum(axis=1), "final": final,
         "trend_tau": trend["tau"].to_numpy(), "trend_z": trend["z"].to_numpy(),
         "trend_p": trend["p"].to_numpy(),
@@ -266,6 +299,8 @@ def classify_emerging(z, p, *, alpha: float = 0.05, trend_alpha: float = 0.05,
 
 def _arcgis_rules(hot: np.ndarray, cold: np.ndarray, trend_s: np.ndarray, trend_p: np.ndarray,
                   trend_alpha: float) -> np.ndarray:
+    """Category codes (positions in :data:`CATEGORIES`)."""
+    code = {name: i for i, name in enumerate(CATEGORIES)}
     t = hot.shape[1]
     with np.errstate(invalid="ignore"):
         trend_sig = np.nan_to_num(trend_p, nan=np.inf) <= trend_alpha
@@ -277,7 +312,8 @@ def _arcgis_rules(hot: np.ndarray, cold: np.ndarray, trend_s: np.ndarray, trend_
         most = 10 * count >= 9 * t
         run = _trailing_run(mine)
         prior_other = other[:, :-1].any(axis=1)
-        new, consecutive, intensifying, persistent, diminishing, sporadic, oscillating = names
+        new, consecutive, intensifying, persistent, diminishing, sporadic, oscillating = (
+            code[name] for name in names)
         conds = [
             most & stronger, most & weaker, most,
             prior_other, count == 1, (run >= 2) & (count == run),
@@ -293,9 +329,9 @@ def _arcgis_rules(hot: np.ndarray, cold: np.ndarray, trend_s: np.ndarray, trend_
         SPORADIC_COLD, OSCILLATING_COLD))
     return np.select(
         [hot[:, -1], cold[:, -1], hot_most, cold_most],
-        [hot_label, cold_label, HISTORICAL_HOT, HISTORICAL_COLD],
-        NO_PATTERN,
-    ).astype(object)
+        [hot_label, cold_label, code[HISTORICAL_HOT], code[HISTORICAL_COLD]],
+        code[NO_PATTERN],
+    ).astype(np.int8)
 
 
 def holm(p, axis: int = 1) -> np.ndarray:
@@ -381,7 +417,7 @@ def classify_sfhotspot(z, p, *, hotspot_prop: float = 0.1, persistent_prop: floa
     both = (cat_h != "no pattern") & (cat_c != "no pattern")
     labels = np.where(both, "mixed hot/coldspot", np.where(cat_h != "no pattern", cat_h, cat_c))
     index = pd.Index(ids) if ids is not None else z_ids
-    return pd.DataFrame({"category": pd.array(labels.astype(object), dtype="string"),
+    return pd.DataFrame({"category": pd.Categorical(labels, categories=list(SFHOTSPOT_CATEGORIES)),
                          "hot_share": share_h, "cold_share": share_c},
                         index=index if index is not None else pd.RangeIndex(len(z_arr)))
 
@@ -431,18 +467,16 @@ def emerging_hotspots(values, weights, *, time_lag: int = 1, global_window: str 
         raise ValueError("emerging hot spot analysis needs at least 2 periods")
     index = out_ids if out_ids is not None else pd.RangeIndex(w.n)
     z = _space_time_z(y, w, time_lag, global_window)
-    p = 2.0 * stats.norm.sf(np.abs(z))
+    p = 2.0 * special.ndtr(-np.abs(z))
     islands = w.islands
     if scheme == "arcgis":
         if fdr == "period":
-            q = fdr_bh(p, axis=0)
+            sig = fdr_significant(p, alpha, axis=0)
         elif fdr == "cube":
-            q = fdr_bh(p.ravel()).reshape(p.shape)
+            sig = fdr_significant(p.ravel(), alpha).reshape(p.shape)
         else:
-            q = p
-        summary = classify_emerging(z, q, alpha=alpha, trend_alpha=trend_alpha)
-        with np.errstate(invalid="ignore"):
-            sig = np.nan_to_num(q, nan=np.inf) <= alpha
+            sig = np.nan_to_num(p, nan=np.inf) <= alpha
+        summary = _classify_significant(z, sig, trend_alpha, None)
     else:
         opts = dict(sfhotspot or {})
         summary = classify_sfhotspot(z, p, **opts)

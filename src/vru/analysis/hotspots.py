@@ -56,7 +56,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy import stats
+from scipy import special
 
 __all__ = [
     "Weights",
@@ -226,8 +226,10 @@ def _frame(columns: dict[str, np.ndarray], ids, periods, was_1d) -> pd.DataFrame
     index = ids if ids is not None else pd.RangeIndex(next(iter(columns.values())).shape[0])
     if was_1d:
         return pd.DataFrame({k: v[:, 0] for k, v in columns.items()}, index=index)
-    parts = {k: pd.DataFrame(v, index=index, columns=periods) for k, v in columns.items()}
-    return pd.concat(parts, axis=1, names=["statistic", "period"])
+    names = list(columns)
+    block = np.concatenate([np.asarray(columns[k], dtype=np.float64) for k in names], axis=1)
+    cols = pd.MultiIndex.from_product([names, periods], names=["statistic", "period"])
+    return pd.DataFrame(block, index=index, columns=cols)
 
 
 def _weights_for(w: Weights, transform: str, self_weight) -> tuple[sp.csr_array, np.ndarray]:
@@ -263,7 +265,7 @@ def _weights_for(w: Weights, transform: str, self_weight) -> tuple[sp.csr_array,
 
 
 def _pvalue(z: np.ndarray) -> np.ndarray:
-    return 2.0 * stats.norm.sf(np.abs(z))
+    return 2.0 * special.ndtr(-np.abs(z))
 
 
 def _rng(seed) -> np.random.Generator:
@@ -498,8 +500,27 @@ def fdr_significant(p, alpha: float = 0.05, axis: int = 0) -> np.ndarray:
     """Boolean mask of the p-values rejected by Benjamini-Hochberg at FDR ``alpha`` (NaN: False)."""
     if not 0 < alpha < 1:
         raise ValueError("alpha must be between 0 and 1")
-    q = fdr_bh(p, axis=axis)
-    return np.nan_to_num(q, nan=np.inf) <= alpha
+    p = np.asarray(p, dtype=np.float64)
+    moved = np.moveaxis(p, axis, 0)
+    flat = moved.reshape(moved.shape[0], -1)
+    if flat.shape[1] > 1000:
+        q = fdr_bh(p, axis=axis)
+        return np.nan_to_num(q, nan=np.inf) <= alpha
+    finite = flat[np.isfinite(flat)]
+    if ((finite < 0) | (finite > 1)).any():
+        raise ValueError("p-values must lie in [0, 1]")
+    # Step-up rule without a full sort: only p-values <= alpha can be rejected, and the rank of
+    # such a p-value among all m equals its rank among them. Rejected: p <= p_(k*), with
+    # k* = max{i : p_(i) <= i alpha / m} (equivalent to q <= alpha).
+    out = np.zeros(flat.shape, dtype=bool)
+    m = np.isfinite(flat).sum(axis=0)
+    for j in range(flat.shape[1]):
+        col = flat[:, j]
+        cand = np.sort(col[col <= alpha])
+        ok = np.flatnonzero(cand <= np.arange(1, len(cand) + 1) * alpha / m[j])
+        if len(ok):
+            out[:, j] = col <= cand[ok[-1]]
+    return np.moveaxis(out.reshape(moved.shape), 0, axis)
 
 
 def gi_bin(z, p, *, fdr: bool = True, axis: int = 0) -> np.ndarray:
