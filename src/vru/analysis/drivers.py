@@ -81,13 +81,13 @@ class Correlation:
     se_z: float  # standard error on Fisher's z scale
     se_method: str
 
-    def describe(self) -> str:
+    def describe(self, caveat: bool = True) -> str:
         name = "Pearson's r" if self.method == "pearson" else "Spearman's rank correlation rho"
         return (
             f"{name} between {self.x} and {self.y} over {self.n} areas is {self.r:.2f} "
             f"({100 * self.conf:.0f}% CI {self.ci_low:.2f} to {self.ci_high:.2f}; two-sided "
-            f"p = {self.p_value:.3g}). Interval from Fisher's z with {self.se_method}. {CAVEAT}"
-        )
+            f"p = {self.p_value:.3g}). Interval from Fisher's z with {self.se_method}."
+        ) + (f" {CAVEAT}" if caveat else "")
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -223,7 +223,7 @@ class Overlap:
     top_y: list = field(default_factory=list)
     common: list = field(default_factory=list)
 
-    def describe(self) -> str:
+    def describe(self, caveat: bool = True) -> str:
         ties = "" if self.k_min == self.k_max else (
             f" Ties at the cut-off make the top sets ambiguous: k ranges from {self.k_min} to "
             f"{self.k_max} depending on how they are broken (reported: ties broken by area code).")
@@ -233,8 +233,8 @@ class Overlap:
             f"{self.expected:.1f} expected by chance). Exact hypergeometric p = {self.p_exact:.3g} "
             f"(the probability of an overlap of {self.k} or more if the two rankings were "
             f"unrelated); permutation p = {self.p_permutation:.3g} ({self.permutations:,} "
-            f"permutations, seed {self.seed}).{ties} {CAVEAT}"
-        )
+            f"permutations, seed {self.seed}).{ties}"
+        ) + (f" {CAVEAT}" if caveat else "")
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -326,17 +326,22 @@ class Regression:
     standardised: bool
     conf: float = 0.95
 
-    def describe(self) -> str:
+    def describe(self, caveat: bool = True, names: dict[str, str] | None = None) -> str:
+        """The model in words; ``names`` maps column names to readable ones."""
+        nm = names or {}
         fam = ("Poisson" if self.family == "poisson"
                else f"negative binomial (NB2, estimated alpha = {self.alpha:.3g})")
         per = "one standard deviation of" if self.standardised else "one unit of"
+        errs = ("model-based standard errors" if self.cov_type == "nonrobust"
+                else f"{self.cov_type} robust (sandwich) standard errors")
         return (
-            f"{fam} regression of {self.outcome} on {', '.join(self.predictors)} over {self.n} "
-            f"areas, with log({self.exposure}) as an offset, fitted by maximum likelihood "
-            f"(statsmodels), {self.cov_type} robust (sandwich) standard errors. Incidence rate "
+            f"{fam} regression of {nm.get(self.outcome, self.outcome)} on "
+            f"{', '.join(nm.get(x, x) for x in self.predictors)} over {self.n} areas, with "
+            f"log({nm.get(self.exposure, self.exposure)}) as an offset, fitted by maximum "
+            f"likelihood (statsmodels), {errs}. Incidence rate "
             f"ratios are per {per} each predictor, holding the others fixed; Pearson dispersion "
-            f"{self.pearson_dispersion:.2f}. {CAVEAT}"
-        )
+            f"{self.pearson_dispersion:.2f}."
+        ) + (f" {CAVEAT}" if caveat else "")
 
     def as_dict(self) -> dict:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "table"}
