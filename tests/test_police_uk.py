@@ -53,8 +53,7 @@ def as_set(df: pd.DataFrame) -> set[tuple]:
 # --- hand-made files with hand-computed panels ----------------------------------------------
 
 
-@pytest.fixture
-def quirks(tmp_path) -> list[Path]:
+def quirk_files(tmp_path: Path) -> list[Path]:
     """Two forces, duplicates, ASB, no location, both LSOA vintages, gzip + CRLF, pre-2013 types."""
     city = write(tmp_path / "2023-01-city-of-london-street.csv", [
         row("a1", lsoa="E01000001", ctype="Burglary", outcome="Under investigation"),
@@ -99,6 +98,11 @@ def quirks(tmp_path) -> list[Path]:
             ctype="Violence and sexual offences"),
     ])
     return [city, met, old]
+
+
+@pytest.fixture
+def quirks(tmp_path) -> list[Path]:
+    return quirk_files(tmp_path)
 
 
 QUIRKS_PANEL = {
@@ -160,6 +164,15 @@ def test_file_without_month_in_name_is_not_month_checked(tmp_path):
                                                   row("y", month="2023-06")])
     got = street_panel([f])
     assert sorted(got["month"].dt.strftime("%Y-%m")) == ["2023-05", "2023-06"]
+
+
+def test_month_checked_per_file_when_names_are_mixed(tmp_path):
+    named = write(tmp_path / "2023-05-kent-street.csv", [row("k", month="2023-05"),
+                                                         row("k2", month="2023-06")])
+    other = write(tmp_path / "my-export-street.csv", [row("x", month="2023-07")])
+    e = _error([other, named])
+    assert (e.path, e.row, e.column) == (str(named), 3, "Month")
+    assert "(2023-05)" in e.reason
 
 
 def test_sniff(quirks, bundled, tmp_path):
@@ -243,7 +256,7 @@ def _error(files, **kw) -> SourceError:
 GOOD = [row("g1"), row("g2", lsoa="E01000002"), row("", ctype="Anti-social behaviour")]
 
 
-@pytest.mark.parametrize(("bad", "column", "reason"), [
+BAD_LINES = [
     (row("b", ctype="Knife crime"), "Crime type", "unknown Crime type"),
     (row("b", month="2023-13"), "Month", "YYYY-MM"),
     (row("b", month="Jan 2023"), "Month", "YYYY-MM"),
@@ -260,7 +273,10 @@ GOOD = [row("g1"), row("g2", lsoa="E01000002"), row("", ctype="Anti-social behav
     (row("b", lsoa="S01000001"), "LSOA code", "not an English or Welsh LSOA code"),
     ("b,2023-01,City of London Police,City of London Police,-0.09", "Latitude", "5 fields"),
     (",".join(row("b")) + ",extra", "Context", "more than 12 fields"),
-])
+]
+
+
+@pytest.mark.parametrize(("bad", "column", "reason"), BAD_LINES)
 def test_bad_value_names_file_line_and_column(tmp_path, bad, column, reason):
     f = write(tmp_path / "2023-01-city-of-london-street.csv", [*GOOD, bad, *GOOD])
     e = _error(f)

@@ -46,10 +46,11 @@ first bad line, so the :class:`~vru.errors.SourceError` names the file, the line
   publishes British Transport Police and Northern Ireland files);
 - ``LSOA code`` neither empty nor an English or Welsh LSOA code (``E01`` / ``W01`` + 6 digits).
 
-Execution: files whose names carry their month (``YYYY-MM-...``, as in the data.police.uk
-archive) are processed one month at a time, a query per month: a crime never spans two months,
-and every row of such a file must hold its month. This keeps the de-duplication hash table, and so
-peak memory, to one month of data (a national year peaks near 1 GiB on DuckDB).
+Execution: on DuckDB, files whose names carry their month (``YYYY-MM-...``, as in the
+data.police.uk archive) are processed one month at a time, a query per month: a crime never spans
+two months, and every row of such a file must hold its month. This keeps the de-duplication hash
+table, and so peak memory, to one month of data (a national year peaks near 1 GiB). Spark runs
+one job over all files (it spills by itself; a job per month would multiply its start-up cost).
 """
 
 from __future__ import annotations
@@ -86,8 +87,11 @@ LON_RANGE = (-8.75, 2.0)
 LAT_RANGE = (49.8, 60.95)
 MONTH_RE = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 LSOA_RE = r"^[EW]01[0-9]{6}$"
-# the month in a data.police.uk file name: 2023-01-city-of-london-street.csv[.gz]
+# the month in a data.police.uk file name: 2023-01-city-of-london-street.csv[.gz], alone or at
+# the end of a path (DuckDB) or URI (Spark)
 NAME_MONTH_RE = r"^([0-9]{4}-(?:0[1-9]|1[0-2]))-.+-street\.csv(?:\.gz)?$"
+PATH_MONTH_RE = r"(?:^|[/\\])([0-9]{4}-(?:0[1-9]|1[0-2]))-[^/\\]+-street\.csv(?:\.gz)?$"
+FROM_FILE = "<month of the file name>"  # check each row against its own file's name
 BACKENDS = ("duckdb", "spark")
 # what either backend's scan gives
 _SCAN_SCHEMA = ibis.schema({**{f: "string" for f in FIELDS}, "_malformed": "boolean",
@@ -245,24 +249,32 @@ def _row_problem(t: ir.Table, ct: ir.IntegerValue) -> ir.IntegerValue:
 
 
 def _key_problem(month: ir.StringValue, fw: ir.StringValue,
-                 expected_month: str | None) -> ir.IntegerValue:
+                 expected: ir.StringValue | None) -> ir.IntegerValue:
     """Problem code of the checks on Month and Falls within, else 0.
 
-    These columns are grouping keys of the panel, so the checks can run on the (few) cells
-    instead of every row: a bad value in any row shows in the cell it lands in.
+    ``expected`` is the month the file name gives ('' if none). Month and Falls within are
+    grouping keys of the panel, so with a constant ``expected`` these checks can run on the (few)
+    cells instead of every row: a bad value in any row shows in the cell it lands in.
     """
     return ibis.cases(
         (~month.re_search(MONTH_RE), 2),
         (month < FIRST_MONTH, 3),
-        *([(month != expected_month, 4)] if expected_month else []),
+        *([((expected != "") & (month != expected), 4)] if expected is not None else []),
         (fw == "", 5),
         else_=0,
     )
 
 
-def _problem(t: ir.Table, types: _Types, expected_month: str | None) -> ir.IntegerValue:
-    """Every check on every row, in the order of PROBLEMS (used to locate the first bad line)."""
-    key = _key_problem(t.month, t.falls_within, expected_month)
+def _expected(t: ir.Table, expected: str | None) -> ir.StringValue | None:
+    """The month each row's file name gives, as an expression (see :func:`_chunks`)."""
+    if expected == FROM_FILE:
+        return t["_file"].re_extract(PATH_MONTH_RE, 1)
+    return None if expected is None else ibis.literal(expected)
+
+
+def _problem(t: ir.Table, types: _Types, expected: str | None) -> ir.IntegerValue:
+    """Every check on every row, in the order of PROBLEMS (to find the bad files and lines)."""
+    key = _key_problem(t.month, t.falls_within, _expected(t, expected))
     row = _row_problem(t, _type_code(t, types))
     return ibis.cases(
         (t["_malformed"], 1),
@@ -271,15 +283,25 @@ def _problem(t: ir.Table, types: _Types, expected_month: str | None) -> ir.Integ
     )
 
 
-def _panel_expr(t: ir.Table, types: _Types, expected_month: str | None) -> ir.Table:
-    """One scan: validation, de-duplication per (force, Crime ID, Month), the panel."""
+def _panel_expr(t: ir.Table, types: _Types, expected: str | None) -> ir.Table:
+    """One scan: validation, de-duplication per (force, Crime ID, Month), the panel.
+
+    ``expected``: the month every row must hold (a month-by-month chunk), :data:`FROM_FILE`
+    (each row's file name says) or None (no check).
+    """
     t = t.mutate(ct=_type_code(t, types))
+    bad = _row_problem(t, t.ct)
+    if expected == FROM_FILE:  # the month check needs the file of each row: done per row
+        name = _expected(t, expected)
+        bad = ibis.cases((t["_malformed"], 1), ((name != "") & (t.month != name), 4),
+                         else_=bad)
+        expected = None
     has_id = t.crime_id != ""
     rows = t.select(
         m=t.month, fw=t.falls_within, has_id=has_id,
         # a crime is its Crime ID; rows without one are not de-duplicated but grouped by cell
         key=has_id.ifelse(t.crime_id, t.lsoa_code.concat("/", t.ct.cast("string"))),
-        ct=t.ct, bad=_row_problem(t, t.ct), area=t.lsoa_code.nullif(""),
+        ct=t.ct, bad=bad, area=t.lsoa_code.nullif(""),
     )
     crimes = rows.group_by(["m", "fw", "has_id", "key"]).aggregate(
         area=rows.area.min(),
@@ -295,7 +317,7 @@ def _panel_expr(t: ir.Table, types: _Types, expected_month: str | None) -> ir.Ta
         count=crimes.n.sum(), rows=crimes.rows.sum(), bad=crimes.bad.max())
     cats = types.table()
     j = cells.left_join(cats, cells.ct == cats.ct)
-    key_bad = _key_problem(j.m, j.fw, expected_month)
+    key_bad = _key_problem(j.m, j.fw, None if expected is None else ibis.literal(expected))
     return j.select(
         source=ibis.literal(SOURCE_PREFIX) + j.fw,
         level=ibis.literal("lsoa"),
@@ -309,14 +331,20 @@ def _panel_expr(t: ir.Table, types: _Types, expected_month: str | None) -> ir.Ta
     )
 
 
-def _problem_files(t: ir.Table, types: _Types, expected_month: str | None) -> ir.Table:
-    f = t.select(_file=t["_file"], bad=_problem(t, types, expected_month))
+def _problem_files(t: ir.Table, types: _Types, expected: str | None) -> ir.Table:
+    f = t.select(_file=t["_file"], bad=_problem(t, types, expected))
     return f.filter(f.bad > 0).select("_file").distinct()
 
 
-def _first_problem_row(t: ir.Table, types: _Types, expected_month: str | None) -> ir.Table:
-    f = t.mutate(bad=_problem(t, types, expected_month))
+def _first_problem_row(t: ir.Table, types: _Types, expected: str | None) -> ir.Table:
+    f = t.mutate(bad=_problem(t, types, expected))
     return f.filter(f.bad > 0).order_by("_line").limit(1)
+
+
+def name_month(path: str | Path) -> str | None:
+    """The month a data.police.uk file name gives (``2023-01-...-street.csv`` -> ``2023-01``)."""
+    m = re.match(NAME_MONTH_RE, Path(path).name)
+    return m.group(1) if m else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -398,9 +426,6 @@ class _Runner:
     def scan(self, files: list[Path]) -> ir.Table:
         raise NotImplementedError
 
-    def table_of(self, data: pa.Table) -> ir.Table:
-        raise NotImplementedError
-
     def file_of(self, value: str, files: list[Path]) -> Path | None:
         raise NotImplementedError
 
@@ -410,18 +435,21 @@ class _Runner:
     def execute(self, expr: ir.Table) -> pd.DataFrame:
         return _to_pandas(self.con.to_pyarrow(expr))
 
+    def chunks(self, files: list[Path]) -> list[tuple[str | None, list[Path]]]:
+        return _chunks(files)
+
     def run(self, files: list[Path]) -> StreetPanel:
         types = _Types.load()
         parts, flagged = [], []
-        for month, chunk in _chunks(files):
+        for expected, chunk in self.chunks(files):
             try:
-                part = self.execute(_panel_expr(self.scan(chunk), types, month))
+                part = self.execute(_panel_expr(self.scan(chunk), types, expected))
             except Exception as e:  # a file the backend's CSV reader cannot parse
                 if not self.is_read_error(e):
                     raise
                 raise self._structural_error(chunk, e) from None
             if (part["bad"] > 0).any():
-                flagged.append((month, chunk))
+                flagged.append((expected, chunk))
             parts.append(part)
         if flagged:
             raise self._locate(files, flagged, types)
@@ -430,23 +458,31 @@ class _Runner:
 
     def _locate(self, files: list[Path], flagged: list[tuple[str | None, list[Path]]],
                 types: _Types) -> SourceError:
-        """The first bad line of the first flagged file, in the order the files were given."""
-        month_of: dict[Path, str | None] = {}
-        for month, chunk in flagged:
-            found = self.execute(_problem_files(self.scan(chunk), types, month))["_file"]
-            for v in found:
-                path = self.file_of(str(v), chunk)
-                month_of[path if path is not None else chunk[0]] = month
+        """The first bad line of the first flagged file, in the order the files were given.
+
+        The flagged files are found on the backend; the line is found by reading that one file
+        in Python with its line numbers and evaluating the same checks on it (in-process DuckDB).
+        """
+        bad: set[Path] = set()
+        for expected, chunk in flagged:
+            if len(chunk) == 1:
+                bad.add(chunk[0])
+                continue
+            found = self.execute(_problem_files(self.scan(chunk), types, expected))["_file"]
+            bad |= {self.file_of(str(v), chunk) for v in found}
+        local = _local()
         for path in files:
-            if path not in month_of:
+            if path not in bad:
                 continue
             data, problem = _python_rows(path)
             if problem is not None:
                 return problem
-            hit = self.execute(_first_problem_row(self.table_of(data), types, month_of[path]))
+            month = name_month(path)
+            hit = _to_pandas(local.to_pyarrow(
+                _first_problem_row(ibis.memtable(data), types, month)))
             if len(hit):
                 row = hit.iloc[0].to_dict()
-                return _describe(path, row, int(row["bad"]), month_of[path])
+                return _describe(path, row, int(row["bad"]), month)
             return SourceError(path, "a line failed validation but could not be located again "
                                      "(please report this)")
         return SourceError(files[0], "a line failed validation but its file could not be "
@@ -469,19 +505,26 @@ class _Runner:
 
 
 def _chunks(files: list[Path]) -> list[tuple[str | None, list[Path]]]:
-    """(month, files): files grouped by the month in their names, each group processed alone.
+    """(expected month, files): the groups processed one query each.
 
-    A crime is de-duplicated within its month, and every row of a ``YYYY-MM-...`` file must hold
-    that month, so no crime spans two groups. If any name carries no month, all files form one
-    group with no month check.
+    Every row of a file named ``YYYY-MM-...`` must hold that month. So when every name carries a
+    month, the files are grouped by it: a crime is de-duplicated within its month and no crime
+    spans two groups. Otherwise all files form one group, each row checked against its own file
+    name (:data:`FROM_FILE`).
     """
     by: dict[str, list[Path]] = {}
     for p in files:
-        m = re.search(NAME_MONTH_RE, p.name)
-        if not m:
-            return [(None, files)]
-        by.setdefault(m.group(1), []).append(p)
+        month = name_month(p)
+        if month is None:
+            return [(FROM_FILE, files)]
+        by.setdefault(month, []).append(p)
     return [(k, by[k]) for k in sorted(by)]
+
+
+def _local():
+    """An in-process DuckDB connection (to locate a bad line in one file read by Python)."""
+    _duckdb_compat()
+    return ibis.duckdb.connect()
 
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
@@ -547,9 +590,6 @@ class _DuckDB(_Runner):
         )
         return self.con.sql(sql, schema=_SCAN_SCHEMA)
 
-    def table_of(self, data: pa.Table) -> ir.Table:
-        return ibis.memtable(data)
-
     def file_of(self, value: str, files: list[Path]) -> Path | None:
         return next((p for p in files if str(p) == value), None)
 
@@ -594,8 +634,9 @@ class _Spark(_Runner):
         df.createOrReplaceTempView(name)
         return self.con.table(name)
 
-    def table_of(self, data: pa.Table) -> ir.Table:
-        return ibis.memtable(data)
+    def chunks(self, files: list[Path]) -> list[tuple[str | None, list[Path]]]:
+        # one job for all files (Spark's start-up per query costs more than its memory saving)
+        return [(FROM_FILE, files)]
 
     def file_of(self, value: str, files: list[Path]) -> Path | None:
         target = Path(unquote(urlparse(value).path)) if value.startswith("file:") else Path(value)
