@@ -175,8 +175,22 @@ def test_heathrow_villages_only_under_aviation_unit_goes_to_hillingdon(tmp_path)
 
 def test_sniff_refuses_other_formats(tmp_path):
     assert not mps.sniff(write(tmp_path, ["Crime ID,Month,Reported by"], name="a.csv"))
-    assert not mps.sniff(write(tmp_path, ["MajorText,Borough,202301"], name="b.csv"))
     assert not mps.sniff(write(tmp_path, [], name="c.csv"))
+    assert not mps.sniff(write(tmp_path, ["Area,Count"], name="d.csv"))
+
+
+def test_damaged_header_is_claimed_and_refused_naming_the_column(tmp_path):
+    """A file that is recognisably MPS (first column, or the published file name) but has a
+    damaged header gets a column error, not 'unknown format'."""
+    f = write(tmp_path, ["MajorText,Borough,202301", "Robbery,Brent,1"], name="b.csv")
+    assert mps.sniff(f)
+    with pytest.raises(SourceError, match=r"row 1, column 'MinorText'"):
+        mps.load(f)
+    g = write(tmp_path, ["Major,MinorText,BoroughName,202301", "ROBBERY,X,Brent,1"],
+              name="MPS Borough Level Crime (Historical).csv")
+    assert mps.sniff(g)
+    with pytest.raises(SourceError, match=r"row 1, column 'MajorText'"):
+        mps.load(g)
     for f in BUNDLED.rglob("*.csv.gz"):
         assert mps.sniff(f) == (f.parent.name in ("mps_crime_borough", "mps_crime_ward")), f
 

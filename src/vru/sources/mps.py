@@ -54,6 +54,7 @@ from vru.errors import SourceError
 from vru.geography.boroughs import AIRPORTS_CODE, borough_code, borough_name
 from vru.schema import Batch, conform
 from vru.sources._io import (
+    base_name,
     check_columns,
     header_fields,
     line_of,
@@ -82,15 +83,21 @@ _COUNT_RE = r"\d{1,12}"
 _WARD_CODE_RE = r"E05\d{6}"
 
 
+_NAME_RE = re.compile(r"mps[ _-]*(borough|ward)[ _-]*(level[ _-]*)?crime", re.IGNORECASE)
+
+
 def sniff(path: str | Path) -> bool:
-    """True for a London Datastore MPS crime summary file (header starts ``MajorText,MinorText``
-    followed by a borough or ward column)."""
+    """True for a London Datastore MPS crime summary file: the header starts with ``MajorText``,
+    or the file is named like the published files ("MPS Borough Level Crime (...).csv",
+    ``mps_ward_crime_*.csv``). A file claimed by name but with a damaged header is then refused by
+    :func:`load` naming the missing or unknown column, rather than as an unknown format."""
     try:
         h = header_fields(path)
     except (OSError, EOFError, ValueError):
         return False
-    return (len(h) >= 3 and h[0] == MAJOR and h[1] == MINOR
-            and (h[2] in BOROUGH_COLUMNS or h[2] == WARD_COLUMNS[0]))
+    if h and h[0] == MAJOR:
+        return True
+    return bool(h) and bool(_NAME_RE.search(base_name(path)))
 
 
 def load(path: str | Path) -> Batch:

@@ -1,0 +1,176 @@
+"""The `vru` command line, end to end on the real bundled data: init, ingest, report, and every
+kind of bad input refused with a clear error and an unchanged warehouse."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from vru.cli import main
+from vru.warehouse.store import Warehouse
+
+BUNDLED = Path(__file__).resolve().parents[1] / "src/vru/data/bundled"
+MPS_FILE = BUNDLED / "mps_crime_borough/mps_borough_crime_detailed_202112_202311.csv.gz"
+STREET = BUNDLED / "police_uk_street_city_of_london_2023/2023-01-city-of-london-street.csv.gz"
+
+
+def fingerprint(path: Path) -> dict:
+    with Warehouse.open(path, read_only=True) as wh:
+        return {**wh.fingerprint(), "loads": len(wh.table("loads"))}
+
+
+@pytest.fixture
+def warehouse(london_warehouse, tmp_path) -> Path:
+    """A private copy of the London warehouse that a test may try to damage."""
+    dst = tmp_path / "copy.duckdb"
+    shutil.copy(london_warehouse, dst)
+    return dst
+
+
+def run(*args, env=None):
+    return CliRunner().invoke(main, list(map(str, args)), env=env, catch_exceptions=False)
+
+
+def test_entry_point_is_installed():
+    exe = shutil.which("vru", path=str(Path(sys.executable).parent))
+    assert exe, "the vru console script is not installed"
+    r = subprocess.run([exe, "--help"], capture_output=True, text=True)
+    assert r.returncode == 0
+    for cmd in ("init", "ingest", "report", "status"):
+        assert cmd in r.stdout
+
+
+def test_init_twice_is_idempotent(warehouse):
+    before = fingerprint(warehouse)
+    r = run("init", "--warehouse", warehouse)
+    assert r.exit_code == 0, r.output
+    assert "0 file(s) loaded" in r.output
+    assert fingerprint(warehouse) == before
+
+
+def test_warehouse_from_environment(warehouse, tmp_path):
+    r = run("status", env={"VRU_WAREHOUSE": str(warehouse)})
+    assert r.exit_code == 0
+    assert "mps_borough_detailed: 2 file(s)" in r.output
+
+
+def test_ingest_same_file_again_changes_nothing(warehouse, tmp_path):
+    before = fingerprint(warehouse)
+    copy = tmp_path / MPS_FILE.name
+    shutil.copy(MPS_FILE, copy)
+    r = run("ingest", "--warehouse", warehouse, copy)
+    assert r.exit_code == 0 and "unchanged" in r.output
+    assert fingerprint(warehouse) == before
+
+
+def test_report_without_warehouse_is_a_clear_error(tmp_path):
+    r = run("report", "--warehouse", tmp_path / "none.duckdb", "--out", tmp_path / "r.html")
+    assert r.exit_code == 2
+    assert "vru init" in r.output
+    assert not (tmp_path / "r.html").exists()
+
+
+def _mps_lines() -> list[str]:
+    return gzip.open(MPS_FILE, "rt", newline="").read().splitlines()
+
+
+def _street_lines() -> list[str]:
+    return gzip.open(STREET, "rt", newline="").read().splitlines()
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def bad_missing_column(d):
+    lines = _mps_lines()
+    lines[0] = lines[0].replace("MinorText", "Minor")
+    return _write(d / "mps_borough_crime_bad.csv", lines), ["row 1", "MinorText"]
+
+
+def bad_unknown_category(d):
+    lines = _mps_lines()
+    major, rest = lines[5].split(",", 1)
+    assert "\"" not in major
+    lines[5] = "Burglarly," + rest
+    return _write(d / "mps_borough_crime_bad.csv", lines), ["row 6", "MajorText", "Burglarly"]
+
+
+def bad_month(d):
+    lines = _mps_lines()
+    lines[0] = lines[0].replace("202301", "2023-1")
+    return _write(d / "mps_borough_crime_bad.csv", lines), ["2023-1"]
+
+
+def bad_truncated(d):
+    lines = _mps_lines()[:40]
+    lines[-1] = lines[-1][: len(lines[-1]) // 2]
+    return _write(d / "mps_borough_crime_bad.csv", lines), ["row 40"]
+
+
+def bad_empty(d):
+    p = d / "mps_borough_crime_empty.csv"
+    p.write_text("")
+    return p, ["empty"]
+
+
+def bad_coordinates(d):
+    lines = _street_lines()
+    f = lines[3].split(",")
+    f[5] = "91.5"  # latitude beyond the pole
+    lines[3] = ",".join(f)
+    return _write(d / "2023-01-city-of-london-street.csv", lines), ["row 4", "Latitude"]
+
+
+def bad_street_month(d):
+    lines = _street_lines()
+    f = lines[7].split(",")
+    f[1] = "2023-13"
+    lines[7] = ",".join(f)
+    return _write(d / "2023-01-city-of-london-street.csv", lines), ["row 8", "Month"]
+
+
+@pytest.mark.parametrize("make_bad", [
+    bad_missing_column, bad_unknown_category, bad_month, bad_truncated, bad_empty,
+    bad_coordinates, bad_street_month,
+], ids=lambda f: f.__name__)
+def test_bad_input_is_refused_and_the_warehouse_is_unchanged(make_bad, warehouse, tmp_path):
+    bad, expected = make_bad(tmp_path)
+    # a good new file in the same call must not be stored either (all or nothing)
+    good = tmp_path / "2023-02-city-of-london-street.csv"
+    good.write_text("\n".join(
+        gzip.open(STREET.with_name("2023-02-city-of-london-street.csv.gz"), "rt").read()
+        .splitlines()[:30]) + "\n")
+    before = fingerprint(warehouse)
+    r = run("ingest", "--warehouse", warehouse, "--force", good, bad)
+    assert r.exit_code == 2, r.output
+    msg = r.output
+    assert bad.name in msg
+    for part in expected:
+        assert part in msg, msg
+    assert fingerprint(warehouse) == before
+
+
+def test_unknown_format_is_refused(warehouse, tmp_path):
+    f = tmp_path / "notes.csv"
+    f.write_text("name,value\nx,1\n")
+    before = fingerprint(warehouse)
+    r = run("ingest", "--warehouse", warehouse, f)
+    assert r.exit_code == 2 and "unknown data format" in r.output
+    assert fingerprint(warehouse) == before
+
+
+@pytest.mark.slow
+def test_report_command_writes_one_offline_file(warehouse, tmp_path):
+    out = tmp_path / "sub" / "na.html"
+    r = run("report", "--warehouse", warehouse, "--out", out)
+    assert r.exit_code == 0, r.output
+    assert out.exists() and out.stat().st_size > 100_000
+    assert not list(out.parent.glob("*.tmp"))
