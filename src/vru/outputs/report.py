@@ -100,9 +100,12 @@ class ReportBuilder:
             "<p>Monthly recorded offences in London by harmonised category (see the crime "
             "taxonomy in the documentation). The detailed MPS classification is used because it "
             "is the only borough series that separates knife offences (possession of an article "
-            "with a blade or point, and other knife offences). Recorded crime reflects reporting "
-            "and recording practice as well as offending: the 2020 dip follows the COVID-19 "
-            "lockdowns.</p>" + "".join(figs)
+            "with a blade or point, and other knife offences). These are <em>possession</em> "
+            "offences: the MPS 'knife crime' measure (offences in which a knife was used or "
+            "threatened) is a flag on other offences and is not in these files, so it cannot be "
+            "reported here. Possession offences also rise and fall with police activity such as "
+            "stop and search. Recorded crime reflects reporting and recording practice as well as "
+            "offending: the 2020 dip follows the COVID-19 lockdowns.</p>" + "".join(figs)
         )
         return Section("trends", "Violence trends since 2010", body)
 
