@@ -361,3 +361,122 @@ def test_compare_boroughs_hand_computed():
     assert c.loc["D", "rank"] == 4 and c.loc["D", "best"] == "a3"
     assert t.explain(c.loc["D"], c[c["chosen"]]).startswith("not chosen: its best area ranks 4")
     assert t.explain(c.loc["A"], c[c["chosen"]]).startswith("chosen (rank 1)")
+
+
+def test_member_coverage():
+    f = pd.DataFrame({"borough": ["A", "A", "B"], "population": [1, 1, 1],
+                      "members": [("l1", "l2"), ("l2", "l3"), ("l4",)]}, index=["c1", "c2", "c3"])
+    picks = np.array([[0, 2], [1, 2]])  # draw 1 chooses c1 and c3, draw 2 chooses c2 and c3
+    cov = t.member_coverage(picks, f, ["c1", "c3"])
+    # c1's LSOAs: both covered in draw 1, l2 only in draw 2 -> (1 + 0.5) / 2
+    assert cov["c1"] == pytest.approx(0.75) and cov["c3"] == 1.0
+
+
+# --- on the real bundled data -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wh(london_warehouse):
+    from vru.warehouse.store import Warehouse
+
+    w = Warehouse.open(london_warehouse, read_only=True)
+    yield w
+    w.close()
+
+
+@pytest.fixture(scope="module")
+def default_run(wh):
+    from vru.outputs import section_targeting as stg
+
+    return stg.run(wh, stg.TargetParams(draws=300))
+
+
+def test_lsoa_inputs_real(wh):
+    from vru.outputs import section_targeting as stg
+
+    inp = stg.lsoa_inputs(wh)
+    # mps_crime_lsoa_annual/SOURCE.md: 4,829 LSOAs (London's 4,835 less the City's 6),
+    # 2011-2021 with 2020 wrong (stored as missing, so left out)
+    assert len(inp["frame"]) == 4829 and 2020 not in inp["years"]
+    assert inp["years"][0] == 2011 and inp["years"][-1] == 2021 and len(inp["years"]) == 10
+    assert inp["harm_years"] == [2018, 2019, 2021]
+    assert (inp["frame"]["youth"] < inp["frame"]["population"]).all()
+
+
+def test_default_targeting_on_real_data(wh, default_run):
+    from vru.geography import contiguity
+
+    r = default_run
+    sl = r.shortlist
+    assert len(sl) == 8 and sl["borough"].is_unique and (sl["population"] >= 5000).all()
+    assert sl.attrs["exact"] and list(sl["rank"]) == list(range(1, 9))
+    assert sl["score"].is_monotonic_decreasing
+    # the best candidate overall is ranked first
+    assert sl.index[0] == r.candidates.loc[r.candidates["population"] >= 5000, "score"].idxmax()
+    # every chosen cluster is contiguous and within its borough
+    geo = r.inputs["geometry"]
+    nb = contiguity(geo)
+    adj = nb.groupby("focal")["neighbor"].apply(set).to_dict()
+    for c, mem in sl["members"].items():
+        mem = set(mem)
+        assert 1 <= len(mem) <= 8
+        assert set(r.inputs["frame"].loc[list(mem), "borough"]) == {sl.at[c, "borough"]}
+        seen, todo = {next(iter(mem))}, [next(iter(mem))]
+        while todo:
+            for n in adj.get(todo.pop(), ()):
+                if n in mem and n not in seen:
+                    seen.add(n)
+                    todo.append(n)
+        assert seen == mem, c
+    a = r.allocation
+    assert int(a["total"].sum()) == 900_000_000
+    assert a.drop(columns="total").sum().tolist() == [300_000_000] * 3
+    assert (a.drop(columns="total").to_numpy() <= 50_000_000).all()
+    comp = r.comparison
+    assert comp.attrs["agree"] == len(set(sl["borough"]) & set(t.MYENDS_BOROUGHS))
+    assert comp["chosen"].sum() == 8 and comp["reference"].sum() == 8
+    assert len(comp) == 32  # every MPS borough has an eligible cluster
+    assert (r.sensitivity["boroughs"] <= 1).all()
+    assert r.sensitivity["boroughs"].sum() == pytest.approx(8.0)
+
+
+@pytest.mark.slow
+def test_other_levels_and_fallback_on_real_data(wh):
+    from vru.outputs import section_targeting as stg
+
+    ward = stg.run(wh, stg.TargetParams(level="ward", draws=50))
+    # wards2018 (633 with the City merged) less the City, which has no MPS LSOA data
+    assert len(ward.candidates) == 632
+    assert ward.candidates["members"].map(len).sum() == 4829
+    lsoa = stg.run(wh, stg.TargetParams(level="lsoa", sustained="top_decile", draws=50))
+    assert len(lsoa.candidates) == 4829 and (lsoa.shortlist["population"] >= 1000).all()
+    assert "top 10%" in lsoa.sustained_text
+    with pytest.raises(t.InfeasibleError, match="cannot choose 40 areas"):
+        stg.run(wh, stg.TargetParams(level="ward", n=40, draws=10))
+    with pytest.raises(t.InfeasibleError, match="exceeds"):
+        stg.run(wh, stg.TargetParams(cap_pence=10_000_000, draws=10))  # 8 x GBP 100k < GBP 3m
+    with pytest.raises(ValueError, match="unknown candidate level"):
+        stg.run(wh, stg.TargetParams(level="msoa"))
+
+
+@pytest.mark.slow
+def test_targeting_section_and_results(wh, tmp_path):
+    import json
+
+    from vru.outputs import section_targeting as stg
+    from vru.warehouse.store import Warehouse
+
+    p = stg.TargetParams(draws=100)
+    sec = stg.build(wh, p)
+    assert sec is not None and sec.id == "targeting"
+    assert "MyEnds" in sec.body and "£9,000,000.00" in sec.body and sec.body.count("<svg") == 3
+    res = stg.results(wh, p)
+    json.dumps(res)
+    assert res["allocation_total_pence"] == 900_000_000 and len(res["shortlist"]) == 8
+    assert sum(sum(v for k, v in s["allocation_pence"].items() if k != "total")
+               for s in res["shortlist"]) == 900_000_000
+    assert res["myends"]["agree"] == sum(s["borough"] in t.MYENDS_BOROUGHS
+                                         for s in res["shortlist"])
+    empty = Warehouse.create(tmp_path / "empty.duckdb")
+    assert stg.build(empty) is None
+    empty.close()

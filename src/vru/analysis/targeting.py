@@ -489,7 +489,8 @@ def sensitivity(z: pd.DataFrame, feats: pd.DataFrame, n: int, *,
 
     ``z``: the standardised components from :func:`score` (``z_<component>`` columns). Returns
     ``{"candidates": share of draws each candidate was chosen (those chosen at least once),
-    "boroughs": share of draws each borough had a chosen area, "weights": the draws}``.
+    "boroughs": share of draws each borough had a chosen area, "weights": the draws,
+    "picks": draws x n array of the positions (in ``feats``) of the chosen candidates}``.
     """
     wd = dirichlet_weights(weights, draws=draws, concentration=concentration, seed=seed)
     zm = z[[f"z_{c}" for c in COMPONENTS]].reindex(feats.index).to_numpy(dtype="float64")
@@ -498,6 +499,7 @@ def sensitivity(z: pd.DataFrame, feats: pd.DataFrame, n: int, *,
     eligible = (feats["population"] >= min_population).to_numpy()
     boroughs = feats["borough"].to_numpy()
     fast = max_per_borough == 1 and _confined(feats)
+    picks: list[np.ndarray] = []
     if fast:
         codes, inv = np.unique(boroughs, return_inverse=True)
         groups = [np.flatnonzero((inv == g) & eligible) for g in range(len(codes))]
@@ -519,18 +521,42 @@ def sensitivity(z: pd.DataFrame, feats: pd.DataFrame, n: int, *,
             top = np.argsort(-best_val, axis=0, kind="stable")[:n]  # groups x draws
             chosen = np.take_along_axis(best_idx, top, axis=0)
             np.add.at(hits, chosen.ravel(), 1)
+            picks.append(chosen.T)
     else:
         for i in range(draws):
             sc = pd.Series(zm @ wd.iloc[i].to_numpy(), index=feats.index)
             pick = select(feats, sc, n, max_per_borough=max_per_borough,
                           min_population=min_population)
-            hits[feats.index.get_indexer(pick.index)] += 1
+            pos = feats.index.get_indexer(pick.index)
+            hits[pos] += 1
+            picks.append(pos[None, :])
     cand = pd.Series(hits / draws, index=feats.index, name="share")
     for b, h in zip(boroughs, hits, strict=True):
         bor_hits[b] = bor_hits.get(b, 0) + h
     bshare = pd.Series(bor_hits, name="share") / draws
     return {"candidates": cand[cand > 0].sort_values(ascending=False),
-            "boroughs": bshare[bshare > 0].sort_values(ascending=False), "weights": wd}
+            "boroughs": bshare[bshare > 0].sort_values(ascending=False), "weights": wd,
+            "picks": np.vstack(picks)}
+
+
+def member_coverage(picks: np.ndarray, feats: pd.DataFrame, targets: Sequence) -> pd.Series:
+    """For overlapping candidates (clusters): the share of each target's LSOAs that lie in some
+    shortlisted candidate, averaged over the draws of :func:`sensitivity` (1 = its whole area
+    is funded in every draw, whichever cluster covers it). Without ``members``, each candidate
+    is its own single member (the share of draws it was chosen)."""
+    mem = (feats["members"] if "members" in feats.columns
+           else pd.Series([(a,) for a in feats.index], index=feats.index))
+    mem_list = mem.tolist()
+    out = {}
+    target_sets = {t: set(mem[t]) for t in targets}
+    totals = dict.fromkeys(targets, 0.0)
+    for row in picks:
+        covered = set().union(*(mem_list[i] for i in row))
+        for t, ms in target_sets.items():
+            totals[t] += len(ms & covered) / len(ms)
+    for t in targets:
+        out[t] = totals[t] / len(picks)
+    return pd.Series(out, name="coverage")
 
 
 # --- comparison with the areas actually funded ------------------------------------------------

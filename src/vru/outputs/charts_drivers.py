@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
+from matplotlib.ticker import FixedFormatter, FixedLocator, FuncFormatter, NullLocator
 
 from vru.outputs.charts import OKABE_ITO, _svg
 
@@ -84,9 +84,10 @@ def forest(table: pd.DataFrame, *, title: str, label: str, xlabel: str = "incide
     return _svg(fig, label)
 
 
-def stacked_bars(data: pd.DataFrame, *, title: str, xlabel: str, label: str,
+def stacked_bars(data: pd.DataFrame, *, title: str, xlabel: str, label: str, money: bool = False,
                  height: float | None = None) -> str:
-    """Horizontal stacked bars: one bar per row of ``data``, one segment per column (e.g. years)."""
+    """Horizontal stacked bars: one bar per row of ``data``, one segment per column (e.g. years).
+    ``money``: the axis is labelled in pounds (e.g. £250k, £1.5m)."""
     fig, ax = plt.subplots(figsize=(8.5, height or max(2.5, 0.35 * len(data) + 1.2)))
     left = np.zeros(len(data))
     ylab = [str(i) for i in data.index][::-1]  # first row at the top
@@ -96,8 +97,34 @@ def stacked_bars(data: pd.DataFrame, *, title: str, xlabel: str, label: str,
         left = left + v
     ax.set_title(title, loc="left")
     ax.set_xlabel(xlabel)
+    if money:
+        ax.xaxis.set_major_formatter(FuncFormatter(
+            lambda v, _: f"£{v / 1e6:g}m" if abs(v) >= 1e6 else f"£{v / 1e3:g}k" if v else "0"))
     ax.tick_params(axis="y", labelsize=8)
     ax.grid(axis="x", color="#eeeeee", lw=0.6)
-    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12),
+    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15),
               ncols=min(len(data.columns), 5))
+    return _svg(fig, label)
+
+
+def highlight_map(base, highlight, *, title: str, label: str, labels: str | None = None,
+                  legend: str = "chosen areas", height: float = 6.0) -> str:
+    """A map of ``base`` polygons (e.g. boroughs, light grey with outlines) with the polygons of
+    ``highlight`` (GeoDataFrame) filled in a strong colour and, with ``labels`` (a column of
+    ``highlight``), numbered at their representative points."""
+    from matplotlib.patches import Patch  # noqa: PLC0415
+
+    fig, ax = plt.subplots(figsize=(8.5, height))
+    base.plot(ax=ax, color="#eeeeee", edgecolor="#777777", linewidth=0.5)
+    highlight.plot(ax=ax, color=OKABE_ITO[1], edgecolor="#222222", linewidth=0.4)
+    if labels:
+        for geom, text in zip(highlight.geometry, highlight[labels], strict=True):
+            p = geom.representative_point()
+            ax.annotate(str(text), (p.x, p.y), xytext=(6, 6), textcoords="offset points",
+                        fontsize=8, fontweight="bold", color="#111111")
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    ax.set_title(title, loc="left")
+    ax.legend(handles=[Patch(facecolor=OKABE_ITO[1], edgecolor="#222222", label=legend)],
+              loc="upper center", bbox_to_anchor=(0.5, 0.0), frameon=False, fontsize=8)
     return _svg(fig, label)
