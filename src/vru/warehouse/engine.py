@@ -150,7 +150,10 @@ def street_scan(paths: Sequence[str | Path], backend: str = "duckdb", *,
         runner = _Spark(spark_session)
     else:
         raise ValueError(f"unknown backend {backend!r}; known: {BACKENDS}")
-    return runner.run(files)
+    try:
+        return runner.run(files)
+    finally:
+        runner.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -438,6 +441,9 @@ class _Runner:
     def chunks(self, files: list[Path]) -> list[tuple[str | None, list[Path]]]:
         return _chunks(files)
 
+    def close(self) -> None:
+        """Release what the run created (connection, temporary views)."""
+
     def run(self, files: list[Path]) -> StreetPanel:
         types = _Types.load()
         parts, flagged = [], []
@@ -471,20 +477,21 @@ class _Runner:
             found = self.execute(_problem_files(self.scan(chunk), types, expected))["_file"]
             bad |= {self.file_of(str(v), chunk) for v in found}
         local = _local()
-        for path in files:
-            if path not in bad:
-                continue
-            data, problem = _python_rows(path)
-            if problem is not None:
-                return problem
-            month = name_month(path)
-            hit = _to_pandas(local.to_pyarrow(
-                _first_problem_row(ibis.memtable(data), types, month)))
-            if len(hit):
-                row = hit.iloc[0].to_dict()
-                return _describe(path, row, int(row["bad"]), month)
-            return SourceError(path, "a line failed validation but could not be located again "
-                                     "(please report this)")
+        try:
+            for path in (p for p in files if p in bad):
+                data, problem = _python_rows(path)
+                if problem is not None:
+                    return problem
+                month = name_month(path)
+                hit = _to_pandas(local.to_pyarrow(
+                    _first_problem_row(ibis.memtable(data), types, month)))
+                if len(hit):
+                    row = hit.iloc[0].to_dict()
+                    return _describe(path, row, int(row["bad"]), month)
+                return SourceError(path, "a line failed validation but could not be located "
+                                         "again (please report this)")
+        finally:
+            local.disconnect()
         return SourceError(files[0], "a line failed validation but its file could not be "
                                      "identified (please report this)")
 
@@ -593,6 +600,9 @@ class _DuckDB(_Runner):
     def file_of(self, value: str, files: list[Path]) -> Path | None:
         return next((p for p in files if str(p) == value), None)
 
+    def close(self) -> None:
+        self.con.disconnect()
+
     def is_read_error(self, exc: Exception) -> bool:
         import duckdb
 
@@ -608,6 +618,11 @@ class _Spark(_Runner):
             SparkSession.builder.master("local[*]").appName("vru")
             .config("spark.ui.enabled", "false").getOrCreate())
         self.con = ibis.pyspark.connect(self.session)
+        self.views: list[str] = []
+
+    def close(self) -> None:
+        for name in self.views:
+            self.session.catalog.dropTempView(name)
 
     def scan(self, files: list[Path]) -> ir.Table:
         from pyspark.sql import functions as F
@@ -632,6 +647,7 @@ class _Spark(_Runner):
                        malformed.alias("_malformed"), F.input_file_name().alias("_file"))
         name = f"vru_street_{uuid.uuid4().hex}"
         df.createOrReplaceTempView(name)
+        self.views.append(name)
         return self.con.table(name)
 
     def chunks(self, files: list[Path]) -> list[tuple[str | None, list[Path]]]:
