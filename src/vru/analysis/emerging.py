@@ -26,8 +26,11 @@ sources are silent are written down in ``docs/methods-hotspots.md``.
    (and optionally of its values), two-sided, with tie correction and continuity correction.
 4. **Categories** (:func:`classify_emerging`): the 17 ArcGIS patterns.
 
-Treatments (tested): islands (no spatial neighbour) get NaN z-scores and no category (``<NA>``,
-``island=True``): alone, an area's series says nothing about spatial clustering. NaN values are
+Treatments (tested): islands (no spatial neighbour) get NaN z-scores and no category (NaN in the
+categorical ``category`` column, ``island=True``): alone, an area's series says nothing about
+spatial clustering. The neighbourhood must be smaller than the global window (``W_i < N``);
+bins where it is not (possible only for tiny maps with ``global_window="period"`` and
+``time_lag > 0``) get NaN. NaN values are
 refused (see :func:`vru.analysis.hotspots.getis_ord`). A period whose window has zero variance
 (e.g. a period of all zeros with ``global_window="period"``) gives NaN z for that period: no bin
 there is significant and the Mann-Kendall test skips it.
@@ -127,12 +130,12 @@ def space_time_gi_star(values, weights, *, time_lag: int = 1, global_window: str
     z = _space_time_z(y, w, time_lag, global_window)
     p = 2.0 * special.ndtr(-np.abs(z))
     index = out_ids if out_ids is not None else pd.RangeIndex(w.n)
-    return pd.concat({"z": pd.DataFrame(z, index=index, columns=periods),
-                      "p": pd.DataFrame(p, index=index, columns=periods)},
-                     axis=1, names=["statistic", "period"])
+    cols = pd.MultiIndex.from_product([["z", "p"], periods], names=["statistic", "period"])
+    return pd.DataFrame(np.concatenate([z, p], axis=1), index=index, columns=cols, copy=False)
 
 
-def _space_time_z(y: np.ndarray, w, time_lag: int, global_window: str) -> np.ndarray:
+def _space_time_z(y: np.ndarray, w, time_lag: int, global_window: str,
+                  return_islands: bool = False):
     n, t = y.shape
     k = int(time_lag)
     if k != time_lag or k < 0:
@@ -172,7 +175,7 @@ def _space_time_z(y: np.ndarray, w, time_lag: int, global_window: str) -> np.nda
         z /= spread[which]
     z[~np.isfinite(z)] = np.nan
     z[islands] = np.nan
-    return z
+    return (z, islands) if return_islands else z
 
 
 def _window_sum(a: np.ndarray, k: int) -> np.ndarray:
@@ -203,30 +206,31 @@ def mann_kendall(series, *, continuity: bool = True) -> pd.DataFrame:
     """
     x, index, _ = _as_matrix(series)
     rows, t = x.shape
-    # S by comparing each period with all earlier ones, time-major for contiguous memory;
-    # comparisons with NaN are False, so missing values drop out of S
-    xs = np.sort(x, axis=1)
-    tied = xs[:, 1:] == xs[:, :-1]
-    # Comparisons in float32 halve the memory traffic; casting is monotone, so the signs are
-    # exact unless it merges distinct values, which is checked on the sorted rows.
-    x32 = xs.astype(np.float32)
-    exact32 = np.array_equal(x32[:, 1:] == x32[:, :-1], tied)
-    xt = np.ascontiguousarray(x.T, dtype=np.float32 if exact32 else np.float64)
-    acc = np.int16 if t * (t - 1) // 2 < 2**15 else np.int64
-    s_int = np.zeros(rows, dtype=acc)
-    for j in range(1, t):
-        earlier, now = xt[:j], xt[j]
-        s_int += (earlier < now).sum(axis=0, dtype=acc)
-        s_int -= (earlier > now).sum(axis=0, dtype=acc)
-    s = s_int.astype(np.float64)
     valid = ~np.isnan(x)
     n = valid.sum(axis=1).astype(float)
-    # tie groups: runs of equal values in each sorted row (NaN sort last and never tie)
+    # Tie groups: runs of equal values in each sorted row (NaN sort last and never tie).
+    xs = np.sort(x, axis=1)
+    tied = xs[:, 1:] == xs[:, :-1]
     start = np.ones(xs.shape, dtype=bool)
     start[:, 1:] = ~tied
     first = np.flatnonzero(start.ravel())  # flat positions where a run of equal values starts
     sizes = np.diff(first, append=rows * t).astype(float)
-    tie = np.bincount(first // t, weights=sizes * (sizes - 1) * (2 * sizes + 5), minlength=rows)
+    row_of = first // t
+    tie = np.bincount(row_of, weights=sizes * (sizes - 1) * (2 * sizes + 5), minlength=rows)
+    tied_pairs = np.bincount(row_of, weights=sizes * (sizes - 1) / 2, minlength=rows)
+    # Over the n(n-1)/2 pairs of non-missing values, S = (#rising) - (#falling) and
+    # #falling = pairs - #rising - #tied, so S = 2 #rising + #tied - pairs: one comparison per
+    # pair. #rising counts, for each period, the earlier periods with a smaller value
+    # (comparisons with NaN are False). Float32 halves the memory traffic; the cast is monotone,
+    # so it is exact unless it merges distinct values, which is checked on the sorted rows.
+    x32 = xs.astype(np.float32)
+    exact32 = np.array_equal(x32[:, 1:] == x32[:, :-1], tied)
+    xt = np.ascontiguousarray(x.T, dtype=np.float32 if exact32 else np.float64)
+    acc = np.int16 if t * (t - 1) // 2 < 2**15 else np.int64
+    rising = np.zeros(rows, dtype=acc)
+    for j in range(1, t):
+        rising += (xt[:j] < xt[j]).sum(axis=0, dtype=acc)
+    s = 2.0 * rising + tied_pairs - n * (n - 1) / 2.0
     var_s = (n * (n - 1) * (2 * n + 5) - tie) / 18.0
     with np.errstate(divide="ignore", invalid="ignore"):
         num = s - np.sign(s) if continuity else s
@@ -466,9 +470,8 @@ def emerging_hotspots(values, weights, *, time_lag: int = 1, global_window: str 
     if y.shape[1] < 2:
         raise ValueError("emerging hot spot analysis needs at least 2 periods")
     index = out_ids if out_ids is not None else pd.RangeIndex(w.n)
-    z = _space_time_z(y, w, time_lag, global_window)
+    z, islands = _space_time_z(y, w, time_lag, global_window, return_islands=True)
     p = 2.0 * special.ndtr(-np.abs(z))
-    islands = w.islands
     if scheme == "arcgis":
         if fdr == "period":
             sig = fdr_significant(p, alpha, axis=0)
@@ -484,7 +487,8 @@ def emerging_hotspots(values, weights, *, time_lag: int = 1, global_window: str 
         with np.errstate(invalid="ignore"):
             sig = np.nan_to_num(q, nan=np.inf) < opts.get("critical_p", 0.05)
     summary.index = index
-    summary.loc[islands, "category"] = pd.NA
+    if islands.any():
+        summary.loc[islands, "category"] = pd.NA
     summary["island"] = islands
     if count_trend:
         counts = mann_kendall(y)
@@ -496,9 +500,9 @@ def emerging_hotspots(values, weights, *, time_lag: int = 1, global_window: str 
     cols = periods
     return EmergingResult(
         summary=summary,
-        z=pd.DataFrame(z, index=index, columns=cols),
-        p=pd.DataFrame(p, index=index, columns=cols),
-        bins=pd.DataFrame(bins, index=index, columns=cols),
+        z=pd.DataFrame(z, index=index, columns=cols, copy=False),
+        p=pd.DataFrame(p, index=index, columns=cols, copy=False),
+        bins=pd.DataFrame(bins, index=index, columns=cols, copy=False),
         params=dict(time_lag=time_lag, global_window=global_window, alpha=alpha, fdr=fdr,
                     trend_alpha=trend_alpha, scheme=scheme, sfhotspot=sfhotspot),
     )

@@ -229,7 +229,7 @@ def _frame(columns: dict[str, np.ndarray], ids, periods, was_1d) -> pd.DataFrame
     names = list(columns)
     block = np.concatenate([np.asarray(columns[k], dtype=np.float64) for k in names], axis=1)
     cols = pd.MultiIndex.from_product([names, periods], names=["statistic", "period"])
-    return pd.DataFrame(block, index=index, columns=cols)
+    return pd.DataFrame(block, index=index, columns=cols, copy=False)
 
 
 def _weights_for(w: Weights, transform: str, self_weight) -> tuple[sp.csr_array, np.ndarray]:
