@@ -480,3 +480,21 @@ def test_targeting_section_and_results(wh, tmp_path):
     empty = Warehouse.create(tmp_path / "empty.duckdb")
     assert stg.build(empty) is None
     empty.close()
+
+
+@pytest.mark.slow
+def test_benchmark_runs_at_small_scale(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "targeting" / "run.py"
+    out = tmp_path / "bench.json"
+    r = subprocess.run([sys.executable, str(script), "--side-rows", "20", "--side-cols", "30",
+                        "--n", "5", "--draws", "50", "--json", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    res = json.loads(out.read_text())
+    assert res["areas"] == 600 and len(res["chosen"]) == 5
+    assert "TOTAL cluster-level targeting" in r.stdout
