@@ -21,7 +21,7 @@ returns the report section (or ``None`` when the warehouse lacks the data).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -74,7 +74,6 @@ class DriverParams:
     lsoa_year: int = 2021  # latest correct year of the LSOA aggregation (2020 is wrong)
     permutations: int = 10_000
     seed: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 # --- data from the warehouse -------------------------------------------------------------------
