@@ -174,3 +174,37 @@ def test_report_command_writes_one_offline_file(warehouse, tmp_path):
     assert r.exit_code == 0, r.output
     assert out.exists() and out.stat().st_size > 100_000
     assert not list(out.parent.glob("*.tmp"))
+
+
+@pytest.mark.slow
+def test_target_command_gives_a_shortlist_and_an_exact_budget(warehouse, tmp_path):
+    import json
+
+    out = tmp_path / "t.json"
+    r = run("target", "--warehouse", warehouse, "--areas", 6, "--budget", 1234567.89,
+            "--years", 2, "--cap", 150000, "--out", out)
+    assert r.exit_code == 0, r.output
+    d = json.loads(out.read_text())
+    assert len(d["shortlist"]) == 6
+    assert d["allocation_total_pence"] == 123_456_789
+    assert sum(d["allocation_by_year_pence"].values()) == 123_456_789
+    boroughs = [a["borough"] for a in d["shortlist"]]
+    assert len(set(boroughs)) == 6  # at most one per borough by default
+
+
+def test_target_command_refuses_infeasible_caps(warehouse):
+    r = run("target", "--warehouse", warehouse, "--areas", 8, "--budget", 9_000_000,
+            "--cap", 100_000)
+    assert r.exit_code == 2
+    assert "exceeds 8 areas x cap" in r.output
+
+
+@pytest.mark.slow
+def test_drivers_command_states_the_city_hall_measures(warehouse):
+    import json
+
+    r = run("drivers", "--warehouse", warehouse)
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert d["caveat"] and "causation" in d["caveat"]
+    assert d["unemployment_statement"]

@@ -39,6 +39,28 @@ def report(out: str | Path, warehouse: str | Path | None = None) -> Path:
         return write_report(wh, out)
 
 
+def drivers(warehouse: str | Path | None = None, **params) -> dict:
+    """The drivers analysis (City Hall statements, correlations, count regressions) as plain data.
+
+    ``params`` are fields of :class:`vru.outputs.section_drivers.DriverParams`.
+    """
+    from vru.outputs import section_drivers as sd  # noqa: PLC0415
+
+    with Warehouse.open(warehouse, read_only=True) as wh:
+        return sd.results(wh, sd.DriverParams(**params))
+
+
+def target(warehouse: str | Path | None = None, **params) -> dict:
+    """Targeting: scored candidates, the shortlist, the budget allocation and its sensitivity.
+
+    ``params`` are fields of :class:`vru.outputs.section_targeting.TargetParams`.
+    """
+    from vru.outputs import section_targeting as st  # noqa: PLC0415
+
+    with Warehouse.open(warehouse, read_only=True) as wh:
+        return st.results(wh, st.TargetParams(**params))
+
+
 def status(warehouse: str | Path | None = None) -> pd.DataFrame:
     """One row per loaded file: source, path, rows, when."""
     from vru.warehouse import queries  # noqa: PLC0415
@@ -47,4 +69,4 @@ def status(warehouse: str | Path | None = None) -> pd.DataFrame:
         return queries.sources(wh)
 
 
-__all__ = ["default_path", "ingest", "init", "report", "status"]
+__all__ = ["default_path", "drivers", "ingest", "init", "report", "status", "target"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -79,6 +80,67 @@ def report(warehouse: Path | None, out: Path) -> None:
     """Write the needs assessment (one offline HTML file) from the warehouse."""
     path = _run(api.report, out, warehouse)
     click.echo(f"wrote {path}")
+
+
+def _emit_json(data: dict, out: Path | None) -> None:
+    text = json.dumps(data, indent=2, default=str)
+    if out is None:
+        click.echo(text)
+    else:
+        out.write_text(text + "\n")
+        click.echo(f"wrote {out}")
+
+
+json_out_option = click.option(
+    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Write the JSON here instead of standard output.")
+
+
+@main.command()
+@warehouse_option
+@click.option("--categories", default=None,
+              help="Comma-separated harmonised categories counted as serious violence "
+                   "(default: violence_with_injury,robbery,knife_offences).")
+@click.option("--start", default=None, help="First month of the violence period (YYYY-MM).")
+@click.option("--end", default=None, help="Last month of the violence period (YYYY-MM).")
+@click.option("--top", "n", type=int, default=None, help="N of the top-N overlap (default 10).")
+@json_out_option
+def drivers(warehouse, categories, start, end, n, out) -> None:
+    """Drivers of violence: the City Hall statements (top-N overlap with exact p-values) for every
+    labour-market measure, correlations with confidence intervals, and count regressions.
+    Machine-readable JSON."""
+    params = {k: v for k, v in {"start": start, "end": end, "n": n}.items() if v is not None}
+    if categories:
+        params["categories"] = tuple(c.strip() for c in categories.split(","))
+    _emit_json(_run(api.drivers, warehouse, **params), out)
+
+
+@main.command()
+@warehouse_option
+@click.option("--level", type=click.Choice(["lsoa", "ward", "cluster"]), default=None,
+              help="Candidate areas (default cluster: contiguous LSOAs up to a size limit).")
+@click.option("--areas", "n", type=int, default=None, help="How many areas to choose (default 8).")
+@click.option("--budget", type=float, default=None, help="Total budget in GBP (default 9,000,000).")
+@click.option("--years", type=int, default=None, help="Years the budget covers (default 3).")
+@click.option("--cap", type=float, default=None,
+              help="Cap per area per year in GBP (default 500,000).")
+@click.option("--max-per-borough", type=int, default=None, help="Default 1.")
+@click.option("--min-population", type=int, default=None, help="Minimum residents per area.")
+@click.option("--seed", type=int, default=None, help="Seed of the sensitivity analysis (default 0).")
+@json_out_option
+def target(warehouse, level, n, budget, years, cap, max_per_borough, min_population, seed,
+           out) -> None:
+    """Choose neighbourhoods to fund: score candidates on sustained violence, harm, deprivation
+    and youth population; pick N under constraints; allocate the budget over years to the penny
+    under a cap; report how stable the shortlist is when the weights vary. Machine-readable JSON."""
+    params = {k: v for k, v in {
+        "level": level, "n": n, "years": years, "max_per_borough": max_per_borough,
+        "min_population": min_population, "seed": seed}.items() if v is not None}
+    if budget is not None:
+        params["budget_pence"] = round(budget * 100)
+    if cap is not None:
+        params["cap_pence"] = round(cap * 100)
+    _emit_json(_run(api.target, warehouse, **params), out)
 
 
 @main.command()

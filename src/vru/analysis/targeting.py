@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from vru.errors import VRUError
 from vru.geography import borough_code
 
 COMPONENTS = ("sustained", "harm", "deprivation", "youth")
@@ -70,7 +71,7 @@ MYENDS_BOROUGHS = tuple(borough_code(n) for n in (
     "Brent", "Croydon", "Hackney", "Haringey", "Lambeth", "Newham", "Southwark", "Tower Hamlets"))
 
 
-class InfeasibleError(ValueError):
+class InfeasibleError(VRUError, ValueError):
     """The constraints cannot be met (too few eligible areas, caps too low for the budget...)."""
 
 

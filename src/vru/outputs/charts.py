@@ -42,7 +42,7 @@ plt.rcParams.update(
 )
 
 
-def _svg(fig, label: str) -> str:
+def to_svg(fig, label: str) -> str:
     """Serialise a figure to an accessible, responsive inline SVG string and close it."""
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
@@ -78,7 +78,7 @@ def line_chart(data: pd.DataFrame, *, title: str, ylabel: str, label: str,
     if len(data.columns) > 1:
         ax.legend(frameon=False, fontsize=11, ncols=2,
                   loc="upper center", bbox_to_anchor=(0.5, -0.1))
-    return _svg(fig, label)
+    return to_svg(fig, label)
 
 
 def quantile_breaks(values: Sequence[float], k: int = 5) -> np.ndarray:
@@ -139,7 +139,7 @@ def choropleth(gdf, column: str, *, title: str, legend_title: str, label: str, k
               ncols=3, frameon=False, fontsize=11, title_fontsize=11)
     if rasterize:
         fig.set_dpi(150)
-    return _svg(fig, label)
+    return to_svg(fig, label)
 
 
 def bar_chart(values: pd.Series, *, title: str, xlabel: str, label: str,
@@ -153,4 +153,4 @@ def bar_chart(values: pd.Series, *, title: str, xlabel: str, label: str,
     ax.set_xlabel(xlabel)
     ax.tick_params(axis="y", labelsize=11)
     ax.grid(axis="x", color="#e5e5e5", lw=0.6)
-    return _svg(fig, label)
+    return to_svg(fig, label)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FixedFormatter, FixedLocator, FuncFormatter, NullLocator
 
-from vru.outputs.charts import OKABE_ITO, _svg
+from vru.outputs.charts import OKABE_ITO, to_svg
 
 
 def scatter(x: pd.Series, y: pd.Series, *, title: str, xlabel: str, ylabel: str, label: str,
@@ -42,7 +42,7 @@ def scatter(x: pd.Series, y: pd.Series, *, title: str, xlabel: str, ylabel: str,
     ax.set_ylabel(ylabel)
     ax.grid(color="#eeeeee", lw=0.6)
     ax.legend(frameon=False, fontsize=8, loc="upper left")
-    return _svg(fig, label)
+    return to_svg(fig, label)
 
 
 def forest(table: pd.DataFrame, *, title: str, label: str, xlabel: str = "incidence rate ratio",
@@ -81,7 +81,7 @@ def forest(table: pd.DataFrame, *, title: str, label: str, xlabel: str = "incide
     if len(models) > 1:
         ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15),
                   ncols=len(models))
-    return _svg(fig, label)
+    return to_svg(fig, label)
 
 
 def stacked_bars(data: pd.DataFrame, *, title: str, xlabel: str, label: str, money: bool = False,
@@ -104,7 +104,7 @@ def stacked_bars(data: pd.DataFrame, *, title: str, xlabel: str, label: str, mon
     ax.grid(axis="x", color="#eeeeee", lw=0.6)
     ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15),
               ncols=min(len(data.columns), 5))
-    return _svg(fig, label)
+    return to_svg(fig, label)
 
 
 def highlight_map(base, highlight, *, title: str, label: str, labels: str | None = None,
@@ -127,4 +127,4 @@ def highlight_map(base, highlight, *, title: str, label: str, labels: str | None
     ax.set_title(title, loc="left")
     ax.legend(handles=[Patch(facecolor=OKABE_ITO[1], edgecolor="#222222", label=legend)],
               loc="upper center", bbox_to_anchor=(0.5, 0.0), frameon=False, fontsize=8)
-    return _svg(fig, label)
+    return to_svg(fig, label)

@@ -12,6 +12,7 @@ and all styles inline: it makes no network request when opened.
 from __future__ import annotations
 
 import html
+import importlib
 from datetime import date
 from pathlib import Path
 
@@ -41,6 +42,11 @@ TREND_GROUPS = {
                                "knife_offences"],
     "Homicide": ["homicide"],
 }
+# Sections contributed by the analysis modules, in report order; each exposes build(wh).
+ANALYSIS_SECTIONS = (
+    "vru.outputs.section_drivers",
+    "vru.outputs.section_targeting",
+)
 LEAGUE_MEASURES = ["violence_against_the_person", "violence_with_injury", "robbery",
                    "knife_offences"]
 
@@ -296,6 +302,10 @@ class ReportBuilder:
         street = self.street_level()
         if street:
             out.append(street)
+        for name in ANALYSIS_SECTIONS:
+            sec = importlib.import_module(name).build(self.wh)
+            if sec is not None:  # a section whose data the warehouse lacks is left out
+                out.append(sec)
         out += [self.reconciliation(), self.sources()]
         return out
 
