@@ -4,7 +4,8 @@ The work is written once, as Ibis expressions, and runs on DuckDB (the default, 
 Apache Spark (PySpark, for national or multi-year loads on a cluster) with identical results. Only
 the CSV scan is backend-specific (``_DuckDB.scan``, ``_Spark.scan``); both scans give the same
 table: the 12 columns of the file as strings ('' for an empty field), ``_malformed`` (the line does
-not have exactly 12 fields, or is not UTF-8) and ``_file``.
+not have exactly 12 fields, or is not UTF-8), ``_file`` and ``_expected`` (the month its file name
+gives, '' if none).
 
 Format (data.police.uk "street" files, ``YYYY-MM-<force>-street.csv``; see
 ``vru/data/bundled/police_uk_street_city_of_london_2023/SOURCE.md``): the exact header
@@ -93,9 +94,6 @@ NAME_MONTH_RE = r"^([0-9]{4}-(?:0[1-9]|1[0-2]))-.+-street\.csv(?:\.gz)?$"
 PATH_MONTH_RE = r"(?:^|[/\\])([0-9]{4}-(?:0[1-9]|1[0-2]))-[^/\\]+-street\.csv(?:\.gz)?$"
 FROM_FILE = "<month of the file name>"  # check each row against its own file's name
 BACKENDS = ("duckdb", "spark")
-# what either backend's scan gives
-_SCAN_SCHEMA = ibis.schema({**{f: "string" for f in FIELDS}, "_malformed": "boolean",
-                            "_file": "string"})
 
 # problem codes of _problem(), in the order they are checked: (column, message)
 PROBLEMS: dict[int, tuple[str | None, str]] = {
@@ -241,6 +239,7 @@ def _row_problem(t: ir.Table, ct: ir.IntegerValue) -> ir.IntegerValue:
     lon, lat = lon_s.try_cast("float64"), lat_s.try_cast("float64")
     return ibis.cases(
         (t["_malformed"], 1),
+        ((t["_expected"] != "") & (t.month != t["_expected"]), 4),
         (ct.isnull(), 6),
         ((lon_s != "") & (lat_s == ""), 7),
         ((lon_s == "") & (lat_s != ""), 8),
@@ -251,60 +250,42 @@ def _row_problem(t: ir.Table, ct: ir.IntegerValue) -> ir.IntegerValue:
     )
 
 
-def _key_problem(month: ir.StringValue, fw: ir.StringValue,
-                 expected: ir.StringValue | None) -> ir.IntegerValue:
-    """Problem code of the checks on Month and Falls within, else 0.
+def _key_problem(month: ir.StringValue, fw: ir.StringValue) -> ir.IntegerValue:
+    """Problem code of the checks on Month and Falls within alone, else 0.
 
-    ``expected`` is the month the file name gives ('' if none). Month and Falls within are
-    grouping keys of the panel, so with a constant ``expected`` these checks can run on the (few)
-    cells instead of every row: a bad value in any row shows in the cell it lands in.
+    Month and Falls within are grouping keys of the panel, so these checks run on the (few) cells
+    instead of every row: a bad value in any row shows in the cell it lands in.
     """
     return ibis.cases(
         (~month.re_search(MONTH_RE), 2),
         (month < FIRST_MONTH, 3),
-        *([((expected != "") & (month != expected), 4)] if expected is not None else []),
         (fw == "", 5),
         else_=0,
     )
 
 
-def _expected(t: ir.Table, expected: str | None) -> ir.StringValue | None:
-    """The month each row's file name gives, as an expression (see :func:`_chunks`)."""
-    if expected == FROM_FILE:
-        return t["_file"].re_extract(PATH_MONTH_RE, 1)
-    return None if expected is None else ibis.literal(expected)
-
-
-def _problem(t: ir.Table, types: _Types, expected: str | None) -> ir.IntegerValue:
+def _problem(t: ir.Table, types: _Types) -> ir.IntegerValue:
     """Every check on every row, in the order of PROBLEMS (to find the bad files and lines)."""
-    key = _key_problem(t.month, t.falls_within, _expected(t, expected))
+    key = _key_problem(t.month, t.falls_within)
     row = _row_problem(t, _type_code(t, types))
     return ibis.cases(
         (t["_malformed"], 1),
-        (key > 0, key),
+        ((key == 2) | (key == 3), key),
+        (row == 4, 4),
+        (key == 5, 5),
         else_=row,
     )
 
 
-def _panel_expr(t: ir.Table, types: _Types, expected: str | None) -> ir.Table:
-    """One scan: validation, de-duplication per (force, Crime ID, Month), the panel.
-
-    ``expected``: the month every row must hold (a month-by-month chunk), :data:`FROM_FILE`
-    (each row's file name says) or None (no check).
-    """
+def _panel_expr(t: ir.Table, types: _Types) -> ir.Table:
+    """One scan: validation, de-duplication per (force, Crime ID, Month), the panel."""
     t = t.mutate(ct=_type_code(t, types))
-    bad = _row_problem(t, t.ct)
-    if expected == FROM_FILE:  # the month check needs the file of each row: done per row
-        name = _expected(t, expected)
-        bad = ibis.cases((t["_malformed"], 1), ((name != "") & (t.month != name), 4),
-                         else_=bad)
-        expected = None
     has_id = t.crime_id != ""
     rows = t.select(
         m=t.month, fw=t.falls_within, has_id=has_id,
         # a crime is its Crime ID; rows without one are not de-duplicated but grouped by cell
         key=has_id.ifelse(t.crime_id, t.lsoa_code.concat("/", t.ct.cast("string"))),
-        ct=t.ct, bad=bad, area=t.lsoa_code.nullif(""),
+        ct=t.ct, bad=_row_problem(t, t.ct), area=t.lsoa_code.nullif(""),
     )
     crimes = rows.group_by(["m", "fw", "has_id", "key"]).aggregate(
         area=rows.area.min(),
@@ -320,7 +301,6 @@ def _panel_expr(t: ir.Table, types: _Types, expected: str | None) -> ir.Table:
         count=crimes.n.sum(), rows=crimes.rows.sum(), bad=crimes.bad.max())
     cats = types.table()
     j = cells.left_join(cats, cells.ct == cats.ct)
-    key_bad = _key_problem(j.m, j.fw, None if expected is None else ibis.literal(expected))
     return j.select(
         source=ibis.literal(SOURCE_PREFIX) + j.fw,
         level=ibis.literal("lsoa"),
@@ -330,17 +310,17 @@ def _panel_expr(t: ir.Table, types: _Types, expected: str | None) -> ir.Table:
         category=j.category,
         count=j["count"],
         rows=j["rows"],
-        bad=ibis.greatest(j.bad, key_bad),
+        bad=ibis.greatest(j.bad, _key_problem(j.m, j.fw)),
     )
 
 
-def _problem_files(t: ir.Table, types: _Types, expected: str | None) -> ir.Table:
-    f = t.select(_file=t["_file"], bad=_problem(t, types, expected))
+def _problem_files(t: ir.Table, types: _Types) -> ir.Table:
+    f = t.select(_file=t["_file"], bad=_problem(t, types))
     return f.filter(f.bad > 0).select("_file").distinct()
 
 
-def _first_problem_row(t: ir.Table, types: _Types, expected: str | None) -> ir.Table:
-    f = t.mutate(bad=_problem(t, types, expected))
+def _first_problem_row(t: ir.Table, types: _Types) -> ir.Table:
+    f = t.mutate(bad=_problem(t, types))
     return f.filter(f.bad > 0).order_by("_line").limit(1)
 
 
@@ -398,11 +378,12 @@ def _python_rows(path: Path) -> tuple[pa.Table, SourceError | None]:
     data = {f: pa.array(cols[f], pa.string()) for f in FIELDS}
     data["_malformed"] = pa.array(malformed, pa.bool_())
     data["_file"] = pa.array([str(path)] * len(lines), pa.string())
+    data["_expected"] = pa.array([name_month(path) or ""] * len(lines), pa.string())
     data["_line"] = pa.array(lines, pa.int64())
     return pa.table(data), problem
 
 
-def _describe(path: Path, row: dict, code: int, month: str | None = None) -> SourceError:
+def _describe(path: Path, row: dict, code: int) -> SourceError:
     line = int(row["_line"])
     if code == 1:
         n = sum(row[f] is not None and not pd.isna(row[f]) for f in FIELDS)
@@ -414,7 +395,7 @@ def _describe(path: Path, row: dict, code: int, month: str | None = None) -> Sou
                            row=line, column=HEADER[-1])
     column, message = PROBLEMS[code]
     if code == 4:
-        message += f" ({month})"
+        message += f" ({row['_expected']})"
     value = row[FIELDS[HEADER.index(column)]]
     return SourceError(path, f"{message}: {value!r}", row=line, column=column)
 
@@ -424,9 +405,13 @@ def _describe(path: Path, row: dict, code: int, month: str | None = None) -> Sou
 
 
 class _Runner:
+    """A backend: ``scan`` (the only backend-specific reading), ``execute`` (Ibis -> pandas)."""
+
     con: ibis.BaseBackend
 
-    def scan(self, files: list[Path]) -> ir.Table:
+    def scan(self, files: list[Path], expected: str | None) -> ir.Table:
+        """The scan table of ``files``; ``expected``: the month each row must hold (see
+        :func:`_chunks`), as the ``_expected`` column ('' for none)."""
         raise NotImplementedError
 
     def file_of(self, value: str, files: list[Path]) -> Path | None:
@@ -447,9 +432,13 @@ class _Runner:
     def run(self, files: list[Path]) -> StreetPanel:
         types = _Types.load()
         parts, flagged = [], []
+        expr = None
         for expected, chunk in self.chunks(files):
             try:
-                part = self.execute(_panel_expr(self.scan(chunk), types, expected))
+                table = self.scan(chunk, expected)
+                # the scan is a view redefined for every chunk: one expression serves them all
+                expr = expr if expr is not None else _panel_expr(table, types)
+                part = self.execute(expr)
             except Exception as e:  # a file the backend's CSV reader cannot parse
                 if not self.is_read_error(e):
                     raise
@@ -474,7 +463,7 @@ class _Runner:
             if len(chunk) == 1:
                 bad.add(chunk[0])
                 continue
-            found = self.execute(_problem_files(self.scan(chunk), types, expected))["_file"]
+            found = self.execute(_problem_files(self.scan(chunk, expected), types))["_file"]
             bad |= {self.file_of(str(v), chunk) for v in found}
         local = _local()
         try:
@@ -482,12 +471,10 @@ class _Runner:
                 data, problem = _python_rows(path)
                 if problem is not None:
                     return problem
-                month = name_month(path)
-                hit = _to_pandas(local.to_pyarrow(
-                    _first_problem_row(ibis.memtable(data), types, month)))
+                hit = _to_pandas(local.to_pyarrow(_first_problem_row(ibis.memtable(data), types)))
                 if len(hit):
                     row = hit.iloc[0].to_dict()
-                    return _describe(path, row, int(row["bad"]), month)
+                    return _describe(path, row, int(row["bad"]))
                 return SourceError(path, "a line failed validation but could not be located "
                                          "again (please report this)")
         finally:
@@ -576,26 +563,33 @@ def _duckdb_compat() -> None:
 
 
 class _DuckDB(_Runner):
+    VIEW = "vru_street_scan"
+
     def __init__(self) -> None:
         _duckdb_compat()
         self.con = ibis.duckdb.connect()
         self.con.raw_sql("SET preserve_insertion_order = false")
 
-    def scan(self, files: list[Path]) -> ir.Table:
+    def scan(self, files: list[Path], expected: str | None) -> ir.Table:
         lst = "[" + ", ".join(_sql_str(str(p)) for p in files) + "]"
         columns = "{" + ", ".join(f"'{f}': 'VARCHAR'" for f in (*FIELDS, "_extra")) + "}"
+        if expected == FROM_FILE:
+            month = f"regexp_extract(filename, {_sql_str(PATH_MONTH_RE)}, 1)"
+        else:
+            month = _sql_str(expected or "")
         # nullstr: a marker that never occurs, so an empty field reads as '' and only the fields
-        # missing from a short line (null_padding) are NULL
-        sql = (
-            # every column is referenced, so DuckDB checks all of them for valid UTF-8
+        # missing from a short line (null_padding) are NULL; every column is referenced, so
+        # DuckDB checks all of them for valid UTF-8
+        self.con.raw_sql(
+            f"CREATE OR REPLACE TEMP VIEW {self.VIEW} AS "
             f"SELECT {', '.join(FIELDS)}, ({' OR '.join(f + ' IS NULL' for f in FIELDS)} "
-            "OR _extra IS NOT NULL) AS _malformed, "
-            f"filename AS _file FROM read_csv({lst}, columns = {columns}, header = true, "
+            f"OR _extra IS NOT NULL) AS _malformed, filename AS _file, {month} AS _expected "
+            f"FROM read_csv({lst}, columns = {columns}, header = true, "
             "auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
             "nullstr = '\\x01-vru-no-null', null_padding = true, filename = true, "
             "encoding = 'utf-8', compression = 'auto')"
         )
-        return self.con.sql(sql, schema=_SCAN_SCHEMA)
+        return self.con.table(self.VIEW)
 
     def file_of(self, value: str, files: list[Path]) -> Path | None:
         return next((p for p in files if str(p) == value), None)
@@ -624,7 +618,7 @@ class _Spark(_Runner):
         for name in self.views:
             self.session.catalog.dropTempView(name)
 
-    def scan(self, files: list[Path]) -> ir.Table:
+    def scan(self, files: list[Path], expected: str | None) -> ir.Table:
         from pyspark.sql import functions as F
         from pyspark.sql import types as T
 
@@ -643,8 +637,12 @@ class _Spark(_Runner):
         # too few or too many fields as a "corrupt record"; it replaces bytes that are not UTF-8
         # by U+FFFD where DuckDB refuses them.
         malformed = F.col("_corrupt").isNotNull() | F.concat_ws("", *FIELDS).contains("\ufffd")
+        path = F.input_file_name()
+        month = (F.regexp_extract(path, PATH_MONTH_RE, 1) if expected == FROM_FILE
+                 else F.lit(expected or ""))
         df = df.select(*[F.coalesce(F.col(f), F.lit("")).alias(f) for f in FIELDS],
-                       malformed.alias("_malformed"), F.input_file_name().alias("_file"))
+                       malformed.alias("_malformed"), path.alias("_file"),
+                       month.alias("_expected"))
         name = f"vru_street_{uuid.uuid4().hex}"
         df.createOrReplaceTempView(name)
         self.views.append(name)
