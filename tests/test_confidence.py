@@ -296,3 +296,20 @@ def test_microdata_tables_suppress_small_groups(tmp_path):
     assert ">suppressed<" not in html
     strict = sc.microdata_html(resp, min_n=200)  # Not stated (~125) hidden, with a complement
     assert strict.count(">suppressed<") >= 2 * 3
+
+
+def test_group_table_dont_know_choice(tmp_path):
+    from vru.outputs import section_confidence as sc
+
+    resp = pm.read(syn.write_csv(syn.generate(seed=4, per_borough=30), tmp_path / "s.csv"))
+    inc = sc.group_table(resp, "trust_mps", "sex").set_index("sex")
+    exc = sc.group_table(resp, "trust_mps", "sex", dont_know_in_base=False).set_index("sex")
+    x = resp[resp["measure"] == "trust_mps"]
+    assert inc.loc["All", "n"] == len(x)
+    assert exc.loc["All", "n"] == (x["answer"] != "don't know").sum()
+    agree = x["answer"].isin(pm.AGREE)
+    assert inc.loc["All", "p"] == pytest.approx(np.average(agree, weights=x["weight"]))
+    kept = x["answer"] != "don't know"
+    assert exc.loc["All", "p"] == pytest.approx(np.average(agree[kept], weights=x["weight"][kept]))
+    with pytest.raises(ValueError, match="no answers"):
+        sc.group_table(resp, "happiness")

@@ -265,6 +265,19 @@ def _relationships(wh: Warehouse, rows: pd.DataFrame, a: c.Assumptions) -> str:
             + table(pd.DataFrame(out_rows), f"Rank correlation across boroughs, 12 months to {t:%b %Y}"))
 
 
+def group_table(resp: pd.DataFrame, measure: str, by: str | list[str] = "ethnicity", *,
+                min_n: int = DEFAULT_MIN_N, dont_know_in_base: bool = True) -> pd.DataFrame:
+    """Weighted share agreeing with ``measure`` by one or two of ``ethnicity``, ``sex``,
+    ``age_band``, ``area_code`` from respondent-level answers (a ``survey_responses`` frame),
+    with small cells suppressed (:func:`vru.analysis.survey_weights.weighted_percentages`)."""
+    x = resp[resp["measure"] == measure]
+    if x.empty:
+        raise ValueError(f"no answers for measure {measure!r}")
+    excluded = () if dont_know_in_base else (pas_microdata.DONT_KNOW,)
+    x = x.assign(y=sw.indicator(x["answer"], pas_microdata.AGREE, excluded))
+    return sw.weighted_percentages(x, "y", by, min_n=min_n)
+
+
 def microdata_html(resp: pd.DataFrame, *, min_n: int = DEFAULT_MIN_N,
                    measures=c.HEADLINE) -> str:
     """Weighted shares by ethnicity, sex and age band, and the gaps between groups, from
@@ -280,14 +293,14 @@ def microdata_html(resp: pd.DataFrame, *, min_n: int = DEFAULT_MIN_N,
            f"\"don't know\" answers count in the base. Gaps are called differences only where "
            f"their 95% interval excludes zero.</p>"]
     for m in measures:
-        x = recent[recent["measure"] == m]
-        if x.empty:
+        if not (recent["measure"] == m).any():
             continue
-        x = x.assign(y=sw.indicator(x["answer"], pas_microdata.AGREE))
+        tables = {col: group_table(recent, m, col, min_n=min_n)
+                  for col in ("ethnicity", "sex", "age_band")}
         label = c.MEASURE_LABELS.get(m, m)
         rows = []
         for col, title in (("ethnicity", "Ethnicity"), ("sex", "Sex"), ("age_band", "Age")):
-            tab = sw.weighted_percentages(x, "y", col, min_n=min_n)
+            tab = tables[col]
             for r in tab.itertuples(index=False):
                 g = getattr(r, col)
                 if g == sw.ALL and col != "ethnicity":
@@ -299,7 +312,7 @@ def microdata_html(resp: pd.DataFrame, *, min_n: int = DEFAULT_MIN_N,
                                                                                     r.ci_high)})
         gap_rows = []
         for col, ga, gb in GAPS:
-            tab = sw.weighted_percentages(x, "y", col, min_n=min_n)
+            tab = tables[col]
             if not {ga, gb} <= set(tab[col]):
                 continue
             g = sw.gaps(tab, col, [(ga, gb)]).iloc[0]
