@@ -313,3 +313,26 @@ def test_group_table_dont_know_choice(tmp_path):
     assert exc.loc["All", "p"] == pytest.approx(np.average(agree[kept], weights=x["weight"][kept]))
     with pytest.raises(ValueError, match="no answers"):
         sc.group_table(resp, "happiness")
+
+
+def test_respondent_data_read_back_from_a_warehouse(tmp_path):
+    """The section reads ``survey_responses`` when a warehouse has it (the schema entry is
+    ``vru.sources.pas_microdata.TABLE``) and renders the group tables from it."""
+    from vru.outputs import section_confidence as sc
+    from vru.warehouse.store import Warehouse
+
+    resp = pm.read(syn.write_csv(syn.generate(seed=2, per_borough=40), tmp_path / "s.csv"))
+    w = Warehouse.create(tmp_path / "wh.duckdb")
+    try:
+        assert sc.responses(w) is None
+        if "survey_responses" not in w.tables():
+            w.con.register("resp_df", resp)
+            w.con.execute("CREATE TABLE survey_responses AS SELECT * FROM resp_df")
+        else:
+            w.write([(pm.load(tmp_path / "s.csv"), "x")])
+        back = sc.responses(w)
+        assert len(back) == len(resp)
+        html = sc.microdata_html(back)
+        assert "Ethnicity: White" in html and "Trust the MPS" in html
+    finally:
+        w.close()

@@ -338,7 +338,8 @@ def build(wh: Warehouse, assumptions: c.Assumptions | None = None) -> Section | 
     intro = (
         f"<p>The Mayor's Office for Policing and Crime's Public Attitude Survey (PAS) asks "
         f"Londoners whether the police do a good job locally, can be relied on, treat everyone "
-        f"fairly, listen to concerns, and whether they trust the MPS. The published borough "
+        f"fairly, listen to concerns, and whether they trust the MPS (the City of London, policed "
+        f"by the City of London Police, is not surveyed). The published borough "
         f"figures give only the share agreeing, so what they rest on has to be assumed: "
         f"{esc(a.describe())}. On those assumptions a borough's change must exceed about "
         f"{100 * c.detectable_change(0.5, a):.0f} percentage points to be detected reliably "
