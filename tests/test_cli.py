@@ -208,3 +208,38 @@ def test_drivers_command_states_the_city_hall_measures(warehouse):
     d = json.loads(r.output)
     assert d["caveat"] and "causation" in d["caveat"]
     assert d["unemployment_statement"]
+
+
+def test_confidence_by_borough_with_significance(warehouse):
+    import io
+
+    import pandas as pd
+
+    r = run("confidence", "--warehouse", warehouse, "--measure", "trust_mps")
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(io.StringIO(r.output))
+    assert len(df) == 32
+    assert (df["change_1y_label"] == "no significant change").any()
+    assert ((df["ci_low"] <= df["value"]) & (df["value"] <= df["ci_high"])).all()
+
+
+def test_synthetic_survey_round_trip(warehouse, tmp_path):
+    """Synthetic respondents -> grouped, suppressed shares; and they ingest into the warehouse."""
+    import io
+
+    import pandas as pd
+
+    f = tmp_path / "synthetic-pas.csv"
+    r = run("synthetic-survey", "--warehouse", warehouse, "--out", f, "--quarters", "2023-Q4",
+            "--per-borough", 60)
+    assert r.exit_code == 0 and "synthetic" in r.output
+    r = run("confidence", "--microdata", f, "--by", "sex", "--min-n", 50)
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(io.StringIO(r.output))
+    shown = df[~df["suppressed"]]
+    assert (shown["n"] >= 50).all()
+    r = run("ingest", "--warehouse", warehouse, f)
+    assert r.exit_code == 0, r.output
+    with Warehouse.open(warehouse, read_only=True) as wh:
+        n = wh.sql("SELECT count(DISTINCT respondent_id) AS n FROM survey_responses")["n"][0]
+    assert n == 60 * 32

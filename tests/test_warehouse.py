@@ -121,3 +121,19 @@ def test_directories_are_expanded_and_docs_skipped(bundled, tmp_path):
     shutil.copytree(bundled / "mps_crime_borough", d)
     files = ing.expand([d])
     assert all(f.suffix == ".gz" for f in files) and len(files) == 3
+
+
+def test_a_warehouse_from_an_older_version_gains_new_tables(tmp_path):
+    import duckdb
+
+    p = tmp_path / "old.duckdb"
+    w = Warehouse.create(p)
+    w.con.execute("DROP TABLE survey_responses")  # as made before that table existed
+    w.write([(crime_batch([("E09000001", "2020-01-01", "robbery", 3)]), "a")])
+    w.close()
+    with Warehouse.open(p, read_only=True) as r:
+        assert "survey_responses" in r.tables()
+        assert r.sql("SELECT sum(count) AS n FROM crime")["n"][0] == 3
+    duckdb.connect(str(tmp_path / "x.duckdb")).close()
+    with pytest.raises(WarehouseError, match="not a VRU warehouse"):
+        Warehouse.open(tmp_path / "x.duckdb")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from vru.errors import VRUError
 from vru.warehouse import ingest as _ingest
 from vru.warehouse.store import FileResult, Warehouse, default_path
 
@@ -61,6 +62,58 @@ def target(warehouse: str | Path | None = None, **params) -> dict:
         return st.results(wh, st.TargetParams(**params))
 
 
+def confidence(warehouse: str | Path | None = None, *, measure: str = "good_job_local",
+               as_of: str | None = None, microdata: str | Path | None = None,
+               by: str | list[str] = "ethnicity", min_n: int = 50) -> pd.DataFrame:
+    """Trust and confidence.
+
+    Without ``microdata``: each borough's value of a PAS ``measure`` at ``as_of`` (default the
+    latest quarter), with its interval, comparison with London, rank range, and the 1- and 3-year
+    changes with significance (see docs/methods-confidence.md for the assumed base sizes).
+
+    With ``microdata`` (a respondent-level file, see :mod:`vru.sources.pas_microdata`): weighted
+    shares agreeing by group (``by``: one or two of ethnicity, sex, age_band, area_code) with 95%
+    intervals, small cells (fewer than ``min_n`` respondents) suppressed with secondary suppression.
+    """
+    from vru.outputs import section_confidence as sc  # noqa: PLC0415
+    from vru.sources import pas_microdata  # noqa: PLC0415
+
+    if microdata is not None:
+        resp = pas_microdata.read(microdata)
+        try:
+            return sc.group_table(resp, measure, by, min_n=min_n)
+        except ValueError as e:
+            raise VRUError(f"{microdata}: {e}") from None
+    with Warehouse.open(warehouse, read_only=True) as wh:
+        try:
+            return sc.borough_summary(wh, measure, as_of)
+        except ValueError as e:
+            raise VRUError(str(e)) from None
+
+
+def synthetic_survey(out: str | Path, warehouse: str | Path | None = None, *,
+                     quarters=("2023-Q1", "2023-Q2", "2023-Q3", "2023-Q4"),
+                     per_borough: int = 100, seed: int = 0) -> Path:
+    """Write SYNTHETIC respondent-level PAS-style answers (never real people) to ``out``.
+
+    If the warehouse holds the published PAS borough figures, each borough's synthetic share is
+    aimed at its published value for the quarter, so demos look like London.
+    """
+    from vru.synthetic import pas_microdata as synth  # noqa: PLC0415
+
+    targets = None
+    try:
+        with Warehouse.open(warehouse, read_only=True) as wh:
+            targets = wh.sql("SELECT area_code, period_end, measure, value FROM survey "
+                             "WHERE source = 'mopac_pas' AND level = 'borough'")
+    except VRUError:
+        targets = None  # no warehouse: generic levels
+    df = synth.generate(quarters=list(quarters), per_borough=per_borough,
+                        targets=targets if targets is not None and len(targets) else None,
+                        seed=seed)
+    return synth.write_csv(df, out)
+
+
 def status(warehouse: str | Path | None = None) -> pd.DataFrame:
     """One row per loaded file: source, path, rows, when."""
     from vru.warehouse import queries  # noqa: PLC0415
@@ -69,4 +122,5 @@ def status(warehouse: str | Path | None = None) -> pd.DataFrame:
         return queries.sources(wh)
 
 
-__all__ = ["default_path", "drivers", "ingest", "init", "report", "status", "target"]
+__all__ = ["confidence", "default_path", "drivers", "ingest", "init", "report", "status",
+           "synthetic_survey", "target"]

@@ -145,6 +145,59 @@ def target(warehouse, level, n, budget, years, cap, max_per_borough, min_populat
 
 @main.command()
 @warehouse_option
+@click.option("--measure", default="good_job_local", show_default=True,
+              type=click.Choice(["good_job_local", "relied_on_to_be_there", "treat_everyone_fairly",
+                                 "listen_to_concerns", "trust_mps", "understand_issues",
+                                 "informed_local", "contact_ward_officer"]),
+              help="Public Attitude Survey measure.")
+@click.option("--as-of", default=None, help="Quarter end date (YYYY-MM-DD); default the latest.")
+@click.option("--microdata", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="A respondent-level survey file: report weighted shares by group.")
+@click.option("--by", default="ethnicity", show_default=True,
+              help="With --microdata: group(s), comma-separated, from ethnicity, sex, age_band, "
+                   "area_code.")
+@click.option("--min-n", type=int, default=50, show_default=True,
+              help="With --microdata: suppress groups with fewer respondents (unweighted).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
+              show_default=True)
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write here instead of standard output.")
+def confidence(warehouse, measure, as_of, microdata, by, min_n, fmt, out) -> None:
+    """Trust and confidence in the police by borough (MOPAC Public Attitude Survey), with the
+    significance of changes; or, with --microdata, weighted shares by group with small cells
+    suppressed."""
+    groups = [b.strip() for b in by.split(",")]
+    df = _run(api.confidence, warehouse, measure=measure, as_of=as_of, microdata=microdata,
+              by=groups[0] if len(groups) == 1 else groups, min_n=min_n)
+    text = df.to_json(orient="records", date_format="iso", indent=2) if fmt == "json" \
+        else df.to_csv(index=False)
+    if out is None:
+        click.echo(text)
+    else:
+        out.write_text(text)
+        click.echo(f"wrote {out}")
+
+
+@main.command()
+@warehouse_option
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="CSV file to write.")
+@click.option("--quarters", default="2023-Q1,2023-Q2,2023-Q3,2023-Q4", show_default=True,
+              help="Quarters (YYYY-Qn), comma-separated.")
+@click.option("--per-borough", type=int, default=100, show_default=True,
+              help="Respondents per borough per quarter.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def synthetic_survey(warehouse, out, quarters, per_borough, seed) -> None:
+    """Write SYNTHETIC respondent-level survey data (for demos and training; never real people)
+    in the format `vru ingest` and `vru confidence --microdata` read."""
+    path = _run(api.synthetic_survey, out, warehouse,
+                quarters=[q.strip() for q in quarters.split(",")], per_borough=per_borough,
+                seed=seed)
+    click.echo(f"wrote {path} (synthetic data)")
+
+
+@main.command()
+@warehouse_option
 def status(warehouse: Path | None) -> None:
     """List the files loaded into the warehouse."""
     df = _run(api.status, warehouse)

@@ -101,6 +101,21 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("value", "float64"),
         ("london_value", "float64"),
     ],
+    # Respondent-level survey answers (e.g. Public Attitude Survey microdata). Personal data: no
+    # name, address, exact date or free text is ever stored; respondent_id is the survey's own
+    # pseudonymous serial, needed only to keep one answer per respondent and measure.
+    "survey_responses": [
+        ("source", "string"),
+        ("period_end", "datetime64[ns]"),
+        ("respondent_id", "string"),
+        ("area_code", "string"),
+        ("weight", "float64"),
+        ("ethnicity", "string"),
+        ("sex", "string"),
+        ("age_band", "string"),
+        ("measure", "string"),
+        ("answer", "string"),
+    ],
 }
 
 # Natural keys: loading a row whose key exists replaces it (this is what makes ingest idempotent,
@@ -113,6 +128,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "deprivation": ("source", "edition", "level", "area_code", "measure"),
     "unemployment": ("source", "level", "area_code", "period", "period_months", "measure"),
     "survey": ("source", "level", "area_code", "period_end", "measure"),
+    "survey_responses": ("source", "period_end", "respondent_id", "measure"),
 }
 
 # What a batch replaces. For crime panels a file is the publisher's statement about whole months

@@ -46,6 +46,7 @@ TREND_GROUPS = {
 ANALYSIS_SECTIONS = (
     "vru.outputs.section_drivers",
     "vru.outputs.section_targeting",
+    "vru.outputs.section_confidence",
 )
 LEAGUE_MEASURES = ["violence_against_the_person", "violence_with_injury", "robbery",
                    "knife_offences"]

@@ -62,19 +62,8 @@ ANSWERS = ("strongly agree", "tend to agree", "neither agree nor disagree", "ten
 AGREE = ("strongly agree", "tend to agree")
 DONT_KNOW = "don't know"
 
-#: The canonical long table (to be added to :data:`vru.schema.TABLES` as ``survey_responses``).
-TABLE: list[tuple[str, str]] = [
-    ("source", "string"),
-    ("period_end", "datetime64[ns]"),
-    ("respondent_id", "string"),
-    ("area_code", "string"),
-    ("weight", "float64"),
-    ("ethnicity", "string"),
-    ("sex", "string"),
-    ("age_band", "string"),
-    ("measure", "string"),
-    ("answer", "string"),
-]
+#: The canonical long table (:data:`vru.schema.TABLES` ``survey_responses``).
+TABLE: list[tuple[str, str]] = TABLES["survey_responses"]
 KEY = ("source", "period_end", "respondent_id", "measure")
 
 
@@ -131,15 +120,7 @@ def _header(p: Path) -> list[str]:
 
 
 def _conform(df: pd.DataFrame) -> pd.DataFrame:
-    if "survey_responses" in TABLES:
-        return conform("survey_responses", df)
-    out = df[[c for c, _ in TABLE]].copy()  # same rules as vru.schema.conform
-    for col, dtype in TABLE:
-        out[col] = pd.to_datetime(out[col]).astype(dtype) if dtype.startswith("datetime") \
-            else out[col].astype(dtype)
-    if out[list(KEY)].isna().any().any() or out.duplicated(list(KEY)).any():
-        raise ValueError("survey_responses: null or duplicate keys")
-    return out.reset_index(drop=True)
+    return conform("survey_responses", df)
 
 
 def load(path: str | Path) -> Batch:

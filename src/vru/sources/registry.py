@@ -19,6 +19,7 @@ LOADER_MODULES = (
     "vru.sources.nomis",
     "vru.sources.claimant_count",
     "vru.sources.pas",
+    "vru.sources.pas_microdata",
     "vru.sources.boundaries",
 )
 

@@ -94,9 +94,17 @@ class Warehouse:
                 f"no warehouse at {p}: run `vru init` first (or set --warehouse / ${ENV_VAR})"
             )
         wh = cls(p, duckdb.connect(str(p), read_only=read_only))
-        missing = [t for t in (*TABLES, "loads") if t not in wh.tables()]
-        if missing:
-            raise WarehouseError(f"{p} is not a VRU warehouse (missing tables {missing})")
+        have = set(wh.tables())
+        if "loads" not in have:
+            wh.close()
+            raise WarehouseError(f"{p} is not a VRU warehouse (it has no 'loads' table)")
+        if set(TABLES) - have:
+            # a warehouse made by an earlier version: add the tables introduced since (additive
+            # only; nothing stored is changed)
+            wh.close()
+            with cls(p, duckdb.connect(str(p))) as rw:
+                rw._ensure_schema()
+            wh = cls(p, duckdb.connect(str(p), read_only=read_only))
         return wh
 
     def close(self) -> None:
