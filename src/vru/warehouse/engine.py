@@ -522,7 +522,11 @@ def _local():
 
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
-    """Arrow -> pandas with the canonical dtypes (pyarrow-backed strings: no copy, no objects)."""
+    """Arrow -> pandas with the canonical dtypes (pyarrow-backed strings: no copy, no objects;
+    timestamps in ns)."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_timestamp(f.type) and f.type.unit != "ns":
+            table = table.set_column(i, f.name, table.column(i).cast(pa.timestamp("ns")))
     sd = pd.StringDtype("pyarrow")
     return table.to_pandas(types_mapper={pa.string(): sd, pa.large_string(): sd}.get)
 
