@@ -350,3 +350,26 @@ def test_missing_file_and_unknown_backend(tmp_path, quirks):
     assert "no such file" in _error(tmp_path / "nope-street.csv").reason
     with pytest.raises(ValueError):
         street_panel(quirks, backend="sqlite")
+
+
+# --- the benchmark's generator writes files the engine accepts ----------------------------------
+
+
+@pytest.mark.slow
+def test_benchmark_generator_output_loads(tmp_path):
+    import importlib.util
+
+    gen_path = Path(__file__).resolve().parents[1] / "benchmarks" / "ingest" / "generate.py"
+    spec = importlib.util.spec_from_file_location("ingest_generate", gen_path)
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    stats = gen.generate(tmp_path / "data", rows=30_000, seed=7)
+    files = sorted((tmp_path / "data").glob("*/*-street.csv"))
+    assert len(files) == stats["files"] == 43 * 12
+    result = street_scan(files)
+    assert result.rows == stats["rows"]
+    # every repeat re-lists a crime of the same force and month: counted once
+    assert result.crimes == stats["rows"] - stats["repeated"]
+    asb = result.crime.loc[result.crime["category"] == "anti_social_behaviour", "count"].sum()
+    assert asb == stats["asb"]
+    assert result.crime["source"].nunique() == 43
