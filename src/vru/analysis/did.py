@@ -1,0 +1,591 @@
+"""Staggered difference-in-differences: Callaway & Sant'Anna (2021) group-time effects.
+
+Callaway, B. and Sant'Anna, P. H. C. (2021), "Difference-in-differences with multiple time
+periods", *Journal of Econometrics* 225(2):200-230. Definitions follow the authors' R package
+``did`` and the Python package ``differences`` (whose ``ATTgt`` is this module's test oracle).
+
+**Data.** A balanced panel of areas (units) observed every period, one outcome per area-period,
+and each area's *cohort*: the first period in which it is treated, or none (never treated).
+Periods are taken in sorted order and event time is counted in periods (months for a monthly
+panel). Nothing is imputed: a missing area-period, a duplicate or a cohort outside the panel is
+refused with an :class:`EvaluationError`.
+
+**Group-time effects.** For cohort ``g`` and period ``t`` with base period ``b``
+
+    ATT(g, t) = mean_{i in g}(Y_it - Y_ib) - mean_{i in C(g, t)}(Y_it - Y_ib)
+
+(unconditional parallel trends, no covariates: the regression, inverse-probability-weighted and
+doubly robust estimators of the paper all reduce to this difference of mean changes). Base
+period: ``"varying"`` (default, as ``did``/``differences``): ``b = t - 1`` for pre-treatment
+periods ``t < g`` (so pre-period "effects" are one-period placebo changes) and
+``b = g - 1 - anticipation`` for ``t >= g``; ``"universal"``: ``b = g - 1 - anticipation`` for all
+``t`` (the cell ``t = b`` is 0 by construction). Controls ``C(g, t)``: ``"never_treated"`` (areas
+never treated) or ``"not_yet_treated"`` (never treated, or first treated after
+``max(t, b) + anticipation``, excluding cohort ``g`` itself).
+
+All cells are computed at once from cohort-by-period sums of the outcome matrix (one matrix
+product), not with a regression per cell.
+
+**Poisson variant (``model="poisson"``), for counts.** Under *multiplicative* parallel trends
+(the untreated expected count of cohort ``g`` changes by the same factor as the controls'), the
+group-time estimand is the log ratio of expected outcomes
+
+    theta(g, t) = log( (m_g,t / m_g,b) / (m_C,t / m_C,b) ),   m = mean count of the group,
+
+i.e. ``exp(theta) = E[Y_t(1) | g] / E[Y_t(0) | g]``, the treated areas' expected outcome relative
+to their counterfactual. This is exactly the coefficient on treated x post of a Poisson
+pseudo-maximum-likelihood (PPML) regression on the 2 x 2 data of the cell (treated and control
+areas, periods ``b`` and ``t``, with group, period and interaction dummies: saturated, so its
+score equations are solved by the group means; Wooldridge 2023, *Econometrics Journal* 26(3)).
+Each cell also reports the level effect ``m_g,t - m_g,b * m_C,t / m_C,b`` (counts per area).
+Aggregations average ``theta`` with the weights below and report ``exp`` of the average (a
+weighted geometric mean of the cell ratios) with its interval. A cell whose control or treated
+mean is 0 in period ``b`` or ``t`` has no ratio and is left out (NaN).
+
+**Aggregations** (as ``did::aggte`` / ``differences``): *simple* = average of the post-treatment
+cells (``t >= g``) weighted by cohort size; *group* = per cohort, the plain mean of its
+post-treatment cells, and overall the cohort-size-weighted mean of those; *event* = per event
+time ``e = t - g``, the cohort-size-weighted mean of the cells with that ``e`` (pre-treatment
+``e < 0`` too), and overall the plain mean of the ``e >= 0`` effects. The influence function of
+every aggregate includes the estimation of the cohort-size weights (the ``wif`` term).
+
+**Inference.** Influence functions per area (clustered by area, as the panel is): the analytic
+variance is ``sum_i psi_i^2 / N^2`` (``psi`` scaled as in ``did``: ``N`` times the area's
+contribution). ``cluster``: an area attribute (e.g. the borough of an LSOA); influence functions
+are summed within clusters and the variance multiplied by ``G / (G - 1)``. Or the multiplier
+bootstrap (``inference="bootstrap"``, seeded): Rademacher weights per cluster, standard errors
+from the bootstrap interquartile range divided by 1.349 (as ``did``), and for the event study a
+uniform (simultaneous) critical value. Unlike ``did``, clustered bootstrap draws use cluster
+*sums* of the influence function over ``N`` (the exact linearisation whatever the cluster sizes),
+not means of cluster means. Intervals are ``estimate +/- z se`` (normal): with few treated areas
+(fewer than ~20) these are unreliable, so :mod:`vru.analysis.evaluation` also reports placebo
+(randomisation) inference.
+
+**Pre-trend test.** A joint Wald test that the pre-treatment event-time effects (``e < 0``,
+optionally only the last ``max_lead`` of them) are all 0: ``W = a' V^+ a`` with ``V`` their
+influence-function covariance, chi-squared on ``rank(V)`` degrees of freedom (the
+pseudo-inverse makes it defined when there are more restrictions than independent areas). With
+``level="cells"`` it tests every pre-treatment ATT(g, t), which is ``differences``'
+``wald_pre_test``. A pass is not proof of parallel trends: the test has little power with few
+areas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from vru.errors import VRUError
+
+CONTROLS = ("never_treated", "not_yet_treated")
+BASE_PERIODS = ("varying", "universal")
+MODELS = ("linear", "poisson")
+INFERENCE = ("analytic", "bootstrap")
+IQR_NORMAL = stats.norm.ppf(0.75) - stats.norm.ppf(0.25)  # 1.349: IQR of a standard normal
+
+
+class EvaluationError(VRUError):
+    """An evaluation cannot be run as asked (bad panel, treated areas, dates or controls).
+
+    Re-exported as :class:`vru.analysis.evaluation.EvaluationError`.
+    """
+
+
+# --- the panel ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PanelArrays:
+    """A validated balanced panel as arrays: ``y[i, t]`` for unit ``units[i]``, period
+    ``periods[t]``; ``cohort[i]`` = index of the first treated period, -1 for never treated;
+    ``cluster[i]`` = cluster code (0..G-1), by default each unit its own cluster."""
+
+    units: pd.Index
+    periods: pd.Index
+    y: np.ndarray
+    cohort: np.ndarray
+    cluster: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.units)
+
+
+def _need_columns(df: pd.DataFrame, cols: list[str]) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise EvaluationError("the panel must be a pandas DataFrame")
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise EvaluationError(f"the panel has no column {missing[0]!r} (columns: "
+                              f"{', '.join(map(str, df.columns))})")
+
+
+def panel_arrays(panel: pd.DataFrame, *, unit: str = "unit", period: str = "period",
+                 outcome: str = "outcome", cohort: str = "cohort", cluster: str | None = None,
+                 anticipation: int = 0) -> PanelArrays:
+    """Validate a long panel and return it as arrays (see :class:`PanelArrays`).
+
+    ``panel[cohort]``: the first treated period of the unit (a value of ``panel[period]``), or
+    missing for never treated; constant within a unit. Raises :class:`EvaluationError` for a
+    missing column or value, a duplicate unit-period, an unbalanced panel, a non-finite outcome,
+    a cohort that varies within a unit, is not a period of the panel, or leaves no pre-period.
+    """
+    cols = [unit, period, outcome, cohort] + ([cluster] if cluster else [])
+    _need_columns(panel, cols)
+    df = panel[cols]
+    for c in (unit, period, outcome):
+        if df[c].isna().any():
+            i = int(np.flatnonzero(df[c].isna().to_numpy())[0])
+            raise EvaluationError(f"the panel has a missing {c!r} (row {i})")
+    y_raw = pd.to_numeric(df[outcome], errors="coerce")
+    if y_raw.isna().any() or not np.isfinite(y_raw.to_numpy(dtype=float)).all():
+        i = int(np.flatnonzero(~np.isfinite(y_raw.to_numpy(dtype=float, na_value=np.nan)))[0])
+        raise EvaluationError(f"outcome {outcome!r} is not a finite number in row {i} "
+                              f"({df[outcome].iloc[i]!r})")
+    if df.duplicated([unit, period]).any():
+        d = df[df.duplicated([unit, period])].iloc[0]
+        raise EvaluationError(f"the panel has more than one row for unit {d[unit]!r}, "
+                              f"period {d[period]!r}")
+    units = pd.Index(pd.unique(df[unit])).sort_values()
+    periods = pd.Index(pd.unique(df[period])).sort_values()
+    if len(df) != len(units) * len(periods):
+        counts = df.groupby(unit, sort=True).size()
+        short = counts[counts < len(periods)].index[0]
+        have = set(df.loc[df[unit] == short, period])
+        gap = next(p for p in periods if p not in have)
+        raise EvaluationError(f"the panel is not balanced: unit {short!r} has no row for period "
+                              f"{gap!r} (every unit needs every period; {len(units)} units x "
+                              f"{len(periods)} periods expected, {len(df)} rows)")
+    ui = units.get_indexer(df[unit])
+    ti = periods.get_indexer(df[period])
+    y = np.empty((len(units), len(periods)))
+    y[ui, ti] = y_raw.to_numpy(dtype=float)
+    per_unit = df.groupby(unit, sort=True)[cohort]
+    if (per_unit.nunique(dropna=False) > 1).any():
+        bad = per_unit.nunique(dropna=False)
+        raise EvaluationError(f"the cohort (first treated period) of unit "
+                              f"{bad[bad > 1].index[0]!r} varies between its rows")
+    first = per_unit.first().reindex(units)
+    never = first.isna().to_numpy()
+    coh = np.full(len(units), -1, dtype=np.int64)
+    if (~never).any():
+        idx = periods.get_indexer(first[~never])
+        if (idx < 0).any():
+            u = first[~never].index[int(np.flatnonzero(idx < 0)[0])]
+            raise EvaluationError(
+                f"unit {u!r}: first treated period {first[u]!r} is outside the panel "
+                f"({periods[0]!r} to {periods[-1]!r}) or not one of its periods")
+        coh[~never] = idx
+    early = (coh >= 0) & (coh <= anticipation)
+    if early.any():
+        u = units[int(np.flatnonzero(early)[0])]
+        raise EvaluationError(
+            f"unit {u!r} is treated from {periods[coh[units.get_loc(u)]]!r}, the "
+            f"{'first period' if anticipation == 0 else 'start of the panel plus anticipation'}"
+            f" of the panel: it has no pre-period to compare with")
+    if cluster:
+        cl = df.groupby(unit, sort=True)[cluster]
+        if (cl.nunique(dropna=False) > 1).any():
+            b = cl.nunique(dropna=False)
+            raise EvaluationError(f"cluster {cluster!r} varies within unit {b[b > 1].index[0]!r}")
+        codes = pd.factorize(cl.first().reindex(units))[0]
+        if (codes < 0).any():
+            raise EvaluationError(f"cluster {cluster!r} is missing for some units")
+    else:
+        codes = np.arange(len(units))
+    return PanelArrays(units, periods, y, coh, codes.astype(np.int64))
+
+
+# --- group-time cells --------------------------------------------------------------------------
+
+
+def _cells(cohorts: np.ndarray, T: int, base_period: str, anticipation: int):
+    """(cohort index k, period t, base b) of every group-time cell, ``did``'s order."""
+    ks, ts, bs = [], [], []
+    for k, g in enumerate(cohorts):
+        fixed = g - 1 - anticipation
+        if base_period == "varying":
+            for t in range(1, T):
+                ks.append(k)
+                ts.append(t)
+                bs.append(t - 1 if t < g else fixed)
+        else:
+            for t in range(T):
+                ks.append(k)
+                ts.append(t)
+                bs.append(fixed)
+    return np.array(ks, dtype=np.int64), np.array(ts, dtype=np.int64), np.array(bs, dtype=np.int64)
+
+
+@dataclass
+class _Core:
+    """Cell estimates and their influence functions (N x C)."""
+
+    k: np.ndarray
+    t: np.ndarray
+    b: np.ndarray
+    g: np.ndarray  # first treated period index of each cell's cohort
+    est: np.ndarray  # ATT (linear) or theta (poisson)
+    psi: np.ndarray
+    n1: np.ndarray
+    n0: np.ndarray
+    level: np.ndarray  # level ATT (poisson: m_gt - m_gb m_Ct / m_Cb; linear: = est)
+    cohorts: np.ndarray
+    cohort_size: np.ndarray
+
+
+def _core(pa: PanelArrays, *, control: str, base_period: str, anticipation: int,
+          model: str) -> _Core:
+    y, coh = pa.y, pa.cohort
+    N, T = y.shape
+    cohorts = np.unique(coh[coh >= 0])
+    K = len(cohorts)
+    if K == 0:
+        raise EvaluationError("no unit is ever treated")
+    kk, tt, bb = _cells(cohorts, T, base_period, anticipation)
+    gg = cohorts[kk]
+    unit_k = np.searchsorted(cohorts, coh)  # cohort position of each treated unit
+    unit_k[coh < 0] = -1
+    # cohort x period sums and sizes; never-treated sums; suffix sums over later cohorts
+    onehot = np.zeros((K, N))
+    onehot[unit_k[coh >= 0], np.flatnonzero(coh >= 0)] = 1.0
+    S = onehot @ y
+    n_k = onehot.sum(axis=1)
+    never = coh < 0
+    S_nev = y[never].sum(axis=0)
+    n_nev = float(never.sum())
+    suffix = np.vstack([np.cumsum(S[::-1], axis=0)[::-1], np.zeros((1, T))])
+    n_suffix = np.concatenate([np.cumsum(n_k[::-1])[::-1], [0.0]])
+
+    n1 = n_k[kk]
+    if control == "never_treated":
+        S0_t, S0_b = S_nev[tt], S_nev[bb]
+        n0 = np.full(len(kk), n_nev)
+        ctrl_thresh = np.full(len(kk), np.iinfo(np.int64).max)
+    else:
+        s = np.maximum(tt, bb) + anticipation
+        j0 = np.searchsorted(cohorts, s, side="right")  # first cohort treated after s
+        own = gg > s  # the cell's own cohort would count as not yet treated: take it out
+        S0_t = S_nev[tt] + suffix[j0, tt] - np.where(own, S[kk, tt], 0.0)
+        S0_b = S_nev[bb] + suffix[j0, bb] - np.where(own, S[kk, bb], 0.0)
+        n0 = n_nev + n_suffix[j0] - np.where(own, n_k[kk], 0.0)
+        ctrl_thresh = s
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m1t, m1b = S[kk, tt] / n1, S[kk, bb] / n1
+        m0t, m0b = S0_t / n0, S0_b / n0
+    # unit x cell masks
+    D = unit_k[:, None] == kk[None, :]
+    G_unit = np.where(never, np.iinfo(np.int64).max, coh)
+    C = never[:, None] | ((G_unit[:, None] > ctrl_thresh[None, :]) & ~D)
+    same = tt == bb  # universal base: the reference cell
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if model == "linear":
+            est = (m1t - m1b) - (m0t - m0b)
+            dy = y[:, tt] - y[:, bb]
+            psi = N * (D * (dy - (m1t - m1b)) / n1 - C * (dy - (m0t - m0b)) / n0)
+            level = est
+        else:
+            est = np.log(m1t) - np.log(m1b) - np.log(m0t) + np.log(m0b)
+            r1 = (y[:, tt] - m1t) / m1t - (y[:, bb] - m1b) / m1b
+            r0 = (y[:, tt] - m0t) / m0t - (y[:, bb] - m0b) / m0b
+            psi = N * (D * r1 / n1 - C * r0 / n0)
+            level = m1t - m1b * m0t / m0b
+    bad = (n0 == 0) | ~np.isfinite(est)
+    est = np.where(bad, np.nan, est)
+    level = np.where(bad, np.nan, level)
+    est[same] = 0.0
+    level[same] = 0.0
+    psi[:, bad | same] = 0.0
+    return _Core(kk, tt, bb, gg, est, psi, n1, n0, level, cohorts, n_k)
+
+
+# --- aggregation ---------------------------------------------------------------------------------
+
+
+def _agg(core: _Core, idx: np.ndarray, unit_k: np.ndarray, *, weighted: bool = True):
+    """Estimate and influence function of a cohort-size-weighted (or plain) mean of cells."""
+    est = core.est[idx]
+    if not weighted:
+        w = np.full(len(idx), 1.0 / len(idx))
+        return float(w @ est), core.psi[:, idx] @ w
+    N = core.psi.shape[0]
+    dummies = (unit_k[:, None] == core.k[idx][None, :]).astype(float)
+    shares = core.cohort_size[core.k[idx]] / N
+    tot = shares.sum()
+    w = shares / tot
+    wif = (dummies - shares) / tot - (dummies - shares).sum(axis=1)[:, None] * (shares / tot**2)
+    return float(w @ est), core.psi[:, idx] @ w + wif @ est
+
+
+@dataclass
+class _Estimates:
+    rows: list[dict] = field(default_factory=list)
+    psi: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, row: dict, est: float, psi: np.ndarray) -> None:
+        self.rows.append(row | {"estimate": est})
+        self.psi.append(psi)
+
+
+def _variance_and_bootstrap(psi: np.ndarray, cluster: np.ndarray, *, inference: str, n_boot: int,
+                            seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Standard errors of the columns of ``psi`` (N x m) and, for the bootstrap, the draws."""
+    N = psi.shape[0]
+    G = int(cluster.max()) + 1
+    by_unit = G == N and np.array_equal(cluster, np.arange(N))
+    sums = psi if by_unit else np.zeros((G, psi.shape[1]))
+    if not by_unit:
+        np.add.at(sums, cluster, psi)
+    if inference == "analytic":
+        var = (sums**2).sum(axis=0) / N**2
+        if not by_unit:
+            var *= G / (G - 1)
+        return np.sqrt(var), None
+    rng = np.random.default_rng(seed)
+    draws = np.empty((n_boot, psi.shape[1]))
+    step = max(1, int(2e7 // max(G, 1)))  # bound memory of the weight matrix
+    for lo in range(0, n_boot, step):
+        v = rng.choice(np.array([-1.0, 1.0]), size=(min(step, n_boot - lo), G))
+        draws[lo:lo + len(v)] = v @ sums / N
+    q75, q25 = np.quantile(draws, [0.75, 0.25], axis=0, method="inverted_cdf")
+    return (q75 - q25) / IQR_NORMAL, draws
+
+
+@dataclass
+class DiDResult:
+    """Callaway-Sant'Anna estimates. Tables (DataFrames), one row per estimate, columns
+    ``estimate, se, ci_low, ci_high, p_value`` (and for ``model="poisson"``: ``ratio,
+    ratio_low, ratio_high`` = exp of the log-ratio estimate and its interval):
+
+    - ``cells``: ``cohort, base_period, period, event_time, n_treated, n_control`` (+ ``level``
+      for Poisson: the effect in counts per area);
+    - ``simple`` (one row), ``group`` (``cohort``) with ``group_overall``, ``event``
+      (``event_time``; with the bootstrap also ``cband_low, cband_high``) with ``event_overall``.
+    """
+
+    cells: pd.DataFrame
+    simple: pd.DataFrame
+    group: pd.DataFrame
+    group_overall: pd.DataFrame
+    event: pd.DataFrame
+    event_overall: pd.DataFrame
+    settings: dict
+    n_units: int
+    n_treated: int
+    n_never: int
+    _psi: np.ndarray = field(repr=False)
+    _cluster: np.ndarray = field(repr=False)
+    _cols: dict = field(repr=False)
+
+    @property
+    def att(self) -> float:
+        """The simple aggregate (log ratio for the Poisson model)."""
+        return float(self.simple["estimate"].iloc[0])
+
+    @property
+    def se(self) -> float:
+        return float(self.simple["se"].iloc[0])
+
+    def pretrend(self, *, max_lead: int | None = None, level: str = "event") -> dict:
+        """Joint Wald test that the pre-treatment effects are 0 (see the module docstring).
+
+        Returns ``{"statistic", "df", "p_value", "n_restrictions", "leads"}``; ``df`` = rank of
+        the covariance (equal to the number of restrictions unless there are too few areas).
+        """
+        if level == "event":
+            ev = self.event
+            keep = (ev["event_time"] < 0) & ev["estimate"].notna()
+            if max_lead is not None:
+                keep &= ev["event_time"] >= -max_lead
+            cols = np.asarray(self._cols["event"])[keep.to_numpy()]
+            leads = ev.loc[keep, "event_time"].tolist()
+        elif level == "cells":
+            c = self.cells
+            keep = (c["event_time"] < 0) & c["estimate"].notna()
+            cols = np.asarray(self._cols["cells"])[keep.to_numpy()]
+            leads = list(zip(c.loc[keep, "cohort"], c.loc[keep, "period"], strict=True))
+        else:
+            raise EvaluationError(f"unknown pre-trend test level {level!r}: 'event' or 'cells'")
+        psi = self._psi[:, cols]
+        nonzero = np.any(psi != 0, axis=0)
+        psi, cols = psi[:, nonzero], cols[nonzero]
+        a = np.array([r["estimate"] for r in (self._rows[i] for i in cols)])
+        if len(a) == 0:
+            return {"statistic": np.nan, "df": 0, "p_value": np.nan, "n_restrictions": 0,
+                    "leads": []}
+        N = psi.shape[0]
+        G = int(self._cluster.max()) + 1
+        if G == N:
+            V = psi.T @ psi / N
+        else:
+            sums = np.zeros((G, psi.shape[1]))
+            np.add.at(sums, self._cluster, psi)
+            V = sums.T @ sums / N * G / (G - 1)
+        rank = int(np.linalg.matrix_rank(V))
+        if rank == len(a):
+            W = float(N * a @ np.linalg.solve(V, a))
+        else:
+            W = float(N * a @ np.linalg.pinv(V) @ a)
+        return {"statistic": W, "df": rank, "p_value": float(stats.chi2.sf(W, rank)),
+                "n_restrictions": len(a), "leads": leads}
+
+    @property
+    def _rows(self) -> list[dict]:
+        return self._cols["rows"]
+
+    def describe(self) -> str:
+        """The simple aggregate in words."""
+        s = self.simple.iloc[0]
+        cg = self.settings["control"].replace("_", "-")
+        if self.settings["model"] == "poisson":
+            return (f"Callaway-Sant'Anna (Poisson, ratio of expected outcomes): treated areas' "
+                    f"outcome was {s['ratio']:.3f} times its counterfactual (95% CI "
+                    f"{s['ratio_low']:.3f} to {s['ratio_high']:.3f}, p = {s['p_value']:.3f}); "
+                    f"{self.n_treated} treated and {self.n_never} never-treated areas, {cg} "
+                    f"controls.")
+        return (f"Callaway-Sant'Anna: average effect on the treated {s['estimate']:+.4g} "
+                f"(95% CI {s['ci_low']:+.4g} to {s['ci_high']:+.4g}, p = {s['p_value']:.3f}); "
+                f"{self.n_treated} treated and {self.n_never} never-treated areas, {cg} controls.")
+
+
+def att_gt(panel: pd.DataFrame, *, unit: str = "unit", period: str = "period",
+           outcome: str = "outcome", cohort: str = "cohort", control: str = "never_treated",
+           base_period: str = "varying", anticipation: int = 0, model: str = "linear",
+           inference: str = "analytic", cluster: str | None = None, n_boot: int = 999,
+           seed: int = 0, alpha: float = 0.05) -> DiDResult:
+    """Callaway-Sant'Anna ATT(g, t) with simple, group and event-time aggregations.
+
+    ``panel``: long DataFrame with columns ``unit``, ``period``, ``outcome`` and ``cohort`` (first
+    treated period, missing = never treated). See the module docstring for every option.
+    """
+    _check_options(control=control, base_period=base_period, model=model, inference=inference,
+                   anticipation=anticipation, alpha=alpha, n_boot=n_boot)
+    pa = panel_arrays(panel, unit=unit, period=period, outcome=outcome, cohort=cohort,
+                      cluster=cluster, anticipation=anticipation)
+    return estimate(pa, control=control, base_period=base_period, anticipation=anticipation,
+                    model=model, inference=inference, n_boot=n_boot, seed=seed, alpha=alpha)
+
+
+def _check_options(*, control, base_period, model, inference, anticipation, alpha, n_boot):
+    for name, val, allowed in (("control", control, CONTROLS),
+                               ("base_period", base_period, BASE_PERIODS),
+                               ("model", model, MODELS), ("inference", inference, INFERENCE)):
+        if val not in allowed:
+            raise EvaluationError(f"unknown {name} {val!r}: one of {', '.join(allowed)}")
+    if not (isinstance(anticipation, int | np.integer) and anticipation >= 0):
+        raise EvaluationError("anticipation must be a whole number of periods >= 0")
+    if not 0 < alpha < 1:
+        raise EvaluationError("alpha must be between 0 and 1")
+    if inference == "bootstrap" and n_boot < 99:
+        raise EvaluationError("the bootstrap needs at least 99 draws")
+
+
+def estimate(pa: PanelArrays, *, control: str = "never_treated", base_period: str = "varying",
+             anticipation: int = 0, model: str = "linear", inference: str = "analytic",
+             n_boot: int = 999, seed: int = 0, alpha: float = 0.05) -> DiDResult:
+    """:func:`att_gt` on an already validated :class:`PanelArrays`."""
+    _check_options(control=control, base_period=base_period, model=model, inference=inference,
+                   anticipation=anticipation, alpha=alpha, n_boot=n_boot)
+    never = pa.cohort < 0
+    if control == "never_treated" and not never.any():
+        raise EvaluationError("no never-treated unit: use control='not_yet_treated'")
+    if model == "poisson" and (pa.y < 0).any():
+        raise EvaluationError("the Poisson model needs non-negative outcomes (counts or rates)")
+    core = _core(pa, control=control, base_period=base_period, anticipation=anticipation,
+                 model=model)
+    unit_k = np.searchsorted(core.cohorts, pa.cohort)
+    unit_k[never] = -1
+    periods = pa.periods
+    ok = np.isfinite(core.est)
+    E = _Estimates()
+    cols: dict[str, list[int]] = {}
+
+    def add_many(name: str, items):
+        cols[name] = []
+        for row, est, psi in items:
+            cols[name].append(len(E.rows))
+            E.add(row, est, psi)
+
+    add_many("cells", (
+        ({"cohort": periods[core.g[c]], "base_period": periods[core.b[c]],
+          "period": periods[core.t[c]], "event_time": int(core.t[c] - core.g[c]),
+          "n_treated": int(core.n1[c]), "n_control": int(core.n0[c]),
+          **({"level": core.level[c]} if model == "poisson" else {})},
+         core.est[c], core.psi[:, c]) for c in range(len(core.k))))
+    post = ok & (core.t >= core.g)
+    if not post.any():
+        raise EvaluationError("no post-treatment period with an estimable effect")
+    add_many("simple", [({}, *_agg(core, np.flatnonzero(post), unit_k))])
+    grp = []
+    for k in np.unique(core.k[post]):
+        idx = np.flatnonzero(post & (core.k == k))
+        grp.append(({"cohort": periods[core.cohorts[k]], "n_treated": int(core.cohort_size[k])},
+                    *_agg(core, idx, unit_k, weighted=False)))
+    add_many("group", grp)
+    # overall over cohorts: cohort-size weights (with their influence) of the group means
+    g_idx = np.array(cols["group"])
+    g_est = np.array([E.rows[i]["estimate"] for i in g_idx])
+    g_psi = np.stack([E.psi[i] for i in g_idx], axis=1)
+    ks = np.unique(core.k[post])
+    shares = core.cohort_size[ks] / pa.n
+    dummies = (unit_k[:, None] == ks[None, :]).astype(float)
+    tot = shares.sum()
+    wif = (dummies - shares) / tot - (dummies - shares).sum(axis=1)[:, None] * (shares / tot**2)
+    add_many("group_overall", [({}, float(shares / tot @ g_est),
+                                g_psi @ (shares / tot) + wif @ g_est)])
+    ev = []
+    e_all = core.t - core.g
+    for e in np.unique(e_all[ok]):
+        idx = np.flatnonzero(ok & (e_all == e))
+        ev.append(({"event_time": int(e)}, *_agg(core, idx, unit_k)))
+    add_many("event", ev)
+    e_post = [i for i in cols["event"] if E.rows[i]["event_time"] >= 0]
+    add_many("event_overall", [({}, float(np.mean([E.rows[i]["estimate"] for i in e_post])),
+                                np.mean([E.psi[i] for i in e_post], axis=0))])
+
+    psi = np.stack(E.psi, axis=1)
+    se, draws = _variance_and_bootstrap(psi, pa.cluster, inference=inference, n_boot=n_boot,
+                                        seed=seed)
+    z = stats.norm.ppf(1 - alpha / 2)
+    est = np.array([r["estimate"] for r in E.rows])
+    zero = ~np.any(psi != 0, axis=0)  # reference cells / cells without an estimate
+    se = np.where(zero, np.nan, se)
+    frames = {}
+    for name, idx in cols.items():
+        df = pd.DataFrame([E.rows[i] for i in idx])
+        i = np.asarray(idx)
+        df["se"] = se[i]
+        df["ci_low"] = est[i] - z * se[i]
+        df["ci_high"] = est[i] + z * se[i]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            df["p_value"] = 2 * stats.norm.sf(np.abs(est[i] / se[i]))
+        if name == "event" and draws is not None:
+            sel = i[np.isfinite(se[i]) & (se[i] > 0)]
+            crit = np.nan
+            if len(sel):
+                t_max = np.max(np.abs(draws[:, sel] / se[sel]), axis=1)
+                crit = float(np.quantile(t_max, 1 - alpha, method="inverted_cdf"))
+            df["cband_low"] = est[i] - crit * se[i]
+            df["cband_high"] = est[i] + crit * se[i]
+            df.attrs["uniform_critical_value"] = crit
+        if model == "poisson":
+            df["ratio"] = np.exp(df["estimate"])
+            df["ratio_low"] = np.exp(df["ci_low"])
+            df["ratio_high"] = np.exp(df["ci_high"])
+        frames[name] = df
+    cols["rows"] = E.rows
+    settings = {"control": control, "base_period": base_period, "anticipation": anticipation,
+                "model": model, "inference": inference, "n_boot": n_boot if draws is not None
+                else None, "seed": seed if draws is not None else None, "alpha": alpha,
+                "n_clusters": int(pa.cluster.max()) + 1}
+    return DiDResult(frames["cells"], frames["simple"], frames["group"], frames["group_overall"],
+                     frames["event"], frames["event_overall"], settings, pa.n,
+                     int((~never).sum()), int(never.sum()), psi, pa.cluster, cols)
+
+
+__all__ = ["EvaluationError", "PanelArrays", "panel_arrays", "att_gt", "estimate", "DiDResult",
+           "CONTROLS", "BASE_PERIODS", "MODELS", "INFERENCE"]
