@@ -155,7 +155,7 @@ def _space_time_z(y: np.ndarray, w, time_lag: int, global_window: str,
         big_n = float(n * t)
         flat = y.ravel()
         mean = flat.sum() / big_n
-        var = flat @ flat / big_n - mean**2
+        var = np.dot(flat, flat) / big_n - mean**2
     elif global_window == "period":
         big_n = float(n)
         mean = y.sum(axis=0) / big_n
@@ -286,19 +286,24 @@ def classify_emerging(z, p, *, alpha: float = 0.05, trend_alpha: float = 0.05,
 
 
 def _classify_significant(z_arr: np.ndarray, sig: np.ndarray, trend_alpha: float,
-                          index) -> pd.DataFrame:
+                          index, islands: np.ndarray | None = None) -> pd.DataFrame:
     with np.errstate(invalid="ignore"):
         hot = sig & (z_arr > 0)
         cold = sig & (z_arr < 0)
     trend = mann_kendall(z_arr)
     codes = _arcgis_rules(hot, cold, trend["S"].to_numpy(), trend["p"].to_numpy(), trend_alpha)
     final = hot[:, -1].astype(np.int8) - cold[:, -1].astype(np.int8)
-    return pd.DataFrame({
-        "category": pd.Categorical.from_codes(codes, categories=list(CATEGORIES)),
+    columns = {
+        "category": pd.Categorical.from_codes(
+            codes if islands is None else np.where(islands, -1, codes),
+            categories=list(CATEGORIES)),
         "n_hot": hot.sum(axis=1), "n_cold": cold.sum(axis=1), "final": final,
         "trend_tau": trend["tau"].to_numpy(), "trend_z": trend["z"].to_numpy(),
         "trend_p": trend["p"].to_numpy(),
-    }, index=index if index is not None else pd.RangeIndex(len(z_arr)))
+    }
+    if islands is not None:
+        columns["island"] = islands
+    return pd.DataFrame(columns, index=index if index is not None else pd.RangeIndex(len(z_arr)))
 
 
 def _arcgis_rules(hot: np.ndarray, cold: np.ndarray, trend_s: np.ndarray, trend_p: np.ndarray,
@@ -479,17 +484,17 @@ def emerging_hotspots(values, weights, *, time_lag: int = 1, global_window: str 
             sig = fdr_significant(p.ravel(), alpha).reshape(p.shape)
         else:
             sig = np.nan_to_num(p, nan=np.inf) <= alpha
-        summary = _classify_significant(z, sig, trend_alpha, None)
+        summary = _classify_significant(z, sig, trend_alpha, index, islands)
     else:
         opts = dict(sfhotspot or {})
         summary = classify_sfhotspot(z, p, **opts)
+        summary.index = index
+        if islands.any():
+            summary.loc[islands, "category"] = pd.NA
+        summary["island"] = islands
         q = holm(p, axis=1) if opts.get("p_adjust", "holm") == "holm" else p
         with np.errstate(invalid="ignore"):
             sig = np.nan_to_num(q, nan=np.inf) < opts.get("critical_p", 0.05)
-    summary.index = index
-    if islands.any():
-        summary.loc[islands, "category"] = pd.NA
-    summary["island"] = islands
     if count_trend:
         counts = mann_kendall(y)
         summary["count_tau"] = counts["tau"].to_numpy()
