@@ -573,6 +573,7 @@ class _DuckDB(_Runner):
         _duckdb_compat()
         self.con = ibis.duckdb.connect()
         self.con.raw_sql("SET preserve_insertion_order = false")
+        self._table: ir.Table | None = None
 
     def scan(self, files: list[Path], expected: str | None) -> ir.Table:
         lst = "[" + ", ".join(_sql_str(str(p)) for p in files) + "]"
@@ -593,7 +594,9 @@ class _DuckDB(_Runner):
             "nullstr = '\\x01-vru-no-null', null_padding = true, filename = true, "
             "encoding = 'utf-8', compression = 'auto')"
         )
-        return self.con.table(self.VIEW)
+        if self._table is None:  # the view's schema never changes
+            self._table = self.con.table(self.VIEW)
+        return self._table
 
     def file_of(self, value: str, files: list[Path]) -> Path | None:
         return next((p for p in files if str(p) == value), None)
