@@ -13,6 +13,7 @@ import pytest
 
 from vru import taxonomy
 from vru.errors import SourceError
+from vru.schema import conform
 from vru.sources import police_uk, registry
 from vru.warehouse.engine import NO_LOCATION, street_panel, street_scan
 
@@ -132,6 +133,8 @@ def test_hand_made_panel(quirks):
     assert list(result.crime.columns) == ["source", "level", "area_code", "month", "category",
                                           "count"]
     assert str(result.crime["month"].dtype) == "datetime64[ns]"
+    # the engine's output is already the canonical table (conform changes nothing)
+    pd.testing.assert_frame_equal(conform("crime", result.crime), result.crime)
 
 
 def test_load_many_gives_one_batch_with_notes(quirks):
@@ -228,6 +231,7 @@ def test_bundled_city_of_london_files(bundled):
                    for s, a, m, c, n in result.crime[["source", "area_code", "month", "category",
                                                       "count"]].itertuples(index=False)})
     assert got == cells
+    pd.testing.assert_frame_equal(conform("crime", result.crime), result.crime)
     assert set(result.crime["source"]) == {"police_uk_street/City of London Police"}
     assert set(result.crime["level"]) == {"lsoa"}
     assert result.crime["month"].dt.strftime("%Y-%m").nunique() == 6

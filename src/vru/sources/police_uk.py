@@ -35,7 +35,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from vru.schema import Batch
+from vru.schema import Batch, conform
 from vru.sources._io import base_name, header_fields
 
 SOURCE = "police_uk_street"
@@ -74,5 +74,5 @@ def load_many(paths: Sequence[str | Path], backend: str = "duckdb", *,
 
     files = [Path(p) for p in paths]
     result = street_scan(files, backend, spark_session=spark_session)
-    return Batch(path=str(files[0]), source=SOURCE, tables={"crime": result.crime},
+    return Batch(path=str(files[0]), source=SOURCE, tables={"crime": conform("crime", result.crime)},
                  notes=result.notes)
