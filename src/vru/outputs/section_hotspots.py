@@ -1,0 +1,625 @@
+"""Report section and machine-readable results: where violence is high and sustained.
+
+Runs the emerging hot spot analysis (:func:`vru.analysis.emerging.emerging_hotspots`; methods,
+sources and limits in ``docs/methods-hotspots.md``) on a space-time cube built from the
+warehouse, with spatial weights from the boundaries in the warehouse
+(:func:`vru.geography.weights.build_weights`) and optional harm weighting and rates
+(:mod:`vru.analysis.harm`, ``docs/methods-harm.md``).
+
+Data by area level (``level=``):
+
+========  =============================  ========  ==========================================
+level     crime source                   periods   boundaries (warehouse ``areas``)
+========  =============================  ========  ==========================================
+lsoa      ``mps_lsoa_annual_millington`` years     LSOA 2011 (the file's LSOAs)
+ward      ``mps_ward_detailed``          months    ward 2022: **not bundled**, see below
+borough   ``mps_borough_detailed``       months    borough (LAD) 2022
+========  =============================  ========  ==========================================
+
+The default is LSOA annual violence (violence against the person, robbery and possession of
+weapons, as the targeting section) on 2011 LSOAs with queen contiguity. Ward-level monthly crime
+uses 2022 wards, whose boundaries are not bundled (the warehouse holds their codes and names
+only): without them there are no neighbours, so ``level="ward"`` raises an error saying so,
+unless 2022 ward boundaries have been loaded into the warehouse.
+
+Documented treatments of bad input (each tested):
+
+- **Known-wrong or missing periods.** A period in which no area has a value (the LSOA file's
+  2020 column, stored as missing because it is wrong in the source; a month missing from a
+  monthly source) is a period with no data. Without ``start``/``end`` the analysis uses the
+  longest run of consecutive periods with data (LSOA: 2011-2019; 2021 lies after the gap). A
+  range given explicitly that contains such a period is refused, naming it, unless
+  ``skip_gaps=True``: then it is dropped and the time step links the periods either side
+  (stated in the notes).
+- **NaN counts** in a period that has data elsewhere: refused, naming the area and period.
+- **Areas with data but no boundary**: refused, naming them (they cannot have neighbours), except
+  the MPS pseudo-areas (airports, "unknown"), which are not places and are dropped with a note.
+- **Areas with a boundary but no data** (the City of London, which the MPS does not police):
+  dropped from the weights before they are built, with a note (filling zeros would invent cold
+  spots).
+- **Islands and disconnected areas**: the island policy of the weights (``islands=``, default
+  ``"keep"``: no neighbours, no category); the notes give the islands and connected components.
+
+:func:`results` returns one row per area (GeoDataFrame, EPSG:27700); :func:`write` saves it as
+CSV, GeoJSON (WGS 84) or JSON; :func:`build` returns the report section (or ``None`` when the
+warehouse lacks the data).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from vru import taxonomy
+from vru.analysis import harm
+from vru.analysis.emerging import (
+    CONSECUTIVE_HOT,
+    INTENSIFYING_HOT,
+    NEW_HOT,
+    PERSISTENT_HOT,
+    emerging_hotspots,
+)
+from vru.geography import borough_name, is_geographic
+from vru.geography.weights import build_weights, report
+from vru.outputs import charts_hotspots
+from vru.outputs.html import Section, esc, figure, table
+from vru.sources.boundaries import to_geodataframe
+from vru.warehouse import queries as q
+from vru.warehouse.store import Warehouse
+
+VIOLENCE = ("violence_against_the_person", "robbery", "possession_of_weapons")
+
+
+@dataclass(frozen=True)
+class Level:
+    source: str
+    table: str  # crime_annual (years) | crime (months)
+    boundary: tuple[str, str]  # (areas level, vintage)
+    period_word: str
+
+
+LEVEL_WORDS = {"lsoa": "LSOA", "ward": "ward", "borough": "borough"}
+LEVELS = {
+    "lsoa": Level("mps_lsoa_annual_millington", "crime_annual", ("lsoa", "2011"), "year"),
+    "ward": Level("mps_ward_detailed", "crime", ("ward", "2022"), "month"),
+    "borough": Level("mps_borough_detailed", "crime", ("borough", "2022"), "month"),
+}
+#: Sources of the detailed MPS vintage, whose violence without injury includes stalking and
+#: harassment (docs/methods-harm.md).
+DETAILED_SOURCES = ("mps_ward_detailed", "mps_borough_detailed")
+
+
+@dataclass
+class HotspotParams:
+    """Every choice of the hot spot analysis, with its default."""
+
+    level: str = "lsoa"
+    categories: tuple[str, ...] = VIOLENCE
+    weighting: str = "count"  # "count" | "css" | "chi"
+    chi_file: str | None = None  # the CHI table for weighting="chi" (vru.analysis.harm.load_chi)
+    rates: bool = False  # per 1,000 residents (LSOA only: the population is by LSOA)
+    pop_year: int = 2020
+    start: str | int | None = None  # first period (year, or "YYYY-MM")
+    end: str | int | None = None
+    skip_gaps: bool = False
+    rule: str = "queen"  # "queen" | "rook" | "knn" | "distance"
+    k: int | None = None
+    distance: float | None = None  # metres
+    islands: str = "keep"  # "keep" | "knn1" | "drop"
+    time_lag: int = 1
+    global_window: str = "period"
+    alpha: float = 0.05
+    fdr: str | None = "period"
+    scheme: str = "arcgis"  # or "sfhotspot"
+    notes: list = field(default_factory=list, repr=False)
+
+    def __post_init__(self):
+        if self.level not in LEVELS:
+            raise ValueError(f"unknown area level {self.level!r}: one of {', '.join(LEVELS)}")
+        if isinstance(self.categories, str):
+            self.categories = (self.categories,)
+        self.categories = tuple(self.categories)
+        if not self.categories:
+            raise ValueError("no crime category given")
+        known = set(taxonomy.categories()["code"])
+        for c in self.categories:
+            if c not in known:
+                raise ValueError(f"unknown crime category {c!r} (see docs/taxonomy.md)")
+        for a in self.categories:
+            for b in self.categories:
+                if a != b and a in taxonomy.descendants(b):
+                    raise ValueError(f"categories overlap: {a!r} is part of {b!r}")
+        if self.weighting not in harm.SCHEMES:
+            raise ValueError(f"unknown weighting {self.weighting!r}: one of {harm.SCHEMES}")
+
+
+def _params(p: HotspotParams | None, kwargs: dict) -> HotspotParams:
+    if p is not None and kwargs:
+        raise TypeError("give either a HotspotParams or keyword parameters, not both")
+    if p is not None:
+        return p
+    names = {f.name for f in fields(HotspotParams)} - {"notes"}
+    unknown = sorted(set(kwargs) - names)
+    if unknown:
+        raise TypeError(f"unknown hot spot parameters {unknown}; known: {sorted(names)}")
+    return HotspotParams(**kwargs)
+
+
+# --- the cube --------------------------------------------------------------------------------------
+
+
+def _rows(wh: Warehouse, lv: Level, cats: list[str], p: HotspotParams) -> pd.DataFrame:
+    """Crime rows (area_code, period, category, count) at the finest stored category."""
+    level = lv.boundary[0]
+    if lv.table == "crime_annual":
+        df = wh.sql("SELECT area_code, year AS period, category, count FROM crime_annual "
+                    "WHERE source = ? AND level = ? AND list_contains(?, category)",
+                    [lv.source, level, cats])
+    else:
+        df = wh.sql("SELECT area_code, strftime(month, '%Y-%m') AS period, category, "
+                    "sum(count)::DOUBLE AS count FROM crime WHERE source = ? AND level = ? "
+                    "AND list_contains(?, category) GROUP BY ALL", [lv.source, level, cats])
+    if df.empty:
+        raise ValueError(f"no {', '.join(p.categories)} crime from {lv.source} at {level} level "
+                         "in the warehouse: load it first (vru init loads the bundled data)")
+    return df
+
+
+def _areas(wh: Warehouse, level: str, vintage: str) -> pd.DataFrame:
+    """Areas of one level and vintage; ``geometry`` WKB bytes or None (the 2022 wards have none:
+    ``queries.areas`` cannot read NULL geometries)."""
+    df = wh.sql("SELECT * FROM areas WHERE level = ? AND vintage = ? ORDER BY code", [level, vintage])
+    df["geometry"] = [None if g is None or g is pd.NA else bytes(g) for g in df["geometry"]]
+    return df
+
+
+def _all_periods(lv: Level, present: list) -> list:
+    if lv.period_word == "year":
+        return list(range(int(min(present)), int(max(present)) + 1))
+    months = pd.period_range(min(present), max(present), freq="M")
+    return [str(m) for m in months]
+
+
+def _norm_period(lv: Level, v):
+    if v is None:
+        return None
+    if lv.period_word == "year":
+        try:
+            return int(str(v)[:4]) if len(str(v)) > 4 else int(v)
+        except ValueError:
+            raise ValueError(f"a year is needed for level {lv!r}, not {v!r}") from None
+    try:
+        return str(pd.Period(str(v), freq="M"))
+    except ValueError:
+        raise ValueError(f"a month (YYYY-MM) is needed, not {v!r}") from None
+
+
+def _choose_periods(lv: Level, values: pd.DataFrame, p: HotspotParams, notes: list) -> list:
+    present = list(values.columns)
+    every = _all_periods(lv, present)
+    has = values.notna().any(axis=0).reindex(every, fill_value=False)
+    no_data = [t for t in every if not has[t]]
+    start, end = _norm_period(lv, p.start), _norm_period(lv, p.end)
+    if start is None and end is None:
+        runs, cur = [], []
+        for t in every:
+            if has[t]:
+                cur.append(t)
+            else:
+                if cur:
+                    runs.append(cur)
+                cur = []
+        if cur:
+            runs.append(cur)
+        best = max(runs, key=lambda r: (len(r), str(r[-1])))
+        if no_data:
+            notes.append(f"{lv.period_word.capitalize()}s with no data ({', '.join(map(str, no_data))}): "
+                         f"the analysis uses the longest run of consecutive {lv.period_word}s with "
+                         f"data, {best[0]}-{best[-1]}")
+        return best
+    lo = start if start is not None else every[0]
+    hi = end if end is not None else every[-1]
+    chosen = [t for t in every if (str(lo) <= str(t) <= str(hi))] if lv.period_word == "month" \
+        else [t for t in every if lo <= t <= hi]
+    if not chosen:
+        raise ValueError(f"no {lv.period_word} with data between {lo} and {hi} (data: "
+                         f"{every[0]}-{every[-1]})")
+    gaps = [t for t in chosen if not has[t]]
+    if gaps:
+        if not p.skip_gaps:
+            raise ValueError(
+                f"{lv.period_word}(s) without data in the range {lo}-{hi}: "
+                f"{', '.join(map(str, gaps))} (e.g. the LSOA file's 2020, wrong in the source): "
+                "choose a range without them, or skip_gaps=True to drop them (the time step then "
+                "links the periods either side)")
+        notes.append(f"{lv.period_word.capitalize()}s without data dropped: "
+                     f"{', '.join(map(str, gaps))}; the time step links the periods either side")
+        chosen = [t for t in chosen if has[t]]
+    return chosen
+
+
+def _weights_for(p: HotspotParams, lv: Level):
+    if p.weighting == "count":
+        return None
+    overrides = None
+    table = harm.category_weights(p.weighting, chi=p.chi_file)
+    if lv.source in DETAILED_SOURCES:
+        overrides = harm.detailed_vintage_overrides(table)
+    return overrides
+
+
+def cube(wh: Warehouse, p: HotspotParams | None = None, **kwargs) -> dict:
+    """The areas x periods values, the areas' boundaries and names, and notes on every treatment.
+
+    Returns ``values`` (DataFrame, areas x periods), ``areas`` (GeoDataFrame of the analysed
+    areas with code, name, parent_code), ``notes`` (list of sentences), ``weights_used``.
+    """
+    p = _params(p, kwargs)
+    lv = LEVELS[p.level]
+    notes: list[str] = []
+    cats = sorted(set().union(*(taxonomy.descendants(c) for c in p.categories)))
+    rows = _rows(wh, lv, cats, p)
+    weights_used = None
+    if p.weighting != "count":
+        overrides = _weights_for(p, lv)
+        rows = harm.harm_weighted(rows, p.weighting, chi=p.chi_file, overrides=overrides,
+                                  unweighted="drop")
+        weights_used = rows.attrs["weights"]
+        if rows.attrs["dropped"]:
+            notes.append("Categories without a harm weight left out: " + ", ".join(
+                f"{k} ({v:,.0f} offences)" for k, v in rows.attrs["dropped"].items()))
+        if overrides:
+            weights_used = weights_used.copy()
+            notes.append(f"Violence without injury weighted {overrides['violence_without_injury']:.2f}"
+                         " (it includes stalking and harassment in the detailed MPS vintage)")
+        value_col = "harm"
+    else:
+        value_col = "count"
+    # a NaN anywhere in an area-period makes the cell NaN (min_count: every stored row present)
+    keys = [rows["area_code"], rows["period"]]
+    cell = rows[value_col].groupby(keys).sum(min_count=1)
+    cell = cell.where(~rows[value_col].isna().groupby(keys).any())
+    values = cell.unstack("period")
+    values = values.reindex(columns=sorted(values.columns))
+    if lv.table == "crime":
+        # a month listed for some areas but not others: the others had zero offences
+        has = values.notna().any(axis=0)
+        values.loc[:, has] = values.loc[:, has].fillna(0.0)
+    periods = _choose_periods(lv, values, p, notes)
+    values = values.reindex(columns=periods)
+    bad = values.isna()
+    if bad.any().any():
+        area, per = bad.stack()[bad.stack()].index[0]
+        raise ValueError(f"{int(bad.to_numpy().sum())} missing value(s) in {lv.period_word}s that "
+                         f"have data, e.g. area {area} in {per}: fill or drop them explicitly")
+    if len(periods) < max(2, p.time_lag + 1):
+        raise ValueError(f"{len(periods)} {lv.period_word}(s) of data: emerging hot spot analysis "
+                         f"needs at least {max(2, p.time_lag + 1)}")
+    # areas: boundaries and data must agree
+    bl, bv = lv.boundary
+    areas = _areas(wh, bl, bv)
+    if bl == "borough":
+        areas = areas[areas["code"].map(is_geographic)]
+    with_geom = areas[areas["geometry"].notna()]
+    if with_geom.empty:
+        msg = (f"no {bl} {bv} boundaries in the warehouse, so {bl}s have no neighbours")
+        if p.level == "ward":
+            msg += (": the bundled ward boundaries are the 2018 wards, while the MPS ward series "
+                    "uses the 2022 wards. Load 2022 ward boundaries (vru load <file>), or use "
+                    "level='lsoa' (LSOA annual violence, the default)")
+        raise ValueError(msg)
+    codes = pd.Index(values.index.astype(str))
+    known = set(with_geom["code"])
+    pseudo = [c for c in codes if c not in known and p.level == "borough" and not is_geographic(c)]
+    if pseudo:
+        notes.append(f"{len(pseudo)} MPS pseudo-areas (airports, unknown) left out: not places")
+        values = values.drop(index=pseudo)
+        codes = pd.Index(values.index.astype(str))
+    unplaced = [c for c in codes if c not in known]
+    if unplaced:
+        raise ValueError(f"{len(unplaced)} area(s) with data have no {bl} {bv} boundary, e.g. "
+                         f"{unplaced[:5]}: they cannot be given neighbours")
+    no_data = sorted(known - set(codes))
+    if no_data:
+        names = with_geom.set_index("code")["name"]
+        city = any(str(names[c]).startswith("City of London") for c in no_data)
+        notes.append(f"{len(no_data)} {LEVEL_WORDS[bl]}s have boundaries but no data and are left "
+                     f"out of the weights (e.g. {', '.join(f'{names[c]} ({c})' for c in no_data[:3])}"
+                     f"{'; the City of London is not policed by the MPS' if city else ''})")
+    geo = to_geodataframe(with_geom[with_geom["code"].isin(set(codes))].reset_index(drop=True))
+    geo = geo.set_index("code", drop=False).loc[list(codes)].reset_index(drop=True)
+    if p.rates:
+        if p.level != "lsoa":
+            raise ValueError("rates per resident need the population, held here by LSOA only: "
+                             "use level='lsoa' or rates=False")
+        pop = q.population(wh, level="lsoa", year=p.pop_year).set_index("area_code")["population"]
+        values = harm.per_population(values, pop)
+        notes.append(f"Rates per 1,000 residents (ONS mid-{p.pop_year} population, the same for "
+                     f"every {lv.period_word})")
+    values.index = pd.Index(values.index.astype(str), name="area")
+    return {"values": values, "areas": geo, "notes": notes, "weights_used": weights_used,
+            "level": lv}
+
+
+# --- the analysis -----------------------------------------------------------------------------------
+
+
+def _ward_of(wh: Warehouse, geo: gpd.GeoDataFrame) -> pd.DataFrame:
+    """2018 ward (code, name) containing each area's representative point."""
+    wards = _areas(wh, "ward", "2018")
+    wards = wards[wards["geometry"].notna()]
+    if wards.empty:
+        return pd.DataFrame({"ward_code": None, "ward_name": None}, index=geo["code"])
+    wg = to_geodataframe(wards)
+    pts = gpd.GeoDataFrame({"code": geo["code"].to_numpy()},
+                           geometry=geo.geometry.representative_point().to_numpy(), crs=geo.crs)
+    j = gpd.sjoin(pts, wg[["code", "name", "geometry"]].rename(
+        columns={"code": "ward_code", "name": "ward_name"}), predicate="within", how="left")
+    j = j[~j["code"].duplicated()].set_index("code")
+    return j[["ward_code", "ward_name"]]
+
+
+def analyse(wh: Warehouse, p: HotspotParams | None = None, **kwargs) -> dict:
+    """The cube, the weights and the emerging hot spot result (see :func:`results`)."""
+    p = _params(p, kwargs)
+    c = cube(wh, p)
+    values, geo, notes = c["values"], c["areas"], list(c["notes"])
+    graph = build_weights(geo, p.rule, k=p.k, distance=p.distance, transform="B",
+                          id_col="code", islands=p.islands)
+    rep = report(graph)
+    notes.append(rep.text()[0].upper() + rep.text()[1:])
+    ids = list(graph.unique_ids)
+    if rep.dropped:
+        values = values.loc[ids]
+        geo = geo.set_index("code", drop=False).loc[ids].reset_index(drop=True)
+    res = emerging_hotspots(values.loc[ids], graph, time_lag=p.time_lag,
+                            global_window=p.global_window, alpha=p.alpha, fdr=p.fdr,
+                            scheme=p.scheme, ids=ids)
+    return {"params": p, "values": values.loc[ids], "areas": geo, "graph": graph, "report": rep,
+            "result": res, "notes": notes, "weights_used": c["weights_used"]}
+
+
+def results(wh: Warehouse, p: HotspotParams | None = None, **kwargs) -> gpd.GeoDataFrame:
+    """One row per analysed area, for ``vru hotspots`` (CSV, GeoJSON or JSON via :func:`write`).
+
+    Columns: ``code``, ``name``, ``borough``, ``borough_name``, ``ward_code``, ``ward_name`` (the
+    2018 ward containing the area's representative point; for wards, the ward itself; empty for
+    boroughs), ``category`` (emerging hot spot pattern; empty for an island), ``n_periods``,
+    ``n_hot``, ``n_cold``, ``share_hot`` (share of periods in which the area was a significant hot
+    spot), ``share_cold``, ``trend_tau``, ``trend_z``, ``trend_p`` (Mann-Kendall on the area's
+    z-scores), ``last_z`` (z of the last period), ``mean_value``, ``last_value`` (counts, harm or
+    rates as asked), ``island``, ``geometry`` (EPSG:27700). ``attrs``: ``parameters``,
+    ``periods``, ``notes``, ``weights`` (harm weight per category, if any), ``method`` (a
+    pointer to the docs).
+    """
+    p = _params(p, kwargs)
+    a = analyse(wh, p)
+    res, geo, values = a["result"], a["areas"], a["values"]
+    s = res.summary
+    ids = list(values.index)
+    bins = res.bins.loc[ids]
+    t = bins.shape[1]
+    if p.level == "lsoa":
+        wards = _ward_of(wh, geo).reindex(ids)
+    elif p.level == "ward":
+        wards = pd.DataFrame({"ward_code": ids,
+                              "ward_name": geo.set_index("code")["name"].reindex(ids).to_numpy()},
+                             index=ids)
+    else:
+        wards = pd.DataFrame({"ward_code": None, "ward_name": None}, index=ids)
+    g = geo.set_index("code")
+    borough = g["parent_code"] if p.level != "borough" else pd.Series(ids, index=ids)
+    borough = borough.reindex(ids).astype(str)
+    cat = s["category"].reindex(ids)
+    out = gpd.GeoDataFrame({
+        "code": ids,
+        "name": g["name"].reindex(ids).astype(str).to_numpy(),
+        "borough": borough.to_numpy(),
+        "borough_name": [borough_name(b) for b in borough],
+        "ward_code": wards["ward_code"].to_numpy(dtype=object),
+        "ward_name": wards["ward_name"].to_numpy(dtype=object),
+        "category": cat.astype(object).where(cat.notna(), None).to_numpy(),
+        "n_periods": t,
+        "n_hot": (bins == 1).sum(axis=1).to_numpy(),
+        "n_cold": (bins == -1).sum(axis=1).to_numpy(),
+        "share_hot": ((bins == 1).sum(axis=1) / t).to_numpy(),
+        "share_cold": ((bins == -1).sum(axis=1) / t).to_numpy(),
+        "trend_tau": s["trend_tau"].reindex(ids).to_numpy() if "trend_tau" in s else np.nan,
+        "trend_z": s["trend_z"].reindex(ids).to_numpy() if "trend_z" in s else np.nan,
+        "trend_p": s["trend_p"].reindex(ids).to_numpy() if "trend_p" in s else np.nan,
+        "last_z": res.z.loc[ids].iloc[:, -1].to_numpy(),
+        "mean_value": values.mean(axis=1).to_numpy(),
+        "last_value": values.iloc[:, -1].to_numpy(),
+        "island": s["island"].reindex(ids).to_numpy(dtype=bool),
+    }, geometry=g.geometry.reindex(ids).to_numpy(), crs=geo.crs)
+    periods = [str(c) for c in values.columns]
+    params = {k: v for k, v in asdict(p).items() if k != "notes"}
+    params["categories"] = list(p.categories)
+    out.attrs = {
+        "parameters": params,
+        "source": LEVELS[p.level].source,
+        "periods": periods,
+        "notes": a["notes"],
+        "weights": ({k: float(v) for k, v in a["weights_used"].items()}
+                    if a["weights_used"] is not None else None),
+        "method": "docs/methods-hotspots.md (emerging hot spot analysis), docs/methods-harm.md "
+                  "(harm weights)",
+    }
+    return out
+
+
+def write(gdf: gpd.GeoDataFrame, path: str | Path, fmt: str | None = None) -> Path:
+    """Write :func:`results` as ``csv`` (no geometry), ``geojson`` (WGS 84, as RFC 7946 asks)
+    or ``json`` (``{"parameters", "periods", "notes", "weights", "areas": [...]}``, no
+    geometry). ``fmt`` defaults to the file's extension."""
+    path = Path(path)
+    fmt = (fmt or path.suffix.lstrip(".")).lower()
+    plain = pd.DataFrame(gdf.drop(columns="geometry"))
+    if fmt == "csv":
+        plain.to_csv(path, index=False)
+    elif fmt == "geojson":
+        g = gdf.to_crs(4326)
+        g.attrs = {}
+        path.write_text(g.to_json(na="null", drop_id=True), encoding="utf-8")
+    elif fmt == "json":
+        def clean(v):
+            if isinstance(v, float) and not math.isfinite(v):
+                return None
+            if isinstance(v, np.generic):
+                return clean(v.item())
+            return v
+        recs = [{k: clean(v) for k, v in r.items()} for r in plain.to_dict("records")]
+        doc = {k: gdf.attrs.get(k) for k in ("parameters", "source", "periods", "notes",
+                                              "weights", "method")}
+        doc["areas"] = recs
+        path.write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
+    else:
+        raise ValueError(f"unknown output format {fmt!r}: csv, geojson or json")
+    return path
+
+
+# --- the report section -----------------------------------------------------------------------------
+
+SUSTAINED = (INTENSIFYING_HOT, PERSISTENT_HOT)
+
+
+def _sustained(r: pd.DataFrame) -> pd.DataFrame:
+    """The most persistent and intensifying hot spots, most sustained first."""
+    s = r[r["category"].isin(SUSTAINED)].copy()
+    s["_order"] = s["category"].map({INTENSIFYING_HOT: 0, PERSISTENT_HOT: 1})
+    return s.sort_values(["n_hot", "_order", "mean_value"], ascending=[False, True, False])
+
+
+def build(wh: Warehouse, p: HotspotParams | None = None) -> Section | None:
+    """The hot spot section of the needs assessment, or ``None`` without the data it needs."""
+    p = p or HotspotParams()
+    lv = LEVELS[p.level]
+    have = wh.sql(
+        f"SELECT (SELECT count(*) FROM {lv.table} WHERE source = ? AND level = ?) AS c, "
+        "(SELECT count(*) FROM areas WHERE level = ? AND vintage = ? AND geometry IS NOT NULL) AS b",
+        [lv.source, lv.boundary[0], *lv.boundary]).iloc[0]
+    if (have == 0).any():
+        return None
+    r = results(wh, p)
+    periods = r.attrs["periods"]
+    notes = r.attrs["notes"]
+    cats = " + ".join(taxonomy.label(c).lower() for c in p.categories)
+    span = f"{periods[0]}-{periods[-1]}"
+    n_areas = len(r)
+    counts = r["category"].value_counts()
+    sustained = _sustained(r)
+    top = sustained.head(20)
+    emerging = r[r["category"].isin([NEW_HOT, CONSECUTIVE_HOT])]
+    level_word = LEVEL_WORDS[p.level]
+
+    # a second run with harm weights: do counts and harm agree on the sustained hot spots?
+    compare = ""
+    if p.weighting == "count" and len(p.categories) > 1:
+        alt = results(wh, HotspotParams(**{**{k: v for k, v in asdict(p).items()
+                                              if k != "notes"}, "weighting": "css"}))
+        a_set = set(sustained["code"])
+        b_set = set(alt.loc[alt["category"].isin(SUSTAINED), "code"])
+        w = alt.attrs["weights"] or {}
+        compare = (
+            "<p><strong>Counts or harm?</strong> Weighted by the ONS Crime Severity Score "
+            "instead of counted (weights per category: "
+            + esc(", ".join(f"{taxonomy.label(k).lower()} {v:,.1f}" for k, v in w.items()))
+            + f"; docs/methods-harm.md), {len(b_set):,} {level_word}s are persistent or "
+              f"intensifying hot spots, {len(a_set & b_set):,} of them also by count; "
+              f"{len(a_set - b_set):,} are sustained hot spots by count only and "
+              f"{len(b_set - a_set):,} by harm only. The choice of weighting changes the map, "
+              f"so it is stated with every result.</p>")
+
+    geo = r.copy()
+    geo["pattern"] = geo["category"]
+    boroughs = to_geodataframe(_areas(wh, "borough", "2022"))
+    boroughs = boroughs[boroughs["code"].map(is_geographic) & boroughs["geometry"].notna()]
+    colours = (charts_hotspots.EHSA_COLOURS if p.scheme == "arcgis"
+               else charts_hotspots.SFHOTSPOT_COLOURS)
+    map_svg = charts_hotspots.categorical_map(
+        geo, "pattern", colours=colours, outline=boroughs if p.level != "borough" else None,
+        title=f"Emerging hot spots: {cats}, {span}",
+        label=(f"Map of London {level_word}s coloured by emerging hot spot pattern of {cats}, "
+               f"{span}"),
+        missing_label="no result (island)")
+
+    rows = pd.DataFrame({
+        "Rank": [str(i) for i in range(1, len(top) + 1)],
+        "Area": [f"{n} ({c})" for n, c in zip(top["name"], top["code"], strict=True)],
+        "Ward (2018)": [w if isinstance(w, str) else "–" for w in top["ward_name"]],
+        "Borough": top["borough_name"].astype(str),
+        "Pattern": top["category"].astype(str),
+        f"{lv.period_word.capitalize()}s hot": [f"{h} of {t}" for h, t in
+                                               zip(top["n_hot"], top["n_periods"], strict=True)],
+        "Trend (tau)": [f"{v:+.2f}" for v in top["trend_tau"]],
+        "Last z": [f"{v:.1f}" for v in top["last_z"]],
+        f"Offences a {lv.period_word} (mean)": [f"{v:,.0f}" for v in top["mean_value"]],
+    })
+    if p.weighting != "count" or p.rates:
+        rows = rows.rename(columns={f"Offences a {lv.period_word} (mean)":
+                                    f"Value a {lv.period_word} (mean)"})
+    by_borough = sustained["borough_name"].value_counts()
+    ctab = pd.DataFrame({"Pattern": counts.index.astype(str),
+                         f"{level_word}s": [f"{v:,}" for v in counts.to_numpy()]})
+    hot_words = (", ".join(f"{b} {n}" for b, n in by_borough.head(8).items())
+                 if len(by_borough) else "none")
+    settings = (f"space-time Getis-Ord Gi* with {p.rule} contiguity neighbours"
+                if p.rule in ("queen", "rook") else f"space-time Getis-Ord Gi* with {p.rule} neighbours")
+    what = "counts" if p.weighting == "count" else esc(p.weighting.upper()) + " harm"
+    body = (
+        f"<p>Where is violence high <em>and</em> sustained? This section runs an emerging hot "
+        f"spot analysis of {esc(cats)} ({what}"
+        f"{' per 1,000 residents' if p.rates else ''}) in {n_areas:,} {level_word}s, "
+        f"{lv.period_word} by {lv.period_word}, {esc(span)} ({len(periods)} {lv.period_word}s; "
+        f"data: {esc(lv.source)}).</p>"
+        f"<p><strong>Method</strong> (docs/methods-hotspots.md): {esc(settings)}, a time step of "
+        f"{p.time_lag} {lv.period_word}, each {lv.period_word} compared with "
+        f"{'itself' if p.global_window == 'period' else 'the whole ' + esc(p.global_window)}, "
+        f"Benjamini-Hochberg false discovery rate {100 * p.alpha:g}% per {lv.period_word}; a "
+        f"Mann-Kendall test on each area's z-scores gives its trend; areas are classed into "
+        f"ArcGIS's 17 patterns. With {len(periods)} {lv.period_word}s, persistent and "
+        f"intensifying hot spots are areas that were significant hot spots in at least 90% of "
+        f"them including the last ({math.ceil(0.9 * len(periods))} of {len(periods)}); "
+        f"intensifying ones with a significant upward trend.</p>"
+        f"<p><strong>Findings.</strong> {int(counts.get(PERSISTENT_HOT, 0)):,} persistent and "
+        f"{int(counts.get(INTENSIFYING_HOT, 0)):,} intensifying hot spots; by borough: "
+        f"{esc(hot_words)}. {len(emerging):,} {level_word}s are new or consecutive hot spots "
+        f"(hot only recently).</p>"
+        + figure(map_svg, f"Emerging hot spot patterns of {cats} by {level_word}, {span}. "
+                          "Grey: areas without neighbours (no result).")
+        + table(rows, f"The {len(top)} most persistent and intensifying hot spots"
+                      f"{' (of ' + format(len(sustained), ',') + ')' if len(sustained) > len(top) else ''}"
+                      f": intensifying first, then persistent, each by {lv.period_word}s hot "
+                      f"and mean value",
+                numeric={"Rank", f"{lv.period_word.capitalize()}s hot", "Trend (tau)", "Last z",
+                         rows.columns[-1]})
+        + table(ctab, f"{level_word}s by pattern", numeric={f"{level_word}s"})
+        + compare
+        + "<p><strong>What this can and cannot tell.</strong> A hot spot is an area whose "
+          "<em>neighbourhood</em> (the area and its neighbours) had more offences than the "
+          f"London average for that {lv.period_word}, beyond what chance would give; it is not "
+          "a ranking of single areas, and a quiet area surrounded by busy ones can be one. "
+          "Counts follow residents and footfall, so town centres and the West End stand out; "
+          "rates per resident mislead where victims are visitors. Patterns depend on the "
+          "settings (neighbour rule, time step, window, significance level, weighting) and on "
+          "the boundaries (LSOAs, wards and grids give different maps). With few periods the "
+          "trend test has little power. The patterns describe where violence clustered, not "
+          "why: they are a starting point for local knowledge, not a causal finding "
+          "(docs/methods-hotspots.md, section 'What the results can and cannot tell').</p>"
+        + "<p><strong>Notes.</strong> " + esc(" ".join(n.rstrip(".") + "." for n in notes))
+        + (" Ward-level monthly series (MPS, 2022 wards) are not analysed here: the bundled "
+           "ward boundaries are the 2018 wards, so 2022 wards have no neighbours; the ward of each "
+           "LSOA above is the 2018 ward containing its representative point."
+           if p.level == "lsoa" else "")
+        + "</p>"
+    )
+    return Section("hotspots", "Hot spots: high and sustained violence", body)
+
+
+__all__ = ["VIOLENCE", "LEVELS", "HotspotParams", "cube", "analyse", "results", "write", "build"]

@@ -1,0 +1,372 @@
+"""The hot spot section: hand-made warehouses with known answers (every bad-input treatment),
+the real London warehouse (oracle run, documented facts, levels, weighting, rates), the output
+files and the report section; and the categorical map."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from vru.analysis import harm
+from vru.analysis.emerging import emerging_hotspots
+from vru.geography import neighbours
+from vru.outputs import charts_hotspots
+from vru.outputs import section_hotspots as sh
+from vru.schema import Batch, conform
+from vru.sources.boundaries import to_geodataframe
+from vru.warehouse import queries as q
+from vru.warehouse.store import Warehouse
+
+SRC = "mps_lsoa_annual_millington"
+WESTMINSTER = "E09000033"
+
+# --- hand-made warehouses -------------------------------------------------------------------------
+# A 5 x 5 grid of 1 km squares, codes L<col><row>. The 2 x 2 corner L00, L10, L01, L11 has 50
+# violent offences a year, every other square 5. Each year against itself (N = 25): mean 12.2,
+# population SD S = sqrt(421 - 12.2^2) = 16.50. Gi* of L00 with no time lag (itself + 3
+# neighbours, W = 4): z = (200 - 4 x 12.2) / (S sqrt((25 x 4 - 16) / 24)) = 4.90; with the default
+# time step of one year the neighbourhood also holds last year's 4 bins (W = 8):
+# z = (400 - 8 x 12.2) / (S sqrt((25 x 8 - 64) / 24)) = 7.70. A hot spot every year with no
+# trend: Persistent.
+
+CODES = [f"L{c}{r}" for r in range(5) for c in range(5)]
+HOT = {"L00", "L10", "L01", "L11"}
+YEARS = list(range(2011, 2017))
+
+
+def square(code):
+    c, r = int(code[1]), int(code[2])
+    return shapely.box(c * 1000, r * 1000, (c + 1) * 1000, (r + 1) * 1000)
+
+
+def make_wh(path, *, codes=CODES, extra_areas=(), counts=None, years=YEARS, robbery=False,
+            population=None):
+    """A warehouse with LSOA areas (2011 vintage: the grid and ``extra_areas``), 2018 wards and
+    crime_annual rows for ``codes``."""
+    geoms = {c: square(c) for c in CODES}
+    geoms.update(dict(extra_areas))
+    areas = pd.DataFrame({
+        "level": "lsoa", "code": list(geoms), "vintage": "2011",
+        "name": [f"Area {c}" for c in geoms], "parent_code": WESTMINSTER,
+        "geometry": [shapely.to_wkb(g) for g in geoms.values()]})
+    # two 2018 wards: west (x < 2500) and east
+    wards = pd.DataFrame({
+        "level": "ward", "code": ["E05000001", "E05000002"], "vintage": "2018",
+        "name": ["West ward", "East ward"], "parent_code": WESTMINSTER,
+        "geometry": [shapely.to_wkb(shapely.box(-1e4, -1e4, 2500, 1e4)),
+                     shapely.to_wkb(shapely.box(2500, -1e4, 1e5, 1e4))]})
+    counts = counts or {}
+    rows = []
+    for c in codes:
+        for y in years:
+            v = counts.get((c, y), 50.0 if c in HOT else 5.0)
+            rows.append((c, y, "violence_against_the_person", v))
+            if robbery:
+                rows.append((c, y, "robbery", 2.0 if c == "L44" else 1.0))
+    crime = pd.DataFrame(rows, columns=["area_code", "year", "category", "count"]).assign(
+        source=SRC, level="lsoa")
+    tables = {"areas": conform("areas", pd.concat([areas, wards], ignore_index=True)),
+              "crime_annual": conform("crime_annual", crime)}
+    if population is not None:
+        pop = pd.DataFrame({"source": "test", "level": "lsoa", "area_code": list(population),
+                            "year": 2020, "sex": "persons", "age_band": "all",
+                            "population": list(population.values())})
+        tables["population"] = conform("population", pop)
+    wh = Warehouse.create(path)
+    wh.write([(Batch(path="hand-made", source="test", tables=tables), "sha-hand-made")])
+    return wh
+
+
+@pytest.fixture
+def grid_wh(tmp_path):
+    wh = make_wh(tmp_path / "grid.duckdb")
+    yield wh
+    wh.close()
+
+
+def test_hand_made_persistent_corner(grid_wh):
+    r = sh.results(grid_wh).set_index("code")
+    assert r.attrs["periods"] == [str(y) for y in YEARS]
+    assert set(r.index[r["category"] == "Persistent Hot Spot"]) >= HOT
+    assert (r.loc[sorted(HOT), "n_hot"] == 6).all() and (r.loc[sorted(HOT), "share_hot"] == 1).all()
+    # z of L00, hand-computed above
+    s = np.sqrt(421 - 12.2**2)
+    assert r.at["L00", "last_z"] == pytest.approx((400 - 8 * 12.2) / (s * np.sqrt(136 / 24)))
+    r0 = sh.results(grid_wh, time_lag=0).set_index("code")
+    assert r0.at["L00", "last_z"] == pytest.approx((200 - 4 * 12.2) / (s * np.sqrt(84 / 24)))
+    assert r.at["L44", "category"] == "No Pattern Detected" and r.at["L44", "n_hot"] == 0
+    assert r.at["L00", "ward_name"] == "West ward" and r.at["L44", "ward_name"] == "East ward"
+    assert r.at["L00", "borough_name"] == "Westminster"
+    assert r.at["L00", "mean_value"] == 50 and r.at["L00", "last_value"] == 50
+    assert r.crs.to_epsg() == 27700 and r.at["L00", "geometry"].equals(square("L00"))
+
+
+def test_nan_count_in_a_year_with_data_is_refused(tmp_path):
+    wh = make_wh(tmp_path / "w.duckdb", counts={("L22", 2013): np.nan})
+    with pytest.raises(ValueError, match="area L22 in 2013"):
+        sh.results(wh)
+    wh.close()
+
+
+def test_a_year_without_data(tmp_path):
+    # 2013 is wrong in the source (every value missing), like the real file's 2020
+    wh = make_wh(tmp_path / "w.duckdb", counts={(c, 2013): np.nan for c in CODES})
+    r = sh.results(wh)
+    # the longest run of consecutive years with data: 2014-2016 (3) beats 2011-2012 (2)
+    assert r.attrs["periods"] == ["2014", "2015", "2016"]
+    assert any("2013" in n and "2014-2016" in n for n in r.attrs["notes"])
+    with pytest.raises(ValueError, match=r"without data in the range 2011-2016: 2013"):
+        sh.results(wh, start=2011, end=2016)
+    r2 = sh.results(wh, start=2011, end=2016, skip_gaps=True)
+    assert r2.attrs["periods"] == ["2011", "2012", "2014", "2015", "2016"]
+    assert any("dropped: 2013" in n for n in r2.attrs["notes"])
+    r3 = sh.results(wh, start=2011, end=2012)
+    assert r3.attrs["periods"] == ["2011", "2012"]
+    with pytest.raises(ValueError, match="at least 2"):
+        sh.results(wh, start=2016, end=2016)
+    with pytest.raises(ValueError, match="no year with data between 2030"):
+        sh.results(wh, start=2030)
+    wh.close()
+
+
+def test_area_with_data_but_no_boundary_is_refused(tmp_path):
+    wh = make_wh(tmp_path / "w.duckdb")
+    extra = pd.DataFrame({"source": SRC, "level": "lsoa", "area_code": "E01999999",
+                          "year": YEARS, "category": "violence_against_the_person",
+                          "count": 3.0})
+    wh.write([(Batch(path="x", source="t", tables={"crime_annual": conform("crime_annual", extra)}),
+               "sha-x")])
+    with pytest.raises(ValueError, match=r"1 area\(s\) with data have no lsoa 2011 boundary, "
+                                         r"e.g. \['E01999999'\]"):
+        sh.results(wh)
+    wh.close()
+
+
+def test_boundary_without_data_is_left_out(tmp_path):
+    # L99 has a boundary and no data
+    wh = make_wh(tmp_path / "w.duckdb", extra_areas=[("L99", shapely.box(5000, 0, 6000, 1000))])
+    r = sh.results(wh)
+    assert "L99" not in set(r["code"]) and len(r) == 25
+    assert any("1 LSOAs have boundaries but no data" in n and "Area L99 (L99)" in n
+               for n in r.attrs["notes"])
+    wh.close()
+
+
+def test_island_policies(tmp_path):
+    far = ("LZZ", shapely.box(20_000, 20_000, 21_000, 21_000))
+    wh = make_wh(tmp_path / "w.duckdb", codes=[*CODES, "LZZ"], extra_areas=[far])
+    keep = sh.results(wh).set_index("code")
+    assert bool(keep.at["LZZ", "island"]) and pd.isna(keep.at["LZZ", "category"])
+    assert any("1 island(s) kept without neighbours" in n for n in keep.attrs["notes"])
+    drop = sh.results(wh, islands="drop")
+    assert "LZZ" not in set(drop["code"]) and len(drop) == 25
+    knn1 = sh.results(wh, islands="knn1").set_index("code")
+    assert not knn1.at["LZZ", "island"] and isinstance(knn1.at["LZZ", "category"], str)
+    assert any("linked to its nearest area" in n for n in knn1.attrs["notes"])
+    wh.close()
+
+
+def test_neighbour_rules(grid_wh):
+    rook = sh.results(grid_wh, rule="rook", time_lag=0).set_index("code")
+    # rook: L00 has 2 neighbours (L10, L01), both hot: z = (150 - 3 x 12.2) / (S sqrt((75-9)/24))
+    s = np.sqrt(421 - 12.2**2)
+    assert rook.at["L00", "last_z"] == pytest.approx((150 - 3 * 12.2) / (s * np.sqrt(66 / 24)))
+    # the 3 nearest centroids of L00 are its 3 queen neighbours, L10, L01 (1 km) and L11 (1.4 km)
+    knn = sh.results(grid_wh, rule="knn", k=3).set_index("code")
+    queen = sh.results(grid_wh).set_index("code")
+    assert knn.at["L00", "last_z"] == pytest.approx(queen.at["L00", "last_z"])
+    dist = sh.results(grid_wh, rule="distance", distance=1100, time_lag=0).set_index("code")
+    assert dist.at["L00", "last_z"] == pytest.approx(rook.at["L00", "last_z"])
+
+
+def test_harm_weighting_and_rates(tmp_path):
+    pop = {c: 2000 for c in CODES}
+    pop["L44"] = 500
+    wh = make_wh(tmp_path / "w.duckdb", robbery=True, population=pop)
+    cats = ("violence_against_the_person", "robbery")
+    w = harm.css_weights()["weight"]
+    css = sh.results(wh, categories=cats, weighting="css").set_index("code")
+    assert css.at["L44", "last_value"] == pytest.approx(
+        5 * w["violence_against_the_person"] + 2 * w["robbery"])
+    assert css.attrs["weights"]["robbery"] == pytest.approx(w["robbery"])
+    cnt = sh.results(wh, categories=cats).set_index("code")
+    assert cnt.at["L44", "last_value"] == 7 and cnt.attrs["weights"] is None
+    rates = sh.results(wh, categories=cats, rates=True).set_index("code")
+    assert rates.at["L44", "last_value"] == pytest.approx(7 / 500 * 1000)
+    assert rates.at["L00", "last_value"] == pytest.approx(51 / 2000 * 1000)
+    with pytest.raises(harm.MissingWeightsError, match="Cambridge Crime Harm Index"):
+        sh.results(wh, categories=cats, weighting="chi")
+    chi = tmp_path / "chi.csv"
+    chi.write_text("category,days\nviolence_against_the_person,10\nrobbery,100\n")
+    c = sh.results(wh, categories=cats, weighting="chi", chi_file=str(chi)).set_index("code")
+    assert c.at["L44", "last_value"] == 5 * 10 + 2 * 100
+    wh.close()
+
+
+def test_rates_need_population(grid_wh):
+    with pytest.raises(ValueError, match="without a positive population"):
+        sh.results(grid_wh, rates=True)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"level": "msoa"}, "unknown area level"),
+    ({"categories": ("knives",)}, "unknown crime category"),
+    ({"categories": ("violence_against_the_person", "homicide")}, "categories overlap"),
+    ({"weighting": "severity"}, "unknown weighting"),
+    ({"rule": "bishop"}, "unknown neighbour rule"),
+    ({"islands": "ignore"}, "unknown island policy"),
+    ({"start": "twenty"}, "a year is needed"),
+])
+def test_bad_parameters(grid_wh, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        sh.results(grid_wh, **kwargs)
+
+
+def test_unknown_keyword(grid_wh):
+    with pytest.raises(TypeError, match="unknown hot spot parameters"):
+        sh.results(grid_wh, colour="red")
+
+
+def test_empty_warehouse(tmp_path):
+    wh = Warehouse.create(tmp_path / "empty.duckdb")
+    assert sh.build(wh) is None
+    with pytest.raises(ValueError, match="no violence_against_the_person, robbery, "
+                                         "possession_of_weapons crime"):
+        sh.results(wh)
+    wh.close()
+
+
+def test_write_formats(grid_wh, tmp_path):
+    r = sh.results(grid_wh)
+    csv = sh.write(r, tmp_path / "h.csv")
+    back = pd.read_csv(csv)
+    assert len(back) == 25 and "geometry" not in back.columns
+    assert back.set_index("code").at["L00", "category"] == "Persistent Hot Spot"
+    gj = sh.write(r, tmp_path / "h.geojson")
+    g = gpd.read_file(gj)
+    assert g.crs.to_epsg() == 4326 and len(g) == 25
+    # BNG (0..5 km) lies off the south-west of Cornwall in WGS 84: longitude about -7.5
+    assert -8 < g.total_bounds[0] < g.total_bounds[2] < -7
+    js = json.loads(sh.write(r, tmp_path / "h.json").read_text())
+    assert js["periods"] == [str(y) for y in YEARS] and len(js["areas"]) == 25
+    assert js["parameters"]["level"] == "lsoa"
+    with pytest.raises(ValueError, match="unknown output format"):
+        sh.write(r, tmp_path / "h.xlsx")
+
+
+# --- the real London warehouse -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wh(london_warehouse):
+    w = Warehouse.open(london_warehouse, read_only=True)
+    yield w
+    w.close()
+
+
+@pytest.fixture(scope="module")
+def london(wh):
+    return sh.results(wh)
+
+
+def test_real_default_matches_an_independent_run(wh, london):
+    # oracle: queries.crime_annual per category, the neighbour table, emerging_hotspots directly
+    parts = [q.crime_annual(wh, source=SRC, level="lsoa", category=c) for c in sh.VIOLENCE]
+    a = pd.concat(parts).groupby(["area_code", "year"])["count"].sum(min_count=3).unstack()
+    a = a[list(range(2011, 2020))]
+    geo = to_geodataframe(q.areas(wh, "lsoa", "2011"))
+    geo = geo[geo["code"].isin(a.index)]
+    ids = list(geo["code"])
+    g = neighbours.to_graph(neighbours.contiguity(geo), ids)
+    res = emerging_hotspots(a.loc[ids], g, time_lag=1, global_window="period", ids=ids)
+    r = london.set_index("code").loc[ids]
+    assert (r["category"].to_numpy() == res.summary["category"].astype(str).to_numpy()).all()
+    np.testing.assert_allclose(r["last_z"], res.z.iloc[:, -1])
+
+
+def test_real_documented_facts(london):
+    r = london
+    # 4,835 LSOAs less the 6 City of London LSOAs, which have no MPS figures
+    assert len(r) == 4829 and r["island"].sum() == 0
+    assert r.attrs["periods"] == [str(y) for y in range(2011, 2020)]
+    assert any("2020" in n for n in r.attrs["notes"])
+    assert any("City of London" in n for n in r.attrs["notes"])
+    # docs/methods-hotspots.md: with each year against itself more than 50 LSOAs are hot spots
+    # in all 9 years, many in Westminster
+    all9 = r[r["n_hot"] == 9]
+    assert len(all9) > 50
+    assert all9["borough_name"].value_counts().index[:3].str.contains("Westminster").any()
+    cats = set(r["category"].dropna())
+    assert {"Persistent Hot Spot", "Intensifying Hot Spot", "No Pattern Detected"} <= cats
+    # every LSOA has a 2018 ward and a borough name
+    assert r["ward_name"].notna().all() and r["borough_name"].notna().all()
+    assert (r["share_hot"] == r["n_hot"] / 9).all()
+
+
+def test_real_levels(wh):
+    with pytest.raises(ValueError, match="2022 ward boundaries|ward 2022 boundaries"):
+        sh.results(wh, level="ward")
+    t = time.perf_counter()
+    b = sh.results(wh, level="borough", start="2019-01", end="2023-11",
+                   categories=("violence_against_the_person",))
+    assert time.perf_counter() - t < 30
+    # 32 MPS boroughs: the City has a boundary but no MPS data; airports/unknown are not places
+    assert len(b) == 32 and "E09000001" not in set(b["code"])
+    assert len(b.attrs["periods"]) == 59 and b.attrs["periods"][0] == "2019-01"
+    assert any("pseudo-areas" in n for n in b.attrs["notes"])
+    assert b["ward_name"].isna().all()
+    with pytest.raises(ValueError, match="LSOA only"):
+        sh.results(wh, level="borough", rates=True)
+
+
+def test_real_css_changes_the_ranking(wh, london):
+    css = sh.results(wh, weighting="css")
+    assert css.attrs["weights"]["robbery"] == pytest.approx(799.6288702314769)
+    a = set(london.loc[london["category"].isin(sh.SUSTAINED), "code"])
+    b = set(css.loc[css["category"].isin(sh.SUSTAINED), "code"])
+    assert a & b and a != b
+
+
+@pytest.mark.slow
+def test_real_section(wh):
+    t = time.perf_counter()
+    s = sh.build(wh)
+    took = time.perf_counter() - t
+    assert s is not None and s.id == "hotspots"
+    assert took < 30  # about 5 s on the development machine, two analyses and a map
+    body = s.body
+    for text in ("Persistent Hot Spot", "Intensifying Hot Spot", "Ward (2018)",
+                 "What this can and cannot tell", "docs/methods-hotspots.md",
+                 "Counts or harm?", "2011-2019", "Westminster", "role=\"img\""):
+        assert text in body, text
+    # the table names the top hot spot with its ward and borough
+    r = sh.results(wh)
+    top = sh._sustained(r).iloc[0]
+    assert top["ward_name"] in body and top["borough_name"] in body and top["code"] in body
+
+
+# --- the categorical map ------------------------------------------------------------------------------
+
+
+def test_categorical_map():
+    g = gpd.GeoDataFrame({"cat": ["Persistent Hot Spot", "No Pattern Detected", None,
+                                  "Persistent Hot Spot"]},
+                         geometry=[shapely.box(i, 0, i + 1, 1) for i in range(4)], crs=27700)
+    svg = charts_hotspots.categorical_map(g, "cat", title="T", label="A map")
+    assert svg.startswith("<svg") and 'aria-label="A map"' in svg
+    assert "width=" not in svg.split(">", 1)[0].replace('aria-label="A map"', "")
+    with pytest.raises(ValueError, match=r"no colour for categories \['Hot'\]"):
+        charts_hotspots.categorical_map(g.assign(cat=["Hot", None, None, None]), "cat",
+                                        title="T", label="x")
+    assert set(charts_hotspots.EHSA_COLOURS) == set(
+        __import__("vru.analysis.emerging", fromlist=["CATEGORIES"]).CATEGORIES)
+    from vru.analysis.emerging import SFHOTSPOT_CATEGORIES
+
+    assert set(charts_hotspots.SFHOTSPOT_COLOURS) == set(SFHOTSPOT_CATEGORIES)
+    assert len(set(charts_hotspots.EHSA_COLOURS.values())) == 17
