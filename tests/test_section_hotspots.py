@@ -209,6 +209,47 @@ def test_harm_weighting_and_rates(tmp_path):
     wh.close()
 
 
+def test_monthly_wards_when_2022_boundaries_are_loaded(tmp_path):
+    # 3 x 3 wards of 1 km; months 2022-01..2022-06 except 2022-03 (no file: no data at all);
+    # E05000022 has no row in 2022-06 while others do: zero offences that month
+    codes = [f"E0500002{i}" for i in range(9)]
+    boxes = {c: shapely.box((i % 3) * 1000, (i // 3) * 1000, (i % 3 + 1) * 1000,
+                            (i // 3 + 1) * 1000) for i, c in enumerate(codes)}
+    areas = pd.DataFrame({"level": "ward", "code": codes, "vintage": "2022",
+                          "name": [f"Ward {i}" for i in range(9)], "parent_code": WESTMINSTER,
+                          "geometry": [shapely.to_wkb(b) for b in boxes.values()]})
+    rows = []
+    for m in ["2022-01", "2022-02", "2022-04", "2022-05", "2022-06"]:
+        for i, c in enumerate(codes):
+            if c == "E05000022" and m == "2022-06":
+                continue
+            rows.append((c, m, "violence_without_injury", 10 + i))
+            rows.append((c, m, "violence_with_injury", 1))
+    crime = pd.DataFrame(rows, columns=["area_code", "month", "category", "count"]).assign(
+        source="mps_ward_detailed", level="ward", month=lambda d: d["month"] + "-01")
+    wh = Warehouse.create(tmp_path / "w.duckdb")
+    wh.write([(Batch(path="x", source="t", tables={"areas": conform("areas", areas),
+                                                   "crime": conform("crime", crime)}), "sha")])
+    r = sh.results(wh, level="ward", categories=("violence_against_the_person",)).set_index("code")
+    assert r.attrs["periods"] == ["2022-04", "2022-05", "2022-06"]
+    assert any("2022-03" in n for n in r.attrs["notes"])
+    assert r.at["E05000022", "last_value"] == 0 and r.at["E05000023", "last_value"] == 14
+    assert r.at["E05000024", "ward_name"] == "Ward 4" and r.at["E05000024", "ward_code"] == "E05000024"
+    with pytest.raises(ValueError, match="2022-03"):
+        sh.results(wh, level="ward", start="2022-01", end="2022-06")
+    # CSS on the detailed vintage: violence without injury includes stalking and harassment
+    w = harm.css_weights()
+    vwi = harm.detailed_vintage_overrides(w)["violence_without_injury"]
+    c = sh.results(wh, level="ward", weighting="css",
+                   categories=("violence_against_the_person",)).set_index("code")
+    assert c.at["E05000023", "last_value"] == pytest.approx(13 * vwi + w.at["violence_with_injury",
+                                                                            "weight"])
+    assert any("includes stalking and harassment" in n for n in c.attrs["notes"])
+    with pytest.raises(ValueError, match="LSOA only"):
+        sh.results(wh, level="ward", rates=True)
+    wh.close()
+
+
 def test_rates_need_population(grid_wh):
     with pytest.raises(ValueError, match="without a positive population"):
         sh.results(grid_wh, rates=True)

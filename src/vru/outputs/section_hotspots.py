@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import geopandas as gpd
@@ -117,7 +117,6 @@ class HotspotParams:
     alpha: float = 0.05
     fdr: str | None = "period"
     scheme: str = "arcgis"  # or "sfhotspot"
-    notes: list = field(default_factory=list, repr=False)
 
     def __post_init__(self):
         if self.level not in LEVELS:
@@ -144,7 +143,7 @@ def _params(p: HotspotParams | None, kwargs: dict) -> HotspotParams:
         raise TypeError("give either a HotspotParams or keyword parameters, not both")
     if p is not None:
         return p
-    names = {f.name for f in fields(HotspotParams)} - {"notes"}
+    names = {f.name for f in fields(HotspotParams)}
     unknown = sorted(set(kwargs) - names)
     if unknown:
         raise TypeError(f"unknown hot spot parameters {unknown}; known: {sorted(names)}")
@@ -439,7 +438,7 @@ def results(wh: Warehouse, p: HotspotParams | None = None, **kwargs) -> gpd.GeoD
         "island": s["island"].reindex(ids).to_numpy(dtype=bool),
     }, geometry=g.geometry.reindex(ids).to_numpy(), crs=geo.crs)
     periods = [str(c) for c in values.columns]
-    params = {k: v for k, v in asdict(p).items() if k != "notes"}
+    params = asdict(p)
     params["categories"] = list(p.categories)
     out.attrs = {
         "parameters": params,
@@ -521,8 +520,7 @@ def build(wh: Warehouse, p: HotspotParams | None = None) -> Section | None:
     # a second run with harm weights: do counts and harm agree on the sustained hot spots?
     compare = ""
     if p.weighting == "count" and len(p.categories) > 1:
-        alt = results(wh, HotspotParams(**{**{k: v for k, v in asdict(p).items()
-                                              if k != "notes"}, "weighting": "css"}))
+        alt = results(wh, HotspotParams(**{**asdict(p), "weighting": "css"}))
         a_set = set(sustained["code"])
         b_set = set(alt.loc[alt["category"].isin(SUSTAINED), "code"])
         w = alt.attrs["weights"] or {}
