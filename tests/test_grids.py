@@ -15,6 +15,7 @@ import shapely
 from vru.errors import SourceError
 from vru.geography import grids
 from vru.geography.weights import build_weights
+from vru.sources.police_uk_points import police_uk_points
 
 BUNDLED_STREET = sorted(
     (Path(__file__).resolve().parents[1] / "src" / "vru" / "data" / "bundled"
@@ -176,7 +177,7 @@ def test_to_bng_nan_and_real_points_fall_in_their_lsoa():
     # in their LSOA polygon (bundled boundaries, generalised to 20 m) or within 20 m of it
     from vru.sources.boundaries import read_bundled
 
-    p = grids.police_uk_points(BUNDLED_STREET).dropna(subset=["x"])
+    p = police_uk_points(BUNDLED_STREET).dropna(subset=["x"])
     lsoa = pd.concat([read_bundled("lsoa2011"), read_bundled("lsoa2021")])
     lsoa = lsoa.drop_duplicates("code").set_index("code").geometry
     poly = gpd.GeoSeries(lsoa.reindex(p["lsoa_code"]).to_numpy(), crs=27700)
@@ -191,7 +192,7 @@ def test_to_bng_nan_and_real_points_fall_in_their_lsoa():
 def test_police_uk_points_reconcile_with_the_street_loader():
     from vru.sources import police_uk
 
-    p = grids.police_uk_points(BUNDLED_STREET)
+    p = police_uk_points(BUNDLED_STREET)
     batch = police_uk.load_many(BUNDLED_STREET)
     crime = batch.tables["crime"]
     assert len(p) == int(crime["count"].sum())
@@ -222,5 +223,5 @@ def test_police_uk_points_refuse_a_bad_file(tmp_path):
         "abc,2023-01,City of London Police,City of London Police,-0.1,north,On or near X,"
         "E01000001,City of London 001A,Robbery,,\n")
     with pytest.raises(SourceError) as e:
-        grids.police_uk_points([bad])
+        police_uk_points([bad])
     assert e.value.row == 2 and e.value.column == "Latitude"

@@ -14,7 +14,8 @@ from vru import taxonomy
 from vru.analysis import harm
 from vru.errors import SourceError
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "methods-harm.md"
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "methods-harm.md"
 
 
 # --- the bundled CSS weights -----------------------------------------------------------------------
@@ -110,6 +111,28 @@ def test_default_volumes_are_london_2019():
     w = t["weight"]
     expected = sum(w[c] * vap[c] for c in vap.index) / vap.sum()
     assert t.at["violence_against_the_person", "weight"] == pytest.approx(expected)
+
+
+def test_london_volumes_equal_the_mps_loader():
+    from vru.sources import mps
+
+    folder = ROOT / "src" / "vru" / "data" / "bundled" / "mps_crime_borough"
+
+    def year_totals(name):
+        c = mps.load(folder / name).tables["crime"]
+        return c[c["month"].dt.year == 2019].groupby("category")["count"].sum()
+
+    coarse = year_totals(harm.MPS_BOROUGH_FILES[0][0])
+    detailed = year_totals(harm.MPS_BOROUGH_FILES[1][0])
+    got = harm.london_volumes()
+    leaves = set(harm._leaves())
+    expected = {c: v for c, v in coarse.items() if c in leaves and v > 0}
+    expected.update({c: v for c, v in detailed.items()
+                     if c in leaves and c not in expected and v > 0})
+    assert got.to_dict() == {c: float(v) for c, v in sorted(expected.items())}
+    # the knife and firearms leaves come from the detailed vintage
+    assert got["possession_of_article_with_blade_or_point"] == detailed[
+        "possession_of_article_with_blade_or_point"]
 
 
 def test_detailed_vintage_override():

@@ -56,7 +56,10 @@ weights per category is in ``docs/methods-harm.md`` (:func:`weights_markdown`).
 from __future__ import annotations
 
 import functools
+import gzip
+import io
 import math
+import zlib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -170,6 +173,46 @@ REPRESENTATIVE: dict[str, tuple[str | None, str]] = {
 }
 
 
+# --- reading CSV files (reference tables and user tables) -----------------------------------------
+
+
+def _line(i: int) -> int:
+    """File line of 0-based data row ``i`` (the header is line 1)."""
+    return int(i) + 2
+
+
+def _read_csv(path: str | Path) -> pd.DataFrame:
+    """A CSV (gzip or not, UTF-8, LF or CRLF) with every value as a string; SourceError naming
+    the file when it cannot be read."""
+    try:
+        raw = Path(path).read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as e:
+        raise SourceError(path, f"cannot read file (truncated or corrupt?): {e}") from None
+    if not raw.strip():
+        raise SourceError(path, "file is empty")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise SourceError(path, f"not UTF-8 text: {e}") from None
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[],
+                           skip_blank_lines=False)
+    except pd.errors.ParserError as e:
+        raise SourceError(path, f"cannot parse as CSV: {e}") from None
+
+
+def _check_header(path, cols: list[str], required: list[str], optional=()) -> None:
+    for c in required:
+        if c not in cols:
+            raise SourceError(path, f"missing required column {c!r}; header is {cols}", row=1,
+                              column=c)
+    for c in cols:
+        if c not in required and c not in optional:
+            raise SourceError(path, f"unknown column {c!r}", row=1, column=c)
+
+
 # --- the bundled CSS table -----------------------------------------------------------------------
 
 
@@ -179,18 +222,16 @@ def _css_path() -> Path:
 
 @functools.cache
 def _css_table() -> pd.DataFrame:
-    from vru.sources._io import check_columns, line_of, read_csv_strings
-
     path = _css_path()
-    df = read_csv_strings(path)
+    df = _read_csv(path)
     cols = ["category_counts", "description", "code_severity", "code_original",
             "category_severity", "offence", "weight"]
-    check_columns(path, df.columns, cols)
+    _check_header(path, list(df.columns), cols)
     w = pd.to_numeric(df["weight"], errors="coerce")
     bad = np.flatnonzero(~np.isfinite(w.to_numpy(float)) | (w.to_numpy(float) <= 0))
     if len(bad):
         raise SourceError(path, f"weight {df['weight'].iloc[bad[0]]!r} is not a positive number",
-                          row=line_of(bad[0]), column="weight")
+                          row=_line(bad[0]), column="weight")
     out = pd.DataFrame({
         "code": df["code_original"].str.strip(), "offence": df["description"].str.strip(),
         "group": df["category_counts"], "weight": w.to_numpy(float),
@@ -199,7 +240,7 @@ def _css_table() -> pd.DataFrame:
     if not known.all():
         i = int(np.flatnonzero(~known.to_numpy())[0])
         raise SourceError(path, f"offence code {out['code'].iloc[i]!r} is not mapped to a "
-                                "harmonised category", row=line_of(i), column="code_original")
+                                "harmonised category", row=_line(i), column="code_original")
     return out
 
 
@@ -221,32 +262,50 @@ def offence_weights() -> pd.DataFrame:
 # --- London volumes --------------------------------------------------------------------------------
 
 
+#: The bundled MPS borough files the London volumes come from (vru/data/bundled/mps_crime_borough,
+#: see its SOURCE.md), with their taxonomy scheme.
+MPS_BOROUGH_FILES = (
+    ("mps_borough_crime_historical_201004_202311.csv.gz", "mps_coarse"),
+    ("mps_borough_crime_detailed_201004_202111.csv.gz", "mps_detailed"),
+)
+
+
+def _mps_year_totals(path: Path, scheme: str, year: int) -> pd.Series:
+    """London total per harmonised category of one MPS borough file (rows = major, minor,
+    borough; one column per month ``YYYYMM``) over the months of ``year``."""
+    df = _read_csv(path)
+    months = [c for c in df.columns if len(c) == 6 and c.isdigit() and c.startswith(str(year))]
+    if len(months) != 12:
+        raise ValueError(f"{path.name}: {len(months)} months of {year}, not 12")
+    cats = [taxonomy.harmonise(scheme, a, b) for a, b in zip(df["MajorText"], df["MinorText"],
+                                                              strict=True)]
+    if any(c is None for c in cats):
+        i = cats.index(None)
+        raise SourceError(path, f"category {df['MinorText'].iloc[i]!r} not in the taxonomy",
+                          row=_line(i), column="MinorText")
+    counts = df[months].apply(pd.to_numeric).sum(axis=1)
+    return counts.groupby(pd.Series(cats, index=df.index)).sum()
+
+
 @functools.cache
 def _london_volumes(year: int) -> pd.Series:
-    from vru.sources import mps
-
     folder = Path(str(resources.files("vru.data").joinpath("bundled", "mps_crime_borough")))
-    coarse = mps.load(folder / "mps_borough_crime_historical_201004_202311.csv.gz")
-    detailed = mps.load(folder / "mps_borough_crime_detailed_201004_202111.csv.gz")
-
-    def total(batch):
-        c = batch.tables["crime"]
-        c = c[c["month"].dt.year == year]
-        return c.groupby("category")["count"].sum()
-
-    a, b = total(coarse), total(detailed)
-    if a.empty or b.empty:
-        raise ValueError(f"no MPS borough crime for {year} in the bundled files")
     leaves = set(_leaves())
-    out = {c: float(v) for c, v in a.items() if c in leaves}
-    out.update({c: float(v) for c, v in b.items() if c in leaves and c not in out})
+    out: dict[str, float] = {}
+    for name, scheme in MPS_BOROUGH_FILES:
+        totals = _mps_year_totals(folder / name, scheme, year)
+        for c, v in totals.items():
+            if c in leaves and c not in out and v > 0:
+                out[c] = float(v)
     return pd.Series(out, name="count").sort_index()
 
 
 def london_volumes(year: int = VOLUME_YEAR) -> pd.Series:
-    """London's recorded offences per harmonised leaf in calendar ``year`` (MPS, bundled borough
-    files): the coarse vintage for every leaf it has, the detailed vintage for the others (the
-    knife and firearms offences). The City of London (City of London Police) is not included."""
+    """London's recorded offences per harmonised leaf in calendar ``year`` (MPS, the bundled
+    borough files :data:`MPS_BOROUGH_FILES`, every row summed, categories harmonised with
+    :func:`vru.taxonomy.harmonise`): the coarse vintage for every leaf it has, the detailed
+    vintage for the others (the knife and firearms offences). The City of London (City of
+    London Police) is not included. Equal to the MPS loader's figures (tested)."""
     return _london_volumes(int(year)).copy()
 
 
@@ -351,9 +410,7 @@ def load_chi(path: str | Path) -> pd.DataFrame:
     the whole file is valid. Returns ``key`` (the category or offence code), ``days``, and the
     attribute ``attrs["key"]`` (``"category"`` or ``"offence_code"``).
     """
-    from vru.sources._io import check_columns, line_of, read_csv_strings
-
-    df = read_csv_strings(path)
+    df = _read_csv(path)
     cols = [c.strip() for c in df.columns]
     df.columns = cols
     keys = [c for c in ("category", "offence_code") if c in cols]
@@ -362,7 +419,7 @@ def load_chi(path: str | Path) -> pd.DataFrame:
                                 f"category) or 'offence_code' (Home Office code); it has {cols}",
                           row=1, column=keys[1] if len(keys) == 2 else "category")
     key = keys[0]
-    check_columns(path, cols, [key, "days"], CHI_OPTIONAL)
+    _check_header(path, cols, [key, "days"], CHI_OPTIONAL)
     if df.empty:
         raise SourceError(path, "no rows: the CHI table is empty", row=2)
     k = df[key].str.strip()
@@ -370,19 +427,19 @@ def load_chi(path: str | Path) -> pd.DataFrame:
              else set(OFFENCE_CATEGORY))
     for i, v in enumerate(k):
         if v == "":
-            raise SourceError(path, f"empty {key}", row=line_of(i), column=key)
+            raise SourceError(path, f"empty {key}", row=_line(i), column=key)
         if v not in known:
             what = ("harmonised category (see docs/taxonomy.md)" if key == "category"
                     else "Home Office offence code of the bundled CSS table")
-            raise SourceError(path, f"unknown {what}: {v!r}", row=line_of(i), column=key)
+            raise SourceError(path, f"unknown {what}: {v!r}", row=_line(i), column=key)
     dup = k.duplicated()
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise SourceError(path, f"{k.iloc[i]!r} appears twice", row=line_of(i), column=key)
+        raise SourceError(path, f"{k.iloc[i]!r} appears twice", row=_line(i), column=key)
     if key == "category" and (k == "anti_social_behaviour").any():
         i = int(np.flatnonzero((k == "anti_social_behaviour").to_numpy())[0])
         raise SourceError(path, "anti-social behaviour is not a crime and has no CHI value",
-                          row=line_of(i), column=key)
+                          row=_line(i), column=key)
     days = []
     for i, v in enumerate(df["days"].str.strip()):
         try:
@@ -390,7 +447,7 @@ def load_chi(path: str | Path) -> pd.DataFrame:
         except ValueError:
             d = math.nan
         if not math.isfinite(d) or d < 0:
-            raise SourceError(path, f"days must be a number >= 0, not {v!r}", row=line_of(i),
+            raise SourceError(path, f"days must be a number >= 0, not {v!r}", row=_line(i),
                               column="days")
         days.append(d)
     out = pd.DataFrame({"key": k.to_numpy(), "days": days})
