@@ -123,3 +123,31 @@ def first_bad(mask: pd.Series) -> int | None:
 
     idx = np.flatnonzero(mask.to_numpy())
     return int(idx[0]) if len(idx) else None
+
+
+def require_header(path: str | Path) -> list[str]:
+    """Header fields of a CSV; an absent, empty, unreadable or header-less file is a SourceError."""
+    p = Path(path)
+    if not p.exists():
+        raise SourceError(p, "no such file")
+    fields = header_fields(p)  # [] for an empty, binary or unreadable file: find out which
+    if not fields:
+        try:
+            with open_bytes(p) as f:
+                data = f.read()
+        except (EOFError, OSError) as e:
+            raise SourceError(p, f"cannot read file (truncated or corrupt?): {e}") from None
+        raise SourceError(p, "file is empty" if not data.strip() else "no CSV header line")
+    return fields
+
+
+def fail_first(path, mask, lines, column: str, values, message: str) -> None:
+    """Raise a SourceError for the first row where ``mask`` is True, naming its file line
+    (``lines[i]``), the column and the offending value."""
+    import numpy as np
+
+    m = np.asarray(mask, dtype=bool)
+    if m.any():
+        i = int(np.flatnonzero(m)[0])
+        raise SourceError(path, f"{message} (value {np.asarray(values)[i]!r})",
+                          row=int(lines[i]), column=column)

@@ -48,6 +48,7 @@ from vru.errors import SourceError
 from vru.geography.boroughs import BOROUGHS, borough_code
 from vru.schema import Batch, conform
 from vru.sources._io import base_name, check_columns, header_fields, read_csv_strings
+from vru.sources._io import fail_first as _fail
 
 SOURCE = "wpi_claimant_count"
 COUNT, RATE, POP = "claimant_count", "claimant_rate", "population_16_64"
@@ -83,12 +84,6 @@ def _month(p: Path, label: str, **where) -> pd.Timestamp:
         raise SourceError(p, f"not a month like 'October 2019': {label!r}", **where) from None
 
 
-def _fail(p, mask, lines, column, values, message) -> None:
-    m = np.asarray(mask, dtype=bool)
-    if m.any():
-        i = int(np.flatnonzero(m)[0])
-        raise SourceError(p, f"{message} (value {np.asarray(values)[i]!r})", row=int(lines[i]),
-                          column=column)
 
 
 def _numbers(p, raw: pd.Series, lines, column: str) -> np.ndarray:

@@ -55,7 +55,8 @@ import pandas as pd
 from vru.errors import SourceError
 from vru.geography.boroughs import BOROUGHS, borough_code
 from vru.schema import Batch, conform
-from vru.sources._io import base_name, check_columns, header_fields, open_bytes, read_csv_strings
+from vru.sources._io import base_name, check_columns, header_fields, read_csv_strings
+from vru.sources._io import require_header as _header
 
 EDITION = "IoD2019"
 N_LSOAS_ENGLAND = 32_844  # LSOAs ranked by IoD2019
@@ -231,19 +232,6 @@ def sniff(path: str | Path) -> bool:
 # ------------------------------------------------------------------------------------ loading
 
 
-def _header(p: Path) -> list[str]:
-    """Header fields, with unreadable files reported as SourceError."""
-    if not p.exists():
-        raise SourceError(p, "no such file")
-    fields = header_fields(p)  # [] for an empty, binary or unreadable file: find out which
-    if not fields:
-        try:
-            with open_bytes(p) as f:
-                data = f.read()
-        except (EOFError, OSError) as e:
-            raise SourceError(p, f"cannot read file (truncated or corrupt?): {e}") from None
-        raise SourceError(p, "file is empty" if not data.strip() else "no CSV header line")
-    return fields
 
 def load(path: str | Path) -> Batch:
     """Load one IoD2019 file (workbook or CSV export) into ``deprivation`` rows."""

@@ -35,7 +35,9 @@ import pandas as pd
 from vru.errors import SourceError
 from vru.geography.boroughs import BOROUGHS, borough_code
 from vru.schema import Batch, conform
-from vru.sources._io import base_name, header_fields, open_bytes, read_csv_strings
+from vru.sources._io import base_name, header_fields, read_csv_strings
+from vru.sources._io import fail_first as _fail
+from vru.sources._io import require_header as _header
 
 SOURCE = "mopac_pas"
 COLUMNS = ("Date", "Survey", "Borough", "Measure", "Proportion", "MPS")
@@ -75,12 +77,6 @@ def sniff(path: str | Path) -> bool:
     return tuple(fields[:6]) == COLUMNS
 
 
-def _fail(p, mask, lines, column, values, message) -> None:
-    m = np.asarray(mask, dtype=bool)
-    if m.any():
-        i = int(np.flatnonzero(m)[0])
-        raise SourceError(p, f"{message} (value {np.asarray(values)[i]!r})", row=int(lines[i]),
-                          column=column)
 
 
 def _shares(p, raw: pd.Series, lines, column: str) -> np.ndarray:
@@ -114,19 +110,6 @@ def _quarter_end(p, raw: pd.Series, lines) -> np.ndarray:
 
 
 
-def _header(p: Path) -> list[str]:
-    """Header fields, with unreadable files reported as SourceError."""
-    if not p.exists():
-        raise SourceError(p, "no such file")
-    fields = header_fields(p)  # [] for an empty, binary or unreadable file: find out which
-    if not fields:
-        try:
-            with open_bytes(p) as f:
-                data = f.read()
-        except (EOFError, OSError) as e:
-            raise SourceError(p, f"cannot read file (truncated or corrupt?): {e}") from None
-        raise SourceError(p, "file is empty" if not data.strip() else "no CSV header line")
-    return fields
 
 def load(path: str | Path) -> Batch:
     """Read and validate the whole PAS borough file."""
