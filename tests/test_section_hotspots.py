@@ -411,3 +411,14 @@ def test_categorical_map():
 
     assert set(charts_hotspots.SFHOTSPOT_COLOURS) == set(SFHOTSPOT_CATEGORIES)
     assert len(set(charts_hotspots.EHSA_COLOURS.values())) == 17
+
+
+def test_sfhotspot_scheme_in_the_section(grid_wh):
+    r = sh.results(grid_wh, scheme="sfhotspot").set_index("code")
+    assert set(r.loc[sorted(HOT), "category"]) == {"persistent hotspot"}
+    assert r["trend_tau"].isna().all()  # sfhotspot's scheme has no trend test
+    s = sh.build(grid_wh, sh.HotspotParams(scheme="sfhotspot"))
+    assert "sfhotspot" in s.body and "4 persistent hot spots" in s.body and "+nan" not in s.body
+    a = sh.build(grid_wh)
+    assert "4 persistent and 0 intensifying hot spots" in a.body
+    assert "(6 of 6)" in a.body  # 90% of 6 years, rounded up

@@ -89,7 +89,7 @@ def categorical_map(gdf, column: str, *, title: str, label: str,
     if len(gdf):
         gdf.plot(ax=ax, color=face, edgecolor="white" if len(gdf) < 300 else "none",
                  linewidth=0.3, rasterized=rasterize)
-    if outline is not None:
+    if outline is not None and len(outline):
         outline.boundary.plot(ax=ax, color="#333333", linewidth=0.5)
     ax.set_axis_off()
     ax.set_aspect("equal")

@@ -486,12 +486,19 @@ def write(gdf: gpd.GeoDataFrame, path: str | Path, fmt: str | None = None) -> Pa
 # --- the report section -----------------------------------------------------------------------------
 
 SUSTAINED = (INTENSIFYING_HOT, PERSISTENT_HOT)
+#: Per classification scheme: the sustained hot spot patterns (in table order) and the recent ones.
+PATTERNS = {
+    "arcgis": (SUSTAINED, (NEW_HOT, CONSECUTIVE_HOT)),
+    "sfhotspot": (("persistent hotspot",), ("emerging hotspot",)),
+}
 
 
-def _sustained(r: pd.DataFrame) -> pd.DataFrame:
-    """The most persistent and intensifying hot spots, most sustained first."""
-    s = r[r["category"].isin(SUSTAINED)].copy()
-    s["_order"] = s["category"].map({INTENSIFYING_HOT: 0, PERSISTENT_HOT: 1})
+def _sustained(r: pd.DataFrame, scheme: str = "arcgis") -> pd.DataFrame:
+    """The most persistent and intensifying hot spots, most sustained first (intensifying before
+    persistent, then by periods hot and mean value)."""
+    sustained = PATTERNS[scheme][0]
+    s = r[r["category"].isin(sustained)].copy()
+    s["_order"] = s["category"].map({c: i for i, c in enumerate(sustained)})
     return s.sort_values(["n_hot", "_order", "mean_value"], ascending=[False, True, False])
 
 
@@ -512,9 +519,10 @@ def build(wh: Warehouse, p: HotspotParams | None = None) -> Section | None:
     span = f"{periods[0]}-{periods[-1]}"
     n_areas = len(r)
     counts = r["category"].value_counts()
-    sustained = _sustained(r)
+    sustained = _sustained(r, p.scheme)
     top = sustained.head(20)
-    emerging = r[r["category"].isin([NEW_HOT, CONSECUTIVE_HOT])]
+    sustained_cats, recent_cats = PATTERNS[p.scheme]
+    emerging = r[r["category"].isin(recent_cats)]
     level_word = LEVEL_WORDS[p.level]
 
     # a second run with harm weights: do counts and harm agree on the sustained hot spots?
@@ -522,7 +530,7 @@ def build(wh: Warehouse, p: HotspotParams | None = None) -> Section | None:
     if p.weighting == "count" and len(p.categories) > 1:
         alt = results(wh, HotspotParams(**{**asdict(p), "weighting": "css"}))
         a_set = set(sustained["code"])
-        b_set = set(alt.loc[alt["category"].isin(SUSTAINED), "code"])
+        b_set = set(alt.loc[alt["category"].isin(sustained_cats), "code"])
         w = alt.attrs["weights"] or {}
         compare = (
             "<p><strong>Counts or harm?</strong> Weighted by the ONS Crime Severity Score "
@@ -555,7 +563,7 @@ def build(wh: Warehouse, p: HotspotParams | None = None) -> Section | None:
         "Pattern": top["category"].astype(str),
         f"{lv.period_word.capitalize()}s hot": [f"{h} of {t}" for h, t in
                                                zip(top["n_hot"], top["n_periods"], strict=True)],
-        "Trend (tau)": [f"{v:+.2f}" for v in top["trend_tau"]],
+        "Trend (tau)": [f"{v:+.2f}" if np.isfinite(v) else "–" for v in top["trend_tau"]],
         "Last z": [f"{v:.1f}" for v in top["last_z"]],
         f"Offences a {lv.period_word} (mean)": [f"{v:,.0f}" for v in top["mean_value"]],
     })
@@ -570,6 +578,25 @@ def build(wh: Warehouse, p: HotspotParams | None = None) -> Section | None:
     settings = (f"space-time Getis-Ord Gi* with {p.rule} contiguity neighbours"
                 if p.rule in ("queen", "rook") else f"space-time Getis-Ord Gi* with {p.rule} neighbours")
     what = "counts" if p.weighting == "count" else esc(p.weighting.upper()) + " harm"
+    n_t = len(periods)
+    if p.scheme == "arcgis":
+        scheme_text = (
+            f"Benjamini-Hochberg false discovery rate {100 * p.alpha:g}% per {lv.period_word}; a "
+            f"Mann-Kendall test on each area's z-scores gives its trend; areas are classed into "
+            f"ArcGIS's 17 patterns. With {n_t} {lv.period_word}s, persistent and intensifying "
+            f"hot spots are areas that were significant hot spots in at least 90% of them "
+            f"including the last ({-(-9 * n_t // 10)} of {n_t}); intensifying ones with a "
+            f"significant upward trend.</p>")
+        found = (f"{int(counts.get(PERSISTENT_HOT, 0)):,} persistent and "
+                 f"{int(counts.get(INTENSIFYING_HOT, 0)):,} intensifying hot spots")
+        recent_words = "new or consecutive"
+    else:
+        scheme_text = (
+            "each area's p-values adjusted across its periods (Holm), areas classed with R "
+            "sfhotspot's scheme: persistent hot spots were significant hot spots in at least 80% "
+            f"of the {n_t} {lv.period_word}s; emerging ones only recently.</p>")
+        found = f"{int(counts.get('persistent hotspot', 0)):,} persistent hot spots"
+        recent_words = "emerging"
     body = (
         f"<p>Where is violence high <em>and</em> sustained? This section runs an emerging hot "
         f"spot analysis of {esc(cats)} ({what}"
@@ -578,16 +605,10 @@ def build(wh: Warehouse, p: HotspotParams | None = None) -> Section | None:
         f"data: {esc(lv.source)}).</p>"
         f"<p><strong>Method</strong> (docs/methods-hotspots.md): {esc(settings)}, a time step of "
         f"{p.time_lag} {lv.period_word}, each {lv.period_word} compared with "
-        f"{'itself' if p.global_window == 'period' else 'the whole ' + esc(p.global_window)}, "
-        f"Benjamini-Hochberg false discovery rate {100 * p.alpha:g}% per {lv.period_word}; a "
-        f"Mann-Kendall test on each area's z-scores gives its trend; areas are classed into "
-        f"ArcGIS's 17 patterns. With {len(periods)} {lv.period_word}s, persistent and "
-        f"intensifying hot spots are areas that were significant hot spots in at least 90% of "
-        f"them including the last ({math.ceil(0.9 * len(periods))} of {len(periods)}); "
-        f"intensifying ones with a significant upward trend.</p>"
-        f"<p><strong>Findings.</strong> {int(counts.get(PERSISTENT_HOT, 0)):,} persistent and "
-        f"{int(counts.get(INTENSIFYING_HOT, 0)):,} intensifying hot spots; by borough: "
-        f"{esc(hot_words)}. {len(emerging):,} {level_word}s are new or consecutive hot spots "
+        f"{'itself' if p.global_window == 'period' else 'the whole ' + esc(p.global_window)}; "
+        + scheme_text
+        + f"<p><strong>Findings.</strong> {esc(found)}; by borough: "
+        f"{esc(hot_words)}. {len(emerging):,} {level_word}s are {esc(recent_words)} hot spots "
         f"(hot only recently).</p>"
         + figure(map_svg, f"Emerging hot spot patterns of {cats} by {level_word}, {span}. "
                           "Grey: areas without neighbours (no result).")
