@@ -225,3 +225,18 @@ def test_police_uk_points_refuse_a_bad_file(tmp_path):
     with pytest.raises(SourceError) as e:
         police_uk_points([bad])
     assert e.value.row == 2 and e.value.column == "Latitude"
+
+
+def test_grid_counts_feed_the_emerging_hot_spot_analysis():
+    from vru.analysis.emerging import emerging_hotspots
+
+    p = police_uk_points(BUNDLED_STREET)
+    loc = p.dropna(subset=["x"])
+    g = grids.hex_grid(gpd.GeoSeries(gpd.points_from_xy(loc["x"], loc["y"]), crs=27700), 250)
+    counts = grids.count_points(g, p["x"], p["y"], period=p["month"])
+    w = build_weights(g.cells, "queen", id_col="cell_id", islands="drop")
+    res = emerging_hotspots(counts.loc[list(w.unique_ids)], w, global_window="period", time_lag=1)
+    assert len(res.summary) == len(w.unique_ids) and res.bins.shape[1] == 6
+    # the busiest cell is a significant hot spot in the last month
+    busiest = counts.sum(axis=1).idxmax()
+    assert res.bins.loc[busiest].iloc[-1] == 1
