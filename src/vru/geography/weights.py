@@ -104,6 +104,19 @@ def _check_crs(gdf: gpd.GeoDataFrame) -> None:
                          "metres, reproject first, e.g. gdf.to_crs(27700)")
 
 
+def _indexed(areas: gpd.GeoDataFrame, id_col: str | None) -> gpd.GeoDataFrame:
+    """The areas indexed by id, checked: unique ids, at least one area, every geometry present."""
+    g = areas if id_col is None else areas.set_index(id_col)
+    if g.index.has_duplicates:
+        raise ValueError(f"duplicate area id {g.index[g.index.duplicated()][0]!r}")
+    if len(g) == 0:
+        raise ValueError("no areas")
+    empty = g.geometry.isna() | g.geometry.is_empty
+    if empty.any():
+        raise ValueError(f"area {g.index[empty][0]!r} has no geometry")
+    return g
+
+
 def _base_table(g: gpd.GeoDataFrame, rule: str, k: int | None, distance: float | None
                 ) -> pd.DataFrame:
     """Binary neighbour table (focal, neighbor, weight) with attrs ids/islands."""
@@ -115,10 +128,17 @@ def _base_table(g: gpd.GeoDataFrame, rule: str, k: int | None, distance: float |
         return neighbours.knn(g, int(k), id_col=None)
     if distance is None or not np.isfinite(distance) or distance <= 0:
         raise ValueError("rule='distance' needs a positive distance in metres")
-    g = neighbours._indexed(g, None)
     pts = gpd.GeoSeries(g.geometry.centroid, index=g.index, crs=g.crs)
     graph = Graph.build_distance_band(pts, float(distance), binary=True)
-    return neighbours._table(graph, list(g.index), "B")
+    adj = graph.adjacency.reset_index()
+    adj.columns = neighbours.COLUMNS
+    isolated = set(graph.isolates)
+    adj = adj[~adj["focal"].isin(isolated)]  # libpysal stores an island as (i, i, 0)
+    table = adj.sort_values(["focal", "neighbor"]).reset_index(drop=True)
+    table["weight"] = 1.0
+    table.attrs["islands"] = [i for i in g.index if i in isolated]
+    table.attrs["ids"] = list(g.index)
+    return table
 
 
 def _attach(g: gpd.GeoDataFrame, table: pd.DataFrame, isl: list) -> tuple[pd.DataFrame, tuple]:
@@ -166,7 +186,7 @@ def build_weights(gdf: gpd.GeoDataFrame, rule: str = "queen", *, k: int | None =
     if id_col is not None and id_col not in gdf.columns:
         raise ValueError(f"no id column {id_col!r} in the areas")
     _check_crs(gdf)
-    g = neighbours._indexed(gdf, id_col)
+    g = _indexed(gdf, id_col)
     table = _base_table(g, rule, k, distance)
     ids = list(g.index)
     isl = list(table.attrs.get("islands", []))
