@@ -99,9 +99,8 @@ GROUP BY ALL
 """
 
 
-def raw_sql(files: list[str]):
+def _sql_connection():
     import duckdb
-    import pandas as pd
 
     from vru import taxonomy
 
@@ -110,10 +109,16 @@ def raw_sql(files: list[str]):
         columns={"minor": "crime_type"})
     con = duckdb.connect()
     con.register("category_map", cmap)
-    sd = pd.StringDtype("pyarrow")
-    table = con.sql(SQL, params={"files": files}).to_arrow_table()
+    return con
+
+
+def raw_sql(files: list[str], con=None):
+    import pandas as pd
     import pyarrow as pa
 
+    con = con or _sql_connection()
+    table = con.sql(SQL, params={"files": files}).to_arrow_table()
+    sd = pd.StringDtype("pyarrow")
     return table.to_pandas(types_mapper={pa.string(): sd}.get)
 
 
@@ -123,7 +128,8 @@ def raw_sql_by_month(files: list[str]):
     months: dict[str, list[str]] = {}
     for f in files:
         months.setdefault(Path(f).name[:7], []).append(f)
-    return pd.concat([raw_sql(fs) for _, fs in sorted(months.items())], ignore_index=True)
+    con = _sql_connection()
+    return pd.concat([raw_sql(fs, con) for _, fs in sorted(months.items())], ignore_index=True)
 
 
 METHODS = {"ours": ours, "pandas": pandas_groupby, "sql": raw_sql, "sql_by_month": raw_sql_by_month}
