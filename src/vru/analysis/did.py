@@ -233,6 +233,7 @@ class _Core:
     n1: np.ndarray
     n0: np.ndarray
     level: np.ndarray  # level ATT (poisson: m_gt - m_gb m_Ct / m_Cb; linear: = est)
+    treated_mean: np.ndarray  # m_g,t: the cohort's mean outcome in period t
     cohorts: np.ndarray
     cohort_size: np.ndarray
 
@@ -300,7 +301,7 @@ def _core(pa: PanelArrays, *, control: str, base_period: str, anticipation: int,
     est[same] = 0.0
     level[same] = 0.0
     psi[:, bad | same] = 0.0
-    return _Core(kk, tt, bb, gg, est, psi, n1, n0, level, cohorts, n_k)
+    return _Core(kk, tt, bb, gg, est, psi, n1, n0, level, m1t, cohorts, n_k)
 
 
 # --- aggregation ---------------------------------------------------------------------------------
@@ -484,6 +485,35 @@ def _check_options(*, control, base_period, model, inference, anticipation, alph
         raise EvaluationError("the bootstrap needs at least 99 draws")
 
 
+def simple_estimate(pa: PanelArrays, *, control: str = "never_treated",
+                    base_period: str = "varying", anticipation: int = 0,
+                    model: str = "linear") -> tuple[float, float, float]:
+    """The simple aggregate alone, fast (for placebo draws): ``(estimate, analytic SE, level)``.
+
+    ``level``: the same weighted average of the treated cohorts' mean outcomes in the post
+    periods. Multiplying the treated areas' post-period outcomes by ``1 + d`` moves the linear
+    estimate by exactly ``d * level`` (the estimator is linear and base periods are before the
+    start) and the Poisson log ratio by ``log(1 + d)``.
+    """
+    never = pa.cohort < 0
+    if control == "never_treated" and not never.any():
+        raise EvaluationError("no never-treated unit: use control='not_yet_treated'")
+    core = _core(pa, control=control, base_period=base_period, anticipation=anticipation,
+                 model=model)
+    unit_k = np.searchsorted(core.cohorts, pa.cohort)
+    unit_k[never] = -1
+    post = np.isfinite(core.est) & (core.t >= core.g)
+    if not post.any():
+        return np.nan, np.nan, np.nan
+    idx = np.flatnonzero(post)
+    est, psi = _agg(core, idx, unit_k)
+    se, _ = _variance_and_bootstrap(psi[:, None], pa.cluster, inference="analytic", n_boot=0,
+                                    seed=0)
+    shares = core.cohort_size[core.k[idx]]
+    level = float(shares @ core.treated_mean[idx] / shares.sum())
+    return est, float(se[0]), level
+
+
 def estimate(pa: PanelArrays, *, control: str = "never_treated", base_period: str = "varying",
              anticipation: int = 0, model: str = "linear", inference: str = "analytic",
              n_boot: int = 999, seed: int = 0, alpha: float = 0.05) -> DiDResult:
@@ -587,5 +617,6 @@ def estimate(pa: PanelArrays, *, control: str = "never_treated", base_period: st
                      int((~never).sum()), int(never.sum()), psi, pa.cluster, cols)
 
 
-__all__ = ["EvaluationError", "PanelArrays", "panel_arrays", "att_gt", "estimate", "DiDResult",
+__all__ = ["EvaluationError", "PanelArrays", "panel_arrays", "att_gt", "estimate",
+           "simple_estimate", "DiDResult",
            "CONTROLS", "BASE_PERIODS", "MODELS", "INFERENCE"]

@@ -71,11 +71,36 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
+from scipy.optimize import minimize, nnls
 
 from vru.analysis.did import EvaluationError
 
 # --- weights on the simplex -------------------------------------------------------------------
+
+
+def _nnls_start(A: np.ndarray, b: np.ndarray, scale: float):
+    """A warm start: NNLS (compiled) with the sum-to-one constraint as a heavily weighted extra
+    row, its support re-solved exactly; ``None`` unless every weight there is positive."""
+    J = A.shape[1]
+    M = 1e3 * np.sqrt(scale)
+    try:
+        w0 = nnls(np.vstack([A, np.full(J, M)]), np.append(b, M))[0]
+    except (RuntimeError, ValueError):
+        return None
+    P = [int(i) for i in np.flatnonzero(w0 > 0)]
+    if not P:
+        return None
+    z = np.zeros(J)
+    if len(P) == 1:
+        z[P[0]] = 1.0
+    else:
+        first, rest = P[0], P[1:]
+        v = np.linalg.lstsq(A[:, rest] - A[:, [first]], b - A[:, first], rcond=None)[0]
+        z[rest] = v
+        z[first] = 1.0 - v.sum()
+    if not (z[P] > 0).all():
+        return None
+    return z, P
 
 
 def simplex_least_squares(A: np.ndarray, b: np.ndarray, *, tol: float = 1e-10,
@@ -83,8 +108,12 @@ def simplex_least_squares(A: np.ndarray, b: np.ndarray, *, tol: float = 1e-10,
     """``argmin ||A w - b||^2`` subject to ``w >= 0`` and ``sum(w) = 1`` (exact, active set).
 
     Optimality (KKT): every weight in the support has the same gradient ``g_j = (A'(Aw - b))_j``
-    and no donor outside has a smaller one. When the solution is not unique (more donors in the
-    support than independent pre-periods) the support found is one of the optimal ones.
+    and no donor outside has a smaller one. The active-set iterations solve each equality-
+    constrained subproblem from the Gram matrix ``A'A`` (fast), starting from the support that
+    NNLS finds with the constraint as a heavily weighted extra row; the final support is solved
+    again by least squares on ``A`` itself (accurate), and the KKT conditions are always
+    checked. When the solution is not unique (more donors in the support than independent
+    pre-periods) the support found is one of the optimal ones.
     """
     A = np.asarray(A, dtype=float)
     b = np.asarray(b, dtype=float)
@@ -93,28 +122,57 @@ def simplex_least_squares(A: np.ndarray, b: np.ndarray, *, tol: float = 1e-10,
         raise EvaluationError("no donor areas")
     if J == 1:
         return np.ones(1)
-    scale = max(float((A**2).sum(axis=0).max()), float(np.abs(A.T @ b).max()), 1e-300)
+    H = A.T @ A
+    f = A.T @ b
+    scale = max(float(np.diag(H).max()), float(np.abs(f).max()), 1e-300)
     thresh = tol * scale
     w = np.zeros(J)
-    w[int(np.argmin(((A - b[:, None]) ** 2).sum(axis=0)))] = 1.0
-    P = [int(np.flatnonzero(w)[0])]
+    j0 = int(np.argmin(np.diag(H) - 2 * f))  # the single donor nearest b
+    w[j0] = 1.0
+    P = [j0]
     banned: set[int] = set()
+    start = _nnls_start(A, b, scale)
+    if start is not None:
+        w, P = start
     max_iter = max_iter or 10 * J + 20
 
-    def eqp(S: list[int]) -> np.ndarray:
+    def eqp_gram(S: list[int]) -> np.ndarray | None:
+        k = len(S)
+        K = np.ones((k + 1, k + 1))
+        K[:k, :k] = H[np.ix_(S, S)]
+        K[k, k] = 0.0
+        rhs = np.append(f[S], 1.0)
+        try:
+            sol = np.linalg.solve(K, rhs)
+        except np.linalg.LinAlgError:
+            return None
+        if not np.isfinite(sol).all():
+            return None
+        z = np.zeros(J)
+        z[S] = sol[:k]
+        return z
+
+    def eqp_lstsq(S: list[int]) -> np.ndarray:
         z = np.zeros(J)
         if len(S) == 1:
             z[S[0]] = 1.0
             return z
-        j0, rest = S[0], S[1:]
-        M = A[:, rest] - A[:, [j0]]
-        v = np.linalg.lstsq(M, b - A[:, j0], rcond=None)[0]
+        first, rest = S[0], S[1:]
+        v = np.linalg.lstsq(A[:, rest] - A[:, [first]], b - A[:, first], rcond=None)[0]
         z[rest] = v
-        z[j0] = 1.0 - v.sum()
+        z[first] = 1.0 - v.sum()
         return z
 
+    def eqp(S: list[int]) -> np.ndarray:
+        if len(S) == 1:
+            z = np.zeros(J)
+            z[S[0]] = 1.0
+            return z
+        z = eqp_gram(S)
+        return eqp_lstsq(S) if z is None else z
+
     for _ in range(max_iter):
-        grad = A.T @ (A @ w - b)
+        grad = H @ w - f
         level = grad[P].mean()
         out = np.ones(J, dtype=bool)
         out[P] = False
@@ -144,7 +202,12 @@ def simplex_least_squares(A: np.ndarray, b: np.ndarray, *, tol: float = 1e-10,
             P = keep or [j]
         w = np.clip(w, 0, None)
         w /= w.sum()
-    return w
+    if len(P) > 1:  # polish the final support on A itself
+        z = eqp_lstsq(P)
+        if (z[P] >= 0).all():
+            w = z
+    w = np.clip(w, 0, None)
+    return w / w.sum()
 
 
 def fit_weights(X0: np.ndarray, X1: np.ndarray, Z0: np.ndarray, Z1: np.ndarray, *,
