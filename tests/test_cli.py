@@ -243,3 +243,33 @@ def test_synthetic_survey_round_trip(warehouse, tmp_path):
     with Warehouse.open(warehouse, read_only=True) as wh:
         n = wh.sql("SELECT count(DISTINCT respondent_id) AS n FROM survey_responses")["n"][0]
     assert n == 60 * 32
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("suffix", ["csv", "geojson", "json"])
+def test_hotspots_command_writes_each_format(warehouse, tmp_path, suffix):
+    import json
+
+    import pandas as pd
+
+    out = tmp_path / f"hs.{suffix}"
+    r = run("hotspots", "--warehouse", warehouse, "--out", out)
+    assert r.exit_code == 0, r.output
+    assert "Persistent Hot Spot" in r.output
+    if suffix == "csv":
+        df = pd.read_csv(out)
+        assert len(df) == 4829 and {"code", "ward_name", "borough_name", "category"} <= set(df)
+    elif suffix == "geojson":
+        d = json.loads(out.read_text())
+        assert d["type"] == "FeatureCollection" and len(d["features"]) == 4829
+        lon, lat = d["features"][0]["geometry"]["coordinates"][0][0][:2]
+        assert -0.6 < lon < 0.4 and 51.2 < lat < 51.8  # WGS 84, as GeoJSON requires
+    else:
+        d = json.loads(out.read_text())
+        assert len(d["areas"]) == 4829 and d["parameters"]["weighting"] == "count"
+
+
+def test_hotspots_chi_without_a_table_is_a_clear_error(warehouse, tmp_path):
+    r = run("hotspots", "--warehouse", warehouse, "--weighting", "chi", "--out", tmp_path / "x.csv")
+    assert r.exit_code == 2 and "--chi-file" in r.output
+    assert not (tmp_path / "x.csv").exists()

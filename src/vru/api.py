@@ -40,6 +40,27 @@ def report(out: str | Path, warehouse: str | Path | None = None) -> Path:
         return write_report(wh, out)
 
 
+def hotspots(warehouse: str | Path | None = None, out: str | Path | None = None,
+             fmt: str | None = None, **params):
+    """Emerging hot spot analysis (Getis-Ord Gi* per period, Mann-Kendall trend, the 17 ArcGIS
+    categories or sfhotspot's scheme) on the warehouse's crime data.
+
+    ``params`` are fields of :class:`vru.outputs.section_hotspots.HotspotParams` (level,
+    categories, weighting, rates, start, end, rule, k, distance, islands, time_lag, ...).
+    Returns a GeoDataFrame, one row per area; with ``out``, also writes it as CSV, GeoJSON or JSON.
+    """
+    from vru.outputs import section_hotspots as sh  # noqa: PLC0415
+
+    with Warehouse.open(warehouse, read_only=True) as wh:
+        try:
+            gdf = sh.results(wh, **params)
+        except (ValueError, TypeError) as e:
+            raise VRUError(str(e)) from None
+    if out is not None:
+        sh.write(gdf, out, fmt)
+    return gdf
+
+
 def drivers(warehouse: str | Path | None = None, **params) -> dict:
     """The drivers analysis (City Hall statements, correlations, count regressions) as plain data.
 
@@ -122,5 +143,5 @@ def status(warehouse: str | Path | None = None) -> pd.DataFrame:
         return queries.sources(wh)
 
 
-__all__ = ["confidence", "default_path", "drivers", "ingest", "init", "report", "status",
+__all__ = ["confidence", "default_path", "drivers", "hotspots", "ingest", "init", "report", "status",
            "synthetic_survey", "target"]

@@ -98,6 +98,49 @@ json_out_option = click.option(
 
 @main.command()
 @warehouse_option
+@click.option("--level", type=click.Choice(["lsoa", "ward", "borough"]), default="lsoa",
+              show_default=True,
+              help="Areas: lsoa (annual LSOA data), borough or ward (monthly MPS data).")
+@click.option("--categories", default="violence_against_the_person,robbery,possession_of_weapons",
+              show_default=True, help="Comma-separated harmonised categories (docs/taxonomy.md).")
+@click.option("--weighting", type=click.Choice(["count", "css", "chi"]), default="count",
+              show_default=True, help="Count offences, or weight them by harm: ONS Crime Severity "
+              "Score (css) or Cambridge Crime Harm Index (chi, needs --chi-file).")
+@click.option("--chi-file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="CSV of Cambridge Crime Harm Index weights (see docs/methods-harm.md).")
+@click.option("--rates", is_flag=True, help="Per 1,000 residents instead of totals (LSOA level).")
+@click.option("--start", default=None, help="First period: a year or YYYY-MM.")
+@click.option("--end", default=None, help="Last period: a year or YYYY-MM.")
+@click.option("--rule", type=click.Choice(["queen", "rook", "knn", "distance"]), default="queen",
+              show_default=True, help="Neighbour rule.")
+@click.option("--k", type=int, default=None, help="Neighbours for --rule knn.")
+@click.option("--distance", type=float, default=None, help="Metres for --rule distance.")
+@click.option("--islands", type=click.Choice(["keep", "knn1", "drop"]), default="keep",
+              show_default=True, help="Areas with no neighbour: keep alone, link to the nearest, "
+              "or drop.")
+@click.option("--time-lag", type=int, default=1, show_default=True,
+              help="Periods of the space-time neighbourhood before each period.")
+@click.option("--scheme", type=click.Choice(["arcgis", "sfhotspot"]), default="arcgis",
+              show_default=True, help="ArcGIS Pro's 17 categories or sfhotspot's 10.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output file: .csv, .geojson or .json (or use --format).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "geojson", "json"]), default=None)
+def hotspots(warehouse, level, categories, weighting, chi_file, rates, start, end, rule, k,
+             distance, islands, time_lag, scheme, out, fmt) -> None:
+    """Find high and sustained violence: emerging hot spot analysis (Gi* per period with
+    space-time neighbours, FDR, Mann-Kendall trend) classified into ArcGIS Pro's categories."""
+    params = dict(level=level, categories=tuple(c.strip() for c in categories.split(",")),
+                  weighting=weighting, chi_file=chi_file, rates=rates, start=start, end=end,
+                  rule=rule, k=k, distance=distance, islands=islands, time_lag=time_lag,
+                  scheme=scheme)
+    gdf = _run(api.hotspots, warehouse, out, fmt, **params)
+    counts = gdf["category"].value_counts()
+    click.echo(f"wrote {out}: {len(gdf):,} areas; " + ", ".join(
+        f"{c} {n:,}" for c, n in counts.items() if c and c != "No Pattern Detected"))
+
+
+@main.command()
+@warehouse_option
 @click.option("--categories", default=None,
               help="Comma-separated harmonised categories counted as serious violence "
                    "(default: violence_with_injury,robbery,knife_offences).")

@@ -44,6 +44,7 @@ TREND_GROUPS = {
 }
 # Sections contributed by the analysis modules, in report order; each exposes build(wh).
 ANALYSIS_SECTIONS = (
+    "vru.outputs.section_hotspots",
     "vru.outputs.section_drivers",
     "vru.outputs.section_targeting",
     "vru.outputs.section_confidence",

@@ -58,7 +58,7 @@ def areas(wh: Warehouse, level: str, vintage: str | None = None) -> pd.DataFrame
         q += " AND vintage = ?"
         params.append(vintage)
     df = wh.sql(q + " ORDER BY code", params)
-    df["geometry"] = [bytes(g) if g is not None else None for g in df["geometry"]]
+    df["geometry"] = [None if g is None or g is pd.NA else bytes(g) for g in df["geometry"]]
     return df
 
 
