@@ -80,7 +80,12 @@ def target(warehouse: str | Path | None = None, **params) -> dict:
     from vru.outputs import section_targeting as st  # noqa: PLC0415
 
     with Warehouse.open(warehouse, read_only=True) as wh:
-        return st.results(wh, st.TargetParams(**params))
+        try:
+            return st.results(wh, st.TargetParams(**params))
+        except VRUError:
+            raise
+        except ValueError as e:
+            raise VRUError(str(e)) from None
 
 
 def confidence(warehouse: str | Path | None = None, *, measure: str = "good_job_local",

@@ -170,15 +170,20 @@ def drivers(warehouse, categories, start, end, n, out) -> None:
 @click.option("--max-per-borough", type=int, default=None, help="Default 1.")
 @click.option("--min-population", type=int, default=None, help="Minimum residents per area.")
 @click.option("--seed", type=int, default=None, help="Seed of the sensitivity analysis (default 0).")
+@click.option("--weighting", type=click.Choice(["css", "count", "chi"]), default=None,
+              help="Harm weighting of offences (default css: ONS Crime Severity Score).")
+@click.option("--chi-file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="CSV of Cambridge Crime Harm Index weights for --weighting chi.")
 @json_out_option
 def target(warehouse, level, n, budget, years, cap, max_per_borough, min_population, seed,
-           out) -> None:
+           weighting, chi_file, out) -> None:
     """Choose neighbourhoods to fund: score candidates on sustained violence, harm, deprivation
     and youth population; pick N under constraints; allocate the budget over years to the penny
     under a cap; report how stable the shortlist is when the weights vary. Machine-readable JSON."""
     params = {k: v for k, v in {
         "level": level, "n": n, "years": years, "max_per_borough": max_per_borough,
-        "min_population": min_population, "seed": seed}.items() if v is not None}
+        "min_population": min_population, "seed": seed, "weighting": weighting,
+        "chi_file": chi_file}.items() if v is not None}
     if budget is not None:
         params["budget_pence"] = round(budget * 100)
     if cap is not None:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from vru import taxonomy
+from vru.analysis import harm
 from vru.analysis import targeting as tg
 from vru.geography import borough_name, contiguity
 from vru.outputs import charts, charts_drivers
@@ -57,6 +58,8 @@ class TargetParams:
     sustained: str = "emerging"  # or "top_decile"
     categories: tuple[str, ...] = VIOLENCE
     harm_years: int = 3  # harm and need: mean of the latest 3 years with correct data
+    weighting: str = "css"  # harm: "css" (ONS Crime Severity Score), "count", or "chi"
+    chi_file: str | None = None  # Cambridge Crime Harm Index table for weighting="chi"
     pop_year: int = 2020
     youth: str = "share"
     budget_pence: int = 900_000_000  # GBP 9m (the 2022 MyEnds extension)
@@ -76,12 +79,18 @@ class TargetParams:
 def lsoa_inputs(wh: Warehouse, p: TargetParams | None = None) -> dict:
     """The LSOA area frame (see :mod:`vru.analysis.targeting`), annual counts and rates, names."""
     p = p or TargetParams()
-    parts = [q.crime_annual(wh, source=LSOA_SOURCE, level="lsoa", category=c) for c in p.categories]
+    parts = [q.crime_annual(wh, source=LSOA_SOURCE, level="lsoa", category=c).assign(category=c)
+             for c in p.categories]
     a = pd.concat(parts)
     if a.empty:
         raise ValueError(f"no LSOA crime ({LSOA_SOURCE}) in the warehouse")
     counts = a.groupby(["area_code", "year"])["count"].sum(min_count=len(p.categories)).unstack()
     counts = counts.loc[:, counts.notna().all(axis=0)]  # drop years known to be wrong (2020)
+    # harm: the same counts weighted per category (vru.analysis.harm; the choice is explicit)
+    chi = harm.load_chi(p.chi_file) if p.chi_file else None
+    weighted = harm.harm_weighted(a[a["year"].isin(counts.columns)], p.weighting, chi=chi)
+    harm_counts = weighted.groupby(["area_code", "year"])["harm"].sum().unstack()
+    harm_weights = weighted.attrs["weights"]
     years = sorted(counts.columns)
     if len(years) < p.harm_years:
         raise ValueError(f"fewer than {p.harm_years} years of correct LSOA data")
@@ -95,7 +104,7 @@ def lsoa_inputs(wh: Warehouse, p: TargetParams | None = None) -> dict:
         "borough": areas["parent_code"].reindex(ids).astype(str),
         "population": pop.reindex(ids),
         "youth": youth.reindex(ids),
-        "violence": counts[years[-p.harm_years:]].mean(axis=1),
+        "violence": harm_counts.reindex(ids)[years[-p.harm_years:]].mean(axis=1),
         "imd": imd.reindex(ids),
     }).rename_axis("area")
     missing = frame.index[frame.isna().any(axis=1)]
@@ -104,6 +113,7 @@ def lsoa_inputs(wh: Warehouse, p: TargetParams | None = None) -> dict:
     rates = 1000.0 * counts.div(frame["population"], axis=0)
     return {"frame": frame, "counts": counts, "rates": rates, "years": years,
             "harm_years": years[-p.harm_years:], "names": areas["name"].astype(str),
+            "harm_weights": harm_weights,
             "geometry": to_geodataframe(areas.loc[ids].reset_index())}
 
 
@@ -276,7 +286,9 @@ def results(wh: Warehouse, p: TargetParams | None = None) -> dict:
 
 # --- the report section -----------------------------------------------------------------------
 
-COMPONENT_WORDS = {"sustained": "sustained violence", "harm": "harm (violence rate)",
+HARM_WORDS = {"css": "its ONS Crime Severity Score (2020 edition)", "count": "1 (counts)",
+              "chi": "its Cambridge Crime Harm Index days (user-supplied table)"}
+COMPONENT_WORDS = {"sustained": "sustained violence", "harm": "harm (weighted violence rate)",
                    "deprivation": "deprivation (IMD)", "youth": "young residents"}
 
 
@@ -301,6 +313,8 @@ def build(wh: Warehouse, p: TargetParams | None = None) -> Section | None:
                                f"until they hold {p.target_population:,} residents")}[p.level]
     cats = " + ".join(taxonomy.label(c).lower() for c in p.categories)
     hy = t.inputs["harm_years"]
+    hw = t.inputs["harm_weights"]
+    wts = ", ".join(f"{taxonomy.label(c).lower()} {hw[c]:,.1f}" for c in p.categories if c in hw)
     stab = t.sensitivity["candidates"]
     cov = t.sensitivity["coverage"]
 
@@ -375,9 +389,10 @@ def build(wh: Warehouse, p: TargetParams | None = None) -> Section | None:
         f"<p><strong>Candidates</strong>: {esc(level_words)} ({len(cand):,} candidates; the City "
         f"of London has no MPS LSOA data). <strong>Score</strong> = weighted sum of standardised "
         f"components (winsorised at the 1st/99th percentiles, mean 0, SD 1): {esc(wtxt)}. "
-        f"Sustained violence: {esc(t.sustained_text)}. Harm: {esc(cats)} per 1,000 residents "
-        f"(mean of {', '.join(map(str, hy))}; a proxy until harm weights are applied to small "
-        f"areas). Deprivation: IMD 2019 score. Young residents: share aged 16-29 (ONS "
+        f"Sustained violence: {esc(t.sustained_text)}. Harm: {esc(cats)} per 1,000 residents, "
+        f"each offence weighted by {esc(HARM_WORDS.get(p.weighting, p.weighting))} "
+        f"(weights {esc(wts)}; see docs/methods-harm.md), mean of {', '.join(map(str, hy))}. "
+        f"Deprivation: IMD 2019 score. Young residents: share aged 16-29 (ONS "
         f"mid-{p.pop_year}). <strong>Constraints</strong>: at most {p.max_per_borough} area per "
         f"borough, at least {p.min_pop():,} residents"
         f"{', contiguous LSOAs' if p.level == 'cluster' else ''}. Chosen greedily by score, "
