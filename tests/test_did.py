@@ -253,6 +253,23 @@ def test_periods_may_be_months():
     assert set(r.event["event_time"]) == {-1, 0, 1, 2, 3}
 
 
+@pytest.mark.parametrize("model", ["linear", "poisson"])
+@pytest.mark.parametrize("control", ["never_treated", "not_yet_treated"])
+@pytest.mark.parametrize("base", ["varying", "universal"])
+@pytest.mark.parametrize("cluster", [None, "cl"])
+def test_fast_simple_estimate_equals_the_full_one(model, control, base, cluster):
+    df = _staggered(seed=9, n=150, poisson=model == "poisson",
+                    effect=0.8 if model == "poisson" else 1.0)
+    df["cl"] = df["id"] // 5
+    pa = did.panel_arrays(df, unit="id", period="t", outcome="y", cohort="g", cluster=cluster)
+    full = did.estimate(pa, model=model, control=control, base_period=base)
+    est, se, level = did.simple_estimate(pa, model=model, control=control, base_period=base)
+    assert est == pytest.approx(full.att, abs=1e-12)
+    assert se == pytest.approx(full.se, abs=1e-12)
+    post = full.cells[full.cells["event_time"] >= 0]
+    assert level > 0 and np.isfinite(level) and len(post)
+
+
 # --- bad input ------------------------------------------------------------------------------
 
 

@@ -236,10 +236,12 @@ class _Core:
     treated_mean: np.ndarray  # m_g,t: the cohort's mean outcome in period t
     cohorts: np.ndarray
     cohort_size: np.ndarray
+    means: tuple = ()  # (m1t, m1b, m0t, m0b) per cell
+    thresh: np.ndarray | None = None  # not-yet-treated: controls first treated after this
 
 
 def _core(pa: PanelArrays, *, control: str, base_period: str, anticipation: int,
-          model: str) -> _Core:
+          model: str, need_psi: bool = True) -> _Core:
     y, coh = pa.y, pa.cohort
     N, T = y.shape
     cohorts = np.unique(coh[coh >= 0])
@@ -278,30 +280,35 @@ def _core(pa: PanelArrays, *, control: str, base_period: str, anticipation: int,
     with np.errstate(divide="ignore", invalid="ignore"):
         m1t, m1b = S[kk, tt] / n1, S[kk, bb] / n1
         m0t, m0b = S0_t / n0, S0_b / n0
-    # unit x cell masks
-    D = unit_k[:, None] == kk[None, :]
-    G_unit = np.where(never, np.iinfo(np.int64).max, coh)
-    C = never[:, None] | ((G_unit[:, None] > ctrl_thresh[None, :]) & ~D)
     same = tt == bb  # universal base: the reference cell
     with np.errstate(divide="ignore", invalid="ignore"):
         if model == "linear":
             est = (m1t - m1b) - (m0t - m0b)
-            dy = y[:, tt] - y[:, bb]
-            psi = N * (D * (dy - (m1t - m1b)) / n1 - C * (dy - (m0t - m0b)) / n0)
             level = est
         else:
             est = np.log(m1t) - np.log(m1b) - np.log(m0t) + np.log(m0b)
-            r1 = (y[:, tt] - m1t) / m1t - (y[:, bb] - m1b) / m1b
-            r0 = (y[:, tt] - m0t) / m0t - (y[:, bb] - m0b) / m0b
-            psi = N * (D * r1 / n1 - C * r0 / n0)
             level = m1t - m1b * m0t / m0b
     bad = (n0 == 0) | ~np.isfinite(est)
     est = np.where(bad, np.nan, est)
     level = np.where(bad, np.nan, level)
     est[same] = 0.0
     level[same] = 0.0
-    psi[:, bad | same] = 0.0
-    return _Core(kk, tt, bb, gg, est, psi, n1, n0, level, m1t, cohorts, n_k)
+    psi = None
+    if need_psi:  # unit x cell influence functions
+        D = unit_k[:, None] == kk[None, :]
+        G_unit = np.where(never, np.iinfo(np.int64).max, coh)
+        C = never[:, None] | ((G_unit[:, None] > ctrl_thresh[None, :]) & ~D)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if model == "linear":
+                dy = y[:, tt] - y[:, bb]
+                psi = N * (D * (dy - (m1t - m1b)) / n1 - C * (dy - (m0t - m0b)) / n0)
+            else:
+                r1 = (y[:, tt] - m1t) / m1t - (y[:, bb] - m1b) / m1b
+                r0 = (y[:, tt] - m0t) / m0t - (y[:, bb] - m0b) / m0b
+                psi = N * (D * r1 / n1 - C * r0 / n0)
+        psi[:, bad | same] = 0.0
+    return _Core(kk, tt, bb, gg, est, psi, n1, n0, level, m1t, cohorts, n_k,
+                 (m1t, m1b, m0t, m0b), ctrl_thresh)
 
 
 # --- aggregation ---------------------------------------------------------------------------------
@@ -485,6 +492,64 @@ def _check_options(*, control, base_period, model, inference, anticipation, alph
         raise EvaluationError("the bootstrap needs at least 99 draws")
 
 
+def _simple_fast(pa: PanelArrays, core: _Core, idx: np.ndarray, unit_k: np.ndarray,
+                 model: str) -> tuple[float, np.ndarray]:
+    """The simple aggregate and its influence function in O(N T), without the N x C matrix.
+
+    Each cell's influence is linear in a unit's outcomes at ``t`` and ``b`` with coefficients
+    that depend only on the unit's group (its cohort, or never treated), so the weighted sum
+    over cells is ``y_i . U_group - const_group``; the cohort-share term likewise depends only on
+    the group. Equal to :func:`_agg` (tested).
+    """
+    y = pa.y
+    N, T = y.shape
+    K = len(core.cohorts)
+    m1t, m1b, m0t, m0b = (m[idx] for m in core.means)
+    kc, t, b = core.k[idx], core.t[idx], core.b[idx]
+    n1, n0 = core.n1[idx], core.n0[idx]
+    est_c = core.est[idx]
+    shares = core.cohort_size[kc] / N
+    tot = shares.sum()
+    w = shares / tot
+    if model == "linear":
+        c1t, c1b, k1 = np.ones(len(idx)), -np.ones(len(idx)), m1t - m1b
+        c0t, c0b, k0 = np.ones(len(idx)), -np.ones(len(idx)), m0t - m0b
+    else:
+        c1t, c1b, k1 = 1 / m1t, -1 / m1b, np.zeros(len(idx))
+        c0t, c0b, k0 = 1 / m0t, -1 / m0b, np.zeros(len(idx))
+    Et = np.zeros((len(idx), T))
+    Et[np.arange(len(idx)), t] = 1.0
+    Eb = np.zeros((len(idx), T))
+    Eb[np.arange(len(idx)), b] = 1.0
+    own = np.zeros((K, len(idx)))
+    own[kc, np.arange(len(idx))] = 1.0
+    a1 = w / n1
+    U = (own * (a1 * c1t)) @ Et + (own * (a1 * c1b)) @ Eb  # K x T
+    K1 = own @ (a1 * k1)
+    # control membership of each group (cohorts 0..K-1, then never) in each cell
+    g = core.cohorts
+    Ch = np.vstack([(g[:, None] > core.thresh[idx][None, :]) & (np.arange(K)[:, None] != kc),
+                    np.ones((1, len(idx)), dtype=bool)]).astype(float)
+    a0 = w / n0
+    V = (Ch * (a0 * c0t)) @ Et + (Ch * (a0 * c0b)) @ Eb  # (K+1) x T
+    K0 = Ch @ (a0 * k0)
+    grp = np.where(unit_k >= 0, unit_k, K)
+    treated = unit_k >= 0
+    psi = np.zeros(N)
+    yu = np.einsum("it,it->i", y[treated], U[unit_k[treated]])
+    psi[treated] = yu - K1[unit_k[treated]]
+    psi -= np.einsum("it,it->i", y, V[grp]) - K0[grp]
+    psi *= N
+    # estimation of the cohort-share weights
+    se_ = shares @ est_c
+    per_k = own @ est_c  # sum of the cells' estimates, per cohort
+    n_cells = own.sum(axis=1)
+    d_est = np.where(treated, per_k[np.maximum(unit_k, 0)], 0.0)
+    d_cnt = np.where(treated, n_cells[np.maximum(unit_k, 0)], 0.0)
+    psi += (d_est - se_) / tot - (d_cnt - tot) * se_ / tot**2
+    return float(w @ est_c), psi
+
+
 def simple_estimate(pa: PanelArrays, *, control: str = "never_treated",
                     base_period: str = "varying", anticipation: int = 0,
                     model: str = "linear") -> tuple[float, float, float]:
@@ -499,14 +564,14 @@ def simple_estimate(pa: PanelArrays, *, control: str = "never_treated",
     if control == "never_treated" and not never.any():
         raise EvaluationError("no never-treated unit: use control='not_yet_treated'")
     core = _core(pa, control=control, base_period=base_period, anticipation=anticipation,
-                 model=model)
+                 model=model, need_psi=False)
     unit_k = np.searchsorted(core.cohorts, pa.cohort)
     unit_k[never] = -1
     post = np.isfinite(core.est) & (core.t >= core.g)
     if not post.any():
         return np.nan, np.nan, np.nan
     idx = np.flatnonzero(post)
-    est, psi = _agg(core, idx, unit_k)
+    est, psi = _simple_fast(pa, core, idx, unit_k, model)
     se, _ = _variance_and_bootstrap(psi[:, None], pa.cluster, inference="analytic", n_boot=0,
                                     seed=0)
     shares = core.cohort_size[core.k[idx]]

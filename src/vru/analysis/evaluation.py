@@ -96,7 +96,8 @@ def treated_starts(treated, periods: pd.Index, units: pd.Index | None = None) ->
         raise EvaluationError("no treated areas")
     out = {}
     if units is not None:
-        missing = [a for a in treated if a not in set(units)]
+        known = set(units)
+        missing = [a for a in treated if a not in known]
         if missing:
             raise EvaluationError(
                 f"treated area{'s' if len(missing) > 1 else ''} "

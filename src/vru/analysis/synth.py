@@ -52,7 +52,7 @@ the real one, which is among them), otherwise ``n_draws`` are drawn with the see
 (``p = (1 + #{draw >= observed}) / (1 + n_draws)``). Statistics: the mean RMSPE ratio
 (one-sided, large) and the absolute pooled ATT (two-sided). In our simulations the Cavallo et
 al. (2013) combination of per-area placebos, and placebo draws from the donors alone (fitted from
-smaller pools than the real treated areas), both rejected a true null in 8-10% of samples at the
+smaller pools than the real treated areas), both rejected a true null in 7-10% of samples at the
 5% level (the real areas' larger donor pools overfit the pre-period); the assignment test holds
 its size. The interval for the pooled ATT is ``ATT +/- c`` with ``c`` the ``1 - alpha``
 quantile of ``|ATT|`` over the draws: the inversion of the test for a constant additive effect,
