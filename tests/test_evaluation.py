@@ -45,6 +45,14 @@ def test_treated_starts_accepts_months_as_text_and_tables():
     assert ev.treated_starts(t, MONTHS, pd.Index(["a", "b"]))["b"] == pd.Timestamp("2021-01-01")
 
 
+def test_integer_periods_accept_starts_as_text():
+    assert ev.treated_starts({"a": "3"}, pd.Index([1, 2, 3, 4]), None) == {"a": 3}
+    with pytest.raises(EvaluationError, match="not a period like 1"):
+        ev.treated_starts({"a": "March"}, pd.Index([1, 2, 3, 4]), None)
+    with pytest.raises(EvaluationError, match="outside the panel"):
+        ev.treated_starts({"a": 9}, pd.Index([1, 2, 3, 4]), None)
+
+
 @pytest.mark.parametrize("treated, message", [
     ({"zz": "2020-03", "yy": "2020-03"}, "treated areas 'zz', 'yy' not in the panel"),
     ({"a": "2018-06"}, r"outside the panel \(before 2019-01 to 2021-12\)"),
@@ -279,6 +287,17 @@ def test_evaluate_poisson_on_counts():
     s = r.did.simple.iloc[0]
     assert s["ratio"] == pytest.approx(0.8, abs=0.05)
     assert "times what the control areas' trend implies" in r.statement
+
+
+@pytest.mark.slow
+def test_evaluate_synth_with_covariates():
+    df, tr = _panel(seed=11, n_treated=2, n_controls=8)
+    units = sorted(df["area_code"].unique())
+    cov = pd.DataFrame({"x": np.arange(len(units), dtype=float)}, index=units)
+    r = ev.evaluate(df, tr, methods=("synth",), covariates=cov, n_draws=25, seed=0)
+    assert r.synth.settings["covariates"] == ["x"]
+    assert r.synth.units[0].v is not None and "x" in r.synth.units[0].v.index
+    assert r.power["synth"].n_draws == 25
 
 
 def test_pretrend_warning_in_words():

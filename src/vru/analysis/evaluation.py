@@ -70,6 +70,11 @@ def _coerce_start(value, periods: pd.Index):
             return pd.Timestamp(value)
         except (ValueError, TypeError) as e:
             raise EvaluationError(f"start {value!r} is not a date") from e
+    if isinstance(value, str) and len(periods) and not isinstance(periods[0], str):
+        try:
+            return type(periods[0])(value)
+        except (ValueError, TypeError) as e:
+            raise EvaluationError(f"start {value!r} is not a period like {periods[0]}") from e
     return value
 
 
@@ -108,7 +113,11 @@ def treated_starts(treated, periods: pd.Index, units: pd.Index | None = None) ->
             raise EvaluationError(f"treated area {area!r} has no start date")
         s = _coerce_start(start, periods)
         if s not in periods:
-            where = "before" if s < first else "after" if s > last else "not one of the periods of"
+            try:
+                where = ("before" if s < first else "after" if s > last
+                         else "not one of the periods of")
+            except TypeError:
+                where = "not one of the periods of"
             raise EvaluationError(
                 f"treated area {area!r}: start {start!r} is outside the panel ({where} "
                 f"{_fmt(first)} to {_fmt(last)})" if where != "not one of the periods of" else
@@ -287,7 +296,8 @@ def power(panel: pd.DataFrame, treated, *, unit: str = "area_code", period: str 
 
 
 def _power(pa, starts: dict, pool: np.ndarray, *, method, model, control, base_period,
-           anticipation, pre_periods, n_draws, alpha, target_power, seed) -> PowerResult:
+           anticipation, pre_periods, n_draws, alpha, target_power, seed,
+           covariates: pd.DataFrame | None = None) -> PowerResult:
     tr = pa.units.get_indexer(list(starts))
     s_idx = pa.periods.get_indexer(list(starts.values()))
     pre_level = float(np.mean([pa.y[i, max(0, s - (pre_periods or s)):s].mean()
@@ -309,7 +319,8 @@ def _power(pa, starts: dict, pool: np.ndarray, *, method, model, control, base_p
             raise EvaluationError("the synthetic control has no Poisson variant: model='linear'")
         Y = pd.DataFrame(pa.y.T, index=pa.periods, columns=pa.units)
         d = _synth.placebo_assignments(Y, list(starts.values()), list(pa.units[pool]),
-                                       n_draws=n_draws, seed=seed, pre_periods=pre_periods)
+                                       n_draws=n_draws, seed=seed, pre_periods=pre_periods,
+                                       covariates=covariates)
         return _power_from_draws("synth", "linear", d.att, d.post_level, alpha, target_power,
                                  pre_level)
     raise EvaluationError(f"unknown method {method!r}: one of {', '.join(METHODS)}")
@@ -538,7 +549,8 @@ def evaluate(panel: pd.DataFrame, treated, *, unit: str = "area_code", period: s
                 pw[m] = _power(pa, starts, pool, method=m,
                                model="linear" if m == "synth" else model,
                                pre_periods=pre_periods, n_draws=n_draws, alpha=alpha,
-                               target_power=target_power, seed=seed, **opts)
+                               target_power=target_power, seed=seed,
+                               covariates=covariates if m == "synth" else None, **opts)
             except EvaluationError as e:
                 failed[m] = str(e)
     mde_an = None

@@ -264,7 +264,8 @@ def fit_weights(X0: np.ndarray, X1: np.ndarray, Z0: np.ndarray, Z1: np.ndarray, 
     best = None
     for x0 in starts:
         res = minimize(objective, x0, method="Nelder-Mead",
-                       options={"maxiter": maxiter or 400 * k, "xatol": 1e-8, "fatol": 1e-12})
+                       options={"maxiter": maxiter or max(1000, 100 * k), "xatol": 1e-8,
+                                "fatol": 1e-12})
         if best is None or res.fun < best.fun:
             best = res
     vv = np.abs(best.x) / np.abs(best.x).sum()
