@@ -304,8 +304,8 @@ def _power(pa, starts: dict, pool: np.ndarray, *, method, model, control, base_p
                                for i, s in zip(tr, s_idx, strict=True)]))
     if len(pool) - len(starts) < 2:
         raise EvaluationError(
-            f"too few control areas to simulate power: {len(pool)} controls for {len(starts)} "
-            "placebo areas per draw (at least 2 must remain as controls)")
+            f"too few control areas: {len(pool)} controls for {len(starts)} placebo areas per "
+            "draw (at least 2 must remain as controls)")
     if method == "did":
         est, se, lev, _ = _did_draws(pa, pool, s_idx, n_draws=n_draws, seed=seed,
                                      control=control, base_period=base_period,
@@ -572,6 +572,10 @@ def evaluate(panel: pd.DataFrame, treated, *, unit: str = "area_code", period: s
 # --- words ---------------------------------------------------------------------------------------
 
 
+def _pv(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
 def _num(x: float) -> str:
     return f"{x:+.3g}" if abs(x) >= 0.001 else f"{x:+.2e}"
 
@@ -602,7 +606,7 @@ def _words(r: EvaluationResult, label: str, unit_words: str) -> tuple[str, list[
             if pt["p_value"] < 0.05:
                 parts.append(f"Warning: before the start the treated and control areas already "
                              f"moved differently (joint test of {pt['n_restrictions']} pre-period "
-                             f"effects, p = {pt['p_value']:.3f}), so parallel trends are doubtful "
+                             f"effects, p {_pv(pt['p_value'])}), so parallel trends are doubtful "
                              "and the estimate should not be read as the programme's effect.")
             else:
                 parts.append(f"Pre-trends: no clear difference before the start (joint test of "
@@ -627,8 +631,8 @@ def _words(r: EvaluationResult, label: str, unit_words: str) -> tuple[str, list[
             est = (f"a change of {_num(s['estimate'])} relative to the areas further away (95% "
                    f"CI {_num(s['ci_low'])} to {_num(s['ci_high'])})")
         sp_pre = r.spillover.pretrend(max_lead=12)
-        warn = (f"; but they already moved differently before the start (pre-trend p = "
-                f"{sp_pre['p_value']:.3f})" if sp_pre["df"] and sp_pre["p_value"] < 0.05 else "")
+        warn = (f"; but they already moved differently before the start (pre-trend p "
+                f"{_pv(sp_pre['p_value'])})" if sp_pre["df"] and sp_pre["p_value"] < 0.05 else "")
         parts.append(f"Neighbouring areas ({r.spillover.n_treated} areas within {d['rings']} "
                      f"ring(s) of a treated area, estimated as if treated): {est}{warn}.")
     uw = f" {unit_words}" if unit_words else ""
@@ -636,7 +640,7 @@ def _words(r: EvaluationResult, label: str, unit_words: str) -> tuple[str, list[
         parts.append(p.describe(uw))
     for m, why in r.power_failed.items():
         name = {"did": "difference-in-differences", "synth": "synthetic control"}[m]
-        parts.append(f"The power of the {name} design could not be simulated: {why}.")
+        parts.append(f"The power of the {name} design could not be simulated ({why}).")
     if "did" in r.power_failed and r.mde_analytic and np.isfinite(r.mde_analytic["relative"]):
         parts.append(f"From the analytic standard error alone (a large-sample approximation) the "
                      f"smallest detectable reduction would be about "
