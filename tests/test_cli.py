@@ -273,3 +273,32 @@ def test_hotspots_chi_without_a_table_is_a_clear_error(warehouse, tmp_path):
     r = run("hotspots", "--warehouse", warehouse, "--weighting", "chi", "--out", tmp_path / "x.csv")
     assert r.exit_code == 2 and "--chi-file" in r.output
     assert not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.slow
+def test_evaluate_command_with_staggered_starts_from_csv(warehouse, tmp_path):
+    import json
+
+    f = tmp_path / "treated.csv"
+    f.write_text("area,start\nLambeth,2021-07\nSouthwark,2021-07\nE09000012,2022-01\n")
+    r = run("evaluate", "--warehouse", warehouse, "--treated-csv", f, "--draws", 100)
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert d["parameters"]["treated_codes"] == ["E09000022", "E09000028", "E09000012"]
+    assert d["parameters"]["starts"]["E09000012"] == "2022-01"
+    assert d["rate"]["statement"] and d["limits"]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("area,start\nLambeth,2021-13\n", ["row 2", "start", "2021-13"]),
+    ("borough,when\nLambeth,2021-07\n", ["row 1", "area,start"]),
+    ("area,start\nAtlantis,2021-07\n", ["Atlantis"]),
+    ("area,start\nLambeth,2031-07\n", ["2031"]),
+])
+def test_evaluate_refuses_bad_treated_input(warehouse, tmp_path, text, expected):
+    f = tmp_path / "treated.csv"
+    f.write_text(text)
+    r = run("evaluate", "--warehouse", warehouse, "--treated-csv", f, "--draws", 50)
+    assert r.exit_code == 2, r.output
+    for part in expected:
+        assert part in r.output, r.output

@@ -140,6 +140,25 @@ def synthetic_survey(out: str | Path, warehouse: str | Path | None = None, *,
     return synth.write_csv(df, out)
 
 
+def evaluate(warehouse: str | Path | None = None, **params) -> dict:
+    """Did violence fall where the programme went? Staggered difference-in-differences
+    (Callaway-Sant'Anna, rates and Poisson counts), synthetic control with placebo p-values,
+    spillover to neighbouring areas, and the minimum detectable effect, at borough level.
+
+    ``params`` are fields of :class:`vru.outputs.section_evaluation.EvalParams` (treated, start,
+    starts, category, window_start, window_end, ...); the default is the MyEnds worked example.
+    """
+    from vru.outputs import section_evaluation as se  # noqa: PLC0415
+
+    with Warehouse.open(warehouse, read_only=True) as wh:
+        try:
+            return se.results(wh, **params)
+        except VRUError:
+            raise
+        except ValueError as e:
+            raise VRUError(str(e)) from None
+
+
 def status(warehouse: str | Path | None = None) -> pd.DataFrame:
     """One row per loaded file: source, path, rows, when."""
     from vru.warehouse import queries  # noqa: PLC0415
@@ -148,5 +167,5 @@ def status(warehouse: str | Path | None = None) -> pd.DataFrame:
         return queries.sources(wh)
 
 
-__all__ = ["confidence", "default_path", "drivers", "hotspots", "ingest", "init", "report", "status",
-           "synthetic_survey", "target"]
+__all__ = ["confidence", "default_path", "drivers", "evaluate", "hotspots", "ingest", "init",
+           "report", "status", "synthetic_survey", "target"]

@@ -191,6 +191,65 @@ def target(warehouse, level, n, budget, years, cap, max_per_borough, min_populat
     _emit_json(_run(api.target, warehouse, **params), out)
 
 
+def _read_treated_csv(path: Path) -> tuple[tuple[str, ...], dict]:
+    """``area,start`` rows (area: borough name or GSS code; start: YYYY-MM) -> treated, starts."""
+    import csv
+
+    import pandas as pd
+
+    from vru.errors import SourceError
+
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    if not rows or [h.strip().lower() for h in rows[0][:2]] != ["area", "start"]:
+        raise SourceError(path, "the header must be 'area,start'", row=1)
+    treated, starts = [], {}
+    for i, r in enumerate(rows[1:], start=2):
+        if len(r) < 2 or not r[0].strip():
+            raise SourceError(path, "missing area or start", row=i)
+        try:
+            month = pd.Period(r[1].strip(), freq="M")
+        except ValueError:
+            raise SourceError(path, f"start {r[1]!r} is not a month (YYYY-MM)", row=i,
+                              column="start") from None
+        treated.append(r[0].strip())
+        starts[r[0].strip()] = str(month)
+    return tuple(treated), starts
+
+
+@main.command()
+@warehouse_option
+@click.option("--treated", default=None,
+              help="Treated boroughs (names or codes), comma-separated (default: the 8 MyEnds "
+                   "boroughs).")
+@click.option("--treated-csv", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="CSV with columns area,start (YYYY-MM): staggered start dates.")
+@click.option("--start", default=None, help="Programme start for --treated (YYYY-MM; default "
+              "2021-07).")
+@click.option("--category", default=None,
+              help="Outcome: a harmonised category (default violence_with_injury).")
+@click.option("--window-start", default=None, help="First month of the panel (default 2018-07).")
+@click.option("--window-end", default=None, help="Last month of the panel (default: latest).")
+@click.option("--rings", type=int, default=None,
+              help="Spillover: neighbour rings estimated separately (0 to skip; default 1).")
+@click.option("--draws", "n_draws", type=int, default=None,
+              help="Placebo/power draws (default 1000).")
+@click.option("--seed", type=int, default=None)
+@json_out_option
+def evaluate(warehouse, treated, treated_csv, start, category, window_start, window_end, rings,
+             n_draws, seed, out) -> None:
+    """Did violence fall where the programme went? Callaway-Sant'Anna difference-in-differences
+    (rates and Poisson counts) with a pre-trend test, synthetic control with placebo p-values,
+    spillover, and the minimum detectable effect. Machine-readable JSON."""
+    params = {k: v for k, v in {
+        "treated": treated, "start": start, "category": category, "window_start": window_start,
+        "window_end": window_end, "rings": rings, "n_draws": n_draws, "seed": seed}.items()
+        if v is not None}
+    if treated_csv is not None:
+        params["treated"], params["starts"] = _run(_read_treated_csv, treated_csv)
+    _emit_json(_run(api.evaluate, warehouse, **params), out)
+
+
 @main.command()
 @warehouse_option
 @click.option("--measure", default="good_job_local", show_default=True,

@@ -47,6 +47,7 @@ ANALYSIS_SECTIONS = (
     "vru.outputs.section_hotspots",
     "vru.outputs.section_drivers",
     "vru.outputs.section_targeting",
+    "vru.outputs.section_evaluation",
     "vru.outputs.section_confidence",
 )
 LEAGUE_MEASURES = ["violence_against_the_person", "violence_with_injury", "robbery",

@@ -47,6 +47,7 @@ class EvalParams:
 
     treated: tuple[str, ...] = MYENDS  # borough names or codes
     start: str = "2021-07"  # first month of the programme ("mid-2021")
+    starts: dict | None = None  # per-area first months (area name or code -> "YYYY-MM"), staggered
     category: str = "violence_with_injury"
     source: str = SOURCE
     window_start: str = "2018-07"  # three years before the start
@@ -150,7 +151,8 @@ def run(wh: Warehouse, p: EvalParams | None = None) -> dict:
     p = p or EvalParams()
     pan = panel(wh, p)
     codes = _codes(p.treated)
-    treated = {c: p.start for c in codes}
+    own = {c: str(v) for k, v in (p.starts or {}).items() for c in _codes([k])}
+    treated = {c: own.get(c, p.start) for c in codes}
     label = taxonomy.label(p.category).lower()
     unit = f"offences per {p.per:,} residents per month"
     common = {"unit": "area_code", "period": "month", "n_draws": p.n_draws, "alpha": p.alpha,
