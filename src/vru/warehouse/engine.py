@@ -277,8 +277,10 @@ def _problem(t: ir.Table, types: _Types) -> ir.IntegerValue:
     )
 
 
-def _panel_expr(t: ir.Table, types: _Types) -> ir.Table:
-    """One scan: validation, de-duplication per (force, Crime ID, Month), the panel."""
+def _panel_expr(t: ir.Table, types: _Types, cats: ir.Table) -> ir.Table:
+    """One scan: validation, de-duplication per (force, Crime ID, Month), the panel.
+
+    ``cats`` is :meth:`_Types.table` (category code -> harmonised category) on the backend."""
     t = t.mutate(ct=_type_code(t, types))
     has_id = t.crime_id != ""
     rows = t.select(
@@ -299,7 +301,6 @@ def _panel_expr(t: ir.Table, types: _Types) -> ir.Table:
     )
     cells = crimes.group_by(["fw", "area", "m", "ct"]).aggregate(
         count=crimes.n.sum(), rows=crimes.rows.sum(), bad=crimes.bad.max())
-    cats = types.table()
     j = cells.left_join(cats, cells.ct == cats.ct)
     return j.select(
         source=ibis.literal(SOURCE_PREFIX) + j.fw,
@@ -423,6 +424,10 @@ class _Runner:
     def execute(self, expr: ir.Table) -> pd.DataFrame:
         return _to_pandas(self.con.to_pyarrow(expr))
 
+    def categories(self, types: _Types) -> ir.Table:
+        """The category map as a table of this backend."""
+        return types.table()
+
     def chunks(self, files: list[Path]) -> list[tuple[str | None, list[Path]]]:
         return _chunks(files)
 
@@ -437,7 +442,8 @@ class _Runner:
             try:
                 table = self.scan(chunk, expected)
                 # the scan is a view redefined for every chunk: one expression serves them all
-                expr = expr if expr is not None else _panel_expr(table, types)
+                if expr is None:
+                    expr = _panel_expr(table, types, self.categories(types))
                 part = self.execute(expr)
             except Exception as e:  # a file the backend's CSV reader cannot parse
                 if not self.is_read_error(e):
@@ -620,6 +626,21 @@ class _DuckDB(_Runner):
 
     def close(self) -> None:
         self.con.disconnect()
+
+    def categories(self, types: _Types) -> ir.Table:
+        values = ", ".join(f"({i}, {_sql_str(c)})" for i, c in enumerate(types.categories))
+        self.con.raw_sql("CREATE OR REPLACE TEMP TABLE vru_categories AS SELECT * FROM "
+                         f"(VALUES {values}) AS v(ct, category)")
+        return self.con.table("vru_categories")
+
+    def execute(self, expr: ir.Table) -> pd.DataFrame:
+        # straight from DuckDB's relation to Arrow (Ibis's result conversion re-casts every column
+        # of the 2 million-row panel); only DuckDB's SUM -> HUGEINT needs casting back to int64
+        table = self.con.con.sql(self.con.compile(expr)).to_arrow_table()
+        for i, f in enumerate(table.schema):
+            if pa.types.is_decimal(f.type) and f.type.scale == 0:
+                table = table.set_column(i, f.name, table.column(i).cast(pa.int64()))
+        return _to_pandas(table)
 
     def is_read_error(self, exc: Exception) -> bool:
         import duckdb
