@@ -25,7 +25,7 @@ from test_police_uk import (
     write,
 )
 from vru.errors import SourceError
-from vru.warehouse.engine import street_panel, street_scan
+from vru.sources.engine import street_panel, street_scan
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 

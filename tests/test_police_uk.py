@@ -15,7 +15,7 @@ from vru import taxonomy
 from vru.errors import SourceError
 from vru.schema import conform
 from vru.sources import police_uk, registry
-from vru.warehouse.engine import NO_LOCATION, street_panel, street_scan
+from vru.sources.engine import NO_LOCATION, street_panel, street_scan
 
 HEADER = ",".join(police_uk.HEADER)
 CITY = "City of London Police"

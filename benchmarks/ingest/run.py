@@ -2,7 +2,7 @@
 
 Runs, side by side on the same files (``generate.py`` output, made first if absent):
 
-- ``ours``: :func:`vru.warehouse.engine.street_panel` on the DuckDB backend, validation included;
+- ``ours``: :func:`vru.sources.engine.street_panel` on the DuckDB backend, validation included;
 - ``pandas``: ``pandas.read_csv`` of every file (C parser, needed columns only, all text) and a
   ``groupby`` producing the same panel (no validation);
 - ``sql``: one hand-written DuckDB SQL query over the same files producing the same panel (no
@@ -43,7 +43,7 @@ def files_of(data: Path) -> list[str]:
 
 
 def ours(files: list[str]):
-    from vru.warehouse.engine import street_panel
+    from vru.sources.engine import street_panel
 
     return street_panel(files, backend="duckdb")
 
@@ -144,7 +144,7 @@ def child(method: str, data: Path, out: Path) -> None:
     import pandas  # noqa: F401
     import pyarrow  # noqa: F401
 
-    import vru.warehouse.engine  # noqa: F401
+    import vru.sources.engine  # noqa: F401
 
     ibis.duckdb  # noqa: B018  (imports the DuckDB backend)
     r0 = resource.getrusage(resource.RUSAGE_SELF)

@@ -9,7 +9,7 @@ Layout: one row per crime or anti-social-behaviour report, the exact header
 ``Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,
 Crime type,Last outcome category,Context``.
 
-Known quirks, each handled explicitly (the method is in :mod:`vru.warehouse.engine`):
+Known quirks, each handled explicitly (the method is in :mod:`vru.sources.engine`):
 
 - anti-social behaviour rows have no Crime ID: each counts;
 - "No Location" rows have empty coordinates and LSOA: kept under area code ``X-NO-LOCATION`` so
@@ -70,7 +70,7 @@ def load_many(paths: Sequence[str | Path], backend: str = "duckdb", *,
     Raises :class:`~vru.errors.SourceError` naming the file, line and column of the first problem;
     nothing is returned unless every file is valid. The batch's ``path`` is the first file.
     """
-    from vru.warehouse.engine import street_scan
+    from vru.sources.engine import street_scan
 
     files = [Path(p) for p in paths]
     result = street_scan(files, backend, spark_session=spark_session)
