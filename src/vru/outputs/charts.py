@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib
@@ -42,6 +43,12 @@ plt.rcParams.update(
 )
 
 
+def wrap_title(title: str, width: int = 52) -> str:
+    """Wrap a chart title so that it never makes the figure wider than its plot (a long title
+    would widen the SVG and shrink everything else on a phone)."""
+    return textwrap.fill(str(title), width)
+
+
 def to_svg(fig, label: str) -> str:
     """Serialise a figure to an accessible, responsive inline SVG string and close it."""
     buf = io.StringIO()
@@ -67,7 +74,7 @@ def line_chart(data: pd.DataFrame, *, title: str, ylabel: str, label: str,
             ax.plot(smooth.index, smooth[col], color=c, lw=2, label=str(col))
         else:
             ax.plot(data.index, data[col], color=c, lw=1.6, label=str(col))
-    ax.set_title(title, loc="left")
+    ax.set_title(wrap_title(title), loc="left")
     ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
     ax.xaxis.set_major_locator(mdates.YearLocator(2))
@@ -126,7 +133,7 @@ def choropleth(gdf, column: str, *, title: str, legend_title: str, label: str, k
                         color="#111111")
     ax.set_axis_off()
     ax.set_aspect("equal")
-    ax.set_title(title, loc="left")
+    ax.set_title(wrap_title(title), loc="left")
     lows = [values.min()] + list(breaks[:-1])
     handles = [
         Patch(facecolor=colours[i], label=f"{fmt.format(lo)} – {fmt.format(hi)}")
@@ -149,7 +156,7 @@ def bar_chart(values: pd.Series, *, title: str, xlabel: str, label: str,
     fig, ax = plt.subplots(figsize=(WIDTH, height or max(3.0, 0.3 * len(s) + 1.0)))
     colours = [OKABE_ITO[1] if n in set(highlight) else OKABE_ITO[0] for n in s.index]
     ax.barh([str(i) for i in s.index], s.to_numpy(), color=colours)
-    ax.set_title(title, loc="left")
+    ax.set_title(wrap_title(title), loc="left")
     ax.set_xlabel(xlabel)
     ax.tick_params(axis="y", labelsize=11)
     ax.grid(axis="x", color="#e5e5e5", lw=0.6)

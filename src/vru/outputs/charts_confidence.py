@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from vru.outputs.charts import OKABE_ITO, WIDTH, to_svg
+from vru.outputs.charts import OKABE_ITO, WIDTH, to_svg, wrap_title
 
 GREY = "#7f7f7f"
 _PCT = matplotlib.ticker.PercentFormatter(xmax=1.0, decimals=0)
@@ -26,7 +26,7 @@ def share_lines(data: pd.DataFrame, *, title: str, label: str, height: float = 3
     fig, ax = plt.subplots(figsize=(WIDTH, height))
     for i, col in enumerate(data.columns):
         ax.plot(data.index, data[col], color=OKABE_ITO[i % len(OKABE_ITO)], lw=1.8, label=str(col))
-    ax.set_title(title, loc="left")
+    ax.set_title(wrap_title(title), loc="left")
     ax.set_ylabel("share agreeing")
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(_PCT)
@@ -62,7 +62,7 @@ def small_multiples(data: pd.DataFrame, reference: pd.Series, *, title: str, lab
         ax.grid(axis="y", color="#eeeeee", lw=0.5)
     for ax in list(axes.flat)[len(cols):]:
         ax.set_visible(False)
-    fig.suptitle(title, x=0.01, ha="left", fontsize=13, fontweight="bold")
+    fig.suptitle(wrap_title(title), x=0.01, ha="left", fontsize=13, fontweight="bold")
     fig.legend(handles=[matplotlib.lines.Line2D([], [], color=OKABE_ITO[0], lw=1.5, label="borough"),
                         matplotlib.lines.Line2D([], [], color=GREY, lw=1.0, label=reference_name)],
                loc="lower center", frameon=False, fontsize=10, ncols=2, bbox_to_anchor=(0.5, 0.0))
@@ -91,7 +91,7 @@ def interval_plot(estimates: pd.DataFrame, *, title: str, xlabel: str, label: st
     if zero_line:
         ax.axvline(0, color="#333333", lw=0.8)
     ax.set_yticks(y, [str(i) for i in e.index], fontsize=10)
-    ax.set_title(title, loc="left")
+    ax.set_title(wrap_title(title), loc="left")
     ax.set_xlabel(xlabel)
     if percent:
         ax.xaxis.set_major_formatter(_PCT)
@@ -120,7 +120,7 @@ def scatter(x: pd.Series, y: pd.Series, *, title: str, xlabel: str, ylabel: str,
                         xytext=(4, -12 if near else 3), textcoords="offset points",
                         color="#333333")
             placed.append((r["x"], r["y"]))
-    ax.set_title(title, loc="left")
+    ax.set_title(wrap_title(title), loc="left")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if y_percent:

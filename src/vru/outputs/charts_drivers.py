@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FixedFormatter, FixedLocator, FuncFormatter, NullLocator
 
-from vru.outputs.charts import OKABE_ITO, to_svg
+from vru.outputs.charts import OKABE_ITO, to_svg, wrap_title
 
 
 def scatter(x: pd.Series, y: pd.Series, *, title: str, xlabel: str, ylabel: str, label: str,
@@ -37,7 +37,7 @@ def scatter(x: pd.Series, y: pd.Series, *, title: str, xlabel: str, ylabel: str,
     for cut, line in ((x_cut, ax.axvline), (y_cut, ax.axhline)):
         if cut is not None:
             line(cut, color="#777777", lw=0.8, ls="--")
-    ax.set_title(title, loc="left")
+    ax.set_title(wrap_title(title), loc="left")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(color="#eeeeee", lw=0.6)
@@ -76,7 +76,7 @@ def forest(table: pd.DataFrame, *, title: str, label: str, xlabel: str = "incide
     ax.set_yticks(np.arange(len(terms))[::-1])
     ax.set_yticklabels([(names or {}).get(tm, tm) for tm in terms], fontsize=8)
     ax.set_xlabel(xlabel)
-    ax.set_title(title, loc="left")
+    ax.set_title(wrap_title(title), loc="left")
     ax.grid(axis="x", color="#eeeeee", lw=0.6)
     if len(models) > 1:
         ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15),
@@ -95,7 +95,7 @@ def stacked_bars(data: pd.DataFrame, *, title: str, xlabel: str, label: str, mon
         v = data[col].to_numpy(dtype=float)[::-1]
         ax.barh(ylab, v, left=left, color=OKABE_ITO[j % len(OKABE_ITO)], label=str(col))
         left = left + v
-    ax.set_title(title, loc="left")
+    ax.set_title(wrap_title(title), loc="left")
     ax.set_xlabel(xlabel)
     if money:
         ax.xaxis.set_major_formatter(FuncFormatter(
@@ -124,7 +124,7 @@ def highlight_map(base, highlight, *, title: str, label: str, labels: str | None
                         fontsize=8, fontweight="bold", color="#111111")
     ax.set_axis_off()
     ax.set_aspect("equal")
-    ax.set_title(title, loc="left")
+    ax.set_title(wrap_title(title), loc="left")
     ax.legend(handles=[Patch(facecolor=OKABE_ITO[1], edgecolor="#222222", label=legend)],
               loc="upper center", bbox_to_anchor=(0.5, 0.0), frameon=False, fontsize=8)
     return to_svg(fig, label)

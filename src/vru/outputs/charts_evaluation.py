@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from vru.outputs.charts import OKABE_ITO, WIDTH, to_svg
+from vru.outputs.charts import OKABE_ITO, WIDTH, to_svg, wrap_title
 
 GRID = "#e5e5e5"
 
@@ -39,7 +39,7 @@ def event_study(event: pd.DataFrame, *, title: str, ylabel: str, label: str,
                         alpha=0.3, lw=0, label="simultaneous 95% band")
     ax.axhline(0, color="#333333", lw=0.8)
     ax.axvline(-0.5, color="#777777", lw=0.8, ls="--")
-    ax.set_title(title, loc="left")
+    ax.set_title(wrap_title(title), loc="left")
     ax.set_xlabel("months since the start")
     ax.set_ylabel(ylabel)
     ax.grid(axis="y", color=GRID, lw=0.6)
@@ -57,7 +57,7 @@ def synthetic_vs_actual(actual: pd.Series, synthetic: pd.Series, *, start, title
     ax.plot(synthetic.index, synthetic.to_numpy(), color=OKABE_ITO[0], lw=1.8, ls="--",
             label=synthetic_name)
     ax.axvline(pd.Timestamp(start), color="#777777", lw=0.8, ls=":")
-    ax.set_title(title, loc="left")
+    ax.set_title(wrap_title(title), loc="left")
     ax.set_ylabel(ylabel)
     ax.xaxis.set_major_locator(mdates.YearLocator())
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
@@ -79,7 +79,7 @@ def placebo_gaps(gap: pd.Series, placebos: pd.DataFrame, *, start, title: str, y
     ax.plot(gap.index, gap.to_numpy(), color=OKABE_ITO[1], lw=2, label=gap_name)
     ax.axhline(0, color="#333333", lw=0.8)
     ax.axvline(pd.Timestamp(start), color="#777777", lw=0.8, ls=":")
-    ax.set_title(title, loc="left")
+    ax.set_title(wrap_title(title), loc="left")
     ax.set_ylabel(ylabel)
     ax.xaxis.set_major_locator(mdates.YearLocator())
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
@@ -104,7 +104,7 @@ def power_curves(curves: dict[str, pd.DataFrame], *, title: str, label: str,
     ax.set_xticks(np.arange(0, 51, 10))
     ax.set_xlabel("true reduction (%)")
     ax.set_ylabel("power (%)")
-    ax.set_title(title, loc="left")
+    ax.set_title(wrap_title(title), loc="left")
     ax.grid(color=GRID, lw=0.6)
     ax.legend(frameon=False, fontsize=10, loc="lower right")
     return to_svg(fig, label)

@@ -20,7 +20,7 @@ import pandas as pd
 from matplotlib.colors import to_rgba
 from matplotlib.patches import Patch
 
-from vru.outputs.charts import NO_DATA, WIDTH, to_svg
+from vru.outputs.charts import NO_DATA, WIDTH, to_svg, wrap_title
 
 #: Colours of the 17 ArcGIS Pro emerging hot spot categories (names as vru.analysis.emerging).
 EHSA_COLOURS: dict[str, str] = {
@@ -93,7 +93,7 @@ def categorical_map(gdf, column: str, *, title: str, label: str,
         outline.boundary.plot(ax=ax, color="#333333", linewidth=0.5)
     ax.set_axis_off()
     ax.set_aspect("equal")
-    ax.set_title(title, loc="left")
+    ax.set_title(wrap_title(title), loc="left")
     n = present.value_counts()
     handles = [Patch(facecolor=colours[c], edgecolor="#999999", linewidth=0.4,
                      label=f"{c} ({n[c]:,})" if counts else c)
