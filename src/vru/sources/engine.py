@@ -39,8 +39,8 @@ first bad line, so the :class:`~vru.errors.SourceError` names the file, the line
 - the header must be exactly the 12 columns above (row 1, the missing or unknown column);
 - an empty file; a line with fewer fields (a truncated file) or more fields than the header;
   text that is not UTF-8; a gzip stream that ends early;
-- ``Month`` not ``YYYY-MM``, before December 2010 (the first data.police.uk month) or different
-  from the month in the file name (checked when every file name starts ``YYYY-MM-``);
+- ``Month`` not ``YYYY-MM``, before December 2010 (the first data.police.uk month) or, in a file
+  named ``YYYY-MM-...``, different from the month of its name;
 - empty ``Falls within``; a ``Crime type`` the taxonomy does not know;
 - ``Longitude``/``Latitude``: one given without the other, not a number, or outside the box
   -8.75..2.0 E, 49.8..60.95 N (the United Kingdom with a small margin: data.police.uk also
@@ -130,7 +130,9 @@ def street_panel(paths: Sequence[str | Path], backend: str = "duckdb", *,
 
     ``backend`` is ``"duckdb"`` (default) or ``"spark"`` (PySpark; ``spark_session`` or the
     active session, else a local one). Raises :class:`SourceError` for any bad file or line;
-    nothing is returned unless every file is valid.
+    nothing is returned unless every file is valid. The frame has the canonical columns and
+    dtypes and unique keys by construction; :func:`vru.schema.conform` (which re-checks the keys)
+    is run by the loader, :func:`vru.sources.police_uk.load_many`.
     """
     return street_scan(paths, backend, spark_session=spark_session).crime
 
