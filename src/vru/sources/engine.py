@@ -525,7 +525,6 @@ def _chunks(files: list[Path]) -> list[tuple[str | None, list[Path]]]:
 
 def _local():
     """An in-process DuckDB connection (to locate a bad line in one file read by Python)."""
-    _duckdb_compat()
     return ibis.duckdb.connect()
 
 
@@ -573,29 +572,10 @@ def _finish(panel: pd.DataFrame, files: list[Path]) -> StreetPanel:
     return StreetPanel(crime=crime, files=len(files), rows=rows, crimes=crimes, notes=notes)
 
 
-def _duckdb_compat() -> None:
-    """Let ibis 12.0 drive duckdb >= 2.0.
-
-    ibis 12.0 fetches results with ``DuckDBPyConnection.fetch_arrow_table`` and
-    ``fetch_record_batch``, which duckdb deprecated in 1.5 and removed from connections in 2.0
-    (ibis switched to ``to_arrow_table`` after its 12.0 release: ibis-project/ibis#12001). This
-    adds the two methods back as aliases of their duckdb 2.0 names, and only where missing.
-    """
-    import duckdb
-
-    conn = duckdb.DuckDBPyConnection
-    if not hasattr(conn, "fetch_arrow_table"):
-        conn.fetch_arrow_table = lambda self: self.to_arrow_table()
-    if not hasattr(conn, "fetch_record_batch"):
-        conn.fetch_record_batch = (
-            lambda self, rows_per_batch=1_000_000: self.to_arrow_reader(rows_per_batch))
-
-
 class _DuckDB(_Runner):
     VIEW = "vru_street_scan"
 
     def __init__(self) -> None:
-        _duckdb_compat()
         self.con = ibis.duckdb.connect()
         self.con.raw_sql("SET preserve_insertion_order = false")
         self._table: ir.Table | None = None
