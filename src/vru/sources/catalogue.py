@@ -77,7 +77,11 @@ CATALOGUE: tuple[SourceInfo, ...] = (
         "(data.police.uk).", "points snapped to anonymised locations, with LSOA",
         "bundled: City of London Police, 2023-01 .. 2023-06", "police_uk_street_city_of_london_2023",
         ("Locations are anonymised snap points; 'No Location' rows have no coordinates or LSOA.",
-         "Crime IDs repeat when an outcome is updated: each crime is counted once.",
+         "Crime IDs repeat when an outcome is updated: each crime is counted once per force and "
+         "month; a repeat can sit in another LSOA (counted at the lowest located LSOA code).",
+         "Erratum to the bundled SOURCE.md (checked by tests/test_police_uk.py): the six files hold "
+         "291 anti-social behaviour rows, 308 'No Location' rows and 4,191 non-empty Crime IDs "
+         "(4,131 distinct), not the counts stated there; the 4,482 total is right.",
          "LSOA codes switch from 2011 to 2021 vintage during 2023.",
          "The bundled files are the City of London Police (the Square Mile), not the Met: a full "
          "Met month (~90,000 rows) could not be obtained for the bundle; load it with vru ingest."),
