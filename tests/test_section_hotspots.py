@@ -5,7 +5,6 @@ files and the report section; and the categorical map."""
 from __future__ import annotations
 
 import json
-import time
 
 import geopandas as gpd
 import numpy as np
@@ -353,10 +352,8 @@ def test_real_documented_facts(london):
 def test_real_levels(wh):
     with pytest.raises(ValueError, match="2022 ward boundaries|ward 2022 boundaries"):
         sh.results(wh, level="ward")
-    t = time.perf_counter()
     b = sh.results(wh, level="borough", start="2019-01", end="2023-11",
                    categories=("violence_against_the_person",))
-    assert time.perf_counter() - t < 30
     # 32 MPS boroughs: the City has a boundary but no MPS data; airports/unknown are not places
     assert len(b) == 32 and "E09000001" not in set(b["code"])
     assert len(b.attrs["periods"]) == 59 and b.attrs["periods"][0] == "2019-01"
@@ -376,11 +373,8 @@ def test_real_css_changes_the_ranking(wh, london):
 
 @pytest.mark.slow
 def test_real_section(wh):
-    t = time.perf_counter()
     s = sh.build(wh)
-    took = time.perf_counter() - t
     assert s is not None and s.id == "hotspots"
-    assert took < 30  # about 5 s on the development machine, two analyses and a map
     body = s.body
     for text in ("Persistent Hot Spot", "Intensifying Hot Spot", "Ward (2018)",
                  "What this can and cannot tell", "docs/methods-hotspots.md",
