@@ -67,3 +67,8 @@ def test_readme_first_screen_gives_the_two_commands():
     assert "make report" in text and "make test" in text
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci
+
+
+def test_cli_doc_is_generated_from_the_commands():
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_cli_doc.py"), "--check"])
+    assert r.returncode == 0, "docs/cli.md is stale: run scripts/gen_cli_doc.py"

@@ -16,7 +16,8 @@ from vru.warehouse.store import ENV_VAR, default_path
 warehouse_option = click.option(
     "--warehouse", "-w", type=click.Path(dir_okay=False, path_type=Path), envvar=ENV_VAR,
     default=None, show_envvar=True,
-    help=f"Warehouse file (DuckDB). Default: ${ENV_VAR}, else {default_path()}.",
+    help=f"Warehouse file (DuckDB). Default: ${ENV_VAR}, else "
+         "$XDG_DATA_HOME/vru/warehouse.duckdb (~/.local/share/vru/warehouse.duckdb).",
 )
 
 
