@@ -1,0 +1,10 @@
+"""URL map: accounts (login, logout, password reset), the admin, and the signed-in home page."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("vru.web.accounts.urls")),
+]

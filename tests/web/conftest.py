@@ -1,0 +1,26 @@
+"""Django set-up for the web tests: SQLite by default, PostgreSQL when VRU_TEST_DATABASE_URL is set.
+
+Django is configured here, at import, rather than in pyproject (which other engineers' tests share), so the
+rest of the suite runs without a Django settings module. Settings are read once, so the environment is
+fixed before ``django.setup()``: a throwaway secret key and a temporary SQLite path (pytest-django then
+creates and destroys a separate test database on whichever backend is chosen).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+_tmp = tempfile.mkdtemp(prefix="vru-web-test-")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vru.web.settings")
+os.environ["DJANGO_SECRET_KEY"] = "test-only-" + os.urandom(16).hex()
+os.environ["VRU_WEB_DB"] = os.path.join(_tmp, "web.sqlite3")
+os.environ.pop("VRU_WEB_PRODUCTION", None)
+if os.environ.get("VRU_TEST_DATABASE_URL"):
+    os.environ["DATABASE_URL"] = os.environ["VRU_TEST_DATABASE_URL"]
+else:
+    os.environ.pop("DATABASE_URL", None)
+
+import django  # noqa: E402
+
+django.setup()

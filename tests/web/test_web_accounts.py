@@ -1,0 +1,272 @@
+"""Accounts: sign in/out, lockout, password reset, CSRF, roles, and the append-only audit log."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from vru.web.accounts.audit import audit
+from vru.web.accounts.models import AuditLog, AuditLogImmutable, Organisation, User
+from vru.web.accounts.roles import ROLES
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def alice(db) -> User:
+    return User.objects.create_user("Alice@Example.org", PASSWORD, full_name="Alice Analyst")
+
+
+def _login(client: Client, email: str, password: str, ip: str = "10.0.0.1"):
+    return client.post(reverse("login"), {"username": email, "password": password}, REMOTE_ADDR=ip)
+
+
+# --- sign in and out -------------------------------------------------------------------------------
+
+
+def test_email_is_the_login_and_is_lowercased(alice):
+    assert User.USERNAME_FIELD == "email"
+    assert alice.email == "alice@example.org"
+
+
+def test_home_needs_login():
+    r = Client().get(reverse("home"))
+    assert r.status_code == 302
+    assert r["Location"].startswith(reverse("login"))
+
+
+def test_login_then_logout(alice):
+    c = Client()
+    r = _login(c, "alice@example.org", PASSWORD)
+    assert r.status_code == 302 and r["Location"] == reverse("home")
+    r = c.get(reverse("home"))
+    assert r.status_code == 200
+    assert b"Alice Analyst" in r.content
+    r = c.post(reverse("logout"))
+    assert r.status_code == 302
+    assert c.get(reverse("home")).status_code == 302
+
+
+def test_sign_in_ignores_the_case_of_the_address(alice):
+    assert _login(Client(), "ALICE@EXAMPLE.ORG", PASSWORD).status_code == 302
+
+
+def test_wrong_password_is_refused(alice):
+    c = Client()
+    r = _login(c, "alice@example.org", "not the password")
+    assert r.status_code == 200
+    assert b"did not match" in r.content
+    assert c.get(reverse("home")).status_code == 302
+
+
+def test_inactive_user_cannot_sign_in(alice):
+    alice.is_active = False
+    alice.save()
+    c = Client()
+    assert _login(c, "alice@example.org", PASSWORD).status_code == 200
+    assert c.get(reverse("home")).status_code == 302
+
+
+# --- lockout (django-axes) -------------------------------------------------------------------------
+
+
+def test_lockout_after_five_failures_even_with_the_right_password(alice, settings):
+    assert settings.AXES_FAILURE_LIMIT == 5
+    c = Client()
+    for _ in range(4):
+        assert _login(c, "alice@example.org", "wrong").status_code == 200
+    r = _login(c, "alice@example.org", "wrong")  # the fifth failure locks out
+    assert r.status_code == 429
+    r = _login(c, "alice@example.org", PASSWORD)
+    assert r.status_code == 429
+    assert b"Account locked" in r.content
+    assert c.get(reverse("home")).status_code == 302
+
+
+def test_lockout_ignores_the_case_of_the_address(alice):
+    c = Client()
+    for i in range(5):
+        _login(c, "ALICE@example.org" if i % 2 else "alice@Example.ORG", "wrong")
+    assert _login(c, "alice@example.org", PASSWORD).status_code == 429
+
+
+def test_lockout_is_per_address_and_user(alice):
+    c = Client()
+    for _ in range(5):
+        _login(c, "alice@example.org", "wrong", ip="10.0.0.1")
+    assert _login(c, "alice@example.org", PASSWORD, ip="10.0.0.1").status_code == 429
+    assert _login(Client(), "alice@example.org", PASSWORD, ip="10.0.0.2").status_code == 302
+
+
+def test_four_failures_do_not_lock_out(alice):
+    c = Client()
+    for _ in range(4):
+        _login(c, "alice@example.org", "wrong")
+    assert _login(c, "alice@example.org", PASSWORD).status_code == 302
+
+
+# --- password reset ---------------------------------------------------------------------------------
+
+
+def test_password_reset_sends_a_working_link(alice, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    c = Client()
+    r = c.post(reverse("password_reset"), {"email": "alice@example.org"})
+    assert r.status_code == 302 and r["Location"] == reverse("password_reset_done")
+    assert len(mail.outbox) == 1
+    msg = mail.outbox[0]
+    assert msg.to == ["alice@example.org"]
+    assert msg.subject == "Reset your vru password"
+    link = re.search(r"https?://[^/\s]+(/accounts/reset/\S+/)", msg.body).group(1)
+    r = c.get(link, follow=True)
+    assert r.status_code == 200 and b"Choose a new password" in r.content
+    new = "a brand new long passphrase"
+    r = c.post(r.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
+    assert r.status_code == 302 and r["Location"] == reverse("password_reset_complete")
+    alice.refresh_from_db()
+    assert alice.check_password(new)
+
+
+def test_password_reset_for_unknown_address_sends_nothing(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    r = Client().post(reverse("password_reset"), {"email": "nobody@example.org"})
+    assert r.status_code == 302  # no hint whether the address exists
+    assert mail.outbox == []
+
+
+# --- CSRF -------------------------------------------------------------------------------------------
+
+
+def test_login_post_without_csrf_token_is_refused(alice):
+    c = Client(enforce_csrf_checks=True)
+    r = _login(c, "alice@example.org", PASSWORD)
+    assert r.status_code == 403
+    assert c.get(reverse("home")).status_code == 302
+
+
+def test_login_post_with_csrf_token_is_accepted(alice):
+    c = Client(enforce_csrf_checks=True)
+    page = c.get(reverse("login"))
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content).group(1).decode()
+    r = c.post(
+        reverse("login"),
+        {"username": "alice@example.org", "password": PASSWORD, "csrfmiddlewaretoken": token},
+    )
+    assert r.status_code == 302 and r["Location"] == reverse("home")
+
+
+def test_security_headers(alice):
+    r = Client().get(reverse("login"))
+    assert "default-src 'self'" in r["Content-Security-Policy"]
+    assert r["X-Frame-Options"] == "DENY"
+    assert r["X-Content-Type-Options"] == "nosniff"
+
+
+# --- roles ------------------------------------------------------------------------------------------
+
+
+def test_role_groups_and_permissions_exist_after_migrate():
+    assert set(Group.objects.values_list("name", flat=True)) >= set(ROLES)
+    assert len(ROLES) == 6
+    for name, perms in ROLES.items():
+        group = Group.objects.get(name=name)
+        got = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
+        assert got == perms, name
+
+
+def test_roles_grant_and_withhold_permissions():
+    org = Organisation.objects.create(name="Youth Project", kind="provider")
+    users = {}
+    for name in ROLES:
+        u = User.objects.create_user(f"{name.replace(' ', '.')}@example.org", PASSWORD, organisation=org)
+        u.groups.add(Group.objects.get(name=name))
+        users[name] = User.objects.get(pk=u.pk)  # fresh instance: no permission cache
+    assert users["caseworker"].has_perm("accounts.view_personal_data")
+    assert users["offender manager"].has_perm("accounts.view_personal_data")
+    assert not users["analyst"].has_perm("accounts.view_personal_data")
+    assert not users["provider"].has_perm("accounts.view_personal_data")
+    assert users["programme manager"].has_perm("accounts.manage_programme")
+    assert not users["provider"].has_perm("accounts.manage_programme")
+    assert users["administrator"].has_perm("accounts.view_auditlog")
+    assert not users["analyst"].has_perm("accounts.view_auditlog")
+    assert all(u.has_perm("accounts.view_dashboard") for u in users.values())
+    # nobody, not even an administrator, may change or delete the audit log
+    for u in users.values():
+        assert not u.has_perm("accounts.change_auditlog")
+        assert not u.has_perm("accounts.delete_auditlog")
+    assert users["provider"].organisation == org
+    assert users["provider"].roles == ["provider"]
+
+
+# --- audit log --------------------------------------------------------------------------------------
+
+
+def test_audit_records_who_what_and_why(alice, rf):
+    org = Organisation.objects.create(name="Youth Project")
+    request = rf.get("/", REMOTE_ADDR="192.0.2.7")
+    request.user = alice
+    entry = audit(request, "view", org, "checking a referral")
+    got = AuditLog.objects.get(pk=entry.pk)
+    assert (got.user, got.user_email, got.action) == (alice, "alice@example.org", "view")
+    assert (got.object_type, got.object_id) == ("accounts.organisation", str(org.pk))
+    assert got.purpose == "checking a referral"
+    assert got.ip_address == "192.0.2.7"
+    assert got.timestamp is not None
+    e2 = audit(alice, "export", ("casework.person", 42), "court report")
+    assert (e2.object_type, e2.object_id, e2.ip_address) == ("casework.person", "42", None)
+
+
+def test_audit_refuses_missing_purpose_or_anonymous(alice):
+    from django.contrib.auth.models import AnonymousUser
+
+    with pytest.raises(ValueError, match="purpose"):
+        audit(alice, "view", None, "  ")
+    with pytest.raises(ValueError, match="authenticated"):
+        audit(AnonymousUser(), "view", None, "curiosity")
+    assert AuditLog.objects.count() == 0
+
+
+def test_audit_log_refuses_update_and_delete(alice):
+    entry = audit(alice, "view", ("x", 1), "test")
+    entry.purpose = "rewritten"
+    with pytest.raises(AuditLogImmutable):
+        entry.save()
+    with pytest.raises(AuditLogImmutable):
+        entry.delete()
+    with pytest.raises(AuditLogImmutable):
+        AuditLog.objects.filter(pk=entry.pk).update(purpose="rewritten")
+    with pytest.raises(AuditLogImmutable):
+        AuditLog.objects.all().delete()
+    with pytest.raises(AuditLogImmutable):
+        AuditLog.objects.bulk_update([entry], ["purpose"])
+    assert AuditLog.objects.get(pk=entry.pk).purpose == "test"
+
+
+def test_a_user_with_audit_entries_cannot_be_deleted(alice):
+    from django.db.models import ProtectedError
+
+    audit(alice, "view", None, "test")
+    with pytest.raises(ProtectedError):
+        alice.delete()
+
+
+def test_audit_log_is_read_only_in_the_admin(alice):
+    alice.is_staff = alice.is_superuser = True
+    alice.save()
+    entry = audit(alice, "view", None, "test")
+    c = Client()
+    c.force_login(alice, backend="django.contrib.auth.backends.ModelBackend")
+    assert c.get(reverse("admin:accounts_auditlog_changelist")).status_code == 200
+    assert c.get(reverse("admin:accounts_auditlog_add")).status_code == 403
+    r = c.post(reverse("admin:accounts_auditlog_delete", args=[entry.pk]), {"post": "yes"})
+    assert r.status_code == 403
+    r = c.post(reverse("admin:accounts_auditlog_change", args=[entry.pk]), {"purpose": "x"})
+    assert r.status_code == 403
+    assert AuditLog.objects.get(pk=entry.pk).purpose == "test"
