@@ -1,0 +1,119 @@
+"""Settings from the environment, and ``vru.web.serve`` end to end (each in a fresh interpreter,
+since Django reads its settings once per process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+PRINT_SETTINGS = """
+import json, os
+os.environ["DJANGO_SETTINGS_MODULE"] = "vru.web.settings"
+from django.conf import settings
+db = settings.DATABASES["default"]
+print(json.dumps({
+    "engine": db["ENGINE"], "name": str(db["NAME"]), "host": db.get("HOST", ""),
+    "debug": settings.DEBUG, "secret": settings.SECRET_KEY,
+    "session_secure": settings.SESSION_COOKIE_SECURE, "csrf_secure": settings.CSRF_COOKIE_SECURE,
+    "hsts": settings.SECURE_HSTS_SECONDS, "ssl_redirect": settings.SECURE_SSL_REDIRECT,
+}))
+"""
+
+
+def _env(tmp_path: Path, **extra) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VRU_WEB", "DATABASE_URL"))}
+    env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
+    env.update(extra)
+    return env
+
+
+def _settings(tmp_path: Path, **extra) -> dict:
+    r = subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS], env=_env(tmp_path, **extra), capture_output=True, text=True
+    )
+    if r.returncode:
+        raise RuntimeError(r.stderr)
+    return json.loads(r.stdout)
+
+
+def test_development_defaults(tmp_path):
+    s = _settings(tmp_path)
+    data = tmp_path / "xdg" / "vru"
+    assert s["engine"] == "django.db.backends.sqlite3"
+    assert s["name"] == str(data / "web.sqlite3")
+    assert s["debug"] is False
+    assert s["session_secure"] is False and s["hsts"] == 0
+    # a per-install random key, kept private in the data directory and reused
+    key_file = data / "web-secret-key"
+    assert key_file.read_text() == s["secret"] and len(s["secret"]) >= 50
+    assert key_file.stat().st_mode & 0o077 == 0
+    assert _settings(tmp_path)["secret"] == s["secret"]
+    assert _settings(tmp_path / "other")["secret"] != s["secret"]
+
+
+def test_environment_overrides(tmp_path):
+    s = _settings(tmp_path, VRU_WEB_DB=str(tmp_path / "x.sqlite3"), DJANGO_SECRET_KEY="from-env")
+    assert s["name"] == str(tmp_path / "x.sqlite3") and s["secret"] == "from-env"
+    assert not (tmp_path / "xdg" / "vru" / "web-secret-key").exists()
+    s = _settings(tmp_path, DATABASE_URL="postgres://u:p@db.example:5433/vru")
+    assert (s["engine"], s["name"], s["host"]) == ("django.db.backends.postgresql", "vru", "db.example")
+
+
+def test_production_needs_a_secret_key_and_turns_on_https_settings(tmp_path):
+    with pytest.raises(RuntimeError, match="DJANGO_SECRET_KEY"):
+        _settings(tmp_path, VRU_WEB_PRODUCTION="1")
+    s = _settings(tmp_path, VRU_WEB_PRODUCTION="1", DJANGO_SECRET_KEY="k" * 50, DJANGO_DEBUG="1")
+    assert s["session_secure"] and s["csrf_secure"] and s["ssl_redirect"]
+    assert s["hsts"] == 365 * 24 * 3600
+    assert s["debug"] is False  # never in production
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_migrates_and_answers(tmp_path):
+    port = _free_port()
+    db = tmp_path / "serve.sqlite3"
+    code = f"import vru.web; vru.web.serve('127.0.0.1', {port})"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=_env(tmp_path, VRU_WEB_DB=str(db)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        body = None
+        for _ in range(150):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2) as r:
+                    body = r.read()
+                    headers = r.headers
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)
+        assert body is not None, "the server did not answer"
+        assert b"Sign in" in body and b"csrfmiddlewaretoken" in body
+        assert "default-src 'self'" in headers["Content-Security-Policy"]
+        # anonymous visitors are sent to sign in
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/accounts/auditlog/", timeout=2) as r:
+            assert r.geturl().endswith("/admin/login/?next=/admin/accounts/auditlog/")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        groups = {r[0] for r in con.execute("select name from auth_group")}
+    assert "caseworker" in groups and len(groups) == 6
