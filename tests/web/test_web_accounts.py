@@ -270,3 +270,24 @@ def test_audit_log_is_read_only_in_the_admin(alice):
     r = c.post(reverse("admin:accounts_auditlog_change", args=[entry.pk]), {"purpose": "x"})
     assert r.status_code == 403
     assert AuditLog.objects.get(pk=entry.pk).purpose == "test"
+
+
+def test_admin_creates_a_user_by_email_and_gives_a_role(alice):
+    alice.is_staff = alice.is_superuser = True
+    alice.save()
+    c = Client()
+    c.force_login(alice, backend="django.contrib.auth.backends.ModelBackend")
+    assert c.get(reverse("admin:accounts_user_changelist")).status_code == 200
+    assert c.get(reverse("admin:accounts_user_add")).status_code == 200
+    pw = "a long enough new passphrase"
+    r = c.post(
+        reverse("admin:accounts_user_add"),
+        {"email": "Bob@Example.org", "usable_password": "true", "password1": pw, "password2": pw},
+    )
+    assert r.status_code == 302, r.content[:2000]
+    bob = User.objects.get(email="bob@example.org")
+    assert bob.check_password(pw)
+    assert c.get(reverse("admin:accounts_user_change", args=[bob.pk])).status_code == 200
+    bob.groups.add(Group.objects.get(name="caseworker"))
+    assert User.objects.get(pk=bob.pk).has_perm("accounts.view_personal_data")
+    assert _login(Client(), "BOB@example.org", pw).status_code == 302

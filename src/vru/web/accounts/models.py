@@ -91,6 +91,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    def clean(self):
+        super().clean()
+        self.email = self.email.strip().lower()
+
+    def save(self, *args, **kwargs):
+        # However a user is made (manager, admin form, fixture), the address is stored lower-cased,
+        # which sign-in (UserManager.get_by_natural_key) relies on.
+        self.email = (self.email or "").strip().lower()
+        super().save(*args, **kwargs)
+
     def get_full_name(self) -> str:
         return self.full_name or self.email
 
