@@ -305,6 +305,17 @@ def synthetic_survey(warehouse, out, quarters, per_borough, seed) -> None:
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on.")
+def serve(host: str, port: int) -> None:
+    """Start the web platform (accounts and roles so far): the database is created and migrated
+    automatically. For production use a WSGI/ASGI server (see docs/web.md)."""
+    from vru import web
+
+    _run(web.serve, host, port)
+
+
+@main.command()
 @warehouse_option
 def status(warehouse: Path | None) -> None:
     """List the files loaded into the warehouse."""
