@@ -45,7 +45,7 @@ import pandas as pd
 from vru.errors import SourceError
 from vru.geography.boroughs import BOROUGHS, borough_code
 from vru.schema import TABLES, Batch, conform
-from vru.sources._io import base_name, header_fields, line_of, open_bytes, read_csv_strings
+from vru.sources._io import base_name, header_fields, line_of, read_csv_strings, require_header
 from vru.sources.pas import MEASURES as PAS_MEASURES
 
 SOURCE = "pas_microdata"
@@ -106,17 +106,7 @@ def _category(p, raw: pd.Series, lines, column: str, allowed: tuple[str, ...]) -
 
 
 def _header(p: Path) -> list[str]:
-    if not p.exists():
-        raise SourceError(p, "no such file")
-    fields = header_fields(p)
-    if not fields:
-        try:
-            with open_bytes(p) as f:
-                data = f.read()
-        except (EOFError, OSError) as e:
-            raise SourceError(p, f"cannot read file (truncated or corrupt?): {e}") from None
-        raise SourceError(p, "file is empty" if not data.strip() else "no CSV header line")
-    return [f.strip() for f in fields]
+    return [f.strip() for f in require_header(p)]
 
 
 def _conform(df: pd.DataFrame) -> pd.DataFrame:
