@@ -56,6 +56,7 @@ one job over all files (it spills by itself; a job per month would multiply its 
 
 from __future__ import annotations
 
+import abc
 import csv
 import gzip
 import re
@@ -407,21 +408,23 @@ def _describe(path: Path, row: dict, code: int) -> SourceError:
 # the backends: a scan each, the rest shared
 
 
-class _Runner:
+class _Runner(abc.ABC):
     """A backend: ``scan`` (the only backend-specific reading), ``execute`` (Ibis -> pandas)."""
 
     con: ibis.BaseBackend
 
+    @abc.abstractmethod
     def scan(self, files: list[Path], expected: str | None) -> ir.Table:
         """The scan table of ``files``; ``expected``: the month each row must hold (see
         :func:`_chunks`), as the ``_expected`` column ('' for none)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def file_of(self, value: str, files: list[Path]) -> Path | None:
-        raise NotImplementedError
+        """The file among ``files`` that a scan's file-name value refers to."""
 
+    @abc.abstractmethod
     def is_read_error(self, exc: Exception) -> bool:
-        raise NotImplementedError
+        """True if ``exc`` is the backend's CSV reader failing on a file (a structural error)."""
 
     def execute(self, expr: ir.Table) -> pd.DataFrame:
         return _to_pandas(self.con.to_pyarrow(expr))
@@ -433,7 +436,7 @@ class _Runner:
     def chunks(self, files: list[Path]) -> list[tuple[str | None, list[Path]]]:
         return _chunks(files)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (optional hook: most backends have nothing to release)
         """Release what the run created (connection, temporary views)."""
 
     def run(self, files: list[Path]) -> StreetPanel:
