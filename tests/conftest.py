@@ -31,3 +31,16 @@ def london_warehouse(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("wh") / "london.duckdb"
     api.init(path)
     return path
+
+
+@pytest.fixture(scope="module")
+def wh(london_warehouse):
+    """The London warehouse opened read-only (one connection per test module).
+
+    Test modules that need a different warehouse (e.g. test_warehouse.py) define their own ``wh``.
+    """
+    from vru.warehouse.store import Warehouse
+
+    w = Warehouse.open(london_warehouse, read_only=True)
+    yield w
+    w.close()

@@ -240,15 +240,6 @@ def test_mixed_sources_are_refused(real):
 # -- report section ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def wh(london_warehouse):
-    from vru.warehouse.store import Warehouse
-
-    w = Warehouse.open(london_warehouse, read_only=True)
-    yield w
-    w.close()
-
-
 @pytest.mark.slow
 def test_section_from_the_real_warehouse(wh):
     from vru.outputs import section_confidence as sc

@@ -337,15 +337,6 @@ def test_change_sum_and_weighted_mean_to_parent():
 
 
 @pytest.fixture(scope="module")
-def wh(london_warehouse):
-    from vru.warehouse.store import Warehouse
-
-    w = Warehouse.open(london_warehouse, read_only=True)
-    yield w
-    w.close()
-
-
-@pytest.fixture(scope="module")
 def city_hall(wh):
     from vru.outputs import section_drivers as sd
 

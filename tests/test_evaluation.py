@@ -314,15 +314,6 @@ def test_pretrend_warning_in_words():
 
 
 @pytest.fixture(scope="module")
-def wh(london_warehouse):
-    from vru.warehouse.store import Warehouse
-
-    w = Warehouse.open(london_warehouse, read_only=True)
-    yield w
-    w.close()
-
-
-@pytest.fixture(scope="module")
 def myends(wh):
     from vru.outputs import section_evaluation as se
 

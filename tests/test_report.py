@@ -13,7 +13,6 @@ import pytest
 
 from vru import api
 from vru.warehouse import queries as q
-from vru.warehouse.store import Warehouse
 
 MPS = Path(__file__).resolve().parents[1] / "src/vru/data/bundled/mps_crime_borough"
 
@@ -30,13 +29,6 @@ def csv_totals(name: str, major: str) -> dict[str, int]:
                 for i, h in months:
                     out[h] = out.get(h, 0) + int(r[i])
     return out
-
-
-@pytest.fixture(scope="module")
-def wh(london_warehouse):
-    w = Warehouse.open(london_warehouse, read_only=True)
-    yield w
-    w.close()
 
 
 @pytest.fixture(scope="module")

@@ -304,13 +304,6 @@ def test_write_formats(grid_wh, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def wh(london_warehouse):
-    w = Warehouse.open(london_warehouse, read_only=True)
-    yield w
-    w.close()
-
-
-@pytest.fixture(scope="module")
 def london(wh):
     return sh.results(wh)
 

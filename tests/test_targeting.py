@@ -376,15 +376,6 @@ def test_member_coverage():
 
 
 @pytest.fixture(scope="module")
-def wh(london_warehouse):
-    from vru.warehouse.store import Warehouse
-
-    w = Warehouse.open(london_warehouse, read_only=True)
-    yield w
-    w.close()
-
-
-@pytest.fixture(scope="module")
 def default_run(wh):
     from vru.outputs import section_targeting as stg
 
