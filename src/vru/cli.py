@@ -307,12 +307,19 @@ def synthetic_survey(warehouse, out, quarters, per_borough, seed) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on.")
-def serve(host: str, port: int) -> None:
-    """Start the web platform (accounts and roles so far): the database is created and migrated
-    automatically. For production use a WSGI/ASGI server (see docs/web.md)."""
+@click.option("--no-demo", is_flag=True, help="Do not seed the demo organisations, users and content.")
+def serve(host: str, port: int, no_demo: bool) -> None:
+    """Start the web platform for a demo or for development.
+
+    Builds the warehouse from the bundled data if it is missing ($VRU_WAREHOUSE or the default),
+    creates and migrates the database (SQLite in the data directory, or PostgreSQL when
+    DATABASE_URL is set), seeds the demo content with one user per role (passwords generated on
+    first run and printed), then serves on HOST:PORT. Production uses gunicorn or uvicorn
+    (see docs/web.md).
+    """
     from vru import web
 
-    _run(web.serve, host, port)
+    _run(web.serve, host, port, demo=not no_demo)
 
 
 @main.command()

@@ -83,32 +83,42 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_migrates_and_answers(tmp_path):
+def test_vru_serve_prepares_the_demo_and_answers(tmp_path, london_warehouse):
+    """`vru serve` end to end: migrates a new database, seeds the demo users (passwords printed and
+    kept in a private file in the data directory), serves pages with the CSP, and sends anonymous
+    visitors of protected pages to sign in."""
     port = _free_port()
     db = tmp_path / "serve.sqlite3"
-    code = f"import vru.web; vru.web.serve('127.0.0.1', {port})"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code],
-        env=_env(tmp_path, VRU_WEB_DB=str(db)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = tmp_path / "serve.log"
+    code = "import sys; from vru.cli import main; sys.exit(main())"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=_env(tmp_path, VRU_WEB_DB=str(db), VRU_WAREHOUSE=str(london_warehouse)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         body = None
-        for _ in range(150):
+        for _ in range(600):
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2) as r:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=30) as r:
                     body = r.read()
                     headers = r.headers
                 break
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                assert proc.poll() is None, log.read_text()
                 time.sleep(0.2)
-        assert body is not None, "the server did not answer"
+        assert body is not None, "the server did not answer: " + log.read_text()
         assert b"Sign in" in body and b"csrfmiddlewaretoken" in body
         assert "default-src 'self'" in headers["Content-Security-Policy"]
         # anonymous visitors are sent to sign in
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/accounts/auditlog/", timeout=2) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/accounts/auditlog/", timeout=30) as r:
             assert r.geturl().endswith("/admin/login/?next=/admin/accounts/auditlog/")
+        # static files are served by the platform itself
+        css = f"http://127.0.0.1:{port}/static/govuk/govuk-frontend.min.css"
+        with urllib.request.urlopen(css, timeout=30) as r:
+            assert r.status == 200 and len(r.read()) > 10_000
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -116,4 +126,13 @@ def test_serve_migrates_and_answers(tmp_path):
 
     with sqlite3.connect(db) as con:
         groups = {r[0] for r in con.execute("select name from auth_group")}
-    assert "caseworker" in groups and len(groups) == 6
+        users = {r[0] for r in con.execute("select email from accounts_user")}
+    assert groups >= {"administrator", "analyst", "programme manager", "provider", "caseworker",
+                      "offender manager"}
+    assert {"analyst@demo.vru.test", "caseworker@demo.vru.test"} <= users
+    secrets_file = tmp_path / "xdg" / "vru" / "demo-users.txt"
+    assert secrets_file.stat().st_mode & 0o077 == 0
+    line = next(x for x in secrets_file.read_text().splitlines() if x.startswith("analyst@"))
+    password = line.split("\t")[1]
+    printed = log.read_text()
+    assert "analyst@demo.vru.test" in printed and password in printed

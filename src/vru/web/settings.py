@@ -4,7 +4,7 @@ Environment variables (all optional in development; see docs/web.md):
 
 - ``DJANGO_SECRET_KEY``: the secret key. Without it a random per-install key is created once in the data
   directory (``web-secret-key``, mode 0600); in production (``VRU_WEB_PRODUCTION=1``) it is required.
-- ``DATABASE_URL``: a database URL (``postgres://user:pass@host:5432/name``), parsed by dj-database-url.
+- ``DATABASE_URL``: a PostgreSQL database URL (with its password: set it in the environment only),
   Without it, SQLite at ``$VRU_WEB_DB`` or ``$XDG_DATA_HOME/vru/web.sqlite3`` (next to the default warehouse).
 - ``DJANGO_DEBUG=1``: debug mode (off by default).
 - ``DJANGO_ALLOWED_HOSTS``: comma-separated host names (default: localhost, 127.0.0.1, [::1]).
@@ -67,18 +67,28 @@ ALLOWED_HOSTS = [h.strip() for h in _hosts.split(",") if h.strip()]
 
 INSTALLED_APPS = [
     "vru.web.accounts",
+    "vru.web.core",
+    "vru.web.dashboard",
+    "vru.web.programme",
+    "vru.web.opportunities",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",  # built-in widget templates for the GOV.UK form renderer
     "axes",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "vru.web.middleware.ContentSecurityPolicyMiddleware",
+    # WhiteNoise serves the platform's own static files (GOV.UK Frontend, styles) in every mode.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -106,6 +116,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "vru.web.core.nav.nav",
             ],
         },
     },
@@ -148,8 +159,61 @@ TIME_ZONE = "Europe/London"
 USE_I18N = True
 USE_TZ = True
 
-STATIC_URL = "static/"
+STATIC_URL = "/static/"
 STATIC_ROOT = os.environ.get("VRU_WEB_STATIC_ROOT") or str(data_dir() / "web-static")
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it, even before collectstatic
+# WhiteNoise finds files in the apps' static folders directly when collectstatic has not been run
+# (the demo); production runs collectstatic and serves compressed, cache-busted copies.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if PRODUCTION:
+    STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
+
+# Forms render as GOV.UK Frontend markup, errors next to each field (vru.web.core.forms).
+FORM_RENDERER = "vru.web.core.forms.GovukRenderer"
+
+# The analysis warehouse the dashboard reads (read-only): $VRU_WAREHOUSE or the CLI's default.
+VRU_WAREHOUSE = os.environ.get("VRU_WAREHOUSE") or str(data_dir() / "warehouse.duckdb")
+
+# Where `vru serve` keeps the demo users' generated passwords (mode 0600; never in the repository).
+VRU_DEMO_USERS_FILE = os.environ.get("VRU_WEB_DEMO_USERS") or str(data_dir() / "demo-users.txt")
+
+# Cache of computed dashboard results, shared by every worker process (keyed by warehouse version).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get("VRU_WEB_CACHE") or str(data_dir() / "web-cache"),
+        "TIMEOUT": None,
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    }
+}
+
+# The read-only JSON API (Django REST framework) and its OpenAPI description (drf-spectacular).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "VRU platform API",
+    "DESCRIPTION": "Read-only JSON API of the violence reduction platform: the dashboard's analysis "
+                   "results and the MyEnds programme register. Session authentication; each endpoint "
+                   "needs the same permission as the page that shows its data.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from drf-spectacular-sidecar: served by the platform itself, no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # Security headers that are safe everywhere.
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -26,6 +26,14 @@ class Organisation(models.Model):
     name = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=32, choices=KINDS, default="provider")
     created = models.DateTimeField(auto_now_add=True)
+    # An administrator verifies a provider before its staff may post opportunities (issue 7).
+    verified = models.BooleanField(default=False)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    website = models.URLField(blank=True)
+    description = models.TextField(blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -63,7 +71,7 @@ class UserManager(BaseUserManager):
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who signs in with an email address; roles are their groups (vru.web.accounts.roles)."""
 
-    email = models.EmailField(unique=True)
+    email = models.EmailField("email address", unique=True)
     full_name = models.CharField(max_length=200, blank=True)
     organisation = models.ForeignKey(
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="staff"

@@ -1,0 +1,109 @@
+"""Shared load-test plumbing for the web benchmarks (benchmarks/lvn_search, benchmarks/web_dashboard).
+
+- ``gunicorn(env, port, workers)``: the platform under gunicorn (sync workers) on loopback, as in
+  production (docs/web.md), started and stopped around a block;
+- ``wrk(url_file, base, clients, duration, think_ms, cookie)``: ``wrk`` (a C load generator, one
+  connection per client) cycling through a fixed list of URLs, closed loop (``think_ms=0``) or paced,
+  with the p50/p90/p95/p99 latencies computed by wrk's own histogram (a Lua ``done`` hook).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+LUA = r"""
+local urls = {}
+for line in io.lines(os.getenv("WRK_URLS")) do urls[#urls + 1] = line end
+local think = tonumber(os.getenv("WRK_THINK_MS") or "0")
+local cookie = os.getenv("WRK_COOKIE") or ""
+local headers = {}
+if cookie ~= "" then headers["Cookie"] = cookie end
+local i = 0
+local threads = {}
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  i = id * 7919
+end
+function request()
+  i = i + 1
+  return wrk.format("GET", urls[(i % #urls) + 1], headers)
+end
+if think > 0 then
+  function delay() return think end
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p90_us": %d, "p95_us": %d, "p99_us": %d, ' ..
+    '"max_us": %d, "mean_us": %.1f, "errors_connect": %d, "errors_read": %d, "errors_write": %d, ' ..
+    '"errors_status": %d, "errors_timeout": %d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(95), latency:percentile(99), latency.max, latency.mean,
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+def wrk(url_file: Path, base: str, clients: int, duration: int, think_ms: int = 0,
+        cookie: str = "") -> dict:
+    """Run wrk against ``base`` with the URLs (paths) listed one per line in ``url_file``."""
+    lua = url_file.with_suffix(".lua")
+    lua.write_text(LUA)
+    env = {**os.environ, "WRK_URLS": str(url_file), "WRK_THINK_MS": str(think_ms), "WRK_COOKIE": cookie}
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(clients), "-d", f"{duration}s", "--timeout", "10s",
+                          "-s", str(lua), base], env=env, check=True, capture_output=True, text=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+    r = json.loads(line[len("RESULT "):])
+    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    r["errors"] = sum(v for k, v in r.items() if k.startswith("errors_"))
+    return r
+
+
+def line(name: str, mode: str, r: dict) -> str:
+    return (f"{name:24} {mode:30} {r['rps']:7.1f} req/s  p50 {r['p50_us'] / 1000:7.1f} ms  "
+            f"p95 {r['p95_us'] / 1000:7.1f} ms  p99 {r['p99_us'] / 1000:7.1f} ms  errors {r['errors']}")
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict, port: int, workers: int, ready_path: str):
+    """gunicorn serving ``vru.web.wsgi:application`` on 127.0.0.1:``port`` until the block ends."""
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [PY, "-m", "gunicorn", "vru.web.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--backlog", "2048", "--log-level", "warning"],
+        env=env, cwd=ROOT)
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(base + ready_path, timeout=2)
+                break
+            except urllib.error.HTTPError:
+                break  # answering (e.g. a redirect to sign in): the server is up
+            except OSError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def get(base: str, path: str, cookie: str = "") -> int:
+    """GET a page once (fails loudly unless 200): checks every URL works and warms the workers."""
+    req = urllib.request.Request(base + path, headers={"Cookie": cookie} if cookie else {})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        if r.status != 200:
+            raise RuntimeError(f"{path}: HTTP {r.status}")
+        return r.status

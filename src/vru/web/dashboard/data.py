@@ -1,0 +1,400 @@
+"""What the dashboard shows, computed once by the analysis and report code and cached.
+
+Every function here returns plain Python (numbers, strings, lists, dicts) that both the pages
+(:mod:`vru.web.dashboard.views`) and the JSON API (:mod:`vru.web.dashboard.api`) use, so the two
+can never disagree. Nothing here computes a statistic itself: the figures come from
+:mod:`vru.analysis` (``needs.league_table``, ...) and the report section modules
+(:mod:`vru.outputs.section_hotspots`, ``section_drivers``, ``section_targeting``,
+``section_evaluation``: their ``results()`` for data and ``build()`` for the section HTML and
+charts that the needs assessment shows), and the charts from :mod:`vru.outputs.charts`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+
+import numpy as np
+import pandas as pd
+
+from vru import taxonomy
+from vru.geography import BOROUGHS, borough_name
+from vru.web.dashboard.cache import cached
+
+#: Borough crime measures offered on the overview (MPS detailed classification, no overlaps
+#: needed: each is one league table).
+LEAGUE_CATEGORIES = ("violence_against_the_person", "violence_with_injury",
+                     "violence_without_injury", "robbery", "knife_offences",
+                     "possession_of_weapons", "sexual_offences", "homicide")
+DEFAULT_CATEGORY = "violence_against_the_person"
+MPS_BOROUGHS = tuple(c for c in BOROUGHS if c != "E09000001")  # the City has no MPS figures
+
+
+class NotFound(LookupError):
+    """No such borough or area (the pages and the API answer 404)."""
+
+
+def _plain(x):
+    """JSON-ready Python: numpy scalars to Python, NaN and infinities to None."""
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_plain(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, pd.Timestamp):
+        return x.isoformat()
+    return x
+
+
+def _section(sec) -> dict | None:
+    return None if sec is None else {"id": sec.id, "title": sec.title, "html": sec.body}
+
+
+# --- London overview ------------------------------------------------------------------------------
+
+
+def report_sections() -> dict:
+    """The needs assessment's summary, trends, borough league table and maps (the report's code)."""
+
+    def compute(wh):
+        from vru.outputs.report import ReportBuilder  # noqa: PLC0415
+
+        rb = ReportBuilder(wh)
+        league, vap, london = rb.league()
+        secs = [rb.summary(vap, london), rb.trends(), league, rb.maps(vap)]
+        return {"sections": [_section(s) for s in secs],
+                "first_month": f"{rb.first:%Y-%m}", "last_month": f"{rb.last:%Y-%m}"}
+
+    return cached("report-sections", {}, compute)
+
+
+def league(category: str = DEFAULT_CATEGORY) -> dict:
+    """Borough league table of one crime measure: :func:`vru.analysis.needs.league_table` on the
+    same inputs as the report (MPS detailed classification, the latest 12 months against the 12
+    before, mid-2020 residents, the 32 MPS boroughs), with a bar chart of the rates."""
+    if category not in LEAGUE_CATEGORIES:
+        raise ValueError(f"unknown measure {category!r}")
+
+    def compute(wh):
+        from vru.analysis import needs  # noqa: PLC0415
+        from vru.outputs import charts  # noqa: PLC0415
+        from vru.outputs.html import figure  # noqa: PLC0415
+        from vru.outputs.report import DETAILED, POP_YEAR, ReportBuilder  # noqa: PLC0415
+        from vru.warehouse import queries as q  # noqa: PLC0415
+
+        rb = ReportBuilder(wh)
+        s = q.crime_series(wh, source=DETAILED, level="borough", category=category)
+        t = needs.league_table(s, rb.borough_pop, rb.last, areas=rb.mps_boroughs)
+        lo, hi = needs.window(rb.last)
+        label = taxonomy.label(category)
+        chart = charts.bar_chart(
+            pd.Series(t["rate_per_1000"].to_numpy(), index=[borough_name(c) for c in t["area_code"]]),
+            title=f"{label} per 1,000 residents",
+            xlabel=f"offences per 1,000 residents, {lo:%b %Y} – {hi:%b %Y}",
+            label=f"Bar chart of {label.lower()} rates per 1,000 residents by borough, "
+                  f"{lo:%B %Y} to {hi:%B %Y}")
+        rows = [{"code": r.area_code, "name": borough_name(r.area_code), "rank": int(r.rank),
+                 "count": int(r.count), "previous": int(r.previous), "change_pct": r.change_pct,
+                 "population": int(r.population), "rate_per_1000": r.rate_per_1000}
+                for r in t.itertuples()]
+        return _plain({
+            "category": category, "label": label, "source": DETAILED,
+            "window_start": f"{lo:%Y-%m}", "window_end": f"{hi:%Y-%m}",
+            "population_year": POP_YEAR, "rows": rows,
+            "chart_html": figure(chart, f"{label} per 1,000 residents by borough, "
+                                        f"{lo:%b %Y} – {hi:%b %Y}."),
+        })
+
+    return cached("league", {"category": category}, compute)
+
+
+# --- borough and area pages -----------------------------------------------------------------------
+
+
+def borough_trends(code: str) -> dict:
+    """Monthly offences in one borough by the report's trend groups, with 12-month rolling means
+    (:func:`vru.analysis.needs.rolling_12`), drawn by :func:`vru.outputs.charts.line_chart`."""
+
+    def compute(wh):
+        from vru.analysis import needs  # noqa: PLC0415
+        from vru.outputs import charts  # noqa: PLC0415
+        from vru.outputs.html import figure  # noqa: PLC0415
+        from vru.outputs.report import DETAILED, TREND_GROUPS  # noqa: PLC0415
+        from vru.warehouse import queries as q  # noqa: PLC0415
+
+        name = borough_name(code)
+        figs = []
+        for title, cats in TREND_GROUPS.items():
+            cols = {}
+            for cat in cats:
+                s = q.crime_series(wh, source=DETAILED, level="borough", category=cat)
+                cols[taxonomy.label(cat)] = needs.london_monthly(s[s["area_code"] == code])
+            d = pd.DataFrame(cols).fillna(0)
+            first, last = d.index.min(), d.index.max()
+            svg = charts.line_chart(
+                d, smooth=d.apply(needs.rolling_12), title=f"{title}: {name}, monthly",
+                ylabel="offences per month",
+                label=f"Line chart of monthly {title.lower()} offences in {name}, "
+                      f"{first:%Y}-{last:%Y}")
+            figs.append(figure(svg, f"{title} in {name}: recorded offences per month (faint) and "
+                                    f"12-month rolling mean (bold). Source: MPS, detailed "
+                                    f"classification."))
+        return {"html": "".join(figs)}
+
+    return cached("borough-trends", {"code": code}, compute)
+
+
+def area_facts(code: str) -> dict:
+    """One 2011 LSOA: name, borough, annual violence against the person with the rate per 1,000
+    residents (:func:`vru.analysis.needs.rate_per_1000`, mid-2020 residents, as the report's
+    map), and its IMD 2019 score, rank and decile. Raises :class:`NotFound` for an unknown LSOA."""
+
+    def compute(wh):
+        from vru.analysis import needs  # noqa: PLC0415
+        from vru.outputs.report import LSOA_ANNUAL, POP_YEAR  # noqa: PLC0415
+        from vru.warehouse import queries as q  # noqa: PLC0415
+
+        a = wh.sql("SELECT code, name, parent_code FROM areas WHERE level = 'lsoa' AND "
+                   "vintage = '2011' AND code = ?", [code])
+        if a.empty:
+            raise NotFound(code)
+        annual = q.crime_annual(wh, source=LSOA_ANNUAL, level="lsoa",
+                                category="violence_against_the_person")
+        mine = annual[annual["area_code"] == code].set_index("year")["count"]
+        pop = q.population(wh, level="lsoa", year=POP_YEAR).set_index("area_code")["population"]
+        population = pop.get(code)
+        series = []
+        for year, count in mine.items():
+            rate = needs.rate_per_1000(pd.Series({code: count}), pop).iloc[0]
+            series.append({"year": int(year), "count": None if pd.isna(count) else int(count),
+                           "rate_per_1000": rate})
+        imd = {}
+        for m in ("imd_score", "imd_rank", "imd_decile"):
+            d = q.deprivation(wh, level="lsoa", measure=m)
+            v = d.loc[d["area_code"] == code, "value"]
+            imd[m] = None if v.empty else float(v.iloc[0])
+        borough = str(a["parent_code"].iloc[0])
+        return _plain({
+            "code": code, "name": str(a["name"].iloc[0]), "borough": borough,
+            "borough_name": borough_name(borough),
+            "population": None if population is None else int(population),
+            "population_year": POP_YEAR, "source": LSOA_ANNUAL,
+            "category": "violence_against_the_person", "series": series, **imd,
+        })
+
+    return cached("area", {"code": code}, compute)  # NotFound (not cached): unknown LSOA
+
+
+def lsoa_scores() -> dict:
+    """Targeting scores of every 2011 LSOA as a candidate (``TargetParams(level="lsoa")``, the
+    default weights): :func:`vru.outputs.section_targeting.run`'s scored candidates."""
+
+    def compute(wh):
+        from vru.outputs import section_targeting as st  # noqa: PLC0415
+
+        t = st.run(wh, st.TargetParams(level="lsoa"))
+        c = t.candidates.sort_values("score", ascending=False)
+        rows = {}
+        for i, (a, r) in enumerate(c.iterrows(), start=1):
+            rows[str(a)] = {"score": r["score"], "rank": i, "borough": str(r["borough"]),
+                            "sustained": r["sustained"], "harm_rate_per_1000": r["harm"],
+                            "imd_score": r["deprivation"], "youth_share": r["youth"],
+                            **{f"z_{k}": r[f"z_{k}"] for k in
+                               ("sustained", "harm", "deprivation", "youth")},
+                            "shortlisted": bool(a in t.shortlist.index)}
+        return _plain({"parameters": asdict(t.params) | {"min_population": t.params.min_pop()},
+                       "candidates": len(c), "scores": rows})
+
+    return cached("lsoa-scores", {}, compute)
+
+
+# --- hot spots ---------------------------------------------------------------------------------
+
+
+def hotspot_results(p) -> dict:
+    """:func:`vru.outputs.section_hotspots.results` as rows (no geometry) and its notes."""
+
+    def compute(wh):
+        from vru.outputs import section_hotspots as sh  # noqa: PLC0415
+
+        r = sh.results(wh, p)
+        cols = ["code", "name", "borough", "borough_name", "ward_code", "ward_name", "category",
+                "n_periods", "n_hot", "n_cold", "share_hot", "share_cold", "trend_tau",
+                "trend_z", "trend_p", "last_z", "mean_value", "last_value", "island"]
+        rows = [dict(zip(cols, rec, strict=True))
+                for rec in pd.DataFrame(r[cols]).itertuples(index=False)]
+        return _plain({k: r.attrs.get(k) for k in ("parameters", "source", "periods", "notes",
+                                                   "weights", "method")} | {"rows": rows})
+
+    return cached("hotspots", _params(p), compute)
+
+
+def hotspot_section(p) -> dict:
+    """The needs assessment's hot spot section (map, tables, method) for these parameters."""
+
+    def compute(wh):
+        from vru.outputs import section_hotspots as sh  # noqa: PLC0415
+
+        sec = sh.build(wh, p)
+        if sec is None:
+            raise ValueError("the warehouse lacks the crime data or boundaries for hot spots")
+        return {"section": _section(sec)}
+
+    return cached("hotspots-section", _params(p), compute)
+
+
+# --- drivers, targeting, evaluation --------------------------------------------------------------
+
+
+def _params(p) -> dict:
+    return _plain(asdict(p))
+
+
+def drivers_results(p) -> dict:
+    def compute(wh):
+        from vru.outputs import section_drivers as sd  # noqa: PLC0415
+
+        return _plain(sd.results(wh, p))
+
+    return cached("drivers", _params(p), compute)
+
+
+def drivers_section(p) -> dict:
+    def compute(wh):
+        from vru.outputs import section_drivers as sd  # noqa: PLC0415
+
+        sec = sd.build(wh, p)
+        if sec is None:
+            raise ValueError("the warehouse lacks the borough crime, unemployment or population "
+                             "data the drivers analysis needs")
+        return {"section": _section(sec)}
+
+    return cached("drivers-section", _params(p), compute)
+
+
+def targeting_results(p) -> dict:
+    def compute(wh):
+        from vru.outputs import section_targeting as st  # noqa: PLC0415
+
+        return _plain(st.results(wh, p))
+
+    return cached("targeting", _params(p), compute)
+
+
+def targeting_section(p) -> dict:
+    def compute(wh):
+        from vru.outputs import section_targeting as st  # noqa: PLC0415
+
+        sec = st.build(wh, p)
+        if sec is None:
+            raise ValueError("the warehouse lacks the LSOA crime, deprivation, population or "
+                             "ward data targeting needs")
+        return {"section": _section(sec)}
+
+    return cached("targeting-section", _params(p), compute)
+
+
+def evaluation_results(p) -> dict:
+    def compute(wh):
+        from vru.outputs import section_evaluation as se  # noqa: PLC0415
+
+        return _plain(se.results(wh, **asdict(p)))
+
+    return cached("evaluation", _params(p), compute)
+
+
+def evaluation_section(p) -> dict:
+    def compute(wh):
+        from vru.outputs import section_evaluation as se  # noqa: PLC0415
+
+        sec = se.build(wh, p)
+        if sec is None:
+            raise ValueError("the evaluation cannot be run on the warehouse's data with these "
+                             "choices")
+        return {"section": _section(sec)}
+
+    return cached("evaluation-section", _params(p), compute)
+
+
+# --- pages that combine results ------------------------------------------------------------------
+
+#: The measures on each borough page (the report's league table measures).
+BOROUGH_MEASURES = ("violence_against_the_person", "violence_with_injury", "robbery",
+                    "knife_offences")
+
+
+def borough_detail(code: str) -> dict:
+    """A borough: its rank and rate on each league measure, its LSOAs' hot spot patterns and
+    targeting scores (all from the cached results above)."""
+    from vru.outputs.section_hotspots import HotspotParams  # noqa: PLC0415
+
+    if code not in MPS_BOROUGHS:
+        raise NotFound(code)
+    measures = []
+    for cat in BOROUGH_MEASURES:
+        t = league(cat)
+        row = next(r for r in t["rows"] if r["code"] == code)
+        measures.append({"category": cat, "label": t["label"], "window_start": t["window_start"],
+                         "window_end": t["window_end"], "of": len(t["rows"]), **row})
+    hs = hotspot_results(HotspotParams())
+    mine = [r for r in hs["rows"] if r["borough"] == code]
+    patterns: dict[str, int] = {}
+    for r in mine:
+        k = r["category"] or "no result (island)"
+        patterns[k] = patterns.get(k, 0) + 1
+    scores = lsoa_scores()["scores"]
+    lsoas = []
+    for r in mine:
+        s = scores.get(r["code"], {})
+        lsoas.append({"code": r["code"], "name": r["name"], "ward_name": r["ward_name"],
+                      "hotspot_category": r["category"], "n_hot": r["n_hot"],
+                      "n_periods": r["n_periods"], "mean_offences": r["mean_value"],
+                      "targeting_score": s.get("score"), "targeting_rank": s.get("rank")})
+    lsoas.sort(key=lambda x: (x["targeting_rank"] is None, x["targeting_rank"] or 0))
+    return {"code": code, "name": borough_name(code), "measures": measures,
+            "hotspot_periods": hs["periods"], "hotspot_patterns": patterns,
+            "lsoas": lsoas, "targeting_candidates": lsoa_scores()["candidates"]}
+
+
+def area_detail(code: str) -> dict:
+    """An LSOA: annual violence, IMD, its hot spot pattern and targeting score, its borough."""
+    from vru.outputs.section_hotspots import HotspotParams  # noqa: PLC0415
+
+    facts = area_facts(code)
+    hs = hotspot_results(HotspotParams())
+    row = next((r for r in hs["rows"] if r["code"] == code), None)
+    s = lsoa_scores()
+    score = s["scores"].get(code)
+    return {k: v for k, v in facts.items() if not k.startswith("_")} | {
+        "ward_name": row["ward_name"] if row else None,
+        "hotspot": None if row is None else {
+            "category": row["category"], "n_hot": row["n_hot"], "n_periods": row["n_periods"],
+            "trend_tau": row["trend_tau"], "trend_p": row["trend_p"], "last_z": row["last_z"],
+            "periods": hs["periods"]},
+        "targeting": None if score is None else score | {"of": s["candidates"]},
+    }
+
+
+def default_jobs():
+    """(label, callable) for every default view: what :func:`vru.web.dashboard.cache.warm` runs."""
+    from vru.outputs.section_drivers import DriverParams  # noqa: PLC0415
+    from vru.outputs.section_evaluation import EvalParams  # noqa: PLC0415
+    from vru.outputs.section_hotspots import HotspotParams  # noqa: PLC0415
+    from vru.outputs.section_targeting import TargetParams  # noqa: PLC0415
+
+    jobs = [("overview", report_sections)]
+    jobs += [(f"league {c}", lambda c=c: league(c)) for c in LEAGUE_CATEGORIES]
+    jobs += [("hot spots", lambda: hotspot_results(HotspotParams())),
+             ("hot spot section", lambda: hotspot_section(HotspotParams())),
+             ("LSOA targeting scores", lsoa_scores),
+             ("targeting", lambda: targeting_results(TargetParams())),
+             ("targeting section", lambda: targeting_section(TargetParams())),
+             ("evaluation", lambda: evaluation_results(EvalParams())),
+             ("evaluation section", lambda: evaluation_section(EvalParams())),
+             ("drivers", lambda: drivers_results(DriverParams())),
+             ("drivers section", lambda: drivers_section(DriverParams()))]
+    jobs += [(f"borough {borough_name(c)}", lambda c=c: borough_trends(c)) for c in MPS_BOROUGHS]
+    return jobs

@@ -1,0 +1,1 @@
+"""Local Village Network (issue 7): opportunities for young Londoners, Open Referral UK API."""

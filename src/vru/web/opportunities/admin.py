@@ -1,0 +1,44 @@
+"""Admin: opportunities (status is read-only here: it changes only through the moderation pages, which
+record every change) and their moderation history (read-only). Registrations are not in the admin:
+what a young person shared is shown only to the provider, on an audited page."""
+
+from django.contrib import admin
+
+from .models import ModerationEvent, Opportunity
+
+
+class EventInline(admin.TabularInline):
+    model = ModerationEvent
+    fields = ["at", "from_status", "to_status", "by", "reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Opportunity)
+class OpportunityAdmin(admin.ModelAdmin):
+    list_display = ["title", "provider", "kind", "borough", "start_date", "end_date", "status"]
+    list_filter = ["status", "kind", "borough", "is_free"]
+    search_fields = ["title", "topic", "provider__name"]
+    readonly_fields = ["status", "places_taken", "created", "updated"]
+    list_select_related = ["provider"]
+    inlines = [EventInline]
+
+
+@admin.register(ModerationEvent)
+class ModerationEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "opportunity", "from_status", "to_status", "by", "reason"]
+    list_filter = ["to_status"]
+    list_select_related = ["opportunity", "by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

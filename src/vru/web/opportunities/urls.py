@@ -1,0 +1,33 @@
+"""URLs of the Local Village Network, mounted at /opportunities/."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "opportunities"
+
+# Deliberately public pages (no sign-in): finding opportunities, signing up as a young person, and the
+# signposting shortlist a young person opens from a link (it holds nothing personal).
+PUBLIC_VIEWS = ("search", "detail", "signup", "shortlist", "shortlist_print")
+
+urlpatterns = [
+    path("", views.search_page, name="search"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("sign-up/", views.signup, name="signup"),
+    path("shortlist/", views.shortlist, name="shortlist"),
+    path("shortlist/print/", views.shortlist_print, name="shortlist_print"),
+    path("mine/", views.mine, name="mine"),
+    path("<int:pk>/favourite/", views.favourite, name="favourite"),
+    path("<int:pk>/register/", views.register, name="register"),
+    path("registrations/<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("provider/", views.provider_list, name="provider_list"),
+    path("provider/new/", views.provider_new, name="provider_new"),
+    path("provider/<int:pk>/", views.provider_detail, name="provider_detail"),
+    path("provider/<int:pk>/edit/", views.provider_edit, name="provider_edit"),
+    path("provider/<int:pk>/archive/", views.provider_archive, name="provider_archive"),
+    path("provider/<int:pk>/registrations/", views.provider_registrations, name="provider_registrations"),
+    path("moderation/", views.moderation_queue, name="moderation"),
+    path("moderation/<int:pk>/", views.moderate, name="moderate"),
+    path("organisations/", views.organisations, name="organisations"),
+    path("organisations/<int:pk>/verify/", views.verify, name="verify"),
+]

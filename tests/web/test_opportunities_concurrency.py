@@ -1,0 +1,86 @@
+"""Registrations under concurrent requests, on PostgreSQL (SQLite serialises writers, so this race only
+exists on a real server database).
+
+Run: ``VRU_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test pytest tests/web/test_opportunities*.py``
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection, connections
+from django.test import Client
+from django.urls import reverse
+from test_opportunities_support import opportunity, young_person
+
+from vru.web.opportunities.models import Opportunity, Registration
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql",
+                       reason="needs PostgreSQL: set VRU_TEST_DATABASE_URL=postgres://... to run the "
+                              "concurrency tests (SQLite serialises all writes)"),
+]
+
+
+def _in_parallel(n: int, work) -> list:
+    """Run ``work(i)`` in ``n`` threads released at the same moment; return the results in order."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def run(i):
+        try:
+            barrier.wait(timeout=30)
+            results[i] = work(i)
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            results[i] = exc
+        finally:
+            connections.close_all()  # each thread has its own connection
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
+
+
+def test_parallel_registrations_never_exceed_capacity():
+    opp = opportunity(capacity=5)
+    people = [young_person(f"yp{i}@example.org", f"YP{i}") for i in range(24)]
+    clients = []
+    for p in people:
+        c = Client()
+        c.force_login(p)
+        clients.append(c)
+    url = reverse("opportunities:register", args=[opp.pk])
+
+    def book(i):
+        return clients[i].post(url, {"note": ""})
+
+    responses = _in_parallel(len(people), book)
+    assert not [r for r in responses if isinstance(r, Exception)], responses
+    booked = [r for r in responses if r.status_code == 302]
+    full = [r for r in responses if r.status_code == 200 and "no places left" in r.content.decode()]
+    assert len(booked) == 5 and len(full) == 19
+    opp = Opportunity.objects.get(pk=opp.pk)
+    assert opp.places_taken == 5
+    assert Registration.objects.filter(opportunity=opp, cancelled__isnull=True).count() == 5
+
+
+def test_parallel_double_submissions_by_one_person_take_one_place():
+    opp = opportunity(capacity=10)
+    yp = young_person()
+    url = reverse("opportunities:register", args=[opp.pk])
+
+    def book(i):
+        c = Client()
+        c.force_login(yp)
+        return c.post(url, {})
+
+    responses = _in_parallel(8, book)
+    assert not [r for r in responses if isinstance(r, Exception)], responses
+    opp = Opportunity.objects.get(pk=opp.pk)
+    assert opp.places_taken == 1
+    assert Registration.objects.filter(opportunity=opp, user=yp).count() == 1
