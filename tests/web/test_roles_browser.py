@@ -100,6 +100,8 @@ HOME = {
 # Pages exempted from a check (none now; the API docs and the consortium page have tests of their own
 # at the end).
 CONSOLE_KNOWN: set[str] = set()
+# Pages with a layout of their own, without the platform's navigation: Django's admin and Swagger UI.
+OWN_LAYOUT = ("/admin/", "/api/docs/")
 PHONE_KNOWN: set[str] = set()
 
 # The page shown in each role's screenshots besides its home page (None: the home page is the one).
@@ -265,7 +267,7 @@ def test_role_sees_what_the_docs_promise_in_chromium(browser, live_server, shots
             got[key] = _outcome(page, resp, path)
             if got[key] == OK and path not in CONSOLE_KNOWN:
                 assert not problems, f"{path}:\n" + "\n".join(problems)
-                if not path.startswith("/admin/"):  # Django's admin has its own layout
+                if not path.startswith(OWN_LAYOUT):
                     assert _nav(page) == NAV[role], path
                     assert page.locator("h1").count() == 1, path
             if got[key] == OK and key == MAIN_PAGE[role]:

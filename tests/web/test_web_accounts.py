@@ -190,6 +190,37 @@ def test_role_groups_and_permissions_exist_after_migrate():
         assert {p for p in got if p.split(".")[0] in ("accounts", "auth")} == perms, name
 
 
+def _held(name: str) -> set[str]:
+    group = Group.objects.get(name=name)
+    return {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
+
+
+def test_every_role_group_comes_back_after_a_flush_and_keeps_extra_permissions():
+    """``manage.py flush`` (and test isolation, which uses it) empties auth_group; the post_migrate
+    receiver puts every role back with every app's permissions, and never takes away a permission an
+    administrator added to a group."""
+    from django.contrib.auth.models import Permission
+    from django.core.management import call_command
+
+    from vru.web.accounts.roles import role_permissions
+
+    table = role_permissions()
+    assert set(table) >= set(ROLES) | {"young person"}
+    assert table["provider"] >= {"opportunities.add_opportunity", "programme.record_delivery"}
+    before = {name: _held(name) for name in table}
+    assert all(before[name] == perms for name, perms in table.items())
+
+    call_command("flush", interactive=False, verbosity=0)
+    assert {name: _held(name) for name in table} == before
+
+    extra = Permission.objects.get(content_type__app_label="auth", codename="add_group")
+    Group.objects.get(name="analyst").permissions.add(extra)
+    Group.objects.get(name="caseworker").delete()
+    call_command("migrate", verbosity=0)
+    assert _held("caseworker") == before["caseworker"]
+    assert _held("analyst") == before["analyst"] | {"auth.add_group"}
+
+
 def test_roles_grant_and_withhold_permissions():
     org = Organisation.objects.create(name="Youth Project", kind="provider")
     users = {}
