@@ -3,8 +3,8 @@
 Roles are Django Groups created by the data migration ``0002_roles`` (which keeps its own frozen copy of
 this table, as migrations must); ``tests/web`` checks the database agrees with ``ROLES``. A
 ``post_migrate`` receiver (:func:`sync_roles`) puts them back whenever the schema is rebuilt, e.g. after
-``flush``. Permissions are ``app_label.codename``. Per-object checks (a provider sees its own organisation's records) come with the
-apps that hold such records, using ``User.organisation``.
+``flush``. Permissions are ``app_label.codename``. Per-object checks (a provider sees its own
+organisation's records) come with the apps that hold such records, using ``User.organisation``.
 """
 
 from __future__ import annotations
