@@ -254,6 +254,47 @@ def test_search_page_query_count_does_not_grow_with_results(django_assert_max_nu
     assert page2.content.decode().count('class="lvn-card"') == 5
 
 
+def test_search_count_stops_at_the_cap_and_says_so(monkeypatch):
+    p = org()
+    for i in range(7):
+        opportunity(provider=p, title=f"Session {i}")
+    monkeypatch.setattr(search, "MAX_RESULTS", 5)
+    html = Client().get(reverse("opportunities:search"), {"q": "session"}).content.decode()
+    assert "More than 5 results" in html
+    assert "Showing the first 5." in html
+    # the results stop at the cap: one page of 5, not 7
+    assert html.count('class="lvn-card"') == 5
+    monkeypatch.setattr(search, "MAX_RESULTS", 7)
+    html = Client().get(reverse("opportunities:search"), {"q": "session"}).content.decode()
+    assert "7 results" in html and "More than" not in html
+
+
+def test_capped_paginator_counts_with_a_limit_and_ends_pages_at_the_cap(django_assert_num_queries):
+    p = org()
+    for i in range(12):
+        opportunity(provider=p, title=f"Session {i}")
+    qs = Opportunity.objects.order_by("id")
+    pager = search.CappedPaginator(qs, 4, cap=10)
+    with django_assert_num_queries(1) as ctx:
+        assert (pager.count, pager.capped, pager.num_pages) == (10, True, 3)
+    assert "LIMIT 11" in ctx.captured_queries[0]["sql"]
+    assert len(pager.page(3).object_list) == 2  # results 9 and 10, not 11 and 12
+    exact = search.CappedPaginator(qs, 4, cap=12)
+    assert (exact.count, exact.capped, exact.num_pages) == (12, False, 3)
+
+
+def test_keywords_match_title_topic_or_description_in_any_case_on_page_and_api():
+    opportunity(title="Street DANCE workshop", topic="dance", description="Learn moves")
+    opportunity(title="Coding club", topic="coding", description="Build a game in Python")
+    opportunity(title="Football session", topic="football", description="Five-a-side")
+    found = {o.title for o in search.with_keywords(Opportunity.objects.all(), "dance")}
+    assert found == {"Street DANCE workshop"}
+    assert {o.title for o in search.with_keywords(Opportunity.objects.all(), "PYTHON game")} == {"Coding club"}
+    assert {o.title for o in search.with_keywords(Opportunity.objects.all(), "python football")} == set()
+    api = Client().get("/api/v1/opportunities/services", {"search": "Python"}).json()
+    assert [s["name"] for s in api["contents"]] == ["Coding club"]
+
+
 # --- registrations ------------------------------------------------------------------------------------
 
 

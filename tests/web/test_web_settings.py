@@ -22,6 +22,7 @@ from django.conf import settings
 db = settings.DATABASES["default"]
 print(json.dumps({
     "engine": db["ENGINE"], "name": str(db["NAME"]), "host": db.get("HOST", ""),
+    "pg_options": db.get("OPTIONS", {}).get("options"),
     "debug": settings.DEBUG, "secret": settings.SECRET_KEY,
     "session_secure": settings.SESSION_COOKIE_SECURE, "csrf_secure": settings.CSRF_COOKIE_SECURE,
     "hsts": settings.SECURE_HSTS_SECONDS, "ssl_redirect": settings.SECURE_SSL_REDIRECT,
@@ -30,7 +31,8 @@ print(json.dumps({
 
 
 def _env(tmp_path: Path, **extra) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VRU_WEB", "DATABASE_URL"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DJANGO_", "VRU_WEB", "VRU_PG", "DATABASE_URL"))}
     env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
     env.update(extra)
     return env
@@ -66,6 +68,14 @@ def test_environment_overrides(tmp_path):
     assert not (tmp_path / "xdg" / "vru" / "web-secret-key").exists()
     s = _settings(tmp_path, DATABASE_URL="postgres://u:p@db.example:5433/vru")
     assert (s["engine"], s["name"], s["host"]) == ("django.db.backends.postgresql", "vru", "db.example")
+    # SSD planner costs by default (the keyword search's trigram index is used), overridable
+    assert s["pg_options"] == "-c random_page_cost=1.1"
+    pg = "postgres://u:p@db.example:5433/vru"
+    assert _settings(tmp_path, DATABASE_URL=pg, VRU_PG_RANDOM_PAGE_COST="2")["pg_options"] == \
+        "-c random_page_cost=2"
+    assert _settings(tmp_path, DATABASE_URL=pg, VRU_PG_RANDOM_PAGE_COST="")["pg_options"] is None
+    with pytest.raises(RuntimeError, match="could not convert"):
+        _settings(tmp_path, DATABASE_URL=pg, VRU_PG_RANDOM_PAGE_COST="fast")
 
 
 def test_production_needs_a_secret_key_and_turns_on_https_settings(tmp_path):

@@ -6,6 +6,10 @@ Environment variables (all optional in development; see docs/web.md):
   directory (``web-secret-key``, mode 0600); in production (``VRU_WEB_PRODUCTION=1``) it is required.
 - ``DATABASE_URL``: a PostgreSQL database URL (with its password: set it in the environment only),
   Without it, SQLite at ``$VRU_WEB_DB`` or ``$XDG_DATA_HOME/vru/web.sqlite3`` (next to the default warehouse).
+- ``VRU_PG_RANDOM_PAGE_COST``: the PostgreSQL planner's ``random_page_cost`` for the platform's
+  connections (default ``1.1``, the value for SSD storage; empty: the server's own setting, 4 by default).
+  At 4 the planner prefers a sequential scan to the keyword search's trigram index (19 ms against 5 ms
+  over 25,000 opportunities, docs/benchmarks.md).
 - ``DJANGO_DEBUG=1``: debug mode (off by default).
 - ``DJANGO_ALLOWED_HOSTS``: comma-separated host names (default: localhost, 127.0.0.1, [::1]).
 - ``VRU_WEB_PRODUCTION=1``: HTTPS-only cookies, HSTS, SSL redirect; the secret key must come from the env.
@@ -52,7 +56,12 @@ def _secret_key(production: bool) -> str:
 def _database() -> dict:
     url = os.environ.get("DATABASE_URL", "")
     if url:
-        return dj_database_url.parse(url, conn_max_age=60)
+        db = dj_database_url.parse(url, conn_max_age=60)
+        cost = os.environ.get("VRU_PG_RANDOM_PAGE_COST", "1.1").strip()
+        if cost and db["ENGINE"].endswith("postgresql"):
+            float(cost)  # a number, or refuse to start
+            db.setdefault("OPTIONS", {})["options"] = f"-c random_page_cost={cost}"
+        return db
     db = os.environ.get("VRU_WEB_DB")
     path = Path(db).expanduser() if db else data_dir() / "web.sqlite3"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -41,6 +41,7 @@ from rest_framework.views import APIView
 from vru.geography.boroughs import BOROUGHS, borough_code
 
 from . import oruk
+from .search import with_keywords
 
 PUBLIC_VIEWS = (
     "oruk-root", "oruk-openapi", "oruk-services", "oruk-service", "oruk-taxonomies", "oruk-taxonomy",
@@ -154,8 +155,7 @@ def _django_week_day(iso_weekday: int) -> int:
 
 def filter_services(qs, params: dict):
     """Apply the validated :class:`ServiceQuery` ``params`` to a queryset of opportunities."""
-    for word in (params.get("search") or "").split()[:8]:
-        qs = qs.filter(Q(title__icontains=word) | Q(description__icontains=word) | Q(topic__icontains=word))
+    qs = with_keywords(qs, params.get("search"))
     if "taxonomy_term_id" in params:
         found = next((t for t in oruk.terms() if t["id"] == str(params["taxonomy_term_id"])), None)
         if found is None:

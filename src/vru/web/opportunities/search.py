@@ -9,8 +9,13 @@ functions (PostgreSQL has them; Django registers them on SQLite), after a latitu
 box on the indexed columns has removed the rows that cannot be within the radius. The point is a
 latitude/longitude pair, or the centre of the chosen borough (``geo.borough_centre``).
 
+Keywords: every word must appear in ``search_text`` (title, topic and description, lower-cased, stored
+by the database); on PostgreSQL a trigram index answers ``LIKE '%word%'`` (migration 0005).
+
 Everything is one query for the page (``select_related`` for the provider's name) and one COUNT for the
-pagination; the page size is fixed (:data:`PAGE_SIZE`).
+pagination; the page size is fixed (:data:`PAGE_SIZE`). The count stops at :data:`MAX_RESULTS`: nobody
+pages through more than 50 pages of results, and counting every live opportunity in London for each
+broad search is the costliest query the page would otherwise send.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from django.core.paginator import Paginator
 from django.db.models import F, FloatField, QuerySet, Value
 from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from vru.web.core.forms import GovukFormMixin
 
@@ -32,6 +38,7 @@ from .lifecycle import live_q
 from .models import BOROUGH_CHOICES, Opportunity
 
 PAGE_SIZE = 20
+MAX_RESULTS = 1000  # the count (and the pages) stop here; "more than 1,000 results"
 MAX_RADIUS_KM = 50
 MAX_KEYWORDS = 8
 # A search point may be a little outside the boroughs (someone living just over the border).
@@ -109,6 +116,36 @@ class SearchForm(GovukFormMixin, forms.Form):
         return None
 
 
+def with_keywords(qs: QuerySet, text: str | None) -> QuerySet:
+    """Opportunities whose title, topic or description contain every word of ``text`` (any case; at
+    most :data:`MAX_KEYWORDS` words are used). Shared by the search page and the Open Referral UK API."""
+    for word in (text or "").split()[:MAX_KEYWORDS]:
+        # search_text is lower(title || ' ' || topic || ' ' || description), stored by the database
+        qs = qs.filter(search_text__contains=word.lower())
+    return qs
+
+
+class CappedPaginator(Paginator):
+    """A paginator whose count stops at ``cap``: ``SELECT COUNT(*) FROM (... LIMIT cap + 1)`` instead
+    of counting every match. ``capped`` says whether there were more; pages end at the cap."""
+
+    def __init__(self, object_list, per_page, cap: int = MAX_RESULTS, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.cap = cap
+
+    @cached_property
+    def _counted(self) -> int:
+        return self.object_list.order_by()[: self.cap + 1].count()
+
+    @cached_property
+    def count(self) -> int:
+        return min(self._counted, self.cap)
+
+    @property
+    def capped(self) -> bool:
+        return self._counted > self.cap
+
+
 def search(params: dict, now: dt.datetime | None = None) -> QuerySet:
     """Live opportunities matching the cleaned ``params`` of :class:`SearchForm` (a dict), ordered.
 
@@ -129,9 +166,7 @@ def search(params: dict, now: dt.datetime | None = None) -> QuerySet:
         qs = qs.filter(end_date__gte=params["date_from"])
     if params.get("date_to"):
         qs = qs.filter(start_date__lte=params["date_to"])
-    for word in (params.get("q") or "").split()[:MAX_KEYWORDS]:
-        # search_text is lower(title || topic || description), stored by the database
-        qs = qs.filter(search_text__contains=word.lower())
+    qs = with_keywords(qs, params.get("q"))
     point = params.get("point")
     radius = params.get("radius")
     if point is not None:
@@ -151,5 +186,5 @@ def run(form: SearchForm, page: str | int | None, now: dt.datetime | None = None
     """The page of results for a valid form: a Django ``Page``."""
     params = dict(form.cleaned_data)
     params["point"] = form.point()
-    paginator = Paginator(search(params, now), PAGE_SIZE)
+    paginator = CappedPaginator(search(params, now), PAGE_SIZE, cap=MAX_RESULTS)
     return paginator.get_page(page)

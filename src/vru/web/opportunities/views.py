@@ -73,7 +73,15 @@ def search_page(request):
         "can_signpost": can_signpost, "shortlist": shortlist,
         "shortlist_query": signposting.query(shortlist),
         "page_links": _page_links(page, base) if page else [],
+        **(_results_heading(page.paginator) if page else {}),
     })
+
+
+def _results_heading(paginator) -> dict:
+    n = paginator.count
+    if paginator.capped:
+        return {"results_heading": f"More than {n:,} results", "results_shown": f"{n:,}"}
+    return {"results_heading": f"{n:,} result{'' if n == 1 else 's'}"}
 
 
 def _page_links(page, base: QueryDict) -> list[dict]:
