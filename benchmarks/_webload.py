@@ -3,8 +3,10 @@
 - ``gunicorn(env, port, workers)``: the platform under gunicorn (sync workers) on loopback, as in
   production (docs/web.md), started and stopped around a block;
 - ``wrk(url_file, base, clients, duration, think_ms, cookie)``: ``wrk`` (a C load generator, one
-  connection per client) cycling through a fixed list of URLs, closed loop (``think_ms=0``) or paced,
-  with the p50/p90/p95/p99 latencies computed by wrk's own histogram (a Lua ``done`` hook).
+  connection per client) cycling through a fixed list of URLs, closed loop (``think_ms=0``) or paced
+  (each client waits a random 0.5-1.5 x ``think_ms`` before each request, uniform, as load tools'
+  "random timers" do; a fixed pause keeps all clients in step, arriving in bursts), with the
+  p50/p90/p95/p99 latencies computed by wrk's own histogram (a Lua ``done`` hook).
 """
 
 from __future__ import annotations
@@ -36,13 +38,16 @@ function setup(thread)
 end
 function init(args)
   i = id * 7919
+  math.randomseed(1000 + id)
 end
 function request()
   i = i + 1
   return wrk.format("GET", urls[(i % #urls) + 1], headers)
 end
 if think > 0 then
-  function delay() return think end
+  -- a person reading a page: uniform between half and one and a half times the mean think time, so
+  -- that the clients drift apart as people do instead of arriving together in bursts of 50
+  function delay() return math.random(math.floor(think / 2), math.floor(think * 3 / 2)) end
 end
 function done(summary, latency, requests)
   local e = summary.errors
@@ -78,12 +83,18 @@ def line(name: str, mode: str, r: dict) -> str:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict, port: int, workers: int, ready_path: str):
-    """gunicorn serving ``vru.web.wsgi:application`` on 127.0.0.1:``port`` until the block ends."""
+def gunicorn(env: dict, port: int, workers: int, ready_path: str, threads: int = 0):
+    """gunicorn serving ``vru.web.wsgi:application`` on 127.0.0.1:``port`` until the block ends.
+
+    Sync workers (``threads=0``), as in production behind nginx (:func:`nginx`), or ``gthread``
+    workers with ``threads`` threads each. Sync workers facing the clients directly are the wrong
+    set-up for paced clients: a connection that is open but idle (wrk's clients "reading" a page, a
+    browser's pre-connect) holds a worker until its request arrives, and the other requests queue."""
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [PY, "-m", "gunicorn", "vru.web.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--backlog", "2048", "--log-level", "warning"],
+         "--workers", str(workers), "--backlog", "2048", "--log-level", "warning",
+         *(["--worker-class", "gthread", "--threads", str(threads)] if threads else [])],
         env=env, cwd=ROOT)
     try:
         for _ in range(150):
@@ -98,6 +109,49 @@ def gunicorn(env: dict, port: int, workers: int, ready_path: str):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+NGINX_CONF = """worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+daemon off;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy;
+  fastcgi_temp_path {tmp}/fastcgi; uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
+  upstream app {{ server 127.0.0.1:{upstream}; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{ proxy_pass http://app; proxy_set_header Host $host; }}
+  }}
+}}
+"""
+
+
+@contextlib.contextmanager
+def nginx(port: int, upstream_port: int, tmp: Path):
+    """nginx on 127.0.0.1:``port`` proxying to gunicorn on ``upstream_port`` (the production set-up of
+    docs/web.md: nginx keeps the clients' connections and buffers each request, then hands it whole
+    to a free sync worker). One nginx worker process, no access log."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    conf = tmp / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(tmp=tmp, port=port, upstream=upstream_port))
+    proc = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(tmp)])
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(50):
+            try:
+                urllib.request.urlopen(base + "/", timeout=2)
+                break
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def get(base: str, path: str, cookie: str = "") -> int:

@@ -3,7 +3,8 @@ concurrent clients on loopback.
 
 1. A fresh PostgreSQL database (default ``lvn_bench`` on 127.0.0.1:5432), migrated, seeded with the
    fictional demo catalogue (``seed_opportunities --n 25000``).
-2. gunicorn (``vru.web.wsgi:application``, sync workers) on 127.0.0.1.
+2. The production set-up of docs/web.md on 127.0.0.1: nginx (keeps the clients' connections,
+   buffers each request) in front of gunicorn (``vru.web.wsgi:application``, sync workers).
 3. ``wrk`` (C load generator, one connection per client; a Lua script cycles through a fixed,
    seeded mix of search URLs and computes the percentiles) against, in the same run:
    - the framework floor: ``/api/v1/opportunities/`` (Django + DRF + every middleware, no database);
@@ -16,12 +17,13 @@ concurrent clients on loopback.
    taken from Django) sent straight to PostgreSQL with psycopg by 50 threads: the database's share.
 
 Usage: ``.venv/bin/python benchmarks/lvn_search/run.py [--n 25000] [--duration 20] [--json out.json]``.
-Needs PostgreSQL, gunicorn and wrk (``apt-get install wrk``).
+Needs PostgreSQL, gunicorn, wrk and nginx (``apt-get install wrk nginx-light``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -41,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _webload import gunicorn, line, wrk  # noqa: E402
+from _webload import gunicorn, line, nginx, wrk  # noqa: E402
 
 KEYWORDS = ["football", "coding", "music", "dance", "boxing", "basketball", "cv", "apprenticeship", "art",
             "cooking", "youth club", "mentoring", "free", "summer", "camp"]
@@ -165,6 +167,10 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=25000)
     ap.add_argument("--db-url", default="postgres://postgres@127.0.0.1:5432/lvn_bench")
     ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=0,
+                    help="threads per gunicorn worker (gthread); 0: sync workers (default)")
+    ap.add_argument("--no-nginx", action="store_true",
+                    help="clients straight to gunicorn, without nginx in front")
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--duration", type=int, default=20, help="seconds per measurement")
     ap.add_argument("--think-ms", type=int, default=1000,
@@ -173,6 +179,8 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=8731)
     ap.add_argument("--keep-db", action="store_true", help="reuse the database if it is already seeded")
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--targets", default="floor,search page,ORUK API,SQL",
+                    help="comma-separated subset of: floor, search page, ORUK API, SQL")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk)")
@@ -187,7 +195,7 @@ def main() -> None:
     django.setup()
     from vru.web.opportunities.models import Opportunity
 
-    figures: dict = {"n": args.n, "clients": args.clients, "workers": args.workers,
+    figures: dict = {"n": args.n, "clients": args.clients, "workers": args.workers, "threads": args.threads,
                      "duration_s": args.duration, "think_ms": args.think_ms, "cpus": os.cpu_count(),
                      "load_average_at_start": os.getloadavg()}
     if not args.keep_db:
@@ -212,8 +220,21 @@ def main() -> None:
         "search page": ["/opportunities/?" + urlencode(p) for p in searches],
         "ORUK API": ["/api/v1/opportunities/services?" + urlencode(api_params(p)) for p in searches],
     }
+    targets = {t.strip() for t in args.targets.split(",")}
+    files = {name: urls for name, urls in files.items() if name in targets}
     results: dict = {}
-    with gunicorn(env, args.port, args.workers, "/api/v1/opportunities/") as base:
+    use_nginx = not args.no_nginx
+    if use_nginx and not shutil.which("nginx"):
+        sys.exit("nginx is not installed (apt-get install nginx-light), or pass --no-nginx")
+    figures["topology"] = ("wrk -> nginx -> " if use_nginx else "wrk -> ") + (
+        f"gunicorn {args.workers} gthread workers x {args.threads} threads" if args.threads
+        else f"gunicorn {args.workers} sync workers")
+    app_port = args.port + 1 if use_nginx else args.port
+    with contextlib.ExitStack() as stack:
+        base = stack.enter_context(
+            gunicorn(env, app_port, args.workers, "/api/v1/opportunities/", args.threads))
+        if use_nginx:
+            base = stack.enter_context(nginx(args.port, app_port, tmp / "nginx"))
         for name, urls in files.items():
             for u in urls:  # every URL answers 200 (and warms each worker)
                 with urllib.request.urlopen(base + u, timeout=10) as r:
@@ -224,10 +245,11 @@ def main() -> None:
                 r = wrk(path, base, args.clients, args.duration, think)
                 results[f"{name} | {mode}"] = r
                 print(line(name, mode, r))
-    r = sql_peer(searches, args.clients, args.duration, args.db_url)
-    results["SQL only (psycopg, same COUNT + page queries) | closed loop"] = r
-    print(f"{'SQL only':12} {'closed loop':32} {r['rps']:7.1f} q/s    p50 {r['p50_us'] / 1000:7.1f} ms  "
-          f"p95 {r['p95_us'] / 1000:7.1f} ms  p99 {r['p99_us'] / 1000:7.1f} ms")
+    if "SQL" in targets:
+        r = sql_peer(searches, args.clients, args.duration, args.db_url)
+        results["SQL only (psycopg, same COUNT + page queries) | closed loop"] = r
+        print(f"{'SQL only':12} {'closed loop':32} {r['rps']:7.1f} q/s    p50 {r['p50_us'] / 1000:7.1f} ms  "
+              f"p95 {r['p95_us'] / 1000:7.1f} ms  p99 {r['p99_us'] / 1000:7.1f} ms")
     figures["results"] = results
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1) + "\n")
