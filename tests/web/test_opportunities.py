@@ -254,6 +254,27 @@ def test_search_page_query_count_does_not_grow_with_results(django_assert_max_nu
     assert page2.content.decode().count('class="lvn-card"') == 5
 
 
+def test_result_card_shows_the_facts_a_young_person_needs_and_escapes_them():
+    from vru.web.opportunities import cards
+
+    opp = opportunity(title="Rock & <b>roll</b>", address="Hall <1>", is_free=False, price="4.50",
+                      capacity=10, start_date=dt.date(2026, 8, 3), end_date=dt.date(2026, 8, 7),
+                      start_time=dt.time(10, 0), end_time=dt.time(12, 30))
+    opp.distance_km = 1.234
+    html = str(cards.card(opp, sl="3,4"))
+    assert "Rock &amp; &lt;b&gt;roll&lt;/b&gt;" in html and "<b>" not in html
+    assert "Lambeth: Hall &lt;1&gt; <span class=\"lvn-distance\">(1.2 km away)</span></dd>" in html
+    assert "Mon 3 Aug 2026 to Fri 7 Aug 2026, 10:00–12:30" in html
+    assert "£4.50" in html and "Free" not in html
+    assert "<dt>Places</dt><dd>10 left</dd>" in html and "<dt>Ages</dt><dd>14 to 18</dd>" in html
+    assert f'href="/opportunities/{opp.pk}/?sl=3,4"' in html
+    opp.places_taken = 10
+    full = str(cards.card(opp, in_shortlist=True))
+    assert "<dd>Full</dd>" in full and "On the shortlist" in full and "?sl=" not in full
+    free = opportunity(title="Free football")
+    assert "govuk-tag--green\">Free<" in str(cards.card(free)) and "<dt>Places</dt>" not in str(cards.card(free))
+
+
 def test_search_count_stops_at_the_cap_and_says_so(monkeypatch):
     p = org()
     for i in range(7):

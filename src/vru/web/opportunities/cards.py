@@ -43,7 +43,7 @@ def card(opp: Opportunity, *, sl: str = "", add_to_shortlist: str | None = None,
          in_shortlist: bool = False) -> SafeString:
     """The card's ``<li>``; ``sl`` (a shortlist being built) is carried to the detail page."""
     href = reverse("opportunities:detail", args=[opp.pk]) + (f"?sl={quote(sl, safe=',')}" if sl else "")
-    price = (format_html('<strong class="govuk-tag govuk-tag--green">Free</strong>') if opp.is_free
+    price = (mark_safe('<strong class="govuk-tag govuk-tag--green">Free</strong>') if opp.is_free
              else format_html('<strong class="govuk-tag govuk-tag--yellow">£{}</strong>', opp.price))
     where = BOROUGHS.get(opp.borough, opp.borough) + (f": {opp.address}" if opp.address else "")
     distance = getattr(opp, "distance_km", None)
@@ -62,7 +62,7 @@ def card(opp: Opportunity, *, sl: str = "", add_to_shortlist: str | None = None,
                              '<span class="govuk-visually-hidden">: {}</span></a></p>',
                              add_to_shortlist, opp.title)
     elif in_shortlist:
-        action = format_html('<p class="govuk-body-s"><strong class="govuk-tag">On the shortlist</strong></p>')
+        action = mark_safe('<p class="govuk-body-s"><strong class="govuk-tag">On the shortlist</strong></p>')
     else:
         action = ""
     return format_html(
