@@ -272,7 +272,8 @@ def test_result_card_shows_the_facts_a_young_person_needs_and_escapes_them():
     full = str(cards.card(opp, in_shortlist=True))
     assert "<dd>Full</dd>" in full and "On the shortlist" in full and "?sl=" not in full
     free = opportunity(title="Free football")
-    assert "govuk-tag--green\">Free<" in str(cards.card(free)) and "<dt>Places</dt>" not in str(cards.card(free))
+    free_html = str(cards.card(free))
+    assert "govuk-tag--green\">Free<" in free_html and "<dt>Places</dt>" not in free_html
 
 
 def test_search_count_stops_at_the_cap_and_says_so(monkeypatch):
@@ -310,8 +311,9 @@ def test_keywords_match_title_topic_or_description_in_any_case_on_page_and_api()
     opportunity(title="Football session", topic="football", description="Five-a-side")
     found = {o.title for o in search.with_keywords(Opportunity.objects.all(), "dance")}
     assert found == {"Street DANCE workshop"}
-    assert {o.title for o in search.with_keywords(Opportunity.objects.all(), "PYTHON game")} == {"Coding club"}
-    assert {o.title for o in search.with_keywords(Opportunity.objects.all(), "python football")} == set()
+    every = Opportunity.objects.all()
+    assert {o.title for o in search.with_keywords(every, "PYTHON game")} == {"Coding club"}
+    assert {o.title for o in search.with_keywords(every, "python football")} == set()
     api = Client().get("/api/v1/opportunities/services", {"search": "Python"}).json()
     assert [s["name"] for s in api["contents"]] == ["Coding club"]
 
