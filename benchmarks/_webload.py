@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -152,6 +153,33 @@ def nginx(port: int, upstream_port: int, tmp: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def add_server_options(ap) -> None:
+    """The server set-up options every web benchmark takes."""
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=0,
+                    help="threads per gunicorn worker (gthread); 0: sync workers (default)")
+    ap.add_argument("--no-nginx", action="store_true",
+                    help="clients straight to gunicorn, without nginx in front")
+
+
+@contextlib.contextmanager
+def serve(env: dict, port: int, args, ready_path: str, tmp: Path):
+    """The platform as deployed (docs/web.md): nginx on ``port`` in front of gunicorn, or gunicorn
+    alone with ``--no-nginx``. Yields ``(base URL, topology in words)``."""
+    use_nginx = not args.no_nginx
+    if use_nginx and not shutil.which("nginx"):
+        sys.exit("nginx is not installed (apt-get install nginx-light), or pass --no-nginx")
+    topology = ("wrk -> nginx -> " if use_nginx else "wrk -> ") + (
+        f"gunicorn {args.workers} gthread workers x {args.threads} threads" if args.threads
+        else f"gunicorn {args.workers} sync workers")
+    app_port = port + 1 if use_nginx else port
+    with contextlib.ExitStack() as stack:
+        base = stack.enter_context(gunicorn(env, app_port, args.workers, ready_path, args.threads))
+        if use_nginx:
+            base = stack.enter_context(nginx(port, app_port, tmp / "nginx"))
+        yield base, topology
 
 
 def get(base: str, path: str, cookie: str = "") -> int:

@@ -23,7 +23,6 @@ Needs PostgreSQL, gunicorn, wrk and nginx (``apt-get install wrk nginx-light``).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
@@ -43,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _webload import gunicorn, line, nginx, wrk  # noqa: E402
+from _webload import add_server_options, line, serve, wrk  # noqa: E402
 
 KEYWORDS = ["football", "coding", "music", "dance", "boxing", "basketball", "cv", "apprenticeship", "art",
             "cooking", "youth club", "mentoring", "free", "summer", "camp"]
@@ -166,11 +165,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=25000)
     ap.add_argument("--db-url", default="postgres://postgres@127.0.0.1:5432/lvn_bench")
-    ap.add_argument("--workers", type=int, default=4)
-    ap.add_argument("--threads", type=int, default=0,
-                    help="threads per gunicorn worker (gthread); 0: sync workers (default)")
-    ap.add_argument("--no-nginx", action="store_true",
-                    help="clients straight to gunicorn, without nginx in front")
+    add_server_options(ap)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--duration", type=int, default=20, help="seconds per measurement")
     ap.add_argument("--think-ms", type=int, default=1000,
@@ -223,18 +218,8 @@ def main() -> None:
     targets = {t.strip() for t in args.targets.split(",")}
     files = {name: urls for name, urls in files.items() if name in targets}
     results: dict = {}
-    use_nginx = not args.no_nginx
-    if use_nginx and not shutil.which("nginx"):
-        sys.exit("nginx is not installed (apt-get install nginx-light), or pass --no-nginx")
-    figures["topology"] = ("wrk -> nginx -> " if use_nginx else "wrk -> ") + (
-        f"gunicorn {args.workers} gthread workers x {args.threads} threads" if args.threads
-        else f"gunicorn {args.workers} sync workers")
-    app_port = args.port + 1 if use_nginx else args.port
-    with contextlib.ExitStack() as stack:
-        base = stack.enter_context(
-            gunicorn(env, app_port, args.workers, "/api/v1/opportunities/", args.threads))
-        if use_nginx:
-            base = stack.enter_context(nginx(args.port, app_port, tmp / "nginx"))
+    with serve(env, args.port, args, "/api/v1/opportunities/", tmp) as (base, topology):
+        figures["topology"] = topology
         for name, urls in files.items():
             for u in urls:  # every URL answers 200 (and warms each worker)
                 with urllib.request.urlopen(base + u, timeout=10) as r:

@@ -4,17 +4,20 @@
    migrated and seeded with the demo content of ``vru serve`` (users per role, the MyEnds register,
    the Local Village Network catalogue); the warehouse built from the bundled London data
    (``vru init``); the dashboard cache warmed (``vru.web.dashboard.cache.warm``), as ``vru serve`` does.
-2. gunicorn (``vru.web.wsgi:application``, sync workers) on 127.0.0.1, as in production.
+2. The production set-up of docs/web.md on 127.0.0.1: nginx in front of gunicorn
+   (``vru.web.wsgi:application``, sync workers); ``--no-nginx`` for gunicorn alone.
 3. ``wrk`` with an analyst's session cookie, cycling through the main pages, closed loop (each client
    sends its next request as soon as the last is answered: the server saturated) and paced (each
-   client pauses ``--think-ms`` between requests, like a person reading a page). In the same run:
+   client pauses a random 0.5-1.5 x ``--think-ms`` between requests, like a person reading a page).
+   In the same run:
    - the framework floor: ``/api/v1/opportunities/`` (Django, DRF and every middleware, no database,
      no template): what any page on this stack costs at least;
    - the static stylesheet served by WhiteNoise (the cheapest response the server can give).
    The ratio page/floor is the cost of our own code.
 
 Usage: ``.venv/bin/python benchmarks/web_dashboard/run.py [--duration 20] [--json out.json]``.
-Needs gunicorn (a dependency), wrk (``apt-get install wrk``) and PostgreSQL (or ``--sqlite``).
+Needs gunicorn (a dependency), wrk and nginx (``apt-get install wrk nginx-light``) and PostgreSQL
+(or ``--sqlite``).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _webload import get, gunicorn, line, wrk  # noqa: E402
+from _webload import add_server_options, get, line, serve, wrk  # noqa: E402
 
 PAGES = {
     "London overview": ["/dashboard/", "/dashboard/?category=robbery"],
@@ -63,7 +66,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db-url", default="postgres://postgres@127.0.0.1:5432/dash_bench")
     ap.add_argument("--sqlite", action="store_true", help="use a SQLite file instead of PostgreSQL")
-    ap.add_argument("--workers", type=int, default=4)
+    add_server_options(ap)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--duration", type=int, default=20, help="seconds per measurement")
     ap.add_argument("--think-ms", type=int, default=1000)
@@ -124,7 +127,8 @@ def main() -> None:
     pages = {"floor (API root, no database)": ["/api/v1/opportunities/"],
              "static file (WhiteNoise)": ["/static/govuk/govuk-frontend.min.css"], **PAGES}
     results: dict = {}
-    with gunicorn(env, args.port, args.workers, "/accounts/login/") as base:
+    with serve(env, args.port, args, "/accounts/login/", tmp) as (base, topology):
+        figures["topology"] = topology
         for urls in pages.values():
             for u in urls:
                 get(base, u, cookie)  # each URL answers 200 for the analyst (and warms each worker)
