@@ -370,6 +370,26 @@ def test_home_links_follow_each_users_permissions():
             assert c.get(href).status_code not in (302, 403, 404), (user.email, href)
 
 
+def test_administration_link_follows_the_admin_sites_own_rule_in_nav_and_home():
+    """Django's admin lets in active staff only: both the navigation and the home page offer it to
+    exactly those users, whatever permissions a user holds."""
+    from django.contrib.auth.models import Permission
+    from django.test import RequestFactory
+
+    from vru.web.core.nav import nav
+
+    not_staff = _user_with_role(None, "perm@example.org")
+    not_staff.user_permissions.add(Permission.objects.get(codename="change_user"))
+    not_staff = User.objects.get(pk=not_staff.pk)  # fresh permission cache
+    staff = _user_with_role(None, "staff@example.org", is_staff=True)
+    admin = reverse("admin:index")
+    for user, shown in ((not_staff, False), (staff, True)):
+        request = RequestFactory().get("/")
+        request.user = user
+        assert any(i["href"] == admin for i in nav(request)["vru_nav"]) is shown, user.email
+        assert (admin in _home_links(user)) is shown, user.email
+
+
 def test_landing_page_links_to_opportunities_and_sign_in():
     body = Client().get(reverse("home")).content.decode()
     assert f'href="{reverse("opportunities:search")}"' in body

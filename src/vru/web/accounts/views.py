@@ -9,48 +9,40 @@ data; every link it offers to a signed-in user is checked against that user's pe
 from __future__ import annotations
 
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
 
-# (title, description, url name, permission or None, needs is_staff). A link whose URL is not
-# installed is skipped, so the page never offers a page that does not exist.
+from vru.web.core.nav import STAFF, may_see, url_or_none
+
+# (title, description, url name, permission or STAFF or None: see core.nav.may_see). A link whose URL
+# is not installed is skipped, so the page never offers a page that does not exist.
 HOME_LINKS = [
     ("Dashboard", "Violence, hot spots, drivers and evaluation from the analysis warehouse.",
-     "dashboard:overview", "accounts.view_dashboard", False),
+     "dashboard:overview", "accounts.view_dashboard"),
     ("Programme register", "MyEnds areas, consortia, grants, interventions and what they delivered.",
-     "programme:index", "programme.view_register", False),
+     "programme:index", "programme.view_register"),
     ("Your organisation's opportunities", "Post and manage opportunities, and see who signed up.",
-     "opportunities:provider_list", "opportunities.add_opportunity", False),
+     "opportunities:provider_list", "opportunities.add_opportunity"),
     ("Moderation", "Approve or reject opportunities that providers have posted.",
-     "opportunities:moderation", "opportunities.moderate_opportunity", False),
+     "opportunities:moderation", "opportunities.moderate_opportunity"),
     ("Provider organisations", "Verify providers before their staff may post opportunities.",
-     "opportunities:organisations", "opportunities.verify_provider", False),
+     "opportunities:organisations", "opportunities.verify_provider"),
     ("Your opportunities", "The opportunities you saved and signed up for.",
-     "opportunities:mine", "opportunities.view_favourite", False),
+     "opportunities:mine", "opportunities.view_favourite"),
     ("Opportunities for young people", "Activities, jobs, apprenticeships and training near you.",
-     "opportunities:search", None, False),
+     "opportunities:search", None),
     ("API documentation", "The read-only JSON API and its OpenAPI description.",
-     "api-docs", "accounts.view_dashboard", False),
+     "api-docs", "accounts.view_dashboard"),
     ("Administration", "Users, roles, organisations and the audit log.",
-     "admin:index", None, True),
+     "admin:index", STAFF),
 ]
-
-
-def _url(name: str) -> str | None:
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return None
 
 
 def links_for(user) -> list[dict]:
     """The home-page links ``user`` may follow (anonymous visitors: the public ones only)."""
     out = []
-    for title, text, name, perm, staff in HOME_LINKS:
-        if perm and not (user.is_authenticated and user.has_perm(perm)):
+    for title, text, name, perm in HOME_LINKS:
+        if not may_see(user, perm):
             continue
-        if staff and not (user.is_authenticated and user.is_active and user.is_staff):
-            continue
-        href = _url(name)
+        href = url_or_none(name)
         if href:
             out.append({"title": title, "text": text, "href": href})
     return out
@@ -58,6 +50,7 @@ def links_for(user) -> list[dict]:
 
 def home(request):
     if not request.user.is_authenticated:
-        return render(request, "accounts/landing.html", {"opportunities_url": _url("opportunities:search")})
+        return render(request, "accounts/landing.html",
+                      {"opportunities_url": url_or_none("opportunities:search")})
     links = links_for(request.user)
     return render(request, "accounts/home.html", {"roles": request.user.roles, "links": links})
