@@ -673,6 +673,70 @@ def test_administrator_verifies_a_provider_and_it_is_audited():
     assert AuditLog.objects.filter(action="withdraw verification").exists()
 
 
+def test_withdrawing_verification_takes_the_providers_opportunities_down_everywhere(moderator):
+    from vru.web.opportunities.oruk import entity_id
+
+    admin = user("admin@example.org", "administrator")
+    club = org("Club", verified=True)
+    live = opportunity(provider=club, title="Boxing club", topic="boxing", capacity=5)
+    waiting = opportunity(provider=club, title="Pending boxing", status="pending")
+    opportunity(provider=org("Other"), title="Boxing elsewhere", topic="boxing")
+    sam = _client(young_person())
+    service = f"/api/v1/opportunities/services/{entity_id('service', live.pk)}"
+
+    def public() -> dict:
+        found = Client().get(reverse("opportunities:search"), {"q": "boxing"}).content.decode()
+        api = Client().get("/api/v1/opportunities/services", {"search": "boxing"}).json()
+        shortlist = Client().get(reverse("opportunities:shortlist"), {"ids": str(live.pk)}).content.decode()
+        return {"search": "Boxing club" in found,
+                "detail": Client().get(reverse("opportunities:detail", args=[live.pk])).status_code,
+                "api": "Boxing club" in {x["name"] for x in api["contents"]},
+                "service": Client().get(service).status_code,
+                "shortlist": "Boxing club" in shortlist,
+                "other": "Boxing elsewhere" in found}
+
+    shown = {"search": True, "detail": 200, "api": True, "service": 200, "shortlist": True, "other": True}
+    assert public() == shown
+    _client(admin).post(reverse("opportunities:verify", args=[club.pk]), {"verified": "0"})
+    assert public() == {"search": False, "detail": 404, "api": False, "service": 404, "shortlist": False,
+                        "other": True}
+    assert sam.post(reverse("opportunities:favourite", args=[live.pk])).status_code == 404
+    with pytest.raises(bookings.BookingError):
+        bookings.register(young_person("kim@example.org", "Kim"), Opportunity.objects.get(pk=live.pk),
+                          shared_name="Kim")
+    with pytest.raises(lifecycle.TransitionError, match="not a verified provider"):
+        lifecycle.transition(Opportunity.objects.get(pk=waiting.pk), "approve", moderator)
+    # the time rules do not publish an approved item of an unverified provider either
+    assert lifecycle.is_live(Opportunity.objects.select_related("provider").get(pk=live.pk)) is False
+    _client(admin).post(reverse("opportunities:verify", args=[club.pk]), {"verified": "1"})
+    assert public() == shown
+    assert sam.post(reverse("opportunities:favourite", args=[live.pk])).status_code == 302
+
+
+def test_verify_refuses_an_unknown_value():
+    admin = user("admin@example.org", "administrator")
+    club = org("Club", verified=True)
+    r = _client(admin).post(reverse("opportunities:verify", args=[club.pk]), {"verified": "yes"})
+    assert r.status_code == 400
+    club.refresh_from_db()
+    assert club.verified is True
+
+
+def test_provider_list_costs_the_same_queries_for_one_or_many_opportunities(provider):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    c = _client(provider)
+    opportunity(provider=provider.organisation, title="First")
+    with CaptureQueriesContext(connection) as one:
+        assert c.get(reverse("opportunities:provider_list")).status_code == 200
+    for i in range(6):
+        opportunity(provider=provider.organisation, title=f"More {i}")
+    with CaptureQueriesContext(connection) as many:
+        assert c.get(reverse("opportunities:provider_list")).status_code == 200
+    assert len(many.captured_queries) == len(one.captured_queries)
+
+
 @pytest.mark.parametrize("name", ["favourite", "register", "verify", "moderate", "provider_new", "signup"])
 def test_csrf_is_enforced(name, provider, moderator):
     opp = opportunity(provider=provider.organisation, status="pending", capacity=3)

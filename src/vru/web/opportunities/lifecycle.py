@@ -16,7 +16,10 @@ provider staff may archive and edit their own organisation's opportunities (and 
 ``None`` as the actor is the platform itself (the time rules, run by ``expire_opportunities``).
 
 Young people see an opportunity only when it is *live*: :func:`live_q` (approved or published, inside
-its visible window, not past its end date). The search applies it, so an expired item is never shown
+its visible window, not past its end date, and posted by an organisation that is verified *now*:
+withdrawing a provider's verification takes all its opportunities down at once, from search, detail
+pages, bookings, shortlists and the Open Referral UK API; verifying it again brings them back).
+Approving needs a verified provider too. The search applies it, so an expired item is never shown
 even before the scheduled command has changed its status.
 """
 
@@ -27,6 +30,8 @@ import datetime as dt
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+
+from vru.web.accounts.models import Organisation
 
 from .models import ModerationEvent, Opportunity
 
@@ -70,18 +75,23 @@ def allowed_actions(user, opp: Opportunity) -> list[str]:
 
 
 def live_q(now: dt.datetime | None = None) -> Q:
-    """Rows young people may see at ``now``: approved or published, inside the visible window, and
-    not past the end date."""
+    """Rows young people may see at ``now``: approved or published, inside the visible window, not
+    past the end date, from a verified provider."""
     now = now or timezone.now()
     today = timezone.localdate(now)
+    # The provider rule is a subquery, not a join (``provider__verified``): a join would turn the
+    # booking's conditional UPDATE into ``UPDATE ... WHERE id IN (SELECT ...)``, whose capacity test
+    # PostgreSQL evaluates on the old snapshot instead of re-checking it on the locked row, and
+    # concurrent registrations would overbook (tests/web/test_opportunities_concurrency.py).
+    verified = Organisation.objects.filter(verified=True).values("pk")
     return (Q(status__in=(APPROVED, PUBLISHED)) & Q(visible_from__lte=now) & Q(visible_to__gt=now)
-            & Q(end_date__gte=today))
+            & Q(end_date__gte=today) & Q(provider_id__in=verified))
 
 
 def is_live(opp: Opportunity, now: dt.datetime | None = None) -> bool:
     now = now or timezone.now()
     return (opp.status in (APPROVED, PUBLISHED) and opp.visible_from <= now < opp.visible_to
-            and opp.end_date >= timezone.localdate(now))
+            and opp.end_date >= timezone.localdate(now) and opp.provider.verified)
 
 
 def _record(opp: Opportunity, frm: str, to: str, by, reason: str) -> ModerationEvent:
@@ -113,6 +123,10 @@ def transition(opp: Opportunity, action: str, by, reason: str = "", *,
                 f"cannot {action} an opportunity that is {current.get_status_display().lower()}")
         if needs_reason and not reason:
             raise TransitionError(f"a reason is needed to {action} an opportunity")
+        if target == APPROVED and not Organisation.objects.filter(pk=current.provider_id,
+                                                                  verified=True).exists():
+            raise TransitionError(f"{opp.provider.name} is not a verified provider: verify the "
+                                  "organisation before approving its opportunities")
         fields = ["status", "updated"]
         if visible_from is not None:
             opp.visible_from = visible_from

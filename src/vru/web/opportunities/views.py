@@ -14,7 +14,7 @@ from django.contrib.auth import login
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -158,7 +158,7 @@ def mine(request):
 @require_POST
 @require_perms("opportunities.add_favourite", "opportunities.delete_favourite")
 def favourite(request, pk: int):
-    opp = get_object_or_404(Opportunity, pk=pk)
+    opp = get_object_or_404(Opportunity.objects.select_related("provider"), pk=pk)
     existing = Favourite.objects.filter(user=request.user, opportunity=opp)
     if existing.exists():
         existing.delete()
@@ -246,7 +246,7 @@ def provider_list(request):
     org = _provider_org(request)
     if org is None:
         return _wait(request)
-    opps = list(Opportunity.objects.filter(provider=org).order_by("-created"))
+    opps = list(Opportunity.objects.filter(provider=org).select_related("provider").order_by("-created"))
     reasons = _last_reasons(opps)
     rows = [{"opp": o, "event": reasons.get(o.pk), "live": lifecycle.is_live(o)} for o in opps]
     return render(request, "opportunities/provider_list.html", {"org": org, "rows": rows})
@@ -400,6 +400,8 @@ def organisations(request):
 @require_perms("opportunities.verify_provider")
 def verify(request, pk: int):
     org = get_object_or_404(Organisation, pk=pk, kind="provider")
+    if request.POST.get("verified") not in ("0", "1"):
+        return HttpResponseBadRequest("verified must be 0 (withdraw) or 1 (verify)")
     verified = request.POST.get("verified") == "1"
     org.verified = verified
     org.verified_at = timezone.now() if verified else None
