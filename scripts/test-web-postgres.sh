@@ -8,8 +8,9 @@
 #   - creates the URL's role (LOGIN CREATEDB) and database when they are missing.
 # Database: $VRU_TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test (pytest-django
 # creates and drops its own test_<name> database beside it).
-# When PostgreSQL cannot be made available (no apt-get, no root) the script says so and exits 0, so a
-# developer without PostgreSQL still runs the SQLite suite; under CI (CI=true) that is an error.
+# When PostgreSQL cannot be made available (no apt-get, no root, apt fails) the script says so and exits
+# 0, so a developer without PostgreSQL still runs the SQLite suite; under CI (CI=true, which .ci/run
+# sets) that is an error: CI never passes without the PostgreSQL run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 URL="${VRU_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
@@ -45,9 +46,12 @@ if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(newest_cluster)" ]; the
   elif can_admin && command -v apt-get >/dev/null 2>&1; then
     echo "installing PostgreSQL from the Debian archive" >&2
     export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
-    installed_here=1
+    if $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null \
+        && [ -n "$(newest_cluster)" ]; then
+      installed_here=1
+    else
+      unavailable "PostgreSQL could not be installed (apt-get install postgresql failed)"
+    fi
   else
     unavailable "PostgreSQL is not installed (apt-get install postgresql)"
   fi

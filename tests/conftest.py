@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,29 @@ def wh(london_warehouse):
     w = Warehouse.open(london_warehouse, read_only=True)
     yield w
     w.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium driven by Playwright, one per test module (tests/needs.py says what
+    happens when either is missing)."""
+    from needs import CHROMIUM_ARGS, chromium, playwright_sync_api
+
+    sync_api = playwright_sync_api()
+    path = chromium()
+    # Playwright's sync API runs an event loop in this thread; a Django test's own ORM calls (creating
+    # users) are still synchronous and safe there.
+    old = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_api.sync_playwright() as p:
+            b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+            try:
+                yield b
+            finally:
+                b.close()
+    finally:
+        if old is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = old

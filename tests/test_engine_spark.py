@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from needs import missing
 from test_police_uk import (
     BAD_LINES,
     FOLDER,
@@ -40,7 +41,7 @@ def _java() -> bool:
 @pytest.fixture(scope="module")
 def spark():
     if not _java():
-        pytest.skip("no Java runtime (java not on PATH, JAVA_HOME unset): Spark cannot start")
+        missing("no Java runtime (java not on PATH, JAVA_HOME unset): Spark cannot start")
     from pyspark.sql import SparkSession
 
     session = (

@@ -108,51 +108,39 @@ def test_report_needs_a_warehouse(tmp_path):
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_report_renders_in_chromium_offline(report_html):
+def test_report_renders_in_chromium_offline(report_html, browser):
     """Every chart and map renders, no console error, no request leaves the machine."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    chromium = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser")
-                     if os.path.exists(p)), None)
-    if chromium is None:
-        pytest.skip("Debian chromium is not installed (make test installs it)")
     shots = os.environ.get("VRU_SCREENSHOTS_DIR")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        try:
-            for name, viewport in (("phone", {"width": 390, "height": 844}),
-                                   ("desktop", {"width": 1280, "height": 900})):
-                page = browser.new_page(viewport=viewport)
-                requests, errors = [], []
-                page.on("request", lambda r, seen=requests: seen.append(r.url))
-                page.on("console", lambda m, errs=errors: errs.append(m.text)
-                        if m.type == "error" else None)
-                page.on("pageerror", lambda e, errs=errors: errs.append(str(e)))
-                page.goto(report_html.as_uri())
-                page.wait_for_load_state("load")
-                sizes = page.eval_on_selector_all(
-                    "svg.chart", "els => els.map(e => [e.getBoundingClientRect().width,"
-                    " e.getBoundingClientRect().height])")
-                assert len(sizes) >= 7
-                assert all(w > 200 and h > 100 for w, h in sizes), sizes
-                # figures fit the viewport: nothing wider than the screen but scrollable tables
-                widest = max(w for w, _ in sizes)
-                assert widest <= viewport["width"]
-                images = page.eval_on_selector_all(
-                    "svg.chart image", "els => els.map(e => e.getBBox().width)")
-                assert images and all(w > 0 for w in images)  # rasterised map layers drawn
-                assert errors == []
-                outside = [u for u in requests if not u.startswith(("file://", "data:"))]
-                assert outside == []
-                if shots:
-                    Path(shots).mkdir(parents=True, exist_ok=True)
-                    page.screenshot(path=str(Path(shots) / f"report-{name}.png"), full_page=False)
-                    page.locator("#maps figure").first.screenshot(
-                        path=str(Path(shots) / f"report-{name}-map.png"))
-                page.close()
-        finally:
-            browser.close()
+    for name, viewport in (("phone", {"width": 390, "height": 844}),
+                           ("desktop", {"width": 1280, "height": 900})):
+        page = browser.new_page(viewport=viewport)
+        requests, errors = [], []
+        page.on("request", lambda r, seen=requests: seen.append(r.url))
+        page.on("console", lambda m, errs=errors: errs.append(m.text)
+                if m.type == "error" else None)
+        page.on("pageerror", lambda e, errs=errors: errs.append(str(e)))
+        page.goto(report_html.as_uri())
+        page.wait_for_load_state("load")
+        sizes = page.eval_on_selector_all(
+            "svg.chart", "els => els.map(e => [e.getBoundingClientRect().width,"
+            " e.getBoundingClientRect().height])")
+        assert len(sizes) >= 7
+        assert all(w > 200 and h > 100 for w, h in sizes), sizes
+        # figures fit the viewport: nothing wider than the screen but scrollable tables
+        widest = max(w for w, _ in sizes)
+        assert widest <= viewport["width"]
+        images = page.eval_on_selector_all(
+            "svg.chart image", "els => els.map(e => e.getBBox().width)")
+        assert images and all(w > 0 for w in images)  # rasterised map layers drawn
+        assert errors == []
+        outside = [u for u in requests if not u.startswith(("file://", "data:"))]
+        assert outside == []
+        if shots:
+            Path(shots).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(shots) / f"report-{name}.png"), full_page=False)
+            page.locator("#maps figure").first.screenshot(
+                path=str(Path(shots) / f"report-{name}-map.png"))
+        page.close()
 
 
 def test_overlapping_sources_agree_within_documented_bounds(wh):

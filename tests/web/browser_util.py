@@ -5,11 +5,11 @@ the machine and logs no error (a CSP violation is logged as a console error).
 Use it from any test module in tests/web (pytest puts this folder on ``sys.path``)::
 
     import pytest
-    from browser_util import PHONE, DESKTOP, assert_accessible, browser, login, open_page, screenshot
+    from browser_util import PHONE, DESKTOP, assert_accessible, login, open_page, screenshot
 
     pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-    def test_my_page(browser, live_server):            # ``browser`` is the fixture below
+    def test_my_page(browser, live_server):            # ``browser``: tests/conftest.py
         page = open_page(browser, live_server.url, PHONE)
         login(page, live_server.url, "analyst@example.org", PASSWORD)
         page.goto(live_server.url + "/dashboard/")
@@ -27,35 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]
 AXE = Path(__file__).parent / "assets" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Chromium (Debian's, never a downloaded build), one per test module."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    chromium = next((p for p in (CHROMIUM, "/usr/bin/chromium-browser") if os.path.exists(p)), None)
-    if chromium is None:
-        pytest.skip("Debian chromium is not installed (make test installs it)")
-    # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the test
-    # itself (creating users) are still synchronous and safe here.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @dataclass
@@ -140,13 +115,32 @@ def assert_accessible(page, *, exclude: list[str] | None = None) -> None:
         raise AssertionError(f"accessibility violations on {page.url}:\n  " + "\n  ".join(lines))
 
 
-def screenshot(page, name: str, *, full_page: bool = True) -> Path | None:
+def screenshot(page, name: str, *, full_page: bool = True, max_height: int = 3000) -> Path | None:
     """Save ``$VRU_SCREENSHOTS_DIR/web/<name>.png`` when that variable is set (the docs' screenshots
-    are refreshed with ``VRU_SCREENSHOTS_DIR=docs/screenshots``); otherwise do nothing."""
+    are refreshed with ``VRU_SCREENSHOTS_DIR=docs/screenshots``); otherwise do nothing. A full page is
+    cut at ``max_height`` CSS pixels, so that the images in the repository stay small."""
     shots = os.environ.get("VRU_SCREENSHOTS_DIR")
     if not shots:
         return None
     path = Path(shots) / "web" / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), full_page=full_page)
+    if full_page:
+        height = min(page.evaluate("document.documentElement.scrollHeight"), max_height)
+        width = page.viewport_size["width"]
+        page.screenshot(path=str(path), full_page=True,
+                        clip={"x": 0, "y": 0, "width": width, "height": height})
+    else:
+        page.screenshot(path=str(path))
+    _shrink(path)
     return path
+
+
+def _shrink(path: Path) -> None:
+    """Re-save a screenshot with a 256-colour palette (Pillow, which matplotlib already brings): a
+    third of the size for pages of text, tables and charts, with no visible change at 100%."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        small = img.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                            dither=Image.Dither.NONE)
+    small.save(path, optimize=True)

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 import pytest
+from browser_util import DESKTOP, PHONE, assert_accessible, login, open_page, screenshot
 from django.utils import timezone
 from test_opportunities_support import (
     BRIXTON,
@@ -28,6 +29,7 @@ from test_opportunities_support import (
     young_person,
 )
 
+from vru.web.opportunities import bookings
 from vru.web.opportunities.models import Opportunity, Registration
 
 pytestmark = [
@@ -36,26 +38,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-PHONE = {"width": 390, "height": 844}
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (make test installs it)")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test itself are
-    # still synchronous and safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _phone(browser, live_server):
@@ -215,3 +197,51 @@ def test_provider_posts_and_it_appears_only_after_approval(browser, live_server)
     opp = Opportunity.objects.get(title="Street dance workshop")
     assert [(e.from_status, e.to_status) for e in opp.events.all()] == [
         ("", "pending"), ("pending", "approved"), ("approved", "published")]
+
+
+@pytest.mark.parametrize("width", ["phone", "desktop"])
+def test_every_opportunities_page_passes_axe(browser, live_server, width):
+    """WCAG 2.0/2.1/2.2 A and AA (axe-core) on every page of the app, for each kind of visitor, with
+    nothing scrolling sideways on a phone; the provider form is also checked with its error messages."""
+    club = org("Brixton Youth Club")
+    opp = opportunity(club, title="Free football for beginners", capacity=12)
+    pending = opportunity(club, title="Street dance, waiting", status="pending")
+    booked = opportunity(club, title="Coding club", topic="coding", capacity=4)
+    sam = young_person("sam@example.org", "Sam", age=15)
+    bookings.register(sam, booked, shared_name="Sam")
+    user("staff@brixtonyouth.example.org", "provider", club)
+    user("admin@example.org", "administrator")
+    visitors = {
+        None: ["/opportunities/", f"/opportunities/?q=football&borough={LAMBETH}&age=15&free=on",
+               f"/opportunities/{opp.pk}/", "/opportunities/sign-up/",
+               f"/opportunities/shortlist/?ids={opp.pk},{booked.pk}",
+               f"/opportunities/shortlist/print/?ids={opp.pk}", "/accounts/login/"],
+        "sam@example.org": ["/opportunities/mine/", f"/opportunities/{opp.pk}/register/"],
+        "staff@brixtonyouth.example.org": ["/opportunities/provider/", "/opportunities/provider/new/",
+                                           f"/opportunities/provider/{booked.pk}/",
+                                           f"/opportunities/provider/{booked.pk}/edit/",
+                                           f"/opportunities/provider/{booked.pk}/registrations/"],
+        "admin@example.org": ["/opportunities/moderation/", f"/opportunities/moderation/{pending.pk}/",
+                              "/opportunities/organisations/"],
+    }
+    for who, paths in visitors.items():
+        page = open_page(browser, live_server.url, PHONE if width == "phone" else DESKTOP)
+        if who:
+            login(page, live_server.url, who, PASSWORD)
+        for path in paths:
+            resp = page.goto(live_server.url + path, wait_until="load")
+            assert resp.status == 200, path
+            assert page.locator("h1").count() == 1, path
+            assert_accessible(page)
+            if width == "phone":
+                _no_horizontal_scroll(page)
+        if who == "staff@brixtonyouth.example.org":
+            page.goto(live_server.url + "/opportunities/provider/new/", wait_until="load")
+            with page.expect_navigation(wait_until="load"):
+                page.click("button:has-text('Send for moderation')")  # everything left empty
+            assert page.locator(".govuk-error-summary").is_visible()
+            assert page.locator("#id_title-error").is_visible()
+            assert_accessible(page)
+            screenshot(page, f"opportunities-provider-form-errors-{width}")
+        page.watch.assert_clean()
+        page.context.close()

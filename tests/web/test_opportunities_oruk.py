@@ -11,6 +11,7 @@ import json
 import re
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -22,7 +23,8 @@ from vru.web.opportunities import api, oruk
 from vru.web.opportunities.models import Opportunity
 
 ROOT = oruk.SCHEMA_ROOT
-SHARED = ROOT.parents[5] / "shared" / "data" / "openreferral_uk"  # the project's copy, when beside it
+# the workplace's copy of the published files, when the project is checked out beside it
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "openreferral_uk"
 
 
 def _valid(name: str, doc) -> None:
@@ -41,11 +43,14 @@ def test_shipped_schemas_are_the_published_files_with_their_licence():
     assert len(rows) >= 40
     shipped = {p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*") if p.is_file()} - {"SOURCE.md"}
     assert shipped == {r[0] for r in rows}
+    compared = 0
     for rel, size, digest in rows:
         data = (ROOT / rel).read_bytes()
         assert len(data) == int(size) and hashlib.sha256(data).hexdigest() == digest, rel
         if SHARED.is_dir() and (SHARED / rel).exists():
             assert (SHARED / rel).read_bytes() == data, rel
+            compared += 1
+    assert compared >= 40 or not SHARED.is_dir()  # byte for byte the published files
 
 
 EXAMPLES = {

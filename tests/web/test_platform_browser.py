@@ -10,7 +10,6 @@ from browser_util import (
     DESKTOP,
     PHONE,
     assert_accessible,
-    browser,  # noqa: F401 (the fixture)
     login,
     open_page,
     screenshot,

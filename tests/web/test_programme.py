@@ -262,6 +262,46 @@ def test_rollups_of_a_provider_cover_only_their_consortia(world):
     assert scope.rollup(world["users"]["beta"], "area").total["amount_awarded"] == Decimal("400000")
 
 
+def test_rollups_of_one_borough_by_area_and_year(world):
+    pm = world["users"]["pm"]
+    ga, _ = world["grants"]
+    Intervention.objects.create(grant=ga, kind="after_school", name="Homework club", year=2021,
+                                sessions_delivered=10, reached_under_10=2)
+    years = {r["key"]: r for r in scope.rollup(pm, "year", borough=SOUTHWARK).rows}
+    assert set(years) == {2021, 2022}  # T-B (Brent, 2022 start) is left out
+    assert (years[2021]["amount_awarded"], years[2021]["sessions_delivered"]) == (Decimal("650000.50"), 10)
+    assert (years[2022]["amount_awarded"], years[2022]["sessions_delivered"]) == (Decimal("0"), 100)
+    assert scope.rollup(pm, "area", borough=BRENT).total["people_reached"] == 7
+    assert scope.rollup(pm, "year", borough="E09000001").rows == []
+
+
+def _section(html: str) -> str:
+    """The dashboard's programme section of a page ('' when absent)."""
+    import re
+
+    m = re.search(r'<section[^>]*aria-labelledby="programme-h">(.*?)</section>', html, re.S)
+    return " ".join(m.group(1).split()) if m else ""
+
+
+def test_dashboard_pages_show_the_programme_rollups_each_user_may_see(world, settings, london_warehouse):
+    settings.VRU_WAREHOUSE = str(london_warehouse)
+    u = world["users"]
+    borough = reverse("dashboard:borough", args=[SOUTHWARK])
+    pm = _section(_client(u["pm"]).get(borough).content.decode())
+    assert "MyEnds programme in Southwark" in pm and "£650,000.50" in pm and "£400,000" not in pm
+    assert 'id="rollup-area"' in pm and 'id="rollup-year"' in pm and "Test estate, Southwark" in pm
+    overview = _section(_client(u["pm"]).get(reverse("dashboard:overview")).content.decode())
+    assert "£650,000.50" in overview and "£400,000" in overview and "Brent" in overview
+    assert "Download this table (CSV)" in overview and "Download this table (CSV)" not in pm
+    # a provider sees only their own consortia's records; a caseworker, who may not open the
+    # register, sees no programme section at all
+    beta = _section(_client(u["beta"]).get(borough).content.decode())
+    assert "your organisation's consortia only" in beta and "Nothing recorded yet." in beta
+    assert "£650,000" not in beta
+    cw = _client(u["caseworker"]).get(borough)
+    assert cw.status_code == 200 and _section(cw.content.decode()) == ""
+
+
 def test_a_bid_closed_unfunded_brings_no_money(world):
     g = Grant.objects.create(reference="T-U", consortium=world["consortia"][1], amount_requested=Decimal("9"))
     g.transition("closed", note="unsuccessful")

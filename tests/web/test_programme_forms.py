@@ -454,3 +454,14 @@ def test_csrf_is_enforced_on_every_form(world):
     token = page.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
     assert c.post(url, _grant_post(world, csrfmiddlewaretoken=token)).status_code == 302
     assert Grant.objects.filter(reference="T-NEW").exists()
+
+
+def test_a_field_with_two_errors_has_one_message_element_holding_both(world):
+    """GOV.UK: one error message per field, so ``aria-describedby`` names a single, unique id."""
+    _, funded = world["grants"]
+    url = reverse("programme:intervention_create", args=[funded.pk])
+    html = _client(world["users"]["pm"]).post(url, {"kind": "mentoring", "name": "Mentoring", "year": "1990",
+                                                    "sessions_delivered": "3"}).content.decode()
+    assert html.count('id="id_year-error"') == 1
+    assert _error_next_to(html, "year", "greater than or equal to 2000")
+    assert _error_next_to(html, "year", "T-A runs from")

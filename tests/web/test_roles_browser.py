@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from browser_util import DESKTOP, PHONE
 from django.contrib.auth.models import Group
 
 from vru.web.accounts.models import Organisation, User
@@ -35,11 +36,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 MAX_SHOT_HEIGHT = 3000
 SOUTHWARK, LAMBETH = "E09000028", "E09000022"
 
@@ -49,27 +45,48 @@ OK, DENIED, NOT_FOUND, ADMIN_LOGIN = "page", "403", "404", "admin sign-in"
 PAGES = [
     ("dashboard", lambda w: "/dashboard/"),
     ("borough", lambda w: f"/dashboard/borough/{SOUTHWARK}/"),
+    ("area", lambda w: "/dashboard/area/E01003968/"),
+    ("hot spots", lambda w: "/dashboard/hotspots/"),
+    ("drivers", lambda w: "/dashboard/drivers/"),
+    ("targeting", lambda w: "/dashboard/targeting/"),
+    ("evaluation", lambda w: "/dashboard/evaluation/"),
     ("programme", lambda w: "/programme/"),
     ("own consortium", lambda w: f"/programme/consortia/{w['own'].pk}/"),
     ("other consortium", lambda w: f"/programme/consortia/{w['other'].pk}/"),
+    ("own programme area", lambda w: f"/programme/areas/{w['own'].area_id}/"),
+    ("other programme area", lambda w: f"/programme/areas/{w['other'].area_id}/"),
+    ("own grant", lambda w: f"/programme/grants/{w['grant'].pk}/"),
+    ("other grant", lambda w: f"/programme/grants/{w['other grant'].pk}/"),
+    ("record delivery", lambda w: f"/programme/grants/{w['grant'].pk}/interventions/new/"),
+    ("new programme area", lambda w: "/programme/areas/new/"),
+    ("import", lambda w: "/programme/import/"),
+    ("provider opportunities", lambda w: "/opportunities/provider/"),
     ("moderation", lambda w: "/opportunities/moderation/"),
+    ("verify providers", lambda w: "/opportunities/organisations/"),
     ("api docs", lambda w: "/api/docs/"),
     ("admin", lambda w: "/admin/"),
 ]
+DASHBOARD = ("dashboard", "borough", "area", "hot spots", "drivers", "targeting", "evaluation")
+PROGRAMME = ("programme", "own consortium", "other consortium", "own programme area", "other programme area",
+             "own grant", "other grant", "record delivery", "new programme area", "import")
 
 # What docs/web.md, web-dashboard.md, web-programme.md and web-opportunities.md promise. The API
 # documentation (Swagger UI) is public by design (tests/web/test_authz.py: PLATFORM_PUBLIC); the admin
 # sends users who are not staff to its own sign-in page; only the administrator is staff (as in the demo).
 EVERYTHING = dict.fromkeys((k for k, _ in PAGES), OK)
 EXPECTED: dict[str, dict[str, str]] = {
-    "administrator": EVERYTHING,
-    "analyst": {**EVERYTHING, "moderation": DENIED, "admin": ADMIN_LOGIN},
-    "programme manager": {**EVERYTHING, "admin": ADMIN_LOGIN},
-    "provider": {**EVERYTHING, "other consortium": NOT_FOUND, "moderation": DENIED, "admin": ADMIN_LOGIN},
-    "caseworker": {**EVERYTHING, "programme": DENIED, "own consortium": DENIED,
-                   "other consortium": DENIED, "moderation": DENIED, "admin": ADMIN_LOGIN},
-    "no role": {"dashboard": DENIED, "borough": DENIED, "programme": DENIED, "own consortium": DENIED,
-                "other consortium": DENIED, "moderation": DENIED, "api docs": OK, "admin": ADMIN_LOGIN},
+    "administrator": {**EVERYTHING, "provider opportunities": DENIED},
+    "analyst": {**EVERYTHING, "record delivery": DENIED, "new programme area": DENIED, "import": DENIED,
+                "provider opportunities": DENIED, "moderation": DENIED, "verify providers": DENIED,
+                "admin": ADMIN_LOGIN},
+    "programme manager": {**EVERYTHING, "provider opportunities": DENIED, "verify providers": DENIED,
+                          "admin": ADMIN_LOGIN},
+    "provider": {**EVERYTHING, "other consortium": NOT_FOUND, "other programme area": NOT_FOUND,
+                 "other grant": NOT_FOUND, "new programme area": DENIED, "import": DENIED,
+                 "moderation": DENIED, "verify providers": DENIED, "admin": ADMIN_LOGIN},
+    "caseworker": {**EVERYTHING, **dict.fromkeys(PROGRAMME, DENIED), "provider opportunities": DENIED,
+                   "moderation": DENIED, "verify providers": DENIED, "admin": ADMIN_LOGIN},
+    "no role": {**dict.fromkeys(EVERYTHING, DENIED), "api docs": OK, "admin": ADMIN_LOGIN},
 }
 EXPECTED["offender manager"] = EXPECTED["caseworker"]
 
@@ -117,28 +134,6 @@ def _warehouse(settings, london_warehouse):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (make test installs it)")
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls stay synchronous.
-    old = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with playwright.sync_playwright() as p:
-            b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            try:
-                yield b
-            finally:
-                b.close()
-    finally:
-        if old is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = old
-
-
-@pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
     base = os.environ.get("VRU_SCREENSHOTS_DIR")
     out = Path(base) / "web" if base else tmp_path_factory.mktemp("roles-shots")
@@ -160,6 +155,8 @@ def _world(role: str) -> dict:
     own = Consortium.objects.create(name="Canal and Riverside consortium", area=a1, lead=lead)
     Membership.objects.create(consortium=own, organisation=mine)
     theirs = Consortium.objects.create(name="Hilltop consortium", area=a2, lead=other)
+    their_grant = Grant.objects.create(reference="TEST-HIL-1", consortium=theirs,
+                                       amount_requested=Decimal("400000"))
     grant = Grant.objects.create(reference="TEST-RIV-1", consortium=own, amount_requested=Decimal("600000"))
     grant.transition("awarded", amount_awarded=Decimal("550000"), start_date=dt.date(2021, 9, 1),
                      end_date=dt.date(2023, 8, 31))
@@ -174,7 +171,8 @@ def _world(role: str) -> dict:
     )
     if role != "no role":
         user.groups.add(Group.objects.get(name=role))
-    return {"email": email, "password": password, "own": own, "other": theirs}
+    return {"email": email, "password": password, "own": own, "other": theirs, "grant": grant,
+            "other grant": their_grant}
 
 
 def _sign_in(page, live_server, email: str, password: str) -> None:
@@ -282,7 +280,7 @@ def test_role_sees_what_the_docs_promise_in_chromium(browser, live_server, shots
 
         # page content a role may see there
         if got["own consortium"] == OK:
-            page.goto(live_server.url + PAGES[3][1](world))
+            page.goto(live_server.url + dict(PAGES)["own consortium"](world))
             main = page.inner_text("main")
             assert "Riverside Youth (test)" in main  # the member organisation
             assert "TEST-RIV-1" in main  # its grant

@@ -8,6 +8,7 @@ statistics of public data only, so nothing here is personal data and nothing is 
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -42,6 +43,25 @@ PAGES = [
 HOT_FIRST = ["Intensifying Hot Spot", "Persistent Hot Spot", "Consecutive Hot Spot",
              "New Hot Spot", "Diminishing Hot Spot", "Sporadic Hot Spot", "Oscillating Hot Spot",
              "Historical Hot Spot"]
+
+
+def _programme(request, borough: str | None = None) -> dict | None:
+    """The MyEnds programme register's roll-ups for this page (people reached by age band, sessions and
+    money awarded), over what the user may see of the register, or None when they may not open it.
+
+    London overview: by borough. Borough page: that borough's areas and years. Computed from the
+    register on each view (never cached with the analysis: records change and each user sees their
+    own scope)."""
+    if not apps.is_installed("vru.web.programme"):
+        return None
+    from vru.web.programme import scope
+    from vru.web.programme.models import AGE_BANDS
+
+    if not request.user.has_perm(scope.VIEW_PERM):
+        return None
+    by = ("area", "year") if borough else ("borough",)
+    return {"tables": [scope.rollup_table(request.user, b, borough=borough) for b in by],
+            "age_bands": AGE_BANDS, "sees_all": scope.sees_all(request.user)}
 
 
 def _num(v, nd: int = 0, signed: bool = False, suffix: str = "") -> str:
@@ -82,7 +102,8 @@ def overview(request):
         return {"league": t, "league_rows": rows, "sections": sections,
                 "api_url": reverse("dashboard-api-boroughs") + _qs(form)}
 
-    return _page(request, "dashboard/overview.html", "dashboard:overview", build, form)
+    return _page(request, "dashboard/overview.html", "dashboard:overview", build, form,
+                 programme=_programme(request))
 
 
 def _qs(form) -> str:
@@ -113,7 +134,8 @@ def borough(request, code: str):
                 "hotspots_url": reverse("dashboard:hotspots") + f"?borough={code}",
                 "api_url": reverse("dashboard-api-borough", args=[code])}
 
-    return _page(request, "dashboard/borough.html", "", build, title=data.borough_name(code))
+    return _page(request, "dashboard/borough.html", "", build, title=data.borough_name(code),
+                 programme=_programme(request, borough=code))
 
 
 @require_perms(PERM)

@@ -3,9 +3,10 @@ moderation history, and what young people do with them (favourites, registration
 
 Lifecycle of an opportunity (``Opportunity.STATUS``): ``pending`` (posted, awaiting moderation) ->
 ``approved`` (a moderator accepted it) -> ``published`` (approved and inside its visible-from/to
-window: the only state young people see) -> ``expired`` (the window or the dates have passed) ->
+window) -> ``expired`` (the window or the dates have passed) ->
 ``archived``; a moderator may also ``reject`` it, with a reason. Every change of status is a
-``ModerationEvent`` (who, when, from, to, reason).
+``ModerationEvent`` (who, when, from, to, reason). Young people see only *live* items
+(``lifecycle.live_q``: approved or published, inside the window, from a provider verified now).
 
 Safeguarding (MISSION.md): no exchange of personal contact details between adults and young people.
 A ``Registration`` holds only what the young person chose to share with the provider.

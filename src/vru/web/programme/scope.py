@@ -130,16 +130,20 @@ def _empty(key, label) -> dict:
     return row
 
 
-def rollup(user, by: str) -> Rollup:
+def rollup(user, by: str, *, borough: str | None = None) -> Rollup:
     """Sessions, people reached by age band and money awarded, per ``by`` (area, borough, year or
-    kind), over what ``user`` may see. Money: grants with an amount awarded (awarded, extended, or
-    closed after an award), counted under the year their funding started. Rows are sorted by label;
-    ``total`` sums every row."""
+    kind), over what ``user`` may see (and only areas in ``borough``, a GSS code, when given). Money:
+    grants with an amount awarded (awarded, extended, or closed after an award), counted under the
+    year their funding started. Rows are sorted by label; ``total`` sums every row."""
     if by not in ROLLUP_BY:
         raise ValueError(f"roll-up by {by!r}: expected one of {', '.join(ROLLUP_BY)}")
     ikey, gkey = _KEYS[by]
     sums = {f: Sum(f) for f in ["sessions_delivered", *AGE_BAND_FIELDS]}
-    acts = interventions_for(user).order_by().values(ikey).annotate(n=Count("pk"), **sums)
+    interventions, grants = interventions_for(user), grants_for(user)
+    if borough is not None:
+        interventions = interventions.filter(grant__consortium__area__borough=borough)
+        grants = grants.filter(consortium__area__borough=borough)
+    acts = interventions.order_by().values(ikey).annotate(n=Count("pk"), **sums)
     rows: dict = {}
     for a in acts:
         row = rows.setdefault(a[ikey], _empty(a[ikey], ""))
@@ -147,7 +151,7 @@ def rollup(user, by: str) -> Rollup:
         for f in ["sessions_delivered", *AGE_BAND_FIELDS]:
             row[f] = a[f] or 0
     if gkey is not None:
-        grants = grants_for(user).filter(amount_awarded__isnull=False).order_by()
+        grants = grants.filter(amount_awarded__isnull=False).order_by()
         if by == "year":
             grants = grants.annotate(start_year=ExtractYear("start_date"))
         for g in grants.values(gkey).annotate(n=Count("pk"), money=Sum("amount_awarded")):
@@ -166,6 +170,14 @@ def rollup(user, by: str) -> Rollup:
         for k in Rollup.COLUMNS[2:]:
             total[k] += row[k]
     return Rollup(by=by, rows=out, total=total)
+
+
+def rollup_table(user, by: str, *, borough: str | None = None) -> dict:
+    """:func:`rollup` as the context of the ``programme/_rollup.html`` table (the register's index and
+    the dashboard use the same table). Its CSV download is offered for the London-wide tables only."""
+    r = rollup(user, by, borough=borough)
+    return {"by": r.by, "title": ROLLUP_BY[r.by], "rows": r.rows, "total": r.total,
+            "money": r.by != "kind", "csv": borough is None}
 
 
 def _labels(by: str, keys) -> dict:

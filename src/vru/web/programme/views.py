@@ -29,11 +29,6 @@ from .scope import ALL_PERM, DELIVERY_PERM, MANAGE_PERM, VIEW_PERM
 EDIT_PERMS = (VIEW_PERM, ALL_PERM, MANAGE_PERM)
 
 
-def _rollup_table(r: scope.Rollup) -> dict:
-    return {"by": r.by, "title": scope.ROLLUP_BY[r.by], "rows": r.rows, "total": r.total,
-            "money": r.by != "kind"}
-
-
 def _ctx(request, **kw) -> dict:
     user = request.user
     kw.update({
@@ -48,7 +43,7 @@ def _ctx(request, **kw) -> dict:
 @require_perms(VIEW_PERM)
 def index(request):
     user = request.user
-    rollups = [_rollup_table(scope.rollup(user, by)) for by in ("area", "borough", "year", "kind")]
+    rollups = [scope.rollup_table(user, by) for by in ("area", "borough", "year", "kind")]
     consortia = scope.consortia_for(user).prefetch_related("grants").order_by("area__borough", "name")
     return render(request, "programme/index.html", _ctx(
         request, rollups=rollups, consortia=consortia, areas=scope.areas_for(user),
