@@ -189,3 +189,30 @@ def get(base: str, path: str, cookie: str = "") -> int:
         if r.status != 200:
             raise RuntimeError(f"{path}: HTTP {r.status}")
         return r.status
+
+
+def provenance() -> dict:
+    """What a result file needs so that someone else can reproduce it: the exact command, the git
+    commit (and whether the tree had uncommitted changes), the machine and the load on it."""
+    import platform
+
+    def git(*a: str) -> str:
+        try:
+            return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True,
+                                  check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+
+    cpu = ""
+    with contextlib.suppress(OSError):
+        cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                    if ln.startswith("model name")), "")
+    return {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "git_commit": git("rev-parse", "HEAD"),
+        "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "cpus": os.cpu_count(), "cpu_model": cpu,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+    }

@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _webload import add_server_options, line, serve, wrk  # noqa: E402
+from _webload import add_server_options, line, provenance, serve, wrk  # noqa: E402
 
 KEYWORDS = ["football", "coding", "music", "dance", "boxing", "basketball", "cv", "apprenticeship", "art",
             "cooking", "youth club", "mentoring", "free", "summer", "camp"]
@@ -190,7 +190,8 @@ def main() -> None:
     django.setup()
     from vru.web.opportunities.models import Opportunity
 
-    figures: dict = {"n": args.n, "clients": args.clients, "workers": args.workers, "threads": args.threads,
+    figures: dict = {"provenance": provenance(),
+                     "n": args.n, "clients": args.clients, "workers": args.workers, "threads": args.threads,
                      "duration_s": args.duration, "think_ms": args.think_ms, "cpus": os.cpu_count(),
                      "load_average_at_start": os.getloadavg()}
     if not args.keep_db:

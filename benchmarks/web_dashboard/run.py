@@ -37,12 +37,14 @@ ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _webload import add_server_options, get, line, serve, wrk  # noqa: E402
+from _webload import add_server_options, get, line, provenance, serve, wrk  # noqa: E402
 
 PAGES = {
     "London overview": ["/dashboard/", "/dashboard/?category=robbery"],
     "borough pages": [f"/dashboard/borough/{c}/" for c in ("E09000022", "E09000028", "E09000012",
                                                            "E09000005", "E09000030")],
+    "area pages": [f"/dashboard/area/{c}/" for c in ("E01003968", "E01000104", "E01001523", "E01003067",
+                                                      "E01004614")],
     "hot spot map": ["/dashboard/hotspots/"],
     "drivers": ["/dashboard/drivers/"],
     "targeting": ["/dashboard/targeting/"],
@@ -90,7 +92,8 @@ def main() -> None:
     os.environ.clear()
     os.environ.update(env)
 
-    figures: dict = {"database": "sqlite" if args.sqlite else "postgresql", "clients": args.clients,
+    figures: dict = {"provenance": provenance(),
+                     "database": "sqlite" if args.sqlite else "postgresql", "clients": args.clients,
                      "workers": args.workers, "duration_s": args.duration, "think_ms": args.think_ms,
                      "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()}
     t0 = time.perf_counter()
