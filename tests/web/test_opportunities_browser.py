@@ -29,7 +29,8 @@ from test_opportunities_support import (
     young_person,
 )
 
-from vru.web.opportunities import bookings
+from vru.web.core.maps import borough_frame
+from vru.web.opportunities import bookings, geo
 from vru.web.opportunities.models import Opportunity, Registration
 
 pytestmark = [
@@ -245,3 +246,49 @@ def test_every_opportunities_page_passes_axe(browser, live_server, width):
             screenshot(page, f"opportunities-provider-form-errors-{width}")
         page.watch.assert_clean()
         page.context.close()
+
+
+def test_provider_places_the_venue_on_the_borough_map(browser, live_server):
+    """The map picker: a click on the borough's map fills in the latitude and longitude of that point
+    (within a few metres: one pixel of the map is about 20 m), the marker shows it, typed numbers move
+    the marker, and the saved opportunity has the point that was clicked."""
+    user("staff@brixtonyouth.example.org", "provider", org("Brixton Youth Club"))
+    page = open_page(browser, live_server.url, DESKTOP)
+    login(page, live_server.url, "staff@brixtonyouth.example.org", PASSWORD)
+    page.goto(live_server.url + "/opportunities/provider/new/", wait_until="load")
+    _fill_opportunity(page)  # Lambeth, with typed numbers
+    mapimg = page.locator("#lvn-picker-map")
+    page.wait_for_function("() => { const i = document.getElementById('lvn-picker-map');"
+                           " return i.complete && i.naturalWidth > 0; }")
+    assert page.locator(".lvn-picker__marker").is_visible()  # the typed point is shown
+    assert_accessible(page)
+
+    frame, _ = borough_frame(LAMBETH)
+    target = offset(*BRIXTON, north_km=0.8, east_km=-0.5)
+    scale = mapimg.evaluate("i => i.clientWidth") / frame.width
+    border = mapimg.evaluate("i => i.clientLeft")
+    x, y = frame.to_px(*target)
+    mapimg.click(position={"x": x * scale, "y": y * scale})
+    lat, lon = float(page.input_value("#id_latitude")), float(page.input_value("#id_longitude"))
+    assert geo.haversine_km(*target, lat, lon) < 0.04
+
+    def marker_at(px: float, py: float) -> bool:
+        box, m = mapimg.bounding_box(), page.locator(".lvn-picker__marker").bounding_box()
+        cx, cy = m["x"] + m["width"] / 2, m["y"] + m["height"] / 2
+        return (abs(cx - (box["x"] + border + px * scale)) < 2
+                and abs(cy - (box["y"] + border + py * scale)) < 2)
+
+    assert marker_at(x, y)
+    # typed numbers move the marker to their point
+    page.fill("#id_latitude", f"{BRIXTON[0]}")
+    page.fill("#id_longitude", f"{BRIXTON[1]}")
+    assert marker_at(*frame.to_px(*BRIXTON))
+    mapimg.click(position={"x": x * scale, "y": y * scale})
+    mapimg.scroll_into_view_if_needed()
+    screenshot(page, "opportunities-map-picker-desktop", full_page=False)
+    page.click("button:has-text('Send for moderation')")
+    assert "Sent for moderation" in page.inner_text("main")
+    saved = Opportunity.objects.get(title="Street dance workshop")
+    assert geo.haversine_km(*target, saved.latitude, saved.longitude) < 0.04
+    assert geo.borough_at(saved.latitude, saved.longitude)[0] == LAMBETH
+    page.watch.assert_clean()

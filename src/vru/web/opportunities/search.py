@@ -1,8 +1,8 @@
 """Public search of opportunities: the filter form and the one query behind the search page.
 
 Only live opportunities are ever returned (``lifecycle.live_q``: approved or published, inside the
-visible window, not past the end date, from a verified provider), whatever their stored status, so an expired item is not shown
-even before the scheduled ``expire_opportunities`` command has run.
+visible window, not past the end date, from a verified provider), whatever their stored status, so an
+expired item is not shown even before the scheduled ``expire_opportunities`` command has run.
 
 Distance: the great-circle (haversine) distance from a point, computed in SQL with Django's math
 functions (PostgreSQL has them; Django registers them on SQLite), after a latitude/longitude bounding

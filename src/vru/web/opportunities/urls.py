@@ -8,14 +8,17 @@ app_name = "opportunities"
 
 # Deliberately public pages (no sign-in): finding opportunities, signing up as a young person, and the
 # signposting shortlist a young person opens from a link (it holds nothing personal).
-PUBLIC_VIEWS = ("search", "detail", "signup", "shortlist", "shortlist_print")
+# The borough maps are public outlines from the bundled ONS boundaries (the map picker shows them).
+PUBLIC_VIEWS = ("search", "detail", "signup", "shortlist", "shortlist_print", "borough_map", "venue_map")
 
 urlpatterns = [
     path("", views.search_page, name="search"),
     path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/map.svg", views.venue_map, name="venue_map"),
     path("sign-up/", views.signup, name="signup"),
     path("shortlist/", views.shortlist, name="shortlist"),
     path("shortlist/print/", views.shortlist_print, name="shortlist_print"),
+    path("maps/<str:code>.svg", views.borough_map, name="borough_map"),
     path("mine/", views.mine, name="mine"),
     path("<int:pk>/favourite/", views.favourite, name="favourite"),
     path("<int:pk>/register/", views.register, name="register"),

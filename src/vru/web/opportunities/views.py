@@ -14,20 +14,23 @@ from django.contrib.auth import login
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_POST
 
+from vru.geography.boroughs import BOROUGHS
 from vru.web.accounts.audit import audit
 from vru.web.accounts.models import Organisation
 from vru.web.core.access import organisation_of, require_perms
+from vru.web.core.maps import borough_frame, venue_svg
 
 from . import bookings, lifecycle, search, signposting
 from .forms import ApproveForm, OpportunityForm, ReasonForm, RegisterForm, SignUpForm
-from .models import Favourite, ModerationEvent, Opportunity, Registration, YoungPerson
+from .models import BOROUGH_CHOICES, Favourite, ModerationEvent, Opportunity, Registration, YoungPerson
 from .roles import YOUNG_PERSON
 
 MODERATE = lifecycle.MODERATE
@@ -108,6 +111,8 @@ def detail(request, pk: int):
         yp = YoungPerson.objects.filter(user=user).first()
         if yp:
             ctx["eligible"] = _eligible(yp, opp)
+    if opp.latitude is not None and borough_frame(opp.borough) is not None:
+        ctx["map_frame"] = borough_frame(opp.borough)[0]
     if ctx["can_signpost"]:
         ids = signposting.parse_ids(request.GET.get("sl"))
         ctx["shortlist_add"] = signposting.query(signposting.with_item(ids, opp.pk))
@@ -268,7 +273,7 @@ def provider_new(request):
             lifecycle.record_submission(opp, request.user, created=True)
         messages.success(request, "Sent for moderation: it appears in search once a moderator approves it")
         return redirect("opportunities:provider_detail", pk=opp.pk)
-    return render(request, "opportunities/provider_form.html", {"form": form, "org": org, "opp": None})
+    return render(request, "opportunities/provider_form.html", _form_ctx(form, org, None))
 
 
 @require_http_methods(["GET", "POST"])
@@ -295,7 +300,34 @@ def provider_edit(request, pk: int):
         else:
             messages.success(request, "Saved: it is waiting for moderation")
         return redirect("opportunities:provider_detail", pk=opp.pk)
-    return render(request, "opportunities/provider_form.html", {"form": form, "org": org, "opp": opp})
+    return render(request, "opportunities/provider_form.html", _form_ctx(form, org, opp))
+
+
+def _form_ctx(form, org, opp) -> dict:
+    """The provider form's context, with every borough's map frame for the map picker."""
+    frames = {code: found[0].as_dict() for code, _ in BOROUGH_CHOICES
+              if (found := borough_frame(code)) is not None}
+    return {"form": form, "org": org, "opp": opp, "map_frames": frames}
+
+
+@cache_control(public=True, max_age=3600)
+def venue_map(request, pk: int):
+    """A live opportunity's venue on its borough's map, as SVG (public, as the opportunity's page)."""
+    opp = get_object_or_404(Opportunity, lifecycle.live_q(), pk=pk)
+    if opp.latitude is None or borough_frame(opp.borough) is None:
+        raise Http404("no map for this opportunity")
+    svg = venue_svg(opp.borough, f"Map of {opp.get_borough_display()} with the venue marked",
+                    (opp.latitude, opp.longitude))
+    return HttpResponse(svg, content_type="image/svg+xml")
+
+
+@cache_control(public=True, max_age=86400)
+def borough_map(request, code: str):
+    """The outline of a borough as SVG (public; the provider form's map picker shows it)."""
+    if borough_frame(code) is None:
+        raise Http404("no such borough")
+    svg = venue_svg(code, f"Map of {BOROUGHS.get(code, code)}: choose the venue's place on it")
+    return HttpResponse(svg, content_type="image/svg+xml")
 
 
 @require_perms("opportunities.view_opportunity", "opportunities.add_opportunity")

@@ -18,9 +18,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from vru.web.accounts.audit import audit
+from vru.web.core import maps
 from vru.web.core.access import require_perms
 
-from . import csvio, maps, scope
+from . import csvio, scope
 from .forms import AreaForm, ConsortiumForm, GrantForm, ImportForm, InterventionForm, TransitionForm
 from .models import AGE_BANDS, Grant
 from .scope import ALL_PERM, DELIVERY_PERM, MANAGE_PERM, VIEW_PERM

@@ -10,3 +10,55 @@ if (button && "geolocation" in navigator) {
     });
   });
 }
+
+// The provider form's map picker: the chosen borough's outline (an SVG drawn by vru.web.core.maps in a
+// local equirectangular frame), where a click or tap sets the venue's latitude and longitude, and the
+// marker follows typed numbers. The same linear formula as maps.Frame.to_px / to_latlon. Without
+// JavaScript the page asks for the numbers only.
+const picker = document.querySelector(".lvn-picker");
+const framesScript = document.getElementById("lvn-map-frames");
+if (picker && framesScript) {
+  const frames = JSON.parse(framesScript.textContent);
+  const img = document.getElementById("lvn-picker-map");
+  const marker = picker.querySelector(".lvn-picker__marker");
+  const borough = document.getElementById("id_borough");
+  const lat = document.getElementById("id_latitude");
+  const lon = document.getElementById("id_longitude");
+  picker.hidden = false;
+
+  const frame = () => frames[borough.value];
+  const place = () => {
+    const f = frame();
+    const y = parseFloat(lat.value), x = parseFloat(lon.value);
+    if (!f || !img.complete || !img.clientWidth || Number.isNaN(x) || Number.isNaN(y)) {
+      marker.hidden = true;
+      return;
+    }
+    const scale = img.clientWidth / f.width;
+    const px = (x - f.min_lon) * f.cos * f.k * scale, py = (f.max_lat - y) * f.k * scale;
+    const inside = px >= 0 && py >= 0 && px <= img.clientWidth && py <= img.clientHeight;
+    marker.hidden = !inside;
+    marker.style.left = `${img.offsetLeft + img.clientLeft + px}px`;
+    marker.style.top = `${img.offsetTop + img.clientTop + py}px`;
+  };
+  const show = () => {
+    const f = frame();
+    img.closest(".lvn-picker__map").hidden = !f;
+    if (f) img.src = img.dataset.src.replace("CODE", encodeURIComponent(f.code));
+  };
+  img.addEventListener("load", place);
+  img.addEventListener("click", (event) => {
+    const f = frame();
+    if (!f) return;
+    const scale = f.width / img.clientWidth;  // offsetX/Y: from the image's padding edge, as clientWidth
+    const x = event.offsetX * scale, y = event.offsetY * scale;
+    lat.value = (f.max_lat - y / f.k).toFixed(5);
+    lon.value = (f.min_lon + x / (f.cos * f.k)).toFixed(5);
+    place();
+  });
+  borough.addEventListener("change", show);
+  lat.addEventListener("input", place);
+  lon.addEventListener("input", place);
+  window.addEventListener("resize", place);
+  show();
+}
