@@ -6,7 +6,12 @@ Run: ``VRU_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test pytest test
 
 from __future__ import annotations
 
+import http.cookiejar
+import re
 import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 
 import pytest
 from django.db import connection, connections
@@ -84,3 +89,48 @@ def test_parallel_double_submissions_by_one_person_take_one_place():
     opp = Opportunity.objects.get(pk=opp.pk)
     assert opp.places_taken == 1
     assert Registration.objects.filter(opportunity=opp, user=yp).count() == 1
+
+
+def test_parallel_registrations_over_real_http_never_exceed_capacity(live_server):
+    """The same race through a real HTTP server (pytest-django's threaded live server, one thread and
+    one database connection per request), with the CSRF token and session cookie a browser sends."""
+    opp = opportunity(capacity=3)
+    people = [young_person(f"web{i}@example.org", f"Web{i}") for i in range(12)]
+    url = live_server.url + reverse("opportunities:register", args=[opp.pk])
+    openers = []
+    for p in people:
+        c = Client()
+        c.force_login(p)
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar),
+                                             _NoRedirect())
+        opener.addheaders = [("Cookie", f"sessionid={c.cookies['sessionid'].value}")]
+        page = opener.open(url).read().decode()  # the booking form, with its CSRF token and cookie
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        csrf = next(ck.value for ck in jar if ck.name == "csrftoken")
+        opener.addheaders = [("Cookie", f"sessionid={c.cookies['sessionid'].value}; csrftoken={csrf}"),
+                             ("Referer", url)]
+        openers.append((opener, urllib.parse.urlencode({"csrfmiddlewaretoken": token, "note": ""})))
+
+    def book(i):
+        opener, body = openers[i]
+        try:
+            with opener.open(url, data=body.encode(), timeout=60) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:  # the 302 after a booking (redirects are not followed)
+            return e.code, ""
+
+    results = _in_parallel(len(people), book)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    codes = sorted(code for code, _ in results)
+    assert codes.count(302) == 3 and codes.count(200) == 9, codes
+    assert all("no places left" in html for code, html in results if code == 200)
+    assert Opportunity.objects.get(pk=opp.pk).places_taken == 3
+    assert Registration.objects.filter(opportunity=opp, cancelled__isnull=True).count() == 3
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Report a redirect (the booking's 302) instead of following it."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
