@@ -24,7 +24,8 @@ EOF
 )
 
 unavailable() {
-  if [ "${CI:-}" = "true" ]; then
+  case "$(printf '%s' "${CI:-}" | tr '[:upper:]' '[:lower:]')" in 1|true|yes) ci=1 ;; *) ci=0 ;; esac
+  if [ "$ci" = 1 ]; then
     echo "error: $1; the web tests must also run on PostgreSQL in CI" >&2
     exit 1
   fi
@@ -33,9 +34,9 @@ unavailable() {
 }
 
 SUDO=""
-if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; fi  # never prompts
 can_admin() { [ "$(id -u)" -eq 0 ] || [ -n "$SUDO" ]; }
-as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi; }
+as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -n -u postgres "$@"; fi; }
 ready() { pg_isready -q -h "$PGHOST_" -p "$PGPORT_" 2>/dev/null; }
 newest_cluster() { ls /etc/postgresql 2>/dev/null | sort -V | tail -1; }
 

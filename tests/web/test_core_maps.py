@@ -26,12 +26,13 @@ def test_frame_round_trips_and_holds_the_borough(code):
     back = frame.to_latlon(x, y)
     assert back == pytest.approx((lat, lon), abs=1e-9)
     # every vertex of the outline lies inside the drawing
-    xs = [float(v) for v in re.findall(r"(-?\d+\.\d),", path)]
-    assert min(xs) >= 0 and max(xs) <= frame.width
+    pts = [(float(a), float(b)) for a, b in re.findall(r"(-?\d+\.\d),(-?\d+\.\d)", path)]
+    assert len(pts) > 50
+    assert all(0 <= x <= frame.width and 0 <= y <= frame.height for x, y in pts)
 
 
 def test_a_kilometre_is_as_long_east_as_north_on_the_map():
-    """The local equirectangular frame keeps proportions across a borough (under 0.2% here)."""
+    """The local equirectangular frame keeps proportions near a borough's centre (under 0.2% here)."""
     frame, _ = maps.borough_frame(LAMBETH)
     east, north = offset(*BRIXTON, east_km=1.0), offset(*BRIXTON, north_km=1.0)
     x0, y0 = frame.to_px(*BRIXTON)
@@ -52,6 +53,7 @@ def test_venue_svg_marks_the_point_where_the_frame_puts_it():
     assert "style=" not in svg  # the CSP forbids style attributes
     with pytest.raises(KeyError):
         maps.venue_svg("E09999999", "nowhere")
+    assert maps.borough_frame("E12000007") is None  # London as a region is not a borough
 
 
 @pytest.mark.django_db
@@ -60,7 +62,8 @@ def test_borough_map_is_public_cached_and_refuses_unknown_codes():
     assert r.status_code == 200 and r["Content-Type"] == "image/svg+xml"
     assert "max-age=86400" in r["Cache-Control"] and "public" in r["Cache-Control"]
     assert r.content.decode().startswith("<svg") and "<circle" not in r.content.decode()
-    assert Client().get(reverse("opportunities:borough_map", args=["E09999999"])).status_code == 404
+    for code in ("E09999999", "E12000007", "x" * 200):
+        assert Client().get(reverse("opportunities:borough_map", args=[code])).status_code == 404
 
 
 @pytest.mark.django_db
@@ -76,5 +79,30 @@ def test_the_opportunity_page_shows_the_venue_on_its_borough_map():
     x, y = frame.to_px(opp.latitude, opp.longitude)
     assert f'<circle cx="{x:.1f}" cy="{y:.1f}" r="9"' in svg.content.decode()
     assert "Coldharbour" in svg.content.decode()  # a Lambeth ward's name, for orientation
-    # only live opportunities have a map, as only they have a page
+    # only live opportunities have a map, as only they have a page; a cached copy is revalidated each
+    # time (304 while unchanged), so taking an item down removes its map at once
     assert Client().get(reverse("opportunities:venue_map", args=[hidden.pk])).status_code == 404
+    assert "no-cache" in svg["Cache-Control"]
+    assert Client().get(url, headers={"If-None-Match": svg["ETag"]}).status_code == 304
+    opp.status = "archived"
+    opp.save()
+    assert Client().get(url, headers={"If-None-Match": svg["ETag"]}).status_code == 404
+
+
+def test_scale_error_across_every_borough_is_under_half_a_percent_on_the_ellipsoid():
+    """Against WGS84 geodesics (pyproj.Geod), not the project's own spherical formulas: a 1 km step
+    east and north, at each corner of every borough's frame, is drawn with the same length to 0.5%."""
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    worst = 0.0
+    for code in sorted(BOROUGHS):
+        frame, _ = maps.borough_frame(code)
+        for x, y in ((0, 0), (frame.width, 0), (0, frame.height), (frame.width, frame.height)):
+            lat, lon = frame.to_latlon(x, y)
+            lon_e, lat_e, _ = geod.fwd(lon, lat, 90, 1000)
+            lon_n, lat_n, _ = geod.fwd(lon, lat, 0, 1000)
+            east = math.dist(frame.to_px(lat, lon), frame.to_px(lat_e, lon_e))
+            north = math.dist(frame.to_px(lat, lon), frame.to_px(lat_n, lon_n))
+            worst = max(worst, abs(east / north - 1))
+    assert worst < 0.005

@@ -115,6 +115,12 @@ def test_dashboard_by_keyboard_alone(browser, live_server):
     # an invalid value in the address bar: the message is next to the field and in the summary
     page.goto(live_server.url + reverse("dashboard:hotspots") + "?weighting=guess", wait_until="load")
     assert page.locator("#id_weighting-error").is_visible()
-    assert page.locator(".govuk-error-summary a[href='#id_weighting']").count() == 1
+    # the summary links to the first radio of the group (GOV.UK), which exists, and following the
+    # link with the keyboard moves focus there
+    link = page.locator(".govuk-error-summary a[href='#id_weighting_0']")
+    assert link.count() == 1 and page.locator("#id_weighting_0").count() == 1
+    link.focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "id_weighting_0"
     assert_accessible(page)
     page.watch.assert_clean()

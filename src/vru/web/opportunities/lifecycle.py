@@ -123,8 +123,8 @@ def transition(opp: Opportunity, action: str, by, reason: str = "", *,
                 f"cannot {action} an opportunity that is {current.get_status_display().lower()}")
         if needs_reason and not reason:
             raise TransitionError(f"a reason is needed to {action} an opportunity")
-        if target == APPROVED and not Organisation.objects.filter(pk=current.provider_id,
-                                                                  verified=True).exists():
+        if target == APPROVED and not (Organisation.objects.select_for_update()
+                                       .filter(pk=current.provider_id, verified=True).exists()):
             raise TransitionError(f"{opp.provider.name} is not a verified provider: verify the "
                                   "organisation before approving its opportunities")
         fields = ["status", "updated"]

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import etag, require_http_methods, require_POST
 
 from vru.geography.boroughs import BOROUGHS
 from vru.web.accounts.audit import audit
@@ -310,9 +310,18 @@ def _form_ctx(form, org, opp) -> dict:
     return {"form": form, "org": org, "opp": opp, "map_frames": frames}
 
 
-@cache_control(public=True, max_age=3600)
+def _venue_etag(request, pk: int) -> str | None:
+    row = (Opportunity.objects.filter(lifecycle.live_q(), pk=pk)
+           .values_list("borough", "latitude", "longitude").first())
+    return f"{row[0]}:{row[1]}:{row[2]}" if row else None
+
+
+@cache_control(no_cache=True)  # revalidated on every view: an item taken down loses its map at once
+@etag(_venue_etag)
 def venue_map(request, pk: int):
-    """A live opportunity's venue on its borough's map, as SVG (public, as the opportunity's page)."""
+    """A live opportunity's venue on its borough's map, as SVG (public, as the opportunity's page).
+    A browser revalidates it each time (304 while the place is unchanged), so a map is never shown
+    from a cache after its opportunity has been taken down or moved."""
     opp = get_object_or_404(Opportunity, lifecycle.live_q(), pk=pk)
     if opp.latitude is None or borough_frame(opp.borough) is None:
         raise Http404("no map for this opportunity")

@@ -10,6 +10,18 @@ register = template.Library()
 
 
 @register.filter
+def error_anchor(field) -> str:
+    """The id an error summary links to for ``field``: the field's own input, or the first input of
+    a group of radios or checkboxes (GOV.UK: "link to the first radio or checkbox"), whose own id is
+    the field's id with ``_0`` after it."""
+    from django.forms import CheckboxSelectMultiple, RadioSelect
+
+    if isinstance(field.field.widget, (RadioSelect, CheckboxSelectMultiple)):
+        return f"{field.auto_id}_0"
+    return field.auto_id
+
+
+@register.filter
 def govuk(form):
     """Style ``form`` in place and return it (render it with ``{{ }}``, or use its fields)."""
     return govuk_style(form)

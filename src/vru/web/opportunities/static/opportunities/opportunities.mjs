@@ -19,18 +19,26 @@ const picker = document.querySelector(".lvn-picker");
 const framesScript = document.getElementById("lvn-map-frames");
 if (picker && framesScript) {
   const frames = JSON.parse(framesScript.textContent);
-  const img = document.getElementById("lvn-picker-map");
+  const holder = picker.querySelector(".lvn-picker__map");
   const marker = picker.querySelector(".lvn-picker__marker");
   const borough = document.getElementById("id_borough");
   const lat = document.getElementById("id_latitude");
   const lon = document.getElementById("id_longitude");
+  const img = document.createElement("img");
+  img.id = "lvn-picker-map";
+  img.className = "lvn-map";
+  img.alt = "Map of the borough: click or tap to place the venue";
+  img.setAttribute("aria-describedby", "lvn-picker-hint");
+  holder.prepend(img);
   picker.hidden = false;
 
-  const frame = () => frames[borough.value];
+  // the map on screen is the chosen borough's, loaded: only then do clicks and the marker mean anything
+  let shown = null;
+  const ready = () => frames[borough.value] && shown === borough.value && img.complete && img.naturalWidth > 0;
   const place = () => {
-    const f = frame();
+    const f = frames[borough.value];
     const y = parseFloat(lat.value), x = parseFloat(lon.value);
-    if (!f || !img.complete || !img.clientWidth || Number.isNaN(x) || Number.isNaN(y)) {
+    if (!ready() || !img.clientWidth || Number.isNaN(x) || Number.isNaN(y)) {
       marker.hidden = true;
       return;
     }
@@ -42,14 +50,20 @@ if (picker && framesScript) {
     marker.style.top = `${img.offsetTop + img.clientTop + py}px`;
   };
   const show = () => {
-    const f = frame();
-    img.closest(".lvn-picker__map").hidden = !f;
-    if (f) img.src = img.dataset.src.replace("CODE", encodeURIComponent(f.code));
+    const f = frames[borough.value];
+    shown = null;
+    holder.hidden = !f;
+    place();  // hides the marker until the new map has loaded
+    if (f) img.src = holder.dataset.src.replace("CODE", encodeURIComponent(f.code));
   };
-  img.addEventListener("load", place);
+  img.addEventListener("load", () => {
+    shown = Object.keys(frames).find((c) => img.src.includes(`/${c}.svg`)) ?? null;
+    place();
+  });
+  img.addEventListener("error", () => { holder.hidden = true; });
   img.addEventListener("click", (event) => {
-    const f = frame();
-    if (!f) return;
+    if (!ready()) return;
+    const f = frames[borough.value];
     const scale = f.width / img.clientWidth;  // offsetX/Y: from the image's padding edge, as clientWidth
     const x = event.offsetX * scale, y = event.offsetY * scale;
     lat.value = (f.max_lat - y / f.k).toFixed(5);
@@ -59,6 +73,6 @@ if (picker && framesScript) {
   borough.addEventListener("change", show);
   lat.addEventListener("input", place);
   lon.addEventListener("input", place);
-  window.addEventListener("resize", place);
+  new ResizeObserver(place).observe(img);
   show();
 }
