@@ -67,7 +67,7 @@ from vru.analysis.emerging import (
 )
 from vru.geography import borough_name, is_geographic
 from vru.geography.weights import build_weights, report
-from vru.outputs import charts_hotspots
+from vru.outputs import charts_hotspots, csvsafe
 from vru.outputs.html import Section, esc, figure, table
 from vru.sources.boundaries import to_geodataframe
 from vru.warehouse import queries as q
@@ -461,7 +461,7 @@ def write(gdf: gpd.GeoDataFrame, path: str | Path, fmt: str | None = None) -> Pa
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     plain = pd.DataFrame(gdf.drop(columns="geometry"))
     if fmt == "csv":
-        plain.to_csv(path, index=False)
+        csvsafe.safe_frame(plain).to_csv(path, index=False)
     elif fmt == "geojson":
         g = gdf.to_crs(4326)
         g.attrs = {}
