@@ -15,6 +15,9 @@ npm install --silent "govuk-frontend@$VERSION" sass
 cp "$here/vru-govuk.scss" .
 npx sass --no-source-map --style=compressed --quiet-deps --silence-deprecation=import \
   vru-govuk.scss "$out/govuk-frontend.min.css"
+# The footer's crest (Crown copyright, not shipped) is still referenced by the CSS: drop those rules,
+# or collectstatic's manifest storage stops with MissingFileError (see static/govuk/SOURCE.md).
+python3 "$here/strip_assets.py" "$out/govuk-frontend.min.css"
 sed 's|//# sourceMappingURL=govuk-frontend.min.js.map||' \
   node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js > "$out/govuk-frontend.min.js"
 echo "GOV.UK Frontend $VERSION written to $out"
