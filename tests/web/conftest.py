@@ -26,3 +26,14 @@ else:
 import django  # noqa: E402
 
 django.setup()
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limit_counts():
+    """Every test starts with no rate-limit counts (django-ratelimit's cache alias ``ratelimit``): the
+    test client's requests all come from one address."""
+    from django.core.cache import caches
+
+    caches["ratelimit"].clear()

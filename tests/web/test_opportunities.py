@@ -417,15 +417,26 @@ def test_favourites_add_list_remove():
 # --- young people's sign-up ---------------------------------------------------------------------------------
 
 
-def test_sign_up_creates_a_young_persons_account():
-    year = timezone.localdate().year
-    r = Client().post(reverse("opportunities:signup"), {
-        "email": "Jo@Example.org", "nickname": "Jo", "birth_year": year - 16,
-        "password1": PASSWORD, "password2": PASSWORD})
-    assert r.status_code == 302
+def test_sign_up_creates_a_young_persons_account_once_the_emailed_link_is_used():
+    from django.core import mail
+
     from vru.web.accounts.models import User
 
+    year = timezone.localdate().year
+    c = Client()
+    r = c.post(reverse("opportunities:signup"), {"email": "Jo@Example.org", "nickname": "Jo",
+                                                 "birth_year": year - 16})
+    assert r.status_code == 302 and r["Location"] == reverse("opportunities:signup_check_email")
     u = User.objects.get(email="jo@example.org")
+    assert not u.is_active and not u.has_usable_password()  # nothing can sign in until confirmed
+    (msg,) = mail.outbox
+    link = re.search(r"https?://[^/\s]+(/opportunities/sign-up/confirm/\S+/)", msg.body).group(1)
+    r = c.get(link, follow=True)
+    assert b"Choose your password" in r.content
+    r = c.post(r.redirect_chain[-1][0], {"new_password1": PASSWORD, "new_password2": PASSWORD})
+    assert r.status_code == 302
+    u = User.objects.get(email="jo@example.org")
+    assert u.is_active and u.check_password(PASSWORD)
     assert u.roles == ["young person"]
     assert u.young_person.nickname == "Jo" and u.young_person.birth_year == year - 16
     assert u.has_perm("opportunities.add_registration") and not u.has_perm("opportunities.signpost")
@@ -435,12 +446,10 @@ def test_sign_up_creates_a_young_persons_account():
     ({"birth_year": timezone.localdate().year - 12}, "birth_year", "aged 14 to 24"),
     ({"birth_year": timezone.localdate().year - 30}, "birth_year", "aged 14 to 24"),
     ({"nickname": "jo@example.org"}, "nickname", "must not be an email"),
-    ({"password2": "something else entirely"}, "password2", "didn"),
     ({"email": "not-an-email"}, "email", "valid email"),
 ])
 def test_sign_up_rejects_bad_input_next_to_the_field(change, field, message):
-    data = {"email": "jo@example.org", "nickname": "Jo", "birth_year": timezone.localdate().year - 16,
-            "password1": PASSWORD, "password2": PASSWORD} | change
+    data = {"email": "jo@example.org", "nickname": "Jo", "birth_year": timezone.localdate().year - 16} | change
     r = Client().post(reverse("opportunities:signup"), data)
     assert r.status_code == 200
     err = _error(r.content.decode(), field)
@@ -569,6 +578,8 @@ def test_public_pages_need_no_account():
     urls = {
         "search": reverse("opportunities:search"), "detail": reverse("opportunities:detail", args=[opp.pk]),
         "signup": reverse("opportunities:signup"),
+        "signup_check_email": reverse("opportunities:signup_check_email"),
+        "signup_confirm": reverse("opportunities:signup_confirm", args=["MQ", "no-such-token"]),
         "shortlist": reverse("opportunities:shortlist") + f"?ids={opp.pk}",
         "shortlist_print": reverse("opportunities:shortlist_print") + f"?ids={opp.pk}",
         "borough_map": reverse("opportunities:borough_map", args=[LAMBETH]),
@@ -579,6 +590,7 @@ def test_public_pages_need_no_account():
         r = Client().get(url)
         assert r.status_code == 200, url
         assert opp.title in r.content.decode() or "sign-up" in url or url.endswith(".svg")
+    assert "This link has expired" in Client().get(urls["signup_confirm"], follow=True).content.decode()
 
 
 def _protected(opp_pk: int, reg_pk: int, org_pk: int) -> dict[str, tuple[str, str]]:

@@ -250,3 +250,35 @@ if PRODUCTION:
     CSRF_TRUSTED_ORIGINS = [
         o.strip() for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
     ]
+
+# --- Rate limits (django-ratelimit): young people's sign-up and password-reset emails -------------------
+# The counters live in their own cache alias. With VRU_WEB_RATELIMIT_REDIS_URL (redis://host:6379/1; needs
+# the `redis` package) Django's built-in RedisCache holds them: one count for every worker and host, each
+# increment atomic (Redis INCR). Without it, a file cache (VRU_WEB_RATELIMIT_CACHE, default next to
+# VRU_WEB_CACHE) shared by the workers of one host. docs/web-opportunities.md ("Rate limits").
+INSTALLED_APPS = [*INSTALLED_APPS, "django_ratelimit"]  # for its system checks of this cache
+RATELIMIT_USE_CACHE = "ratelimit"
+_ratelimit_redis = os.environ.get("VRU_WEB_RATELIMIT_REDIS_URL", "").strip()
+if _ratelimit_redis:
+    from importlib.util import find_spec
+
+    if find_spec("redis") is None:
+        raise ImproperlyConfigured("VRU_WEB_RATELIMIT_REDIS_URL needs the redis package: pip install redis")
+    CACHES["ratelimit"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                           "LOCATION": _ratelimit_redis}
+    _ratelimit_silenced = []
+else:
+    CACHES["ratelimit"] = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": (os.environ.get("VRU_WEB_RATELIMIT_CACHE")
+                     or CACHES["default"]["LOCATION"].rstrip("/\\") + "-ratelimit"),
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
+    # E003 "does not support atomic increment": the file cache reads, adds one and writes, so requests
+    # that arrive in the same instant may count once between them (a burst of N parallel requests can
+    # pass the limit by up to N-1). Accepted for one host; Redis (above) counts exactly.
+    _ratelimit_silenced = ["django_ratelimit.E003"]
+# W001 "not officially supported": django-ratelimit lists only memcached and django-redis as tested
+# backends; Django's own RedisCache and FileBasedCache work with it (test_opportunities_hardening.py).
+SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), *_ratelimit_silenced,
+                          "django_ratelimit.W001"]

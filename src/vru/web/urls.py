@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from vru.web.accounts.views import RateLimitedPasswordResetView
 from vru.web.dashboard import api as dashboard_api
 from vru.web.opportunities import api as opportunities_api
 from vru.web.programme import api as programme_api
@@ -39,6 +40,8 @@ api_v1 = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Django's password reset, with a rate limit on the emails it sends (before Django's own URL of it)
+    path("accounts/password_reset/", RateLimitedPasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("dashboard/", include("vru.web.dashboard.urls")),
     path("programme/", include("vru.web.programme.urls")),

@@ -8,9 +8,15 @@ data; every link it offers to a signed-in user is checked against that user's pe
 
 from __future__ import annotations
 
+from django.contrib.auth.views import PasswordResetView
 from django.shortcuts import render
 
 from vru.web.core.nav import STAFF, may_see, url_or_none
+
+from . import ratelimits
+
+# Password-reset emails: at most 3 an hour for one address, 20 an hour from one client address.
+RESET_RATE_PER_ADDRESS, RESET_RATE_PER_IP = "3/h", "20/h"
 
 # (title, description, url name, permission or STAFF or None: see core.nav.may_see). A link whose URL
 # is not installed is skipped, so the page never offers a page that does not exist.
@@ -54,3 +60,15 @@ def home(request):
                       {"opportunities_url": url_or_none("opportunities:search")})
     links = links_for(request.user)
     return render(request, "accounts/home.html", {"roles": request.user.roles, "links": links})
+
+
+class RateLimitedPasswordResetView(PasswordResetView):
+    """Django's password reset (its form, token and email), with a limit on the emails it sends:
+    over the limit, the GOV.UK "Too many attempts" page (HTTP 429) and nothing is sent. Counted for
+    every address, known or not, so the limit tells nobody which addresses have accounts."""
+
+    def post(self, request, *args, **kwargs):
+        if ratelimits.over_limit(request, "password-reset", per_address=RESET_RATE_PER_ADDRESS,
+                                 per_ip=RESET_RATE_PER_IP):
+            return ratelimits.too_many(request, "reset a password")
+        return super().post(request, *args, **kwargs)

@@ -8,12 +8,10 @@ import datetime as dt
 import re
 
 from django import forms
-from django.contrib.auth.forms import BaseUserCreationForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from vru.geography.boroughs import BOROUGHS
-from vru.web.accounts.models import User
 from vru.web.core.forms import GovukFormMixin
 
 from . import geo
@@ -175,23 +173,21 @@ class ReasonForm(GovukFormMixin, forms.Form):
         return reason
 
 
-class SignUpForm(GovukFormMixin, BaseUserCreationForm):
-    """A young person's account: email, password, a first name or nickname, and the year of birth."""
+class SignUpForm(GovukFormMixin, forms.Form):
+    """A young person's sign-up: email, a first name or nickname, and the year of birth. The password is
+    chosen from the link emailed to the address (``signup.py``). Nothing here depends on whether the
+    address has an account: the page must not tell."""
 
+    email = forms.EmailField(label="Email address", max_length=254,
+                             widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+                             help_text="We will email you a link to choose your password")
     nickname = forms.CharField(label="First name or nickname", max_length=60,
                                help_text="Providers see only this, and your email if you choose to share it")
     birth_year = forms.IntegerField(label="Year of birth", help_text="For example 2009",
                                     widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
 
-    class Meta(BaseUserCreationForm.Meta):
-        model = User
-        fields = ("email",)
-
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email=email).exists():
-            raise ValidationError("An account with this email address already exists: sign in instead")
-        return email
+        return self.cleaned_data["email"].strip().lower()
 
     def clean_nickname(self):
         name = " ".join(self.cleaned_data["nickname"].split())

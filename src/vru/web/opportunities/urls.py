@@ -2,20 +2,24 @@
 
 from django.urls import path
 
-from . import views
+from . import signup, views
 
 app_name = "opportunities"
 
 # Deliberately public pages (no sign-in): finding opportunities, signing up as a young person, and the
 # signposting shortlist a young person opens from a link (it holds nothing personal).
 # The borough maps are public outlines from the bundled ONS boundaries (the map picker shows them).
-PUBLIC_VIEWS = ("search", "detail", "signup", "shortlist", "shortlist_print", "borough_map", "venue_map")
+# Sign-up's "check your email" page and the emailed link (a one-time token) are public too.
+PUBLIC_VIEWS = ("search", "detail", "signup", "signup_check_email", "signup_confirm", "shortlist",
+                "shortlist_print", "borough_map", "venue_map")
 
 urlpatterns = [
     path("", views.search_page, name="search"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/map.svg", views.venue_map, name="venue_map"),
     path("sign-up/", views.signup, name="signup"),
+    path("sign-up/check-your-email/", views.signup_check_email, name="signup_check_email"),
+    path("sign-up/confirm/<uidb64>/<token>/", signup.ConfirmView.as_view(), name="signup_confirm"),
     path("shortlist/", views.shortlist, name="shortlist"),
     path("shortlist/print/", views.shortlist_print, name="shortlist_print"),
     path("maps/<str:code>.svg", views.borough_map, name="borough_map"),

@@ -10,8 +10,6 @@ Administrators: verify provider organisations (audited).
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import login
-from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect, QueryDict
@@ -23,15 +21,16 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import etag, require_http_methods, require_POST
 
 from vru.geography.boroughs import BOROUGHS
+from vru.web.accounts import ratelimits
 from vru.web.accounts.audit import audit
 from vru.web.accounts.models import Organisation
 from vru.web.core.access import organisation_of, require_perms
 from vru.web.core.maps import borough_frame, venue_svg
 
 from . import bookings, lifecycle, search, signposting
+from . import signup as signup_flow
 from .forms import ApproveForm, OpportunityForm, ReasonForm, RegisterForm, SignUpForm
 from .models import BOROUGH_CHOICES, Favourite, ModerationEvent, Opportunity, Registration, YoungPerson
-from .roles import YOUNG_PERSON
 
 MODERATE = lifecycle.MODERATE
 SIGNPOST = "opportunities.signpost"
@@ -127,21 +126,31 @@ def _eligible(yp: YoungPerson, opp: Opportunity) -> bool:
 # --- public: young people's sign-up ---------------------------------------------------------------------
 
 
+# Sign-up emails: at most 5 an hour for one address, 20 an hour from one client address.
+SIGNUP_RATE_PER_ADDRESS, SIGNUP_RATE_PER_IP = "5/h", "20/h"
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request):
+    """Every valid sign-up gets the same answer (a redirect to "Check your email"), whether the address
+    is new or has an account: only the email differs (``signup.start``)."""
     if request.user.is_authenticated:
         return redirect("opportunities:mine")
     form = SignUpForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            user = form.save()
-            YoungPerson.objects.create(user=user, nickname=form.cleaned_data["nickname"],
-                                       birth_year=form.cleaned_data["birth_year"])
-            user.groups.add(Group.objects.get(name=YOUNG_PERSON))
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, f"Welcome, {form.cleaned_data['nickname']}: your account is ready")
-        return HttpResponseRedirect(_next_url(request, reverse("opportunities:search")))
+    if request.method == "POST":
+        if ratelimits.over_limit(request, "signup", per_address=SIGNUP_RATE_PER_ADDRESS,
+                                 per_ip=SIGNUP_RATE_PER_IP):
+            return ratelimits.too_many(request, "create an account")
+        if form.is_valid():
+            data = form.cleaned_data
+            signup_flow.start(request, data["email"], data["nickname"], data["birth_year"],
+                         _next_url(request, ""))
+            return redirect("opportunities:signup_check_email")
     return render(request, "opportunities/signup.html", {"form": form, "next": _next_url(request, "")})
+
+
+def signup_check_email(request):
+    return render(request, "opportunities/signup_check_email.html")
 
 
 # --- young people: favourites and registrations ------------------------------------------------------------

@@ -1,0 +1,257 @@
+"""Issue 12 (hardening) for the Local Village Network: sign-up that does not tell which addresses have
+accounts, confirmed by email and rate-limited; rate-limited password-reset emails; messages instead of
+crashes (capacity, Open Referral UK imports, dates, any form input); safeguarding filters that see
+through disguised contact details."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from html import unescape
+
+import pytest
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.core import mail
+from django.core.checks import run_checks
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from test_opportunities_support import PASSWORD, young_person
+
+from vru.web.accounts.models import User
+from vru.web.opportunities.models import YoungPerson
+
+pytestmark = pytest.mark.django_db
+
+SIGNUP = "/opportunities/sign-up/"
+CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"')
+
+
+def _signup(c: Client, email: str, **kw):
+    data = {"email": email, "nickname": "Sam", "birth_year": timezone.localdate().year - 16} | kw
+    return c.post(SIGNUP, data)
+
+
+def _without_csrf(body: bytes) -> bytes:
+    return CSRF.sub(b'name="csrfmiddlewaretoken" value=""', body)
+
+
+def _link(msg) -> str:
+    return re.search(r"https?://[^/\s]+(/opportunities/sign-up/confirm/\S+/)", msg.body).group(1)
+
+
+def _error(html: str, field: str) -> str | None:
+    m = re.search(rf'<p id="id_{field}-error" class="govuk-error-message">(.*?)</p>', html, re.S)
+    return unescape(m.group(1)) if m else None
+
+
+# --- 4. sign-up does not reveal accounts --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("birth_year_change", [0, -40], ids=["valid", "invalid birth year"])
+def test_sign_up_answers_the_same_for_an_address_with_and_without_an_account(birth_year_change):
+    """The same address, first with no account, then with one: the answers are byte-identical (apart from
+    the CSRF token), for a valid sign-up and for one with a mistake in another field."""
+    year = timezone.localdate().year - 16 + birth_year_change
+
+    def answer():
+        from django.core.cache import caches
+
+        caches["ratelimit"].clear()
+        c = Client()
+        r = _signup(c, "sam@example.org", birth_year=year)
+        page = c.get(r["Location"]) if r.status_code == 302 else None
+        return (r.status_code, r.get("Location"), _without_csrf(r.content),
+                page and (page.status_code, _without_csrf(page.content)))
+
+    new = answer()
+    User.objects.filter(email="sam@example.org").delete()
+    young_person("sam@example.org", "Sam")  # an active account for the address
+    existing = answer()
+    assert existing == new
+    if birth_year_change == 0:
+        assert new[0] == 302 and b"Check your email" in new[3][1]
+    else:
+        assert new[0] == 200 and b"aged 14 to 24" in new[2]
+    assert b"already exists" not in existing[2]
+
+
+def test_sign_up_with_only_an_email_is_not_an_oracle():
+    """The probe of the penetration test: only an email, no password. Both answers are the same form
+    errors (nickname and year missing), with nothing about the address."""
+    young_person("known@example.org", "Kim")
+    known = Client().post(SIGNUP, {"email": "known@example.org"})
+    unknown = Client().post(SIGNUP, {"email": "known@example.org".replace("known", "nobody")})
+    assert known.status_code == unknown.status_code == 200
+    assert _without_csrf(known.content).replace(b"known@", b"X@") == \
+        _without_csrf(unknown.content).replace(b"nobody@", b"X@")
+    assert _error(known.content.decode(), "email") is None and mail.outbox == []
+
+
+def test_a_new_address_gets_a_link_that_activates_the_account_once():
+    c = Client()
+    r = _signup(c, "New.Person@Example.org", nickname="Nia")
+    assert r.status_code == 302
+    u = User.objects.get(email="new.person@example.org")
+    assert not u.is_active and not u.has_usable_password() and u.young_person.nickname == "Nia"
+    (msg,) = mail.outbox
+    assert msg.to == ["new.person@example.org"]
+    assert msg.subject == "Finish creating your Local Village Network account"
+    assert "works once, for 3 days" in msg.body
+    link = _link(msg)
+    # an unconfirmed account cannot sign in, and password reset ignores it
+    assert Client().post(reverse("login"), {"username": "new.person@example.org",
+                                            "password": PASSWORD}).status_code == 200
+    Client().post(reverse("password_reset"), {"email": "new.person@example.org"})
+    assert len(mail.outbox) == 1
+
+    r = c.get(link, follow=True)
+    assert b"Choose your password" in r.content
+    assert "/confirm/" in r.redirect_chain[-1][0] and link not in r.redirect_chain[-1][0]  # token hidden
+    r = c.post(r.redirect_chain[-1][0], {"new_password1": "short", "new_password2": "short"})
+    assert r.status_code == 200 and "too short" in _error(r.content.decode(), "new_password2")
+    r = c.post(r.request["PATH_INFO"], {"new_password1": PASSWORD, "new_password2": PASSWORD})
+    assert r.status_code == 302 and r["Location"] == reverse("opportunities:search")
+    assert "Welcome, Nia" in c.get(r["Location"]).content.decode()
+    u.refresh_from_db()
+    assert u.is_active and u.check_password(PASSWORD)
+
+    # once only
+    again = Client().get(link, follow=True)
+    assert b"This link has expired" in again.content and b"Choose your password" not in again.content
+
+    # and the young person signs in with the password they chose
+    fresh = Client()
+    r = fresh.post(reverse("login"), {"username": "new.person@example.org", "password": PASSWORD})
+    assert r.status_code == 302
+    assert fresh.get(reverse("opportunities:mine")).status_code == 200
+
+
+def test_the_link_keeps_where_the_person_was_going():
+    opp_url = "/opportunities/123/register/"
+    c = Client()
+    c.post(SIGNUP + f"?next={opp_url}", {"email": "to@example.org", "nickname": "To",
+                                          "birth_year": timezone.localdate().year - 16, "next": opp_url})
+    r = c.get(_link(mail.outbox[0]) + f"?next={opp_url}", follow=True)
+    r = c.post(r.redirect_chain[-1][0], {"new_password1": PASSWORD, "new_password2": PASSWORD})
+    assert r["Location"] == opp_url
+
+
+def test_the_link_expires_after_three_days(monkeypatch):
+    c = Client()
+    _signup(c, "late@example.org")
+    link = _link(mail.outbox[0])
+    later = dt.datetime.now() + dt.timedelta(days=3, minutes=1)
+    monkeypatch.setattr(PasswordResetTokenGenerator, "_now", lambda self: later)
+    r = c.get(link, follow=True)
+    assert b"This link has expired" in r.content
+    assert not User.objects.get(email="late@example.org").is_active
+
+
+def test_a_sign_up_link_is_not_a_password_reset_link_and_cannot_take_over_an_account():
+    """The token is salted for sign-up only, and only an account waiting for confirmation can be
+    confirmed: an active account's id with a sign-up token is refused."""
+    _signup(Client(), "pending@example.org")
+    link = _link(mail.outbox[0])
+    uid, token = link.rstrip("/").split("/")[-2:]
+    assert Client().get(f"/accounts/reset/{uid}/{token}/", follow=True).context["validlink"] is False
+    active = young_person("active@example.org", "Al")
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from vru.web.opportunities.signup import signup_tokens
+
+    forged = reverse("opportunities:signup_confirm", args=[urlsafe_base64_encode(force_bytes(active.pk)),
+                                                           signup_tokens.make_token(active)])
+    assert b"This link has expired" in Client().get(forged, follow=True).content
+
+
+def test_an_existing_address_is_told_by_email_and_nothing_changes():
+    sam = young_person("sam@example.org", "Sam")
+    before = User.objects.get(pk=sam.pk).password
+    r = _signup(Client(), "SAM@example.org", nickname="Someone else")
+    assert r.status_code == 302
+    (msg,) = mail.outbox
+    assert msg.to == ["sam@example.org"]
+    assert msg.subject == "You already have a Local Village Network account"
+    assert "http://testserver/accounts/login/" in msg.body
+    assert "http://testserver/accounts/password_reset/" in msg.body
+    assert "/sign-up/confirm/" not in msg.body
+    sam.refresh_from_db()
+    assert sam.password == before and sam.is_active and YoungPerson.objects.get(user=sam).nickname == "Sam"
+
+
+def test_someone_else_signing_up_with_your_address_cannot_get_in():
+    """Pre-hijacking: the password is chosen from the emailed link, so whoever signs up with another
+    person's address never knows the password of the account. Signing up again sends a new link."""
+    _signup(Client(), "victim@example.org", nickname="Attacker")
+    u = User.objects.get(email="victim@example.org")
+    assert not u.has_usable_password()
+    _signup(Client(), "victim@example.org", nickname="Vic")
+    assert len(mail.outbox) == 2 and "Hello Vic" in mail.outbox[1].body
+    c = Client()
+    r = c.get(_link(mail.outbox[1]), follow=True)
+    c.post(r.redirect_chain[-1][0], {"new_password1": PASSWORD, "new_password2": PASSWORD})
+    u.refresh_from_db()
+    assert u.is_active and u.young_person.nickname == "Vic" and User.objects.count() == 1
+
+
+# --- 4. rate limits -------------------------------------------------------------------------------------
+
+
+def test_the_sixth_sign_up_for_one_address_in_an_hour_gets_429():
+    for i in range(5):
+        assert _signup(Client(REMOTE_ADDR=f"10.0.0.{i + 1}"), "sam@example.org").status_code == 302
+    r = _signup(Client(REMOTE_ADDR="10.0.0.99"), "sam@example.org")
+    assert r.status_code == 429
+    assert b"Too many attempts" in r.content and b"Nothing was sent" in r.content
+    assert len(mail.outbox) == 5
+    # the limit is the address's: another address is still fine
+    assert _signup(Client(REMOTE_ADDR="10.0.0.99"), "other@example.org").status_code == 302
+
+
+def test_the_limit_counts_every_address_alike_and_every_attempt():
+    """Invalid attempts count too, and an address with an account is limited exactly like one without."""
+    young_person("sam@example.org", "Sam")
+    codes = {e: [_signup(Client(), e, birth_year=1900).status_code for _ in range(6)]
+             for e in ("sam@example.org", "nobody@example.org")}
+    assert codes["sam@example.org"] == codes["nobody@example.org"] == [200] * 5 + [429]
+
+
+def test_one_client_address_gets_429_after_twenty_sign_ups_in_an_hour():
+    c = Client(REMOTE_ADDR="192.0.2.7")
+    assert all(_signup(c, f"p{i}@example.org").status_code == 302 for i in range(20))
+    assert _signup(c, "p20@example.org").status_code == 429
+    assert _signup(Client(REMOTE_ADDR="192.0.2.8"), "p20@example.org").status_code == 302
+
+
+def test_password_reset_emails_are_limited_per_address():
+    young_person("sam@example.org", "Sam")
+    url = reverse("password_reset")
+    for i in range(3):
+        r = Client(REMOTE_ADDR=f"10.1.0.{i + 1}").post(url, {"email": "sam@example.org"})
+        assert r.status_code == 302
+    assert len(mail.outbox) == 3
+    r = Client(REMOTE_ADDR="10.1.0.9").post(url, {"email": "Sam@Example.org "})
+    assert r.status_code == 429 and b"Too many attempts" in r.content
+    assert len(mail.outbox) == 3
+    # an unknown address is limited the same way (the limit says nothing about accounts)
+    codes = [Client().post(url, {"email": "nobody@example.org"}).status_code for _ in range(4)]
+    assert codes == [302, 302, 302, 429]
+
+
+def test_password_reset_is_limited_per_client_address():
+    c = Client(REMOTE_ADDR="198.51.100.4")
+    url = reverse("password_reset")
+    assert all(c.post(url, {"email": f"p{i}@example.org"}).status_code == 302 for i in range(20))
+    assert c.post(url, {"email": "p20@example.org"}).status_code == 429
+
+
+def test_rate_limit_cache_passes_django_ratelimit_checks():
+    from django.conf import settings
+
+    assert "django_ratelimit" in settings.INSTALLED_APPS and settings.RATELIMIT_USE_CACHE == "ratelimit"
+    problems = [m for m in run_checks(include_deployment_checks=False) if m.id.startswith("django_ratelimit")
+                and m.id not in settings.SILENCED_SYSTEM_CHECKS]
+    assert problems == []
+    assert set(settings.SILENCED_SYSTEM_CHECKS) >= {"django_ratelimit.W001"}
