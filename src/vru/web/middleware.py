@@ -1,8 +1,25 @@
-"""A Content-Security-Policy header on every response (until Django 6's built-in CSP is available)."""
+"""The platform's own middleware:
+
+- ``ContentSecurityPolicyMiddleware``: a Content-Security-Policy header on every response (until
+  Django 6's built-in CSP is available);
+- ``RequestSizeLimitMiddleware``: refuses (413) a request body larger than its view accepts, before a
+  byte of it is read;
+- ``RequestIdMiddleware``: gives each request an id (``request.request_id``, the ``X-Request-ID``
+  response header) that every log line of the request and the API's error answers carry
+  (``vru.web.core.logs``, ``vru.web.core.errors``).
+"""
 
 from __future__ import annotations
 
+import io
+import uuid
+
 from django.conf import settings
+from django.core.handlers.wsgi import LimitedStream
+from django.http import HttpResponse
+from django.urls import Resolver404, resolve
+
+from vru.web.core import logs
 
 
 class ContentSecurityPolicyMiddleware:
@@ -16,4 +33,96 @@ class ContentSecurityPolicyMiddleware:
         policy = getattr(settings, "VRU_CSP", "")
         if policy and "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = policy
+        return response
+
+
+def body_limit(request) -> int:
+    """The most bytes of request body the view at ``request.path_info`` accepts:
+    ``settings.VRU_WEB_UPLOAD_LIMITS[url name]`` for the pages that take an upload, else
+    ``settings.VRU_WEB_MAX_BODY_BYTES``."""
+    default = settings.VRU_WEB_MAX_BODY_BYTES
+    uploads = getattr(settings, "VRU_WEB_UPLOAD_LIMITS", {})
+    if not uploads:
+        return default
+    try:
+        name = resolve(request.path_info).view_name
+    except Resolver404:
+        return default
+    return uploads.get(name, default)
+
+
+def _too_large(limit: int) -> HttpResponse:
+    mb = limit / (1024 * 1024)
+    return HttpResponse(f"Request body too large: this page accepts at most {mb:g} MB.\n",
+                        status=413, content_type="text/plain; charset=utf-8")
+
+
+class RequestSizeLimitMiddleware:
+    """413 for a body over the view's limit, decided on ``Content-Length`` before anything reads it.
+
+    Django's own limits (``DATA_UPLOAD_MAX_MEMORY_SIZE``) stop only the form fields held in memory; an
+    uploaded file of any size is streamed to disk by the multipart parser, which the CSRF check runs on
+    every POST. A body sent without ``Content-Length`` (chunked) is read here, at most limit + 1 bytes,
+    and refused when longer; a server that cannot mark the end of such a body (``wsgi.input_terminated``)
+    gets 411. Must come before any middleware that reads ``request.POST`` (the CSRF middleware).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        length = request.META.get("CONTENT_LENGTH")
+        if length:
+            try:
+                size = int(length)
+            except ValueError:
+                return HttpResponse("Bad Content-Length.\n", status=400, content_type="text/plain")
+            if size > settings.VRU_WEB_MAX_BODY_BYTES and size > body_limit(request):
+                return _too_large(body_limit(request))
+        elif "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            refused = self._read_chunked(request)
+            if refused is not None:
+                return refused
+        return self.get_response(request)
+
+    @staticmethod
+    def _read_chunked(request):
+        stream = request.META.get("wsgi.input")
+        if stream is None:
+            return None  # ASGI: Django's ASGI handler has read the body already (the proxy must limit it)
+        if not request.META.get("wsgi.input_terminated"):
+            return HttpResponse("Length required.\n", status=411, content_type="text/plain")
+        limit = body_limit(request)
+        chunks, got = [], 0
+        while got <= limit:
+            chunk = stream.read(min(64 * 1024, limit + 1 - got))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        if got > limit:
+            return _too_large(limit)
+        body = b"".join(chunks)
+        # Django reads a body by CONTENT_LENGTH: hand it the bytes read, as if they had come with one.
+        request.META["CONTENT_LENGTH"] = str(len(body))
+        request._stream = LimitedStream(io.BytesIO(body), len(body))
+        return None
+
+
+class RequestIdMiddleware:
+    """A random id for each request: ``request.request_id``, the ``X-Request-ID`` response header, the
+    ``request_id`` of every log line written while serving it (``vru.web.core.logs``) and of the API's
+    error answers, so that a user's report can be matched with the log. Comes first."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.request_id = uuid.uuid4().hex
+        token = logs.current_request.set(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            logs.current_request.reset(token)
+        response["X-Request-ID"] = request.request_id
         return response

@@ -20,10 +20,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
+from email.utils import getaddresses
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from vru.web.core.clientip import parse_trusted_proxies
 
 
 def _flag(name: str) -> bool:
@@ -36,6 +40,41 @@ def data_dir() -> Path:
     return Path(base) / "vru"
 
 
+def _tighten(path: Path, mode: int) -> None:
+    """Take away every permission of the group and others from ``path`` (an existing file or folder
+    that holds personal data or secrets), saying so on standard error."""
+    current = path.stat().st_mode & 0o777
+    if current & 0o077:
+        os.chmod(path, mode)
+        print(f"vru.web: {path} was readable by other local users (mode {current:04o}); "
+              f"its mode is now {mode:04o}", file=sys.stderr)
+
+
+def _private_dir(path: Path) -> Path:
+    """Create ``path`` (and missing parents) readable by the owner only (0700); an existing data
+    directory of ours is tightened to 0700. Folders made for another purpose are left as they are,
+    except the data directory itself."""
+    for parent in reversed(path.parents):
+        if not parent.exists():
+            parent.mkdir(mode=0o700)
+    if not path.exists():
+        path.mkdir(mode=0o700)
+    elif path == data_dir():
+        _tighten(path, 0o700)
+    return path
+
+
+def _private_file(path: Path) -> Path:
+    """Create ``path`` empty with mode 0600 when it does not exist (SQLite then gives its journal and
+    WAL files the same mode); tighten it to 0600 when it exists and others may read it."""
+    _private_dir(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        _tighten(path, 0o600)
+    return path
+
+
 def _secret_key(production: bool) -> str:
     key = os.environ.get("DJANGO_SECRET_KEY", "")
     if key:
@@ -44,8 +83,9 @@ def _secret_key(production: bool) -> str:
         raise ImproperlyConfigured("VRU_WEB_PRODUCTION=1 needs DJANGO_SECRET_KEY in the environment")
     path = data_dir() / "web-secret-key"
     if path.exists():
+        _tighten(path, 0o600)
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _private_dir(path.parent)
     key = secrets.token_urlsafe(50)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -64,7 +104,8 @@ def _database() -> dict:
         return db
     db = os.environ.get("VRU_WEB_DB")
     path = Path(db).expanduser() if db else data_dir() / "web.sqlite3"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # Password hashes, e-mail addresses and live session keys: readable by the owner only.
+    _private_file(path)
     return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path)}
 
 
@@ -94,8 +135,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # A request id on every log line and error answer (vru.web.core.logs).
+    "vru.web.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "vru.web.middleware.ContentSecurityPolicyMiddleware",
+    # Before anything reads the body (the CSRF check reads every POST): 413 over the view's limit.
+    "vru.web.middleware.RequestSizeLimitMiddleware",
     # WhiteNoise serves the platform's own static files (GOV.UK Frontend, styles) in every mode.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -112,6 +157,26 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+
+# Request size. Every page takes at most VRU_WEB_MAX_BODY_BYTES of body (a form is a few KB), the pages
+# that take an upload a little more than their form's own limit (multipart overhead): the programme CSV
+# import (programme.csvio.MAX_BYTES, 10 MB) and the area form (forms.MAX_GEOJSON_BYTES, 5 MB).
+# vru.web.middleware.RequestSizeLimitMiddleware refuses a larger body with 413 before reading it; the
+# reverse proxy's client_max_body_size must be at least the largest of these.
+_MB = 1024 * 1024
+VRU_WEB_MAX_BODY_BYTES = 1 * _MB
+VRU_WEB_UPLOAD_LIMITS = {
+    "programme:import": 11 * _MB,
+    "programme:area_create": 6 * _MB,
+    "programme:area_edit": 6 * _MB,
+}
+# Form fields held in memory (a pasted boundary on the area form: up to 5 MB of text); the middleware
+# keeps every other page at VRU_WEB_MAX_BODY_BYTES.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * _MB
+# Uploads stay in memory (at most 11 MB, above) and are never written to a temporary file on disk.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 11 * _MB
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000  # Django's default: the longest form has a few dozen fields
+DATA_UPLOAD_MAX_NUMBER_FILES = 5  # one file per form
 
 ROOT_URLCONF = "vru.web.urls"
 WSGI_APPLICATION = "vru.web.wsgi.application"
@@ -154,6 +219,13 @@ AXES_USERNAME_CALLABLE = "vru.web.accounts.lockout.lockout_username"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 
+# The client's address behind a reverse proxy (vru.web.core.clientip): X-Forwarded-For is believed only
+# from these proxies (comma-separated addresses or CIDR ranges; `unix` for a Unix socket). Empty: none
+# trusted, every client is its REMOTE_ADDR. The lockout, the rate limits and the audit log all use it.
+VRU_WEB_TRUSTED_PROXIES = parse_trusted_proxies(os.environ.get("VRU_WEB_TRUSTED_PROXIES", ""))
+AXES_CLIENT_IP_CALLABLE = "vru.web.core.clientip.client_ip"
+RATELIMIT_IP_META_KEY = "vru.web.core.clientip.client_ip"
+
 # Email: console in development; SMTP settings from the environment in production.
 EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "vru@localhost")
@@ -163,6 +235,31 @@ EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _flag("DJANGO_EMAIL_USE_TLS")
 
+# Logs: one JSON object per line on standard error, no personal data (vru.web.core.logs); errors also
+# mailed to VRU_WEB_ADMINS ("Name <address>, ..."; nobody when unset), with no personal data either.
+LOG_LEVEL = os.environ.get("VRU_WEB_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(f"VRU_WEB_LOG_LEVEL: {LOG_LEVEL!r} is not DEBUG, INFO, WARNING or ERROR")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "vru.web.core.logs.JsonFormatter"}},
+    "handlers": {
+        "stderr": {"()": "vru.web.core.logs.StderrHandler", "formatter": "json"},
+        "mail_admins": {"()": "vru.web.core.logs.SafeAdminEmailHandler", "level": "ERROR"},
+    },
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django's defaults (the console only with DEBUG, Django's own e-mail to the admins) are replaced.
+        "django": {"handlers": ["stderr"], "level": LOG_LEVEL, "propagate": False},
+        "django.request": {"handlers": ["stderr", "mail_admins"], "level": LOG_LEVEL, "propagate": False},
+        "django.server": {"handlers": ["stderr"], "level": LOG_LEVEL, "propagate": False},
+    },
+}
+ADMINS = [(name, addr) for name, addr in getaddresses([os.environ.get("VRU_WEB_ADMINS", "")]) if addr]
+SERVER_EMAIL = os.environ.get("DJANGO_SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+DEFAULT_EXCEPTION_REPORTER_FILTER = "vru.web.core.logs.SafeReporterFilter"
+
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
 USE_I18N = True
@@ -170,6 +267,9 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = os.environ.get("VRU_WEB_STATIC_ROOT") or str(data_dir() / "web-static")
+if not os.environ.get("VRU_WEB_STATIC_ROOT") or not os.environ.get("VRU_WEB_CACHE"):
+    # The data directory (database, secret key, demo passwords, caches) is the owner's only (0700).
+    _private_dir(data_dir())
 Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it, even before collectstatic
 # WhiteNoise finds files in the apps' static folders directly when collectstatic has not been run
 # (the demo); production runs collectstatic and serves compressed, cache-busted copies.
@@ -210,6 +310,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "UNAUTHENTICATED_USER": None,
+    # DRF's error answers carry the request id; anything else under /api/ is JSON too (core.errors).
+    "EXCEPTION_HANDLER": "vru.web.core.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "VRU platform API",

@@ -52,3 +52,6 @@ urlpatterns = [
          name="api-docs"),
     path("", include("vru.web.accounts.urls")),
 ]
+
+# Under /api/ an unhandled exception answers JSON (503 when the database is busy); elsewhere the 500 page.
+handler500 = "vru.web.core.errors.server_error"

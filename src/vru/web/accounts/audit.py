@@ -5,13 +5,16 @@ from __future__ import annotations
 from django.db import models
 from django.http import HttpRequest
 
+from vru.web.core.clientip import client_ip
+
 from .models import AuditLog
 
 
 def audit(request_or_user, action: str, obj, purpose: str) -> AuditLog:
     """Append an AuditLog entry and return it.
 
-    ``request_or_user``: an HttpRequest (its user and REMOTE_ADDR are recorded) or a User.
+    ``request_or_user``: an HttpRequest (its user and the client's address are recorded: behind a trusted
+    reverse proxy the address it forwards, ``vru.web.core.clientip``) or a User.
     ``obj``: a model instance (recorded as ``app_label.model`` and its primary key), a ``(type, id)`` pair,
     or None for an action on no single object (an export, a search).
     ``purpose``: why the data was accessed; required, since an access without a purpose is not auditable.
@@ -19,7 +22,7 @@ def audit(request_or_user, action: str, obj, purpose: str) -> AuditLog:
     ip = None
     if isinstance(request_or_user, HttpRequest):
         user = getattr(request_or_user, "user", None)
-        ip = request_or_user.META.get("REMOTE_ADDR") or None
+        ip = client_ip(request_or_user) or None
     else:
         user = request_or_user
     if user is None or not getattr(user, "is_authenticated", False):

@@ -1,0 +1,273 @@
+"""Issue 12, the platform core: the client's address behind a proxy (lockout, rate limits, audit),
+private database files, request size limits, JSON logs and API errors, and the admin's rules."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.handlers.wsgi import WSGIHandler
+from django.test import Client
+from django.urls import reverse
+from django_ratelimit.core import is_ratelimited
+
+from vru.web.accounts.audit import audit
+from vru.web.accounts.models import AuditLog, User
+from vru.web.core.clientip import client_ip
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "correct horse battery staple"
+PROXY = "10.9.9.9"
+CLIENT_A = "203.0.113.10"
+CLIENT_B = "198.51.100.20"
+
+
+@pytest.fixture
+def alice(db) -> User:
+    return User.objects.create_user("alice@example.org", PASSWORD)
+
+
+def _login(client: Client, password: str, ip: str, xff: str | None = None):
+    extra = {"REMOTE_ADDR": ip}
+    if xff is not None:
+        extra["HTTP_X_FORWARDED_FOR"] = xff
+    return client.post(reverse("login"), {"username": "alice@example.org", "password": password}, **extra)
+
+
+# --- 5. the client's address: lockout, rate limits and audit behind a proxy -----------------------------
+
+
+def test_without_a_trusted_proxy_a_forged_forwarded_for_is_ignored(alice, rf, settings):
+    settings.VRU_WEB_TRUSTED_PROXIES = []
+    request = rf.get("/", REMOTE_ADDR="192.0.2.7", HTTP_X_FORWARDED_FOR=CLIENT_A)
+    assert client_ip(request) == "192.0.2.7"
+    request.user = alice
+    assert audit(request, "view", None, "test").ip_address == "192.0.2.7"
+    # the lockout counts the connection's address, whatever each attempt claims to forward for
+    c = Client()
+    for i in range(5):
+        _login(c, "wrong", "192.0.2.7", xff=f"203.0.113.{i}")
+    assert _login(c, PASSWORD, "192.0.2.7", xff="203.0.113.99").status_code == 429
+    assert _login(Client(), PASSWORD, "192.0.2.8").status_code == 302
+
+
+def test_behind_a_trusted_proxy_locking_one_client_out_leaves_the_others(alice, settings):
+    settings.VRU_WEB_TRUSTED_PROXIES = [PROXY]
+    a, b = Client(), Client()
+    for _ in range(5):
+        _login(a, "wrong", PROXY, xff=CLIENT_A)
+    assert _login(a, PASSWORD, PROXY, xff=CLIENT_A).status_code == 429
+    # A forges a left-most entry; the proxy appends A's real address, which is what counts
+    assert _login(a, PASSWORD, PROXY, xff=f"{CLIENT_B}, {CLIENT_A}").status_code == 429
+    # B, behind the same proxy, signs in
+    assert _login(b, PASSWORD, PROXY, xff=CLIENT_B).status_code == 302
+
+
+def test_behind_a_trusted_proxy_the_audit_log_records_the_real_client(alice, rf, settings):
+    settings.VRU_WEB_TRUSTED_PROXIES = ["10.9.0.0/16"]
+    request = rf.get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=f"1.2.3.4, {CLIENT_A}")
+    request.user = alice
+    assert audit(request, "view", None, "test").ip_address == CLIENT_A
+    # a chain of trusted proxies is skipped from the right; forged entries left of the client are not read
+    request = rf.get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=f"1.2.3.4, {CLIENT_B}, 10.9.1.1")
+    assert client_ip(request) == CLIENT_B
+    # the proxy's own request (no header) is the proxy's
+    assert client_ip(rf.get("/", REMOTE_ADDR=PROXY)) == PROXY
+    # a client that is not the proxy cannot forward for anyone
+    assert client_ip(rf.get("/", REMOTE_ADDR=CLIENT_B, HTTP_X_FORWARDED_FOR=CLIENT_A)) == CLIENT_B
+
+
+def test_audit_rows_written_by_a_page_record_the_client_behind_the_proxy(settings):
+    settings.VRU_WEB_TRUSTED_PROXIES = [PROXY]
+    admin = User.objects.create_superuser("root@example.org", PASSWORD)
+    c = Client()
+    c.force_login(admin, backend="django.contrib.auth.backends.ModelBackend")
+    r = c.get(reverse("admin:accounts_user_changelist"), REMOTE_ADDR=PROXY,
+              HTTP_X_FORWARDED_FOR=f"6.6.6.6, {CLIENT_A}")
+    assert r.status_code == 200
+    assert AuditLog.objects.latest("id").ip_address == CLIENT_A
+
+
+def test_rate_limits_count_each_client_behind_the_proxy(rf, settings):
+    settings.VRU_WEB_TRUSTED_PROXIES = [PROXY]
+    group = f"test-{uuid.uuid4()}"
+
+    def limited(xff):
+        request = rf.post("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=xff)
+        return is_ratelimited(request, group=group, key="ip", rate="2/h", increment=True)
+
+    assert not limited(CLIENT_A) and not limited(CLIENT_A)
+    assert limited(CLIENT_A)
+    assert limited(f"{CLIENT_B}, {CLIENT_A}")  # a forged left-most entry does not reset the count
+    assert not limited(CLIENT_B)
+
+
+def test_a_bad_trusted_proxy_setting_stops_the_start(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VRU_WEB", "DATABASE_URL"))}
+    env.update(XDG_DATA_HOME=str(tmp_path), DJANGO_SETTINGS_MODULE="vru.web.settings",
+               VRU_WEB_TRUSTED_PROXIES="10.0.0.1, nginx")
+    r = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env,
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "VRU_WEB_TRUSTED_PROXIES: 'nginx'" in r.stderr
+
+
+# --- 6. the database and the data directory are the owner's only --------------------------------------
+
+WRITE_AND_STAT = """
+import json, os
+import django
+django.setup()
+from django.conf import settings
+from django.db import connection
+db = settings.DATABASES["default"]["NAME"]
+modes = {}
+with connection.cursor() as c:
+    c.execute("CREATE TABLE IF NOT EXISTS t (x)")
+    c.execute("BEGIN")
+    c.execute("INSERT INTO t VALUES (1)")
+    modes["journal"] = os.stat(db + "-journal").st_mode & 0o777  # a rollback journal while writing
+    c.execute("COMMIT")
+    c.execute("PRAGMA journal_mode=WAL")
+    c.execute("INSERT INTO t VALUES (2)")
+    modes["wal"] = os.stat(db + "-wal").st_mode & 0o777
+data = os.path.dirname(settings.VRU_DEMO_USERS_FILE)
+modes["db"] = os.stat(db).st_mode & 0o777
+modes["dir"] = os.stat(data).st_mode & 0o777
+modes["key"] = os.stat(os.path.join(data, "web-secret-key")).st_mode & 0o777
+print(json.dumps(modes))
+"""
+
+
+def _run_settings(tmp_path: Path, umask: int = 0o022) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VRU_WEB", "DATABASE_URL"))}
+    env.update(XDG_DATA_HOME=str(tmp_path / "xdg"), DJANGO_SETTINGS_MODULE="vru.web.settings")
+    return subprocess.run([sys.executable, "-c", WRITE_AND_STAT], env=env, capture_output=True, text=True,
+                          preexec_fn=lambda: os.umask(umask))
+
+
+def test_a_new_database_its_journals_and_the_data_directory_are_the_owners_only(tmp_path):
+    r = _run_settings(tmp_path, umask=0)  # even with a umask that lets everyone read
+    assert r.returncode == 0, r.stderr
+    modes = json.loads(r.stdout)
+    assert modes == {"dir": 0o700, "db": 0o600, "journal": 0o600, "wal": 0o600, "key": 0o600}
+
+
+def test_an_existing_world_readable_database_and_directory_are_tightened_with_a_warning(tmp_path):
+    data = tmp_path / "xdg" / "vru"
+    data.mkdir(parents=True)
+    data.chmod(0o755)
+    (data / "web.sqlite3").touch()
+    (data / "web.sqlite3").chmod(0o644)
+    r = _run_settings(tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"dir": 0o700, "db": 0o600, "journal": 0o600, "wal": 0o600, "key": 0o600}
+    assert f"{data / 'web.sqlite3'} was readable by other local users (mode 0644)" in r.stderr
+    assert f"{data} was readable by other local users (mode 0755)" in r.stderr
+    again = _run_settings(tmp_path)  # nothing more to say once they are private
+    assert "readable by other local users" not in again.stderr
+
+
+# --- 11. request size --------------------------------------------------------------------------------
+
+
+class _Body(io.RawIOBase):
+    """A request body of ``size`` bytes that fails the test if more than ``allowed`` are read."""
+
+    def __init__(self, size: int, allowed: int):
+        self.size, self.allowed, self.read_bytes = size, allowed, 0
+
+    def readable(self):
+        return True
+
+    def read(self, n=-1):
+        n = self.size - self.read_bytes if n is None or n < 0 else min(n, self.size - self.read_bytes)
+        if self.read_bytes + n > self.allowed:
+            raise AssertionError(f"read past {self.allowed} bytes of the body")
+        self.read_bytes += n
+        return b"a" * n
+
+    def readline(self, n=-1):
+        return self.read(n)
+
+
+def _wsgi(path: str, body: _Body, **environ):
+    """The request through the whole WSGI application, as a server hands it over."""
+    env = {
+        "REQUEST_METHOD": "POST", "PATH_INFO": path, "SERVER_NAME": "localhost", "SERVER_PORT": "80",
+        "REMOTE_ADDR": "192.0.2.1", "wsgi.url_scheme": "http", "wsgi.input": body,
+        "wsgi.errors": io.StringIO(), "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        **environ,
+    }
+    status = []
+    start = time.monotonic()
+    response = WSGIHandler()(env, lambda s, h, exc_info=None: status.append(s))
+    content = b"".join(response)
+    response.close()
+    return int(status[0].split()[0]), content, time.monotonic() - start
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/opportunities/sign-up/", "/programme/import/"])
+def test_an_anonymous_50_mb_body_is_refused_before_it_is_read(path):
+    size = 50 * 1024 * 1024
+    status, content, seconds = _wsgi(path, _Body(size, allowed=0), CONTENT_LENGTH=str(size))
+    assert status == 413 and b"too large" in content
+    assert seconds < 1
+
+
+def test_a_chunked_body_is_read_at_most_one_byte_past_the_limit(settings):
+    limit = settings.VRU_WEB_MAX_BODY_BYTES
+    body = _Body(50 * 1024 * 1024, allowed=limit + 1)
+    status, _, _ = _wsgi("/accounts/login/", body, HTTP_TRANSFER_ENCODING="chunked",
+                         **{"wsgi.input_terminated": True})
+    assert status == 413 and body.read_bytes == limit + 1
+    # a server that cannot end a chunked body: refused without reading
+    status, _, _ = _wsgi("/accounts/login/", _Body(10, allowed=0), HTTP_TRANSFER_ENCODING="chunked")
+    assert status == 411
+
+
+def test_a_small_chunked_form_still_reaches_the_view(alice):
+    body = b"username=alice%40example.org&password=wrong"
+
+    class Stream(io.BytesIO):
+        pass
+
+    status, content, _ = _wsgi("/accounts/login/", Stream(body), HTTP_TRANSFER_ENCODING="chunked",
+                               **{"wsgi.input_terminated": True})
+    assert status == 403 and b"CSRF" in content  # the form was read: it lacks only the CSRF token
+
+
+def test_the_upload_pages_accept_their_forms_own_limits(settings):
+    from vru.web.programme import csvio, forms
+    limits = settings.VRU_WEB_UPLOAD_LIMITS
+    assert limits["programme:import"] > csvio.MAX_BYTES
+    assert limits["programme:area_create"] == limits["programme:area_edit"] > forms.MAX_GEOJSON_BYTES
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE > forms.MAX_GEOJSON_BYTES  # a pasted boundary
+    assert max(limits.values()) <= settings.FILE_UPLOAD_MAX_MEMORY_SIZE  # uploads never touch the disk
+
+
+def test_a_5_mb_upload_reaches_the_import_form_and_a_5_mb_boundary_the_area_form():
+    pm = User.objects.create_user("pm@example.org", None)
+    pm.groups.add(Group.objects.get(name="programme manager"))
+    c = Client()
+    c.force_login(pm)
+    f = io.BytesIO(b"name\n" + b"x" * (5 * 1024 * 1024) + b"\n")
+    f.name = "areas.csv"
+    r = c.post(reverse("programme:import"), {"table": "areas", "file": f})
+    assert r.status_code == 200
+    assert "nothing was imported" in r.content.decode()  # the import's own checks answered
+    big = json.dumps({"type": "Polygon", "coordinates": [[[0.0, 51.5]] * 380_000]})
+    assert 4.5 * 1024 * 1024 < len(big) < 5 * 1024 * 1024
+    r = c.post(reverse("programme:area_create"), {"name": "Big", "kind": "estate", "geometry": big})
+    assert r.status_code == 200 and "govuk-error-summary" in r.content.decode()
+    # every other page: the default limit
+    r = c.post(reverse("login"), {"username": "x" * (2 * 1024 * 1024)})
+    assert r.status_code == 413
