@@ -32,7 +32,9 @@ from typing import Any
 TRIGGERS = "=+-@\t\r"
 _NEEDS = re.compile(r"'*[=+\-@\t\r]")
 _ESCAPED = re.compile(r"'+[=+\-@\t\r]")
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+# ASCII digits only: ``\d`` would also match other scripts' digits ("-\u0663"), which are not numbers
+# to a spreadsheet, so such a cell must be neutralised like any other text.
+_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 def _is_number(s: str) -> bool:
@@ -82,12 +84,26 @@ def writer(out, *args, **kwargs) -> SafeWriter:
 def safe_frame(df):
     """A copy of a pandas DataFrame with every text cell neutralised (for ``to_csv``/``to_excel``).
 
-    Column names are neutralised too (a user-named column could carry a formula)."""
+    Text, string and categorical columns are neutralised, and so are column names and the index (a
+    user-named column or row label could carry a formula; ``to_csv`` writes the index by default)."""
+    import pandas as pd
+
+    def text(dtype) -> bool:
+        # object, "string" and pandas 3's default "str" dtype (whose name does not start "string")
+        return pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
+
     out = df.copy()
     for col in out.columns:
-        if out[col].dtype == object or str(out[col].dtype).startswith("string"):
+        dtype = out[col].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            out[col] = out[col].cat.rename_categories(neutralise)
+        elif text(dtype):
             out[col] = out[col].map(neutralise)
     out.columns = [neutralise(c) for c in out.columns]
+    if isinstance(out.index, pd.MultiIndex):
+        out.index = out.index.set_levels([lv.map(neutralise) for lv in out.index.levels])
+    elif text(out.index.dtype):
+        out.index = out.index.map(neutralise)
     return out
 
 
