@@ -271,3 +271,111 @@ def test_a_5_mb_upload_reaches_the_import_form_and_a_5_mb_boundary_the_area_form
     # every other page: the default limit
     r = c.post(reverse("login"), {"username": "x" * (2 * 1024 * 1024)})
     assert r.status_code == 413
+
+
+# --- 7. logs and error answers --------------------------------------------------------------------------
+
+PERSON = "pat.person@example.org"
+
+
+def _json_lines(err: str) -> list[dict]:
+    return [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture
+def manager(db) -> User:
+    pm = User.objects.create_user(PERSON, PASSWORD)
+    pm.groups.add(Group.objects.get(name="programme manager"))
+    return pm
+
+
+def test_a_locked_database_under_the_api_answers_json_503_and_logs_one_json_line(manager, monkeypatch,
+                                                                                   capsys):
+    from django.db import OperationalError
+
+    from vru.web.programme import api
+
+    def locked(self):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(api.AreaList, "get_queryset", locked)
+    c = Client(raise_request_exception=False)
+    c.force_login(manager)
+    capsys.readouterr()
+    r = c.get("/api/v1/programme/areas/?search=secret-query")
+    assert r.status_code == 503 and r["Content-Type"] == "application/json"
+    assert r["Retry-After"] == "5"
+    body = r.json()
+    assert body["request_id"] == r["X-Request-ID"] and "Try again" in body["detail"]
+    err = capsys.readouterr().err
+    errors = [line for line in _json_lines(err) if line["level"] == "ERROR"]
+    assert len(errors) == 1, err
+    line = errors[0]
+    assert (line["logger"], line["status"], line["method"], line["path"]) == \
+        ("django.request", 503, "GET", "/api/v1/programme/areas/")
+    assert line["user_id"] == manager.pk and line["request_id"] == body["request_id"]
+    assert "Traceback" in line["exc"] and "OperationalError: database is locked" in line["exc"]
+    assert PERSON not in err and "secret-query" not in err
+
+
+def test_any_other_api_exception_is_json_500_and_drf_errors_carry_the_request_id(manager, monkeypatch):
+    from vru.web.programme import api
+
+    def broken(self):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(api.AreaList, "get_queryset", broken)
+    c = Client(raise_request_exception=False)
+    c.force_login(manager)
+    r = c.get("/api/v1/programme/areas/")
+    assert r.status_code == 500 and r.json()["request_id"] == r["X-Request-ID"]
+    r = Client().get("/api/v1/programme/areas/")  # DRF's own 403, with the id to quote
+    assert r.status_code == 403 and r.json()["request_id"] == r["X-Request-ID"]
+
+
+def test_an_html_page_error_gives_the_500_page_a_json_log_line_and_a_mail_without_personal_data(
+        manager, monkeypatch, capsys, settings):
+    from django.contrib.auth.forms import AuthenticationForm
+    from django.core import mail
+
+    settings.ADMINS = [("Operations", "ops@example.org")]
+
+    def broken(self):
+        raise RuntimeError(f"cannot check {self.data.get('username')}")  # a message that quotes a person
+
+    monkeypatch.setattr(AuthenticationForm, "clean", broken)
+    c = Client(raise_request_exception=False)
+    c.get(reverse("login"))
+    capsys.readouterr()
+    r = c.post(reverse("login"), {"username": PERSON, "password": "my-secret-passphrase"},
+               QUERY_STRING="next=/private/")
+    assert r.status_code == 500
+    assert b"Sorry, there is a problem with the service" in r.content
+    err = capsys.readouterr().err
+    [line] = [x for x in _json_lines(err) if x["level"] == "ERROR"]
+    assert (line["status"], line["method"], line["path"]) == (500, "POST", "/accounts/login/")
+    assert "RuntimeError: cannot check [email]" in line["exc"]
+    assert PERSON not in err and "my-secret-passphrase" not in err and "/private/" not in err
+    [message] = mail.outbox
+    assert message.to == ["ops@example.org"] and "/accounts/login/" in message.subject
+    assert line["request_id"] in message.body and "RuntimeError" in message.body
+    for secret in (PERSON, "my-secret-passphrase", "/private/", "csrftoken", c.cookies["csrftoken"].value):
+        assert secret not in message.body and secret not in message.subject
+    settings.ADMINS = []
+    c.post(reverse("login"), {"username": PERSON, "password": "x"})
+    assert len(mail.outbox) == 1  # no admins, no mail
+
+
+def test_the_log_level_comes_from_the_environment(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VRU_WEB", "DATABASE_URL"))}
+    env.update(XDG_DATA_HOME=str(tmp_path), DJANGO_SETTINGS_MODULE="vru.web.settings")
+    code = "import django, logging; django.setup(); print(logging.getLogger('django').level)"
+
+    def run(level):
+        return subprocess.run([sys.executable, "-c", code], env={**env, "VRU_WEB_LOG_LEVEL": level},
+                              capture_output=True, text=True)
+
+    assert run("warning").stdout.strip() == str(30)
+    assert run("").stdout.strip() == str(20)
+    bad = run("loud")
+    assert bad.returncode != 0 and "VRU_WEB_LOG_LEVEL" in bad.stderr

@@ -9,7 +9,9 @@ like an e-mail address in a message or a traceback (a database error can quote a
 
 The e-mail to ``settings.ADMINS`` (``SafeAdminEmailHandler``) carries the same line and nothing more;
 Django's own one would carry the POSTed form, the cookies, the headers and the signed-in user's
-address. ``SafeReporterFilter`` hides the same things from every other error report (the debug page).
+address. ``SafeReporterFilter`` (``DEFAULT_EXCEPTION_REPORTER_FILTER``) hides the POSTed data, local
+variables, cookies and headers from any other error report; Django's debug page (development only, never
+in production) still shows the query string and the signed-in user.
 """
 
 from __future__ import annotations
