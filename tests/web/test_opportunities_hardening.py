@@ -255,3 +255,105 @@ def test_rate_limit_cache_passes_django_ratelimit_checks():
                 and m.id not in settings.SILENCED_SYSTEM_CHECKS]
     assert problems == []
     assert set(settings.SILENCED_SYSTEM_CHECKS) >= {"django_ratelimit.W001"}
+
+
+# --- 10. safeguarding filters -----------------------------------------------------------------------------
+
+# Contact details as people disguise them to get round a filter. Every one must be refused.
+EVASIONS = [
+    # phone numbers: spaces, dots, dashes, brackets, international forms
+    "Sam 0770 0900 123", "call me 0770.090.0123", "07700900123", "07700-900-123", "(0770) 090 0123",
+    "+44 7700 900123", "+447700900123", "0044 7700 900 123", "44 7700 900123", "text 7700 900 123",
+    "+1 (415) 555-2671", "+33 6 12 34 56 78", "ring 020 7946 0018", "0 7 7 0 0 9 0 0 1 2 3",
+    "0-7-7-0-0-9-0-0-1-2-3", "07700/900123", "07700 900 123 (my mum's)", "Sam 07700\u00ad900123",
+    # digits as words, mixed with digits, letter O for zero
+    "oh seven seven oh oh nine oh oh one two three",
+    "zero seven seven zero zero nine zero zero one two three",
+    "07 seven 00 nine 00 one 2 3", "07seven00nine00one23", "O77OO9OO123", "07700 9OO 123",
+    "oh double seven double oh nine double oh one two three", "my num is 0 7 7 double 0 9 0 0 1 2 3",
+    "seven seven oh oh, nine oh oh, one two three",
+    "plus four four seven seven double oh nine double oh one two three",
+    # other scripts' digits, full width, invisible characters
+    "０７７００９００１２３", "٠٧٧٠٠٩٠٠١٢٣",
+    "0\u200b7\u200b7\u200b0\u200b0\u200b9\u200b0\u200b0\u200b1\u200b2\u200b3",
+    # email addresses
+    "sam@gmail.com", "sam at gmail dot com", "sam(at)gmail(dot)com", "sam [at] hotmail [dot] co [dot] uk",
+    "sam @ gmail . com", "email sam at gmail", "sam dot j at outlook dot com", "ⓢⓐⓜ@ⓖⓜⓐⓘⓛ.ⓒⓞⓜ",
+    "sam＠gmail．com", "s a m @ g m a i l . c o m",
+    # social media and links
+    "@sam_2009", "snap: samxx", "sc: samxx", "snap - sam_x", "insta sam.j", "ig: samj",
+    "add me on tiktok @samj", "whatsapp me", "whats app me", "wa.me/447700900123",
+    "wa dot me slash 447700900123", "t.me/samj", "https://instagram.com/samj", "www.example.com/sam",
+    "my snapchat is samj", "find me on insta @samj", "discord sam#1234", "fb.com/sam",
+]
+
+# What young people and providers ordinarily write. None of it may be refused.
+ORDINARY = [
+    "Ages 14-18", "Saturday 10:00-12:00", "2 x 90 minute sessions", "Unit 5, 123 High Street", "SE15 5AB",
+    "£5", "£5.50 per session", "Sessions 09.00-12.00, 13.00-16.00", "Dates 01/02/2025 - 03/02/2025",
+    "Dates 14.02.2025 to 21.02.2025", "09.00 - 10.30 and 11.00 - 12.30", "Fine at 10.30 on Saturday",
+    "I use a wheelchair", "I need a quiet room at the start", "I am deaf in one ear", "Meet at the park at 6",
+    "I have asthma; my inhaler is in my bag", "Room 101", "Year 10 at school", "Bus 35 or 345 stops outside",
+    "Born in 2009", "I can come on Tuesday and Thursday", "One of my friends is coming too",
+    "I'm seven minutes away", "I'd like to bring one friend", "Number 10 bus", "Three sessions a week",
+    "I was told about it at school. Looking forward to it", "I need step-free access",
+    "4 x 45 minutes, 2 breaks", "Postcode SW9 8QQ", "I can do Monday at 4pm", "Ages 14, 15, 16, 17 and 18",
+    "Oh no, I might be late", "I want to try it at home. Co-op is near", "My friend Ig is coming",
+    "It was a snap decision", "Please call my name when it's my turn", "Sessions 1-3 of 10",
+    "Two of us, both 15", "I'm 16 and in year 11", "Can I bring my own boots? Size 9",
+    "I heard about it on the radio", "The O2 arena", "Meet @ the park", "Someone often helps me",
+    "Ages 14/15 welcome",
+]
+NICKNAMES = ["Sam", "Jo-Ann", "Zoë", "D'Andre", "Priya K", "Kai 2009", "Lol", "Big Mo", "Ola", "Tee"]
+
+
+def test_the_lists_are_long_enough():
+    assert len(EVASIONS) >= 30 and len(ORDINARY) >= 30 and len(set(EVASIONS)) == len(EVASIONS)
+
+
+@pytest.mark.parametrize("text", EVASIONS)
+def test_a_note_to_the_provider_refuses_contact_details_in_disguise(text):
+    from vru.web.opportunities.forms import RegisterForm
+
+    form = RegisterForm({"note": text})
+    assert not form.is_valid(), text
+    assert "Do not write a phone number, email address" in form.errors["note"][0]
+
+
+@pytest.mark.parametrize("text", [e for e in EVASIONS if len(e) <= 60])
+def test_a_nickname_refuses_contact_details_in_disguise(text):
+    from vru.web.opportunities.forms import SignUpForm
+
+    form = SignUpForm({"email": "a@example.org", "nickname": text,
+                       "birth_year": timezone.localdate().year - 16})
+    assert not form.is_valid() and "must not be an email address" in form.errors["nickname"][0], text
+
+
+@pytest.mark.parametrize("text", ORDINARY)
+def test_ordinary_notes_are_accepted(text):
+    from vru.web.opportunities.forms import RegisterForm
+
+    form = RegisterForm({"note": text})
+    assert form.is_valid(), (text, form.errors)
+
+
+@pytest.mark.parametrize("text", NICKNAMES)
+def test_ordinary_nicknames_are_accepted(text):
+    from vru.web.opportunities.forms import SignUpForm
+
+    form = SignUpForm({"email": "a@example.org", "nickname": text,
+                       "birth_year": timezone.localdate().year - 16})
+    assert form.is_valid(), (text, form.errors)
+
+
+def test_a_disguised_number_never_reaches_the_provider():
+    from test_opportunities_support import opportunity
+
+    from vru.web.opportunities.models import Registration
+
+    opp = opportunity(capacity=5)
+    c = Client()
+    c.force_login(young_person())
+    r = c.post(reverse("opportunities:register", args=[opp.pk]), {"note": "call me 0770.090.0123"})
+    assert r.status_code == 200 and "phone number" in _error(r.content.decode(), "note")
+    assert not Registration.objects.exists()

@@ -14,7 +14,7 @@ from django.utils import timezone
 from vru.geography.boroughs import BOROUGHS
 from vru.web.core.forms import GovukFormMixin
 
-from . import geo
+from . import geo, safeguarding
 from .models import Opportunity
 
 DAYS = [("MO", "Monday"), ("TU", "Tuesday"), ("WE", "Wednesday"), ("TH", "Thursday"), ("FR", "Friday"),
@@ -193,8 +193,10 @@ class SignUpForm(GovukFormMixin, forms.Form):
         name = " ".join(self.cleaned_data["nickname"].split())
         if not name:
             raise ValidationError("Enter your first name or a nickname")
-        if "@" in name or re.search(r"\d{5,}", name):
-            raise ValidationError("Your nickname must not be an email address or a phone number")
+        found = safeguarding.contact_details(name)
+        if found or "@" in name or re.search(r"\d{5,}", safeguarding.normalise(name)):
+            raise ValidationError("Your nickname must not be an email address, a phone number, a social "
+                                  "media name or a web address")
         return name
 
     def clean_birth_year(self):
@@ -216,7 +218,9 @@ class RegisterForm(GovukFormMixin, forms.Form):
 
     def clean_note(self):
         note = self.cleaned_data["note"].strip()
-        if re.search(r"(\d[\s-]?){9,}", note) or re.search(r"\S+@\S+\.\S+", note):
-            raise ValidationError("Do not write a phone number or email address here: tick the box to "
-                                  "share your email instead")
+        found = safeguarding.contact_details(note)
+        if found:
+            raise ValidationError(f"Do not write a phone number, email address, social media name or web "
+                                  f"address here (this looks like a {found}): tick the box to share your "
+                                  "email instead")
         return note
