@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group
 from django.core.handlers.wsgi import WSGIHandler
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django_ratelimit.core import is_ratelimited
 
 from vru.web.accounts.audit import audit
@@ -379,3 +380,164 @@ def test_the_log_level_comes_from_the_environment(tmp_path):
     assert run("").stdout.strip() == str(20)
     bad = run("loud")
     assert bad.returncode != 0 and "VRU_WEB_LOG_LEVEL" in bad.stderr
+
+
+# --- 9. administration: no one grants more than they hold; every look at a person is audited ------------
+
+
+def _staff(email: str, role: str | None = "administrator", **extra) -> User:
+    u = User.objects.create_user(email, PASSWORD, is_staff=True, **extra)
+    if role:
+        u.groups.add(Group.objects.get(name=role))
+    return u
+
+
+def _admin_client(user: User) -> Client:
+    c = Client()
+    c.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return c
+
+
+def _change_form(user: User, **changes) -> dict:
+    """The admin's user change form as a browser would post it, with ``changes`` on top."""
+    joined = timezone.localtime(user.date_joined).replace(microsecond=0)  # the form shows whole seconds
+    User.objects.filter(pk=user.pk).update(date_joined=joined)
+    data = {
+        "email": user.email, "full_name": user.full_name, "organisation": user.organisation_id or "",
+        "groups": [g.pk for g in user.groups.all()],
+        "date_joined_0": joined.strftime("%d/%m/%Y"), "date_joined_1": joined.strftime("%H:%M:%S"),
+        # the hidden initial value a callable default comes with
+        "initial-date_joined_0": joined.strftime("%d/%m/%Y"),
+        "initial-date_joined_1": joined.strftime("%H:%M:%S"),
+        "last_login_0": "", "last_login_1": "", "_save": "Save",
+    }
+    for flag in ("is_active", "is_staff", "is_superuser"):
+        if getattr(user, flag):
+            data[flag] = "on"
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _change(client: Client, user: User, **changes):
+    return client.post(reverse("admin:accounts_user_change", args=[user.pk]), _change_form(user, **changes))
+
+
+def test_an_administrator_cannot_make_anyone_superuser_or_staff_by_a_crafted_post():
+    admin = _staff("admin@example.org")
+    other = User.objects.create_user("someone@example.org", PASSWORD)
+    c = _admin_client(admin)
+    r = c.get(reverse("admin:accounts_user_change", args=[admin.pk]))
+    assert r.status_code == 200 and 'name="is_superuser"' not in r.content.decode()  # read-only
+    r = _change(c, admin, is_superuser="on", full_name="Ad Min")
+    assert r.status_code == 302
+    admin.refresh_from_db()
+    assert admin.full_name == "Ad Min" and not admin.is_superuser  # the rest of the form was saved
+    r = _change(c, other, is_superuser="on", is_staff="on")
+    other.refresh_from_db()
+    assert not other.is_superuser and not other.is_staff
+    r = _change(c, admin, is_staff=None)  # nor take staff status away
+    admin.refresh_from_db()
+    assert admin.is_staff
+
+
+def test_a_superuser_grants_superuser_status_and_it_is_audited():
+    root = User.objects.create_superuser("root@example.org", PASSWORD)
+    other = _staff("other@example.org")
+    r = _change(_admin_client(root), other, is_superuser="on")
+    assert r.status_code == 302
+    other.refresh_from_db()
+    assert other.is_superuser
+    entry = AuditLog.objects.filter(action="change_roles").get()
+    assert (entry.user, entry.object_type, entry.object_id) == (root, "accounts.user", str(other.pk))
+    assert entry.purpose == "administration: roles and status of a user changed: superuser: no -> yes"
+
+
+def test_roles_are_given_only_by_those_who_hold_their_permissions_and_each_change_is_audited():
+    admin = _staff("admin@example.org")
+    other = User.objects.create_user("someone@example.org", PASSWORD)
+    c = _admin_client(admin)
+    analyst, caseworker = Group.objects.get(name="analyst"), Group.objects.get(name="caseworker")
+    r = _change(c, other, groups=[analyst.pk])  # the administrator holds every permission of analysts
+    assert r.status_code == 302
+    assert other.roles == ["analyst"]
+    entry = AuditLog.objects.get(action="change_roles")
+    assert entry.purpose == "administration: roles and status of a user changed: roles: [] -> [analyst]"
+    # caseworkers see personal data, which the administrator role does not: refused, nothing written
+    r = _change(c, other, groups=[analyst.pk, caseworker.pk])
+    assert r.status_code == 200 and "You cannot give or take away the role caseworker" in r.content.decode()
+    assert User.objects.get(pk=other.pk).roles == ["analyst"]
+    assert AuditLog.objects.filter(action="change_roles").count() == 1
+    # deactivating is a change of status, audited with before and after
+    r = _change(c, other, is_active=None)
+    assert r.status_code == 302
+    assert AuditLog.objects.filter(action="change_roles").latest("id").purpose.endswith("active: yes -> no")
+
+
+def test_an_administrator_cannot_take_over_an_account_that_holds_more_than_they_do():
+    admin = _staff("admin@example.org")
+    root = User.objects.create_superuser("root@example.org", PASSWORD)
+    caseworker = _staff("case@example.org", role="caseworker", is_active=False)  # inactive, still guarded
+    c = _admin_client(admin)
+    for target in (root, caseworker):
+        r = _change(c, target, email="mine@example.org")
+        assert r.status_code == 403
+        pw = "a brand new passphrase"
+        r = c.post(reverse("admin:auth_user_password_change", args=[target.pk]),
+                   {"password1": pw, "password2": pw})
+        assert r.status_code == 403
+        r = c.post(reverse("admin:accounts_user_delete", args=[target.pk]), {"post": "yes"})
+        assert r.status_code == 403
+        target.refresh_from_db()
+        assert target.email != "mine@example.org" and not target.check_password(pw)
+
+
+def test_a_role_cannot_be_given_permissions_its_editor_does_not_hold():
+    from django.contrib.auth.models import Permission
+
+    admin = _staff("admin@example.org")
+    admin.user_permissions.add(Permission.objects.get(codename="change_group"))
+    administrator = Group.objects.get(name="administrator")
+    c = _admin_client(admin)
+    url = reverse("admin:auth_group_change", args=[administrator.pk])
+    everything = list(Permission.objects.values_list("pk", flat=True))
+    r = c.post(url, {"name": "administrator", "permissions": everything})
+    assert r.status_code == 200 and "You cannot give or take away permissions you do not hold" in \
+        r.content.decode()
+    assert administrator.permissions.count() < len(everything)
+    # a role carrying permissions the editor lacks cannot be edited at all
+    caseworker = Group.objects.get(name="caseworker")
+    r = c.post(reverse("admin:auth_group_change", args=[caseworker.pk]),
+               {"name": "caseworker", "permissions": []})
+    assert r.status_code == 403 and caseworker.permissions.exists()
+    # a superuser may, and it is audited
+    root = User.objects.create_superuser("root@example.org", PASSWORD)
+    keep = list(administrator.permissions.values_list("pk", flat=True))
+    extra = Permission.objects.get(codename="view_personal_data")
+    r = _admin_client(root).post(url, {"name": "administrator", "permissions": [*keep, extra.pk]})
+    assert r.status_code == 302
+    entry = AuditLog.objects.get(action="change_group_permissions")
+    assert "accounts.view_personal_data" in entry.purpose.split("->")[1]
+
+
+def test_every_admin_look_at_a_person_is_audited():
+    root = User.objects.create_superuser("root@example.org", PASSWORD)
+    young = User.objects.create_user("young.person@example.org", PASSWORD)
+    c = _admin_client(root)
+    assert c.get(reverse("admin:accounts_user_changelist")).status_code == 200
+    assert c.get(reverse("admin:accounts_user_change", args=[young.pk])).status_code == 200
+    assert c.get(reverse("admin:accounts_user_history", args=[young.pk])).status_code == 200
+    r = _change(c, young, full_name="Young Person")
+    assert r.status_code == 302
+    assert c.post(reverse("admin:accounts_user_delete", args=[young.pk]), {"post": "yes"}).status_code == 302
+    assert c.get(reverse("admin:opportunities_moderationevent_changelist")).status_code == 200
+    rows = [(e.action, e.object_type, e.object_id, e.purpose)
+            for e in AuditLog.objects.filter(user=root).order_by("id")]
+    uid = str(young.pk)
+    assert rows == [
+        ("list", "", "", "administration: list users"),
+        ("view", "accounts.user", uid, "administration: view user"),
+        ("view history", "accounts.user", uid, "administration: history of a user"),
+        ("change", "accounts.user", uid, "administration: change user (Full name)"),
+        ("delete", "accounts.user", uid, "administration: delete user"),
+        ("list", "", "", "administration: list moderation events"),
+    ]

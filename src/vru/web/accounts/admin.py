@@ -1,10 +1,138 @@
-"""Admin: users and organisations are managed here; the audit log is read-only."""
+"""Admin: users and organisations are managed here; the audit log is read-only.
 
+- **Audited.** Every admin page of personal data (users, the audit log, other apps' records of people)
+  uses ``AuditedAdminMixin``: each list, each record shown, each addition, change and deletion is a row
+  of the audit log with the purpose ``administration: ...``.
+- **No one grants more than they hold.** Only a superuser may grant or take away superuser or staff
+  status; those fields are read-only for everyone else, and ``save_model`` keeps them as they were, so a
+  crafted POST changes nothing. A non-superuser may give or take away only the roles (groups) whose
+  permissions they hold themselves, may not change, delete or set the password of a user who holds a
+  permission they do not (a superuser, above all: taking over such an account by its e-mail address
+  or password would be the same escalation), and may not give a group a permission they do not hold.
+- **Role changes are audited.** A change of a person's roles, permissions, staff, superuser or active
+  status is an audit row ``change_roles`` whose purpose records before and after; a change of a
+  group's permissions is ``change_group_permissions``.
+"""
+
+from __future__ import annotations
+
+from django import forms
 from django.contrib import admin
+
+# Imported first: it registers Django's GroupAdmin, which this module replaces (accounts is listed before
+# django.contrib.auth in INSTALLED_APPS, so the admin would otherwise load it after this module).
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
+from django.db.models import Q
 
+from .audit import audit
 from .models import AuditLog, Organisation, User
+
+ADMINISTRATION = "administration"
+
+
+class AuditedAdminMixin:
+    """For a ModelAdmin of personal data: every list, record view, addition, change, deletion and
+    history view is written to the audit log (purpose ``administration: ...``)."""
+
+    def _name(self, plural: bool = False) -> str:
+        meta = self.model._meta
+        return str(meta.verbose_name_plural if plural else meta.verbose_name)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        if response.status_code == 200:
+            audit(request, "list", None, f"{ADMINISTRATION}: list {self._name(plural=True)}")
+        return response
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk is not None:
+            audit(request, "view", obj, f"{ADMINISTRATION}: view {self._name()}")
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url,
+                                          obj=obj)
+
+    def history_view(self, request, object_id, extra_context=None):
+        response = super().history_view(request, object_id, extra_context)
+        if response.status_code == 200:
+            audit(request, "view history", (self.model._meta.label_lower, object_id),
+                  f"{ADMINISTRATION}: history of a {self._name()}")
+        return response
+
+    def log_addition(self, request, obj, message):
+        audit(request, "add", obj, f"{ADMINISTRATION}: add {self._name()}")
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        changed = sorted({f for m in message if "changed" in m for f in m["changed"].get("fields", [])}) \
+            if isinstance(message, list) else []
+        what = f" ({', '.join(changed)})" if changed else ""
+        audit(request, "change", obj, f"{ADMINISTRATION}: change {self._name()}{what}")
+        return super().log_change(request, obj, message)
+
+    def delete_model(self, request, obj):
+        audit(request, "delete", obj, f"{ADMINISTRATION}: delete {self._name()}")
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            audit(request, "delete", obj, f"{ADMINISTRATION}: delete {self._name()}")
+        super().delete_queryset(request, queryset)
+
+
+# --- who may grant what -------------------------------------------------------------------------------
+
+
+def _names(perms) -> set[str]:
+    return {f"{p.content_type.app_label}.{p.codename}" for p in perms}
+
+
+def permissions_of(user: User) -> set[str] | None:
+    """Every permission ``user`` holds through their groups or directly, active or not (an inactive
+    account can be reactivated); None for a superuser (every permission)."""
+    if user.is_superuser:
+        return None
+    if user.pk is None:
+        return set()
+    return _names(Permission.objects.filter(Q(group__user=user) | Q(user=user))
+                  .select_related("content_type").distinct())
+
+
+def holds_all(granter: User, perms: set[str] | None) -> bool:
+    """Whether ``granter`` holds every permission in ``perms`` (None: every permission there is)."""
+    if granter.is_superuser:
+        return True
+    if perms is None:
+        return False
+    return perms <= permissions_of(granter)
+
+
+def group_permissions(group: Group) -> set[str]:
+    return _names(group.permissions.select_related("content_type"))
+
+
+def _roles_snapshot(user: User) -> dict:
+    return {
+        "roles": sorted(user.groups.values_list("name", flat=True)),
+        "permissions": sorted(_names(user.user_permissions.select_related("content_type"))),
+        "staff": user.is_staff,
+        "superuser": user.is_superuser,
+        "active": user.is_active,
+    }
+
+
+def _describe_change(before: dict, after: dict) -> str:
+    def show(v):
+        if isinstance(v, bool):
+            return "yes" if v else "no"
+        return "[" + ", ".join(v) + "]"
+
+    return "; ".join(f"{k}: {show(before[k])} -> {show(after[k])}" for k in before if before[k] != after[k])
+
+
+# --- users ----------------------------------------------------------------------------------------------
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -18,9 +146,23 @@ class UserEditForm(UserChangeForm):
         model = User
         fields = "__all__"
 
+    def clean_groups(self):
+        groups = self.cleaned_data.get("groups")
+        granter = getattr(self, "granter", None)
+        if groups is None or granter is None or granter.is_superuser:
+            return groups
+        before = set(self.instance.groups.all()) if self.instance.pk else set()
+        changed = before.symmetric_difference(set(groups))
+        refused = sorted(g.name for g in changed if not holds_all(granter, group_permissions(g)))
+        if refused:
+            raise ValidationError(
+                "You cannot give or take away the role %(roles)s: it carries permissions you do not hold. "
+                "Ask a superuser.", params={"roles": ", ".join(refused)})
+        return groups
+
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
     ordering = ["email"]
@@ -37,6 +179,105 @@ class UserAdmin(BaseUserAdmin):
         (None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]}),
     ]
     filter_horizontal = ["groups"]
+    # Only a superuser grants these (read-only for everyone else, and kept as they were on save).
+    SUPERUSER_ONLY = ("is_staff", "is_superuser", "user_permissions")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += [f for f in self.SUPERUSER_ONLY if f not in fields]
+        return fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.granter = request.user
+        return form
+
+    def _may_manage(self, request, obj) -> bool:
+        """A non-superuser manages only the accounts that hold no permission they do not hold."""
+        return obj is None or holds_all(request.user, permissions_of(obj))
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._may_manage(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._may_manage(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            stored = User.objects.get(pk=obj.pk)
+            form._roles_before = _roles_snapshot(stored)
+            if not request.user.is_superuser:  # whatever the request said
+                obj.is_staff, obj.is_superuser = stored.is_staff, stored.is_superuser
+        elif not request.user.is_superuser:
+            obj.is_staff = obj.is_superuser = False
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        before = getattr(form, "_roles_before", None) or {
+            "roles": [], "permissions": [], "staff": False, "superuser": False, "active": True}
+        after = _roles_snapshot(form.instance)
+        if after != before:
+            audit(request, "change_roles", form.instance,
+                  f"{ADMINISTRATION}: roles and status of a user changed: {_describe_change(before, after)}")
+
+
+# --- groups (roles) -----------------------------------------------------------------------------------
+
+
+class GroupEditForm(forms.ModelForm):
+    class Meta:
+        model = Group
+        fields = "__all__"
+
+    def clean_permissions(self):
+        perms = self.cleaned_data.get("permissions")
+        granter = getattr(self, "granter", None)
+        if perms is None or granter is None or granter.is_superuser:
+            return perms
+        before = set(self.instance.permissions.all()) if self.instance.pk else set()
+        changed = _names(before.symmetric_difference(set(perms)))
+        refused = sorted(changed - (permissions_of(granter) or set()))
+        if refused:
+            raise ValidationError("You cannot give or take away permissions you do not hold: %(perms)s",
+                                  params={"perms": ", ".join(refused)})
+        return perms
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin):
+    form = GroupEditForm
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.granter = request.user
+        return form
+
+    def has_change_permission(self, request, obj=None):
+        # A role that carries permissions one does not hold is changed only by a superuser (or by
+        # someone holding all of them).
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or holds_all(request.user, group_permissions(obj)))
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or holds_all(request.user, group_permissions(obj)))
+
+    def save_model(self, request, obj, form, change):
+        form._perms_before = sorted(group_permissions(obj)) if change else []
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        before, after = form._perms_before, sorted(group_permissions(form.instance))
+        if before != after:
+            audit(request, "change_group_permissions", form.instance,
+                  f"{ADMINISTRATION}: permissions of the role {form.instance.name} changed: "
+                  f"[{', '.join(before)}] -> [{', '.join(after)}]")
 
 
 @admin.register(Organisation)
@@ -47,7 +288,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["timestamp", "user_email", "action", "object_type", "object_id", "purpose"]
     list_filter = ["action", "object_type"]
     search_fields = ["user_email", "object_id", "purpose"]

@@ -4,6 +4,8 @@ what a young person shared is shown only to the provider, on an audited page."""
 
 from django.contrib import admin
 
+from vru.web.accounts.admin import AuditedAdminMixin
+
 from .models import ModerationEvent, Opportunity
 
 
@@ -29,7 +31,7 @@ class OpportunityAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModerationEvent)
-class ModerationEventAdmin(admin.ModelAdmin):
+class ModerationEventAdmin(AuditedAdminMixin, admin.ModelAdmin):  # names the moderators: audited
     list_display = ["at", "opportunity", "from_status", "to_status", "by", "reason"]
     list_filter = ["to_status"]
     list_select_related = ["opportunity", "by"]
