@@ -449,7 +449,8 @@ def test_sign_up_creates_a_young_persons_account_once_the_emailed_link_is_used()
     ({"email": "not-an-email"}, "email", "valid email"),
 ])
 def test_sign_up_rejects_bad_input_next_to_the_field(change, field, message):
-    data = {"email": "jo@example.org", "nickname": "Jo", "birth_year": timezone.localdate().year - 16} | change
+    data = {"email": "jo@example.org", "nickname": "Jo",
+            "birth_year": timezone.localdate().year - 16} | change
     r = Client().post(reverse("opportunities:signup"), data)
     assert r.status_code == 200
     err = _error(r.content.decode(), field)
@@ -567,7 +568,8 @@ def test_capacity_cannot_go_below_places_taken(provider):
     opp.refresh_from_db()
     form = OpportunityForm(_form_data(capacity="1"), instance=opp)
     assert not form.is_valid()
-    assert "2 places are already taken" in form.errors["capacity"][0]
+    assert form.errors["capacity"][0] == ("The number of places cannot be less than the 2 places already "
+                                          "booked")
 
 
 # --- who may see what ---------------------------------------------------------------------------------------

@@ -134,3 +134,43 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+def test_lowering_capacity_while_people_book_gives_a_message_never_a_500():
+    """A provider lowers the capacity from 10 to 4 while 8 people book (3 places already taken). Whichever
+    comes first, nothing is overbooked and nobody gets a 500: the edit either saves (and the bookings that
+    come after it find the item back in moderation or full) or is refused next to the field, saying how
+    many places are booked."""
+    from test_opportunities import _form_data
+    from test_opportunities_support import org, user
+
+    provider = user("staff@brixtonyouth.example.org", "provider", org("Brixton Youth Club"))
+    for attempt in range(3):
+        opp = opportunity(provider=provider.organisation, capacity=10, title=f"Race {attempt}",
+                          places_taken=3)
+        people = [young_person(f"race{attempt}-{i}@example.org", f"R{i}") for i in range(8)]
+        clients = []
+        for p in [provider, *people]:
+            c = Client()
+            c.force_login(p)
+            clients.append(c)
+        edit = reverse("opportunities:provider_edit", args=[opp.pk])
+        book = reverse("opportunities:register", args=[opp.pk])
+
+        def work(i, clients=clients, edit=edit, book=book):
+            if i == 0:
+                return clients[0].post(edit, _form_data(capacity="4"))
+            return clients[i].post(book, {"note": ""})
+
+        responses = _in_parallel(len(clients), work)
+        assert not [r for r in responses if isinstance(r, Exception)], responses
+        assert all(r.status_code in (200, 302) for r in responses)
+        opp = Opportunity.objects.get(pk=opp.pk)
+        active = Registration.objects.filter(opportunity=opp, cancelled__isnull=True).count()
+        assert opp.places_taken == active + 3 and opp.places_taken <= opp.capacity
+        if responses[0].status_code == 302:
+            assert opp.capacity == 4
+        else:
+            html = responses[0].content.decode()
+            assert opp.capacity == 10 and opp.places_taken > 4
+            assert "cannot be less than the" in html and "places already booked" in html

@@ -357,3 +357,46 @@ def test_a_disguised_number_never_reaches_the_provider():
     r = c.post(reverse("opportunities:register", args=[opp.pk]), {"note": "call me 0770.090.0123"})
     assert r.status_code == 200 and "phone number" in _error(r.content.decode(), "note")
     assert not Registration.objects.exists()
+
+
+# --- 8. capacity lowered while people book -------------------------------------------------------------
+
+
+def _provider():
+    from test_opportunities_support import org, user
+
+    return user("staff@brixtonyouth.example.org", "provider", org("Brixton Youth Club"))
+
+
+def test_lowering_capacity_below_places_booked_meanwhile_is_a_message_not_a_500(monkeypatch):
+    """The provider's page was read with 2 places booked; two more are booked before the edit is saved.
+    The edit to 3 places is refused next to the field, and nothing is written."""
+    from test_opportunities import _form_data
+    from test_opportunities_support import opportunity
+
+    from vru.web.opportunities.forms import OpportunityForm
+    from vru.web.opportunities.models import Opportunity
+
+    provider = _provider()
+    opp = opportunity(provider=provider.organisation, capacity=5, places_taken=2, title="Boxing")
+    clean = OpportunityForm.clean
+
+    def clean_then_two_more_book(self):
+        data = clean(self)  # checked against the 2 places the page saw ...
+        Opportunity.objects.filter(pk=opp.pk).update(places_taken=4)  # ... then two people book
+        return data
+
+    monkeypatch.setattr(OpportunityForm, "clean", clean_then_two_more_book)
+    c = Client()
+    c.force_login(provider)
+    r = c.post(reverse("opportunities:provider_edit", args=[opp.pk]), _form_data(capacity="3", title="New"))
+    assert r.status_code == 200
+    assert _error(r.content.decode(), "capacity").endswith(
+        "The number of places cannot be less than the 4 places already booked")
+    opp.refresh_from_db()
+    assert (opp.capacity, opp.places_taken, opp.title, opp.status) == (5, 4, "Boxing", "published")
+    monkeypatch.undo()
+    r = c.post(reverse("opportunities:provider_edit", args=[opp.pk]), _form_data(capacity="4", title="New"))
+    assert r.status_code == 302
+    opp.refresh_from_db()
+    assert (opp.capacity, opp.places_taken, opp.title) == (4, 4, "New")

@@ -32,6 +32,11 @@ def _datetime_widget():
     return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
+def capacity_message(taken: int) -> str:
+    return (f"The number of places cannot be less than the {taken} place{'' if taken == 1 else 's'} already "
+            "booked")
+
+
 class OpportunityForm(GovukFormMixin, forms.ModelForm):
     days_of_week = forms.MultipleChoiceField(
         label="Days (for weekly sessions)", choices=DAYS, required=False, widget=forms.CheckboxSelectMultiple)
@@ -127,8 +132,7 @@ class OpportunityForm(GovukFormMixin, forms.ModelForm):
         taken = self.instance.places_taken if self.instance.pk else 0
         cap = data.get("capacity")
         if cap is not None and cap < max(taken, 1) and "capacity" not in err:
-            msg = (f"{taken} places are already taken: the number of places cannot be less than that"
-                   if taken else "Enter at least 1 place, or leave empty")
+            msg = capacity_message(taken) if taken else "Enter at least 1 place, or leave empty"
             self.add_error("capacity", msg)
         vf, vt = data.get("visible_from"), data.get("visible_to")
         if vf is None:

@@ -29,7 +29,7 @@ from vru.web.core.maps import borough_frame, venue_svg
 
 from . import bookings, lifecycle, search, signposting
 from . import signup as signup_flow
-from .forms import ApproveForm, OpportunityForm, ReasonForm, RegisterForm, SignUpForm
+from .forms import ApproveForm, OpportunityForm, ReasonForm, RegisterForm, SignUpForm, capacity_message
 from .models import BOROUGH_CHOICES, Favourite, ModerationEvent, Opportunity, Registration, YoungPerson
 
 MODERATE = lifecycle.MODERATE
@@ -297,19 +297,32 @@ def provider_edit(request, pk: int):
         return redirect("opportunities:provider_detail", pk=opp.pk)
     previous = opp.status
     form = OpportunityForm(request.POST if request.method == "POST" else None, instance=opp)
-    if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            opp = form.save(commit=False)
-            opp.status = lifecycle.PENDING
-            # never write places_taken: registrations may change it meanwhile
-            opp.save(update_fields=[*form.Meta.fields, "status", "updated"])
-            lifecycle.record_submission(opp, request.user, created=False, previous_status=previous)
+    if request.method == "POST" and form.is_valid() and _save_edit(request, form, previous):
         if previous != lifecycle.PENDING:
             messages.success(request, "Saved. It is hidden from search until a moderator approves the change")
         else:
             messages.success(request, "Saved: it is waiting for moderation")
         return redirect("opportunities:provider_detail", pk=opp.pk)
     return render(request, "opportunities/provider_form.html", _form_ctx(form, org, opp))
+
+
+def _save_edit(request, form: OpportunityForm, previous: str) -> bool:
+    """Save a provider's edit, or put the reason next to the field and save nothing (False). The form
+    checked the capacity against the places taken when the page was read; people may have booked since,
+    so the row is locked and checked again: a booking waits for the lock, then sees the new capacity."""
+    opp = form.instance
+    with transaction.atomic():
+        taken = Opportunity.objects.select_for_update().values_list("places_taken", flat=True).get(pk=opp.pk)
+        capacity = form.cleaned_data.get("capacity")
+        if capacity is not None and capacity < taken:
+            form.add_error("capacity", capacity_message(taken))
+            return False
+        opp = form.save(commit=False)
+        opp.status = lifecycle.PENDING
+        # never write places_taken: registrations may change it meanwhile
+        opp.save(update_fields=[*form.Meta.fields, "status", "updated"])
+        lifecycle.record_submission(opp, request.user, created=False, previous_status=previous)
+    return True
 
 
 def _form_ctx(form, org, opp) -> dict:
