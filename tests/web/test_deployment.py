@@ -281,12 +281,10 @@ class Deployment:
     ports: dict[str, int]
     context: ssl.SSLContext
     work: Path
-    log: list[str] = field(default_factory=list)
 
     def django(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         r = subprocess.run([sys.executable, "-m", "django", *args], env=self.env, cwd=self.work,
                            capture_output=True, text=True, timeout=300)
-        self.log.append(f"$ python -m django {' '.join(args)} -> {r.returncode}\n{r.stdout}{r.stderr}")
         if check and r.returncode:
             pytest.fail(f"python -m django {' '.join(args)} exited {r.returncode}:\n{r.stdout}\n"
                         f"{r.stderr[-4000:]}", pytrace=False)
@@ -366,11 +364,13 @@ def deployed(london_warehouse):
         d.django("shell", "-c", _CREATE_USERS)
 
         gunicorn = subprocess.Popen(_gunicorn_argv(ports["app"]), env=env, cwd=work,
-                                    stdout=subprocess.DEVNULL, stderr=open(work / "gunicorn.log", "w"))
+                                    stdout=subprocess.DEVNULL,
+                                    stderr=stack.enter_context(open(work / "gunicorn.log", "w")))
         stack.callback(_stop, gunicorn)
         _wait("gunicorn", lambda: socket.create_connection(("127.0.0.1", ports["app"]), 1).close(), gunicorn)
         server = subprocess.Popen([nginx, "-p", str(work), "-c", str(_nginx_conf(work, ports, cert, key))],
-                                  stdout=subprocess.DEVNULL, stderr=open(work / "nginx.log", "w"))
+                                  stdout=subprocess.DEVNULL,
+                                  stderr=stack.enter_context(open(work / "nginx.log", "w")))
         stack.callback(_stop, server)
         _wait("nginx", lambda: d.browser().get("/accounts/login/"), server)
         try:
