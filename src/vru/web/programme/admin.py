@@ -3,8 +3,10 @@ only on its page in the register (which records the history), never here."""
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.forms.models import BaseInlineFormSet
 
+from .geojson import StrictJSONField
 from .models import Consortium, Grant, GrantStatusChange, Intervention, Membership, ProgrammeArea
 
 
@@ -30,6 +32,9 @@ class ProgrammeAreaAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "borough", "selected_year", "funding_round"]
     list_filter = ["kind", "borough", "selected_year"]
     search_fields = ["name"]
+    # LSOA codes and the boundary are read strictly (deep nesting, NaN, lone surrogates: a message next to
+    # the field); the model's clean() then checks them and stores the canonical boundary.
+    formfield_overrides = {models.JSONField: {"form_class": StrictJSONField}}
 
 
 @admin.register(Consortium)

@@ -12,14 +12,22 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from vru.geography.boroughs import BOROUGHS
 
-from . import scope
-from .models import AGE_BAND_FIELDS, Consortium, Grant, GrantStatusChange, Intervention, ProgrammeArea
+from . import geojson, scope
+from .models import (
+    AGE_BAND_FIELDS,
+    Consortium,
+    Grant,
+    GrantStatusChange,
+    Intervention,
+    ProgrammeArea,
+)
 
 
 class CanViewRegister(BasePermission):
@@ -30,10 +38,30 @@ class CanViewRegister(BasePermission):
 PERMS = [IsAuthenticated, CanViewRegister]
 
 
+class BoundedPagination(LimitOffsetPagination):
+    """``limit``/``offset`` as usual, within bounds a database can take: an offset past a 64-bit
+    integer (``?offset=99999999999999999999``) was a 500 from SQLite ("datatype mismatch")."""
+
+    max_limit = 1000
+    max_offset = 2**31 - 1
+
+    def get_offset(self, request):
+        return min(super().get_offset(request), self.max_offset)
+
+
+class GeometryField(serializers.JSONField):
+    """The stored boundary in its canonical form (``geojson.for_output``): a row stored before the rules
+    that is not a well-formed Polygon or MultiPolygon is shown as null, never a 500."""
+
+    def to_representation(self, value):
+        return geojson.for_output(value)
+
+
 class ProgrammeAreaSerializer(serializers.ModelSerializer):
     borough_name = serializers.SerializerMethodField()
-    geometry = serializers.JSONField(help_text="GeoJSON Polygon or MultiPolygon, WGS84; null if none")
-    lsoa_codes = serializers.ListField(child=serializers.CharField())
+    geometry = GeometryField(help_text="GeoJSON Polygon or MultiPolygon, WGS84; null if none")
+    lsoa_codes = serializers.ListField(child=serializers.CharField(), source="shown_lsoa_codes",
+                                       read_only=True)
 
     class Meta:
         model = ProgrammeArea
@@ -94,7 +122,7 @@ def _ro(name, serializer_class, queryset_fn, doc, prefetch=()):
         return qs.prefetch_related(*prefetch) if prefetch else qs
 
     attrs = {"serializer_class": serializer_class, "permission_classes": PERMS, "get_queryset": get_queryset,
-             "queryset": serializer_class.Meta.model.objects.none()}
+             "queryset": serializer_class.Meta.model.objects.none(), "pagination_class": BoundedPagination}
     lst = extend_schema(summary=f"List {name}", description=doc, tags=["programme"])(
         type(f"{name.title()}List", (generics.ListAPIView,), dict(attrs)))
     one = extend_schema(summary=f"One of the {name}",

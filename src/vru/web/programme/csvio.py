@@ -10,6 +10,12 @@ header is row 1) and the column.
 Cell formats: ``lsoa_codes`` space-separated codes; ``geometry`` GeoJSON (Polygon or MultiPolygon,
 WGS84); ``members`` organisation names separated by ``;`` (organisations must already exist);
 money in pounds with up to two decimals, no symbol or commas; dates ``YYYY-MM-DD``.
+
+Spreadsheet safety: every export is written by ``vru.outputs.csvsafe.writer`` (a cell that a
+spreadsheet would run as a formula, such as ``=HYPERLINK(...)``, gets a leading ``'``) and every
+imported cell goes through ``csvsafe.restore``, so an exported file imports back to the same records.
+A cell that was neutralised on export is restored exactly; any other cell has surrounding whitespace
+removed (as the register's forms do).
 """
 
 from __future__ import annotations
@@ -24,10 +30,14 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 
+from vru.outputs import csvsafe
 from vru.web.accounts.models import Organisation
 
+from . import geojson
 from .models import (
     AGE_BAND_FIELDS,
+    LAST_YEAR,
+    MAX_COUNT,
     Consortium,
     Grant,
     GrantStatusChange,
@@ -48,6 +58,15 @@ COLUMNS: dict[str, list[str]] = {
 OPTIONAL = {"interventions": {"people_reached"}}
 MAX_BYTES = 10 * 1024 * 1024
 
+# Python's csv module refuses a cell over 131,072 characters (``csv.field_size_limit``), but an area's
+# boundary may be up to 5 MB (geojson.MAX_GEOMETRY_CHARS), so an exported register would not import
+# back. The limit is process-wide (the ``_csv`` module keeps one value), so it cannot be raised for one
+# reader only, nor safely raised and lowered around it while other threads read. It is raised here,
+# once, to the size of the largest file the import accepts (no cell can be longer than its file), and
+# never lowered; each column's own limit is checked per cell, with an error naming row and column.
+# Other readers in the process still read only files whose size they bound themselves.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_BYTES))
+
 
 def _s(v) -> str:
     if v is None:
@@ -64,7 +83,7 @@ def export_row(table: str, obj) -> list[str]:
     import would change a record)."""
     if table == "areas":
         return [obj.borough, obj.name, obj.kind, _s(obj.selected_year), _s(obj.funding_round),
-                " ".join(obj.lsoa_codes or []),
+                " ".join(obj.shown_lsoa_codes),
                 json.dumps(obj.geometry, separators=(",", ":")) if obj.geometry else ""]
     if table == "consortia":
         members = sorted(m.organisation.name for m in obj.memberships.select_related("organisation"))
@@ -79,7 +98,7 @@ def export_row(table: str, obj) -> list[str]:
 
 
 def write_csv(out, table: str, queryset) -> None:
-    w = csv.writer(out)
+    w = csvsafe.writer(out)
     w.writerow(COLUMNS[table])
     for obj in queryset:
         w.writerow(export_row(table, obj))
@@ -93,6 +112,8 @@ class _Row(forms.ModelForm):
         for f in self.fields.values():  # an empty cell is "no value", never a required error by itself
             f.error_messages.setdefault("required", "this column is empty")
             f.error_messages["required"] = "this column is empty"
+            if isinstance(f, forms.CharField):
+                f.strip = False  # cells are already stripped, except a restored one (``_cell``)
 
 
 class AreaRow(_Row):
@@ -108,12 +129,7 @@ class AreaRow(_Row):
 
     def clean_geometry(self):
         text = self.cleaned_data["geometry"].strip()
-        if not text:
-            return None
-        try:
-            return json.loads(text)
-        except ValueError as e:
-            raise ValidationError(f"not valid GeoJSON: {e}") from e
+        return geojson.parse(text) if text else None
 
 
 class ConsortiumRow(_Row):
@@ -191,7 +207,8 @@ class InterventionRow(_Row):
         Grant.objects.all(), to_field_name="reference",
         error_messages={"invalid_choice": "no grant with that reference (import the grants first)"},
     )
-    people_reached = forms.IntegerField(required=False, min_value=0)
+    people_reached = forms.IntegerField(required=False, min_value=0,
+                                        max_value=len(AGE_BAND_FIELDS) * MAX_COUNT)
 
     class Meta:
         model = Intervention
@@ -221,14 +238,14 @@ def _existing(table: str, row: dict):
     if table == "grants":
         return Grant.objects.filter(reference=g("reference", "")).first()
     year = (g("year") or "").strip()
-    if not year.isdigit():
-        return None
+    if not (year.isascii() and year.isdigit() and len(year) <= 4 and int(year) <= LAST_YEAR):
+        return None  # the row form says what is wrong with the year
     return Intervention.objects.filter(
         grant__reference=g("grant", ""), name=g("name", ""), year=int(year)).first()
 
 
 def _key(table: str, row: dict) -> tuple:
-    g = lambda c: (row.get(c) or "").strip()  # noqa: E731
+    g = lambda c: row.get(c) or ""  # noqa: E731
     return {
         "areas": (g("borough"), g("name")),
         "consortia": (g("name"),),
@@ -277,7 +294,11 @@ def import_csv(table: str, data: bytes, user=None) -> ImportResult:
         res.errors.append(f"The file is not UTF-8 text (byte {e.start}); save it as CSV UTF-8.")
         return res
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames or []
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as e:
+        res.errors.append(f"Row 1 (header): not readable as CSV ({e}).")
+        return res
     missing = [c for c in COLUMNS[table] if c not in header and c not in OPTIONAL.get(table, set())]
     unknown = [c for c in header if c not in COLUMNS[table]]
     if missing:
@@ -300,13 +321,31 @@ def import_csv(table: str, data: bytes, user=None) -> ImportResult:
     return res
 
 
+def _cell(value: str | None) -> str:
+    """A cell as the record holds it: a cell the export neutralised (``'=...``) restored exactly,
+    any other with surrounding whitespace removed (then restored, if it was typed as ``'=...``)."""
+    value = value or ""
+    restored = csvsafe.restore(value)
+    return restored if restored != value else csvsafe.restore(value.strip())
+
+
+def _rows(reader, res: ImportResult):
+    """(row number, row) for each row; a row the csv module cannot read ends the file with an error."""
+    rowno = 1
+    try:
+        for rowno, raw in enumerate(reader, start=2):
+            yield rowno, raw
+    except csv.Error as e:
+        res.errors.append(f"Row {rowno + 1}: not readable as CSV ({e}).")
+
+
 def _import_rows(table, reader, user, res: ImportResult) -> None:
     seen: dict[tuple, int] = {}
-    for rowno, raw in enumerate(reader, start=2):
+    for rowno, raw in _rows(reader, res):
         if None in raw:  # more cells than header columns
             res.errors.append(f"Row {rowno}: more cells than the header has columns.")
             continue
-        row = {k: (v or "").strip() for k, v in raw.items()}
+        row = {k: _cell(v) for k, v in raw.items()}
         if not any(row.values()):
             continue
         key = _key(table, row)

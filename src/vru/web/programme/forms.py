@@ -11,10 +11,12 @@ from django.db import transaction
 from vru.web.accounts.models import Organisation
 from vru.web.core.forms import GovukFormMixin
 
+from . import geojson
 from .csvio import TABLES
 from .models import (
     AGE_BAND_FIELDS,
     BOROUGH_CHOICES,
+    MAX_MONEY,
     Consortium,
     Grant,
     GrantStatusChange,
@@ -55,6 +57,7 @@ class TransitionForm(GovukFormMixin, forms.Form):
     to_status = forms.ChoiceField(label="New status", widget=forms.RadioSelect)
     amount_awarded = forms.DecimalField(
         label="Amount awarded (£)", required=False, max_digits=12, decimal_places=2, min_value=0,
+        max_value=MAX_MONEY,
         help_text="Needed when a bid is awarded",
     )
     start_date = forms.DateField(label="Start date", required=False, help_text="For example 2021-09-01",
@@ -64,6 +67,7 @@ class TransitionForm(GovukFormMixin, forms.Form):
                                widget=forms.DateInput(attrs={"type": "date"}))
     additional_amount = forms.DecimalField(
         label="Additional amount (£)", required=False, max_digits=12, decimal_places=2, min_value=0,
+        max_value=MAX_MONEY,
         help_text="Optional, when extending: added to the amount awarded (the cap still applies)",
     )
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 3}),
@@ -104,7 +108,7 @@ class ImportForm(GovukFormMixin, forms.Form):
 
 # --- create and edit areas, consortia and grants (programme managers) ----------------------------------
 
-MAX_GEOJSON_BYTES = 5 * 1024 * 1024
+MAX_GEOJSON_BYTES = geojson.MAX_GEOMETRY_CHARS  # 5 MB
 
 
 class _ModelRulesMixin:
@@ -135,30 +139,8 @@ def parse_lsoa_codes(text: str) -> list[str]:
     return [c.upper() for c in text.replace(",", " ").split()]
 
 
-def parse_geojson(text: str):
-    """A GeoJSON geometry from pasted or uploaded text. A Feature, or a FeatureCollection holding one
-    feature, gives its geometry (a collection's ``crs`` is kept, so the model can refuse a non-WGS84
-    one). Raises ``ValidationError`` for text that is not JSON or not one of these."""
-    try:
-        value = json.loads(text)
-    except ValueError as e:
-        raise ValidationError(f"Not valid GeoJSON: {e}") from e
-    if not isinstance(value, dict):
-        raise ValidationError("Not valid GeoJSON: expected an object such as {\"type\": \"Polygon\", ...}")
-    crs = value.get("crs")
-    if value.get("type") == "FeatureCollection":
-        features = value.get("features") or []
-        if len(features) != 1:
-            raise ValidationError(f"The collection holds {len(features)} features; the boundary must be "
-                                  "one feature (a Polygon or MultiPolygon)")
-        value = features[0]
-    if isinstance(value, dict) and value.get("type") == "Feature":
-        value = value.get("geometry")
-        if not isinstance(value, dict):
-            raise ValidationError("The feature has no geometry")
-    if crs is not None and "crs" not in value:
-        value = {**value, "crs": crs}
-    return value
+#: A boundary from pasted, uploaded or imported text (strict JSON: size, depth, NaN, lone surrogates).
+parse_geojson = geojson.parse
 
 
 class AreaForm(_ModelRulesMixin, GovukFormMixin, forms.ModelForm):
@@ -194,7 +176,7 @@ class AreaForm(_ModelRulesMixin, GovukFormMixin, forms.ModelForm):
         self.fields["kind"].choices = ProgrammeArea.KINDS  # radios: no empty "---------" choice
         self.fields["borough"].choices = [("", "Choose a borough"), *BOROUGH_CHOICES]
         if self.instance.pk and not self.is_bound:
-            self.initial["lsoa_codes"] = "\n".join(self.instance.lsoa_codes or [])
+            self.initial["lsoa_codes"] = "\n".join(self.instance.shown_lsoa_codes)
             self.initial["geometry"] = (json.dumps(self.instance.geometry) if self.instance.geometry
                                         else "")
 

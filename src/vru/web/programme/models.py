@@ -17,13 +17,11 @@ consortium name, grant reference, intervention (grant, name, year).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
+from collections import Counter
 from decimal import Decimal
 
-import shapely
 import shapely.geometry
-import shapely.validation
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -32,49 +30,38 @@ from django.db.models import F, Q
 
 from vru.geography.boroughs import BOROUGHS
 
+from .geojson import LONDON_BOUNDS, for_output, normalise_geometry, validate_geometry  # noqa: F401 (re-export)
+
 BOROUGH_CHOICES = sorted(BOROUGHS.items(), key=lambda kv: kv[1])
 DEFAULT_CAP = Decimal("750000.00")
 FIRST_YEAR = 2000
 LAST_YEAR = 2100
-# Greater London with a margin (WGS84 longitude, latitude): the bounds every area must lie within.
-LONDON_BOUNDS = (-0.52, 51.28, 0.34, 51.70)
-LSOA_CODE = re.compile(r"E01\d{6}")
+FIRST_DAY, LAST_DAY = dt.date(FIRST_YEAR, 1, 1), dt.date(LAST_YEAR, 12, 31)
+LSOA_CODE = re.compile(r"E01[0-9]{6}")
 _MONEY = {"max_digits": 12, "decimal_places": 2}
 
+# Bounds of every count and amount (docs/web-programme.md, "Bounds"). A whole MyEnds area reaches a
+# few thousand people a year and the programme is about GBP 15m, so these leave wide headroom while
+# keeping every sum the roll-ups take far inside a 64-bit integer (and PostgreSQL's int4 columns).
+#: The most one intervention record may hold in sessions delivered or in any one age band.
+MAX_COUNT = 1_000_000
+#: The most LSOAs one area may cover (a whole borough has at most about 220).
+MAX_LSOAS = 1_000
+#: The most any money field may hold (a grant's cap, request or award): GBP 100m.
+MAX_MONEY = Decimal("100000000.00")
 
-def validate_geometry(value) -> None:
-    """A GeoJSON Polygon or MultiPolygon in WGS84 (longitude, latitude) inside Greater London,
-    valid (no self-intersection) and not empty. Raises ``ValidationError`` saying what is wrong."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError as e:
-            raise ValidationError(f"not valid JSON: {e}") from e
-    if not isinstance(value, dict):
-        raise ValidationError("must be a GeoJSON geometry object")
-    kind = value.get("type")
-    if kind not in ("Polygon", "MultiPolygon"):
-        raise ValidationError(f"must be a GeoJSON Polygon or MultiPolygon, not {kind!r}")
-    crs = value.get("crs")
-    if crs is not None:
-        name = str(((crs or {}).get("properties") or {}).get("name", ""))
-        if not (name.endswith("CRS84") or name.endswith("4326")):
-            raise ValidationError(f"must be in WGS84 longitude/latitude, not {name or crs!r}")
-    try:
-        geom = shapely.geometry.shape(value)
-    except Exception as e:  # shapely raises several types for malformed coordinates
-        raise ValidationError(f"coordinates are not a valid {kind}: {e}") from e
-    if geom.is_empty:
-        raise ValidationError("the geometry is empty")
-    minx, miny, maxx, maxy = geom.bounds
-    w, s, e, n = LONDON_BOUNDS
-    if minx < w or maxx > e or miny < s or maxy > n:
-        raise ValidationError(
-            f"lies outside London (longitude {w} to {e}, latitude {s} to {n}); coordinates must be "
-            "WGS84 longitude, latitude in that order"
-        )
-    if not geom.is_valid:
-        raise ValidationError(f"is not a valid polygon: {shapely.validation.explain_validity(geom)}")
+
+def _count_validators():
+    return [MinValueValidator(0), MaxValueValidator(
+        MAX_COUNT, message=f"Enter at most {MAX_COUNT:,} (the most one record may hold)")]
+
+
+def _money_validator():
+    return MaxValueValidator(MAX_MONEY, message=f"Enter at most £{MAX_MONEY:,.0f}")
+
+
+def _bounded(field: str, low=0, high=MAX_COUNT) -> Q:
+    return Q(**{f"{field}__gte": low, f"{field}__lte": high})
 
 
 def _lsoa_boroughs() -> dict[str, str]:
@@ -126,6 +113,7 @@ class ProgrammeArea(models.Model):
                 condition=Q(selected_year__gte=FIRST_YEAR, selected_year__lte=LAST_YEAR),
                 name="programme_area_year",
             ),
+            models.CheckConstraint(condition=_bounded("funding_round", 1, 20), name="programme_area_round"),
         ]
         # The register's own permissions (the standard add/change/delete/view ones exist as well).
         permissions = [
@@ -149,9 +137,13 @@ class ProgrammeArea(models.Model):
             errors["lsoa_codes"] = ["must be a list of LSOA codes"]
         else:
             bad = [c for c in codes if not LSOA_CODE.fullmatch(c)]
-            dupes = sorted({c for c in codes if codes.count(c) > 1})
-            if bad:
-                errors["lsoa_codes"] = [f"not LSOA codes (E01 and 6 digits): {', '.join(bad)}"]
+            dupes = sorted(c for c, n in Counter(codes).items() if n > 1)
+            if len(codes) > MAX_LSOAS:
+                errors["lsoa_codes"] = [f"{len(codes):,} codes: an area covers at most {MAX_LSOAS:,}"]
+            elif bad:
+                shown = ", ".join(c[:20] for c in bad[:20])
+                more = f" and {len(bad) - 20:,} more" if len(bad) > 20 else ""
+                errors["lsoa_codes"] = [f"not LSOA codes (E01 and 6 digits): {shown}{more}"]
             elif dupes:
                 errors["lsoa_codes"] = [f"listed more than once: {', '.join(dupes)}"]
             elif self.borough and codes:
@@ -165,16 +157,24 @@ class ProgrammeArea(models.Model):
                         f"not in {self.borough_name}: {', '.join(elsewhere)}"
                     ]
         if self.geometry is not None:
-            try:
-                validate_geometry(self.geometry)
+            try:  # stored in its canonical form: {"type", "coordinates"} only
+                self.geometry = normalise_geometry(self.geometry)
             except ValidationError as e:
                 errors["geometry"] = e.messages
         if errors:
             raise ValidationError(errors)
 
+    @property
+    def shown_lsoa_codes(self) -> list[str]:
+        """The stored LSOA codes as pages, exports and the API show them: only well-formed codes (a row
+        stored before the rules could hold anything, even text that cannot be encoded as UTF-8)."""
+        codes = self.lsoa_codes if isinstance(self.lsoa_codes, list) else []
+        return [c for c in codes if isinstance(c, str) and LSOA_CODE.fullmatch(c)]
+
     def shape(self):
         """The boundary as a shapely geometry (WGS84), or None."""
-        return shapely.geometry.shape(self.geometry) if self.geometry else None
+        geometry = for_output(self.geometry)
+        return shapely.geometry.shape(geometry) if geometry else None
 
 
 class Consortium(models.Model):
@@ -259,13 +259,14 @@ class Grant(models.Model):
     reference = models.CharField(max_length=40, unique=True, help_text="e.g. MYE-2021-SWK")
     consortium = models.ForeignKey(Consortium, on_delete=models.PROTECT, related_name="grants")
     status = models.CharField(max_length=10, choices=STATUS, default=BID)
-    amount_requested = models.DecimalField(**_MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    amount_requested = models.DecimalField(
+        **_MONEY, validators=[MinValueValidator(Decimal("0.01")), _money_validator()])
     amount_awarded = models.DecimalField(
-        **_MONEY, null=True, blank=True, validators=[MinValueValidator(Decimal("0"))],
+        **_MONEY, null=True, blank=True, validators=[MinValueValidator(Decimal("0")), _money_validator()],
         help_text="Total awarded, including extensions",
     )
     cap = models.DecimalField(
-        **_MONEY, default=DEFAULT_CAP, validators=[MinValueValidator(Decimal("0.01"))],
+        **_MONEY, default=DEFAULT_CAP, validators=[MinValueValidator(Decimal("0.01")), _money_validator()],
         help_text="The most this grant may request or be awarded (the programme's cap per grant)",
     )
     start_date = models.DateField(null=True, blank=True)
@@ -297,6 +298,14 @@ class Grant(models.Model):
                 | Q(end_date__gte=F("start_date")),
                 name="programme_grant_dates_ordered",
             ),
+            # the cap bounds the amounts requested and awarded (above), so every amount is bounded
+            models.CheckConstraint(condition=_bounded("cap", Decimal("0.01"), MAX_MONEY),
+                                   name="programme_grant_cap_bounded"),
+            models.CheckConstraint(
+                condition=(Q(start_date__isnull=True) | _bounded("start_date", FIRST_DAY, LAST_DAY))
+                & (Q(end_date__isnull=True) | _bounded("end_date", FIRST_DAY, LAST_DAY)),
+                name="programme_grant_dates_bounded",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -320,6 +329,10 @@ class Grant(models.Model):
             errors.setdefault("amount_awarded", []).append("a bid has no amount awarded yet")
         if self.start_date and self.end_date and self.end_date < self.start_date:
             errors.setdefault("end_date", []).append("the end date is before the start date")
+        for field in ("start_date", "end_date"):
+            d = getattr(self, field)
+            if d is not None and not FIRST_DAY <= d <= LAST_DAY:
+                errors.setdefault(field, []).append(f"enter a date from {FIRST_YEAR} to {LAST_YEAR}")
         if errors:
             raise ValidationError(errors)
 
@@ -394,10 +407,16 @@ class GrantStatusChange(models.Model):
     note = models.TextField(blank=True)
     # The grant's end date and amount awarded after this change (an extension's new terms).
     end_date = models.DateField(null=True, blank=True)
-    amount_awarded = models.DecimalField(**_MONEY, null=True, blank=True)
+    amount_awarded = models.DecimalField(**_MONEY, null=True, blank=True, validators=[_money_validator()])
 
     class Meta:
         ordering = ["changed_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_awarded__isnull=True) | _bounded("amount_awarded", 0, MAX_MONEY),
+                name="programme_change_amount_bounded",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.grant}: {self.from_status or 'new'} -> {self.to_status}"
@@ -434,12 +453,17 @@ class Intervention(models.Model):
         validators=[MinValueValidator(FIRST_YEAR), MaxValueValidator(LAST_YEAR)],
         help_text="Calendar year in which the sessions were delivered",
     )
-    sessions_delivered = models.PositiveIntegerField(default=0)
-    reached_under_10 = models.PositiveIntegerField("people reached: under 10", default=0)
-    reached_10_13 = models.PositiveIntegerField("people reached: 10 to 13", default=0)
-    reached_14_17 = models.PositiveIntegerField("people reached: 14 to 17", default=0)
-    reached_18_24 = models.PositiveIntegerField("people reached: 18 to 24", default=0)
-    reached_25_plus = models.PositiveIntegerField("people reached: 25 and over", default=0)
+    sessions_delivered = models.PositiveIntegerField(default=0, validators=_count_validators())
+    reached_under_10 = models.PositiveIntegerField(
+        "people reached: under 10", default=0, validators=_count_validators())
+    reached_10_13 = models.PositiveIntegerField(
+        "people reached: 10 to 13", default=0, validators=_count_validators())
+    reached_14_17 = models.PositiveIntegerField(
+        "people reached: 14 to 17", default=0, validators=_count_validators())
+    reached_18_24 = models.PositiveIntegerField(
+        "people reached: 18 to 24", default=0, validators=_count_validators())
+    reached_25_plus = models.PositiveIntegerField(
+        "people reached: 25 and over", default=0, validators=_count_validators())
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -451,6 +475,10 @@ class Intervention(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=[k for k, _ in INTERVENTION_KINDS]), name="programme_intervention_kind"
+            ),
+            models.CheckConstraint(
+                condition=_bounded("sessions_delivered") & Q(*(_bounded(f) for f in AGE_BAND_FIELDS)),
+                name="programme_intervention_counts_bounded",
             ),
         ]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import DataError, OperationalError, transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import ExtractYear
 from django.shortcuts import get_object_or_404
@@ -143,7 +144,7 @@ def rollup(user, by: str, *, borough: str | None = None) -> Rollup:
     if borough is not None:
         interventions = interventions.filter(grant__consortium__area__borough=borough)
         grants = grants.filter(consortium__area__borough=borough)
-    acts = interventions.order_by().values(ikey).annotate(n=Count("pk"), **sums)
+    acts = _grouped_sums(interventions.order_by(), ikey, sums)
     rows: dict = {}
     for a in acts:
         row = rows.setdefault(a[ikey], _empty(a[ikey], ""))
@@ -154,7 +155,7 @@ def rollup(user, by: str, *, borough: str | None = None) -> Rollup:
         grants = grants.filter(amount_awarded__isnull=False).order_by()
         if by == "year":
             grants = grants.annotate(start_year=ExtractYear("start_date"))
-        for g in grants.values(gkey).annotate(n=Count("pk"), money=Sum("amount_awarded")):
+        for g in _grouped_sums(grants, gkey, {"money": Sum("amount_awarded")}):
             row = rows.setdefault(g[gkey], _empty(g[gkey], ""))
             row["grants_awarded"] = g["n"]
             row["amount_awarded"] = g["money"] or Decimal("0.00")
@@ -170,6 +171,27 @@ def rollup(user, by: str, *, borough: str | None = None) -> Rollup:
         for k in Rollup.COLUMNS[2:]:
             total[k] += row[k]
     return Rollup(by=by, rows=out, total=total)
+
+
+def _grouped_sums(qs, key: str, sums: dict) -> list[dict]:
+    """``qs.values(key).annotate(n=Count, **sums)``, added up by the database. Every count and amount
+    is bounded (models.MAX_COUNT, MAX_MONEY; CHECK constraints), so no sum can pass a 64-bit integer;
+    should one still do so (a database that kept rows from before the bounds: SQLite's SUM raises
+    "integer overflow", PostgreSQL "bigint out of range"), the same figures are added up in Python,
+    exactly, so that one bad record never takes the register down for everyone."""
+    try:
+        with transaction.atomic():  # a savepoint: PostgreSQL can go on after the failed query
+            return list(qs.values(key).annotate(n=Count("pk"), **sums))
+    except (OperationalError, DataError):
+        fields = {name: agg.source_expressions[0].name for name, agg in sums.items()}
+        out: dict = {}
+        for rec in qs.values(key, *set(fields.values())):
+            row = out.setdefault(rec[key], {key: rec[key], "n": 0, **{name: None for name in fields}})
+            row["n"] += 1
+            for name, f in fields.items():
+                if rec[f] is not None:
+                    row[name] = rec[f] if row[name] is None else row[name] + rec[f]
+        return list(out.values())
 
 
 def rollup_table(user, by: str, *, borough: str | None = None) -> dict:

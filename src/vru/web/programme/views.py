@@ -7,7 +7,6 @@ provider's staff never edit the register, whatever else they hold."""
 
 from __future__ import annotations
 
-import csv
 import io
 
 from django.contrib import messages
@@ -17,11 +16,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from vru.outputs import csvsafe
 from vru.web.accounts.audit import audit
 from vru.web.core import maps
 from vru.web.core.access import require_perms
 
-from . import csvio, scope
+from . import csvio, geojson, scope
 from .forms import AreaForm, ConsortiumForm, GrantForm, ImportForm, InterventionForm, TransitionForm
 from .models import AGE_BANDS, Grant
 from .scope import ALL_PERM, DELIVERY_PERM, MANAGE_PERM, VIEW_PERM
@@ -57,9 +57,10 @@ def area_detail(request, pk: int):
     area = scope.area_or_404(request.user, pk)
     consortia = scope.consortia_for(request.user).filter(area=area)
     map_uri = None
-    if area.geometry:
+    geometry = geojson.for_output(area.geometry)  # None for a malformed row stored before the rules
+    if geometry:
         label = f"Map of {area.name} (shaded) within the borough of {area.borough_name}"
-        map_uri = maps.data_uri(maps.area_svg(area.geometry, area.borough, label))
+        map_uri = maps.data_uri(maps.area_svg(geometry, area.borough, label))
     return render(request, "programme/area_detail.html", _ctx(
         request, area=area, consortia=consortia, map_uri=map_uri,
         map_alt=f"Map of {area.name} (shaded) within the borough of {area.borough_name}",
@@ -147,7 +148,7 @@ def export_csv(request, table: str):
         csvio.write_csv(out, table, _EXPORT_QS[table](request.user))
     elif table.startswith("rollup-") and table.removeprefix("rollup-") in scope.ROLLUP_BY:
         r = scope.rollup(request.user, table.removeprefix("rollup-"))
-        w = csv.writer(out)
+        w = csvsafe.writer(out)
         w.writerow(r.COLUMNS)
         for row in [*r.rows, r.total]:
             w.writerow([row[c] for c in r.COLUMNS])
@@ -203,7 +204,8 @@ def _edit_page(request, form_class, *, instance, template, title, back, done, sa
 
 def _initial_pk(request, name) -> dict:
     value = request.GET.get(name, "")
-    return {name: int(value)} if value.isdigit() else {}
+    # ASCII digits only ("²".isdigit() is true but int() refuses it), and a length a key can have
+    return {name: int(value)} if value.isascii() and value.isdigit() and len(value) <= 18 else {}
 
 
 @require_http_methods(["GET", "POST"])
