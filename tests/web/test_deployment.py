@@ -13,9 +13,9 @@ The steps of the guide, run as written, on a new PostgreSQL database:
    load (stylesheets, scripts, images, and every ``url(...)`` in each stylesheet) answers 200 under its
    hashed name (the staticfiles manifest), from the platform itself.
 
-Also through nginx: HTTP redirects to HTTPS, other host names are refused, a body over the documented
-6 MB limit gets 413 from nginx, and the client's address reaches the application's lockout while a
-forged ``X-Forwarded-For`` does not.
+Also through nginx: HTTP redirects to HTTPS, other host names are refused, a body over the largest the
+application accepts (nginx's ``client_max_body_size``) gets 413 from nginx, and the client's address
+reaches the application's lockout while a forged ``X-Forwarded-For`` does not.
 
 Needs nginx, openssl and PostgreSQL (``$VRU_TEST_DATABASE_URL``'s server, default
 postgres://postgres@127.0.0.1:5432; a database ``vru_deploy_<random>`` is created and dropped). Without
@@ -56,7 +56,6 @@ DEPLOY = ROOT / "docs" / "deploy"
 HOST = "vru.example.org"
 PASSWORD = "deployment test " + secrets.token_hex(8)
 HASHED = re.compile(r"\.[0-9a-f]{12}\.[A-Za-z0-9]+$")  # ManifestStaticFilesStorage's names
-BODY_LIMIT = 6 * 1024 * 1024  # nginx's client_max_body_size 6m
 
 # One user per role, with what the guide's administrator gives them in /admin/ (docs/web.md).
 USERS = {
@@ -544,13 +543,29 @@ def test_http_redirects_to_https_and_other_hosts_are_refused(deployed):
         conn.getresponse()
 
 
-def test_a_body_over_the_documented_limit_gets_413_from_nginx(deployed):
+def _nginx_body_limit() -> int:
+    m = re.search(r"^\s*client_max_body_size\s+(\d+)m;", (DEPLOY / "nginx.conf").read_text(), re.M)
+    assert m, "docs/deploy/nginx.conf sets no client_max_body_size in megabytes"
+    return int(m.group(1)) * 1024 * 1024
+
+
+def test_nginx_body_limit_is_the_largest_the_application_accepts():
+    """Neither refuses what the other accepts: nginx's limit is the largest of the application's
+    per-page limits (an upload refused by nginx gets its bare error page instead of the form's)."""
+    from django.conf import settings
+
+    largest = max([settings.VRU_WEB_MAX_BODY_BYTES, *settings.VRU_WEB_UPLOAD_LIMITS.values()])
+    assert _nginx_body_limit() == largest
+
+
+def test_a_body_over_the_limit_gets_413_from_nginx(deployed):
+    limit = _nginx_body_limit()
     b = deployed.browser()
-    r = b.request("POST", "/programme/import/", b"x" * (BODY_LIMIT + 1),
+    r = b.request("POST", "/programme/import/", b"x" * (limit + 1),
                   {"Content-Type": "application/octet-stream", "Origin": b.origin})
     assert r.status == 413 and b"nginx" in r.body, (r.status, r.text[:500])
-    # At the limit, nginx passes the request on: the application answers it (here: no CSRF token).
-    r = b.request("POST", "/programme/import/", b"x" * (BODY_LIMIT - 1024),
+    # Under the limit, nginx passes the request on: the application answers it (here: no CSRF token).
+    r = b.request("POST", "/programme/import/", b"x" * (limit - 1024),
                   {"Content-Type": "application/octet-stream", "Origin": b.origin})
     assert r.status == 403 and b"nginx" not in r.body, (r.status, r.text[:500])
 
