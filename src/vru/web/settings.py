@@ -310,8 +310,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "UNAUTHENTICATED_USER": None,
-    # DRF's error answers carry the request id; anything else under /api/ is JSON too (core.errors).
-    "EXCEPTION_HANDLER": "vru.web.core.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "VRU platform API",

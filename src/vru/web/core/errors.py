@@ -6,8 +6,10 @@ answers ``{"detail": ..., "request_id": ...}`` as JSON: 503 with ``Retry-After``
 busy or unreachable (a locked SQLite database, a lost PostgreSQL connection), 500 otherwise. Elsewhere
 it is Django's own ``server_error`` (the ``500.html`` page, rendered without touching the database).
 
-``api_exception_handler`` is DRF's ``EXCEPTION_HANDLER``: DRF's answers (403, 404, 400...) gain the
-request id; an exception DRF does not handle is left to Django, and so to ``server_error``.
+DRF answers the errors it knows (400, 403, 404...) as JSON itself, in the shape each API documents (the
+Open Referral UK API's errors are fixed by its standard), and re-raises any other exception, which so
+comes here: one place for every unexpected error, in DRF views and elsewhere. Every answer carries the
+request id in its ``X-Request-ID`` header (``vru.web.middleware.RequestIdMiddleware``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import sys
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.views import defaults
-from rest_framework.views import exception_handler
 
 API_PREFIX = "/api/"
 RETRY_AFTER_SECONDS = 5
@@ -44,10 +45,3 @@ def server_error(request, template_name: str = defaults.ERROR_500_TEMPLATE_NAME)
     return JsonResponse({"detail": "Sorry, there is a problem with the service.", "request_id": request_id},
                         status=500)
 
-
-def api_exception_handler(exc, context):
-    response = exception_handler(exc, context)
-    if response is not None and isinstance(response.data, dict):
-        request = context.get("request")
-        response.data["request_id"] = getattr(request, "request_id", None)
-    return response
