@@ -14,6 +14,12 @@ Environment variables (all optional in development; see docs/web.md):
 - ``DJANGO_ALLOWED_HOSTS``: comma-separated host names (default: localhost, 127.0.0.1, [::1]).
 - ``VRU_WEB_PRODUCTION=1``: HTTPS-only cookies, HSTS, SSL redirect; the secret key must come from the env.
 - ``VRU_WEB_STATIC_ROOT``: where ``collectstatic`` writes (default ``<data dir>/web-static``).
+- ``VRU_WEB_TRUSTED_PROXIES``: addresses or CIDR ranges of the reverse proxies whose X-Forwarded-For is
+  believed (default none; ``vru.web.core.clientip``).
+- ``VRU_WEB_LOG_LEVEL`` (default INFO) and ``VRU_WEB_ADMINS`` ("Name <address>, ..."): JSON logs on
+  standard error and error e-mails, without personal data (``vru.web.core.logs``).
+
+The data directory is the owner's only (0700), and so are the SQLite database and its journals (0600).
 """
 
 from __future__ import annotations
