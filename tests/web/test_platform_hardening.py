@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -209,10 +211,17 @@ def _wsgi(path: str, body: _Body, **environ):
         **environ,
     }
     status = []
-    start = time.monotonic()
-    response = WSGIHandler()(env, lambda s, h, exc_info=None: status.append(s))
-    content = b"".join(response)
-    response.close()
+    # as Django's test client does: the test's database connection stays open across the request
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        start = time.monotonic()
+        response = WSGIHandler()(env, lambda s, h, exc_info=None: status.append(s))
+        content = b"".join(response)
+        response.close()
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
     return int(status[0].split()[0]), content, time.monotonic() - start
 
 
