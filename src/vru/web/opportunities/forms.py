@@ -14,7 +14,7 @@ from django.utils import timezone
 from vru.geography.boroughs import BOROUGHS
 from vru.web.core.forms import GovukFormMixin
 
-from . import geo, safeguarding
+from . import dates, geo, safeguarding
 from .models import Opportunity
 
 DAYS = [("MO", "Monday"), ("TU", "Tuesday"), ("WE", "Wednesday"), ("TH", "Thursday"), ("FR", "Friday"),
@@ -30,6 +30,14 @@ def _date_widget():
 
 def _datetime_widget():
     return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+def _in_window(form, name: str, what: str):
+    """The field's date or date and time, refused outside the platform's window (``dates.py``)."""
+    value = form.cleaned_data[name]
+    if value is not None and (msg := dates.problem(value, timezone.localdate(), what)):
+        raise ValidationError(msg)
+    return value
 
 
 def capacity_message(taken: int) -> str:
@@ -96,6 +104,18 @@ class OpportunityForm(GovukFormMixin, forms.ModelForm):
             pc = pc[:-3] + " " + pc[-3:]
         return pc
 
+    def clean_start_date(self):
+        return _in_window(self, "start_date", "The start date")
+
+    def clean_end_date(self):
+        return _in_window(self, "end_date", "The end date")
+
+    def clean_visible_from(self):
+        return _in_window(self, "visible_from", "'Show from'")
+
+    def clean_visible_to(self):
+        return _in_window(self, "visible_to", "'Show until'")
+
     def clean_days_of_week(self):
         return ",".join(d for d, _ in DAYS if d in self.cleaned_data["days_of_week"])
 
@@ -155,6 +175,12 @@ class ApproveForm(GovukFormMixin, forms.Form):
     def __init__(self, *args, opportunity: Opportunity, **kwargs):
         self.opportunity = opportunity
         super().__init__(*args, **kwargs)
+
+    def clean_visible_from(self):
+        return _in_window(self, "visible_from", "'Show from'")
+
+    def clean_visible_to(self):
+        return _in_window(self, "visible_to", "'Show until'")
 
     def clean(self):
         data = super().clean()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -32,18 +33,19 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from vru.geography.boroughs import BOROUGHS, borough_code
 
-from . import oruk
+from . import dates, oruk
 
 # fields compared to decide "unchanged" (everything the feed sets)
 FIELDS = ("kind", "topic", "title", "description", "borough", "address", "postcode", "latitude", "longitude",
           "min_age", "max_age", "start_date", "end_date", "recurrence", "days_of_week", "start_time",
           "end_time", "is_free", "price", "accessibility", "how_to_apply", "apply_url", "visible_to")
 POSTCODE = re.compile(r"(GIR ?0AA|[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2})")
+MAX_DEPTH = 12  # a service record of the profile is at most 6 levels deep
 CLOCK = re.compile(r"(\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:\d{2})?")
 
 
@@ -59,7 +61,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"record {self.index} (id {self.id or '?'}): {self.path}: {self.message}"
+        text = f"record {self.index} (id {self.id or '?'}): {self.path}: {self.message}"
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate, shown as \ud800
 
 
 @dataclass
@@ -85,6 +88,9 @@ def load(path: str | Path) -> object:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise FeedError(f"{path}: not JSON: {e.msg} at line {e.lineno}, column {e.colno}") from e
+    except RecursionError as e:
+        raise FeedError(f"{path}: nested too deeply to read (a service is at most {MAX_DEPTH} levels "
+                        "deep)") from e
 
 
 def records(document) -> list:
@@ -98,6 +104,54 @@ def records(document) -> list:
     raise FeedError("unknown format: expected an Open Referral UK paginated service list (an object with "
                     "'contents'), a JSON array of services, or one service (an object with id, name and "
                     "status)")
+
+
+def _path(parent: str, key) -> str:
+    return f"{parent}[{key}]" if isinstance(key, int) else f"{parent}.{key}"
+
+
+def _shown(value, limit: int = 40) -> str:
+    """``value`` for a message: short, and printable whatever it holds."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def unreadable(rec) -> list[tuple[str, str]]:
+    """What no later check can take: nesting deeper than ``MAX_DEPTH``, text that cannot be stored
+    (a lone surrogate such as "\\ud800", a NUL character) and numbers that are not numbers (NaN,
+    Infinity, which Python's JSON reader accepts). Walked without recursion, so any depth is safe."""
+    problems: list[tuple[str, str]] = []
+    stack = [("$", rec, 0)]
+    while stack and len(problems) < 20:
+        path, value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            problems.append((path, f"nested more than {MAX_DEPTH} levels deep: not a service record"))
+            continue
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if not _storable(k):
+                    problems.append((path, f"a key {_shown(k)} holds a character that is not text "
+                                           "(a lone surrogate or NUL)"))
+                    continue
+                stack.append((_path(path, k), v, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((_path(path, i), v, depth + 1) for i, v in enumerate(value))
+        elif isinstance(value, str) and not _storable(value):
+            problems.append((path, f"{_shown(value)} holds a character that is not text (a lone "
+                                   "surrogate or NUL)"))
+        elif isinstance(value, float) and not math.isfinite(value):
+            problems.append((path, f"{value} is not a number"))
+    return sorted(problems)
+
+
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _date(value, path, problems) -> dt.date | None:
@@ -122,6 +176,9 @@ def _clock(value, day: dt.date | None, path, problems) -> dt.time | None:
         problems.append((path, f"{value!r} is not a time of day"))
         return None
     t = dt.time(h, mi, sec)
+    if tz and tz != "Z" and (int(tz[1:3]) > 14 or int(tz[4:6]) > 59):
+        problems.append((path, f"{value!r}: {tz} is not a UTC offset (from -14:00 to +14:00)"))
+        return None
     if tz and day is not None:
         zone = dt.UTC if tz == "Z" else dt.datetime.strptime(tz.replace(":", ""), "%z").tzinfo
         t = dt.datetime.combine(day, t, tzinfo=zone).astimezone(oruk.LONDON).time().replace(tzinfo=None)
@@ -165,9 +222,10 @@ def _to_fields(rec: dict, now: dt.datetime) -> tuple[dict | None, list[tuple[str
         v = rec.get(key)
         if v is None:
             problems.append((f"$.{key}", "missing: young people search by age, so the ages are needed"))
-        elif v != int(v) or not 10 <= v <= 25:
-            problems.append((f"$.{key}", f"{v} is not a whole number of years from 10 to 25 (the platform is "
-                                         "for young people aged 14 to 24)"))
+        elif (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v != int(v)
+              or not 10 <= v <= 25):
+            problems.append((f"$.{key}", f"{_shown(v)} is not a whole number of years from 10 to 25 (the "
+                                         "platform is for young people aged 14 to 24)"))
         else:
             out[target] = int(v)
     if "min_age" in out and "max_age" in out and out["min_age"] > out["max_age"]:
@@ -192,7 +250,9 @@ def _to_fields(rec: dict, now: dt.datetime) -> tuple[dict | None, list[tuple[str
         if lat is None or lon is None:
             problems.append((f"{base}.latitude", "missing latitude/longitude"))
         else:
-            found = geo.borough_at(lat, lon) if -90 <= lat <= 90 and -180 <= lon <= 180 else []
+            numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+                          for x in (lat, lon))
+            found = geo.borough_at(lat, lon) if numbers and -90 <= lat <= 90 and -180 <= lon <= 180 else []
             if not found:
                 problems.append((f"{base}.latitude", f"({lat}, {lon}) is not in a London borough"))
             else:
@@ -228,6 +288,10 @@ def _to_fields(rec: dict, now: dt.datetime) -> tuple[dict | None, list[tuple[str
         s = schedules[0]
         start = _date(s.get("valid_from"), "$.schedules[0].valid_from", problems)
         end = _date(s.get("valid_to"), "$.schedules[0].valid_to", problems)
+        for day, where in ((start, "valid_from"), (end, "valid_to")):
+            if day and (msg := dates.problem(day, timezone.localdate(now), where)):
+                problems.append((f"$.schedules[0].{where}", msg))
+                start = end = None
         if start and end:
             if start > end:
                 problems.append(("$.schedules[0].valid_to", f"{end} is before valid_from {start}"))
@@ -270,8 +334,9 @@ def _to_fields(rec: dict, now: dt.datetime) -> tuple[dict | None, list[tuple[str
         if a is None:
             continue
         try:
-            d = Decimal(str(a)).quantize(Decimal("0.01"))
-        except InvalidOperation:
+            d = Decimal(str(a))
+            d = d.quantize(Decimal("0.01")) if d.is_finite() and abs(d) < 10**9 else Decimal(-1)
+        except (InvalidOperation, ValueError):
             d = Decimal(-1)
         if d < 0 or d >= Decimal("100000"):
             problems.append((f"$.cost_options[{j}].amount",
@@ -334,6 +399,10 @@ def import_feed(document, *, provider, source: str, now: dt.datetime | None = No
             report.problems.append(Problem(i, None, "$", "not a JSON object (a service)"))
             continue
         rid = rec.get("id") if isinstance(rec.get("id"), str) else None
+        errors = unreadable(rec)
+        if errors:
+            report.problems.extend(Problem(i, rid, p, m) for p, m in errors)
+            continue
         errors = oruk.schema_errors("compiled/service.json", rec)
         if errors:
             report.problems.extend(Problem(i, rid, p, m) for p, m in errors)
@@ -382,21 +451,28 @@ def import_feed(document, *, provider, source: str, now: dt.datetime | None = No
                 for name, messages in e.message_dict.items():
                     report.problems.append(Problem(i, rid, f"$ ({name})", "; ".join(messages)))
                 continue
-            plan.append((action, opp))
+            plan.append((i, rid, action, opp))
         if report.problems:
             transaction.set_rollback(True)
             return report
-        if dry_run:
-            report.created = sum(a == "created" for a, _ in plan)
-            report.updated = sum(a == "updated" for a, _ in plan)
-            return report
-        for action, opp in plan:
+        # A dry run writes exactly as the real run does and then rolls back, so it finds every problem
+        # the real run would, the database's own refusals included.
+        for i, rid, action, opp in plan:
             before = existing[opp.external_id].status if action == "updated" else ""
             opp.status = "pending"
-            opp.save()
             reason = (f"Imported from the Open Referral UK feed {source}" if action == "created"
                       else f"Changed in the Open Referral UK feed {source}: moderated again")
-            ModerationEvent.objects.create(opportunity=opp, from_status=before or "", to_status="pending",
-                                           reason=reason)
+            try:
+                with transaction.atomic():  # a savepoint: one refused record does not hide the others
+                    opp.save()
+                    ModerationEvent.objects.create(opportunity=opp, from_status=before or "",
+                                                   to_status="pending", reason=reason)
+            except DatabaseError as e:
+                report.problems.append(Problem(i, rid, "$", f"the database refused it: {e}"))
+                continue
             setattr(report, action, getattr(report, action) + 1)
+        if report.problems:
+            report.created = report.updated = 0
+        if report.problems or dry_run:
+            transaction.set_rollback(True)
     return report
