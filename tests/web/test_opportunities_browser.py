@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import pytest
 from browser_util import DESKTOP, PHONE, assert_accessible, login, open_page, screenshot
+from django.core import mail
 from django.utils import timezone
 from test_opportunities_support import (
     BRIXTON,
@@ -216,7 +218,8 @@ def test_every_opportunities_page_passes_axe(browser, live_server, width):
         None: ["/opportunities/", f"/opportunities/?q=football&borough={LAMBETH}&age=15&free=on",
                f"/opportunities/{opp.pk}/", "/opportunities/sign-up/",
                f"/opportunities/shortlist/?ids={opp.pk},{booked.pk}",
-               f"/opportunities/shortlist/print/?ids={opp.pk}", "/accounts/login/"],
+               f"/opportunities/shortlist/print/?ids={opp.pk}", "/accounts/login/",
+               "/opportunities/sign-up/check-your-email/", "/opportunities/sign-up/confirm/MQ/expired/"],
         "sam@example.org": ["/opportunities/mine/", f"/opportunities/{opp.pk}/register/"],
         "staff@brixtonyouth.example.org": ["/opportunities/provider/", "/opportunities/provider/new/",
                                            f"/opportunities/provider/{booked.pk}/",
@@ -244,6 +247,24 @@ def test_every_opportunities_page_passes_axe(browser, live_server, width):
             assert page.locator("#id_title-error").is_visible()
             assert_accessible(page)
             screenshot(page, f"opportunities-provider-form-errors-{width}")
+        if who is None:  # sign-up: its errors, then the emailed link's "choose your password" form
+            page.goto(live_server.url + "/opportunities/sign-up/", wait_until="load")
+            with page.expect_navigation(wait_until="load"):
+                page.click("button:has-text('Continue')")  # everything left empty
+            assert page.locator("#id_email-error").is_visible()
+            assert_accessible(page)
+            page.fill("#id_email", f"new-{width}@example.org")
+            page.fill("#id_nickname", "Nia")
+            page.fill("#id_birth_year", str(timezone.localdate().year - 16))
+            with page.expect_navigation(wait_until="load"):
+                page.click("button:has-text('Continue')")
+            assert page.locator("h1").inner_text() == "Check your email"
+            link = re.search(r"https?://[^/\s]+(/opportunities/sign-up/confirm/\S+/)", mail.outbox[-1].body)
+            page.goto(live_server.url + link.group(1), wait_until="load")
+            assert page.locator("h1").inner_text() == "Choose your password"
+            assert_accessible(page)
+            if width == "phone":
+                _no_horizontal_scroll(page)
         page.watch.assert_clean()
         page.context.close()
 
