@@ -10,6 +10,7 @@ import re
 from html import unescape
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core import mail
 from django.core.checks import run_checks
@@ -551,3 +552,28 @@ def test_a_moderator_cannot_set_a_window_at_the_edges_of_time():
     assert r.status_code == 200 and "must be between" in r.content.decode()
     opp.refresh_from_db()
     assert opp.status == "pending"
+
+
+def test_sign_ups_whose_link_expired_unused_are_deleted_by_the_scheduled_command():
+    """Retention: a sign-up never confirmed can no longer be, once its link has expired, so the
+    scheduled ``expire_opportunities`` deletes it (nickname and year of birth with it). A confirmed
+    account, a fresh sign-up and a deactivated staff account are kept."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    _signup(Client(), "stale@example.org", nickname="Old")
+    _signup(Client(), "fresh@example.org", nickname="New")
+    kept = young_person("kept@example.org", "Kept")
+    staff = User.objects.create_user("gone.staff@example.org", PASSWORD, is_active=False)
+    old = dt.timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT, minutes=1)
+    User.objects.filter(email__in=["stale@example.org", "kept@example.org", "gone.staff@example.org"]) \
+        .update(date_joined=timezone.now() - old)
+    out = StringIO()
+    call_command("expire_opportunities", stdout=out)
+    assert "deleted 1 unconfirmed sign-ups" in out.getvalue()
+    emails = set(User.objects.values_list("email", flat=True))
+    assert "stale@example.org" not in emails
+    assert {"fresh@example.org", "kept@example.org", staff.email} <= emails
+    assert not YoungPerson.objects.filter(nickname="Old").exists()
+    assert kept.young_person.nickname == "Kept"

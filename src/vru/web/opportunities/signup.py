@@ -20,8 +20,10 @@ and ``is_active``, which choosing the password changes.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import SetPasswordForm
@@ -31,6 +33,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_encode
 
@@ -58,6 +61,24 @@ def is_pending(user: User) -> bool:
     """An account made by sign-up whose link has not been used yet (inactive, no password)."""
     return (not user.is_active and not user.has_usable_password() and user.last_login is None
             and YoungPerson.objects.filter(user=user).exists())
+
+
+def purge_unconfirmed(now=None) -> int:
+    """Delete sign-ups whose link has expired unused (retention: nothing is kept for a person who never
+    confirmed). A pending account older than ``PASSWORD_RESET_TIMEOUT`` can no longer be confirmed, so
+    its nickname and year of birth serve no purpose. Returns how many accounts were deleted."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+    stale = User.objects.filter(is_active=False, last_login__isnull=True, date_joined__lt=cutoff,
+                                young_person__isnull=False)
+    deleted = 0
+    for user in stale:
+        if not is_pending(user):
+            continue
+        with transaction.atomic():
+            user.delete()
+        deleted += 1
+    return deleted
 
 
 def start(request, email: str, nickname: str, birth_year: int, next_url: str = "") -> None:
