@@ -252,6 +252,56 @@ def test_a_small_chunked_form_still_reaches_the_view(alice):
     assert status == 200 and b"did not match" in content  # the form was read and checked
 
 
+def _asgi(path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]]):
+    """Call the ASGI application (``vru.web.asgi.application``) with ``chunks`` as the body; return the
+    status, the body sent back and how many body chunks the server was asked for."""
+    import asyncio
+
+    from vru.web.asgi import application
+
+    sent, asked = [], [0]
+    pending = list(chunks)
+
+    async def receive():
+        if not pending:
+            await asyncio.sleep(3600)  # the whole body sent: the client waits for the answer
+        asked[0] += 1
+        body = pending.pop(0)
+        return {"type": "http.request", "body": body, "more_body": bool(pending)}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
+             "headers": [(b"host", b"localhost"), *headers], "client": ("127.0.0.1", 5000),
+             "server": ("127.0.0.1", 80)}
+    asyncio.run(asyncio.wait_for(application(scope, receive, send), 30))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], body, asked[0]
+
+
+def test_under_asgi_a_body_over_the_limit_is_refused_while_it_arrives(settings):
+    """Django's ASGI handler reads the whole body before any middleware: vru.web.asgi.BodyLimit applies
+    the same per-page limits around it, on Content-Length before reading and on a chunked body as soon
+    as it passes the limit."""
+    limit = settings.VRU_WEB_MAX_BODY_BYTES
+    size = 50 * 1024 * 1024
+    status, body, asked = _asgi("/accounts/login/", [b"x" * 1024], [(b"content-length", str(size).encode())])
+    assert status == 413 and b"too large" in body and asked == 0
+    chunk = b"x" * (256 * 1024)
+    many = [chunk] * (size // len(chunk))
+    status, body, asked = _asgi("/accounts/login/", many, [(b"transfer-encoding", b"chunked")])
+    assert status == 413 and asked == limit // len(chunk) + 1  # stopped one chunk past the limit
+    # the import page takes its own, larger limit; a small form reaches Django (403: no CSRF token)
+    status, _, _ = _asgi("/programme/import/", [b"x" * (limit + 1)], [])
+    assert status != 413
+    status, _, _ = _asgi("/accounts/login/", [b"username=a&password=b"],
+                         [(b"content-type", b"application/x-www-form-urlencoded")])
+    assert status == 403
+
+
 def test_the_upload_pages_accept_their_forms_own_limits(settings):
     from vru.web.programme import csvio, forms
     limits = settings.VRU_WEB_UPLOAD_LIMITS

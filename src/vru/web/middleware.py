@@ -36,8 +36,8 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
-def body_limit(request) -> int:
-    """The most bytes of request body the view at ``request.path_info`` accepts:
+def limit_for_path(path_info: str) -> int:
+    """The most bytes of request body the view at ``path_info`` accepts:
     ``settings.VRU_WEB_UPLOAD_LIMITS[url name]`` for the pages that take an upload, else
     ``settings.VRU_WEB_MAX_BODY_BYTES``."""
     default = settings.VRU_WEB_MAX_BODY_BYTES
@@ -45,10 +45,15 @@ def body_limit(request) -> int:
     if not uploads:
         return default
     try:
-        name = resolve(request.path_info).view_name
+        name = resolve(path_info).view_name
     except Resolver404:
         return default
     return uploads.get(name, default)
+
+
+def body_limit(request) -> int:
+    """:func:`limit_for_path` of the request's path."""
+    return limit_for_path(request.path_info)
 
 
 def _too_large(limit: int) -> HttpResponse:
@@ -89,7 +94,7 @@ class RequestSizeLimitMiddleware:
     def _read_chunked(request):
         stream = request.META.get("wsgi.input")
         if stream is None:
-            return None  # ASGI: Django's ASGI handler has read the body already (the proxy must limit it)
+            return None  # ASGI: Django's handler has read the body, under vru.web.asgi.BodyLimit's limit
         if not request.META.get("wsgi.input_terminated"):
             return HttpResponse("Length required.\n", status=411, content_type="text/plain")
         limit = body_limit(request)
