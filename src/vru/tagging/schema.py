@@ -1,0 +1,162 @@
+"""Canonical tables of the tagging layer: column names and pyarrow schemas, one definition for all.
+
+Conventions: coordinates for computation are British National Grid (EPSG:27700) metres
+(``easting``, ``northing``); WGS 84 ``lat``/``lon`` are kept as received. Every time is UTC, held as
+``timestamp[us, tz=UTC]`` (pandas: ``datetime64[us, UTC]``). Local (Europe/London) time appears only
+where a schedule is defined in local time.
+
+Tables
+------
+POSITIONS: one row per fix. The store is Parquet, hive-partitioned by ``day=YYYY-MM-DD`` of
+    ``fix_time`` (UTC). De-duplicated on (device_id, fix_time) at import; decisions order fixes by
+    ``fix_time``, never by ``received_time``.
+ACTIVATIONS: which wearer wore which device when (``active_to`` null = still active).
+CRIMES: one row per crime *version* to match.
+MATCHES: output of matching, one row per (crime version, wearer, fix or interpolated point);
+    MATCH_SUMMARY: one row per (crime version, wearer).
+GROUND_TRUTH: the true position of each simulated wearer (per fix or per second) and the mode.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+UTC_TS = pa.timestamp("us", tz="UTC")
+
+# ---------------------------------------------------------------- mechanisms (geolocation source)
+GPS, RF, LBS, WIFI = "GPS", "RF", "LBS", "WIFI"
+MECHANISMS = (GPS, RF, LBS, WIFI)
+#: mechanisms that never make a match or open a breach on their own (cell towers, RF beacons)
+COARSE_MECHANISMS = (RF, LBS)
+
+# ---------------------------------------------------------------- column names
+DEVICE_ID = "device_id"
+FIX_TIME = "fix_time"
+RECEIVED_TIME = "received_time"
+LAT = "lat"
+LON = "lon"
+EASTING = "easting"
+NORTHING = "northing"
+PRECISION_M = "precision_m"
+SPEED_KMH = "speed_kmh"
+HEADING_DEG = "heading_deg"
+MECHANISM = "mechanism"
+
+WEARER_REF = "wearer_ref"
+ACTIVE_FROM = "active_from"
+ACTIVE_TO = "active_to"
+
+CRIME_VERSION_ID = "crime_version_id"
+CRIME_REF = "crime_ref"
+FORCE = "force"
+CRIME_TYPE = "crime_type"
+TIME_FROM = "time_from"
+TIME_TO = "time_to"
+
+VISIT = "visit"
+SEQ = "seq"
+DISTANCE_M = "distance_m"
+INTERPOLATED = "interpolated"
+
+TIME = "time"
+MODE = "mode"
+MODES = ("walk", "bus", "stationary")
+
+#: hive partition column of the positions store (``day=YYYY-MM-DD`` of fix_time UTC)
+DAY = "day"
+
+# ---------------------------------------------------------------- schemas
+POSITIONS = pa.schema([
+    pa.field(DEVICE_ID, pa.string(), nullable=False),
+    pa.field(FIX_TIME, UTC_TS, nullable=False),
+    pa.field(RECEIVED_TIME, UTC_TS, nullable=False),
+    pa.field(LAT, pa.float64(), nullable=False),
+    pa.field(LON, pa.float64(), nullable=False),
+    pa.field(EASTING, pa.float64(), nullable=False),
+    pa.field(NORTHING, pa.float64(), nullable=False),
+    pa.field(PRECISION_M, pa.float64(), nullable=False),
+    pa.field(SPEED_KMH, pa.float64()),
+    pa.field(HEADING_DEG, pa.float64()),
+    pa.field(MECHANISM, pa.string(), nullable=False),
+])
+
+ACTIVATIONS = pa.schema([
+    pa.field(DEVICE_ID, pa.string(), nullable=False),
+    pa.field(WEARER_REF, pa.string(), nullable=False),
+    pa.field(ACTIVE_FROM, UTC_TS, nullable=False),
+    pa.field(ACTIVE_TO, UTC_TS),
+])
+
+CRIMES = pa.schema([
+    pa.field(CRIME_VERSION_ID, pa.string(), nullable=False),
+    pa.field(CRIME_REF, pa.string(), nullable=False),
+    pa.field(FORCE, pa.string(), nullable=False),
+    pa.field(CRIME_TYPE, pa.string(), nullable=False),
+    pa.field(TIME_FROM, UTC_TS, nullable=False),
+    pa.field(TIME_TO, UTC_TS, nullable=False),
+    pa.field(EASTING, pa.float64(), nullable=False),
+    pa.field(NORTHING, pa.float64(), nullable=False),
+])
+
+MATCHES = pa.schema([
+    pa.field(CRIME_VERSION_ID, pa.string(), nullable=False),
+    pa.field(WEARER_REF, pa.string(), nullable=False),
+    pa.field(DEVICE_ID, pa.string(), nullable=False),
+    pa.field(VISIT, pa.string(), nullable=False),
+    pa.field(SEQ, pa.int64(), nullable=False),
+    pa.field(FIX_TIME, UTC_TS, nullable=False),
+    pa.field(EASTING, pa.float64(), nullable=False),
+    pa.field(NORTHING, pa.float64(), nullable=False),
+    pa.field(PRECISION_M, pa.float64(), nullable=False),
+    pa.field(SPEED_KMH, pa.float64()),
+    pa.field(HEADING_DEG, pa.float64()),
+    pa.field(MECHANISM, pa.string(), nullable=False),
+    pa.field(DISTANCE_M, pa.float64(), nullable=False),
+    pa.field(INTERPOLATED, pa.bool_(), nullable=False),
+])
+
+MATCH_SUMMARY = pa.schema([
+    pa.field(CRIME_VERSION_ID, pa.string(), nullable=False),
+    pa.field(WEARER_REF, pa.string(), nullable=False),
+    pa.field("n_fixes", pa.int64(), nullable=False),
+    pa.field("first_time", UTC_TS, nullable=False),
+    pa.field("last_time", UTC_TS, nullable=False),
+    pa.field("min_distance_m", pa.float64(), nullable=False),
+    pa.field("p_within", pa.float64(), nullable=False),
+    pa.field("dwell_s", pa.float64(), nullable=False),
+    pa.field("explanation", pa.string(), nullable=False),
+])
+
+GROUND_TRUTH = pa.schema([
+    pa.field(DEVICE_ID, pa.string(), nullable=False),
+    pa.field(WEARER_REF, pa.string(), nullable=False),
+    pa.field(TIME, UTC_TS, nullable=False),
+    pa.field(EASTING, pa.float64(), nullable=False),
+    pa.field(NORTHING, pa.float64(), nullable=False),
+    pa.field(MODE, pa.string(), nullable=False),
+])
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "positions": POSITIONS,
+    "activations": ACTIVATIONS,
+    "crimes": CRIMES,
+    "matches": MATCHES,
+    "match_summary": MATCH_SUMMARY,
+    "ground_truth": GROUND_TRUTH,
+}
+
+
+def columns(schema: pa.Schema) -> list[str]:
+    """The column names of a schema, in order."""
+    return list(schema.names)
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with exactly the columns of ``schema``, in order, cast to its types.
+
+    Raises ``ValueError`` naming the missing columns. Extra columns are dropped.
+    """
+    missing = [n for n in schema.names if n not in table.column_names]
+    if missing:
+        raise ValueError(f"missing column(s): {', '.join(missing)}")
+    return table.select(schema.names).cast(schema)
