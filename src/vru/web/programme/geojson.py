@@ -39,15 +39,20 @@ MAX_DEPTH = 20
 LONDON_BOUNDS = (-0.52, 51.28, 0.34, 51.70)
 TYPES = ("Polygon", "MultiPolygon")
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
-_BRACKET = re.compile(r"[\[\]{}]")
+# A string (to its closing quote, or to the end of an unterminated one: a string match never fails
+# once started, and the quantifiers are possessive, so the scan is linear in the text, even for
+# '"\\"\\"\\"...'), or a bracket.
+_TOKEN = re.compile(r'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)|[\[\]{}]', re.S)
 
 
 def depth(text: str, stop: int | None = None) -> int:
     """How deeply arrays and objects nest in JSON ``text`` (brackets inside strings do not count).
     Stops counting once past ``stop``."""
     level = deepest = 0
-    for ch in _BRACKET.findall(_STRING.sub("", text)):
+    for m in _TOKEN.finditer(text):
+        ch = m.group()
+        if ch[0] == '"':
+            continue
         if ch in "[{":
             level += 1
             if level > deepest:
