@@ -141,8 +141,8 @@ def _number(v) -> bool:
 
 
 def _check_coordinates(kind: str, coords) -> None:
-    """The shape of GeoJSON coordinates: Polygon = rings of positions, MultiPolygon = polygons;
-    a position is 2 or 3 finite numbers. Raises ``ValidationError``."""
+    """The shape of GeoJSON coordinates: Polygon = rings of at least 4 positions, MultiPolygon =
+    polygons; a position is 2 or 3 finite numbers. Raises ``ValidationError``."""
     def bad(why):
         return ValidationError(f"coordinates are not a valid {kind}: {why}")
 
@@ -156,6 +156,8 @@ def _check_coordinates(kind: str, coords) -> None:
         for ring in polygon:
             if not isinstance(ring, seq):
                 raise bad("a ring must be a list of positions")
+            if len(ring) < 4:
+                raise bad("a ring needs at least 4 positions (the first repeated at the end)")
             for pos in ring:
                 if not (isinstance(pos, seq) and len(pos) in (2, 3) and all(_number(x) for x in pos)):
                     raise bad("a position must be 2 or 3 numbers (longitude, latitude)")

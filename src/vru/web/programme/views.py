@@ -8,6 +8,7 @@ provider's staff never edit the register, whatever else they hold."""
 from __future__ import annotations
 
 import io
+import logging
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -15,6 +16,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
+from shapely.errors import GEOSException
 
 from vru.outputs import csvsafe
 from vru.web.accounts.audit import audit
@@ -25,6 +27,8 @@ from . import csvio, geojson, scope
 from .forms import AreaForm, ConsortiumForm, GrantForm, ImportForm, InterventionForm, TransitionForm
 from .models import AGE_BANDS, Grant
 from .scope import ALL_PERM, DELIVERY_PERM, MANAGE_PERM, VIEW_PERM
+
+logger = logging.getLogger(__name__)
 
 #: creating and editing areas, consortia and grants: programme managers and administrators.
 EDIT_PERMS = (VIEW_PERM, ALL_PERM, MANAGE_PERM)
@@ -60,7 +64,10 @@ def area_detail(request, pk: int):
     geometry = geojson.for_output(area.geometry)  # None for a malformed row stored before the rules
     if geometry:
         label = f"Map of {area.name} (shaded) within the borough of {area.borough_name}"
-        map_uri = maps.data_uri(maps.area_svg(geometry, area.borough, label))
+        try:
+            map_uri = maps.data_uri(maps.area_svg(geometry, area.borough, label))
+        except (ValueError, GEOSException):  # a stored shape shapely cannot draw (e.g. self-intersecting)
+            logger.warning("area %s: boundary cannot be drawn", area.pk)
     return render(request, "programme/area_detail.html", _ctx(
         request, area=area, consortia=consortia, map_uri=map_uri,
         map_alt=f"Map of {area.name} (shaded) within the borough of {area.borough_name}",
