@@ -13,11 +13,11 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from vru.web.core.pagination import BoundedPagination
 from vru.web.dashboard import data
 from vru.web.dashboard.cache import AnalysisError, WarehouseMissing, WarehouseUnavailable
 from vru.web.dashboard.forms import (
@@ -317,7 +317,7 @@ class AreaView(DashboardView):
 
 class HotspotsView(DashboardView):
     form_class = HotspotForm
-    pagination_class = LimitOffsetPagination
+    pagination_class = BoundedPagination
 
     @extend_schema(
         summary="Emerging hot spots by LSOA",

@@ -12,12 +12,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from vru.geography.boroughs import BOROUGHS
+from vru.web.core.pagination import BoundedPagination
 
 from . import geojson, scope
 from .models import (
@@ -36,17 +36,6 @@ class CanViewRegister(BasePermission):
 
 
 PERMS = [IsAuthenticated, CanViewRegister]
-
-
-class BoundedPagination(LimitOffsetPagination):
-    """``limit``/``offset`` as usual, within bounds a database can take: an offset past a 64-bit
-    integer (``?offset=99999999999999999999``) was a 500 from SQLite ("datatype mismatch")."""
-
-    max_limit = 1000
-    max_offset = 2**31 - 1
-
-    def get_offset(self, request):
-        return min(super().get_offset(request), self.max_offset)
 
 
 class GeometryField(serializers.JSONField):
