@@ -10,11 +10,15 @@ Tables
 POSITIONS: one row per fix. The store is Parquet, hive-partitioned by ``day=YYYY-MM-DD`` of
     ``fix_time`` (UTC). De-duplicated on (device_id, fix_time) at import; decisions order fixes by
     ``fix_time``, never by ``received_time``.
-ACTIVATIONS: which wearer wore which device when (``active_to`` null = still active).
+ACTIVATIONS: which wearer wore which device when: half-open ``[active_from, active_to)``
+    (``active_to`` null = still active).
+KEEP: intervals of positions that retention must keep (a qualified match, a breach): the fixes of
+    ``device_id`` with ``time_from <= fix_time <= time_to``.
 CRIMES: one row per crime *version* to match.
 MATCHES: output of matching, one row per (crime version, wearer, fix or interpolated point);
     MATCH_SUMMARY: one row per (crime version, wearer).
-GROUND_TRUTH: the true position of each simulated wearer (per fix or per second) and the mode.
+GROUND_TRUTH: the true position of each simulated wearer at every tick, the mode, and the mechanism of
+    the fix reported at that tick (null: none was reported).
 """
 
 from __future__ import annotations
@@ -134,6 +138,14 @@ GROUND_TRUTH = pa.schema([
     pa.field(EASTING, pa.float64(), nullable=False),
     pa.field(NORTHING, pa.float64(), nullable=False),
     pa.field(MODE, pa.string(), nullable=False),
+    # mechanism of the fix the tag reported at this tick; null when it reported none (a GPS gap)
+    pa.field(MECHANISM, pa.string()),
+])
+
+KEEP = pa.schema([
+    pa.field(DEVICE_ID, pa.string(), nullable=False),
+    pa.field(TIME_FROM, UTC_TS, nullable=False),
+    pa.field(TIME_TO, UTC_TS, nullable=False),
 ])
 
 SCHEMAS: dict[str, pa.Schema] = {
@@ -143,6 +155,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "matches": MATCHES,
     "match_summary": MATCH_SUMMARY,
     "ground_truth": GROUND_TRUTH,
+    "keep": KEEP,
 }
 
 
