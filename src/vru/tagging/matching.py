@@ -1,0 +1,430 @@
+"""Crime matching: which tag wearers were near a crime's place during its window. Published and versioned.
+
+The algorithm (version :data:`ALGORITHM_VERSION`; docs/tagging-matching.md gives it with reasons) is
+written once as Ibis expressions, with distances in British National Grid metres
+(``sqrt(dx^2 + dy^2)``, no geospatial extension), so the same expression runs on DuckDB (default)
+and on PySpark. Times are compared in whole seconds since the epoch (UTC).
+
+For one crime version (point ``c``, window ``[from, to]``) and the parameters :class:`Params`:
+
+1. **Fixes.** A fix of a device, taken while an activation links the device to a wearer
+   (``active_from <= fix_time < active_to``), is a *candidate* when
+   ``from - tolerance <= fix_time <= to + tolerance`` and ``distance(fix, c) <= R + precision_m``.
+   Only GPS and WIFI candidates make a match; LBS (cell) and RF candidates are listed with a match
+   made by others but never make one, and never count in the score.
+2. **Interpolation.** Consecutive GPS/WIFI fixes of a device (ordered by ``fix_time``), ``(p1, t1)``
+   and ``(p2, t2)``, form a segment when ``t2 - t1 <= max_gap_s`` and the implied speed
+   ``|p2 - p1| / (t2 - t1) <= max_speed_mps``. Where the segment's time span overlaps the widened
+   window and neither end is itself a candidate, the point of the segment closest to ``c`` within
+   the overlap (``alpha`` in ``[a0, a1]``, moving linearly in time; its time rounded to the second)
+   is a candidate when its distance is ``<= R + precision``, where the precision grows along the
+   segment as a Brownian bridge (Horne et al. 2007): with ``s_i = precision_i / k``
+   (``k = sqrt(-2 ln(1 - confidence))``, 2.448 for the 95% circle),
+   ``s(alpha)^2 = (1-alpha)^2 s1^2 + alpha^2 s2^2 + (t2-t1) alpha (1-alpha) bridge_var``
+   and ``precision = k s(alpha)``. It is marked ``interpolated``.
+3. **Visits.** The candidates of one (crime version, wearer), ordered by time, are split into
+   visits A, B, ... where two consecutive candidates are more than ``visit_gap_s`` apart, or a
+   GPS/WIFI fix that is not a candidate lies between them; points are numbered within a visit
+   (A1, A2, ...). A visit with no GPS/WIFI or interpolated point is dropped (LBS alone never
+   matches); the remaining visits are lettered in order.
+4. **Score** (per crime version and wearer, computed in Python after the Ibis step): the
+   probability that the wearer was within ``R`` of the crime, taking a point as a circular
+   Gaussian with ``sigma = max(precision, 1 m) / k``: ``P = F_ncx2(R^2/sigma^2; 2, d^2/sigma^2)``
+   (noncentral chi-square, 2 degrees of freedom), the maximum over the GPS/WIFI and interpolated
+   points; and the dwell: the longest time spanned by one visit.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+from scipy.stats import ncx2
+
+from vru.errors import VRUError
+from vru.tagging import schema as s
+
+#: bumped whenever a change to this module can change a match, a label or a score
+ALGORITHM_VERSION = "vru-match-1.0"
+BACKENDS = ("duckdb", "spark")
+TRIGGERS = ("AUTO", "MANUAL")
+#: points whose mechanism can make a match (LBS and RF never do)
+MATCHING_MECHANISMS = tuple(m for m in s.MECHANISMS if m not in s.COARSE_MECHANISMS)
+
+# an activation with no end is open until this epoch second (year 2286)
+_OPEN_END = 9.999e9
+
+
+@dataclass(frozen=True)
+class Params:
+    """The published parameters of a matching run (defaults: docs/tagging-matching.md says why)."""
+
+    radius_m: float = 100.0  # R: the MoJ draws the crime with a 100 m circle
+    tolerance_s: float = 300.0  # the window is widened by this much on each side
+    max_gap_s: float = 1800.0  # no interpolation across a longer gap between two fixes
+    max_speed_mps: float = 50.0  # no interpolation across a segment implying a faster move
+    visit_gap_s: float = 600.0  # a new visit after this long without a candidate point
+    confidence: float = 0.95  # precision_m is the radius of this confidence circle
+    bridge_var_m2_s: float = 2.0  # Brownian-bridge motion variance of an interpolated point
+
+    def __post_init__(self) -> None:
+        for name in ("radius_m", "max_gap_s", "max_speed_mps", "visit_gap_s", "bridge_var_m2_s"):
+            v = getattr(self, name)
+            if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
+                raise ValueError(f"matching parameter {name} must be a positive number, not {v!r}")
+        if not (math.isfinite(self.tolerance_s) and self.tolerance_s >= 0):
+            raise ValueError(f"matching parameter tolerance_s must be >= 0, not {self.tolerance_s!r}")
+        if not 0 < self.confidence < 1:
+            raise ValueError(f"matching parameter confidence must be in (0, 1), not {self.confidence!r}")
+
+    @property
+    def k(self) -> float:
+        """precision_m / sigma for a circular Gaussian (2.448 at 95%)."""
+        return math.sqrt(-2.0 * math.log(1.0 - self.confidence))
+
+
+class MatchRunError(VRUError):
+    """A matching run failed; ``run`` is its record (status FAILURE, with the error)."""
+
+    def __init__(self, run: dict, message: str) -> None:
+        self.run = run
+        super().__init__(message)
+
+
+@dataclass
+class MatchResult:
+    """The output of :func:`match`: the points table, the per-wearer summary and the run record."""
+
+    points: pd.DataFrame  # schema.MATCHES columns, sorted by crime version, wearer, visit, seq
+    summary: pd.DataFrame  # schema.MATCH_SUMMARY columns (+ n_visits, n_interpolated, best_point)
+    run: dict = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------------ inputs
+POSITION_COLUMNS = (s.DEVICE_ID, s.FIX_TIME, s.EASTING, s.NORTHING, s.PRECISION_M, s.SPEED_KMH,
+                    s.HEADING_DEG, s.MECHANISM)
+ACTIVATION_COLUMNS = (s.DEVICE_ID, s.WEARER_REF, s.ACTIVE_FROM, s.ACTIVE_TO)
+CRIME_COLUMNS = (s.CRIME_VERSION_ID, s.TIME_FROM, s.TIME_TO, s.EASTING, s.NORTHING)
+
+
+def _check_columns(what: str, columns, needed) -> None:
+    missing = [c for c in needed if c not in columns]
+    if missing:
+        raise ValueError(f"{what} lack the column(s) {', '.join(missing)}")
+
+
+def _utc(col: pd.Series, what: str, name: str) -> pd.Series:
+    out = pd.to_datetime(col, utc=True)
+    if getattr(col.dtype, "tz", None) is None and len(col) and not col.isna().all():
+        raise ValueError(f"{what}: column {name} must hold timezone-aware (UTC) times")
+    return out.astype("datetime64[us, UTC]")
+
+
+def _crimes_frame(crimes) -> pd.DataFrame:
+    df = crimes.execute() if isinstance(crimes, ir.Table) else pd.DataFrame(crimes)
+    _check_columns("crimes", df.columns, CRIME_COLUMNS)
+    df = df[list(CRIME_COLUMNS)].copy()
+    for c in (s.TIME_FROM, s.TIME_TO):
+        df[c] = _utc(df[c], "crimes", c)
+    for i, r in enumerate(df.itertuples(index=False)):
+        if pd.isna(r.time_from) or pd.isna(r.time_to) or r.time_to < r.time_from:
+            raise ValueError(f"crimes row {i + 1} ({r.crime_version_id}): time_to must not be before "
+                             "time_from, and both are required")
+        if not (np.isfinite(r.easting) and np.isfinite(r.northing)):
+            raise ValueError(f"crimes row {i + 1} ({r.crime_version_id}): easting/northing missing")
+    if df[s.CRIME_VERSION_ID].duplicated().any():
+        dup = df.loc[df[s.CRIME_VERSION_ID].duplicated(), s.CRIME_VERSION_ID].iloc[0]
+        raise ValueError(f"crimes: crime_version_id {dup} appears twice")
+    return df
+
+
+def _as_table(data, what: str, needed, times) -> ir.Table:
+    if isinstance(data, ir.Table):
+        _check_columns(what, data.columns, needed)
+        return data
+    df = pd.DataFrame(data)
+    _check_columns(what, df.columns, needed)
+    df = df[[c for c in needed]].copy()
+    for c in times:
+        df[c] = _utc(df[c], what, c)
+    for c in (s.SPEED_KMH, s.HEADING_DEG, s.EASTING, s.NORTHING, s.PRECISION_M):
+        if c in df:
+            df[c] = df[c].astype("float64")
+    return ibis.memtable(df)
+
+
+def _secs(col: ir.TimestampValue) -> ir.FloatingValue:
+    """Whole seconds since the epoch (UTC sessions: see :func:`_connect`)."""
+    return col.epoch_seconds().cast("float64")
+
+
+# ------------------------------------------------------------------------------------- expression
+def match_expr(pos: ir.Table, act: ir.Table, crimes: ir.Table, params: Params,
+               t_lo: float, t_hi: float) -> ir.Table:
+    """The candidate points of every (crime version, wearer) with their visit number and sequence.
+
+    ``t_lo``/``t_hi`` (epoch seconds) bound the fixes read: the crimes' widened windows plus the
+    longest gap interpolated across. Columns: the MATCHES columns less ``visit`` (``_visit``: a
+    number) plus ``_t`` (epoch seconds) and ``_elig`` (the point can make a match).
+    """
+    p = params
+    R, k = p.radius_m, p.k
+    elig_list = list(MATCHING_MECHANISMS)
+
+    pos = pos.select(*POSITION_COLUMNS).mutate(
+        **{c: pos[c].cast("float64") for c in (s.EASTING, s.NORTHING, s.PRECISION_M, s.SPEED_KMH,
+                                               s.HEADING_DEG)}, _t=_secs(pos[s.FIX_TIME]))
+    pos = pos.filter((pos._t >= t_lo) & (pos._t <= t_hi))
+    act = act.select(
+        _dev=act[s.DEVICE_ID], wearer_ref=act[s.WEARER_REF], _af=_secs(act[s.ACTIVE_FROM]),
+        _at=ibis.coalesce(_secs(act[s.ACTIVE_TO]), ibis.literal(_OPEN_END)))
+    pa = pos.join(act, [pos[s.DEVICE_ID] == act._dev, pos._t >= act._af, pos._t < act._at])
+    pa = pa.select(*POSITION_COLUMNS, "_t", s.WEARER_REF)
+    pa = pa.mutate(_elig=pa[s.MECHANISM].isin(elig_list))
+    wdev = ibis.window(group_by=[pa[s.WEARER_REF], pa[s.DEVICE_ID]], order_by=[pa._t],
+                       rows=(None, 0))
+    # _k: how many GPS/WIFI fixes of this wearer's device up to and including this one
+    pa = pa.mutate(_k=pa._elig.cast("int64").sum().over(wdev).cast("float64"))
+
+    c = crimes.select(
+        crime_version_id=crimes[s.CRIME_VERSION_ID], _cx=crimes[s.EASTING].cast("float64"),
+        _cy=crimes[s.NORTHING].cast("float64"),
+        _wf=_secs(crimes[s.TIME_FROM]) - p.tolerance_s, _wt=_secs(crimes[s.TIME_TO]) + p.tolerance_s)
+
+    # 1. fixes in the widened window within R + precision
+    f = pa.join(c, [pa._t >= c._wf, pa._t <= c._wt])
+    dist = ((f[s.EASTING] - f._cx) ** 2 + (f[s.NORTHING] - f._cy) ** 2).sqrt()
+    f = f.mutate(distance_m=dist)
+    f = f.filter(f.distance_m <= R + f[s.PRECISION_M])
+    fixes = f.select(
+        s.CRIME_VERSION_ID, s.WEARER_REF, s.DEVICE_ID, "_t", s.FIX_TIME, s.EASTING, s.NORTHING,
+        s.PRECISION_M, s.SPEED_KMH, s.HEADING_DEG, s.MECHANISM, "distance_m",
+        interpolated=ibis.literal(False),
+        _idx=ibis.ifelse(f._elig, f._k, f._k + 0.25), _elig="_elig")
+
+    # 2. segments between consecutive GPS/WIFI fixes, closest approach within the window
+    e = pa.filter(pa._elig)
+    wseg = ibis.window(group_by=[e[s.WEARER_REF], e[s.DEVICE_ID]], order_by=[e._t])
+    seg = e.mutate(_t2=e._t.lead().over(wseg), _x2=e[s.EASTING].lead().over(wseg),
+                   _y2=e[s.NORTHING].lead().over(wseg), _p2=e[s.PRECISION_M].lead().over(wseg))
+    seg = seg.mutate(_dt=seg._t2 - seg._t, _vx=seg._x2 - seg[s.EASTING], _vy=seg._y2 - seg[s.NORTHING])
+    seg = seg.filter(seg._t2.notnull() & (seg._dt > 0) & (seg._dt <= p.max_gap_s)
+                     & ((seg._vx ** 2 + seg._vy ** 2) <= (p.max_speed_mps * seg._dt) ** 2))
+    j = seg.join(c, [seg._t <= c._wt, seg._t2 >= c._wf])
+    x1, y1 = j[s.EASTING], j[s.NORTHING]
+    j = j.mutate(
+        _a0=ibis.greatest((j._wf - j._t) / j._dt, 0.0), _a1=ibis.least((j._wt - j._t) / j._dt, 1.0),
+        _L2=j._vx ** 2 + j._vy ** 2,
+        _d1=((x1 - j._cx) ** 2 + (y1 - j._cy) ** 2).sqrt(),
+        _d2=((j._x2 - j._cx) ** 2 + (j._y2 - j._cy) ** 2).sqrt())
+    proj = ((j._cx - x1) * j._vx + (j._cy - y1) * j._vy) / j._L2
+    j = j.mutate(_as=ibis.ifelse(j._L2 > 0, ibis.least(ibis.greatest(proj, j._a0), j._a1), j._a0))
+    j = j.mutate(_ts=(j._t + j._as * j._dt).round(0).cast("float64"))
+    j = j.mutate(_a=(j._ts - j._t) / j._dt)
+    j = j.mutate(_x=x1 + j._a * j._vx, _y=y1 + j._a * j._vy)
+    s1, s2 = j[s.PRECISION_M] / k, j._p2 / k
+    var = ((1 - j._a) ** 2) * s1 ** 2 + (j._a ** 2) * s2 ** 2 + j._dt * j._a * (1 - j._a) * p.bridge_var_m2_s
+    j = j.mutate(_prec=var.sqrt() * k, _d=((j._x - j._cx) ** 2 + (j._y - j._cy) ** 2).sqrt())
+    end1 = (j._t >= j._wf) & (j._t <= j._wt) & (j._d1 <= R + j[s.PRECISION_M])
+    end2 = (j._t2 >= j._wf) & (j._t2 <= j._wt) & (j._d2 <= R + j._p2)
+    j = j.filter(~end1 & ~end2 & (j._d <= R + j._prec))
+    inter = j.select(
+        s.CRIME_VERSION_ID, s.WEARER_REF, s.DEVICE_ID, _t=j._ts,
+        fix_time=ibis.null().cast(pos[s.FIX_TIME].type()),
+        easting=j._x, northing=j._y, precision_m=j._prec,
+        speed_kmh=(j._L2.sqrt() / j._dt * 3.6),
+        heading_deg=ibis.ifelse(j._L2 > 0, (j._vx.atan2(j._vy).degrees() + 360.0) % 360.0,
+                                ibis.null().cast("float64")),
+        mechanism=j[s.MECHANISM], distance_m=j._d, interpolated=ibis.literal(True),
+        _idx=j._k + 0.5, _elig=ibis.literal(True))
+
+    pts = fixes.union(inter)
+    # 3. visits: new when the gap is long, a GPS/WIFI non-candidate fix lies between, or the device changes
+    wv = ibis.window(group_by=[pts.crime_version_id, pts.wearer_ref], order_by=[pts._t, pts._idx])
+    pts = pts.mutate(_pt=pts._t.lag().over(wv), _pidx=pts._idx.lag().over(wv),
+                     _pdev=pts[s.DEVICE_ID].lag().over(wv))
+    new = (pts._pt.isnull() | ((pts._t - pts._pt) > p.visit_gap_s)
+           | ((pts._idx.ceil() - pts._pidx.floor()) >= 2) | (pts[s.DEVICE_ID] != pts._pdev))
+    pts = pts.mutate(_new=ibis.ifelse(new, 1, 0))
+    wc = ibis.window(group_by=[pts.crime_version_id, pts.wearer_ref], order_by=[pts._t, pts._idx],
+                     rows=(None, 0))
+    pts = pts.mutate(_visit=pts._new.sum().over(wc))
+    ws = ibis.window(group_by=[pts.crime_version_id, pts.wearer_ref, pts._visit],
+                     order_by=[pts._t, pts._idx])
+    pts = pts.mutate(seq=ibis.row_number().over(ws) + 1)
+    return pts.drop("_pt", "_pidx", "_pdev", "_new", "_idx")
+
+
+# ----------------------------------------------------------------------------------------- running
+def _connect(backend: str, spark_session=None):
+    if backend == "duckdb":
+        con = ibis.duckdb.connect()
+        con.raw_sql("SET TimeZone = 'UTC'")
+        return con
+    if backend in ("spark", "pyspark"):
+        from pyspark.sql import SparkSession
+
+        session = spark_session or SparkSession.builder.master("local[*]").appName("vru-match") \
+            .config("spark.ui.enabled", "false").getOrCreate()
+        return ibis.pyspark.connect(session)  # sets the session's time zone to UTC
+    raise ValueError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+
+
+def _backend_of(*tables) -> object | None:
+    for t in tables:
+        if isinstance(t, ir.Table):
+            try:
+                return t.get_backend()
+            except Exception:  # an unbound memtable has no backend yet
+                continue
+    return None
+
+
+def visit_letters(n: int) -> str:
+    """1 -> A, 26 -> Z, 27 -> AA (the spreadsheet column convention)."""
+    out = ""
+    while n > 0:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def p_within(distance_m, precision_m, radius_m: float, k: float) -> np.ndarray:
+    """P(a point drawn from N(fix, sigma^2 I) lies within radius_m of the crime), sigma = max(prec,1)/k."""
+    d = np.asarray(distance_m, dtype=float)
+    sigma = np.maximum(np.asarray(precision_m, dtype=float), 1.0) / k
+    return ncx2.cdf((radius_m / sigma) ** 2, 2, (d / sigma) ** 2)
+
+
+def _fmt_s(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, sec = divmod(rem, 60)
+    return (f"{h} h " if h else "") + (f"{m} min " if (m or h) else "") + f"{sec} s"
+
+
+def _finish(raw: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Drop LBS/RF-only visits, letter the visits, compute the score: the Python part."""
+    cols = [c for c in s.MATCHES.names]
+    if raw.empty:
+        points = pd.DataFrame({c: pd.Series(dtype=_dtype(s.MATCHES.field(c).type)) for c in cols})
+        summary = pd.DataFrame({c: pd.Series(dtype=_dtype(s.MATCH_SUMMARY.field(c).type))
+                                for c in s.MATCH_SUMMARY.names})
+        for c in ("n_visits", "n_interpolated"):
+            summary[c] = pd.Series(dtype="int64")
+        summary["best_point"] = pd.Series(dtype="object")
+        return points, summary
+    df = raw.copy()
+    df["_elig"] = df["_elig"].astype(bool)
+    key = [s.CRIME_VERSION_ID, s.WEARER_REF]
+    keep = df.groupby(key + ["_visit"])["_elig"].transform("any")
+    df = df[keep].copy()
+    df = df.sort_values(key + ["_visit", s.SEQ], kind="stable")
+    df["_vn"] = df.groupby(key)["_visit"].rank(method="dense").astype(int)
+    df[s.VISIT] = df["_vn"].map(visit_letters)
+    t = pd.to_datetime(df["_t"].round().astype("int64"), unit="s", utc=True).astype("datetime64[us, UTC]")
+    ft = pd.to_datetime(df[s.FIX_TIME], utc=True).astype("datetime64[us, UTC]")
+    df[s.FIX_TIME] = ft.where(ft.notna(), t)
+    df[s.SEQ] = df[s.SEQ].astype("int64")
+    df[s.INTERPOLATED] = df[s.INTERPOLATED].astype(bool)
+    points = df[cols + ["_elig"]].reset_index(drop=True)
+    points["_p"] = np.where(points["_elig"], p_within(points[s.DISTANCE_M], points[s.PRECISION_M],
+                                                       params.radius_m, params.k), np.nan)
+    rows = []
+    for (cv, w), g in points.groupby(key, sort=True):
+        e = g[g["_elig"]]
+        best = e.loc[e["_p"].idxmax()]
+        spans = e.groupby(s.VISIT)[s.FIX_TIME].agg(lambda x: (x.max() - x.min()).total_seconds())
+        longest = spans.idxmax()
+        label = f"{best[s.VISIT]}{best[s.SEQ]}"
+        kind = "interpolated point" if best[s.INTERPOLATED] else f"{best[s.MECHANISM]} fix"
+        n_vis = g[s.VISIT].nunique()
+        n_int = int(e[s.INTERPOLATED].sum())
+        text = (f"within {params.radius_m:g} m with probability {best['_p']:.2f} (best point {label}, "
+                f"{kind} {best[s.DISTANCE_M]:.0f} m away, precision {best[s.PRECISION_M]:.0f} m); "
+                f"{n_vis} visit{'s' if n_vis != 1 else ''}, longest {_fmt_s(spans.max())} "
+                f"(visit {longest}); {len(g)} point{'s' if len(g) != 1 else ''}"
+                + (f", {n_int} interpolated" if n_int else ""))
+        rows.append({
+            s.CRIME_VERSION_ID: cv, s.WEARER_REF: w, "n_fixes": len(g),
+            "first_time": e[s.FIX_TIME].min(), "last_time": e[s.FIX_TIME].max(),
+            "min_distance_m": float(e[s.DISTANCE_M].min()), "p_within": float(best["_p"]),
+            "dwell_s": float(spans.max()), "explanation": text,
+            "n_visits": int(n_vis), "n_interpolated": n_int, "best_point": label,
+        })
+    summary = pd.DataFrame(rows)
+    summary["n_fixes"] = summary["n_fixes"].astype("int64")
+    points = points.drop(columns=["_elig", "_p"])
+    return points, summary
+
+
+def _dtype(t) -> str:
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(t):
+        return "datetime64[us, UTC]"
+    if pa.types.is_floating(t):
+        return "float64"
+    if pa.types.is_integer(t):
+        return "int64"
+    if pa.types.is_boolean(t):
+        return "bool"
+    return "object"
+
+
+def match(positions, activations, crimes, params: Params | None = None, *, backend: str = "duckdb",
+          trigger: str = "MANUAL", spark_session=None, con=None) -> MatchResult:
+    """Match ``crimes`` (one row per crime version) against the wearers' ``positions``.
+
+    Each input is a pandas DataFrame or an Ibis table (positions typically the Parquet store read by
+    DuckDB or Spark); frames are run on ``backend`` ("duckdb" or "spark"), tables on their own
+    backend. Returns the points (schema.MATCHES), the summary per (crime version, wearer) and the run
+    record ``{run_id, algorithm_version, parameters, trigger, backend, started, ended, status,
+    crime_version_ids, n_matches, error}``. A failure raises :class:`MatchRunError` carrying the run
+    record with status FAILURE.
+    """
+    params = params or Params()
+    trigger = trigger.upper()
+    if trigger not in TRIGGERS:
+        raise ValueError(f"trigger must be one of {', '.join(TRIGGERS)}, not {trigger!r}")
+    if backend not in BACKENDS + ("pyspark",):
+        raise ValueError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    run = {"run_id": str(uuid.uuid4()), "algorithm_version": ALGORITHM_VERSION,
+           "parameters": asdict(params), "trigger": trigger, "backend": backend,
+           "started": datetime.now(UTC), "ended": None, "status": "RUNNING",
+           "crime_version_ids": [], "n_matches": 0, "error": None}
+    try:
+        cr = _crimes_frame(crimes)
+        run["crime_version_ids"] = list(cr[s.CRIME_VERSION_ID])
+        if cr.empty:
+            raw = pd.DataFrame()
+        else:
+            pos = _as_table(positions, "positions", POSITION_COLUMNS, (s.FIX_TIME,))
+            act = _as_table(activations, "activations", ACTIVATION_COLUMNS, (s.ACTIVE_FROM, s.ACTIVE_TO))
+            ct = ibis.memtable(cr)
+            t_lo = cr[s.TIME_FROM].min().timestamp() - params.tolerance_s - params.max_gap_s
+            t_hi = cr[s.TIME_TO].max().timestamp() + params.tolerance_s + params.max_gap_s
+            expr = match_expr(pos, act, ct, params, math.floor(t_lo), math.ceil(t_hi))
+            bound = con or _backend_of(positions, activations)
+            own = None
+            if bound is None:
+                own = bound = _connect(backend, spark_session)
+            elif getattr(bound, "name", "") == "duckdb":
+                bound.raw_sql("SET TimeZone = 'UTC'")
+            try:
+                raw = bound.execute(expr)
+            finally:
+                if own is not None and backend == "duckdb":
+                    own.disconnect()
+        points, summary = _finish(raw, params)
+    except Exception as exc:
+        run.update(ended=datetime.now(UTC), status="FAILURE", error=f"{type(exc).__name__}: {exc}")
+        raise MatchRunError(run, f"matching run failed: {exc}") from exc
+    run.update(ended=datetime.now(UTC), status="SUCCESS", n_matches=len(summary))
+    return MatchResult(points=points, summary=summary, run=run)
