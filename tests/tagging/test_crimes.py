@@ -1,6 +1,7 @@
 """Crime batches in the MoJ crime-matching contract: one test file per MoJ error code
-(tests/tagging/data/moj), whole-file failures, PARTIAL keeping the valid rows, BOM, windows across midnight and the clock change,
-versions with their changed fields, warehouse records, and data.police.uk refused."""
+(tests/tagging/data/moj), whole-file failures, PARTIAL keeping the valid rows, BOM, windows across
+midnight and the clock change, versions with their changed fields, warehouse records, and data.police.uk
+refused."""
 
 from __future__ import annotations
 
@@ -361,7 +362,8 @@ def test_police_uk_street_points_are_refused_with_the_reason():
 
 def test_warehouse_monthly_counts_are_refused():
     counts = pd.DataFrame({"source": ["mps_borough_detailed"], "level": ["borough"],
-                           "area_code": ["E09000001"], "month": [pd.Timestamp("2023-01-01")], "category": ["robbery"], "count": [3]})
+                           "area_code": ["E09000001"], "month": [pd.Timestamp("2023-01-01")],
+                           "category": ["robbery"], "count": [3]})
     with pytest.raises(C.NotMatchableError, match="per area and month"):
         C.batch_from_records(counts, force="Metropolitan")
     assert C.refuse_police_uk(_records(), "mps_cad") is None
