@@ -1,0 +1,401 @@
+"""The positions store: Parquet files partitioned by day, written atomically, read with DuckDB or Ibis.
+
+Positions do not belong in the web database (a billion fixes a year). They live under a root folder::
+
+    <root>/day=2024-03-04/part-<txid>-0.parquet
+    <root>/day=2024-03-05/part-<txid>-0.parquet
+    ...
+
+``day`` is the UTC date of ``fix_time`` (a hive partition: the column is in the folder name, not in the
+files). Every file holds the columns of :data:`vru.tagging.schema.POSITIONS` (easting/northing already
+in British National Grid). A fix is stored once per (device_id, fix_time).
+
+Writing (:func:`write_positions`, :func:`purge`) is all or nothing, through a small journal:
+
+1. the new content of every day that changes is written in full (existing rows of that day plus the
+   new ones, or the rows a purge keeps) to ``<root>/.staging/<txid>/``, which readers never look at;
+2. the plan (files to move in, files to delete) is written to ``plan.json`` in that folder and
+   renamed into place: this rename is the commit;
+3. the staged files are renamed into their day folders and the replaced files deleted; the staging
+   folder is removed.
+
+A failure before step 2 leaves the store as it was (the staging folder is deleted by the next write or
+by :func:`recover`); a crash during step 3 is finished by the next write or :func:`recover` (every step
+of the plan can be replayed). Writers hold an exclusive lock on ``<root>/.lock``. A reader running
+while a commit is applied may, for an instant, see a day's old and new files together or miss a file
+that was just replaced; readers that need a stable view run outside imports and purges (the matching
+runs are scheduled after an import).
+
+Writing the same rows twice changes nothing: rows whose (device_id, fix_time) is already stored are
+dropped before anything is written, and a day that receives no new row is not rewritten.
+
+Retention (:func:`purge`): raw positions older than a cut-off are deleted, except the fixes inside
+the ``keep`` intervals (device_id, time_from, time_to): those of a qualified match or a breach.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from vru.tagging import schema as S
+
+STAGING = ".staging"
+LOCK = ".lock"
+_COLS = ", ".join(S.POSITIONS.names)
+
+
+@dataclass
+class WriteResult:
+    """What :func:`write_positions` did."""
+
+    rows: int  # rows given
+    added: int  # rows stored
+    duplicates: int  # rows dropped: same (device_id, fix_time) given twice or already stored
+    days: list[str] = field(default_factory=list)  # days rewritten (YYYY-MM-DD)
+
+
+@dataclass
+class PurgeResult:
+    """What :func:`purge` did."""
+
+    deleted: int  # fixes deleted
+    kept: int  # fixes older than the cut-off kept because a keep interval holds them
+    days_rewritten: list[str] = field(default_factory=list)
+    days_deleted: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- times and paths
+
+
+def utc(t, what: str = "time") -> pd.Timestamp:
+    """``t`` as a UTC pandas Timestamp; a time without a zone is refused (``ValueError``)."""
+    ts = pd.Timestamp(t)
+    if ts.tzinfo is None:
+        raise ValueError(f"{what} {t!r} has no time zone: give UTC, e.g. '2024-03-04T00:00:00Z'")
+    return ts.tz_convert("UTC")
+
+
+def day_name(d) -> str:
+    return pd.Timestamp(d).strftime("%Y-%m-%d")
+
+
+def list_days(root: str | Path) -> list[str]:
+    """The days (YYYY-MM-DD) the store holds, in order."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p.name[4:] for p in root.glob("day=*") if p.is_dir() and any(p.glob("*.parquet")))
+
+
+def _days_between(start, end) -> tuple[str | None, str | None]:
+    """First and last day (inclusive) overlapping [start, end); None = unbounded."""
+    first = last = None
+    if start is not None:
+        first = day_name(utc(start, "start").floor("D"))
+    if end is not None:
+        last = day_name(utc(end, "end") - pd.Timedelta(microseconds=1))
+    return first, last
+
+
+def partition_files(root: str | Path, start=None, end=None) -> list[Path]:
+    """The Parquet files of the days that overlap ``[start, end)`` (UTC; None = unbounded).
+
+    This is the partition pruning: files of other days are never opened.
+    """
+    first, last = _days_between(start, end)
+    root = Path(root)
+    out = []
+    for d in list_days(root):
+        if (first is None or d >= first) and (last is None or d <= last):
+            out += sorted((root / f"day={d}").glob("*.parquet"))
+    return out
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def _files_sql(files: Iterable[Path]) -> str:
+    lst = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    return f"read_parquet([{lst}], hive_partitioning = false)"
+
+
+def _empty() -> pa.Table:
+    return S.POSITIONS.empty_table()
+
+
+def _conform(t: pa.Table) -> pa.Table:
+    return t.select(S.POSITIONS.names).cast(S.POSITIONS)
+
+
+def _where(start, end, devices) -> tuple[str, list]:
+    conds, params = [], []
+    if start is not None:
+        conds.append("fix_time >= ?")
+        params.append(utc(start, "start").to_pydatetime())
+    if end is not None:
+        conds.append("fix_time < ?")
+        params.append(utc(end, "end").to_pydatetime())
+    if devices is not None:
+        devices = list(devices)
+        if not devices:
+            conds.append("false")
+        else:
+            conds.append(f"device_id IN ({', '.join('?' * len(devices))})")
+            params += devices
+    return (" WHERE " + " AND ".join(conds)) if conds else "", params
+
+
+def read_positions(root: str | Path, start=None, end=None, *, devices: Iterable[str] | None = None
+                   ) -> pa.Table:
+    """Fixes with ``start <= fix_time < end`` (UTC; None = unbounded), optionally of some devices only,
+    ordered by device_id then fix_time, as a pyarrow table of the POSITIONS schema."""
+    files = partition_files(root, start, end)
+    if not files:
+        return _empty()
+    where, params = _where(start, end, devices)
+    with contextlib.closing(_connect()) as con:
+        t = con.sql(f"SELECT {_COLS} FROM {_files_sql(files)}{where} ORDER BY device_id, fix_time",
+                    params=params).to_arrow_table()
+    return _conform(t)
+
+
+def positions_table(con, root: str | Path, start=None, end=None):
+    """The store as an Ibis table on connection ``con`` (DuckDB or PySpark), pruned by day.
+
+    Only the files of the days overlapping ``[start, end)`` are read (DuckDB: the file list; Spark:
+    the ``day`` partition filter, which Spark prunes), and rows are filtered to
+    ``start <= fix_time < end``. Columns: those of POSITIONS.
+    """
+    import ibis
+
+    first, last = _days_between(start, end)
+    if con.name == "pyspark":
+        if not list_days(root):
+            return ibis.memtable(_empty())
+        t = con.read_parquet(str(Path(root).resolve()))
+        if first is not None:
+            t = t.filter(t[S.DAY].cast("date") >= ibis.date(first))
+        if last is not None:
+            t = t.filter(t[S.DAY].cast("date") <= ibis.date(last))
+    else:
+        files = partition_files(root, start, end)
+        if not files:
+            return ibis.memtable(_empty())
+        t = con.read_parquet([str(f) for f in files], hive_partitioning=False)
+    t = t.select(*S.POSITIONS.names)
+    if start is not None:
+        t = t.filter(t[S.FIX_TIME] >= utc(start, "start").to_pydatetime())
+    if end is not None:
+        t = t.filter(t[S.FIX_TIME] < utc(end, "end").to_pydatetime())
+    return t
+
+
+# --------------------------------------------------------------------------- journal
+
+
+@contextlib.contextmanager
+def _locked(root: Path):
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / LOCK, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            _recover(root)
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _apply(root: Path, tx: Path) -> None:
+    plan = json.loads((tx / "plan.json").read_text())
+    for staged, final in plan["add"]:
+        src, dst = tx / staged, root / final
+        if src.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+    for final in plan["remove"]:
+        with contextlib.suppress(FileNotFoundError):
+            (root / final).unlink()
+    for d in plan["days"]:
+        p = root / f"day={d}"
+        if p.is_dir() and not any(p.iterdir()):
+            p.rmdir()
+    shutil.rmtree(tx)
+    with contextlib.suppress(OSError):
+        tx.parent.rmdir()  # .staging, when no other transaction is there
+
+
+def _recover(root: Path) -> None:
+    st = root / STAGING
+    if not st.is_dir():
+        return
+    for tx in sorted(st.iterdir()):
+        if (tx / "plan.json").exists():
+            _apply(root, tx)  # committed: finish it
+        else:
+            shutil.rmtree(tx, ignore_errors=True)  # never committed: roll back
+    with contextlib.suppress(OSError):
+        st.rmdir()
+
+
+def recover(root: str | Path) -> None:
+    """Finish a commit that was interrupted, or roll back a write that never committed."""
+    root = Path(root)
+    if root.is_dir():
+        with _locked(root):
+            pass
+
+
+def _commit(root: Path, tx: Path, remove: list[Path], days: list[str]) -> None:
+    adds = [(str(p.relative_to(tx)), str(p.relative_to(tx / "new"))) for p in sorted(tx.glob("new/day=*/*"))]
+    plan = {"add": adds, "remove": [str(p.relative_to(root)) for p in remove], "days": days}
+    tmp = tx / "plan.json.tmp"
+    with open(tmp, "w") as fh:
+        json.dump(plan, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, tx / "plan.json")  # the commit point
+    _apply(root, tx)
+
+
+def _new_tx(root: Path) -> tuple[str, Path]:
+    txid = uuid.uuid4().hex[:12]
+    tx = root / STAGING / txid
+    (tx / "new").mkdir(parents=True)
+    return txid, tx
+
+
+def _stage(con, sql: str, params: list, tx: Path, txid: str) -> None:
+    con.execute(
+        f"COPY ({sql}) TO '{tx / 'new'}' (FORMAT parquet, PARTITION_BY (day), "
+        f"FILENAME_PATTERN 'part-{txid}-{{i}}', OVERWRITE_OR_IGNORE true)", params)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_positions(root: str | Path, table: pa.Table, *, _fail_before_commit: bool = False) -> WriteResult:
+    """Add fixes (a pyarrow table with the POSITIONS columns) to the store, all or nothing.
+
+    Rows are de-duplicated on (device_id, fix_time): within ``table`` the one received first is kept
+    (a reconnect burst resends fixes), and a fix already stored is never replaced. Returns what was
+    done; writing the same rows again adds nothing and rewrites no file.
+    """
+    root = Path(root)
+    table = _conform(table)
+    if table.num_rows == 0:
+        return WriteResult(0, 0, 0)
+    with _locked(root), contextlib.closing(_connect()) as con:
+        con.register("incoming", table)
+        con.execute(f"""
+            CREATE TEMP TABLE fresh AS
+            SELECT {_COLS}, strftime(fix_time, '%Y-%m-%d') AS day FROM incoming
+            QUALIFY row_number() OVER (PARTITION BY device_id, fix_time
+                                       ORDER BY received_time, lat, lon, mechanism) = 1""")
+        days = [r[0] for r in con.execute("SELECT DISTINCT day FROM fresh ORDER BY 1").fetchall()]
+        stored = [d for d in days if d in set(list_days(root))]
+        old_files = [f for d in stored for f in sorted((root / f"day={d}").glob("*.parquet"))]
+        if old_files:
+            con.execute(f"CREATE TEMP VIEW old AS SELECT {_COLS}, strftime(fix_time, '%Y-%m-%d') AS day "
+                        f"FROM {_files_sql(old_files)}")
+            con.execute("DELETE FROM fresh USING old WHERE fresh.device_id = old.device_id "
+                        "AND fresh.fix_time = old.fix_time")
+        added = con.execute("SELECT count(*) FROM fresh").fetchone()[0]
+        if added == 0:
+            return WriteResult(table.num_rows, 0, table.num_rows)
+        touched = [r[0] for r in con.execute("SELECT DISTINCT day FROM fresh ORDER BY 1").fetchall()]
+        remove = [f for f in old_files if f.parent.name[4:] in set(touched)]
+        txid, tx = _new_tx(root)
+        if remove:
+            sql = (f"SELECT * FROM fresh UNION ALL SELECT {_COLS}, strftime(fix_time, '%Y-%m-%d') AS day "
+                   f"FROM {_files_sql(remove)} ORDER BY day, device_id, fix_time")
+        else:
+            sql = "SELECT * FROM fresh ORDER BY day, device_id, fix_time"
+        _stage(con, sql, [], tx, txid)
+        if _fail_before_commit:  # for the tests: a crash after staging, before the commit
+            raise OSError("simulated failure before commit")
+        _commit(root, tx, remove, touched)
+    return WriteResult(table.num_rows, int(added), table.num_rows - int(added), touched)
+
+
+def _keep_table(keep) -> pa.Table:
+    if keep is None:
+        return S.KEEP.empty_table()
+    if isinstance(keep, pd.DataFrame):
+        keep = pa.Table.from_pandas(keep, preserve_index=False)
+    missing = [c for c in S.KEEP.names if c not in keep.column_names]
+    if missing:
+        raise ValueError(f"keep needs the columns {', '.join(S.KEEP.names)} (missing {', '.join(missing)})")
+    keep = keep.select(S.KEEP.names)
+    for c in (S.TIME_FROM, S.TIME_TO):
+        if pa.types.is_timestamp(keep[c].type) and keep[c].type.tz is None:
+            raise ValueError(f"keep column {c} has no time zone: give UTC times")
+    return keep.cast(S.KEEP)
+
+
+def purge(root: str | Path, before, keep=None) -> PurgeResult:
+    """Delete the fixes with ``fix_time < before`` (UTC), except those inside a ``keep`` interval.
+
+    ``keep``: a table (pyarrow or pandas) with columns device_id, time_from, time_to (UTC): the fixes
+    of that device with ``time_from <= fix_time <= time_to`` are kept (those of a qualified match or
+    a breach). Days whose rows all go are deleted; days that lose some rows are rewritten; all of it
+    in one atomic commit. Running the same purge again deletes nothing.
+    """
+    root = Path(root)
+    cut = utc(before, "before")
+    keep = _keep_table(keep)
+    last = day_name(cut - pd.Timedelta(microseconds=1))
+    days = [d for d in list_days(root) if d <= last]
+    if not days:
+        return PurgeResult(0, 0)
+    with _locked(root), contextlib.closing(_connect()) as con:
+        days = [d for d in list_days(root) if d <= last]
+        files = [f for d in days for f in sorted((root / f"day={d}").glob("*.parquet"))]
+        con.register("keep_src", keep)
+        con.execute(f"""
+            CREATE TEMP TABLE rows AS
+            SELECT {_COLS}, strftime(fix_time, '%Y-%m-%d') AS day,
+                   fix_time >= ? AS recent,
+                   EXISTS (SELECT 1 FROM keep_src k WHERE k.device_id = p.device_id
+                           AND p.fix_time BETWEEN k.time_from AND k.time_to) AS held
+            FROM {_files_sql(files)} p""", [cut.to_pydatetime()])
+        stats = con.execute("""
+            SELECT day, count(*) FILTER (WHERE NOT recent AND NOT held) AS gone,
+                   count(*) FILTER (WHERE recent OR held) AS stay,
+                   count(*) FILTER (WHERE held AND NOT recent) AS held
+            FROM rows GROUP BY day ORDER BY day""").fetchall()
+        changed = [(d, s) for d, g, s, _ in stats if g > 0]
+        deleted = sum(g for _, g, _, _ in stats)
+        held = sum(h for _, _, _, h in stats)
+        if not changed:
+            return PurgeResult(0, held)
+        rewrite = [d for d, s in changed if s > 0]
+        drop = [d for d, s in changed if s == 0]
+        remove = [f for f in files if f.parent.name[4:] in {d for d, _ in changed}]
+        txid, tx = _new_tx(root)
+        if rewrite:
+            marks = ", ".join("?" * len(rewrite))
+            _stage(con, f"SELECT {_COLS}, day FROM rows WHERE (recent OR held) AND day IN ({marks}) "
+                        "ORDER BY day, device_id, fix_time", rewrite, tx, txid)
+        _commit(root, tx, remove, [d for d, _ in changed])
+    return PurgeResult(int(deleted), int(held), rewrite, drop)
+
+
+def stored_days(root: str | Path) -> list[date]:
+    """The days the store holds, as dates."""
+    return [date.fromisoformat(d) for d in list_days(root)]
