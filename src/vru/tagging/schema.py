@@ -84,6 +84,10 @@ POSITIONS = pa.schema([
     pa.field(MECHANISM, pa.string(), nullable=False),
 ])
 
+#: the supplier position feed (docs/tagging-positions.md): POSITIONS without the BNG columns
+FEED = pa.schema([POSITIONS.field(c) for c in (
+    DEVICE_ID, FIX_TIME, LAT, LON, PRECISION_M, SPEED_KMH, HEADING_DEG, MECHANISM, RECEIVED_TIME)])
+
 ACTIVATIONS = pa.schema([
     pa.field(DEVICE_ID, pa.string(), nullable=False),
     pa.field(WEARER_REF, pa.string(), nullable=False),

@@ -70,10 +70,7 @@ from pyproj import Transformer
 
 from vru.tagging import schema as S
 
-#: columns of the supplier position feed, in the order the simulator writes them
-FEED_COLUMNS = [S.DEVICE_ID, S.FIX_TIME, S.LAT, S.LON, S.PRECISION_M, S.SPEED_KMH, S.HEADING_DEG,
-                S.MECHANISM, S.RECEIVED_TIME]
-FEED = pa.schema([S.POSITIONS.field(c) for c in FEED_COLUMNS])
+FEED = S.FEED
 
 WALK, BUS, STATIONARY = 0, 1, 2
 _MODE_NAMES = np.array(S.MODES)  # index = code: walk, bus, stationary
@@ -336,7 +333,7 @@ def _chunk(seed: int, c: int, n: int, ticks: int, start: pd.Timestamp, p: Params
         "lon": np.round(lon, 6),
         "prec": np.round(prec[fti, fwi], 1),
         "spd": np.round(spd[fti, fwi], 1),
-        "hdg": np.round(hdg[fti, fwi], 0),
+        "hdg": np.round(hdg[fti, fwi], 0) % 360.0,
         "mech": mech[fti, fwi],
         "recv": recv_all,
     }

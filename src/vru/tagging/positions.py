@@ -1,0 +1,494 @@
+"""The supplier position feed: read, validate every row, convert to British National Grid, store.
+
+The format is documented in ``docs/tagging-positions.md``. In short: a CSV file (UTF-8, a header row,
+comma-separated, RFC 4180 quoting) or a Parquet file with exactly these columns, in any order:
+
+==============  ===========================================================================
+device_id       the tag's id, as in the activations
+fix_time        when the fix was taken: ISO 8601 with ``Z`` or an offset (``+01:00``); a time
+                without a zone is refused
+lat, lon        WGS 84 degrees, inside the United Kingdom (49.8..60.95 N, 8.75 W..2.0 E)
+precision_m     radius of the confidence circle, metres, >= 0
+speed_kmh       km/h, >= 0; may be empty
+heading_deg     degrees clockwise from north, 0 <= heading < 360; may be empty
+mechanism       GPS, RF, LBS or WIFI (any case; the MoJ codes 1, 4, 5, 6 are accepted)
+received_time   when the supplier received the fix: ISO 8601 with a zone
+==============  ===========================================================================
+
+Parquet columns may be typed (timestamps with a time zone, numbers) or text in the CSV form.
+
+Every row is checked, all errors are collected, and a file with any bad row is refused whole:
+nothing is written (as the platform's other loaders do). The :class:`FeedError` lists the first
+``max_errors`` errors, each naming the file, the row (CSV: the file line, the header being line 1;
+Parquet: the record number, the first record being 1) and the column, and says how many there are.
+
+The work is vectorised (pyarrow, NumPy, DuckDB); only a file that fails to parse as CSV is read again
+with Python's csv module, to find the line at fault.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from vru.errors import SourceError
+from vru.geography.grids import to_bng
+from vru.tagging import schema as S
+from vru.tagging import store
+
+#: the United Kingdom with a small margin (as the data.police.uk loader uses)
+LAT_RANGE = (49.8, 60.95)
+LON_RANGE = (-8.75, 2.0)
+#: seconds a fix may be later than its received time or than now (clock differences)
+SKEW_S = 120
+MAX_ERRORS = 20
+MECHANISM_CODES = {"1": S.GPS, "4": S.RF, "5": S.LBS, "6": S.WIFI}
+
+FEED_COLUMNS = list(S.FEED.names)
+ACTIVATION_COLUMNS = list(S.ACTIVATIONS.names)
+
+_ISO = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
+_ISO_ZONED = _ISO + r"(Z|[+-]\d{2}(:?\d{2})?)$"
+_ISO_NAIVE = _ISO + r"$"
+
+
+class FeedError(SourceError):
+    """A file with bad rows: ``errors`` holds the first ones (each a SourceError with row and column),
+    ``total`` how many there are. Nothing from the file was stored."""
+
+    def __init__(self, path, errors: list[SourceError], total: int, what: str = "rows") -> None:
+        self.errors = errors
+        self.total = total
+        lines = [f"  {e}" for e in errors]
+        more = f"\n  ... and {total - len(errors)} more" if total > len(errors) else ""
+        super().__init__(path, f"{total} error(s) in the {what}; nothing was imported. "
+                               f"{'The first ' + str(len(errors)) if total > len(errors) else 'They are'}:\n"
+                         + "\n".join(lines) + more)
+
+
+@dataclass
+class ImportResult:
+    """What :func:`import_positions` did."""
+
+    path: str
+    rows: int  # valid rows read
+    imported: int  # new fixes stored
+    duplicates: int  # rows whose (device_id, fix_time) was in the file twice or already stored
+    days: list[str] = field(default_factory=list)  # days of the store that were rewritten
+
+
+# --------------------------------------------------------------------------- error collection
+
+
+class _Errors:
+    """Masks of bad rows per check; messages are formatted only for the first ``limit``."""
+
+    def __init__(self, path: Path, n: int, first_row: int, columns: list[str]) -> None:
+        self.path, self.n, self.first_row = path, n, first_row
+        self.order = {c: i for i, c in enumerate(columns)}
+        self.checks: list[tuple[np.ndarray, str, Callable[[int], str]]] = []
+
+    def add(self, mask, column: str, message: Callable[[int], str]) -> None:
+        mask = np.asarray(mask, bool)
+        if mask.any():
+            self.checks.append((mask, column, message))
+
+    def bad(self) -> np.ndarray:
+        out = np.zeros(self.n, bool)
+        for m, _, _ in self.checks:
+            out |= m
+        return out
+
+    def raise_if_any(self, limit: int, what: str = "rows") -> None:
+        if not self.checks:
+            return
+        rows, cols, ids = [], [], []
+        for k, (m, c, _) in enumerate(self.checks):
+            idx = np.flatnonzero(m)
+            rows.append(idx)
+            cols.append(np.full(len(idx), self.order.get(c, 99)))
+            ids.append(np.full(len(idx), k))
+        r, c, k = np.concatenate(rows), np.concatenate(cols), np.concatenate(ids)
+        order = np.lexsort((k, c, r))[:limit]
+        errs = [SourceError(self.path, self.checks[k[j]][2](int(r[j])), row=int(r[j]) + self.first_row,
+                            column=self.checks[k[j]][1]) for j in order]
+        raise FeedError(self.path, errs, len(r), what)
+
+
+# --------------------------------------------------------------------------- reading files
+
+
+def _csv_problem(path: Path, ncols: int) -> SourceError:
+    """The first line of a CSV file that pyarrow could not parse, found with the csv module."""
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        return SourceError(path, "the file is not UTF-8 text", row=line)
+    reader = csv.reader(text.splitlines(keepends=True))
+    for fields in reader:
+        if len(fields) != ncols and fields:
+            return SourceError(path, f"{len(fields)} fields where the header has {ncols}",
+                               row=reader.line_num)
+    return SourceError(path, "the file is not a valid CSV file")
+
+
+def _read_text(path: Path, expected: list[str], optional: tuple[str, ...] = ()) -> tuple[pa.Table, int]:
+    """Read a CSV or Parquet file; return its table and the row number of its first record."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        try:
+            t = pq.read_table(path)
+        except (pa.ArrowInvalid, OSError) as e:
+            raise SourceError(path, f"not a readable Parquet file ({e})") from None
+        first = 1
+    elif suffix == ".csv":
+        try:
+            with open(path, "rb") as fh:
+                head = fh.readline().decode("utf-8-sig").strip("\r\n")
+        except UnicodeDecodeError:
+            raise SourceError(path, "the header is not UTF-8 text", row=1) from None
+        names = next(csv.reader([head]), [])
+        if not names:
+            raise SourceError(path, "the file is empty: a header row is required", row=1)
+        _check_header(path, names, expected, optional)
+        try:
+            t = pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(use_threads=True),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={c: pa.string() for c in names}, strings_can_be_null=True,
+                    null_values=[""], quoted_strings_can_be_null=True),
+            )
+        except pa.ArrowInvalid:
+            raise _csv_problem(path, len(names)) from None
+        first = 2
+    else:
+        raise SourceError(path, "a position feed is a .csv or .parquet file")
+    _check_header(path, t.column_names, expected, optional)
+    return t, first
+
+
+def _check_header(path: Path, names: list[str], expected: list[str], optional: tuple[str, ...]) -> None:
+    missing = [c for c in expected if c not in names and c not in optional]
+    if missing:
+        raise SourceError(path, f"missing column(s) {', '.join(missing)}; the columns are "
+                                f"{', '.join(expected)}", row=1, column=missing[0])
+    unknown = [c for c in names if c not in expected]
+    if unknown:
+        raise SourceError(path, f"unknown column(s) {', '.join(map(repr, unknown))}; the columns are "
+                                f"{', '.join(expected)}", row=1, column=unknown[0])
+    dup = sorted({c for c in names if names.count(c) > 1})
+    if dup:
+        raise SourceError(path, f"column {dup[0]!r} appears twice", row=1, column=dup[0])
+
+
+# --------------------------------------------------------------------------- column parsers
+
+
+def _as_array(col) -> pa.Array:
+    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+
+
+def _cast_locate(arr: pa.Array, typ: pa.DataType) -> tuple[pa.Array, np.ndarray]:
+    """Cast ``arr`` to ``typ``; values that cannot be cast become null and are flagged (bisecting
+    only when the whole cast fails)."""
+    try:
+        return pc.cast(arr, typ), np.zeros(len(arr), bool)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    if len(arr) == 1:
+        return pa.nulls(1, typ), np.ones(1, bool)
+    mid = len(arr) // 2
+    a, ma = _cast_locate(arr.slice(0, mid), typ)
+    b, mb = _cast_locate(arr.slice(mid), typ)
+    return pa.concat_arrays([a, b]), np.concatenate([ma, mb])
+
+
+def _null(arr: pa.Array) -> np.ndarray:
+    return pc.is_null(arr).to_numpy(zero_copy_only=False)
+
+
+def _str(arr: pa.Array) -> pa.Array:
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        arr = pc.cast(arr, pa.string())
+    arr = pc.utf8_trim_whitespace(arr)
+    return pc.if_else(pc.equal(arr, ""), pa.nulls(len(arr), pa.string()), arr)
+
+
+def _value(arr: pa.Array, i: int) -> str:
+    v = arr[i].as_py()
+    return repr(v) if isinstance(v, str) else str(v)
+
+
+def _times(err: _Errors, col, name: str, required: bool = True) -> pa.Array:
+    """A time column -> timestamp[us, UTC]; bad values flagged and returned as null."""
+    arr = _as_array(col)
+    n = len(arr)
+    if pa.types.is_timestamp(arr.type):
+        if arr.type.tz is None:
+            err.add(~_null(arr), name, lambda i: "the Parquet column holds times without a time zone: "
+                                                  "store UTC (timestamp with tz)")
+            return pa.nulls(n, S.UTC_TS)
+        out = pc.cast(arr, S.UTC_TS)
+    else:
+        s = _str(arr)
+        zoned = pc.fill_null(pc.match_substring_regex(s, _ISO_ZONED), False).to_numpy(zero_copy_only=False)
+        naive = pc.fill_null(pc.match_substring_regex(s, _ISO_NAIVE), False).to_numpy(zero_copy_only=False)
+        empty = _null(s)
+        err.add(naive, name, lambda i: f"{_value(s, i)} has no time zone: write Z for UTC or an offset "
+                                        "such as +01:00")
+        other = ~zoned & ~naive & ~empty
+        err.add(other, name, lambda i: f"{_value(s, i)} is not an ISO 8601 time "
+                                        "(YYYY-MM-DDTHH:MM:SSZ)")
+        s = pc.if_else(pa.array(zoned), s, pa.nulls(n, pa.string()))
+        out, bad = _cast_locate(s, S.UTC_TS)
+        err.add(bad, name, lambda i: f"{_value(_as_array(col), i)} is not a valid date and time")
+    if required:
+        err.add(_null(_as_array(col)) if not pa.types.is_timestamp(arr.type) else _null(arr), name,
+                lambda i: "the time is empty")
+    return out
+
+
+def _numbers(err: _Errors, col, name: str, required: bool) -> np.ndarray:
+    """A numeric column -> float64 NumPy array (NaN for empty or bad values, which are flagged)."""
+    arr = _as_array(col)
+    if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type) or pa.types.is_decimal(arr.type):
+        out = pc.cast(arr, pa.float64())
+        raw = arr
+    else:
+        raw = _str(arr)
+        out, bad = _cast_locate(raw, pa.float64())
+        err.add(bad, name, lambda i: f"{_value(raw, i)} is not a number")
+    empty = _null(raw)
+    if required:
+        err.add(empty, name, lambda i: "the value is empty")
+    x = out.to_numpy(zero_copy_only=False).astype(float)
+    nonfinite = ~empty & ~np.isnan(x) & ~np.isfinite(x)
+    nonfinite |= ~empty & np.isnan(x) & ~_null(out)  # "nan" given as text
+    err.add(nonfinite, name, lambda i: f"{_value(raw, i)} is not a finite number")
+    x[~np.isfinite(x)] = np.nan
+    return x
+
+
+def _mechanisms(err: _Errors, col, name: str) -> pa.Array:
+    s = pc.utf8_upper(_str(_as_array(col)))
+    enc = pc.dictionary_encode(s)
+    canon = [MECHANISM_CODES.get(v, v) if v in S.MECHANISMS or v in MECHANISM_CODES else None
+             for v in enc.dictionary.to_pylist()]
+    out = pc.take(pa.array(canon, pa.string()), enc.indices)
+    bad = _null(out) & ~_null(s)
+    err.add(bad, name, lambda i: f"mechanism {_value(_as_array(col), i)} is not one of "
+                                 f"{', '.join(S.MECHANISMS)}")
+    err.add(_null(s), name, lambda i: "the mechanism is empty")
+    return out
+
+
+def _bng(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`vru.geography.grids.to_bng` in chunks on several threads (pyproj releases the GIL)."""
+    n = len(lon)
+    workers = min(os.cpu_count() or 1, 16)
+    if n < 200_000 or workers == 1:
+        return to_bng(lon, lat)
+    parts = np.array_split(np.arange(n), workers)
+    with ThreadPoolExecutor(workers) as ex:
+        res = list(ex.map(lambda ix: to_bng(lon[ix[0]:ix[-1] + 1], lat[ix[0]:ix[-1] + 1]), parts))
+    return np.concatenate([r[0] for r in res]), np.concatenate([r[1] for r in res])
+
+
+def _ts_str(arr: pa.Array, i: int) -> str:
+    v = arr[i].as_py()
+    return v.strftime("%Y-%m-%dT%H:%M:%SZ") if v is not None else "?"
+
+
+# --------------------------------------------------------------------------- activations
+
+
+def _activation_frame(activations) -> pa.Table:
+    """Activations given as a table, not a file: checked for columns and types only."""
+    if isinstance(activations, pd.DataFrame):
+        activations = pa.Table.from_pandas(activations, preserve_index=False)
+    missing = [c for c in ACTIVATION_COLUMNS if c not in activations.column_names]
+    if missing:
+        raise ValueError(f"activations need the columns {', '.join(ACTIVATION_COLUMNS)}")
+    for c in (S.ACTIVE_FROM, S.ACTIVE_TO):
+        typ = activations[c].type
+        if pa.types.is_timestamp(typ) and typ.tz is None:
+            raise ValueError(f"activations column {c} has no time zone: give UTC times")
+    return activations.select(ACTIVATION_COLUMNS).cast(S.ACTIVATIONS)
+
+
+def read_activations(source, *, max_errors: int = MAX_ERRORS) -> pa.Table:
+    """Device activations from a CSV/Parquet file (columns device_id, wearer_ref, active_from,
+    active_to; active_to empty = still active), or from a pyarrow/pandas table.
+
+    A file is validated row by row (empty ids, times without a zone, active_to not after active_from,
+    two activations of one device that overlap); any error refuses the file (:class:`FeedError`).
+    """
+    if isinstance(source, (pa.Table, pd.DataFrame)):
+        return _activation_frame(source)
+    path = Path(source)
+    t, first = _read_text(path, ACTIVATION_COLUMNS)
+    n = t.num_rows
+    err = _Errors(path, n, first, ACTIVATION_COLUMNS)
+    dev = _str(_as_array(t[S.DEVICE_ID]))
+    wearer = _str(_as_array(t[S.WEARER_REF]))
+    err.add(_null(dev), S.DEVICE_ID, lambda i: "the device id is empty")
+    err.add(_null(wearer), S.WEARER_REF, lambda i: "the wearer reference is empty")
+    a_from = _times(err, t[S.ACTIVE_FROM], S.ACTIVE_FROM)
+    a_to = _times(err, t[S.ACTIVE_TO], S.ACTIVE_TO, required=False)
+    f = a_from.to_numpy(zero_copy_only=False)
+    to = a_to.to_numpy(zero_copy_only=False)
+    has = ~np.isnat(f) & ~np.isnat(to)
+    err.add(has & (to <= f), S.ACTIVE_TO, lambda i: f"{_ts_str(a_to, i)} is not after active_from "
+                                                     f"{_ts_str(a_from, i)}")
+    ok = ~err.bad()
+    if ok.any():
+        df = pd.DataFrame({"d": dev.to_numpy(zero_copy_only=False), "f": f, "t": to, "i": np.arange(n)})[ok]
+        df = df.sort_values(["d", "f", "i"])
+        prev_to = df.groupby("d")["t"].shift()
+        prev_open = df.groupby("d")["t"].transform(lambda s: s.isna().shift(fill_value=False))
+        prev_f = df.groupby("d")["f"].shift()
+        overlap = prev_f.notna() & (prev_open.astype(bool) | (prev_to > df["f"]))
+        mask = np.zeros(n, bool)
+        mask[df.loc[overlap, "i"].to_numpy()] = True
+        err.add(mask, S.ACTIVE_FROM, lambda i: f"device {_value(dev, i)} already has an activation that "
+                                               f"covers {_ts_str(a_from, i)}")
+    err.raise_if_any(max_errors, "activations")
+    return pa.table({S.DEVICE_ID: dev, S.WEARER_REF: wearer, S.ACTIVE_FROM: a_from, S.ACTIVE_TO: a_to},
+                    schema=S.ACTIVATIONS)
+
+
+# --------------------------------------------------------------------------- the feed
+
+
+def read_feed(path: str | Path, activations, *, now=None, skew_s: float = SKEW_S,
+              max_errors: int = MAX_ERRORS) -> pa.Table:
+    """Read and validate a position feed file; return its rows as a POSITIONS table (BNG added).
+
+    ``activations``: see :func:`read_activations` (a file or a table). ``now`` (UTC; default the
+    current time) bounds the times from above. Raises :class:`FeedError` listing the bad rows, or
+    :class:`~vru.errors.SourceError` for a file that is not a feed at all. Rows are returned in file
+    order, duplicates included (the store de-duplicates).
+    """
+    path = Path(path)
+    act = read_activations(activations)
+    now = store.utc(now, "now") if now is not None else pd.Timestamp.now(tz="UTC")
+    t, first = _read_text(path, FEED_COLUMNS)
+    n = t.num_rows
+    err = _Errors(path, n, first, FEED_COLUMNS)
+
+    dev = _str(_as_array(t[S.DEVICE_ID]))
+    err.add(_null(dev), S.DEVICE_ID, lambda i: "the device id is empty")
+    fix = _times(err, t[S.FIX_TIME], S.FIX_TIME)
+    rec = _times(err, t[S.RECEIVED_TIME], S.RECEIVED_TIME)
+    lat = _numbers(err, t[S.LAT], S.LAT, True)
+    lon = _numbers(err, t[S.LON], S.LON, True)
+    prec = _numbers(err, t[S.PRECISION_M], S.PRECISION_M, True)
+    spd = _numbers(err, t[S.SPEED_KMH], S.SPEED_KMH, False)
+    hdg = _numbers(err, t[S.HEADING_DEG], S.HEADING_DEG, False)
+    mech = _mechanisms(err, t[S.MECHANISM], S.MECHANISM)
+
+    # coordinates: inside the UK box, or swapped
+    both = ~np.isnan(lat) & ~np.isnan(lon)
+    with np.errstate(invalid="ignore"):
+        lat_in = (lat >= LAT_RANGE[0]) & (lat <= LAT_RANGE[1])
+        lon_in = (lon >= LON_RANGE[0]) & (lon <= LON_RANGE[1])
+        swapped = both & ~(lat_in & lon_in) & (lon >= LAT_RANGE[0]) & (lon <= LAT_RANGE[1]) \
+            & (lat >= LON_RANGE[0]) & (lat <= LON_RANGE[1])
+    err.add(swapped, S.LAT, lambda i: f"latitude {lat[i]} and longitude {lon[i]} look swapped "
+                                      "(latitude is north, about 50 to 61 in the UK)")
+    err.add(both & ~swapped & ~lat_in, S.LAT,
+            lambda i: f"latitude {lat[i]} is outside the United Kingdom ({LAT_RANGE[0]} to {LAT_RANGE[1]})")
+    err.add(both & ~swapped & ~lon_in, S.LON,
+            lambda i: f"longitude {lon[i]} is outside the United Kingdom ({LON_RANGE[0]} to {LON_RANGE[1]})")
+    # ranges
+    with np.errstate(invalid="ignore"):
+        err.add(prec < 0, S.PRECISION_M, lambda i: f"precision {prec[i]} m is negative")
+        err.add(spd < 0, S.SPEED_KMH, lambda i: f"speed {spd[i]} km/h is negative")
+        err.add((hdg < 0) | (hdg >= 360), S.HEADING_DEG,
+                lambda i: f"heading {hdg[i]} is not in 0 to 360 degrees (0 <= heading < 360)")
+    # times: received after the fix, neither in the future
+    f_us = pc.cast(fix, pa.int64()).to_numpy(zero_copy_only=False).astype(float)
+    r_us = pc.cast(rec, pa.int64()).to_numpy(zero_copy_only=False).astype(float)
+    skew = skew_s * 1e6
+    now_us = now.value / 1000
+    with np.errstate(invalid="ignore"):
+        err.add(r_us < f_us - skew, S.RECEIVED_TIME,
+                lambda i: f"received at {_ts_str(rec, i)}, before the fix was taken ({_ts_str(fix, i)})")
+        err.add(f_us > now_us + skew, S.FIX_TIME,
+                lambda i: f"{_ts_str(fix, i)} is in the future (now is {now:%Y-%m-%dT%H:%M:%SZ})")
+        err.add(r_us > now_us + skew, S.RECEIVED_TIME,
+                lambda i: f"{_ts_str(rec, i)} is in the future (now is {now:%Y-%m-%dT%H:%M:%SZ})")
+    # devices and activations
+    unknown, outside = _activation_checks(dev, fix, act)
+    err.add(unknown, S.DEVICE_ID, lambda i: f"unknown device {_value(dev, i)}: it has no activation")
+    err.add(outside, S.FIX_TIME, lambda i: f"the fix at {_ts_str(fix, i)} is outside every activation of "
+                                           f"device {_value(dev, i)}")
+    err.raise_if_any(max_errors)
+
+    x, y = _bng(lon, lat)
+    return pa.table({
+        S.DEVICE_ID: dev, S.FIX_TIME: fix, S.RECEIVED_TIME: rec, S.LAT: lat, S.LON: lon,
+        S.EASTING: x, S.NORTHING: y, S.PRECISION_M: prec,
+        S.SPEED_KMH: pa.array(spd, pa.float64(), from_pandas=True),
+        S.HEADING_DEG: pa.array(hdg, pa.float64(), from_pandas=True),
+        S.MECHANISM: mech,
+    }).cast(S.POSITIONS)
+
+
+def _activation_checks(dev: pa.Array, fix: pa.Array, act: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """(unknown device, fix outside every activation of its device) for each row."""
+    n = len(dev)
+    rows = pa.table({"i": pa.array(np.arange(n)), "d": dev, "f": fix})
+    con = duckdb.connect()
+    try:
+        con.register("rows_", rows)
+        con.register("act", act)
+        unknown_i = con.sql("""SELECT i FROM rows_ WHERE d IS NOT NULL
+                               AND d NOT IN (SELECT device_id FROM act)""").fetchnumpy()["i"]
+        outside_i = con.sql("""
+            SELECT i FROM rows_ r WHERE d IS NOT NULL AND f IS NOT NULL
+              AND d IN (SELECT device_id FROM act)
+              AND NOT EXISTS (SELECT 1 FROM act a WHERE a.device_id = r.d AND r.f >= a.active_from
+                              AND (a.active_to IS NULL OR r.f < a.active_to))""").fetchnumpy()["i"]
+    finally:
+        con.close()
+    unknown = np.zeros(n, bool)
+    outside = np.zeros(n, bool)
+    unknown[np.asarray(unknown_i, np.int64)] = True
+    outside[np.asarray(outside_i, np.int64)] = True
+    return unknown, outside
+
+
+def import_positions(path: str | Path, activations, root: str | Path, *, now=None, skew_s: float = SKEW_S,
+                     max_errors: int = MAX_ERRORS) -> ImportResult:
+    """Validate a feed file and add its fixes to the positions store at ``root``, all or nothing.
+
+    A file with any bad row raises :class:`FeedError` and writes nothing. Fixes are de-duplicated on
+    (device_id, fix_time), keeping the one received first; importing the same file twice changes
+    nothing.
+    """
+    t = read_feed(path, activations, now=now, skew_s=skew_s, max_errors=max_errors)
+    r = store.write_positions(root, t)
+    return ImportResult(str(path), t.num_rows, r.added, r.duplicates, r.days)
+
+
+def mechanism_is_coarse(mechanism) -> bool:
+    """LBS and RF fixes never make a match or open a breach on their own."""
+    return mechanism in S.COARSE_MECHANISMS
+
