@@ -1,0 +1,129 @@
+"""``vru tagging``: the command line of the GPS tagging layer (registered as a group in vru.cli)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from vru.errors import VRUError
+
+
+def _run(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except VRUError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    except ValueError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def tagging() -> None:
+    """GPS tagging: position feeds, synthetic trails, crime matching and exclusion zones."""
+
+
+@tagging.command()
+@click.option("--wearers", "-n", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Number of wearers.")
+@click.option("--days", "-d", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Days of trail per wearer.")
+@click.option("--start", default="2024-03-04T00:00:00Z", show_default=True,
+              help="First tick, ISO 8601 with a zone (UTC).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed: same seed, same files.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
+              help="Format of the position feed and the activations.")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write positions.<fmt>, activations.<fmt> and truth.parquet.")
+@click.option("--crimes", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Also plant this many crimes on the trails (and as many decoys of each kind) in "
+                   "planted_crimes.csv.")
+def simulate(wearers: int, days: float, start: str, seed: int, fmt: str, out: Path, crimes: int) -> None:
+    """Write synthetic London trails (walking, bus, stationary) with their ground truth.
+
+    Deterministic: the same options give the same files.
+    """
+    from vru.tagging import simulate as sim
+
+    t0 = time.perf_counter()
+    s = _run(sim.simulate, wearers, days, start=start, seed=seed)
+    paths = sim.write(s, out, fmt)
+    if crimes:
+        planted = _run(sim.plant_crimes, s.truth, crimes, seed=seed)
+        paths["planted crimes"] = out / "planted_crimes.csv"
+        planted.to_csv(paths["planted crimes"], index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
+    click.echo(f"{s.positions.num_rows:,} fixes of {wearers} wearer(s) over {days:g} day(s), "
+               f"in {time.perf_counter() - t0:.1f} s")
+    for what, p in paths.items():
+        click.echo(f"  {what}: {p}")
+
+
+@tagging.command("import-positions")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--activations", "-a", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True, help="Device activations (CSV or Parquet).")
+@click.option("--store", "-s", "root", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder of the positions store (Parquet by day).")
+@click.option("--max-errors", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Errors listed for a refused file.")
+def import_positions(paths: tuple[Path, ...], activations: Path, root: Path, max_errors: int) -> None:
+    """Validate position feed files and add them to the store, each file all or nothing.
+
+    A file with any bad row is refused whole, with its errors by row and column; importing a file
+    twice changes nothing.
+    """
+    from vru.tagging import positions
+
+    act = _run(positions.read_activations, activations, max_errors=max_errors)
+    failed = False
+    for p in paths:
+        t0 = time.perf_counter()
+        try:
+            r = positions.import_positions(p, act, root, max_errors=max_errors)
+        except VRUError as e:
+            click.echo(f"refused   {p}\nerror: {e}", err=True)
+            failed = True
+            continue
+        dt = time.perf_counter() - t0
+        click.echo(f"imported  {p}: {r.imported:,} new fix(es) of {r.rows:,} row(s), "
+                   f"{r.duplicates:,} duplicate(s), {len(r.days)} day(s) written, in {dt:.1f} s "
+                   f"({r.rows / max(dt, 1e-9):,.0f} rows/s)")
+    if failed:
+        sys.exit(2)
+
+
+@tagging.command("purge-positions")
+@click.option("--store", "-s", "root", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder of the positions store.")
+@click.option("--before", required=True, help="Delete fixes taken before this time (ISO 8601 with a zone).")
+@click.option("--keep", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="CSV or Parquet of intervals to keep: device_id, time_from, time_to (UTC).")
+def purge_positions(root: Path, before: str, keep: Path | None) -> None:
+    """Delete raw positions older than a cut-off, except the intervals listed in --keep."""
+    from vru.tagging import store
+
+    keep_table = None
+    if keep is not None:
+        keep_table = _run(_read_keep, keep)
+    r = _run(store.purge, root, before, keep_table)
+    click.echo(f"deleted {r.deleted:,} fix(es), kept {r.kept:,} held by a match or breach; "
+               f"{len(r.days_rewritten)} day(s) rewritten, {len(r.days_deleted)} deleted")
+
+
+def _read_keep(path: Path):
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from vru.tagging import schema as S
+
+    if path.suffix.lower() == ".parquet":
+        return pq.read_table(path)
+    t = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+        column_types={S.DEVICE_ID: pa.string(), S.TIME_FROM: S.UTC_TS, S.TIME_TO: S.UTC_TS}))
+    return t
