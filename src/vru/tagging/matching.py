@@ -313,18 +313,14 @@ def _finish(raw: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, pd.DataFra
     """Drop LBS/RF-only visits, letter the visits, compute the score: the Python part."""
     cols = [c for c in s.MATCHES.names]
     if raw.empty:
-        points = pd.DataFrame({c: pd.Series(dtype=_dtype(s.MATCHES.field(c).type)) for c in cols})
-        summary = pd.DataFrame({c: pd.Series(dtype=_dtype(s.MATCH_SUMMARY.field(c).type))
-                                for c in s.MATCH_SUMMARY.names})
-        for c in ("n_visits", "n_interpolated"):
-            summary[c] = pd.Series(dtype="int64")
-        summary["best_point"] = pd.Series(dtype="object")
-        return points, summary
+        return _empty()
     df = raw.copy()
     df["_elig"] = df["_elig"].astype(bool)
     key = [s.CRIME_VERSION_ID, s.WEARER_REF]
     keep = df.groupby(key + ["_visit"])["_elig"].transform("any")
     df = df[keep].copy()
+    if df.empty:
+        return _empty()
     df = df.sort_values(key + ["_visit", s.SEQ], kind="stable")
     df["_vn"] = df.groupby(key)["_visit"].rank(method="dense").astype(int)
     df[s.VISIT] = df["_vn"].map(visit_letters)
@@ -361,6 +357,16 @@ def _finish(raw: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, pd.DataFra
     summary = pd.DataFrame(rows)
     summary["n_fixes"] = summary["n_fixes"].astype("int64")
     points = points.drop(columns=["_elig", "_p"])
+    return points, summary
+
+
+def _empty() -> tuple[pd.DataFrame, pd.DataFrame]:
+    points = pd.DataFrame({c: pd.Series(dtype=_dtype(s.MATCHES.field(c).type)) for c in s.MATCHES.names})
+    summary = pd.DataFrame({c: pd.Series(dtype=_dtype(s.MATCH_SUMMARY.field(c).type))
+                            for c in s.MATCH_SUMMARY.names})
+    for c in ("n_visits", "n_interpolated"):
+        summary[c] = pd.Series(dtype="int64")
+    summary["best_point"] = pd.Series(dtype="object")
     return points, summary
 
 
