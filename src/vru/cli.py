@@ -330,3 +330,13 @@ def status(warehouse: Path | None) -> None:
     df = _run(api.status, warehouse)
     for src, g in df.groupby("source", sort=True):
         click.echo(f"{src}: {len(g)} file(s), {int(g['rows'].sum()):,} rows")
+
+
+def _register_groups() -> None:
+    """Command groups that live with their layer (their modules import their work lazily)."""
+    from vru.tagging.cli import tagging
+
+    main.add_command(tagging)
+
+
+_register_groups()
