@@ -115,6 +115,20 @@ def purge_positions(root: Path, before: str, keep: Path | None) -> None:
                f"{len(r.days_rewritten)} day(s) rewritten, {len(r.days_deleted)} deleted")
 
 
+@tagging.command("check-batch")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def check_batch(file: Path) -> None:
+    """Check a crime batch file (MoJ crime-matching contract) and print the outcome and every error.
+
+    Nothing is ingested. Exit status 0 if every row is valid (SUCCESSFUL), 1 otherwise (PARTIAL, FAILED).
+    """
+    from vru.tagging.crimes import Outcome, read_batch, report_lines
+
+    result = read_batch(file)
+    click.echo("\n".join(report_lines(result)))
+    sys.exit(0 if result.outcome is Outcome.SUCCESSFUL else 1)
+
+
 def _read_keep(path: Path):
     import pyarrow as pa
     import pyarrow.csv as pacsv
