@@ -393,3 +393,38 @@ def test_the_doc_lists_every_code_type_and_force():
         assert f"`{t.id}`" in doc, t.id
     for f in C.POLICE_FORCES:
         assert f"`{f.identifier}`" in doc and f"`{f.code}`" in doc, f.identifier
+
+
+# ---------------------------------------------------------------- the command
+
+
+def _check_batch(path: Path):
+    from click.testing import CliRunner
+
+    from vru.tagging.cli import tagging
+
+    return CliRunner().invoke(tagging, ["check-batch", str(path)], catch_exceptions=False)
+
+
+def test_check_batch_prints_the_outcome_and_every_error_and_exits_1_unless_successful():
+    r = _check_batch(DATA / "partial.csv")
+    assert r.exit_code == 1
+    assert "PARTIAL: 3 record(s), 2 ingested, 3 error(s)" in r.output
+    lines = r.output.splitlines()
+    header = next(ln for ln in lines if ln.startswith("row"))
+    assert header.split() == ["row", "line", "crime_reference", "crime_type_id", "field", "value", "code",
+                              "message", "required_action"]
+    latitude = next(ln for ln in lines if "INVALID_LOCATION_DATA_RANGE" in ln)
+    assert latitude.split()[:6] == ["2", "2", "CR-0002", "XX", "latitude", "61.9"]
+    assert latitude.endswith("Co-ordinates outside of valid range")
+    ok = _check_batch(DATA / "bom.csv")
+    assert ok.exit_code == 0 and "SUCCESSFUL" in ok.output and "force Metropolitan" in ok.output
+
+
+def test_check_batch_reports_whole_file_failures_and_never_prints_control_characters():
+    r = _check_batch(DATA / "all_records_failed.csv")
+    assert r.exit_code == 1
+    assert "ALL_RECORDS_FAILED: All records in the CSV file failed validation. No data has been ingested." \
+        in r.output
+    r = _check_batch(DATA / "invalid_text.csv")
+    assert "\x1b" not in r.output and "Rear door \\x1b[2Jforced" in r.output

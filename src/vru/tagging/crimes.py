@@ -758,15 +758,21 @@ def report_lines(result: BatchResult) -> list[str]:
         lines.append(str(fe))
     if result.errors:
         lines.append("")
-        lines.extend(_table(result.errors_frame().drop(columns=["line"])))
+        lines.extend(_table(result.errors_frame()))
     return lines
+
+
+def _printable(s: str) -> str:
+    """Control characters shown as escapes (``\\x1b``, ``\\n``): a value is never sent raw to a terminal."""
+    return "".join(c.encode("unicode_escape").decode("ascii") if unicodedata.category(c) == "Cc" else c
+                   for c in s)
 
 
 def _table(df: pd.DataFrame) -> list[str]:
     cells = [[str(c) for c in df.columns]] + [
         ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in r]
         for r in df.itertuples(index=False)]
-    cells = [[c.replace("\r", "\\r").replace("\n", "\\n") for c in r] for r in cells]
+    cells = [[_printable(c) for c in r] for r in cells]
     widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
     out = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     out.insert(1, "  ".join("-" * w for w in widths))
