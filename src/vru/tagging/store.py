@@ -19,12 +19,12 @@ Writing (:func:`write_positions`, :func:`purge`) is all or nothing, through a sm
 3. the staged files are renamed into their day folders and the replaced files deleted; the staging
    folder is removed.
 
-A failure before step 2 leaves the store as it was (the staging folder is deleted by the next write or
-by :func:`recover`); a crash during step 3 is finished by the next write or :func:`recover` (every step
-of the plan can be replayed). Writers hold an exclusive lock on ``<root>/.lock``. A reader running
-while a commit is applied may, for an instant, see a day's old and new files together or miss a file
-that was just replaced; readers that need a stable view run outside imports and purges (the matching
-runs are scheduled after an import).
+A failure before step 2 leaves the store as it was (the write deletes what it staged; after a crash the
+next write or :func:`recover` does); a crash during step 3 is finished by the next write or
+:func:`recover` (every step of the plan can be replayed). Writers hold an exclusive lock on
+``<root>/.lock``. A reader running while a commit is applied may, for an instant, see a day's old and
+new files together or miss a file that was just replaced; readers that need a stable view run outside
+imports and purges (the matching runs are scheduled after an import).
 
 Writing the same rows twice changes nothing: rows whose (device_id, fix_time) is already stored are
 dropped before anything is written, and a day that receives no new row is not rewritten.
@@ -273,6 +273,13 @@ def _commit(root: Path, tx: Path, remove: list[Path], days: list[str]) -> None:
     _apply(root, tx)
 
 
+def _abandon(tx: Path) -> None:
+    """Roll back a write that failed before its commit: delete what it staged."""
+    shutil.rmtree(tx, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        tx.parent.rmdir()
+
+
 def _new_tx(root: Path) -> tuple[str, Path]:
     txid = uuid.uuid4().hex[:12]
     tx = root / STAGING / txid
@@ -326,9 +333,13 @@ def write_positions(root: str | Path, table: pa.Table, *, _fail_before_commit: b
                    f"FROM {_files_sql(remove)} ORDER BY day, device_id, fix_time")
         else:
             sql = "SELECT * FROM fresh ORDER BY day, device_id, fix_time"
-        _stage(con, sql, [], tx, txid)
-        if _fail_before_commit:  # for the tests: a crash after staging, before the commit
-            raise OSError("simulated failure before commit")
+        try:
+            _stage(con, sql, [], tx, txid)
+            if _fail_before_commit:  # for the tests: a failure after staging, before the commit
+                raise OSError("simulated failure before commit")
+        except BaseException:
+            _abandon(tx)
+            raise
         _commit(root, tx, remove, touched)
     return WriteResult(table.num_rows, int(added), table.num_rows - int(added), touched)
 
@@ -390,8 +401,12 @@ def purge(root: str | Path, before, keep=None) -> PurgeResult:
         txid, tx = _new_tx(root)
         if rewrite:
             marks = ", ".join("?" * len(rewrite))
-            _stage(con, f"SELECT {_COLS}, day FROM rows WHERE (recent OR held) AND day IN ({marks}) "
-                        "ORDER BY day, device_id, fix_time", rewrite, tx, txid)
+            try:
+                _stage(con, f"SELECT {_COLS}, day FROM rows WHERE (recent OR held) AND day IN ({marks}) "
+                            "ORDER BY day, device_id, fix_time", rewrite, tx, txid)
+            except BaseException:
+                _abandon(tx)
+                raise
         _commit(root, tx, remove, [d for d, _ in changed])
     return PurgeResult(int(deleted), int(held), rewrite, drop)
 
