@@ -129,6 +129,58 @@ def check_batch(file: Path) -> None:
     sys.exit(0 if result.outcome is Outcome.SUCCESSFUL else 1)
 
 
+@tagging.command("match")
+@click.option("--store", "-s", "root", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              required=True, help="Folder of the positions store.")
+@click.option("--activations", "-a", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True, help="Device activations (CSV or Parquet).")
+@click.option("--crimes", "-c", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Crime versions (CSV or Parquet with the CRIMES columns; times ISO 8601 UTC).")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for points.csv, summary.csv and run.json.")
+@click.option("--backend", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True)
+@click.option("--radius", type=float, default=100.0, show_default=True, help="Radius R in metres.")
+@click.option("--tolerance", type=float, default=300.0, show_default=True,
+              help="Seconds added to each side of the crime window.")
+def match_cmd(root: Path, activations: Path, crimes: Path, out: Path, backend: str, radius: float,
+              tolerance: float) -> None:
+    """Match crime versions against the stored trails (algorithm in docs/tagging-matching.md)."""
+    import json
+
+    import ibis
+    import pandas as pd
+
+    from vru.outputs import csvsafe
+    from vru.tagging import positions, store
+    from vru.tagging import schema as S
+    from vru.tagging.matching import Params, match
+
+    params = _run(Params, radius_m=radius, tolerance_s=tolerance)
+    act = _run(positions.read_activations, activations).to_pandas()
+    cr = pd.read_parquet(crimes) if crimes.suffix.lower() == ".parquet" else pd.read_csv(crimes, dtype=str)
+    for c in (S.TIME_FROM, S.TIME_TO):
+        cr[c] = _run(pd.to_datetime, cr[c], utc=True)
+    for c in (S.EASTING, S.NORTHING):
+        cr[c] = _run(pd.to_numeric, cr[c])
+    pad = pd.Timedelta(seconds=params.tolerance_s + params.max_gap_s + 1)
+    start, end = cr[S.TIME_FROM].min() - pad, cr[S.TIME_TO].max() + pad
+    if backend == "duckdb":
+        con = ibis.duckdb.connect()
+        con.raw_sql("SET TimeZone = 'UTC'")
+    else:
+        from vru.tagging.matching import _connect
+
+        con = _connect("spark")
+    pos = store.positions_table(con, root, start, end)
+    r = _run(match, pos, act, cr, params, backend=backend, trigger="MANUAL", con=con)
+    out.mkdir(parents=True, exist_ok=True)
+    csvsafe.safe_frame(r.points).to_csv(out / "points.csv", index=False)
+    csvsafe.safe_frame(r.summary).to_csv(out / "summary.csv", index=False)
+    (out / "run.json").write_text(json.dumps(r.run, default=str, indent=2))
+    click.echo(f"{r.run['algorithm_version']}: {len(cr)} crime version(s), {len(r.summary)} match(es) "
+               f"(crime, wearer), {len(r.points)} point(s) -> {out}")
+
+
 def _read_keep(path: Path):
     import pyarrow as pa
     import pyarrow.csv as pacsv
