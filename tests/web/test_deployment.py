@@ -445,7 +445,7 @@ def _check_assets(browser: Browser, assets: dict[str, str]) -> list[str]:
             problems.append(f"{url} (from {referrer}): HTTP {r.status}")
             continue
         if u.path.startswith("/static/"):
-            if not HASHED.search(u.path) and not referrer.endswith((".mjs", ".js")):
+            if not HASHED.search(u.path):
                 problems.append(f"{url} (from {referrer}): not a hashed (manifest) name")
             elif HASHED.search(u.path) and "immutable" not in r.headers.get("Cache-Control", ""):
                 problems.append(f"{url}: hashed, but not cached for ever ({r.headers.get('Cache-Control')})")

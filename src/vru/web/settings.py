@@ -286,7 +286,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 if PRODUCTION:
-    STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
+    STORAGES["staticfiles"] = {"BACKEND": "vru.web.core.storage.StaticStorage"}
 
 # Forms render as GOV.UK Frontend markup, errors next to each field (vru.web.core.forms).
 FORM_RENDERER = "vru.web.core.forms.GovukRenderer"
