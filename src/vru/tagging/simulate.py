@@ -439,19 +439,22 @@ def simulate(n_wearers: int = 10, days: float = 1, *, start="2024-03-04T00:00:00
 
 
 def _iso(col: pa.ChunkedArray | pa.Array) -> pa.Array:
-    return pc.strftime(col, format="%Y-%m-%dT%H:%M:%SZ")
+    return pc.strftime(pc.cast(col, pa.timestamp("s", tz="UTC")), format="%Y-%m-%dT%H:%M:%SZ")
 
 
 def write_table(table: pa.Table, path: str | Path) -> Path:
-    """Write ``table`` as CSV (ISO 8601 UTC times ending in ``Z``, empty for null) or Parquet,
+    """Write ``table`` as CSV (no quoting, whole-second ISO 8601 UTC times ending in ``Z``, empty for
+    null) or Parquet,
     chosen by the suffix of ``path`` (``.csv`` or ``.parquet``)."""
     path = Path(path)
     if path.suffix == ".parquet":
         pq.write_table(table, path)
     elif path.suffix == ".csv":
         cols = [_iso(c) if pa.types.is_timestamp(c.type) else c for c in table.columns]
-        pacsv.write_csv(pa.table(cols, names=table.column_names), path,
-                        pacsv.WriteOptions(quoting_style="needed"))
+        with open(path, "wb") as fh:
+            fh.write((",".join(table.column_names) + "\n").encode())
+            pacsv.write_csv(pa.table(cols, names=table.column_names), fh,
+                            pacsv.WriteOptions(include_header=False, quoting_style="none"))
     else:
         raise ValueError(f"{path}: write .csv or .parquet")
     return path
