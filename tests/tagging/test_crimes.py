@@ -126,7 +126,7 @@ def test_batch_id_rules_follow_the_force_code():
 
 
 def test_numbers_are_decimal_and_finite():
-    for bad in ("NaN", "inf", "1_000", "0x10", "1e999", "530 123"):
+    for bad in ("NaN", "inf", "1_000", "0x10", "1e999", "530 123", "\u0665\u0663\u0660\u0661\u0662\u0663"):
         r = parse(row(e=bad))
         assert [(e.field, e.code.name) for e in r.errors] == [("easting", "INVALID_NUMBER")], bad
     assert parse(row(e="5.31010e5", n="+180220.5")).outcome is C.Outcome.SUCCESSFUL
@@ -135,6 +135,9 @@ def test_numbers_are_decimal_and_finite():
 def test_impossible_dates_are_refused_not_adjusted():
     assert parse(row(t0="20240230080000")).errors[0].code is C.ErrorCode.INVALID_FROM_DATE_FORMAT
     assert parse(row(t1="20240612240000")).errors[0].code is C.ErrorCode.INVALID_TO_DATE_FORMAT
+    arabic_indic = "".join(chr(0x660 + int(d)) for d in "20240612091500")  # float() and strptime take these
+    assert parse(row(t1=arabic_indic)).errors[0].code is C.ErrorCode.INVALID_TO_DATE_FORMAT
+    assert parse(row(batch="MPS" + arabic_indic[:8])).errors[0].code is C.ErrorCode.INVALID_BATCH_ID_FORMAT
 
 
 # ---------------------------------------------------------------- whole-file errors and outcomes
@@ -336,6 +339,10 @@ def test_warehouse_records_get_the_same_checks():
     assert [(e.row, e.field, e.value, e.code.name) for e in r.errors] == [
         (1, "crimeType", "robbery", "INVALID_CRIME_TYPE"),
         (1, "dateTo", "49h 30m", "CRIME_DATE_TIME_EXCEEDS_WINDOW")]
+    missing = C.batch_from_records(_records(crime_ref=["W1", np.nan], crime_text=[None, np.nan]),
+                                   force="Metropolitan", batch_id="MPS20240613")
+    assert [(e.row, e.code.name) for e in missing.errors] == [(2, "MISSING_CRIME_REFERENCE")]
+    assert missing.records["crime_text"].tolist() == [""]
     naive = _records(time_from=pd.to_datetime(["2024-06-12 22:00", "2024-06-13 01:00"]))
     r = C.batch_from_records(naive, force="Metropolitan", batch_id="MPS20240613")
     assert {e.code.name for e in r.errors} == {"INVALID_FROM_DATE_FORMAT"}

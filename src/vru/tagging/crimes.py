@@ -313,8 +313,8 @@ class BatchResult:
                      "required_action"])
 
 
-_NUMBER_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_DATE_RE = re.compile(r"\d{14}")
+_NUMBER_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_DATE_RE = re.compile(r"\d{14}", re.ASCII)
 
 
 def _blank(s: str) -> bool:
@@ -378,7 +378,7 @@ def _check_row(fields: list[str], row: int, line: int) -> tuple[dict | None, lis
     elif _bad_text(batch) or len(batch) > TEXT_MAX:
         err("batchId", batch_s, ErrorCode.INVALID_TEXT)
     elif force is not None:  # the format depends on the force's code
-        m = re.match(rf"^{re.escape(force.code)}(\d{{8}})(-\d)?(-[RAra])?", batch)
+        m = re.match(rf"^{re.escape(force.code)}(\d{{8}})(-\d)?(-[RAra])?", batch, re.ASCII)
         if m is None:
             err("batchId", batch_s, ErrorCode.INVALID_BATCH_ID_FORMAT)
         else:
@@ -699,6 +699,12 @@ def _time_field(x) -> str:
     return t.tz_convert("UTC").strftime("%Y%m%d%H%M%S")
 
 
+def _text_field(x) -> str:
+    if x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    return str(x)
+
+
 def _num_field(x) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA:
         return ""
@@ -735,13 +741,13 @@ def batch_from_records(records: pd.DataFrame, *, force: str, batch_id: str | Non
     for i, (ref, ctype, t0, t1, e, n, lat, lon, text) in enumerate(zip(
             col("crime_ref"), col("crime_type"), col("time_from"), col("time_to"), col("easting"),
             col("northing"), col("latitude"), col("longitude"), col("crime_text"), strict=True), start=1):
-        ctype = "" if ctype is None or ctype is pd.NA else str(ctype)
+        ctype = _text_field(ctype)
         ctype = CATEGORY_TO_TYPE.get(ctype, ctype)
         datum = "OSGB36" if _num_field(e) or _num_field(n) else "WGS84"
-        rows.append((i, i, [force, ctype, "", batch_id, "" if ref is None or ref is pd.NA else str(ref),
+        rows.append((i, i, [force, ctype, "", batch_id, _text_field(ref),
                             _time_field(t0), _time_field(t1), _num_field(e), _num_field(n),
                             _num_field(lat), _num_field(lon), datum,
-                            "" if text is None or text is pd.NA else str(text)]))
+                            _text_field(text)]))
     return check_rows(rows, path=path)
 
 
