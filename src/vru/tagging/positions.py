@@ -452,25 +452,27 @@ def read_feed(path: str | Path, activations, *, now=None, skew_s: float = SKEW_S
 
 
 def _activation_checks(dev: pa.Array, fix: pa.Array, act: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-    """(unknown device, fix outside every activation of its device) for each row."""
+    """(unknown device, fix outside every activation of its device) for each row.
+
+    The activation of a fix is the latest of its device starting at or before it (an ASOF join; the
+    activations of one device do not overlap, which :func:`read_activations` checks).
+    """
     n = len(dev)
-    rows = pa.table({"i": pa.array(np.arange(n)), "d": dev, "f": fix})
+    known = pc.fill_null(pc.is_in(dev, value_set=act[S.DEVICE_ID].combine_chunks()), False)
+    unknown = ~known.to_numpy(zero_copy_only=False) & ~_null(dev)
+    rows = pa.table({"i": pa.array(np.arange(n)), "d": dev, "f": fix}).filter(known)
     con = duckdb.connect()
     try:
         con.register("rows_", rows)
         con.register("act", act)
-        unknown_i = con.sql("""SELECT i FROM rows_ WHERE d IS NOT NULL
-                               AND d NOT IN (SELECT device_id FROM act)""").fetchnumpy()["i"]
         outside_i = con.sql("""
-            SELECT i FROM rows_ r WHERE d IS NOT NULL AND f IS NOT NULL
-              AND d IN (SELECT device_id FROM act)
-              AND NOT EXISTS (SELECT 1 FROM act a WHERE a.device_id = r.d AND r.f >= a.active_from
-                              AND (a.active_to IS NULL OR r.f < a.active_to))""").fetchnumpy()["i"]
+            SELECT r.i FROM rows_ r ASOF LEFT JOIN act a ON r.d = a.device_id AND r.f >= a.active_from
+            WHERE r.f IS NOT NULL
+              AND (a.device_id IS NULL OR (a.active_to IS NOT NULL AND r.f >= a.active_to))"""
+        ).fetchnumpy()["i"]
     finally:
         con.close()
-    unknown = np.zeros(n, bool)
     outside = np.zeros(n, bool)
-    unknown[np.asarray(unknown_i, np.int64)] = True
     outside[np.asarray(outside_i, np.int64)] = True
     return unknown, outside
 
