@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from vru import taxonomy
@@ -150,7 +151,7 @@ def test_all_records_failed_ingests_nothing_and_says_so():
     assert r.file_errors[0].message == ("All records in the CSV file failed validation. "
                                         "No data has been ingested.")
     assert r.records.empty
-    assert C.crimes_table(C.new_versions(None, r)).num_rows == 0
+    assert C.crimes_table(C.new_versions(None, r)).empty
     # and every bad row is still listed
     assert sorted({e.row for e in r.errors}) == [1, 2, 3]
     assert ("dateTo", "25h 15m") in [(e.field, e.value) for e in r.errors]
@@ -305,9 +306,33 @@ def test_one_crime_twice_in_a_batch_makes_two_versions_in_row_order():
 
 def test_crimes_table_has_the_canonical_schema():
     t = C.crimes_table(C.new_versions(None, C.read_batch(DATA / "partial.csv")))
-    assert t.schema == S.CRIMES
-    assert t.column(S.CRIME_TYPE).to_pylist() == ["RB", "VWI"]
-    assert t.column(S.TIME_FROM).to_pylist()[0] == pd.Timestamp("2024-06-12 21:30", tz="UTC")
+    assert list(t.columns) == S.columns(S.CRIMES)
+    assert pa.Table.from_pandas(t, schema=S.CRIMES, preserve_index=False).schema == S.CRIMES
+    assert t[S.CRIME_TYPE].tolist() == ["RB", "VWI"]
+    assert t[S.TIME_FROM].iloc[0] == pd.Timestamp("2024-06-12 21:30", tz="UTC")
+    assert str(t[S.TIME_FROM].dtype) == "datetime64[us, UTC]"
+
+
+def test_a_checked_batch_is_matched():
+    """End to end: a batch sent in latitude/longitude is matched against a wearer who stood 40 m away
+    during the window (and not against one 1 km away)."""
+    from vru.tagging import matching
+
+    r = parse("Metropolitan,VWI,Assault,MPS20240612,CR-9,20240612220000,20240612230000,,,51.5074,-0.1278,"
+              "WGS84,Outside the station")
+    crimes = C.crimes_table(C.new_versions(None, r))
+    x, y = crimes[S.EASTING].iloc[0], crimes[S.NORTHING].iloc[0]
+    times = pd.date_range("2024-06-12 21:50", "2024-06-12 23:10", freq="60s", tz="UTC")
+    pos = pd.DataFrame({
+        S.DEVICE_ID: ["D1"] * len(times) + ["D2"] * len(times), S.FIX_TIME: list(times) * 2,
+        S.EASTING: [x + 40.0] * len(times) + [x + 1000.0] * len(times), S.NORTHING: y,
+        S.PRECISION_M: 5.0, S.SPEED_KMH: 0.0, S.HEADING_DEG: 0.0, S.MECHANISM: "GPS"})
+    act = pd.DataFrame({S.DEVICE_ID: ["D1", "D2"], S.WEARER_REF: ["W1", "W2"],
+                        S.ACTIVE_FROM: pd.Timestamp("2024-06-01", tz="UTC"),
+                        S.ACTIVE_TO: pd.Series([pd.NaT, pd.NaT], dtype="datetime64[us, UTC]")})
+    res = matching.match(pos, act, crimes)
+    assert res.summary[S.WEARER_REF].tolist() == ["W1"]
+    assert res.summary[S.CRIME_VERSION_ID].tolist() == ["Metropolitan:CR-9:v1"]
 
 
 # ---------------------------------------------------------------- other sources
@@ -327,8 +352,8 @@ def test_warehouse_records_with_windows_and_points_become_crimes():
     assert r.outcome is C.Outcome.SUCCESSFUL, [str(e) for e in r.errors]
     assert r.records["crime_type"].tolist() == ["HOM", "RBK"]  # a taxonomy category that one type has
     t = C.crimes_table(C.new_versions(None, r))
-    assert t.column(S.TIME_TO).to_pylist()[0] == pd.Timestamp("2024-06-12 23:30", tz="UTC")
-    assert t.column(S.EASTING).to_pylist() == [530100.0, 531000.0]
+    assert t[S.TIME_TO].iloc[0] == pd.Timestamp("2024-06-12 23:30", tz="UTC")
+    assert t[S.EASTING].tolist() == [530100.0, 531000.0]
 
 
 def test_warehouse_records_get_the_same_checks():

@@ -637,12 +637,15 @@ def _plain(x):
     return x
 
 
-def crimes_table(versions: pd.DataFrame) -> pa.Table:
-    """The canonical CRIMES table (:data:`vru.tagging.schema.CRIMES`) of the given versions, for matching."""
+def crimes_table(versions: pd.DataFrame) -> pd.DataFrame:
+    """The canonical CRIMES table (:data:`vru.tagging.schema.CRIMES`) of the given versions, as the
+    pandas frame :func:`vru.tagging.matching.match` takes (``pa.Table.from_pandas(df,
+    schema=schema.CRIMES)`` gives the Arrow table)."""
     df = versions[S.columns(S.CRIMES)]
     if df[[S.EASTING, S.NORTHING]].isna().any().any():
         raise ValueError("a crime version has no easting/northing")
-    return S.conform(pa.Table.from_pandas(df, preserve_index=False), S.CRIMES)
+    table = S.conform(pa.Table.from_pandas(df, preserve_index=False), S.CRIMES)
+    return table.to_pandas()
 
 
 # ====================================================================== other sources
