@@ -298,6 +298,12 @@ def test_versions_survive_a_parquet_round_trip_and_the_highest_version_is_the_pr
     assert v4["changed_fields"].tolist() == [["CRIME_TEXT"]]
 
 
+def test_versions_held_without_the_compared_columns_are_refused():
+    v1 = C.new_versions(None, parse(row()))
+    with pytest.raises(ValueError, match="submitted_easting"):
+        C.new_versions(v1.drop(columns=["submitted_easting"]), parse(row()))
+
+
 def test_one_crime_twice_in_a_batch_makes_two_versions_in_row_order():
     v = C.new_versions(None, parse(row(), row(e="531020")))
     assert v["version"].tolist() == [1, 2]

@@ -598,6 +598,11 @@ def new_versions(latest: pd.DataFrame | None, batch: BatchResult | pd.DataFrame)
     records = batch.records if isinstance(batch, BatchResult) else batch
     prev: dict[tuple[str, str], dict] = {}
     if latest is not None and len(latest):
+        need = [S.FORCE, S.CRIME_REF, "version", S.CRIME_VERSION_ID, *VERSION_FIELDS.values()]
+        missing = [c for c in need if c not in latest.columns]
+        if missing:
+            raise ValueError(f"the versions held lack column(s) {', '.join(missing)}: keep every column "
+                             "of VERSION_COLUMNS")
         ordered = latest.sort_values("version", kind="stable")
         for r in ordered.to_dict("records"):
             prev[(r[S.FORCE], r[S.CRIME_REF])] = r
