@@ -44,7 +44,7 @@ def test_every_trigger_character_is_neutralised_and_restored(trigger):
     ("", ""),
     ("'", "'"),
     ("'quoted", "'quoted"),
-    (" =1+1", " =1+1"),
+    (" =1+1", "' =1+1"),  # a leading space: LibreOffice may trim it, so it is neutralised too
     ("a=b", "a=b"),
     ("E01003911", "E01003911"),
     ('{"type":"Polygon"}', '{"type":"Polygon"}'),
@@ -115,3 +115,19 @@ def test_restore_undoes_neutralise_and_no_written_cell_starts_a_formula(s):
     csvsafe.writer(out).writerow([s, "x"])
     cell = next(csv.reader(io.StringIO(out.getvalue(), newline="")))[0]
     assert csvsafe.restore(cell) == s
+
+
+@pytest.mark.parametrize("text", [" =1+1", "\u00a0=1+1", "\uff1d1+1", "\uff20SUM(A1)", "\t =1", "''  +1"])
+def test_white_space_and_full_width_triggers_are_neutralised_and_restored(text):
+    """LibreOffice may trim leading spaces, and some programs read the full-width forms as the ASCII ones."""
+    written = csvsafe.neutralise(text)
+    assert written == "'" + text and csvsafe.restore(written) == text
+
+
+def test_text_cells_are_quoted_so_a_semicolon_locale_cannot_split_out_a_formula():
+    """Excel in many European locales splits on ';': ``a;=1+1`` unquoted would become a cell ``=1+1``."""
+    out = io.StringIO()
+    csvsafe.writer(out).writerow(["a;=1+1", 5, 2.5, "-5"])
+    assert out.getvalue() == '"a;=1+1",5,2.5,"-5"\r\n'
+    semicolon = next(csv.reader(io.StringIO(out.getvalue()), delimiter=";"))
+    assert not any(cell.startswith("=") for cell in semicolon)

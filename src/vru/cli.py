@@ -279,7 +279,7 @@ def confidence(warehouse, measure, as_of, microdata, by, min_n, fmt, out) -> Non
     df = _run(api.confidence, warehouse, measure=measure, as_of=as_of, microdata=microdata,
               by=groups[0] if len(groups) == 1 else groups, min_n=min_n)
     text = df.to_json(orient="records", date_format="iso", indent=2) if fmt == "json" \
-        else csvsafe.safe_frame(df).to_csv(index=False)
+        else csvsafe.safe_frame(df).to_csv(index=False, quoting=csvsafe.QUOTING)
     if out is None:
         click.echo(text)
     else:

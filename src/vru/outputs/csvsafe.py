@@ -9,9 +9,11 @@ spreadsheet program treats as "this cell is text" and does not show.
 
 The rule, and why round trips are exact:
 
-- ``neutralise(s)`` prefixes one ``'`` when ``s`` matches ``'*[=+\\-@\\t\\r]`` (any number of
-  quotes, then a trigger character) and is not a plain number (``-5``, ``+3.2`` stay numbers);
-- ``restore(t)`` removes one leading ``'`` when ``t`` matches ``'+[=+\\-@\\t\\r]`` and is not a number.
+- ``neutralise(s)`` prefixes one ``'`` when ``s`` matches ``'*\\s*[=+\\-@\\t\\r＝＋－＠]`` (any
+  number of quotes, then any white space, which LibreOffice may trim, then a trigger character, the
+  full-width forms included) and is not a plain number (``-5``, ``+3.2`` stay numbers);
+- ``restore(t)`` removes one leading ``'`` when ``t`` matches the same pattern with at least one quote
+  and is not a number.
 
 Every text that ``neutralise`` changes matches the pattern ``restore`` undoes, and every text it leaves
 alone does not, so ``restore(neutralise(s)) == s`` for every string ``s`` (tested with Hypothesis).
@@ -19,6 +21,11 @@ Reading a file that a person typed, a cell ``'=x`` becomes ``=x``, which is also
 program shows for it.
 
 Numbers (int, float, Decimal) and ``None`` are written as they are; only text is neutralised.
+
+The writer quotes every text cell (``csv.QUOTE_NONNUMERIC``): a spreadsheet set to split on ``;`` (as
+in many European locales) would otherwise split ``a;=1+1`` into a cell ``=1+1`` that no prefix can
+reach. With the quotes, the whole text stays one cell. ``safe_frame`` users pass the same ``quoting``
+to ``to_csv`` (:data:`QUOTING`).
 """
 
 from __future__ import annotations
@@ -29,9 +36,11 @@ from collections.abc import Iterable
 from typing import Any
 
 #: Characters that make a spreadsheet cell a formula (or hide that it is one).
-TRIGGERS = "=+-@\t\r"
-_NEEDS = re.compile(r"'*[=+\-@\t\r]")
-_ESCAPED = re.compile(r"'+[=+\-@\t\r]")
+TRIGGERS = "=+-@\t\r\uff1d\uff0b\uff0d\uff20"
+_NEEDS = re.compile(r"'*\s*[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]")
+_ESCAPED = re.compile(r"'+\s*[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]")
+#: How every export quotes: text always in quotes, numbers bare.
+QUOTING = csv.QUOTE_NONNUMERIC
 # ASCII digits only: ``\d`` would also match other scripts' digits ("-\u0663"), which are not numbers
 # to a spreadsheet, so such a cell must be neutralised like any other text.
 _NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
@@ -66,6 +75,7 @@ class SafeWriter:
     """``csv.writer`` whose every text cell goes through :func:`neutralise`."""
 
     def __init__(self, out, *args, **kwargs):
+        kwargs.setdefault("quoting", QUOTING)
         self._w = csv.writer(out, *args, **kwargs)
 
     def writerow(self, values: Iterable[Any]):
@@ -107,4 +117,4 @@ def safe_frame(df):
     return out
 
 
-__all__ = ["TRIGGERS", "neutralise", "restore", "row", "writer", "SafeWriter", "safe_frame"]
+__all__ = ["QUOTING", "TRIGGERS", "neutralise", "restore", "row", "writer", "SafeWriter", "safe_frame"]

@@ -461,7 +461,7 @@ def write(gdf: gpd.GeoDataFrame, path: str | Path, fmt: str | None = None) -> Pa
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     plain = pd.DataFrame(gdf.drop(columns="geometry"))
     if fmt == "csv":
-        csvsafe.safe_frame(plain).to_csv(path, index=False)
+        csvsafe.safe_frame(plain).to_csv(path, index=False, quoting=csvsafe.QUOTING)
     elif fmt == "geojson":
         g = gdf.to_crs(4326)
         g.attrs = {}
