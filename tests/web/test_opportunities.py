@@ -20,6 +20,7 @@ from test_opportunities_support import (
     offset,
     opportunity,
     org,
+    prefilled,
     user,
     young_person,
 )
@@ -433,7 +434,8 @@ def test_sign_up_creates_a_young_persons_account_once_the_emailed_link_is_used()
     link = re.search(r"https?://[^/\s]+(/opportunities/sign-up/confirm/\S+/)", msg.body).group(1)
     r = c.get(link, follow=True)
     assert b"Choose your password" in r.content
-    r = c.post(r.redirect_chain[-1][0], {"new_password1": PASSWORD, "new_password2": PASSWORD})
+    r = c.post(r.redirect_chain[-1][0], prefilled(r) | {"new_password1": PASSWORD,
+                                                   "new_password2": PASSWORD})
     assert r.status_code == 302
     u = User.objects.get(email="jo@example.org")
     assert u.is_active and u.check_password(PASSWORD)

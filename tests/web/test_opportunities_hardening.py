@@ -17,7 +17,7 @@ from django.core.checks import run_checks
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from test_opportunities_support import PASSWORD, young_person
+from test_opportunities_support import PASSWORD, prefilled, young_person
 
 from vru.web.accounts.models import User
 from vru.web.opportunities.models import YoungPerson
@@ -109,9 +109,12 @@ def test_a_new_address_gets_a_link_that_activates_the_account_once():
     r = c.get(link, follow=True)
     assert b"Choose your password" in r.content
     assert "/confirm/" in r.redirect_chain[-1][0] and link not in r.redirect_chain[-1][0]  # token hidden
-    r = c.post(r.redirect_chain[-1][0], {"new_password1": "short", "new_password2": "short"})
+    details = prefilled(r)
+    r = c.post(r.redirect_chain[-1][0], details | {"new_password1": "short",
+                                                    "new_password2": "short"})
     assert r.status_code == 200 and "too short" in _error(r.content.decode(), "new_password2")
-    r = c.post(r.request["PATH_INFO"], {"new_password1": PASSWORD, "new_password2": PASSWORD})
+    r = c.post(r.request["PATH_INFO"], details | {"new_password1": PASSWORD,
+                                                "new_password2": PASSWORD})
     assert r.status_code == 302 and r["Location"] == reverse("opportunities:search")
     assert "Welcome, Nia" in c.get(r["Location"]).content.decode()
     u.refresh_from_db()
@@ -134,7 +137,8 @@ def test_the_link_keeps_where_the_person_was_going():
     c.post(SIGNUP + f"?next={opp_url}", {"email": "to@example.org", "nickname": "To",
                                           "birth_year": timezone.localdate().year - 16, "next": opp_url})
     r = c.get(_link(mail.outbox[0]) + f"?next={opp_url}", follow=True)
-    r = c.post(r.redirect_chain[-1][0], {"new_password1": PASSWORD, "new_password2": PASSWORD})
+    r = c.post(r.redirect_chain[-1][0], prefilled(r) | {"new_password1": PASSWORD,
+                                                   "new_password2": PASSWORD})
     assert r["Location"] == opp_url
 
 
@@ -189,34 +193,156 @@ def test_someone_else_signing_up_with_your_address_cannot_get_in():
     u = User.objects.get(email="victim@example.org")
     assert not u.has_usable_password()
     _signup(Client(), "victim@example.org", nickname="Vic")
-    assert len(mail.outbox) == 2 and "Hello Vic" in mail.outbox[1].body
+    assert len(mail.outbox) == 2
     c = Client()
     r = c.get(_link(mail.outbox[1]), follow=True)
-    c.post(r.redirect_chain[-1][0], {"new_password1": PASSWORD, "new_password2": PASSWORD})
+    c.post(r.redirect_chain[-1][0], prefilled(r) | {"nickname": "Vic", "new_password1": PASSWORD,
+                                                   "new_password2": PASSWORD})
     u.refresh_from_db()
     assert u.is_active and u.young_person.nickname == "Vic" and User.objects.count() == 1
+
+
+def test_a_second_sign_up_never_changes_a_pending_accounts_details():
+    """Issue 12 review (2): the victim signs up; someone else signs up with the victim's address and other
+    details. The victim's first link still works, and confirms the victim's own details: a request
+    without the link never changes them. The link's page shows them to check and correct."""
+    year = timezone.localdate().year
+    victim = Client(REMOTE_ADDR="10.9.0.1")
+    _signup(victim, "kid@example.org", nickname="Kid", birth_year=year - 16)
+    first = _link(mail.outbox[0])
+    _signup(Client(REMOTE_ADDR="10.9.0.2"), "kid@example.org", nickname="Robin", birth_year=year - 14)
+    assert len(mail.outbox) == 2 and "Robin" not in mail.outbox[1].body  # a new link, nothing of theirs
+    yp = YoungPerson.objects.get(user__email="kid@example.org")
+    assert (yp.nickname, yp.birth_year) == ("Kid", year - 16)
+    r = victim.get(first, follow=True)
+    assert prefilled(r) == {"nickname": "Kid", "birth_year": str(year - 16)}
+    r = victim.post(r.redirect_chain[-1][0], prefilled(r) | {"new_password1": PASSWORD,
+                                                            "new_password2": PASSWORD})
+    assert r.status_code == 302
+    yp.refresh_from_db()
+    assert (yp.nickname, yp.birth_year, yp.user.is_active) == ("Kid", year - 16, True)
+
+
+def test_the_owner_corrects_the_details_on_the_links_page_and_they_are_checked():
+    """Someone else signed up first with the address: the owner's link shows their details, which the
+    owner changes (checked like the sign-up form's) before choosing the password."""
+    year = timezone.localdate().year
+    _signup(Client(), "own@example.org", nickname="Wrong", birth_year=year - 20)
+    c = Client()
+    r = c.get(_link(mail.outbox[0]), follow=True)
+    url = r.redirect_chain[-1][0]
+    bad = c.post(url, {"nickname": "snap: sam_9", "birth_year": "1900", "new_password1": PASSWORD,
+                       "new_password2": PASSWORD})
+    html = bad.content.decode()
+    assert bad.status_code == 200 and "must not be an email address" in _error(html, "nickname")
+    assert "aged 14 to 24" in _error(html, "birth_year")
+    assert not User.objects.get(email="own@example.org").is_active
+    r = c.post(url, {"nickname": "Owen", "birth_year": str(year - 15), "new_password1": PASSWORD,
+                     "new_password2": PASSWORD})
+    assert r.status_code == 302
+    yp = YoungPerson.objects.get(user__email="own@example.org")
+    assert (yp.nickname, yp.birth_year, yp.user.is_active) == ("Owen", year - 15, True)
+
+
+def test_a_resent_link_is_not_purged_while_it_still_works():
+    """Issue 12 review (9): a sign-up four days old is sent a new link; the daily purge must not delete
+    the account while that link works, and deletes it once the new link has expired too."""
+    from vru.web.opportunities.signup import purge_unconfirmed
+
+    c = Client()
+    _signup(c, "kid@example.org")
+    User.objects.filter(email="kid@example.org").update(date_joined=timezone.now() - dt.timedelta(days=4))
+    _signup(c, "kid@example.org")
+    link = _link(mail.outbox[1])
+    assert purge_unconfirmed() == 0
+    r = c.get(link, follow=True)
+    assert b"Choose your password" in r.content
+    later = timezone.now() + dt.timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT, minutes=1)
+    assert purge_unconfirmed(now=later) == 1 and not User.objects.filter(email="kid@example.org").exists()
+
+
+def test_a_deactivated_accounts_address_gets_one_email_and_nothing_changes():
+    """Issue 12 review (12): every path sends exactly one email, so the time of the answer does not tell
+    a deactivated account from a new address."""
+    gone = User.objects.create_user("gone@example.org", PASSWORD, is_active=False)
+    r = _signup(Client(), "Gone@example.org", nickname="Someone")
+    assert r.status_code == 302 and r["Location"] == reverse("opportunities:signup_check_email")
+    (msg,) = mail.outbox
+    assert msg.to == ["gone@example.org"]
+    assert msg.subject == "Your Local Village Network account is not active"
+    assert "contact the organisation" in msg.body and "/sign-up/confirm/" not in msg.body
+    gone.refresh_from_db()
+    assert not gone.is_active and gone.check_password(PASSWORD)
+    assert not YoungPerson.objects.filter(user=gone).exists()
+
+
+def test_a_sign_up_that_loses_the_race_for_a_new_address_continues_as_pending(monkeypatch):
+    """Issue 12 review (12), on any database: the address is inserted by a parallel sign-up between the
+    look-up and the insert. The second sign-up answers as usual and sends a link (no 500)."""
+    from vru.web.opportunities import signup as flow
+
+    real, raced = User.set_unusable_password, []
+
+    def a_parallel_sign_up_inserts_the_address(self):
+        real(self)
+        if self.pk is None and self.email == "race@example.org" and not raced:
+            raced.append(1)
+            other = User(email="race@example.org", is_active=False)
+            real(other)
+            other.save()
+            YoungPerson.objects.create(user=other, nickname="First",
+                                       birth_year=timezone.localdate().year - 16)
+
+    monkeypatch.setattr(User, "set_unusable_password", a_parallel_sign_up_inserts_the_address)
+    r = _signup(Client(), "race@example.org", nickname="Second")
+    assert r.status_code == 302 and raced
+    (msg,) = mail.outbox
+    assert "/sign-up/confirm/" in msg.body and flow.is_pending(User.objects.get(email="race@example.org"))
+    assert User.objects.filter(email="race@example.org").count() == 1
+    assert YoungPerson.objects.get(user__email="race@example.org").nickname == "First"
 
 
 # --- 4. rate limits -------------------------------------------------------------------------------------
 
 
-def test_the_sixth_sign_up_for_one_address_in_an_hour_gets_429():
+def test_the_sixth_sign_up_for_one_address_in_an_hour_sends_nothing_and_answers_as_usual():
+    """Issue 12 review (11): the per-address limit stops the emails but is invisible, so nobody can keep
+    the owner of an address at a 429 page."""
     for i in range(5):
         assert _signup(Client(REMOTE_ADDR=f"10.0.0.{i + 1}"), "sam@example.org").status_code == 302
-    r = _signup(Client(REMOTE_ADDR="10.0.0.99"), "sam@example.org")
-    assert r.status_code == 429
-    assert b"Too many attempts" in r.content and b"Nothing was sent" in r.content
     assert len(mail.outbox) == 5
-    # the limit is the address's: another address is still fine
+    c = Client(REMOTE_ADDR="10.0.0.99")
+    r = _signup(c, "sam@example.org")
+    assert r.status_code == 302 and r["Location"] == reverse("opportunities:signup_check_email")
+    assert b"Check your email" in c.get(r["Location"]).content
+    assert len(mail.outbox) == 5
+    # the limit is the address's: another address is still sent its email
     assert _signup(Client(REMOTE_ADDR="10.0.0.99"), "other@example.org").status_code == 302
+    assert len(mail.outbox) == 6
 
 
-def test_the_limit_counts_every_address_alike_and_every_attempt():
-    """Invalid attempts count too, and an address with an account is limited exactly like one without."""
+def test_an_address_gets_at_most_ten_sign_up_emails_a_day(monkeypatch):
+    """The daily cap, on its own (the hourly limit raised out of the way): the 11th email of the day to
+    one address is not sent, and the page answers as usual."""
+    from vru.web.opportunities import views
+
+    monkeypatch.setattr(views, "SIGNUP_RATE_PER_ADDRESS", "1000/h")
+    codes = [_signup(Client(REMOTE_ADDR=f"10.2.0.{i}"), "sam@example.org").status_code for i in range(11)]
+    assert codes == [302] * 11 and len(mail.outbox) == 10
+
+
+def test_the_limit_treats_every_address_alike_and_invalid_attempts_send_nothing():
+    """An address with an account is limited exactly like one without; invalid attempts send nothing
+    and do not use up the address's emails."""
     young_person("sam@example.org", "Sam")
-    codes = {e: [_signup(Client(), e, birth_year=1900).status_code for _ in range(6)]
-             for e in ("sam@example.org", "nobody@example.org")}
-    assert codes["sam@example.org"] == codes["nobody@example.org"] == [200] * 5 + [429]
+    for j, e in enumerate(("sam@example.org", "nobody@example.org")):
+        assert [_signup(Client(REMOTE_ADDR=f"10.3.{j}.{i}"), e, birth_year=1900).status_code
+                for i in range(6)] == [200] * 6
+    assert mail.outbox == []
+    codes = {e: [_signup(Client(REMOTE_ADDR=f"10.4.{j}.{i}"), e).status_code for i in range(6)]
+             for j, e in enumerate(("sam@example.org", "nobody@example.org"))}
+    assert codes["sam@example.org"] == codes["nobody@example.org"] == [302] * 6
+    assert sorted(m.to[0] for m in mail.outbox) == ["nobody@example.org"] * 5 + ["sam@example.org"] * 5
 
 
 def test_one_client_address_gets_429_after_twenty_sign_ups_in_an_hour():
@@ -226,7 +352,9 @@ def test_one_client_address_gets_429_after_twenty_sign_ups_in_an_hour():
     assert _signup(Client(REMOTE_ADDR="192.0.2.8"), "p20@example.org").status_code == 302
 
 
-def test_password_reset_emails_are_limited_per_address():
+def test_password_reset_emails_are_limited_per_address_without_a_429():
+    """Issue 12 review (11): over the per-address limit the page answers as usual (no 429, so nobody can
+    lock the owner out of the page), and no email is sent."""
     young_person("sam@example.org", "Sam")
     url = reverse("password_reset")
     for i in range(3):
@@ -234,11 +362,11 @@ def test_password_reset_emails_are_limited_per_address():
         assert r.status_code == 302
     assert len(mail.outbox) == 3
     r = Client(REMOTE_ADDR="10.1.0.9").post(url, {"email": "Sam@Example.org "})
-    assert r.status_code == 429 and b"Too many attempts" in r.content
+    assert r.status_code == 302 and r["Location"] == reverse("password_reset_done")
     assert len(mail.outbox) == 3
-    # an unknown address is limited the same way (the limit says nothing about accounts)
+    # an unknown address gets the same answers
     codes = [Client().post(url, {"email": "nobody@example.org"}).status_code for _ in range(4)]
-    assert codes == [302, 302, 302, 429]
+    assert codes == [302, 302, 302, 302] and len(mail.outbox) == 3
 
 
 def test_password_reset_is_limited_per_client_address():

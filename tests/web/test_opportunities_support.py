@@ -62,3 +62,14 @@ def offset(lat: float, lon: float, north_km: float = 0.0, east_km: float = 0.0) 
     dlat = math.degrees(north_km / EARTH_RADIUS_KM)
     dlon = math.degrees(east_km / (EARTH_RADIUS_KM * math.cos(math.radians(lat))))
     return lat + dlat, lon + dlon
+
+
+def prefilled(response) -> dict:
+    """The values a browser would submit for the text and number inputs of ``response``'s page (as the
+    confirmation page prefills the nickname and year of birth)."""
+    import re
+    from html import unescape
+
+    html = response.content.decode()
+    return {m.group(1): unescape(m.group(2)) for m in re.finditer(
+        r'<input[^>]*?name="(\w+)"[^>]*?value="([^"]*)"', html) if m.group(1) != "csrfmiddlewaretoken"}

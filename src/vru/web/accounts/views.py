@@ -9,14 +9,16 @@ data; every link it offers to a signed-in user is checked against that user's pe
 from __future__ import annotations
 
 from django.contrib.auth.views import PasswordResetView
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 
 from vru.web.core.nav import STAFF, may_see, url_or_none
 
 from . import ratelimits
 
-# Password-reset emails: at most 3 an hour for one address, 20 an hour from one client address.
-RESET_RATE_PER_ADDRESS, RESET_RATE_PER_IP = "3/h", "20/h"
+# Password-reset emails: at most 3 an hour and 10 a day to one address (beyond them nothing is sent, and
+# the page answers as usual); at most 20 requests an hour from one client address (beyond: 429).
+RESET_RATE_PER_ADDRESS, RESET_RATE_PER_ADDRESS_DAY, RESET_RATE_PER_IP = "3/h", "10/d", "20/h"
 
 # (title, description, url name, permission or STAFF or None: see core.nav.may_see). A link whose URL
 # is not installed is skipped, so the page never offers a page that does not exist.
@@ -63,12 +65,20 @@ def home(request):
 
 
 class RateLimitedPasswordResetView(PasswordResetView):
-    """Django's password reset (its form, token and email), with a limit on the emails it sends:
-    over the limit, the GOV.UK "Too many attempts" page (HTTP 429) and nothing is sent. Counted for
-    every address, known or not, so the limit tells nobody which addresses have accounts."""
+    """Django's password reset (its form, token and email), with limits (``ratelimits``): over the
+    per-client-address limit, the GOV.UK "Too many attempts" page (HTTP 429) and nothing is sent; over
+    the per-email-address limits, the usual answer ("check your email") and nothing is sent, so that
+    nobody can lock the owner of an address out of resetting their password. Counted for every address,
+    known or not, so no limit tells which addresses have accounts."""
 
     def post(self, request, *args, **kwargs):
-        if ratelimits.over_limit(request, "password-reset", per_address=RESET_RATE_PER_ADDRESS,
-                                 per_ip=RESET_RATE_PER_IP):
+        if ratelimits.client_over_limit(request, "password-reset", RESET_RATE_PER_IP):
             return ratelimits.too_many(request, "reset a password")
         return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        if not ratelimits.address_may_send(self.request, "password-reset", form.cleaned_data["email"],
+                                           per_hour=RESET_RATE_PER_ADDRESS,
+                                           per_day=RESET_RATE_PER_ADDRESS_DAY):
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)

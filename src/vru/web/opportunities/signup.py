@@ -8,10 +8,20 @@ email, which only the owner of the address reads:
   given), and the email holds a link to choose a password. Choosing it activates the account and signs
   the person in. The password is chosen only after the address is proven: someone who signs up with
   another person's address cannot know the password of the account it becomes.
-- **an address waiting for confirmation** (signed up, link not used): the details are updated and a new
-  link is sent.
+- **an address waiting for confirmation** (signed up, link not used): a new link is sent; the details
+  are *not* changed (an unauthenticated request never changes an account), but the link's page shows
+  the nickname and year of birth to check and correct before the password is chosen, so only the owner
+  of the address decides them, whoever signed up first. The time of the last link is recorded
+  (``date_joined``) so that :func:`purge_unconfirmed` never deletes an account whose link still works.
 - **an address with an account**: an email saying someone tried to sign up with it, with the links to
   sign in and to reset the password. Nothing is changed.
+- **an address whose account is deactivated**: an email saying the account is not active and to
+  contact the organisation. Nothing is changed.
+
+Every path sends exactly one email (none when the address is over its limit, ``accounts.ratelimits``),
+so neither the answer nor its timing tells which addresses have accounts. Two sign-ups for a new address
+at the same moment both succeed: the second finds the row the first inserted (unique email) and
+continues as an address waiting for confirmation.
 
 The link is Django's password-reset token machinery with its own salt (:class:`SignUpTokenGenerator`):
 valid for ``PASSWORD_RESET_TIMEOUT`` (3 days), and once only, because the token covers the password
@@ -30,7 +40,7 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -40,6 +50,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_en
 from vru.web.accounts.models import User
 from vru.web.core.forms import GovukFormMixin
 
+from .forms import SignUpForm
 from .models import YoungPerson
 from .roles import YOUNG_PERSON
 
@@ -88,22 +99,29 @@ def start(request, email: str, nickname: str, birth_year: int, next_url: str = "
         if user is None:
             user = User(email=email, is_active=False)
             user.set_unusable_password()
-            user.save()
-            YoungPerson.objects.create(user=user, nickname=nickname, birth_year=birth_year)
-            user.groups.add(Group.objects.get(name=YOUNG_PERSON))
+            try:
+                with transaction.atomic():  # a savepoint: a parallel sign-up may insert the address first
+                    user.save()
+                    YoungPerson.objects.create(user=user, nickname=nickname, birth_year=birth_year)
+                    user.groups.add(Group.objects.get(name=YOUNG_PERSON))
+            except IntegrityError:  # it did (unique email): the address is now waiting for confirmation
+                user = User.objects.select_for_update().get(email=email)
         elif is_pending(user):
-            YoungPerson.objects.filter(user=user).update(nickname=nickname, birth_year=birth_year)
-        else:
+            # a new link: recorded, so that the purge counts from it; the details stay as they are
+            User.objects.filter(pk=user.pk).update(date_joined=timezone.now())
+        if not is_pending(user):
             if user.is_active:
-                _send(request, user, "exists", {
-                    "login_url": request.build_absolute_uri(reverse("login")),
-                    "reset_url": request.build_absolute_uri(reverse("password_reset"))})
+                which, ctx = "exists", {"login_url": request.build_absolute_uri(reverse("login")),
+                                        "reset_url": request.build_absolute_uri(reverse("password_reset"))}
+            else:
+                which, ctx = "inactive", {}
+            _send(request, user, which, ctx)
             return
     path = reverse("opportunities:signup_confirm", kwargs={
         "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": signup_tokens.make_token(user)})
     if next_url:
         path += "?" + urlencode({"next": next_url})
-    _send(request, user, "confirm", {"link": request.build_absolute_uri(path), "nickname": nickname})
+    _send(request, user, "confirm", {"link": request.build_absolute_uri(path)})
 
 
 def _send(request, user: User, which: str, ctx: dict) -> None:
@@ -114,7 +132,29 @@ def _send(request, user: User, which: str, ctx: dict) -> None:
 
 
 class ChoosePasswordForm(GovukFormMixin, SetPasswordForm):
-    """Django's set-password form (its validators), in GOV.UK markup."""
+    """The confirmation page's form: the nickname and year of birth (as given at sign-up, to check or
+    correct: whoever signed up first, only the owner of the address reaches this page), then Django's
+    set-password fields (its validators), in GOV.UK markup."""
+
+    nickname = SignUpForm.base_fields["nickname"]
+    birth_year = SignUpForm.base_fields["birth_year"]
+    clean_nickname = SignUpForm.clean_nickname
+    clean_birth_year = SignUpForm.clean_birth_year
+    field_order = ["nickname", "birth_year", "new_password1", "new_password2"]
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        yp = YoungPerson.objects.filter(user=user).first()
+        if yp is not None:
+            self.fields["nickname"].initial, self.fields["birth_year"].initial = yp.nickname, yp.birth_year
+        self.fields["nickname"].help_text = "Providers see only this. Check it, and change it if it is wrong"
+        self.fields["birth_year"].help_text = "Check it, and change it if it is wrong"
+
+    def save(self, commit=True):
+        user = super().save(commit=commit)
+        YoungPerson.objects.filter(user=user).update(nickname=self.cleaned_data["nickname"],
+                                                    birth_year=self.cleaned_data["birth_year"])
+        return user
 
 
 class ConfirmView(auth_views.PasswordResetConfirmView):

@@ -126,8 +126,9 @@ def _eligible(yp: YoungPerson, opp: Opportunity) -> bool:
 # --- public: young people's sign-up ---------------------------------------------------------------------
 
 
-# Sign-up emails: at most 5 an hour for one address, 20 an hour from one client address.
-SIGNUP_RATE_PER_ADDRESS, SIGNUP_RATE_PER_IP = "5/h", "20/h"
+# Sign-up: at most 5 emails an hour and 10 a day to one address (beyond them nothing is sent and the
+# page answers as usual: ``accounts.ratelimits``); at most 20 requests an hour from one client (429).
+SIGNUP_RATE_PER_ADDRESS, SIGNUP_RATE_PER_ADDRESS_DAY, SIGNUP_RATE_PER_IP = "5/h", "10/d", "20/h"
 
 
 @require_http_methods(["GET", "POST"])
@@ -138,13 +139,14 @@ def signup(request):
         return redirect("opportunities:mine")
     form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        if ratelimits.over_limit(request, "signup", per_address=SIGNUP_RATE_PER_ADDRESS,
-                                 per_ip=SIGNUP_RATE_PER_IP):
+        if ratelimits.client_over_limit(request, "signup", SIGNUP_RATE_PER_IP):
             return ratelimits.too_many(request, "create an account")
         if form.is_valid():
             data = form.cleaned_data
-            signup_flow.start(request, data["email"], data["nickname"], data["birth_year"],
-                         _next_url(request, ""))
+            if ratelimits.address_may_send(request, "signup", data["email"], per_hour=SIGNUP_RATE_PER_ADDRESS,
+                                           per_day=SIGNUP_RATE_PER_ADDRESS_DAY):
+                signup_flow.start(request, data["email"], data["nickname"], data["birth_year"],
+                                  _next_url(request, ""))
             return redirect("opportunities:signup_check_email")
     return render(request, "opportunities/signup.html", {"form": form, "next": _next_url(request, "")})
 
