@@ -174,3 +174,31 @@ def test_lowering_capacity_while_people_book_gives_a_message_never_a_500():
             html = responses[0].content.decode()
             assert opp.capacity == 10 and opp.places_taken > 4
             assert "cannot be less than the" in html and "places already booked" in html
+
+
+def test_parallel_sign_ups_for_a_new_address_make_one_account_and_no_500():
+    """Issue 12 review (12): two sign-ups for the same new address at the same moment. Locking a row
+    that does not exist yet locks nothing, so both insert; the loser must continue as the address
+    waiting for confirmation (one account, both answered "check your email", a link each)."""
+    from django.core import mail
+    from django.utils import timezone
+
+    from vru.web.accounts.models import User
+    from vru.web.opportunities.models import YoungPerson
+
+    year = timezone.localdate().year - 16
+
+    def sign_up(i):
+        return Client(REMOTE_ADDR=f"10.7.0.{i}").post(reverse("opportunities:signup"), {
+            "email": "twins@example.org", "nickname": f"Twin{i}", "birth_year": year})
+
+    for _ in range(3):  # the race is timing-dependent: try it a few times
+        User.objects.filter(email="twins@example.org").delete()
+        mail.outbox.clear()
+        responses = _in_parallel(2, sign_up)
+        assert not [r for r in responses if isinstance(r, Exception)], responses
+        assert [r.status_code for r in responses] == [302, 302]
+        assert all(r["Location"] == reverse("opportunities:signup_check_email") for r in responses)
+        assert User.objects.filter(email="twins@example.org").count() == 1
+        assert YoungPerson.objects.filter(user__email="twins@example.org").count() == 1
+        assert len(mail.outbox) == 2 and all("/sign-up/confirm/" in m.body for m in mail.outbox)
