@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "vru.web.dashboard",
     "vru.web.programme",
     "vru.web.opportunities",
+    "vru.web.tagging",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -302,6 +303,10 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": os.environ.get("VRU_WEB_CACHE") or str(data_dir() / "web-cache"),
+# GPS tagging (docs/web-tagging.md): the positions store (Parquet by day; created 0700 when first used) and
+# how long raw positions are kept unless a qualified match or a breach needs them.
+VRU_TAGGING_STORE = os.environ.get("VRU_TAGGING_STORE") or str(data_dir() / "tagging-positions")
+VRU_TAGGING_RETENTION_DAYS = int(os.environ.get("VRU_TAGGING_RETENTION_DAYS") or 90)
         "TIMEOUT": None,
         "OPTIONS": {"MAX_ENTRIES": 5000},
     }

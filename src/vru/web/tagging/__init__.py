@@ -1,0 +1,5 @@
+"""GPS tagging on the platform (issue 13): wearers, orders, zones, crime batches, matches, breaches.
+
+The analysis layer (``vru.tagging``) does the work: batch checks, versions, matching, breaches, the
+positions store. This app holds the records, the roles and the pages (docs/web-tagging.md).
+"""
