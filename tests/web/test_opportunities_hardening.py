@@ -414,6 +414,15 @@ EVASIONS = [
     "add me on tiktok @samj", "whatsapp me", "whats app me", "wa.me/447700900123",
     "wa dot me slash 447700900123", "t.me/samj", "https://instagram.com/samj", "www.example.com/sam",
     "my snapchat is samj", "find me on insta @samj", "discord sam#1234", "fb.com/sam",
+    # issue 12 review: numbers joined across words and odd separators
+    "077 009 and then 00123", "first half 07700 second half 900123", "ring 07700 ... 900123",
+    "0;7;7;0;0;9;0;0;1;2;3",
+    # look-alike letters (Cyrillic s and a), leet, accents
+    "\u0455napchat sammy", "inst\u0430 sammy", "Sn@pchat sammy", "5napchat sammy", "sn\u00e4pchat sammy",
+    # addresses in brackets and words
+    "sam[@]gmail[.]com", "evil(dot)com", "sam at g mail dot com",
+    # a name with a platform, no marker
+    "sammy on insta", "snap sammy", "i g sammy",
 ]
 
 # What young people and providers ordinarily write. None of it may be refused.
@@ -432,12 +441,34 @@ ORDINARY = [
     "Two of us, both 15", "I'm 16 and in year 11", "Can I bring my own boots? Size 9",
     "I heard about it on the radio", "The O2 arena", "Meet @ the park", "Someone often helps me",
     "Ages 14/15 welcome",
+    # issue 12 review: a platform's name is not a handle; "at" a place is not an email address
+    "I saw this on TikTok and want to join", "found it on Instagram yesterday",
+    "My youth worker posted it on Facebook so I signed up", "I'm on whatsapp groups with my team",
+    "I use Telegram for school stuff", "My brother goes to the kik boxing club",
+    "I'll be at home. Me and my brother will come together", "I'm at school. Me and my friend want to come",
+    "I am at college. Info about me: I like art", "I'm at uni. Org stuff is hard",
+    "My mum works at Sky so she can drive me", "I want to get into working at live events",
+    "I love football.Me and my mates play every day", "I watch YT: mostly gaming", "FB - family breakfast",
+    "I love snap - the card game", "I am in sc 2 at school", "I have a twitch - tourettes",
+    "my ig is not public",
+    # more of what opportunities and notes ordinarily say: times, ages, prices, addresses, postcodes
+    "Ages 14-18, Tel no. not needed", "Tel no. not needed", "I'm 16 and at sixth form", "2 x 90 min",
+    "Sessions 01, 02, 03, 04 and 05 please", "Tuesdays 6-8pm, £2 a session, ages 13 to 19",
+    "Flat 3, 27 Acre Lane, Brixton SW2 5SG", "Meet at 10:30 at 12 Camberwell Road SE5 0EZ",
+    "£0.50 per session, 2 x 90 minutes, ages 14 to 18", "Doors open 17.45, starts 18.00, ends 20.30",
+    "Bus 35, 45 or 345 to Camberwell Green, then 5 minutes' walk",
+    "Can I come to sessions 1,2,3,4,5,6,7,8,9,10?",
+    "I'm free 10/11, 11/11 and 12/11", "Runs 18:00 - 20:00, ages 13 - 19", "Shirt size 10-12, shoe size 5",
+    "I scored 0 0 1 goals haha", "I'm in room 0.12 on Tuesdays 2-3", "doctor says 2 x 5ml, 3 times a day",
+    "Years 2009-2011 welcome", "I have an IG account but it's private", "Heard about it on TikTok",
+    "I'm in Year 9 at school, set 1 for maths", "Cost £120 for 10 weeks, or £15 a week",
 ]
 NICKNAMES = ["Sam", "Jo-Ann", "Zoë", "D'Andre", "Priya K", "Kai 2009", "Lol", "Big Mo", "Ola", "Tee"]
 
 
 def test_the_lists_are_long_enough():
-    assert len(EVASIONS) >= 30 and len(ORDINARY) >= 30 and len(set(EVASIONS)) == len(EVASIONS)
+    assert len(EVASIONS) >= 59 + 15 and len(ORDINARY) >= 47 + 19 + 20
+    assert len(set(EVASIONS)) == len(EVASIONS) and len(set(ORDINARY)) == len(ORDINARY)
 
 
 @pytest.mark.parametrize("text", EVASIONS)
@@ -473,6 +504,37 @@ def test_ordinary_nicknames_are_accepted(text):
     form = SignUpForm({"email": "a@example.org", "nickname": text,
                        "birth_year": timezone.localdate().year - 16})
     assert form.is_valid(), (text, form.errors)
+
+
+@pytest.mark.parametrize(("nickname", "note"), [("Sam 0770", "0900123"), ("Sam 07700", "900 123 text me")])
+def test_a_number_split_across_the_nickname_and_the_note_is_refused(nickname, note):
+    """Issue 12 review (1): the provider sees the nickname with the note, so they are checked together."""
+    from vru.web.opportunities.forms import RegisterForm
+
+    assert RegisterForm({"note": note}).is_valid()  # each part alone is not a number
+    form = RegisterForm({"note": note}, nickname=nickname)
+    assert not form.is_valid() and "looks like a phone number" in form.errors["note"][0]
+
+
+@pytest.mark.parametrize("nickname", NICKNAMES)
+def test_ordinary_nicknames_with_ordinary_notes_are_accepted(nickname):
+    from vru.web.opportunities.forms import RegisterForm
+
+    refused = [n for n in ORDINARY if not RegisterForm({"note": n}, nickname=nickname).is_valid()]
+    assert refused == []
+
+
+def test_a_note_split_from_the_nickname_never_reaches_the_provider():
+    from test_opportunities_support import opportunity
+
+    from vru.web.opportunities.models import Registration
+
+    opp = opportunity(capacity=5)
+    c = Client()
+    c.force_login(young_person(nickname="Sam 0770"))
+    r = c.post(reverse("opportunities:register", args=[opp.pk]), {"note": "0900123"})
+    assert r.status_code == 200 and "phone number" in _error(r.content.decode(), "note")
+    assert not Registration.objects.exists()
 
 
 def test_a_disguised_number_never_reaches_the_provider():

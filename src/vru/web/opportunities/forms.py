@@ -246,9 +246,14 @@ class RegisterForm(GovukFormMixin, forms.Form):
                            max_length=300, widget=forms.Textarea(attrs={"rows": 3}),
                            help_text="For example access needs. Do not write a phone number or address.")
 
+    def __init__(self, *args, nickname: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.nickname = nickname  # the provider sees it with the note: a number may be split across both
+
     def clean_note(self):
         note = self.cleaned_data["note"].strip()
-        found = safeguarding.contact_details(note)
+        found = safeguarding.contact_details(note) or (
+            note and self.nickname and safeguarding.contact_details(f"{self.nickname}\n{note}"))
         if found:
             raise ValidationError(f"Do not write a phone number, email address, social media name or web "
                                   f"address here (this looks like a {found}): tick the box to share your "

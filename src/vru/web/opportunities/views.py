@@ -199,7 +199,7 @@ def register(request, pk: int):
         messages.info(request, "You are already registered for this opportunity")
         return redirect("opportunities:detail", pk=opp.pk)
     eligible = _eligible(yp, opp)
-    form = RegisterForm(request.POST if request.method == "POST" else None)
+    form = RegisterForm(request.POST if request.method == "POST" else None, nickname=yp.nickname)
     if request.method == "POST" and eligible and form.is_valid():
         try:
             bookings.register(request.user, opp, shared_name=yp.nickname,
