@@ -767,3 +767,58 @@ def test_sign_ups_whose_link_expired_unused_are_deleted_by_the_scheduled_command
     assert {"fresh@example.org", "kept@example.org", staff.email} <= emails
     assert not YoungPerson.objects.filter(nickname="Old").exists()
     assert kept.young_person.nickname == "Kept"
+
+
+# --- issue 12 review (15): every integer of the opportunities models is bounded ------------------------
+
+
+@pytest.mark.parametrize(("capacity", "ok"), [("1", True), ("100000", True), ("100001", False),
+                                              ("9223372036854775807", False)])
+def test_capacity_is_bounded_in_the_form(capacity, ok):
+    from test_opportunities import _form_data
+
+    from vru.web.opportunities.models import Opportunity
+
+    c = Client()
+    c.force_login(_provider())
+    r = c.post(reverse("opportunities:provider_new"), _form_data(capacity=capacity))
+    if ok:
+        assert r.status_code == 302 and Opportunity.objects.get().capacity == int(capacity)
+    else:
+        assert r.status_code == 200
+        assert "Enter at most 100,000 places" in _error(r.content.decode(), "capacity")
+        assert not Opportunity.objects.exists()
+
+
+def test_the_database_refuses_out_of_bounds_integers_and_the_migration_names_them():
+    """The CHECK constraints hold whatever writes the row (a bulk update, the shell), and the migration
+    that adds them names any stored row outside the bounds instead of failing blindly."""
+    import importlib
+
+    from django.apps import apps as django_apps
+    from django.db import IntegrityError, connection, transaction
+    from test_opportunities_support import opportunity
+
+    from vru.web.opportunities.models import Opportunity
+
+    opp = opportunity(capacity=5)
+    yp = young_person()
+    for qs, change in [(Opportunity.objects.filter(pk=opp.pk), {"capacity": 100_001}),
+                       (Opportunity.objects.filter(pk=opp.pk), {"capacity": None, "places_taken": 10**9}),
+                       (Opportunity.objects.filter(pk=opp.pk), {"max_age": 200}),
+                       (Opportunity.objects.filter(pk=opp.pk), {"is_free": False, "price": 10**6}),
+                       (YoungPerson.objects.filter(user=yp), {"birth_year": 30000})]:
+        with pytest.raises(IntegrityError), transaction.atomic():
+            qs.update(**change)
+    migration = importlib.import_module("vru.web.opportunities.migrations.0007_bounds")
+    migration.refuse_out_of_bounds(django_apps, None)  # nothing out of bounds: passes
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cur:
+            cur.execute("PRAGMA ignore_check_constraints = ON")
+            try:
+                Opportunity.objects.filter(pk=opp.pk).update(capacity=10**12, places_taken=0)
+            finally:
+                cur.execute("PRAGMA ignore_check_constraints = OFF")
+        with pytest.raises(RuntimeError) as e:
+            migration.refuse_out_of_bounds(django_apps, None)
+        assert f"opportunity {opp.pk}: capacity = {10**12}" in str(e.value)

@@ -14,6 +14,8 @@ A ``Registration`` holds only what the young person chose to share with the prov
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -21,6 +23,14 @@ from django.db.models import Q, Value
 from django.db.models.functions import Concat, Lower
 
 from vru.geography.boroughs import BOROUGHS
+
+#: The most places one opportunity may offer (a stadium's worth): keeps every count and sum far inside
+#: the databases' integers (migration 0007 holds the same bounds as CHECK constraints).
+MAX_CAPACITY = 100_000
+#: The most a price may be, in pounds (what ``max_digits=7, decimal_places=2`` holds).
+MAX_PRICE = Decimal("99999.99")
+#: The years of birth the platform may hold (sign-up itself takes 14 to 24 year-olds).
+BIRTH_YEARS = (1900, 2100)
 
 BOROUGH_CHOICES = sorted(BOROUGHS.items(), key=lambda kv: kv[1])
 
@@ -81,8 +91,11 @@ class Opportunity(models.Model):
     is_free = models.BooleanField(default=True)
     price = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True,
                                 help_text="In pounds; only when not free")
-    capacity = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit")
-    places_taken = models.PositiveIntegerField(default=0)
+    capacity = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty: no limit",
+        validators=[MinValueValidator(1), MaxValueValidator(
+            MAX_CAPACITY, message=f"Enter at most {MAX_CAPACITY:,} places, or leave empty for no limit")])
+    places_taken = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(MAX_CAPACITY)])
 
     accessibility = models.TextField(blank=True)
     eligibility = models.TextField(blank=True)
@@ -134,6 +147,15 @@ class Opportunity(models.Model):
                 condition=(Q(is_free=True) & Q(price__isnull=True)) | (Q(is_free=False) & Q(price__gt=0)),
                 name="opp_cost",
             ),
+            models.CheckConstraint(
+                condition=Q(capacity__isnull=True) | Q(capacity__gte=1, capacity__lte=MAX_CAPACITY),
+                name="opp_capacity_bounds",
+            ),
+            models.CheckConstraint(condition=Q(places_taken__gte=0, places_taken__lte=MAX_CAPACITY),
+                                   name="opp_places_taken_bounds"),
+            models.CheckConstraint(condition=Q(min_age__gte=10, max_age__lte=25), name="opp_age_bounds"),
+            models.CheckConstraint(condition=Q(price__isnull=True) | Q(price__lte=MAX_PRICE),
+                                   name="opp_price_bounds"),
             models.UniqueConstraint(
                 fields=["source", "external_id"], condition=~Q(source=""), name="opp_unique_external"
             ),
@@ -196,8 +218,16 @@ class YoungPerson(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                 related_name="young_person")
     nickname = models.CharField(max_length=60, help_text="First name or nickname")
-    birth_year = models.PositiveSmallIntegerField()
+    birth_year = models.PositiveSmallIntegerField(validators=[MinValueValidator(BIRTH_YEARS[0]),
+                                                              MaxValueValidator(BIRTH_YEARS[1])])
     created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(birth_year__gte=BIRTH_YEARS[0], birth_year__lte=BIRTH_YEARS[1]),
+                name="yp_birth_year_bounds"),
+        ]
 
     def __str__(self) -> str:
         return self.nickname
