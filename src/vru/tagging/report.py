@@ -846,6 +846,7 @@ def render_pdf(context: Mapping) -> bytes:
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.text import Text
 
     c = context
     with matplotlib.rc_context({"pdf.fonttype": 3, "font.family": "DejaVu Sans", "svg.hashsalt": "vru",
@@ -917,6 +918,9 @@ def render_pdf(context: Mapping) -> bytes:
                 fig.text(0.5, 0.4 / _A4[1], f"Page {i} of {n}", fontsize=8, ha="center")
                 fig.text(1 - _MARGIN / _A4[0], 0.4 / _A4[1], f"Crime {c['crime_ref']}", fontsize=8,
                          ha="right")
+                # no ligatures: the text must read, search and copy letter for letter ("fi", not one glyph)
+                for artist in fig.findobj(Text):
+                    artist.set_fontfeatures(["-liga", "-clig"])
                 pdf.savefig(fig)
                 plt.close(fig)
     return buf.getvalue()
