@@ -1,0 +1,314 @@
+"""What the pages and commands of the tagging app do, on top of the analysis layer (``vru.tagging``).
+
+Nothing here re-implements the analysis: batches are checked by ``crimes.parse_batch``, versions made by
+``crimes.new_versions``, matches found by ``matching.match`` over the positions store, zones built by
+``zones.zone_from_geojson`` / ``zones.Schedule``, breaches found by ``zones.detect_breaches``, and the
+retention purge done by ``store.purge``. This module moves records between those and the database.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from pyproj import Transformer
+from shapely.geometry import Point
+
+from vru.tagging import crimes as tcrimes
+from vru.tagging import matching, store, zones
+from vru.tagging import schema as S
+
+from .models import (
+    BatchError,
+    Breach,
+    Crime,
+    CrimeBatch,
+    CrimeVersion,
+    DeviceActivation,
+    ForceOrganisation,
+    Match,
+    MatchPoint,
+    MatchRun,
+    Wearer,
+    Zone,
+)
+
+_TO_WGS84 = Transformer.from_crs(27700, 4326, always_xy=True)
+
+
+# ------------------------------------------------------------------------------------------- store
+def store_root() -> Path:
+    """The positions store folder (``settings.VRU_TAGGING_STORE``), created readable by its owner only."""
+    root = Path(settings.VRU_TAGGING_STORE)
+    if not root.exists():
+        root.mkdir(parents=True, mode=0o700)
+    os.chmod(root, 0o700)
+    return root
+
+
+def force_of(user) -> str | None:
+    """The police force of the user's organisation (ForceOrganisation), or None."""
+    org = getattr(user, "organisation_id", None)
+    if org is None:
+        return None
+    fo = ForceOrganisation.objects.filter(organisation_id=org).first()
+    return fo.force if fo else None
+
+
+def activations_frame(wearers=None) -> pd.DataFrame:
+    """Device activations (schema.ACTIVATIONS columns) from the database."""
+    qs = DeviceActivation.objects.select_related("wearer")
+    if wearers is not None:
+        qs = qs.filter(wearer__in=wearers)
+    rows = [(a.device_id, a.wearer.ref, a.active_from, a.active_to) for a in qs]
+    df = pd.DataFrame(rows, columns=[S.DEVICE_ID, S.WEARER_REF, S.ACTIVE_FROM, S.ACTIVE_TO])
+    for c in (S.ACTIVE_FROM, S.ACTIVE_TO):
+        df[c] = pd.to_datetime(df[c], utc=True).astype("datetime64[us, UTC]")
+    return df
+
+
+def positions_frame(start, end, devices=None) -> pd.DataFrame:
+    """Fixes with start <= fix_time < end from the store, as pandas."""
+    return store.read_positions(store_root(), start, end, devices=devices).to_pandas()
+
+
+# ----------------------------------------------------------------------------------------- batches
+class BatchRefused(ValueError):
+    """A batch that may not be taken from this user (another force's batch)."""
+
+
+def _versions_held(keys: set[tuple[str, str]]) -> pd.DataFrame | None:
+    """The versions held of these (force, crime ref) pairs, in new_versions' columns."""
+    if not keys:
+        return None
+    rows = []
+    for force, ref in keys:
+        for v in CrimeVersion.objects.filter(crime__force=force, crime__crime_ref=ref):
+            rows.append({S.CRIME_VERSION_ID: v.version_id, S.FORCE: force, S.CRIME_REF: ref,
+                         "version": v.version, S.CRIME_TYPE: v.crime_type, S.TIME_FROM: v.time_from,
+                         S.TIME_TO: v.time_to, "submitted_easting": v.submitted_easting,
+                         "submitted_northing": v.submitted_northing, "latitude": v.latitude,
+                         "longitude": v.longitude, "crime_text": v.text})
+    return pd.DataFrame(rows) if rows else None
+
+
+def _num(x):
+    return None if x is None or pd.isna(x) else float(x)
+
+
+def ingest_batch(data: bytes, name: str, *, user=None, force: str | None = None,
+                 match: bool = True) -> CrimeBatch:
+    """Check a batch file (``crimes.parse_batch``); store the batch, its row errors and (SUCCESSFUL or
+    PARTIAL) a new version of every valid row's crime, then match those versions (a run with trigger
+    AUTO). ``force``: the uploader's force; a batch of another force is refused (BatchRefused) and
+    nothing is written. A FAILED batch is stored with its errors and nothing else."""
+    result = tcrimes.parse_batch(data, name=name)
+    if force is not None and result.force is not None and result.force != force:
+        raise BatchRefused(f"This batch is for the force {result.force}; you may only send batches for "
+                           f"{force}.")
+    with transaction.atomic():
+        batch = CrimeBatch.objects.create(
+            file_name=name[:255], force=result.force or "", batch_id=(result.batch_id or "")[:255],
+            outcome=result.outcome.value, record_count=min(result.record_count, 1_000_000),
+            file_errors=[str(e) for e in result.file_errors], uploaded_by=user)
+        BatchError.objects.bulk_create([BatchError(
+            batch=batch, row=e.row, line=e.line, crime_ref=(e.crime_reference or "")[:255],
+            field=e.field or "", value=(e.value or "")[:255], code=e.code.name, message=e.message[:255],
+            action=e.required_action[:500]) for e in result.errors])
+        versions = []
+        if result.ok and len(result.records):
+            keys = {(r.force, r.crime_ref) for r in result.records.itertuples()}
+            df = tcrimes.new_versions(_versions_held(keys), result)
+            for r in df.to_dict("records"):
+                crime, _ = Crime.objects.get_or_create(force=r[S.FORCE], crime_ref=r[S.CRIME_REF])
+                versions.append(CrimeVersion.objects.create(
+                    crime=crime, version=int(r["version"]), version_id=r[S.CRIME_VERSION_ID], batch=batch,
+                    row=int(r["row"]), kind=r["kind"], crime_type=r[S.CRIME_TYPE],
+                    time_from=r[S.TIME_FROM].to_pydatetime(), time_to=r[S.TIME_TO].to_pydatetime(),
+                    easting=float(r[S.EASTING]), northing=float(r[S.NORTHING]),
+                    latitude=_num(r["latitude"]), longitude=_num(r["longitude"]),
+                    submitted_easting=_num(r["submitted_easting"]),
+                    submitted_northing=_num(r["submitted_northing"]),
+                    datum=r["datum"] or "", text=r["crime_text"] or "",
+                    changed_fields=list(r["changed_fields"])))
+    if versions and match:
+        run_matching(versions, trigger="AUTO", batch=batch, user=user)
+    return batch
+
+
+# ---------------------------------------------------------------------------------------- matching
+def _versions_frame(versions) -> pd.DataFrame:
+    df = pd.DataFrame([{S.CRIME_VERSION_ID: v.version_id, S.CRIME_REF: v.crime.crime_ref,
+                        S.FORCE: v.crime.force,
+                        S.CRIME_TYPE: v.crime_type, S.TIME_FROM: v.time_from, S.TIME_TO: v.time_to,
+                        S.EASTING: v.easting, S.NORTHING: v.northing} for v in versions])
+    for c in (S.TIME_FROM, S.TIME_TO):
+        df[c] = pd.to_datetime(df[c], utc=True).astype("datetime64[us, UTC]")
+    return tcrimes.crimes_table(df)
+
+
+def run_matching(versions, *, trigger: str = "MANUAL", batch=None, user=None,
+                 params: matching.Params | None = None) -> MatchRun:
+    """Match crime versions against the positions store; record the run (algorithm version, parameters,
+    trigger, start, end, status) and its matches with their points. A failure is recorded with status
+    FAILURE and its error (and re-raised as ``matching.MatchRunError``)."""
+    versions = list(versions)
+    params = params or matching.Params()
+    run = MatchRun.objects.create(algorithm_version=matching.ALGORITHM_VERSION,
+                                  parameters=asdict(params), trigger=trigger, started=timezone.now(),
+                                  batch=batch, started_by=user)
+    run.crime_versions.set(versions)
+    try:
+        crimes_df = _versions_frame(versions)
+        margin = timedelta(seconds=params.tolerance_s + params.max_gap_s)
+        start = crimes_df[S.TIME_FROM].min() - margin
+        end = crimes_df[S.TIME_TO].max() + margin + timedelta(seconds=1)
+        pos = positions_frame(start, end)
+        result = matching.match(pos, activations_frame(), crimes_df, params, trigger=trigger)
+    except matching.MatchRunError as exc:
+        run.status, run.ended, run.error = "FAILURE", timezone.now(), str(exc.run.get("error") or exc)[:4000]
+        run.save()
+        raise
+    except Exception as exc:  # an input the layer refused before its own run record (e.g. bad versions)
+        run.status, run.ended, run.error = "FAILURE", timezone.now(), f"{type(exc).__name__}: {exc}"[:4000]
+        run.save()
+        raise matching.MatchRunError(dict(status="FAILURE"), str(exc)) from exc
+    by_vid = {v.version_id: v for v in versions}
+    wearers = {w.ref: w for w in Wearer.objects.filter(ref__in=set(result.summary[S.WEARER_REF]))}
+    with transaction.atomic():
+        points = result.points
+        for s in result.summary.to_dict("records"):
+            wearer = wearers.get(s[S.WEARER_REF])
+            if wearer is None:  # an activation without a wearer record cannot happen (FK); be safe
+                continue
+            pts = points[(points[S.CRIME_VERSION_ID] == s[S.CRIME_VERSION_ID])
+                         & (points[S.WEARER_REF] == s[S.WEARER_REF])]
+            m = Match.objects.create(
+                run=run, crime_version=by_vid[s[S.CRIME_VERSION_ID]], wearer=wearer,
+                device_id=str(pts[S.DEVICE_ID].iloc[0]) if len(pts) else "",
+                probability=min(max(float(s["p_within"]), 0.0), 1.0), dwell_s=float(s["dwell_s"]),
+                min_distance_m=float(s["min_distance_m"]), n_fixes=int(s["n_fixes"]),
+                first_time=s["first_time"].to_pydatetime(), last_time=s["last_time"].to_pydatetime(),
+                explanation=str(s["explanation"]))
+            lon, lat = _TO_WGS84.transform(pts[S.EASTING].to_numpy(), pts[S.NORTHING].to_numpy())
+            MatchPoint.objects.bulk_create([MatchPoint(
+                match=m, label=f"{p[S.VISIT]}{int(p[S.SEQ])}", fix_time=p[S.FIX_TIME].to_pydatetime(),
+                easting=float(p[S.EASTING]), northing=float(p[S.NORTHING]), lat=float(la), lon=float(lo),
+                precision_m=float(p[S.PRECISION_M]), speed_kmh=_num(p[S.SPEED_KMH]),
+                heading_deg=_num(p[S.HEADING_DEG]), mechanism=str(p[S.MECHANISM]),
+                distance_m=float(p[S.DISTANCE_M]), interpolated=bool(p[S.INTERPOLATED]))
+                for p, la, lo in zip(pts.to_dict("records"), lat, lon, strict=True)])
+        run.status, run.ended = "SUCCESS", timezone.now()
+        run.save()
+    return run
+
+
+def review_match(match: Match, user, decision: str, reason: str) -> Match:
+    """Qualify or dismiss a match, with the reviewer, the time and the reason."""
+    if decision not in ("qualified", "dismissed"):
+        raise ValueError("decision must be 'qualified' or 'dismissed'")
+    if not reason.strip():
+        raise ValueError("a reason is required")
+    match.status, match.reviewed_by, match.reviewed_at, match.reason = decision, user, timezone.now(), reason
+    match.save(update_fields=["status", "reviewed_by", "reviewed_at", "reason"])
+    return match
+
+
+# ---------------------------------------------------------------------------------- zones, breaches
+def build_zone(z: Zone) -> zones.Zone:
+    """The analysis layer's Zone of a stored zone (curfew: an inclusion circle round the address)."""
+    scheds = ()
+    if z.rrule:
+        local = timezone.make_naive(z.local_start, zones.LONDON) if timezone.is_aware(z.local_start) \
+            else z.local_start
+        scheds = (zones.Schedule(z.rrule, local, timedelta(minutes=z.duration_minutes)),)
+    if z.kind == "curfew":
+        return zones.Zone(str(z.pk), zones.INCLUSION,
+                          Point(z.curfew_easting, z.curfew_northing).buffer(z.curfew_radius_m, quad_segs=64),
+                          scheds)
+    return zones.zone_from_geojson(z.geometry, str(z.pk), z.kind, crs="BNG", schedules=scheds)
+
+
+def detect_breaches(start, end, wearers=None) -> list[Breach]:
+    """Find breaches in [start, end) with ``zones.detect_breaches`` and store the new ones (a breach is
+    one per zone and opening time: running again over the same period adds nothing)."""
+    qs = Wearer.objects.all() if wearers is None else wearers
+    zone_map, by_id = {}, {}
+    for z in Zone.objects.filter(wearer__in=qs).select_related("wearer"):
+        zone_map.setdefault(z.wearer.ref, []).append(build_zone(z))
+        by_id[str(z.pk)] = z
+    if not zone_map:
+        return []
+    acts = activations_frame(qs)
+    pos = positions_frame(start, end, devices=list(acts[S.DEVICE_ID].unique()))
+    if pos.empty:
+        return []
+    found = zones.detect_breaches(pos, zone_map, acts)
+    created = []
+    for r in found.to_dict("records"):
+        z = by_id[r["zone_id"]]
+        closed = None if pd.isna(r["closed"]) else r["closed"].to_pydatetime()
+        b, new = Breach.objects.get_or_create(
+            zone=z, opened_at=r["opened"].to_pydatetime(),
+            defaults=dict(wearer=z.wearer, started_at=r["started"].to_pydatetime(), closed_at=closed,
+                          close_reason=r["close_reason"] or "", n_fixes=min(int(r["n_fixes"]), 1_000_000),
+                          proof_fixes=[pd.Timestamp(t).isoformat() for t in (r["evidence"] or [])],
+                          alert_at=r["opened"].to_pydatetime()))
+        if not new and closed and b.closed_at is None:
+            b.closed_at, b.close_reason = closed, r["close_reason"] or ""
+            b.save(update_fields=["closed_at", "close_reason"])
+        if new:
+            created.append(b)
+    return created
+
+
+def record_step(breach: Breach, step: str, *, outcome: str = "", when: datetime | None = None) -> Breach:
+    """Record the next step of a breach's lifecycle (alert -> identified -> police notified -> response ->
+    outcome). Steps are taken in order, once each."""
+    if step != breach.next_step():
+        raise ValueError(f"the next step of this breach is {breach.next_step() or 'none (it is closed)'}")
+    if step == "outcome_at":
+        if outcome not in dict(Breach.OUTCOMES):
+            raise ValueError("choose an outcome: warning, recall or no action")
+        breach.outcome = outcome
+    setattr(breach, step, when or timezone.now())
+    breach.save()
+    return breach
+
+
+# --------------------------------------------------------------------------------------- retention
+def keep_intervals() -> pd.DataFrame:
+    """The positions retention must keep (schema.KEEP): the points of every qualified match (the
+    device, from the crime window's start minus the tolerance to its end plus it, covering every point
+    shown in the report) and every breach (the wearer's devices, from the first fix of the run that
+    proved it to its close, or now while it is open)."""
+    rows = []
+    for m in Match.objects.filter(status="qualified").select_related("crime_version", "run"):
+        tol = timedelta(seconds=float((m.run.parameters or {}).get("tolerance_s", 300)))
+        lo = min(m.first_time, m.crime_version.time_from - tol)
+        hi = max(m.last_time, m.crime_version.time_to + tol)
+        rows.append((m.device_id, lo, hi))
+    now = timezone.now()
+    for b in Breach.objects.select_related("wearer"):
+        hi = b.closed_at or now
+        for a in b.wearer.activations.all():
+            if a.active_from <= hi and (a.active_to is None or a.active_to > b.started_at):
+                rows.append((a.device_id, b.started_at, hi))
+    df = pd.DataFrame(rows, columns=[S.DEVICE_ID, S.TIME_FROM, S.TIME_TO])
+    for c in (S.TIME_FROM, S.TIME_TO):
+        df[c] = pd.to_datetime(df[c], utc=True).astype("datetime64[us, UTC]")
+    return df
+
+
+def purge(now: datetime | None = None, days: int | None = None) -> store.PurgeResult:
+    """Delete raw positions older than the retention period, except those retention must keep."""
+    days = settings.VRU_TAGGING_RETENTION_DAYS if days is None else days
+    before = (now or timezone.now()) - timedelta(days=days)
+    return store.purge(store_root(), before, keep=keep_intervals())
+

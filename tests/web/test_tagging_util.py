@@ -1,0 +1,89 @@
+"""Shared set-up of the tagging web tests: organisations, users of each role, simulated wearers whose
+positions are in a temporary store (tag data never comes from outside)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+import pandas as pd
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from vru.tagging import simulate
+from vru.web.accounts.models import Organisation, User
+from vru.web.tagging import demo, services
+from vru.web.tagging.models import DeviceActivation, ForceOrganisation, Wearer, WearerIdentity
+
+PASSWORD = "a-long-test-password-1"
+START = pd.Timestamp("2024-03-04T00:00:00Z")
+
+
+@lru_cache(maxsize=2)
+def sim(n: int = 4, days: float = 1, seed: int = 7):
+    return simulate.simulate(n, days, start=START, seed=seed)
+
+
+def user(email: str, role: str | None, org: Organisation | None = None) -> User:
+    u = User.objects.create_user(email, PASSWORD, organisation=org)
+    if role:
+        u.groups.add(Group.objects.get(name=role))
+    return u
+
+
+def client(u: User | None = None, **kw) -> Client:
+    c = Client(**kw)
+    if u is not None:
+        c.force_login(u)
+    return c
+
+
+@dataclass
+class World:
+    probation: Organisation
+    other_probation: Organisation
+    police: Organisation
+    other_police: Organisation
+    om: User  # offender manager of `probation`
+    other_om: User  # offender manager of `other_probation`
+    pa: User  # police analyst of the Metropolitan Police
+    other_pa: User  # police analyst of Kent
+    wearers: list  # W000000, W000001 of probation; W000002, W000003 of other_probation
+    sim: object
+
+
+def make_world(settings, tmp_path, *, store: bool = True) -> World:
+    settings.VRU_TAGGING_STORE = str(tmp_path / "store")
+    probation = Organisation.objects.create(name="Probation A", kind="probation")
+    other_probation = Organisation.objects.create(name="Probation B", kind="probation")
+    police = Organisation.objects.create(name="Met (test)", kind="police")
+    other_police = Organisation.objects.create(name="Kent (test)", kind="police")
+    ForceOrganisation.objects.create(organisation=police, force="Metropolitan")
+    ForceOrganisation.objects.create(organisation=other_police, force="Kent")
+    s = sim()
+    acts = s.activations.to_pandas()
+    wearers = []
+    for i, ref in enumerate(sorted(acts["wearer_ref"].unique())):
+        w = Wearer.objects.create(ref=ref, order_type=demo.ORDER_TYPES[i % 4], order_start=date(2024, 1, 1),
+                                  organisation=probation if i < 2 else other_probation)
+        WearerIdentity.objects.create(wearer=w, name=f"Secret Name {i}", pnc_id=f"24/99999{i}Q")
+        for a in acts[acts["wearer_ref"] == ref].itertuples():
+            DeviceActivation.objects.create(wearer=w, device_id=a.device_id, active_from=a.active_from,
+                                            active_to=None if pd.isna(a.active_to) else a.active_to)
+        wearers.append(w)
+    if store:
+        demo.load_store(s)
+    return World(probation, other_probation, police, other_police,
+                 user("om@test.test", "offender manager", probation),
+                 user("om2@test.test", "offender manager", other_probation),
+                 user("pa@test.test", "police analyst", police),
+                 user("pa2@test.test", "police analyst", other_police), wearers, s)
+
+
+def planted(n: int = 3, seed: int = 7, decoys: int = 1):
+    return simulate.plant_crimes(sim().truth, n, seed=seed, decoys=decoys)
+
+
+def ingest(crimes, user=None, force="Metropolitan", name="batch.csv", extra: bytes = b""):
+    return services.ingest_batch(demo.batch_csv(crimes, force=force) + extra, name, user=user, force=force)
