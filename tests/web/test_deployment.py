@@ -88,9 +88,62 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# The guide's commands for the database (docs/web.md, step 2), as the postgres superuser: two roles,
+# neither a superuser, and the database owned by the first. The test runs them as written, over TCP to the
+# test server instead of "sudo -u postgres" through the socket, with unique names, and types each new
+# role's password at --pwprompt.
+DB_COMMANDS = ["createuser --pwprompt vru_owner", "createuser --pwprompt vru_web",
+               "createdb --owner vru_owner vru"]
+OWNER, RUNTIME, DATABASE = "vru_owner", "vru_web", "vru"
+# Step 4 of the guide, as root: the settings of both files (the owner's last) in the environment, and
+# the commands run as the service's Unix user.
+OWNER_STEPS = """(set -a; . /etc/vru/web.env; . /etc/vru/owner.env; set +a; cd /var/lib/vru
+  runuser -u vru -- /opt/vru/venv/bin/python -m django migrate --noinput
+  runuser -u vru -- /opt/vru/venv/bin/python -m django grant_runtime_role vru_web)"""
+
+
+@dataclass
+class Database:
+    """The test's PostgreSQL: the superuser's URL, and the names and passwords of the guide's roles."""
+
+    admin_url: str
+    names: dict[str, str]  # the guide's names (vru_owner, vru_web, vru) -> this test's
+    passwords: dict[str, str]  # this test's role names -> their passwords
+    host: str
+    port: int
+
+    def superuser(self):
+        import psycopg
+
+        return psycopg.connect(self.admin_url, dbname=self.names[DATABASE], autocommit=True)
+
+    def connect(self, role: str):
+        """A connection as one of the guide's roles, with its password, over TCP."""
+        import psycopg
+
+        name = self.names[role]
+        return psycopg.connect(host=self.host, port=self.port, user=name, password=self.passwords[name],
+                               dbname=self.names[DATABASE], autocommit=True)
+
+
+def _scram_verifies(verifier: str, password: str) -> bool:
+    """Whether a SCRAM-SHA-256 verifier (pg_authid.rolpassword) was made from ``password`` (RFC 5802)."""
+    import base64
+    import hashlib
+    import hmac
+
+    m = re.fullmatch(r"SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):(.+)", verifier or "")
+    if not m:
+        return False
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(m.group(2)), int(m.group(1)))
+    stored = hashlib.sha256(hmac.new(salted, b"Client Key", "sha256").digest()).digest()
+    return hmac.compare_digest(stored, base64.b64decode(m.group(3)))
+
+
 @contextlib.contextmanager
-def _postgres_database():
-    """A new, uniquely named PostgreSQL database on the test server, dropped afterwards: its URL."""
+def _postgres_roles_and_database():
+    """The guide's two roles and database, created with its commands on the test server, with unique
+    names (roles are the whole server's), dropped afterwards."""
     import psycopg
 
     base = urlsplit(os.environ.get("VRU_TEST_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/test")
@@ -100,22 +153,40 @@ def _postgres_database():
     except psycopg.OperationalError as e:
         missing(f"PostgreSQL is not reachable at {base.hostname}:{base.port or 5432} ({e}); "
                 "scripts/test-web-postgres.sh installs and starts it")
-    name = "vru_deploy_" + secrets.token_hex(6)
+    suffix = secrets.token_hex(6)
+    names = {OWNER: f"vru_owner_{suffix}", RUNTIME: f"vru_web_{suffix}", DATABASE: f"vru_deploy_{suffix}"}
+    passwords = {names[OWNER]: secrets.token_urlsafe(24), names[RUNTIME]: secrets.token_urlsafe(24)}
+    host, port = base.hostname or "127.0.0.1", base.port or 5432
+    connection = ["-h", host, "-p", str(port), "-U", base.username or "postgres"]
+    env = {**os.environ, "PGPASSWORD": base.password or ""}
+    guide = (ROOT / "docs" / "web.md").read_text()
     with conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
         try:
-            yield base._replace(path="/" + name).geturl()
+            for command in DB_COMMANDS:
+                assert f"sudo -u postgres {command}" in guide, f"docs/web.md no longer says {command!r}"
+                program, *args = shlex.split(command)
+                argv = [_program(program), *connection, *(names.get(a, a) for a in args)]
+                role = names.get(args[-1])
+                # --pwprompt reads the password twice from the terminal, here from stdin (no terminal).
+                typed = f"{passwords[role]}\n{passwords[role]}\n" if role in passwords else ""
+                r = subprocess.run(argv, input=typed, env=env, capture_output=True, text=True, timeout=60,
+                                   start_new_session=True)
+                assert r.returncode == 0, f"{command}: {r.stderr}"
+            yield Database(admin, names, passwords, host, port)
         finally:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{names[DATABASE]}" WITH (FORCE)')
+            for role in (RUNTIME, OWNER):
+                conn.execute(f'DROP ROLE IF EXISTS "{names[role]}"')
 
 
 # --- the published files ----------------------------------------------------------------------------
 
 
-def _documented_env() -> dict[str, str]:
-    """docs/deploy/vru-web.env as systemd's EnvironmentFile reads it."""
+def _documented_env(name: str = "vru-web.env") -> dict[str, str]:
+    """A file of docs/deploy/ (vru-web.env, vru-owner.env) as systemd's EnvironmentFile and the guide's
+    ``set -a; . file`` read it."""
     env = {}
-    for line in (DEPLOY / "vru-web.env").read_text().splitlines():
+    for line in (DEPLOY / name).read_text().splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
             key, _, value = line.partition("=")
@@ -130,26 +201,37 @@ def _substitute(text: str, replacements: dict[str, str], what: str) -> str:
     return text
 
 
+def _unit() -> dict[str, str]:
+    """The [Service] settings of docs/deploy/vru-web.service."""
+    settings = {}
+    for line in (DEPLOY / "vru-web.service").read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not line.startswith("#"):
+            settings[key.strip()] = value.strip()
+    return settings
+
+
 def _gunicorn_argv(app_port: int) -> list[str]:
     """The ExecStart of docs/deploy/vru-web.service, with this Python and a free port."""
-    unit = (DEPLOY / "vru-web.service").read_text()
-    line = next(x for x in unit.splitlines() if x.startswith("ExecStart="))
-    argv = shlex.split(_substitute(line[len("ExecStart="):], {"127.0.0.1:8000": f"127.0.0.1:{app_port}"},
+    argv = shlex.split(_substitute(_unit()["ExecStart"], {"127.0.0.1:8000": f"127.0.0.1:{app_port}"},
                                    "vru-web.service"))
     assert argv[0].endswith("/gunicorn") and "vru.web.wsgi:application" in argv
     return [sys.executable, "-m", "gunicorn", *argv[1:]]
 
 
 def _nginx_conf(work: Path, ports: dict[str, int], cert: Path, key: Path) -> Path:
-    """docs/deploy/nginx.conf with free ports and the test certificate, inside the smallest main
-    configuration that runs nginx as an ordinary program (Debian's /etc/nginx/nginx.conf has the
-    same ``http`` block that includes the site)."""
+    """docs/deploy/nginx.conf with free ports, the test certificate and its access log in the test's
+    folder, inside the smallest main configuration that runs nginx as an ordinary program. Like Debian's
+    /etc/nginx/nginx.conf, its ``http`` block sets a default access log (the combined format: address,
+    request line with the query string, referrer) and includes the site, so the site's own
+    ``access_log`` is what keeps requests out of it."""
     site = _substitute((DEPLOY / "nginx.conf").read_text(), {
         "listen 80": f"listen 127.0.0.1:{ports['http']}",
         "listen 443": f"listen 127.0.0.1:{ports['https']}",
         "127.0.0.1:8000": f"127.0.0.1:{ports['app']}",
         f"/etc/letsencrypt/live/{HOST}/fullchain.pem": str(cert),
         f"/etc/letsencrypt/live/{HOST}/privkey.pem": str(key),
+        "/var/log/nginx/vru-access.log": str(work / "access.log"),
     }, "docs/deploy/nginx.conf")
     (work / "site.conf").write_text(site)
     main = work / "nginx.conf"
@@ -159,7 +241,7 @@ error_log {work}/error.log warn;
 daemon off;
 events {{ worker_connections 256; }}
 http {{
-    access_log off;
+    access_log {work}/default-access.log;
     client_body_temp_path {work}/body; proxy_temp_path {work}/proxy; fastcgi_temp_path {work}/fastcgi;
     uwsgi_temp_path {work}/uwsgi; scgi_temp_path {work}/scgi;
     include {work}/site.conf;
@@ -274,16 +356,28 @@ JS_IMPORT = re.compile(r"""^\s*import\s+(?:[^'"]*?\sfrom\s+)?['"]([^'"]+)['"]"""
 # --- the deployment ---------------------------------------------------------------------------------
 
 
+def _database_url(documented: str, role: str, db: Database) -> str:
+    """The guide's DATABASE_URL for ``role`` (no password in it: that is PGPASSWORD, beside it), with
+    this test's role, server and database."""
+    u = urlsplit(documented)
+    assert (u.scheme, u.username, u.password, u.hostname, u.port, u.path) == (
+        "postgres", role, None, "127.0.0.1", 5432, f"/{DATABASE}"), f"the guide's DATABASE_URL: {documented}"
+    return f"postgres://{db.names[role]}@{db.host}:{db.port}/{db.names[DATABASE]}"
+
+
 @dataclass
 class Deployment:
-    env: dict[str, str]
+    env: dict[str, str]  # the service's settings: /etc/vru/web.env (the runtime role)
+    owner_env: dict[str, str]  # and /etc/vru/owner.env over them: the owner role, for migrate
     ports: dict[str, int]
     context: ssl.SSLContext
     work: Path
+    db: Database
+    gunicorn: subprocess.Popen | None = None
 
-    def django(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        r = subprocess.run([sys.executable, "-m", "django", *args], env=self.env, cwd=self.work,
-                           capture_output=True, text=True, timeout=300)
+    def django(self, *args: str, check: bool = True, owner: bool = False) -> subprocess.CompletedProcess:
+        r = subprocess.run([sys.executable, "-m", "django", *args], env=self.owner_env if owner else self.env,
+                           cwd=self.work, capture_output=True, text=True, timeout=300)
         if check and r.returncode:
             pytest.fail(f"python -m django {' '.join(args)} exited {r.returncode}:\n{r.stdout}\n"
                         f"{r.stderr[-4000:]}", pytrace=False)
@@ -315,16 +409,18 @@ def deployed(london_warehouse):
     work.chmod(0o755)
     with contextlib.ExitStack() as stack:
         stack.callback(shutil.rmtree, work, True)
-        db_url = stack.enter_context(_postgres_database())
+        db = stack.enter_context(_postgres_roles_and_database())
         ports = {"http": _free_port(), "https": _free_port(), "app": _free_port()}
 
         # The settings: the published environment file, with this test's key, database, paths, port.
         documented = _documented_env()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VRU_", "DATABASE_URL"))}
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("DJANGO_", "VRU_", "DATABASE_URL", "PG"))}
         env.update(documented)
         overrides = {
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DATABASE_URL": db_url,
+            "DATABASE_URL": _database_url(documented["DATABASE_URL"], RUNTIME, db),
+            "PGPASSWORD": db.passwords[db.names[RUNTIME]],
             "DJANGO_CSRF_TRUSTED_ORIGINS": f"https://{HOST}:{ports['https']}",
             "VRU_WEB_STATIC_ROOT": str(work / "web-static"),
             "VRU_WEB_CACHE": str(work / "web-cache"),
@@ -333,9 +429,14 @@ def deployed(london_warehouse):
         }
         assert set(overrides) <= set(documented), set(overrides) - set(documented)
         env.update(overrides)
+        # /etc/vru/owner.env, read after web.env for migrate: only the owner role's database settings.
+        owner = _documented_env("vru-owner.env")
+        assert set(owner) == {"DATABASE_URL", "PGPASSWORD"}, owner
         # Nothing of the test's in the home directory (gunicorn 27 puts its control socket there).
         env["XDG_DATA_HOME"] = str(work / "xdg")
         env["HOME"] = str(work)
+        owner_env = {**env, "DATABASE_URL": _database_url(owner["DATABASE_URL"], OWNER, db),
+                     "PGPASSWORD": db.passwords[db.names[OWNER]]}
         for key, value in {"VRU_WEB_PRODUCTION": "1", "VRU_WEB_BEHIND_PROXY": "1",
                            "VRU_WEB_TRUSTED_PROXIES": "127.0.0.1", "DJANGO_ALLOWED_HOSTS": HOST,
                            "DJANGO_SETTINGS_MODULE": "vru.web.settings"}.items():
@@ -348,10 +449,13 @@ def deployed(london_warehouse):
                         "-subj", f"/CN={HOST}", "-addext", f"subjectAltName=DNS:{HOST}"],
                        check=True, capture_output=True)
         context = ssl.create_default_context(cafile=str(cert))
-        d = Deployment(env, ports, context, work)
+        d = Deployment(env, owner_env, ports, context, work, db)
 
-        # The guide's steps.
-        d.django("migrate", "--noinput")
+        # The guide's steps. As the owner role: the schema, then the service role's rights.
+        d.django("migrate", "--noinput", owner=True)
+        assert OWNER_STEPS in (ROOT / "docs" / "web.md").read_text(), "docs/web.md: step 4 changed"
+        d.django("grant_runtime_role", db.names[RUNTIME], owner=True)
+        # As the service's role, from here on.
         d.django("collectstatic", "--noinput")
         manifest = json.loads((work / "web-static" / "staticfiles.json").read_text())
         assert manifest["paths"], "collectstatic wrote an empty manifest"
@@ -362,9 +466,15 @@ def deployed(london_warehouse):
         # What the administrator then does in /admin/: an organisation, and a user for each role.
         d.django("shell", "-c", _CREATE_USERS)
 
-        gunicorn = subprocess.Popen(_gunicorn_argv(ports["app"]), env=env, cwd=work,
-                                    stdout=subprocess.DEVNULL,
-                                    stderr=stack.enter_context(open(work / "gunicorn.log", "w")))
+        # gunicorn as the unit starts it: its ExecStart, in its WorkingDirectory (the data folder, here
+        # the test's), with its UMask. (User, NoNewPrivileges, PrivateTmp, ProtectSystem, ProtectHome and
+        # ReadWritePaths need systemd: docs/web.md says so.)
+        unit = _unit()
+        assert unit["WorkingDirectory"] == "/var/lib/vru" and unit["UMask"] == "0077", unit
+        d.gunicorn = gunicorn = subprocess.Popen(
+            _gunicorn_argv(ports["app"]), env=env, cwd=_substitute(unit["WorkingDirectory"], {
+                "/var/lib/vru": str(work)}, "vru-web.service"), umask=int(unit["UMask"], 8),
+            stdout=subprocess.DEVNULL, stderr=stack.enter_context(open(work / "gunicorn.log", "w")))
         stack.callback(_stop, gunicorn)
         _wait("gunicorn", lambda: socket.create_connection(("127.0.0.1", ports["app"]), 1).close(), gunicorn)
         server = subprocess.Popen([nginx, "-p", str(work), "-c", str(_nginx_conf(work, ports, cert, key))],
@@ -580,3 +690,211 @@ def test_the_client_address_reaches_the_lockout_and_cannot_be_forged(deployed):
                           "print(json.dumps(sorted(set("
                           "AccessAttempt.objects.values_list('ip_address', flat=True)))))").stdout
     assert json.loads(out.strip().splitlines()[-1]) == ["127.0.0.2"]
+
+
+# --- the logs ---------------------------------------------------------------------------------------
+
+
+def test_the_access_log_records_no_link_token_search_or_address(deployed):
+    """A password-reset link and a sign-up confirmation carry a token that works for 3 days; a search
+    and ?next= say what a person looked for. nginx's access log (the site's own, and the main
+    configuration's default that Debian's nginx.conf sets) records none of them, nor the client's
+    address, but still each request's status; nor does any other log of the deployment."""
+    out = deployed.django("shell", "-c", f"""
+from django.contrib.auth.tokens import default_token_generator
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from vru.web.accounts.models import User
+u = User.objects.get(email="analyst@{HOST}")
+print(urlsafe_base64_encode(force_bytes(u.pk)), default_token_generator.make_token(u))
+""").stdout
+    uid, token = out.split()[-2:]
+    search, place = "knife-crime-help-" + secrets.token_hex(4), "where-" + secrets.token_hex(4)
+    signup_token = "cnf-" + secrets.token_hex(10)
+    access = deployed.work / "access.log"
+    before = access.read_text().count("\n") if access.exists() else 0
+
+    b = deployed.browser(source="127.0.0.3")
+    r = b.get(f"/accounts/reset/{uid}/{token}/")
+    assert r.status == 302 and r.headers["Location"].endswith("/set-password/"), r.status  # a valid link
+    assert b.get(f"/opportunities/sign-up/confirm/{uid}/{signup_token}/").status in (200, 302, 404)
+    assert b.get(f"/opportunities/?{urlencode({'q': search, 'where': place})}").status == 200
+    assert b.get(f"/accounts/login/?next=/opportunities/{place}/").status == 200
+    time.sleep(0.5)
+    lines = access.read_text().splitlines()[before:]
+    assert len(lines) >= 4, lines  # nginx logs each request, without what identifies it
+    assert {line.split()[2] for line in lines} >= {"200", "302"}, lines
+    # The access logs: nothing that identifies a request or a client.
+    for name in ("access.log", "default-access.log"):
+        text = (deployed.work / name).read_text() if (deployed.work / name).exists() else ""
+        leaked = [s for s in (token, f"/{uid}/", signup_token, search, place, "127.0.0.3", "/accounts/", "?")
+                  if s in text]
+        assert not leaked, f"{name} records {leaked}:\n{text[-2000:]}"
+    # Nor does any other log hold the token or the searched words.
+    for name in ("error.log", "nginx.log", "gunicorn.log"):
+        text = (deployed.work / name).read_text() if (deployed.work / name).exists() else ""
+        leaked = [s for s in (token, signup_token, search, place) if s in text]
+        assert not leaked, f"{name} records {leaked}:\n{text[-2000:]}"
+
+
+# --- the database's roles -----------------------------------------------------------------------------
+
+
+def _table_rights(conn, role: str) -> dict[str, str]:
+    """Each table of the schema: the rights ``role`` has on it, as letters (r a w d D x t)."""
+    rights = {"SELECT": "r", "INSERT": "a", "UPDATE": "w", "DELETE": "d", "TRUNCATE": "D",
+              "REFERENCES": "x", "TRIGGER": "t"}
+    tables = [t for (t,) in conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1")]
+    return {t: "".join(letter for right, letter in rights.items() if conn.execute(
+        "SELECT has_table_privilege(%s, quote_ident(%s), %s)", [role, t, right]).fetchone()[0])
+        for t in tables}
+
+
+def test_the_owner_role_runs_migrate_and_is_no_superuser(deployed):
+    """migrate ran as the owner role (not a superuser; it created pg_trgm, a trusted extension, as the
+    database's owner); the owner owns every table, the service's role none."""
+    db = deployed.db
+    with db.superuser() as conn:
+        supers = dict(conn.execute("SELECT rolname, rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls "
+                                   "FROM pg_roles WHERE rolname = ANY(%s)",
+                                   [[db.names[OWNER], db.names[RUNTIME]]]).fetchall())
+        assert supers == {db.names[OWNER]: False, db.names[RUNTIME]: False}
+        owners = dict(conn.execute("SELECT tablename, tableowner FROM pg_tables "
+                                   "WHERE schemaname = 'public'").fetchall())
+        assert "accounts_auditlog" in owners and "opportunities_opportunity" in owners
+        assert set(owners.values()) == {db.names[OWNER]}, owners
+        assert conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'").fetchone() == (1,)
+
+
+def test_the_service_role_may_only_add_to_the_audit_log(deployed):
+    """The site works as the service's role, and writes the audit log; PostgreSQL refuses that role's
+    UPDATE, DELETE and TRUNCATE of an audit entry, and it cannot give itself those rights."""
+    from psycopg import errors
+
+    db = deployed.db
+    with db.superuser() as conn:
+        count = conn.execute("SELECT count(*) FROM accounts_auditlog").fetchone()[0]
+        rights = _table_rights(conn, db.names[RUNTIME])
+    assert rights.pop("accounts_auditlog") == "ra"
+    assert rights and set(rights.values()) == {"rawd"}, rights
+    # gunicorn, as the service's role: an administrator browses people's accounts (audited).
+    admin = deployed.browser()
+    assert admin.sign_in(f"admin@{HOST}", PASSWORD).status == 302
+    assert admin.get("/admin/accounts/user/").status == 200
+    with db.superuser() as conn:
+        assert conn.execute("SELECT count(*) FROM accounts_auditlog").fetchone()[0] > count
+        # The platform's connections are the service role's (gunicorn keeps them open for 60 s).
+        users = {u for (u,) in conn.execute("SELECT usename FROM pg_stat_activity WHERE datname = %s "
+                                            "AND pid <> pg_backend_pid()", [db.names[DATABASE]])}
+        assert users == {db.names[RUNTIME]}, users
+
+    with db.connect(RUNTIME) as conn:
+        assert conn.execute("SELECT count(*) FROM accounts_auditlog").fetchone()[0] > 0
+        for sql in ("UPDATE accounts_auditlog SET purpose = 'nothing happened'",
+                    "DELETE FROM accounts_auditlog",
+                    "TRUNCATE accounts_auditlog",
+                    "ALTER TABLE accounts_auditlog DISABLE TRIGGER ALL",
+                    "CREATE TABLE public.mine (id int)"):
+            with pytest.raises(errors.InsufficientPrivilege):
+                conn.execute(sql)
+        # Giving itself the rights back: PostgreSQL grants nothing (a warning: no grant option).
+        conn.execute("GRANT UPDATE, DELETE ON accounts_auditlog TO CURRENT_USER")
+        with pytest.raises(errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM accounts_auditlog")
+        assert _table_rights(conn, db.names[RUNTIME])["accounts_auditlog"] == "ra"
+        # It may add entries (in a transaction rolled back here) and change other tables' rows.
+        with pytest.raises(_Rollback), conn.transaction():
+            conn.execute("INSERT INTO accounts_auditlog (user_email, timestamp, action, object_type, "
+                         "object_id, purpose) VALUES ('', now(), 'test', '', '', 'deployment test')")
+            conn.execute("UPDATE django_session SET expire_date = expire_date")
+            conn.execute("DELETE FROM django_session WHERE false")
+            raise _Rollback
+
+
+class _Rollback(Exception):
+    pass
+
+
+def test_tables_of_later_migrations_get_the_same_rights(deployed):
+    """A table the owner creates later (a new migration) is the service role's to use at once (default
+    privileges), before grant_runtime_role runs again."""
+    db = deployed.db
+    name = "later_" + secrets.token_hex(4)
+    with db.connect(OWNER) as owner:
+        owner.execute(f"CREATE TABLE {name} (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, x int)")
+        try:
+            with db.connect(RUNTIME) as conn:
+                conn.execute(f"INSERT INTO {name} (x) VALUES (1)")
+                conn.execute(f"UPDATE {name} SET x = 2")
+                assert conn.execute(f"SELECT x FROM {name}").fetchall() == [(2,)]
+                conn.execute(f"DELETE FROM {name}")
+                assert _table_rights(conn, db.names[RUNTIME])[name] == "rawd"
+        finally:
+            owner.execute(f"DROP TABLE {name}")
+
+
+def _acl_snapshot(db: Database):
+    with db.superuser() as conn:
+        return (conn.execute("SELECT relname, relacl::text FROM pg_class c JOIN pg_namespace n "
+                             "ON n.oid = c.relnamespace WHERE nspname = 'public' ORDER BY 1").fetchall(),
+                conn.execute("SELECT defaclobjtype, defaclacl::text FROM pg_default_acl "
+                             "ORDER BY 1").fetchall(),
+                conn.execute("SELECT nspacl::text FROM pg_namespace WHERE nspname = 'public'").fetchall())
+
+
+def test_grant_runtime_role_is_idempotent_and_refuses_a_wrong_role(deployed):
+    db = deployed.db
+    before = _acl_snapshot(deployed.db)
+    r = deployed.django("grant_runtime_role", db.names[RUNTIME], owner=True)
+    assert "SELECT, INSERT only on accounts_auditlog" in r.stdout
+    assert _acl_snapshot(deployed.db) == before
+    for role, message in ((db.names[OWNER], "is the role running this command"),
+                          ("postgres", "is a superuser"),
+                          ("no_such_role_" + secrets.token_hex(3), "there is no role"),
+                          ('vru"; DROP TABLE accounts_auditlog; --', "not a role name")):
+        r = deployed.django("grant_runtime_role", role, owner=True, check=False)
+        assert r.returncode == 1 and message in r.stderr, (role, r.stderr[-2000:])
+    assert _acl_snapshot(deployed.db) == before
+    # Run as the service's role (which owns nothing), it refuses to pretend.
+    r = deployed.django("grant_runtime_role", db.names[OWNER], check=False)
+    assert r.returncode == 1 and "does not own the tables" in r.stderr, r.stderr[-2000:]
+    assert _acl_snapshot(deployed.db) == before
+
+
+def test_grant_runtime_role_is_for_postgresql_only(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VRU_", "DATABASE_URL"))}
+    env.update({"DJANGO_SETTINGS_MODULE": "vru.web.settings", "XDG_DATA_HOME": str(tmp_path),
+                "VRU_WEB_DB": str(tmp_path / "web.sqlite3"), "HOME": str(tmp_path)})
+    r = subprocess.run([sys.executable, "-m", "django", "grant_runtime_role", "vru_web"], env=env,
+                       capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 1 and "the database is sqlite" in r.stderr, r.stderr[-2000:]
+
+
+def test_the_passwords_in_the_settings_are_the_roles_passwords(deployed):
+    """Each role logs in over TCP with the password in its settings file (PGPASSWORD beside the URL).
+    The test server trusts 127.0.0.1 (scripts/test-web-postgres.sh), so a login alone would not show
+    it: the password is checked against the role's SCRAM verifier."""
+    db = deployed.db
+    with db.superuser() as conn:
+        for env, role in ((deployed.env, RUNTIME), (deployed.owner_env, OWNER)):
+            assert urlsplit(env["DATABASE_URL"]).username == db.names[role]
+            verifier = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s",
+                                    [db.names[role]]).fetchone()[0]
+            assert _scram_verifies(verifier, env["PGPASSWORD"]), role
+            assert not _scram_verifies(verifier, env["PGPASSWORD"] + "x")
+
+
+# --- the service ------------------------------------------------------------------------------------
+
+
+def test_gunicorn_runs_with_the_units_umask_and_working_directory(deployed):
+    """The unit's UMask (0077: what the service writes is its own) holds in gunicorn's master and in
+    every worker, and they run in the unit's WorkingDirectory."""
+    pids = [deployed.gunicorn.pid]
+    pids += [int(p) for p in Path(f"/proc/{pids[0]}/task/{pids[0]}/children").read_text().split()]
+    assert len(pids) == 1 + 4, pids  # --workers 4
+    for pid in pids:
+        status = Path(f"/proc/{pid}/status").read_text()
+        assert re.search(r"^Umask:\s+0077$", status, re.M), (pid, status)
+        assert os.readlink(f"/proc/{pid}/cwd") == str(deployed.work)
