@@ -614,3 +614,303 @@ def test_every_list_endpoint_pages_within_bounds_a_database_can_take(rf, setting
     p = BoundedPagination()
     req = Request(rf.get("/api/v1/x/", {"offset": "9" * 30, "limit": "9" * 30}))
     assert p.get_offset(req) == 2**31 - 1 and p.get_limit(req) == 2**31 - 1
+
+
+# --- review of issue 12: the lockout's addresses, no address, the admin's rules, API errors, gunicorn -----
+
+
+def _login_as(email: str, password: str, ip: str, path: str = "/accounts/login/"):
+    return Client(REMOTE_ADDR=ip).post(path, {"username": email, "password": password})
+
+
+def test_rotating_ipv6_addresses_within_one_64_does_not_escape_the_lockout(alice, rf):
+    codes = [_login_as(alice.email, "wrong", f"2001:db8:0:7::{i}").status_code for i in range(1, 6)]
+    assert codes == [200, 200, 200, 200, 429]  # five addresses of one customer's /64: locked at the 5th
+    assert _login_as(alice.email, PASSWORD, "2001:db8:0:7:ffff::1").status_code == 429
+    assert _login_as(alice.email, PASSWORD, "2001:db8:0:8::1").status_code == 302  # another network
+    # the audit log keeps the whole address
+    request = rf.get("/", REMOTE_ADDR="2001:db8:0:7::abcd")
+    request.user = alice
+    assert audit(request, "view", None, "test").ip_address == "2001:db8:0:7::abcd"
+
+
+def test_many_addresses_together_lock_an_account_at_the_ceiling_for_everyone(alice, settings):
+    assert settings.VRU_WEB_LOCKOUT_USERNAME_LIMIT == 50
+    settings.VRU_WEB_LOCKOUT_USERNAME_LIMIT = 12  # the same rule, fewer slow password checks
+    bob = User.objects.create_user("bob@example.org", PASSWORD)
+    for i in range(12):  # 3 tries from each of 4 addresses: no pair reaches axes's 5
+        assert _login_as("Alice@Example.org", "wrong", f"198.51.100.{i // 3}").status_code == 200
+    r = _login_as(alice.email, PASSWORD, "192.0.2.200")  # the right password, from a fresh address
+    assert r.status_code == 429 and b"Account locked" in r.content
+    assert _login_as(alice.email, PASSWORD, "192.0.2.201", path="/admin/login/").status_code == 429
+    assert _login_as(bob.email, PASSWORD, "198.51.100.0").status_code == 302  # other accounts are not
+    from django.core.management import call_command
+    call_command("axes_reset")
+    assert _login_as(alice.email, PASSWORD, "192.0.2.200").status_code == 302
+
+
+def test_a_connection_without_an_address_is_0_0_0_0_and_nothing_crashes(alice, rf):
+    from django.core import mail
+
+    from vru.web.core.clientip import NO_ADDRESS, client_ip_for_limits
+
+    assert NO_ADDRESS == "0.0.0.0"
+    for remote in ("", "not an address"):
+        request = rf.get("/", REMOTE_ADDR=remote)
+        assert client_ip(request) == client_ip_for_limits(request) == NO_ADDRESS
+    c = Client(REMOTE_ADDR="", raise_request_exception=False)
+    r = c.post(reverse("opportunities:signup"), {"email": "kid@example.org", "nickname": "Kid",
+                                                  "birth_year": timezone.localdate().year - 15})
+    assert r.status_code == 302
+    r = c.post(reverse("password_reset"), {"email": alice.email})
+    assert r.status_code == 302 and len(mail.outbox) == 2
+    assert c.post(reverse("login"), {"username": alice.email, "password": "wrong"}).status_code == 200
+    assert c.post(reverse("login"), {"username": alice.email, "password": PASSWORD}).status_code == 302
+    request = rf.get("/", REMOTE_ADDR="")
+    request.user = alice
+    assert audit(request, "view", None, "test").ip_address == NO_ADDRESS
+
+
+def _person(email: str, role: str) -> User:
+    u = User.objects.create_user(email, PASSWORD)
+    u.groups.add(Group.objects.get(name=role))
+    return u
+
+
+ROLES = ["administrator", "analyst", "programme manager", "provider", "caseworker", "offender manager",
+         "young person"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_an_administrator_manages_every_account_that_is_not_staff(role):
+    """Name, organisation, active status: every non-staff account; the address and the password only of
+    an account that holds no permission the administrator does not."""
+    from vru.web.accounts.admin import permissions_of
+    from vru.web.accounts.models import Organisation
+
+    admin = _staff("admin@example.org")
+    person = _person("person@example.org", role)
+    org = Organisation.objects.create(name="Riverside Youth Collective", kind="provider")
+    c = _admin_client(admin)
+    page = c.get(reverse("admin:accounts_user_change", args=[person.pk])).content.decode()
+    assert 'name="full_name"' in page and 'name="is_active"' in page
+    r = _change(c, person, full_name="Pat Person", organisation=org.pk, is_active=None,
+                email="taken.over@example.org")
+    assert r.status_code == 302
+    person.refresh_from_db()
+    assert (person.full_name, person.organisation, person.is_active) == ("Pat Person", org, False)
+    assert person.roles == [role]  # the roles the form showed are kept
+    holds_more = not permissions_of(person) <= permissions_of(admin)
+    if role == "administrator":  # both cases are tried: an account holding nothing more...
+        assert not holds_more
+    if role in {"provider", "caseworker", "offender manager", "young person"}:  # ... and these, more
+        assert holds_more
+    password_page = reverse("admin:auth_user_password_change", args=[person.pk])
+    pw = "a brand new passphrase"
+    r = c.post(password_page, {"password1": pw, "password2": pw, "usable_password": "true"})
+    person.refresh_from_db()
+    if holds_more:  # a takeover would give the administrator what this account sees
+        assert person.email == "person@example.org" and 'name="email"' not in page
+        assert r.status_code == 403 and person.check_password(PASSWORD)
+        assert password_page not in page and "../password/" not in page
+        assert _change(c, person, is_active="on").status_code == 302  # reactivated
+        assert User.objects.get(pk=person.pk).is_active
+    else:
+        assert person.email == "taken.over@example.org"
+        assert r.status_code == 302 and person.check_password(pw)
+
+
+def test_an_administrator_cannot_take_over_a_fellow_administrators_account():
+    a, b = _staff("a@example.org"), _staff("b@example.org")
+    c = _admin_client(a)
+    page = c.get(reverse("admin:accounts_user_change", args=[b.pk])).content.decode()
+    assert 'name="email"' not in page
+    r = _change(c, b, email="attacker@example.org", full_name="B")
+    assert r.status_code == 302
+    b.refresh_from_db()
+    assert b.email == "b@example.org" and b.full_name == "B"
+    pw = "a brand new passphrase"
+    assert c.post(reverse("admin:auth_user_password_change", args=[b.pk]),
+                  {"password1": pw, "password2": pw, "usable_password": "true"}).status_code == 403
+    assert c.post(reverse("admin:accounts_user_delete", args=[b.pk]), {"post": "yes"}).status_code == 403
+    b.refresh_from_db()
+    assert not b.check_password(pw)
+    # their own account, they may; a superuser may change anyone's
+    assert _change(c, a, email="a.new@example.org").status_code == 302
+    assert User.objects.get(pk=a.pk).email == "a.new@example.org"
+    root = User.objects.create_superuser("root@example.org", PASSWORD)
+    assert _change(_admin_client(root), b, email="b.new@example.org").status_code == 302
+    assert User.objects.get(pk=b.pk).email == "b.new@example.org"
+
+
+def test_deleting_a_role_audits_the_change_for_each_member():
+    root = User.objects.create_superuser("root@example.org", PASSWORD)
+    u1, u2 = _person("u1@example.org", "analyst"), _person("u2@example.org", "analyst")
+    u2.groups.add(Group.objects.get(name="provider"))
+    analyst = Group.objects.get(name="analyst")
+    c = _admin_client(root)
+    r = c.post(reverse("admin:auth_group_delete", args=[analyst.pk]), {"post": "yes"})
+    assert r.status_code == 302 and not Group.objects.filter(name="analyst").exists()
+    rows = {e.object_id: e.purpose for e in AuditLog.objects.filter(action="change_roles", user=root)}
+    assert rows == {
+        str(u1.pk): "administration: roles and status of a user changed (role deleted): "
+                    "roles: [analyst] -> []",
+        str(u2.pk): "administration: roles and status of a user changed (role deleted): "
+                    "roles: [analyst, provider] -> [provider]",
+    }
+    # the changelist's bulk delete too
+    pm = Group.objects.get(name="programme manager")
+    u3 = _person("u3@example.org", "programme manager")
+    r = c.post(reverse("admin:auth_group_changelist"),
+               {"action": "delete_selected", "_selected_action": [pm.pk], "post": "yes"})
+    assert r.status_code == 302 and not Group.objects.filter(pk=pm.pk).exists()
+    assert AuditLog.objects.get(action="change_roles", object_id=str(u3.pk)).purpose.endswith(
+        "roles: [programme manager] -> []")
+
+
+def test_admin_pages_that_show_a_person_are_audited_and_a_search_without_its_words():
+    root = User.objects.create_superuser("root@example.org", PASSWORD)
+    young = _person("young.person@example.org", "young person")
+    for i in range(3):
+        User.objects.create_user(f"y{i}@example.org", PASSWORD)
+    c = _admin_client(root)
+    assert c.get(reverse("admin:auth_user_password_change", args=[young.pk])).status_code == 200
+    assert c.get(reverse("admin:accounts_user_delete", args=[young.pk])).status_code == 200
+    r = c.get(reverse("admin:accounts_user_changelist"), {"q": "y1@example"})
+    assert r.status_code == 200
+    rows = [(e.action, e.object_id, e.purpose) for e in AuditLog.objects.filter(user=root).order_by("id")]
+    uid = str(young.pk)
+    assert rows == [
+        ("view", uid, "administration: password page of a user"),
+        ("view", uid, "administration: deletion page of a user"),
+        ("search", "", "administration: search users, 1 found"),
+    ]
+    assert not AuditLog.objects.filter(purpose__contains="y1").exists()
+
+
+def test_history_inlines_name_staff_by_id_and_organisation_not_by_email():
+    from decimal import Decimal
+
+    from test_opportunities_support import opportunity
+
+    from vru.web.accounts.models import Organisation
+    from vru.web.opportunities.models import ModerationEvent
+    from vru.web.programme.models import Consortium, Grant, GrantStatusChange, ProgrammeArea
+
+    root = User.objects.create_superuser("root@example.org", PASSWORD)
+    vru = Organisation.objects.create(name="Demo VRU", kind="vru")
+    moderator = User.objects.create_user("moderator.person@example.org", PASSWORD, organisation=vru)
+    opp = opportunity()
+    ModerationEvent.objects.create(opportunity=opp, from_status="pending", to_status="published",
+                                   by=moderator)
+    area = ProgrammeArea.objects.create(name="Estate", kind="estate", borough="E09000022", selected_year=2024)
+    consortium = Consortium.objects.create(name="C", area=area, lead=opp.provider)
+    grant = Grant.objects.create(reference="G-1", consortium=consortium, amount_requested=Decimal("1000"))
+    GrantStatusChange.objects.create(grant=grant, from_status="", to_status=grant.status,
+                                     changed_by=moderator)
+    c = _admin_client(root)
+    for url in (reverse("admin:opportunities_opportunity_change", args=[opp.pk]),
+                reverse("admin:programme_grant_change", args=[grant.pk])):
+        page = c.get(url).content.decode()
+        assert f"user {moderator.pk} (Demo VRU)" in page and "moderator.person" not in page
+
+
+def _json_error(response, status: int) -> dict:
+    assert response.status_code == status and response["Content-Type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"detail", "request_id"} and body["detail"]
+    return body
+
+
+def test_errors_under_the_api_are_json_with_the_request_id(rf, settings):
+    from django.core.exceptions import PermissionDenied
+
+    from vru.web.core import errors
+
+    c = Client(raise_request_exception=False)
+    for path in ("/api/v1/nope/", "/api/", "/api"):
+        r = c.get(path)
+        assert _json_error(r, 404)["request_id"] == r["X-Request-ID"]
+    assert c.get("/nope/").status_code == 404 and c.get("/nope/")["Content-Type"].startswith("text/html")
+    big = "x" * (settings.VRU_WEB_MAX_BODY_BYTES + 1)
+    r = c.post("/api/v1/programme/areas/", data=big, content_type="application/json")
+    assert _json_error(r, 413)["request_id"] == r["X-Request-ID"]
+    assert c.post("/accounts/login/", data=big, content_type="text/plain")["Content-Type"].startswith(
+        "text/plain")
+    status, content, _ = _wsgi("/api/v1/programme/areas/", _Body(10, allowed=0), CONTENT_LENGTH="ten")
+    assert status == 400 and set(json.loads(content)) == {"detail", "request_id"}
+    status, content, _ = _asgi("/api/v1/programme/areas/", [b"x"], [(b"content-length", b"99999999")])
+    assert status == 413 and json.loads(content)["detail"].startswith("Request body too large")
+    # the handlers Django calls for 403 and 400 raised outside DRF
+    assert settings.ROOT_URLCONF == "vru.web.urls"
+    from vru.web import urls
+    assert (urls.handler403, urls.handler400) == ("vru.web.core.errors.permission_denied",
+                                                  "vru.web.core.errors.bad_request")
+    for response, status in ((errors.permission_denied(rf.get("/api/v1/x/"), PermissionDenied()), 403),
+                             (errors.bad_request(rf.get("/api/v1/x/"), ValueError()), 400)):
+        assert response.status_code == status and response["Content-Type"] == "application/json"
+        assert set(json.loads(response.content)) == {"detail", "request_id"}
+    assert errors.permission_denied(rf.get("/programme/"), PermissionDenied())["Content-Type"].startswith(
+        "text/html")
+
+
+def test_a_boundary_over_1_mb_is_saved_from_the_admin(settings):
+    import math
+
+    from vru.web.middleware import limit_for_path
+    from vru.web.programme.models import ProgrammeArea
+
+    add = reverse("admin:programme_programmearea_add")
+    assert limit_for_path(add) == settings.VRU_WEB_UPLOAD_LIMITS["programme:area_create"]
+    ring = [[round(-0.1156 + 0.01 * math.cos(2 * math.pi * i / 90_000), 6),
+             round(51.4613 + 0.006 * math.sin(2 * math.pi * i / 90_000), 6)] for i in range(90_000)]
+    geometry = json.dumps({"type": "Polygon", "coordinates": [[*ring, ring[0]]]})
+    assert 1.5 * 1024 * 1024 < len(geometry) < 5 * 1024 * 1024
+    root = User.objects.create_superuser("root@example.org", PASSWORD)
+    c = _admin_client(root)
+    r = c.post(add, {"name": "Big estate", "kind": "estate", "borough": "E09000022", "lsoa_codes": "[]",
+                     "geometry": geometry, "selected_year": 2024, "funding_round": 1, "_save": "Save"})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    area = ProgrammeArea.objects.get(name="Big estate")
+    assert len(area.geometry["coordinates"][0]) > 80_000
+    change = reverse("admin:programme_programmearea_change", args=[area.pk])
+    assert limit_for_path(change) == limit_for_path(add)
+    r = c.post(change, {"name": "Big estate", "kind": "estate", "borough": "E09000022", "lsoa_codes": "[]",
+                        "geometry": geometry, "selected_year": 2025, "funding_round": 1, "_save": "Save"})
+    assert r.status_code == 302 and ProgrammeArea.objects.get(pk=area.pk).selected_year == 2025
+
+
+def test_gunicorn_writes_json_lines_and_no_access_log(tmp_path):
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VRU_WEB", "DATABASE_URL"))}
+    env.update(XDG_DATA_HOME=str(tmp_path), DJANGO_SECRET_KEY="test-only-gunicorn")
+    err = tmp_path / "stderr"
+    with open(err, "wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "python:vru.web.gunicorn_conf",
+             "-b", f"127.0.0.1:{port}", "-w", "1", "--access-logfile", "-", "vru.web.wsgi:application"],
+            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=stderr)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/?next=/secret-query/",
+                                       timeout=5)
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline and proc.poll() is None, err.read_text()
+                time.sleep(0.2)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    lines = [line for line in err.read_text().splitlines() if line.strip()]
+    parsed = [json.loads(line) for line in lines]  # every line is JSON
+    assert {"gunicorn.error"} <= {p["logger"] for p in parsed}
+    assert any(p["message"].startswith("Starting gunicorn") for p in parsed)
+    assert "secret-query" not in err.read_text() and b"secret-query" not in out  # no access log

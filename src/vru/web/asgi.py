@@ -4,17 +4,21 @@ Django's ASGI handler reads the whole request body (into memory, then a temporar
 middleware runs, so ``RequestSizeLimitMiddleware`` would see it too late. :class:`BodyLimit` wraps the
 application and applies the same per-page limits (``vru.web.middleware.limit_for_path``) while the
 body arrives: a ``Content-Length`` over the limit is answered 413 before a byte is read, and a chunked
-body is cut off (413) as soon as it passes the limit.
+body is cut off (413) as soon as it passes the limit. Its answers are those of the WSGI middleware
+(``vru.web.core.errors.error_body``: JSON ``{"detail", "request_id"}`` under ``/api/``, text elsewhere),
+with a request id of their own in ``X-Request-ID``.
 """
 
 import os
+import uuid
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vru.web.settings")
 django_application = get_asgi_application()
 
-from vru.web.middleware import limit_for_path  # noqa: E402  (needs the settings configured above)
+from vru.web.core.errors import error_body  # noqa: E402  (needs the settings configured above)
+from vru.web.middleware import limit_for_path, too_large_detail  # noqa: E402
 
 
 class BodyLimit:
@@ -36,9 +40,9 @@ class BodyLimit:
                 try:
                     size = int(value)
                 except ValueError:
-                    return await _answer(send, 400, b"Bad Content-Length.\n")
+                    return await _answer(send, path, 400, "Bad Content-Length.")
                 if size > limit:
-                    return await _answer(send, 413, _too_large(limit))
+                    return await _answer(send, path, 413, too_large_detail(limit))
         got = 0
         over = False
 
@@ -55,17 +59,16 @@ class BodyLimit:
 
         await self.app(scope, limited_receive, send)
         if over:
-            await _answer(send, 413, _too_large(limit))
+            await _answer(send, path, 413, too_large_detail(limit))
 
 
-def _too_large(limit: int) -> bytes:
-    return f"Request body too large: this page accepts at most {limit / (1024 * 1024):g} MB.\n".encode()
-
-
-async def _answer(send, status: int, body: bytes) -> None:
+async def _answer(send, path: str, status: int, detail: str) -> None:
+    request_id = uuid.uuid4().hex
+    body, content_type = error_body(path, detail, request_id)
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", content_type.encode()),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"x-request-id", request_id.encode())]})
     await send({"type": "http.response.body", "body": body})
 
 

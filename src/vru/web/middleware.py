@@ -20,6 +20,7 @@ from django.http import HttpResponse
 from django.urls import Resolver404, resolve
 
 from vru.web.core import logs
+from vru.web.core.errors import error_body
 
 
 class ContentSecurityPolicyMiddleware:
@@ -56,10 +57,14 @@ def body_limit(request) -> int:
     return limit_for_path(request.path_info)
 
 
-def _too_large(limit: int) -> HttpResponse:
-    mb = limit / (1024 * 1024)
-    return HttpResponse(f"Request body too large: this page accepts at most {mb:g} MB.\n",
-                        status=413, content_type="text/plain; charset=utf-8")
+def too_large_detail(limit: int) -> str:
+    return f"Request body too large: this page accepts at most {limit / (1024 * 1024):g} MB."
+
+
+def _refuse(request, status: int, detail: str) -> HttpResponse:
+    """The answer of a refused body: JSON under /api/, text elsewhere (``vru.web.core.errors.error_body``)."""
+    body, content_type = error_body(request.path_info, detail, getattr(request, "request_id", None))
+    return HttpResponse(body, status=status, content_type=content_type)
 
 
 class RequestSizeLimitMiddleware:
@@ -81,9 +86,9 @@ class RequestSizeLimitMiddleware:
             try:
                 size = int(length)
             except ValueError:
-                return HttpResponse("Bad Content-Length.\n", status=400, content_type="text/plain")
+                return _refuse(request, 400, "Bad Content-Length.")
             if size > settings.VRU_WEB_MAX_BODY_BYTES and size > body_limit(request):
-                return _too_large(body_limit(request))
+                return _refuse(request, 413, too_large_detail(body_limit(request)))
         elif "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             refused = self._read_chunked(request)
             if refused is not None:
@@ -96,7 +101,7 @@ class RequestSizeLimitMiddleware:
         if stream is None:
             return None  # ASGI: Django's handler has read the body, under vru.web.asgi.BodyLimit's limit
         if not request.META.get("wsgi.input_terminated"):
-            return HttpResponse("Length required.\n", status=411, content_type="text/plain")
+            return _refuse(request, 411, "Length required.")
         limit = body_limit(request)
         chunks, got = [], 0
         while got <= limit:
@@ -106,7 +111,7 @@ class RequestSizeLimitMiddleware:
             chunks.append(chunk)
             got += len(chunk)
         if got > limit:
-            return _too_large(limit)
+            return _refuse(request, 413, too_large_detail(limit))
         body = b"".join(chunks)
         # Django reads a body by CONTENT_LENGTH: hand it the bytes read, as if they had come with one.
         request.META["CONTENT_LENGTH"] = str(len(body))

@@ -162,6 +162,8 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # the lockout's ceiling per account, from every address (vru.web.accounts.lockout)
+    "vru.web.accounts.lockout.UsernameCeilingBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 
@@ -176,6 +178,9 @@ VRU_WEB_UPLOAD_LIMITS = {
     "programme:import": 11 * _MB,
     "programme:area_create": 6 * _MB,
     "programme:area_edit": 6 * _MB,
+    # the same boundary through the admin's area form
+    "admin:programme_programmearea_add": 6 * _MB,
+    "admin:programme_programmearea_change": 6 * _MB,
 }
 # Form fields held in memory (a pasted boundary on the area form: up to 5 MB of text); the middleware
 # keeps every other page at VRU_WEB_MAX_BODY_BYTES.
@@ -225,13 +230,17 @@ AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_CALLABLE = "vru.web.accounts.lockout.lockout_username"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
+# ... and 50 failures for one user name from every address together lock that account for everyone for the
+# cool-off: an attacker with many addresses gets no more guesses (vru.web.accounts.lockout).
+VRU_WEB_LOCKOUT_USERNAME_LIMIT = 50
 
 # The client's address behind a reverse proxy (vru.web.core.clientip): X-Forwarded-For is believed only
 # from these proxies (comma-separated addresses or CIDR ranges; `unix` for a Unix socket). Empty: none
 # trusted, every client is its REMOTE_ADDR. The lockout, the rate limits and the audit log all use it.
 VRU_WEB_TRUSTED_PROXIES = parse_trusted_proxies(os.environ.get("VRU_WEB_TRUSTED_PROXIES", ""))
-AXES_CLIENT_IP_CALLABLE = "vru.web.core.clientip.client_ip"
-RATELIMIT_IP_META_KEY = "vru.web.core.clientip.client_ip"
+# The lockout and the rate limits count an IPv6 client as its /64; the audit log records the full address.
+AXES_CLIENT_IP_CALLABLE = "vru.web.core.clientip.client_ip_for_limits"
+RATELIMIT_IP_META_KEY = "vru.web.core.clientip.client_ip_for_limits"
 
 # Email: console in development; SMTP settings from the environment in production.
 EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -294,6 +303,10 @@ FORM_RENDERER = "vru.web.core.forms.GovukRenderer"
 
 # The analysis warehouse the dashboard reads (read-only): $VRU_WAREHOUSE or the CLI's default.
 VRU_WAREHOUSE = os.environ.get("VRU_WAREHOUSE") or str(data_dir() / "warehouse.duckdb")
+# GPS tagging (docs/web-tagging.md): the positions store (Parquet by day; created 0700 when first used) and
+# how long raw positions are kept unless a qualified match or a breach needs them.
+VRU_TAGGING_STORE = os.environ.get("VRU_TAGGING_STORE") or str(data_dir() / "tagging-positions")
+VRU_TAGGING_RETENTION_DAYS = int(os.environ.get("VRU_TAGGING_RETENTION_DAYS") or 90)
 
 # Where `vru serve` keeps the demo users' generated passwords (mode 0600; never in the repository).
 VRU_DEMO_USERS_FILE = os.environ.get("VRU_WEB_DEMO_USERS") or str(data_dir() / "demo-users.txt")
@@ -303,10 +316,6 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": os.environ.get("VRU_WEB_CACHE") or str(data_dir() / "web-cache"),
-# GPS tagging (docs/web-tagging.md): the positions store (Parquet by day; created 0700 when first used) and
-# how long raw positions are kept unless a qualified match or a breach needs them.
-VRU_TAGGING_STORE = os.environ.get("VRU_TAGGING_STORE") or str(data_dir() / "tagging-positions")
-VRU_TAGGING_RETENTION_DAYS = int(os.environ.get("VRU_TAGGING_RETENTION_DAYS") or 90)
         "TIMEOUT": None,
         "OPTIONS": {"MAX_ENTRIES": 5000},
     }

@@ -46,6 +46,7 @@ urlpatterns = [
     path("dashboard/", include("vru.web.dashboard.urls")),
     path("programme/", include("vru.web.programme.urls")),
     path("opportunities/", include("vru.web.opportunities.urls")),
+    path("tagging/", include("vru.web.tagging.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", _swagger_csp(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
@@ -55,3 +56,7 @@ urlpatterns = [
 
 # Under /api/ an unhandled exception answers JSON (503 when the database is busy); elsewhere the 500 page.
 handler500 = "vru.web.core.errors.server_error"
+# ... and 404, 403 and 400 answer JSON under /api/ too ({"detail", "request_id"}); elsewhere Django's pages.
+handler404 = "vru.web.core.errors.page_not_found"
+handler403 = "vru.web.core.errors.permission_denied"
+handler400 = "vru.web.core.errors.bad_request"

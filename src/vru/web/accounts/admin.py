@@ -1,23 +1,35 @@
 """Admin: users and organisations are managed here; the audit log is read-only.
 
 - **Audited.** Every admin page of personal data (users, the audit log, other apps' records of people)
-  uses ``AuditedAdminMixin``: each list, each record shown, each addition, change and deletion is a row
-  of the audit log with the purpose ``administration: ...``.
+  uses ``AuditedAdminMixin``: each list, each search (``search``, with the number of results but not
+  the words searched for, which are themselves personal data), each record shown (its change page, its
+  history, its deletion page, a user's password page), each addition, change and deletion is a row of
+  the audit log with the purpose ``administration: ...``. Other admin pages that name a member of staff
+  (the moderation and grant history inlines) show them as ``user <id> (<organisation>)``
+  (:func:`staff_member`), never by their e-mail address.
 - **No one grants more than they hold.** Only a superuser may grant or take away superuser or staff
   status; those fields are read-only for everyone else, and ``save_model`` keeps them as they were, so a
   crafted POST changes nothing. A non-superuser may give or take away only the roles (groups) whose
-  permissions they hold themselves, may not change, delete or set the password of a user who holds a
-  permission they do not (a superuser, above all: taking over such an account by its e-mail address
-  or password would be the same escalation), and may not give a group a permission they do not hold.
+  permissions they hold themselves, and may not give a group a permission they do not hold.
+- **Who manages which account** (a non-superuser with ``change_user``; a superuser manages every one):
+  any account that is neither staff nor superuser (a young person, a provider, a caseworker...): its
+  name, organisation and active status, and the roles they may give; its e-mail address and password,
+  and deleting it, only when it holds no permission the editor does not (a takeover of an account
+  that can see more would be an escalation). A staff account: only one that holds no permission the
+  editor does not, and its e-mail address and password only by its owner (no administrator takes over
+  another's account). A superuser account: never. See :func:`may_manage` and :func:`may_take_over`.
 - **Role changes are audited.** A change of a person's roles, permissions, staff, superuser or active
-  status is an audit row ``change_roles`` whose purpose records before and after; a change of a
-  group's permissions is ``change_group_permissions``.
+  status is an audit row ``change_roles`` whose purpose records before and after, also when a role is
+  deleted (a row for each of its members); a change of a group's permissions is
+  ``change_group_permissions``.
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import SEARCH_VAR
 
 # Imported first: it registers Django's GroupAdmin, which this module replaces (accounts is listed before
 # django.contrib.auth in INSTALLED_APPS, so the admin would otherwise load it after this module).
@@ -25,7 +37,7 @@ from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group, Permission
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 
 from .audit import audit
@@ -45,7 +57,20 @@ class AuditedAdminMixin:
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
         if response.status_code == 200:
-            audit(request, "list", None, f"{ADMINISTRATION}: list {self._name(plural=True)}")
+            changelist = (getattr(response, "context_data", None) or {}).get("cl")
+            if request.GET.get(SEARCH_VAR) and changelist is not None:
+                # that a search was made and what it found; not the words searched for (personal data)
+                audit(request, "search", None, f"{ADMINISTRATION}: search {self._name(plural=True)}, "
+                                               f"{changelist.result_count} found")
+            else:
+                audit(request, "list", None, f"{ADMINISTRATION}: list {self._name(plural=True)}")
+        return response
+
+    def delete_view(self, request, object_id, extra_context=None):
+        response = super().delete_view(request, object_id, extra_context)
+        if request.method != "POST" and response.status_code == 200:  # the confirmation page shows it
+            audit(request, "view", (self.model._meta.label_lower, unquote(object_id)),
+                  f"{ADMINISTRATION}: deletion page of a {self._name()}")
         return response
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
@@ -82,6 +107,14 @@ class AuditedAdminMixin:
         super().delete_queryset(request, queryset)
 
 
+def staff_member(user: User | None) -> str:
+    """A member of staff as the admin's history inlines show them: ``user <id> (<organisation>)``, not
+    their e-mail address (who did it can be traced through the user's own, audited, page)."""
+    if user is None:
+        return "-"
+    return f"user {user.pk} ({user.organisation or 'no organisation'})"
+
+
 # --- who may grant what -------------------------------------------------------------------------------
 
 
@@ -111,6 +144,28 @@ def holds_all(granter: User, perms: set[str] | None) -> bool:
 
 def group_permissions(group: Group) -> set[str]:
     return _names(group.permissions.select_related("content_type"))
+
+
+def may_manage(editor: User, target: User | None) -> bool:
+    """Whether ``editor`` (who has ``change_user``) may change ``target``'s name, organisation, active
+    status and (within their own permissions) roles: a superuser always; anyone else any account that is
+    neither staff nor superuser, and a staff account that holds no permission they do not hold."""
+    if target is None or editor.is_superuser:
+        return True
+    if target.is_superuser:
+        return False
+    return not target.is_staff or holds_all(editor, permissions_of(target))
+
+
+def may_take_over(editor: User, target: User | None) -> bool:
+    """Whether ``editor`` may change ``target``'s e-mail address or password, or delete it: a superuser;
+    the person themselves; anyone else only an account that is neither staff nor superuser and holds no
+    permission they do not hold (changing its address or password would give them what it can see)."""
+    if target is None or editor.is_superuser or target.pk == editor.pk:
+        return True
+    if target.is_staff or target.is_superuser:
+        return False
+    return holds_all(editor, permissions_of(target))
 
 
 def _roles_snapshot(user: User) -> dict:
@@ -186,22 +241,37 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         if not request.user.is_superuser:
             fields += [f for f in self.SUPERUSER_ONLY if f not in fields]
+        if obj is not None and not may_take_over(request.user, obj):
+            fields.append("email")
         return fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not may_take_over(request.user, obj):
+            # no password field, nor its link to the password page (which answers 403)
+            fieldsets = [(name, {**opts, "fields": [f for f in opts["fields"] if f != "password"]})
+                         for name, opts in fieldsets]
+        return fieldsets
+
+    def user_change_password(self, request, id, form_url=""):
+        target = self.get_object(request, unquote(id))
+        if target is not None and not may_take_over(request.user, target):
+            raise PermissionDenied
+        response = super().user_change_password(request, id, form_url)
+        if request.method != "POST" and response.status_code == 200:
+            audit(request, "view", target, f"{ADMINISTRATION}: password page of a user")
+        return response
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         form.granter = request.user
         return form
 
-    def _may_manage(self, request, obj) -> bool:
-        """A non-superuser manages only the accounts that hold no permission they do not hold."""
-        return obj is None or holds_all(request.user, permissions_of(obj))
-
     def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and self._may_manage(request, obj)
+        return super().has_change_permission(request, obj) and may_manage(request.user, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and self._may_manage(request, obj)
+        return super().has_delete_permission(request, obj) and may_take_over(request.user, obj)
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -209,6 +279,8 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
             form._roles_before = _roles_snapshot(stored)
             if not request.user.is_superuser:  # whatever the request said
                 obj.is_staff, obj.is_superuser = stored.is_staff, stored.is_superuser
+                if not may_take_over(request.user, stored):
+                    obj.email, obj.password = stored.email, stored.password
         elif not request.user.is_superuser:
             obj.is_staff = obj.is_superuser = False
         super().save_model(request, obj, form, change)
@@ -270,6 +342,28 @@ class GroupAdmin(BaseGroupAdmin):
     def save_model(self, request, obj, form, change):
         form._perms_before = sorted(group_permissions(obj)) if change else []
         super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        self._delete_auditing_members(request, [obj],
+                                      lambda: super(GroupAdmin, self).delete_model(request, obj))
+
+    def delete_queryset(self, request, queryset):
+        groups = list(queryset)
+        self._delete_auditing_members(request, groups,
+                                      lambda: super(GroupAdmin, self).delete_queryset(request, queryset))
+
+    @staticmethod
+    def _delete_auditing_members(request, groups, delete):
+        """Delete ``groups`` (by ``delete()``), and write a ``change_roles`` row for each of their members:
+        deleting a role takes it away from everyone who held it."""
+        members = {u.pk: u for g in groups for u in g.user_set.all()}
+        before = {pk: _roles_snapshot(u) for pk, u in members.items()}
+        delete()
+        for pk, user in members.items():
+            after = _roles_snapshot(user)
+            if after != before[pk]:
+                audit(request, "change_roles", user, f"{ADMINISTRATION}: roles and status of a user changed "
+                                                     f"(role deleted): {_describe_change(before[pk], after)}")
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -14,7 +14,15 @@ n = 0, 1, ... until an address is not a trusted proxy. (ipware's own ``proxy_tru
 that nginx does not write into the header; so it cannot tell a client that forges the header.)
 
 ``REMOTE_ADDR`` is empty when the proxy connects through a Unix socket: list ``unix`` among the trusted
-proxies to trust that socket.
+proxies to trust that socket. A request with no usable address at all (an empty or malformed
+``REMOTE_ADDR`` from an untrusted socket, a trusted one that forwarded nothing) is :data:`NO_ADDRESS`,
+``0.0.0.0``: an address no TCP client can have, so the lockout, the rate limits and the audit log always
+get an address (django-ratelimit refuses an empty one with an exception) and every such request shares
+one count.
+
+:func:`client_ip_for_limits` is the address the lockout and the rate limits count: an IPv6 client is its
+/64 (one customer's network: a host can take any of its 2^64 addresses, so counting single addresses
+would give each attempt a fresh count); the audit log records the full address (:func:`client_ip`).
 """
 
 from __future__ import annotations
@@ -29,6 +37,10 @@ from ipware import get_client_ip
 # More trusted hops than any real deployment has; a longer forged chain is not walked further.
 MAX_PROXY_HOPS = 16
 UNIX_SOCKET = "unix"
+# The address of a request that has none (see the module's docstring).
+NO_ADDRESS = "0.0.0.0"
+# An IPv6 client, for the lockout and the rate limits, is its network of this prefix (a customer's /64).
+IPV6_LIMIT_PREFIX = 64
 
 
 @lru_cache(maxsize=8)
@@ -65,6 +77,8 @@ def _address(value: str | None):
         return None
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id:
+        return ipaddress.IPv6Address(int(ip))  # fe80::1%eth0: the zone is no part of who the client is
     return ip
 
 
@@ -73,13 +87,14 @@ def _trusted(ip, nets) -> bool:
 
 
 def client_ip(request) -> str:
-    """The client's address as text (``""`` when there is none, e.g. an untrusted Unix socket)."""
+    """The client's address as text (:data:`NO_ADDRESS` when there is none, e.g. an untrusted Unix
+    socket)."""
     remote_raw = request.META.get("REMOTE_ADDR") or ""
     remote = _address(remote_raw)
     nets, unix = _networks(tuple(getattr(settings, "VRU_WEB_TRUSTED_PROXIES", ()) or ()))
     from_trusted_proxy = _trusted(remote, nets) or (unix and not remote_raw)
     if not from_trusted_proxy:
-        return str(remote) if remote is not None else ""
+        return str(remote) if remote is not None else NO_ADDRESS
     found = None
     for hops in range(MAX_PROXY_HOPS):
         ip, _routable = get_client_ip(
@@ -92,4 +107,13 @@ def client_ip(request) -> str:
     # Only trusted proxies in the header (or none): the left-most one reached, or the proxy itself.
     if found is not None:
         return str(found)
-    return str(remote) if remote is not None else ""
+    return str(remote) if remote is not None else NO_ADDRESS
+
+
+def client_ip_for_limits(request) -> str:
+    """The address the lockout (``AXES_CLIENT_IP_CALLABLE``) and the rate limits (``RATELIMIT_IP_META_KEY``)
+    count: :func:`client_ip`, an IPv6 address reduced to its /64 network (``2001:db8::``)."""
+    ip = ipaddress.ip_address(client_ip(request))
+    if ip.version == 6:
+        return str(ipaddress.IPv6Network((int(ip), IPV6_LIMIT_PREFIX), strict=False).network_address)
+    return str(ip)

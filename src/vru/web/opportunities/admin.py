@@ -4,17 +4,21 @@ what a young person shared is shown only to the provider, on an audited page."""
 
 from django.contrib import admin
 
-from vru.web.accounts.admin import AuditedAdminMixin
+from vru.web.accounts.admin import AuditedAdminMixin, staff_member
 
 from .models import ModerationEvent, Opportunity
 
 
 class EventInline(admin.TabularInline):
     model = ModerationEvent
-    fields = ["at", "from_status", "to_status", "by", "reason"]
+    fields = ["at", "from_status", "to_status", "moderator", "reason"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    @admin.display(description="by")
+    def moderator(self, obj):  # the moderator's id and organisation, not their e-mail address
+        return staff_member(obj.by)
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.forms.models import BaseInlineFormSet
 
+from vru.web.accounts.admin import staff_member
+
 from .geojson import StrictJSONField
 from .models import Consortium, Grant, GrantStatusChange, Intervention, Membership, ProgrammeArea
 
@@ -62,8 +64,12 @@ class StatusChangeInline(admin.TabularInline):
     model = GrantStatusChange
     extra = 0
     can_delete = False
-    readonly_fields = ["from_status", "to_status", "changed_at", "changed_by", "end_date", "amount_awarded",
-                       "note"]
+    fields = readonly_fields = ["from_status", "to_status", "changed_at", "changed_by_staff", "end_date",
+                                "amount_awarded", "note"]
+
+    @admin.display(description="changed by")
+    def changed_by_staff(self, obj):  # their id and organisation, not their e-mail address
+        return staff_member(obj.changed_by)
 
     def has_add_permission(self, request, obj=None):
         return False
