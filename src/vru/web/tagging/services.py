@@ -312,3 +312,101 @@ def purge(now: datetime | None = None, days: int | None = None) -> store.PurgeRe
     before = (now or timezone.now()) - timedelta(days=days)
     return store.purge(store_root(), before, keep=keep_intervals())
 
+
+
+# ------------------------------------------------------------------------------------------ figures
+#: Cells below this are suppressed in the programme figures (with complementary suppression).
+FIGURES_MIN_N = 10
+MEASURES = [("wearers", "Wearers active"), ("positions", "Positions received"), ("matches", "Matches"),
+            ("qualified", "Qualified matches"), ("breaches", "Breaches"), ("recalls", "Recalls")]
+
+
+def _month_range(a, b) -> list[str]:
+    return [str(p) for p in pd.period_range(pd.Timestamp(a).to_period("M"), pd.Timestamp(b).to_period("M"))]
+
+
+def figures_counts() -> dict[str, pd.DataFrame]:
+    """Counts by order type (rows) and month (columns) of each measure (unsuppressed)."""
+    from .models import ORDER_TYPES
+
+    types = [t for t, _ in ORDER_TYPES]
+    records: dict[str, list[tuple[str, str]]] = {m: [] for m, _ in MEASURES}
+    wearers = list(Wearer.objects.all())
+    today = timezone.now().date()
+    months: set[str] = set()
+    for w in wearers:
+        for mth in _month_range(w.order_start, min(w.order_end or today, today)):
+            records["wearers"].append((w.order_type, mth))
+    for m in Match.objects.select_related("wearer", "crime_version"):
+        mth = str(pd.Timestamp(m.crime_version.time_from).to_period("M"))
+        records["matches"].append((m.wearer.order_type, mth))
+        if m.status == "qualified":
+            records["qualified"].append((m.wearer.order_type, mth))
+    for b in Breach.objects.select_related("wearer"):
+        mth = str(pd.Timestamp(b.opened_at).to_period("M"))
+        records["breaches"].append((b.wearer.order_type, mth))
+        if b.outcome == "recall":
+            records["recalls"].append((b.wearer.order_type, mth))
+    out = {}
+    for key, rows in records.items():
+        df = pd.DataFrame(rows, columns=["order_type", "month"])
+        out[key] = df
+        months |= set(df["month"])
+    out["positions"] = _positions_by_type_month()
+    months |= set(out["positions"]["month"]) if len(out["positions"]) else set()
+    cols = sorted(months)
+    tables = {}
+    for key, _ in MEASURES:
+        df = out[key]
+        if key == "positions" and len(df):
+            t = df.pivot_table(index="order_type", columns="month", values="n", aggfunc="sum", fill_value=0)
+        else:
+            t = pd.crosstab(df["order_type"], df["month"]) if len(df) else pd.DataFrame()
+        tables[key] = t.reindex(index=types, columns=cols, fill_value=0).fillna(0).astype("int64")
+    return tables
+
+
+def _positions_by_type_month() -> pd.DataFrame:
+    """Fixes received per order type and month, counted in the store by DuckDB (never loaded whole)."""
+    import duckdb
+
+    files = store.partition_files(store_root())
+    acts = activations_frame()
+    if not files or acts.empty:
+        return pd.DataFrame(columns=["order_type", "month", "n"])
+    types = {w.ref: w.order_type for w in Wearer.objects.all()}
+    acts["order_type"] = acts[S.WEARER_REF].map(types)
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("acts", acts)
+        file_list = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+        return con.sql(f"""
+            SELECT a.order_type, strftime(p.fix_time, '%Y-%m') AS month, count(*) AS n
+            FROM read_parquet([{file_list}]) p JOIN acts a ON p.device_id = a.device_id
+             AND p.fix_time >= a.active_from AND (a.active_to IS NULL OR p.fix_time < a.active_to)
+            GROUP BY 1, 2""").df()
+    finally:
+        con.close()
+
+
+def figures(min_n: int = FIGURES_MIN_N) -> list[dict]:
+    """The programme figures as they may be published: each measure's order type x month table with its
+    margins, cells below ``min_n`` suppressed with complementary suppression
+    (``vru.analysis.disclosure.suppress_table``). Each item: key, label, table (published, <NA> hidden)."""
+    from vru.analysis.disclosure import suppress_table
+
+    from .models import ORDER_TYPES
+
+    counts = figures_counts()
+    out = []
+    for key, label in MEASURES:
+        t = counts[key]
+        if t.shape[1] == 0:
+            out.append({"key": key, "label": label, "table": None})
+            continue
+        pub = suppress_table(t, min_n=min_n).published()
+        names = dict(ORDER_TYPES) | {"Total": "Total"}
+        rows = [(names.get(i, i), [None if pd.isna(v) else int(v) for v in pub.loc[i]]) for i in pub.index]
+        out.append({"key": key, "label": label, "table": pub, "columns": list(pub.columns), "rows": rows})
+    return out

@@ -1,0 +1,184 @@
+"""Forms of the tagging pages: every input bounded, every problem a message next to its field."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from vru.tagging import zones
+from vru.web.core.forms import GovukFormMixin
+
+from .models import MAX_EASTING, MAX_NORTHING, MAX_RADIUS_M, Breach, Zone
+
+MAX_TRAIL = timedelta(hours=48)
+MAX_BATCH_BYTES = 900 * 1024  # under the platform-wide 1 MB request body limit; 1,000 crimes are ~150 KB
+MAX_GEOJSON_CHARS = 500_000
+PURPOSES = [
+    ("", "Choose a purpose"),
+    ("crime investigation", "Investigation of a crime"),
+    ("breach review", "Review of a breach or an alert"),
+    ("licence compliance", "Licence or order compliance"),
+    ("victim safeguarding", "Safeguarding a victim"),
+    ("court or evidence", "Preparing evidence for court"),
+]
+DT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
+
+
+class DateTimeLocal(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kw):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kw)
+
+
+class JustificationForm(GovukFormMixin, forms.Form):
+    """Why the user needs to see a trail or a match: recorded in the audit log (DPA 2018 s.62)."""
+
+    purpose = forms.ChoiceField(choices=PURPOSES, error_messages={"required": "Choose a purpose"})
+    justification = forms.CharField(
+        label="Justification", min_length=10, max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why you need to see this (for example the crime or case reference). It is recorded with "
+                  "your name and the time.",
+        error_messages={"required": "Enter a justification",
+                        "min_length": "Enter a justification of at least 10 characters"})
+
+    def purpose_text(self) -> str:
+        return f"{self.cleaned_data['purpose']}: {self.cleaned_data['justification'].strip()}"
+
+
+class TrailForm(JustificationForm):
+    """A trail search: a justification and a window of at most 48 hours inside an activation period."""
+
+    start = forms.DateTimeField(label="From (London time)", input_formats=DT_FORMATS, widget=DateTimeLocal(),
+                                error_messages={"required": "Enter the start of the window",
+                                                "invalid": "Enter a date and time, like 2024-03-04 09:00"})
+    end = forms.DateTimeField(label="To (London time)", input_formats=DT_FORMATS, widget=DateTimeLocal(),
+                              error_messages={"required": "Enter the end of the window",
+                                              "invalid": "Enter a date and time, like 2024-03-04 21:00"})
+
+    def __init__(self, *args, wearer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.wearer = wearer
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start is None or end is None:
+            return data
+        if end <= start:
+            self.add_error("end", "The end must be after the start")
+        elif end - start > MAX_TRAIL:
+            self.add_error("end", "The search window must not exceed 48 hours")
+        elif not any(a.active_from <= start and (a.active_to is None or end <= a.active_to)
+                     for a in self.wearer.activations.all()):
+            self.add_error("start", "The window must lie inside one of the tag's activation periods")
+        return data
+
+
+class ZoneForm(GovukFormMixin, forms.ModelForm):
+    """A zone: GeoJSON (WGS84 or BNG) for exclusion and inclusion zones, an address point and radius for a
+    curfew; an optional schedule (RRULE, first occurrence in London time, duration)."""
+
+    CRS = [("WGS84", "WGS 84 longitude and latitude (GeoJSON's default)"),
+           ("BNG", "British National Grid metres")]
+    geojson = forms.CharField(label="Zone boundary (GeoJSON)", required=False, max_length=MAX_GEOJSON_CHARS,
+                              widget=forms.Textarea(attrs={"rows": 4}),
+                              help_text="A Polygon, MultiPolygon or one Feature. Not needed for a curfew.")
+    crs = forms.ChoiceField(label="Coordinates of the boundary", choices=CRS, initial="WGS84")
+
+    class Meta:
+        model = Zone
+        fields = ["kind", "name", "rrule", "local_start", "duration_minutes", "curfew_easting",
+                  "curfew_northing", "curfew_radius_m"]
+        widgets = {"local_start": DateTimeLocal()}
+        help_texts = {"rrule": "For example FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR. Leave empty: always active.",
+                      "curfew_radius_m": f"Metres, 1 to {MAX_RADIUS_M:,.0f}."}
+
+    def __init__(self, *args, wearer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.wearer = wearer
+        self.fields["local_start"].input_formats = DT_FORMATS
+        self.fields["curfew_easting"].help_text = f"Metres, 0 to {MAX_EASTING:,.0f}."
+        self.fields["curfew_northing"].help_text = f"Metres, 0 to {MAX_NORTHING:,.0f}."
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        rrule, start, dur = data.get("rrule"), data.get("local_start"), data.get("duration_minutes")
+        scheds = ()
+        if rrule or start or dur:
+            if not (rrule and start and dur):
+                self.add_error("rrule", "A schedule needs a rule, a first occurrence and a duration")
+            else:
+                try:
+                    local = start.astimezone(zones.LONDON).replace(tzinfo=None)
+                    scheds = (zones.Schedule(rrule, local, timedelta(minutes=dur)),)
+                except zones.ZoneError as exc:
+                    self.add_error("rrule", str(exc))
+        if kind == "curfew":
+            for f in ("curfew_easting", "curfew_northing", "curfew_radius_m"):
+                if data.get(f) is None and f not in self.errors:
+                    self.add_error(f, "Enter the curfew address's point and radius")
+            if not rrule and "rrule" not in self.errors:
+                self.add_error("rrule", "A curfew needs its timetable (a rule, a start and a duration)")
+            self.instance.geometry = None
+        elif kind:
+            text = data.get("geojson") or ""
+            if not text.strip():
+                self.add_error("geojson", "Enter the zone's boundary as GeoJSON")
+            else:
+                try:
+                    obj = json.loads(text, parse_constant=_refuse_constant)
+                    zone = zones.zone_from_geojson(obj, "new", kind, crs=data.get("crs") or "WGS84",
+                                                   schedules=scheds)
+                except (ValueError, RecursionError) as exc:  # ZoneError is a ValueError; so is bad JSON
+                    self.add_error("geojson", str(exc)[:300])
+                else:
+                    from shapely.geometry import mapping
+
+                    self.instance.geometry = json.loads(json.dumps(mapping(zone.geometry)))
+        self.instance.wearer = self.wearer
+        return data
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not a number GeoJSON allows")
+
+
+class BatchForm(GovukFormMixin, forms.Form):
+    file = forms.FileField(label="Crime batch file (CSV, the MoJ contract)",
+                           error_messages={"required": "Choose a batch file"})
+
+    def clean_file(self):
+        f = self.cleaned_data["file"]
+        if f.size > MAX_BATCH_BYTES:
+            raise ValidationError(f"The file must be at most {MAX_BATCH_BYTES // 1024} KB")
+        return f
+
+
+class ReviewForm(GovukFormMixin, forms.Form):
+    decision = forms.ChoiceField(choices=[("qualified", "Qualify: share with the force"),
+                                          ("dismissed", "Dismiss")], widget=forms.RadioSelect,
+                                 error_messages={"required": "Choose qualify or dismiss"})
+    reason = forms.CharField(min_length=5, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+                             error_messages={"required": "Enter the reason for your decision",
+                                             "min_length": "Enter a reason of at least 5 characters"})
+
+
+class BreachStepForm(GovukFormMixin, forms.Form):
+    outcome = forms.ChoiceField(choices=[("", "Choose an outcome"), *Breach.OUTCOMES], required=False)
+
+    def __init__(self, *args, breach, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.breach = breach
+
+    def clean(self):
+        data = super().clean()
+        if self.breach.next_step() is None:
+            raise ValidationError("Every step of this breach has been recorded")
+        if self.breach.next_step() == "outcome_at" and not data.get("outcome"):
+            self.add_error("outcome", "Choose an outcome: warning, recall or no action")
+        return data

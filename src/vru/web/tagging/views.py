@@ -1,0 +1,329 @@
+"""Pages of the tagging app (docs/web-tagging.md). Every page needs its permission (403 without);
+records are per object: an offender manager sees only their organisation's wearers (another's wearer,
+trail, zone or breach is 404), a police analyst only their force's batches and matches (another force's
+is 404). Every view of a trail or a match, and every identity shown, is audited with who, when and why;
+trails and matches are shown only after the user gave a justification."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from vru.tagging import matching
+from vru.web.accounts.audit import audit
+from vru.web.core.access import require_perms
+
+from . import services
+from .forms import BatchForm, BreachStepForm, JustificationForm, ReviewForm, TrailForm, ZoneForm
+from .models import Breach, CrimeBatch, Match, Wearer
+
+#: a justification given for a match is good for this long (seconds) in the user's session
+JUSTIFIED_FOR_S = 30 * 60
+MAX_TRAIL_ROWS = 10_000
+
+
+# --------------------------------------------------------------------------------- per-object rules
+def _own_wearers(user):
+    org = getattr(user, "organisation_id", None)
+    return Wearer.objects.filter(organisation_id=org) if org else Wearer.objects.none()
+
+
+def _wearer_or_404(user, pk) -> Wearer:
+    return get_object_or_404(_own_wearers(user), pk=pk)
+
+
+def _force_matches(user):
+    force = services.force_of(user)
+    if not force:
+        return Match.objects.none()
+    return Match.objects.filter(crime_version__crime__force=force)
+
+
+def _match_or_404(user, pk) -> Match:
+    qs = _force_matches(user).select_related("crime_version__crime", "wearer", "run")
+    return get_object_or_404(qs, pk=pk)
+
+
+def _breach_or_404(user, pk) -> Breach:
+    return get_object_or_404(Breach.objects.filter(wearer__in=_own_wearers(user))
+                             .select_related("wearer", "zone"), pk=pk)
+
+
+def _justified(request, key: str) -> str | None:
+    entry = request.session.get("tagging_justified", {}).get(key)
+    if entry and time.time() - entry[1] < JUSTIFIED_FOR_S:
+        return entry[0]
+    return None
+
+
+def _justify(request, key: str, purpose: str) -> None:
+    store = request.session.get("tagging_justified", {})
+    now = time.time()
+    store = {k: v for k, v in store.items() if now - v[1] < JUSTIFIED_FOR_S}
+    store[key] = [purpose, now]
+    request.session["tagging_justified"] = store
+
+
+# ----------------------------------------------------------------------------------------- wearers
+@require_perms("tagging.view_wearer")
+def wearers(request):
+    qs = _own_wearers(request.user).prefetch_related("activations")
+    return render(request, "tagging/wearers.html", {"wearers": qs})
+
+
+@require_perms("tagging.view_wearer")
+def wearer_detail(request, pk: int):
+    w = _wearer_or_404(request.user, pk)
+    identity = None
+    if request.user.has_perm("tagging.view_identity"):
+        identity = getattr(w, "identity", None)
+        if identity is not None:
+            audit(request, "view identity", identity, "offender management: wearer record opened")
+    return render(request, "tagging/wearer_detail.html", {
+        "wearer": w, "identity": identity, "activations": w.activations.all(), "zones": w.zones.all(),
+        "breaches": w.breaches.select_related("zone"),
+        "can_trail": request.user.has_perm("tagging.view_trail"),
+        "can_zone": request.user.has_perm("tagging.add_zone")})
+
+
+@require_perms("tagging.view_wearer", "tagging.view_trail")
+@require_http_methods(["GET", "POST"])
+def trail(request, pk: int):
+    w = _wearer_or_404(request.user, pk)
+    form = TrailForm(request.POST or None, wearer=w)
+    fixes = None
+    if request.method == "POST" and form.is_valid():
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        audit(request, "view trail", w,
+              f"{form.purpose_text()} [window {start.isoformat()} to {end.isoformat()}]")
+        devices = [a.device_id for a in w.activations.all()
+                   if a.active_from < end and (a.active_to is None or a.active_to > start)]
+        df = services.positions_frame(start, end, devices=devices or ["-"])
+        fixes = df.head(MAX_TRAIL_ROWS).to_dict("records")
+    return render(request, "tagging/trail.html", {"wearer": w, "form": form, "fixes": fixes,
+                                                  "activations": w.activations.all()})
+
+
+@require_perms("tagging.view_wearer", "tagging.add_zone")
+@require_http_methods(["GET", "POST"])
+def zone_create(request, pk: int):
+    w = _wearer_or_404(request.user, pk)
+    form = ZoneForm(request.POST or None, wearer=w)
+    if request.method == "POST" and form.is_valid():
+        z = form.save()
+        audit(request, "add zone", z, "offender management: zone set for the order")
+        messages.success(request, f"Zone {z.name} added.")
+        return redirect("tagging:wearer", pk=w.pk)
+    return render(request, "tagging/zone_form.html", {"wearer": w, "form": form})
+
+
+# ---------------------------------------------------------------------------------------- breaches
+@require_perms("tagging.view_breach")
+def breaches(request):
+    qs = Breach.objects.filter(wearer__in=_own_wearers(request.user)).select_related("wearer", "zone")
+    return render(request, "tagging/breaches.html", {"breaches": qs})
+
+
+@require_perms("tagging.view_breach")
+@require_http_methods(["GET", "POST"])
+def breach_detail(request, pk: int):
+    b = _breach_or_404(request.user, pk)
+    form = BreachStepForm(request.POST or None, breach=b)
+    if request.method == "POST":
+        if not request.user.has_perm("tagging.manage_breach"):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        if form.is_valid():
+            step = b.next_step()
+            services.record_step(b, step, outcome=form.cleaned_data.get("outcome") or "")
+            label = dict(Breach.STEPS)[step]
+            audit(request, f"breach {label.lower()}", b,
+                  f"breach lifecycle: {label}"
+                  + (f" ({b.get_outcome_display()})" if step == "outcome_at" else ""))
+            messages.success(request, f"{label} recorded.")
+            return redirect("tagging:breach", pk=b.pk)
+    steps = [("alert_at", "Alert", b.alert_at)] + [(f, label, getattr(b, f)) for f, label in Breach.STEPS]
+    return render(request, "tagging/breach_detail.html", {
+        "breach": b, "steps": steps, "form": form, "next_step": dict(Breach.STEPS).get(b.next_step()),
+        "needs_outcome": b.next_step() == "outcome_at",
+        "can_manage": request.user.has_perm("tagging.manage_breach")})
+
+
+# ----------------------------------------------------------------------------------------- batches
+@require_perms("tagging.view_crimebatch")
+@require_http_methods(["GET", "POST"])
+def batches(request):
+    force = services.force_of(request.user)
+    form = BatchForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if not request.user.has_perm("tagging.add_crimebatch"):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        if not force:
+            form.add_error(None, "Your organisation is not linked to a police force, so it cannot send "
+                                 "batches")
+        elif form.is_valid():
+            f = form.cleaned_data["file"]
+            try:
+                batch = services.ingest_batch(f.read(), f.name, user=request.user, force=force)
+            except services.BatchRefused as exc:
+                form.add_error("file", str(exc))
+            except matching.MatchRunError:
+                messages.error(request, "The batch was stored, but matching failed; the run records the "
+                                        "error.")
+                return redirect("tagging:batches")
+            else:
+                return redirect("tagging:batch", pk=batch.pk)
+    qs = CrimeBatch.objects.filter(force=force) if force else CrimeBatch.objects.none()
+    return render(request, "tagging/batches.html", {
+        "form": form, "batches": qs[:200], "force": force,
+        "can_upload": request.user.has_perm("tagging.add_crimebatch")})
+
+
+@require_perms("tagging.view_crimebatch")
+def batch_detail(request, pk: int):
+    force = services.force_of(request.user)
+    b = get_object_or_404(CrimeBatch, pk=pk, force=force or "-no-force-")
+    return render(request, "tagging/batch_detail.html", {
+        "batch": b, "errors": b.errors.all(), "versions": b.versions.select_related("crime"),
+        "runs": b.runs.all()})
+
+
+# ----------------------------------------------------------------------------------------- matches
+@require_perms("tagging.view_match")
+def matches(request):
+    from django.db.models import Case, IntegerField, Value, When
+
+    qs = _force_matches(request.user).select_related("crime_version__crime", "wearer").annotate(
+        pending_first=Case(When(status="pending", then=Value(0)), default=Value(1),
+                           output_field=IntegerField())
+    ).order_by("pending_first", "-crime_version__time_from", "-pk")
+    return render(request, "tagging/matches.html", {"matches": qs[:500]})
+
+
+@require_perms("tagging.view_match")
+@require_http_methods(["GET", "POST"])
+def match_detail(request, pk: int):
+    m = _match_or_404(request.user, pk)
+    key = f"match:{m.pk}"
+    if request.method == "POST":
+        form = JustificationForm(request.POST)
+        if form.is_valid():
+            _justify(request, key, form.purpose_text())
+            return redirect("tagging:match", pk=m.pk)
+        return render(request, "tagging/justify.html", {"form": form, "match": m})
+    purpose = _justified(request, key)
+    if purpose is None:
+        return render(request, "tagging/justify.html", {"form": JustificationForm(), "match": m})
+    audit(request, "view match", m, purpose)
+    return render(request, "tagging/match_detail.html", {
+        "match": m, "points": m.points.all(), "crime": m.crime_version,
+        "review_form": ReviewForm() if m.status == "pending" else None,
+        "can_review": request.user.has_perm("tagging.change_match")})
+
+
+@require_perms("tagging.view_match", "tagging.change_match")
+@require_POST
+def match_review(request, pk: int):
+    m = _match_or_404(request.user, pk)
+    purpose = _justified(request, f"match:{m.pk}")
+    if purpose is None:
+        return redirect("tagging:match", pk=m.pk)
+    form = ReviewForm(request.POST)
+    if m.status != "pending":
+        messages.error(request, "This match has already been reviewed.")
+        return redirect("tagging:match", pk=m.pk)
+    if not form.is_valid():
+        audit(request, "view match", m, purpose)
+        return render(request, "tagging/match_detail.html", {
+            "match": m, "points": m.points.all(), "crime": m.crime_version, "review_form": form,
+            "can_review": True}, status=400)
+    services.review_match(m, request.user, form.cleaned_data["decision"], form.cleaned_data["reason"])
+    audit(request, f"{form.cleaned_data['decision'][:-1]} match", m, f"review: {form.cleaned_data['reason']}")
+    messages.success(request, f"Match {m.get_status_display().lower()}.")
+    return redirect("tagging:match", pk=m.pk)
+
+
+def _report_module():
+    if importlib.util.find_spec("vru.tagging.report") is None:
+        return None
+    return importlib.import_module("vru.tagging.report")
+
+
+def _report_context(m: Match) -> dict:
+    points = list(m.points.all())
+    return {"match": m, "crime": m.crime_version, "points": points, "run": m.run,
+            "generated": timezone.now(), "disclaimer": DISCLAIMER}
+
+
+DISCLAIMER = (
+    "This report shows that the tag of the wearer named by the reference above recorded positions near "
+    "the place of the crime during its window. It does not confirm that the wearer perpetrated or "
+    "witnessed the crime, and it does not rule out that other tag wearers, or people without a tag, were "
+    "present. Positions are known only while the tag was monitored: an uncharged tag, a tag removed but "
+    "still transmitting, or an equipment fault can each leave gaps or wrong positions. Each position has "
+    "a confidence circle: the wearer was within it with about 95% probability. Interpolated points are "
+    "estimates between two recorded fixes.")
+
+
+@require_perms("tagging.view_match")
+def match_report(request, pk: int):
+    m = _match_or_404(request.user, pk)
+    if m.status != "qualified":
+        raise Http404("only a qualified match has a report")
+    purpose = _justified(request, f"match:{m.pk}")
+    if purpose is None:
+        return redirect("tagging:match", pk=m.pk)
+    audit(request, "view match report", m, purpose)
+    ctx = _report_context(m)
+    mod = _report_module()
+    ctx["map_svg"] = None
+    if mod is not None and hasattr(mod, "render_svg_map"):
+        ctx["map_svg"] = mod.render_svg_map(ctx["points"], m.crime_version)
+    ctx["pdf_available"] = mod is not None and hasattr(mod, "render_pdf")
+    return render(request, "tagging/report.html", ctx)
+
+
+@require_perms("tagging.view_match")
+def match_report_pdf(request, pk: int):
+    m = _match_or_404(request.user, pk)
+    if m.status != "qualified":
+        raise Http404("only a qualified match has a report")
+    purpose = _justified(request, f"match:{m.pk}")
+    if purpose is None:
+        return redirect("tagging:match", pk=m.pk)
+    mod = _report_module()
+    if mod is None or not hasattr(mod, "render_pdf"):
+        raise Http404("the PDF report is not available on this installation")
+    audit(request, "download match report", m, purpose)
+    pdf = mod.render_pdf(_report_context(m))
+    resp = HttpResponse(pdf, content_type="application/pdf")
+    resp["Content-Disposition"] = f'attachment; filename="match-{m.pk}.pdf"'
+    return resp
+
+
+# ----------------------------------------------------------------------------------------- figures
+@require_perms("tagging.view_figures")
+def figures(request):
+    return render(request, "tagging/figures.html", {
+        "figures": services.figures(), "min_n": services.FIGURES_MIN_N,
+        "back": reverse("dashboard:overview") if _has_url("dashboard:overview") else None})
+
+
+def _has_url(name: str) -> bool:
+    from django.urls import NoReverseMatch
+
+    try:
+        reverse(name)
+    except NoReverseMatch:
+        return False
+    return True
