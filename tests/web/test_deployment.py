@@ -216,6 +216,7 @@ def _gunicorn_argv(app_port: int) -> list[str]:
     argv = shlex.split(_substitute(_unit()["ExecStart"], {"127.0.0.1:8000": f"127.0.0.1:{app_port}"},
                                    "vru-web.service"))
     assert argv[0].endswith("/gunicorn") and "vru.web.wsgi:application" in argv
+    assert argv[1:3] == ["-c", "python:vru.web.gunicorn_conf"], argv
     return [sys.executable, "-m", "gunicorn", *argv[1:]]
 
 
@@ -899,3 +900,29 @@ def test_gunicorn_runs_with_the_units_umask_and_working_directory(deployed):
         status = Path(f"/proc/{pid}/status").read_text()
         assert re.search(r"^Umask:\s+0077$", status, re.M), (pid, status)
         assert os.readlink(f"/proc/{pid}/cwd") == str(deployed.work)
+
+
+# drf_spectacular.drainage.GeneratorStats: "[file:line: ]Warning [view]: ..." and its summary.
+SPECTACULAR_WARNING = re.compile(r"^(\S+: )?(Warning|Error)( \[[^\]]*\])?: "
+                                 r"|^(Schema generation summary:|Warnings: \d|Errors: +\d)")
+
+
+def test_gunicorn_writes_json_lines_and_no_access_log(deployed):
+    """With the unit's ``-c python:vru.web.gunicorn_conf``, every line gunicorn's processes write on
+    standard error (gunicorn's own, the platform's) is one JSON object, and no line is an access-log
+    line (gunicorn's would hold the query string and the client's address)."""
+    assert deployed.browser().get("/opportunities/?q=json-lines-check").status == 200
+    time.sleep(0.5)
+    lines = [x for x in (deployed.work / "gunicorn.log").read_text().splitlines() if x.strip()]
+    records = []
+    for line in lines:
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            # Known, and not gunicorn's: drf-spectacular prints its schema warnings (about names in the
+            # API description, no request data) straight to stderr when /api/docs/ is first built.
+            if not SPECTACULAR_WARNING.match(line):
+                pytest.fail(f"not a JSON line on gunicorn's standard error: {line!r}")
+    assert all({"time", "level", "logger", "message"} <= set(r) for r in records), records[:5]
+    assert any(r["logger"] == "gunicorn.error" and "Booting worker" in r["message"] for r in records)
+    assert not any("json-lines-check" in line for line in lines)
