@@ -131,7 +131,10 @@ class ZoneForm(GovukFormMixin, forms.ModelForm):
                 self.add_error("geojson", "Enter the zone's boundary as GeoJSON")
             else:
                 try:
-                    obj = json.loads(text, parse_constant=_refuse_constant)
+                    try:
+                        obj = json.loads(text, parse_constant=_refuse_constant)
+                    except json.JSONDecodeError as exc:
+                        raise ValueError(f"The boundary is not JSON ({exc})") from exc
                     zone = zones.zone_from_geojson(obj, "new", kind, crs=data.get("crs") or "WGS84",
                                                    schedules=scheds)
                 except (ValueError, RecursionError) as exc:  # ZoneError is a ValueError; so is bad JSON

@@ -114,7 +114,7 @@ def ingest_batch(data: bytes, name: str, *, user=None, force: str | None = None,
                            f"{force}.")
     with transaction.atomic():
         batch = CrimeBatch.objects.create(
-            file_name=name[:255], force=result.force or "", batch_id=(result.batch_id or "")[:255],
+            file_name=name[:255], force=result.force or force or "", batch_id=(result.batch_id or "")[:255],
             outcome=result.outcome.value, record_count=min(result.record_count, 1_000_000),
             file_errors=[str(e) for e in result.file_errors], uploaded_by=user)
         BatchError.objects.bulk_create([BatchError(

@@ -135,7 +135,7 @@ def breaches(request):
 @require_http_methods(["GET", "POST"])
 def breach_detail(request, pk: int):
     b = _breach_or_404(request.user, pk)
-    form = BreachStepForm(request.POST or None, breach=b)
+    form = BreachStepForm(request.POST if request.method == "POST" else None, breach=b)
     if request.method == "POST":
         if not request.user.has_perm("tagging.manage_breach"):
             from django.core.exceptions import PermissionDenied
@@ -248,7 +248,8 @@ def match_review(request, pk: int):
             "match": m, "points": m.points.all(), "crime": m.crime_version, "review_form": form,
             "can_review": True}, status=400)
     services.review_match(m, request.user, form.cleaned_data["decision"], form.cleaned_data["reason"])
-    audit(request, f"{form.cleaned_data['decision'][:-1]} match", m, f"review: {form.cleaned_data['reason']}")
+    action = {"qualified": "qualify match", "dismissed": "dismiss match"}[form.cleaned_data["decision"]]
+    audit(request, action, m, f"review: {form.cleaned_data['reason']}")
     messages.success(request, f"Match {m.get_status_display().lower()}.")
     return redirect("tagging:match", pk=m.pk)
 
@@ -263,6 +264,38 @@ def _report_context(m: Match) -> dict:
     points = list(m.points.all())
     return {"match": m, "crime": m.crime_version, "points": points, "run": m.run,
             "generated": timezone.now(), "disclaimer": DISCLAIMER}
+
+
+def _layer_inputs(m: Match):
+    """The match as the analysis layer's report takes it: points (schema.MATCHES), the summary row,
+    the crime (schema.CRIMES keys and the batch's details) and the run record."""
+    import re
+
+    import pandas as pd
+
+    from vru.tagging import schema as S
+
+    cv = m.crime_version
+    rows = []
+    for p in m.points.all():
+        visit, seq = re.fullmatch(r"([A-Z]+)(\d+)", p.label).groups()
+        rows.append({S.CRIME_VERSION_ID: cv.version_id, S.WEARER_REF: m.wearer.ref, S.DEVICE_ID: m.device_id,
+                     S.VISIT: visit, S.SEQ: int(seq), S.FIX_TIME: pd.Timestamp(p.fix_time),
+                     S.EASTING: p.easting, S.NORTHING: p.northing, S.PRECISION_M: p.precision_m,
+                     S.SPEED_KMH: p.speed_kmh, S.HEADING_DEG: p.heading_deg, S.MECHANISM: p.mechanism,
+                     S.DISTANCE_M: p.distance_m, S.INTERPOLATED: p.interpolated})
+    points = pd.DataFrame(rows)
+    crime = {S.CRIME_VERSION_ID: cv.version_id, S.CRIME_REF: cv.crime.crime_ref, S.FORCE: cv.crime.force,
+             S.CRIME_TYPE: cv.crime_type, S.TIME_FROM: cv.time_from, S.TIME_TO: cv.time_to,
+             S.EASTING: cv.easting, S.NORTHING: cv.northing, "batch_id": cv.batch.batch_id,
+             "crime_text": cv.text}
+    summary = {S.CRIME_VERSION_ID: cv.version_id, S.WEARER_REF: m.wearer.ref, "n_fixes": m.n_fixes,
+               "first_time": m.first_time, "last_time": m.last_time, "min_distance_m": m.min_distance_m,
+               "p_within": m.probability, "dwell_s": m.dwell_s, "explanation": m.explanation}
+    run = {"run_id": str(m.run.pk), "algorithm_version": m.run.algorithm_version,
+           "parameters": m.run.parameters, "trigger": m.run.trigger, "started": m.run.started,
+           "ended": m.run.ended, "status": m.run.status}
+    return points, summary, crime, run
 
 
 DISCLAIMER = (
@@ -287,8 +320,10 @@ def match_report(request, pk: int):
     ctx = _report_context(m)
     mod = _report_module()
     ctx["map_svg"] = None
-    if mod is not None and hasattr(mod, "render_svg_map"):
-        ctx["map_svg"] = mod.render_svg_map(ctx["points"], m.crime_version)
+    if mod is not None and hasattr(mod, "render_svg_map") and ctx["points"]:
+        points, _summary, crime, run = _layer_inputs(m)
+        ctx["map_svg"] = mod.render_svg_map(points, crime,
+                                            radius_m=float(run["parameters"].get("radius_m", 100.0)))
     ctx["pdf_available"] = mod is not None and hasattr(mod, "render_pdf")
     return render(request, "tagging/report.html", ctx)
 
@@ -305,7 +340,11 @@ def match_report_pdf(request, pk: int):
     if mod is None or not hasattr(mod, "render_pdf"):
         raise Http404("the PDF report is not available on this installation")
     audit(request, "download match report", m, purpose)
-    pdf = mod.render_pdf(_report_context(m))
+    points, summary, crime, run = _layer_inputs(m)
+    wearer = {"wearer_ref": m.wearer.ref, "order_type": m.wearer.get_order_type_display(),
+              "organisation": str(m.wearer.organisation)}
+    pdf = mod.render_pdf(mod.report_context(points, summary, crime, run, wearer, m.reviewed_by.email,
+                                            m.reviewed_at, m.reason))
     resp = HttpResponse(pdf, content_type="application/pdf")
     resp["Content-Disposition"] = f'attachment; filename="match-{m.pk}.pdf"'
     return resp
