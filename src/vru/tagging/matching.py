@@ -165,6 +165,41 @@ def _secs(col: ir.TimestampValue) -> ir.FloatingValue:
 
 
 # ------------------------------------------------------------------------------------- expression
+#: cell sizes of the spatial pre-filter, in multiples of the radius (they change no result, only speed)
+_CELLS = (2.5, 5.0, 10.0, 20.0, 40.0)
+_OFFSETS = [(i, dx, dy) for i in range(len(_CELLS)) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+
+
+def _near(rows: ir.Table, c: ir.Table, R: float, time_preds) -> ir.Table:
+    """Join ``rows`` to the crimes ``c`` on ``time_preds``, keeping at least every pair whose crime lies
+    within ``rows._reach`` metres of the row's point (easting, northing); the caller applies the exact
+    test. A pure speed-up: a row whose reach fits a cell size ``G`` (``reach <= G - 1``; 1 m of margin
+    for rounding) is joined by equality on the grid cell of its point to the 3 x 3 cells around each
+    crime at that size (a point within ``G - 1`` of the crime lies in one of them, and in exactly one),
+    so only crimes nearby are paired; a row whose reach fits no size (or is not a number) is paired
+    with every crime by time alone, as without the grid. Each pair appears once.
+    """
+    sizes = [f * R for f in _CELLS]
+    rows = rows.mutate(_tier=ibis.cases(*[(rows._reach <= g - 1.0, i) for i, g in enumerate(sizes)],
+                                        else_=-1))
+    rows = rows.mutate(_size=ibis.cases(*[(rows._tier == i, g) for i, g in enumerate(sizes)],
+                                        else_=sizes[-1]))
+    rows = rows.mutate(_gx=(rows[s.EASTING] / rows._size).floor(),
+                       _gy=(rows[s.NORTHING] / rows._size).floor()).drop("_size")
+    off = ibis.memtable(pd.DataFrame([(i, dx, dy, sizes[i]) for i, dx, dy in _OFFSETS],
+                                     columns=["_lv", "_dx", "_dy", "_size"]))
+    cg = c.cross_join(off)
+    cg = cg.mutate(_cgx=(cg._cx / cg._size).floor() + cg._dx, _cgy=(cg._cy / cg._size).floor() + cg._dy)
+    cg = cg.drop("_dx", "_dy", "_size")
+    gridded = rows.filter(rows._tier >= 0)
+    a = gridded.join(cg, [gridded._tier == cg._lv, gridded._gx == cg._cgx, gridded._gy == cg._cgy,
+                          *time_preds(gridded, cg)])
+    a = a.drop("_lv", "_cgx", "_cgy")
+    rest = rows.filter(rows._tier < 0)
+    b = rest.join(c, time_preds(rest, c))
+    return a.union(b).drop("_tier", "_gx", "_gy", "_reach")
+
+
 def match_expr(pos: ir.Table, act: ir.Table, crimes: ir.Table, params: Params,
                t_lo: float, t_hi: float) -> ir.Table:
     """The candidate points of every (crime version, wearer) with their visit number and sequence.
@@ -184,39 +219,58 @@ def match_expr(pos: ir.Table, act: ir.Table, crimes: ir.Table, params: Params,
     act = act.select(
         _dev=act[s.DEVICE_ID], wearer_ref=act[s.WEARER_REF], _af=_secs(act[s.ACTIVE_FROM]),
         _at=ibis.coalesce(_secs(act[s.ACTIVE_TO]), ibis.literal(_OPEN_END)))
+    # _pk numbers the (wearer, device) pairs: the windows below are partitioned by it (the same
+    # partitions as by the two strings, sorted faster)
+    act = act.mutate(_pk=ibis.dense_rank().over(order_by=[act.wearer_ref, act._dev]))
     pa = pos.join(act, [pos[s.DEVICE_ID] == act._dev, pos._t >= act._af, pos._t < act._at])
-    pa = pa.select(*POSITION_COLUMNS, "_t", s.WEARER_REF)
+    pa = pa.select(*POSITION_COLUMNS, "_t", s.WEARER_REF, "_pk")
     pa = pa.mutate(_elig=pa[s.MECHANISM].isin(elig_list))
-    wdev = ibis.window(group_by=[pa[s.WEARER_REF], pa[s.DEVICE_ID]], order_by=[pa._t],
-                       rows=(None, 0))
-    # _k: how many GPS/WIFI fixes of this wearer's device up to and including this one
-    pa = pa.mutate(_k=pa._elig.cast("int64").sum().over(wdev).cast("float64"))
+    # _k: how many GPS/WIFI fixes of this wearer's device up to and including this one. For a GPS/WIFI
+    # fix it is its row number among them, computed in the same window (one sort) as the segments'
+    # next fix; for an LBS/RF fix (few, and only the candidates) it is counted below.
+    e = pa.filter(pa._elig)
+    wseg = ibis.window(group_by=[e._pk], order_by=[e._t])
+    e = e.mutate(_k=(ibis.row_number().over(wseg) + 1).cast("float64"),
+                 _t2=e._t.lead().over(wseg), _x2=e[s.EASTING].lead().over(wseg),
+                 _y2=e[s.NORTHING].lead().over(wseg), _p2=e[s.PRECISION_M].lead().over(wseg))
+    coarse = pa.filter(~pa._elig)
+    coarse = coarse.mutate(_rid=ibis.row_number().over(order_by=[coarse._pk, coarse._t]))
 
     c = crimes.select(
         crime_version_id=crimes[s.CRIME_VERSION_ID], _cx=crimes[s.EASTING].cast("float64"),
         _cy=crimes[s.NORTHING].cast("float64"),
         _wf=_secs(crimes[s.TIME_FROM]) - p.tolerance_s, _wt=_secs(crimes[s.TIME_TO]) + p.tolerance_s)
 
-    # 1. fixes in the widened window within R + precision
-    f = pa.join(c, [pa._t >= c._wf, pa._t <= c._wt])
-    dist = ((f[s.EASTING] - f._cx) ** 2 + (f[s.NORTHING] - f._cy) ** 2).sqrt()
-    f = f.mutate(distance_m=dist)
-    f = f.filter(f.distance_m <= R + f[s.PRECISION_M])
-    fixes = f.select(
-        s.CRIME_VERSION_ID, s.WEARER_REF, s.DEVICE_ID, "_t", s.FIX_TIME, s.EASTING, s.NORTHING,
-        s.PRECISION_M, s.SPEED_KMH, s.HEADING_DEG, s.MECHANISM, "distance_m",
-        interpolated=ibis.literal(False),
-        _idx=ibis.ifelse(f._elig, f._k, f._k + 0.25), _elig="_elig")
+    # 1. fixes in the widened window within R + precision (reach R + precision from the fix itself)
+    def candidates(t: ir.Table) -> ir.Table:
+        f = _near(t.mutate(_reach=R + t[s.PRECISION_M]), c, R, lambda t, cc: [t._t >= cc._wf, t._t <= cc._wt])
+        f = f.mutate(distance_m=((f[s.EASTING] - f._cx) ** 2 + (f[s.NORTHING] - f._cy) ** 2).sqrt())
+        return f.filter(f.distance_m <= R + f[s.PRECISION_M])
+
+    out_cols = (s.CRIME_VERSION_ID, s.WEARER_REF, s.DEVICE_ID, "_t", s.FIX_TIME, s.EASTING, s.NORTHING,
+                s.PRECISION_M, s.SPEED_KMH, s.HEADING_DEG, s.MECHANISM, "distance_m")
+    fe = candidates(e.select(*POSITION_COLUMNS, "_t", s.WEARER_REF, "_pk", "_elig", "_k"))
+    fc = candidates(coarse)
+    ek = e.select(_pk2=e._pk, _te=e._t)
+    kc = fc.left_join(ek, [fc._pk == ek._pk2, ek._te <= fc._t])
+    kc = kc.group_by([kc.crime_version_id, kc._rid]).agg(_k=kc._te.count().cast("float64"))
+    kc = kc.select(_cv2=kc.crime_version_id, _rid2=kc._rid, _k=kc._k)
+    fc = fc.join(kc, [fc.crime_version_id == kc._cv2, fc._rid == kc._rid2])
+    fixes = fe.select(*out_cols, interpolated=ibis.literal(False), _idx=fe._k, _elig=fe._elig).union(
+        fc.select(*out_cols, interpolated=ibis.literal(False), _idx=fc._k + 0.25, _elig=fc._elig))
 
     # 2. segments between consecutive GPS/WIFI fixes, closest approach within the window
-    e = pa.filter(pa._elig)
-    wseg = ibis.window(group_by=[e[s.WEARER_REF], e[s.DEVICE_ID]], order_by=[e._t])
-    seg = e.mutate(_t2=e._t.lead().over(wseg), _x2=e[s.EASTING].lead().over(wseg),
-                   _y2=e[s.NORTHING].lead().over(wseg), _p2=e[s.PRECISION_M].lead().over(wseg))
+    seg = e
     seg = seg.mutate(_dt=seg._t2 - seg._t, _vx=seg._x2 - seg[s.EASTING], _vy=seg._y2 - seg[s.NORTHING])
     seg = seg.filter(seg._t2.notnull() & (seg._dt > 0) & (seg._dt <= p.max_gap_s)
                      & ((seg._vx ** 2 + seg._vy ** 2) <= (p.max_speed_mps * seg._dt) ** 2))
-    j = seg.join(c, [seg._t <= c._wt, seg._t2 >= c._wf])
+    # reach from the first end: a candidate point p(alpha) has d <= R + precision(alpha), with
+    # precision(alpha) <= sqrt(max(p1, p2)^2 + k^2 dt bridge_var / 4) (the bridge's variance is at most
+    # max(s1, s2)^2 + dt bridge_var / 4 on [0, 1]), and |p(alpha) - p1| <= |p2 - p1|
+    pmax = ibis.greatest(seg[s.PRECISION_M], seg._p2)
+    reach = (R + (pmax ** 2 + (k * k * p.bridge_var_m2_s / 4.0) * seg._dt).sqrt()
+             + (seg._vx ** 2 + seg._vy ** 2).sqrt())
+    j = _near(seg.mutate(_reach=reach), c, R, lambda t, cc: [t._t <= cc._wt, t._t2 >= cc._wf])
     x1, y1 = j[s.EASTING], j[s.NORTHING]
     j = j.mutate(
         _a0=ibis.greatest((j._wf - j._t) / j._dt, 0.0), _a1=ibis.least((j._wt - j._t) / j._dt, 1.0),
@@ -332,6 +386,27 @@ def _finish(raw: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, pd.DataFra
     points = df[cols + ["_elig"]].reset_index(drop=True)
     points["_p"] = np.where(points["_elig"], p_within(points[s.DISTANCE_M], points[s.PRECISION_M],
                                                        params.radius_m, params.k), np.nan)
+    if points.loc[points["_elig"], "_p"].isna().any():  # never seen; the per-group rule then decides
+        rows = _summary_rows(points, key, params)
+    else:
+        rows = _summary_columns(points, key, params)
+    summary = pd.DataFrame(rows)
+    summary["n_fixes"] = summary["n_fixes"].astype("int64")
+    points = points.drop(columns=["_elig", "_p"])
+    return points, summary
+
+
+def _explain(params: Params, p: float, label: str, kind: str, dist: float, prec: float, n_vis: int,
+             span: float, longest: str, n: int, n_int: int) -> str:
+    return (f"within {params.radius_m:g} m with probability {p:.2f} (best point {label}, "
+            f"{kind} {dist:.0f} m away, precision {prec:.0f} m); "
+            f"{n_vis} visit{'s' if n_vis != 1 else ''}, longest {_fmt_s(span)} "
+            f"(visit {longest}); {n} point{'s' if n != 1 else ''}"
+            + (f", {n_int} interpolated" if n_int else ""))
+
+
+def _summary_rows(points: pd.DataFrame, key: list[str], params: Params) -> list[dict]:
+    """The summary, one (crime version, wearer) at a time: the definition :func:`_summary_columns` follows."""
     rows = []
     for (cv, w), g in points.groupby(key, sort=True):
         e = g[g["_elig"]]
@@ -342,11 +417,8 @@ def _finish(raw: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, pd.DataFra
         kind = "interpolated point" if best[s.INTERPOLATED] else f"{best[s.MECHANISM]} fix"
         n_vis = g[s.VISIT].nunique()
         n_int = int(e[s.INTERPOLATED].sum())
-        text = (f"within {params.radius_m:g} m with probability {best['_p']:.2f} (best point {label}, "
-                f"{kind} {best[s.DISTANCE_M]:.0f} m away, precision {best[s.PRECISION_M]:.0f} m); "
-                f"{n_vis} visit{'s' if n_vis != 1 else ''}, longest {_fmt_s(spans.max())} "
-                f"(visit {longest}); {len(g)} point{'s' if len(g) != 1 else ''}"
-                + (f", {n_int} interpolated" if n_int else ""))
+        text = _explain(params, best["_p"], label, kind, best[s.DISTANCE_M], best[s.PRECISION_M], n_vis,
+                        spans.max(), longest, len(g), n_int)
         rows.append({
             s.CRIME_VERSION_ID: cv, s.WEARER_REF: w, "n_fixes": len(g),
             "first_time": e[s.FIX_TIME].min(), "last_time": e[s.FIX_TIME].max(),
@@ -354,10 +426,44 @@ def _finish(raw: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, pd.DataFra
             "dwell_s": float(spans.max()), "explanation": text,
             "n_visits": int(n_vis), "n_interpolated": n_int, "best_point": label,
         })
-    summary = pd.DataFrame(rows)
-    summary["n_fixes"] = summary["n_fixes"].astype("int64")
-    points = points.drop(columns=["_elig", "_p"])
-    return points, summary
+    return rows
+
+
+def _summary_columns(points: pd.DataFrame, key: list[str], params: Params) -> list[dict]:
+    """The same summary as :func:`_summary_rows`, computed with grouped columns (no Python loop per
+    group but the text): the best point is the first point (in visit and sequence order) with the
+    highest probability, the longest visit the first (in the order of the visit labels as text) with
+    the longest span."""
+    e = points[points["_elig"]]
+    g_all = points.groupby(key, sort=True)
+    g = e.groupby(key, sort=True)
+    best = e[e["_p"] == g["_p"].transform("max")].groupby(key, sort=True).head(1).set_index(key)
+    vs = e.groupby(key + [s.VISIT], sort=True)[s.FIX_TIME].agg(["min", "max"])
+    vs["span"] = (vs["max"] - vs["min"]).dt.total_seconds()
+    vs = vs.reset_index()
+    longest = vs[vs["span"] == vs.groupby(key)["span"].transform("max")].groupby(key, sort=True).head(1)
+    longest = longest.set_index(key)
+    out = pd.DataFrame({"n_fixes": g_all.size(), "n_visits": g_all[s.VISIT].nunique(),
+                        "first_time": g[s.FIX_TIME].min(), "last_time": g[s.FIX_TIME].max(),
+                        "min_distance_m": g[s.DISTANCE_M].min(), "n_interpolated": g[s.INTERPOLATED].sum()})
+    out = out.join(best[[s.VISIT, s.SEQ, s.INTERPOLATED, s.MECHANISM, s.DISTANCE_M, s.PRECISION_M, "_p"]]
+                   .rename(columns={s.DISTANCE_M: "best_d", "_p": "best_p"}))
+    out = out.join(longest[[s.VISIT, "span"]].rename(columns={s.VISIT: "longest"}))
+    rows = []
+    for (cv, w), r in zip(out.index, out.itertuples(index=False), strict=True):
+        label = f"{r.visit}{r.seq}"
+        kind = "interpolated point" if r.interpolated else f"{r.mechanism} fix"
+        n_vis, n_int = int(r.n_visits), int(r.n_interpolated)
+        text = _explain(params, r.best_p, label, kind, r.best_d, r.precision_m, n_vis, r.span, r.longest,
+                        int(r.n_fixes), n_int)
+        rows.append({
+            s.CRIME_VERSION_ID: cv, s.WEARER_REF: w, "n_fixes": int(r.n_fixes),
+            "first_time": r.first_time, "last_time": r.last_time,
+            "min_distance_m": float(r.min_distance_m), "p_within": float(r.best_p),
+            "dwell_s": float(r.span), "explanation": text,
+            "n_visits": n_vis, "n_interpolated": n_int, "best_point": label,
+        })
+    return rows
 
 
 def _empty() -> tuple[pd.DataFrame, pd.DataFrame]:
