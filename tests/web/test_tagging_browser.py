@@ -1,0 +1,122 @@
+"""The tagging pages in a real browser (headless Debian Chromium driven by Playwright), signed in through
+the real sign-in form: an offender manager sees only their own wearers and cannot open another
+organisation's wearer or trail by changing the id; a police analyst gives a justification, qualifies a
+match and its evidential report (SVG map drawn from bundled boundaries) renders with no request leaving
+the machine. axe-core's WCAG 2.0/2.1/2.2 A and AA rules pass on every page, at phone and desktop widths,
+with nothing scrolling sideways on a phone.
+
+Screenshots go to ``$VRU_SCREENSHOTS_DIR/web/tagging-<page>-<width>.png`` when that is set.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from browser_util import DESKTOP, PHONE, assert_accessible, login, open_page, screenshot
+from test_tagging_util import PASSWORD, START, ingest, make_world, planted, user
+
+from vru.web.accounts.models import AuditLog
+from vru.web.tagging import demo, services
+from vru.web.tagging.models import Match, Zone
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def _go(page, locator):
+    """Click a link or button and wait for the page it leads to."""
+    with page.expect_navigation(wait_until="load"):
+        locator.click()
+
+
+def _check(page, path_or_none, name, width):
+    assert page.locator("h1").count() == 1, page.url
+    assert_accessible(page)
+    if width == "phone":
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{page.url} scrolls sideways by {overflow} px on a phone"
+    screenshot(page, f"tagging-{name}-{width}")
+
+
+@pytest.mark.parametrize("width", ["phone", "desktop"])
+def test_an_offender_manager_sees_only_their_own_wearers(browser, live_server, settings, tmp_path, width):
+    w = make_world(settings, tmp_path)
+    Zone.objects.create(wearer=w.wearers[0], kind="exclusion", name="Zone A",
+                        geometry=demo.zone_on_trail(w.sim, w.wearers[0].ref))
+    breach = services.detect_breaches(START, START + pd.Timedelta(days=1))[0]
+    page = open_page(browser, live_server.url, PHONE if width == "phone" else DESKTOP)
+    login(page, live_server.url, w.om.email, PASSWORD)
+    page.goto(live_server.url + "/tagging/")
+    rows = page.locator("#wearers tbody tr").all_inner_texts()
+    assert len(rows) == 2 and all(x.ref in "".join(rows) for x in w.wearers[:2])
+    assert not any(x.ref in "".join(rows) for x in w.wearers[2:])
+    _check(page, None, "wearers", width)
+    _go(page, page.get_by_role("link", name=w.wearers[0].ref))
+    assert "Secret Name 0" in page.content()
+    _check(page, None, "wearer", width)
+    _go(page, page.get_by_role("link", name="Search the trail"))
+    page.get_by_label("Justification").fill("Checking the alert raised on 4 March")
+    page.get_by_label("Purpose").select_option("breach review")
+    page.get_by_label("From (London time)").fill("2024-03-04T10:00")
+    page.get_by_label("To (London time)").fill("2024-03-04T12:00")
+    _go(page, page.get_by_role("button", name="Search"))
+    assert page.locator("#fixes tbody tr").count() > 10
+    _check(page, None, "trail", width)
+    assert AuditLog.objects.filter(action="view trail", user=w.om,
+                                   purpose__contains="Checking the alert").count() == 1
+    page.goto(live_server.url + f"/tagging/breaches/{breach.pk}/")
+    _check(page, None, "breach", width)
+    page.watch.assert_clean()
+    # changing the id in the address: another organisation's wearer and trail are not found (the 404s
+    # are the only console errors from here on)
+    other = w.wearers[2]
+    for path in (f"/tagging/wearers/{other.pk}/", f"/tagging/wearers/{other.pk}/trail/"):
+        resp = page.goto(live_server.url + path)
+        assert resp.status == 404, path
+        assert "Secret Name 2" not in page.content() and other.ref not in page.content()
+    assert not page.watch.offhost
+
+
+@pytest.mark.parametrize("width", ["phone", "desktop"])
+def test_an_analyst_qualifies_a_match_and_its_report_renders_offline(browser, live_server, settings, tmp_path,
+                                                                     width):
+    w = make_world(settings, tmp_path)
+    batch = ingest(planted(2, decoys=0), w.pa)
+    match = Match.objects.filter(run__batch=batch).first()
+    page = open_page(browser, live_server.url, PHONE if width == "phone" else DESKTOP)
+    login(page, live_server.url, w.pa.email, PASSWORD)
+    page.goto(live_server.url + "/tagging/batches/")
+    _check(page, None, "batches", width)
+    page.goto(live_server.url + f"/tagging/batches/{batch.pk}/")
+    _check(page, None, "batch", width)
+    page.goto(live_server.url + "/tagging/matches/")
+    _check(page, None, "matches", width)
+    _go(page, page.get_by_role("link", name=match.crime_version.version_id))
+    _check(page, None, "justify", width)
+    page.get_by_label("Purpose").select_option("crime investigation")
+    page.get_by_label("Justification").fill("Robbery investigation, officer in case request")
+    _go(page, page.get_by_role("button", name="Continue"))
+    assert page.locator("#points tbody tr").count() >= 1
+    _check(page, None, "match", width)
+    page.get_by_label("Qualify: share with the force").check()
+    page.get_by_label("Reason").fill("Positions within 30 m during the window; corroborated")
+    _go(page, page.get_by_role("button", name="Record the decision"))
+    assert page.locator("#status").inner_text() == "Qualified"
+    _go(page, page.get_by_role("link", name="Evidential report"))
+    assert page.locator("#map svg").count() == 1
+    disclaimer = page.locator("#disclaimer").inner_text()
+    assert "does not confirm that the wearer perpetrated or witnessed" in disclaimer
+    _check(page, None, "report", width)
+    page.watch.assert_clean()  # the map and everything else came from the machine itself
+    assert Match.objects.get(pk=match.pk).status == "qualified"
+    assert AuditLog.objects.filter(action="view match report", object_id=str(match.pk)).exists()
+
+
+def test_the_unit_sees_the_figures_from_the_dashboard(browser, live_server, settings, tmp_path):
+    make_world(settings, tmp_path)
+    u = user("unit.browser@x.test", "analyst")
+    page = open_page(browser, live_server.url, DESKTOP)
+    login(page, live_server.url, u.email, PASSWORD)
+    page.goto(live_server.url + "/tagging/figures/")
+    assert "[c]" in page.content()
+    _check(page, None, "figures", "desktop")
+    page.watch.assert_clean()
