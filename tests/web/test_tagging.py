@@ -242,4 +242,7 @@ def test_demo_seed_is_idempotent(settings, tmp_path):
     assert first["wearers"] == 6 and first["matches"] >= 4 and first["breaches"] >= 1
     assert demo.seed(io.StringIO()) == {"wearers": 0, "matches": 0, "breaches": 0}
     assert Wearer.objects.count() == 6 and MatchPoint.objects.exists()
-    assert demo.ANALYST_EMAIL in platform_demo.read_passwords()
+    own = platform_demo.read_passwords(platform_demo.users_file().with_name("demo-users-tagging.txt"))
+    assert demo.ANALYST_EMAIL in own and demo.ANALYST_EMAIL not in platform_demo.read_passwords()
+    path = platform_demo.users_file().with_name("demo-users-tagging.txt")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600

@@ -4,15 +4,16 @@ trails (``simulate.plant_crimes``) and matched, and the breaches found. Everythi
 drawn from a seeded generator; tag data never comes from outside. Idempotent: a second run adds nothing.
 
 The demo police analyst (``police.analyst@demo.vru.test``, Demo Metropolitan Police) is made here; its
-password is generated once, added to the demo-users file and printed.
+password is generated once, kept in ``demo-users-tagging.txt`` beside the demo-users file (mode 0600)
+and printed.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import tempfile
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 from shapely.geometry import box, mapping
@@ -108,7 +109,14 @@ def seed(stdout=None) -> dict:
     Zone.objects.create(wearer=first, kind="exclusion", name="Victim's neighbourhood (demo)",
                         geometry=zone_on_trail(sim, first.ref))
     crimes = simulate.plant_crimes(sim.truth, 4, seed=13, decoys=2)
-    batch = services.ingest_batch(batch_csv(crimes), "demo-batch.csv")
+    from vru.tagging import matching
+
+    try:
+        batch = services.ingest_batch(batch_csv(crimes), "demo-batch.csv")
+    except matching.MatchRunError:  # recorded as a FAILURE run on the batch; the demo goes on
+        from .models import CrimeBatch
+
+        batch = CrimeBatch.objects.latest("pk")
     created["matches"] = sum(r.matches.count() for r in batch.runs.all())
     created["breaches"] = len(services.detect_breaches(sim.start, sim.end))
     if stdout:
@@ -119,7 +127,7 @@ def seed(stdout=None) -> dict:
 
 def _analyst(User, Group, police, role, platform_demo, stdout) -> None:
     """The demo police analyst, with a password kept in the demo-users file like the others'."""
-    path = platform_demo.users_file()
+    path = platform_demo.users_file().with_name("demo-users-tagging.txt")
     passwords = platform_demo.read_passwords(path)
     user = User.objects.filter(email=ANALYST_EMAIL).first()
     password = passwords.get(ANALYST_EMAIL)
@@ -131,10 +139,11 @@ def _analyst(User, Group, police, role, platform_demo, stdout) -> None:
         else:
             user.set_password(password)
             user.save(update_fields=["password"])
-        path = Path(path)
-        if path.exists():
-            with path.open("a") as f:
-                f.write(f"{ANALYST_EMAIL}\t{password}\t{role}\n")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(platform_demo.HEADER + f"{ANALYST_EMAIL}\t{password}\t{role}\n")
+        os.chmod(path, 0o600)
     user.groups.add(Group.objects.get(name=role))
     if stdout:
         stdout.write(f"  {role:<18} {ANALYST_EMAIL:<34} {password}\n")
