@@ -366,3 +366,15 @@ def test_dates_of_the_window_are_london_local_time(world):
     row = AuditLog.objects.get(action="view trail")
     assert "2024-03-04T08:00:00+00:00" in row.purpose  # GMT in March before the change of clocks
     assert dt.datetime(2024, 3, 4).month == 3
+
+
+def test_the_admin_of_wearers_is_closed_to_administrators_and_audited_for_superusers(world):
+    admin = user("staff.admin@x.test", "administrator", world.probation)
+    admin.is_staff = True
+    admin.save()
+    assert client(admin).get("/admin/tagging/wearer/").status_code == 403
+    assert client(admin).get(f"/admin/tagging/wearer/{world.wearers[0].pk}/change/").status_code in (302, 403)
+    from vru.web.accounts.models import User
+    root = User.objects.create_superuser("root@x.test", "a-long-test-password-1")
+    assert client(root).get("/admin/tagging/wearer/").status_code == 200
+    assert AuditLog.objects.filter(user=root, action="list").exists()
