@@ -26,9 +26,9 @@ alone, and the peak resident memory of the process, ``VmHWM``):
    partition, fixes filtered by the crimes' overall window and mechanism, an equi-join on a grid of
    cells of ``R + max precision`` (the crime's 3 x 3 cells), then the exact window and distance tests;
 3. ``geopandas``: the days overlapping the crimes' windows read with ``pandas.read_parquet`` (pyarrow
-   filters on time and mechanism) into a GeoDataFrame of points, ``geopandas.sjoin(crimes, fixes,
-   predicate="dwithin", distance=R + max precision)`` (the STRtree), then the window and the exact
-   per-fix ``distance <= R + precision`` test.
+   filters on time and mechanism) into a GeoDataFrame of points, ``geopandas.sjoin(fixes, crimes,
+   predicate="dwithin", distance=R + max precision)`` (the STRtree, built on the crimes), then the
+   window and the exact per-fix ``distance <= R + precision`` test.
 
 What is compared: the set of ``(crime_version_id, device_id, fix_time)`` of the candidate GPS/WIFI
 fixes, i.e. the fixes within ``R + precision_m`` of a crime during its window widened by the
@@ -236,7 +236,9 @@ def run_geopandas(data: Path) -> tuple[pd.DataFrame, dict]:
     crimes = gpd.GeoDataFrame(cr[[S.CRIME_VERSION_ID, S.TIME_FROM, S.TIME_TO, S.EASTING, S.NORTHING]],
                               geometry=gpd.points_from_xy(cr[S.EASTING], cr[S.NORTHING]), crs=27700)
     dmax = R + float(df[S.PRECISION_M].max())
-    j = gpd.sjoin(crimes, fixes, predicate="dwithin", distance=dmax, lsuffix="c", rsuffix="f")
+    # the STRtree is built on the right frame: on the 1,000 crimes and queried with the fixes, this is
+    # twice as fast as the other way round (measured: 0.27 s against 0.58 s with the tree's build)
+    j = gpd.sjoin(fixes, crimes, predicate="dwithin", distance=dmax, lsuffix="f", rsuffix="c")
     tol = pd.Timedelta(seconds=TOL)
     j = j[(j[S.FIX_TIME] >= j[S.TIME_FROM] - tol) & (j[S.FIX_TIME] <= j[S.TIME_TO] + tol)]
     d = np.hypot(j[S.EASTING + "_f"] - j[S.EASTING + "_c"], j[S.NORTHING + "_f"] - j[S.NORTHING + "_c"])

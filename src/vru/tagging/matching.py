@@ -228,12 +228,22 @@ def match_expr(pos: ir.Table, act: ir.Table, crimes: ir.Table, params: Params,
     # _k: how many GPS/WIFI fixes of this wearer's device up to and including this one. For a GPS/WIFI
     # fix it is its row number among them, computed in the same window (one sort) as the segments'
     # next fix; for an LBS/RF fix (few, and only the candidates) it is counted below.
+    # The window carries only what it needs (the wearer, device and mechanism strings come back by
+    # the (wearer, device) number and a mechanism index after the joins with the crimes).
     e = pa.filter(pa._elig)
+    e = e.select("_pk", "_t", s.FIX_TIME, s.EASTING, s.NORTHING, s.PRECISION_M, s.SPEED_KMH, s.HEADING_DEG,
+                 _mi=ibis.cases(*[(e[s.MECHANISM] == m, i) for i, m in enumerate(elig_list)], else_=-1))
     wseg = ibis.window(group_by=[e._pk], order_by=[e._t])
     e = e.mutate(_k=(ibis.row_number().over(wseg) + 1).cast("float64"),
                  _t2=e._t.lead().over(wseg), _x2=e[s.EASTING].lead().over(wseg),
                  _y2=e[s.NORTHING].lead().over(wseg), _p2=e[s.PRECISION_M].lead().over(wseg))
     coarse = pa.filter(~pa._elig)
+    keys = act.select(_kpk=act._pk, wearer_ref=act.wearer_ref, device_id=act._dev).distinct()
+
+    def named(t: ir.Table) -> ir.Table:
+        """``t`` (rows of ``e``) with their wearer_ref, device_id and mechanism."""
+        t = t.join(keys, t._pk == keys._kpk)
+        return t.mutate(mechanism=ibis.cases(*[(t._mi == i, m) for i, m in enumerate(elig_list)]))
     coarse = coarse.mutate(_rid=ibis.row_number().over(order_by=[coarse._pk, coarse._t]))
 
     c = crimes.select(
@@ -249,15 +259,17 @@ def match_expr(pos: ir.Table, act: ir.Table, crimes: ir.Table, params: Params,
 
     out_cols = (s.CRIME_VERSION_ID, s.WEARER_REF, s.DEVICE_ID, "_t", s.FIX_TIME, s.EASTING, s.NORTHING,
                 s.PRECISION_M, s.SPEED_KMH, s.HEADING_DEG, s.MECHANISM, "distance_m")
-    fe = candidates(e.select(*POSITION_COLUMNS, "_t", s.WEARER_REF, "_pk", "_elig", "_k"))
+    fe = named(candidates(e.select("_pk", "_t", s.FIX_TIME, s.EASTING, s.NORTHING, s.PRECISION_M,
+                                   s.SPEED_KMH, s.HEADING_DEG, "_mi", "_k")))
     fc = candidates(coarse)
     ek = e.select(_pk2=e._pk, _te=e._t)
     kc = fc.left_join(ek, [fc._pk == ek._pk2, ek._te <= fc._t])
     kc = kc.group_by([kc.crime_version_id, kc._rid]).agg(_k=kc._te.count().cast("float64"))
     kc = kc.select(_cv2=kc.crime_version_id, _rid2=kc._rid, _k=kc._k)
     fc = fc.join(kc, [fc.crime_version_id == kc._cv2, fc._rid == kc._rid2])
-    fixes = fe.select(*out_cols, interpolated=ibis.literal(False), _idx=fe._k, _elig=fe._elig).union(
-        fc.select(*out_cols, interpolated=ibis.literal(False), _idx=fc._k + 0.25, _elig=fc._elig))
+    no = ibis.literal(False)
+    fixes = fe.select(*out_cols, interpolated=no, _idx=fe._k, _elig=ibis.literal(True)).union(
+        fc.select(*out_cols, interpolated=no, _idx=fc._k + 0.25, _elig=fc._elig))
 
     # 2. segments between consecutive GPS/WIFI fixes, closest approach within the window
     seg = e
@@ -287,7 +299,7 @@ def match_expr(pos: ir.Table, act: ir.Table, crimes: ir.Table, params: Params,
     j = j.mutate(_prec=var.sqrt() * k, _d=((j._x - j._cx) ** 2 + (j._y - j._cy) ** 2).sqrt())
     end1 = (j._t >= j._wf) & (j._t <= j._wt) & (j._d1 <= R + j[s.PRECISION_M])
     end2 = (j._t2 >= j._wf) & (j._t2 <= j._wt) & (j._d2 <= R + j._p2)
-    j = j.filter(~end1 & ~end2 & (j._d <= R + j._prec))
+    j = named(j.filter(~end1 & ~end2 & (j._d <= R + j._prec)))
     inter = j.select(
         s.CRIME_VERSION_ID, s.WEARER_REF, s.DEVICE_ID, _t=j._ts,
         fix_time=ibis.null().cast(pos[s.FIX_TIME].type()),
