@@ -166,7 +166,7 @@ def _secs(col: ir.TimestampValue) -> ir.FloatingValue:
 
 # ------------------------------------------------------------------------------------- expression
 #: cell sizes of the spatial pre-filter, in multiples of the radius (they change no result, only speed)
-_CELLS = (2.5, 5.0, 10.0, 20.0, 40.0)
+_CELLS = (2.5, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0)
 _OFFSETS = [(i, dx, dy) for i in range(len(_CELLS)) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
 
 
