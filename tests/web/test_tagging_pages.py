@@ -52,7 +52,7 @@ ACCESS = {
     "batch": {"police analyst"},
     "matches": {"police analyst"},
     "match": {"police analyst"},
-    "figures": {"analyst", "programme manager"},
+    "figures": {"analyst", "programme manager", "administrator"},
 }
 
 

@@ -9,7 +9,8 @@ that changes); the tests check that the database agrees. ``POLICE_ANALYST`` is a
 - *police analyst*: crime batches of their force (``ForceOrganisation``), the matches of their force's
   crimes, qualifying or dismissing them, and the evidential report of a qualified match;
 - *analyst* and *programme manager* (the unit): the programme figures, small numbers suppressed;
-- *administrator*: nothing here. Administrators manage users, not trails.
+- *administrator*: the figures only (published aggregates, which it needs to hold to give the analyst
+  and programme manager roles). Administrators manage users, not trails.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ POLICE_ANALYST_PERMS = frozenset({
 })
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "administrator": frozenset(),
+    # the published (suppressed) figures only: administrators give the unit's roles, and may give only
+    # roles whose every permission they hold themselves (docs/web.md, "Accounts")
+    "administrator": frozenset({"tagging.view_figures"}),
     "analyst": frozenset({"tagging.view_figures"}),
     "programme manager": frozenset({"tagging.view_figures"}),
     "provider": frozenset(),
