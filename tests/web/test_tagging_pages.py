@@ -378,3 +378,13 @@ def test_the_admin_of_wearers_is_closed_to_administrators_and_audited_for_superu
     root = User.objects.create_superuser("root@x.test", "a-long-test-password-1")
     assert client(root).get("/admin/tagging/wearer/").status_code == 200
     assert AuditLog.objects.filter(user=root, action="list").exists()
+
+
+def test_a_batch_with_nul_and_odd_bytes_is_reported_not_a_crash(world):
+    data = (b"Metropolitan,RB,,MPS20240304,REF\x00X,20240304100000,20240304110000,530000,180000,,,OSGB36,a\n"
+            b"\xff\xfe,\x00,,,,,,,,,,,\n")
+    r = client(world.pa).post(reverse("tagging:batches"), {"file": SimpleUploadedFile("n\x00ul.csv", data)})
+    assert r.status_code in (200, 302)
+    batch = CrimeBatch.objects.latest("pk")
+    assert batch.outcome in ("FAILED", "PARTIAL")
+    assert all("\x00" not in (e.value + e.crime_ref) for e in batch.errors.all())

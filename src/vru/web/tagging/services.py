@@ -98,6 +98,12 @@ def _versions_held(keys: set[tuple[str, str]]) -> pd.DataFrame | None:
     return pd.DataFrame(rows) if rows else None
 
 
+def _text(x, n: int) -> str:
+    """Text for a database column: at most ``n`` characters, NUL (which PostgreSQL refuses in text)
+    replaced by U+FFFD. A batch may carry anything in its bad rows; their errors must still be kept."""
+    return ("" if x is None else str(x)).replace("\x00", "\ufffd")[:n]
+
+
 def _num(x):
     return None if x is None or pd.isna(x) else float(x)
 
@@ -114,13 +120,15 @@ def ingest_batch(data: bytes, name: str, *, user=None, force: str | None = None,
                            f"{force}.")
     with transaction.atomic():
         batch = CrimeBatch.objects.create(
-            file_name=name[:255], force=result.force or force or "", batch_id=(result.batch_id or "")[:255],
-            outcome=result.outcome.value, record_count=min(result.record_count, 1_000_000),
-            file_errors=[str(e) for e in result.file_errors], uploaded_by=user)
+            file_name=_text(name, 255), force=_text(result.force or force, 40),
+            batch_id=_text(result.batch_id, 255), outcome=result.outcome.value,
+            record_count=min(result.record_count, 1_000_000),
+            file_errors=[_text(e, 1000) for e in result.file_errors], uploaded_by=user)
         BatchError.objects.bulk_create([BatchError(
-            batch=batch, row=e.row, line=e.line, crime_ref=(e.crime_reference or "")[:255],
-            field=e.field or "", value=(e.value or "")[:255], code=e.code.name, message=e.message[:255],
-            action=e.required_action[:500]) for e in result.errors])
+            batch=batch, row=min(e.row, 1_000_000), line=min(e.line, 1_000_000),
+            crime_ref=_text(e.crime_reference, 255), field=_text(e.field, 40), value=_text(e.value, 255),
+            code=e.code.name, message=_text(e.message, 255), action=_text(e.required_action, 500))
+            for e in result.errors])
         versions = []
         if result.ok and len(result.records):
             keys = {(r.force, r.crime_ref) for r in result.records.itertuples()}
