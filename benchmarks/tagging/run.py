@@ -1,6 +1,7 @@
 """Benchmark: GPS-tag crime matching against a hand-written DuckDB query (the floor) and geopandas.
 
-    .venv/bin/python benchmarks/tagging/run.py --data /tmp/tagbench --json benchmarks/tagging/results.json
+    .venv/bin/python benchmarks/tagging/run.py --data /tmp/tb/full --repeats 5 --json results.json
+    .venv/bin/python benchmarks/tagging/run.py --data /tmp/tb-small --wearers 100 --days 3 --crimes 200
 
 Data (generated once into ``--data DIR`` and reused while the sizes match):
 
