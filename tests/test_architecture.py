@@ -72,3 +72,10 @@ def test_readme_first_screen_gives_the_two_commands():
 def test_cli_doc_is_generated_from_the_commands():
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_cli_doc.py"), "--check"])
     assert r.returncode == 0, "docs/cli.md is stale: run scripts/gen_cli_doc.py"
+
+
+def test_test_file_names_are_unique():
+    """pytest imports test files by their base name (the folders have no __init__.py): two files with one
+    name stop the whole collection."""
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})

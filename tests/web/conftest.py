@@ -17,6 +17,7 @@ os.environ["DJANGO_SECRET_KEY"] = "test-only-" + os.urandom(16).hex()
 os.environ["VRU_WEB_DB"] = os.path.join(_tmp, "web.sqlite3")
 os.environ["VRU_WEB_STATIC_ROOT"] = os.path.join(_tmp, "static")
 os.environ["VRU_WEB_CACHE"] = os.path.join(_tmp, "cache")
+os.environ["VRU_TAGGING_STORE"] = os.path.join(_tmp, "tagging")
 os.environ.pop("VRU_WEB_PRODUCTION", None)
 if os.environ.get("VRU_TEST_DATABASE_URL"):
     os.environ["DATABASE_URL"] = os.environ["VRU_TEST_DATABASE_URL"]
