@@ -914,3 +914,18 @@ def test_gunicorn_writes_json_lines_and_no_access_log(tmp_path):
     assert {"gunicorn.error"} <= {p["logger"] for p in parsed}
     assert any(p["message"].startswith("Starting gunicorn") for p in parsed)
     assert "secret-query" not in err.read_text() and b"secret-query" not in out  # no access log
+
+
+def test_paths_in_log_lines_carry_no_email_address_or_link_token(capsys):
+    """A 404 logs its path: an address typed into a URL, or a reset or sign-up link's token, must not reach
+    the log (found by the second review)."""
+    c = Client(raise_request_exception=False)
+    capsys.readouterr()
+    assert c.get("/opportunities/alice.smith@example.org/").status_code == 404
+    assert c.get("/accounts/reset/MTIz/cd1234-0123456789abcdef0123456789abcdef/extra/").status_code == 404
+    err = capsys.readouterr().err
+    lines = [line for line in _json_lines(err) if line.get("status") == 404]
+    assert len(lines) == 2, err
+    assert "alice.smith" not in err and "0123456789abcdef" not in err and "MTIz" not in err
+    assert lines[0]["path"] == "/opportunities/[email]/"
+    assert lines[1]["path"] == "/accounts/reset/[token]/extra/"

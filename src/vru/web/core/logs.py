@@ -30,13 +30,16 @@ from django.views.debug import SafeExceptionReporterFilter
 # The request being served (set by vru.web.middleware.RequestIdMiddleware), for lines logged by any code.
 current_request: contextvars.ContextVar = contextvars.ContextVar("vru_web_request", default=None)
 
-EMAIL = re.compile(r"[^\s@\"'<>(),;:]+@[^\s@\"'<>(),;:]+\.[A-Za-z]{2,}")
+EMAIL = re.compile(r"[^\s@\"'<>(),;:/]+@[^\s@\"'<>(),;:/]+\.[A-Za-z]{2,}")
+# The one-time links' tokens (password reset, sign-up confirmation): a 4xx on such a link logs its path.
+TOKEN = re.compile(r"/(reset|confirm)/[^/\s]+/[^/\s]+")
 # runserver's access line: '"GET /path?query HTTP/1.1" 200 123'
 QUERY = re.compile(r"(\s/[^\s?]*)\?\S*")
 
 
 def redact(text: str) -> str:
-    return EMAIL.sub("[email]", text)
+    """No e-mail address and no one-time link token, in a message or a path."""
+    return TOKEN.sub(r"/\1/[token]", EMAIL.sub("[email]", text))
 
 
 def user_id(request):
@@ -52,7 +55,7 @@ def user_id(request):
 def request_fields(request) -> dict:
     fields = {"request_id": getattr(request, "request_id", None),
               "method": getattr(request, "method", None),
-              "path": getattr(request, "path", None)}
+              "path": redact(getattr(request, "path", None) or "") or None}
     try:
         fields["user_id"] = user_id(request)
     except Exception:  # a log line never fails

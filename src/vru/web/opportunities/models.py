@@ -17,6 +17,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q, Value
@@ -160,6 +161,16 @@ class Opportunity(models.Model):
                 fields=["source", "external_id"], condition=~Q(source=""), name="opp_unique_external"
             ),
         ]
+
+    def clean(self):
+        """Capacity never below the places already booked (the database's ``opp_not_overbooked`` holds
+        the same rule): a message next to the field wherever the record is edited, the admin included,
+        instead of the constraint's error. The provider's page re-checks on the locked row (a booking
+        between the check and the save); the admin, used rarely, relies on this check."""
+        super().clean()
+        if self.capacity is not None and self.places_taken and self.capacity < self.places_taken:
+            raise ValidationError({"capacity": f"Capacity cannot be less than the {self.places_taken} "
+                                               "places already booked"})
 
     def __str__(self) -> str:
         return self.title

@@ -26,11 +26,14 @@ _DIGIT_WORD = re.compile(rf"(?<![a-z])({_WORD})(?![a-z])")
 _LOOKALIKE = re.compile(r"(?<=\d)[oli]|[oli](?=\d)|(?<=\d[\s.\-])[oli](?=[\s.\-]?\d)")
 _LOOKALIKE_DIGIT = {"o": "0", "l": "1", "i": "1"}
 # a clock time (09.00, 9:30) or a date (01/02/2025, 1.2.25): never part of a phone number
-_TIME = re.compile(r"\b([01]?\d|2[0-3])[.:]([0-5]\d)\b")
+# Not when another group of digits stands just before it ("07.70 09.00 123" is a number, not a time).
+_TIME = re.compile(r"(?<!\d[\s.\-])\b([01]?\d|2[0-3])[.:]([0-5]\d)\b")
 _DATE = re.compile(r"\b(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})\b")
 # money and quantities with a unit: never part of a phone number ("£0.50", "2 x 5ml", "4pm")
-_AMOUNT = re.compile(r"[£$€]\s*\d+(?:[.,]\d+)?|\b\d+(?:[.,]\d+)?\s*(?:p|pm|am|ml|mg|kg|km|m|cm|mins?|"
-                     r"minutes?|hrs?|hours?|yrs?|years?|st|nd|rd|th|s)\b")
+# At most six digits, and not just after another group of digits: a unit after a phone number
+# ("07700900123s", "07700 900 123 mins") must not hide it.
+_AMOUNT = re.compile(r"[£$€]\s*\d{1,6}(?:[.,]\d+)?|(?<!\d[\s.\-])\b\d{1,6}(?:[.,]\d+)?\s*"
+                     r"(?:p|pm|am|ml|mg|kg|km|m|cm|mins?|minutes?|hrs?|hours?|yrs?|years?|st|nd|rd|th|s)\b")
 # a group of digits, with the "+" of an international number
 _GROUP = re.compile(r"(\+\s*)?\d+")
 # what may stand between two groups of one number: separators (any but letters and digits, a few of
