@@ -134,17 +134,21 @@ def check_batch(file: Path) -> None:
               required=True, help="Folder of the positions store.")
 @click.option("--activations", "-a", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               required=True, help="Device activations (CSV or Parquet).")
-@click.option("--crimes", "-c", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+@click.option("--crimes", "-c", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Crime versions (CSV or Parquet with the CRIMES columns; times ISO 8601 UTC).")
+@click.option("--batch", "-b", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Or a police crime batch in the MoJ contract: checked first (its errors printed); the "
+                   "valid rows of a SUCCESSFUL or PARTIAL batch are matched as first versions.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for points.csv, summary.csv and run.json.")
 @click.option("--backend", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True)
 @click.option("--radius", type=float, default=100.0, show_default=True, help="Radius R in metres.")
 @click.option("--tolerance", type=float, default=300.0, show_default=True,
               help="Seconds added to each side of the crime window.")
-def match_cmd(root: Path, activations: Path, crimes: Path, out: Path, backend: str, radius: float,
-              tolerance: float) -> None:
-    """Match crime versions against the stored trails (algorithm in docs/tagging-matching.md)."""
+def match_cmd(root: Path, activations: Path, crimes: Path | None, batch: Path | None, out: Path, backend: str,
+              radius: float, tolerance: float) -> None:
+    """Match crime versions (--crimes) or a police crime batch (--batch) against the stored trails
+    (algorithm in docs/tagging-matching.md)."""
     import json
 
     import ibis
@@ -155,13 +159,25 @@ def match_cmd(root: Path, activations: Path, crimes: Path, out: Path, backend: s
     from vru.tagging import schema as S
     from vru.tagging.matching import Params, match
 
+    if (crimes is None) == (batch is None):
+        raise click.UsageError("give either --crimes or --batch")
     params = _run(Params, radius_m=radius, tolerance_s=tolerance)
     act = _run(positions.read_activations, activations).to_pandas()
-    cr = pd.read_parquet(crimes) if crimes.suffix.lower() == ".parquet" else pd.read_csv(crimes, dtype=str)
-    for c in (S.TIME_FROM, S.TIME_TO):
-        cr[c] = _run(pd.to_datetime, cr[c], utc=True)
-    for c in (S.EASTING, S.NORTHING):
-        cr[c] = _run(pd.to_numeric, cr[c])
+    if batch is not None:
+        from vru.tagging import crimes as C
+
+        result = C.read_batch(batch)
+        click.echo("\n".join(C.report_lines(result)), err=True)
+        if not result.ok:
+            sys.exit(1)
+        cr = C.crimes_table(C.new_versions(None, result))
+    else:
+        parquet = crimes.suffix.lower() == ".parquet"
+        cr = pd.read_parquet(crimes) if parquet else pd.read_csv(crimes, dtype=str)
+        for c in (S.TIME_FROM, S.TIME_TO):
+            cr[c] = _run(pd.to_datetime, cr[c], utc=True)
+        for c in (S.EASTING, S.NORTHING):
+            cr[c] = _run(pd.to_numeric, cr[c])
     pad = pd.Timedelta(seconds=params.tolerance_s + params.max_gap_s + 1)
     start, end = cr[S.TIME_FROM].min() - pad, cr[S.TIME_TO].max() + pad
     if backend == "duckdb":
@@ -174,8 +190,8 @@ def match_cmd(root: Path, activations: Path, crimes: Path, out: Path, backend: s
     pos = store.positions_table(con, root, start, end)
     r = _run(match, pos, act, cr, params, backend=backend, trigger="MANUAL", con=con)
     out.mkdir(parents=True, exist_ok=True)
-    csvsafe.safe_frame(r.points).to_csv(out / "points.csv", index=False)
-    csvsafe.safe_frame(r.summary).to_csv(out / "summary.csv", index=False)
+    csvsafe.safe_frame(r.points).to_csv(out / "points.csv", index=False, quoting=csvsafe.QUOTING)
+    csvsafe.safe_frame(r.summary).to_csv(out / "summary.csv", index=False, quoting=csvsafe.QUOTING)
     (out / "run.json").write_text(json.dumps(r.run, default=str, indent=2))
     click.echo(f"{r.run['algorithm_version']}: {len(cr)} crime version(s), {len(r.summary)} match(es) "
                f"(crime, wearer), {len(r.points)} point(s) -> {out}")
