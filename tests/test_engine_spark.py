@@ -6,14 +6,10 @@ One local Spark session (local[2], no UI, bound to 127.0.0.1) serves the whole m
 from __future__ import annotations
 
 import gzip
-import os
-import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from needs import missing
 from test_police_uk import (
     BAD_LINES,
     FOLDER,
@@ -32,30 +28,6 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 KEY = ["source", "level", "area_code", "month", "category"]
 
-
-def _java() -> bool:
-    home = os.environ.get("JAVA_HOME")
-    return bool(shutil.which("java") or (home and (Path(home) / "bin" / "java").exists()))
-
-
-@pytest.fixture(scope="module")
-def spark():
-    if not _java():
-        missing("no Java runtime (java not on PATH, JAVA_HOME unset): Spark cannot start")
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[2]").appName("vru-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "1g")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.driver.host", "127.0.0.1")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:
