@@ -1,4 +1,4 @@
-"""``vru tagging match --batch``: a police crime batch in the MoJ contract, checked and matched in one step."""
+"""`vru tagging match --batch`: a police crime batch in the MoJ contract, checked and matched at once."""
 
 from __future__ import annotations
 
