@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
 import click
 
 from vru import __version__, api
+from vru.cli_util import runner
 from vru.errors import VRUError
 from vru.outputs import csvsafe
 from vru.warehouse.store import ENV_VAR, default_path
@@ -28,12 +28,7 @@ def main() -> None:
     """VRU platform: real London data in, a serious-violence needs assessment out."""
 
 
-def _run(fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except VRUError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(2)
+_run = runner(VRUError)  # vru.cli_util: "error: <message>" on standard error, exit status 2
 
 
 @main.command()

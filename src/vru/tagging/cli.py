@@ -8,18 +8,11 @@ from pathlib import Path
 
 import click
 
+from vru.cli_util import runner
 from vru.errors import VRUError
 
-
-def _run(fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except VRUError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(2)
-    except ValueError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(2)
+# the layer's own errors and the ValueError of a bad parameter or time: "error: <message>", exit status 2
+_run = runner(VRUError, ValueError)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
