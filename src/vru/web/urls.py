@@ -16,6 +16,7 @@ from vru.web.accounts.views import RateLimitedPasswordResetView
 from vru.web.dashboard import api as dashboard_api
 from vru.web.opportunities import api as opportunities_api
 from vru.web.programme import api as programme_api
+from vru.web.referrals import api as referrals_api
 
 
 def _swagger_csp(view):
@@ -36,6 +37,7 @@ api_v1 = [
     path("dashboard/", include(dashboard_api.urlpatterns)),
     path("programme/", include(programme_api.urlpatterns)),
     path("opportunities/", include(opportunities_api.urlpatterns)),
+    path("referrals/", include(referrals_api.urlpatterns)),
 ]
 
 urlpatterns = [
@@ -47,6 +49,7 @@ urlpatterns = [
     path("programme/", include("vru.web.programme.urls")),
     path("opportunities/", include("vru.web.opportunities.urls")),
     path("tagging/", include("vru.web.tagging.urls")),
+    path("referrals/", include("vru.web.referrals.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", _swagger_csp(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),

@@ -15,6 +15,10 @@ NAV = [
     ("Dashboard", "dashboard:overview", "accounts.view_dashboard", "/dashboard/"),
     ("Programme register", "programme:index", "programme.view_register", "/programme/"),
     ("Opportunities", "opportunities:search", None, "/opportunities/"),
+    ("Referrals", "referrals:cases", "referrals.view_case", "/referrals/"),
+    ("Refer a young person", "referrals:mine", "referrals.add_referral", "/referrals/mine/"),
+    ("Intelligence", "referrals:intelligence", "referrals.view_intelligence", "/referrals/intelligence/"),
+    ("Referral figures", "referrals:reports", "referrals.view_reports", "/referrals/reports/"),
     ("API", "api-docs", "accounts.view_dashboard", "/api/"),
     ("Administration", "admin:index", STAFF, "/admin/"),
 ]

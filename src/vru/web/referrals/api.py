@@ -1,0 +1,198 @@
+"""Read-only JSON API of Rescue and Response, mounted at /api/v1/referrals/. The same rules as the pages:
+each endpoint needs the page's permission, lists hold only what the user's role and organisation may see,
+another organisation's case is 404, every case read is one audit row and every intelligence read a
+disclosure; a restricted case outside one's named staff is 403 here (break the glass on its page)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import Http404
+from django.urls import path
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from vru.web.accounts.audit import audit
+
+from . import reports, services
+from .models import Disclosure, Referral, YoungPerson
+
+TAGS = ["referrals"]
+
+
+def _perm(perm: str):
+    class Has(BasePermission):
+        def has_permission(self, request, view):
+            return bool(request.user and request.user.is_authenticated and request.user.has_perm(perm))
+
+    Has.__name__ = f"Has_{perm.split('.')[1]}"
+    return [Has]
+
+
+class CaseListSerializer(serializers.ModelSerializer):
+    provider = serializers.CharField(source="current_provider.organisation.name", default=None)
+
+    class Meta:
+        model = Referral
+        fields = ["id", "reference", "kind", "status", "referral_date", "borough", "provider", "restricted"]
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = YoungPerson
+        fields = ["name", "date_of_birth", "contact"]
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    person = PersonSerializer(read_only=True)
+    provider = serializers.CharField(source="current_provider.organisation.name", default=None)
+
+    class Meta:
+        model = Referral
+        fields = [
+            "id",
+            "reference",
+            "kind",
+            "status",
+            "referral_date",
+            "borough",
+            "gender",
+            "age_at_referral",
+            "ind_county_lines",
+            "ind_association",
+            "ind_cse",
+            "ind_missing",
+            "missing_episodes",
+            "nrm_referred",
+            "nrm_referred_on",
+            "rg_decision",
+            "rg_decided_on",
+            "cg_decision",
+            "cg_decided_on",
+            "provider",
+            "person",
+        ]
+
+
+class StatusSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Referral
+        fields = ["id", "reference", "kind", "status", "referral_date", "submitted_at"]
+
+
+class IntelligenceListSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Referral
+        fields = ["id", "reference", "referral_date", "borough"]
+
+
+@extend_schema(summary="Cases of the user's organisation", tags=TAGS)
+class CaseList(generics.ListAPIView):
+    serializer_class = CaseListSerializer
+    permission_classes = _perm("referrals.view_case")
+    queryset = Referral.objects.none()
+
+    def get_queryset(self):
+        return services.caseload(self.request.user).select_related("current_provider__organisation")
+
+
+@extend_schema(summary="One case (audited)", tags=TAGS)
+class CaseDetail(generics.RetrieveAPIView):
+    serializer_class = CaseSerializer
+    permission_classes = _perm("referrals.view_case")
+    queryset = Referral.objects.none()
+
+    def get_object(self):
+        r = services.case_or_404(self.request.user, self.kwargs["pk"])
+        purpose = services.read_purpose(self.request._request, r)
+        if purpose is None:
+            raise PermissionDenied("This record is restricted: open it on its page and give your reason.")
+        audit(self.request._request, "view case (API)", r, purpose)
+        return r
+
+
+@extend_schema(summary="The status of the referrals the user made", tags=TAGS)
+class MineList(generics.ListAPIView):
+    serializer_class = StatusSerializer
+    permission_classes = _perm("referrals.add_referral")
+    queryset = Referral.objects.none()
+
+    def get_queryset(self):
+        return Referral.objects.filter(referrer=self.request.user, anonymised_at__isnull=True)
+
+
+def _intelligence(user):
+    council = services.council_of(user)
+    qs = (
+        Referral.objects.filter(kind="intelligence", shared_with=council, anonymised_at__isnull=True)
+        if council
+        else Referral.objects.none()
+    )
+    return council, qs
+
+
+@extend_schema(summary="Intelligence shared with the user's council", tags=TAGS)
+class IntelligenceList(generics.ListAPIView):
+    serializer_class = IntelligenceListSerializer
+    permission_classes = _perm("referrals.view_intelligence")
+    queryset = Referral.objects.none()
+
+    def get_queryset(self):
+        return _intelligence(self.request.user)[1]
+
+
+class RedactedSerializer(serializers.Serializer):
+    fields_ = serializers.DictField(child=serializers.CharField())
+
+
+@extend_schema(
+    summary="One intelligence referral, redacted (a disclosure, logged)",
+    tags=TAGS,
+    responses=RedactedSerializer,
+)
+class IntelligenceDetail(APIView):
+    permission_classes = _perm("referrals.view_intelligence")
+
+    def get(self, request, pk):
+        council, qs = _intelligence(request.user)
+        r = qs.filter(pk=pk).first()
+        if r is None:
+            raise Http404("no such intelligence")
+        with transaction.atomic():
+            Disclosure.objects.create(referral=r, council=council, recipient=request.user)
+            audit(
+                request._request,
+                "disclose intelligence (API)",
+                r,
+                f"disclosure to {council.organisation} (council of the young person's borough)",
+            )
+        return Response({"fields": dict(reports.redacted(r))})
+
+
+class ReportSerializer(serializers.Serializer):
+    report = serializers.DictField()
+
+
+@extend_schema(
+    summary="The service's figures, small numbers suppressed", tags=TAGS, responses=ReportSerializer
+)
+class Report(APIView):
+    permission_classes = _perm("referrals.view_reports")
+
+    def get(self, request):
+        return Response(reports.service_report())
+
+
+PUBLIC_VIEWS: tuple[str, ...] = ()
+
+urlpatterns = [
+    path("cases/", CaseList.as_view(), name="referrals-api-cases"),
+    path("cases/<uuid:pk>/", CaseDetail.as_view(), name="referrals-api-case"),
+    path("mine/", MineList.as_view(), name="referrals-api-mine"),
+    path("intelligence/", IntelligenceList.as_view(), name="referrals-api-intelligence"),
+    path("intelligence/<uuid:pk>/", IntelligenceDetail.as_view(), name="referrals-api-intelligence-detail"),
+    path("reports/", Report.as_view(), name="referrals-api-reports"),
+]

@@ -1,0 +1,483 @@
+"""Forms of the referral pages: every problem is a message next to its field (GOV.UK error summary at the
+top), and nothing is saved unless the whole form is valid."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from vru.web.core.forms import GovukFormMixin
+
+from . import services
+from .models import (
+    DECLINE_REASONS,
+    INDICATORS,
+    MAX_TEXT,
+    Closure,
+    Contact,
+    MissingEpisode,
+    Need,
+    NeedOutcome,
+    Provider,
+    Referral,
+    Rescue,
+    RiskNote,
+)
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
+NRM_FIELDS = [
+    "nrm_referred",
+    "nrm_referred_on",
+    "rg_decision",
+    "rg_decided_on",
+    "cg_decision",
+    "cg_decided_on",
+]
+PERSON_FIELDS = ["name", "date_of_birth", "contact"]
+
+
+def _no_future(form, data: dict, fields) -> None:
+    today = timezone.localdate()
+    for f in fields:
+        v = data.get(f)
+        if v is not None and f not in form.errors and (v.date() if hasattr(v, "date") else v) > today:
+            form.add_error(f, "The date must not be in the future")
+
+
+def check_nrm(form, data: dict) -> None:
+    """NRM dates follow the decisions: a referral date when referred, each decision with its date, in
+    order (referral, reasonable grounds, conclusive grounds)."""
+    if data.get("nrm_referred") and not data.get("nrm_referred_on") and "nrm_referred_on" not in form.errors:
+        form.add_error("nrm_referred_on", "Enter the date of the NRM referral")
+    if not data.get("nrm_referred") and (data.get("rg_decision") or data.get("cg_decision")):
+        form.add_error("nrm_referred", "A decision needs an NRM referral: tick it and give its date")
+    for dec, on in (("rg_decision", "rg_decided_on"), ("cg_decision", "cg_decided_on")):
+        if data.get(dec) and not data.get(on) and on not in form.errors:
+            form.add_error(on, "Enter the date of the decision")
+        if data.get(on) and not data.get(dec):
+            form.add_error(dec, "Choose the decision of this date")
+    if data.get("cg_decision") and data.get("rg_decision") != "positive" and "cg_decision" not in form.errors:
+        form.add_error(
+            "cg_decision", "A conclusive-grounds decision follows a positive reasonable-grounds one"
+        )
+    order = [
+        ("nrm_referred_on", "the NRM referral"),
+        ("rg_decided_on", "the reasonable-grounds decision"),
+        ("cg_decided_on", "the conclusive-grounds decision"),
+    ]
+    for (a, la), (b, _lb) in zip(order, order[1:], strict=False):
+        if data.get(a) and data.get(b) and data[b] < data[a] and b not in form.errors:
+            form.add_error(b, f"This date must not be before {la}")
+    _no_future(form, data, [f for f, _ in order])
+
+
+class ReferralForm(GovukFormMixin, forms.ModelForm):
+    """The referral: the young person, the signs, NRM, consent. ``submit=True`` (the Submit button) checks
+    eligibility and that every item is there; a draft keeps whatever is valid so far."""
+
+    name = forms.CharField(label="Young person's full name", max_length=200, required=False)
+    date_of_birth = forms.DateField(
+        label="Date of birth",
+        required=False,
+        widget=DATE,
+        error_messages={"invalid": "Enter a real date, like 2008-03-27"},
+    )
+    contact = forms.CharField(
+        label="Contact details",
+        max_length=300,
+        required=False,
+        help_text="Only if the provider needs them to reach the young person.",
+    )
+
+    class Meta:
+        model = Referral
+        fields = [
+            "kind",
+            "sector",
+            "borough",
+            "gender",
+            *[f for f, _ in INDICATORS],
+            "missing_episodes",
+            "need_rescue",
+            "need_relocation",
+            "need_family",
+            *NRM_FIELDS,
+            "consent",
+            "lawful_basis",
+            "concerns",
+        ]
+        widgets = {
+            "kind": forms.RadioSelect,
+            "consent": forms.RadioSelect,
+            "lawful_basis": forms.RadioSelect,
+            "nrm_referred_on": DATE,
+            "rg_decided_on": DATE,
+            "cg_decided_on": DATE,
+            "concerns": forms.Textarea(attrs={"rows": 4}),
+        }
+        help_texts = {
+            "concerns": "What has happened, what you are worried about, and what you have done. "
+            "Do not name other people unless the provider needs to know."
+        }
+
+    def __init__(self, *args, submit: bool = False, **kwargs):
+        instance = kwargs.get("instance")
+        person = getattr(instance, "person", None) if instance is not None and instance.pk else None
+        if person is not None:
+            kwargs.setdefault("initial", {}).update({f: getattr(person, f) for f in PERSON_FIELDS})
+        super().__init__(*args, **kwargs)
+        self.submit = submit
+        self.fields["borough"].choices = [("", "Choose a borough"), *self.fields["borough"].choices[1:]]
+        self.fields["gender"].choices = [("", "Choose"), *self.fields["gender"].choices[1:]]
+        self.fields["sector"].choices = [("", "Choose your sector"), *self.fields["sector"].choices[1:]]
+        self.fields["kind"].choices = (
+            self.fields["kind"].choices[1:]
+            if self.fields["kind"].choices[0][0] == ""
+            else self.fields["kind"].choices
+        )
+        for f in ("consent", "lawful_basis"):
+            self.fields[f].choices = [c for c in self.fields[f].choices if c[0]]
+            self.fields[f].required = False
+        self.fields["sector"].required = False
+
+    def referral_date(self):
+        return self.instance.referral_date if self.instance.pk else timezone.localdate()
+
+    def clean(self):
+        data = super().clean()
+        check_nrm(self, data)
+        dob = data.get("date_of_birth")
+        day = self.referral_date()
+        if dob is not None and "date_of_birth" not in self.errors:
+            if dob > day:
+                self.add_error("date_of_birth", "The date of birth must be in the past")
+            else:
+                for problem in services.eligibility(borough="x", dob=dob, on=day, indicators=[True]):
+                    self.add_error("date_of_birth", problem.message)
+        if self.submit:
+            required = {
+                "name": "Enter the young person's full name",
+                "date_of_birth": "Enter their date of birth",
+                "gender": "Choose their gender",
+                "sector": "Choose your sector",
+                "consent": "Say whether they consented",
+                "lawful_basis": "Choose the lawful basis",
+            }
+            for f, msg in required.items():
+                if not data.get(f) and f not in self.errors:
+                    self.add_error(f, msg)
+            for problem in services.eligibility(
+                borough=data.get("borough") or "",
+                dob=None,
+                on=day,
+                indicators=[data.get(f) for f, _ in INDICATORS],
+            ):
+                if problem.field not in self.errors:
+                    self.add_error(problem.field, problem.message)
+        return data
+
+    def person_values(self) -> dict:
+        return {f: self.cleaned_data.get(f) or ("" if f != "date_of_birth" else None) for f in PERSON_FIELDS}
+
+
+class DecisionForm(GovukFormMixin, forms.Form):
+    decision = forms.ChoiceField(
+        choices=[("accept", "Accept"), ("decline", "Decline")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose accept or decline"},
+    )
+    decline_reason = forms.ChoiceField(label="Reason for declining", choices=DECLINE_REASONS, required=False)
+    note = forms.CharField(
+        label="Notes",
+        max_length=MAX_TEXT,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required when the reason is Other.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "decline":
+            if not data.get("decline_reason"):
+                self.add_error("decline_reason", "Choose the reason for declining")
+            elif data["decline_reason"] == "other" and not (data.get("note") or "").strip():
+                self.add_error("note", "Say why the referral is declined")
+        return data
+
+
+def provider_label(p: Provider) -> str:
+    return f"{p} ({p.open_cases()} of {p.capacity} places taken)"
+
+
+class AllocationForm(GovukFormMixin, forms.Form):
+    provider = forms.ModelChoiceField(
+        queryset=Provider.objects.filter(active=True),
+        empty_label="Choose a provider",
+        error_messages={
+            "required": "Choose a provider",
+            "invalid_choice": "Choose one of the providers listed",
+        },
+    )
+    reason = forms.CharField(
+        label="Reason for the reassignment",
+        max_length=MAX_TEXT,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required when the case already has a provider.",
+    )
+
+    def __init__(self, *args, referral: Referral, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.referral = referral
+        self.fields["provider"].label_from_instance = provider_label
+
+    def clean(self):
+        data = super().clean()
+        p = data.get("provider")
+        if p is not None and p.pk != self.referral.current_provider_id and not p.has_room():
+            self.add_error(
+                "provider",
+                f"{p} is at capacity ({p.open_cases()} of {p.capacity} open cases): choose another provider",
+            )
+        if self.referral.current_provider_id and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Give the reason for moving the case to another provider")
+        if p is not None and p.pk == self.referral.current_provider_id:
+            self.add_error("provider", "The case is already with this provider")
+        return data
+
+
+class CaseDatesMixin:
+    """A date of casework must not be before the referral, nor in the future."""
+
+    date_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, referral: Referral, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.referral = referral
+
+    def clean(self):
+        data = super().clean()
+        start = self.referral.referral_date
+        for f in self.date_fields:
+            v = data.get(f)
+            if v is None or f in self.errors:
+                continue
+            day = timezone.localtime(v).date() if hasattr(v, "date") and hasattr(v, "hour") else v
+            if day < start:
+                self.add_error(f, f"The date must not be before the referral ({start:%d %B %Y})")
+            elif day > timezone.localdate():
+                self.add_error(f, "The date must not be in the future")
+        self.instance.referral = self.referral
+        return data
+
+
+class ContactForm(CaseDatesMixin, GovukFormMixin, forms.ModelForm):
+    date_fields = ("when",)
+
+    class Meta:
+        model = Contact
+        fields = ["when", "kind", "attendance", "dna_reason", "note"]
+        widgets = {
+            "when": DATETIME,
+            "attendance": forms.RadioSelect,
+            "note": forms.Textarea(attrs={"rows": 3}),
+        }
+        labels = {"when": "Date and time"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["when"].input_formats = DT_FORMATS
+        self.fields["attendance"].choices = [c for c in self.fields["attendance"].choices if c[0]]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("attendance") == "dna" and not data.get("dna_reason"):
+            self.add_error("dna_reason", "Choose why they did not attend (or Not known)")
+        if data.get("attendance") in ("attended", "late") and data.get("dna_reason"):
+            self.add_error("dna_reason", "A reason for not attending is only for a session they missed")
+        return data
+
+
+class NeedForm(GovukFormMixin, forms.ModelForm):
+    class Meta:
+        model = Need
+        fields = ["category", "desired_outcome"]
+        labels = {"category": "Need", "desired_outcome": "Desired outcome"}
+
+
+class RiskNoteForm(CaseDatesMixin, GovukFormMixin, forms.ModelForm):
+    date_fields = ()
+
+    class Meta:
+        model = RiskNote
+        fields = ["level", "text", "review_on"]
+        widgets = {"review_on": DATE, "text": forms.Textarea(attrs={"rows": 3})}
+        labels = {"text": "Risk"}
+
+    def clean(self):
+        data = super().clean()
+        r = data.get("review_on")
+        if r is not None and r < timezone.localdate():
+            self.add_error("review_on", "The review date must be today or later")
+        elif r is not None and (r - timezone.localdate()).days > 366:
+            self.add_error("review_on", "Review a risk at least once a year")
+        return data
+
+
+class RescueForm(CaseDatesMixin, GovukFormMixin, forms.ModelForm):
+    date_fields = ("rescued_on", "returned_on")
+
+    class Meta:
+        model = Rescue
+        fields = ["county", "police_force", "rescued_on", "returned_on", "note"]
+        widgets = {"rescued_on": DATE, "returned_on": DATE, "note": forms.Textarea(attrs={"rows": 3})}
+
+    def clean(self):
+        data = super().clean()
+        a, b = data.get("rescued_on"), data.get("returned_on")
+        if a and b and b < a and "returned_on" not in self.errors:
+            self.add_error("returned_on", "The return must not be before the rescue")
+        return data
+
+
+class MissingEpisodeForm(CaseDatesMixin, GovukFormMixin, forms.ModelForm):
+    date_fields = ("started_on", "ended_on")
+
+    class Meta:
+        model = MissingEpisode
+        fields = ["started_on", "ended_on", "reported_to_police"]
+        widgets = {"started_on": DATE, "ended_on": DATE}
+
+    def clean(self):
+        data = super().clean()
+        a, b = data.get("started_on"), data.get("ended_on")
+        if a and b and b < a and "ended_on" not in self.errors:
+            self.add_error("ended_on", "The end must not be before the start")
+        return data
+
+
+class ClosureForm(CaseDatesMixin, GovukFormMixin, forms.ModelForm):
+    """Closure, with an outcome for each desired outcome of the case (``outcome_<need id>``)."""
+
+    date_fields = ("closed_on",)
+
+    class Meta:
+        model = Closure
+        fields = [
+            "closed_on",
+            "reason",
+            "engaged",
+            "involvement",
+            "in_eet",
+            "fewer_missing",
+            "nrm_outcome",
+            "note",
+        ]
+        widgets = {
+            "closed_on": DATE,
+            "involvement": forms.RadioSelect,
+            "note": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["engaged"].required = False
+        self.needs = list(self.referral.need_records.all())
+        for n in self.needs:
+            self.fields[f"outcome_{n.pk}"] = forms.ChoiceField(
+                label=f"Outcome: {n.get_category_display()}: {n.desired_outcome}",
+                choices=[c for c in NeedOutcome.ACHIEVEMENT],
+                widget=forms.RadioSelect,
+                error_messages={"required": "Choose achieved, partly achieved or not achieved"},
+            )
+        self.fields["involvement"].choices = [c for c in self.fields["involvement"].choices if c[0]]
+        from vru.web.core.forms import style_fields
+
+        style_fields(self)
+
+    def clean(self):
+        data = super().clean()
+        if not self.needs:
+            raise ValidationError("Record at least one need and its desired outcome before closing the case")
+        return data
+
+    def outcomes(self) -> list[tuple[Need, str]]:
+        return [(n, self.cleaned_data[f"outcome_{n.pk}"]) for n in self.needs]
+
+
+class UpdateForm(GovukFormMixin, forms.ModelForm):
+    """A change after submission: each changed field is kept with its old value and the reason."""
+
+    contact = forms.CharField(label="Contact details", max_length=300, required=False)
+    reason = forms.CharField(
+        label="Reason for the change",
+        min_length=5,
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={
+            "required": "Give the reason for the change",
+            "min_length": "Give a reason of at least 5 characters",
+        },
+    )
+
+    class Meta:
+        model = Referral
+        fields = ["borough", "gender", "missing_episodes", *NRM_FIELDS]
+        widgets = {"nrm_referred_on": DATE, "rg_decided_on": DATE, "cg_decided_on": DATE}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        person = getattr(self.instance, "person", None)
+        if person is not None and not self.is_bound:
+            self.initial["contact"] = person.contact
+        self.fields["borough"].required = True
+
+    def clean(self):
+        data = super().clean()
+        check_nrm(self, data)
+        return data
+
+
+class BreakGlassForm(GovukFormMixin, forms.Form):
+    reason = forms.CharField(
+        label="Why do you need to open this record?",
+        min_length=10,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="It is recorded with your name and the time, and shown to your organisation's managers.",
+        error_messages={
+            "required": "Give the reason you need to open this record",
+            "min_length": "Give a reason of at least 10 characters",
+        },
+    )
+
+
+class RestrictionForm(GovukFormMixin, forms.ModelForm):
+    class Meta:
+        model = Referral
+        fields = ["restricted", "allowed_staff", "barred_staff"]
+        widgets = {
+            "allowed_staff": forms.CheckboxSelectMultiple,
+            "barred_staff": forms.CheckboxSelectMultiple,
+        }
+        labels = {"allowed_staff": "Named staff who may open it", "barred_staff": "Staff barred from it"}
+
+    def __init__(self, *args, staff, **kwargs):
+        super().__init__(*args, **kwargs)
+        for f in ("allowed_staff", "barred_staff"):
+            self.fields[f].queryset = staff
+            self.fields[f].label_from_instance = lambda u: u.get_full_name()
+
+    def clean(self):
+        data = super().clean()
+        both = set(data.get("allowed_staff") or []) & set(data.get("barred_staff") or [])
+        if both:
+            self.add_error("barred_staff", "Someone cannot be both named and barred")
+        if data.get("restricted") and not data.get("allowed_staff"):
+            self.add_error(
+                "allowed_staff", "Name at least one member of staff who may open a restricted record"
+            )
+        return data

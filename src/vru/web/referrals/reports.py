@@ -1,0 +1,171 @@
+"""The service's figures (docs/web-referrals.md, "Reports"): referrals by source, borough, type and month;
+acceptance, engagement and outcome rates; time from referral to first contact; referrals against need per
+borough (drug and weapons offences from the analysis warehouse as the public proxy of need).
+
+Every count that leaves the service passes through ONE function, :func:`publish`, which applies
+``vru.analysis.disclosure.suppress_series`` (primary suppression below :data:`MIN_N` and complementary
+suppression so that no hidden cell can be worked out from the total). A rate is published only when both of
+its parts (yes and no) are.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+
+import pandas as pd
+from django.conf import settings
+from django.db.models import Count
+from django.db.models.functions import TruncMonth
+
+from vru.analysis.disclosure import suppress_series
+from vru.geography.boroughs import BOROUGHS
+
+from .models import GENDERS, KINDS, SECTORS, Closure, Referral
+
+log = logging.getLogger(__name__)
+
+#: the smallest count published (cases, not survey respondents: the usual threshold for case data)
+MIN_N = int(getattr(settings, "VRU_REFERRALS_MIN_N", 10))
+NEED_CATEGORIES = ("drug_offences", "possession_of_weapons")
+SUBMITTED = ["submitted", "accepted", "declined", "closed"]
+
+
+def publish(counts: pd.Series) -> list[dict]:
+    """The one exit of figures: ``[{"label", "count" (None when suppressed)}, ..., {"label": "Total"}]``."""
+    counts = counts.astype(int)
+    if counts.empty:
+        return [{"label": "Total", "count": 0 if MIN_N <= 0 else None}]
+    s = suppress_series(counts.rename("n"), min_n=MIN_N).published().iloc[0]
+    return [{"label": str(k), "count": None if pd.isna(v) else int(v)} for k, v in s.items()]
+
+
+def _rate(yes: int, no: int) -> dict:
+    cells = publish(pd.Series({"yes": yes, "no": no}))
+    ok = all(c["count"] is not None for c in cells)
+    return {"rate": round(100 * yes / (yes + no), 1) if ok and yes + no else None, "n": cells[-1]["count"]}
+
+
+def _series(qs, field: str, labels: dict) -> list[dict]:
+    got = dict(qs.values_list(field).annotate(n=Count("pk")).values_list(field, "n"))
+    s = pd.Series({labels.get(k, k or "Not recorded"): int(got.get(k, 0)) for k in labels}, dtype=int)
+    extra = {k: v for k, v in got.items() if k not in labels}
+    if extra:
+        s = pd.concat([s, pd.Series({labels.get(k, k or "Not recorded"): v for k, v in extra.items()})])
+    return publish(s)
+
+
+def rates(qs=None) -> dict:
+    """Acceptance (accepted of submitted), engagement (engaged of accepted) and outcome (involvement reduced
+    or ceased of those engaged) rates, with their published denominators."""
+    qs = qs if qs is not None else Referral.objects.filter(status__in=SUBMITTED)
+    submitted = qs.count()
+    accepted = qs.filter(status__in=["accepted", "closed"], decided_at__isnull=False).count()
+    closures = Closure.objects.filter(referral__in=qs)
+    engaged = closures.filter(engaged=True).count()
+    reduced = closures.filter(engaged=True, involvement__in=["reduced", "ceased"]).count()
+    return {
+        "acceptance": _rate(accepted, submitted - accepted),
+        "engagement": _rate(engaged, accepted - engaged),
+        "reduced_or_ceased": _rate(reduced, engaged - reduced),
+    }
+
+
+def first_contact_days(qs=None) -> dict:
+    """Days from the referral to the first attended contact: median and count (published if >= MIN_N)."""
+    qs = qs if qs is not None else Referral.objects.filter(status__in=["accepted", "closed"])
+    days = []
+    for r in qs.prefetch_related("contacts"):
+        firsts = [c.when for c in r.contacts.all() if c.attendance in ("attended", "late")]
+        if firsts:
+            days.append((min(firsts).date() - r.referral_date).days)
+    n = len(days)
+    return {"n": n if n >= MIN_N else None, "median": statistics.median(days) if n >= MIN_N else None}
+
+
+def need_by_borough() -> dict[str, int] | None:
+    """Drug and weapons offences per borough over the warehouse's latest 12 months (None without one)."""
+    from vru.warehouse import queries as q
+    from vru.web.dashboard.cache import WarehouseMissing, WarehouseUnavailable, open_warehouse
+
+    try:
+        wh = open_warehouse()
+    except (WarehouseMissing, WarehouseUnavailable) as exc:
+        log.info("referrals: no warehouse for the need per borough (%s)", type(exc).__name__)
+        return None
+    try:
+        frames = [
+            q.crime_series(wh, source="mps_borough_detailed", level="borough", category=c)
+            for c in NEED_CATEGORIES
+        ]
+    finally:
+        wh.close()
+    df = pd.concat(frames)
+    if df.empty:
+        return None
+    last = df["month"].max()
+    df = df[df["month"] > last - pd.DateOffset(months=12)]
+    return {str(k): int(v) for k, v in df.groupby("area_code")["count"].sum().items()}
+
+
+def referrals_against_need(qs=None) -> list[dict]:
+    """Per borough: referrals (published), their rank among published boroughs, need and its rank."""
+    qs = qs if qs is not None else Referral.objects.filter(status__in=SUBMITTED)
+    got = dict(qs.values_list("borough").annotate(n=Count("pk")).values_list("borough", "n"))
+    cells = {
+        c["label"]: c["count"] for c in publish(pd.Series({code: got.get(code, 0) for code in BOROUGHS}))
+    }
+    need = need_by_borough() or {}
+    need_rank = {c: i for i, c in enumerate(sorted(need, key=lambda c: -need[c]), 1)}
+    shown = sorted((c for c in BOROUGHS if cells.get(c) is not None), key=lambda c: -cells[c])
+    ref_rank = {c: i for i, c in enumerate(shown, 1)}
+    rows = [
+        {
+            "code": c,
+            "name": name,
+            "referrals": cells.get(c),
+            "referral_rank": ref_rank.get(c),
+            "need": need.get(c),
+            "need_rank": need_rank.get(c),
+        }
+        for c, name in BOROUGHS.items()
+    ]
+    return sorted(rows, key=lambda r: (r["need_rank"] or 99, r["name"]))
+
+
+def service_report() -> dict:
+    qs = Referral.objects.filter(status__in=SUBMITTED)
+    months = qs.annotate(m=TruncMonth("referral_date")).values_list("m").annotate(n=Count("pk")).order_by("m")
+    by_month = publish(pd.Series({f"{m:%Y-%m}": n for m, n in months}, dtype=int))
+    return {
+        "total": publish(pd.Series({"referrals": qs.count()}))[-1]["count"],
+        "by_sector": _series(qs, "sector", dict(SECTORS)),
+        "by_borough": _series(qs, "borough", dict(BOROUGHS)),
+        "by_kind": _series(qs, "kind", {k: v.split(" (")[0] for k, v in KINDS}),
+        "by_gender": _series(qs, "gender", dict(GENDERS)),
+        "by_month": by_month,
+        "rates": rates(qs),
+        "first_contact": first_contact_days(qs.filter(status__in=["accepted", "closed"])),
+        "need": referrals_against_need(qs),
+    }
+
+
+def redacted(r: Referral) -> list[tuple[str, str]]:
+    """What a council needs of an intelligence referral: who the young person is, the signs, missing
+    episodes and NRM status. Not their contact details, the referrer's identity or the free text."""
+    p = getattr(r, "person", None)
+    yes = lambda b: "Yes" if b else "No"  # noqa: E731
+    return [
+        ("Reference", r.reference),
+        ("Date of referral", f"{r.referral_date:%d %B %Y}"),
+        ("Name", p.name if p else ""),
+        ("Date of birth", f"{p.date_of_birth:%d %B %Y}" if p and p.date_of_birth else ""),
+        ("Gender", r.get_gender_display()),
+        ("Borough", r.get_borough_display()),
+        ("Referred by (sector)", r.get_sector_display()),
+        ("Signs", "; ".join(r.indicators()) or "None recorded"),
+        ("Missing episodes in the last 12 months", str(r.missing_episodes)),
+        ("Referred to the NRM", yes(r.nrm_referred)),
+        ("Reasonable-grounds decision", r.get_rg_decision_display() if r.rg_decision else "None"),
+        ("Conclusive-grounds decision", r.get_cg_decision_display() if r.cg_decision else "None"),
+    ]

@@ -1,0 +1,366 @@
+"""What the pages, the API and the commands share: who sees which referral, eligibility, allocation, the
+change history, subject access and erasure (docs/web-referrals.md)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.http import Http404
+from django.utils import timezone
+
+from vru.web.accounts.audit import audit
+
+from .models import (
+    MAX_AGE,
+    MIN_AGE,
+    Allocation,
+    AllocationRule,
+    BreakGlass,
+    ChangeRecord,
+    Council,
+    Provider,
+    Referral,
+    YoungPerson,
+    age_on,
+)
+
+#: a break-glass reason opens the record for this long (seconds) in the user's session
+BREAK_GLASS_FOR_S = 30 * 60
+#: closed or declined referrals are anonymised this many days after closing (or the decision)
+RETENTION_DAYS = int(getattr(settings, "VRU_REFERRALS_RETENTION_DAYS", 6 * 365))
+
+WHERE_INSTEAD = {
+    "age_low": "Rescue and Response works with young people aged 10 to 25. For a younger child, contact "
+    "the children's services (MASH) of the borough where the child lives.",
+    "age_high": "Rescue and Response works with young people aged 10 to 25. For an adult over 25, contact "
+    "the borough's adult safeguarding team, or the Modern Slavery Helpline (08000 121 700) if they "
+    "may be a victim of exploitation.",
+    "outside_london": "Rescue and Response works with young people who live in London. Elsewhere, contact "
+    "the children's services of the area where they live, or a regional county-lines support "
+    "service.",
+    "no_indicator": "Rescue and Response needs at least one sign of county-lines exploitation. If you are "
+    "worried about a young person for another reason, contact the children's services (MASH) "
+    "of their borough.",
+}
+
+
+# ------------------------------------------------------------------------------------------- access
+def provider_of(user) -> Provider | None:
+    org = getattr(user, "organisation_id", None)
+    return Provider.objects.filter(organisation_id=org).first() if org else None
+
+
+def council_of(user) -> Council | None:
+    org = getattr(user, "organisation_id", None)
+    return Council.objects.filter(organisation_id=org).first() if org else None
+
+
+def caseload(user):
+    """The cases of the user's organisation (accepted or closed, allocated to it), without those the user is
+    barred from. Restricted cases are in it; opening one outside its named staff needs a reason."""
+    provider = provider_of(user)
+    if provider is None or not user.has_perm("referrals.view_case"):
+        return Referral.objects.none()
+    return Referral.objects.filter(
+        current_provider=provider, status__in=["accepted", "closed"], anonymised_at__isnull=True
+    ).exclude(barred_staff=user)
+
+
+def triage_queue(user):
+    """Submitted intervention referrals waiting for a decision: every provider manager triages (the
+    consortium's shared duty), barred staff excepted."""
+    if provider_of(user) is None or not user.has_perm("referrals.triage_referral"):
+        return Referral.objects.none()
+    waiting = models.Q(status="submitted") | models.Q(status="accepted", current_provider__isnull=True)
+    return Referral.objects.filter(waiting, kind="intervention", anonymised_at__isnull=True).exclude(
+        barred_staff=user
+    )
+
+
+def case_or_404(user, pk, *, triage: bool = False) -> Referral:
+    """A case the user may open (404 otherwise: another organisation's case, a barred user, no such id)."""
+    qs = caseload(user)
+    if triage:
+        qs = qs | triage_queue(user)
+    try:
+        return qs.distinct().get(pk=pk)
+    except (Referral.DoesNotExist, ValueError, ValidationError):  # a malformed UUID is a 404 too
+        raise Http404("no such case") from None
+
+
+def needs_break_glass(user, referral: Referral) -> bool:
+    return referral.restricted and not referral.allowed_staff.filter(pk=user.pk).exists()
+
+
+def break_glass_reason(request, referral: Referral) -> str | None:
+    import time
+
+    entry = request.session.get("rr_break_glass", {}).get(str(referral.pk))
+    if entry and time.time() - entry[1] < BREAK_GLASS_FOR_S:
+        return entry[0]
+    return None
+
+
+def break_glass(request, referral: Referral, reason: str) -> BreakGlass:
+    """Record the opening (a BreakGlass row, shown to the organisation's managers, and an audit row) and
+    open the record in this session for :data:`BREAK_GLASS_FOR_S`."""
+    import time
+
+    with transaction.atomic():
+        row = BreakGlass.objects.create(referral=referral, user=request.user, reason=reason)
+        audit(request, "break glass", referral, f"break-glass: {reason}")
+    store = request.session.get("rr_break_glass", {})
+    now = time.time()
+    store = {k: v for k, v in store.items() if now - v[1] < BREAK_GLASS_FOR_S}
+    store[str(referral.pk)] = [reason, now]
+    request.session["rr_break_glass"] = store
+    return row
+
+
+def read_purpose(request, referral: Referral) -> str | None:
+    """The justification of a read of this case by this user (None: they must break the glass first)."""
+    if needs_break_glass(request.user, referral):
+        reason = break_glass_reason(request, referral)
+        return None if reason is None else f"break-glass: {reason}"
+    if referral.status == "submitted" or referral.current_provider_id is None:
+        return "triage: a referral waiting for a decision or an allocation"
+    return f"casework: case allocated to {referral.current_provider}"
+
+
+# -------------------------------------------------------------------------------------- eligibility
+@dataclass(frozen=True)
+class Ineligible:
+    field: str
+    why: str
+    where: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.why} {self.where}"
+
+
+def eligibility(*, borough: str, dob: date | None, on: date, indicators: list[bool]) -> list[Ineligible]:
+    """Why a referral is not eligible (empty: eligible): a London borough, aged 10 to 25 on the referral date,
+    at least one of the four indicators."""
+    out = []
+    if not borough:
+        out.append(
+            Ineligible(
+                "borough", "Choose the London borough where they live.", WHERE_INSTEAD["outside_london"]
+            )
+        )
+    if dob is not None:
+        age = age_on(dob, on)
+        if age < MIN_AGE:
+            out.append(
+                Ineligible(
+                    "date_of_birth",
+                    f"This date of birth makes them {age} on the referral date.",
+                    WHERE_INSTEAD["age_low"],
+                )
+            )
+        elif age > MAX_AGE:
+            out.append(
+                Ineligible(
+                    "date_of_birth",
+                    f"This date of birth makes them {age} on the referral date.",
+                    WHERE_INSTEAD["age_high"],
+                )
+            )
+    if not any(indicators):
+        out.append(
+            Ineligible(
+                "ind_county_lines", "Tick at least one of the four signs.", WHERE_INSTEAD["no_indicator"]
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------- allocation
+def suggest(referral: Referral) -> tuple[Provider | None, AllocationRule | None]:
+    """The provider the rule table suggests (the first active rule whose need the referral has and whose
+    gender, if set, matches), preferring one with room; (None, None) when no rule applies."""
+    needs = referral.needs()
+    first = None
+    for rule in AllocationRule.objects.filter(active=True, provider__active=True).select_related("provider"):
+        if rule.need not in needs or (rule.gender and rule.gender != referral.gender):
+            continue
+        if rule.provider.has_room():
+            return rule.provider, rule
+        first = first or (rule.provider, rule)
+    return first or (None, None)
+
+
+class AtCapacity(ValueError):
+    pass
+
+
+def allocate(
+    referral: Referral, provider: Provider, user, *, reason: str = "", rule: AllocationRule | None = None
+) -> Allocation:
+    """Append an allocation and make it the current one, inside the caller's transaction; the provider's
+    row is locked so that two managers cannot both take its last place."""
+    p = Provider.objects.select_for_update().get(pk=provider.pk)
+    if referral.current_provider_id != p.pk and not p.has_room():
+        raise AtCapacity(f"{p} is at capacity ({p.open_cases()} of {p.capacity} open cases)")
+    if referral.current_provider_id is not None and not reason.strip():
+        raise ValueError("A reassignment needs a reason")
+    a = Allocation.objects.create(
+        referral=referral, provider=p, allocated_by=user, reason=reason.strip(), rule=rule
+    )
+    referral.current_provider = p
+    referral.save(update_fields=["current_provider"])
+    return a
+
+
+# ----------------------------------------------------------------------------------- change history
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, models.Model):
+        return str(value.pk)
+    return str(value)
+
+
+def record_changes(referral: Referral, record: str, before: dict, after: dict, reason: str, user) -> list:
+    """A ChangeRecord for each field whose value differs (after submission only)."""
+    rows = [
+        ChangeRecord(
+            referral=referral,
+            record=record,
+            field=f,
+            old_value=_text(before.get(f)),
+            new_value=_text(after.get(f)),
+            reason=reason,
+            changed_by=user,
+        )
+        for f in after
+        if _text(before.get(f)) != _text(after.get(f))
+    ]
+    return ChangeRecord.objects.bulk_create(rows)
+
+
+# ---------------------------------------------------------------------------------- subject access
+def _rows(qs, fields) -> list[dict]:
+    out = []
+    for obj in qs:
+        row = {}
+        for f in fields:
+            v = getattr(obj, f)
+            row[f] = (
+                v.isoformat()
+                if hasattr(v, "isoformat")
+                else (str(v.pk) if isinstance(v, models.Model) else v)
+            )
+        out.append(row)
+    return out
+
+
+def _fields(model) -> list[str]:
+    return [f.name for f in model._meta.concrete_fields]
+
+
+def subject_referrals(referral: Referral):
+    """Every referral about the same person (same name and date of birth) as ``referral``."""
+    p = getattr(referral, "person", None)
+    if p is None or not p.name:
+        return Referral.objects.filter(pk=referral.pk)
+    return Referral.objects.filter(person__name__iexact=p.name, person__date_of_birth=p.date_of_birth)
+
+
+def subject_access(referrals) -> dict:
+    """Everything held about the person of these referrals, as JSON-ready data."""
+    from .models import Closure, Contact, Disclosure, MissingEpisode, Need, NeedOutcome, Rescue, RiskNote
+
+    out = []
+    for r in referrals.order_by("referral_date", "reference"):
+        item = {
+            "referral": _rows([r], [f for f in _fields(Referral)]),
+            "person": _rows(YoungPerson.objects.filter(referral=r), _fields(YoungPerson)),
+        }
+        for name, model in (
+            ("allocations", Allocation),
+            ("changes", ChangeRecord),
+            ("contacts", Contact),
+            ("needs", Need),
+            ("risk_notes", RiskNote),
+            ("rescues", Rescue),
+            ("missing_episodes", MissingEpisode),
+            ("closure", Closure),
+            ("disclosures", Disclosure),
+            ("break_glass", BreakGlass),
+        ):
+            item[name] = _rows(model.objects.filter(referral=r), _fields(model))
+        item["need_outcomes"] = _rows(NeedOutcome.objects.filter(need__referral=r), _fields(NeedOutcome))
+        out.append(item)
+    return {"generated": timezone.now().isoformat(), "referrals": out}
+
+
+def subject_access_csv(data: dict) -> str:
+    """The same as one CSV: a row per value (referral, record, row, field, value)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC)
+    w.writerow(["referral", "record", "row", "field", "value"])
+    for item in data["referrals"]:
+        ref = item["referral"][0]["reference"]
+        for record, rows in item.items():
+            for i, row in enumerate(rows, 1):
+                for f, v in row.items():
+                    w.writerow(
+                        [
+                            ref,
+                            record,
+                            i,
+                            f,
+                            "" if v is None else (json.dumps(v) if isinstance(v, list | dict) else v),
+                        ]
+                    )
+    return buf.getvalue()
+
+
+# ----------------------------------------------------------------------------------------- erasure
+def retention_due(today: date | None = None):
+    """Closed or declined referrals whose retention period has ended and that still hold personal data."""
+    today = today or timezone.localdate()
+    cutoff = timezone.make_aware(
+        timezone.datetime.combine(today - timedelta(days=RETENTION_DAYS), timezone.datetime.min.time())
+    )
+    closed = Referral.objects.filter(
+        status="closed", closure__closed_on__lt=today - timedelta(days=RETENTION_DAYS)
+    )
+    declined = Referral.objects.filter(status="declined", decided_at__lt=cutoff)
+    return (closed | declined).filter(anonymised_at__isnull=True).distinct()
+
+
+def anonymise(referral: Referral) -> None:
+    """Delete the person's identifying details and blank every free text about them; keep the figures.
+    The append-only change records of personal details lose their values (the QuerySet's own update is
+    bypassed here, the one path that may: erasure is a duty, not an edit)."""
+    from .models import Closure, Contact, NeedOutcome, Rescue, RiskNote
+
+    with transaction.atomic():
+        YoungPerson.objects.filter(referral=referral).delete()
+        models.QuerySet.update(
+            ChangeRecord.objects.filter(referral=referral), old_value="", new_value="", reason="[erased]"
+        )
+        models.QuerySet.update(BreakGlass.objects.filter(referral=referral), reason="[erased]")
+        Contact.objects.filter(referral=referral).update(note="")
+        RiskNote.objects.filter(referral=referral).update(text="[erased]")
+        Rescue.objects.filter(referral=referral).update(note="")
+        Closure.objects.filter(referral=referral).update(note="")
+        NeedOutcome.objects.filter(need__referral=referral).update(comment="")
+        referral.need_records.update(desired_outcome="[erased]")
+        models.QuerySet.update(Allocation.objects.filter(referral=referral), reason="[erased]")
+        referral.concerns = ""
+        referral.decision_note = ""
+        referral.anonymised_at = timezone.now()
+        referral.save(update_fields=["concerns", "decision_note", "anonymised_at"])
+        referral.allowed_staff.clear()
+        referral.barred_staff.clear()

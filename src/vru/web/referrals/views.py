@@ -1,0 +1,499 @@
+"""Pages of Rescue and Response (docs/web-referrals.md). Every page needs its permission (403 without);
+records are per object: another organisation's case, a case one is barred from, or a made-up id is 404.
+Every read of a case page writes exactly one audit row with its justification; a restricted record outside
+one's named staff opens only after a stated reason (break-glass). Titles and URLs carry the referral's
+reference or UUID, never the young person's name."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from vru.web.accounts.audit import audit
+from vru.web.accounts.models import User
+from vru.web.core.access import require_perms
+
+from . import reports, services
+from .forms import (
+    AllocationForm,
+    BreakGlassForm,
+    ClosureForm,
+    ContactForm,
+    DecisionForm,
+    MissingEpisodeForm,
+    NeedForm,
+    ReferralForm,
+    RescueForm,
+    RestrictionForm,
+    RiskNoteForm,
+    UpdateForm,
+)
+from .models import BreakGlass, Disclosure, NeedOutcome, Referral, YoungPerson
+
+CASE = "referrals.view_case"
+TRIAGE = "referrals.triage_referral"
+MAX_LIST = 500
+
+
+# ------------------------------------------------------------------------------------------ referrer
+def _own_or_404(user, pk) -> Referral:
+    try:
+        return Referral.objects.get(pk=pk, referrer=user, anonymised_at__isnull=True)
+    except (Referral.DoesNotExist, ValueError, services.ValidationError):
+        raise Http404("no such referral") from None
+
+
+@require_perms("referrals.add_referral")
+def mine(request):
+    qs = Referral.objects.filter(referrer=request.user, anonymised_at__isnull=True).order_by("-created")
+    return render(request, "referrals/mine.html", {"referrals": qs[:MAX_LIST]})
+
+
+def _save_referral(request, form: ReferralForm, referral: Referral | None) -> Referral:
+    submit = form.submit
+    with transaction.atomic():
+        r = form.save(commit=False)
+        if referral is None:
+            r.referrer = request.user
+            r.referrer_organisation = request.user.organisation
+        values = form.person_values()
+        if values["date_of_birth"] is not None:
+            r.age_at_referral = services.age_on(values["date_of_birth"], r.referral_date)
+        if submit:
+            r.status = "submitted"
+            r.submitted_at = timezone.now()
+            if r.kind == "intelligence":
+                r.shared_with = services.Council.objects.filter(borough=r.borough).first()
+        r.save()
+        YoungPerson.objects.update_or_create(referral=r, defaults=values)
+        audit(
+            request,
+            "submit referral" if submit else "save draft",
+            r,
+            "referral: made by the referrer" if submit else "referral: draft saved by the referrer",
+        )
+    return r
+
+
+@require_perms("referrals.add_referral")
+@require_http_methods(["GET", "POST"])
+def new(request):
+    return _edit(request, None)
+
+
+@require_perms("referrals.add_referral")
+@require_http_methods(["GET", "POST"])
+def draft(request, pk):
+    r = _own_or_404(request.user, pk)
+    if r.status != "draft":
+        return render(request, "referrals/status.html", {"referral": r})
+    return _edit(request, r)
+
+
+def _edit(request, r: Referral | None):
+    submit = "submit" in request.POST
+    form = ReferralForm(request.POST or None, instance=r, submit=submit)
+    if request.method == "POST" and form.is_valid():
+        r = _save_referral(request, form, r)
+        if submit:
+            messages.success(request, f"Referral {r.reference} submitted.")
+            return redirect("referrals:draft", pk=r.pk)
+        messages.success(request, f"Draft {r.reference} saved.")
+        return redirect("referrals:draft", pk=r.pk)
+    return render(request, "referrals/referral_form.html", {"form": form, "referral": r})
+
+
+# -------------------------------------------------------------------------------------------- triage
+@require_perms(TRIAGE)
+def triage(request):
+    qs = services.triage_queue(request.user).select_related("current_provider")
+    return render(request, "referrals/triage.html", {"referrals": qs[:MAX_LIST]})
+
+
+def _read(request, r: Referral):
+    """The one audit row of a case-page read, or the break-glass page (None) when a reason is needed."""
+    purpose = services.read_purpose(request, r)
+    if purpose is None:
+        return None
+    audit(request, "view case", r, purpose)
+    return purpose
+
+
+def _break_glass_page(request, r: Referral, form=None, status=200):
+    return render(
+        request,
+        "referrals/break_glass.html",
+        {"referral": r, "form": form or BreakGlassForm()},
+        status=status,
+    )
+
+
+@require_perms(TRIAGE)
+@require_http_methods(["GET", "POST"])
+def decide(request, pk):
+    r = services.case_or_404(request.user, pk, triage=True)
+    if r.status != "submitted":
+        return (
+            redirect("referrals:case", pk=r.pk)
+            if r.current_provider_id
+            else redirect("referrals:allocate", pk=r.pk)
+        )
+    form = DecisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            d = form.cleaned_data
+            r.status = "accepted" if d["decision"] == "accept" else "declined"
+            r.decided_at, r.decided_by = timezone.now(), request.user
+            r.decline_reason = d.get("decline_reason") if r.status == "declined" else ""
+            r.decision_note = d.get("note") or ""
+            r.save(update_fields=["status", "decided_at", "decided_by", "decline_reason", "decision_note"])
+            audit(request, f"{d['decision']} referral", r, "triage: decision on a submitted referral")
+        messages.success(request, f"Referral {r.reference} {r.status}.")
+        return (
+            redirect("referrals:allocate", pk=r.pk)
+            if r.status == "accepted"
+            else redirect("referrals:triage")
+        )
+    if request.method == "GET" and _read(request, r) is None:
+        return _break_glass_page(request, r)
+    return render(
+        request,
+        "referrals/decide.html",
+        {"referral": r, "form": form, "person": getattr(r, "person", None)},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_perms(TRIAGE)
+@require_http_methods(["GET", "POST"])
+def allocate(request, pk):
+    r = services.case_or_404(request.user, pk, triage=True)
+    if r.status != "accepted":
+        raise Http404("only an accepted, open case is allocated")
+    form = AllocationForm(request.POST or None, referral=r)
+    suggested, rule = services.suggest(r)
+    if request.method == "GET" and not r.current_provider_id and suggested is not None:
+        form.initial["provider"] = suggested.pk
+    if request.method == "POST" and form.is_valid():
+        p = form.cleaned_data["provider"]
+        try:
+            with transaction.atomic():
+                a = services.allocate(
+                    r,
+                    p,
+                    request.user,
+                    reason=form.cleaned_data["reason"],
+                    rule=rule if suggested and suggested.pk == p.pk else None,
+                )
+                audit(
+                    request,
+                    "allocate case",
+                    r,
+                    f"allocation to {a.provider}" + (" (reassignment)" if a.reason else ""),
+                )
+        except services.AtCapacity as exc:
+            form.add_error("provider", f"{exc}: choose another provider")
+        else:
+            messages.success(request, f"Case {r.reference} allocated to {a.provider}.")
+            if services.caseload(request.user).filter(pk=r.pk).exists():
+                return redirect("referrals:case", pk=r.pk)
+            return redirect("referrals:triage")
+    return render(
+        request,
+        "referrals/allocate.html",
+        {
+            "referral": r,
+            "form": form,
+            "suggested": suggested,
+            "rule": rule,
+            "providers": services.Provider.objects.filter(active=True),
+            "history": r.allocations.select_related("provider"),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_perms(TRIAGE)
+def break_glass_report(request):
+    p = services.provider_of(request.user)
+    rows = (
+        BreakGlass.objects.filter(referral__current_provider=p).select_related("referral", "user")
+        if p
+        else BreakGlass.objects.none()
+    )
+    audit(request, "list", None, "management: break-glass openings of the organisation's cases")
+    return render(request, "referrals/break_glass_report.html", {"rows": rows[:MAX_LIST]})
+
+
+# --------------------------------------------------------------------------------------------- cases
+@require_perms(CASE)
+def cases(request):
+    qs = services.caseload(request.user).select_related("current_provider")
+    q = (request.GET.get("q") or "").strip()[:100]
+    if q:
+        visible = qs.filter(
+            Q(reference__iexact=q)
+            | Q(person__name__icontains=q, restricted=False)
+            | Q(person__name__icontains=q, allowed_staff=request.user)
+        ).distinct()
+        audit(request, "search", None, f"casework: search of the caseload, {visible.count()} found")
+        qs = visible
+    return render(request, "referrals/cases.html", {"referrals": qs[:MAX_LIST], "q": q})
+
+
+def _open_case(request, pk) -> Referral:
+    """A case for a casework write: in the caseload, and opened by break-glass if restricted."""
+    r = services.case_or_404(request.user, pk)
+    if services.read_purpose(request, r) is None:
+        raise PermissionDenied("break the glass first")
+    return r
+
+
+@require_perms(CASE)
+def case(request, pk):
+    r = services.case_or_404(request.user, pk)
+    if _read(request, r) is None:
+        return _break_glass_page(request, r)
+    return render(request, "referrals/case.html", _case_context(request, r))
+
+
+def _case_context(request, r: Referral) -> dict:
+    return {
+        "referral": r,
+        "person": getattr(r, "person", None),
+        "contacts": r.contacts.all(),
+        "needs": r.need_records.select_related("outcome"),
+        "risks": r.risk_notes.all(),
+        "rescues": r.rescues.all(),
+        "missing": r.missing_records.all(),
+        "closure": getattr(r, "closure", None),
+        "allocations": r.allocations.select_related("provider"),
+        "changes": r.changes.all(),
+        "today": timezone.localdate(),
+        "can_triage": request.user.has_perm(TRIAGE),
+        "can_export": request.user.has_perm("referrals.export_subject"),
+        "open": r.status == "accepted",
+    }
+
+
+@require_perms(CASE)
+@require_POST
+def break_glass(request, pk):
+    r = services.case_or_404(request.user, pk)
+    form = BreakGlassForm(request.POST)
+    if not services.needs_break_glass(request.user, r):
+        return redirect("referrals:case", pk=r.pk)
+    if not form.is_valid():
+        return _break_glass_page(request, r, form, status=400)
+    services.break_glass(request, r, form.cleaned_data["reason"].strip())
+    return redirect("referrals:case", pk=r.pk)
+
+
+def _casework(form_class, template_title: str, action: str):
+    @require_perms(CASE)
+    @require_http_methods(["GET", "POST"])
+    def view(request, pk):
+        r = _open_case(request, pk)
+        if r.status != "accepted":
+            messages.error(request, "The case is closed.")
+            return redirect("referrals:case", pk=r.pk)
+        form = (
+            form_class(request.POST or None, referral=r)
+            if form_class is not NeedForm
+            else form_class(request.POST or None)
+        )
+        if request.method == "POST" and form.is_valid():
+            with transaction.atomic():
+                obj = form.save(commit=False)
+                obj.referral = r
+                for f in ("recorded_by", "created_by"):
+                    if hasattr(obj, f"{f}_id"):
+                        setattr(obj, f, request.user)
+                obj.save()
+                audit(request, action, r, f"casework: {action}")
+            messages.success(request, f"{template_title} recorded.")
+            return redirect("referrals:case", pk=r.pk)
+        return render(
+            request,
+            "referrals/casework_form.html",
+            {"referral": r, "form": form, "title": template_title},
+            status=400 if form.errors else 200,
+        )
+
+    view.__name__ = action.replace(" ", "_")
+    return view
+
+
+contact = _casework(ContactForm, "Contact", "add contact")
+need = _casework(NeedForm, "Need and desired outcome", "add need")
+risk = _casework(RiskNoteForm, "Risk note", "add risk note")
+rescue = _casework(RescueForm, "Rescue", "add rescue")
+missing = _casework(MissingEpisodeForm, "Missing episode", "add missing episode")
+
+
+@require_perms(CASE)
+@require_http_methods(["GET", "POST"])
+def close(request, pk):
+    r = _open_case(request, pk)
+    if r.status != "accepted":
+        raise Http404("the case is not open")
+    form = ClosureForm(request.POST or None, referral=r)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            c = form.save(commit=False)
+            c.referral, c.closed_by = r, request.user
+            c.save()
+            NeedOutcome.objects.bulk_create(
+                [NeedOutcome(closure=c, need=n, achievement=a) for n, a in form.outcomes()]
+            )
+            r.status = "closed"
+            r.save(update_fields=["status"])
+            audit(request, "close case", r, "casework: case closed with its outcomes")
+        messages.success(request, f"Case {r.reference} closed.")
+        return redirect("referrals:case", pk=r.pk)
+    return render(
+        request,
+        "referrals/casework_form.html",
+        {"referral": r, "form": form, "title": "Close the case"},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_perms(CASE)
+@require_http_methods(["GET", "POST"])
+def update(request, pk):
+    r = _open_case(request, pk)
+    form = UpdateForm(request.POST or None, instance=r)
+    if request.method == "POST" and form.is_valid():
+        fields = [f for f in form.Meta.fields]
+        old = Referral.objects.get(pk=r.pk)
+        person = YoungPerson.objects.filter(referral=r).first()
+        with transaction.atomic():
+            new = form.save()
+            reason = form.cleaned_data["reason"].strip()
+            rows = services.record_changes(
+                new,
+                "referral",
+                {f: getattr(old, f) for f in fields},
+                {f: getattr(new, f) for f in fields},
+                reason,
+                request.user,
+            )
+            if person is not None and person.contact != form.cleaned_data["contact"]:
+                rows += services.record_changes(
+                    new,
+                    "person",
+                    {"contact": person.contact},
+                    {"contact": form.cleaned_data["contact"]},
+                    reason,
+                    request.user,
+                )
+                person.contact = form.cleaned_data["contact"]
+                person.save(update_fields=["contact"])
+            audit(request, "change case", r, f"casework: {len(rows)} field(s) changed: {reason[:200]}")
+        messages.success(request, f"{len(rows)} change(s) recorded.")
+        return redirect("referrals:case", pk=r.pk)
+    return render(
+        request,
+        "referrals/casework_form.html",
+        {"referral": r, "form": form, "title": "Change the referral's details"},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_perms(CASE, TRIAGE)
+@require_http_methods(["GET", "POST"])
+def restrict(request, pk):
+    r = _open_case(request, pk)
+    staff = User.objects.filter(organisation=request.user.organisation, is_active=True)
+    form = RestrictionForm(request.POST or None, instance=r, staff=staff)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            form.save()
+            audit(
+                request,
+                "restrict case",
+                r,
+                f"management: restricted={r.restricted}, "
+                f"{r.allowed_staff.count()} named, {r.barred_staff.count()} barred",
+            )
+        messages.success(request, "Access to the case saved.")
+        return redirect("referrals:case", pk=r.pk)
+    return render(
+        request,
+        "referrals/casework_form.html",
+        {"referral": r, "form": form, "title": "Who may open it"},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_perms(CASE, "referrals.export_subject")
+def export(request, pk, fmt):
+    if fmt not in ("csv", "json"):
+        raise Http404("no such format")
+    r = _open_case(request, pk)
+    scope = services.caseload(request.user)
+    refs = services.subject_referrals(r).filter(pk__in=scope.values("pk"))
+    data = services.subject_access(refs)
+    audit(
+        request,
+        "subject access export",
+        r,
+        f"subject access request: {len(data['referrals'])} referral(s), {fmt}",
+    )
+    if fmt == "csv":
+        resp = HttpResponse(services.subject_access_csv(data), content_type="text/csv; charset=utf-8")
+    else:
+        resp = JsonResponse(data, json_dumps_params={"indent": 1})
+    resp["Content-Disposition"] = f'attachment; filename="subject-access-{r.reference}.{fmt}"'
+    return resp
+
+
+# -------------------------------------------------------------------------------------- intelligence
+def _council_intelligence(user):
+    council = services.council_of(user)
+    if council is None:
+        return None, Referral.objects.none()
+    return council, Referral.objects.filter(
+        kind="intelligence",
+        shared_with=council,
+        anonymised_at__isnull=True,
+        status__in=["submitted", "accepted", "closed", "declined"],
+    )
+
+
+@require_perms("referrals.view_intelligence")
+def intelligence(request):
+    council, qs = _council_intelligence(request.user)
+    return render(request, "referrals/intelligence.html", {"council": council, "referrals": qs[:MAX_LIST]})
+
+
+@require_perms("referrals.view_intelligence")
+def intelligence_detail(request, pk):
+    council, qs = _council_intelligence(request.user)
+    try:
+        r = qs.get(pk=pk)
+    except (Referral.DoesNotExist, ValueError, services.ValidationError):
+        raise Http404("no such intelligence") from None
+    with transaction.atomic():
+        Disclosure.objects.create(referral=r, council=council, recipient=request.user)
+        audit(
+            request,
+            "disclose intelligence",
+            r,
+            f"disclosure to {council.organisation} (council of the "
+            f"young person's borough): intelligence referral",
+        )
+    return render(request, "referrals/intelligence_detail.html", {"referral": r, "view": reports.redacted(r)})
+
+
+# ------------------------------------------------------------------------------------------- reports
+@require_perms("referrals.view_reports")
+def figures(request):
+    return render(request, "referrals/reports.html", {"r": reports.service_report(), "min_n": reports.MIN_N})
