@@ -90,7 +90,8 @@ def target(warehouse: str | Path | None = None, **params) -> dict:
 
 def confidence(warehouse: str | Path | None = None, *, measure: str = "good_job_local",
                as_of: str | None = None, microdata: str | Path | None = None,
-               by: str | list[str] = "ethnicity", min_n: int = 50) -> pd.DataFrame:
+               by: str | list[str] = "ethnicity", min_n: int = 50,
+               ledger: str | Path | None = None) -> pd.DataFrame:
     """Trust and confidence.
 
     Without ``microdata``: each borough's value of a PAS ``measure`` at ``as_of`` (default the
@@ -100,16 +101,27 @@ def confidence(warehouse: str | Path | None = None, *, measure: str = "good_job_
     With ``microdata`` (a respondent-level file, see :mod:`vru.sources.pas_microdata`): weighted
     shares agreeing by group (``by``: one or two of ethnicity, sex, age_band, area_code) with 95%
     intervals, small cells (fewer than ``min_n`` respondents) suppressed with secondary suppression.
+    ``ledger``: a JSON file of the cells published before (created if missing): the table is
+    protected together with them, so that no earlier period, year to date or other order of ``by``
+    gives a small cell away, and is then recorded in it.
     """
+    from vru.analysis import disclosure  # noqa: PLC0415
     from vru.outputs import section_confidence as sc  # noqa: PLC0415
     from vru.sources import pas_microdata  # noqa: PLC0415
 
     if microdata is not None:
         resp = pas_microdata.read(microdata)
         try:
-            return sc.group_table(resp, measure, by, min_n=min_n)
+            book = None if ledger is None else disclosure.Ledger.read(ledger)
+        except ValueError as e:
+            raise VRUError(str(e)) from None
+        try:
+            out = sc.group_table(resp, measure, by, min_n=min_n, ledger=book)
         except ValueError as e:
             raise VRUError(f"{microdata}: {e}") from None
+        if book is not None:
+            book.write(ledger)
+        return out
     with Warehouse.open(warehouse, read_only=True) as wh:
         try:
             return sc.borough_summary(wh, measure, as_of)

@@ -262,17 +262,20 @@ def evaluate(warehouse, treated, treated_csv, start, category, window_start, win
                    "area_code.")
 @click.option("--min-n", type=int, default=50, show_default=True,
               help="With --microdata: suppress groups with fewer respondents (unweighted).")
+@click.option("--ledger", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --microdata: JSON record of the cells published before (created if missing); "
+                   "the table is protected together with them and then added.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
               show_default=True)
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write here instead of standard output.")
-def confidence(warehouse, measure, as_of, microdata, by, min_n, fmt, out) -> None:
+def confidence(warehouse, measure, as_of, microdata, by, min_n, ledger, fmt, out) -> None:
     """Trust and confidence in the police by borough (MOPAC Public Attitude Survey), with the
     significance of changes; or, with --microdata, weighted shares by group with small cells
     suppressed."""
     groups = [b.strip() for b in by.split(",")]
     df = _run(api.confidence, warehouse, measure=measure, as_of=as_of, microdata=microdata,
-              by=groups[0] if len(groups) == 1 else groups, min_n=min_n)
+              by=groups[0] if len(groups) == 1 else groups, min_n=min_n, ledger=ledger)
     text = df.to_json(orient="records", date_format="iso", indent=2) if fmt == "json" \
         else csvsafe.safe_frame(df).to_csv(index=False, quoting=csvsafe.QUOTING)
     if out is None:

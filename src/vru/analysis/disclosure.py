@@ -39,6 +39,7 @@ constraints to :func:`suppress`).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -257,3 +258,460 @@ def suppress_series(counts: pd.Series, *, min_n: int = DEFAULT_MIN_N,
                                     index=[counts.name or "n"]),
                        min_n=min_n, col_totals=False, protection=protection)
     return t
+
+
+# -- releases: every linked table of a release protected together --------------------------------
+
+#: Internal name of the period dimension (cannot clash with a caller's dimension name).
+_PERIOD = "\x00period"
+LEDGER_FORMAT = "vru disclosure ledger, version 1"
+
+Key = tuple[tuple[tuple[str, str], ...], tuple[str, ...]]  # ((dim, label) sorted, base periods sorted)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One count table of a release.
+
+    ``counts``: respondent counts of the interior cells, every documented category listed (zeros
+    included): a Series whose index levels are named after the dimensions, a DataFrame whose index
+    and columns are named (a two-way table), or a single number for a table with no dimension.
+    ``period``: the base periods the table covers (e.g. ``("2023-Q1", "2023-Q2")``; a year to
+    date lists its quarters). ``population``: what is counted (tables of different populations
+    share no cells); ``name``: for messages.
+    """
+
+    counts: pd.Series | pd.DataFrame | float
+    period: tuple[str, ...] | str = ("all",)
+    population: str = ""
+    name: str = ""
+
+    def periods(self) -> tuple[str, ...]:
+        p = (self.period,) if isinstance(self.period, str) else tuple(self.period)
+        if not p or any(not isinstance(x, str) or not x for x in p):
+            raise ValueError(f"table {self.name!r}: period must be one or more non-empty labels")
+        return tuple(sorted(set(p)))
+
+    def interior(self) -> tuple[list[str], dict[str, list[str]], dict[tuple[str, ...], float]]:
+        """Dimension names, their categories and the interior counts by label tuple."""
+        c = self.counts
+        if isinstance(c, pd.DataFrame):
+            if c.index.name is None or c.columns.name is None:
+                raise ValueError(f"table {self.name!r}: name the index and the columns (the dimensions)")
+            c = c.stack(future_stack=True) if hasattr(c, "stack") else c
+        if not isinstance(c, pd.Series):
+            v = float(c)
+            _counts_ok(np.array([v]), self.name)
+            return [], {}, {(): v}
+        dims = [str(n) if n is not None else "" for n in c.index.names]
+        if any(not n for n in dims) or len(set(dims)) != len(dims):
+            raise ValueError(f"table {self.name!r}: every dimension needs a distinct name, got {dims}")
+        keys = [k if isinstance(k, tuple) else (k,) for k in c.index]
+        keys = [tuple(str(x) for x in k) for k in keys]
+        cats = {d: list(dict.fromkeys(k[i] for k in keys)) for i, d in enumerate(dims)}
+        for d, labels in cats.items():
+            if TOTAL in labels:
+                raise ValueError(f"table {self.name!r}: {d!r} uses the reserved label {TOTAL!r}")
+        if len(set(keys)) != len(keys) or len(keys) != int(np.prod([len(v) for v in cats.values()])):
+            raise ValueError(f"table {self.name!r}: list every combination of categories once "
+                             f"(zeros included); got {len(keys)} cells for {[len(v) for v in cats.values()]}")
+        v = c.to_numpy(dtype=float)
+        _counts_ok(v, self.name)
+        return dims, cats, dict(zip(keys, v, strict=True))
+
+
+def _counts_ok(v: np.ndarray, name: str) -> None:
+    if np.isnan(v).any() or (v < 0).any() or not np.isfinite(v).all():
+        raise ValueError(f"table {name!r}: counts must be non-negative numbers")
+
+
+def _key(labels: dict[str, str], period) -> Key:
+    return (tuple(sorted((d, x) for d, x in labels.items() if x != TOTAL)), tuple(sorted(period)))
+
+
+def _margins(dims, cats, interior) -> dict[tuple[str, ...], float]:
+    """Every cell of the table with its margins: label tuples with ``TOTAL`` in summed dimensions."""
+    out: dict[tuple[str, ...], float] = {}
+    for k, v in interior.items():
+        for keep in itertools.product((True, False), repeat=len(dims)):
+            m = tuple(x if kp else TOTAL for x, kp in zip(k, keep, strict=True))
+            out[m] = out.get(m, 0.0) + v
+    order = [[*cats[d], TOTAL] for d in dims]
+    return {m: out[m] for m in itertools.product(*order)}
+
+
+@dataclass
+class Protected:
+    """A protected table of a release: ``cells`` has one row per cell (interior and margins; the
+    label ``"Total"`` marks a summed dimension), its count ``n`` and ``suppressed``."""
+
+    table: Table
+    cells: pd.DataFrame
+
+    def published(self) -> pd.DataFrame:
+        """What may be published: the labels and ``n`` (``<NA>`` where suppressed). No flag says why
+        a cell is hidden (a "primary" flag would tell the attacker that a cell is small)."""
+        out = self.cells.drop(columns=["suppressed"]).copy()
+        out["n"] = out["n"].round().astype("Int64").mask(self.cells["suppressed"])
+        return out
+
+
+@dataclass
+class Release:
+    """The protected tables (in the order given) and the audit of every sensitive cell: its
+    ``population``, ``cell`` labels, ``period``, ``n`` (``NaN`` where only implied, e.g. a quarter
+    derived from a year to date) and ``upper``, the largest value it can take given everything
+    published (this release and the ledger)."""
+
+    tables: list[Protected]
+    audit: pd.DataFrame
+    min_n: int
+
+
+@dataclass
+class Ledger:
+    """Cells published by earlier releases, as the public saw them (hidden cells recorded as
+    ``None``: the ledger holds nothing that was not published). Stored as JSON
+    (:meth:`read`, :meth:`write`); :meth:`record` adds a release."""
+
+    tables: list[dict]
+
+    @classmethod
+    def empty(cls) -> Ledger:
+        return cls([])
+
+    @classmethod
+    def read(cls, path) -> Ledger:
+        """Read a ledger file; a file that does not exist yet is an empty ledger."""
+        import json  # noqa: PLC0415
+        from pathlib import Path  # noqa: PLC0415
+
+        p = Path(path)
+        if not p.exists():
+            return cls.empty()
+        try:
+            doc = json.loads(p.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ValueError(f"{p}: not a disclosure ledger ({e})") from None
+        if not isinstance(doc, dict) or doc.get("format") != LEDGER_FORMAT:
+            raise ValueError(f"{p}: not a disclosure ledger (expected \"format\": \"{LEDGER_FORMAT}\")")
+        tables = doc.get("tables")
+        if not isinstance(tables, list):
+            raise ValueError(f"{p}: \"tables\" must be a list")
+        for i, t in enumerate(tables):
+            try:
+                _ledger_table(t)
+            except (KeyError, TypeError, ValueError) as e:
+                raise ValueError(f"{p}: table {i}: {e}") from None
+        return cls(tables)
+
+    def write(self, path) -> None:
+        """Write atomically (a temporary file renamed over the old one)."""
+        import json  # noqa: PLC0415
+        import os  # noqa: PLC0415
+        from pathlib import Path  # noqa: PLC0415
+
+        p = Path(path)
+        tmp = p.with_name(p.name + ".tmp")
+        tmp.write_text(json.dumps({"format": LEDGER_FORMAT, "tables": self.tables}, indent=1,
+                                  ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, p)
+
+    def record(self, release: Release) -> None:
+        """Add the published cells of ``release``."""
+        for t in release.tables:
+            dims, cats, _ = t.table.interior()
+            pub = t.published()
+            cells = [{"labels": {d: str(r[d]) for d in dims},
+                      "n": None if pd.isna(r["n"]) else int(r["n"])} for r in pub.to_dict("records")]
+            self.tables.append({"name": t.table.name, "population": t.table.population,
+                                "period": list(t.table.periods()), "dimensions": cats, "cells": cells})
+
+
+LedgerTable = tuple[str, tuple[str, ...], dict[str, list[str]], list[tuple[dict, float | None]]]
+
+
+def _ledger_table(t: dict) -> LedgerTable:
+    pop = str(t["population"])
+    period = tuple(sorted(str(x) for x in t["period"]))
+    if not period:
+        raise ValueError("empty period")
+    cats = {str(d): [str(x) for x in v] for d, v in t["dimensions"].items()}
+    cells = []
+    for c in t["cells"]:
+        labels = {str(d): str(x) for d, x in c["labels"].items()}
+        if set(labels) != set(cats) or any(x != TOTAL and x not in cats[d] for d, x in labels.items()):
+            raise ValueError(f"cell {labels} does not match the dimensions {list(cats)}")
+        n = c["n"]
+        if n is not None and (not isinstance(n, int | float) or n < 0):
+            raise ValueError(f"cell {labels}: n must be a non-negative number or null")
+        cells.append((labels, None if n is None else float(n)))
+    return pop, period, cats, cells
+
+
+class _Model:
+    """The attacker's linear system for one population: the finest cells, held as the cliques of a
+    junction tree over the dimensions (exact: for a decomposable set of margins any locally
+    consistent non-negative tables extend to a joint one), and each cell as a 0/1 row."""
+
+    def __init__(self, cats: dict[str, list[str]], edges: list[frozenset[str]]):
+        self.cats = cats
+        self.cliques = _cliques(sorted(cats), edges)
+        self.offset, self.grids, n = [], [], 0
+        for c in self.cliques:
+            dims = sorted(c)
+            shape = [len(cats[d]) for d in dims]
+            grid = {d: g.ravel() for d, g in zip(dims, np.indices(shape), strict=True)} if dims else {}
+            self.grids.append((dims, grid, int(np.prod(shape))))
+            self.offset.append(n)
+            n += int(np.prod(shape))
+        self.n = n
+        self.link_rows = self._links()
+
+    def row(self, labels: dict[str, str], atoms: set[str]) -> dict[int, float]:
+        need = {d for d, x in labels.items() if x != TOTAL} | {_PERIOD}
+        i = min((i for i, c in enumerate(self.cliques) if need <= c), key=lambda i: self.grids[i][2])
+        dims, grid, size = self.grids[i]
+        sel = np.ones(size, dtype=bool)
+        for d in need:
+            allowed = atoms if d == _PERIOD else {labels[d]}
+            codes = [j for j, x in enumerate(self.cats[d]) if x in allowed]
+            sel &= np.isin(grid[d], codes)
+        return {int(self.offset[i] + j): 1.0 for j in np.flatnonzero(sel)}
+
+    def _links(self) -> list[dict[int, float]]:
+        rows = []
+        for a, b in _junction_tree(self.cliques):
+            sep = sorted(self.cliques[a] & self.cliques[b])
+            for combo in itertools.product(*[range(len(self.cats[d])) for d in sep]):
+                r: dict[int, float] = {}
+                for i, sign in ((a, 1.0), (b, -1.0)):
+                    dims, grid, size = self.grids[i]
+                    sel = np.ones(size, dtype=bool)
+                    for d, v in zip(sep, combo, strict=True):
+                        sel &= grid[d] == v
+                    for j in np.flatnonzero(sel):
+                        r[int(self.offset[i] + j)] = sign
+                rows.append(r)
+        return rows
+
+    def upper(self, target: dict[int, float], published: list[tuple[dict[int, float], float]]):
+        """Largest value of the target row; returns it and the duals of the published rows."""
+        from scipy.optimize import linprog  # noqa: PLC0415
+        from scipy.sparse import csr_matrix  # noqa: PLC0415
+
+        rows = [*self.link_rows, *(r for r, _ in published)]
+        rhs = [0.0] * len(self.link_rows) + [v for _, v in published]
+        data, ri, ci = [], [], []
+        for i, r in enumerate(rows):
+            for j, v in r.items():
+                ri.append(i)
+                ci.append(j)
+                data.append(v)
+        a = csr_matrix((data, (ri, ci)), shape=(len(rows), self.n)) if rows else None
+        c = np.zeros(self.n)
+        c[list(target)] = -1.0
+        res = linprog(c, A_eq=a, b_eq=np.array(rhs) if rows else None, bounds=(0, None), method="highs")
+        if res.status == 3:
+            return np.inf, np.zeros(len(published))
+        if res.status != 0:
+            raise RuntimeError(f"audit LP failed: {res.message}")
+        duals = np.asarray(res.eqlin.marginals)[len(self.link_rows):] if rows else np.zeros(0)
+        return -res.fun, duals
+
+
+def _cliques(dims: list[str], edges: list[frozenset[str]]) -> list[frozenset[str]]:
+    """Maximal cliques of the triangulated graph of ``edges`` (min-fill elimination, ties by name)."""
+    adj = {d: set() for d in [*dims, _PERIOD]}
+    for e in edges:
+        for a in e:
+            adj[a] |= e - {a}
+    left, found = set(adj), []
+    while left:
+        def fill(v):
+            nb = adj[v] & left
+            return sum(1 for a, b in itertools.combinations(sorted(nb), 2) if b not in adj[a])
+        v = min(sorted(left), key=lambda v: (fill(v), len(adj[v] & left)))
+        nb = adj[v] & left
+        for a, b in itertools.combinations(sorted(nb), 2):
+            adj[a].add(b)
+            adj[b].add(a)
+        found.append(frozenset({v} | nb))
+        left.remove(v)
+    maximal = [c for c in found if not any(c < o for o in found)]
+    return sorted(set(maximal), key=lambda c: (-len(c), sorted(c)))
+
+
+def _junction_tree(cliques: list[frozenset[str]]) -> list[tuple[int, int]]:
+    """Maximum-weight spanning tree of the cliques (weight: shared dimensions), Kruskal."""
+    pairs = sorted(itertools.combinations(range(len(cliques)), 2),
+                   key=lambda p: (-len(cliques[p[0]] & cliques[p[1]]), p))
+    root = list(range(len(cliques)))
+
+    def find(i):
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    out = []
+    for a, b in pairs:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            root[ra] = rb
+            out.append((a, b))
+    return out
+
+
+def _atoms(periods: list[tuple[str, ...]]) -> dict[str, str]:
+    """Base period -> atom label: base periods in exactly the same period sets form one atom."""
+    base = sorted({p for ps in periods for p in ps})
+    sig = {p: tuple(p in ps for ps in periods) for p in base}
+    atoms: dict[tuple, list[str]] = {}
+    for p in base:
+        atoms.setdefault(sig[p], []).append(p)
+    return {p: "+".join(atoms[sig[p]]) for p in base}
+
+
+def protect_release(tables: Sequence[Table], *, published: Ledger | None = None,
+                    min_n: int = DEFAULT_MIN_N) -> Release:
+    """Protect every table of a release together (see "Releases" in the module docstring)."""
+    if min_n < 1:
+        raise ValueError("min_n must be at least 1")
+    if not tables:
+        raise ValueError("a release needs at least one table")
+    ledger = published or Ledger.empty()
+    parsed = [(t, t.population, t.periods(), *t.interior()) for t in tables]
+    old = [_ledger_table(t) for t in ledger.tables]
+    results: dict[int, pd.DataFrame] = {}
+    audits = []
+    for pop in sorted({p[1] for p in parsed}):
+        mine = [(i, p) for i, p in enumerate(parsed) if p[1] == pop]
+        theirs = [o for o in old if o[0] == pop]
+        sup, audit = _protect_population(pop, [p for _, p in mine], theirs, min_n)
+        for (i, _), cells in zip(mine, sup, strict=True):
+            results[i] = cells
+        audits.append(audit)
+    return Release([Protected(t, results[i]) for i, t in enumerate(tables)],
+                   pd.concat(audits, ignore_index=True), min_n)
+
+
+def _protect_population(pop, mine, theirs, min_n):
+    # categories of each dimension must agree everywhere (a table that leaves a category out
+    # would publish different margins under the same name)
+    cats: dict[str, list[str]] = {}
+    where: dict[str, str] = {}
+    for name, dims_cats in [(t.name or "(unnamed)", c) for t, _, _, _, c, _ in mine] + \
+                           [("earlier release", c) for _, _, c, _ in theirs]:
+        for d, labels in dims_cats.items():
+            if d in cats and set(cats[d]) != set(labels):
+                raise ValueError(f"population {pop!r}: table {name!r} lists categories {sorted(labels)} of "
+                                 f"{d!r}, table {where[d]!r} lists {sorted(cats[d])}")
+            cats.setdefault(d, sorted(labels))
+            where.setdefault(d, name)
+    periods = [p for _, _, p, *_ in mine] + [p for _, p, _, _ in theirs]
+    atom_of = _atoms(periods)
+    atoms = sorted(set(atom_of.values()))
+    model_cats = {**cats, _PERIOD: atoms}
+    edges = [frozenset({*dims, _PERIOD}) for _, _, _, dims, _, _ in mine] + \
+            [frozenset({*c, _PERIOD}) for _, _, c, _ in theirs]
+    model = _Model(model_cats, edges)
+
+    value: dict[Key, float] = {}
+    fixed: dict[Key, float | None] = {}  # ledger: published value, or None if hidden then
+    row_of: dict[Key, tuple[dict[str, str], set[str]]] = {}
+    lines: list[tuple[Key, ...]] = []  # (members..., total) within each new table
+    new_keys: list[list[tuple[tuple[str, ...], Key]]] = []
+    sensitive: set[Key] = set()
+
+    def note(labels, period) -> Key:
+        k = _key(labels, period)
+        row_of.setdefault(k, ({d: x for d, x in labels.items() if x != TOTAL},
+                              {atom_of[p] for p in period}))
+        return k
+
+    def implied(dims, cats_, period):
+        """Cells of the table at each atom of its period: derivable by differencing."""
+        ats = sorted({atom_of[p] for p in period})
+        if len(ats) < 2:
+            return
+        for a in ats:
+            ps = tuple(p for p in period if atom_of[p] == a)
+            for labels in itertools.product(*[[*cats_[d], TOTAL] for d in dims]):
+                sensitive.add(note(dict(zip(dims, labels, strict=True)), ps))
+
+    for _, period, cats_, cells in theirs:
+        dims = list(cats_)
+        for labels, n in cells:
+            k = note(labels, period)
+            if k in fixed and fixed[k] is not None and n is not None and not np.isclose(fixed[k], n):
+                raise ValueError(f"earlier releases disagree on cell {dict(k[0])} {list(k[1])}")
+            fixed[k] = n if fixed.get(k) is None else fixed[k]
+            if n is None:
+                sensitive.add(k)
+        implied(dims, cats_, period)
+    for t, _, period, dims, cats_, interior in mine:
+        full = _margins(dims, cats_, interior)
+        keys = []
+        for labels, v in full.items():
+            k = note(dict(zip(dims, labels, strict=True)), period)
+            if k in value and not np.isclose(value[k], v):
+                raise ValueError(f"tables disagree on cell {dict(k[0])} {list(k[1])}: {value[k]:g} and {v:g}")
+            if fixed.get(k) is not None and not np.isclose(fixed[k], v):
+                raise ValueError(f"table {t.name!r}: cell {dict(k[0])} {list(k[1])} is {v:g} but an earlier "
+                                 f"release published {fixed[k]:g}; revised figures cannot be protected")
+            value[k] = v
+            keys.append((labels, k))
+            sensitive.add(k)
+        new_keys.append(keys)
+        at = {lab: k for lab, k in keys}
+        for i, d in enumerate(dims):
+            for labels in at:
+                if labels[i] == TOTAL:
+                    members = [at[labels[:i] + (x,) + labels[i + 1:]] for x in cats_[d]]
+                    lines.append((*members, at[labels]))
+        implied(dims, cats_, period)
+
+    order = sorted(row_of)  # canonical: nothing depends on the order of tables or of `--by`
+    free = {k for k in value if k not in fixed}  # new cells we may hide
+    hidden = {k for k in order if (k in fixed and fixed[k] is None) or (k not in fixed and k not in value)}
+    hidden |= {k for k in free if value[k] < min_n}
+
+    def cost(k):
+        return (value[k], k)
+
+    changed = True  # the counting rule first: no line of a table with exactly one hidden cell
+    while changed:
+        changed = False
+        for line in sorted(lines):
+            h = [k for k in line if k in hidden]
+            can = [k for k in line if k in free and k not in hidden]
+            if len(h) == 1 and can:
+                hidden.add(min(can, key=cost))
+                changed = True
+    rows = {k: model.row(*row_of[k]) for k in order}
+    audit = []
+    for k in sorted(sensitive):
+        if k not in hidden or (k in value and value[k] >= min_n):
+            continue
+        while True:
+            pub = [k2 for k2 in order if k2 not in hidden]
+            vals = [value[k2] if k2 in value else fixed[k2] for k2 in pub]
+            hi, duals = model.upper(rows[k], [(rows[k2], v) for k2, v in zip(pub, vals, strict=True)])
+            if hi >= min_n - 1e-6 * max(1.0, min_n):
+                break
+            binding = [k2 for k2, dual in zip(pub, duals, strict=True) if k2 in free and abs(dual) > 1e-9]
+            pick = binding or [k2 for k2 in pub if k2 in free]
+            if not pick:
+                raise ValueError(f"population {pop!r}: cell {dict(k[0])} {list(k[1])} is pinned below "
+                                 f"{min_n} by earlier releases alone; it cannot be protected now")
+            hidden.add(min(pick, key=cost))
+        audit.append({"population": pop, "cell": dict(k[0]), "period": "+".join(k[1]),
+                      "n": value.get(k, np.nan), "upper": hi})
+    out = []
+    for (_t, _p, _period, dims, _cats, _interior), keys in zip(mine, new_keys, strict=True):
+        frame = pd.DataFrame([lab for lab, _ in keys], columns=dims)
+        frame["n"] = [value[k] for _, k in keys]
+        frame["suppressed"] = [k in hidden for _, k in keys]
+        out.append(frame)
+    return out, pd.DataFrame(audit, columns=["population", "cell", "period", "n", "upper"])

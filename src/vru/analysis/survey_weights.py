@@ -22,15 +22,18 @@ called a difference only when that interval excludes zero; otherwise it is label
 significant difference".
 
 Disclosure: any group with fewer than ``min_n`` respondents (default 50, unweighted) is
-suppressed together with the complementary cells chosen by :mod:`vru.analysis.disclosure`, so
-that its respondent count cannot be worked out from the published counts and totals; every
-statistic of a suppressed cell (share, interval, count) is blanked, and a gap involving a
-suppressed group is not published.
+suppressed together with the complementary cells chosen by
+:func:`vru.analysis.disclosure.protect_release` (with the cells of earlier releases, if a ledger is
+given), so that no small count can be narrowed below ``min_n`` from what is published; every
+statistic of a suppressed cell (count, weighted base, share, interval) is blanked, so the weighted
+bases are protected by the same pattern; no column says why a cell is hidden; every documented
+category is listed; and a gap involving a suppressed group is not published.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -139,47 +142,61 @@ STAT_COLUMNS = ["n", "weighted_n", "p", "se", "deff", "n_eff", "ci_low", "ci_hig
 
 def weighted_percentages(df: pd.DataFrame, outcome: str, by: str | Sequence[str] | None = None, *,
                          weight: str = "weight", min_n: int = disclosure.DEFAULT_MIN_N,
-                         level: float = 0.95, protection: float = 0.0) -> pd.DataFrame:
+                         level: float = 0.95, categories: Mapping[str, Sequence[str]] | None = None,
+                         period: str | Sequence[str] = "all", population: str = "",
+                         ledger: disclosure.Ledger | None = None) -> pd.DataFrame:
     """Weighted share of ``outcome`` (0/1, NaN = not in base) overall and by one or two groups.
 
     One grouping variable gives a one-way table with its total (group ``"All"``); two give a two-way
-    table with row, column and grand totals. Cells are protected with
-    :func:`vru.analysis.disclosure.suppress_table` on the unweighted respondent counts; suppressed
-    cells keep their labels but every statistic is NaN. Columns: the group columns, ``n``,
-    ``weighted_n``, ``p``, ``se``, ``deff``, ``n_eff``, ``ci_low``, ``ci_high`` (shares 0-1),
-    ``suppressed`` and ``primary`` (why: below ``min_n`` itself, else complementary).
+    table with row, column and grand totals. ``categories`` lists the documented categories of a
+    grouping column: every one is listed (a category with no respondents is a suppressed row, not a
+    missing one) and a value outside them is refused; without it the values present are used.
+    Cells are protected with :func:`vru.analysis.disclosure.protect_release` on the unweighted
+    respondent counts, the table being one of ``population`` for ``period`` (the base periods it
+    covers) and protected together with the cells already published in ``ledger``, to which it is
+    then added. The suppression pattern does not depend on the order of ``by``. Suppressed cells
+    keep their labels but every statistic is NaN (weighted base included). Columns: the group
+    columns, ``n``, ``weighted_n``, ``p``, ``se``, ``deff``, ``n_eff``, ``ci_low``, ``ci_high``
+    (shares 0-1) and ``suppressed``; nothing says why a cell is hidden.
     """
     by = [] if by is None else ([by] if isinstance(by, str) else list(by))
     if len(by) > 2:
         raise ValueError("at most two grouping variables (a two-way table)")
     base = _groups(df, by)[lambda d: d[outcome].notna()]
-    if not by:
-        est = _estimates(base, outcome, weight, [()], by, level)
-        small = est["n"] < min_n
-        est["suppressed"], est["primary"] = small, small
-        est.loc[small, STAT_COLUMNS] = np.nan
-        return est
-    levels = [sorted(base[c].unique().tolist()) for c in by]
-    if len(by) == 1:
-        counts = base.groupby(by[0]).size().reindex(levels[0], fill_value=0)
-        t = disclosure.suppress_series(counts, min_n=min_n, protection=protection)
-        keys = [(g,) for g in levels[0]] + [(ALL,)]
-        supp = [bool(t.suppressed.iloc[0][k[0] if k[0] != ALL else disclosure.TOTAL]) for k in keys]
-        prim = [bool(t.primary.iloc[0][k[0] if k[0] != ALL else disclosure.TOTAL]) for k in keys]
+    levels = []
+    for c in by:
+        present = [str(x) for x in base[c].unique()]
+        if categories is not None and c in categories:
+            doc = [str(x) for x in categories[c]]
+            bad = sorted(set(present) - set(doc))
+            if bad:
+                raise ValueError(f"column {c!r} holds {bad}, outside its documented categories {doc}")
+            levels.append(doc)
+        else:
+            levels.append(sorted(present))
+    if by:
+        index = pd.MultiIndex.from_product(levels, names=by)
+        found = {tuple(str(x) for x in (k if isinstance(k, tuple) else (k,))): float(n)
+                 for k, n in base.groupby(by).size().items()}
+        counts = pd.Series([found.get(k, 0.0) for k in index], index=index, dtype=float)
     else:
-        counts = (base.groupby(by).size().unstack(by[1])
-                  .reindex(index=levels[0], columns=levels[1], fill_value=0).fillna(0))
-        t = disclosure.suppress_table(counts, min_n=min_n, protection=protection)
-        keys = [(a, b) for a in [*levels[0], ALL] for b in [*levels[1], ALL]]
+        counts = float(len(base))
+    table = disclosure.Table(counts, period=period, population=population,
+                             name=" x ".join(by) or "all")
+    release = disclosure.protect_release([table], published=ledger, min_n=min_n)
+    cells = release.tables[0].cells
+    hidden = {tuple(r[:-2]): bool(r[-1]) for r in cells.itertuples(index=False, name=None)}
+    keys = [tuple(k) for k in itertools.product(*[[*lv, ALL] for lv in levels])]
 
-        def lab(x):
-            return disclosure.TOTAL if x == ALL else x
+    def lab(k):
+        return tuple(disclosure.TOTAL if x == ALL else x for x in k)
 
-        supp = [bool(t.suppressed.loc[lab(a), lab(b)]) for a, b in keys]
-        prim = [bool(t.primary.loc[lab(a), lab(b)]) for a, b in keys]
-    est = _estimates(base, outcome, weight, keys, by, level)
-    est["suppressed"], est["primary"] = supp, prim
+    work = base.assign(**{c: base[c].astype(str) for c in by})
+    est = _estimates(work, outcome, weight, keys, by, level)
+    est["suppressed"] = [hidden[lab(k)] for k in keys]
     est.loc[est["suppressed"], STAT_COLUMNS] = np.nan
+    if ledger is not None:
+        ledger.record(release)
     return est
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from vru.analysis import confidence as c
+from vru.analysis import disclosure
 from vru.analysis import survey_weights as sw
 from vru.analysis.disclosure import DEFAULT_MIN_N
 from vru.geography import BOROUGHS, borough_name
@@ -265,17 +266,34 @@ def _relationships(wh: Warehouse, rows: pd.DataFrame, a: c.Assumptions) -> str:
             + table(pd.DataFrame(out_rows), f"Rank correlation across boroughs, 12 months to {t:%b %Y}"))
 
 
+#: Documented categories of the grouping columns (the microdata file format): every one is listed.
+CATEGORIES = {"ethnicity": pas_microdata.ETHNICITY, "sex": pas_microdata.SEX,
+              "age_band": pas_microdata.AGE_BANDS, "area_code": tuple(BOROUGHS)}
+
+
+def quarters_label(resp: pd.DataFrame) -> tuple[str, ...]:
+    """The quarters (``YYYY-Qn``) a set of answers covers: the period of the tables made from it."""
+    quarters = pd.to_datetime(resp["period_end"]).dt.to_period("Q")
+    return tuple(sorted({f"{p.year}-Q{p.quarter}" for p in quarters}))
+
+
 def group_table(resp: pd.DataFrame, measure: str, by: str | list[str] = "ethnicity", *,
-                min_n: int = DEFAULT_MIN_N, dont_know_in_base: bool = True) -> pd.DataFrame:
+                min_n: int = DEFAULT_MIN_N, dont_know_in_base: bool = True,
+                ledger: disclosure.Ledger | None = None) -> pd.DataFrame:
     """Weighted share agreeing with ``measure`` by one or two of ``ethnicity``, ``sex``,
     ``age_band``, ``area_code`` from respondent-level answers (a ``survey_responses`` frame),
-    with small cells suppressed (:func:`vru.analysis.survey_weights.weighted_percentages`)."""
+    every documented category listed, small cells suppressed
+    (:func:`vru.analysis.survey_weights.weighted_percentages`) together with the cells already
+    published in ``ledger`` (to which the table is added). The table's period is the quarters of
+    ``resp``; its population is the base of ``measure``."""
     x = resp[resp["measure"] == measure]
     if x.empty:
         raise ValueError(f"no answers for measure {measure!r}")
     excluded = () if dont_know_in_base else (pas_microdata.DONT_KNOW,)
     x = x.assign(y=sw.indicator(x["answer"], pas_microdata.AGREE, excluded))
-    return sw.weighted_percentages(x, "y", by, min_n=min_n)
+    population = f"{measure}, don't know {'in' if dont_know_in_base else 'out of'} the base"
+    return sw.weighted_percentages(x, "y", by, min_n=min_n, categories=CATEGORIES,
+                                   period=quarters_label(resp), population=population, ledger=ledger)
 
 
 def microdata_html(resp: pd.DataFrame, *, min_n: int = DEFAULT_MIN_N,
@@ -295,7 +313,8 @@ def microdata_html(resp: pd.DataFrame, *, min_n: int = DEFAULT_MIN_N,
     for m in measures:
         if not (recent["measure"] == m).any():
             continue
-        tables = {col: group_table(recent, m, col, min_n=min_n)
+        published = disclosure.Ledger.empty()  # the three tables are protected together
+        tables = {col: group_table(recent, m, col, min_n=min_n, ledger=published)
                   for col in ("ethnicity", "sex", "age_band")}
         label = c.MEASURE_LABELS.get(m, m)
         rows = []
