@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -62,7 +63,14 @@ R = 100.0  # the project's default radius (matching.Params.radius_m)
 TOL = 300.0  # the project's default tolerance (matching.Params.tolerance_s)
 MONTH_START = pd.Timestamp("2024-03-01T00:00:00Z")
 KEY = [S.CRIME_VERSION_ID, S.DEVICE_ID, S.FIX_TIME]
-CONTESTANTS = ("project", "sql", "geopandas")
+EQUAL_COLS = [*KEY, S.EASTING, S.NORTHING, S.INTERPOLATED]
+# the project's other defaults (matching.Params), which the equal-work peers use
+GAP, VMAX, BRIDGE_VAR, CONFIDENCE = 1800.0, 50.0, 2.0, 0.95
+K = math.sqrt(-2.0 * math.log(1.0 - CONFIDENCE))
+CELLS = (2.5, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0)  # grid cell sizes in multiples of R (as matching._CELLS)
+CONTESTANTS = ("project", "sql", "geopandas", "sql_equal", "geopandas_equal")
+RAW = ("project", "sql", "geopandas")  # compared on the candidate GPS/WIFI fixes
+EQUAL = ("project", "sql_equal", "geopandas_equal")  # compared on fixes and interpolated points
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -182,10 +190,13 @@ def run_project(data: Path) -> tuple[pd.DataFrame, dict]:
     pos = store.positions_table(con, data / "store", cr[S.TIME_FROM].min() - pad, cr[S.TIME_TO].max() + pad)
     r = match(pos, act, cr, p, con=con)
     pts = r.points
-    fixes = pts[~pts[S.INTERPOLATED] & pts[S.MECHANISM].isin(MATCHING_MECHANISMS)]
+    elig = pts[S.MECHANISM].isin(MATCHING_MECHANISMS)
+    fixes = pts[~pts[S.INTERPOLATED] & elig]
     extra = {"points": len(pts), "interpolated_points": int(pts[S.INTERPOLATED].sum()),
-             "lbs_rf_points": int((~pts[S.MECHANISM].isin(MATCHING_MECHANISMS)).sum()),
-             "matches": len(r.summary)}
+             "lbs_rf_points": int((~elig).sum()), "matches": len(r.summary),
+             **{f"{k}_s": v for k, v in r.run.get("timings_s", {}).items()}}
+    # the equal-work output: the GPS/WIFI candidate fixes and the interpolated points
+    extra["_equal"] = pts.loc[elig, EQUAL_COLS]
     return fixes[KEY], extra
 
 
@@ -247,7 +258,206 @@ def run_geopandas(data: Path) -> tuple[pd.DataFrame, dict]:
     return pd.DataFrame(j[KEY]), {"fixes_loaded": len(df), "days_read": len(files)}
 
 
-RUNNERS = {"project": run_project, "sql": run_sql, "geopandas": run_geopandas}
+# ------------------------------------------------------------------ equal work: fixes + interpolated points
+def _span(cr: pd.DataFrame) -> tuple[int, int]:
+    """The fixes every contestant reads for interpolation (epoch seconds), as matching.match does: the
+    crimes' widened windows plus the longest gap interpolated across."""
+    return (math.floor(cr[S.TIME_FROM].min().timestamp() - TOL - GAP),
+            math.ceil(cr[S.TIME_TO].max().timestamp() + TOL + GAP))
+
+
+def run_sql_equal(data: Path) -> tuple[pd.DataFrame, dict]:
+    """The floor at equal work: one hand-written DuckDB query computing what the project's matching step
+    computes for its points (the rules of matching.py's docstring): the fixes of an activation, the
+    candidate GPS/WIFI fixes, and the closest approach of each segment between consecutive GPS/WIFI fixes
+    (max gap, max speed, Brownian-bridge precision, within the overlap of the segment and the widened
+    window, segments with a candidate end excluded). The best SQL we could write: the window is
+    partitioned by an integer per (wearer, device) and carries only numbers; one grid join (cells sized
+    to each row's reach, as the project's) serves fixes and segments."""
+    import duckdb
+
+    cr = _crimes(data)
+    act = pd.read_parquet(data / "activations.parquet")
+    lo, hi = _span(cr)
+    d_lo, d_hi = pd.Timestamp(lo, unit="s", tz="UTC"), pd.Timestamp(hi, unit="s", tz="UTC")
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("crimes_df", cr)
+    con.register("act_df", act)
+    glob = str(data / "store" / "day=*" / "*.parquet")
+    sizes = [f * R for f in CELLS]
+    tier = "CASE " + " ".join(f"WHEN reach <= {g - 1.0} THEN {i}" for i, g in enumerate(sizes))
+    tier += " ELSE -1 END"
+    size = "CASE tier " + " ".join(f"WHEN {i} THEN {g}" for i, g in enumerate(sizes)) + " END"
+    levels = ", ".join(f"({i}, {g})" for i, g in enumerate(sizes))
+    sql = f"""
+    WITH a AS (
+        SELECT device_id AS dev, epoch(active_from) AS af, coalesce(epoch(active_to), 9.999e9) AS at,
+               dense_rank() OVER (ORDER BY wearer_ref, device_id) AS pk FROM act_df),
+    e AS (  -- GPS/WIFI fixes of an activation, each with the next one of its (wearer, device)
+        SELECT pk, fix_time, t, x, y, p, lead(t) OVER w AS t2, lead(x) OVER w AS x2, lead(y) OVER w AS y2,
+               lead(p) OVER w AS p2
+        FROM (SELECT a.pk, f.fix_time, epoch(f.fix_time) AS t, f.easting AS x, f.northing AS y,
+                     f.precision_m AS p
+              FROM read_parquet('{glob}', hive_partitioning = true) f
+              JOIN a ON f.device_id = a.dev AND epoch(f.fix_time) >= a.af AND epoch(f.fix_time) < a.at
+              WHERE f.day BETWEEN '{d_lo:%Y-%m-%d}' AND '{d_hi:%Y-%m-%d}'
+                AND f.fix_time BETWEEN to_timestamp({lo}) AND to_timestamp({hi})
+                AND f.mechanism IN ('GPS', 'WIFI'))
+        WINDOW w AS (PARTITION BY pk ORDER BY t)),
+    r AS (
+        SELECT *, t2 - t AS dt, x2 - x AS vx, y2 - y AS vy,
+               coalesce(t2 - t > 0 AND t2 - t <= {GAP}
+                        AND power(x2 - x, 2) + power(y2 - y, 2) <= power((t2 - t) * {VMAX}, 2), false) AS seg
+        FROM e),
+    r2 AS (  -- reach: of the fix, R + p; of its segment, a bound on the distance from the fix to a crime
+        SELECT *, CASE WHEN seg THEN {R} + sqrt(power(greatest(p, p2), 2) + dt * {K * K * BRIDGE_VAR / 4.0})
+                                     + sqrt(power(vx, 2) + power(vy, 2)) ELSE {R} + p END AS reach FROM r),
+    r3 AS (SELECT *, {tier} AS tier FROM r2),
+    r4 AS (SELECT *, CASE WHEN tier >= 0 THEN floor(x / ({size}))::BIGINT ELSE 0 END AS gx,
+                     CASE WHEN tier >= 0 THEN floor(y / ({size}))::BIGINT ELSE 0 END AS gy FROM r3),
+    c AS (SELECT crime_version_id, easting AS cx, northing AS cy, epoch(time_from) - {TOL} AS wf,
+                 epoch(time_to) + {TOL} AS wt FROM crimes_df),
+    cg AS (SELECT c.*, lv.i AS tier, floor(cx / lv.g)::BIGINT + dx AS gx, floor(cy / lv.g)::BIGINT + dy AS gy
+           FROM c, (VALUES {levels}) lv(i, g), range(-1, 2) AS a(dx), range(-1, 2) AS b(dy)
+           UNION ALL SELECT c.*, -1, 0, 0 FROM c),
+    j AS (
+        SELECT r4.*, cg.crime_version_id, cg.cx, cg.cy, cg.wf, cg.wt,
+               (r4.t >= cg.wf AND sqrt(power(r4.x - cg.cx, 2) + power(r4.y - cg.cy, 2)) <= {R} + r4.p) AS end1
+        FROM r4 JOIN cg ON r4.tier = cg.tier AND r4.gx = cg.gx AND r4.gy = cg.gy
+        WHERE r4.t <= cg.wt AND (r4.t >= cg.wf OR (r4.seg AND r4.t2 >= cg.wf))),
+    s1 AS (
+        SELECT *, greatest((wf - t) / dt, 0.0) AS a0, least((wt - t) / dt, 1.0) AS a1,
+               power(vx, 2) + power(vy, 2) AS l2
+        FROM j WHERE seg AND t2 >= wf AND NOT end1
+          AND NOT (t2 <= wt AND sqrt(power(x2 - cx, 2) + power(y2 - cy, 2)) <= {R} + p2)),
+    s2 AS (SELECT *, round(t + dt * CASE WHEN l2 > 0
+                                         THEN least(greatest(((cx - x) * vx + (cy - y) * vy) / l2, a0), a1)
+                                         ELSE a0 END, 0) AS ts FROM s1),
+    s3 AS (SELECT *, (ts - t) / dt AS al FROM s2),
+    s4 AS (SELECT *, x + al * vx AS xi, y + al * vy AS yi,
+                  sqrt(power(1 - al, 2) * power(p / {K}, 2) + power(al, 2) * power(p2 / {K}, 2)
+                       + dt * al * (1 - al) * {BRIDGE_VAR}) * {K} AS prec FROM s3),
+    out AS (
+        SELECT crime_version_id, pk, fix_time, x AS easting, y AS northing, false AS interpolated
+        FROM j WHERE end1
+        UNION ALL
+        SELECT crime_version_id, pk, to_timestamp(ts), xi, yi, true FROM s4
+        WHERE sqrt(power(xi - cx, 2) + power(yi - cy, 2)) <= {R} + prec)
+    SELECT o.crime_version_id, a.dev AS device_id, o.fix_time, o.easting, o.northing, o.interpolated
+    FROM out o JOIN a USING (pk)
+    """
+    return con.execute(sql).df(), {}
+
+
+def _round_half_away(x: np.ndarray) -> np.ndarray:
+    """Round to whole numbers, halves away from zero (SQL's ROUND, which the project's DuckDB uses)."""
+    return np.where(np.abs(x - np.trunc(x)) == 0.5, np.trunc(x) + np.sign(x), np.round(x))
+
+
+def _epoch_s(col: pd.Series) -> np.ndarray:
+    return col.astype("datetime64[us, UTC]").dt.tz_localize(None).astype("int64").to_numpy() / 1e6
+
+
+def run_geopandas_equal(data: Path) -> tuple[pd.DataFrame, dict]:
+    """geopandas at equal work: the fixes of an activation read as for ``geopandas`` (but over the
+    interpolation span), ordered per (wearer, device) with NumPy; candidate fixes by ``sjoin(dwithin)``
+    on points; the segments between consecutive GPS/WIFI fixes (max gap, max speed) as LineStrings,
+    ``sjoin(dwithin)`` with a per-segment distance (R + the largest Brownian-bridge precision along it),
+    then the closest approach within the window and the exact test in NumPy."""
+    import geopandas as gpd
+    import shapely
+
+    from vru.tagging import store
+
+    cr = _crimes(data)
+    act = pd.read_parquet(data / "activations.parquet")
+    lo, hi = _span(cr)
+    t_lo, t_hi = pd.Timestamp(lo, unit="s", tz="UTC"), pd.Timestamp(hi, unit="s", tz="UTC")
+    files = store.partition_files(data / "store", t_lo, t_hi + pd.Timedelta(microseconds=1))
+    df = pd.read_parquet(files, columns=[S.DEVICE_ID, S.FIX_TIME, S.EASTING, S.NORTHING, S.PRECISION_M],
+                         filters=[(S.FIX_TIME, ">=", t_lo), (S.FIX_TIME, "<=", t_hi),
+                                  (S.MECHANISM, "in", ["GPS", "WIFI"])])
+    df = df.merge(act[[S.DEVICE_ID, S.WEARER_REF, S.ACTIVE_FROM, S.ACTIVE_TO]], on=S.DEVICE_ID)
+    df = df[(df[S.FIX_TIME] >= df[S.ACTIVE_FROM])
+            & (df[S.ACTIVE_TO].isna() | (df[S.FIX_TIME] < df[S.ACTIVE_TO]))]
+    df = df.sort_values([S.WEARER_REF, S.DEVICE_ID, S.FIX_TIME], kind="stable").reset_index(drop=True)
+    t = _epoch_s(df[S.FIX_TIME])
+    x, y, p = (df[c].to_numpy(float) for c in (S.EASTING, S.NORTHING, S.PRECISION_M))
+    grp = df.groupby([S.WEARER_REF, S.DEVICE_ID], sort=False).ngroup().to_numpy()
+    crimes = gpd.GeoDataFrame(
+        {"crime_version_id": cr[S.CRIME_VERSION_ID].to_numpy(),
+         "wf": _epoch_s(cr[S.TIME_FROM]) - TOL, "wt": _epoch_s(cr[S.TIME_TO]) + TOL,
+         "cx": cr[S.EASTING].to_numpy(float), "cy": cr[S.NORTHING].to_numpy(float)},
+        geometry=gpd.points_from_xy(cr[S.EASTING], cr[S.NORTHING]), crs=27700)
+    # 1. candidate fixes
+    pts = gpd.GeoDataFrame({"i": np.arange(len(df))}, geometry=gpd.points_from_xy(x, y), crs=27700)
+    j = gpd.sjoin(pts, crimes, predicate="dwithin", distance=R + float(p.max()))
+    i = j["i"].to_numpy()
+    ok = ((t[i] >= j["wf"].to_numpy()) & (t[i] <= j["wt"].to_numpy())
+          & (np.hypot(x[i] - j["cx"].to_numpy(), y[i] - j["cy"].to_numpy()) <= R + p[i]))
+    fixes = pd.DataFrame({S.CRIME_VERSION_ID: j["crime_version_id"].to_numpy()[ok],
+                          S.DEVICE_ID: df[S.DEVICE_ID].iloc[i[ok]].to_numpy(),
+                          S.FIX_TIME: df[S.FIX_TIME].iloc[i[ok]].to_numpy(), S.EASTING: x[i[ok]],
+                          S.NORTHING: y[i[ok]], S.INTERPOLATED: False})
+    # 2. segments between consecutive fixes of one (wearer, device)
+    nxt = np.arange(1, len(df))
+    same = grp[1:] == grp[:-1]
+    a, b = nxt[same] - 1, nxt[same]
+    dt = t[b] - t[a]
+    vx, vy = x[b] - x[a], y[b] - y[a]
+    keep = (dt > 0) & (dt <= GAP) & (vx ** 2 + vy ** 2 <= (VMAX * dt) ** 2)
+    a, b, dt, vx, vy = a[keep], b[keep], dt[keep], vx[keep], vy[keep]
+    lines = shapely.linestrings(np.stack([np.stack([x[a], y[a]], 1), np.stack([x[b], y[b]], 1)], 1))
+    dist = R + np.sqrt(np.maximum(p[a], p[b]) ** 2 + K * K * BRIDGE_VAR / 4.0 * dt) + 1.0
+    segs = gpd.GeoDataFrame({"s": np.arange(len(a))}, geometry=lines, crs=27700)
+    j = gpd.sjoin(segs, crimes, predicate="dwithin", distance=dist)
+    si = j["s"].to_numpy()
+    a, b, dt, vx, vy = a[si], b[si], dt[si], vx[si], vy[si]
+    wf, wt, cx, cy = (j[c].to_numpy() for c in ("wf", "wt", "cx", "cy"))
+    t1, t2 = t[a], t[b]
+    end1 = (t1 >= wf) & (t1 <= wt) & (np.sqrt((x[a] - cx) ** 2 + (y[a] - cy) ** 2) <= R + p[a])
+    end2 = (t2 >= wf) & (t2 <= wt) & (np.sqrt((x[b] - cx) ** 2 + (y[b] - cy) ** 2) <= R + p[b])
+    live = (t1 <= wt) & (t2 >= wf) & ~end1 & ~end2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a0, a1 = np.maximum((wf - t1) / dt, 0.0), np.minimum((wt - t1) / dt, 1.0)
+        l2 = vx ** 2 + vy ** 2
+        proj = ((cx - x[a]) * vx + (cy - y[a]) * vy) / l2
+        al = np.where(l2 > 0, np.minimum(np.maximum(proj, a0), a1), a0)
+        ts = _round_half_away(t1 + al * dt)
+        al = (ts - t1) / dt
+        xi, yi = x[a] + al * vx, y[a] + al * vy
+        prec = np.sqrt((1 - al) ** 2 * (p[a] / K) ** 2 + al ** 2 * (p[b] / K) ** 2
+                       + dt * al * (1 - al) * BRIDGE_VAR) * K
+        hit = live & (np.sqrt((xi - cx) ** 2 + (yi - cy) ** 2) <= R + prec)
+    inter = pd.DataFrame({S.CRIME_VERSION_ID: j["crime_version_id"].to_numpy()[hit],
+                          S.DEVICE_ID: df[S.DEVICE_ID].iloc[a[hit]].to_numpy(),
+                          S.FIX_TIME: pd.to_datetime(ts[hit], unit="s", utc=True), S.EASTING: xi[hit],
+                          S.NORTHING: yi[hit], S.INTERPOLATED: True})
+    out = pd.concat([fixes, inter], ignore_index=True)
+    return out, {"fixes_loaded": len(df), "segments": int(keep.sum()), "days_read": len(files)}
+
+
+def _same_equal(ref: pd.DataFrame, other: pd.DataFrame) -> str | None:
+    """None when two equal-work outputs agree: the same (crime, device, time, interpolated) rows, the
+    fixes' coordinates exactly, the interpolated points' within 1e-6 m; else what differs."""
+    key = [*KEY, S.INTERPOLATED]
+    a, b = ref[key].reset_index(drop=True), other[key].reset_index(drop=True)
+    if len(a) != len(b) or not a.equals(b):
+        a_ = set(map(tuple, ref[key].astype(str).to_numpy()))
+        b_ = set(map(tuple, other[key].astype(str).to_numpy()))
+        return f"{len(a_)} against {len(b_)} rows; only in the first: {sorted(a_ - b_)[:3]}, " \
+               f"only in the second: {sorted(b_ - a_)[:3]}"
+    for c in (S.EASTING, S.NORTHING):
+        d = np.abs(ref[c].to_numpy() - other[c].to_numpy())
+        fx = ~ref[S.INTERPOLATED].to_numpy()
+        if (d[fx] != 0).any() or (d[~fx] > 1e-6).any():
+            return f"{c} differs (largest difference {d.max():.3g} m)"
+    return None
+
+
+RUNNERS = {"project": run_project, "sql": run_sql, "geopandas": run_geopandas, "sql_equal": run_sql_equal,
+           "geopandas_equal": run_geopandas_equal}
 
 
 def contestant(name: str, data: Path, out: Path) -> None:
@@ -270,9 +480,14 @@ def contestant(name: str, data: Path, out: Path) -> None:
     t0 = time.perf_counter()
     pairs, extra = RUNNERS[name](data)
     dt = time.perf_counter() - t0
-    pairs = pairs.copy()
-    pairs[S.FIX_TIME] = pd.to_datetime(pairs[S.FIX_TIME], utc=True).astype("datetime64[us, UTC]")
-    pairs.sort_values(KEY).reset_index(drop=True).to_parquet(out / f"{name}.parquet", index=False)
+    outputs = {name: pairs}
+    if "_equal" in extra:
+        outputs[name + "_equal"] = extra.pop("_equal")
+    for out_name, df in outputs.items():
+        df = df.copy()
+        df[S.FIX_TIME] = pd.to_datetime(df[S.FIX_TIME], utc=True).astype("datetime64[us, UTC]")
+        order = [c for c in [*KEY, S.INTERPOLATED, S.EASTING, S.NORTHING] if c in df]
+        df.sort_values(order).reset_index(drop=True).to_parquet(out / f"{out_name}.parquet", index=False)
     # the peak resident memory of this process (exec starts a fresh high-water mark; the rusage of a
     # forked child would also count the parent's pages at the fork)
     hwm = next(int(ln.split()[1]) for ln in Path("/proc/self/status").read_text().splitlines()
@@ -324,17 +539,31 @@ def main() -> None:
                       f"peak {r['peak_rss_mib']:7,.0f} MiB", flush=True)
                 if i == 0:
                     pairs[n] = pd.read_parquet(out / f"{n}.parquet")
-    ref = names[0]
-    for n in names[1:]:
-        if not pairs[n].equals(pairs[ref]):
-            a_ = set(map(tuple, pairs[ref].astype(str).to_numpy()))
+                    if n == "project":
+                        pairs["project_equal"] = pd.read_parquet(out / "project_equal.parquet")
+    raw = [n for n in RAW if n in names]
+    for n in raw[1:]:
+        if not pairs[n].equals(pairs[raw[0]]):
+            a_ = set(map(tuple, pairs[raw[0]].astype(str).to_numpy()))
             b_ = set(map(tuple, pairs[n].astype(str).to_numpy()))
-            sys.exit(f"OUTPUTS DIFFER: {ref} {len(a_)} pairs, {n} {len(b_)}; only in {ref}: "
+            sys.exit(f"OUTPUTS DIFFER: {raw[0]} {len(a_)} pairs, {n} {len(b_)}; only in {raw[0]}: "
                      f"{sorted(a_ - b_)[:5]}, only in {n}: {sorted(b_ - a_)[:5]}")
-    n_pairs = len(pairs[ref])
+    equal = [n for n in EQUAL if n in names]
+    eq = {n: pairs[n + "_equal" if n == "project" else n] for n in equal}
+    for n in equal[1:]:
+        if (why := _same_equal(eq[equal[0]], eq[n])) is not None:
+            sys.exit(f"EQUAL-WORK OUTPUTS DIFFER: {equal[0]} against {n}: {why}")
+    ref = raw[0] if raw else equal[0]
+    n_pairs = int((~pairs[ref][S.INTERPOLATED]).sum()) if S.INTERPOLATED in pairs[ref] else len(pairs[ref])
     n_crimes = pairs[ref][S.CRIME_VERSION_ID].nunique()
     print(f"\nequal output: {n_pairs:,} candidate GPS/WIFI fixes for {n_crimes} of {a.crimes} crimes "
-          f"({', '.join(names)})")
+          f"({', '.join(raw)})")
+    n_equal = None
+    if equal:
+        n_equal = {"fixes": int((~eq[equal[0]][S.INTERPOLATED]).sum()),
+                   "interpolated": int(eq[equal[0]][S.INTERPOLATED].sum())}
+        print(f"equal work: {n_equal['fixes']:,} candidate GPS/WIFI fixes and {n_equal['interpolated']:,} "
+              f"interpolated points, the same in {', '.join(equal)}")
     summary = {}
     for n in names:
         rs = results[n]
@@ -350,18 +579,25 @@ def main() -> None:
         print(f"| {n} | {s_['match_s_median']:.2f} | {s_['match_s_best']:.2f} | {s_['process_s_median']:.2f} "
               f"| {s_['peak_rss_mib_max']:,.0f} |")
     ratios = {}
-    if "project" in summary and "sql" in summary:
-        ratios["project_over_sql"] = summary["project"]["match_s_median"] / summary["sql"]["match_s_median"]
-    if "project" in summary and "geopandas" in summary:
-        ratios["geopandas_over_project"] = (summary["geopandas"]["match_s_median"]
-                                            / summary["project"]["match_s_median"])
+    med = {n: summary[n]["match_s_median"] for n in names}
+    for peer in ("sql", "sql_equal"):
+        if "project" in med and peer in med:
+            ratios[f"project_over_{peer}"] = med["project"] / med[peer]
+    for peer in ("geopandas", "geopandas_equal"):
+        if "project" in med and peer in med:
+            ratios[f"{peer}_over_project"] = med[peer] / med["project"]
+    if "project" in names:  # the project's own split: the engine (SQL) step and the Python step
+        for k in ("engine_s", "finish_s", "prepare_s"):
+            if k in results["project"][0]:
+                summary["project"][k + "_median"] = float(np.median([r[k] for r in results["project"]]))
     for k, v in ratios.items():
         print(f"{k}: {v:.2f}")
     print(f"import: {meta['feed_rows']:,} feed rows in {meta['import_s']} s = "
           f"{meta['import_fixes_per_s']:,} fixes/s (at generation)")
     if a.json:
         a.json.write_text(json.dumps({"provenance": prov, "data": meta, "n_pairs": n_pairs,
-                                      "n_crimes_matched": int(n_crimes), "runs": results,
+                                      "n_crimes_matched": int(n_crimes), "equal_work": n_equal,
+                                      "runs": results,
                                       "summary": summary, "ratios": ratios}, indent=1, default=str))
 
 
