@@ -98,7 +98,7 @@ NAV = {
     "programme manager": _STAFF_NAV,
     "provider": _STAFF_NAV,
     "caseworker": ["Dashboard", "Opportunities", "API"],
-    "offender manager": ["Dashboard", "Opportunities", "API"],
+    "offender manager": ["Dashboard", "Opportunities", "GPS tagging", "API"],
     "no role": ["Opportunities"],
 }
 HOME = {

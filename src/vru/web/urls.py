@@ -2,7 +2,7 @@
 
 - ``/`` home, ``/accounts/`` sign in/out and password reset, ``/admin/`` Django admin;
 - ``/dashboard/`` analysis pages, ``/programme/`` MyEnds register, ``/opportunities/`` Local Village
-  Network;
+  Network; ``/survey/`` the Victim Voice survey (public respondent pages, staff results);
 - ``/api/v1/`` the read-only JSON API of each app, ``/api/schema/`` its OpenAPI description,
   ``/api/docs/`` Swagger UI (served offline by drf-spectacular-sidecar).
 """
@@ -17,6 +17,7 @@ from vru.web.dashboard import api as dashboard_api
 from vru.web.opportunities import api as opportunities_api
 from vru.web.programme import api as programme_api
 from vru.web.referrals import api as referrals_api
+from vru.web.tagging import api as tagging_api
 
 
 def _swagger_csp(view):
@@ -37,6 +38,7 @@ api_v1 = [
     path("dashboard/", include(dashboard_api.urlpatterns)),
     path("programme/", include(programme_api.urlpatterns)),
     path("opportunities/", include(opportunities_api.urlpatterns)),
+    path("tagging/", include(tagging_api.urlpatterns)),
     path("referrals/", include(referrals_api.urlpatterns)),
 ]
 
@@ -49,6 +51,7 @@ urlpatterns = [
     path("programme/", include("vru.web.programme.urls")),
     path("opportunities/", include("vru.web.opportunities.urls")),
     path("tagging/", include("vru.web.tagging.urls")),
+    path("survey/", include("vru.web.survey.urls")),
     path("referrals/", include("vru.web.referrals.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

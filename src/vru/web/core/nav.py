@@ -15,6 +15,12 @@ NAV = [
     ("Dashboard", "dashboard:overview", "accounts.view_dashboard", "/dashboard/"),
     ("Programme register", "programme:index", "programme.view_register", "/programme/"),
     ("Opportunities", "opportunities:search", None, "/opportunities/"),
+    ("Survey results", "survey:results", "survey.view_results", "/survey/"),
+    # GPS tagging: offender managers land on their wearers, police analysts on their force's matches (one
+    # link: the first entry of a text the user may see wins). The unit's figures are linked from the
+    # dashboard overview; administrators hold view_figures only to give the unit's roles.
+    ("GPS tagging", "tagging:wearers", "tagging.view_wearer", "/tagging/"),
+    ("GPS tagging", "tagging:matches", "tagging.view_match", "/tagging/"),
     ("Referrals", "referrals:cases", "referrals.view_case", "/referrals/"),
     ("Refer a young person", "referrals:mine", "referrals.add_referral", "/referrals/mine/"),
     ("Intelligence", "referrals:intelligence", "referrals.view_intelligence", "/referrals/intelligence/"),
@@ -55,7 +61,7 @@ def nav(request) -> dict:
     user = getattr(request, "user", None) or _Anonymous()
     items = []
     for text, name, perm, prefix in NAV:
-        if not may_see(user, perm):
+        if not may_see(user, perm) or any(i["text"] == text for i in items):
             continue
         href = url_or_none(name)
         if href:

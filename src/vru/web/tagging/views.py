@@ -11,7 +11,7 @@ import time
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -20,42 +20,16 @@ from vru.tagging import matching
 from vru.web.accounts.audit import audit
 from vru.web.core.access import require_perms
 
-from . import services
+from . import scope, services
 from .forms import BatchForm, BreachStepForm, JustificationForm, ReviewForm, TrailForm, ZoneForm
-from .models import Breach, CrimeBatch, Match, Wearer
+from .models import Breach, Match
 
 #: a justification given for a match is good for this long (seconds) in the user's session
 JUSTIFIED_FOR_S = 30 * 60
 MAX_TRAIL_ROWS = 10_000
 
 
-# --------------------------------------------------------------------------------- per-object rules
-def _own_wearers(user):
-    org = getattr(user, "organisation_id", None)
-    return Wearer.objects.filter(organisation_id=org) if org else Wearer.objects.none()
-
-
-def _wearer_or_404(user, pk) -> Wearer:
-    return get_object_or_404(_own_wearers(user), pk=pk)
-
-
-def _force_matches(user):
-    force = services.force_of(user)
-    if not force:
-        return Match.objects.none()
-    return Match.objects.filter(crime_version__crime__force=force)
-
-
-def _match_or_404(user, pk) -> Match:
-    qs = _force_matches(user).select_related("crime_version__crime", "wearer", "run")
-    return get_object_or_404(qs, pk=pk)
-
-
-def _breach_or_404(user, pk) -> Breach:
-    return get_object_or_404(Breach.objects.filter(wearer__in=_own_wearers(user))
-                             .select_related("wearer", "zone"), pk=pk)
-
-
+# ------------------------------------------------------------------------------------ justification
 def _justified(request, key: str) -> str | None:
     entry = request.session.get("tagging_justified", {}).get(key)
     if entry and time.time() - entry[1] < JUSTIFIED_FOR_S:
@@ -74,13 +48,13 @@ def _justify(request, key: str, purpose: str) -> None:
 # ----------------------------------------------------------------------------------------- wearers
 @require_perms("tagging.view_wearer")
 def wearers(request):
-    qs = _own_wearers(request.user).prefetch_related("activations")
+    qs = scope.own_wearers(request.user).prefetch_related("activations")
     return render(request, "tagging/wearers.html", {"wearers": qs})
 
 
 @require_perms("tagging.view_wearer")
 def wearer_detail(request, pk: int):
-    w = _wearer_or_404(request.user, pk)
+    w = scope.wearer_or_404(request.user, pk)
     identity = None
     if request.user.has_perm("tagging.view_identity"):
         identity = getattr(w, "identity", None)
@@ -96,7 +70,7 @@ def wearer_detail(request, pk: int):
 @require_perms("tagging.view_wearer", "tagging.view_trail")
 @require_http_methods(["GET", "POST"])
 def trail(request, pk: int):
-    w = _wearer_or_404(request.user, pk)
+    w = scope.wearer_or_404(request.user, pk)
     form = TrailForm(request.POST or None, wearer=w)
     fixes = None
     if request.method == "POST" and form.is_valid():
@@ -114,7 +88,7 @@ def trail(request, pk: int):
 @require_perms("tagging.view_wearer", "tagging.add_zone")
 @require_http_methods(["GET", "POST"])
 def zone_create(request, pk: int):
-    w = _wearer_or_404(request.user, pk)
+    w = scope.wearer_or_404(request.user, pk)
     form = ZoneForm(request.POST or None, wearer=w)
     if request.method == "POST" and form.is_valid():
         z = form.save()
@@ -127,14 +101,14 @@ def zone_create(request, pk: int):
 # ---------------------------------------------------------------------------------------- breaches
 @require_perms("tagging.view_breach")
 def breaches(request):
-    qs = Breach.objects.filter(wearer__in=_own_wearers(request.user)).select_related("wearer", "zone")
+    qs = scope.own_breaches(request.user)
     return render(request, "tagging/breaches.html", {"breaches": qs})
 
 
 @require_perms("tagging.view_breach")
 @require_http_methods(["GET", "POST"])
 def breach_detail(request, pk: int):
-    b = _breach_or_404(request.user, pk)
+    b = scope.breach_or_404(request.user, pk)
     form = BreachStepForm(request.POST if request.method == "POST" else None, breach=b)
     if request.method == "POST":
         if not request.user.has_perm("tagging.manage_breach"):
@@ -183,7 +157,7 @@ def batches(request):
                 return redirect("tagging:batches")
             else:
                 return redirect("tagging:batch", pk=batch.pk)
-    qs = CrimeBatch.objects.filter(force=force) if force else CrimeBatch.objects.none()
+    qs = scope.force_batches(request.user)
     return render(request, "tagging/batches.html", {
         "form": form, "batches": qs[:200], "force": force,
         "can_upload": request.user.has_perm("tagging.add_crimebatch")})
@@ -191,8 +165,7 @@ def batches(request):
 
 @require_perms("tagging.view_crimebatch")
 def batch_detail(request, pk: int):
-    force = services.force_of(request.user)
-    b = get_object_or_404(CrimeBatch, pk=pk, force=force or "-no-force-")
+    b = scope.batch_or_404(request.user, pk)
     return render(request, "tagging/batch_detail.html", {
         "batch": b, "errors": b.errors.all(), "versions": b.versions.select_related("crime"),
         "runs": b.runs.all()})
@@ -203,7 +176,7 @@ def batch_detail(request, pk: int):
 def matches(request):
     from django.db.models import Case, IntegerField, Value, When
 
-    qs = _force_matches(request.user).select_related("crime_version__crime", "wearer").annotate(
+    qs = scope.force_matches(request.user).select_related("crime_version__crime", "wearer").annotate(
         pending_first=Case(When(status="pending", then=Value(0)), default=Value(1),
                            output_field=IntegerField())
     ).order_by("pending_first", "-crime_version__time_from", "-pk")
@@ -213,7 +186,7 @@ def matches(request):
 @require_perms("tagging.view_match")
 @require_http_methods(["GET", "POST"])
 def match_detail(request, pk: int):
-    m = _match_or_404(request.user, pk)
+    m = scope.match_or_404(request.user, pk)
     key = f"match:{m.pk}"
     if request.method == "POST":
         form = JustificationForm(request.POST)
@@ -234,7 +207,7 @@ def match_detail(request, pk: int):
 @require_perms("tagging.view_match", "tagging.change_match")
 @require_POST
 def match_review(request, pk: int):
-    m = _match_or_404(request.user, pk)
+    m = scope.match_or_404(request.user, pk)
     purpose = _justified(request, f"match:{m.pk}")
     if purpose is None:
         return redirect("tagging:match", pk=m.pk)
@@ -310,7 +283,7 @@ DISCLAIMER = (
 
 @require_perms("tagging.view_match")
 def match_report(request, pk: int):
-    m = _match_or_404(request.user, pk)
+    m = scope.match_or_404(request.user, pk)
     if m.status != "qualified":
         raise Http404("only a qualified match has a report")
     purpose = _justified(request, f"match:{m.pk}")
@@ -330,7 +303,7 @@ def match_report(request, pk: int):
 
 @require_perms("tagging.view_match")
 def match_report_pdf(request, pk: int):
-    m = _match_or_404(request.user, pk)
+    m = scope.match_or_404(request.user, pk)
     if m.status != "qualified":
         raise Http404("only a qualified match has a report")
     purpose = _justified(request, f"match:{m.pk}")

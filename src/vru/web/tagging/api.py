@@ -1,0 +1,478 @@
+"""Read-only JSON API of GPS tagging, mounted at /api/v1/tagging/ (docs/web-tagging.md, "JSON API").
+
+What the pages show, with the same least privilege and the same audit:
+
+- ``wearers/``, ``wearers/{id}/`` (offender managers): the organisation's wearers and their activations;
+  the detail adds zones and breach ids, and the identifying details only when asked (``identity=true``)
+  by a user holding ``tagging.view_identity``, audited;
+- ``wearers/{id}/trail/`` (offender managers): positions in a window of at most 48 hours inside one
+  activation; ``purpose`` and ``reason`` required (400 naming them without); every call audited;
+- ``breaches/``, ``breaches/{id}/`` (offender managers): the organisation's wearers' breaches;
+- ``batches/``, ``batches/{id}/`` (police analysts): the force's crime batches and their row errors;
+- ``matches/`` (police analysts): the force's matches, pending first (no points);
+- ``matches/{id}/`` (police analysts): a match with its points and run; ``purpose`` and ``reason``
+  required; every call audited;
+- ``figures/`` (the unit, administrators): the programme figures, small numbers suppressed (null).
+
+Every endpoint needs the permission of its page (403 without; anonymous: 403). Records are per object
+(``scope``): another organisation's wearer, trail or breach and another force's batch or match are 404,
+never 403, so that ids cannot be probed. Qualifying or dismissing a match is done on its page (it needs
+the page's justification first); the API writes nothing but the audit log.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from vru.web.accounts.audit import audit
+
+from . import scope, services
+from .forms import PURPOSES, JustificationForm, TrailForm
+from .models import Breach, CrimeBatch, Match, Wearer
+from .views import MAX_TRAIL_ROWS
+
+TAG = "tagging"
+# audit() takes Django's request (the user and the client's address): a DRF view passes request._request
+#: marks the audit rows the API writes (the pages' rows have the same actions, without it)
+VIA_API = " [API]"
+
+
+class HasTaggingPerms(BasePermission):
+    """Signed-in users holding every permission in the view's ``required_perms`` (those of its page)."""
+
+    message = "You do not have permission to use this part of the tagging API."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perms(view.required_perms))
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+DENIED = {403: OpenApiResponse(ErrorSerializer, description="not signed in, or no permission")}
+NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description="no such record, or another organisation's "
+                                                               "(or force's): the same answer")}
+JUSTIFY = [
+    OpenApiParameter("purpose", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True,
+                     enum=[p for p, _ in PURPOSES if p], description="Why: one of the purposes of the page."),
+    OpenApiParameter("reason", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True,
+                     description="The justification, 10 to 500 characters (for example the crime or case "
+                                 "reference). Recorded in the audit log with the user and the time."),
+]
+BAD_JUSTIFICATION = {400: OpenApiResponse(OpenApiTypes.OBJECT, description="a parameter is missing or "
+                                          "invalid: messages per parameter (nothing shown, nothing audited)")}
+
+
+def _justified(form_cls, request, **form_kw) -> JustificationForm:
+    """The page's form over the query string (``reason`` is its ``justification``); 400 naming each bad
+    parameter when it is not valid."""
+    q = request.query_params
+    data = {"purpose": q.get("purpose", ""), "justification": q.get("reason", ""),
+            "start": q.get("start", ""), "end": q.get("end", "")}
+    form = form_cls(data, **form_kw)
+    if not form.is_valid():
+        names = {"justification": "reason", "__all__": "non_field_errors"}
+        raise ValidationError({names.get(k, k): [e["message"] for e in v]
+                               for k, v in form.errors.get_json_data().items()})
+    return form
+
+
+# ----------------------------------------------------------------------------------------- wearers
+class ActivationSerializer(serializers.Serializer):
+    device_id = serializers.CharField()
+    active_from = serializers.DateTimeField()
+    active_to = serializers.DateTimeField(allow_null=True, help_text="null: still active")
+
+
+class WearerSerializer(serializers.ModelSerializer):
+    order_type_display = serializers.CharField(source="get_order_type_display")
+    organisation = serializers.CharField(source="organisation.name")
+    activations = ActivationSerializer(many=True)
+
+    class Meta:
+        model = Wearer
+        fields = ["id", "ref", "order_type", "order_type_display", "order_start", "order_end", "organisation",
+                  "activations"]
+
+
+class ZoneSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    name = serializers.CharField()
+    geometry = serializers.JSONField(allow_null=True, help_text="GeoJSON in British National Grid "
+                                                                "(EPSG:27700); null for a curfew")
+    rrule = serializers.CharField(help_text="iCalendar RRULE; empty: always active")
+    local_start = serializers.DateTimeField(allow_null=True)
+    duration_minutes = serializers.IntegerField(allow_null=True)
+    curfew_easting = serializers.FloatField(allow_null=True)
+    curfew_northing = serializers.FloatField(allow_null=True)
+    curfew_radius_m = serializers.FloatField(allow_null=True)
+
+
+class IdentitySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    date_of_birth = serializers.DateField(allow_null=True)
+    pnc_id = serializers.CharField()
+    address = serializers.CharField()
+
+
+class WearerDetailSerializer(WearerSerializer):
+    zones = ZoneSerializer(many=True)
+    breaches = serializers.PrimaryKeyRelatedField(many=True, read_only=True, help_text="breach ids")
+    identity = IdentitySerializer(allow_null=True, help_text="only with identity=true (audited); else null")
+
+    class Meta(WearerSerializer.Meta):
+        fields = [*WearerSerializer.Meta.fields, "zones", "breaches", "identity"]
+
+
+class WearerList(generics.ListAPIView):
+    required_perms = ("tagging.view_wearer",)
+    permission_classes = [HasTaggingPerms]
+    serializer_class = WearerSerializer
+    queryset = Wearer.objects.none()
+
+    def get_queryset(self):
+        return scope.own_wearers(self.request.user).select_related("organisation") \
+            .prefetch_related("activations")
+
+    @extend_schema(summary="Wearers of your organisation", tags=[TAG],
+                   responses={200: WearerSerializer(many=True), **DENIED},
+                   description="Pseudonymous references, order, activations. No identifying details.")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class WearerDetail(APIView):
+    required_perms = ("tagging.view_wearer",)
+    permission_classes = [HasTaggingPerms]
+
+    @extend_schema(
+        summary="One wearer of your organisation", tags=[TAG],
+        parameters=[OpenApiParameter("identity", OpenApiTypes.BOOL, OpenApiParameter.QUERY,
+                                     description="Include the identifying details (needs "
+                                                 "tagging.view_identity; audited). Default: false.")],
+        responses={200: WearerDetailSerializer, **DENIED, **NOT_FOUND},
+        description="Order, activations, zones and breach ids; another organisation's wearer is 404.")
+    def get(self, request, pk: int):
+        w = scope.wearer_or_404(request.user, pk)
+        flag = request.query_params.get("identity", "false").lower()
+        if flag not in ("true", "false", "1", "0"):
+            raise ValidationError({"identity": ["Give true or false."]})
+        identity = None
+        if flag in ("true", "1"):
+            if not request.user.has_perm("tagging.view_identity"):
+                raise PermissionDenied("You may not see the identifying details of wearers.")
+            identity = getattr(w, "identity", None)
+            if identity is not None:
+                audit(request._request, "view identity", identity,
+                      "offender management: wearer record opened" + VIA_API)
+        data = WearerDetailSerializer(w).data
+        data["identity"] = IdentitySerializer(identity).data if identity is not None else None
+        return Response(data)
+
+
+class PositionSerializer(serializers.Serializer):
+    device_id = serializers.CharField()
+    fix_time = serializers.DateTimeField()
+    received_time = serializers.DateTimeField()
+    lat = serializers.FloatField()
+    lon = serializers.FloatField()
+    easting = serializers.FloatField()
+    northing = serializers.FloatField()
+    precision_m = serializers.FloatField(help_text="radius of the confidence circle, metres")
+    speed_kmh = serializers.FloatField(allow_null=True)
+    heading_deg = serializers.FloatField(allow_null=True)
+    mechanism = serializers.CharField(help_text="GPS, WIFI, LBS or RF")
+
+
+class TrailSerializer(serializers.Serializer):
+    wearer = serializers.CharField(help_text="the wearer's reference")
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    count = serializers.IntegerField(help_text="positions returned")
+    truncated = serializers.BooleanField(help_text=f"true if the window holds more than {MAX_TRAIL_ROWS:,}")
+    positions = PositionSerializer(many=True)
+
+
+def _json_value(v):
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    return v
+
+
+class TrailView(APIView):
+    required_perms = ("tagging.view_wearer", "tagging.view_trail")
+    permission_classes = [HasTaggingPerms]
+
+    @extend_schema(
+        summary="A wearer's trail in a window (justified, audited)", tags=[TAG],
+        parameters=[OpenApiParameter("start", OpenApiTypes.DATETIME, OpenApiParameter.QUERY, required=True,
+                                     description="ISO 8601; without a zone, London time."),
+                    OpenApiParameter("end", OpenApiTypes.DATETIME, OpenApiParameter.QUERY, required=True,
+                                     description="At most 48 hours after start, inside the same activation."),
+                    *JUSTIFY],
+        responses={200: TrailSerializer, **BAD_JUSTIFICATION, **DENIED, **NOT_FOUND},
+        description="The positions of a wearer of your organisation, start <= fix time < end. Every call "
+                    "writes one audit row (who, when, the wearer, purpose: reason and the window).")
+    def get(self, request, pk: int):
+        w = scope.wearer_or_404(request.user, pk)
+        form = _justified(TrailForm, request, wearer=w)
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        audit(request._request, "view trail", w,
+              f"{form.purpose_text()} [window {start.isoformat()} to {end.isoformat()}]{VIA_API}")
+        devices = [a.device_id for a in w.activations.all()
+                   if a.active_from < end and (a.active_to is None or a.active_to > start)]
+        df = services.positions_frame(start, end, devices=devices or ["-"])
+        names = list(PositionSerializer().fields)
+        rows = [{k: _json_value(r[k]) for k in names} for r in df.head(MAX_TRAIL_ROWS).to_dict("records")]
+        return Response({"wearer": w.ref, "start": start.isoformat(), "end": end.isoformat(),
+                         "count": len(rows), "truncated": len(df) > MAX_TRAIL_ROWS, "positions": rows})
+
+
+# ---------------------------------------------------------------------------------------- breaches
+class BreachZoneSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    name = serializers.CharField()
+
+
+class BreachSerializer(serializers.ModelSerializer):
+    wearer = serializers.CharField(source="wearer.ref", help_text="the wearer's reference")
+    wearer_id = serializers.IntegerField()
+    zone = BreachZoneSerializer()
+    next_step = serializers.CharField(allow_null=True, help_text="the lifecycle step to record next; null: "
+                                                                 "every step recorded")
+
+    class Meta:
+        model = Breach
+        fields = ["id", "wearer", "wearer_id", "zone", "started_at", "opened_at", "closed_at", "close_reason",
+                  "n_fixes", "proof_fixes", "alert_at", "identified_at", "police_notified_at", "response_at",
+                  "outcome", "outcome_at", "next_step"]
+
+
+def _ro(name: str, serializer_class, queryset_fn, perms: tuple[str, ...], doc: str):
+    """A list view and a detail view over ``queryset_fn(user)`` (another's record: 404)."""
+
+    def get_queryset(self):
+        return queryset_fn(self.request.user)
+
+    attrs = {"serializer_class": serializer_class, "permission_classes": [HasTaggingPerms],
+             "required_perms": perms, "get_queryset": get_queryset,
+             "queryset": serializer_class.Meta.model.objects.none()}
+    lst = extend_schema(summary=f"List {name}", description=doc, tags=[TAG],
+                        responses={200: serializer_class(many=True), **DENIED})(
+        type(f"Tagging{name.title()}List", (generics.ListAPIView,), dict(attrs)))
+    one = extend_schema(summary=f"One of the {name}", description=doc, tags=[TAG],
+                        responses={200: serializer_class, **DENIED, **NOT_FOUND})(
+        type(f"Tagging{name.title()}Detail", (generics.RetrieveAPIView,), dict(attrs)))
+    return lst, one
+
+
+BreachList, BreachDetail = _ro(
+    "breaches", BreachSerializer, scope.own_breaches, ("tagging.view_breach",),
+    "Breaches of the zones of your organisation's wearers, newest first, with their lifecycle. Another "
+    "organisation's breach is 404. Steps are recorded on the breach's page.")
+
+
+# ----------------------------------------------------------------------------------------- batches
+class BatchErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField()
+    line = serializers.IntegerField()
+    crime_ref = serializers.CharField()
+    field = serializers.CharField()
+    value = serializers.CharField()
+    code = serializers.CharField(help_text="the MoJ error code")
+    message = serializers.CharField()
+    action = serializers.CharField(help_text="the required action")
+
+
+class VersionSerializer(serializers.Serializer):
+    version_id = serializers.CharField()
+    crime_ref = serializers.CharField(source="crime.crime_ref")
+    version = serializers.IntegerField()
+    kind = serializers.CharField(help_text="new, amended or unchanged")
+    changed_fields = serializers.ListField(child=serializers.CharField())
+
+
+class BatchSerializer(serializers.ModelSerializer):
+    errors = BatchErrorSerializer(many=True)
+    versions = VersionSerializer(many=True)
+
+    class Meta:
+        model = CrimeBatch
+        fields = ["id", "file_name", "force", "batch_id", "outcome", "record_count", "file_errors",
+                  "uploaded_at", "errors", "versions"]
+
+
+BatchList, BatchDetail = _ro(
+    "batches", BatchSerializer,
+    lambda u: scope.force_batches(u).prefetch_related("errors", "versions__crime"),
+    ("tagging.view_crimebatch",),
+    "Crime batches of your force: outcome, every row error with the MoJ code and required action, the "
+    "versions made. Another force's batch is 404. Batches are uploaded on the batches page.")
+
+
+# ----------------------------------------------------------------------------------------- matches
+class MatchSerializer(serializers.ModelSerializer):
+    crime_version = serializers.CharField(source="crime_version.version_id")
+    crime_ref = serializers.CharField(source="crime_version.crime.crime_ref")
+    force = serializers.CharField(source="crime_version.crime.force")
+    crime_type = serializers.CharField(source="crime_version.crime_type")
+    time_from = serializers.DateTimeField(source="crime_version.time_from")
+    time_to = serializers.DateTimeField(source="crime_version.time_to")
+    wearer = serializers.CharField(source="wearer.ref", help_text="the wearer's reference (pseudonymous)")
+    algorithm_version = serializers.CharField(source="run.algorithm_version")
+
+    class Meta:
+        model = Match
+        fields = ["id", "crime_version", "crime_ref", "force", "crime_type", "time_from", "time_to",
+                  "wearer", "device_id", "probability", "dwell_s", "min_distance_m", "n_fixes", "first_time",
+                  "last_time", "status", "reviewed_at", "algorithm_version"]
+
+
+class MatchPointSerializer(serializers.Serializer):
+    label = serializers.CharField(help_text="visit and sequence: A1, A2, B1...")
+    fix_time = serializers.DateTimeField()
+    easting = serializers.FloatField()
+    northing = serializers.FloatField()
+    lat = serializers.FloatField()
+    lon = serializers.FloatField()
+    precision_m = serializers.FloatField()
+    speed_kmh = serializers.FloatField(allow_null=True)
+    heading_deg = serializers.FloatField(allow_null=True)
+    mechanism = serializers.CharField()
+    distance_m = serializers.FloatField()
+    interpolated = serializers.BooleanField()
+
+
+class RunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    algorithm_version = serializers.CharField()
+    parameters = serializers.JSONField()
+    trigger = serializers.CharField()
+    started = serializers.DateTimeField()
+    ended = serializers.DateTimeField(allow_null=True)
+    status = serializers.CharField()
+
+
+class MatchDetailSerializer(MatchSerializer):
+    explanation = serializers.CharField(help_text="the score, explained")
+    reason = serializers.CharField(help_text="the reviewer's reason (empty while pending)")
+    points = MatchPointSerializer(many=True)
+    run = RunSerializer()
+
+    class Meta(MatchSerializer.Meta):
+        fields = [*MatchSerializer.Meta.fields, "explanation", "reason", "run", "points"]
+
+
+class MatchList(generics.ListAPIView):
+    required_perms = ("tagging.view_match",)
+    permission_classes = [HasTaggingPerms]
+    serializer_class = MatchSerializer
+    queryset = Match.objects.none()
+
+    def get_queryset(self):
+        from django.db.models import Case, IntegerField, Value, When
+
+        status = self.request.query_params.get("status")
+        qs = scope.force_matches(self.request.user).select_related("crime_version__crime", "wearer", "run")
+        if status is not None:
+            if status not in dict(Match.STATUSES):
+                raise ValidationError({"status": [f"Give one of {', '.join(dict(Match.STATUSES))}."]})
+            qs = qs.filter(status=status)
+        return qs.annotate(pending_first=Case(When(status="pending", then=Value(0)), default=Value(1),
+                                              output_field=IntegerField())
+                           ).order_by("pending_first", "-crime_version__time_from", "-pk")
+
+    @extend_schema(
+        summary="Matches of your force's crimes", tags=[TAG],
+        parameters=[OpenApiParameter("status", OpenApiTypes.STR, OpenApiParameter.QUERY,
+                                     enum=list(dict(Match.STATUSES)),
+                                     description="Only matches of this status.")],
+        responses={200: MatchSerializer(many=True), **DENIED},
+        description="Pending first, then by the crime's time. The summary only: a match's points need a "
+                    "justification (matches/{id}/).")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class MatchDetail(APIView):
+    required_perms = ("tagging.view_match",)
+    permission_classes = [HasTaggingPerms]
+
+    @extend_schema(
+        summary="A match with its points (justified, audited)", tags=[TAG], parameters=JUSTIFY,
+        responses={200: MatchDetailSerializer, **BAD_JUSTIFICATION, **DENIED, **NOT_FOUND},
+        description="A match of your force's crimes, with the explanation of its score, its run and its "
+                    "points. Every call writes one audit row (who, when, the match, purpose: reason). "
+                    "Another force's match is 404.")
+    def get(self, request, pk: int):
+        m = scope.match_or_404(request.user, pk)
+        form = _justified(JustificationForm, request)
+        audit(request._request, "view match", m, form.purpose_text() + VIA_API)
+        return Response(MatchDetailSerializer(m).data)
+
+
+# ----------------------------------------------------------------------------------------- figures
+class FigureRowSerializer(serializers.Serializer):
+    order_type = serializers.CharField()
+    values = serializers.ListField(child=serializers.IntegerField(allow_null=True),
+                                   help_text="one per column; null: suppressed")
+
+
+class FigureSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    columns = serializers.ListField(child=serializers.CharField(), help_text="months (YYYY-MM), then Total")
+    rows = FigureRowSerializer(many=True, help_text="order types, then Total")
+
+
+class FiguresSerializer(serializers.Serializer):
+    min_n = serializers.IntegerField(help_text="cells below this are suppressed")
+    measures = FigureSerializer(many=True)
+
+
+class FiguresView(APIView):
+    required_perms = ("tagging.view_figures",)
+    permission_classes = [HasTaggingPerms]
+
+    @extend_schema(summary="Programme figures (published: small numbers suppressed)", tags=[TAG],
+                   responses={200: FiguresSerializer, **DENIED},
+                   description="Wearers active, positions received, matches, qualified matches, breaches and "
+                               "recalls by order type and month, with primary and secondary suppression (a "
+                               "suppressed cell is null), as on the figures page.")
+    def get(self, request):
+        measures = []
+        for f in services.figures():
+            rows = [{"order_type": name, "values": values} for name, values in f.get("rows", [])]
+            measures.append({"key": f["key"], "label": f["label"],
+                             "columns": [str(c) for c in f.get("columns", [])], "rows": rows})
+        return Response({"min_n": services.FIGURES_MIN_N, "measures": measures})
+
+
+urlpatterns = [
+    path("wearers/", WearerList.as_view(), name="tagging-api-wearers"),
+    path("wearers/<int:pk>/", WearerDetail.as_view(), name="tagging-api-wearer"),
+    path("wearers/<int:pk>/trail/", TrailView.as_view(), name="tagging-api-trail"),
+    path("breaches/", BreachList.as_view(), name="tagging-api-breaches"),
+    path("breaches/<int:pk>/", BreachDetail.as_view(), name="tagging-api-breach"),
+    path("batches/", BatchList.as_view(), name="tagging-api-batches"),
+    path("batches/<int:pk>/", BatchDetail.as_view(), name="tagging-api-batch"),
+    path("matches/", MatchList.as_view(), name="tagging-api-matches"),
+    path("matches/<int:pk>/", MatchDetail.as_view(), name="tagging-api-match"),
+    path("figures/", FiguresView.as_view(), name="tagging-api-figures"),
+]
