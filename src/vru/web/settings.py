@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "vru.web.programme",
     "vru.web.opportunities",
     "vru.web.tagging",
+    "vru.web.survey",
     "vru.web.referrals",
     "django.contrib.admin",
     "django.contrib.auth",

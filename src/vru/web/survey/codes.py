@@ -1,0 +1,86 @@
+"""Codes and keyed hashes (docs/web-survey.md, "Invitations" and "Anonymity").
+
+- Invitation and resume codes are random (``secrets``), 12 characters from an alphabet without look-alike
+  characters (no 0/O, 1/I/L, 2/Z, 5/S, 8/B), shown in groups of four: about 57 bits each. They are never
+  derived from anything about the person or the crime.
+- Only a keyed hash of a code is stored (HMAC-SHA256 under a key derived from ``SECRET_KEY`` with Django's
+  ``salted_hmac``): a stolen database does not give the codes, and the hashes cannot be recomputed from a
+  guessed code without the key. Changing ``SECRET_KEY`` invalidates outstanding codes and drafts.
+- The rate limits count a network (an IPv4 /24 or an IPv6 /48) under a keyed hash whose key changes every
+  day (:func:`network_key`): the counters never hold an address, and a counter cannot be linked to the
+  same network on another day.
+- Times are ISO weeks (:func:`iso_week`); nothing finer is stored for a response.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import secrets
+
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+LENGTH = 12
+DRAFT_WEEKS = 1  # a draft is kept to the end of the week after the one it was last saved in
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+
+
+def normalise(code: str) -> str:
+    """What a person typed, as stored: upper case, without spaces or dashes."""
+    return "".join(ch for ch in (code or "").upper() if ch.isalnum())
+
+
+def looks_valid(code: str) -> bool:
+    c = normalise(code)
+    return len(c) == LENGTH and all(ch in ALPHABET for ch in c)
+
+
+def display(code: str) -> str:
+    c = normalise(code)
+    return "-".join(c[i:i + 4] for i in range(0, len(c), 4))
+
+
+def code_hash(code: str, purpose: str) -> str:
+    """The keyed hash of a code (``purpose``: ``invitation`` or ``resume``), 64 hex digits."""
+    return salted_hmac(f"vru.survey.{purpose}", normalise(code), algorithm="sha256").hexdigest()
+
+
+def iso_week(when: dt.date | None = None) -> tuple[int, int]:
+    d = when or timezone.localdate()
+    year, week, _ = d.isocalendar()
+    return year, week
+
+
+def week_number(year: int, week: int) -> int:
+    return year * 100 + week
+
+
+def draft_expiry(today: dt.date | None = None) -> int:
+    d = (today or timezone.localdate()) + dt.timedelta(weeks=DRAFT_WEEKS)
+    return week_number(*iso_week(d))
+
+
+def current_week_number(today: dt.date | None = None) -> int:
+    return week_number(*iso_week(today))
+
+
+def network(address: str) -> str:
+    """The network an address belongs to, for the rate limits: IPv4 /24, IPv6 /48."""
+    ip = ipaddress.ip_address(address)
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network((int(ip), prefix), strict=False))
+
+
+def network_key(group: str, request) -> str:
+    """django-ratelimit key function: a keyed hash of the client's network and today's date (the key
+    changes every day). The address itself goes nowhere."""
+    from vru.web.core.clientip import client_ip
+
+    day = timezone.localdate().isoformat()
+    return salted_hmac(f"vru.survey.network.{day}", network(client_ip(request)),
+                       algorithm="sha256").hexdigest()

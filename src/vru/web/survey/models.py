@@ -1,0 +1,173 @@
+"""The survey's tables (docs/web-survey.md). Anonymous by construction:
+
+- :class:`Response` and :class:`Answer` rows have random UUID4 keys, no timestamp (the ISO week of
+  completion is the finest time kept) and are ordered by that random key, so neither their ids nor their
+  order say which came first;
+- :class:`Invitation` holds only a keyed hash of each code and whether it is used; no table points from a
+  response to an invitation or back;
+- :class:`Draft` holds a respondent's partial answers under a keyed hash of their resume code, until they
+  finish (then it is deleted in the same transaction that writes the response) or it expires.
+
+Questionnaire versions are data (:mod:`vru.web.survey.questionnaire`): a live or retired version is never
+changed (``save``, the queryset's ``update`` and the admin all refuse); a change is a new version.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+
+from .questionnaire import Questionnaire
+
+
+class VersionLocked(Exception):
+    """Raised on any attempt to change a live or retired questionnaire version."""
+
+
+class VersionQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        if self.exclude(status=QuestionnaireVersion.DRAFT).exists():
+            raise VersionLocked("a live or retired questionnaire version cannot be changed")
+        return super().update(**kwargs)
+
+    def delete(self):
+        if self.exclude(status=QuestionnaireVersion.DRAFT).exists():
+            raise VersionLocked("a live or retired questionnaire version is never deleted")
+        return super().delete()
+
+
+class QuestionnaireVersion(models.Model):
+    DRAFT, LIVE, RETIRED = "draft", "live", "retired"
+    STATUSES = [(DRAFT, "Draft"), (LIVE, "Live"), (RETIRED, "Retired")]
+
+    slug = models.SlugField(max_length=64)
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=8, choices=STATUSES, default=DRAFT)
+    definition = models.JSONField(help_text="The whole questionnaire: groups, options and every string.")
+
+    objects = VersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["slug", "number"]
+        constraints = [models.UniqueConstraint(fields=["slug", "number"], name="survey_version_unique")]
+        permissions = [
+            ("issue_invitations", "Can issue batches of survey invitation codes"),
+            ("view_results", "Can view the survey's published results"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slug} v{self.number} ({self.status})"
+
+    @property
+    def questionnaire(self) -> Questionnaire:
+        return Questionnaire(self.definition)
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            stored = type(self).objects.filter(pk=self.pk).values("slug", "number", "status",
+                                                                  "definition").first()
+            if stored and stored["status"] != self.DRAFT:
+                same = (stored["slug"], stored["number"], stored["definition"]) == (
+                    self.slug, self.number, self.definition)
+                retiring = stored["status"] == self.LIVE and self.status == self.RETIRED
+                if not (same and (retiring or stored["status"] == self.status)):
+                    raise VersionLocked(f"{self}: a {stored['status']} version is never edited; "
+                                        "make a new version instead")
+                if stored["status"] == self.status:
+                    return  # nothing changed
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.status != self.DRAFT:
+            raise VersionLocked(f"{self}: a {self.status} version is never deleted")
+        return super().delete(*args, **kwargs)
+
+    def publish(self) -> None:
+        """Make this draft the live version of its questionnaire (the live one before it is retired).
+
+        Refused (``ValidationError``) while any offered language lacks a string."""
+        if self.status != self.DRAFT:
+            raise ValidationError(f"{self} is not a draft")
+        missing = self.questionnaire.missing_strings()
+        if missing:
+            detail = "; ".join(f"{lang}: {len(ids)} missing ({', '.join(ids[:5])}"
+                               f"{', ...' if len(ids) > 5 else ''})" for lang, ids in sorted(missing.items()))
+            raise ValidationError(f"{self} cannot be published: strings are missing in {detail}")
+        with transaction.atomic():
+            for old in type(self).objects.filter(slug=self.slug, status=self.LIVE).exclude(pk=self.pk):
+                old.status = self.RETIRED
+                old.save()
+            self.status = self.LIVE
+            super().save(update_fields=["status"])
+
+
+class Response(models.Model):
+    """One completed questionnaire. No timestamp, no sequential key, no link to an invitation."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    version = models.ForeignKey(QuestionnaireVersion, on_delete=models.PROTECT, related_name="responses")
+    language = models.CharField(max_length=8)
+    iso_year = models.PositiveSmallIntegerField()
+    iso_week = models.PositiveSmallIntegerField()
+    verified = models.BooleanField(help_text="Completed with an invitation code (the code is not kept here).")
+
+    class Meta:
+        ordering = ["id"]  # random: says nothing about the order of completion
+        indexes = [models.Index(fields=["iso_year", "iso_week"])]
+
+
+class Answer(models.Model):
+    """One answer: the code of the option chosen, or the free text (never published)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    version = models.ForeignKey(QuestionnaireVersion, on_delete=models.PROTECT, related_name="+")
+    question = models.CharField(max_length=64)
+    value = models.CharField(max_length=64, blank=True)
+    text = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["response", "question"], name="survey_answer_once")]
+
+
+class InvitationBatch(models.Model):
+    """A batch of codes issued by a member of staff (who and on which day: staff-side, audited)."""
+
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    issued_on = models.DateField(auto_now_add=True)
+    size = models.PositiveIntegerField()
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-issued_on", "-id"]
+
+
+class Invitation(models.Model):
+    """A single-use code, kept only as a keyed hash (``codes.code_hash``). No response points here."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    batch = models.ForeignKey(InvitationBatch, on_delete=models.PROTECT, related_name="invitations")
+    code_hash = models.CharField(max_length=64, unique=True)
+    used = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class Draft(models.Model):
+    """A respondent's partial answers, under a keyed hash of their resume code; deleted when they finish,
+    or after ``expires`` (an ISO week, ``year * 100 + week``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True)
+    version = models.ForeignKey(QuestionnaireVersion, on_delete=models.CASCADE, related_name="+")
+    answers = models.JSONField(default=dict)
+    invitation_hash = models.CharField(max_length=64, blank=True)
+    expires = models.PositiveIntegerField(db_index=True)
+
+    class Meta:
+        ordering = ["id"]

@@ -1,0 +1,18 @@
+"""The permissions this app gives to the platform's roles (docs/web-survey.md, "Roles"); the accounts
+app's ``post_migrate`` receiver (``vru.web.accounts.roles.sync_roles``) grants them.
+
+- *analyst*, *programme manager*, *administrator*: the published results (``survey.view_results``);
+  analysts also hold ``accounts.view_unsuppressed`` (accounts' table), which shows the unsuppressed
+  figures inside the unit;
+- *police analyst* (the tagging app's police role): issuing invitation codes for victims' letters and
+  text messages (``survey.issue_invitations``).
+"""
+
+from __future__ import annotations
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "administrator": frozenset({"survey.view_results"}),
+    "analyst": frozenset({"survey.view_results"}),
+    "programme manager": frozenset({"survey.view_results"}),
+    "police analyst": frozenset({"survey.issue_invitations"}),
+}

@@ -1,0 +1,305 @@
+"""Pages of the survey (docs/web-survey.md).
+
+Respondents (public, no account, no session): ``/survey/`` chooses the language; ``/survey/<lang>/`` says
+what is and is not stored and starts (a POST: a GET, such as a mail client's preview of an invitation link,
+records nothing); ``code/`` shows the resume code once; ``q/<n>/`` is one group of questions; ``check/``
+sends; ``done/``. The place in the flow is the ``vru_survey`` cookie, which holds the resume code (the
+server keeps only its keyed hash); it and the CSRF cookie are deleted when the flow ends. Everything works
+without JavaScript: plain forms, answered on the server.
+
+Staff: ``staff/invitations/`` issues invitation codes (``survey.issue_invitations``), ``results/`` and
+``results.csv`` show the published tables (``survey.view_results``; unsuppressed figures inside the unit
+for ``accounts.view_unsuppressed``, audited with a purpose).
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+from django_ratelimit.core import is_ratelimited
+
+from vru.web.accounts.audit import audit
+from vru.web.core.access import require_perms
+
+from . import codes, flow, invitations, results
+from .forms import InvitationForm, UnsuppressedForm, group_form, unknown_fields
+from .questionnaire import Questionnaire
+
+COOKIE = "vru_survey"
+COOKIE_PATH = "/survey/"
+# Rate limits (django-ratelimit, cache alias "ratelimit"): new drafts per network, wrong codes per network,
+# starts per invitation code. A network is a keyed hash (codes.network_key); a code its keyed hash.
+NETWORK_STARTS = os.environ.get("VRU_SURVEY_NETWORK_RATE", "300/h")
+NETWORK_WRONG_CODES = "20/h"
+CODE_STARTS = "10/h"
+
+
+def _ctx(q: Questionnaire, version, lang: str, page: str, **kw) -> dict:
+    t = {k.replace(".", "_"): q.text(lang, k) for k in q.d["strings"]["en"]}
+    switch = []
+    for other in q.languages:
+        switch.append({"code": other, "name": q.language_name(other), "dir": q.direction(other),
+                       "url": reverse(f"survey:{page}", kwargs={"lang": other, **kw.get("url_kwargs", {})}),
+                       "current": other == lang})
+    return {"q": q, "version": version, "lang": lang, "dir": q.direction(lang), "t": t,
+            "review": q.review(lang), "languages": switch, **kw}
+
+
+def _survey(lang: str):
+    version = flow.live_version()
+    if version is None:
+        raise Http404("the survey is not open")
+    q = version.questionnaire
+    if lang not in q.languages:
+        raise Http404("no such language")
+    return version, q
+
+
+def _no_store(response):
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _end_flow(response):
+    """Delete the flow's cookies: its own and the CSRF cookie."""
+    response.delete_cookie(COOKIE, path=COOKIE_PATH, samesite="Strict")
+    response.delete_cookie(settings.CSRF_COOKIE_NAME, path=settings.CSRF_COOKIE_PATH,
+                           domain=settings.CSRF_COOKIE_DOMAIN, samesite=settings.CSRF_COOKIE_SAMESITE)
+    return response
+
+
+def _problem(request, q, version, lang, message_id: str, status: int, page="start"):
+    ctx = _ctx(q, version, lang, page, message=q.text(lang, message_id), message_id=message_id)
+    return _no_store(render(request, "survey/problem.html", ctx, status=status))
+
+
+def _draft(request):
+    return flow.find_draft(request.COOKIES.get(COOKIE, ""))
+
+
+@never_cache
+def choose_language(request):
+    """The first screen: the languages, each in its own script; an invitation code in the link
+    (``?c=``) is carried to the next page and nowhere else. Records nothing."""
+    version = flow.live_version()
+    if version is None:
+        raise Http404("the survey is not open")
+    q = version.questionnaire
+    code = codes.normalise(request.GET.get("c", ""))[:codes.LENGTH]
+    suffix = f"?{urlencode({'c': code})}" if code else ""
+    langs = [{"code": lang, "name": q.language_name(lang), "dir": q.direction(lang),
+              "url": reverse("survey:start", kwargs={"lang": lang}) + suffix} for lang in q.languages]
+    return render(request, "survey/choose_language.html", {"langs": langs, "q": q, "lang": "en", "dir": "ltr",
+                                                          "t": {"ui_service": q.text("en", "ui.service")}})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def start(request, lang):
+    version, q = _survey(lang)
+    code = codes.normalise(request.POST.get("code") if request.method == "POST" else request.GET.get("c", ""))
+    if request.method == "POST":
+        if unknown_fields(q, "", {k: v for k, v in request.POST.items() if k != "code"}):
+            return _problem(request, q, version, lang, "err.unknown_question", 400)
+        if is_ratelimited(request, group="survey:network-starts", key=codes.network_key,
+                          rate=NETWORK_STARTS, method="POST", increment=True):
+            return _problem(request, q, version, lang, "err.rate_limited", 429)
+        if code:
+            if is_ratelimited(request, group="survey:wrong-codes", key=codes.network_key,
+                              rate=NETWORK_WRONG_CODES, method="POST", increment=False) or (
+                codes.looks_valid(code) and is_ratelimited(
+                    request, group="survey:code-starts", rate=CODE_STARTS, method="POST", increment=True,
+                    key=lambda _g, _r: codes.code_hash(code, "invitation"))):
+                return _problem(request, q, version, lang, "err.rate_limited", 429)
+        flow.purge_expired()
+        try:
+            resume, _draft_row = flow.start(version, code)
+        except flow.Refused as refused:
+            if refused.message_id == "err.code_invalid":
+                is_ratelimited(request, group="survey:wrong-codes", key=codes.network_key,
+                               rate=NETWORK_WRONG_CODES, method="POST", increment=True)
+            ctx = _ctx(q, version, lang, "start", code=codes.display(code) if code else "",
+                       error=q.text(lang, refused.message_id))
+            return _no_store(render(request, "survey/start.html", ctx, status=refused.status))
+        response = redirect("survey:code", lang=lang)
+        response.set_cookie(COOKIE, resume, path=COOKIE_PATH, httponly=True, samesite="Strict",
+                            secure=settings.SESSION_COOKIE_SECURE)
+        return response
+    ctx = _ctx(q, version, lang, "start", code=codes.display(code) if codes.looks_valid(code) else "")
+    return _no_store(render(request, "survey/start.html", ctx))
+
+
+@never_cache
+def show_code(request, lang):
+    version, q = _survey(lang)
+    resume = request.COOKIES.get(COOKIE, "")
+    if _draft(request) is None:
+        return _problem(request, q, version, lang, "err.no_draft", 404)
+    ctx = _ctx(q, version, lang, "code", resume=codes.display(resume),
+               next_url=reverse("survey:step", kwargs={"lang": lang, "step": 1}))
+    return _no_store(render(request, "survey/code.html", ctx))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def resume(request, lang):
+    version, q = _survey(lang)
+    if request.method == "POST":
+        if is_ratelimited(request, group="survey:wrong-codes", key=codes.network_key,
+                          rate=NETWORK_WRONG_CODES, method="POST", increment=False):
+            return _problem(request, q, version, lang, "err.rate_limited", 429, page="resume")
+        code = codes.normalise(request.POST.get("resume_code", ""))
+        draft = flow.find_draft(code)
+        if draft is None:
+            is_ratelimited(request, group="survey:wrong-codes", key=codes.network_key,
+                           rate=NETWORK_WRONG_CODES, method="POST", increment=True)
+            ctx = _ctx(q, version, lang, "resume", error=q.text(lang, "err.resume_invalid"))
+            return _no_store(render(request, "survey/resume.html", ctx, status=400))
+        step = _first_unanswered(draft.version.questionnaire, draft.answers)
+        target = (reverse("survey:check", kwargs={"lang": lang}) if step is None
+                  else reverse("survey:step", kwargs={"lang": lang, "step": step}))
+        response = redirect(target)
+        response.set_cookie(COOKIE, code, path=COOKIE_PATH, httponly=True, samesite="Strict",
+                            secure=settings.SESSION_COOKIE_SECURE)
+        return response
+    return _no_store(render(request, "survey/resume.html", _ctx(q, version, lang, "resume")))
+
+
+def _first_unanswered(q: Questionnaire, answers: dict) -> int | None:
+    for i, group in enumerate(q.groups, start=1):
+        if any(question.required and question.key not in answers for question in q.group_questions(group)):
+            return i
+    return None
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def step(request, lang, step):
+    version, _ = _survey(lang)
+    draft = _draft(request)
+    live_q = version.questionnaire
+    if draft is None:
+        return _problem(request, live_q, version, lang, "err.no_draft", 404)
+    q = draft.version.questionnaire
+    if not 1 <= step <= len(q.groups):
+        raise Http404("no such step")
+    group = q.groups[step - 1]
+    if request.method == "POST":
+        try:
+            flow.check_version(draft, request.POST.get("version"))
+        except flow.Refused as refused:
+            return _problem(request, live_q, version, lang, refused.message_id, refused.status)
+        if unknown_fields(q, group, request.POST):
+            return _problem(request, q, draft.version, lang, "err.unknown_question", 400)
+        form = group_form(q, group, lang, data=request.POST)
+        if form.is_valid():
+            flow.save_page(draft, form.cleaned_data)
+            if step < len(q.groups):
+                return redirect("survey:step", lang=lang, step=step + 1)
+            return redirect("survey:check", lang=lang)
+        status = 400
+    else:
+        form = group_form(q, group, lang, initial=draft.answers)
+        status = 200
+    back = (reverse("survey:step", kwargs={"lang": lang, "step": step - 1}) if step > 1
+            else reverse("survey:code", kwargs={"lang": lang}))
+    hint_id = f"g.{group}.hint"
+    ctx = _ctx(q, draft.version, lang, "step", url_kwargs={"step": step}, form=form, step=step,
+               total=len(q.groups), back=back, title=q.text(lang, f"g.{group}"),
+               hint=q.text(lang, hint_id) if q.has_text(hint_id) else "",
+               progress=q.text(lang, "ui.step", n=step, total=len(q.groups)),
+               fields=[(form[question.key], question) for question in q.group_questions(group)])
+    return _no_store(render(request, "survey/step.html", ctx, status=status))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def check(request, lang):
+    version, live_q = _survey(lang)
+    draft = _draft(request)
+    if draft is None:
+        return _problem(request, live_q, version, lang, "err.no_draft", 404)
+    q = draft.version.questionnaire
+    if request.method == "POST":
+        try:
+            flow.check_version(draft, request.POST.get("version"))
+            if unknown_fields(q, "", request.POST):
+                raise flow.Refused("err.unknown_question")
+            step = _first_unanswered(q, draft.answers)
+            if step is not None:
+                return redirect("survey:step", lang=lang, step=step)
+            flow.complete(draft, lang)
+        except flow.Refused as refused:
+            return _problem(request, live_q, version, lang, refused.message_id, refused.status)
+        return _end_flow(redirect("survey:done", lang=lang))
+    rows = []
+    for i, group in enumerate(q.groups, start=1):
+        for question in q.group_questions(group):
+            value = draft.answers.get(question.key, "")
+            if question.text:
+                shown = value
+            else:
+                shown = q.option_label(lang, question, value) if value else ""
+            rows.append({"label": q.text(lang, f"q.{question.key}"),
+                         "value": shown or q.text(lang, "ui.not_answered"),
+                         "url": reverse("survey:step", kwargs={"lang": lang, "step": i})})
+    ctx = _ctx(q, draft.version, lang, "check", rows=rows,
+               back=reverse("survey:step", kwargs={"lang": lang, "step": len(q.groups)}))
+    return _no_store(render(request, "survey/check.html", ctx))
+
+
+@never_cache
+def done(request, lang):
+    version, q = _survey(lang)
+    return _end_flow(_no_store(render(request, "survey/done.html", _ctx(q, version, lang, "done"))))
+
+
+# --- staff ---------------------------------------------------------------------------------------------
+
+
+@never_cache
+@require_perms("survey.issue_invitations")
+@require_http_methods(["GET", "POST"])
+def issue_invitations(request):
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        batch, issued = invitations.issue(request.user, form.cleaned_data["count"], form.cleaned_data["note"])
+        audit(request, "issue survey invitations", batch,
+              f"survey invitations: {batch.size} codes for letters and text messages")
+        base = request.build_absolute_uri(reverse("survey:choose_language"))
+        letters = [invitations.letter(code, base) for code in issued]
+        return _no_store(render(request, "survey/staff/letters.html", {"batch": batch, "letters": letters}))
+    return _no_store(render(request, "survey/staff/invitations.html", {"form": form}))
+
+
+def _results_context(request):
+    unsuppressed = False
+    form = UnsuppressedForm(request.GET if "purpose" in request.GET else None)
+    if form.is_bound and request.user.has_perm("accounts.view_unsuppressed") and form.is_valid():
+        audit(request, "view unsuppressed survey results", None, form.cleaned_data["purpose"])
+        unsuppressed = True
+    release = results.release(unsuppressed=unsuppressed)
+    return {"release": release, "unsuppressed": unsuppressed, "form": form,
+            "may_unsuppress": request.user.has_perm("accounts.view_unsuppressed")}
+
+
+@never_cache
+@require_perms("survey.view_results")
+def results_page(request):
+    return _no_store(render(request, "survey/staff/results.html", _results_context(request)))
+
+
+@never_cache
+@require_perms("survey.view_results")
+def results_csv(request):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="victim-voice-results.csv"'
+    results.write_csv(results.release(unsuppressed=False), response)
+    return _no_store(response)
