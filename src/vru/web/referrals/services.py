@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -254,6 +255,7 @@ def _rows(qs, fields) -> list[dict]:
         row = {}
         for f in fields:
             v = getattr(obj, f)
+            v = str(v) if isinstance(v, uuid.UUID) else v
             row[f] = (
                 v.isoformat()
                 if hasattr(v, "isoformat")

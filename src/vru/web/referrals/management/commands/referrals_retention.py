@@ -1,0 +1,30 @@
+"""Cases past their retention period (closed or declined more than VRU_REFERRALS_RETENTION_DAYS ago,
+default six years): listed, and with --anonymise erased (the person's details deleted, free text blanked,
+the figures kept). docs/web-referrals.md, "Retention"."""
+
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ... import services
+
+
+class Command(BaseCommand):
+    help = "List (or with --anonymise erase) the referrals whose retention period has ended."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--on", help="the day to count from (YYYY-MM-DD; default today)")
+        parser.add_argument("--anonymise", action="store_true", help="erase them (cannot be undone)")
+
+    def handle(self, on=None, anonymise=False, **options):
+        try:
+            day = date.fromisoformat(on) if on else None
+        except ValueError:
+            raise CommandError(f"--on: {on!r} is not a date like 2030-03-31") from None
+        due = list(services.retention_due(day).order_by("reference"))
+        for r in due:
+            self.stdout.write(f"{r.reference}\t{r.get_status_display()}")
+            if anonymise:
+                services.anonymise(r)
+        verb = "anonymised" if anonymise else "due for erasure"
+        self.stdout.write(f"{len(due)} referral(s) {verb}")
