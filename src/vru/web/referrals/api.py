@@ -5,7 +5,6 @@ disclosure; a restricted case outside one's named staff is 403 here (break the g
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.http import Http404
 from django.urls import path
 from drf_spectacular.utils import extend_schema
@@ -18,7 +17,7 @@ from rest_framework.views import APIView
 from vru.web.accounts.audit import audit
 
 from . import reports, services
-from .models import Disclosure, Referral, YoungPerson
+from .models import Referral, YoungPerson
 
 TAGS = ["referrals"]
 
@@ -124,16 +123,6 @@ class MineList(generics.ListAPIView):
         return Referral.objects.filter(referrer=self.request.user, anonymised_at__isnull=True)
 
 
-def _intelligence(user):
-    council = services.council_of(user)
-    qs = (
-        Referral.objects.filter(kind="intelligence", shared_with=council, anonymised_at__isnull=True)
-        if council
-        else Referral.objects.none()
-    )
-    return council, qs
-
-
 @extend_schema(summary="Intelligence shared with the user's council", tags=TAGS)
 class IntelligenceList(generics.ListAPIView):
     serializer_class = IntelligenceListSerializer
@@ -141,7 +130,7 @@ class IntelligenceList(generics.ListAPIView):
     queryset = Referral.objects.none()
 
     def get_queryset(self):
-        return _intelligence(self.request.user)[1]
+        return services.council_intelligence(self.request.user)[1]
 
 
 class RedactedSerializer(serializers.Serializer):
@@ -157,18 +146,11 @@ class IntelligenceDetail(APIView):
     permission_classes = _perm("referrals.view_intelligence")
 
     def get(self, request, pk):
-        council, qs = _intelligence(request.user)
+        council, qs = services.council_intelligence(request.user)
         r = qs.filter(pk=pk).first()
         if r is None:
             raise Http404("no such intelligence")
-        with transaction.atomic():
-            Disclosure.objects.create(referral=r, council=council, recipient=request.user)
-            audit(
-                request._request,
-                "disclose intelligence (API)",
-                r,
-                f"disclosure to {council.organisation} (council of the young person's borough)",
-            )
+        services.disclose(request._request, r, council, "disclose intelligence (API)")
         return Response({"fields": dict(reports.redacted(r))})
 
 

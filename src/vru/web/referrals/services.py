@@ -63,6 +63,32 @@ def council_of(user) -> Council | None:
     return Council.objects.filter(organisation_id=org).first() if org else None
 
 
+def council_intelligence(user):
+    """(the user's council, the intelligence referrals shared with it); (None, none) without a council."""
+    council = council_of(user)
+    if council is None:
+        return None, Referral.objects.none()
+    return council, Referral.objects.filter(
+        kind="intelligence", shared_with=council, anonymised_at__isnull=True
+    )
+
+
+def disclose(request, referral: Referral, council: Council, action: str = "disclose intelligence") -> None:
+    """Log a disclosure of an intelligence referral to the requesting council user (a Disclosure row with the
+    recipient, and an audit row), in one transaction."""
+    from .models import Disclosure
+
+    with transaction.atomic():
+        Disclosure.objects.create(referral=referral, council=council, recipient=request.user)
+        audit(
+            request,
+            action,
+            referral,
+            f"disclosure to {council.organisation} (council of the young person's borough): "
+            "intelligence referral",
+        )
+
+
 def caseload(user):
     """The cases of the user's organisation (accepted or closed, allocated to it), without those the user is
     barred from. Restricted cases are in it; opening one outside its named staff needs a reason."""

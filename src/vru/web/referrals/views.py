@@ -34,7 +34,7 @@ from .forms import (
     RiskNoteForm,
     UpdateForm,
 )
-from .models import BreakGlass, Disclosure, NeedOutcome, Referral, YoungPerson
+from .models import BreakGlass, NeedOutcome, Referral, YoungPerson
 
 CASE = "referrals.view_case"
 TRIAGE = "referrals.triage_referral"
@@ -456,40 +456,20 @@ def export(request, pk, fmt):
 
 
 # -------------------------------------------------------------------------------------- intelligence
-def _council_intelligence(user):
-    council = services.council_of(user)
-    if council is None:
-        return None, Referral.objects.none()
-    return council, Referral.objects.filter(
-        kind="intelligence",
-        shared_with=council,
-        anonymised_at__isnull=True,
-        status__in=["submitted", "accepted", "closed", "declined"],
-    )
-
-
 @require_perms("referrals.view_intelligence")
 def intelligence(request):
-    council, qs = _council_intelligence(request.user)
+    council, qs = services.council_intelligence(request.user)
     return render(request, "referrals/intelligence.html", {"council": council, "referrals": qs[:MAX_LIST]})
 
 
 @require_perms("referrals.view_intelligence")
 def intelligence_detail(request, pk):
-    council, qs = _council_intelligence(request.user)
+    council, qs = services.council_intelligence(request.user)
     try:
         r = qs.get(pk=pk)
     except (Referral.DoesNotExist, ValueError, services.ValidationError):
         raise Http404("no such intelligence") from None
-    with transaction.atomic():
-        Disclosure.objects.create(referral=r, council=council, recipient=request.user)
-        audit(
-            request,
-            "disclose intelligence",
-            r,
-            f"disclosure to {council.organisation} (council of the "
-            f"young person's borough): intelligence referral",
-        )
+    services.disclose(request, r, council)
     return render(request, "referrals/intelligence_detail.html", {"referral": r, "view": reports.redacted(r)})
 
 
