@@ -259,3 +259,25 @@ def test_recall_on_planted_crimes(interval_s):
     assert not crimes[crimes.kind != "true"].crime_version_id.isin(got).any()
     print(f"interval {interval_s}s: recall {found[true].mean():.4f} of {true.sum()} "
           f"({found[reach].mean():.4f} within the 30-min gap), precision {tp / (tp + fp):.4f}")
+
+
+def test_compiled_query_is_kept_on_disk_and_reused(tmp_path, monkeypatch):
+    from vru.tagging import matching
+
+    monkeypatch.setenv("VRU_MATCH_SQL_CACHE", str(tmp_path))
+    matching.compiled_query.cache_clear()
+    pos = positions([("D1", "2024-06-01 12:00", CX, CY, 5.0, "GPS")])
+    args = (pos, activations(), crime("2024-06-01 11:30", "2024-06-01 12:30"))
+    first = match(*args)
+    assert len(list(tmp_path.glob("duckdb-*.json"))) == 1
+    # a new process (the memory cache emptied) reads the text from disk, compiling nothing
+    matching.compiled_query.cache_clear()
+    monkeypatch.setattr(matching, "match_expr", lambda *a, **k: pytest.fail("compiled again"))
+    again = match(*args)
+    pd.testing.assert_frame_equal(first.points, again.points)
+    # other parameters are another query
+    monkeypatch.undo()
+    monkeypatch.setenv("VRU_MATCH_SQL_CACHE", str(tmp_path))
+    match(*args, Params(radius_m=50.0))
+    assert len(list(tmp_path.glob("duckdb-*.json"))) == 2
+    matching.compiled_query.cache_clear()

@@ -36,10 +36,17 @@ For one crime version (point ``c``, window ``[from, to]``) and the parameters :c
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
+import json
 import math
+import os
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
@@ -148,6 +155,10 @@ def _as_table(data, what: str, needed, times) -> ir.Table:
     if isinstance(data, ir.Table):
         _check_columns(what, data.columns, needed)
         return data
+    return ibis.memtable(_frame(data, what, needed, times))
+
+
+def _frame(data, what: str, needed, times) -> pd.DataFrame:
     df = pd.DataFrame(data)
     _check_columns(what, df.columns, needed)
     df = df[[c for c in needed]].copy()
@@ -156,7 +167,7 @@ def _as_table(data, what: str, needed, times) -> ir.Table:
     for c in (s.SPEED_KMH, s.HEADING_DEG, s.EASTING, s.NORTHING, s.PRECISION_M):
         if c in df:
             df[c] = df[c].astype("float64")
-    return ibis.memtable(df)
+    return df
 
 
 def _secs(col: ir.TimestampValue) -> ir.FloatingValue:
@@ -167,7 +178,6 @@ def _secs(col: ir.TimestampValue) -> ir.FloatingValue:
 # ------------------------------------------------------------------------------------- expression
 #: cell sizes of the spatial pre-filter, in multiples of the radius (they change no result, only speed)
 _CELLS = (2.5, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0)
-_OFFSETS = [(i, dx, dy) for i in range(len(_CELLS)) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
 
 
 def _near(rows: ir.Table, c: ir.Table, R: float, time_preds) -> ir.Table:
@@ -176,46 +186,58 @@ def _near(rows: ir.Table, c: ir.Table, R: float, time_preds) -> ir.Table:
     test. A pure speed-up: a row whose reach fits a cell size ``G`` (``reach <= G - 1``; 1 m of margin
     for rounding) is joined by equality on the grid cell of its point to the 3 x 3 cells around each
     crime at that size (a point within ``G - 1`` of the crime lies in one of them, and in exactly one),
-    so only crimes nearby are paired; a row whose reach fits no size (or is not a number) is paired
-    with every crime by time alone, as without the grid. Each pair appears once.
+    so only crimes nearby are paired; a row whose reach fits no size (or is not a number) has level -1
+    and cell (0, 0), which every crime also has once: it is paired with every crime by time alone, as
+    without the grid. One equi-join for both; each pair appears once.
     """
     sizes = [f * R for f in _CELLS]
     rows = rows.mutate(_tier=ibis.cases(*[(rows._reach <= g - 1.0, i) for i, g in enumerate(sizes)],
                                         else_=-1))
-    rows = rows.mutate(_size=ibis.cases(*[(rows._tier == i, g) for i, g in enumerate(sizes)],
-                                        else_=sizes[-1]))
-    rows = rows.mutate(_gx=(rows[s.EASTING] / rows._size).floor(),
-                       _gy=(rows[s.NORTHING] / rows._size).floor()).drop("_size")
-    off = ibis.memtable(pd.DataFrame([(i, dx, dy, sizes[i]) for i, dx, dy in _OFFSETS],
-                                     columns=["_lv", "_dx", "_dy", "_size"]))
-    cg = c.cross_join(off)
-    cg = cg.mutate(_cgx=(cg._cx / cg._size).floor() + cg._dx, _cgy=(cg._cy / cg._size).floor() + cg._dy)
-    cg = cg.drop("_dx", "_dy", "_size")
-    gridded = rows.filter(rows._tier >= 0)
-    a = gridded.join(cg, [gridded._tier == cg._lv, gridded._gx == cg._cgx, gridded._gy == cg._cgy,
-                          *time_preds(gridded, cg)])
-    a = a.drop("_lv", "_cgx", "_cgy")
-    rest = rows.filter(rows._tier < 0)
-    b = rest.join(c, time_preds(rest, c))
-    return a.union(b).drop("_tier", "_gx", "_gy", "_reach")
+    size = ibis.cases(*[(rows._tier == i, g) for i, g in enumerate(sizes)], else_=sizes[-1])
+    gridded = rows._tier >= 0
+    rows = rows.mutate(_gx=ibis.ifelse(gridded, (rows[s.EASTING] / size).floor(), 0),
+                       _gy=ibis.ifelse(gridded, (rows[s.NORTHING] / size).floor(), 0))
+    # each crime at each level (0..n-1) in its 3 x 3 cells, numbered 0..9n-1, plus level -1 once (9n)
+    n = len(sizes)
+    cg = c.mutate(_o=ibis.literal(list(range(9 * n + 1)), type="array<int64>").unnest())
+    lv = ibis.ifelse(cg._o < 9 * n, cg._o // 9, -1)
+    cg = cg.mutate(_lv=lv, _dx=(cg._o % 9) // 3 - 1, _dy=cg._o % 3 - 1)
+    csize = ibis.cases(*[(cg._lv == i, g) for i, g in enumerate(sizes)], else_=sizes[-1])
+    cg = cg.mutate(_cgx=ibis.ifelse(cg._lv >= 0, (cg._cx / csize).floor() + cg._dx, 0),
+                   _cgy=ibis.ifelse(cg._lv >= 0, (cg._cy / csize).floor() + cg._dy, 0))
+    cg = cg.drop("_o", "_dx", "_dy")
+    j = rows.join(cg, [rows._tier == cg._lv, rows._gx == cg._cgx, rows._gy == cg._cgy, *time_preds(rows, cg)])
+    return j.drop("_lv", "_cgx", "_cgy", "_tier", "_gx", "_gy", "_reach")
 
 
 def match_expr(pos: ir.Table, act: ir.Table, crimes: ir.Table, params: Params,
-               t_lo: float, t_hi: float) -> ir.Table:
+               t_lo: float | None = None, t_hi: float | None = None) -> ir.Table:
     """The candidate points of every (crime version, wearer) with their visit number and sequence.
 
-    ``t_lo``/``t_hi`` (epoch seconds) bound the fixes read: the crimes' widened windows plus the
-    longest gap interpolated across. Columns: the MATCHES columns less ``visit`` (``_visit``: a
-    number) plus ``_t`` (epoch seconds) and ``_elig`` (the point can make a match).
+    ``t_lo``/``t_hi`` (epoch seconds; None: unbounded) bound the fixes read. Any bounds that hold the
+    crimes' widened windows plus the longest gap interpolated across (``max_gap_s``) on each side
+    give the same points: a segment that starts before the earliest widened window less
+    ``max_gap_s`` ends before every window, and one that ends after the latest window plus
+    ``max_gap_s`` either starts after every window or is longer than the gap (:func:`match` bounds
+    the positions it registers so). Columns: the MATCHES
+    columns less ``visit`` (``_visit``: a number) plus ``_t`` (epoch seconds) and ``_elig`` (the
+    point can make a match).
     """
     p = params
     R, k = p.radius_m, p.k
     elig_list = list(MATCHING_MECHANISMS)
 
+    c = crimes.select(
+        crime_version_id=crimes[s.CRIME_VERSION_ID], _cx=crimes[s.EASTING].cast("float64"),
+        _cy=crimes[s.NORTHING].cast("float64"),
+        _wf=_secs(crimes[s.TIME_FROM]) - p.tolerance_s, _wt=_secs(crimes[s.TIME_TO]) + p.tolerance_s)
     pos = pos.select(*POSITION_COLUMNS).mutate(
-        **{c: pos[c].cast("float64") for c in (s.EASTING, s.NORTHING, s.PRECISION_M, s.SPEED_KMH,
-                                               s.HEADING_DEG)}, _t=_secs(pos[s.FIX_TIME]))
-    pos = pos.filter((pos._t >= t_lo) & (pos._t <= t_hi))
+        **{c_: pos[c_].cast("float64") for c_ in (s.EASTING, s.NORTHING, s.PRECISION_M, s.SPEED_KMH,
+                                                  s.HEADING_DEG)}, _t=_secs(pos[s.FIX_TIME]))
+    if t_lo is not None:
+        pos = pos.filter(pos._t >= t_lo)
+    if t_hi is not None:
+        pos = pos.filter(pos._t <= t_hi)
     act = act.select(
         _dev=act[s.DEVICE_ID], wearer_ref=act[s.WEARER_REF], _af=_secs(act[s.ACTIVE_FROM]),
         _at=ibis.coalesce(_secs(act[s.ACTIVE_TO]), ibis.literal(_OPEN_END)))
@@ -227,9 +249,9 @@ def match_expr(pos: ir.Table, act: ir.Table, crimes: ir.Table, params: Params,
     pa = pa.mutate(_elig=pa[s.MECHANISM].isin(elig_list))
     # _k: how many GPS/WIFI fixes of this wearer's device up to and including this one. For a GPS/WIFI
     # fix it is its row number among them, computed in the same window (one sort) as the segments'
-    # next fix; for an LBS/RF fix (few, and only the candidates) it is counted below.
-    # The window carries only what it needs (the wearer, device and mechanism strings come back by
-    # the (wearer, device) number and a mechanism index after the joins with the crimes).
+    # next fix; for an LBS/RF candidate (few) it is the _k of the last GPS/WIFI fix at or before it.
+    # The window carries only numbers (the wearer, device and mechanism strings come back by the
+    # (wearer, device) number and a mechanism index after the joins with the crimes).
     e = pa.filter(pa._elig)
     e = e.select("_pk", "_t", s.FIX_TIME, s.EASTING, s.NORTHING, s.PRECISION_M, s.SPEED_KMH, s.HEADING_DEG,
                  _mi=ibis.cases(*[(e[s.MECHANISM] == m, i) for i, m in enumerate(elig_list)], else_=-1))
@@ -244,51 +266,49 @@ def match_expr(pos: ir.Table, act: ir.Table, crimes: ir.Table, params: Params,
         """``t`` (rows of ``e``) with their wearer_ref, device_id and mechanism."""
         t = t.join(keys, t._pk == keys._kpk)
         return t.mutate(mechanism=ibis.cases(*[(t._mi == i, m) for i, m in enumerate(elig_list)]))
-    coarse = coarse.mutate(_rid=ibis.row_number().over(order_by=[coarse._pk, coarse._t]))
-
-    c = crimes.select(
-        crime_version_id=crimes[s.CRIME_VERSION_ID], _cx=crimes[s.EASTING].cast("float64"),
-        _cy=crimes[s.NORTHING].cast("float64"),
-        _wf=_secs(crimes[s.TIME_FROM]) - p.tolerance_s, _wt=_secs(crimes[s.TIME_TO]) + p.tolerance_s)
-
-    # 1. fixes in the widened window within R + precision (reach R + precision from the fix itself)
-    def candidates(t: ir.Table) -> ir.Table:
-        f = _near(t.mutate(_reach=R + t[s.PRECISION_M]), c, R, lambda t, cc: [t._t >= cc._wf, t._t <= cc._wt])
-        f = f.mutate(distance_m=((f[s.EASTING] - f._cx) ** 2 + (f[s.NORTHING] - f._cy) ** 2).sqrt())
-        return f.filter(f.distance_m <= R + f[s.PRECISION_M])
 
     out_cols = (s.CRIME_VERSION_ID, s.WEARER_REF, s.DEVICE_ID, "_t", s.FIX_TIME, s.EASTING, s.NORTHING,
                 s.PRECISION_M, s.SPEED_KMH, s.HEADING_DEG, s.MECHANISM, "distance_m")
-    fe = named(candidates(e.select("_pk", "_t", s.FIX_TIME, s.EASTING, s.NORTHING, s.PRECISION_M,
-                                   s.SPEED_KMH, s.HEADING_DEG, "_mi", "_k")))
-    fc = candidates(coarse)
-    ek = e.select(_pk2=e._pk, _te=e._t)
-    kc = fc.left_join(ek, [fc._pk == ek._pk2, ek._te <= fc._t])
-    kc = kc.group_by([kc.crime_version_id, kc._rid]).agg(_k=kc._te.count().cast("float64"))
-    kc = kc.select(_cv2=kc.crime_version_id, _rid2=kc._rid, _k=kc._k)
-    fc = fc.join(kc, [fc.crime_version_id == kc._cv2, fc._rid == kc._rid2])
     no = ibis.literal(False)
-    fixes = fe.select(*out_cols, interpolated=no, _idx=fe._k, _elig=ibis.literal(True)).union(
-        fc.select(*out_cols, interpolated=no, _idx=fc._k + 0.25, _elig=fc._elig))
 
-    # 2. segments between consecutive GPS/WIFI fixes, closest approach within the window
-    seg = e
-    seg = seg.mutate(_dt=seg._t2 - seg._t, _vx=seg._x2 - seg[s.EASTING], _vy=seg._y2 - seg[s.NORTHING])
-    seg = seg.filter(seg._t2.notnull() & (seg._dt > 0) & (seg._dt <= p.max_gap_s)
+    # 1. and 2. in one join of the GPS/WIFI fixes with the crimes: a fix is paired with the crimes whose
+    # widened window holds it (for the fix itself) or overlaps the segment it starts (a segment:
+    # consecutive GPS/WIFI fixes, at most max_gap_s apart and no faster than max_speed_mps)
+    seg = e.mutate(_dt=e._t2 - e._t, _vx=e._x2 - e[s.EASTING], _vy=e._y2 - e[s.NORTHING])
+    seg = seg.mutate(_seg=seg._t2.notnull() & (seg._dt > 0) & (seg._dt <= p.max_gap_s)
                      & ((seg._vx ** 2 + seg._vy ** 2) <= (p.max_speed_mps * seg._dt) ** 2))
-    # reach from the first end: a candidate point p(alpha) has d <= R + precision(alpha), with
-    # precision(alpha) <= sqrt(max(p1, p2)^2 + k^2 dt bridge_var / 4) (the bridge's variance is at most
-    # max(s1, s2)^2 + dt bridge_var / 4 on [0, 1]), and |p(alpha) - p1| <= |p2 - p1|
+    # reach from the fix: the fix itself matches within R + precision; a candidate point p(alpha) of its
+    # segment has d <= R + precision(alpha), with precision(alpha) <= sqrt(max(p1, p2)^2 + k^2 dt
+    # bridge_var / 4) (the bridge's variance is at most max(s1, s2)^2 + dt bridge_var / 4 on [0, 1]), and
+    # |p(alpha) - p1| <= |p2 - p1|; the segment's reach is never below the fix's
     pmax = ibis.greatest(seg[s.PRECISION_M], seg._p2)
-    reach = (R + (pmax ** 2 + (k * k * p.bridge_var_m2_s / 4.0) * seg._dt).sqrt()
-             + (seg._vx ** 2 + seg._vy ** 2).sqrt())
-    j = _near(seg.mutate(_reach=reach), c, R, lambda t, cc: [t._t <= cc._wt, t._t2 >= cc._wf])
+    seg_reach = (R + (pmax ** 2 + (k * k * p.bridge_var_m2_s / 4.0) * seg._dt).sqrt()
+                 + (seg._vx ** 2 + seg._vy ** 2).sqrt())
+    seg = seg.mutate(_reach=ibis.ifelse(seg._seg, seg_reach, R + seg[s.PRECISION_M]))
+    j = _near(seg, c, R, lambda t, cc: [t._t <= cc._wt, (t._t >= cc._wf) | (t._seg & (t._t2 >= cc._wf))])
     x1, y1 = j[s.EASTING], j[s.NORTHING]
+    j = j.mutate(_d1=((x1 - j._cx) ** 2 + (y1 - j._cy) ** 2).sqrt())
+    end1 = (j._t >= j._wf) & (j._t <= j._wt) & (j._d1 <= R + j[s.PRECISION_M])
+
+    # 1. LBS/RF fixes in the widened window within R + precision (few: their own small join)
+    fc = coarse.mutate(_reach=R + coarse[s.PRECISION_M])
+    fc = _near(fc, c, R, lambda t, cc: [t._t >= cc._wf, t._t <= cc._wt])
+    fc = fc.mutate(distance_m=((fc[s.EASTING] - fc._cx) ** 2 + (fc[s.NORTHING] - fc._cy) ** 2).sqrt())
+    fc = fc.filter(fc.distance_m <= R + fc[s.PRECISION_M])
+    # an LBS/RF candidate's _k: that of the last GPS/WIFI fix of its device at or before it (the one
+    # whose next fix is later), 0 when there is none
+    ek = e.select(_pk2=e._pk, _te=e._t, _te2=e._t2, _ke=e._k)
+    fc = fc.left_join(ek, [fc._pk == ek._pk2, ek._te <= fc._t, ek._te2.isnull() | (ek._te2 > fc._t)])
+    fc = fc.mutate(_k=ibis.coalesce(fc._ke, 0.0))
+    fc = fc.select(*out_cols, interpolated=no, _idx=fc._k + 0.25, _elig=fc._elig)
+
+    # 2. each (GPS/WIFI fix, crime) pair gives at most one point: the fix itself when it is a candidate
+    # (1.), else the closest approach of its segment within the overlap of the segment and the window,
+    # when no end of the segment is a candidate (both computed on every pair; one pass over the join)
     j = j.mutate(
         _a0=ibis.greatest((j._wf - j._t) / j._dt, 0.0), _a1=ibis.least((j._wt - j._t) / j._dt, 1.0),
         _L2=j._vx ** 2 + j._vy ** 2,
-        _d1=((x1 - j._cx) ** 2 + (y1 - j._cy) ** 2).sqrt(),
-        _d2=((j._x2 - j._cx) ** 2 + (j._y2 - j._cy) ** 2).sqrt())
+        _d2=((j._x2 - j._cx) ** 2 + (j._y2 - j._cy) ** 2).sqrt(), _end1=end1)
     proj = ((j._cx - x1) * j._vx + (j._cy - y1) * j._vy) / j._L2
     j = j.mutate(_as=ibis.ifelse(j._L2 > 0, ibis.least(ibis.greatest(proj, j._a0), j._a1), j._a0))
     j = j.mutate(_ts=(j._t + j._as * j._dt).round(0).cast("float64"))
@@ -297,20 +317,23 @@ def match_expr(pos: ir.Table, act: ir.Table, crimes: ir.Table, params: Params,
     s1, s2 = j[s.PRECISION_M] / k, j._p2 / k
     var = ((1 - j._a) ** 2) * s1 ** 2 + (j._a ** 2) * s2 ** 2 + j._dt * j._a * (1 - j._a) * p.bridge_var_m2_s
     j = j.mutate(_prec=var.sqrt() * k, _d=((j._x - j._cx) ** 2 + (j._y - j._cy) ** 2).sqrt())
-    end1 = (j._t >= j._wf) & (j._t <= j._wt) & (j._d1 <= R + j[s.PRECISION_M])
     end2 = (j._t2 >= j._wf) & (j._t2 <= j._wt) & (j._d2 <= R + j._p2)
-    j = named(j.filter(~end1 & ~end2 & (j._d <= R + j._prec)))
-    inter = j.select(
-        s.CRIME_VERSION_ID, s.WEARER_REF, s.DEVICE_ID, _t=j._ts,
-        fix_time=ibis.null().cast(pos[s.FIX_TIME].type()),
-        easting=j._x, northing=j._y, precision_m=j._prec,
-        speed_kmh=(j._L2.sqrt() / j._dt * 3.6),
-        heading_deg=ibis.ifelse(j._L2 > 0, (j._vx.atan2(j._vy).degrees() + 360.0) % 360.0,
-                                ibis.null().cast("float64")),
-        mechanism=j[s.MECHANISM], distance_m=j._d, interpolated=ibis.literal(True),
-        _idx=j._k + 0.5, _elig=ibis.literal(True))
+    inter = j._seg & (j._t2 >= j._wf) & ~j._end1 & ~end2 & (j._d <= R + j._prec)
+    j = named(j.filter(j._end1 | inter))
+    f = j._end1
+    ge = j.select(
+        s.CRIME_VERSION_ID, s.WEARER_REF, s.DEVICE_ID, _t=ibis.ifelse(f, j._t, j._ts),
+        fix_time=ibis.ifelse(f, j[s.FIX_TIME], ibis.null().cast(pos[s.FIX_TIME].type())),
+        easting=ibis.ifelse(f, j[s.EASTING], j._x), northing=ibis.ifelse(f, j[s.NORTHING], j._y),
+        precision_m=ibis.ifelse(f, j[s.PRECISION_M], j._prec),
+        speed_kmh=ibis.ifelse(f, j[s.SPEED_KMH], j._L2.sqrt() / j._dt * 3.6),
+        heading_deg=ibis.ifelse(f, j[s.HEADING_DEG],
+                                ibis.ifelse(j._L2 > 0, (j._vx.atan2(j._vy).degrees() + 360.0) % 360.0,
+                                            ibis.null().cast("float64"))),
+        mechanism=j[s.MECHANISM], distance_m=ibis.ifelse(f, j._d1, j._d), interpolated=~f,
+        _idx=ibis.ifelse(f, j._k, j._k + 0.5), _elig=ibis.literal(True))
 
-    pts = fixes.union(inter)
+    pts = ge.union(fc)
     # 3. visits: new when the gap is long, a GPS/WIFI non-candidate fix lies between, or the device changes
     wv = ibis.window(group_by=[pts.crime_version_id, pts.wearer_ref], order_by=[pts._t, pts._idx])
     pts = pts.mutate(_pt=pts._t.lag().over(wv), _pidx=pts._idx.lag().over(wv),
@@ -328,6 +351,110 @@ def match_expr(pos: ir.Table, act: ir.Table, crimes: ir.Table, params: Params,
 
 
 # ----------------------------------------------------------------------------------------- running
+#: the inputs' types in the compiled query (each input is cast to them when it is registered)
+_SCHEMAS = {
+    "positions": {s.DEVICE_ID: "string", s.FIX_TIME: "timestamp('UTC')", s.EASTING: "float64",
+                  s.NORTHING: "float64", s.PRECISION_M: "float64", s.SPEED_KMH: "float64",
+                  s.HEADING_DEG: "float64", s.MECHANISM: "string"},
+    "activations": {s.DEVICE_ID: "string", s.WEARER_REF: "string", s.ACTIVE_FROM: "timestamp('UTC')",
+                    s.ACTIVE_TO: "timestamp('UTC')"},
+    "crimes": {s.CRIME_VERSION_ID: "string", s.TIME_FROM: "timestamp('UTC')", s.TIME_TO: "timestamp('UTC')",
+               s.EASTING: "float64", s.NORTHING: "float64"},
+}
+_PLACEHOLDER = "vru_match_input_{}_7f3a"  # a name no other table has; replaced by each run's own names
+
+
+def _cache_dir() -> Path | None:
+    """Where compiled queries are kept between processes: ``$VRU_MATCH_SQL_CACHE`` ("off": nowhere),
+    else ``$XDG_CACHE_HOME/vru/match-sql`` (``~/.cache/vru/match-sql``)."""
+    env = os.environ.get("VRU_MATCH_SQL_CACHE")
+    if env:
+        return None if env.lower() == "off" else Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vru" / "match-sql"
+
+
+def _cache_key(params: Params, dialect: str) -> str:
+    """Changes with anything that can change the compiled text: the parameters, the dialect, this
+    module's and the schema module's source, and the versions of Ibis and sqlglot."""
+    import sqlglot
+
+    h = hashlib.sha256()
+    for part in (ALGORITHM_VERSION, repr(params), dialect, ibis.__version__, sqlglot.__version__):
+        h.update(part.encode() + b"\0")
+    for mod in (__file__, s.__file__):
+        h.update(Path(mod).read_bytes())
+    return h.hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=64)
+def compiled_query(params: Params, dialect: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The SQL of :func:`match_expr` for ``params`` in ``dialect`` ("duckdb" or "pyspark") over three
+    named input tables, with its result columns and which of them are times.
+
+    Compiling the expression costs a few tenths of a second (as much as running it on a day of a
+    city's fixes), so it is done once per parameters and dialect: kept in this process, and on disk
+    (:func:`_cache_dir`, keyed by everything that can change the text) for the next process. Each
+    run registers its inputs under its own names and runs the same text."""
+    folder = _cache_dir()
+    path = folder / f"{dialect}-{_cache_key(params, dialect)}.json" if folder else None
+    if path is not None and path.is_file():
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            d = json.loads(path.read_text())
+            return d["sql"], tuple(d["columns"]), tuple(d["times"])
+    tables = {name: ibis.table(ibis.schema(cols), name=_PLACEHOLDER.format(name))
+              for name, cols in _SCHEMAS.items()}
+    expr = match_expr(tables["positions"], tables["activations"], tables["crimes"], params)
+    schema = expr.schema()
+    out = (ibis.to_sql(expr, dialect=dialect), tuple(schema.names),
+           tuple(c for c, t in schema.items() if t.is_timestamp()))
+    if path is not None:
+        with contextlib.suppress(OSError):  # a cache that cannot be written is no error
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"sql": out[0], "columns": out[1], "times": out[2]}))
+            os.replace(tmp, path)
+    return out
+
+
+def _register(con, name: str, data, what: str, bounds: tuple[float, float] | None = None) -> None:
+    """Register ``data`` (an Ibis table or a frame) on ``con`` as the view ``name`` (temporary on Spark;
+    in the connection's catalog on DuckDB, dropped by :func:`_drop`), its columns cast to the types of
+    the compiled query. On DuckDB a frame is handed over as Arrow (no copy), not as an Ibis memtable."""
+    needed = _SCHEMAS[what]
+    times = [c for c, typ in needed.items() if typ.startswith("timestamp")]
+    if con.name == "duckdb" and not isinstance(data, ir.Table):
+        df = _frame(data, what, tuple(needed), times)
+        con.con.register(name + "_src", df)
+        t = con.table(name + "_src")
+    else:
+        t = _as_table(data, what, tuple(needed), times)
+    t = t.select(*[t[c].cast(typ).name(c) for c, typ in needed.items()])
+    if bounds is not None:  # whole seconds, UTC: the literal is pushed down to the Parquet scan
+        lo, hi = (datetime.fromtimestamp(b, UTC) for b in bounds)
+        t = t.filter((t[s.FIX_TIME] >= lo) & (t[s.FIX_TIME] <= hi))
+    con.create_view(name, t, overwrite=True)
+
+
+def _drop(con, name: str) -> None:
+    try:
+        con.drop_view(name, force=True)
+        if con.name == "duckdb":
+            con.con.unregister(name + "_src")
+    except Exception:  # a failed run may not have created it; nothing else refers to it
+        pass
+
+
+def _run_query(con, sql: str, columns: tuple[str, ...], times: tuple[str, ...]) -> pd.DataFrame:
+    """Run the compiled query on ``con``: a frame with ``columns`` (``times`` as UTC times)."""
+    if con.name == "duckdb":
+        df = con.con.sql(sql).to_arrow_table().to_pandas()
+    else:
+        df = con._session.sql(sql).toPandas()
+    for c in times:
+        df[c] = pd.to_datetime(df[c], utc=True)
+    return df[list(columns)]
+
+
 def _connect(backend: str, spark_session=None):
     if backend == "duckdb":
         con = ibis.duckdb.connect()
@@ -524,29 +651,40 @@ def match(positions, activations, crimes, params: Params | None = None, *, backe
            "started": datetime.now(UTC), "ended": None, "status": "RUNNING",
            "crime_version_ids": [], "n_matches": 0, "error": None}
     try:
+        t0 = time.perf_counter()
         cr = _crimes_frame(crimes)
         run["crime_version_ids"] = list(cr[s.CRIME_VERSION_ID])
         if cr.empty:
             raw = pd.DataFrame()
+            t1 = t2 = time.perf_counter()
         else:
-            pos = _as_table(positions, "positions", POSITION_COLUMNS, (s.FIX_TIME,))
-            act = _as_table(activations, "activations", ACTIVATION_COLUMNS, (s.ACTIVE_FROM, s.ACTIVE_TO))
-            ct = ibis.memtable(cr)
-            t_lo = cr[s.TIME_FROM].min().timestamp() - params.tolerance_s - params.max_gap_s
-            t_hi = cr[s.TIME_TO].max().timestamp() + params.tolerance_s + params.max_gap_s
-            expr = match_expr(pos, act, ct, params, math.floor(t_lo), math.ceil(t_hi))
             bound = con or _backend_of(positions, activations)
             own = None
             if bound is None:
                 own = bound = _connect(backend, spark_session)
             elif getattr(bound, "name", "") == "duckdb":
                 bound.raw_sql("SET TimeZone = 'UTC'")
+            sql, columns, times = compiled_query(params, "duckdb" if bound.name == "duckdb" else "pyspark")
+            tag = uuid.uuid4().hex[:12]
+            names = {what: f"vru_match_{what}_{tag}" for what in _SCHEMAS}
             try:
-                raw = bound.execute(expr)
+                t_lo = cr[s.TIME_FROM].min().timestamp() - params.tolerance_s - params.max_gap_s
+                t_hi = cr[s.TIME_TO].max().timestamp() + params.tolerance_s + params.max_gap_s
+                span = (math.floor(t_lo), math.ceil(t_hi))
+                for what, data in (("positions", positions), ("activations", activations), ("crimes", cr)):
+                    _register(bound, names[what], data, what, span if what == "positions" else None)
+                    sql = sql.replace(_PLACEHOLDER.format(what), names[what])
+                t1 = time.perf_counter()
+                raw = _run_query(bound, sql, columns, times)
+                t2 = time.perf_counter()
             finally:
+                for name in names.values():
+                    _drop(bound, name)
                 if own is not None and backend == "duckdb":
                     own.disconnect()
         points, summary = _finish(raw, params)
+        run["timings_s"] = {"prepare": round(t1 - t0, 4), "engine": round(t2 - t1, 4),
+                            "finish": round(time.perf_counter() - t2, 4)}
     except Exception as exc:
         run.update(ended=datetime.now(UTC), status="FAILURE", error=f"{type(exc).__name__}: {exc}")
         raise MatchRunError(run, f"matching run failed: {exc}") from exc
