@@ -57,13 +57,13 @@ class HasTaggingPerms(BasePermission):
         return bool(user and user.is_authenticated and user.has_perms(view.required_perms))
 
 
-class ErrorSerializer(serializers.Serializer):
+class TaggingErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
-DENIED = {403: OpenApiResponse(ErrorSerializer, description="not signed in, or no permission")}
-NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description="no such record, or another organisation's "
-                                                               "(or force's): the same answer")}
+DENIED = {403: OpenApiResponse(TaggingErrorSerializer, description="not signed in, or no permission")}
+NOT_FOUND = {404: OpenApiResponse(TaggingErrorSerializer, description="no such record, or another "
+                                  "organisation's (or force's): the same answer")}
 JUSTIFY = [
     OpenApiParameter("purpose", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True,
                      enum=[p for p, _ in PURPOSES if p], description="Why: one of the purposes of the page."),
@@ -90,16 +90,16 @@ def _justified(form_cls, request, **form_kw) -> JustificationForm:
 
 
 # ----------------------------------------------------------------------------------------- wearers
-class ActivationSerializer(serializers.Serializer):
+class TaggingActivationSerializer(serializers.Serializer):
     device_id = serializers.CharField()
     active_from = serializers.DateTimeField()
     active_to = serializers.DateTimeField(allow_null=True, help_text="null: still active")
 
 
-class WearerSerializer(serializers.ModelSerializer):
+class TaggingWearerSerializer(serializers.ModelSerializer):
     order_type_display = serializers.CharField(source="get_order_type_display")
     organisation = serializers.CharField(source="organisation.name")
-    activations = ActivationSerializer(many=True)
+    activations = TaggingActivationSerializer(many=True)
 
     class Meta:
         model = Wearer
@@ -107,7 +107,7 @@ class WearerSerializer(serializers.ModelSerializer):
                   "activations"]
 
 
-class ZoneSerializer(serializers.Serializer):
+class TaggingZoneSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
     name = serializers.CharField()
@@ -121,26 +121,27 @@ class ZoneSerializer(serializers.Serializer):
     curfew_radius_m = serializers.FloatField(allow_null=True)
 
 
-class IdentitySerializer(serializers.Serializer):
+class TaggingIdentitySerializer(serializers.Serializer):
     name = serializers.CharField()
     date_of_birth = serializers.DateField(allow_null=True)
     pnc_id = serializers.CharField()
     address = serializers.CharField()
 
 
-class WearerDetailSerializer(WearerSerializer):
-    zones = ZoneSerializer(many=True)
+class TaggingWearerDetailSerializer(TaggingWearerSerializer):
+    zones = TaggingZoneSerializer(many=True)
     breaches = serializers.PrimaryKeyRelatedField(many=True, read_only=True, help_text="breach ids")
-    identity = IdentitySerializer(allow_null=True, help_text="only with identity=true (audited); else null")
+    identity = TaggingIdentitySerializer(allow_null=True,
+                                         help_text="only with identity=true (audited); else null")
 
-    class Meta(WearerSerializer.Meta):
-        fields = [*WearerSerializer.Meta.fields, "zones", "breaches", "identity"]
+    class Meta(TaggingWearerSerializer.Meta):
+        fields = [*TaggingWearerSerializer.Meta.fields, "zones", "breaches", "identity"]
 
 
 class WearerList(generics.ListAPIView):
     required_perms = ("tagging.view_wearer",)
     permission_classes = [HasTaggingPerms]
-    serializer_class = WearerSerializer
+    serializer_class = TaggingWearerSerializer
     queryset = Wearer.objects.none()
 
     def get_queryset(self):
@@ -148,7 +149,7 @@ class WearerList(generics.ListAPIView):
             .prefetch_related("activations")
 
     @extend_schema(summary="Wearers of your organisation", tags=[TAG],
-                   responses={200: WearerSerializer(many=True), **DENIED},
+                   responses={200: TaggingWearerSerializer(many=True), **DENIED},
                    description="Pseudonymous references, order, activations. No identifying details.")
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -163,7 +164,7 @@ class WearerDetail(APIView):
         parameters=[OpenApiParameter("identity", OpenApiTypes.BOOL, OpenApiParameter.QUERY,
                                      description="Include the identifying details (needs "
                                                  "tagging.view_identity; audited). Default: false.")],
-        responses={200: WearerDetailSerializer, **DENIED, **NOT_FOUND},
+        responses={200: TaggingWearerDetailSerializer, **DENIED, **NOT_FOUND},
         description="Order, activations, zones and breach ids; another organisation's wearer is 404.")
     def get(self, request, pk: int):
         w = scope.wearer_or_404(request.user, pk)
@@ -178,12 +179,12 @@ class WearerDetail(APIView):
             if identity is not None:
                 audit(request._request, "view identity", identity,
                       "offender management: wearer record opened" + VIA_API)
-        data = WearerDetailSerializer(w).data
-        data["identity"] = IdentitySerializer(identity).data if identity is not None else None
+        data = TaggingWearerDetailSerializer(w).data
+        data["identity"] = TaggingIdentitySerializer(identity).data if identity is not None else None
         return Response(data)
 
 
-class PositionSerializer(serializers.Serializer):
+class TaggingPositionSerializer(serializers.Serializer):
     device_id = serializers.CharField()
     fix_time = serializers.DateTimeField()
     received_time = serializers.DateTimeField()
@@ -197,13 +198,13 @@ class PositionSerializer(serializers.Serializer):
     mechanism = serializers.CharField(help_text="GPS, WIFI, LBS or RF")
 
 
-class TrailSerializer(serializers.Serializer):
+class TaggingTrailSerializer(serializers.Serializer):
     wearer = serializers.CharField(help_text="the wearer's reference")
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
     count = serializers.IntegerField(help_text="positions returned")
     truncated = serializers.BooleanField(help_text=f"true if the window holds more than {MAX_TRAIL_ROWS:,}")
-    positions = PositionSerializer(many=True)
+    positions = TaggingPositionSerializer(many=True)
 
 
 def _json_value(v):
@@ -225,7 +226,7 @@ class TrailView(APIView):
                     OpenApiParameter("end", OpenApiTypes.DATETIME, OpenApiParameter.QUERY, required=True,
                                      description="At most 48 hours after start, inside the same activation."),
                     *JUSTIFY],
-        responses={200: TrailSerializer, **BAD_JUSTIFICATION, **DENIED, **NOT_FOUND},
+        responses={200: TaggingTrailSerializer, **BAD_JUSTIFICATION, **DENIED, **NOT_FOUND},
         description="The positions of a wearer of your organisation, start <= fix time < end. Every call "
                     "writes one audit row (who, when, the wearer, purpose: reason and the window).")
     def get(self, request, pk: int):
@@ -237,23 +238,23 @@ class TrailView(APIView):
         devices = [a.device_id for a in w.activations.all()
                    if a.active_from < end and (a.active_to is None or a.active_to > start)]
         df = services.positions_frame(start, end, devices=devices or ["-"])
-        names = list(PositionSerializer().fields)
+        names = list(TaggingPositionSerializer().fields)
         rows = [{k: _json_value(r[k]) for k in names} for r in df.head(MAX_TRAIL_ROWS).to_dict("records")]
         return Response({"wearer": w.ref, "start": start.isoformat(), "end": end.isoformat(),
                          "count": len(rows), "truncated": len(df) > MAX_TRAIL_ROWS, "positions": rows})
 
 
 # ---------------------------------------------------------------------------------------- breaches
-class BreachZoneSerializer(serializers.Serializer):
+class TaggingBreachZoneSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
     name = serializers.CharField()
 
 
-class BreachSerializer(serializers.ModelSerializer):
+class TaggingBreachSerializer(serializers.ModelSerializer):
     wearer = serializers.CharField(source="wearer.ref", help_text="the wearer's reference")
     wearer_id = serializers.IntegerField()
-    zone = BreachZoneSerializer()
+    zone = TaggingBreachZoneSerializer()
     next_step = serializers.CharField(allow_null=True, help_text="the lifecycle step to record next; null: "
                                                                  "every step recorded")
 
@@ -283,13 +284,13 @@ def _ro(name: str, serializer_class, queryset_fn, perms: tuple[str, ...], doc: s
 
 
 BreachList, BreachDetail = _ro(
-    "breaches", BreachSerializer, scope.own_breaches, ("tagging.view_breach",),
+    "breaches", TaggingBreachSerializer, scope.own_breaches, ("tagging.view_breach",),
     "Breaches of the zones of your organisation's wearers, newest first, with their lifecycle. Another "
     "organisation's breach is 404. Steps are recorded on the breach's page.")
 
 
 # ----------------------------------------------------------------------------------------- batches
-class BatchErrorSerializer(serializers.Serializer):
+class TaggingBatchErrorSerializer(serializers.Serializer):
     row = serializers.IntegerField()
     line = serializers.IntegerField()
     crime_ref = serializers.CharField()
@@ -300,7 +301,7 @@ class BatchErrorSerializer(serializers.Serializer):
     action = serializers.CharField(help_text="the required action")
 
 
-class VersionSerializer(serializers.Serializer):
+class TaggingVersionSerializer(serializers.Serializer):
     version_id = serializers.CharField()
     crime_ref = serializers.CharField(source="crime.crime_ref")
     version = serializers.IntegerField()
@@ -308,9 +309,9 @@ class VersionSerializer(serializers.Serializer):
     changed_fields = serializers.ListField(child=serializers.CharField())
 
 
-class BatchSerializer(serializers.ModelSerializer):
-    errors = BatchErrorSerializer(many=True)
-    versions = VersionSerializer(many=True)
+class TaggingBatchSerializer(serializers.ModelSerializer):
+    errors = TaggingBatchErrorSerializer(many=True)
+    versions = TaggingVersionSerializer(many=True)
 
     class Meta:
         model = CrimeBatch
@@ -319,7 +320,7 @@ class BatchSerializer(serializers.ModelSerializer):
 
 
 BatchList, BatchDetail = _ro(
-    "batches", BatchSerializer,
+    "batches", TaggingBatchSerializer,
     lambda u: scope.force_batches(u).prefetch_related("errors", "versions__crime"),
     ("tagging.view_crimebatch",),
     "Crime batches of your force: outcome, every row error with the MoJ code and required action, the "
@@ -327,7 +328,7 @@ BatchList, BatchDetail = _ro(
 
 
 # ----------------------------------------------------------------------------------------- matches
-class MatchSerializer(serializers.ModelSerializer):
+class TaggingMatchSerializer(serializers.ModelSerializer):
     crime_version = serializers.CharField(source="crime_version.version_id")
     crime_ref = serializers.CharField(source="crime_version.crime.crime_ref")
     force = serializers.CharField(source="crime_version.crime.force")
@@ -336,6 +337,7 @@ class MatchSerializer(serializers.ModelSerializer):
     time_to = serializers.DateTimeField(source="crime_version.time_to")
     wearer = serializers.CharField(source="wearer.ref", help_text="the wearer's reference (pseudonymous)")
     algorithm_version = serializers.CharField(source="run.algorithm_version")
+    status = serializers.CharField(help_text="pending, qualified or dismissed")
 
     class Meta:
         model = Match
@@ -344,7 +346,7 @@ class MatchSerializer(serializers.ModelSerializer):
                   "last_time", "status", "reviewed_at", "algorithm_version"]
 
 
-class MatchPointSerializer(serializers.Serializer):
+class TaggingMatchPointSerializer(serializers.Serializer):
     label = serializers.CharField(help_text="visit and sequence: A1, A2, B1...")
     fix_time = serializers.DateTimeField()
     easting = serializers.FloatField()
@@ -359,7 +361,7 @@ class MatchPointSerializer(serializers.Serializer):
     interpolated = serializers.BooleanField()
 
 
-class RunSerializer(serializers.Serializer):
+class TaggingRunSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     algorithm_version = serializers.CharField()
     parameters = serializers.JSONField()
@@ -369,20 +371,20 @@ class RunSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
-class MatchDetailSerializer(MatchSerializer):
+class TaggingMatchDetailSerializer(TaggingMatchSerializer):
     explanation = serializers.CharField(help_text="the score, explained")
     reason = serializers.CharField(help_text="the reviewer's reason (empty while pending)")
-    points = MatchPointSerializer(many=True)
-    run = RunSerializer()
+    points = TaggingMatchPointSerializer(many=True)
+    run = TaggingRunSerializer()
 
-    class Meta(MatchSerializer.Meta):
-        fields = [*MatchSerializer.Meta.fields, "explanation", "reason", "run", "points"]
+    class Meta(TaggingMatchSerializer.Meta):
+        fields = [*TaggingMatchSerializer.Meta.fields, "explanation", "reason", "run", "points"]
 
 
 class MatchList(generics.ListAPIView):
     required_perms = ("tagging.view_match",)
     permission_classes = [HasTaggingPerms]
-    serializer_class = MatchSerializer
+    serializer_class = TaggingMatchSerializer
     queryset = Match.objects.none()
 
     def get_queryset(self):
@@ -403,7 +405,7 @@ class MatchList(generics.ListAPIView):
         parameters=[OpenApiParameter("status", OpenApiTypes.STR, OpenApiParameter.QUERY,
                                      enum=list(dict(Match.STATUSES)),
                                      description="Only matches of this status.")],
-        responses={200: MatchSerializer(many=True), **DENIED},
+        responses={200: TaggingMatchSerializer(many=True), **DENIED},
         description="Pending first, then by the crime's time. The summary only: a match's points need a "
                     "justification (matches/{id}/).")
     def get(self, request, *args, **kwargs):
@@ -416,7 +418,7 @@ class MatchDetail(APIView):
 
     @extend_schema(
         summary="A match with its points (justified, audited)", tags=[TAG], parameters=JUSTIFY,
-        responses={200: MatchDetailSerializer, **BAD_JUSTIFICATION, **DENIED, **NOT_FOUND},
+        responses={200: TaggingMatchDetailSerializer, **BAD_JUSTIFICATION, **DENIED, **NOT_FOUND},
         description="A match of your force's crimes, with the explanation of its score, its run and its "
                     "points. Every call writes one audit row (who, when, the match, purpose: reason). "
                     "Another force's match is 404.")
@@ -424,26 +426,26 @@ class MatchDetail(APIView):
         m = scope.match_or_404(request.user, pk)
         form = _justified(JustificationForm, request)
         audit(request._request, "view match", m, form.purpose_text() + VIA_API)
-        return Response(MatchDetailSerializer(m).data)
+        return Response(TaggingMatchDetailSerializer(m).data)
 
 
 # ----------------------------------------------------------------------------------------- figures
-class FigureRowSerializer(serializers.Serializer):
+class TaggingFigureRowSerializer(serializers.Serializer):
     order_type = serializers.CharField()
     values = serializers.ListField(child=serializers.IntegerField(allow_null=True),
                                    help_text="one per column; null: suppressed")
 
 
-class FigureSerializer(serializers.Serializer):
+class TaggingFigureSerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
     columns = serializers.ListField(child=serializers.CharField(), help_text="months (YYYY-MM), then Total")
-    rows = FigureRowSerializer(many=True, help_text="order types, then Total")
+    rows = TaggingFigureRowSerializer(many=True, help_text="order types, then Total")
 
 
-class FiguresSerializer(serializers.Serializer):
+class TaggingFiguresSerializer(serializers.Serializer):
     min_n = serializers.IntegerField(help_text="cells below this are suppressed")
-    measures = FigureSerializer(many=True)
+    measures = TaggingFigureSerializer(many=True)
 
 
 class FiguresView(APIView):
@@ -451,7 +453,7 @@ class FiguresView(APIView):
     permission_classes = [HasTaggingPerms]
 
     @extend_schema(summary="Programme figures (published: small numbers suppressed)", tags=[TAG],
-                   responses={200: FiguresSerializer, **DENIED},
+                   responses={200: TaggingFiguresSerializer, **DENIED},
                    description="Wearers active, positions received, matches, qualified matches, breaches and "
                                "recalls by order type and month, with primary and secondary suppression (a "
                                "suppressed cell is null), as on the figures page.")
