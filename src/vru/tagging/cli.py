@@ -133,7 +133,7 @@ def check_batch(file: Path) -> None:
               help="Or a police crime batch in the MoJ contract: checked first (its errors printed); the "
                    "valid rows of a SUCCESSFUL or PARTIAL batch are matched as first versions.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for points.csv, summary.csv and run.json.")
+              help="Folder for points.csv, summary.csv, crimes.csv and run.json.")
 @click.option("--backend", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True)
 @click.option("--radius", type=float, default=100.0, show_default=True, help="Radius R in metres.")
 @click.option("--tolerance", type=float, default=300.0, show_default=True,
@@ -163,7 +163,10 @@ def match_cmd(root: Path, activations: Path, crimes: Path | None, batch: Path | 
         click.echo("\n".join(C.report_lines(result)), err=True)
         if not result.ok:
             sys.exit(1)
-        cr = C.crimes_table(C.new_versions(None, result))
+        versions = C.new_versions(None, result)
+        cr = C.crimes_table(versions)
+        crimes_out = cr.assign(batch_id=versions["batch_id"].to_numpy(),
+                               crime_text=versions["crime_text"].to_numpy())
     else:
         parquet = crimes.suffix.lower() == ".parquet"
         cr = pd.read_parquet(crimes) if parquet else pd.read_csv(crimes, dtype=str)
@@ -171,6 +174,7 @@ def match_cmd(root: Path, activations: Path, crimes: Path | None, batch: Path | 
             cr[c] = _run(pd.to_datetime, cr[c], utc=True)
         for c in (S.EASTING, S.NORTHING):
             cr[c] = _run(pd.to_numeric, cr[c])
+        crimes_out = cr
     pad = pd.Timedelta(seconds=params.tolerance_s + params.max_gap_s + 1)
     start, end = cr[S.TIME_FROM].min() - pad, cr[S.TIME_TO].max() + pad
     if backend == "duckdb":
@@ -185,9 +189,123 @@ def match_cmd(root: Path, activations: Path, crimes: Path | None, batch: Path | 
     out.mkdir(parents=True, exist_ok=True)
     csvsafe.safe_frame(r.points).to_csv(out / "points.csv", index=False, quoting=csvsafe.QUOTING)
     csvsafe.safe_frame(r.summary).to_csv(out / "summary.csv", index=False, quoting=csvsafe.QUOTING)
+    # the crime versions matched, for `vru tagging report` (the report's request summary and map)
+    csvsafe.safe_frame(crimes_out).to_csv(out / "crimes.csv", index=False, quoting=csvsafe.QUOTING,
+                                          date_format="%Y-%m-%dT%H:%M:%SZ")
     (out / "run.json").write_text(json.dumps(r.run, default=str, indent=2))
     click.echo(f"{r.run['algorithm_version']}: {len(cr)} crime version(s), {len(r.summary)} match(es) "
                f"(crime, wearer), {len(r.points)} point(s) -> {out}")
+
+
+@tagging.command("report")
+@click.argument("matches", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--crime-version", "-c", "crime_version", required=True,
+              help="The crime version of the match (crime_version_id in summary.csv).")
+@click.option("--wearer", "-w", required=True, help="The wearer's reference (wearer_ref in summary.csv).")
+@click.option("--reviewer", required=True, help="Who qualified the match (shown in the report).")
+@click.option("--reason", required=True, help="Why the match was qualified (at least 5 characters).")
+@click.option("--qualified-at", default=None,
+              help="When it was qualified, ISO 8601 with a zone. Default: now.")
+@click.option("--order-type", default=None, help="The wearer's order type (shown in the per-person summary).")
+@click.option("--organisation", default=None, help="The responsible organisation (shown likewise).")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report as one standalone, offline HTML file here.")
+@click.option("--pdf", "pdf_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report as a PDF here.")
+def report_cmd(matches: Path, crime_version: str, wearer: str, reviewer: str, reason: str,
+               qualified_at: str | None, order_type: str | None, organisation: str | None,
+               html_out: Path | None, pdf_out: Path | None) -> None:
+    """Write the evidential report of a qualified match (HTML and/or PDF) from the output folder of
+    `vru tagging match` (points.csv, summary.csv, crimes.csv, run.json).
+
+    The same report as the web page's (vru.tagging.report): summary, the crime as sent, the map of the
+    track and the crime drawn from the bundled boundaries (no tiles, nothing fetched), the table of
+    positions and the disclaimer. The wearer appears by reference only.
+    """
+    import pandas as pd
+
+    from vru.tagging import report
+
+    if html_out is None and pdf_out is None:
+        raise click.UsageError("give --html and/or --pdf")
+    if len(reason.strip()) < 5:
+        raise click.UsageError("--reason: give the reason for qualifying the match (at least 5 characters)")
+    when = _run(_utc_time, qualified_at, "--qualified-at") if qualified_at else pd.Timestamp.now(tz="UTC")
+    points, summary, crime, run = _run(_match_files, matches, crime_version, wearer)
+    person = {"wearer_ref": wearer, "device_id": str(points["device_id"].iloc[0]), "order_type": order_type,
+              "organisation": organisation}
+    ctx = _run(report.report_context, points, summary, crime, run, person, reviewer, when.to_pydatetime(),
+               reason.strip(), generated_at=pd.Timestamp.now(tz="UTC").floor("s").to_pydatetime())
+    if html_out is not None:
+        html_out.parent.mkdir(parents=True, exist_ok=True)
+        html_out.write_text(report.render_html(ctx), encoding="utf-8")
+        click.echo(f"wrote {html_out}")
+    if pdf_out is not None:
+        pdf_out.parent.mkdir(parents=True, exist_ok=True)
+        pdf_out.write_bytes(report.render_pdf(ctx))
+        click.echo(f"wrote {pdf_out}")
+    click.echo(f"report of {crime_version} / {wearer}: {len(ctx['fixes'])} position(s)")
+
+
+def _utc_time(text: str, what: str):
+    import pandas as pd
+
+    try:
+        t = pd.Timestamp(text)
+    except ValueError as e:
+        raise ValueError(f"{what}: {text!r} is not an ISO 8601 time") from e
+    if t.tzinfo is None:
+        raise ValueError(f"{what}: {text!r} has no time zone (add Z or +01:00)")
+    return t.tz_convert("UTC")
+
+
+def _match_files(folder: Path, crime_version: str, wearer: str):
+    """The match of (crime_version, wearer) in an output folder of `vru tagging match`: its points, its
+    summary row, its crime version and the run record. Errors name the file and what is missing."""
+    import json
+
+    import pandas as pd
+
+    from vru.tagging import schema as S
+
+    files = {n: folder / n for n in ("points.csv", "summary.csv", "crimes.csv", "run.json")}
+    missing = [n for n, p in files.items() if not p.is_file()]
+    if missing:
+        raise VRUError(f"{folder}: no {', '.join(missing)} (the output folder of `vru tagging match`; "
+                       "crimes.csv is written since the report command exists: run the match again)")
+    summary = pd.read_csv(files["summary.csv"], dtype={S.CRIME_VERSION_ID: str, S.WEARER_REF: str})
+    crimes = pd.read_csv(files["crimes.csv"], dtype=str, keep_default_na=False)
+    points = pd.read_csv(files["points.csv"], dtype={S.CRIME_VERSION_ID: str, S.WEARER_REF: str,
+                                                     S.DEVICE_ID: str, S.VISIT: str})
+    for name, df, cols in (("summary.csv", summary, (S.CRIME_VERSION_ID, S.WEARER_REF, "p_within")),
+                           ("crimes.csv", crimes, tuple(S.CRIMES.names)),
+                           ("points.csv", points, (S.CRIME_VERSION_ID, S.WEARER_REF, S.DEVICE_ID))):
+        lack = [c for c in cols if c not in df.columns]
+        if lack:
+            raise VRUError(f"{files[name]}: no column(s) {', '.join(lack)}")
+    row = summary[(summary[S.CRIME_VERSION_ID] == crime_version) & (summary[S.WEARER_REF] == wearer)]
+    if row.empty:
+        pairs = ", ".join(f"{c} / {w}" for c, w in summary[[S.CRIME_VERSION_ID, S.WEARER_REF]]
+                          .drop_duplicates().head(10).itertuples(index=False))
+        raise VRUError(f"{files['summary.csv']}: no match of crime version {crime_version!r} and wearer "
+                       f"{wearer!r} (matches: {pairs or 'none'})")
+    crime = crimes[crimes[S.CRIME_VERSION_ID] == crime_version]
+    if crime.empty:
+        raise VRUError(f"{files['crimes.csv']}: no row for crime version {crime_version!r}")
+    crime = dict(crime.iloc[0])
+    for c in (S.TIME_FROM, S.TIME_TO):
+        crime[c] = _utc_time(crime[c], f"{files['crimes.csv']}, column {c}")
+    for c in (S.EASTING, S.NORTHING):
+        try:
+            crime[c] = float(crime[c])
+        except ValueError as e:
+            raise VRUError(f"{files['crimes.csv']}, column {c}: {crime[c]!r} is not a number") from e
+    try:
+        run = json.loads(files["run.json"].read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise VRUError(f"{files['run.json']}: not JSON ({e})") from e
+    pts = points[(points[S.CRIME_VERSION_ID] == crime_version) & (points[S.WEARER_REF] == wearer)]
+    return pts.reset_index(drop=True), dict(row.iloc[0]), crime, run
 
 
 def _read_keep(path: Path):
