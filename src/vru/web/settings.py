@@ -34,6 +34,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from vru.web.core.clientip import parse_trusted_proxies
+from vru.web.referrals import conf as _referrals_conf
 
 
 def _flag(name: str) -> bool:
@@ -309,6 +310,10 @@ VRU_WAREHOUSE = os.environ.get("VRU_WAREHOUSE") or str(data_dir() / "warehouse.d
 # how long raw positions are kept unless a qualified match or a breach needs them.
 VRU_TAGGING_STORE = os.environ.get("VRU_TAGGING_STORE") or str(data_dir() / "tagging-positions")
 VRU_TAGGING_RETENTION_DAYS = int(os.environ.get("VRU_TAGGING_RETENTION_DAYS") or 90)
+# Rescue and Response (docs/web-referrals.md, "Settings"): how long closed or declined referrals are kept
+# (days; default six years) and the smallest count its reports publish; out-of-range values stop start-up.
+VRU_REFERRALS_RETENTION_DAYS = _referrals_conf.from_env("VRU_REFERRALS_RETENTION_DAYS")
+VRU_REFERRALS_MIN_N = _referrals_conf.from_env("VRU_REFERRALS_MIN_N")
 
 # Where `vru serve` keeps the demo users' generated passwords (mode 0600; never in the repository).
 VRU_DEMO_USERS_FILE = os.environ.get("VRU_WEB_DEMO_USERS") or str(data_dir() / "demo-users.txt")

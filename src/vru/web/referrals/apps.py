@@ -6,3 +6,10 @@ class ReferralsConfig(AppConfig):
     label = "referrals"
     verbose_name = "Rescue and Response referrals"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django.conf import settings
+
+        from .conf import check
+
+        check(settings)  # out-of-range settings stop start-up (docs/web-referrals.md, "Settings")

@@ -319,11 +319,65 @@ class RiskNoteForm(CaseDatesMixin, GovukFormMixin, forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        r = data.get("review_on")
-        if r is not None and r < timezone.localdate():
-            self.add_error("review_on", "The review date must be today or later")
-        elif r is not None and (r - timezone.localdate()).days > 366:
-            self.add_error("review_on", "Review a risk at least once a year")
+        check_review_date(self, "review_on", data.get("review_on"))
+        return data
+
+
+def check_review_date(form, field: str, day) -> None:
+    """A review date from today to a year ahead (a risk is reviewed at least once a year)."""
+    if day is not None and day < timezone.localdate():
+        form.add_error(field, "The review date must be today or later")
+    elif day is not None and (day - timezone.localdate()).days > 366:
+        form.add_error(field, "Review a risk at least once a year")
+
+
+class RiskReviewForm(GovukFormMixin, forms.Form):
+    """The review of a risk note: what it found and whether the risk remains (then its level and the next
+    review date: a new note carries it on) or no longer applies."""
+
+    outcome = forms.ChoiceField(
+        label="Does the risk remain?",
+        choices=[("remains", "Yes, the risk remains"), ("ended", "No, it no longer applies")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Say whether the risk remains"},
+    )
+    level = forms.ChoiceField(
+        label="Level of the risk now",
+        choices=[("", "Choose a level"), *RiskNote.LEVELS],
+        required=False,
+        help_text="Only if the risk remains.",
+    )
+    next_review_on = forms.DateField(
+        label="Next review by",
+        required=False,
+        widget=DATE,
+        help_text="Only if the risk remains: today or within a year.",
+        error_messages={"invalid": "Enter a real date, like 2026-03-27"},
+    )
+    note = forms.CharField(
+        label="What the review found",
+        min_length=5,
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": "Say what the review found",
+            "min_length": "Say what the review found in at least 5 characters",
+        },
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("outcome") == "remains":
+            if not data.get("level"):
+                self.add_error("level", "Choose the level of the risk now")
+            if data.get("next_review_on") is None and "next_review_on" not in self.errors:
+                self.add_error("next_review_on", "Enter the date of the next review")
+            check_review_date(self, "next_review_on", data.get("next_review_on"))
+        elif data.get("outcome") == "ended":
+            if data.get("level"):
+                self.add_error("level", "A level is only for a risk that remains")
+            if data.get("next_review_on"):
+                self.add_error("next_review_on", "A next review is only for a risk that remains")
         return data
 
 

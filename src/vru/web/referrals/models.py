@@ -450,9 +450,24 @@ class RiskNote(models.Model):
     created = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    review_note = models.TextField("what the review found", max_length=MAX_TEXT, blank=True)
+    follow_up = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reviewed_from",
+        help_text="The note that carries a risk that remains to its next review",
+    )
 
     class Meta:
         ordering = ["review_on", "pk"]
+
+    def due(self, day: date | None = None) -> bool:
+        return self.reviewed_at is None and self.review_on <= (day or timezone.localdate())
 
 
 class Rescue(models.Model):

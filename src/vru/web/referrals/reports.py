@@ -3,9 +3,9 @@ acceptance, engagement and outcome rates; time from referral to first contact; r
 borough (drug and weapons offences from the analysis warehouse as the public proxy of need).
 
 Every count that leaves the service passes through ONE function, :func:`publish`, which applies
-``vru.analysis.disclosure.suppress_series`` (primary suppression below :data:`MIN_N` and complementary
-suppression so that no hidden cell can be worked out from the total). A rate is published only when both of
-its parts (yes and no) are.
+``vru.analysis.disclosure.suppress_series`` (primary suppression below the setting ``VRU_REFERRALS_MIN_N``,
+:func:`.conf.min_n`, and complementary suppression so that no hidden cell can be worked out from the total).
+A rate is published only when both of its parts (yes and no) are.
 """
 
 from __future__ import annotations
@@ -14,19 +14,17 @@ import logging
 import statistics
 
 import pandas as pd
-from django.conf import settings
 from django.db.models import Count
 from django.db.models.functions import TruncMonth
 
 from vru.analysis.disclosure import suppress_series
 from vru.geography.boroughs import BOROUGHS
 
+from .conf import min_n
 from .models import GENDERS, KINDS, SECTORS, Closure, Referral
 
 log = logging.getLogger(__name__)
 
-#: the smallest count published (cases, not survey respondents: the usual threshold for case data)
-MIN_N = int(getattr(settings, "VRU_REFERRALS_MIN_N", 10))
 NEED_CATEGORIES = ("drug_offences", "possession_of_weapons")
 SUBMITTED = ["submitted", "accepted", "declined", "closed"]
 
@@ -35,8 +33,8 @@ def publish(counts: pd.Series) -> list[dict]:
     """The one exit of figures: ``[{"label", "count" (None when suppressed)}, ..., {"label": "Total"}]``."""
     counts = counts.astype(int)
     if counts.empty:
-        return [{"label": "Total", "count": 0 if MIN_N <= 0 else None}]
-    s = suppress_series(counts.rename("n"), min_n=MIN_N).published().iloc[0]
+        return [{"label": "Total", "count": None}]
+    s = suppress_series(counts.rename("n"), min_n=min_n()).published().iloc[0]
     return [{"label": str(k), "count": None if pd.isna(v) else int(v)} for k, v in s.items()]
 
 
@@ -72,15 +70,15 @@ def rates(qs=None) -> dict:
 
 
 def first_contact_days(qs=None) -> dict:
-    """Days from the referral to the first attended contact: median and count (published if >= MIN_N)."""
+    """Days from the referral to the first attended contact: median and count (published from ``min_n()``)."""
     qs = qs if qs is not None else Referral.objects.filter(status__in=["accepted", "closed"])
     days = []
     for r in qs.prefetch_related("contacts"):
         firsts = [c.when for c in r.contacts.all() if c.attendance in ("attended", "late")]
         if firsts:
             days.append((min(firsts).date() - r.referral_date).days)
-    n = len(days)
-    return {"n": n if n >= MIN_N else None, "median": statistics.median(days) if n >= MIN_N else None}
+    n, shown = len(days), len(days) >= min_n()
+    return {"n": n if shown else None, "median": statistics.median(days) if shown else None}
 
 
 def need_by_borough() -> dict[str, int] | None:

@@ -10,7 +10,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.http import Http404
@@ -18,6 +17,7 @@ from django.utils import timezone
 
 from vru.web.accounts.audit import audit
 
+from .conf import retention_days
 from .models import (
     MAX_AGE,
     MIN_AGE,
@@ -34,8 +34,6 @@ from .models import (
 
 #: a break-glass reason opens the record for this long (seconds) in the user's session
 BREAK_GLASS_FOR_S = 30 * 60
-#: closed or declined referrals are anonymised this many days after closing (or the decision)
-RETENTION_DAYS = int(getattr(settings, "VRU_REFERRALS_RETENTION_DAYS", 6 * 365))
 
 WHERE_INSTEAD = {
     "age_low": "Rescue and Response works with young people aged 10 to 25. For a younger child, contact "
@@ -357,12 +355,9 @@ def subject_access_csv(data: dict) -> str:
 def retention_due(today: date | None = None):
     """Closed or declined referrals whose retention period has ended and that still hold personal data."""
     today = today or timezone.localdate()
-    cutoff = timezone.make_aware(
-        timezone.datetime.combine(today - timedelta(days=RETENTION_DAYS), timezone.datetime.min.time())
-    )
-    closed = Referral.objects.filter(
-        status="closed", closure__closed_on__lt=today - timedelta(days=RETENTION_DAYS)
-    )
+    limit = today - timedelta(days=retention_days())
+    cutoff = timezone.make_aware(timezone.datetime.combine(limit, timezone.datetime.min.time()))
+    closed = Referral.objects.filter(status="closed", closure__closed_on__lt=limit)
     declined = Referral.objects.filter(status="declined", decided_at__lt=cutoff)
     return (closed | declined).filter(anonymised_at__isnull=True).distinct()
 
@@ -380,7 +375,7 @@ def anonymise(referral: Referral) -> None:
         )
         models.QuerySet.update(BreakGlass.objects.filter(referral=referral), reason="[erased]")
         Contact.objects.filter(referral=referral).update(note="")
-        RiskNote.objects.filter(referral=referral).update(text="[erased]")
+        RiskNote.objects.filter(referral=referral).update(text="[erased]", review_note="")
         Rescue.objects.filter(referral=referral).update(note="")
         Closure.objects.filter(referral=referral).update(note="")
         NeedOutcome.objects.filter(need__referral=referral).update(comment="")

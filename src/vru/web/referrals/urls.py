@@ -22,6 +22,7 @@ urlpatterns = [
     path("cases/<uuid:pk>/contact/", views.contact, name="contact"),
     path("cases/<uuid:pk>/need/", views.need, name="need"),
     path("cases/<uuid:pk>/risk/", views.risk, name="risk"),
+    path("cases/<uuid:pk>/risk/<int:note>/review/", views.review_risk, name="review_risk"),
     path("cases/<uuid:pk>/rescue/", views.rescue, name="rescue"),
     path("cases/<uuid:pk>/missing/", views.missing, name="missing"),
     path("cases/<uuid:pk>/close/", views.close, name="close"),

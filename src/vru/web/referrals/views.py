@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -32,9 +32,10 @@ from .forms import (
     RescueForm,
     RestrictionForm,
     RiskNoteForm,
+    RiskReviewForm,
     UpdateForm,
 )
-from .models import BreakGlass, NeedOutcome, Referral, YoungPerson
+from .models import BreakGlass, NeedOutcome, Referral, RiskNote, YoungPerson
 
 CASE = "referrals.view_case"
 TRIAGE = "referrals.triage_referral"
@@ -106,7 +107,12 @@ def _edit(request, r: Referral | None):
             return redirect("referrals:draft", pk=r.pk)
         messages.success(request, f"Draft {r.reference} saved.")
         return redirect("referrals:draft", pk=r.pk)
-    return render(request, "referrals/referral_form.html", {"form": form, "referral": r})
+    return render(
+        request,
+        "referrals/referral_form.html",
+        {"form": form, "referral": r},
+        status=400 if form.errors else 200,
+    )
 
 
 # -------------------------------------------------------------------------------------------- triage
@@ -233,9 +239,19 @@ def break_glass_report(request):
 
 # --------------------------------------------------------------------------------------------- cases
 @require_perms(CASE)
+@require_http_methods(["GET", "POST"])
 def cases(request):
-    qs = services.caseload(request.user).select_related("current_provider")
-    q = (request.GET.get("q") or "").strip()[:100]
+    """The caseload, each case flagged when a risk review is due. The search is a POST (CSRF-checked), so
+    that a name typed in it is never in a URL, the browser's history or a proxy's log."""
+    due = RiskNote.objects.filter(
+        referral=OuterRef("pk"), reviewed_at__isnull=True, review_on__lte=timezone.localdate()
+    )
+    qs = (
+        services.caseload(request.user)
+        .select_related("current_provider")
+        .annotate(review_due=Exists(due.filter(referral__status="accepted")))
+    )
+    q = (request.POST.get("q") or "").strip()[:100] if request.method == "POST" else ""
     if q:
         visible = qs.filter(
             Q(reference__iexact=q)
@@ -269,7 +285,7 @@ def _case_context(request, r: Referral) -> dict:
         "person": getattr(r, "person", None),
         "contacts": r.contacts.all(),
         "needs": r.need_records.select_related("outcome"),
-        "risks": r.risk_notes.all(),
+        "risks": r.risk_notes.select_related("reviewed_by"),
         "rescues": r.rescues.all(),
         "missing": r.missing_records.all(),
         "closure": getattr(r, "closure", None),
@@ -335,6 +351,61 @@ need = _casework(NeedForm, "Need and desired outcome", "add need")
 risk = _casework(RiskNoteForm, "Risk note", "add risk note")
 rescue = _casework(RescueForm, "Rescue", "add rescue")
 missing = _casework(MissingEpisodeForm, "Missing episode", "add missing episode")
+
+
+@require_perms(CASE)
+@require_http_methods(["GET", "POST"])
+def review_risk(request, pk, note):
+    """Mark a risk note reviewed, with what the review found; a risk that remains is carried on by a new note
+    with its level and next review date (the reviewed note keeps its text and dates). Audited."""
+    r = _open_case(request, pk)
+    if r.status != "accepted":
+        messages.error(request, "The case is closed.")
+        return redirect("referrals:case", pk=r.pk)
+    try:
+        n = r.risk_notes.get(pk=note, reviewed_at__isnull=True)
+    except RiskNote.DoesNotExist:
+        raise Http404("no such risk note waiting for a review") from None
+    if request.method == "GET":  # the page shows the note: a read of the case, audited once
+        _read(request, r)
+    form = RiskReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        with transaction.atomic():
+            n = RiskNote.objects.select_for_update().get(pk=n.pk)
+            if n.reviewed_at is not None:  # reviewed by someone else meanwhile
+                messages.error(request, "This risk note has just been reviewed by someone else.")
+                return redirect("referrals:case", pk=r.pk)
+            follow = None
+            if d["outcome"] == "remains":
+                follow = RiskNote.objects.create(
+                    referral=r,
+                    level=d["level"],
+                    text=n.text,
+                    review_on=d["next_review_on"],
+                    created_by=request.user,
+                )
+            n.reviewed_at, n.reviewed_by, n.review_note, n.follow_up = (
+                timezone.now(),
+                request.user,
+                d["note"].strip(),
+                follow,
+            )
+            n.save(update_fields=["reviewed_at", "reviewed_by", "review_note", "follow_up"])
+            found = (
+                f"remains, {follow.get_level_display().lower()}, next review by {follow.review_on:%Y-%m-%d}"
+                if follow
+                else "no longer applies"
+            )
+            audit(request, "review risk note", r, f"casework: risk note {n.pk} reviewed ({found})")
+        messages.success(request, "Risk review recorded.")
+        return redirect("referrals:case", pk=r.pk)
+    return render(
+        request,
+        "referrals/risk_review.html",
+        {"referral": r, "note": n, "form": form},
+        status=400 if form.errors else 200,
+    )
 
 
 @require_perms(CASE)
@@ -476,4 +547,5 @@ def intelligence_detail(request, pk):
 # ------------------------------------------------------------------------------------------- reports
 @require_perms("referrals.view_reports")
 def figures(request):
-    return render(request, "referrals/reports.html", {"r": reports.service_report(), "min_n": reports.MIN_N})
+    context = {"r": reports.service_report(), "min_n": reports.min_n()}
+    return render(request, "referrals/reports.html", context)
