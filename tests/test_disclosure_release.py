@@ -43,7 +43,8 @@ def quarter(ts) -> str:
 
 # -- the attacker --------------------------------------------------------------------------------
 
-def attack(truth: pd.DataFrame, published, cats, min_n: int, targets=(), value: str = "n") -> pd.DataFrame:
+def attack(truth: pd.DataFrame, published, cats, min_n: int, targets=(), value: str = "n",
+           hidden_too: bool = True) -> pd.DataFrame:
     """Feasible range of every hidden cell (and of each extra ``targets`` cell) given everything published.
 
     ``truth``: the respondents behind the tables (category columns, ``quarter``, ``weight``), used
@@ -87,7 +88,7 @@ def attack(truth: pd.DataFrame, published, cats, min_n: int, targets=(), value: 
                 ub.append(sign * row(labels, per))
                 ub_rhs.append(sign * (min_n - 1) if r["primary"] else -float(min_n))
     out = []
-    for labels, per in [*hidden, *targets]:
+    for labels, per in [*(hidden if hidden_too else []), *targets]:
         c = row(labels, per)
         bounds = []
         for s in (1.0, -1.0):
@@ -178,3 +179,149 @@ def test_every_documented_category_is_listed(tmp_path):
     other = t.set_index("ethnicity").loc["Other"]
     assert other["suppressed"] and pd.isna(other["n"]) and pd.isna(other["weighted_n"])
     assert_protected(attack(base, [(t, sorted(base["quarter"].unique()))], CATS, 10), 10)
+
+
+# -- property-based: an attacker who sees every table of a release and the releases before it --------
+
+QUARTERS = ["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"]
+
+
+def microdata(seed: int, n: int, dims: dict[str, int]) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Respondents with skewed categories (small and empty cells occur), quarters and weights."""
+    rng = np.random.default_rng(seed)
+    cats = {name: [f"{name}{i}" for i in range(k)] for name, k in dims.items()}
+    cols = {}
+    for name, labels in cats.items():
+        p = rng.dirichlet(np.full(len(labels), 0.7))
+        cols[name] = rng.choice(labels, n, p=p)
+    cols["quarter"] = rng.choice(QUARTERS, n)
+    cols["weight"] = rng.gamma(4.0, 0.25, n) + 0.05
+    return pd.DataFrame(cols), cats
+
+
+def count_table(df, dims, quarters, cats):
+    sub = df[df["quarter"].isin(quarters)]
+    index = pd.MultiIndex.from_product([cats[d] for d in dims], names=dims)
+    found = sub.groupby(list(dims)).size()
+    counts = pd.Series([float(found.get(k if len(dims) > 1 else k[0], 0)) for k in index], index=index)
+    return d.Table(counts, period=tuple(quarters), population="p", name=" x ".join(dims))
+
+
+def as_published(df, protected: d.Protected) -> pd.DataFrame:
+    """The published frame: labels ("All" for margins), ``n`` and ``weighted_n`` (hidden: NaN)."""
+    t = protected.table
+    dims = [c for c in protected.cells.columns if c not in ("n", "suppressed")]
+    out = protected.published().replace({d.TOTAL: ALL})
+    sub = df[df["quarter"].isin(t.periods())]
+    w = []
+    for r in out.to_dict("records"):
+        sel = np.ones(len(sub), dtype=bool)
+        for c in dims:
+            if r[c] != ALL:
+                sel &= (sub[c] == r[c]).to_numpy()
+        w.append(float(sub["weight"].to_numpy()[sel].sum()))
+    out["weighted_n"] = np.where(out["n"].isna(), np.nan, w)
+    out["n"] = out["n"].astype(float)
+    assert list(out.columns) == [*dims, "n", "weighted_n"]  # nothing says why a cell is hidden
+    return out
+
+
+def quarter_targets(tables: list[d.Table], cats) -> list:
+    """Every cell of every table in each quarter of its period (differencing can reach them)."""
+    out = []
+    for t in tables:
+        dims, _, _ = t.interior()
+        if len(t.periods()) < 2:
+            continue
+        for q in t.periods():
+            for labels in itertools.product(*[[*cats[c], ALL] for c in dims]):
+                out.append((dict(zip(dims, labels, strict=True)), [q]))
+    return out
+
+
+def run_scenario(df, cats, scenario: str, min_n: int):
+    """Releases of one scenario, each protected with the ledger of those before; returns what the
+    attacker sees and the tables published."""
+    dims = list(cats)
+    a, b = dims[0], dims[1]
+    q = QUARTERS
+    if scenario == "one period":
+        releases = [[((a,), q[:1]), ((b,), q[:1]), ((a, b), q[:1])]]
+    elif scenario == "two periods":  # rolling windows: Q1-Q2, then Q2-Q3
+        releases = [[((a,), q[0:2]), ((a, b), q[0:2])], [((a,), q[1:3]), ((a, b), q[1:3])]]
+    elif scenario == "year to date":  # each quarter, then the year to date beside Q3
+        releases = [[((a, b), q[:1])], [((a, b), q[1:2])], [((a, b), q[2:3]), ((a, b), q[:3]), ((a,), q[:3])]]
+    elif scenario == "both orders":
+        releases = [[((a, b), q[:2]), ((b, a), q[:2]), ((b,), q[:2])]]
+    else:  # three dimensions, every two-way table: not decomposable, the model triangulates
+        c = dims[2]
+        releases = [[((a, b), q[:1]), ((b, c), q[:1]), ((a, c), q[:1])], [((a, b), q[:2])]]
+    ledger = d.Ledger.empty()
+    published, tables = [], []
+    for rel in releases:
+        ts = [count_table(df, ds, qs, cats) for ds, qs in rel]
+        r = d.protect_release(ts, published=ledger, min_n=min_n)
+        ledger.record(r)
+        for p in r.tables:
+            published.append((as_published(df, p), list(p.table.periods())))
+        tables += ts
+    return published, tables, ledger
+
+
+SCENARIOS = ["one period", "two periods", "year to date", "both orders", "three dimensions"]
+
+
+def check_release(seed, n, min_n, scenario, sizes):
+    df, cats = microdata(seed, n, sizes)
+    published, tables, _ = run_scenario(df, cats, scenario, min_n)
+    targets = quarter_targets(tables, cats)
+    res = attack(df, published, cats, min_n, targets=targets)
+    assert_protected(res, min_n)
+    wres = attack(df, published, cats, min_n, targets=targets, value="weighted_n")
+    assert_not_pinned(wres[wres["truth"] < min_n])
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000), st.integers(10, 300), st.sampled_from([5, 10, 20]),
+       st.sampled_from(SCENARIOS))
+def test_attacker_never_shows_a_small_cell_is_small(seed, n, min_n, scenario):
+    check_release(seed, n, min_n, scenario, {"a": 3, "b": 2, "c": 2})
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000), st.integers(10, 800), st.sampled_from([3, 10, 25, 50]),
+       st.sampled_from(SCENARIOS), st.integers(2, 5), st.integers(2, 4))
+def test_attacker_never_shows_a_small_cell_is_small_larger_tables(seed, n, min_n, scenario, ka, kb):
+    check_release(seed, n, min_n, scenario, {"a": ka, "b": kb, "c": 3})
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 10_000), st.integers(10, 300), st.sampled_from([5, 10, 20]))
+def test_pattern_does_not_depend_on_the_order_of_dimensions_or_tables(seed, n, min_n):
+    df, cats = microdata(seed, n, {"a": 4, "b": 3})
+    ab, ba, a_ = (count_table(df, ds, QUARTERS[:2], cats) for ds in (("a", "b"), ("b", "a"), ("a",)))
+
+    def hidden(p: d.Protected):
+        return {tuple(sorted((c, r[c]) for c in ("a", "b") if c in r)) for r in
+                p.cells[p.cells["suppressed"]].to_dict("records")}
+
+    one = d.protect_release([ab, a_], min_n=min_n)
+    two = d.protect_release([a_, ba], min_n=min_n)
+    assert hidden(one.tables[0]) == hidden(two.tables[1])
+    assert hidden(one.tables[1]) == hidden(two.tables[0])
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(0, 10_000), st.integers(10, 200), st.sampled_from(SCENARIOS))
+def test_audit_bounds_equal_the_full_grid_attacker(seed, n, scenario):
+    """The junction-tree model gives the same largest values as the attacker's full grid."""
+    df, cats = microdata(seed, n, {"a": 3, "b": 2, "c": 2})
+    tables = run_scenario(df, cats, scenario, 10)[1]
+    r = d.protect_release(tables, min_n=10)  # every table in one release
+    published = [(as_published(df, p), list(p.table.periods())) for p in r.tables]
+    targets = [({c: row["cell"].get(c, ALL) for c in cats}, row["period"].split("+"))
+               for row in r.audit.to_dict("records")]
+    res = attack(df, published, cats, 10, targets=targets, hidden_too=False)
+    assert np.allclose(res["hi"].to_numpy(), r.audit["upper"].to_numpy(), atol=1e-6)
+    assert (r.audit["upper"] >= 10 - 1e-6).all()

@@ -706,8 +706,11 @@ def _protect_population(pop, mine, theirs, min_n):
                 raise ValueError(f"population {pop!r}: cell {dict(k[0])} {list(k[1])} is pinned below "
                                  f"{min_n} by earlier releases alone; it cannot be protected now")
             hidden.add(min(pick, key=cost))
-        audit.append({"population": pop, "cell": dict(k[0]), "period": "+".join(k[1]),
-                      "n": value.get(k, np.nan), "upper": hi})
+        audit.append(k)
+    pub = [k2 for k2 in order if k2 not in hidden]  # the final bounds, given the final pattern
+    known = [(rows[k2], value[k2] if k2 in value else fixed[k2]) for k2 in pub]
+    audit = [{"population": pop, "cell": dict(k[0]), "period": "+".join(k[1]), "n": value.get(k, np.nan),
+              "upper": model.upper(rows[k], known)[0]} for k in audit]
     out = []
     for (_t, _p, _period, dims, _cats, _interior), keys in zip(mine, new_keys, strict=True):
         frame = pd.DataFrame([lab for lab, _ in keys], columns=dims)
