@@ -32,9 +32,56 @@ Method
 
 This is the classical "at least two suppressions per line" heuristic with a linear-programming
 audit (the interval check follows the attacker model of Cox 1980 and of tau-ARGUS' audit; see
-``docs/methods-confidence.md``). Each published table is protected on its own, with its margins:
-tables that share cells beyond their grand total must be protected together (pass all their
-constraints to :func:`suppress`).
+``docs/methods-confidence.md``). :func:`suppress_table` and :func:`suppress_series` protect one
+table on its own, with its margins, against the "never one value" rule above.
+
+Releases (linked tables)
+------------------------
+A real release is several tables that share cells: one-way and two-way margins, the same cross
+table in either order, a year to date beside its quarters, earlier releases. They are protected
+together by::
+
+    protect_release(tables: list[Table], *, published: Ledger | None, min_n) -> Release
+
+``Table(counts, period, population, name)``: interior counts (a Series with named index levels, a
+two-way DataFrame with named index and columns, or a number), every documented category listed;
+``period``: the base periods covered (a year to date lists its quarters). ``Ledger``: the cells
+earlier releases published (JSON; :meth:`Ledger.read`, :meth:`Ledger.record`, :meth:`Ledger.write`).
+The result holds each table's cells with margins, ``n`` and ``suppressed`` (``published()`` gives
+what may be published, with no flag saying why), and the audit of every sensitive cell.
+
+1. **Cells are canonical.** A cell is its population, its (dimension, category) pairs (margins
+   leave the dimension out) and its set of base periods. The same cell in two tables, or in either
+   order of ``--by``, is one cell with one status, and every choice is made in the canonical order
+   (smallest count first, then the key), so the pattern does not depend on the order of the tables
+   or of their dimensions.
+2. **The attacker's linear system** is built over the finest cells (every category of every
+   dimension by every *period atom*: base periods that fall in exactly the same period sets), held
+   as the cliques of a junction tree of the dimensions (min-fill triangulation): for tables whose
+   dimension sets are decomposable this is exact (non-negative margins that agree on their
+   separators always come from some joint table), and a non-decomposable set (a x b, b x c, a x c)
+   is triangulated into one clique. Each published cell, this release's and the ledger's, is an
+   equation.
+3. **Sensitive cells** are every cell of every table (margins included) *and* every cell of each
+   table in each period atom of its period (a quarter is a year to date minus its earlier quarters;
+   hidden cells of earlier releases stay sensitive). Primary: cells of this release with fewer than
+   ``min_n`` respondents, zero included. The counting rule of step 2 above runs on each table's
+   lines first.
+4. **Audit and rule.** For each sensitive cell that is not published and is not known to hold at
+   least ``min_n``, the largest value it can take given every published cell (LP, HiGHS) must be
+   at least ``min_n``: the attacker can never show that a cell is small, and so never pins one.
+   While it is lower,
+   the published cell of this release with a non-zero dual value in that LP (the equations that
+   bind the maximum) and the smallest count is suppressed too. Suppressing more only widens every
+   interval, so each cell is checked once; the final bounds are recomputed for ``Release.audit``.
+   A cell pinned by earlier releases alone cannot be protected and is an error.
+
+What this does not cover: an attacker who solves over integers rather than reals (the LP bound is
+an upper bound on the integer one; for one two-way table with margins the two agree, for linked
+tables the integer bound can be lower), who knows bounds on
+individual survey weights, or who links populations (tables of different measures are treated as
+unrelated), and cross-classifications never published (a three-way cell behind three two-way
+tables is not a sensitive cell). See ``docs/methods-confidence.md``.
 """
 
 from __future__ import annotations
