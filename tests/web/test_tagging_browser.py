@@ -28,6 +28,14 @@ def _go(page, locator):
         locator.click()
 
 
+def _nav_to_tagging(page) -> None:
+    """Follow "GPS tagging" in the service navigation (on a phone, behind the Menu button)."""
+    toggle = page.get_by_role("button", name="Menu")
+    if toggle.is_visible():
+        toggle.click()
+    _go(page, page.locator("#navigation").get_by_role("link", name="GPS tagging"))
+
+
 def _check(page, path_or_none, name, width):
     assert page.locator("h1").count() == 1, page.url
     assert_accessible(page)
@@ -45,7 +53,9 @@ def test_an_offender_manager_sees_only_their_own_wearers(browser, live_server, s
     breach = services.detect_breaches(START, START + pd.Timedelta(days=1))[0]
     page = open_page(browser, live_server.url, PHONE if width == "phone" else DESKTOP)
     login(page, live_server.url, w.om.email, PASSWORD)
-    page.goto(live_server.url + "/tagging/")
+    # the service navigation leads an offender manager to their wearers
+    _nav_to_tagging(page)
+    assert page.url == live_server.url + "/tagging/"
     rows = page.locator("#wearers tbody tr").all_inner_texts()
     assert len(rows) == 2 and all(x.ref in "".join(rows) for x in w.wearers[:2])
     assert not any(x.ref in "".join(rows) for x in w.wearers[2:])
@@ -84,6 +94,8 @@ def test_an_analyst_qualifies_a_match_and_its_report_renders_offline(browser, li
     match = Match.objects.filter(run__batch=batch).first()
     page = open_page(browser, live_server.url, PHONE if width == "phone" else DESKTOP)
     login(page, live_server.url, w.pa.email, PASSWORD)
+    _nav_to_tagging(page)
+    assert page.url == live_server.url + "/tagging/matches/"
     page.goto(live_server.url + "/tagging/batches/")
     _check(page, None, "batches", width)
     page.goto(live_server.url + f"/tagging/batches/{batch.pk}/")
@@ -108,7 +120,12 @@ def test_an_analyst_qualifies_a_match_and_its_report_renders_offline(browser, li
     _check(page, None, "report", width)
     page.watch.assert_clean()  # the map and everything else came from the machine itself
     assert Match.objects.get(pk=match.pk).status == "qualified"
-    assert AuditLog.objects.filter(action="view match report", object_id=str(match.pk)).exists()
+    # every view leaves one audit row with the justification: the match after the justification and
+    # after the decision, then the report
+    views = AuditLog.objects.filter(object_id=str(match.pk), user=w.pa)
+    assert list(views.order_by("pk").values_list("action", flat=True)) == [
+        "view match", "qualify match", "view match", "view match report"]
+    assert all("Robbery investigation" in v.purpose for v in views if v.action.startswith("view"))
 
 
 def test_the_unit_sees_the_figures_from_the_dashboard(browser, live_server, settings, tmp_path):
