@@ -37,6 +37,37 @@ NRM_FIELDS = [
     "cg_decided_on",
 ]
 PERSON_FIELDS = ["name", "date_of_birth", "contact"]
+_DJANGO = {
+    "required": str(forms.Field.default_error_messages["required"]),
+    "date": str(forms.DateField.default_error_messages["invalid"]),
+    "datetime": str(forms.DateTimeField.default_error_messages["invalid"]),
+    "choice": str(forms.ChoiceField.default_error_messages["invalid_choice"]),
+    "model": str(forms.ModelChoiceField.default_error_messages["invalid_choice"]),
+}
+
+
+def plain_messages(form) -> None:
+    """GOV.UK messages that say what to do ("Choose the level", "Enter a real date, like 2026-03-27") for
+    every field still holding one of Django's ("This field is required.", "Enter a valid date.")."""
+    for name, field in form.fields.items():
+        msgs, label = field.error_messages, str(field.label or name.replace("_", " ")).rstrip("?").lower()
+        choice = isinstance(field, forms.ChoiceField | forms.ModelChoiceField)
+        if str(msgs.get("required")) == _DJANGO["required"]:
+            msgs["required"] = f"{'Choose' if choice else 'Enter'} the {label}"
+        if isinstance(field, forms.DateTimeField) and str(msgs.get("invalid")) == _DJANGO["datetime"]:
+            msgs["invalid"] = "Enter a real date and time, like 2026-03-27 14:30"
+        elif isinstance(field, forms.DateField) and str(msgs.get("invalid")) == _DJANGO["date"]:
+            msgs["invalid"] = "Enter a real date, like 2026-03-27"
+        if str(msgs.get("invalid_choice")) in (_DJANGO["choice"], _DJANGO["model"]):
+            msgs["invalid_choice"] = "Choose one of the options listed"
+
+
+class ReferralsForm(GovukFormMixin):
+    """GOV.UK markup and errors (``GovukFormMixin``) with :func:`plain_messages`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        plain_messages(self)
 
 
 def _no_future(form, data: dict, fields) -> None:
@@ -74,7 +105,7 @@ def check_nrm(form, data: dict) -> None:
     _no_future(form, data, [f for f, _ in order])
 
 
-class ReferralForm(GovukFormMixin, forms.ModelForm):
+class ReferralForm(ReferralsForm, forms.ModelForm):
     """The referral: the young person, the signs, NRM, consent. ``submit=True`` (the Submit button) checks
     eligibility and that every item is there; a draft keeps whatever is valid so far."""
 
@@ -183,7 +214,7 @@ class ReferralForm(GovukFormMixin, forms.ModelForm):
         return {f: self.cleaned_data.get(f) or ("" if f != "date_of_birth" else None) for f in PERSON_FIELDS}
 
 
-class DecisionForm(GovukFormMixin, forms.Form):
+class DecisionForm(ReferralsForm, forms.Form):
     decision = forms.ChoiceField(
         choices=[("accept", "Accept"), ("decline", "Decline")],
         widget=forms.RadioSelect,
@@ -212,7 +243,7 @@ def provider_label(p: Provider) -> str:
     return f"{p} ({p.open_cases()} of {p.capacity} places taken)"
 
 
-class AllocationForm(GovukFormMixin, forms.Form):
+class AllocationForm(ReferralsForm, forms.Form):
     provider = forms.ModelChoiceField(
         queryset=Provider.objects.filter(active=True),
         empty_label="Choose a provider",
@@ -274,7 +305,7 @@ class CaseDatesMixin:
         return data
 
 
-class ContactForm(CaseDatesMixin, GovukFormMixin, forms.ModelForm):
+class ContactForm(CaseDatesMixin, ReferralsForm, forms.ModelForm):
     date_fields = ("when",)
 
     class Meta:
@@ -286,6 +317,7 @@ class ContactForm(CaseDatesMixin, GovukFormMixin, forms.ModelForm):
             "note": forms.Textarea(attrs={"rows": 3}),
         }
         labels = {"when": "Date and time"}
+        error_messages = {"attendance": {"required": "Choose whether they attended"}}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -301,14 +333,14 @@ class ContactForm(CaseDatesMixin, GovukFormMixin, forms.ModelForm):
         return data
 
 
-class NeedForm(GovukFormMixin, forms.ModelForm):
+class NeedForm(ReferralsForm, forms.ModelForm):
     class Meta:
         model = Need
         fields = ["category", "desired_outcome"]
         labels = {"category": "Need", "desired_outcome": "Desired outcome"}
 
 
-class RiskNoteForm(CaseDatesMixin, GovukFormMixin, forms.ModelForm):
+class RiskNoteForm(CaseDatesMixin, ReferralsForm, forms.ModelForm):
     date_fields = ()
 
     class Meta:
@@ -316,6 +348,10 @@ class RiskNoteForm(CaseDatesMixin, GovukFormMixin, forms.ModelForm):
         fields = ["level", "text", "review_on"]
         widgets = {"review_on": DATE, "text": forms.Textarea(attrs={"rows": 3})}
         labels = {"text": "Risk"}
+        error_messages = {
+            "text": {"required": "Describe the risk"},
+            "review_on": {"required": "Enter the date to review it by"},
+        }
 
     def clean(self):
         data = super().clean()
@@ -331,7 +367,7 @@ def check_review_date(form, field: str, day) -> None:
         form.add_error(field, "Review a risk at least once a year")
 
 
-class RiskReviewForm(GovukFormMixin, forms.Form):
+class RiskReviewForm(ReferralsForm, forms.Form):
     """The review of a risk note: what it found and whether the risk remains (then its level and the next
     review date: a new note carries it on) or no longer applies."""
 
@@ -381,13 +417,14 @@ class RiskReviewForm(GovukFormMixin, forms.Form):
         return data
 
 
-class RescueForm(CaseDatesMixin, GovukFormMixin, forms.ModelForm):
+class RescueForm(CaseDatesMixin, ReferralsForm, forms.ModelForm):
     date_fields = ("rescued_on", "returned_on")
 
     class Meta:
         model = Rescue
         fields = ["county", "police_force", "rescued_on", "returned_on", "note"]
         widgets = {"rescued_on": DATE, "returned_on": DATE, "note": forms.Textarea(attrs={"rows": 3})}
+        error_messages = {"rescued_on": {"required": "Enter the date of the rescue"}}
 
     def clean(self):
         data = super().clean()
@@ -397,13 +434,14 @@ class RescueForm(CaseDatesMixin, GovukFormMixin, forms.ModelForm):
         return data
 
 
-class MissingEpisodeForm(CaseDatesMixin, GovukFormMixin, forms.ModelForm):
+class MissingEpisodeForm(CaseDatesMixin, ReferralsForm, forms.ModelForm):
     date_fields = ("started_on", "ended_on")
 
     class Meta:
         model = MissingEpisode
         fields = ["started_on", "ended_on", "reported_to_police"]
         widgets = {"started_on": DATE, "ended_on": DATE}
+        error_messages = {"started_on": {"required": "Enter the date they went missing"}}
 
     def clean(self):
         data = super().clean()
@@ -413,7 +451,7 @@ class MissingEpisodeForm(CaseDatesMixin, GovukFormMixin, forms.ModelForm):
         return data
 
 
-class ClosureForm(CaseDatesMixin, GovukFormMixin, forms.ModelForm):
+class ClosureForm(CaseDatesMixin, ReferralsForm, forms.ModelForm):
     """Closure, with an outcome for each desired outcome of the case (``outcome_<need id>``)."""
 
     date_fields = ("closed_on",)
@@ -434,6 +472,12 @@ class ClosureForm(CaseDatesMixin, GovukFormMixin, forms.ModelForm):
             "closed_on": DATE,
             "involvement": forms.RadioSelect,
             "note": forms.Textarea(attrs={"rows": 3}),
+        }
+        error_messages = {
+            "closed_on": {"required": "Enter the date the case closed"},
+            "reason": {"required": "Choose the reason for closing"},
+            "in_eet": {"required": "Say whether they are in education, training or work"},
+            "fewer_missing": {"required": "Say whether they go missing less often"},
         }
 
     def __init__(self, *args, **kwargs):
@@ -462,7 +506,7 @@ class ClosureForm(CaseDatesMixin, GovukFormMixin, forms.ModelForm):
         return [(n, self.cleaned_data[f"outcome_{n.pk}"]) for n in self.needs]
 
 
-class UpdateForm(GovukFormMixin, forms.ModelForm):
+class UpdateForm(ReferralsForm, forms.ModelForm):
     """A change after submission: each changed field is kept with its old value and the reason."""
 
     contact = forms.CharField(label="Contact details", max_length=300, required=False)
@@ -495,7 +539,7 @@ class UpdateForm(GovukFormMixin, forms.ModelForm):
         return data
 
 
-class BreakGlassForm(GovukFormMixin, forms.Form):
+class BreakGlassForm(ReferralsForm, forms.Form):
     reason = forms.CharField(
         label="Why do you need to open this record?",
         min_length=10,
@@ -509,7 +553,7 @@ class BreakGlassForm(GovukFormMixin, forms.Form):
     )
 
 
-class RestrictionForm(GovukFormMixin, forms.ModelForm):
+class RestrictionForm(ReferralsForm, forms.ModelForm):
     class Meta:
         model = Referral
         fields = ["restricted", "allowed_staff", "barred_staff"]

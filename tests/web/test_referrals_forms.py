@@ -1,0 +1,254 @@
+"""Rescue and Response (issue 15): every form refuses bad input with a message next to the field (and in
+the error summary at the top, linked to it), answers 400, and writes nothing, not even an audit row; the
+risk review page; the caseload search is a POST, so that a name is never in a URL.
+
+Fixtures and helpers come from test_referrals.py (the same synthetic world)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import test_referrals as base
+from django.apps import apps
+from django.urls import reverse
+from django.utils import timezone
+from test_referrals import NAME, W, client, make_case, referral_post
+
+from vru.web.accounts.models import AuditLog
+from vru.web.referrals.models import Need, Referral, RiskNote
+
+pytestmark = pytest.mark.django_db
+w = base.w  # the fixture: the same synthetic world
+
+
+def snapshot() -> dict[str, int]:
+    """How many rows each table of the app holds, and the audit log."""
+    counts = {m.__name__: m.objects.count() for m in apps.get_app_config("referrals").get_models()}
+    counts["AuditLog"] = AuditLog.objects.count()
+    counts["allowed"] = Referral.allowed_staff.through.objects.count()
+    counts["barred"] = Referral.barred_staff.through.objects.count()
+    return counts
+
+
+def error_next_to(html: str, field: str) -> str:
+    """The message shown next to ``field`` (fails when there is none), checked to be in the summary too."""
+    marker = f'id="id_{field}-error"'
+    assert marker in html, f"no message next to {field}"
+    assert f'href="#id_{field}' in html.split('class="govuk-error-summary"')[1].split("</ul>")[0], field
+    return html.split(marker)[1].split("</p>")[0]
+
+
+def _day(days: int) -> str:
+    return (timezone.localdate() + timedelta(days=days)).isoformat()
+
+
+def _dob_making(age: int) -> str:
+    """A date of birth that makes the person ``age`` today (their birthday 40 days ago)."""
+    d = timezone.localdate() - timedelta(days=40)
+    return d.replace(year=d.year - age).isoformat()
+
+
+def _cases(w: W) -> dict:
+    """The referral of each form's test: an open case of provider A with a need and a due risk note."""
+    r = make_case(w, provider=w.pa, days_ago=20)
+    Need.objects.create(referral=r, category="exit", desired_outcome="Stops running lines")
+    note = RiskNote.objects.create(
+        referral=r, level="high", text="Owes a debt", review_on=timezone.localdate(), created_by=w.cw_a
+    )
+    return {"case": r, "note": note}
+
+
+# (name, who, url name, data, field, words in the message)
+BAD = [
+    ("dob 9", "referrer", "new", lambda c: referral_post(date_of_birth=_dob_making(9)), "date_of_birth",
+     "makes them 9"),
+    ("dob 26", "referrer", "new", lambda c: referral_post(date_of_birth=_dob_making(26)), "date_of_birth",
+     "makes them 26"),
+    ("dob 9 in a draft", "referrer", "new",
+     lambda c: referral_post(submit=None, draft="1", date_of_birth=_dob_making(9)), "date_of_birth", "MASH"),
+    ("dob in the future", "referrer", "new", lambda c: referral_post(date_of_birth=_day(3)), "date_of_birth",
+     "in the past"),
+    ("not a date", "referrer", "new", lambda c: referral_post(date_of_birth="31/02/2010"), "date_of_birth",
+     "real date"),
+    ("outside London", "referrer", "new", lambda c: referral_post(borough="W06000015"), "borough",
+     "Choose one of the options listed"),
+    ("no sign", "referrer", "new", lambda c: referral_post(ind_county_lines=None), "ind_county_lines",
+     "at least one"),
+    ("no name", "referrer", "new", lambda c: referral_post(name=""), "name", "full name"),
+    ("decline without a reason", "mgr_a", "decide", lambda c: {"decision": "decline"}, "decline_reason",
+     "reason"),
+    ("contact before the referral", "cw_a", "contact",
+     lambda c: {"when": _day(-25) + "T10:00", "kind": "session", "attendance": "attended"}, "when",
+     "before the referral"),
+    ("contact in the future", "cw_a", "contact",
+     lambda c: {"when": _day(2) + "T10:00", "kind": "session", "attendance": "attended"}, "when",
+     "future"),
+    ("contact without attendance", "cw_a", "contact",
+     lambda c: {"when": _day(-1) + "T10:00", "kind": "session"}, "attendance",
+     "Choose whether they attended"),
+    ("rescue without a police force", "cw_a", "rescue",
+     lambda c: {"county": "Norfolk", "rescued_on": _day(-2)}, "police_force", "Choose the police force"),
+    ("need without an outcome", "cw_a", "need", lambda c: {"category": "exit", "desired_outcome": ""},
+     "desired_outcome", "desired outcome"),
+    ("risk reviewed in the past", "cw_a", "risk",
+     lambda c: {"level": "low", "text": "x", "review_on": _day(-1)}, "review_on", "today or later"),
+    ("rescue back before found", "cw_a", "rescue",
+     lambda c: {"county": "Norfolk", "police_force": "Norfolk", "rescued_on": _day(-2),
+                "returned_on": _day(-3)},
+     "returned_on", "before the rescue"),
+    ("missing ended before it began", "cw_a", "missing",
+     lambda c: {"started_on": _day(-2), "ended_on": _day(-4)}, "ended_on", "before the start"),
+    ("closure before the referral", "cw_a", "close",
+     lambda c: {"closed_on": _day(-21), "reason": "completed", "engaged": "on", "involvement": "ceased",
+                "in_eet": "yes", "fewer_missing": "yes", "nrm_outcome": "none",
+                f"outcome_{c['case'].need_records.get().pk}": "achieved"},
+     "closed_on", "before the referral"),
+    ("closure without an outcome per need", "cw_a", "close",
+     lambda c: {"closed_on": _day(0), "reason": "completed", "engaged": "on",
+                "involvement": "ceased", "in_eet": "yes", "fewer_missing": "yes", "nrm_outcome": "none"},
+     "outcome_{need}", "achieved, partly achieved or not achieved"),
+    ("change without a reason", "cw_a", "update",
+     lambda c: {"borough": "E09000005", "gender": "male", "missing_episodes": "3"}, "reason", "reason"),
+    ("restricted to nobody", "mgr_a", "restrict", lambda c: {"restricted": "on"}, "allowed_staff",
+     "at least one"),
+    ("review that remains without a date", "cw_a", "review_risk",
+     lambda c: {"outcome": "remains", "level": "high", "note": "Still owes money"}, "next_review_on",
+     "next review"),
+    ("review more than a year ahead", "cw_a", "review_risk",
+     lambda c: {"outcome": "remains", "level": "high", "note": "Still owes money",
+                "next_review_on": _day(400)},
+     "next_review_on", "once a year"),
+]
+
+
+@pytest.mark.parametrize("name,who,url,data,field,says", BAD, ids=[b[0] for b in BAD])
+def test_every_form_refuses_bad_input_next_to_the_field_and_writes_nothing(
+    w, name, who, url, data, field, says
+):
+    c = _cases(w)
+    r = c["case"]
+    if url == "decide":
+        r = make_case(w, status="submitted")
+    args = {"new": [], "review_risk": [r.pk, c["note"].pk]}.get(url, [r.pk])
+    before = snapshot()
+    resp = client(getattr(w, who)).post(reverse(f"referrals:{url}", args=args), data(c))
+    html = resp.content.decode()
+    assert resp.status_code == 400, (name, resp.status_code)
+    field = field.format(need=r.need_records.first().pk if r.need_records.exists() else 0)
+    assert says in error_next_to(html, field), (name, error_next_to(html, field))
+    assert snapshot() == before, name  # nothing half-written, not even an audit row
+    assert "<title>Error:" in html
+
+
+def test_allocation_to_a_full_provider_is_a_message_next_to_the_field_and_writes_nothing(w):
+    make_case(w, provider=w.pa), make_case(w, provider=w.pa)  # capacity 2: full
+    r = make_case(w, status="accepted")
+    before = snapshot()
+    resp = client(w.mgr_a).post(reverse("referrals:allocate", args=[r.pk]), {"provider": w.pa.pk})
+    assert resp.status_code == 400
+    assert "at capacity (2 of 2 open cases)" in error_next_to(resp.content.decode(), "provider")
+    assert snapshot() == before
+
+
+def test_a_break_glass_reason_too_short_is_refused_next_to_the_field(w):
+    r = make_case(w, provider=w.pa)
+    r.restricted = True
+    r.save()
+    r.allowed_staff.add(w.cw_a2)
+    before = snapshot()
+    resp = client(w.cw_a).post(reverse("referrals:break_glass", args=[r.pk]), {"reason": "need it"})
+    assert resp.status_code == 400 and "at least 10" in error_next_to(resp.content.decode(), "reason")
+    assert snapshot() == before
+
+
+# -------------------------------------------------------------------------------------- risk review
+def test_a_risk_that_remains_is_reviewed_and_carried_on_by_a_new_note(w):
+    c = _cases(w)
+    r, note = c["case"], c["note"]
+    cw = client(w.cw_a)
+    page = cw.get(reverse("referrals:case", args=[r.pk])).content.decode()
+    review_url = reverse("referrals:review_risk", args=[r.pk, note.pk])
+    assert review_url in page and "due" in page.split('id="risks"')[1]
+    listed = cw.get(reverse("referrals:cases")).content.decode().split('id="cases"')[1]
+    assert "Risk review due" in listed
+    before = AuditLog.objects.count()
+    form = cw.get(review_url)
+    assert form.status_code == 200 and "Owes a debt" in form.content.decode()
+    assert AuditLog.objects.count() == before + 1  # the page shows the note: one audit row
+    assert AuditLog.objects.first().action == "view case"
+    nxt = _day(30)
+    resp = cw.post(review_url, {"outcome": "remains", "level": "medium", "note": "Debt paid in part",
+                                "next_review_on": nxt})
+    assert resp.status_code == 302
+    note.refresh_from_db()
+    assert note.reviewed_at is not None and note.reviewed_by == w.cw_a
+    assert note.review_note == "Debt paid in part"
+    follow = note.follow_up
+    assert (follow.level, follow.text, follow.review_on.isoformat()) == ("medium", "Owes a debt", nxt)
+    assert follow.reviewed_at is None and follow.created_by == w.cw_a
+    row = AuditLog.objects.get(action="review risk note")
+    assert row.user == w.cw_a and row.object_id == str(r.pk)
+    assert row.purpose == f"casework: risk note {note.pk} reviewed (remains, medium, next review by {nxt})"
+    assert NAME not in row.purpose
+    # reviewed once: the page is gone, the case page says so, the list no longer flags it
+    assert cw.get(review_url).status_code == 404
+    assert cw.post(review_url, {"outcome": "ended", "note": "Again and again"}).status_code == 404
+    page = cw.get(reverse("referrals:case", args=[r.pk])).content.decode().split('id="risks"')[1]
+    assert "Debt paid in part" in page and "review by" in page
+    assert "Risk review due" not in cw.get(reverse("referrals:cases")).content.decode()
+    # the command lists the new note when it comes due, not the reviewed one
+    assert "0 risk note(s) due" in base._out("referrals_reviews")
+    assert "1 risk note(s) due" in base._out("referrals_reviews", "--on", nxt)
+
+
+def test_a_risk_that_no_longer_applies_is_closed_by_its_review(w):
+    c = _cases(w)
+    r, note = c["case"], c["note"]
+    resp = client(w.mgr_a).post(
+        reverse("referrals:review_risk", args=[r.pk, note.pk]), {"outcome": "ended", "note": "Debt cleared"}
+    )
+    assert resp.status_code == 302
+    note.refresh_from_db()
+    assert note.reviewed_at and note.follow_up is None and RiskNote.objects.count() == 1
+    assert AuditLog.objects.get(action="review risk note").purpose.endswith("(no longer applies)")
+    resp = client(w.cw_a).get(reverse("referrals:case", args=[r.pk])).content.decode()
+    assert "no longer applies" in resp.split('id="risks"')[1]
+
+
+def test_only_the_cases_own_staff_review_its_risk_notes(w):
+    c = _cases(w)
+    r, note = c["case"], c["note"]
+    other = make_case(w, provider=w.pb)
+    url = reverse("referrals:review_risk", args=[r.pk, note.pk])
+    data = {"outcome": "ended", "note": "Debt cleared"}
+    refused = ((w.cw_b, 404), (w.mgr_b, 404), (w.referrer, 403), (w.council_brent, 403), (w.analyst, 403))
+    for u, code in refused:
+        assert client(u).get(url).status_code == code, u
+        assert client(u).post(url, data).status_code == code, u
+    # a note named under another case's id (one the user may open) is not found either
+    wrong = reverse("referrals:review_risk", args=[other.pk, note.pk])
+    assert client(w.cw_b).post(wrong, data).status_code == 404
+    assert client(w.cw_a).post(reverse("referrals:review_risk", args=[r.pk, 987654]), data).status_code == 404
+    # restricted: the review needs the glass broken first, like every casework write
+    r.restricted = True
+    r.save()
+    r.allowed_staff.add(w.cw_a2)
+    assert client(w.cw_a).post(url, data).status_code == 403
+    note.refresh_from_db()
+    assert note.reviewed_at is None and not AuditLog.objects.filter(action="review risk note").exists()
+
+
+# --------------------------------------------------------------------------------------- search
+def test_the_caseload_search_is_a_post_and_a_name_in_a_url_finds_nothing(w):
+    r = make_case(w, provider=w.pa)
+    other = make_case(w, provider=w.pa, name="Someone Else")
+    c = client(w.cw_a)
+    got = c.get(reverse("referrals:cases"), {"q": "Zebedee"}).content.decode().split('id="cases"')[1]
+    assert r.reference in got and other.reference in got  # the query string is ignored: the whole list
+    assert not AuditLog.objects.filter(action="search").exists()
+    page = c.get(reverse("referrals:cases")).content.decode()
+    assert '<form method="post"' in page and "csrfmiddlewaretoken" in page.split('role="search"')[1]
+    got = c.post(reverse("referrals:cases"), {"q": "Zebedee"}).content.decode().split('id="cases"')[1]
+    assert r.reference in got and other.reference not in got
+    assert AuditLog.objects.get(action="search").purpose == "casework: search of the caseload, 1 found"
