@@ -325,3 +325,30 @@ def test_audit_bounds_equal_the_full_grid_attacker(seed, n, scenario):
     res = attack(df, published, cats, 10, targets=targets, hidden_too=False)
     assert np.allclose(res["hi"].to_numpy(), r.audit["upper"].to_numpy(), atol=1e-6)
     assert (r.audit["upper"] >= 10 - 1e-6).all()
+
+
+def test_ledger_through_the_cli_and_bad_ledgers(tmp_path):
+    from click.testing import CliRunner
+
+    from vru.cli import main
+
+    df = syn.generate(seed=5, per_borough=10)
+    path, _ = responses(df, tmp_path, "s")
+    ledger = tmp_path / "ledger.json"
+    run = CliRunner().invoke(main, ["confidence", "--microdata", str(path), "--by", "sex,age_band",
+                                    "--ledger", str(ledger)])
+    assert run.exit_code == 0, run.output
+    back = d.Ledger.read(ledger)
+    assert len(back.tables) == 1 and back.tables[0]["period"] == ["2023-Q1", "2023-Q2", "2023-Q3", "2023-Q4"]
+    assert all(c["n"] is None or c["n"] >= 50 for c in back.tables[0]["cells"])  # only what was published
+    again = CliRunner().invoke(main, ["confidence", "--microdata", str(path), "--by", "age_band,sex",
+                                      "--ledger", str(ledger)])
+    assert again.exit_code == 0, again.output
+    assert len(d.Ledger.read(ledger).tables) == 2
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "something else"}')
+    run = CliRunner().invoke(main, ["confidence", "--microdata", str(path), "--ledger", str(bad)])
+    assert run.exit_code != 0 and "not a disclosure ledger" in run.output
+    bad.write_text('{"format": "vru disclosure ledger, version 1", "tables": [{"population": "x"}]}')
+    run = CliRunner().invoke(main, ["confidence", "--microdata", str(path), "--ledger", str(bad)])
+    assert run.exit_code != 0 and "table 0" in run.output and "Traceback" not in run.output
