@@ -423,3 +423,29 @@ def test_lock_file_and_staging_are_not_partitions(tmp_path, act):
     root = tmp_path / "store"
     P.import_positions(_csv(tmp_path, GOOD), act, root, now=NOW)
     assert sorted(os.listdir(root)) == [".lock", "day=2024-03-04", "day=2024-03-05", "day=2024-03-06"]
+
+
+def test_activation_checks_against_their_definition():
+    """The vectorised check gives, for every fix, what the definition says: the device is unknown, or
+    no activation of the device covers the fix (active_from <= fix_time < active_to; no end: open)."""
+    from vru.tagging.positions import _activation_checks
+
+    t0 = pd.Timestamp("2024-03-01T00:00:00Z")
+    acts = [("A", 0, 10), ("A", 20, 30), ("A", 40, None), ("B", 5, 6), ("C", 100, None)]
+    act = pa.table({
+        "device_id": [a[0] for a in acts], "wearer_ref": ["W"] * len(acts),
+        "active_from": pa.array([t0 + pd.Timedelta(hours=a[1]) for a in acts], S.UTC_TS),
+        "active_to": pa.array([None if a[2] is None else t0 + pd.Timedelta(hours=a[2]) for a in acts],
+                              S.UTC_TS)}, schema=S.ACTIVATIONS)
+    rng = np.random.default_rng(1)
+    devs = rng.choice(["A", "B", "C", "Z", None], 400).tolist()
+    hours = rng.integers(-5, 120, 400)
+    fixes = [t0 + pd.Timedelta(hours=int(h)) for h in hours]
+    fixes[3] = None
+    unknown, outside = _activation_checks(pa.array(devs, pa.string()), pa.array(fixes, S.UTC_TS), act)
+    for i, (d, f) in enumerate(zip(devs, fixes, strict=True)):
+        mine = [a for a in acts if a[0] == d]
+        assert unknown[i] == (d is not None and not mine)
+        covered = f is not None and any(t0 + pd.Timedelta(hours=a[1]) <= f
+                                        and (a[2] is None or f < t0 + pd.Timedelta(hours=a[2])) for a in mine)
+        assert outside[i] == (bool(mine) and f is not None and not covered), (d, f)

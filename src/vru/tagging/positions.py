@@ -35,7 +35,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -454,26 +453,35 @@ def read_feed(path: str | Path, activations, *, now=None, skew_s: float = SKEW_S
 def _activation_checks(dev: pa.Array, fix: pa.Array, act: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     """(unknown device, fix outside every activation of its device) for each row.
 
-    The activation of a fix is the latest of its device starting at or before it (an ASOF join; the
-    activations of one device do not overlap, which :func:`read_activations` checks).
+    The activation of a fix is the latest of its device starting at or before it (the activations of
+    one device do not overlap, which :func:`read_activations` checks). Vectorised: the activations
+    sorted by device and start; each row looks at its device's k-th activation for k = 0, 1, ...
+    (as many steps as the most activations of one device).
     """
     n = len(dev)
     known = pc.fill_null(pc.is_in(dev, value_set=act[S.DEVICE_ID].combine_chunks()), False)
-    unknown = ~known.to_numpy(zero_copy_only=False) & ~_null(dev)
-    rows = pa.table({"i": pa.array(np.arange(n)), "d": dev, "f": fix}).filter(known)
-    con = duckdb.connect()
-    try:
-        con.register("rows_", rows)
-        con.register("act", act)
-        outside_i = con.sql("""
-            SELECT r.i FROM rows_ r ASOF LEFT JOIN act a ON r.d = a.device_id AND r.f >= a.active_from
-            WHERE r.f IS NOT NULL
-              AND (a.device_id IS NULL OR (a.active_to IS NOT NULL AND r.f >= a.active_to))"""
-        ).fetchnumpy()["i"]
-    finally:
-        con.close()
-    outside = np.zeros(n, bool)
-    outside[np.asarray(outside_i, np.int64)] = True
+    known = known.to_numpy(zero_copy_only=False)
+    unknown = ~known & ~_null(dev)
+    a_dev = act[S.DEVICE_ID].combine_chunks().to_numpy(zero_copy_only=False).astype(str)
+    a_from = pc.fill_null(pc.cast(act[S.ACTIVE_FROM], pa.int64()), np.iinfo(np.int64).max).to_numpy(
+        zero_copy_only=False)
+    a_to = pc.fill_null(pc.cast(act[S.ACTIVE_TO], pa.int64()), np.iinfo(np.int64).max).to_numpy(
+        zero_copy_only=False)
+    order = np.lexsort((a_from, a_dev))
+    a_dev, a_from, a_to = a_dev[order], a_from[order], a_to[order]
+    devices, start, count = np.unique(a_dev, return_index=True, return_counts=True)
+    k = pc.fill_null(pc.index_in(dev, value_set=pa.array(devices, pa.string())), 0).to_numpy(
+        zero_copy_only=False)
+    f = pc.fill_null(pc.cast(fix, pa.int64()), np.iinfo(np.int64).min).to_numpy(zero_copy_only=False)
+    which = np.full(n, -1, np.int64)
+    if len(devices):
+        first, many = start[k], count[k]
+        for step in range(int(count.max())):
+            cand = np.minimum(first + step, len(a_from) - 1)
+            which = np.where((step < many) & (a_from[cand] <= f), cand, which)
+    has_fix = ~_null(fix)
+    ends = a_to[np.maximum(which, 0)]
+    outside = known & has_fix & ((which < 0) | (f >= ends))
     return unknown, outside
 
 

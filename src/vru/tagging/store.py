@@ -47,8 +47,11 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from vru.tagging import schema as S
 
@@ -296,52 +299,94 @@ def _stage(con, sql: str, params: list, tx: Path, txid: str) -> None:
 # --------------------------------------------------------------------------- writing
 
 
+_DAY_US = 86_400_000_000
+_ROW_GROUP = 122_880  # rows per Parquet row group (DuckDB's default: readers split the work by them)
+
+
+def _ranks(arr) -> np.ndarray:
+    """Each value's rank in the sorted distinct values (strings in code-point order, as SQL sorts
+    them; nulls last)."""
+    enc = pc.dictionary_encode(arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr)
+    dic = enc.dictionary.to_numpy(zero_copy_only=False)
+    rank = np.empty(len(dic) + 1, np.int64)
+    rank[np.argsort(dic, kind="stable")] = np.arange(len(dic))
+    rank[len(dic)] = len(dic)  # null
+    return rank[pc.fill_null(enc.indices, len(dic)).to_numpy(zero_copy_only=False)]
+
+
+def _micros(arr, fill: int) -> np.ndarray:
+    return pc.fill_null(pc.cast(arr, pa.int64()), fill).to_numpy(zero_copy_only=False)
+
+
+def _dedup_order(t: pa.Table, n_old: int) -> np.ndarray:
+    """The rows of ``t`` to store, in store order (day, device_id, fix_time): one per (device_id,
+    fix_time). The first ``n_old`` rows (already stored) always win; among the others the one
+    received first wins (then the lowest lat, lon, mechanism: a fixed rule)."""
+    dev = _ranks(t[S.DEVICE_ID])
+    ft = _micros(t[S.FIX_TIME], np.iinfo(np.int64).max)
+    keep = np.ones(t.num_rows, bool)
+    dup = pd.DataFrame({"d": dev, "t": ft}).duplicated(keep=False).to_numpy()
+    if dup.any():
+        i = np.flatnonzero(dup)
+        sub = t.take(pa.array(i))
+        newer = i >= n_old
+        lat, lon = (np.nan_to_num(sub[c].to_numpy(zero_copy_only=False).astype(float), nan=np.inf)
+                    for c in (S.LAT, S.LON))
+        order = np.lexsort((_ranks(sub[S.MECHANISM]), lon, lat,
+                            _micros(sub[S.RECEIVED_TIME], np.iinfo(np.int64).max), newer, ft[i], dev[i]))
+        d_s, t_s = dev[i][order], ft[i][order]
+        first = np.r_[True, (d_s[1:] != d_s[:-1]) | (t_s[1:] != t_s[:-1])]
+        keep[i[order[~first]]] = False
+    rows = np.flatnonzero(keep)
+    return rows[np.lexsort((ft[rows], dev[rows], ft[rows] // _DAY_US))]
+
+
 def write_positions(root: str | Path, table: pa.Table, *, _fail_before_commit: bool = False) -> WriteResult:
     """Add fixes (a pyarrow table with the POSITIONS columns) to the store, all or nothing.
 
     Rows are de-duplicated on (device_id, fix_time): within ``table`` the one received first is kept
     (a reconnect burst resends fixes), and a fix already stored is never replaced. Returns what was
     done; writing the same rows again adds nothing and rewrites no file.
+
+    The work is vectorised (pyarrow and NumPy: one hash pass finds the duplicates, one sort of integer
+    keys puts the rows in store order, each day is written with pyarrow's Parquet writer).
     """
     root = Path(root)
     table = _conform(table)
     if table.num_rows == 0:
         return WriteResult(0, 0, 0)
-    with _locked(root), contextlib.closing(_connect()) as con:
-        con.register("incoming", table)
-        con.execute(f"""
-            CREATE TEMP TABLE fresh AS
-            SELECT {_COLS}, strftime(fix_time, '%Y-%m-%d') AS day FROM incoming
-            QUALIFY row_number() OVER (PARTITION BY device_id, fix_time
-                                       ORDER BY received_time, lat, lon, mechanism) = 1""")
-        days = [r[0] for r in con.execute("SELECT DISTINCT day FROM fresh ORDER BY 1").fetchall()]
-        stored = [d for d in days if d in set(list_days(root))]
+    with _locked(root):
+        ft = _micros(table[S.FIX_TIME], 0)
+        new_days = {day_name(pd.Timestamp(int(d) * _DAY_US, unit="us")) for d in np.unique(ft // _DAY_US)}
+        stored = sorted(new_days & set(list_days(root)))
         old_files = [f for d in stored for f in sorted((root / f"day={d}").glob("*.parquet"))]
-        if old_files:
-            con.execute(f"CREATE TEMP VIEW old AS SELECT {_COLS}, strftime(fix_time, '%Y-%m-%d') AS day "
-                        f"FROM {_files_sql(old_files)}")
-            con.execute("DELETE FROM fresh USING old WHERE fresh.device_id = old.device_id "
-                        "AND fresh.fix_time = old.fix_time")
-        added = con.execute("SELECT count(*) FROM fresh").fetchone()[0]
+        old = _conform(pq.read_table(old_files, schema=S.POSITIONS)) if old_files else _empty()
+        both = pa.concat_tables([old, table]) if old.num_rows else table
+        rows = _dedup_order(both, old.num_rows)
+        is_new = rows >= old.num_rows
+        added = int(is_new.sum())
         if added == 0:
             return WriteResult(table.num_rows, 0, table.num_rows)
-        touched = [r[0] for r in con.execute("SELECT DISTINCT day FROM fresh ORDER BY 1").fetchall()]
+        out = both.take(pa.array(rows))
+        day_no = _micros(out[S.FIX_TIME], 0) // _DAY_US
+        touched_no = np.unique(day_no[is_new])
+        touched = [day_name(pd.Timestamp(int(d) * _DAY_US, unit="us")) for d in touched_no]
         remove = [f for f in old_files if f.parent.name[4:] in set(touched)]
         txid, tx = _new_tx(root)
-        if remove:
-            sql = (f"SELECT * FROM fresh UNION ALL SELECT {_COLS}, strftime(fix_time, '%Y-%m-%d') AS day "
-                   f"FROM {_files_sql(remove)} ORDER BY day, device_id, fix_time")
-        else:
-            sql = "SELECT * FROM fresh ORDER BY day, device_id, fix_time"
         try:
-            _stage(con, sql, [], tx, txid)
+            for d, name in zip(touched_no, touched, strict=True):
+                lo, hi = np.searchsorted(day_no, [d, d + 1])
+                folder = tx / "new" / f"day={name}"
+                folder.mkdir(parents=True, exist_ok=True)
+                pq.write_table(out.slice(lo, hi - lo), folder / f"part-{txid}-0.parquet",
+                               row_group_size=_ROW_GROUP, compression="snappy")
             if _fail_before_commit:  # for the tests: a failure after staging, before the commit
                 raise OSError("simulated failure before commit")
         except BaseException:
             _abandon(tx)
             raise
         _commit(root, tx, remove, touched)
-    return WriteResult(table.num_rows, int(added), table.num_rows - int(added), touched)
+    return WriteResult(table.num_rows, added, table.num_rows - added, touched)
 
 
 def _keep_table(keep) -> pa.Table:
