@@ -42,6 +42,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -301,6 +302,7 @@ def _stage(con, sql: str, params: list, tx: Path, txid: str) -> None:
 
 _DAY_US = 86_400_000_000
 _ROW_GROUP = 122_880  # rows per Parquet row group (DuckDB's default: readers split the work by them)
+_MIN_PART = 400_000  # a day is split into parts written in parallel only above this many rows per part
 
 
 def _ranks(arr) -> np.ndarray:
@@ -373,13 +375,25 @@ def write_positions(root: str | Path, table: pa.Table, *, _fail_before_commit: b
         touched = [day_name(pd.Timestamp(int(d) * _DAY_US, unit="us")) for d in touched_no]
         remove = [f for f in old_files if f.parent.name[4:] in set(touched)]
         txid, tx = _new_tx(root)
+        # each day in one file, or in as many consecutive parts as there are CPUs for a large day,
+        # written side by side (the Parquet writer releases the GIL)
+        workers = max(1, min(os.cpu_count() or 1, 8))
+
+        def write(part: tuple[Path, int, int]) -> None:
+            path, a, b = part
+            pq.write_table(out.slice(a, b - a), path, row_group_size=_ROW_GROUP, compression="snappy")
+
         try:
+            parts = []
             for d, name in zip(touched_no, touched, strict=True):
                 lo, hi = np.searchsorted(day_no, [d, d + 1])
-                folder = tx / "new" / f"day={name}"
-                folder.mkdir(parents=True, exist_ok=True)
-                pq.write_table(out.slice(lo, hi - lo), folder / f"part-{txid}-0.parquet",
-                               row_group_size=_ROW_GROUP, compression="snappy")
+                n_parts = max(1, min(workers, (hi - lo) // _MIN_PART))
+                bounds = np.linspace(lo, hi, n_parts + 1).astype(int)
+                (tx / "new" / f"day={name}").mkdir(parents=True, exist_ok=True)
+                parts += [(tx / "new" / f"day={name}" / f"part-{txid}-{i}.parquet", a, b)
+                          for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
+            with ThreadPoolExecutor(workers) as ex:
+                list(ex.map(write, parts))
             if _fail_before_commit:  # for the tests: a failure after staging, before the commit
                 raise OSError("simulated failure before commit")
         except BaseException:
