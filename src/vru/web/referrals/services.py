@@ -230,18 +230,20 @@ class AtCapacity(ValueError):
 def allocate(
     referral: Referral, provider: Provider, user, *, reason: str = "", rule: AllocationRule | None = None
 ) -> Allocation:
-    """Append an allocation and make it the current one, inside the caller's transaction; the provider's
-    row is locked so that two managers cannot both take its last place."""
-    p = Provider.objects.select_for_update().get(pk=provider.pk)
-    if referral.current_provider_id != p.pk and not p.has_room():
-        raise AtCapacity(f"{p} is at capacity ({p.open_cases()} of {p.capacity} open cases)")
-    if referral.current_provider_id is not None and not reason.strip():
-        raise ValueError("A reassignment needs a reason")
-    a = Allocation.objects.create(
-        referral=referral, provider=p, allocated_by=user, reason=reason.strip(), rule=rule
-    )
-    referral.current_provider = p
-    referral.save(update_fields=["current_provider"])
+    """Append an allocation and make it the current one, in one transaction (the caller's, if any); the
+    provider's row is locked until it ends, so that two managers cannot both take its last place
+    (tests/web/test_referrals_concurrency.py, on PostgreSQL)."""
+    with transaction.atomic():
+        p = Provider.objects.select_for_update().get(pk=provider.pk)
+        if referral.current_provider_id != p.pk and not p.has_room():
+            raise AtCapacity(f"{p} is at capacity ({p.open_cases()} of {p.capacity} open cases)")
+        if referral.current_provider_id is not None and not reason.strip():
+            raise ValueError("A reassignment needs a reason")
+        a = Allocation.objects.create(
+            referral=referral, provider=p, allocated_by=user, reason=reason.strip(), rule=rule
+        )
+        referral.current_provider = p
+        referral.save(update_fields=["current_provider"])
     return a
 
 

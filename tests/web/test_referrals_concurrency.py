@@ -1,0 +1,117 @@
+"""Rescue and Response (issue 15): the capacity lock holds under concurrency, on PostgreSQL (SQLite serialises
+all writers, so the race exists only on a server database).
+
+Two managers allocate two cases to a provider with one place left at the same moment: exactly one wins, the
+other gets the form's message next to the provider field (400), never a 500, and nothing of theirs is
+written. A second test makes the interleaving certain: while the provider's row is locked, an allocation
+that has already passed the form's own capacity check waits for the lock, then finds the place taken.
+
+Run: ``bash scripts/test-web-postgres.sh tests/web/test_referrals_concurrency.py``
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import test_referrals as base
+from django.db import connection, connections, transaction
+from django.test import Client
+from django.urls import reverse
+from test_referrals import make_case
+
+from vru.web.accounts.models import AuditLog
+from vru.web.referrals import services
+from vru.web.referrals.models import Allocation, Provider, Referral
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="needs PostgreSQL: set VRU_TEST_DATABASE_URL=postgres://... (SQLite serialises all writes)",
+    ),
+]
+w = base.w  # the fixture: the same synthetic world
+
+
+def _post_in_threads(posts: list) -> list:
+    """Run each ``(client, url, data)`` POST in its own thread, released at the same moment."""
+    barrier = threading.Barrier(len(posts))
+    out: list = [None] * len(posts)
+
+    def run(i):
+        c, url, data = posts[i]
+        try:
+            barrier.wait(timeout=30)
+            out[i] = c.post(url, data)
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            out[i] = exc
+        finally:
+            connections.close_all()  # each thread has its own connection
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(posts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return out
+
+
+def _client(u) -> Client:
+    c = Client()
+    c.force_login(u)
+    return c
+
+
+def _one_place_left(w) -> Provider:
+    make_case(w, provider=w.pa)  # provider A: capacity 2, one taken
+    return w.pa
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_two_managers_race_for_the_last_place_and_exactly_one_wins(w, round_):
+    p = _one_place_left(w)
+    r1, r2 = make_case(w, status="accepted"), make_case(w, status="accepted")
+    posts = [
+        (_client(w.mgr_a), reverse("referrals:allocate", args=[r1.pk]), {"provider": p.pk}),
+        (_client(w.mgr_b), reverse("referrals:allocate", args=[r2.pk]), {"provider": p.pk}),
+    ]
+    got = _post_in_threads(posts)
+    assert not [g for g in got if isinstance(g, Exception)], got
+    codes = sorted(g.status_code for g in got)
+    assert codes == [302, 400], codes
+    loser = next(g for g in got if g.status_code == 400).content.decode()
+    assert 'id="id_provider-error"' in loser and "at capacity (2 of 2 open cases)" in loser
+    assert p.open_cases() == 2
+    placed = Referral.objects.filter(pk__in=[r1.pk, r2.pk], current_provider=p)
+    assert placed.count() == 1
+    assert Allocation.objects.filter(referral__in=[r1, r2]).count() == 1  # nothing of the loser's written
+    assert AuditLog.objects.filter(action="allocate case").count() == 1
+
+
+def test_an_allocation_waits_for_the_lock_then_finds_the_place_taken(w):
+    p = _one_place_left(w)
+    waiting, other = make_case(w, status="accepted"), make_case(w, status="accepted")
+    result: list = []
+    c = _client(w.mgr_b)
+
+    def allocate():
+        try:
+            result.append(c.post(reverse("referrals:allocate", args=[waiting.pk]), {"provider": p.pk}))
+        finally:
+            connections.close_all()
+
+    t = threading.Thread(target=allocate)
+    with transaction.atomic():
+        Provider.objects.select_for_update().get(pk=p.pk)  # as services.allocate does
+        t.start()
+        t.join(timeout=3)
+        # the form's own check saw a free place; services.allocate now waits for the provider's row
+        assert t.is_alive() and not result, "the allocation did not wait for the lock"
+        services.allocate(other, p, w.mgr_a)  # the last place goes while it waits
+    t.join(timeout=60)
+    assert not t.is_alive() and result and result[0].status_code == 400
+    assert "at capacity (2 of 2 open cases)" in result[0].content.decode()
+    waiting.refresh_from_db()
+    assert waiting.current_provider is None and not waiting.allocations.exists()
+    assert p.open_cases() == 2
