@@ -1,0 +1,242 @@
+"""Rescue and Response (issue 15) in a real browser (headless Debian Chromium driven by Playwright) on a phone
+(390 x 844), each person signed in through the real sign-in form: the whole journey of a case.
+
+A professional refers a young person (a date of birth making them 9 is refused next to the field first); a
+provider manager accepts the referral and allocates it by the rules; a caseworker records two sessions, a need
+and a rescue, and closes the case with its outcomes; the analyst's figures then count it. On every page of the
+app visited: axe-core's WCAG 2.0/2.1/2.2 A and AA rules pass, one ``h1``, nothing scrolls sideways, no
+console error and no request off the machine; the page title never holds the young person's name.
+
+The service's 2020-21 demo data (593 referrals) is loaded first, so that the figures, which hide counts below
+10, are published and the one new case shows in them.
+
+Screenshots go to ``$VRU_SCREENSHOTS_DIR/web/referrals-<page>-phone.png`` when that is set.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from browser_util import PHONE, assert_accessible, login, open_page, screenshot
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from vru.web.accounts.models import AuditLog, Organisation, User
+from vru.web.referrals import demo, reports
+from vru.web.referrals.models import Closure, Contact, Referral, Rescue
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "a long enough password 1"
+NAME = "Quentin Browsertest"
+BARKING = "E09000002"
+
+
+def _person(email: str, role: str, org: Organisation | None) -> str:
+    u = User.objects.create_user(email, PASSWORD, organisation=org, full_name=email.split("@")[0].title())
+    u.groups.add(Group.objects.get(name=role))
+    return email
+
+
+def _world() -> dict:
+    demo.generate(seed=11)
+    st_giles = Organisation.objects.get(name="St Giles Trust (demo)")
+    school = Organisation.objects.create(name="A school (browser test)", kind="other")
+    return {
+        "referrer": _person("referrer.browser@example.org", "referrer", school),
+        "manager": _person("manager.browser@example.org", "provider manager", st_giles),
+        "caseworker": _person("caseworker.browser@example.org", "caseworker", st_giles),
+        "analyst": _person("analyst.browser@example.org", "analyst", None),
+    }
+
+
+def _check(page, name: str, seen: list[str]) -> None:
+    """What every page of the app must be, on a phone."""
+    assert "/referrals/" in page.url, page.url
+    assert page.locator("h1").count() == 1, page.url
+    assert NAME not in page.title() and "Quentin" not in page.url, page.url
+    assert_accessible(page)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"{page.url} scrolls sideways by {overflow} px on a phone"  # 1 px: rounding
+    screenshot(page, f"referrals-{name}-phone")
+    seen.append(name)
+
+
+def _clean(page, bad_requests: int = 0) -> None:
+    """No request off the machine and no console error, but for the ``bad_requests`` form pages sent with
+    mistakes on purpose: they answer 400, which Chromium logs as a failed resource."""
+    expected = [e for e in page.watch.errors if "the server responded with a status of 400" in e]
+    assert len(expected) == bad_requests, page.watch.errors
+    page.watch.errors[:] = [e for e in page.watch.errors if e not in expected]
+    page.watch.assert_clean()
+
+
+def _submit(page, button: str = "main button[type=submit]") -> None:
+    with page.expect_navigation(wait_until="load"):
+        page.locator(button).first.click()
+
+
+def _signed_in(browser, live_server, email: str):
+    page = open_page(browser, live_server.url, PHONE)
+    login(page, live_server.url, email, PASSWORD)
+    return page
+
+
+def test_the_whole_journey_of_a_case_on_a_phone(browser, live_server):
+    people = _world()
+    before = reports.service_report()
+    engaged_before = Closure.objects.filter(engaged=True).count()  # 151 of the demo's 243 accepted
+    assert before["total"] == 593
+    seen: list[str] = []
+    base = live_server.url
+    today = timezone.localdate()
+
+    # 1. a professional refers
+    page = _signed_in(browser, live_server, people["referrer"])
+    page.goto(base + "/referrals/mine/", wait_until="load")
+    _check(page, "mine", seen)
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("link", name="Make a referral").click()
+    _check(page, "new", seen)
+    page.check("#id_kind_0")  # intervention
+    page.select_option("#id_sector", "education")
+    page.fill("#id_name", NAME)
+    page.fill("#id_date_of_birth", today.replace(year=today.year - 9).isoformat())  # 9 today
+    page.select_option("#id_gender", "male")
+    page.select_option("#id_borough", BARKING)
+    page.check("#id_ind_county_lines")
+    page.check("#id_need_rescue")
+    page.fill("#id_missing_episodes", "3")
+    page.check("#id_consent_0")
+    page.check("#id_lawful_basis_0")
+    page.fill("#id_concerns", "Found in a trap house in another county")
+    _submit(page, "button[name=submit]")
+    error = page.locator("#id_date_of_birth-error")
+    assert error.is_visible() and "makes them 9" in error.inner_text() and "MASH" in error.inner_text()
+    assert page.locator(".govuk-error-summary a[href='#id_date_of_birth']").count() == 1
+    assert not Referral.objects.filter(person__name=NAME).exists()
+    _check(page, "new-errors", seen)
+    page.fill("#id_date_of_birth", today.replace(year=today.year - 16).isoformat())
+    _submit(page, "button[name=submit]")
+    assert page.locator(".govuk-error-summary").count() == 0, page.content()[:3000]
+    _check(page, "submitted", seen)
+    r = Referral.objects.get(person__name=NAME)
+    assert r.status == "submitted" and r.reference in page.locator("h1").inner_text()
+    assert str(r.pk) in page.url
+    _clean(page, bad_requests=1)
+    page.context.close()
+
+    # 2. a provider manager accepts and allocates
+    page = _signed_in(browser, live_server, people["manager"])
+    page.goto(base + "/referrals/triage/", wait_until="load")
+    _check(page, "triage", seen)
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("link", name=r.reference).click()
+    _check(page, "decide", seen)
+    page.check("#id_decision_0")  # accept
+    _submit(page)
+    assert "/allocate/" in page.url
+    _check(page, "allocate", seen)
+    assert "St Giles Trust (demo)" in page.locator("#suggested").inner_text()  # a rescue: the rule's provider
+    assert page.locator("#id_provider option:checked").inner_text().startswith("St Giles Trust (demo)")
+    _submit(page)
+    _check(page, "case-manager", seen)
+    r.refresh_from_db()
+    assert r.status == "accepted" and r.current_provider.organisation.name == "St Giles Trust (demo)"
+    _clean(page)
+    page.context.close()
+
+    # 3. a caseworker records sessions, a need and a rescue, then closes the case
+    page = _signed_in(browser, live_server, people["caseworker"])
+    page.goto(base + "/referrals/", wait_until="load")
+    _check(page, "cases", seen)
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("link", name=r.reference).click()
+    _check(page, "case", seen)
+    case_url = page.url
+    now = timezone.localtime()
+    earlier = max(now - timedelta(hours=2), now.replace(hour=0, minute=1))
+    for i, attendance in enumerate(("late", "attended")):
+        page.goto(case_url, wait_until="load")
+        with page.expect_navigation(wait_until="load"):
+            page.get_by_role("link", name="Record a contact or session").click()
+        if i == 0:
+            _check(page, "contact", seen)
+        page.fill("#id_when", (earlier + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M"))
+        page.select_option("#id_kind", "session")
+        page.check(f"#id_attendance_{['attended', 'late', 'dna'].index(attendance)}")
+        page.fill("#id_note", f"Session {i + 1} at the youth club")
+        _submit(page)
+        assert page.url == case_url, page.url
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("link", name="Add a need and desired outcome").click()
+    _check(page, "need", seen)
+    page.select_option("#id_category", "exit")
+    page.fill("#id_desired_outcome", "Stops running lines")
+    _submit(page)
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("link", name="Record a rescue").click()
+    _check(page, "rescue", seen)
+    page.fill("#id_county", "Norfolk")
+    page.select_option("#id_police_force", "Norfolk")
+    page.fill("#id_rescued_on", today.isoformat())
+    page.fill("#id_returned_on", today.isoformat())
+    _submit(page)
+    assert page.url == case_url
+    _check(page, "case-with-casework", seen)
+    assert "Norfolk" in page.locator("#rescues").inner_text()
+    assert page.locator("#contacts li").count() == 2
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("link", name="Close the case").click()
+    _check(page, "close", seen)
+    page.fill("#id_closed_on", (r.referral_date - timedelta(days=1)).isoformat())  # before the referral
+    page.select_option("#id_reason", "completed")
+    page.check("#id_engaged")
+    page.check("#id_involvement_0")  # ceased
+    page.select_option("#id_in_eet", "yes")
+    page.select_option("#id_fewer_missing", "yes")
+    page.select_option("#id_nrm_outcome", "none")
+    need = r.need_records.get()
+    page.check(f"#id_outcome_{need.pk}_0")  # achieved
+    _submit(page)
+    assert "before the referral" in page.locator("#id_closed_on-error").inner_text()
+    assert not Closure.objects.filter(referral=r).exists()
+    _check(page, "close-errors", seen)
+    page.fill("#id_closed_on", today.isoformat())
+    _submit(page)
+    assert page.url == case_url
+    _check(page, "case-closed", seen)
+    assert "Ceased" in page.locator("#closure").inner_text()
+    _clean(page, bad_requests=1)
+    page.context.close()
+    r.refresh_from_db()
+    assert r.status == "closed" and r.closure.engaged and r.closure.involvement == "ceased"
+    assert Contact.objects.filter(referral=r).count() == 2 and Rescue.objects.filter(referral=r).count() == 1
+    assert r.closure.outcomes.get().achievement == "achieved"
+    # every case-page read was audited, with the case's UUID and never the name
+    reads = AuditLog.objects.filter(action="view case", object_id=str(r.pk))
+    assert reads.count() >= 6 and not reads.filter(purpose__contains="Quentin").exists()
+
+    # 4. the analyst's figures count it
+    page = _signed_in(browser, live_server, people["analyst"])
+    page.goto(base + "/referrals/reports/", wait_until="load")
+    _check(page, "reports", seen)
+    after = reports.service_report()
+    assert after["total"] == 594
+    accepted, engaged = after["rates"]["acceptance"], after["rates"]["engagement"]
+    assert accepted["n"] == 594 and accepted["rate"] == round(100 * 244 / 594, 1)  # 243 + this one
+    assert engaged["rate"] == round(100 * (engaged_before + 1) / 244, 1)
+    assert engaged["rate"] != before["rates"]["engagement"]["rate"]
+    text = page.locator("main").inner_text()
+    assert "Submitted referrals: 594" in text
+    assert re.search(rf"Accepted\s+{accepted['rate']}% of 594", text), text[:1500]
+    assert NAME not in page.content()
+    _clean(page)
+    page.context.close()
+    assert seen == [
+        "mine", "new", "new-errors", "submitted", "triage", "decide", "allocate", "case-manager", "cases",
+        "case", "contact", "need", "rescue", "case-with-casework", "close", "close-errors", "case-closed",
+        "reports",
+    ]
