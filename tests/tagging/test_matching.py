@@ -261,23 +261,24 @@ def test_recall_on_planted_crimes(interval_s):
           f"({found[reach].mean():.4f} within the 30-min gap), precision {tp / (tp + fp):.4f}")
 
 
-def test_compiled_query_is_kept_on_disk_and_reused(tmp_path, monkeypatch):
+def test_compiled_query_is_kept_in_the_process_only(tmp_path, monkeypatch):
+    """The second run with the same parameters compiles nothing; nothing is written outside the process."""
     from vru.tagging import matching
 
-    monkeypatch.setenv("VRU_MATCH_SQL_CACHE", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     matching.compiled_query.cache_clear()
     pos = positions([("D1", "2024-06-01 12:00", CX, CY, 5.0, "GPS")])
     args = (pos, activations(), crime("2024-06-01 11:30", "2024-06-01 12:30"))
     first = match(*args)
-    assert len(list(tmp_path.glob("duckdb-*.json"))) == 1
-    # a new process (the memory cache emptied) reads the text from disk, compiling nothing
-    matching.compiled_query.cache_clear()
-    monkeypatch.setattr(matching, "match_expr", lambda *a, **k: pytest.fail("compiled again"))
+    def compile_again(*a, **k):
+        raise RuntimeError("compiled again")
+
+    monkeypatch.setattr(matching, "match_expr", compile_again)
     again = match(*args)
     pd.testing.assert_frame_equal(first.points, again.points)
-    # other parameters are another query
-    monkeypatch.undo()
-    monkeypatch.setenv("VRU_MATCH_SQL_CACHE", str(tmp_path))
-    match(*args, Params(radius_m=50.0))
-    assert len(list(tmp_path.glob("duckdb-*.json"))) == 2
+    assert list(tmp_path.rglob("*")) == []
+    # other parameters are another query, compiled afresh
+    with pytest.raises(MatchRunError, match="compiled again"):
+        match(*args, Params(radius_m=50.0))
     matching.compiled_query.cache_clear()

@@ -36,17 +36,12 @@ For one crime version (point ``c``, window ``[from, to]``) and the parameters :c
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import hashlib
-import json
 import math
-import os
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
@@ -364,55 +359,22 @@ _SCHEMAS = {
 _PLACEHOLDER = "vru_match_input_{}_7f3a"  # a name no other table has; replaced by each run's own names
 
 
-def _cache_dir() -> Path | None:
-    """Where compiled queries are kept between processes: ``$VRU_MATCH_SQL_CACHE`` ("off": nowhere),
-    else ``$XDG_CACHE_HOME/vru/match-sql`` (``~/.cache/vru/match-sql``)."""
-    env = os.environ.get("VRU_MATCH_SQL_CACHE")
-    if env:
-        return None if env.lower() == "off" else Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vru" / "match-sql"
-
-
-def _cache_key(params: Params, dialect: str) -> str:
-    """Changes with anything that can change the compiled text: the parameters, the dialect, this
-    module's and the schema module's source, and the versions of Ibis and sqlglot."""
-    import sqlglot
-
-    h = hashlib.sha256()
-    for part in (ALGORITHM_VERSION, repr(params), dialect, ibis.__version__, sqlglot.__version__):
-        h.update(part.encode() + b"\0")
-    for mod in (__file__, s.__file__):
-        h.update(Path(mod).read_bytes())
-    return h.hexdigest()[:32]
-
-
 @functools.lru_cache(maxsize=64)
 def compiled_query(params: Params, dialect: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """The SQL of :func:`match_expr` for ``params`` in ``dialect`` ("duckdb" or "pyspark") over three
     named input tables, with its result columns and which of them are times.
 
     Compiling the expression costs a few tenths of a second (as much as running it on a day of a
-    city's fixes), so it is done once per parameters and dialect: kept in this process, and on disk
-    (:func:`_cache_dir`, keyed by everything that can change the text) for the next process. Each
-    run registers its inputs under its own names and runs the same text."""
-    folder = _cache_dir()
-    path = folder / f"{dialect}-{_cache_key(params, dialect)}.json" if folder else None
-    if path is not None and path.is_file():
-        with contextlib.suppress(OSError, ValueError, KeyError):
-            d = json.loads(path.read_text())
-            return d["sql"], tuple(d["columns"]), tuple(d["times"])
+    city's fixes), so it is done once per parameters and dialect and kept in this process (a web
+    worker or a batch job compiles once). It is deliberately not kept on disk: running SQL text read
+    back from a writable file would let whoever can write that file change what runs over the tag data.
+    Each run registers its inputs under its own names and runs the same text."""
     tables = {name: ibis.table(ibis.schema(cols), name=_PLACEHOLDER.format(name))
               for name, cols in _SCHEMAS.items()}
     expr = match_expr(tables["positions"], tables["activations"], tables["crimes"], params)
     schema = expr.schema()
     out = (ibis.to_sql(expr, dialect=dialect), tuple(schema.names),
            tuple(c for c, t in schema.items() if t.is_timestamp()))
-    if path is not None:
-        with contextlib.suppress(OSError):  # a cache that cannot be written is no error
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"sql": out[0], "columns": out[1], "times": out[2]}))
-            os.replace(tmp, path)
     return out
 
 
