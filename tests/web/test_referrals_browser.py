@@ -240,3 +240,99 @@ def test_the_whole_journey_of_a_case_on_a_phone(browser, live_server):
         "case", "contact", "need", "rescue", "case-with-casework", "close", "close-errors", "case-closed",
         "reports",
     ]
+
+
+def test_the_other_pages_of_the_app_on_a_phone(browser, live_server):
+    """The pages the journey does not pass through: a draft, the intelligence list and its redacted view,
+    the break-glass page of a restricted case, the break-glass report, who may open a case, changing the
+    referral's details, a risk note, its review, a missing episode."""
+    from vru.web.referrals import services
+    from vru.web.referrals.models import Council, Provider, RiskNote, YoungPerson
+
+    org = Organisation.objects.create(name="Safer Streets (browser test)", kind="provider")
+    provider = Provider.objects.create(organisation=org, capacity=5)
+    brent = Organisation.objects.create(name="Brent Council (browser test)", kind="local_authority")
+    Council.objects.create(organisation=brent, borough="E09000005")
+    school = Organisation.objects.create(name="A school (browser test)", kind="other")
+    people = {
+        "referrer": _person("referrer.browser@example.org", "referrer", school),
+        "manager": _person("manager.browser@example.org", "provider manager", org),
+        "caseworker": _person("caseworker.browser@example.org", "caseworker", org),
+        "council": _person("council.browser@example.org", "council user", brent),
+    }
+    referrer = User.objects.get(email=people["referrer"])
+    manager = User.objects.get(email=people["manager"])
+    day = timezone.localdate() - timedelta(days=20)
+
+    def referral(**kw) -> Referral:
+        r = Referral.objects.create(
+            referrer=referrer, sector="education", referral_date=day, borough="E09000005", gender="female",
+            age_at_referral=15, ind_cse=True, **kw,
+        )
+        YoungPerson.objects.create(referral=r, name=NAME, date_of_birth=day.replace(year=day.year - 15))
+        return r
+
+    draft = referral(status="draft")
+    intel = referral(status="submitted", kind="intelligence", submitted_at=timezone.now())
+    intel.shared_with = Council.objects.get()
+    intel.save()
+    case = referral(status="accepted", submitted_at=timezone.now(), decided_at=timezone.now())
+    services.allocate(case, provider, manager)
+    note = RiskNote.objects.create(
+        referral=case, level="high", text="Owes a debt", review_on=timezone.localdate(), created_by=manager
+    )
+    seen: list[str] = []
+    base = live_server.url
+
+    page = _signed_in(browser, live_server, people["referrer"])
+    page.goto(f"{base}/referrals/mine/{draft.pk}/", wait_until="load")
+    _check(page, "draft", seen)
+    _clean(page)
+    page.context.close()
+
+    page = _signed_in(browser, live_server, people["council"])
+    page.goto(f"{base}/referrals/intelligence/", wait_until="load")
+    _check(page, "intelligence", seen)
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("link", name=intel.reference).click()
+    _check(page, "intelligence-detail", seen)
+    assert NAME in page.locator("main").inner_text()  # the council needs to know who; the title does not say
+    _clean(page)
+    page.context.close()
+
+    page = _signed_in(browser, live_server, people["manager"])
+    for name, path in [
+        ("access", "access/"),
+        ("update", "update/"),
+        ("risk", "risk/"),
+        ("missing", "missing/"),
+        ("risk-review", f"risk/{note.pk}/review/"),
+    ]:
+        page.goto(f"{base}/referrals/cases/{case.pk}/{path}", wait_until="load")
+        _check(page, name, seen)
+    # restrict the case to the manager: the caseworker then meets the break-glass page
+    page.goto(f"{base}/referrals/cases/{case.pk}/access/", wait_until="load")
+    page.check("#id_restricted")
+    page.locator("label[for^=id_allowed_staff_]", has_text="Manager.Browser").click()
+    _submit(page)
+    assert "/access/" not in page.url, page.content()[:2000]
+    _clean(page)
+    page.context.close()
+
+    page = _signed_in(browser, live_server, people["caseworker"])
+    page.goto(f"{base}/referrals/cases/{case.pk}/", wait_until="load")
+    _check(page, "break-glass", seen)
+    assert NAME not in page.content()
+    page.fill("#id_reason", "Police called out of hours about her")
+    _submit(page)
+    assert NAME in page.locator("main").inner_text()
+    _clean(page)
+    page.context.close()
+
+    page = _signed_in(browser, live_server, people["manager"])
+    page.goto(f"{base}/referrals/break-glass/", wait_until="load")
+    _check(page, "break-glass-report", seen)
+    assert "Police called out of hours" in page.locator("main").inner_text()
+    _clean(page)
+    page.context.close()
+    assert len(seen) == 10
