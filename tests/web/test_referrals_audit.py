@@ -81,42 +81,37 @@ def test_the_pages_leave_a_row_of_each_append_only_kind_and_their_audit_rows(w):
     assert {"allocate case", "change case", "break glass", "view case", "disclose intelligence"} <= actions
 
 
+def _refused(exc: type[Exception], row, field: str, value) -> None:
+    """Every ordinary ORM path that would change or delete ``row`` raises ``exc``."""
+    model = type(row)
+    setattr(row, field, value)
+    for attempt in (
+        row.save,
+        lambda: row.save(update_fields=[field]),
+        row.delete,
+        lambda: model.objects.filter(pk=row.pk).update(**{field: value}),
+        lambda: model.objects.filter(pk=row.pk).delete(),
+        lambda: model.objects.bulk_update([row], [field]),
+        lambda: model.objects.update_or_create(pk=row.pk, defaults={field: value}),
+    ):
+        with pytest.raises(exc):
+            attempt()
+
+
 def test_not_through_the_orm(w):
     r, intel = _rows(w)
     before = _state()
     for model in APPEND_ONLY:
         row = model.objects.first()
         field = next(f.name for f in model._meta.concrete_fields if f.get_internal_type() == "DateTimeField")
-        setattr(row, field, timezone.now() - timedelta(days=999))
-        with pytest.raises(AppendOnlyImmutable):
-            row.save()
-        with pytest.raises(AppendOnlyImmutable):
-            row.save(update_fields=[field])
-        with pytest.raises(AppendOnlyImmutable):
-            row.delete()
-        with pytest.raises(AppendOnlyImmutable):
-            model.objects.filter(pk=row.pk).update(**{field: timezone.now()})
-        with pytest.raises(AppendOnlyImmutable):
-            model.objects.filter(pk=row.pk).delete()
-        with pytest.raises(AppendOnlyImmutable):
-            model.objects.bulk_update([row], [field])
-        with pytest.raises(AppendOnlyImmutable):
-            model.objects.update_or_create(pk=row.pk, defaults={field: timezone.now()})
+        _refused(AppendOnlyImmutable, row, field, timezone.now() - timedelta(days=999))
         related = {Allocation: "allocations", ChangeRecord: "changes", BreakGlass: "break_glass"}
         with pytest.raises(AppendOnlyImmutable):  # through the referral's related manager
             getattr(row.referral, related.get(model, "disclosures")).all().delete()
-    for row in AuditLog.objects.filter(object_id__in=[str(r.pk), str(intel.pk)]):
-        row.purpose = "nothing happened"
-        with pytest.raises(AuditLogImmutable):
-            row.save()
-        with pytest.raises(AuditLogImmutable):
-            row.delete()
-        with pytest.raises(AuditLogImmutable):
-            AuditLog.objects.filter(pk=row.pk).update(purpose="x")
-        with pytest.raises(AuditLogImmutable):
-            AuditLog.objects.filter(pk=row.pk).delete()
-        with pytest.raises(AuditLogImmutable):
-            AuditLog.objects.bulk_update([row], ["purpose"])
+    rows = AuditLog.objects.filter(object_id__in=[str(r.pk), str(intel.pk)])
+    assert rows.count() >= 5
+    for row in rows:
+        _refused(AuditLogImmutable, row, "purpose", "nothing happened")
     # deleting what they point at is refused too (PROTECT), so no row goes by cascade
     for obj in (r, intel, w.cw_a, w.mgr_a, w.council_brent):
         with pytest.raises(ProtectedError):

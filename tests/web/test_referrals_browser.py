@@ -78,6 +78,11 @@ def _submit(page, button: str = "main button[type=submit]") -> None:
         page.locator(button).first.click()
 
 
+def _follow(page, link: str) -> None:
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("link", name=link).click()
+
+
 def _signed_in(browser, live_server, email: str):
     page = open_page(browser, live_server.url, PHONE)
     login(page, live_server.url, email, PASSWORD)
@@ -97,8 +102,7 @@ def test_the_whole_journey_of_a_case_on_a_phone(browser, live_server):
     page = _signed_in(browser, live_server, people["referrer"])
     page.goto(base + "/referrals/mine/", wait_until="load")
     _check(page, "mine", seen)
-    with page.expect_navigation(wait_until="load"):
-        page.get_by_role("link", name="Make a referral").click()
+    _follow(page, "Make a referral")
     _check(page, "new", seen)
     page.check("#id_kind_0")  # intervention
     page.select_option("#id_sector", "education")
@@ -132,8 +136,7 @@ def test_the_whole_journey_of_a_case_on_a_phone(browser, live_server):
     page = _signed_in(browser, live_server, people["manager"])
     page.goto(base + "/referrals/triage/", wait_until="load")
     _check(page, "triage", seen)
-    with page.expect_navigation(wait_until="load"):
-        page.get_by_role("link", name=r.reference).click()
+    _follow(page, r.reference)
     _check(page, "decide", seen)
     page.check("#id_decision_0")  # accept
     _submit(page)
@@ -152,16 +155,14 @@ def test_the_whole_journey_of_a_case_on_a_phone(browser, live_server):
     page = _signed_in(browser, live_server, people["caseworker"])
     page.goto(base + "/referrals/", wait_until="load")
     _check(page, "cases", seen)
-    with page.expect_navigation(wait_until="load"):
-        page.get_by_role("link", name=r.reference).click()
+    _follow(page, r.reference)
     _check(page, "case", seen)
     case_url = page.url
     now = timezone.localtime()
     earlier = max(now - timedelta(hours=2), now.replace(hour=0, minute=1))
     for i, attendance in enumerate(("late", "attended")):
         page.goto(case_url, wait_until="load")
-        with page.expect_navigation(wait_until="load"):
-            page.get_by_role("link", name="Record a contact or session").click()
+        _follow(page, "Record a contact or session")
         if i == 0:
             _check(page, "contact", seen)
         page.fill("#id_when", (earlier + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M"))
@@ -170,14 +171,12 @@ def test_the_whole_journey_of_a_case_on_a_phone(browser, live_server):
         page.fill("#id_note", f"Session {i + 1} at the youth club")
         _submit(page)
         assert page.url == case_url, page.url
-    with page.expect_navigation(wait_until="load"):
-        page.get_by_role("link", name="Add a need and desired outcome").click()
+    _follow(page, "Add a need and desired outcome")
     _check(page, "need", seen)
     page.select_option("#id_category", "exit")
     page.fill("#id_desired_outcome", "Stops running lines")
     _submit(page)
-    with page.expect_navigation(wait_until="load"):
-        page.get_by_role("link", name="Record a rescue").click()
+    _follow(page, "Record a rescue")
     _check(page, "rescue", seen)
     page.fill("#id_county", "Norfolk")
     page.select_option("#id_police_force", "Norfolk")
@@ -188,8 +187,7 @@ def test_the_whole_journey_of_a_case_on_a_phone(browser, live_server):
     _check(page, "case-with-casework", seen)
     assert "Norfolk" in page.locator("#rescues").inner_text()
     assert page.locator("#contacts li").count() == 2
-    with page.expect_navigation(wait_until="load"):
-        page.get_by_role("link", name="Close the case").click()
+    _follow(page, "Close the case")
     _check(page, "close", seen)
     page.fill("#id_closed_on", (r.referral_date - timedelta(days=1)).isoformat())  # before the referral
     page.select_option("#id_reason", "completed")
@@ -293,8 +291,7 @@ def test_the_other_pages_of_the_app_on_a_phone(browser, live_server):
     page = _signed_in(browser, live_server, people["council"])
     page.goto(f"{base}/referrals/intelligence/", wait_until="load")
     _check(page, "intelligence", seen)
-    with page.expect_navigation(wait_until="load"):
-        page.get_by_role("link", name=intel.reference).click()
+    _follow(page, intel.reference)
     _check(page, "intelligence-detail", seen)
     assert NAME in page.locator("main").inner_text()  # the council needs to know who; the title does not say
     _clean(page)

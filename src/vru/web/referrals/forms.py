@@ -62,6 +62,20 @@ def plain_messages(form) -> None:
             msgs["invalid_choice"] = "Choose one of the options listed"
 
 
+def reason_field(
+    label: str, *, required: str, too_short: str, min_length: int = 5, max_length: int = MAX_TEXT, **kw
+) -> forms.CharField:
+    """A required free-text answer (a reason, a finding) of at least ``min_length`` characters."""
+    return forms.CharField(
+        label=label,
+        min_length=min_length,
+        max_length=max_length,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": required, "min_length": too_short},
+        **kw,
+    )
+
+
 class ReferralsForm(GovukFormMixin):
     """GOV.UK markup and errors (``GovukFormMixin``) with :func:`plain_messages`."""
 
@@ -390,15 +404,10 @@ class RiskReviewForm(ReferralsForm, forms.Form):
         help_text="Only if the risk remains: today or within a year.",
         error_messages={"invalid": "Enter a real date, like 2026-03-27"},
     )
-    note = forms.CharField(
-        label="What the review found",
-        min_length=5,
-        max_length=MAX_TEXT,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={
-            "required": "Say what the review found",
-            "min_length": "Say what the review found in at least 5 characters",
-        },
+    note = reason_field(
+        "What the review found",
+        required="Say what the review found",
+        too_short="Say what the review found in at least 5 characters",
     )
 
     def clean(self):
@@ -510,15 +519,10 @@ class UpdateForm(ReferralsForm, forms.ModelForm):
     """A change after submission: each changed field is kept with its old value and the reason."""
 
     contact = forms.CharField(label="Contact details", max_length=300, required=False)
-    reason = forms.CharField(
-        label="Reason for the change",
-        min_length=5,
-        max_length=MAX_TEXT,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={
-            "required": "Give the reason for the change",
-            "min_length": "Give a reason of at least 5 characters",
-        },
+    reason = reason_field(
+        "Reason for the change",
+        required="Give the reason for the change",
+        too_short="Give a reason of at least 5 characters",
     )
 
     class Meta:
@@ -540,16 +544,13 @@ class UpdateForm(ReferralsForm, forms.ModelForm):
 
 
 class BreakGlassForm(ReferralsForm, forms.Form):
-    reason = forms.CharField(
-        label="Why do you need to open this record?",
+    reason = reason_field(
+        "Why do you need to open this record?",
+        required="Give the reason you need to open this record",
+        too_short="Give a reason of at least 10 characters",
         min_length=10,
         max_length=500,
-        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="It is recorded with your name and the time, and shown to your organisation's managers.",
-        error_messages={
-            "required": "Give the reason you need to open this record",
-            "min_length": "Give a reason of at least 10 characters",
-        },
     )
 
 

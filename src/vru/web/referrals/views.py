@@ -107,12 +107,12 @@ def _edit(request, r: Referral | None):
             return redirect("referrals:draft", pk=r.pk)
         messages.success(request, f"Draft {r.reference} saved.")
         return redirect("referrals:draft", pk=r.pk)
-    return render(
-        request,
-        "referrals/referral_form.html",
-        {"form": form, "referral": r},
-        status=400 if form.errors else 200,
-    )
+    return _form_page(request, "referrals/referral_form.html", {"form": form, "referral": r})
+
+
+def _form_page(request, template: str, context: dict):
+    """A page with ``context["form"]``: 400 when it was sent with mistakes (each next to its field)."""
+    return render(request, template, context, status=400 if context["form"].errors else 200)
 
 
 # -------------------------------------------------------------------------------------------- triage
@@ -132,12 +132,8 @@ def _read(request, r: Referral):
 
 
 def _break_glass_page(request, r: Referral, form=None, status=200):
-    return render(
-        request,
-        "referrals/break_glass.html",
-        {"referral": r, "form": form or BreakGlassForm()},
-        status=status,
-    )
+    context = {"referral": r, "form": form or BreakGlassForm()}
+    return render(request, "referrals/break_glass.html", context, status=status)
 
 
 @require_perms(TRIAGE)
@@ -168,12 +164,8 @@ def decide(request, pk):
         )
     if request.method == "GET" and _read(request, r) is None:
         return _break_glass_page(request, r)
-    return render(
-        request,
-        "referrals/decide.html",
-        {"referral": r, "form": form, "person": getattr(r, "person", None)},
-        status=400 if form.errors else 200,
-    )
+    context = {"referral": r, "form": form, "person": getattr(r, "person", None)}
+    return _form_page(request, "referrals/decide.html", context)
 
 
 @require_perms(TRIAGE)
@@ -210,7 +202,7 @@ def allocate(request, pk):
             if services.caseload(request.user).filter(pk=r.pk).exists():
                 return redirect("referrals:case", pk=r.pk)
             return redirect("referrals:triage")
-    return render(
+    return _form_page(
         request,
         "referrals/allocate.html",
         {
@@ -221,7 +213,6 @@ def allocate(request, pk):
             "providers": services.Provider.objects.filter(active=True),
             "history": r.allocations.select_related("provider"),
         },
-        status=400 if form.errors else 200,
     )
 
 
@@ -335,11 +326,8 @@ def _casework(form_class, template_title: str, action: str):
                 audit(request, action, r, f"casework: {action}")
             messages.success(request, f"{template_title} recorded.")
             return redirect("referrals:case", pk=r.pk)
-        return render(
-            request,
-            "referrals/casework_form.html",
-            {"referral": r, "form": form, "title": template_title},
-            status=400 if form.errors else 200,
+        return _form_page(
+            request, "referrals/casework_form.html", {"referral": r, "form": form, "title": template_title}
         )
 
     view.__name__ = action.replace(" ", "_")
@@ -400,12 +388,7 @@ def review_risk(request, pk, note):
             audit(request, "review risk note", r, f"casework: risk note {n.pk} reviewed ({found})")
         messages.success(request, "Risk review recorded.")
         return redirect("referrals:case", pk=r.pk)
-    return render(
-        request,
-        "referrals/risk_review.html",
-        {"referral": r, "note": n, "form": form},
-        status=400 if form.errors else 200,
-    )
+    return _form_page(request, "referrals/risk_review.html", {"referral": r, "note": n, "form": form})
 
 
 @require_perms(CASE)
@@ -428,11 +411,8 @@ def close(request, pk):
             audit(request, "close case", r, "casework: case closed with its outcomes")
         messages.success(request, f"Case {r.reference} closed.")
         return redirect("referrals:case", pk=r.pk)
-    return render(
-        request,
-        "referrals/casework_form.html",
-        {"referral": r, "form": form, "title": "Close the case"},
-        status=400 if form.errors else 200,
+    return _form_page(
+        request, "referrals/casework_form.html", {"referral": r, "form": form, "title": "Close the case"}
     )
 
 
@@ -470,11 +450,10 @@ def update(request, pk):
             audit(request, "change case", r, f"casework: {len(rows)} field(s) changed: {reason[:200]}")
         messages.success(request, f"{len(rows)} change(s) recorded.")
         return redirect("referrals:case", pk=r.pk)
-    return render(
+    return _form_page(
         request,
         "referrals/casework_form.html",
         {"referral": r, "form": form, "title": "Change the referral's details"},
-        status=400 if form.errors else 200,
     )
 
 
@@ -496,11 +475,8 @@ def restrict(request, pk):
             )
         messages.success(request, "Access to the case saved.")
         return redirect("referrals:case", pk=r.pk)
-    return render(
-        request,
-        "referrals/casework_form.html",
-        {"referral": r, "form": form, "title": "Who may open it"},
-        status=400 if form.errors else 200,
+    return _form_page(
+        request, "referrals/casework_form.html", {"referral": r, "form": form, "title": "Who may open it"}
     )
 
 
