@@ -145,49 +145,63 @@ def feasible_intervals(values, constraints: Sequence[Constraint], mask,
     subject to ``sum(members) == total`` with published values substituted. Returns a frame
     indexed by cell with ``lower``, ``upper`` (``inf`` when unbounded) and ``width``.
     """
-    from scipy.optimize import linprog
-
-    v = np.asarray(values, dtype=float)
     m = np.asarray(mask, dtype=bool)
-    hidden = np.flatnonzero(m)
-    pos = {c: i for i, c in enumerate(hidden)}
-    rows, rhs = [], []
-    for members, total in constraints:
-        coef = np.zeros(len(hidden))
-        b = 0.0
-        for c in members:
-            if m[c]:
-                coef[pos[c]] += 1.0
-            else:
-                b -= v[c]
-        if m[total]:
-            coef[pos[total]] -= 1.0
-        else:
-            b += v[total]
-        if coef.any():
-            rows.append(coef)
-            rhs.append(b)
-    a_eq = np.array(rows) if rows else None
-    b_eq = np.array(rhs) if rows else None
-    want = hidden if cells is None else np.asarray(list(cells), dtype=int)
+    audit = _Audit(values, constraints, m)
+    want = np.flatnonzero(m) if cells is None else np.asarray(list(cells), dtype=int)
     out = []
     for c in want:
-        if not m[c]:
+        lo, hi = audit.interval(int(c))
+        out.append((int(c), lo, hi, hi - lo))
+    return pd.DataFrame(out, columns=["cell", "lower", "upper", "width"]).set_index("cell")
+
+
+class _Audit:
+    """The attacker's linear system for one suppression mask, built once; :meth:`interval` solves the
+    two LPs (``min x_c`` and ``max x_c``) of one suppressed cell on it."""
+
+    def __init__(self, values, constraints: Sequence[Constraint], mask: np.ndarray) -> None:
+        v = np.asarray(values, dtype=float)
+        m = np.asarray(mask, dtype=bool)
+        self.mask = m
+        hidden = np.flatnonzero(m)
+        self.pos = {c: i for i, c in enumerate(hidden)}
+        self.n = len(hidden)
+        rows, rhs = [], []
+        for members, total in constraints:
+            coef = np.zeros(self.n)
+            b = 0.0
+            for c in members:
+                if m[c]:
+                    coef[self.pos[c]] += 1.0
+                else:
+                    b -= v[c]
+            if m[total]:
+                coef[self.pos[total]] -= 1.0
+            else:
+                b += v[total]
+            if coef.any():
+                rows.append(coef)
+                rhs.append(b)
+        self.a_eq = np.array(rows) if rows else None
+        self.b_eq = np.array(rhs) if rows else None
+
+    def interval(self, c: int) -> tuple[float, float]:
+        from scipy.optimize import linprog
+
+        if not self.mask[c]:
             raise ValueError(f"cell {c} is not suppressed")
-        obj = np.zeros(len(hidden))
-        obj[pos[c]] = 1.0
+        obj = np.zeros(self.n)
+        obj[self.pos[c]] = 1.0
         bounds = []
         for sign in (1.0, -1.0):
-            res = linprog(sign * obj, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+            res = linprog(sign * obj, A_eq=self.a_eq, b_eq=self.b_eq, bounds=(0, None), method="highs")
             if res.status == 3:  # unbounded
                 bounds.append(-np.inf if sign > 0 else np.inf)
             elif res.status != 0:
                 raise RuntimeError(f"audit LP failed for cell {c}: {res.message}")
             else:
                 bounds.append(sign * res.fun)
-        lo, hi = max(bounds[0], 0.0), bounds[1]
-        out.append((int(c), lo, hi, hi - lo))
-    return pd.DataFrame(out, columns=["cell", "lower", "upper", "width"]).set_index("cell")
+        return max(bounds[0], 0.0), bounds[1]
 
 
 def _component(start: int, constraints: Sequence[Constraint], mask: np.ndarray) -> set[int]:
@@ -221,19 +235,30 @@ def suppress(values, constraints: Sequence[Constraint], *, min_n: int = DEFAULT_
     mask = prim.copy()
     _complete(v, constraints, mask)
     tol = 1e-6 * max(1.0, float(v.max(initial=0.0)))  # LP solver tolerance, relative to the table
+    # Suppressing a cell more only widens every interval (a published value becomes one more unknown),
+    # so a cell found protected stays protected: each pass audits only the cells not yet found so, in
+    # table order, and stops at the first weak one (the one the rule acts on), as auditing them all
+    # would, with far fewer LPs.
+    protected: set[int] = set()
     while True:
-        idx = np.flatnonzero(prim & mask)
-        if len(idx) == 0:
+        audit = _Audit(v, constraints, mask)
+        weak = None
+        for c in np.flatnonzero(prim & mask):
+            if int(c) in protected:
+                continue
+            lo, hi = audit.interval(int(c))
+            if hi - lo > protection + tol:
+                protected.add(int(c))
+            else:
+                weak = int(c)
+                break
+        if weak is None:
             break
-        iv = feasible_intervals(v, constraints, mask, cells=idx)
-        weak = iv.index[~(iv["width"] > protection + tol)]
-        if len(weak) == 0:
-            break
-        group = _component(int(weak[0]), constraints, mask)
+        group = _component(weak, constraints, mask)
         candidates = {d for members, total in constraints
                       if group & {*members, total} for d in (*members, total) if not mask[d]}
         if not candidates:
-            raise RuntimeError(f"cannot protect cell {int(weak[0])}: every linked cell is hidden")
+            raise RuntimeError(f"cannot protect cell {weak}: every linked cell is hidden")
         mask[min(candidates, key=lambda c: (v[c], c))] = True
         _complete(v, constraints, mask)
     return mask, prim

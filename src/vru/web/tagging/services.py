@@ -398,6 +398,27 @@ def _positions_by_type_month() -> pd.DataFrame:
         con.close()
 
 
+def _published_cached(counts: dict[str, pd.DataFrame], min_n: int, suppress_table) -> dict[str, pd.DataFrame]:
+    """Each measure's published (suppressed) table, kept in the cache under a keyed hash of the counts.
+
+    Suppression audits every hidden cell by linear programming (seconds for a few years of months),
+    while the counts change only when wearers, matches or breaches do: the same counts give the same
+    published tables, so they are computed once per change. Only the published tables are cached; the
+    key is an HMAC (the site's secret key) of the counts, so the key cannot be used to guess them.
+    """
+    from django.core.cache import cache
+    from django.utils.crypto import salted_hmac
+
+    text = "|".join(f"{k}:{min_n}:{t.to_json(orient='split')}" for k, t in sorted(counts.items()))
+    key = "tagging-figures:" + salted_hmac("vru.tagging.figures", text, algorithm="sha256").hexdigest()
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    published = {k: suppress_table(t, min_n=min_n).published() for k, t in counts.items() if t.shape[1]}
+    cache.set(key, published, None)
+    return published
+
+
 def figures(min_n: int = FIGURES_MIN_N) -> list[dict]:
     """The programme figures as they may be published: each measure's order type x month table with its
     margins, cells below ``min_n`` suppressed with complementary suppression
@@ -407,13 +428,14 @@ def figures(min_n: int = FIGURES_MIN_N) -> list[dict]:
     from .models import ORDER_TYPES
 
     counts = figures_counts()
+    published = _published_cached(counts, min_n, suppress_table)
     out = []
     for key, label in MEASURES:
         t = counts[key]
         if t.shape[1] == 0:
             out.append({"key": key, "label": label, "table": None})
             continue
-        pub = suppress_table(t, min_n=min_n).published()
+        pub = published[key]
         names = dict(ORDER_TYPES) | {"Total": "Total"}
         rows = [(names.get(i, i), [None if pd.isna(v) else int(v) for v in pub.loc[i]]) for i in pub.index]
         out.append({"key": key, "label": label, "table": pub, "columns": list(pub.columns), "rows": rows})
