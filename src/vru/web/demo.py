@@ -3,8 +3,10 @@ own demo content and the dashboard's cache.
 
 Idempotent: seeding twice changes nothing. The demo users' passwords are generated at random the first
 time and kept in ``settings.VRU_DEMO_USERS_FILE`` (``<data dir>/demo-users.txt``, mode 0600), never in
-the repository; ``vru serve`` prints them. Addresses use the reserved ``.test`` domain, so no email
-can ever reach anybody. Every person is fictional.
+the repository; ``vru serve`` prints them (:func:`describe_users`). An app's own demo users (a role the app
+adds, such as tagging's police analyst or referrals' referrer) are made by its ``demo.seed`` through
+:func:`app_user`, the same mechanism, with their passwords in ``demo-users-<app>.txt`` beside that file.
+Addresses use the reserved ``.test`` domain, so no email can ever reach anybody. Every person is fictional.
 """
 
 from __future__ import annotations
@@ -52,22 +54,34 @@ def users_file() -> Path:
     return Path(settings.VRU_DEMO_USERS_FILE)
 
 
-def read_passwords(path: Path | None = None) -> dict[str, str]:
-    """``{email: password}`` from the demo-users file (empty when there is none)."""
-    path = path or users_file()
-    out: dict[str, str] = {}
+def app_users_file(app: str) -> Path:
+    """The private passwords file of ``app``'s own demo users, beside the platform's:
+    ``demo-users-<app>.txt`` (mode 0600)."""
+    path = users_file()
+    return path.with_name(f"{path.stem}-{app}{path.suffix}")
+
+
+def _read(path: Path) -> dict[str, tuple[str, str]]:
+    """``{email: (password, role)}`` from a demo-users file, in its order (empty when there is none)."""
+    out: dict[str, tuple[str, str]] = {}
     if path.exists():
         for line in path.read_text().splitlines():
             if line and not line.startswith("#"):
                 parts = line.split("\t")
                 if len(parts) >= 2:
-                    out[parts[0]] = parts[1]
+                    out[parts[0]] = (parts[1], parts[2] if len(parts) > 2 else "")
     return out
 
 
-def _write_passwords(path: Path, passwords: dict[str, str]) -> None:
-    roles = {email: role for role, email, *_ in USERS}
-    text = HEADER + "".join(f"{e}\t{passwords[e]}\t{roles[e]}\n" for _, e, *_ in USERS if e in passwords)
+def read_passwords(path: Path | None = None) -> dict[str, str]:
+    """``{email: password}`` from a demo-users file (the platform's by default; empty when there is none)."""
+    return {email: password for email, (password, _) in _read(path or users_file()).items()}
+
+
+def _write(path: Path, rows: dict[str, tuple[str, str]]) -> None:
+    """Write ``{email: (password, role)}`` to ``path`` with mode 0600 (a private temporary file, then an
+    atomic rename: no moment where the passwords are readable by others or half written)."""
+    text = HEADER + "".join(f"{e}\t{password}\t{role}\n" for e, (password, role) in rows.items())
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -77,10 +91,53 @@ def _write_passwords(path: Path, passwords: dict[str, str]) -> None:
     os.replace(tmp, path)
 
 
-def _seed_accounts() -> dict:
+def _demo_user(email: str, full_name: str, organisation, role: str, rows: dict, *, staff: bool = False):
+    """Make sure the demo user ``email`` exists, holds ``role`` and has the password kept in ``rows``
+    (``{email: (password, role)}``, updated in place). Returns (user, what happened: "created",
+    "password reset" or ""). A user whose password is not in ``rows`` (the file was lost) gets a new one."""
     from django.contrib.auth.models import Group
 
-    from vru.web.accounts.models import Organisation, User
+    from vru.web.accounts.models import User
+
+    user = User.objects.filter(email=email).first()
+    known = rows.get(email, (None, ""))[0]
+    what = ""
+    if user is None:
+        password = known or secrets.token_urlsafe(12)
+        user = User.objects.create_user(email, password, full_name=full_name, organisation=organisation,
+                                        is_staff=staff)
+        what = "created"
+    elif known is None:
+        password = secrets.token_urlsafe(12)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        what = "password reset"
+    else:
+        password = known
+    rows[email] = (password, role)
+    group = Group.objects.get(name=role)
+    if not user.groups.filter(pk=group.pk).exists():
+        user.groups.add(group)
+    return user, what
+
+
+def app_user(app: str, email: str, full_name: str, organisation, role: str, stdout=None):
+    """An app's own demo user (a role the app adds, or a platform role at one of the app's organisations):
+    made once, with a password generated at random into ``app_users_file(app)`` (mode 0600), listed by
+    :func:`describe_users`. Idempotent; the one mechanism every app's ``demo.seed`` uses. Returns the user."""
+    path = app_users_file(app)
+    rows = _read(path)
+    before = dict(rows)
+    user, what = _demo_user(email, full_name, organisation, role, rows)
+    if rows != before or not path.exists():
+        _write(path, rows)
+    if what and stdout:
+        stdout.write(f"{app} demo user {email} ({role}): {what}\n")
+    return user
+
+
+def _seed_accounts() -> dict:
+    from vru.web.accounts.models import Organisation
 
     created = {"organisations": 0, "users": 0, "passwords_reset": 0}
     orgs = {}
@@ -91,32 +148,16 @@ def _seed_accounts() -> dict:
         created["organisations"] += new
         orgs[name] = org
     path = users_file()
-    passwords = read_passwords(path)
-    changed = False
+    known = _read(path)
+    rows: dict[str, tuple[str, str]] = {}
     for role, email, full_name, org_name, staff in USERS:
-        user = User.objects.filter(email=email).first()
-        if user is None:
-            password = passwords.get(email) or secrets.token_urlsafe(12)
-            user = User.objects.create_user(
-                email, password, full_name=full_name, organisation=orgs[org_name], is_staff=staff
-            )
-            created["users"] += 1
-        elif email not in passwords:
-            # The file was lost: the old password is unknown, so give the demo user a new one.
-            password = secrets.token_urlsafe(12)
-            user.set_password(password)
-            user.save(update_fields=["password"])
-            created["passwords_reset"] += 1
-        else:
-            password = passwords[email]
-        if passwords.get(email) != password:
-            passwords[email] = password
-            changed = True
-        group = Group.objects.get(name=role)
-        if not user.groups.filter(pk=group.pk).exists():
-            user.groups.add(group)
-    if changed or not path.exists():
-        _write_passwords(path, passwords)
+        if email in known:
+            rows[email] = known[email]
+        _, what = _demo_user(email, full_name, orgs[org_name], role, rows, staff=staff)
+        created["users"] += what == "created"
+        created["passwords_reset"] += what == "password reset"
+    if rows != known or not path.exists():
+        _write(path, rows)
     return created
 
 
@@ -156,9 +197,16 @@ def seed(stdout=None, *, apps: bool = True, warm: bool = True) -> dict:
 
 
 def describe_users() -> str:
-    """The demo users, their roles and passwords, as ``vru serve`` prints them."""
-    passwords = read_passwords()
+    """Every demo user, its role and password, as ``vru serve`` prints them: the platform's, then each
+    installed app's own (``app_users_file``)."""
     lines = [f"Demo users (passwords generated on this machine, kept in {users_file()}):"]
+    rows = _read(users_file())
     for role, email, *_ in USERS:
-        lines.append(f"  {role:<18} {email:<34} {passwords.get(email, '?')}")
+        lines.append(f"  {role:<18} {email:<34} {rows.get(email, ('?',))[0]}")
+    for app in settings.INSTALLED_APPS:
+        name = app.rsplit(".", 1)[-1]
+        own = _read(app_users_file(name)) if app.startswith("vru.web.") else {}
+        if own:
+            lines.append(f"  ({name}: kept in {app_users_file(name)})")
+            lines.extend(f"  {role:<18} {email:<34} {password}" for email, (password, role) in own.items())
     return "\n".join(lines)

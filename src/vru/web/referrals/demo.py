@@ -1,6 +1,12 @@
 """Synthetic referrals and cases with the shape of Rescue and Response's 2020-21 figures (593 referrals,
 41% accepted, 62% of those accepted engaged, 88% of those engaged reduced or ceased their involvement;
-LBBD Health and Wellbeing Board minutes, docs/web-referrals.md). Every name is made up."""
+LBBD Health and Wellbeing Board minutes, docs/web-referrals.md). Every name is made up.
+
+:func:`seed` is ``vru serve``'s demo of this app (idempotent): the synthetic data once, and demo users to walk
+the journey with (a referrer, a provider manager at the platform demo caseworker's organisation, made a
+provider here, and a council user for Barking and Dagenham), made by the platform's ``vru.web.demo.app_user``
+with their passwords in ``demo-users-referrals.txt``.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from .models import (
     AllocationRule,
     Closure,
     Contact,
+    Council,
     Need,
     NeedOutcome,
     Provider,
@@ -37,6 +44,22 @@ RULES = [
     (30, "relocation", "", 2),
     (40, "family", "", 2),
     (90, "any", "", 0),
+]
+#: The user the synthetic referrals are made, allocated and closed by: nobody signs in as it.
+SYNTHETIC_REFERRER = "synthetic.referrer@demo.vru.test"
+OLD_SYNTHETIC_REFERRER = "referrer.demo@example.org"  # its address before; a demo database made then is moved
+#: The platform demo's caseworker organisation (vru.web.demo.USERS), a provider of this app in the demo.
+CASEWORK_ORGANISATION = "Demo County Lines Casework Service"
+CASEWORK_CAPACITY = 20
+REFERRING_ORGANISATION = ("Hillview Academy (demo)", "other", "A fictional secondary school that refers.")
+COUNCIL_ORGANISATION = ("Barking and Dagenham Council (demo)", "local_authority",
+                        "A fictional council user organisation for the demo.")
+COUNCIL_BOROUGH = "E09000002"  # Barking and Dagenham, where the 2020-21 figures come from
+#: (role, email, full name, organisation): the journey's demo users; the caseworker is the platform's.
+JOURNEY_USERS = [
+    ("referrer", "referrer@demo.vru.test", "Rory Referrer (demo)", REFERRING_ORGANISATION[0]),
+    ("provider manager", "provider.manager@demo.vru.test", "Morgan Manager (demo)", CASEWORK_ORGANISATION),
+    ("council user", "council.user@demo.vru.test", "Cal Council-Officer (demo)", COUNCIL_ORGANISATION[0]),
 ]
 FIRST = ["Alex", "Sam", "Jordan", "Taylor", "Casey", "Jamie", "Riley", "Morgan", "Charlie", "Robin"]
 LAST = ["Demo", "Example", "Sample", "Fictional", "Madeup"]
@@ -69,9 +92,9 @@ def generate(seed: int = 2021, total: int = TOTAL) -> Counts:
     rng = random.Random(seed)
     provs = providers()
     org, _ = Organisation.objects.get_or_create(name="Demo referrers", defaults={"kind": "other"})
-    referrer, _ = User.objects.get_or_create(
-        email="referrer.demo@example.org", defaults={"organisation": org, "full_name": "Demo referrer"}
-    )
+    referrer = User.objects.filter(email=SYNTHETIC_REFERRER).first() or User.objects.create_user(
+        SYNTHETIC_REFERRER, None, organisation=org, full_name="Synthetic referrer (demo)"
+    )  # no password: nobody signs in as it
     n_accepted = round(ACCEPTED_RATE * total)
     n_engaged = round(ENGAGED_RATE * n_accepted)
     n_reduced = round(REDUCED_RATE * n_engaged)
@@ -168,3 +191,47 @@ def generate(seed: int = 2021, total: int = TOTAL) -> Counts:
     Closure.objects.bulk_create(closures)
     NeedOutcome.objects.bulk_create(outcomes)
     return Counts(total, n_accepted, n_engaged, n_reduced)
+
+
+def _organisation(name: str, kind: str, description: str) -> Organisation:
+    org, _ = Organisation.objects.get_or_create(
+        name=name, defaults={"kind": kind, "verified": True, "description": description}
+    )
+    return org
+
+
+def seed(stdout=None, *, seed: int = 2021) -> dict:
+    """``vru serve``'s demo of this app (``vru.web.demo.seed`` calls it after the platform's users, in its
+    transaction). Idempotent: the synthetic 2020-21 data (:func:`generate`) is made once (when its referrer
+    has no referral); the platform's caseworker organisation becomes a provider (its caseworker sees that
+    provider's cases, nothing more); a council for Barking and Dagenham receives that borough's
+    intelligence referrals; and the journey's demo users exist (``vru.web.demo.app_user``)."""
+    from vru.web import demo as platform_demo
+
+    made = {"referrals": 0}
+    if not User.objects.filter(email=SYNTHETIC_REFERRER).exists():
+        User.objects.filter(email=OLD_SYNTHETIC_REFERRER).update(
+            email=SYNTHETIC_REFERRER, full_name="Synthetic referrer (demo)", password="!"
+        )
+    casework = Organisation.objects.get(name=CASEWORK_ORGANISATION)
+    Provider.objects.get_or_create(organisation=casework, defaults={"capacity": CASEWORK_CAPACITY})
+    council = Council.objects.filter(borough=COUNCIL_BOROUGH).first() or Council.objects.create(
+        borough=COUNCIL_BOROUGH, organisation=_organisation(*COUNCIL_ORGANISATION)
+    )  # the borough's council if an administrator made one, else the demo's
+    orgs = {
+        REFERRING_ORGANISATION[0]: _organisation(*REFERRING_ORGANISATION),
+        CASEWORK_ORGANISATION: casework,
+        COUNCIL_ORGANISATION[0]: council.organisation,
+    }
+    for role, email, full_name, org_name in JOURNEY_USERS:
+        platform_demo.app_user("referrals", email, full_name, orgs[org_name], role, stdout)
+    if not Referral.objects.filter(referrer__email=SYNTHETIC_REFERRER).exists():
+        made["referrals"] = generate(seed=seed).referrals
+        if stdout:
+            stdout.write(f"referrals demo: {made['referrals']} synthetic referrals (2020-21 shape)\n")
+    # As a submission does (views._save_referral): intelligence goes to the council of its borough.
+    made["shared"] = Referral.objects.filter(
+        kind="intelligence", borough=COUNCIL_BOROUGH, shared_with__isnull=True, status="submitted",
+        referrer__email=SYNTHETIC_REFERRER,
+    ).update(shared_with=council)
+    return made

@@ -4,14 +4,12 @@ trails (``simulate.plant_crimes``) and matched, and the breaches found. Everythi
 drawn from a seeded generator; tag data never comes from outside. Idempotent: a second run adds nothing.
 
 The demo police analyst (``police.analyst@demo.vru.test``, Demo Metropolitan Police) is made here; its
-password is generated once, kept in ``demo-users-tagging.txt`` beside the demo-users file (mode 0600)
-and printed.
+password is generated once by the platform's ``vru.web.demo.app_user``, kept in ``demo-users-tagging.txt``
+beside the demo-users file (mode 0600) and listed by ``vru serve``.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 import tempfile
 from datetime import date
 
@@ -70,10 +68,7 @@ def zone_on_trail(sim, wearer_ref: str, half_side_m: float = 150.0):
 
 
 def seed(stdout=None) -> dict:
-    from django.contrib.auth.models import Group
-
-    from vru.web import demo as platform_demo
-    from vru.web.accounts.models import Organisation, User
+    from vru.web.accounts.models import Organisation
 
     from . import services
     from .models import DeviceActivation, ForceOrganisation, Wearer, WearerIdentity, Zone
@@ -88,7 +83,7 @@ def seed(stdout=None) -> dict:
         name=OTHER_PROBATION, defaults={"kind": "probation", "verified": True,
                                         "description": "A fictional probation region."})
     probation = Organisation.objects.get(name=PROBATION)
-    _analyst(User, Group, police, POLICE_ANALYST, platform_demo, stdout)
+    _analyst(police, POLICE_ANALYST, stdout)
     if Wearer.objects.filter(ref__startswith="W0000").exists():
         return created
     sim = simulated()
@@ -125,25 +120,9 @@ def seed(stdout=None) -> dict:
     return created
 
 
-def _analyst(User, Group, police, role, platform_demo, stdout) -> None:
-    """The demo police analyst, with a password kept in the demo-users file like the others'."""
-    path = platform_demo.users_file().with_name("demo-users-tagging.txt")
-    passwords = platform_demo.read_passwords(path)
-    user = User.objects.filter(email=ANALYST_EMAIL).first()
-    password = passwords.get(ANALYST_EMAIL)
-    if user is None or password is None:
-        password = password or secrets.token_urlsafe(12)
-        if user is None:
-            user = User.objects.create_user(ANALYST_EMAIL, password, full_name="Pam Police-Analyst (demo)",
-                                            organisation=police)
-        else:
-            user.set_password(password)
-            user.save(update_fields=["password"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(platform_demo.HEADER + f"{ANALYST_EMAIL}\t{password}\t{role}\n")
-        os.chmod(path, 0o600)
-    user.groups.add(Group.objects.get(name=role))
-    if stdout:
-        stdout.write(f"  {role:<18} {ANALYST_EMAIL:<34} {password}\n")
+def _analyst(police, role, stdout) -> None:
+    """The demo police analyst: an app demo user of the platform's (``vru.web.demo.app_user``), its password
+    kept in ``demo-users-tagging.txt``."""
+    from vru.web import demo as platform_demo
+
+    platform_demo.app_user("tagging", ANALYST_EMAIL, "Pam Police-Analyst (demo)", police, role, stdout)
