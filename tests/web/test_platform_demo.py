@@ -59,6 +59,19 @@ def test_prepare_seeds_one_user_per_role_and_a_second_run_changes_nothing(demo_s
     provider = User.objects.get(email="provider@demo.vru.test")
     assert provider.organisation.kind == "provider" and provider.organisation.verified
     assert Organisation.objects.filter(name=demo.PROVIDER_ORGANISATION).exists()
+    # every installed app's demo ran, and the apps' own demo users are listed with the platform's
+    assert set(result) >= {"programme", "opportunities", "tagging", "survey", "referrals"}
+    assert result["survey"]["responses"] > 0 and result["referrals"]["referrals"] > 0
+    for app in ("tagging", "referrals"):
+        path = demo.app_users_file(app)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        own = demo.read_passwords(path)
+        assert own and not set(own) & set(passwords)
+        for email, password in own.items():
+            assert email.endswith("@demo.vru.test") and len(password) >= 16
+            assert User.objects.get(email=email).check_password(password)
+            assert f"{email}" in printed and password in printed
+    app_files = {app: demo.app_users_file(app).read_text() for app in ("tagging", "referrals")}
 
     before, file_before = _snapshot(), demo.users_file().read_text()
     result = vru.web.prepare(stdout=io.StringIO(), warm=False)
@@ -67,6 +80,7 @@ def test_prepare_seeds_one_user_per_role_and_a_second_run_changes_nothing(demo_s
     changed = {k: (before[k], after.get(k)) for k in before if before[k] != after.get(k)}
     assert not changed, f"a second seeding changed: {changed}"
     assert demo.users_file().read_text() == file_before
+    assert {app: demo.app_users_file(app).read_text() for app in app_files} == app_files
 
 
 def test_a_lost_password_file_gives_the_demo_users_new_passwords(demo_settings):
@@ -80,6 +94,28 @@ def test_a_lost_password_file_gives_the_demo_users_new_passwords(demo_settings):
         assert new[email] != old[email]
         user = User.objects.get(email=email)
         assert user.check_password(new[email]) and not user.check_password(old[email])
+
+
+def test_an_apps_demo_user_is_made_once_and_a_lost_file_gives_a_new_password(demo_settings):
+    demo.seed(io.StringIO(), apps=False)
+    org = Organisation.objects.get(name=demo.PROVIDER_ORGANISATION)
+    out = io.StringIO()
+    user = demo.app_user("sample", "sample.user@demo.vru.test", "Sam Sample (demo)", org, "analyst", out)
+    path = demo.app_users_file("sample")
+    assert path.name == "demo-users-sample.txt" and stat.S_IMODE(path.stat().st_mode) == 0o600
+    password = demo.read_passwords(path)["sample.user@demo.vru.test"]
+    assert user.check_password(password) and user.roles == ["analyst"] and "created" in out.getvalue()
+    assert password not in out.getvalue()  # printed by describe_users only
+    assert "sample.user@demo.vru.test" not in demo.describe_users()  # not an installed app
+    text, hashed = path.read_text(), user.password
+    again = demo.app_user("sample", "sample.user@demo.vru.test", "Sam Sample (demo)", org, "analyst")
+    assert again.pk == user.pk and path.read_text() == text
+    assert User.objects.get(pk=user.pk).password == hashed
+    path.unlink()
+    demo.app_user("sample", "sample.user@demo.vru.test", "Sam Sample (demo)", org, "analyst", out)
+    new = demo.read_passwords(path)["sample.user@demo.vru.test"]
+    assert new != password and User.objects.get(pk=user.pk).check_password(new)
+    assert "password reset" in out.getvalue()
 
 
 def test_demo_users_sign_in_and_see_their_home_page(demo_settings):
