@@ -80,6 +80,28 @@ def test_parquet_feed_typed_columns(tmp_path, act):
     pd.testing.assert_frame_equal(back, df)
 
 
+
+def test_parquet_text_columns_are_checked_per_distinct_value(tmp_path, act):
+    """Device ids and mechanisms are read dictionary-encoded (each distinct value checked once): padding
+    is trimmed and codes mapped as for text, and a blank id is reported on its own record."""
+    df = P.read_feed(_csv(tmp_path, GOOD), act, now=NOW).to_pandas()[list(S.FEED.names)]
+    padded = df.copy()
+    padded[S.DEVICE_ID] = [" D1", "D1 ", "D2", " D2 "]
+    padded[S.MECHANISM] = ["gps", " GPS", "5", "lbs"]
+    p = tmp_path / "padded.parquet"
+    pq.write_table(pa.Table.from_pandas(padded, preserve_index=False), p)
+    back = P.read_feed(p, act, now=NOW)
+    assert back.schema == S.POSITIONS
+    assert back[S.DEVICE_ID].to_pylist() == ["D1", "D1", "D2", "D2"]
+    assert back[S.MECHANISM].to_pylist() == ["GPS", "GPS", "LBS", "LBS"]
+    padded.loc[2, S.DEVICE_ID] = "   "
+    padded.loc[3, S.MECHANISM] = "SAT"
+    pq.write_table(pa.Table.from_pandas(padded, preserve_index=False), p)
+    with pytest.raises(P.FeedError) as e:
+        P.read_feed(p, act, now=NOW)
+    assert [(x.row, x.column) for x in e.value.errors] == [(3, S.DEVICE_ID), (4, S.MECHANISM)], str(e.value)
+    assert "empty" in e.value.errors[0].reason and "'SAT'" in e.value.errors[1].reason
+
 def test_parquet_naive_timestamps_refused_with_record_number(tmp_path, act):
     df = P.read_feed(_csv(tmp_path, GOOD), act, now=NOW).to_pandas()[list(S.FEED.names)]
     df[S.FIX_TIME] = df[S.FIX_TIME].dt.tz_localize(None)
@@ -449,3 +471,45 @@ def test_activation_checks_against_their_definition():
         covered = f is not None and any(t0 + pd.Timedelta(hours=a[1]) <= f
                                         and (a[2] is None or f < t0 + pd.Timedelta(hours=a[2])) for a in mine)
         assert outside[i] == (bool(mine) and f is not None and not covered), (d, f)
+
+
+@pytest.mark.parametrize("packed", [True, False], ids=["one-key sort", "three-key sort"])
+def test_store_order_and_deduplication_against_their_definition(monkeypatch, packed):
+    """The rows kept and their order are what the definition says: store order (day, device_id,
+    fix_time); one row per (device_id, fix_time): a stored row if there is one, else the new row
+    received first, then the lowest lat, lon, mechanism. Equal device ids given as different
+    dictionary entries are one device. Both sorts (one packed integer key, or three keys when the key
+    would not fit in 63 bits) give the same rows."""
+    if not packed:
+        monkeypatch.setattr(store, "_TIME_BITS", 62)
+    rng = np.random.default_rng(3)
+    n_old, n = 300, 1000
+    devices = np.array(["D1", "D10", "D2", "d1", "é", "D1"])  # "D1" twice in the dictionary
+    dev_idx = rng.integers(0, len(devices), n)
+    ft = pd.Timestamp("2024-03-03T23:00:00Z").value // 1000 + rng.integers(0, 50, n) * 3_600_000_000
+    old_keys = set()
+    for i in range(n_old):  # the stored rows are unique on (device_id, fix_time)
+        while (str(devices[dev_idx[i]]), int(ft[i])) in old_keys:
+            ft[i] += 60_000_000
+        old_keys.add((str(devices[dev_idx[i]]), int(ft[i])))
+    received = ft + rng.integers(0, 3, n) * 1_000_000
+    lat = np.round(51.5 + rng.integers(0, 2, n) * 0.001, 4)
+    lon = np.round(-0.1 + rng.integers(0, 2, n) * 0.001, 4)
+    mech = rng.choice(list(S.MECHANISMS), n)
+    t = pa.table({
+        S.DEVICE_ID: pa.DictionaryArray.from_arrays(pa.array(dev_idx, pa.int32()), pa.array(devices)),
+        S.FIX_TIME: pa.array(ft).cast(S.UTC_TS), S.RECEIVED_TIME: pa.array(received).cast(S.UTC_TS),
+        S.LAT: lat, S.LON: lon, S.EASTING: np.arange(n, dtype=float), S.NORTHING: np.zeros(n),
+        S.PRECISION_M: np.ones(n), S.SPEED_KMH: np.zeros(n), S.HEADING_DEG: np.zeros(n),
+        S.MECHANISM: pa.array(mech).dictionary_encode()})
+    rows, days = store._dedup_order(store._conform_stored(t), n_old)
+
+    best = {}
+    for i in range(n):
+        k = (str(devices[dev_idx[i]]), int(ft[i]))
+        rank = (i >= n_old, received[i], lat[i], lon[i], str(mech[i]))
+        if k not in best or rank < best[k][0]:
+            best[k] = (rank, i)
+    want = sorted(best.items(), key=lambda kv: (kv[0][1] // 86_400_000_000, kv[0][0], kv[0][1]))
+    assert rows.tolist() == [i for _, (_, i) in want]
+    assert days.tolist() == [k[1] // 86_400_000_000 for k, _ in want]

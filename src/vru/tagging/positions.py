@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ LON_RANGE = (-8.75, 2.0)
 SKEW_S = 120
 MAX_ERRORS = 20
 MECHANISM_CODES = {"1": S.GPS, "4": S.RF, "5": S.LBS, "6": S.WIFI}
+MECHANISM_VALUES = pa.array(S.MECHANISMS, pa.string())
 
 FEED_COLUMNS = list(S.FEED.names)
 ACTIVATION_COLUMNS = list(S.ACTIVATIONS.names)
@@ -86,6 +88,10 @@ class ImportResult:
     imported: int  # new fixes stored
     duplicates: int  # rows whose (device_id, fix_time) was in the file twice or already stored
     days: list[str] = field(default_factory=list)  # days of the store that were rewritten
+    #: wall seconds per stage: read, check (the row checks on the calling thread), bng (the conversion
+    #: on its threads, alongside the checks), bng_wait (the checks waiting for it), then the store's
+    #: (:attr:`vru.tagging.store.WriteResult.timings_s`)
+    timings_s: dict[str, float] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- error collection
@@ -146,12 +152,17 @@ def _csv_problem(path: Path, ncols: int) -> SourceError:
     return SourceError(path, "the file is not a valid CSV file")
 
 
-def _read_text(path: Path, expected: list[str], optional: tuple[str, ...] = ()) -> tuple[pa.Table, int]:
-    """Read a CSV or Parquet file; return its table and the row number of its first record."""
+def _read_text(path: Path, expected: list[str], optional: tuple[str, ...] = (),
+               dictionary: tuple[str, ...] = ()) -> tuple[pa.Table, int]:
+    """Read a CSV or Parquet file; return its table and the row number of its first record.
+
+    The text columns named in ``dictionary`` are read dictionary-encoded (a Parquet file's own
+    dictionary pages are kept, not decoded): each distinct value is then checked once.
+    """
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         try:
-            t = pq.read_table(path)
+            t = pq.read_table(path, read_dictionary=list(dictionary) or None)
         except (pa.ArrowInvalid, OSError) as e:
             raise SourceError(path, f"not a readable Parquet file ({e})") from None
         first = 1
@@ -170,7 +181,8 @@ def _read_text(path: Path, expected: list[str], optional: tuple[str, ...] = ()) 
                 path,
                 read_options=pacsv.ReadOptions(use_threads=True),
                 convert_options=pacsv.ConvertOptions(
-                    column_types={c: pa.string() for c in names}, strings_can_be_null=True,
+                    column_types={c: _DICT if c in dictionary else pa.string() for c in names},
+                    strings_can_be_null=True,
                     null_values=[""], quoted_strings_can_be_null=True),
             )
         except pa.ArrowInvalid:
@@ -199,6 +211,9 @@ def _check_header(path: Path, names: list[str], expected: list[str], optional: t
 # --------------------------------------------------------------------------- column parsers
 
 
+_DICT = pa.dictionary(pa.int32(), pa.string())
+
+
 def _as_array(col) -> pa.Array:
     return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
 
@@ -223,6 +238,13 @@ def _null(arr: pa.Array) -> np.ndarray:
 
 
 def _str(arr: pa.Array) -> pa.Array:
+    """Text trimmed, empty as null. A dictionary array stays one (its values checked once each)."""
+    if pa.types.is_dictionary(arr.type):
+        values = _str(arr.dictionary)
+        idx = arr.indices
+        if values.null_count:  # a value that is empty once trimmed: its rows become null
+            idx = pc.if_else(pc.take(pc.is_valid(values), idx), idx, pa.nulls(len(idx), idx.type))
+        return pa.DictionaryArray.from_arrays(idx, pc.fill_null(values, ""))
     if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
         arr = pc.cast(arr, pa.string())
     arr = pc.utf8_trim_whitespace(arr)
@@ -273,23 +295,26 @@ def _numbers(err: _Errors, col, name: str, required: bool) -> np.ndarray:
         raw = _str(arr)
         out, bad = _cast_locate(raw, pa.float64())
         err.add(bad, name, lambda i: f"{_value(raw, i)} is not a number")
-    empty = _null(raw)
-    if required:
-        err.add(empty, name, lambda i: "the value is empty")
-    x = out.to_numpy(zero_copy_only=False).astype(float)
-    nonfinite = ~empty & ~np.isnan(x) & ~np.isfinite(x)
-    nonfinite |= ~empty & np.isnan(x) & ~_null(out)  # "nan" given as text
-    err.add(nonfinite, name, lambda i: f"{_value(raw, i)} is not a finite number")
-    x[~np.isfinite(x)] = np.nan
+    x = out.to_numpy(zero_copy_only=False).astype(float, copy=False)
+    finite = np.isfinite(x)
+    if finite.all():
+        return x
+    if required and raw.null_count:
+        err.add(_null(raw), name, lambda i: "the value is empty")
+    # infinities and NaN that are values (not empty nor unreadable): "nan" given as text, NaN in Parquet
+    missing = _null(out) if out.null_count else np.zeros(len(x), bool)
+    err.add(~finite & ~missing, name, lambda i: f"{_value(raw, i)} is not a finite number")
+    x = np.where(finite, x, np.nan)
     return x
 
 
 def _mechanisms(err: _Errors, col, name: str) -> pa.Array:
-    s = pc.utf8_upper(_str(_as_array(col)))
-    enc = pc.dictionary_encode(s)
-    canon = [MECHANISM_CODES.get(v, v) if v in S.MECHANISMS or v in MECHANISM_CODES else None
-             for v in enc.dictionary.to_pylist()]
-    out = pc.take(pa.array(canon, pa.string()), enc.indices)
+    """The mechanism as a dictionary array over :data:`MECHANISM_VALUES` (null where bad)."""
+    s = _str(_as_array(col))
+    enc = s if pa.types.is_dictionary(s.type) else pc.dictionary_encode(s)
+    code = {m: i for i, m in enumerate(S.MECHANISMS)}
+    which = [code.get(MECHANISM_CODES.get(v, v)) for v in pc.utf8_upper(enc.dictionary).to_pylist()]
+    out = pa.DictionaryArray.from_arrays(pc.take(pa.array(which, pa.int32()), enc.indices), MECHANISM_VALUES)
     bad = _null(out) & ~_null(s)
     err.add(bad, name, lambda i: f"mechanism {_value(_as_array(col), i)} is not one of "
                                  f"{', '.join(S.MECHANISMS)}")
@@ -297,16 +322,33 @@ def _mechanisms(err: _Errors, col, name: str) -> pa.Array:
     return out
 
 
-def _bng(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`vru.geography.grids.to_bng` in chunks on several threads (pyproj releases the GIL)."""
-    n = len(lon)
-    workers = min(os.cpu_count() or 1, 16)
-    if n < 200_000 or workers == 1:
-        return to_bng(lon, lat)
-    parts = np.array_split(np.arange(n), workers)
-    with ThreadPoolExecutor(workers) as ex:
-        res = list(ex.map(lambda ix: to_bng(lon[ix[0]:ix[-1] + 1], lat[ix[0]:ix[-1] + 1]), parts))
-    return np.concatenate([r[0] for r in res]), np.concatenate([r[1] for r in res])
+def _workers(n: int) -> int:
+    return 1 if n < 200_000 else min(os.cpu_count() or 1, 16)
+
+
+def _bng(pool: ThreadPoolExecutor, parts: int, lon: np.ndarray, lat: np.ndarray
+         ) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
+    """Start :func:`vru.geography.grids.to_bng` on ``pool`` in ``parts`` chunks (pyproj releases the
+    GIL); return a function that waits for the result. NaN in, NaN out."""
+    bounds = np.linspace(0, len(lon), parts + 1).astype(int)
+    start = time.perf_counter()
+    ends: list[float] = []
+
+    def part(a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        out = to_bng(lon[a:b], lat[a:b])
+        ends.append(time.perf_counter())
+        return out
+
+    futures = [pool.submit(part, a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+    def result() -> tuple[np.ndarray, np.ndarray]:
+        res = [f.result() for f in futures]
+        result.seconds = max(ends) - start  # wall time of the conversion, all parts
+        if len(res) == 1:
+            return res[0]
+        return np.concatenate([r[0] for r in res]), np.concatenate([r[1] for r in res])
+
+    return result
 
 
 def _ts_str(arr: pa.Array, i: int) -> str:
@@ -384,70 +426,107 @@ def read_feed(path: str | Path, activations, *, now=None, skew_s: float = SKEW_S
     :class:`~vru.errors.SourceError` for a file that is not a feed at all. Rows are returned in file
     order, duplicates included (the store de-duplicates).
     """
-    path = Path(path)
+    return _feed(Path(path), activations, now, skew_s, max_errors, {}).cast(S.POSITIONS)
+
+
+def _feed(path: Path, activations, now, skew_s: float, max_errors: int, timings: dict[str, float]
+          ) -> pa.Table:
+    """:func:`read_feed`, with device_id and mechanism left dictionary-encoded (as the store takes them).
+
+    The conversion to British National Grid (the costliest step) runs on other threads while the
+    rows are checked; its result is used only when every row is valid.
+    """
     act = read_activations(activations)
     now = store.utc(now, "now") if now is not None else pd.Timestamp.now(tz="UTC")
-    t, first = _read_text(path, FEED_COLUMNS)
+    t0 = time.perf_counter()
+    t, first = _read_text(path, FEED_COLUMNS, dictionary=(S.DEVICE_ID, S.MECHANISM))
+    t1 = timings["read"] = time.perf_counter() - t0
     n = t.num_rows
     err = _Errors(path, n, first, FEED_COLUMNS)
+    workers = _workers(n)
+    pool = ThreadPoolExecutor(workers)
+    try:
+        lat = _numbers(err, t[S.LAT], S.LAT, True)
+        lon = _numbers(err, t[S.LON], S.LON, True)
+        # coordinates: inside the UK box, or swapped
+        both = ~np.isnan(lat) & ~np.isnan(lon)
+        with np.errstate(invalid="ignore"):
+            lat_in = (lat >= LAT_RANGE[0]) & (lat <= LAT_RANGE[1])
+            lon_in = (lon >= LON_RANGE[0]) & (lon <= LON_RANGE[1])
+        inside = lat_in & lon_in
+        bng = _bng(pool, workers, *((lon, lat) if inside.all() else (np.where(inside, lon, np.nan),
+                                                          np.where(inside, lat, np.nan))))
+        if not inside.all():
+            with np.errstate(invalid="ignore"):
+                swapped = both & ~inside & (lon >= LAT_RANGE[0]) & (lon <= LAT_RANGE[1]) \
+                    & (lat >= LON_RANGE[0]) & (lat <= LON_RANGE[1])
+            err.add(swapped, S.LAT, lambda i: f"latitude {lat[i]} and longitude {lon[i]} look swapped "
+                                              "(latitude is north, about 50 to 61 in the UK)")
+            err.add(both & ~swapped & ~lat_in, S.LAT, lambda i: f"latitude {lat[i]} is outside the United "
+                                                                f"Kingdom ({LAT_RANGE[0]} to {LAT_RANGE[1]})")
+            err.add(both & ~swapped & ~lon_in, S.LON, lambda i: f"longitude {lon[i]} is outside the United "
+                                                                f"Kingdom ({LON_RANGE[0]} to {LON_RANGE[1]})")
 
-    dev = _str(_as_array(t[S.DEVICE_ID]))
-    err.add(_null(dev), S.DEVICE_ID, lambda i: "the device id is empty")
-    fix = _times(err, t[S.FIX_TIME], S.FIX_TIME)
-    rec = _times(err, t[S.RECEIVED_TIME], S.RECEIVED_TIME)
-    lat = _numbers(err, t[S.LAT], S.LAT, True)
-    lon = _numbers(err, t[S.LON], S.LON, True)
-    prec = _numbers(err, t[S.PRECISION_M], S.PRECISION_M, True)
-    spd = _numbers(err, t[S.SPEED_KMH], S.SPEED_KMH, False)
-    hdg = _numbers(err, t[S.HEADING_DEG], S.HEADING_DEG, False)
-    mech = _mechanisms(err, t[S.MECHANISM], S.MECHANISM)
-
-    # coordinates: inside the UK box, or swapped
-    both = ~np.isnan(lat) & ~np.isnan(lon)
-    with np.errstate(invalid="ignore"):
-        lat_in = (lat >= LAT_RANGE[0]) & (lat <= LAT_RANGE[1])
-        lon_in = (lon >= LON_RANGE[0]) & (lon <= LON_RANGE[1])
-        swapped = both & ~(lat_in & lon_in) & (lon >= LAT_RANGE[0]) & (lon <= LAT_RANGE[1]) \
-            & (lat >= LON_RANGE[0]) & (lat <= LON_RANGE[1])
-    err.add(swapped, S.LAT, lambda i: f"latitude {lat[i]} and longitude {lon[i]} look swapped "
-                                      "(latitude is north, about 50 to 61 in the UK)")
-    err.add(both & ~swapped & ~lat_in, S.LAT,
-            lambda i: f"latitude {lat[i]} is outside the United Kingdom ({LAT_RANGE[0]} to {LAT_RANGE[1]})")
-    err.add(both & ~swapped & ~lon_in, S.LON,
-            lambda i: f"longitude {lon[i]} is outside the United Kingdom ({LON_RANGE[0]} to {LON_RANGE[1]})")
-    # ranges
-    with np.errstate(invalid="ignore"):
-        err.add(prec < 0, S.PRECISION_M, lambda i: f"precision {prec[i]} m is negative")
-        err.add(spd < 0, S.SPEED_KMH, lambda i: f"speed {spd[i]} km/h is negative")
-        err.add((hdg < 0) | (hdg >= 360), S.HEADING_DEG,
-                lambda i: f"heading {hdg[i]} is not in 0 to 360 degrees (0 <= heading < 360)")
-    # times: received after the fix, neither in the future
-    f_us = pc.cast(fix, pa.int64()).to_numpy(zero_copy_only=False).astype(float)
-    r_us = pc.cast(rec, pa.int64()).to_numpy(zero_copy_only=False).astype(float)
-    skew = skew_s * 1e6
-    now_us = now.value / 1000
-    with np.errstate(invalid="ignore"):
+        dev = _str(_as_array(t[S.DEVICE_ID]))
+        err.add(_null(dev), S.DEVICE_ID, lambda i: "the device id is empty")
+        fix = _times(err, t[S.FIX_TIME], S.FIX_TIME)
+        rec = _times(err, t[S.RECEIVED_TIME], S.RECEIVED_TIME)
+        prec = _numbers(err, t[S.PRECISION_M], S.PRECISION_M, True)
+        spd = _numbers(err, t[S.SPEED_KMH], S.SPEED_KMH, False)
+        hdg = _numbers(err, t[S.HEADING_DEG], S.HEADING_DEG, False)
+        mech = _mechanisms(err, t[S.MECHANISM], S.MECHANISM)
+        # ranges
+        with np.errstate(invalid="ignore"):
+            err.add(prec < 0, S.PRECISION_M, lambda i: f"precision {prec[i]} m is negative")
+            err.add(spd < 0, S.SPEED_KMH, lambda i: f"speed {spd[i]} km/h is negative")
+            err.add((hdg < 0) | (hdg >= 360), S.HEADING_DEG,
+                    lambda i: f"heading {hdg[i]} is not in 0 to 360 degrees (0 <= heading < 360)")
+        # times: received after the fix, neither in the future (null times, already flagged, compare false)
+        f_us = _micros(fix)
+        r_us = _micros(rec)
+        skew = int(skew_s * 1e6)
+        now_us = now.value // 1000
         err.add(r_us < f_us - skew, S.RECEIVED_TIME,
                 lambda i: f"received at {_ts_str(rec, i)}, before the fix was taken ({_ts_str(fix, i)})")
         err.add(f_us > now_us + skew, S.FIX_TIME,
                 lambda i: f"{_ts_str(fix, i)} is in the future (now is {now:%Y-%m-%dT%H:%M:%SZ})")
         err.add(r_us > now_us + skew, S.RECEIVED_TIME,
                 lambda i: f"{_ts_str(rec, i)} is in the future (now is {now:%Y-%m-%dT%H:%M:%SZ})")
-    # devices and activations
-    unknown, outside = _activation_checks(dev, fix, act)
-    err.add(unknown, S.DEVICE_ID, lambda i: f"unknown device {_value(dev, i)}: it has no activation")
-    err.add(outside, S.FIX_TIME, lambda i: f"the fix at {_ts_str(fix, i)} is outside every activation of "
-                                           f"device {_value(dev, i)}")
-    err.raise_if_any(max_errors)
-
-    x, y = _bng(lon, lat)
+        # devices and activations
+        unknown, outside = _activation_checks(dev, fix, act)
+        err.add(unknown, S.DEVICE_ID, lambda i: f"unknown device {_value(dev, i)}: it has no activation")
+        err.add(outside, S.FIX_TIME, lambda i: f"the fix at {_ts_str(fix, i)} is outside every activation "
+                                               f"of device {_value(dev, i)}")
+        err.raise_if_any(max_errors)
+        t2 = time.perf_counter()
+        x, y = bng()
+        timings["bng_wait"] = time.perf_counter() - t2
+        timings["check"] = t2 - t0 - t1
+        timings["bng"] = bng.seconds
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     return pa.table({
         S.DEVICE_ID: dev, S.FIX_TIME: fix, S.RECEIVED_TIME: rec, S.LAT: lat, S.LON: lon,
         S.EASTING: x, S.NORTHING: y, S.PRECISION_M: prec,
         S.SPEED_KMH: pa.array(spd, pa.float64(), from_pandas=True),
         S.HEADING_DEG: pa.array(hdg, pa.float64(), from_pandas=True),
         S.MECHANISM: mech,
-    }).cast(S.POSITIONS)
+    }).cast(store.STORED)
+
+
+def _micros(arr: pa.Array) -> np.ndarray:
+    """Timestamps as microseconds: int64, or float64 with NaN for the nulls (every comparison with a
+    null is then false: an empty time is reported once, as empty)."""
+    return pc.cast(arr, pa.int64()).to_numpy(zero_copy_only=False)
+
+
+def _by_value(arr: pa.Array, fn: Callable[[pa.Array], np.ndarray], null) -> np.ndarray:
+    """``fn`` of each row's value (``null`` for a null): a dictionary array's values computed once each."""
+    if pa.types.is_dictionary(arr.type):
+        values = np.append(fn(arr.dictionary), null)
+        return values[pc.fill_null(arr.indices, len(arr.dictionary)).to_numpy()]
+    out = fn(arr)
+    return np.where(_null(arr), null, out) if arr.null_count else out
 
 
 def _activation_checks(dev: pa.Array, fix: pa.Array, act: pa.Table) -> tuple[np.ndarray, np.ndarray]:
@@ -456,32 +535,34 @@ def _activation_checks(dev: pa.Array, fix: pa.Array, act: pa.Table) -> tuple[np.
     The activation of a fix is the latest of its device starting at or before it (the activations of
     one device do not overlap, which :func:`read_activations` checks). Vectorised: the activations
     sorted by device and start; each row looks at its device's k-th activation for k = 0, 1, ...
-    (as many steps as the most activations of one device).
+    (as many steps as the most activations of one device; one step when each device has one).
     """
-    n = len(dev)
-    known = pc.fill_null(pc.is_in(dev, value_set=act[S.DEVICE_ID].combine_chunks()), False)
-    known = known.to_numpy(zero_copy_only=False)
-    unknown = ~known & ~_null(dev)
     a_dev = act[S.DEVICE_ID].combine_chunks().to_numpy(zero_copy_only=False).astype(str)
-    a_from = pc.fill_null(pc.cast(act[S.ACTIVE_FROM], pa.int64()), np.iinfo(np.int64).max).to_numpy(
-        zero_copy_only=False)
-    a_to = pc.fill_null(pc.cast(act[S.ACTIVE_TO], pa.int64()), np.iinfo(np.int64).max).to_numpy(
-        zero_copy_only=False)
+    big = np.iinfo(np.int64).max
+    a_from = pc.fill_null(pc.cast(act[S.ACTIVE_FROM], pa.int64()), big).to_numpy(zero_copy_only=False)
+    a_to = pc.fill_null(pc.cast(act[S.ACTIVE_TO], pa.int64()), big).to_numpy(zero_copy_only=False)
     order = np.lexsort((a_from, a_dev))
     a_dev, a_from, a_to = a_dev[order], a_from[order], a_to[order]
     devices, start, count = np.unique(a_dev, return_index=True, return_counts=True)
-    k = pc.fill_null(pc.index_in(dev, value_set=pa.array(devices, pa.string())), 0).to_numpy(
-        zero_copy_only=False)
+    # each row's device (-1: unknown device or empty id)
+    devices_arr = pa.array(devices, pa.string())
+    k = _by_value(dev, lambda v: pc.fill_null(pc.index_in(v, value_set=devices_arr), -1).to_numpy(), -1)
+    known = k >= 0
+    unknown = ~known & ~_null(dev)
+    if not len(devices):
+        return unknown, np.zeros(len(dev), bool)
+    k = np.maximum(k, 0)
+    first = start[k]
     f = pc.fill_null(pc.cast(fix, pa.int64()), np.iinfo(np.int64).min).to_numpy(zero_copy_only=False)
-    which = np.full(n, -1, np.int64)
-    if len(devices):
-        first, many = start[k], count[k]
+    if count.max() == 1:
+        which = np.where(a_from[first] <= f, first, -1)
+    else:
+        which = np.full(len(dev), -1, np.int64)
+        many = count[k]
         for step in range(int(count.max())):
             cand = np.minimum(first + step, len(a_from) - 1)
             which = np.where((step < many) & (a_from[cand] <= f), cand, which)
-    has_fix = ~_null(fix)
-    ends = a_to[np.maximum(which, 0)]
-    outside = known & has_fix & ((which < 0) | (f >= ends))
+    outside = known & ~_null(fix) & ((which < 0) | (f >= a_to[np.maximum(which, 0)]))
     return unknown, outside
 
 
@@ -493,9 +574,10 @@ def import_positions(path: str | Path, activations, root: str | Path, *, now=Non
     (device_id, fix_time), keeping the one received first; importing the same file twice changes
     nothing.
     """
-    t = read_feed(path, activations, now=now, skew_s=skew_s, max_errors=max_errors)
+    timings: dict[str, float] = {}
+    t = _feed(Path(path), activations, now, skew_s, max_errors, timings)
     r = store.write_positions(root, t)
-    return ImportResult(str(path), t.num_rows, r.added, r.duplicates, r.days)
+    return ImportResult(str(path), t.num_rows, r.added, r.duplicates, r.days, timings | r.timings_s)
 
 
 def mechanism_is_coarse(mechanism) -> bool:

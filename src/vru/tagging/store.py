@@ -40,6 +40,7 @@ import fcntl
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +60,12 @@ from vru.tagging import schema as S
 STAGING = ".staging"
 LOCK = ".lock"
 _COLS = ", ".join(S.POSITIONS.names)
+#: text columns kept dictionary-encoded while rows are written (few distinct values: devices, mechanisms)
+DICTIONARY_COLUMNS = (S.DEVICE_ID, S.MECHANISM)
+#: POSITIONS as :func:`write_positions` holds it in memory: the same values, the text columns above as
+#: dictionaries (the files hold plain text columns, dictionary-encoded as Parquet writes text anyway)
+STORED = pa.schema([pa.field(f.name, pa.dictionary(pa.int32(), pa.string()), nullable=f.nullable)
+                    if f.name in DICTIONARY_COLUMNS else f for f in S.POSITIONS])
 
 
 @dataclass
@@ -69,6 +76,9 @@ class WriteResult:
     added: int  # rows stored
     duplicates: int  # rows dropped: same (device_id, fix_time) given twice or already stored
     days: list[str] = field(default_factory=list)  # days rewritten (YYYY-MM-DD)
+    #: wall seconds per stage: read_stored (the stored rows of the days concerned), order (de-duplicate
+    #: and sort), write (gather the rows and write the Parquet files, on several threads), commit
+    timings_s: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -145,6 +155,25 @@ def _empty() -> pa.Table:
 
 def _conform(t: pa.Table) -> pa.Table:
     return t.select(S.POSITIONS.names).cast(S.POSITIONS)
+
+
+def _conform_stored(t: pa.Table) -> pa.Table:
+    """``t`` in the :data:`STORED` schema (text columns dictionary-encoded, each in one chunk)."""
+    t = t.select(STORED.names)
+    for c in DICTIONARY_COLUMNS:
+        col = t[c]
+        if not pa.types.is_dictionary(col.type):
+            col = pc.dictionary_encode(col)
+        if isinstance(col, pa.ChunkedArray) and col.num_chunks != 1:
+            col = col.combine_chunks()  # one dictionary for all the rows
+        t = t.set_column(t.schema.get_field_index(c), c, col)
+    return t.cast(STORED)
+
+
+def _read_stored(files: list[Path]) -> pa.Table:
+    if not files:
+        return STORED.empty_table()
+    return _conform_stored(pq.read_table(files, read_dictionary=list(DICTIONARY_COLUMNS)))
 
 
 def _where(start, end, devices) -> tuple[str, list]:
@@ -303,44 +332,94 @@ def _stage(con, sql: str, params: list, tx: Path, txid: str) -> None:
 _DAY_US = 86_400_000_000
 _ROW_GROUP = 122_880  # rows per Parquet row group (DuckDB's default: readers split the work by them)
 _MIN_PART = 400_000  # a day is split into parts written in parallel only above this many rows per part
+_TIME_BITS = 37  # microseconds within a day: 86_400_000_000 < 2 ** 37
 
 
 def _ranks(arr) -> np.ndarray:
-    """Each value's rank in the sorted distinct values (strings in code-point order, as SQL sorts
-    them; nulls last)."""
-    enc = pc.dictionary_encode(arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr)
-    dic = enc.dictionary.to_numpy(zero_copy_only=False)
+    """Each value's rank among the sorted distinct values (strings in code-point order, as SQL sorts
+    them; equal values, equal rank; nulls last). A dictionary array is ranked by its dictionary."""
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    if not pa.types.is_dictionary(arr.type):
+        arr = pc.dictionary_encode(arr)
+    dic = arr.dictionary.to_numpy(zero_copy_only=False)
     rank = np.empty(len(dic) + 1, np.int64)
-    rank[np.argsort(dic, kind="stable")] = np.arange(len(dic))
-    rank[len(dic)] = len(dic)  # null
-    return rank[pc.fill_null(enc.indices, len(dic)).to_numpy(zero_copy_only=False)]
+    if len(dic):
+        rank[:-1] = np.unique(dic, return_inverse=True)[1]
+    rank[-1] = len(dic)  # null
+    return rank[pc.fill_null(arr.indices, len(dic)).to_numpy()]
 
 
 def _micros(arr, fill: int) -> np.ndarray:
     return pc.fill_null(pc.cast(arr, pa.int64()), fill).to_numpy(zero_copy_only=False)
 
 
-def _dedup_order(t: pa.Table, n_old: int) -> np.ndarray:
+def _distinct(a: np.ndarray) -> np.ndarray:
+    """The distinct values of an integer array (days), sorted: counted, not sorted, when their range is
+    small."""
+    if not len(a):
+        return a
+    lo, hi = int(a.min()), int(a.max())
+    if hi - lo < 1 << 20:
+        return np.flatnonzero(np.bincount(a - lo)) + lo
+    return np.unique(a)
+
+
+def _store_order(dev: np.ndarray, ft: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The permutation that puts rows in store order (day, device rank, fix time), the day of each
+    row in that order, and whether each row in that order repeats the (device, fix time) before it.
+
+    One sort of a single int64 key (day, device and microsecond of the day packed in 63 bits) when
+    they fit, as they do for any real feed; otherwise a three-key sort. Both sorts are stable.
+    """
+    day = ft // _DAY_US
+    if len(ft):
+        d0, span = int(day.min()), int(day.max() - day.min())
+        dev_bits = max(int(dev.max()), 1).bit_length()
+        if span.bit_length() + dev_bits + _TIME_BITS <= 63:
+            key = day - d0
+            key <<= dev_bits
+            key |= dev
+            key <<= _TIME_BITS
+            key |= ft % _DAY_US
+            order = np.argsort(key, kind="stable")
+            key = key[order]
+            return order, (key >> (dev_bits + _TIME_BITS)) + d0, key[1:] == key[:-1]
+    order = np.lexsort((ft, dev, day))
+    d_s, t_s = dev[order], ft[order]
+    return order, day[order], (d_s[1:] == d_s[:-1]) & (t_s[1:] == t_s[:-1])
+
+
+def _dedup_order(t: pa.Table, n_old: int) -> tuple[np.ndarray, np.ndarray]:
     """The rows of ``t`` to store, in store order (day, device_id, fix_time): one per (device_id,
-    fix_time). The first ``n_old`` rows (already stored) always win; among the others the one
-    received first wins (then the lowest lat, lon, mechanism: a fixed rule)."""
+    fix_time), and the day number (days since 1970-01-01) of each. The first ``n_old`` rows (already
+    stored) always win; among the others the one received first wins (then the lowest lat, lon,
+    mechanism: a fixed rule)."""
     dev = _ranks(t[S.DEVICE_ID])
     ft = _micros(t[S.FIX_TIME], np.iinfo(np.int64).max)
-    keep = np.ones(t.num_rows, bool)
-    dup = pd.DataFrame({"d": dev, "t": ft}).duplicated(keep=False).to_numpy()
-    if dup.any():
-        i = np.flatnonzero(dup)
-        sub = t.take(pa.array(i))
-        newer = i >= n_old
+    order, day, same = _store_order(dev, ft)
+    if not same.any():
+        return order, day
+    # the rows of each repeated (device_id, fix_time) are side by side in store order, a stored row
+    # first (the sort is stable and the stored rows come first): it wins. Among new rows only, the rule.
+    start = np.r_[True, ~same]
+    pos = np.flatnonzero(~start)  # every repeated row but the first of its group: dropped ...
+    keep = np.ones(len(order), bool)
+    keep[pos] = False
+    firsts = np.flatnonzero(start[:-1] & same)  # ... unless its group has no stored row
+    firsts = firsts[order[firsts] >= n_old]
+    if len(firsts):
+        size = np.diff(np.r_[np.flatnonzero(start), len(order)])[np.cumsum(start)[firsts] - 1]
+        group = np.repeat(np.arange(len(firsts)), size)
+        pos = np.repeat(firsts - np.r_[0, np.cumsum(size)[:-1]], size) + np.arange(size.sum())
+        sub = t.take(pa.array(order[pos]))
         lat, lon = (np.nan_to_num(sub[c].to_numpy(zero_copy_only=False).astype(float), nan=np.inf)
                     for c in (S.LAT, S.LON))
-        order = np.lexsort((_ranks(sub[S.MECHANISM]), lon, lat,
-                            _micros(sub[S.RECEIVED_TIME], np.iinfo(np.int64).max), newer, ft[i], dev[i]))
-        d_s, t_s = dev[i][order], ft[i][order]
-        first = np.r_[True, (d_s[1:] != d_s[:-1]) | (t_s[1:] != t_s[:-1])]
-        keep[i[order[~first]]] = False
-    rows = np.flatnonzero(keep)
-    return rows[np.lexsort((ft[rows], dev[rows], ft[rows] // _DAY_US))]
+        received = _micros(sub[S.RECEIVED_TIME], np.iinfo(np.int64).max)
+        best = np.lexsort((_ranks(sub[S.MECHANISM]), lon, lat, received, group))
+        g = group[best]
+        keep[pos] = False
+        keep[pos[best[np.r_[True, g[1:] != g[:-1]]]]] = True
+    return order[keep], day[keep]
 
 
 def write_positions(root: str | Path, table: pa.Table, *, _fail_before_commit: bool = False) -> WriteResult:
@@ -350,38 +429,45 @@ def write_positions(root: str | Path, table: pa.Table, *, _fail_before_commit: b
     (a reconnect burst resends fixes), and a fix already stored is never replaced. Returns what was
     done; writing the same rows again adds nothing and rewrites no file.
 
-    The work is vectorised (pyarrow and NumPy: one hash pass finds the duplicates, one sort of integer
-    keys puts the rows in store order, each day is written with pyarrow's Parquet writer).
+    The work is vectorised (pyarrow and NumPy): device_id and mechanism are handled as dictionaries
+    (:data:`STORED`; text given is encoded once), one sort of an integer key puts the rows in store
+    order with the repeated fixes side by side, and each day is written with pyarrow's Parquet writer,
+    a large day in parts on several threads (each thread gathers its own rows).
     """
     root = Path(root)
-    table = _conform(table)
+    table = _conform_stored(table)
     if table.num_rows == 0:
         return WriteResult(0, 0, 0)
+    timings: dict[str, float] = {}
     with _locked(root):
+        t0 = time.perf_counter()
         ft = _micros(table[S.FIX_TIME], 0)
-        new_days = {day_name(pd.Timestamp(int(d) * _DAY_US, unit="us")) for d in np.unique(ft // _DAY_US)}
+        new_days = {day_name(pd.Timestamp(int(d) * _DAY_US, unit="us")) for d in _distinct(ft // _DAY_US)}
         stored = sorted(new_days & set(list_days(root)))
         old_files = [f for d in stored for f in sorted((root / f"day={d}").glob("*.parquet"))]
-        old = _conform(pq.read_table(old_files, schema=S.POSITIONS)) if old_files else _empty()
-        both = pa.concat_tables([old, table]) if old.num_rows else table
-        rows = _dedup_order(both, old.num_rows)
+        old = _read_stored(old_files)
+        both = _conform_stored(pa.concat_tables([old, table])) if old.num_rows else table
+        t1 = time.perf_counter()
+        timings["read_stored"] = t1 - t0
+        rows, day_no = _dedup_order(both, old.num_rows)
         is_new = rows >= old.num_rows
         added = int(is_new.sum())
+        t2 = time.perf_counter()
+        timings["order"] = t2 - t1
         if added == 0:
-            return WriteResult(table.num_rows, 0, table.num_rows)
-        out = both.take(pa.array(rows))
-        day_no = _micros(out[S.FIX_TIME], 0) // _DAY_US
-        touched_no = np.unique(day_no[is_new])
+            return WriteResult(table.num_rows, 0, table.num_rows, timings_s=timings)
+        touched_no = _distinct(day_no[is_new])
         touched = [day_name(pd.Timestamp(int(d) * _DAY_US, unit="us")) for d in touched_no]
         remove = [f for f in old_files if f.parent.name[4:] in set(touched)]
         txid, tx = _new_tx(root)
         # each day in one file, or in as many consecutive parts as there are CPUs for a large day,
-        # written side by side (the Parquet writer releases the GIL)
+        # gathered and written side by side (pyarrow's take and Parquet writer release the GIL)
         workers = max(1, min(os.cpu_count() or 1, 8))
 
         def write(part: tuple[Path, int, int]) -> None:
             path, a, b = part
-            pq.write_table(out.slice(a, b - a), path, row_group_size=_ROW_GROUP, compression="snappy")
+            pq.write_table(both.take(pa.array(rows[a:b])), path, row_group_size=_ROW_GROUP,
+                           compression="snappy", use_dictionary=list(DICTIONARY_COLUMNS), store_schema=False)
 
         try:
             parts = []
@@ -399,8 +485,11 @@ def write_positions(root: str | Path, table: pa.Table, *, _fail_before_commit: b
         except BaseException:
             _abandon(tx)
             raise
+        t3 = time.perf_counter()
+        timings["write"] = t3 - t2
         _commit(root, tx, remove, touched)
-    return WriteResult(table.num_rows, added, table.num_rows - added, touched)
+        timings["commit"] = time.perf_counter() - t3
+    return WriteResult(table.num_rows, added, table.num_rows - added, touched, timings)
 
 
 def _keep_table(keep) -> pa.Table:
