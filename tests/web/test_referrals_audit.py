@@ -93,9 +93,23 @@ def _refused(exc: type[Exception], row, field: str, value) -> None:
         lambda: model.objects.filter(pk=row.pk).delete(),
         lambda: model.objects.bulk_update([row], [field]),
         lambda: model.objects.update_or_create(pk=row.pk, defaults={field: value}),
+        lambda: model._base_manager.filter(pk=row.pk).update(**{field: value}),
+        lambda: model._base_manager.filter(pk=row.pk).delete(),
+        # a new instance given the existing primary key: Django would UPDATE the row (review 15, finding 3)
+        lambda: _forged(row, field, value).save(),
+        lambda: model.objects.bulk_create(
+            [_forged(row, field, value)], update_conflicts=True, update_fields=[field], unique_fields=["id"]
+        ),
     ):
         with pytest.raises(exc):
             attempt()
+
+
+def _forged(row, field: str, value):
+    """A fresh, unsaved instance carrying every value of ``row`` (its primary key too) but ``field``."""
+    model = type(row)
+    values = {f.attname: getattr(row, f.attname) for f in model._meta.concrete_fields}
+    return model(**{**values, field: value})
 
 
 def test_not_through_the_orm(w):

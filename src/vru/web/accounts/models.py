@@ -134,6 +134,11 @@ class AuditLogQuerySet(models.QuerySet):
     def bulk_update(self, objs, fields, batch_size=None):
         raise AuditLogImmutable("audit-log entries cannot be updated")
 
+    def bulk_create(self, objs, *args, update_conflicts=False, **kwargs):
+        if update_conflicts:  # an upsert would rewrite existing entries
+            raise AuditLogImmutable("audit-log entries cannot be updated")
+        return super().bulk_create(objs, *args, **kwargs)
+
 
 class AuditLog(models.Model):
     """One access to (or change of) personal data: who, when, what, which object, and why. Append-only."""
@@ -154,14 +159,20 @@ class AuditLog(models.Model):
     class Meta:
         ordering = ["-timestamp", "-id"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
+        base_manager_name = "objects"  # the guarded queryset on Django's internal paths too
 
     def __str__(self) -> str:
         what = f"{self.object_type}:{self.object_id}"
         return f"{self.timestamp:%Y-%m-%d %H:%M} {self.user_email} {self.action} {what}"
 
     def save(self, *args, **kwargs):
-        if not self._state.adding:
+        """Insert only: an instance loaded from the database, or a new one given an existing entry's primary
+        key (``AuditLog(pk=old).save()``, which Django would turn into an UPDATE), is refused."""
+        if not self._state.adding or (
+            self.pk is not None and type(self)._base_manager.filter(pk=self.pk).exists()
+        ):
             raise AuditLogImmutable("audit-log entries cannot be updated")
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

@@ -6,8 +6,10 @@ deletes them and blanks free text while every figure the reports count (borough,
 dates, indicators, outcomes) stays. Every URL names a referral by its UUID; pages, titles, logs and the audit
 log name it by its reference (``RR-`` and eight characters), never by the person.
 
-Allocations, change records and break-glass openings are append-only (:class:`AppendOnly`): the ORM's
-ordinary paths (``save`` of an existing row, ``delete``, ``QuerySet.update``/``delete``) raise.
+Allocations, change records, break-glass openings and disclosures are append-only (:class:`AppendOnly`): the
+ORM's ordinary paths (``save`` of an existing row or of a new instance given an existing primary key,
+``delete``, ``QuerySet.update``/``delete``/``bulk_update``, ``bulk_create(update_conflicts=True)``, the base
+manager) raise.
 """
 
 from __future__ import annotations
@@ -123,16 +125,27 @@ class AppendOnlyQuerySet(models.QuerySet):
     def bulk_update(self, objs, fields, batch_size=None):
         raise AppendOnlyImmutable(f"{self.model._meta.verbose_name} records cannot be updated")
 
+    def bulk_create(self, objs, *args, update_conflicts=False, **kwargs):
+        if update_conflicts:  # an upsert would rewrite existing rows
+            raise AppendOnlyImmutable(f"{self.model._meta.verbose_name} records cannot be updated")
+        return super().bulk_create(objs, *args, **kwargs)
+
 
 class AppendOnly(models.Model):
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         abstract = True
+        base_manager_name = "objects"  # the guarded queryset on Django's internal paths too
 
     def save(self, *args, **kwargs):
-        if not self._state.adding:
+        """Insert only: a loaded instance, or a new one given an existing row's primary key (which Django would
+        turn into an UPDATE), is refused."""
+        if not self._state.adding or (
+            self.pk is not None and type(self)._base_manager.filter(pk=self.pk).exists()
+        ):
             raise AppendOnlyImmutable(f"{self._meta.verbose_name} records cannot be changed")
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
@@ -348,7 +361,7 @@ class Allocation(AppendOnly):
     )
     reason = models.TextField(max_length=MAX_TEXT, blank=True, help_text="Required for a reassignment")
 
-    class Meta:
+    class Meta(AppendOnly.Meta):
         ordering = ["referral", "allocated_at", "pk"]
 
 
@@ -364,7 +377,7 @@ class ChangeRecord(AppendOnly):
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     changed_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
+    class Meta(AppendOnly.Meta):
         ordering = ["referral", "changed_at", "pk"]
 
 
@@ -376,7 +389,7 @@ class BreakGlass(AppendOnly):
     reason = models.TextField(max_length=MAX_TEXT)
     at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
+    class Meta(AppendOnly.Meta):
         ordering = ["-at", "-pk"]
         verbose_name_plural = "break-glass openings"
 
@@ -389,7 +402,7 @@ class Disclosure(AppendOnly):
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
+    class Meta(AppendOnly.Meta):
         ordering = ["-at", "-pk"]
 
 
