@@ -80,5 +80,10 @@ class InvitationForm(GovukForm):
 
 
 class UnsuppressedForm(GovukForm):
+    period = forms.RegexField(label="Period (year to date)", regex=r"^\s*\d{4}\s*-?\s*[Qq][1-4]\s*$",
+                              required=False, max_length=12,
+                              help_text="The year and the last quarter, for example 2026-Q3 (2026 Q1 to Q3). "
+                                        "Leave empty for the latest quarter with responses.",
+                              error_messages={"invalid": "Enter the year and the last quarter, like 2026-Q3"})
     purpose = forms.CharField(label="Why do you need the figures below the threshold?", max_length=300,
                               min_length=10, help_text="Recorded in the audit log with your name.")

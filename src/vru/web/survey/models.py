@@ -171,3 +171,37 @@ class Draft(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class PublishedRelease(models.Model):
+    """One published period of the results (``vru.web.survey.results.publish_period``): the ledger of the
+    cells the public saw (``vru.analysis.disclosure`` ledger JSON; hidden cells as null, so it holds
+    nothing that was not published) and the tables as shown. Later periods are protected together with
+    every ledger. Never edited or deleted: the public has seen it. Who published it is kept here; when,
+    with who, in the audit log (no date on a survey table)."""
+
+    slug = models.SlugField(max_length=64)
+    period = models.CharField(max_length=8, help_text="Year to date, e.g. 2026-Q3 (2026 Q1 to Q3).")
+    sequence = models.PositiveIntegerField(help_text="Order of publication (1, 2, ...).")
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    ledger = models.JSONField(help_text="The cells published (disclosure ledger format).")
+    tables = models.JSONField(help_text="The tables as shown on the results page and in the CSV.")
+
+    class Meta:
+        ordering = ["slug", "-sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["slug", "period"], name="survey_release_period_once"),
+            models.UniqueConstraint(fields=["slug", "sequence"], name="survey_release_sequence_unique"),
+        ]
+        permissions = [("publish_results", "Can publish a period of the survey's results")]
+
+    def __str__(self) -> str:
+        return f"{self.slug} results {self.period}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise VersionLocked(f"{self}: a published release is never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise VersionLocked(f"{self}: a published release is never deleted")

@@ -3,7 +3,8 @@ app's ``post_migrate`` receiver (``vru.web.accounts.roles.sync_roles``) grants t
 
 - *analyst*, *programme manager*, *administrator*: the published results (``survey.view_results``);
   analysts also hold ``accounts.view_unsuppressed`` (accounts' table), which shows the unsuppressed
-  figures inside the unit;
+  figures inside the unit, and may publish a period's results (``survey.publish_results``, the
+  ``survey_publish`` command);
 - *police analyst* (the tagging app's police role): issuing invitation codes for victims' letters and
   text messages (``survey.issue_invitations``).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "administrator": frozenset({"survey.view_results"}),
-    "analyst": frozenset({"survey.view_results"}),
+    "analyst": frozenset({"survey.view_results", "survey.publish_results"}),
     "programme manager": frozenset({"survey.view_results"}),
     "police analyst": frozenset({"survey.issue_invitations"}),
 }

@@ -8,8 +8,9 @@ server keeps only its keyed hash); it and the CSRF cookie are deleted when the f
 without JavaScript: plain forms, answered on the server.
 
 Staff: ``staff/invitations/`` issues invitation codes (``survey.issue_invitations``), ``results/`` and
-``results.csv`` show the published tables (``survey.view_results``; unsuppressed figures inside the unit
-for ``accounts.view_unsuppressed``, audited with a purpose).
+``results.csv`` show the published releases (``survey.view_results``; unsuppressed figures of any period
+inside the unit for ``accounts.view_unsuppressed``, audited with a purpose, never recorded). A period is
+published with ``manage.py survey_publish`` (``survey.publish_results``, audited).
 """
 
 from __future__ import annotations
@@ -279,15 +280,35 @@ def issue_invitations(request):
     return _no_store(render(request, "survey/staff/invitations.html", {"form": form}))
 
 
+def _published_entry(request, entries):
+    """The published release of ``?period=`` (404 if that period is not published), else the latest."""
+    wanted = request.GET.get("period", "")
+    if not wanted:
+        return entries[0] if entries else None
+    entry = next((e for e in entries if e.period == wanted), None)
+    if entry is None:
+        raise Http404("no results published for that period")
+    return entry
+
+
 def _results_context(request):
-    unsuppressed = False
+    """The published releases (``?period=``: one of them; default the latest). With
+    ``accounts.view_unsuppressed`` and a purpose: the unsuppressed figures of any period, computed now,
+    audited, never recorded."""
+    entries = results.published()
     form = UnsuppressedForm(request.GET if "purpose" in request.GET else None)
-    if form.is_bound and request.user.has_perm("accounts.view_unsuppressed") and form.is_valid():
-        audit(request, "view unsuppressed survey results", None, form.cleaned_data["purpose"])
-        unsuppressed = True
-    release = results.release(unsuppressed=unsuppressed)
-    return {"release": release, "unsuppressed": unsuppressed, "form": form,
-            "may_unsuppress": request.user.has_perm("accounts.view_unsuppressed")}
+    may_unsuppress = request.user.has_perm("accounts.view_unsuppressed")
+    if form.is_bound and may_unsuppress and form.is_valid():
+        period = form.cleaned_data["period"]
+        audit(request, "view unsuppressed survey results", None,
+              f"{form.cleaned_data['purpose']} (period {period or 'latest'})")
+        release = results.preview(period or None, unsuppressed=True)
+        return {"release": release, "unsuppressed": True, "form": form, "may_unsuppress": True,
+                "entries": entries}
+    entry = _published_entry(request, entries)
+    release = results.as_release(entry) if entry else None
+    return {"release": release, "unsuppressed": False, "form": form, "may_unsuppress": may_unsuppress,
+            "entries": entries}
 
 
 @never_cache
@@ -299,7 +320,12 @@ def results_page(request):
 @never_cache
 @require_perms("survey.view_results")
 def results_csv(request):
+    """The published tables of one period (``?period=``, default the latest) as CSV; never unsuppressed."""
+    entries = results.published()
+    entry = _published_entry(request, entries)
+    if entry is None:
+        raise Http404("no results published yet")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="victim-voice-results.csv"'
-    results.write_csv(results.release(unsuppressed=False), response)
+    response["Content-Disposition"] = f'attachment; filename="victim-voice-results-{entry.period}.csv"'
+    results.write_csv(results.as_release(entry), response)
     return _no_store(response)
