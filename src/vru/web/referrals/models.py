@@ -139,8 +139,8 @@ class AppendOnly(models.Model):
         base_manager_name = "objects"  # the guarded queryset on Django's internal paths too
 
     def save(self, *args, **kwargs):
-        """Insert only: a loaded instance, or a new one given an existing row's primary key (which Django would
-        turn into an UPDATE), is refused."""
+        """Insert only: a loaded instance, or a new one given an existing row's primary key (which Django
+        would turn into an UPDATE), is refused."""
         if not self._state.adding or (
             self.pk is not None and type(self)._base_manager.filter(pk=self.pk).exists()
         ):

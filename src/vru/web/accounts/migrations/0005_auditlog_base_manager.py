@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_email_label'),
+        ("accounts", "0004_email_label"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='auditlog',
-            options={'base_manager_name': 'objects', 'ordering': ['-timestamp', '-id']},
+            name="auditlog",
+            options={"base_manager_name": "objects", "ordering": ["-timestamp", "-id"]},
         ),
     ]

@@ -4,26 +4,29 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('referrals', '0003_risknote_review'),
+        ("referrals", "0003_risknote_review"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='allocation',
-            options={'base_manager_name': 'objects', 'ordering': ['referral', 'allocated_at', 'pk']},
+            name="allocation",
+            options={"base_manager_name": "objects", "ordering": ["referral", "allocated_at", "pk"]},
         ),
         migrations.AlterModelOptions(
-            name='breakglass',
-            options={'base_manager_name': 'objects', 'ordering': ['-at', '-pk'], 'verbose_name_plural': 'break-glass openings'},
+            name="breakglass",
+            options={
+                "base_manager_name": "objects",
+                "ordering": ["-at", "-pk"],
+                "verbose_name_plural": "break-glass openings",
+            },
         ),
         migrations.AlterModelOptions(
-            name='changerecord',
-            options={'base_manager_name': 'objects', 'ordering': ['referral', 'changed_at', 'pk']},
+            name="changerecord",
+            options={"base_manager_name": "objects", "ordering": ["referral", "changed_at", "pk"]},
         ),
         migrations.AlterModelOptions(
-            name='disclosure',
-            options={'base_manager_name': 'objects', 'ordering': ['-at', '-pk']},
+            name="disclosure",
+            options={"base_manager_name": "objects", "ordering": ["-at", "-pk"]},
         ),
     ]
