@@ -1,6 +1,7 @@
 """Survey results (docs/web-survey.md, "Results"): equal to a hand computation on synthetic responses with
-known rates; every published table suppressed (min 10) through one function; unsuppressed figures only
-with accounts.view_unsuppressed, audited; CSV through csvsafe."""
+known rates; every published table protected (min 10) through one function, as one release; unsuppressed
+figures only with accounts.view_unsuppressed, audited; CSV through csvsafe. The release as a whole (the
+attacker, the ledger, publishing): test_survey_results_release.py."""
 
 from __future__ import annotations
 
@@ -38,12 +39,17 @@ def data():
     return version, before, now
 
 
+def _quarter(r):
+    return results.quarter_of(2026, r["_week"])
+
+
 def test_london_satisfaction_equals_a_hand_computation_with_the_known_rates(data):
     _, before, now = data
-    rel = results.release(year=2026)
+    rel = results.preview("2026-Q4", unsuppressed=True)  # the platform's computation, every figure
+    published = results.preview("2026-Q4", dimensions=("sex",))  # the same, protected as a release
     rows = rel["tables"][0].rows
     assert rel["n"] == 400 and len(rows) == 5
-    for row, (stage, rate) in zip(rows, RATES.items(), strict=True):
+    for row, pub, (stage, rate) in zip(rows, published["tables"][0].rows, RATES.items(), strict=True):
         rated = [r[stage] for r in now if r[stage] != "dont_know"]
         k = sum(v in SATISFIED for v in rated)
         assert k == round(rate * len(rated))  # the generator's promise
@@ -56,55 +62,68 @@ def test_london_satisfaction_equals_a_hand_computation_with_the_known_rates(data
         assert row[5] == round(100 * kb / len(rated_b), 1)
         assert row[6] == pytest.approx(round(row[2] - row[5], 1))
         assert abs(row[2] / 100 - rate) < 0.005
+        assert all(p == x or p == "suppressed" for p, x in zip(pub, row, strict=True))  # published: equal
+    assert any(isinstance(x, float) for row in published["tables"][0].rows for x in row[2:])
 
 
 def test_rights_met_and_borough_tables_equal_a_hand_count_where_published(data):
     version, _, now = data
-    rel = results.release(year=2026)
+    q = version.questionnaire
+    now = [r for r in now if _quarter(r) in ("2026 Q1", "2026 Q2")]
+    rel = results.preview("2026-Q2", dimensions=("borough",))
     rights = next(t for t in rel["tables"] if t.key == "rights")
+    shown = 0
     for i, row in enumerate(rights.rows, start=1):
         yes = sum(r[f"right_{i}"] == "yes" for r in now)
         no = sum(r[f"right_{i}"] == "no" for r in now)
-        assert row[1] == yes + no and row[2] == round(100 * yes / (yes + no), 1)
+        assert row[1] in (yes + no, "suppressed")
+        if row[2] != "suppressed":
+            assert row[2] == round(100 * yes / (yes + no), 1) and yes >= 10 and no >= 10
+            shown += 1
+    assert shown
     borough = next(t for t in rel["tables"] if t.key == "stage_overall-by-borough")
     assert len(borough.rows) == 34  # every borough listed, zeros included, and London
-    for row in borough.rows[:-1]:
-        code = next(c for c in version.questionnaire.questions["borough"].options
-                    if version.questionnaire.option_label("en", version.questionnaire.questions["borough"], c)
-                    == row[0])
-        rated = [r for r in now if r["borough"] == code and r["stage_overall"] != "dont_know"]
+    labels = {q.option_label("en", q.questions["borough"], c): c for c in q.questions["borough"].options}
+    for row in borough.rows:
+        rated = [r for r in now if (row[0] == "London" or r["borough"] == labels[row[0]])
+                 and r["stage_overall"] != "dont_know"]
         sat = sum(r["stage_overall"] in SATISFIED for r in rated)
-        if row[1] is not None:
+        if row[1] != "suppressed":
             assert row[1] == len(rated) >= 10
         else:
-            assert row[2] is None
-        if row[2] is not None:  # a share only where satisfied, not satisfied and base are all published
+            assert row[2] == "suppressed"
+        if row[2] != "suppressed":  # a share only where satisfied, not satisfied and base are all published
             assert sat >= 10 and len(rated) - sat >= 10
             assert row[2] == round(100 * sat / len(rated), 1)
 
 
 def test_every_published_cell_rests_on_at_least_10_respondents(data):
-    rel = results.release(year=2026)
+    rel = results.preview("2026-Q2", dimensions=("crime_type", "sex"))
     for t in rel["tables"]:
         for row in t.rows:
             for col, v in zip(t.columns[1:], row[1:], strict=True):
-                if v is not None and col in ("Respondents (base)", "Respondents (yes or no)", "Comments",
-                                             "Comments mentioning it"):
+                if isinstance(v, int) and col in ("Respondents (base)", "Respondents (yes or no)", "Comments",
+                                                  "Comments mentioning it"):
                     assert v >= 10, (t.key, row[0], col, v)
 
 
-def test_publish_is_the_one_place_of_suppression():
+def test_protect_is_the_one_place_of_suppression():
     import pandas as pd
 
+    from vru.analysis.disclosure import Table
+
     counts = pd.DataFrame({"a": [30, 3], "b": [40, 25]}, index=["satisfied", "not satisfied"])
-    pub = results.publish(counts)
-    assert pub.loc["not satisfied", "a"] is pd.NA and pub.isna().sum().sum() >= 4  # primary + complements
-    full = results.publish(counts, unsuppressed=True)
-    assert full.loc["not satisfied", "a"] == 3 and not full.isna().any().any()
+    counts.index.name, counts.columns.name = "outcome", "group"
+    cells, rel = results.protect([Table(counts, ("2026 Q1",), "p", "t")])
+    pub = cells["t"]
+    assert pub[("not satisfied", "a")] is None and sum(v is None for v in pub.values()) >= 4  # + complements
+    assert rel is not None and (rel.audit["upper"] >= 10).all()
+    full, none = results.protect([Table(counts, ("2026 Q1",), "p", "t")], unsuppressed=True)
+    assert full["t"][("not satisfied", "a")] == 3 and none is None and None not in full["t"].values()
 
 
 def test_free_text_is_never_published_only_coded_themes(data):
-    rel = results.release(year=2026)
+    rel = results.preview("2026-Q1", dimensions=("sex",))
     themes = next(t for t in rel["tables"] if t.key == "themes")
     assert [r[0] for r in themes.rows] == list(results.THEMES)
     out = io.StringIO()
@@ -126,18 +145,21 @@ def _user(email, role):
 
 
 def test_results_pages_published_and_unsuppressed_with_audit(data):
+    analyst, ac = _user("an@example.org", "analyst")
+    results.publish_period("2025-Q4", analyst, dimensions=("sex",))
     _, pm = _user("pm@example.org", "programme manager")
     r = pm.get("/survey/results/")
-    assert r.status_code == 200 and "suppressed" in r.content.decode()
+    assert r.status_code == 200 and "suppressed" in r.content.decode() and "2025-Q4" in r.content.decode()
     assert "Unsuppressed figures (inside the unit)" not in r.content.decode()
     r = pm.get("/survey/results/", {"purpose": "checking the borough figures"})
     assert "for use inside the unit only" not in r.content.decode()
-    analyst, ac = _user("an@example.org", "analyst")
-    r = ac.get("/survey/results/", {"purpose": "quality check of the borough figures"})
+    r = ac.get("/survey/results/", {"purpose": "quality check of the borough figures", "period": "2026-Q4"})
     assert "for use inside the unit only" in r.content.decode()
     assert AuditLog.objects.filter(user=analyst, action="view unsuppressed survey results").count() == 1
+    r = ac.get("/survey/results/", {"purpose": "quality check of the borough figures", "period": "2026-Q9"})
+    assert r.status_code == 200 and "like 2026-Q3" in r.content.decode()  # a form error, not a 500
     csv_r = ac.get("/survey/results.csv")
     rows = list(csv.reader(io.StringIO(csv_r.content.decode())))
-    assert rows[0] == ["table", "title", "row", "column", "value"] and len(rows) > 100
+    assert rows[0] == ["table", "title", "row", "column", "value", "status"] and len(rows) > 100
     _, prov = _user("prov@example.org", "provider")
     assert prov.get("/survey/results/").status_code == 403

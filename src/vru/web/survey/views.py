@@ -305,7 +305,8 @@ def _results_context(request):
         release = results.preview(period or None, unsuppressed=True)
         return {"release": release, "unsuppressed": True, "form": form, "may_unsuppress": True,
                 "entries": entries}
-    entry = _published_entry(request, entries)
+    # with a purpose, ?period= belongs to the (invalid) unsuppressed form: show its errors and the latest
+    entry = (entries[0] if entries else None) if form.is_bound else _published_entry(request, entries)
     release = results.as_release(entry) if entry else None
     return {"release": release, "unsuppressed": False, "form": form, "may_unsuppress": may_unsuppress,
             "entries": entries}
