@@ -122,13 +122,33 @@ def triage(request):
     return render(request, "referrals/triage.html", {"referrals": qs[:MAX_LIST]})
 
 
-def _read(request, r: Referral):
-    """The one audit row of a case-page read, or the break-glass page (None) when a reason is needed."""
+def _case_page(request, r: Referral, template: str, context: dict):
+    """Every page that shows a case, on a GET or sent back with mistakes: the break-glass page when a reason
+    is needed first, else the page and its one audit row of the read (review 15, finding 1). 400 when its
+    form has mistakes."""
+    form = context.get("form")
+    if form is not None and form.errors and getattr(form, "instance", None) is r:
+        r = Referral.objects.get(pk=r.pk)  # a model form sent back set its values on r: judge the stored one
     purpose = services.read_purpose(request, r)
     if purpose is None:
-        return None
+        return _break_glass_page(request, r)
     audit(request, "view case", r, purpose)
-    return purpose
+    return render(
+        request, template, {"referral": r, **context}, status=400 if form is not None and form.errors else 200
+    )
+
+
+def _may_write(request, r: Referral) -> None:
+    """A write to a case (a decision, an allocation, casework) needs what a read needs: a restricted case
+    outside its named staff only after break-glass (finding 11)."""
+    if services.read_purpose(request, r) is None:
+        raise PermissionDenied("break the glass first")
+
+
+def _locked(r: Referral) -> Referral:
+    """The referral re-read under a row lock, inside the caller's transaction: two managers deciding, or two
+    caseworkers closing, at once are one after the other (finding 19)."""
+    return Referral.objects.select_for_update().get(pk=r.pk)
 
 
 def _break_glass_page(request, r: Referral, form=None, status=200):
@@ -148,7 +168,12 @@ def decide(request, pk):
         )
     form = DecisionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        _may_write(request, r)
         with transaction.atomic():
+            r = _locked(r)
+            if r.status != "submitted":  # decided by someone else meanwhile
+                messages.error(request, f"Referral {r.reference} has just been decided by someone else.")
+                return redirect("referrals:triage")
             d = form.cleaned_data
             r.status = "accepted" if d["decision"] == "accept" else "declined"
             r.decided_at, r.decided_by = timezone.now(), request.user
@@ -162,10 +187,8 @@ def decide(request, pk):
             if r.status == "accepted"
             else redirect("referrals:triage")
         )
-    if request.method == "GET" and _read(request, r) is None:
-        return _break_glass_page(request, r)
-    context = {"referral": r, "form": form, "person": getattr(r, "person", None)}
-    return _form_page(request, "referrals/decide.html", context)
+    context = {"form": form, "person": getattr(r, "person", None)}
+    return _case_page(request, r, "referrals/decide.html", context)
 
 
 @require_perms(TRIAGE)
@@ -179,6 +202,7 @@ def allocate(request, pk):
     if request.method == "GET" and not r.current_provider_id and suggested is not None:
         form.initial["provider"] = suggested.pk
     if request.method == "POST" and form.is_valid():
+        _may_write(request, r)
         p = form.cleaned_data["provider"]
         try:
             with transaction.atomic():
@@ -202,11 +226,11 @@ def allocate(request, pk):
             if services.caseload(request.user).filter(pk=r.pk).exists():
                 return redirect("referrals:case", pk=r.pk)
             return redirect("referrals:triage")
-    return _form_page(
+    return _case_page(
         request,
+        r,
         "referrals/allocate.html",
         {
-            "referral": r,
             "form": form,
             "suggested": suggested,
             "rule": rule,
@@ -265,9 +289,7 @@ def _open_case(request, pk) -> Referral:
 @require_perms(CASE)
 def case(request, pk):
     r = services.case_or_404(request.user, pk)
-    if _read(request, r) is None:
-        return _break_glass_page(request, r)
-    return render(request, "referrals/case.html", _case_context(request, r))
+    return _case_page(request, r, "referrals/case.html", _case_context(request, r))
 
 
 def _case_context(request, r: Referral) -> dict:
@@ -292,7 +314,7 @@ def _case_context(request, r: Referral) -> dict:
 @require_perms(CASE)
 @require_POST
 def break_glass(request, pk):
-    r = services.case_or_404(request.user, pk)
+    r = services.case_or_404(request.user, pk, triage=request.user.has_perm(TRIAGE))
     form = BreakGlassForm(request.POST)
     if not services.needs_break_glass(request.user, r):
         return redirect("referrals:case", pk=r.pk)
@@ -326,9 +348,7 @@ def _casework(form_class, template_title: str, action: str):
                 audit(request, action, r, f"casework: {action}")
             messages.success(request, f"{template_title} recorded.")
             return redirect("referrals:case", pk=r.pk)
-        return _form_page(
-            request, "referrals/casework_form.html", {"referral": r, "form": form, "title": template_title}
-        )
+        return _case_page(request, r, "referrals/casework_form.html", {"form": form, "title": template_title})
 
     view.__name__ = action.replace(" ", "_")
     return view
@@ -354,8 +374,6 @@ def review_risk(request, pk, note):
         n = r.risk_notes.get(pk=note, reviewed_at__isnull=True)
     except RiskNote.DoesNotExist:
         raise Http404("no such risk note waiting for a review") from None
-    if request.method == "GET":  # the page shows the note: a read of the case, audited once
-        _read(request, r)
     form = RiskReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -388,7 +406,7 @@ def review_risk(request, pk, note):
             audit(request, "review risk note", r, f"casework: risk note {n.pk} reviewed ({found})")
         messages.success(request, "Risk review recorded.")
         return redirect("referrals:case", pk=r.pk)
-    return _form_page(request, "referrals/risk_review.html", {"referral": r, "note": n, "form": form})
+    return _case_page(request, r, "referrals/risk_review.html", {"note": n, "form": form})
 
 
 @require_perms(CASE)
@@ -400,6 +418,9 @@ def close(request, pk):
     form = ClosureForm(request.POST or None, referral=r)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
+            if _locked(r).status != "accepted":  # closed by someone else meanwhile
+                messages.error(request, f"Case {r.reference} has just been closed by someone else.")
+                return redirect("referrals:case", pk=r.pk)
             c = form.save(commit=False)
             c.referral, c.closed_by = r, request.user
             c.save()
@@ -411,9 +432,7 @@ def close(request, pk):
             audit(request, "close case", r, "casework: case closed with its outcomes")
         messages.success(request, f"Case {r.reference} closed.")
         return redirect("referrals:case", pk=r.pk)
-    return _form_page(
-        request, "referrals/casework_form.html", {"referral": r, "form": form, "title": "Close the case"}
-    )
+    return _case_page(request, r, "referrals/casework_form.html", {"form": form, "title": "Close the case"})
 
 
 @require_perms(CASE)
@@ -450,10 +469,8 @@ def update(request, pk):
             audit(request, "change case", r, f"casework: {len(rows)} field(s) changed: {reason[:200]}")
         messages.success(request, f"{len(rows)} change(s) recorded.")
         return redirect("referrals:case", pk=r.pk)
-    return _form_page(
-        request,
-        "referrals/casework_form.html",
-        {"referral": r, "form": form, "title": "Change the referral's details"},
+    return _case_page(
+        request, r, "referrals/casework_form.html", {"form": form, "title": "Change the referral's details"}
     )
 
 
@@ -475,9 +492,7 @@ def restrict(request, pk):
             )
         messages.success(request, "Access to the case saved.")
         return redirect("referrals:case", pk=r.pk)
-    return _form_page(
-        request, "referrals/casework_form.html", {"referral": r, "form": form, "title": "Who may open it"}
-    )
+    return _case_page(request, r, "referrals/casework_form.html", {"form": form, "title": "Who may open it"})
 
 
 @require_perms(CASE, "referrals.export_subject")
