@@ -307,7 +307,8 @@ _CONFIG_PATTERNS = [
 ]
 # Files that configure the platform or its deployment: no password may be written in them.
 _CONFIG_FILES = re.compile(r"(^src/.*\.py$|^scripts/|^\.ci/|^Makefile$|\.(toml|cfg|ini|ya?ml|env|conf)$)")
-_PRIVATE_FILES = re.compile(r"(^|/)(web-secret-key|demo-users\.txt|\.env(\..*)?|id_rsa|id_ed25519)$")
+_PRIVATE_FILES = re.compile(
+    r"(^|/)(web-secret-key|demo-users(-[a-z]+)?\.txt|\.env(\..*)?|id_rsa|id_ed25519)$")
 
 
 def _tracked_files() -> list[str]:
@@ -346,4 +347,5 @@ def test_the_secret_scan_finds_what_it_looks_for():
     assert any(r.search("postgres://vru:hunter2@db:5432/vru") for r, _ in _CONFIG_PATTERNS)
     assert not any(r.search("postgres://postgres@127.0.0.1:5432/test") for r, _ in _CONFIG_PATTERNS)
     assert not any(r.search('EMAIL_HOST_PASSWORD = os.environ.get("X", "")') for r, _ in _CONFIG_PATTERNS)
-    assert _PRIVATE_FILES.search("data/demo-users.txt") and not _PRIVATE_FILES.search("docs/web.md")
+    assert _PRIVATE_FILES.search("data/demo-users.txt") and _PRIVATE_FILES.search("demo-users-tagging.txt")
+    assert not _PRIVATE_FILES.search("docs/web.md")
