@@ -79,3 +79,71 @@ def test_a_restricted_case_is_neither_decided_nor_reassigned_without_break_glass
     resp = m.post(reverse("referrals:allocate", args=[r.pk]), {"provider": w.pb.pk, "reason": "moving it"})
     r.refresh_from_db()
     assert resp.status_code == 302 and r.current_provider == w.pb
+
+
+# --------------------------------------------------------- 2, 14: no free text in the audit log; erasure
+def _everything_stored() -> str:
+    """Every text value of every table of the app, of the audit log and of every session, as one string."""
+    import json
+
+    from django.apps import apps
+    from django.contrib.sessions.models import Session
+
+    parts = []
+    for model in [*apps.get_app_config("referrals").get_models(), AuditLog]:
+        text = [
+            f.attname
+            for f in model._meta.concrete_fields
+            if f.get_internal_type() in ("CharField", "TextField")
+        ]
+        parts += [json.dumps(row) for row in model._base_manager.values_list(*text)]
+    parts += [json.dumps(s.get_decoded(), default=str) for s in Session.objects.all()]
+    return "\n".join(parts)
+
+
+def test_erasure_leaves_no_name_or_free_text_in_the_audit_log_the_casework_or_the_session(w):
+    from datetime import timedelta
+
+    from vru.web.referrals import conf, services
+    from vru.web.referrals.models import Closure, Rescue
+
+    r = make_case(w, provider=w.pa, days_ago=3000, name="Quilliam Erasable")
+    r.restricted = True
+    r.save()
+    r.allowed_staff.add(w.cw_a2)
+    c = client(w.cw_a)
+    secrets = ["Quilliam", "Mother of Quilliam phoned", "moved to his aunt", "3 Mill Lane", "07700 900123"]
+    assert c.post(reverse("referrals:break_glass", args=[r.pk]), {"reason": secrets[1]}).status_code == 302
+    assert c.get(reverse("referrals:case", args=[r.pk])).status_code == 200
+    update = {"borough": BRENT, "gender": "male", "missing_episodes": "0", "contact": "12 Acacia Road"}
+    resp = c.post(reverse("referrals:update", args=[r.pk]), {**update, "reason": f"Quilliam {secrets[2]}"})
+    assert resp.status_code == 302
+    rescue = {"county": f"Found at {secrets[3]}, Norwich", "police_force": "Norfolk"}
+    resp = c.post(
+        reverse("referrals:rescue", args=[r.pk]), {**rescue, "rescued_on": r.referral_date.isoformat()}
+    )
+    assert resp.status_code == 302, resp.content.decode()[-2000:]
+    # the audit log never held them (findings 2, 14): its purposes name the case by reference
+    rows = AuditLog.objects.filter(object_id=str(r.pk))
+    assert rows.count() >= 4 and all(a.purpose.startswith(f"{r.reference}: ") for a in rows)
+    audit_text = "\n".join(rows.values_list("purpose", flat=True))
+    assert not [s for s in [*secrets, "Acacia"] if s in audit_text]
+    assert "Quilliam" in _everything_stored()  # the casework holds them until erasure
+    Need.objects.create(referral=r, category="exit", desired_outcome="x")
+    Closure.objects.create(
+        referral=r,
+        closed_on=timezone.localdate() - timedelta(days=conf.retention_days() + 1),
+        reason="completed",
+        engaged=True,
+        involvement="ceased",
+        in_eet="yes",
+        fewer_missing="yes",
+        nrm_outcome="none",
+        closed_by=w.cw_a,
+    )
+    r.status = "closed"
+    r.save()
+    services.anonymise(r)
+    stored = _everything_stored()
+    assert not [s for s in [*secrets, "Acacia", "Norwich"] if s in stored]
+    assert Rescue.objects.get(referral=r).police_force == "Norfolk"  # the figures stay

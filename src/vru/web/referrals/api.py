@@ -14,8 +14,6 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from vru.web.accounts.audit import audit
-
 from . import reports, services
 from .models import Referral, YoungPerson
 
@@ -109,7 +107,7 @@ class CaseDetail(generics.RetrieveAPIView):
         purpose = services.read_purpose(self.request._request, r)
         if purpose is None:
             raise PermissionDenied("This record is restricted: open it on its page and give your reason.")
-        audit(self.request._request, "view case (API)", r, purpose)
+        services.audit_case(self.request._request, "view case (API)", r, purpose)
         return r
 
 

@@ -16,6 +16,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from vru.web.accounts.audit import audit
+from vru.web.accounts.models import AuditLog
 
 from .conf import retention_days
 from .models import (
@@ -50,6 +51,15 @@ WHERE_INSTEAD = {
 }
 
 
+# -------------------------------------------------------------------------------------------- audit
+def audit_case(request_or_user, action: str, referral: Referral, purpose: str) -> AuditLog:
+    """The audit row of an action on one referral. Its purpose starts with the referral's reference (``RR-``),
+    so that the log is searchable by it (review 15, finding 14), and is the app's own words only: never a
+    reason or any other text a user typed, which would outlive the erasure of the person's records (finding 2;
+    such texts are kept on the erasable rows the purpose names by id)."""
+    return audit(request_or_user, action, referral, f"{referral.reference}: {purpose}")
+
+
 # ------------------------------------------------------------------------------------------- access
 def provider_of(user) -> Provider | None:
     org = getattr(user, "organisation_id", None)
@@ -78,7 +88,7 @@ def disclose(request, referral: Referral, council: Council, action: str = "discl
 
     with transaction.atomic():
         Disclosure.objects.create(referral=referral, council=council, recipient=request.user)
-        audit(
+        audit_case(
             request,
             action,
             referral,
@@ -124,7 +134,9 @@ def needs_break_glass(user, referral: Referral) -> bool:
     return referral.restricted and not referral.allowed_staff.filter(pk=user.pk).exists()
 
 
-def break_glass_reason(request, referral: Referral) -> str | None:
+def break_glass_opening(request, referral: Referral) -> int | None:
+    """The id of this user's break-glass opening of ``referral`` that still holds in this session (None: none,
+    or it has lapsed). The session keeps the opening's id and time, never its reason."""
     import time
 
     entry = request.session.get("rr_break_glass", {}).get(str(referral.pk))
@@ -134,17 +146,17 @@ def break_glass_reason(request, referral: Referral) -> str | None:
 
 
 def break_glass(request, referral: Referral, reason: str) -> BreakGlass:
-    """Record the opening (a BreakGlass row, shown to the organisation's managers, and an audit row) and
-    open the record in this session for :data:`BREAK_GLASS_FOR_S`."""
+    """Record the opening (a BreakGlass row with the reason, shown to the organisation's managers, and an
+    audit row naming it by id) and open the record in this session for :data:`BREAK_GLASS_FOR_S`."""
     import time
 
     with transaction.atomic():
         row = BreakGlass.objects.create(referral=referral, user=request.user, reason=reason)
-        audit(request, "break glass", referral, f"break-glass: {reason}")
+        audit_case(request, "break glass", referral, f"break-glass opening {row.pk} (its reason is on it)")
     store = request.session.get("rr_break_glass", {})
     now = time.time()
-    store = {k: v for k, v in store.items() if now - v[1] < BREAK_GLASS_FOR_S}
-    store[str(referral.pk)] = [reason, now]
+    store = {k: v for k, v in store.items() if isinstance(v[0], int) and now - v[1] < BREAK_GLASS_FOR_S}
+    store[str(referral.pk)] = [row.pk, now]
     request.session["rr_break_glass"] = store
     return row
 
@@ -152,8 +164,8 @@ def break_glass(request, referral: Referral, reason: str) -> BreakGlass:
 def read_purpose(request, referral: Referral) -> str | None:
     """The justification of a read of this case by this user (None: they must break the glass first)."""
     if needs_break_glass(request.user, referral):
-        reason = break_glass_reason(request, referral)
-        return None if reason is None else f"break-glass: {reason}"
+        opening = break_glass_opening(request, referral)
+        return None if opening is None else f"break-glass opening {opening}"
     if referral.status == "submitted" or referral.current_provider_id is None:
         return "triage: a referral waiting for a decision or an allocation"
     return f"casework: case allocated to {referral.current_provider}"
@@ -378,7 +390,7 @@ def anonymise(referral: Referral) -> None:
         models.QuerySet.update(BreakGlass.objects.filter(referral=referral), reason="[erased]")
         Contact.objects.filter(referral=referral).update(note="")
         RiskNote.objects.filter(referral=referral).update(text="[erased]", review_note="")
-        Rescue.objects.filter(referral=referral).update(note="")
+        Rescue.objects.filter(referral=referral).update(note="", county="")  # free text: a place, an address
         Closure.objects.filter(referral=referral).update(note="")
         NeedOutcome.objects.filter(need__referral=referral).update(comment="")
         referral.need_records.update(desired_outcome="[erased]")

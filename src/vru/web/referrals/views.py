@@ -73,7 +73,7 @@ def _save_referral(request, form: ReferralForm, referral: Referral | None) -> Re
                 r.shared_with = services.Council.objects.filter(borough=r.borough).first()
         r.save()
         YoungPerson.objects.update_or_create(referral=r, defaults=values)
-        audit(
+        services.audit_case(
             request,
             "submit referral" if submit else "save draft",
             r,
@@ -132,7 +132,7 @@ def _case_page(request, r: Referral, template: str, context: dict):
     purpose = services.read_purpose(request, r)
     if purpose is None:
         return _break_glass_page(request, r)
-    audit(request, "view case", r, purpose)
+    services.audit_case(request, "view case", r, purpose)
     return render(
         request, template, {"referral": r, **context}, status=400 if form is not None and form.errors else 200
     )
@@ -180,7 +180,9 @@ def decide(request, pk):
             r.decline_reason = d.get("decline_reason") if r.status == "declined" else ""
             r.decision_note = d.get("note") or ""
             r.save(update_fields=["status", "decided_at", "decided_by", "decline_reason", "decision_note"])
-            audit(request, f"{d['decision']} referral", r, "triage: decision on a submitted referral")
+            services.audit_case(
+                request, f"{d['decision']} referral", r, "triage: decision on a submitted referral"
+            )
         messages.success(request, f"Referral {r.reference} {r.status}.")
         return (
             redirect("referrals:allocate", pk=r.pk)
@@ -213,7 +215,7 @@ def allocate(request, pk):
                     reason=form.cleaned_data["reason"],
                     rule=rule if suggested and suggested.pk == p.pk else None,
                 )
-                audit(
+                services.audit_case(
                     request,
                     "allocate case",
                     r,
@@ -345,7 +347,7 @@ def _casework(form_class, template_title: str, action: str):
                     if hasattr(obj, f"{f}_id"):
                         setattr(obj, f, request.user)
                 obj.save()
-                audit(request, action, r, f"casework: {action}")
+                services.audit_case(request, action, r, f"casework: {action}")
             messages.success(request, f"{template_title} recorded.")
             return redirect("referrals:case", pk=r.pk)
         return _case_page(request, r, "referrals/casework_form.html", {"form": form, "title": template_title})
@@ -403,7 +405,9 @@ def review_risk(request, pk, note):
                 if follow
                 else "no longer applies"
             )
-            audit(request, "review risk note", r, f"casework: risk note {n.pk} reviewed ({found})")
+            services.audit_case(
+                request, "review risk note", r, f"casework: risk note {n.pk} reviewed ({found})"
+            )
         messages.success(request, "Risk review recorded.")
         return redirect("referrals:case", pk=r.pk)
     return _case_page(request, r, "referrals/risk_review.html", {"note": n, "form": form})
@@ -429,7 +433,7 @@ def close(request, pk):
             )
             r.status = "closed"
             r.save(update_fields=["status"])
-            audit(request, "close case", r, "casework: case closed with its outcomes")
+            services.audit_case(request, "close case", r, "casework: case closed with its outcomes")
         messages.success(request, f"Case {r.reference} closed.")
         return redirect("referrals:case", pk=r.pk)
     return _case_page(request, r, "referrals/casework_form.html", {"form": form, "title": "Close the case"})
@@ -466,7 +470,10 @@ def update(request, pk):
                 )
                 person.contact = form.cleaned_data["contact"]
                 person.save(update_fields=["contact"])
-            audit(request, "change case", r, f"casework: {len(rows)} field(s) changed: {reason[:200]}")
+            ids = ", ".join(str(c.pk) for c in rows) or "none"
+            services.audit_case(
+                request, "change case", r, f"casework: {len(rows)} field(s) changed (change records {ids})"
+            )
         messages.success(request, f"{len(rows)} change(s) recorded.")
         return redirect("referrals:case", pk=r.pk)
     return _case_page(
@@ -483,7 +490,7 @@ def restrict(request, pk):
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             form.save()
-            audit(
+            services.audit_case(
                 request,
                 "restrict case",
                 r,
@@ -503,7 +510,7 @@ def export(request, pk, fmt):
     scope = services.caseload(request.user)
     refs = services.subject_referrals(r).filter(pk__in=scope.values("pk"))
     data = services.subject_access(refs)
-    audit(
+    services.audit_case(
         request,
         "subject access export",
         r,
