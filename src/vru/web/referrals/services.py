@@ -3,7 +3,6 @@ change history, subject access and erasure (docs/web-referrals.md)."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import uuid
@@ -15,6 +14,7 @@ from django.db import models, transaction
 from django.http import Http404
 from django.utils import timezone
 
+from vru.outputs import csvsafe
 from vru.web.accounts.audit import audit
 from vru.web.accounts.models import AuditLog
 
@@ -315,6 +315,16 @@ def subject_referrals(referral: Referral):
     return Referral.objects.filter(person__name__iexact=p.name, person__date_of_birth=p.date_of_birth)
 
 
+def subject_referrals_all(name: str, dob: date):
+    """Every referral held about the person of this name (letter case and spacing aside) and date of birth, in
+    any state (drafts, submitted and never triaged, declined, intelligence, open, closed): the data-protection
+    officer's search (``referrals_subject_access``), not limited to anyone's caseload."""
+    wanted = " ".join(name.split()).casefold()
+    people = YoungPerson.objects.filter(date_of_birth=dob).only("referral_id", "name")
+    ids = [p.referral_id for p in people if " ".join(p.name.split()).casefold() == wanted]
+    return Referral.objects.filter(pk__in=ids, anonymised_at__isnull=True)
+
+
 def subject_access(referrals) -> dict:
     """Everything held about the person of these referrals, as JSON-ready data."""
     from .models import Closure, Contact, Disclosure, MissingEpisode, Need, NeedOutcome, Rescue, RiskNote
@@ -346,7 +356,7 @@ def subject_access(referrals) -> dict:
 def subject_access_csv(data: dict) -> str:
     """The same as one CSV: a row per value (referral, record, row, field, value)."""
     buf = io.StringIO()
-    w = csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC)
+    w = csvsafe.writer(buf)  # a typed text starting with = + - @ stays text in a spreadsheet (finding 9)
     w.writerow(["referral", "record", "row", "field", "value"])
     for item in data["referrals"]:
         ref = item["referral"][0]["reference"]
@@ -401,3 +411,6 @@ def anonymise(referral: Referral) -> None:
         referral.save(update_fields=["concerns", "decision_note", "anonymised_at"])
         referral.allowed_staff.clear()
         referral.barred_staff.clear()
+        for sar in referral.subject_access_requests.all():  # their reason may name the person
+            sar.reason = "[erased]"
+            sar.save(update_fields=["reason"])

@@ -507,15 +507,23 @@ def export(request, pk, fmt):
     if fmt not in ("csv", "json"):
         raise Http404("no such format")
     r = _open_case(request, pk)
-    scope = services.caseload(request.user)
-    refs = services.subject_referrals(r).filter(pk__in=scope.values("pk"))
-    data = services.subject_access(refs)
-    services.audit_case(
-        request,
-        "subject access export",
-        r,
-        f"subject access request: {len(data['referrals'])} referral(s), {fmt}",
+    # the person's referrals in the caseload that the user may open now: a restricted one outside its named
+    # staff only after break-glass on its own page (review 15, finding 4); one audit row per referral
+    same = services.subject_referrals(r).filter(pk__in=services.caseload(request.user).values("pk"))
+    opened = [x for x in same if services.read_purpose(request, x) is not None]
+    data = services.subject_access(Referral.objects.filter(pk__in=[x.pk for x in opened]))
+    data["left_out"] = (
+        f"{len(same) - len(opened)} restricted referral(s) of the same person: open each on its page first"
+        if len(same) > len(opened)
+        else ""
     )
+    for x in opened:
+        services.audit_case(
+            request,
+            "subject access export",
+            x,
+            f"subject access request asked on {r.reference}: {len(opened)} referral(s) exported, {fmt}",
+        )
     if fmt == "csv":
         resp = HttpResponse(services.subject_access_csv(data), content_type="text/csv; charset=utf-8")
     else:
