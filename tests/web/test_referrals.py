@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -656,7 +656,12 @@ def test_subject_access_export_and_erasure(w):
     call_command("referrals_retention", stdout=out)
     assert f"{r.reference}\tClosed" in out.getvalue() and "1 referral(s) due" in out.getvalue()
     assert YoungPerson.objects.filter(referral=r).exists()  # listing erases nothing
-    call_command("referrals_retention", "--anonymise", stdout=StringIO())
+    with pytest.raises(CommandError, match="--user"):  # an erasure is done by a named user
+        call_command("referrals_retention", "--anonymise", stdout=StringIO())
+    call_command("referrals_retention", "--anonymise", "--user", w.mgr_a.email, stdout=StringIO())
+    erased = AuditLog.objects.get(action="erase referral")
+    purpose = f"{r.reference}: retention: period ended (Closed)"  # no personal data in it
+    assert (erased.user, erased.object_id, erased.purpose) == (w.mgr_a, str(r.pk), purpose)
     r.refresh_from_db()
     assert r.anonymised_at is not None and not YoungPerson.objects.filter(referral=r).exists()
     dump = json.dumps(services.subject_access(Referral.objects.filter(pk=r.pk)))

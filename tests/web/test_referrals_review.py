@@ -248,3 +248,58 @@ def test_the_data_protection_officers_search_finds_every_referral_in_any_state_a
     services.anonymise(made[1])
     sar.refresh_from_db()
     assert sar.reason == "[erased]"
+
+
+# ----------------------------------------------------------------------------- 6, 13: retention, admin
+def test_intelligence_never_triaged_and_draft_referrals_come_due_from_their_last_step(w, settings):
+    from datetime import timedelta
+
+    from vru.web.referrals import services
+    from vru.web.referrals.models import Referral
+
+    settings.VRU_REFERRALS_RETENTION_DAYS = 100
+    old = timezone.now() - timedelta(days=101)
+    intel = make_case(w, status="submitted", kind="intelligence")
+    waiting = make_case(w, status="submitted")
+    draft = make_case(w, status="draft")
+    recent = make_case(w, status="submitted", kind="intelligence")
+    open_case = make_case(w, provider=w.pa)
+    Referral.objects.filter(pk__in=[intel.pk, waiting.pk, open_case.pk]).update(submitted_at=old)
+    Referral.objects.filter(pk__in=[draft.pk, open_case.pk]).update(created=old)
+    assert set(services.retention_due()) == {intel, waiting, draft}
+    assert recent not in services.retention_due() and open_case not in services.retention_due()
+
+
+def test_the_configuration_admin_is_audited_and_an_organisation_is_fixed_once_made(w):
+    from vru.web.accounts.models import Organisation
+
+    admin_user = base.user("admin@example.org", "administrator")
+    admin_user.is_staff = True
+    admin_user.save()
+    c = client(admin_user)
+    for url in (
+        "/admin/referrals/provider/",
+        "/admin/referrals/council/",
+        "/admin/referrals/allocationrule/",
+    ):
+        n = AuditLog.objects.count()
+        assert c.get(url).status_code == 200
+        assert AuditLog.objects.count() == n + 1 and AuditLog.objects.first().action == "list"
+    other = Organisation.objects.create(name="Elsewhere (test)", kind="provider")
+    page = c.get(f"/admin/referrals/provider/{w.pa.pk}/change/")
+    assert page.status_code == 200 and 'name="organisation"' not in page.content.decode()
+    resp = c.post(
+        f"/admin/referrals/provider/{w.pa.pk}/change/",
+        {"organisation": other.pk, "capacity": "7", "active": "on"},
+    )
+    assert resp.status_code == 302
+    w.pa.refresh_from_db()
+    assert (w.pa.organisation.name, w.pa.capacity) == (
+        "St Giles (test)",
+        7,
+    )  # capacity changed, not the owner
+    change = AuditLog.objects.filter(action="change", object_id=str(w.pa.pk)).get()
+    assert change.user == admin_user and "Capacity" in change.purpose
+    council = w.council_brent.organisation.rr_council
+    page = c.get(f"/admin/referrals/council/{council.pk}/change/").content.decode()
+    assert 'name="organisation"' not in page and 'name="borough"' in page

@@ -4,11 +4,21 @@ on their own, audited pages, by the staff of the organisation that holds the cas
 
 from django.contrib import admin
 
+from vru.web.accounts.admin import AuditedAdminMixin
+
 from .models import AllocationRule, Council, Provider
 
 
+class _FixedOrganisation:
+    """The organisation of a provider or council is set when it is created and read-only after: changing it
+    would move a caseload, or a council's intelligence, to another organisation's staff (review 15, 13)."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), *(["organisation"] if obj is not None else [])]
+
+
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin):
+class ProviderAdmin(AuditedAdminMixin, _FixedOrganisation, admin.ModelAdmin):
     list_display = ["organisation", "capacity", "open_cases", "active"]
 
     @admin.display(description="open cases")
@@ -17,11 +27,11 @@ class ProviderAdmin(admin.ModelAdmin):
 
 
 @admin.register(Council)
-class CouncilAdmin(admin.ModelAdmin):
+class CouncilAdmin(AuditedAdminMixin, _FixedOrganisation, admin.ModelAdmin):
     list_display = ["organisation", "borough"]
 
 
 @admin.register(AllocationRule)
-class AllocationRuleAdmin(admin.ModelAdmin):
+class AllocationRuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["priority", "need", "gender", "provider", "active"]
     list_editable = ["active"]

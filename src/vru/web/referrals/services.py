@@ -377,22 +377,32 @@ def subject_access_csv(data: dict) -> str:
 
 # ----------------------------------------------------------------------------------------- erasure
 def retention_due(today: date | None = None):
-    """Closed or declined referrals whose retention period has ended and that still hold personal data."""
+    """Referrals whose retention period has ended and that still hold personal data, counted from their last
+    step: closed (from the closure), declined (from the decision), submitted and never decided, which every
+    intelligence referral stays (from the submission), and drafts never submitted (from their creation).
+    Open cases (accepted) are in work and never due (review 15, finding 6)."""
     today = today or timezone.localdate()
     limit = today - timedelta(days=retention_days())
     cutoff = timezone.make_aware(timezone.datetime.combine(limit, timezone.datetime.min.time()))
     closed = Referral.objects.filter(status="closed", closure__closed_on__lt=limit)
     declined = Referral.objects.filter(status="declined", decided_at__lt=cutoff)
-    return (closed | declined).filter(anonymised_at__isnull=True).distinct()
+    waiting = Referral.objects.filter(status="submitted", submitted_at__lt=cutoff)
+    drafts = Referral.objects.filter(status="draft", created__lt=cutoff)
+    return (closed | declined | waiting | drafts).filter(anonymised_at__isnull=True).distinct()
 
 
-def anonymise(referral: Referral) -> None:
+def anonymise(referral: Referral, user=None) -> None:
     """Delete the person's identifying details and blank every free text about them; keep the figures.
     The append-only change records of personal details lose their values (the QuerySet's own update is
-    bypassed here, the one path that may: erasure is a duty, not an edit)."""
+    bypassed here, the one path that may: erasure is a duty, not an edit). With ``user`` (the retention
+    command's ``--user``), the erasure is one audit row naming the referral by reference only (finding 13)."""
     from .models import Closure, Contact, NeedOutcome, Rescue, RiskNote
 
     with transaction.atomic():
+        if user is not None:
+            audit_case(
+                user, "erase referral", referral, f"retention: period ended ({referral.get_status_display()})"
+            )
         YoungPerson.objects.filter(referral=referral).delete()
         models.QuerySet.update(
             ChangeRecord.objects.filter(referral=referral), old_value="", new_value="", reason="[erased]"

@@ -1,6 +1,7 @@
-"""Cases past their retention period (closed or declined more than VRU_REFERRALS_RETENTION_DAYS ago,
-default six years): listed, and with --anonymise erased (the person's details deleted, free text blanked,
-the figures kept). docs/web-referrals.md, "Retention"."""
+"""Referrals past their retention period (closed, declined, submitted and never decided, intelligence
+included, or drafts, their last step more than VRU_REFERRALS_RETENTION_DAYS ago, default six years): listed,
+and with --anonymise --user erased (the person's details deleted, free text blanked, the figures kept), each
+erasure one audit row of the named user. docs/web-referrals.md, "Retention"."""
 
 from datetime import date
 
@@ -15,16 +16,24 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--on", help="the day to count from (YYYY-MM-DD; default today)")
         parser.add_argument("--anonymise", action="store_true", help="erase them (cannot be undone)")
+        parser.add_argument("--user", help="with --anonymise: the e-mail of the platform user who erases")
 
-    def handle(self, on=None, anonymise=False, **options):
+    def handle(self, on=None, anonymise=False, user=None, **options):
         try:
             day = date.fromisoformat(on) if on else None
         except ValueError:
             raise CommandError(f"--on: {on!r} is not a date like 2030-03-31") from None
+        who = None
+        if anonymise:
+            from vru.web.accounts.models import User
+
+            who = User.objects.filter(email__iexact=(user or "").strip(), is_active=True).first()
+            if who is None:
+                raise CommandError("--user: --anonymise needs the e-mail of an active platform user")
         due = list(services.retention_due(day).order_by("reference"))
         for r in due:
             self.stdout.write(f"{r.reference}\t{r.get_status_display()}")
             if anonymise:
-                services.anonymise(r)
+                services.anonymise(r, who)
         verb = "anonymised" if anonymise else "due for erasure"
         self.stdout.write(f"{len(due)} referral(s) {verb}")
