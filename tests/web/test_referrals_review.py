@@ -303,3 +303,65 @@ def test_the_configuration_admin_is_audited_and_an_organisation_is_fixed_once_ma
     council = w.council_brent.organisation.rr_council
     page = c.get(f"/admin/referrals/council/{council.pk}/change/").content.decode()
     assert 'name="organisation"' not in page and 'name="borough"' in page
+
+
+# --------------------------------------------------------------- 7, 15: figures that cannot be differenced
+def test_published_figures_are_completed_years_frozen_so_one_new_case_cannot_be_found(w):
+    from datetime import timedelta
+
+    from vru.web.referrals import demo, reports
+    from vru.web.referrals.models import AppendOnlyImmutable, Closure, PublishedFigures, Referral
+
+    demo.generate(seed=7)  # 2020-21
+    a = client(w.analyst)
+    page = a.get(reverse("referrals:reports"))
+    first = a.get("/api/v1/referrals/reports/").json()
+    assert first["report"]["period"] == "2020-21" and first["report"]["total"] == 593
+    assert "2020-21" in first["years"] and "Submitted referrals: 593" in page.content.decode()
+    # a new referral today, and an outcome recorded now for a 2020-21 case (back-dated into the year)
+    make_case(w, provider=w.pa, days_ago=0)
+    old = make_case(w, provider=w.pa)  # entered now, back-dated into 2020-21 with its outcome
+    Referral.objects.filter(pk=old.pk).update(referral_date="2020-06-01")
+    old.refresh_from_db()
+    Need.objects.create(referral=old, category="exit", desired_outcome="x")
+    Closure.objects.create(
+        referral=old,
+        closed_on=old.referral_date + timedelta(days=30),
+        reason="completed",
+        engaged=True,
+        involvement="no_change",
+        in_eet="no",
+        fewer_missing="no",
+        nrm_outcome="none",
+        closed_by=w.cw_a,
+    )
+    old.status = "closed"
+    old.save()
+    assert reports.service_report()["total"] == 595  # the computation sees them ...
+    assert a.get("/api/v1/referrals/reports/").json() == first  # ... the published figures never do
+    figures = a.get(reverse("referrals:reports")).content.decode().split("<h1")[1].split("</main>")[0]
+    assert figures == page.content.decode().split("<h1")[1].split("</main>")[0]
+    # the current year is not published, a made-up year is 404, the stored release cannot be edited
+    assert a.get("/api/v1/referrals/reports/?year=2026").status_code == 404
+    assert a.get(reverse("referrals:reports") + "?year=abc").status_code == 404
+    with pytest.raises(ValueError, match="has not ended"):
+        reports.release(reports.financial_year(timezone.localdate()))
+    row = PublishedFigures.objects.get()
+    with pytest.raises(AppendOnlyImmutable):
+        PublishedFigures.objects.filter(pk=row.pk).update(figures={})
+
+
+def test_the_first_contact_count_is_published_as_a_pair(w, settings):
+    from vru.web.referrals import reports
+    from vru.web.referrals.models import Contact, Referral
+
+    settings.VRU_REFERRALS_MIN_N = 3
+    for _ in range(5):
+        r = make_case(w)
+        Contact.objects.create(referral=r, when=timezone.now(), attendance="attended", recorded_by=w.cw_b)
+    r = make_case(w)  # one accepted case without a first contact: 5 and 1
+    fc = reports.first_contact_days(Referral.objects.filter(status="accepted"))
+    assert fc == {"n": None, "median": None}  # 1 below 3: "accepted minus n" would give it away
+    for _ in range(3):
+        make_case(w)
+    assert reports.first_contact_days(Referral.objects.filter(status="accepted"))["n"] == 5

@@ -157,13 +157,17 @@ class ReportSerializer(serializers.Serializer):
 
 
 @extend_schema(
-    summary="The service's figures, small numbers suppressed", tags=TAGS, responses=ReportSerializer
+    summary="The service's figures for a completed financial year (?year=2020 for 2020-21; the latest by "
+    "default), published once and frozen, small numbers suppressed",
+    tags=TAGS,
+    responses=ReportSerializer,
 )
 class Report(APIView):
     permission_classes = _perm("referrals.view_reports")
 
     def get(self, request):
-        return Response(reports.service_report())
+        years, figures = reports.chosen_release(request.GET.get("year"))
+        return Response({"years": [reports.year_label(y) for y in years], "report": figures})
 
 
 PUBLIC_VIEWS: tuple[str, ...] = ()

@@ -420,6 +420,19 @@ class SubjectAccessRequest(models.Model):
         ordering = ["-at", "-pk"]
 
 
+class PublishedFigures(AppendOnly):
+    """The service's figures for one completed financial year, as first published (``reports.release``):
+    frozen, so that comparing two reports never shows a single new referral or outcome (review 15, 7)."""
+
+    period = models.CharField(max_length=7, unique=True, help_text="The financial year, e.g. 2020-21")
+    made_at = models.DateTimeField(default=timezone.now)
+    figures = models.JSONField()
+
+    class Meta(AppendOnly.Meta):
+        ordering = ["-period"]
+        verbose_name_plural = "published figures"
+
+
 # ----------------------------------------------------------------------------------------- casework
 class Contact(models.Model):
     ATTENDANCE = [("attended", "Attended"), ("late", "Attended late"), ("dna", "Did not attend")]

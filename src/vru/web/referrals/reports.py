@@ -5,13 +5,24 @@ borough (drug and weapons offences from the analysis warehouse as the public pro
 Every count that leaves the service passes through ONE function, :func:`publish`, which applies
 ``vru.analysis.disclosure.suppress_series`` (primary suppression below the setting ``VRU_REFERRALS_MIN_N``,
 :func:`.conf.min_n`, and complementary suppression so that no hidden cell can be worked out from the total).
-A rate is published only when both of its parts (yes and no) are.
+A rate is published only when both of its parts (yes and no) are; so is the count of cases with a first
+contact (with and without, finding 15).
+
+**Only completed periods, frozen** (review 15, finding 7). Figures recomputed on every request let anyone
+who looks twice learn one case (a referral made, an outcome recorded, between two looks). So the pages and
+the API publish :func:`release`: the figures of one *completed financial year* (April to March, as the
+service publishes its own), computed the first time they are asked for after the year has ended and stored
+(:class:`~.models.PublishedFigures`, insert-only); later changes, back-dated ones included, never change a
+published year. The years are disjoint (each counts the referrals made in it, and their outcomes as known
+when it was published), so no two releases can be subtracted either. :func:`service_report` is the
+computation itself (for a period, or everything), for tests and the release.
 """
 
 from __future__ import annotations
 
 import logging
 import statistics
+from datetime import date
 
 import pandas as pd
 from django.db.models import Count
@@ -21,7 +32,7 @@ from vru.analysis.disclosure import suppress_series
 from vru.geography.boroughs import BOROUGHS
 
 from .conf import min_n
-from .models import GENDERS, KINDS, SECTORS, Closure, Referral
+from .models import GENDERS, KINDS, SECTORS, Closure, PublishedFigures, Referral
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +88,9 @@ def first_contact_days(qs=None) -> dict:
         firsts = [c.when for c in r.contacts.all() if c.attendance in ("attended", "late")]
         if firsts:
             days.append((min(firsts).date() - r.referral_date).days)
-    n, shown = len(days), len(days) >= min_n()
-    return {"n": n if shown else None, "median": statistics.median(days) if shown else None}
+    cells = publish(pd.Series({"with a first contact": len(days), "without": qs.count() - len(days)}))
+    shown = all(c["count"] is not None for c in cells)  # both parts, as a rate (finding 15)
+    return {"n": len(days) if shown else None, "median": statistics.median(days) if shown and days else None}
 
 
 def need_by_borough() -> dict[str, int] | None:
@@ -131,8 +143,64 @@ def referrals_against_need(qs=None) -> list[dict]:
     return sorted(rows, key=lambda r: (r["need_rank"] or 99, r["name"]))
 
 
-def service_report() -> dict:
+def financial_year(day: date) -> int:
+    """The first calendar year of the financial year (April to March) holding ``day``."""
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def year_label(year: int) -> str:
+    return f"{year}-{(year + 1) % 100:02d}"
+
+
+def completed_years(today: date | None = None) -> list[int]:
+    """The completed financial years that hold referrals, newest first."""
+    from django.utils import timezone
+
+    last = financial_year(today or timezone.localdate()) - 1
+    days = Referral.objects.filter(status__in=SUBMITTED).values_list("referral_date", flat=True)
+    return sorted({y for y in map(financial_year, days.distinct()) if y <= last}, reverse=True)
+
+
+def release(year: int, today: date | None = None) -> dict:
+    """The published figures of a completed financial year: read from the store, or computed and stored the
+    first time (``ValueError`` for a year not yet completed)."""
+    from django.db import IntegrityError, transaction
+    from django.utils import timezone
+
+    label = year_label(year)
+    if year >= financial_year(today or timezone.localdate()):
+        raise ValueError(f"{label} has not ended: only completed years are published")
+    row = PublishedFigures.objects.filter(period=label).first()
+    if row is None:
+        figures = {"period": label, **service_report(date(year, 4, 1), date(year + 1, 4, 1))}
+        try:
+            with transaction.atomic():
+                row = PublishedFigures.objects.create(period=label, figures=figures)
+        except IntegrityError:  # published meanwhile by another request: that one stands
+            row = PublishedFigures.objects.get(period=label)
+    return {**row.figures, "published_at": row.made_at.isoformat()}
+
+
+def chosen_release(asked: str | None) -> tuple[list[int], dict | None]:
+    """(the completed years, the release asked for by its first year, or the latest; None when there is
+    none). ``Http404`` for a year that is not a completed year with referrals."""
+    from django.http import Http404
+
+    years = completed_years()
+    if asked in (None, ""):
+        return years, release(years[0]) if years else None
+    if not str(asked).isdigit() or int(asked) not in years:
+        raise Http404("no published figures for that year")
+    return years, release(int(asked))
+
+
+def service_report(start: date | None = None, end: date | None = None) -> dict:
+    """The figures of the referrals made from ``start`` (inclusive) to ``end`` (exclusive), or of all."""
     qs = Referral.objects.filter(status__in=SUBMITTED)
+    if start is not None:
+        qs = qs.filter(referral_date__gte=start)
+    if end is not None:
+        qs = qs.filter(referral_date__lt=end)
     months = qs.annotate(m=TruncMonth("referral_date")).values_list("m").annotate(n=Count("pk")).order_by("m")
     by_month = publish(pd.Series({f"{m:%Y-%m}": n for m, n in months}, dtype=int))
     return {

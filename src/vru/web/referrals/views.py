@@ -553,5 +553,7 @@ def intelligence_detail(request, pk):
 # ------------------------------------------------------------------------------------------- reports
 @require_perms("referrals.view_reports")
 def figures(request):
-    context = {"r": reports.service_report(), "min_n": reports.min_n()}
+    years, figures = reports.chosen_release(request.GET.get("year"))
+    years = [(y, reports.year_label(y)) for y in years]
+    context = {"r": figures, "years": years, "min_n": reports.min_n()}
     return render(request, "referrals/reports.html", context)
