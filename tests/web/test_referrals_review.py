@@ -365,3 +365,42 @@ def test_the_first_contact_count_is_published_as_a_pair(w, settings):
     for _ in range(3):
         make_case(w)
     assert reports.first_contact_days(Referral.objects.filter(status="accepted"))["n"] == 5
+
+
+# ------------------------------------------------------------------------- 8, 12: triage hub, openings
+def test_only_the_triage_hubs_managers_see_new_referrals_others_only_their_allocated_cases(w):
+    waiting = make_case(w, status="submitted")
+    mine_b = make_case(w, provider=w.pb)
+    mb = client(w.mgr_b)
+    assert waiting.reference in mb.get(reverse("referrals:triage")).content.decode()  # no hub yet: everyone
+    w.pa.triage_hub = True
+    w.pa.save()
+    assert waiting.reference not in mb.get(reverse("referrals:triage")).content.decode()
+    n = AuditLog.objects.count()
+    for name in ("decide", "allocate", "case"):
+        assert mb.get(reverse(f"referrals:{name}", args=[waiting.pk])).status_code == 404, name
+    assert mb.post(reverse("referrals:decide", args=[waiting.pk]), {"decision": "accept"}).status_code == 404
+    assert AuditLog.objects.count() == n  # nothing seen, nothing logged
+    assert mb.get(reverse("referrals:case", args=[mine_b.pk])).status_code == 200  # their own allocated case
+    ma = client(w.mgr_a)
+    assert waiting.reference in ma.get(reverse("referrals:triage")).content.decode()
+    assert ma.get(reverse("referrals:decide", args=[waiting.pk])).status_code == 200
+    # one hub at most
+    from django.db import IntegrityError, transaction
+
+    w.pb.triage_hub = True
+    with pytest.raises(IntegrityError), transaction.atomic():
+        w.pb.save()
+
+
+def test_the_break_glass_report_follows_the_openers_organisation_not_the_cases_provider(w):
+    from vru.web.referrals import services
+
+    r = make_case(w, provider=w.pa)
+    r.restricted = True
+    r.save()
+    r.allowed_staff.add(w.cw_a2)
+    assert client(w.cw_a).post(reverse("referrals:break_glass", args=[r.pk]), {"reason": "Out of hours call"})
+    services.allocate(r, w.pb, w.mgr_a, reason="Moved to B")
+    assert r.reference in client(w.mgr_a).get(reverse("referrals:break_glass_report")).content.decode()
+    assert r.reference not in client(w.mgr_b).get(reverse("referrals:break_glass_report")).content.decode()

@@ -19,7 +19,7 @@ class _FixedOrganisation:
 
 @admin.register(Provider)
 class ProviderAdmin(AuditedAdminMixin, _FixedOrganisation, admin.ModelAdmin):
-    list_display = ["organisation", "capacity", "open_cases", "active"]
+    list_display = ["organisation", "capacity", "open_cases", "active", "triage_hub"]
 
     @admin.display(description="open cases")
     def open_cases(self, obj):

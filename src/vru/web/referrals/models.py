@@ -171,11 +171,18 @@ class Provider(models.Model):
         validators=[MaxValueValidator(100_000)], help_text="Open cases it can hold at once"
     )
     active = models.BooleanField(default=True)
+    triage_hub = models.BooleanField(
+        "central triage hub",
+        default=False,
+        help_text="Its managers triage every new referral (accept, decline, allocate). The other providers' "
+        "managers see only the cases allocated to them. At most one provider is the hub.",
+    )
 
     class Meta:
         ordering = ["organisation__name"]
         constraints = [
-            models.CheckConstraint(condition=Q(capacity__lte=100_000), name="rr_provider_capacity")
+            models.CheckConstraint(condition=Q(capacity__lte=100_000), name="rr_provider_capacity"),
+            models.UniqueConstraint(fields=["triage_hub"], condition=Q(triage_hub=True), name="rr_one_hub"),
         ]
 
     def __str__(self) -> str:

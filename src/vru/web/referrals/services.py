@@ -108,10 +108,22 @@ def caseload(user):
     ).exclude(barred_staff=user)
 
 
+def triages(user) -> bool:
+    """Whether the user triages new referrals: a provider manager at the central triage hub (the provider the
+    administrator marks as such). Triage belongs to one hub, not to every provider, so that a new referral's
+    name, contact and concerns are seen by the few who decide on it, and the other providers' managers see
+    only the cases allocated to them (review 15, finding 8; docs/web-referrals.md, "Triage"). While no
+    provider is marked as the hub, every provider manager triages (the consortium's shared duty)."""
+    provider = provider_of(user)
+    if provider is None or not user.has_perm("referrals.triage_referral"):
+        return False
+    return provider.triage_hub or not Provider.objects.filter(triage_hub=True).exists()
+
+
 def triage_queue(user):
-    """Submitted intervention referrals waiting for a decision: every provider manager triages (the
-    consortium's shared duty), barred staff excepted."""
-    if provider_of(user) is None or not user.has_perm("referrals.triage_referral"):
+    """Submitted intervention referrals waiting for a decision, and accepted ones waiting for an allocation:
+    for the managers of the triage hub (:func:`triages`), barred staff excepted."""
+    if not triages(user):
         return Referral.objects.none()
     waiting = models.Q(status="submitted") | models.Q(status="accepted", current_provider__isnull=True)
     return Referral.objects.filter(waiting, kind="intervention", anonymised_at__isnull=True).exclude(
