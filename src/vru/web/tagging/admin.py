@@ -6,6 +6,8 @@ live in the store, not in the database. Matches are reviewed only on their page 
 justification), never here."""
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 
 from vru.web.accounts.admin import AuditedAdminMixin
 
@@ -17,8 +19,29 @@ class ForceOrganisationAdmin(admin.ModelAdmin):
     list_display = ["organisation", "force"]
 
 
+class ActivationFormSet(BaseInlineFormSet):
+    """Refuses two activations of one device with overlapping periods among the rows sent together (each
+    row is also checked against the stored ones by ``DeviceActivation.clean``)."""
+
+    def clean(self):
+        super().clean()
+        rows = [f.cleaned_data for f in self.forms
+                if getattr(f, "cleaned_data", None) and not f.cleaned_data.get("DELETE")
+                and f.cleaned_data.get("device_id") and f.cleaned_data.get("active_from")]
+        for i, a in enumerate(rows):
+            for b in rows[i + 1:]:
+                if a["device_id"] == b["device_id"] and _overlap(a, b):
+                    raise ValidationError(f"Two activations of device {a['device_id']} overlap")
+
+
+def _overlap(a, b) -> bool:
+    return ((a.get("active_to") is None or b["active_from"] < a["active_to"])
+            and (b.get("active_to") is None or a["active_from"] < b["active_to"]))
+
+
 class ActivationInline(admin.TabularInline):
     model = DeviceActivation
+    formset = ActivationFormSet
     extra = 0
 
 

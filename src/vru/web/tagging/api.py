@@ -235,9 +235,7 @@ class TrailView(APIView):
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
         audit(request._request, "view trail", w,
               f"{form.purpose_text()} [window {start.isoformat()} to {end.isoformat()}]{VIA_API}")
-        devices = [a.device_id for a in w.activations.all()
-                   if a.active_from < end and (a.active_to is None or a.active_to > start)]
-        df = services.positions_frame(start, end, devices=devices or ["-"])
+        df = services.trail_frame(w, start, end)
         names = list(TaggingPositionSerializer().fields)
         rows = [{k: _json_value(r[k]) for k in names} for r in df.head(MAX_TRAIL_ROWS).to_dict("records")]
         return Response({"wearer": w.ref, "start": start.isoformat(), "end": end.isoformat(),

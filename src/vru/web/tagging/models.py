@@ -105,6 +105,29 @@ class DeviceActivation(models.Model):
     def __str__(self) -> str:
         return f"{self.device_id} ({self.wearer_id})"
 
+    def overlapping(self):
+        """The other activations of this device whose period overlaps this one's: a device is worn by one
+        wearer at a time, or one fix would be attributed to two wearers (and one's trail shown as the
+        other's)."""
+        qs = DeviceActivation.objects.filter(device_id=self.device_id).exclude(pk=self.pk)
+        qs = qs.filter(Q(active_to__isnull=True) | Q(active_to__gt=self.active_from))
+        if self.active_to is not None:
+            qs = qs.filter(active_from__lt=self.active_to)
+        return qs.select_related("wearer")
+
+    def clean(self):
+        super().clean()
+        if not self.device_id or self.active_from is None:
+            return
+        other = self.overlapping().first()
+        if other is not None:
+            from django.core.exceptions import ValidationError
+
+            until = other.active_to.isoformat() if other.active_to else "still active"
+            msg = (f"Device {self.device_id} is worn by {other.wearer.ref} from "
+                   f"{other.active_from.isoformat()} to {until}: a device's activations must not overlap")
+            raise ValidationError({"active_from": msg})
+
 
 class Zone(models.Model):
     """An exclusion or inclusion zone (a polygon), or a curfew (a circle round an address), with a

@@ -61,12 +61,31 @@ def force_of(user) -> str | None:
     return fo.force if fo else None
 
 
+class ActivationOverlap(ValueError):
+    """Two activations of one device overlap: a fix would be attributed to two wearers."""
+
+
 def activations_frame(wearers=None) -> pd.DataFrame:
-    """Device activations (schema.ACTIVATIONS columns) from the database."""
+    """Device activations (schema.ACTIVATIONS columns) from the database. Refuses (ActivationOverlap)
+    activations of one device that overlap in time, among these wearers' devices' activations of any
+    wearer: the model's clean refuses them on entry, this guards rows written another way."""
     qs = DeviceActivation.objects.select_related("wearer")
     if wearers is not None:
         qs = qs.filter(wearer__in=wearers)
-    rows = [(a.device_id, a.wearer.ref, a.active_from, a.active_to) for a in qs]
+    acts = list(qs)
+    devices = {a.device_id for a in acts}
+    every = DeviceActivation.objects.select_related("wearer").order_by("device_id", "active_from")
+    if wearers is not None:
+        every = every.filter(device_id__in=devices)
+    prev = None
+    for a in every:
+        if prev is not None and prev.device_id == a.device_id and (prev.active_to is None
+                                                                   or prev.active_to > a.active_from):
+            raise ActivationOverlap(f"device {a.device_id}: the activation of {prev.wearer.ref} from "
+                                    f"{prev.active_from.isoformat()} overlaps that of {a.wearer.ref} from "
+                                    f"{a.active_from.isoformat()}; correct the activations first")
+        prev = a
+    rows = [(a.device_id, a.wearer.ref, a.active_from, a.active_to) for a in acts]
     df = pd.DataFrame(rows, columns=[S.DEVICE_ID, S.WEARER_REF, S.ACTIVE_FROM, S.ACTIVE_TO])
     for c in (S.ACTIVE_FROM, S.ACTIVE_TO):
         df[c] = pd.to_datetime(df[c], utc=True).astype("datetime64[us, UTC]")
@@ -76,6 +95,24 @@ def activations_frame(wearers=None) -> pd.DataFrame:
 def positions_frame(start, end, devices=None) -> pd.DataFrame:
     """Fixes with start <= fix_time < end from the store, as pandas."""
     return store.read_positions(store_root(), start, end, devices=devices).to_pandas()
+
+
+def trail_frame(wearer: Wearer, start, end) -> pd.DataFrame:
+    """The wearer's fixes with start <= fix_time < end: only fixes of a device inside this wearer's
+    activation of it (active_from <= fix_time < active_to), never the fixes the same device recorded
+    while another wearer wore it."""
+    acts = [a for a in wearer.activations.all()
+            if a.active_from < end and (a.active_to is None or a.active_to > start)]
+    df = positions_frame(start, end, devices=[a.device_id for a in acts] or ["-"])
+    if df.empty:
+        return df
+    keep = pd.Series(False, index=df.index)
+    for a in acts:
+        ok = (df[S.DEVICE_ID] == a.device_id) & (df[S.FIX_TIME] >= pd.Timestamp(a.active_from))
+        if a.active_to is not None:
+            ok &= df[S.FIX_TIME] < pd.Timestamp(a.active_to)
+        keep |= ok
+    return df[keep].reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------------------- batches

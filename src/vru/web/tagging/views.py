@@ -77,9 +77,7 @@ def trail(request, pk: int):
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
         audit(request, "view trail", w,
               f"{form.purpose_text()} [window {start.isoformat()} to {end.isoformat()}]")
-        devices = [a.device_id for a in w.activations.all()
-                   if a.active_from < end and (a.active_to is None or a.active_to > start)]
-        df = services.positions_frame(start, end, devices=devices or ["-"])
+        df = services.trail_frame(w, start, end)
         fixes = df.head(MAX_TRAIL_ROWS).to_dict("records")
     return render(request, "tagging/trail.html", {"wearer": w, "form": form, "fixes": fixes,
                                                   "activations": w.activations.all()})
