@@ -404,3 +404,68 @@ def test_the_break_glass_report_follows_the_openers_organisation_not_the_cases_p
     services.allocate(r, w.pb, w.mgr_a, reason="Moved to B")
     assert r.reference in client(w.mgr_a).get(reverse("referrals:break_glass_report")).content.decode()
     assert r.reference not in client(w.mgr_b).get(reverse("referrals:break_glass_report")).content.decode()
+
+
+# ----------------------------------------------------------------- 10, 16, 17: the referral form
+def _error_next_to(html: str, field: str) -> str:
+    marker = f'id="id_{field}-error"'
+    assert marker in html, f"no message next to {field}"
+    return html.split(marker)[1].split("</p>")[0]
+
+
+def test_intelligence_for_a_borough_without_a_council_is_refused_next_to_the_borough(w):
+    from test_referrals import referral_post
+
+    from vru.web.referrals.models import Referral
+
+    c = client(w.referrer)
+    resp = c.post(reverse("referrals:new"), referral_post(kind="intelligence", borough="E09000002"))
+    assert resp.status_code == 400 and not Referral.objects.exists()
+    assert "does not receive intelligence" in _error_next_to(resp.content.decode(), "borough")
+    resp = c.post(reverse("referrals:new"), referral_post(kind="intelligence", borough=BRENT))
+    assert resp.status_code == 302 and Referral.objects.get().shared_with.borough == BRENT
+    # a draft may still name it (the referrer may yet change the type)
+    draft = referral_post(kind="intelligence", borough="E09000002", submit=None, draft="1")
+    assert c.post(reverse("referrals:new"), draft).status_code == 302
+
+
+def test_a_form_sent_twice_makes_one_referral(w):
+    from test_referrals import referral_post
+
+    from vru.web.referrals.models import Referral
+
+    c = client(w.referrer)
+    page = c.get(reverse("referrals:new")).content.decode()
+    once = page.split('name="once" value="')[1].split('"')[0]
+    first = c.post(reverse("referrals:new"), {**referral_post(), "once": once})
+    second = c.post(reverse("referrals:new"), {**referral_post(), "once": once})
+    assert Referral.objects.count() == 1 and first["Location"] == second["Location"]
+    other = c.get(reverse("referrals:new")).content.decode().split('name="once" value="')[1].split('"')[0]
+    assert other != once
+
+
+def test_nrm_dates_have_a_lower_bound_and_consent_matches_the_basis_and_the_date_is_the_submission(w):
+    from datetime import timedelta
+
+    from test_referrals import referral_post
+
+    from vru.web.referrals.models import Referral
+
+    c = client(w.referrer)
+    nrm = {"nrm_referred": "on", "nrm_referred_on": "1900-01-01"}
+    resp = c.post(reverse("referrals:new"), referral_post(**nrm))
+    assert resp.status_code == 400 and "2009" in _error_next_to(resp.content.decode(), "nrm_referred_on")
+    dob = timezone.localdate() - timedelta(days=16 * 366)
+    before_birth = (dob - timedelta(days=10)).isoformat()
+    resp = c.post(reverse("referrals:new"), referral_post(nrm_referred="on", nrm_referred_on=before_birth))
+    assert resp.status_code == 400 and "birth" in _error_next_to(resp.content.decode(), "nrm_referred_on")
+    resp = c.post(reverse("referrals:new"), referral_post(consent="refused", lawful_basis="consent"))
+    assert resp.status_code == 400 and "Consent" in _error_next_to(resp.content.decode(), "lawful_basis")
+    assert not Referral.objects.exists()
+    # a draft begun long ago takes the day of its submission
+    assert c.post(reverse("referrals:new"), referral_post(submit=None, draft="1")).status_code == 302
+    r = Referral.objects.get()
+    Referral.objects.filter(pk=r.pk).update(referral_date=timezone.localdate() - timedelta(days=40))
+    assert c.post(reverse("referrals:draft", args=[r.pk]), referral_post()).status_code == 302
+    r.refresh_from_db()
+    assert r.status == "submitted" and r.referral_date == timezone.localdate()

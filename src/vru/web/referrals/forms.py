@@ -3,6 +3,8 @@ top), and nothing is saved unless the whole form is valid."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -116,7 +118,18 @@ def check_nrm(form, data: dict) -> None:
     for (a, la), (b, _lb) in zip(order, order[1:], strict=False):
         if data.get(a) and data.get(b) and data[b] < data[a] and b not in form.errors:
             form.add_error(b, f"This date must not be before {la}")
+    dob = data.get("date_of_birth")
+    for f, label in order:  # the NRM began on 1 April 2009; nothing about them precedes their birth
+        on = data.get(f)
+        if on and f not in form.errors and on < NRM_START:
+            form.add_error(f, f"The date of {label} must be on or after 1 April 2009, when the NRM began")
+        elif on and dob and f not in form.errors and on < dob:
+            form.add_error(f, f"The date of {label} must not be before their date of birth")
     _no_future(form, data, [f for f, _ in order])
+
+
+#: the National Referral Mechanism's start
+NRM_START = date(2009, 4, 1)
 
 
 class ReferralForm(ReferralsForm, forms.ModelForm):
@@ -189,7 +202,8 @@ class ReferralForm(ReferralsForm, forms.ModelForm):
         self.fields["sector"].required = False
 
     def referral_date(self):
-        return self.instance.referral_date if self.instance.pk else timezone.localdate()
+        """The day the referral is made: today for a new one or one being submitted (finding 17)."""
+        return self.instance.referral_date if self.instance.pk and not self.submit else timezone.localdate()
 
     def clean(self):
         data = super().clean()
@@ -222,6 +236,20 @@ class ReferralForm(ReferralsForm, forms.ModelForm):
             ):
                 if problem.field not in self.errors:
                     self.add_error(problem.field, problem.message)
+            borough = data.get("borough")
+            if (
+                data.get("kind") == "intelligence"
+                and borough
+                and "borough" not in self.errors
+                and not services.Council.objects.filter(borough=borough).exists()
+            ):  # it would reach no one (review 15, finding 10)
+                self.add_error(
+                    "borough",
+                    "The council of this borough does not receive intelligence through this service yet: "
+                    "make an intervention referral, or contact the borough's children's services (MASH).",
+                )
+            if data.get("lawful_basis") == "consent" and data.get("consent") in ("not_sought", "refused"):
+                self.add_error("lawful_basis", "Consent cannot be the lawful basis when it was not given")
         return data
 
     def person_values(self) -> dict:

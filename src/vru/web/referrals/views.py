@@ -64,6 +64,8 @@ def _save_referral(request, form: ReferralForm, referral: Referral | None) -> Re
             r.referrer = request.user
             r.referrer_organisation = request.user.organisation
         values = form.person_values()
+        if submit:  # the referral is made on the day it is submitted, not the day its draft began
+            r.referral_date = timezone.localdate()
         if values["date_of_birth"] is not None:
             r.age_at_referral = services.age_on(values["date_of_birth"], r.referral_date)
         if submit:
@@ -98,16 +100,26 @@ def draft(request, pk):
 
 
 def _edit(request, r: Referral | None):
+    """The referral form. Each page carries a one-time token (``once``): a second POST of the same page (a
+    double click, a resend) opens the referral it made instead of making another (review 15, finding 16)."""
+    import secrets
+
+    once = (request.POST.get("once") or "")[:64] or secrets.token_urlsafe(16)
+    done = request.session.get("rr_once", {})
+    if request.method == "POST" and once in done:
+        messages.info(request, "This form was already sent: here is the referral it made.")
+        return redirect("referrals:draft", pk=done[once])
     submit = "submit" in request.POST
     form = ReferralForm(request.POST or None, instance=r, submit=submit)
     if request.method == "POST" and form.is_valid():
         r = _save_referral(request, form, r)
+        request.session["rr_once"] = {**dict(list(done.items())[-19:]), once: str(r.pk)}
         if submit:
             messages.success(request, f"Referral {r.reference} submitted.")
             return redirect("referrals:draft", pk=r.pk)
         messages.success(request, f"Draft {r.reference} saved.")
         return redirect("referrals:draft", pk=r.pk)
-    return _form_page(request, "referrals/referral_form.html", {"form": form, "referral": r})
+    return _form_page(request, "referrals/referral_form.html", {"form": form, "referral": r, "once": once})
 
 
 def _form_page(request, template: str, context: dict):
