@@ -276,6 +276,10 @@ MAX_WINDOW = timedelta(hours=12)
 RANGES = {"easting": (0.0, 600000.0), "northing": (0.0, 1300000.0),
           "latitude": (49.5, 61.5), "longitude": (-8.5, 2.6)}
 TEXT_MAX = 255  # the MoJ stores references and batch ids as VARCHAR(255)
+DATUM_MAX = 40  # a datum is a name ("OSGB36", "WGS84"); longer is not a datum (and not storable)
+#: the British National Grid's extent: a latitude/longitude inside RANGES may still fall off the grid
+#: (49.6 N 8.4 W is easting -62 km), where no distance in BNG metres means anything
+BNG_EXTENT = {"easting": (0.0, 700000.0), "northing": (0.0, 1300000.0)}
 
 #: Columns of :attr:`BatchResult.records`: one row per valid record. ``easting``/``northing`` are
 #: British National Grid metres for every record (converted from latitude/longitude when those were
@@ -366,7 +370,7 @@ def _check_row(fields: list[str], row: int, line: int) -> tuple[dict | None, lis
     # free texts
     if _bad_text(desc_s):
         err("crimeTypeDescription", desc_s, ErrorCode.INVALID_TEXT)
-    if _bad_text(datum_s):
+    if _bad_text(datum_s) or len(datum_s.strip()) > DATUM_MAX:
         err("datum", datum_s, ErrorCode.INVALID_TEXT)
     if _bad_text(text_s, multiline=True):
         err("crimeText", text_s, ErrorCode.INVALID_TEXT)
@@ -431,6 +435,12 @@ def _check_row(fields: list[str], row: int, line: int) -> tuple[dict | None, lis
             err(name, s, ErrorCode.INVALID_LOCATION_DATA_RANGE)
         else:
             values[name] = x
+    if "latitude" in values and "longitude" in values:
+        x, y = to_bng(np.array([values["longitude"]]), np.array([values["latitude"]]))
+        for name, v, (lo, hi) in (("longitude", x[0], BNG_EXTENT["easting"]),
+                                  ("latitude", y[0], BNG_EXTENT["northing"])):
+            if not (lo <= v <= hi):  # off the grid: the field whose value moved it off
+                err(name, raw[name], ErrorCode.INVALID_LOCATION_DATA_RANGE)
 
     if errs:
         ref_out = ref or None

@@ -180,7 +180,7 @@ def ingest_batch(data: bytes, name: str, *, user=None, force: str | None = None,
                     latitude=_num(r["latitude"]), longitude=_num(r["longitude"]),
                     submitted_easting=_num(r["submitted_easting"]),
                     submitted_northing=_num(r["submitted_northing"]),
-                    datum=r["datum"] or "", text=r["crime_text"] or "",
+                    datum=_text(r["datum"], 40), text=r["crime_text"] or "",
                     changed_fields=list(r["changed_fields"])))
     if versions and match:
         run_matching(versions, trigger="AUTO", batch=batch, user=user)
