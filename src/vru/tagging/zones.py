@@ -73,9 +73,14 @@ class Schedule:
             raise ZoneError("a schedule's start is a local London wall-clock time, without a time zone")
         if not self.duration > timedelta(0):
             raise ZoneError("a schedule's duration must be positive")
+        _check_rule(self.rrule)
         try:
             rrulestr(self.rrule, dtstart=self.start)
-        except (ValueError, TypeError) as exc:
+            # the rule as breach detection reads it (a rule that parses may still fail there, e.g. an
+            # UNTIL in UTC against the local start)
+            self.intervals(pd.Timestamp(self.start, tz=LONDON), pd.Timestamp(self.start, tz=LONDON)
+                           + pd.Timedelta(days=8))
+        except (ValueError, TypeError, OverflowError) as exc:
             raise ZoneError(f"schedule rule {self.rrule!r} is not an iCalendar RRULE: {exc}") from exc
 
     def intervals(self, t_from: pd.Timestamp, t_to: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
@@ -88,6 +93,37 @@ class Schedule:
         starts = [_local_to_utc(o) for o in occ]
         ends = [_local_to_utc(o + self.duration) for o in occ]
         return (np.array(starts, dtype="datetime64[us]"), np.array(ends, dtype="datetime64[us]"))
+
+
+#: the parts of a rule a zone's timetable needs: days and weeks, never hours, minutes or seconds (a
+#: FREQ=SECONDLY rule makes 86,400 occurrences a day and stalls breach detection for everyone)
+RULE_FREQS = ("DAILY", "WEEKLY")
+RULE_PARTS = ("FREQ", "INTERVAL", "UNTIL", "COUNT", "BYDAY", "BYMONTH", "BYMONTHDAY", "WKST")
+
+
+def _check_rule(rule: str) -> None:
+    """A single RRULE line (``RRULE:`` optional) of FREQ=DAILY or WEEKLY with the parts in RULE_PARTS; its
+    start is the schedule's local start, so no DTSTART, and no EXDATE/RDATE lines."""
+    text = rule.strip()
+    if "\n" in text or "\r" in text or not text:
+        raise ZoneError("a schedule rule is one RRULE line (no DTSTART, EXDATE or RDATE: the first "
+                        "occurrence is its own field)")
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    parts = {}
+    for item in text.split(";"):
+        name, eq, value = item.partition("=")
+        if not eq or not name.strip():
+            raise ZoneError(f"schedule rule {rule!r} is not an iCalendar RRULE: {item!r} is not NAME=VALUE")
+        parts[name.strip().upper()] = value.strip().upper()
+    bad = sorted(set(parts) - set(RULE_PARTS))
+    if bad:
+        raise ZoneError(f"a schedule rule may use {', '.join(RULE_PARTS)}, not {', '.join(bad)}")
+    if parts.get("FREQ") not in RULE_FREQS:
+        freq = parts.get("FREQ") or "missing"
+        raise ZoneError(f"a schedule rule's FREQ must be DAILY or WEEKLY, not {freq}")
+    if parts.get("UNTIL", "").endswith("Z"):
+        raise ZoneError("a schedule rule's UNTIL is a local London time, without Z (e.g. 20241231T235959)")
 
 
 def _local_to_utc(t: datetime) -> np.datetime64:

@@ -8,6 +8,7 @@ retention purge done by ``store.purge``. This module moves records between those
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -39,6 +40,7 @@ from .models import (
     Zone,
 )
 
+log = logging.getLogger(__name__)
 _TO_WGS84 = Transformer.from_crs(27700, 4326, always_xy=True)
 
 
@@ -286,7 +288,15 @@ def detect_breaches(start, end, wearers=None) -> list[Breach]:
     qs = Wearer.objects.all() if wearers is None else wearers
     zone_map, by_id = {}, {}
     for z in Zone.objects.filter(wearer__in=qs).select_related("wearer"):
-        zone_map.setdefault(z.wearer.ref, []).append(build_zone(z))
+        try:  # one zone that cannot be used (stored before its rule was checked) never stops the others
+            built = build_zone(z)
+            for sch in built.schedules:
+                sch.intervals(pd.Timestamp(start), pd.Timestamp(end))
+        except (ValueError, TypeError, OverflowError) as exc:
+            log.error("tagging: zone %s of wearer %s skipped in breach detection: %s", z.pk, z.wearer.ref,
+                      exc)
+            continue
+        zone_map.setdefault(z.wearer.ref, []).append(built)
         by_id[str(z.pk)] = z
     if not zone_map:
         return []
