@@ -339,16 +339,29 @@ def record_step(breach: Breach, step: str, *, outcome: str = "", when: datetime 
 
 # --------------------------------------------------------------------------------------- retention
 def keep_intervals() -> pd.DataFrame:
-    """The positions retention must keep (schema.KEEP): the points of every qualified match (the
-    device, from the crime window's start minus the tolerance to its end plus it, covering every point
-    shown in the report) and every breach (the wearer's devices, from the first fix of the run that
-    proved it to its close, or now while it is open)."""
+    """The positions retention must keep (schema.KEEP): the fixes behind every qualified match and every
+    breach.
+
+    A match: every device the wearer wore (inside its activation) from the crime window's start minus
+    the run's tolerance and its largest interpolation gap (``max_gap_s``) to the window's end plus both,
+    and at least the match's first to last point: an interpolated point stands on two recorded fixes up
+    to ``max_gap_s`` either side of it, and a match can span a change of device. A breach: the wearer's
+    devices from the first fix of the run that proved it to its close, or now while it is open."""
     rows = []
-    for m in Match.objects.filter(status="qualified").select_related("crime_version", "run"):
-        tol = timedelta(seconds=float((m.run.parameters or {}).get("tolerance_s", 300)))
-        lo = min(m.first_time, m.crime_version.time_from - tol)
-        hi = max(m.last_time, m.crime_version.time_to + tol)
-        rows.append((m.device_id, lo, hi))
+    qualified = Match.objects.filter(status="qualified").select_related("crime_version", "run", "wearer")
+    for m in qualified.prefetch_related("wearer__activations"):
+        params = m.run.parameters or {}
+        margin = timedelta(seconds=float(params.get("tolerance_s", 300))
+                           + float(params.get("max_gap_s", 1800)))
+        lo = min(m.first_time, m.crime_version.time_from) - margin
+        hi = max(m.last_time, m.crime_version.time_to) + margin
+        devices = {m.device_id}
+        for a in m.wearer.activations.all():
+            if a.active_from < hi and (a.active_to is None or a.active_to > lo):
+                end = hi if a.active_to is None else min(hi, a.active_to)
+                rows.append((a.device_id, max(lo, a.active_from), end))
+                devices.discard(a.device_id)
+        rows.extend((d, lo, hi) for d in devices if d)  # the match's device, even with no activation left
     now = timezone.now()
     for b in Breach.objects.select_related("wearer"):
         hi = b.closed_at or now
