@@ -115,3 +115,31 @@ def test_an_allocation_waits_for_the_lock_then_finds_the_place_taken(w):
     waiting.refresh_from_db()
     assert waiting.current_provider is None and not waiting.allocations.exists()
     assert p.open_cases() == 2
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_two_caseworkers_closing_a_case_at_once_close_it_once_and_neither_gets_a_500(w, round_):
+    """Review 15, finding 19: the closure locks the referral and re-checks its status (before, the second
+    closure hit the one-to-one constraint: a 500)."""
+    from django.utils import timezone
+
+    from vru.web.referrals.models import Closure, Need
+
+    r = make_case(w, provider=w.pa)
+    need = Need.objects.create(referral=r, category="exit", desired_outcome="Leaves the line")
+    data = {
+        "closed_on": timezone.localdate().isoformat(),
+        "reason": "completed",
+        "engaged": "on",
+        "involvement": "ceased",
+        "in_eet": "yes",
+        "fewer_missing": "yes",
+        "nrm_outcome": "none",
+        f"outcome_{need.pk}": "achieved",
+    }
+    url = reverse("referrals:close", args=[r.pk])
+    got = _post_in_threads([(_client(w.cw_a), url, data), (_client(w.cw_a2), url, data)])
+    assert not [g for g in got if isinstance(g, Exception)], got
+    assert [g.status_code for g in got] == [302, 302], [g.status_code for g in got]
+    assert Closure.objects.filter(referral=r).count() == 1
+    assert AuditLog.objects.filter(action="close case", object_id=str(r.pk)).count() == 1
