@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from pyproj import Transformer
 from shapely.geometry import Point
@@ -282,9 +283,21 @@ def build_zone(z: Zone) -> zones.Zone:
     return zones.zone_from_geojson(z.geometry, str(z.pk), z.kind, crs="BNG", schedules=scheds)
 
 
+#: how far before a detection window breach detection reads the fixes, so that a run of fixes in violation
+#: that began before the window (and had not yet opened a breach) is seen whole; an open breach is also
+#: re-read from its first fix. (A run longer than this before it opens is cut: BreachRule's dwell is
+#: minutes.)
+BREACH_LOOKBACK = timedelta(hours=2)
+
+
 def detect_breaches(start, end, wearers=None) -> list[Breach]:
-    """Find breaches in [start, end) with ``zones.detect_breaches`` and store the new ones (a breach is
-    one per zone and opening time: running again over the same period adds nothing)."""
+    """Find breaches in [start, end) with ``zones.detect_breaches`` and store them, one per episode.
+
+    Runs over consecutive windows give the breaches of one run over their union: the fixes are read from
+    ``BREACH_LOOKBACK`` before ``start``, or from the first fix of the earliest breach still open of these
+    zones, and a breach found that overlaps one stored of the same zone is that breach (extended, and
+    closed when it has closed), not a new one. Running again over the same period adds nothing. A zone that
+    cannot be used is skipped and logged. Returns the breaches created."""
     qs = Wearer.objects.all() if wearers is None else wearers
     zone_map, by_id = {}, {}
     for z in Zone.objects.filter(wearer__in=qs).select_related("wearer"):
@@ -300,26 +313,45 @@ def detect_breaches(start, end, wearers=None) -> list[Breach]:
         by_id[str(z.pk)] = z
     if not zone_map:
         return []
+    read_from = pd.Timestamp(start) - BREACH_LOOKBACK
+    still_open = Breach.objects.filter(zone__in=by_id.values(), closed_at__isnull=True).order_by("started_at")
+    first_open = still_open.first()
+    if first_open is not None and pd.Timestamp(first_open.started_at) < read_from:
+        read_from = pd.Timestamp(first_open.started_at)
     acts = activations_frame(qs)
-    pos = positions_frame(start, end, devices=list(acts[S.DEVICE_ID].unique()))
+    pos = positions_frame(read_from, end, devices=list(acts[S.DEVICE_ID].unique()))
     if pos.empty:
         return []
     found = zones.detect_breaches(pos, zone_map, acts)
     created = []
     for r in found.to_dict("records"):
         z = by_id[r["zone_id"]]
+        started, opened = r["started"].to_pydatetime(), r["opened"].to_pydatetime()
         closed = None if pd.isna(r["closed"]) else r["closed"].to_pydatetime()
-        b, new = Breach.objects.get_or_create(
-            zone=z, opened_at=r["opened"].to_pydatetime(),
-            defaults=dict(wearer=z.wearer, started_at=r["started"].to_pydatetime(), closed_at=closed,
-                          close_reason=r["close_reason"] or "", n_fixes=min(int(r["n_fixes"]), 1_000_000),
-                          proof_fixes=[pd.Timestamp(t).isoformat() for t in (r["evidence"] or [])],
-                          alert_at=r["opened"].to_pydatetime()))
-        if not new and closed and b.closed_at is None:
-            b.closed_at, b.close_reason = closed, r["close_reason"] or ""
-            b.save(update_fields=["closed_at", "close_reason"])
-        if new:
-            created.append(b)
+        same = Breach.objects.filter(Q(closed_at__isnull=True) | Q(closed_at__gte=started), zone=z)
+        if closed is not None:
+            same = same.filter(started_at__lte=closed)
+        same = same.order_by("started_at").first()
+        if same is None:
+            created.append(Breach.objects.create(
+                zone=z, wearer=z.wearer, started_at=started, opened_at=opened, closed_at=closed,
+                close_reason=r["close_reason"] or "", n_fixes=min(int(r["n_fixes"]), 1_000_000),
+                proof_fixes=[pd.Timestamp(t).isoformat() for t in (r["evidence"] or [])], alert_at=opened))
+            continue
+        # the same episode: its alert stands; it may have begun earlier than first seen, and may close now
+        changed = []
+        if started < same.started_at:
+            same.started_at = started
+            changed.append("started_at")
+        if closed is not None and (same.closed_at is None or closed > same.closed_at):
+            same.closed_at, same.close_reason = closed, r["close_reason"] or ""
+            changed += ["closed_at", "close_reason"]
+        n = min(int(r["n_fixes"]), 1_000_000)
+        if n > same.n_fixes:
+            same.n_fixes = n
+            changed.append("n_fixes")
+        if changed:
+            same.save(update_fields=changed)
     return created
 
 
