@@ -540,7 +540,8 @@ class _Model:
         self.n = n
         self.link_rows = self._links()
 
-    def row(self, labels: dict[str, str], atoms: set[str]) -> dict[int, float]:
+    def row(self, labels: dict[str, str], atoms: set[str]) -> np.ndarray:
+        """The finest cells (column indices, ascending) that add up to the cell ``labels`` over ``atoms``."""
         need = {d for d, x in labels.items() if x != TOTAL} | {_PERIOD}
         i = min((i for i, c in enumerate(self.cliques) if need <= c), key=lambda i: self.grids[i][2])
         dims, grid, size = self.grids[i]
@@ -549,47 +550,63 @@ class _Model:
             allowed = atoms if d == _PERIOD else {labels[d]}
             codes = [j for j, x in enumerate(self.cats[d]) if x in allowed]
             sel &= np.isin(grid[d], codes)
-        return {int(self.offset[i] + j): 1.0 for j in np.flatnonzero(sel)}
+        return self.offset[i] + np.flatnonzero(sel)
 
-    def _links(self) -> list[dict[int, float]]:
-        rows = []
+    def matrix(self, rows: Sequence[np.ndarray]):
+        """The 0/1 rows (column indices from :meth:`row`) as one sparse matrix (CSR)."""
+        from scipy.sparse import csr_matrix  # noqa: PLC0415
+
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum([len(r) for r in rows], out=indptr[1:])
+        cols = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        return csr_matrix((np.ones(len(cols)), cols, indptr), shape=(len(rows), self.n))
+
+    def _links(self):
+        """The equations linking neighbouring cliques of the junction tree (their separator margins
+        agree), as a sparse matrix with right-hand side zero."""
+        from scipy.sparse import csr_matrix  # noqa: PLC0415
+
+        data, ri, ci, i = [], [], [], 0
         for a, b in _junction_tree(self.cliques):
             sep = sorted(self.cliques[a] & self.cliques[b])
             for combo in itertools.product(*[range(len(self.cats[d])) for d in sep]):
-                r: dict[int, float] = {}
-                for i, sign in ((a, 1.0), (b, -1.0)):
-                    dims, grid, size = self.grids[i]
+                for k, sign in ((a, 1.0), (b, -1.0)):
+                    _dims, grid, size = self.grids[k]
                     sel = np.ones(size, dtype=bool)
                     for d, v in zip(sep, combo, strict=True):
                         sel &= grid[d] == v
-                    for j in np.flatnonzero(sel):
-                        r[int(self.offset[i] + j)] = sign
-                rows.append(r)
-        return rows
+                    j = self.offset[k] + np.flatnonzero(sel)
+                    ci.append(j)
+                    ri.append(np.full(len(j), i))
+                    data.append(np.full(len(j), sign))
+                i += 1
+        cat = (lambda x, t: np.concatenate(x) if x else np.zeros(0, dtype=t))  # noqa: E731
+        return csr_matrix((cat(data, float), (cat(ri, np.int64), cat(ci, np.int64))), shape=(i, self.n))
 
-    def upper(self, target: dict[int, float], published: list[tuple[dict[int, float], float]]):
-        """Largest value of the target row; returns it and the duals of the published rows."""
+    def system(self, published):
+        """The equality system of the links and the ``published`` rows (a CSR matrix of :meth:`matrix`):
+        ``(A, b)`` for :meth:`upper` given the published values ``values``."""
+        from scipy.sparse import vstack  # noqa: PLC0415
+
+        return vstack([self.link_rows, published], format="csr")
+
+    def upper(self, target: np.ndarray, a, b: np.ndarray):
+        """Largest value of the sum of the finest cells ``target`` subject to ``a x == b``, ``x >= 0``;
+        returns it, the duals of the published rows (after the links) and the maximising point."""
         from scipy.optimize import linprog  # noqa: PLC0415
-        from scipy.sparse import csr_matrix  # noqa: PLC0415
 
-        rows = [*self.link_rows, *(r for r, _ in published)]
-        rhs = [0.0] * len(self.link_rows) + [v for _, v in published]
-        data, ri, ci = [], [], []
-        for i, r in enumerate(rows):
-            for j, v in r.items():
-                ri.append(i)
-                ci.append(j)
-                data.append(v)
-        a = csr_matrix((data, (ri, ci)), shape=(len(rows), self.n)) if rows else None
         c = np.zeros(self.n)
-        c[list(target)] = -1.0
-        res = linprog(c, A_eq=a, b_eq=np.array(rhs) if rows else None, bounds=(0, None), method="highs")
+        c[target] = -1.0
+        links = self.link_rows.shape[0]
+        if a.shape[0] == 0:
+            a, b = None, None
+        res = linprog(c, A_eq=a, b_eq=b, bounds=(0, None), method="highs")
         if res.status == 3:
-            return np.inf, np.zeros(len(published))
+            return np.inf, np.zeros(0 if b is None else len(b) - links), None
         if res.status != 0:
             raise RuntimeError(f"audit LP failed: {res.message}")
-        duals = np.asarray(res.eqlin.marginals)[len(self.link_rows):] if rows else np.zeros(0)
-        return -res.fun, duals
+        duals = np.asarray(res.eqlin.marginals)[links:] if a is not None else np.zeros(0)
+        return -res.fun, duals, res.x
 
 
 def _cliques(dims: list[str], edges: list[frozenset[str]]) -> list[frozenset[str]]:
@@ -761,28 +778,61 @@ def _protect_population(pop, mine, theirs, min_n):
             if len(h) == 1 and can:
                 hidden.add(min(can, key=cost))
                 changed = True
-    rows = {k: model.row(*row_of[k]) for k in order}
-    audit = []
-    for k in sorted(sensitive):
-        if k not in hidden or (k in value and value[k] >= min_n):
-            continue
+    # The audit. Every cell of ``order`` is one 0/1 row over the finest cells, built once; the system
+    # of a pattern (links, then the published cells in canonical order) is built once per pattern and
+    # only the objective changes from one LP to the next.
+    pos = {k: i for i, k in enumerate(order)}
+    rows = [model.row(*row_of[k]) for k in order]
+    every = model.matrix(rows)
+    known = np.array([value.get(k, fixed.get(k)) for k in order], dtype=float)  # NaN: never published
+    shown = np.array([k not in hidden for k in order])
+    hides: list[int] = []  # rows hidden by the rule, in order
+    system: list = []  # (A, b, published rows) of the current pattern
+
+    def current():
+        if not system:
+            at = np.flatnonzero(shown)
+            system.append((model.system(every[at]), np.concatenate([np.zeros(model.link_rows.shape[0]),
+                                                                     known[at]]), at))
+        return system[0]
+
+    def hide(k):
+        hidden.add(k)
+        shown[pos[k]] = False
+        hides.append(pos[k])
+        system.clear()
+
+    # The rule, cell by cell in canonical order (a cell hidden by the rule holds at least min_n, so the
+    # cells to check are known from the start).
+    limit = min_n - 1e-6 * max(1.0, min_n)
+    todo = [k for k in sorted(sensitive) if k in hidden and not (k in value and value[k] >= min_n)]
+    solved: dict[Key, tuple[float, int, np.ndarray]] = {}  # bound, hides before it, rows with a dual
+    for k in todo:
         while True:
-            pub = [k2 for k2 in order if k2 not in hidden]
-            vals = [value[k2] if k2 in value else fixed[k2] for k2 in pub]
-            hi, duals = model.upper(rows[k], [(rows[k2], v) for k2, v in zip(pub, vals, strict=True)])
-            if hi >= min_n - 1e-6 * max(1.0, min_n):
+            a, b, at = current()
+            hi, duals, _x = model.upper(rows[pos[k]], a, b)
+            binds = at[np.abs(duals) > 1e-9] if len(duals) else at[:0]
+            if hi >= limit:
                 break
-            binding = [k2 for k2, dual in zip(pub, duals, strict=True) if k2 in free and abs(dual) > 1e-9]
-            pick = binding or [k2 for k2 in pub if k2 in free]
+            binding = [order[i] for i in binds if order[i] in free]
+            pick = binding or [order[i] for i in at if order[i] in free]
             if not pick:
                 raise ValueError(f"population {pop!r}: cell {dict(k[0])} {list(k[1])} is pinned below "
                                  f"{min_n} by earlier releases alone; it cannot be protected now")
-            hidden.add(min(pick, key=cost))
-        audit.append(k)
-    pub = [k2 for k2 in order if k2 not in hidden]  # the final bounds, given the final pattern
-    known = [(rows[k2], value[k2] if k2 in value else fixed[k2]) for k2 in pub]
-    audit = [{"population": pop, "cell": dict(k[0]), "period": "+".join(k[1]), "n": value.get(k, np.nan),
-              "upper": model.upper(rows[k], known)[0]} for k in audit]
+            hide(min(pick, key=cost))
+        solved[k] = (hi, len(hides), binds)
+    # The final bounds, given the final pattern. Hiding a cell removes its equation, so a bound found
+    # earlier is a lower bound of the final one; it is the final one when none of the equations hidden
+    # since carried a non-zero dual value in its LP (the dual solution is then still feasible and proves
+    # the same bound), or when it was unbounded. Only the others are solved again.
+    final = []
+    for k, (hi, before, binds) in solved.items():
+        if np.isfinite(hi) and np.isin(hides[before:], binds).any():
+            a, b, _at = current()
+            hi = model.upper(rows[pos[k]], a, b)[0]
+        final.append({"population": pop, "cell": dict(k[0]), "period": "+".join(k[1]),
+                      "n": value.get(k, np.nan), "upper": hi})
+    audit = final
     out = []
     for (_t, _p, _period, dims, _cats, _interior), keys in zip(mine, new_keys, strict=True):
         frame = pd.DataFrame([lab for lab, _ in keys], columns=dims)
