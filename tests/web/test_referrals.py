@@ -135,6 +135,39 @@ def make_case(
     return r
 
 
+def restricted_case(w: W, **kw) -> Referral:
+    """A case at provider A restricted to its second caseworker (``cw_a2``)."""
+    r = make_case(w, **{"provider": w.pa, **kw})
+    r.restricted = True
+    r.save()
+    r.allowed_staff.add(w.cw_a2)
+    return r
+
+
+def close_case(w: W, r: Referral, closed_on: date, **over) -> Closure:
+    """Close ``r`` directly, as the closure page would (involvement ceased unless ``over`` says otherwise)."""
+    values = {"reason": "completed", "engaged": True, "involvement": "ceased", "in_eet": "yes"}
+    values.update(fewer_missing="yes", nrm_outcome="none", closed_by=w.cw_a)
+    c = Closure.objects.create(referral=r, closed_on=closed_on, **{**values, **over})
+    r.status = "closed"
+    r.save()
+    return c
+
+
+def closing_post(need: Need, closed_on: date) -> dict:
+    """The closure form, filled in: completed, engaged, involvement ceased, the need achieved."""
+    return {
+        "closed_on": closed_on.isoformat(),
+        "reason": "completed",
+        "engaged": "on",
+        "involvement": "ceased",
+        "in_eet": "yes",
+        "fewer_missing": "yes",
+        "nrm_outcome": "none",
+        f"outcome_{need.pk}": "achieved",
+    }
+
+
 def referral_post(**over) -> dict:
     dob = timezone.localdate() - timedelta(days=16 * 366)
     data = {
@@ -350,16 +383,7 @@ def test_casework_is_recorded_and_closure_before_the_referral_is_refused(w):
         assert resp.status_code == 302, (name, resp.content.decode()[:3000])
     need = Need.objects.get(referral=r)
     before = timezone.localdate() - timedelta(days=25)
-    closing = {
-        "closed_on": before.isoformat(),
-        "reason": "completed",
-        "engaged": "on",
-        "involvement": "ceased",
-        "in_eet": "yes",
-        "fewer_missing": "yes",
-        "nrm_outcome": "none",
-        f"outcome_{need.pk}": "achieved",
-    }
+    closing = closing_post(need, before)
     resp = c.post(reverse("referrals:close", args=[r.pk]), closing)
     html = resp.content.decode()
     assert resp.status_code == 400 and "before the referral" in html.split('id="id_closed_on-error"')[1][:300]
@@ -551,10 +575,7 @@ def test_every_read_of_a_case_page_writes_exactly_one_audit_row(w):
 
 
 def test_break_glass_needs_a_reason_leaves_its_rows_and_is_shown_to_a_manager(w):
-    r = make_case(w, provider=w.pa)
-    r.restricted = True
-    r.save()
-    r.allowed_staff.add(w.cw_a2)
+    r = restricted_case(w)
     c = client(w.cw_a)
     page = c.get(reverse("referrals:case", args=[r.pk]))
     assert (
@@ -635,20 +656,9 @@ def test_subject_access_export_and_erasure(w):
     assert NAME in csv and "07700 900123" in csv and csv.startswith('"referral","record"')
     assert AuditLog.objects.filter(action="subject access export", object_id=str(r.pk)).count() == 2
     # close it long ago: due for erasure
-    Closure.objects.create(
-        referral=r,
-        closed_on=timezone.localdate() - timedelta(days=conf.retention_days() + 1),
-        reason="completed",
-        engaged=True,
-        involvement="ceased",
-        in_eet="yes",
-        fewer_missing="yes",
-        nrm_outcome="none",
-        closed_by=w.cw_a,
-        note=f"{NAME} is doing well",
+    close_case(
+        w, r, timezone.localdate() - timedelta(days=conf.retention_days() + 1), note=f"{NAME} is doing well"
     )
-    r.status = "closed"
-    r.save()
     before = reports.service_report()
     from io import StringIO
 

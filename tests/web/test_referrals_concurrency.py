@@ -127,16 +127,7 @@ def test_two_caseworkers_closing_a_case_at_once_close_it_once_and_neither_gets_a
 
     r = make_case(w, provider=w.pa)
     need = Need.objects.create(referral=r, category="exit", desired_outcome="Leaves the line")
-    data = {
-        "closed_on": timezone.localdate().isoformat(),
-        "reason": "completed",
-        "engaged": "on",
-        "involvement": "ceased",
-        "in_eet": "yes",
-        "fewer_missing": "yes",
-        "nrm_outcome": "none",
-        f"outcome_{need.pk}": "achieved",
-    }
+    data = base.closing_post(need, timezone.localdate())
     url = reverse("referrals:close", args=[r.pk])
     got = _post_in_threads([(_client(w.cw_a), url, data), (_client(w.cw_a2), url, data)])
     assert not [g for g in got if isinstance(g, Exception)], got

@@ -63,10 +63,7 @@ def test_every_case_page_get_or_sent_back_with_a_mistake_writes_exactly_one_audi
 
 
 def test_a_restricted_case_is_neither_decided_nor_reassigned_without_break_glass(w):
-    r = make_case(w, provider=w.pa)
-    r.restricted = True
-    r.save()
-    r.allowed_staff.add(w.cw_a2)
+    r = base.restricted_case(w)
     m = client(w.mgr_a)
     page = m.get(reverse("referrals:allocate", args=[r.pk]))
     assert "restricted record" in page.content.decode() and not AuditLog.objects.filter(action="view case")
@@ -105,12 +102,9 @@ def test_erasure_leaves_no_name_or_free_text_in_the_audit_log_the_casework_or_th
     from datetime import timedelta
 
     from vru.web.referrals import conf, services
-    from vru.web.referrals.models import Closure, Rescue
+    from vru.web.referrals.models import Rescue
 
-    r = make_case(w, provider=w.pa, days_ago=3000, name="Quilliam Erasable")
-    r.restricted = True
-    r.save()
-    r.allowed_staff.add(w.cw_a2)
+    r = base.restricted_case(w, days_ago=3000, name="Quilliam Erasable")
     c = client(w.cw_a)
     secrets = ["Quilliam", "Mother of Quilliam phoned", "moved to his aunt", "3 Mill Lane", "07700 900123"]
     assert c.post(reverse("referrals:break_glass", args=[r.pk]), {"reason": secrets[1]}).status_code == 302
@@ -130,19 +124,7 @@ def test_erasure_leaves_no_name_or_free_text_in_the_audit_log_the_casework_or_th
     assert not [s for s in [*secrets, "Acacia"] if s in audit_text]
     assert "Quilliam" in _everything_stored()  # the casework holds them until erasure
     Need.objects.create(referral=r, category="exit", desired_outcome="x")
-    Closure.objects.create(
-        referral=r,
-        closed_on=timezone.localdate() - timedelta(days=conf.retention_days() + 1),
-        reason="completed",
-        engaged=True,
-        involvement="ceased",
-        in_eet="yes",
-        fewer_missing="yes",
-        nrm_outcome="none",
-        closed_by=w.cw_a,
-    )
-    r.status = "closed"
-    r.save()
+    base.close_case(w, r, timezone.localdate() - timedelta(days=conf.retention_days() + 1))
     services.anonymise(r)
     stored = _everything_stored()
     assert not [s for s in [*secrets, "Acacia", "Norwich"] if s in stored]
@@ -310,7 +292,7 @@ def test_published_figures_are_completed_years_frozen_so_one_new_case_cannot_be_
     from datetime import timedelta
 
     from vru.web.referrals import demo, reports
-    from vru.web.referrals.models import AppendOnlyImmutable, Closure, PublishedFigures, Referral
+    from vru.web.referrals.models import AppendOnlyImmutable, PublishedFigures, Referral
 
     demo.generate(seed=7)  # 2020-21
     a = client(w.analyst)
@@ -324,19 +306,7 @@ def test_published_figures_are_completed_years_frozen_so_one_new_case_cannot_be_
     Referral.objects.filter(pk=old.pk).update(referral_date="2020-06-01")
     old.refresh_from_db()
     Need.objects.create(referral=old, category="exit", desired_outcome="x")
-    Closure.objects.create(
-        referral=old,
-        closed_on=old.referral_date + timedelta(days=30),
-        reason="completed",
-        engaged=True,
-        involvement="no_change",
-        in_eet="no",
-        fewer_missing="no",
-        nrm_outcome="none",
-        closed_by=w.cw_a,
-    )
-    old.status = "closed"
-    old.save()
+    base.close_case(w, old, old.referral_date + timedelta(days=30), involvement="no_change", in_eet="no")
     assert reports.service_report()["total"] == 595  # the computation sees them ...
     assert a.get("/api/v1/referrals/reports/").json() == first  # ... the published figures never do
     figures = a.get(reverse("referrals:reports")).content.decode().split("<h1")[1].split("</main>")[0]
@@ -396,10 +366,7 @@ def test_only_the_triage_hubs_managers_see_new_referrals_others_only_their_alloc
 def test_the_break_glass_report_follows_the_openers_organisation_not_the_cases_provider(w):
     from vru.web.referrals import services
 
-    r = make_case(w, provider=w.pa)
-    r.restricted = True
-    r.save()
-    r.allowed_staff.add(w.cw_a2)
+    r = base.restricted_case(w)
     assert client(w.cw_a).post(reverse("referrals:break_glass", args=[r.pk]), {"reason": "Out of hours call"})
     services.allocate(r, w.pb, w.mgr_a, reason="Moved to B")
     assert r.reference in client(w.mgr_a).get(reverse("referrals:break_glass_report")).content.decode()
