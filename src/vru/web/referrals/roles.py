@@ -35,6 +35,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "referrals.add_allocationrule",
             "referrals.change_allocationrule",
             "referrals.delete_allocationrule",
+            # the analysts' suppressed figures, held only so that an administrator may give the analyst
+            # role (a role is given only by someone holding all its permissions: accounts/admin.py)
+            "referrals.view_reports",
         }
     ),
     "analyst": frozenset({"referrals.view_reports"}),

@@ -12,7 +12,9 @@ app's ``post_migrate`` receiver (``vru.web.accounts.roles.sync_roles``) grants t
 from __future__ import annotations
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "administrator": frozenset({"survey.view_results"}),
+    # publish_results only so that an administrator may give the analyst role (a role is given only by
+    # someone holding all its permissions: accounts/admin.py); publishing is the survey_publish command
+    "administrator": frozenset({"survey.view_results", "survey.publish_results"}),
     "analyst": frozenset({"survey.view_results", "survey.publish_results"}),
     "programme manager": frozenset({"survey.view_results"}),
     "police analyst": frozenset({"survey.issue_invitations"}),
