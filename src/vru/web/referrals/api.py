@@ -153,7 +153,8 @@ class IntelligenceDetail(APIView):
 
 
 class ReportSerializer(serializers.Serializer):
-    report = serializers.DictField()
+    years = serializers.ListField(child=serializers.CharField(), help_text="The completed years published")
+    report = serializers.DictField(allow_null=True, help_text="The figures of the year asked for")
 
 
 @extend_schema(
