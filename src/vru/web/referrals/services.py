@@ -152,7 +152,8 @@ def break_glass_opening(request, referral: Referral) -> int | None:
     import time
 
     entry = request.session.get("rr_break_glass", {}).get(str(referral.pk))
-    if entry and time.time() - entry[1] < BREAK_GLASS_FOR_S:
+    # an entry of an older session held the reason itself: not an opening id, so it opens nothing
+    if entry and isinstance(entry[0], int) and time.time() - entry[1] < BREAK_GLASS_FOR_S:
         return entry[0]
     return None
 
