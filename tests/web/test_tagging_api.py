@@ -30,7 +30,8 @@ pytestmark = pytest.mark.django_db
 
 PLATFORM_ROLES = ["administrator", "analyst", "programme manager", "provider", "caseworker", "young person"]
 OM_A, OM_B, PA_X, PA_Y = "offender manager A", "offender manager B", "police analyst X", "police analyst Y"
-ROLES = ["anonymous", *PLATFORM_ROLES, OM_A, OM_B, PA_X, PA_Y]
+RV = "tagging reviewer"  # the unit's hub: every force's matches, qualifies or dismisses them
+ROLES = ["anonymous", *PLATFORM_ROLES, OM_A, OM_B, PA_X, PA_Y, RV]
 UNIT = {"administrator", "analyst", "programme manager"}
 
 TRAIL_Q = {"purpose": "breach review", "reason": "Alert on 4 March, case 24/1234",
@@ -45,7 +46,7 @@ def world(settings, tmp_path):
     matches = list(Match.objects.filter(run__batch=w.batch).order_by("pk"))
     assert len(matches) >= 2
     w.match, w.qualified = matches[0], matches[1]
-    services.review_match(w.qualified, w.pa, "qualified", "Corroborated by CCTV")
+    services.review_match(w.qualified, w.reviewer, "qualified", "Corroborated by CCTV")
     Zone.objects.create(wearer=w.wearers[0], kind="exclusion", name="Zone A",
                         geometry=demo.zone_on_trail(w.sim, w.wearers[0].ref))
     w.breach = services.detect_breaches(START, START + pd.Timedelta(days=1))[0]
@@ -57,7 +58,7 @@ def world(settings, tmp_path):
 def _client_of(world, role: str):
     if role == "anonymous":
         return client()
-    known = {OM_A: world.om, OM_B: world.other_om, PA_X: world.pa, PA_Y: world.other_pa}
+    known = {OM_A: world.om, OM_B: world.other_om, PA_X: world.pa, PA_Y: world.other_pa, RV: world.reviewer}
     if role in known:
         return client(known[role])
     return client(user(f"{role.replace(' ', '.')}@matrix.test", role, world.police))
@@ -106,13 +107,15 @@ ENDPOINTS = [
     _e("breach page", "breach", "breach", {OM_A}, {OM_B}),
     _e("batches page", "batches", None, {PA_X, PA_Y}),
     _e("batch page", "batch", "batch", {PA_X}, {PA_Y}),
-    _e("matches page", "matches", None, {PA_X, PA_Y}),
-    _e("match page (justification form)", "match", "match", {PA_X}, {PA_Y}),
-    _e("match review without a justification", "match_review", "match", {PA_X}, {PA_Y}, method="post",
+    _e("matches page", "matches", None, {PA_X, PA_Y, RV}),
+    # a pending match: the hub's reviewer only; the police see qualified matches only (404)
+    _e("match page (justification form)", "match", "match", {RV}, {PA_X, PA_Y}),
+    _e("qualified match page (justification form)", "match", "qualified", {RV, PA_X}, {PA_Y}),
+    _e("match review without a justification", "match_review", "match", {RV}, method="post",
        data={"decision": "dismissed", "reason": "probing the review"}, ok_status=302),
-    _e("report without a justification", "report", "qualified", {PA_X}, {PA_Y}, ok_status=302),
-    _e("report PDF without a justification", "report_pdf", "qualified", {PA_X}, {PA_Y}, ok_status=302),
-    _e("report of a pending match", "report", "match", set(), {PA_X, PA_Y}),
+    _e("report without a justification", "report", "qualified", {PA_X, RV}, {PA_Y}, ok_status=302),
+    _e("report PDF without a justification", "report_pdf", "qualified", {PA_X, RV}, {PA_Y}, ok_status=302),
+    _e("report of a pending match", "report", "match", set(), {PA_X, PA_Y, RV}),
     _e("figures page", "figures", None, UNIT),
     # the JSON API
     _e("API wearers", "tagging-api-wearers", None, {OM_A, OM_B}),
@@ -126,9 +129,10 @@ ENDPOINTS = [
     _e("API breach", "tagging-api-breach", "breach", {OM_A}, {OM_B}),
     _e("API batches", "tagging-api-batches", None, {PA_X, PA_Y}),
     _e("API batch", "tagging-api-batch", "batch", {PA_X}, {PA_Y}),
-    _e("API matches", "tagging-api-matches", None, {PA_X, PA_Y}),
-    _e("API match", "tagging-api-match", "match", {PA_X}, {PA_Y}, data=MATCH_Q, audit=1),
-    _e("API match without a justification", "tagging-api-match", "match", {PA_X}, {PA_Y}, ok_status=400),
+    _e("API matches", "tagging-api-matches", None, {PA_X, PA_Y, RV}),
+    _e("API match", "tagging-api-match", "match", {RV}, {PA_X, PA_Y}, data=MATCH_Q, audit=1),
+    _e("API qualified match", "tagging-api-match", "qualified", {RV, PA_X}, {PA_Y}, data=MATCH_Q, audit=1),
+    _e("API match without a justification", "tagging-api-match", "match", {RV}, {PA_X, PA_Y}, ok_status=400),
     _e("API figures", "tagging-api-figures", None, UNIT),
 ]
 
@@ -279,16 +283,18 @@ def test_another_organisations_wearer_trail_and_breach_are_404_whatever_the_para
 
 
 def test_matches_are_the_forces_pending_first_and_a_match_needs_a_justification(world):
-    c = client(world.pa)
+    c = client(world.reviewer)  # the hub: every match, pending first
     data = _api(c, "matches").json()
     ids = [m["id"] for m in data["results"]]
-    assert set(ids) == set(Match.objects.filter(crime_version__crime__force="Metropolitan")
-                           .values_list("pk", flat=True))
+    assert set(ids) == set(Match.objects.values_list("pk", flat=True))
     statuses = [m["status"] for m in data["results"]]
     assert statuses == sorted(statuses, key=lambda s: s != "pending") and "qualified" in statuses
     assert "points" not in data["results"][0]
     assert [m["id"] for m in _api(c, "matches", status="qualified").json()["results"]] == [world.qualified.pk]
     assert _api(c, "matches", status="maybe").status_code == 400
+    # the police: their force's qualified matches only
+    assert [m["id"] for m in _api(client(world.pa), "matches").json()["results"]] == [world.qualified.pk]
+    assert _api(client(world.pa), "match", world.match.pk, **MATCH_Q).status_code == 404
     assert _api(client(world.other_pa), "matches").json()["count"] == 0
 
     r = _api(c, "match", world.match.pk, purpose="crime investigation")
@@ -302,7 +308,7 @@ def test_matches_are_the_forces_pending_first_and_a_match_needs_a_justification(
     assert m["run"]["algorithm_version"] and m["explanation"]
     row = AuditLog.objects.get()
     assert (row.action, row.user, row.object_type, row.object_id) == (
-        "view match", world.pa, "tagging.match", str(world.match.pk))
+        "view match", world.reviewer, "tagging.match", str(world.match.pk))
     assert row.purpose == f"crime investigation: {MATCH_Q['reason']} [API]"
     assert _api(client(world.other_pa), "match", world.match.pk, **MATCH_Q).status_code == 404
     assert AuditLog.objects.count() == 1
@@ -358,12 +364,13 @@ def test_the_openapi_description_names_every_tagging_endpoint(world):
 
 # --- navigation -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("role,href", [
-    (OM_A, "/tagging/"), (PA_X, "/tagging/matches/"), *[(r, None) for r in PLATFORM_ROLES],
+    (OM_A, "/tagging/"), (PA_X, "/tagging/matches/"), (RV, "/tagging/matches/"),
+    *[(r, None) for r in PLATFORM_ROLES],
     ("anonymous", None)])
 def test_the_tagging_link_is_in_the_navigation_of_the_roles_that_use_it(world, role, href):
     from django.contrib.auth.models import AnonymousUser
 
-    known = {OM_A: world.om, PA_X: world.pa}
+    known = {OM_A: world.om, PA_X: world.pa, RV: world.reviewer}
     u = known.get(role) or (AnonymousUser() if role == "anonymous" else user(f"nav.{role[:5]}@x.test", role))
     request = RequestFactory().get("/tagging/")
     request.user = u

@@ -19,7 +19,7 @@ from vru.web.tagging.models import Breach, CrimeBatch, Match, Zone
 pytestmark = pytest.mark.django_db
 
 ROLES = ["administrator", "analyst", "programme manager", "provider", "caseworker", "offender manager",
-         "police analyst", "young person"]
+         "police analyst", "tagging reviewer", "young person"]
 
 
 @pytest.fixture
@@ -50,8 +50,8 @@ ACCESS = {
     "breach": {"offender manager"},
     "batches": {"police analyst"},
     "batch": {"police analyst"},
-    "matches": {"police analyst"},
-    "match": {"police analyst"},
+    "matches": {"police analyst", "tagging reviewer"},
+    "match": {"tagging reviewer"},  # world.match is pending: the police analyst's 404 (only qualified shared)
     "figures": {"analyst", "programme manager", "administrator"},
 }
 
@@ -70,14 +70,14 @@ def test_each_role_opens_exactly_its_pages(world, role):
     c = client(u)
     for name, allowed in ACCESS.items():
         r = c.get(_url(name, world))
-        expected = 200 if role in allowed else 403
+        expected = 200 if role in allowed else 404 if (name, role) == ("match", "police analyst") else 403
         assert r.status_code == expected, (role, name, r.status_code)
-    # review and report: the police analyst only (POST review without a token-less client is CSRF-tested
-    # by test_authz; here the permission)
+    # review: the tagging reviewer only (POST review without a token-less client is CSRF-tested by
+    # test_authz; here the permission); report: pending, so none yet
     r = c.post(_url("match_review", world), {"decision": "qualified", "reason": "x" * 10})
-    assert r.status_code == (302 if role == "police analyst" else 403)
+    assert r.status_code == (302 if role == "tagging reviewer" else 403)
     r = c.get(_url("report", world))
-    assert r.status_code == (404 if role == "police analyst" else 403)  # pending: no report yet
+    assert r.status_code == (404 if role in ("police analyst", "tagging reviewer") else 403)
 
 
 def test_administrators_see_no_trail_even_as_superusers_of_users(world):
@@ -114,6 +114,7 @@ def test_another_organisations_breach_is_404(world):
 
 
 def test_a_police_analyst_sees_only_their_forces_matches_and_batches(world):
+    services.review_match(world.match, world.reviewer, "qualified", "shared with the force")
     c = client(world.other_pa)
     r = c.get(reverse("tagging:matches"))
     assert world.match.crime_version.version_id not in r.content.decode()
@@ -121,9 +122,32 @@ def test_a_police_analyst_sees_only_their_forces_matches_and_batches(world):
     assert _justify(c, world.match).status_code == 404
     assert c.get(reverse("tagging:batch", args=[world.batch.pk])).status_code == 404
     assert c.post(reverse("tagging:match_review", args=[world.match.pk]),
-                  {"decision": "qualified", "reason": "not mine"}).status_code == 404
+                  {"decision": "qualified", "reason": "not mine"}).status_code == 403  # the reviewer's
     mine = client(world.pa).get(reverse("tagging:matches")).content.decode()
     assert world.match.crime_version.version_id in mine
+
+
+def test_only_qualified_matches_are_shared_with_the_police_and_the_reviewer_sees_every_force(world):
+    pending, *others = Match.objects.filter(run__batch=world.batch).order_by("pk")
+    assert others, "the world has at least two matches"
+    services.review_match(others[0], world.reviewer, "dismissed", "a bus passing by")
+    pa, rv = client(world.pa), client(world.reviewer)
+    listed = pa.get(reverse("tagging:matches")).content.decode()
+    for m in (pending, others[0]):
+        assert pa.get(reverse("tagging:match", args=[m.pk])).status_code == 404
+        assert _justify(pa, m).status_code == 404
+        assert f'href="{reverse("tagging:match", args=[m.pk])}"' not in listed
+    listed = rv.get(reverse("tagging:matches")).content.decode()
+    assert all(f'href="{reverse("tagging:match", args=[m.pk])}"' in listed for m in (pending, others[0]))
+    # a Kent match: the hub reviewer sees it too, the Met's analyst does not
+    kent = services.ingest_batch(demo.batch_csv(planted(1, decoys=0), force="Kent", batch_id="KNT20240304"),
+                                 "kent.csv", user=world.other_pa, force="Kent")
+    kent_match = Match.objects.filter(run__batch=kent).first()
+    assert kent_match is not None
+    assert rv.get(reverse("tagging:match", args=[kent_match.pk])).status_code == 200
+    assert pa.get(reverse("tagging:match", args=[kent_match.pk])).status_code == 404
+    services.review_match(pending, world.reviewer, "qualified", "corroborated")
+    assert pa.get(reverse("tagging:match", args=[pending.pk])).status_code == 200
 
 
 def test_identity_is_shown_only_with_the_permission_and_audited(world):
@@ -186,7 +210,7 @@ def test_exactly_48_hours_is_allowed(world):
 
 # --- matches: justification, audit, review, report ---------------------------------------------------
 def test_a_match_is_shown_only_after_a_justification_and_every_view_is_audited(world):
-    c = client(world.pa)
+    c = client(world.reviewer)
     url = reverse("tagging:match", args=[world.match.pk])
     r = c.get(url)
     assert "Why do you need to see match" in r.content.decode() and 'id="points"' not in r.content.decode()
@@ -203,8 +227,8 @@ def test_a_match_is_shown_only_after_a_justification_and_every_view_is_audited(w
     assert all(x.purpose == "crime investigation: Investigating crime SIM000001 for the review" for x in rows)
 
 
-def test_an_analyst_qualifies_a_match_with_a_reason_and_its_report_renders(world):
-    c = client(world.pa)
+def test_the_reviewer_qualifies_a_match_with_a_reason_and_its_report_renders(world):
+    c = client(world.reviewer)
     _justify(c, world.match)
     review = reverse("tagging:match_review", args=[world.match.pk])
     r = c.post(review, {"decision": "qualified", "reason": ""})
@@ -212,7 +236,7 @@ def test_an_analyst_qualifies_a_match_with_a_reason_and_its_report_renders(world
     r = c.post(review, {"decision": "qualified", "reason": "Corroborated by a witness statement"})
     assert r.status_code == 302
     m = Match.objects.get(pk=world.match.pk)
-    assert m.status == "qualified" and m.reviewed_by == world.pa and m.reason.startswith("Corroborated")
+    assert m.status == "qualified" and m.reviewed_by == world.reviewer and m.reason.startswith("Corroborated")
     assert AuditLog.objects.filter(action="qualify match", purpose__contains="Corroborated").exists()
     r = c.get(reverse("tagging:report", args=[m.pk]))
     body = r.content.decode()
@@ -232,7 +256,7 @@ def test_an_analyst_qualifies_a_match_with_a_reason_and_its_report_renders(world
 
 
 def test_a_dismissed_match_has_no_report(world):
-    c = client(world.pa)
+    c = client(world.reviewer)
     _justify(c, world.match)
     c.post(reverse("tagging:match_review", args=[world.match.pk]), {"decision": "dismissed",
                                                                     "reason": "a bus passing by"})
@@ -241,7 +265,7 @@ def test_a_dismissed_match_has_no_report(world):
 
 
 def test_pending_matches_are_listed_first(world):
-    c = client(world.pa)
+    c = client(world.reviewer)
     others = list(Match.objects.exclude(pk=world.match.pk))
     services.review_match(world.match, world.pa, "dismissed", "not relevant")
     body = c.get(reverse("tagging:matches")).content.decode()

@@ -50,8 +50,7 @@ def _open_match(c, m):
 
 def test_match_points_window_and_report_are_utc_in_summer(june):
     m = june.match
-    reviewer = june.reviewer if hasattr(june, "reviewer") else june.pa
-    services.review_match(m, reviewer, "qualified", "checked against the crime report")
+    services.review_match(m, june.reviewer, "qualified", "checked against the crime report")
     c = client(june.pa)
     _open_match(c, m)
     cv = m.crime_version

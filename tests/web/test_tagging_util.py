@@ -51,6 +51,7 @@ class World:
     other_pa: User  # police analyst of Kent
     wearers: list  # W000000, W000001 of probation; W000002, W000003 of other_probation
     sim: object
+    reviewer: User | None = None  # the unit's tagging reviewer (every force's matches, qualifies them)
 
 
 def make_world(settings, tmp_path, *, store: bool = True) -> World:
@@ -74,11 +75,13 @@ def make_world(settings, tmp_path, *, store: bool = True) -> World:
         wearers.append(w)
     if store:
         demo.load_store(s)
+    unit = Organisation.objects.create(name="Unit (test)", kind="vru")
     return World(probation, other_probation, police, other_police,
                  user("om@test.test", "offender manager", probation),
                  user("om2@test.test", "offender manager", other_probation),
                  user("pa@test.test", "police analyst", police),
-                 user("pa2@test.test", "police analyst", other_police), wearers, s)
+                 user("pa2@test.test", "police analyst", other_police), wearers, s,
+                 user("reviewer@test.test", "tagging reviewer", unit))
 
 
 def planted(n: int = 3, seed: int = 7, decoys: int = 1):

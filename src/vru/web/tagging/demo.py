@@ -23,6 +23,8 @@ PROBATION = "Demo Probation Service"
 OTHER_PROBATION = "Demo Probation Region North (demo)"
 POLICE = "Demo Metropolitan Police"
 ANALYST_EMAIL = "police.analyst@demo.vru.test"
+REVIEWER_EMAIL = "tagging.reviewer@demo.vru.test"
+UNIT = "Demo Violence Reduction Unit"  # the monitoring hub's organisation in the demo
 ORDER_TYPES = ["knife_licence", "da_licence", "stalking", "acquisitive"]
 
 
@@ -72,7 +74,7 @@ def seed(stdout=None) -> dict:
 
     from . import services
     from .models import DeviceActivation, ForceOrganisation, Wearer, WearerIdentity, Zone
-    from .roles import POLICE_ANALYST
+    from .roles import POLICE_ANALYST, TAGGING_REVIEWER
 
     created = {"wearers": 0, "matches": 0, "breaches": 0}
     police, _ = Organisation.objects.get_or_create(
@@ -84,6 +86,12 @@ def seed(stdout=None) -> dict:
                                         "description": "A fictional probation region."})
     probation = Organisation.objects.get(name=PROBATION)
     _analyst(police, POLICE_ANALYST, stdout)
+    unit = Organisation.objects.filter(name=UNIT).first()
+    if unit is not None:
+        from vru.web import demo as platform_demo
+
+        platform_demo.app_user("tagging", REVIEWER_EMAIL, "Rene Reviewer (demo)", unit, TAGGING_REVIEWER,
+                               stdout)
     if Wearer.objects.filter(ref__startswith="W0000").exists():
         return created
     sim = simulated()

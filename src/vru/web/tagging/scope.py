@@ -2,8 +2,10 @@
 
 - an offender manager sees the wearers of their own organisation, and those wearers' trails, zones and
   breaches; another organisation's record is 404 (not 403), so that ids cannot be probed;
-- a police analyst sees the crime batches and the matches of their own force (``ForceOrganisation`` of
-  their organisation); another force's is 404 too.
+- a police analyst sees the crime batches of their own force (``ForceOrganisation`` of their
+  organisation) and its QUALIFIED matches; another force's, and a pending or dismissed match, is 404 too;
+- a tagging reviewer (the unit's hub; ``tagging.change_match``) sees every force's matches, of every
+  status: the hub qualifies or dismisses a match before it is shared with a force.
 
 The permission each view needs is checked before these (``require_perms`` for the pages, the API's
 permission class): these rules only narrow what a permitted user sees.
@@ -46,11 +48,14 @@ def batch_or_404(user, pk) -> CrimeBatch:
 
 
 def force_matches(user):
-    """The matches of the crimes of the user's force."""
+    """The matches the user sees: a tagging reviewer (who may qualify or dismiss) every match; anyone else
+    the qualified matches of the crimes of their force (only qualified matches are shared)."""
+    if user.has_perm("tagging.change_match"):
+        return Match.objects.all()
     force = services.force_of(user)
     if not force:
         return Match.objects.none()
-    return Match.objects.filter(crime_version__crime__force=force)
+    return Match.objects.filter(crime_version__crime__force=force, status="qualified")
 
 
 def match_or_404(user, pk) -> Match:
