@@ -436,3 +436,42 @@ def test_nrm_dates_have_a_lower_bound_and_consent_matches_the_basis_and_the_date
     assert c.post(reverse("referrals:draft", args=[r.pk]), referral_post()).status_code == 302
     r.refresh_from_db()
     assert r.status == "submitted" and r.referral_date == timezone.localdate()
+
+
+def test_name_and_date_of_birth_are_corrected_with_their_change_records(w):
+    from datetime import timedelta
+
+    from vru.web.referrals.models import ChangeRecord, YoungPerson
+
+    r = make_case(w, provider=w.pa)
+    c = client(w.cw_a)
+    url = reverse("referrals:update", args=[r.pk])
+    page = c.get(url).content.decode()
+    assert base.NAME in page  # shown to be corrected (an audited read)
+    keep = {"borough": BRENT, "gender": "male", "missing_episodes": "0", "contact": "07700 900123"}
+    too_old = (r.referral_date - timedelta(days=27 * 366)).isoformat()
+    resp = c.post(url, {**keep, "date_of_birth": too_old, "reason": "Typo in the year"})
+    assert resp.status_code == 400 and "makes them 2" in _error_next_to(
+        resp.content.decode(), "date_of_birth"
+    )
+    resp = c.post(url, {**keep, "name": "", "reason": "Typo in the name"})
+    assert resp.status_code == 400 and "full name" in _error_next_to(resp.content.decode(), "name")
+    dob = r.referral_date - timedelta(days=18 * 366)
+    resp = c.post(
+        url,
+        {**keep, "name": "Zebedee Testperson-Smith", "date_of_birth": dob.isoformat(), "reason": "ID seen"},
+    )
+    assert resp.status_code == 302
+    person = YoungPerson.objects.get(referral=r)
+    r.refresh_from_db()
+    assert (person.name, person.date_of_birth, r.age_at_referral) == ("Zebedee Testperson-Smith", dob, 18)
+    changes = {
+        c.field: (c.old_value, c.new_value) for c in ChangeRecord.objects.filter(referral=r, record="person")
+    }
+    assert (
+        changes["name"] == (base.NAME, "Zebedee Testperson-Smith")
+        and changes["date_of_birth"][1] == dob.isoformat()
+    )
+    # a form without them (the existing clients) keeps them
+    assert c.post(url, {**keep, "missing_episodes": "1", "reason": "One more"}).status_code == 302
+    assert YoungPerson.objects.get(referral=r).name == "Zebedee Testperson-Smith"

@@ -544,8 +544,17 @@ class ClosureForm(CaseDatesMixin, ReferralsForm, forms.ModelForm):
 
 
 class UpdateForm(ReferralsForm, forms.ModelForm):
-    """A change after submission: each changed field is kept with its old value and the reason."""
+    """A change after submission: each changed field is kept with its old value and the reason. The young
+    person's name and date of birth can be corrected too (the right to rectification; review 15, finding 5);
+    a form sent without them keeps them as they are."""
 
+    name = forms.CharField(label="Young person's full name", max_length=200, required=False)
+    date_of_birth = forms.DateField(
+        label="Date of birth",
+        required=False,
+        widget=DATE,
+        error_messages={"invalid": "Enter a real date, like 2008-03-27"},
+    )
     contact = forms.CharField(label="Contact details", max_length=300, required=False)
     reason = reason_field(
         "Reason for the change",
@@ -560,13 +569,25 @@ class UpdateForm(ReferralsForm, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        person = getattr(self.instance, "person", None)
-        if person is not None and not self.is_bound:
-            self.initial["contact"] = person.contact
+        self.person = getattr(self.instance, "person", None)
+        if self.person is not None and not self.is_bound:
+            self.initial.update({f: getattr(self.person, f) for f in PERSON_FIELDS})
         self.fields["borough"].required = True
 
     def clean(self):
         data = super().clean()
+        for f in ("name", "date_of_birth"):  # not sent: kept as it is
+            if f not in self.data and self.person is not None:
+                data[f] = getattr(self.person, f)
+        if not (data.get("name") or "").strip() and "name" not in self.errors:
+            self.add_error("name", "Enter the young person's full name")
+        dob = data.get("date_of_birth")
+        if dob is None and "date_of_birth" not in self.errors:
+            self.add_error("date_of_birth", "Enter their date of birth")
+        elif dob is not None and "date_of_birth" not in self.errors:
+            day = self.instance.referral_date
+            for problem in services.eligibility(borough="x", dob=dob, on=day, indicators=[True]):
+                self.add_error("date_of_birth", problem.message)
         check_nrm(self, data)
         return data
 

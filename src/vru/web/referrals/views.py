@@ -21,6 +21,7 @@ from vru.web.core.access import require_perms
 
 from . import reports, services
 from .forms import (
+    PERSON_FIELDS,
     AllocationForm,
     BreakGlassForm,
     ClosureForm,
@@ -473,17 +474,19 @@ def update(request, pk):
                 reason,
                 request.user,
             )
-            if person is not None and person.contact != form.cleaned_data["contact"]:
-                rows += services.record_changes(
-                    new,
-                    "person",
-                    {"contact": person.contact},
-                    {"contact": form.cleaned_data["contact"]},
-                    reason,
-                    request.user,
-                )
-                person.contact = form.cleaned_data["contact"]
-                person.save(update_fields=["contact"])
+            # name, date of birth, contact: each change kept (erasable), with its reason
+            if person is not None:
+                was = {f: getattr(person, f) for f in PERSON_FIELDS}
+                now = {f: form.cleaned_data[f] for f in was}
+                rows += services.record_changes(new, "person", was, now, reason, request.user)
+                changed = [f for f in was if was[f] != now[f]]
+                for f in changed:
+                    setattr(person, f, now[f])
+                if changed:
+                    person.save(update_fields=changed)
+                if "date_of_birth" in changed:
+                    new.age_at_referral = services.age_on(now["date_of_birth"], new.referral_date)
+                    new.save(update_fields=["age_at_referral"])
             ids = ", ".join(str(c.pk) for c in rows) or "none"
             services.audit_case(
                 request, "change case", r, f"casework: {len(rows)} field(s) changed (change records {ids})"
