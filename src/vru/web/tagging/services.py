@@ -201,6 +201,64 @@ def _versions_frame(versions) -> pd.DataFrame:
     return tcrimes.crimes_table(df)
 
 
+#: a run still RUNNING this long after it started was left by a process that ended (a worker killed for
+#: memory, a restart): the next run, or ``tagging_match --fail-stale``, marks it FAILURE
+STALE_RUN = timedelta(hours=1)
+
+
+def fail_stale_runs(now: datetime | None = None) -> int:
+    """Mark the runs left RUNNING for longer than STALE_RUN as FAILURE, saying why. Returns how many."""
+    now = now or timezone.now()
+    return MatchRun.objects.filter(status="RUNNING", started__lt=now - STALE_RUN).update(
+        status="FAILURE", ended=now,
+        error=f"interrupted: still RUNNING {STALE_RUN} after it started (the process running it ended)")
+
+
+def crime_groups(crimes_df: pd.DataFrame, params: matching.Params) -> list[pd.DataFrame]:
+    """The crimes in groups close in time: sorted by window, a new group where the next crime's widened
+    window (tolerance and interpolation gap) starts after the group's widened windows end. Each group is
+    matched over its own span, so a batch with January and March crimes never reads February."""
+    margin = pd.Timedelta(seconds=params.tolerance_s + params.max_gap_s)
+    df = crimes_df.sort_values([S.TIME_FROM, S.TIME_TO]).reset_index(drop=True)
+    groups, first, hi = [], 0, None
+    for i, (t0, t1) in enumerate(zip(df[S.TIME_FROM], df[S.TIME_TO], strict=True)):
+        if hi is not None and t0 - margin > hi:
+            groups.append(df.iloc[first:i])
+            first, hi = i, None
+        hi = t1 + margin if hi is None else max(hi, t1 + margin)
+    if len(df):
+        groups.append(df.iloc[first:])
+    return groups
+
+
+def _match_grouped(crimes_df: pd.DataFrame, params: matching.Params, trigger: str) -> matching.MatchResult:
+    """``matching.match`` over the positions store read through ``store.positions_table`` (Ibis on
+    DuckDB, partition-pruned to the days of each group of crimes, never loaded whole into pandas), one
+    group of crimes close in time at a time; the groups' points and summaries put together."""
+    import ibis
+
+    acts = activations_frame()
+    margin = pd.Timedelta(seconds=params.tolerance_s + params.max_gap_s)
+    points, summaries, result = [], [], None
+    for group in crime_groups(crimes_df, params):
+        start = group[S.TIME_FROM].min() - margin
+        end = group[S.TIME_TO].max() + margin + pd.Timedelta(seconds=1)
+        con = ibis.duckdb.connect()
+        try:
+            con.raw_sql("SET TimeZone = 'UTC'")
+            pos = store.positions_table(con, store_root(), start, end)
+            result = matching.match(pos, acts, group, params, trigger=trigger, con=con)
+        finally:
+            con.disconnect()
+        points.append(result.points)
+        summaries.append(result.summary)
+    if result is None:  # no crimes
+        return matching.match(positions_frame(pd.Timestamp(0, tz="UTC"), pd.Timestamp(1, tz="UTC")), acts,
+                              crimes_df, params, trigger=trigger)
+    return matching.MatchResult(points=pd.concat(points, ignore_index=True),
+                                summary=pd.concat(summaries, ignore_index=True), run=result.run)
+
+
 def run_matching(versions, *, trigger: str = "MANUAL", batch=None, user=None,
                  params: matching.Params | None = None) -> MatchRun:
     """Match crime versions against the positions store; record the run (algorithm version, parameters,
@@ -208,17 +266,13 @@ def run_matching(versions, *, trigger: str = "MANUAL", batch=None, user=None,
     FAILURE and its error (and re-raised as ``matching.MatchRunError``)."""
     versions = list(versions)
     params = params or matching.Params()
+    fail_stale_runs()
     run = MatchRun.objects.create(algorithm_version=matching.ALGORITHM_VERSION,
                                   parameters=asdict(params), trigger=trigger, started=timezone.now(),
                                   batch=batch, started_by=user)
     run.crime_versions.set(versions)
     try:
-        crimes_df = _versions_frame(versions)
-        margin = timedelta(seconds=params.tolerance_s + params.max_gap_s)
-        start = crimes_df[S.TIME_FROM].min() - margin
-        end = crimes_df[S.TIME_TO].max() + margin + timedelta(seconds=1)
-        pos = positions_frame(start, end)
-        result = matching.match(pos, activations_frame(), crimes_df, params, trigger=trigger)
+        result = _match_grouped(_versions_frame(versions), params, trigger)
     except matching.MatchRunError as exc:
         run.status, run.ended, run.error = "FAILURE", timezone.now(), str(exc.run.get("error") or exc)[:4000]
         run.save()
