@@ -463,6 +463,8 @@ def keep_intervals() -> pd.DataFrame:
 def purge(now: datetime | None = None, days: int | None = None) -> store.PurgeResult:
     """Delete raw positions older than the retention period, except those retention must keep."""
     days = settings.VRU_TAGGING_RETENTION_DAYS if days is None else days
+    if int(days) < 1:
+        raise ValueError(f"the retention period must be at least 1 day, not {days}")
     before = (now or timezone.now()) - timedelta(days=days)
     return store.purge(store_root(), before, keep=keep_intervals())
 
@@ -491,11 +493,17 @@ def figures_counts() -> dict[str, pd.DataFrame]:
     for w in wearers:
         for mth in _month_range(w.order_start, min(w.order_end or today, today)):
             records["wearers"].append((w.order_type, mth))
+    # a match is counted once per (crime version, wearer), however many runs found it (a rerun makes a
+    # new Match row); qualified if any of them was qualified
+    pairs: dict[tuple[int, int], list] = {}
     for m in Match.objects.select_related("wearer", "crime_version"):
         mth = str(pd.Timestamp(m.crime_version.time_from).to_period("M"))
-        records["matches"].append((m.wearer.order_type, mth))
-        if m.status == "qualified":
-            records["qualified"].append((m.wearer.order_type, mth))
+        entry = pairs.setdefault((m.crime_version_id, m.wearer_id), [m.wearer.order_type, mth, False])
+        entry[2] = entry[2] or m.status == "qualified"
+    for order_type, mth, qualified in pairs.values():
+        records["matches"].append((order_type, mth))
+        if qualified:
+            records["qualified"].append((order_type, mth))
     for b in Breach.objects.select_related("wearer"):
         mth = str(pd.Timestamp(b.opened_at).to_period("M"))
         records["breaches"].append((b.wearer.order_type, mth))

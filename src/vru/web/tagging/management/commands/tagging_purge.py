@@ -1,7 +1,7 @@
 """Retention: delete raw positions older than VRU_TAGGING_RETENTION_DAYS, except those of a qualified
 match or a breach (docs/web-tagging.md, "Retention"). Run it daily."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from ...services import purge
 from .tagging_breaches import _utc
@@ -15,6 +15,8 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, help="the retention period (default the setting)")
 
     def handle(self, now=None, days=None, **options):
+        if days is not None and days < 1:
+            raise CommandError(f"--days must be at least 1 (a whole day of positions), not {days}")
         r = purge(now=_utc(now) if now else None, days=days)
         self.stdout.write(f"purge: {r.deleted} fix(es) deleted, {r.kept} kept for qualified matches and "
                           "breaches")
