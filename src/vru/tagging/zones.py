@@ -308,10 +308,15 @@ class BreachRule:
     min_fixes: int = 3
     close_dwell_s: float = 120.0
     close_fixes: int = 3
+    #: consecutive GPS/WIFI fixes further apart than this do not make one run: three fixes inside a zone
+    #: hours apart prove nothing about the time between them (the tag sends one a minute)
+    max_gap_s: float = 600.0
 
     def __post_init__(self) -> None:
         if self.min_fixes < 1 or self.close_fixes < 1 or self.min_dwell_s < 0 or self.close_dwell_s < 0:
             raise ZoneError("min_fixes/close_fixes must be >= 1 and the dwell times >= 0")
+        if not self.max_gap_s > 0:
+            raise ZoneError("max_gap_s must be positive")
 
 
 BREACH_COLUMNS = ["wearer_ref", "zone_id", "kind", "started", "opened", "closed", "close_reason",
@@ -404,7 +409,8 @@ def _breaches_one(wearer: str, zone: Zone, g: pd.DataFrame, t: np.ndarray, rule:
     active = interval >= 0
     violating = active & (state == (INSIDE if zone.kind == EXCLUSION else OUTSIDE))
     clear = active & (state == (OUTSIDE if zone.kind == EXCLUSION else INSIDE))
-    new_interval = np.r_[True, interval[1:] != interval[:-1]]
+    gap = np.r_[True, (t[1:] - t[:-1]) > np.timedelta64(int(rule.max_gap_s * 1e6), "us")]
+    new_interval = np.r_[True, interval[1:] != interval[:-1]] | gap
     v_runs = _qualifying(t, _runs(violating, new_interval), rule.min_fixes, rule.min_dwell_s)
     c_runs = _qualifying(t, _runs(clear, new_interval), rule.close_fixes, rule.close_dwell_s)
     ends = zone.interval_end(g[s.FIX_TIME])
