@@ -132,17 +132,23 @@ def check_nrm(form, data: dict) -> None:
 NRM_START = date(2009, 4, 1)
 
 
-class ReferralForm(ReferralsForm, forms.ModelForm):
-    """The referral: the young person, the signs, NRM, consent. ``submit=True`` (the Submit button) checks
-    eligibility and that every item is there; a draft keeps whatever is valid so far."""
-
+def person_fields() -> tuple[forms.CharField, forms.DateField]:
+    """The young person's name and date of birth fields (the referral, the change page)."""
     name = forms.CharField(label="Young person's full name", max_length=200, required=False)
-    date_of_birth = forms.DateField(
+    dob = forms.DateField(
         label="Date of birth",
         required=False,
         widget=DATE,
         error_messages={"invalid": "Enter a real date, like 2008-03-27"},
     )
+    return name, dob
+
+
+class ReferralForm(ReferralsForm, forms.ModelForm):
+    """The referral: the young person, the signs, NRM, consent. ``submit=True`` (the Submit button) checks
+    eligibility and that every item is there; a draft keeps whatever is valid so far."""
+
+    name, date_of_birth = person_fields()
     contact = forms.CharField(
         label="Contact details",
         max_length=300,
@@ -548,13 +554,7 @@ class UpdateForm(ReferralsForm, forms.ModelForm):
     person's name and date of birth can be corrected too (the right to rectification; review 15, finding 5);
     a form sent without them keeps them as they are."""
 
-    name = forms.CharField(label="Young person's full name", max_length=200, required=False)
-    date_of_birth = forms.DateField(
-        label="Date of birth",
-        required=False,
-        widget=DATE,
-        error_messages={"invalid": "Enter a real date, like 2008-03-27"},
-    )
+    name, date_of_birth = person_fields()
     contact = forms.CharField(label="Contact details", max_length=300, required=False)
     reason = reason_field(
         "Reason for the change",
