@@ -107,7 +107,7 @@ ENDPOINTS = [
     _e("breach page", "breach", "breach", {OM_A}, {OM_B}),
     _e("batches page", "batches", None, {PA_X, PA_Y}),
     _e("batch page", "batch", "batch", {PA_X}, {PA_Y}),
-    _e("matches page", "matches", None, {PA_X, PA_Y, RV}),
+    _e("matches page", "matches", None, {PA_X, PA_Y, RV}, audit=1),  # the list names wearers: audited
     # a pending match: the hub's reviewer only; the police see qualified matches only (404)
     _e("match page (justification form)", "match", "match", {RV}, {PA_X, PA_Y}),
     _e("qualified match page (justification form)", "match", "qualified", {RV, PA_X}, {PA_Y}),
@@ -129,7 +129,7 @@ ENDPOINTS = [
     _e("API breach", "tagging-api-breach", "breach", {OM_A}, {OM_B}),
     _e("API batches", "tagging-api-batches", None, {PA_X, PA_Y}),
     _e("API batch", "tagging-api-batch", "batch", {PA_X}, {PA_Y}),
-    _e("API matches", "tagging-api-matches", None, {PA_X, PA_Y, RV}),
+    _e("API matches", "tagging-api-matches", None, {PA_X, PA_Y, RV}, audit=1),
     _e("API match", "tagging-api-match", "match", {RV}, {PA_X, PA_Y}, data=MATCH_Q, audit=1),
     _e("API qualified match", "tagging-api-match", "qualified", {RV, PA_X}, {PA_Y}, data=MATCH_Q, audit=1),
     _e("API match without a justification", "tagging-api-match", "match", {RV}, {PA_X, PA_Y}, ok_status=400),
@@ -306,12 +306,15 @@ def test_matches_are_the_forces_pending_first_and_a_match_needs_a_justification(
     assert m["wearer"] == world.match.wearer.ref
     assert len(m["points"]) == world.match.points.count() >= 1 and m["points"][0]["label"] == "A1"
     assert m["run"]["algorithm_version"] and m["explanation"]
-    row = AuditLog.objects.get()
+    assert AuditLog.objects.filter(action="list matches").count() == 4  # one per list answered (not the 400)
+    listed = AuditLog.objects.filter(action="list matches", user=world.reviewer).first()
+    assert listed.purpose.endswith("[API]")
+    row = AuditLog.objects.get(action="view match")
     assert (row.action, row.user, row.object_type, row.object_id) == (
         "view match", world.reviewer, "tagging.match", str(world.match.pk))
     assert row.purpose == f"crime investigation: {MATCH_Q['reason']} [API]"
     assert _api(client(world.other_pa), "match", world.match.pk, **MATCH_Q).status_code == 404
-    assert AuditLog.objects.count() == 1
+    assert AuditLog.objects.filter(action="view match").count() == 1
 
 
 def test_batches_show_the_row_errors_and_versions_of_the_force(world):

@@ -45,6 +45,8 @@ TAG = "tagging"
 # audit() takes Django's request (the user and the client's address): a DRF view passes request._request
 #: marks the audit rows the API writes (the pages' rows have the same actions, without it)
 VIA_API = " [API]"
+#: the purpose of a match list's audit row: the list shows which wearer is near which crime
+LIST_PURPOSE = "match review: list of matches (wearer references beside crimes)"
 
 
 class HasTaggingPerms(BasePermission):
@@ -405,9 +407,13 @@ class MatchList(generics.ListAPIView):
                                      description="Only matches of this status.")],
         responses={200: TaggingMatchSerializer(many=True), **DENIED},
         description="Pending first, then by the crime's time. The summary only: a match's points need a "
-                    "justification (matches/{id}/).")
+                    "justification (matches/{id}/). Each answer is one `list matches` audit row (the list "
+                    "names wearers next to crimes).")
     def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        response = super().get(request, *args, **kwargs)
+        if response.status_code == 200:
+            audit(request._request, "list matches", None, f"{LIST_PURPOSE}{VIA_API}")
+        return response
 
 
 class MatchDetail(APIView):

@@ -178,6 +178,9 @@ def matches(request):
         pending_first=Case(When(status="pending", then=Value(0)), default=Value(1),
                            output_field=IntegerField())
     ).order_by("pending_first", "-crime_version__time_from", "-pk")
+    from .api import LIST_PURPOSE
+
+    audit(request, "list matches", None, LIST_PURPOSE)  # the list names wearers beside crimes
     return render(request, "tagging/matches.html", {"matches": qs[:500]})
 
 
