@@ -73,8 +73,16 @@ what may be published, with no flag saying why), and the audit of every sensitiv
    While it is lower,
    the published cell of this release with a non-zero dual value in that LP (the equations that
    bind the maximum) and the smallest count is suppressed too. Suppressing more only widens every
-   interval, so each cell is checked once; the final bounds are recomputed for ``Release.audit``.
-   A cell pinned by earlier releases alone cannot be protected and is an error.
+   interval, so each cell is checked once. ``Release.audit`` reports each bound on the final
+   pattern: a bound found before later suppressions is the final one when none of the equations
+   hidden since had a non-zero dual value in its LP (that dual solution still proves it), and is
+   solved again otherwise. A cell pinned by earlier releases alone cannot be protected and is an
+   error.
+5. **Cost.** Each cell's 0/1 row over the finest cells is built once, and each pattern's system
+   (links, then the published cells in canonical order) once; a HiGHS model of the system is kept
+   and only the objective changes from one bound to the next (:class:`_Maximiser`). The LP whose
+   duals choose the cell to hide is solved exactly as before, by ``scipy.optimize.linprog``, so
+   the choice (and the pattern) does not depend on the warm start.
 
 What this does not cover: an attacker who solves over integers rather than reals (the LP bound is
 an upper bound on the integer one; for one two-way table with margins the two agree, for linked
