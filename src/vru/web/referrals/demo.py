@@ -52,8 +52,11 @@ OLD_SYNTHETIC_REFERRER = "referrer.demo@example.org"  # its address before; a de
 CASEWORK_ORGANISATION = "Demo County Lines Casework Service"
 CASEWORK_CAPACITY = 20
 REFERRING_ORGANISATION = ("Hillview Academy (demo)", "other", "A fictional secondary school that refers.")
-COUNCIL_ORGANISATION = ("Barking and Dagenham Council (demo)", "local_authority",
-                        "A fictional council user organisation for the demo.")
+COUNCIL_ORGANISATION = (
+    "Barking and Dagenham Council (demo)",
+    "local_authority",
+    "A fictional council user organisation for the demo.",
+)
 COUNCIL_BOROUGH = "E09000002"  # Barking and Dagenham, where the 2020-21 figures come from
 #: (role, email, full name, organisation): the journey's demo users; the caseworker is the platform's.
 JOURNEY_USERS = [
@@ -214,7 +217,10 @@ def seed(stdout=None, *, seed: int = 2021) -> dict:
             email=SYNTHETIC_REFERRER, full_name="Synthetic referrer (demo)", password="!"
         )
     casework = Organisation.objects.get(name=CASEWORK_ORGANISATION)
-    Provider.objects.get_or_create(organisation=casework, defaults={"capacity": CASEWORK_CAPACITY})
+    # the demo's casework service is also the consortium's triage hub (docs/web-referrals.md, finding 8),
+    # unless an administrator has already marked one: its manager triages, other providers' do not
+    Provider.objects.get_or_create(organisation=casework, defaults={
+        "capacity": CASEWORK_CAPACITY, "triage_hub": not Provider.objects.filter(triage_hub=True).exists()})
     council = Council.objects.filter(borough=COUNCIL_BOROUGH).first() or Council.objects.create(
         borough=COUNCIL_BOROUGH, organisation=_organisation(*COUNCIL_ORGANISATION)
     )  # the borough's council if an administrator made one, else the demo's
@@ -231,7 +237,10 @@ def seed(stdout=None, *, seed: int = 2021) -> dict:
             stdout.write(f"referrals demo: {made['referrals']} synthetic referrals (2020-21 shape)\n")
     # As a submission does (views._save_referral): intelligence goes to the council of its borough.
     made["shared"] = Referral.objects.filter(
-        kind="intelligence", borough=COUNCIL_BOROUGH, shared_with__isnull=True, status="submitted",
+        kind="intelligence",
+        borough=COUNCIL_BOROUGH,
+        shared_with__isnull=True,
+        status="submitted",
         referrer__email=SYNTHETIC_REFERRER,
     ).update(shared_with=council)
     return made
