@@ -359,6 +359,9 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# A browser-session cookie, not a year-long one: the survey leaves nothing behind once the browser closes
+# (docs/web-survey.md, "Anonymity"); staff forms get a fresh token on their next page.
+CSRF_COOKIE_AGE = None
 # Every asset is served by the platform itself (fully offline), so 'self' is all a page needs.
 VRU_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
