@@ -6,15 +6,19 @@
 - Only a keyed hash of a code is stored (HMAC-SHA256 under a key derived from ``SECRET_KEY`` with Django's
   ``salted_hmac``): a stolen database does not give the codes, and the hashes cannot be recomputed from a
   guessed code without the key. Changing ``SECRET_KEY`` invalidates outstanding codes and drafts.
-- The rate limits count a network (an IPv4 /24 or an IPv6 /48) under a keyed hash whose key changes every
-  day (:func:`network_key`): the counters never hold an address, and a counter cannot be linked to the
-  same network on another day.
+- The rate limits count a network (an IPv4 /24 or an IPv6 /48) and an invitation code under an HMAC whose
+  key is random, made when the process starts and kept only in its memory (:data:`_RATE_KEY`,
+  :func:`rate_key`): nothing in the database, the cache or the settings (``SECRET_KEY``) lets anyone
+  recompute a counter's key from a code hash or from a guessed network. A restart (or another worker
+  process) starts with a new key, which only loosens the limits.
 - Times are ISO weeks (:func:`iso_week`); nothing finer is stored for a response.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import ipaddress
 import secrets
 
@@ -24,6 +28,8 @@ from django.utils.crypto import salted_hmac
 ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 LENGTH = 12
 DRAFT_WEEKS = 1  # a draft is kept to the end of the week after the one it was last saved in
+# The rate limits' key: random, per process, never stored (see the module's docstring).
+_RATE_KEY = secrets.token_bytes(32)
 
 
 def new_code() -> str:
@@ -76,11 +82,19 @@ def network(address: str) -> str:
     return str(ipaddress.ip_network((int(ip), prefix), strict=False))
 
 
+def rate_key(kind: str, value: str) -> str:
+    """The rate-limit counter's key for ``value`` (a network, or a normalised code), under the process's
+    random key: not computable from the database or ``SECRET_KEY``."""
+    return hmac.new(_RATE_KEY, f"vru.survey.{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def code_rate_key(code: str) -> str:
+    return rate_key("code", normalise(code))
+
+
 def network_key(group: str, request) -> str:
-    """django-ratelimit key function: a keyed hash of the client's network and today's date (the key
-    changes every day). The address itself goes nowhere."""
+    """django-ratelimit key function: a keyed hash of the client's network under the process's random key.
+    The address itself goes nowhere."""
     from vru.web.core.clientip import client_ip
 
-    day = timezone.localdate().isoformat()
-    return salted_hmac(f"vru.survey.network.{day}", network(client_ip(request)),
-                       algorithm="sha256").hexdigest()
+    return rate_key("network", network(client_ip(request)))

@@ -117,7 +117,7 @@ def start(request, lang):
                               rate=NETWORK_WRONG_CODES, method="POST", increment=False) or (
                 codes.looks_valid(code) and is_ratelimited(
                     request, group="survey:code-starts", rate=CODE_STARTS, method="POST", increment=True,
-                    key=lambda _g, _r: codes.code_hash(code, "invitation"))):
+                    key=lambda _g, _r: codes.code_rate_key(code))):
                 return _problem(request, q, version, lang, "err.rate_limited", 429)
         flow.purge_expired()
         try:
