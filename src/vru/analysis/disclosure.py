@@ -633,11 +633,15 @@ class _Maximiser:
         if a.shape[0] == 0:
             return
         try:
-            from scipy.optimize._highspy import _core  # noqa: PLC0415
-        except ImportError:  # pragma: no cover - scipy without the bindings
-            return
+            self.highs, self.cols = self._kept(a, b)
+        except (ImportError, AttributeError, TypeError):  # pragma: no cover - scipy without these bindings
+            self.highs = None
+
+    def _kept(self, a, b):
+        from scipy.optimize._highspy import _core  # noqa: PLC0415
+
         self.core = _core
-        n, csc = model.n, a.tocsc()
+        n, csc = self.model.n, a.tocsc()
         lp = _core.HighsLp()
         lp.num_col_, lp.num_row_ = n, a.shape[0]
         lp.col_cost_, lp.col_lower_, lp.col_upper_ = np.zeros(n), np.zeros(n), np.full(n, _core.kHighsInf)
@@ -647,8 +651,9 @@ class _Maximiser:
         lp.sense_ = _core.ObjSense.kMaximize
         highs = _core._Highs()
         highs.setOptionValue("output_flag", False)
-        if highs.passModel(lp) == _core.HighsStatus.kOk:
-            self.highs, self.cols = highs, np.arange(n, dtype=np.int32)
+        if highs.passModel(lp) != _core.HighsStatus.kOk:
+            return None, None
+        return highs, np.arange(n, dtype=np.int32)
 
     def upper(self, target: np.ndarray) -> tuple[float, np.ndarray]:
         """The largest value of the sum of the finest cells ``target`` and the duals of the published rows."""
