@@ -80,3 +80,98 @@ def test_rate_limit_keys_cannot_be_recomputed_from_the_database_or_secret_key(ve
                       lambda _g, _r: codes.code_rate_key(issued[0])) == 0
     finally:
         codes._RATE_KEY = saved
+
+
+def _police():
+    from django.contrib.auth.models import Group
+
+    from vru.web.accounts.models import User
+
+    user = User.objects.filter(email="police-xmin@example.org").first()
+    user = user or User.objects.create_user("police-xmin@example.org", None)
+    user.groups.add(Group.objects.get(name="police analyst"))
+    return user
+
+
+def _complete(c: Client, version, code: str = "") -> None:
+    q = version.questionnaire
+    assert c.post("/survey/en/", {"code": code}).status_code == 302
+    for i, group in enumerate(q.groups, start=1):
+        data = {"version": version.pk}
+        for question in q.group_questions(group):
+            data[question.key] = "Kind but slow." if question.text else question.options[0]
+        assert c.post(f"/survey/en/q/{i}/", data).status_code == 302
+    r = c.post("/survey/en/check/", {"version": version.pk})
+    assert r.status_code == 302 and r["Location"].endswith("/survey/en/done/"), r.content.decode()[:2000]
+
+
+def _rows(sql: str) -> list:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+
+def test_a_retry_after_the_code_is_burnt_still_completes(version):
+    """The code is burnt in its own transaction and the draft records it: if writing the response then
+    fails, sending again completes (and the code is not refused as used by its own draft)."""
+    from unittest import mock
+
+    from vru.web.survey import flow, invitations
+    from vru.web.survey.models import Draft, Invitation, Response
+
+    _, issued = invitations.issue(_police(), 2)
+    c = client()
+    with mock.patch.object(flow.Response.objects, "create", side_effect=RuntimeError("disk full")):
+        with pytest.raises(RuntimeError):
+            _complete(c, version, issued[0])
+    assert Invitation.objects.filter(used=True).count() == 1 and Response.objects.count() == 0
+    assert Draft.objects.get().code_burnt
+    r = c.post("/survey/en/check/", {"version": version.pk})
+    assert r.status_code == 302 and r["Location"].endswith("/survey/en/done/")
+    assert Response.objects.get().verified and Draft.objects.count() == 0
+
+
+def test_survey_shuffle_keeps_every_row_and_changes_nothing_else(version):
+    from django.core.management import call_command
+
+    from vru.web.survey.models import Answer, Response
+
+    for _ in range(3):
+        _complete(client(), version)
+    before_r = sorted(Response.objects.values_list("id", "version_id", "language", "iso_year", "iso_week",
+                                                   "verified"))
+    before_a = sorted(Answer.objects.values_list("id", "response_id", "question", "value", "text"))
+    call_command("survey_shuffle")
+    assert sorted(Response.objects.values_list("id", "version_id", "language", "iso_year", "iso_week",
+                                               "verified")) == before_r
+    assert sorted(Answer.objects.values_list("id", "response_id", "question", "value", "text")) == before_a
+
+
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_xmin_does_not_join_a_response_to_its_code(version):
+    """Finding 1: no response or answer row shares an xmin with an invitation row; after survey_shuffle
+    every response and answer row shares one xmin."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from vru.web.survey import invitations
+
+    if connection.vendor != "postgresql":
+        pytest.skip("xmin is PostgreSQL's")
+    _, issued = invitations.issue(_police(), 4)
+    for code in issued[:3]:
+        _complete(client(), version, code)
+    _complete(client(), version)
+    invitation_xmins = {x for (x,) in _rows("SELECT xmin::text FROM survey_invitation")}
+    response_xmins = {x for (x,) in _rows("SELECT xmin::text FROM survey_response")}
+    answer_xmins = {x for (x,) in _rows("SELECT xmin::text FROM survey_answer")}
+    assert len(response_xmins) == 4  # the test can see the link it guards against: one per completion
+    assert not invitation_xmins & (response_xmins | answer_xmins)
+    assert not _rows("SELECT r.id FROM survey_response r JOIN survey_invitation i ON i.xmin = r.xmin")
+    call_command("survey_shuffle")
+    after = {x for (x,) in _rows("SELECT xmin::text FROM survey_response UNION "
+                                 "SELECT xmin::text FROM survey_answer")}
+    assert len(after) == 1 and not after & invitation_xmins
+    assert _rows("SELECT count(*) FROM survey_response") == [(4,)]

@@ -78,22 +78,35 @@ def save_page(draft: Draft, cleaned: dict) -> None:
     draft.answers = answers
 
 
+def burn_code(draft: Draft) -> None:
+    """Burn the draft's invitation code in a transaction of its own (and record on the draft that it did),
+    so that the response is never written by the transaction that updated the invitation: on PostgreSQL
+    rows written by one transaction share its ``xmin``, which would join a response to its code."""
+    if not draft.invitation_hash or draft.code_burnt:
+        return
+    with transaction.atomic():
+        burnt = Invitation.objects.filter(code_hash=draft.invitation_hash, used=False).update(used=True)
+        if burnt != 1:
+            raise Refused("err.code_used", 409)
+        if not Draft.objects.filter(pk=draft.pk).update(code_burnt=True):
+            raise Refused("err.no_draft", 409)  # rolls the burn back: the draft was completed meanwhile
+    draft.code_burnt = True
+
+
 def complete(draft: Draft, language: str) -> Response:
-    """Store the draft as a response, burn its invitation code, delete the draft: all or nothing."""
+    """Burn the draft's invitation code (its own transaction, :func:`burn_code`), then store the draft as a
+    response and delete the draft (a second transaction: all or nothing)."""
     from .forms import validate_all
 
     q = Questionnaire(draft.version.definition)
     if validate_all(q, draft.answers):
         raise Refused("err.required")
     year, week = codes.iso_week()
+    burn_code(draft)
     with transaction.atomic():
         deleted, _ = Draft.objects.filter(pk=draft.pk).delete()
         if not deleted:  # completed already, by another request with the same resume code
             raise Refused("err.no_draft", 409)
-        if draft.invitation_hash:
-            burnt = Invitation.objects.filter(code_hash=draft.invitation_hash, used=False).update(used=True)
-            if burnt != 1:
-                raise Refused("err.code_used", 409)
         response = Response.objects.create(version=draft.version, language=language, iso_year=year,
                                            iso_week=week, verified=bool(draft.invitation_hash))
         Answer.objects.bulk_create([

@@ -167,6 +167,9 @@ class Draft(models.Model):
     version = models.ForeignKey(QuestionnaireVersion, on_delete=models.CASCADE, related_name="+")
     answers = models.JSONField(default=dict)
     invitation_hash = models.CharField(max_length=64, blank=True)
+    # The draft's invitation code was burnt (in its own transaction, before the response is written), so a
+    # retry after a failure still completes (``flow.complete``).
+    code_burnt = models.BooleanField(default=False)
     expires = models.PositiveIntegerField(db_index=True)
 
     class Meta:

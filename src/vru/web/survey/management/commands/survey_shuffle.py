@@ -1,0 +1,57 @@
+"""``manage.py survey_shuffle``: rewrite every response and answer in one transaction, in random order
+(run nightly from cron, after ``survey_purge``; docs/web-survey.md, "Anonymity").
+
+Why: on PostgreSQL every row carries the id of the transaction that wrote it (``xmin``) and sits where it
+was written (``ctid``); on SQLite the ``rowid`` grows. Between shuffles those give the order in which
+responses were completed, and a response's ``xmin`` is close to the ``xmin`` of the invitation burnt just
+before it. After this command every response and answer row was written by one transaction, in a random
+order, with the same UUIDs. It then runs ``VACUUM`` on the survey's tables (PostgreSQL) so the old row
+versions are not left in the table files.
+"""
+
+import secrets
+
+from django.core.management.base import BaseCommand
+from django.db import connection, transaction
+
+from vru.web.survey.models import Answer, Response
+
+FIELDS_RESPONSE = ("id", "version_id", "language", "iso_year", "iso_week", "verified")
+FIELDS_ANSWER = ("id", "response_id", "version_id", "question", "value", "text")
+
+
+def _shuffled(rows: list) -> list:
+    secrets.SystemRandom().shuffle(rows)
+    return rows
+
+
+def shuffle() -> tuple[int, int]:
+    """Rewrite the responses and answers in random order, in one transaction; returns their counts."""
+    with transaction.atomic():
+        responses = _shuffled(list(Response.objects.select_for_update().values(*FIELDS_RESPONSE)))
+        answers = _shuffled(list(Answer.objects.values(*FIELDS_ANSWER)))
+        Answer.objects.all()._raw_delete(Answer.objects.db)
+        Response.objects.all()._raw_delete(Response.objects.db)
+        Response.objects.bulk_create([Response(**row) for row in responses], batch_size=1000)
+        Answer.objects.bulk_create([Answer(**row) for row in answers], batch_size=1000)
+    return len(responses), len(answers)
+
+
+def vacuum() -> bool:
+    """VACUUM the survey's tables (PostgreSQL; not possible inside a transaction). True when it ran."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return False
+    with connection.cursor() as cursor:
+        for table in ("survey_answer", "survey_response", "survey_draft", "survey_invitation"):
+            cursor.execute(f"VACUUM {table}")
+    return True
+
+
+class Command(BaseCommand):
+    help = "Rewrite survey responses and answers in one transaction, in random order (run nightly)."
+
+    def handle(self, **options):
+        n_responses, n_answers = shuffle()
+        self.stdout.write(f"{n_responses} responses and {n_answers} answers rewritten in random order\n")
+        if vacuum():
+            self.stdout.write("VACUUM done on the survey's tables\n")
