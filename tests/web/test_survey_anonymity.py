@@ -175,3 +175,19 @@ def test_postgresql_xmin_does_not_join_a_response_to_its_code(version):
                                  "SELECT xmin::text FROM survey_answer")}
     assert len(after) == 1 and not after & invitation_xmins
     assert _rows("SELECT count(*) FROM survey_response") == [(4,)]
+
+
+def test_every_answer_post_must_carry_the_version(version):
+    """Finding 12: a form without ``version`` is refused (400, nothing saved), not let past the check."""
+    from vru.web.survey.models import Draft
+
+    c = client()
+    assert c.post("/survey/en/", {"code": ""}).status_code == 302
+    q = version.questionnaire
+    questions = q.group_questions(q.groups[0])
+    data = {question.key: ("x" if question.text else question.options[0]) for question in questions}
+    r = c.post("/survey/en/q/1/", data)
+    assert r.status_code == 400, r.status_code
+    assert "The survey has changed" in r.content.decode()
+    assert Draft.objects.get().answers == {}
+    assert c.post("/survey/en/check/", {}).status_code == 400

@@ -1,8 +1,8 @@
 """Codes and keyed hashes (docs/web-survey.md, "Invitations" and "Anonymity").
 
 - Invitation and resume codes are random (``secrets``), 12 characters from an alphabet without look-alike
-  characters (no 0/O, 1/I/L, 2/Z, 5/S, 8/B), shown in groups of four: about 57 bits each. They are never
-  derived from anything about the person or the crime.
+  characters (no 0/O, 1/I/L, 2/Z, 5/S, 8/B), shown in groups of four: about 55.7 bits each (25^12).
+  They are never derived from anything about the person or the crime.
 - Only a keyed hash of a code is stored (HMAC-SHA256 under a key derived from ``SECRET_KEY`` with Django's
   ``salted_hmac``): a stolen database does not give the codes, and the hashes cannot be recomputed from a
   guessed code without the key. Changing ``SECRET_KEY`` invalidates outstanding codes and drafts.

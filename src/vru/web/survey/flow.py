@@ -60,8 +60,11 @@ def find_draft(resume_code: str) -> Draft | None:
 
 
 def check_version(draft: Draft, posted_version: str | None) -> None:
-    """The page was built for the draft's version, and that version still takes answers."""
-    if posted_version is not None and str(posted_version) != str(draft.version_id):
+    """The page was built for the draft's version (every POST must say which), and that version still takes
+    answers."""
+    if posted_version in (None, ""):
+        raise Refused("err.stale_version", 400)
+    if str(posted_version) != str(draft.version_id):
         raise Refused("err.stale_version", 409)
     if draft.version.status != QuestionnaireVersion.LIVE:
         raise Refused("err.stale_version", 409)
