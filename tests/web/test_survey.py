@@ -7,7 +7,6 @@ import copy
 import io
 import json
 import re
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -390,19 +389,57 @@ def _all_db_text() -> str:
     return "\n".join(chunks)
 
 
-def _cache_text() -> str:
-    chunks = []
+def _cache_text(written_keys: list[str]) -> str:
+    """Every live entry of both caches, read through the cache backend: the values as the backend decodes
+    them (Django's file cache keeps each value as a zlib-compressed pickle under an md5 of its key, so a grep
+    of the raw files finds nothing) and the keys written during the test (recorded by ``_record_keys``)."""
+    import pickle
+    import zlib
+
+    chunks = [repr(written_keys)]
     for alias in ("default", "ratelimit"):
-        location = settings.CACHES[alias].get("LOCATION")
-        if location and Path(location).is_dir():
-            for f in Path(location).rglob("*"):
-                if f.is_file():
-                    chunks.append(f.read_bytes().decode("latin-1"))
+        cache = caches[alias]
+        if hasattr(cache, "_list_cache_files"):  # FileBasedCache: its own file format
+            for fname in cache._list_cache_files():
+                with open(fname, "rb") as f:
+                    if not cache._is_expired(f):
+                        chunks.append(repr(pickle.loads(zlib.decompress(f.read()))))
+        elif hasattr(cache, "_cache"):  # LocMemCache
+            chunks += [repr(k) + repr(pickle.loads(v)) for k, v in cache._cache.items()]
+        else:
+            pytest.fail(f"cache {alias}: no way to read its entries ({type(cache).__name__})")
     return "\n".join(chunks)
 
 
-def test_after_100_responses_nothing_holds_an_address_agent_time_or_code_link(version, police, capsys):
+@pytest.fixture
+def _record_keys(monkeypatch):
+    """The keys written to any cache during the test (the backends store only a hash of each key)."""
+    written: list[str] = []
+    for name in ("set", "add", "incr", "set_many", "touch"):
+        for cls in {type(caches["default"]), type(caches["ratelimit"])}:
+            original = getattr(cls, name)
+            if getattr(original, "_recording", False):
+                continue
+
+            def wrapper(self, key, *args, _original=original, **kwargs):
+                written.extend(key.keys() if isinstance(key, dict) else [key])
+                return _original(self, key, *args, **kwargs)
+
+            wrapper._recording = True
+            monkeypatch.setattr(cls, name, wrapper)
+    return written
+
+
+def test_after_100_responses_nothing_holds_an_address_agent_time_or_code_link(version, police, capsys,
+                                                                             _record_keys):
     caches["default"].clear()
+    # the cache reader must see what is there: a planted canary (key and value) is found, then removed
+    caches["ratelimit"].set(f"canary-{IP}", {"agent": UA}, 60)
+    planted = _cache_text(_record_keys)
+    assert f"canary-{IP}" in planted and UA in planted
+    caches["ratelimit"].delete(f"canary-{IP}")
+    _record_keys.clear()
+    assert UA not in _cache_text(_record_keys)
     _, issued = invitations.issue(police, 60)
     resume_codes = []
     for i in range(100):
@@ -423,7 +460,8 @@ def test_after_100_responses_nothing_holds_an_address_agent_time_or_code_link(ve
     db = _all_db_text()
     logs = capsys.readouterr()
     logs = logs.out + logs.err
-    cache = _cache_text()
+    cache = _cache_text(_record_keys)
+    assert _record_keys, "the flow wrote no rate-limit counter: the cache check would be empty"
     for where, text in (("database", db), ("logs", logs), ("cache", cache)):
         assert IP not in text and "203.0.113" not in text, where
         assert UA not in text and "AnonTest" not in text, where
@@ -449,7 +487,7 @@ def test_after_100_responses_nothing_holds_an_address_agent_time_or_code_link(ve
             assert today not in repr(cur.fetchall()), table
 
 
-def test_the_rate_limit_key_is_a_keyed_daily_hash_of_the_network():
+def test_the_rate_limit_key_is_a_keyed_hash_of_the_network():
     from django.test import RequestFactory
 
     req = RequestFactory().get("/", REMOTE_ADDR="203.0.113.77")
