@@ -92,12 +92,13 @@ EXPECTED["offender manager"] = EXPECTED["caseworker"]
 
 # The service navigation (besides "Sign out") and the home page's "What you can use" links, per role.
 _STAFF_NAV = ["Dashboard", "Programme register", "Opportunities", "API"]
+_SURVEY, _REFERRALS = ["Survey results"], ["Referral figures"]  # published, suppressed aggregates
 NAV = {
-    "administrator": _STAFF_NAV + ["Administration"],
-    "analyst": _STAFF_NAV,
-    "programme manager": _STAFF_NAV,
+    "administrator": _STAFF_NAV[:3] + _SURVEY + _REFERRALS + ["API", "Administration"],
+    "analyst": _STAFF_NAV[:3] + _SURVEY + _REFERRALS + ["API"],
+    "programme manager": _STAFF_NAV[:3] + _SURVEY + ["API"],
     "provider": _STAFF_NAV,
-    "caseworker": ["Dashboard", "Opportunities", "API"],
+    "caseworker": ["Dashboard", "Opportunities", "Referrals", "API"],
     "offender manager": ["Dashboard", "Opportunities", "GPS tagging", "API"],
     "no role": ["Opportunities"],
 }
