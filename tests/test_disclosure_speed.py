@@ -107,3 +107,48 @@ def test_reused_bounds_equal_bounds_solved_again_on_the_final_pattern(seed):
         assert np.isclose(hi, r.upper, rtol=1e-9, atol=1e-6) or (np.isinf(hi) and np.isinf(r.upper)), r
         checked += 1
     assert checked > 10
+
+
+def test_the_kept_model_is_the_public_highspy_package(monkeypatch):
+    """The kept model is a ``highspy.Highs`` (HiGHS's own package), not scipy's private bindings, and it
+    answers every bound itself: the ``linprog`` fallback is never needed on an ordinary release."""
+    import highspy
+    kept, fallback = [], []
+
+    class Recording(d._Maximiser):
+        def __init__(self, model, a, b):
+            super().__init__(model, a, b)
+            kept.append(self)
+
+    real_upper = d._Model.upper
+
+    def upper(self, *args, **kwargs):
+        fallback.append(1)
+        return real_upper(self, *args, **kwargs)
+
+    monkeypatch.setattr(d, "_Maximiser", Recording)
+    first, second = _release(1)
+    _publish(first, second, 10)
+    with_rows = [m for m in kept if m.a.shape[0]]
+    assert with_rows
+    assert all(isinstance(m.highs, highspy.Highs) for m in with_rows)
+    monkeypatch.setattr(d._Model, "upper", upper)
+    for m in with_rows[:5]:
+        hi, _ = m.upper(np.arange(min(3, m.model.n)))
+        assert hi >= 0
+    assert not fallback
+
+
+def test_the_solver_writes_nothing_on_standard_output():
+    """``vru confidence`` writes its CSV on standard output: the HiGHS banner must not land in it."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from scipy.sparse import csr_matrix\n"
+            "from vru.analysis import disclosure as d\n"
+            "m = d._Model({'a': ['x', 'y'], d._PERIOD: ['q']}, [frozenset({'a', d._PERIOD})])\n"
+            "a = m.system(csr_matrix(np.ones((1, m.n))))\n"
+            "b = np.concatenate([np.zeros(m.link_rows.shape[0]), [12.0]])\n"
+            "print(d._Maximiser(m, a, b).upper(np.arange(1))[0])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "12.0"

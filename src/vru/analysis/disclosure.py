@@ -617,12 +617,28 @@ class _Model:
         return -res.fun, duals, res.x
 
 
+def _quiet_highs():
+    """A ``highspy.Highs`` that writes nothing: its constructor enables the callbacks, which prints the
+    HiGHS banner on standard output (where ``vru confidence`` writes its CSV) unless output is off
+    first, so output is switched off before the callbacks are enabled."""
+    import highspy  # noqa: PLC0415
+
+    class Quiet(highspy.Highs):
+        def __init__(self):
+            super(highspy.Highs, self).__init__()  # the solver itself, without the callbacks yet
+            self.silent()
+            self.callbacks = []
+            self.enableCallbacks()
+
+    return Quiet()
+
+
 class _Maximiser:
     """The largest value of one target after another on one system ``a x == b``, ``x >= 0``: HiGHS
     keeps the model between solves and only the objective changes, so each solve starts from the
-    previous basis (about a third of the time of a fresh :meth:`_Model.upper`). It uses the HiGHS
-    bindings that scipy ships (``scipy.optimize._highspy._core``, not a public scipy API); where they
-    are missing or a solve ends in any state but optimal or unbounded, :meth:`_Model.upper` answers.
+    previous basis (about a third of the time of a fresh :meth:`_Model.upper`). It uses ``highspy``,
+    the HiGHS project's own Python package (a dependency); a solve that ends in any state but optimal
+    or unbounded is answered by :meth:`_Model.upper` (``scipy.optimize.linprog``) instead.
     The optimum value is unique, so either gives the same bound; the duals may be another optimal
     dual solution, so the choice of the cell to hide (which reads duals) never uses this class."""
 
@@ -632,41 +648,39 @@ class _Maximiser:
         self.highs = None
         if a.shape[0] == 0:
             return
-        try:
-            self.highs, self.cols = self._kept(a, b)
-        except (ImportError, AttributeError, TypeError):  # pragma: no cover - scipy without these bindings
-            self.highs = None
+        self.highs, self.cols = self._kept(a, b)
 
     def _kept(self, a, b):
-        from scipy.optimize._highspy import _core  # noqa: PLC0415
+        import highspy  # noqa: PLC0415
 
-        self.core = _core
         n, csc = self.model.n, a.tocsc()
-        lp = _core.HighsLp()
+        lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n, a.shape[0]
-        lp.col_cost_, lp.col_lower_, lp.col_upper_ = np.zeros(n), np.zeros(n), np.full(n, _core.kHighsInf)
+        lp.col_cost_, lp.col_lower_ = np.zeros(n), np.zeros(n)
+        lp.col_upper_ = np.full(n, highspy.kHighsInf)
         lp.row_lower_ = lp.row_upper_ = np.asarray(b, dtype=float)
-        lp.a_matrix_.format_ = _core.MatrixFormat.kColwise
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc.indptr, csc.indices, csc.data
-        lp.sense_ = _core.ObjSense.kMaximize
-        highs = _core._Highs()
-        highs.setOptionValue("output_flag", False)
-        if highs.passModel(lp) != _core.HighsStatus.kOk:
+        lp.sense_ = highspy.ObjSense.kMaximize
+        highs = _quiet_highs()
+        if highs.passModel(lp) != highspy.HighsStatus.kOk:  # pragma: no cover - a malformed system
             return None, None
         return highs, np.arange(n, dtype=np.int32)
 
     def upper(self, target: np.ndarray) -> tuple[float, np.ndarray]:
         """The largest value of the sum of the finest cells ``target`` and the duals of the published rows."""
         if self.highs is not None:
+            from highspy import HighsModelStatus  # noqa: PLC0415
+
             c = np.zeros(self.model.n)
             c[target] = 1.0
             self.highs.changeColsCost(len(c), self.cols, c)
             self.highs.run()
             status = self.highs.getModelStatus()
-            if status == self.core.HighsModelStatus.kOptimal:
+            if status == HighsModelStatus.kOptimal:
                 duals = np.asarray(self.highs.getSolution().row_dual)[self.links:]
                 return float(self.highs.getInfo().objective_function_value), duals
-            if status == self.core.HighsModelStatus.kUnbounded:
+            if status == HighsModelStatus.kUnbounded:
                 return np.inf, np.zeros(self.a.shape[0] - self.links)
         return self.model.upper(target, self.a, self.b)[:2]
 
