@@ -4,6 +4,7 @@ bad input, and anonymity."""
 from __future__ import annotations
 
 import copy
+import html
 import io
 import json
 import re
@@ -78,8 +79,9 @@ def complete(c: Client, version, lang="en", code=""):
 # --- questionnaires as data ---------------------------------------------------------------------------
 
 
-def test_the_questionnaire_is_data_with_the_platforms_taxonomy_and_boroughs():
-    d = load_folder("victim-voice-1")
+@pytest.mark.parametrize("folder", ["victim-voice-1", "victim-voice-2"])
+def test_the_questionnaire_is_data_with_the_platforms_taxonomy_and_boroughs(folder):
+    d = load_folder(folder)
     q = Questionnaire(d)
     assert set(q.questions["crime_type"].options) <= set(categories()["code"])
     assert list(q.questions["borough"].options) == list(BOROUGHS) and len(BOROUGHS) == 33
@@ -98,6 +100,22 @@ def test_the_questionnaire_is_data_with_the_platforms_taxonomy_and_boroughs():
     assert q.direction("ar") == q.direction("ur") == "rtl" and q.direction("en") == "ltr"
     assert all(q.review(lang) == "not_reviewed" for lang in q.languages if lang != "en")
     assert q.missing_strings() == {}
+
+
+def test_the_first_page_promises_only_what_is_true_in_every_language(version):
+    """Version 2 says that the code is burnt at the start and kept apart, and states the one limit (the
+    database's order of arrival until the nightly shuffle) in every language; version 1's strings, which
+    earlier responses were given under, are unchanged."""
+    old, new = Questionnaire(load_folder("victim-voice-1")), version.questionnaire
+    assert version.number == 2 and new.languages == old.languages
+    for lang in new.languages:
+        page = Client().get(f"/survey/{lang}/").content.decode()
+        assert html.escape(new.text(lang, "ui.notstore_3"), quote=False) in page, lang
+        assert html.escape(old.text(lang, "ui.notstore_3"), quote=False) not in page, lang
+        for key in ("ui.notstore_3", "ui.your_code_text", "err.code_used"):
+            assert new.text(lang, key) != old.text(lang, key), (lang, key)
+    assert "when you finish, the code is only marked as used" in old.text("en", "ui.notstore_3")
+    assert "until the answers are reordered each night" in new.text("en", "ui.notstore_3")
 
 
 def test_a_bad_questionnaire_folder_is_refused_naming_file_and_key(tmp_path):
@@ -138,8 +156,8 @@ def test_a_live_version_is_never_edited_and_a_new_version_retires_it(version):
     with pytest.raises(VersionLocked):
         QuestionnaireVersion.objects.filter(pk=version.pk).delete()
     d = copy.deepcopy(QuestionnaireVersion.objects.get(pk=version.pk).definition)
-    d["number"] = 2
-    v2 = QuestionnaireVersion.objects.create(slug="victim-voice", number=2, definition=d)
+    d["number"] = 3
+    v2 = QuestionnaireVersion.objects.create(slug="victim-voice", number=3, definition=d)
     v2.publish()
     assert QuestionnaireVersion.objects.get(pk=version.pk).status == "retired"
     assert QuestionnaireVersion.objects.get(pk=v2.pk).status == "live"
@@ -190,13 +208,18 @@ def test_a_verified_response_burns_its_code_and_the_code_refuses_a_second(versio
     assert Draft.objects.count() == 0 and Response.objects.count() == 1
 
 
-def test_two_drafts_with_one_code_give_one_response(version, police):
-    _, issued = invitations.issue(police, 1)
+def test_a_code_starts_one_survey_and_is_burnt_at_the_start(version, police):
+    _, issued = invitations.issue(police, 2)
     a, b = client(), client()
     complete(a, version, "en", issued[0])
-    # b started before a finished? start now is refused; a draft made earlier is refused at the end
     assert b.post("/survey/en/", {"code": issued[0]}).status_code == 409
     assert Response.objects.count() == 1
+    # the second code: burnt when its survey starts, so a second start is refused while the first is open
+    assert a.post("/survey/en/", {"code": issued[1]}).status_code == 302
+    assert Invitation.objects.filter(used=True).count() == 2 and Draft.objects.get().verified
+    r = b.post("/survey/en/", {"code": issued[1]})
+    assert r.status_code == 409 and "carry on with your resume code" in r.content.decode()
+    assert Draft.objects.count() == 1
 
 
 def test_an_open_link_response_is_unverified(version):
@@ -307,8 +330,8 @@ def test_a_stale_questionnaire_version_is_refused(version, started):
     assert _draft_state() == before
     # a new version published while the draft is open: its answers are refused too, nothing written
     d = copy.deepcopy(version.definition)
-    d["number"] = 2
-    QuestionnaireVersion.objects.create(slug="victim-voice", number=2, definition=d).publish()
+    d["number"] = 3
+    QuestionnaireVersion.objects.create(slug="victim-voice", number=3, definition=d).publish()
     data["version"] = version.pk
     assert started.post("/survey/en/q/2/", data).status_code == 409
     assert started.post("/survey/en/check/", {"version": version.pk}).status_code == 409

@@ -113,9 +113,9 @@ def _rows(sql: str) -> list:
         return cursor.fetchall()
 
 
-def test_a_retry_after_the_code_is_burnt_still_completes(version):
-    """The code is burnt in its own transaction and the draft records it: if writing the response then
-    fails, sending again completes (and the code is not refused as used by its own draft)."""
+def test_a_retry_after_a_failed_send_still_completes_verified(version):
+    """The code was burnt at the start and the draft says only that one was used: if writing the response
+    fails, sending again completes, verified."""
     from unittest import mock
 
     from vru.web.survey import flow, invitations
@@ -127,10 +127,34 @@ def test_a_retry_after_the_code_is_burnt_still_completes(version):
         with pytest.raises(RuntimeError):
             _complete(c, version, issued[0])
     assert Invitation.objects.filter(used=True).count() == 1 and Response.objects.count() == 0
-    assert Draft.objects.get().code_burnt
+    assert Draft.objects.get().verified
     r = c.post("/survey/en/check/", {"version": version.pk})
     assert r.status_code == 302 and r["Location"].endswith("/survey/en/done/")
     assert Response.objects.get().verified and Draft.objects.count() == 0
+
+
+def test_a_draft_holds_nothing_of_its_invitation_code(version):
+    """Review finding 2: the code is burnt when the survey starts, and the draft (partial answers) keeps
+    neither the code nor any hash of it, only that one was used; nothing joins the two tables."""
+    from vru.web.survey import codes, invitations
+    from vru.web.survey.models import Draft, Invitation
+
+    _, issued = invitations.issue(_police(), 2)
+    c = client()
+    assert c.post("/survey/en/", {"code": codes.display(issued[0])}).status_code == 302
+    assert Invitation.objects.filter(used=True).count() == 1  # burnt at the start
+    q = version.questionnaire
+    data = {"version": version.pk, **{x.key: x.options[0] for x in q.group_questions(q.groups[0])}}
+    assert c.post("/survey/en/q/1/", data).status_code == 302
+    draft = Draft.objects.values().get()
+    assert draft["answers"] and draft["verified"] is True
+    secrets = {issued[0], codes.display(issued[0]), codes.code_hash(issued[0], "invitation"),
+               *Invitation.objects.values_list("code_hash", flat=True), *Invitation.objects.values_list(
+                   "id", flat=True)}
+    held = " ".join(str(v) for v in draft.values())
+    assert not [s for s in secrets if str(s) in held]
+    assert {f.name for f in Draft._meta.get_fields()} == {"id", "key_hash", "version", "answers", "verified",
+                                                          "expires"}
 
 
 def test_survey_shuffle_keeps_every_row_and_changes_nothing_else(version):
@@ -143,7 +167,17 @@ def test_survey_shuffle_keeps_every_row_and_changes_nothing_else(version):
     before_r = sorted(Response.objects.values_list("id", "version_id", "language", "iso_year", "iso_week",
                                                    "verified"))
     before_a = sorted(Answer.objects.values_list("id", "response_id", "question", "value", "text"))
+    from vru.web.survey import invitations
+    from vru.web.survey.models import Invitation
+
+    _, issued = invitations.issue(_police(), 3)
+    _complete(client(), version, issued[0])
+    before_r = sorted(Response.objects.values_list("id", "version_id", "language", "iso_year", "iso_week",
+                                                   "verified"))
+    before_a = sorted(Answer.objects.values_list("id", "response_id", "question", "value", "text"))
+    before_i = sorted(Invitation.objects.values_list("id", "batch_id", "code_hash", "used"))
     call_command("survey_shuffle")
+    assert sorted(Invitation.objects.values_list("id", "batch_id", "code_hash", "used")) == before_i
     assert sorted(Response.objects.values_list("id", "version_id", "language", "iso_year", "iso_week",
                                                "verified")) == before_r
     assert sorted(Answer.objects.values_list("id", "response_id", "question", "value", "text")) == before_a
@@ -164,7 +198,10 @@ def test_postgresql_xmin_does_not_join_a_response_to_its_code(version):
     for code in issued[:3]:
         _complete(client(), version, code)
     _complete(client(), version)
+    assert client().post("/survey/en/", {"code": issued[3]}).status_code == 302  # an open draft
     invitation_xmins = {x for (x,) in _rows("SELECT xmin::text FROM survey_invitation")}
+    draft_xmins = {x for (x,) in _rows("SELECT xmin::text FROM survey_draft")}
+    assert len(draft_xmins) == 1 and not draft_xmins & invitation_xmins
     response_xmins = {x for (x,) in _rows("SELECT xmin::text FROM survey_response")}
     answer_xmins = {x for (x,) in _rows("SELECT xmin::text FROM survey_answer")}
     assert len(response_xmins) == 4  # the test can see the link it guards against: one per completion
@@ -175,6 +212,9 @@ def test_postgresql_xmin_does_not_join_a_response_to_its_code(version):
                                  "SELECT xmin::text FROM survey_answer")}
     assert len(after) == 1 and not after & invitation_xmins
     assert _rows("SELECT count(*) FROM survey_response") == [(4,)]
+    # the used codes were rewritten by the same transaction: their xmin no longer orders the burns
+    used = {x for (x,) in _rows("SELECT xmin::text FROM survey_invitation WHERE used")}
+    assert used == after and _rows("SELECT count(*) FROM survey_invitation WHERE used") == [(4,)]
 
 
 def test_every_answer_post_must_carry_the_version(version):

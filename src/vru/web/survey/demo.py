@@ -16,7 +16,7 @@ from . import codes
 from .models import Answer, QuestionnaireVersion, Response
 from .questionnaire import DONT_KNOW, SATISFIED, load_folder
 
-DEFAULT_FOLDER = "victim-voice-1"
+DEFAULT_FOLDER = "victim-voice-2"  # version 2: the invitation code is burnt at the start
 # Known rates for the demo, near published USS figures (Northumbria, 12 months to February 2017).
 DEMO_RATES = {"stage_contact": 0.90, "stage_actions": 0.78, "stage_followup": 0.62,
               "stage_treatment": 0.88, "stage_overall": 0.75}
@@ -92,7 +92,7 @@ def generate(version: QuestionnaireVersion, n: int, year: int, rates: dict[str, 
 def seed(stdout=None) -> dict:
     """The demo: the questionnaire published and, once, 400 responses this year and 350 the year before."""
     version = load_and_publish()
-    if Response.objects.filter(version=version).exists():
+    if Response.objects.filter(version__slug=version.slug).exists():
         return {"responses": 0}
     year, _ = codes.iso_week()
     before = {k: max(0.0, v - 0.05) for k, v in DEMO_RATES.items()}

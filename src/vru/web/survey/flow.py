@@ -33,21 +33,26 @@ def purge_expired() -> int:
 
 
 def start(version: QuestionnaireVersion, invitation_code: str = "") -> tuple[str, Draft]:
-    """A new draft (and its resume code, returned once and never stored) for ``version``; with an
-    invitation code, the code must exist and be unused (it is burnt only on completion)."""
-    invitation_hash = ""
+    """A new draft (and its resume code, returned once and never stored) for ``version``.
+
+    With an invitation code, the code must exist and be unused, and it is burnt here, at the start, in a
+    transaction of its own (a conditional update: of two starts with one code, one wins); the draft is
+    then written by another transaction and keeps only that a code was used (``verified``), never which.
+    So no stored value ever links a code to answers, and no draft row shares a transaction id with an
+    invitation row. The price: a code starts one survey; whoever loses the resume code cannot start
+    again with it (the survey stays open without a code, unverified)."""
+    verified = False
     if invitation_code.strip():
         if not codes.looks_valid(invitation_code):
             raise Refused("err.code_invalid")
-        invitation_hash = codes.code_hash(invitation_code, "invitation")
-        inv = Invitation.objects.filter(code_hash=invitation_hash).values("used").first()
-        if inv is None:
-            raise Refused("err.code_invalid")
-        if inv["used"]:
-            raise Refused("err.code_used", 409)
+        with transaction.atomic():
+            invitation = Invitation.objects.filter(code_hash=codes.code_hash(invitation_code, "invitation"))
+            if not invitation.filter(used=False).update(used=True):
+                raise Refused("err.code_used", 409) if invitation.exists() else Refused("err.code_invalid")
+        verified = True
     resume = codes.new_code()
     draft = Draft.objects.create(key_hash=codes.code_hash(resume, "resume"), version=version,
-                                 invitation_hash=invitation_hash, expires=codes.draft_expiry())
+                                 verified=verified, expires=codes.draft_expiry())
     return resume, draft
 
 
@@ -81,37 +86,21 @@ def save_page(draft: Draft, cleaned: dict) -> None:
     draft.answers = answers
 
 
-def burn_code(draft: Draft) -> None:
-    """Burn the draft's invitation code in a transaction of its own (and record on the draft that it did),
-    so that the response is never written by the transaction that updated the invitation: on PostgreSQL
-    rows written by one transaction share its ``xmin``, which would join a response to its code."""
-    if not draft.invitation_hash or draft.code_burnt:
-        return
-    with transaction.atomic():
-        burnt = Invitation.objects.filter(code_hash=draft.invitation_hash, used=False).update(used=True)
-        if burnt != 1:
-            raise Refused("err.code_used", 409)
-        if not Draft.objects.filter(pk=draft.pk).update(code_burnt=True):
-            raise Refused("err.no_draft", 409)  # rolls the burn back: the draft was completed meanwhile
-    draft.code_burnt = True
-
-
 def complete(draft: Draft, language: str) -> Response:
-    """Burn the draft's invitation code (its own transaction, :func:`burn_code`), then store the draft as a
-    response and delete the draft (a second transaction: all or nothing)."""
+    """Store the draft as a response and delete the draft (one transaction: all or nothing). The invitation
+    code, if any, was burnt when the draft was started (:func:`start`)."""
     from .forms import validate_all
 
     q = Questionnaire(draft.version.definition)
     if validate_all(q, draft.answers):
         raise Refused("err.required")
     year, week = codes.iso_week()
-    burn_code(draft)
     with transaction.atomic():
         deleted, _ = Draft.objects.filter(pk=draft.pk).delete()
         if not deleted:  # completed already, by another request with the same resume code
             raise Refused("err.no_draft", 409)
         response = Response.objects.create(version=draft.version, language=language, iso_year=year,
-                                           iso_week=week, verified=bool(draft.invitation_hash))
+                                           iso_week=week, verified=draft.verified)
         Answer.objects.bulk_create([
             Answer(response=response, version=draft.version, question=key,
                    value="" if q.questions[key].text else value, text=value if q.questions[key].text else "")

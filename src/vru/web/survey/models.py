@@ -6,7 +6,9 @@
 - :class:`Invitation` holds only a keyed hash of each code and whether it is used; no table points from a
   response to an invitation or back;
 - :class:`Draft` holds a respondent's partial answers under a keyed hash of their resume code, until they
-  finish (then it is deleted in the same transaction that writes the response) or it expires.
+  finish (then it is deleted in the same transaction that writes the response) or it expires. It holds
+  nothing of the invitation code: the code is burnt when the respondent starts, and the draft keeps only
+  whether one was used (``verified``), so no stored value links a code to answers at any point.
 
 Questionnaire versions are data (:mod:`vru.web.survey.questionnaire`): a live or retired version is never
 changed (``save``, the queryset's ``update`` and the admin all refuse); a change is a new version.
@@ -166,10 +168,8 @@ class Draft(models.Model):
     key_hash = models.CharField(max_length=64, unique=True)
     version = models.ForeignKey(QuestionnaireVersion, on_delete=models.CASCADE, related_name="+")
     answers = models.JSONField(default=dict)
-    invitation_hash = models.CharField(max_length=64, blank=True)
-    # The draft's invitation code was burnt (in its own transaction, before the response is written), so a
-    # retry after a failure still completes (``flow.complete``).
-    code_burnt = models.BooleanField(default=False)
+    # Started with a valid invitation code (burnt then, in a transaction of its own); which code is not kept.
+    verified = models.BooleanField(default=False)
     expires = models.PositiveIntegerField(db_index=True)
 
     class Meta:

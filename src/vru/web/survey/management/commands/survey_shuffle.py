@@ -1,12 +1,13 @@
-"""``manage.py survey_shuffle``: rewrite every response and answer in one transaction, in random order
-(run nightly from cron, after ``survey_purge``; docs/web-survey.md, "Anonymity").
+"""``manage.py survey_shuffle``: rewrite every response and answer, and every used invitation, in one
+transaction, in random order (run nightly from cron, after ``survey_purge``; docs/web-survey.md,
+"Anonymity").
 
 Why: on PostgreSQL every row carries the id of the transaction that wrote it (``xmin``) and sits where it
 was written (``ctid``); on SQLite the ``rowid`` grows. Between shuffles those give the order in which
-responses were completed, and a response's ``xmin`` is close to the ``xmin`` of the invitation burnt just
-before it. After this command every response and answer row was written by one transaction, in a random
-order, with the same UUIDs. It then runs ``VACUUM`` on the survey's tables (PostgreSQL) so the old row
-versions are not left in the table files.
+responses were completed, and the used invitations' ``xmin`` the order (and, beside any dated row, the
+time) in which their codes were burnt. After this command every response, answer and used invitation row
+was written by one transaction, in a random order, with the same UUIDs. It then runs ``VACUUM`` on the
+survey's tables (PostgreSQL) so the old row versions are not left in the table files.
 """
 
 import secrets
@@ -14,10 +15,11 @@ import secrets
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
-from vru.web.survey.models import Answer, Response
+from vru.web.survey.models import Answer, Invitation, Response
 
 FIELDS_RESPONSE = ("id", "version_id", "language", "iso_year", "iso_week", "verified")
 FIELDS_ANSWER = ("id", "response_id", "version_id", "question", "value", "text")
+FIELDS_INVITATION = ("id", "batch_id", "code_hash", "used")
 
 
 def _shuffled(rows: list) -> list:
@@ -26,14 +28,19 @@ def _shuffled(rows: list) -> list:
 
 
 def shuffle() -> tuple[int, int]:
-    """Rewrite the responses and answers in random order, in one transaction; returns their counts."""
+    """Rewrite the responses, answers and used invitations in random order, in one transaction; returns
+    the counts of responses and answers."""
     with transaction.atomic():
         responses = _shuffled(list(Response.objects.select_for_update().values(*FIELDS_RESPONSE)))
         answers = _shuffled(list(Answer.objects.values(*FIELDS_ANSWER)))
+        used = _shuffled(list(Invitation.objects.select_for_update().filter(used=True)
+                              .values(*FIELDS_INVITATION)))
         Answer.objects.all()._raw_delete(Answer.objects.db)
         Response.objects.all()._raw_delete(Response.objects.db)
+        Invitation.objects.filter(used=True)._raw_delete(Invitation.objects.db)
         Response.objects.bulk_create([Response(**row) for row in responses], batch_size=1000)
         Answer.objects.bulk_create([Answer(**row) for row in answers], batch_size=1000)
+        Invitation.objects.bulk_create([Invitation(**row) for row in used], batch_size=1000)
     return len(responses), len(answers)
 
 
@@ -48,7 +55,8 @@ def vacuum() -> bool:
 
 
 class Command(BaseCommand):
-    help = "Rewrite survey responses and answers in one transaction, in random order (run nightly)."
+    help = ("Rewrite survey responses, answers and used invitations in one transaction, in random order "
+            "(run nightly).")
 
     def handle(self, **options):
         n_responses, n_answers = shuffle()
