@@ -36,6 +36,8 @@ UNIT = {"administrator", "analyst", "programme manager"}
 
 TRAIL_Q = {"purpose": "breach review", "reason": "Alert on 4 March, case 24/1234",
            "start": "2024-03-04T08:00:00Z", "end": "2024-03-04T10:00:00Z"}
+IDENTITY_Q = {"purpose": "licence compliance", "reason": "Home visit planned, case 24/1234"}
+IDENTITY_POST = {"purpose": "licence compliance", "justification": "Home visit planned, case 24/1234"}
 MATCH_Q = {"purpose": "crime investigation", "reason": "Robbery SIM000001, officer in case request"}
 
 
@@ -99,7 +101,11 @@ TRAIL_POST = {"purpose": "breach review", "justification": "Alert on 4 March, ca
 ENDPOINTS = [
     # pages (tagging/urls.py)
     _e("wearers page", "wearers", None, {OM_A, OM_B}),
-    _e("wearer page (identity shown: audited)", "wearer", "wearer_a", {OM_A}, {OM_B}, audit=1),
+    _e("wearer page (no identity without a reason)", "wearer", "wearer_a", {OM_A}, {OM_B}),
+    _e("wearer page, identity with a reason (audited)", "wearer", "wearer_a", {OM_A}, {OM_B}, method="post",
+       data=IDENTITY_POST, audit=1),
+    _e("wearer page, identity without a reason", "wearer", "wearer_a", {OM_A}, {OM_B}, method="post",
+       data={"purpose": "licence compliance"}, ok_status=400),
     _e("trail form", "trail", "wearer_a", {OM_A}, {OM_B}),
     _e("trail search", "trail", "wearer_a", {OM_A}, {OM_B}, method="post", data=TRAIL_POST, audit=1),
     _e("zone form", "zone_create", "wearer_a", {OM_A}, {OM_B}),
@@ -121,7 +127,9 @@ ENDPOINTS = [
     _e("API wearers", "tagging-api-wearers", None, {OM_A, OM_B}),
     _e("API wearer", "tagging-api-wearer", "wearer_a", {OM_A}, {OM_B}),
     _e("API wearer with identity (audited)", "tagging-api-wearer", "wearer_a", {OM_A}, {OM_B},
-       data={"identity": "true"}, audit=1),
+       data={"identity": "true", **IDENTITY_Q}, audit=1),
+    _e("API wearer with identity without a reason", "tagging-api-wearer", "wearer_a", {OM_A}, {OM_B},
+       data={"identity": "true", "purpose": "licence compliance"}, ok_status=400),
     _e("API trail", "tagging-api-trail", "wearer_a", {OM_A}, {OM_B}, data=TRAIL_Q, audit=1),
     _e("API trail without a reason", "tagging-api-trail", "wearer_a", {OM_A}, {OM_B},
        data={k: v for k, v in TRAIL_Q.items() if k != "reason"}, ok_status=400),
@@ -209,14 +217,21 @@ def test_identity_only_on_request_with_the_permission_and_audited(world):
     from django.contrib.auth.models import Permission
 
     r = _api(client(world.om), "wearer", world.wearers[0].pk, identity="true")
+    assert r.status_code == 400 and set(r.json()) == {"purpose", "reason"}
+    r = _api(client(world.om), "wearer", world.wearers[0].pk, identity="true", purpose="licence compliance",
+             reason="short")
+    assert r.status_code == 400 and "at least 10" in r.json()["reason"][0]
+    assert not AuditLog.objects.exists()
+    r = _api(client(world.om), "wearer", world.wearers[0].pk, identity="true", **IDENTITY_Q)
     assert r.json()["identity"]["name"] == "Secret Name 0"
     row = AuditLog.objects.get(action="view identity")
-    assert row.user == world.om and row.object_type == "tagging.weareridentity" and "[API]" in row.purpose
+    assert row.user == world.om and row.object_type == "tagging.weareridentity"
+    assert row.purpose == "licence compliance: Home visit planned, case 24/1234 [API]"
     assert _api(client(world.om), "wearer", world.wearers[0].pk, identity="maybe").status_code == 400
     u = user("no.identity@x.test", None, world.probation)
     u.user_permissions.add(*Permission.objects.filter(content_type__app_label="tagging",
                                                       codename__in=["view_wearer", "view_trail"]))
-    r = _api(client(u), "wearer", world.wearers[0].pk, identity="true")
+    r = _api(client(u), "wearer", world.wearers[0].pk, identity="true", **IDENTITY_Q)
     assert r.status_code == 403 and "identifying details" in r.json()["detail"]
     assert _api(client(u), "wearer", world.wearers[0].pk).json()["identity"] is None
     assert AuditLog.objects.filter(action="view identity").count() == 1
@@ -274,7 +289,8 @@ def test_exactly_48_hours_in_london_time_is_allowed(world):
 def test_another_organisations_wearer_trail_and_breach_are_404_whatever_the_parameters(world):
     c = client(world.om)
     other = world.wearers[2]
-    for name, params in (("wearer", {}), ("wearer", {"identity": "true"}), ("trail", TRAIL_Q), ("trail", {})):
+    for name, params in (("wearer", {}), ("wearer", {"identity": "true", **IDENTITY_Q}), ("trail", TRAIL_Q),
+                         ("trail", {})):
         assert _api(c, name, other.pk, **params).status_code == 404, name
     assert _api(client(world.other_om), "breach", world.breach.pk).status_code == 404
     assert _api(c, "wearer", 987654).status_code == 404  # a missing id answers the same

@@ -150,18 +150,25 @@ def test_only_qualified_matches_are_shared_with_the_police_and_the_reviewer_sees
     assert pa.get(reverse("tagging:match", args=[pending.pk])).status_code == 200
 
 
-def test_identity_is_shown_only_with_the_permission_and_audited(world):
+def test_identity_is_shown_only_with_the_permission_and_a_reason_and_audited(world):
     from django.contrib.auth.models import Permission
     c = client(world.om)
-    r = c.get(reverse("tagging:wearer", args=[world.wearers[0].pk]))
+    url = reverse("tagging:wearer", args=[world.wearers[0].pk])
+    page = c.get(url).content.decode()
+    assert "Secret Name 0" not in page and 'id="identity-form"' in page
+    r = c.post(url, {"purpose": "victim safeguarding", "justification": "Victim moved, check address"})
     assert "Secret Name 0" in r.content.decode()
-    assert AuditLog.objects.filter(action="view identity", user=world.om).count() == 1
-    # a user with the wearer permissions but not view_identity
+    row = AuditLog.objects.get(action="view identity", user=world.om)
+    assert row.purpose == "victim safeguarding: Victim moved, check address"
+    # a user with the wearer permissions but not view_identity: no form, and a POST is refused
     u = user("no.identity@x.test", None, world.probation)
     u.user_permissions.add(*Permission.objects.filter(content_type__app_label="tagging",
                                                       codename__in=["view_wearer", "view_trail"]))
-    r = client(u).get(reverse("tagging:wearer", args=[world.wearers[0].pk]))
+    r = client(u).get(url)
     assert r.status_code == 200 and "Secret Name 0" not in r.content.decode()
+    assert 'id="identity-form"' not in r.content.decode()
+    r = client(u).post(url, {"purpose": "victim safeguarding", "justification": "Victim moved, check it"})
+    assert r.status_code == 403 and AuditLog.objects.filter(action="view identity").count() == 1
 
 
 # --- trail limits and audit -------------------------------------------------------------------------

@@ -4,7 +4,7 @@ What the pages show, with the same least privilege and the same audit:
 
 - ``wearers/``, ``wearers/{id}/`` (offender managers): the organisation's wearers and their activations;
   the detail adds zones and breach ids, and the identifying details only when asked (``identity=true``)
-  by a user holding ``tagging.view_identity``, audited;
+  by a user holding ``tagging.view_identity``, with ``purpose`` and ``reason`` (400 without), audited;
 - ``wearers/{id}/trail/`` (offender managers): positions in a window of at most 48 hours inside one
   activation; ``purpose`` and ``reason`` required (400 naming them without); every call audited;
 - ``breaches/``, ``breaches/{id}/`` (offender managers): the organisation's wearers' breaches;
@@ -37,7 +37,7 @@ from rest_framework.views import APIView
 from vru.web.accounts.audit import audit
 
 from . import scope, services
-from .forms import PURPOSES, JustificationForm, TrailForm
+from .forms import PURPOSES, IdentityForm, JustificationForm, TrailForm
 from .models import Breach, CrimeBatch, Match, Wearer
 from .views import MAX_TRAIL_ROWS
 
@@ -165,8 +165,12 @@ class WearerDetail(APIView):
         summary="One wearer of your organisation", tags=[TAG],
         parameters=[OpenApiParameter("identity", OpenApiTypes.BOOL, OpenApiParameter.QUERY,
                                      description="Include the identifying details (needs "
-                                                 "tagging.view_identity; audited). Default: false.")],
-        responses={200: TaggingWearerDetailSerializer, **DENIED, **NOT_FOUND},
+                                                 "tagging.view_identity, and purpose and reason; "
+                                                 "audited). Default: false."),
+                    *[OpenApiParameter(p.name, p.type, p.location, required=False, enum=p.enum,
+                                       description=p.description + " Required with identity=true.")
+                      for p in JUSTIFY]],
+        responses={200: TaggingWearerDetailSerializer, **BAD_JUSTIFICATION, **DENIED, **NOT_FOUND},
         description="Order, activations, zones and breach ids; another organisation's wearer is 404.")
     def get(self, request, pk: int):
         w = scope.wearer_or_404(request.user, pk)
@@ -177,10 +181,10 @@ class WearerDetail(APIView):
         if flag in ("true", "1"):
             if not request.user.has_perm("tagging.view_identity"):
                 raise PermissionDenied("You may not see the identifying details of wearers.")
+            form = _justified(IdentityForm, request)
             identity = getattr(w, "identity", None)
             if identity is not None:
-                audit(request._request, "view identity", identity,
-                      "offender management: wearer record opened" + VIA_API)
+                audit(request._request, "view identity", identity, form.purpose_text() + VIA_API)
         data = TaggingWearerDetailSerializer(w).data
         data["identity"] = TaggingIdentitySerializer(identity).data if identity is not None else None
         return Response(data)

@@ -49,6 +49,16 @@ class JustificationForm(GovukFormMixin, forms.Form):
         return f"{self.cleaned_data['purpose']}: {self.cleaned_data['justification'].strip()}"
 
 
+class IdentityForm(JustificationForm):
+    """Why the user needs a wearer's identifying details (name, date of birth, PNC id, address)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["justification"].help_text = (
+            "Why you need the wearer's identifying details (for example the case or crime reference). "
+            "It is recorded with your name and the time.")
+
+
 class TrailForm(JustificationForm):
     """A trail search: a justification and a window of at most 48 hours inside an activation period."""
 

@@ -10,6 +10,7 @@ import importlib.util
 import time
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,7 +22,7 @@ from vru.web.accounts.audit import audit
 from vru.web.core.access import require_perms
 
 from . import scope, services
-from .forms import BatchForm, BreachStepForm, JustificationForm, ReviewForm, TrailForm, ZoneForm
+from .forms import BatchForm, BreachStepForm, IdentityForm, JustificationForm, ReviewForm, TrailForm, ZoneForm
 from .models import Breach, Match
 
 #: a justification given for a match is good for this long (seconds) in the user's session
@@ -53,18 +54,32 @@ def wearers(request):
 
 
 @require_perms("tagging.view_wearer")
+@require_http_methods(["GET", "POST"])
 def wearer_detail(request, pk: int):
+    """The wearer's order, activations, zones and breaches. The identifying details are not on the page
+    by default: a holder of ``tagging.view_identity`` asks for them with a purpose and a justification
+    (POST), which go into the audit row; they are shown in that answer only, never kept in the session."""
     w = scope.wearer_or_404(request.user, pk)
-    identity = None
-    if request.user.has_perm("tagging.view_identity"):
-        identity = getattr(w, "identity", None)
-        if identity is not None:
-            audit(request, "view identity", identity, "offender management: wearer record opened")
+    can_identity = request.user.has_perm("tagging.view_identity")
+    stored = getattr(w, "identity", None) if can_identity else None
+    identity, form, status = None, None, 200
+    if request.method == "POST":
+        if not can_identity:
+            raise PermissionDenied
+        form = IdentityForm(request.POST)
+        if stored is not None and form.is_valid():
+            audit(request, "view identity", stored, form.purpose_text())
+            identity = stored
+        elif stored is not None:
+            status = 400
+    elif stored is not None:
+        form = IdentityForm()
     return render(request, "tagging/wearer_detail.html", {
-        "wearer": w, "identity": identity, "activations": w.activations.all(), "zones": w.zones.all(),
+        "wearer": w, "identity": identity, "identity_form": form if identity is None else None,
+        "has_identity": stored is not None, "activations": w.activations.all(), "zones": w.zones.all(),
         "breaches": w.breaches.select_related("zone"),
         "can_trail": request.user.has_perm("tagging.view_trail"),
-        "can_zone": request.user.has_perm("tagging.add_zone")})
+        "can_zone": request.user.has_perm("tagging.add_zone")}, status=status)
 
 
 @require_perms("tagging.view_wearer", "tagging.view_trail")
@@ -110,8 +125,6 @@ def breach_detail(request, pk: int):
     form = BreachStepForm(request.POST if request.method == "POST" else None, breach=b)
     if request.method == "POST":
         if not request.user.has_perm("tagging.manage_breach"):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         if form.is_valid():
             step = b.next_step()
@@ -137,8 +150,6 @@ def batches(request):
     form = BatchForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
         if not request.user.has_perm("tagging.add_crimebatch"):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         if not force:
             form.add_error(None, "Your organisation is not linked to a police force, so it cannot send "
