@@ -24,6 +24,7 @@ from vru.web.survey import codes, invitations
 from vru.web.survey.demo import load_and_publish
 from vru.web.survey.models import Answer, Draft, Invitation, QuestionnaireVersion, Response, VersionLocked
 from vru.web.survey.questionnaire import Questionnaire, QuestionnaireError, load_folder
+from vru.web.survey.ratelimit import LIMITER, Limiter
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +36,14 @@ REFERER = "https://referrer.example/secret-page"
 @pytest.fixture
 def version():
     return load_and_publish()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits():
+    """The survey's rate-limit counters live in this process's memory: every test starts with none."""
+    LIMITER.reset()
+    yield
+    LIMITER.reset()
 
 
 @pytest.fixture
@@ -419,7 +428,7 @@ def _cache_text(written_keys: list[str]) -> str:
     import pickle
     import zlib
 
-    chunks = [repr(written_keys)]
+    chunks = [repr(written_keys), repr(LIMITER.entries())]
     for alias in ("default", "ratelimit"):
         cache = caches[alias]
         if hasattr(cache, "_list_cache_files"):  # FileBasedCache: its own file format
@@ -484,7 +493,8 @@ def test_after_100_responses_nothing_holds_an_address_agent_time_or_code_link(ve
     logs = capsys.readouterr()
     logs = logs.out + logs.err
     cache = _cache_text(_record_keys)
-    assert _record_keys, "the flow wrote no rate-limit counter: the cache check would be empty"
+    assert LIMITER.entries(), "the flow counted nothing: the check of the counters would be empty"
+    assert not _record_keys, "the survey wrote to a Django cache"
     for where, text in (("database", db), ("logs", logs), ("cache", cache)):
         assert IP not in text and "203.0.113" not in text, where
         assert UA not in text and "AnonTest" not in text, where
@@ -508,6 +518,32 @@ def test_after_100_responses_nothing_holds_an_address_agent_time_or_code_link(ve
         for table in response_tables:
             cur.execute(f'SELECT * FROM "{table}"')
             assert today not in repr(cur.fetchall()), table
+
+
+def test_rate_limits_write_no_cache_keep_no_time_and_end_with_their_window(version, _record_keys):
+    """Review 14, finding 3: the counters are in the process's memory, not in a cache whose files outlive
+    their expiry and carry the time they were written; a counter holds a count and nothing else, and all of
+    a window's counters go when it ends."""
+    caches["ratelimit"].clear()
+    c = client()
+    for _ in range(3):
+        assert c.post("/survey/en/", {"code": codes.new_code()}).status_code == 400
+    assert _record_keys == [] and not caches["ratelimit"]._list_cache_files()
+    held = LIMITER.entries()
+    assert sorted(n for _, _, n in held) == [1, 1, 1, 3, 3]  # 3 starts, 3 wrong codes, 3 codes once each
+    assert all(set(key) <= set("0123456789abcdef") and len(key) == 64 for _, key, _ in held)
+    now = [1000.0]
+    limiter = Limiter(clock=lambda: now[0])
+    for _ in range(3):
+        limiter.hit("g", "k", "2/h")
+    assert limiter.hit("g", "k", "2/h", increment=False) and limiter.entries() == [("g", "k", 3)]
+    now[0] += 3600
+    assert not limiter.hit("g", "k", "2/h", increment=False) and limiter.entries() == []
+    full = Limiter(max_keys=2)
+    assert [full.hit("g", k, "1/h") for k in "abc"] == [False, False, False]  # loosens, never locks out
+    assert len(full.entries()) == 2
+    with pytest.raises(ValueError, match="like 300/h"):
+        Limiter().hit("g", "k", "300 an hour")
 
 
 def test_the_rate_limit_key_is_a_keyed_hash_of_the_network():

@@ -33,10 +33,19 @@ def test_the_csrf_cookie_is_a_browser_session_cookie(version):
     assert cookie["max-age"] == "" and cookie["expires"] == "", (cookie["max-age"], cookie["expires"])
 
 
-def _usage(request, group, rate, key):
-    from django_ratelimit.core import get_usage
+@pytest.fixture(autouse=True)
+def _fresh_limits():
+    from vru.web.survey.ratelimit import LIMITER
 
-    return get_usage(request, group=group, key=key, rate=rate, method="POST", increment=False)["count"]
+    LIMITER.reset()
+    yield
+    LIMITER.reset()
+
+
+def _usage(request, group, rate, key):
+    from vru.web.survey.ratelimit import LIMITER
+
+    return LIMITER.count(group, key(group, request), rate)
 
 
 def test_rate_limit_keys_cannot_be_recomputed_from_the_database_or_secret_key(version):

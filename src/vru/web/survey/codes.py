@@ -93,8 +93,9 @@ def code_rate_key(code: str) -> str:
 
 
 def network_key(group: str, request) -> str:
-    """django-ratelimit key function: a keyed hash of the client's network under the process's random key.
-    The address itself goes nowhere."""
+    """The rate limits' key of the client's network (``survey.ratelimit``): a keyed hash of it under the
+    process's random key. The address itself goes nowhere. (``group`` is unused: the signature of a
+    django-ratelimit key function.)"""
     from vru.web.core.clientip import client_ip
 
     return rate_key("network", network(client_ip(request)))

@@ -24,7 +24,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
-from django_ratelimit.core import is_ratelimited
 
 from vru.web.accounts.audit import audit
 from vru.web.core.access import require_perms
@@ -32,14 +31,18 @@ from vru.web.core.access import require_perms
 from . import codes, flow, invitations, results
 from .forms import InvitationForm, UnsuppressedForm, group_form, unknown_fields
 from .questionnaire import Questionnaire
+from .ratelimit import LIMITER, parse_rate
 
 COOKIE = "vru_survey"
 COOKIE_PATH = "/survey/"
-# Rate limits (django-ratelimit, cache alias "ratelimit"): new drafts per network, wrong codes per network,
-# starts per invitation code. A network is a keyed hash (codes.network_key); a code its keyed hash.
+# Rate limits (survey.ratelimit: in this process's memory, no times kept): new drafts per network, wrong
+# codes per network, starts per invitation code. A network is a keyed hash (codes.network_key); a code its
+# keyed hash (codes.code_rate_key), both under the process's random key.
 NETWORK_STARTS = os.environ.get("VRU_SURVEY_NETWORK_RATE", "300/h")
 NETWORK_WRONG_CODES = "20/h"
 CODE_STARTS = "10/h"
+for _rate in (NETWORK_STARTS, NETWORK_WRONG_CODES, CODE_STARTS):
+    parse_rate(_rate)  # a malformed VRU_SURVEY_NETWORK_RATE stops the start-up, not a respondent's request
 
 
 def _ctx(q: Questionnaire, version, lang: str, page: str, **kw) -> dict:
@@ -109,23 +112,20 @@ def start(request, lang):
     if request.method == "POST":
         if unknown_fields(q, "", {k: v for k, v in request.POST.items() if k != "code"}):
             return _problem(request, q, version, lang, "err.unknown_question", 400)
-        if is_ratelimited(request, group="survey:network-starts", key=codes.network_key,
-                          rate=NETWORK_STARTS, method="POST", increment=True):
+        network = codes.network_key("survey", request)
+        if LIMITER.hit("survey:network-starts", network, NETWORK_STARTS):
             return _problem(request, q, version, lang, "err.rate_limited", 429)
         if code:
-            if is_ratelimited(request, group="survey:wrong-codes", key=codes.network_key,
-                              rate=NETWORK_WRONG_CODES, method="POST", increment=False) or (
-                codes.looks_valid(code) and is_ratelimited(
-                    request, group="survey:code-starts", rate=CODE_STARTS, method="POST", increment=True,
-                    key=lambda _g, _r: codes.code_rate_key(code))):
+            if LIMITER.hit("survey:wrong-codes", network, NETWORK_WRONG_CODES, increment=False) or (
+                    codes.looks_valid(code)
+                    and LIMITER.hit("survey:code-starts", codes.code_rate_key(code), CODE_STARTS)):
                 return _problem(request, q, version, lang, "err.rate_limited", 429)
         flow.purge_expired()
         try:
             resume, _draft_row = flow.start(version, code)
         except flow.Refused as refused:
             if refused.message_id == "err.code_invalid":
-                is_ratelimited(request, group="survey:wrong-codes", key=codes.network_key,
-                               rate=NETWORK_WRONG_CODES, method="POST", increment=True)
+                LIMITER.hit("survey:wrong-codes", network, NETWORK_WRONG_CODES)
             ctx = _ctx(q, version, lang, "start", code=codes.display(code) if code else "",
                        error=q.text(lang, refused.message_id))
             return _no_store(render(request, "survey/start.html", ctx, status=refused.status))
@@ -153,14 +153,13 @@ def show_code(request, lang):
 def resume(request, lang):
     version, q = _survey(lang)
     if request.method == "POST":
-        if is_ratelimited(request, group="survey:wrong-codes", key=codes.network_key,
-                          rate=NETWORK_WRONG_CODES, method="POST", increment=False):
+        network = codes.network_key("survey", request)
+        if LIMITER.hit("survey:wrong-codes", network, NETWORK_WRONG_CODES, increment=False):
             return _problem(request, q, version, lang, "err.rate_limited", 429, page="resume")
         code = codes.normalise(request.POST.get("resume_code", ""))
         draft = flow.find_draft(code)
         if draft is None:
-            is_ratelimited(request, group="survey:wrong-codes", key=codes.network_key,
-                           rate=NETWORK_WRONG_CODES, method="POST", increment=True)
+            LIMITER.hit("survey:wrong-codes", network, NETWORK_WRONG_CODES)
             ctx = _ctx(q, version, lang, "resume", error=q.text(lang, "err.resume_invalid"))
             return _no_store(render(request, "survey/resume.html", ctx, status=400))
         step = _first_unanswered(draft.version.questionnaire, draft.answers)
