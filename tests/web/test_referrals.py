@@ -78,7 +78,7 @@ def w() -> W:
     oa = Organisation.objects.create(name="St Giles (test)", kind="provider")
     ob = Organisation.objects.create(name="Abianda (test)", kind="provider")
     pa, pb = (
-        Provider.objects.create(organisation=oa, capacity=2),
+        Provider.objects.create(organisation=oa, capacity=2, triage_hub=True),  # its managers triage
         Provider.objects.create(organisation=ob, capacity=5),
     )
     AllocationRule.objects.create(priority=10, need="rescue", provider=pa)
@@ -276,7 +276,7 @@ def test_a_manager_accepts_and_allocates_by_the_rules(w):
     r = make_case(w, status="submitted")
     r.gender = "female"
     r.save()
-    c = client(w.mgr_b)
+    c = client(w.mgr_a)  # the triage hub's manager
     assert c.get(reverse("referrals:triage")).content.decode().count(r.reference) == 1
     resp = c.post(reverse("referrals:decide", args=[r.pk]), {"decision": "accept"})
     assert resp.status_code == 302

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from vru.web.accounts.models import AuditLog, Organisation, User
 from vru.web.referrals import demo, reports
-from vru.web.referrals.models import Closure, Contact, Referral, Rescue
+from vru.web.referrals.models import Closure, Contact, Provider, Referral, Rescue
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -43,6 +43,7 @@ def _person(email: str, role: str, org: Organisation | None) -> str:
 def _world() -> dict:
     demo.generate(seed=11)
     st_giles = Organisation.objects.get(name="St Giles Trust (demo)")
+    Provider.objects.filter(organisation=st_giles).update(triage_hub=True)  # its manager triages
     school = Organisation.objects.create(name="A school (browser test)", kind="other")
     return {
         "referrer": _person("referrer.browser@example.org", "referrer", school),
@@ -263,7 +264,7 @@ def test_the_other_pages_of_the_app_on_a_phone(browser, live_server):
     the break-glass page of a restricted case, the break-glass report, who may open a case, changing the
     referral's details, a risk note, its review, a missing episode."""
     from vru.web.referrals import services
-    from vru.web.referrals.models import Council, Provider, RiskNote, YoungPerson
+    from vru.web.referrals.models import Council, RiskNote, YoungPerson
 
     org = Organisation.objects.create(name="Safer Streets (browser test)", kind="provider")
     provider = Provider.objects.create(organisation=org, capacity=5)

@@ -63,6 +63,11 @@ def _client(u) -> Client:
     return c
 
 
+def _second_manager(w):
+    """Another manager of the triage hub (provider A): only the hub's managers triage."""
+    return base.user("mgra2@example.org", "provider manager", w.pa.organisation)
+
+
 def _one_place_left(w) -> Provider:
     make_case(w, provider=w.pa)  # provider A: capacity 2, one taken
     return w.pa
@@ -74,7 +79,7 @@ def test_two_managers_race_for_the_last_place_and_exactly_one_wins(w, round_):
     r1, r2 = make_case(w, status="accepted"), make_case(w, status="accepted")
     posts = [
         (_client(w.mgr_a), reverse("referrals:allocate", args=[r1.pk]), {"provider": p.pk}),
-        (_client(w.mgr_b), reverse("referrals:allocate", args=[r2.pk]), {"provider": p.pk}),
+        (_client(_second_manager(w)), reverse("referrals:allocate", args=[r2.pk]), {"provider": p.pk}),
     ]
     got = _post_in_threads(posts)
     assert not [g for g in got if isinstance(g, Exception)], got
@@ -93,7 +98,7 @@ def test_an_allocation_waits_for_the_lock_then_finds_the_place_taken(w):
     p = _one_place_left(w)
     waiting, other = make_case(w, status="accepted"), make_case(w, status="accepted")
     result: list = []
-    c = _client(w.mgr_b)
+    c = _client(_second_manager(w))
 
     def allocate():
         try:

@@ -2,11 +2,12 @@
 boroughs, the allocation rule table). Referrals, people and casework are not in the admin: they are opened
 on their own, audited pages, by the staff of the organisation that holds the case."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from vru.web.accounts.admin import AuditedAdminMixin
 
 from .models import AllocationRule, Council, Provider
+from .services import untriaged_without_hub
 
 
 class _FixedOrganisation:
@@ -20,6 +21,18 @@ class _FixedOrganisation:
 @admin.register(Provider)
 class ProviderAdmin(AuditedAdminMixin, _FixedOrganisation, admin.ModelAdmin):
     list_display = ["organisation", "capacity", "open_cases", "active", "triage_hub"]
+
+    def changelist_view(self, request, extra_context=None):
+        # without a hub no one triages: say so where the hub is marked (docs/web-referrals.md, "Triage hub")
+        waiting = untriaged_without_hub()
+        if waiting is not None:
+            self.message_user(
+                request,
+                f"No provider is marked as the central triage hub, so no one can triage new referrals: "
+                f"{waiting} referral(s) waiting. Mark one provider's \"central triage hub\".",
+                messages.WARNING,
+            )
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description="open cases")
     def open_cases(self, obj):

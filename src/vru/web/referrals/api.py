@@ -155,6 +155,11 @@ class IntelligenceDetail(APIView):
 class ReportSerializer(serializers.Serializer):
     years = serializers.ListField(child=serializers.CharField(), help_text="The completed years published")
     report = serializers.DictField(allow_null=True, help_text="The figures of the year asked for")
+    pending = serializers.DictField(
+        allow_null=True,
+        help_text="When the year asked for is not published yet: its period, the day it is published at the "
+        "latest (publish_by) and why",
+    )
 
 
 @extend_schema(
@@ -167,8 +172,9 @@ class Report(APIView):
     permission_classes = _perm("referrals.view_reports")
 
     def get(self, request):
-        years, figures = reports.chosen_release(request.GET.get("year"))
-        return Response({"years": [reports.year_label(y) for y in years], "report": figures})
+        years, figures, pending = reports.chosen_release(request.GET.get("year"))
+        years = [reports.year_label(y) for y in years]
+        return Response({"years": years, "report": figures, "pending": pending})
 
 
 PUBLIC_VIEWS: tuple[str, ...] = ()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from vru.web.core.forms import GovukFormMixin
@@ -312,6 +312,8 @@ class AllocationForm(ReferralsForm, forms.Form):
         super().__init__(*args, **kwargs)
         self.referral = referral
         self.fields["provider"].label_from_instance = provider_label
+        if referral.current_provider_id is None:  # a first allocation: no reassignment, so no reason
+            del self.fields["reason"]
 
     def clean(self):
         data = super().clean()
@@ -494,6 +496,22 @@ class MissingEpisodeForm(CaseDatesMixin, ReferralsForm, forms.ModelForm):
         return data
 
 
+class NoNeedsWidget(forms.Widget):
+    """The place of the outcomes on the closure form of a case without needs: an ``<output>`` (a labelable
+    element, so the field's label and the error summary's link both reach it) saying what to do, with a link
+    to the need form. It sends no value."""
+
+    template_name = "referrals/no_needs_widget.html"
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["describedby"] = context["widget"]["attrs"].get("aria-describedby", "")
+        return context
+
+    def value_from_datadict(self, data, files, name):
+        return ""
+
+
 class ClosureForm(CaseDatesMixin, ReferralsForm, forms.ModelForm):
     """Closure, with an outcome for each desired outcome of the case (``outcome_<need id>``)."""
 
@@ -534,6 +552,12 @@ class ClosureForm(CaseDatesMixin, ReferralsForm, forms.ModelForm):
                 widget=forms.RadioSelect,
                 error_messages={"required": "Choose achieved, partly achieved or not achieved"},
             )
+        if not self.needs:  # the outcomes of the case have nowhere to go: say so where they would be
+            self.fields["outcomes"] = forms.CharField(
+                label="Outcome of each need",
+                required=False,
+                widget=NoNeedsWidget(attrs={"need_url": reverse("referrals:need", args=[self.referral.pk])}),
+            )
         self.fields["involvement"].choices = [c for c in self.fields["involvement"].choices if c[0]]
         from vru.web.core.forms import style_fields
 
@@ -542,7 +566,9 @@ class ClosureForm(CaseDatesMixin, ReferralsForm, forms.ModelForm):
     def clean(self):
         data = super().clean()
         if not self.needs:
-            raise ValidationError("Record at least one need and its desired outcome before closing the case")
+            self.add_error(
+                "outcomes", "Record at least one need and its desired outcome before closing the case"
+            )
         return data
 
     def outcomes(self) -> list[tuple[Need, str]]:

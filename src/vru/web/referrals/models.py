@@ -189,7 +189,10 @@ class Provider(models.Model):
         return self.organisation.name
 
     def open_cases(self) -> int:
-        return Referral.objects.filter(status="accepted", current_provider=self).count()
+        # an erased case (its retention ended while open) holds no place
+        return Referral.objects.filter(
+            status="accepted", current_provider=self, anonymised_at__isnull=True
+        ).count()
 
     def has_room(self) -> bool:
         return self.open_cases() < self.capacity
@@ -296,6 +299,12 @@ class Referral(models.Model):
     allowed_staff = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     barred_staff = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     anonymised_at = models.DateTimeField(null=True, blank=True)
+    days_to_first_contact = models.IntegerField(
+        null=True,
+        blank=True,
+        help_text="Set at erasure (the contacts' dates are coarsened then): days from the referral to the "
+        "first attended contact, the one figure the reports take from exact dates; empty: none",
+    )
 
     class Meta:
         ordering = ["-referral_date", "reference"]
@@ -336,6 +345,14 @@ class Referral(models.Model):
         if self.gender == "female" or self.ind_cse:
             out.append("young_women")
         return [*out, "any"]
+
+    def first_contact_days(self) -> int | None:
+        """Days from the referral to the first attended contact (None: none yet); after erasure, the figure
+        kept then (``days_to_first_contact``). Reads ``self.contacts.all()``, so a prefetch serves it."""
+        if self.anonymised_at is not None:
+            return self.days_to_first_contact
+        firsts = [c.when for c in self.contacts.all() if c.attendance in ("attended", "late")]
+        return (min(firsts).date() - self.referral_date).days if firsts else None
 
     def first_contact(self):
         c = self.contacts.filter(attendance__in=["attended", "late"]).order_by("when").first()

@@ -11,11 +11,12 @@ contact (with and without, finding 15).
 **Only completed periods, frozen** (review 15, finding 7). Figures recomputed on every request let anyone
 who looks twice learn one case (a referral made, an outcome recorded, between two looks). So the pages and
 the API publish :func:`release`: the figures of one *completed financial year* (April to March, as the
-service publishes its own), computed the first time they are asked for after the year has ended and stored
-(:class:`~.models.PublishedFigures`, insert-only); later changes, back-dated ones included, never change a
-published year. The years are disjoint (each counts the referrals made in it, and their outcomes as known
-when it was published), so no two releases can be subtracted either. :func:`service_report` is the
-computation itself (for a period, or everything), for tests and the release.
+service publishes its own), computed the first time they are asked for once the year is final (every
+referral of it decided and every case closed, or else six months after its end, the count still open then
+stated) and stored (:class:`~.models.PublishedFigures`, insert-only); later changes, back-dated ones
+included, never change a published year. The years are disjoint (each counts the referrals made in it,
+and their outcomes as known when it was published), so no two releases can be subtracted either.
+:func:`service_report` is the computation itself (for a period, or everything), for tests and the release.
 """
 
 from __future__ import annotations
@@ -83,11 +84,7 @@ def rates(qs=None) -> dict:
 def first_contact_days(qs=None) -> dict:
     """Days from the referral to the first attended contact: median and count (published from ``min_n()``)."""
     qs = qs if qs is not None else Referral.objects.filter(status__in=["accepted", "closed"])
-    days = []
-    for r in qs.prefetch_related("contacts"):
-        firsts = [c.when for c in r.contacts.all() if c.attendance in ("attended", "late")]
-        if firsts:
-            days.append((min(firsts).date() - r.referral_date).days)
+    days = [d for r in qs.prefetch_related("contacts") if (d := r.first_contact_days()) is not None]
     cells = publish(pd.Series({"with a first contact": len(days), "without": qs.count() - len(days)}))
     shown = all(c["count"] is not None for c in cells)  # both parts, as a rate (finding 15)
     return {"n": len(days) if shown else None, "median": statistics.median(days) if shown and days else None}
@@ -152,27 +149,77 @@ def year_label(year: int) -> str:
     return f"{year}-{(year + 1) % 100:02d}"
 
 
-def completed_years(today: date | None = None) -> list[int]:
-    """The completed financial years that hold referrals, newest first."""
+def _today() -> date:
+    """Today, where the pages count from (one place, so that a test can move the calendar)."""
     from django.utils import timezone
 
-    last = financial_year(today or timezone.localdate()) - 1
+    return timezone.localdate()
+
+
+def completed_years(today: date | None = None) -> list[int]:
+    """The completed financial years that hold referrals, newest first."""
+    last = financial_year(today or _today()) - 1
     days = Referral.objects.filter(status__in=SUBMITTED).values_list("referral_date", flat=True)
     return sorted({y for y in map(financial_year, days.distinct()) if y <= last}, reverse=True)
 
 
+#: a year's figures are published at the latest this many months after its end (31 March)
+PUBLISH_WITHIN_MONTHS = 6
+
+
+def publish_by(year: int) -> date:
+    """The day a financial year's figures are published at the latest, its cases closed or not: 1 October
+    after its end."""
+    return date(year + 1, 4 + PUBLISH_WITHIN_MONTHS, 1)
+
+
+def still_open(year: int) -> int:
+    """The referrals of a financial year not yet in a final state: waiting for a decision (an intervention
+    referral submitted; an intelligence referral is final once submitted) or accepted and not closed."""
+    from django.db.models import Q
+
+    made = Referral.objects.filter(
+        referral_date__gte=date(year, 4, 1), referral_date__lt=date(year + 1, 4, 1)
+    )
+    return made.filter(Q(status="accepted") | Q(status="submitted", kind="intervention")).count()
+
+
+class NotYetPublished(Exception):
+    """A completed year whose figures are not published yet: some of its cases are open, and its latest
+    publication day (:func:`publish_by`) has not come."""
+
+    def __init__(self, year: int):
+        self.year, self.period, self.publish_by = year, year_label(year), publish_by(year)
+        super().__init__(
+            f"The figures of {self.period} are published once every referral of that year is decided and "
+            f"every case closed, and on {self.publish_by:%-d %B %Y} at the latest."
+        )
+
+    def as_dict(self) -> dict:
+        return {"period": self.period, "publish_by": self.publish_by.isoformat(), "why": str(self)}
+
+
 def release(year: int, today: date | None = None) -> dict:
     """The published figures of a completed financial year: read from the store, or computed and stored the
-    first time (``ValueError`` for a year not yet completed)."""
+    first time they are asked for once the year is final: every referral of it decided and every case closed
+    (outcome and engagement rates then count every case), or else on :func:`publish_by` (six months after
+    the year's end), with the number of referrals still open then stated. One release per year, never
+    changed: no two releases of a year can be compared. ``ValueError`` for a year not yet ended,
+    :class:`NotYetPublished` for one not yet final."""
     from django.db import IntegrityError, transaction
-    from django.utils import timezone
 
     label = year_label(year)
-    if year >= financial_year(today or timezone.localdate()):
+    today = today or _today()
+    if year >= financial_year(today):
         raise ValueError(f"{label} has not ended: only completed years are published")
     row = PublishedFigures.objects.filter(period=label).first()
     if row is None:
+        open_now = still_open(year)
+        if open_now and today < publish_by(year):
+            raise NotYetPublished(year)
         figures = {"period": label, **service_report(date(year, 4, 1), date(year + 1, 4, 1))}
+        # the count of referrals still open at publication, through the one exit (suppressed when small)
+        figures["still_open"] = publish(pd.Series({"still open": open_now}))[-1]["count"] if open_now else 0
         try:
             with transaction.atomic():
                 row = PublishedFigures.objects.create(period=label, figures=figures)
@@ -181,17 +228,25 @@ def release(year: int, today: date | None = None) -> dict:
     return {**row.figures, "published_at": row.made_at.isoformat()}
 
 
-def chosen_release(asked: str | None) -> tuple[list[int], dict | None]:
-    """(the completed years, the release asked for by its first year, or the latest; None when there is
-    none). ``Http404`` for a year that is not a completed year with referrals."""
+def chosen_release(asked: str | None) -> tuple[list[int], dict | None, dict | None]:
+    """(the completed years, the release asked for by its first year, or the latest; None when there is none
+    or it is not published yet, and then what and when: :meth:`NotYetPublished.as_dict`). ``Http404`` for a
+    year that is not a completed year with referrals."""
     from django.http import Http404
 
     years = completed_years()
     if asked in (None, ""):
-        return years, release(years[0]) if years else None
-    if not str(asked).isdigit() or int(asked) not in years:
+        if not years:
+            return years, None, None
+        year = years[0]
+    elif not str(asked).isdigit() or int(asked) not in years:
         raise Http404("no published figures for that year")
-    return years, release(int(asked))
+    else:
+        year = int(asked)
+    try:
+        return years, release(year), None
+    except NotYetPublished as exc:
+        return years, None, exc.as_dict()
 
 
 def service_report(start: date | None = None, end: date | None = None) -> dict:

@@ -113,11 +113,28 @@ def triages(user) -> bool:
     administrator marks as such). Triage belongs to one hub, not to every provider, so that a new referral's
     name, contact and concerns are seen by the few who decide on it, and the other providers' managers see
     only the cases allocated to them (review 15, finding 8; docs/web-referrals.md, "Triage"). While no
-    provider is marked as the hub, every provider manager triages (the consortium's shared duty)."""
+    provider is marked as the hub, no one triages (least privilege: a new referral is not shown to every
+    provider's managers for want of a choice); the managers and the administrator are told so
+    (:func:`untriaged_without_hub`)."""
     provider = provider_of(user)
     if provider is None or not user.has_perm("referrals.triage_referral"):
         return False
-    return provider.triage_hub or not Provider.objects.filter(triage_hub=True).exists()
+    return provider.triage_hub
+
+
+def _waiting():
+    """Every referral waiting for triage: submitted intervention referrals (a decision) and accepted ones
+    without a provider (an allocation)."""
+    waiting = models.Q(status="submitted") | models.Q(status="accepted", current_provider__isnull=True)
+    return Referral.objects.filter(waiting, kind="intervention", anonymised_at__isnull=True)
+
+
+def untriaged_without_hub() -> int | None:
+    """How many referrals wait for triage while no provider is marked as the central triage hub (so no one
+    can triage them); None when a hub is marked."""
+    if Provider.objects.filter(triage_hub=True).exists():
+        return None
+    return _waiting().count()
 
 
 def triage_queue(user):
@@ -125,10 +142,7 @@ def triage_queue(user):
     for the managers of the triage hub (:func:`triages`), barred staff excepted."""
     if not triages(user):
         return Referral.objects.none()
-    waiting = models.Q(status="submitted") | models.Q(status="accepted", current_provider__isnull=True)
-    return Referral.objects.filter(waiting, kind="intervention", anonymised_at__isnull=True).exclude(
-        barred_staff=user
-    )
+    return _waiting().exclude(barred_staff=user)
 
 
 def case_or_404(user, pk, *, triage: bool = False) -> Referral:
@@ -262,10 +276,12 @@ def allocate(
         p = Provider.objects.select_for_update().get(pk=provider.pk)
         if referral.current_provider_id != p.pk and not p.has_room():
             raise AtCapacity(f"{p} is at capacity ({p.open_cases()} of {p.capacity} open cases)")
-        if referral.current_provider_id is not None and not reason.strip():
+        reassignment = referral.current_provider_id is not None
+        if reassignment and not reason.strip():
             raise ValueError("A reassignment needs a reason")
-        a = Allocation.objects.create(
-            referral=referral, provider=p, allocated_by=user, reason=reason.strip(), rule=rule
+        a = Allocation.objects.create(  # a reason belongs to a reassignment only: the first one has none
+            referral=referral, provider=p, allocated_by=user, reason=reason.strip() if reassignment else "",
+            rule=rule,
         )
         referral.current_provider = p
         referral.save(update_fields=["current_provider"])
@@ -389,11 +405,38 @@ def subject_access_csv(data: dict) -> str:
 
 
 # ----------------------------------------------------------------------------------------- erasure
+def last_step(referral: Referral) -> date:
+    """The day of the last recorded step of an accepted case: its decision, an allocation, a contact, a risk
+    note or its review, a rescue or a return, a missing episode, a change. (A look is not a step: break-glass
+    openings and disclosures do not count.)"""
+    from django.db.models import Max
+
+    from .models import Contact, MissingEpisode, Rescue, RiskNote
+
+    def day(value):
+        return timezone.localdate(value) if isinstance(value, timezone.datetime) else value
+
+    steps = [referral.decided_at or referral.submitted_at or referral.created]
+    for model, fields in (
+        (Allocation, ["allocated_at"]),
+        (ChangeRecord, ["changed_at"]),
+        (Contact, ["when"]),
+        (RiskNote, ["created", "reviewed_at"]),
+        (Rescue, ["rescued_on", "returned_on"]),
+        (MissingEpisode, ["started_on", "ended_on"]),
+    ):
+        got = model._base_manager.filter(referral=referral).aggregate(**{f: Max(f) for f in fields})
+        steps += got.values()
+    return max(day(s) for s in steps if s is not None)
+
+
 def retention_due(today: date | None = None):
     """Referrals whose retention period has ended and that still hold personal data, counted from their last
     step: closed (from the closure), declined (from the decision), submitted and never decided, which every
-    intelligence referral stays (from the submission), and drafts never submitted (from their creation).
-    Open cases (accepted) are in work and never due (review 15, finding 6)."""
+    intelligence referral stays (from the submission), drafts never submitted (from their creation), and
+    accepted cases, allocated or not, from their last recorded step (:func:`last_step`): a case accepted and
+    never allocated, or left open with nothing recorded for the whole period, is not kept for ever (review 15,
+    finding 6)."""
     today = today or timezone.localdate()
     limit = today - timedelta(days=retention_days())
     cutoff = timezone.make_aware(timezone.datetime.combine(limit, timezone.datetime.min.time()))
@@ -401,21 +444,95 @@ def retention_due(today: date | None = None):
     declined = Referral.objects.filter(status="declined", decided_at__lt=cutoff)
     waiting = Referral.objects.filter(status="submitted", submitted_at__lt=cutoff)
     drafts = Referral.objects.filter(status="draft", created__lt=cutoff)
-    return (closed | declined | waiting | drafts).filter(anonymised_at__isnull=True).distinct()
+    # every step of an accepted case follows its decision: only those decided before the limit can be due
+    stale = [
+        r.pk
+        for r in Referral.objects.filter(
+            models.Q(decided_at__lt=cutoff) | models.Q(decided_at__isnull=True, submitted_at__lt=cutoff),
+            status="accepted",
+            anonymised_at__isnull=True,
+        )
+        if last_step(r) < limit
+    ]
+    accepted = Referral.objects.filter(pk__in=stale)
+    return (closed | declined | waiting | drafts | accepted).filter(anonymised_at__isnull=True).distinct()
+
+
+def _month(value):
+    """The first day of the month of a date, or midnight (local time) on the first of the month of a date and
+    time: what erasure keeps of every date about a young person."""
+    if value is None:
+        return None
+    if isinstance(value, timezone.datetime):
+        local = timezone.localtime(value)
+        return timezone.make_aware(timezone.datetime(local.year, local.month, 1))
+    return value.replace(day=1)
+
+
+def _coarsen(qs, fields: list[str]) -> None:
+    """Every date of these rows to its month (row by row: each row keeps its own month). The append-only
+    rows' own guard is passed by ``models.QuerySet.update``, which only the erasure calls."""
+    for row in qs.values("pk", *fields):
+        one = qs.model._base_manager.filter(pk=row["pk"])
+        models.QuerySet.update(one, **{f: _month(row[f]) for f in fields})
+
+
+def _erasure_allowed() -> None:
+    """On PostgreSQL, let this transaction (and only it) change the append-only tables: their triggers
+    (migration 0009) refuse every UPDATE and DELETE unless the transaction-local setting ``vru.erasure`` is
+    on. Only :func:`anonymise` sets it, and it ends with the transaction (or with ``off`` at the end)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT set_config('vru.erasure', 'on', true)")
+
+
+def _erasure_done() -> None:
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT set_config('vru.erasure', 'off', true)")
 
 
 def anonymise(referral: Referral, user=None) -> None:
-    """Delete the person's identifying details and blank every free text about them; keep the figures.
-    The append-only change records of personal details lose their values (the QuerySet's own update is
-    bypassed here, the one path that may: erasure is a duty, not an edit). With ``user`` (the retention
-    command's ``--user``), the erasure is one audit row naming the referral by reference only (finding 13)."""
-    from .models import Closure, Contact, NeedOutcome, Rescue, RiskNote
+    """Erase what identifies the young person and keep only what the figures need, coarsened.
 
+    Deleted or blanked: the person (name, date of birth, contact), every free text (concerns, notes, risk
+    text, desired outcomes, change values and reasons, break-glass and allocation reasons, risk reviews'
+    findings, the rescue's county, the reasons of subject access requests about it), the age at referral, the
+    NRM dates, the restriction lists, and the reference (a new one, so that a letter or e-mail quoting the old
+    one finds nothing). Coarsened to the month: every other date and time of the referral and its records
+    (referral, submission, decision, allocations, contacts, risk notes and reviews, rescues, missing
+    episodes, closure, changes, break-glass openings, disclosures, subject access requests). Kept: what the
+    reports count (type, status, sector, borough, gender, referral month, decision, the closure's outcomes)
+    and the one figure they take from exact dates, the days from referral to first contact, stored first
+    (``days_to_first_contact``): every published figure is the same after erasure (tested). Kept too: the
+    eligibility signs, needs, NRM status and the count of missing episodes (no dates; no figure publishes
+    them per person). With ``user`` (the retention command's ``--user``), the erasure is one audit row
+    naming the referral by its old reference only (finding 13)."""
+    from .models import (
+        Closure,
+        Contact,
+        Disclosure,
+        MissingEpisode,
+        NeedOutcome,
+        Rescue,
+        RiskNote,
+        SubjectAccessRequest,
+        new_reference,
+    )
+
+    given = referral
     with transaction.atomic():
+        referral = Referral.objects.select_for_update().get(pk=referral.pk)
         if user is not None:
             audit_case(
                 user, "erase referral", referral, f"retention: period ended ({referral.get_status_display()})"
             )
+        _erasure_allowed()
+        days = referral.first_contact_days()  # before the contacts' dates are coarsened
         YoungPerson.objects.filter(referral=referral).delete()
         models.QuerySet.update(
             ChangeRecord.objects.filter(referral=referral), old_value="", new_value="", reason="[erased]"
@@ -428,12 +545,39 @@ def anonymise(referral: Referral, user=None) -> None:
         NeedOutcome.objects.filter(need__referral=referral).update(comment="")
         referral.need_records.update(desired_outcome="[erased]")
         models.QuerySet.update(Allocation.objects.filter(referral=referral), reason="[erased]")
-        referral.concerns = ""
-        referral.decision_note = ""
-        referral.anonymised_at = timezone.now()
-        referral.save(update_fields=["concerns", "decision_note", "anonymised_at"])
+        for qs, fields in (
+            (Contact.objects.filter(referral=referral), ["when"]),
+            (RiskNote.objects.filter(referral=referral), ["review_on", "created", "reviewed_at"]),
+            (Rescue.objects.filter(referral=referral), ["rescued_on", "returned_on"]),
+            (MissingEpisode.objects.filter(referral=referral), ["started_on", "ended_on"]),
+            (Closure.objects.filter(referral=referral), ["closed_on"]),
+            (Allocation.objects.filter(referral=referral), ["allocated_at"]),
+            (ChangeRecord.objects.filter(referral=referral), ["changed_at"]),
+            (BreakGlass.objects.filter(referral=referral), ["at"]),
+            (Disclosure.objects.filter(referral=referral), ["at"]),
+        ):
+            _coarsen(qs, fields)
+        for sar in referral.subject_access_requests.all():  # their reason may name the person
+            SubjectAccessRequest.objects.filter(pk=sar.pk).update(reason="[erased]", at=_month(sar.at))
+        reference = new_reference()
+        while Referral.objects.filter(reference=reference).exists():
+            reference = new_reference()
+        Referral.objects.filter(pk=referral.pk).update(
+            concerns="",
+            decision_note="",
+            reference=reference,
+            age_at_referral=None,
+            nrm_referred_on=None,
+            rg_decided_on=None,
+            cg_decided_on=None,
+            referral_date=_month(referral.referral_date),
+            created=_month(referral.created),
+            submitted_at=_month(referral.submitted_at),
+            decided_at=_month(referral.decided_at),
+            days_to_first_contact=days,
+            anonymised_at=_month(timezone.now()),
+        )
         referral.allowed_staff.clear()
         referral.barred_staff.clear()
-        for sar in referral.subject_access_requests.all():  # their reason may name the person
-            sar.reason = "[erased]"
-            sar.save(update_fields=["reason"])
+        _erasure_done()
+    given.refresh_from_db()

@@ -132,7 +132,8 @@ def _form_page(request, template: str, context: dict):
 @require_perms(TRIAGE)
 def triage(request):
     qs = services.triage_queue(request.user).select_related("current_provider")
-    return render(request, "referrals/triage.html", {"referrals": qs[:MAX_LIST]})
+    context = {"referrals": qs[:MAX_LIST], "no_hub": services.untriaged_without_hub()}
+    return render(request, "referrals/triage.html", context)
 
 
 def _case_page(request, r: Referral, template: str, context: dict):
@@ -219,20 +220,21 @@ def allocate(request, pk):
     if request.method == "POST" and form.is_valid():
         _may_write(request, r)
         p = form.cleaned_data["provider"]
+        reassignment = r.current_provider_id is not None  # the first allocation is not a reassignment
         try:
             with transaction.atomic():
                 a = services.allocate(
                     r,
                     p,
                     request.user,
-                    reason=form.cleaned_data["reason"],
+                    reason=form.cleaned_data.get("reason", ""),
                     rule=rule if suggested and suggested.pk == p.pk else None,
                 )
                 services.audit_case(
                     request,
                     "allocate case",
                     r,
-                    f"allocation to {a.provider}" + (" (reassignment)" if a.reason else ""),
+                    f"allocation to {a.provider}" + (" (reassignment)" if reassignment else ""),
                 )
         except services.AtCapacity as exc:
             form.add_error("provider", f"{exc}: choose another provider")
@@ -292,7 +294,8 @@ def cases(request):
         ).distinct()
         audit(request, "search", None, f"casework: search of the caseload, {visible.count()} found")
         qs = visible
-    return render(request, "referrals/cases.html", {"referrals": qs[:MAX_LIST], "q": q})
+    no_hub = services.untriaged_without_hub() if request.user.has_perm(TRIAGE) else None
+    return render(request, "referrals/cases.html", {"referrals": qs[:MAX_LIST], "q": q, "no_hub": no_hub})
 
 
 def _open_case(request, pk) -> Referral:
@@ -570,7 +573,7 @@ def intelligence_detail(request, pk):
 # ------------------------------------------------------------------------------------------- reports
 @require_perms("referrals.view_reports")
 def figures(request):
-    years, figures = reports.chosen_release(request.GET.get("year"))
+    years, figures, pending = reports.chosen_release(request.GET.get("year"))
     years = [(y, reports.year_label(y)) for y in years]
-    context = {"r": figures, "years": years, "min_n": reports.min_n()}
+    context = {"r": figures, "pending": pending, "years": years, "min_n": reports.min_n()}
     return render(request, "referrals/reports.html", context)
