@@ -92,6 +92,8 @@ class ImportResult:
     #: on its threads, alongside the checks), bng_wait (the checks waiting for it), then the store's
     #: (:attr:`vru.tagging.store.WriteResult.timings_s`)
     timings_s: dict[str, float] = field(default_factory=dict)
+    #: device_id and fix_time of the fixes added (:attr:`vru.tagging.store.WriteResult.new_fixes`)
+    new_fixes: pa.Table | None = None
 
 
 # --------------------------------------------------------------------------- error collection
@@ -577,7 +579,8 @@ def import_positions(path: str | Path, activations, root: str | Path, *, now=Non
     timings: dict[str, float] = {}
     t = _feed(Path(path), activations, now, skew_s, max_errors, timings)
     r = store.write_positions(root, t)
-    return ImportResult(str(path), t.num_rows, r.added, r.duplicates, r.days, timings | r.timings_s)
+    return ImportResult(str(path), t.num_rows, r.added, r.duplicates, r.days, timings | r.timings_s,
+                        r.new_fixes)
 
 
 def mechanism_is_coarse(mechanism) -> bool:

@@ -79,6 +79,9 @@ class WriteResult:
     #: wall seconds per stage: read_stored (the stored rows of the days concerned), order (de-duplicate
     #: and sort), write (gather the rows and write the Parquet files, on several threads), commit
     timings_s: dict[str, float] = field(default_factory=dict)
+    #: device_id and fix_time of the fixes added (None when nothing was added): what was received, for
+    #: counts kept apart from the store (a purge later deletes fixes, not the fact they were received)
+    new_fixes: pa.Table | None = None
 
 
 @dataclass
@@ -489,7 +492,8 @@ def write_positions(root: str | Path, table: pa.Table, *, _fail_before_commit: b
         timings["write"] = t3 - t2
         _commit(root, tx, remove, touched)
         timings["commit"] = time.perf_counter() - t3
-    return WriteResult(table.num_rows, added, table.num_rows - added, touched, timings)
+    new_fixes = both.select([S.DEVICE_ID, S.FIX_TIME]).take(pa.array(rows[is_new]))
+    return WriteResult(table.num_rows, added, table.num_rows - added, touched, timings, new_fixes)
 
 
 def _keep_table(keep) -> pa.Table:

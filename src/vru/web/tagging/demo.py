@@ -46,14 +46,13 @@ def simulated(n_wearers: int = 6, days: float = 2, seed: int = 13):
 
 
 def load_store(sim) -> None:
-    """Import a simulation's position feed into the store (through the validating import)."""
-    from vru.tagging import positions
-
-    from .services import store_root
+    """Import a simulation's position feed into the store (through the validating import, recorded with
+    its receipts like any import)."""
+    from .services import import_positions
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = simulate.write(sim, tmp, "parquet")
-        positions.import_positions(paths["positions"], sim.activations, store_root())
+        import_positions(paths["positions"], activations=sim.activations)
 
 
 def zone_on_trail(sim, wearer_ref: str, half_side_m: float = 150.0):

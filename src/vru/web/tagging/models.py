@@ -10,7 +10,7 @@ page.
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -383,3 +383,47 @@ class Breach(models.Model):
             if getattr(self, f) is None:
                 return f
         return None
+
+
+MAX_FIXES = 10**12  # far beyond a billion fixes a year
+MONTH_RE = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+class PositionImport(models.Model):
+    """One supplier feed added to the positions store: what it held and what was stored. Written in one
+    transaction with its :class:`PositionReceipt` counts, so the programme figures count what was
+    received, and a retention purge of the store does not change them."""
+
+    file_name = models.CharField(max_length=255)
+    imported_at = models.DateTimeField(auto_now_add=True)
+    rows = models.BigIntegerField(validators=_between(0, MAX_FIXES))
+    added = models.BigIntegerField(validators=_between(0, MAX_FIXES))
+    duplicates = models.BigIntegerField(validators=_between(0, MAX_FIXES))
+
+    class Meta:
+        ordering = ["-imported_at", "-pk"]
+        constraints = [models.CheckConstraint(
+            condition=_rng("rows", 0, MAX_FIXES) & _rng("added", 0, MAX_FIXES)
+            & _rng("duplicates", 0, MAX_FIXES),
+            name="tagging_import_counts")]
+
+    def __str__(self) -> str:
+        return f"{self.file_name}: {self.added} fixes added"
+
+
+class PositionReceipt(models.Model):
+    """Fixes added by one import, per order type of the wearer and month of the fix (UTC): an aggregate
+    only, no device or wearer."""
+
+    position_import = models.ForeignKey(PositionImport, on_delete=models.PROTECT, related_name="receipts")
+    order_type = models.CharField(max_length=20, choices=ORDER_TYPES)
+    month = models.CharField(max_length=7, help_text="YYYY-MM of the fix time (UTC)",
+                             validators=[RegexValidator(MONTH_RE, "Give a month as YYYY-MM")])
+    n = models.BigIntegerField(validators=_between(1, MAX_FIXES))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["position_import", "order_type", "month"],
+                                    name="tagging_receipt_unique"),
+            models.CheckConstraint(condition=_rng("n", 1, MAX_FIXES), name="tagging_receipt_n"),
+        ]

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 from pyproj import Transformer
 from shapely.geometry import Point
@@ -37,6 +37,8 @@ from .models import (
     Match,
     MatchPoint,
     MatchRun,
+    PositionImport,
+    PositionReceipt,
     Wearer,
     Zone,
 )
@@ -93,6 +95,61 @@ def activations_frame(wearers=None) -> pd.DataFrame:
     for c in (S.ACTIVE_FROM, S.ACTIVE_TO):
         df[c] = pd.to_datetime(df[c], utc=True).astype("datetime64[us, UTC]")
     return df
+
+
+def import_positions(path, *, activations=None):
+    """Validate a supplier feed and add it to the store (``positions.import_positions``, all or nothing),
+    and record the import with the fixes it added per order type and month (:class:`PositionReceipt`),
+    in one database transaction round the store's commit: a feed refused or a store write that fails
+    leaves no record. Returns (the PositionImport, the ImportResult)."""
+    from vru.tagging import positions
+
+    acts = activations_frame() if activations is None else activations
+    with transaction.atomic():
+        r = positions.import_positions(path, acts, store_root())
+        rec = PositionImport.objects.create(file_name=Path(path).name[:255], rows=r.rows, added=r.imported,
+                                            duplicates=r.duplicates)
+        if r.new_fixes is not None and r.new_fixes.num_rows:
+            counts = received_by_type_month(r.new_fixes)
+            PositionReceipt.objects.bulk_create(
+                PositionReceipt(position_import=rec, order_type=t, month=m, n=int(n))
+                for t, m, n in counts.itertuples(index=False))
+    return rec, r
+
+
+def received_by_type_month(fixes) -> pd.DataFrame:
+    """Fixes per order type of the wearer who wore the device then, and month of the fix (UTC):
+    columns order_type, month, n. ``fixes``: a pyarrow table (device_id, fix_time) or the SQL text of a
+    DuckDB relation with those columns. A fix outside every activation is not counted (the import refuses
+    those)."""
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    acts = activations_frame()
+    if acts.empty:
+        return pd.DataFrame(columns=["order_type", "month", "n"])
+    types = dict(Wearer.objects.values_list("ref", "order_type"))
+    acts["order_type"] = acts[S.WEARER_REF].map(types)
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("acts", acts)
+        if isinstance(fixes, pa.Table):
+            dev = fixes[S.DEVICE_ID]
+            if pa.types.is_dictionary(dev.type):
+                dev = pc.cast(dev, pa.string())
+            con.register("fixes", pa.table({S.DEVICE_ID: dev, S.FIX_TIME: fixes[S.FIX_TIME]}))
+            source = "fixes"
+        else:
+            source = fixes
+        return con.sql(f"""
+            SELECT a.order_type, strftime(p.fix_time, '%Y-%m') AS month, count(*) AS n
+            FROM {source} p JOIN acts a ON p.device_id = a.device_id
+             AND p.fix_time >= a.active_from AND (a.active_to IS NULL OR p.fix_time < a.active_to)
+            GROUP BY 1, 2 ORDER BY 1, 2""").df()
+    finally:
+        con.close()
 
 
 def positions_frame(start, end, devices=None) -> pd.DataFrame:
@@ -469,7 +526,6 @@ def purge(now: datetime | None = None, days: int | None = None) -> store.PurgeRe
     return store.purge(store_root(), before, keep=keep_intervals())
 
 
-
 # ------------------------------------------------------------------------------------------ figures
 #: Cells below this are suppressed in the programme figures (with complementary suppression).
 FIGURES_MIN_N = 10
@@ -514,7 +570,9 @@ def figures_counts() -> dict[str, pd.DataFrame]:
         df = pd.DataFrame(rows, columns=["order_type", "month"])
         out[key] = df
         months |= set(df["month"])
-    out["positions"] = _positions_by_type_month()
+    out["positions"] = pd.DataFrame(
+        list(PositionReceipt.objects.values("order_type", "month").annotate(n=Sum("n"))),
+        columns=["order_type", "month", "n"])
     months |= set(out["positions"]["month"]) if len(out["positions"]) else set()
     cols = sorted(months)
     tables = {}
@@ -526,30 +584,6 @@ def figures_counts() -> dict[str, pd.DataFrame]:
             t = pd.crosstab(df["order_type"], df["month"]) if len(df) else pd.DataFrame()
         tables[key] = t.reindex(index=types, columns=cols, fill_value=0).fillna(0).astype("int64")
     return tables
-
-
-def _positions_by_type_month() -> pd.DataFrame:
-    """Fixes received per order type and month, counted in the store by DuckDB (never loaded whole)."""
-    import duckdb
-
-    files = store.partition_files(store_root())
-    acts = activations_frame()
-    if not files or acts.empty:
-        return pd.DataFrame(columns=["order_type", "month", "n"])
-    types = {w.ref: w.order_type for w in Wearer.objects.all()}
-    acts["order_type"] = acts[S.WEARER_REF].map(types)
-    con = duckdb.connect()
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.register("acts", acts)
-        file_list = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-        return con.sql(f"""
-            SELECT a.order_type, strftime(p.fix_time, '%Y-%m') AS month, count(*) AS n
-            FROM read_parquet([{file_list}]) p JOIN acts a ON p.device_id = a.device_id
-             AND p.fix_time >= a.active_from AND (a.active_to IS NULL OR p.fix_time < a.active_to)
-            GROUP BY 1, 2""").df()
-    finally:
-        con.close()
 
 
 def _published_cached(counts: dict[str, pd.DataFrame], min_n: int, suppress_table) -> dict[str, pd.DataFrame]:

@@ -1,11 +1,12 @@
 """Import a supplier position feed (CSV or Parquet) into the positions store, all or nothing
-(``vru.tagging.positions.import_positions``); activations come from the database."""
+(``vru.tagging.positions.import_positions``); activations come from the database, and the import is
+recorded with the fixes it added per order type and month (``services.import_positions``)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from vru.tagging import positions
 
-from ...services import activations_frame, store_root
+from ... import services
 
 
 class Command(BaseCommand):
@@ -16,7 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, path, **options):
         try:
-            r = positions.import_positions(path, activations_frame(), store_root())
+            _rec, r = services.import_positions(path)
         except positions.FeedError as exc:
             lines = [str(exc)] + [str(e) for e in exc.errors]
             raise CommandError("\n".join(lines)) from exc
