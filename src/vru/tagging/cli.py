@@ -122,6 +122,72 @@ def check_batch(file: Path) -> None:
     sys.exit(0 if result.outcome is Outcome.SUCCESSFUL else 1)
 
 
+def _record_time(value):
+    """A time of a crime record as read from CSV: ``yyyyMMddHHmmss`` (UTC, the contract's form) kept;
+    ISO 8601 parsed (with a zone: converted; without one: refused by the row check, the contract's times
+    being UTC); anything else kept as it is, for the row check to report."""
+    import re
+
+    import pandas as pd
+
+    v = value.strip()
+    if not v or re.fullmatch(r"\d{14}", v):
+        return v
+    try:
+        return pd.Timestamp(v)
+    except ValueError:
+        return v
+
+
+@tagging.command("records-to-batch")
+@click.argument("records", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", "-f", required=True,
+              help="Police force identifier of the crimes, e.g. Metropolitan (an unknown one is refused with "
+                   "the list).")
+@click.option("--batch-id", default=None, help="Batch id. Default: the force code and today's UTC date.")
+@click.option("--source", default=None,
+              help="Where the records come from (e.g. the force system's name); data.police.uk sources "
+                   "(police_uk_street...) are refused.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Batch file to write (.csv, the MoJ crime-matching contract).")
+def records_to_batch(records: Path, force: str, batch_id: str | None, source: str | None, out: Path) -> None:
+    """Turn crime records with an exact window and point (a CSV or Parquet export of a force's system)
+    into a crime batch file for matching (`vru tagging match --batch`, or the upload page).
+
+    Columns: crime_ref, crime_type (a crime type id, or a taxonomy category that one id maps to),
+    time_from, time_to (UTC: yyyyMMddHHmmss or ISO 8601 with a zone), easting and northing or latitude
+    and longitude, optional crime_text. Every row goes through the batch file's checks; every bad row is
+    printed with its MoJ error code and required action and left out of the file. data.police.uk crimes
+    and the warehouse's crime counts are refused, saying why (snapped places, month-only times; no place
+    or window at all). Exit status 0 if every row is valid, 1 if some or all were refused (nothing is
+    written when none is valid), 2 on an unreadable file or refused source.
+    """
+    import pandas as pd
+
+    from vru.tagging import crimes as C
+
+    if out.suffix.lower() != ".csv":
+        raise click.BadParameter("the batch file must be a .csv file", param_hint="--out")
+    if force not in C.known_forces():
+        raise click.BadParameter(f"unknown force {force!r}; one of: {', '.join(C.known_forces())}",
+                                 param_hint="--force")
+    if records.suffix.lower() == ".parquet":
+        df = _run(pd.read_parquet, records)
+    else:
+        df = _run(pd.read_csv, records, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        for c in ("time_from", "time_to"):
+            if c in df.columns:
+                df[c] = df[c].map(_record_time).astype(object)
+    result = _run(C.batch_from_records, df, force=force, batch_id=batch_id, source=source, path=str(records))
+    click.echo("\n".join(C.report_lines(result)))
+    if result.ok:
+        out.write_bytes(C.batch_file(result))
+        click.echo(f"{len(result.records)} record(s) written to {out}")
+    else:
+        click.echo(f"nothing written to {out}")
+    sys.exit(0 if result.outcome is C.Outcome.SUCCESSFUL else 1)
+
+
 @tagging.command("match")
 @click.option("--store", "-s", "root", type=click.Path(exists=True, file_okay=False, path_type=Path),
               required=True, help="Folder of the positions store.")

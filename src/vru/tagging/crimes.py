@@ -769,6 +769,23 @@ def batch_from_records(records: pd.DataFrame, *, force: str, batch_id: str | Non
     return check_rows(rows, path=path)
 
 
+def batch_file(result: BatchResult) -> bytes:
+    """The valid records of ``result`` as a batch file in the contract (13 columns, no header, UTF-8,
+    times ``yyyyMMddHHmmss`` UTC, the coordinates as submitted: easting/northing or latitude/longitude,
+    never both), which :func:`parse_batch` reads back to the same records. Nothing for a FAILED result."""
+    out = io.StringIO(newline="")
+    w = csv.writer(out, lineterminator="\n")
+
+    def num(x) -> str:
+        return "" if x is None or (isinstance(x, float) and math.isnan(x)) else repr(float(x))
+
+    for r in result.records.itertuples(index=False):
+        w.writerow([r.force, r.crime_type, r.crime_type_description, r.batch_id, r.crime_ref,
+                    _time_field(r.time_from), _time_field(r.time_to), num(r.submitted_easting),
+                    num(r.submitted_northing), num(r.latitude), num(r.longitude), r.datum, r.crime_text])
+    return out.getvalue().encode("utf-8")
+
+
 # ====================================================================== reporting
 
 
@@ -811,7 +828,7 @@ def known_forces() -> Sequence[str]:
 __all__ = [
     "CATEGORY_TO_TYPE", "COLUMN_COUNT", "CRIME_TYPES", "FIELDS", "POLICE_FORCES", "RECORD_COLUMNS",
     "VERSION_COLUMNS", "VERSION_FIELDS", "BatchResult", "CrimeType", "ErrorCode", "FileError",
-    "FileErrorCode", "NotMatchableError", "Outcome", "PoliceForce", "RowError", "batch_from_records",
-    "check_rows", "crimes_table", "known_forces", "new_versions", "parse_batch", "read_batch",
-    "refuse_police_uk", "report_lines", "version_id",
+    "FileErrorCode", "NotMatchableError", "Outcome", "PoliceForce", "RowError", "batch_file",
+    "batch_from_records", "check_rows", "crimes_table", "known_forces", "new_versions", "parse_batch",
+    "read_batch", "refuse_police_uk", "report_lines", "version_id",
 ]
