@@ -184,7 +184,7 @@ def test_the_admin_shows_a_live_version_read_only(version):
 
 
 def test_an_invitation_link_opened_by_a_preview_records_nothing(version, police):
-    _, issued = invitations.issue(police, 2)
+    _, issued = invitations.issue(police, 20)
     before = (Draft.objects.count(), Invitation.objects.filter(used=True).count(), Response.objects.count())
     c = client()
     for url in (f"/survey/?c={issued[0]}", f"/survey/ar/?c={issued[0]}"):
@@ -196,7 +196,7 @@ def test_an_invitation_link_opened_by_a_preview_records_nothing(version, police)
 
 
 def test_a_verified_response_burns_its_code_and_the_code_refuses_a_second(version, police):
-    _, issued = invitations.issue(police, 3)
+    _, issued = invitations.issue(police, 20)
     c = client()
     last = complete(c, version, "ar", issued[0])
     r = Response.objects.get()
@@ -218,7 +218,7 @@ def test_a_verified_response_burns_its_code_and_the_code_refuses_a_second(versio
 
 
 def test_a_code_starts_one_survey_and_is_burnt_at_the_start(version, police):
-    _, issued = invitations.issue(police, 2)
+    _, issued = invitations.issue(police, 20)
     a, b = client(), client()
     complete(a, version, "en", issued[0])
     assert b.post("/survey/en/", {"code": issued[0]}).status_code == 409
@@ -375,10 +375,10 @@ def test_police_issue_a_batch_shown_once_and_stored_only_as_keyed_hashes(version
     c.force_login(police, backend="django.contrib.auth.backends.ModelBackend")
     assert c.get("/survey/staff/invitations/").status_code == 200
     assert Invitation.objects.count() == 0  # a GET issues nothing
-    r = c.post("/survey/staff/invitations/", {"count": 5, "note": "week 12 letters"})
+    r = c.post("/survey/staff/invitations/", {"count": 20, "note": "week 12 letters"})
     html = r.content.decode()
     shown = re.findall(r'survey-code[^>]*>([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})<', html)
-    assert len(shown) == 5 and html.count("data:image/svg+xml") == 5
+    assert len(shown) == 20 and html.count("data:image/svg+xml") == 20
     assert "no-store" in r["Cache-Control"]
     hashes = set(Invitation.objects.values_list("code_hash", flat=True))
     assert hashes == {codes.code_hash(s, "invitation") for s in shown}
@@ -391,21 +391,21 @@ def test_police_issue_a_batch_shown_once_and_stored_only_as_keyed_hashes(version
     analyst.groups.add(Group.objects.get(name="analyst"))
     c2 = Client()
     c2.force_login(analyst, backend="django.contrib.auth.backends.ModelBackend")
-    assert c2.post("/survey/staff/invitations/", {"count": 5}).status_code == 403
+    assert c2.post("/survey/staff/invitations/", {"count": 20}).status_code == 403
 
 
 def test_the_invitation_command_writes_letters_sms_and_qr_codes(version, police, tmp_path):
     out = tmp_path / "codes.csv"
-    call_command("survey_invite", count=3, issued_by=police.email, base_url="https://vru.example/survey/",
+    call_command("survey_invite", count=20, issued_by=police.email, base_url="https://vru.example/survey/",
                  out=str(out), qr_dir=str(tmp_path / "qr"), stdout=io.StringIO())
     rows = out.read_text().splitlines()
-    assert len(rows) == 4 and rows[0] == '"code","link","letter","sms"'
-    assert len(list((tmp_path / "qr").glob("*.svg"))) == 3
-    assert Invitation.objects.count() == 3
+    assert len(rows) == 21 and rows[0] == '"code","link","letter","sms"'
+    assert len(list((tmp_path / "qr").glob("*.svg"))) == 20
+    assert Invitation.objects.count() == 20
     from django.core.management.base import CommandError
 
     with pytest.raises(CommandError, match="exists"):
-        call_command("survey_invite", count=3, issued_by=police.email, base_url="https://x/", out=str(out))
+        call_command("survey_invite", count=20, issued_by=police.email, base_url="https://x/", out=str(out))
 
 
 # --- anonymity --------------------------------------------------------------------------------------------

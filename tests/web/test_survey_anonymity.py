@@ -63,7 +63,7 @@ def test_rate_limit_keys_cannot_be_recomputed_from_the_database_or_secret_key(ve
 
     user = User.objects.create_user("police-anon@example.org", None)
     user.groups.add(Group.objects.get(name="police analyst"))
-    _, issued = invitations.issue(user, 2)
+    _, issued = invitations.issue(user, 20)
     assert client().post("/survey/en/", {"code": issued[0]}).status_code == 302
 
     request = RequestFactory().post("/survey/en/", REMOTE_ADDR=IP)
@@ -130,7 +130,7 @@ def test_a_retry_after_a_failed_send_still_completes_verified(version):
     from vru.web.survey import flow, invitations
     from vru.web.survey.models import Draft, Invitation, Response
 
-    _, issued = invitations.issue(_police(), 2)
+    _, issued = invitations.issue(_police(), 20)
     c = client()
     with mock.patch.object(flow.Response.objects, "create", side_effect=RuntimeError("disk full")):
         with pytest.raises(RuntimeError):
@@ -148,7 +148,7 @@ def test_a_draft_holds_nothing_of_its_invitation_code(version):
     from vru.web.survey import codes, invitations
     from vru.web.survey.models import Draft, Invitation
 
-    _, issued = invitations.issue(_police(), 2)
+    _, issued = invitations.issue(_police(), 20)
     c = client()
     assert c.post("/survey/en/", {"code": codes.display(issued[0])}).status_code == 302
     assert Invitation.objects.filter(used=True).count() == 1  # burnt at the start
@@ -179,7 +179,7 @@ def test_survey_shuffle_keeps_every_row_and_changes_nothing_else(version):
     from vru.web.survey import invitations
     from vru.web.survey.models import Invitation
 
-    _, issued = invitations.issue(_police(), 3)
+    _, issued = invitations.issue(_police(), 20)
     _complete(client(), version, issued[0])
     before_r = sorted(Response.objects.values_list("id", "version_id", "language", "iso_year", "iso_week",
                                                    "verified"))
@@ -203,7 +203,7 @@ def test_postgresql_xmin_does_not_join_a_response_to_its_code(version):
 
     if connection.vendor != "postgresql":
         pytest.skip("xmin is PostgreSQL's")
-    _, issued = invitations.issue(_police(), 4)
+    _, issued = invitations.issue(_police(), 20)
     for code in issued[:3]:
         _complete(client(), version, code)
     _complete(client(), version)

@@ -151,12 +151,12 @@ def test_results_pages_published_and_unsuppressed_with_audit(data):
     r = pm.get("/survey/results/")
     assert r.status_code == 200 and "suppressed" in r.content.decode() and "2025-Q4" in r.content.decode()
     assert "Unsuppressed figures (inside the unit)" not in r.content.decode()
-    r = pm.get("/survey/results/", {"purpose": "checking the borough figures"})
-    assert "for use inside the unit only" not in r.content.decode()
-    r = ac.get("/survey/results/", {"purpose": "quality check of the borough figures", "period": "2026-Q4"})
+    r = pm.post("/survey/results/", {"purpose": "checking the borough figures"})
+    assert r.status_code == 403 and "for use inside the unit only" not in r.content.decode()
+    r = ac.post("/survey/results/", {"purpose": "quality check of the borough figures", "period": "2026-Q4"})
     assert "for use inside the unit only" in r.content.decode()
     assert AuditLog.objects.filter(user=analyst, action="view unsuppressed survey results").count() == 1
-    r = ac.get("/survey/results/", {"purpose": "quality check of the borough figures", "period": "2026-Q9"})
+    r = ac.post("/survey/results/", {"purpose": "quality check of the borough figures", "period": "2026-Q9"})
     assert r.status_code == 200 and "like 2026-Q3" in r.content.decode()  # a form error, not a 500
     csv_r = ac.get("/survey/results.csv")
     rows = list(csv.reader(io.StringIO(csv_r.content.decode())))

@@ -267,7 +267,7 @@ def test_publishing_is_explicit_once_audited_and_previews_are_never_recorded(dat
     analyst, ac = _user("an2@example.org", "analyst")
     pm, pmc = _user("pm2@example.org", "programme manager")
     assert pmc.get("/survey/results/").content.decode().count("No results have been published yet") == 1
-    r = ac.get("/survey/results/", {"purpose": "checking before publication", "period": f"{Y}-Q2"})
+    r = ac.post("/survey/results/", {"purpose": "checking before publication", "period": f"{Y}-Q2"})
     assert "for use inside the unit only" in r.content.decode() and PublishedRelease.objects.count() == 0
     assert AuditLog.objects.filter(user=analyst, action="view unsuppressed survey results").count() == 1
     results.preview(f"{Y}-Q2", dimensions=DIMS)  # the protected preview records nothing either

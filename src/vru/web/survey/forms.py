@@ -7,6 +7,7 @@ from django import forms
 
 from vru.web.core.forms import GovukForm
 
+from .invitations import MAX_BATCH, MIN_BATCH
 from .questionnaire import Questionnaire
 
 # Fields every respondent form may carry besides its questions; anything else is refused whole.
@@ -23,7 +24,11 @@ def group_form(q: Questionnaire, group: str, lang: str, data=None, initial=None)
         hint = q.text(lang, hint_id) if q.has_text(hint_id) else ""
         messages = {"required": q.text(lang, "err.required"),
                     "invalid_choice": q.text(lang, "err.invalid_choice"),
-                    "max_length": q.text(lang, "err.too_long")}
+                    "max_length": q.text(lang, "err.too_long"),
+                    # a NUL character (Django's own message is English): version 1 lacks the string
+                    "null_characters_not_allowed": q.text(lang, "err.invalid_character"
+                                                          if q.has_text("err.invalid_character")
+                                                          else "err.invalid_choice")}
         if question.text:
             fields[question.key] = forms.CharField(
                 label=label, help_text=hint, required=question.required, max_length=question.max_length,
@@ -72,8 +77,13 @@ def validate_all(q: Questionnaire, answers: dict) -> dict[str, str]:
 
 
 class InvitationForm(GovukForm):
-    count = forms.IntegerField(label="Number of codes", min_value=1, max_value=500, initial=50,
-                               help_text="One code per victim's letter or text message (at most 500).")
+    count = forms.IntegerField(
+        label="Number of codes", min_value=MIN_BATCH, max_value=MAX_BATCH, initial=50,
+        help_text=f"One code per victim's letter or text message ({MIN_BATCH} to {MAX_BATCH}).",
+        error_messages={"min_value": f"Issue at least {MIN_BATCH} codes: the platform keeps how many codes "
+                                     "of each batch are used, so a small batch would say whether a "
+                                     "particular person answered",
+                        "max_value": f"Issue at most {MAX_BATCH} codes in one batch"})
     note = forms.CharField(label="Note for the unit's records", max_length=200, required=False,
                            help_text="For example the team or the week the letters go out. Never a name "
                                      "or a crime reference.")

@@ -18,6 +18,11 @@ from . import codes
 from .models import Invitation, InvitationBatch
 
 MAX_BATCH = 500
+# The smallest batch: the platform keeps each batch's issuer, day, note and how many of its codes are used,
+# so a batch of one code is a record about one person (that this victim started the survey). 20 is twice
+# the results' threshold of 10: at the response rates of such surveys a batch is rarely used up, so its
+# count of used codes says little about any one of its people.
+MIN_BATCH = 20
 
 LETTER = ("We would like to hear about your experience of reporting a crime to the police. The survey is "
           "anonymous and takes about 10 minutes. Go to {link} or scan the QR code, and enter this code when "
@@ -27,8 +32,9 @@ SMS = "Tell us how the police treated you (anonymous, 10 min): {link}"
 
 def issue(user, count: int, note: str = "") -> tuple[InvitationBatch, list[str]]:
     """Create a batch of ``count`` codes issued by ``user``; the codes are returned once, never stored."""
-    if not 1 <= count <= MAX_BATCH:
-        raise ValueError(f"a batch has 1 to {MAX_BATCH} codes")
+    if not MIN_BATCH <= count <= MAX_BATCH:
+        raise ValueError(f"a batch has {MIN_BATCH} to {MAX_BATCH} codes: a smaller batch would be a record "
+                         "about a few people")
     while True:
         issued = sorted({codes.new_code() for _ in range(count)})
         if len(issued) != count:

@@ -176,6 +176,20 @@ class Draft(models.Model):
         ordering = ["id"]
 
 
+class ReleaseQuerySet(models.QuerySet):
+    """Published releases are never changed or deleted, and are made one at a time through ``save`` (which
+    checks them): the queryset's ``update``, ``delete`` and ``bulk_create`` refuse."""
+
+    def update(self, **kwargs):
+        raise VersionLocked("a published release is never changed")
+
+    def delete(self):
+        raise VersionLocked("a published release is never deleted")
+
+    def bulk_create(self, objs, *args, **kwargs):
+        raise VersionLocked("publish a period with survey_publish (results.publish_period), one at a time")
+
+
 class PublishedRelease(models.Model):
     """One published period of the results (``vru.web.survey.results.publish_period``): the ledger of the
     cells the public saw (``vru.analysis.disclosure`` ledger JSON; hidden cells as null, so it holds
@@ -189,6 +203,8 @@ class PublishedRelease(models.Model):
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     ledger = models.JSONField(help_text="The cells published (disclosure ledger format).")
     tables = models.JSONField(help_text="The tables as shown on the results page and in the CSV.")
+
+    objects = ReleaseQuerySet.as_manager()
 
     class Meta:
         ordering = ["slug", "-sequence"]
@@ -204,7 +220,52 @@ class PublishedRelease(models.Model):
     def save(self, *args, **kwargs):
         if self.pk is not None and not self._state.adding:
             raise VersionLocked(f"{self}: a published release is never changed")
+        self.check_release()
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise VersionLocked(f"{self}: a published release is never deleted")
+
+    def check_release(self) -> None:
+        """What every release must be, however it is written (``ValidationError`` naming the problem): a
+        well-formed period that has ended, published by someone holding ``survey.publish_results``, a
+        ledger in the disclosure format whose every published count is at least the threshold, and tables
+        whose every figure is a number, "suppressed" or "not available", every count (respondents,
+        comments) at least the threshold. It cannot prove the protection (``publish_period`` computes it);
+        it refuses a release that shows a small or unfinished figure."""
+        from vru.analysis import disclosure
+
+        from .results import MIN_N, NOT_AVAILABLE, SUPPRESSED, Period, PublishError
+
+        try:
+            period = Period.parse(self.period)
+        except (PublishError, ValueError) as exc:
+            raise ValidationError(f"period {self.period!r}: {exc}") from None
+        if str(period) != self.period or not period.has_ended():
+            raise ValidationError(f"period {self.period!r}: not a period that has ended, like 2026-Q3")
+        if self.published_by_id is None or not self.published_by.has_perm("survey.publish_results"):
+            raise ValidationError("a release is published by a user holding survey.publish_results")
+        ledger = self.ledger if isinstance(self.ledger, dict) else {}
+        if ledger.get("format") != disclosure.LEDGER_FORMAT or not isinstance(ledger.get("tables"), list):
+            raise ValidationError(f"the ledger is not in the format {disclosure.LEDGER_FORMAT!r}")
+        for table in ledger["tables"]:
+            for cell in table.get("cells", []):
+                n = cell.get("n")
+                if n is not None and not (isinstance(n, int | float) and n >= MIN_N):
+                    raise ValidationError(f"ledger {table.get('name')}: a published count of {n!r}, under "
+                                          f"{MIN_N}: hide it")
+        if not isinstance(self.tables, list) or not self.tables:
+            raise ValidationError("a release has its tables")
+        for table in self.tables:
+            counts = [i for i, c in enumerate(table.get("columns", [])[1:], start=1)
+                      if str(c).startswith(("Respondents", "Comments"))]
+            for row in table.get("rows", []):
+                for i, value in enumerate(row[1:], start=1):
+                    if value in (SUPPRESSED, NOT_AVAILABLE):
+                        continue
+                    if isinstance(value, bool) or not isinstance(value, int | float):
+                        raise ValidationError(f"table {table.get('key')}, {row[0]}: {value!r} is not a "
+                                              f"figure, {SUPPRESSED!r} or {NOT_AVAILABLE!r}")
+                    if i in counts and value < MIN_N:
+                        raise ValidationError(f"table {table.get('key')}, {row[0]}: a count of {value}, "
+                                              f"under {MIN_N}: hide it")

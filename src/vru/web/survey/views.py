@@ -19,6 +19,7 @@ import os
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -46,11 +47,13 @@ for _rate in (NETWORK_STARTS, NETWORK_WRONG_CODES, CODE_STARTS):
 
 
 def _ctx(q: Questionnaire, version, lang: str, page: str, **kw) -> dict:
+    """The template context; ``query`` (the start page's ``?c=CODE``) is kept on the language links."""
     t = {k.replace(".", "_"): q.text(lang, k) for k in q.d["strings"]["en"]}
     switch = []
     for other in q.languages:
         switch.append({"code": other, "name": q.language_name(other), "dir": q.direction(other),
-                       "url": reverse(f"survey:{page}", kwargs={"lang": other, **kw.get("url_kwargs", {})}),
+                       "url": reverse(f"survey:{page}", kwargs={"lang": other, **kw.get("url_kwargs", {})})
+                       + kw.get("query", ""),
                        "current": other == lang})
     return {"q": q, "version": version, "lang": lang, "dir": q.direction(lang), "t": t,
             "review": q.review(lang), "languages": switch, **kw}
@@ -127,14 +130,21 @@ def start(request, lang):
             if refused.message_id == "err.code_invalid":
                 LIMITER.hit("survey:wrong-codes", network, NETWORK_WRONG_CODES)
             ctx = _ctx(q, version, lang, "start", code=codes.display(code) if code else "",
-                       error=q.text(lang, refused.message_id))
+                       error=q.text(lang, refused.message_id), query=_code_query(code))
             return _no_store(render(request, "survey/start.html", ctx, status=refused.status))
         response = redirect("survey:code", lang=lang)
         response.set_cookie(COOKIE, resume, path=COOKIE_PATH, httponly=True, samesite="Strict",
                             secure=settings.SESSION_COOKIE_SECURE)
         return response
-    ctx = _ctx(q, version, lang, "start", code=codes.display(code) if codes.looks_valid(code) else "")
+    ctx = _ctx(q, version, lang, "start", code=codes.display(code) if codes.looks_valid(code) else "",
+               query=_code_query(code))
     return _no_store(render(request, "survey/start.html", ctx))
+
+
+def _code_query(code: str) -> str:
+    """``?c=CODE`` for the start page's language links, so that changing the language keeps the code
+    from the invitation link (only a well-formed code; the query string is never logged)."""
+    return f"?{urlencode({'c': codes.normalise(code)})}" if codes.looks_valid(code) else ""
 
 
 @never_cache
@@ -292,12 +302,12 @@ def _published_entry(request, entries):
 
 def _results_context(request):
     """The published releases (``?period=``: one of them; default the latest). With
-    ``accounts.view_unsuppressed`` and a purpose: the unsuppressed figures of any period, computed now,
-    audited, never recorded."""
+    ``accounts.view_unsuppressed``, a POST with a purpose: the unsuppressed figures of any period, computed
+    now, audited, never recorded. A GET never writes (not even the audit row)."""
     entries = results.published()
-    form = UnsuppressedForm(request.GET if "purpose" in request.GET else None)
     may_unsuppress = request.user.has_perm("accounts.view_unsuppressed")
-    if form.is_bound and may_unsuppress and form.is_valid():
+    form = UnsuppressedForm(request.POST if request.method == "POST" and may_unsuppress else None)
+    if form.is_bound and form.is_valid():
         period = form.cleaned_data["period"]
         audit(request, "view unsuppressed survey results", None,
               f"{form.cleaned_data['purpose']} (period {period or 'latest'})")
@@ -313,7 +323,10 @@ def _results_context(request):
 
 @never_cache
 @require_perms("survey.view_results")
+@require_http_methods(["GET", "POST"])
 def results_page(request):
+    if request.method == "POST" and not request.user.has_perm("accounts.view_unsuppressed"):
+        raise PermissionDenied("the unsuppressed figures need accounts.view_unsuppressed")
     return _no_store(render(request, "survey/staff/results.html", _results_context(request)))
 
 
