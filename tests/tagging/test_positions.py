@@ -242,6 +242,40 @@ def test_activations_file_is_validated(tmp_path):
     assert "already has an activation" in e.value.errors[0].reason
 
 
+def _acts_frame(rows):
+    df = pd.DataFrame(rows, columns=["device_id", "wearer_ref", "active_from", "active_to"])
+    for c in ("active_from", "active_to"):
+        df[c] = pd.to_datetime(df[c], utc=True)
+    return df
+
+
+@pytest.mark.parametrize("kind", ["pandas", "arrow"])
+def test_activations_given_as_a_table_are_checked_for_overlaps_like_a_file(tmp_path, kind):
+    rows = [("D1", "W1", "2024-03-01T00:00:00Z", "2024-03-05T00:00:00Z"),
+            ("D2", "W3", "2024-03-01T00:00:00Z", None),
+            ("D1", "W2", "2024-03-04T00:00:00Z", None),  # overlaps the first (D1 until 5 March)
+            ("D2", "W4", "2024-03-09T00:00:00Z", None),  # D2 is still open from 1 March
+            ("D3", "W5", "2024-03-01T00:00:00Z", "2024-03-02T00:00:00Z"),
+            ("D3", "W6", "2024-03-02T00:00:00Z", None),  # half-open: starts as the other ends, allowed
+            ("D4", "W7", "2024-03-02T00:00:00Z", "2024-03-01T00:00:00Z")]  # ends before it starts
+    df = _acts_frame(rows)
+    table = df if kind == "pandas" else pa.Table.from_pandas(df, preserve_index=False)
+    with pytest.raises(P.FeedError) as e:
+        P.read_activations(table)
+    got = [(x.row, x.column) for x in e.value.errors]
+    assert got == [(3, "active_from"), (4, "active_from"), (7, "active_to")]
+    assert "device 'D1' already has an activation that covers 2024-03-04T00:00:00Z" in \
+        e.value.errors[0].reason
+    assert "<activations table>" in str(e.value)
+    # an import given those activations stores nothing
+    with pytest.raises(P.FeedError):
+        P.import_positions(_csv(tmp_path, GOOD), table, tmp_path / "store", now=NOW)
+    assert not list((tmp_path / "store").rglob("*.parquet"))
+    # without the bad rows the same table is accepted
+    good = P.read_activations(_acts_frame([rows[i] for i in (0, 1, 4, 5)]))
+    assert good.num_rows == 4 and good.schema == S.ACTIVATIONS
+
+
 # --------------------------------------------------------------------------- the store
 
 

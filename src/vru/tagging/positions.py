@@ -361,8 +361,34 @@ def _ts_str(arr: pa.Array, i: int) -> str:
 # --------------------------------------------------------------------------- activations
 
 
+#: the name errors give for activations passed as a table (their rows are the table's, 1 = first)
+ACTIVATIONS_TABLE = Path("<activations table>")
+
+
+def _overlapping(dev: np.ndarray, f: np.ndarray, to: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Rows (among ``ok``) whose activation starts before the previous activation of the same device
+    ends (or while it is still open), the device's activations ordered by start, then row."""
+    n = len(dev)
+    mask = np.zeros(n, bool)
+    idx = np.flatnonzero(ok)
+    if len(idx) < 2:
+        return mask
+    codes = pd.factorize(dev[idx])[0]
+    fi, ti = f[idx].astype("datetime64[us]"), to[idx].astype("datetime64[us]")
+    order = np.lexsort((idx, fi.view("int64"), codes))
+    c, s, e = codes[order], fi[order], ti[order]
+    same = c[1:] == c[:-1]
+    prev_open, prev_end = np.isnat(e[:-1]), e[:-1]
+    with np.errstate(invalid="ignore"):
+        clash = same & (prev_open | (prev_end > s[1:]))
+    mask[idx[order[1:][clash]]] = True
+    return mask
+
+
 def _activation_frame(activations) -> pa.Table:
-    """Activations given as a table, not a file: checked for columns and types only."""
+    """Activations given as a table, not a file: checked for columns and types, then row by row like a
+    file (empty ids, active_to not after active_from, two activations of one device that overlap), the
+    rows numbered from 1 in the table's order; any error raises :class:`FeedError`."""
     if isinstance(activations, pd.DataFrame):
         activations = pa.Table.from_pandas(activations, preserve_index=False)
     missing = [c for c in ACTIVATION_COLUMNS if c not in activations.column_names]
@@ -372,7 +398,23 @@ def _activation_frame(activations) -> pa.Table:
         typ = activations[c].type
         if pa.types.is_timestamp(typ) and typ.tz is None:
             raise ValueError(f"activations column {c} has no time zone: give UTC times")
-    return activations.select(ACTIVATION_COLUMNS).cast(S.ACTIVATIONS)
+    t = activations.select(ACTIVATION_COLUMNS).cast(S.ACTIVATIONS)
+    n = t.num_rows
+    err = _Errors(ACTIVATIONS_TABLE, n, 1, ACTIVATION_COLUMNS)
+    dev, wearer = _as_array(t[S.DEVICE_ID]), _as_array(t[S.WEARER_REF])
+    a_from, a_to = _as_array(t[S.ACTIVE_FROM]), _as_array(t[S.ACTIVE_TO])
+    err.add(_null(_str(dev)), S.DEVICE_ID, lambda i: "the device id is empty")
+    err.add(_null(_str(wearer)), S.WEARER_REF, lambda i: "the wearer reference is empty")
+    err.add(_null(a_from), S.ACTIVE_FROM, lambda i: "active_from is empty")
+    f, to = a_from.to_numpy(zero_copy_only=False), a_to.to_numpy(zero_copy_only=False)
+    has = ~np.isnat(f) & ~np.isnat(to)
+    err.add(has & (to <= f), S.ACTIVE_TO, lambda i: f"{_ts_str(a_to, i)} is not after active_from "
+                                                     f"{_ts_str(a_from, i)}")
+    overlap = _overlapping(dev.to_numpy(zero_copy_only=False), f, to, ~err.bad())
+    err.add(overlap, S.ACTIVE_FROM, lambda i: f"device {_value(dev, i)} already has an activation that "
+                                              f"covers {_ts_str(a_from, i)}")
+    err.raise_if_any(MAX_ERRORS, "activations")
+    return t
 
 
 def read_activations(source, *, max_errors: int = MAX_ERRORS) -> pa.Table:
@@ -380,7 +422,8 @@ def read_activations(source, *, max_errors: int = MAX_ERRORS) -> pa.Table:
     active_to; active_to empty = still active), or from a pyarrow/pandas table.
 
     A file is validated row by row (empty ids, times without a zone, active_to not after active_from,
-    two activations of one device that overlap); any error refuses the file (:class:`FeedError`).
+    two activations of one device that overlap); any error refuses the file (:class:`FeedError`). A
+    table gets the same row checks (its rows numbered from 1; the file name ``<activations table>``).
     """
     if isinstance(source, (pa.Table, pd.DataFrame)):
         return _activation_frame(source)
@@ -399,18 +442,9 @@ def read_activations(source, *, max_errors: int = MAX_ERRORS) -> pa.Table:
     has = ~np.isnat(f) & ~np.isnat(to)
     err.add(has & (to <= f), S.ACTIVE_TO, lambda i: f"{_ts_str(a_to, i)} is not after active_from "
                                                      f"{_ts_str(a_from, i)}")
-    ok = ~err.bad()
-    if ok.any():
-        df = pd.DataFrame({"d": dev.to_numpy(zero_copy_only=False), "f": f, "t": to, "i": np.arange(n)})[ok]
-        df = df.sort_values(["d", "f", "i"])
-        prev_to = df.groupby("d")["t"].shift()
-        prev_open = df.groupby("d")["t"].transform(lambda s: s.isna().shift(fill_value=False))
-        prev_f = df.groupby("d")["f"].shift()
-        overlap = prev_f.notna() & (prev_open.astype(bool) | (prev_to > df["f"]))
-        mask = np.zeros(n, bool)
-        mask[df.loc[overlap, "i"].to_numpy()] = True
-        err.add(mask, S.ACTIVE_FROM, lambda i: f"device {_value(dev, i)} already has an activation that "
-                                               f"covers {_ts_str(a_from, i)}")
+    overlap = _overlapping(dev.to_numpy(zero_copy_only=False), f, to, ~err.bad())
+    err.add(overlap, S.ACTIVE_FROM, lambda i: f"device {_value(dev, i)} already has an activation that "
+                                              f"covers {_ts_str(a_from, i)}")
     err.raise_if_any(max_errors, "activations")
     return pa.table({S.DEVICE_ID: dev, S.WEARER_REF: wearer, S.ACTIVE_FROM: a_from, S.ACTIVE_TO: a_to},
                     schema=S.ACTIVATIONS)
