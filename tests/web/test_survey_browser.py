@@ -5,11 +5,11 @@ survey with JavaScript switched off; axe (WCAG 2.2 AA) on every survey page in e
 from __future__ import annotations
 
 import pytest
-from browser_util import PHONE, assert_accessible, open_page, screenshot
+from browser_util import DESKTOP, PHONE, assert_accessible, login, open_page, screenshot
 
 from vru.web.accounts.models import User
-from vru.web.survey import invitations
-from vru.web.survey.demo import load_and_publish
+from vru.web.survey import codes, invitations, results
+from vru.web.survey.demo import DEMO_RATES, generate, load_and_publish
 from vru.web.survey.models import Invitation, Response
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -149,3 +149,57 @@ def test_every_survey_page_in_every_language_passes_axe(browser, live_server):
     # the pages with a form error answer 400 on purpose (Chromium logs that); nothing else may be logged
     assert not page.watch.offhost
     assert not [e for e in page.watch.errors if "status of 400" not in e], page.watch.errors
+
+
+PASSWORD = "a long enough password 1"
+
+
+def _staff(email: str, role: str) -> str:
+    from django.contrib.auth.models import Group
+
+    user = User.objects.create_user(email, PASSWORD)
+    user.groups.add(Group.objects.get(name=role))
+    return user.email
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_the_results_and_invitation_pages_pass_axe(browser, live_server, viewport):
+    """axe WCAG 2.2 AA on the staff pages: the published results (tables), the unsuppressed form with
+    its errors and the unsuppressed figures; issuing invitations (the form, its error, the letters)."""
+    version = load_and_publish()
+    year = codes.iso_week()[0] - 1
+    generate(version, 80, year, DEMO_RATES, seed=5)
+    analyst = _staff("analyst.survey.browser@example.org", "analyst")
+    results.publish_period(f"{year}-Q4", User.objects.get(email=analyst), dimensions=("sex",))
+    page = open_page(browser, live_server.url, viewport)
+    login(page, live_server.url, analyst, PASSWORD)
+    page.goto(f"{live_server.url}/survey/results/")
+    assert page.locator("table").count() > 5
+    assert_accessible(page)
+    page.click("#show-unsuppressed")  # no purpose: the form's errors
+    page.wait_for_load_state("load")
+    assert page.locator(".govuk-error-message, .govuk-error-summary").count()
+    assert_accessible(page)
+    page.fill("#id_purpose", "checking the borough figures before the board")
+    page.fill("#id_period", f"{year}-Q4")
+    page.click("#show-unsuppressed")
+    page.wait_for_load_state("load")
+    assert "for use inside the unit only" in page.content()
+    assert_accessible(page)
+    page.watch.assert_clean()
+
+    police = open_page(browser, live_server.url, viewport)
+    login(police, live_server.url, _staff("police.survey.browser@example.org", "police analyst"), PASSWORD)
+    police.goto(f"{live_server.url}/survey/staff/invitations/")
+    assert_accessible(police)
+    police.fill("#id_count", "5")  # under the minimum: the error next to the field
+    police.click("#issue")
+    police.wait_for_load_state("load")
+    assert "Issue at least 20 codes" in police.content()
+    assert_accessible(police)
+    police.fill("#id_count", "20")
+    police.click("#issue")
+    police.wait_for_load_state("load")
+    assert police.locator("img").count() == 20  # the QR codes
+    assert_accessible(police)
+    police.watch.assert_clean()
