@@ -134,8 +134,17 @@ def test_two_caseworkers_closing_a_case_at_once_close_it_once_and_neither_gets_a
     need = Need.objects.create(referral=r, category="exit", desired_outcome="Leaves the line")
     data = base.closing_post(need, timezone.localdate())
     url = reverse("referrals:close", args=[r.pk])
-    got = _post_in_threads([(_client(w.cw_a), url, data), (_client(w.cw_a2), url, data)])
+    posts = [(_client(w.cw_a), url, data), (_client(w.cw_a2), url, data)]
+    got = _post_in_threads(posts)
     assert not [g for g in got if isinstance(g, Exception)], got
     assert [g.status_code for g in got] == [302, 302], [g.status_code for g in got]
     assert Closure.objects.filter(referral=r).count() == 1
     assert AuditLog.objects.filter(action="close case", object_id=str(r.pk)).count() == 1
+    # whichever came second, before or after the first had ended, is told so on the case page
+    told = [
+        c
+        for c, _, _ in posts
+        for m in c.get(reverse("referrals:case", args=[r.pk])).context["messages"]
+        if "closed by someone else" in str(m) or "is closed" in str(m)
+    ]
+    assert len(told) == 1

@@ -435,8 +435,9 @@ def review_risk(request, pk, note):
 @require_http_methods(["GET", "POST"])
 def close(request, pk):
     r = _open_case(request, pk)
-    if r.status != "accepted":
-        raise Http404("the case is not open")
+    if r.status != "accepted":  # closed already (by someone else a moment ago, perhaps): say so
+        messages.error(request, f"Case {r.reference} is closed.")
+        return redirect("referrals:case", pk=r.pk)
     form = ClosureForm(request.POST or None, referral=r)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
