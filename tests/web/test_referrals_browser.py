@@ -332,13 +332,23 @@ def test_the_other_pages_of_the_app_on_a_phone(browser, live_server):
     ]:
         page.goto(f"{base}/referrals/cases/{case.pk}/{path}", wait_until="load")
         _check(page, name, seen)
+    # no provider is the triage hub here: the manager's landing page says so, and that referrals wait
+    page.goto(f"{base}/referrals/", wait_until="load")
+    assert "No provider is marked as the central triage hub" in page.locator("#no-hub").inner_text()
+    _check(page, "cases-no-hub", seen)
+    # the case has no need yet: closing it is refused with the message next to the outcomes' place
+    page.goto(f"{base}/referrals/cases/{case.pk}/close/", wait_until="load")
+    _submit(page)
+    assert "Record at least one need" in page.locator("#id_outcomes-error").inner_text()
+    page.locator(".govuk-error-summary a[href='#id_outcomes']").click()
+    _check(page, "close-no-need", seen)
     # restrict the case to the manager: the caseworker then meets the break-glass page
     page.goto(f"{base}/referrals/cases/{case.pk}/access/", wait_until="load")
     page.check("#id_restricted")
     page.locator("label[for^=id_allowed_staff_]", has_text="Manager.Browser").click()
     _submit(page)
     assert "/access/" not in page.url, page.content()[:2000]
-    _clean(page)
+    _clean(page, bad_requests=1)  # the closure refused on purpose
     page.context.close()
 
     page = _signed_in(browser, live_server, people["caseworker"])
@@ -357,4 +367,4 @@ def test_the_other_pages_of_the_app_on_a_phone(browser, live_server):
     assert "Police called out of hours" in page.locator("main").inner_text()
     _clean(page)
     page.context.close()
-    assert len(seen) == 10
+    assert len(seen) == 12
