@@ -352,3 +352,57 @@ def test_ledger_through_the_cli_and_bad_ledgers(tmp_path):
     bad.write_text('{"format": "vru disclosure ledger, version 1", "tables": [{"population": "x"}]}')
     run = CliRunner().invoke(main, ["confidence", "--microdata", str(path), "--ledger", str(bad)])
     assert run.exit_code != 0 and "table 0" in run.output and "Traceback" not in run.output
+
+
+def test_the_cli_warns_on_stderr_without_a_ledger(tmp_path):
+    from click.testing import CliRunner
+
+    from vru.cli import main
+
+    path, _ = responses(syn.generate(seed=5, per_borough=10), tmp_path, "w")
+    run = CliRunner().invoke(main, ["confidence", "--microdata", str(path), "--by", "sex"])
+    assert run.exit_code == 0, run.output
+    assert "warning: no --ledger" in run.stderr and "warning" not in run.stdout
+    assert pd.read_csv(__import__("io").StringIO(run.stdout)).columns[0] != "warning: no --ledger"
+    ledger = tmp_path / "ledger.json"
+    run = CliRunner().invoke(main, ["confidence", "--microdata", str(path), "--by", "sex", "--ledger",
+                                    str(ledger)])
+    assert run.exit_code == 0 and run.stderr == "", run.stderr
+
+
+def _waiting_for_a_lock(pid: int) -> bool:
+    """Whether process ``pid`` is blocked on a file lock (Linux: a ``->`` line of /proc/locks)."""
+    from pathlib import Path
+
+    return any("->" in line and f" {pid} " in line for line in Path("/proc/locks").read_text().splitlines())
+
+
+def test_two_ledger_writers_at_once_keep_both_releases(tmp_path):
+    """The ledger is locked from reading to writing: a second `vru confidence --ledger` waits for the first
+    and protects its table together with the first's cells, instead of overwriting them."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    if not Path("/proc/locks").exists():
+        pytest.skip("needs Linux's /proc/locks to see a process waiting for the lock")
+    path, _ = responses(syn.generate(seed=5, per_borough=10), tmp_path, "c")
+    ledger = tmp_path / "ledger.json"
+    with d.ledger_lock(ledger):  # the first writer, holding the ledger
+        second = subprocess.Popen(
+            [sys.executable, "-c", "from vru.cli import main; main()", "confidence", "--microdata", str(path),
+             "--by", "sex", "--ledger", str(ledger)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        deadline = time.monotonic() + 120
+        while not _waiting_for_a_lock(second.pid) and second.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        waited = _waiting_for_a_lock(second.pid)
+        api.confidence(microdata=path, by="age_band", ledger=ledger)  # the first writer's release
+    out, err = second.communicate(timeout=300)
+    assert waited, f"the second writer did not wait for the lock (exit {second.returncode}): {err}"
+    assert second.returncode == 0, err
+    tables = d.Ledger.read(ledger).tables
+    assert len(tables) == 2, "a release was lost"
+    assert sorted(tuple(sorted(c["labels"])) for t in tables for c in t["cells"][:1]) == [("age_band",),
+                                                                                          ("sex",)]

@@ -273,9 +273,20 @@ def confidence(warehouse, measure, as_of, microdata, by, min_n, ledger, fmt, out
     """Trust and confidence in the police by borough (MOPAC Public Attitude Survey), with the
     significance of changes; or, with --microdata, weighted shares by group with small cells
     suppressed."""
+    from contextlib import nullcontext  # noqa: PLC0415
+
+    from vru.analysis.disclosure import ledger_lock  # noqa: PLC0415
+
     groups = [b.strip() for b in by.split(",")]
-    df = _run(api.confidence, warehouse, measure=measure, as_of=as_of, microdata=microdata,
-              by=groups[0] if len(groups) == 1 else groups, min_n=min_n, ledger=ledger)
+    if microdata is not None and ledger is None:
+        click.echo("warning: no --ledger: this table is protected on its own, not together with the tables "
+                   "published before; a table published beside it (another period, a year to date, the "
+                   "other order of --by, a margin) can give a suppressed cell away. Keep a ledger for "
+                   "everything you publish.", err=True)
+    # the ledger is locked from reading to writing, so two runs at once cannot drop each other's cells
+    with ledger_lock(ledger) if microdata is not None and ledger is not None else nullcontext():
+        df = _run(api.confidence, warehouse, measure=measure, as_of=as_of, microdata=microdata,
+                  by=groups[0] if len(groups) == 1 else groups, min_n=min_n, ledger=ledger)
     text = df.to_json(orient="records", date_format="iso", indent=2) if fmt == "json" \
         else csvsafe.safe_frame(df).to_csv(index=False, quoting=csvsafe.QUOTING)
     if out is None:

@@ -96,6 +96,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -446,6 +447,23 @@ class Release:
     tables: list[Protected]
     audit: pd.DataFrame
     min_n: int
+
+
+@contextmanager
+def ledger_lock(path):
+    """Hold an exclusive lock on the ledger file ``path`` (on ``<path>.lock``, ``fcntl.flock``) from
+    reading it to writing it back: two releases protected at once would each be protected without the
+    other, and the second write would drop the first's cells. A second writer waits for the first."""
+    import fcntl  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    lock = Path(path).with_name(Path(path).name + ".lock")
+    with open(lock, "a+b") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 @dataclass
