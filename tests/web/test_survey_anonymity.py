@@ -240,3 +240,41 @@ def test_every_answer_post_must_carry_the_version(version):
     assert "The survey has changed" in r.content.decode()
     assert Draft.objects.get().answers == {}
     assert c.post("/survey/en/check/", {}).status_code == 400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_drafts_written_before_the_change_are_migrated_without_their_hash():
+    """0004: a draft whose code was burnt, or whose code is still unused (burnt now), becomes verified and
+    loses the hash; a draft whose code another draft used could never complete and is deleted."""
+    import uuid
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from vru.web.survey import codes
+
+    before, after = [("survey", "0003_draft_code_burnt")], [("survey", "0005_draft_without_invitation")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    version = old.get_model("survey", "QuestionnaireVersion").objects.create(
+        slug="victim-voice", number=1, status="live", definition={})
+    batch = old.get_model("survey", "InvitationBatch").objects.create(issued_by_id=_police().pk, size=20)
+    Invitation, Draft = old.get_model("survey", "Invitation"), old.get_model("survey", "Draft")
+    h = {name: codes.code_hash(codes.new_code(), "invitation") for name in ("burnt", "unused", "taken")}
+    Invitation.objects.create(batch=batch, code_hash=h["burnt"], used=True)
+    Invitation.objects.create(batch=batch, code_hash=h["unused"], used=False)
+    Invitation.objects.create(batch=batch, code_hash=h["taken"], used=True)
+    rows = {}
+    for name, burnt in (("burnt", True), ("unused", False), ("taken", False), ("open", False)):
+        rows[name] = Draft.objects.create(key_hash=uuid.uuid4().hex, version=version, answers={"q": name},
+                                          invitation_hash="" if name == "open" else h[name],
+                                          code_burnt=burnt, expires=999999).pk
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    new = executor.loader.project_state(after).apps
+    drafts = {d["id"]: d for d in new.get_model("survey", "Draft").objects.values()}
+    assert drafts[rows["burnt"]]["verified"] and drafts[rows["unused"]]["verified"]
+    assert not drafts[rows["open"]]["verified"] and rows["taken"] not in drafts
+    assert "invitation_hash" not in drafts[rows["burnt"]]
+    assert new.get_model("survey", "Invitation").objects.filter(used=True).count() == 3
