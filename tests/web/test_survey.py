@@ -400,6 +400,7 @@ def test_the_invitation_command_writes_letters_sms_and_qr_codes(version, police,
                  out=str(out), qr_dir=str(tmp_path / "qr"), stdout=io.StringIO())
     rows = out.read_text().splitlines()
     assert len(rows) == 21 and rows[0] == '"code","link","letter","sms"'
+    assert "used up when you start" in rows[1] and "cannot be linked" not in rows[1]
     assert len(list((tmp_path / "qr").glob("*.svg"))) == 20
     assert Invitation.objects.count() == 20
     from django.core.management.base import CommandError

@@ -26,7 +26,8 @@ MIN_BATCH = 20
 
 LETTER = ("We would like to hear about your experience of reporting a crime to the police. The survey is "
           "anonymous and takes about 10 minutes. Go to {link} or scan the QR code, and enter this code when "
-          "asked: {code}. The code can be used once. Your answers cannot be linked to you or to your crime.")
+          "asked: {code}. The code starts one survey and is used up when you start. Your answers are kept "
+          "without your name, your code or your crime reference.")
 SMS = "Tell us how the police treated you (anonymous, 10 min): {link}"
 
 
