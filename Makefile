@@ -24,13 +24,12 @@ report: $(VENV)/.runtime
 	$(BIN)/vru init --warehouse $(WAREHOUSE)
 	$(BIN)/vru report --warehouse $(WAREHOUSE) --out $(REPORT)
 
-## Run the whole test suite (installs test tools, and Chromium/Java for browser and Spark tests);
-## the web tests run on PostgreSQL first (when a local server is installed), then everything on SQLite.
+## Run the whole test suite on every core (installs test tools, and Chromium/Java for browser and Spark
+## tests): the web tests on PostgreSQL (installed and started when missing), then the rest on SQLite.
 test: $(VENV)/.test
 	bash scripts/ensure-system-deps.sh
 	$(BIN)/ruff check src tests benchmarks scripts
-	bash scripts/test-web-postgres.sh
-	$(BIN)/pytest
+	bash scripts/test-all.sh
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check src tests benchmarks scripts

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the web platform's tests (tests/web) against PostgreSQL; the main suite runs them on SQLite.
+# Runs the web platform's tests (tests/web) against PostgreSQL; scripts/test-all.sh then runs the rest on SQLite.
 #
 # Makes PostgreSQL available first, on Debian/Ubuntu as root (or with sudo):
 #   - installs it (apt-get install postgresql) when it is absent, and lets local test connections in
@@ -91,7 +91,10 @@ if ! psql "$URL" -tAc "select 1" >/dev/null 2>&1; then
 fi
 
 # Browser tests (marker "browser") run once, in the main suite on SQLite: what they check is the pages,
-# not the database; every other web test runs here on PostgreSQL too.
-[ $# -eq 0 ] && set -- tests/web -m "not browser"  # or the test files and options given
+# not the database; every other web test runs here, on every core (pytest-xdist gives each worker its own
+# test database). With arguments, just those test files and options.
+[ $# -eq 0 ] && set -- tests/web -m "not browser" -n auto --dist loadfile
 echo "running $* on PostgreSQL ($PGHOST_:$PGPORT_, database $PGDB_)" >&2
 VRU_TEST_DATABASE_URL="$URL" .venv/bin/pytest -q -p no:cacheprovider "$@"
+# Tell scripts/test-all.sh that the web tests did run here (it then leaves them out of the SQLite pass).
+if [ -n "${VRU_PG_RAN_FILE:-}" ]; then echo ran > "$VRU_PG_RAN_FILE"; fi

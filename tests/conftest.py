@@ -101,3 +101,16 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+_WEB = Path(__file__).resolve().parent / "web"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Mark every test under tests/web ``web`` before ``-m`` selects: `make test` runs them on PostgreSQL
+    (scripts/test-web-postgres.sh) and then keeps only the browser tests and the ``sqlite`` ones when the
+    main suite runs on SQLite (scripts/test-all.sh)."""
+    for item in items:
+        if _WEB in item.path.parents:
+            item.add_marker(pytest.mark.web)

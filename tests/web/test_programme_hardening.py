@@ -248,6 +248,7 @@ def test_the_worst_case_sum_cannot_overflow():
     assert MAX_COUNT * len(AGE_BAND_FIELDS) < 2**31 - 1
 
 
+@pytest.mark.sqlite
 @pytest.mark.skipif(not SQLITE, reason="PostgreSQL's int4 columns could never hold the value")
 def test_a_row_stored_before_the_bounds_does_not_take_the_register_down(world, settings, london_warehouse):
     """A database that kept the attack row (written before these bounds; the migration's check names it
