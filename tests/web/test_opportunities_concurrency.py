@@ -164,7 +164,10 @@ def test_lowering_capacity_while_people_book_gives_a_message_never_a_500():
 
         responses = _in_parallel(len(clients), work)
         assert not [r for r in responses if isinstance(r, Exception)], responses
-        assert all(r.status_code in (200, 302) for r in responses)
+        codes = [r.status_code for r in responses]
+        # a booking that comes after a saved edit finds the item back in moderation: not found (404)
+        allowed = (200, 302, 404) if codes[0] == 302 else (200, 302)
+        assert codes[0] in (200, 302) and all(c in allowed for c in codes[1:]), codes
         opp = Opportunity.objects.get(pk=opp.pk)
         active = Registration.objects.filter(opportunity=opp, cancelled__isnull=True).count()
         assert opp.places_taken == active + 3 and opp.places_taken <= opp.capacity
