@@ -44,6 +44,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
@@ -134,12 +135,15 @@ def _crimes_frame(crimes) -> pd.DataFrame:
     df = df[list(CRIME_COLUMNS)].copy()
     for c in (s.TIME_FROM, s.TIME_TO):
         df[c] = _utc(df[c], "crimes", c)
-    for i, r in enumerate(df.itertuples(index=False)):
-        if pd.isna(r.time_from) or pd.isna(r.time_to) or r.time_to < r.time_from:
-            raise ValueError(f"crimes row {i + 1} ({r.crime_version_id}): time_to must not be before "
-                             "time_from, and both are required")
-        if not (np.isfinite(r.easting) and np.isfinite(r.northing)):
-            raise ValueError(f"crimes row {i + 1} ({r.crime_version_id}): easting/northing missing")
+    bad_time = (df[s.TIME_FROM].isna() | df[s.TIME_TO].isna() | (df[s.TIME_TO] < df[s.TIME_FROM])).to_numpy()
+    xy = df[[s.EASTING, s.NORTHING]].to_numpy(dtype="float64", na_value=np.nan)
+    bad_xy = ~np.isfinite(xy).all(axis=1)
+    for i in np.flatnonzero(bad_time | bad_xy)[:1]:  # the first bad row, as the row loop reported it
+        cv = df[s.CRIME_VERSION_ID].iloc[i]
+        if bad_time[i]:
+            raise ValueError(f"crimes row {i + 1} ({cv}): time_to must not be before time_from, and both "
+                             "are required")
+        raise ValueError(f"crimes row {i + 1} ({cv}): easting/northing missing")
     if df[s.CRIME_VERSION_ID].duplicated().any():
         dup = df.loc[df[s.CRIME_VERSION_ID].duplicated(), s.CRIME_VERSION_ID].iloc[0]
         raise ValueError(f"crimes: crime_version_id {dup} appears twice")
@@ -404,17 +408,16 @@ def compiled_query(params: Params, dialect: str) -> tuple[str, tuple[str, ...], 
 
 
 def _register(con, name: str, data, what: str, bounds: tuple[float, float] | None = None) -> None:
-    """Register ``data`` (an Ibis table or a frame) on ``con`` as the view ``name`` (temporary on Spark;
-    in the connection's catalog on DuckDB, dropped by :func:`_drop`), its columns cast to the types of
-    the compiled query. On DuckDB a frame is handed over as Arrow (no copy), not as an Ibis memtable."""
+    """Register ``data`` (an Ibis table or a frame) on ``con`` as the temporary view ``name`` (dropped by
+    :func:`_drop`), its columns cast to the types of the compiled query. On DuckDB in plain SQL
+    (:func:`_register_duckdb`; through Ibis only for a table holding an Ibis memtable, which Ibis must
+    register itself)."""
     needed = _SCHEMAS[what]
     times = [c for c, typ in needed.items() if typ.startswith("timestamp")]
-    if con.name == "duckdb" and not isinstance(data, ir.Table):
-        df = _frame(data, what, tuple(needed), times)
-        con.con.register(name + "_src", df)
-        t = con.table(name + "_src")
-    else:
-        t = _as_table(data, what, tuple(needed), times)
+    if con.name == "duckdb" and not (isinstance(data, ir.Table) and data.op().find(ops.InMemoryTable)):
+        _register_duckdb(con, name, data, what, bounds)
+        return
+    t = _as_table(data, what, tuple(needed), times)
     t = t.select(*[t[c].cast(typ).name(c) for c, typ in needed.items()])
     if bounds is not None:  # whole seconds, UTC: the literal is pushed down to the Parquet scan
         lo, hi = (datetime.fromtimestamp(b, UTC) for b in bounds)
@@ -422,11 +425,41 @@ def _register(con, name: str, data, what: str, bounds: tuple[float, float] | Non
     con.create_view(name, t, overwrite=True)
 
 
+_DUCKDB_TYPES = {"string": "VARCHAR", "float64": "DOUBLE", "timestamp('UTC')": "TIMESTAMPTZ"}
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _register_duckdb(con, name: str, data, what: str, bounds: tuple[float, float] | None) -> None:
+    """:func:`_register` on DuckDB in plain SQL: a temporary view casting the columns, over the frame
+    handed over as Arrow or over the Ibis table's own SQL (compiling a view through Ibis cost more than a
+    tenth of a second per input, as much as a tenth of the whole run)."""
+    needed = _SCHEMAS[what]
+    if isinstance(data, ir.Table):
+        _check_columns(what, data.columns, needed)
+        source = f"({con.compile(data)})"
+    else:
+        times = [c for c, typ in needed.items() if typ.startswith("timestamp")]
+        con.con.register(name + "_src", _frame(data, what, tuple(needed), times))
+        source = _quote(name + "_src")
+    cols = ", ".join(f"CAST({_quote(c)} AS {_DUCKDB_TYPES[typ]}) AS {_quote(c)}" for c, typ in needed.items())
+    where = ""
+    if bounds is not None:  # whole seconds, UTC: pushed down to the Parquet scan
+        lo, hi = (datetime.fromtimestamp(b, UTC).strftime("%Y-%m-%d %H:%M:%S+00") for b in bounds)
+        ft = _quote(s.FIX_TIME)
+        where = f" WHERE {ft} >= TIMESTAMPTZ '{lo}' AND {ft} <= TIMESTAMPTZ '{hi}'"
+    con.con.execute(f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS SELECT {cols} FROM {source} t{where}")
+
+
 def _drop(con, name: str) -> None:
     try:
-        con.drop_view(name, force=True)
         if con.name == "duckdb":
+            con.con.execute(f"DROP VIEW IF EXISTS {_quote(name)}")
             con.con.unregister(name + "_src")
+        else:
+            con.drop_view(name, force=True)
     except Exception:  # a failed run may not have created it; nothing else refers to it
         pass
 
@@ -503,7 +536,7 @@ def _finish(raw: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, pd.DataFra
         return _empty()
     df = df.sort_values(key + ["_visit", s.SEQ], kind="stable")
     df["_vn"] = df.groupby(key)["_visit"].rank(method="dense").astype(int)
-    df[s.VISIT] = df["_vn"].map(visit_letters)
+    df[s.VISIT] = df["_vn"].map({v: visit_letters(v) for v in df["_vn"].unique()})  # one call per letter
     t = pd.to_datetime(df["_t"].round().astype("int64"), unit="s", utc=True).astype("datetime64[us, UTC]")
     ft = pd.to_datetime(df[s.FIX_TIME], utc=True).astype("datetime64[us, UTC]")
     df[s.FIX_TIME] = ft.where(ft.notna(), t)
