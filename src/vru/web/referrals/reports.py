@@ -192,7 +192,7 @@ class NotYetPublished(Exception):
         self.year, self.period, self.publish_by = year, year_label(year), publish_by(year)
         super().__init__(
             f"The figures of {self.period} are published once every referral of that year is decided and "
-            f"every case closed, and on {self.publish_by:%-d %B %Y} at the latest."
+            f"every case closed, and on {self.publish_by.day} {self.publish_by:%B %Y} at the latest."
         )
 
     def as_dict(self) -> dict:
