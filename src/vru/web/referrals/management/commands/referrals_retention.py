@@ -1,7 +1,8 @@
-"""Referrals past their retention period (closed, declined, submitted and never decided, intelligence
-included, or drafts, their last step more than VRU_REFERRALS_RETENTION_DAYS ago, default six years): listed,
-and with --anonymise --user erased (the person's details deleted, free text blanked, the figures kept), each
-erasure one audit row of the named user. docs/web-referrals.md, "Retention"."""
+"""Referrals past their retention period (every state: closed, declined, submitted and never decided,
+intelligence included, drafts, and accepted cases, allocated or not, their last step more than
+VRU_REFERRALS_RETENTION_DAYS ago, default six years): listed, and with --anonymise --user erased (the person's
+details deleted, free text blanked, dates coarsened to the month, the figures kept), each erasure one audit
+row of the named user. docs/web-referrals.md, "Subject access and erasure"."""
 
 from datetime import date
 
