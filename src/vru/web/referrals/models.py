@@ -2,8 +2,9 @@
 
 The young person's identifying details (:class:`YoungPerson`: name, date of birth, contact) are kept apart
 from the case facts (:class:`Referral` and the casework records), so that erasure at the end of retention
-deletes them and blanks free text while every figure the reports count (borough, gender, age at referral,
-dates, indicators, outcomes) stays. Every URL names a referral by its UUID; pages, titles, logs and the audit
+deletes them, blanks free text and coarsens every date to its month while every figure the reports count
+(type, sector, borough, gender, referral month, decision, outcomes, days to first contact) stays
+(``services.anonymise``). Every URL names a referral by its UUID; pages, titles, logs and the audit
 log name it by its reference (``RR-`` and eight characters), never by the person.
 
 Allocations, change records, break-glass openings and disclosures are append-only (:class:`AppendOnly`): the
