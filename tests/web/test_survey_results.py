@@ -163,3 +163,32 @@ def test_results_pages_published_and_unsuppressed_with_audit(data):
     assert rows[0] == ["table", "title", "row", "column", "value", "status"] and len(rows) > 100
     _, prov = _user("prov@example.org", "provider")
     assert prov.get("/survey/results/").status_code == 403
+
+
+def test_each_group_gets_the_change_against_the_same_period_published_a_year_before():
+    """The change per borough, crime type or group: this year's published share minus the share published
+    for the same period a year before (both already public; a hidden share hides the change)."""
+    version = load_and_publish()
+    generate(version, 300, 2024, BEFORE, seed=21)
+    generate(version, 300, 2025, RATES, seed=22)
+    analyst, _ = _user("an-change@example.org", "analyst")
+    first = results.publish_period("2024-Q4", analyst, dimensions=("sex",))
+    assert all(t["columns"][-1] != "Change (points)" for t in first.tables if t["key"].endswith("-by-sex"))
+    second = results.publish_period("2025-Q4", analyst, dimensions=("sex",))
+    then = {t["key"]: {r[0]: r[2] for r in t["rows"]} for t in first.tables}
+    shown = hidden = 0
+    for t in second.tables:
+        if not t["key"].endswith("-by-sex"):
+            continue
+        assert t["columns"][-2:] == ["% satisfied 2024", "Change (points)"]
+        for row in t["rows"]:
+            assert row[-2] == then[t["key"]][row[0]]  # the share as published a year before
+            if isinstance(row[2], float) and isinstance(row[-2], float):
+                assert row[-1] == round(row[2] - row[-2], 1)
+                shown += 1
+            else:
+                assert row[-1] == "suppressed"
+                hidden += 1
+    assert shown and hidden and shown + hidden == 5 * 6  # five stages: four sexes, not answered, London
+    preview = results.preview("2025-Q4", unsuppressed=True, dimensions=("sex",))
+    assert all(t.columns[-1] != "Change (points)" for t in preview["tables"] if t.key.endswith("-by-sex"))

@@ -330,8 +330,14 @@ def _change(now, before):
 
 
 def render(cells: Cells, q: Questionnaire, period: Period, df: pd.DataFrame, *,
-           dimensions: tuple[str, ...] = DIMENSIONS) -> list[Table]:
-    """The tables as people see them (HTML page and CSV), from the protected cells of one release."""
+           dimensions: tuple[str, ...] = DIMENSIONS,
+           year_before: dict[str, Table] | None = None) -> list[Table]:
+    """The tables as people see them (HTML page and CSV), from the protected cells of one release.
+
+    ``year_before``: the published tables of the same period a year before (:func:`previous_published`), by
+    key. Where given, each table by borough, crime type or group gets that year's share of each category
+    and the change in points: both shares are published figures, so the change publishes nothing new (a
+    share hidden in either year hides the change)."""
     quarters = available_quarters(df, period)
     prev_quarters = available_quarters(df, period.previous_year())
     title = period.title()
@@ -361,13 +367,21 @@ def render(cells: Cells, q: Questionnaire, period: Period, df: pd.DataFrame, *,
     for dim in dimensions:
         question = q.questions[dim]
         for s in stages:
+            key = f"{s}-by-{dim}"
+            before_t = (year_before or {}).get(key)
+            before = {} if before_t is None else {row[0]: row[2] for row in before_t.rows}
             rows = []
             for cat in [*_categories(q, dim), TOTAL]:
                 label = ("Not answered" if cat == NOT_ANSWERED else "London" if cat == TOTAL
                          else q.option_label("en", question, cat))
-                rows.append([label, *stage_share(s, dim, (cat,))])
-            out.append(Table(f"{s}-by-{dim}", f"{stage_labels[s]} by {dim.replace('_', ' ')}, {title}", cols,
-                             rows))
+                now = stage_share(s, dim, (cat,))
+                if before_t is None:
+                    rows.append([label, *now])
+                else:
+                    then = before.get(label, NOT_AVAILABLE)
+                    rows.append([label, *now, then, _change(now[1], then)])
+            columns = cols if before_t is None else [*cols, f"% satisfied {prev_title}", "Change (points)"]
+            out.append(Table(key, f"{stage_labels[s]} by {dim.replace('_', ' ')}, {title}", columns, rows))
     for s in stages:
         t = Table(f"{s}-by-quarter", f"{stage_labels[s]} by quarter, {title}",
                   [*cols, "% satisfied a year before", "Change (points)"])
@@ -395,6 +409,12 @@ def render(cells: Cells, q: Questionnaire, period: Period, df: pd.DataFrame, *,
                      note="Coded by keywords (docs/web-survey.md); the comments themselves are never "
                           "published."))
     return out
+
+
+def previous_published(slug: str, period: Period) -> dict[str, Table] | None:
+    """The published tables of the same period a year before, by key (None if it was not published)."""
+    entry = PublishedRelease.objects.filter(slug=slug, period=str(period.previous_year())).first()
+    return None if entry is None else {t["key"]: Table(**t) for t in entry.tables}
 
 
 def _questionnaire(slug: str) -> Questionnaire | None:
@@ -429,7 +449,9 @@ def preview(period: Period | str | None = None, *, unsuppressed: bool = False, s
         return out
     ledger = None if unsuppressed else ledger_from_db(slug)
     cells, _ = protect(tables, ledger=ledger, unsuppressed=unsuppressed)
-    out.update(tables=render(cells, q, period, df, dimensions=dimensions), available=True,
+    year_before = None if unsuppressed else previous_published(slug, period)
+    out.update(tables=render(cells, q, period, df, dimensions=dimensions, year_before=year_before),
+               available=True,
                n=int(df["quarter"].isin(available_quarters(df, period)).sum()) if unsuppressed else None)
     return out
 
@@ -461,7 +483,7 @@ def publish_period(period: Period | str, user, *, slug: str = "victim-voice", to
         raise PublishError(f"period {period} cannot be protected: {e}") from None
     book = disclosure.Ledger.empty()
     book.record(rel)
-    shown = render(cells, q, period, df, dimensions=dimensions)
+    shown = render(cells, q, period, df, dimensions=dimensions, year_before=previous_published(slug, period))
     try:
         with transaction.atomic():
             return PublishedRelease.objects.create(
