@@ -235,7 +235,8 @@ def test_synthetic_survey_round_trip(warehouse, tmp_path):
     assert r.exit_code == 0 and "synthetic" in r.output
     r = run("confidence", "--microdata", f, "--by", "sex", "--min-n", 50)
     assert r.exit_code == 0, r.output
-    df = pd.read_csv(io.StringIO(r.output))
+    df = pd.read_csv(io.StringIO(r.stdout))  # the table alone: the no-ledger warning goes to stderr
+    assert "--ledger" in r.stderr and "--ledger" not in r.stdout
     shown = df[~df["suppressed"]]
     assert (shown["n"] >= 50).all()
     r = run("ingest", "--warehouse", warehouse, f)
