@@ -157,7 +157,7 @@ def _year_cases(w, n: int, day: str) -> list:
 
 def test_a_years_figures_wait_for_its_cases_then_are_published_once(w, settings, monkeypatch):
     from vru.web.referrals import reports
-    from vru.web.referrals.models import PublishedFigures
+    from vru.web.referrals.models import PublishedFigures, Referral
 
     settings.VRU_REFERRALS_MIN_N = 3
     monkeypatch.setattr(reports, "_today", lambda: date(2026, 6, 1))  # 2025-26 ended two months ago
@@ -166,6 +166,11 @@ def test_a_years_figures_wait_for_its_cases_then_are_published_once(w, settings,
         base.close_case(w, c, date(2025, 9, 1), involvement="ceased")
     for c in cases[4:7]:
         base.close_case(w, c, date(2025, 9, 1), involvement="no_change")
+    # three accepted and not engaged, three declined: every part of every rate at least 3 (the chain's rule)
+    for c in _year_cases(w, 3, "2025-06-01"):
+        base.close_case(w, c, date(2025, 9, 1), engaged=False, involvement="no_change")
+    for c in _year_cases(w, 3, "2025-06-01"):
+        Referral.objects.filter(pk=c.pk).update(status="declined")
     a = client(w.analyst)
     # one case of the year is open: nothing is published yet, and the page says when it will be
     page = a.get(reverse("referrals:reports")).content.decode()

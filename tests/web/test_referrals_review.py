@@ -11,7 +11,7 @@ from django.utils import timezone
 from test_referrals import BRENT, client, make_case
 
 from vru.web.accounts.models import AuditLog
-from vru.web.referrals.models import Need, RiskNote
+from vru.web.referrals.models import Contact, Need, Rescue, RiskNote
 
 pytestmark = pytest.mark.django_db
 w = base.w  # the fixture
@@ -24,6 +24,12 @@ def _case_urls(w) -> list[tuple[str, object, str, dict]]:
     Need.objects.create(referral=r, category="exit", desired_outcome="Leaves the line")
     note = RiskNote.objects.create(
         referral=r, level="high", text="Debt to a dealer", review_on=timezone.localdate(), created_by=w.cw_a
+    )
+    contact = Contact.objects.create(
+        referral=r, when=timezone.now(), kind="session", attendance="attended", recorded_by=w.cw_a
+    )
+    rescue = Rescue.objects.create(
+        referral=r, county="Norfolk", police_force="Norfolk", rescued_on=timezone.localdate()
     )
     waiting = make_case(w, status="submitted")
     unallocated = make_case(w, status="accepted")
@@ -41,6 +47,8 @@ def _case_urls(w) -> list[tuple[str, object, str, dict]]:
         ("risk", w.cw_a, url("risk", r.pk), {"level": "high", "text": "", "review_on": "abc"}),
         ("review_risk", w.cw_a, url("review_risk", r.pk, note.pk), {"outcome": "x"}),
         ("rescue", w.cw_a, url("rescue", r.pk), {"county": "", "police_force": "bogus"}),
+        ("change_contact", w.cw_a, url("change_contact", r.pk, contact.pk), {"attendance": "late"}),
+        ("change_rescue", w.cw_a, url("change_rescue", r.pk, rescue.pk), {"county": ""}),
         ("missing", w.cw_a, url("missing", r.pk), {"started_on": "abc"}),
         ("close", w.cw_a, url("close", r.pk), {"closed_on": "abc"}),
         ("update", w.cw_a, url("update", r.pk), {"borough": BRENT}),  # no reason
@@ -103,7 +111,6 @@ def test_erasure_leaves_no_name_or_free_text_in_the_audit_log_the_casework_or_th
     from datetime import timedelta
 
     from vru.web.referrals import conf, services
-    from vru.web.referrals.models import Rescue
 
     r = base.restricted_case(w, days_ago=3000, name="Quilliam Erasable")
     c = client(w.cw_a)
@@ -129,7 +136,7 @@ def test_erasure_leaves_no_name_or_free_text_in_the_audit_log_the_casework_or_th
     services.anonymise(r)
     stored = _everything_stored()
     assert not [s for s in [*secrets, "Acacia", "Norwich"] if s in stored]
-    assert Rescue.objects.get(referral=r).police_force == "Norfolk"  # the figures stay
+    assert Rescue.objects.get(referral=r).police_force == ""  # a force names the county: blanked too
 
 
 # ------------------------------------------------------------------------- 4, 5, 9: subject access

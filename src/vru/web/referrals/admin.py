@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from vru.web.accounts.admin import AuditedAdminMixin
 
 from .models import AllocationRule, Council, Provider
-from .services import untriaged_without_hub
+from .services import hub_problem, untriaged_without_hub
 
 
 class _FixedOrganisation:
@@ -28,8 +28,8 @@ class ProviderAdmin(AuditedAdminMixin, _FixedOrganisation, admin.ModelAdmin):
         if waiting is not None:
             self.message_user(
                 request,
-                f"No provider is marked as the central triage hub, so no one can triage new referrals: "
-                f"{waiting} referral(s) waiting. Mark one provider's \"central triage hub\".",
+                f"{hub_problem()}, so no one can triage new referrals: {waiting} referral(s) waiting. Mark "
+                f'one active provider with a provider manager as the "central triage hub".',
                 messages.WARNING,
             )
         return super().changelist_view(request, extra_context)

@@ -479,6 +479,27 @@ class RescueForm(CaseDatesMixin, ReferralsForm, forms.ModelForm):
         return data
 
 
+def _correction_reason() -> forms.CharField:
+    return reason_field(
+        "Reason for the correction",
+        required="Give the reason for the correction",
+        too_short="Give a reason of at least 5 characters",
+    )
+
+
+class ContactChangeForm(ContactForm):
+    """The correction of a recorded contact: the same checks, and a reason; each changed field is kept with
+    its old and new value and the reason (a change record)."""
+
+    reason = _correction_reason()
+
+
+class RescueChangeForm(RescueForm):
+    """The correction of a recorded rescue, as :class:`ContactChangeForm`."""
+
+    reason = _correction_reason()
+
+
 class MissingEpisodeForm(CaseDatesMixin, ReferralsForm, forms.ModelForm):
     date_fields = ("started_on", "ended_on")
 
@@ -616,6 +637,23 @@ class UpdateForm(ReferralsForm, forms.ModelForm):
                 self.add_error("date_of_birth", problem.message)
         check_nrm(self, data)
         return data
+
+
+class SearchForm(forms.Form):
+    """The caseload search: a reference or part of a name. A NUL character (which PostgreSQL refuses in a
+    query) or anything over 100 characters is refused with a message next to the box."""
+
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        error_messages={"max_length": "Enter at most 100 characters"},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for v in self.fields["q"].validators:
+            if getattr(v, "code", "") == "null_characters_not_allowed":
+                v.message = "Enter a reference or a name without control characters"
 
 
 class BreakGlassForm(ReferralsForm, forms.Form):

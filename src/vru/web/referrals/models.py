@@ -381,8 +381,8 @@ class Allocation(AppendOnly):
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="allocations")
     allocated_at = models.DateTimeField(default=timezone.now)
     allocated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    rule = models.ForeignKey(
-        AllocationRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    rule = models.ForeignKey(  # PROTECT: the row is append-only; a rule is switched off with ``active``
+        AllocationRule, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     reason = models.TextField(max_length=MAX_TEXT, blank=True, help_text="Required for a reassignment")
 

@@ -5,8 +5,11 @@ borough (drug and weapons offences from the analysis warehouse as the public pro
 Every count that leaves the service passes through ONE function, :func:`publish`, which applies
 ``vru.analysis.disclosure.suppress_series`` (primary suppression below the setting ``VRU_REFERRALS_MIN_N``,
 :func:`.conf.min_n`, and complementary suppression so that no hidden cell can be worked out from the total).
-A rate is published only when both of its parts (yes and no) are; so is the count of cases with a first
-contact (with and without, finding 15).
+The rates' counts are nested (submitted, intervention, accepted, closed, engaged, reduced or ceased), and any
+two published counts of that chain give their difference away: so a count of the chain is published only when
+its difference with every one already published is at least the minimum too (:func:`chain`), a rate and its
+denominator only when both of its ends are, the count of cases with a first contact only when it is far
+enough from each of them, and the count still open at publication only when none of its parts is small.
 
 **Only completed periods, frozen** (review 15, finding 7). Figures recomputed on every request let anyone
 who looks twice learn one case (a referral made, an outcome recorded, between two looks). So the pages and
@@ -50,10 +53,92 @@ def publish(counts: pd.Series) -> list[dict]:
     return [{"label": str(k), "count": None if pd.isna(v) else int(v)} for k, v in s.items()]
 
 
+def _safe(n: int) -> bool:
+    """A count that may be published: at least ``min_n()`` (zero included in the small ones, as
+    ``primary_mask`` counts it)."""
+    return n >= min_n()
+
+
 def _rate(yes: int, no: int) -> dict:
+    """A rate and its denominator, both published only when both parts are (a denominator shown with a
+    hidden part would give that part away by subtraction: 95 of 100 hidden, "n 100" beside "n 95")."""
     cells = publish(pd.Series({"yes": yes, "no": no}))
-    ok = all(c["count"] is not None for c in cells)
-    return {"rate": round(100 * yes / (yes + no), 1) if ok and yes + no else None, "n": cells[-1]["count"]}
+    ok = all(c["count"] is not None for c in cells) and yes + no > 0
+    return {"rate": round(100 * yes / (yes + no), 1) if ok else None, "n": yes + no if ok else None}
+
+
+def chain(qs) -> dict:
+    """The nested counts behind the rates, and which of them are published.
+
+    Submitted ⊇ intervention ⊇ accepted ⊇ closed ⊇ engaged ⊇ reduced or ceased: each rate is one count of
+    the chain over an earlier one, and any two published counts of it give their difference away. So a
+    count is published only when it is at least ``min_n()`` and so is its difference with every count of
+    the chain already published (accepted minus closed may also be 0: that is the count still open, stated
+    with the release); the intervention count is published exactly when the table by type shows it.
+    Returns ``{"counts": {...}, "shown": set of names}``."""
+    accepted_qs = qs.filter(status__in=["accepted", "closed"], decided_at__isnull=False)
+    closures = Closure.objects.filter(referral__in=qs)
+    counts = {
+        "submitted": qs.count(),
+        "intervention": qs.filter(kind="intervention").count(),
+        "accepted": accepted_qs.count(),
+        "closed": closures.filter(referral__in=accepted_qs).count(),
+        "engaged": closures.filter(referral__in=accepted_qs, engaged=True).count(),
+        "reduced": closures.filter(
+            referral__in=accepted_qs, engaged=True, involvement__in=["reduced", "ceased"]
+        ).count(),
+    }
+    by_kind = {c["label"]: c["count"] for c in _series(qs, "kind", _KIND_LABELS)}
+    shown: list[str] = []
+    for name, n in counts.items():
+        if name == "intervention":
+            ok = by_kind.get(_KIND_LABELS["intervention"]) is not None
+        else:
+            ok = _safe(n) and all(
+                _safe(counts[p] - n) or (p, name) == ("accepted", "closed") and counts[p] == n for p in shown
+            )
+        if ok:
+            shown.append(name)
+    return {"counts": counts, "shown": set(shown)}
+
+
+def _chain_rate(ch: dict, yes: str, of: str) -> dict:
+    c, shown = ch["counts"], ch["shown"]
+    if yes in shown and of in shown and c[of]:
+        return {"rate": round(100 * c[yes] / c[of], 1), "n": c[of]}
+    return {"rate": None, "n": None}
+
+
+def rates(qs=None, ch: dict | None = None) -> dict:
+    """Acceptance (accepted of submitted), engagement (engaged of the accepted cases closed: an open case's
+    engagement is not known yet) and outcome (involvement reduced or ceased of those engaged) rates, with
+    their denominators, each published only as :func:`chain` allows."""
+    qs = qs if qs is not None else Referral.objects.filter(status__in=SUBMITTED)
+    ch = ch or chain(qs)
+    return {
+        "acceptance": _chain_rate(ch, "accepted", "submitted"),
+        "engagement": _chain_rate(ch, "engaged", "closed"),
+        "reduced_or_ceased": _chain_rate(ch, "reduced", "engaged"),
+    }
+
+
+def first_contact_days(qs=None, ch: dict | None = None) -> dict:
+    """Days from the referral to the first attended contact: median and count. The count is published when
+    it and the accepted cases without a first contact are at least ``min_n()``, and, given the chain's
+    published counts (:func:`chain`, which hold it: accepted, intervention, submitted), when its difference
+    with each of them is too."""
+    qs = qs if qs is not None else Referral.objects.filter(status__in=["accepted", "closed"])
+    days = [d for r in qs.prefetch_related("contacts") if (d := r.first_contact_days()) is not None]
+    n = len(days)
+    shown = _safe(n) and _safe(qs.count() - n)
+    if ch is not None:
+        shown = shown and all(
+            _safe(ch["counts"][p] - n) for p in ch["shown"] & {"submitted", "intervention", "accepted"}
+        )
+    return {"n": n if shown else None, "median": statistics.median(days) if shown and days else None}
+
+
+_KIND_LABELS = {k: v.split(" (")[0] for k, v in KINDS}
 
 
 def _series(qs, field: str, labels: dict) -> list[dict]:
@@ -63,31 +148,6 @@ def _series(qs, field: str, labels: dict) -> list[dict]:
     if extra:
         s = pd.concat([s, pd.Series({labels.get(k, k or "Not recorded"): v for k, v in extra.items()})])
     return publish(s)
-
-
-def rates(qs=None) -> dict:
-    """Acceptance (accepted of submitted), engagement (engaged of accepted) and outcome (involvement reduced
-    or ceased of those engaged) rates, with their published denominators."""
-    qs = qs if qs is not None else Referral.objects.filter(status__in=SUBMITTED)
-    submitted = qs.count()
-    accepted = qs.filter(status__in=["accepted", "closed"], decided_at__isnull=False).count()
-    closures = Closure.objects.filter(referral__in=qs)
-    engaged = closures.filter(engaged=True).count()
-    reduced = closures.filter(engaged=True, involvement__in=["reduced", "ceased"]).count()
-    return {
-        "acceptance": _rate(accepted, submitted - accepted),
-        "engagement": _rate(engaged, accepted - engaged),
-        "reduced_or_ceased": _rate(reduced, engaged - reduced),
-    }
-
-
-def first_contact_days(qs=None) -> dict:
-    """Days from the referral to the first attended contact: median and count (published from ``min_n()``)."""
-    qs = qs if qs is not None else Referral.objects.filter(status__in=["accepted", "closed"])
-    days = [d for r in qs.prefetch_related("contacts") if (d := r.first_contact_days()) is not None]
-    cells = publish(pd.Series({"with a first contact": len(days), "without": qs.count() - len(days)}))
-    shown = all(c["count"] is not None for c in cells)  # both parts, as a rate (finding 15)
-    return {"n": len(days) if shown else None, "median": statistics.median(days) if shown and days else None}
 
 
 def need_by_borough() -> dict[str, int] | None:
@@ -184,6 +244,25 @@ def still_open(year: int) -> int:
     return made.filter(Q(status="accepted") | Q(status="submitted", kind="intervention")).count()
 
 
+def _still_open_published(year: int, open_now: int) -> int | None:
+    """The count of referrals still open at publication, or None when small. It is the undecided referrals
+    plus the accepted cases not closed, and beside the chain's counts (accepted, closed, intervention) it
+    would give each of them, and the declined ones, away: so it is shown only when every one of those parts
+    is 0 or at least ``min_n()``."""
+    if not open_now:
+        return 0
+    made = Referral.objects.filter(
+        referral_date__gte=date(year, 4, 1), referral_date__lt=date(year + 1, 4, 1), kind="intervention"
+    )
+    parts = [
+        made.filter(status="submitted").count(),
+        made.filter(status="accepted").count(),
+        made.filter(status="declined").count(),
+    ]
+    ok = _safe(open_now) and all(n == 0 or _safe(n) for n in parts)
+    return open_now if ok else None
+
+
 class NotYetPublished(Exception):
     """A completed year whose figures are not published yet: some of its cases are open, and its latest
     publication day (:func:`publish_by`) has not come."""
@@ -218,8 +297,7 @@ def release(year: int, today: date | None = None) -> dict:
         if open_now and today < publish_by(year):
             raise NotYetPublished(year)
         figures = {"period": label, **service_report(date(year, 4, 1), date(year + 1, 4, 1))}
-        # the count of referrals still open at publication, through the one exit (suppressed when small)
-        figures["still_open"] = publish(pd.Series({"still open": open_now}))[-1]["count"] if open_now else 0
+        figures["still_open"] = _still_open_published(year, open_now)
         try:
             with transaction.atomic():
                 row = PublishedFigures.objects.create(period=label, figures=figures)
@@ -239,7 +317,7 @@ def chosen_release(asked: str | None) -> tuple[list[int], dict | None, dict | No
         if not years:
             return years, None, None
         year = years[0]
-    elif not str(asked).isdigit() or int(asked) not in years:
+    elif not (str(asked).isascii() and str(asked).isdigit()) or int(asked) not in years:
         raise Http404("no published figures for that year")
     else:
         year = int(asked)
@@ -258,15 +336,16 @@ def service_report(start: date | None = None, end: date | None = None) -> dict:
         qs = qs.filter(referral_date__lt=end)
     months = qs.annotate(m=TruncMonth("referral_date")).values_list("m").annotate(n=Count("pk")).order_by("m")
     by_month = publish(pd.Series({f"{m:%Y-%m}": n for m, n in months}, dtype=int))
+    ch = chain(qs)
     return {
         "total": publish(pd.Series({"referrals": qs.count()}))[-1]["count"],
         "by_sector": _series(qs, "sector", dict(SECTORS)),
         "by_borough": _series(qs, "borough", dict(BOROUGHS)),
-        "by_kind": _series(qs, "kind", {k: v.split(" (")[0] for k, v in KINDS}),
+        "by_kind": _series(qs, "kind", _KIND_LABELS),
         "by_gender": _series(qs, "gender", dict(GENDERS)),
         "by_month": by_month,
-        "rates": rates(qs),
-        "first_contact": first_contact_days(qs.filter(status__in=["accepted", "closed"])),
+        "rates": rates(qs, ch),
+        "first_contact": first_contact_days(qs.filter(status__in=["accepted", "closed"]), ch),
         "need": referrals_against_need(qs),
     }
 

@@ -34,7 +34,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "referrals.view_allocationrule",
             "referrals.add_allocationrule",
             "referrals.change_allocationrule",
-            "referrals.delete_allocationrule",
+            # no delete_allocationrule: an allocation keeps the rule it followed (PROTECT); a rule is
+            # switched off with its "active" box
             # the analysts' suppressed figures, held only so that an administrator may give the analyst
             # role (a role is given only by someone holding all its permissions: accounts/admin.py)
             "referrals.view_reports",

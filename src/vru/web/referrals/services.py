@@ -119,7 +119,7 @@ def triages(user) -> bool:
     provider = provider_of(user)
     if provider is None or not user.has_perm("referrals.triage_referral"):
         return False
-    return provider.triage_hub
+    return provider.triage_hub and provider.active  # a hub switched off triages no more
 
 
 def _waiting():
@@ -129,10 +129,36 @@ def _waiting():
     return Referral.objects.filter(waiting, kind="intervention", anonymised_at__isnull=True)
 
 
+def hub_problem() -> str | None:
+    """Why no one can triage, in words, or None when someone can: no provider marked as the central triage
+    hub, the hub switched off (not active), or the hub without an active provider manager."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    hub = Provider.objects.filter(triage_hub=True).select_related("organisation").first()
+    if hub is None:
+        return "No provider is marked as the central triage hub"
+    if not hub.active:
+        return f"The central triage hub, {hub.organisation}, is not active"
+    perm = models.Q(codename="triage_referral", content_type__app_label="referrals")
+    managers = (
+        get_user_model()
+        .objects.filter(organisation=hub.organisation, is_active=True)
+        .filter(
+            models.Q(is_superuser=True)
+            | models.Q(groups__permissions__in=Permission.objects.filter(perm))
+            | models.Q(user_permissions__in=Permission.objects.filter(perm))
+        )
+    )
+    if not managers.exists():
+        return f"The central triage hub, {hub.organisation}, has no active provider manager"
+    return None
+
+
 def untriaged_without_hub() -> int | None:
-    """How many referrals wait for triage while no provider is marked as the central triage hub (so no one
-    can triage them); None when a hub is marked."""
-    if Provider.objects.filter(triage_hub=True).exists():
+    """How many referrals wait for triage while no one can triage them (:func:`hub_problem`); None when
+    someone can."""
+    if hub_problem() is None:
         return None
     return _waiting().count()
 
@@ -280,7 +306,10 @@ def allocate(
         if reassignment and not reason.strip():
             raise ValueError("A reassignment needs a reason")
         a = Allocation.objects.create(  # a reason belongs to a reassignment only: the first one has none
-            referral=referral, provider=p, allocated_by=user, reason=reason.strip() if reassignment else "",
+            referral=referral,
+            provider=p,
+            allocated_by=user,
+            reason=reason.strip() if reassignment else "",
             rule=rule,
         )
         referral.current_provider = p
@@ -501,12 +530,14 @@ def anonymise(referral: Referral, user=None) -> None:
 
     Deleted or blanked: the person (name, date of birth, contact), every free text (concerns, notes, risk
     text, desired outcomes, change values and reasons, break-glass and allocation reasons, risk reviews'
-    findings, the rescue's county, the reasons of subject access requests about it), the age at referral, the
-    NRM dates, the restriction lists, and the reference (a new one, so that a letter or e-mail quoting the old
-    one finds nothing). Coarsened to the month: every other date and time of the referral and its records
-    (referral, submission, decision, allocations, contacts, risk notes and reviews, rescues, missing
-    episodes, closure, changes, break-glass openings, disclosures, subject access requests). Kept: what the
-    reports count (type, status, sector, borough, gender, referral month, decision, the closure's outcomes)
+    findings, the rescue's county and police force, the reasons of subject access requests about it), the
+    referrer's organisation (the figures by source count the sector), the age at referral, the NRM dates, the
+    restriction lists, and the reference (a new one: the case's pages no longer answer to the old one; the
+    platform's audit log, by law, still names it). Coarsened to the month: every other date and time of the
+    referral and its records (referral, submission, decision, allocations, contacts, risk notes and
+    reviews, rescues, missing episodes, closure, changes, break-glass openings, disclosures, subject access
+    requests). Kept: what the reports count (type, status, sector, borough, gender, referral month,
+    decision, the closure's outcomes)
     and the one figure they take from exact dates, the days from referral to first contact, stored first
     (``days_to_first_contact``): every published figure is the same after erasure (tested). Kept too: the
     eligibility signs, needs, NRM status and the count of missing episodes (no dates; no figure publishes
@@ -540,7 +571,8 @@ def anonymise(referral: Referral, user=None) -> None:
         models.QuerySet.update(BreakGlass.objects.filter(referral=referral), reason="[erased]")
         Contact.objects.filter(referral=referral).update(note="")
         RiskNote.objects.filter(referral=referral).update(text="[erased]", review_note="")
-        Rescue.objects.filter(referral=referral).update(note="", county="")  # free text: a place, an address
+        # the county and the force both name the place they were found
+        Rescue.objects.filter(referral=referral).update(note="", county="", police_force="")
         Closure.objects.filter(referral=referral).update(note="")
         NeedOutcome.objects.filter(need__referral=referral).update(comment="")
         referral.need_records.update(desired_outcome="[erased]")
@@ -563,6 +595,7 @@ def anonymise(referral: Referral, user=None) -> None:
         while Referral.objects.filter(reference=reference).exists():
             reference = new_reference()
         Referral.objects.filter(pk=referral.pk).update(
+            referrer_organisation=None,  # no figure uses it (the figures by source count the sector)
             concerns="",
             decision_note="",
             reference=reference,

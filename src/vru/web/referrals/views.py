@@ -25,15 +25,18 @@ from .forms import (
     AllocationForm,
     BreakGlassForm,
     ClosureForm,
+    ContactChangeForm,
     ContactForm,
     DecisionForm,
     MissingEpisodeForm,
     NeedForm,
     ReferralForm,
+    RescueChangeForm,
     RescueForm,
     RestrictionForm,
     RiskNoteForm,
     RiskReviewForm,
+    SearchForm,
     UpdateForm,
 )
 from .models import BreakGlass, NeedOutcome, Referral, RiskNote, YoungPerson
@@ -120,6 +123,8 @@ def _edit(request, r: Referral | None):
             return redirect("referrals:draft", pk=r.pk)
         messages.success(request, f"Draft {r.reference} saved.")
         return redirect("referrals:draft", pk=r.pk)
+    if r is not None:  # the stored draft (name, date of birth, concerns) is shown: one audit row per read
+        services.audit_case(request, "view draft", r, "referral: draft opened by its referrer")
     return _form_page(request, "referrals/referral_form.html", {"form": form, "referral": r, "once": once})
 
 
@@ -133,6 +138,7 @@ def _form_page(request, template: str, context: dict):
 def triage(request):
     qs = services.triage_queue(request.user).select_related("current_provider")
     context = {"referrals": qs[:MAX_LIST], "no_hub": services.untriaged_without_hub()}
+    context["hub_problem"] = services.hub_problem() if context["no_hub"] is not None else None
     return render(request, "referrals/triage.html", context)
 
 
@@ -285,7 +291,8 @@ def cases(request):
         .select_related("current_provider")
         .annotate(review_due=Exists(due.filter(referral__status="accepted")))
     )
-    q = (request.POST.get("q") or "").strip()[:100] if request.method == "POST" else ""
+    form = SearchForm(request.POST if request.method == "POST" else None)
+    q = form.cleaned_data["q"] if form.is_valid() else ""
     if q:
         visible = qs.filter(
             Q(reference__iexact=q)
@@ -295,7 +302,9 @@ def cases(request):
         audit(request, "search", None, f"casework: search of the caseload, {visible.count()} found")
         qs = visible
     no_hub = services.untriaged_without_hub() if request.user.has_perm(TRIAGE) else None
-    return render(request, "referrals/cases.html", {"referrals": qs[:MAX_LIST], "q": q, "no_hub": no_hub})
+    context = {"referrals": qs[:MAX_LIST], "q": q, "form": form, "no_hub": no_hub}
+    context["hub_problem"] = services.hub_problem() if no_hub is not None else None
+    return render(request, "referrals/cases.html", context, status=400 if form.errors else 200)
 
 
 def _open_case(request, pk) -> Referral:
@@ -376,6 +385,53 @@ def _casework(form_class, template_title: str, action: str):
 
 contact = _casework(ContactForm, "Contact", "add contact")
 need = _casework(NeedForm, "Need and desired outcome", "add need")
+
+
+def _correction(form_class, record: str):
+    """The correction of one recorded ``record`` (a contact, a rescue) of an open case: the same form and
+    checks as when it was recorded, plus a reason; each changed field is kept as a change record (old value,
+    new value, reason, who, when), and the correction is one audit row naming them by id."""
+
+    @require_perms(CASE)
+    @require_http_methods(["GET", "POST"])
+    def view(request, pk, item):
+        r = _open_case(request, pk)
+        if r.status != "accepted":
+            messages.error(request, "The case is closed.")
+            return redirect("referrals:case", pk=r.pk)
+        model = form_class._meta.model
+        try:
+            obj = model.objects.get(pk=item, referral=r)
+        except model.DoesNotExist:
+            raise Http404(f"no such {record}") from None
+        fields = list(form_class._meta.fields)
+        before = {f: getattr(obj, f) for f in fields}
+        form = form_class(request.POST or None, instance=obj, referral=r)
+        if request.method == "POST" and form.is_valid():
+            with transaction.atomic():
+                new = form.save()
+                rows = services.record_changes(
+                    r,
+                    f"{record} {obj.pk}",
+                    before,
+                    {f: getattr(new, f) for f in fields},
+                    form.cleaned_data["reason"].strip(),
+                    request.user,
+                )
+                ids = ", ".join(str(c.pk) for c in rows) or "none"
+                what = f"casework: {record} {obj.pk} corrected, {len(rows)} field(s) changed"
+                services.audit_case(request, "change case", r, f"{what} (change records {ids})")
+            messages.success(request, f"{len(rows)} change(s) recorded.")
+            return redirect("referrals:case", pk=r.pk)
+        title = f"Correct the {record}"
+        return _case_page(request, r, "referrals/casework_form.html", {"form": form, "title": title})
+
+    view.__name__ = f"change_{record}"
+    return view
+
+
+change_contact = _correction(ContactChangeForm, "contact")
+change_rescue = _correction(RescueChangeForm, "rescue")
 risk = _casework(RiskNoteForm, "Risk note", "add risk note")
 rescue = _casework(RescueForm, "Rescue", "add rescue")
 missing = _casework(MissingEpisodeForm, "Missing episode", "add missing episode")

@@ -2,13 +2,17 @@
 intelligence included, drafts, and accepted cases, allocated or not, their last step more than
 VRU_REFERRALS_RETENTION_DAYS ago, default six years): listed, and with --anonymise --user erased (the person's
 details deleted, free text blanked, dates coarsened to the month, the figures kept), each erasure one audit
-row of the named user. docs/web-referrals.md, "Subject access and erasure"."""
+row of the named user, who must hold the subject access permission; --on with --anonymise may not be
+after today. docs/web-referrals.md, "Subject access and erasure"."""
 
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
 from ... import services
+
+#: who may erase: the permission of subject access (the platform has no data-protection officer's role)
+ERASER_PERM = "referrals.export_subject"
 
 
 class Command(BaseCommand):
@@ -26,11 +30,23 @@ class Command(BaseCommand):
             raise CommandError(f"--on: {on!r} is not a date like 2030-03-31") from None
         who = None
         if anonymise:
+            from django.utils import timezone
+
             from vru.web.accounts.models import User
 
+            if day is not None and day > timezone.localdate():
+                raise CommandError(
+                    f"--on: {day} is after today; --anonymise erases only what is due now, never what a "
+                    "later day would make due (list a later day without --anonymise)"
+                )
             who = User.objects.filter(email__iexact=(user or "").strip(), is_active=True).first()
             if who is None:
                 raise CommandError("--user: --anonymise needs the e-mail of an active platform user")
+            if not who.has_perm(ERASER_PERM):
+                raise CommandError(
+                    f"--user: {who.email} may not erase records: it needs the permission {ERASER_PERM} "
+                    "(the data-protection role of subject access: provider manager)"
+                )
         due = list(services.retention_due(day).order_by("reference"))
         for r in due:
             self.stdout.write(f"{r.reference}\t{r.get_status_display()}")
