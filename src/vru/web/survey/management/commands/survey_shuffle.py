@@ -20,6 +20,7 @@ from vru.web.survey.models import Answer, Invitation, Response
 FIELDS_RESPONSE = ("id", "version_id", "language", "iso_year", "iso_week", "verified")
 FIELDS_ANSWER = ("id", "response_id", "version_id", "question", "value", "text")
 FIELDS_INVITATION = ("id", "batch_id", "code_hash", "used")
+LOCKED = ("survey_invitation", "survey_response", "survey_answer", "survey_draft")
 
 
 def _shuffled(rows: list) -> list:
@@ -31,6 +32,11 @@ def shuffle() -> tuple[int, int]:
     """Rewrite the responses, answers and used invitations in random order, in one transaction; returns
     the counts of responses and answers."""
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # A completion, a start (a code burnt) or a draft written while this runs waits for the commit:
+            # otherwise the raw deletes below would take a row this transaction never read.
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {', '.join(LOCKED)} IN EXCLUSIVE MODE")
         responses = _shuffled(list(Response.objects.select_for_update().values(*FIELDS_RESPONSE)))
         answers = _shuffled(list(Answer.objects.values(*FIELDS_ANSWER)))
         used = _shuffled(list(Invitation.objects.select_for_update().filter(used=True)
