@@ -79,3 +79,44 @@ def test_a_response_completed_while_the_shuffle_runs_is_kept(version):
     assert done["waited"], "the completion did not wait for the shuffle"
     assert Response.objects.count() == 4 and Response.objects.filter(pk=done["pk"], language="ar").exists()
     assert Answer.objects.count() == 4 * answers_each
+
+
+def test_a_version_goes_live_only_through_publish(version):
+    """``publish()`` refuses a version that lacks a string; setting the status any other way used to pass
+    that check: ``save()`` after ``status = "live"``, the queryset's ``update`` and ``create``. Each is
+    refused, and the database holds one live version per questionnaire whatever writes it."""
+    import copy
+
+    from django.db import IntegrityError, transaction
+
+    from vru.web.survey.models import QuestionnaireVersion as QV
+    from vru.web.survey.models import VersionLocked
+
+    broken = copy.deepcopy(version.definition)
+    broken["strings"]["ar"].pop(next(iter(broken["strings"]["ar"])))
+    draft = QV.objects.create(slug=version.slug, number=99, definition=broken)
+    draft.status = QV.LIVE
+    with pytest.raises(VersionLocked, match="publish"):
+        draft.save()
+    with pytest.raises(VersionLocked, match="publish"):
+        QV.objects.filter(pk=draft.pk).update(status=QV.LIVE)
+    with pytest.raises(VersionLocked, match="publish"):
+        QV.objects.create(slug=version.slug, number=98, definition=broken, status=QV.LIVE)
+    with pytest.raises(VersionLocked, match="publish"):
+        QV.objects.bulk_create([QV(slug=version.slug, number=97, definition=broken, status=QV.LIVE)])
+    with pytest.raises(VersionLocked, match="publish"):
+        QV.objects.create(slug=version.slug, number=96, definition=broken, status=QV.RETIRED)
+    assert list(QV.objects.filter(slug=version.slug, status=QV.LIVE)) == [version]
+    assert QV.objects.get(pk=draft.pk).status == QV.DRAFT
+    # below the ORM's checks, the database itself refuses a second live version
+    with pytest.raises(IntegrityError), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE survey_questionnaireversion SET status = 'live' WHERE id = %s", [draft.pk])
+    # publish() still works: it checks the strings, retires the live version and makes the new one live
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="missing"):
+        QV.objects.get(pk=draft.pk).publish()
+    good = QV.objects.create(slug=version.slug, number=95, definition=copy.deepcopy(version.definition))
+    good.publish()
+    assert list(QV.objects.filter(slug=version.slug, status=QV.LIVE)) == [good]

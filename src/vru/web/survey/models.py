@@ -30,7 +30,13 @@ class VersionLocked(Exception):
 
 
 class VersionQuerySet(models.QuerySet):
+    """A version goes live only through :meth:`QuestionnaireVersion.publish` (which checks every string):
+    ``update`` and ``bulk_create`` refuse to set any status but draft, and refuse to touch a version that is
+    not a draft."""
+
     def update(self, **kwargs):
+        if kwargs.get("status", QuestionnaireVersion.DRAFT) != QuestionnaireVersion.DRAFT:
+            raise VersionLocked("a version goes live only through publish(), which checks its strings")
         if self.exclude(status=QuestionnaireVersion.DRAFT).exists():
             raise VersionLocked("a live or retired questionnaire version cannot be changed")
         return super().update(**kwargs)
@@ -39,6 +45,12 @@ class VersionQuerySet(models.QuerySet):
         if self.exclude(status=QuestionnaireVersion.DRAFT).exists():
             raise VersionLocked("a live or retired questionnaire version is never deleted")
         return super().delete()
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        if any(obj.status != QuestionnaireVersion.DRAFT for obj in objs):
+            raise VersionLocked("a version is created as a draft; it goes live only through publish()")
+        return super().bulk_create(objs, *args, **kwargs)
 
 
 class QuestionnaireVersion(models.Model):
@@ -54,7 +66,11 @@ class QuestionnaireVersion(models.Model):
 
     class Meta:
         ordering = ["slug", "number"]
-        constraints = [models.UniqueConstraint(fields=["slug", "number"], name="survey_version_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["slug", "number"], name="survey_version_unique"),
+            models.UniqueConstraint(fields=["slug"], condition=models.Q(status="live"),
+                                    name="survey_one_live_version"),
+        ]
         permissions = [
             ("issue_invitations", "Can issue batches of survey invitation codes"),
             ("view_results", "Can view the survey's published results"),
@@ -68,10 +84,15 @@ class QuestionnaireVersion(models.Model):
         return Questionnaire(self.definition)
 
     def save(self, *args, **kwargs):
+        stored = None
         if self.pk is not None and not self._state.adding:
             stored = type(self).objects.filter(pk=self.pk).values("slug", "number", "status",
                                                                   "definition").first()
-            if stored and stored["status"] != self.DRAFT:
+        if (stored is None or stored["status"] == self.DRAFT) and self.status != self.DRAFT:
+            raise VersionLocked(f"{self}: a version goes live only through publish(), which checks that "
+                                "every offered language has every string")
+        if stored is not None:
+            if stored["status"] != self.DRAFT:
                 same = (stored["slug"], stored["number"], stored["definition"]) == (
                     self.slug, self.number, self.definition)
                 retiring = stored["status"] == self.LIVE and self.status == self.RETIRED
