@@ -120,3 +120,29 @@ def test_a_version_goes_live_only_through_publish(version):
     good = QV.objects.create(slug=version.slug, number=95, definition=copy.deepcopy(version.definition))
     good.publish()
     assert list(QV.objects.filter(slug=version.slug, status=QV.LIVE)) == [good]
+
+
+def test_wrong_codes_on_a_shared_network_do_not_lock_out_valid_codes(version):
+    """Many people share one address behind a mobile carrier's NAT: someone there typing 20 wrong codes
+    used to lock everyone on the network out, valid invitation and resume codes included, for the hour.
+    The network's wrong-code limit now counts and refuses failed lookups only."""
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    from vru.web.accounts.models import User
+    from vru.web.survey import codes, invitations
+
+    police = User.objects.create_user("police-nat@example.org", None)
+    police.groups.add(Group.objects.get(name="police analyst"))
+    _, issued = invitations.issue(police, 20)
+    _, waiting = flow.start(version)
+    resume_code = codes.new_code()
+    type(waiting).objects.filter(pk=waiting.pk).update(key_hash=codes.code_hash(resume_code, "resume"))
+    guesser = Client(REMOTE_ADDR="100.64.7.10")
+    statuses = [guesser.post("/survey/en/", {"code": codes.new_code()}).status_code for _ in range(21)]
+    statuses += [guesser.post("/survey/en/resume/", {"resume_code": codes.new_code()}).status_code]
+    assert statuses[:20] == [400] * 20 and statuses[20:] == [429, 429], statuses
+    neighbour = Client(REMOTE_ADDR="100.64.7.99")  # the same /24
+    assert neighbour.post("/survey/en/", {"code": codes.new_code()}).status_code == 429
+    assert neighbour.post("/survey/en/", {"code": issued[0]}).status_code == 302
+    assert neighbour.post("/survey/en/resume/", {"resume_code": resume_code}).status_code == 302

@@ -37,8 +37,9 @@ from .ratelimit import LIMITER, parse_rate
 COOKIE = "vru_survey"
 COOKIE_PATH = "/survey/"
 # Rate limits (survey.ratelimit: in this process's memory, no times kept): new drafts per network, wrong
-# codes per network, starts per invitation code. A network is a keyed hash (codes.network_key); a code its
-# keyed hash (codes.code_rate_key), both under the process's random key.
+# codes per network (counted and refused on failed lookups only), starts per invitation code. A network
+# is a keyed hash (codes.network_key); a code its keyed hash (codes.code_rate_key), both under the
+# process's random key.
 NETWORK_STARTS = os.environ.get("VRU_SURVEY_NETWORK_RATE", "300/h")
 NETWORK_WRONG_CODES = "20/h"
 CODE_STARTS = "10/h"
@@ -118,17 +119,18 @@ def start(request, lang):
         network = codes.network_key("survey", request)
         if LIMITER.hit("survey:network-starts", network, NETWORK_STARTS):
             return _problem(request, q, version, lang, "err.rate_limited", 429)
-        if code:
-            if LIMITER.hit("survey:wrong-codes", network, NETWORK_WRONG_CODES, increment=False) or (
-                    codes.looks_valid(code)
-                    and LIMITER.hit("survey:code-starts", codes.code_rate_key(code), CODE_STARTS)):
-                return _problem(request, q, version, lang, "err.rate_limited", 429)
+        if code and codes.looks_valid(code) and LIMITER.hit("survey:code-starts", codes.code_rate_key(code),
+                                                            CODE_STARTS):
+            return _problem(request, q, version, lang, "err.rate_limited", 429)
         flow.purge_expired()
         try:
             resume, _draft_row = flow.start(version, code)
         except flow.Refused as refused:
-            if refused.message_id == "err.code_invalid":
-                LIMITER.hit("survey:wrong-codes", network, NETWORK_WRONG_CODES)
+            # Only a failed lookup counts against the network, and only a failed lookup is refused for it:
+            # many people share one address (mobile carriers' NAT), and a valid code must still start.
+            if refused.message_id == "err.code_invalid" and LIMITER.hit("survey:wrong-codes", network,
+                                                                        NETWORK_WRONG_CODES):
+                return _problem(request, q, version, lang, "err.rate_limited", 429)
             ctx = _ctx(q, version, lang, "start", code=codes.display(code) if code else "",
                        error=q.text(lang, refused.message_id), query=_code_query(code))
             return _no_store(render(request, "survey/start.html", ctx, status=refused.status))
@@ -164,12 +166,11 @@ def resume(request, lang):
     version, q = _survey(lang)
     if request.method == "POST":
         network = codes.network_key("survey", request)
-        if LIMITER.hit("survey:wrong-codes", network, NETWORK_WRONG_CODES, increment=False):
-            return _problem(request, q, version, lang, "err.rate_limited", 429, page="resume")
         code = codes.normalise(request.POST.get("resume_code", ""))
         draft = flow.find_draft(code)
-        if draft is None:
-            LIMITER.hit("survey:wrong-codes", network, NETWORK_WRONG_CODES)
+        if draft is None:  # a valid resume code passes whatever its network's count (see start())
+            if LIMITER.hit("survey:wrong-codes", network, NETWORK_WRONG_CODES):
+                return _problem(request, q, version, lang, "err.rate_limited", 429, page="resume")
             ctx = _ctx(q, version, lang, "resume", error=q.text(lang, "err.resume_invalid"))
             return _no_store(render(request, "survey/resume.html", ctx, status=400))
         step = _first_unanswered(draft.version.questionnaire, draft.answers)
