@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 WAREHOUSE ?= build/london.duckdb
 REPORT ?= needs-assessment.html
 
-.PHONY: report test lint bench-ingest clean
+.PHONY: report test test-fast lint bench-ingest clean
 
 $(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ test: $(VENV)/.test
 	bash scripts/ensure-system-deps.sh
 	$(BIN)/ruff check src tests benchmarks scripts
 	bash scripts/test-all.sh
+
+## The quick loop while coding: no browser, Spark, PostgreSQL or London warehouse, nothing marked slow,
+## no web tests; on every core. `make test` (and CI) still runs everything.
+test-fast: $(VENV)/.test
+	$(BIN)/pytest -n auto -q -m "not slow and not browser and not spark and not warehouse" \
+		--ignore=tests/web
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check src tests benchmarks scripts

@@ -110,7 +110,10 @@ _WEB = Path(__file__).resolve().parent / "web"
 def pytest_collection_modifyitems(config, items):
     """Mark every test under tests/web ``web`` before ``-m`` selects: `make test` runs them on PostgreSQL
     (scripts/test-web-postgres.sh) and then keeps only the browser tests and the ``sqlite`` ones when the
-    main suite runs on SQLite (scripts/test-all.sh)."""
+    main suite runs on SQLite (scripts/test-all.sh). Mark ``warehouse`` every test that needs the London
+    warehouse built from the bundled data (a minute's work once per process), which `make test-fast` skips."""
     for item in items:
         if _WEB in item.path.parents:
             item.add_marker(pytest.mark.web)
+        if "london_warehouse" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.warehouse)

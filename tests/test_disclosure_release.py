@@ -281,6 +281,7 @@ def check_release(seed, n, min_n, scenario, sizes):
     assert_not_pinned(wres[wres["truth"] < min_n])
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10_000), st.integers(10, 300), st.sampled_from([5, 10, 20]),
        st.sampled_from(SCENARIOS))
