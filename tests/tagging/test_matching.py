@@ -282,3 +282,20 @@ def test_compiled_query_is_kept_in_the_process_only(tmp_path, monkeypatch):
     with pytest.raises(MatchRunError, match="compiled again"):
         match(*args, Params(radius_m=50.0))
     matching.compiled_query.cache_clear()
+
+
+def test_summary_by_columns_is_the_per_match_definition(monkeypatch):
+    """Many crimes and wearers (groups numbered once, not grouped by their texts): each summary row has
+    the crime, the wearer and the figures that the per-(crime, wearer) definition gives."""
+    from vru.tagging import matching
+    from vru.tagging import simulate as sm
+
+    sim = sm.simulate(n_wearers=12, days=0.5, seed=5, params=sm.Params(interval_s=120))
+    crimes = sm.plant_crimes(sim.truth, 60, seed=2)
+    args = (_sim_positions(sim), sim.activations.to_pandas(), crimes)
+    fast = match(*args)
+    assert fast.summary.wearer_ref.nunique() >= 5 and len(fast.summary) >= 20
+    monkeypatch.setattr(matching, "_summary_columns", matching._summary_rows)
+    slow = match(*args)
+    pd.testing.assert_frame_equal(fast.points, slow.points, check_exact=True)
+    pd.testing.assert_frame_equal(fast.summary, slow.summary, check_exact=True)

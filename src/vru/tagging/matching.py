@@ -367,7 +367,8 @@ def match_expr(pos: ir.Table, act: ir.Table, crimes: ir.Table, params: Params,
     pts = pts.mutate(_new=ibis.ifelse(new, 1, 0))
     wc = ibis.window(group_by=[pts.crime_version_id, pts.wearer_ref], order_by=[pts._t, pts._idx],
                      rows=(None, 0))
-    pts = pts.mutate(_visit=pts._new.sum().over(wc))
+    # int32: DuckDB sums integers as 128-bit ones, which reach pandas as Python objects
+    pts = pts.mutate(_visit=pts._new.sum().over(wc).cast("int32"))
     ws = ibis.window(group_by=[pts.crime_version_id, pts.wearer_ref, pts._visit],
                      order_by=[pts._t, pts._idx])
     pts = pts.mutate(seq=ibis.row_number().over(ws) + 1)
@@ -523,26 +524,31 @@ def _fmt_s(seconds: float) -> str:
 
 
 def _finish(raw: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Drop LBS/RF-only visits, letter the visits, compute the score: the Python part."""
+    """Drop LBS/RF-only visits, letter the visits, compute the score: the Python part.
+
+    The (crime version, wearer) groups are numbered once (``_g``, in the order of the two texts) and
+    every grouping below uses that integer: grouping by the two text columns (Arrow strings) cost a
+    factorisation and a gather of both per grouping, more than the rest of this step."""
     cols = [c for c in s.MATCHES.names]
     if raw.empty:
         return _empty()
     df = raw.copy()
     df["_elig"] = df["_elig"].astype(bool)
     key = [s.CRIME_VERSION_ID, s.WEARER_REF]
-    keep = df.groupby(key + ["_visit"])["_elig"].transform("any")
+    df["_g"] = df.groupby(key, sort=True).ngroup()
+    keep = df.groupby(["_g", "_visit"])["_elig"].transform("any")
     df = df[keep].copy()
     if df.empty:
         return _empty()
-    df = df.sort_values(key + ["_visit", s.SEQ], kind="stable")
-    df["_vn"] = df.groupby(key)["_visit"].rank(method="dense").astype(int)
+    df = df.sort_values(["_g", "_visit", s.SEQ], kind="stable")
+    df["_vn"] = df.groupby("_g")["_visit"].rank(method="dense").astype(int)
     df[s.VISIT] = df["_vn"].map({v: visit_letters(v) for v in df["_vn"].unique()})  # one call per letter
     t = pd.to_datetime(df["_t"].round().astype("int64"), unit="s", utc=True).astype("datetime64[us, UTC]")
     ft = pd.to_datetime(df[s.FIX_TIME], utc=True).astype("datetime64[us, UTC]")
     df[s.FIX_TIME] = ft.where(ft.notna(), t)
     df[s.SEQ] = df[s.SEQ].astype("int64")
     df[s.INTERPOLATED] = df[s.INTERPOLATED].astype(bool)
-    points = df[cols + ["_elig"]].reset_index(drop=True)
+    points = df[cols + ["_elig", "_g"]].reset_index(drop=True)
     points["_p"] = np.where(points["_elig"], p_within(points[s.DISTANCE_M], points[s.PRECISION_M],
                                                        params.radius_m, params.k), np.nan)
     if points.loc[points["_elig"], "_p"].isna().any():  # never seen; the per-group rule then decides
@@ -551,7 +557,7 @@ def _finish(raw: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, pd.DataFra
         rows = _summary_columns(points, key, params)
     summary = pd.DataFrame(rows)
     summary["n_fixes"] = summary["n_fixes"].astype("int64")
-    points = points.drop(columns=["_elig", "_p"])
+    points = points.drop(columns=["_elig", "_p", "_g"])
     return points, summary
 
 
@@ -592,24 +598,27 @@ def _summary_columns(points: pd.DataFrame, key: list[str], params: Params) -> li
     """The same summary as :func:`_summary_rows`, computed with grouped columns (no Python loop per
     group but the text): the best point is the first point (in visit and sequence order) with the
     highest probability, the longest visit the first (in the order of the visit labels as text) with
-    the longest span."""
+    the longest span. ``points`` are sorted by ``_g``, the number of their (crime version, wearer)
+    in the order of ``key``."""
     e = points[points["_elig"]]
-    g_all = points.groupby(key, sort=True)
-    g = e.groupby(key, sort=True)
-    best = e[e["_p"] == g["_p"].transform("max")].groupby(key, sort=True).head(1).set_index(key)
-    vs = e.groupby(key + [s.VISIT], sort=True)[s.FIX_TIME].agg(["min", "max"])
+    g_all = points.groupby("_g", sort=True)
+    g = e.groupby("_g", sort=True)
+    best = e[e["_p"] == g["_p"].transform("max")].groupby("_g", sort=True).head(1).set_index("_g")
+    vs = e.groupby(["_g", s.VISIT], sort=True)[s.FIX_TIME].agg(["min", "max"])
     vs["span"] = (vs["max"] - vs["min"]).dt.total_seconds()
     vs = vs.reset_index()
-    longest = vs[vs["span"] == vs.groupby(key)["span"].transform("max")].groupby(key, sort=True).head(1)
-    longest = longest.set_index(key)
+    longest = vs[vs["span"] == vs.groupby("_g")["span"].transform("max")].groupby("_g", sort=True).head(1)
+    longest = longest.set_index("_g")
     out = pd.DataFrame({"n_fixes": g_all.size(), "n_visits": g_all[s.VISIT].nunique(),
                         "first_time": g[s.FIX_TIME].min(), "last_time": g[s.FIX_TIME].max(),
                         "min_distance_m": g[s.DISTANCE_M].min(), "n_interpolated": g[s.INTERPOLATED].sum()})
     out = out.join(best[[s.VISIT, s.SEQ, s.INTERPOLATED, s.MECHANISM, s.DISTANCE_M, s.PRECISION_M, "_p"]]
                    .rename(columns={s.DISTANCE_M: "best_d", "_p": "best_p"}))
     out = out.join(longest[[s.VISIT, "span"]].rename(columns={s.VISIT: "longest"}))
+    names = points.drop_duplicates("_g").set_index("_g").loc[out.index, key]
     rows = []
-    for (cv, w), r in zip(out.index, out.itertuples(index=False), strict=True):
+    for cv, w, r in zip(names[key[0]].tolist(), names[key[1]].tolist(), out.itertuples(index=False),
+                        strict=True):
         label = f"{r.visit}{r.seq}"
         kind = "interpolated point" if r.interpolated else f"{r.mechanism} fix"
         n_vis, n_int = int(r.n_visits), int(r.n_interpolated)
