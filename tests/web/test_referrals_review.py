@@ -11,7 +11,7 @@ from django.utils import timezone
 from test_referrals import BRENT, client, make_case
 
 from vru.web.accounts.models import AuditLog
-from vru.web.referrals.models import Contact, Need, Rescue, RiskNote
+from vru.web.referrals.models import Contact, MissingEpisode, Need, Rescue, RiskNote
 
 pytestmark = pytest.mark.django_db
 w = base.w  # the fixture
@@ -31,6 +31,7 @@ def _case_urls(w) -> list[tuple[str, object, str, dict]]:
     rescue = Rescue.objects.create(
         referral=r, county="Norfolk", police_force="Norfolk", rescued_on=timezone.localdate()
     )
+    episode = MissingEpisode.objects.create(referral=r, started_on=timezone.localdate())
     waiting = make_case(w, status="submitted")
     unallocated = make_case(w, status="accepted")
 
@@ -49,6 +50,7 @@ def _case_urls(w) -> list[tuple[str, object, str, dict]]:
         ("rescue", w.cw_a, url("rescue", r.pk), {"county": "", "police_force": "bogus"}),
         ("change_contact", w.cw_a, url("change_contact", r.pk, contact.pk), {"attendance": "late"}),
         ("change_rescue", w.cw_a, url("change_rescue", r.pk, rescue.pk), {"county": ""}),
+        ("change_missing", w.cw_a, url("change_missing", r.pk, episode.pk), {"started_on": "abc"}),
         ("missing", w.cw_a, url("missing", r.pk), {"started_on": "abc"}),
         ("close", w.cw_a, url("close", r.pk), {"closed_on": "abc"}),
         ("update", w.cw_a, url("update", r.pk), {"borough": BRENT}),  # no reason

@@ -247,3 +247,24 @@ def test_a_contact_and_a_rescue_are_corrected_with_a_reason_old_and_new_values_k
     assert client(w.cw_b).get(url).status_code == 404
     other = make_case(w, provider=w.pa)
     assert c.get(reverse("referrals:change_contact", args=[other.pk, contact.pk])).status_code == 404
+
+
+def test_a_missing_episode_is_corrected_once_they_are_found(w):
+    from vru.web.referrals.models import ChangeRecord, MissingEpisode
+
+    r = make_case(w, provider=w.pa)
+    went = r.referral_date + timedelta(days=5)
+    m = MissingEpisode.objects.create(referral=r, started_on=went)
+    url = reverse("referrals:change_missing", args=[r.pk, m.pk])
+    c = client(w.cw_a)
+    start = went.isoformat()
+    early = (went - timedelta(days=2)).isoformat()
+    resp = c.post(url, {"started_on": start, "ended_on": early, "reason": "Found by police"})
+    assert resp.status_code == 400 and "The end must not be before the start" in resp.content.decode()
+    post = {"started_on": start, "ended_on": start, "reported_to_police": "on", "reason": "Found by police"}
+    resp = c.post(url, post)
+    assert resp.status_code == 302
+    m.refresh_from_db()
+    assert m.ended_on == went
+    row = ChangeRecord.objects.get(record=f"missing episode {m.pk}")
+    assert (row.field, row.old_value, row.new_value) == ("ended_on", "", start)

@@ -517,6 +517,13 @@ class MissingEpisodeForm(CaseDatesMixin, ReferralsForm, forms.ModelForm):
         return data
 
 
+class MissingEpisodeChangeForm(MissingEpisodeForm):
+    """The correction of a recorded missing episode (its end once they are found, a wrong date), as
+    :class:`ContactChangeForm`."""
+
+    reason = _correction_reason()
+
+
 class NoNeedsWidget(forms.Widget):
     """The place of the outcomes on the closure form of a case without needs: an ``<output>`` (a labelable
     element, so the field's label and the error summary's link both reach it) saying what to do, with a link

@@ -27,6 +27,7 @@ urlpatterns = [
     path("cases/<uuid:pk>/contact/<int:item>/change/", views.change_contact, name="change_contact"),
     path("cases/<uuid:pk>/rescue/<int:item>/change/", views.change_rescue, name="change_rescue"),
     path("cases/<uuid:pk>/missing/", views.missing, name="missing"),
+    path("cases/<uuid:pk>/missing/<int:item>/change/", views.change_missing, name="change_missing"),
     path("cases/<uuid:pk>/close/", views.close, name="close"),
     path("cases/<uuid:pk>/update/", views.update, name="update"),
     path("cases/<uuid:pk>/access/", views.restrict, name="restrict"),

@@ -28,6 +28,7 @@ from .forms import (
     ContactChangeForm,
     ContactForm,
     DecisionForm,
+    MissingEpisodeChangeForm,
     MissingEpisodeForm,
     NeedForm,
     ReferralForm,
@@ -426,12 +427,13 @@ def _correction(form_class, record: str):
         title = f"Correct the {record}"
         return _case_page(request, r, "referrals/casework_form.html", {"form": form, "title": title})
 
-    view.__name__ = f"change_{record}"
+    view.__name__ = f"change_{record.replace(' ', '_')}"
     return view
 
 
 change_contact = _correction(ContactChangeForm, "contact")
 change_rescue = _correction(RescueChangeForm, "rescue")
+change_missing = _correction(MissingEpisodeChangeForm, "missing episode")
 risk = _casework(RiskNoteForm, "Risk note", "add risk note")
 rescue = _casework(RescueForm, "Rescue", "add rescue")
 missing = _casework(MissingEpisodeForm, "Missing episode", "add missing episode")
