@@ -480,6 +480,15 @@ def test_after_100_responses_nothing_holds_an_address_agent_time_or_code_link(ve
         complete(c, version, version.questionnaire.languages[i % 7], issued[i] if i < 60 else "")
         resume_codes.append(c.resume_code)
     assert Response.objects.count() == 100 and Invitation.objects.filter(used=True).count() == 60
+    # refused requests on the respondent pages, in every language: none may leave a line with its page
+    for i, lang in enumerate(version.questionnaire.languages):
+        c = client()
+        assert c.post(f"/survey/{lang}/", {"code": codes.new_code()}).status_code == 400
+        assert c.post(f"/survey/{lang}/", {"code": ""}).status_code == 302
+        assert c.post(f"/survey/{lang}/q/1/", {"version": version.pk, "borough": "zzz"}).status_code == 400
+        assert c.post(f"/survey/{lang}/check/", {"version": "999"}).status_code == 409
+        assert c.get(f"/survey/{lang}/q/{50 + i}/").status_code == 404
+        assert client().get(f"/survey/{lang}/check/").status_code == 404  # no draft
     # no column of the survey's response-side tables holds a time, and none points to an invitation
     from django.db import models
 
@@ -496,6 +505,7 @@ def test_after_100_responses_nothing_holds_an_address_agent_time_or_code_link(ve
     cache = _cache_text(_record_keys)
     assert LIMITER.entries(), "the flow counted nothing: the check of the counters would be empty"
     assert not _record_keys, "the survey wrote to a Django cache"
+    assert not re.search(r"/survey/[a-z]{2,3}/", logs), "a log line names a respondent's language or page"
     for where, text in (("database", db), ("logs", logs), ("cache", cache)):
         assert IP not in text and "203.0.113" not in text, where
         assert UA not in text and "AnonTest" not in text, where
@@ -506,7 +516,7 @@ def test_after_100_responses_nothing_holds_an_address_agent_time_or_code_link(ve
     hashes = set(Invitation.objects.values_list("code_hash", flat=True))
     resp_side = repr(list(Response.objects.values())) + repr(list(Answer.objects.values()))
     assert not any(h in resp_side for h in hashes)
-    assert Draft.objects.count() == 0
+    assert Draft.objects.count() == 7  # only the 7 started for the refused requests: each completion's went
     # the session store: the flow opens no session at all
     from django.contrib.sessions.models import Session
 
