@@ -739,6 +739,23 @@ print(urlsafe_base64_encode(force_bytes(u.pk)), default_token_generator.make_tok
         assert not leaked, f"{name} records {leaked}:\n{text[-2000:]}"
 
 
+def test_the_survey_leaves_no_line_in_any_access_log(deployed):
+    """The victim survey's pages, an invitation link's code included, leave no line in nginx's access logs
+    (the shipped site's `location /survey/` has ``access_log off``), and the code reaches no log at all."""
+    code = "ZZ" + secrets.token_hex(5).upper()
+    logs = ("access.log", "default-access.log", "error.log", "nginx.log", "gunicorn.log")
+    before = {n: (deployed.work / n).read_text() if (deployed.work / n).exists() else "" for n in logs}
+    b = deployed.browser(source="127.0.0.4")
+    for path in (f"/survey/?c={code}", "/survey/", f"/survey/en/?c={code}"):
+        assert b.get(path).status < 500
+    time.sleep(0.5)
+    for name in logs:
+        text = (deployed.work / name).read_text() if (deployed.work / name).exists() else ""
+        assert code not in text, f"{name} records the invitation code"
+        if name.endswith("access.log"):
+            assert text == before[name], f"{name} logged a survey request:\n{text[len(before[name]):]}"
+
+
 # --- the database's roles -----------------------------------------------------------------------------
 
 
