@@ -267,7 +267,7 @@ def test_the_whole_journey_of_a_case_on_a_phone(browser, live_server, monkeypatc
 def test_the_other_pages_of_the_app_on_a_phone(browser, live_server):
     """The pages the journey does not pass through: a draft, the intelligence list and its redacted view,
     the break-glass page of a restricted case, the break-glass report, who may open a case, changing the
-    referral's details, a risk note, its review, a missing episode."""
+    referral's details, a risk note, its review, a missing episode, the correction of a contact."""
     from vru.web.referrals import services
     from vru.web.referrals.models import Council, RiskNote, YoungPerson
 
@@ -309,6 +309,9 @@ def test_the_other_pages_of_the_app_on_a_phone(browser, live_server):
     note = RiskNote.objects.create(
         referral=case, level="high", text="Owes a debt", review_on=timezone.localdate(), created_by=manager
     )
+    contact = Contact.objects.create(
+        referral=case, when=timezone.now(), kind="session", attendance="attended", recorded_by=manager
+    )
     seen: list[str] = []
     base = live_server.url
 
@@ -334,6 +337,7 @@ def test_the_other_pages_of_the_app_on_a_phone(browser, live_server):
         ("risk", "risk/"),
         ("missing", "missing/"),
         ("risk-review", f"risk/{note.pk}/review/"),
+        ("change-contact", f"contact/{contact.pk}/change/"),
     ]:
         page.goto(f"{base}/referrals/cases/{case.pk}/{path}", wait_until="load")
         _check(page, name, seen)
@@ -372,4 +376,4 @@ def test_the_other_pages_of_the_app_on_a_phone(browser, live_server):
     assert "Police called out of hours" in page.locator("main").inner_text()
     _clean(page)
     page.context.close()
-    assert len(seen) == 12
+    assert len(seen) == 13
