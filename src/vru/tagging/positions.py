@@ -94,6 +94,9 @@ class ImportResult:
     timings_s: dict[str, float] = field(default_factory=dict)
     #: device_id and fix_time of the fixes added (:attr:`vru.tagging.store.WriteResult.new_fixes`)
     new_fixes: pa.Table | None = None
+    #: the store transaction and the receipt committed with the fixes (``receipt`` given, fixes added)
+    txid: str | None = None
+    receipt: dict | None = None
 
 
 # --------------------------------------------------------------------------- error collection
@@ -603,18 +606,18 @@ def _activation_checks(dev: pa.Array, fix: pa.Array, act: pa.Table) -> tuple[np.
 
 
 def import_positions(path: str | Path, activations, root: str | Path, *, now=None, skew_s: float = SKEW_S,
-                     max_errors: int = MAX_ERRORS) -> ImportResult:
+                     max_errors: int = MAX_ERRORS, receipt=None) -> ImportResult:
     """Validate a feed file and add its fixes to the positions store at ``root``, all or nothing.
 
     A file with any bad row raises :class:`FeedError` and writes nothing. Fixes are de-duplicated on
     (device_id, fix_time), keeping the one received first; importing the same file twice changes
-    nothing.
+    nothing. ``receipt``: as :func:`vru.tagging.store.write_positions`' (committed with the fixes).
     """
     timings: dict[str, float] = {}
     t = _feed(Path(path), activations, now, skew_s, max_errors, timings)
-    r = store.write_positions(root, t)
+    r = store.write_positions(root, t, receipt=receipt)
     return ImportResult(str(path), t.num_rows, r.added, r.duplicates, r.days, timings | r.timings_s,
-                        r.new_fixes)
+                        r.new_fixes, r.txid, r.receipt)
 
 
 def mechanism_is_coarse(mechanism) -> bool:

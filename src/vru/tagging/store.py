@@ -26,6 +26,14 @@ next write or :func:`recover` does); a crash during step 3 is finished by the ne
 new files together or miss a file that was just replaced; readers that need a stable view run outside
 imports and purges (the matching runs are scheduled after an import).
 
+A write may carry a **receipt** (:func:`write_positions`' ``receipt``): a small JSON document computed
+from the fixes it adds, before the commit point, staged beside the plan and moved with it to
+``<root>/.receipts/<txid>.json``. It is part of the same transaction: the fixes are committed if and only
+if their receipt is. Whoever keeps counts elsewhere (the web database's "positions received") records each
+receipt keyed by its txid, idempotently, and then removes it (:func:`pending_receipts`,
+:func:`clear_receipt`): a failure between the store's commit and that record leaves the receipt pending,
+never the fixes uncounted.
+
 Writing the same rows twice changes nothing: rows whose (device_id, fix_time) is already stored are
 dropped before anything is written, and a day that receives no new row is not rewritten.
 
@@ -42,7 +50,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -58,6 +66,7 @@ import pyarrow.parquet as pq
 from vru.tagging import schema as S
 
 STAGING = ".staging"
+RECEIPTS = ".receipts"
 LOCK = ".lock"
 _COLS = ", ".join(S.POSITIONS.names)
 #: text columns kept dictionary-encoded while rows are written (few distinct values: devices, mechanisms)
@@ -82,6 +91,10 @@ class WriteResult:
     #: device_id and fix_time of the fixes added (None when nothing was added): what was received, for
     #: counts kept apart from the store (a purge later deletes fixes, not the fact they were received)
     new_fixes: pa.Table | None = None
+    #: the store transaction that added them (None when nothing was added): the receipt's key
+    txid: str | None = None
+    #: the receipt committed with them (``receipt`` given and something added), as stored
+    receipt: dict | None = None
 
 
 @dataclass
@@ -264,6 +277,11 @@ def _apply(root: Path, tx: Path) -> None:
         if src.exists():
             dst.parent.mkdir(parents=True, exist_ok=True)
             os.replace(src, dst)
+    if plan.get("receipt"):
+        src, dst = tx / "receipt.json", root / RECEIPTS / plan["receipt"]
+        if src.exists():
+            dst.parent.mkdir(exist_ok=True, mode=0o700)
+            os.replace(src, dst)
     for final in plan["remove"]:
         with contextlib.suppress(FileNotFoundError):
             (root / final).unlink()
@@ -299,7 +317,8 @@ def recover(root: str | Path) -> None:
 
 def _commit(root: Path, tx: Path, remove: list[Path], days: list[str]) -> None:
     adds = [(str(p.relative_to(tx)), str(p.relative_to(tx / "new"))) for p in sorted(tx.glob("new/day=*/*"))]
-    plan = {"add": adds, "remove": [str(p.relative_to(root)) for p in remove], "days": days}
+    plan = {"add": adds, "remove": [str(p.relative_to(root)) for p in remove], "days": days,
+            "receipt": f"{tx.name}.json" if (tx / "receipt.json").exists() else None}
     tmp = tx / "plan.json.tmp"
     with open(tmp, "w") as fh:
         json.dump(plan, fh)
@@ -425,7 +444,8 @@ def _dedup_order(t: pa.Table, n_old: int) -> tuple[np.ndarray, np.ndarray]:
     return order[keep], day[keep]
 
 
-def write_positions(root: str | Path, table: pa.Table, *, _fail_before_commit: bool = False) -> WriteResult:
+def write_positions(root: str | Path, table: pa.Table, *, receipt: Callable[[pa.Table], dict] | None = None,
+                    _fail_before_commit: bool = False) -> WriteResult:
     """Add fixes (a pyarrow table with the POSITIONS columns) to the store, all or nothing.
 
     Rows are de-duplicated on (device_id, fix_time): within ``table`` the one received first is kept
@@ -436,6 +456,11 @@ def write_positions(root: str | Path, table: pa.Table, *, _fail_before_commit: b
     (:data:`STORED`; text given is encoded once), one sort of an integer key puts the rows in store
     order with the repeated fixes side by side, and each day is written with pyarrow's Parquet writer,
     a large day in parts on several threads (each thread gathers its own rows).
+
+    ``receipt``: called with the fixes to be added (device_id, fix_time) before the commit point; the
+    JSON-serialisable dict it returns, with ``txid``, ``rows``, ``added``, ``duplicates`` and ``days``
+    added, is committed with the fixes (``<root>/.receipts/<txid>.json``, module docstring). If it
+    raises, nothing is written.
     """
     root = Path(root)
     table = _conform_stored(table)
@@ -483,6 +508,15 @@ def write_positions(root: str | Path, table: pa.Table, *, _fail_before_commit: b
                           for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
             with ThreadPoolExecutor(workers) as ex:
                 list(ex.map(write, parts))
+            new_fixes = both.select([S.DEVICE_ID, S.FIX_TIME]).take(pa.array(rows[is_new]))
+            doc = None
+            if receipt is not None:
+                doc = dict(receipt(new_fixes)) | {"txid": txid, "rows": table.num_rows, "added": added,
+                                                  "duplicates": table.num_rows - added, "days": touched}
+                with open(tx / "receipt.json", "w") as fh:
+                    json.dump(doc, fh)
+                    fh.flush()
+                    os.fsync(fh.fileno())
             if _fail_before_commit:  # for the tests: a failure after staging, before the commit
                 raise OSError("simulated failure before commit")
         except BaseException:
@@ -492,8 +526,27 @@ def write_positions(root: str | Path, table: pa.Table, *, _fail_before_commit: b
         timings["write"] = t3 - t2
         _commit(root, tx, remove, touched)
         timings["commit"] = time.perf_counter() - t3
-    new_fixes = both.select([S.DEVICE_ID, S.FIX_TIME]).take(pa.array(rows[is_new]))
-    return WriteResult(table.num_rows, added, table.num_rows - added, touched, timings, new_fixes)
+    return WriteResult(table.num_rows, added, table.num_rows - added, touched, timings, new_fixes, txid, doc)
+
+
+def pending_receipts(root: str | Path) -> list[dict]:
+    """The receipts committed with writes and not yet cleared, oldest first (by file time)."""
+    d = Path(root) / RECEIPTS
+    if not d.is_dir():
+        return []
+    out = []
+    for p in sorted(d.glob("*.json"), key=lambda p: (p.stat().st_mtime, p.name)):
+        with contextlib.suppress(FileNotFoundError):
+            out.append(json.loads(p.read_text()))
+    return out
+
+
+def clear_receipt(root: str | Path, txid: str) -> None:
+    """Remove a receipt once it has been recorded elsewhere (no error if it is already gone)."""
+    if not all(c in "0123456789abcdef" for c in txid) or not txid:
+        raise ValueError(f"not a store transaction id: {txid!r}")
+    with contextlib.suppress(FileNotFoundError):
+        (Path(root) / RECEIPTS / f"{txid}.json").unlink()
 
 
 def _keep_table(keep) -> pa.Table:

@@ -391,14 +391,17 @@ MONTH_RE = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 class PositionImport(models.Model):
     """One supplier feed added to the positions store: what it held and what was stored. Written in one
-    transaction with its :class:`PositionReceipt` counts, so the programme figures count what was
-    received, and a retention purge of the store does not change them."""
+    transaction with its :class:`PositionReceipt` counts, from the receipt the store committed with the
+    fixes (``services.import_positions``), so the programme figures count what was received, and a
+    retention purge of the store does not change them."""
 
     file_name = models.CharField(max_length=255)
     imported_at = models.DateTimeField(auto_now_add=True)
     rows = models.BigIntegerField(validators=_between(0, MAX_FIXES))
     added = models.BigIntegerField(validators=_between(0, MAX_FIXES))
     duplicates = models.BigIntegerField(validators=_between(0, MAX_FIXES))
+    #: the positions store transaction that added the fixes (its receipt's key): recorded once
+    store_tx = models.CharField(max_length=40, null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         ordering = ["-imported_at", "-pk"]

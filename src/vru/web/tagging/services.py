@@ -99,38 +99,87 @@ def activations_frame(wearers=None) -> pd.DataFrame:
 
 def import_positions(path, *, activations=None):
     """Validate a supplier feed and add it to the store (``positions.import_positions``, all or nothing),
-    and record the import with the fixes it added per order type and month (:class:`PositionReceipt`),
-    in one database transaction round the store's commit: a feed refused or a store write that fails
-    leaves no record. Returns (the PositionImport, the ImportResult)."""
+    and record the import with the fixes it added per order type and month (:class:`PositionReceipt`).
+
+    The counts are computed before the store's commit point and committed **with the fixes**, as the
+    store transaction's receipt (``store.write_positions``' ``receipt``); the database record is then
+    written from that receipt, keyed by the store transaction (``PositionImport.store_tx``, unique). A
+    database failure after the store's commit leaves the receipt pending in the store, and the next import
+    (or ``tagging_record_receipts``) records it first: the fixes stored and the fixes counted never
+    diverge. A feed refused or a store write that fails leaves nothing. Returns (the PositionImport, the
+    ImportResult)."""
     from vru.tagging import positions
 
     acts = activations_frame() if activations is None else activations
-    with transaction.atomic():
-        r = positions.import_positions(path, acts, store_root())
-        rec = PositionImport.objects.create(file_name=Path(path).name[:255], rows=r.rows, added=r.imported,
-                                            duplicates=r.duplicates)
-        if r.new_fixes is not None and r.new_fixes.num_rows:
-            counts = received_by_type_month(r.new_fixes)
-            PositionReceipt.objects.bulk_create(
-                PositionReceipt(position_import=rec, order_type=t, month=m, n=int(n))
-                for t, m, n in counts.itertuples(index=False))
+    root = store_root()
+    record_receipts()
+    types = dict(Wearer.objects.values_list("ref", "order_type"))
+    name = Path(path).name[:255]
+
+    def receipt(new_fixes) -> dict:
+        counts = received_by_type_month(new_fixes, acts=acts, types=types)
+        return {"file_name": name, "at": timezone.now().isoformat(),
+                "counts": [[str(t), str(m), int(n)] for t, m, n in counts.itertuples(index=False)]}
+
+    r = positions.import_positions(path, acts, root, receipt=receipt)
+    if r.receipt is None:  # nothing added: nothing counted, nothing that could diverge
+        rec = PositionImport.objects.create(file_name=name, rows=r.rows, added=0, duplicates=r.duplicates)
+    else:
+        rec = _record_receipt(r.receipt)
     return rec, r
 
 
-def received_by_type_month(fixes) -> pd.DataFrame:
+def _record_receipt(doc: dict) -> PositionImport:
+    """Record one store receipt in the database, once (keyed by its store transaction), then clear it."""
+    from django.db import IntegrityError
+
+    txid = str(doc["txid"])
+    try:
+        with transaction.atomic():
+            rec = PositionImport.objects.filter(store_tx=txid).first()
+            if rec is None:
+                rec = PositionImport.objects.create(
+                    store_tx=txid, file_name=str(doc.get("file_name", ""))[:255], rows=int(doc["rows"]),
+                    added=int(doc["added"]), duplicates=int(doc["duplicates"]))
+                if doc.get("at"):
+                    PositionImport.objects.filter(pk=rec.pk).update(imported_at=datetime.fromisoformat(doc["at"]))
+                PositionReceipt.objects.bulk_create(
+                    PositionReceipt(position_import=rec, order_type=t, month=m, n=int(n))
+                    for t, m, n in doc.get("counts", []) if int(n) > 0)
+    except IntegrityError:  # recorded at the same moment by another process
+        rec = PositionImport.objects.get(store_tx=txid)
+    store.clear_receipt(store_root(), txid)
+    return rec
+
+
+def record_receipts() -> int:
+    """Record every receipt the store holds that the database has not (an import whose database write
+    failed after the store's commit). Returns how many receipts were pending."""
+    pending = store.pending_receipts(store_root())
+    for doc in pending:
+        _record_receipt(doc)
+    return len(pending)
+
+
+def received_by_type_month(fixes, *, acts: pd.DataFrame | None = None,
+                           types: dict[str, str] | None = None) -> pd.DataFrame:
     """Fixes per order type of the wearer who wore the device then, and month of the fix (UTC):
     columns order_type, month, n. ``fixes``: a pyarrow table (device_id, fix_time) or the SQL text of a
-    DuckDB relation with those columns. A fix outside every activation is not counted (the import refuses
+    DuckDB relation with those columns; ``acts`` (schema.ACTIVATIONS) and ``types`` (wearer ref -> order
+    type) default to the database's. A fix outside every activation is not counted (the import refuses
     those)."""
     import duckdb
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    acts = activations_frame()
+    acts = activations_frame() if acts is None else acts
+    acts = acts.to_pandas() if isinstance(acts, pa.Table) else acts.copy()
     if acts.empty:
         return pd.DataFrame(columns=["order_type", "month", "n"])
-    types = dict(Wearer.objects.values_list("ref", "order_type"))
+    if types is None:
+        types = dict(Wearer.objects.values_list("ref", "order_type"))
     acts["order_type"] = acts[S.WEARER_REF].map(types)
+    acts = acts[[S.DEVICE_ID, "order_type", S.ACTIVE_FROM, S.ACTIVE_TO]]
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
@@ -147,6 +196,7 @@ def received_by_type_month(fixes) -> pd.DataFrame:
             SELECT a.order_type, strftime(p.fix_time, '%Y-%m') AS month, count(*) AS n
             FROM {source} p JOIN acts a ON p.device_id = a.device_id
              AND p.fix_time >= a.active_from AND (a.active_to IS NULL OR p.fix_time < a.active_to)
+            WHERE a.order_type IS NOT NULL
             GROUP BY 1, 2 ORDER BY 1, 2""").df()
     finally:
         con.close()
