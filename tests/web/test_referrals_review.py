@@ -21,7 +21,7 @@ w = base.w  # the fixture
 def _case_urls(w) -> list[tuple[str, object, str, dict]]:
     """(name, user, url, a POST with a mistake or None) for every page that shows a case."""
     r = make_case(w, provider=w.pa)
-    Need.objects.create(referral=r, category="exit", desired_outcome="Leaves the line")
+    need = Need.objects.create(referral=r, category="exit", desired_outcome="Leaves the line")
     note = RiskNote.objects.create(
         referral=r, level="high", text="Debt to a dealer", review_on=timezone.localdate(), created_by=w.cw_a
     )
@@ -51,6 +51,8 @@ def _case_urls(w) -> list[tuple[str, object, str, dict]]:
         ("change_contact", w.cw_a, url("change_contact", r.pk, contact.pk), {"attendance": "late"}),
         ("change_rescue", w.cw_a, url("change_rescue", r.pk, rescue.pk), {"county": ""}),
         ("change_missing", w.cw_a, url("change_missing", r.pk, episode.pk), {"started_on": "abc"}),
+        ("change_need", w.cw_a, url("change_need", r.pk, need.pk), {"category": "bogus"}),
+        ("change_risk", w.cw_a, url("change_risk", r.pk, note.pk), {"level": "high", "review_on": "abc"}),
         ("missing", w.cw_a, url("missing", r.pk), {"started_on": "abc"}),
         ("close", w.cw_a, url("close", r.pk), {"closed_on": "abc"}),
         ("update", w.cw_a, url("update", r.pk), {"borough": BRENT}),  # no reason

@@ -494,6 +494,22 @@ class ContactChangeForm(ContactForm):
     reason = _correction_reason()
 
 
+class NeedChangeForm(NeedForm):
+    """The correction of a recorded need or its desired outcome, as :class:`ContactChangeForm`."""
+
+    reason = _correction_reason()
+
+    def __init__(self, *args, referral=None, **kwargs):  # the need has no dates to check
+        super().__init__(*args, **kwargs)
+
+
+class RiskNoteChangeForm(RiskNoteForm):
+    """The correction of a risk note not yet reviewed (its level, text or review date), as
+    :class:`ContactChangeForm`; a reviewed note is history and is not corrected."""
+
+    reason = _correction_reason()
+
+
 class RescueChangeForm(RescueForm):
     """The correction of a recorded rescue, as :class:`ContactChangeForm`."""
 

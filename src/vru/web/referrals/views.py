@@ -30,11 +30,13 @@ from .forms import (
     DecisionForm,
     MissingEpisodeChangeForm,
     MissingEpisodeForm,
+    NeedChangeForm,
     NeedForm,
     ReferralForm,
     RescueChangeForm,
     RescueForm,
     RestrictionForm,
+    RiskNoteChangeForm,
     RiskNoteForm,
     RiskReviewForm,
     SearchForm,
@@ -388,7 +390,7 @@ contact = _casework(ContactForm, "Contact", "add contact")
 need = _casework(NeedForm, "Need and desired outcome", "add need")
 
 
-def _correction(form_class, record: str):
+def _correction(form_class, record: str, only: dict | None = None):
     """The correction of one recorded ``record`` (a contact, a rescue) of an open case: the same form and
     checks as when it was recorded, plus a reason; each changed field is kept as a change record (old value,
     new value, reason, who, when), and the correction is one audit row naming them by id."""
@@ -402,7 +404,7 @@ def _correction(form_class, record: str):
             return redirect("referrals:case", pk=r.pk)
         model = form_class._meta.model
         try:
-            obj = model.objects.get(pk=item, referral=r)
+            obj = model.objects.get(pk=item, referral=r, **(only or {}))
         except model.DoesNotExist:
             raise Http404(f"no such {record}") from None
         fields = list(form_class._meta.fields)
@@ -434,6 +436,8 @@ def _correction(form_class, record: str):
 change_contact = _correction(ContactChangeForm, "contact")
 change_rescue = _correction(RescueChangeForm, "rescue")
 change_missing = _correction(MissingEpisodeChangeForm, "missing episode")
+change_need = _correction(NeedChangeForm, "need")
+change_risk = _correction(RiskNoteChangeForm, "risk note", {"reviewed_at__isnull": True})
 risk = _casework(RiskNoteForm, "Risk note", "add risk note")
 rescue = _casework(RescueForm, "Rescue", "add rescue")
 missing = _casework(MissingEpisodeForm, "Missing episode", "add missing episode")
