@@ -10,4 +10,5 @@ Layers (nothing in a lower layer imports a higher one):
 - ``vru.cli``       the ``vru`` command, a thin shell over the Python API
 """
 
+# The only place the version is written: pyproject.toml reads it, CHANGELOG.md names it.
 __version__ = "0.1.0"
