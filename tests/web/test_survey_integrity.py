@@ -146,3 +146,36 @@ def test_wrong_codes_on_a_shared_network_do_not_lock_out_valid_codes(version):
     assert neighbour.post("/survey/en/", {"code": codes.new_code()}).status_code == 429
     assert neighbour.post("/survey/en/", {"code": issued[0]}).status_code == 302
     assert neighbour.post("/survey/en/resume/", {"resume_code": resume_code}).status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_results_page_warns_when_the_shuffle_is_overdue(version):
+    """Until survey_shuffle runs, the day's responses can be ordered: the results page says so when it has
+    not run for two days (PostgreSQL's statistics keep the last manual VACUUM; nothing is stored)."""
+    import datetime as dt
+
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+    from django.test import Client
+
+    from vru.web.accounts.models import User
+    from vru.web.survey.management.commands import survey_shuffle
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the time of the last VACUUM is PostgreSQL's")
+    analyst = User.objects.create_user("analyst-shuffle@example.org", None)
+    analyst.groups.add(Group.objects.get(name="analyst"))
+    c = Client()
+    c.force_login(analyst)
+    assert survey_shuffle.overdue() is None  # no response yet: nothing to order
+    flow.complete(_filled_draft(version), "en")
+    with connection.cursor() as cursor:  # a fresh database: no VACUUM yet, or one from before
+        cursor.execute("SELECT pg_stat_reset_single_table_counters('survey_response'::regclass)")
+    assert "survey_shuffle has not run" in c.get("/survey/results/").content.decode()
+    call_command("survey_shuffle")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+    assert survey_shuffle.overdue() is None
+    assert 'id="shuffle-overdue"' not in c.get("/survey/results/").content.decode()
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=2, minutes=1)
+    assert "has not run for 2 days (last on" in survey_shuffle.overdue(now=later)

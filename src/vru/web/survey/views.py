@@ -328,7 +328,10 @@ def _results_context(request):
 def results_page(request):
     if request.method == "POST" and not request.user.has_perm("accounts.view_unsuppressed"):
         raise PermissionDenied("the unsuppressed figures need accounts.view_unsuppressed")
-    return _no_store(render(request, "survey/staff/results.html", _results_context(request)))
+    from .management.commands.survey_shuffle import overdue
+
+    context = {**_results_context(request), "shuffle_overdue": overdue()}
+    return _no_store(render(request, "survey/staff/results.html", context))
 
 
 @never_cache

@@ -10,6 +10,7 @@ was written by one transaction, in a random order, with the same UUIDs. It then 
 survey's tables (PostgreSQL) so the old row versions are not left in the table files.
 """
 
+import datetime as dt
 import secrets
 
 from django.core.management.base import BaseCommand
@@ -58,6 +59,28 @@ def vacuum() -> bool:
         for table in ("survey_answer", "survey_response", "survey_draft", "survey_invitation"):
             cursor.execute(f"VACUUM {table}")
     return True
+
+
+OVERDUE_DAYS = 2
+
+
+def overdue(now: dt.datetime | None = None) -> str | None:
+    """A warning when the shuffle has not run for ``OVERDUE_DAYS`` days while responses are stored (None
+    otherwise). Nothing is stored for this: on PostgreSQL the statistics keep the time of the last manual
+    VACUUM of ``survey_response``, which only this command runs. Elsewhere: None (not known)."""
+    if connection.vendor != "postgresql" or not Response.objects.exists():
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT last_vacuum FROM pg_stat_user_tables WHERE relname = 'survey_response'")
+        row = cursor.fetchone()
+    last = row[0] if row else None
+    now = now or dt.datetime.now(dt.UTC)
+    if last is not None and now - last < dt.timedelta(days=OVERDUE_DAYS):
+        return None
+    when = f"last on {last:%Y-%m-%d}" if last else "never, or not since the database's statistics were reset"
+    return (f"survey_shuffle has not run for {OVERDUE_DAYS} days ({when}): until it runs, whoever can read "
+            "the database can order the latest responses by when they were sent. Run it nightly "
+            "(docs/deploy/vru-survey-shuffle.timer).")
 
 
 class Command(BaseCommand):
