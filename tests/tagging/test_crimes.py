@@ -5,6 +5,7 @@ refused."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -466,3 +467,19 @@ def test_check_batch_reports_whole_file_failures_and_never_prints_control_charac
         in r.output
     r = _check_batch(DATA / "invalid_text.csv")
     assert "\x1b" not in r.output and "Rear door \\x1b[2Jforced" in r.output
+
+
+def test_batch_file_writes_coordinates_as_fixed_point_decimals_near_greenwich():
+    near = parse(row(ref="CR-0100", e="", n="", lat="51.477928", lon="-0.00001", datum="WGS84"),
+                 row(ref="CR-0101", e="", n="", lat="51.4779", lon="0.0000012", datum="WGS84"),
+                 row(ref="CR-0102", e="538000.25", n="177500"))
+    assert near.ok and len(near.records) == 3
+    text = C.batch_file(near).decode()
+    fields = [line.split(",") for line in text.splitlines()]
+    assert [f[9:11] for f in fields[:2]] == [["51.477928", "-0.00001"], ["51.4779", "0.0000012"]]
+    assert fields[2][7:9] == ["538000.25", "177500.0"]
+    assert not re.search(r"\d[eE][-+]?\d", text)  # no exponent anywhere
+    again = C.parse_batch(text.encode(), name="again.csv")
+    assert again.ok and not again.errors
+    for c in (S.EASTING, S.NORTHING, "latitude", "longitude"):
+        pd.testing.assert_series_equal(again.records[c], near.records[c])

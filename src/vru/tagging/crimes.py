@@ -36,6 +36,7 @@ warehouse or a force's system) go through the same row checks. data.police.uk po
 from __future__ import annotations
 
 import csv
+import decimal
 import io
 import math
 import re
@@ -777,7 +778,11 @@ def batch_file(result: BatchResult) -> bytes:
     w = csv.writer(out, lineterminator="\n")
 
     def num(x) -> str:
-        return "" if x is None or (isinstance(x, float) and math.isnan(x)) else repr(float(x))
+        # fixed-point, never an exponent (-1e-05 near Greenwich is -0.00001): the shortest decimal that
+        # reads back to the same float, so every place the sender gave is kept
+        if x is None or (isinstance(x, float) and math.isnan(x)):
+            return ""
+        return format(decimal.Decimal(repr(float(x))), "f")
 
     for r in result.records.itertuples(index=False):
         w.writerow([r.force, r.crime_type, r.crime_type_description, r.batch_id, r.crime_ref,
