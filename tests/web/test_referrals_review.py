@@ -11,7 +11,7 @@ from django.utils import timezone
 from test_referrals import BRENT, client, make_case
 
 from vru.web.accounts.models import AuditLog
-from vru.web.referrals.models import Contact, MissingEpisode, Need, Rescue, RiskNote
+from vru.web.referrals.models import Contact, MissingEpisode, Need, NeedOutcome, Rescue, RiskNote
 
 pytestmark = pytest.mark.django_db
 w = base.w  # the fixture
@@ -32,6 +32,11 @@ def _case_urls(w) -> list[tuple[str, object, str, dict]]:
         referral=r, county="Norfolk", police_force="Norfolk", rescued_on=timezone.localdate()
     )
     episode = MissingEpisode.objects.create(referral=r, started_on=timezone.localdate())
+    closed = make_case(w, provider=w.pa)
+    closed_need = Need.objects.create(referral=closed, category="exit", desired_outcome="Leaves the line")
+    NeedOutcome.objects.create(
+        closure=base.close_case(w, closed, timezone.localdate()), need=closed_need, achievement="achieved"
+    )
     waiting = make_case(w, status="submitted")
     unallocated = make_case(w, status="accepted")
 
@@ -53,6 +58,7 @@ def _case_urls(w) -> list[tuple[str, object, str, dict]]:
         ("change_missing", w.cw_a, url("change_missing", r.pk, episode.pk), {"started_on": "abc"}),
         ("change_need", w.cw_a, url("change_need", r.pk, need.pk), {"category": "bogus"}),
         ("change_risk", w.cw_a, url("change_risk", r.pk, note.pk), {"level": "high", "review_on": "abc"}),
+        ("change_closure", w.cw_a, url("change_closure", closed.pk), {"closed_on": "abc"}),
         ("missing", w.cw_a, url("missing", r.pk), {"started_on": "abc"}),
         ("close", w.cw_a, url("close", r.pk), {"closed_on": "abc"}),
         ("update", w.cw_a, url("update", r.pk), {"borough": BRENT}),  # no reason

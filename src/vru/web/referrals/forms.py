@@ -619,6 +619,19 @@ class ClosureForm(CaseDatesMixin, ReferralsForm, forms.ModelForm):
         return [(n, self.cleaned_data[f"outcome_{n.pk}"]) for n in self.needs]
 
 
+class ClosureChangeForm(ClosureForm):
+    """The correction of a closure (its date, reason, measures and the outcome of each need), with a reason;
+    each changed value is kept as a change record, as :class:`ContactChangeForm`."""
+
+    reason_for_change = _correction_reason()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            for o in NeedOutcome.objects.filter(need__in=self.needs):
+                self.initial[f"outcome_{o.need_id}"] = o.achievement
+
+
 class UpdateForm(ReferralsForm, forms.ModelForm):
     """A change after submission: each changed field is kept with its old value and the reason. The young
     person's name and date of birth can be corrected too (the right to rectification; review 15, finding 5);

@@ -31,6 +31,7 @@ urlpatterns = [
     path("cases/<uuid:pk>/missing/", views.missing, name="missing"),
     path("cases/<uuid:pk>/missing/<int:item>/change/", views.change_missing, name="change_missing"),
     path("cases/<uuid:pk>/close/", views.close, name="close"),
+    path("cases/<uuid:pk>/close/change/", views.change_closure, name="change_closure"),
     path("cases/<uuid:pk>/update/", views.update, name="update"),
     path("cases/<uuid:pk>/access/", views.restrict, name="restrict"),
     path("cases/<uuid:pk>/export.<str:fmt>", views.export, name="export"),

@@ -24,6 +24,7 @@ from .forms import (
     PERSON_FIELDS,
     AllocationForm,
     BreakGlassForm,
+    ClosureChangeForm,
     ClosureForm,
     ContactChangeForm,
     ContactForm,
@@ -518,6 +519,43 @@ def close(request, pk):
         messages.success(request, f"Case {r.reference} closed.")
         return redirect("referrals:case", pk=r.pk)
     return _case_page(request, r, "referrals/casework_form.html", {"form": form, "title": "Close the case"})
+
+
+@require_perms(CASE)
+@require_http_methods(["GET", "POST"])
+def change_closure(request, pk):
+    """The correction of a closed case's closure and outcomes, with a reason: each changed value a change
+    record (record "closure"), the correction one audit row naming them by id."""
+    r = _open_case(request, pk)
+    closure = getattr(r, "closure", None)
+    if r.status != "closed" or closure is None:
+        raise Http404("no closure")
+    fields = list(ClosureChangeForm._meta.fields)
+    before = {f: getattr(closure, f) for f in fields}
+    outcomes = {o.need_id: o for o in NeedOutcome.objects.filter(closure=closure)}
+    before.update({f"outcome of need {k}": o.achievement for k, o in outcomes.items()})
+    form = ClosureChangeForm(request.POST or None, instance=closure, referral=r)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            new = form.save()
+            after = {f: getattr(new, f) for f in fields}
+            for need, achieved in form.outcomes():
+                after[f"outcome of need {need.pk}"] = achieved
+                o = outcomes.get(need.pk)
+                if o is None:
+                    NeedOutcome.objects.create(closure=new, need=need, achievement=achieved)
+                elif o.achievement != achieved:
+                    o.achievement = achieved
+                    o.save(update_fields=["achievement"])
+            reason = form.cleaned_data["reason_for_change"].strip()
+            rows = services.record_changes(r, "closure", before, after, reason, request.user)
+            ids = ", ".join(str(c.pk) for c in rows) or "none"
+            what = f"casework: closure corrected, {len(rows)} field(s) changed (change records {ids})"
+            services.audit_case(request, "change case", r, what)
+        messages.success(request, f"{len(rows)} change(s) recorded.")
+        return redirect("referrals:case", pk=r.pk)
+    context = {"form": form, "title": "Correct the closure"}
+    return _case_page(request, r, "referrals/casework_form.html", context)
 
 
 @require_perms(CASE)
