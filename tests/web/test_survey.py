@@ -88,7 +88,7 @@ def complete(c: Client, version, lang="en", code=""):
 # --- questionnaires as data ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("folder", ["victim-voice-1", "victim-voice-2"])
+@pytest.mark.parametrize("folder", ["victim-voice-1", "victim-voice-2", "victim-voice-3"])
 def test_the_questionnaire_is_data_with_the_platforms_taxonomy_and_boroughs(folder):
     d = load_folder(folder)
     q = Questionnaire(d)
@@ -112,19 +112,30 @@ def test_the_questionnaire_is_data_with_the_platforms_taxonomy_and_boroughs(fold
 
 
 def test_the_first_page_promises_only_what_is_true_in_every_language(version):
-    """Version 2 says that the code is burnt at the start and kept apart, and states the one limit (the
-    database's order of arrival until the nightly shuffle) in every language; version 1's strings, which
-    earlier responses were given under, are unchanged."""
-    old, new = Questionnaire(load_folder("victim-voice-1")), version.questionnaire
-    assert version.number == 2 and new.languages == old.languages
+    """Version 3 says, in every language, that the partial answers are kept under the resume code until the
+    end, and that for some days whoever runs the database server, its transaction log or its backups could
+    tell which code went with which answers (version 2 said only "someone with full access to the database,
+    on a quiet day, until the nightly reordering": the heap's row versions and the transaction log keep the
+    order and times of the writes longer than that). Versions 1 and 2, which earlier responses were given
+    under, are unchanged; every translation of the new strings is marked not reviewed."""
+    v1, v2 = (Questionnaire(load_folder(f"victim-voice-{n}")) for n in (1, 2))
+    new = version.questionnaire
+    assert version.number == 3 and new.languages == v2.languages == v1.languages
     for lang in new.languages:
         page = Client().get(f"/survey/{lang}/").content.decode()
-        assert html.escape(new.text(lang, "ui.notstore_3"), quote=False) in page, lang
-        assert html.escape(old.text(lang, "ui.notstore_3"), quote=False) not in page, lang
-        for key in ("ui.notstore_3", "ui.your_code_text", "err.code_used"):
-            assert new.text(lang, key) != old.text(lang, key), (lang, key)
-    assert "when you finish, the code is only marked as used" in old.text("en", "ui.notstore_3")
-    assert "until the answers are reordered each night" in new.text("en", "ui.notstore_3")
+        for key in ("ui.store_3", "ui.notstore_3"):
+            assert html.escape(new.text(lang, key)) in page, (lang, key)  # Django escapes quotes too
+        assert html.escape(v2.text(lang, "ui.notstore_3"), quote=False) not in page, lang
+        assert new.text(lang, "ui.notstore_3") != v2.text(lang, "ui.notstore_3"), lang
+        assert lang == "en" or new.review(lang) == "not_reviewed", lang
+        for key in ("ui.your_code_text", "err.code_used"):
+            assert new.text(lang, key) == v2.text(lang, key) != v1.text(lang, key), (lang, key)
+    en = new.text("en", "ui.notstore_3")
+    assert "whoever runs the database server, its transaction log or its backups" in en
+    assert "which code went with which answers, and roughly when" in en and "restrict" in en
+    assert "deleted when you send them, or at the end of next week" in new.text("en", "ui.store_3")
+    assert "until the answers are reordered each night" in v2.text("en", "ui.notstore_3")
+    assert "when you finish, the code is only marked as used" in v1.text("en", "ui.notstore_3")
 
 
 def test_a_bad_questionnaire_folder_is_refused_naming_file_and_key(tmp_path):
@@ -165,8 +176,8 @@ def test_a_live_version_is_never_edited_and_a_new_version_retires_it(version):
     with pytest.raises(VersionLocked):
         QuestionnaireVersion.objects.filter(pk=version.pk).delete()
     d = copy.deepcopy(QuestionnaireVersion.objects.get(pk=version.pk).definition)
-    d["number"] = 3
-    v2 = QuestionnaireVersion.objects.create(slug="victim-voice", number=3, definition=d)
+    d["number"] = version.number + 1
+    v2 = QuestionnaireVersion.objects.create(slug="victim-voice", number=version.number + 1, definition=d)
     v2.publish()
     assert QuestionnaireVersion.objects.get(pk=version.pk).status == "retired"
     assert QuestionnaireVersion.objects.get(pk=v2.pk).status == "live"
@@ -339,8 +350,8 @@ def test_a_stale_questionnaire_version_is_refused(version, started):
     assert _draft_state() == before
     # a new version published while the draft is open: its answers are refused too, nothing written
     d = copy.deepcopy(version.definition)
-    d["number"] = 3
-    QuestionnaireVersion.objects.create(slug="victim-voice", number=3, definition=d).publish()
+    d["number"] = version.number + 1
+    QuestionnaireVersion.objects.create(slug="victim-voice", number=d["number"], definition=d).publish()
     data["version"] = version.pk
     assert started.post("/survey/en/q/2/", data).status_code == 409
     assert started.post("/survey/en/check/", {"version": version.pk}).status_code == 409

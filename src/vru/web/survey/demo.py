@@ -16,7 +16,7 @@ from . import codes
 from .models import Answer, QuestionnaireVersion, Response
 from .questionnaire import DONT_KNOW, SATISFIED, load_folder
 
-DEFAULT_FOLDER = "victim-voice-2"  # version 2: the invitation code is burnt at the start
+DEFAULT_FOLDER = "victim-voice-3"  # version 3: the first page says what the database server records
 # Known rates for the demo, near published USS figures (Northumbria, 12 months to February 2017).
 DEMO_RATES = {"stage_contact": 0.90, "stage_actions": 0.78, "stage_followup": 0.62,
               "stage_treatment": 0.88, "stage_overall": 0.75}
