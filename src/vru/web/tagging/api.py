@@ -26,6 +26,7 @@ import math
 
 import pandas as pd
 from django.urls import path
+from django.views.decorators.cache import never_cache
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
@@ -45,8 +46,9 @@ TAG = "tagging"
 # audit() takes Django's request (the user and the client's address): a DRF view passes request._request
 #: marks the audit rows the API writes (the pages' rows have the same actions, without it)
 VIA_API = " [API]"
-#: the purpose of a match list's audit row: the list shows which wearer is near which crime
-LIST_PURPOSE = "match review: list of matches (wearer references beside crimes)"
+#: the purpose of a match list's audit row. The list names no wearer (no reference, no device): which
+#: wearer is near a crime is shown only on the match itself, after the user's justification
+LIST_PURPOSE = "match review: list of matches (crimes and scores, no wearer)"
 
 
 class HasTaggingPerms(BasePermission):
@@ -333,21 +335,23 @@ BatchList, BatchDetail = _ro(
 
 # ----------------------------------------------------------------------------------------- matches
 class TaggingMatchSerializer(serializers.ModelSerializer):
+    """A match in a list: the crime, the score and the status, never the wearer (reference or device),
+    which only the justified, audited match answer (matches/{id}/) gives."""
+
     crime_version = serializers.CharField(source="crime_version.version_id")
     crime_ref = serializers.CharField(source="crime_version.crime.crime_ref")
     force = serializers.CharField(source="crime_version.crime.force")
     crime_type = serializers.CharField(source="crime_version.crime_type")
     time_from = serializers.DateTimeField(source="crime_version.time_from")
     time_to = serializers.DateTimeField(source="crime_version.time_to")
-    wearer = serializers.CharField(source="wearer.ref", help_text="the wearer's reference (pseudonymous)")
     algorithm_version = serializers.CharField(source="run.algorithm_version")
     status = serializers.CharField(help_text="pending, qualified or dismissed")
 
     class Meta:
         model = Match
         fields = ["id", "crime_version", "crime_ref", "force", "crime_type", "time_from", "time_to",
-                  "wearer", "device_id", "probability", "dwell_s", "min_distance_m", "n_fixes", "first_time",
-                  "last_time", "status", "reviewed_at", "algorithm_version"]
+                  "probability", "dwell_s", "min_distance_m", "n_fixes", "first_time", "last_time", "status",
+                  "reviewed_at", "algorithm_version"]
 
 
 class TaggingMatchPointSerializer(serializers.Serializer):
@@ -376,13 +380,15 @@ class TaggingRunSerializer(serializers.Serializer):
 
 
 class TaggingMatchDetailSerializer(TaggingMatchSerializer):
+    wearer = serializers.CharField(source="wearer.ref", help_text="the wearer's reference (pseudonymous)")
     explanation = serializers.CharField(help_text="the score, explained")
     reason = serializers.CharField(help_text="the reviewer's reason (empty while pending)")
     points = TaggingMatchPointSerializer(many=True)
     run = TaggingRunSerializer()
 
     class Meta(TaggingMatchSerializer.Meta):
-        fields = [*TaggingMatchSerializer.Meta.fields, "explanation", "reason", "run", "points"]
+        fields = [*TaggingMatchSerializer.Meta.fields, "wearer", "device_id", "explanation", "reason", "run",
+                  "points"]
 
 
 class MatchList(generics.ListAPIView):
@@ -410,9 +416,9 @@ class MatchList(generics.ListAPIView):
                                      enum=list(dict(Match.STATUSES)),
                                      description="Only matches of this status.")],
         responses={200: TaggingMatchSerializer(many=True), **DENIED},
-        description="Pending first, then by the crime's time. The summary only: a match's points need a "
-                    "justification (matches/{id}/). Each answer is one `list matches` audit row (the list "
-                    "names wearers next to crimes).")
+        description="Pending first, then by the crime's time. The crime, the score and the status only: "
+                    "no wearer reference or device, and no points; those need a justification "
+                    "(matches/{id}/). Each answer is one `list matches` audit row.")
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
         if response.status_code == 200:
@@ -475,14 +481,14 @@ class FiguresView(APIView):
 
 
 urlpatterns = [
-    path("wearers/", WearerList.as_view(), name="tagging-api-wearers"),
-    path("wearers/<int:pk>/", WearerDetail.as_view(), name="tagging-api-wearer"),
-    path("wearers/<int:pk>/trail/", TrailView.as_view(), name="tagging-api-trail"),
-    path("breaches/", BreachList.as_view(), name="tagging-api-breaches"),
-    path("breaches/<int:pk>/", BreachDetail.as_view(), name="tagging-api-breach"),
-    path("batches/", BatchList.as_view(), name="tagging-api-batches"),
-    path("batches/<int:pk>/", BatchDetail.as_view(), name="tagging-api-batch"),
-    path("matches/", MatchList.as_view(), name="tagging-api-matches"),
-    path("matches/<int:pk>/", MatchDetail.as_view(), name="tagging-api-match"),
-    path("figures/", FiguresView.as_view(), name="tagging-api-figures"),
+    path("wearers/", never_cache(WearerList.as_view()), name="tagging-api-wearers"),
+    path("wearers/<int:pk>/", never_cache(WearerDetail.as_view()), name="tagging-api-wearer"),
+    path("wearers/<int:pk>/trail/", never_cache(TrailView.as_view()), name="tagging-api-trail"),
+    path("breaches/", never_cache(BreachList.as_view()), name="tagging-api-breaches"),
+    path("breaches/<int:pk>/", never_cache(BreachDetail.as_view()), name="tagging-api-breach"),
+    path("batches/", never_cache(BatchList.as_view()), name="tagging-api-batches"),
+    path("batches/<int:pk>/", never_cache(BatchDetail.as_view()), name="tagging-api-batch"),
+    path("matches/", never_cache(MatchList.as_view()), name="tagging-api-matches"),
+    path("matches/<int:pk>/", never_cache(MatchDetail.as_view()), name="tagging-api-match"),
+    path("figures/", never_cache(FiguresView.as_view()), name="tagging-api-figures"),
 ]

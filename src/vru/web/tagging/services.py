@@ -418,14 +418,29 @@ def run_matching(versions, *, trigger: str = "MANUAL", batch=None, user=None,
     return run
 
 
+class AlreadyReviewed(ValueError):
+    """The match was qualified or dismissed by someone else first (its decision stands)."""
+
+
 def review_match(match: Match, user, decision: str, reason: str) -> Match:
-    """Qualify or dismiss a match, with the reviewer, the time and the reason."""
+    """Qualify or dismiss a pending match, with the reviewer, the time and the reason.
+
+    The decision is one conditional UPDATE of a match that is still pending, so of two reviewers
+    deciding at once exactly one wins; the other gets :class:`AlreadyReviewed` naming the decision that
+    stands, and ``match`` is refreshed to it."""
     if decision not in ("qualified", "dismissed"):
         raise ValueError("decision must be 'qualified' or 'dismissed'")
     if not reason.strip():
         raise ValueError("a reason is required")
-    match.status, match.reviewed_by, match.reviewed_at, match.reason = decision, user, timezone.now(), reason
-    match.save(update_fields=["status", "reviewed_by", "reviewed_at", "reason"])
+    now = timezone.now()
+    done = Match.objects.filter(pk=match.pk, status="pending").update(
+        status=decision, reviewed_by=user, reviewed_at=now, reason=reason)
+    if not done:
+        match.refresh_from_db(fields=["status", "reviewed_by", "reviewed_at", "reason"])
+        who = match.reviewed_by.email if match.reviewed_by else "someone else"
+        when = f" at {match.reviewed_at:%Y-%m-%d %H:%M} UTC" if match.reviewed_at else ""
+        raise AlreadyReviewed(f"This match was already {match.status} by {who}{when}; that decision stands.")
+    match.status, match.reviewed_by, match.reviewed_at, match.reason = decision, user, now, reason
     return match
 
 

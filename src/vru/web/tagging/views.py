@@ -175,9 +175,15 @@ def batches(request):
 @require_perms("tagging.view_crimebatch")
 def batch_detail(request, pk: int):
     b = scope.batch_or_404(request.user, pk)
+    # each run with the number of its matches the user may see: a police analyst, the qualified ones
+    # only (a count of the pending ones would tell them what the hub has not shared); a failed run's
+    # error text (paths, internals) only to the tagging reviewer
+    reviewer = request.user.has_perm("tagging.change_match")
+    visible = scope.force_matches(request.user)
+    runs = [(r, visible.filter(run=r).count()) for r in b.runs.all()]
     return render(request, "tagging/batch_detail.html", {
         "batch": b, "errors": b.errors.all(), "versions": b.versions.select_related("crime"),
-        "runs": b.runs.all()})
+        "runs": runs, "reviewer": reviewer})
 
 
 # ----------------------------------------------------------------------------------------- matches
@@ -185,13 +191,13 @@ def batch_detail(request, pk: int):
 def matches(request):
     from django.db.models import Case, IntegerField, Value, When
 
-    qs = scope.force_matches(request.user).select_related("crime_version__crime", "wearer").annotate(
+    qs = scope.force_matches(request.user).select_related("crime_version__crime").annotate(
         pending_first=Case(When(status="pending", then=Value(0)), default=Value(1),
                            output_field=IntegerField())
     ).order_by("pending_first", "-crime_version__time_from", "-pk")
     from .api import LIST_PURPOSE
 
-    audit(request, "list matches", None, LIST_PURPOSE)  # the list names wearers beside crimes
+    audit(request, "list matches", None, LIST_PURPOSE)  # crimes and scores; no wearer
     return render(request, "tagging/matches.html", {"matches": qs[:500]})
 
 
@@ -232,7 +238,11 @@ def match_review(request, pk: int):
         return render(request, "tagging/match_detail.html", {
             "match": m, "points": m.points.all(), "crime": m.crime_version, "review_form": form,
             "can_review": True}, status=400)
-    services.review_match(m, request.user, form.cleaned_data["decision"], form.cleaned_data["reason"])
+    try:
+        services.review_match(m, request.user, form.cleaned_data["decision"], form.cleaned_data["reason"])
+    except services.AlreadyReviewed as exc:  # another reviewer decided between the page and this POST
+        messages.error(request, str(exc))
+        return redirect("tagging:match", pk=m.pk)
     action = {"qualified": "qualify match", "dismissed": "dismiss match"}[form.cleaned_data["decision"]]
     audit(request, action, m, f"review: {form.cleaned_data['reason']}")
     messages.success(request, f"Match {m.get_status_display().lower()}.")
