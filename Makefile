@@ -9,7 +9,7 @@ REPORT ?= needs-assessment.html
 
 .PHONY: report test test-fast lint bench-ingest clean
 
-$(VENV)/.runtime: pyproject.toml
+$(VENV)/.runtime: pyproject.toml src/vru/__init__.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e .
