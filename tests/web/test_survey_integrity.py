@@ -179,3 +179,24 @@ def test_the_results_page_warns_when_the_shuffle_is_overdue(version):
     assert 'id="shuffle-overdue"' not in c.get("/survey/results/").content.decode()
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=2, minutes=1)
     assert "has not run for 2 days (last on" in survey_shuffle.overdue(now=later)
+
+
+def test_the_demo_servers_request_lines_for_respondent_pages_are_dropped():
+    """``vru serve`` (Django's development server) logs every request line with its time: none for a
+    respondent page, whatever the status; the staff pages and other apps are logged as before."""
+    import logging
+
+    from vru.web.survey.logfilter import SurveyPathFilter
+
+    logger = logging.getLogger("django.server")
+    assert any(isinstance(f, SurveyPathFilter) for f in logger.filters)
+
+    def kept(line: str, status: str = "200") -> bool:
+        record = logger.makeRecord("django.server", logging.INFO, __file__, 1, '"%s" %s %s',
+                                   (line, status, "512"), None)
+        return all(f.filter(record) for f in logger.filters)
+
+    assert not kept("POST /survey/ar/q/1/ HTTP/1.1", "302")
+    assert not kept("GET /survey/?c=ACDEFGHJKMNP HTTP/1.1")
+    assert not kept("GET /survey/ACDE-FGHJ-KMNP/ HTTP/1.1", "404")
+    assert kept("GET /survey/results/ HTTP/1.1") and kept("GET /accounts/login/ HTTP/1.1", "404")
