@@ -21,7 +21,9 @@ from vru.web.survey.models import Answer, Invitation, Response
 FIELDS_RESPONSE = ("id", "version_id", "language", "iso_year", "iso_week", "verified")
 FIELDS_ANSWER = ("id", "response_id", "version_id", "question", "value", "text")
 FIELDS_INVITATION = ("id", "batch_id", "code_hash", "used")
-LOCKED = ("survey_invitation", "survey_response", "survey_answer", "survey_draft")
+# Locked in this order, the order in which a send takes them (draft deleted, then response and answers
+# written), so that a send caught half-way and the shuffle never wait for each other in a cycle.
+LOCKED = ("survey_draft", "survey_response", "survey_answer", "survey_invitation")
 
 
 def _shuffled(rows: list) -> list:
