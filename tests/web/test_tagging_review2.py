@@ -175,3 +175,38 @@ def test_a_window_across_midnight_shows_both_dates_in_the_list(world):
     cv.save(update_fields=["time_from", "time_to"])
     body = client(world.reviewer).get(reverse("tagging:matches")).content.decode()
     assert "2024-03-04 23:30 to 2024-03-05 00:45" in body
+
+
+# --- zones uploaded as a GeoJSON file ----------------------------------------------------------------------
+GJ = '{"type":"Polygon","coordinates":[[[-0.13,51.50],[-0.12,51.50],[-0.12,51.51],[-0.13,51.50]]]}'
+
+
+@pytest.fixture
+def people(settings, tmp_path):
+    return make_world(settings, tmp_path, store=False)
+
+
+def _zone(people, **data):
+    return client(people.om).post(reverse("tagging:zone_create", args=[people.wearers[0].pk]),
+                                  {"kind": "exclusion", "name": "Park", "crs": "WGS84", **data})
+
+
+def test_a_zone_is_uploaded_as_a_geojson_file_and_checked_like_pasted_text(people):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    r = _zone(people, geojson_file=SimpleUploadedFile("park.geojson", b"\xef\xbb\xbf" + GJ.encode()))
+    assert r.status_code == 302
+    x, y = Zone.objects.get(name="Park").geometry["coordinates"][0][0]
+    assert 520_000 < x < 540_000 and 170_000 < y < 190_000
+    for upload, extra, message in [
+            (b'{"type":"Point","coordinates":[0,51]}', {}, "Polygon"),
+            (b"{not json", {}, "not JSON"),
+            (b"\xff\xfe\x00bad", {}, "not UTF-8"),
+            (b" ", {}, "upload a GeoJSON file"),
+            (GJ.encode(), {"geojson": GJ}, "not both"),
+            (b" " * 500_001, {}, "at most 500 KB")]:
+        r = _zone(people, name="Bad", geojson_file=SimpleUploadedFile("z.geojson", upload), **extra)
+        body = r.content.decode()
+        assert r.status_code == 200 and message in body, message
+        assert 'id="id_geojson_file-error"' in body or "geojson_file-error" in body, message
+    assert not Zone.objects.filter(name="Bad").exists()

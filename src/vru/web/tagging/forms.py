@@ -97,6 +97,10 @@ class ZoneForm(GovukFormMixin, forms.ModelForm):
     geojson = forms.CharField(label="Zone boundary (GeoJSON)", required=False, max_length=MAX_GEOJSON_CHARS,
                               widget=forms.Textarea(attrs={"rows": 4}),
                               help_text="A Polygon, MultiPolygon or one Feature. Not needed for a curfew.")
+    geojson_file = forms.FileField(
+        label="Or upload the boundary as a GeoJSON file", required=False,
+        help_text=f"A .geojson or .json file (UTF-8) of at most {MAX_GEOJSON_CHARS // 1000} KB, for example "
+                  "exported from a GIS tool; checked like the pasted text.")
     crs = forms.ChoiceField(label="Coordinates of the boundary", choices=CRS, initial="WGS84")
 
     class Meta:
@@ -137,8 +141,23 @@ class ZoneForm(GovukFormMixin, forms.ModelForm):
             self.instance.geometry = None
         elif kind:
             text = data.get("geojson") or ""
+            upload = data.get("geojson_file")
+            if upload is not None:
+                if text.strip():
+                    self.add_error("geojson_file", "Paste the boundary or upload a file, not both")
+                    return data
+                if upload.size > MAX_GEOJSON_CHARS:
+                    self.add_error("geojson_file",
+                                   f"The file must be at most {MAX_GEOJSON_CHARS // 1000} KB")
+                    return data
+                try:
+                    text = upload.read().decode("utf-8-sig")
+                except UnicodeDecodeError:
+                    self.add_error("geojson_file", "The file is not UTF-8 text: upload a GeoJSON file")
+                    return data
+            field = "geojson_file" if upload is not None else "geojson"
             if not text.strip():
-                self.add_error("geojson", "Enter the zone's boundary as GeoJSON")
+                self.add_error(field, "Enter the zone's boundary as GeoJSON, or upload a GeoJSON file")
             else:
                 try:
                     try:
@@ -148,7 +167,7 @@ class ZoneForm(GovukFormMixin, forms.ModelForm):
                     zone = zones.zone_from_geojson(obj, "new", kind, crs=data.get("crs") or "WGS84",
                                                    schedules=scheds)
                 except (ValueError, RecursionError) as exc:  # ZoneError is a ValueError; so is bad JSON
-                    self.add_error("geojson", str(exc)[:300])
+                    self.add_error(field, str(exc)[:300])
                 else:
                     from shapely.geometry import mapping
 

@@ -102,7 +102,7 @@ def trail(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def zone_create(request, pk: int):
     w = scope.wearer_or_404(request.user, pk)
-    form = ZoneForm(request.POST or None, wearer=w)
+    form = ZoneForm(request.POST or None, request.FILES or None, wearer=w)
     if request.method == "POST" and form.is_valid():
         z = form.save()
         audit(request, "add zone", z, "offender management: zone set for the order")
