@@ -547,3 +547,43 @@ def test_store_order_and_deduplication_against_their_definition(monkeypatch, pac
     want = sorted(best.items(), key=lambda kv: (kv[0][1] // 86_400_000_000, kv[0][0], kv[0][1]))
     assert rows.tolist() == [i for _, (_, i) in want]
     assert days.tolist() == [k[1] // 86_400_000_000 for k, _ in want]
+
+
+def test_a_receipt_is_committed_with_the_fixes_or_not_at_all(tmp_path, act):
+    root = tmp_path / "store"
+    t = _positions(tmp_path, act)
+    seen = []
+
+    def receipt(new):
+        seen.append(new.num_rows)
+        return {"file_name": "src.csv", "devices": sorted(set(new[S.DEVICE_ID].to_pylist()))}
+
+    with pytest.raises(OSError, match="simulated"):
+        store.write_positions(root, t, receipt=receipt, _fail_before_commit=True)
+    assert store.pending_receipts(root) == [] and store.read_positions(root).num_rows == 0
+    r = store.write_positions(root, t.slice(0, 3), receipt=receipt)
+    [doc] = store.pending_receipts(root)
+    assert doc == r.receipt and doc["txid"] == r.txid and (doc["added"], doc["rows"]) == (3, 3)
+    assert doc["file_name"] == "src.csv" and seen == [t.num_rows, 3]
+    r2 = store.write_positions(root, t, receipt=receipt)
+    assert r2.added == t.num_rows - 3 and len(store.pending_receipts(root)) == 2
+    assert store.write_positions(root, t, receipt=receipt).receipt is None  # nothing added, no receipt
+    store.clear_receipt(root, r.txid)
+    store.clear_receipt(root, r.txid)  # already gone: no error
+    assert [d["txid"] for d in store.pending_receipts(root)] == [r2.txid]
+    with pytest.raises(ValueError):
+        store.clear_receipt(root, "../day=2024-03-04/x")
+
+
+def test_a_receipt_committed_before_a_crash_is_moved_in_by_recover(tmp_path):
+    import json
+
+    root = tmp_path / "store"
+    tx = root / store.STAGING / "abc123"
+    tx.mkdir(parents=True)
+    (tx / "receipt.json").write_text(json.dumps({"txid": "abc123", "added": 5}))
+    (tx / "plan.json").write_text(json.dumps({"add": [], "remove": [], "days": [], "receipt": "abc123.json"}))
+    assert store.pending_receipts(root) == []
+    store.recover(root)
+    assert store.pending_receipts(root) == [{"txid": "abc123", "added": 5}]
+    assert not (root / store.STAGING).exists()
