@@ -100,6 +100,11 @@ OWNER, RUNTIME, DATABASE = "vru_owner", "vru_web", "vru"
 OWNER_STEPS = """(set -a; . /etc/vru/web.env; . /etc/vru/owner.env; set +a; cd /var/lib/vru
   runuser -u vru -- /opt/vru/venv/bin/python -m django migrate --noinput
   runuser -u vru -- /opt/vru/venv/bin/python -m django grant_runtime_role vru_web)"""
+# Step 7: the survey's nightly jobs, whose units the fixture runs as systemd would.
+SURVEY_STEPS = ("install -m 0644 docs/deploy/vru-survey-*.service docs/deploy/vru-survey-*.timer "
+                "/etc/systemd/system/\n"
+                "systemctl daemon-reload && systemctl enable --now vru-survey-purge.timer "
+                "vru-survey-shuffle.timer")
 
 
 @dataclass
@@ -201,13 +206,17 @@ def _substitute(text: str, replacements: dict[str, str], what: str) -> str:
     return text
 
 
-def _unit() -> dict[str, str]:
-    """The [Service] settings of docs/deploy/vru-web.service."""
-    settings = {}
-    for line in (DEPLOY / "vru-web.service").read_text().splitlines():
+def _unit(name: str = "vru-web.service") -> dict[str, str]:
+    """The [Service] settings of a unit of docs/deploy/ (its EnvironmentFile lines joined by spaces, in
+    order: systemd reads them all, the later overriding)."""
+    settings: dict[str, str] = {}
+    for line in (DEPLOY / name).read_text().splitlines():
         key, sep, value = line.partition("=")
         if sep and not line.startswith("#"):
-            settings[key.strip()] = value.strip()
+            key, value = key.strip(), value.strip()
+            if key == "EnvironmentFile" and key in settings:
+                value = f"{settings[key]} {value}"
+            settings[key] = value
     return settings
 
 
@@ -466,6 +475,16 @@ def deployed(london_warehouse):
         assert r.returncode == 0, r.stderr
         # What the administrator then does in /admin/: an organisation, and a user for each role.
         d.django("shell", "-c", _CREATE_USERS)
+        # Step 7: the survey's nightly jobs as their units run them: the purge with the service's settings,
+        # the shuffle (which VACUUMs) with the owner's read after them.
+        assert SURVEY_STEPS in (ROOT / "docs" / "web.md").read_text(), "docs/web.md: step 7 changed"
+        for unit, owner in (("vru-survey-purge.service", False), ("vru-survey-shuffle.service", True)):
+            settings = _unit(unit)
+            argv = shlex.split(settings["ExecStart"])
+            assert argv[:3] == ["/opt/vru/venv/bin/python", "-m", "django"], (unit, argv)
+            files = "/etc/vru/web.env /etc/vru/owner.env" if owner else "/etc/vru/web.env"
+            assert settings["EnvironmentFile"] == files, unit
+            d.django(*argv[3:], owner=owner)
 
         # gunicorn as the unit starts it: its ExecStart, in its WorkingDirectory (the data folder, here
         # the test's), with its UMask. (User, NoNewPrivileges, PrivateTmp, ProtectSystem, ProtectHome and
