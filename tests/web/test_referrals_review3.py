@@ -104,6 +104,9 @@ def test_a_year_of_non_ascii_digits_is_a_404_not_a_500(w):
     a = client(w.analyst)
     assert a.get(reverse("referrals:reports") + "?year=²").status_code == 404
     assert a.get("/api/v1/referrals/reports/?year=%C2%B2").status_code == 404
+    # more digits than Python converts to an int by default (4,300): still a 404
+    assert a.get(reverse("referrals:reports") + "?year=" + "9" * 5000).status_code == 404
+    assert a.get("/api/v1/referrals/reports/?year=" + "9" * 5000).status_code == 404
 
 
 def test_a_search_with_a_nul_character_is_refused_next_to_the_box(w):

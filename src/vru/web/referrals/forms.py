@@ -703,10 +703,24 @@ class BreakGlassForm(ReferralsForm, forms.Form):
     )
 
 
+class StaffChoiceField(forms.ModelMultipleChoiceField):
+    """Staff chosen by id: an id that is not a number a database column can hold is "not one of the
+    available choices" before any query (SQLite raises OverflowError on an integer past 64 bits)."""
+
+    def _check_values(self, value):
+        for pk in value if isinstance(value, list | tuple) else [value]:
+            text = str(pk)
+            if not (text.isascii() and text.isdigit() and len(text) <= 18):
+                raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
+                                      params={"value": text[:20]})
+        return super()._check_values(value)
+
+
 class RestrictionForm(ReferralsForm, forms.ModelForm):
     class Meta:
         model = Referral
         fields = ["restricted", "allowed_staff", "barred_staff"]
+        field_classes = {"allowed_staff": StaffChoiceField, "barred_staff": StaffChoiceField}
         widgets = {
             "allowed_staff": forms.CheckboxSelectMultiple,
             "barred_staff": forms.CheckboxSelectMultiple,

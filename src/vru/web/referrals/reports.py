@@ -317,7 +317,8 @@ def chosen_release(asked: str | None) -> tuple[list[int], dict | None, dict | No
         if not years:
             return years, None, None
         year = years[0]
-    elif not (str(asked).isascii() and str(asked).isdigit()) or int(asked) not in years:
+    elif not (len(str(asked)) == 4 and str(asked).isascii() and str(asked).isdigit()) \
+            or int(asked) not in years:
         raise Http404("no published figures for that year")
     else:
         year = int(asked)
