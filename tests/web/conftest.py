@@ -33,8 +33,11 @@ import pytest  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _no_rate_limit_counts():
-    """Every test starts with no rate-limit counts (django-ratelimit's cache alias ``ratelimit``): the
-    test client's requests all come from one address."""
+    """Every test starts with no rate-limit counts (django-ratelimit's cache alias ``ratelimit``, and the
+    survey's in-process limiter): the test client's requests all come from one address."""
     from django.core.cache import caches
 
+    from vru.web.survey.ratelimit import LIMITER
+
     caches["ratelimit"].clear()
+    LIMITER.reset()  # the survey's counters live in this process's memory

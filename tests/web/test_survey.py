@@ -38,13 +38,6 @@ def version():
     return load_and_publish()
 
 
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    """The survey's rate-limit counters live in this process's memory: every test starts with none."""
-    LIMITER.reset()
-    yield
-    LIMITER.reset()
-
 
 @pytest.fixture
 def police(version):

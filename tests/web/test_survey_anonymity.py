@@ -33,14 +33,6 @@ def test_the_csrf_cookie_is_a_browser_session_cookie(version):
     assert cookie["max-age"] == "" and cookie["expires"] == "", (cookie["max-age"], cookie["expires"])
 
 
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    from vru.web.survey.ratelimit import LIMITER
-
-    LIMITER.reset()
-    yield
-    LIMITER.reset()
-
 
 def _usage(request, group, rate, key):
     from vru.web.survey.ratelimit import LIMITER

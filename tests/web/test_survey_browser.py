@@ -15,16 +15,6 @@ from vru.web.survey.models import Invitation, Response
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    """The survey's rate-limit counters live in the process's memory (the live server's threads share
-    them): every test starts with none."""
-    from vru.web.survey.ratelimit import LIMITER
-
-    LIMITER.reset()
-    yield
-    LIMITER.reset()
-
 
 def _police():
     from django.contrib.auth.models import Group

@@ -21,17 +21,10 @@ from vru.web.accounts.models import AuditLog, User
 from vru.web.survey import codes, invitations, results
 from vru.web.survey.demo import generate, load_and_publish
 from vru.web.survey.models import Draft, Invitation, InvitationBatch, PublishedRelease, VersionLocked
-from vru.web.survey.ratelimit import LIMITER
 
 pytestmark = pytest.mark.django_db
 Y = codes.iso_week()[0] - 1
 
-
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    LIMITER.reset()
-    yield
-    LIMITER.reset()
 
 
 @pytest.fixture

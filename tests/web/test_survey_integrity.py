@@ -20,14 +20,6 @@ def version():
     return load_and_publish()
 
 
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    from vru.web.survey.ratelimit import LIMITER
-
-    LIMITER.reset()
-    yield
-    LIMITER.reset()
-
 
 def _filled_draft(version, code: str = ""):
     q = version.questionnaire

@@ -409,6 +409,14 @@ def _activation_frame(activations) -> pa.Table:
     err.add(_null(_str(dev)), S.DEVICE_ID, lambda i: "the device id is empty")
     err.add(_null(_str(wearer)), S.WEARER_REF, lambda i: "the wearer reference is empty")
     err.add(_null(a_from), S.ACTIVE_FROM, lambda i: "active_from is empty")
+    _check_intervals(err, dev, a_from, a_to)
+    err.raise_if_any(MAX_ERRORS, "activations")
+    return t
+
+
+def _check_intervals(err: _Errors, dev, a_from, a_to) -> None:
+    """The checks every activation gets, from a file or a table: active_to after active_from, and no two
+    activations of one device overlapping (rows already in error are left out of the overlap check)."""
     f, to = a_from.to_numpy(zero_copy_only=False), a_to.to_numpy(zero_copy_only=False)
     has = ~np.isnat(f) & ~np.isnat(to)
     err.add(has & (to <= f), S.ACTIVE_TO, lambda i: f"{_ts_str(a_to, i)} is not after active_from "
@@ -416,8 +424,6 @@ def _activation_frame(activations) -> pa.Table:
     overlap = _overlapping(dev.to_numpy(zero_copy_only=False), f, to, ~err.bad())
     err.add(overlap, S.ACTIVE_FROM, lambda i: f"device {_value(dev, i)} already has an activation that "
                                               f"covers {_ts_str(a_from, i)}")
-    err.raise_if_any(MAX_ERRORS, "activations")
-    return t
 
 
 def read_activations(source, *, max_errors: int = MAX_ERRORS) -> pa.Table:
@@ -440,14 +446,7 @@ def read_activations(source, *, max_errors: int = MAX_ERRORS) -> pa.Table:
     err.add(_null(wearer), S.WEARER_REF, lambda i: "the wearer reference is empty")
     a_from = _times(err, t[S.ACTIVE_FROM], S.ACTIVE_FROM)
     a_to = _times(err, t[S.ACTIVE_TO], S.ACTIVE_TO, required=False)
-    f = a_from.to_numpy(zero_copy_only=False)
-    to = a_to.to_numpy(zero_copy_only=False)
-    has = ~np.isnat(f) & ~np.isnat(to)
-    err.add(has & (to <= f), S.ACTIVE_TO, lambda i: f"{_ts_str(a_to, i)} is not after active_from "
-                                                     f"{_ts_str(a_from, i)}")
-    overlap = _overlapping(dev.to_numpy(zero_copy_only=False), f, to, ~err.bad())
-    err.add(overlap, S.ACTIVE_FROM, lambda i: f"device {_value(dev, i)} already has an activation that "
-                                              f"covers {_ts_str(a_from, i)}")
+    _check_intervals(err, dev, a_from, a_to)
     err.raise_if_any(max_errors, "activations")
     return pa.table({S.DEVICE_ID: dev, S.WEARER_REF: wearer, S.ACTIVE_FROM: a_from, S.ACTIVE_TO: a_to},
                     schema=S.ACTIVATIONS)
