@@ -359,6 +359,29 @@ def test_one_client_address_gets_429_after_twenty_sign_ups_in_an_hour(monkeypatc
     assert _signup(Client(REMOTE_ADDR="192.0.2.8"), "p20@example.org").status_code == 302
 
 
+def test_a_count_survives_requests_paced_more_than_five_minutes_apart(monkeypatch):
+    """Django's file cache adds one by writing the value again with the cache's default timeout; at
+    Django's default (5 minutes) a client pacing its sign-ups 6 minutes apart restarted the hourly count
+    every time and got a sixth email within the hour. One clock, moved on 6 minutes a request, drives
+    django-ratelimit's windows and the cache's expiry."""
+    from types import SimpleNamespace
+
+    from django_ratelimit import core
+
+    address = "paced@example.org"
+    clock = SimpleNamespace(now=0.0)
+    fake = SimpleNamespace(time=lambda: clock.now)
+    for module in ("django_ratelimit.core", "django.core.cache.backends.base",
+                   "django.core.cache.backends.filebased"):
+        monkeypatch.setattr(f"{module}.time", fake)
+    clock.now = 1_800_000_000.0
+    clock.now = core._get_window(address, 3600) - 3600 + 1  # the first second of the address's hour
+    for i in range(6):
+        assert _signup(Client(REMOTE_ADDR=f"10.9.0.{i}"), address).status_code == 302
+        clock.now += 6 * 60
+    assert len(mail.outbox) == 5
+
+
 def test_password_reset_emails_are_limited_per_address_without_a_429():
     """Issue 12 review (11): over the per-address limit the page answers as usual (no 429, so nobody can
     lock the owner out of the page), and no email is sent."""

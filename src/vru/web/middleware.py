@@ -3,7 +3,7 @@
 - ``ContentSecurityPolicyMiddleware``: a Content-Security-Policy header on every response (until
   Django 6's built-in CSP is available);
 - ``RequestSizeLimitMiddleware``: refuses (413) a request body larger than its view accepts, before a
-  byte of it is read;
+  byte of it is read (and then drops the unread rest of any body the reverse proxy let through);
 - ``RequestIdMiddleware``: gives each request an id (``request.request_id``, the ``X-Request-ID``
   response header) that every log line of the request and the API's error answers carry
   (``vru.web.core.logs``, ``vru.web.core.errors``).
@@ -81,6 +81,11 @@ class RequestSizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        response = self._answer(request)
+        self._discard_unread_body(request)
+        return response
+
+    def _answer(self, request):
         length = request.META.get("CONTENT_LENGTH")
         if length:
             try:
@@ -94,6 +99,31 @@ class RequestSizeLimitMiddleware:
             if refused is not None:
                 return refused
         return self.get_response(request)
+
+    @staticmethod
+    def _discard_unread_body(request) -> None:
+        """Read and drop what nobody read of a body no longer than the largest page limit (the reverse
+        proxy's own limit, docs/deploy/nginx.conf) before the answer goes out.
+
+        A refused request (this 413, a CSRF 403, a login redirect) is answered without reading its body.
+        gunicorn then closes a socket with unread bytes in it, which the kernel answers with a reset,
+        and nginx, still sending the body or not yet reading the answer, gives the user "502 Bad
+        Gateway" instead of the page's own message. Reading is cheap up to that limit (the proxy holds
+        the body already); a longer body (a client talking to gunicorn directly) is left unread."""
+        if "wsgi.input" not in request.META:
+            return  # ASGI: the handler has read the body already
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return
+        cap = max([settings.VRU_WEB_MAX_BODY_BYTES, *getattr(settings, "VRU_WEB_UPLOAD_LIMITS", {}).values()])
+        if not 0 < length <= cap:
+            return
+        try:
+            while request.read(64 * 1024):  # b"" at once where a view or the form parser read it all
+                pass
+        except OSError:  # UnreadablePostError: the client went away
+            return
 
     @staticmethod
     def _read_chunked(request):

@@ -403,6 +403,11 @@ else:
         "LOCATION": (os.environ.get("VRU_WEB_RATELIMIT_CACHE")
                      or CACHES["default"]["LOCATION"].rstrip("/\\") + "-ratelimit"),
         "OPTIONS": {"MAX_ENTRIES": 100_000},
+        # Django's file cache adds one by reading and writing the value again with the alias's default
+        # timeout: that must outlast the longest limit (a day), or a client pacing its requests more than
+        # 5 minutes apart (Django's default) would restart every count. Each counter's key names its
+        # window, so a count never outlives its window in effect; the file is removed a day later.
+        "TIMEOUT": 24 * 3600 + 60,
     }
     # E003 "does not support atomic increment": the file cache reads, adds one and writes, so requests
     # that arrive in the same instant may count once between them (a burst of N parallel requests can
