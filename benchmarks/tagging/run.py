@@ -465,13 +465,13 @@ def contestant(name: str, data: Path, out: Path) -> None:
 
     The libraries are imported before the clock starts (the whole process's time is measured too)."""
     import duckdb  # noqa: F401
-    import ibis  # noqa: F401
+    import ibis
 
     if name == "project":
         # and what Ibis imports on first use (its SQL compilers; geopandas, which it checks for when
         # it reads a pandas frame), so that the clock measures matching, not module loading
-        import geopandas  # noqa: F401
-        import ibis.backends.duckdb  # noqa: F401
+        import geopandas
+        import ibis.backends.duckdb
         import ibis.backends.sql.compilers  # noqa: F401
 
         from vru.tagging.matching import Params, compiled_query

@@ -112,7 +112,7 @@ def main() -> None:
 
     call_command("migrate", interactive=False, verbosity=0)
     t0 = time.perf_counter()
-    demo.seed(stdout=open(os.devnull, "w"), warm=False)  # noqa: SIM115
+    demo.seed(stdout=open(os.devnull, "w"), warm=False)
     figures["seed_s"] = round(time.perf_counter() - t0, 1)
     from vru.web.dashboard import cache
 

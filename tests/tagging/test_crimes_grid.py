@@ -1,5 +1,5 @@
 """Rows that pass the MoJ's latitude/longitude ranges but fall off the British National Grid, and
-datums too long to be one, are row errors, not crashes further on (review of issue 13, findings 6, 7)."""
+datums too long to be one, are row errors, not crashes further on."""
 
 from __future__ import annotations
 

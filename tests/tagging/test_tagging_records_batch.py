@@ -1,8 +1,7 @@
 """`vru tagging records-to-batch`: crime records exported from a force's system become a batch file in
-the MoJ contract (review of issue 13, finding 17: ``crimes.batch_from_records`` and ``refuse_police_uk``
-now have a caller). Bad rows are listed with their codes and left out; data.police.uk crimes and the
-warehouse's crime counts are refused, saying why; the file written is read back by the batch check and
-matched by `vru tagging match --batch`."""
+the MoJ contract (``crimes.batch_from_records`` and ``refuse_police_uk``). Bad rows are listed with
+their codes and left out; data.police.uk crimes and the warehouse's crime counts are refused, saying why;
+the file written is read back by the batch check and matched by `vru tagging match --batch`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""A zone's schedule is one RRULE line of days or weeks, checked as breach detection reads it (review of
-issue 13, finding 5)."""
+"""A zone's schedule is one RRULE line of days or weeks, checked as breach detection reads it."""
 
 from __future__ import annotations
 
@@ -40,7 +39,7 @@ def test_day_and_week_rules_are_kept_and_give_intervals(rule):
 
 def test_fixes_hours_apart_do_not_make_a_dwell():
     """Three fixes inside a zone hours apart (a tag that went quiet) open no breach; the same three a
-    minute apart do (review of issue 13, finding 16)."""
+    minute apart do."""
     from shapely.geometry import box
 
     from vru.tagging import zones

@@ -1,4 +1,4 @@
-"""Local Village Network (issue 7): lifecycle, search, registrations, forms, and who may see what."""
+"""Local Village Network: lifecycle, search, registrations, forms, and who may see what."""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ def _in_parallel(n: int, work) -> list:
         try:
             barrier.wait(timeout=30)
             results[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 - reported by the test
+        except Exception as exc:
             results[i] = exc
         finally:
             connections.close_all()  # each thread has its own connection
@@ -180,7 +180,7 @@ def test_lowering_capacity_while_people_book_gives_a_message_never_a_500():
 
 
 def test_parallel_sign_ups_for_a_new_address_make_one_account_and_no_500():
-    """Issue 12 review (12): two sign-ups for the same new address at the same moment. Locking a row
+    """Two sign-ups for the same new address at the same moment. Locking a row
     that does not exist yet locks nothing, so both insert; the loser must continue as the address
     waiting for confirmation (one account, both answered "check your email", a link each)."""
     from django.core import mail

@@ -1,4 +1,4 @@
-"""Issue 12 (hardening) for the Local Village Network: sign-up that does not tell which addresses have
+"""Hardening of the Local Village Network: sign-up that does not tell which addresses have
 accounts, confirmed by email and rate-limited; rate-limited password-reset emails; messages instead of
 crashes (capacity, Open Referral UK imports, dates, any form input); safeguarding filters that see
 through disguised contact details."""
@@ -203,7 +203,7 @@ def test_someone_else_signing_up_with_your_address_cannot_get_in():
 
 
 def test_a_second_sign_up_never_changes_a_pending_accounts_details():
-    """Issue 12 review (2): the victim signs up; someone else signs up with the victim's address and other
+    """The victim signs up; someone else signs up with the victim's address and other
     details. The victim's first link still works, and confirms the victim's own details: a request
     without the link never changes them. The link's page shows them to check and correct."""
     year = timezone.localdate().year
@@ -245,7 +245,7 @@ def test_the_owner_corrects_the_details_on_the_links_page_and_they_are_checked()
 
 
 def test_a_resent_link_is_not_purged_while_it_still_works():
-    """Issue 12 review (9): a sign-up four days old is sent a new link; the daily purge must not delete
+    """A sign-up four days old is sent a new link; the daily purge must not delete
     the account while that link works, and deletes it once the new link has expired too."""
     from vru.web.opportunities.signup import purge_unconfirmed
 
@@ -262,7 +262,7 @@ def test_a_resent_link_is_not_purged_while_it_still_works():
 
 
 def test_a_deactivated_accounts_address_gets_one_email_and_nothing_changes():
-    """Issue 12 review (12): every path sends exactly one email, so the time of the answer does not tell
+    """Every path sends exactly one email, so the time of the answer does not tell
     a deactivated account from a new address."""
     gone = User.objects.create_user("gone@example.org", PASSWORD, is_active=False)
     r = _signup(Client(), "Gone@example.org", nickname="Someone")
@@ -277,7 +277,7 @@ def test_a_deactivated_accounts_address_gets_one_email_and_nothing_changes():
 
 
 def test_a_sign_up_that_loses_the_race_for_a_new_address_continues_as_pending(monkeypatch):
-    """Issue 12 review (12), on any database: the address is inserted by a parallel sign-up between the
+    """On any database: the address is inserted by a parallel sign-up between the
     look-up and the insert. The second sign-up answers as usual and sends a link (no 500)."""
     from vru.web.opportunities import signup as flow
 
@@ -306,7 +306,7 @@ def test_a_sign_up_that_loses_the_race_for_a_new_address_continues_as_pending(mo
 
 
 def test_the_sixth_sign_up_for_one_address_in_an_hour_sends_nothing_and_answers_as_usual():
-    """Issue 12 review (11): the per-address limit stops the emails but is invisible, so nobody can keep
+    """The per-address limit stops the emails but is invisible, so nobody can keep
     the owner of an address at a 429 page."""
     for i in range(5):
         assert _signup(Client(REMOTE_ADDR=f"10.0.0.{i + 1}"), "sam@example.org").status_code == 302
@@ -383,7 +383,7 @@ def test_a_count_survives_requests_paced_more_than_five_minutes_apart(monkeypatc
 
 
 def test_password_reset_emails_are_limited_per_address_without_a_429():
-    """Issue 12 review (11): over the per-address limit the page answers as usual (no 429, so nobody can
+    """Over the per-address limit the page answers as usual (no 429, so nobody can
     lock the owner out of the page), and no email is sent."""
     young_person("sam@example.org", "Sam")
     url = reverse("password_reset")
@@ -447,7 +447,7 @@ EVASIONS = [
     "add me on tiktok @samj", "whatsapp me", "whats app me", "wa.me/447700900123",
     "wa dot me slash 447700900123", "t.me/samj", "https://instagram.com/samj", "www.example.com/sam",
     "my snapchat is samj", "find me on insta @samj", "discord sam#1234", "fb.com/sam",
-    # issue 12 review: numbers joined across words and odd separators
+    # numbers joined across words and odd separators
     "077 009 and then 00123", "first half 07700 second half 900123", "ring 07700 ... 900123",
     "0;7;7;0;0;9;0;0;1;2;3",
     # look-alike letters (Cyrillic s and a), leet, accents
@@ -475,7 +475,7 @@ ORDINARY = [
     "Two of us, both 15", "I'm 16 and in year 11", "Can I bring my own boots? Size 9",
     "I heard about it on the radio", "The O2 arena", "Meet @ the park", "Someone often helps me",
     "Ages 14/15 welcome",
-    # issue 12 review: a platform's name is not a handle; "at" a place is not an email address
+    # a platform's name is not a handle; "at" a place is not an email address
     "I saw this on TikTok and want to join", "found it on Instagram yesterday",
     "My youth worker posted it on Facebook so I signed up", "I'm on whatsapp groups with my team",
     "I use Telegram for school stuff", "My brother goes to the kik boxing club",
@@ -542,7 +542,7 @@ def test_ordinary_nicknames_are_accepted(text):
 
 @pytest.mark.parametrize(("nickname", "note"), [("Sam 0770", "0900123"), ("Sam 07700", "900 123 text me")])
 def test_a_number_split_across_the_nickname_and_the_note_is_refused(nickname, note):
-    """Issue 12 review (1): the provider sees the nickname with the note, so they are checked together."""
+    """The provider sees the nickname with the note, so they are checked together."""
     from vru.web.opportunities.forms import RegisterForm
 
     assert RegisterForm({"note": note}).is_valid()  # each part alone is not a number
@@ -803,7 +803,7 @@ def test_sign_ups_whose_link_expired_unused_are_deleted_by_the_scheduled_command
     assert kept.young_person.nickname == "Kept"
 
 
-# --- issue 12 review (15): every integer of the opportunities models is bounded ------------------------
+# --- every integer of the opportunities models is bounded ------------------------
 
 
 @pytest.mark.parametrize(("capacity", "ok"), [("1", True), ("100000", True), ("100001", False),

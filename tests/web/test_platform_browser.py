@@ -45,7 +45,7 @@ def role_users() -> dict[str, User]:
     return users
 
 
-def test_axe_runs_under_the_pages_real_csp(browser, live_server):  # noqa: F811
+def test_axe_runs_under_the_pages_real_csp(browser, live_server):
     """The page keeps ``script-src 'self'``: an inline script tag (Playwright's add_script_tag) is
     blocked, so browser_util runs axe through page.evaluate instead, and that works."""
     page = open_page(browser, live_server.url)
@@ -53,7 +53,7 @@ def test_axe_runs_under_the_pages_real_csp(browser, live_server):  # noqa: F811
     assert "script-src 'self'" in response.headers["content-security-policy"]
     try:
         page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-    except Exception:  # noqa: BLE001 (Playwright raises when the tag cannot load)
+    except Exception:
         pass
     assert page.evaluate("() => typeof window.axe") == "undefined"
     assert any("Content Security Policy" in e for e in page.watch.errors)
@@ -64,7 +64,7 @@ def test_axe_runs_under_the_pages_real_csp(browser, live_server):  # noqa: F811
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_public_pages_are_accessible(browser, live_server, width):  # noqa: F811
+def test_public_pages_are_accessible(browser, live_server, width):
     page = open_page(browser, live_server.url, WIDTHS[width])
     for path, name in [("/", "landing"), ("/accounts/login/", "login"),
                        ("/accounts/password_reset/", "password-reset")]:
@@ -88,7 +88,7 @@ def test_public_pages_are_accessible(browser, live_server, width):  # noqa: F811
     page.watch.assert_clean()
 
 
-def test_sign_in_with_the_keyboard_alone(browser, live_server, role_users):  # noqa: F811
+def test_sign_in_with_the_keyboard_alone(browser, live_server, role_users):
     page = open_page(browser, live_server.url, DESKTOP)
     page.goto(live_server.url + "/accounts/login/")
     page.keyboard.press("Tab")
@@ -107,7 +107,7 @@ def test_sign_in_with_the_keyboard_alone(browser, live_server, role_users):  # n
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_each_roles_home_page_is_accessible(browser, live_server, role_users, width):  # noqa: F811
+def test_each_roles_home_page_is_accessible(browser, live_server, role_users, width):
     for role, user in role_users.items():
         page = open_page(browser, live_server.url, WIDTHS[width])
         login(page, live_server.url, user.email, PASSWORD)

@@ -1,4 +1,4 @@
-"""Issue 12, the platform core: the client's address behind a proxy (lockout, rate limits, audit),
+"""The platform core: the client's address behind a proxy (lockout, rate limits, audit),
 private database files, request size limits, JSON logs and API errors, and the admin's rules."""
 
 from __future__ import annotations
@@ -629,7 +629,7 @@ def test_every_list_endpoint_pages_within_bounds_a_database_can_take(rf, setting
     assert p.get_offset(req) == 2**31 - 1 and p.get_limit(req) == 2**31 - 1
 
 
-# --- review of issue 12: the lockout's addresses, no address, the admin's rules, API errors, gunicorn -----
+# --- the lockout's addresses, no address, the admin's rules, API errors, gunicorn -----
 
 
 def _login_as(email: str, password: str, ip: str, path: str = "/accounts/login/"):

@@ -1,4 +1,4 @@
-"""Programme register hardening (issue 12, items 2, 3 and 8): bounded counts and amounts (form, import,
+"""Programme register hardening: bounded counts and amounts (form, import,
 model, database), roll-ups that cannot overflow, spreadsheet-safe CSV exports that import back
 unchanged, and boundaries (large, odd keys, lone surrogates, deep nesting) that give a message instead
 of a 500."""

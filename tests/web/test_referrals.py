@@ -1,4 +1,4 @@
-"""Rescue and Response (issue 15, docs/web-referrals.md): referral and eligibility, triage and allocation with
+"""Rescue and Response (docs/web-referrals.md): referral and eligibility, triage and allocation with
 capacity, casework, least privilege per role and per object (another provider's case is 404 on every page and
 endpoint), break-glass, exactly one audit row per case read, immutability of the audit log and the append-only
 records, intelligence disclosed only to the young person's council, subject access and erasure, the commands,

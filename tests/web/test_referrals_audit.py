@@ -1,4 +1,4 @@
-"""Rescue and Response (issue 15): the append-only records (allocations, change records, break-glass openings,
+"""Rescue and Response: the append-only records (allocations, change records, break-glass openings,
 disclosures) and the audit-log rows the app writes cannot be changed or deleted through the admin, the API or
 the ORM's ordinary paths; the app's settings (retention, suppression threshold) are Django settings checked at
 start-up.

@@ -1,4 +1,4 @@
-"""Rescue and Response (issue 15) in a real browser (headless Debian Chromium driven by Playwright) on a phone
+"""Rescue and Response in a real browser (headless Debian Chromium driven by Playwright) on a phone
 (390 x 844), each person signed in through the real sign-in form: the whole journey of a case.
 
 A professional refers a young person (a date of birth making them 9 is refused next to the field first); a

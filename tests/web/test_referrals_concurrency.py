@@ -1,4 +1,4 @@
-"""Rescue and Response (issue 15): the capacity lock holds under concurrency, on PostgreSQL (SQLite serialises
+"""Rescue and Response: the capacity lock holds under concurrency, on PostgreSQL (SQLite serialises
 all writers, so the race exists only on a server database).
 
 Two managers allocate two cases to a provider with one place left at the same moment: exactly one wins, the
@@ -44,7 +44,7 @@ def _post_in_threads(posts: list) -> list:
         try:
             barrier.wait(timeout=30)
             out[i] = c.post(url, data)
-        except Exception as exc:  # noqa: BLE001 - reported by the test
+        except Exception as exc:
             out[i] = exc
         finally:
             connections.close_all()  # each thread has its own connection

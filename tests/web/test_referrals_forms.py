@@ -1,4 +1,4 @@
-"""Rescue and Response (issue 15): every form refuses bad input with a message next to the field (and in
+"""Rescue and Response: every form refuses bad input with a message next to the field (and in
 the error summary at the top, linked to it), answers 400, and writes nothing, not even an audit row; the
 risk review page; the caseload search is a POST, so that a name is never in a URL.
 

@@ -1,4 +1,4 @@
-"""Rescue and Response: the gaps left open after the review of issue 15 (docs/web-referrals.md): the
+"""Rescue and Response: the gaps left open after the first review (docs/web-referrals.md): the
 allocation history, the closure of a case without needs, retention of every state, the triage hub as the only
 door to new referrals, when a year's figures are published, what erasure keeps. Each test failed before its
 fix. Fixtures and helpers come from test_referrals.py."""

@@ -1,4 +1,4 @@
-"""Rescue and Response: the findings of the review of issue 15 (docs/web-referrals.md, "Review"), each with a
+"""Rescue and Response: the findings of the first review (docs/web-referrals.md, "Review"), each with a
 test that failed before its fix. Fixtures and helpers come from test_referrals.py (the same synthetic
 world)."""
 

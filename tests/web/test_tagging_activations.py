@@ -1,5 +1,5 @@
 """A device passed from one wearer to another: each wearer's trail holds only the fixes of their own
-activation, and overlapping activations of one device are refused (review of issue 13, finding 3)."""
+activation, and overlapping activations of one device are refused."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A batch whose rows the MoJ ranges accept but the database could not hold is a list of row errors,
-never a 500 (review of issue 13, findings 6 and 7; run on SQLite and PostgreSQL)."""
+never a 500 (run on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Breach detection over consecutive windows gives the breaches of one run over their union: an episode
-cut by a window's end is one breach, closed when it closes (review of issue 13, finding 4)."""
+cut by a window's end is one breach, closed when it closes."""
 
 from __future__ import annotations
 

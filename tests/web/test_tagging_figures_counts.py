@@ -1,4 +1,4 @@
-"""Small fixes of the review of issue 13: the purge refuses a retention under one day (finding 13); the
+"""Small fixes: the purge refuses a retention under one day (finding 13); the
 programme figures count a match once per crime version and wearer, however many runs found it (15)."""
 
 from __future__ import annotations

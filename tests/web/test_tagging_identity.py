@@ -1,5 +1,5 @@
-"""A wearer's identifying details are shown only after the user states why (review of issue 13, finding
-12): the wearer page opens without them for every role; an offender manager of the wearer's organisation
+"""A wearer's identifying details are shown only after the user states why: the wearer page
+opens without them for every role; an offender manager of the wearer's organisation
 asks with a purpose and a justification, which become the audit row; a bad request is a message next to
 the field, nothing shown, nothing audited; the trail search needs no identity request."""
 

@@ -1,5 +1,5 @@
 """The programme figure "positions received" counts what was received, not what the store still holds
-(review of issue 13, finding 14): each import records the fixes it added per order type and month in the
+: each import records the fixes it added per order type and month in the
 web database, in the transaction of the import's record, so a retention purge leaves the figure as it
 was; importing the same feed again adds nothing; a refused feed records nothing; the migration counts
 the fixes stored before receipts were recorded."""

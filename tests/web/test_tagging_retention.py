@@ -1,6 +1,5 @@
 """Retention keeps the recorded fixes behind every point of a qualified match: the two fixes an
-interpolated point stands on, and the fixes of every device the wearer wore during the match (review of
-issue 13, finding 2)."""
+interpolated point stands on, and the fixes of every device the wearer wore during the match."""
 
 from __future__ import annotations
 

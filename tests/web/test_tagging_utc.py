@@ -1,4 +1,4 @@
-"""Times labelled UTC are UTC on every tagging page, in summer too (review of issue 13, finding 1).
+"""Times labelled UTC are UTC on every tagging page, in summer too.
 
 The site's TIME_ZONE is Europe/London; the tagging pages label their times "(UTC)" as the MoJ contract
 and the PDF report do, so in British Summer Time a page that converted to London time would be an hour

@@ -1,5 +1,5 @@
 """A zone rule breach detection cannot read is refused by the form, and one stored before the check never
-stops breach detection for the other zones (review of issue 13, finding 5)."""
+stops breach detection for the other zones."""
 
 from __future__ import annotations
 

@@ -454,8 +454,8 @@ def ledger_lock(path):
     """Hold an exclusive lock on the ledger file ``path`` (on ``<path>.lock``, ``fcntl.flock``) from
     reading it to writing it back: two releases protected at once would each be protected without the
     other, and the second write would drop the first's cells. A second writer waits for the first."""
-    import fcntl  # noqa: PLC0415
-    from pathlib import Path  # noqa: PLC0415
+    import fcntl
+    from pathlib import Path
 
     lock = Path(path).with_name(Path(path).name + ".lock")
     with open(lock, "a+b") as f:
@@ -481,8 +481,8 @@ class Ledger:
     @classmethod
     def read(cls, path) -> Ledger:
         """Read a ledger file; a file that does not exist yet is an empty ledger."""
-        import json  # noqa: PLC0415
-        from pathlib import Path  # noqa: PLC0415
+        import json
+        from pathlib import Path
 
         p = Path(path)
         if not p.exists():
@@ -505,9 +505,9 @@ class Ledger:
 
     def write(self, path) -> None:
         """Write atomically (a temporary file renamed over the old one)."""
-        import json  # noqa: PLC0415
-        import os  # noqa: PLC0415
-        from pathlib import Path  # noqa: PLC0415
+        import json
+        import os
+        from pathlib import Path
 
         p = Path(path)
         tmp = p.with_name(p.name + ".tmp")
@@ -580,7 +580,7 @@ class _Model:
 
     def matrix(self, rows: Sequence[np.ndarray]):
         """The 0/1 rows (column indices from :meth:`row`) as one sparse matrix (CSR)."""
-        from scipy.sparse import csr_matrix  # noqa: PLC0415
+        from scipy.sparse import csr_matrix
 
         indptr = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum([len(r) for r in rows], out=indptr[1:])
@@ -590,7 +590,7 @@ class _Model:
     def _links(self):
         """The equations linking neighbouring cliques of the junction tree (their separator margins
         agree), as a sparse matrix with right-hand side zero."""
-        from scipy.sparse import csr_matrix  # noqa: PLC0415
+        from scipy.sparse import csr_matrix
 
         data, ri, ci, i = [], [], [], 0
         for a, b in _junction_tree(self.cliques):
@@ -612,14 +612,14 @@ class _Model:
     def system(self, published):
         """The equality system of the links and the ``published`` rows (a CSR matrix of :meth:`matrix`):
         ``(A, b)`` for :meth:`upper` given the published values ``values``."""
-        from scipy.sparse import vstack  # noqa: PLC0415
+        from scipy.sparse import vstack
 
         return vstack([self.link_rows, published], format="csr")
 
     def upper(self, target: np.ndarray, a, b: np.ndarray):
         """Largest value of the sum of the finest cells ``target`` subject to ``a x == b``, ``x >= 0``;
         returns it, the duals of the published rows (after the links) and the maximising point."""
-        from scipy.optimize import linprog  # noqa: PLC0415
+        from scipy.optimize import linprog
 
         c = np.zeros(self.n)
         c[target] = -1.0
@@ -639,7 +639,7 @@ def _quiet_highs():
     """A ``highspy.Highs`` that writes nothing: its constructor enables the callbacks, which prints the
     HiGHS banner on standard output (where ``vru confidence`` writes its CSV) unless output is off
     first, so output is switched off before the callbacks are enabled."""
-    import highspy  # noqa: PLC0415
+    import highspy
 
     class Quiet(highspy.Highs):
         def __init__(self):
@@ -669,7 +669,7 @@ class _Maximiser:
         self.highs, self.cols = self._kept(a, b)
 
     def _kept(self, a, b):
-        import highspy  # noqa: PLC0415
+        import highspy
 
         n, csc = self.model.n, a.tocsc()
         lp = highspy.HighsLp()
@@ -688,7 +688,7 @@ class _Maximiser:
     def upper(self, target: np.ndarray) -> tuple[float, np.ndarray]:
         """The largest value of the sum of the finest cells ``target`` and the duals of the published rows."""
         if self.highs is not None:
-            from highspy import HighsModelStatus  # noqa: PLC0415
+            from highspy import HighsModelStatus
 
             c = np.zeros(self.model.n)
             c[target] = 1.0

@@ -386,7 +386,7 @@ def count_regression(data: pd.DataFrame, outcome: str, predictors: list[str], *,
     by their sample SD first, so each rate ratio is per SD. ``cov_type``: any statsmodels
     heteroscedasticity-robust type (``HC0`` .. ``HC3``) or ``"nonrobust"``.
     """
-    import statsmodels.api as sm  # noqa: PLC0415 (slow import, only needed here)
+    import statsmodels.api as sm  # a slow import, needed only here
 
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}: one of {FAMILIES}")

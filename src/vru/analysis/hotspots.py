@@ -114,7 +114,7 @@ def as_weights(weights, ids=None) -> Weights:
             from libpysal.graph import Graph
             from libpysal.weights import W
         except ImportError:  # pragma: no cover - libpysal is a dependency
-            Graph = W = ()  # noqa: N806
+            Graph = W = ()
         if W and isinstance(weights, W):
             matrix = weights.sparse
             w_ids = pd.Index(weights.id_order)

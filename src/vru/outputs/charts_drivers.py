@@ -112,7 +112,7 @@ def highlight_map(base, highlight, *, title: str, label: str, labels: str | None
     """A map of ``base`` polygons (e.g. boroughs, light grey with outlines) with the polygons of
     ``highlight`` (GeoDataFrame) filled in a strong colour and, with ``labels`` (a column of
     ``highlight``), numbered at their representative points."""
-    from matplotlib.patches import Patch  # noqa: PLC0415
+    from matplotlib.patches import Patch
 
     fig, ax = plt.subplots(figsize=(8.5, height))
     base.plot(ax=ax, color="#eeeeee", edgecolor="#777777", linewidth=0.5)

@@ -127,8 +127,8 @@ def sustained_scores(inputs: dict, p: TargetParams, neighbours: pd.DataFrame) ->
     if p.sustained != "emerging":
         raise ValueError(f"unknown sustained-violence method {p.sustained!r}: 'emerging' or "
                          f"'top_decile'")
-    from vru.analysis.emerging import emerging_hotspots  # noqa: PLC0415
-    from vru.geography import to_graph  # noqa: PLC0415
+    from vru.analysis.emerging import emerging_hotspots
+    from vru.geography import to_graph
 
     ids = list(inputs["frame"].index)
     res = emerging_hotspots(inputs["counts"].loc[ids].to_numpy(dtype="float64"),

@@ -1,4 +1,4 @@
-"""The vru web platform (issue 6): a Django project with accounts, roles, an audit log and the apps
+"""The vru web platform: a Django project with accounts, roles, an audit log and the apps
 built on them (dashboard, programme register, opportunities).
 
 ``prepare()`` makes a fresh install usable: it builds the analysis warehouse from the bundled data when
@@ -73,7 +73,7 @@ def _warm_in_background(stdout) -> threading.Thread:
 
         try:
             warm_cache(stdout)
-        except Exception as e:  # noqa: BLE001 (the server keeps running; pages compute on demand)
+        except Exception as e:  # the server keeps running; pages compute on demand
             print(f"warming the dashboard cache failed: {e!r}", file=sys.stderr)
         finally:
             connections.close_all()

@@ -26,7 +26,7 @@ class Organisation(models.Model):
     name = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=32, choices=KINDS, default="provider")
     created = models.DateTimeField(auto_now_add=True)
-    # An administrator verifies a provider before its staff may post opportunities (issue 7).
+    # An administrator verifies a provider before its staff may post opportunities.
     verified = models.BooleanField(default=False)
     verified_at = models.DateTimeField(null=True, blank=True)
     verified_by = models.ForeignKey(

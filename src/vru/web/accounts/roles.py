@@ -1,4 +1,4 @@
-"""The platform's roles and the permissions each holds (issue 6).
+"""The platform's roles and the permissions each holds.
 
 Roles are Django Groups created by the data migration ``0002_roles`` (which keeps its own frozen copy of
 this table, as migrations must); ``tests/web`` checks the database agrees with ``ROLES``. A

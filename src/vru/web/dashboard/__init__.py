@@ -1,1 +1,1 @@
-"""Dashboard pages built from the analysis (issue 6): the same section code as the needs assessment."""
+"""Dashboard pages built from the analysis: the same section code as the needs assessment."""

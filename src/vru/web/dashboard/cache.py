@@ -93,7 +93,7 @@ def chart_key(sha: str) -> str:
 
 
 def chart_url(sha: str) -> str:
-    from django.urls import reverse  # noqa: PLC0415
+    from django.urls import reverse
 
     return reverse("dashboard:chart", args=[sha])
 
@@ -129,10 +129,10 @@ def imagify(value, shas: list[str]):
 
 def open_warehouse():
     """The warehouse, read-only; a clear error if it is missing or cannot be opened."""
-    import duckdb  # noqa: PLC0415
+    import duckdb
 
-    from vru.errors import VRUError  # noqa: PLC0415
-    from vru.warehouse.store import Warehouse  # noqa: PLC0415
+    from vru.errors import VRUError
+    from vru.warehouse.store import Warehouse
 
     p = warehouse_path()
     if not p.exists():
@@ -204,7 +204,7 @@ def _lookup(k: str) -> dict | None:
 
 
 def _compute(k: str, compute: Callable) -> dict:
-    from vru.errors import VRUError  # noqa: PLC0415
+    from vru.errors import VRUError
 
     with open_warehouse() as wh:
         try:
@@ -226,9 +226,9 @@ def warm(stdout=None) -> dict[str, int]:
     Returns ``{"computed": n, "failed": m}``; progress and failures go to ``stdout`` if given.
     A missing warehouse is reported and nothing is computed.
     """
-    import time  # noqa: PLC0415
+    import time
 
-    from vru.web.dashboard import data  # noqa: PLC0415
+    from vru.web.dashboard import data
 
     def say(msg: str) -> None:
         if stdout is not None:

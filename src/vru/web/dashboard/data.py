@@ -60,7 +60,7 @@ def report_sections() -> dict:
     """The needs assessment's summary, trends, borough league table and maps (the report's code)."""
 
     def compute(wh):
-        from vru.outputs.report import ReportBuilder  # noqa: PLC0415
+        from vru.outputs.report import ReportBuilder
 
         rb = ReportBuilder(wh)
         league, vap, london = rb.league()
@@ -79,11 +79,11 @@ def league(category: str = DEFAULT_CATEGORY) -> dict:
         raise ValueError(f"unknown measure {category!r}")
 
     def compute(wh):
-        from vru.analysis import needs  # noqa: PLC0415
-        from vru.outputs import charts  # noqa: PLC0415
-        from vru.outputs.html import figure  # noqa: PLC0415
-        from vru.outputs.report import DETAILED, POP_YEAR, ReportBuilder  # noqa: PLC0415
-        from vru.warehouse import queries as q  # noqa: PLC0415
+        from vru.analysis import needs
+        from vru.outputs import charts
+        from vru.outputs.html import figure
+        from vru.outputs.report import DETAILED, POP_YEAR, ReportBuilder
+        from vru.warehouse import queries as q
 
         rb = ReportBuilder(wh)
         s = q.crime_series(wh, source=DETAILED, level="borough", category=category)
@@ -119,11 +119,11 @@ def borough_trends(code: str) -> dict:
     (:func:`vru.analysis.needs.rolling_12`), drawn by :func:`vru.outputs.charts.line_chart`."""
 
     def compute(wh):
-        from vru.analysis import needs  # noqa: PLC0415
-        from vru.outputs import charts  # noqa: PLC0415
-        from vru.outputs.html import figure  # noqa: PLC0415
-        from vru.outputs.report import DETAILED, TREND_GROUPS  # noqa: PLC0415
-        from vru.warehouse import queries as q  # noqa: PLC0415
+        from vru.analysis import needs
+        from vru.outputs import charts
+        from vru.outputs.html import figure
+        from vru.outputs.report import DETAILED, TREND_GROUPS
+        from vru.warehouse import queries as q
 
         name = borough_name(code)
         figs = []
@@ -153,9 +153,9 @@ def area_facts(code: str) -> dict:
     map), and its IMD 2019 score, rank and decile. Raises :class:`NotFound` for an unknown LSOA."""
 
     def compute(wh):
-        from vru.analysis import needs  # noqa: PLC0415
-        from vru.outputs.report import LSOA_ANNUAL, POP_YEAR  # noqa: PLC0415
-        from vru.warehouse import queries as q  # noqa: PLC0415
+        from vru.analysis import needs
+        from vru.outputs.report import LSOA_ANNUAL, POP_YEAR
+        from vru.warehouse import queries as q
 
         a = wh.sql("SELECT code, name, parent_code FROM areas WHERE level = 'lsoa' AND "
                    "vintage = '2011' AND code = ?", [code])
@@ -193,7 +193,7 @@ def lsoa_scores() -> dict:
     default weights): :func:`vru.outputs.section_targeting.run`'s scored candidates."""
 
     def compute(wh):
-        from vru.outputs import section_targeting as st  # noqa: PLC0415
+        from vru.outputs import section_targeting as st
 
         t = st.run(wh, st.TargetParams(level="lsoa"))
         c = t.candidates.sort_values("score", ascending=False)
@@ -218,7 +218,7 @@ def hotspot_results(p) -> dict:
     """:func:`vru.outputs.section_hotspots.results` as rows (no geometry) and its notes."""
 
     def compute(wh):
-        from vru.outputs import section_hotspots as sh  # noqa: PLC0415
+        from vru.outputs import section_hotspots as sh
 
         r = sh.results(wh, p)
         cols = ["code", "name", "borough", "borough_name", "ward_code", "ward_name", "category",
@@ -236,7 +236,7 @@ def hotspot_section(p) -> dict:
     """The needs assessment's hot spot section (map, tables, method) for these parameters."""
 
     def compute(wh):
-        from vru.outputs import section_hotspots as sh  # noqa: PLC0415
+        from vru.outputs import section_hotspots as sh
 
         sec = sh.build(wh, p)
         if sec is None:
@@ -255,7 +255,7 @@ def _params(p) -> dict:
 
 def drivers_results(p) -> dict:
     def compute(wh):
-        from vru.outputs import section_drivers as sd  # noqa: PLC0415
+        from vru.outputs import section_drivers as sd
 
         return _plain(sd.results(wh, p))
 
@@ -264,7 +264,7 @@ def drivers_results(p) -> dict:
 
 def drivers_section(p) -> dict:
     def compute(wh):
-        from vru.outputs import section_drivers as sd  # noqa: PLC0415
+        from vru.outputs import section_drivers as sd
 
         sec = sd.build(wh, p)
         if sec is None:
@@ -277,7 +277,7 @@ def drivers_section(p) -> dict:
 
 def targeting_results(p) -> dict:
     def compute(wh):
-        from vru.outputs import section_targeting as st  # noqa: PLC0415
+        from vru.outputs import section_targeting as st
 
         return _plain(st.results(wh, p))
 
@@ -286,7 +286,7 @@ def targeting_results(p) -> dict:
 
 def targeting_section(p) -> dict:
     def compute(wh):
-        from vru.outputs import section_targeting as st  # noqa: PLC0415
+        from vru.outputs import section_targeting as st
 
         sec = st.build(wh, p)
         if sec is None:
@@ -299,7 +299,7 @@ def targeting_section(p) -> dict:
 
 def evaluation_results(p) -> dict:
     def compute(wh):
-        from vru.outputs import section_evaluation as se  # noqa: PLC0415
+        from vru.outputs import section_evaluation as se
 
         return _plain(se.results(wh, **asdict(p)))
 
@@ -308,7 +308,7 @@ def evaluation_results(p) -> dict:
 
 def evaluation_section(p) -> dict:
     def compute(wh):
-        from vru.outputs import section_evaluation as se  # noqa: PLC0415
+        from vru.outputs import section_evaluation as se
 
         sec = se.build(wh, p)
         if sec is None:
@@ -329,7 +329,7 @@ BOROUGH_MEASURES = ("violence_against_the_person", "violence_with_injury", "robb
 def borough_detail(code: str) -> dict:
     """A borough: its rank and rate on each league measure, its LSOAs' hot spot patterns and
     targeting scores (all from the cached results above)."""
-    from vru.outputs.section_hotspots import HotspotParams  # noqa: PLC0415
+    from vru.outputs.section_hotspots import HotspotParams
 
     if code not in MPS_BOROUGHS:
         raise NotFound(code)
@@ -361,7 +361,7 @@ def borough_detail(code: str) -> dict:
 
 def area_detail(code: str) -> dict:
     """An LSOA: annual violence, IMD, its hot spot pattern and targeting score, its borough."""
-    from vru.outputs.section_hotspots import HotspotParams  # noqa: PLC0415
+    from vru.outputs.section_hotspots import HotspotParams
 
     facts = area_facts(code)
     hs = hotspot_results(HotspotParams())
@@ -380,10 +380,10 @@ def area_detail(code: str) -> dict:
 
 def default_jobs():
     """(label, callable) for every default view: what :func:`vru.web.dashboard.cache.warm` runs."""
-    from vru.outputs.section_drivers import DriverParams  # noqa: PLC0415
-    from vru.outputs.section_evaluation import EvalParams  # noqa: PLC0415
-    from vru.outputs.section_hotspots import HotspotParams  # noqa: PLC0415
-    from vru.outputs.section_targeting import TargetParams  # noqa: PLC0415
+    from vru.outputs.section_drivers import DriverParams
+    from vru.outputs.section_evaluation import EvalParams
+    from vru.outputs.section_hotspots import HotspotParams
+    from vru.outputs.section_targeting import TargetParams
 
     jobs = [("overview", report_sections)]
     jobs += [(f"league {c}", lambda c=c: league(c)) for c in LEAGUE_CATEGORIES]

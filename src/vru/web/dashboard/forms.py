@@ -42,7 +42,7 @@ class FilterForm(GovukFormMixin, forms.Form):
 
     def query_string(self) -> str:
         """The validated filters as a query string (for links and the API)."""
-        from urllib.parse import urlencode  # noqa: PLC0415
+        from urllib.parse import urlencode
 
         if not self.is_bound:
             return ""
@@ -96,7 +96,7 @@ class HotspotForm(FilterForm):
         return data
 
     def _build(self):
-        from vru.outputs.section_hotspots import HotspotParams  # noqa: PLC0415
+        from vru.outputs.section_hotspots import HotspotParams
 
         return HotspotParams(categories=tuple(self.value("categories")),
                              weighting=self.value("weighting") or "count",
@@ -149,7 +149,7 @@ class TargetingForm(FilterForm):
         return self.fields[name].initial if v is None else v
 
     def params(self):
-        from vru.outputs.section_targeting import TargetParams  # noqa: PLC0415
+        from vru.outputs.section_targeting import TargetParams
 
         return TargetParams(level=self._v("level") or "cluster", n=self._v("n"),
                             max_per_borough=self._v("max_per_borough"),
@@ -170,8 +170,8 @@ class EvaluationForm(FilterForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from vru.geography import borough_code  # noqa: PLC0415
-        from vru.outputs.section_evaluation import MYENDS  # noqa: PLC0415
+        from vru.geography import borough_code
+        from vru.outputs.section_evaluation import MYENDS
 
         self.fields["treated"].initial = [borough_code(n) for n in MYENDS]
 
@@ -193,9 +193,9 @@ class EvaluationForm(FilterForm):
         return v
 
     def params(self):
-        import pandas as pd  # noqa: PLC0415
+        import pandas as pd
 
-        from vru.outputs.section_evaluation import EvalParams  # noqa: PLC0415
+        from vru.outputs.section_evaluation import EvalParams
 
         start = self.value("start") or "2021-07"
         treated = tuple(sorted(self.value("treated") or self.fields["treated"].initial))
@@ -244,7 +244,7 @@ class DriversForm(FilterForm):
         return data
 
     def params(self):
-        from vru.outputs.section_drivers import DriverParams  # noqa: PLC0415
+        from vru.outputs.section_drivers import DriverParams
 
         base = DriverParams()
         return replace(base, categories=tuple(self.value("categories") or base.categories),

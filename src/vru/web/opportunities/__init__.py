@@ -1,1 +1,1 @@
-"""Local Village Network (issue 7): opportunities for young Londoners, Open Referral UK API."""
+"""Local Village Network: opportunities for young Londoners, Open Referral UK API."""

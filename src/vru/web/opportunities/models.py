@@ -1,4 +1,4 @@
-"""Local Village Network data model (issue 7): opportunities posted by verified providers, their
+"""Local Village Network data model: opportunities posted by verified providers, their
 moderation history, and what young people do with them (favourites, registrations).
 
 Lifecycle of an opportunity (``Opportunity.STATUS``): ``pending`` (posted, awaiting moderation) ->

@@ -1,1 +1,1 @@
-"""The MyEnds programme register (issue 6): areas, consortia, grants, interventions and roll-ups."""
+"""The MyEnds programme register: areas, consortia, grants, interventions and roll-ups."""

@@ -1,4 +1,4 @@
-"""The MyEnds programme register (issue 6, part 4): areas, consortia, grants and interventions.
+"""The MyEnds programme register: areas, consortia, grants and interventions.
 
 - ``ProgrammeArea``: a funded neighbourhood (an estate, a ward or a cluster of LSOAs) in one London
   borough, with the LSOA codes it covers and its boundary as a GeoJSON geometry in WGS84.

@@ -1,1 +1,1 @@
-"""Rescue and Response: county-lines referrals and casework (issue 15; docs/web-referrals.md)."""
+"""Rescue and Response: county-lines referrals and casework (docs/web-referrals.md)."""

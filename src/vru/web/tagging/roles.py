@@ -8,8 +8,8 @@ roles this app adds.
   trail, zone or breach is 404), their identifying details, trail searches (with a justification,
   audited), zones, and the breach lifecycle;
 - *police analyst*: crime batches of their force (``ForceOrganisation``), and the QUALIFIED matches of
-  their force's crimes with their evidential report: only qualified matches are shared with the police
-  (issue 13); pending and dismissed matches are not theirs to see;
+  their force's crimes with their evidential report: only qualified matches are shared with the police;
+  pending and dismissed matches are not theirs to see;
 - *tagging reviewer* (the unit's monitoring hub, as the MoJ's hub reviews matches before any force sees
   them): every force's matches, pending first, qualifying or dismissing each with a reason;
 - *analyst* and *programme manager* (the unit): the programme figures, small numbers suppressed;

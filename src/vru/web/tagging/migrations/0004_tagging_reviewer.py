@@ -1,6 +1,6 @@
 """The tagging reviewer role (the unit's monitoring hub) qualifies and dismisses matches of every force;
 police analysts keep view_match only (scope: their force's qualified matches). A frozen copy of
-vru.web.tagging.roles (review of issue 13, finding 8)."""
+vru.web.tagging.roles."""
 
 from django.db import migrations
 

@@ -1,5 +1,5 @@
 """Positions received are recorded at import (PositionImport, PositionReceipt), so a retention purge of
-the store no longer changes the programme figure (review of issue 13, finding 14). The fixes already in
+the store no longer changes the programme figure. The fixes already in
 the store are counted once, as one import named "(in the store before receipts were recorded)": what was
 purged before this migration cannot be counted back."""
 
