@@ -346,6 +346,7 @@ def _register_groups() -> None:
     from vru.tagging.cli import tagging
 
     main.add_command(tagging)
+    main.add_command(__import__("vru.fetch_cli", fromlist=["fetch"]).fetch)
 
 
 _register_groups()

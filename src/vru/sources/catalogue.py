@@ -148,3 +148,58 @@ def info(source: str) -> SourceInfo:
         if source == s.key or source.startswith(s.key + "/") or source.startswith(s.key + "_"):
             return s
     raise KeyError(source)
+
+
+# ------------------------------------------------------------------------------------ downloads
+# Where `vru fetch` (vru.sources.fetch) downloads the publishers' current releases. A user overrides
+# any address with `vru fetch --sources FILE` (a TOML file of key = "url"; see docs/fetch.md).
+
+DATASTORE_API = "https://data.london.gov.uk/api/dataset/"
+
+
+@dataclass(frozen=True)
+class Download:
+    key: str  # what `vru fetch --only` and a --sources file name it
+    source: str  # the catalogue entry (SourceInfo.key) its data feeds
+    url: str  # a file; a London Datastore dataset API (``.../api/dataset/<slug>``: the file is the
+    #          resource titled ``resource``); for police.uk, the archive with ``{month}`` in it
+    resource: str = ""  # the file's name at the publisher (the Datastore resource title)
+    kind: str = "csv"  # csv | xlsx | police_uk_archive
+    loader: str = ""  # the vru.sources module that must recognise the file
+    note: str = ""
+
+
+DOWNLOADS: tuple[Download, ...] = (
+    Download("mps_borough_recent", "mps_borough_coarse", DATASTORE_API + "recorded_crime_summary",
+             "MPS Borough Level Crime (most recent 24 months).csv", "csv", "vru.sources.mps",
+             "Rolling 24 months, replaced monthly; each release is kept in the archive."),
+    Download("mps_borough_historical", "mps_borough_coarse", DATASTORE_API + "recorded_crime_summary",
+             "MPS Borough Level Crime (Historical).csv", "csv", "vru.sources.mps",
+             "April 2010 to the month before the rolling file starts."),
+    Download("mps_ward_recent", "mps_ward_detailed", DATASTORE_API + "recorded_crime_summary",
+             "MPS Ward Level Crime (most recent 24 months).csv", "csv", "vru.sources.mps",
+             "Rolling 24 months, 2022 wards."),
+    Download("mps_ward_historical", "mps_ward_detailed", DATASTORE_API + "recorded_crime_summary",
+             "MPS Ward Level Crime (Historical).csv", "csv", "vru.sources.mps",
+             "April 2010 onwards on 2022 wards, with a Refreshed Date column."),
+    Download("police_uk_street", "police_uk_street", "https://data.police.uk/data/archive/{month}.zip",
+             "", "police_uk_archive", "vru.sources.police_uk",
+             "The all-forces archive (latest.zip: the last 36 months; YYYY-MM.zip: the 36 months to "
+             "that month); only the street files of the chosen forces are kept."),
+    Download("iod2019_london", "iod2019", DATASTORE_API + "indices-of-deprivation",
+             "ID 2019 for London.xlsx", "xlsx", "vru.sources.imd",
+             "The GLA's London extract of IoD2019 (unchanged since 2019)."),
+    Download("ons_model_unemployment", "ons_model_unemployment", "",
+             "nomis_model_based_unemployment_rate.csv", "csv", "vru.sources.nomis",
+             "Nomis gives this raw export (metadata lines, then the table) only from its query "
+             "tool, whose download addresses are session-bound: save a query's CSV address in a "
+             "--sources file to fetch it."),
+)
+
+
+def download(key: str) -> Download:
+    """The download entry named ``key``."""
+    for d in DOWNLOADS:
+        if d.key == key:
+            return d
+    raise KeyError(key)

@@ -1,0 +1,130 @@
+"""``vru fetch``: download the publishers' latest releases into the archive and ingest them.
+
+The downloading, verifying and archiving is :mod:`vru.sources.fetch`; ingesting goes through
+:func:`vru.api.ingest` like any ``vru ingest``. See docs/fetch.md.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from vru import api
+from vru.cli_util import runner
+from vru.errors import VRUError
+from vru.sources import fetch as _fetch
+from vru.warehouse.store import ENV_VAR, FileResult, Warehouse, default_path
+
+SOURCES_ENV = "VRU_FETCH_SOURCES"
+_run = runner(VRUError)
+
+
+def fetch_and_ingest(archive: str | Path | None = None, warehouse: str | Path | None = None, *,
+                     ingest: bool = True, sources: str | Path | None = None,
+                     **kwargs) -> tuple[list[_fetch.Outcome], list[FileResult]]:
+    """Fetch (see :func:`vru.sources.fetch.fetch`, whose keyword arguments pass through), then
+    ingest every archived file not yet ingested, all or nothing.
+
+    ``sources``: a TOML file of ``key = "url"`` overriding catalogue addresses. If the ingest is
+    refused the files stay in the archive, listed as not ingested, and the next fetch retries them.
+    """
+    archive = Path(archive) if archive is not None else default_archive()
+    overrides = _fetch.read_overrides(sources) if sources else None
+    if ingest:  # refuse before downloading anything if there is nowhere to put it
+        Warehouse.open(warehouse, read_only=True).close()
+    outcomes = _fetch.fetch(archive, overrides=overrides, **kwargs)
+    results: list[FileResult] = []
+    todo = sorted(_fetch.pending(archive)) if ingest else []
+    if todo:
+        try:
+            results = api.ingest(todo, warehouse)
+        except VRUError as e:
+            raise VRUError(f"{e}\nThe fetched files are kept in {archive} but were not ingested; "
+                           "fix the cause (a user category map, say) and run vru fetch again to "
+                           "ingest them.") from None
+        _fetch.mark_ingested(archive, todo)
+    return outcomes, results
+
+
+def default_archive() -> Path:
+    """``archive/`` beside the default warehouse (``$XDG_DATA_HOME/vru/archive``)."""
+    return default_path().parent / "archive"
+
+
+class _Bar:
+    """A progress bar on standard error for one download (bytes; total may be unknown)."""
+
+    def __init__(self, label: str, total: int | None):
+        self.total, self.done = total, 0
+        self.bar = click.progressbar(length=total, label=label, file=sys.stderr) if total else None
+        if self.bar is not None:
+            self.bar.__enter__()
+        else:
+            self.label = label
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        else:
+            click.echo(f"\r{self.label}  {self.done:,} bytes", nl=False, err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+        else:
+            click.echo("", err=True)
+
+
+@click.command()
+@click.option("--warehouse", "-w", type=click.Path(dir_okay=False, path_type=Path), envvar=ENV_VAR,
+              default=None, show_envvar=True, help="Warehouse to ingest into (as for vru ingest).")
+@click.option("--archive", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of downloaded releases and their manifest. Default: archive/ beside "
+                   "the default warehouse ($XDG_DATA_HOME/vru/archive).")
+@click.option("--force", "forces", multiple=True, metavar="NAME",
+              help="A police force whose data.police.uk street files to keep, named as in the "
+                   "archive's file names (metropolitan, city-of-london, ...). Repeatable; without "
+                   "it data.police.uk is skipped.")
+@click.option("--month", default="latest", show_default=True,
+              help="Which data.police.uk archive: latest, or YYYY-MM (the 36 months to then).")
+@click.option("--only", multiple=True, metavar="KEY",
+              help="Fetch only this source key (repeatable; keys in docs/fetch.md).")
+@click.option("--sources", type=click.Path(dir_okay=False, path_type=Path), envvar=SOURCES_ENV,
+              show_envvar=True, default=None,
+              help='TOML file of key = "url" lines overriding the catalogue\'s addresses.')
+@click.option("--no-ingest", is_flag=True, help="Download and archive only.")
+@click.option("--keep-zip", is_flag=True, help="Keep the whole data.police.uk ZIP in the archive.")
+@click.option("--retries", type=click.IntRange(0, 100), default=3, show_default=True,
+              help="Times an interrupted download is resumed before giving up for this run.")
+@click.option("--timeout", type=click.FloatRange(1, 3600), default=60, show_default=True,
+              help="Seconds to wait on an unresponsive server.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def fetch(warehouse, archive, forces, month, only, sources, no_ingest, keep_zip, retries, timeout,
+          quiet) -> None:
+    """Download the latest releases from the publishers and ingest them.
+
+    MPS borough and ward files (London Datastore), data.police.uk street files of the chosen
+    forces, and the deprivation and Nomis files: each verified (length, format, SHA-256), kept in
+    the archive, and never downloaded again while unchanged. An interrupted download resumes.
+    """
+    progress = _Bar if (not quiet and sys.stderr.isatty()) else None
+    outcomes, results = _run(fetch_and_ingest, archive, warehouse, ingest=not no_ingest,
+                             sources=sources, forces=forces, only=only, month=month,
+                             retries=retries, timeout=timeout, keep_zip=keep_zip,
+                             progress=progress)
+    for o in outcomes:
+        detail = o.message
+        if o.status == "downloaded":
+            detail = f"{o.bytes:,} bytes, {len(o.files)} file(s) kept" + (f"; {detail}" if detail else "")
+        click.echo(f"{o.status:10} {o.key}" + (f": {detail}" if detail else ""))
+    for r in results:
+        extra = f" ({r.rows:,} rows, {r.source})" if r.status == "loaded" else ""
+        click.echo(f"{r.status:10} {r.path}{extra}")
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:
+        click.echo(f"error: {len(failed)} download(s) failed: "
+                   + "; ".join(o.message for o in failed), err=True)
+        sys.exit(2)

@@ -1,0 +1,547 @@
+"""Download the publishers' current releases into a local archive: the work behind ``vru fetch``.
+
+The addresses come from :data:`vru.sources.catalogue.DOWNLOADS` (one place), which a user overrides
+with a small TOML file (``key = "url"``, :func:`read_overrides`). For each download:
+
+1. A London Datastore address (``.../api/dataset/<slug>``) is resolved through the Datastore's
+   dataset API to the current address of the resource with the catalogue's title (the Datastore
+   gives each release a new address, so none is written down).
+2. The request is conditional (``If-None-Match`` / ``If-Modified-Since`` from the manifest): a
+   ``304 Not Modified`` downloads nothing.
+3. The body goes to ``<archive>/.parts/<key>.part``. A download cut off part-way is resumed with an
+   HTTP ``Range`` request (guarded by ``If-Range``), within the same run (``retries``) or the next
+   one; a server that answers a range request with the whole file (200) is read from the start.
+4. What arrived is verified before anything is kept: its length against ``Content-Length`` (or
+   ``Content-Range``), a ZIP (the police.uk archive, an xlsx workbook) must open and list its
+   members, and the file must be recognised by the loader the catalogue names (a CSV's header in
+   the expected format). A file that fails is deleted and reported; nothing is stored.
+5. A file whose SHA-256 equals the one last fetched for that key is ``unchanged`` (for servers that
+   ignore conditional requests). Otherwise it is moved into the archive, in a folder named after
+   its release date, so releases accumulate; the data.police.uk archive is unpacked instead: the
+   street files of the chosen forces go, gzipped, to ``police_uk_street/<force>/``, one per month.
+6. The manifest ``<archive>/manifest.json`` records, per key, the address, ``ETag``,
+   ``Last-Modified``, SHA-256, size, time, and each kept file with its SHA-256 and whether it has
+   been ingested.
+
+Ingesting is the caller's (``vru.fetch_cli``), through the ordinary ``vru ingest`` path; this module
+never touches the warehouse. Only the standard library's ``urllib`` is used (no HTTP library is a
+dependency of the platform).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import http.client
+import json
+import os
+import re
+import shutil
+import tomllib
+import urllib.error
+import urllib.parse
+import urllib.request
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from vru import __version__
+from vru.errors import VRUError
+from vru.sources import registry
+from vru.sources._io import header_fields
+from vru.sources.catalogue import DOWNLOADS, Download
+from vru.sources.mps import MAJOR
+from vru.sources.police_uk import HEADER as POLICE_HEADER
+
+MANIFEST = "manifest.json"
+PARTS = ".parts"
+CHUNK = 1 << 16
+FORCE_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+MONTH_RE = re.compile(r"latest|\d{4}-(0[1-9]|1[0-2])")
+_HEADERS = {"vru.sources.mps": (MAJOR,), "vru.sources.police_uk": POLICE_HEADER}
+_STREET_MEMBER = re.compile(r"(?:.*/)?(\d{4}-\d{2})-([a-z0-9-]+)-street\.csv")
+
+
+class FetchError(VRUError):
+    """A download failed or was refused; nothing from it was stored."""
+
+
+class NoNetworkError(FetchError):
+    """The publisher could not be reached at all (no network, a closed port, an unknown host)."""
+
+
+# Progress: called as progress(label, total_bytes_or_None) -> an object with update(n) and close().
+Progress = Callable[[str, int | None], object]
+
+
+@dataclass
+class Outcome:
+    key: str
+    status: str  # downloaded | unchanged | failed | skipped
+    url: str = ""
+    files: list[Path] = field(default_factory=list)  # files newly kept in the archive
+    message: str = ""
+    bytes: int = 0
+
+
+# ---------------------------------------------------------------------------- addresses
+
+
+def read_overrides(path: str | Path) -> dict[str, str]:
+    """Read a TOML file of ``key = "url"`` overrides, validated: every key must be a catalogue
+    download and every value an http(s) address (errors name the file and the key)."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FetchError(f"{p}: no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise FetchError(f"{p}: cannot read: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise FetchError(f"{p}: not valid TOML: {e}") from None
+    known = [d.key for d in DOWNLOADS]
+    out: dict[str, str] = {}
+    for key, url in data.items():
+        if key not in known:
+            raise FetchError(f"{p}: unknown source key {key!r}; known keys: {', '.join(known)}")
+        if not isinstance(url, str):
+            raise FetchError(f"{p}: {key}: the address must be a quoted string, not {url!r}")
+        check_url(url, f"{p}: {key}")
+        out[key] = url
+    return out
+
+
+def check_url(url: str, where: str) -> None:
+    u = urllib.parse.urlsplit(url)
+    if u.scheme not in ("http", "https") or not u.hostname:
+        raise FetchError(f"{where}: {url!r} is not an http(s) address")
+
+
+def is_datastore(url: str) -> bool:
+    return "/api/dataset/" in urllib.parse.urlsplit(url).path
+
+
+def plan(*, only: Iterable[str] = (), overrides: dict[str, str] | None = None,
+         forces: Iterable[str] = ()) -> list[tuple[Download, str]]:
+    """(download, address) pairs to fetch. ``only`` restricts to some keys (validated)."""
+    only = list(only)
+    known = [d.key for d in DOWNLOADS]
+    for k in only:
+        if k not in known:
+            raise FetchError(f"unknown source key {k!r}; known keys: {', '.join(known)}")
+    for f in forces:
+        if not FORCE_RE.fullmatch(f):
+            raise FetchError(f"--force {f!r}: a force is named as in data.police.uk file names, "
+                             "e.g. metropolitan, city-of-london, west-midlands")
+    overrides = overrides or {}
+    return [(d, overrides.get(d.key, d.url)) for d in DOWNLOADS if not only or d.key in only]
+
+
+# ---------------------------------------------------------------------------- HTTP
+
+
+def _request(url: str, headers: dict[str, str], timeout: float):
+    """Open ``url``; 304 comes back as the HTTPError (a response); other HTTP errors raise
+    FetchError; an unreachable host raises NoNetworkError."""
+    req = urllib.request.Request(url, headers={"User-Agent": f"vru/{__version__}", **headers})
+    try:
+        return urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 (checked http(s) only)
+    except urllib.error.HTTPError as e:
+        if e.code in (304, 416):
+            return e
+        e.close()
+        raise FetchError(f"{url} answered HTTP {e.code} {e.reason}") from None
+    except urllib.error.URLError as e:
+        host = urllib.parse.urlsplit(url).netloc
+        reason = e.reason.strerror if isinstance(e.reason, OSError) and e.reason.strerror else e.reason
+        raise NoNetworkError(f"cannot reach {host}: {reason} (no network connection?); "
+                             "nothing was downloaded") from None
+    except (TimeoutError, ConnectionError, http.client.HTTPException) as e:
+        host = urllib.parse.urlsplit(url).netloc
+        raise NoNetworkError(f"cannot reach {host}: {e or type(e).__name__} (no network "
+                             "connection?); nothing was downloaded") from None
+
+
+def resolve(url: str, title: str, timeout: float = 60) -> str:
+    """The current address of the resource titled ``title`` in a London Datastore dataset, from
+    the dataset API (JSON with a ``resources`` mapping of id -> {title, url, ...})."""
+    with _request(url, {"Accept": "application/json"}, timeout) as resp:
+        body = resp.read()
+    try:
+        resources = json.loads(body)["resources"]
+        items = resources.values() if isinstance(resources, dict) else resources
+        matches = [r for r in items if str(r.get("title", "")).strip().lower() == title.lower()]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise FetchError(f"{url}: not a London Datastore dataset description (no 'resources')") \
+            from None
+    if not matches:
+        titles = sorted(str(r.get("title", "")) for r in items)
+        raise FetchError(f"{url}: no resource titled {title!r} (the dataset lists: "
+                         f"{'; '.join(titles) or 'nothing'}); give the file's address with --sources")
+    best = max(matches, key=lambda r: str(r.get("check_timestamp") or r.get("created") or ""))
+    address = urllib.parse.urljoin(url, str(best.get("url", "")))
+    check_url(address, f"{url}: resource {title!r}")
+    return address
+
+
+def _content_range(value: str | None) -> tuple[int, int | None] | None:
+    m = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+|\*)", (value or "").strip())
+    if not m:
+        return None
+    return int(m.group(1)), None if m.group(3) == "*" else int(m.group(3))
+
+
+def download(url: str, part: Path, *, conditional: dict[str, str] | None = None, retries: int = 3,
+             timeout: float = 60, progress: Progress | None = None, label: str = "") -> dict | None:
+    """Download ``url`` into ``part``, resuming what is there. None if the server says 304.
+
+    Returns {"etag", "last_modified", "size"}. An interrupted transfer is resumed up to ``retries``
+    times; after that the ``.part`` file is kept (for the next run) and FetchError is raised.
+    """
+    side = part.with_name(part.name + ".json")
+    state = {}
+    if part.exists() and side.exists():
+        with contextlib.suppress(ValueError, OSError):
+            state = json.loads(side.read_text())
+    if state.get("url") != url and part.exists():
+        part.unlink()  # a partial download of another address
+    part.parent.mkdir(parents=True, exist_ok=True)
+    err: BaseException | None = None
+    total: int | None = None
+    for _attempt in range(retries + 1):
+        offset = part.stat().st_size if part.exists() else 0
+        headers: dict[str, str] = {}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+            if state.get("validator"):
+                headers["If-Range"] = state["validator"]
+        elif conditional:
+            headers.update(conditional)
+        resp = _request(url, headers, timeout)
+        with resp:
+            code = resp.status if hasattr(resp, "status") else resp.code
+            if code == 304:
+                return None
+            if code == 416:  # our partial is no prefix of what the server has: start again
+                part.unlink(missing_ok=True)
+                err = FetchError(f"{url}: the server refused to resume; starting again")
+                continue
+            etag, modified = resp.headers.get("ETag"), resp.headers.get("Last-Modified")
+            if code == 206:
+                cr = _content_range(resp.headers.get("Content-Range"))
+                if cr is None or cr[0] != offset:
+                    part.unlink(missing_ok=True)
+                    err = FetchError(f"{url}: the server answered a resumed download with bytes "
+                                     "from the wrong place; starting again")
+                    continue
+                total, mode = cr[1], "ab"
+            else:  # 200: the whole file (a server that ignores Range restarts it)
+                offset, mode = 0, "wb"
+                length = resp.headers.get("Content-Length")
+                total = int(length) if length and length.isdigit() else None
+            state = {"url": url, "validator": etag if etag and not etag.startswith("W/") else modified,
+                     "etag": etag, "last_modified": modified}
+            side.write_text(json.dumps(state))
+            bar = progress(label, total) if progress else None
+            if bar is not None and offset:
+                bar.update(offset)
+            try:
+                with open(part, mode) as out:
+                    while chunk := resp.read(CHUNK):
+                        out.write(chunk)
+                        if bar is not None:
+                            bar.update(len(chunk))
+            except (http.client.IncompleteRead, ConnectionError, TimeoutError, http.client.HTTPException) as e:
+                err = e
+                continue
+            finally:
+                if bar is not None:
+                    bar.close()
+        size = part.stat().st_size
+        if total is not None and size != total:
+            err = FetchError(f"got {size:,} of {total:,} bytes")
+            if size > total:
+                part.unlink()
+            continue
+        side.unlink(missing_ok=True)
+        return {"etag": state.get("etag"), "last_modified": state.get("last_modified"), "size": size}
+    have = part.stat().st_size if part.exists() else 0
+    of = f" of {total:,}" if total else ""
+    raise FetchError(f"{url}: download interrupted after {have:,}{of} bytes "
+                     f"({type(err).__name__}: {err}); run vru fetch again to resume it")
+
+
+# ---------------------------------------------------------------------------- manifest
+
+
+def read_manifest(archive: Path) -> dict:
+    p = archive / MANIFEST
+    if not p.exists():
+        return {"version": 1, "downloads": {}}
+    try:
+        data = json.loads(p.read_text())
+        if not isinstance(data.get("downloads"), dict):
+            raise ValueError("no 'downloads' object")
+        return data
+    except (ValueError, OSError, AttributeError) as e:
+        raise FetchError(f"{p}: not a vru fetch manifest ({e}); move it aside to start afresh") \
+            from None
+
+
+def write_manifest(archive: Path, data: dict) -> None:
+    archive.mkdir(parents=True, exist_ok=True)
+    tmp = archive / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, archive / MANIFEST)
+
+
+def pending(archive: str | Path) -> list[Path]:
+    """Files in the archive's manifest not yet ingested (e.g. after a refused ingest)."""
+    archive = Path(archive)
+    out = []
+    for entry in read_manifest(archive)["downloads"].values():
+        for f in entry.get("files", []):
+            p = archive / f["path"]
+            if not f.get("ingested") and p.exists():
+                out.append(p)
+    return out
+
+
+def mark_ingested(archive: str | Path, paths: Iterable[Path]) -> None:
+    archive = Path(archive)
+    done = {Path(p).resolve() for p in paths}
+    data = read_manifest(archive)
+    for entry in data["downloads"].values():
+        for f in entry.get("files", []):
+            if (archive / f["path"]).resolve() in done:
+                f["ingested"] = True
+    write_manifest(archive, data)
+
+
+# ---------------------------------------------------------------------------- verification
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify_file(path: Path, d: Download) -> None:
+    """Refuse a file that is not what the catalogue says: a zip-based format must open and list its
+    members; the loader named by the catalogue must recognise the file (a CSV's header)."""
+    if d.kind in ("xlsx", "police_uk_archive"):
+        try:
+            with zipfile.ZipFile(path) as z:
+                if not z.namelist():
+                    raise FetchError(f"{d.key}: the ZIP file holds no members")
+        except (zipfile.BadZipFile, OSError) as e:
+            raise FetchError(f"{d.key}: not a valid ZIP file ({e}); nothing was stored") from None
+    if d.kind == "police_uk_archive":
+        return  # its members are checked one by one when unpacked
+    try:
+        mod = registry.detect(path)
+    except VRUError as e:
+        raise FetchError(f"{d.key}: refused, not the expected format: {e}; nothing was stored") \
+            from None
+    if d.loader and mod.__name__ != d.loader:
+        raise FetchError(f"{d.key}: refused: the file is read by {mod.__name__}, expected "
+                         f"{d.loader}; nothing was stored")
+    # loaders claim a file by its published name too (to name a damaged column): check the header
+    expected = _HEADERS.get(d.loader)
+    if d.kind == "csv" and expected is not None:
+        fields = tuple(header_fields(path))
+        if fields[:len(expected)] != expected:
+            raise FetchError(f"{d.key}: refused: the header {list(fields)[:6]} is not the "
+                             f"expected {list(expected)[:6]}...; nothing was stored")
+
+
+def _release_dir(base: Path, modified: str | None) -> Path:
+    when = datetime.now(UTC)
+    if modified:
+        with contextlib.suppress(TypeError, ValueError):
+            when = parsedate_to_datetime(modified).astimezone(UTC)
+    name = when.strftime("%Y-%m-%d")
+    out, n = base / name, 1
+    while out.exists():
+        n += 1
+        out = base / f"{name}-{n}"
+    return out
+
+
+def _unpack_police(zpath: Path, d: Download, forces: list[str], archive: Path, staging: Path,
+                   manifest_files: dict[str, str]) -> tuple[list[Path], list[str]]:
+    """Gzip the chosen forces' street files out of a data.police.uk archive into staging.
+    Returns (staged files, notes); files identical to those already archived are left out."""
+    staged: list[Path] = []
+    notes: list[str] = []
+    with zipfile.ZipFile(zpath) as z:
+        members = [(m, _STREET_MEMBER.fullmatch(m.filename)) for m in z.infolist()]
+        street = [(m, g) for m, g in members if g]
+        if not street:
+            raise FetchError(f"{d.key}: the ZIP holds no '*-street.csv' file: not a data.police.uk "
+                             "archive; nothing was stored")
+        for force in forces:
+            mine = [(m, g) for m, g in street if g.group(2) == force]
+            if not mine:
+                notes.append(f"no street files for force {force!r} in this archive")
+                continue
+            for m, g in mine:
+                name = f"{g.group(1)}-{force}-street.csv"
+                target = staging / force / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                raw = target.with_suffix(".csv.raw")
+                try:
+                    with z.open(m) as src, open(raw, "wb") as out:
+                        shutil.copyfileobj(src, out, CHUNK)
+                except (zipfile.BadZipFile, OSError, EOFError) as e:
+                    raise FetchError(f"{d.key}: {m.filename} is damaged in the ZIP ({e}); nothing "
+                                     "was stored") from None
+                raw.rename(target)
+                verify_file(target, Download(d.key, d.source, d.url, kind="csv", loader=d.loader))
+                gz = target.with_name(name + ".gz")
+                with open(target, "rb") as src, open(gz, "wb") as fo, \
+                        gzip.GzipFile(filename="", mode="wb", fileobj=fo, mtime=0) as out:
+                    shutil.copyfileobj(src, out, CHUNK)
+                target.unlink()
+                rel = f"{d.key}/{force}/{gz.name}"
+                if manifest_files.get(rel) == _sha256(gz) and (archive / rel).exists():
+                    gz.unlink()
+                    continue
+                staged.append(gz)
+    return staged, notes
+
+
+# ---------------------------------------------------------------------------- one run
+
+
+def fetch(archive: str | Path, *, forces: Iterable[str] = (), only: Iterable[str] = (),
+          overrides: dict[str, str] | None = None, month: str = "latest", retries: int = 3,
+          timeout: float = 60, keep_zip: bool = False,
+          progress: Progress | None = None) -> list[Outcome]:
+    """Fetch every catalogue download (or ``only`` those) into ``archive``; see the module text.
+
+    A download that fails is reported in its Outcome and the others go on; an unreachable host
+    (no network) raises NoNetworkError at once.
+    """
+    archive = Path(archive)
+    forces = list(dict.fromkeys(forces))
+    if not MONTH_RE.fullmatch(month):
+        raise FetchError(f"--month {month!r}: give latest or YYYY-MM")
+    items = plan(only=only, overrides=overrides, forces=forces)
+    manifest = read_manifest(archive)
+    outcomes: list[Outcome] = []
+    for d, url in items:
+        if d.kind == "police_uk_archive":
+            if not forces:
+                outcomes.append(Outcome(d.key, "skipped", message="no --force given"))
+                continue
+            url = url.replace("{month}", month)
+        if not url:
+            outcomes.append(Outcome(d.key, "skipped", message="no address: " + d.note))
+            continue
+        try:
+            outcomes.append(_fetch_one(archive, manifest, d, url, forces, month, retries, timeout,
+                                       keep_zip, progress))
+        except NoNetworkError:
+            raise
+        except FetchError as e:
+            outcomes.append(Outcome(d.key, "failed", url, message=str(e)))
+    return outcomes
+
+
+def _fetch_one(archive: Path, manifest: dict, d: Download, url: str, forces: list[str], month: str,
+               retries: int, timeout: float, keep_zip: bool, progress) -> Outcome:
+    check_url(url, d.key)
+    mkey = d.key if d.kind != "police_uk_archive" else f"{d.key}/{month}"
+    if is_datastore(url):
+        url = resolve(url, d.resource, timeout)
+    entry = manifest["downloads"].get(mkey, {})
+    have = all((archive / f["path"]).exists() for f in entry.get("files", []))
+    same_forces = set(forces) <= set(entry.get("forces", forces))
+    conditional: dict[str, str] = {}
+    if entry.get("url") == url and have and same_forces:
+        if entry.get("etag"):
+            conditional["If-None-Match"] = entry["etag"]
+        if entry.get("last_modified"):
+            conditional["If-Modified-Since"] = entry["last_modified"]
+    parts = archive / PARTS
+    safe = mkey.replace("/", "-")
+    part = parts / f"{safe}.part"
+    meta = download(url, part, conditional=conditional, retries=retries, timeout=timeout,
+                    progress=progress, label=d.key)
+    if meta is None:
+        _cleanup(parts)
+        return Outcome(d.key, "unchanged", url, message="not modified since the last fetch")
+    staging = parts / f"{safe}.staging"
+    try:
+        sha = _sha256(part)
+        if sha == entry.get("sha256") and have and same_forces and d.kind != "police_uk_archive":
+            part.unlink()
+            entry.update(etag=meta["etag"], last_modified=meta["last_modified"], url=url)
+            manifest["downloads"][mkey] = entry
+            write_manifest(archive, manifest)
+            return Outcome(d.key, "unchanged", url, message="same SHA-256 as the last fetch")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        name = d.resource or urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
+        staged_file = staging / (name or f"{d.key}.{d.kind}")
+        os.replace(part, staged_file)
+        verify_file(staged_file, d)
+        files: list[tuple[Path, Path]] = []  # (staged, final)
+        message = ""
+        if d.kind == "police_uk_archive":
+            known = {f["path"]: f["sha256"] for e in manifest["downloads"].values()
+                     for f in e.get("files", [])}
+            staged, notes = _unpack_police(staged_file, d, forces, archive, staging / "out", known)
+            message = "; ".join(notes)
+            files = [(s, archive / d.key / s.parent.name / s.name) for s in staged]
+            if keep_zip:
+                zdir = archive / d.key / "zips"
+                files.append((staged_file, zdir / f"{month}.zip"))
+        else:
+            dest = _release_dir(archive / d.key, meta["last_modified"])
+            files = [(staged_file, dest / staged_file.name)]
+        records = []
+        for src, dst in files:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+            rel = dst.relative_to(archive).as_posix()
+            records.append({"path": rel, "sha256": _sha256(dst),
+                            "ingested": dst.suffix == ".zip"})
+        old = [f for f in entry.get("files", []) if f["path"] not in {r["path"] for r in records}]
+        manifest["downloads"][mkey] = {
+            "url": url, "etag": meta["etag"], "last_modified": meta["last_modified"], "sha256": sha,
+            "size": meta["size"], "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "files": (old if d.kind == "police_uk_archive" else []) + records,
+            **({"forces": sorted(set(forces) | set(entry.get("forces", [])))}
+               if d.kind == "police_uk_archive" else {}),
+        }
+        # earlier releases stay on disk (the archive accumulates) and stay listed in "releases"
+        if d.kind != "police_uk_archive" and entry.get("files"):
+            manifest["downloads"][mkey]["releases"] = entry.get("releases", []) + [
+                {k: entry.get(k) for k in ("fetched_at", "sha256", "last_modified")}
+                | {"files": entry["files"]}]
+        write_manifest(archive, manifest)
+        kept = [archive / r["path"] for r in records if not r["ingested"]]
+        status = "downloaded" if kept or d.kind != "police_uk_archive" else "unchanged"
+        return Outcome(d.key, status, url, kept, message, meta["size"])
+    except BaseException:
+        part.unlink(missing_ok=True)
+        part.with_name(part.name + ".json").unlink(missing_ok=True)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        _cleanup(parts)
+
+
+def _cleanup(parts: Path) -> None:
+    """Remove the parts folder when nothing in it is left to resume."""
+    with contextlib.suppress(OSError):
+        parts.rmdir()
