@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 WAREHOUSE ?= build/london.duckdb
 REPORT ?= needs-assessment.html
 
-.PHONY: report test test-fast lint bench-ingest clean
+.PHONY: report test test-fast lint typecheck bench-ingest clean
 
 $(VENV)/.runtime: pyproject.toml src/vru/__init__.py
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ test-fast: $(VENV)/.test
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check src tests benchmarks scripts
+
+typecheck: $(VENV)/.test
+	$(BIN)/mypy
 
 bench-ingest: $(VENV)/.test
 	$(BIN)/python benchmarks/ingest/run.py

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from vru.errors import VRUError
 from vru.warehouse import ingest as _ingest
 from vru.warehouse.store import FileResult, Warehouse, default_path
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 
 def init(warehouse: str | Path | None = None, *, replace: bool = False) -> list[FileResult]:
@@ -41,7 +45,7 @@ def report(out: str | Path, warehouse: str | Path | None = None) -> Path:
 
 
 def hotspots(warehouse: str | Path | None = None, out: str | Path | None = None,
-             fmt: str | None = None, **params):
+             fmt: str | None = None, **params: Any) -> gpd.GeoDataFrame:
     """Emerging hot spot analysis (Getis-Ord Gi* per period, Mann-Kendall trend, the 17 ArcGIS
     categories or sfhotspot's scheme) on the warehouse's crime data.
 
@@ -61,7 +65,7 @@ def hotspots(warehouse: str | Path | None = None, out: str | Path | None = None,
     return gdf
 
 
-def drivers(warehouse: str | Path | None = None, **params) -> dict:
+def drivers(warehouse: str | Path | None = None, **params: Any) -> dict:
     """The drivers analysis (City Hall statements, correlations, count regressions) as plain data.
 
     ``params`` are fields of :class:`vru.outputs.section_drivers.DriverParams`.
@@ -72,7 +76,7 @@ def drivers(warehouse: str | Path | None = None, **params) -> dict:
         return sd.results(wh, sd.DriverParams(**params))
 
 
-def target(warehouse: str | Path | None = None, **params) -> dict:
+def target(warehouse: str | Path | None = None, **params: Any) -> dict:
     """Targeting: scored candidates, the shortlist, the budget allocation and its sensitivity.
 
     ``params`` are fields of :class:`vru.outputs.section_targeting.TargetParams`.
@@ -130,7 +134,7 @@ def confidence(warehouse: str | Path | None = None, *, measure: str = "good_job_
 
 
 def synthetic_survey(out: str | Path, warehouse: str | Path | None = None, *,
-                     quarters=("2023-Q1", "2023-Q2", "2023-Q3", "2023-Q4"),
+                     quarters: Iterable[str] = ("2023-Q1", "2023-Q2", "2023-Q3", "2023-Q4"),
                      per_borough: int = 100, seed: int = 0) -> Path:
     """Write SYNTHETIC respondent-level PAS-style answers (never real people) to ``out``.
 
@@ -152,7 +156,7 @@ def synthetic_survey(out: str | Path, warehouse: str | Path | None = None, *,
     return synth.write_csv(df, out)
 
 
-def evaluate(warehouse: str | Path | None = None, **params) -> dict:
+def evaluate(warehouse: str | Path | None = None, **params: Any) -> dict:
     """Did violence fall where the programme went? Staggered difference-in-differences
     (Callaway-Sant'Anna, rates and Poisson counts), synthetic control with placebo p-values,
     spillover to neighbouring areas, and the minimum detectable effect, at borough level.
