@@ -116,7 +116,7 @@ def fetch(warehouse, archive, forces, month, only, sources, no_ingest, keep_zip,
                              retries=retries, timeout=timeout, keep_zip=keep_zip,
                              progress=progress)
     for o in outcomes:
-        detail = o.message
+        detail = o.message.removeprefix(f"{o.key}: ")
         if o.status == "downloaded":
             detail = f"{o.bytes:,} bytes, {len(o.files)} file(s) kept" + (f"; {detail}" if detail else "")
         click.echo(f"{o.status:10} {o.key}" + (f": {detail}" if detail else ""))

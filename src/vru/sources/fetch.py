@@ -43,6 +43,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -255,7 +256,7 @@ def download(url: str, part: Path, *, conditional: dict[str, str] | None = None,
                         out.write(chunk)
                         if bar is not None:
                             bar.update(len(chunk))
-            except (http.client.IncompleteRead, ConnectionError, TimeoutError, http.client.HTTPException) as e:
+            except (ConnectionError, TimeoutError, http.client.HTTPException) as e:
                 err = e
                 continue
             finally:
@@ -400,7 +401,7 @@ def _unpack_police(zpath: Path, d: Download, forces: list[str], archive: Path, s
                 try:
                     with z.open(m) as src, open(raw, "wb") as out:
                         shutil.copyfileobj(src, out, CHUNK)
-                except (zipfile.BadZipFile, OSError, EOFError) as e:
+                except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as e:
                     raise FetchError(f"{d.key}: {m.filename} is damaged in the ZIP ({e}); nothing "
                                      "was stored") from None
                 raw.rename(target)
