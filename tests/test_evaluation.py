@@ -174,7 +174,7 @@ def test_spillover_estimated_separately():
     assert r.spillover is not None and r.spillover.n_treated == len(rings) == 8
     assert r.spillover.att == pytest.approx(0.5, abs=0.1)
     assert r.did.att == pytest.approx(1.0, abs=0.15)
-    assert "Neighbouring areas (8 areas within 1 ring(s)" in r.statement
+    assert "Neighbouring areas (8 areas within 1 ring of" in r.statement
     assert "spillover_simple" in r.tables
 
 

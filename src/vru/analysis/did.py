@@ -62,12 +62,20 @@ not means of cluster means. Intervals are ``estimate +/- z se`` (normal): with f
 (randomisation) inference.
 
 **Pre-trend test.** A joint Wald test that the pre-treatment event-time effects (``e < 0``,
-optionally only the last ``max_lead`` of them) are all 0: ``W = a' V^+ a`` with ``V`` their
-influence-function covariance, chi-squared on ``rank(V)`` degrees of freedom (the
-pseudo-inverse makes it defined when there are more restrictions than independent areas). With
-``level="cells"`` it tests every pre-treatment ATT(g, t), which is ``differences``'
-``wald_pre_test``. A pass is not proof of parallel trends: the test has little power with few
-areas.
+optionally only the last ``max_lead`` of them) are all 0: ``W = a' V^-1 a`` with ``V`` their
+influence-function covariance, chi-squared on ``len(a)`` degrees of freedom. When ``V`` is
+singular (rank below the number of restrictions, e.g. more pre-periods than independent areas,
+or a reciprocal 1-norm condition number at most machine epsilon, R ``did``'s check) the test is
+*declined* ("not computed: singular covariance", with the rank), as R's ``did`` and ``csdid``
+do: a pseudo-inverse would give a large, meaningless statistic. With ``level="cells"`` it tests
+every pre-treatment ATT(g, t), which is ``differences``' ``wald_pre_test``. A pass is not proof
+of parallel trends: the test has little power with few areas.
+
+**Cohorts without a pre-period.** A cohort first treated in the first period, or within
+``anticipation`` periods of it, has no untreated base period: it is dropped (as R's ``did``
+does) and named (:attr:`PanelArrays.dropped`, ``settings["dropped_cohorts"]``); the panel is
+refused only when no cohort remains. Never treated may be coded as missing, or as ``0`` when
+the periods are numbers and 0 is not one of them (the convention of R's ``did`` and ``csdid``).
 """
 
 from __future__ import annotations
@@ -101,13 +109,16 @@ class EvaluationError(VRUError):
 class PanelArrays:
     """A validated balanced panel as arrays: ``y[i, t]`` for unit ``units[i]``, period
     ``periods[t]``; ``cohort[i]`` = index of the first treated period, -1 for never treated;
-    ``cluster[i]`` = cluster code (0..G-1), by default each unit its own cluster."""
+    ``cluster[i]`` = cluster code (0..G-1), by default each unit its own cluster; ``dropped``:
+    the cohorts left out because they have no pre-period (first treated period -> number of
+    units)."""
 
     units: pd.Index
     periods: pd.Index
     y: np.ndarray
     cohort: np.ndarray
     cluster: np.ndarray
+    dropped: dict = field(default_factory=dict)  # cohort (first period) -> units dropped
 
     @property
     def n(self) -> int:
@@ -123,15 +134,46 @@ def _need_columns(df: pd.DataFrame, cols: list[str]) -> None:
                               f"{', '.join(map(str, df.columns))})")
 
 
+def show(value) -> str:
+    """A value for a message: numpy scalars as plain Python (``1980``, not ``np.int64(1980)``),
+    monthly timestamps as ``YYYY-MM``, text quoted."""
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m}" if value == value.normalize() and value.day == 1 else str(value)
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _kind(values) -> str:
+    """``"numbers"``, ``"text"``, ``"dates"`` or ``"values"``: what a column holds."""
+    vals = [v for v in values if not (v is None or (not isinstance(v, str) and pd.isna(v)))]
+    if not vals:
+        return "values"
+    if all(isinstance(v, str) for v in vals):
+        return "text"
+    if all(isinstance(v, pd.Timestamp | np.datetime64) for v in vals):
+        return "dates"
+    if all(isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+           for v in vals):
+        return "numbers"
+    return "values"
+
+
 def panel_arrays(panel: pd.DataFrame, *, unit: str = "unit", period: str = "period",
                  outcome: str = "outcome", cohort: str = "cohort", cluster: str | None = None,
                  anticipation: int = 0) -> PanelArrays:
     """Validate a long panel and return it as arrays (see :class:`PanelArrays`).
 
     ``panel[cohort]``: the first treated period of the unit (a value of ``panel[period]``), or
-    missing for never treated; constant within a unit. Raises :class:`EvaluationError` for a
-    missing column or value, a duplicate unit-period, an unbalanced panel, a non-finite outcome,
-    a cohort that varies within a unit, is not a period of the panel, or leaves no pre-period.
+    missing for never treated; constant within a unit. A cohort of ``0`` also means never
+    treated (the convention of R's ``did`` and of ``csdid``) when the periods are numbers and 0
+    is not one of them. Cohorts that leave no pre-period (first treated in the first period, or
+    within ``anticipation`` periods of it) are dropped, as R's ``did`` does, and named in
+    :attr:`PanelArrays.dropped`; if no treated unit remains the panel is refused. Raises
+    :class:`EvaluationError` for a missing column or value, a duplicate unit-period, an
+    unbalanced panel, a non-finite outcome, a cohort that varies within a unit or is not a
+    period of the panel (saying so when the cohort and period columns hold different kinds of
+    value, e.g. numbers against text).
     """
     cols = [unit, period, outcome, cohort] + ([cluster] if cluster else [])
     _need_columns(panel, cols)
@@ -144,11 +186,11 @@ def panel_arrays(panel: pd.DataFrame, *, unit: str = "unit", period: str = "peri
     if y_raw.isna().any() or not np.isfinite(y_raw.to_numpy(dtype=float)).all():
         i = int(np.flatnonzero(~np.isfinite(y_raw.to_numpy(dtype=float, na_value=np.nan)))[0])
         raise EvaluationError(f"outcome {outcome!r} is not a finite number in row {i} "
-                              f"({df[outcome].iloc[i]!r})")
+                              f"({show(df[outcome].iloc[i])})")
     if df.duplicated([unit, period]).any():
         d = df[df.duplicated([unit, period])].iloc[0]
-        raise EvaluationError(f"the panel has more than one row for unit {d[unit]!r}, "
-                              f"period {d[period]!r}")
+        raise EvaluationError(f"the panel has more than one row for unit {show(d[unit])}, "
+                              f"period {show(d[period])}")
     units = pd.Index(pd.unique(df[unit])).sort_values()
     periods = pd.Index(pd.unique(df[period])).sort_values()
     if len(df) != len(units) * len(periods):
@@ -156,9 +198,9 @@ def panel_arrays(panel: pd.DataFrame, *, unit: str = "unit", period: str = "peri
         short = counts[counts < len(periods)].index[0]
         have = set(df.loc[df[unit] == short, period])
         gap = next(p for p in periods if p not in have)
-        raise EvaluationError(f"the panel is not balanced: unit {short!r} has no row for period "
-                              f"{gap!r} (every unit needs every period; {len(units)} units x "
-                              f"{len(periods)} periods expected, {len(df)} rows)")
+        raise EvaluationError(f"the panel is not balanced: unit {show(short)} has no row for "
+                              f"period {show(gap)} (every unit needs every period; {len(units)} "
+                              f"units x {len(periods)} periods expected, {len(df)} rows)")
     ui = units.get_indexer(df[unit])
     ti = periods.get_indexer(df[period])
     y = np.empty((len(units), len(periods)))
@@ -167,36 +209,62 @@ def panel_arrays(panel: pd.DataFrame, *, unit: str = "unit", period: str = "peri
     if (per_unit.nunique(dropna=False) > 1).any():
         bad = per_unit.nunique(dropna=False)
         raise EvaluationError(f"the cohort (first treated period) of unit "
-                              f"{bad[bad > 1].index[0]!r} varies between its rows")
+                              f"{show(bad[bad > 1].index[0])} varies between its rows")
     first = per_unit.first().reindex(units)
-    never = first.isna().to_numpy()
+    never = first.isna().to_numpy().copy()
+    p_kind = _kind(periods)
+    if p_kind == "numbers" and 0 not in set(periods):
+        zero = np.array([_kind([v]) == "numbers" and v == 0 for v in first], dtype=bool)
+        never |= zero  # never treated coded as 0 (R did, csdid)
     coh = np.full(len(units), -1, dtype=np.int64)
     if (~never).any():
         idx = periods.get_indexer(first[~never])
         if (idx < 0).any():
             u = first[~never].index[int(np.flatnonzero(idx < 0)[0])]
+            c_kind = _kind(first[~never])
+            if c_kind != p_kind and "values" not in (c_kind, p_kind):
+                raise EvaluationError(
+                    f"cohort column {cohort!r} holds {c_kind}, period column {period!r} holds "
+                    f"{p_kind} (unit {show(u)}: first treated period {show(first[u])}): give "
+                    f"the cohorts as values of {period!r}")
+            hint = (" (code never-treated units as missing or 0)"
+                    if p_kind == "numbers" and _kind([first[u]]) == "numbers" else "")
             raise EvaluationError(
-                f"unit {u!r}: first treated period {first[u]!r} is outside the panel "
-                f"({periods[0]!r} to {periods[-1]!r}) or not one of its periods")
+                f"unit {show(u)}: first treated period {show(first[u])} is outside the panel "
+                f"({show(periods[0])} to {show(periods[-1])}) or not one of its periods{hint}")
         coh[~never] = idx
     early = (coh >= 0) & (coh <= anticipation)
+    dropped: dict = {}
     if early.any():
-        u = units[int(np.flatnonzero(early)[0])]
-        raise EvaluationError(
-            f"unit {u!r} is treated from {periods[coh[units.get_loc(u)]]!r}, the "
-            f"{'first period' if anticipation == 0 else 'start of the panel plus anticipation'}"
-            f" of the panel: it has no pre-period to compare with")
+        for c in np.unique(coh[early]):
+            dropped[periods[c]] = int((coh == c).sum())
+        if not (coh > anticipation).any():
+            what = ("the first period" if anticipation == 0 else
+                    f"the first {anticipation + 1} periods (anticipation of {anticipation})")
+            raise EvaluationError(
+                "no treated cohort has a pre-period: every cohort ("
+                + ", ".join(f"{show(k)}: {_units(v)}" for k, v in dropped.items())
+                + f") starts within {what} of the panel, from {show(periods[0])}")
     if cluster:
         cl = df.groupby(unit, sort=True)[cluster]
         if (cl.nunique(dropna=False) > 1).any():
             b = cl.nunique(dropna=False)
-            raise EvaluationError(f"cluster {cluster!r} varies within unit {b[b > 1].index[0]!r}")
+            raise EvaluationError(f"cluster {cluster!r} varies within unit "
+                                  f"{show(b[b > 1].index[0])}")
         codes = pd.factorize(cl.first().reindex(units))[0]
         if (codes < 0).any():
             raise EvaluationError(f"cluster {cluster!r} is missing for some units")
     else:
         codes = np.arange(len(units))
-    return PanelArrays(units, periods, y, coh, codes.astype(np.int64))
+    if early.any():
+        keep = ~early
+        units, y, coh = units[keep], y[keep], coh[keep]
+        codes = pd.factorize(codes[keep])[0]
+    return PanelArrays(units, periods, y, coh, codes.astype(np.int64), dropped)
+
+
+def _units(n: int) -> str:
+    return f"{n} unit" + ("" if n == 1 else "s")
 
 
 # --- group-time cells --------------------------------------------------------------------------
@@ -401,8 +469,11 @@ class DiDResult:
     def pretrend(self, *, max_lead: int | None = None, level: str = "event") -> dict:
         """Joint Wald test that the pre-treatment effects are 0 (see the module docstring).
 
-        Returns ``{"statistic", "df", "p_value", "n_restrictions", "leads"}``; ``df`` = rank of
-        the covariance (equal to the number of restrictions unless there are too few areas).
+        Returns ``{"statistic", "df", "p_value", "n_restrictions", "leads", "computed",
+        "reason"}``; ``df`` = rank of the covariance. When the covariance is singular (rank below
+        the number of restrictions, or reciprocal condition number at most machine epsilon, the
+        test of R's ``did``) the test is declined, as ``did`` and ``csdid`` do: ``computed`` is
+        False, ``statistic`` and ``p_value`` are NaN, and ``reason`` says why (with the rank).
         """
         if level == "event":
             ev = self.event
@@ -424,7 +495,7 @@ class DiDResult:
         a = np.array([r["estimate"] for r in (self._rows[i] for i in cols)])
         if len(a) == 0:
             return {"statistic": np.nan, "df": 0, "p_value": np.nan, "n_restrictions": 0,
-                    "leads": []}
+                    "leads": [], "computed": False, "reason": "no pre-treatment effect to test"}
         N = psi.shape[0]
         G = int(self._cluster.max()) + 1
         if G == N:
@@ -434,12 +505,16 @@ class DiDResult:
             np.add.at(sums, self._cluster, psi)
             V = sums.T @ sums / N * G / (G - 1)
         rank = int(np.linalg.matrix_rank(V))
-        if rank == len(a):
-            W = float(N * a @ np.linalg.solve(V, a))
-        else:
-            W = float(N * a @ np.linalg.pinv(V) @ a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rcond = 1.0 / np.linalg.cond(V, 1) if rank == len(a) else 0.0
+        if rank < len(a) or not rcond > np.finfo(float).eps:
+            return {"statistic": np.nan, "df": rank, "p_value": np.nan,
+                    "n_restrictions": len(a), "leads": leads, "computed": False,
+                    "reason": f"not computed: singular covariance (rank {rank} of {len(a)} "
+                              f"pre-treatment effects)"}
+        W = float(N * a @ np.linalg.solve(V, a))
         return {"statistic": W, "df": rank, "p_value": float(stats.chi2.sf(W, rank)),
-                "n_restrictions": len(a), "leads": leads}
+                "n_restrictions": len(a), "leads": leads, "computed": True, "reason": ""}
 
     @property
     def _rows(self) -> list[dict]:
@@ -676,7 +751,8 @@ def estimate(pa: PanelArrays, *, control: str = "never_treated", base_period: st
     settings = {"control": control, "base_period": base_period, "anticipation": anticipation,
                 "model": model, "inference": inference, "n_boot": n_boot if draws is not None
                 else None, "seed": seed if draws is not None else None, "alpha": alpha,
-                "n_clusters": int(pa.cluster.max()) + 1}
+                "n_clusters": int(pa.cluster.max()) + 1,
+                "dropped_cohorts": [{"cohort": k, "n_units": v} for k, v in pa.dropped.items()]}
     return DiDResult(frames["cells"], frames["simple"], frames["group"], frames["group_overall"],
                      frames["event"], frames["event_overall"], settings, pa.n,
                      int((~never).sum()), int(never.sum()), psi, pa.cluster, cols)

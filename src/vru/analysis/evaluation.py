@@ -55,10 +55,16 @@ from scipy import stats
 
 from vru.analysis import did as _did
 from vru.analysis import synth as _synth
-from vru.analysis.did import EvaluationError
+from vru.analysis.did import EvaluationError, show
 
 METHODS = ("did", "synth")
 SPILLOVER = ("exclude", "separate")
+SCALES = ("level", "log")
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``"1 treated area"``, ``"2 treated areas"``."""
+    return f"{n} {word if n == 1 else (words or word + 's')}"
 
 
 # --- input -------------------------------------------------------------------------------------
@@ -69,12 +75,12 @@ def _coerce_start(value, periods: pd.Index):
         try:
             return pd.Timestamp(value)
         except (ValueError, TypeError) as e:
-            raise EvaluationError(f"start {value!r} is not a date") from e
+            raise EvaluationError(f"start {show(value)} is not a date") from e
     if isinstance(value, str) and len(periods) and not isinstance(periods[0], str):
         try:
             return type(periods[0])(value)
         except (ValueError, TypeError) as e:
-            raise EvaluationError(f"start {value!r} is not a period like {periods[0]}") from e
+            raise EvaluationError(f"start {show(value)} is not a period like {show(periods[0])}") from e
     return value
 
 
@@ -92,7 +98,7 @@ def treated_starts(treated, periods: pd.Index, units: pd.Index | None = None) ->
                                   f"(missing {missing[0]!r})")
         dup = treated["area"][treated["area"].duplicated()]
         if len(dup):
-            raise EvaluationError(f"treated area {dup.iloc[0]!r} is listed more than once")
+            raise EvaluationError(f"treated area {show(dup.iloc[0])} is listed more than once")
         treated = dict(zip(treated["area"], treated["start"], strict=True))
     elif not isinstance(treated, Mapping):
         raise EvaluationError("treated areas must be a mapping area -> start or a DataFrame "
@@ -106,12 +112,18 @@ def treated_starts(treated, periods: pd.Index, units: pd.Index | None = None) ->
         if missing:
             raise EvaluationError(
                 f"treated area{'s' if len(missing) > 1 else ''} "
-                f"{', '.join(map(repr, missing))} not in the panel")
+                f"{', '.join(map(show, missing))} not in the panel")
     first, last = periods[0], periods[-1]
     for area, start in treated.items():
         if start is None or (not isinstance(start, str) and pd.isna(start)):
-            raise EvaluationError(f"treated area {area!r} has no start date")
+            raise EvaluationError(f"treated area {show(area)} has no start date")
         s = _coerce_start(start, periods)
+        p_kind, s_kind = _did._kind(periods), _did._kind([s])
+        if s not in periods and p_kind != s_kind and "values" not in (p_kind, s_kind):
+            raise EvaluationError(
+                f"treated area {show(area)}: start {show(start)} is {_a(s_kind)}, but the "
+                f"panel's periods are {p_kind} (e.g. {show(first)}): give the start as a "
+                f"period of the panel")
         if s not in periods:
             try:
                 where = ("before" if s < first else "after" if s > last
@@ -119,18 +131,25 @@ def treated_starts(treated, periods: pd.Index, units: pd.Index | None = None) ->
             except TypeError:
                 where = "not one of the periods of"
             raise EvaluationError(
-                f"treated area {area!r}: start {start!r} is outside the panel ({where} "
+                f"treated area {show(area)}: start {show(start)} is outside the panel ({where} "
                 f"{_fmt(first)} to {_fmt(last)})" if where != "not one of the periods of" else
-                f"treated area {area!r}: start {start!r} is not one of the panel's periods")
+                f"treated area {show(area)}: start {show(start)} is not one of the panel's "
+                f"periods")
         if s == first:
-            raise EvaluationError(f"treated area {area!r} starts in the first period of the panel "
-                                  f"({_fmt(first)}): no pre-period to compare with")
+            raise EvaluationError(f"treated area {show(area)} starts in the first period of the "
+                                  f"panel ({_fmt(first)}): no pre-period to compare with")
         out[area] = s
     return out
 
 
 def _fmt(p) -> str:
-    return f"{p:%Y-%m}" if isinstance(p, pd.Timestamp) else str(p)
+    if isinstance(p, pd.Timestamp):
+        return f"{p:%Y-%m}"
+    return str(p.item() if isinstance(p, np.generic) else p)
+
+
+def _a(kind: str) -> str:
+    return {"numbers": "a number", "text": "text", "dates": "a date"}.get(kind, kind)
 
 
 # --- spillover -----------------------------------------------------------------------------------
@@ -417,7 +436,12 @@ class EvaluationResult:
             s = self.synth
             out["synth"] = {"pooled_att": s.pooled_att, "ci_low": s.ci_low, "ci_high": s.ci_high,
                             "p_pooled_att": s.p_pooled_att, "p_pooled_ratio": s.p_pooled_ratio,
-                            "settings": _plain(s.settings)}
+                            "settings": _plain(s.settings), "fit_unique": s.fit_unique,
+                            "att_range": list(s.pooled_range),
+                            "warning": "" if s.fit_unique is not False else
+                            "the pre-period fit is not unique: effects from "
+                            f"{_num(s.pooled_range[0])} to {_num(s.pooled_range[1])} fit "
+                            "equally well"}
         return _plain(out)
 
 
@@ -452,7 +476,8 @@ def evaluate(panel: pd.DataFrame, treated, *, unit: str = "area_code", period: s
              n_draws: int = 1000, power: bool = True, alpha: float = 0.05,
              target_power: float = 0.8, min_controls: int = 5, max_lead: int | None = 12,
              seed: int = 0, outcome_label: str = "the outcome",
-             outcome_unit: str = "") -> EvaluationResult:
+             outcome_unit: str = "", outcome_scale: str = "level",
+             recorded_crime: bool = False) -> EvaluationResult:
     """Evaluate a programme: DiD and synthetic control, spillover, power, a statement in words.
 
     ``treated``: area -> first treated period (or a DataFrame ``area, start``). ``methods``: any
@@ -462,8 +487,14 @@ def evaluate(panel: pd.DataFrame, treated, *, unit: str = "area_code", period: s
     ``max_lead``: the pre-trend test covers the last ``max_lead`` pre-treatment event times.
     ``n_draws``: placebo assignments for the randomisation tests and the power simulation.
     ``outcome_label`` / ``outcome_unit``: words for the statement (e.g. "violence with injury",
-    "offences per 1,000 residents per month").
+    "offences per 1,000 residents per month"). ``outcome_scale``: ``"level"``, or ``"log"`` for a
+    log outcome (the synthetic control's fit is then stated in log points, not as a percentage
+    of the level). ``recorded_crime``: the outcome is police-recorded crime (adds the caveat that
+    it measures recording as well as offending).
     """
+    if outcome_scale not in SCALES:
+        raise EvaluationError(f"unknown outcome_scale {outcome_scale!r}: one of "
+                              f"{', '.join(SCALES)}")
     methods = tuple(methods)
     for m in methods:
         if m not in METHODS:
@@ -490,6 +521,8 @@ def evaluate(panel: pd.DataFrame, treated, *, unit: str = "area_code", period: s
     pa, starts, pool = _prepare(panel, starts0, unit=unit, period=period, outcome=outcome,
                                 exclude=excluded, anticipation=anticipation,
                                 min_controls=min_controls, cluster=cluster)
+    dropped = [{"cohort": _fmt(c), "areas": sorted(_fmt(a) for a, s in starts0.items()
+                                                     if s == c)} for c in pa.dropped]
     tr_rows = np.flatnonzero(pa.cohort >= 0)
     keep = np.sort(np.concatenate([tr_rows, pool]))
     main = _subset(pa, keep)
@@ -499,7 +532,9 @@ def evaluate(panel: pd.DataFrame, treated, *, unit: str = "area_code", period: s
               "excluded_spillover": [str(a) for a in excluded], "rings": rings
               if neighbours is not None else 0, "spillover": spillover
               if neighbours is not None else None, "model": model, "control": control,
-              "methods": list(methods), "outcome": outcome_label, "alpha": alpha}
+              "methods": list(methods), "outcome": outcome_label, "alpha": alpha,
+              "dropped_cohorts": dropped, "outcome_scale": outcome_scale,
+              "headline_inference": None, "headline_reason": ""}
     opts = {"control": control, "base_period": base_period, "anticipation": anticipation}
 
     did_res = did_plac = pre = None
@@ -517,8 +552,24 @@ def evaluate(panel: pd.DataFrame, treated, *, unit: str = "area_code", period: s
         ok = np.isfinite(est)
         hits = int((np.abs(est[ok]) >= abs(obs) - 1e-12 * max(1.0, abs(obs))).sum())
         n = int(ok.sum())
+        c = _critical(est[ok], alpha, exh)
         did_plac = {"p_value": hits / n if exh else (1 + hits) / (1 + n), "n_draws": n,
-                    "exhaustive": exh}
+                    "exhaustive": exh, "critical_value": c, "ci_low": obs - c, "ci_high": obs + c}
+        if model == "poisson":
+            did_plac |= {"ratio_low": math.exp(obs - c), "ratio_high": math.exp(obs + c)}
+        single = did_res.group.loc[did_res.group["n_treated"] == 1, "cohort"].tolist()
+        if single:
+            design["headline_inference"] = "placebo"
+            design["headline_reason"] = (
+                f"{plural(len(single), 'cohort')} ({', '.join(_fmt(c) for c in single)}) "
+                f"{'has' if len(single) == 1 else 'have'} a single treated area: the analytic "
+                "standard error then rests on one area's deviations and is far too small, so "
+                "the headline interval and p-value come from placebo (randomisation) "
+                "inference; the analytic interval is secondary")
+        else:
+            design["headline_inference"] = "analytic"
+            design["headline_reason"] = ("every cohort has more than one treated area: the "
+                                         "analytic interval is shown, with the placebo p-value")
 
     spill = None
     if neighbours is not None and spillover == "separate" and ring_table is not None \
@@ -565,8 +616,17 @@ def evaluate(panel: pd.DataFrame, treated, *, unit: str = "area_code", period: s
                       "absolute": zsum * did_res.se}
     res = EvaluationResult(design, did_res, did_plac, pre, syn, spill, ring_table, pw, "", [],
                            failed, mde_an)
-    res.statement, res.limits = _words(res, outcome_label, outcome_unit)
+    res.statement, res.limits = _words(res, outcome_label, outcome_unit,
+                                       recorded_crime=recorded_crime)
     return res
+
+
+def _critical(est: np.ndarray, alpha: float, exhaustive: bool) -> float:
+    """The ``1 - alpha`` quantile of ``|estimate|`` over placebo draws (as
+    :meth:`vru.analysis.synth.PlaceboDraws.critical_value`; NaN with too few draws)."""
+    x = np.sort(np.abs(est))[::-1]
+    k = math.floor(alpha * len(x)) if exhaustive else math.ceil(alpha * (1 + len(x)) - 1 - 1e-9)
+    return float(x[k - 1]) if 1 <= k <= len(x) else np.nan
 
 
 # --- words ---------------------------------------------------------------------------------------
@@ -580,12 +640,42 @@ def _num(x: float) -> str:
     return f"{x:+.3g}" if abs(x) >= 0.001 else f"{x:+.2e}"
 
 
-def _words(r: EvaluationResult, label: str, unit_words: str) -> tuple[str, list[str]]:
+def _words(r: EvaluationResult, label: str, unit_words: str, *,
+           recorded_crime: bool = False) -> tuple[str, list[str]]:
     d = r.design
-    parts = [f"{d['n_treated']} treated areas against {d['n_controls']} control areas, "
+    parts = [f"{plural(d['n_treated'], 'treated area')} against "
+             f"{plural(d['n_controls'], 'control area')}, "
              f"{_fmt(d['first_period'])} to {_fmt(d['last_period'])}."]
+    for dc in d.get("dropped_cohorts") or []:
+        parts.append(f"Left out: the cohort starting {dc['cohort']} ({', '.join(dc['areas'])}) "
+                     "has no pre-period once anticipation is allowed for.")
     significant = []
-    if r.did is not None:
+    placebo_headline = d.get("headline_inference") == "placebo"
+    if r.did is not None and placebo_headline:
+        s = r.did.simple.iloc[0]
+        pl = r.did_placebo
+        pp = pl["p_value"]
+        if d["model"] == "poisson":
+            ri = (f"randomisation interval {100 * (pl['ratio_low'] - 1):+.0f}% to "
+                  f"{100 * (pl['ratio_high'] - 1):+.0f}%; " if np.isfinite(pl["critical_value"])
+                  else "")
+            parts.append(
+                f"Difference-in-differences (Callaway-Sant'Anna, Poisson): after the start, "
+                f"{label} in the treated areas was {s['ratio']:.2f} times what the control areas' "
+                f"trend implies ({100 * (s['ratio'] - 1):+.0f}%; {ri}placebo p = {pp:.2f}; "
+                f"analytic 95% CI {100 * (s['ratio_low'] - 1):+.0f}% to "
+                f"{100 * (s['ratio_high'] - 1):+.0f}%, not reliable here).")
+        else:
+            ri = (f"randomisation interval {_num(pl['ci_low'])} to {_num(pl['ci_high'])}; "
+                  if np.isfinite(pl["critical_value"]) else "")
+            parts.append(
+                f"Difference-in-differences (Callaway-Sant'Anna): after the start, {label} in the "
+                f"treated areas changed by {_num(s['estimate'])} relative to the control areas "
+                f"({ri}placebo p = {pp:.2f}; analytic 95% CI {_num(s['ci_low'])} to "
+                f"{_num(s['ci_high'])}, not reliable here).")
+        parts.append(f"Inference: {d['headline_reason']}.")
+        significant.append(pp <= d["alpha"])
+    elif r.did is not None:
         s = r.did.simple.iloc[0]
         pp = r.did_placebo["p_value"]
         if d["model"] == "poisson":
@@ -601,7 +691,12 @@ def _words(r: EvaluationResult, label: str, unit_words: str) -> tuple[str, list[
                 f"treated areas changed by {_num(s['estimate'])} relative to the control areas "
                 f"(95% CI {_num(s['ci_low'])} to {_num(s['ci_high'])}; placebo p = {pp:.2f}).")
         significant.append(pp <= d["alpha"])
-        if r.pretrend and r.pretrend["df"]:
+    if r.did is not None:
+        if r.pretrend and r.pretrend["n_restrictions"] and not r.pretrend.get("computed", True):
+            parts.append(f"Pre-trends: the joint test of {r.pretrend['n_restrictions']} "
+                         f"pre-period effects was {r.pretrend['reason']}, so parallel trends "
+                         "are untested.")
+        elif r.pretrend and r.pretrend["df"]:
             pt = r.pretrend
             if pt["p_value"] < 0.05:
                 parts.append(f"Warning: before the start the treated and control areas already "
@@ -615,13 +710,29 @@ def _words(r: EvaluationResult, label: str, unit_words: str) -> tuple[str, list[
     if r.synth is not None:
         sy = r.synth
         t = sy.table
-        parts.append(
-            f"Synthetic control: the pooled post-period gap (actual - synthetic) is "
-            f"{_num(sy.pooled_att)} (randomisation interval {_num(sy.ci_low)} to "
-            f"{_num(sy.ci_high)}; placebo p = {sy.p_pooled_att:.2f}); pre-period fit RMSPE "
-            f"{t['pre_rmspe_pct'].min():.1f}% to {t['pre_rmspe_pct'].max():.1f}% of the "
-            f"pre-period level.")
-        significant.append(sy.p_pooled_att <= d["alpha"])
+        if d.get("outcome_scale") == "log":
+            fit = (f"pre-period fit RMSPE {t['pre_rmspe'].min():.3g} to "
+                   f"{t['pre_rmspe'].max():.3g} log points")
+        else:
+            fit = (f"pre-period fit RMSPE {t['pre_rmspe_pct'].min():.1f}% to "
+                   f"{t['pre_rmspe_pct'].max():.1f}% of the pre-period level")
+        if sy.fit_unique is False:
+            lo, hi = sy.pooled_range
+            bad = t.loc[t["fit_unique"].eq(False), "unit"]
+            parts.append(
+                f"Synthetic control: the pre-period fit is not unique: pooled post-period gaps "
+                f"(actual - synthetic) from {_num(lo)} to {_num(hi)} fit equally well "
+                f"({plural(len(bad), 'treated area')}: {', '.join(map(_fmt, bad))} "
+                f"{'has' if len(bad) == 1 else 'have'} many donor weightings with the same "
+                f"pre-period fit, which disagree after the start), so no single effect can be "
+                f"reported; the weights the solver happened to find give {_num(sy.pooled_att)} "
+                f"(placebo p = {sy.p_pooled_att:.2f}); {fit}.")
+        else:
+            parts.append(
+                f"Synthetic control: the pooled post-period gap (actual - synthetic) is "
+                f"{_num(sy.pooled_att)} (randomisation interval {_num(sy.ci_low)} to "
+                f"{_num(sy.ci_high)}; placebo p = {sy.p_pooled_att:.2f}); {fit}.")
+            significant.append(sy.p_pooled_att <= d["alpha"])
     if r.spillover is not None:
         s = r.spillover.simple.iloc[0]
         if d["model"] == "poisson":
@@ -632,9 +743,11 @@ def _words(r: EvaluationResult, label: str, unit_words: str) -> tuple[str, list[
                    f"CI {_num(s['ci_low'])} to {_num(s['ci_high'])})")
         sp_pre = r.spillover.pretrend(max_lead=12)
         warn = (f"; but they already moved differently before the start (pre-trend p "
-                f"{_pv(sp_pre['p_value'])})" if sp_pre["df"] and sp_pre["p_value"] < 0.05 else "")
-        parts.append(f"Neighbouring areas ({r.spillover.n_treated} areas within {d['rings']} "
-                     f"ring(s) of a treated area, estimated as if treated): {est}{warn}.")
+                f"{_pv(sp_pre['p_value'])})" if sp_pre["computed"] and sp_pre["p_value"] < 0.05
+                else "")
+        parts.append(f"Neighbouring areas ({plural(r.spillover.n_treated, 'area')} within "
+                     f"{plural(d['rings'], 'ring')} of a treated area, estimated as if treated): "
+                     f"{est}{warn}.")
     uw = f" {unit_words}" if unit_words else ""
     for p in r.power.values():
         parts.append(p.describe(uw))
@@ -670,29 +783,45 @@ def _words(r: EvaluationResult, label: str, unit_words: str) -> tuple[str, list[
         "moved like the controls' (DiD: parallel trends; synthetic control: like the weighted "
         "donors). Anything else that changed in the treated areas at the same time (other "
         "programmes, policing, recording practice) is mixed into the estimate.",
-        "Recorded crime measures police activity and reporting as well as offending.",
     ]
+    if recorded_crime:
+        limits.append("Recorded crime measures police activity and reporting as well as "
+                      "offending.")
     if d["n_treated"] < 20 and r.did is not None:
         size = r.power.get("did")
         extra = (f" (on placebo draws the analytic 95% interval excluded 0 in "
                  f"{100 * size.size_analytic:.0f}% of cases, against 5% expected)"
                  if size is not None and size.size_analytic is not None else "")
-        limits.append(f"With only {d['n_treated']} treated areas the analytic intervals rest on "
-                      f"large-sample approximations{extra}; the placebo p-values do not.")
+        limits.append(f"With only {plural(d['n_treated'], 'treated area')} the analytic "
+                      f"intervals rest on large-sample approximations{extra}; the placebo "
+                      "p-values do not.")
     if d["excluded_spillover"]:
-        limits.append(f"{len(d['excluded_spillover'])} areas next to treated areas were left out "
-                      "of the controls in case the programme (or displaced crime) spilled over.")
+        n_ex = len(d["excluded_spillover"])
+        limits.append(f"{plural(n_ex, 'area')} next to treated areas {'was' if n_ex == 1 else 'were'}"
+                      " left out of the controls in case the programme (or displaced crime) "
+                      "spilled over.")
     else:
         limits.append("Neighbouring areas were not excluded: if the programme displaced crime "
                       "into them, or its benefits spread to them, the controls are contaminated.")
     if r.synth is not None:
-        poor = r.synth.table[r.synth.table["pre_rmspe_pct"] > 10]
+        t = r.synth.table
+        if d.get("outcome_scale") == "log":
+            poor = t[t["pre_rmspe"] > 0.1]
+            how = "RMSPE over 0.1 log points"
+        else:
+            poor = t[t["pre_rmspe_pct"] > 10]
+            how = "RMSPE over 10% of the level"
         if len(poor):
-            limits.append(f"The synthetic control fits {len(poor)} treated area(s) poorly before "
-                          f"the start (RMSPE over 10% of the level): {', '.join(map(str, poor['unit']))}"
-                          "; their gaps are unreliable.")
+            limits.append(f"The synthetic control fits {plural(len(poor), 'treated area')} poorly "
+                          f"before the start ({how}): {', '.join(map(_fmt, poor['unit']))}; "
+                          f"{'its gap is' if len(poor) == 1 else 'their gaps are'} unreliable.")
+        if r.synth.fit_unique is False:
+            limits.append("The synthetic control's pre-period fit is not unique (few pre-periods "
+                          "for the number of donors): the range of effects over the equally good "
+                          "fits is reported instead of one of them; more pre-periods, fewer "
+                          "donors or a penalised synthetic control would narrow it.")
     return " ".join(parts), limits
 
 
-__all__ = ["EvaluationError", "evaluate", "EvaluationResult", "power", "PowerResult",
+__all__ = ["EvaluationError", "evaluate", "plural", "EvaluationResult", "power", "PowerResult",
            "spillover_rings", "treated_starts", "METHODS", "SPILLOVER"]

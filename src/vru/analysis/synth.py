@@ -36,6 +36,20 @@ weight), not by a general-purpose optimiser.
 pooled ATT is the plain average of the treated areas' ATTs. Pre-period fit: RMSPE (root MSPE)
 over the pre-period, also as a percentage of the area's pre-period mean.
 
+**When the fit is not unique.** With few pre-periods and many donors, many weight sets fit the
+pre-period equally well (often exactly), and they can imply very different effects; the solver
+returns one of them. Because the objective is strictly convex in the fitted pre-period values
+``Z0 w``, the optimal weights are exactly the simplex weights ``v`` with ``Z0 v = Z0 w*``
+(``Z0 v = Z1`` when the fit is exact): a polytope. The post-period ATT is linear in ``v``, so its
+smallest and largest values over all optimal weights are two small linear programmes
+(:func:`effect_range`, HiGHS via ``scipy.optimize.linprog``). Each treated area reports the
+range (``att_min``, ``att_max``) and ``fit_unique`` (False when the range is wider than
+``UNIQUE_RTOL`` = 0.01% of the area's pre-period level); the pooled range is the mean of the
+areas' bounds. A non-unique fit is reported as such ("the pre-period fit is not unique:
+effects from A to B fit equally well"), not as one effect with a perfect fit. The range is
+computed without covariates (``V = I``); with covariates it is not checked (``fit_unique`` is
+``None``). Placebo fits are not checked.
+
 **Placebos in space.** Per treated area (ADH 2010): each donor in turn is treated as if it had
 started on ``s_j``, with its own synthetic area from the other donors (treated areas are never
 donors); the p-value is the rank of the area's post/pre RMSPE ratio among itself and its
@@ -71,7 +85,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize, nnls
+from scipy.optimize import linprog, minimize, nnls
 
 from vru.analysis.did import EvaluationError
 
@@ -210,6 +224,42 @@ def simplex_least_squares(A: np.ndarray, b: np.ndarray, *, tol: float = 1e-10,
     return w / w.sum()
 
 
+UNIQUE_RTOL = 1e-4  # effect ranges narrower than this share of the outcome level count as one
+
+
+def effect_range(Z0: np.ndarray, w: np.ndarray, post: np.ndarray, actual_post: float, *,
+                 rtol: float = 1e-9) -> tuple[float, float]:
+    """Smallest and largest post-period ATT over every donor weight set that fits the
+    pre-period as well as ``w`` (see the module docstring).
+
+    ``Z0``: pre-period donor outcomes (m x J); ``w``: optimal simplex weights; ``post``: each
+    donor's mean post-period outcome (J); ``actual_post``: the treated area's. The optimal
+    weights are exactly the simplex weights with the same fitted pre-period values ``Z0 w``
+    (the objective is strictly convex in them), a linear set: the two linear programmes
+    ``min/max post . v`` over it are solved with HiGHS. Rows of ``Z0`` are replaced by an
+    orthonormal basis of its row space (singular values above ``rtol`` times the largest), so
+    redundant pre-periods do not make the equalities inconsistent.
+    """
+    Z0 = np.asarray(Z0, dtype=float)
+    J = Z0.shape[1]
+    if J == 1:
+        a = float(actual_post - post[0])
+        return a, a
+    _, sv, vt = np.linalg.svd(Z0, full_matrices=False)
+    r = int((sv > rtol * (sv[0] if len(sv) else 0.0)).sum())
+    A = np.vstack([vt[:r], np.ones(J)])
+    b = np.append(vt[:r] @ w, 1.0)
+    out = []
+    for sign in (1.0, -1.0):
+        res = linprog(sign * post, A_eq=A, b_eq=b, bounds=(0, None), method="highs")
+        if res.status != 0:  # cannot happen for a feasible w; keep the point estimate
+            out.append(float(post @ w))
+        else:
+            out.append(float(post @ res.x))
+    lo_syn, hi_syn = min(out[0], post @ w), max(out[1], post @ w)
+    return float(actual_post - hi_syn), float(actual_post - lo_syn)
+
+
 def fit_weights(X0: np.ndarray, X1: np.ndarray, Z0: np.ndarray, Z1: np.ndarray, *,
                 v: np.ndarray | None = None, standardise: bool = True,
                 maxiter: int | None = None) -> tuple[np.ndarray, np.ndarray, float]:
@@ -297,6 +347,18 @@ class SynthUnit:
     placebo_ratio: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
     placebo_pre_rmspe: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
     placebo_gaps: pd.DataFrame | None = None
+    att_min: float = np.nan  # smallest ATT over the equally good pre-period fits (NaN: not checked)
+    att_max: float = np.nan  # largest
+
+    @property
+    def fit_unique(self) -> bool | None:
+        """Whether the pre-period fit pins the effect down (``None``: not checked, covariates).
+        False when equally good fits give effects further apart than ``UNIQUE_RTOL`` times the
+        area's pre-period level."""
+        if not np.isfinite(self.att_min):
+            return None
+        scale = abs(self.pre_mean) if self.pre_mean else 1.0
+        return bool(self.att_max - self.att_min <= UNIQUE_RTOL * scale)
 
     @property
     def gap(self) -> pd.Series:
@@ -366,10 +428,15 @@ def fit_unit(Y: pd.DataFrame, unit, start, donors: list, *, covariates: pd.DataF
     synthetic = pd.Series(actual.to_numpy() - gap, index=window)
     n_pre = s - lo
     w = pd.Series(W, index=pd.Index(donors, name="donor"), name="weight")
-    return SynthUnit(unit, start, w.sort_values(ascending=False), v_series, actual, synthetic,
-                     n_pre, float(np.sqrt(np.mean(gap[:n_pre] ** 2))),
-                     float(np.sqrt(np.mean(gap[n_pre:] ** 2))), float(gap[n_pre:].mean()),
-                     float(actual.iloc[:n_pre].mean()))
+    fit = SynthUnit(unit, start, w.sort_values(ascending=False), v_series, actual, synthetic,
+                    n_pre, float(np.sqrt(np.mean(gap[:n_pre] ** 2))),
+                    float(np.sqrt(np.mean(gap[n_pre:] ** 2))), float(gap[n_pre:].mean()),
+                    float(actual.iloc[:n_pre].mean()))
+    if cov is None:
+        fit.att_min, fit.att_max = effect_range(arr[lo:s][:, d_idx], W,
+                                                arr[s:][:, d_idx].mean(axis=0),
+                                                float(arr[s:, cols.get_loc(unit)].mean()))
+    return fit
 
 
 def _placebos(Y: pd.DataFrame, start, pool: list, *, covariates, outcome_blocks, pre_periods):
@@ -418,10 +485,27 @@ class SynthResult:
             "unit": u.unit, "start": u.start, "n_donors": len(u.weights), "n_pre": u.n_pre,
             "pre_mean": u.pre_mean, "pre_rmspe": u.pre_rmspe, "pre_rmspe_pct": u.pre_rmspe_pct,
             "post_rmspe": u.post_rmspe, "ratio": u.ratio, "att": u.att, "p_value": u.p_value,
+            "att_min": u.att_min, "att_max": u.att_max, "fit_unique": u.fit_unique,
             "n_placebos": len(u.placebo_ratio),
             "top_donors": "; ".join(f"{k} {v:.2f}" for k, v in u.weights[u.weights >= 0.005]
                                     .head(5).items()),
         } for u in self.units])
+
+    @property
+    def fit_unique(self) -> bool | None:
+        """False when some treated area's pre-period fit is not unique (see :class:`SynthUnit`);
+        ``None`` when not checked (covariates)."""
+        flags = [u.fit_unique for u in self.units]
+        if any(f is None for f in flags):
+            return None
+        return all(flags)
+
+    @property
+    def pooled_range(self) -> tuple[float, float]:
+        """Smallest and largest pooled ATT over the equally good fits of every treated area
+        (each area's weights are fitted separately, so the bounds are means of the areas')."""
+        return (float(np.mean([u.att_min for u in self.units])),
+                float(np.mean([u.att_max for u in self.units])))
 
     @property
     def weights(self) -> pd.DataFrame:
@@ -433,9 +517,18 @@ class SynthResult:
     def describe(self) -> str:
         ci = (f"randomisation interval {self.ci_low:+.4g} to {self.ci_high:+.4g}"
               if np.isfinite(self.ci_low) else "no randomisation interval (too few placebos)")
+        n = len(self.units)
+        if self.fit_unique is False:
+            lo, hi = self.pooled_range
+            return (f"Synthetic control: the pre-period fit is not unique: pooled post-period "
+                    f"gaps from {lo:+.4g} to {hi:+.4g} fit equally well over {n} treated "
+                    f"area{'s' if n != 1 else ''} (the solver's weights give {self.pooled_att:+.4g}"
+                    f"; {ci}; placebo p = {self.p_pooled_att:.3f} for the gap, "
+                    f"{self.p_pooled_ratio:.3f} for the RMSPE ratio).")
         return (f"Synthetic control: pooled average post-period gap {self.pooled_att:+.4g} over "
-                f"{len(self.units)} treated areas ({ci}; placebo p = {self.p_pooled_att:.3f} for "
-                f"the gap, {self.p_pooled_ratio:.3f} for the RMSPE ratio).")
+                f"{n} treated area{'s' if n != 1 else ''} ({ci}; placebo p = "
+                f"{self.p_pooled_att:.3f} for the gap, {self.p_pooled_ratio:.3f} for the RMSPE "
+                f"ratio).")
 
 
 def _wide(panel: pd.DataFrame, unit: str, period: str, outcome: str) -> pd.DataFrame:
@@ -619,5 +712,5 @@ def _event(fits: list[SynthUnit], periods: pd.Index) -> pd.DataFrame:
     return out.rename(columns={"mean": "gap", "count": "n_units"})
 
 
-__all__ = ["simplex_least_squares", "fit_weights", "fit_unit", "synth", "placebo_assignments",
+__all__ = ["simplex_least_squares", "effect_range", "fit_weights", "fit_unit", "synth", "placebo_assignments",
            "SynthUnit", "SynthResult", "PlaceboDraws"]

@@ -156,7 +156,8 @@ def run(wh: Warehouse, p: EvalParams | None = None) -> dict:
     label = taxonomy.label(p.category).lower()
     unit = f"offences per {p.per:,} residents per month"
     common = {"unit": "area_code", "period": "month", "n_draws": p.n_draws, "alpha": p.alpha,
-              "target_power": p.target_power, "max_lead": p.max_lead, "seed": p.seed}
+              "target_power": p.target_power, "max_lead": p.max_lead, "seed": p.seed,
+              "recorded_crime": True}
     main = ev.evaluate(pan, treated, outcome="rate", methods=("did", "synth"),
                        pre_periods=p.pre_periods, outcome_label=label, outcome_unit=unit,
                        **common)
