@@ -356,3 +356,70 @@ def test_no_warehouse_is_refused_before_downloading(env, server, tmp_path):
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 2 and "run `vru init` first" in r.output
     assert server.log == []
+
+
+def test_workbook_from_the_datastore_is_verified_and_ingested(env, server):
+    xlsx = (bundled_dir() / "imd2019" / "London_wards_id2019_summary_measures.xlsx").read_bytes()
+    server.routes["/api/dataset/indices-of-deprivation"] = {"body": json.dumps({"resources": [
+        {"title": "ID 2019 for London.xlsx", "format": "spreadsheet",
+         "url": "/download/indices-of-deprivation/9e/ID%202019%20for%20London.xlsx"}]}).encode()}
+    server.routes["/download/indices-of-deprivation/9e/ID%202019%20for%20London.xlsx"] = {"body": xlsx}
+    env["sources"].write_text(
+        f'iod2019_london = "{server.base}/api/dataset/indices-of-deprivation"\n')
+    r = run(env, only=("iod2019_london",))
+    assert r.exit_code == 0, r.output
+    assert any(row[1] == "iod2019_ward" for row in loads(env))
+    # a ZIP that is no workbook is refused
+    server.routes["/download/indices-of-deprivation/9e/ID%202019%20for%20London.xlsx"] = {
+        "body": police_zip(), "etag": '"other"'}
+    before = archived(env)
+    r = run(env, only=("iod2019_london",))
+    assert r.exit_code == 2 and "not the expected format" in r.output
+    assert archived(env) == before
+
+
+def test_refused_ingest_keeps_the_files_and_the_next_run_retries(env, server):
+    body = mps_slice().replace(b"BURGLARY,", b"BURGLARY OF A SPACESHIP,", 1)
+    assert body != mps_slice()
+    server.routes[MPS_PATH]["body"] = body
+    before = loads(env)
+    r = run(env, only=("mps_borough_recent",))
+    assert r.exit_code == 2
+    assert "kept in" in r.output and "run vru fetch again to ingest them" in r.output
+    assert loads(env) == before
+    manifest = json.loads((env["archive"] / "manifest.json").read_text())["downloads"]
+    assert [f["ingested"] for f in manifest["mps_borough_recent"]["files"]] == [False]
+    # the pending file is retried (and refused again) even though nothing new was downloaded
+    r = run(env, only=("mps_borough_recent",))
+    assert "unchanged  mps_borough_recent" in r.output and "run vru fetch again" in r.output
+
+
+def test_no_ingest_then_a_later_fetch_ingests_what_is_pending(env, server):
+    r = run(env, "--no-ingest", only=("mps_borough_recent",))
+    assert r.exit_code == 0 and loads(env) == []
+    r = run(env, only=("mps_borough_recent",))
+    assert r.exit_code == 0 and "unchanged  mps_borough_recent" in r.output
+    assert any(row[1] == "mps_borough_coarse" for row in loads(env))
+
+
+def test_progress_is_reported_in_bytes(env, server):
+    from vru.sources import fetch as f
+
+    seen = []
+
+    class Bar:
+        def __init__(self, label, total):
+            self.n = 0
+            seen.append([label, total, self])
+
+        def update(self, n):
+            self.n += n
+
+        def close(self):
+            pass
+
+    out = f.fetch(env["archive"], only=["mps_borough_recent"], progress=Bar,
+                  overrides=f.read_overrides(env["sources"]))
+    assert [o.status for o in out] == ["downloaded"]
+    (label, total, bar), = seen
+    assert label == "mps_borough_recent" and total == bar.n == len(mps_slice())

@@ -21,31 +21,43 @@ SOURCES_ENV = "VRU_FETCH_SOURCES"
 _run = runner(VRUError)
 
 
+def fetch_releases(archive: str | Path | None = None, warehouse: str | Path | None = None, *,
+                   ingest: bool = True, sources: str | Path | None = None,
+                   **kwargs) -> list[_fetch.Outcome]:
+    """Download into the archive (see :func:`vru.sources.fetch.fetch`, whose keyword arguments pass
+    through). ``sources``: a TOML file of ``key = "url"`` overriding catalogue addresses. With
+    ``ingest``, a missing warehouse is refused before anything is downloaded."""
+    archive = Path(archive) if archive is not None else default_archive()
+    overrides = _fetch.read_overrides(sources) if sources else None
+    if ingest:
+        Warehouse.open(warehouse, read_only=True).close()
+    return _fetch.fetch(archive, overrides=overrides, **kwargs)
+
+
+def ingest_pending(archive: str | Path | None = None,
+                   warehouse: str | Path | None = None) -> list[FileResult]:
+    """Ingest, all or nothing, every archived file not yet ingested. If the ingest is refused the
+    files stay in the archive, listed as not ingested, and the next fetch retries them."""
+    archive = Path(archive) if archive is not None else default_archive()
+    todo = sorted(_fetch.pending(archive))
+    if not todo:
+        return []
+    try:
+        results = api.ingest(todo, warehouse)
+    except VRUError as e:
+        raise VRUError(f"{e}\nThe fetched files are kept in {archive} but were not ingested; "
+                       "fix the cause (a user category map, say) and run vru fetch again to "
+                       "ingest them.") from None
+    _fetch.mark_ingested(archive, todo)
+    return results
+
+
 def fetch_and_ingest(archive: str | Path | None = None, warehouse: str | Path | None = None, *,
                      ingest: bool = True, sources: str | Path | None = None,
                      **kwargs) -> tuple[list[_fetch.Outcome], list[FileResult]]:
-    """Fetch (see :func:`vru.sources.fetch.fetch`, whose keyword arguments pass through), then
-    ingest every archived file not yet ingested, all or nothing.
-
-    ``sources``: a TOML file of ``key = "url"`` overriding catalogue addresses. If the ingest is
-    refused the files stay in the archive, listed as not ingested, and the next fetch retries them.
-    """
-    archive = Path(archive) if archive is not None else default_archive()
-    overrides = _fetch.read_overrides(sources) if sources else None
-    if ingest:  # refuse before downloading anything if there is nowhere to put it
-        Warehouse.open(warehouse, read_only=True).close()
-    outcomes = _fetch.fetch(archive, overrides=overrides, **kwargs)
-    results: list[FileResult] = []
-    todo = sorted(_fetch.pending(archive)) if ingest else []
-    if todo:
-        try:
-            results = api.ingest(todo, warehouse)
-        except VRUError as e:
-            raise VRUError(f"{e}\nThe fetched files are kept in {archive} but were not ingested; "
-                           "fix the cause (a user category map, say) and run vru fetch again to "
-                           "ingest them.") from None
-        _fetch.mark_ingested(archive, todo)
-    return outcomes, results
+    """:func:`fetch_releases`, then (with ``ingest``) :func:`ingest_pending`."""
+    outcomes = fetch_releases(archive, warehouse, ingest=ingest, sources=sources, **kwargs)
+    return outcomes, (ingest_pending(archive, warehouse) if ingest else [])
 
 
 def default_archive() -> Path:
@@ -111,15 +123,15 @@ def fetch(warehouse, archive, forces, month, only, sources, no_ingest, keep_zip,
     the archive, and never downloaded again while unchanged. An interrupted download resumes.
     """
     progress = _Bar if (not quiet and sys.stderr.isatty()) else None
-    outcomes, results = _run(fetch_and_ingest, archive, warehouse, ingest=not no_ingest,
-                             sources=sources, forces=forces, only=only, month=month,
-                             retries=retries, timeout=timeout, keep_zip=keep_zip,
-                             progress=progress)
+    outcomes = _run(fetch_releases, archive, warehouse, ingest=not no_ingest, sources=sources,
+                    forces=forces, only=only, month=month, retries=retries, timeout=timeout,
+                    keep_zip=keep_zip, progress=progress)
     for o in outcomes:
         detail = o.message.removeprefix(f"{o.key}: ")
         if o.status == "downloaded":
             detail = f"{o.bytes:,} bytes, {len(o.files)} file(s) kept" + (f"; {detail}" if detail else "")
         click.echo(f"{o.status:10} {o.key}" + (f": {detail}" if detail else ""))
+    results = [] if no_ingest else _run(ingest_pending, archive, warehouse)
     for r in results:
         extra = f" ({r.rows:,} rows, {r.source})" if r.status == "loaded" else ""
         click.echo(f"{r.status:10} {r.path}{extra}")
