@@ -233,20 +233,40 @@ def _pct(x) -> str:
     return "–" if x is None or not np.isfinite(x) else f"{100 * x:.0f}%"
 
 
+def _ci(res: ev.EvaluationResult, ratio: bool = False) -> str:
+    """The headline 95% interval of a DiD: analytic, or (with a single-area cohort) the
+    randomisation interval, marked as such."""
+    s = res.did.simple.iloc[0]
+    if res.design.get("headline_inference") == "placebo":
+        pl = res.did_placebo
+        if ratio:
+            return f"{pl['ratio_low']:.3f} to {pl['ratio_high']:.3f} (randomisation)"
+        return f"{_fmt(pl['ci_low'])} to {_fmt(pl['ci_high'])} (randomisation)"
+    if ratio:
+        return f"{s['ratio_low']:.3f} to {s['ratio_high']:.3f}"
+    return f"{_fmt(s['ci_low'])} to {_fmt(s['ci_high'])}"
+
+
+def _pre_p(pt: dict) -> str:
+    return _p(pt["p_value"]) if pt.get("computed", True) else "not computed (singular)"
+
+
 def _summary_table(r: dict) -> pd.DataFrame:
     main, poi, sp = r["main"], r["poisson"], r["spillover"]
     rows = []
     s = main.did.simple.iloc[0]
     rows.append({"Analysis": "DiD (Callaway-Sant'Anna), rate per 1,000",
                  "Estimate": _fmt(s["estimate"]),
-                 "95% CI": f"{_fmt(s['ci_low'])} to {_fmt(s['ci_high'])}",
+                 "95% CI": _ci(main),
                  "Placebo p": _p(main.did_placebo["p_value"]),
-                 "Pre-trend p": _p(main.pretrend["p_value"]),
+                 "Pre-trend p": _pre_p(main.pretrend),
                  "MDE (reduction)": _pct(main.power["did"].mde_relative)
                  if "did" in main.power else "–"})
     sy = main.synth
+    lo, hi = sy.pooled_range
     rows.append({"Analysis": "Synthetic control, rate per 1,000 (pooled gap)",
-                 "Estimate": _fmt(sy.pooled_att),
+                 "Estimate": _fmt(sy.pooled_att) if sy.fit_unique is not False else
+                 f"{_fmt(lo)} to {_fmt(hi)} (fit not unique)",
                  "95% CI": f"{_fmt(sy.ci_low)} to {_fmt(sy.ci_high)}",
                  "Placebo p": _p(sy.p_pooled_att), "Pre-trend p": "–",
                  "MDE (reduction)": _pct(main.power["synth"].mde_relative)
@@ -254,9 +274,9 @@ def _summary_table(r: dict) -> pd.DataFrame:
     s = poi.did.simple.iloc[0]
     rows.append({"Analysis": "DiD, Poisson on counts (ratio to counterfactual)",
                  "Estimate": f"{s['ratio']:.3f}",
-                 "95% CI": f"{s['ratio_low']:.3f} to {s['ratio_high']:.3f}",
+                 "95% CI": _ci(poi, ratio=True),
                  "Placebo p": _p(poi.did_placebo["p_value"]),
-                 "Pre-trend p": _p(poi.pretrend["p_value"]),
+                 "Pre-trend p": _pre_p(poi.pretrend),
                  "MDE (reduction)": _pct(poi.power["did"].mde_relative)
                  if "did" in poi.power else "–"})
     if sp is not None:
@@ -264,9 +284,9 @@ def _summary_table(r: dict) -> pd.DataFrame:
         rows.append({"Analysis": f"DiD, neighbours of MyEnds boroughs left out "
                                  f"({sp.design['n_controls']} controls)",
                      "Estimate": _fmt(s["estimate"]),
-                     "95% CI": f"{_fmt(s['ci_low'])} to {_fmt(s['ci_high'])}",
+                     "95% CI": _ci(sp),
                      "Placebo p": _p(sp.did_placebo["p_value"]),
-                     "Pre-trend p": _p(sp.pretrend["p_value"]),
+                     "Pre-trend p": _pre_p(sp.pretrend),
                      "MDE (reduction)": _pct(sp.power["did"].mde_relative)
                      if "did" in sp.power else "not computable"})
         s = sp.spillover.simple.iloc[0]
@@ -274,8 +294,8 @@ def _summary_table(r: dict) -> pd.DataFrame:
                                  f"as if treated (spillover)",
                      "Estimate": _fmt(s["estimate"]),
                      "95% CI": f"{_fmt(s['ci_low'])} to {_fmt(s['ci_high'])}",
-                     "Placebo p": "–", "Pre-trend p": _p(sp.spillover.pretrend(
-                         max_lead=r["params"].max_lead)["p_value"]),
+                     "Placebo p": "–", "Pre-trend p": _pre_p(sp.spillover.pretrend(
+                         max_lead=r["params"].max_lead)),
                      "MDE (reduction)": "–"})
     return pd.DataFrame(rows)
 
@@ -287,7 +307,9 @@ def _synth_table(main: ev.EvaluationResult) -> pd.DataFrame:
         "Pre-period rate": [f"{v:.2f}" for v in t["pre_mean"]],
         "Pre-period RMSPE": [f"{v:.3f} ({w:.1f}%)" for v, w in
                              zip(t["pre_rmspe"], t["pre_rmspe_pct"], strict=True)],
-        "Post gap": [_fmt(v) for v in t["att"]],
+        "Post gap": [_fmt(v) if u is not False else f"{_fmt(lo)} to {_fmt(hi)} (not unique)"
+                     for v, u, lo, hi in zip(t["att"], t["fit_unique"], t["att_min"], t["att_max"],
+                                             strict=True)],
         "RMSPE ratio": [f"{v:.2f}" for v in t["ratio"]],
         "Placebo p": [_p(v) for v in t["p_value"]],
         "Main donors": ["; ".join(f"{borough_name(d)} {w:.2f}" for d, w in
@@ -393,7 +415,8 @@ def build(wh: Warehouse, p: EvalParams | None = None) -> Section | None:
                          f"Sant'Anna, never-treated boroughs as controls), 95% pointwise "
                          f"intervals. Before the start each point is a one-month placebo change; "
                          f"joint test of the last {pt['n_restrictions']} months before the "
-                         f"start: p = {_p(pt['p_value'])}.")
+                         f"start: " + (f"p = {_p(pt['p_value'])}." if pt.get("computed", True)
+                                       else f"{pt['reason']}."))
         + figure(sv_svg, f"Each MyEnds borough has its own synthetic control (weights on the 24 "
                          f"other boroughs fitted on the {p.pre_periods} months before the start); "
                          f"the lines are the means over the 8.")
