@@ -18,6 +18,7 @@ os.environ["VRU_WEB_DB"] = os.path.join(_tmp, "web.sqlite3")
 os.environ["VRU_WEB_STATIC_ROOT"] = os.path.join(_tmp, "static")
 os.environ["VRU_WEB_CACHE"] = os.path.join(_tmp, "cache")
 os.environ["VRU_TAGGING_STORE"] = os.path.join(_tmp, "tagging")
+os.environ["VRU_SURVEY_DRAFTS"] = os.path.join(_tmp, "survey-drafts")
 os.environ.pop("VRU_WEB_PRODUCTION", None)
 if os.environ.get("VRU_TEST_DATABASE_URL"):
     os.environ["DATABASE_URL"] = os.environ["VRU_TEST_DATABASE_URL"]

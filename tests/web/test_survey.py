@@ -20,9 +20,9 @@ from django.test import Client
 from vru.geography.boroughs import BOROUGHS
 from vru.taxonomy import categories
 from vru.web.accounts.models import AuditLog, User
-from vru.web.survey import codes, invitations
+from vru.web.survey import codes, drafts, invitations
 from vru.web.survey.demo import load_and_publish
-from vru.web.survey.models import Answer, Draft, Invitation, QuestionnaireVersion, Response, VersionLocked
+from vru.web.survey.models import Answer, Invitation, QuestionnaireVersion, Response, VersionLocked
 from vru.web.survey.questionnaire import Questionnaire, QuestionnaireError, load_folder
 from vru.web.survey.ratelimit import LIMITER, Limiter
 
@@ -36,6 +36,18 @@ REFERER = "https://referrer.example/secret-page"
 @pytest.fixture
 def version():
     return load_and_publish()
+
+
+@pytest.fixture(autouse=True)
+def _no_drafts():
+    """The draft store (a folder of this test process) starts empty for each test."""
+    import shutil
+
+    shutil.rmtree(drafts.store().root, ignore_errors=True)
+
+
+def n_drafts() -> int:
+    return drafts.store().count()
 
 
 
@@ -189,13 +201,13 @@ def test_the_admin_shows_a_live_version_read_only(version):
 
 def test_an_invitation_link_opened_by_a_preview_records_nothing(version, police):
     _, issued = invitations.issue(police, 20)
-    before = (Draft.objects.count(), Invitation.objects.filter(used=True).count(), Response.objects.count())
+    before = (n_drafts(), Invitation.objects.filter(used=True).count(), Response.objects.count())
     c = client()
     for url in (f"/survey/?c={issued[0]}", f"/survey/ar/?c={issued[0]}"):
         r = c.get(url)
         assert r.status_code == 200
     assert issued[0][:4] in r.content.decode()  # the code is carried into the form
-    after = (Draft.objects.count(), Invitation.objects.filter(used=True).count(), Response.objects.count())
+    after = (n_drafts(), Invitation.objects.filter(used=True).count(), Response.objects.count())
     assert after == before
 
 
@@ -208,7 +220,7 @@ def test_a_verified_response_burns_its_code_and_the_code_refuses_a_second(versio
     assert (r.iso_year, r.iso_week) == codes.iso_week()
     assert Answer.objects.filter(response=r).count() == len(version.questionnaire.questions)
     assert all(a.version_id == version.pk for a in Answer.objects.all())
-    assert Invitation.objects.filter(used=True).count() == 1 and Draft.objects.count() == 0
+    assert Invitation.objects.filter(used=True).count() == 1 and n_drafts() == 0
     # the flow's cookies are gone
     for cookie in ("vru_survey", settings.CSRF_COOKIE_NAME):
         assert last.cookies[cookie].value == "" and last.cookies[cookie]["max-age"] == 0, cookie
@@ -218,7 +230,7 @@ def test_a_verified_response_burns_its_code_and_the_code_refuses_a_second(versio
     r = c2.post("/survey/ar/", {"code": issued[0]})
     assert r.status_code == 409
     assert "سبق استخدام هذا الرمز" in r.content.decode()
-    assert Draft.objects.count() == 0 and Response.objects.count() == 1
+    assert n_drafts() == 0 and Response.objects.count() == 1
 
 
 def test_a_code_starts_one_survey_and_is_burnt_at_the_start(version, police):
@@ -229,10 +241,11 @@ def test_a_code_starts_one_survey_and_is_burnt_at_the_start(version, police):
     assert Response.objects.count() == 1
     # the second code: burnt when its survey starts, so a second start is refused while the first is open
     assert a.post("/survey/en/", {"code": issued[1]}).status_code == 302
-    assert Invitation.objects.filter(used=True).count() == 2 and Draft.objects.get().verified
+    assert Invitation.objects.filter(used=True).count() == 2
+    assert drafts.store().load(a.cookies["vru_survey"].value).verified
     r = b.post("/survey/en/", {"code": issued[1]})
     assert r.status_code == 409 and "carry on with your resume code" in r.content.decode()
-    assert Draft.objects.count() == 1
+    assert n_drafts() == 1
 
 
 def test_an_open_link_response_is_unverified(version):
@@ -246,7 +259,7 @@ def test_an_invented_code_is_refused_with_a_clear_message(version):
         r = c.post("/survey/en/", {"code": code})
         assert r.status_code == 400
         assert "This code is not valid" in r.content.decode()
-    assert Draft.objects.count() == 0
+    assert n_drafts() == 0
 
 
 def test_wrong_codes_are_rate_limited_per_network_without_storing_it(version):
@@ -295,8 +308,9 @@ def test_resume_code_brings_back_the_answers_on_another_device(version):
     r = b.post("/survey/en/resume/", {"resume_code": codes.display(resume_code).lower()})
     assert r.status_code == 302 and r["Location"].endswith("/survey/en/q/2/")
     assert 'value="E09000001" selected' in b.get("/survey/en/q/1/").content.decode()
-    assert Draft.objects.filter(key_hash=codes.code_hash(resume_code, "resume")).exists()
-    assert not Draft.objects.filter(key_hash__contains=resume_code).exists()
+    files = drafts.store().files()
+    assert [p.name for p in files] == [codes.code_hash(resume_code, "resume")]
+    assert not [p for p in files if resume_code.encode() in p.read_bytes() or resume_code in str(p)]
     bad = client().post("/survey/en/resume/", {"resume_code": "ACDE-FGHJ-KMNP"})
     assert bad.status_code == 400 and "not known" in bad.content.decode()
 
@@ -312,7 +326,8 @@ def started(version):
 
 
 def _draft_state():
-    return [(d.answers, d.version_id) for d in Draft.objects.all()]
+    """Every draft file's name and bytes (a write, even of the same answers, changes the bytes)."""
+    return {str(p): p.read_bytes() for p in drafts.store().files()}
 
 
 def test_an_answer_outside_the_scale_is_refused(version, started):
@@ -352,11 +367,13 @@ def test_a_stale_questionnaire_version_is_refused(version, started):
 
 
 def test_a_missing_required_answer_and_too_long_text_are_refused(version, started):
+    before = _draft_state()
     r = started.post("/survey/en/q/1/", {"version": version.pk, "crime_type": "robbery"})
     assert r.status_code == 400 and "Choose an answer" in r.content.decode()
     r = started.post("/survey/en/q/6/", {"version": version.pk, "comment": "x" * 2001})
     assert r.status_code == 400 and "too long" in r.content.decode()
-    assert _draft_state() == [({}, version.pk)]
+    assert _draft_state() == before and len(before) == 1
+    assert drafts.store().load(started.cookies["vru_survey"].value).answers == {}
 
 
 def test_sending_before_every_page_is_answered_goes_back_to_the_first_gap(version, started):
@@ -468,7 +485,15 @@ def _record_keys(monkeypatch):
 
 
 def test_after_100_responses_nothing_holds_an_address_agent_time_or_code_link(version, police, capsys,
-                                                                             _record_keys):
+                                                                             _record_keys, monkeypatch):
+    written: list[bytes] = []  # every draft file ever written, as written
+    real_write = drafts.DraftStore._write
+
+    def spy(self, folder, name, data, week):
+        written.append(data)
+        return real_write(self, folder, name, data, week)
+
+    monkeypatch.setattr(drafts.DraftStore, "_write", spy)
     caches["default"].clear()
     # the cache reader must see what is there: a planted canary (key and value) is found, then removed
     caches["ratelimit"].set(f"canary-{IP}", {"agent": UA}, 60)
@@ -484,6 +509,15 @@ def test_after_100_responses_nothing_holds_an_address_agent_time_or_code_link(ve
         complete(c, version, version.questionnaire.languages[i % 7], issued[i] if i < 60 else "")
         resume_codes.append(c.resume_code)
     assert Response.objects.count() == 100 and Invitation.objects.filter(used=True).count() == 60
+    # the drafts: none left (each went with its send), and no file ever held an answer or a code in clear
+    assert drafts.store().files() == [] and len(written) == 100 * (1 + len(version.questionnaire.groups))
+    free_text = answers_for(version.questionnaire, version.questionnaire.groups[-1])
+    clear = [v for v in free_text.values() if isinstance(v, str) and len(v) > 20]
+    assert clear, "the free-text answer the check looks for"
+    for data in written:
+        assert data.startswith(drafts.MAGIC)
+        for secret in clear + issued + resume_codes + ["E09000001", '"answers"', '"verified"']:
+            assert secret.encode() not in data
     # refused requests on the respondent pages, in every language: none may leave a line with its page
     for i, lang in enumerate(version.questionnaire.languages):
         c = client()
@@ -496,7 +530,7 @@ def test_after_100_responses_nothing_holds_an_address_agent_time_or_code_link(ve
     # no column of the survey's response-side tables holds a time, and none points to an invitation
     from django.db import models
 
-    for model in (Response, Answer, Draft, Invitation):
+    for model in (Response, Answer, Invitation):
         for f in model._meta.get_fields():
             assert not isinstance(f, models.DateField | models.DateTimeField | models.TimeField), f
             if f.is_relation and f.related_model is not None:
@@ -520,7 +554,7 @@ def test_after_100_responses_nothing_holds_an_address_agent_time_or_code_link(ve
     hashes = set(Invitation.objects.values_list("code_hash", flat=True))
     resp_side = repr(list(Response.objects.values())) + repr(list(Answer.objects.values()))
     assert not any(h in resp_side for h in hashes)
-    assert Draft.objects.count() == 7  # only the 7 started for the refused requests: each completion's went
+    assert n_drafts() == 7  # only the 7 started for the refused requests: each completion's went
     # the session store: the flow opens no session at all
     from django.contrib.sessions.models import Session
 

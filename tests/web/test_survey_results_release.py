@@ -21,7 +21,7 @@ from scipy.optimize import linprog
 from vru.web.accounts.models import AuditLog, User
 from vru.web.survey import codes, results
 from vru.web.survey.demo import generate, load_and_publish
-from vru.web.survey.models import Answer, Draft, PublishedRelease, Response, VersionLocked
+from vru.web.survey.models import Answer, PublishedRelease, Response, VersionLocked
 
 pytestmark = pytest.mark.django_db
 RATES = {"stage_contact": 0.9, "stage_actions": 0.8, "stage_followup": 0.6, "stage_treatment": 0.85,
@@ -310,14 +310,3 @@ def test_the_publish_command_records_and_audits(data, monkeypatch):
     entry = PublishedRelease.objects.get()
     log = AuditLog.objects.get(action="publish survey results")
     assert log.user == analyst and log.object_id == str(entry.pk) and log.purpose == "quarterly publication"
-
-
-def test_survey_purge_deletes_only_the_drafts_whose_week_has_passed(data):
-    now = codes.current_week_number()
-    Draft.objects.create(key_hash="a" * 64, version=data, answers={"borough": "E09000001"}, expires=now - 1)
-    Draft.objects.create(key_hash="b" * 64, version=data, answers={}, expires=now)
-    Draft.objects.create(key_hash="c" * 64, version=data, answers={}, expires=now + 1)
-    out = io.StringIO()
-    call_command("survey_purge", stdout=out)
-    assert out.getvalue().strip() == "1 expired drafts deleted"
-    assert sorted(Draft.objects.values_list("key_hash", flat=True)) == ["b" * 64, "c" * 64]

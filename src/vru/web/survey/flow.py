@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from . import codes
-from .models import Answer, Draft, Invitation, QuestionnaireVersion, Response
+from . import codes, drafts
+from .drafts import Draft
+from .models import Answer, Invitation, QuestionnaireVersion, Response
 from .questionnaire import Questionnaire
 
 SLUG = "victim-voice"
@@ -27,20 +28,19 @@ def live_version(slug: str = SLUG) -> QuestionnaireVersion | None:
 
 
 def purge_expired() -> int:
-    """Delete the drafts whose week has passed; returns how many."""
-    n, _ = Draft.objects.filter(expires__lt=codes.current_week_number()).delete()
-    return n
+    """Delete the drafts whose week has passed (whole week folders of the draft store); returns how many."""
+    return drafts.store().purge()
 
 
 def start(version: QuestionnaireVersion, invitation_code: str = "") -> tuple[str, Draft]:
     """A new draft (and its resume code, returned once and never stored) for ``version``.
 
     With an invitation code, the code must exist and be unused, and it is burnt here, at the start, in a
-    transaction of its own (a conditional update: of two starts with one code, one wins); the draft is
-    then written by another transaction and keeps only that a code was used (``verified``), never which.
-    So no stored value ever links a code to answers, and no draft row shares a transaction id with an
-    invitation row. The price: a code starts one survey; whoever loses the resume code cannot start
-    again with it (the survey stays open without a code, unverified)."""
+    transaction of its own (a conditional update: of two starts with one code, one wins). The draft is a
+    file of the draft store (:mod:`vru.web.survey.drafts`), not a row: it keeps only that a code was used
+    (``verified``), never which, and nothing it does is written to the database, so no row version or
+    transaction id links the burn to the response. The price: a code starts one survey; whoever loses the
+    resume code cannot start again with it (the survey stays open without a code, unverified)."""
     verified = False
     if invitation_code.strip():
         if not codes.looks_valid(invitation_code):
@@ -51,17 +51,19 @@ def start(version: QuestionnaireVersion, invitation_code: str = "") -> tuple[str
                 raise Refused("err.code_used", 409) if invitation.exists() else Refused("err.code_invalid")
         verified = True
     resume = codes.new_code()
-    draft = Draft.objects.create(key_hash=codes.code_hash(resume, "resume"), version=version,
-                                 verified=verified, expires=codes.draft_expiry())
+    draft = drafts.store().create(resume, version.pk, verified)
+    draft.version = version
     return resume, draft
 
 
 def find_draft(resume_code: str) -> Draft | None:
-    if not codes.looks_valid(resume_code):
+    """The draft of ``resume_code`` with its version, or None (unknown, expired, sent, a file that does
+    not open, or a version that no longer exists)."""
+    draft = drafts.store().load(resume_code)
+    if draft is None:
         return None
-    return (Draft.objects.select_related("version")
-            .filter(key_hash=codes.code_hash(resume_code, "resume"),
-                    expires__gte=codes.current_week_number()).first())
+    draft.version = QuestionnaireVersion.objects.filter(pk=draft.version_id).first()
+    return draft if draft.version is not None else None
 
 
 def check_version(draft: Draft, posted_version: str | None) -> None:
@@ -82,27 +84,40 @@ def save_page(draft: Draft, cleaned: dict) -> None:
             answers.pop(key, None)
         else:
             answers[key] = value
-    Draft.objects.filter(pk=draft.pk).update(answers=answers, expires=codes.draft_expiry())
-    draft.answers = answers
+    if not drafts.store().save(draft, answers):
+        raise Refused("err.no_draft", 404)
 
 
 def complete(draft: Draft, language: str) -> Response:
-    """Store the draft as a response and delete the draft (one transaction: all or nothing). The invitation
-    code, if any, was burnt when the draft was started (:func:`start`)."""
+    """Store the draft as a response (one database transaction: all or nothing) and delete the draft.
+
+    The draft's file is claimed first (renamed to a private name: of two sends, one finds nothing and is
+    refused), the response written from the claimed content, then the file deleted; if the transaction
+    fails, the file is put back so that the respondent can send again. The invitation code, if any, was
+    burnt when the draft was started (:func:`start`)."""
     from .forms import validate_all
 
-    q = Questionnaire(draft.version.definition)
-    if validate_all(q, draft.answers):
-        raise Refused("err.required")
-    year, week = codes.iso_week()
-    with transaction.atomic():
-        deleted, _ = Draft.objects.filter(pk=draft.pk).delete()
-        if not deleted:  # completed already, by another request with the same resume code
-            raise Refused("err.no_draft", 409)
-        response = Response.objects.create(version=draft.version, language=language, iso_year=year,
-                                           iso_week=week, verified=draft.verified)
-        Answer.objects.bulk_create([
-            Answer(response=response, version=draft.version, question=key,
-                   value="" if q.questions[key].text else value, text=value if q.questions[key].text else "")
-            for key, value in sorted(draft.answers.items())])
+    claim = drafts.store().claim(draft)
+    if claim is None:  # sent already, by another request with the same resume code, or expired
+        raise Refused("err.no_draft", 409)
+    try:
+        sent = claim.draft
+        if sent.version_id != draft.version_id:
+            raise Refused("err.stale_version", 409)
+        q = Questionnaire(draft.version.definition)
+        if validate_all(q, sent.answers):
+            raise Refused("err.required")
+        year, week = codes.iso_week()
+        with transaction.atomic():
+            response = Response.objects.create(version=draft.version, language=language, iso_year=year,
+                                               iso_week=week, verified=sent.verified)
+            Answer.objects.bulk_create([
+                Answer(response=response, version=draft.version, question=key,
+                       value="" if q.questions[key].text else value,
+                       text=value if q.questions[key].text else "")
+                for key, value in sorted(sent.answers.items())])
+    except BaseException:
+        claim.release()
+        raise
+    claim.done()
     return response

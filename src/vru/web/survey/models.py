@@ -5,10 +5,8 @@
   order say which came first;
 - :class:`Invitation` holds only a keyed hash of each code and whether it is used; no table points from a
   response to an invitation or back;
-- :class:`Draft` holds a respondent's partial answers under a keyed hash of their resume code, until they
-  finish (then it is deleted in the same transaction that writes the response) or it expires. It holds
-  nothing of the invitation code: the code is burnt when the respondent starts, and the draft keeps only
-  whether one was used (``verified``), so no stored value links a code to answers at any point.
+- a respondent's partial answers (a *draft*) are not in the database at all: they are encrypted files of
+  :mod:`vru.web.survey.drafts`, so no row version or transaction id links a burnt code to a response.
 
 Questionnaire versions are data (:mod:`vru.web.survey.questionnaire`): a live or retired version is never
 changed (``save``, the queryset's ``update`` and the admin all refuse); a change is a new version.
@@ -176,22 +174,6 @@ class Invitation(models.Model):
     batch = models.ForeignKey(InvitationBatch, on_delete=models.PROTECT, related_name="invitations")
     code_hash = models.CharField(max_length=64, unique=True)
     used = models.BooleanField(default=False)
-
-    class Meta:
-        ordering = ["id"]
-
-
-class Draft(models.Model):
-    """A respondent's partial answers, under a keyed hash of their resume code; deleted when they finish,
-    or after ``expires`` (an ISO week, ``year * 100 + week``)."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    key_hash = models.CharField(max_length=64, unique=True)
-    version = models.ForeignKey(QuestionnaireVersion, on_delete=models.CASCADE, related_name="+")
-    answers = models.JSONField(default=dict)
-    # Started with a valid invitation code (burnt then, in a transaction of its own); which code is not kept.
-    verified = models.BooleanField(default=False)
-    expires = models.PositiveIntegerField(db_index=True)
 
     class Meta:
         ordering = ["id"]

@@ -4,8 +4,9 @@ Respondents (public, no account, no session): ``/survey/`` chooses the language;
 what is and is not stored and starts (a POST: a GET, such as a mail client's preview of an invitation link,
 records nothing); ``code/`` shows the resume code once; ``q/<n>/`` is one group of questions; ``check/``
 sends; ``done/``. The place in the flow is the ``vru_survey`` cookie, which holds the resume code (the
-server keeps only its keyed hash); it and the CSRF cookie are deleted when the flow ends. Everything works
-without JavaScript: plain forms, answered on the server.
+server keeps only its keyed hash, as the name of the draft's encrypted file: ``survey.drafts``); it and
+the CSRF cookie are deleted when the flow ends. Everything works without JavaScript: plain forms,
+answered on the server.
 
 Staff: ``staff/invitations/`` issues invitation codes (``survey.issue_invitations``), ``results/`` and
 ``results.csv`` show the published releases (``survey.view_results``; unsuppressed figures of any period
@@ -211,7 +212,10 @@ def step(request, lang, step):
             return _problem(request, q, draft.version, lang, "err.unknown_question", 400)
         form = group_form(q, group, lang, data=request.POST)
         if form.is_valid():
-            flow.save_page(draft, form.cleaned_data)
+            try:
+                flow.save_page(draft, form.cleaned_data)
+            except flow.Refused as refused:  # sent or expired meanwhile (another tab)
+                return _problem(request, live_q, version, lang, refused.message_id, refused.status)
             if step < len(q.groups):
                 return redirect("survey:step", lang=lang, step=step + 1)
             return redirect("survey:check", lang=lang)

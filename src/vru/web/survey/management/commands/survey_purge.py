@@ -1,4 +1,6 @@
-"""``manage.py survey_purge``: delete the drafts whose week has passed (run daily, e.g. from cron)."""
+"""``manage.py survey_purge``: delete the drafts whose week has passed (run daily, e.g. from cron): the
+past weeks' folders of the draft store (``vru.web.survey.drafts``), with any file a send claimed and never
+finished, without opening a file."""
 
 from django.core.management.base import BaseCommand
 

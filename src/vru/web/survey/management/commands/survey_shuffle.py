@@ -21,9 +21,10 @@ from vru.web.survey.models import Answer, Invitation, Response
 FIELDS_RESPONSE = ("id", "version_id", "language", "iso_year", "iso_week", "verified")
 FIELDS_ANSWER = ("id", "response_id", "version_id", "question", "value", "text")
 FIELDS_INVITATION = ("id", "batch_id", "code_hash", "used")
-# Locked in this order, the order in which a send takes them (draft deleted, then response and answers
-# written), so that a send caught half-way and the shuffle never wait for each other in a cycle.
-LOCKED = ("survey_draft", "survey_response", "survey_answer", "survey_invitation")
+# Locked in this order, the order in which a send writes them (response, then answers), so that a send
+# caught half-way and the shuffle never wait for each other in a cycle. (Drafts are files, not rows:
+# vru.web.survey.drafts.)
+LOCKED = ("survey_response", "survey_answer", "survey_invitation")
 
 
 def _shuffled(rows: list) -> list:
@@ -36,7 +37,7 @@ def shuffle() -> tuple[int, int]:
     the counts of responses and answers."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            # A completion, a start (a code burnt) or a draft written while this runs waits for the commit:
+            # A completion or a start (a code burnt) made while this runs waits for the commit:
             # otherwise the raw deletes below would take a row this transaction never read.
             with connection.cursor() as cursor:
                 cursor.execute(f"LOCK TABLE {', '.join(LOCKED)} IN EXCLUSIVE MODE")
@@ -58,7 +59,7 @@ def vacuum() -> bool:
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return False
     with connection.cursor() as cursor:
-        for table in ("survey_answer", "survey_response", "survey_draft", "survey_invitation"):
+        for table in ("survey_answer", "survey_response", "survey_invitation"):
             cursor.execute(f"VACUUM {table}")
     return True
 

@@ -1,0 +1,346 @@
+"""The drafts of the survey (partial answers under a resume code) in files, not in the database
+(docs/web-survey.md, "Drafts").
+
+Why not a table: PostgreSQL keeps every row version until VACUUM, and the transaction ids of a draft's
+versions chain from the transaction after an invitation code's burn to the one that writes the response;
+the WAL holds the same chain. A file that is replaced on each page and deleted at the send leaves nothing
+in the database, so no row version, WAL record or transaction id links a burnt code to a response.
+
+The store:
+
+- One file per draft in a directory shared by the web workers of a host (``VRU_SURVEY_DRAFTS``, default
+  ``survey-drafts`` in the platform's data directory; created 0700, files 0600). The file's name is the
+  keyed hash of the resume code (``codes.code_hash(code, "resume")``), in a folder named after the ISO
+  week in which the draft expires (``202651``): ``survey_purge`` deletes whole past weeks without opening
+  a file, and a lookup tries the two weeks a live draft can be in (this one and the next).
+- The content (questionnaire version id, answers, verified flag) is encrypted and authenticated with
+  AES-256-GCM under a key derived (HKDF-SHA256) from the resume code itself, salted with a key derived from
+  ``SECRET_KEY``; the associated data binds it to its file name. Without the resume code the server
+  cannot read a draft; a file changed by anyone is refused (as "not found"). The plaintext is padded to a
+  multiple of 1 KiB so a file's size says little about the answers.
+- Writes are atomic (a temporary file in the same folder, fsync, ``os.replace``), and the file's mtime is
+  set to the start of its expiry week (``os.utime``): the file keeps no exact time of its own (the
+  kernel's ctime, which cannot be set, does until the file is deleted: see the docs).
+- A change (a page saved, the send) first *claims* the file, renaming it to a private name: only one of
+  two concurrent claims wins, the other finds nothing. A save writes the new version and drops the claimed
+  one; a send writes the response in one database transaction and then deletes the claimed file, or, if
+  the transaction fails, renames it back so that the respondent can send again. A claimed file left by a
+  crash stays in its week's folder and goes with it.
+- Drafts moved out of the old ``survey_draft`` table (migration ``0007``) could not be encrypted, since
+  the resume code is not stored: they are written as flagged legacy plaintext files under the same name
+  (with a keyed hash under ``SECRET_KEY``, so none can be forged) and re-encrypted the first time their
+  resume code opens them (or deleted with their week).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.utils.crypto import salted_hmac
+
+from . import codes
+
+MAGIC = b"VRU-SURVEY-DRAFT-1\n"  # then a 12-byte nonce, then AES-GCM's ciphertext and tag
+LEGACY = b"VRU-SURVEY-DRAFT-LEGACY-PLAINTEXT\n"  # then JSON: a draft moved from the old table
+KEY_INFO = b"vru.survey.draft-key"  # HKDF's info: not the file name's purpose ("vru.survey.resume")
+PAD = 1024
+CLAIMED = ".claimed-"  # a file being changed or sent: ".claimed-<name>-<random>"
+TEMP = ".tmp-"
+# While a file is claimed by a page being saved (milliseconds), another change waits for it this long.
+CLAIM_WAIT_S = 2.0
+
+
+class DraftError(Exception):
+    """A draft file that cannot be read: tampered with, truncated, or for another resume code."""
+
+
+@dataclass
+class Draft:
+    """A respondent's partial answers; ``version`` (the ``QuestionnaireVersion``) is set by the flow."""
+
+    version_id: int
+    answers: dict = field(default_factory=dict)
+    verified: bool = False
+    key: str = field(default="", repr=False)  # the file name: the resume code's keyed hash
+    code: str = field(default="", repr=False)  # the resume code, in memory only
+    version: object = field(default=None, repr=False)
+
+    def content(self) -> dict:
+        return {"version": self.version_id, "answers": self.answers, "verified": bool(self.verified)}
+
+
+def default_root() -> Path:
+    from django.conf import settings
+
+    configured = os.environ.get("VRU_SURVEY_DRAFTS") or getattr(settings, "VRU_SURVEY_DRAFTS", "")
+    if configured:
+        return Path(configured).expanduser()
+    from vru.web.settings import data_dir
+
+    return data_dir() / "survey-drafts"
+
+
+def is_week(week: int) -> bool:
+    """Whether ``week`` (``year * 100 + week``) is a real ISO week."""
+    try:
+        dt.date.fromisocalendar(week // 100, week % 100, 1)
+    except ValueError:
+        return False
+    return True
+
+
+def _week_start(week: int) -> float:
+    """The first second (UTC) of ISO week ``week`` (``year * 100 + week``), as a POSIX time."""
+    monday = dt.date.fromisocalendar(week // 100, week % 100, 1)
+    return dt.datetime.combine(monday, dt.time(), tzinfo=dt.UTC).timestamp()
+
+
+def _key(code: str) -> bytes:
+    salt = salted_hmac("vru.survey.draft-salt", "", algorithm="sha256").digest()
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=KEY_INFO).derive(
+        codes.normalise(code).encode())
+
+
+def encrypt(content: dict, code: str, name: str) -> bytes:
+    """The bytes of a draft file: ``content`` as JSON, padded, under the resume code's key, bound to its
+    file name ``name``."""
+    plain = json.dumps(content, ensure_ascii=False, sort_keys=True).encode()
+    plain += b" " * (-len(plain) % PAD)
+    nonce = secrets.token_bytes(12)
+    return MAGIC + nonce + AESGCM(_key(code)).encrypt(nonce, plain, MAGIC + name.encode())
+
+
+def decrypt(data: bytes, code: str, name: str) -> dict:
+    """The content of a draft file (``DraftError`` if it is not one this code and name can open)."""
+    if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 12 + 16:
+        raise DraftError("not a draft file")
+    nonce, body = data[len(MAGIC):len(MAGIC) + 12], data[len(MAGIC) + 12:]
+    try:
+        plain = AESGCM(_key(code)).decrypt(nonce, body, MAGIC + name.encode())
+    except InvalidTag:
+        raise DraftError("the draft does not open with this resume code (or it was changed)") from None
+    return _checked(plain)
+
+
+def _checked(plain: bytes) -> dict:
+    try:
+        content = json.loads(plain)
+    except ValueError:
+        raise DraftError("a draft's content is not JSON") from None
+    if not (isinstance(content, dict) and isinstance(content.get("version"), int)
+            and isinstance(content.get("answers"), dict) and isinstance(content.get("verified"), bool)):
+        raise DraftError("a draft's content is not a draft")
+    return content
+
+
+def _legacy_mac(name: str, plain: bytes) -> bytes:
+    return salted_hmac("vru.survey.draft-legacy", name.encode() + b"\n" + plain,
+                       algorithm="sha256").hexdigest().encode()
+
+
+def legacy_bytes(content: dict, name: str) -> bytes:
+    """A draft moved from the old table (migration 0007), in clear, flagged as such, and authenticated by
+    a keyed hash (under ``SECRET_KEY``) of its name and content: a legacy file cannot be forged or put
+    in place of an encrypted draft without the settings."""
+    plain = json.dumps(content, ensure_ascii=False, sort_keys=True).encode()
+    return LEGACY + _legacy_mac(name, plain) + b"\n" + plain
+
+
+def legacy_content(data: bytes, name: str) -> dict:
+    mac, _, plain = data[len(LEGACY):].partition(b"\n")
+    if not hmac.compare_digest(mac, _legacy_mac(name, plain)):
+        raise DraftError("a legacy draft whose keyed hash does not match")
+    return _checked(plain)
+
+
+class DraftStore:
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = Path(root) if root is not None else default_root()
+
+    # --- paths ---------------------------------------------------------------------------------------
+
+    def _ensure(self, week: int) -> Path:
+        if not self.root.exists():
+            for parent in reversed(self.root.parents):
+                if not parent.exists():
+                    parent.mkdir(mode=0o700)
+            self.root.mkdir(mode=0o700, exist_ok=True)
+        folder = self.root / f"{week:06d}"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        return folder
+
+    def _live_weeks(self) -> list[int]:
+        """The expiry weeks a live draft can be in, latest first."""
+        return sorted({codes.draft_expiry(), codes.current_week_number()}, reverse=True)
+
+    def _find(self, key: str) -> Path | None:
+        for week in self._live_weeks():
+            path = self.root / f"{week:06d}" / key
+            if path.is_file():
+                return path
+        return None
+
+    def _write(self, folder: Path, name: str, data: bytes, week: int) -> Path:
+        """Write ``data`` to ``folder/name`` atomically, its mtime the start of ``week``."""
+        tmp = folder / f"{TEMP}{secrets.token_hex(8)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            stamp = _week_start(week)
+            os.utime(tmp, (stamp, stamp))
+            os.replace(tmp, folder / name)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(folder)
+        return folder / name
+
+    # --- drafts --------------------------------------------------------------------------------------
+
+    def create(self, code: str, version_id: int, verified: bool) -> Draft:
+        draft = Draft(version_id=version_id, answers={}, verified=verified,
+                      key=codes.code_hash(code, "resume"), code=codes.normalise(code))
+        week = codes.draft_expiry()
+        self._write(self._ensure(week), draft.key, encrypt(draft.content(), draft.code, draft.key), week)
+        return draft
+
+    def load(self, code: str) -> Draft | None:
+        """The draft of resume code ``code``, or None (no such code, expired, or a file that does not
+        open: changed by someone, or for another code). A legacy plaintext file is encrypted now."""
+        if not codes.looks_valid(code):
+            return None
+        key = codes.code_hash(code, "resume")
+        path = self._find(key)
+        if path is None:
+            return None
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:  # claimed or purged meanwhile
+            return None
+        try:
+            if data.startswith(LEGACY):
+                content = legacy_content(data, key)
+                self._reencrypt(path, content, code, key)
+            else:
+                content = decrypt(data, code, key)
+        except DraftError:
+            return None
+        return Draft(version_id=content["version"], answers=content["answers"], verified=content["verified"],
+                     key=key, code=codes.normalise(code))
+
+    def _reencrypt(self, path: Path, content: dict, code: str, key: str) -> None:
+        """Replace a legacy plaintext file by its encrypted form (same name, same week), unless it was
+        claimed meanwhile."""
+        claimed = self._claim_path(path)
+        if claimed is None:
+            return
+        week = int(path.parent.name)
+        self._write(path.parent, key, encrypt(content, code, key), week)
+        claimed.unlink(missing_ok=True)
+
+    def _claim_path(self, path: Path) -> Path | None:
+        target = path.parent / f"{CLAIMED}{path.name}-{secrets.token_hex(8)}"
+        try:
+            os.rename(path, target)
+        except FileNotFoundError:
+            return None
+        return target
+
+    def claim(self, draft: Draft, wait: float = CLAIM_WAIT_S) -> Claim | None:
+        """Take the draft's file for a change (rename it to a private name). None when it is not there:
+        sent or expired (after waiting up to ``wait`` seconds for a page being saved to put it back)."""
+        deadline = time.monotonic() + wait
+        while True:
+            path = self._find(draft.key)
+            claimed = self._claim_path(path) if path is not None else None
+            if claimed is not None:
+                break
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.02)
+        try:
+            content = decrypt(claimed.read_bytes(), draft.code, draft.key)
+        except DraftError:
+            os.rename(claimed, path)
+            return None
+        return Claim(self, path, claimed, Draft(version_id=content["version"], answers=content["answers"],
+                                                verified=content["verified"], key=draft.key, code=draft.code,
+                                                version=draft.version))
+
+    def save(self, draft: Draft, answers: dict) -> bool:
+        """Store ``answers`` as the draft's, and move it to this week's expiry folder. False when the
+        draft is gone (sent, expired)."""
+        claim = self.claim(draft)
+        if claim is None:
+            return False
+        week = codes.draft_expiry()
+        updated = claim.draft
+        updated.answers = answers
+        self._write(self._ensure(week), draft.key, encrypt(updated.content(), draft.code, draft.key), week)
+        claim.done()
+        draft.answers = answers
+        return True
+
+    def purge(self) -> int:
+        """Delete every folder of a week that has passed (drafts, and files claimed by a send that never
+        finished), without opening a file; returns how many drafts went."""
+        if not self.root.is_dir():
+            return 0
+        current = codes.current_week_number()
+        n = 0
+        for entry in os.scandir(self.root):
+            if entry.is_dir(follow_symlinks=False) and entry.name.isdigit() and int(entry.name) < current:
+                n += sum(1 for f in os.scandir(entry.path) if not f.name.startswith(TEMP))
+                shutil.rmtree(entry.path)
+        return n
+
+    def files(self) -> list[Path]:
+        """Every file in the store (the tests read them)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p for p in self.root.rglob("*") if p.is_file())
+
+    def count(self) -> int:
+        """The drafts stored (files under a draft's name, not claimed or temporary)."""
+        return sum(1 for p in self.files() if not p.name.startswith((CLAIMED, TEMP)))
+
+
+class Claim:
+    """A draft's file taken for a change: :meth:`done` deletes it, :meth:`release` puts it back."""
+
+    def __init__(self, store: DraftStore, path: Path, claimed: Path, draft: Draft):
+        self.store, self.path, self.claimed, self.draft = store, path, claimed, draft
+
+    def done(self) -> None:
+        self.claimed.unlink(missing_ok=True)
+        _fsync_dir(self.claimed.parent)
+
+    def release(self) -> None:
+        os.rename(self.claimed, self.path)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def store() -> DraftStore:
+    return DraftStore()
