@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from vru.sources.catalogue import CATALOGUE
+from vru.sources.catalogue import CATALOGUE, DOWNLOADS
 from vru.sources.registry import LOADER_MODULES
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "data-sources.md"
@@ -25,7 +25,7 @@ def render() -> str:
         "with any output, and the caveats an analyst must know. The bundled copies live in "
         "`src/vru/data/bundled/<folder>/`, each beside a `SOURCE.md` giving its exact provenance "
         "(repository, commit, SHA-256), columns and verified quirks. Nothing is fetched at run "
-        "time.",
+        "time except by `vru fetch` (the addresses below; docs/fetch.md).",
         "",
         "| source (warehouse `source`) | publisher | licence | coverage | bundled folder |",
         "|---|---|---|---|---|",
@@ -39,6 +39,11 @@ def render() -> str:
                   f"- Attribution: {s.attribution}", f"- Coverage: {s.geography}; {s.period}"]
         if s.caveats:
             lines += ["- Caveats:"] + [f"  - {c}" for c in s.caveats]
+    lines += ["", "## Download addresses (`vru fetch`)", "",
+              "| key | feeds | address | file | note |", "|---|---|---|---|---|"]
+    for d in DOWNLOADS:
+        lines.append(f"| `{d.key}` | `{d.source}` | {f'`{d.url}`' if d.url else '(none)'} | "
+                     f"{d.resource or '-'} | {d.note} |")
     lines += [
         "",
         "## Loaders",
