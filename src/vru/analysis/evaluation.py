@@ -362,6 +362,9 @@ def _prepare(panel, treated, *, unit, period, outcome, exclude, anticipation, mi
         df["_cohort"] = pd.to_datetime(df["_cohort"])
     pa = _did.panel_arrays(df, unit=unit, period=period, outcome=outcome, cohort="_cohort",
                            cluster=cluster, anticipation=anticipation)
+    if pa.dropped:  # cohorts without a pre-period (anticipation): left out, named by evaluate
+        kept = set(pa.units)
+        starts = {a: s for a, s in starts.items() if a in kept}
     excl = set(exclude) - set(starts)
     pool = np.flatnonzero((pa.cohort < 0) & ~pa.units.isin(list(excl)))
     if len(pool) < min_controls:
