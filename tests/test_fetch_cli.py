@@ -12,6 +12,7 @@ import socket
 import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -423,3 +424,58 @@ def test_progress_is_reported_in_bytes(env, server):
     assert [o.status for o in out] == ["downloaded"]
     (label, total, bar), = seen
     assert label == "mps_borough_recent" and total == bar.n == len(mps_slice())
+
+
+def test_a_file_changed_between_two_runs_is_not_spliced(env, server):
+    server.routes[ZIP_PATH]["truncate"] = 1
+    assert run(env, "--retries", "0", only=("police_uk_street",)).exit_code == 2
+    new = police_zip(rows=90)
+    server.routes[ZIP_PATH].update(body=new, etag='"zip-2"')
+    r = run(env, only=("police_uk_street",))
+    assert r.exit_code == 0, r.output
+    last = server.requests_to(ZIP_PATH)[-1]
+    assert last["If-Range"] == '"zip-1"'  # the server saw the old validator and sent the whole file
+    got = gzip.decompress((env["archive"] / "police_uk_street/city-of-london/"
+                           "2023-01-city-of-london-street.csv.gz").read_bytes())
+    assert got == zipfile.ZipFile(io.BytesIO(new)).read("2023-01/2023-01-city-of-london-street.csv")
+
+
+def test_a_new_force_fetches_the_archive_again(env, server):
+    assert run(env, only=("police_uk_street",)).exit_code == 0
+    n = len(server.requests_to(ZIP_PATH))
+    r = run(env, "--force", "metropolitan", only=("police_uk_street",))
+    assert r.exit_code == 0, r.output
+    assert len(server.requests_to(ZIP_PATH)) == n + 1
+    assert "If-None-Match" not in server.requests_to(ZIP_PATH)[-1]
+    assert "no street files for force 'metropolitan'" in r.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--month", "2024-13"], "--month '2024-13'"),
+    (["--force", "Metropolitan Police"], "--force 'Metropolitan Police'"),
+    (["--only", "mps"], "unknown source key 'mps'"),
+])
+def test_bad_arguments_are_refused_plainly(env, server, args, message):
+    r = run(env, *args)
+    assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output
+    assert server.log == []
+
+
+def test_every_download_key_is_documented():
+    from vru.sources.catalogue import DOWNLOADS
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "fetch.md").read_text()
+    assert [d.key for d in DOWNLOADS if f"`{d.key}`" not in doc] == []
+
+
+def test_terminal_progress_bar(capsys):
+    from vru.fetch_cli import _Bar
+
+    bar = _Bar("mps_borough_recent", None)  # no Content-Length: a byte count
+    bar.update(1500)
+    bar.close()
+    assert "mps_borough_recent  1,500 bytes" in capsys.readouterr().err
+    bar = _Bar("police_uk_street", 100)
+    bar.update(100)
+    bar.close()
+    assert "police_uk_street" in capsys.readouterr().err

@@ -75,6 +75,10 @@ class NoNetworkError(FetchError):
     """The publisher could not be reached at all (no network, a closed port, an unknown host)."""
 
 
+class _Interrupted(FetchError):
+    """The connection broke after it was made (retried, then reported)."""
+
+
 # Progress: called as progress(label, total_bytes_or_None) -> an object with update(n) and close().
 Progress = Callable[[str, int | None], object]
 
@@ -162,9 +166,8 @@ def _request(url: str, headers: dict[str, str], timeout: float):
         raise NoNetworkError(f"cannot reach {host}: {reason} (no network connection?); "
                              "nothing was downloaded") from None
     except (TimeoutError, ConnectionError, http.client.HTTPException) as e:
-        host = urllib.parse.urlsplit(url).netloc
-        raise NoNetworkError(f"cannot reach {host}: {e or type(e).__name__} (no network "
-                             "connection?); nothing was downloaded") from None
+        # connected, then lost before the answer: worth another try
+        raise _Interrupted(f"{url}: the connection was lost ({e or type(e).__name__})") from None
 
 
 def resolve(url: str, title: str, timeout: float = 60) -> str:
@@ -222,7 +225,11 @@ def download(url: str, part: Path, *, conditional: dict[str, str] | None = None,
                 headers["If-Range"] = state["validator"]
         elif conditional:
             headers.update(conditional)
-        resp = _request(url, headers, timeout)
+        try:
+            resp = _request(url, headers, timeout)
+        except _Interrupted as e:
+            err = e
+            continue
         with resp:
             code = resp.status if hasattr(resp, "status") else resp.code
             if code == 304:
