@@ -136,11 +136,13 @@ def _need_columns(df: pd.DataFrame, cols: list[str]) -> None:
 
 def show(value) -> str:
     """A value for a message: numpy scalars as plain Python (``1980``, not ``np.int64(1980)``),
-    monthly timestamps as ``YYYY-MM``, text quoted."""
+    whole floats as integers, monthly timestamps as ``YYYY-MM``, text quoted."""
     if isinstance(value, pd.Timestamp):
         return f"{value:%Y-%m}" if value == value.normalize() and value.day == 1 else str(value)
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a year read as 1980.0 because the column has missing values
     return repr(value) if isinstance(value, str) else str(value)
 
 
