@@ -457,7 +457,11 @@ def fetch(archive: str | Path, *, forces: Iterable[str] = (), only: Iterable[str
         try:
             outcomes.append(_fetch_one(archive, manifest, d, url, forces, month, retries, timeout,
                                        keep_zip, progress))
-        except NoNetworkError:
+        except NoNetworkError as e:
+            if any(o.status == "downloaded" for o in outcomes):
+                raise NoNetworkError(str(e).replace(
+                    "nothing was downloaded", "what was fetched before is in the archive, and "
+                    "the next vru fetch ingests it")) from None
             raise
         except FetchError as e:
             outcomes.append(Outcome(d.key, "failed", url, message=str(e)))
