@@ -20,7 +20,8 @@ DOC = ROOT / "docs" / "taxonomy.md"
 
 SCHEME_TITLES = {
     "mps_detailed": "MPS detailed vintage (Title Case, 12 major / 56 minor categories)",
-    "mps_coarse": "MPS coarse vintage (UPPER CASE, 12 major / 32 minor categories)",
+    "mps_coarse": "MPS coarse vintage (UPPER CASE, 12 major / 32 minor categories, plus the names "
+                  "of releases since 2024)",
     "police_uk": "data.police.uk crime types",
     "mps_major": "MPS major categories only (LSOA annual aggregation)",
 }
@@ -29,8 +30,9 @@ SCHEME_SOURCES = {
                     "until 2023 (bundled: `mps_crime_borough/mps_borough_crime_detailed_*`, "
                     "`mps_crime_ward/mps_ward_crime_202112_202311`). Loader: `vru.sources.mps`.",
     "mps_coarse": "London Datastore recorded_crime_summary files as released from about 2024 "
-                  "(bundled: `mps_crime_borough/mps_borough_crime_historical_201004_202311`). "
-                  "Loader: `vru.sources.mps`.",
+                  "(bundled: `mps_crime_borough/mps_borough_crime_historical_201004_202311`), and "
+                  "the names later releases use (each with a note; see docs/methods.md, \"MPS "
+                  "category names that change between releases\"). Loader: `vru.sources.mps`.",
     "police_uk": "data.police.uk street-level files (`Crime type` column), all forces: the 14 "
                  "current types (anti-social behaviour included) and the two used until "
                  "April 2013.",
@@ -73,8 +75,14 @@ not in the tables below is refused with the file, row and column, never guessed.
   other (London VAP 2019: 222,042 coarse vs 222,106 detailed): rows from different sources are
   never summed.
 - **Burglary**: data.police.uk has one type; the MPS files split residential from business and
-  community burglary. Domestic Burglary (older name) and the two residential burglary categories
-  of the coarse vintage all map to `residential_burglary`.
+  community burglary. Domestic Burglary (older name), BURGLARY IN A DWELLING and BURGLARY -
+  RESIDENTIAL (names of releases in 2024-2025) and the two residential burglary categories of the
+  coarse vintage all map to `residential_burglary`, so the series reads as one across the renames;
+  BURGLARY NON-DWELLING (a few offences a month in 2024-2025) is business and community burglary.
+- **NFIB FRAUD / NFIB** (releases since 2024: fraud reports the National Fraud Intelligence Bureau
+  passed to the MPS, a handful a month) is summed into `fraud_and_forgery`.
+- **Categories the platform does not know yet** can be mapped by the user without waiting for a
+  release: `vru ingest --category-map FILE` (a CSV `major,minor,category`; docs/methods.md).
 - **Other crime** (data.police.uk) is mapped to `miscellaneous_crimes_against_society`, but it also
   holds the few fraud and forgery offences the police record.
 - **The LSOA annual aggregation** has major categories only (`mps_major`).

@@ -30,10 +30,14 @@ def init(warehouse: str | Path | None = None, *, replace: bool = False) -> list[
 
 
 def ingest(paths: Iterable[str | Path], warehouse: str | Path | None = None, *,
-           backend: str = "duckdb", force: bool = False) -> list[FileResult]:
-    """Add files (any supported format; directories are searched) to an existing warehouse."""
+           backend: str = "duckdb", force: bool = False,
+           category_map: str | Path | None = None) -> list[FileResult]:
+    """Add files (any supported format; directories are searched) to an existing warehouse.
+
+    ``category_map``: a user category map CSV (``major,minor,category``) for MPS categories the
+    platform does not know yet (:func:`vru.taxonomy.read_user_map`)."""
     with Warehouse.open(warehouse) as wh:
-        return _ingest.ingest(wh, paths, backend=backend, force=force)
+        return _ingest.ingest(wh, paths, backend=backend, force=force, category_map=category_map)
 
 
 def report(out: str | Path, warehouse: str | Path | None = None) -> Path:
@@ -175,12 +179,13 @@ def evaluate(warehouse: str | Path | None = None, **params: Any) -> dict:
             raise VRUError(str(e)) from None
 
 
-def status(warehouse: str | Path | None = None) -> pd.DataFrame:
-    """One row per loaded file: source, path, rows, when."""
+def status(warehouse: str | Path | None = None) -> list[dict]:
+    """Per source: the files loaded (each with its own rows), the rows and periods held
+    (:func:`vru.warehouse.queries.status`)."""
     from vru.warehouse import queries  # noqa: PLC0415
 
     with Warehouse.open(warehouse, read_only=True) as wh:
-        return queries.sources(wh)
+        return queries.status(wh)
 
 
 __all__ = ["confidence", "default_path", "drivers", "evaluate", "hotspots", "ingest", "init",

@@ -54,13 +54,21 @@ def init(warehouse: Path | None, replace: bool) -> None:
 @click.option("--backend", type=click.Choice(["duckdb", "pyspark"]), default="duckdb",
               show_default=True, help="Engine for record-level files (data.police.uk).")
 @click.option("--force", is_flag=True, help="Re-read files even if their exact bytes were loaded.")
-def ingest(warehouse: Path | None, paths: tuple[Path, ...], backend: str, force: bool) -> None:
+@click.option("--category-map", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None,
+              help="CSV with the header major,minor,category mapping MPS categories the platform "
+                   "does not know yet to a category of docs/taxonomy.md; recorded with the load.")
+def ingest(warehouse: Path | None, paths: tuple[Path, ...], backend: str, force: bool,
+           category_map: Path | None) -> None:
     """Add data files (or directories of them) to the warehouse, all or nothing.
 
     The format of each file is recognised from its name and header; an unknown format is refused.
-    Loading the same file twice changes nothing.
+    Loading the same file twice changes nothing (the same file with another --category-map is read
+    again). An MPS category the platform does not know is refused with the file, row and category;
+    map it yourself with --category-map (see docs/methods.md).
     """
-    results = _run(api.ingest, list(paths), warehouse, backend=backend, force=force)
+    results = _run(api.ingest, list(paths), warehouse, backend=backend, force=force,
+                   category_map=category_map)
     for r in results:
         extra = f" ({r.rows:,} rows, {r.source})" if r.status == "loaded" else ""
         click.echo(f"{r.status:9} {r.path}{extra}")
@@ -332,13 +340,34 @@ def serve(host: str, port: int, no_demo: bool) -> None:
     _run(web.serve, host, port, demo=not no_demo)
 
 
+def _status_text(sources: list[dict]) -> str:
+    lines = []
+    for s in sources:
+        held = "; ".join(f"{n:,} {t} rows" for t, n in s["rows_held"].items()) or "no dated rows"
+        per = "; ".join(f"{t} {p['unit']}s {p['first']}..{p['last']} ({p['count']})"
+                        for t, p in s["periods"].items())
+        lines.append(f"{s['source']}: {len(s['files'])} file(s), {s['rows_loaded']:,} rows loaded; "
+                     f"held: {held}" + (f"; {per}" if per else ""))
+        for f in s["files"]:
+            cmap = f"  (category map {f['category_map']})" if f["category_map"] else ""
+            lines.append(f"  {f['rows']:>10,}  {f['loaded_at'][:19]}  {f['path']}{cmap}")
+    return "\n".join(lines)
+
+
 @main.command()
 @warehouse_option
-def status(warehouse: Path | None) -> None:
-    """List the files loaded into the warehouse."""
-    df = _run(api.status, warehouse)
-    for src, g in df.groupby("source", sort=True):
-        click.echo(f"{src}: {len(g)} file(s), {int(g['rows'].sum()):,} rows")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def status(warehouse: Path | None, fmt: str) -> None:
+    """What the warehouse holds: for each source, the rows and periods (months, years) held and
+    the files behind them, each with the rows it contributed and the user category map it was
+    read with."""
+    sources = _run(api.status, warehouse)
+    if fmt == "json":
+        path = warehouse or default_path()
+        click.echo(json.dumps({"warehouse": str(path), "sources": sources}, indent=2))
+    else:
+        click.echo(_status_text(sources))
 
 
 def _register_groups() -> None:

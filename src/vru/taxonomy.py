@@ -13,14 +13,26 @@ Two tables ship with the package (``vru/data``) and are reproduced in ``docs/tax
 
 Matching is exact after stripping surrounding whitespace: an unknown category is an error for the
 loader to report (with file, row and column), never a guess.
+
+A *user category map* (:func:`read_user_map`, ``vru ingest --category-map FILE``) lets a user load
+a file with a category the platform does not know yet, without waiting for a release: a small CSV
+``major,minor,category`` (an optional ``note`` column is kept for the user and ignored) mapping the
+file's own major and minor category text to a category code of ``taxonomy.csv``. It can only add
+categories: a pair the platform already maps elsewhere is refused.
 """
 
 from __future__ import annotations
 
+import csv
+import hashlib
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 import pandas as pd
+
+from vru.errors import SourceError
 
 SCHEMES = ("mps_detailed", "mps_coarse", "police_uk", "mps_major")
 
@@ -109,3 +121,100 @@ def ancestors(code: str) -> list[str]:
     while parent[out[-1]]:
         out.append(parent[out[-1]])
     return out
+
+
+# --- user category maps --------------------------------------------------------------------------
+
+USER_MAP_COLUMNS = ("major", "minor", "category")
+USER_MAP_OPTIONAL = ("note",)
+# the schemes a user map may extend (the MPS borough and ward files: categories with a major and a
+# minor text)
+USER_MAP_SCHEMES = ("mps_detailed", "mps_coarse")
+
+
+@dataclass(frozen=True)
+class UserCategoryMap:
+    """A validated user category map: (major, minor) -> category, with where each pair came from."""
+
+    path: str
+    sha256: str
+    pairs: dict[tuple[str, str], str] = field(default_factory=dict)
+    lines: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+    def harmonise(self, major: str, minor: str) -> str | None:
+        return self.pairs.get(((major or "").strip(), (minor or "").strip()))
+
+
+def read_user_map(path: str | Path) -> UserCategoryMap:
+    """Read and validate a user category map (see the module docstring).
+
+    Raises :class:`~vru.errors.SourceError` naming the file, line and column of the first problem:
+    a missing, unknown or repeated column; a row with too few or too many fields; an empty value; a
+    category that is not a code of ``taxonomy.csv``; a (major, minor) pair given twice; a pair the
+    platform already maps to another category; no mapping at all.
+    """
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise SourceError(p, f"cannot read the category map: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise SourceError(p, f"not UTF-8 text ({e.reason})", row=line) from None
+    rows = list(csv.reader(text.splitlines()))
+    if not rows or not any(c.strip() for c in rows[0]):
+        raise SourceError(p, "empty category map: the first line must be the header "
+                          f"{','.join(USER_MAP_COLUMNS)}", row=1)
+    header = [c.strip() for c in rows[0]]
+    for c in header:
+        if header.count(c) > 1:
+            raise SourceError(p, f"column {c!r} appears twice in the header", row=1, column=c)
+        if c not in USER_MAP_COLUMNS + USER_MAP_OPTIONAL:
+            raise SourceError(p, f"unknown column {c!r}; a category map has the columns "
+                              f"{', '.join(USER_MAP_COLUMNS)} (and optionally note)", row=1,
+                              column=c)
+    for c in USER_MAP_COLUMNS:
+        if c not in header:
+            raise SourceError(p, f"missing column {c!r}; header is {header}", row=1, column=c)
+    codes = set(categories()["code"])
+    builtin = {s: _lookup(s) for s in USER_MAP_SCHEMES}
+    pairs: dict[tuple[str, str], str] = {}
+    lines: dict[tuple[str, str], int] = {}
+    for i, rec in enumerate(rows[1:], start=2):
+        if not rec or not any(v.strip() for v in rec):
+            continue  # blank line
+        if len(rec) != len(header):
+            col = header[len(rec)] if len(rec) < len(header) else None
+            raise SourceError(p, f"line has {len(rec)} fields where the header has {len(header)}",
+                              row=i, column=col)
+        v = {c: rec[header.index(c)].strip() for c in USER_MAP_COLUMNS}
+        for c in USER_MAP_COLUMNS:
+            if not v[c]:
+                raise SourceError(p, f"empty {c}", row=i, column=c)
+        if v["category"] not in codes:
+            raise SourceError(p, f"unknown platform category {v['category']!r}: use a code of "
+                              "docs/taxonomy.md (e.g. residential_burglary)", row=i,
+                              column="category")
+        key = (v["major"], v["minor"])
+        if key in pairs:
+            raise SourceError(p, f"duplicate row: major {key[0]!r}, minor {key[1]!r} is already "
+                              f"mapped on line {lines[key]}", row=i, column="minor")
+        for scheme, known_pairs in builtin.items():
+            have = known_pairs.get(key)
+            if have is not None and have != v["category"]:
+                raise SourceError(p, f"major {key[0]!r}, minor {key[1]!r} is already mapped by "
+                                  f"the platform ({scheme}) to {have!r}: a category map can add "
+                                  "categories, not change the platform's", row=i,
+                                  column="category")
+        pairs[key] = v["category"]
+        lines[key] = i
+    if not pairs:
+        raise SourceError(p, "the category map has a header but no mappings", row=2)
+    return UserCategoryMap(path=str(p), sha256=hashlib.sha256(raw).hexdigest(), pairs=pairs,
+                           lines=lines)

@@ -47,6 +47,11 @@ first bad line, so the :class:`~vru.errors.SourceError` names the file, the line
   publishes British Transport Police and Northern Ireland files);
 - ``LSOA code`` neither empty nor an English or Welsh LSOA code (``E01`` / ``W01`` + 6 digits).
 
+Provenance: each cell of the panel is credited to one file, the smallest path (as given; a
+``file:`` URI on Spark) among the files holding its rows, so the files' counts
+(:attr:`StreetPanel.file_rows`) add up to the cells returned. Files are monthly per force, so a cell
+normally comes from exactly one file.
+
 Execution: on DuckDB, files whose names carry their month (``YYYY-MM-...``, as in the
 data.police.uk archive) are processed one month at a time, a query per month: a crime never spans
 two months, and every row of such a file must hold its month. This keeps the de-duplication hash
@@ -73,7 +78,7 @@ import pandas as pd
 import pyarrow as pa
 
 from vru import taxonomy
-from vru.errors import SourceError
+from vru.errors import SourceError, VRUError
 from vru.schema import KEYS, TABLES
 from vru.sources._io import head_lines, open_bytes
 from vru.sources.police_uk import HEADER
@@ -123,6 +128,17 @@ class StreetPanel:
     rows: int  # data rows read
     crimes: int  # = crime["count"].sum()
     notes: list[str] = field(default_factory=list)
+    # cells of ``crime`` credited to each file (see the module docstring); sums to len(crime)
+    file_rows: dict[Path, int] = field(default_factory=dict)
+
+
+class SparkUnavailableError(VRUError):
+    """The ``spark`` extra (PySpark) or a Java runtime is missing: how to install them."""
+
+
+SPARK_INSTALL = ("install the Spark extra with  pip install 'vru[spark]'  (PySpark and Ibis's "
+                 "PySpark backend) and a Java 17 runtime (e.g. apt install openjdk-17-jre-headless; "
+                 "JAVA_HOME must point to it), or use --backend duckdb, which needs neither")
 
 
 def street_panel(paths: Sequence[str | Path], backend: str = "duckdb", *,
@@ -290,20 +306,22 @@ def _panel_expr(t: ir.Table, types: _Types, cats: ir.Table) -> ir.Table:
         m=t.month, fw=t.falls_within, has_id=has_id,
         # a crime is its Crime ID; rows without one are not de-duplicated but grouped by cell
         key=has_id.ifelse(t.crime_id, t.lsoa_code.concat("/", t.ct.cast("string"))),
-        ct=t.ct, bad=_row_problem(t, t.ct), area=t.lsoa_code.nullif(""),
+        ct=t.ct, bad=_row_problem(t, t.ct), area=t.lsoa_code.nullif(""), file=t["_file"],
     )
     crimes = rows.group_by(["m", "fw", "has_id", "key"]).aggregate(
         area=rows.area.min(),
         ct=rows.ct.min(),
         rows=rows.count(),
         bad=rows.bad.max(),
+        file=rows.file.min(),
     )
     crimes = crimes.mutate(
         area=crimes.area.fill_null(NO_LOCATION),
         n=crimes.has_id.ifelse(1, crimes.rows),
     )
     cells = crimes.group_by(["fw", "area", "m", "ct"]).aggregate(
-        count=crimes.n.sum(), rows=crimes.rows.sum(), bad=crimes.bad.max())
+        count=crimes.n.sum(), rows=crimes.rows.sum(), bad=crimes.bad.max(),
+        file=crimes.file.min())
     j = cells.left_join(cats, cells.ct == cats.ct)
     return j.select(
         source=ibis.literal(SOURCE_PREFIX) + j.fw,
@@ -315,6 +333,7 @@ def _panel_expr(t: ir.Table, types: _Types, cats: ir.Table) -> ir.Table:
         count=j["count"],
         rows=j["rows"],
         bad=ibis.greatest(j.bad, _key_problem(j.m, j.fw)),
+        file=j.file,
     )
 
 
@@ -460,7 +479,16 @@ class _Runner(abc.ABC):
         if flagged:
             raise self._locate(files, flagged, types)
         panel = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-        return _finish(panel, files)
+        out = _finish(panel, files)
+        counts = panel["file"].value_counts(sort=False)
+        file_rows = dict.fromkeys(files, 0)
+        for value, n in zip(counts.index, counts.to_numpy(), strict=True):
+            p = self.file_of(str(value), files)
+            if p is None:
+                raise RuntimeError(f"engine output: cell credited to an unknown file {value!r}")
+            file_rows[p] += int(n)
+        out.file_rows = file_rows
+        return out
 
     def _locate(self, files: list[Path], flagged: list[tuple[str | None, list[Path]]],
                 types: _Types) -> SourceError:
@@ -636,12 +664,26 @@ class _DuckDB(_Runner):
 
 class _Spark(_Runner):
     def __init__(self, session=None) -> None:
-        from pyspark.sql import SparkSession
-
-        self.session = session or SparkSession.getActiveSession() or (
-            SparkSession.builder.master("local[*]").appName("vru")
-            .config("spark.ui.enabled", "false").getOrCreate())
-        self.con = ibis.pyspark.connect(self.session)
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError as e:
+            raise SparkUnavailableError(f"the pyspark backend needs PySpark, which is not installed "
+                                        f"({e}): {SPARK_INSTALL}") from None
+        try:
+            self.session = session or SparkSession.getActiveSession() or (
+                SparkSession.builder.master("local[*]").appName("vru")
+                .config("spark.ui.enabled", "false")
+                .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+        except Exception as e:  # PySpark could not start its Java gateway
+            if "java" not in str(e).lower():
+                raise
+            raise SparkUnavailableError(f"PySpark could not start Java ({str(e).strip()[:200]}): "
+                                        f"{SPARK_INSTALL}") from None
+        try:
+            self.con = ibis.pyspark.connect(self.session)
+        except ImportError as e:  # Ibis's PySpark backend is missing or incomplete
+            raise SparkUnavailableError(f"the pyspark backend needs Ibis's PySpark backend ({e}): "
+                                        f"{SPARK_INSTALL}") from None
         self.views: list[str] = []
 
     def close(self) -> None:

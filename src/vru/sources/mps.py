@@ -11,14 +11,27 @@ holding a non-negative integer count.
 
 - Borough files: ``MajorText, MinorText, LookUp_BoroughName | BoroughName, YYYYMM...``. The
   borough column is ``LookUp_BoroughName`` in the 2023 releases, ``BoroughName`` in later ones.
+  The borough file published since 2026 (the London Datastore dataset "MPS Recorded Crime:
+  Geographic Breakdown") names the same three columns ``Group, SubGroup, BOCU`` (BOCU: the
+  borough name); it is read the same way, and errors name the file's own columns.
 - Ward files: ``MajorText, MinorText, WardName, WardCode, LookUp_BoroughName, YYYYMM...`` (May-2022
   wards). Later releases of the ward "Historical" file add a ``Refreshed Date`` column (the date the
   extract was produced, not a property of any count): it is accepted and ignored.
 
 Two classification vintages exist and are told apart by the categories present, never by the file
 name: the *detailed* Title-Case scheme (12 major / 56 minor, with knife offences) -> taxonomy scheme
-``mps_detailed``, and the *coarse* UPPER-CASE scheme (12 major / 32 minor) -> ``mps_coarse``. A file
-mixing them, or holding a category of neither, is refused naming the row and column.
+``mps_detailed``, and the *coarse* UPPER-CASE scheme (12 major / 32 minor in the 2023 releases;
+the later releases' new names, below, are in the same scheme) -> ``mps_coarse``. A file mixing
+them, or holding a category of neither, is refused naming the row and column, and the message says
+how to map the category with a user category map (:func:`vru.taxonomy.read_user_map`); pairs a
+user map gives are neutral in telling the vintage apart and are reported in ``Batch.notes`` (with
+the map's name and SHA-256).
+
+Releases since 2024 renamed categories within the coarse vintage; each name is mapped so that a
+series reads as one (``docs/methods.md``, "MPS category names that change between releases"):
+residential burglary is ``BURGLARY IN A DWELLING``, then ``BURGLARY - RESIDENTIAL`` (from February
+2024), then ``RES BURGLARY OF A HOME`` + ``RES BURGLARY OF UNCONNECTED BUILDING``, all
+``residential_burglary``.
 
 Treatments (each reported in ``Batch.notes``):
 
@@ -43,6 +56,8 @@ vintage ``2022``, parent = borough code, no geometry).
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from pathlib import Path
 
@@ -65,6 +80,8 @@ from vru.sources._io import (
 MAJOR = "MajorText"
 MINOR = "MinorText"
 BOROUGH_COLUMNS = ("LookUp_BoroughName", "BoroughName")
+# the borough file since 2026: the same columns under other names
+GROUP_COLUMNS = ("Group", "SubGroup", "BOCU")
 WARD_COLUMNS = ("WardName", "WardCode", "LookUp_BoroughName")
 IGNORED_COLUMNS = ("Refreshed Date",)
 
@@ -97,15 +114,22 @@ def sniff(path: str | Path) -> bool:
         return False
     if h and h[0] == MAJOR:
         return True
+    if tuple(h[:3]) == GROUP_COLUMNS:
+        return True
     return bool(h) and bool(_NAME_RE.search(base_name(path)))
 
 
-def load(path: str | Path) -> Batch:
-    """Read and validate a whole MPS borough or ward file; see the module docstring."""
+def load(path: str | Path, *, category_map: taxonomy.UserCategoryMap | None = None) -> Batch:
+    """Read and validate a whole MPS borough or ward file; see the module docstring.
+
+    ``category_map``: a user category map (:func:`vru.taxonomy.read_user_map`) for categories the
+    platform does not know.
+    """
     path = Path(path)
     require_nonempty(path)
     header = header_fields(path)
     level, id_cols, ignored, months = _parse_header(path, header)
+    major_col, minor_col = id_cols[0], id_cols[1]
 
     df = read_csv_strings(path)
     if list(df.columns) != header:  # pandas renames nothing here: duplicates were refused above
@@ -115,16 +139,30 @@ def load(path: str | Path) -> Batch:
         raise SourceError(path, "no data rows (header only)", row=2)
 
     _check_cells(path, df, id_cols, [c for c, _ in months], ignored)
-    scheme = _vintage(path, df)
+    scheme = _vintage(path, df, major_col, minor_col, category_map)
     vintage_name, vintage_label = VINTAGES[scheme]
     source = f"mps_{level}_{vintage_name}"
     notes = [f"classification: {vintage_label} (taxonomy scheme {scheme})"]
+    if id_cols[:3] == list(GROUP_COLUMNS):
+        notes.append("layout: Group, SubGroup, BOCU (the borough file published since 2026) read "
+                     "as major category, minor category, borough")
 
-    major = df[MAJOR].str.strip()
-    minor = df[MINOR].str.strip()
+    major = df[major_col].str.strip()
+    minor = df[minor_col].str.strip()
     pairs = pd.DataFrame({"major": major, "minor": minor}).drop_duplicates()
-    cat_of = {(a, b): taxonomy.harmonise(scheme, a, b)
-              for a, b in zip(pairs["major"], pairs["minor"], strict=True)}
+    cat_of = {}
+    by_user = []
+    for a, b in zip(pairs["major"], pairs["minor"], strict=True):
+        c = taxonomy.harmonise(scheme, a, b)
+        if c is None and category_map is not None:
+            c = category_map.harmonise(a, b)
+            by_user.append(f"({a} / {b}) -> {c}")
+        cat_of[(a, b)] = c
+    if category_map is not None:
+        used = (f"{len(by_user)} source categories mapped by it: {'; '.join(by_user)}" if by_user
+                else "none of its mappings was needed by this file")
+        notes.append(f"user category map {category_map.name} (sha256 {category_map.sha256}): "
+                     f"{used}")
     joined = {f"{a}\x1f{b}": c for (a, b), c in cat_of.items()}
     category = (major + "\x1f" + minor).map(joined).astype("string")
     n_cats = len(set(cat_of.values()))
@@ -138,7 +176,7 @@ def load(path: str | Path) -> Batch:
     areas = None
     if level == "borough":
         area = bcode
-        _refuse_duplicates(path, df, [MAJOR, MINOR], area, bcol)
+        _refuse_duplicates(path, df, [major_col, minor_col], area, bcol)
     else:
         ward = df["WardCode"].str.strip()
         bad = ~ward.str.fullmatch(_WARD_CODE_RE)
@@ -146,7 +184,7 @@ def load(path: str | Path) -> Batch:
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise SourceError(path, f"not a ward code (E05 + 6 digits): {ward.iloc[i]!r}",
                               row=line_of(i), column="WardCode")
-        _refuse_duplicates(path, df, [MAJOR, MINOR, "WardCode"], bcode, bcol)
+        _refuse_duplicates(path, df, [major_col, minor_col, "WardCode"], bcode, bcol)
         parent, ward_notes = _ward_parents(path, df, ward, bcode, bcol)
         notes.extend(ward_notes)
         area = ward
@@ -191,6 +229,8 @@ def _parse_header(path: Path, header: list[str]):
         seen.add(c)
     if "WardCode" in header or "WardName" in header:
         level, id_cols = "ward", [MAJOR, MINOR, *WARD_COLUMNS]
+    elif tuple(header[:3]) == GROUP_COLUMNS:
+        level, id_cols = "borough", list(GROUP_COLUMNS)
     else:
         present = [c for c in BOROUGH_COLUMNS if c in header]
         if len(present) > 1:
@@ -261,23 +301,25 @@ def _check_cells(path: Path, df: pd.DataFrame, id_cols: list[str], month_cols: l
     raise SourceError(path, why, row=line_of(i), column=col)
 
 
-def _vintage(path: Path, df: pd.DataFrame) -> str:
-    """The taxonomy scheme of the file, decided from the categories present."""
-    major = df[MAJOR].str.strip()
-    minor = df[MINOR].str.strip()
+def _vintage(path: Path, df: pd.DataFrame, major_col: str = MAJOR, minor_col: str = MINOR,
+             category_map: taxonomy.UserCategoryMap | None = None) -> str:
+    """The taxonomy scheme of the file, decided from the categories present (pairs only the user
+    category map knows fit either scheme)."""
+    major = df[major_col].str.strip()
+    minor = df[minor_col].str.strip()
     first = pd.DataFrame({"major": major, "minor": minor}).drop_duplicates()  # first occurrences
     schemes_of: list[tuple[int, str, str, set[str]]] = []
     for i, a, b in zip(first.index, first["major"], first["minor"], strict=True):
         s = {sch for sch in VINTAGES if taxonomy.harmonise(sch, a, b) is not None}
+        if not s and category_map is not None and category_map.harmonise(a, b) is not None:
+            s = set(VINTAGES)
         schemes_of.append((int(i), a, b, s))
     unknown = [t for t in schemes_of if not t[3]]
     if unknown:
         i, a, b, _ = min(unknown)
         known_major = any(a == m for sch in VINTAGES for m, _ in taxonomy.known(sch))
-        raise SourceError(
-            path, f"unknown category (major {a!r}, minor {b!r}): in neither the detailed "
-            "(Title-Case) nor the coarse (UPPER-CASE) MPS classification; see docs/taxonomy.md",
-            row=line_of(i), column=MINOR if known_major else MAJOR)
+        raise SourceError(path, unknown_category_message(a, b, category_map, len(unknown)),
+                          row=line_of(i), column=minor_col if known_major else major_col)
     common = set(VINTAGES)
     first_row = None
     for i, a, b, s in schemes_of:
@@ -288,9 +330,26 @@ def _vintage(path: Path, df: pd.DataFrame) -> str:
             raise SourceError(
                 path, f"file mixes MPS classification vintages: line {line_of(j)} is "
                 f"{VINTAGES[sorted(s0)[0]][1]} but ({a!r}, {b!r}) here is "
-                f"{VINTAGES[sorted(s)[0]][1]}", row=line_of(i), column=MAJOR)
+                f"{VINTAGES[sorted(s)[0]][1]}", row=line_of(i), column=major_col)
         common &= s
     return sorted(common)[0]
+
+
+def unknown_category_message(major: str, minor: str,
+                             category_map: taxonomy.UserCategoryMap | None = None,
+                             n_unknown: int = 1) -> str:
+    """What an unknown category is refused with: the category, and how to map it yourself."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow([major, minor, "<category>"])
+    where = (f" nor in the user category map {category_map.name}" if category_map is not None
+             else "")
+    more = (f" ({n_unknown} unknown categories in this file; this is the first)"
+            if n_unknown > 1 else "")
+    return (f"unknown category (major {major!r}, minor {minor!r}){more}: in neither the detailed "
+            f"(Title-Case) nor the coarse (UPPER-CASE) MPS classification{where}. To load the "
+            "file now, map it yourself: write a CSV with the header major,minor,category and the "
+            f"line {buf.getvalue()} (category: a code of docs/taxonomy.md, e.g. "
+            "residential_burglary), then run: vru ingest --category-map YOUR_MAP.csv FILE")
 
 
 def _borough_codes(path: Path, df: pd.DataFrame, bcol: str) -> pd.Series:

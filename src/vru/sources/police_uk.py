@@ -70,9 +70,17 @@ def load_many(paths: Sequence[str | Path], backend: str = "duckdb", *,
     Raises :class:`~vru.errors.SourceError` naming the file, line and column of the first problem;
     nothing is returned unless every file is valid. The batch's ``path`` is the first file.
     """
+    return load_many_counted(paths, backend, spark_session=spark_session)[0]
+
+
+def load_many_counted(paths: Sequence[str | Path], backend: str = "duckdb", *,
+                      spark_session=None) -> tuple[Batch, dict[Path, int]]:
+    """:func:`load_many` and the rows of the batch credited to each file (they add up to
+    ``batch.rows()``; see :mod:`vru.sources.engine`, "Provenance"), for the ``loads`` record."""
     from vru.sources.engine import street_scan
 
     files = [Path(p) for p in paths]
     result = street_scan(files, backend, spark_session=spark_session)
-    return Batch(path=str(files[0]), source=SOURCE, tables={"crime": conform("crime", result.crime)},
-                 notes=result.notes)
+    batch = Batch(path=str(files[0]), source=SOURCE,
+                  tables={"crime": conform("crime", result.crime)}, notes=result.notes)
+    return batch, result.file_rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -9,7 +10,8 @@ from pathlib import Path
 from vru.errors import SourceError
 from vru.schema import Batch
 from vru.sources import registry
-from vru.warehouse.store import FileResult, Warehouse, sha256_of
+from vru.taxonomy import UserCategoryMap, read_user_map
+from vru.warehouse.store import FileResult, LoadRecord, Warehouse, sha256_of
 
 # Bundled folders that `vru init` loads (crime_harm_weights is reference data read directly).
 BUNDLED_FOLDERS = (
@@ -56,37 +58,65 @@ def expand(paths: Iterable[str | Path]) -> list[Path]:
     return [f for f in out if not (f.suffix.lower() in sidecars and f.with_suffix("") in shp_stems)]
 
 
-def load_files(paths: list[Path], *, backend: str = "duckdb") -> list[tuple[Batch, str]]:
-    """Read and validate every file (nothing is written). Returns (batch, sha256) pairs.
+def _takes_category_map(mod) -> bool:
+    """True for loaders that read a user category map (the MPS borough and ward files)."""
+    return "category_map" in inspect.signature(mod.load).parameters
+
+
+def load_files(paths: list[Path], *, backend: str = "duckdb",
+               category_map: UserCategoryMap | None = None) -> list[LoadRecord]:
+    """Read and validate every file (nothing is written). Returns one record per file.
 
     Record-level formats (loaders with a ``load_many``, e.g. data.police.uk street files) are
-    grouped and aggregated in one engine call.
+    grouped and aggregated in one engine call; the batch is recorded under the first file and each
+    file is credited with its own rows (they add up to the batch's rows). ``category_map`` goes to
+    the loaders that take one, and is recorded with their files.
     """
-    out: list[tuple[Batch, str]] = []
+    out: list[LoadRecord] = []
     grouped: dict[object, list[Path]] = {}
     for p in paths:
         mod = registry.detect(p)
         if hasattr(mod, "load_many"):
             grouped.setdefault(mod, []).append(p)
+        elif category_map is not None and _takes_category_map(mod):
+            out.append(LoadRecord(mod.load(p, category_map=category_map), sha256_of(p),
+                                  category_map=category_map.name,
+                                  category_map_sha256=category_map.sha256))
         else:
-            out.append((mod.load(p), sha256_of(p)))
+            out.append(LoadRecord(mod.load(p), sha256_of(p)))
     for mod, files in grouped.items():
-        batch = mod.load_many(files, backend=backend)
-        # one batch, many files: record each file's hash so re-ingesting any of them is a no-op
-        shas = [sha256_of(p) for p in files]
-        out.append((batch, shas[0]))
-        for p, sha in zip(files[1:], shas[1:], strict=True):
-            out.append((Batch(path=str(p), source=batch.source, tables={}, notes=[]), sha))
+        if hasattr(mod, "load_many_counted"):
+            batch, counts = mod.load_many_counted(files, backend=backend)
+        else:
+            batch = mod.load_many(files, backend=backend)
+            counts = {files[0]: batch.rows()}
+        # one batch, many files: record each file's hash (so re-ingesting any of them is a no-op)
+        # and its own rows
+        for i, p in enumerate(files):
+            b = batch if i == 0 else Batch(path=str(p), source=batch.source, tables={}, notes=[])
+            out.append(LoadRecord(b, sha256_of(p), rows=counts.get(p, 0)))
     return out
 
 
+def _map_key(p: Path, category_map: UserCategoryMap | None) -> str | None:
+    """The user category map a file would be read with (its SHA-256), for the "already loaded"
+    test: None when no map is given or the file's loader takes none."""
+    if category_map is None:
+        return None
+    return category_map.sha256 if _takes_category_map(registry.detect(p)) else None
+
+
 def ingest(wh: Warehouse, paths: Iterable[str | Path], *, backend: str = "duckdb",
-           force: bool = False) -> list[FileResult]:
+           force: bool = False, category_map: str | Path | None = None) -> list[FileResult]:
     """Load files into the warehouse, all or nothing.
 
-    A file whose exact bytes were loaded before is reported ``unchanged`` and not re-read (unless
-    ``force``). Any error (unknown format, bad row) aborts the whole call before anything is written.
+    A file whose exact bytes were loaded before, with the same user category map (or none both
+    times), is reported ``unchanged`` and not re-read (unless ``force``). Any error (unknown format,
+    bad row, a bad category map) aborts the whole call before anything is written.
+    ``category_map``: a user category map file (:func:`vru.taxonomy.read_user_map`) for MPS
+    categories the platform does not know yet.
     """
+    user_map = read_user_map(category_map) if category_map is not None else None
     files = expand(paths)
     if not files:
         raise SourceError("(no files)", "nothing to ingest: no files found at the given paths")
@@ -94,15 +124,16 @@ def ingest(wh: Warehouse, paths: Iterable[str | Path], *, backend: str = "duckdb
     todo: list[Path] = []
     for p in files:
         sha = sha256_of(p) if p.exists() else None
-        if sha and not force and wh.loaded(sha):
+        if sha and not force and wh.loaded(sha, _map_key(p, user_map)):
             results.append(FileResult(str(p), "", "unchanged", 0, []))
         else:
             todo.append(p)
     if todo:
-        batches = load_files(todo, backend=backend)
-        wh.write(batches)
-        for batch, _sha in batches:
-            results.append(FileResult(batch.path, batch.source, "loaded", batch.rows(), batch.notes))
+        records = load_files(todo, backend=backend, category_map=user_map)
+        wh.write(records)
+        for r in records:
+            results.append(FileResult(r.batch.path, r.batch.source, "loaded", r.row_count,
+                                      r.batch.notes))
     return results
 
 

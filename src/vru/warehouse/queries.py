@@ -91,3 +91,70 @@ def deprivation(wh: Warehouse, *, level: str, measure: str, edition: str = "IoD2
 def sources(wh: Warehouse) -> pd.DataFrame:
     """What has been loaded: one row per file."""
     return wh.sql("SELECT source, path, rows, loaded_at, notes FROM loads ORDER BY source, path")
+
+
+# tables with a ``source`` column and the column that gives their period
+_PERIODS = {
+    "crime": ("month", "month"),
+    "crime_annual": ("year", "year"),
+    "population": ("year", "year"),
+    "deprivation": (None, None),
+    "unemployment": ("period", "month"),
+    "survey": ("period_end", "quarter end"),
+    "survey_responses": ("period_end", "quarter end"),
+}
+
+
+def _period_text(value, unit: str | None) -> str:
+    if value is None or unit is None:
+        return ""
+    if unit == "year":
+        return str(int(value))
+    ts = pd.Timestamp(value)
+    return f"{ts:%Y-%m}" if unit == "month" else f"{ts:%Y-%m-%d}"
+
+
+def status(wh: Warehouse) -> list[dict]:
+    """What the warehouse holds, per source: the files behind it (each with its own rows, when and
+    with which user category map it was loaded), the rows loaded and the rows held now in each
+    table, and the periods (months, years or quarter ends) held.
+
+    A source's rows held are the rows of every table whose ``source`` is the loader's source or
+    starts with it and "/" (data.police.uk street files give one source per force). Rows held can be
+    fewer than rows loaded when a later release restated months an earlier file had given.
+    Boundaries (``areas``) carry no source: their files are listed, with no rows held.
+    """
+    loads = wh.sql(
+        "SELECT source, path, sha256, rows, loaded_at, category_map, category_map_sha256 "
+        "FROM loads ORDER BY source, path")
+    out = []
+    for source, files in loads.groupby("source", sort=True):
+        held: dict[str, int] = {}
+        periods: dict[str, dict] = {}
+        for table, (col, unit) in _PERIODS.items():
+            where = "(source = ? OR starts_with(source, ?))"
+            sel = "count(*)" + (f", min({col}), max({col}), count(DISTINCT {col})" if col else "")
+            row = wh.con.execute(f"SELECT {sel} FROM {table} WHERE {where}",
+                                 [source, source + "/"]).fetchone()
+            if not row[0]:
+                continue
+            held[table] = int(row[0])
+            if col:
+                periods[table] = {"unit": unit, "first": _period_text(row[1], unit),
+                                  "last": _period_text(row[2], unit), "count": int(row[3])}
+        out.append({
+            "source": str(source),
+            "files": [{
+                "path": str(r.path),
+                "sha256": str(r.sha256),
+                "rows": int(r.rows),
+                "loaded_at": pd.Timestamp(r.loaded_at).isoformat(),
+                "category_map": None if pd.isna(r.category_map) else str(r.category_map),
+                "category_map_sha256": (None if pd.isna(r.category_map_sha256)
+                                        else str(r.category_map_sha256)),
+            } for r in files.itertuples(index=False)],
+            "rows_loaded": int(files["rows"].sum()),
+            "rows_held": held,
+            "periods": periods,
+        })
+    return out

@@ -9,8 +9,12 @@ Writing rules
   natural key, and for crime panels every stored row of the same source, level and month. So
   loading the same file twice changes nothing, and a newer release of a source revises the figures
   it re-publishes (including counts revised to zero).
-- Each loaded file is recorded in ``loads`` with its SHA-256; a file whose exact bytes were already
-  loaded is skipped.
+- Each loaded file is recorded in ``loads`` with its SHA-256, the rows it contributed (its own
+  rows: when one engine pass reads many files, each stored row is credited to exactly one of them,
+  so the files' counts add up to the rows stored) and the user category map it was read with (name
+  and SHA-256; see :func:`vru.taxonomy.read_user_map`). A file whose exact bytes were already loaded
+  with the same map (or with none, both times) is skipped; the same file with another map is read
+  again.
 """
 
 from __future__ import annotations
@@ -57,6 +61,35 @@ def sha256_of(path: str | Path) -> str:
 
 
 @dataclass
+class LoadRecord:
+    """One file to record in ``loads``: the batch it gave (tables may be empty when a multi-file
+    batch is recorded under its first file), its SHA-256, its own row count (default: the batch's)
+    and the user category map it was read with."""
+
+    batch: Batch
+    sha256: str
+    rows: int | None = None
+    category_map: str | None = None  # file name of the user category map
+    category_map_sha256: str | None = None
+
+    @property
+    def row_count(self) -> int:
+        return self.batch.rows() if self.rows is None else self.rows
+
+
+LOADS_COLUMNS = (
+    ("sha256", "VARCHAR PRIMARY KEY"),
+    ("path", "VARCHAR"),
+    ("source", "VARCHAR"),
+    ("rows", "BIGINT"),
+    ("loaded_at", "TIMESTAMP"),
+    ("notes", "VARCHAR"),
+    ("category_map", "VARCHAR"),
+    ("category_map_sha256", "VARCHAR"),
+)
+
+
+@dataclass
 class FileResult:
     path: str
     source: str
@@ -98,7 +131,7 @@ class Warehouse:
         if "loads" not in have:
             wh.close()
             raise WarehouseError(f"{p} is not a VRU warehouse (it has no 'loads' table)")
-        if set(TABLES) - have:
+        if set(TABLES) - have or not wh._loads_current():
             # a warehouse made by an earlier version: add the tables introduced since (additive
             # only; nothing stored is changed)
             wh.close()
@@ -120,10 +153,18 @@ class Warehouse:
         for name, cols in TABLES.items():
             body = ", ".join(f'"{c}" {_SQL_TYPES[t]}' for c, t in cols)
             self.con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({body})")
-        self.con.execute(
-            "CREATE TABLE IF NOT EXISTS loads (sha256 VARCHAR PRIMARY KEY, path VARCHAR, "
-            "source VARCHAR, rows BIGINT, loaded_at TIMESTAMP, notes VARCHAR)"
-        )
+        body = ", ".join(f"{c} {t}" for c, t in LOADS_COLUMNS)
+        self.con.execute(f"CREATE TABLE IF NOT EXISTS loads ({body})")
+        # warehouses made before the category-map columns: add them (NULL = no user map)
+        for c, t in LOADS_COLUMNS:
+            if "PRIMARY" not in t:
+                self.con.execute(f"ALTER TABLE loads ADD COLUMN IF NOT EXISTS {c} {t}")
+
+    def _loads_current(self) -> bool:
+        cols = {r[0] for r in self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'loads'"
+        ).fetchall()}
+        return {c for c, _ in LOADS_COLUMNS} <= cols
 
     # -- reading ---------------------------------------------------------------------------
     def tables(self) -> list[str]:
@@ -155,25 +196,33 @@ class Warehouse:
         return out
 
     # -- writing ---------------------------------------------------------------------------
-    def loaded(self, sha: str) -> bool:
-        return bool(self.con.execute("SELECT 1 FROM loads WHERE sha256 = ?", [sha]).fetchall())
+    def loaded(self, sha: str, category_map_sha256: str | None = None) -> bool:
+        """True if the file with this SHA-256 was loaded with this user category map (its
+        SHA-256; ``None``: no map)."""
+        return bool(self.con.execute(
+            "SELECT 1 FROM loads WHERE sha256 = ? AND category_map_sha256 IS NOT DISTINCT FROM ?",
+            [sha, category_map_sha256]).fetchall())
 
-    def write(self, batches: Iterable[tuple[Batch, str]]) -> None:
+    def write(self, batches: Iterable[LoadRecord | tuple[Batch, str]]) -> None:
         """Store batches (each with its file's SHA-256) in one transaction: all or nothing."""
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
-            for batch, sha in batches:
+            for item in batches:
+                rec = item if isinstance(item, LoadRecord) else LoadRecord(*item)
+                batch = rec.batch
                 for table, df in batch.tables.items():
                     if table not in TABLES:
                         raise WarehouseError(f"loader returned unknown table {table!r}")
                     if df.empty:
                         continue
                     self._upsert(table, df)
+                cols = ", ".join(c for c, _ in LOADS_COLUMNS)
                 con.execute(
-                    "INSERT OR REPLACE INTO loads VALUES (?, ?, ?, ?, ?, ?)",
-                    [sha, batch.path, batch.source, batch.rows(),
-                     datetime.now(UTC).replace(tzinfo=None), "\n".join(batch.notes)],
+                    f"INSERT OR REPLACE INTO loads ({cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [rec.sha256, batch.path, batch.source, rec.row_count,
+                     datetime.now(UTC).replace(tzinfo=None), "\n".join(batch.notes),
+                     rec.category_map, rec.category_map_sha256],
                 )
             con.execute("COMMIT")
         except BaseException:
