@@ -32,7 +32,7 @@ def render() -> str:
     ]
     for s in CATALOGUE:
         lines.append(f"| `{s.key}` | {s.publisher} | {s.licence} | {s.geography}, {s.period} | "
-                     f"`{s.bundled}` |")
+                     f"{f'`{s.bundled}`' if s.bundled else 'not bundled'} |")
     for s in CATALOGUE:
         lines += ["", f"## {s.title}", "", f"- Warehouse source: `{s.key}`",
                   f"- Publisher: {s.publisher}", f"- Licence: {s.licence}",

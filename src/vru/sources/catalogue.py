@@ -46,7 +46,26 @@ CATALOGUE: tuple[SourceInfo, ...] = (
         "Open Government Licence.", "32 boroughs + airports + unknown", "2010-04 .. 2023-11",
         "mps_crime_borough",
         ("Coarse UPPER-CASE classification: possession of weapons is not split into knife and "
-         "other weapons; stalking and harassment is separate from violence without injury.",),
+         "other weapons; stalking and harassment is separate from violence without injury.",
+         "Releases since 2024 rename categories: residential burglary is BURGLARY - RESIDENTIAL or "
+         "RES BURGLARY OF A HOME + OF UNCONNECTED BUILDING (one series, residential_burglary); "
+         "NFIB FRAUD / NFIB is summed into fraud_and_forgery (docs/methods.md).",
+         "The borough file published since 2026 names its columns Group, SubGroup, BOCU; it is read "
+         "like the older layout."),
+    ),
+    SourceInfo(
+        "mps_ward_coarse", "MPS recorded crime by ward (2022 wards), monthly (current classification)",
+        "Metropolitan Police Service, via the London Datastore (recorded_crime_summary)",
+        "Open Government Licence", "Contains Metropolitan Police Service data licensed under the "
+        "Open Government Licence.", "679 wards (May 2022 boundaries)", "releases from 2024",
+        "",
+        ("The ward files released since 2024 (not bundled): residential burglary is BURGLARY IN A "
+         "DWELLING until February 2024, then BURGLARY - RESIDENTIAL, then RES BURGLARY OF A HOME "
+         "+ OF UNCONNECTED BUILDING: one series (residential_burglary). BURGLARY NON-DWELLING is "
+         "counted in business and community burglary.",
+         "The release covering 2023-07 .. 2025-06 has no STALKING AND HARASSMENT category (it is "
+         "inside VIOLENCE WITHOUT INJURY) while later releases separate it: compare "
+         "violence_against_the_person, not violence_without_injury, across releases."),
     ),
     SourceInfo(
         "mps_ward_detailed", "MPS recorded crime by ward (2022 wards), monthly",
