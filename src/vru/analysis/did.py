@@ -530,11 +530,15 @@ class DiDResult:
             return (f"Callaway-Sant'Anna (Poisson, ratio of expected outcomes): treated areas' "
                     f"outcome was {s['ratio']:.3f} times its counterfactual (95% CI "
                     f"{s['ratio_low']:.3f} to {s['ratio_high']:.3f}, p = {s['p_value']:.3f}); "
-                    f"{self.n_treated} treated and {self.n_never} never-treated areas, {cg} "
-                    f"controls.")
+                    f"{self._counts()}, {cg} controls.")
         return (f"Callaway-Sant'Anna: average effect on the treated {s['estimate']:+.4g} "
                 f"(95% CI {s['ci_low']:+.4g} to {s['ci_high']:+.4g}, p = {s['p_value']:.3f}); "
-                f"{self.n_treated} treated and {self.n_never} never-treated areas, {cg} controls.")
+                f"{self._counts()}, {cg} controls.")
+
+    def _counts(self) -> str:
+        both = self.n_treated == 1 and self.n_never == 1
+        return (f"{self.n_treated} treated and {self.n_never} never-treated "
+                f"area{'' if both else 's'}")
 
 
 def att_gt(panel: pd.DataFrame, *, unit: str = "unit", period: str = "period",
