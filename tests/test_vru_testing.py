@@ -49,7 +49,8 @@ def test_assert_panels_equal_ignores_order_and_names_the_first_different_cell():
 
 def test_a_tiny_warehouse_holds_only_the_folders_asked_for(tmp_path):
     path = testing.tiny_warehouse(tmp_path / "tiny.duckdb", ["police_uk_street_city_of_london_2023"])
-    loads = api.status(path)
-    assert len(loads) == 6 and set(loads["source"]) == {"police_uk_street"}
+    (source,) = api.status(path)
+    assert source["source"] == "police_uk_street" and len(source["files"]) == 6
+    assert sum(f["rows"] for f in source["files"]) == source["rows_loaded"] == 555
     with pytest.raises(ValueError, match="no bundled folder 'nope'; the bundled folders are: .*imd2019"):
         testing.tiny_warehouse(tmp_path / "other.duckdb", ["nope"])

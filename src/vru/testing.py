@@ -108,8 +108,9 @@ def assert_panels_equal(left: pd.DataFrame, right: pd.DataFrame, *, keys: Sequen
     b = right[cols].set_index(list(keys))[value]
     only_left, only_right = a.index.difference(b.index), b.index.difference(a.index)
     if len(only_left) or len(only_right):
-        raise AssertionError(f"cells differ: {len(only_left)} only in left (first {_plain(tuple(only_left[:3]))}), "
-                             f"{len(only_right)} only in right (first {_plain(tuple(only_right[:3]))})")
+        first_left, first_right = _plain(tuple(only_left[:3])), _plain(tuple(only_right[:3]))
+        raise AssertionError(f"cells differ: {len(only_left)} only in left (first {first_left}), "
+                             f"{len(only_right)} only in right (first {first_right})")
     b = b.reindex(a.index)
     x, y = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
     same = np.isclose(x, y, rtol=rtol, atol=atol) | (np.isnan(x) & np.isnan(y))
