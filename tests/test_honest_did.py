@@ -117,4 +117,5 @@ def test_evaluate_names_the_dropped_cohort():
     assert r.design["dropped_cohorts"] == [{"cohort": "2", "areas": ["A"]}]
     assert r.design["n_treated"] == 1 and r.design["starts"] == {"B": 4}
     assert "Left out: the cohort starting 2 (A) has no pre-period" in r.statement
+    assert r.did.settings["dropped_cohorts"] == [{"cohort": 2, "n_units": 1}]
     assert r.did.att == pytest.approx(3.5)

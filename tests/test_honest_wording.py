@@ -98,3 +98,17 @@ def test_zero_is_a_period_then_it_is_a_cohort():
     df = _panel(periods=[0, 1, 2, 3], cohort=0, never=np.nan)
     with pytest.raises(EvaluationError, match="no treated cohort has a pre-period"):
         did.att_gt(df)
+
+
+def test_evaluate_accepts_a_treated_table_with_never_treated_coded_zero():
+    # an R-style table: every area with its first treated year, 0 for never treated
+    table = pd.DataFrame({"area": list(Y), "start": [1992, 0, 0, 0, 0, 0]})
+    assert ev.treated_starts(table, pd.Index(YEARS), pd.Index(list(Y))) == {"T": 1992}
+    r = ev.evaluate(_panel(), table, unit="unit", period="period", outcome="outcome",
+                    methods=("did",), power=False, n_draws=100)
+    assert r.design["n_treated"] == 1 and r.did.att == pytest.approx(-1.4)
+    with pytest.raises(EvaluationError, match="every start is 0, which codes never treated"):
+        ev.treated_starts({"C1": 0}, pd.Index(YEARS), None)
+    # where 0 is a period, 0 is a start (the first period: refused, no pre-period)
+    with pytest.raises(EvaluationError, match="no pre-period"):
+        ev.treated_starts({"T": 0}, pd.Index([0, 1, 2, 3]), None)

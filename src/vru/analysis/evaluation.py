@@ -89,7 +89,8 @@ def treated_starts(treated, periods: pd.Index, units: pd.Index | None = None) ->
 
     ``treated``: mapping area -> first treated period, or a DataFrame with columns ``area`` and
     ``start``. Every area must be in ``units`` (when given), every start one of ``periods`` after
-    the first.
+    the first. A start of ``0`` means never treated (the convention of R's ``did`` and ``csdid``)
+    when the periods are numbers and 0 is not one of them: such areas are left out.
     """
     if isinstance(treated, pd.DataFrame):
         missing = [c for c in ("area", "start") if c not in treated.columns]
@@ -114,9 +115,12 @@ def treated_starts(treated, periods: pd.Index, units: pd.Index | None = None) ->
                 f"treated area{'s' if len(missing) > 1 else ''} "
                 f"{', '.join(map(show, missing))} not in the panel")
     first, last = periods[0], periods[-1]
+    zero_is_never = _did._kind(periods) == "numbers" and 0 not in set(periods)
     for area, start in treated.items():
         if start is None or (not isinstance(start, str) and pd.isna(start)):
             raise EvaluationError(f"treated area {show(area)} has no start date")
+        if zero_is_never and _did._kind([start]) == "numbers" and start == 0:
+            continue  # never treated coded as 0 (R's did, csdid)
         s = _coerce_start(start, periods)
         p_kind, s_kind = _did._kind(periods), _did._kind([s])
         if s not in periods and p_kind != s_kind and "values" not in (p_kind, s_kind):
@@ -139,6 +143,8 @@ def treated_starts(treated, periods: pd.Index, units: pd.Index | None = None) ->
             raise EvaluationError(f"treated area {show(area)} starts in the first period of the "
                                   f"panel ({_fmt(first)}): no pre-period to compare with")
         out[area] = s
+    if not out:
+        raise EvaluationError("no treated areas: every start is 0, which codes never treated")
     return out
 
 
@@ -378,7 +384,7 @@ def _prepare(panel, treated, *, unit, period, outcome, exclude, anticipation, mi
 
 def _subset(pa: _did.PanelArrays, rows: np.ndarray) -> _did.PanelArrays:
     return _did.PanelArrays(pa.units[rows], pa.periods, pa.y[rows], pa.cohort[rows],
-                            pd.factorize(pa.cluster[rows])[0])
+                            pd.factorize(pa.cluster[rows])[0], pa.dropped)
 
 
 @dataclass
