@@ -152,7 +152,7 @@ def env(tmp_path, server):
 
 def run(env, *extra, only=("mps_borough_recent", "police_uk_street")):
     args = ["fetch", "--warehouse", str(env["wh"]), "--archive", str(env["archive"]),
-            "--sources", str(env["sources"]), "--force", "city-of-london"]
+            "--sources", str(env["sources"]), "--police-force", "city-of-london"]
     for k in only:
         args += ["--only", k]
     return CliRunner().invoke(main, args + list(extra))
@@ -347,7 +347,7 @@ def test_without_a_force_police_uk_is_skipped(env, server):
     args = ["fetch", "--warehouse", str(env["wh"]), "--archive", str(env["archive"]),
             "--sources", str(env["sources"]), "--only", "police_uk_street"]
     r = CliRunner().invoke(main, args)
-    assert r.exit_code == 0 and "skipped    police_uk_street: no --force given" in r.output
+    assert r.exit_code == 0 and "skipped    police_uk_street: no --police-force given" in r.output
     assert server.requests_to(ZIP_PATH) == []
 
 
@@ -443,7 +443,7 @@ def test_a_file_changed_between_two_runs_is_not_spliced(env, server):
 def test_a_new_force_fetches_the_archive_again(env, server):
     assert run(env, only=("police_uk_street",)).exit_code == 0
     n = len(server.requests_to(ZIP_PATH))
-    r = run(env, "--force", "metropolitan", only=("police_uk_street",))
+    r = run(env, "--police-force", "metropolitan", only=("police_uk_street",))
     assert r.exit_code == 0, r.output
     assert len(server.requests_to(ZIP_PATH)) == n + 1
     assert "If-None-Match" not in server.requests_to(ZIP_PATH)[-1]
@@ -452,7 +452,7 @@ def test_a_new_force_fetches_the_archive_again(env, server):
 
 @pytest.mark.parametrize("args, message", [
     (["--month", "2024-13"], "--month '2024-13'"),
-    (["--force", "Metropolitan Police"], "--force 'Metropolitan Police'"),
+    (["--police-force", "Metropolitan Police"], "--police-force 'Metropolitan Police'"),
     (["--only", "mps"], "unknown source key 'mps'"),
 ])
 def test_bad_arguments_are_refused_plainly(env, server, args, message):

@@ -96,7 +96,7 @@ class _Bar:
 @click.option("--archive", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of downloaded releases and their manifest. Default: archive/ beside "
                    "the default warehouse ($XDG_DATA_HOME/vru/archive).")
-@click.option("--force", "forces", multiple=True, metavar="NAME",
+@click.option("--police-force", "forces", multiple=True, metavar="NAME",
               help="A police force whose data.police.uk street files to keep, named as in the "
                    "archive's file names (metropolitan, city-of-london, ...). Repeatable; without "
                    "it data.police.uk is skipped.")

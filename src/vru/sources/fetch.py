@@ -140,7 +140,7 @@ def plan(*, only: Iterable[str] = (), overrides: dict[str, str] | None = None,
             raise FetchError(f"unknown source key {k!r}; known keys: {', '.join(known)}")
     for f in forces:
         if not FORCE_RE.fullmatch(f):
-            raise FetchError(f"--force {f!r}: a force is named as in data.police.uk file names, "
+            raise FetchError(f"--police-force {f!r}: a force is named as in data.police.uk file names, "
                              "e.g. metropolitan, city-of-london, west-midlands")
     overrides = overrides or {}
     return [(d, overrides.get(d.key, d.url)) for d in DOWNLOADS if not only or d.key in only]
@@ -448,7 +448,7 @@ def fetch(archive: str | Path, *, forces: Iterable[str] = (), only: Iterable[str
     for d, url in items:
         if d.kind == "police_uk_archive":
             if not forces:
-                outcomes.append(Outcome(d.key, "skipped", message="no --force given"))
+                outcomes.append(Outcome(d.key, "skipped", message="no --police-force given"))
                 continue
             url = url.replace("{month}", month)
         if not url:
