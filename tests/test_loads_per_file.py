@@ -76,3 +76,12 @@ def test_a_new_file_added_later_gets_its_own_rows(wh):
     got = loads(wh)
     assert {k: got[k] for k in first} == first
     assert sum(got.values()) == stored(wh) == 555
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_credits_the_same_rows_to_each_file(spark):
+    _, duck = police_uk.load_many_counted(FILES)
+    _, on_spark = police_uk.load_many_counted(FILES, backend="spark", spark_session=spark)
+    assert on_spark == duck
+    assert sum(duck.values()) == 555

@@ -306,7 +306,7 @@ def _panel_expr(t: ir.Table, types: _Types, cats: ir.Table) -> ir.Table:
         m=t.month, fw=t.falls_within, has_id=has_id,
         # a crime is its Crime ID; rows without one are not de-duplicated but grouped by cell
         key=has_id.ifelse(t.crime_id, t.lsoa_code.concat("/", t.ct.cast("string"))),
-        ct=t.ct, bad=_row_problem(t, t.ct), area=t.lsoa_code.nullif(""), file=t["_file"],
+        ct=t.ct, bad=_row_problem(t, t.ct), area=t.lsoa_code.nullif(""), file=t["_fid"],
     )
     crimes = rows.group_by(["m", "fw", "has_id", "key"]).aggregate(
         area=rows.area.min(),
@@ -441,6 +441,11 @@ class _Runner(abc.ABC):
     def file_of(self, value: str, files: list[Path]) -> Path | None:
         """The file among ``files`` that a scan's file-name value refers to."""
 
+    def file_of_id(self, value, files: list[Path]) -> Path | None:
+        """The file a scan's ``_fid`` value (what cells are credited to) refers to: by default
+        ``_fid`` is the file-name value itself."""
+        return self.file_of(str(value), files)
+
     @abc.abstractmethod
     def is_read_error(self, exc: Exception) -> bool:
         """True if ``exc`` is the backend's CSV reader failing on a file (a structural error)."""
@@ -483,7 +488,7 @@ class _Runner(abc.ABC):
         counts = panel["file"].value_counts(sort=False)
         file_rows = dict.fromkeys(files, 0)
         for value, n in zip(counts.index, counts.to_numpy(), strict=True):
-            p = self.file_of(str(value), files)
+            p = self.file_of_id(value, files)
             if p is None:
                 raise RuntimeError(f"engine output: cell credited to an unknown file {value!r}")
             file_rows[p] += int(n)
@@ -624,7 +629,9 @@ class _DuckDB(_Runner):
         self.con.raw_sql(
             f"CREATE OR REPLACE TEMP VIEW {self.VIEW} AS "
             f"SELECT {', '.join(FIELDS)}, ({' OR '.join(f + ' IS NULL' for f in FIELDS)} "
-            f"OR _extra IS NOT NULL) AS _malformed, filename AS _file, {month} AS _expected "
+            f"OR _extra IS NOT NULL) AS _malformed, filename AS _file, {month} AS _expected, "
+            # the file's position in the whole call's list: a small integer to credit cells to
+            f"list_position({self._all_list}, filename)::INTEGER AS _fid "
             f"FROM read_csv({lst}, columns = {columns}, header = true, "
             "auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
             "nullstr = '\\x01-vru-no-null', null_padding = true, filename = true, "
@@ -636,6 +643,15 @@ class _DuckDB(_Runner):
 
     def file_of(self, value: str, files: list[Path]) -> Path | None:
         return next((p for p in files if str(p) == value), None)
+
+    def file_of_id(self, value, files: list[Path]) -> Path | None:
+        i = int(value) - 1  # list_position is 1-based
+        return self._all[i] if 0 <= i < len(self._all) else None
+
+    def run(self, files: list[Path]) -> StreetPanel:
+        self._all = list(files)
+        self._all_list = "[" + ", ".join(_sql_str(str(p)) for p in files) + "]"
+        return super().run(files)
 
     def close(self) -> None:
         self.con.disconnect()
@@ -713,7 +729,7 @@ class _Spark(_Runner):
         month = (F.regexp_extract(path, PATH_MONTH_RE, 1) if expected == FROM_FILE
                  else F.lit(expected or ""))
         df = df.select(*[F.coalesce(F.col(f), F.lit("")).alias(f) for f in FIELDS],
-                       malformed.alias("_malformed"), path.alias("_file"),
+                       malformed.alias("_malformed"), path.alias("_file"), path.alias("_fid"),
                        month.alias("_expected"))
         name = f"vru_street_{uuid.uuid4().hex}"
         df.createOrReplaceTempView(name)
