@@ -47,10 +47,10 @@ first bad line, so the :class:`~vru.errors.SourceError` names the file, the line
   publishes British Transport Police and Northern Ireland files);
 - ``LSOA code`` neither empty nor an English or Welsh LSOA code (``E01`` / ``W01`` + 6 digits).
 
-Provenance: each cell of the panel is credited to one file, the smallest path (as given; a
-``file:`` URI on Spark) among the files holding its rows, so the files' counts
-(:attr:`StreetPanel.file_rows`) add up to the cells returned. Files are monthly per force, so a cell
-normally comes from exactly one file.
+Provenance: each cell of the panel is credited to one file among the files holding its rows (on
+DuckDB the first in the order given, by its position in the list; on Spark the smallest ``file:``
+URI), so the files' counts (:attr:`StreetPanel.file_rows`) add up to the cells returned. Files are
+monthly per force, so a cell normally comes from exactly one file.
 
 Execution: on DuckDB, files whose names carry their month (``YYYY-MM-...``, as in the
 data.police.uk archive) are processed one month at a time, a query per month: a crime never spans
