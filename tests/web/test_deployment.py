@@ -434,6 +434,7 @@ def deployed(london_warehouse):
             "DJANGO_CSRF_TRUSTED_ORIGINS": f"https://{HOST}:{ports['https']}",
             "VRU_WEB_STATIC_ROOT": str(work / "web-static"),
             "VRU_WEB_CACHE": str(work / "web-cache"),
+            "VRU_SURVEY_DRAFTS": str(work / "survey-drafts"),
             "VRU_WAREHOUSE": str(london_warehouse),
             "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         }

@@ -165,6 +165,11 @@ def legacy_content(data: bytes, name: str) -> dict:
     return _checked(plain)
 
 
+def read(data: bytes, code: str, name: str) -> dict:
+    """The content of a draft file of either kind (``DraftError`` if it does not open)."""
+    return legacy_content(data, name) if data.startswith(LEGACY) else decrypt(data, code, name)
+
+
 class DraftStore:
     def __init__(self, root: str | os.PathLike | None = None):
         self.root = Path(root) if root is not None else default_root()
@@ -177,6 +182,8 @@ class DraftStore:
                 if not parent.exists():
                     parent.mkdir(mode=0o700)
             self.root.mkdir(mode=0o700, exist_ok=True)
+        if self.root.stat().st_mode & 0o077:  # the drafts are the service's only
+            os.chmod(self.root, 0o700)
         folder = self.root / f"{week:06d}"
         folder.mkdir(mode=0o700, exist_ok=True)
         return folder
@@ -274,7 +281,7 @@ class DraftStore:
                 return None
             time.sleep(0.02)
         try:
-            content = decrypt(claimed.read_bytes(), draft.code, draft.key)
+            content = read(claimed.read_bytes(), draft.code, draft.key)
         except DraftError:
             os.rename(claimed, path)
             return None
@@ -282,15 +289,16 @@ class DraftStore:
                                                 verified=content["verified"], key=draft.key, code=draft.code,
                                                 version=draft.version))
 
-    def save(self, draft: Draft, answers: dict) -> bool:
-        """Store ``answers`` as the draft's, and move it to this week's expiry folder. False when the
-        draft is gone (sent, expired)."""
+    def save(self, draft: Draft, update) -> bool:
+        """Replace the draft's answers by ``update(answers)`` (applied to the answers as stored now, so two
+        pages saved at once both count), and move it to this week's expiry folder. False when the draft
+        is gone (sent, expired)."""
         claim = self.claim(draft)
         if claim is None:
             return False
         week = codes.draft_expiry()
         updated = claim.draft
-        updated.answers = answers
+        answers = updated.answers = update(dict(updated.answers))
         self._write(self._ensure(week), draft.key, encrypt(updated.content(), draft.code, draft.key), week)
         claim.done()
         draft.answers = answers

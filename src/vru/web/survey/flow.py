@@ -78,13 +78,16 @@ def check_version(draft: Draft, posted_version: str | None) -> None:
 
 
 def save_page(draft: Draft, cleaned: dict) -> None:
-    answers = dict(draft.answers)
-    for key, value in cleaned.items():
-        if value in ("", None):
-            answers.pop(key, None)
-        else:
-            answers[key] = value
-    if not drafts.store().save(draft, answers):
+    """Save one page's answers into the draft (an empty answer removes the one given before)."""
+    def update(answers: dict) -> dict:
+        for key, value in cleaned.items():
+            if value in ("", None):
+                answers.pop(key, None)
+            else:
+                answers[key] = value
+        return answers
+
+    if not drafts.store().save(draft, update):
         raise Refused("err.no_draft", 404)
 
 
