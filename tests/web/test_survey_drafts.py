@@ -179,6 +179,20 @@ def test_a_page_saved_after_the_send_does_not_bring_the_draft_back(version):
     assert Response.objects.count() == 1
 
 
+def test_two_tabs_saving_pages_keep_both_pages(version):
+    """Each save applies its page to the draft as stored at that moment, not to the copy its request
+    loaded: two tabs open on one draft, each saving a page, lose neither."""
+    c = _started(version)
+    resume = c.cookies["vru_survey"].value
+    tab_a, tab_b = flow.find_draft(resume), flow.find_draft(resume)
+    flow.save_page(tab_a, {"borough": "E09000001"})
+    flow.save_page(tab_b, {"comment": FREE_TEXT})
+    assert drafts.store().load(resume).answers == {"borough": "E09000001", "comment": FREE_TEXT}
+    flow.save_page(tab_a, {"comment": ""})  # an emptied answer is removed
+    assert drafts.store().load(resume).answers == {"borough": "E09000001"}
+    assert drafts.store().count() == 1
+
+
 def _week(days: int) -> int:
     return codes.current_week_number(dt.date.today() + dt.timedelta(days=days))
 
