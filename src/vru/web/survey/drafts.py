@@ -339,7 +339,10 @@ class Claim:
         _fsync_dir(self.claimed.parent)
 
     def release(self) -> None:
-        os.rename(self.claimed, self.path)
+        try:
+            os.rename(self.claimed, self.path)
+        except FileNotFoundError:  # its week ended and survey_purge took the folder meanwhile
+            pass
 
 
 def _fsync_dir(folder: Path) -> None:
