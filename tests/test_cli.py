@@ -205,7 +205,7 @@ def test_drivers_command_states_the_city_hall_measures(warehouse):
 
     r = run("drivers", "--warehouse", warehouse)
     assert r.exit_code == 0, r.output
-    d = json.loads(r.output)
+    d = json.loads(r.stdout)
     assert d["caveat"] and "causation" in d["caveat"]
     assert d["unemployment_statement"]
 
@@ -217,7 +217,7 @@ def test_confidence_by_borough_with_significance(warehouse):
 
     r = run("confidence", "--warehouse", warehouse, "--measure", "trust_mps")
     assert r.exit_code == 0, r.output
-    df = pd.read_csv(io.StringIO(r.output))
+    df = pd.read_csv(io.StringIO(r.stdout))
     assert len(df) == 32
     assert (df["change_1y_label"] == "no significant change").any()
     assert ((df["ci_low"] <= df["value"]) & (df["value"] <= df["ci_high"])).all()
@@ -247,17 +247,21 @@ def test_synthetic_survey_round_trip(warehouse, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("suffix", ["csv", "geojson", "json"])
+@pytest.mark.parametrize("suffix", ["csv", "geojson", "json", "stdout"])
 def test_hotspots_command_writes_each_format(warehouse, tmp_path, suffix):
+    import io
     import json
 
     import pandas as pd
 
     out = tmp_path / f"hs.{suffix}"
-    r = run("hotspots", "--warehouse", warehouse, "--out", out)
+    r = run("hotspots", "--warehouse", warehouse, *(("--out", out) if suffix != "stdout" else ()))
     assert r.exit_code == 0, r.output
-    assert "Persistent Hot Spot" in r.output
-    if suffix == "csv":
+    assert "Persistent Hot Spot" in r.stderr  # the summary; standard output holds only the result
+    if suffix == "stdout":
+        df = pd.read_csv(io.StringIO(r.stdout))
+        assert len(df) == 4829 and "category" in df
+    elif suffix == "csv":
         df = pd.read_csv(out)
         assert len(df) == 4829 and {"code", "ward_name", "borough_name", "category"} <= set(df)
     elif suffix == "geojson":
@@ -284,7 +288,7 @@ def test_evaluate_command_with_staggered_starts_from_csv(warehouse, tmp_path):
     f.write_text("area,start\nLambeth,2021-07\nSouthwark,2021-07\nE09000012,2022-01\n")
     r = run("evaluate", "--warehouse", warehouse, "--treated-csv", f, "--draws", 100)
     assert r.exit_code == 0, r.output
-    d = json.loads(r.output)
+    d = json.loads(r.stdout)
     assert d["parameters"]["treated_codes"] == ["E09000022", "E09000028", "E09000012"]
     assert d["parameters"]["starts"]["E09000012"] == "2022-01"
     assert d["rate"]["statement"] and d["limits"]

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,12 +40,23 @@ def ingest(paths: Iterable[str | Path], warehouse: str | Path | None = None, *,
         return _ingest.ingest(wh, paths, backend=backend, force=force, category_map=category_map)
 
 
-def report(out: str | Path, warehouse: str | Path | None = None) -> Path:
-    """Write the HTML needs assessment to ``out``."""
-    from vru.outputs.report import write_report  # noqa: PLC0415 (matplotlib is slow to import)
+def report(out: str | Path, warehouse: str | Path | None = None, *,
+           progress: Callable[[str], None] | None = None) -> Path:
+    """Write the HTML needs assessment to ``out``. ``progress(step)`` is called after each of
+    :data:`vru.outputs.report.STEPS` steps."""
+    from vru.outputs.report import write_report  # matplotlib is slow to import
 
     with Warehouse.open(warehouse, read_only=True) as wh:
-        return write_report(wh, out)
+        return write_report(wh, out, progress)
+
+
+def report_html(warehouse: str | Path | None = None, *,
+                progress: Callable[[str], None] | None = None) -> str:
+    """The HTML needs assessment as a string (what :func:`report` writes)."""
+    from vru.outputs.report import report_html as build  # matplotlib is slow to import
+
+    with Warehouse.open(warehouse, read_only=True) as wh:
+        return build(wh, progress)
 
 
 def hotspots(warehouse: str | Path | None = None, out: str | Path | None = None,
@@ -140,7 +151,18 @@ def confidence(warehouse: str | Path | None = None, *, measure: str = "good_job_
 def synthetic_survey(out: str | Path, warehouse: str | Path | None = None, *,
                      quarters: Iterable[str] = ("2023-Q1", "2023-Q2", "2023-Q3", "2023-Q4"),
                      per_borough: int = 100, seed: int = 0) -> Path:
-    """Write SYNTHETIC respondent-level PAS-style answers (never real people) to ``out``.
+    """Write SYNTHETIC respondent-level PAS-style answers (never real people) to ``out``
+    (:func:`synthetic_survey_frame`; gzipped if ``out`` ends in ``.gz``)."""
+    from vru.synthetic import pas_microdata as synth  # noqa: PLC0415
+
+    return synth.write_csv(synthetic_survey_frame(warehouse, quarters=quarters, per_borough=per_borough,
+                                                  seed=seed), out)
+
+
+def synthetic_survey_frame(warehouse: str | Path | None = None, *,
+                           quarters: Iterable[str] = ("2023-Q1", "2023-Q2", "2023-Q3", "2023-Q4"),
+                           per_borough: int = 100, seed: int = 0) -> pd.DataFrame:
+    """SYNTHETIC respondent-level PAS-style answers (never real people), one row per respondent.
 
     If the warehouse holds the published PAS borough figures, each borough's synthetic share is
     aimed at its published value for the quarter, so demos look like London.
@@ -154,10 +176,8 @@ def synthetic_survey(out: str | Path, warehouse: str | Path | None = None, *,
                              "WHERE source = 'mopac_pas' AND level = 'borough'")
     except VRUError:
         targets = None  # no warehouse: generic levels
-    df = synth.generate(quarters=list(quarters), per_borough=per_borough,
-                        targets=targets if targets is not None and len(targets) else None,
-                        seed=seed)
-    return synth.write_csv(df, out)
+    return synth.generate(quarters=list(quarters), per_borough=per_borough,
+                          targets=targets if targets is not None and len(targets) else None, seed=seed)
 
 
 def evaluate(warehouse: str | Path | None = None, **params: Any) -> dict:
@@ -189,4 +209,4 @@ def status(warehouse: str | Path | None = None) -> list[dict]:
 
 
 __all__ = ["confidence", "default_path", "drivers", "evaluate", "hotspots", "ingest", "init",
-           "report", "status", "synthetic_survey", "target"]
+           "report", "report_html", "status", "synthetic_survey", "synthetic_survey_frame", "target"]

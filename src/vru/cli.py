@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from vru import __version__, api
-from vru.cli_util import runner
+from vru.cli_util import output_format, progress, refuse_terminal, runner, write_result
 from vru.errors import VRUError
 from vru.outputs import csvsafe
 from vru.warehouse.store import ENV_VAR, default_path
@@ -78,27 +78,38 @@ def ingest(warehouse: Path | None, paths: tuple[Path, ...], backend: str, force:
 
 @main.command()
 @warehouse_option
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("needs-assessment.html"), show_default=True,
-              help="HTML file to write.")
-def report(warehouse: Path | None, out: Path) -> None:
-    """Write the needs assessment (one offline HTML file) from the warehouse."""
-    path = _run(api.report, out, warehouse)
-    click.echo(f"wrote {path}")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="HTML file to write (default: standard output, which must not be a terminal).")
+def report(warehouse: Path | None, out: Path | None) -> None:
+    """Write the needs assessment (one offline HTML page) from the warehouse, with a progress bar on a
+    terminal."""
+    from vru.outputs.report import STEPS  # noqa: PLC0415 (matplotlib is slow to import)
+
+    if out is not None:
+        output_format(out, None, ("html", "htm"), "html")
+    else:
+        refuse_terminal()  # before the work, not after it
+    with progress(STEPS, "building the report") as step:
+        if out is None:
+            write_result(_run(api.report_html, warehouse, progress=step), None, terminal=False)
+        else:
+            path = _run(api.report, out, warehouse, progress=step)
+            click.echo(f"wrote {path}", err=True)
 
 
 def _emit_json(data: dict, out: Path | None) -> None:
-    text = json.dumps(data, indent=2, default=str)
-    if out is None:
-        click.echo(text)
-    else:
-        out.write_text(text + "\n")
-        click.echo(f"wrote {out}")
+    write_result(json.dumps(data, indent=2, default=str) + "\n", out)
+
+
+def _json_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    if value is not None and value.suffix.lower() != ".json":
+        raise click.BadParameter(f"{value}: this command writes JSON: name the file .json")
+    return value
 
 
 json_out_option = click.option(
-    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Write the JSON here instead of standard output.")
+    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None, callback=_json_path,
+    help="Write the JSON (a .json file) here instead of standard output.")
 
 
 @main.command()
@@ -127,9 +138,10 @@ json_out_option = click.option(
               help="Periods of the space-time neighbourhood before each period.")
 @click.option("--scheme", type=click.Choice(["arcgis", "sfhotspot"]), default="arcgis",
               show_default=True, help="ArcGIS Pro's 17 categories or sfhotspot's 10.")
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output file: .csv, .geojson or .json (or use --format).")
-@click.option("--format", "fmt", type=click.Choice(["csv", "geojson", "json"]), default=None)
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Output file: .csv, .geojson or .json (default: CSV on standard output).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "geojson", "json"]), default=None,
+              help="Output format (default: from the extension of --out, else csv).")
 def hotspots(warehouse, level, categories, weighting, chi_file, rates, start, end, rule, k,
              distance, islands, time_lag, scheme, out, fmt) -> None:
     """Find high and sustained violence: emerging hot spot analysis (Gi* per period with
@@ -138,9 +150,12 @@ def hotspots(warehouse, level, categories, weighting, chi_file, rates, start, en
                   weighting=weighting, chi_file=chi_file, rates=rates, start=start, end=end,
                   rule=rule, k=k, distance=distance, islands=islands, time_lag=time_lag,
                   scheme=scheme)
-    gdf = _run(api.hotspots, warehouse, out, fmt, **params)
+    from vru.outputs import section_hotspots as sh  # noqa: PLC0415
+
+    fmt = output_format(out, fmt, sh.FORMATS, "csv")
+    gdf = _run(api.hotspots, warehouse, **params)
     counts = gdf["category"].value_counts()
-    click.echo(f"wrote {out}: {len(gdf):,} areas; " + ", ".join(
+    write_result(sh.render(gdf, fmt), out, summary=f": {len(gdf):,} areas; " + ", ".join(
         f"{c} {n:,}" for c, n in counts.items() if c and c != "No Pattern Detected"))
 
 
@@ -273,8 +288,8 @@ def evaluate(warehouse, treated, treated_csv, start, category, window_start, win
 @click.option("--ledger", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="With --microdata: JSON record of the cells published before (created if missing); "
                    "the table is protected together with them and then added.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default=None,
+              help="Output format (default: from the extension of --out, else csv).")
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write here instead of standard output.")
 def confidence(warehouse, measure, as_of, microdata, by, min_n, ledger, fmt, out) -> None:
@@ -285,6 +300,7 @@ def confidence(warehouse, measure, as_of, microdata, by, min_n, ledger, fmt, out
 
     from vru.analysis.disclosure import ledger_lock  # noqa: PLC0415
 
+    fmt = output_format(out, fmt, ("csv", "json"), "csv")
     groups = [b.strip() for b in by.split(",")]
     if microdata is not None and ledger is None:
         click.echo("warning: no --ledger: this table is protected on its own, not together with the tables "
@@ -297,17 +313,13 @@ def confidence(warehouse, measure, as_of, microdata, by, min_n, ledger, fmt, out
                   by=groups[0] if len(groups) == 1 else groups, min_n=min_n, ledger=ledger)
     text = df.to_json(orient="records", date_format="iso", indent=2) if fmt == "json" \
         else csvsafe.safe_frame(df).to_csv(index=False, quoting=csvsafe.QUOTING)
-    if out is None:
-        click.echo(text)
-    else:
-        out.write_text(text)
-        click.echo(f"wrote {out}")
+    write_result(text, out)
 
 
 @main.command()
 @warehouse_option
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="CSV file to write.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV file to write, gzipped if it ends in .gz (default: standard output).")
 @click.option("--quarters", default="2023-Q1,2023-Q2,2023-Q3,2023-Q4", show_default=True,
               help="Quarters (YYYY-Qn), comma-separated.")
 @click.option("--per-borough", type=int, default=100, show_default=True,
@@ -316,10 +328,16 @@ def confidence(warehouse, measure, as_of, microdata, by, min_n, ledger, fmt, out
 def synthetic_survey(warehouse, out, quarters, per_borough, seed) -> None:
     """Write SYNTHETIC respondent-level survey data (for demos and training; never real people)
     in the format `vru ingest` and `vru confidence --microdata` read."""
-    path = _run(api.synthetic_survey, out, warehouse,
-                quarters=[q.strip() for q in quarters.split(",")], per_borough=per_borough,
-                seed=seed)
-    click.echo(f"wrote {path} (synthetic data)")
+    options = dict(quarters=[q.strip() for q in quarters.split(",")], per_borough=per_borough, seed=seed)
+    if out is not None and out.suffix.lower() == ".gz":
+        path = _run(api.synthetic_survey, out, warehouse, **options)
+        click.echo(f"wrote {path} (synthetic data)", err=True)
+        return
+    from vru.synthetic.pas_microdata import to_csv_text  # noqa: PLC0415
+
+    output_format(out, None, ("csv",), "csv")
+    write_result(to_csv_text(_run(api.synthetic_survey_frame, warehouse, **options)), out,
+                 summary=" (synthetic data)")
 
 
 @main.command()
@@ -356,18 +374,21 @@ def _status_text(sources: list[dict]) -> str:
 
 @main.command()
 @warehouse_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
-def status(warehouse: Path | None, fmt: str) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None,
+              help="Output format (default: from the extension of --out, else text).")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write here instead of standard output.")
+def status(warehouse: Path | None, fmt: str | None, out: Path | None) -> None:
     """What the warehouse holds: for each source, the rows and periods (months, years) held and
     the files behind them, each with the rows it contributed and the user category map it was
     read with."""
+    fmt = output_format(out, fmt, ("json", "txt"), "text").replace("txt", "text")
     sources = _run(api.status, warehouse)
     if fmt == "json":
         path = warehouse or default_path()
-        click.echo(json.dumps({"warehouse": str(path), "sources": sources}, indent=2))
+        write_result(json.dumps({"warehouse": str(path), "sources": sources}, indent=2) + "\n", out)
     else:
-        click.echo(_status_text(sources))
+        write_result(_status_text(sources) + "\n", out)
 
 
 def _register_groups() -> None:

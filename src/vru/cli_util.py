@@ -1,14 +1,24 @@
-"""What a ``vru`` command does with an error the user caused: one line on standard error, exit status 2.
+"""What every ``vru`` command shares: how it reports an error the user caused, where its result goes,
+in which format, and its progress.
 
-One helper for the main command line (``vru.cli``) and its groups (``vru.tagging.cli``), so that every
-command reports a refused input the same way; a group whose layer also raises ``ValueError`` for a bad
-argument (the tagging layer's parameters and times) names it among the errors it catches.
+- **Errors**: one line on standard error, exit status 2 (:func:`runner`).
+- **Result**: standard output unless ``-o FILE`` is given (:func:`write_result`); a file is written
+  whole or not at all (a temporary file renamed into place). Messages about the work ("wrote X: 4,829
+  areas") go to standard error, so that standard output holds only the result and can be piped.
+  A result that is no use on a screen (the HTML report) is not written to a terminal.
+- **Format**: ``--format`` if given, else the extension of ``-o``, else the command's default
+  (:func:`output_format`); an extension that names no format the command writes is refused.
+- **Progress**: a bar on standard error while it is a terminal, nothing when it is piped or redirected
+  (:func:`progress`), for work that takes more than a few seconds.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import click
 
@@ -29,3 +39,69 @@ def runner(*errors: type[BaseException]) -> Callable:
             sys.exit(2)
 
     return run
+
+
+def output_format(out: Path | None, fmt: str | None, allowed: tuple[str, ...], default: str) -> str:
+    """The format to write: ``fmt`` (from ``--format``), else ``out``'s extension, else ``default``."""
+    if fmt:
+        return fmt
+    if out is None:
+        return default
+    ext = out.suffix.lower().lstrip(".")
+    if ext in allowed:
+        return ext
+    names = ", ".join(f".{a}" for a in allowed)
+    raise click.UsageError(f"cannot tell the format of {out} from its extension: name it {names}, "
+                           f"or give --format")
+
+
+def write_result(text: str, out: Path | None, *, summary: str = "", terminal: bool = True) -> None:
+    """Write a command's result to ``out``, or to standard output when ``out`` is None.
+
+    ``summary`` follows "wrote <out>" on standard error. ``terminal=False``: a result meant for a file
+    or a program (a whole HTML page) is refused when standard output is a terminal."""
+    if out is None:
+        if not terminal:
+            refuse_terminal()
+        click.echo(text, nl=not text.endswith("\n"))
+        if summary:
+            click.echo(summary.lstrip(": ").strip(), err=True)
+        return
+    write_file(out, text)
+    click.echo(f"wrote {out}{summary}", err=True)
+
+
+def refuse_terminal() -> None:
+    """Refuse (a usage error) when standard output is a terminal: for a result meant for a file."""
+    if click.get_text_stream("stdout").isatty():
+        raise click.UsageError("the result is not written to a terminal: give -o FILE, or redirect "
+                               "standard output (> FILE)")
+
+
+def write_file(out: Path, text: str) -> None:
+    """``text`` into ``out`` whole or not at all: a temporary file beside it, then renamed."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def shows_progress() -> bool:
+    """Whether progress is shown: standard error is a terminal."""
+    return sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def progress(total: int, label: str) -> Iterator[Callable[[str], None]]:
+    """A callback ``step(name)`` that moves a bar of ``total`` steps on standard error while it is a
+    terminal; a callback that does nothing otherwise."""
+    if not shows_progress():
+        yield lambda _name: None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True,
+                           item_show_func=lambda name: name) as bar:
+        yield lambda name: bar.update(1, name)

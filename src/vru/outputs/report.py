@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import importlib
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -299,18 +300,27 @@ class ReportBuilder:
         )
         return Section("sources", "Data sources, attribution and caveats", body)
 
-    def build(self) -> list[Section]:
+    def build(self, progress: Callable[[str], None] | None = None) -> list[Section]:
+        """Every section, in order. ``progress(name)`` is called after each step (of :data:`STEPS`)."""
+        step = progress or (lambda _name: None)
         league, vap, london = self.league()
         out = [self.summary(vap, london), self.trends(), league, self.maps(vap)]
         street = self.street_level()
         if street:
             out.append(street)
+        step("London")
         for name in ANALYSIS_SECTIONS:
             sec = importlib.import_module(name).build(self.wh)
             if sec is not None:  # a section whose data the warehouse lacks is left out
                 out.append(sec)
+            step(name.rsplit("_", 1)[-1])
         out += [self.reconciliation(), self.sources()]
+        step("sources")
         return out
+
+
+# The steps ReportBuilder.build reports to its progress callback.
+STEPS = 2 + len(ANALYSIS_SECTIONS)
 
 
 def render(sections: list[Section], title: str = "Serious violence needs assessment: London") -> str:
@@ -323,12 +333,17 @@ def render(sections: list[Section], title: str = "Serious violence needs assessm
     )
 
 
-def write_report(wh: Warehouse, out: str | Path) -> Path:
+def report_html(wh: Warehouse, progress: Callable[[str], None] | None = None) -> str:
+    """The needs assessment built from the warehouse, as one HTML page."""
+    return render(ReportBuilder(wh).build(progress))
+
+
+def write_report(wh: Warehouse, out: str | Path, progress: Callable[[str], None] | None = None) -> Path:
     """Build the needs assessment from the warehouse and write it to ``out`` (one HTML file)."""
-    sections = ReportBuilder(wh).build()
+    text = report_html(wh, progress)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(render(sections), encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(out)  # never leave a half-written report behind
     return out

@@ -453,20 +453,21 @@ def results(wh: Warehouse, p: HotspotParams | None = None, **kwargs) -> gpd.GeoD
     return out
 
 
-def write(gdf: gpd.GeoDataFrame, path: str | Path, fmt: str | None = None) -> Path:
-    """Write :func:`results` as ``csv`` (no geometry), ``geojson`` (WGS 84, as RFC 7946 asks)
-    or ``json`` (``{"parameters", "periods", "notes", "weights", "areas": [...]}``, no
-    geometry). ``fmt`` defaults to the file's extension."""
-    path = Path(path)
-    fmt = (fmt or path.suffix.lstrip(".")).lower()
+FORMATS = ("csv", "geojson", "json")
+
+
+def render(gdf: gpd.GeoDataFrame, fmt: str) -> str:
+    """:func:`results` as text: ``csv`` (no geometry), ``geojson`` (WGS 84, as RFC 7946 asks) or
+    ``json`` (``{"parameters", "periods", "notes", "weights", "areas": [...]}``, no geometry)."""
+    fmt = fmt.lower()
     plain = pd.DataFrame(gdf.drop(columns="geometry"))
     if fmt == "csv":
-        csvsafe.safe_frame(plain).to_csv(path, index=False, quoting=csvsafe.QUOTING)
-    elif fmt == "geojson":
+        return csvsafe.safe_frame(plain).to_csv(index=False, quoting=csvsafe.QUOTING)
+    if fmt == "geojson":
         g = gdf.to_crs(4326)
         g.attrs = {}
-        path.write_text(g.to_json(na="null", drop_id=True), encoding="utf-8")
-    elif fmt == "json":
+        return g.to_json(na="null", drop_id=True)
+    if fmt == "json":
         def clean(v):
             if isinstance(v, float) and not math.isfinite(v):
                 return None
@@ -477,9 +478,15 @@ def write(gdf: gpd.GeoDataFrame, path: str | Path, fmt: str | None = None) -> Pa
         doc = {k: gdf.attrs.get(k) for k in ("parameters", "source", "periods", "notes",
                                               "weights", "method")}
         doc["areas"] = recs
-        path.write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
-    else:
-        raise ValueError(f"unknown output format {fmt!r}: csv, geojson or json")
+        return json.dumps(doc, indent=1, default=str)
+    raise ValueError(f"unknown output format {fmt!r}: csv, geojson or json")
+
+
+def write(gdf: gpd.GeoDataFrame, path: str | Path, fmt: str | None = None) -> Path:
+    """:func:`render` into ``path``; ``fmt`` defaults to the file's extension."""
+    path = Path(path)
+    text = render(gdf, fmt or path.suffix.lstrip("."))
+    path.write_text(text, encoding="utf-8", newline="")
     return path
 
 

@@ -191,12 +191,16 @@ def generate(*, quarters: Sequence[str] = ("2023-Q1", "2023-Q2", "2023-Q3", "202
     return df[[*LEADING, *measures]]
 
 
+def to_csv_text(df: pd.DataFrame) -> str:
+    """Synthetic respondents as microdata CSV text (what :func:`write_csv` writes)."""
+    return df.to_csv(index=False, float_format="%.6f", lineterminator="\n")
+
+
 def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
     """Write synthetic respondents as a microdata CSV (gzipped, byte-reproducible, if ``.gz``)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    text = df.to_csv(index=False, float_format="%.6f", lineterminator="\n")
-    data = text.encode("utf-8")
+    data = to_csv_text(df).encode("utf-8")
     if p.suffix == ".gz":
         with open(p, "wb") as f, gzip.GzipFile(fileobj=f, mode="wb", mtime=0, filename="") as g:
             g.write(data)
