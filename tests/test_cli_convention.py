@@ -82,15 +82,7 @@ def test_the_report_goes_to_a_pipe_with_a_progress_bar_on_the_terminal(london_wa
     try:
         p = _vru("report", "-w", london_warehouse, stdout=subprocess.PIPE, stderr=secondary)
         os.close(secondary)
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(primary, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
+        seen = _read_all(primary)
     finally:
         os.close(primary)
     assert p.returncode == 0 and p.stdout.startswith(b"<!DOCTYPE html>")
@@ -99,3 +91,34 @@ def test_the_report_goes_to_a_pipe_with_a_progress_bar_on_the_terminal(london_wa
     p = _vru("report", "-w", london_warehouse, "-o", tmp_path / "r.html", stdout=subprocess.PIPE,
              stderr=subprocess.PIPE)
     assert p.returncode == 0 and p.stdout == b"" and p.stderr == f"wrote {tmp_path / 'r.html'}\n".encode()
+
+
+def _read_all(fd: int) -> bytes:
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            return seen
+        if not chunk:
+            return seen
+        seen += chunk
+
+
+def test_an_ingest_of_many_files_shows_progress_on_a_terminal_and_nothing_when_piped(tmp_path):
+    from vru.warehouse.ingest import bundled_dir
+
+    street = bundled_dir() / "police_uk_street_city_of_london_2023"
+    wh = testing.tiny_warehouse(tmp_path / "a.duckdb", ["unemployment_borough"])
+    primary, secondary = os.openpty()
+    try:
+        p = _vru("ingest", "-w", wh, street, stdout=subprocess.PIPE, stderr=secondary)
+        os.close(secondary)
+        seen = _read_all(primary)
+    finally:
+        os.close(primary)
+    assert p.returncode == 0 and p.stdout.count(b"loaded") == 6
+    assert b"reading" in seen and b"6/6" in seen
+    wh = testing.tiny_warehouse(tmp_path / "b.duckdb", ["unemployment_borough"])
+    p = _vru("ingest", "-w", wh, street, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.returncode == 0 and p.stderr == b"" and p.stdout.count(b"loaded") == 6

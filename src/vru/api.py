@@ -22,28 +22,33 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 
-def init(warehouse: str | Path | None = None, *, replace: bool = False) -> list[FileResult]:
-    """Create the warehouse (default :func:`vru.warehouse.store.default_path`) from bundled data."""
-    wh, results = _ingest.init(warehouse, replace=replace)
+def init(warehouse: str | Path | None = None, *, replace: bool = False,
+         progress: Callable[[str, int], None] | None = None) -> list[FileResult]:
+    """Create the warehouse (default :func:`vru.warehouse.store.default_path`) from bundled data.
+    ``progress(name, total)`` is called after each file read."""
+    wh, results = _ingest.init(warehouse, replace=replace, progress=progress)
     wh.close()
     return results
 
 
 def ingest(paths: Iterable[str | Path], warehouse: str | Path | None = None, *,
            backend: str = "duckdb", force: bool = False,
-           category_map: str | Path | None = None) -> list[FileResult]:
+           category_map: str | Path | None = None,
+           progress: Callable[[str, int], None] | None = None) -> list[FileResult]:
     """Add files (any supported format; directories are searched) to an existing warehouse.
 
     ``category_map``: a user category map CSV (``major,minor,category``) for MPS categories the
-    platform does not know yet (:func:`vru.taxonomy.read_user_map`)."""
+    platform does not know yet (:func:`vru.taxonomy.read_user_map`). ``progress(name, total)`` is
+    called after each file read."""
     with Warehouse.open(warehouse) as wh:
-        return _ingest.ingest(wh, paths, backend=backend, force=force, category_map=category_map)
+        return _ingest.ingest(wh, paths, backend=backend, force=force, category_map=category_map,
+                              progress=progress)
 
 
 def report(out: str | Path, warehouse: str | Path | None = None, *,
-           progress: Callable[[str], None] | None = None) -> Path:
-    """Write the HTML needs assessment to ``out``. ``progress(step)`` is called after each of
-    :data:`vru.outputs.report.STEPS` steps."""
+           progress: Callable[[str, int], None] | None = None) -> Path:
+    """Write the HTML needs assessment to ``out``. ``progress(step, total)`` is called after each of
+    the report's steps."""
     from vru.outputs.report import write_report  # matplotlib is slow to import
 
     with Warehouse.open(warehouse, read_only=True) as wh:
@@ -51,7 +56,7 @@ def report(out: str | Path, warehouse: str | Path | None = None, *,
 
 
 def report_html(warehouse: str | Path | None = None, *,
-                progress: Callable[[str], None] | None = None) -> str:
+                progress: Callable[[str, int], None] | None = None) -> str:
     """The HTML needs assessment as a string (what :func:`report` writes)."""
     from vru.outputs.report import report_html as build  # matplotlib is slow to import
 

@@ -40,7 +40,8 @@ def init(warehouse: Path | None, replace: bool) -> None:
     Idempotent: files already loaded are left as they are.
     """
     t0 = time.perf_counter()
-    results = _run(api.init, warehouse, replace=replace)
+    with progress("reading the bundled files") as step:
+        results = _run(api.init, warehouse, replace=replace, progress=step)
     loaded = [r for r in results if r.status == "loaded"]
     click.echo(
         f"warehouse {warehouse or default_path()}: {len(loaded)} file(s) loaded, "
@@ -67,8 +68,9 @@ def ingest(warehouse: Path | None, paths: tuple[Path, ...], backend: str, force:
     again). An MPS category the platform does not know is refused with the file, row and category;
     map it yourself with --category-map (see docs/methods.md).
     """
-    results = _run(api.ingest, list(paths), warehouse, backend=backend, force=force,
-                   category_map=category_map)
+    with progress("reading") as step:
+        results = _run(api.ingest, list(paths), warehouse, backend=backend, force=force,
+                       category_map=category_map, progress=step)
     for r in results:
         extra = f" ({r.rows:,} rows, {r.source})" if r.status == "loaded" else ""
         click.echo(f"{r.status:9} {r.path}{extra}")
@@ -83,13 +85,11 @@ def ingest(warehouse: Path | None, paths: tuple[Path, ...], backend: str, force:
 def report(warehouse: Path | None, out: Path | None) -> None:
     """Write the needs assessment (one offline HTML page) from the warehouse, with a progress bar on a
     terminal."""
-    from vru.outputs.report import STEPS  # noqa: PLC0415 (matplotlib is slow to import)
-
     if out is not None:
         output_format(out, None, ("html", "htm"), "html")
     else:
         refuse_terminal()  # before the work, not after it
-    with progress(STEPS, "building the report") as step:
+    with progress("building the report") as step:
         if out is None:
             write_result(_run(api.report_html, warehouse, progress=step), None, terminal=False)
         else:

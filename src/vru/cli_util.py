@@ -96,12 +96,24 @@ def shows_progress() -> bool:
 
 
 @contextlib.contextmanager
-def progress(total: int, label: str) -> Iterator[Callable[[str], None]]:
-    """A callback ``step(name)`` that moves a bar of ``total`` steps on standard error while it is a
-    terminal; a callback that does nothing otherwise."""
-    if not shows_progress():
-        yield lambda _name: None
-        return
-    with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True,
-                           item_show_func=lambda name: name) as bar:
-        yield lambda name: bar.update(1, name)
+def progress(label: str) -> Iterator[Callable[[str, int], None]]:
+    """A callback ``step(name, total)`` (the form :mod:`vru.api` takes) that moves a bar of ``total``
+    steps on standard error while it is a terminal, and does nothing otherwise. The bar appears at the
+    first step, so work with nothing to do shows none."""
+    bar = None
+
+    def step(name: str, total: int) -> None:
+        nonlocal bar
+        if not shows_progress():
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True,
+                                    item_show_func=lambda item: item)
+            bar.__enter__()
+        bar.update(1, name)
+
+    try:
+        yield step
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)

@@ -300,9 +300,14 @@ class ReportBuilder:
         )
         return Section("sources", "Data sources, attribution and caveats", body)
 
-    def build(self, progress: Callable[[str], None] | None = None) -> list[Section]:
-        """Every section, in order. ``progress(name)`` is called after each step (of :data:`STEPS`)."""
-        step = progress or (lambda _name: None)
+    def build(self, progress: Callable[[str, int], None] | None = None) -> list[Section]:
+        """Every section, in order. ``progress(name, total)`` is called after each of :data:`STEPS`
+        steps."""
+        done = progress or (lambda _name, _total: None)
+
+        def step(name: str) -> None:
+            done(name, STEPS)
+
         league, vap, london = self.league()
         out = [self.summary(vap, london), self.trends(), league, self.maps(vap)]
         street = self.street_level()
@@ -333,12 +338,13 @@ def render(sections: list[Section], title: str = "Serious violence needs assessm
     )
 
 
-def report_html(wh: Warehouse, progress: Callable[[str], None] | None = None) -> str:
+def report_html(wh: Warehouse, progress: Callable[[str, int], None] | None = None) -> str:
     """The needs assessment built from the warehouse, as one HTML page."""
     return render(ReportBuilder(wh).build(progress))
 
 
-def write_report(wh: Warehouse, out: str | Path, progress: Callable[[str], None] | None = None) -> Path:
+def write_report(wh: Warehouse, out: str | Path,
+                 progress: Callable[[str, int], None] | None = None) -> Path:
     """Build the needs assessment from the warehouse and write it to ``out`` (one HTML file)."""
     text = report_html(wh, progress)
     out = Path(out)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 
@@ -12,6 +12,9 @@ from vru.schema import Batch
 from vru.sources import registry
 from vru.taxonomy import UserCategoryMap, read_user_map
 from vru.warehouse.store import FileResult, LoadRecord, Warehouse, sha256_of
+
+# A progress callback: ``progress(name, total)`` after each of ``total`` steps (files read).
+Progress = Callable[[str, int], None]
 
 # Bundled folders that `vru init` loads (crime_harm_weights is reference data read directly).
 BUNDLED_FOLDERS = (
@@ -64,14 +67,17 @@ def _takes_category_map(mod) -> bool:
 
 
 def load_files(paths: list[Path], *, backend: str = "duckdb",
-               category_map: UserCategoryMap | None = None) -> list[LoadRecord]:
+               category_map: UserCategoryMap | None = None,
+               progress: Progress | None = None) -> list[LoadRecord]:
     """Read and validate every file (nothing is written). Returns one record per file.
 
     Record-level formats (loaders with a ``load_many``, e.g. data.police.uk street files) are
     grouped and aggregated in one engine call; the batch is recorded under the first file and each
     file is credited with its own rows (they add up to the batch's rows). ``category_map`` goes to
-    the loaders that take one, and is recorded with their files.
+    the loaders that take one, and is recorded with their files. ``progress(name, total)`` is called
+    once per file read.
     """
+    step = progress or (lambda _name, _total: None)
     out: list[LoadRecord] = []
     grouped: dict[object, list[Path]] = {}
     for p in paths:
@@ -84,6 +90,8 @@ def load_files(paths: list[Path], *, backend: str = "duckdb",
                                   category_map_sha256=category_map.sha256))
         else:
             out.append(LoadRecord(mod.load(p), sha256_of(p)))
+        if not hasattr(mod, "load_many"):
+            step(p.name, len(paths))
     for mod, files in grouped.items():
         if hasattr(mod, "load_many_counted"):
             batch, counts = mod.load_many_counted(files, backend=backend)
@@ -95,6 +103,7 @@ def load_files(paths: list[Path], *, backend: str = "duckdb",
         for i, p in enumerate(files):
             b = batch if i == 0 else Batch(path=str(p), source=batch.source, tables={}, notes=[])
             out.append(LoadRecord(b, sha256_of(p), rows=counts.get(p, 0)))
+            step(p.name, len(paths))
     return out
 
 
@@ -107,14 +116,15 @@ def _map_key(p: Path, category_map: UserCategoryMap | None) -> str | None:
 
 
 def ingest(wh: Warehouse, paths: Iterable[str | Path], *, backend: str = "duckdb",
-           force: bool = False, category_map: str | Path | None = None) -> list[FileResult]:
+           force: bool = False, category_map: str | Path | None = None,
+           progress: Progress | None = None) -> list[FileResult]:
     """Load files into the warehouse, all or nothing.
 
     A file whose exact bytes were loaded before, with the same user category map (or none both
     times), is reported ``unchanged`` and not re-read (unless ``force``). Any error (unknown format,
     bad row, a bad category map) aborts the whole call before anything is written.
     ``category_map``: a user category map file (:func:`vru.taxonomy.read_user_map`) for MPS
-    categories the platform does not know yet.
+    categories the platform does not know yet. ``progress(name, total)``: once per file read.
     """
     user_map = read_user_map(category_map) if category_map is not None else None
     files = expand(paths)
@@ -129,7 +139,7 @@ def ingest(wh: Warehouse, paths: Iterable[str | Path], *, backend: str = "duckdb
         else:
             todo.append(p)
     if todo:
-        records = load_files(todo, backend=backend, category_map=user_map)
+        records = load_files(todo, backend=backend, category_map=user_map, progress=progress)
         wh.write(records)
         for r in records:
             results.append(FileResult(r.batch.path, r.batch.source, "loaded", r.row_count,
@@ -137,11 +147,12 @@ def ingest(wh: Warehouse, paths: Iterable[str | Path], *, backend: str = "duckdb
     return results
 
 
-def init(path: str | Path | None = None, *, replace: bool = False) -> tuple[Warehouse, list[FileResult]]:
+def init(path: str | Path | None = None, *, replace: bool = False,
+         progress: Progress | None = None) -> tuple[Warehouse, list[FileResult]]:
     """Create the warehouse and load the bundled London data into it (idempotent)."""
     wh = Warehouse.create(path, replace=replace)
     try:
-        results = ingest(wh, bundled_files())
+        results = ingest(wh, bundled_files(), progress=progress)
     except BaseException:
         wh.close()
         raise
