@@ -386,13 +386,13 @@ def test_refused_ingest_keeps_the_files_and_the_next_run_retries(env, server):
     before = loads(env)
     r = run(env, only=("mps_borough_recent",))
     assert r.exit_code == 2
-    assert "kept in" in r.output and "run vru fetch again to ingest them" in r.output
+    assert "kept in" in r.output and "--category-map YOUR_MAP.csv" in r.output
     assert loads(env) == before
     manifest = json.loads((env["archive"] / "manifest.json").read_text())["downloads"]
     assert [f["ingested"] for f in manifest["mps_borough_recent"]["files"]] == [False]
     # the pending file is retried (and refused again) even though nothing new was downloaded
     r = run(env, only=("mps_borough_recent",))
-    assert "unchanged  mps_borough_recent" in r.output and "run vru fetch again" in r.output
+    assert "unchanged  mps_borough_recent" in r.output and "were not ingested" in r.output
 
 
 def test_no_ingest_then_a_later_fetch_ingests_what_is_pending(env, server):

@@ -6,6 +6,7 @@ The downloading, verifying and archiving is :mod:`vru.sources.fetch`; ingesting 
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from vru import api
 from vru.cli_util import runner
 from vru.errors import VRUError
 from vru.sources import fetch as _fetch
-from vru.warehouse.store import ENV_VAR, FileResult, Warehouse, default_path
+from vru.taxonomy import read_user_map
+from vru.warehouse.store import ENV_VAR, FileResult, Warehouse, default_path, sha256_of
 
 SOURCES_ENV = "VRU_FETCH_SOURCES"
 _run = runner(VRUError)
@@ -23,41 +25,69 @@ _run = runner(VRUError)
 
 def fetch_releases(archive: str | Path | None = None, warehouse: str | Path | None = None, *,
                    ingest: bool = True, sources: str | Path | None = None,
-                   **kwargs) -> list[_fetch.Outcome]:
+                   category_map: str | Path | None = None, **kwargs) -> list[_fetch.Outcome]:
     """Download into the archive (see :func:`vru.sources.fetch.fetch`, whose keyword arguments pass
     through). ``sources``: a TOML file of ``key = "url"`` overriding catalogue addresses. With
-    ``ingest``, a missing warehouse is refused before anything is downloaded."""
+    ``ingest``, a missing warehouse or a bad ``category_map`` is refused before anything is
+    downloaded."""
     archive = Path(archive) if archive is not None else default_archive()
     overrides = _fetch.read_overrides(sources) if sources else None
     if ingest:
         Warehouse.open(warehouse, read_only=True).close()
+        if category_map is not None:
+            read_user_map(category_map)  # a bad map is refused before anything is downloaded
     return _fetch.fetch(archive, overrides=overrides, **kwargs)
 
 
-def ingest_pending(archive: str | Path | None = None,
-                   warehouse: str | Path | None = None) -> list[FileResult]:
-    """Ingest, all or nothing, every archived file not yet ingested. If the ingest is refused the
-    files stay in the archive, listed as not ingested, and the next fetch retries them."""
+def _ingested_elsewhere(todo: list[Path], warehouse: str | Path | None) -> list[Path]:
+    """The pending files whose exact bytes the warehouse already holds (a ``vru ingest`` by hand,
+    with or without a category map): they are marked ingested, not read again."""
+    with Warehouse.open(warehouse, read_only=True) as wh:
+        held = set(wh.sql("SELECT sha256 FROM loads")["sha256"])
+    return [p for p in todo if sha256_of(p) in held]
+
+
+def ingest_pending(archive: str | Path | None = None, warehouse: str | Path | None = None, *,
+                   category_map: str | Path | None = None,
+                   retry_command: str = "vru fetch") -> list[FileResult]:
+    """Ingest, all or nothing, every archived file not yet ingested (``category_map`` as for
+    ``vru ingest``). A pending file whose bytes the warehouse already holds (ingested by hand
+    since) is marked ingested and reported ``unchanged``. If the ingest is refused the files stay
+    in the archive, listed as not ingested, and the message shows ``retry_command`` (the command
+    the user ran) with a category map, which ingests them."""
     archive = Path(archive) if archive is not None else default_archive()
     todo = sorted(_fetch.pending(archive))
     if not todo:
         return []
+    done = _ingested_elsewhere(todo, warehouse)
+    if done:
+        _fetch.mark_ingested(archive, done)
+    results = [FileResult(str(p), "", "unchanged", 0, ["already in the warehouse"]) for p in done]
+    todo = [p for p in todo if p not in done]
+    if not todo:
+        return results
     try:
-        results = api.ingest(todo, warehouse)
+        results += api.ingest(todo, warehouse, category_map=category_map)
     except VRUError as e:
-        raise VRUError(f"{e}\nThe fetched files are kept in {archive} but were not ingested; "
-                       "fix the cause (a user category map, say) and run vru fetch again to "
-                       "ingest them.") from None
+        has_map = " --category-map" in retry_command
+        retry = retry_command if has_map else f"{retry_command} --category-map YOUR_MAP.csv"
+        raise VRUError(f"{e}\nThe fetched files are kept in {archive} but were not ingested "
+                       "(nothing needs downloading again). If a category is unknown, map it in "
+                       f"a CSV as above{' (or fix the map)' if has_map else ''} and run: "
+                       f"{retry}") from None
     _fetch.mark_ingested(archive, todo)
     return results
 
 
 def fetch_and_ingest(archive: str | Path | None = None, warehouse: str | Path | None = None, *,
                      ingest: bool = True, sources: str | Path | None = None,
+                     category_map: str | Path | None = None,
                      **kwargs) -> tuple[list[_fetch.Outcome], list[FileResult]]:
     """:func:`fetch_releases`, then (with ``ingest``) :func:`ingest_pending`."""
-    outcomes = fetch_releases(archive, warehouse, ingest=ingest, sources=sources, **kwargs)
-    return outcomes, (ingest_pending(archive, warehouse) if ingest else [])
+    outcomes = fetch_releases(archive, warehouse, ingest=ingest, sources=sources,
+                              category_map=category_map, **kwargs)
+    return outcomes, (ingest_pending(archive, warehouse, category_map=category_map)
+                      if ingest else [])
 
 
 def default_archive() -> Path:
@@ -107,6 +137,9 @@ class _Bar:
 @click.option("--sources", type=click.Path(dir_okay=False, path_type=Path), envvar=SOURCES_ENV,
               show_envvar=True, default=None,
               help='TOML file of key = "url" lines overriding the catalogue\'s addresses.')
+@click.option("--category-map", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A user category map CSV (major,minor,category) for MPS categories the platform "
+                   "does not know yet, passed to the ingest as for vru ingest.")
 @click.option("--no-ingest", is_flag=True, help="Download and archive only.")
 @click.option("--keep-zip", is_flag=True, help="Keep the whole data.police.uk ZIP in the archive.")
 @click.option("--retries", type=click.IntRange(0, 100), default=3, show_default=True,
@@ -114,24 +147,31 @@ class _Bar:
 @click.option("--timeout", type=click.FloatRange(1, 3600), default=60, show_default=True,
               help="Seconds to wait on an unresponsive server.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def fetch(warehouse, archive, forces, month, only, sources, no_ingest, keep_zip, retries, timeout,
-          quiet) -> None:
+def fetch(warehouse, archive, forces, month, only, sources, category_map, no_ingest, keep_zip,
+          retries, timeout, quiet) -> None:
     """Download the latest releases from the publishers and ingest them.
 
     MPS borough and ward files (London Datastore), data.police.uk street files of the chosen
-    forces, and the deprivation and Nomis files: each verified (length, format, SHA-256), kept in
-    the archive, and never downloaded again while unchanged. An interrupted download resumes.
+    forces, and the deprivation and Nomis files: each checked (its length against the server's,
+    its format by the loader that reads it), kept in the archive, and never downloaded again while
+    unchanged (conditional requests, and the SHA-256 of the last copy for servers that ignore
+    them; publishers give no checksum to compare with). An interrupted download resumes.
     """
     progress = _Bar if (not quiet and sys.stderr.isatty()) else None
     outcomes = _run(fetch_releases, archive, warehouse, ingest=not no_ingest, sources=sources,
-                    forces=forces, only=only, month=month, retries=retries, timeout=timeout,
-                    keep_zip=keep_zip, progress=progress)
+                    category_map=category_map, forces=forces, only=only, month=month,
+                    retries=retries, timeout=timeout, keep_zip=keep_zip, progress=progress)
     for o in outcomes:
         detail = o.message.removeprefix(f"{o.key}: ")
         if o.status == "downloaded":
             detail = f"{o.bytes:,} bytes, {len(o.files)} file(s) kept" + (f"; {detail}" if detail else "")
         click.echo(f"{o.status:10} {o.key}" + (f": {detail}" if detail else ""))
-    results = [] if no_ingest else _run(ingest_pending, archive, warehouse)
+    retry = ["vru", "fetch"] + (["--warehouse", str(warehouse)] if warehouse else []) \
+        + (["--archive", str(archive)] if archive else []) \
+        + (["--category-map", str(category_map)] if category_map else [])
+    results = [] if no_ingest else _run(ingest_pending, archive, warehouse,
+                                        category_map=category_map,
+                                        retry_command=shlex.join(retry))
     for r in results:
         extra = f" ({r.rows:,} rows, {r.source})" if r.status == "loaded" else ""
         click.echo(f"{r.status:10} {r.path}{extra}")
