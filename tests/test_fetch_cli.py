@@ -290,7 +290,7 @@ def test_a_page_instead_of_the_csv_is_refused(env, server):
     server.routes[MPS_PATH]["body"] = b"<!DOCTYPE html><html><body>Moved</body></html>\n"
     before = loads(env)
     r = run(env, only=("mps_borough_recent",))
-    assert r.exit_code == 2 and "is not the expected ['MajorText']" in r.output
+    assert r.exit_code == 2 and "not the expected format" in r.output
     assert loads(env) == before and archived(env) == []
 
 

@@ -80,3 +80,30 @@ def test_a_bad_category_map_is_refused_before_downloading(env, server, tmp_path)
     r = run(env, "--category-map", str(bad), only=("mps_borough_recent",))
     assert r.exit_code == 2 and "unknown platform category 'no_such_category'" in r.output
     assert server.log == []
+
+
+def group_layout_body() -> bytes:
+    """The MPS borough file in the layout published since 2026 (``Group, SubGroup, BOCU``), quoted,
+    with a byte-order mark and a comma inside a minor category."""
+    lines = ['"Group","SubGroup","BOCU","202405","202406","202407","202408"',
+             '"PUBLIC ORDER OFFENCES","PUBLIC FEAR, ALARM OR DISTRESS","Hackney","150","140","160","155"',
+             '"BURGLARY","RES BURGLARY OF A HOME","Hackney","60","61","62","63"',
+             '"NFIB FRAUD","NFIB","Hackney","1","0","0","0"']
+    return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode()
+
+
+def test_the_current_borough_layout_is_fetched_and_ingested(env, server):
+    server.routes[MPS_PATH]["body"] = group_layout_body()
+    r = run(env, only=("mps_borough_recent",))
+    assert r.exit_code == 0, r.output
+    assert "downloaded mps_borough_recent" in r.output and "loaded" in r.output
+    assert manifest_flags(env) == [True]
+
+
+def test_a_page_named_like_the_file_is_still_refused(env, server):
+    # the stored name is the publisher's, which the MPS loader claims by name: the check is by content
+    server.routes[MPS_PATH]["body"] = b"<!DOCTYPE html><html><body>Moved</body></html>\n"
+    r = run(env, only=("mps_borough_recent",))
+    assert r.exit_code == 2 and "not the expected format" in r.output
+    assert "unknown data format" in r.output and "vru-fetch-check" not in r.output
+    assert not (env["archive"] / "mps_borough_recent").exists()
