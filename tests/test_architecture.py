@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -79,3 +80,40 @@ def test_test_file_names_are_unique():
     name stop the whole collection."""
     names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
     assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})
+
+
+# --- one home for each domain constant ------------------------------------------------------------------
+
+GSS = re.compile(r"[EWSNK]\d{8}")
+GSS_HOME = SRC / "geography" / "boroughs.py"
+# GSS codes that belong to one source's own quirks or vintage checks, each with its reason.
+GSS_ALLOWED = {
+    ("sources/mps.py", "E05013570"): "the ward the MPS files list under Aviation Security (their quirk)",
+    ("sources/mps.py", "E09000017"): "the borough that ward belongs to (the same quirk)",
+    ("sources/boundaries.py", "E05012000"): "the first ward code created after the 2018 wards (vintage test)",
+    ("sources/claimant_count.py", "E01032000"): "2011 LSOA codes from here on are missing from WPI's file",
+}
+
+
+def gss_literals(source: str) -> list[tuple[int, str]]:
+    """(line, code) of every string constant of ``source`` that is a GSS code and nothing else."""
+    return [(n.lineno, n.value) for n in ast.walk(ast.parse(source))
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and GSS.fullmatch(n.value)]
+
+
+def test_gss_codes_are_written_only_in_the_geography_module():
+    """Borough codes, the City of London and London itself live in vru.geography.boroughs; anything else
+    names them through it (or, for a source's own quirk, is listed above with its reason)."""
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        if "migrations" in path.parts or path == GSS_HOME:
+            continue
+        rel = path.relative_to(SRC).as_posix()
+        found += [f"{rel}:{line}: {code}" for line, code in gss_literals(path.read_text(encoding="utf-8"))
+                  if (rel, code) not in GSS_ALLOWED]
+    assert not found, "GSS codes outside vru/geography/boroughs.py:\n" + "\n".join(found)
+
+
+def test_the_gss_check_finds_a_planted_code():
+    planted = 'CITY = "E09000001"\nmessage = "for example E09000001"\n'
+    assert gss_literals(planted) == [(1, "E09000001")]  # a code alone, not one quoted in a sentence

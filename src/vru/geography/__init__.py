@@ -15,7 +15,9 @@ import importlib
 from vru.geography.boroughs import (
     AIRPORTS_CODE,
     BOROUGHS,
+    CITY_OF_LONDON,
     LONDON_CODE,
+    MPS_BOROUGHS,
     UNKNOWN_CODE,
     borough_code,
     borough_name,
@@ -39,7 +41,9 @@ def __getattr__(name: str):
 __all__ = [
     "AIRPORTS_CODE",
     "BOROUGHS",
+    "CITY_OF_LONDON",
     "LONDON_CODE",
+    "MPS_BOROUGHS",
     "UNKNOWN_CODE",
     "borough_code",
     "borough_name",

@@ -53,6 +53,12 @@ BOROUGHS: dict[str, str] = {
     "E09000033": "Westminster",
 }
 
+# The City of London: a borough of its own police force (the City of London Police), so not in the
+# Metropolitan Police's figures nor in MOPAC's Public Attitude Survey.
+CITY_OF_LONDON = "E09000001"
+# The 32 boroughs the Metropolitan Police cover (every borough but the City).
+MPS_BOROUGHS: tuple[str, ...] = tuple(c for c in BOROUGHS if c != CITY_OF_LONDON)
+
 # Non-geographic MPS reporting units (pseudo-codes; level "borough", no geometry).
 AIRPORTS_CODE = "X-MPS-AVIATION"
 UNKNOWN_CODE = "X-MPS-UNKNOWN"

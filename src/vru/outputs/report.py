@@ -23,7 +23,7 @@ import pandas as pd
 import vru
 from vru import taxonomy
 from vru.analysis import needs
-from vru.geography import BOROUGHS, borough_name
+from vru.geography import BOROUGHS, MPS_BOROUGHS, borough_name
 from vru.outputs import charts
 from vru.outputs.html import Section, figure, fmt_int, fmt_pct, table
 from vru.sources.boundaries import to_geodataframe
@@ -61,7 +61,7 @@ class ReportBuilder:
         self.first, self.last = q.crime_months(wh, DETAILED)
         self.borough_pop = q.population(wh, level="borough", year=POP_YEAR).set_index(
             "area_code")["population"]
-        self.mps_boroughs = [c for c in BOROUGHS if c != "E09000001"]  # Met area: no City
+        self.mps_boroughs = list(MPS_BOROUGHS)  # Met area: no City
 
     # -- sections ---------------------------------------------------------------------------
     def summary(self, league: pd.DataFrame, london: dict[str, tuple[int, int]]) -> Section:

@@ -19,7 +19,7 @@ from vru.analysis import confidence as c
 from vru.analysis import disclosure
 from vru.analysis import survey_weights as sw
 from vru.analysis.disclosure import DEFAULT_MIN_N
-from vru.geography import BOROUGHS, borough_name
+from vru.geography import BOROUGHS, MPS_BOROUGHS, borough_name
 from vru.geography.boroughs import LONDON_CODE
 from vru.outputs import charts_confidence as cc
 from vru.outputs.html import Section, esc, figure, table
@@ -30,7 +30,6 @@ from vru.warehouse.store import Warehouse
 SOURCE = "mopac_pas"
 CRIME_SOURCE = "mps_borough_detailed"
 SERIOUS_VIOLENCE = ("violence_with_injury", "robbery", "knife_offences")
-MPS_BOROUGHS = [b for b in BOROUGHS if b != "E09000001"]
 #: Gaps shown from microdata: (grouping column, group a, group b).
 GAPS = (("ethnicity", "Black", "White"), ("ethnicity", "Mixed", "White"),
         ("ethnicity", "Asian", "White"), ("sex", "Female", "Male"), ("age_band", "16-24", "65+"))

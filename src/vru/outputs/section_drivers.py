@@ -28,7 +28,7 @@ import pandas as pd
 
 from vru import taxonomy
 from vru.analysis import drivers as d
-from vru.geography import BOROUGHS, borough_name
+from vru.geography import MPS_BOROUGHS, borough_name
 from vru.outputs import charts_drivers
 from vru.outputs.html import Section, esc, figure, table
 from vru.warehouse import queries as q
@@ -38,7 +38,6 @@ CRIME_SOURCE = "mps_borough_detailed"  # the only borough series with knife offe
 LSOA_CRIME_SOURCE = "mps_lsoa_annual_millington"
 ONS_SOURCE = "ons_model_unemployment"
 CLAIMANT_SOURCE = "wpi_claimant_count"
-MPS_BOROUGHS = [c for c in BOROUGHS if c != "E09000001"]
 
 #: Default serious violence: violence with injury + robbery + knife offences (possession of an
 #: article with a blade or point and other knife offences), MPS detailed classification.

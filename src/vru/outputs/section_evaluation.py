@@ -29,14 +29,13 @@ import pandas as pd
 from vru import taxonomy
 from vru.analysis import evaluation as ev
 from vru.analysis.did import EvaluationError
-from vru.geography import borough_code, borough_name
+from vru.geography import CITY_OF_LONDON, borough_code, borough_name
 from vru.outputs import charts_evaluation as ce
 from vru.outputs.html import Section, esc, figure, table
 from vru.warehouse import queries as q
 from vru.warehouse.store import Warehouse
 
 SOURCE = "mps_borough_detailed"
-CITY = "E09000001"
 MYENDS = ("Brent", "Croydon", "Hackney", "Haringey", "Lambeth", "Newham", "Southwark",
           "Tower Hamlets")
 
@@ -91,7 +90,7 @@ def panel(wh: Warehouse, p: EvalParams | None = None) -> pd.DataFrame:
                        start=p.window_start, end=p.window_end)
     if s.empty:
         raise EvaluationError(f"no {p.category} counts from {p.source} in the warehouse")
-    s = s[~s["area_code"].str.startswith("X-") & (s["area_code"] != CITY)].copy()
+    s = s[~s["area_code"].str.startswith("X-") & (s["area_code"] != CITY_OF_LONDON)].copy()
     pop = q.population(wh, level="borough", year=p.pop_year).set_index("area_code")["population"]
     if pop.empty:
         raise EvaluationError(f"no mid-{p.pop_year} population estimates in the warehouse")

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vru.geography.boroughs import BOROUGHS
+from vru.geography.boroughs import BOROUGHS, MPS_BOROUGHS  # the PAS does not cover the City
 from vru.sources.pas_microdata import AGE_BANDS, ETHNICITY, LEADING, MEASURES, SEX
 
 #: Typical London shares agreeing (the MPS values of the bundled PAS file for Q4 2023, rounded).
@@ -62,7 +62,6 @@ OTHER_SPLIT = {"neither agree nor disagree": 0.4, "tend to disagree": 0.3, "stro
                "don't know": 0.12}
 MISSING = 0.01
 TRUST_FROM = pd.Timestamp("2016-01-01")
-MPS_BOROUGHS = tuple(c for c in BOROUGHS if c != "E09000001")  # the PAS does not cover the City
 
 assert set(ETHNICITY_EFFECT) == set(ETHNICITY) and set(AGE_EFFECT) == set(AGE_BANDS)
 assert set(SEX_EFFECT) == set(SEX) and set(DEFAULT_LEVELS) == set(MEASURES)

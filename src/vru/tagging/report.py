@@ -49,7 +49,6 @@ LAYERS = ("lsoa2021", "ward2018")
 #: points' table rows per PDF page
 ROWS_PER_PAGE = 40
 LONDON_TZ = "Europe/London"
-CITY_CODE = "E09000001"  # City of London
 # Okabe-Ito palette (distinguishable with colour-blindness), one colour per visit
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 CRIME_COLOUR = "#D55E00"
@@ -211,7 +210,7 @@ class MapGeometry:
 
 def _boundaries(box: tuple[float, float, float, float], layers: Sequence[str], busy):
     """Boundary lines clipped to ``box``, and ward names placed away from the ``busy`` area (the scene)."""
-    from vru.geography.boroughs import borough_name
+    from vru.geography.boroughs import CITY_OF_LONDON, borough_name
     from vru.sources.boundaries import read_bundled
 
     xmin, ymin, xmax, ymax = box
@@ -231,8 +230,8 @@ def _boundaries(box: tuple[float, float, float, float], layers: Sequence[str], b
                 lines.append((layer, np.asarray(part.coords, dtype=float)[:, :2]))
         if sub.iloc[0]["level"] == "ward":
             for name, parent, geom in zip(sub["name"], sub["parent_code"], sub.geometry, strict=True):
-                if parent == CITY_CODE:  # the bundled set merges the City's 25 wards into one unit
-                    name = borough_name(CITY_CODE)
+                if parent == CITY_OF_LONDON:  # the bundled set merges the City's 25 wards into one unit
+                    name = borough_name(CITY_OF_LONDON)
                 inside = shapely.intersection(geom, free)
                 if inside.area >= 0.04 * frame.area:
                     p = inside.representative_point()

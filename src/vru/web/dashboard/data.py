@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from vru import taxonomy
-from vru.geography import BOROUGHS, borough_name
+from vru.geography import MPS_BOROUGHS, borough_name  # the City has no MPS figures
 from vru.web.dashboard.cache import cached
 
 #: Borough crime measures offered on the overview (MPS detailed classification, no overlaps
@@ -27,7 +27,6 @@ LEAGUE_CATEGORIES = ("violence_against_the_person", "violence_with_injury",
                      "violence_without_injury", "robbery", "knife_offences",
                      "possession_of_weapons", "sexual_offences", "homicide")
 DEFAULT_CATEGORY = "violence_against_the_person"
-MPS_BOROUGHS = tuple(c for c in BOROUGHS if c != "E09000001")  # the City has no MPS figures
 
 
 class NotFound(LookupError):

@@ -31,13 +31,13 @@ import re
 import sys
 from zoneinfo import ZoneInfo
 
-from vru.geography.boroughs import BOROUGHS
+from vru.geography.boroughs import BOROUGHS, CITY_OF_LONDON, borough_code
 
 SOURCE = "vru-demo"
 LONDON = ZoneInfo("Europe/London")
 BRIXTON = (51.4613, -0.1156)
-LAMBETH = "E09000022"
-CITY = "E09000001"
+LAMBETH = borough_code("Lambeth")
+CITY = CITY_OF_LONDON
 INSIDE_M = 60.0
 VENUES_PER_BOROUGH = 14
 

@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from vru.geography.boroughs import BOROUGHS
+from vru.geography.boroughs import BOROUGHS, borough_code
 from vru.web.accounts.models import Organisation, User
 
 from .models import (
@@ -57,7 +57,7 @@ COUNCIL_ORGANISATION = (
     "local_authority",
     "A fictional council user organisation for the demo.",
 )
-COUNCIL_BOROUGH = "E09000002"  # Barking and Dagenham, where the 2020-21 figures come from
+COUNCIL_BOROUGH = borough_code("Barking and Dagenham")  # where the 2020-21 figures come from
 #: (role, email, full name, organisation): the journey's demo users; the caseworker is the platform's.
 JOURNEY_USERS = [
     ("referrer", "referrer@demo.vru.test", "Rory Referrer (demo)", REFERRING_ORGANISATION[0]),
