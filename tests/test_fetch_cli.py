@@ -59,7 +59,9 @@ def police_zip(rows: int = 150) -> bytes:
 
 class Server:
     """Routes: path -> dict(body, etag, status, truncate (times to cut the body short),
-    ignore_range). Every request is logged as (path, headers)."""
+    ignore_range, redirect (a Location to answer 302 with), no_length (no Content-Length: the
+    body ends when the connection closes), no_modified (no Last-Modified), headers (extra or
+    replaced headers)). Every request is logged as (path, headers)."""
 
     def __init__(self):
         self.routes: dict[str, dict] = {}
@@ -79,6 +81,12 @@ class Server:
                 if r.get("status", 200) != 200:
                     self.send_error(r["status"])
                     return
+                if r.get("redirect"):
+                    self.send_response(302)
+                    self.send_header("Location", r["redirect"])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body, etag = r["body"], r.get("etag")
                 if etag and self.headers.get("If-None-Match") == etag:
                     self.send_response(304)
@@ -89,10 +97,17 @@ class Server:
                 if rng and not r.get("ignore_range") and self.headers.get("If-Range") in (None, etag):
                     start, code = int(rng.split("=")[1].rstrip("-")), 206
                 self.send_response(code)
+                headers = {"Last-Modified": "Tue, 01 Dec 2026 09:00:00 GMT",
+                           "Content-Length": str(len(body) - start)}
                 if etag:
-                    self.send_header("ETag", etag)
-                self.send_header("Last-Modified", "Tue, 01 Dec 2026 09:00:00 GMT")
-                self.send_header("Content-Length", str(len(body) - start))
+                    headers["ETag"] = etag
+                if r.get("no_modified"):
+                    del headers["Last-Modified"]
+                if r.get("no_length"):
+                    del headers["Content-Length"]
+                    headers["Connection"] = "close"
+                for k, v in {**headers, **r.get("headers", {})}.items():
+                    self.send_header(k, v)
                 if code == 206:
                     self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
                 self.end_headers()

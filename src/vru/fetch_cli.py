@@ -146,9 +146,12 @@ class _Bar:
               help="Times an interrupted download is resumed before giving up for this run.")
 @click.option("--timeout", type=click.FloatRange(1, 3600), default=60, show_default=True,
               help="Seconds to wait on an unresponsive server.")
+@click.option("--max-download", type=click.FloatRange(0.001, 1024), default=_fetch.MAX_DOWNLOAD / _fetch.GIB,
+              show_default=True, metavar="GIB",
+              help="Largest download accepted, in GiB; a larger file is refused and nothing kept.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def fetch(warehouse, archive, forces, month, only, sources, category_map, no_ingest, keep_zip,
-          retries, timeout, quiet) -> None:
+          retries, timeout, max_download, quiet) -> None:
     """Download the latest releases from the publishers and ingest them.
 
     MPS borough and ward files (London Datastore), data.police.uk street files of the chosen
@@ -160,7 +163,8 @@ def fetch(warehouse, archive, forces, month, only, sources, category_map, no_ing
     progress = _Bar if (not quiet and sys.stderr.isatty()) else None
     outcomes = _run(fetch_releases, archive, warehouse, ingest=not no_ingest, sources=sources,
                     category_map=category_map, forces=forces, only=only, month=month,
-                    retries=retries, timeout=timeout, keep_zip=keep_zip, progress=progress)
+                    retries=retries, timeout=timeout, keep_zip=keep_zip, progress=progress,
+                    max_download=int(max_download * _fetch.GIB))
     for o in outcomes:
         detail = o.message.removeprefix(f"{o.key}: ")
         if o.status == "downloaded":

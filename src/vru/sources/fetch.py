@@ -9,8 +9,11 @@ with a small TOML file (``key = "url"``, :func:`read_overrides`). For each downl
 2. The request is conditional (``If-None-Match`` / ``If-Modified-Since`` from the manifest): a
    ``304 Not Modified`` downloads nothing.
 3. The body goes to ``<archive>/.parts/<key>.part``. A download cut off part-way is resumed with an
-   HTTP ``Range`` request (guarded by ``If-Range``), within the same run (``retries``) or the next
-   one; a server that answers a range request with the whole file (200) is read from the start.
+   HTTP ``Range`` request (guarded by ``If-Range``; without an ``ETag`` or ``Last-Modified`` to
+   guard it, the download restarts from zero), within the same run (``retries``) or the next one; a
+   server that answers a range request with the whole file (200) is read from the start. A body
+   whose end cannot be checked (no ``Content-Length``, not chunked), one over the size cap
+   (:data:`MAX_DOWNLOAD`), and a redirect to anything but http(s) are refused.
 4. What arrived is verified before anything is kept: its length against ``Content-Length`` (or
    ``Content-Range``), a ZIP (the police.uk archive, an xlsx workbook) must open and list its
    members, and the file must be recognised by its content by the loader the catalogue names (the
@@ -58,6 +61,16 @@ from vru.sources.catalogue import DOWNLOADS, Download
 MANIFEST = "manifest.json"
 PARTS = ".parts"
 CHUNK = 1 << 16
+GIB = 1 << 30
+# Size caps (over a cap a download is refused and nothing is kept). A download: the data.police.uk
+# monthly archive, the largest file fetched, is about 2 GB; ``vru fetch --max-download`` changes it.
+MAX_DOWNLOAD = 10 * GIB
+# A ZIP member once unpacked (a force's street file for a month is tens of megabytes), and all the
+# members unpacked from one archive together.
+MAX_MEMBER = 2 * GIB
+MAX_UNPACKED = 16 * GIB
+# A London Datastore dataset description (a few kilobytes of JSON).
+MAX_JSON = 16 << 20
 FORCE_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MONTH_RE = re.compile(r"latest|\d{4}-(0[1-9]|1[0-2])")
 _STREET_MEMBER = re.compile(r"(?:.*/)?(\d{4}-\d{2})-([a-z0-9-]+)-street\.csv")
@@ -145,20 +158,40 @@ def plan(*, only: Iterable[str] = (), overrides: dict[str, str] | None = None,
 # ---------------------------------------------------------------------------- HTTP
 
 
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    """Follows http(s) redirects only, and remembers where it was sent."""
+
+    def __init__(self):
+        self.visited: list[str] = []
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
+            raise FetchError(f"{req.full_url} redirects to {newurl!r}: only http(s) redirects are "
+                             "followed; nothing was downloaded")
+        self.visited.append(newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def _request(url: str, headers: dict[str, str], timeout: float):
     """Open ``url``; 304 comes back as the HTTPError (a response); other HTTP errors raise
-    FetchError; an unreachable host raises NoNetworkError."""
+    FetchError; an unreachable host raises NoNetworkError, unless a redirect led there (then it is
+    the source's failure, FetchError, and the other sources go on)."""
     req = urllib.request.Request(url, headers={"User-Agent": f"vru/{__version__}", **headers})
+    redirects = _Redirects()
+    opener = urllib.request.build_opener(redirects)
     try:
-        return urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 (checked http(s) only)
+        return opener.open(req, timeout=timeout)
     except urllib.error.HTTPError as e:
         if e.code in (304, 416):
             return e
         e.close()
         raise FetchError(f"{url} answered HTTP {e.code} {e.reason}") from None
     except urllib.error.URLError as e:
-        host = urllib.parse.urlsplit(url).netloc
         reason = e.reason.strerror if isinstance(e.reason, OSError) and e.reason.strerror else e.reason
+        if redirects.visited:
+            raise FetchError(f"{url} redirects to {redirects.visited[-1]}, which cannot be reached: "
+                             f"{reason}; nothing was downloaded") from None
+        host = urllib.parse.urlsplit(url).netloc
         raise NoNetworkError(f"cannot reach {host}: {reason} (no network connection?); "
                              "nothing was downloaded") from None
     except (TimeoutError, ConnectionError, http.client.HTTPException) as e:
@@ -166,11 +199,25 @@ def _request(url: str, headers: dict[str, str], timeout: float):
         raise _Interrupted(f"{url}: the connection was lost ({e or type(e).__name__})") from None
 
 
+def _length(value: str | None, url: str) -> int | None:
+    """A ``Content-Length``: None if absent; ASCII digits only, else the answer is refused."""
+    if value is None:
+        return None
+    v = value.strip()
+    if not re.fullmatch(r"[0-9]{1,19}", v):
+        raise FetchError(f"{url}: the server sent an invalid Content-Length {value!r}; "
+                         "nothing was stored")
+    return int(v)
+
+
 def resolve(url: str, title: str, timeout: float = 60) -> str:
     """The current address of the resource titled ``title`` in a London Datastore dataset, from
     the dataset API (JSON with a ``resources`` mapping of id -> {title, url, ...})."""
     with _request(url, {"Accept": "application/json"}, timeout) as resp:
-        body = resp.read()
+        body = resp.read(MAX_JSON + 1)
+    if len(body) > MAX_JSON:
+        raise FetchError(f"{url}: the dataset description is larger than {MAX_JSON:,} bytes: "
+                         "refused, not a London Datastore answer")
     try:
         resources = json.loads(body)["resources"]
         items = resources.values() if isinstance(resources, dict) else resources
@@ -183,7 +230,10 @@ def resolve(url: str, title: str, timeout: float = 60) -> str:
         raise FetchError(f"{url}: no resource titled {title!r} (the dataset lists: "
                          f"{'; '.join(titles) or 'nothing'}); give the file's address with --sources")
     best = max(matches, key=lambda r: str(r.get("check_timestamp") or r.get("created") or ""))
-    address = urllib.parse.urljoin(url, str(best.get("url", "")))
+    if not isinstance(best.get("url"), str) or not best["url"].strip():
+        raise FetchError(f"{url}: resource {title!r} has no address; give the file's address "
+                         "with --sources")
+    address = urllib.parse.urljoin(url, best["url"])
     check_url(address, f"{url}: resource {title!r}")
     return address
 
@@ -196,31 +246,46 @@ def _content_range(value: str | None) -> tuple[int, int | None] | None:
 
 
 def download(url: str, part: Path, *, conditional: dict[str, str] | None = None, retries: int = 3,
-             timeout: float = 60, progress: Progress | None = None, label: str = "") -> dict | None:
+             timeout: float = 60, progress: Progress | None = None, label: str = "",
+             max_bytes: int | None = None) -> dict | None:
     """Download ``url`` into ``part``, resuming what is there. None if the server says 304.
 
     Returns {"etag", "last_modified", "size"}. An interrupted transfer is resumed up to ``retries``
-    times; after that the ``.part`` file is kept (for the next run) and FetchError is raised.
+    times; after that the ``.part`` file is kept (for the next run) and FetchError is raised. A
+    partial file is resumed only when the server gave a validator (``ETag`` or ``Last-Modified``)
+    to guard the ``Range`` request with ``If-Range``; without one it is read again from the start.
+    Refused, with nothing kept: a body larger than ``max_bytes`` (default :data:`MAX_DOWNLOAD`), an
+    invalid ``Content-Length``, and a body whose end cannot be checked (no ``Content-Length`` and
+    not chunked: a connection closed early would look like a whole file).
     """
+    cap = MAX_DOWNLOAD if max_bytes is None else max_bytes
     side = part.with_name(part.name + ".json")
     state = {}
     if part.exists() and side.exists():
         with contextlib.suppress(ValueError, OSError):
             state = json.loads(side.read_text())
-    if state.get("url") != url and part.exists():
-        part.unlink()  # a partial download of another address
+    if (state.get("url") != url or not state.get("validator")) and part.exists():
+        part.unlink()  # a partial download of another address, or one that cannot be resumed safely
     part.parent.mkdir(parents=True, exist_ok=True)
+
+    def refuse(message: str) -> FetchError:
+        part.unlink(missing_ok=True)
+        side.unlink(missing_ok=True)
+        return FetchError(f"{url}: {message}; nothing was stored")
+
     err: BaseException | None = None
     total: int | None = None
     for _attempt in range(retries + 1):
         offset = part.stat().st_size if part.exists() else 0
         headers: dict[str, str] = {}
-        if offset:
+        if offset and state.get("validator"):
             headers["Range"] = f"bytes={offset}-"
-            if state.get("validator"):
-                headers["If-Range"] = state["validator"]
-        elif conditional:
-            headers.update(conditional)
+            headers["If-Range"] = state["validator"]
+        else:
+            offset = 0
+            part.unlink(missing_ok=True)
+            if conditional:
+                headers.update(conditional)
         try:
             resp = _request(url, headers, timeout)
         except _Interrupted as e:
@@ -235,6 +300,8 @@ def download(url: str, part: Path, *, conditional: dict[str, str] | None = None,
                 err = FetchError(f"{url}: the server refused to resume; starting again")
                 continue
             etag, modified = resp.headers.get("ETag"), resp.headers.get("Last-Modified")
+            length = _length(resp.headers.get("Content-Length"), url)
+            chunked = "chunked" in (resp.headers.get("Transfer-Encoding") or "").lower()
             if code == 206:
                 cr = _content_range(resp.headers.get("Content-Range"))
                 if cr is None or cr[0] != offset:
@@ -245,17 +312,27 @@ def download(url: str, part: Path, *, conditional: dict[str, str] | None = None,
                 total, mode = cr[1], "ab"
             else:  # 200: the whole file (a server that ignores Range restarts it)
                 offset, mode = 0, "wb"
-                length = resp.headers.get("Content-Length")
-                total = int(length) if length and length.isdigit() else None
-            state = {"url": url, "validator": etag if etag and not etag.startswith("W/") else modified,
-                     "etag": etag, "last_modified": modified}
+                total = length
+                if total is None and not chunked:
+                    raise refuse("the server sent neither a Content-Length nor a chunked body, so "
+                                 "a download cut short could not be told from a whole one: refused")
+            if total is not None and total > cap:
+                raise refuse(f"the file is {total:,} bytes, over the limit of {cap:,} "
+                             "(vru fetch --max-download)")
+            validator = etag if etag and not etag.startswith("W/") else modified
+            state = {"url": url, "validator": validator, "etag": etag, "last_modified": modified}
             side.write_text(json.dumps(state))
             bar = progress(label, total) if progress else None
             if bar is not None and offset:
                 bar.update(offset)
+            got = offset
             try:
                 with open(part, mode) as out:
                     while chunk := resp.read(CHUNK):
+                        got += len(chunk)
+                        if got > cap:
+                            raise refuse(f"the body is over the limit of {cap:,} bytes "
+                                         "(vru fetch --max-download)")
                         out.write(chunk)
                         if bar is not None:
                             bar.update(len(chunk))
@@ -275,8 +352,10 @@ def download(url: str, part: Path, *, conditional: dict[str, str] | None = None,
         return {"etag": state.get("etag"), "last_modified": state.get("last_modified"), "size": size}
     have = part.stat().st_size if part.exists() else 0
     of = f" of {total:,}" if total else ""
+    again = ("run vru fetch again to resume it" if state.get("validator") and have
+             else "run vru fetch again to download it")
     raise FetchError(f"{url}: download interrupted after {have:,}{of} bytes "
-                     f"({type(err).__name__}: {err}); run vru fetch again to resume it")
+                     f"({type(err).__name__}: {err}); {again}")
 
 
 # ---------------------------------------------------------------------------- manifest
@@ -337,6 +416,42 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+# What zipfile raises on a damaged or hostile archive: an encrypted member (RuntimeError), an unknown
+# compression method (NotImplementedError), a bad CRC or header (BadZipFile), a truncated stream.
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, RuntimeError,
+               NotImplementedError, ValueError, KeyError)
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+def safe_name(url: str) -> str:
+    """The file name to store a download under: the address's last path segment, percent-decoded.
+    Refused (FetchError) if it could leave its folder or is unprintable: empty, ``.``/``..``, a
+    path separator, a control character."""
+    raw = urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1]
+    name = urllib.parse.unquote(raw)
+    if (name in ("", ".", "..") or "/" in name or "\\" in name or ".." in name
+            or any(ord(c) < 32 or ord(c) == 127 for c in name)):
+        raise FetchError(f"{url}: the address does not end in a plain file name ({name!r}); "
+                         "give an address whose last part is the file's name")
+    return name
+
+
+def _copy_capped(src, out, cap: int, what: str) -> int:
+    """Copy a ZIP member, refusing it (FetchError) as soon as it passes ``cap`` bytes (a ZIP's
+    declared sizes can lie)."""
+    n = 0
+    while chunk := src.read(CHUNK):
+        n += len(chunk)
+        if n > cap:
+            raise FetchError(f"{what} unpacks to more than {cap:,} bytes: refused (a ZIP bomb?); "
+                             "nothing was stored")
+        out.write(chunk)
+    return n
+
+
 def _neutral_name(path: Path) -> str:
     """A file name that no loader claims by name, with ``path``'s extension (``.csv``,
     ``.csv.gz``, ``.xlsx``): detection under it looks at the content only."""
@@ -359,8 +474,9 @@ def verify_file(path: Path, d: Download) -> None:
             with zipfile.ZipFile(path) as z:
                 if not z.namelist():
                     raise FetchError(f"{d.key}: the ZIP file holds no members")
-        except (zipfile.BadZipFile, OSError) as e:
-            raise FetchError(f"{d.key}: not a valid ZIP file ({e}); nothing was stored") from None
+        except _ZIP_ERRORS as e:
+            raise FetchError(f"{d.key}: not a valid ZIP file ({_one_line(e)}); nothing was stored") \
+                from None
     if d.kind == "police_uk_archive":
         return  # its members are checked one by one when unpacked
     neutral = path.with_name(_neutral_name(path))
@@ -396,6 +512,7 @@ def _unpack_police(zpath: Path, d: Download, forces: list[str], archive: Path, s
     Returns (staged files, notes); files identical to those already archived are left out."""
     staged: list[Path] = []
     notes: list[str] = []
+    unpacked = 0
     with zipfile.ZipFile(zpath) as z:
         members = [(m, _STREET_MEMBER.fullmatch(m.filename)) for m in z.infolist()]
         street = [(m, g) for m, g in members if g]
@@ -412,12 +529,18 @@ def _unpack_police(zpath: Path, d: Download, forces: list[str], archive: Path, s
                 target = staging / force / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 raw = target.with_suffix(".csv.raw")
+                what = f"{d.key}: {m.filename}"
+                if m.file_size > MAX_MEMBER:
+                    raise FetchError(f"{what} is {m.file_size:,} bytes unpacked, over the limit of "
+                                     f"{MAX_MEMBER:,}: refused; nothing was stored")
                 try:
                     with z.open(m) as src, open(raw, "wb") as out:
-                        shutil.copyfileobj(src, out, CHUNK)
-                except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as e:
-                    raise FetchError(f"{d.key}: {m.filename} is damaged in the ZIP ({e}); nothing "
-                                     "was stored") from None
+                        unpacked += _copy_capped(src, out, min(MAX_MEMBER, MAX_UNPACKED - unpacked),
+                                                 what if MAX_UNPACKED - unpacked >= MAX_MEMBER
+                                                 else f"{d.key}: the archive's street files")
+                except _ZIP_ERRORS as e:
+                    raise FetchError(f"{what} cannot be unpacked ({_one_line(e)}): damaged in the ZIP "
+                                     "or in a form it cannot read; nothing was stored") from None
                 raw.rename(target)
                 verify_file(target, Download(d.key, d.source, d.url, kind="csv", loader=d.loader))
                 gz = target.with_name(name + ".gz")
@@ -438,12 +561,13 @@ def _unpack_police(zpath: Path, d: Download, forces: list[str], archive: Path, s
 
 def fetch(archive: str | Path, *, forces: Iterable[str] = (), only: Iterable[str] = (),
           overrides: dict[str, str] | None = None, month: str = "latest", retries: int = 3,
-          timeout: float = 60, keep_zip: bool = False,
-          progress: Progress | None = None) -> list[Outcome]:
+          timeout: float = 60, keep_zip: bool = False, progress: Progress | None = None,
+          max_download: int | None = None) -> list[Outcome]:
     """Fetch every catalogue download (or ``only`` those) into ``archive``; see the module text.
 
     A download that fails is reported in its Outcome and the others go on; an unreachable host
-    (no network) raises NoNetworkError at once.
+    (no network) raises NoNetworkError at once. ``max_download``: the largest body accepted, in
+    bytes (default :data:`MAX_DOWNLOAD`).
     """
     archive = Path(archive)
     forces = list(dict.fromkeys(forces))
@@ -463,7 +587,7 @@ def fetch(archive: str | Path, *, forces: Iterable[str] = (), only: Iterable[str
             continue
         try:
             outcomes.append(_fetch_one(archive, manifest, d, url, forces, month, retries, timeout,
-                                       keep_zip, progress))
+                                       keep_zip, progress, max_download))
         except NoNetworkError as e:
             if any(o.status == "downloaded" for o in outcomes):
                 raise NoNetworkError(str(e).replace(
@@ -476,11 +600,13 @@ def fetch(archive: str | Path, *, forces: Iterable[str] = (), only: Iterable[str
 
 
 def _fetch_one(archive: Path, manifest: dict, d: Download, url: str, forces: list[str], month: str,
-               retries: int, timeout: float, keep_zip: bool, progress) -> Outcome:
+               retries: int, timeout: float, keep_zip: bool, progress,
+               max_download: int | None = None) -> Outcome:
     check_url(url, d.key)
     mkey = d.key if d.kind != "police_uk_archive" else f"{d.key}/{month}"
     if is_datastore(url):
         url = resolve(url, d.resource, timeout)
+    name = safe_name(d.resource or url)  # checked before anything is downloaded
     entry = manifest["downloads"].get(mkey, {})
     have = all((archive / f["path"]).exists() for f in entry.get("files", []))
     same_forces = set(forces) <= set(entry.get("forces", forces))
@@ -493,8 +619,12 @@ def _fetch_one(archive: Path, manifest: dict, d: Download, url: str, forces: lis
     parts = archive / PARTS
     safe = mkey.replace("/", "-")
     part = parts / f"{safe}.part"
-    meta = download(url, part, conditional=conditional, retries=retries, timeout=timeout,
-                    progress=progress, label=d.key)
+    try:
+        meta = download(url, part, conditional=conditional, retries=retries, timeout=timeout,
+                        progress=progress, label=d.key, max_bytes=max_download)
+    except FetchError:
+        _cleanup(parts)  # a part kept for resuming keeps the folder
+        raise
     if meta is None:
         _cleanup(parts)
         return Outcome(d.key, "unchanged", url, message="not modified since the last fetch")
@@ -509,8 +639,7 @@ def _fetch_one(archive: Path, manifest: dict, d: Download, url: str, forces: lis
             return Outcome(d.key, "unchanged", url, message="same SHA-256 as the last fetch")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
-        name = d.resource or urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
-        staged_file = staging / (name or f"{d.key}.{d.kind}")
+        staged_file = staging / name
         os.replace(part, staged_file)
         verify_file(staged_file, d)
         files: list[tuple[Path, Path]] = []  # (staged, final)
