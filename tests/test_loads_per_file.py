@@ -85,3 +85,21 @@ def test_spark_credits_the_same_rows_to_each_file(spark):
     _, on_spark = police_uk.load_many_counted(FILES, backend="spark", spark_session=spark)
     assert on_spark == duck
     assert sum(duck.values()) == 555
+
+
+def test_two_files_with_the_same_bytes_in_one_call_are_credited_once(wh, tmp_path):
+    """``loads`` is keyed by SHA-256: a second copy of a file in the same ingest is reported as a
+    duplicate of the first, not loaded twice, and the per-file counts still sum to the rows stored."""
+    copy = tmp_path / "copy" / FILES[0].name
+    copy.parent.mkdir()
+    copy.write_bytes(FILES[0].read_bytes())
+    results = ingest(wh, [FILES[0], copy, FILES[1]])
+    status = {(Path(r.path).parent.name, Path(r.path).name): r.status for r in results}
+    assert status[("copy", FILES[0].name)] == "duplicate"
+    assert status[(CITY.name, FILES[0].name)] == "loaded"
+    dup = next(r for r in results if r.status == "duplicate")
+    assert str(FILES[0]) in dup.notes[0] and dup.rows == 0
+    got = loads(wh)
+    assert len(got) == 2 and all(n > 0 for n in got.values())
+    assert sum(got.values()) == stored(wh)
+    assert sum(r.rows for r in results) == stored(wh)

@@ -121,8 +121,11 @@ def ingest(wh: Warehouse, paths: Iterable[str | Path], *, backend: str = "duckdb
     """Load files into the warehouse, all or nothing.
 
     A file whose exact bytes were loaded before, with the same user category map (or none both
-    times), is reported ``unchanged`` and not re-read (unless ``force``). Any error (unknown format,
-    bad row, a bad category map) aborts the whole call before anything is written.
+    times), is reported ``unchanged`` and not re-read (unless ``force``). A file with the same bytes
+    as an earlier file of the same call is reported ``duplicate`` and not read (``loads`` keys
+    files by SHA-256, so it is credited once and per-file row counts still sum to the rows stored).
+    Any error (unknown format, bad row, a bad category map) aborts the whole call before anything
+    is written.
     ``category_map``: a user category map file (:func:`vru.taxonomy.read_user_map`) for MPS
     categories the platform does not know yet. ``progress(name, total)``: once per file read.
     """
@@ -132,8 +135,16 @@ def ingest(wh: Warehouse, paths: Iterable[str | Path], *, backend: str = "duckdb
         raise SourceError("(no files)", "nothing to ingest: no files found at the given paths")
     results: list[FileResult] = []
     todo: list[Path] = []
+    first: dict[str, Path] = {}  # SHA-256 -> the first file of this call with those bytes
     for p in files:
         sha = sha256_of(p) if p.exists() else None
+        if sha and sha in first:
+            # the same bytes twice in one call: loaded (and credited in ``loads``) once
+            results.append(FileResult(str(p), "", "duplicate", 0,
+                                      [f"same bytes as {first[sha]}: not loaded twice"]))
+            continue
+        if sha:
+            first[sha] = p
         if sha and not force and wh.loaded(sha, _map_key(p, user_map)):
             results.append(FileResult(str(p), "", "unchanged", 0, []))
         else:

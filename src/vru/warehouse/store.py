@@ -93,7 +93,7 @@ LOADS_COLUMNS = (
 class FileResult:
     path: str
     source: str
-    status: str  # "loaded" | "unchanged"
+    status: str  # "loaded" | "unchanged" | "duplicate" (same bytes as an earlier file of the call)
     rows: int
     notes: list[str]
 
