@@ -91,3 +91,27 @@ def test_cli_refuses_a_bad_map_and_stores_nothing(tmp_path):
     with Warehouse.open(w, read_only=True) as wh:
         assert wh.counts()["crime"] == 0
         assert wh.table("loads").empty
+
+
+def test_a_huge_field_is_refused_naming_the_file_and_line(tmp_path):
+    p = write(tmp_path, "major,minor,category\nBURGLARY,X,burglary\nBURGLARY," + "A" * 200_000
+              + ",residential_burglary\n")
+    with pytest.raises(SourceError, match="not a readable CSV") as e:
+        taxonomy.read_user_map(p)
+    assert e.value.path == str(p) and e.value.row == 3
+
+
+def test_line_numbers_count_the_lines_of_a_multi_line_field(tmp_path):
+    p = write(tmp_path, 'major,minor,category\nBURGLARY,"A\nB",residential_burglary\n'
+                        "BURGLARY,C,bogus\n")
+    with pytest.raises(SourceError, match="unknown platform category 'bogus'") as e:
+        taxonomy.read_user_map(p)
+    assert e.value.row == 4
+    p = write(tmp_path, 'major,minor,category\nBURGLARY,"A\nB",residential_burglary\n'
+                        "THEFT,D,other_theft\n")
+    assert taxonomy.read_user_map(p).lines == {("BURGLARY", "A\nB"): 2, ("THEFT", "D"): 4}
+
+
+def test_a_unicode_line_separator_inside_a_field_is_part_of_the_field(tmp_path):
+    p = write(tmp_path, "major,minor,category\nBURGLARY,A\u2028B,residential_burglary\n")
+    assert taxonomy.read_user_map(p).pairs == {("BURGLARY", "A\u2028B"): "residential_burglary"}

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -167,7 +168,19 @@ def read_user_map(path: str | Path) -> UserCategoryMap:
     except UnicodeDecodeError as e:
         line = raw[:e.start].count(b"\n") + 1
         raise SourceError(p, f"not UTF-8 text ({e.reason})", row=line) from None
-    rows = list(csv.reader(text.splitlines()))
+    # csv on the text itself (newline=""): a quoted field may span lines (the line numbers below
+    # are where each record starts) and only CR/LF end a line (not U+2028 and the like)
+    rows: list[list[str]] = []
+    starts: list[int] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    line = 1
+    try:
+        for rec in reader:
+            rows.append(rec)
+            starts.append(line)
+            line = reader.line_num + 1
+    except csv.Error as e:
+        raise SourceError(p, f"not a readable CSV: {e}", row=line) from None
     if not rows or not any(c.strip() for c in rows[0]):
         raise SourceError(p, "empty category map: the first line must be the header "
                           f"{','.join(USER_MAP_COLUMNS)}", row=1)
@@ -186,7 +199,7 @@ def read_user_map(path: str | Path) -> UserCategoryMap:
     builtin = {s: _lookup(s) for s in USER_MAP_SCHEMES}
     pairs: dict[tuple[str, str], str] = {}
     lines: dict[tuple[str, str], int] = {}
-    for i, rec in enumerate(rows[1:], start=2):
+    for i, rec in zip(starts[1:], rows[1:], strict=True):
         if not rec or not any(v.strip() for v in rec):
             continue  # blank line
         if len(rec) != len(header):
