@@ -120,8 +120,12 @@ def status(wh: Warehouse) -> list[dict]:
     table, and the periods (months, years or quarter ends) held.
 
     A source's rows held are the rows of every table whose ``source`` is the loader's source or
-    starts with it and "/" (data.police.uk street files give one source per force). Rows held can be
-    fewer than rows loaded when a later release restated months an earlier file had given.
+    starts with it and "/" (data.police.uk street files give one source per force). Rows loaded
+    count every row a file gave, in every table; rows held count the tables that carry a source.
+    So rows held can be fewer than rows loaded when a later release restated months an earlier file
+    had given, and also because a file's ``areas`` rows are counted as loaded but never held under
+    its source: an MPS ward file gives its wards as ``areas`` rows (they carry no source), so its
+    rows loaded exceed its rows held by the number of wards it names.
     Boundaries (``areas``) carry no source: their files are listed, with no rows held.
     """
     loads = wh.sql(
