@@ -12,6 +12,7 @@ from vru import __version__, api
 from vru.cli_util import output_format, progress, refuse_terminal, runner, write_result
 from vru.errors import VRUError
 from vru.outputs import csvsafe
+from vru.taxonomy import SERIOUS_VIOLENCE_MAJOR
 from vru.warehouse.store import ENV_VAR, default_path
 
 warehouse_option = click.option(
@@ -117,7 +118,7 @@ json_out_option = click.option(
 @click.option("--level", type=click.Choice(["lsoa", "ward", "borough"]), default="lsoa",
               show_default=True,
               help="Areas: lsoa (annual LSOA data), borough or ward (monthly MPS data).")
-@click.option("--categories", default="violence_against_the_person,robbery,possession_of_weapons",
+@click.option("--categories", default=",".join(SERIOUS_VIOLENCE_MAJOR),
               show_default=True, help="Comma-separated harmonised categories (docs/taxonomy.md).")
 @click.option("--weighting", type=click.Choice(["count", "css", "chi"]), default="count",
               show_default=True, help="Count offences, or weight them by harm: ONS Crime Severity "

@@ -44,6 +44,24 @@ ROBBERY = "robbery"
 SEXUAL_OFFENCES = "sexual_offences"
 POSSESSION_OF_WEAPONS = "possession_of_weapons"
 KNIFE_OFFENCES = "knife_offences"
+VIOLENCE_WITHOUT_INJURY = "violence_without_injury"
+HOMICIDE = "homicide"
+
+# The groups of categories the analysis uses: the one home of each.
+#: Serious violence as City Hall counts it (borough, monthly, detailed MPS classification).
+SERIOUS_VIOLENCE: tuple[str, ...] = (VIOLENCE_WITH_INJURY, ROBBERY, KNIFE_OFFENCES)
+#: Serious violence from major categories only (the LSOA annual file, data.police.uk): the hot spot,
+#: targeting and LSOA drivers analyses.
+SERIOUS_VIOLENCE_MAJOR: tuple[str, ...] = (VIOLENCE_AGAINST_THE_PERSON, ROBBERY, POSSESSION_OF_WEAPONS)
+#: The borough league table's measures (report and dashboard).
+LEAGUE_MEASURES: tuple[str, ...] = (VIOLENCE_AGAINST_THE_PERSON, VIOLENCE_WITH_INJURY, ROBBERY,
+                                    KNIFE_OFFENCES)
+#: The London trend charts: title -> categories drawn together.
+TREND_GROUPS: dict[str, tuple[str, ...]] = {
+    "Violence against the person": (VIOLENCE_WITH_INJURY, VIOLENCE_WITHOUT_INJURY),
+    "Other serious violence": (ROBBERY, SEXUAL_OFFENCES, POSSESSION_OF_WEAPONS, KNIFE_OFFENCES),
+    "Homicide": (HOMICIDE,),
+}
 
 
 def _read(name: str) -> pd.DataFrame:

@@ -28,6 +28,7 @@ from vru.outputs import charts
 from vru.outputs.html import Section, figure, fmt_int, fmt_pct, table
 from vru.sources.boundaries import to_geodataframe
 from vru.sources.catalogue import CATALOGUE
+from vru.taxonomy import LEAGUE_MEASURES, TREND_GROUPS
 from vru.warehouse import queries as q
 from vru.warehouse.store import Warehouse
 
@@ -37,12 +38,6 @@ WARD = "mps_ward_detailed"
 LSOA_ANNUAL = "mps_lsoa_annual_millington"
 POP_YEAR = 2020
 
-TREND_GROUPS = {
-    "Violence against the person": ["violence_with_injury", "violence_without_injury"],
-    "Other serious violence": ["robbery", "sexual_offences", "possession_of_weapons",
-                               "knife_offences"],
-    "Homicide": ["homicide"],
-}
 # Sections contributed by the analysis modules, in report order; each exposes build(wh).
 ANALYSIS_SECTIONS = (
     "vru.outputs.section_hotspots",
@@ -51,8 +46,6 @@ ANALYSIS_SECTIONS = (
     "vru.outputs.section_evaluation",
     "vru.outputs.section_confidence",
 )
-LEAGUE_MEASURES = ["violence_against_the_person", "violence_with_injury", "robbery",
-                   "knife_offences"]
 
 
 class ReportBuilder:

@@ -24,12 +24,12 @@ from vru.geography.boroughs import LONDON_CODE
 from vru.outputs import charts_confidence as cc
 from vru.outputs.html import Section, esc, figure, table
 from vru.sources import pas_microdata
+from vru.taxonomy import SERIOUS_VIOLENCE
 from vru.warehouse import queries as q
 from vru.warehouse.store import Warehouse
 
 SOURCE = "mopac_pas"
 CRIME_SOURCE = "mps_borough_detailed"
-SERIOUS_VIOLENCE = ("violence_with_injury", "robbery", "knife_offences")
 #: Gaps shown from microdata: (grouping column, group a, group b).
 GAPS = (("ethnicity", "Black", "White"), ("ethnicity", "Mixed", "White"),
         ("ethnicity", "Asian", "White"), ("sex", "Female", "Male"), ("age_band", "16-24", "65+"))

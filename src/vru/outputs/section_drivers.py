@@ -31,6 +31,7 @@ from vru.analysis import drivers as d
 from vru.geography import MPS_BOROUGHS, borough_name
 from vru.outputs import charts_drivers
 from vru.outputs.html import Section, esc, figure, table
+from vru.taxonomy import SERIOUS_VIOLENCE, SERIOUS_VIOLENCE_MAJOR
 from vru.warehouse import queries as q
 from vru.warehouse.store import Warehouse
 
@@ -41,9 +42,8 @@ CLAIMANT_SOURCE = "wpi_claimant_count"
 
 #: Default serious violence: violence with injury + robbery + knife offences (possession of an
 #: article with a blade or point and other knife offences), MPS detailed classification.
-SERIOUS_VIOLENCE = ("violence_with_injury", "robbery", "knife_offences")
 #: LSOA serious violence: the LSOA annual aggregation has major categories only.
-LSOA_VIOLENCE = ("violence_against_the_person", "robbery", "possession_of_weapons")
+LSOA_VIOLENCE = SERIOUS_VIOLENCE_MAJOR
 #: IMD 2019 domains used as predictors (the crime domain is left out: it is built from recorded
 #: crime, which would put the outcome on both sides of the equation).
 IMD_DOMAINS = ("income_score", "employment_score", "education_score", "health_score",

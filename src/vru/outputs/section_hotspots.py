@@ -70,10 +70,11 @@ from vru.geography.weights import build_weights, report
 from vru.outputs import charts_hotspots, csvsafe
 from vru.outputs.html import Section, esc, figure, table
 from vru.sources.boundaries import to_geodataframe
+from vru.taxonomy import SERIOUS_VIOLENCE_MAJOR
 from vru.warehouse import queries as q
 from vru.warehouse.store import Warehouse
 
-VIOLENCE = ("violence_against_the_person", "robbery", "possession_of_weapons")
+VIOLENCE = SERIOUS_VIOLENCE_MAJOR
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from vru.geography import borough_name, contiguity
 from vru.outputs import charts, charts_drivers
 from vru.outputs.html import Section, esc, figure, fmt_int, table
 from vru.sources.boundaries import to_geodataframe
+from vru.taxonomy import SERIOUS_VIOLENCE_MAJOR
 from vru.warehouse import queries as q
 from vru.warehouse.store import Warehouse
 
@@ -41,7 +42,7 @@ LEVELS = ("lsoa", "ward", "cluster")
 DEFAULT_MIN_POPULATION = {"lsoa": 1_000, "ward": 5_000, "cluster": 5_000}
 #: LSOA violence: the aggregation has major categories only, so the harm proxy is violence
 #: against the person + robbery + possession of weapons per 1,000 residents.
-VIOLENCE = ("violence_against_the_person", "robbery", "possession_of_weapons")
+VIOLENCE = SERIOUS_VIOLENCE_MAJOR
 
 
 @dataclass

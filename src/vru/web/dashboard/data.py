@@ -19,6 +19,7 @@ import pandas as pd
 
 from vru import taxonomy
 from vru.geography import MPS_BOROUGHS, borough_name  # the City has no MPS figures
+from vru.taxonomy import LEAGUE_MEASURES
 from vru.web.dashboard.cache import cached
 
 #: Borough crime measures offered on the overview (MPS detailed classification, no overlaps
@@ -121,7 +122,8 @@ def borough_trends(code: str) -> dict:
         from vru.analysis import needs
         from vru.outputs import charts
         from vru.outputs.html import figure
-        from vru.outputs.report import DETAILED, TREND_GROUPS
+        from vru.outputs.report import DETAILED
+        from vru.taxonomy import TREND_GROUPS
         from vru.warehouse import queries as q
 
         name = borough_name(code)
@@ -321,8 +323,7 @@ def evaluation_section(p) -> dict:
 # --- pages that combine results ------------------------------------------------------------------
 
 #: The measures on each borough page (the report's league table measures).
-BOROUGH_MEASURES = ("violence_against_the_person", "violence_with_injury", "robbery",
-                    "knife_offences")
+BOROUGH_MEASURES = LEAGUE_MEASURES
 
 
 def borough_detail(code: str) -> dict:
