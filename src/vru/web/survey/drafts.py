@@ -257,7 +257,11 @@ class DraftStore:
         if claimed is None:
             return
         week = int(path.parent.name)
-        self._write(path.parent, key, encrypt(content, code, key), week)
+        try:
+            self._write(path.parent, key, encrypt(content, code, key), week)
+        except OSError:  # disk full or the like: keep the legacy file, encrypt it next time
+            Claim(self, path, claimed, None).release()
+            return
         claimed.unlink(missing_ok=True)
 
     def _claim_path(self, path: Path) -> Path | None:
@@ -298,8 +302,13 @@ class DraftStore:
             return False
         week = codes.draft_expiry()
         updated = claim.draft
-        answers = updated.answers = update(dict(updated.answers))
-        self._write(self._ensure(week), draft.key, encrypt(updated.content(), draft.code, draft.key), week)
+        try:
+            answers = updated.answers = update(dict(updated.answers))
+            data = encrypt(updated.content(), draft.code, draft.key)
+            self._write(self._ensure(week), draft.key, data, week)
+        except BaseException:  # a write that fails (disk full) puts the draft back as it was
+            claim.release()
+            raise
         claim.done()
         draft.answers = answers
         return True
@@ -318,10 +327,11 @@ class DraftStore:
         return n
 
     def files(self) -> list[Path]:
-        """Every file in the store (the tests read them)."""
+        """Every file in the store's week folders (the tests read them); not the batch pool's (``pool/``)."""
         if not self.root.is_dir():
             return []
-        return sorted(p for p in self.root.rglob("*") if p.is_file())
+        return sorted(p for p in self.root.rglob("*") if p.is_file() and p.parent.name.isdigit()
+                      and p.parent.parent == self.root)
 
     def count(self) -> int:
         """The drafts stored (files under a draft's name, not claimed or temporary)."""

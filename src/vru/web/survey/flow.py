@@ -6,14 +6,17 @@ id of the message to show (``err.*`` of the questionnaire's strings) when it wil
 
 from __future__ import annotations
 
+import logging
+
 from django.db import transaction
 
-from . import codes, drafts
+from . import codes, drafts, pool
 from .drafts import Draft
-from .models import Answer, Invitation, QuestionnaireVersion, Response
+from .models import Invitation, QuestionnaireVersion, Response
 from .questionnaire import Questionnaire
 
 SLUG = "victim-voice"
+logger = logging.getLogger(__name__)
 
 
 class Refused(Exception):
@@ -92,12 +95,16 @@ def save_page(draft: Draft, cleaned: dict) -> None:
 
 
 def complete(draft: Draft, language: str) -> Response:
-    """Store the draft as a response (one database transaction: all or nothing) and delete the draft.
+    """Send the draft: validate it, write the complete response to the batch pool (:mod:`.pool`, a file,
+    durably) and then delete the draft. Nothing is written to the database here unless this send makes a
+    batch (at least ``VRU_SURVEY_BATCH`` verified, or unverified, responses waiting): then the pool is
+    flushed, each batch in one transaction. Returns the response (saved only if its batch was written).
 
     The draft's file is claimed first (renamed to a private name: of two sends, one finds nothing and is
-    refused), the response written from the claimed content, then the file deleted; if the transaction
-    fails, the file is put back so that the respondent can send again. The invitation code, if any, was
-    burnt when the draft was started (:func:`start`)."""
+    refused); if the pool file cannot be written, the draft is put back so that the respondent can send
+    again. The invitation code, if any, was burnt when the draft was started (:func:`start`)."""
+    import uuid
+
     from .forms import validate_all
 
     claim = drafts.store().claim(draft)
@@ -111,16 +118,19 @@ def complete(draft: Draft, language: str) -> Response:
         if validate_all(q, sent.answers):
             raise Refused("err.required")
         year, week = codes.iso_week()
-        with transaction.atomic():
-            response = Response.objects.create(version=draft.version, language=language, iso_year=year,
-                                               iso_week=week, verified=sent.verified)
-            Answer.objects.bulk_create([
-                Answer(response=response, version=draft.version, question=key,
-                       value="" if q.questions[key].text else value,
-                       text=value if q.questions[key].text else "")
-                for key, value in sorted(sent.answers.items())])
+        response = Response(id=uuid.uuid4(), version=draft.version, language=language, iso_year=year,
+                            iso_week=week, verified=sent.verified)
+        pool.pool().put({
+            "id": str(response.id), "version": draft.version.pk, "language": language, "iso_year": year,
+            "iso_week": week, "verified": bool(sent.verified),
+            "answers": [[key, "" if q.questions[key].text else value, value if q.questions[key].text else ""]
+                        for key, value in sorted(sent.answers.items())]})
     except BaseException:
         claim.release()
         raise
     claim.done()
+    try:
+        pool.flush()
+    except Exception:  # the response is safe in the pool: the next send or the nightly flush writes it
+        logger.exception("survey: the batch pool could not be flushed after a send")
     return response

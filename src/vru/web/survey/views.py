@@ -89,6 +89,19 @@ def _problem(request, q, version, lang, message_id: str, status: int, page="star
     return _no_store(render(request, "survey/problem.html", ctx, status=status))
 
 
+UNAVAILABLE = "We could not save your answers just now. Nothing was lost: please try again in a few minutes."
+
+
+def _unavailable(request, q, version, lang):
+    """503: a draft or a response could not be written (the disk full, say); the draft was put back as it
+    was, so trying again works. In the questionnaire's language when it has ``err.unavailable``."""
+    message = q.text(lang, "err.unavailable") if q.has_text("err.unavailable") else UNAVAILABLE
+    ctx = _ctx(q, version, lang, "start", message=message, message_id="err.unavailable")
+    response = _no_store(render(request, "survey/problem.html", ctx, status=503))
+    response["Retry-After"] = "120"
+    return response
+
+
 def _draft(request):
     return flow.find_draft(request.COOKIES.get(COOKIE, ""))
 
@@ -216,6 +229,8 @@ def step(request, lang, step):
                 flow.save_page(draft, form.cleaned_data)
             except flow.Refused as refused:  # sent or expired meanwhile (another tab)
                 return _problem(request, live_q, version, lang, refused.message_id, refused.status)
+            except OSError:  # the draft could not be written (disk full): it was put back as it was
+                return _unavailable(request, live_q, version, lang)
             if step < len(q.groups):
                 return redirect("survey:step", lang=lang, step=step + 1)
             return redirect("survey:check", lang=lang)
@@ -253,6 +268,8 @@ def check(request, lang):
             flow.complete(draft, lang)
         except flow.Refused as refused:
             return _problem(request, live_q, version, lang, refused.message_id, refused.status)
+        except OSError:  # the response could not be written to the pool: the draft was put back
+            return _unavailable(request, live_q, version, lang)
         return _end_flow(redirect("survey:done", lang=lang))
     rows = []
     for i, group in enumerate(q.groups, start=1):

@@ -8,6 +8,9 @@ responses were completed, and the used invitations' ``xmin`` the order (and, bes
 time) in which their codes were burnt. After this command every response, answer and used invitation row
 was written by one transaction, in a random order, with the same UUIDs. It then runs ``VACUUM`` on the
 survey's tables (PostgreSQL) so the old row versions are not left in the table files.
+
+First it flushes the batch pool (``vru.web.survey.pool``) by the same rule as ``survey_flush``: the
+responses of every kind with at least ``VRU_SURVEY_BATCH`` waiting are written.
 """
 
 import datetime as dt
@@ -16,6 +19,7 @@ import secrets
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
+from vru.web.survey import pool
 from vru.web.survey.models import Answer, Invitation, Response
 
 FIELDS_RESPONSE = ("id", "version_id", "language", "iso_year", "iso_week", "verified")
@@ -91,6 +95,11 @@ class Command(BaseCommand):
             "(run nightly).")
 
     def handle(self, **options):
+        flushed = pool.flush()
+        self.stdout.write(f"{flushed.written} pooled responses written in {flushed.batches} batches; "
+                          f"{flushed.waiting} waiting (fewer than VRU_SURVEY_BATCH of their kind)\n")
+        for error in flushed.errors or ():
+            self.stderr.write(f"{error}\n")
         n_responses, n_answers = shuffle()
         self.stdout.write(f"{n_responses} responses and {n_answers} answers rewritten in random order\n")
         if vacuum():
