@@ -20,7 +20,7 @@ from django.test import Client
 from vru.geography.boroughs import BOROUGHS
 from vru.taxonomy import categories
 from vru.web.accounts.models import AuditLog, User
-from vru.web.survey import codes, drafts, invitations
+from vru.web.survey import codes, drafts, invitations, pool
 from vru.web.survey.demo import load_and_publish
 from vru.web.survey.models import Answer, Invitation, QuestionnaireVersion, Response, VersionLocked
 from vru.web.survey.questionnaire import Questionnaire, QuestionnaireError, load_folder
@@ -504,10 +504,14 @@ def test_after_100_responses_nothing_holds_an_address_agent_time_or_code_link(ve
     assert UA not in _cache_text(_record_keys)
     _, issued = invitations.issue(police, 60)
     resume_codes = []
+    monkeypatch.setenv("VRU_SURVEY_BATCH", "10")  # responses go to the database in batches of 10
     for i in range(100):
         c = client()
         complete(c, version, version.questionnaire.languages[i % 7], issued[i] if i < 60 else "")
         resume_codes.append(c.resume_code)
+        assert Response.objects.count() % 10 == 0  # only whole batches are ever in the database
+    call_command("survey_flush", "--all", stdout=io.StringIO(), stderr=io.StringIO())
+    assert pool.pool().waiting() == 0
     assert Response.objects.count() == 100 and Invitation.objects.filter(used=True).count() == 60
     # the drafts: none left (each went with its send), and no file ever held an answer or a code in clear
     assert drafts.store().files() == [] and len(written) == 100 * (1 + len(version.questionnaire.groups))

@@ -350,8 +350,9 @@ def results_page(request):
     if request.method == "POST" and not request.user.has_perm("accounts.view_unsuppressed"):
         raise PermissionDenied("the unsuppressed figures need accounts.view_unsuppressed")
     from .management.commands.survey_shuffle import overdue
+    from .pool import pool
 
-    context = {**_results_context(request), "shuffle_overdue": overdue()}
+    context = {**_results_context(request), "shuffle_overdue": overdue(), "pool_waiting": pool().waiting()}
     return _no_store(render(request, "survey/staff/results.html", context))
 
 
