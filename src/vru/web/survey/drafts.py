@@ -34,6 +34,7 @@ The store:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hmac
 import json
@@ -58,8 +59,12 @@ KEY_INFO = b"vru.survey.draft-key"  # HKDF's info: not the file name's purpose (
 PAD = 1024
 CLAIMED = ".claimed-"  # a file being changed or sent: ".claimed-<name>-<random>"
 TEMP = ".tmp-"
-# While a file is claimed by a page being saved (milliseconds), another change waits for it this long.
+PURGING = ".purging-"  # a past week's folder taken by one purge: ".purging-<week>-<random>"
+# While a file is claimed by a page being saved (milliseconds), another change or a load waits this long.
 CLAIM_WAIT_S = 2.0
+# A claim older than this (seconds since the rename, the file's ctime) was left by a worker that died (the
+# web server kills a request after 120 s): the next load or claim of that draft puts it back.
+CLAIM_ABANDONED_S = 300.0
 
 
 class DraftError(Exception):
@@ -177,15 +182,15 @@ class DraftStore:
     # --- paths ---------------------------------------------------------------------------------------
 
     def _ensure(self, week: int) -> Path:
+        """The folder of ``week``, created if need be (two requests may create it at once)."""
         if not self.root.exists():
-            for parent in reversed(self.root.parents):
-                if not parent.exists():
-                    parent.mkdir(mode=0o700)
-            self.root.mkdir(mode=0o700, exist_ok=True)
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         if self.root.stat().st_mode & 0o077:  # the drafts are the service's only
             os.chmod(self.root, 0o700)
         folder = self.root / f"{week:06d}"
-        folder.mkdir(mode=0o700, exist_ok=True)
+        if not folder.is_dir():
+            folder.mkdir(mode=0o700, exist_ok=True)
+            _blur(self.root, codes.current_week_number())
         return folder
 
     def _live_weeks(self) -> list[int]:
@@ -214,6 +219,7 @@ class DraftStore:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        _blur(folder, week)
         _fsync_dir(folder)
         return folder / name
 
@@ -226,19 +232,24 @@ class DraftStore:
         self._write(self._ensure(week), draft.key, encrypt(draft.content(), draft.code, draft.key), week)
         return draft
 
-    def load(self, code: str) -> Draft | None:
+    def load(self, code: str, wait: float = CLAIM_WAIT_S) -> Draft | None:
         """The draft of resume code ``code``, or None (no such code, expired, or a file that does not
         open: changed by someone, or for another code). A legacy plaintext file is encrypted now."""
         if not codes.looks_valid(code):
             return None
         key = codes.code_hash(code, "resume")
-        path = self._find(key)
-        if path is None:
-            return None
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:  # claimed or purged meanwhile
-            return None
+        deadline = time.monotonic() + wait
+        while True:  # a page being saved (a double click) has the file claimed for a moment: wait for it
+            path = self._find(key)
+            if path is not None:
+                try:
+                    data = path.read_bytes()
+                    break
+                except FileNotFoundError:  # claimed or purged meanwhile
+                    pass
+            if not self._claimed(key) or time.monotonic() >= deadline:
+                return None
+            time.sleep(0.02)
         try:
             if data.startswith(LEGACY):
                 content = legacy_content(data, key)
@@ -270,7 +281,38 @@ class DraftStore:
             os.rename(path, target)
         except FileNotFoundError:
             return None
+        _blur(path.parent, int(path.parent.name))
         return target
+
+    def _claimed(self, key: str) -> bool:
+        """Whether the draft ``key`` is claimed now (a page being saved, a send). A claim older than
+        ``CLAIM_ABANDONED_S`` was left by a worker that died: it is put back under the draft's name here
+        (then True: the draft is there again)."""
+        found = False
+        for week in self._live_weeks():
+            folder = self.root / f"{week:06d}"
+            try:
+                names = [e.name for e in os.scandir(folder) if e.name.startswith(f"{CLAIMED}{key}-")]
+            except FileNotFoundError:
+                continue
+            for name in names:
+                claimed = folder / name
+                try:
+                    age = time.time() - claimed.stat().st_ctime
+                except FileNotFoundError:  # released or done meanwhile
+                    found = True
+                    continue
+                found = True
+                if age > CLAIM_ABANDONED_S:
+                    try:
+                        os.link(claimed, folder / key)  # never over a newer version
+                    except FileExistsError:
+                        pass
+                    except FileNotFoundError:
+                        continue
+                    claimed.unlink(missing_ok=True)
+                    _blur(folder, week)
+        return found
 
     def claim(self, draft: Draft, wait: float = CLAIM_WAIT_S) -> Claim | None:
         """Take the draft's file for a change (rename it to a private name). None when it is not there:
@@ -281,7 +323,7 @@ class DraftStore:
             claimed = self._claim_path(path) if path is not None else None
             if claimed is not None:
                 break
-            if time.monotonic() >= deadline:
+            if (path is None and not self._claimed(draft.key)) or time.monotonic() >= deadline:
                 return None
             time.sleep(0.02)
         try:
@@ -316,14 +358,27 @@ class DraftStore:
     def purge(self) -> int:
         """Delete every folder of a week that has passed (drafts, and files claimed by a send that never
         finished), without opening a file; returns how many drafts went."""
-        if not self.root.is_dir():
-            return 0
         current = codes.current_week_number()
         n = 0
-        for entry in os.scandir(self.root):
-            if entry.is_dir(follow_symlinks=False) and entry.name.isdigit() and int(entry.name) < current:
-                n += sum(1 for f in os.scandir(entry.path) if not f.name.startswith(TEMP))
-                shutil.rmtree(entry.path)
+        try:
+            entries = [e for e in os.scandir(self.root) if e.is_dir(follow_symlinks=False)]
+        except FileNotFoundError:
+            return 0
+        for entry in entries:
+            if entry.name.isdigit() and int(entry.name) < current:
+                # Taken by a rename first: of two purges at once (two starts), one takes the folder and
+                # the other finds nothing; a purge that died half-way leaves ".purging-..." for the next.
+                taken = self.root / f"{PURGING}{entry.name}-{secrets.token_hex(8)}"
+                try:
+                    os.rename(entry.path, taken)
+                except FileNotFoundError:
+                    continue
+                n += sum(1 for f in os.scandir(taken) if not f.name.startswith(TEMP))
+                shutil.rmtree(taken, ignore_errors=True)
+            elif entry.name.startswith(PURGING):
+                shutil.rmtree(entry.path, ignore_errors=True)
+        if n:
+            _blur(self.root, current)
         return n
 
     def files(self) -> list[Path]:
@@ -346,13 +401,25 @@ class Claim:
 
     def done(self) -> None:
         self.claimed.unlink(missing_ok=True)
-        _fsync_dir(self.claimed.parent)
+        _blur(self.claimed.parent, int(self.claimed.parent.name))
+        with contextlib.suppress(FileNotFoundError):
+            _fsync_dir(self.claimed.parent)
 
     def release(self) -> None:
         try:
             os.rename(self.claimed, self.path)
         except FileNotFoundError:  # its week ended and survey_purge took the folder meanwhile
-            pass
+            return
+        _blur(self.path.parent, int(self.path.parent.name))
+
+
+def _blur(folder: Path, week: int) -> None:
+    """Set ``folder``'s mtime (which the kernel sets to the time of each change in it: a draft saved, a
+    send) to the start of ``week``. Its ctime cannot be set: it keeps the time of the last change of any
+    draft in the folder."""
+    stamp = _week_start(week)
+    with contextlib.suppress(FileNotFoundError):
+        os.utime(folder, (stamp, stamp))
 
 
 def _fsync_dir(folder: Path) -> None:

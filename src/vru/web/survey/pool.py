@@ -160,7 +160,11 @@ class Pool:
         self.root = Path(root)
 
     def _ensure(self) -> Path:
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not self.root.is_dir():
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            stamp = _week_start()  # the drafts folder's mtime would hold the time of the first send
+            with contextlib.suppress(FileNotFoundError):
+                os.utime(self.root.parent, (stamp, stamp))
         if self.root.stat().st_mode & 0o077:
             os.chmod(self.root, 0o700)
         return self.root

@@ -1,0 +1,170 @@
+"""The draft store when things go wrong: two purges at once, a write that fails (disk full), a worker killed
+with a draft claimed, a double click, and what the folders' times say (vru.web.survey.drafts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import threading
+import time
+from unittest import mock
+
+import pytest
+from django.test import Client
+
+from vru.web.survey import codes, drafts
+from vru.web.survey.demo import load_and_publish
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def version():
+    return load_and_publish()
+
+
+@pytest.fixture(autouse=True)
+def _no_drafts():
+    shutil.rmtree(drafts.store().root, ignore_errors=True)
+
+
+def _week(days: int) -> int:
+    return codes.current_week_number(dt.date.today() + dt.timedelta(days=days))
+
+
+def _started(version) -> Client:
+    c = Client()
+    assert c.post("/survey/en/", {"code": ""}).status_code == 302
+    return c
+
+
+def _page_one(version) -> dict:
+    q = version.questionnaire
+    data = {"version": version.pk}
+    for question in q.group_questions(q.groups[0]):
+        data[question.key] = "words" if question.text else question.options[0]
+    return data
+
+
+def test_purges_at_once_each_take_a_folder_once_and_never_fail():
+    store = drafts.store()
+    weeks = [_week(-7 * i) for i in range(1, 9)]
+    for week in weeks:
+        for i in range(15):
+            store._write(store._ensure(week), f"{i:064d}", b"x", week)
+    counts, errors = [], []
+    barrier = threading.Barrier(4)
+
+    def purge():
+        try:
+            barrier.wait()
+            counts.append(store.purge())
+        except Exception as err:  # reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=purge) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == [] and sum(counts) == 8 * 15
+    assert [p for p in store.root.iterdir() if p.name.isdigit() or p.name.startswith(drafts.PURGING)] == []
+
+
+def test_a_purge_that_died_half_way_is_finished_by_the_next(tmp_path):
+    store = drafts.DraftStore(tmp_path / "d")
+    left = store.root / f"{drafts.PURGING}{_week(-7)}-0123456789abcdef"
+    left.mkdir(parents=True)
+    (left / "a").write_bytes(b"x")
+    assert store.purge() == 0 and not left.exists()
+    assert drafts.DraftStore(tmp_path / "nothing-here").purge() == 0
+
+
+def test_two_starts_creating_the_store_at_once_both_work(tmp_path):
+    store = drafts.DraftStore(tmp_path / "a" / "b" / "drafts")
+    errors = []
+    barrier = threading.Barrier(6)
+
+    def create():
+        try:
+            barrier.wait()
+            store.create(codes.new_code(), 1, False)
+        except Exception as err:  # reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=create) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == [] and store.count() == 6
+
+
+def test_a_page_whose_write_fails_keeps_the_draft_and_answers_503(version):
+    c = _started(version)
+    before = {p.name: p.read_bytes() for p in drafts.store().files()}
+    with mock.patch.object(drafts.DraftStore, "_write", side_effect=OSError(28, "No space left on device")):
+        r = c.post("/survey/en/q/1/", _page_one(version))
+    assert r.status_code == 503 and b'data-message="err.unavailable"' in r.content
+    assert r["Retry-After"]
+    assert {p.name: p.read_bytes() for p in drafts.store().files()} == before  # not claimed, not lost
+    assert c.post("/survey/en/q/1/", _page_one(version)).status_code == 302  # and it saves next time
+
+
+def test_a_legacy_file_whose_reencryption_fails_still_opens(version):
+    store = drafts.store()
+    code = codes.new_code()
+    key = codes.code_hash(code, "resume")
+    week = codes.draft_expiry()
+    content = {"version": version.pk, "answers": {}, "verified": False}
+    store._write(store._ensure(week), key, drafts.legacy_bytes(content, key), week)
+    with mock.patch.object(drafts.DraftStore, "_write", side_effect=OSError(28, "No space left on device")):
+        assert store.load(code).version_id == version.pk
+    [path] = store.files()
+    assert path.name == key and path.read_bytes().startswith(drafts.LEGACY)  # put back, not claimed
+    assert store.load(code) is not None and store.files()[0].read_bytes().startswith(drafts.MAGIC)
+
+
+def test_a_claim_left_by_a_killed_worker_is_put_back_after_the_limit(version, monkeypatch):
+    c = _started(version)
+    resume = c.cookies["vru_survey"].value
+    store = drafts.store()
+    draft = store.load(resume)
+    claim = store.claim(draft)  # the worker dies here: neither done() nor release()
+    assert claim is not None and claim.claimed.name.startswith(f"{drafts.CLAIMED}{draft.key}-")
+    assert store.load(resume, wait=0.1) is None  # a fresh claim: a change in progress
+    monkeypatch.setattr(drafts, "CLAIM_ABANDONED_S", 0.0)  # ... until it is older than the limit
+    time.sleep(0.01)
+    again = store.load(resume)
+    assert again is not None and again.version_id == version.pk
+    assert [p.name for p in store.files()] == [draft.key]  # renamed back; no claim left
+    assert c.post("/survey/en/q/1/", _page_one(version)).status_code == 302
+
+
+def test_a_double_click_waits_for_the_first_save(version):
+    c = _started(version)
+    resume = c.cookies["vru_survey"].value
+    store = drafts.store()
+    claim = store.claim(store.load(resume))
+    threading.Timer(0.3, claim.release).start()  # the first click's save, still writing
+    started = time.monotonic()
+    assert store.load(resume) is not None and time.monotonic() - started >= 0.25
+    store.claim(store.load(resume)).done()  # sent: a load does not wait for anything
+    started = time.monotonic()
+    assert store.load(resume) is None and time.monotonic() - started < 1
+
+
+def test_the_folders_times_are_the_start_of_their_week(version):
+    c = _started(version)
+    assert c.post("/survey/en/q/1/", _page_one(version)).status_code == 302
+    store = drafts.store()
+    [path] = store.files()
+    week = int(path.parent.name)
+    monday = dt.date.fromisocalendar(week // 100, week % 100, 1)
+    start = dt.datetime.combine(monday, dt.time(), tzinfo=dt.UTC).timestamp()
+    assert os.stat(path).st_mtime == start and os.stat(path.parent).st_mtime == start
+    now = codes.current_week_number()
+    this = dt.datetime.combine(dt.date.fromisocalendar(now // 100, now % 100, 1), dt.time(),
+                               tzinfo=dt.UTC).timestamp()
+    assert os.stat(store.root).st_mtime == this
