@@ -168,3 +168,50 @@ def test_the_folders_times_are_the_start_of_their_week(version):
     this = dt.datetime.combine(dt.date.fromisocalendar(now // 100, now % 100, 1), dt.time(),
                                tzinfo=dt.UTC).timestamp()
     assert os.stat(store.root).st_mtime == this
+
+
+def test_a_draft_restored_from_a_backup_after_its_send_is_refused(version):
+    c = _started(version)
+    q = version.questionnaire
+    for i, group in enumerate(q.groups, start=1):
+        data = {"version": version.pk}
+        for question in q.group_questions(group):
+            data[question.key] = "words" if question.text else question.options[0]
+        assert c.post(f"/survey/en/q/{i}/", data).status_code == 302
+    store = drafts.store()
+    backup = {p: p.read_bytes() for p in store.files()}
+    resume = c.cookies["vru_survey"].value
+    assert c.post("/survey/en/check/", {"version": version.pk}).status_code == 302
+    from vru.web.survey.models import Response
+
+    assert Response.objects.count() == 1 and store.files() == []
+    markers = list((store.root / drafts.SPENT).rglob("*"))
+    assert [p for p in markers if p.is_file()] and all(p.stat().st_size == 0 for p in markers if p.is_file())
+    for path, data in backup.items():  # the backup put back
+        path.write_bytes(data)
+    c.cookies["vru_survey"] = resume  # the flow's end deleted the cookie
+    c.cookies["vru_survey"]["path"] = "/survey/"
+    assert drafts.store().load(resume) is not None  # the copy opens ...
+    r = c.post("/survey/en/check/", {"version": version.pk})
+    assert r.status_code == 409 and Response.objects.count() == 1
+    assert store.files() == []  # the replayed copy went
+
+
+def test_the_spent_markers_go_with_their_week(version):
+    store = drafts.store()
+    week = _week(-7)
+    folder = store.root / drafts.SPENT / f"{week:06d}"
+    folder.mkdir(parents=True)
+    (folder / ("e" * 64)).write_bytes(b"")
+    store.purge()
+    assert not folder.exists()
+
+
+def test_every_draft_file_has_one_size_whatever_was_answered(version):
+    store = drafts.store()
+    empty = store.create(codes.new_code(), version.pk, False)
+    full = store.create(codes.new_code(), version.pk, True)
+    long_text = "\u0001" * 2000  # the costliest characters JSON can be given (6 bytes each)
+    store.save(full, lambda answers: {**answers, "comment": long_text, "borough": "E09000001"})
+    sizes = {p.stat().st_size for p in store.files()}
+    assert len(sizes) == 1 and store.load(empty.code) is not None

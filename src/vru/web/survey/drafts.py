@@ -56,9 +56,10 @@ from . import codes
 MAGIC = b"VRU-SURVEY-DRAFT-1\n"  # then a 12-byte nonce, then AES-GCM's ciphertext and tag
 LEGACY = b"VRU-SURVEY-DRAFT-LEGACY-PLAINTEXT\n"  # then JSON: a draft moved from the old table
 KEY_INFO = b"vru.survey.draft-key"  # HKDF's info: not the file name's purpose ("vru.survey.resume")
-PAD = 1024
+PAD = 64 * 1024  # every draft's plaintext is padded to this one size (vru.web.survey.pool.SIZE)
 CLAIMED = ".claimed-"  # a file being changed or sent: ".claimed-<name>-<random>"
 TEMP = ".tmp-"
+SPENT = "spent"  # spent/<week>/<keyed hash of a sent draft's nonce>
 PURGING = ".purging-"  # a past week's folder taken by one purge: ".purging-<week>-<random>"
 # While a file is claimed by a page being saved (milliseconds), another change or a load waits this long.
 CLAIM_WAIT_S = 2.0
@@ -81,9 +82,19 @@ class Draft:
     key: str = field(default="", repr=False)  # the file name: the resume code's keyed hash
     code: str = field(default="", repr=False)  # the resume code, in memory only
     version: object = field(default=None, repr=False)
+    # random, inside the encrypted draft: its send leaves a keyed hash of it in spent/ (see spend())
+    nonce: str = field(default_factory=lambda: secrets.token_hex(16), repr=False)
 
     def content(self) -> dict:
-        return {"version": self.version_id, "answers": self.answers, "verified": bool(self.verified)}
+        return {"version": self.version_id, "answers": self.answers, "verified": bool(self.verified),
+                "nonce": self.nonce}
+
+    @classmethod
+    def of(cls, content: dict, key: str, code: str, version=None) -> Draft:
+        # a draft moved from the old table has no nonce until re-encrypted: its name stands for one
+        return cls(version_id=content["version"], answers=content["answers"], verified=content["verified"],
+                   key=key, code=codes.normalise(code), version=version,
+                   nonce=str(content.get("nonce") or key))
 
 
 def default_root() -> Path:
@@ -122,7 +133,9 @@ def encrypt(content: dict, code: str, name: str) -> bytes:
     """The bytes of a draft file: ``content`` as JSON, padded, under the resume code's key, bound to its
     file name ``name``."""
     plain = json.dumps(content, ensure_ascii=False, sort_keys=True).encode()
-    plain += b" " * (-len(plain) % PAD)
+    if len(plain) > PAD:  # questionnaire.load_folder refuses a questionnaire whose answers could not fit
+        raise ValueError(f"a draft of {len(plain)} bytes does not fit a draft file ({PAD} bytes)")
+    plain += b" " * (PAD - len(plain))
     nonce = secrets.token_bytes(12)
     return MAGIC + nonce + AESGCM(_key(code)).encrypt(nonce, plain, MAGIC + name.encode())
 
@@ -258,8 +271,7 @@ class DraftStore:
                 content = decrypt(data, code, key)
         except DraftError:
             return None
-        return Draft(version_id=content["version"], answers=content["answers"], verified=content["verified"],
-                     key=key, code=codes.normalise(code))
+        return Draft.of(content, key, code)
 
     def _reencrypt(self, path: Path, content: dict, code: str, key: str) -> None:
         """Replace a legacy plaintext file by its encrypted form (same name, same week), unless it was
@@ -268,6 +280,7 @@ class DraftStore:
         if claimed is None:
             return
         week = int(path.parent.name)
+        content = {**content, "nonce": content.get("nonce") or key}  # the marker its send leaves is the same
         try:
             self._write(path.parent, key, encrypt(content, code, key), week)
         except OSError:  # disk full or the like: keep the legacy file, encrypt it next time
@@ -331,9 +344,7 @@ class DraftStore:
         except DraftError:
             os.rename(claimed, path)
             return None
-        return Claim(self, path, claimed, Draft(version_id=content["version"], answers=content["answers"],
-                                                verified=content["verified"], key=draft.key, code=draft.code,
-                                                version=draft.version))
+        return Claim(self, path, claimed, Draft.of(content, draft.key, draft.code, draft.version))
 
     def save(self, draft: Draft, update) -> bool:
         """Replace the draft's answers by ``update(answers)`` (applied to the answers as stored now, so two
@@ -354,6 +365,36 @@ class DraftStore:
         claim.done()
         draft.answers = answers
         return True
+
+    # --- spent markers ------------------------------------------------------------------------------
+
+    def _marker(self, draft: Draft) -> tuple[Path, str]:
+        """The spent marker of ``draft``: a keyed hash (under ``SECRET_KEY``) of the nonce inside it, as a
+        file name in ``spent/<week>/``, the week the latest version of the draft expires in (a copy of any
+        older version of the file expires no later)."""
+        name = salted_hmac("vru.survey.spent", draft.nonce, algorithm="sha256").hexdigest()
+        return self.root / SPENT / f"{codes.draft_expiry():06d}", name
+
+    def spent(self, draft: Draft) -> bool:
+        """Whether this draft was sent already (a copy restored from a backup, say)."""
+        return any((self.root / SPENT / f"{week:06d}" / self._marker(draft)[1]).exists()
+                   for week in self._live_weeks())
+
+    def spend(self, draft: Draft) -> Path | None:
+        """Record that ``draft`` is being sent (an empty file, created exclusively); None if it was
+        already."""
+        if self.spent(draft):
+            return None
+        folder, name = self._marker(draft)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            os.close(os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            return None
+        _blur(folder, int(folder.name))
+        _blur(folder.parent, codes.current_week_number())
+        _fsync_dir(folder)
+        return folder / name
 
     def purge(self) -> int:
         """Delete every folder of a week that has passed (drafts, and files claimed by a send that never
@@ -379,6 +420,8 @@ class DraftStore:
                 shutil.rmtree(entry.path, ignore_errors=True)
         if n:
             _blur(self.root, current)
+        if (self.root / SPENT).is_dir():
+            DraftStore(self.root / SPENT).purge()  # the spent markers of past weeks, the same way
         return n
 
     def files(self) -> list[Path]:

@@ -101,15 +101,22 @@ def complete(draft: Draft, language: str) -> Response:
     flushed, each batch in one transaction. Returns the response (saved only if its batch was written).
 
     The draft's file is claimed first (renamed to a private name: of two sends, one finds nothing and is
-    refused); if the pool file cannot be written, the draft is put back so that the respondent can send
-    again. The invitation code, if any, was burnt when the draft was started (:func:`start`)."""
+    refused); then its spent marker is recorded (:meth:`~.drafts.DraftStore.spend`), so that a copy of the
+    file restored from a backup is refused; if the pool file cannot be written, the marker goes and the
+    draft is put back so that the respondent can send again. The invitation code, if any, was burnt when
+    the draft was started (:func:`start`)."""
     import uuid
 
     from .forms import validate_all
 
-    claim = drafts.store().claim(draft)
+    store = drafts.store()
+    claim = store.claim(draft)
     if claim is None:  # sent already, by another request with the same resume code, or expired
         raise Refused("err.no_draft", 409)
+    if store.spent(claim.draft):  # a copy of a sent draft (restored from a backup): never a second response
+        claim.done()
+        raise Refused("err.no_draft", 409)
+    marker = None
     try:
         sent = claim.draft
         if sent.version_id != draft.version_id:
@@ -120,12 +127,17 @@ def complete(draft: Draft, language: str) -> Response:
         year, week = codes.iso_week()
         response = Response(id=uuid.uuid4(), version=draft.version, language=language, iso_year=year,
                             iso_week=week, verified=sent.verified)
+        marker = store.spend(sent)
+        if marker is None:
+            raise Refused("err.no_draft", 409)
         pool.pool().put({
             "id": str(response.id), "version": draft.version.pk, "language": language, "iso_year": year,
             "iso_week": week, "verified": bool(sent.verified),
             "answers": [[key, "" if q.questions[key].text else value, value if q.questions[key].text else ""]
                         for key, value in sorted(sent.answers.items())]})
     except BaseException:
+        if marker is not None:
+            marker.unlink(missing_ok=True)
         claim.release()
         raise
     claim.done()

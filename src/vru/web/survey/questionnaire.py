@@ -115,6 +115,12 @@ def load_folder(folder: str | Path) -> dict:
     missing_en = Questionnaire(definition).structural_ids() - set(strings[SOURCE_LANGUAGE])
     if missing_en:
         raise QuestionnaireError(f"{folder / 'en.json'}: strings missing: {sorted(missing_en)}")
+    from .pool import SIZE, plain_bound
+
+    if plain_bound(definition) > SIZE:
+        raise QuestionnaireError(f"{spec_path}: a response could take {plain_bound(definition)} bytes, more "
+                                 f"than a draft or pool file holds ({SIZE}): fewer questions or shorter "
+                                 "max_length")
     return definition
 
 
