@@ -4,7 +4,10 @@
 Why not a table: PostgreSQL keeps every row version until VACUUM, and the transaction ids of a draft's
 versions chain from the transaction after an invitation code's burn to the one that writes the response;
 the WAL holds the same chain. A file that is replaced on each page and deleted at the send leaves nothing
-in the database, so no row version, WAL record or transaction id links a burnt code to a response.
+in the database: no chain of row versions or WAL records joins a burnt code to a response. What remains
+in the database is the order of commits; the response is written in a batch of at least
+``VRU_SURVEY_BATCH`` verified responses sharing one transaction id (:mod:`.pool`), so that order narrows
+a burnt code only to its batch, until the nightly ``survey_shuffle`` gives every row one transaction id.
 
 The store:
 
@@ -12,20 +15,27 @@ The store:
   ``survey-drafts`` in the platform's data directory; created 0700, files 0600). The file's name is the
   keyed hash of the resume code (``codes.code_hash(code, "resume")``), in a folder named after the ISO
   week in which the draft expires (``202651``): ``survey_purge`` deletes whole past weeks without opening
-  a file, and a lookup tries the two weeks a live draft can be in (this one and the next).
-- The content (questionnaire version id, answers, verified flag) is encrypted and authenticated with
-  AES-256-GCM under a key derived (HKDF-SHA256) from the resume code itself, salted with a key derived from
-  ``SECRET_KEY``; the associated data binds it to its file name. Without the resume code the server
-  cannot read a draft; a file changed by anyone is refused (as "not found"). The plaintext is padded to a
-  multiple of 1 KiB so a file's size says little about the answers.
-- Writes are atomic (a temporary file in the same folder, fsync, ``os.replace``), and the file's mtime is
-  set to the start of its expiry week (``os.utime``): the file keeps no exact time of its own (the
-  kernel's ctime, which cannot be set, does until the file is deleted: see the docs).
+  a file (each taken by a rename first, so two purges at once never fail), and a lookup tries the two
+  weeks a live draft can be in (this one and the next).
+- The content (questionnaire version id, answers, verified flag, a random nonce) is encrypted and
+  authenticated with AES-256-GCM under a key derived (HKDF-SHA256) from the resume code itself, salted
+  with a key derived from ``SECRET_KEY``; the associated data binds it to its file name. Without the
+  resume code the server cannot read a draft; a file changed by anyone is refused (as "not found"). The
+  plaintext is padded to one fixed size (:data:`PAD`, larger than any response a loadable
+  questionnaire allows), so a file's size says nothing about the answers.
+- Writes are atomic (a temporary file in the same folder, fsync, ``os.replace``); a write that fails puts
+  the draft back as it was. After each change the mtime of the file and of its folders is set to the
+  start of the week (``os.utime``): none keeps the time of a save (the kernel's ctime, which cannot be set,
+  does: see the docs).
 - A change (a page saved, the send) first *claims* the file, renaming it to a private name: only one of
-  two concurrent claims wins, the other finds nothing. A save writes the new version and drops the claimed
-  one; a send writes the response in one database transaction and then deletes the claimed file, or, if
-  the transaction fails, renames it back so that the respondent can send again. A claimed file left by a
-  crash stays in its week's folder and goes with it.
+  two concurrent claims wins, the other waits up to ``CLAIM_WAIT_S`` for it to come back (a load waits the
+  same), then finds nothing. A save writes the new version and drops the claimed one; a send records the
+  draft's spent marker, writes the response to the batch pool (:mod:`.pool`) and then deletes the claimed
+  file, or, if that fails, renames it back so that the respondent can send again. A claim older than
+  ``CLAIM_ABANDONED_S`` was left by a worker that died: the next load or claim puts it back; otherwise it
+  goes with its week.
+- A sent draft leaves a spent marker (a keyed hash of its nonce, an empty file in ``spent/<week>/``): a
+  copy of the file restored from a backup is refused at its send.
 - Drafts moved out of the old ``survey_draft`` table (migration ``0007``) could not be encrypted, since
   the resume code is not stored: they are written as flagged legacy plaintext files under the same name
   (with a keyed hash under ``SECRET_KEY``, so none can be forged) and re-encrypted the first time their

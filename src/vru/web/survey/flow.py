@@ -41,9 +41,12 @@ def start(version: QuestionnaireVersion, invitation_code: str = "") -> tuple[str
     With an invitation code, the code must exist and be unused, and it is burnt here, at the start, in a
     transaction of its own (a conditional update: of two starts with one code, one wins). The draft is a
     file of the draft store (:mod:`vru.web.survey.drafts`), not a row: it keeps only that a code was used
-    (``verified``), never which, and nothing it does is written to the database, so no row version or
-    transaction id links the burn to the response. The price: a code starts one survey; whoever loses the
-    resume code cannot start again with it (the survey stays open without a code, unverified)."""
+    (``verified``), never which, and nothing it does is written to the database: no chain of row versions
+    joins the burn to the response, and the response itself reaches the database only in a batch of at
+    least ``VRU_SURVEY_BATCH`` (:mod:`.pool`), so the order of transaction ids narrows a burnt code only to
+    such a batch, until the nightly shuffle gives every row one. The price: a code starts one survey;
+    whoever loses the resume code cannot start again with it (the survey stays open without a code,
+    unverified)."""
     verified = False
     if invitation_code.strip():
         if not codes.looks_valid(invitation_code):

@@ -6,7 +6,9 @@
 - :class:`Invitation` holds only a keyed hash of each code and whether it is used; no table points from a
   response to an invitation or back;
 - a respondent's partial answers (a *draft*) are not in the database at all: they are encrypted files of
-  :mod:`vru.web.survey.drafts`, so no row version or transaction id links a burnt code to a response.
+  :mod:`vru.web.survey.drafts`, so no chain of row versions joins a burnt code to a response, and
+  responses are written in batches of at least ``VRU_SURVEY_BATCH`` (:mod:`vru.web.survey.pool`), so the
+  order of transaction ids narrows a code only to a batch, until the nightly shuffle.
 
 Questionnaire versions are data (:mod:`vru.web.survey.questionnaire`): a live or retired version is never
 changed (``save``, the queryset's ``update`` and the admin all refuse); a change is a new version.
