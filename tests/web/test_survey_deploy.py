@@ -47,3 +47,14 @@ def test_the_shuffle_runs_after_the_purge_as_the_owner_but_not_as_the_web_user()
     # VACUUM needs the tables' owner; the web service's user must not be able to read its password
     assert text.index("EnvironmentFile=/etc/vru/web.env") < text.index("EnvironmentFile=/etc/vru/owner.env")
     assert service["DynamicUser"] == "yes" and "User" not in service
+
+
+def test_the_purge_unit_flushes_the_batch_pool_as_the_web_user():
+    """The shuffle runs as a user of its own that cannot read the pool: the purge unit (the web service's
+    user) runs survey_flush after the purge."""
+    from django.core.management import get_commands
+
+    service = _unit(DEPLOY / "vru-survey-purge.service")["Service"]
+    argv = shlex.split(service["ExecStartPost"])
+    assert argv[3:] == ["survey_flush"] and get_commands().get("survey_flush") == "vru.web.survey"
+    assert service["User"] == "vru" and "/var/lib/vru" in service["ReadWritePaths"]

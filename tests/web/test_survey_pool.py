@@ -278,3 +278,13 @@ def test_a_bad_batch_size_is_refused_clearly(settings):
         settings.VRU_SURVEY_BATCH = bad
         with pytest.raises(ImproperlyConfigured, match="VRU_SURVEY_BATCH"):
             pool.batch_size()
+
+
+def test_the_shuffle_still_runs_where_it_cannot_read_the_pool(version):
+    from unittest import mock
+
+    _send(version, "", 0)  # K = 1 (the test session's setting): written at once
+    out, err = io.StringIO(), io.StringIO()
+    with mock.patch.object(pool.Pool, "flush", side_effect=PermissionError(13, "Permission denied")):
+        call_command("survey_shuffle", stdout=out, stderr=err)
+    assert "not flushed here" in err.getvalue() and "1 responses and" in out.getvalue()

@@ -10,7 +10,9 @@ was written by one transaction, in a random order, with the same UUIDs. It then 
 survey's tables (PostgreSQL) so the old row versions are not left in the table files.
 
 First it flushes the batch pool (``vru.web.survey.pool``) by the same rule as ``survey_flush``: the
-responses of every kind with at least ``VRU_SURVEY_BATCH`` waiting are written.
+responses of every kind with at least ``VRU_SURVEY_BATCH`` waiting are written. Where it cannot read the
+pool (the deployed unit runs as a user of its own), it says so and shuffles: ``vru-survey-purge.service``
+runs ``survey_flush`` as the web service's user just before.
 """
 
 import datetime as dt
@@ -95,11 +97,18 @@ class Command(BaseCommand):
             "(run nightly).")
 
     def handle(self, **options):
-        flushed = pool.flush()
-        self.stdout.write(f"{flushed.written} pooled responses written in {flushed.batches} batches; "
-                          f"{flushed.waiting} waiting (fewer than VRU_SURVEY_BATCH of their kind)\n")
-        for error in flushed.errors or ():
-            self.stderr.write(f"{error}\n")
+        try:
+            flushed = pool.flush()
+        except PermissionError:
+            # the deployed unit runs as a user of its own, which cannot read the web service's files: the
+            # pool is flushed by vru-survey-purge.service (survey_flush), as the web service's user
+            self.stderr.write("the batch pool is not readable by this user: not flushed here (survey_flush "
+                              "runs in vru-survey-purge.service)\n")
+        else:
+            self.stdout.write(f"{flushed.written} pooled responses written in {flushed.batches} batches; "
+                              f"{flushed.waiting} waiting (fewer than VRU_SURVEY_BATCH of their kind)\n")
+            for error in flushed.errors or ():
+                self.stderr.write(f"{error}\n")
         n_responses, n_answers = shuffle()
         self.stdout.write(f"{n_responses} responses and {n_answers} answers rewritten in random order\n")
         if vacuum():
