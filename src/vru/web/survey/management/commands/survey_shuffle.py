@@ -99,7 +99,7 @@ class Command(BaseCommand):
     def handle(self, **options):
         try:
             flushed = pool.flush()
-        except PermissionError:
+        except OSError:  # PermissionError, or a read-only file system (systemd's ProtectSystem=strict)
             # the deployed unit runs as a user of its own, which cannot read the web service's files: the
             # pool is flushed by vru-survey-purge.service (survey_flush), as the web service's user
             self.stderr.write("the batch pool is not readable by this user: not flushed here (survey_flush "
