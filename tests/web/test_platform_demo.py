@@ -141,4 +141,4 @@ def test_prepare_builds_the_missing_warehouse_and_migrates(settings, tmp_path):
     from vru import api
 
     loaded = api.status(tmp_path / "new" / "warehouse.duckdb")
-    assert {"mps_borough_detailed", "iod2019_lsoa"} <= set(loaded["source"])
+    assert {"mps_borough_detailed", "iod2019_lsoa"} <= {s["source"] for s in loaded}
