@@ -168,6 +168,10 @@ class UserCategoryMap:
         return self.pairs.get(((major or "").strip(), (minor or "").strip()))
 
 
+# The longest field a user category map may hold (MPS category names are under 100 characters).
+USER_MAP_MAX_FIELD = 1_000
+
+
 def read_user_map(path: str | Path) -> UserCategoryMap:
     """Read and validate a user category map (see the module docstring).
 
@@ -192,13 +196,19 @@ def read_user_map(path: str | Path) -> UserCategoryMap:
     starts: list[int] = []
     reader = csv.reader(io.StringIO(text, newline=""))
     line = 1
+    too_long = (f"a field longer than {USER_MAP_MAX_FIELD:,} characters: a category map's fields are "
+                "category names")
     try:
         for rec in reader:
+            if any(len(f) > USER_MAP_MAX_FIELD for f in rec):
+                raise SourceError(p, too_long, row=line)
             rows.append(rec)
             starts.append(line)
             line = reader.line_num + 1
     except csv.Error as e:
-        raise SourceError(p, f"not a readable CSV: {e}", row=line) from None
+        # csv's own limit is process-wide (another module may have raised it): report either the same way
+        message = too_long if "field larger than field limit" in str(e) else f"not a readable CSV: {e}"
+        raise SourceError(p, message, row=line) from None
     if not rows or not any(c.strip() for c in rows[0]):
         raise SourceError(p, "empty category map: the first line must be the header "
                           f"{','.join(USER_MAP_COLUMNS)}", row=1)
