@@ -288,3 +288,43 @@ def test_the_shuffle_still_runs_where_it_cannot_read_the_pool(version):
     with mock.patch.object(pool.Pool, "flush", side_effect=PermissionError(13, "Permission denied")):
         call_command("survey_shuffle", stdout=out, stderr=err)
     assert "not flushed here" in err.getvalue() and "1 responses and" in out.getvalue()
+
+
+@override_settings(VRU_SURVEY_BATCH=10)
+def test_files_left_by_a_crash_after_the_commit_never_count_toward_k(version, tmp_path):
+    """A crash after a batch's commit, before its files went: those files are deleted at the next flush,
+    under its lock, and do not count toward K, so they never make a batch of fewer than K fresh responses
+    (before: 7 stale files and 3 new sends made a batch of 3)."""
+    for n in range(9):
+        _send(version, "", n)
+    saved = {p.name: p.read_bytes() for p in pool.pool().paths()}
+    _send(version, "", 9)  # the 10th: the batch (the test suite flushes at the send)
+    assert Response.objects.count() == 10 and pool.pool().waiting() == 0
+    for name in list(saved)[:7]:  # the crash: 7 of the batch's files still there
+        (pool.pool().root / name).write_bytes(saved[name])
+    for n in range(10, 13):
+        _send(version, "", n)
+    assert Response.objects.count() == 10  # 3 fresh responses are fewer than K: nothing written
+    assert pool.pool().waiting() == 3  # and the 7 stale files are gone
+    result = pool.flush()
+    assert (result.written, result.stale, result.waiting) == (0, 0, 3)
+    for n in range(13, 20):
+        _send(version, "", n)
+    assert Response.objects.count() == 20 and pool.pool().waiting() == 0
+
+
+@override_settings(VRU_SURVEY_BATCH=10)
+def test_every_response_of_a_batch_has_the_batch_s_latest_week(version, monkeypatch):
+    """A batch spanning a week boundary is stored with one week, the latest: a week's count never singles
+    out the one response of the batch sent in the next week."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    monkeypatch.setattr(timezone, "localdate", lambda: dt.date(2026, 12, 13))  # Sunday of 2026-W50
+    for n in range(9):
+        _send(version, "", n)
+    monkeypatch.setattr(timezone, "localdate", lambda: dt.date(2026, 12, 14))  # Monday of 2026-W51
+    _send(version, "", 9)
+    assert Response.objects.count() == 10
+    assert set(Response.objects.values_list("iso_year", "iso_week")) == {(2026, 51)}

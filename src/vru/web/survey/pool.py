@@ -9,9 +9,16 @@ response (its UUID, version, language, ISO week of completion, verified flag, an
 pool, and responses move to the database in *batches*, each in one transaction, in a random order: every
 response of a batch has the same ``xmin``. A batch is written only when the pool holds at least ``K``
 verified responses (then all the verified ones go), and, separately, at least ``K`` unverified ones;
-``K`` is ``VRU_SURVEY_BATCH`` (default 10, the disclosure threshold; at least 1). A burnt code can then be
-narrowed only to a batch of at least ``K`` verified responses, and a response's time only to its batch's,
-until the nightly ``survey_shuffle`` rewrites every row in one transaction.
+``K`` is ``VRU_SURVEY_BATCH`` (default 10, the disclosure threshold; at least 1). Every response of a batch
+is stored with one ISO week: the latest week of completion among them. A burnt code can then be narrowed
+only to a batch of at least ``K`` verified responses.
+
+Responses enter the database only in the *weekly* flush (``survey_flush``, :meth:`Pool.flush` with
+``weekly``): at most once per ISO week, whatever the pool holds; the pool folder keeps the ISO week of the
+last such flush (:data:`WEEK_FILE`: a week, nothing finer). So a batch's ``xmin``, between dated rows,
+dates its responses only to the week between two weekly flushes. A send writes nothing to the database
+unless ``VRU_SURVEY_FLUSH_ON_SEND`` is set (:func:`flush_on_send`; for the test suite, unsafe in
+production: each batch would be dated to its last send's second).
 
 The files:
 
@@ -23,9 +30,10 @@ The files:
   file's mtime are set to the start of the current ISO week after each change (the kernel's ctime, which
   cannot be set, still holds the time of the folder's last change: see the docs).
 
-A flush (:func:`flush`) holds an ``fcntl`` lock on ``pool/.lock``, so two never run at once; it inserts
-only the responses whose UUID is not in the table yet (a crash after the commit and before the files are
-deleted duplicates nothing), then deletes their files.
+A flush (:func:`flush`) holds an ``fcntl`` lock on ``pool/.lock``, so two never run at once; it first
+deletes the files whose response is in the table already (left by a crash after a batch's commit and
+before its files were deleted: they duplicate nothing and never count toward ``K``), then writes the
+batches, then deletes their files.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -56,6 +65,8 @@ KEY_INFO = b"vru.survey.pool-key"
 SIZE = 64 * 1024
 TEMP = ".tmp-"
 LOCK = ".lock"
+# The ISO week of the last weekly flush ("2026-W49"), in the pool folder; mtime set to that week's start.
+WEEK_FILE = ".flushed-week"
 DEFAULT_BATCH = 10
 
 
@@ -78,6 +89,29 @@ def batch_size() -> int:
     if k < 1:
         raise ImproperlyConfigured(f"VRU_SURVEY_BATCH must be at least 1, not {k}")
     return k
+
+
+def flush_on_send() -> bool:
+    """``VRU_SURVEY_FLUSH_ON_SEND`` (setting or environment variable; default False): a send that makes a
+    batch writes it at once. For the test suite only: in production each batch's ``xmin``, between dated
+    rows, would date its responses to the second of their last send."""
+    from django.conf import settings
+
+    raw = getattr(settings, "VRU_SURVEY_FLUSH_ON_SEND", None)
+    if raw is None:
+        raw = os.environ.get("VRU_SURVEY_FLUSH_ON_SEND", "")
+    if isinstance(raw, bool):
+        return raw
+    value = str(raw).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"VRU_SURVEY_FLUSH_ON_SEND must be true or false (1 or 0), not {raw!r}")
+
+
+def week_label(year: int, week: int) -> str:
+    return f"{year}-W{week:02d}"
 
 
 def plain_bound(definition: dict) -> int:
@@ -201,7 +235,7 @@ class Pool:
         if not self.root.is_dir():
             return []
         return sorted(p for p in self.root.iterdir()
-                      if p.is_file() and not p.name.startswith((TEMP, LOCK)))
+                      if p.is_file() and not p.name.startswith((TEMP, LOCK, WEEK_FILE)))
 
     def waiting(self) -> int:
         """How many responses are waiting (a count of files; nothing is opened)."""
@@ -231,21 +265,88 @@ class Pool:
                 errors.append(str(err))
         return out, errors
 
-    def flush(self, everything: bool = False, k: int | None = None) -> FlushResult:
+    def last_week(self) -> tuple[int, int] | None:
+        """The ISO week of the last weekly flush (None: none yet); a file that holds none: PoolError."""
+        path = self.root / WEEK_FILE
+        try:
+            text = path.read_text(encoding="ascii")
+        except FileNotFoundError:
+            return None
+        except (UnicodeDecodeError, OSError) as err:
+            raise PoolError(f"pool file {WEEK_FILE}: cannot be read ({err})") from None
+        m = re.fullmatch(r"(\d{4})-W(\d{2})\n?", text)
+        if not m:
+            raise PoolError(f"pool file {WEEK_FILE}: does not hold an ISO week such as 2026-W49 "
+                            "(survey_flush --force-week writes it again)")
+        return int(m[1]), int(m[2])
+
+    def _record_week(self, year: int, week: int) -> None:
+        """Write the week of this flush to :data:`WEEK_FILE` atomically, its mtime the week's start."""
+        tmp = self.root / f"{TEMP}{secrets.token_hex(8)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(week_label(year, week) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            stamp = _week_start()
+            os.utime(tmp, (stamp, stamp))
+            os.replace(tmp, self.root / WEEK_FILE)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def _drop_stored(self, pooled: list[Pooled]) -> tuple[list[Pooled], int]:
+        """Delete the files whose response is in the table already (a crash after a batch's commit, before
+        its files went); returns the others and how many were deleted."""
+        from .models import Response
+
+        ids = [uuid.UUID(p.content["id"]) for p in pooled]
+        stored = set()
+        for i in range(0, len(ids), 1000):
+            stored.update(Response.objects.filter(id__in=ids[i:i + 1000]).values_list("id", flat=True))
+        fresh = []
+        for p in pooled:
+            if uuid.UUID(p.content["id"]) in stored:
+                p.path.unlink(missing_ok=True)
+            else:
+                fresh.append(p)
+        return fresh, len(pooled) - len(fresh)
+
+    def flush(self, everything: bool = False, k: int | None = None, *, weekly: bool = False,
+              force: bool = False) -> FlushResult:
         """Write the pool's responses to the database: all the verified ones when there are at least ``K``
         of them, and all the unverified ones when there are at least ``K`` of those (``everything``: all,
-        whatever their number), each batch in one transaction, in random order."""
+        whatever their number), each batch in one transaction, in random order. Files of responses already
+        in the table are deleted first and never count toward ``K``.
+
+        ``weekly``: the once-a-week rule. Nothing is written when the last weekly flush was in this ISO week
+        (``result.already`` says which), unless ``force``; after the flush this week is recorded (even when
+        no batch was written, so the time of a flush never depends on how many responses wait)."""
         k = batch_size() if k is None else k
         result = FlushResult()
         with self.locked():
             pooled, result.errors = self.read_all()
-            for verified in (True, False):
-                group = [p for p in pooled if p.content["verified"] is verified]
-                if group and (everything or len(group) >= k):
-                    result.written += _write_batch(group)
-                    for p in group:
-                        p.path.unlink(missing_ok=True)
-                    result.batches += 1
+            pooled, result.stale = self._drop_stored(pooled)
+            this_week = codes.iso_week()
+            if weekly and not force:
+                try:
+                    last = self.last_week()
+                except PoolError as err:
+                    result.errors.append(str(err))
+                    last = this_week  # not known: do nothing rather than risk a second flush this week
+                if last is not None and last >= this_week:
+                    result.already = week_label(*last)
+            if result.already is None:
+                for verified in (True, False):
+                    group = [p for p in pooled if p.content["verified"] is verified]
+                    if group and (everything or len(group) >= k):
+                        result.written += _write_batch(group)
+                        for p in group:
+                            p.path.unlink(missing_ok=True)
+                        result.batches += 1
+                if weekly:
+                    self._record_week(*this_week)
             self._blur()
             _fsync_dir(self.root)
             result.waiting = self.waiting()
@@ -258,11 +359,15 @@ class FlushResult:
     batches: int = 0
     waiting: int = 0
     errors: list | None = None
+    stale: int = 0  # files of responses already in the table (a crash after a commit), deleted
+    already: str | None = None  # weekly: the ISO week ("2026-W49") of this week's flush, which ran already
 
 
 def _write_batch(group: list[Pooled]) -> int:
     """Insert one batch in one transaction, in random order: the responses not in the table yet, with
-    their answers. Returns how many were inserted."""
+    their answers, every one with the batch's week (the latest ISO week of completion among them: a
+    response's stored week is never finer than its batch's, and a batch is never split by week). Returns
+    how many were inserted."""
     from .models import Answer, QuestionnaireVersion, Response
 
     rng = secrets.SystemRandom()
@@ -272,6 +377,7 @@ def _write_batch(group: list[Pooled]) -> int:
         ids = [uuid.UUID(p.content["id"]) for p in rows]
         present = set(Response.objects.filter(id__in=ids).values_list("id", flat=True))
         fresh = [p.content for p in rows if uuid.UUID(p.content["id"]) not in present]
+        year, week = max(((c["iso_year"], c["iso_week"]) for c in fresh), default=(0, 0))
         versions = QuestionnaireVersion.objects.in_bulk({c["version"] for c in fresh})
         responses, answers = [], []
         for c in fresh:
@@ -280,7 +386,7 @@ def _write_batch(group: list[Pooled]) -> int:
                 raise PoolError(f"a pooled response of questionnaire version {c['version']}, which no longer "
                                 "exists")
             responses.append(Response(id=uuid.UUID(c["id"]), version=version, language=c["language"],
-                                      iso_year=c["iso_year"], iso_week=c["iso_week"], verified=c["verified"]))
+                                      iso_year=year, iso_week=week, verified=c["verified"]))
             answers.extend(Answer(response_id=uuid.UUID(c["id"]), version=version, question=question,
                                   value=value, text=text) for question, value, text in c["answers"])
         rng.shuffle(answers)
@@ -293,5 +399,6 @@ def pool() -> Pool:
     return Pool()
 
 
-def flush(everything: bool = False, k: int | None = None) -> FlushResult:
-    return pool().flush(everything=everything, k=k)
+def flush(everything: bool = False, k: int | None = None, *, weekly: bool = False,
+          force: bool = False) -> FlushResult:
+    return pool().flush(everything=everything, k=k, weekly=weekly, force=force)
