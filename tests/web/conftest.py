@@ -19,7 +19,9 @@ os.environ["VRU_WEB_STATIC_ROOT"] = os.path.join(_tmp, "static")
 os.environ["VRU_WEB_CACHE"] = os.path.join(_tmp, "cache")
 os.environ["VRU_TAGGING_STORE"] = os.path.join(_tmp, "tagging")
 os.environ["VRU_SURVEY_DRAFTS"] = os.path.join(_tmp, "survey-drafts")
-os.environ.setdefault("VRU_SURVEY_BATCH", "1")  # a send is written at once (test_survey_pool.py: 10)
+# A send is written at once (test_survey_pool.py: K = 10). Unsafe in production (docs/web-survey.md).
+os.environ.setdefault("VRU_SURVEY_BATCH", "1")
+os.environ.setdefault("VRU_SURVEY_FLUSH_ON_SEND", "1")
 os.environ.pop("VRU_WEB_PRODUCTION", None)
 if os.environ.get("VRU_TEST_DATABASE_URL"):
     os.environ["DATABASE_URL"] = os.environ["VRU_TEST_DATABASE_URL"]

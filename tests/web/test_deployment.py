@@ -100,11 +100,11 @@ OWNER, RUNTIME, DATABASE = "vru_owner", "vru_web", "vru"
 OWNER_STEPS = """(set -a; . /etc/vru/web.env; . /etc/vru/owner.env; set +a; cd /var/lib/vru
   runuser -u vru -- /opt/vru/venv/bin/python -m django migrate --noinput
   runuser -u vru -- /opt/vru/venv/bin/python -m django grant_runtime_role vru_web)"""
-# Step 7: the survey's nightly jobs, whose units the fixture runs as systemd would.
+# Step 7: the survey's scheduled jobs, whose units the fixture runs as systemd would.
 SURVEY_STEPS = ("install -m 0644 docs/deploy/vru-survey-*.service docs/deploy/vru-survey-*.timer "
                 "/etc/systemd/system/\n"
                 "systemctl daemon-reload && systemctl enable --now vru-survey-purge.timer "
-                "vru-survey-shuffle.timer")
+                "vru-survey-flush.timer vru-survey-shuffle.timer")
 
 
 @dataclass
@@ -476,10 +476,11 @@ def deployed(london_warehouse):
         assert r.returncode == 0, r.stderr
         # What the administrator then does in /admin/: an organisation, and a user for each role.
         d.django("shell", "-c", _CREATE_USERS)
-        # Step 7: the survey's nightly jobs as their units run them: the purge with the service's settings,
-        # the shuffle (which VACUUMs) with the owner's read after them.
+        # Step 7: the survey's jobs as their units run them: the purge and the weekly flush with the
+        # service's settings, the shuffle (which VACUUMs) with the owner's read after them.
         assert SURVEY_STEPS in (ROOT / "docs" / "web.md").read_text(), "docs/web.md: step 7 changed"
-        for unit, owner in (("vru-survey-purge.service", False), ("vru-survey-shuffle.service", True)):
+        for unit, owner in (("vru-survey-purge.service", False), ("vru-survey-flush.service", False),
+                            ("vru-survey-shuffle.service", True)):
             settings = _unit(unit)
             argv = shlex.split(settings["ExecStart"])
             assert argv[:3] == ["/opt/vru/venv/bin/python", "-m", "django"], (unit, argv)

@@ -1,6 +1,6 @@
-"""The survey's nightly jobs ship as systemd units (docs/deploy/vru-survey-*.service and *.timer): each
-service runs an existing management command, each timer starts its service daily, the purge before the
-shuffle."""
+"""The survey's scheduled jobs ship as systemd units (docs/deploy/vru-survey-*.service and *.timer): each
+service runs an existing management command, each timer starts its service daily (the purge before the
+shuffle) or, the batch pool's flush, weekly."""
 
 from __future__ import annotations
 
@@ -49,12 +49,21 @@ def test_the_shuffle_runs_after_the_purge_as_the_owner_but_not_as_the_web_user()
     assert service["DynamicUser"] == "yes" and "User" not in service
 
 
-def test_the_purge_unit_flushes_the_batch_pool_as_the_web_user():
-    """The shuffle runs as a user of its own that cannot read the pool: the purge unit (the web service's
-    user) runs survey_flush after the purge."""
+def test_the_batch_pool_is_flushed_weekly_by_a_unit_of_its_own_as_the_web_user():
+    """The shuffle runs as a user of its own that cannot read the pool: a unit of its own (the web
+    service's user) runs survey_flush every Monday, whether or not the purge succeeds (no ExecStartPost
+    of the purge), before the shuffle."""
     from django.core.management import get_commands
 
-    service = _unit(DEPLOY / "vru-survey-purge.service")["Service"]
-    argv = shlex.split(service["ExecStartPost"])
-    assert argv[3:] == ["survey_flush"] and get_commands().get("survey_flush") == "vru.web.survey"
-    assert service["User"] == "vru" and "/var/lib/vru" in service["ReadWritePaths"]
+    service = _unit(DEPLOY / "vru-survey-flush.service")["Service"]
+    argv = shlex.split(service["ExecStart"])
+    assert argv[1:] == ["-m", "django", "survey_flush"], argv
+    assert get_commands().get("survey_flush") == "vru.web.survey"
+    assert service["Type"] == "oneshot" and service["User"] == "vru"
+    assert "/var/lib/vru" in service["ReadWritePaths"]
+    assert "ExecStartPost" not in _unit(DEPLOY / "vru-survey-purge.service")["Service"]
+    timer = _unit(DEPLOY / "vru-survey-flush.timer")
+    assert timer["Timer"]["Unit"] == "vru-survey-flush.service"
+    assert timer["Timer"]["OnCalendar"] == "Mon *-*-* 02:45:00", timer["Timer"]  # once a week, nothing finer
+    assert timer["Timer"]["Persistent"] == "true" and timer["Install"]["WantedBy"] == "timers.target"
+    assert "vru-survey-flush.service" in _unit(DEPLOY / "vru-survey-shuffle.service")["Unit"]["After"]

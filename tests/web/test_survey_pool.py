@@ -1,6 +1,9 @@
 """The batch pool (vru.web.survey.pool; docs/web-survey.md, "The batch pool"): a send writes its response
 to an encrypted file, and responses go to the database in batches of at least K (VRU_SURVEY_BATCH), each
-in one transaction, so that the order of transaction ids no longer pairs a burnt code with its response."""
+in one transaction, so that the order of transaction ids no longer pairs a burnt code with its response;
+as deployed only the weekly survey_flush writes them. Most tests here run as the test suite does, with a
+flush at the send (VRU_SURVEY_FLUSH_ON_SEND, conftest.py); the tests named "as deployed" and "once per ISO
+week" run without it."""
 
 from __future__ import annotations
 
@@ -328,3 +331,96 @@ def test_every_response_of_a_batch_has_the_batch_s_latest_week(version, monkeypa
     _send(version, "", 9)
     assert Response.objects.count() == 10
     assert set(Response.objects.values_list("iso_year", "iso_week")) == {(2026, 51)}
+
+
+@override_settings(VRU_SURVEY_BATCH=10, VRU_SURVEY_FLUSH_ON_SEND=False)
+def test_as_deployed_a_send_writes_nothing_and_dated_rows_bracket_no_batch(version):
+    """As deployed (no flush at the send), twenty sends with a dated row after each ten write nothing to
+    the database; the weekly flush then writes them, after every dated row: a response can be dated only
+    to the week between two weekly flushes (before: each batch of ten sat between two user rows)."""
+    from vru.web.accounts.models import User
+
+    for n in range(20):
+        _send(version, "", n)
+        if n % 10 == 9:
+            User.objects.create_user(f"dated-pool-{n}@example.org", None)
+    assert Response.objects.count() == 0 and pool.pool().waiting() == 20
+    out = io.StringIO()
+    call_command("survey_flush", stdout=out, stderr=io.StringIO())
+    assert "20 responses written in 1 batches" in out.getvalue()
+    assert Response.objects.count() == 20 and pool.pool().waiting() == 0
+    if connection.vendor == "postgresql":
+        (last_user,), = _rows("SELECT max(xmin::text::bigint) FROM accounts_user "
+                              "WHERE email LIKE 'dated-pool-%%'")
+        xmins = _rows("SELECT DISTINCT xmin::text::bigint FROM survey_response")
+        assert len(xmins) == 1 and xmins[0][0] > last_user
+
+
+@override_settings(VRU_SURVEY_BATCH=10, VRU_SURVEY_FLUSH_ON_SEND=False)
+def test_survey_flush_runs_at_most_once_per_iso_week(version, monkeypatch):
+    import datetime as dt
+    import os
+
+    from django.utils import timezone
+
+    for n in range(10):
+        _send(version, "", n)
+    out, err = io.StringIO(), io.StringIO()
+    call_command("survey_flush", stdout=out, stderr=err)
+    assert Response.objects.count() == 10 and not err.getvalue()
+    year, week = codes.iso_week()
+    record = pool.pool().root / pool.WEEK_FILE
+    assert record.read_text() == f"{year}-W{week:02d}\n"  # a week, nothing finer
+    monday = dt.datetime.combine(dt.date.fromisocalendar(year, week, 1), dt.time(), tzinfo=dt.UTC)
+    assert os.stat(record).st_mtime == monday.timestamp()
+    assert record.name not in {p.name for p in pool.pool().paths()}
+    for n in range(10, 22):
+        _send(version, "", n)
+    out = io.StringIO()
+    call_command("survey_flush", stdout=out, stderr=io.StringIO())  # the same week: nothing
+    assert "nothing written: this ISO week's flush ran already" in out.getvalue()
+    assert "12 waiting" in out.getvalue()
+    call_command("survey_shuffle", stdout=(shuffled := io.StringIO()))  # nor does the nightly shuffle flush
+    assert "this ISO week's flush ran already" in shuffled.getvalue()
+    assert Response.objects.count() == 10 and pool.pool().waiting() == 12
+    today = timezone.localdate()
+    monkeypatch.setattr(timezone, "localdate", lambda: today + dt.timedelta(days=7))
+    call_command("survey_flush", stdout=(out := io.StringIO()), stderr=io.StringIO())  # the next week
+    assert "12 responses written in 1 batches" in out.getvalue()
+    assert Response.objects.count() == 22 and pool.pool().waiting() == 0
+    # --force-week flushes again in the same week, with a warning
+    for n in range(22, 32):
+        _send(version, "", n)
+    call_command("survey_flush", stdout=(out := io.StringIO()), stderr=io.StringIO())
+    assert "nothing written" in out.getvalue() and Response.objects.count() == 22
+    call_command("survey_flush", "--force-week", stdout=(out := io.StringIO()), stderr=(err := io.StringIO()))
+    assert "warning: --force-week" in err.getvalue() and "10 responses written" in out.getvalue()
+    assert Response.objects.count() == 32
+
+
+@override_settings(VRU_SURVEY_BATCH=10, VRU_SURVEY_FLUSH_ON_SEND=False)
+def test_a_damaged_week_record_stops_the_weekly_flush_with_a_clear_error(version):
+    from django.core.management.base import CommandError
+
+    for n in range(10):
+        _send(version, "", n)
+    (pool.pool().root / pool.WEEK_FILE).write_text("last Tuesday 14:02\n")
+    with pytest.raises(CommandError, match=r"\.flushed-week: does not hold an ISO week"):
+        call_command("survey_flush", stdout=io.StringIO(), stderr=io.StringIO())
+    assert Response.objects.count() == 0  # not known whether this week's flush ran: nothing written
+    call_command("survey_flush", "--force-week", stdout=io.StringIO(), stderr=io.StringIO())
+    assert Response.objects.count() == 10
+    year, week = codes.iso_week()
+    assert (pool.pool().root / pool.WEEK_FILE).read_text() == f"{year}-W{week:02d}\n"
+
+
+def test_flush_on_send_is_off_unless_set_and_a_bad_value_is_refused(settings, monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    monkeypatch.delenv("VRU_SURVEY_FLUSH_ON_SEND", raising=False)
+    assert not hasattr(settings, "VRU_SURVEY_FLUSH_ON_SEND") and pool.flush_on_send() is False
+    monkeypatch.setenv("VRU_SURVEY_FLUSH_ON_SEND", "1")
+    assert pool.flush_on_send() is True
+    monkeypatch.setenv("VRU_SURVEY_FLUSH_ON_SEND", "sometimes")
+    with pytest.raises(ImproperlyConfigured, match="VRU_SURVEY_FLUSH_ON_SEND"):
+        pool.flush_on_send()

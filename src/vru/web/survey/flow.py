@@ -43,10 +43,10 @@ def start(version: QuestionnaireVersion, invitation_code: str = "") -> tuple[str
     file of the draft store (:mod:`vru.web.survey.drafts`), not a row: it keeps only that a code was used
     (``verified``), never which, and nothing it does is written to the database: no chain of row versions
     joins the burn to the response, and the response itself reaches the database only in a batch of at
-    least ``VRU_SURVEY_BATCH`` (:mod:`.pool`), so the order of transaction ids narrows a burnt code only to
-    such a batch, until the nightly shuffle gives every row one. The price: a code starts one survey;
-    whoever loses the resume code cannot start again with it (the survey stays open without a code,
-    unverified)."""
+    least ``VRU_SURVEY_BATCH`` (:mod:`.pool`), written by the weekly flush, so the order of transaction ids
+    narrows a burnt code only to such a batch, until the nightly shuffle gives every row one. The price: a
+    code starts one survey; whoever loses the resume code cannot start again with it (the survey stays
+    open without a code, unverified)."""
     verified = False
     if invitation_code.strip():
         if not codes.looks_valid(invitation_code):
@@ -99,9 +99,9 @@ def save_page(draft: Draft, cleaned: dict) -> None:
 
 def complete(draft: Draft, language: str) -> Response:
     """Send the draft: validate it, write the complete response to the batch pool (:mod:`.pool`, a file,
-    durably) and then delete the draft. Nothing is written to the database here unless this send makes a
-    batch (at least ``VRU_SURVEY_BATCH`` verified, or unverified, responses waiting): then the pool is
-    flushed, each batch in one transaction. Returns the response (saved only if its batch was written).
+    durably) and then delete the draft. Nothing is written to the database here: the weekly
+    ``survey_flush`` writes the pool's batches (unless ``VRU_SURVEY_FLUSH_ON_SEND``, for the test suite:
+    then a send that makes a batch writes it). Returns the response (saved only if its batch was written).
 
     The draft's file is claimed first (renamed to a private name: of two sends, one finds nothing and is
     refused); then its spent marker is recorded (:meth:`~.drafts.DraftStore.spend`), so that a copy of the
@@ -144,8 +144,9 @@ def complete(draft: Draft, language: str) -> Response:
         claim.release()
         raise
     claim.done()
-    try:
-        pool.flush()
-    except Exception:  # the response is safe in the pool: the next send or the nightly flush writes it
-        logger.exception("survey: the batch pool could not be flushed after a send")
+    if pool.flush_on_send():  # the test suite only (VRU_SURVEY_FLUSH_ON_SEND): see pool.flush_on_send
+        try:
+            pool.flush()
+        except Exception:  # the response is safe in the pool: the weekly flush writes it
+            logger.exception("survey: the batch pool could not be flushed after a send")
     return response

@@ -9,10 +9,11 @@ time) in which their codes were burnt. After this command every response, answer
 was written by one transaction, in a random order, with the same UUIDs. It then runs ``VACUUM`` on the
 survey's tables (PostgreSQL) so the old row versions are not left in the table files.
 
-First it flushes the batch pool (``vru.web.survey.pool``) by the same rule as ``survey_flush``: the
-responses of every kind with at least ``VRU_SURVEY_BATCH`` waiting are written. Where it cannot read the
-pool (the deployed unit runs as a user of its own), it says so and shuffles: ``vru-survey-purge.service``
-runs ``survey_flush`` as the web service's user just before.
+First it flushes the batch pool (``vru.web.survey.pool``) by the same rules as ``survey_flush``: at most
+once per ISO week (a run in a week whose flush ran writes nothing), the responses of every kind with at
+least ``VRU_SURVEY_BATCH`` waiting. Where it cannot read the pool (the deployed unit runs as a user of its
+own), it says so and shuffles: ``vru-survey-flush.service`` runs ``survey_flush`` as the web service's
+user every Monday.
 """
 
 import datetime as dt
@@ -98,15 +99,20 @@ class Command(BaseCommand):
 
     def handle(self, **options):
         try:
-            flushed = pool.flush()
+            flushed = pool.flush(weekly=True)
         except OSError:  # PermissionError, or a read-only file system (systemd's ProtectSystem=strict)
             # the deployed unit runs as a user of its own, which cannot read the web service's files: the
-            # pool is flushed by vru-survey-purge.service (survey_flush), as the web service's user
+            # pool is flushed by vru-survey-flush.service (survey_flush), as the web service's user
             self.stderr.write("the batch pool is not readable by this user: not flushed here (survey_flush "
-                              "runs in vru-survey-purge.service)\n")
+                              "runs in vru-survey-flush.service, weekly)\n")
         else:
-            self.stdout.write(f"{flushed.written} pooled responses written in {flushed.batches} batches; "
-                              f"{flushed.waiting} waiting (fewer than VRU_SURVEY_BATCH of their kind)\n")
+            if flushed.already:
+                self.stdout.write(f"pool not flushed: this ISO week's flush ran already ({flushed.already}); "
+                                  f"{flushed.waiting} waiting\n")
+            else:
+                self.stdout.write(f"{flushed.written} pooled responses written in {flushed.batches} "
+                                  f"batches; {flushed.waiting} waiting (fewer than VRU_SURVEY_BATCH of "
+                                  "their kind)\n")
             for error in flushed.errors or ():
                 self.stderr.write(f"{error}\n")
         n_responses, n_answers = shuffle()
