@@ -1,6 +1,7 @@
 """Load: 200 respondents send their answers at the same moment, over HTTP on loopback, to gunicorn on
 PostgreSQL; every accepted response waits in the batch pool (nothing in the database at the send, as
-deployed) and is stored by the weekly ``survey_flush``, none fails; p50 and p95 of the send go to docs/web-survey.md.
+deployed) and is stored by the weekly ``survey_flush``, none fails; p50 and p95 of the send go to
+docs/web-survey.md.
 
 Runs only on PostgreSQL (``bash scripts/test-web-postgres.sh tests/web/test_survey_load.py``): SQLite
 serialises every write, which is not what a deployment runs. ``VRU_SURVEY_LOAD_N`` changes the number."""
