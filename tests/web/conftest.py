@@ -45,3 +45,11 @@ def _no_rate_limit_counts():
 
     caches["ratelimit"].clear()
     LIMITER.reset()  # the survey's counters live in this process's memory
+
+
+@pytest.fixture(autouse=True)
+def _own_survey_drafts(monkeypatch, tmp_path):
+    """Each test has a survey drafts folder (drafts, pool, spent markers) of its own, read from the
+    environment on every use and inherited by the servers a test starts: files another test left (under
+    another SECRET_KEY, or a batch smaller than K) cannot reach it."""
+    monkeypatch.setenv("VRU_SURVEY_DRAFTS", str(tmp_path / "survey-drafts"))
