@@ -235,9 +235,9 @@ def test_the_iso_week_stored_is_the_week_of_completion(version, monkeypatch):
     from django.utils import timezone
 
     with override_settings(VRU_SURVEY_BATCH=10):
-        monkeypatch.setattr(timezone, "localdate", lambda: dt.date(2026, 3, 4))  # week 2026-10
-        _send(version, "", 0)
-        monkeypatch.undo()
+        with monkeypatch.context() as m:  # not monkeypatch.undo(): that also undoes conftest's drafts folder
+            m.setattr(timezone, "localdate", lambda: dt.date(2026, 3, 4))  # week 2026-10
+            _send(version, "", 0)
         pool.flush(everything=True)
     r = Response.objects.get()
     assert (r.iso_year, r.iso_week) == (2026, 10) != codes.iso_week()
