@@ -86,7 +86,12 @@ def test_200_concurrent_submissions_are_all_stored(tmp_path):
     port = _free_port()
     db = connection.settings_dict
     # as deployed: K = 10 and no flush at the send (every response waits in the pool for the weekly flush)
-    env = {**os.environ, "VRU_SURVEY_NETWORK_RATE": f"{10 * N}/h", "VRU_SURVEY_BATCH": "10",
+    from django.conf import settings
+
+    # the servers encrypt the pool under the key this process decrypts with (the full suite once saw them
+    # disagree: every pool file refused by the flush here; the cause was not found, this rules it out)
+    env = {**os.environ, "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+           "VRU_SURVEY_NETWORK_RATE": f"{10 * N}/h", "VRU_SURVEY_BATCH": "10",
            "VRU_SURVEY_FLUSH_ON_SEND": "0",
            "DATABASE_URL": f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:"
                            f"{db['PORT'] or 5432}/{db['NAME']}"}
