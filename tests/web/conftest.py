@@ -29,7 +29,22 @@ else:
     os.environ.pop("DATABASE_URL", None)
 
 import django  # noqa: E402
+from django.conf import settings as _django_settings  # noqa: E402
 
+if _django_settings.configured:
+    # A pytest-xdist worker: pytest-django set Django up before this file was imported, from the
+    # environment the worker inherited from the controller (which had imported this file first). Every
+    # worker then shared the controller's cache folders (one worker's cleared rate-limit counts reached
+    # another's test part-way through) and held a SECRET_KEY other than the one its servers got from
+    # the environment. Read the settings again from this worker's environment.
+    import importlib  # noqa: E402
+
+    from django.core.cache import caches  # noqa: E402
+    from django.utils.functional import empty  # noqa: E402
+
+    importlib.reload(importlib.import_module(os.environ["DJANGO_SETTINGS_MODULE"]))
+    _django_settings._wrapped = empty
+    caches.__dict__.pop("settings", None)  # the cache handler reads the new CACHES on first use
 django.setup()
 
 import pytest  # noqa: E402

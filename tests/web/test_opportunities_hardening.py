@@ -28,9 +28,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _own_rate_limit_counts(settings, tmp_path):
     """The rate limits of each test here count in a file cache of the test's own. Twice in CI a count went
-    missing part-way through a test of 11 or 21 requests (a 21st sign-up answered 302, an 11th email sent),
-    which never happened with the test alone; a cache no other test or process can reach rules out
-    anything outside the test clearing or rewriting the counters."""
+    missing part-way through a test of 11 or 21 requests: under pytest-xdist every worker used the
+    controller's cache folder, and another worker's test cleared the counters (fixed in
+    tests/web/conftest.py); a cache of the test's own keeps these tests independent of that too."""
     settings.CACHES = {**settings.CACHES, "ratelimit": {**settings.CACHES["ratelimit"],
                                                         "LOCATION": str(tmp_path / "ratelimit")}}
 

@@ -88,8 +88,8 @@ def test_200_concurrent_submissions_are_all_stored(tmp_path):
     # as deployed: K = 10 and no flush at the send (every response waits in the pool for the weekly flush)
     from django.conf import settings
 
-    # the servers encrypt the pool under the key this process decrypts with (the full suite once saw them
-    # disagree: every pool file refused by the flush here; the cause was not found, this rules it out)
+    # the servers encrypt the pool under the key this process decrypts with (under pytest-xdist they once
+    # disagreed: tests/web/conftest.py now rereads the settings in each worker; said here as well)
     env = {**os.environ, "DJANGO_SECRET_KEY": settings.SECRET_KEY,
            "VRU_SURVEY_NETWORK_RATE": f"{10 * N}/h", "VRU_SURVEY_BATCH": "10",
            "VRU_SURVEY_FLUSH_ON_SEND": "0",
