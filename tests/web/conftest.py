@@ -36,15 +36,16 @@ if _django_settings.configured:
     # environment the worker inherited from the controller (which had imported this file first). Every
     # worker then shared the controller's cache folders (one worker's cleared rate-limit counts reached
     # another's test part-way through) and held a SECRET_KEY other than the one its servers got from
-    # the environment. Read the settings again from this worker's environment.
-    import importlib  # noqa: E402
-
+    # the environment. Point this worker's settings at its own folders, and give the servers its key.
     from django.core.cache import caches  # noqa: E402
-    from django.utils.functional import empty  # noqa: E402
 
-    importlib.reload(importlib.import_module(os.environ["DJANGO_SETTINGS_MODULE"]))
-    _django_settings._wrapped = empty
-    caches.__dict__.pop("settings", None)  # the cache handler reads the new CACHES on first use
+    for _alias, _cache in _django_settings.CACHES.items():
+        if _cache["BACKEND"].endswith("FileBasedCache"):
+            _cache["LOCATION"] = os.path.join(_tmp, "cache" if _alias == "default" else f"cache-{_alias}")
+    caches.__dict__.pop("settings", None)  # the cache handler reads CACHES again on first use
+    _django_settings.STATIC_ROOT = os.environ["VRU_WEB_STATIC_ROOT"]
+    _django_settings.VRU_TAGGING_STORE = os.environ["VRU_TAGGING_STORE"]
+    os.environ["DJANGO_SECRET_KEY"] = _django_settings.SECRET_KEY
 django.setup()
 
 import pytest  # noqa: E402
