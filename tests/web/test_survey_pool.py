@@ -414,6 +414,50 @@ def test_a_damaged_week_record_stops_the_weekly_flush_with_a_clear_error(version
     assert (pool.pool().root / pool.WEEK_FILE).read_text() == f"{year}-W{week:02d}\n"
 
 
+@override_settings(VRU_SURVEY_BATCH=10, VRU_SURVEY_FLUSH_ON_SEND=False)
+def test_a_flush_that_fails_half_way_is_not_run_again_in_the_same_week(version, monkeypatch):
+    """The week is recorded before the first batch: a rerun after a failure (an administrator restarting
+    the unit) writes nothing until next week, so no batch can be dated to the hours since a dated row."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    for n in range(10):
+        _send(version, "", n)
+
+    def lost(group):
+        raise RuntimeError("the database connection was lost")
+
+    with monkeypatch.context() as m:
+        m.setattr(pool, "_write_batch", lost)
+        with pytest.raises(RuntimeError, match="connection was lost"):
+            call_command("survey_flush", stdout=io.StringIO(), stderr=io.StringIO())
+    call_command("survey_flush", stdout=(out := io.StringIO()), stderr=io.StringIO())
+    assert "nothing written: this ISO week's flush ran already" in out.getvalue()
+    assert Response.objects.count() == 0 and pool.pool().waiting() == 10  # nothing lost: they wait
+    today = timezone.localdate()
+    monkeypatch.setattr(timezone, "localdate", lambda: today + dt.timedelta(days=7))
+    call_command("survey_flush", stdout=(out := io.StringIO()), stderr=io.StringIO())
+    assert "10 responses written in 1 batches" in out.getvalue() and Response.objects.count() == 10
+
+
+@override_settings(VRU_SURVEY_BATCH=10, VRU_SURVEY_FLUSH_ON_SEND=False)
+def test_a_week_recorded_in_the_future_is_an_error_until_forced(version):
+    """A run under a wrong clock must not stop every later flush silently."""
+    from django.core.management.base import CommandError
+
+    for n in range(10):
+        _send(version, "", n)
+    year, week = codes.iso_week()
+    (pool.pool().root / pool.WEEK_FILE).write_text(f"{year + 1}-W10\n")
+    with pytest.raises(CommandError, match=r"recorded in week .*-W10, after this week"):
+        call_command("survey_flush", stdout=io.StringIO(), stderr=io.StringIO())
+    assert Response.objects.count() == 0
+    call_command("survey_flush", "--force-week", stdout=io.StringIO(), stderr=io.StringIO())
+    assert Response.objects.count() == 10
+    assert (pool.pool().root / pool.WEEK_FILE).read_text() == f"{year}-W{week:02d}\n"
+
+
 def test_flush_on_send_is_off_unless_set_and_a_bad_value_is_refused(settings, monkeypatch):
     from django.core.exceptions import ImproperlyConfigured
 

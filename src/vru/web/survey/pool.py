@@ -321,8 +321,11 @@ class Pool:
         in the table are deleted first and never count toward ``K``.
 
         ``weekly``: the once-a-week rule. Nothing is written when the last weekly flush was in this ISO week
-        (``result.already`` says which), unless ``force``; after the flush this week is recorded (even when
-        no batch was written, so the time of a flush never depends on how many responses wait)."""
+        (``result.already`` says which), unless ``force``. This week is recorded BEFORE the first batch is
+        written (and even when none is), so a flush that fails half-way is not run again this week (what
+        it did not write waits for next week's) and the time of a flush never depends on how many
+        responses wait. A recorded week later than this one (a clock that was wrong) is an error: nothing
+        is written until ``force`` records this week again."""
         k = batch_size() if k is None else k
         result = FlushResult()
         with self.locked():
@@ -335,9 +338,17 @@ class Pool:
                 except PoolError as err:
                     result.errors.append(str(err))
                     last = this_week  # not known: do nothing rather than risk a second flush this week
-                if last is not None and last >= this_week:
+                if last is not None and last > this_week:
+                    result.errors.append(
+                        f"the last weekly flush is recorded in week {week_label(*last)}, after this week "
+                        f"({week_label(*this_week)}): a clock was wrong; nothing is written until "
+                        "survey_flush --force-week records this week")
+                    result.already = week_label(*last)
+                elif last is not None and last >= this_week:
                     result.already = week_label(*last)
             if result.already is None:
+                if weekly:
+                    self._record_week(*this_week)  # first: a failure below does not make a second flush
                 for verified in (True, False):
                     group = [p for p in pooled if p.content["verified"] is verified]
                     if group and (everything or len(group) >= k):
@@ -345,8 +356,6 @@ class Pool:
                         for p in group:
                             p.path.unlink(missing_ok=True)
                         result.batches += 1
-                if weekly:
-                    self._record_week(*this_week)
             self._blur()
             _fsync_dir(self.root)
             result.waiting = self.waiting()

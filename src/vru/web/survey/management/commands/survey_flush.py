@@ -52,7 +52,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{result.written} responses written in {result.batches} batches; "
                               f"{result.waiting} waiting in the pool (K = {k})\n")
         if result.errors:
-            raise CommandError("some pool files do not open and were left in place:\n"
+            raise CommandError("the flush found problems (pool files that do not open are left in place):\n"
                                + "\n".join(result.errors))
 
 
