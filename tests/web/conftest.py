@@ -16,6 +16,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vru.web.settings")
 os.environ["DJANGO_SECRET_KEY"] = "test-only-" + os.urandom(16).hex()
 os.environ["VRU_WEB_DB"] = os.path.join(_tmp, "web.sqlite3")
 os.environ["VRU_WEB_STATIC_ROOT"] = os.path.join(_tmp, "static")
+os.makedirs(os.environ["VRU_WEB_STATIC_ROOT"])  # empty: WhiteNoise warns on every request about a missing one
 os.environ["VRU_WEB_CACHE"] = os.path.join(_tmp, "cache")
 os.environ["VRU_TAGGING_STORE"] = os.path.join(_tmp, "tagging")
 os.environ["VRU_SURVEY_DRAFTS"] = os.path.join(_tmp, "survey-drafts")
