@@ -62,13 +62,14 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.utils.crypto import salted_hmac
 
 from . import codes
+from .files import TEMP, write_private
+from .files import fsync_dir as _fsync_dir
 
 MAGIC = b"VRU-SURVEY-DRAFT-1\n"  # then a 12-byte nonce, then AES-GCM's ciphertext and tag
 LEGACY = b"VRU-SURVEY-DRAFT-LEGACY-PLAINTEXT\n"  # then JSON: a draft moved from the old table
 KEY_INFO = b"vru.survey.draft-key"  # HKDF's info: not the file name's purpose ("vru.survey.resume")
 PAD = 64 * 1024  # every draft's plaintext is padded to this one size (vru.web.survey.pool.SIZE)
 CLAIMED = ".claimed-"  # a file being changed or sent: ".claimed-<name>-<random>"
-TEMP = ".tmp-"
 SPENT = "spent"  # spent/<week>/<keyed hash of a sent draft's nonce>
 PURGING = ".purging-"  # a past week's folder taken by one purge: ".purging-<week>-<random>"
 # While a file is claimed by a page being saved (milliseconds), another change or a load waits this long.
@@ -229,19 +230,7 @@ class DraftStore:
 
     def _write(self, folder: Path, name: str, data: bytes, week: int) -> Path:
         """Write ``data`` to ``folder/name`` atomically, its mtime the start of ``week``."""
-        tmp = folder / f"{TEMP}{secrets.token_hex(8)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            stamp = _week_start(week)
-            os.utime(tmp, (stamp, stamp))
-            os.replace(tmp, folder / name)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        write_private(folder, name, data, _week_start(week))
         _blur(folder, week)
         _fsync_dir(folder)
         return folder / name
@@ -473,14 +462,6 @@ def _blur(folder: Path, week: int) -> None:
     stamp = _week_start(week)
     with contextlib.suppress(FileNotFoundError):
         os.utime(folder, (stamp, stamp))
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def store() -> DraftStore:

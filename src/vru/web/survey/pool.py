@@ -57,13 +57,14 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from . import codes
+from .files import TEMP, write_private
+from .files import fsync_dir as _fsync_dir
 
 MAGIC = b"VRU-SURVEY-POOL-1\n"  # then a 12-byte nonce, then AES-GCM's ciphertext and tag
 KEY_INFO = b"vru.survey.pool-key"
 # Every pool file's plaintext is padded to this size (bytes): larger than any response a questionnaire
 # whose bound (plain_bound) fits can give; a questionnaire that does not fit is refused at the send.
 SIZE = 64 * 1024
-TEMP = ".tmp-"
 LOCK = ".lock"
 # The ISO week of the last weekly flush ("2026-W49"), in the pool folder; mtime set to that week's start.
 WEEK_FILE = ".flushed-week"
@@ -171,14 +172,6 @@ def _week_start() -> float:
     return dt.datetime.combine(monday, dt.time(), tzinfo=dt.UTC).timestamp()
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 @dataclass
 class Pooled:
     path: Path
@@ -214,19 +207,7 @@ class Pool:
         folder = self._ensure()
         name = secrets.token_hex(16)
         data = encrypt(content, name)
-        tmp = folder / f"{TEMP}{secrets.token_hex(8)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            stamp = _week_start()
-            os.utime(tmp, (stamp, stamp))
-            os.replace(tmp, folder / name)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        write_private(folder, name, data, _week_start())
         self._blur()
         _fsync_dir(folder)
         return folder / name
@@ -282,19 +263,7 @@ class Pool:
 
     def _record_week(self, year: int, week: int) -> None:
         """Write the week of this flush to :data:`WEEK_FILE` atomically, its mtime the week's start."""
-        tmp = self.root / f"{TEMP}{secrets.token_hex(8)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as f:
-                f.write(week_label(year, week) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-            stamp = _week_start()
-            os.utime(tmp, (stamp, stamp))
-            os.replace(tmp, self.root / WEEK_FILE)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        write_private(self.root, WEEK_FILE, (week_label(year, week) + "\n").encode("ascii"), _week_start())
 
     def _drop_stored(self, pooled: list[Pooled]) -> tuple[list[Pooled], int]:
         """Delete the files whose response is in the table already (a crash after a batch's commit, before
