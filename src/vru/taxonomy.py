@@ -46,6 +46,9 @@ POSSESSION_OF_WEAPONS = "possession_of_weapons"
 KNIFE_OFFENCES = "knife_offences"
 VIOLENCE_WITHOUT_INJURY = "violence_without_injury"
 HOMICIDE = "homicide"
+STALKING_AND_HARASSMENT = "stalking_and_harassment"
+#: Not a crime: the police.uk files record it beside crimes; no harm weight, no CHI value.
+ANTI_SOCIAL_BEHAVIOUR = "anti_social_behaviour"
 
 # The groups of categories the analysis uses: the one home of each.
 #: Serious violence as City Hall counts it (borough, monthly, detailed MPS classification).
@@ -129,6 +132,13 @@ def descendants(code: str) -> frozenset[str]:
         out.add(c)
         stack.extend(children.get(c, []))
     return frozenset(out)
+
+
+def leaves() -> list[str]:
+    """The categories with no category below them, in the order of ``taxonomy.csv``."""
+    cats = categories()
+    parents = set(cats["parent"])
+    return [c for c in cats["code"] if c not in parents]
 
 
 def ancestors(code: str) -> list[str]:

@@ -22,15 +22,16 @@ Schemes (``scheme=``):
 
 From offences to harmonised categories (:func:`offence_weights`, :func:`category_weights`):
 
-1. Every bundled offence is mapped to one *leaf* of the taxonomy (:data:`OFFENCE_CATEGORY`,
-   keyed by the Home Office offence code; e.g. 10D "Possession of article with blade or point"
-   -> ``possession_of_article_with_blade_or_point``). The aggregate "Homicide" row
-   (code ``1/4.1/4.10/4.2``) repeats its parts and is left out.
+1. Every bundled offence is mapped to one *leaf* of the taxonomy (:data:`OFFENCE_CATEGORY`, the
+   table ``vru/data/harm_offences.csv``, keyed by the Home Office offence code; e.g. 10D
+   "Possession of article with blade or point" -> ``possession_of_article_with_blade_or_point``).
+   The aggregate "Homicide" row (code ``1/4.1/4.10/4.2``) repeats its parts and is left out.
 2. A leaf's weight would ideally be the mean of its offences' weights weighted by the national
    number of each offence; those volumes are not bundled. ``aggregate=`` says what is done
    instead: ``"representative"`` (default) takes the weight of one named offence per leaf
-   (:data:`REPRESENTATIVE`: the offence that makes up the bulk of the category, e.g. assault
-   without injury for violence without injury; the median where no offence dominates:
+   (:data:`REPRESENTATIVE`, the table ``vru/data/harm_representatives.csv``: the offence that makes
+   up the bulk of the category, e.g. assault without injury for violence without injury; the median
+   where no offence dominates:
    miscellaneous crimes against society), ``"median"`` or ``"mean"`` the unweighted median or
    mean of the leaf's offences. The median and the mean give every rare offence the same say as
    the common one (violence without injury: median 282.6, mean 612.2, but assault without injury,
@@ -51,31 +52,30 @@ under-weights it; :func:`detailed_vintage_overrides` gives the weight of the mix
 :func:`harm_weighted` applies a scheme to a crime table (``category``, ``count``, any keys);
 :func:`per_population` turns counts or harm into rates per residents. The generated table of
 weights per category is in ``docs/methods-harm.md`` (:func:`weights_markdown`).
+
+This module reads no file (the analysis layer is pure): the tables it weighs with are read and validated
+by :mod:`vru.data.harm_tables` (the bundled ones, when none is given) or passed in (``css=``,
+``volumes=``, ``chi=`` as a DataFrame).
 """
 
 from __future__ import annotations
 
-import functools
-import gzip
-import io
 import math
-import zlib
 from collections.abc import Mapping
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from vru import taxonomy
-from vru.errors import SourceError, VRUError
+from vru.data import harm_tables as tables
+from vru.data.harm_tables import load_chi
+from vru.errors import VRUError
 
 SCHEMES = ("count", "css", "chi")
 AGGREGATES = ("representative", "median", "mean")
 CSS_EDITION = "ONS Crime Severity Score weights, 2020 edition (CriMS third-party copy)"
-CSS_FILE = "ons_css_offence_weights__mopd_severity_codes.csv.gz"
+CSS_FILE = tables.CSS_FILE
 VOLUME_YEAR = 2019
-_AGGREGATE_ROW = "1/4.1/4.10/4.2"
 
 
 class MissingWeightsError(VRUError, ValueError):
@@ -83,178 +83,29 @@ class MissingWeightsError(VRUError, ValueError):
     the weights do not cover."""
 
 
-def _codes(*codes: str) -> dict[str, str]:
-    return dict.fromkeys(codes)
+#: Home Office offence code (``code_original`` of the bundled CSS table) -> harmonised leaf
+#: (``vru/data/harm_offences.csv``; see :func:`vru.data.harm_tables.offence_categories`).
+OFFENCE_CATEGORY: dict[str, str] = tables.offence_categories()
+#: Leaf -> (Home Office offence code whose weight represents the leaf, why); ``None``: the median of the
+#: leaf's offences (``vru/data/harm_representatives.csv``).
+REPRESENTATIVE: dict[str, tuple[str | None, str]] = tables.representatives()
+#: The bundled MPS borough files the London volumes come from, with their taxonomy scheme.
+MPS_BOROUGH_FILES = tables.MPS_BOROUGH_FILES
 
 
-#: Home Office offence code (``code_original`` of the bundled CSS table) -> harmonised leaf.
-#: Groups follow the ONS offence classification of police recorded crime (violence with/without
-#: injury, stalking and harassment, ...). Choices of ours: 92C "Other drug offences" goes with
-#: trafficking (the Home Office Counting Rules' "Possession of drugs" holds possession only);
-#: the causing-death-by-driving offences go to ``death_or_serious_injury_by_driving`` (the coarse
-#: MPS vintage's "Death or serious injury caused by illegal driving").
-OFFENCE_CATEGORY: dict[str, str] = {
-    **{c: "homicide" for c in ("1", "4.1", "4.2")},
-    **{c: "violence_with_injury" for c in ("2", "4.3", "4.7", "5D", "5E", "8N", "8P", "8S")},
-    **{c: "violence_without_injury" for c in ("3A", "3B", "11A", "13", "14", "36", "104", "105A",
-                                              "105B", "106")},
-    **{c: "stalking_and_harassment" for c in ("8L", "8M", "8Q", "8R")},
-    **{c: "death_or_serious_injury_by_driving" for c in ("4.4", "4.6", "4.8", "4.9", "37.1")},
-    **{c: "rape" for c in ("19C", "19D", "19E", "19F", "19G", "19H", "19J", "19K")},
-    **{c: "other_sexual_offences" for c in ("17A", "17B", "20A", "20B", "21", "22A", "22B", "23",
-                                            "70", "71", "72", "73", "88A", "88C", "88D", "88E")},
-    "34A": "robbery_of_business_property",
-    "34B": "robbery_of_personal_property",
-    "10D": "possession_of_article_with_blade_or_point",
-    "90": "other_knife_offences",
-    "10B": "possession_of_firearms_offences",
-    "10A": "possession_of_firearm_with_intent",
-    "81": "other_firearm_offences",
-    "10C": "possession_of_other_weapon",
-    **{c: "public_order_offences" for c in ("9A", "9B", "62A", "66")},
-    **{c: "residential_burglary" for c in ("28A", "28B", "28C", "28D", "28E", "28F", "28G", "28H",
-                                           "29", "29A")},
-    **{c: "business_and_community_burglary" for c in ("30A", "30B", "30C", "30D", "31", "31A")},
-    "44": "bicycle_theft",
-    "46": "shoplifting",
-    "39": "theft_from_the_person",
-    **{c: "other_theft" for c in ("35", "40", "41", "42", "43", "47", "49", "49A")},
-    **{c: "vehicle_offences" for c in ("37.2", "45", "48", "126")},
-    **{c: "arson" for c in ("56A", "56B")},
-    **{c: "criminal_damage" for c in ("58A", "58B", "58C", "58D", "58J")},
-    **{c: "drug_trafficking" for c in ("92A", "92C")},
-    **{c: "possession_of_drugs" for c in ("92D", "92E")},
-    **{c: "miscellaneous_crimes_against_society" for c in (
-        "15", "24", "26", "27", "33", "33A", "38", "54", "59", "60", "61", "61A", "67", "69", "76",
-        "79", "80", "83", "86", "95", "96", "99", "802", "814")},
-}
+def offence_weights(css: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The CSS weights, one row per Home Office offence, with its harmonised leaf.
 
-#: Leaf -> (Home Office offence code whose weight represents the leaf, why). ``None``: the
-#: median of the leaf's offences (no single offence dominates).
-REPRESENTATIVE: dict[str, tuple[str | None, str]] = {
-    "homicide": ("1", "every homicide offence has the same weight"),
-    "violence_with_injury": ("8N", "assault with injury is the bulk of violence with injury"),
-    "violence_without_injury": ("105A", "common assault (assault without injury) is the bulk of "
-                                        "violence without injury"),
-    "stalking_and_harassment": ("8L", "harassment, the category's namesake (median of the four "
-                                      "offences 36.8)"),
-    "death_or_serious_injury_by_driving": ("4.4", "causing death or serious injury by dangerous "
-                                                  "driving, the only offence with serious injury"),
-    "rape": ("19C", "rape of a female aged 16 or over is the bulk of rape"),
-    "other_sexual_offences": ("20A", "sexual assault on a female aged 13 or over, the largest "
-                                     "other sexual offence"),
-    "robbery_of_business_property": ("34A", "the only offence"),
-    "robbery_of_personal_property": ("34B", "the only offence"),
-    "possession_of_article_with_blade_or_point": ("10D", "the only offence"),
-    "other_knife_offences": ("90", "the only offence"),
-    "possession_of_firearms_offences": ("10B", "the only offence"),
-    "possession_of_firearm_with_intent": ("10A", "the only offence"),
-    "other_firearm_offences": ("81", "the only offence"),
-    "possession_of_other_weapon": ("10C", "the only offence"),
-    "public_order_offences": ("9A", "public fear, alarm or distress is the bulk of public order "
-                                    "offences"),
-    "residential_burglary": ("28E", "burglary residential (the non-aggravated residential "
-                                    "burglaries all weigh the same)"),
-    "business_and_community_burglary": ("30C", "burglary business and community (the "
-                                               "non-aggravated ones all weigh the same)"),
-    "bicycle_theft": ("44", "the only offence"),
-    "shoplifting": ("46", "the only offence"),
-    "theft_from_the_person": ("39", "the only offence"),
-    "other_theft": ("49", "'other theft' is the bulk of the category"),
-    "vehicle_offences": ("45", "theft from a vehicle is the bulk of vehicle offences"),
-    "arson": ("56B", "arson not endangering life is the bulk of arson"),
-    "criminal_damage": ("58A", "all criminal damage offences but the racially aggravated one "
-                               "weigh the same"),
-    "drug_trafficking": ("92A", "trafficking in controlled drugs is the bulk of the category"),
-    "possession_of_drugs": ("92E", "possession of cannabis is the bulk of drug possession "
-                                   "(excluding cannabis: 8.08)"),
-    "miscellaneous_crimes_against_society": (None, "24 unlike offences, none dominant: their "
-                                                   "median"),
-}
-
-
-# --- reading CSV files (reference tables and user tables) -----------------------------------------
-
-
-def _line(i: int) -> int:
-    """File line of 0-based data row ``i`` (the header is line 1)."""
-    return int(i) + 2
-
-
-def _read_csv(path: str | Path) -> pd.DataFrame:
-    """A CSV (gzip or not, UTF-8, LF or CRLF) with every value as a string; SourceError naming
-    the file when it cannot be read."""
-    try:
-        raw = Path(path).read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as e:
-        raise SourceError(path, f"cannot read file (truncated or corrupt?): {e}") from None
-    if not raw.strip():
-        raise SourceError(path, "file is empty")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise SourceError(path, f"not UTF-8 text: {e}") from None
-    try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[],
-                           skip_blank_lines=False)
-    except pd.errors.ParserError as e:
-        raise SourceError(path, f"cannot parse as CSV: {e}") from None
-
-
-def _check_header(path, cols: list[str], required: list[str], optional=()) -> None:
-    for c in required:
-        if c not in cols:
-            raise SourceError(path, f"missing required column {c!r}; header is {cols}", row=1,
-                              column=c)
-    for c in cols:
-        if c not in required and c not in optional:
-            raise SourceError(path, f"unknown column {c!r}", row=1, column=c)
-
-
-# --- the bundled CSS table -----------------------------------------------------------------------
-
-
-def _css_path() -> Path:
-    return Path(str(resources.files("vru.data").joinpath("bundled", "crime_harm_weights", CSS_FILE)))
-
-
-@functools.cache
-def _css_table() -> pd.DataFrame:
-    path = _css_path()
-    df = _read_csv(path)
-    cols = ["category_counts", "description", "code_severity", "code_original",
-            "category_severity", "offence", "weight"]
-    _check_header(path, list(df.columns), cols)
-    w = pd.to_numeric(df["weight"], errors="coerce")
-    bad = np.flatnonzero(~np.isfinite(w.to_numpy(float)) | (w.to_numpy(float) <= 0))
-    if len(bad):
-        raise SourceError(path, f"weight {df['weight'].iloc[bad[0]]!r} is not a positive number",
-                          row=_line(bad[0]), column="weight")
-    out = pd.DataFrame({
-        "code": df["code_original"].str.strip(), "offence": df["description"].str.strip(),
-        "group": df["category_counts"], "weight": w.to_numpy(float),
-    })
-    known = out["code"].isin(list(OFFENCE_CATEGORY)) | (out["code"] == _AGGREGATE_ROW)
-    if not known.all():
-        i = int(np.flatnonzero(~known.to_numpy())[0])
-        raise SourceError(path, f"offence code {out['code'].iloc[i]!r} is not mapped to a "
-                                "harmonised category", row=_line(i), column="code_original")
-    return out
-
-
-def offence_weights() -> pd.DataFrame:
-    """The bundled CSS weights, one row per Home Office offence, with its harmonised leaf.
-
-    Columns: ``code`` (Home Office offence code), ``offence``, ``group`` (Home Office offence
-    group), ``weight`` (CSS), ``category`` (harmonised leaf; the aggregate homicide row is
-    dropped), ``representative`` (True for the offence that represents its leaf).
+    ``css``: the CSS table (``code``, ``offence``, ``group``, ``weight``); by default the bundled one
+    (:func:`vru.data.harm_tables.css_table`). Columns: ``code`` (Home Office offence code), ``offence``,
+    ``group`` (Home Office offence group), ``weight`` (CSS), ``category`` (harmonised leaf; the
+    aggregate homicide row is dropped), ``representative`` (True for the offence that represents its
+    leaf).
     """
-    t = _css_table()
-    t = t[t["code"] != _AGGREGATE_ROW].copy()
-    t["category"] = t["code"].map(OFFENCE_CATEGORY)
-    rep = {code for code, _ in REPRESENTATIVE.values() if code}
+    t = tables.css_table() if css is None else css
+    t = t[t["code"] != tables.AGGREGATE_ROW].copy()
+    t["category"] = t["code"].map(tables.offence_categories())
+    rep = {code for code, _ in tables.representatives().values() if code}
     t["representative"] = t["code"].isin(rep) & ~t.duplicated(["code"])
     return t.reset_index(drop=True)
 
@@ -262,60 +113,20 @@ def offence_weights() -> pd.DataFrame:
 # --- London volumes --------------------------------------------------------------------------------
 
 
-#: The bundled MPS borough files the London volumes come from (vru/data/bundled/mps_crime_borough,
-#: see its SOURCE.md), with their taxonomy scheme.
-MPS_BOROUGH_FILES = (
-    ("mps_borough_crime_historical_201004_202311.csv.gz", "mps_coarse"),
-    ("mps_borough_crime_detailed_201004_202111.csv.gz", "mps_detailed"),
-)
-
-
-def _mps_year_totals(path: Path, scheme: str, year: int) -> pd.Series:
-    """London total per harmonised category of one MPS borough file (rows = major, minor,
-    borough; one column per month ``YYYYMM``) over the months of ``year``."""
-    df = _read_csv(path)
-    months = [c for c in df.columns if len(c) == 6 and c.isdigit() and c.startswith(str(year))]
-    if len(months) != 12:
-        raise ValueError(f"{path.name}: {len(months)} months of {year}, not 12")
-    cats = [taxonomy.harmonise(scheme, a, b) for a, b in zip(df["MajorText"], df["MinorText"],
-                                                              strict=True)]
-    if any(c is None for c in cats):
-        i = cats.index(None)
-        raise SourceError(path, f"category {df['MinorText'].iloc[i]!r} not in the taxonomy",
-                          row=_line(i), column="MinorText")
-    counts = df[months].apply(pd.to_numeric).sum(axis=1)
-    return counts.groupby(pd.Series(cats, index=df.index)).sum()
-
-
-@functools.cache
-def _london_volumes(year: int) -> pd.Series:
-    folder = Path(str(resources.files("vru.data").joinpath("bundled", "mps_crime_borough")))
-    leaves = set(_leaves())
-    out: dict[str, float] = {}
-    for name, scheme in MPS_BOROUGH_FILES:
-        totals = _mps_year_totals(folder / name, scheme, year)
-        for c, v in totals.items():
-            if c in leaves and c not in out and v > 0:
-                out[c] = float(v)
-    return pd.Series(out, name="count").sort_index()
-
-
 def london_volumes(year: int = VOLUME_YEAR) -> pd.Series:
     """London's recorded offences per harmonised leaf in calendar ``year`` (MPS, the bundled
-    borough files :data:`MPS_BOROUGH_FILES`, every row summed, categories harmonised with
-    :func:`vru.taxonomy.harmonise`): the coarse vintage for every leaf it has, the detailed
-    vintage for the others (the knife and firearms offences). The City of London (City of
-    London Police) is not included. Equal to the MPS loader's figures (tested)."""
-    return _london_volumes(int(year)).copy()
+    borough files :data:`MPS_BOROUGH_FILES`, read by :func:`vru.data.harm_tables.london_volumes`):
+    the coarse vintage for every leaf it has, the detailed vintage for the others (the knife and
+    firearms offences). The City of London (City of London Police) is not included. Equal to the
+    MPS loader's figures (tested)."""
+    return tables.london_volumes(int(year))
 
 
 # --- weights per harmonised category ---------------------------------------------------------------
 
 
 def _leaves() -> list[str]:
-    cats = taxonomy.categories()
-    parents = set(cats["parent"])
-    return [c for c in cats["code"] if c not in parents]
+    return taxonomy.leaves()
 
 
 def _leaf_table(offences: pd.DataFrame, aggregate: str) -> pd.DataFrame:
@@ -323,9 +134,10 @@ def _leaf_table(offences: pd.DataFrame, aggregate: str) -> pd.DataFrame:
     if aggregate not in AGGREGATES:
         raise ValueError(f"unknown aggregate {aggregate!r}: one of {', '.join(AGGREGATES)}")
     rows = []
+    representative = tables.representatives()
     for cat, g in offences.groupby("category", sort=True):
         w = g.drop_duplicates("code")["weight"]
-        code, why = REPRESENTATIVE.get(cat, (None, ""))
+        code, why = representative.get(cat, (None, ""))
         if aggregate == "representative" and code is not None and code in set(g["code"]):
             hit = g[g["code"] == code].iloc[0]
             weight, basis = float(hit["weight"]), f"{hit['offence']} ({code}): {why}"
@@ -395,67 +207,6 @@ def css_weights(*, aggregate: str = "representative", volumes: pd.Series | None 
 
 # --- Cambridge Crime Harm Index ----------------------------------------------------------------
 
-CHI_OPTIONAL = ("description", "offence", "note", "source")
-
-
-def load_chi(path: str | Path) -> pd.DataFrame:
-    """Read and validate a user-supplied Cambridge Crime Harm Index table (CSV, gzip or not).
-
-    Header: ``days`` and exactly one key column, ``category`` (a harmonised category code, see
-    docs/taxonomy.md) or ``offence_code`` (a Home Office offence code as in the bundled CSS
-    table, e.g. ``10D``); optional text columns ``description``, ``offence``, ``note``,
-    ``source``; any other column is refused. ``days``: the CHI value (days of imprisonment, a
-    finite number >= 0). Keys must be known and unique. Any problem raises
-    :class:`~vru.errors.SourceError` with the file line and column; nothing is returned unless
-    the whole file is valid. Returns ``key`` (the category or offence code), ``days``, and the
-    attribute ``attrs["key"]`` (``"category"`` or ``"offence_code"``).
-    """
-    df = _read_csv(path)
-    cols = [c.strip() for c in df.columns]
-    df.columns = cols
-    keys = [c for c in ("category", "offence_code") if c in cols]
-    if len(keys) != 1:
-        raise SourceError(path, "the header must have exactly one of 'category' (harmonised "
-                                f"category) or 'offence_code' (Home Office code); it has {cols}",
-                          row=1, column=keys[1] if len(keys) == 2 else "category")
-    key = keys[0]
-    _check_header(path, cols, [key, "days"], CHI_OPTIONAL)
-    if df.empty:
-        raise SourceError(path, "no rows: the CHI table is empty", row=2)
-    k = df[key].str.strip()
-    known = (set(taxonomy.categories()["code"]) if key == "category"
-             else set(OFFENCE_CATEGORY))
-    for i, v in enumerate(k):
-        if v == "":
-            raise SourceError(path, f"empty {key}", row=_line(i), column=key)
-        if v not in known:
-            what = ("harmonised category (see docs/taxonomy.md)" if key == "category"
-                    else "Home Office offence code of the bundled CSS table")
-            raise SourceError(path, f"unknown {what}: {v!r}", row=_line(i), column=key)
-    dup = k.duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise SourceError(path, f"{k.iloc[i]!r} appears twice", row=_line(i), column=key)
-    if key == "category" and (k == "anti_social_behaviour").any():
-        i = int(np.flatnonzero((k == "anti_social_behaviour").to_numpy())[0])
-        raise SourceError(path, "anti-social behaviour is not a crime and has no CHI value",
-                          row=_line(i), column=key)
-    days = []
-    for i, v in enumerate(df["days"].str.strip()):
-        try:
-            d = float(v)
-        except ValueError:
-            d = math.nan
-        if not math.isfinite(d) or d < 0:
-            raise SourceError(path, f"days must be a number >= 0, not {v!r}", row=_line(i),
-                              column="days")
-        days.append(d)
-    out = pd.DataFrame({"key": k.to_numpy(), "days": days})
-    out.attrs["key"] = key
-    out.attrs["path"] = str(path)
-    return out
-
-
 def chi_weights(chi, *, aggregate: str = "representative", volumes: pd.Series | None = None
                 ) -> pd.DataFrame:
     """CHI days per harmonised category from a CHI table (a path, or a :func:`load_chi` frame).
@@ -469,7 +220,7 @@ def chi_weights(chi, *, aggregate: str = "representative", volumes: pd.Series | 
     t = chi if isinstance(chi, pd.DataFrame) else load_chi(chi)
     if t.attrs.get("key") == "offence_code":
         offences = pd.DataFrame({"code": t["key"], "weight": t["days"],
-                                 "category": t["key"].map(OFFENCE_CATEGORY)})
+                                 "category": t["key"].map(tables.offence_categories())})
         names = offence_weights().drop_duplicates("code").set_index("code")["offence"]
         offences["offence"] = offences["code"].map(names)
         leaf = _leaf_table(offences, aggregate)
@@ -497,7 +248,7 @@ def category_weights(scheme: str, *, chi=None, aggregate: str = "representative"
     harmonised category that has a weight (``label``, ``weight``, ``basis``, ...)."""
     if scheme == "count":
         cats = taxonomy.categories()
-        cats = cats[cats["code"] != "anti_social_behaviour"]
+        cats = cats[cats["code"] != taxonomy.ANTI_SOCIAL_BEHAVIOUR]
         out = pd.DataFrame({"label": cats["label"].to_numpy(), "weight": 1.0,
                             "basis": "1 per offence"}, index=pd.Index(cats["code"], name="category"))
         return out
@@ -515,12 +266,12 @@ def detailed_vintage_overrides(weights: pd.DataFrame, volumes: pd.Series | None 
     (the coarse vintage separates them). Pass the result as ``overrides`` to
     :func:`harm_weighted`."""
     vol = london_volumes() if volumes is None else pd.Series(volumes, dtype=float)
-    parts = ["violence_without_injury", "stalking_and_harassment"]
+    parts = [taxonomy.VIOLENCE_WITHOUT_INJURY, taxonomy.STALKING_AND_HARASSMENT]
     w = weights["weight"].reindex(parts)
     v = vol.reindex(parts).fillna(0.0)
     if w.isna().any() or v.sum() == 0:
         return {}
-    return {"violence_without_injury": float((w * v).sum() / v.sum())}
+    return {taxonomy.VIOLENCE_WITHOUT_INJURY: float((w * v).sum() / v.sum())}
 
 
 def harm_weighted(crime: pd.DataFrame, scheme: str, *, chi=None, aggregate: str = "representative",
