@@ -215,7 +215,7 @@ def test_bootstrap_is_seeded_and_close_to_analytic():
     assert a.se == pytest.approx(an.se, rel=0.1)
     ev = a.event
     assert {"cband_low", "cband_high"} <= set(ev.columns)
-    crit = ev.attrs["uniform_critical_value"]
+    crit = a.uniform_critical_value
     assert 1.96 < crit < 4  # a simultaneous band is wider than the pointwise one
     assert (ev["cband_high"] - ev["cband_low"] >= ev["ci_high"] - ev["ci_low"]).all()
 

@@ -87,6 +87,7 @@ import pandas as pd
 from scipy import stats
 
 from vru.errors import VRUError
+from vru.model.panel import Panel, PanelError, show
 
 CONTROLS = ("never_treated", "not_yet_treated")
 BASE_PERIODS = ("varying", "universal")
@@ -125,116 +126,31 @@ class PanelArrays:
         return len(self.units)
 
 
-def _need_columns(df: pd.DataFrame, cols: list[str]) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise EvaluationError("the panel must be a pandas DataFrame")
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise EvaluationError(f"the panel has no column {missing[0]!r} (columns: "
-                              f"{', '.join(map(str, df.columns))})")
+def as_panel(panel: pd.DataFrame | Panel, *, unit: str = "unit", period: str = "period",
+             value: str = "outcome", cohort: str | None = None,
+             cluster: str | None = None) -> Panel:
+    """``panel`` as a validated :class:`~vru.model.panel.Panel`: a Panel is returned as it is, a
+    long DataFrame goes through :meth:`Panel.from_long <vru.model.panel.Panel.from_long>` (the
+    one place where panels are checked); its refusals are raised as :class:`EvaluationError`."""
+    if isinstance(panel, Panel):
+        return panel
+    try:
+        return Panel.from_long(panel, unit=unit, period=period, value=value, cohort=cohort,
+                               cluster=cluster)
+    except PanelError as e:
+        raise EvaluationError(str(e)) from None
 
 
-def show(value) -> str:
-    """A value for a message: numpy scalars as plain Python (``1980``, not ``np.int64(1980)``),
-    whole floats as integers, monthly timestamps as ``YYYY-MM``, text quoted."""
-    if isinstance(value, pd.Timestamp):
-        return f"{value:%Y-%m}" if value == value.normalize() and value.day == 1 else str(value)
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # a year read as 1980.0 because the column has missing values
-    return repr(value) if isinstance(value, str) else str(value)
+def arrays(panel: Panel, *, anticipation: int = 0) -> PanelArrays:
+    """A panel with cohorts as :class:`PanelArrays` for the estimators.
 
-
-def _kind(values) -> str:
-    """``"numbers"``, ``"text"``, ``"dates"`` or ``"values"``: what a column holds."""
-    vals = [v for v in values if not (v is None or (not isinstance(v, str) and pd.isna(v)))]
-    if not vals:
-        return "values"
-    if all(isinstance(v, str) for v in vals):
-        return "text"
-    if all(isinstance(v, pd.Timestamp | np.datetime64) for v in vals):
-        return "dates"
-    if all(isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
-           for v in vals):
-        return "numbers"
-    return "values"
-
-
-def panel_arrays(panel: pd.DataFrame, *, unit: str = "unit", period: str = "period",
-                 outcome: str = "outcome", cohort: str = "cohort", cluster: str | None = None,
-                 anticipation: int = 0) -> PanelArrays:
-    """Validate a long panel and return it as arrays (see :class:`PanelArrays`).
-
-    ``panel[cohort]``: the first treated period of the unit (a value of ``panel[period]``), or
-    missing for never treated; constant within a unit. A cohort of ``0`` also means never
-    treated (the convention of R's ``did`` and of ``csdid``) when the periods are numbers and 0
-    is not one of them. Cohorts that leave no pre-period (first treated in the first period, or
-    within ``anticipation`` periods of it) are dropped, as R's ``did`` does, and named in
-    :attr:`PanelArrays.dropped`; if no treated unit remains the panel is refused. Raises
-    :class:`EvaluationError` for a missing column or value, a duplicate unit-period, an
-    unbalanced panel, a non-finite outcome, a cohort that varies within a unit or is not a
-    period of the panel (saying so when the cohort and period columns hold different kinds of
-    value, e.g. numbers against text).
+    Cohorts that leave no pre-period (first treated in the first period, or within
+    ``anticipation`` periods of it) are dropped, as R's ``did`` does, and named in
+    :attr:`PanelArrays.dropped`; if no treated unit remains the panel is refused.
     """
-    cols = [unit, period, outcome, cohort] + ([cluster] if cluster else [])
-    _need_columns(panel, cols)
-    df = panel[cols]
-    for c in (unit, period, outcome):
-        if df[c].isna().any():
-            i = int(np.flatnonzero(df[c].isna().to_numpy())[0])
-            raise EvaluationError(f"the panel has a missing {c!r} (row {i})")
-    y_raw = pd.to_numeric(df[outcome], errors="coerce")
-    if y_raw.isna().any() or not np.isfinite(y_raw.to_numpy(dtype=float)).all():
-        i = int(np.flatnonzero(~np.isfinite(y_raw.to_numpy(dtype=float, na_value=np.nan)))[0])
-        raise EvaluationError(f"outcome {outcome!r} is not a finite number in row {i} "
-                              f"({show(df[outcome].iloc[i])})")
-    if df.duplicated([unit, period]).any():
-        d = df[df.duplicated([unit, period])].iloc[0]
-        raise EvaluationError(f"the panel has more than one row for unit {show(d[unit])}, "
-                              f"period {show(d[period])}")
-    units = pd.Index(pd.unique(df[unit])).sort_values()
-    periods = pd.Index(pd.unique(df[period])).sort_values()
-    if len(df) != len(units) * len(periods):
-        counts = df.groupby(unit, sort=True).size()
-        short = counts[counts < len(periods)].index[0]
-        have = set(df.loc[df[unit] == short, period])
-        gap = next(p for p in periods if p not in have)
-        raise EvaluationError(f"the panel is not balanced: unit {show(short)} has no row for "
-                              f"period {show(gap)} (every unit needs every period; {len(units)} "
-                              f"units x {len(periods)} periods expected, {len(df)} rows)")
-    ui = units.get_indexer(df[unit])
-    ti = periods.get_indexer(df[period])
-    y = np.empty((len(units), len(periods)))
-    y[ui, ti] = y_raw.to_numpy(dtype=float)
-    per_unit = df.groupby(unit, sort=True)[cohort]
-    if (per_unit.nunique(dropna=False) > 1).any():
-        bad = per_unit.nunique(dropna=False)
-        raise EvaluationError(f"the cohort (first treated period) of unit "
-                              f"{show(bad[bad > 1].index[0])} varies between its rows")
-    first = per_unit.first().reindex(units)
-    never = first.isna().to_numpy().copy()
-    p_kind = _kind(periods)
-    if p_kind == "numbers" and 0 not in set(periods):
-        zero = np.array([_kind([v]) == "numbers" and v == 0 for v in first], dtype=bool)
-        never |= zero  # never treated coded as 0 (R did, csdid)
-    coh = np.full(len(units), -1, dtype=np.int64)
-    if (~never).any():
-        idx = periods.get_indexer(first[~never])
-        if (idx < 0).any():
-            u = first[~never].index[int(np.flatnonzero(idx < 0)[0])]
-            c_kind = _kind(first[~never])
-            if c_kind != p_kind and "values" not in (c_kind, p_kind):
-                raise EvaluationError(
-                    f"cohort column {cohort!r} holds {c_kind}, period column {period!r} holds "
-                    f"{p_kind} (unit {show(u)}: first treated period {show(first[u])}): give "
-                    f"the cohorts as values of {period!r}")
-            hint = (" (code never-treated units as missing or 0)"
-                    if p_kind == "numbers" and _kind([first[u]]) == "numbers" else "")
-            raise EvaluationError(
-                f"unit {show(u)}: first treated period {show(first[u])} is outside the panel "
-                f"({show(periods[0])} to {show(periods[-1])}) or not one of its periods{hint}")
-        coh[~never] = idx
+    units, periods = panel.units, panel.periods
+    y = np.array(panel.values, dtype=float)  # writable copy
+    coh = panel.cohort_index
     early = (coh >= 0) & (coh <= anticipation)
     dropped: dict = {}
     if early.any():
@@ -247,15 +163,8 @@ def panel_arrays(panel: pd.DataFrame, *, unit: str = "unit", period: str = "peri
                 "no treated cohort has a pre-period: every cohort ("
                 + ", ".join(f"{show(k)}: {_units(v)}" for k, v in dropped.items())
                 + f") starts within {what} of the panel, from {show(periods[0])}")
-    if cluster:
-        cl = df.groupby(unit, sort=True)[cluster]
-        if (cl.nunique(dropna=False) > 1).any():
-            b = cl.nunique(dropna=False)
-            raise EvaluationError(f"cluster {cluster!r} varies within unit "
-                                  f"{show(b[b > 1].index[0])}")
-        codes = pd.factorize(cl.first().reindex(units))[0]
-        if (codes < 0).any():
-            raise EvaluationError(f"cluster {cluster!r} is missing for some units")
+    if panel.clusters is not None:
+        codes = pd.factorize(panel.clusters.to_numpy())[0]
     else:
         codes = np.arange(len(units))
     if early.any():
@@ -263,6 +172,25 @@ def panel_arrays(panel: pd.DataFrame, *, unit: str = "unit", period: str = "peri
         units, y, coh = units[keep], y[keep], coh[keep]
         codes = pd.factorize(codes[keep])[0]
     return PanelArrays(units, periods, y, coh, codes.astype(np.int64), dropped)
+
+
+def panel_arrays(panel: pd.DataFrame | Panel, *, unit: str = "unit", period: str = "period",
+                 outcome: str = "outcome", cohort: str = "cohort", cluster: str | None = None,
+                 anticipation: int = 0) -> PanelArrays:
+    """Validate a long panel (or take a :class:`~vru.model.panel.Panel`) and return it as arrays
+    (see :class:`PanelArrays` and :func:`arrays`).
+
+    ``panel[cohort]``: the first treated period of the unit (a value of ``panel[period]``), or
+    missing for never treated; constant within a unit. A cohort of ``0`` also means never
+    treated (the convention of R's ``did`` and of ``csdid``) when the periods are numbers and 0
+    is not one of them. Raises :class:`EvaluationError` for a missing column or value, a
+    duplicate unit-period, an unbalanced panel, a non-finite outcome, a cohort that varies
+    within a unit or is not a period of the panel (saying so when the cohort and period columns
+    hold different kinds of value, e.g. numbers against text): the checks of
+    :class:`vru.model.panel.Panel`, made there and only there.
+    """
+    p = as_panel(panel, unit=unit, period=period, value=outcome, cohort=cohort, cluster=cluster)
+    return arrays(p, anticipation=anticipation)
 
 
 def _units(n: int) -> str:
@@ -442,7 +370,8 @@ class DiDResult:
     - ``cells``: ``cohort, base_period, period, event_time, n_treated, n_control`` (+ ``level``
       for Poisson: the effect in counts per area);
     - ``simple`` (one row), ``group`` (``cohort``) with ``group_overall``, ``event``
-      (``event_time``; with the bootstrap also ``cband_low, cband_high``) with ``event_overall``.
+      (``event_time``; with the bootstrap also ``cband_low, cband_high``, from the critical value
+      :attr:`uniform_critical_value`) with ``event_overall``.
     """
 
     cells: pd.DataFrame
@@ -458,6 +387,7 @@ class DiDResult:
     _psi: np.ndarray = field(repr=False)
     _cluster: np.ndarray = field(repr=False)
     _cols: dict = field(repr=False)
+    uniform_critical_value: float | None = None  # bootstrap: the event study's simultaneous band
 
     @property
     def att(self) -> float:
@@ -541,7 +471,7 @@ class DiDResult:
                 f"area{'' if both else 's'}")
 
 
-def att_gt(panel: pd.DataFrame, *, unit: str = "unit", period: str = "period",
+def att_gt(panel: pd.DataFrame | Panel, *, unit: str = "unit", period: str = "period",
            outcome: str = "outcome", cohort: str = "cohort", control: str = "never_treated",
            base_period: str = "varying", anticipation: int = 0, model: str = "linear",
            inference: str = "analytic", cluster: str | None = None, n_boot: int = 999,
@@ -549,7 +479,8 @@ def att_gt(panel: pd.DataFrame, *, unit: str = "unit", period: str = "period",
     """Callaway-Sant'Anna ATT(g, t) with simple, group and event-time aggregations.
 
     ``panel``: long DataFrame with columns ``unit``, ``period``, ``outcome`` and ``cohort`` (first
-    treated period, missing = never treated). See the module docstring for every option.
+    treated period, missing = never treated), or a :class:`~vru.model.panel.Panel` with cohorts
+    (the column names are then not used). See the module docstring for every option.
     """
     _check_options(control=control, base_period=base_period, model=model, inference=inference,
                    anticipation=anticipation, alpha=alpha, n_boot=n_boot)
@@ -731,6 +662,7 @@ def estimate(pa: PanelArrays, *, control: str = "never_treated", base_period: st
     zero = ~np.any(psi != 0, axis=0)  # reference cells / cells without an estimate
     se = np.where(zero, np.nan, se)
     frames = {}
+    uniform_crit = None
     for name, idx in cols.items():
         df = pd.DataFrame([E.rows[i] for i in idx])
         i = np.asarray(idx)
@@ -747,7 +679,7 @@ def estimate(pa: PanelArrays, *, control: str = "never_treated", base_period: st
                 crit = float(np.quantile(t_max, 1 - alpha, method="inverted_cdf"))
             df["cband_low"] = est[i] - crit * se[i]
             df["cband_high"] = est[i] + crit * se[i]
-            df.attrs["uniform_critical_value"] = crit
+            uniform_crit = crit
         if model == "poisson":
             df["ratio"] = np.exp(df["estimate"])
             df["ratio_low"] = np.exp(df["ci_low"])
@@ -761,7 +693,7 @@ def estimate(pa: PanelArrays, *, control: str = "never_treated", base_period: st
                 "dropped_cohorts": [{"cohort": k, "n_units": v} for k, v in pa.dropped.items()]}
     return DiDResult(frames["cells"], frames["simple"], frames["group"], frames["group_overall"],
                      frames["event"], frames["event_overall"], settings, pa.n,
-                     int((~never).sum()), int(never.sum()), psi, pa.cluster, cols)
+                     int((~never).sum()), int(never.sum()), psi, pa.cluster, cols, uniform_crit)
 
 
 __all__ = ["EvaluationError", "PanelArrays", "panel_arrays", "att_gt", "estimate",

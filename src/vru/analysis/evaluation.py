@@ -55,7 +55,8 @@ from scipy import stats
 
 from vru.analysis import did as _did
 from vru.analysis import synth as _synth
-from vru.analysis.did import EvaluationError, show
+from vru.analysis.did import EvaluationError
+from vru.model.panel import Panel, PanelError, kind, show
 
 METHODS = ("did", "synth")
 SPILLOVER = ("exclude", "separate")
@@ -115,14 +116,14 @@ def treated_starts(treated, periods: pd.Index, units: pd.Index | None = None) ->
                 f"treated area{'s' if len(missing) > 1 else ''} "
                 f"{', '.join(map(show, missing))} not in the panel")
     first, last = periods[0], periods[-1]
-    zero_is_never = _did._kind(periods) == "numbers" and 0 not in set(periods)
+    zero_is_never = kind(periods) == "numbers" and 0 not in set(periods)
     for area, start in treated.items():
         if start is None or (not isinstance(start, str) and pd.isna(start)):
             raise EvaluationError(f"treated area {show(area)} has no start date")
-        if zero_is_never and _did._kind([start]) == "numbers" and start == 0:
+        if zero_is_never and kind([start]) == "numbers" and start == 0:
             continue  # never treated coded as 0 (R's did, csdid)
         s = _coerce_start(start, periods)
-        p_kind, s_kind = _did._kind(periods), _did._kind([s])
+        p_kind, s_kind = kind(periods), kind([s])
         if s not in periods and p_kind != s_kind and "values" not in (p_kind, s_kind):
             raise EvaluationError(
                 f"treated area {show(area)}: start {show(start)} is {_a(s_kind)}, but the "
@@ -304,7 +305,7 @@ def _did_draws(pa: _did.PanelArrays, pool: np.ndarray, starts: np.ndarray, *, n_
     return est, se, lev, exhaustive
 
 
-def power(panel: pd.DataFrame, treated, *, unit: str = "area_code", period: str = "month",
+def power(panel: pd.DataFrame | Panel, treated, *, unit: str = "area_code", period: str = "month",
           outcome: str = "value", method: str = "did", model: str = "linear",
           control: str = "never_treated", base_period: str = "varying", anticipation: int = 0,
           exclude=(), pre_periods: int | None = None, n_draws: int = 1000, alpha: float = 0.05,
@@ -356,18 +357,13 @@ def _power(pa, starts: dict, pool: np.ndarray, *, method, model, control, base_p
 
 def _prepare(panel, treated, *, unit, period, outcome, exclude, anticipation, min_controls,
              cluster=None):
-    _did._need_columns(panel, [unit, period, outcome])
-    if panel[period].isna().any():
-        raise EvaluationError(f"the panel has a missing {period!r}")
-    periods = pd.Index(pd.unique(panel[period])).sort_values()
-    units = pd.Index(pd.unique(panel[unit]))
-    starts = treated_starts(treated, periods, units)
-    df = panel.copy()
-    df["_cohort"] = df[unit].map(starts)
-    if isinstance(periods, pd.DatetimeIndex):
-        df["_cohort"] = pd.to_datetime(df["_cohort"])
-    pa = _did.panel_arrays(df, unit=unit, period=period, outcome=outcome, cohort="_cohort",
-                           cluster=cluster, anticipation=anticipation)
+    base = _did.as_panel(panel, unit=unit, period=period, value=outcome, cluster=cluster)
+    starts = treated_starts(treated, base.periods, base.units)
+    try:
+        with_starts = base.with_cohorts(starts)
+    except PanelError as e:
+        raise EvaluationError(str(e)) from None
+    pa = _did.arrays(with_starts, anticipation=anticipation)
     if pa.dropped:  # cohorts without a pre-period (anticipation): left out, named by evaluate
         kept = set(pa.units)
         starts = {a: s for a, s in starts.items() if a in kept}
@@ -476,8 +472,9 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return [_plain(r) for r in df.to_dict(orient="records")]
 
 
-def evaluate(panel: pd.DataFrame, treated, *, unit: str = "area_code", period: str = "month",
-             outcome: str = "value", methods=METHODS, model: str = "linear",
+def evaluate(panel: pd.DataFrame | Panel, treated=None, *, unit: str = "area_code",
+             period: str = "month", outcome: str = "value", cohort: str | None = None,
+             methods=METHODS, model: str = "linear",
              control: str = "never_treated", base_period: str = "varying", anticipation: int = 0,
              neighbours: pd.DataFrame | None = None, rings: int = 1, spillover: str = "exclude",
              covariates: pd.DataFrame | None = None, inference: str = "analytic",
@@ -489,7 +486,11 @@ def evaluate(panel: pd.DataFrame, treated, *, unit: str = "area_code", period: s
              recorded_crime: bool = False) -> EvaluationResult:
     """Evaluate a programme: DiD and synthetic control, spillover, power, a statement in words.
 
-    ``treated``: area -> first treated period (or a DataFrame ``area, start``). ``methods``: any
+    ``panel``: a long DataFrame (columns ``unit``, ``period``, ``outcome``, and ``cluster`` if
+    given) or a :class:`~vru.model.panel.Panel` (the column names are then not used).
+    ``treated``: area -> first treated period (or a DataFrame ``area, start``); or leave it out
+    and give the cohorts with the panel (``cohort``: a column of each area's first treated
+    period, missing or 0 for never treated; or a Panel with cohorts). ``methods``: any
     of ``"did"``, ``"synth"``. ``model``: ``"linear"`` or ``"poisson"`` (DiD on counts: ratio of
     expected outcomes). ``neighbours`` + ``rings`` + ``spillover``: see the module docstring.
     ``pre_periods``: the synthetic control fits on at most this many periods before each start.
@@ -518,16 +519,24 @@ def evaluate(panel: pd.DataFrame, treated, *, unit: str = "area_code", period: s
     _did._check_options(control=control, base_period=base_period, model=model,
                         inference=inference, anticipation=anticipation, alpha=alpha,
                         n_boot=n_boot)
-    _did._need_columns(panel, [unit, period, outcome])
-    periods = pd.Index(pd.unique(panel[period].dropna())).sort_values()
-    starts0 = treated_starts(treated, periods, pd.Index(pd.unique(panel[unit])))
+    base = _did.as_panel(panel, unit=unit, period=period, value=outcome, cohort=cohort,
+                         cluster=cluster)
+    if treated is None:
+        if base.cohorts is None or not base.cohorts.notna().any():
+            raise EvaluationError("no treated areas: give treated (area -> first treated "
+                                  "period), or the panel's cohorts (cohort column)")
+        treated = {u: c for u, c in base.cohorts.items() if c is not None}
+    elif base.cohorts is not None:
+        raise EvaluationError("the treated areas are given twice, as treated and as the "
+                              "panel's cohorts: give one of them")
+    starts0 = treated_starts(treated, base.periods, base.units)
     ring_table = None
     excluded: list = []
     if neighbours is not None:
         ring_table = spillover_rings(neighbours, starts0, rings)
-        ring_table = ring_table[ring_table["area"].isin(set(panel[unit]))].reset_index(drop=True)
+        ring_table = ring_table[ring_table["area"].isin(set(base.units))].reset_index(drop=True)
         excluded = list(ring_table["area"])
-    pa, starts, pool = _prepare(panel, starts0, unit=unit, period=period, outcome=outcome,
+    pa, starts, pool = _prepare(base, starts0, unit=unit, period=period, outcome=outcome,
                                 exclude=excluded, anticipation=anticipation,
                                 min_controls=min_controls, cluster=cluster)
     dropped = [{"cohort": _fmt(c), "areas": sorted(_fmt(a) for a, s in starts0.items()
@@ -594,10 +603,7 @@ def evaluate(panel: pd.DataFrame, treated, *, unit: str = "area_code", period: s
 
     syn = None
     if "synth" in methods:
-        long = pd.DataFrame({unit: np.repeat(main.units.to_numpy(), main.y.shape[1]),
-                             period: np.tile(main.periods.to_numpy(), main.n),
-                             outcome: main.y.ravel()})
-        syn = _synth.synth(long, starts, unit=unit, period=period, outcome=outcome,
+        syn = _synth.synth(Panel(main.units, main.periods, main.y, names=base.names), starts,
                            donors=list(pa.units[pool]), covariates=covariates,
                            pre_periods=pre_periods, n_draws=n_draws, alpha=alpha, seed=seed)
 

@@ -87,7 +87,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linprog, minimize, nnls
 
-from vru.analysis.did import EvaluationError
+from vru.analysis.did import EvaluationError, as_panel
+from vru.model.panel import Panel
 
 # --- weights on the simplex -------------------------------------------------------------------
 
@@ -531,30 +532,21 @@ class SynthResult:
                 f"ratio).")
 
 
-def _wide(panel: pd.DataFrame, unit: str, period: str, outcome: str) -> pd.DataFrame:
-    for c in (unit, period, outcome):
-        if c not in panel.columns:
-            raise EvaluationError(f"the panel has no column {c!r}")
-    if panel.duplicated([unit, period]).any():
-        d = panel[panel.duplicated([unit, period])].iloc[0]
-        raise EvaluationError(f"the panel has more than one row for unit {d[unit]!r}, "
-                              f"period {d[period]!r}")
-    Y = panel.pivot(index=period, columns=unit, values=outcome).sort_index()
-    Y = Y.apply(pd.to_numeric, errors="coerce")
-    if Y.isna().any().any():
-        col = Y.columns[Y.isna().any()][0]
-        raise EvaluationError(f"unit {col!r} has a missing or non-numeric outcome in period "
-                              f"{Y.index[Y[col].isna()][0]!r} (the panel must be balanced)")
-    return Y
+def _wide(panel: pd.DataFrame | Panel, unit: str, period: str, outcome: str) -> pd.DataFrame:
+    """Periods x units, validated by :class:`~vru.model.panel.Panel` (as every panel is)."""
+    return as_panel(panel, unit=unit, period=period, value=outcome).to_wide()
 
 
-def synth(panel: pd.DataFrame, treated: Mapping, *, unit: str = "unit", period: str = "period",
+def synth(panel: pd.DataFrame | Panel, treated: Mapping, *, unit: str = "unit", period: str = "period",
           outcome: str = "outcome", donors: list | None = None, exclude=(),
           covariates: pd.DataFrame | None = None, outcome_blocks: int = 4,
           pre_periods: int | None = None, placebos: bool = True, unit_placebos: bool = True,
           n_draws: int = 1000,
           alpha: float = 0.05, seed: int = 0) -> SynthResult:
     """Synthetic controls for every treated area (``treated``: area -> first treated period).
+
+    ``panel``: a long DataFrame (columns ``unit``, ``period``, ``outcome``) or a
+    :class:`~vru.model.panel.Panel` (its cohorts, if any, are not used: ``treated`` says).
 
     ``donors``: the donor pool (default: every area not treated and not in ``exclude``).
     ``placebos``: run the pooled placebo-assignment test (``n_draws``); ``unit_placebos``: the
