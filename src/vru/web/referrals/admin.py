@@ -12,10 +12,15 @@ from .services import hub_problem, untriaged_without_hub
 
 class _FixedOrganisation:
     """The organisation of a provider or council is set when it is created and read-only after: changing it
-    would move a caseload, or a council's intelligence, to another organisation's staff (review 15, 13)."""
+    would move a caseload, or a council's intelligence, to another organisation's staff (review 15, 13).
+    So is a council's borough: changing it would send one borough's intelligence to another borough's
+    council, which would keep the old borough's too (``fixed_once_made``)."""
+
+    fixed_once_made: tuple[str, ...] = ("organisation",)
 
     def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), *(["organisation"] if obj is not None else [])]
+        fixed = list(self.fixed_once_made) if obj is not None else []
+        return [*super().get_readonly_fields(request, obj), *fixed]
 
 
 @admin.register(Provider)
@@ -42,6 +47,7 @@ class ProviderAdmin(AuditedAdminMixin, _FixedOrganisation, admin.ModelAdmin):
 @admin.register(Council)
 class CouncilAdmin(AuditedAdminMixin, _FixedOrganisation, admin.ModelAdmin):
     list_display = ["organisation", "borough"]
+    fixed_once_made = ("organisation", "borough")
 
 
 @admin.register(AllocationRule)
