@@ -64,7 +64,10 @@ from __future__ import annotations
 import abc
 import csv
 import gzip
+import os
 import re
+import shutil
+import tempfile
 import uuid
 import zlib
 from collections.abc import Sequence
@@ -123,7 +126,8 @@ PROBLEMS: dict[int, tuple[str | None, str]] = {
 class StreetPanel:
     """What :func:`street_scan` returns: the panel plus the counts the loader reports."""
 
-    crime: pd.DataFrame  # the canonical ``crime`` table
+    # the canonical ``crime`` table: a frame, or a ParquetPanel when street_scan was given a spool
+    crime: pd.DataFrame | ParquetPanel
     files: int
     rows: int  # data rows read
     crimes: int  # = crime["count"].sum()
@@ -155,8 +159,16 @@ def street_panel(paths: Sequence[str | Path], backend: str = "duckdb", *,
 
 
 def street_scan(paths: Sequence[str | Path], backend: str = "duckdb", *,
-                spark_session=None) -> StreetPanel:
-    """:func:`street_panel` with the counts behind it (rows read, crimes, repeats)."""
+                spark_session=None, spool: str | Path | None = None) -> StreetPanel:
+    """:func:`street_panel` with the counts behind it (rows read, crimes, repeats).
+
+    The backend writes the panel to Parquet parts as it goes (see "Execution" above). Without
+    ``spool`` the parts go to a temporary folder and ``crime`` is the whole panel as a pandas
+    frame. With ``spool`` (a folder; a new subfolder is made in it) the parts stay there and
+    ``crime`` is a :class:`ParquetPanel` naming them: nothing of the panel is held in memory,
+    which is how the warehouse ingests a national archive. On a Spark cluster ``spool`` must be
+    a folder that the executors and this machine see at the same path (a shared mount).
+    """
     files = [Path(p) for p in paths]
     if not files:
         raise ValueError("street_scan needs at least one file")
@@ -167,10 +179,67 @@ def street_scan(paths: Sequence[str | Path], backend: str = "duckdb", *,
         runner = _Spark(spark_session)
     else:
         raise ValueError(f"unknown backend {backend!r}; known: {BACKENDS}")
+    tmp = None
+    if spool is None:
+        tmp = tempfile.TemporaryDirectory(prefix="vru-street-")
+        folder = Path(tmp.name)
+    else:
+        Path(spool).mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="street-", dir=spool))
     try:
-        return runner.run(files)
+        runner.spool = folder
+        parts = runner.run(files, folder)
+        out = _finish(runner, parts, files)
+        if spool is None:
+            out.crime = out.crime.to_pandas()
+        return out
+    except BaseException:
+        if spool is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     finally:
+        runner.close_reader()
         runner.close()
+        if tmp is not None:
+            tmp.cleanup()
+
+
+@dataclass
+class ParquetPanel:
+    """The canonical ``crime`` table left on disk as Parquet parts (``street_scan(spool=...)``).
+
+    It stands in for the frame of a :class:`~vru.schema.Batch`: ``len()`` is its cells,
+    :meth:`select_sql` is the DuckDB query the warehouse inserts from (the canonical columns and
+    types), :meth:`to_pandas` reads it into memory. The files belong to the caller's spool.
+    """
+
+    files: list[Path]
+    cells: int
+
+    def __len__(self) -> int:
+        return self.cells
+
+    @property
+    def empty(self) -> bool:
+        return self.cells == 0
+
+    @property
+    def columns(self) -> list[str]:
+        return [c for c, _ in TABLES["crime"]]
+
+    def select_sql(self) -> str:
+        """A DuckDB query giving the canonical columns (empty files: a query with no rows)."""
+        if not self.files:
+            return f"SELECT {_CANON_EMPTY} WHERE false"
+        return f"SELECT {_CANON} FROM {_parquet(self.files)}"
+
+    def to_pandas(self) -> pd.DataFrame:
+        con = _duckdb_reader()
+        try:
+            out = _to_pandas(con.sql(self.select_sql()).to_arrow_table())
+        finally:
+            con.close()
+        return _canonical(out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -463,37 +532,49 @@ class _Runner(abc.ABC):
     def close(self) -> None:  # noqa: B027 (optional hook: most backends have nothing to release)
         """Release what the run created (connection, temporary views)."""
 
-    def run(self, files: list[Path]) -> StreetPanel:
+    @abc.abstractmethod
+    def write(self, expr: ir.Table, part: Path) -> list[Path]:
+        """Write the cells of the panel expression to Parquet at ``part`` on the backend (not
+        through Python) and return the Parquet files written."""
+
+    def run(self, files: list[Path], spool: Path) -> tuple[list[Path], list[tuple]]:
+        """Validate and aggregate ``files`` chunk by chunk into Parquet parts under ``spool``.
+
+        Returns the parts' Parquet files. Each chunk's cells go to disk as soon as they are
+        computed, so memory holds one chunk's work, never the panel. Raises the first problem (in
+        the order the files were given) after every chunk is checked."""
         types = _Types.load()
-        parts, flagged = [], []
+        written: list[Path] = []
+        flagged = []
         expr = None
-        for expected, chunk in self.chunks(files):
+        for i, (expected, chunk) in enumerate(self.chunks(files)):
             try:
                 table = self.scan(chunk, expected)
                 # the scan is a view redefined for every chunk: one expression serves them all
                 if expr is None:
                     expr = _panel_expr(table, types, self.categories(types))
-                part = self.execute(expr)
+                out = self.write(expr, spool / f"part-{i:05d}")
             except Exception as e:  # a file the backend's CSV reader cannot parse
                 if not self.is_read_error(e):
                     raise
                 raise self._structural_error(chunk, e) from None
-            if (part["bad"] > 0).any():
+            if out and _read(self.reader(), out, "max(bad) > 0", check_keys=True)[0][0]:
                 flagged.append((expected, chunk))
-            parts.append(part)
+            written += out
         if flagged:
             raise self._locate(files, flagged, types)
-        panel = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-        out = _finish(panel, files)
-        counts = panel["file"].value_counts(sort=False)
-        file_rows = dict.fromkeys(files, 0)
-        for value, n in zip(counts.index, counts.to_numpy(), strict=True):
-            p = self.file_of_id(value, files)
-            if p is None:
-                raise RuntimeError(f"engine output: cell credited to an unknown file {value!r}")
-            file_rows[p] += int(n)
-        out.file_rows = file_rows
-        return out
+        return written
+
+    def reader(self):
+        """A DuckDB connection to read the Parquet parts with (a local one by default)."""
+        if getattr(self, "_reader", None) is None:
+            self._reader = _duckdb_reader()
+        return self._reader
+
+    def close_reader(self) -> None:
+        if getattr(self, "_reader", None) is not None:
+            self._reader.close()
+            self._reader = None
 
     def _locate(self, files: list[Path], flagged: list[tuple[str | None, list[Path]]],
                 types: _Types) -> SourceError:
@@ -591,21 +672,79 @@ def _canonical(panel: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _finish(panel: pd.DataFrame, files: list[Path]) -> StreetPanel:
-    rows = int(panel["rows"].sum())
-    crimes = int(panel["count"].sum())
-    crime = _canonical(panel)
-    no_loc = int(crime.loc[crime["area_code"] == NO_LOCATION, "count"].sum())
+def _finish(runner: _Runner, parts: list[Path], files: list[Path]) -> StreetPanel:
+    """The counts of the written parts (read back by DuckDB, never the panel itself) and the
+    provenance of its cells."""
+    con = runner.reader()
+    if parts:
+        (cells, rows, crimes, no_loc), = _read(
+            con, parts, "count(*), coalesce(sum(rows), 0)::BIGINT, coalesce(sum(count), 0)::BIGINT, "
+            f"coalesce(sum(count) FILTER (WHERE area_code = {_sql_str(NO_LOCATION)}), 0)::BIGINT")
+        by_file = _read(con, parts, "file, count(*)", group="file")
+    else:
+        cells = rows = crimes = no_loc = 0
+        by_file = []
+    file_rows = dict.fromkeys(files, 0)
+    for value, n in by_file:
+        p = runner.file_of_id(value, files)
+        if p is None:
+            raise RuntimeError(f"engine output: cell credited to an unknown file {value!r}")
+        file_rows[p] += int(n)
     notes = [
         f"{len(files)} data.police.uk street file(s), {rows:,} rows -> {crimes:,} crimes in "
-        f"{len(crime):,} (force, LSOA, month, category) cells",
+        f"{cells:,} (force, LSOA, month, category) cells",
         f"{rows - crimes:,} repeated rows of a (Crime ID, Month) counted once (a crime is listed "
         "again when its outcome changes; attributed to its lowest located LSOA code)",
         f"{no_loc:,} crimes with no location kept under area_code {NO_LOCATION}",
         "LSOA codes stored as given (2011 or 2021 vintage); rows without a Crime ID (anti-social "
         "behaviour) each count",
     ]
-    return StreetPanel(crime=crime, files=len(files), rows=rows, crimes=crimes, notes=notes)
+    return StreetPanel(crime=ParquetPanel(parts, int(cells)), files=len(files), rows=int(rows),
+                       crimes=int(crimes), notes=notes, file_rows=file_rows)
+
+
+# the canonical crime columns as DuckDB reads them from the parts of either backend
+_SQL_TYPE = {"string": "VARCHAR", "int64": "BIGINT", "datetime64[ns]": "TIMESTAMP"}
+_CANON = ", ".join(f'CAST("{c}" AS {_SQL_TYPE[t]}) AS "{c}"' for c, t in TABLES["crime"])
+_CANON_EMPTY = ", ".join(f'CAST(NULL AS {_SQL_TYPE[t]}) AS "{c}"' for c, t in TABLES["crime"])
+# DuckDB's memory for the engine's own queries (one month of a national archive needs well
+# under 1 GiB); beyond it DuckDB spills to the spool folder. VRU_DUCKDB_MEMORY_LIMIT overrides.
+MEMORY_LIMIT = "2GB"
+
+
+def _memory_limit() -> str:
+    return os.environ.get("VRU_DUCKDB_MEMORY_LIMIT") or MEMORY_LIMIT
+
+
+def _duckdb_reader():
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = {_sql_str(_memory_limit())}")
+    return con
+
+
+def _parquet(parts: list[Path]) -> str:
+    return "read_parquet([" + ", ".join(_sql_str(str(p)) for p in parts) + "])"
+
+
+def _read(con, parts: list[Path], what: str, *, group: str | None = None,
+          check_keys: bool = False) -> list[tuple]:
+    """``SELECT what FROM parts [GROUP BY group]``. ``check_keys``: also refuse (as a programming
+    error) a part with a missing or repeated key, unless it holds a flagged row (whose Month may
+    be invalid): the keys are the grouping keys, so this never fires for a correct engine."""
+    src = _parquet(parts)
+    out = con.execute(f"SELECT {what} FROM {src}" + (f" GROUP BY {group}" if group else "")).fetchall()
+    if check_keys and not con.execute(f"SELECT coalesce(max(bad), 0) > 0 FROM {src}").fetchone()[0]:
+        keys = KEYS["crime"]
+        if con.execute(f"SELECT count(*) FROM {src} WHERE "
+                       + " OR ".join(f'"{k}" IS NULL' for k in keys)).fetchone()[0]:
+            raise RuntimeError(f"engine output: a key column has missing values ({parts[0]})")
+        dup = con.execute(f"SELECT {', '.join(keys)} FROM {src} GROUP BY ALL HAVING count(*) > 1 "
+                          "LIMIT 1").fetchall()
+        if dup:
+            raise RuntimeError(f"engine output: repeated key {dup[0]} ({parts[0]})")
+    return out
 
 
 class _DuckDB(_Runner):
@@ -614,7 +753,25 @@ class _DuckDB(_Runner):
     def __init__(self) -> None:
         self.con = ibis.duckdb.connect()
         self.con.raw_sql("SET preserve_insertion_order = false")
+        self.con.raw_sql(f"SET memory_limit = {_sql_str(_memory_limit())}")
         self._table: ir.Table | None = None
+        self.spool: Path | None = None
+
+    def reader(self):
+        return self.con.con  # the engine's own connection reads the parts
+
+    def close_reader(self) -> None:
+        pass
+
+    def write(self, expr: ir.Table, part: Path) -> list[Path]:
+        if self.spool is not None:  # spill (a national month never needs to) beside the parts
+            self.con.raw_sql(f"SET temp_directory = {_sql_str(str(self.spool / '.duckdb_tmp'))}")
+            self.spool = None
+        out = part.with_name(part.name + ".parquet")
+        self.con.con.execute(
+            f"COPY (SELECT {_CANON}, rows::BIGINT AS rows, bad::INTEGER AS bad, file::INTEGER AS file "
+            f"FROM ({self.con.compile(expr)})) TO {_sql_str(str(out))} (FORMAT parquet)")
+        return [out]
 
     def scan(self, files: list[Path], expected: str | None) -> ir.Table:
         lst = "[" + ", ".join(_sql_str(str(p)) for p in files) + "]"
@@ -631,7 +788,8 @@ class _DuckDB(_Runner):
             f"SELECT {', '.join(FIELDS)}, ({' OR '.join(f + ' IS NULL' for f in FIELDS)} "
             f"OR _extra IS NOT NULL) AS _malformed, filename AS _file, {month} AS _expected, "
             # the file's position in the whole call's list: a small integer to credit cells to
-            f"list_position({self._all_list}, filename)::INTEGER AS _fid "
+            # (looked up in the chunk's own list, then mapped to the whole list's position)
+            f"{self._positions(files)}[list_position({lst}, filename)]::INTEGER AS _fid "
             f"FROM read_csv({lst}, columns = {columns}, header = true, "
             "auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
             "nullstr = '\\x01-vru-no-null', null_padding = true, filename = true, "
@@ -648,10 +806,13 @@ class _DuckDB(_Runner):
         i = int(value) - 1  # list_position is 1-based
         return self._all[i] if 0 <= i < len(self._all) else None
 
-    def run(self, files: list[Path]) -> StreetPanel:
+    def run(self, files: list[Path], spool: Path) -> list[Path]:
         self._all = list(files)
-        self._all_list = "[" + ", ".join(_sql_str(str(p)) for p in files) + "]"
-        return super().run(files)
+        self._index = {p: i + 1 for i, p in enumerate(files)}
+        return super().run(files, spool)
+
+    def _positions(self, chunk: list[Path]) -> str:
+        return "[" + ", ".join(str(self._index[p]) for p in chunk) + "]"
 
     def close(self) -> None:
         self.con.disconnect()
@@ -686,10 +847,7 @@ class _Spark(_Runner):
             raise SparkUnavailableError(f"the pyspark backend needs PySpark, which is not installed "
                                         f"({e}): {SPARK_INSTALL}") from None
         try:
-            self.session = session or SparkSession.getActiveSession() or (
-                SparkSession.builder.master("local[*]").appName("vru")
-                .config("spark.ui.enabled", "false")
-                .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+            self.session = session or SparkSession.getActiveSession() or local_spark()
         except Exception as e:  # PySpark could not start its Java gateway
             if "java" not in str(e).lower():
                 raise
@@ -736,6 +894,21 @@ class _Spark(_Runner):
         self.views.append(name)
         return self.con.table(name)
 
+    def write(self, expr: ir.Table, part: Path) -> list[Path]:
+        """Spark writes the cells itself (``DataFrame.write.parquet``): nothing is collected
+        through the driver. ``month`` is written without a time zone (``timestamp_ntz``), so it
+        reads back as the same wall-clock date whatever the session time zone."""
+        from pyspark.sql import functions as F
+
+        self.con._run_pre_execute_hooks(expr)  # registers the category table (a memtable)
+        df = self.session.sql(self.con.compile(expr))
+        df = df.select(*[F.col(c) for c in ("source", "level", "area_code")],
+                       F.col("month").cast("timestamp_ntz").alias("month"), F.col("category"),
+                       *[F.col(c).cast("bigint").alias(c) for c in ("count", "rows")],
+                       F.col("bad").cast("int").alias("bad"), F.col("file").cast("string").alias("file"))
+        df.write.mode("errorifexists").parquet(part.resolve().as_uri())
+        return sorted(part.glob("*.parquet"))
+
     def chunks(self, files: list[Path]) -> list[tuple[str | None, list[Path]]]:
         # one job for all files (Spark's start-up per query costs more than its memory saving)
         return [(FROM_FILE, files)]
@@ -747,6 +920,24 @@ class _Spark(_Runner):
     def is_read_error(self, exc: Exception) -> bool:
         return type(exc).__module__.startswith(("pyspark", "py4j"))
 
+
+
+def local_spark(cores: str = "*", driver_memory: str | None = None):
+    """A local Spark session (``local[*]``: every core of this machine) for ``backend="spark"``
+    when none is given or active: no web UI, bound to 127.0.0.1 (nothing listens outside), session
+    time zone UTC. For a cluster, build the session yourself (``spark-submit`` or Spark Connect;
+    see docs/scale.md) and pass it as ``spark_session``."""
+    from pyspark.sql import SparkSession
+
+    b = (SparkSession.builder.master(f"local[{cores}]").appName("vru")
+         .config("spark.ui.enabled", "false")
+         .config("spark.ui.showConsoleProgress", "false")
+         .config("spark.driver.bindAddress", "127.0.0.1")
+         .config("spark.driver.host", "127.0.0.1")
+         .config("spark.sql.session.timeZone", "UTC"))
+    if driver_memory:
+        b = b.config("spark.driver.memory", driver_memory)
+    return b.getOrCreate()
 
 
 def _sql_str(s: str) -> str:

@@ -74,13 +74,19 @@ def load_many(paths: Sequence[str | Path], backend: str = "duckdb", *,
 
 
 def load_many_counted(paths: Sequence[str | Path], backend: str = "duckdb", *,
-                      spark_session=None) -> tuple[Batch, dict[Path, int]]:
+                      spark_session=None, spool: str | Path | None = None
+                      ) -> tuple[Batch, dict[Path, int]]:
     """:func:`load_many` and the rows of the batch credited to each file (they add up to
-    ``batch.rows()``; see :mod:`vru.sources.engine`, "Provenance"), for the ``loads`` record."""
+    ``batch.rows()``; see :mod:`vru.sources.engine`, "Provenance"), for the ``loads`` record.
+
+    With ``spool`` (a folder) the panel stays on disk as Parquet parts and the batch's ``crime``
+    is a :class:`~vru.sources.engine.ParquetPanel` that the warehouse inserts from (the engine has
+    checked its columns, types and keys part by part), so a national archive never sits in
+    memory. This is what ``vru ingest`` does."""
     from vru.sources.engine import street_scan
 
     files = [Path(p) for p in paths]
-    result = street_scan(files, backend, spark_session=spark_session)
-    batch = Batch(path=str(files[0]), source=SOURCE,
-                  tables={"crime": conform("crime", result.crime)}, notes=result.notes)
+    result = street_scan(files, backend, spark_session=spark_session, spool=spool)
+    crime = result.crime if spool is not None else conform("crime", result.crime)
+    batch = Batch(path=str(files[0]), source=SOURCE, tables={"crime": crime}, notes=result.notes)
     return batch, result.file_rows

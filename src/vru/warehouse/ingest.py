@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import os
+import tempfile
 from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
@@ -12,6 +14,10 @@ from vru.schema import Batch
 from vru.sources import registry
 from vru.taxonomy import UserCategoryMap, read_user_map
 from vru.warehouse.store import FileResult, LoadRecord, Warehouse, sha256_of
+
+# where ``ingest`` spools record-level panels (default: the warehouse's folder); on a Spark
+# cluster, a folder the executors see at the same path
+SPOOL_ENV = "VRU_SPOOL_DIR"
 
 # A progress callback: ``progress(name, total)`` after each of ``total`` steps (files read).
 Progress = Callable[[str, int], None]
@@ -68,14 +74,15 @@ def _takes_category_map(mod) -> bool:
 
 def load_files(paths: list[Path], *, backend: str = "duckdb",
                category_map: UserCategoryMap | None = None,
-               progress: Progress | None = None) -> list[LoadRecord]:
+               progress: Progress | None = None, spool: Path | None = None) -> list[LoadRecord]:
     """Read and validate every file (nothing is written). Returns one record per file.
 
     Record-level formats (loaders with a ``load_many``, e.g. data.police.uk street files) are
     grouped and aggregated in one engine call; the batch is recorded under the first file and each
     file is credited with its own rows (they add up to the batch's rows). ``category_map`` goes to
     the loaders that take one, and is recorded with their files. ``progress(name, total)`` is called
-    once per file read.
+    once per file read. ``spool``: a folder where record-level loaders that can (a ``spool``
+    parameter) leave their tables as Parquet for the warehouse to insert from, instead of memory.
     """
     step = progress or (lambda _name, _total: None)
     out: list[LoadRecord] = []
@@ -94,7 +101,9 @@ def load_files(paths: list[Path], *, backend: str = "duckdb",
             step(p.name, len(paths))
     for mod, files in grouped.items():
         if hasattr(mod, "load_many_counted"):
-            batch, counts = mod.load_many_counted(files, backend=backend)
+            kw = ({"spool": spool} if spool is not None
+                  and "spool" in inspect.signature(mod.load_many_counted).parameters else {})
+            batch, counts = mod.load_many_counted(files, backend=backend, **kw)
         else:
             batch = mod.load_many(files, backend=backend)
             counts = {files[0]: batch.rows()}
@@ -150,8 +159,15 @@ def ingest(wh: Warehouse, paths: Iterable[str | Path], *, backend: str = "duckdb
         else:
             todo.append(p)
     if todo:
-        records = load_files(todo, backend=backend, category_map=user_map, progress=progress)
-        wh.write(records)
+        # record-level files (a national archive: 100 million rows) are aggregated to Parquet
+        # parts in a temporary folder beside the warehouse (or under $VRU_SPOOL_DIR) and inserted
+        # from there: the panel is never held in memory whole
+        base = os.environ.get(SPOOL_ENV) or wh.path.parent
+        Path(base).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".vru-spool-", dir=base) as spool:
+            records = load_files(todo, backend=backend, category_map=user_map, progress=progress,
+                                 spool=Path(spool))
+            wh.write(records)
         for r in records:
             results.append(FileResult(r.batch.path, r.batch.source, "loaded", r.row_count,
                                       r.batch.notes))

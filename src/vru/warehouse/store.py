@@ -233,6 +233,9 @@ class Warehouse:
         cols = [c for c, _ in TABLES[table]]
         scope = REPLACE_SCOPE[table]
         view = f"_batch_{table}"
+        if hasattr(df, "select_sql"):  # a table left on disk (engine.ParquetPanel): stream it in
+            self._upsert_query(table, df.select_sql(), cols, scope)
+            return
         self.con.register(view, df[cols])
         try:
             match = " AND ".join(f't."{k}" = b."{k}"' for k in scope)
@@ -243,3 +246,19 @@ class Warehouse:
             self.con.execute(f"INSERT INTO {table} ({collist}) SELECT {collist} FROM {view}")
         finally:
             self.con.unregister(view)
+
+    def _upsert_query(self, table: str, query: str, cols: list[str], scope) -> None:
+        """:meth:`_upsert` from a DuckDB query (Parquet files): the rows are streamed from disk
+        into the table, never held in Python. What the batch restates is deleted first, matched
+        on the distinct scope keys (a few thousand for a national panel) rather than every row."""
+        keys = ", ".join(f'"{k}"' for k in scope)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _batch_scope AS SELECT DISTINCT {keys} "
+                         f"FROM ({query})")
+        try:
+            match = " AND ".join(f't."{k}" = b."{k}"' for k in scope)
+            self.con.execute(
+                f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM _batch_scope b WHERE {match})")
+            collist = ", ".join(f'"{c}"' for c in cols)
+            self.con.execute(f"INSERT INTO {table} ({collist}) SELECT {collist} FROM ({query})")
+        finally:
+            self.con.execute("DROP TABLE IF EXISTS _batch_scope")
