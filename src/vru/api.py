@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from vru.errors import VRUError
+from vru.model.panel import Panel
 from vru.warehouse import ingest as _ingest
 from vru.warehouse.store import FileResult, Warehouse, default_path
 
@@ -185,16 +186,53 @@ def synthetic_survey_frame(warehouse: str | Path | None = None, *,
                           targets=targets if targets is not None and len(targets) else None, seed=seed)
 
 
-def evaluate(warehouse: str | Path | None = None, **params: Any) -> dict:
+def evaluate(warehouse: str | Path | pd.DataFrame | Panel | None = None, *,
+             panel: pd.DataFrame | Panel | None = None, treated: Any = None,
+             unit: str = "unit", period: str = "period", value: str = "value",
+             cohort: str | None = None, **params: Any) -> dict:
     """Did violence fall where the programme went? Staggered difference-in-differences
     (Callaway-Sant'Anna, rates and Poisson counts), synthetic control with placebo p-values,
-    spillover to neighbouring areas, and the minimum detectable effect, at borough level.
+    spillover to neighbouring areas, and the minimum detectable effect.
 
-    ``params`` are fields of :class:`vru.outputs.section_evaluation.EvalParams` (treated, start,
-    starts, category, window_start, window_end, ...); the default is the MyEnds worked example.
+    **Your own panel** (``panel``: a long DataFrame, one row per ``unit`` and ``period`` with
+    its ``value``, or a :class:`vru.model.Panel`): any units (counties, wards, schools) and
+    periods (years as numbers, months as dates). ``treated``: unit -> first treated period (or
+    a DataFrame ``area, start``), or leave it out and name a ``cohort`` column (each unit's
+    first treated period; missing or 0 for never treated, as in R's ``did``). ``params`` are
+    options of :func:`vru.analysis.evaluation.evaluate` (methods, model, control, n_draws,
+    pre_periods, outcome_label, ...). A DataFrame or Panel given as the first argument is taken
+    as ``panel``.
+
+    **The warehouse** (``panel`` not given): borough level, ``treated`` and ``params`` are fields
+    of :class:`vru.outputs.section_evaluation.EvalParams` (treated, start, starts, category,
+    window_start, window_end, ...); the default is the MyEnds worked example.
+
+    Returns plain, JSON-ready data (``statement``, ``limits``, ``design``, ``did``, ``synth``,
+    ``tables``). Errors (:class:`vru.errors.VRUError`) name the column and the kind of value at
+    fault.
     """
+    if isinstance(warehouse, pd.DataFrame | Panel):
+        if panel is not None:
+            raise VRUError("give the panel once: as the first argument or as panel=")
+        panel, warehouse = warehouse, None
+    if panel is not None:
+        if warehouse is not None:
+            raise VRUError("give either a panel or a warehouse, not both")
+        if not isinstance(panel, pd.DataFrame | Panel):
+            raise VRUError(f"panel must be a pandas DataFrame (long: {unit}, {period}, {value}) "
+                           f"or a vru.model.Panel, not {type(panel).__name__}")
+        from vru.analysis import evaluation as ev  # noqa: PLC0415
+
+        try:
+            res = ev.evaluate(panel, treated, unit=unit, period=period, outcome=value,
+                              cohort=cohort, **params)
+        except TypeError as e:  # an unknown option
+            raise VRUError(f"{e}".replace("evaluate()", "vru.api.evaluate()")) from None
+        return res.as_dict()
     from vru.outputs import section_evaluation as se  # noqa: PLC0415
 
+    if treated is not None:
+        params["treated"] = treated
     with Warehouse.open(warehouse, read_only=True) as wh:
         try:
             return se.results(wh, **params)

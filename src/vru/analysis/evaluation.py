@@ -85,13 +85,15 @@ def _coerce_start(value, periods: pd.Index):
     return value
 
 
-def treated_starts(treated, periods: pd.Index, units: pd.Index | None = None) -> dict:
+def treated_starts(treated, periods: pd.Index, units: pd.Index | None = None, *,
+                   column: str | None = None) -> dict:
     """Validate the treated areas and their starts against the panel: ``{area: start}``.
 
     ``treated``: mapping area -> first treated period, or a DataFrame with columns ``area`` and
     ``start``. Every area must be in ``units`` (when given), every start one of ``periods`` after
     the first. A start of ``0`` means never treated (the convention of R's ``did`` and ``csdid``)
-    when the periods are numbers and 0 is not one of them: such areas are left out.
+    when the periods are numbers and 0 is not one of them: such areas are left out. ``column``:
+    the name of the panel's period column, for messages.
     """
     if isinstance(treated, pd.DataFrame):
         missing = [c for c in ("area", "start") if c not in treated.columns]
@@ -127,8 +129,8 @@ def treated_starts(treated, periods: pd.Index, units: pd.Index | None = None) ->
         if s not in periods and p_kind != s_kind and "values" not in (p_kind, s_kind):
             raise EvaluationError(
                 f"treated area {show(area)}: start {show(start)} is {_a(s_kind)}, but the "
-                f"panel's periods are {p_kind} (e.g. {show(first)}): give the start as a "
-                f"period of the panel")
+                f"panel's periods{f' (column {column!r})' if column else ''} are {p_kind} (e.g. "
+                f"{show(first)}): give the start as a period of the panel")
         if s not in periods:
             try:
                 where = ("before" if s < first else "after" if s > last
@@ -358,7 +360,7 @@ def _power(pa, starts: dict, pool: np.ndarray, *, method, model, control, base_p
 def _prepare(panel, treated, *, unit, period, outcome, exclude, anticipation, min_controls,
              cluster=None):
     base = _did.as_panel(panel, unit=unit, period=period, value=outcome, cluster=cluster)
-    starts = treated_starts(treated, base.periods, base.units)
+    starts = treated_starts(treated, base.periods, base.units, column=base.names["period"])
     try:
         with_starts = base.with_cohorts(starts)
     except PanelError as e:
@@ -529,7 +531,7 @@ def evaluate(panel: pd.DataFrame | Panel, treated=None, *, unit: str = "area_cod
     elif base.cohorts is not None:
         raise EvaluationError("the treated areas are given twice, as treated and as the "
                               "panel's cohorts: give one of them")
-    starts0 = treated_starts(treated, base.periods, base.units)
+    starts0 = treated_starts(treated, base.periods, base.units, column=base.names["period"])
     ring_table = None
     excluded: list = []
     if neighbours is not None:

@@ -418,7 +418,7 @@ class Panel:
             unit_words = f"offences per {per:,} residents per month"
         if cohorts is not None:
             s["cohort"] = s["area_code"].map(dict(cohorts))
-        label = taxonomy.label(measure) if hasattr(taxonomy, "label") else measure
+        label = taxonomy.label(measure)
         return cls.from_long(s, unit="area_code", period="month", value="value",
                              cohort="cohort" if cohorts is not None else None,
                              source=source, measure=str(label), measure_unit=unit_words)
