@@ -454,19 +454,24 @@ def test_a_manager_restricts_a_case_to_named_staff_and_bars_another_on_its_page(
     assert set(r.allowed_staff.all()) == {w.cw_a2, w.mgr_a}
 
 
-# ------------------------------------------------------------------------ a council's borough is fixed
-def test_a_councils_borough_is_fixed_once_made_in_the_admin(w):
-    """Changing a council's borough would send one borough's intelligence to another borough's council
-    (and keep the old borough's with it): read-only once made, as its organisation is."""
+# ------------------------------------------------------------- a council's borough, once it has intelligence
+def test_a_councils_borough_is_fixed_once_intelligence_has_been_shared_with_it(w):
+    """Changing a council's borough would send one borough's intelligence to another borough's council, which
+    keeps the old borough's: read-only in the admin once any is shared (before, a borough set wrongly can be
+    corrected; its organisation is fixed from the start, test_referrals_review.py)."""
     admin = user("admin@example.org", "administrator")
     admin.is_staff = True
     admin.save()
-    council = Council.objects.get(borough=BRENT)
+    brent, lambeth = Council.objects.get(borough=BRENT), Council.objects.get(borough=base.LAMBETH)
+    make_case(w, status="submitted", kind="intelligence", borough=BRENT)  # shared with Brent's council
     c = client(admin)
-    page = c.get(f"/admin/referrals/council/{council.pk}/change/")
+    page = c.get(f"/admin/referrals/council/{brent.pk}/change/")
     assert page.status_code == 200 and 'name="borough"' not in page.content.decode()
-    c.post(f"/admin/referrals/council/{council.pk}/change/", {"borough": "E09000001", "_save": "Save"})
-    council.refresh_from_db()
-    assert council.borough == BRENT
-    # a new council still chooses its borough
-    assert 'name="borough"' in c.get("/admin/referrals/council/add/").content.decode()
+    c.post(f"/admin/referrals/council/{brent.pk}/change/", {"borough": "E09000001", "_save": "Save"})
+    brent.refresh_from_db()
+    assert brent.borough == BRENT
+    # a council without intelligence yet: its borough can still be put right
+    assert 'name="borough"' in c.get(f"/admin/referrals/council/{lambeth.pk}/change/").content.decode()
+    resp = c.post(f"/admin/referrals/council/{lambeth.pk}/change/", {"borough": "E09000001", "_save": "Save"})
+    lambeth.refresh_from_db()
+    assert resp.status_code == 302 and lambeth.borough == "E09000001"

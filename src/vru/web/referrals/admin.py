@@ -6,21 +6,19 @@ from django.contrib import admin, messages
 
 from vru.web.accounts.admin import AuditedAdminMixin
 
-from .models import AllocationRule, Council, Provider
+from .models import AllocationRule, Council, Provider, Referral
 from .services import hub_problem, untriaged_without_hub
 
 
 class _FixedOrganisation:
     """The organisation of a provider or council is set when it is created and read-only after: changing it
-    would move a caseload, or a council's intelligence, to another organisation's staff (review 15, 13).
-    So is a council's borough: changing it would send one borough's intelligence to another borough's
-    council, which would keep the old borough's too (``fixed_once_made``)."""
+    would move a caseload, or a council's intelligence, to another organisation's staff (review 15, 13)."""
 
-    fixed_once_made: tuple[str, ...] = ("organisation",)
+    def fixed(self, obj) -> list[str]:
+        return ["organisation"]
 
     def get_readonly_fields(self, request, obj=None):
-        fixed = list(self.fixed_once_made) if obj is not None else []
-        return [*super().get_readonly_fields(request, obj), *fixed]
+        return [*super().get_readonly_fields(request, obj), *(self.fixed(obj) if obj is not None else [])]
 
 
 @admin.register(Provider)
@@ -47,7 +45,13 @@ class ProviderAdmin(AuditedAdminMixin, _FixedOrganisation, admin.ModelAdmin):
 @admin.register(Council)
 class CouncilAdmin(AuditedAdminMixin, _FixedOrganisation, admin.ModelAdmin):
     list_display = ["organisation", "borough"]
-    fixed_once_made = ("organisation", "borough")
+
+    def fixed(self, obj) -> list[str]:
+        """The borough too, once any intelligence has been shared with the council: changing it then would
+        send another borough's intelligence to a council that keeps the old borough's (a borough set wrongly
+        is corrected before the first referral is shared)."""
+        shared = Referral.objects.filter(shared_with=obj).exists()
+        return ["organisation", *(["borough"] if shared else [])]
 
 
 @admin.register(AllocationRule)
