@@ -46,7 +46,7 @@ together by::
 ``Table(counts, period, population, name)``: interior counts (a Series with named index levels, a
 two-way DataFrame with named index and columns, or a number), every documented category listed;
 ``period``: the base periods covered (a year to date lists its quarters). ``Ledger``: the cells
-earlier releases published (JSON; :meth:`Ledger.read`, :meth:`Ledger.record`, :meth:`Ledger.write`).
+earlier releases published (:meth:`Ledger.record`; its JSON file: :mod:`vru.outputs.ledger`).
 The result holds each table's cells with margins, ``n`` and ``suppressed`` (``published()`` gives
 what may be published, with no flag saying why), and the audit of every sensitive cell.
 
@@ -449,16 +449,19 @@ class Release:
     min_n: int
 
 
+# The ledger's file is read, written and locked by vru.outputs.ledger (read_ledger, write_ledger,
+# ledger_lock). The three below stay only for the callers not moved yet (vru.api.confidence, the CLI's
+# `vru confidence`); they are the one exception to "no file I/O in vru.analysis" (tests/test_architecture.py
+# lists them) and go when those callers use vru.outputs.ledger.
+
+
 @contextmanager
 def ledger_lock(path):
-    """Hold an exclusive lock on the ledger file ``path`` (on ``<path>.lock``, ``fcntl.flock``) from
-    reading it to writing it back: two releases protected at once would each be protected without the
-    other, and the second write would drop the first's cells. A second writer waits for the first."""
+    """Deprecated: :func:`vru.outputs.ledger.ledger_lock` (the same lock, on ``<path>.lock``)."""
     import fcntl
     from pathlib import Path
 
-    lock = Path(path).with_name(Path(path).name + ".lock")
-    with open(lock, "a+b") as f:
+    with open(Path(path).with_name(Path(path).name + ".lock"), "a+b") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield
@@ -469,8 +472,9 @@ def ledger_lock(path):
 @dataclass
 class Ledger:
     """Cells published by earlier releases, as the public saw them (hidden cells recorded as
-    ``None``: the ledger holds nothing that was not published). Stored as JSON
-    (:meth:`read`, :meth:`write`); :meth:`record` adds a release."""
+    ``None``: the ledger holds nothing that was not published). Its JSON document is
+    :meth:`document` (checked back by :meth:`from_document`); the file is read and written by
+    :mod:`vru.outputs.ledger`. :meth:`record` adds a release."""
 
     tables: list[dict]
 
@@ -479,8 +483,28 @@ class Ledger:
         return cls([])
 
     @classmethod
+    def from_document(cls, doc, *, where: str = "ledger") -> Ledger:
+        """The ledger of a parsed JSON document; ``ValueError`` starting with ``where`` (the file) when
+        ``doc`` is not a ledger."""
+        if not isinstance(doc, dict) or doc.get("format") != LEDGER_FORMAT:
+            raise ValueError(f"{where}: not a disclosure ledger (expected \"format\": \"{LEDGER_FORMAT}\")")
+        tables = doc.get("tables")
+        if not isinstance(tables, list):
+            raise ValueError(f"{where}: \"tables\" must be a list")
+        for i, t in enumerate(tables):
+            try:
+                _ledger_table(t)
+            except (KeyError, TypeError, ValueError) as e:
+                raise ValueError(f"{where}: table {i}: {e}") from None
+        return cls(tables)
+
+    def document(self) -> dict:
+        """The JSON document of the ledger (what :func:`vru.outputs.ledger.write_ledger` writes)."""
+        return {"format": LEDGER_FORMAT, "tables": self.tables}
+
+    @classmethod
     def read(cls, path) -> Ledger:
-        """Read a ledger file; a file that does not exist yet is an empty ledger."""
+        """Deprecated: :func:`vru.outputs.ledger.read_ledger`."""
         import json
         from pathlib import Path
 
@@ -491,28 +515,17 @@ class Ledger:
             doc = json.loads(p.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ValueError(f"{p}: not a disclosure ledger ({e})") from None
-        if not isinstance(doc, dict) or doc.get("format") != LEDGER_FORMAT:
-            raise ValueError(f"{p}: not a disclosure ledger (expected \"format\": \"{LEDGER_FORMAT}\")")
-        tables = doc.get("tables")
-        if not isinstance(tables, list):
-            raise ValueError(f"{p}: \"tables\" must be a list")
-        for i, t in enumerate(tables):
-            try:
-                _ledger_table(t)
-            except (KeyError, TypeError, ValueError) as e:
-                raise ValueError(f"{p}: table {i}: {e}") from None
-        return cls(tables)
+        return cls.from_document(doc, where=str(p))
 
     def write(self, path) -> None:
-        """Write atomically (a temporary file renamed over the old one)."""
+        """Deprecated: :func:`vru.outputs.ledger.write_ledger`."""
         import json
         import os
         from pathlib import Path
 
         p = Path(path)
         tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(json.dumps({"format": LEDGER_FORMAT, "tables": self.tables}, indent=1,
-                                  ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(self.document(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         os.replace(tmp, p)
 
     def record(self, release: Release) -> None:
