@@ -475,3 +475,56 @@ def test_a_councils_borough_is_fixed_once_intelligence_has_been_shared_with_it(w
     resp = c.post(f"/admin/referrals/council/{lambeth.pk}/change/", {"borough": "E09000001", "_save": "Save"})
     lambeth.refresh_from_db()
     assert resp.status_code == 302 and lambeth.borough == "E09000001"
+
+
+# ------------------------------------------------------------------ the rule table, changed by the admin
+def test_the_administrator_changes_the_allocation_rules_and_the_suggestion_follows(w):
+    """Item 2: allocation follows rules the administrator can change. A young woman is suggested provider B
+    (the young-women rule); the administrator points that rule at provider A in the admin (an audited
+    change): A is suggested; switched off, the fallback rule (any need) decides. A rescue goes by its rule."""
+    from vru.web.referrals.models import AllocationRule
+
+    admin = user("admin@example.org", "administrator")
+    admin.is_staff = True
+    admin.save()
+    r = make_case(w, status="accepted")
+    r.gender = "female"
+    r.save()
+    rescue = make_case(w, status="accepted")
+    rescue.need_rescue = True
+    rescue.save()
+    mgr = client(w.mgr_a)
+
+    def suggested(case) -> str:
+        page = mgr.get(reverse("referrals:allocate", args=[case.pk])).content.decode()
+        return page.split('id="suggested"')[1].split("</p>")[0]
+
+    assert "Abianda (test)" in suggested(r) and "St Giles (test)" in suggested(rescue)
+    rule = AllocationRule.objects.get(need="young_women")
+    form = {"priority": "20", "need": "young_women", "gender": "female", "active": "on", "_save": "Save"}
+    resp = client(admin).post(
+        f"/admin/referrals/allocationrule/{rule.pk}/change/", {**form, "provider": str(w.pa.pk)}
+    )
+    assert resp.status_code == 302
+    assert "St Giles (test)" in suggested(r)
+    assert AuditLog.objects.filter(action="change", object_type="referrals.allocationrule").exists()
+    resp = client(admin).post(
+        f"/admin/referrals/allocationrule/{rule.pk}/change/",
+        {**{k: v for k, v in form.items() if k != "active"}, "provider": str(w.pb.pk)},
+    )
+    assert resp.status_code == 302 and not AllocationRule.objects.get(pk=rule.pk).active
+    assert "St Giles (test)" in suggested(r)  # the rule is off: the fallback (any need -> A)
+    # the fallback rule pointed at B: B
+    fallback = AllocationRule.objects.get(need="any")
+    client(admin).post(
+        f"/admin/referrals/allocationrule/{fallback.pk}/change/",
+        {
+            "priority": "90",
+            "need": "any",
+            "gender": "",
+            "provider": str(w.pb.pk),
+            "active": "on",
+            "_save": "Save",
+        },
+    )
+    assert "Abianda (test)" in suggested(r) and "St Giles (test)" in suggested(rescue)
