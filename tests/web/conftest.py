@@ -70,3 +70,11 @@ def _own_survey_drafts(monkeypatch, tmp_path):
     environment on every use and inherited by the servers a test starts: files another test left (under
     another SECRET_KEY, or a batch smaller than K) cannot reach it."""
     monkeypatch.setenv("VRU_SURVEY_DRAFTS", str(tmp_path / "survey-drafts"))
+
+
+@pytest.fixture
+def version(db):
+    """The survey's bundled questionnaire, published (``factories.survey_version``)."""
+    from factories import survey_version
+
+    return survey_version()

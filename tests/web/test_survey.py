@@ -16,12 +16,20 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
+from factories import (
+    answer_survey,
+    complete_survey,
+    send_survey,
+    start_survey,
+    survey_page,
+    user,
+    user_and_client,
+)
 
 from vru.geography.boroughs import BOROUGHS
 from vru.taxonomy import categories
-from vru.web.accounts.models import AuditLog, User
+from vru.web.accounts.models import AuditLog
 from vru.web.survey import codes, drafts, invitations, pool
-from vru.web.survey.demo import load_and_publish
 from vru.web.survey.models import Answer, Invitation, QuestionnaireVersion, Response, VersionLocked
 from vru.web.survey.questionnaire import Questionnaire, QuestionnaireError, load_folder
 from vru.web.survey.ratelimit import LIMITER, Limiter
@@ -33,19 +41,6 @@ UA = "Mozilla/5.0 (AnonTest) UA-9f3c"
 REFERER = "https://referrer.example/secret-page"
 
 
-@pytest.fixture
-def version():
-    return load_and_publish()
-
-
-@pytest.fixture(autouse=True)
-def _no_drafts():
-    """The draft store (a folder of this test process) starts empty for each test."""
-    import shutil
-
-    shutil.rmtree(drafts.store().root, ignore_errors=True)
-
-
 def n_drafts() -> int:
     return drafts.store().count()
 
@@ -53,41 +48,11 @@ def n_drafts() -> int:
 
 @pytest.fixture
 def police(version):
-    from django.contrib.auth.models import Group
-
-    user = User.objects.create_user("police@example.org", None)
-    user.groups.add(Group.objects.get(name="police analyst"))
-    return user
+    return user("police@example.org", "police analyst")
 
 
 def client() -> Client:
     return Client(REMOTE_ADDR=IP, HTTP_USER_AGENT=UA, HTTP_REFERER=REFERER)
-
-
-def answers_for(q: Questionnaire, group: str) -> dict:
-    out = {"version": None}
-    for question in q.group_questions(group):
-        if question.text:
-            out[question.key] = "The officer was kind but nobody kept me informed."
-        else:
-            out[question.key] = question.options[0]
-    return out
-
-
-def complete(c: Client, version, lang="en", code=""):
-    """The whole flow through the pages (a plain POST per page, as with JavaScript off)."""
-    r = c.post(f"/survey/{lang}/", {"code": code})
-    assert r.status_code == 302, r.content.decode()[:2000]
-    c.resume_code = c.cookies["vru_survey"].value
-    q = version.questionnaire
-    for i, group in enumerate(q.groups, start=1):
-        data = answers_for(q, group)
-        data["version"] = version.pk
-        r = c.post(f"/survey/{lang}/q/{i}/", data)
-        assert r.status_code == 302, r.content.decode()[:3000]
-    r = c.post(f"/survey/{lang}/check/", {"version": version.pk})
-    assert r.status_code == 302 and r["Location"].endswith(f"/survey/{lang}/done/"), r.content.decode()[:2000]
-    return r
 
 
 # --- questionnaires as data ---------------------------------------------------------------------------
@@ -214,7 +179,7 @@ def test_an_invitation_link_opened_by_a_preview_records_nothing(version, police)
 def test_a_verified_response_burns_its_code_and_the_code_refuses_a_second(version, police):
     _, issued = invitations.issue(police, 20)
     c = client()
-    last = complete(c, version, "ar", issued[0])
+    last = complete_survey(c, version, lang="ar", code=issued[0])
     r = Response.objects.get()
     assert r.verified and r.language == "ar" and r.version == version
     assert (r.iso_year, r.iso_week) == codes.iso_week()
@@ -236,7 +201,7 @@ def test_a_verified_response_burns_its_code_and_the_code_refuses_a_second(versio
 def test_a_code_starts_one_survey_and_is_burnt_at_the_start(version, police):
     _, issued = invitations.issue(police, 20)
     a, b = client(), client()
-    complete(a, version, "en", issued[0])
+    complete_survey(a, version, lang="en", code=issued[0])
     assert b.post("/survey/en/", {"code": issued[0]}).status_code == 409
     assert Response.objects.count() == 1
     # the second code: burnt when its survey starts, so a second start is refused while the first is open
@@ -249,7 +214,7 @@ def test_a_code_starts_one_survey_and_is_burnt_at_the_start(version, police):
 
 
 def test_an_open_link_response_is_unverified(version):
-    complete(client(), version, "pl")
+    complete_survey(client(), version, lang="pl")
     assert Response.objects.get().verified is False
 
 
@@ -301,7 +266,7 @@ def test_resume_code_brings_back_the_answers_on_another_device(version):
     resume_code = a.cookies["vru_survey"].value
     page = a.get("/survey/en/code/").content.decode()
     assert codes.display(resume_code) in page
-    data = answers_for(version.questionnaire, "incident")
+    data = survey_page(version, "incident")
     data["version"] = version.pk
     assert a.post("/survey/en/q/1/", data).status_code == 302
     b = client()
@@ -332,7 +297,7 @@ def _draft_state():
 
 def test_an_answer_outside_the_scale_is_refused(version, started):
     before = _draft_state()
-    data = answers_for(version.questionnaire, "stages")
+    data = survey_page(version, "stages")
     data.update(version=version.pk, stage_overall="ecstatic")
     r = started.post("/survey/en/q/2/", data)
     assert r.status_code == 400
@@ -342,7 +307,7 @@ def test_an_answer_outside_the_scale_is_refused(version, started):
 
 def test_an_unknown_question_is_refused(version, started):
     before = _draft_state()
-    data = answers_for(version.questionnaire, "stages")
+    data = survey_page(version, "stages")
     data.update(version=version.pk, favourite_colour="blue")
     r = started.post("/survey/en/q/2/", data)
     assert r.status_code == 400 and "not in this survey" in r.content.decode()
@@ -351,7 +316,7 @@ def test_an_unknown_question_is_refused(version, started):
 
 def test_a_stale_questionnaire_version_is_refused(version, started):
     before = _draft_state()
-    data = answers_for(version.questionnaire, "stages")
+    data = survey_page(version, "stages")
     data["version"] = version.pk + 1000
     r = started.post("/survey/en/q/2/", data)
     assert r.status_code == 409 and "The survey has changed" in r.content.decode()
@@ -406,12 +371,7 @@ def test_police_issue_a_batch_shown_once_and_stored_only_as_keyed_hashes(version
     assert not any(codes.normalise(s) in h for s in shown for h in hashes)
     assert AuditLog.objects.filter(action="issue survey invitations", user=police).count() == 1
     # an analyst may not issue codes
-    analyst = User.objects.create_user("analyst@example.org", None)
-    from django.contrib.auth.models import Group
-
-    analyst.groups.add(Group.objects.get(name="analyst"))
-    c2 = Client()
-    c2.force_login(analyst, backend="django.contrib.auth.backends.ModelBackend")
+    _, c2 = user_and_client("analyst@example.org", "analyst")
     assert c2.post("/survey/staff/invitations/", {"count": 20}).status_code == 403
 
 
@@ -506,16 +466,18 @@ def test_after_100_responses_nothing_holds_an_address_agent_time_or_code_link(ve
     resume_codes = []
     monkeypatch.setenv("VRU_SURVEY_BATCH", "10")  # responses go to the database in batches of 10
     for i in range(100):
-        c = client()
-        complete(c, version, version.questionnaire.languages[i % 7], issued[i] if i < 60 else "")
-        resume_codes.append(c.resume_code)
+        lang = version.questionnaire.languages[i % 7]
+        c = start_survey(client(), lang=lang, code=issued[i] if i < 60 else "")
+        resume_codes.append(c.cookies["vru_survey"].value)
+        answer_survey(c, version, lang=lang)
+        send_survey(c, version, lang=lang)
         assert Response.objects.count() % 10 == 0  # only whole batches are ever in the database
     call_command("survey_flush", "--all", stdout=io.StringIO(), stderr=io.StringIO())
     assert pool.pool().waiting() == 0
     assert Response.objects.count() == 100 and Invitation.objects.filter(used=True).count() == 60
     # the drafts: none left (each went with its send), and no file ever held an answer or a code in clear
     assert drafts.store().files() == [] and len(written) == 100 * (1 + len(version.questionnaire.groups))
-    free_text = answers_for(version.questionnaire, version.questionnaire.groups[-1])
+    free_text = survey_page(version, version.questionnaire.groups[-1])
     clear = [v for v in free_text.values() if isinstance(v, str) and len(v) > 20]
     assert clear, "the free-text answer the check looks for"
     for data in written:

@@ -6,28 +6,12 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 from django.test import Client
-
-from vru.web.survey.demo import load_and_publish
+from factories import complete_survey, user
 
 pytestmark = pytest.mark.django_db
 
 IP = "198.51.100.23"
 UA = "Mozilla/5.0 (AnonTest2) UA-77e1"
-
-
-@pytest.fixture
-def version():
-    return load_and_publish()
-
-
-@pytest.fixture(autouse=True)
-def _no_drafts():
-    """The draft store (a folder of this test process) starts empty for each test."""
-    import shutil
-
-    from vru.web.survey import drafts
-
-    shutil.rmtree(drafts.store().root, ignore_errors=True)
 
 
 def client() -> Client:
@@ -54,18 +38,14 @@ def test_rate_limit_keys_cannot_be_recomputed_from_the_database_or_secret_key(ve
     """Finding 3: the per-code counter is not keyed by the stored code hash, and the per-network counter is
     not keyed by anything derived from SECRET_KEY (the old daily key): someone holding the database, the
     cache and the settings cannot find the counter of a code or of a guessed network."""
-    from django.contrib.auth.models import Group
     from django.test import RequestFactory
     from django.utils import timezone
     from django.utils.crypto import salted_hmac
 
-    from vru.web.accounts.models import User
     from vru.web.survey import codes, invitations, views
     from vru.web.survey.models import Invitation
 
-    user = User.objects.create_user("police-anon@example.org", None)
-    user.groups.add(Group.objects.get(name="police analyst"))
-    _, issued = invitations.issue(user, 20)
+    _, issued = invitations.issue(user("police-anon@example.org", "police analyst"), 20)
     assert client().post("/survey/en/", {"code": issued[0]}).status_code == 302
 
     request = RequestFactory().post("/survey/en/", REMOTE_ADDR=IP)
@@ -94,26 +74,11 @@ def test_rate_limit_keys_cannot_be_recomputed_from_the_database_or_secret_key(ve
 
 
 def _police():
-    from django.contrib.auth.models import Group
-
-    from vru.web.accounts.models import User
-
-    user = User.objects.filter(email="police-xmin@example.org").first()
-    user = user or User.objects.create_user("police-xmin@example.org", None)
-    user.groups.add(Group.objects.get(name="police analyst"))
-    return user
+    return user("police-xmin@example.org", "police analyst")
 
 
 def _complete(c: Client, version, code: str = "") -> None:
-    q = version.questionnaire
-    assert c.post("/survey/en/", {"code": code}).status_code == 302
-    for i, group in enumerate(q.groups, start=1):
-        data = {"version": version.pk}
-        for question in q.group_questions(group):
-            data[question.key] = "Kind but slow." if question.text else question.options[0]
-        assert c.post(f"/survey/en/q/{i}/", data).status_code == 302
-    r = c.post("/survey/en/check/", {"version": version.pk})
-    assert r.status_code == 302 and r["Location"].endswith("/survey/en/done/"), r.content.decode()[:2000]
+    complete_survey(c, version, code=code, text="Kind but slow.")
 
 
 def _rows(sql: str) -> list:

@@ -16,9 +16,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
+from factories import answer_survey, start_survey
 
 from vru.web.survey import codes, drafts, flow, pool
-from vru.web.survey.demo import load_and_publish
 from vru.web.survey.models import Answer, Response
 
 pytestmark = pytest.mark.django_db
@@ -26,33 +26,12 @@ pytestmark = pytest.mark.django_db
 FREE_TEXT = "Zebra-crossing 7741 officer Quixley never rang back"
 
 
-@pytest.fixture
-def version():
-    return load_and_publish()
-
-
-@pytest.fixture(autouse=True)
-def _no_drafts():
-    shutil.rmtree(drafts.store().root, ignore_errors=True)
-
-
 def _answer_all(c: Client, version, lang: str = "en") -> None:
-    q = version.questionnaire
-    for i, group in enumerate(q.groups, start=1):
-        data = {"version": version.pk}
-        for question in q.group_questions(group):
-            data[question.key] = FREE_TEXT if question.text else question.options[0]
-        assert c.post(f"/survey/{lang}/q/{i}/", data).status_code == 302
-
-
-def _started(version) -> Client:
-    c = Client()
-    assert c.post("/survey/en/", {"code": ""}).status_code == 302
-    return c
+    answer_survey(c, version, lang=lang, text=FREE_TEXT)
 
 
 def test_a_draft_file_holds_neither_the_answers_nor_the_resume_code_in_clear(version):
-    c = _started(version)
+    c = start_survey()
     _answer_all(c, version)
     resume = c.cookies["vru_survey"].value
     [path] = drafts.store().files()
@@ -75,7 +54,7 @@ def test_a_draft_file_holds_neither_the_answers_nor_the_resume_code_in_clear(ver
 
 
 def test_a_wrong_resume_code_cannot_open_a_draft(version):
-    c = _started(version)
+    c = start_survey()
     _answer_all(c, version)
     resume = c.cookies["vru_survey"].value
     [path] = drafts.store().files()
@@ -92,7 +71,7 @@ def test_a_wrong_resume_code_cannot_open_a_draft(version):
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "legacy-forged", "legacy-garbage", "empty"])
 def test_a_changed_draft_file_is_refused_cleanly(version, damage):
-    c = _started(version)
+    c = start_survey()
     _answer_all(c, version)
     resume = c.cookies["vru_survey"].value
     [path] = drafts.store().files()
@@ -125,7 +104,7 @@ def test_two_concurrent_sends_of_one_draft_store_exactly_one_response(version):
     if connection.vendor != "postgresql":
         pytest.skip("concurrent writers: PostgreSQL (SQLite serialises them anyway)")
     for _ in range(5):
-        c = _started(version)
+        c = start_survey()
         _answer_all(c, version)
         resume = c.cookies["vru_survey"].value
         barrier = threading.Barrier(2)
@@ -153,7 +132,7 @@ def test_two_concurrent_sends_of_one_draft_store_exactly_one_response(version):
 
 
 def test_a_failing_send_transaction_leaves_the_draft_to_send_again(version):
-    c = _started(version)
+    c = start_survey()
     _answer_all(c, version)
     before = {str(p): p.read_bytes() for p in drafts.store().files()}
     with mock.patch.object(pool.Pool, "put", side_effect=OSError(28, "No space left on device")):
@@ -167,7 +146,7 @@ def test_a_failing_send_transaction_leaves_the_draft_to_send_again(version):
 
 
 def test_a_page_saved_after_the_send_does_not_bring_the_draft_back(version):
-    c = _started(version)
+    c = start_survey()
     _answer_all(c, version)
     draft = flow.find_draft(c.cookies["vru_survey"].value)
     assert c.post("/survey/en/check/", {"version": version.pk}).status_code == 302
@@ -182,7 +161,7 @@ def test_a_page_saved_after_the_send_does_not_bring_the_draft_back(version):
 def test_two_tabs_saving_pages_keep_both_pages(version):
     """Each save applies its page to the draft as stored at that moment, not to the copy its request
     loaded: two tabs open on one draft, each saving a page, lose neither."""
-    c = _started(version)
+    c = start_survey()
     resume = c.cookies["vru_survey"].value
     tab_a, tab_b = flow.find_draft(resume), flow.find_draft(resume)
     flow.save_page(tab_a, {"borough": "E09000001"})
@@ -224,7 +203,7 @@ def test_survey_purge_removes_past_weeks_and_claimed_files_and_keeps_current_one
 def test_a_start_purges_past_weeks_too(version):
     store = drafts.store()
     store._write(store._ensure(_week(-7)), "a" * 64, b"x", _week(-7))
-    _started(version)
+    start_survey()
     assert [p.parent.name for p in store.files()] == [f"{codes.draft_expiry():06d}"]
 
 

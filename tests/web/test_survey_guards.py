@@ -10,34 +10,21 @@ import io
 import json
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
+from factories import user_and_client
 
 from vru.analysis import disclosure
-from vru.web.accounts.models import AuditLog, User
+from vru.web.accounts.models import AuditLog
 from vru.web.survey import codes, drafts, invitations, results
-from vru.web.survey.demo import generate, load_and_publish
+from vru.web.survey.demo import generate
 from vru.web.survey.models import Invitation, InvitationBatch, PublishedRelease, VersionLocked
 
 pytestmark = pytest.mark.django_db
 Y = codes.iso_week()[0] - 1
 
-
-
-@pytest.fixture
-def version():
-    return load_and_publish()
-
-
-def _user(email, role):
-    u = User.objects.create_user(email, None)
-    u.groups.add(Group.objects.get(name=role))
-    c = Client()
-    c.force_login(u, backend="django.contrib.auth.backends.ModelBackend")
-    return u, c
 
 
 def _release(user, **over):
@@ -53,8 +40,8 @@ def _release(user, **over):
 
 
 def test_a_release_written_through_the_orm_is_checked_and_never_changed(version):
-    analyst, _ = _user("an-guard@example.org", "analyst")
-    pm, _ = _user("pm-guard@example.org", "programme manager")
+    analyst, _ = user_and_client("an-guard@example.org", "analyst")
+    pm, _ = user_and_client("pm-guard@example.org", "programme manager")
     small = {"format": disclosure.LEDGER_FORMAT, "tables": [
         {"name": "t", "population": "p", "period": [f"{Y} Q1"], "cells": [{"labels": {"a": "x"}, "n": 3}]}]}
     for over, message in [
@@ -86,7 +73,7 @@ def test_a_release_written_through_the_orm_is_checked_and_never_changed(version)
 
 
 def test_a_release_published_by_the_platform_passes_its_own_check(version):
-    analyst, _ = _user("an-guard2@example.org", "analyst")
+    analyst, _ = user_and_client("an-guard2@example.org", "analyst")
     generate(version, 120, Y, {"stage_contact": 0.9, "stage_actions": 0.8, "stage_followup": 0.6,
                                "stage_treatment": 0.85, "stage_overall": 0.7}, seed=3)
     entry = results.publish_period(f"{Y}-Q4", analyst, dimensions=("sex",))
@@ -98,7 +85,7 @@ def test_a_release_published_by_the_platform_passes_its_own_check(version):
 
 
 def test_an_invitation_batch_under_the_minimum_is_refused(version):
-    police, c = _user("police-guard@example.org", "police analyst")
+    police, c = user_and_client("police-guard@example.org", "police analyst")
     assert invitations.MIN_BATCH == 20
     with pytest.raises(ValueError, match="20 to 500 codes"):
         invitations.issue(police, 19)
@@ -114,8 +101,8 @@ def test_an_invitation_batch_under_the_minimum_is_refused(version):
 
 
 def test_the_unsuppressed_results_are_a_post_with_a_purpose_and_a_get_writes_nothing(version):
-    analyst, ac = _user("an-guard3@example.org", "analyst")
-    _, pm = _user("pm-guard3@example.org", "programme manager")
+    analyst, ac = user_and_client("an-guard3@example.org", "analyst")
+    _, pm = user_and_client("pm-guard3@example.org", "programme manager")
     generate(version, 60, Y, {"stage_contact": 0.9, "stage_actions": 0.8, "stage_followup": 0.6,
                               "stage_treatment": 0.85, "stage_overall": 0.7}, seed=4)
     audited = AuditLog.objects.filter(action="view unsuppressed survey results")
@@ -170,7 +157,7 @@ def test_a_nul_character_in_a_text_answer_gets_the_pages_own_language(version):
 
 
 def test_no_code_or_answer_reaches_a_log_line(version, capsys):
-    police, _ = _user("police-guard4@example.org", "police analyst")
+    police, _ = user_and_client("police-guard4@example.org", "police analyst")
     _, issued = invitations.issue(police, 20)
     code, resume_like = issued[0], codes.new_code()
     answer = "Unmistakable-answer-4471"

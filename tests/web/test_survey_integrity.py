@@ -8,16 +8,11 @@ import threading
 
 import pytest
 from django.db import connection
+from factories import user, user_and_client
 
 from vru.web.survey import flow
-from vru.web.survey.demo import load_and_publish
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def version():
-    return load_and_publish()
 
 
 
@@ -118,15 +113,11 @@ def test_wrong_codes_on_a_shared_network_do_not_lock_out_valid_codes(version):
     """Many people share one address behind a mobile carrier's NAT: someone there typing 20 wrong codes
     used to lock everyone on the network out, valid invitation and resume codes included, for the hour.
     The network's wrong-code limit now counts and refuses failed lookups only."""
-    from django.contrib.auth.models import Group
     from django.test import Client
 
-    from vru.web.accounts.models import User
     from vru.web.survey import codes, invitations
 
-    police = User.objects.create_user("police-nat@example.org", None)
-    police.groups.add(Group.objects.get(name="police analyst"))
-    _, issued = invitations.issue(police, 20)
+    _, issued = invitations.issue(user("police-nat@example.org", "police analyst"), 20)
     resume_code, _ = flow.start(version)
     guesser = Client(REMOTE_ADDR="100.64.7.10")
     statuses = [guesser.post("/survey/en/", {"code": codes.new_code()}).status_code for _ in range(21)]
@@ -144,19 +135,13 @@ def test_the_results_page_warns_when_the_shuffle_is_overdue(version):
     not run for two days (PostgreSQL's statistics keep the last manual VACUUM; nothing is stored)."""
     import datetime as dt
 
-    from django.contrib.auth.models import Group
     from django.core.management import call_command
-    from django.test import Client
 
-    from vru.web.accounts.models import User
     from vru.web.survey.management.commands import survey_shuffle
 
     if connection.vendor != "postgresql":
         pytest.skip("the time of the last VACUUM is PostgreSQL's")
-    analyst = User.objects.create_user("analyst-shuffle@example.org", None)
-    analyst.groups.add(Group.objects.get(name="analyst"))
-    c = Client()
-    c.force_login(analyst)
+    _, c = user_and_client("analyst-shuffle@example.org", "analyst")
     assert survey_shuffle.overdue() is None  # no response yet: nothing to order
     flow.complete(_filled_draft(version), "en")
     with connection.cursor() as cursor:  # a fresh database: no VACUUM yet, or one from before

@@ -15,9 +15,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client, override_settings
+from factories import user, user_and_client
 
 from vru.web.survey import codes, drafts, invitations, pool
-from vru.web.survey.demo import load_and_publish
 from vru.web.survey.models import Answer, Invitation, Response
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,19 +31,8 @@ def _empty_store():
     shutil.rmtree(drafts.store().root, ignore_errors=True)
 
 
-@pytest.fixture
-def version():
-    return load_and_publish()
-
-
 def _police():
-    from django.contrib.auth.models import Group
-
-    from vru.web.accounts.models import User
-
-    user = User.objects.create_user("police-pool@example.org", None)
-    user.groups.add(Group.objects.get(name="police analyst"))
-    return user
+    return user("police-pool@example.org", "police analyst")
 
 
 def _send(version, code: str = "", n: int = 0) -> None:
@@ -258,16 +247,9 @@ def test_the_shuffle_writes_whole_batches_first(version):
 
 @override_settings(VRU_SURVEY_BATCH=10)
 def test_the_results_page_says_how_many_responses_wait_in_the_pool(version):
-    from django.contrib.auth.models import Group
-
-    from vru.web.accounts.models import User
-
     for n in range(3):
         _send(version, "", n)
-    u = User.objects.create_user("pm-pool@example.org", None)
-    u.groups.add(Group.objects.get(name="programme manager"))
-    c = Client()
-    c.force_login(u, backend="django.contrib.auth.backends.ModelBackend")
+    _, c = user_and_client("pm-pool@example.org", "programme manager")
     page = c.get("/survey/results/").content.decode()
     assert 'id="pool-waiting">3 sent responses waiting in the batch pool' in page
     pool.flush(everything=True)

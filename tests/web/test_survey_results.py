@@ -10,10 +10,9 @@ import io
 import math
 
 import pytest
-from django.contrib.auth.models import Group
-from django.test import Client
+from factories import user_and_client
 
-from vru.web.accounts.models import AuditLog, User
+from vru.web.accounts.models import AuditLog
 from vru.web.survey import results
 from vru.web.survey.demo import generate, load_and_publish
 from vru.web.survey.questionnaire import SATISFIED
@@ -136,18 +135,10 @@ def test_free_text_is_never_published_only_coded_themes(data):
         "Kept informed / communication", "Speed of response"]
 
 
-def _user(email, role):
-    u = User.objects.create_user(email, None)
-    u.groups.add(Group.objects.get(name=role))
-    c = Client()
-    c.force_login(u, backend="django.contrib.auth.backends.ModelBackend")
-    return u, c
-
-
 def test_results_pages_published_and_unsuppressed_with_audit(data):
-    analyst, ac = _user("an@example.org", "analyst")
+    analyst, ac = user_and_client("an@example.org", "analyst")
     results.publish_period("2025-Q4", analyst, dimensions=("sex",))
-    _, pm = _user("pm@example.org", "programme manager")
+    _, pm = user_and_client("pm@example.org", "programme manager")
     r = pm.get("/survey/results/")
     assert r.status_code == 200 and "suppressed" in r.content.decode() and "2025-Q4" in r.content.decode()
     assert "Unsuppressed figures (inside the unit)" not in r.content.decode()
@@ -161,7 +152,7 @@ def test_results_pages_published_and_unsuppressed_with_audit(data):
     csv_r = ac.get("/survey/results.csv")
     rows = list(csv.reader(io.StringIO(csv_r.content.decode())))
     assert rows[0] == ["table", "title", "row", "column", "value", "status"] and len(rows) > 100
-    _, prov = _user("prov@example.org", "provider")
+    _, prov = user_and_client("prov@example.org", "provider")
     assert prov.get("/survey/results/").status_code == 403
 
 
@@ -171,7 +162,7 @@ def test_each_group_gets_the_change_against_the_same_period_published_a_year_bef
     version = load_and_publish()
     generate(version, 300, 2024, BEFORE, seed=21)
     generate(version, 300, 2025, RATES, seed=22)
-    analyst, _ = _user("an-change@example.org", "analyst")
+    analyst, _ = user_and_client("an-change@example.org", "analyst")
     first = results.publish_period("2024-Q4", analyst, dimensions=("sex",))
     assert all(t["columns"][-1] != "Change (points)" for t in first.tables if t["key"].endswith("-by-sex"))
     second = results.publish_period("2025-Q4", analyst, dimensions=("sex",))

@@ -13,12 +13,11 @@ import random
 
 import numpy as np
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
-from django.test import Client
+from factories import user_and_client
 from scipy.optimize import linprog
 
-from vru.web.accounts.models import AuditLog, User
+from vru.web.accounts.models import AuditLog
 from vru.web.survey import codes, results
 from vru.web.survey.demo import generate, load_and_publish
 from vru.web.survey.models import Answer, PublishedRelease, Response, VersionLocked
@@ -28,14 +27,6 @@ RATES = {"stage_contact": 0.9, "stage_actions": 0.8, "stage_followup": 0.6, "sta
          "stage_overall": 0.7}
 DIMS = ("sex", "disability")  # a narrower fixed set than the full one keeps the attacker's grid dense
 Y = codes.iso_week()[0] - 1  # the last full ISO year: its quarters have ended, so they can be published
-
-
-def _user(email, role):
-    u = User.objects.create_user(email, None)
-    u.groups.add(Group.objects.get(name=role))
-    c = Client()
-    c.force_login(u, backend="django.contrib.auth.backends.ModelBackend")
-    return u, c
 
 
 @pytest.fixture
@@ -151,7 +142,7 @@ def _fact(attacker, pop, fixed, quarters, n, p, positive=("outcome", "satisfied"
 
 
 def test_an_attacker_reading_two_consecutive_periods_never_shows_a_small_cell(data):
-    analyst, ac = _user("an@example.org", "analyst")
+    analyst, ac = user_and_client("an@example.org", "analyst")
     q = data.questionnaire
     periods = [results.Period(Y, 2), results.Period(Y, 3)]
     for p in periods:
@@ -264,8 +255,8 @@ def test_a_change_is_shown_only_where_both_shares_are(data):
 
 
 def test_publishing_is_explicit_once_audited_and_previews_are_never_recorded(data):
-    analyst, ac = _user("an2@example.org", "analyst")
-    pm, pmc = _user("pm2@example.org", "programme manager")
+    analyst, ac = user_and_client("an2@example.org", "analyst")
+    pm, pmc = user_and_client("pm2@example.org", "programme manager")
     assert pmc.get("/survey/results/").content.decode().count("No results have been published yet") == 1
     r = ac.post("/survey/results/", {"purpose": "checking before publication", "period": f"{Y}-Q2"})
     assert "for use inside the unit only" in r.content.decode() and PublishedRelease.objects.count() == 0
@@ -300,7 +291,7 @@ def test_publishing_is_explicit_once_audited_and_previews_are_never_recorded(dat
 
 
 def test_the_publish_command_records_and_audits(data, monkeypatch):
-    analyst, _ = _user("an3@example.org", "analyst")
+    analyst, _ = user_and_client("an3@example.org", "analyst")
     real = results.publish_period
     monkeypatch.setattr(results, "publish_period", lambda p, u: real(p, u, dimensions=DIMS))
     out = io.StringIO()

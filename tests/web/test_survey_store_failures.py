@@ -5,46 +5,24 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import threading
 import time
 from unittest import mock
 
 import pytest
-from django.test import Client
+from factories import start_survey, survey_page
 
 from vru.web.survey import codes, drafts
-from vru.web.survey.demo import load_and_publish
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def version():
-    return load_and_publish()
-
-
-@pytest.fixture(autouse=True)
-def _no_drafts():
-    shutil.rmtree(drafts.store().root, ignore_errors=True)
 
 
 def _week(days: int) -> int:
     return codes.current_week_number(dt.date.today() + dt.timedelta(days=days))
 
 
-def _started(version) -> Client:
-    c = Client()
-    assert c.post("/survey/en/", {"code": ""}).status_code == 302
-    return c
-
-
 def _page_one(version) -> dict:
-    q = version.questionnaire
-    data = {"version": version.pk}
-    for question in q.group_questions(q.groups[0]):
-        data[question.key] = "words" if question.text else question.options[0]
-    return data
+    return survey_page(version, version.questionnaire.groups[0], "words")
 
 
 def test_purges_at_once_each_take_a_folder_once_and_never_fail():
@@ -102,7 +80,7 @@ def test_two_starts_creating_the_store_at_once_both_work(tmp_path):
 
 
 def test_a_page_whose_write_fails_keeps_the_draft_and_answers_503(version):
-    c = _started(version)
+    c = start_survey()
     before = {p.name: p.read_bytes() for p in drafts.store().files()}
     with mock.patch.object(drafts.DraftStore, "_write", side_effect=OSError(28, "No space left on device")):
         r = c.post("/survey/en/q/1/", _page_one(version))
@@ -127,7 +105,7 @@ def test_a_legacy_file_whose_reencryption_fails_still_opens(version):
 
 
 def test_a_claim_left_by_a_killed_worker_is_put_back_after_the_limit(version, monkeypatch):
-    c = _started(version)
+    c = start_survey()
     resume = c.cookies["vru_survey"].value
     store = drafts.store()
     draft = store.load(resume)
@@ -143,7 +121,7 @@ def test_a_claim_left_by_a_killed_worker_is_put_back_after_the_limit(version, mo
 
 
 def test_a_double_click_waits_for_the_first_save(version):
-    c = _started(version)
+    c = start_survey()
     resume = c.cookies["vru_survey"].value
     store = drafts.store()
     claim = store.claim(store.load(resume))
@@ -156,7 +134,7 @@ def test_a_double_click_waits_for_the_first_save(version):
 
 
 def test_the_folders_times_are_the_start_of_their_week(version):
-    c = _started(version)
+    c = start_survey()
     assert c.post("/survey/en/q/1/", _page_one(version)).status_code == 302
     store = drafts.store()
     [path] = store.files()
@@ -171,7 +149,7 @@ def test_the_folders_times_are_the_start_of_their_week(version):
 
 
 def test_a_draft_restored_from_a_backup_after_its_send_is_refused(version):
-    c = _started(version)
+    c = start_survey()
     q = version.questionnaire
     for i, group in enumerate(q.groups, start=1):
         data = {"version": version.pk}
