@@ -37,6 +37,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -104,7 +105,7 @@ def _jvm(pid: int | None) -> tuple[float, int]:
 
 def child_ingest(method: str, files: list[str], out: Path, sql_memory_limit: str | None,
                  name: str) -> dict:
-    import duckdb  # noqa: F401
+    import duckdb
     import ibis
     import pandas  # noqa: F401
     import pyarrow  # noqa: F401
@@ -121,7 +122,40 @@ def child_ingest(method: str, files: list[str], out: Path, sql_memory_limit: str
             con.execute(f"SET temp_directory = '{out / 'duckdb_tmp'}'")
     c0, _ = _usage()
     t0 = time.perf_counter()
+    extra: dict = {}
     if method == "ours":
+        # what `vru ingest` runs: the engine writes the panel to Parquet parts month by month
+        spool = out / "ours_spool"
+        shutil.rmtree(spool, ignore_errors=True)
+        result = engine.street_scan(files, backend="duckdb", spool=spool)
+        wall = time.perf_counter() - t0
+        c1, peak = _usage()
+        con = duckdb.connect()
+        con.execute(f"COPY ({result.crime.select_sql()}) TO '{out / (name + '.parquet')}' "
+                    "(FORMAT parquet)")
+        con.close()
+        shutil.rmtree(spool, ignore_errors=True)
+        return {"method": method, "wall_s": wall, "cpu_s": c1 - c0, "peak_rss_bytes": peak,
+                "panel_rows": len(result.crime), "crimes": result.crimes, "rows": result.rows}
+    if method == "ours_warehouse":
+        # `vru ingest` into a new warehouse file: engine, spool, insert (and the files' SHA-256)
+        from vru.warehouse.ingest import ingest
+        from vru.warehouse.store import Warehouse
+
+        db = out / "national.duckdb"
+        wh = Warehouse.create(db, replace=True)
+        results = ingest(wh, files)
+        wall = time.perf_counter() - t0
+        c1, peak = _usage()
+        wh.con.execute(f"COPY (SELECT {', '.join(COLS)} FROM crime) TO "
+                       f"'{out / (name + '.parquet')}' (FORMAT parquet)")
+        cells, crimes = wh.con.execute("SELECT count(*), sum(count) FROM crime").fetchone()
+        wh.close()
+        extra = {"warehouse_bytes": db.stat().st_size, "files_loaded": len(results)}
+        db.unlink()
+        return {"method": method, "wall_s": wall, "cpu_s": c1 - c0, "peak_rss_bytes": peak,
+                "panel_rows": int(cells), "crimes": int(crimes), **extra}
+    if method == "ours_frame":
         panel = engine.street_panel(files, backend="duckdb")
     elif method == "sql":
         panel = ing.raw_sql(files, con)
@@ -168,17 +202,26 @@ def child_spark(files: list[str], out: Path, cores: int, memory: str, name: str)
     j0, _ = _jvm(pid)
     c0, _ = _usage()
     t0 = time.perf_counter()
-    panel = engine.street_panel(files, backend="spark", spark_session=session)
+    # Spark writes the panel itself (Parquet under the spool); nothing goes through the driver
+    spool = out / "spark_spool"
+    shutil.rmtree(spool, ignore_errors=True)
+    result = engine.street_scan(files, backend="spark", spark_session=session, spool=spool)
     wall = time.perf_counter() - t0
     c1, peak = _usage()
     j1, jpeak = _jvm(pid)
-    panel[COLS].to_parquet(out / f"{name}.parquet", index=False)
     session.stop()
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"COPY ({result.crime.select_sql()}) TO '{out / (name + '.parquet')}' "
+                "(FORMAT parquet)")
+    con.close()
+    shutil.rmtree(spool, ignore_errors=True)
     return {"method": "spark", "wall_s": wall, "cpu_s": (c1 - c0) + (j1 - j0),
             "driver_python_cpu_s": c1 - c0, "jvm_cpu_s": j1 - j0, "peak_rss_bytes": peak + jpeak,
             "python_peak_rss_bytes": peak, "jvm_peak_rss_bytes": jpeak,
             "session_start_s": start_s, "spark_cores": cores, "spark_driver_memory": memory,
-            "panel_rows": len(panel), "crimes": int(panel["count"].sum())}
+            "panel_rows": len(result.crime), "crimes": result.crimes, "rows": result.rows}
 
 
 def child_hotspots(panel_path: Path, lsoas: Path, k: int) -> dict:
@@ -282,7 +325,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rows", type=int, default=100_000_000, help="rows to generate if empty")
     ap.add_argument("--work", type=Path, help="where panels are written (default DATA/../work)")
     ap.add_argument("--parts", default="ingest,hotspots,spark")
-    ap.add_argument("--methods", default="ours,sql_by_month,sql")
+    ap.add_argument("--methods", default="ours,sql_by_month,ours_warehouse,sql",
+                    help="ingest methods, the first is compared with the others (also: ours_frame)")
     ap.add_argument("--sql-memory-limit", default="8GB",
                     help="DuckDB memory_limit of the raw-SQL methods ('' for DuckDB's default)")
     ap.add_argument("--k", type=int, default=8, help="nearest neighbours for the hot spot weights")
