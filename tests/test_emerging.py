@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from scipy import stats
 
 from vru.analysis import emerging as em
-from vru.analysis import hotspots as hs
+from vru.model.weights import SpatialWeights
 
 libpysal = pytest.importorskip("libpysal")
 esda = pytest.importorskip("esda")
@@ -462,4 +462,4 @@ def test_weights_values_are_ignored_only_structure_counts(planted):
     a = em.space_time_gi_star(cube, weights)
     b = em.space_time_gi_star(cube, scaled)
     pd.testing.assert_frame_equal(a, b)
-    assert hs.as_weights(weights).islands.sum() == 1
+    assert SpatialWeights.coerce(weights).islands.sum() == 1

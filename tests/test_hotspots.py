@@ -18,6 +18,7 @@ import pytest
 import scipy.sparse as sp
 
 from vru.analysis import hotspots as hs
+from vru.model.weights import SpatialWeights
 
 esda = pytest.importorskip("esda")
 gpd = pytest.importorskip("geopandas")
@@ -243,7 +244,7 @@ def test_islands_get_nan_and_the_others_still_equal_esda(london, y2019):
     moran = hs.local_moran(y2019, w, permutations=9, seed=1)
     assert moran.loc[ids[island], ["I", "z", "p", "p_sim"]].isna().all()
     assert moran.loc[ids[island], "quadrant"] == 0
-    assert hs.as_weights(w).islands.sum() == 1
+    assert SpatialWeights.coerce(w).islands.sum() == 1
     perm = hs.getis_ord(y2019, w, permutations=9, seed=1)
     assert np.isnan(perm.loc[ids[island], "p_sim"])
 
@@ -282,11 +283,11 @@ def test_a_period_of_zeros_gives_nan_not_an_error():
 
 def test_weights_are_validated():
     with pytest.raises(ValueError, match="square"):
-        hs.as_weights(sp.csr_array(np.ones((2, 3))))
+        SpatialWeights.coerce(sp.csr_array(np.ones((2, 3))))
     with pytest.raises(ValueError, match="non-negative"):
-        hs.as_weights(np.array([[0.0, -1.0], [1.0, 0.0]]))
+        SpatialWeights.coerce(np.array([[0.0, -1.0], [1.0, 0.0]]))
     with pytest.raises(TypeError):
-        hs.as_weights([[0, 1], [1, 0]])
+        SpatialWeights.coerce([[0, 1], [1, 0]])
     with pytest.raises(ValueError, match="transform"):
         hs.getis_ord([1.0, 2.0], np.array([[0.0, 1.0], [1.0, 0.0]]), transform="V")
 

@@ -1,5 +1,5 @@
-"""vru.geography.weights: hand-made grids and points with hand-counted neighbours, the island
-policies, bad input, and the real bundled boundaries."""
+"""vru.model.weights (through vru.geography.weights.build_weights): hand-made grids and points with
+hand-counted neighbours, the island policies, bad input, and the real bundled boundaries."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import shapely
 
 from vru.analysis.emerging import emerging_hotspots
 from vru.geography import neighbours
-from vru.geography.weights import build_weights, report
+from vru.geography.weights import build_weights
 from vru.sources.boundaries import read_bundled
 
 # 3 x 3 grid of unit squares, codes a..i row by row from the bottom left:
@@ -47,7 +47,7 @@ def test_queen_and_rook_counts_on_a_3x3_grid():
     assert nbrs(r, "e") == ["b", "d", "f", "h"]
     assert nbrs(r, "a") == ["b", "d"]
     assert list(q.unique_ids) == CODES
-    assert report(q).islands == () and report(q).n_components == 1
+    assert q.report.islands == () and q.report.n_components == 1
 
 
 def test_binary_and_row_standardised_weights():
@@ -72,18 +72,18 @@ def test_knn_on_points():
     assert nbrs(g, "r") == ["p", "q"]  # 3 (p), 2 (q); s is 4 away
     assert nbrs(g, "s") == ["q", "r"]  # 4, 6
     assert g.n_edges == 8
-    assert report(g).islands == ()
+    assert g.report.islands == ()
 
 
 def test_distance_band_makes_an_island():
     g = build_weights(LINE, "distance", distance=2.5)
     assert nbrs(g, "p") == ["q"] and nbrs(g, "q") == ["p", "r"] and nbrs(g, "r") == ["q"]
-    rep = report(g)
+    rep = g.report
     assert rep.islands == ("s",) and rep.policy == "keep"
     assert rep.n_components == 2 and rep.component_sizes == (3, 1)
     assert "s" in g.isolates
     big = build_weights(LINE, "distance", distance=4.5)
-    assert nbrs(big, "s") == ["r"] and report(big).islands == ()
+    assert nbrs(big, "s") == ["r"] and big.report.islands == ()
 
 
 def test_distance_band_between_polygon_centroids():
@@ -94,7 +94,7 @@ def test_distance_band_between_polygon_centroids():
 
 def test_island_policy_keep():
     g = build_weights(GRID, "queen", islands="keep")
-    rep = report(g)
+    rep = g.report
     assert rep.islands == ("z",) and rep.n_areas == 10
     assert list(g.isolates) == ["z"]
     assert rep.n_components == 2
@@ -103,7 +103,7 @@ def test_island_policy_keep():
 
 def test_island_policy_knn1_links_to_the_nearest_geometry_both_ways():
     g = build_weights(GRID, "queen", islands="knn1")
-    rep = report(g)
+    rep = g.report
     assert rep.islands == ("z",)
     # z = [10,11]^2; nearest square is i = [2,3]^2 at distance sqrt(7^2 + 7^2)
     assert rep.attached == (("z", "i", pytest.approx(np.hypot(7, 7))),)
@@ -117,7 +117,7 @@ def test_island_policy_knn1_links_to_the_nearest_geometry_both_ways():
 
 def test_island_policy_drop():
     g = build_weights(GRID, "queen", islands="drop")
-    rep = report(g)
+    rep = g.report
     assert list(g.unique_ids) == CODES and rep.dropped == ("z",) and rep.n_areas == 9
     assert g.n_edges == 40
 
@@ -127,7 +127,7 @@ def test_two_islands_attached_to_each_other_form_a_small_component():
                                             crs=27700)], ignore_index=True)
     # z and y touch each other: not islands; the report shows a second component
     g = build_weights(two, "queen")
-    rep = report(g)
+    rep = g.report
     assert rep.islands == () and rep.n_components == 2 and rep.component_sizes == (9, 2)
     assert "2 connected components" in rep.text()
 
@@ -193,7 +193,7 @@ def test_real_boroughs_city_of_london():
     b = read_bundled("lad2022")
     b = b[b["level"] == "borough"]
     g = build_weights(b, "queen")
-    assert g.n_nodes == 33 and report(g).islands == ()
+    assert g.n_nodes == 33 and g.report.islands == ()
     names = b.set_index("code")["name"]
     city = [names[c] for c in nbrs(g, "E09000001")]
     # documented in vru.geography.neighbours: the bank-to-bank boundaries keep the Thames between
@@ -202,7 +202,7 @@ def test_real_boroughs_city_of_london():
 
 def test_real_lsoa_queen_weights():
     g = build_weights(read_bundled("lsoa2011"), "queen")
-    rep = report(g)
+    rep = g.report
     assert g.n_nodes == 4835 and rep.islands == () and rep.n_components == 1
     card = g.cardinalities
     assert card.min() >= 1

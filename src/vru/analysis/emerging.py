@@ -48,9 +48,9 @@ from scipy import special
 from vru.analysis.hotspots import (
     _off_diagonal,
     _prepare_values,
-    as_weights,
     fdr_significant,
 )
+from vru.model.weights import SpatialWeights
 
 __all__ = [
     "CATEGORIES",
@@ -117,13 +117,14 @@ def space_time_gi_star(values, weights, *, time_lag: int = 1, global_window: str
     """Space-time Getis-Ord Gi\\* z-scores and two-sided p-values for every bin of a cube.
 
     ``values``: n x T (areas x periods; a DataFrame is aligned to the weights by its index and
-    keeps its columns as periods). ``weights``: any input of
-    :func:`vru.analysis.hotspots.as_weights`; only its neighbour structure is used (binary).
+    keeps its columns as periods). ``weights``: a
+    :class:`vru.model.weights.SpatialWeights` (or a libpysal ``Graph``, ``W`` or a matrix, via
+    ``SpatialWeights.coerce``); only its neighbour structure is used (binary).
     ``time_lag`` and ``global_window`` as in the module docstring (ArcGIS's Neighborhood Time
     Step and Define Global Window). Returns a DataFrame indexed by area id with MultiIndex
     columns (``"z"`` | ``"p"``, period). One sparse matrix product for all periods.
     """
-    w = as_weights(weights)
+    w = SpatialWeights.coerce(weights)
     y, out_ids, periods, was_1d = _prepare_values(values, w, ids)
     if was_1d:
         raise ValueError("values must be an areas x periods matrix (a cube), not a vector")
@@ -144,7 +145,7 @@ def _space_time_z(y: np.ndarray, w, time_lag: int, global_window: str,
         raise ValueError(f"time_lag {k} needs more than {k} periods; the cube has {t}")
     if global_window not in _WINDOWS:
         raise ValueError(f"global_window must be one of {_WINDOWS}, not {global_window!r}")
-    off = _off_diagonal(w.matrix)
+    off = _off_diagonal(w.sparse)
     off.data[:] = 1.0
     islands = np.diff(off.indptr) == 0
     b = sp.csr_array(off + sp.eye_array(n, format="csr"))
@@ -468,7 +469,7 @@ def emerging_hotspots(values, weights, *, time_lag: int = 1, global_window: str 
         raise ValueError(f"scheme must be 'arcgis' or 'sfhotspot', not {scheme!r}")
     if fdr not in ("period", "cube", None):
         raise ValueError(f"fdr must be 'period', 'cube' or None, not {fdr!r}")
-    w = as_weights(weights)
+    w = SpatialWeights.coerce(weights)
     y, out_ids, periods, was_1d = _prepare_values(values, w, ids)
     if was_1d:
         raise ValueError("values must be an areas x periods matrix (a cube), not a vector")

@@ -2,8 +2,9 @@
 
 Pure functions on plain arrays (no I/O). Values are a vector of ``n`` areas or an ``n x T`` matrix
 (one column per period: every period is computed at once with one sparse matrix product); spatial
-weights are a ``scipy.sparse`` matrix, a dense array, a libpysal ``W`` or a libpysal ``Graph``
-(converted once, see :func:`as_weights`). Results are DataFrames indexed by area id.
+weights are a :class:`vru.model.weights.SpatialWeights` (at the edge also a libpysal ``Graph`` or
+``W``, a ``scipy.sparse`` matrix or a dense array, converted once by ``SpatialWeights.coerce``).
+Results are DataFrames indexed by area id.
 
 Definitions follow PySAL esda 2.x exactly, so that results can be checked against it
 (``tests/test_hotspots.py``); the full statement, with the deliberate differences, is in
@@ -51,16 +52,14 @@ Edge cases (documented in docs/methods-hotspots.md and tested):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy import special
 
+from vru.model.weights import SpatialWeights
+
 __all__ = [
-    "Weights",
-    "as_weights",
     "getis_ord",
     "local_moran",
     "fdr_bh",
@@ -70,86 +69,6 @@ __all__ = [
 
 # Largest number of float64 elements held at once by the permutation engine (32 MiB).
 _CHUNK_ELEMENTS = 1 << 22
-
-
-@dataclass(frozen=True)
-class Weights:
-    """Spatial weights as a CSR matrix (row i = the neighbours of area i) with optional area ids."""
-
-    matrix: sp.csr_array
-    ids: pd.Index | None
-
-    @property
-    def n(self) -> int:
-        return self.matrix.shape[0]
-
-    @property
-    def cardinality(self) -> np.ndarray:
-        """Number of neighbours of each area, itself excluded."""
-        off = _off_diagonal(self.matrix)
-        return np.diff(off.indptr)
-
-    @property
-    def islands(self) -> np.ndarray:
-        """Boolean mask of areas without any neighbour other than themselves."""
-        return self.cardinality == 0
-
-
-def as_weights(weights, ids=None) -> Weights:
-    """Convert spatial weights to :class:`Weights` (CSR float64, validated).
-
-    Accepts a ``scipy.sparse`` matrix or array, a dense 2-D numpy array, a libpysal
-    ``weights.W`` (its ``sparse`` matrix in ``id_order``, at its current transform) or a libpysal
-    ``graph.Graph`` (its ``sparse`` matrix in ``unique_ids`` order; libpysal stores an island as a
-    zero self-loop, which is dropped). ``ids`` names the areas when the weights carry no ids; it
-    must agree with the ids of a ``W`` or ``Graph``.
-    """
-    if isinstance(weights, Weights):
-        w_ids = weights.ids
-        matrix = weights.matrix
-    else:
-        w_ids = None
-        matrix = None
-        try:
-            from libpysal.graph import Graph
-            from libpysal.weights import W
-        except ImportError:  # pragma: no cover - libpysal is a dependency
-            Graph = W = ()
-        if W and isinstance(weights, W):
-            matrix = weights.sparse
-            w_ids = pd.Index(weights.id_order)
-        elif Graph and isinstance(weights, Graph):
-            matrix = weights.sparse
-            w_ids = pd.Index(weights.unique_ids)
-        elif sp.issparse(weights):
-            matrix = weights
-        elif isinstance(weights, np.ndarray) and weights.ndim == 2:
-            matrix = sp.csr_array(weights)
-        else:
-            raise TypeError(
-                "weights must be a scipy.sparse matrix, a 2-D numpy array, a libpysal W or a "
-                f"libpysal Graph, not {type(weights).__name__}"
-            )
-    matrix = sp.csr_array(matrix, dtype=np.float64, copy=True)
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-        raise ValueError(f"weights must be a square n x n matrix, got shape {matrix.shape}")
-    if not np.isfinite(matrix.data).all():
-        raise ValueError("weights contain NaN or infinite values")
-    if (matrix.data < 0).any():
-        raise ValueError("weights must be non-negative")
-    matrix.eliminate_zeros()
-    matrix.sum_duplicates()
-    matrix.sort_indices()
-    if ids is not None:
-        ids = pd.Index(ids)
-        if len(ids) != matrix.shape[0]:
-            raise ValueError(f"{len(ids)} ids given for {matrix.shape[0]} areas in the weights")
-        if ids.has_duplicates:
-            raise ValueError(f"duplicate area ids: {list(ids[ids.duplicated()][:5])}")
-        if w_ids is not None and not ids.equals(w_ids):
-            raise ValueError("ids differ from the ids (or their order) carried by the weights")
-        w_ids = ids
-    return Weights(matrix, w_ids)
 
 
 def _off_diagonal(matrix: sp.csr_array) -> sp.csr_array:
@@ -164,7 +83,7 @@ def _row_sums(matrix) -> np.ndarray:
     return np.asarray(matrix.sum(axis=1)).ravel()
 
 
-def _prepare_values(values, w: Weights, ids) -> tuple[np.ndarray, pd.Index | None, pd.Index | None,
+def _prepare_values(values, w: SpatialWeights, ids) -> tuple[np.ndarray, pd.Index | None, pd.Index | None,
                                                      bool]:
     """Values as an n x T float array aligned to the weights; (Y, ids, periods, was_1d)."""
     periods = None
@@ -232,13 +151,14 @@ def _frame(columns: dict[str, np.ndarray], ids, periods, was_1d) -> pd.DataFrame
     return pd.DataFrame(block, index=index, columns=cols, copy=False)
 
 
-def _weights_for(w: Weights, transform: str, self_weight) -> tuple[sp.csr_array, np.ndarray]:
+def _weights_for(w: SpatialWeights, transform: str, self_weight) -> tuple[sp.csr_array, np.ndarray]:
     """Off-diagonal weights and self-weights after esda's star rule and transform."""
     transform = transform.upper()
     if transform not in ("B", "R"):
         raise ValueError(f"transform must be 'B' (binary) or 'R' (row-standardised), not {transform!r}")
-    diag = w.matrix.diagonal()
-    off = _off_diagonal(w.matrix)
+    matrix = w.sparse
+    diag = matrix.diagonal()
+    off = _off_diagonal(matrix)
     if transform == "B":
         off.data[:] = 1.0
     if self_weight is False or self_weight is None:
@@ -363,7 +283,9 @@ def getis_ord(values, weights, *, star: bool | float = True, transform: str = "B
     ----------
     values: n values, or an n x T matrix (one column per period); a pandas Series/DataFrame is
         aligned to the weights by its index (it must cover exactly the weights' areas).
-    weights: see :func:`as_weights`. Only the neighbour structure is used with ``transform="B"``.
+    weights: :class:`vru.model.weights.SpatialWeights` (or anything its ``coerce`` accepts: a
+        libpysal ``Graph`` or ``W``, a sparse or dense matrix). Only the neighbour structure is
+        used with ``transform="B"``.
     star: True for Gi* (self included, esda's self-weight rule), False for Gi, or a number to use
         as every area's self-weight.
     transform: "B" binary (the default: Getis & Ord's and ArcGIS's form) or "R" row-standardised
@@ -379,7 +301,7 @@ def getis_ord(values, weights, *, star: bool | float = True, transform: str = "B
     an n x T input the columns are a MultiIndex (statistic, period), so ``result["z"]`` is the
     n x T table of z-scores. Islands and zero-variance periods give NaN.
     """
-    w = as_weights(weights)
+    w = SpatialWeights.coerce(weights)
     y, out_ids, periods, was_1d = _prepare_values(values, w, ids)
     n = w.n
     off, sw = _weights_for(w, transform, star)
@@ -427,7 +349,7 @@ def local_moran(values, weights, *, transform: str = "R", permutations: int = 0,
     permutation inference for Local Moran. For an n x T input the columns are
     (statistic, period).
     """
-    w = as_weights(weights)
+    w = SpatialWeights.coerce(weights)
     y, out_ids, periods, was_1d = _prepare_values(values, w, ids)
     n = w.n
     off, _ = _weights_for(w, transform, False)

@@ -3,7 +3,7 @@
 Runs the emerging hot spot analysis (:func:`vru.analysis.emerging.emerging_hotspots`; methods,
 sources and limits in ``docs/methods-hotspots.md``) on a space-time cube built from the
 warehouse, with spatial weights from the boundaries in the warehouse
-(:func:`vru.geography.weights.build_weights`) and optional harm weighting and rates
+(:class:`vru.model.weights.SpatialWeights`) and optional harm weighting and rates
 (:mod:`vru.analysis.harm`, ``docs/methods-harm.md``).
 
 Data by area level (``level=``):
@@ -66,7 +66,7 @@ from vru.analysis.emerging import (
     emerging_hotspots,
 )
 from vru.geography import borough_name, is_geographic
-from vru.geography.weights import build_weights, report
+from vru.model.weights import SpatialWeights
 from vru.outputs import charts_hotspots, csvsafe
 from vru.outputs.html import Section, esc, figure, table
 from vru.sources.boundaries import to_geodataframe
@@ -370,18 +370,18 @@ def analyse(wh: Warehouse, p: HotspotParams | None = None, **kwargs) -> dict:
     p = _params(p, kwargs)
     c = cube(wh, p)
     values, geo, notes = c["values"], c["areas"], list(c["notes"])
-    graph = build_weights(geo, p.rule, k=p.k, distance=p.distance, transform="B",
-                          id_col="code", islands=p.islands)
-    rep = report(graph)
+    weights = SpatialWeights.from_geodataframe(geo, p.rule, k=p.k, distance=p.distance,
+                                               transform="B", id_col="code", islands=p.islands)
+    rep = weights.report
     notes.append(rep.text()[0].upper() + rep.text()[1:])
-    ids = list(graph.unique_ids)
+    ids = list(weights.unique_ids)
     if rep.dropped:
         values = values.loc[ids]
         geo = geo.set_index("code", drop=False).loc[ids].reset_index(drop=True)
-    res = emerging_hotspots(values.loc[ids], graph, time_lag=p.time_lag,
+    res = emerging_hotspots(values.loc[ids], weights, time_lag=p.time_lag,
                             global_window=p.global_window, alpha=p.alpha, fdr=p.fdr,
                             scheme=p.scheme, ids=ids)
-    return {"params": p, "values": values.loc[ids], "areas": geo, "graph": graph, "report": rep,
+    return {"params": p, "values": values.loc[ids], "areas": geo, "weights": weights, "report": rep,
             "result": res, "notes": notes, "weights_used": c["weights_used"]}
 
 
