@@ -16,18 +16,21 @@ from django.utils import timezone
 from test_referrals import NAME, W, client, make_case, referral_post
 
 from vru.web.accounts.models import AuditLog
-from vru.web.referrals.models import Need, Referral, RiskNote
+from vru.web.referrals.models import Contact, MissingEpisode, Need, NeedOutcome, Referral, Rescue, RiskNote
 
 pytestmark = pytest.mark.django_db
 w = base.w  # the fixture: the same synthetic world
 
 
-def snapshot() -> dict[str, int]:
-    """How many rows each table of the app holds, and the audit log."""
-    counts = {m.__name__: m.objects.count() for m in apps.get_app_config("referrals").get_models()}
+def snapshot() -> dict:
+    """How many rows each table of the app holds, and the audit log; and every value of the app's rows, so
+    that a row changed in place (a correction half-saved) shows too, not only a row added."""
+    models = apps.get_app_config("referrals").get_models()
+    counts: dict = {m.__name__: m.objects.count() for m in models}
     counts["AuditLog"] = AuditLog.objects.count()
     counts["allowed"] = Referral.allowed_staff.through.objects.count()
     counts["barred"] = Referral.barred_staff.through.objects.count()
+    counts["values"] = repr([list(m._base_manager.order_by("pk").values()) for m in models])
     return counts
 
 
@@ -50,13 +53,35 @@ def _dob_making(age: int) -> str:
 
 
 def _cases(w: W) -> dict:
-    """The referral of each form's test: an open case of provider A with a need and a due risk note."""
+    """The referral of each form's test: an open case of provider A with a need, a due risk note, a contact,
+    a rescue and a missing episode (for the corrections), and a closed case with its outcome."""
     r = make_case(w, provider=w.pa, days_ago=20)
-    Need.objects.create(referral=r, category="exit", desired_outcome="Stops running lines")
+    need = Need.objects.create(referral=r, category="exit", desired_outcome="Stops running lines")
     note = RiskNote.objects.create(
         referral=r, level="high", text="Owes a debt", review_on=timezone.localdate(), created_by=w.cw_a
     )
-    return {"case": r, "note": note}
+    yesterday = timezone.localdate() - timedelta(days=1)
+    contact = Contact.objects.create(
+        referral=r, when=timezone.now() - timedelta(days=1), kind="session", attendance="attended",
+        recorded_by=w.cw_a,
+    )
+    rescue = Rescue.objects.create(referral=r, county="Norfolk", police_force="Norfolk", rescued_on=yesterday)
+    episode = MissingEpisode.objects.create(referral=r, started_on=yesterday)
+    closed = make_case(w, provider=w.pa, days_ago=20)
+    closed_need = Need.objects.create(referral=closed, category="exit", desired_outcome="Stays in school")
+    NeedOutcome.objects.create(
+        closure=base.close_case(w, closed, yesterday), need=closed_need, achievement="achieved"
+    )
+    return {
+        "case": r, "need": need, "note": note, "contact": contact, "rescue": rescue, "episode": episode,
+        "closed": closed, "closed_need": closed_need, "pb": w.pb,
+    }
+
+
+def _closing(need, closed_on: str, **over) -> dict:
+    return {"closed_on": closed_on, "reason": "completed", "engaged": "on", "involvement": "ceased",
+            "in_eet": "yes", "fewer_missing": "yes", "nrm_outcome": "none", f"outcome_{need.pk}": "achieved",
+            **over}
 
 
 # (name, who, url name, data, field, words in the message)
@@ -122,6 +147,47 @@ BAD = [
      lambda c: {"outcome": "remains", "level": "high", "note": "Still owes money",
                 "next_review_on": _day(400)},
      "next_review_on", "once a year"),
+    # the decision, the reassignment and the referral's other checks
+    ("decline for Other without a note", "mgr_a", "decide",
+     lambda c: {"decision": "decline", "decline_reason": "other"}, "note", "Say why"),
+    ("reassignment without a reason", "mgr_a", "allocate", lambda c: {"provider": str(c["pb"].pk)}, "reason",
+     "Give the reason for moving"),
+    ("NRM decision without its date", "referrer", "new",
+     lambda c: referral_post(nrm_referred="on", nrm_referred_on=_day(-10), rg_decision="positive"),
+     "rg_decided_on", "date of the decision"),
+    ("consent as the basis without consent", "referrer", "new",
+     lambda c: referral_post(lawful_basis="consent", consent="refused"), "lawful_basis", "Consent cannot"),
+    ("intelligence for a borough without a council", "referrer", "new",
+     lambda c: referral_post(kind="intelligence", borough="E09000007"), "borough",
+     "does not receive intelligence"),
+    # the corrections: the same checks as when recorded, and a reason; the record is left as it was
+    ("contact corrected without a reason", "cw_a", "change_contact",
+     lambda c: {"when": _day(-2) + "T10:00", "kind": "session", "attendance": "late"}, "reason",
+     "reason for the correction"),
+    ("contact corrected into the future", "cw_a", "change_contact",
+     lambda c: {"when": _day(2) + "T10:00", "kind": "session", "attendance": "attended",
+                "reason": "typed the wrong day"}, "when", "future"),
+    ("rescue corrected back before found", "cw_a", "change_rescue",
+     lambda c: {"county": "Kent", "police_force": "Kent", "rescued_on": _day(-2), "returned_on": _day(-3),
+                "reason": "typed the wrong day"}, "returned_on", "before the rescue"),
+    ("missing episode corrected to end before it began", "cw_a", "change_missing",
+     lambda c: {"started_on": _day(-2), "ended_on": _day(-4), "reason": "found on the Monday"}, "ended_on",
+     "before the start"),
+    ("need corrected without an outcome", "cw_a", "change_need",
+     lambda c: {"category": "exit", "desired_outcome": "", "reason": "worded badly"}, "desired_outcome",
+     "desired outcome"),
+    ("risk corrected to a review in the past", "cw_a", "change_risk",
+     lambda c: {"level": "low", "text": "Owes less", "review_on": _day(-1), "reason": "paid some back"},
+     "review_on", "today or later"),
+    ("closure corrected to before the referral", "cw_a", "change_closure",
+     lambda c: _closing(c["closed_need"], _day(-21), reason_for_change="typed the wrong year"), "closed_on",
+     "before the referral"),
+    ("closure corrected without a reason", "cw_a", "change_closure",
+     lambda c: _closing(c["closed_need"], _day(-2)), "reason_for_change", "reason for the correction"),
+    ("closure corrected without an outcome", "cw_a", "change_closure",
+     lambda c: _closing(c["closed_need"], _day(-2), reason_for_change="typed the wrong day",
+                        **{f"outcome_{c['closed_need'].pk}": ""}),
+     "outcome_{closed_need}", "achieved, partly achieved or not achieved"),
 ]
 
 
@@ -133,12 +199,21 @@ def test_every_form_refuses_bad_input_next_to_the_field_and_writes_nothing(
     r = c["case"]
     if url == "decide":
         r = make_case(w, status="submitted")
-    args = {"new": [], "review_risk": [r.pk, c["note"].pk]}.get(url, [r.pk])
+    args = {
+        "new": [],
+        "review_risk": [r.pk, c["note"].pk],
+        "change_contact": [r.pk, c["contact"].pk],
+        "change_rescue": [r.pk, c["rescue"].pk],
+        "change_missing": [r.pk, c["episode"].pk],
+        "change_need": [r.pk, c["need"].pk],
+        "change_risk": [r.pk, c["note"].pk],
+        "change_closure": [c["closed"].pk],
+    }.get(url, [r.pk])
     before = snapshot()
     resp = client(getattr(w, who)).post(reverse(f"referrals:{url}", args=args), data(c))
     html = resp.content.decode()
     assert resp.status_code == 400, (name, resp.status_code)
-    field = field.format(need=r.need_records.first().pk if r.need_records.exists() else 0)
+    field = field.format(need=c["need"].pk, closed_need=c["closed_need"].pk)
     assert says in error_next_to(html, field), (name, error_next_to(html, field))
     # nothing half-written; the page sent back shows the case, so it is a read: exactly one audit row
     reads = 0 if url == "new" else 1

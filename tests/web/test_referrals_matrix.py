@@ -528,3 +528,19 @@ def test_the_administrator_changes_the_allocation_rules_and_the_suggestion_follo
         },
     )
     assert "Abianda (test)" in suggested(r) and "St Giles (test)" in suggested(rescue)
+
+
+def test_a_change_sent_without_the_contact_keeps_it_and_one_sent_empty_removes_it(w):
+    """The change page's form always carries the contact; a POST made without it (a script, a form of one's
+    own) keeps the contact as it is, as it keeps the name and date of birth, instead of blanking it."""
+    r = make_case(w, provider=w.pa)
+    c = client(w.cw_a)
+    data = {"borough": BRENT, "gender": "male", "missing_episodes": "3", "reason": "two more episodes"}
+    assert c.post(reverse("referrals:update", args=[r.pk]), data).status_code == 302
+    r.refresh_from_db()
+    assert r.person.contact == "07700 900123" and r.person.name == base.NAME
+    assert list(r.changes.values_list("field", flat=True)) == ["missing_episodes"]
+    data = {**data, "contact": "", "reason": "the phone was taken from them"}
+    assert c.post(reverse("referrals:update", args=[r.pk]), data).status_code == 302
+    r.person.refresh_from_db()
+    assert r.person.contact == "" and r.changes.filter(field="contact", new_value="").exists()

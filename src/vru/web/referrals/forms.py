@@ -634,8 +634,8 @@ class ClosureChangeForm(ClosureForm):
 
 class UpdateForm(ReferralsForm, forms.ModelForm):
     """A change after submission: each changed field is kept with its old value and the reason. The young
-    person's name and date of birth can be corrected too (the right to rectification; review 15, finding 5);
-    a form sent without them keeps them as they are."""
+    person's name, date of birth and contact can be corrected too (the right to rectification; review 15,
+    finding 5); a form sent without them keeps them as they are (a contact sent empty is removed)."""
 
     name, date_of_birth = person_fields()
     contact = forms.CharField(label="Contact details", max_length=300, required=False)
@@ -659,7 +659,7 @@ class UpdateForm(ReferralsForm, forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        for f in ("name", "date_of_birth"):  # not sent: kept as it is
+        for f in PERSON_FIELDS:  # not sent (a form of one's own making): kept as it is, contact included
             if f not in self.data and self.person is not None:
                 data[f] = getattr(self.person, f)
         if not (data.get("name") or "").strip() and "name" not in self.errors:
