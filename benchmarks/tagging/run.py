@@ -308,11 +308,14 @@ def run_sql_equal(data: Path) -> tuple[pd.DataFrame, dict]:
     r AS (
         SELECT *, t2 - t AS dt, x2 - x AS vx, y2 - y AS vy,
                coalesce(t2 - t > 0 AND t2 - t <= {GAP}
-                        AND power(x2 - x, 2) + power(y2 - y, 2) <= power((t2 - t) * {VMAX}, 2), false) AS seg
+                        AND (x2 - x) * (x2 - x) + (y2 - y) * (y2 - y)
+                            <= ((t2 - t) * {VMAX}) * ((t2 - t) * {VMAX}), false) AS seg
         FROM e),
     r2 AS (  -- reach: of the fix, R + p; of its segment, a bound on the distance from the fix to a crime
-        SELECT *, CASE WHEN seg THEN {R} + sqrt(power(greatest(p, p2), 2) + dt * {K * K * BRIDGE_VAR / 4.0})
-                                     + sqrt(power(vx, 2) + power(vy, 2)) ELSE {R} + p END AS reach FROM r),
+        SELECT *, CASE WHEN seg
+                       THEN {R} + sqrt(greatest(p, p2) * greatest(p, p2) + dt * {K * K * BRIDGE_VAR / 4.0})
+                            + sqrt(vx * vx + vy * vy)
+                       ELSE {R} + p END AS reach FROM r),
     r3 AS (SELECT *, {tier} AS tier FROM r2),
     r4 AS (SELECT *, CASE WHEN tier >= 0 THEN floor(x / ({size}))::BIGINT ELSE 0 END AS gx,
                      CASE WHEN tier >= 0 THEN floor(y / ({size}))::BIGINT ELSE 0 END AS gy FROM r3),
@@ -323,27 +326,28 @@ def run_sql_equal(data: Path) -> tuple[pd.DataFrame, dict]:
            UNION ALL SELECT c.*, -1, 0, 0 FROM c),
     j AS (
         SELECT r4.*, cg.crime_version_id, cg.cx, cg.cy, cg.wf, cg.wt,
-               (r4.t >= cg.wf AND sqrt(power(r4.x - cg.cx, 2) + power(r4.y - cg.cy, 2)) <= {R} + r4.p) AS end1
+               (r4.t >= cg.wf AND sqrt((r4.x - cg.cx) * (r4.x - cg.cx) + (r4.y - cg.cy) * (r4.y - cg.cy))
+                                  <= {R} + r4.p) AS end1
         FROM r4 JOIN cg ON r4.tier = cg.tier AND r4.gx = cg.gx AND r4.gy = cg.gy
         WHERE r4.t <= cg.wt AND (r4.t >= cg.wf OR (r4.seg AND r4.t2 >= cg.wf))),
     s1 AS (
         SELECT *, greatest((wf - t) / dt, 0.0) AS a0, least((wt - t) / dt, 1.0) AS a1,
-               power(vx, 2) + power(vy, 2) AS l2
+               vx * vx + vy * vy AS l2
         FROM j WHERE seg AND t2 >= wf AND NOT end1
-          AND NOT (t2 <= wt AND sqrt(power(x2 - cx, 2) + power(y2 - cy, 2)) <= {R} + p2)),
+          AND NOT (t2 <= wt AND sqrt((x2 - cx) * (x2 - cx) + (y2 - cy) * (y2 - cy)) <= {R} + p2)),
     s2 AS (SELECT *, round(t + dt * CASE WHEN l2 > 0
                                          THEN least(greatest(((cx - x) * vx + (cy - y) * vy) / l2, a0), a1)
                                          ELSE a0 END, 0) AS ts FROM s1),
     s3 AS (SELECT *, (ts - t) / dt AS al FROM s2),
     s4 AS (SELECT *, x + al * vx AS xi, y + al * vy AS yi,
-                  sqrt(power(1 - al, 2) * power(p / {K}, 2) + power(al, 2) * power(p2 / {K}, 2)
+                  sqrt(((1 - al) * (1 - al)) * ((p / {K}) * (p / {K})) + (al * al) * ((p2 / {K}) * (p2 / {K}))
                        + dt * al * (1 - al) * {BRIDGE_VAR}) * {K} AS prec FROM s3),
     out AS (
         SELECT crime_version_id, pk, fix_time, x AS easting, y AS northing, false AS interpolated
         FROM j WHERE end1
         UNION ALL
         SELECT crime_version_id, pk, to_timestamp(ts), xi, yi, true FROM s4
-        WHERE sqrt(power(xi - cx, 2) + power(yi - cy, 2)) <= {R} + prec)
+        WHERE sqrt((xi - cx) * (xi - cx) + (yi - cy) * (yi - cy)) <= {R} + prec)
     SELECT o.crime_version_id, a.dev AS device_id, o.fix_time, o.easting, o.northing, o.interpolated
     FROM out o JOIN a USING (pk)
     """
