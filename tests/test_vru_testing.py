@@ -47,6 +47,19 @@ def test_assert_panels_equal_ignores_order_and_names_the_first_different_cell():
         testing.assert_panels_equal(a, a, value="value")
 
 
+def test_assert_panels_equal_compares_a_panel_object_by_its_cells():
+    from vru.model import Panel
+
+    a = testing.staggered_panel(n_units=5, n_periods=3, cohorts=(2, 3), seed=1)
+    p = Panel.from_long(a.rename(columns={"unit": "school"}), unit="school", value="outcome")
+    testing.assert_panels_equal(p, a)
+    testing.assert_panels_equal(a, p)
+    b = a.copy()
+    b.loc[(b["unit"] == "u004") & (b["period"] == 3), "outcome"] -= 0.5
+    with pytest.raises(AssertionError, match=r"1 cells differ; first \('u004', 3\)"):
+        testing.assert_panels_equal(p, Panel.from_long(b, value="outcome"))
+
+
 def test_a_tiny_warehouse_holds_only_the_folders_asked_for(tmp_path):
     path = testing.tiny_warehouse(tmp_path / "tiny.duckdb", ["police_uk_street_city_of_london_2023"])
     (source,) = api.status(path)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vru.model.panel import Panel
 from vru.warehouse import ingest as _ingest
 from vru.warehouse.store import Warehouse
 
@@ -90,11 +91,14 @@ def tiny_warehouse(path: str | Path, folders: Iterable[str] = SMALL_BUNDLED_FOLD
     return Path(path)
 
 
-def assert_panels_equal(left: pd.DataFrame, right: pd.DataFrame, *, keys: Sequence[str] = ("unit", "period"),
-                        value: str = "outcome", rtol: float = 0.0, atol: float = 0.0) -> None:
+def assert_panels_equal(left: pd.DataFrame | Panel, right: pd.DataFrame | Panel, *,
+                        keys: Sequence[str] = ("unit", "period"), value: str = "outcome",
+                        rtol: float = 0.0, atol: float = 0.0) -> None:
     """Fail (AssertionError) unless the two long panels hold the same cells with the same ``value``
     (within ``rtol``/``atol``; missing equals missing), whatever their row order. The message names the
-    first cell that differs, or the cells one panel has and the other lacks."""
+    first cell that differs, or the cells one panel has and the other lacks. A :class:`vru.model.Panel`
+    is compared by its cells (units x periods; ``keys`` and ``value`` name a DataFrame's columns)."""
+    left, right = (_as_long(p, keys, value) for p in (left, right))
     cols = [*keys, value]
     for name, df in (("left", left), ("right", right)):
         missing = [c for c in cols if c not in df.columns]
@@ -118,6 +122,16 @@ def assert_panels_equal(left: pd.DataFrame, right: pd.DataFrame, *, keys: Sequen
         i = int(np.flatnonzero(~same)[0])
         raise AssertionError(f"{int((~same).sum())} cells differ; first {_plain(a.index[i])}: "
                              f"{_plain(x[i])!r} != {_plain(y[i])!r}")
+
+
+def _as_long(panel: pd.DataFrame | Panel, keys: Sequence[str], value: str) -> pd.DataFrame:
+    """A Panel as a long DataFrame with the columns ``keys`` (unit, period) and ``value``."""
+    if not isinstance(panel, Panel):
+        return panel
+    if len(keys) != 2:
+        raise AssertionError("a Panel is compared on two keys: its unit and its period")
+    n = panel.names
+    return panel.to_long().rename(columns={n["unit"]: keys[0], n["period"]: keys[1], n["value"]: value})
 
 
 def _plain(value: object) -> object:
