@@ -164,23 +164,32 @@ def _a(kind: str) -> str:
 # --- spillover -----------------------------------------------------------------------------------
 
 
-def spillover_rings(neighbours: pd.DataFrame, treated: Mapping, rings: int = 1) -> pd.DataFrame:
+def spillover_rings(neighbours, treated: Mapping, rings: int = 1) -> pd.DataFrame:
     """Areas within ``rings`` contiguity steps of a treated area.
 
+    ``neighbours``: :class:`vru.model.weights.SpatialWeights` (e.g.
+    ``SpatialWeights.from_areas(areas, "queen")``), or at the edge a libpysal ``Graph`` or a
+    table of pairs with columns ``focal`` and ``neighbor``; links count in both directions.
     Returns one row per ring area: ``area``, ``ring`` (1 = neighbour of a treated area),
     ``start`` (the earliest start among the treated areas at that distance) and ``nearest``
     (those treated areas, ``;``-separated). Treated areas are never in a ring.
     """
-    if not isinstance(neighbours, pd.DataFrame) or not {"focal", "neighbor"} <= set(
-            neighbours.columns):
-        raise EvaluationError("the neighbour table needs columns 'focal' and 'neighbor' (as "
-                              "vru.geography.contiguity returns)")
+    from vru.model.weights import SpatialWeights
+
+    if isinstance(neighbours, pd.DataFrame) and not {"focal", "neighbor"} <= set(neighbours.columns):
+        raise EvaluationError("the neighbour table needs columns 'focal' and 'neighbor' (or give "
+                              "vru.model.weights.SpatialWeights)")
     if not (isinstance(rings, int) and rings >= 1):
         raise EvaluationError("rings must be a whole number >= 1")
+    try:
+        weights = SpatialWeights.coerce(neighbours)
+    except (TypeError, ValueError) as e:
+        raise EvaluationError(f"spillover neighbours: {e}") from None
     adj: dict = {}
-    for a, b in zip(neighbours["focal"], neighbours["neighbor"], strict=True):
-        adj.setdefault(a, set()).add(b)
-        adj.setdefault(b, set()).add(a)
+    for a, nbrs in weights.neighbours().items():
+        for b in nbrs:
+            adj.setdefault(a, set()).add(b)
+            adj.setdefault(b, set()).add(a)
     best: dict = {}  # area -> (ring, start, [treated])
     for t, s in treated.items():
         seen = {t}
@@ -653,6 +662,12 @@ def _pv(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
 
+def _pp(p: float) -> str:
+    """A placebo (randomisation) p-value: never shown as 0.00, which it cannot be (the smallest
+    is one over the number of assignments), but with its first significant digit."""
+    return f"{p:.2f}" if not p < 0.01 else f"{p:.1g}"
+
+
 def _num(x: float) -> str:
     return f"{x:+.3g}" if abs(x) >= 0.001 else f"{x:+.2e}"
 
@@ -679,7 +694,7 @@ def _words(r: EvaluationResult, label: str, unit_words: str, *,
             parts.append(
                 f"Difference-in-differences (Callaway-Sant'Anna, Poisson): after the start, "
                 f"{label} in the treated areas was {s['ratio']:.2f} times what the control areas' "
-                f"trend implies ({100 * (s['ratio'] - 1):+.0f}%; {ri}placebo p = {pp:.2f}; "
+                f"trend implies ({100 * (s['ratio'] - 1):+.0f}%; {ri}placebo p = {_pp(pp)}; "
                 f"analytic 95% CI {100 * (s['ratio_low'] - 1):+.0f}% to "
                 f"{100 * (s['ratio_high'] - 1):+.0f}%, not reliable here).")
         else:
@@ -688,7 +703,7 @@ def _words(r: EvaluationResult, label: str, unit_words: str, *,
             parts.append(
                 f"Difference-in-differences (Callaway-Sant'Anna): after the start, {label} in the "
                 f"treated areas changed by {_num(s['estimate'])} relative to the control areas "
-                f"({ri}placebo p = {pp:.2f}; analytic 95% CI {_num(s['ci_low'])} to "
+                f"({ri}placebo p = {_pp(pp)}; analytic 95% CI {_num(s['ci_low'])} to "
                 f"{_num(s['ci_high'])}, not reliable here).")
         parts.append(f"Inference: {d['headline_reason']}.")
         significant.append(pp <= d["alpha"])
@@ -701,12 +716,12 @@ def _words(r: EvaluationResult, label: str, unit_words: str, *,
                 f"{label} in the treated areas was {s['ratio']:.2f} times what the control areas' "
                 f"trend implies ({100 * (s['ratio'] - 1):+.0f}%; 95% CI "
                 f"{100 * (s['ratio_low'] - 1):+.0f}% to {100 * (s['ratio_high'] - 1):+.0f}%; "
-                f"placebo p = {pp:.2f}).")
+                f"placebo p = {_pp(pp)}).")
         else:
             parts.append(
                 f"Difference-in-differences (Callaway-Sant'Anna): after the start, {label} in the "
                 f"treated areas changed by {_num(s['estimate'])} relative to the control areas "
-                f"(95% CI {_num(s['ci_low'])} to {_num(s['ci_high'])}; placebo p = {pp:.2f}).")
+                f"(95% CI {_num(s['ci_low'])} to {_num(s['ci_high'])}; placebo p = {_pp(pp)}).")
         significant.append(pp <= d["alpha"])
     if r.did is not None:
         if r.pretrend and r.pretrend["n_restrictions"] and not r.pretrend.get("computed", True):
@@ -743,12 +758,12 @@ def _words(r: EvaluationResult, label: str, unit_words: str, *,
                 f"{'has' if len(bad) == 1 else 'have'} many donor weightings with the same "
                 f"pre-period fit, which disagree after the start), so no single effect can be "
                 f"reported; the weights the solver happened to find give {_num(sy.pooled_att)} "
-                f"(placebo p = {sy.p_pooled_att:.2f}); {fit}.")
+                f"(placebo p = {_pp(sy.p_pooled_att)}); {fit}.")
         else:
             parts.append(
                 f"Synthetic control: the pooled post-period gap (actual - synthetic) is "
                 f"{_num(sy.pooled_att)} (randomisation interval {_num(sy.ci_low)} to "
-                f"{_num(sy.ci_high)}; placebo p = {sy.p_pooled_att:.2f}); {fit}.")
+                f"{_num(sy.ci_high)}; placebo p = {_pp(sy.p_pooled_att)}); {fit}.")
             significant.append(sy.p_pooled_att <= d["alpha"])
     if r.spillover is not None:
         s = r.spillover.simple.iloc[0]

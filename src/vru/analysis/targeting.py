@@ -57,6 +57,7 @@ from scipy import stats
 
 from vru.errors import VRUError
 from vru.geography import borough_code
+from vru.model.weights import SpatialWeights
 
 COMPONENTS = ("sustained", "harm", "deprivation", "youth")
 #: Default weights: sustained violence first (the VRU funds where violence is "high and
@@ -158,13 +159,14 @@ def aggregate(frame: pd.DataFrame, membership: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def grow_clusters(frame: pd.DataFrame, neighbours: pd.DataFrame, seed_score: pd.Series, *,
+def grow_clusters(frame: pd.DataFrame, neighbours, seed_score: pd.Series, *,
                   max_lsoas: int = 8, target_population: int = 10_000,
                   seeds: Sequence | None = None) -> pd.DataFrame:
     """Clusters of contiguous LSOAs within one borough, grown greedily from every seed.
 
-    From each seed, repeatedly add the neighbouring LSOA (same borough, ``neighbours`` table with
-    ``focal``/``neighbor``, e.g. :func:`vru.geography.contiguity`) with the highest
+    From each seed, repeatedly add the neighbouring LSOA (same borough; ``neighbours``: a
+    :class:`vru.model.weights.SpatialWeights`, e.g. queen contiguity, or at the edge a libpysal
+    ``Graph`` or a table of ``focal``/``neighbor`` pairs) with the highest
     ``seed_score`` (ties by id), until the cluster holds ``target_population`` residents or
     ``max_lsoas`` LSOAs, or has no neighbour left. Each cluster is contiguous by construction.
     Identical clusters grown from different seeds are kept once (under the first seed in id
@@ -180,9 +182,10 @@ def grow_clusters(frame: pd.DataFrame, neighbours: pd.DataFrame, seed_score: pd.
         raise ValueError("seed_score must be given for every area")
     bor = frame["borough"].to_numpy()
     pop = frame["population"].to_numpy(dtype="float64")
-    nb = neighbours[neighbours["focal"].isin(pos) & neighbours["neighbor"].isin(pos)]
-    f = nb["focal"].map(pos).to_numpy()
-    t = nb["neighbor"].map(pos).to_numpy()
+    links = SpatialWeights.coerce(neighbours).neighbours()
+    pairs = [(pos[a], pos[b]) for a, nbrs in links.items() if a in pos for b in nbrs if b in pos]
+    f = np.array([a for a, _ in pairs], dtype=np.int64)
+    t = np.array([b for _, b in pairs], dtype=np.int64)
     same = bor[f] == bor[t]
     f, t = f[same], t[same]
     order = np.argsort(f, kind="stable")

@@ -329,8 +329,9 @@ class SpatialWeights:
     @classmethod
     def coerce(cls, weights: Any, ids: Any = None) -> SpatialWeights:
         """``weights`` as :class:`SpatialWeights`: itself, a libpysal ``Graph`` or ``W`` (its
-        matrix at its current transform, in ``unique_ids``/``id_order``), a ``scipy.sparse``
-        matrix or a dense 2-D array. ``ids`` names the areas of a bare matrix; given with weights
+        matrix at its current transform, in ``unique_ids``/``id_order``), a table of neighbour
+        pairs (:meth:`from_pairs`), a ``scipy.sparse`` matrix or a dense 2-D array. ``ids`` names
+        the areas of a bare matrix (or every area of a table); given with weights
         that carry ids, it must equal them (same order)."""
         from libpysal.weights import W
 
@@ -339,6 +340,9 @@ class SpatialWeights:
             out = weights
         elif isinstance(weights, Graph):
             out = cls.from_graph(weights)
+        elif isinstance(weights, pd.DataFrame):
+            out = cls.from_pairs(weights, ids)
+            ids = None
         elif isinstance(weights, W):
             matrix = _validated_matrix(weights.sparse)
             g = Graph.from_sparse(matrix, ids=list(weights.id_order))
@@ -367,6 +371,37 @@ class SpatialWeights:
             if not ids.equals(out.ids):
                 raise ValueError("ids differ from the ids (or their order) carried by the weights")
         return out
+
+    @classmethod
+    def from_pairs(cls, pairs: pd.DataFrame, ids: Any = None) -> SpatialWeights:
+        """Weights from a table of neighbour pairs a user brings: columns ``focal`` and
+        ``neighbor`` (one row per ordered pair, taken as given: add both directions for a
+        symmetric relation) and optionally ``weight`` (default 1). ``ids``: every area, in order
+        (areas without a row are islands); default: the areas named in the table, in order of
+        appearance."""
+        missing = [c for c in ("focal", "neighbor") if c not in pairs.columns]
+        if missing:
+            raise ValueError(f"the neighbour table has no column {missing[0]!r}: it needs "
+                             "'focal' and 'neighbor' (and optionally 'weight')")
+        edges = pd.DataFrame({"focal": pairs["focal"].to_numpy(),
+                              "neighbor": pairs["neighbor"].to_numpy(),
+                              "weight": (pd.to_numeric(pairs["weight"], errors="raise").to_numpy(
+                                  dtype="float64") if "weight" in pairs.columns else 1.0)})
+        edges = edges[edges["focal"] != edges["neighbor"]]
+        named = list(dict.fromkeys([*edges["focal"], *edges["neighbor"]]))
+        if ids is None:
+            ids = named
+        else:
+            ids = list(ids)
+            unknown = set(named) - set(ids)
+            if unknown:
+                raise ValueError(f"the neighbour table names areas not in ids, e.g. "
+                                 f"{sorted(map(str, unknown))[:3]}")
+        if not ids:
+            raise ValueError("the neighbour table is empty and no ids were given")
+        edges = edges.drop_duplicates(["focal", "neighbor"])
+        graph = _graph(edges, ids)
+        return cls._bare(graph, graph.sparse)
 
     @classmethod
     def _bare(cls, graph: Graph, matrix: sp.csr_array, labelled: bool = True) -> SpatialWeights:

@@ -29,7 +29,8 @@ import pandas as pd
 from vru import taxonomy
 from vru.analysis import harm
 from vru.analysis import targeting as tg
-from vru.geography import borough_name, contiguity
+from vru.geography import borough_name
+from vru.model.weights import SpatialWeights
 from vru.outputs import charts, charts_drivers
 from vru.outputs.html import Section, esc, figure, fmt_int, table
 from vru.sources.boundaries import to_geodataframe
@@ -118,7 +119,7 @@ def lsoa_inputs(wh: Warehouse, p: TargetParams | None = None) -> dict:
             "geometry": to_geodataframe(areas.loc[ids].reset_index())}
 
 
-def sustained_scores(inputs: dict, p: TargetParams, neighbours: pd.DataFrame) -> tuple[pd.Series, str]:
+def sustained_scores(inputs: dict, p: TargetParams, neighbours: SpatialWeights) -> tuple[pd.Series, str]:
     """Per-LSOA sustained-violence score and a sentence saying how it was made."""
     years = inputs["years"]
     if p.sustained == "top_decile":
@@ -129,11 +130,10 @@ def sustained_scores(inputs: dict, p: TargetParams, neighbours: pd.DataFrame) ->
         raise ValueError(f"unknown sustained-violence method {p.sustained!r}: 'emerging' or "
                          f"'top_decile'")
     from vru.analysis.emerging import emerging_hotspots
-    from vru.geography import to_graph
 
     ids = list(inputs["frame"].index)
     res = emerging_hotspots(inputs["counts"].loc[ids].to_numpy(dtype="float64"),
-                            to_graph(neighbours, ids), global_window="period", time_lag=1, ids=ids)
+                            neighbours, global_window="period", time_lag=1, ids=ids)
     s = tg.sustained_from_bins(res.bins)
     fallback = tg.years_in_top_decile(inputs["rates"])
     n_island = int(s.isna().sum())
@@ -187,7 +187,7 @@ def run(wh: Warehouse, p: TargetParams | None = None) -> Targeting:
         raise ValueError(f"unknown candidate level {p.level!r}: one of {LEVELS}")
     inp = lsoa_inputs(wh, p)
     geo = inp["geometry"]
-    nb = contiguity(geo)
+    nb = SpatialWeights.from_geodataframe(geo, "queen", id_col="code")
     sus, sus_text = sustained_scores(inp, p, nb)
     lsoa = inp["frame"].assign(sustained=sus)
     ward_mem, ward_names = _ward_membership(wh, geo)
