@@ -544,3 +544,30 @@ def test_a_change_sent_without_the_contact_keeps_it_and_one_sent_empty_removes_i
     assert c.post(reverse("referrals:update", args=[r.pk]), data).status_code == 302
     r.person.refresh_from_db()
     assert r.person.contact == "" and r.changes.filter(field="contact", new_value="").exists()
+
+
+# ---------------------------------------------------------------- break-glass reported to the managers
+def test_a_break_glass_opening_is_reported_to_the_managers_where_they_land(w):
+    """Item 5: an opening is reported to a manager: the managers of the opener's organisation are told on
+    their caseload page (with a link to who, when and why) for a week; not another organisation's managers,
+    not the caseworkers, and not the reason itself on that page."""
+    from datetime import timedelta
+
+    r = base.restricted_case(w)
+    url = reverse("referrals:cases")
+    assert 'id="recent-openings"' not in client(w.mgr_a).get(url).content.decode()
+    reason = "Police called out of hours about him"
+    client(w.cw_a).post(reverse("referrals:break_glass", args=[r.pk]), {"reason": reason})
+    page = client(w.mgr_a).get(url).content.decode()
+    notice = page.split('id="recent-openings"')[1].split("</div>")[0]
+    assert "1 break-glass opening of restricted cases" in notice and "last 7 days" in notice
+    assert reverse("referrals:break_glass_report") in notice and reason not in page
+    for other in (w.mgr_b, w.cw_a, w.cw_a2):
+        assert 'id="recent-openings"' not in client(other).get(url).content.decode(), other.email
+    # a week on, it is on the report page only (the row is append-only: the clock moves instead)
+    later = timezone.now() + timedelta(days=8)
+    from unittest import mock
+
+    with mock.patch("vru.web.referrals.services.timezone.now", return_value=later):
+        assert 'id="recent-openings"' not in client(w.mgr_a).get(url).content.decode()
+    assert reason in client(w.mgr_a).get(reverse("referrals:break_glass_report")).content.decode()

@@ -214,6 +214,27 @@ def break_glass(request, referral: Referral, reason: str) -> BreakGlass:
     return row
 
 
+#: the managers' caseload page tells them of the break-glass openings of this many days
+RECENT_OPENINGS_DAYS = 7
+
+
+def openings_of_organisation(user):
+    """The break-glass openings by the staff of the user's provider (wherever the case is now), which its
+    managers see on the report page; none without a provider."""
+    p = provider_of(user)
+    if p is None:
+        return BreakGlass.objects.none()
+    return BreakGlass.objects.filter(user__organisation_id=p.organisation_id)
+
+
+def recent_openings(user) -> int:
+    """How many break-glass openings the user's organisation's staff made in the last
+    :data:`RECENT_OPENINGS_DAYS` days: shown to its managers where they land, so an opening is reported to
+    them, not only listed on a page they may never open."""
+    since = timezone.now() - timedelta(days=RECENT_OPENINGS_DAYS)
+    return openings_of_organisation(user).filter(at__gte=since).count()
+
+
 def read_purpose(request, referral: Referral) -> str | None:
     """The justification of a read of this case by this user (None: they must break the glass first)."""
     if needs_break_glass(request.user, referral):

@@ -43,7 +43,7 @@ from .forms import (
     SearchForm,
     UpdateForm,
 )
-from .models import BreakGlass, NeedOutcome, Referral, RiskNote, YoungPerson
+from .models import NeedOutcome, Referral, RiskNote, YoungPerson
 
 CASE = "referrals.view_case"
 TRIAGE = "referrals.triage_referral"
@@ -271,12 +271,7 @@ def allocate(request, pk):
 def break_glass_report(request):
     # the openings by the organisation's own staff, wherever the case is now (a reassignment moves neither
     # them to the new provider's managers nor out of sight of their own; review 15, finding 12)
-    p = services.provider_of(request.user)
-    rows = (
-        BreakGlass.objects.filter(user__organisation_id=p.organisation_id).select_related("referral", "user")
-        if p
-        else BreakGlass.objects.none()
-    )
+    rows = services.openings_of_organisation(request.user).select_related("referral", "user")
     audit(request, "list", None, "management: break-glass openings of the organisation's cases")
     return render(request, "referrals/break_glass_report.html", {"rows": rows[:MAX_LIST]})
 
@@ -307,6 +302,9 @@ def cases(request):
         qs = visible
     no_hub = services.untriaged_without_hub() if request.user.has_perm(TRIAGE) else None
     context = {"referrals": qs[:MAX_LIST], "q": q, "form": form, "no_hub": no_hub}
+    if request.user.has_perm(TRIAGE):  # break-glass openings reported to the managers where they land
+        context["recent_openings"] = services.recent_openings(request.user)
+        context["recent_days"] = services.RECENT_OPENINGS_DAYS
     context["hub_problem"] = services.hub_problem() if no_hub is not None else None
     return render(request, "referrals/cases.html", context, status=400 if form.errors else 200)
 
