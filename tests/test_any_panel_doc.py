@@ -36,3 +36,4 @@ def test_every_code_block_of_the_page_runs(capsys):
                         f"{type(e).__name__}: {e}")
     out = capsys.readouterr().out
     assert "treated areas against" in out  # the evaluation's statement was printed
+    assert not re.search(r"p = 0\.00(?!\d)", out)  # a randomisation p-value is never 0

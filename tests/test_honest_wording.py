@@ -112,3 +112,9 @@ def test_evaluate_accepts_a_treated_table_with_never_treated_coded_zero():
     # where 0 is a period, 0 is a start (the first period: refused, no pre-period)
     with pytest.raises(EvaluationError, match="no pre-period"):
         ev.treated_starts({"T": 0}, pd.Index([0, 1, 2, 3]), None)
+
+
+def test_placebo_p_is_never_shown_as_zero():
+    # the smallest randomisation p-value is 1 / (1 + draws): 1/501 is shown, not rounded to 0.00
+    assert ev._pp(1 / 501) == "0.002" and ev._pp(0.2) == "0.20" and ev._pp(0.01) == "0.01"
+    assert ev._pp(0.0099) == "0.01" and ev._pp(1 / 10001) == "0.0001"
