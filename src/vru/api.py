@@ -65,22 +65,50 @@ def report_html(warehouse: str | Path | None = None, *,
         return build(wh, progress)
 
 
-def hotspots(warehouse: str | Path | None = None, out: str | Path | None = None,
-             fmt: str | None = None, **params: Any) -> gpd.GeoDataFrame:
-    """Emerging hot spot analysis (Getis-Ord Gi* per period, Mann-Kendall trend, the 17 ArcGIS
-    categories or sfhotspot's scheme) on the warehouse's crime data.
+def hotspots(warehouse: str | Path | gpd.GeoDataFrame | None = None, out: str | Path | None = None,
+             fmt: str | None = None, *, code: str = "code", value: str = "value",
+             period: str | None = None, name: str | None = None,
+             **params: Any) -> gpd.GeoDataFrame:
+    """Hot spots, on the warehouse's crime data or on any areas you bring.
 
-    ``params`` are fields of :class:`vru.outputs.section_hotspots.HotspotParams` (level,
-    categories, weighting, rates, start, end, rule, k, distance, islands, time_lag, ...).
-    Returns a GeoDataFrame, one row per area; with ``out``, also writes it as CSV, GeoJSON or JSON.
+    Warehouse (``warehouse`` a path or ``None``): emerging hot spot analysis (Getis-Ord Gi* per
+    period, Mann-Kendall trend, the 17 ArcGIS categories or sfhotspot's scheme); ``params`` are
+    fields of :class:`vru.outputs.section_hotspots.HotspotParams` (level, categories, weighting,
+    rates, start, end, rule, k, distance, islands, time_lag, ...).
+
+    Your own areas (``warehouse`` a GeoDataFrame with a geometry column, any CRS, any place):
+    area codes in ``code``, numbers in ``value``, names in ``name`` (default: the code). Without
+    ``period``, one row per area: Getis-Ord Gi* hot and cold spots. With ``period``, one row per
+    area and period: the emerging hot spot analysis. ``params``: ``rule``, ``k``, ``distance``,
+    ``islands``, ``time_lag``, ``global_window``, ``alpha``, ``fdr``, ``scheme`` (see
+    :func:`vru.outputs.section_hotspots.results_for_areas`).
+
+    Returns a GeoDataFrame, one row per area; with ``out``, also writes it as CSV, GeoJSON or
+    JSON. Bad input raises :class:`vru.errors.VRUError` naming the column and the type.
     """
+    import geopandas as gpd  # noqa: PLC0415
+
     from vru.outputs import section_hotspots as sh  # noqa: PLC0415
 
-    with Warehouse.open(warehouse, read_only=True) as wh:
+    if isinstance(warehouse, gpd.GeoDataFrame):
         try:
-            gdf = sh.results(wh, **params)
+            gdf = sh.results_for_areas(warehouse, code=code, value=value, period=period,
+                                       name=name, **params)
         except (ValueError, TypeError) as e:
             raise VRUError(str(e)) from None
+    else:
+        if isinstance(warehouse, pd.DataFrame):
+            raise VRUError("your areas need geometry: pass a GeoDataFrame (e.g. "
+                           "geopandas.GeoDataFrame(df, geometry=..., crs=27700)), not a plain "
+                           "DataFrame")
+        if period is not None or name is not None or code != "code" or value != "value":
+            raise VRUError("code, value, period and name apply to your own areas (a "
+                           "GeoDataFrame), not to the warehouse")
+        with Warehouse.open(warehouse, read_only=True) as wh:
+            try:
+                gdf = sh.results(wh, **params)
+            except (ValueError, TypeError) as e:
+                raise VRUError(str(e)) from None
     if out is not None:
         sh.write(gdf, out, fmt)
     return gdf

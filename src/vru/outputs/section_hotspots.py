@@ -454,6 +454,149 @@ def results(wh: Warehouse, p: HotspotParams | None = None, **kwargs) -> gpd.GeoD
     return out
 
 
+# --- the user's own areas ----------------------------------------------------------------------------
+
+#: The choices that apply to a user's own areas (the rest of :class:`HotspotParams` describes the
+#: warehouse's crime data).
+AREA_PARAMS = ("rule", "k", "distance", "islands", "time_lag", "global_window", "alpha", "fdr",
+               "scheme")
+
+
+def _user_values(data: pd.DataFrame, code: str, value: str, period: str | None) -> pd.DataFrame:
+    """The value column as an areas x periods table (one column, ``None``, without periods)."""
+    for role, col in (("code", code), ("value", value), ("period", period)):
+        if col is not None and col not in data.columns:
+            raise ValueError(f"no {role} column {col!r} in the data: columns are "
+                             f"{', '.join(map(str, data.columns))}")
+    v = data[value]
+    if not (pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v)):
+        raise ValueError(f"column {value!r} holds {v.dtype} values: the values must be numbers "
+                         "(counts, rates or harm scores)")
+    bad = ~np.isfinite(v.to_numpy(dtype="float64", na_value=np.nan))
+    if bad.any():
+        i = int(bad.argmax())
+        where = f"area {data[code].iloc[i]!r}" + (
+            f", period {data[period].iloc[i]!r}" if period is not None else "")
+        raise ValueError(f"column {value!r}: row {i} ({where}) has no finite value: fill or drop "
+                         "it explicitly")
+    if period is None:
+        return pd.DataFrame({None: v.to_numpy(dtype="float64")},
+                            index=pd.Index(data[code].to_numpy()))
+    if data[period].isna().any():
+        i = int(data[period].isna().to_numpy().argmax())
+        raise ValueError(f"column {period!r}: row {i} (area {data[code].iloc[i]!r}) has no period")
+    dup = data.duplicated([code, period])
+    if dup.any():
+        i = int(dup.to_numpy().argmax())
+        raise ValueError(f"area {data[code].iloc[i]!r}, period {data[period].iloc[i]!r} appears "
+                         f"more than once (row {i}): one row per area and period")
+    try:
+        wide = data.pivot(index=code, columns=period, values=value).sort_index(axis=1)
+    except TypeError as e:
+        raise ValueError(f"column {period!r} mixes kinds of period ({e}): use one type, e.g. all "
+                         "whole numbers or all dates") from None
+    wide = wide.reindex(pd.unique(data[code]))
+    gaps = wide.isna().to_numpy()
+    if gaps.any():
+        i, t = map(int, np.argwhere(gaps)[0])
+        raise ValueError(f"area {wide.index[i]!r} has no row for period {wide.columns[t]!r}: "
+                         f"every area needs a value in every period ({int(gaps.sum())} missing)")
+    return wide.astype("float64")
+
+
+def results_for_areas(data: gpd.GeoDataFrame, *, code: str = "code", value: str = "value",
+                      period: str | None = None, name: str | None = None, level: str = "area",
+                      **params) -> gpd.GeoDataFrame:
+    """Hot spots of any areas a user brings (not only London's), one row per area.
+
+    ``data``: a GeoDataFrame with area codes in ``code``, numbers in ``value`` and, for emerging
+    hot spots, periods in ``period`` (one row per area and period, every area in every period;
+    the geometry of an area's first row is used). Any CRS (it is reprojected to British National
+    Grid); names in ``name`` (default: the code). ``params``: the weights and method choices of
+    :data:`AREA_PARAMS` (defaults as :class:`HotspotParams`: queen contiguity, islands kept,
+    Benjamini-Hochberg per period at 5%).
+
+    Without ``period``: Getis-Ord Gi* (binary weights, analytic two-sided p-values) with columns
+    ``code``, ``name``, ``value``, ``gi_z``, ``gi_p``, ``gi_q`` (Benjamini-Hochberg), ``bin``
+    (ArcGIS's -3..3 on q-values), ``hotspot`` (``"hot"``, ``"cold"`` or ``""`` at ``alpha``),
+    ``island``, ``geometry``. With ``period``: the emerging hot spot analysis, with the columns
+    of :func:`results` that do not depend on London (``code``, ``name``, ``category``,
+    ``n_periods``, ``n_hot``, ``n_cold``, ``share_hot``, ``share_cold``, ``trend_tau``,
+    ``trend_z``, ``trend_p``, ``last_z``, ``mean_value``, ``last_value``, ``island``,
+    ``geometry``).
+    """
+    from vru.analysis import hotspots as hs  # noqa: PLC0415
+    from vru.model.areas import AreaSet  # noqa: PLC0415
+
+    unknown = sorted(set(params) - set(AREA_PARAMS))
+    if unknown:
+        raise ValueError(f"{', '.join(map(repr, unknown))} do(es) not apply to your own areas: the "
+                         f"choices are {', '.join(AREA_PARAMS)}")
+    defaults = HotspotParams()
+    p = {k: params.get(k, getattr(defaults, k)) for k in AREA_PARAMS}
+    if not isinstance(data, gpd.GeoDataFrame):
+        raise TypeError(f"areas must be a GeoDataFrame with a geometry column, not "
+                        f"{type(data).__name__}")
+    values = _user_values(data, code, value, period)
+    first = data.drop_duplicates(code)
+    areas = AreaSet.from_geodataframe(first, code=code, name=name, level=level)
+    weights = SpatialWeights.from_areas(areas, p["rule"], k=p["k"], distance=p["distance"],
+                                        islands=p["islands"])
+    rep = weights.report
+    notes = [rep.text()[0].upper() + rep.text()[1:]]
+    ids = list(weights.unique_ids)
+    values = values.loc[ids]
+    g = areas.frame.loc[ids]
+    if period is None:
+        gi = hs.getis_ord(values.iloc[:, 0], weights, star=True, transform="B")
+        q = hs.fdr_bh(gi["p"].to_numpy())
+        sig = np.nan_to_num(q, nan=1.0) <= p["alpha"]
+        z = gi["z"].to_numpy()
+        out = gpd.GeoDataFrame({
+            "code": ids, "name": g["name"].to_numpy(dtype=object),
+            "value": values.iloc[:, 0].to_numpy(), "gi_z": z, "gi_p": gi["p"].to_numpy(),
+            "gi_q": q, "bin": hs.gi_bin(z, gi["p"].to_numpy(), fdr=True),
+            "hotspot": np.where(sig & (z > 0), "hot", np.where(sig & (z < 0), "cold", "")),
+            "island": weights.islands,
+        }, geometry=g.geometry.to_numpy(), crs=g.crs)
+        periods: list = []
+        method = ("Getis-Ord Gi* (binary weights, analytic two-sided p-values, Benjamini-Hochberg "
+                  "q-values): docs/methods-hotspots.md")
+    else:
+        if values.shape[1] < max(2, int(p["time_lag"]) + 1):
+            raise ValueError(f"{values.shape[1]} period(s) in column {period!r}: emerging hot spot "
+                             f"analysis needs at least {max(2, int(p['time_lag']) + 1)}")
+        res = emerging_hotspots(values, weights, time_lag=p["time_lag"],
+                                global_window=p["global_window"], alpha=p["alpha"], fdr=p["fdr"],
+                                scheme=p["scheme"])
+        s, bins = res.summary, res.bins.loc[ids]
+        t = bins.shape[1]
+        cat = s["category"].reindex(ids)
+        out = gpd.GeoDataFrame({
+            "code": ids, "name": g["name"].to_numpy(dtype=object),
+            "category": cat.astype(object).where(cat.notna(), None).to_numpy(),
+            "n_periods": t,
+            "n_hot": (bins == 1).sum(axis=1).to_numpy(),
+            "n_cold": (bins == -1).sum(axis=1).to_numpy(),
+            "share_hot": ((bins == 1).sum(axis=1) / t).to_numpy(),
+            "share_cold": ((bins == -1).sum(axis=1) / t).to_numpy(),
+            "trend_tau": s["trend_tau"].reindex(ids).to_numpy() if "trend_tau" in s else np.nan,
+            "trend_z": s["trend_z"].reindex(ids).to_numpy() if "trend_z" in s else np.nan,
+            "trend_p": s["trend_p"].reindex(ids).to_numpy() if "trend_p" in s else np.nan,
+            "last_z": res.z.loc[ids].iloc[:, -1].to_numpy(),
+            "mean_value": values.mean(axis=1).to_numpy(),
+            "last_value": values.iloc[:, -1].to_numpy(),
+            "island": s["island"].reindex(ids).to_numpy(dtype=bool),
+        }, geometry=g.geometry.to_numpy(), crs=g.crs)
+        periods = [str(c) for c in values.columns]
+        method = "docs/methods-hotspots.md (emerging hot spot analysis)"
+    out.attrs = {"parameters": {**p, "code": code, "value": value, "period": period,
+                                "level": level},
+                 "source": "your areas", "periods": periods, "notes": notes, "weights": None,
+                 "method": method}
+    return out
+
+
 FORMATS = ("csv", "geojson", "json")
 
 
