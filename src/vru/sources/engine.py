@@ -923,18 +923,31 @@ class _Spark(_Runner):
 
 
 def local_spark(cores: str = "*", driver_memory: str | None = None):
-    """A local Spark session (``local[*]``: every core of this machine) for ``backend="spark"``
-    when none is given or active: no web UI, bound to 127.0.0.1 (nothing listens outside), session
-    time zone UTC. For a cluster, build the session yourself (``spark-submit`` or Spark Connect;
-    see docs/scale.md) and pass it as ``spark_session``."""
+    """The Spark session ``backend="spark"`` starts when it is given none and none is active.
+
+    - ``$VRU_SPARK_REMOTE`` set (``sc://host:15002``): a Spark Connect session to that server;
+    - run by ``spark-submit`` (which starts the JVM first and sets ``PYSPARK_GATEWAY_PORT``): a
+      session with the master and settings ``spark-submit`` was given (``--master`` etc.), so
+      ``vru ingest --backend pyspark`` run through ``spark-submit`` (a two-line script calling
+      ``vru.cli.main``) runs on the cluster;
+    - otherwise local mode, ``local[*]`` (every core of this machine; ``cores`` to choose), no web
+      UI, bound to 127.0.0.1 (nothing listens outside).
+
+    The session time zone is UTC in every case (months are written without a zone anyway).
+    See docs/architecture.md, "Running the engine on a Spark cluster"."""
     from pyspark.sql import SparkSession
 
-    b = (SparkSession.builder.master(f"local[{cores}]").appName("vru")
-         .config("spark.ui.enabled", "false")
-         .config("spark.ui.showConsoleProgress", "false")
-         .config("spark.driver.bindAddress", "127.0.0.1")
-         .config("spark.driver.host", "127.0.0.1")
-         .config("spark.sql.session.timeZone", "UTC"))
+    remote = os.environ.get("VRU_SPARK_REMOTE")
+    if remote:
+        return (SparkSession.builder.remote(remote).appName("vru")
+                .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+    b = SparkSession.builder.appName("vru").config("spark.sql.session.timeZone", "UTC")
+    if not os.environ.get("PYSPARK_GATEWAY_PORT"):  # not under spark-submit: local mode
+        b = (b.master(f"local[{cores}]")
+             .config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false")
+             .config("spark.driver.bindAddress", "127.0.0.1")
+             .config("spark.driver.host", "127.0.0.1"))
     if driver_memory:
         b = b.config("spark.driver.memory", driver_memory)
     return b.getOrCreate()
