@@ -98,6 +98,18 @@ def _world(w):
 NAMES = ["Orla Opencase", "Cara Closedcase", "Wendy Waiting", "Una Unallocated", "Dora Draft", "Ivo Intel"]
 
 
+#: the audit rows of one answer to an entitled user: one per read of a referral (every case page, the
+#: draft, a disclosure, the API's one case, the export: one referral here) and one for the break-glass
+#: report (a "list" row); none for a list, a new form, the figures, or the break-glass POST of a case that
+#: needs none (a redirect)
+READS = dict.fromkeys(
+    "case contact need risk rescue missing close update review_risk change_risk change_need change_contact "
+    "change_rescue change_missing change_closure decide allocate restrict export draft intelligence_detail "
+    "referrals-api-case referrals-api-intelligence-detail break_glass_report".split(),
+    1,
+)
+
+
 def _matrix(o) -> list[tuple[str, str, str, set[str], int]]:
     """(URL name, method, url, the roles answered ``ok``, ok) for every page and endpoint. Everyone else gets
     403 (no permission: the role's pages only), 404 (the permission, not the object: another organisation's
@@ -228,10 +240,16 @@ def test_every_page_and_endpoint_answers_each_role_and_another_organisations_sta
     for name, method, url, ok_roles, ok in _matrix(o):
         for role in ROLES:
             c = clients[role]
+            n = AuditLog.objects.count()
             resp = c.post(url, {"reason": "A reason long enough"}) if method == "post" else c.get(url)
             want = (ok,) if role in ok_roles else _refused(name, role, holders)
             if resp.status_code not in want:
                 wrong.append((name, url, role, resp.status_code, want))
+            # a page or endpoint showing one referral: exactly one audit row; a list: none (the break-glass
+            # report is itself a "list" row); a refusal: none
+            rows = AuditLog.objects.count() - n
+            if rows != (READS.get(name, 0) if role in ok_roles else 0):
+                wrong.append((name, url, role, "audit rows", rows))
             body = b"" if resp.streaming else resp.content
             shown = {n for n in NAMES if n.encode() in body}
             # a name only on the pages of those who hold the case (or made the draft, or receive the
