@@ -462,6 +462,11 @@ AREA_PARAMS = ("rule", "k", "distance", "islands", "time_lag", "global_window", 
                "scheme")
 
 
+def _show(v) -> str:
+    """A value for a message: numpy scalars as plain Python (``2016``, not ``np.int64(2016)``)."""
+    return repr(v.item() if isinstance(v, np.generic) else v)
+
+
 def _user_values(data: pd.DataFrame, code: str, value: str, period: str | None) -> pd.DataFrame:
     """The value column as an areas x periods table (one column, ``None``, without periods)."""
     for role, col in (("code", code), ("value", value), ("period", period)):
@@ -475,21 +480,23 @@ def _user_values(data: pd.DataFrame, code: str, value: str, period: str | None) 
     bad = ~np.isfinite(v.to_numpy(dtype="float64", na_value=np.nan))
     if bad.any():
         i = int(bad.argmax())
-        where = f"area {data[code].iloc[i]!r}" + (
-            f", period {data[period].iloc[i]!r}" if period is not None else "")
-        raise ValueError(f"column {value!r}: row {i} ({where}) has no finite value: fill or drop "
-                         "it explicitly")
+        where = f"area {_show(data[code].iloc[i])}" + (
+            f", period {_show(data[period].iloc[i])}" if period is not None else "")
+        raise ValueError(f"column {value!r}: row {_show(data.index[i])} ({where}) has no finite "
+                         "value: fill or drop it explicitly")
     if period is None:
         return pd.DataFrame({None: v.to_numpy(dtype="float64")},
                             index=pd.Index(data[code].to_numpy()))
     if data[period].isna().any():
         i = int(data[period].isna().to_numpy().argmax())
-        raise ValueError(f"column {period!r}: row {i} (area {data[code].iloc[i]!r}) has no period")
+        raise ValueError(f"column {period!r}: row {_show(data.index[i])} (area "
+                         f"{_show(data[code].iloc[i])}) has no period")
     dup = data.duplicated([code, period])
     if dup.any():
         i = int(dup.to_numpy().argmax())
-        raise ValueError(f"area {data[code].iloc[i]!r}, period {data[period].iloc[i]!r} appears "
-                         f"more than once (row {i}): one row per area and period")
+        raise ValueError(f"area {_show(data[code].iloc[i])}, period {_show(data[period].iloc[i])} "
+                         f"appears more than once (row {_show(data.index[i])}): one row per area "
+                         "and period")
     try:
         wide = data.pivot(index=code, columns=period, values=value).sort_index(axis=1)
     except TypeError as e:
@@ -499,7 +506,8 @@ def _user_values(data: pd.DataFrame, code: str, value: str, period: str | None) 
     gaps = wide.isna().to_numpy()
     if gaps.any():
         i, t = map(int, np.argwhere(gaps)[0])
-        raise ValueError(f"area {wide.index[i]!r} has no row for period {wide.columns[t]!r}: "
+        raise ValueError(f"area {_show(wide.index[i])} has no row for period "
+                         f"{_show(wide.columns[t])}: "
                          f"every area needs a value in every period ({int(gaps.sum())} missing)")
     return wide.astype("float64")
 
