@@ -210,7 +210,8 @@ def test_the_data_protection_officers_search_finds_every_referral_in_any_state_a
     ]
     other = make_case(w, name="Someone Else")
     dob = YoungPerson.objects.get(referral=made[0]).date_of_birth.isoformat()
-    dpo = base.user("dpo@example.org")
+    dpo = base.user("dpo@example.org", "provider manager")  # subject access's permission
+    nobody = base.user("nobody.special@example.org", "caseworker")  # an active account without it
     out = tmp_path / "sar.json"
     args = ["--name", "  ottoline   SEARCHABLE ", "--dob", dob, "--user", dpo.email]
     call_command(
@@ -237,6 +238,7 @@ def test_the_data_protection_officers_search_finds_every_referral_in_any_state_a
         (["--reason", "short"], "--reason"),
         (["--reason", "A proper reason", "--dob", "3 May"], "--dob"),
         (["--reason", "A proper reason", "--user", "nobody@example.org"], "--user"),
+        (["--reason", "A proper reason", "--user", nobody.email], "may not answer"),
     ):
         given = dict(zip(args[::2], args[1::2], strict=True))
         given.update(dict(zip(bad[::2], bad[1::2], strict=True)))

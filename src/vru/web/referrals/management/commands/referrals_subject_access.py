@@ -1,8 +1,9 @@
 """The data-protection officer's subject access search (docs/web-referrals.md, "Subject access"): everything
 held about one person, found by name and date of birth among all referrals in any state (drafts, never
-triaged, declined, intelligence, open, closed), which no caseload page reaches. Run by a named user with a
-reason; the request is kept (:class:`~vru.web.referrals.models.SubjectAccessRequest`, the reason on it) and
-each referral exported leaves one audit row naming the request by id."""
+triaged, declined, intelligence, open, closed), which no caseload page reaches. Run by a named user holding
+subject access's permission (``referrals.export_subject``), with a reason; the request is kept
+(:class:`~vru.web.referrals.models.SubjectAccessRequest`, the reason on it) and each referral exported leaves
+one audit row naming the request by id."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from ... import services
 from ...models import SubjectAccessRequest
 
 MIN_REASON = 10
+#: the permission the user answering the request must hold (the page's subject access export's)
+SAR_PERM = "referrals.export_subject"
 
 
 class Command(BaseCommand):
@@ -48,6 +51,11 @@ class Command(BaseCommand):
         who = User.objects.filter(email__iexact=user.strip(), is_active=True).first()
         if who is None:
             raise CommandError(f"--user: no active user {user!r}")
+        if not who.has_perm(SAR_PERM):  # as the erasure: the platform has no data-protection officer's role
+            raise CommandError(
+                f"--user: {who.email} may not answer a subject access request: it needs the permission "
+                f"{SAR_PERM} (subject access's, held by the provider manager)"
+            )
         refs = list(services.subject_referrals_all(name, born).order_by("referral_date", "reference"))
         with transaction.atomic():
             sar = SubjectAccessRequest.objects.create(user=who, reason=reason.strip())
