@@ -8,3 +8,21 @@
 from vru.model.panel import Panel, PanelError
 
 __all__ = ["Panel", "PanelError"]
+
+# Areas and spatial weights (geopandas and libpysal: imported when first asked for).
+#
+# - :class:`AreaSet` (:mod:`vru.model.areas`): codes, names, level, vintage, parent and geometry
+#   in British National Grid; :meth:`AreaSet.from_geodataframe`, :meth:`AreaSet.from_warehouse`.
+# - :class:`SpatialWeights` (:mod:`vru.model.weights`): a libpysal ``Graph`` with its island
+#   policy and report; :meth:`SpatialWeights.from_areas`, ``from_geodataframe``, ``from_graph``.
+_LAZY = {"AreaSet": "vru.model.areas", "AreaError": "vru.model.areas",
+         "SpatialWeights": "vru.model.weights", "WeightsReport": "vru.model.weights"}
+__all__ += list(_LAZY)
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'vru.model' has no attribute {name!r}")

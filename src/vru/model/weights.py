@@ -232,7 +232,7 @@ class SpatialWeights:
     policy: str
     report: WeightsReport
     labelled: bool = True
-    _matrix: sp.csr_array = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    _matrix: sp.csr_array | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.graph, Graph):
@@ -241,9 +241,9 @@ class SpatialWeights:
         if self.policy not in ISLAND_POLICIES:
             raise ValueError(f"unknown island policy {self.policy!r}: one of "
                              f"{', '.join(ISLAND_POLICIES)}")
-        matrix = self._matrix if self._matrix is not None else self.graph.sparse
-        object.__setattr__(self, "_matrix", _validated_matrix(matrix))
-        if self._matrix.shape[0] != len(self.graph.unique_ids):
+        matrix = _validated_matrix(self._matrix if self._matrix is not None else self.graph.sparse)
+        object.__setattr__(self, "_matrix", matrix)
+        if matrix.shape[0] != len(self.graph.unique_ids):
             raise ValueError("the weights matrix and the graph have different numbers of areas")
 
     # --- constructors ----------------------------------------------------------------------------
@@ -417,10 +417,15 @@ class SpatialWeights:
 
     # --- views -----------------------------------------------------------------------------------
 
+    def _csr(self) -> sp.csr_array:
+        if self._matrix is None:  # pragma: no cover - set by __post_init__
+            raise RuntimeError("SpatialWeights built without its matrix")
+        return self._matrix
+
     @property
     def n(self) -> int:
         """Number of areas."""
-        return int(self._matrix.shape[0])
+        return int(self._csr().shape[0])
 
     @property
     def ids(self) -> pd.Index | None:
@@ -430,17 +435,17 @@ class SpatialWeights:
     @property
     def sparse(self) -> sp.csr_array:
         """The weights as a CSR float64 matrix (row i = the neighbours of area i; a copy)."""
-        return self._matrix.copy()
+        return self._csr().copy()
 
     @property
     def cardinality(self) -> np.ndarray:
         """Number of neighbours of each area (itself excluded), in row order."""
-        return np.diff(_off_diagonal(self._matrix).indptr)
+        return np.diff(_off_diagonal(self._csr()).indptr)
 
     @property
     def islands(self) -> np.ndarray:
         """Boolean mask of areas without any neighbour other than themselves, in row order."""
-        return self.cardinality == 0
+        return np.asarray(self.cardinality == 0)
 
     @property
     def unique_ids(self) -> pd.Index:
@@ -468,7 +473,7 @@ class SpatialWeights:
 
     def neighbours(self) -> dict:
         """Each area's neighbours (itself excluded), as ``{id: [ids]}`` in row order."""
-        off = _off_diagonal(self._matrix)
+        off = _off_diagonal(self._csr())
         ids = list(self.graph.unique_ids)
         return {ids[i]: [ids[j] for j in off.indices[off.indptr[i]:off.indptr[i + 1]]]
                 for i in range(self.n)}
