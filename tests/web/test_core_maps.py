@@ -10,7 +10,7 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
-from test_opportunities_support import BRIXTON, LAMBETH, offset, opportunity
+from factories import BRIXTON, LAMBETH, offset, opportunity
 
 from vru.geography.boroughs import BOROUGHS
 from vru.web.core import maps

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from test_opportunities_support import (
+from factories import (
     BRIXTON,
     LAMBETH,
     PASSWORD,
@@ -21,6 +21,7 @@ from test_opportunities_support import (
     opportunity,
     org,
     prefilled,
+    signed_in,
     user,
     young_person,
 )
@@ -48,12 +49,6 @@ def provider(db):
 @pytest.fixture
 def other_provider(db):
     return user("staff@peckham.example.org", "provider", org("Peckham Boxing"))
-
-
-def _client(u) -> Client:
-    c = Client()
-    c.force_login(u)
-    return c
 
 
 def _error(html: str, field: str) -> str | None:
@@ -369,34 +364,35 @@ def test_a_closed_opportunity_takes_no_registrations():
 def test_register_page_shares_only_what_was_chosen_and_provider_sees_only_that(provider):
     opp = opportunity(provider=provider.organisation, capacity=3)
     yp = young_person("sam.private@example.org", "Sam")
-    c = _client(yp)
+    c = signed_in(yp)
     r = c.post(reverse("opportunities:register", args=[opp.pk]), {"note": "I use a wheelchair"})
     assert r.status_code == 302
     assert r.headers["Location"] == reverse("opportunities:mine")
     opp.refresh_from_db()
     assert opp.places_taken == 1
     regs_url = reverse("opportunities:provider_registrations", args=[opp.pk])
-    page = _client(provider).get(regs_url).content.decode()
+    page = signed_in(provider).get(regs_url).content.decode()
     assert "Sam" in page and "I use a wheelchair" in page
     assert "sam.private@example.org" not in page  # not shared
     assert AuditLog.objects.filter(user=provider, object_type="opportunities.opportunity",
                                    object_id=str(opp.pk)).exists()
     # another young person shares their email
     yp2 = young_person("alex@example.org", "Alex")
-    _client(yp2).post(reverse("opportunities:register", args=[opp.pk]), {"share_email": "on"})
+    signed_in(yp2).post(reverse("opportunities:register", args=[opp.pk]), {"share_email": "on"})
     regs_url = reverse("opportunities:provider_registrations", args=[opp.pk])
-    page = _client(provider).get(regs_url).content.decode()
+    page = signed_in(provider).get(regs_url).content.decode()
     assert "alex@example.org" in page
 
 
 def test_register_page_refuses_the_wrong_age_and_contact_details_in_the_note():
     opp = opportunity(min_age=18, max_age=24, capacity=3)
     yp = young_person(age=15)
-    r = _client(yp).post(reverse("opportunities:register", args=[opp.pk]), {})
+    r = signed_in(yp).post(reverse("opportunities:register", args=[opp.pk]), {})
     assert "you cannot book it" in r.content.decode()
     assert not Registration.objects.exists()
     ok = opportunity(title="For 15", capacity=3)
-    r = _client(yp).post(reverse("opportunities:register", args=[ok.pk]), {"note": "call me on 07700 900123"})
+    r = signed_in(yp).post(reverse("opportunities:register", args=[ok.pk]),
+                           {"note": "call me on 07700 900123"})
     assert "phone number" in _error(r.content.decode(), "note")
     assert not Registration.objects.exists()
 
@@ -404,7 +400,7 @@ def test_register_page_refuses_the_wrong_age_and_contact_details_in_the_note():
 def test_favourites_add_list_remove():
     opp = opportunity()
     yp = young_person()
-    c = _client(yp)
+    c = signed_in(yp)
     c.post(reverse("opportunities:favourite", args=[opp.pk]))
     assert Favourite.objects.filter(user=yp, opportunity=opp).exists()
     c.get(reverse("opportunities:mine"))  # shows (and uses up) the "saved" message
@@ -480,14 +476,14 @@ def _form_data(**kw) -> dict:
 
 
 def test_provider_posts_it_appears_only_after_approval(provider, moderator):
-    c = _client(provider)
+    c = signed_in(provider)
     r = c.post(reverse("opportunities:provider_new"), _form_data())
     assert r.status_code == 302, r.content.decode()[:3000]
     opp = Opportunity.objects.get(title="Basketball drop-in")
     assert opp.status == "pending" and opp.provider == provider.organisation
     assert opp.days_of_week == "TU,TH" and opp.postcode == "SW9 8PQ"
     assert opp not in _search(q="basketball")
-    r = _client(moderator).post(reverse("opportunities:moderate", args=[opp.pk]), {"action": "approve"})
+    r = signed_in(moderator).post(reverse("opportunities:moderate", args=[opp.pk]), {"action": "approve"})
     assert r.status_code == 302
     assert _search(q="basketball") == [opp]
 
@@ -496,7 +492,7 @@ def test_editing_a_published_item_sends_it_back_to_moderation_and_keeps_places(p
     opp = opportunity(provider=provider.organisation, capacity=10)
     bookings.register(young_person(), opp, shared_name="Sam")
     data = _form_data(title="Football, new time", capacity="10")
-    r = _client(provider).post(reverse("opportunities:provider_edit", args=[opp.pk]), data)
+    r = signed_in(provider).post(reverse("opportunities:provider_edit", args=[opp.pk]), data)
     assert r.status_code == 302
     opp.refresh_from_db()
     assert opp.title == "Football, new time" and opp.status == "pending" and opp.places_taken == 1
@@ -506,20 +502,20 @@ def test_editing_a_published_item_sends_it_back_to_moderation_and_keeps_places(p
 
 def test_moderator_rejects_with_reason_and_provider_sees_it(provider, moderator):
     opp = opportunity(provider=provider.organisation, status="pending")
-    mc = _client(moderator)
+    mc = signed_in(moderator)
     r = mc.post(reverse("opportunities:moderate", args=[opp.pk]), {"action": "reject", "reject-reason": ""})
     assert "Enter the reason" in _error(r.content.decode(), "reject-reason")
     mc.post(reverse("opportunities:moderate", args=[opp.pk]),
             {"action": "reject", "reject-reason": "Add the venue's address"})
     opp.refresh_from_db()
     assert opp.status == "rejected"
-    page = _client(provider).get(reverse("opportunities:provider_list")).content.decode()
+    page = signed_in(provider).get(reverse("opportunities:provider_list")).content.decode()
     assert "Add the venue&#x27;s address" in page or "Add the venue's address" in page
 
 
 def test_moderator_sets_the_visible_window_and_bad_windows_are_refused(moderator):
     opp = opportunity(status="pending")
-    mc = _client(moderator)
+    mc = signed_in(moderator)
     r = mc.post(reverse("opportunities:moderate", args=[opp.pk]), {
         "action": "approve", "approve-visible_from": "2030-06-10T10:00",
         "approve-visible_to": "2030-06-01T10:00"})
@@ -531,7 +527,7 @@ def test_moderator_sets_the_visible_window_and_bad_windows_are_refused(moderator
 def test_queue_lists_pending_only(moderator):
     pending = opportunity(title="Waiting one", status="pending")
     opportunity(title="Already out")
-    page = _client(moderator).get(reverse("opportunities:moderation")).content.decode()
+    page = signed_in(moderator).get(reverse("opportunities:moderation")).content.decode()
     assert pending.title in page and "Already out" not in page
 
 
@@ -555,7 +551,7 @@ def test_queue_lists_pending_only(moderator):
     ({"apply_url": "javascript:alert(1)"}, "apply_url", "valid URL"),
 ])
 def test_opportunity_form_rejects_bad_input_next_to_the_field(provider, change, field, message):
-    r = _client(provider).post(reverse("opportunities:provider_new"), _form_data(**change))
+    r = signed_in(provider).post(reverse("opportunities:provider_new"), _form_data(**change))
     assert r.status_code == 200
     html = r.content.decode()
     err = _error(html, field)
@@ -626,7 +622,7 @@ def test_every_protected_page_sends_anonymous_visitors_to_sign_in_and_refuses_th
     pages = _protected(opp.pk, reg.pk, provider.organisation_id)
     names = {p.name for p in urls.urlpatterns}
     assert set(pages) | set(PUBLIC_VIEWS) == names  # every page is checked
-    analyst = _client(user("analyst@example.org", "analyst"))
+    analyst = signed_in(user("analyst@example.org", "analyst"))
     for name, (method, url) in pages.items():
         r = getattr(Client(), method)(url)
         assert r.status_code == 302 and r.headers["Location"].startswith(reverse("login")), name
@@ -635,11 +631,11 @@ def test_every_protected_page_sends_anonymous_visitors_to_sign_in_and_refuses_th
 
 def test_a_young_person_cannot_reach_provider_or_moderator_pages_and_a_provider_cannot_moderate(provider):
     opp = opportunity(provider=provider.organisation)
-    yp = _client(young_person())
+    yp = signed_in(young_person())
     for name in ("provider_list", "provider_new", "moderation", "organisations"):
         assert yp.get(reverse(f"opportunities:{name}")).status_code == 403
     assert yp.get(reverse("opportunities:provider_registrations", args=[opp.pk])).status_code == 403
-    pc = _client(provider)
+    pc = signed_in(provider)
     assert pc.get(reverse("opportunities:moderation")).status_code == 403
     assert pc.get(reverse("opportunities:moderate", args=[opp.pk])).status_code == 403
     assert pc.post(reverse("opportunities:verify", args=[provider.organisation_id]),
@@ -648,7 +644,7 @@ def test_a_young_person_cannot_reach_provider_or_moderator_pages_and_a_provider_
 
 def test_another_organisations_opportunity_is_404(provider, other_provider):
     opp = opportunity(provider=provider.organisation)
-    c = _client(other_provider)
+    c = signed_in(other_provider)
     for name in ("provider_detail", "provider_edit", "provider_archive", "provider_registrations"):
         assert c.get(reverse(f"opportunities:{name}", args=[opp.pk])).status_code == 404, name
     assert c.post(reverse("opportunities:provider_edit", args=[opp.pk]), _form_data()).status_code == 404
@@ -661,7 +657,7 @@ def test_another_organisations_opportunity_is_404(provider, other_provider):
 def test_someone_elses_registration_cannot_be_cancelled():
     opp = opportunity(capacity=2)
     reg = bookings.register(young_person(), opp, shared_name="Sam")
-    other = _client(young_person("alex@example.org", "Alex"))
+    other = signed_in(young_person("alex@example.org", "Alex"))
     assert other.post(reverse("opportunities:cancel", args=[reg.pk])).status_code == 404
     reg.refresh_from_db()
     assert reg.cancelled is None
@@ -669,17 +665,17 @@ def test_someone_elses_registration_cannot_be_cancelled():
 
 def test_an_unverified_provider_is_told_to_wait(db):
     staff = user("new@example.org", "provider", org("New Project", verified=False))
-    r = _client(staff).get(reverse("opportunities:provider_new"))
+    r = signed_in(staff).get(reverse("opportunities:provider_new"))
     assert r.status_code == 403
     assert "waiting for verification" in r.content.decode()
-    r = _client(staff).post(reverse("opportunities:provider_new"), _form_data())
+    r = signed_in(staff).post(reverse("opportunities:provider_new"), _form_data())
     assert r.status_code == 403 and not Opportunity.objects.exists()
 
 
 def test_administrator_verifies_a_provider_and_it_is_audited():
     admin = user("admin@example.org", "administrator")
     new = org("New Project", verified=False)
-    c = _client(admin)
+    c = signed_in(admin)
     assert "New Project" in c.get(reverse("opportunities:organisations")).content.decode()
     c.post(reverse("opportunities:verify", args=[new.pk]), {"verified": "1"})
     new.refresh_from_db()
@@ -700,7 +696,7 @@ def test_withdrawing_verification_takes_the_providers_opportunities_down_everywh
     waiting = opportunity(provider=club, title="Pending boxing", status="pending")
     approved = opportunity(provider=club, title="Approved boxing", status="approved")
     opportunity(provider=org("Other"), title="Boxing elsewhere", topic="boxing")
-    sam = _client(young_person())
+    sam = signed_in(young_person())
     service = f"/api/v1/opportunities/services/{entity_id('service', live.pk)}"
 
     def public() -> dict:
@@ -716,7 +712,7 @@ def test_withdrawing_verification_takes_the_providers_opportunities_down_everywh
 
     shown = {"search": True, "detail": 200, "api": True, "service": 200, "shortlist": True, "other": True}
     assert public() == shown
-    _client(admin).post(reverse("opportunities:verify", args=[club.pk]), {"verified": "0"})
+    signed_in(admin).post(reverse("opportunities:verify", args=[club.pk]), {"verified": "0"})
     assert public() == {"search": False, "detail": 404, "api": False, "service": 404, "shortlist": False,
                         "other": True}
     assert sam.post(reverse("opportunities:favourite", args=[live.pk])).status_code == 404
@@ -728,7 +724,7 @@ def test_withdrawing_verification_takes_the_providers_opportunities_down_everywh
     # the time rules do not publish an approved item of an unverified provider either
     assert lifecycle.apply_time_rules()["published"] == 0
     assert Opportunity.objects.get(pk=approved.pk).status == "approved"
-    _client(admin).post(reverse("opportunities:verify", args=[club.pk]), {"verified": "1"})
+    signed_in(admin).post(reverse("opportunities:verify", args=[club.pk]), {"verified": "1"})
     assert public() == shown
     assert sam.post(reverse("opportunities:favourite", args=[live.pk])).status_code == 302
 
@@ -736,7 +732,7 @@ def test_withdrawing_verification_takes_the_providers_opportunities_down_everywh
 def test_verify_refuses_an_unknown_value():
     admin = user("admin@example.org", "administrator")
     club = org("Club", verified=True)
-    r = _client(admin).post(reverse("opportunities:verify", args=[club.pk]), {"verified": "yes"})
+    r = signed_in(admin).post(reverse("opportunities:verify", args=[club.pk]), {"verified": "yes"})
     assert r.status_code == 400
     club.refresh_from_db()
     assert club.verified is True
@@ -746,7 +742,7 @@ def test_provider_list_costs_the_same_queries_for_one_or_many_opportunities(prov
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    c = _client(provider)
+    c = signed_in(provider)
     opportunity(provider=provider.organisation, title="First")
     with CaptureQueriesContext(connection) as one:
         assert c.get(reverse("opportunities:provider_list")).status_code == 200
@@ -781,7 +777,7 @@ def test_csrf_is_enforced(name, provider, moderator):
 def test_signposting_shortlist_lives_only_in_the_url():
     a, b = opportunity(title="Football"), opportunity(title="Coding club", topic="coding")
     gone = opportunity(title="Gone", status="archived")
-    caseworker = _client(user("cw@example.org", "caseworker"))
+    caseworker = signed_in(user("cw@example.org", "caseworker"))
     page = caseworker.get(reverse("opportunities:search")).content.decode()
     assert page.count(">Add to shortlist<") == 2
     assert "Add to shortlist" not in Client().get(reverse("opportunities:search")).content.decode()

@@ -19,7 +19,7 @@ import pytest
 from browser_util import DESKTOP, PHONE, assert_accessible, login, open_page, screenshot
 from django.core import mail
 from django.utils import timezone
-from test_opportunities_support import (
+from factories import (
     BRIXTON,
     LAMBETH,
     PASSWORD,
@@ -161,8 +161,8 @@ def _found(browser, live_server, keyword: str) -> list[str]:
 
 
 def test_provider_posts_and_it_appears_only_after_approval(browser, live_server):
-    user("staff@brixtonyouth.example.org", "provider", org("Brixton Youth Club"))
-    user("moderator@example.org", "programme manager")
+    user("staff@brixtonyouth.example.org", "provider", org("Brixton Youth Club"), password=PASSWORD)
+    user("moderator@example.org", "programme manager", password=PASSWORD)
 
     page = _phone(browser, live_server)
     page.goto("/opportunities/provider/new/")
@@ -212,8 +212,8 @@ def test_every_opportunities_page_passes_axe(browser, live_server, width):
     booked = opportunity(club, title="Coding club", topic="coding", capacity=4)
     sam = young_person("sam@example.org", "Sam", age=15)
     bookings.register(sam, booked, shared_name="Sam")
-    user("staff@brixtonyouth.example.org", "provider", club)
-    user("admin@example.org", "administrator")
+    user("staff@brixtonyouth.example.org", "provider", club, password=PASSWORD)
+    user("admin@example.org", "administrator", password=PASSWORD)
     visitors = {
         None: ["/opportunities/", f"/opportunities/?q=football&borough={LAMBETH}&age=15&free=on",
                f"/opportunities/{opp.pk}/", "/opportunities/sign-up/",
@@ -273,7 +273,7 @@ def test_provider_places_the_venue_on_the_borough_map(browser, live_server):
     """The map picker: a click on the borough's map fills in the latitude and longitude of that point
     (within a few metres: one pixel of the map is about 20 m), the marker shows it, typed numbers move
     the marker, and the saved opportunity has the point that was clicked."""
-    user("staff@brixtonyouth.example.org", "provider", org("Brixton Youth Club"))
+    user("staff@brixtonyouth.example.org", "provider", org("Brixton Youth Club"), password=PASSWORD)
     page = open_page(browser, live_server.url, DESKTOP)
     login(page, live_server.url, "staff@brixtonyouth.example.org", PASSWORD)
     page.goto(live_server.url + "/opportunities/provider/new/", wait_until="load")

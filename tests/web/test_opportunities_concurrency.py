@@ -17,7 +17,7 @@ import pytest
 from django.db import connection, connections
 from django.test import Client
 from django.urls import reverse
-from test_opportunities_support import opportunity, young_person
+from factories import opportunity, young_person
 
 from vru.web.opportunities.models import Opportunity, Registration
 
@@ -141,8 +141,8 @@ def test_lowering_capacity_while_people_book_gives_a_message_never_a_500():
     comes first, nothing is overbooked and nobody gets a 500: the edit either saves (and the bookings that
     come after it find the item back in moderation or full) or is refused next to the field, saying how
     many places are booked."""
+    from factories import org, user
     from test_opportunities import _form_data
-    from test_opportunities_support import org, user
 
     provider = user("staff@brixtonyouth.example.org", "provider", org("Brixton Youth Club"))
     for attempt in range(3):

@@ -17,7 +17,7 @@ from django.core.checks import run_checks
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from test_opportunities_support import PASSWORD, prefilled, young_person
+from factories import PASSWORD, prefilled, young_person
 
 from vru.web.accounts.models import User
 from vru.web.opportunities.models import YoungPerson
@@ -569,7 +569,7 @@ def test_ordinary_nicknames_with_ordinary_notes_are_accepted(nickname):
 
 
 def test_a_note_split_from_the_nickname_never_reaches_the_provider():
-    from test_opportunities_support import opportunity
+    from factories import opportunity
 
     from vru.web.opportunities.models import Registration
 
@@ -582,7 +582,7 @@ def test_a_note_split_from_the_nickname_never_reaches_the_provider():
 
 
 def test_a_disguised_number_never_reaches_the_provider():
-    from test_opportunities_support import opportunity
+    from factories import opportunity
 
     from vru.web.opportunities.models import Registration
 
@@ -598,7 +598,7 @@ def test_a_disguised_number_never_reaches_the_provider():
 
 
 def _provider():
-    from test_opportunities_support import org, user
+    from factories import org, user
 
     return user("staff@brixtonyouth.example.org", "provider", org("Brixton Youth Club"))
 
@@ -606,8 +606,8 @@ def _provider():
 def test_lowering_capacity_below_places_booked_meanwhile_is_a_message_not_a_500(monkeypatch):
     """The provider's page was read with 2 places booked; two more are booked before the edit is saved.
     The edit to 3 places is refused next to the field, and nothing is written."""
+    from factories import opportunity
     from test_opportunities import _form_data
-    from test_opportunities_support import opportunity
 
     from vru.web.opportunities.forms import OpportunityForm
     from vru.web.opportunities.models import Opportunity
@@ -771,7 +771,7 @@ def test_dates_far_in_the_past_or_future_are_refused_next_to_the_field(field, va
 
 
 def test_a_moderator_cannot_set_a_window_at_the_edges_of_time():
-    from test_opportunities_support import opportunity, user
+    from factories import opportunity, user
 
     from vru.web.opportunities.forms import ApproveForm
 
@@ -841,7 +841,7 @@ def test_the_database_refuses_out_of_bounds_integers_and_the_migration_names_the
 
     from django.apps import apps as django_apps
     from django.db import DataError, IntegrityError, connection, transaction
-    from test_opportunities_support import opportunity
+    from factories import opportunity
 
     from vru.web.opportunities.models import Opportunity
 
@@ -873,7 +873,7 @@ def test_lowering_capacity_below_places_booked_in_the_admin_is_a_message_not_a_5
     form; the model's own clean() gives the message next to the field (found by the second review)."""
     from html.parser import HTMLParser
 
-    from test_opportunities_support import opportunity, org
+    from factories import opportunity, org
 
     class Form(HTMLParser):
         def __init__(self):

@@ -804,7 +804,7 @@ def test_admin_pages_that_show_a_person_are_audited_and_a_search_without_its_wor
 def test_history_inlines_name_staff_by_id_and_organisation_not_by_email():
     from decimal import Decimal
 
-    from test_opportunities_support import opportunity
+    from factories import opportunity
 
     from vru.web.accounts.models import Organisation
     from vru.web.opportunities.models import ModerationEvent
