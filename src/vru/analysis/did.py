@@ -8,7 +8,8 @@ periods", *Journal of Econometrics* 225(2):200-230. Definitions follow the autho
 and each area's *cohort*: the first period in which it is treated, or none (never treated).
 Periods are taken in sorted order and event time is counted in periods (months for a monthly
 panel). Nothing is imputed: a missing area-period, a duplicate or a cohort outside the panel is
-refused with an :class:`EvaluationError`.
+refused with an :class:`EvaluationError`. The panel is a :class:`vru.model.panel.Panel`, or a long
+DataFrame that becomes one (:func:`as_panel`): the checks are made there, once, for every method.
 
 **Group-time effects.** For cohort ``g`` and period ``t`` with base period ``b``
 
@@ -696,6 +697,6 @@ def estimate(pa: PanelArrays, *, control: str = "never_treated", base_period: st
                      int((~never).sum()), int(never.sum()), psi, pa.cluster, cols, uniform_crit)
 
 
-__all__ = ["EvaluationError", "PanelArrays", "panel_arrays", "att_gt", "estimate",
+__all__ = ["EvaluationError", "PanelArrays", "as_panel", "arrays", "panel_arrays", "att_gt", "estimate",
            "simple_estimate", "DiDResult",
            "CONTROLS", "BASE_PERIODS", "MODELS", "INFERENCE"]

@@ -7,8 +7,9 @@ words with its limits. Pure: pandas objects in, a :class:`EvaluationResult` out.
 statement: ``docs/methods-evaluation.md``.
 
 **Input.** A balanced long panel (one row per area and period, e.g. area-months) with an
-outcome (a count, or a rate), and the treated areas with their first treated period (a mapping
-``area -> start``, or a DataFrame with columns ``area`` and ``start``). For a panel of monthly
+outcome (a count, or a rate), or a :class:`vru.model.panel.Panel` (where every panel is checked),
+and the treated areas with their first treated period (a mapping ``area -> start``, or a
+DataFrame with columns ``area`` and ``start``, or the panel's own cohorts). For a panel of monthly
 ``Timestamp`` periods a start may be given as text (``"2021-07"``). Refused with an
 :class:`EvaluationError`: a treated area missing from the panel, a start outside the panel, a
 start in the first period (no pre-period), fewer than ``min_controls`` control areas (after
