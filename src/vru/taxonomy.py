@@ -47,6 +47,8 @@ KNIFE_OFFENCES = "knife_offences"
 VIOLENCE_WITHOUT_INJURY = "violence_without_injury"
 HOMICIDE = "homicide"
 STALKING_AND_HARASSMENT = "stalking_and_harassment"
+PUBLIC_ORDER_OFFENCES = "public_order_offences"
+DRUG_OFFENCES = "drug_offences"
 #: Not a crime: the police.uk files record it beside crimes; no harm weight, no CHI value.
 ANTI_SOCIAL_BEHAVIOUR = "anti_social_behaviour"
 

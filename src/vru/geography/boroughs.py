@@ -58,6 +58,11 @@ BOROUGHS: dict[str, str] = {
 CITY_OF_LONDON = "E09000001"
 # The 32 boroughs the Metropolitan Police cover (every borough but the City).
 MPS_BOROUGHS: tuple[str, ...] = tuple(c for c in BOROUGHS if c != CITY_OF_LONDON)
+#: The eight boroughs with a MyEnds consortium funded in the programme's first round (2021): Brent,
+#: Croydon, Hackney, Haringey, Lambeth, Newham, Southwark, Tower Hamlets. The one home of the list (the
+#: evaluation's default treated boroughs, the targeting comparison, the programme register's demo).
+MYENDS_BOROUGHS: tuple[str, ...] = ("E09000005", "E09000008", "E09000012", "E09000014", "E09000022",
+                                    "E09000025", "E09000028", "E09000030")
 
 # Non-geographic MPS reporting units (pseudo-codes; level "borough", no geometry).
 AIRPORTS_CODE = "X-MPS-AVIATION"

@@ -26,16 +26,17 @@ from vru.analysis import needs
 from vru.geography import BOROUGHS, MPS_BOROUGHS, borough_name
 from vru.outputs import charts
 from vru.outputs.html import Section, figure, fmt_int, fmt_pct, table
+from vru.sources import catalogue
 from vru.sources.boundaries import to_geodataframe
 from vru.sources.catalogue import CATALOGUE
-from vru.taxonomy import LEAGUE_MEASURES, TREND_GROUPS
+from vru.taxonomy import LEAGUE_MEASURES, TREND_GROUPS, VIOLENCE_AGAINST_THE_PERSON
 from vru.warehouse import queries as q
 from vru.warehouse.store import Warehouse
 
-DETAILED = "mps_borough_detailed"
-COARSE = "mps_borough_coarse"
-WARD = "mps_ward_detailed"
-LSOA_ANNUAL = "mps_lsoa_annual_millington"
+DETAILED = catalogue.MPS_BOROUGH_DETAILED
+COARSE = catalogue.MPS_BOROUGH_COARSE
+WARD = catalogue.MPS_WARD_DETAILED
+LSOA_ANNUAL = catalogue.MPS_LSOA_ANNUAL_MILLINGTON
 POP_YEAR = 2020
 
 # Sections contributed by the analysis modules, in report order; each exposes build(wh).
@@ -121,7 +122,7 @@ class ReportBuilder:
             cur = needs.window_totals(s, self.last).sum()
             prev = needs.window_totals(s, self.last - pd.DateOffset(months=12)).sum()
             london[cat] = (int(cur), int(prev))
-        vap = tables["violence_against_the_person"]
+        vap = tables[VIOLENCE_AGAINST_THE_PERSON]
         df = pd.DataFrame({"Borough": [borough_name(c) for c in vap["area_code"]]})
         df["Rank"] = vap["rank"].to_numpy()
         for cat in LEAGUE_MEASURES:
@@ -173,7 +174,7 @@ class ReportBuilder:
                 "Boroughs by Index of Multiple Deprivation 2019 average score (quintiles)."))
         lsoa = to_geodataframe(q.areas(self.wh, "lsoa", "2011"))
         annual = q.crime_annual(self.wh, source=LSOA_ANNUAL, level="lsoa",
-                                category="violence_against_the_person")
+                                category=VIOLENCE_AGAINST_THE_PERSON)
         year = int(annual.dropna(subset=["count"])["year"].max())
         v = annual[annual["year"] == year].set_index("area_code")["count"]
         pop = q.population(self.wh, level="lsoa", year=POP_YEAR).set_index("area_code")["population"]
@@ -231,7 +232,7 @@ class ReportBuilder:
         return Section("street", "Street-level data", body)
 
     def reconciliation(self) -> Section:
-        vap = "violence_against_the_person"
+        vap = VIOLENCE_AGAINST_THE_PERSON
         rows = []
         for src, label in ((COARSE, "Borough, current classification"),
                            (DETAILED, "Borough, detailed classification")):

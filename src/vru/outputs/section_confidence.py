@@ -23,13 +23,13 @@ from vru.geography import BOROUGHS, MPS_BOROUGHS, borough_name
 from vru.geography.boroughs import LONDON_CODE
 from vru.outputs import charts_confidence as cc
 from vru.outputs.html import Section, esc, figure, table
-from vru.sources import pas_microdata
+from vru.sources import catalogue, pas_microdata
 from vru.taxonomy import SERIOUS_VIOLENCE
 from vru.warehouse import queries as q
 from vru.warehouse.store import Warehouse
 
-SOURCE = "mopac_pas"
-CRIME_SOURCE = "mps_borough_detailed"
+SOURCE = catalogue.MOPAC_PAS
+CRIME_SOURCE = catalogue.MPS_BOROUGH_DETAILED
 #: Gaps shown from microdata: (grouping column, group a, group b).
 GAPS = (("ethnicity", "Black", "White"), ("ethnicity", "Mixed", "White"),
         ("ethnicity", "Asian", "White"), ("sex", "Female", "Male"), ("age_band", "16-24", "65+"))

@@ -31,14 +31,15 @@ from vru.analysis import drivers as d
 from vru.geography import MPS_BOROUGHS, borough_name
 from vru.outputs import charts_drivers
 from vru.outputs.html import Section, esc, figure, table
+from vru.sources import catalogue
 from vru.taxonomy import SERIOUS_VIOLENCE, SERIOUS_VIOLENCE_MAJOR
 from vru.warehouse import queries as q
 from vru.warehouse.store import Warehouse
 
-CRIME_SOURCE = "mps_borough_detailed"  # the only borough series with knife offences
-LSOA_CRIME_SOURCE = "mps_lsoa_annual_millington"
-ONS_SOURCE = "ons_model_unemployment"
-CLAIMANT_SOURCE = "wpi_claimant_count"
+CRIME_SOURCE = catalogue.MPS_BOROUGH_DETAILED  # the only borough series with knife offences
+LSOA_CRIME_SOURCE = catalogue.MPS_LSOA_ANNUAL_MILLINGTON
+ONS_SOURCE = catalogue.ONS_MODEL_UNEMPLOYMENT
+CLAIMANT_SOURCE = catalogue.WPI_CLAIMANT_COUNT
 
 #: Default serious violence: violence with injury + robbery + knife offences (possession of an
 #: article with a blade or point and other knife offences), MPS detailed classification.
@@ -230,7 +231,7 @@ def deprivation_statement(wh: Warehouse, p: DriverParams | None = None) -> pd.Da
     imd = imd.set_index("area_code")["value"].reindex(MPS_BOROUGHS).rename("imd_average_score")
     rows = []
     for cats, cname in ((p.categories, "serious violence"),
-                        (("violence_against_the_person",), "violence against the person")):
+                        ((taxonomy.VIOLENCE_AGAINST_THE_PERSON,), "violence against the person")):
         for label, lo, hi in p.deprivation_periods:
             v, _ = _violence_measures(wh, cats, lo, hi)
             for kind, series in v.items():

@@ -46,8 +46,9 @@ import shapely
 from vru.errors import SourceError
 from vru.geography.boroughs import BOROUGHS, LONDON_CODE, LONDON_NAME
 from vru.schema import Batch, conform
+from vru.sources import catalogue
 
-SOURCE = "boundaries"
+SOURCE = catalogue.BOUNDARIES
 CRS = "EPSG:27700"  # British National Grid
 
 
@@ -89,7 +90,7 @@ def bundled_path(name: str) -> Path:
 
     if name not in BUNDLED:
         raise KeyError(f"no bundled boundary set {name!r}; known: {sorted(BUNDLED)}")
-    root = Path(str(resources.files("vru.data").joinpath("bundled", "boundaries")))
+    root = Path(str(resources.files("vru.data").joinpath("bundled", catalogue.info(SOURCE).bundled)))
     return root / BUNDLED[name]
 
 

@@ -10,6 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The source keys: the value of ``source`` in the warehouse, one per catalogue entry. This is their one
+# home: loaders, queries and sections name a source through these constants (tests/test_architecture.py).
+MPS_BOROUGH_DETAILED = "mps_borough_detailed"
+MPS_BOROUGH_COARSE = "mps_borough_coarse"
+MPS_WARD_COARSE = "mps_ward_coarse"
+MPS_WARD_DETAILED = "mps_ward_detailed"
+MPS_LSOA_ANNUAL_MILLINGTON = "mps_lsoa_annual_millington"
+POLICE_UK_STREET = "police_uk_street"
+IOD2019 = "iod2019"
+ONS_MYE_LSOA = "ons_mye_lsoa"
+ONS_MODEL_UNEMPLOYMENT = "ons_model_unemployment"
+WPI_CLAIMANT_COUNT = "wpi_claimant_count"
+MOPAC_PAS = "mopac_pas"
+BOUNDARIES = "boundaries"
+
 OGL3 = "Open Government Licence v3.0"
 
 
@@ -28,7 +43,7 @@ class SourceInfo:
 
 CATALOGUE: tuple[SourceInfo, ...] = (
     SourceInfo(
-        "mps_borough_detailed", "MPS recorded crime by borough, monthly (detailed classification)",
+        MPS_BOROUGH_DETAILED, "MPS recorded crime by borough, monthly (detailed classification)",
         "Metropolitan Police Service, via the London Datastore (recorded_crime_summary)",
         "Open Government Licence", "Contains Metropolitan Police Service data licensed under the "
         "Open Government Licence.", "32 boroughs + Heathrow/City airports", "2010-04 .. 2023-11",
@@ -40,7 +55,7 @@ CATALOGUE: tuple[SourceInfo, ...] = (
          "later coarse file)."),
     ),
     SourceInfo(
-        "mps_borough_coarse", "MPS recorded crime by borough, monthly (current classification)",
+        MPS_BOROUGH_COARSE, "MPS recorded crime by borough, monthly (current classification)",
         "Metropolitan Police Service, via the London Datastore (recorded_crime_summary)",
         "Open Government Licence", "Contains Metropolitan Police Service data licensed under the "
         "Open Government Licence.", "32 boroughs + airports + unknown", "2010-04 .. 2023-11",
@@ -54,7 +69,7 @@ CATALOGUE: tuple[SourceInfo, ...] = (
          "like the older layout."),
     ),
     SourceInfo(
-        "mps_ward_coarse", "MPS recorded crime by ward (2022 wards), monthly (current classification)",
+        MPS_WARD_COARSE, "MPS recorded crime by ward (2022 wards), monthly (current classification)",
         "Metropolitan Police Service, via the London Datastore (recorded_crime_summary)",
         "Open Government Licence", "Contains Metropolitan Police Service data licensed under the "
         "Open Government Licence.", "679 wards (May 2022 boundaries)", "releases from 2024",
@@ -68,7 +83,7 @@ CATALOGUE: tuple[SourceInfo, ...] = (
          "violence_against_the_person, not violence_without_injury, across releases."),
     ),
     SourceInfo(
-        "mps_ward_detailed", "MPS recorded crime by ward (2022 wards), monthly",
+        MPS_WARD_DETAILED, "MPS recorded crime by ward (2022 wards), monthly",
         "Metropolitan Police Service, via the London Datastore (recorded_crime_summary)",
         "Open Government Licence", "Contains Metropolitan Police Service data licensed under the "
         "Open Government Licence.", "679 wards (May 2022 boundaries)", "2021-12 .. 2023-11",
@@ -78,7 +93,7 @@ CATALOGUE: tuple[SourceInfo, ...] = (
          "wards), so ward crime is not mapped."),
     ),
     SourceInfo(
-        "mps_lsoa_annual_millington", "MPS recorded crime per LSOA, annual (third-party aggregation)",
+        MPS_LSOA_ANNUAL_MILLINGTON, "MPS recorded crime per LSOA, annual (third-party aggregation)",
         "Metropolitan Police Service; aggregated by James Millington (King's College London), "
         "github.com/jamesdamillington/london-data",
         "Open Government Licence v2.0 (data); MIT (aggregation code)",
@@ -90,7 +105,7 @@ CATALOGUE: tuple[SourceInfo, ...] = (
          "LSOA totals are about 2-3% below borough totals (crimes not assigned to an LSOA)."),
     ),
     SourceInfo(
-        "police_uk_street", "data.police.uk street-level crime",
+        POLICE_UK_STREET, "data.police.uk street-level crime",
         "Home Office / police forces of England and Wales, data.police.uk", OGL3,
         "Contains public sector information licensed under the Open Government Licence v3.0 "
         "(data.police.uk).", "points snapped to anonymised locations, with LSOA",
@@ -106,7 +121,7 @@ CATALOGUE: tuple[SourceInfo, ...] = (
          "Met month (~90,000 rows) could not be obtained for the bundle; load it with vru ingest."),
     ),
     SourceInfo(
-        "iod2019", "English Indices of Deprivation 2019 (London extract)",
+        IOD2019, "English Indices of Deprivation 2019 (London extract)",
         "Ministry of Housing, Communities & Local Government; London extract by the Greater London "
         "Authority (London Datastore)", OGL3,
         "Contains public sector information licensed under the Open Government Licence v3.0 "
@@ -116,7 +131,7 @@ CATALOGUE: tuple[SourceInfo, ...] = (
          "Ranks are national (1 = most deprived of 32,844 English LSOAs)."),
     ),
     SourceInfo(
-        "ons_mye_lsoa", "ONS mid-year population estimates by LSOA (broad age bands)",
+        ONS_MYE_LSOA, "ONS mid-year population estimates by LSOA (broad age bands)",
         "Office for National Statistics; London subset by James Millington", OGL3,
         "Source: Office for National Statistics licensed under the Open Government Licence v3.0.",
         "4,835 LSOAs (2011)", "mid-2019, mid-2020", "population_lsoa",
@@ -124,7 +139,7 @@ CATALOGUE: tuple[SourceInfo, ...] = (
          "Rates per resident overstate risk where many victims are visitors (the West End)."),
     ),
     SourceInfo(
-        "ons_model_unemployment", "Model-based unemployment rate by local authority",
+        ONS_MODEL_UNEMPLOYMENT, "Model-based unemployment rate by local authority",
         "Office for National Statistics, via Nomis", OGL3,
         "Source: Office for National Statistics (Nomis), Open Government Licence v3.0.",
         "33 local authorities + London", "2004 .. 2024 (annual)", "unemployment_borough",
@@ -132,7 +147,7 @@ CATALOGUE: tuple[SourceInfo, ...] = (
          "City of London values are missing."),
     ),
     SourceInfo(
-        "wpi_claimant_count", "Claimant count by LSOA (Nomis NM_162_1, compiled by WPI Economics)",
+        WPI_CLAIMANT_COUNT, "Claimant count by LSOA (Nomis NM_162_1, compiled by WPI Economics)",
         "DWP / ONS via Nomis; compiled by WPI Economics for Trust for London", OGL3,
         "Contains DWP/ONS data licensed under the Open Government Licence v3.0; compiled by WPI "
         "Economics for Trust for London's London's Poverty Profile.", "4,642 of 4,835 LSOAs (2011)",
@@ -143,14 +158,14 @@ CATALOGUE: tuple[SourceInfo, ...] = (
          "unemployment."),
     ),
     SourceInfo(
-        "mopac_pas", "MOPAC Public Attitude Survey: trust and confidence by borough",
+        MOPAC_PAS, "MOPAC Public Attitude Survey: trust and confidence by borough",
         "Mayor's Office for Policing and Crime (London Datastore, MOPAC Surveys)",
         "Open Government Licence", "Contains MOPAC data licensed under the Open Government Licence.",
         "32 boroughs", "2014-Q4 .. 2023-Q4 (rolling 12-month estimates)", "mopac_pas_borough",
         ("About 100 interviews per borough per quarter: small changes are within noise.",),
     ),
     SourceInfo(
-        "boundaries", "Boundaries: LSOA 2011 and 2021, boroughs (LAD 2022), wards 2018",
+        BOUNDARIES, "Boundaries: LSOA 2011 and 2021, boroughs (LAD 2022), wards 2018",
         "Office for National Statistics (LSOA, LAD; London subsets generalised to 20 m by James "
         "Millington); Greater London Authority (wards 2018)", OGL3,
         "Source: Office for National Statistics licensed under the Open Government Licence v3.0. "
@@ -189,26 +204,26 @@ class Download:
 
 
 DOWNLOADS: tuple[Download, ...] = (
-    Download("mps_borough_recent", "mps_borough_coarse", DATASTORE_API + "recorded_crime_summary",
+    Download("mps_borough_recent", MPS_BOROUGH_COARSE, DATASTORE_API + "recorded_crime_summary",
              "MPS Borough Level Crime (most recent 24 months).csv", "csv", "vru.sources.mps",
              "Rolling 24 months, replaced monthly; each release is kept in the archive."),
-    Download("mps_borough_historical", "mps_borough_coarse", DATASTORE_API + "recorded_crime_summary",
+    Download("mps_borough_historical", MPS_BOROUGH_COARSE, DATASTORE_API + "recorded_crime_summary",
              "MPS Borough Level Crime (Historical).csv", "csv", "vru.sources.mps",
              "April 2010 to the month before the rolling file starts."),
-    Download("mps_ward_recent", "mps_ward_coarse", DATASTORE_API + "recorded_crime_summary",
+    Download("mps_ward_recent", MPS_WARD_COARSE, DATASTORE_API + "recorded_crime_summary",
              "MPS Ward Level Crime (most recent 24 months).csv", "csv", "vru.sources.mps",
              "Rolling 24 months, 2022 wards."),
-    Download("mps_ward_historical", "mps_ward_coarse", DATASTORE_API + "recorded_crime_summary",
+    Download("mps_ward_historical", MPS_WARD_COARSE, DATASTORE_API + "recorded_crime_summary",
              "MPS Ward Level Crime (Historical).csv", "csv", "vru.sources.mps",
              "April 2010 onwards on 2022 wards, with a Refreshed Date column."),
-    Download("police_uk_street", "police_uk_street", "https://data.police.uk/data/archive/{month}.zip",
+    Download("police_uk_street", POLICE_UK_STREET, "https://data.police.uk/data/archive/{month}.zip",
              "", "police_uk_archive", "vru.sources.police_uk",
              "The all-forces archive (latest.zip: the last 36 months; YYYY-MM.zip: the 36 months to "
              "that month); only the street files of the chosen forces are kept."),
-    Download("iod2019_london", "iod2019", DATASTORE_API + "indices-of-deprivation",
+    Download("iod2019_london", IOD2019, DATASTORE_API + "indices-of-deprivation",
              "ID 2019 for London.xlsx", "xlsx", "vru.sources.imd",
              "The GLA's London extract of IoD2019 (unchanged since 2019)."),
-    Download("ons_model_unemployment", "ons_model_unemployment", "",
+    Download("ons_model_unemployment", ONS_MODEL_UNEMPLOYMENT, "",
              "nomis_model_based_unemployment_rate.csv", "csv", "vru.sources.nomis",
              "Nomis gives this raw export (metadata lines, then the table) only from its query "
              "tool, whose download addresses are session-bound: save a query's CSV address in a "

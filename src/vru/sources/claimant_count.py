@@ -47,10 +47,11 @@ import pandas as pd
 from vru.errors import SourceError
 from vru.geography.boroughs import BOROUGHS, borough_code
 from vru.schema import Batch, conform
+from vru.sources import catalogue
 from vru.sources._io import base_name, check_columns, header_fields, read_csv_strings
 from vru.sources._io import fail_first as _fail
 
-SOURCE = "wpi_claimant_count"
+SOURCE = catalogue.WPI_CLAIMANT_COUNT
 COUNT, RATE, POP = "claimant_count", "claimant_rate", "population_16_64"
 
 _MONTH = r"([A-Z][a-z]+ \d{4})"

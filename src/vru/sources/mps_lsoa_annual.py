@@ -34,9 +34,10 @@ from vru import taxonomy
 from vru.errors import SourceError
 from vru.geography.boroughs import borough_code
 from vru.schema import Batch, conform
+from vru.sources import catalogue
 from vru.sources._io import base_name, header_fields, line_of, read_csv_strings, require_nonempty
 
-SOURCE = "mps_lsoa_annual_millington"
+SOURCE = catalogue.MPS_LSOA_ANNUAL_MILLINGTON
 ID_COLUMNS = ("LSOA11CD", "LSOA11NM", "MSOA11CD", "MSOA11NM", "LAD11CD", "LAD11NM")
 BAD_YEAR = 2020
 

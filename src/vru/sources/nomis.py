@@ -40,9 +40,10 @@ import pandas as pd
 from vru.errors import SourceError
 from vru.geography.boroughs import BOROUGHS, LONDON_CODE, borough_code
 from vru.schema import Batch, conform
+from vru.sources import catalogue
 from vru.sources._io import base_name, head_lines, open_bytes
 
-SOURCE = "ons_model_unemployment"
+SOURCE = catalogue.ONS_MODEL_UNEMPLOYMENT
 ITEM = "Unemployment rate (model based)"
 CONFIDENCE = "95% confidence interval (+/-)"
 RATE, CI = "unemployment_rate_model", "unemployment_rate_model_ci95"

@@ -35,11 +35,12 @@ import pandas as pd
 from vru.errors import SourceError
 from vru.geography.boroughs import BOROUGHS, borough_code
 from vru.schema import Batch, conform
+from vru.sources import catalogue
 from vru.sources._io import base_name, header_fields, read_csv_strings
 from vru.sources._io import fail_first as _fail
 from vru.sources._io import require_header as _header
 
-SOURCE = "mopac_pas"
+SOURCE = catalogue.MOPAC_PAS
 COLUMNS = ("Date", "Survey", "Borough", "Measure", "Proportion", "MPS")
 
 #: Measure as published -> measure code.

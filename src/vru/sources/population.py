@@ -33,9 +33,10 @@ import pandas as pd
 
 from vru.errors import SourceError
 from vru.schema import Batch, conform
+from vru.sources import catalogue
 from vru.sources._io import base_name, check_columns, header_fields, read_csv_strings
 
-SOURCE = "ons_mye_lsoa"
+SOURCE = catalogue.ONS_MYE_LSOA
 SEXES = {"Persons": "persons", "Males": "males", "Females": "females"}
 BANDS = {"0-15": "0-15", "16-29": "16-29", "30-44": "30-44", "45-64": "45-64", "65+": "65+"}
 ALL = "All-Ages"

@@ -15,7 +15,7 @@ from dataclasses import replace
 from django import forms
 
 from vru import taxonomy
-from vru.geography import borough_name
+from vru.geography import MYENDS_BOROUGHS, borough_name
 from vru.web.core.forms import GovukFormMixin
 from vru.web.dashboard.data import DEFAULT_CATEGORY, LEAGUE_CATEGORIES, MPS_BOROUGHS
 
@@ -64,9 +64,9 @@ class OverviewForm(FilterForm):
 class HotspotForm(FilterForm):
     categories = forms.MultipleChoiceField(
         label="Crime categories", required=False,
-        choices=_cats(("violence_against_the_person", "robbery", "possession_of_weapons",
-                       "public_order_offences", "drug_offences")),
-        initial=["violence_against_the_person", "robbery", "possession_of_weapons"],
+        choices=_cats(taxonomy.SERIOUS_VIOLENCE_MAJOR + (taxonomy.PUBLIC_ORDER_OFFENCES,
+                                                         taxonomy.DRUG_OFFENCES)),
+        initial=list(taxonomy.SERIOUS_VIOLENCE_MAJOR),
         widget=forms.CheckboxSelectMultiple,
         help_text="Offences of these categories are added together (LSOA annual data).")
     weighting = forms.ChoiceField(
@@ -166,14 +166,11 @@ class EvaluationForm(FilterForm):
     start = forms.CharField(label="Programme start (year and month, YYYY-MM)", initial="2021-07",
                             required=False, max_length=7)
     category = forms.ChoiceField(label="Outcome", choices=_cats(LEAGUE_CATEGORIES),
-                                 initial="violence_with_injury", required=False)
+                                 initial=taxonomy.VIOLENCE_WITH_INJURY, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from vru.geography import borough_code
-        from vru.outputs.section_evaluation import MYENDS
-
-        self.fields["treated"].initial = [borough_code(n) for n in MYENDS]
+        self.fields["treated"].initial = list(MYENDS_BOROUGHS)
 
     def clean_treated(self):
         v = self.cleaned_data.get("treated")
@@ -201,15 +198,15 @@ class EvaluationForm(FilterForm):
         treated = tuple(sorted(self.value("treated") or self.fields["treated"].initial))
         window = f"{pd.Timestamp(start) - pd.DateOffset(months=36):%Y-%m}"
         return EvalParams(treated=treated, start=start, window_start=window,
-                          category=self.value("category") or "violence_with_injury")
+                          category=self.value("category") or taxonomy.VIOLENCE_WITH_INJURY)
 
 
 class DriversForm(FilterForm):
     categories = forms.MultipleChoiceField(
         label="Serious violence: categories", required=False, widget=forms.CheckboxSelectMultiple,
-        choices=_cats(("violence_with_injury", "violence_without_injury", "robbery",
-                       "knife_offences", "sexual_offences", "homicide")),
-        initial=["violence_with_injury", "robbery", "knife_offences"])
+        choices=_cats(taxonomy.SERIOUS_VIOLENCE + (taxonomy.VIOLENCE_WITHOUT_INJURY, taxonomy.SEXUAL_OFFENCES,
+                                                   taxonomy.HOMICIDE)),
+        initial=list(taxonomy.SERIOUS_VIOLENCE))
     start = forms.CharField(label="First month (YYYY-MM)", initial="2020-04", required=False,
                             max_length=7)
     end = forms.CharField(label="Last month (YYYY-MM)", initial="2021-03", required=False,

@@ -25,7 +25,7 @@ import shapely
 import shapely.geometry
 from django.db import transaction
 
-from vru.geography.boroughs import BOROUGHS, borough_code
+from vru.geography.boroughs import BOROUGHS, MYENDS_BOROUGHS, borough_code
 
 from .models import (
     AGE_BAND_FIELDS,
@@ -37,7 +37,8 @@ from .models import (
     ProgrammeArea,
 )
 
-BOROUGHS_2021 = ["Brent", "Croydon", "Hackney", "Haringey", "Lambeth", "Newham", "Southwark", "Tower Hamlets"]
+# the eight boroughs of the first round, by name (the one list: vru.geography.MYENDS_BOROUGHS)
+BOROUGHS_2021 = [BOROUGHS[c] for c in MYENDS_BOROUGHS]
 # Approximate points (longitude, latitude) of the four Southwark estates named in public sources; the
 # area is the set of 2011 LSOAs containing them (an approximation, not the estates' outlines).
 SOUTHWARK_ESTATES = {
