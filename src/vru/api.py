@@ -249,14 +249,18 @@ def evaluate(warehouse: str | Path | pd.DataFrame | Panel | None = None, *,
         if not isinstance(panel, pd.DataFrame | Panel):
             raise VRUError(f"panel must be a pandas DataFrame (long: {unit}, {period}, {value}) "
                            f"or a vru.model.Panel, not {type(panel).__name__}")
+        import inspect  # noqa: PLC0415
+
         from vru.analysis import evaluation as ev  # noqa: PLC0415
 
-        try:
-            res = ev.evaluate(panel, treated, unit=unit, period=period, outcome=value,
-                              cohort=cohort, **params)
-        except TypeError as e:  # an unknown option
-            raise VRUError(f"{e}".replace("evaluate()", "vru.api.evaluate()")) from None
-        return res.as_dict()
+        known = set(inspect.signature(ev.evaluate).parameters) - {"panel", "treated", "unit",
+                                                                   "period", "outcome", "cohort"}
+        bad = sorted(set(params) - known)
+        if bad:
+            raise VRUError(f"vru.api.evaluate() got an unexpected keyword argument {bad[0]!r} "
+                           f"(options for your own panel: {', '.join(sorted(known))})")
+        return ev.evaluate(panel, treated, unit=unit, period=period, outcome=value,
+                           cohort=cohort, **params).as_dict()
     from vru.outputs import section_evaluation as se  # noqa: PLC0415
 
     if treated is not None:
