@@ -141,7 +141,7 @@ def test_only_qualified_matches_are_shared_with_the_police_and_the_reviewer_sees
     assert all(f'href="{reverse("tagging:match", args=[m.pk])}"' in listed for m in (pending, others[0]))
     # a Kent match: the hub reviewer sees it too, the Met's analyst does not
     kent = services.ingest_batch(demo.batch_csv(planted(1, decoys=0), force="Kent", batch_id="KNT20240304"),
-                                 "kent.csv", user=world.other_pa, force="Kent")
+                                 "kent.csv", user=world.other_pa, force="Kent", inline=True)
     kent_match = Match.objects.filter(run__batch=kent).first()
     assert kent_match is not None
     assert rv.get(reverse("tagging:match", args=[kent_match.pk])).status_code == 200

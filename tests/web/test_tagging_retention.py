@@ -40,7 +40,7 @@ def _write(fixes: list[tuple[str, str, float, float]]) -> None:
 
 
 def _qualify_the_match(world, csv: bytes) -> Match:
-    b = services.ingest_batch(csv, "b.csv", user=world.pa, force="Metropolitan")
+    b = services.ingest_batch(csv, "b.csv", user=world.pa, force="Metropolitan", inline=True)
     m = Match.objects.get(run__batch=b, wearer=world.wearers[1])
     services.review_match(m, world.pa, "qualified", "checked against the crime report")
     return m

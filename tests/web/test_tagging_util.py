@@ -89,4 +89,5 @@ def planted(n: int = 3, seed: int = 7, decoys: int = 1):
 
 
 def ingest(crimes, user=None, force="Metropolitan", name="batch.csv", extra: bytes = b""):
-    return services.ingest_batch(demo.batch_csv(crimes, force=force) + extra, name, user=user, force=force)
+    return services.ingest_batch(demo.batch_csv(crimes, force=force) + extra, name, user=user, force=force,
+                                 inline=True)

@@ -114,7 +114,7 @@ def seed(stdout=None) -> dict:
     from vru.tagging import matching
 
     try:
-        batch = services.ingest_batch(batch_csv(crimes), "demo-batch.csv")
+        batch = services.ingest_batch(batch_csv(crimes), "demo-batch.csv", inline=True)
     except matching.MatchRunError:  # recorded as a FAILURE run on the batch; the demo goes on
         from .models import CrimeBatch
 

@@ -270,12 +270,17 @@ class CrimeVersion(models.Model):
 
 
 class MatchRun(models.Model):
+    """A matching run. An AUTO run of an uploaded batch is QUEUED by the upload and taken by one worker
+    (``tagging_match --pending``), which moves it to RUNNING in one conditional UPDATE (so two workers
+    never run it twice), then SUCCESS or FAILURE with its error."""
+
     TRIGGERS = [("AUTO", "Automatic (on a batch)"), ("MANUAL", "Manual")]
-    STATUSES = [("RUNNING", "Running"), ("SUCCESS", "Success"), ("FAILURE", "Failure")]
+    STATUSES = [("QUEUED", "Queued"), ("RUNNING", "Running"), ("SUCCESS", "Success"), ("FAILURE", "Failure")]
     algorithm_version = models.CharField(max_length=40)
     parameters = models.JSONField(default=dict)
     trigger = models.CharField(max_length=6, choices=TRIGGERS)
-    started = models.DateTimeField()
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started = models.DateTimeField(null=True, blank=True, help_text="empty while the run is queued")
     ended = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=STATUSES, default="RUNNING")
     error = models.TextField(blank=True)
@@ -286,7 +291,8 @@ class MatchRun(models.Model):
                                    related_name="+")
 
     class Meta:
-        ordering = ["-started", "-pk"]
+        ordering = ["-pk"]
+        indexes = [models.Index(fields=["status", "queued_at"], name="tagging_run_status_queued")]
 
 
 class Match(models.Model):

@@ -256,11 +256,14 @@ def _num(x):
 
 
 def ingest_batch(data: bytes, name: str, *, user=None, force: str | None = None,
-                 match: bool = True) -> CrimeBatch:
+                 match: bool = True, inline: bool | None = None) -> CrimeBatch:
     """Check a batch file (``crimes.parse_batch``); store the batch, its row errors and (SUCCESSFUL or
-    PARTIAL) a new version of every valid row's crime, then match those versions (a run with trigger
-    AUTO). ``force``: the uploader's force; a batch of another force is refused (BatchRefused) and
-    nothing is written. A FAILED batch is stored with its errors and nothing else."""
+    PARTIAL) a new version of every valid row's crime, and, in the same transaction, queue a run of those
+    versions (trigger AUTO, status QUEUED) for the matching worker (``tagging_match --pending``).
+    ``inline`` (default :func:`match_inline`): execute that run at once, by the worker's code path
+    (:func:`run_queued`), raising ``matching.MatchRunError`` if it fails (the failure is on the run).
+    ``force``: the uploader's force; a batch of another force is refused (BatchRefused) and nothing is
+    written. A FAILED batch is stored with its errors and nothing else."""
     result = tcrimes.parse_batch(data, name=name)
     if force is not None and result.force is not None and result.force != force:
         raise BatchRefused(f"This batch is for the force {result.force}; you may only send batches for "
@@ -292,8 +295,9 @@ def ingest_batch(data: bytes, name: str, *, user=None, force: str | None = None,
                     submitted_northing=_num(r["submitted_northing"]),
                     datum=_text(r["datum"], 40), text=r["crime_text"] or "",
                     changed_fields=list(r["changed_fields"])))
-    if versions and match:
-        run_matching(versions, trigger="AUTO", batch=batch, user=user)
+        run = queue_run(versions, trigger="AUTO", batch=batch, user=user) if versions and match else None
+    if run is not None and (match_inline() if inline is None else inline):
+        run_queued(run.pk)
     return batch
 
 
@@ -366,29 +370,140 @@ def _match_grouped(crimes_df: pd.DataFrame, params: matching.Params, trigger: st
                                 summary=pd.concat(summaries, ignore_index=True), run=result.run)
 
 
+def match_inline() -> bool:
+    """``VRU_TAGGING_MATCH_INLINE`` (a setting, else the environment variable; default False): an uploaded
+    batch's queued run is executed at once, inside the upload request, by the worker's own code path
+    (:func:`run_queued`). For the demo and the test suite, where no worker runs; in production the
+    ``vru-tagging-match`` unit's worker (``tagging_match --pending --loop``) takes queued runs."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    raw = getattr(settings, "VRU_TAGGING_MATCH_INLINE", None)
+    if raw is None:
+        raw = os.environ.get("VRU_TAGGING_MATCH_INLINE", "")
+    if isinstance(raw, bool):
+        return raw
+    value = str(raw).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"VRU_TAGGING_MATCH_INLINE must be true or false (1 or 0), not {raw!r}")
+
+
+def queue_run(versions, *, trigger: str = "AUTO", batch=None, user=None,
+              params: matching.Params | None = None) -> MatchRun:
+    """Record a run of these crime versions as QUEUED (nothing matched yet): a worker takes it."""
+    params = params or matching.Params()
+    run = MatchRun.objects.create(algorithm_version=matching.ALGORITHM_VERSION, parameters=asdict(params),
+                                  trigger=trigger, status="QUEUED", queued_at=timezone.now(), started=None,
+                                  batch=batch, started_by=user)
+    run.crime_versions.set(list(versions))
+    return run
+
+
+def claim_run(pk: int) -> bool:
+    """Move a QUEUED run to RUNNING: one conditional UPDATE (``... WHERE status = 'QUEUED'``), so of two
+    workers that both saw it queued exactly one gets True (on PostgreSQL the second UPDATE waits for the
+    first's row lock, re-reads the row and finds it RUNNING; SQLite runs one writer at a time)."""
+    return MatchRun.objects.filter(pk=pk, status="QUEUED").update(status="RUNNING",
+                                                                   started=timezone.now()) == 1
+
+
+def queued_run_ids(limit: int | None = None) -> list[int]:
+    """The QUEUED runs, oldest first."""
+    qs = MatchRun.objects.filter(status="QUEUED").order_by("queued_at", "pk").values_list("pk", flat=True)
+    return list(qs[:limit] if limit else qs)
+
+
+def run_queued(pk: int) -> MatchRun | None:
+    """Claim and execute one queued run (the worker's step, and the inline path of an upload): None if
+    another worker claimed it first. A failure is recorded on the run (FAILURE and its error) and raised
+    as ``matching.MatchRunError``."""
+    fail_stale_runs()
+    if not claim_run(pk):
+        return None
+    run = MatchRun.objects.get(pk=pk)
+    versions = list(run.crime_versions.select_related("crime").order_by("pk"))
+    try:
+        params = matching.Params(**(run.parameters or {}))
+    except (TypeError, ValueError) as exc:
+        _fail(run, f"the run's parameters cannot be used: {exc}")
+        raise matching.MatchRunError(dict(status="FAILURE"), run.error) from exc
+    return _execute(run, versions, params)
+
+
+def run_pending(limit: int | None = None, *, log_to=None) -> dict[str, int]:
+    """Execute the queued runs, oldest first (``tagging_match --pending``): each claimed by
+    :func:`claim_run` first, so a run another worker took is skipped; a run that fails is recorded
+    (FAILURE, its error) and the next one taken. Stale RUNNING runs are marked FAILURE first. Returns the
+    counts: done, failed, skipped (claimed by another worker)."""
+    counts = {"done": 0, "failed": 0, "skipped": 0}
+    for pk in queued_run_ids(limit):
+        try:
+            run = run_queued(pk)
+        except matching.MatchRunError as exc:
+            counts["failed"] += 1
+            log.error("tagging: matching run %s failed: %s", pk, exc)
+            if log_to is not None:
+                log_to(f"run {pk}: FAILURE: {exc}")
+            continue
+        if run is None:
+            counts["skipped"] += 1
+            continue
+        counts["done"] += 1
+        if log_to is not None:
+            log_to(f"run {pk}: {run.status}, {run.matches.count()} match(es)")
+    return counts
+
+
 def run_matching(versions, *, trigger: str = "MANUAL", batch=None, user=None,
                  params: matching.Params | None = None) -> MatchRun:
-    """Match crime versions against the positions store; record the run (algorithm version, parameters,
-    trigger, start, end, status) and its matches with their points. A failure is recorded with status
-    FAILURE and its error (and re-raised as ``matching.MatchRunError``)."""
+    """Match crime versions against the positions store now (a MANUAL run, ``tagging_match --batch``);
+    record the run (algorithm version, parameters, trigger, start, end, status) and its matches with their
+    points. A failure is recorded with status FAILURE and its error (and re-raised as
+    ``matching.MatchRunError``)."""
     versions = list(versions)
     params = params or matching.Params()
     fail_stale_runs()
+    now = timezone.now()
     run = MatchRun.objects.create(algorithm_version=matching.ALGORITHM_VERSION,
-                                  parameters=asdict(params), trigger=trigger, started=timezone.now(),
-                                  batch=batch, started_by=user)
+                                  parameters=asdict(params), trigger=trigger, queued_at=now, started=now,
+                                  status="RUNNING", batch=batch, started_by=user)
     run.crime_versions.set(versions)
+    return _execute(run, versions, params)
+
+
+def _fail(run: MatchRun, error: str) -> None:
+    run.status, run.ended, run.error = "FAILURE", timezone.now(), error[:4000]
+    run.save(update_fields=["status", "ended", "error"])
+
+
+def _execute(run: MatchRun, versions, params: matching.Params) -> MatchRun:
+    """Match a RUNNING run's versions and record its matches; SUCCESS, or FAILURE with the error (raised
+    as ``matching.MatchRunError``). A run with no versions left succeeds with no match."""
+    by_vid = {v.version_id: v for v in versions}
     try:
-        result = _match_grouped(_versions_frame(versions), params, trigger)
+        if not versions:
+            run.status, run.ended = "SUCCESS", timezone.now()
+            run.save(update_fields=["status", "ended"])
+            return run
+        result = _match_grouped(_versions_frame(versions), params, run.trigger)
     except matching.MatchRunError as exc:
-        run.status, run.ended, run.error = "FAILURE", timezone.now(), str(exc.run.get("error") or exc)[:4000]
-        run.save()
+        _fail(run, str(exc.run.get("error") or exc))
         raise
     except Exception as exc:  # an input the layer refused before its own run record (e.g. bad versions)
-        run.status, run.ended, run.error = "FAILURE", timezone.now(), f"{type(exc).__name__}: {exc}"[:4000]
-        run.save()
+        _fail(run, f"{type(exc).__name__}: {exc}")
         raise matching.MatchRunError(dict(status="FAILURE"), str(exc)) from exc
-    by_vid = {v.version_id: v for v in versions}
+    try:
+        _record_matches(run, result, by_vid)
+    except Exception as exc:  # the database refused the results: recorded, never left RUNNING
+        log.exception("tagging: recording the matches of run %s failed", run.pk)
+        _fail(run, f"recording the matches failed: {type(exc).__name__}: {exc}")
+        raise matching.MatchRunError(dict(status="FAILURE"), str(exc)) from exc
+    return run
+
+
+def _record_matches(run: MatchRun, result: matching.MatchResult, by_vid: dict) -> None:
     wearers = {w.ref: w for w in Wearer.objects.filter(ref__in=set(result.summary[S.WEARER_REF]))}
     with transaction.atomic():
         points = result.points
@@ -414,8 +529,7 @@ def run_matching(versions, *, trigger: str = "MANUAL", batch=None, user=None,
                 distance_m=float(p[S.DISTANCE_M]), interpolated=bool(p[S.INTERPOLATED]))
                 for p, la, lo in zip(pts.to_dict("records"), lat, lon, strict=True)])
         run.status, run.ended = "SUCCESS", timezone.now()
-        run.save()
-    return run
+        run.save(update_fields=["status", "ended"])
 
 
 class AlreadyReviewed(ValueError):

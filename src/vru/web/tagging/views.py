@@ -160,11 +160,14 @@ def batches(request):
                 batch = services.ingest_batch(f.read(), f.name, user=request.user, force=force)
             except services.BatchRefused as exc:
                 form.add_error("file", str(exc))
-            except matching.MatchRunError:
+            except matching.MatchRunError:  # inline matching only (VRU_TAGGING_MATCH_INLINE)
                 messages.error(request, "The batch was stored, but matching failed; the run records the "
                                         "error.")
                 return redirect("tagging:batches")
             else:
+                if batch.runs.filter(status="QUEUED").exists():
+                    messages.success(request, "The batch is stored and its matching run is queued: this "
+                                              "page shows its status; the matches follow when it has run.")
                 return redirect("tagging:batch", pk=batch.pk)
     qs = scope.force_batches(request.user)
     return render(request, "tagging/batches.html", {
