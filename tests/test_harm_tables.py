@@ -1,0 +1,70 @@
+"""vru.data.harm_tables: the harm weighting's tables, read and validated outside the analysis layer."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from vru import taxonomy
+from vru.analysis import harm
+from vru.data import harm_tables as t
+from vru.errors import SourceError
+
+
+def test_the_tables_are_the_analysis_tables():
+    offences, reps = t.offence_categories(), t.representatives()
+    assert len(offences) == 132 and len(reps) == 28
+    assert harm.OFFENCE_CATEGORY == offences and harm.REPRESENTATIVE == reps
+    assert offences["10D"] == "possession_of_article_with_blade_or_point"
+    assert reps["miscellaneous_crimes_against_society"][0] is None  # empty code: the median
+    assert set(offences.values()) <= set(taxonomy.leaves())
+    # every offence of the bundled CSS table is mapped (the aggregate homicide row aside)
+    assert set(t.css_table()["code"]) - {t.AGGREGATE_ROW} == set(offences)
+
+
+def test_the_analysis_takes_a_table_passed_in():
+    css = t.css_table()
+    css.loc[css["code"] == "34B", "weight"] = 1000.0  # a robbery of personal property weighs 1000
+    ow = harm.offence_weights(css)
+    assert ow.loc[ow["code"] == "34B", "weight"].item() == 1000.0
+    assert harm.offence_weights().loc[lambda d: d["code"] == "34B", "weight"].item() != 1000.0  # not cached
+
+
+@pytest.fixture
+def data_copy(tmp_path, monkeypatch):
+    """A copy of the two offence tables that a test may break; the loader reads it instead."""
+    real = t._data
+    for name in ("harm_offences.csv", "harm_representatives.csv"):
+        shutil.copy(real(name), tmp_path / name)
+    monkeypatch.setattr(t, "_data", lambda name: tmp_path / name)
+    t._offence_categories.cache_clear()
+    t._representatives.cache_clear()
+    yield tmp_path
+    t._offence_categories.cache_clear()
+    t._representatives.cache_clear()
+
+
+@pytest.mark.parametrize("name,old,new,at,column,message", [
+    ("harm_offences.csv", "10D,possession_of_article_with_blade_or_point", "10D,knives", "10D,",
+     "category", "'knives' is not a leaf"),
+    ("harm_offences.csv", "10D,possession_of_article_with_blade_or_point", "10D,robbery", "10D,",
+     "category", "'robbery' is not a leaf"),  # a parent: weights are given to leaves
+    # 44 becomes a second 46: the error is on the later of the two lines
+    ("harm_offences.csv", "44,bicycle_theft", "46,bicycle_theft", "46,shoplifting", "offence_code",
+     "'46' empty or given twice"),
+    ("harm_offences.csv", "offence_code,category", "code,category", "code,", None, "header must be"),
+    ("harm_representatives.csv", "bicycle_theft,44,", "bicycle_theft,46,", "bicycle_theft,",
+     "offence_code", "not one of 'bicycle_theft'"),
+])
+def test_a_broken_table_names_file_line_and_column(data_copy, name, old, new, at, column, message):
+    path = data_copy / name
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    line = 1 + next(i for i, x in enumerate(path.read_text().splitlines()) if x.startswith(at))
+    with pytest.raises(SourceError, match=message) as e:
+        t.representatives()  # reads both tables
+    assert str(e.value).startswith(f"{path}, row {line}")
+    if column:
+        assert f"column {column!r}" in str(e.value)
