@@ -55,6 +55,7 @@ import pandas as pd
 from vru.errors import SourceError
 from vru.geography.boroughs import BOROUGHS, borough_code
 from vru.schema import Batch, conform
+from vru.sources import catalogue
 from vru.sources._io import base_name, check_columns, header_fields, read_csv_strings
 from vru.sources._io import require_header as _header
 
@@ -105,7 +106,7 @@ def _lsoa_measures() -> dict[str, tuple[str, str]]:
 
 LSOA = _Layout(
     level="lsoa",
-    source="iod2019_lsoa",
+    source=f"{catalogue.IOD2019}_lsoa",
     code_column="LSOA code (2011)",
     code_pattern=r"E01\d{6}",
     id_columns=(
@@ -121,7 +122,7 @@ LSOA = _Layout(
 # Header cells are matched after stripping surrounding spaces (the original has trailing spaces).
 BOROUGH = _Layout(
     level="borough",
-    source="iod2019_borough",
+    source=f"{catalogue.IOD2019}_borough",
     code_column="Local Authority District code (2019)",
     code_pattern=r"E0[6-9]\d{6}",
     id_columns=("Local Authority District code (2019)", "Local Authority District name (2019)"),
@@ -178,7 +179,7 @@ WARD_COLUMNS: dict[str, tuple[str, str]] = {
 
 WARD = _Layout(
     level="ward",
-    source="iod2019_ward",
+    source=f"{catalogue.IOD2019}_ward",
     code_column="Ward Code",
     code_pattern=r"E05\d{6}",
     id_columns=("Ward Code", "Ward Name", "Borough", "Worst LSOA Code"),
@@ -279,7 +280,7 @@ def _load_workbook(p: Path) -> Batch:
     finally:
         wb.close()
     df = conform("deprivation", pd.concat(frames, ignore_index=True))
-    return Batch(path=str(p), source="iod2019_london_workbook", tables={"deprivation": df},
+    return Batch(path=str(p), source=f"{catalogue.IOD2019}_london_workbook", tables={"deprivation": df},
                  notes=notes)
 
 
