@@ -425,9 +425,12 @@ def test_a_ledger_file_round_trips_and_the_old_names_read_the_same(tmp_path):
     path.write_text('{"format": "vru disclosure ledger, version 1", "tables": {}}')
     with pytest.raises(ValueError, match=r"ledger.json: \"tables\" must be a list"):
         read_ledger(path)
-    path.write_text("not json")
-    with pytest.raises(ValueError, match="ledger.json: not a disclosure ledger"):
-        read_ledger(path)
+    for bad in (b"not json", b'{"format": "\xff"}'):  # not JSON; not UTF-8
+        path.write_bytes(bad)
+        with pytest.raises(ValueError, match="ledger.json: not a disclosure ledger"):
+            read_ledger(path)
+        with pytest.raises(ValueError, match="ledger.json: not a disclosure ledger"):
+            d.Ledger.read(path)
     with pytest.raises(ValueError, match="in memory: table 0"):
         d.Ledger.from_document({"format": d.LEDGER_FORMAT, "tables": [{"population": "x"}]},
                                where="in memory")

@@ -499,34 +499,41 @@ class Ledger:
         return cls(tables)
 
     def document(self) -> dict:
-        """The JSON document of the ledger (what :func:`vru.outputs.ledger.write_ledger` writes)."""
+        """The JSON document of the ledger."""
         return {"format": LEDGER_FORMAT, "tables": self.tables}
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, where: str = "ledger") -> Ledger:
+        """The ledger of the content of a ledger file (UTF-8 JSON; :meth:`from_document` of it)."""
+        import json
+
+        try:
+            doc = json.loads(text)
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ValueError(f"{where}: not a disclosure ledger ({e})") from None
+        return cls.from_document(doc, where=where)
+
+    def to_json(self) -> str:
+        """The JSON text of a ledger file (what :func:`vru.outputs.ledger.write_ledger` writes)."""
+        import json
+
+        return json.dumps(self.document(), indent=1, ensure_ascii=False) + "\n"
 
     @classmethod
     def read(cls, path) -> Ledger:
         """Deprecated: :func:`vru.outputs.ledger.read_ledger`."""
-        import json
         from pathlib import Path
 
         p = Path(path)
-        if not p.exists():
-            return cls.empty()
-        try:
-            doc = json.loads(p.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ValueError(f"{p}: not a disclosure ledger ({e})") from None
-        return cls.from_document(doc, where=str(p))
+        return cls.from_json(p.read_bytes(), where=str(p)) if p.exists() else cls.empty()
 
     def write(self, path) -> None:
         """Deprecated: :func:`vru.outputs.ledger.write_ledger`."""
-        import json
         import os
         from pathlib import Path
 
-        p = Path(path)
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(json.dumps(self.document(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, p)
+        Path(f"{path}.tmp").write_text(self.to_json(), encoding="utf-8")
+        os.replace(f"{path}.tmp", path)
 
     def record(self, release: Release) -> None:
         """Add the published cells of ``release``."""

@@ -2,14 +2,13 @@
 releases published.
 
 :mod:`vru.analysis.disclosure` holds the ledger (:class:`~vru.analysis.disclosure.Ledger`: its document,
-checked by :meth:`~vru.analysis.disclosure.Ledger.from_document`) and reads no file; this module is where
+checked by :meth:`~vru.analysis.disclosure.Ledger.from_json`) and reads no file; this module is where
 the file is read and written.
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,16 +37,12 @@ def read_ledger(path: str | Path) -> Ledger:
     p = Path(path)
     if not p.exists():
         return Ledger.empty()
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{p}: not a disclosure ledger ({e})") from None
-    return Ledger.from_document(doc, where=str(p))
+    return Ledger.from_json(p.read_bytes(), where=str(p))
 
 
 def write_ledger(ledger: Ledger, path: str | Path) -> None:
     """Write atomically (a temporary file renamed over the old one)."""
     p = Path(path)
     tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(json.dumps(ledger.document(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_text(ledger.to_json(), encoding="utf-8")
     os.replace(tmp, p)
