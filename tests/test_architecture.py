@@ -230,6 +230,53 @@ def test_the_allow_lists_name_real_literals():
             assert hits if w == "*" else w in {v for _, v in hits}, f"stale allow-list entry {(rel, w)}"
 
 
+# --- the MyEnds boroughs ---------------------------------------------------------------------------------
+
+MYENDS_ALLOWED: dict[str, str] = {
+    "outputs/section_evaluation.py": ELSEWHERE + " (MYENDS, the evaluation's default treated boroughs)",
+    "analysis/targeting.py": ELSEWHERE + " (MYENDS_BOROUGHS, the targeting comparison)",
+}
+
+
+def myends_lists(source: str) -> list[int]:
+    """Lines of the tuples, lists and sets of ``source`` written out as the eight MyEnds boroughs (by name or
+    by code); the one list is vru.geography.MYENDS_BOROUGHS."""
+    from vru.geography import BOROUGHS, MYENDS_BOROUGHS
+
+    spellings = ({BOROUGHS[c] for c in MYENDS_BOROUGHS}, set(MYENDS_BOROUGHS))
+    out = []
+    for n in ast.walk(ast.parse(source)):
+        if isinstance(n, ast.Tuple | ast.List | ast.Set) and len(n.elts) == len(MYENDS_BOROUGHS):
+            values = {e.value for e in n.elts if isinstance(e, ast.Constant)}
+            if values in spellings:
+                out.append(n.lineno)
+    return out
+
+
+def test_the_myends_boroughs_are_listed_once():
+    found, used = [], set()
+    for path in sorted(SRC.rglob("*.py")):
+        rel = path.relative_to(SRC).as_posix()
+        if rel == "geography/boroughs.py" or "migrations" in path.parts:
+            continue
+        for line in myends_lists(path.read_text(encoding="utf-8")):
+            if rel in MYENDS_ALLOWED:
+                used.add(rel)
+            else:
+                found.append(f"{rel}:{line}")
+    assert not found, "the MyEnds boroughs written out again (use vru.geography.MYENDS_BOROUGHS):\n" + \
+        "\n".join(found)
+    assert used == set(MYENDS_ALLOWED), f"stale MYENDS_ALLOWED entries: {set(MYENDS_ALLOWED) - used}"
+
+
+def test_the_myends_check_finds_a_planted_list():
+    planted = ('A = ["Brent", "Croydon", "Hackney", "Haringey", "Lambeth", "Newham", "Southwark",\n'
+               '     "Tower Hamlets"]\nB = ("Brent", "Croydon")\n'
+               'C = ("E09000005", "E09000008", "E09000012", "E09000014", "E09000022", "E09000025",\n'
+               '     "E09000028", "E09000030")\n')
+    assert myends_lists(planted) == [1, 4]
+
+
 # --- the analysis layer reads and writes no files ---------------------------------------------------------
 
 ANALYSIS = SRC / "analysis"
