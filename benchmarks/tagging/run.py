@@ -31,6 +31,11 @@ alone, and the peak resident memory of the process, ``VmHWM``):
    predicate="dwithin", distance=R + max precision)`` (the STRtree, built on the crimes), then the
    window and the exact per-fix ``distance <= R + precision`` test.
 
+Equal work (``sql_equal``, ``geopandas_equal``): the candidate GPS/WIFI fixes and the interpolated points,
+compared with the project's. Equal output (``sql_full``): one hand-written DuckDB query returning the
+project's whole points table (LBS/RF candidates and their order, speed, heading, mechanism, visits and
+their numbering too), compared column by column with the project's points (not the scores).
+
 What is compared: the set of ``(crime_version_id, device_id, fix_time)`` of the candidate GPS/WIFI
 fixes, i.e. the fixes within ``R + precision_m`` of a crime during its window widened by the
 tolerance. For the project these are its points with ``interpolated = False`` and mechanism GPS or
@@ -65,10 +70,10 @@ MONTH_START = pd.Timestamp("2024-03-01T00:00:00Z")
 KEY = [S.CRIME_VERSION_ID, S.DEVICE_ID, S.FIX_TIME]
 EQUAL_COLS = [*KEY, S.EASTING, S.NORTHING, S.INTERPOLATED]
 # the project's other defaults (matching.Params), which the equal-work peers use
-GAP, VMAX, BRIDGE_VAR, CONFIDENCE = 1800.0, 50.0, 2.0, 0.95
+GAP, VMAX, BRIDGE_VAR, CONFIDENCE, VISIT_GAP = 1800.0, 50.0, 2.0, 0.95, 600.0
 K = math.sqrt(-2.0 * math.log(1.0 - CONFIDENCE))
 CELLS = (2.5, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0)  # grid cell sizes in multiples of R (as matching._CELLS)
-CONTESTANTS = ("project", "sql", "geopandas", "sql_equal", "geopandas_equal")
+CONTESTANTS = ("project", "sql", "geopandas", "sql_equal", "geopandas_equal", "sql_full")
 RAW = ("project", "sql", "geopandas")  # compared on the candidate GPS/WIFI fixes
 EQUAL = ("project", "sql_equal", "geopandas_equal")  # compared on fixes and interpolated points
 
@@ -197,6 +202,7 @@ def run_project(data: Path) -> tuple[pd.DataFrame, dict]:
              **{f"{k}_s": v for k, v in r.run.get("timings_s", {}).items()}}
     # the equal-work output: the GPS/WIFI candidate fixes and the interpolated points
     extra["_equal"] = pts.loc[elig, EQUAL_COLS]
+    extra["_full"] = pts  # the whole points table, compared with sql_full
     return fixes[KEY], extra
 
 
@@ -354,6 +360,160 @@ def run_sql_equal(data: Path) -> tuple[pd.DataFrame, dict]:
     return con.execute(sql).df(), {}
 
 
+def run_sql_full(data: Path) -> tuple[pd.DataFrame, dict]:
+    """The floor at equal output: one hand-written DuckDB query returning the project's whole points
+    table (``schema.MATCHES``), by the rules of matching.py's docstring: ``sql_equal``'s candidate fixes
+    and interpolated points, plus what the project's query adds: the LBS/RF candidates (listed, never
+    matching) and their place among the GPS/WIFI fixes (the rank of the last GPS/WIFI fix at or before
+    each, by DuckDB's ASOF join), speed, heading and mechanism of every point, the visits (a new one
+    after ``visit_gap_s`` or a GPS/WIFI fix that is no candidate, or on a change of device), visits
+    with no GPS/WIFI or interpolated point dropped, the others lettered, and the points numbered
+    within their visit. Not done here: the scores and the summary (the project's Python step)."""
+    import duckdb
+
+    cr = _crimes(data)
+    act = pd.read_parquet(data / "activations.parquet")
+    lo, hi = _span(cr)
+    d_lo, d_hi = pd.Timestamp(lo, unit="s", tz="UTC"), pd.Timestamp(hi, unit="s", tz="UTC")
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("crimes_df", cr)
+    con.register("act_df", act)
+    glob = str(data / "store" / "day=*" / "*.parquet")
+    sizes = [f * R for f in CELLS]
+    tier = "CASE " + " ".join(f"WHEN reach <= {g - 1.0} THEN {i}" for i, g in enumerate(sizes))
+    tier += " ELSE -1 END"
+    size = "CASE tier " + " ".join(f"WHEN {i} THEN {g}" for i, g in enumerate(sizes)) + " END"
+    levels = ", ".join(f"({i}, {g})" for i, g in enumerate(sizes))
+    sql = f"""
+    WITH a AS (
+        SELECT device_id AS dev, wearer_ref, epoch(active_from) AS af,
+               coalesce(epoch(active_to), 9.999e9) AS at,
+               dense_rank() OVER (ORDER BY wearer_ref, device_id) AS pk FROM act_df),
+    fx AS (  -- every fix of an activation in the span
+        SELECT a.pk, f.fix_time, epoch(f.fix_time) AS t, f.easting AS x, f.northing AS y,
+               f.precision_m AS p, f.speed_kmh AS spd, f.heading_deg AS hdg, f.mechanism AS mech,
+               coalesce(f.mechanism IN ('GPS', 'WIFI'), false) AS elig
+        FROM read_parquet('{glob}', hive_partitioning = true) f
+        JOIN a ON f.device_id = a.dev AND epoch(f.fix_time) >= a.af AND epoch(f.fix_time) < a.at
+        WHERE f.day BETWEEN '{d_lo:%Y-%m-%d}' AND '{d_hi:%Y-%m-%d}'
+          AND f.fix_time BETWEEN to_timestamp({lo}) AND to_timestamp({hi})),
+    e AS (  -- GPS/WIFI fixes, each with its rank and the next one of its (wearer, device)
+        SELECT pk, fix_time, t, x, y, p, row_number() OVER w AS k, lead(t) OVER w AS t2, lead(x) OVER w AS x2,
+               lead(y) OVER w AS y2, lead(p) OVER w AS p2
+        FROM fx WHERE elig
+        WINDOW w AS (PARTITION BY pk ORDER BY t)),
+    r AS (
+        SELECT *, t2 - t AS dt, x2 - x AS vx, y2 - y AS vy,
+               coalesce(t2 - t > 0 AND t2 - t <= {GAP}
+                        AND (x2 - x) * (x2 - x) + (y2 - y) * (y2 - y)
+                            <= ((t2 - t) * {VMAX}) * ((t2 - t) * {VMAX}), false) AS seg
+        FROM e),
+    r2 AS (
+        SELECT *, CASE WHEN seg
+                       THEN {R} + sqrt(greatest(p, p2) * greatest(p, p2) + dt * {K * K * BRIDGE_VAR / 4.0})
+                            + sqrt(vx * vx + vy * vy)
+                       ELSE {R} + p END AS reach FROM r),
+    r3 AS (SELECT *, {tier} AS tier FROM r2),
+    r4 AS (SELECT *, CASE WHEN tier >= 0 THEN floor(x / ({size}))::BIGINT ELSE 0 END AS gx,
+                     CASE WHEN tier >= 0 THEN floor(y / ({size}))::BIGINT ELSE 0 END AS gy FROM r3),
+    c AS (SELECT crime_version_id, easting AS cx, northing AS cy, epoch(time_from) - {TOL} AS wf,
+                 epoch(time_to) + {TOL} AS wt FROM crimes_df),
+    cg AS (SELECT c.*, lv.i AS tier, floor(cx / lv.g)::BIGINT + dx AS gx, floor(cy / lv.g)::BIGINT + dy AS gy
+           FROM c, (VALUES {levels}) lv(i, g), range(-1, 2) AS a(dx), range(-1, 2) AS b(dy)
+           UNION ALL SELECT c.*, -1, 0, 0 FROM c),
+    j AS (
+        SELECT r4.*, cg.crime_version_id, cg.cx, cg.cy, cg.wf, cg.wt,
+               sqrt((r4.x - cg.cx) * (r4.x - cg.cx) + (r4.y - cg.cy) * (r4.y - cg.cy)) AS d1
+        FROM r4 JOIN cg ON r4.tier = cg.tier AND r4.gx = cg.gx AND r4.gy = cg.gy
+        WHERE r4.t <= cg.wt AND (r4.t >= cg.wf OR (r4.seg AND r4.t2 >= cg.wf))),
+    j1 AS (SELECT *, (t >= wf AND d1 <= {R} + p) AS end1 FROM j),
+    s1 AS (
+        SELECT *, greatest((wf - t) / dt, 0.0) AS a0, least((wt - t) / dt, 1.0) AS a1,
+               vx * vx + vy * vy AS l2
+        FROM j1 WHERE seg AND t2 >= wf AND NOT end1
+          AND NOT (t2 <= wt AND sqrt((x2 - cx) * (x2 - cx) + (y2 - cy) * (y2 - cy)) <= {R} + p2)),
+    s2 AS (SELECT *, round(t + dt * CASE WHEN l2 > 0
+                                         THEN least(greatest(((cx - x) * vx + (cy - y) * vy) / l2, a0), a1)
+                                         ELSE a0 END, 0) AS ts FROM s1),
+    s3 AS (SELECT *, (ts - t) / dt AS al FROM s2),
+    s4 AS (SELECT *, x + al * vx AS xi, y + al * vy AS yi,
+                  sqrt(((1 - al) * (1 - al)) * ((p / {K}) * (p / {K})) + (al * al) * ((p2 / {K}) * (p2 / {K}))
+                       + dt * al * (1 - al) * {BRIDGE_VAR}) * {K} AS prec FROM s3),
+    l1 AS (SELECT *, {tier} AS tier FROM (SELECT *, {R} + p AS reach FROM fx WHERE NOT elig)),
+    l2 AS (SELECT *, CASE WHEN tier >= 0 THEN floor(x / ({size}))::BIGINT ELSE 0 END AS gx,
+                     CASE WHEN tier >= 0 THEN floor(y / ({size}))::BIGINT ELSE 0 END AS gy FROM l1),
+    fc AS (  -- LBS/RF fixes in a widened window within R + precision (the same grid)
+        SELECT l2.pk, l2.fix_time, l2.t, l2.x, l2.y, l2.p, l2.spd, l2.hdg, l2.mech, cg.crime_version_id,
+               sqrt((l2.x - cg.cx) * (l2.x - cg.cx) + (l2.y - cg.cy) * (l2.y - cg.cy)) AS d
+        FROM l2 JOIN cg ON l2.tier = cg.tier AND l2.gx = cg.gx AND l2.gy = cg.gy
+        WHERE l2.t >= cg.wf AND l2.t <= cg.wt
+          AND sqrt((l2.x - cg.cx) * (l2.x - cg.cx) + (l2.y - cg.cy) * (l2.y - cg.cy)) <= {R} + l2.p),
+    g AS (  -- the GPS/WIFI candidate fixes and interpolated points, keyed by their (first) fix
+        SELECT crime_version_id, pk, fix_time AS kt, t, fix_time, x, y, p, NULL::DOUBLE AS spd,
+               NULL::DOUBLE AS hdg, d1 AS d, false AS interpolated, k::DOUBLE AS idx
+        FROM j1 WHERE end1
+        UNION ALL
+        SELECT crime_version_id, pk, fix_time, ts, to_timestamp(ts), xi, yi, prec, sqrt(l2) / dt * 3.6,
+               CASE WHEN l2 > 0 THEN (degrees(atan2(vx, vy)) + 360.0) % 360.0 END,
+               sqrt((xi - cx) * (xi - cx) + (yi - cy) * (yi - cy)), true, k + 0.5
+        FROM s4 WHERE sqrt((xi - cx) * (xi - cx) + (yi - cy) * (yi - cy)) <= {R} + prec),
+    pts AS (  -- speed, heading and mechanism from the fix (one join), the LBS/RF candidates with their rank
+        SELECT g.crime_version_id, g.pk, g.t, g.fix_time, g.x, g.y, g.p,
+               CASE WHEN g.interpolated THEN g.spd ELSE fx.spd END AS spd,
+               CASE WHEN g.interpolated THEN g.hdg ELSE fx.hdg END AS hdg, fx.mech, g.d, g.interpolated,
+               g.idx, true AS elig
+        FROM g JOIN fx ON fx.pk = g.pk AND fx.fix_time = g.kt
+        UNION ALL
+        SELECT fc.crime_version_id, fc.pk, fc.t, fc.fix_time, fc.x, fc.y, fc.p, fc.spd, fc.hdg, fc.mech,
+               fc.d, false, coalesce(e.k, 0) + 0.25, false
+        FROM fc ASOF LEFT JOIN e ON fc.pk = e.pk AND fc.t >= e.t),
+    v1 AS (
+        SELECT pts.*, a.wearer_ref, a.dev AS device_id,
+               CASE WHEN lag(t) OVER w IS NULL OR t - lag(t) OVER w > {VISIT_GAP}
+                         OR ceil(idx) - floor(lag(idx) OVER w) >= 2 OR pts.pk <> lag(pts.pk) OVER w
+                    THEN 1 ELSE 0 END AS new
+        FROM pts JOIN a ON pts.pk = a.pk
+        WINDOW w AS (PARTITION BY crime_version_id, a.wearer_ref ORDER BY t, idx)),
+    v2 AS (SELECT *, sum(new) OVER (PARTITION BY crime_version_id, wearer_ref ORDER BY t, idx
+                                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS visit_n FROM v1),
+    v3 AS (SELECT *, bool_or(elig) OVER (PARTITION BY crime_version_id, wearer_ref, visit_n) AS keep
+           FROM v2),
+    v4 AS (SELECT *, dense_rank() OVER (PARTITION BY crime_version_id, wearer_ref ORDER BY visit_n) AS vn,
+                  row_number() OVER (PARTITION BY crime_version_id, wearer_ref, visit_n
+                                     ORDER BY t, idx) AS seq
+           FROM v3 WHERE keep)
+    SELECT crime_version_id, wearer_ref, device_id,
+           CASE WHEN vn <= 26 THEN chr(64 + vn::INT)
+                ELSE chr(64 + ((vn - 1) // 26)::INT) || chr(65 + ((vn - 1) % 26)::INT) END AS visit,
+           seq, fix_time, x AS easting, y AS northing, p AS precision_m, spd AS speed_kmh, hdg AS heading_deg,
+           mech AS mechanism, d AS distance_m, interpolated
+    FROM v4
+    ORDER BY crime_version_id, wearer_ref, visit_n, seq
+    """
+    return con.execute(sql).df(), {}
+
+
+def _same_full(ref: pd.DataFrame, other: pd.DataFrame) -> str | None:
+    """None when two whole points tables agree: every column, the floats within 1e-9 m (relative 1e-12),
+    the rest exactly; else what differs."""
+    cols = list(S.MATCHES.names)
+    if len(ref) != len(other):
+        return f"{len(ref)} against {len(other)} points"
+    for c in cols:
+        a, b = ref[c].reset_index(drop=True), other[c].reset_index(drop=True)
+        if a.dtype.kind == "f" or b.dtype.kind == "f":
+            x, y = a.to_numpy(dtype=float, na_value=np.nan), b.to_numpy(dtype=float, na_value=np.nan)
+            bad = ~((np.isnan(x) & np.isnan(y)) | (np.abs(x - y) <= 1e-9 + 1e-12 * np.abs(x)))
+        else:
+            bad = ~((a.isna() & b.isna()) | (a.astype(str) == b.astype(str))).to_numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            return (f"column {c} differs in {int(bad.sum())} rows, first row {i}: {a.iloc[i]!r} against "
+                    f"{b.iloc[i]!r}")
+    return None
+
+
 def _round_half_away(x: np.ndarray) -> np.ndarray:
     """Round to whole numbers, halves away from zero (SQL's ROUND, which the project's DuckDB uses)."""
     return np.where(np.abs(x - np.trunc(x)) == 0.5, np.trunc(x) + np.sign(x), np.round(x))
@@ -461,7 +621,7 @@ def _same_equal(ref: pd.DataFrame, other: pd.DataFrame) -> str | None:
 
 
 RUNNERS = {"project": run_project, "sql": run_sql, "geopandas": run_geopandas, "sql_equal": run_sql_equal,
-           "geopandas_equal": run_geopandas_equal}
+           "geopandas_equal": run_geopandas_equal, "sql_full": run_sql_full}
 
 
 def contestant(name: str, data: Path, out: Path) -> None:
@@ -493,10 +653,12 @@ def contestant(name: str, data: Path, out: Path) -> None:
     outputs = {name: pairs}
     if "_equal" in extra:
         outputs[name + "_equal"] = extra.pop("_equal")
+    if "_full" in extra:
+        outputs[name + "_full"] = extra.pop("_full")
     for out_name, df in outputs.items():
         df = df.copy()
         df[S.FIX_TIME] = pd.to_datetime(df[S.FIX_TIME], utc=True).astype("datetime64[us, UTC]")
-        order = [c for c in [*KEY, S.INTERPOLATED, S.EASTING, S.NORTHING] if c in df]
+        order = [c for c in [*KEY, S.INTERPOLATED, S.EASTING, S.NORTHING, S.VISIT, S.SEQ] if c in df]
         df.sort_values(order).reset_index(drop=True).to_parquet(out / f"{out_name}.parquet", index=False)
     # the peak resident memory of this process (exec starts a fresh high-water mark; the rusage of a
     # forked child would also count the parent's pages at the fork)
@@ -555,6 +717,7 @@ def main() -> None:
                     pairs[n] = pd.read_parquet(out / f"{n}.parquet")
                     if n == "project":
                         pairs["project_equal"] = pd.read_parquet(out / "project_equal.parquet")
+                        pairs["project_full"] = pd.read_parquet(out / "project_full.parquet")
     raw = [n for n in RAW if n in names]
     for n in raw[1:]:
         if not pairs[n].equals(pairs[raw[0]]):
@@ -567,6 +730,11 @@ def main() -> None:
     for n in equal[1:]:
         if (why := _same_equal(eq[equal[0]], eq[n])) is not None:
             sys.exit(f"EQUAL-WORK OUTPUTS DIFFER: {equal[0]} against {n}: {why}")
+    if "sql_full" in names and "project" in names:
+        if (why := _same_full(pairs["project_full"], pairs["sql_full"])) is not None:
+            sys.exit(f"WHOLE OUTPUTS DIFFER: project against sql_full: {why}")
+        print(f"equal output: the whole points table ({len(pairs['sql_full']):,} points), the same in "
+              "project and sql_full")
     ref = raw[0] if raw else equal[0]
     n_pairs = int((~pairs[ref][S.INTERPOLATED]).sum()) if S.INTERPOLATED in pairs[ref] else len(pairs[ref])
     n_crimes = pairs[ref][S.CRIME_VERSION_ID].nunique()
@@ -596,7 +764,7 @@ def main() -> None:
               f"| {s_['peak_rss_mib_max']:,.0f} |")
     ratios = {}
     med = {n: summary[n]["match_s_median"] for n in names}
-    for peer in ("sql", "sql_equal"):
+    for peer in ("sql", "sql_equal", "sql_full"):
         if "project" in med and peer in med:
             ratios[f"project_over_{peer}"] = med["project"] / med[peer]
     for peer in ("geopandas", "geopandas_equal"):
