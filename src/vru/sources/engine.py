@@ -55,8 +55,15 @@ monthly per force, so a cell normally comes from exactly one file.
 Execution: on DuckDB, files whose names carry their month (``YYYY-MM-...``, as in the
 data.police.uk archive) are processed one month at a time, a query per month: a crime never spans
 two months, and every row of such a file must hold its month. This keeps the de-duplication hash
-table, and so peak memory, to one month of data (a national year peaks near 1 GiB). Spark runs
-one job over all files (it spills by itself; a job per month would multiply its start-up cost).
+table, and so peak memory, to one month of data. Spark runs one job over all files (it spills by
+itself; a job per month would multiply its start-up cost). Either way the backend writes the
+cells to Parquet itself (DuckDB ``COPY ... TO``, one part per month; Spark
+``DataFrame.write.parquet``): nothing is collected through Python or the Spark driver, and the
+counts are read back from the parts by DuckDB. ``street_scan(spool=...)`` leaves the parts on
+disk for the warehouse to insert from (:class:`ParquetPanel`), so ingesting the whole national
+archive (100 million rows) peaks near 0.4 GiB; without a spool they are read into one frame.
+DuckDB's memory is capped (:data:`MEMORY_LIMIT`, ``$VRU_DUCKDB_MEMORY_LIMIT``) and spills to
+the spool beyond it.
 """
 
 from __future__ import annotations
@@ -537,7 +544,7 @@ class _Runner(abc.ABC):
         """Write the cells of the panel expression to Parquet at ``part`` on the backend (not
         through Python) and return the Parquet files written."""
 
-    def run(self, files: list[Path], spool: Path) -> tuple[list[Path], list[tuple]]:
+    def run(self, files: list[Path], spool: Path) -> list[Path]:
         """Validate and aggregate ``files`` chunk by chunk into Parquet parts under ``spool``.
 
         Returns the parts' Parquet files. Each chunk's cells go to disk as soon as they are
