@@ -29,6 +29,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
+from factories import signed_in, user
 
 from vru.web.accounts.models import User
 
@@ -119,35 +120,31 @@ def routes() -> list[Route]:
     return sorted(out.values(), key=lambda r: (r.name or "", r.route))
 
 
-def public_names() -> set[str]:
-    """The URL names the apps declare public (``PUBLIC_VIEWS`` of each app's urls.py and api.py)."""
-    names = set(PLATFORM_PUBLIC)
+def _declared(attribute: str, module_names: tuple[str, ...]) -> set[str]:
+    """The URL names each app lists in ``attribute`` of its modules ``module_names`` (namespaced)."""
+    names = set()
     for app in settings.INSTALLED_APPS:
         if not app.startswith("vru.web."):
             continue
-        for module_name in ("urls", "api"):
+        for module_name in module_names:
             try:
                 module = importlib.import_module(f"{app}.{module_name}")
             except ModuleNotFoundError:
                 continue
             namespace = getattr(module, "app_name", None)
-            for n in getattr(module, "PUBLIC_VIEWS", ()):
+            for n in getattr(module, attribute, ()):
                 names.add(f"{namespace}:{n}" if namespace and ":" not in n else n)
     return names
+
+
+def public_names() -> set[str]:
+    """The URL names the apps declare public (``PUBLIC_VIEWS`` of each app's urls.py and api.py)."""
+    return set(PLATFORM_PUBLIC) | _declared("PUBLIC_VIEWS", ("urls", "api"))
 
 
 def login_only_names() -> set[str]:
-    names = set()
-    for app in settings.INSTALLED_APPS:
-        if app.startswith("vru.web."):
-            try:
-                module = importlib.import_module(f"{app}.urls")
-            except ModuleNotFoundError:
-                continue
-            namespace = getattr(module, "app_name", None)
-            for n in getattr(module, "LOGIN_ONLY_VIEWS", ()):
-                names.add(f"{namespace}:{n}" if namespace and ":" not in n else n)
-    return names
+    """The URL names every signed-in user may use (``LOGIN_ONLY_VIEWS`` of each app's urls.py)."""
+    return _declared("LOGIN_ONLY_VIEWS", ("urls",))
 
 
 ROUTES = routes()
@@ -240,10 +237,7 @@ def test_public_pages_answer_anonymous_visitors_without_error():
 
 @pytest.fixture
 def no_role_client() -> Client:
-    user = User.objects.create_user("no.role@example.org", None, full_name="No Role")
-    c = Client()
-    c.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return c
+    return signed_in(user("no.role@example.org", full_name="No Role"))
 
 
 def test_a_signed_in_user_with_no_role_is_refused_every_protected_page(no_role_client):
@@ -278,12 +272,11 @@ def test_a_post_without_a_csrf_token_is_refused_everywhere():
     that takes a POST must answer 403; views that take none answer 405 (DRF's read-only views, which
     are exempt from Django's CSRF middleware and enforce CSRF themselves for signed-in users)."""
     admin = User.objects.create_superuser("root@example.org", None)
-    signed_in = Client(enforce_csrf_checks=True)
-    signed_in.force_login(admin, backend="django.contrib.auth.backends.ModelBackend")
+    superuser = signed_in(admin, enforce_csrf_checks=True)
     anonymous = Client(enforce_csrf_checks=True)
     problems = []
     for route in ROUTES:
-        for who, c in (("superuser", signed_in), ("anonymous", anonymous)):
+        for who, c in (("superuser", superuser), ("anonymous", anonymous)):
             r = c.post(route.url(), {"x": "1"})
             if r.status_code in (403, 405):  # refused, or a view that takes no POST at all
                 continue

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from factories import signed_in, user
 
 from vru.web.accounts.audit import audit
 from vru.web.accounts.models import AuditLog, AuditLogImmutable, Organisation, User
@@ -21,7 +22,7 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture
 def alice(db) -> User:
-    return User.objects.create_user("Alice@Example.org", PASSWORD, full_name="Alice Analyst")
+    return user("Alice@Example.org", password=PASSWORD, full_name="Alice Analyst")
 
 
 def _signed_in(client: Client) -> bool:
@@ -223,11 +224,8 @@ def test_every_role_group_comes_back_after_a_flush_and_keeps_extra_permissions()
 
 def test_roles_grant_and_withhold_permissions():
     org = Organisation.objects.create(name="Youth Project", kind="provider")
-    users = {}
-    for name in ROLES:
-        u = User.objects.create_user(f"{name.replace(' ', '.')}@example.org", PASSWORD, organisation=org)
-        u.groups.add(Group.objects.get(name=name))
-        users[name] = User.objects.get(pk=u.pk)  # fresh instance: no permission cache
+    # each read back from the database: no permission cache
+    users = {name: user(f"{name.replace(' ', '.')}@example.org", name, org) for name in ROLES}
     assert users["caseworker"].has_perm("accounts.view_personal_data")
     assert users["offender manager"].has_perm("accounts.view_personal_data")
     assert not users["analyst"].has_perm("accounts.view_personal_data")
@@ -336,25 +334,16 @@ def test_admin_creates_a_user_by_email_and_gives_a_role(alice):
 # --- GOV.UK pages ------------------------------------------------------------------------------------
 
 
-def _user_with_role(role: str | None, email: str, **extra) -> User:
-    u = User.objects.create_user(email, PASSWORD, **extra)
-    if role:
-        u.groups.add(Group.objects.get(name=role))
-    return u
-
-
-def _home_links(user) -> set[str]:
-    c = Client()
-    c.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    body = c.get(reverse("home")).content.decode()
+def _home_links(who) -> set[str]:
+    body = signed_in(who).get(reverse("home")).content.decode()
     section = body.split("What you can use", 1)[1]
     return set(re.findall(r'<h3 class="govuk-heading-s"><a class="govuk-link" href="([^"]+)"', section))
 
 
 def test_home_links_follow_each_users_permissions():
-    analyst = _user_with_role("analyst", "a@example.org")
-    admin = _user_with_role("administrator", "ad@example.org", is_staff=True)
-    nobody = _user_with_role(None, "n@example.org")
+    analyst = user("a@example.org", "analyst")
+    admin = user("ad@example.org", "administrator", is_staff=True)
+    nobody = user("n@example.org")
     public = {reverse("opportunities:search")}
     assert _home_links(nobody) == public
     got = _home_links(analyst)
@@ -363,11 +352,10 @@ def test_home_links_follow_each_users_permissions():
     got = _home_links(admin)
     assert {reverse("admin:index"), reverse("opportunities:moderation"), reverse("dashboard:overview")} <= got
     # no link offered is refused to that user (the dashboard may answer 503 here: no warehouse)
-    for user in (analyst, admin, nobody):
-        c = Client()
-        c.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-        for href in _home_links(user):
-            assert c.get(href).status_code not in (302, 403, 404), (user.email, href)
+    for who in (analyst, admin, nobody):
+        c = signed_in(who)
+        for href in _home_links(who):
+            assert c.get(href).status_code not in (302, 403, 404), (who.email, href)
 
 
 def test_administration_link_follows_the_admin_sites_own_rule_in_nav_and_home():
@@ -378,16 +366,16 @@ def test_administration_link_follows_the_admin_sites_own_rule_in_nav_and_home():
 
     from vru.web.core.nav import nav
 
-    not_staff = _user_with_role(None, "perm@example.org")
+    not_staff = user("perm@example.org")
     not_staff.user_permissions.add(Permission.objects.get(codename="change_user"))
     not_staff = User.objects.get(pk=not_staff.pk)  # fresh permission cache
-    staff = _user_with_role(None, "staff@example.org", is_staff=True)
+    staff = user("staff@example.org", is_staff=True)
     admin = reverse("admin:index")
-    for user, shown in ((not_staff, False), (staff, True)):
+    for who, shown in ((not_staff, False), (staff, True)):
         request = RequestFactory().get("/")
-        request.user = user
-        assert any(i["href"] == admin for i in nav(request)["vru_nav"]) is shown, user.email
-        assert (admin in _home_links(user)) is shown, user.email
+        request.user = who
+        assert any(i["href"] == admin for i in nav(request)["vru_nav"]) is shown, who.email
+        assert (admin in _home_links(who)) is shown, who.email
 
 
 def test_landing_page_links_to_opportunities_and_sign_in():
