@@ -46,11 +46,10 @@ import scipy.sparse as sp
 from scipy import special
 
 from vru.analysis.hotspots import (
-    _off_diagonal,
     _prepare_values,
     fdr_significant,
 )
-from vru.model.weights import SpatialWeights
+from vru.model.weights import SpatialWeights, off_diagonal
 
 __all__ = [
     "CATEGORIES",
@@ -145,7 +144,7 @@ def _space_time_z(y: np.ndarray, w, time_lag: int, global_window: str,
         raise ValueError(f"time_lag {k} needs more than {k} periods; the cube has {t}")
     if global_window not in _WINDOWS:
         raise ValueError(f"global_window must be one of {_WINDOWS}, not {global_window!r}")
-    off = _off_diagonal(w.sparse)
+    off = off_diagonal(w.sparse)
     off.data[:] = 1.0
     islands = np.diff(off.indptr) == 0
     b = sp.csr_array(off + sp.eye_array(n, format="csr"))

@@ -58,6 +58,7 @@ import scipy.sparse as sp
 from scipy import special
 
 from vru.model.weights import SpatialWeights
+from vru.model.weights import off_diagonal as _off_diagonal
 
 __all__ = [
     "getis_ord",
@@ -69,14 +70,6 @@ __all__ = [
 
 # Largest number of float64 elements held at once by the permutation engine (32 MiB).
 _CHUNK_ELEMENTS = 1 << 22
-
-
-def _off_diagonal(matrix: sp.csr_array) -> sp.csr_array:
-    off = sp.csr_array(matrix, copy=True)
-    off.setdiag(0)
-    off.eliminate_zeros()
-    off.sort_indices()
-    return off
 
 
 def _row_sums(matrix) -> np.ndarray:

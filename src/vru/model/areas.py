@@ -55,7 +55,7 @@ def _check_codes(codes: pd.Series, column: str) -> None:
             pd.api.types.is_integer_dtype(codes) or pd.api.types.is_string_dtype(codes)
             or codes.map(lambda v: isinstance(v, str)).all()):
         raise AreaError(f"column {column!r} holds {_dtype_words(codes)} values: area codes must be "
-                        "text (e.g. 'E01000001') or whole numbers")
+                        "text (such as a GSS code) or whole numbers")
     dup = codes[codes.duplicated()]
     if len(dup):
         raise AreaError(f"column {column!r}: area code {dup.iloc[0]!r} appears more than once")

@@ -206,7 +206,8 @@ def _validated_matrix(matrix: Any) -> sp.csr_array:
     return m
 
 
-def _off_diagonal(matrix: sp.csr_array) -> sp.csr_array:
+def off_diagonal(matrix: sp.csr_array) -> sp.csr_array:
+    """A copy of ``matrix`` without its diagonal (self-weights), CSR with sorted indices."""
     off = sp.csr_array(matrix, copy=True)
     off.setdiag(0)
     off.eliminate_zeros()
@@ -407,7 +408,7 @@ class SpatialWeights:
     def _bare(cls, graph: Graph, matrix: sp.csr_array, labelled: bool = True) -> SpatialWeights:
         ids = list(graph.unique_ids)
         n_comp, sizes = _components(graph, ids)
-        card = np.diff(_off_diagonal(matrix).indptr)
+        card = np.diff(off_diagonal(matrix).indptr)
         isl = tuple(i for i, c in zip(ids, card, strict=True) if c == 0)
         rep = WeightsReport(rule="given", transform="?", policy="keep", n_areas=len(ids),
                             islands=isl, n_components=n_comp, component_sizes=sizes,
@@ -440,7 +441,7 @@ class SpatialWeights:
     @property
     def cardinality(self) -> np.ndarray:
         """Number of neighbours of each area (itself excluded), in row order."""
-        return np.diff(_off_diagonal(self._csr()).indptr)
+        return np.diff(off_diagonal(self._csr()).indptr)
 
     @property
     def islands(self) -> np.ndarray:
@@ -473,7 +474,7 @@ class SpatialWeights:
 
     def neighbours(self) -> dict:
         """Each area's neighbours (itself excluded), as ``{id: [ids]}`` in row order."""
-        off = _off_diagonal(self._csr())
+        off = off_diagonal(self._csr())
         ids = list(self.graph.unique_ids)
         return {ids[i]: [ids[j] for j in off.indices[off.indptr[i]:off.indptr[i + 1]]]
                 for i in range(self.n)}
@@ -488,4 +489,4 @@ def build_weights(gdf: gpd.GeoDataFrame, rule: str = "queen", *, k: int | None =
 
 
 __all__ = ["RULES", "TRANSFORMS", "ISLAND_POLICIES", "WeightsReport", "SpatialWeights",
-           "build_weights"]
+           "build_weights", "off_diagonal"]

@@ -385,6 +385,29 @@ def analyse(wh: Warehouse, p: HotspotParams | None = None, **kwargs) -> dict:
             "result": res, "notes": notes, "weights_used": c["weights_used"]}
 
 
+def _emerging_columns(res, values: pd.DataFrame, ids: list) -> dict:
+    """The per-area columns of an emerging hot spot result (see :func:`results`)."""
+    s = res.summary
+    bins = res.bins.loc[ids]
+    t = bins.shape[1]
+    cat = s["category"].reindex(ids)
+    return {
+        "category": cat.astype(object).where(cat.notna(), None).to_numpy(),
+        "n_periods": t,
+        "n_hot": (bins == 1).sum(axis=1).to_numpy(),
+        "n_cold": (bins == -1).sum(axis=1).to_numpy(),
+        "share_hot": ((bins == 1).sum(axis=1) / t).to_numpy(),
+        "share_cold": ((bins == -1).sum(axis=1) / t).to_numpy(),
+        "trend_tau": s["trend_tau"].reindex(ids).to_numpy() if "trend_tau" in s else np.nan,
+        "trend_z": s["trend_z"].reindex(ids).to_numpy() if "trend_z" in s else np.nan,
+        "trend_p": s["trend_p"].reindex(ids).to_numpy() if "trend_p" in s else np.nan,
+        "last_z": res.z.loc[ids].iloc[:, -1].to_numpy(),
+        "mean_value": values.mean(axis=1).to_numpy(),
+        "last_value": values.iloc[:, -1].to_numpy(),
+        "island": s["island"].reindex(ids).to_numpy(dtype=bool),
+    }
+
+
 def results(wh: Warehouse, p: HotspotParams | None = None, **kwargs) -> gpd.GeoDataFrame:
     """One row per analysed area, for ``vru hotspots`` (CSV, GeoJSON or JSON via :func:`write`).
 
@@ -401,10 +424,7 @@ def results(wh: Warehouse, p: HotspotParams | None = None, **kwargs) -> gpd.GeoD
     p = _params(p, kwargs)
     a = analyse(wh, p)
     res, geo, values = a["result"], a["areas"], a["values"]
-    s = res.summary
     ids = list(values.index)
-    bins = res.bins.loc[ids]
-    t = bins.shape[1]
     if p.level == "lsoa":
         wards = _ward_of(wh, geo).reindex(ids)
     elif p.level == "ward":
@@ -416,7 +436,6 @@ def results(wh: Warehouse, p: HotspotParams | None = None, **kwargs) -> gpd.GeoD
     g = geo.set_index("code")
     borough = g["parent_code"] if p.level != "borough" else pd.Series(ids, index=ids)
     borough = borough.reindex(ids).astype(str)
-    cat = s["category"].reindex(ids)
     out = gpd.GeoDataFrame({
         "code": ids,
         "name": g["name"].reindex(ids).astype(str).to_numpy(),
@@ -424,19 +443,7 @@ def results(wh: Warehouse, p: HotspotParams | None = None, **kwargs) -> gpd.GeoD
         "borough_name": [borough_name(b) for b in borough],
         "ward_code": wards["ward_code"].to_numpy(dtype=object),
         "ward_name": wards["ward_name"].to_numpy(dtype=object),
-        "category": cat.astype(object).where(cat.notna(), None).to_numpy(),
-        "n_periods": t,
-        "n_hot": (bins == 1).sum(axis=1).to_numpy(),
-        "n_cold": (bins == -1).sum(axis=1).to_numpy(),
-        "share_hot": ((bins == 1).sum(axis=1) / t).to_numpy(),
-        "share_cold": ((bins == -1).sum(axis=1) / t).to_numpy(),
-        "trend_tau": s["trend_tau"].reindex(ids).to_numpy() if "trend_tau" in s else np.nan,
-        "trend_z": s["trend_z"].reindex(ids).to_numpy() if "trend_z" in s else np.nan,
-        "trend_p": s["trend_p"].reindex(ids).to_numpy() if "trend_p" in s else np.nan,
-        "last_z": res.z.loc[ids].iloc[:, -1].to_numpy(),
-        "mean_value": values.mean(axis=1).to_numpy(),
-        "last_value": values.iloc[:, -1].to_numpy(),
-        "island": s["island"].reindex(ids).to_numpy(dtype=bool),
+        **_emerging_columns(res, values, ids),
     }, geometry=g.geometry.reindex(ids).to_numpy(), crs=geo.crs)
     periods = [str(c) for c in values.columns]
     params = asdict(p)
@@ -577,25 +584,9 @@ def results_for_areas(data: gpd.GeoDataFrame, *, code: str = "code", value: str 
         res = emerging_hotspots(values, weights, time_lag=p["time_lag"],
                                 global_window=p["global_window"], alpha=p["alpha"], fdr=p["fdr"],
                                 scheme=p["scheme"])
-        s, bins = res.summary, res.bins.loc[ids]
-        t = bins.shape[1]
-        cat = s["category"].reindex(ids)
-        out = gpd.GeoDataFrame({
-            "code": ids, "name": g["name"].to_numpy(dtype=object),
-            "category": cat.astype(object).where(cat.notna(), None).to_numpy(),
-            "n_periods": t,
-            "n_hot": (bins == 1).sum(axis=1).to_numpy(),
-            "n_cold": (bins == -1).sum(axis=1).to_numpy(),
-            "share_hot": ((bins == 1).sum(axis=1) / t).to_numpy(),
-            "share_cold": ((bins == -1).sum(axis=1) / t).to_numpy(),
-            "trend_tau": s["trend_tau"].reindex(ids).to_numpy() if "trend_tau" in s else np.nan,
-            "trend_z": s["trend_z"].reindex(ids).to_numpy() if "trend_z" in s else np.nan,
-            "trend_p": s["trend_p"].reindex(ids).to_numpy() if "trend_p" in s else np.nan,
-            "last_z": res.z.loc[ids].iloc[:, -1].to_numpy(),
-            "mean_value": values.mean(axis=1).to_numpy(),
-            "last_value": values.iloc[:, -1].to_numpy(),
-            "island": s["island"].reindex(ids).to_numpy(dtype=bool),
-        }, geometry=g.geometry.to_numpy(), crs=g.crs)
+        out = gpd.GeoDataFrame({"code": ids, "name": g["name"].to_numpy(dtype=object),
+                                **_emerging_columns(res, values, ids)},
+                               geometry=g.geometry.to_numpy(), crs=g.crs)
         periods = [str(c) for c in values.columns]
         method = "docs/methods-hotspots.md (emerging hot spot analysis)"
     out.attrs = {"parameters": {**p, "code": code, "value": value, "period": period,
