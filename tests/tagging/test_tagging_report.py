@@ -267,3 +267,56 @@ def test_pdf_table_pages_grow_with_rows():
     assert _pages(big) == small + 1  # two table pages instead of one
     text = _pdf_text(big)
     assert all(f"A{i}" in text for i in (1, R.ROWS_PER_PAGE + 1, n))
+
+
+# ------------------------------------------------------------------------------------- drawing map
+def _drawing_paths(svg: str) -> list[list[tuple[int, int]]]:
+    """The absolute grid points of each boundary path of a drawing map (``M x y l dx dy ...``)."""
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    out = []
+    for p in root.iter(f"{ns}path"):
+        m = re.fullmatch(r"M(-?\d+) (-?\d+)l(.*)", p.get("d"))
+        assert m, p.get("d")[:80]
+        x, y = int(m.group(1)), int(m.group(2))
+        nums = [int(v) for v in m.group(3).split()]
+        assert nums and len(nums) % 2 == 0
+        pts = [(x, -y)]
+        for dx, dy in zip(nums[::2], nums[1::2], strict=True):
+            x, y = x + dx, y + dy
+            pts.append((x, -y))
+        out.append(pts)
+    return out
+
+
+def test_the_drawing_map_is_in_grid_metres_from_the_bundled_boundaries():
+    import shapely
+
+    from vru.sources.boundaries import read_bundled
+
+    box = (530_000.0, 178_000.0, 534_000.0, 181_000.0)  # Southwark / Lambeth / the City
+    svg = R.drawing_svg(box, simplify_m=5.0)
+    assert svg == R.drawing_svg(box, simplify_m=5.0)  # deterministic
+    root = ET.fromstring(svg)
+    assert root.get("viewBox") == "530000.00 -181000.00 4000.00 3000.00"  # y = -northing
+    assert root.get("data-extent") == "530000.00 178000.00 534000.00 181000.00"
+    # CSP: presentation attributes only, nothing fetched
+    assert " style=" not in svg and "<style" not in svg and "href" not in svg
+    paths = _drawing_paths(svg)
+    assert len(paths) > 10
+    lines = shapely.union_all([shapely.union_all(shapely.boundary(read_bundled(layer).geometry.values))
+                               for layer in R.DRAW_LAYERS])
+    for pts in paths:
+        for x, y in pts:
+            assert 529_999 <= x <= 534_001 and 177_999 <= y <= 181_001
+        # each vertex on a ward or borough boundary: the simplification (5 m) plus rounding (under 1 m)
+        worst = max(lines.distance(shapely.Point(x, y)) for x, y in pts[:: max(1, len(pts) // 20)])
+        assert worst <= 6.0
+    names = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "Southwark" in names and "Lambeth" in names
+    assert root.find(".//{http://www.w3.org/2000/svg}g[@id='zone-draw-drawn']") is not None
+
+
+def test_the_drawing_map_refuses_an_empty_box():
+    with pytest.raises(ValueError, match="xmin < xmax"):
+        R.drawing_svg((530_000.0, 178_000.0, 530_000.0, 181_000.0))

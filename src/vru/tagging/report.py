@@ -15,6 +15,8 @@ Pure functions, no Django, no network:
 - :func:`render_svg_map` draws that geometry as SVG with presentation attributes only (no ``style``
   attribute, no ``<style>`` element: the platform's Content Security Policy forbids inline styles), no
   external reference, every text escaped, output byte-for-byte deterministic;
+- :func:`drawing_svg` draws the same bundled boundaries, in grid metres, for drawing a zone on (the
+  tagging app's zone form);
 - :func:`report_context` gathers everything a template or the PDF needs; the web app renders its own
   Django template from it;
 - :func:`render_html` writes a standalone HTML file (for the command line and saving/printing; it
@@ -463,6 +465,84 @@ def _key_symbol(parent, symbol: str, x: float, y: float, geo: MapGeometry) -> No
     else:
         ET.SubElement(parent, "path", {"d": f"M{_f(x - 7)} {_f(y)} h14", "stroke": "#6E6E6E",
                                        "stroke-width": "1.4"})
+
+
+# ------------------------------------------------------------------------------------- drawing map
+#: the layers of the zone-drawing map: ward boundaries for detail, boroughs (named) on top
+DRAW_LAYERS = ("ward2018", "lad2022")
+#: changes when :func:`drawing_svg`'s output does (the web app caches the map under it)
+DRAWING_VERSION = 2
+
+
+def drawing_svg(box: tuple[float, float, float, float] | None = None, *, layers: Sequence[str] = DRAW_LAYERS,
+                simplify_m: float = 5.0, id_prefix: str = "zone-draw") -> str:
+    """An SVG map for drawing a zone on (the tagging app's zone form), in British National Grid metres.
+
+    The same bundled boundaries as the report's maps (:func:`_boundaries`, clipped to ``box``, default
+    all of London and 1 km round it), drawn with the user coordinate system **equal to the grid**:
+    ``x = easting``, ``y = -northing`` (grid north up), so the browser's own screen-to-SVG matrix
+    (``getScreenCTM``) turns a click into easting and -northing with no formula of ours; the ``viewBox``
+    is the extent, and zooming is changing it. Lines are simplified to ``simplify_m`` (a few metres:
+    smaller than a pixel until zoomed to a street) and written in whole metres, relative, to keep the
+    page small; strokes do not scale with zoom (``vector-effect``). Presentation attributes only, no
+    external reference, deterministic; borough names at their representative points (the drawing
+    script scales their ``font-size`` with the zoom). Attributes ``data-extent`` (xmin ymin xmax ymax)
+    and the ids ``{id_prefix}-drawn`` (an empty group for the drawn polygon) are the script's."""
+    from vru.sources.boundaries import read_bundled
+
+    if box is None:
+        b = read_bundled("lad2022").total_bounds
+        box = (float(b[0]) - 1000, float(b[1]) - 1000, float(b[2]) + 1000, float(b[3]) + 1000)
+    xmin, ymin, xmax, ymax = (float(v) for v in box)
+    if not (xmax > xmin and ymax > ymin):
+        raise ValueError(f"the drawing map's box must have xmin < xmax and ymin < ymax, not {box!r}")
+    lines, _ = _boundaries((xmin, ymin, xmax, ymax), layers, shapely.Polygon())
+    w, h = xmax - xmin, ymax - ymin
+    svg = ET.Element("svg", {
+        "xmlns": "http://www.w3.org/2000/svg", "version": "1.1", "id": f"{id_prefix}-map",
+        "viewBox": f"{_f(xmin)} {_f(-ymax)} {_f(w)} {_f(h)}", "preserveAspectRatio": "xMidYMid meet",
+        "role": "img", "aria-labelledby": f"{id_prefix}-title {id_prefix}-desc",
+        "data-extent": f"{_f(xmin)} {_f(ymin)} {_f(xmax)} {_f(ymax)}",
+        "font-family": "DejaVu Sans, sans-serif"})
+    ET.SubElement(svg, "title", {"id": f"{id_prefix}-title"}).text = "Map for drawing a zone"
+    ET.SubElement(svg, "desc", {"id": f"{id_prefix}-desc"}).text = (
+        "London's borough and ward boundaries in British National Grid, grid north up. Each click or tap "
+        "adds a corner of the zone; the boundary is written into the GeoJSON field below as grid "
+        "metres. The field can also be typed or pasted.")
+    ET.SubElement(svg, "rect", {"x": _f(xmin), "y": _f(-ymax), "width": _f(w), "height": _f(h),
+                                "fill": "#FFFFFF"})
+    bounds = ET.SubElement(svg, "g", {"id": f"{id_prefix}-boundaries", "fill": "none",
+                                      "stroke-linejoin": "round"})
+    order = {layer: i for i, layer in enumerate(layers)}
+    for layer, coords in sorted(lines, key=lambda lc: order.get(lc[0], 0)):
+        line = shapely.LineString(coords)
+        line = line.simplify(simplify_m) if simplify_m > 0 else line
+        xy = np.rint(np.asarray(line.coords, dtype=float)[:, :2]).astype(np.int64)
+        xy[:, 1] = -xy[:, 1]
+        steps = [(dx, dy) for dx, dy in np.diff(xy, axis=0).tolist() if dx or dy]
+        if not steps:  # shorter than a metre once rounded: nothing to draw
+            continue
+        d = f"M{xy[0, 0]} {xy[0, 1]}l" + " ".join(f"{dx} {dy}" for dx, dy in steps)
+        borough = layer.startswith("lad")
+        ET.SubElement(bounds, "path", {"d": d, "stroke": "#505a5f" if borough else "#b1b4b6",
+                                       "stroke-width": "1.6" if borough else "0.8",
+                                       "vector-effect": "non-scaling-stroke"})
+    names = ET.SubElement(svg, "g", {"id": f"{id_prefix}-names", "fill": "#505a5f", "text-anchor": "middle",
+                                     "font-size": _f(w / 90), "font-style": "italic"})
+    if any(layer.startswith("lad") for layer in layers):
+        from vru.geography.boroughs import borough_name
+
+        frame = shapely.box(xmin, ymin, xmax, ymax)
+        gdf = read_bundled("lad2022")
+        for code, geom in sorted(zip(gdf["code"], gdf.geometry, strict=True)):
+            inside = geom.intersection(frame)
+            if inside.is_empty or inside.area < 0.002 * frame.area:
+                continue
+            p = inside.representative_point()
+            ET.SubElement(names, "text", {"x": _f(p.x), "y": _f(-p.y)}).text = borough_name(code)
+    ET.SubElement(svg, "g", {"id": f"{id_prefix}-drawn"})
+    ET.indent(svg, space="")
+    return ET.tostring(svg, encoding="unicode") + "\n"
 
 
 # ---------------------------------------------------------------------------------------- context

@@ -108,7 +108,25 @@ def zone_create(request, pk: int):
         audit(request, "add zone", z, "offender management: zone set for the order")
         messages.success(request, f"Zone {z.name} added.")
         return redirect("tagging:wearer", pk=w.pk)
-    return render(request, "tagging/zone_form.html", {"wearer": w, "form": form})
+    return render(request, "tagging/zone_form.html", {"wearer": w, "form": form, "draw_svg": drawing_map()})
+
+
+
+
+def drawing_map() -> str:
+    """The zone form's drawing map (``vru.tagging.report.drawing_svg``: the bundled boundaries of
+    London in grid metres, the same code path as the report's maps), computed once and kept in the
+    cache: clipping and merging the ward boundaries takes seconds, and they do not change."""
+    from django.core.cache import cache
+
+    from vru.tagging import report
+
+    key = f"tagging:zone-drawing-map:v{report.DRAWING_VERSION}"
+    svg = cache.get(key)
+    if svg is None:
+        svg = report.drawing_svg()
+        cache.set(key, svg, None)
+    return svg
 
 
 # ---------------------------------------------------------------------------------------- breaches
