@@ -589,3 +589,134 @@ def test_a_break_glass_opening_is_reported_to_the_managers_where_they_land(w):
     with mock.patch("vru.web.referrals.services.timezone.now", return_value=later):
         assert 'id="recent-openings"' not in client(w.mgr_a).get(url).content.decode()
     assert reason in client(w.mgr_a).get(reverse("referrals:break_glass_report")).content.decode()
+
+
+# ------------------------------------------------------------------------------ a NUL in every text field
+def test_a_nul_character_in_any_field_of_any_form_is_refused_next_to_it_never_a_500(w):
+    """PostgreSQL refuses a NUL in a text value (a 500 if it reached the database, as the search's once did):
+    every field of every form that takes one, sent with a NUL, is a 400 with the form sent back, and nothing
+    is written (run on PostgreSQL by scripts/test-web-postgres.sh; on SQLite too)."""
+    from test_referrals_forms import snapshot
+
+    nul = "a\x00b"
+    r = make_case(w, provider=w.pa)
+    need = Need.objects.create(referral=r, category="exit", desired_outcome="x")
+    note = RiskNote.objects.create(
+        referral=r, level="low", text="x", review_on=timezone.localdate(), created_by=w.cw_a
+    )
+    contact = Contact.objects.create(
+        referral=r, when=timezone.now(), kind="session", attendance="attended", recorded_by=w.cw_a
+    )
+    rescue = Rescue.objects.create(
+        referral=r, county="K", police_force="Kent", rescued_on=timezone.localdate()
+    )
+    episode = MissingEpisode.objects.create(referral=r, started_on=timezone.localdate())
+    waiting = make_case(w, status="submitted")
+    restricted = base.restricted_case(w)
+    day = timezone.localdate().isoformat()
+    ok_reason = "a valid reason"
+
+    def u(name, *args):
+        return reverse(f"referrals:{name}", args=args)
+
+    sends = [
+        (w.referrer, u("new"), base.referral_post(**{f: nul}))
+        for f in (
+            "kind",
+            "sector",
+            "borough",
+            "gender",
+            "missing_episodes",
+            "name",
+            "date_of_birth",
+            "consent",
+            "lawful_basis",
+            "concerns",
+            "contact",
+            "nrm_referred_on",
+        )
+    ]
+    sends += [
+        (w.mgr_a, u("decide", waiting.pk), {"decision": "decline", "decline_reason": "other", "note": nul}),
+        (w.mgr_a, u("decide", waiting.pk), {"decision": nul}),
+        (w.mgr_a, u("allocate", r.pk), {"provider": nul, "reason": ok_reason}),
+        (w.mgr_a, u("allocate", r.pk), {"provider": str(w.pb.pk), "reason": nul}),
+        (
+            w.cw_a,
+            u("contact", r.pk),
+            {"when": day + "T09:00", "kind": "session", "attendance": "attended", "note": nul},
+        ),
+        (w.cw_a, u("contact", r.pk), {"when": nul, "kind": "session", "attendance": "attended"}),
+        (w.cw_a, u("need", r.pk), {"category": "exit", "desired_outcome": nul}),
+        (w.cw_a, u("risk", r.pk), {"level": "low", "text": nul, "review_on": day}),
+        (w.cw_a, u("rescue", r.pk), {"county": nul, "police_force": "Kent", "rescued_on": day}),
+        (
+            w.cw_a,
+            u("rescue", r.pk),
+            {"county": "Kent", "police_force": "Kent", "rescued_on": day, "note": nul},
+        ),
+        (w.cw_a, u("missing", r.pk), {"started_on": nul}),
+        (w.cw_a, u("close", r.pk), {**base.closing_post(need, timezone.localdate()), "note": nul}),
+        (
+            w.cw_a,
+            u("update", r.pk),
+            {"borough": BRENT, "gender": "male", "missing_episodes": "1", "reason": ok_reason, "name": nul},
+        ),
+        (
+            w.cw_a,
+            u("update", r.pk),
+            {
+                "borough": BRENT,
+                "gender": "male",
+                "missing_episodes": "1",
+                "reason": ok_reason,
+                "contact": nul,
+            },
+        ),
+        (
+            w.cw_a,
+            u("update", r.pk),
+            {"borough": BRENT, "gender": "male", "missing_episodes": "1", "reason": nul},
+        ),
+        (w.mgr_a, u("restrict", r.pk), {"restricted": "on", "allowed_staff": [nul]}),
+        (
+            w.cw_a,
+            u("review_risk", r.pk, note.pk),
+            {"outcome": "remains", "level": "low", "note": nul, "next_review_on": day},
+        ),
+        (
+            w.cw_a,
+            u("change_contact", r.pk, contact.pk),
+            {"when": day + "T09:00", "kind": "session", "attendance": "attended", "reason": nul},
+        ),
+        (
+            w.cw_a,
+            u("change_rescue", r.pk, rescue.pk),
+            {"county": nul, "police_force": "Kent", "rescued_on": day, "reason": ok_reason},
+        ),
+        (w.cw_a, u("change_missing", r.pk, episode.pk), {"started_on": day, "reason": nul}),
+        (
+            w.cw_a,
+            u("change_need", r.pk, need.pk),
+            {"category": "exit", "desired_outcome": nul, "reason": ok_reason},
+        ),
+        (
+            w.cw_a,
+            u("change_risk", r.pk, note.pk),
+            {"level": "low", "text": nul, "review_on": day, "reason": ok_reason},
+        ),
+        (w.cw_a, u("break_glass", restricted.pk), {"reason": "long enough " + nul}),
+    ]
+    before = snapshot()
+    for who, url, data in sends:
+        resp = client(who).post(url, data)
+        assert resp.status_code == 400, (url, sorted(data), resp.status_code)
+    after = snapshot()
+    # nothing written but the one read of each case page sent back
+    assert {k: v for k, v in after.items() if k != "AuditLog"} == {
+        k: v for k, v in before.items() if k != "AuditLog"
+    }
+    written = AuditLog.objects.order_by("-pk")[: after["AuditLog"] - before["AuditLog"]]
+    assert {a.action for a in written} == {"view case"}
+    for url in (u("reports") + "?year=%00", "/api/v1/referrals/reports/?year=%00"):
+        assert client(w.analyst).get(url).status_code == 404
