@@ -68,3 +68,15 @@ def test_a_broken_table_names_file_line_and_column(data_copy, name, old, new, at
     assert str(e.value).startswith(f"{path}, row {line}")
     if column:
         assert f"column {column!r}" in str(e.value)
+
+
+def test_the_weights_do_not_depend_on_the_hash_seed():
+    """Parents' weights are sums over leaves: summed in a fixed order, to the last digit."""
+    import subprocess
+    import sys
+
+    code = "from vru.analysis import harm; print(harm.comparison_table().to_csv())"
+    out = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**__import__("os").environ, "PYTHONHASHSEED": seed}).stdout
+           for seed in ("1", "2", "3")}
+    assert len(out) == 1

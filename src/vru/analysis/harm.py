@@ -171,7 +171,9 @@ def _with_parents(leaf: pd.DataFrame, volumes: pd.Series | None, explicit: pd.Se
             rows[code] = {"weight": float(explicit[code]), "basis": f"given in the {what} table",
                           "n_offences": 0, "min_offence": np.nan, "max_offence": np.nan}
             continue
-        below = [c for c in taxonomy.descendants(code) if c in leaf.index]
+        # in the leaf table's (sorted) order: a set's order changes with the hash seed, and so would the
+        # last digit of the sum
+        below = [c for c in leaf.index if c in taxonomy.descendants(code)]
         if not below:
             continue
         v = vol.reindex(below).fillna(0.0)
