@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import pandas as pd
 import pytest
 
 from vru import taxonomy
@@ -29,6 +30,11 @@ def test_the_analysis_takes_a_table_passed_in():
     ow = harm.offence_weights(css)
     assert ow.loc[ow["code"] == "34B", "weight"].item() == 1000.0
     assert harm.offence_weights().loc[lambda d: d["code"] == "34B", "weight"].item() != 1000.0  # not cached
+    assert harm.css_weights(css=css).at["robbery_of_personal_property", "weight"] == 1000.0
+    crime = pd.DataFrame({"category": ["robbery_of_personal_property"], "count": [2.0]})
+    assert harm.harm_weighted(crime, "css", css=css)["harm"].item() == 2000.0
+    assert harm.harm_weighted(crime, "css")["harm"].item() == 2 * harm.css_weights().at[
+        "robbery_of_personal_property", "weight"]
 
 
 @pytest.fixture

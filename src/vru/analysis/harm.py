@@ -195,15 +195,16 @@ def _with_parents(leaf: pd.DataFrame, volumes: pd.Series | None, explicit: pd.Se
     return out
 
 
-def css_weights(*, aggregate: str = "representative", volumes: pd.Series | None = None
-                ) -> pd.DataFrame:
+def css_weights(*, aggregate: str = "representative", volumes: pd.Series | None = None,
+                css: pd.DataFrame | None = None) -> pd.DataFrame:
     """CSS weight per harmonised category (leaves and parents; see the module doc).
 
     Columns: ``label``, ``weight``, ``basis`` (how it was made), ``n_offences`` (offences beneath),
     ``min_offence``, ``max_offence`` (their range). Categories no bundled offence maps to
-    (``fraud_and_forgery``, ``anti_social_behaviour``) have no row.
+    (``fraud_and_forgery``, ``anti_social_behaviour``) have no row. ``css``: the CSS table to use
+    (as :func:`offence_weights` takes it; by default the bundled one).
     """
-    leaf = _leaf_table(offence_weights(), aggregate)
+    leaf = _leaf_table(offence_weights(css), aggregate)
     return _with_parents(leaf, volumes, None, "CSS")
 
 
@@ -245,9 +246,10 @@ _NO_CHI = ("no Cambridge Crime Harm Index table is available: none ships with th
 
 
 def category_weights(scheme: str, *, chi=None, aggregate: str = "representative",
-                     volumes: pd.Series | None = None) -> pd.DataFrame:
+                     volumes: pd.Series | None = None, css: pd.DataFrame | None = None) -> pd.DataFrame:
     """The weight table of ``scheme`` (``"count"``, ``"css"`` or ``"chi"``), one row per
-    harmonised category that has a weight (``label``, ``weight``, ``basis``, ...)."""
+    harmonised category that has a weight (``label``, ``weight``, ``basis``, ...). ``css``: the CSS
+    table for ``"css"`` (default: the bundled one)."""
     if scheme == "count":
         cats = taxonomy.categories()
         cats = cats[cats["code"] != taxonomy.ANTI_SOCIAL_BEHAVIOUR]
@@ -255,7 +257,7 @@ def category_weights(scheme: str, *, chi=None, aggregate: str = "representative"
                             "basis": "1 per offence"}, index=pd.Index(cats["code"], name="category"))
         return out
     if scheme == "css":
-        return css_weights(aggregate=aggregate, volumes=volumes)
+        return css_weights(aggregate=aggregate, volumes=volumes, css=css)
     if scheme == "chi":
         return chi_weights(chi, aggregate=aggregate, volumes=volumes)
     raise ValueError(f"unknown harm weighting {scheme!r}: one of {', '.join(SCHEMES)}")
@@ -279,7 +281,7 @@ def detailed_vintage_overrides(weights: pd.DataFrame, volumes: pd.Series | None 
 def harm_weighted(crime: pd.DataFrame, scheme: str, *, chi=None, aggregate: str = "representative",
                   volumes: pd.Series | None = None, overrides: Mapping[str, float] | None = None,
                   unweighted: str = "error", count_col: str = "count",
-                  category_col: str = "category") -> pd.DataFrame:
+                  category_col: str = "category", css: pd.DataFrame | None = None) -> pd.DataFrame:
     """Crime counts weighted by harm: adds ``weight`` and ``harm`` (= count x weight) columns.
 
     ``crime``: any table with a harmonised ``category`` and a ``count`` column (e.g. rows of the
@@ -290,14 +292,15 @@ def harm_weighted(crime: pd.DataFrame, scheme: str, *, chi=None, aggregate: str 
     ``unweighted="error"`` (default) raises :class:`MissingWeightsError` naming them,
     ``"drop"`` removes their rows (``attrs["dropped"]`` lists them with their counts).
     NaN counts stay NaN (e.g. values known to be wrong). ``attrs["weights"]`` is the weight used
-    per category and ``attrs["scheme"]`` the scheme.
+    per category and ``attrs["scheme"]`` the scheme. ``css``: the CSS table for ``"css"`` (default:
+    the bundled one, :func:`vru.data.harm_tables.css_table`).
     """
     if unweighted not in ("error", "drop"):
         raise ValueError(f"unweighted must be 'error' or 'drop', not {unweighted!r}")
     for c in (count_col, category_col):
         if c not in crime.columns:
             raise ValueError(f"the crime table has no {c!r} column")
-    table = category_weights(scheme, chi=chi, aggregate=aggregate, volumes=volumes)
+    table = category_weights(scheme, chi=chi, aggregate=aggregate, volumes=volumes, css=css)
     w = table["weight"].copy()
     for k, v in (overrides or {}).items():
         if k not in set(taxonomy.categories()["code"]):
