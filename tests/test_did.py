@@ -153,7 +153,7 @@ def test_equals_differences_package(control, base):
     w = wald_pre_test(att._result_dict["full_sample"]["ATTgt_ntl"])
     mine_w = mine.pretrend(level="cells")
     assert mine_w["statistic"] == pytest.approx(float(w["W"]), abs=1e-5)
-    assert mine_w["p_value"] == pytest.approx(float(w["p_value"]), abs=1e-5)
+    assert mine_w["p_value_asymptotic"] == pytest.approx(float(w["p_value"]), abs=1e-5)
 
 
 @pytest.mark.parametrize("method", ["dr", "std_ipw"])
@@ -228,7 +228,10 @@ def test_pretrend_test_detects_a_differential_trend():
     bad.loc[bad["g"].notna(), "y"] += 0.4 * bad.loc[bad["g"].notna(), "t"]
     r = did.att_gt(bad, unit="id", period="t", outcome="y", cohort="g")
     pt = r.pretrend()
-    assert pt["p_value"] < 1e-6
+    assert pt["p_value_asymptotic"] < 1e-6
+    # the permutation p-value: no reassignment of the treated areas comes close
+    assert pt["method"] == "permutation" and pt["n_draws"] == 999 and not pt["exhaustive"]
+    assert pt["p_value"] == pytest.approx(1 / 1000)
     assert r.pretrend(max_lead=2)["n_restrictions"] == 2
     assert r.pretrend(max_lead=2)["leads"] == [-2, -1]
 

@@ -81,6 +81,8 @@ the periods are numbers and 0 is not one of them (the convention of R's ``did`` 
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -389,6 +391,7 @@ class DiDResult:
     _cluster: np.ndarray = field(repr=False)
     _cols: dict = field(repr=False)
     uniform_critical_value: float | None = None  # bootstrap: the event study's simultaneous band
+    _pa: PanelArrays | None = field(default=None, repr=False)  # for the permutation pre-test
 
     @property
     def att(self) -> float:
@@ -399,55 +402,63 @@ class DiDResult:
     def se(self) -> float:
         return float(self.simple["se"].iloc[0])
 
-    def pretrend(self, *, max_lead: int | None = None, level: str = "event") -> dict:
-        """Joint Wald test that the pre-treatment effects are 0 (see the module docstring).
+    def pretrend(self, *, max_lead: int | None = None, level: str = "event", n_draws: int = 999,
+                 seed: int = 0) -> dict:
+        """Joint test that the pre-treatment effects are 0 (see the module docstring).
 
-        Returns ``{"statistic", "df", "p_value", "n_restrictions", "leads", "computed",
-        "reason"}``; ``df`` = rank of the covariance. When the covariance is singular (rank below
-        the number of restrictions, or reciprocal condition number at most machine epsilon, the
-        test of R's ``did``) the test is declined, as ``did`` and ``csdid`` do: ``computed`` is
-        False, ``statistic`` and ``p_value`` are NaN, and ``reason`` says why (with the rank).
+        Returns ``{"statistic", "df", "p_value", "method", "p_value_asymptotic", "n_draws",
+        "exhaustive", "n_restrictions", "leads", "computed", "reason"}``. ``statistic`` is the
+        analytic Wald statistic ``W`` and ``p_value_asymptotic`` its chi-squared p-value on
+        ``df`` (= rank of the covariance) degrees of freedom: R ``did``'s pre-test, kept for
+        comparison. ``p_value`` is the headline, from ``method``: ``"permutation"`` (areas'
+        cohorts reassigned at random, ``n_draws`` draws, or every distinct assignment when
+        there are at most ``n_draws`` of them: ``exhaustive``), or ``"hotelling_f"`` when the
+        result is clustered (``W (G - k) / (k (G - 1))`` against F(k, G - k), ``G`` clusters).
+        When the covariance is singular (rank below the number of restrictions, or reciprocal
+        condition number at most machine epsilon, the test of R's ``did``) the test is declined,
+        as ``did`` and ``csdid`` do: ``computed`` is False, ``statistic`` and the p-values are
+        NaN, and ``reason`` says why (with the rank).
         """
-        if level == "event":
-            ev = self.event
-            keep = (ev["event_time"] < 0) & ev["estimate"].notna()
-            if max_lead is not None:
-                keep &= ev["event_time"] >= -max_lead
-            cols = np.asarray(self._cols["event"])[keep.to_numpy()]
-            leads = ev.loc[keep, "event_time"].tolist()
-        elif level == "cells":
-            c = self.cells
-            keep = (c["event_time"] < 0) & c["estimate"].notna()
-            cols = np.asarray(self._cols["cells"])[keep.to_numpy()]
-            leads = list(zip(c.loc[keep, "cohort"], c.loc[keep, "period"], strict=True))
-        else:
+        if level not in ("event", "cells"):
             raise EvaluationError(f"unknown pre-trend test level {level!r}: 'event' or 'cells'")
-        psi = self._psi[:, cols]
-        nonzero = np.any(psi != 0, axis=0)
-        psi, cols = psi[:, nonzero], cols[nonzero]
-        a = np.array([r["estimate"] for r in (self._rows[i] for i in cols)])
+        if max_lead is not None and max_lead < 1:
+            raise EvaluationError("max_lead must be at least 1 pre-treatment period")
+        if n_draws < 99:
+            raise EvaluationError("the permutation pre-trend test needs at least 99 draws")
+        a, psi, leads = _leads(self, max_lead, level)
+        base = {"n_restrictions": len(a), "leads": leads, "method": None,
+                "p_value_asymptotic": np.nan, "n_draws": 0, "exhaustive": False}
         if len(a) == 0:
-            return {"statistic": np.nan, "df": 0, "p_value": np.nan, "n_restrictions": 0,
-                    "leads": [], "computed": False, "reason": "no pre-treatment effect to test"}
-        N = psi.shape[0]
+            return base | {"statistic": np.nan, "df": 0, "p_value": np.nan, "computed": False,
+                           "reason": "no pre-treatment effect to test"}
+        W, rank = _wald(a, psi, self._cluster)
+        if W is None:
+            return base | {"statistic": np.nan, "df": rank, "p_value": np.nan, "computed": False,
+                           "reason": f"not computed: singular covariance (rank {rank} of {len(a)} "
+                                     f"pre-treatment effects)"}
+        k = len(a)
+        out = base | {"statistic": W, "df": rank, "p_value_asymptotic": float(stats.chi2.sf(W, k)),
+                      "computed": True, "reason": ""}
         G = int(self._cluster.max()) + 1
-        if G == N:
-            V = psi.T @ psi / N
-        else:
-            sums = np.zeros((G, psi.shape[1]))
-            np.add.at(sums, self._cluster, psi)
-            V = sums.T @ sums / N * G / (G - 1)
-        rank = int(np.linalg.matrix_rank(V))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rcond = 1.0 / np.linalg.cond(V, 1) if rank == len(a) else 0.0
-        if rank < len(a) or not rcond > np.finfo(float).eps:
-            return {"statistic": np.nan, "df": rank, "p_value": np.nan,
-                    "n_restrictions": len(a), "leads": leads, "computed": False,
-                    "reason": f"not computed: singular covariance (rank {rank} of {len(a)} "
-                              f"pre-treatment effects)"}
-        W = float(N * a @ np.linalg.solve(V, a))
-        return {"statistic": W, "df": rank, "p_value": float(stats.chi2.sf(W, rank)),
-                "n_restrictions": len(a), "leads": leads, "computed": True, "reason": ""}
+        if G != self.n_units:  # clustered: the Hotelling small-sample correction
+            if G <= k:
+                return out | {"p_value": np.nan, "computed": False, "method": "hotelling_f",
+                              "reason": f"not computed: {G} clusters for {k} pre-treatment "
+                                        f"effects (the F test needs more clusters than effects)"}
+            F = W * (G - k) / (k * (G - 1))
+            return out | {"p_value": float(stats.f.sf(F, k, G - k)), "method": "hotelling_f"}
+        stats_b, exhaustive = _permuted_wald(self, max_lead, level, n_draws, seed)
+        ok = np.isfinite(stats_b)
+        n = int(ok.sum())
+        if n < (2 if exhaustive else 99):
+            return out | {"p_value": np.nan, "computed": False, "method": "permutation",
+                          "n_draws": n, "exhaustive": exhaustive,
+                          "reason": f"not computed: only {n} reassignments of the treated "
+                                    f"areas give a testable covariance"}
+        hits = int((stats_b[ok] >= W - 1e-9 * max(1.0, W)).sum())
+        p = hits / n if exhaustive else (1 + hits) / (1 + n)
+        return out | {"p_value": float(p), "method": "permutation", "n_draws": n,
+                      "exhaustive": exhaustive}
 
     @property
     def _rows(self) -> list[dict]:
@@ -470,6 +481,117 @@ class DiDResult:
         both = self.n_treated == 1 and self.n_never == 1
         return (f"{self.n_treated} treated and {self.n_never} never-treated "
                 f"area{'' if both else 's'}")
+
+
+# --- the pre-trend test ---------------------------------------------------------------------------
+
+
+def _leads(res: DiDResult, max_lead: int | None, level: str):
+    """The pre-treatment estimates tested, their influence functions (N x k) and labels."""
+    if level == "event":
+        ev = res.event
+        keep = (ev["event_time"] < 0) & ev["estimate"].notna()
+        if max_lead is not None:
+            keep &= ev["event_time"] >= -max_lead
+        cols = np.asarray(res._cols["event"])[keep.to_numpy()]
+        leads = ev.loc[keep, "event_time"].tolist()
+    else:
+        c = res.cells
+        keep = (c["event_time"] < 0) & c["estimate"].notna()
+        cols = np.asarray(res._cols["cells"])[keep.to_numpy()]
+        leads = list(zip(c.loc[keep, "cohort"], c.loc[keep, "period"], strict=True))
+    psi = res._psi[:, cols]
+    nonzero = np.any(psi != 0, axis=0)
+    psi, cols = psi[:, nonzero], cols[nonzero]
+    leads = [x for x, nz in zip(leads, nonzero, strict=True) if nz]
+    a = np.array([res._rows[i]["estimate"] for i in cols])
+    return a, psi, leads
+
+
+def _wald(a: np.ndarray, psi: np.ndarray, cluster: np.ndarray) -> tuple[float | None, int]:
+    """``W = N a' V^-1 a`` with ``V`` the influence-function covariance (clustered when
+    ``cluster`` is not one unit per cluster) and the rank of ``V``; ``W`` is None when ``V`` is
+    singular (rank below ``len(a)`` or reciprocal 1-norm condition number <= machine epsilon)."""
+    N = psi.shape[0]
+    G = int(cluster.max()) + 1
+    if G == N:
+        V = psi.T @ psi / N
+    else:
+        sums = np.zeros((G, psi.shape[1]))
+        np.add.at(sums, cluster, psi)
+        V = sums.T @ sums / N * G / (G - 1)
+    rank = int(np.linalg.matrix_rank(V))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rcond = 1.0 / np.linalg.cond(V, 1) if rank == len(a) else 0.0
+    if rank < len(a) or not rcond > np.finfo(float).eps:
+        return None, rank
+    return float(N * a @ np.linalg.solve(V, a)), rank
+
+
+def _assignments(cohort: np.ndarray, n_draws: int, seed: int) -> tuple[list[np.ndarray], bool]:
+    """Reassignments of the cohort labels to the units (sizes kept): every distinct one when
+    there are at most ``n_draws`` (the observed one included), else ``n_draws`` at random."""
+    labels, counts = np.unique(cohort, return_counts=True)
+    N = len(cohort)
+    total = math.factorial(N)
+    for c in counts:
+        total //= math.factorial(int(c))
+    if total <= n_draws:
+        out: list[np.ndarray] = []
+
+        def place(free: list[int], j: int, cur: np.ndarray) -> None:
+            if j == len(labels) - 1:
+                cur = cur.copy()
+                cur[free] = labels[j]
+                out.append(cur)
+                return
+            for pick in itertools.combinations(free, int(counts[j])):
+                nxt = cur.copy()
+                nxt[list(pick)] = labels[j]
+                place([i for i in free if i not in pick], j + 1, nxt)
+
+        place(list(range(N)), 0, np.empty(N, dtype=cohort.dtype))
+        return out, True
+    rng = np.random.default_rng(seed)
+    return [rng.permutation(cohort) for _ in range(n_draws)], False
+
+
+def _permuted_wald(res: DiDResult, max_lead: int | None, level: str, n_draws: int,
+                   seed: int) -> tuple[np.ndarray, bool]:
+    """The Wald statistic of :meth:`DiDResult.pretrend` recomputed with the areas' cohorts
+    reassigned (NaN where the covariance is singular or nothing is left to test)."""
+    pa, st = res._pa, res.settings
+    draws, exhaustive = _assignments(pa.cohort, n_draws, seed)
+    out = np.full(len(draws), np.nan)
+    for j, coh in enumerate(draws):
+        perm = PanelArrays(pa.units, pa.periods, pa.y, coh, pa.cluster, pa.dropped)
+        a, psi = _lead_estimates(perm, st, max_lead, level)
+        if len(a):
+            W, _ = _wald(a, psi, pa.cluster)
+            out[j] = np.nan if W is None else W
+    return out, exhaustive
+
+
+def _lead_estimates(pa: PanelArrays, st: dict, max_lead: int | None,
+                    level: str) -> tuple[np.ndarray, np.ndarray]:
+    """The pre-treatment estimates of :func:`_leads` and their influence functions, computed
+    straight from the cells (as :func:`estimate` does, without the other aggregations)."""
+    core = _core(pa, control=st["control"], base_period=st["base_period"],
+                 anticipation=st["anticipation"], model=st["model"])
+    unit_k = np.searchsorted(core.cohorts, pa.cohort)
+    unit_k[pa.cohort < 0] = -1
+    ok = np.isfinite(core.est)
+    e_all = core.t - core.g
+    pre = ok & (e_all < 0)
+    if level == "cells":
+        a, psi = core.est[pre], core.psi[:, pre]
+    else:
+        es = [e for e in np.unique(e_all[pre]) if max_lead is None or e >= -max_lead]
+        aggs = [_agg(core, np.flatnonzero(ok & (e_all == e)), unit_k) for e in es]
+        a = np.array([x[0] for x in aggs])
+        psi = np.stack([x[1] for x in aggs], axis=1) if aggs else np.zeros((pa.n, 0))
+    nonzero = np.any(psi != 0, axis=0)
+    return a[nonzero], psi[:, nonzero]
 
 
 def att_gt(panel: pd.DataFrame | Panel, *, unit: str = "unit", period: str = "period",
@@ -694,7 +816,8 @@ def estimate(pa: PanelArrays, *, control: str = "never_treated", base_period: st
                 "dropped_cohorts": [{"cohort": k, "n_units": v} for k, v in pa.dropped.items()]}
     return DiDResult(frames["cells"], frames["simple"], frames["group"], frames["group_overall"],
                      frames["event"], frames["event_overall"], settings, pa.n,
-                     int((~never).sum()), int(never.sum()), psi, pa.cluster, cols, uniform_crit)
+                     int((~never).sum()), int(never.sum()), psi, pa.cluster, cols, uniform_crit,
+                     pa)
 
 
 __all__ = ["EvaluationError", "PanelArrays", "as_panel", "arrays", "panel_arrays", "att_gt", "estimate",
