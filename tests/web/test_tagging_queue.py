@@ -280,3 +280,22 @@ def test_two_workers_at_the_same_moment_run_each_queued_run_once(world, monkeypa
         assert run.matches.exists()
     assert not Match.objects.values("crime_version", "wearer").annotate(
         n=Count("pk")).filter(n__gt=1).exists()  # no crime version and wearer matched twice
+
+
+def test_the_reviewer_reads_queued_and_failed_runs_with_their_errors_the_police_do_not(world, monkeypatch):
+    _upload(world, name="queued.csv")
+    _upload(world, name="failing.csv", bad_row=False)
+    queued, failing = MatchRun.objects.order_by("pk")
+
+    def broken(*a, **kw):
+        raise OSError("positions store unreadable: /srv/vru/tagging/day=2024-03-04")
+
+    monkeypatch.setattr(services, "_match_grouped", broken)
+    with pytest.raises(Exception, match="unreadable"):
+        services.run_queued(failing.pk)
+    hub = client(world.reviewer).get(reverse("tagging:matches")).content.decode()
+    assert f"Run {queued.pk} (AUTO, batch {queued.batch_id} queued.csv of Metropolitan)" in hub
+    assert 'data-status="QUEUED"' in hub and 'data-status="FAILURE"' in hub
+    assert "positions store unreadable" in hub
+    police = client(world.pa).get(reverse("tagging:matches")).content.decode()
+    assert "open-runs" not in police and "unreadable" not in police

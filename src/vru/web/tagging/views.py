@@ -23,7 +23,7 @@ from vru.web.core.access import require_perms
 
 from . import scope, services
 from .forms import BatchForm, BreachStepForm, IdentityForm, JustificationForm, ReviewForm, TrailForm, ZoneForm
-from .models import Breach, Match
+from .models import Breach, Match, MatchRun
 
 #: a justification given for a match is good for this long (seconds) in the user's session
 JUSTIFIED_FOR_S = 30 * 60
@@ -219,7 +219,12 @@ def matches(request):
     from .api import LIST_PURPOSE
 
     audit(request, "list matches", None, LIST_PURPOSE)  # crimes and scores; no wearer
-    return render(request, "tagging/matches.html", {"matches": qs[:500]})
+    # the reviewer (the unit's hub, which holds every force's matches) sees the runs that have not
+    # finished or have failed, with their errors: the batch pages are the police's, who never read them
+    runs = None
+    if request.user.has_perm("tagging.change_match"):
+        runs = MatchRun.objects.exclude(status="SUCCESS").select_related("batch").order_by("-pk")[:100]
+    return render(request, "tagging/matches.html", {"matches": qs[:500], "runs": runs})
 
 
 @require_perms("tagging.view_match")
