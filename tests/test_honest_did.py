@@ -119,3 +119,74 @@ def test_evaluate_names_the_dropped_cohort():
     assert "Left out: the cohort starting 2 (A) has no pre-period" in r.statement
     assert r.did.settings["dropped_cohorts"] == [{"cohort": 2, "n_units": 1}]
     assert r.did.att == pytest.approx(3.5)
+
+
+# --- the pre-trend test's headline p-value: permutation, by hand ---------------------------------
+# Three periods, B treated from period 3, A, C, D never treated: one lead (event time -1, the cell
+# t = 2 with base 1). Changes from period 1 to 2: A +5, B 0, C +1, D +3. The lead is
+# a = dB - mean(dA, dC, dD) = 0 - 3 = -3. Influence functions: B's is 0, a control's is
+# -N (d - 3) / 3, so V = psi'psi / N = N SS / 9 with SS = 4 + 4 + 0 = 8 and
+# W = N a^2 / V = 9 a^2 / SS = 81 / 8 = 10.125 (chi-squared p on 1 df = 0.00146).
+# Permutation: every area in turn as the treated one (4 assignments, enumerated), W = 9 a^2 / SS
+#   A: a = 5 - 4/3 = 11/3, SS = 42/9   -> W = 1089/42 = 25.93
+#   B: 81/8 = 10.125 (observed)
+#   C: a = 1 - 8/3 = -5/3, SS = 114/9  -> W = 225/114 = 1.97
+#   D: a = 3 - 2 = 1, SS = 14          -> W = 9/14 = 0.64
+# p = #{W >= 10.125} / 4 = 2 / 4 = 0.5: the chi-squared test would call this a clear pre-trend,
+# but one control in four gives a larger statistic when it is taken as the treated area.
+PERM = _long({"A": [0, 5, 6], "B": [0, 0, 9], "C": [0, 1, 2], "D": [0, 3, 4]}, {"B": 3},
+             range(1, 4))
+
+
+def test_pretrend_permutation_p_value_by_hand():
+    from scipy import stats
+
+    pt = did.att_gt(PERM).pretrend()
+    assert pt["leads"] == [-1] and pt["n_restrictions"] == 1 and pt["computed"]
+    assert pt["statistic"] == pytest.approx(81 / 8)
+    assert pt["p_value_asymptotic"] == pytest.approx(stats.chi2.sf(81 / 8, 1))
+    assert pt["method"] == "permutation" and pt["exhaustive"] and pt["n_draws"] == 4
+    assert pt["p_value"] == pytest.approx(0.5)
+    # the same at the level of the cells (one cell here) and whatever the seed: enumerated
+    assert did.att_gt(PERM).pretrend(level="cells", seed=7)["p_value"] == pytest.approx(0.5)
+    # the evaluation's words use the permutation p-value, not the chi-squared one
+    r = ev.evaluate(PERM, {"B": 3}, unit="unit", period="period", outcome="outcome",
+                    methods=("did",), power=False, min_controls=3)
+    assert r.pretrend["p_value"] == pytest.approx(0.5)
+    assert "p = 0.50" in r.statement and "already moved differently" not in r.statement
+
+
+# Clustered results (borough clusters of LSOAs) are not permuted: units in a cluster share
+# shocks. The test is then Hotelling's small-sample F: with G clusters and k effects,
+# F = W (G - k) / (k (G - 1)) on (k, G - k) degrees of freedom.
+def test_clustered_pretrend_uses_the_hotelling_f():
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    T, n = 8, 24
+    y = rng.normal(size=(n, T)) + rng.normal(size=(n // 2, 1)).repeat(2, axis=0)
+    df = pd.DataFrame({"unit": np.repeat(np.arange(n), T), "period": np.tile(np.arange(1, T + 1), n),
+                       "outcome": y.ravel(), "cohort": np.repeat(np.where(np.arange(n) < 8, 6, np.nan), T),
+                       "cl": np.repeat(np.arange(n) // 2, T)})
+    r = did.att_gt(df, cluster="cl")
+    pt = r.pretrend(max_lead=3)
+    G, k, W = 12, 3, pt["statistic"]
+    assert pt["method"] == "hotelling_f" and pt["n_restrictions"] == k and pt["computed"]
+    assert pt["p_value"] == pytest.approx(stats.f.sf(W * (G - k) / (k * (G - 1)), k, G - k))
+    assert pt["p_value"] > pt["p_value_asymptotic"]
+    # more effects than clusters allow: declined, saying why
+    few = r.pretrend(max_lead=None)
+    assert few["n_restrictions"] == 4 and few["computed"]  # 4 < 12: still an F test
+    df["cl"] = np.repeat(np.arange(n) // 8, T)  # 3 clusters, 4 effects
+    pt3 = did.att_gt(df, cluster="cl").pretrend()
+    assert not pt3["computed"] and np.isnan(pt3["p_value"])
+
+
+def test_pretrend_options_are_checked():
+    r = did.att_gt(PERM)
+    with pytest.raises(EvaluationError, match="at least 99 draws"):
+        r.pretrend(n_draws=10)
+    with pytest.raises(EvaluationError, match="max_lead"):
+        r.pretrend(max_lead=0)
+    with pytest.raises(EvaluationError, match="'event' or 'cells'"):
+        r.pretrend(level="rows")
