@@ -275,10 +275,11 @@ def match_expr(pos: ir.Table, act: ir.Table, crimes: ir.Table, params: Params,
     pa = pa.mutate(_elig=pa._mi.isin(elig_mi))
     # _k: how many GPS/WIFI fixes of this wearer's device up to and including this one. For a GPS/WIFI
     # fix it is its row number among them, computed in the same window (one sort) as the segments'
-    # next fix; for an LBS/RF candidate (few) it is the _k of the last GPS/WIFI fix at or before it.
+    # next fix; for an LBS/RF candidate (few) it is the count of the GPS/WIFI fixes at or before it.
     # The window carries only numbers (the wearer, device and mechanism strings come back by the
     # (wearer, device) number and a mechanism index after the joins with the crimes).
     e = pa.filter(pa._elig).drop("_elig")
+    e0 = e  # before the window: the LBS/RF candidates count their GPS/WIFI fixes here
     # speed and heading are not carried through the window and the grid join: the candidate fixes get
     # them back from their own row (a (wearer, device) has one fix per time)
     speed_heading = e.select(_spk=e._pk, _sft=e[s.FIX_TIME], _spd=e[s.SPEED_KMH], _hdg=e[s.HEADING_DEG])
@@ -323,10 +324,15 @@ def match_expr(pos: ir.Table, act: ir.Table, crimes: ir.Table, params: Params,
     fc = _near(fc, c, R, lambda t, cc: [t._t >= cc._wf, t._t <= cc._wt])
     fc = fc.mutate(distance_m=(_sq(fc[s.EASTING] - fc._cx) + _sq(fc[s.NORTHING] - fc._cy)).sqrt())
     fc = fc.filter(fc.distance_m <= R + fc[s.PRECISION_M])
-    # an LBS/RF candidate's _k: that of the last GPS/WIFI fix of its device at or before it (the one
-    # whose next fix is later), 0 when there is none
-    ek = e.select(_pk2=e._pk, _te=e._t, _te2=e._t2, _ke=e._k)
-    fc = fc.left_join(ek, [fc._pk == ek._pk2, ek._te <= fc._t, ek._te2.isnull() | (ek._te2 > fc._t)])
+    # an LBS/RF candidate's _k: how many GPS/WIFI fixes of its (wearer, device) are at or before it (the
+    # row number of the last of them), 0 when none is. Counted on the fixes before the window, so that
+    # the window's output has one reader (the grid join) and is not materialised: a join with the
+    # window's output (the fix whose next fix is later) made DuckDB keep all of it (1.5 million rows)
+    fkeys = fc.select(_fpk=fc._pk, _ft=fc._t).distinct()
+    ek = e0.select(_pk2=e0._pk, _te=e0._t)
+    cnt = fkeys.join(ek, [fkeys._fpk == ek._pk2, ek._te <= fkeys._ft])
+    cnt = cnt.group_by(["_fpk", "_ft"]).aggregate(_ke=cnt._te.count().cast("float64"))
+    fc = fc.left_join(cnt, [fc._pk == cnt._fpk, fc._t == cnt._ft])
     fc = named(fc.mutate(_k=ibis.coalesce(fc._ke, 0.0)))
     fc = fc.select(*out_cols, interpolated=no, _idx=fc._k + 0.25, _elig=fc._elig)
 
@@ -348,8 +354,12 @@ def match_expr(pos: ir.Table, act: ir.Table, crimes: ir.Table, params: Params,
     end2 = (j._t2 >= j._wf) & (j._t2 <= j._wt) & (j._d2 <= R + j._p2)
     inter = j._seg & (j._t2 >= j._wf) & ~j._end1 & ~end2 & (j._d <= R + j._prec)
     j = j.filter(j._end1 | inter)
-    j = named(j.left_join(speed_heading, [j._pk == speed_heading._spk, j._end1,
-                                          j[s.FIX_TIME] == speed_heading._sft]))
+    # the candidate fixes' speed and heading: their rows picked from the fixes by a semi-join (whose
+    # hash table is built on the few candidates), then joined back. A plain join let DuckDB build its
+    # hash table on all the fixes (1.5 million rows) and probe it with the candidates
+    ck = j.filter(j._end1).select(_ckpk=j._pk, _ckft=j[s.FIX_TIME])
+    sh = speed_heading.semi_join(ck, [speed_heading._spk == ck._ckpk, speed_heading._sft == ck._ckft])
+    j = named(j.left_join(sh, [j._pk == sh._spk, j._end1, j[s.FIX_TIME] == sh._sft]))
     f = j._end1
     ge = j.select(
         s.CRIME_VERSION_ID, s.WEARER_REF, s.DEVICE_ID, _t=ibis.ifelse(f, j._t, j._ts),
