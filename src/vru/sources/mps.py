@@ -68,6 +68,7 @@ from vru import taxonomy
 from vru.errors import SourceError
 from vru.geography.boroughs import AIRPORTS_CODE, borough_code, borough_name
 from vru.schema import Batch, conform
+from vru.sources import catalogue
 from vru.sources._io import (
     base_name,
     check_columns,
@@ -93,6 +94,13 @@ AVIATION_WARD_BOROUGHS = {"E05013570": "E09000017"}  # Heathrow Villages -> Hill
 VINTAGES = {
     "mps_detailed": ("detailed", "detailed Title-Case classification"),
     "mps_coarse": ("coarse", "coarse UPPER-CASE classification"),
+}
+# (level, vintage) -> the source key of the file (vru.sources.catalogue)
+SOURCES = {
+    ("borough", "detailed"): catalogue.MPS_BOROUGH_DETAILED,
+    ("borough", "coarse"): catalogue.MPS_BOROUGH_COARSE,
+    ("ward", "detailed"): catalogue.MPS_WARD_DETAILED,
+    ("ward", "coarse"): catalogue.MPS_WARD_COARSE,
 }
 
 _MONTH_RE = re.compile(r"(\d{4})(\d{2})")
@@ -141,7 +149,7 @@ def load(path: str | Path, *, category_map: taxonomy.UserCategoryMap | None = No
     _check_cells(path, df, id_cols, [c for c, _ in months], ignored)
     scheme = _vintage(path, df, major_col, minor_col, category_map)
     vintage_name, vintage_label = VINTAGES[scheme]
-    source = f"mps_{level}_{vintage_name}"
+    source = SOURCES[(level, vintage_name)]
     notes = [f"classification: {vintage_label} (taxonomy scheme {scheme})"]
     if id_cols[:3] == list(GROUP_COLUMNS):
         notes.append("layout: Group, SubGroup, BOCU (the borough file published since 2026) read "
