@@ -659,6 +659,12 @@ def _critical(est: np.ndarray, alpha: float, exhaustive: bool) -> float:
 # --- words ---------------------------------------------------------------------------------------
 
 
+def _pretrend_test(pt: dict) -> str:
+    """The pre-trend test's name in words (see :meth:`vru.analysis.did.DiDResult.pretrend`)."""
+    return {"permutation": "permutation test", "hotelling_f": "small-sample F test"}.get(
+        pt.get("method"), "joint test")
+
+
 def _pv(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
@@ -731,15 +737,19 @@ def _words(r: EvaluationResult, label: str, unit_words: str, *,
                          "are untested.")
         elif r.pretrend and r.pretrend["df"]:
             pt = r.pretrend
+            test = _pretrend_test(pt)
             if pt["p_value"] < 0.05:
                 parts.append(f"Warning: before the start the treated and control areas already "
-                             f"moved differently (joint test of {pt['n_restrictions']} pre-period "
-                             f"effects, p {_pv(pt['p_value'])}), so parallel trends are doubtful "
-                             "and the estimate should not be read as the programme's effect.")
+                             f"moved differently ({test} of {pt['n_restrictions']} pre-period "
+                             f"effects, p {_pv(pt['p_value'])}: a difference this large is "
+                             "unusual by chance alone), so parallel trends may not hold and part "
+                             "of the estimate may reflect a difference that predates the "
+                             "programme; the test does not say how much.")
             else:
-                parts.append(f"Pre-trends: no clear difference before the start (joint test of "
+                parts.append(f"Pre-trends: no clear difference before the start ({test} of "
                              f"{pt['n_restrictions']} pre-period effects, p = "
-                             f"{pt['p_value']:.2f}); this test has little power with few areas.")
+                             f"{pt['p_value']:.2f}); this test has little power with few areas, "
+                             "so it does not show that the trends were parallel.")
     if r.synth is not None:
         sy = r.synth
         t = sy.table

@@ -247,7 +247,9 @@ def _ci(res: ev.EvaluationResult, ratio: bool = False) -> str:
 
 
 def _pre_p(pt: dict) -> str:
-    return _p(pt["p_value"]) if pt.get("computed", True) else "not computed (singular)"
+    if pt.get("computed", True):
+        return _p(pt["p_value"])
+    return "not computed (singular)" if "singular" in pt.get("reason", "") else "not computed"
 
 
 def _summary_table(r: dict) -> pd.DataFrame:
@@ -414,8 +416,10 @@ def build(wh: Warehouse, p: EvalParams | None = None) -> Section | None:
                          f"Sant'Anna, never-treated boroughs as controls), 95% pointwise "
                          f"intervals. Before the start each point is a one-month placebo change; "
                          f"joint test of the last {pt['n_restrictions']} months before the "
-                         f"start: " + (f"p = {_p(pt['p_value'])}." if pt.get("computed", True)
-                                       else f"{pt['reason']}."))
+                         f"start, against the same test with the MyEnds label given to random "
+                         f"sets of as many boroughs (permutation): "
+                         + (f"p = {_p(pt['p_value'])}." if pt.get("computed", True)
+                            else f"{pt['reason']}."))
         + figure(sv_svg, f"Each MyEnds borough has its own synthetic control (weights on the 24 "
                          f"other boroughs fitted on the {p.pre_periods} months before the start); "
                          f"the lines are the means over the 8.")
