@@ -15,8 +15,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
+from factories import signed_in, user
 
-from vru.web.accounts.models import User
 from vru.web.accounts.roles import ROLES
 from vru.web.dashboard import cache as dcache
 
@@ -38,25 +38,14 @@ def _warehouse(settings, london_warehouse):
     settings.VRU_WAREHOUSE = str(london_warehouse)
 
 
-def _user(email: str, role: str | None) -> User:
-    u = User.objects.create_user(email, "a long enough password 1")
-    if role:
-        u.groups.add(Group.objects.get(name=role))
-    return u
-
-
 @pytest.fixture
 def analyst() -> Client:
-    c = Client()
-    c.force_login(_user("analyst@example.org", "analyst"))
-    return c
+    return signed_in(user("analyst@example.org", "analyst"))
 
 
 @pytest.fixture
 def norole() -> Client:
-    c = Client()
-    c.force_login(_user("nobody@example.org", None))
-    return c
+    return signed_in(user("nobody@example.org"))
 
 
 def _text(resp) -> str:
@@ -98,9 +87,7 @@ def test_every_role_holds_the_dashboard_permission():
 
 @pytest.mark.parametrize("role", sorted(ROLES))
 def test_each_role_sees_the_overview(role):
-    c = Client()
-    c.force_login(_user(f"{role.replace(' ', '-')}@example.org", role))
-    r = c.get(reverse("dashboard:overview"))
+    r = signed_in(user(f"{role.replace(' ', '-')}@example.org", role)).get(reverse("dashboard:overview"))
     assert r.status_code == 200
     assert "Borough league table" in _text(r)
 
