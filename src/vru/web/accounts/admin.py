@@ -46,6 +46,20 @@ from .models import AuditLog, Organisation, User
 ADMINISTRATION = "administration"
 
 
+class ReadOnlyAdminMixin:
+    """For a ModelAdmin of a record nobody may add, change or delete in the admin (a log): it is listed
+    and shown only."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class AuditedAdminMixin:
     """For a ModelAdmin of personal data: every list, record view, addition, change, deletion and
     history view is written to the audit log (purpose ``administration: ...``)."""
@@ -382,17 +396,8 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class AuditLogAdmin(AuditedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["timestamp", "user_email", "action", "object_type", "object_id", "purpose"]
     list_filter = ["action", "object_type"]
     search_fields = ["user_email", "object_id", "purpose"]
     date_hierarchy = "timestamp"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -4,7 +4,7 @@ what a young person shared is shown only to the provider, on an audited page."""
 
 from django.contrib import admin
 
-from vru.web.accounts.admin import AuditedAdminMixin, staff_member
+from vru.web.accounts.admin import AuditedAdminMixin, ReadOnlyAdminMixin, staff_member
 
 from .models import ModerationEvent, Opportunity
 
@@ -34,17 +34,8 @@ class OpportunityAdmin(admin.ModelAdmin):
     inlines = [EventInline]
 
 
-@admin.register(ModerationEvent)
-class ModerationEventAdmin(AuditedAdminMixin, admin.ModelAdmin):  # names the moderators: audited
+@admin.register(ModerationEvent)  # names the moderators: audited
+class ModerationEventAdmin(AuditedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["at", "opportunity", "from_status", "to_status", "by", "reason"]
     list_filter = ["to_status"]
     list_select_related = ["opportunity", "by"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
