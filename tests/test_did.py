@@ -224,6 +224,8 @@ def test_pretrend_test_detects_a_differential_trend():
     df = _staggered(seed=6, n=400, T=10, cohorts=(7,), effect=0.0)
     ok = did.att_gt(df, unit="id", period="t", outcome="y", cohort="g").pretrend()
     assert ok["p_value"] > 0.01 and ok["df"] == ok["n_restrictions"] == 5
+    # random draws stop once 20 statistics reach the observed one (p = 20 / draws)
+    assert ok["n_draws"] < 999 and ok["p_value"] == pytest.approx(20 / ok["n_draws"])
     bad = df.copy()
     bad.loc[bad["g"].notna(), "y"] += 0.4 * bad.loc[bad["g"].notna(), "t"]
     r = did.att_gt(bad, unit="id", period="t", outcome="y", cohort="g")
