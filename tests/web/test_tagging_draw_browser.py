@@ -46,6 +46,8 @@ def test_a_zone_drawn_by_clicks_is_stored_with_those_grid_vertices(browser, live
     page.goto(live_server.url + f"/tagging/wearers/{wearer.pk}/zones/new/")
     assert page.locator("#zone-draw").is_visible()
     assert_accessible(page)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"the zone form scrolls sideways by {overflow} px"
     # zoom in four times (one sixteenth of London's width) around the corners: centre them first
     for _ in range(4):
         page.get_by_role("button", name="Zoom in").click()
