@@ -64,11 +64,36 @@ def plain_messages(form) -> None:
             msgs["invalid_choice"] = "Choose one of the options listed"
 
 
+class ReasonField(forms.CharField):
+    """A reason in words: its invisible characters (zero-width spaces, direction marks: Unicode category Cf)
+    removed and its spaces (category Z) made single before any check, so that twelve zero-width spaces are an
+    empty answer; then it needs ``min_letters`` letters (any script), so that ".........." or "- - - - -" is
+    refused with a message next to the field (review 4, 3). It is kept as cleaned."""
+
+    def __init__(self, *args, min_letters: int = services.MIN_REASON_LETTERS, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.min_letters = min_letters
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return services.visible_text(value) if value else value
+
+    def validate(self, value):
+        super().validate(value)
+        if value and services.letters(value) < self.min_letters:
+            raise forms.ValidationError(
+                f"Write the reason in words: at least {self.min_letters} letters, not only spaces, dots "
+                "or symbols",
+                code="no_words",
+            )
+
+
 def reason_field(
     label: str, *, required: str, too_short: str, min_length: int = 5, max_length: int = MAX_TEXT, **kw
 ) -> forms.CharField:
-    """A required free-text answer (a reason, a finding) of at least ``min_length`` characters."""
-    return forms.CharField(
+    """A required free-text answer (a reason, a finding) of at least ``min_length`` visible characters and
+    :data:`services.MIN_REASON_LETTERS` letters (:class:`ReasonField`)."""
+    return ReasonField(
         label=label,
         min_length=min_length,
         max_length=max_length,
@@ -282,8 +307,8 @@ class DecisionForm(ReferralsForm, forms.Form):
         if data.get("decision") == "decline":
             if not data.get("decline_reason"):
                 self.add_error("decline_reason", "Choose the reason for declining")
-            elif data["decline_reason"] == "other" and not (data.get("note") or "").strip():
-                self.add_error("note", "Say why the referral is declined")
+            elif data["decline_reason"] == "other" and services.reason_problem(data.get("note") or ""):
+                self.add_error("note", "Say why the referral is declined, in words")
         return data
 
 
@@ -325,6 +350,8 @@ class AllocationForm(ReferralsForm, forms.Form):
             )
         if self.referral.current_provider_id and not (data.get("reason") or "").strip():
             self.add_error("reason", "Give the reason for moving the case to another provider")
+        elif self.referral.current_provider_id and services.reason_problem(data.get("reason") or ""):
+            self.add_error("reason", services.reason_problem(data.get("reason") or ""))
         if p is not None and p.pk == self.referral.current_provider_id:
             self.add_error("provider", "The case is already with this provider")
         return data
@@ -613,7 +640,31 @@ class ClosureForm(CaseDatesMixin, ReferralsForm, forms.ModelForm):
             self.add_error(
                 "outcomes", "Record at least one need and its desired outcome before closing the case"
             )
+        closed = data.get("closed_on")
+        last = self.last_recorded()
+        if closed is not None and "closed_on" not in self.errors and last is not None and closed < last[0]:
+            self.add_error(
+                "closed_on",
+                f"The case cannot close before its last recorded {last[1]} ({last[0]:%d %B %Y}): "
+                "enter that day or later, or correct the record first",
+            )
         return data
+
+    def last_recorded(self):
+        """(day, what) of the latest contact or session, rescue or return, or missing episode recorded on the
+        case (None: none): a closure is not dated before them (review 4, 7)."""
+        from django.db.models import Max
+
+        r = self.referral
+        found = []
+        when = r.contacts.aggregate(m=Max("when"))["m"]
+        if when is not None:
+            found.append((timezone.localtime(when).date(), "contact or session"))
+        got = r.rescues.aggregate(a=Max("rescued_on"), b=Max("returned_on"))
+        found += [(d, "rescue") for d in got.values() if d is not None]
+        got = r.missing_records.aggregate(a=Max("started_on"), b=Max("ended_on"))
+        found += [(d, "missing episode") for d in got.values() if d is not None]
+        return max(found, key=lambda x: x[0]) if found else None
 
     def outcomes(self) -> list[tuple[Need, str]]:
         return [(n, self.cleaned_data[f"outcome_{n.pk}"]) for n in self.needs]
@@ -729,16 +780,29 @@ class RestrictionForm(ReferralsForm, forms.ModelForm):
 
     def __init__(self, *args, staff, **kwargs):
         super().__init__(*args, **kwargs)
+        #: who is on each list but not offered (another organisation's staff, named before a move; staff no
+        #: longer active): kept as they are by the view, and listed under the field (review 4, 1)
+        self.kept = {}
         for f in ("allowed_staff", "barred_staff"):
             self.fields[f].queryset = staff
-            self.fields[f].label_from_instance = lambda u: u.get_full_name()
+            self.fields[f].label_from_instance = lambda u: u.get_full_name() or u.email
+            kept = []
+            if self.instance.pk:
+                kept = list(getattr(self.instance, f).exclude(pk__in=staff.values("pk")))
+            self.kept[f] = kept
+            if kept:
+                names = ", ".join(sorted(u.get_full_name() or u.email for u in kept))
+                self.fields[f].help_text = (
+                    "Also on this list, and kept as they are (not of your organisation's active staff): "
+                    + names
+                )
 
     def clean(self):
         data = super().clean()
         both = set(data.get("allowed_staff") or []) & set(data.get("barred_staff") or [])
         if both:
             self.add_error("barred_staff", "Someone cannot be both named and barred")
-        if data.get("restricted") and not data.get("allowed_staff"):
+        if data.get("restricted") and not data.get("allowed_staff") and not self.kept["allowed_staff"]:
             self.add_error(
                 "allowed_staff", "Name at least one member of staff who may open a restricted record"
             )

@@ -241,8 +241,8 @@ class Referral(models.Model):
     reference = models.CharField(max_length=12, unique=True, default=new_reference, editable=False)
     kind = models.CharField("referral type", max_length=12, choices=KINDS, default="intervention")
     status = models.CharField(max_length=10, choices=STATUSES, default="draft")
-    referrer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="rr_referrals"
+    referrer = models.ForeignKey(  # empty only after erasure (review 4, 2): the case no longer names them
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="rr_referrals"
     )
     referrer_organisation = models.ForeignKey(
         "accounts.Organisation", null=True, on_delete=models.PROTECT, related_name="rr_referrals_made"
@@ -280,6 +280,12 @@ class Referral(models.Model):
     concerns = models.TextField("what worries you", max_length=MAX_TEXT, blank=True)
     # workflow
     created = models.DateTimeField(auto_now_add=True)
+    saved_at = models.DateTimeField(
+        "last saved by its referrer",
+        null=True,
+        blank=True,
+        help_text="A draft is purged VRU_REFERRALS_DRAFT_DAYS after this (empty: after its creation)",
+    )
     submitted_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(

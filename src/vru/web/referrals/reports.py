@@ -32,15 +32,17 @@ import pandas as pd
 from django.db.models import Count
 from django.db.models.functions import TruncMonth
 
+from vru import taxonomy
 from vru.analysis.disclosure import suppress_series
 from vru.geography.boroughs import BOROUGHS
+from vru.sources import catalogue
 
 from .conf import min_n
 from .models import GENDERS, KINDS, SECTORS, Closure, PublishedFigures, Referral
 
 log = logging.getLogger(__name__)
 
-NEED_CATEGORIES = ("drug_offences", "possession_of_weapons")
+NEED_CATEGORIES = (taxonomy.DRUG_OFFENCES, taxonomy.POSSESSION_OF_WEAPONS)
 SUBMITTED = ["submitted", "accepted", "declined", "closed"]
 
 
@@ -162,7 +164,7 @@ def need_by_borough() -> dict[str, int] | None:
         return None
     try:
         frames = [
-            q.crime_series(wh, source="mps_borough_detailed", level="borough", category=c)
+            q.crime_series(wh, source=catalogue.MPS_BOROUGH_DETAILED, level="borough", category=c)
             for c in NEED_CATEGORIES
         ]
     finally:

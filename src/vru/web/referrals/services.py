@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -18,7 +19,7 @@ from vru.outputs import csvsafe
 from vru.web.accounts.audit import audit
 from vru.web.accounts.models import AuditLog
 
-from .conf import retention_days
+from .conf import draft_days, retention_days
 from .models import (
     MAX_AGE,
     MIN_AGE,
@@ -58,6 +59,34 @@ def audit_case(request_or_user, action: str, referral: Referral, purpose: str) -
     reason or any other text a user typed, which would outlive the erasure of the person's records (finding 2;
     such texts are kept on the erasable rows the purpose names by id)."""
     return audit(request_or_user, action, referral, f"{referral.reference}: {purpose}")
+
+
+# ------------------------------------------------------------------------------------------ reasons
+def visible_text(text: str) -> str:
+    """``text`` without its invisible characters (Unicode format characters, category Cf: zero-width spaces
+    and joiners, direction marks, soft hyphens) and with every run of spaces (category Z, and tabs and line
+    breaks) made one space, trimmed: what a reason is kept as."""
+    out = "".join(" " if unicodedata.category(ch)[0] in "ZC" and ch not in "\n" else ch
+                  for ch in text if unicodedata.category(ch) != "Cf")
+    return "\n".join(" ".join(line.split()) for line in out.splitlines()).strip()
+
+
+def letters(text: str) -> int:
+    """How many letters (Unicode category L: any script) ``text`` holds; spaces, punctuation, symbols, digits
+    and invisible characters do not count."""
+    return sum(1 for ch in text if unicodedata.category(ch).startswith("L"))
+
+
+#: a reason (break-glass, a reassignment, a correction, a risk review, a subject access request) needs at
+#: least this many letters: "........" or twelve zero-width spaces are not a reason (review 4, 3)
+MIN_REASON_LETTERS = 5
+
+
+def reason_problem(text: str, min_letters: int = MIN_REASON_LETTERS) -> str | None:
+    """Why ``text`` is not a reason in words (None: it is one)."""
+    if letters(visible_text(text or "")) < min_letters:
+        return f"Write the reason in words: at least {min_letters} letters (not only spaces, dots or symbols)"
+    return None
 
 
 # ------------------------------------------------------------------------------------------- access
@@ -313,28 +342,42 @@ class AtCapacity(ValueError):
     pass
 
 
+class CaseMoved(ValueError):
+    """The case changed (allocated, moved, closed or erased by someone else) since the caller read it."""
+
+
 def allocate(
     referral: Referral, provider: Provider, user, *, reason: str = "", rule: AllocationRule | None = None
 ) -> Allocation:
-    """Append an allocation and make it the current one, in one transaction (the caller's, if any); the
-    provider's row is locked until it ends, so that two managers cannot both take its last place
-    (tests/web/test_referrals_concurrency.py, on PostgreSQL)."""
+    """Append an allocation and make it the current one, in one transaction (the caller's, if any). The
+    referral's row is locked first and its state re-checked (still accepted, not erased, still with the
+    provider the caller saw: :class:`CaseMoved` otherwise), so that two moves of one case, or a move and a
+    closure, are one after the other (review 4, 10); then the provider's row, so that two managers cannot
+    both take its last place (tests/web/test_referrals_concurrency.py, on PostgreSQL)."""
     with transaction.atomic():
+        locked = Referral.objects.select_for_update().get(pk=referral.pk)
+        if locked.status != "accepted" or locked.anonymised_at is not None:
+            raise CaseMoved(f"Case {locked.reference} is no longer open ({locked.get_status_display()})")
+        if locked.current_provider_id != referral.current_provider_id:
+            raise CaseMoved(f"Case {locked.reference} has just been allocated or moved by someone else")
         p = Provider.objects.select_for_update().get(pk=provider.pk)
-        if referral.current_provider_id != p.pk and not p.has_room():
+        if locked.current_provider_id == p.pk:
+            raise CaseMoved(f"Case {locked.reference} is already with {p}")
+        if not p.has_room():
             raise AtCapacity(f"{p} is at capacity ({p.open_cases()} of {p.capacity} open cases)")
-        reassignment = referral.current_provider_id is not None
-        if reassignment and not reason.strip():
-            raise ValueError("A reassignment needs a reason")
+        reassignment = locked.current_provider_id is not None
+        if reassignment and reason_problem(reason):
+            raise ValueError("A reassignment needs a reason in words")
         a = Allocation.objects.create(  # a reason belongs to a reassignment only: the first one has none
-            referral=referral,
+            referral=locked,
             provider=p,
             allocated_by=user,
-            reason=reason.strip() if reassignment else "",
+            reason=visible_text(reason) if reassignment else "",
             rule=rule,
         )
+        locked.current_provider = p
+        locked.save(update_fields=["current_provider"])
         referral.current_provider = p
-        referral.save(update_fields=["current_provider"])
     return a
 
 
@@ -483,7 +526,7 @@ def last_step(referral: Referral) -> date:
 def retention_due(today: date | None = None):
     """Referrals whose retention period has ended and that still hold personal data, counted from their last
     step: closed (from the closure), declined (from the decision), submitted and never decided, which every
-    intelligence referral stays (from the submission), drafts never submitted (from their creation), and
+    intelligence referral stays (from the submission), and
     accepted cases, allocated or not, from their last recorded step (:func:`last_step`): a case accepted and
     never allocated, or left open with nothing recorded for the whole period, is not kept for ever (review 15,
     finding 6)."""
@@ -493,7 +536,6 @@ def retention_due(today: date | None = None):
     closed = Referral.objects.filter(status="closed", closure__closed_on__lt=limit)
     declined = Referral.objects.filter(status="declined", decided_at__lt=cutoff)
     waiting = Referral.objects.filter(status="submitted", submitted_at__lt=cutoff)
-    drafts = Referral.objects.filter(status="draft", created__lt=cutoff)
     # every step of an accepted case follows its decision: only those decided before the limit can be due
     stale = [
         r.pk
@@ -505,7 +547,60 @@ def retention_due(today: date | None = None):
         if last_step(r) < limit
     ]
     accepted = Referral.objects.filter(pk__in=stale)
-    return (closed | declined | waiting | drafts | accepted).filter(anonymised_at__isnull=True).distinct()
+    return (closed | declined | waiting | accepted).filter(anonymised_at__isnull=True).distinct()
+
+
+def drafts_due(now=None):
+    """Drafts never submitted whose referrer last saved them (or, never saved since, made them) more than
+    ``VRU_REFERRALS_DRAFT_DAYS`` (30) days ago: abandoned, purged by ``referrals_retention --anonymise``
+    (review 4, 4). A draft holds no case (no one but its referrer has seen it), so it is deleted, not kept
+    anonymised."""
+    cutoff = (now or timezone.now()) - timedelta(days=draft_days())
+    return Referral.objects.filter(
+        models.Q(saved_at__lt=cutoff) | models.Q(saved_at__isnull=True, created__lt=cutoff),
+        status="draft",
+        anonymised_at__isnull=True,
+    )
+
+
+def purge_draft(referral: Referral, user) -> None:
+    """Delete an abandoned draft and its young person's details, with one audit row of ``user`` (the retention
+    job's account with ``--system``) naming it by reference only. A draft that some record refers to (none
+    should: a draft has no casework) is anonymised instead."""
+    from django.db.models import ProtectedError
+
+    with transaction.atomic():
+        r = Referral.objects.select_for_update().get(pk=referral.pk)
+        if r.status != "draft":  # submitted meanwhile: no longer a draft
+            return
+        audit_case(user, "purge draft", r, "retention: draft abandoned (not saved for the draft period)")
+        try:
+            with transaction.atomic():
+                r.allowed_staff.clear()
+                r.barred_staff.clear()
+                r.subject_access_requests.clear()
+                YoungPerson.objects.filter(referral=r).delete()
+                r.delete()
+        except ProtectedError:
+            anonymise(r)
+
+
+#: the account the scheduled retention job acts as (``referrals_retention --system``): it cannot sign in
+#: (inactive, no usable password) and holds no permission; the audit log names it as the actor
+SYSTEM_EMAIL = "referrals-retention@system.invalid"
+
+
+def system_actor():
+    """The retention job's account, made on first use (:data:`SYSTEM_EMAIL`)."""
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    u = User.objects.filter(email=SYSTEM_EMAIL).first()
+    if u is None:
+        u = User(email=SYSTEM_EMAIL, full_name="Rescue and Response retention job (system)", is_active=False)
+        u.set_unusable_password()
+        u.save()
+    return u
 
 
 def _month(value):
@@ -552,9 +647,10 @@ def anonymise(referral: Referral, user=None) -> None:
     Deleted or blanked: the person (name, date of birth, contact), every free text (concerns, notes, risk
     text, desired outcomes, change values and reasons, break-glass and allocation reasons, risk reviews'
     findings, the rescue's county and police force, the reasons of subject access requests about it), the
-    referrer's organisation (the figures by source count the sector), the age at referral, the NRM dates, the
-    restriction lists, and the reference (a new one: the case's pages no longer answer to the old one; the
-    platform's audit log, by law, still names it). Coarsened to the month: every other date and time of the
+    referrer (the link to their account, so to their name and organisation) and their organisation (the
+    figures by source count the sector), the age at referral, the NRM dates, the restriction lists,
+    and the reference (a new one: the case's pages no longer answer to the old one; the platform's audit
+    log, by law, still names it). Coarsened to the month: every other date and time of the
     referral and its records (referral, submission, decision, allocations, contacts, risk notes and
     reviews, rescues, missing episodes, closure, changes, break-glass openings, disclosures, subject access
     requests). Kept: what the reports count (type, status, sector, borough, gender, referral month,
@@ -616,6 +712,7 @@ def anonymise(referral: Referral, user=None) -> None:
         while Referral.objects.filter(reference=reference).exists():
             reference = new_reference()
         Referral.objects.filter(pk=referral.pk).update(
+            referrer=None,  # the case no longer leads to the outside professional who made it (review 4, 2)
             referrer_organisation=None,  # no figure uses it (the figures by source count the sector)
             concerns="",
             decision_note="",
@@ -626,6 +723,7 @@ def anonymise(referral: Referral, user=None) -> None:
             cg_decided_on=None,
             referral_date=_month(referral.referral_date),
             created=_month(referral.created),
+            saved_at=_month(referral.saved_at),
             submitted_at=_month(referral.submitted_at),
             decided_at=_month(referral.decided_at),
             days_to_first_contact=days,

@@ -72,6 +72,7 @@ def _save_referral(request, form: ReferralForm, referral: Referral | None) -> Re
             r.referrer = request.user
             r.referrer_organisation = request.user.organisation
         values = form.person_values()
+        r.saved_at = timezone.now()  # a draft is purged VRU_REFERRALS_DRAFT_DAYS after this (review 4, 4)
         if submit:  # the referral is made on the day it is submitted, not the day its draft began
             r.referral_date = timezone.localdate()
         if values["date_of_birth"] is not None:
@@ -220,6 +221,10 @@ def decide(request, pk):
 @require_perms(TRIAGE)
 @require_http_methods(["GET", "POST"])
 def allocate(request, pk):
+    """Allocation and reassignment: the triage hub's managers only (docs/web-referrals.md, roles). Another
+    provider's manager cannot move even their own organisation's cases (review 4, 6): 403."""
+    if not services.triages(request.user):
+        raise PermissionDenied("only the central triage hub's managers allocate and reassign cases")
     r = services.case_or_404(request.user, pk, triage=True)
     if r.status != "accepted":
         raise Http404("only an accepted, open case is allocated")
@@ -248,6 +253,9 @@ def allocate(request, pk):
                 )
         except services.AtCapacity as exc:
             form.add_error("provider", f"{exc}: choose another provider")
+        except services.CaseMoved as exc:  # moved, closed or erased by someone else since the page was read
+            messages.error(request, str(exc))
+            return redirect("referrals:triage")
         else:
             messages.success(request, f"Case {r.reference} allocated to {a.provider}.")
             if services.caseload(request.user).filter(pk=r.pk).exists():
@@ -336,7 +344,8 @@ def _case_context(request, r: Referral) -> dict:
         "allocations": r.allocations.select_related("provider"),
         "changes": r.changes.all(),
         "today": timezone.localdate(),
-        "can_triage": request.user.has_perm(TRIAGE),
+        "can_triage": request.user.has_perm(TRIAGE),  # who may open it (the organisation's managers)
+        "can_move": services.triages(request.user),  # reassignment: the triage hub only (review 4, 6)
         "can_export": request.user.has_perm("referrals.export_subject"),
         "open": r.status == "accepted",
     }
@@ -351,7 +360,7 @@ def break_glass(request, pk):
         return redirect("referrals:case", pk=r.pk)
     if not form.is_valid():
         return _break_glass_page(request, r, form, status=400)
-    services.break_glass(request, r, form.cleaned_data["reason"].strip())
+    services.break_glass(request, r, form.cleaned_data["reason"])
     return redirect("referrals:case", pk=r.pk)
 
 
@@ -479,8 +488,8 @@ def review_risk(request, pk, note):
                 follow,
             )
             n.save(update_fields=["reviewed_at", "reviewed_by", "review_note", "follow_up"])
-            found = (
-                f"remains, {follow.get_level_display().lower()}, next review by {follow.review_on:%Y-%m-%d}"
+            found = (  # the month only: erasure coarsens the review date to it (review 4, 8)
+                f"remains, {follow.get_level_display().lower()}, next review in {follow.review_on:%Y-%m}"
                 if follow
                 else "no longer applies"
             )
@@ -502,9 +511,13 @@ def close(request, pk):
     form = ClosureForm(request.POST or None, referral=r)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
-            if _locked(r).status != "accepted":  # closed by someone else meanwhile
+            now = _locked(r)  # services.allocate's lock: a closure and a move are one after the other
+            if now.status != "accepted":  # closed by someone else meanwhile
                 messages.error(request, f"Case {r.reference} has just been closed by someone else.")
                 return redirect("referrals:case", pk=r.pk)
+            if now.current_provider_id != r.current_provider_id:  # moved to another provider meanwhile
+                messages.error(request, f"Case {r.reference} has just been moved to another provider.")
+                return redirect("referrals:cases")
             c = form.save(commit=False)
             c.referral, c.closed_by = r, request.user
             c.save()
@@ -603,18 +616,34 @@ def update(request, pk):
 @require_perms(CASE, TRIAGE)
 @require_http_methods(["GET", "POST"])
 def restrict(request, pk):
+    """Who may open the case: the form offers the active staff of the manager's organisation; a name on either
+    list who is not offered (another provider's staff, from before a move; someone no longer active) is shown
+    and kept as it is (review 4, 1). Each change is one audit row naming who was added and removed by id."""
     r = _open_case(request, pk)
     staff = User.objects.filter(organisation=request.user.organisation, is_active=True)
+    before = {f: set(getattr(r, f).values_list("pk", flat=True)) for f in ("allowed_staff", "barred_staff")}
+    was_restricted = r.restricted
     form = RestrictionForm(request.POST or None, instance=r, staff=staff)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             form.save()
+            for f, kept in form.kept.items():  # the save replaced each list with what was offered
+                getattr(r, f).add(*kept)
+            changes = []
+            if r.restricted != was_restricted:
+                changes.append(f"restricted {was_restricted} -> {r.restricted}")
+            for f, word in (("allowed_staff", "named"), ("barred_staff", "barred")):
+                after = set(getattr(r, f).values_list("pk", flat=True))
+                added, removed = sorted(after - before[f]), sorted(before[f] - after)
+                if added or removed:
+                    changes.append(f"{word} +{added or '[]'} -{removed or '[]'} (user ids)")
             services.audit_case(
                 request,
                 "restrict case",
                 r,
                 f"management: restricted={r.restricted}, "
-                f"{r.allowed_staff.count()} named, {r.barred_staff.count()} barred",
+                f"{r.allowed_staff.count()} named, {r.barred_staff.count()} barred; "
+                + ("; ".join(changes) if changes else "no change"),
             )
         messages.success(request, "Access to the case saved.")
         return redirect("referrals:case", pk=r.pk)

@@ -3,12 +3,19 @@ held about one person, found by name and date of birth among all referrals in an
 triaged, declined, intelligence, open, closed), which no caseload page reaches. Run by a named user holding
 subject access's permission (``referrals.export_subject``), with a reason; the request is kept
 (:class:`~vru.web.referrals.models.SubjectAccessRequest`, the reason on it) and each referral exported leaves
-one audit row naming the request by id."""
+one audit row naming the request by id.
+
+The person's name and date of birth are never arguments (a command line is seen by every user of the machine
+in ``ps`` and kept in the shell's history; review 4, 9): typed at a prompt that does not echo them, or piped
+in, one a line (name, then date of birth), e.g. ``referrals_subject_access --user ... --reason ... <
+person.txt`` with the file readable by its owner only."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
+import sys
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
@@ -25,13 +32,19 @@ SAR_PERM = "referrals.export_subject"
 
 
 class Command(BaseCommand):
-    help = "Export everything held about one person (name and date of birth), audited per referral."
+    help = (
+        "Export everything held about one person, audited per referral. Their name and date of birth are "
+        "read from a prompt (not echoed) or, piped in, from standard input, one a line: never from the "
+        "command line."
+    )
+    stealth_options = ("stdin",)
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--name", required=True, help="the person's full name (letter case and spacing aside)"
-        )
-        parser.add_argument("--dob", required=True, help="their date of birth, YYYY-MM-DD")
+        import argparse
+
+        # refused with a message: personal data on a command line (ps, shell history)
+        parser.add_argument("--name", help=argparse.SUPPRESS)
+        parser.add_argument("--dob", help=argparse.SUPPRESS)
         parser.add_argument(
             "--user", required=True, help="the e-mail of the platform user answering the request"
         )
@@ -39,15 +52,32 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["json", "csv"], default="json")
         parser.add_argument("--out", help="write to this file (created readable by its owner only)")
 
-    def handle(self, name, dob, user, reason, format, out=None, **options):
+    def _person(self, stdin) -> tuple[str, str]:
+        """The name and date of birth: prompted for without echo on a terminal, else two lines of input."""
+        if stdin.isatty():
+            return getpass.getpass("Full name: "), getpass.getpass("Date of birth (YYYY-MM-DD): ")
+        lines = [stdin.readline(), stdin.readline()]
+        return lines[0].rstrip("\r\n"), lines[1].strip()
+
+    def handle(self, user, reason, format, out=None, name=None, dob=None, **options):
+        if name is not None or dob is not None:
+            raise CommandError(
+                "--name/--dob: a name or date of birth on the command line is seen by every user of the "
+                "machine and kept in the shell's history; type them at the prompt, or pipe them in, one a "
+                "line (name, then date of birth)"
+            )
+        name, dob = self._person(options.get("stdin") or sys.stdin)
         try:
             born = date.fromisoformat(dob)
         except ValueError:
-            raise CommandError(f"--dob: {dob!r} is not a date like 2008-03-31") from None
+            raise CommandError("date of birth (second line): not a date like 2008-03-31") from None
         if not name.strip():
-            raise CommandError("--name: give the person's name")
-        if len(reason.strip()) < MIN_REASON:
-            raise CommandError(f"--reason: give the reason in at least {MIN_REASON} characters")
+            raise CommandError("name (first line): give the person's name")
+        if len(services.visible_text(reason)) < MIN_REASON or services.reason_problem(reason):
+            raise CommandError(
+                f"--reason: give the reason in words, in at least {MIN_REASON} characters and "
+                f"{services.MIN_REASON_LETTERS} letters"
+            )
         who = User.objects.filter(email__iexact=user.strip(), is_active=True).first()
         if who is None:
             raise CommandError(f"--user: no active user {user!r}")
@@ -58,7 +88,7 @@ class Command(BaseCommand):
             )
         refs = list(services.subject_referrals_all(name, born).order_by("referral_date", "reference"))
         with transaction.atomic():
-            sar = SubjectAccessRequest.objects.create(user=who, reason=reason.strip())
+            sar = SubjectAccessRequest.objects.create(user=who, reason=services.visible_text(reason))
             sar.referrals.set(refs)
             for r in refs:
                 services.audit_case(

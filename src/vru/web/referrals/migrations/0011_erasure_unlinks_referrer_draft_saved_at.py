@@ -1,0 +1,44 @@
+"""Review 4 (docs/web-referrals.md): an erased case no longer names its referrer (``Referral.referrer`` may be
+empty, and is emptied on the cases erased before this migration), and a draft records when its referrer last
+saved it (``saved_at``), from which it is purged after ``VRU_REFERRALS_DRAFT_DAYS``."""
+
+import django.db.models.deletion
+from django.conf import settings
+from django.db import migrations, models
+
+
+def unlink_erased(apps, schema_editor):
+    Referral = apps.get_model("referrals", "Referral")
+    Referral.objects.filter(anonymised_at__isnull=False).update(referrer=None)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("referrals", "0010_allocation_rule_protect"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="referral",
+            name="saved_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="A draft is purged VRU_REFERRALS_DRAFT_DAYS after this (empty: after its creation)",
+                null=True,
+                verbose_name="last saved by its referrer",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="referral",
+            name="referrer",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="rr_referrals",
+                to=settings.AUTH_USER_MODEL,
+            ),
+        ),
+        migrations.RunPython(unlink_erased, migrations.RunPython.noop),
+    ]
