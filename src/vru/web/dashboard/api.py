@@ -345,41 +345,34 @@ class HotspotsView(DashboardView):
         return self.answer(request, build)
 
 
-class TargetingView(DashboardView):
-    form_class = TargetingForm
+def _section_view(name: str, form_class, serializer, results: str, *, summary: str, description: str):
+    """The view of one analysis section: ``data.<results>`` of the filter form's parameters, its private
+    (``_``) keys left out. The three sections below differ only in these arguments."""
 
-    @extend_schema(summary="Targeting: shortlist and budget",
-                   parameters=form_parameters(TargetingForm),
-                   responses={200: TargetingSerializer, **ERRORS},
-                   description="vru.outputs.section_targeting.results: scored candidates, the "
-                               "shortlist, the budget allocation, sensitivity, MyEnds comparison.")
+    @extend_schema(summary=summary, parameters=form_parameters(form_class),
+                   responses={200: serializer, **ERRORS}, description=description)
     def get(self, request):
-        return self.answer(request, lambda f: Response(_strip(data.targeting_results(f.params()))))
+        return self.answer(request, lambda f: Response(_strip(getattr(data, results)(f.params()))))
+
+    return type(name, (DashboardView,), {"__module__": __name__, "__qualname__": name,
+                                         "form_class": form_class, "get": get})
 
 
-class EvaluationView(DashboardView):
-    form_class = EvaluationForm
-
-    @extend_schema(summary="Evaluation: did violence fall in the treated boroughs?",
-                   parameters=form_parameters(EvaluationForm),
-                   responses={200: EvaluationSerializer, **ERRORS},
-                   description="vru.outputs.section_evaluation.results: staggered DiD, synthetic "
-                               "control, Poisson counts, spillover, power.")
-    def get(self, request):
-        return self.answer(request,
-                           lambda f: Response(_strip(data.evaluation_results(f.params()))))
-
-
-class DriversView(DashboardView):
-    form_class = DriversForm
-
-    @extend_schema(summary="Drivers: the City Hall statements",
-                   parameters=form_parameters(DriversForm),
-                   responses={200: DriversSerializer, **ERRORS},
-                   description="vru.outputs.section_drivers.results: top-n overlaps with "
-                               "permutation p-values, correlations, count regressions.")
-    def get(self, request):
-        return self.answer(request, lambda f: Response(_strip(data.drivers_results(f.params()))))
+TargetingView = _section_view(
+    "TargetingView", TargetingForm, TargetingSerializer, "targeting_results",
+    summary="Targeting: shortlist and budget",
+    description="vru.outputs.section_targeting.results: scored candidates, the shortlist, the budget "
+                "allocation, sensitivity, MyEnds comparison.")
+EvaluationView = _section_view(
+    "EvaluationView", EvaluationForm, EvaluationSerializer, "evaluation_results",
+    summary="Evaluation: did violence fall in the treated boroughs?",
+    description="vru.outputs.section_evaluation.results: staggered DiD, synthetic control, Poisson "
+                "counts, spillover, power.")
+DriversView = _section_view(
+    "DriversView", DriversForm, DriversSerializer, "drivers_results",
+    summary="Drivers: the City Hall statements",
+    description="vru.outputs.section_drivers.results: top-n overlaps with permutation p-values, "
+                "correlations, count regressions.")
 
 
 def _strip(d: dict) -> dict:
