@@ -133,10 +133,6 @@ CATEGORY_ALLOWED: dict[tuple[str, str], str] = {
     ("sources/mps_lsoa_annual.py", "robbery"): "the file-name part of the LSOA annual files "
     "(FILE_CATEGORIES), not the category",
     ("tagging/crimes.py", "*"): ELSEWHERE + " (the police.uk type -> category table)",
-    ("web/dashboard/data.py", "*"): ELSEWHERE + " (LEAGUE_CATEGORIES, DEFAULT_CATEGORY and two queries)",
-    ("web/referrals/reports.py", "*"): ELSEWHERE,
-    ("outputs/section_evaluation.py", "*"): ELSEWHERE + " (EvalParams.category default)",
-    ("outputs/section_hotspots.py", "*"): ELSEWHERE + " (the detailed-vintage override)",
 }
 
 # The home of the source keys (the value of ``source`` in the warehouse): vru.sources.catalogue.
@@ -147,12 +143,6 @@ SOURCE_KEY_ALLOWED: dict[tuple[str, str], str] = {
     ("warehouse/ingest.py", "boundaries"): "the bundled folder vru/data/bundled/boundaries "
     "(BUNDLED_FOLDERS), not the source key",
     ("sources/police_uk.py", "*"): ELSEWHERE,
-    ("outputs/section_hotspots.py", "*"): ELSEWHERE + " (the sources of each level)",
-    ("outputs/section_evaluation.py", "*"): ELSEWHERE,
-    ("outputs/section_targeting.py", "*"): ELSEWHERE,
-    ("api.py", "*"): ELSEWHERE + " (the PAS query of api.confidence)",
-    ("model/panel.py", "*"): ELSEWHERE,
-    ("web/referrals/reports.py", "*"): ELSEWHERE,
 }
 
 
@@ -232,10 +222,8 @@ def test_the_allow_lists_name_real_literals():
 
 # --- the MyEnds boroughs ---------------------------------------------------------------------------------
 
-MYENDS_ALLOWED: dict[str, str] = {
-    "outputs/section_evaluation.py": ELSEWHERE + " (MYENDS, the evaluation's default treated boroughs)",
-    "analysis/targeting.py": ELSEWHERE + " (MYENDS_BOROUGHS, the targeting comparison)",
-}
+# file -> why it writes the list out (none today: every file names vru.geography.MYENDS_BOROUGHS)
+MYENDS_ALLOWED: dict[str, str] = {}
 
 
 def myends_lists(source: str) -> list[int]:

@@ -321,7 +321,7 @@ def myends(wh):
 
 
 def test_myends_panel_is_the_32_mps_boroughs(myends):
-    from vru.analysis.targeting import MYENDS_BOROUGHS
+    from vru.geography import MYENDS_BOROUGHS
 
     pan = myends["panel"]
     assert pan["area_code"].nunique() == 32

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vru.analysis import targeting as t
+from vru.geography import MYENDS_BOROUGHS
 
 
 def area_frame():
@@ -345,7 +346,7 @@ def test_sensitivity_is_seeded_and_collapses_to_defaults():
 def test_myends_codes():
     from vru.geography import borough_name
 
-    assert [borough_name(c) for c in t.MYENDS_BOROUGHS] == [
+    assert [borough_name(c) for c in MYENDS_BOROUGHS] == [
         "Brent", "Croydon", "Hackney", "Haringey", "Lambeth", "Newham", "Southwark",
         "Tower Hamlets"]
 
@@ -424,7 +425,7 @@ def test_default_targeting_on_real_data(wh, default_run):
     assert a.drop(columns="total").sum().tolist() == [300_000_000] * 3
     assert (a.drop(columns="total").to_numpy() <= 50_000_000).all()
     comp = r.comparison
-    assert comp.attrs["agree"] == len(set(sl["borough"]) & set(t.MYENDS_BOROUGHS))
+    assert comp.attrs["agree"] == len(set(sl["borough"]) & set(MYENDS_BOROUGHS))
     assert comp["chosen"].sum() == 8 and comp["reference"].sum() == 8
     assert len(comp) == 32  # every MPS borough has an eligible cluster
     assert (r.sensitivity["boroughs"] <= 1).all()
@@ -466,7 +467,7 @@ def test_targeting_section_and_results(wh, tmp_path):
     assert res["allocation_total_pence"] == 900_000_000 and len(res["shortlist"]) == 8
     assert sum(sum(v for k, v in s["allocation_pence"].items() if k != "total")
                for s in res["shortlist"]) == 900_000_000
-    assert res["myends"]["agree"] == sum(s["borough"] in t.MYENDS_BOROUGHS
+    assert res["myends"]["agree"] == sum(s["borough"] in MYENDS_BOROUGHS
                                          for s in res["shortlist"])
     empty = Warehouse.create(tmp_path / "empty.duckdb")
     assert stg.build(empty) is None

@@ -16,6 +16,7 @@ import pandas as pd
 
 from vru.errors import VRUError
 from vru.model.panel import Panel
+from vru.sources.catalogue import MOPAC_PAS
 from vru.warehouse import ingest as _ingest
 from vru.warehouse.store import FileResult, Warehouse, default_path
 
@@ -207,7 +208,7 @@ def synthetic_survey_frame(warehouse: str | Path | None = None, *,
     try:
         with Warehouse.open(warehouse, read_only=True) as wh:
             targets = wh.sql("SELECT area_code, period_end, measure, value FROM survey "
-                             "WHERE source = 'mopac_pas' AND level = 'borough'")
+                             "WHERE source = ? AND level = 'borough'", [MOPAC_PAS])
     except VRUError:
         targets = None  # no warehouse: generic levels
     return synth.generate(quarters=list(quarters), per_borough=per_borough,

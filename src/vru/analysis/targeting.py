@@ -56,7 +56,6 @@ import pandas as pd
 from scipy import stats
 
 from vru.errors import VRUError
-from vru.geography import borough_code
 from vru.model.weights import SpatialWeights
 
 COMPONENTS = ("sustained", "harm", "deprivation", "youth")
@@ -66,11 +65,6 @@ DEFAULT_WEIGHTS: dict[str, float] = {"sustained": 0.35, "harm": 0.25, "deprivati
                                      "youth": 0.15}
 WINSOR = (0.01, 0.99)
 AREA_COLUMNS = ("borough", "population", "youth", "violence", "imd")
-
-#: The eight MyEnds boroughs funded in 2021 (MISSION.md).
-MYENDS_BOROUGHS = tuple(borough_code(n) for n in (
-    "Brent", "Croydon", "Hackney", "Haringey", "Lambeth", "Newham", "Southwark", "Tower Hamlets"))
-
 
 class InfeasibleError(VRUError, ValueError):
     """The constraints cannot be met (too few eligible areas, caps too low for the budget...)."""
@@ -568,7 +562,7 @@ def member_coverage(picks: np.ndarray, feats: pd.DataFrame, targets: Sequence) -
 
 def compare_boroughs(chosen: Sequence[str], reference: Sequence[str], feats: pd.DataFrame,
                      scores: pd.DataFrame, *, min_population: float = 0) -> pd.DataFrame:
-    """Boroughs of a shortlist against a reference list (e.g. :data:`MYENDS_BOROUGHS`).
+    """Boroughs of a shortlist against a reference list (e.g. :data:`vru.geography.MYENDS_BOROUGHS`).
 
     One row per borough in either list or with candidates: ``chosen``, ``reference``, the
     borough's best eligible candidate (``best``), its ``score`` and ``rank`` among the boroughs'

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from vru.errors import VRUError
+from vru.sources.catalogue import MPS_BOROUGH_DETAILED
 
 if TYPE_CHECKING:
     from vru.warehouse.store import Warehouse
@@ -368,7 +369,7 @@ class Panel:
 
     @classmethod
     def from_warehouse(cls, warehouse: Warehouse | str | Path | None, measure: str, *,
-                       source: str = "mps_borough_detailed", level: str = "borough",
+                       source: str = MPS_BOROUGH_DETAILED, level: str = "borough",
                        start: str | None = None, end: str | None = None,
                        exclude: tuple[str, ...] = (), per: int | None = None,
                        pop_year: int = 2020, cohorts: Mapping | None = None) -> Panel:

@@ -29,15 +29,16 @@ import pandas as pd
 from vru import taxonomy
 from vru.analysis import evaluation as ev
 from vru.analysis.did import EvaluationError
-from vru.geography import CITY_OF_LONDON, borough_code, borough_name
+from vru.geography import CITY_OF_LONDON, MYENDS_BOROUGHS, borough_code, borough_name
 from vru.outputs import charts_evaluation as ce
 from vru.outputs.html import Section, esc, figure, table
+from vru.sources import catalogue
 from vru.warehouse import queries as q
 from vru.warehouse.store import Warehouse
 
-SOURCE = "mps_borough_detailed"
-MYENDS = ("Brent", "Croydon", "Hackney", "Haringey", "Lambeth", "Newham", "Southwark",
-          "Tower Hamlets")
+SOURCE = catalogue.MPS_BOROUGH_DETAILED
+#: The MyEnds boroughs by name (vru.geography.MYENDS_BOROUGHS), the default treated areas.
+MYENDS = tuple(borough_name(c) for c in MYENDS_BOROUGHS)
 
 
 @dataclass
@@ -47,7 +48,7 @@ class EvalParams:
     treated: tuple[str, ...] = MYENDS  # borough names or codes
     start: str = "2021-07"  # first month of the programme ("mid-2021")
     starts: dict | None = None  # per-area first months (area name or code -> "YYYY-MM"), staggered
-    category: str = "violence_with_injury"
+    category: str = taxonomy.VIOLENCE_WITH_INJURY
     source: str = SOURCE
     window_start: str = "2018-07"  # three years before the start
     window_end: str | None = None  # default: the last month of the source

@@ -69,6 +69,7 @@ from vru.geography import borough_name, is_geographic
 from vru.model.weights import SpatialWeights
 from vru.outputs import charts_hotspots, csvsafe
 from vru.outputs.html import Section, esc, figure, table
+from vru.sources import catalogue
 from vru.sources.boundaries import to_geodataframe
 from vru.taxonomy import SERIOUS_VIOLENCE_MAJOR
 from vru.warehouse import queries as q
@@ -87,13 +88,13 @@ class Level:
 
 LEVEL_WORDS = {"lsoa": "LSOA", "ward": "ward", "borough": "borough"}
 LEVELS = {
-    "lsoa": Level("mps_lsoa_annual_millington", "crime_annual", ("lsoa", "2011"), "year"),
-    "ward": Level("mps_ward_detailed", "crime", ("ward", "2022"), "month"),
-    "borough": Level("mps_borough_detailed", "crime", ("borough", "2022"), "month"),
+    "lsoa": Level(catalogue.MPS_LSOA_ANNUAL_MILLINGTON, "crime_annual", ("lsoa", "2011"), "year"),
+    "ward": Level(catalogue.MPS_WARD_DETAILED, "crime", ("ward", "2022"), "month"),
+    "borough": Level(catalogue.MPS_BOROUGH_DETAILED, "crime", ("borough", "2022"), "month"),
 }
 #: Sources of the detailed MPS vintage, whose violence without injury includes stalking and
 #: harassment (docs/methods-harm.md).
-DETAILED_SOURCES = ("mps_ward_detailed", "mps_borough_detailed")
+DETAILED_SOURCES = (catalogue.MPS_WARD_DETAILED, catalogue.MPS_BOROUGH_DETAILED)
 
 
 @dataclass
@@ -276,7 +277,8 @@ def cube(wh: Warehouse, p: HotspotParams | None = None, **kwargs) -> dict:
                 f"{k} ({v:,.0f} offences)" for k, v in rows.attrs["dropped"].items()))
         if overrides:
             weights_used = weights_used.copy()
-            notes.append(f"Violence without injury weighted {overrides['violence_without_injury']:.2f}"
+            vwi = overrides[taxonomy.VIOLENCE_WITHOUT_INJURY]
+            notes.append(f"Violence without injury weighted {vwi:.2f}"
                          " (it includes stalking and harassment in the detailed MPS vintage)")
         value_col = "harm"
     else:

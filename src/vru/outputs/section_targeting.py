@@ -29,16 +29,17 @@ import pandas as pd
 from vru import taxonomy
 from vru.analysis import harm
 from vru.analysis import targeting as tg
-from vru.geography import borough_name
+from vru.geography import MYENDS_BOROUGHS, borough_name
 from vru.model.weights import SpatialWeights
 from vru.outputs import charts, charts_drivers
 from vru.outputs.html import Section, esc, figure, fmt_int, table
+from vru.sources import catalogue
 from vru.sources.boundaries import to_geodataframe
 from vru.taxonomy import SERIOUS_VIOLENCE_MAJOR
 from vru.warehouse import queries as q
 from vru.warehouse.store import Warehouse
 
-LSOA_SOURCE = "mps_lsoa_annual_millington"
+LSOA_SOURCE = catalogue.MPS_LSOA_ANNUAL_MILLINGTON
 LEVELS = ("lsoa", "ward", "cluster")
 DEFAULT_MIN_POPULATION = {"lsoa": 1_000, "ward": 5_000, "cluster": 5_000}
 #: LSOA violence: the aggregation has major categories only, so the harm proxy is violence
@@ -221,7 +222,7 @@ def run(wh: Warehouse, p: TargetParams | None = None) -> Targeting:
     sens = tg.sensitivity(z, feats, p.n, weights=p.weights, draws=p.draws,
                           concentration=p.concentration, seed=p.seed,
                           max_per_borough=p.max_per_borough, min_population=p.min_pop())
-    comp = tg.compare_boroughs(list(shortlist["borough"]), tg.MYENDS_BOROUGHS, feats, z,
+    comp = tg.compare_boroughs(list(shortlist["borough"]), MYENDS_BOROUGHS, feats, z,
                                min_population=p.min_pop())
     comp["explanation"] = [tg.explain(r, comp[comp["chosen"]], p.weights)
                            for _, r in comp.iterrows()]
@@ -272,7 +273,7 @@ def results(wh: Warehouse, p: TargetParams | None = None) -> dict:
             "boroughs": {str(k): float(v) for k, v in t.sensitivity["boroughs"].items()},
         },
         "myends": {
-            "boroughs": list(tg.MYENDS_BOROUGHS),
+            "boroughs": list(MYENDS_BOROUGHS),
             "agree": int(t.comparison.attrs["agree"]),
             "p_exact": float(t.comparison.attrs["p_exact"]),
             "by_borough": [

@@ -24,10 +24,10 @@ from vru.web.dashboard.cache import cached
 
 #: Borough crime measures offered on the overview (MPS detailed classification, no overlaps
 #: needed: each is one league table).
-LEAGUE_CATEGORIES = ("violence_against_the_person", "violence_with_injury",
-                     "violence_without_injury", "robbery", "knife_offences",
-                     "possession_of_weapons", "sexual_offences", "homicide")
-DEFAULT_CATEGORY = "violence_against_the_person"
+LEAGUE_CATEGORIES = (taxonomy.VIOLENCE_AGAINST_THE_PERSON, taxonomy.VIOLENCE_WITH_INJURY,
+                     taxonomy.VIOLENCE_WITHOUT_INJURY, taxonomy.ROBBERY, taxonomy.KNIFE_OFFENCES,
+                     taxonomy.POSSESSION_OF_WEAPONS, taxonomy.SEXUAL_OFFENCES, taxonomy.HOMICIDE)
+DEFAULT_CATEGORY = taxonomy.VIOLENCE_AGAINST_THE_PERSON
 
 
 class NotFound(LookupError):
@@ -163,7 +163,7 @@ def area_facts(code: str) -> dict:
         if a.empty:
             raise NotFound(code)
         annual = q.crime_annual(wh, source=LSOA_ANNUAL, level="lsoa",
-                                category="violence_against_the_person")
+                                category=taxonomy.VIOLENCE_AGAINST_THE_PERSON)
         mine = annual[annual["area_code"] == code].set_index("year")["count"]
         pop = q.population(wh, level="lsoa", year=POP_YEAR).set_index("area_code")["population"]
         population = pop.get(code)
@@ -183,7 +183,7 @@ def area_facts(code: str) -> dict:
             "borough_name": borough_name(borough),
             "population": None if population is None else int(population),
             "population_year": POP_YEAR, "source": LSOA_ANNUAL,
-            "category": "violence_against_the_person", "series": series, **imd,
+            "category": taxonomy.VIOLENCE_AGAINST_THE_PERSON, "series": series, **imd,
         })
 
     return cached("area", {"code": code}, compute)  # NotFound (not cached): unknown LSOA
