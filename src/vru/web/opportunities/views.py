@@ -9,6 +9,8 @@ Administrators: verify provider organisations (audited).
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -248,6 +250,20 @@ def _own(request, pk: int) -> Opportunity:
     return opp
 
 
+def _provider_page(view):
+    """A page of a provider's staff member: ``view`` gets the verified organisation (unverified: the
+    wait page instead) and, for a URL with ``pk``, that organisation's opportunity (another's is 404)."""
+
+    @functools.wraps(view)
+    def page(request, pk: int | None = None):
+        org = _provider_org(request)
+        if org is None:
+            return _wait(request)
+        return view(request, org) if pk is None else view(request, org, _own(request, pk))
+
+    return page
+
+
 def _last_reasons(opps) -> dict[int, ModerationEvent]:
     """The latest moderation event with a reason, for each opportunity (one query)."""
     latest: dict[int, ModerationEvent] = {}
@@ -258,10 +274,8 @@ def _last_reasons(opps) -> dict[int, ModerationEvent]:
 
 
 @require_perms("opportunities.add_opportunity")
-def provider_list(request):
-    org = _provider_org(request)
-    if org is None:
-        return _wait(request)
+@_provider_page
+def provider_list(request, org: Organisation):
     opps = list(Opportunity.objects.filter(provider=org).select_related("provider").order_by("-created"))
     reasons = _last_reasons(opps)
     rows = [{"opp": o, "event": reasons.get(o.pk), "live": lifecycle.is_live(o)} for o in opps]
@@ -270,10 +284,8 @@ def provider_list(request):
 
 @require_http_methods(["GET", "POST"])
 @require_perms("opportunities.add_opportunity")
-def provider_new(request):
-    org = _provider_org(request)
-    if org is None:
-        return _wait(request)
+@_provider_page
+def provider_new(request, org: Organisation):
     form = OpportunityForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
@@ -289,11 +301,8 @@ def provider_new(request):
 
 @require_http_methods(["GET", "POST"])
 @require_perms("opportunities.change_opportunity")
-def provider_edit(request, pk: int):
-    org = _provider_org(request)
-    if org is None:
-        return _wait(request)
-    opp = _own(request, pk)
+@_provider_page
+def provider_edit(request, org: Organisation, opp: Opportunity):
     if opp.status == lifecycle.ARCHIVED:
         messages.info(request, "An archived opportunity cannot be changed: post a new one")
         return redirect("opportunities:provider_detail", pk=opp.pk)
@@ -364,11 +373,8 @@ def borough_map(request, code: str):
 
 
 @require_perms("opportunities.view_opportunity", "opportunities.add_opportunity")
-def provider_detail(request, pk: int):
-    org = _provider_org(request)
-    if org is None:
-        return _wait(request)
-    opp = _own(request, pk)
+@_provider_page
+def provider_detail(request, org: Organisation, opp: Opportunity):
     return render(request, "opportunities/provider_detail.html", {
         "opp": opp, "org": org, "events": opp.events.select_related("by"),
         "live": lifecycle.is_live(opp), "actions": lifecycle.allowed_actions(request.user, opp),
@@ -378,11 +384,8 @@ def provider_detail(request, pk: int):
 
 @require_http_methods(["GET", "POST"])
 @require_perms("opportunities.change_opportunity")
-def provider_archive(request, pk: int):
-    org = _provider_org(request)
-    if org is None:
-        return _wait(request)
-    opp = _own(request, pk)
+@_provider_page
+def provider_archive(request, org: Organisation, opp: Opportunity):
     form = ReasonForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -396,11 +399,8 @@ def provider_archive(request, pk: int):
 
 
 @require_perms("opportunities.view_registration")
-def provider_registrations(request, pk: int):
-    org = _provider_org(request)
-    if org is None:
-        return _wait(request)
-    opp = _own(request, pk)
+@_provider_page
+def provider_registrations(request, org: Organisation, opp: Opportunity):
     regs = list(opp.registrations.filter(cancelled__isnull=True).order_by("created")
                 .only("id", "created", "shared_name", "shared_email", "note", "opportunity_id"))
     audit(request, "view registrations", opp,

@@ -215,55 +215,41 @@ def _initial_pk(request, name) -> dict:
     return {name: int(value)} if value.isascii() and value.isdigit() and len(value) <= 18 else {}
 
 
-@require_http_methods(["GET", "POST"])
-@require_perms(*EDIT_PERMS)
-def area_create(request):
-    return _edit_page(request, AreaForm, instance=None, template="programme/area_form.html",
-                      title="Add a programme area", back=reverse("programme:index"),
-                      done=lambda a: reverse("programme:area", kwargs={"pk": a.pk}))
+def _editors(form_class, noun: str, find, *, new_title: str, edit_title, initial_from: str | None = None,
+             save_as_user: bool = False):
+    """The create and edit pages of one kind of record (``noun``: its page's URL name and its form's
+    template): a new one starts from ``initial_from``'s key in the query string, when given; an edited
+    one is found by ``find(user, pk)`` (another organisation's is 404); ``save_as_user`` saves the form
+    with the user (recorded in the status history)."""
+    template = f"programme/{noun}_form.html"
+
+    @require_http_methods(["GET", "POST"])
+    @require_perms(*EDIT_PERMS)
+    def create(request):
+        return _edit_page(request, form_class, instance=None, template=template, title=new_title,
+                          back=reverse("programme:index"),
+                          done=lambda obj: reverse(f"programme:{noun}", kwargs={"pk": obj.pk}),
+                          save=(lambda form: form.save(user=request.user)) if save_as_user else None,
+                          initial=_initial_pk(request, initial_from) if initial_from else None)
+
+    @require_http_methods(["GET", "POST"])
+    @require_perms(*EDIT_PERMS)
+    def edit(request, pk: int):
+        obj = find(request.user, pk)
+        back = reverse(f"programme:{noun}", kwargs={"pk": obj.pk})
+        return _edit_page(request, form_class, instance=obj, template=template, title=edit_title(obj),
+                          back=back, done=lambda _: back)
+
+    create.__name__ = create.__qualname__ = f"{noun}_create"
+    edit.__name__ = edit.__qualname__ = f"{noun}_edit"
+    return create, edit
 
 
-@require_http_methods(["GET", "POST"])
-@require_perms(*EDIT_PERMS)
-def area_edit(request, pk: int):
-    area = scope.area_or_404(request.user, pk)
-    back = reverse("programme:area", kwargs={"pk": area.pk})
-    return _edit_page(request, AreaForm, instance=area, template="programme/area_form.html",
-                      title=f"Edit {area.name}", back=back, done=lambda a: back)
-
-
-@require_http_methods(["GET", "POST"])
-@require_perms(*EDIT_PERMS)
-def consortium_create(request):
-    return _edit_page(request, ConsortiumForm, instance=None, template="programme/consortium_form.html",
-                      title="Add a consortium", back=reverse("programme:index"),
-                      done=lambda c: reverse("programme:consortium", kwargs={"pk": c.pk}),
-                      initial=_initial_pk(request, "area"))
-
-
-@require_http_methods(["GET", "POST"])
-@require_perms(*EDIT_PERMS)
-def consortium_edit(request, pk: int):
-    c = scope.consortium_or_404(request.user, pk)
-    back = reverse("programme:consortium", kwargs={"pk": c.pk})
-    return _edit_page(request, ConsortiumForm, instance=c, template="programme/consortium_form.html",
-                      title=f"Edit {c.name}", back=back, done=lambda c: back)
-
-
-@require_http_methods(["GET", "POST"])
-@require_perms(*EDIT_PERMS)
-def grant_create(request):
-    return _edit_page(request, GrantForm, instance=None, template="programme/grant_form.html",
-                      title="Add a grant bid", back=reverse("programme:index"),
-                      done=lambda g: reverse("programme:grant", kwargs={"pk": g.pk}),
-                      save=lambda form: form.save(user=request.user),
-                      initial=_initial_pk(request, "consortium"))
-
-
-@require_http_methods(["GET", "POST"])
-@require_perms(*EDIT_PERMS)
-def grant_edit(request, pk: int):
-    grant = scope.grant_or_404(request.user, pk)
-    back = reverse("programme:grant", kwargs={"pk": grant.pk})
-    return _edit_page(request, GrantForm, instance=grant, template="programme/grant_form.html",
-                      title=f"Edit grant {grant.reference}", back=back, done=lambda g: back)
+area_create, area_edit = _editors(AreaForm, "area", scope.area_or_404, new_title="Add a programme area",
+                                  edit_title=lambda area: f"Edit {area.name}")
+consortium_create, consortium_edit = _editors(ConsortiumForm, "consortium", scope.consortium_or_404,
+                                              new_title="Add a consortium",
+                                              edit_title=lambda c: f"Edit {c.name}", initial_from="area")
+grant_create, grant_edit = _editors(GrantForm, "grant", scope.grant_or_404, new_title="Add a grant bid",
+                                    edit_title=lambda grant: f"Edit grant {grant.reference}",
+                                    initial_from="consortium", save_as_user=True)

@@ -96,19 +96,9 @@ def flush_on_send() -> bool:
     """``VRU_SURVEY_FLUSH_ON_SEND`` (setting or environment variable; default False): a send that makes a
     batch writes it at once. For the test suite only: in production each batch's ``xmin``, between dated
     rows, would date its responses to the second of their last send."""
-    from django.conf import settings
+    from vru.web.core.switches import switch
 
-    raw = getattr(settings, "VRU_SURVEY_FLUSH_ON_SEND", None)
-    if raw is None:
-        raw = os.environ.get("VRU_SURVEY_FLUSH_ON_SEND", "")
-    if isinstance(raw, bool):
-        return raw
-    value = str(raw).strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("", "0", "false", "no", "off"):
-        return False
-    raise ImproperlyConfigured(f"VRU_SURVEY_FLUSH_ON_SEND must be true or false (1 or 0), not {raw!r}")
+    return switch("VRU_SURVEY_FLUSH_ON_SEND")
 
 
 def week_label(year: int, week: int) -> str:
