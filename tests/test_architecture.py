@@ -283,14 +283,8 @@ IO_MODULE_CALLS = {
 }
 # modules whose only use is files
 IO_MODULES = {"fcntl", "shutil", "tempfile", "glob", "pickle", "duckdb", "sqlite3", "importlib.resources"}
-# (file, function) -> why that function may read or write files. Temporary only.
-_OLD_LEDGER = ("deprecated copy of vru.outputs.ledger's {}, kept while {} calls it: owned by another "
-               "change this session")
-IO_ALLOWED: dict[tuple[str, str], str] = {
-    ("analysis/disclosure.py", "ledger_lock"): _OLD_LEDGER.format("ledger_lock", "cli.py (`vru confidence`)"),
-    ("analysis/disclosure.py", "Ledger.read"): _OLD_LEDGER.format("read_ledger", "api.confidence"),
-    ("analysis/disclosure.py", "Ledger.write"): _OLD_LEDGER.format("write_ledger", "api.confidence"),
-}
+# (file, function) -> why that function may read or write files (none today: vru.analysis reads no files).
+IO_ALLOWED: dict[tuple[str, str], str] = {}
 
 
 def file_io(source: str) -> list[tuple[int, str, str]]:

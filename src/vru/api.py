@@ -159,14 +159,14 @@ def confidence(warehouse: str | Path | None = None, *, measure: str = "good_job_
     protected together with them, so that no earlier period, year to date or other order of ``by``
     gives a small cell away, and is then recorded in it.
     """
-    from vru.analysis import disclosure  # noqa: PLC0415
     from vru.outputs import section_confidence as sc  # noqa: PLC0415
+    from vru.outputs.ledger import read_ledger, write_ledger  # noqa: PLC0415
     from vru.sources import pas_microdata  # noqa: PLC0415
 
     if microdata is not None:
         resp = pas_microdata.read(microdata)
         try:
-            book = None if ledger is None else disclosure.Ledger.read(ledger)
+            book = None if ledger is None else read_ledger(ledger)
         except ValueError as e:
             raise VRUError(str(e)) from None
         try:
@@ -174,7 +174,7 @@ def confidence(warehouse: str | Path | None = None, *, measure: str = "good_job_
         except ValueError as e:
             raise VRUError(f"{microdata}: {e}") from None
         if book is not None:
-            book.write(ledger)
+            write_ledger(book, ledger)
         return out
     with Warehouse.open(warehouse, read_only=True) as wh:
         try:

@@ -299,7 +299,7 @@ def confidence(warehouse, measure, as_of, microdata, by, min_n, ledger, fmt, out
     suppressed."""
     from contextlib import nullcontext  # noqa: PLC0415
 
-    from vru.analysis.disclosure import ledger_lock  # noqa: PLC0415
+    from vru.outputs.ledger import ledger_lock  # noqa: PLC0415
 
     fmt = output_format(out, fmt, ("csv", "json"), "csv")
     groups = [b.strip() for b in by.split(",")]

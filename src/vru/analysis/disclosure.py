@@ -96,7 +96,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -449,26 +448,6 @@ class Release:
     min_n: int
 
 
-# The ledger's file is read, written and locked by vru.outputs.ledger (read_ledger, write_ledger,
-# ledger_lock). The three below stay only for the callers not moved yet (vru.api.confidence, the CLI's
-# `vru confidence`); they are the one exception to "no file I/O in vru.analysis" (tests/test_architecture.py
-# lists them) and go when those callers use vru.outputs.ledger.
-
-
-@contextmanager
-def ledger_lock(path):
-    """Deprecated: :func:`vru.outputs.ledger.ledger_lock` (the same lock, on ``<path>.lock``)."""
-    import fcntl
-    from pathlib import Path
-
-    with open(Path(path).with_name(Path(path).name + ".lock"), "a+b") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 @dataclass
 class Ledger:
     """Cells published by earlier releases, as the public saw them (hidden cells recorded as
@@ -518,22 +497,6 @@ class Ledger:
         import json
 
         return json.dumps(self.document(), indent=1, ensure_ascii=False) + "\n"
-
-    @classmethod
-    def read(cls, path) -> Ledger:
-        """Deprecated: :func:`vru.outputs.ledger.read_ledger`."""
-        from pathlib import Path
-
-        p = Path(path)
-        return cls.from_json(p.read_bytes(), where=str(p)) if p.exists() else cls.empty()
-
-    def write(self, path) -> None:
-        """Deprecated: :func:`vru.outputs.ledger.write_ledger`."""
-        import os
-        from pathlib import Path
-
-        Path(f"{path}.tmp").write_text(self.to_json(), encoding="utf-8")
-        os.replace(f"{path}.tmp", path)
 
     def record(self, release: Release) -> None:
         """Add the published cells of ``release``."""
