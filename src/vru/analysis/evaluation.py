@@ -15,8 +15,9 @@ DataFrame with columns ``area`` and ``start``, or the panel's own cohorts). For 
 start in the first period (no pre-period), fewer than ``min_controls`` control areas (after
 spillover exclusion), an unbalanced panel or a missing value.
 
-**Spillover.** With a neighbour table (``focal, neighbor, weight`` as produced by
-:func:`vru.geography.contiguity`; every row is an adjacency, weights are ignored), the areas
+**Spillover.** With spatial weights (:class:`vru.model.weights.SpatialWeights`, e.g.
+``SpatialWeights.from_areas(areas, "queen")``; or a libpysal ``Graph`` or a table of pairs
+``focal, neighbor``: every link is an adjacency, weights are ignored), the areas
 within ``rings`` steps of a treated area (ring 1 = its neighbours, ring 2 = their neighbours, and
 so on; treated areas themselves are never in a ring) are either excluded from the controls
 (``spillover="exclude"``) or, in addition, estimated as a second "treated" group
@@ -49,6 +50,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -58,6 +60,11 @@ from vru.analysis import did as _did
 from vru.analysis import synth as _synth
 from vru.analysis.did import EvaluationError
 from vru.model.panel import Panel, PanelError, kind, show
+
+if TYPE_CHECKING:
+    from libpysal.graph import Graph
+
+    from vru.model.weights import SpatialWeights
 
 METHODS = ("did", "synth")
 SPILLOVER = ("exclude", "separate")
@@ -488,7 +495,8 @@ def evaluate(panel: pd.DataFrame | Panel, treated=None, *, unit: str = "area_cod
              period: str = "month", outcome: str = "value", cohort: str | None = None,
              methods=METHODS, model: str = "linear",
              control: str = "never_treated", base_period: str = "varying", anticipation: int = 0,
-             neighbours: pd.DataFrame | None = None, rings: int = 1, spillover: str = "exclude",
+             neighbours: SpatialWeights | Graph | pd.DataFrame | None = None, rings: int = 1,
+             spillover: str = "exclude",
              covariates: pd.DataFrame | None = None, inference: str = "analytic",
              cluster: str | None = None, n_boot: int = 999, pre_periods: int | None = None,
              n_draws: int = 1000, power: bool = True, alpha: float = 0.05,

@@ -30,6 +30,8 @@ from vru import taxonomy
 from vru.analysis import evaluation as ev
 from vru.analysis.did import EvaluationError
 from vru.geography import CITY_OF_LONDON, MYENDS_BOROUGHS, borough_code, borough_name
+from vru.model.areas import AreaSet
+from vru.model.weights import SpatialWeights
 from vru.outputs import charts_evaluation as ce
 from vru.outputs.html import Section, esc, figure, table
 from vru.sources import catalogue
@@ -37,6 +39,7 @@ from vru.warehouse import queries as q
 from vru.warehouse.store import Warehouse
 
 SOURCE = catalogue.MPS_BOROUGH_DETAILED
+BOROUGH_VINTAGE = "2022"  # the boundaries of the spillover neighbours
 #: The MyEnds boroughs by name (vru.geography.MYENDS_BOROUGHS), the default treated areas.
 MYENDS = tuple(borough_name(c) for c in MYENDS_BOROUGHS)
 
@@ -104,19 +107,13 @@ def panel(wh: Warehouse, p: EvalParams | None = None) -> pd.DataFrame:
     return s.reset_index(drop=True)
 
 
-def neighbours(wh: Warehouse):
-    """Queen contiguity of the borough boundaries in the warehouse (None without them)."""
-    import geopandas as gpd
-    import shapely
-
-    from vru.geography import contiguity
-
-    a = q.areas(wh, "borough")
+def neighbours(wh: Warehouse) -> SpatialWeights | None:
+    """Queen contiguity of the 2022 borough boundaries in the warehouse (None unless every
+    borough has one)."""
+    a = q.areas(wh, "borough", BOROUGH_VINTAGE)
     if a.empty or a["geometry"].isna().any():
         return None
-    g = gpd.GeoDataFrame(a.drop(columns="geometry"), geometry=shapely.from_wkb(a["geometry"]),
-                         crs=27700)
-    return contiguity(g)
+    return SpatialWeights.from_areas(AreaSet.from_warehouse(wh, "borough", BOROUGH_VINTAGE), "queen")
 
 
 def before_after(pan: pd.DataFrame, codes: list[str], start: str, per: int) -> pd.DataFrame:
