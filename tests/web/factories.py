@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from vru.web.accounts.models import Organisation, User
 from vru.web.opportunities.models import Opportunity, YoungPerson
-from vru.web.programme.models import Grant, ProgrammeArea
+from vru.web.programme.models import Consortium, Grant, Membership, ProgrammeArea
 from vru.web.survey.demo import load_and_publish
 from vru.web.survey.models import QuestionnaireVersion
 
@@ -124,6 +124,27 @@ def estate(lsoa_codes: list[str] | None = None, **kw) -> ProgrammeArea:
                   lsoa_codes=list(SOUTHWARK_LSOAS if lsoa_codes is None else lsoa_codes))
     fields.update(kw)
     return ProgrammeArea.objects.create(**fields)
+
+
+def partners(n: int = 3) -> tuple[Organisation, ...]:
+    """The first ``n`` of three unverified provider organisations: Alpha Youth, Beta Mentors, Gamma
+    Families (each "(test)")."""
+    return tuple(org(name, verified=False)
+                 for name in ("Alpha Youth (test)", "Beta Mentors (test)", "Gamma Families (test)")[:n])
+
+
+def ward(**kw) -> ProgrammeArea:
+    """"Test ward": a programme area in Brent without LSOAs or geometry, selected in 2022."""
+    return ProgrammeArea.objects.create(**{"name": "Test ward", "kind": "ward", "borough": BRENT,
+                                           "selected_year": 2022, **kw})
+
+
+def consortium(name: str, area: ProgrammeArea, lead: Organisation, *members: Organisation) -> Consortium:
+    """A consortium in ``area`` led by ``lead``, with ``members``."""
+    c = Consortium.objects.create(name=name, area=area, lead=lead)
+    for member in members:
+        Membership.objects.create(consortium=c, organisation=member)
+    return c
 
 
 def awarded_grant(consortium, reference: str, requested: str, awarded: str, start: dt.date,

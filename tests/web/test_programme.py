@@ -15,7 +15,18 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
-from factories import BRENT, SOUTHWARK, SQUARE, awarded_grant, estate, org, signed_in, user
+from factories import (
+    BRENT,
+    SOUTHWARK,
+    SQUARE,
+    awarded_grant,
+    consortium,
+    estate,
+    partners,
+    signed_in,
+    user,
+    ward,
+)
 
 from vru.web.accounts.models import Organisation
 from vru.web.programme import csvio, scope
@@ -39,13 +50,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def world(db):
     """Two providers, each leading a consortium with one awarded grant and one intervention."""
-    alpha, beta, gamma = (org(name, verified=False)
-                          for name in ("Alpha Youth (test)", "Beta Mentors (test)", "Gamma Families (test)"))
-    a_sw = estate()
-    a_br = ProgrammeArea.objects.create(name="Test ward", kind="ward", borough=BRENT, selected_year=2022)
-    ca = Consortium.objects.create(name="Alpha consortium", area=a_sw, lead=alpha)
-    Membership.objects.create(consortium=ca, organisation=gamma)
-    cb = Consortium.objects.create(name="Beta consortium", area=a_br, lead=beta)
+    alpha, beta, gamma = partners()
+    a_sw, a_br = estate(), ward()
+    ca = consortium("Alpha consortium", a_sw, alpha, gamma)
+    cb = consortium("Beta consortium", a_br, beta)
     ga = awarded_grant(ca, "T-A", "700000", "650000.50", dt.date(2021, 9, 1), dt.date(2022, 8, 31))
     gb = awarded_grant(cb, "T-B", "500000", "400000", dt.date(2022, 4, 1), dt.date(2023, 3, 31))
     ia = Intervention.objects.create(grant=ga, kind="mentoring", name="Mentoring", year=2022,

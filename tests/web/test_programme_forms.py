@@ -12,7 +12,19 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
-from factories import BRENT, SOUTHWARK, SOUTHWARK_LSOAS, SQUARE, awarded_grant, estate, org, signed_in, user
+from factories import (
+    BRENT,
+    SOUTHWARK,
+    SOUTHWARK_LSOAS,
+    SQUARE,
+    awarded_grant,
+    consortium,
+    estate,
+    partners,
+    signed_in,
+    user,
+    ward,
+)
 
 from vru.web.accounts.models import User
 from vru.web.programme.models import Consortium, Grant, GrantStatusChange, Membership, ProgrammeArea
@@ -25,12 +37,9 @@ BRENT_LSOA = "E01000471"
 
 @pytest.fixture
 def world(db):
-    alpha, beta, gamma = (org(name, verified=False)
-                          for name in ("Alpha Youth (test)", "Beta Mentors (test)", "Gamma Families (test)"))
-    area = estate()
-    other = ProgrammeArea.objects.create(name="Test ward", kind="ward", borough=BRENT, selected_year=2022)
-    cons = Consortium.objects.create(name="Alpha consortium", area=area, lead=alpha)
-    Membership.objects.create(consortium=cons, organisation=gamma)
+    alpha, beta, gamma = partners()
+    area, other = estate(), ward()
+    cons = consortium("Alpha consortium", area, alpha, gamma)
     bid = Grant.objects.create(reference="T-BID", consortium=cons, amount_requested=Decimal("500000"))
     funded = awarded_grant(cons, "T-A", "700000", "650000", dt.date(2021, 9, 1), dt.date(2022, 8, 31))
     users = {

@@ -19,7 +19,17 @@ from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, connection, transaction
 from django.urls import reverse
-from factories import BRENT, SOUTHWARK, SQUARE, awarded_grant, estate, org, signed_in, user
+from factories import (
+    BRENT,
+    SOUTHWARK,
+    SQUARE,
+    awarded_grant,
+    consortium,
+    estate,
+    partners,
+    signed_in,
+    user,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -49,10 +59,9 @@ SQLITE = connection.vendor == "sqlite"
 
 @pytest.fixture
 def world(db):
-    alpha, beta = org("Alpha Youth (test)", verified=False), org("Beta Mentors (test)", verified=False)
+    alpha, beta = partners(2)
     area = estate(["E01003911"])
-    cons = Consortium.objects.create(name="Alpha consortium", area=area, lead=alpha)
-    Membership.objects.create(consortium=cons, organisation=beta)
+    cons = consortium("Alpha consortium", area, alpha, beta)
     grant = awarded_grant(cons, "T-A", "700000", "650000", dt.date(2021, 9, 1), dt.date(2022, 8, 31))
     act = Intervention.objects.create(grant=grant, kind="mentoring", name="Mentoring", year=2022,
                                       sessions_delivered=100, reached_10_13=5, reached_14_17=7)
