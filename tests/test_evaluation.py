@@ -106,19 +106,20 @@ def test_rings_on_a_chain_by_hand():
     assert set(ev.spillover_rings(nb, {"C": 5}, rings=1)["area"]) == {"B", "D"}
 
 
-def test_rings_from_the_contiguity_table():
-    from vru.geography import contiguity
+def test_rings_from_contiguity_weights():
+    from vru.model.weights import SpatialWeights
 
     cells = [(x, y) for y in range(5) for x in range(5)]
     g = gpd.GeoDataFrame({"code": [f"{x}{y}" for x, y in cells]},
                          geometry=[box(x, y, x + 1, y + 1) for x, y in cells], crs=27700)
-    nb = contiguity(g, rook=True)
+    nb = SpatialWeights.from_geodataframe(g, "rook")
     r = ev.spillover_rings(nb, {"22": MONTHS[20]}, rings=2)
     ring1 = set(r.loc[r["ring"] == 1, "area"])
     ring2 = set(r.loc[r["ring"] == 2, "area"])
     assert ring1 == {"12", "32", "21", "23"}
     assert ring2 == {"02", "42", "20", "24", "11", "13", "31", "33"}
-    q = ev.spillover_rings(contiguity(g), {"22": MONTHS[20]}, rings=1)  # queen: 8 neighbours
+    q = ev.spillover_rings(SpatialWeights.from_geodataframe(g, "queen"), {"22": MONTHS[20]},
+                           rings=1)  # queen: 8 neighbours
     assert len(q) == 8
 
 
@@ -132,13 +133,13 @@ def test_bad_neighbour_tables_are_refused():
 def _grid_panel(seed=1, effect=1.0, spill=0.5, noise=0.05):
     """6 x 6 grid of areas; the two centre-left and centre-right cells treated from month 24
     with ``effect``; their rook neighbours get ``spill``."""
-    from vru.geography import contiguity
+    from vru.model.weights import SpatialWeights
 
     cells = [(x, y) for y in range(6) for x in range(6)]
     codes = [f"a{x}{y}" for x, y in cells]
     g = gpd.GeoDataFrame({"code": codes}, geometry=[box(x, y, x + 1, y + 1) for x, y in cells],
                          crs=27700)
-    nb = contiguity(g, rook=True)
+    nb = SpatialWeights.from_geodataframe(g, "rook")
     treated = {"a12": MONTHS[24], "a43": MONTHS[24]}
     rings = ev.spillover_rings(nb, treated, 1)
     rng = np.random.default_rng(seed)

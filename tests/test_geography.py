@@ -1,5 +1,5 @@
-"""vru.geography.lookup and vru.geography.neighbours: hand-made polygons with hand-computed
-answers, and the real bundled boundaries (LSOA 2011/2021 overlap, borough adjacency)."""
+"""vru.geography.lookup: hand-made polygons with hand-computed answers, and the real bundled boundaries
+(LSOA 2011/2021 overlap; borough, ward and LSOA adjacency through vru.model.weights)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from vru.geography import lookup, neighbours
+from vru.geography import lookup
 from vru.geography.boroughs import borough_code
+from vru.model.weights import SpatialWeights
 from vru.sources import boundaries, population
 
 # --- lookup: hand-made ---------------------------------------------------------------------------
@@ -187,71 +188,7 @@ def test_real_lsoa_to_borough_attribute_and_spatial_agree(real_lsoa):
         assert (by_space[by_attr.index] == by_attr).all()
 
 
-# --- neighbours: hand-made 3x3 grid -------------------------------------------------------------
-#   g h i
-#   d e f        plus an island z far away
-#   a b c
-
-GRID = gpd.GeoDataFrame(
-    {"code": list("abcdefghi") + ["z"]},
-    geometry=[shapely.box(x, y, x + 1, y + 1) for y in range(3) for x in range(3)]
-    + [shapely.box(10, 10, 11, 11)], crs="EPSG:27700")
-
-
-def neigh(table, focal):
-    return sorted(table[table["focal"] == focal]["neighbor"])
-
-
-def test_queen_and_rook_on_a_grid_with_an_island():
-    q = neighbours.contiguity(GRID)
-    r = neighbours.contiguity(GRID, rook=True)
-    # queen: 4 corners x 3 + 4 edges x 5 + centre 8 = 40; rook: 4 x 2 + 4 x 3 + 4 = 24
-    assert (len(q), len(r)) == (40, 24)
-    assert neigh(q, "e") == list("abcdfghi")
-    assert neigh(q, "a") == ["b", "d", "e"] and neigh(r, "a") == ["b", "d"]
-    assert neigh(r, "b") == ["a", "c", "e"]
-    assert list(q.columns) == ["focal", "neighbor", "weight"]
-    assert set(q["weight"]) == {1.0}
-    assert "z" not in set(q["focal"]) | set(q["neighbor"])
-    assert neighbours.islands(q) == ["z"] and neighbours.islands(r) == ["z"]
-    assert q.attrs["ids"] == list("abcdefghi") + ["z"]
-    pairs = set(zip(q["focal"], q["neighbor"], strict=True))
-    assert all((b, a) in pairs for a, b in pairs)
-
-
-def test_row_standardised_knn_and_fuzzy():
-    rs = neighbours.contiguity(GRID, transform="R")
-    np.testing.assert_allclose(rs.groupby("focal")["weight"].sum(), 1.0)
-    assert rs[(rs["focal"] == "a")]["weight"].tolist() == pytest.approx([1 / 3] * 3)
-    k = neighbours.knn(GRID.iloc[:9], 2)
-    assert len(k) == 18 and neigh(k, "a") == ["b", "d"]
-    assert neighbours.islands(k) == []
-    gap = GRID.assign(geometry=GRID.geometry.scale(0.98, 0.98))  # 0.02 gaps between cells
-    assert len(neighbours.contiguity(gap.iloc[:9])) == 0
-    assert len(neighbours.contiguity(gap.iloc[:9], buffer=0.05)) == 40
-
-
-def test_to_graph_keeps_islands():
-    q = neighbours.contiguity(GRID)
-    g = neighbours.to_graph(q)
-    assert g.n == 10 and list(g.isolates) == ["z"]
-    assert g.cardinalities["e"] == 8 and g.cardinalities["z"] == 0
-
-
-def test_neighbour_input_errors():
-    with pytest.raises(ValueError, match="duplicate"):
-        neighbours.contiguity(GRID.assign(code=list("aabcdefghi")))
-    with pytest.raises(ValueError, match="no geometry"):
-        neighbours.contiguity(GRID.assign(geometry=[*GRID.geometry[:9], shapely.Polygon()]))
-    with pytest.raises(ValueError, match="k must be"):
-        neighbours.knn(GRID, 10)
-    with pytest.raises(ValueError, match="transform"):
-        neighbours.contiguity(GRID, transform="V")
-    by_index = neighbours.contiguity(GRID.set_index("code"), id_col=None)
-    pd.testing.assert_frame_equal(by_index, neighbours.contiguity(GRID))
-
-
-# --- neighbours: real boundaries ----------------------------------------------------------------
+# --- neighbours: real boundaries (the weights themselves: tests/test_weights.py) --------------------
 
 @pytest.fixture(scope="module")
 def boroughs() -> gpd.GeoDataFrame:
@@ -266,26 +203,22 @@ def names(codes) -> set[str]:
 
 
 def test_real_borough_adjacency(boroughs):
-    q = neighbours.contiguity(boroughs)
-    assert neighbours.islands(q) == []
+    q = SpatialWeights.from_geodataframe(boroughs, "queen")
+    assert q.report.islands == ()
+    nb = q.neighbours()
     city = borough_code("City of London")
     # the boundaries stop at the Thames bank: the City touches only north-bank boroughs
-    assert names(neigh(q, city)) == {"Camden", "Hackney", "Islington", "Tower Hamlets",
-                                     "Westminster"}
-    assert names(neigh(q, borough_code("Southwark"))) == {"Bromley", "Lambeth", "Lewisham"}
-    assert borough_code("Islington") in neigh(q, borough_code("Hackney"))
-    assert borough_code("Hillingdon") not in neigh(q, borough_code("Havering"))
-    fuzzy = neighbours.contiguity(boroughs, buffer=300)
-    assert names(neigh(fuzzy, city)) == {"Camden", "Hackney", "Islington", "Tower Hamlets",
-                                         "Westminster", "Lambeth", "Southwark"}
+    assert names(nb[city]) == {"Camden", "Hackney", "Islington", "Tower Hamlets", "Westminster"}
+    assert names(nb[borough_code("Southwark")]) == {"Bromley", "Lambeth", "Lewisham"}
+    assert borough_code("Islington") in nb[borough_code("Hackney")]
+    assert borough_code("Hillingdon") not in nb[borough_code("Havering")]
 
 
 def test_real_wards_and_lsoas_have_no_islands():
-    wards = boundaries.read_bundled("ward2018")
-    w = neighbours.contiguity(wards)
-    assert w["focal"].nunique() == 633 and neighbours.islands(w) == []
+    w = SpatialWeights.from_geodataframe(boundaries.read_bundled("ward2018"), "queen")
+    assert w.n == 633 and w.report.islands == ()
     lsoa = boundaries.read_bundled("lsoa2011")
-    q = neighbours.contiguity(lsoa)
-    r = neighbours.contiguity(lsoa, rook=True)
-    assert q["focal"].nunique() == 4835 and neighbours.islands(q) == []
-    assert len(r) < len(q)  # some LSOAs meet only at a corner
+    q = SpatialWeights.from_geodataframe(lsoa, "queen")
+    r = SpatialWeights.from_geodataframe(lsoa, "rook")
+    assert q.n == 4835 and q.report.islands == ()
+    assert r.n_edges < q.n_edges  # some LSOAs meet only at a corner

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from libpysal.graph import Graph
 
 from vru.analysis import harm
 from vru.analysis.emerging import emerging_hotspots
-from vru.geography import neighbours
 from vru.outputs import charts_hotspots
 from vru.outputs import section_hotspots as sh
 from vru.schema import Batch, conform
@@ -309,14 +309,14 @@ def london(wh):
 
 
 def test_real_default_matches_an_independent_run(wh, london):
-    # oracle: queries.crime_annual per category, the neighbour table, emerging_hotspots directly
+    # oracle: queries.crime_annual per category, libpysal's queen graph, emerging_hotspots directly
     parts = [q.crime_annual(wh, source=SRC, level="lsoa", category=c) for c in sh.VIOLENCE]
     a = pd.concat(parts).groupby(["area_code", "year"])["count"].sum(min_count=3).unstack()
     a = a[list(range(2011, 2020))]
     geo = to_geodataframe(q.areas(wh, "lsoa", "2011"))
     geo = geo[geo["code"].isin(a.index)]
     ids = list(geo["code"])
-    g = neighbours.to_graph(neighbours.contiguity(geo), ids)
+    g = Graph.build_contiguity(geo.set_index("code"), rook=False)  # libpysal directly, not vru.model
     res = emerging_hotspots(a.loc[ids], g, time_lag=1, global_window="period", ids=ids)
     r = london.set_index("code").loc[ids]
     assert (r["category"].to_numpy() == res.summary["category"].astype(str).to_numpy()).all()

@@ -396,7 +396,7 @@ def test_lsoa_inputs_real(wh):
 
 
 def test_default_targeting_on_real_data(wh, default_run):
-    from vru.geography import contiguity
+    from vru.model.weights import SpatialWeights
 
     r = default_run
     sl = r.shortlist
@@ -407,8 +407,7 @@ def test_default_targeting_on_real_data(wh, default_run):
     assert sl.index[0] == r.candidates.loc[r.candidates["population"] >= 5000, "score"].idxmax()
     # every chosen cluster is contiguous and within its borough
     geo = r.inputs["geometry"]
-    nb = contiguity(geo)
-    adj = nb.groupby("focal")["neighbor"].apply(set).to_dict()
+    adj = {a: set(n) for a, n in SpatialWeights.from_geodataframe(geo, "queen").neighbours().items()}
     for c, mem in sl["members"].items():
         mem = set(mem)
         assert 1 <= len(mem) <= 8

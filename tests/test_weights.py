@@ -10,8 +10,8 @@ import pytest
 import shapely
 
 from vru.analysis.emerging import emerging_hotspots
-from vru.geography import neighbours
 from vru.geography.weights import build_weights
+from vru.model.weights import SpatialWeights
 from vru.sources.boundaries import read_bundled
 
 # 3 x 3 grid of unit squares, codes a..i row by row from the bottom left:
@@ -132,14 +132,16 @@ def test_two_islands_attached_to_each_other_form_a_small_component():
     assert "2 connected components" in rep.text()
 
 
-def test_matches_the_neighbour_tables():
+def test_a_table_of_pairs_gives_the_same_weights():
+    """A user's neighbour table (focal, neighbor; SpatialWeights.coerce at the API's edge) gives the
+    weights built from the polygons: 40 ordered queen pairs on the grid, z an island."""
     q = build_weights(GRID, "queen")
-    table = neighbours.contiguity(GRID)
-    assert q.n_edges == len(table)
     got = q.adjacency.reset_index()
     got = got[got["weight"] > 0]
-    assert sorted(zip(got["focal"], got["neighbor"], strict=True)) == sorted(
-        zip(table["focal"], table["neighbor"], strict=True))
+    assert len(got) == q.n_edges == 40
+    table = got[["focal", "neighbor"]]
+    back = SpatialWeights.coerce(table, ids=list(GRID["code"]))
+    assert back.neighbours() == q.neighbours() and list(back.isolates) == ["z"]
 
 
 def test_ids_from_the_index_and_input_order_kept():
@@ -196,7 +198,7 @@ def test_real_boroughs_city_of_london():
     assert g.n_nodes == 33 and g.report.islands == ()
     names = b.set_index("code")["name"]
     city = [names[c] for c in nbrs(g, "E09000001")]
-    # documented in vru.geography.neighbours: the bank-to-bank boundaries keep the Thames between
+    # documented in vru.model.weights: the bank-to-bank boundaries keep the Thames between
     assert sorted(city) == ["Camden", "Hackney", "Islington", "Tower Hamlets", "Westminster"]
 
 

@@ -2,10 +2,12 @@
 
 - :mod:`vru.geography.boroughs`: borough codes, names and every known spelling.
 - :mod:`vru.geography.lookup`: LSOA 2011 <-> 2021 best fit by area overlap, LSOA -> borough.
-- :mod:`vru.geography.neighbours`: neighbours of areas (spatial weights via libpysal).
+- :mod:`vru.geography.grids`: regular grids of cells over a study area.
+- :mod:`vru.geography.weights`: spatial weights (re-exported from :mod:`vru.model.weights`:
+  ``SpatialWeights.from_areas(areas, "queen")``).
 
-The lookup and neighbour functions are re-exported lazily, so that importing the borough names
-(as every loader does) does not import geopandas and libpysal.
+The lookup functions are re-exported lazily, so that importing the borough names (as every loader
+does) does not import geopandas.
 """
 
 from __future__ import annotations
@@ -25,12 +27,9 @@ from vru.geography.boroughs import (
     is_geographic,
 )
 
-_LAZY = {
-    **{n: "vru.geography.lookup" for n in (
-        "SLIVER_SHARE", "best_fit", "bundled_overlap", "lsoa_2011_2021_overlap",
-        "lsoa_to_borough", "to_2011", "to_2021")},
-    **{n: "vru.geography.neighbours" for n in ("contiguity", "islands", "knn", "to_graph")},
-}
+_LAZY = {n: "vru.geography.lookup" for n in (
+    "SLIVER_SHARE", "best_fit", "bundled_overlap", "lsoa_2011_2021_overlap", "lsoa_to_borough",
+    "to_2011", "to_2021")}
 
 
 def __getattr__(name: str):
