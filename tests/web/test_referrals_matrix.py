@@ -456,7 +456,11 @@ def test_a_manager_restricts_a_case_to_named_staff_and_bars_another_on_its_page(
     assert r.restricted and set(r.allowed_staff.all()) == {w.cw_a2, w.mgr_a}
     assert list(r.barred_staff.all()) == [cw_a3]
     row = AuditLog.objects.get(action="restrict case")
-    assert row.purpose == f"{r.reference}: management: restricted=True, 2 named, 1 barred"
+    ids = sorted([w.cw_a2.pk, w.mgr_a.pk])
+    assert row.purpose == (
+        f"{r.reference}: management: restricted=True, 2 named, 1 barred; restricted False -> True; "
+        f"named +{ids} -[] (user ids); barred +[{cw_a3.pk}] -[] (user ids)"
+    )
     # named: opens it; not named: the break-glass page (no name on it); barred: 404, and not in the caseload
     assert base.NAME in client(w.cw_a2).get(reverse("referrals:case", args=[r.pk])).content.decode()
     page = client(w.cw_a).get(reverse("referrals:case", args=[r.pk])).content.decode()

@@ -213,7 +213,9 @@ def test_the_data_protection_officers_search_finds_every_referral_in_any_state_a
     dpo = base.user("dpo@example.org", "provider manager")  # subject access's permission
     nobody = base.user("nobody.special@example.org", "caseworker")  # an active account without it
     out = tmp_path / "sar.json"
-    args = ["--name", "  ottoline   SEARCHABLE ", "--dob", dob, "--user", dpo.email]
+    # the name and date of birth come on standard input, one a line, never on the command line (review 4, 9)
+    person = f"  ottoline   SEARCHABLE \n{dob}\n"
+    args = ["--user", dpo.email]
     call_command(
         "referrals_subject_access",
         *args,
@@ -221,6 +223,7 @@ def test_the_data_protection_officers_search_finds_every_referral_in_any_state_a
         "Letter of 3 May, ref DP-7",
         "--out",
         str(out),
+        stdin=StringIO(person),
         stderr=StringIO(),
     )
     assert oct(os.stat(out).st_mode & 0o777) == "0o600"
@@ -234,18 +237,27 @@ def test_the_data_protection_officers_search_finds_every_referral_in_any_state_a
     assert sorted(rows.values_list("object_id", flat=True)) == sorted(str(r.pk) for r in made)
     assert all(f"request {sar.pk}" in a.purpose and "DP-7" not in a.purpose for a in rows)
     assert not AuditLog.objects.filter(object_id=str(other.pk)).exists()
-    for bad, says in (
-        (["--reason", "short"], "--reason"),
-        (["--reason", "A proper reason", "--dob", "3 May"], "--dob"),
-        (["--reason", "A proper reason", "--user", "nobody@example.org"], "--user"),
-        (["--reason", "A proper reason", "--user", nobody.email], "may not answer"),
+    for bad, says, given_person in (
+        (["--reason", "short"], "--reason", person),
+        (["--reason", "..............."], "in words", person),
+        (["--reason", "A proper reason"], "date of birth", "Ottoline Searchable\n3 May\n"),
+        (["--reason", "A proper reason"], "name", f"   \n{dob}\n"),
+        (["--reason", "A proper reason", "--user", "nobody@example.org"], "--user", person),
+        (["--reason", "A proper reason", "--user", nobody.email], "may not answer", person),
+        (["--reason", "A proper reason", "--name", "Ottoline Searchable"], "command line", person),
+        (["--reason", "A proper reason", "--dob", dob], "command line", person),
     ):
         given = dict(zip(args[::2], args[1::2], strict=True))
         given.update(dict(zip(bad[::2], bad[1::2], strict=True)))
-        with pytest.raises(CommandError, match=says):
+        with pytest.raises(CommandError, match=says) as err:
             call_command(
-                "referrals_subject_access", *[x for kv in given.items() for x in kv], stdout=StringIO()
+                "referrals_subject_access",
+                *[x for kv in given.items() for x in kv],
+                stdin=StringIO(given_person),
+                stdout=StringIO(),
             )
+        assert "Ottoline" not in str(err.value) and dob not in str(err.value)  # never echoed back
+    assert SubjectAccessRequest.objects.count() == 1  # nothing of the refused ones written
     # erasure blanks the request's reason
     services.anonymise(made[1])
     sar.refresh_from_db()
@@ -268,7 +280,9 @@ def test_intelligence_never_triaged_and_draft_referrals_come_due_from_their_last
     open_case = make_case(w, provider=w.pa)
     Referral.objects.filter(pk__in=[intel.pk, waiting.pk, open_case.pk]).update(submitted_at=old)
     Referral.objects.filter(pk__in=[draft.pk, open_case.pk]).update(created=old)
-    assert set(services.retention_due()) == {intel, waiting, draft}
+    assert set(services.retention_due()) == {intel, waiting}
+    # a draft has its own, short period (review 4, 4): test_referrals_review4.py
+    assert set(services.drafts_due()) == {draft}
     assert recent not in services.retention_due() and open_case not in services.retention_due()
 
 

@@ -80,7 +80,8 @@ class ReasonField(forms.CharField):
 
     def validate(self, value):
         super().validate(value)
-        if value and services.letters(value) < self.min_letters:
+        short = self.min_length is not None and len(value or "") < self.min_length  # its own message
+        if value and not short and services.letters(value) < self.min_letters:
             raise forms.ValidationError(
                 f"Write the reason in words: at least {self.min_letters} letters, not only spaces, dots "
                 "or symbols",

@@ -64,9 +64,10 @@ def audit_case(request_or_user, action: str, referral: Referral, purpose: str) -
 # ------------------------------------------------------------------------------------------ reasons
 def visible_text(text: str) -> str:
     """``text`` without its invisible characters (Unicode format characters, category Cf: zero-width spaces
-    and joiners, direction marks, soft hyphens) and with every run of spaces (category Z, and tabs and line
-    breaks) made one space, trimmed: what a reason is kept as."""
-    out = "".join(" " if unicodedata.category(ch)[0] in "ZC" and ch not in "\n" else ch
+    and joiners, direction marks, soft hyphens) and with every run of spaces (category Z, and tabs) in a line
+    made one space, trimmed: what a reason is kept as. Other control characters (a NUL) stay, for the field's
+    own check to refuse."""
+    out = "".join(" " if unicodedata.category(ch).startswith("Z") or ch in "\t\r\f\v" else ch
                   for ch in text if unicodedata.category(ch) != "Cf")
     return "\n".join(" ".join(line.split()) for line in out.splitlines()).strip()
 

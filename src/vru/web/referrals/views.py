@@ -222,9 +222,10 @@ def decide(request, pk):
 @require_http_methods(["GET", "POST"])
 def allocate(request, pk):
     """Allocation and reassignment: the triage hub's managers only (docs/web-referrals.md, roles). Another
-    provider's manager cannot move even their own organisation's cases (review 4, 6): 403."""
+    provider's manager cannot move even their own organisation's cases (review 4, 6): for them, as for a case
+    they may not open, the page does not exist (404, whatever the id: nothing is told about the case)."""
     if not services.triages(request.user):
-        raise PermissionDenied("only the central triage hub's managers allocate and reassign cases")
+        raise Http404("only the central triage hub's managers allocate and reassign cases")
     r = services.case_or_404(request.user, pk, triage=True)
     if r.status != "accepted":
         raise Http404("only an accepted, open case is allocated")
