@@ -72,7 +72,7 @@ class Server:
             def log_message(self, *a):
                 pass
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 srv.log.append((self.path, dict(self.headers)))
                 r = srv.routes.get(self.path)
                 if r is None:

@@ -87,9 +87,9 @@ def hotspots(warehouse: str | Path | gpd.GeoDataFrame | None = None, out: str | 
     Returns a GeoDataFrame, one row per area; with ``out``, also writes it as CSV, GeoJSON or
     JSON. Bad input raises :class:`vru.errors.VRUError` naming the column and the type.
     """
-    import geopandas as gpd  # noqa: PLC0415
+    import geopandas as gpd
 
-    from vru.outputs import section_hotspots as sh  # noqa: PLC0415
+    from vru.outputs import section_hotspots as sh
 
     if isinstance(warehouse, gpd.GeoDataFrame):
         try:
@@ -120,7 +120,7 @@ def drivers(warehouse: str | Path | None = None, **params: Any) -> dict:
 
     ``params`` are fields of :class:`vru.outputs.section_drivers.DriverParams`.
     """
-    from vru.outputs import section_drivers as sd  # noqa: PLC0415
+    from vru.outputs import section_drivers as sd
 
     with Warehouse.open(warehouse, read_only=True) as wh:
         return sd.results(wh, sd.DriverParams(**params))
@@ -131,7 +131,7 @@ def target(warehouse: str | Path | None = None, **params: Any) -> dict:
 
     ``params`` are fields of :class:`vru.outputs.section_targeting.TargetParams`.
     """
-    from vru.outputs import section_targeting as st  # noqa: PLC0415
+    from vru.outputs import section_targeting as st
 
     with Warehouse.open(warehouse, read_only=True) as wh:
         try:
@@ -159,9 +159,9 @@ def confidence(warehouse: str | Path | None = None, *, measure: str = "good_job_
     protected together with them, so that no earlier period, year to date or other order of ``by``
     gives a small cell away, and is then recorded in it.
     """
-    from vru.outputs import section_confidence as sc  # noqa: PLC0415
-    from vru.outputs.ledger import read_ledger, write_ledger  # noqa: PLC0415
-    from vru.sources import pas_microdata  # noqa: PLC0415
+    from vru.outputs import section_confidence as sc
+    from vru.outputs.ledger import read_ledger, write_ledger
+    from vru.sources import pas_microdata
 
     if microdata is not None:
         resp = pas_microdata.read(microdata)
@@ -173,7 +173,7 @@ def confidence(warehouse: str | Path | None = None, *, measure: str = "good_job_
             out = sc.group_table(resp, measure, by, min_n=min_n, ledger=book)
         except ValueError as e:
             raise VRUError(f"{microdata}: {e}") from None
-        if book is not None:
+        if book is not None and ledger is not None:
             write_ledger(book, ledger)
         return out
     with Warehouse.open(warehouse, read_only=True) as wh:
@@ -188,7 +188,7 @@ def synthetic_survey(out: str | Path, warehouse: str | Path | None = None, *,
                      per_borough: int = 100, seed: int = 0) -> Path:
     """Write SYNTHETIC respondent-level PAS-style answers (never real people) to ``out``
     (:func:`synthetic_survey_frame`; gzipped if ``out`` ends in ``.gz``)."""
-    from vru.synthetic import pas_microdata as synth  # noqa: PLC0415
+    from vru.synthetic import pas_microdata as synth
 
     return synth.write_csv(synthetic_survey_frame(warehouse, quarters=quarters, per_borough=per_borough,
                                                   seed=seed), out)
@@ -202,7 +202,7 @@ def synthetic_survey_frame(warehouse: str | Path | None = None, *,
     If the warehouse holds the published PAS borough figures, each borough's synthetic share is
     aimed at its published value for the quarter, so demos look like London.
     """
-    from vru.synthetic import pas_microdata as synth  # noqa: PLC0415
+    from vru.synthetic import pas_microdata as synth
 
     targets = None
     try:
@@ -250,9 +250,9 @@ def evaluate(warehouse: str | Path | pd.DataFrame | Panel | None = None, *,
         if not isinstance(panel, pd.DataFrame | Panel):
             raise VRUError(f"panel must be a pandas DataFrame (long: {unit}, {period}, {value}) "
                            f"or a vru.model.Panel, not {type(panel).__name__}")
-        import inspect  # noqa: PLC0415
+        import inspect
 
-        from vru.analysis import evaluation as ev  # noqa: PLC0415
+        from vru.analysis import evaluation as ev
 
         known = set(inspect.signature(ev.evaluate).parameters) - {"panel", "treated", "unit",
                                                                    "period", "outcome", "cohort"}
@@ -262,7 +262,7 @@ def evaluate(warehouse: str | Path | pd.DataFrame | Panel | None = None, *,
                            f"(options for your own panel: {', '.join(sorted(known))})")
         return ev.evaluate(panel, treated, unit=unit, period=period, outcome=value,
                            cohort=cohort, **params).as_dict()
-    from vru.outputs import section_evaluation as se  # noqa: PLC0415
+    from vru.outputs import section_evaluation as se
 
     if treated is not None:
         params["treated"] = treated
@@ -278,7 +278,7 @@ def evaluate(warehouse: str | Path | pd.DataFrame | Panel | None = None, *,
 def status(warehouse: str | Path | None = None) -> list[dict]:
     """Per source: the files loaded (each with its own rows), the rows and periods held
     (:func:`vru.warehouse.queries.status`)."""
-    from vru.warehouse import queries  # noqa: PLC0415
+    from vru.warehouse import queries
 
     with Warehouse.open(warehouse, read_only=True) as wh:
         return queries.status(wh)

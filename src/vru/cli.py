@@ -151,7 +151,7 @@ def hotspots(warehouse, level, categories, weighting, chi_file, rates, start, en
                   weighting=weighting, chi_file=chi_file, rates=rates, start=start, end=end,
                   rule=rule, k=k, distance=distance, islands=islands, time_lag=time_lag,
                   scheme=scheme)
-    from vru.outputs import section_hotspots as sh  # noqa: PLC0415
+    from vru.outputs import section_hotspots as sh
 
     fmt = output_format(out, fmt, sh.FORMATS, "csv")
     gdf = _run(api.hotspots, warehouse, **params)
@@ -297,9 +297,9 @@ def confidence(warehouse, measure, as_of, microdata, by, min_n, ledger, fmt, out
     """Trust and confidence in the police by borough (MOPAC Public Attitude Survey), with the
     significance of changes; or, with --microdata, weighted shares by group with small cells
     suppressed."""
-    from contextlib import nullcontext  # noqa: PLC0415
+    from contextlib import nullcontext
 
-    from vru.outputs.ledger import ledger_lock  # noqa: PLC0415
+    from vru.outputs.ledger import ledger_lock
 
     fmt = output_format(out, fmt, ("csv", "json"), "csv")
     groups = [b.strip() for b in by.split(",")]
@@ -334,7 +334,7 @@ def synthetic_survey(warehouse, out, quarters, per_borough, seed) -> None:
         path = _run(api.synthetic_survey, out, warehouse, **options)
         click.echo(f"wrote {path} (synthetic data)", err=True)
         return
-    from vru.synthetic.pas_microdata import to_csv_text  # noqa: PLC0415
+    from vru.synthetic.pas_microdata import to_csv_text
 
     output_format(out, None, ("csv",), "csv")
     write_result(to_csv_text(_run(api.synthetic_survey_frame, warehouse, **options)), out,

@@ -149,9 +149,9 @@ class AreaSet:
         """The areas of ``level`` (and ``vintage``) whose boundaries are in the warehouse (an open
         :class:`~vru.warehouse.store.Warehouse`, its path, or ``None`` for the default), in code
         order; ``codes``: only these (every one must have a boundary)."""
-        from vru.sources.boundaries import to_geodataframe  # noqa: PLC0415
-        from vru.warehouse import queries as q  # noqa: PLC0415
-        from vru.warehouse.store import Warehouse as _Warehouse  # noqa: PLC0415
+        from vru.sources.boundaries import to_geodataframe
+        from vru.warehouse import queries as q
+        from vru.warehouse.store import Warehouse as _Warehouse
 
         if isinstance(warehouse, _Warehouse):
             rows = q.areas(warehouse, level, vintage)

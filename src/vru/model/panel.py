@@ -380,8 +380,8 @@ class Panel:
         of counts. ``cohorts``: area code -> first treated month. ``warehouse``: an open
         :class:`~vru.warehouse.store.Warehouse` or its path (default path when ``None``).
         """
-        from vru.warehouse import queries as q  # noqa: PLC0415
-        from vru.warehouse.store import Warehouse as _Warehouse  # noqa: PLC0415
+        from vru.warehouse import queries as q
+        from vru.warehouse.store import Warehouse as _Warehouse
 
         if isinstance(warehouse, _Warehouse):
             return cls._from_open_warehouse(warehouse, measure, source=source, level=level,
@@ -397,7 +397,7 @@ class Panel:
                              start: str | None, end: str | None, exclude: tuple[str, ...],
                              per: int | None, pop_year: int, cohorts: Mapping | None,
                              q: Any) -> Panel:
-        from vru import taxonomy  # noqa: PLC0415
+        from vru import taxonomy
 
         try:
             s = q.crime_series(wh, source=source, level=level, category=measure, start=start,

@@ -542,8 +542,8 @@ def results_for_areas(data: gpd.GeoDataFrame, *, code: str = "code", value: str 
     ``trend_z``, ``trend_p``, ``last_z``, ``mean_value``, ``last_value``, ``island``,
     ``geometry``).
     """
-    from vru.analysis import hotspots as hs  # noqa: PLC0415
-    from vru.model.areas import AreaSet  # noqa: PLC0415
+    from vru.analysis import hotspots as hs
+    from vru.model.areas import AreaSet
 
     unknown = sorted(set(params) - set(AREA_PARAMS))
     if unknown:
