@@ -201,11 +201,23 @@ def triage_queue(user):
     return _waiting().exclude(barred_staff=user)
 
 
-def case_or_404(user, pk, *, triage: bool = False) -> Referral:
-    """A case the user may open (404 otherwise: another organisation's case, a barred user, no such id)."""
+def movable(user):
+    """The open cases the user may move to another provider: every accepted case, wherever it is, for the
+    triage hub's managers (barred staff excepted), and none for anyone else: only the hub reassigns (the
+    roles table; review 4, 6), so a case at another provider is not stuck there."""
+    if not triages(user):
+        return Referral.objects.none()
+    return Referral.objects.filter(status="accepted", anonymised_at__isnull=True).exclude(barred_staff=user)
+
+
+def case_or_404(user, pk, *, triage: bool = False, move: bool = False) -> Referral:
+    """A case the user may open (404 otherwise: another organisation's case, a barred user, no such id); with
+    ``move``, also the cases the user may reassign (:func:`movable`)."""
     qs = caseload(user)
     if triage:
         qs = qs | triage_queue(user)
+    if move:
+        qs = qs | movable(user)
     try:
         return qs.distinct().get(pk=pk)
     except (Referral.DoesNotExist, ValueError, ValidationError):  # a malformed UUID is a 404 too
@@ -272,6 +284,9 @@ def read_purpose(request, referral: Referral) -> str | None:
         return None if opening is None else f"break-glass opening {opening}"
     if referral.status == "submitted" or referral.current_provider_id is None:
         return "triage: a referral waiting for a decision or an allocation"
+    own = provider_of(request.user)
+    if own is None or own.pk != referral.current_provider_id:  # the hub, on the allocation page only
+        return f"triage: reassignment of a case allocated to {referral.current_provider}"
     return f"casework: case allocated to {referral.current_provider}"
 
 

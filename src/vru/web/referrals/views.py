@@ -226,7 +226,7 @@ def allocate(request, pk):
     they may not open, the page does not exist (404, whatever the id: nothing is told about the case)."""
     if not services.triages(request.user):
         raise Http404("only the central triage hub's managers allocate and reassign cases")
-    r = services.case_or_404(request.user, pk, triage=True)
+    r = services.case_or_404(request.user, pk, triage=True, move=True)
     if r.status != "accepted":
         raise Http404("only an accepted, open case is allocated")
     form = AllocationForm(request.POST or None, referral=r)
