@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -58,6 +58,17 @@ def header_fields(path: str | Path, encoding: str = "utf-8-sig") -> list[str]:
     try:
         return next(csv.reader([lines[0]]))
     except csv.Error:
+        return []
+
+
+def csv_header_fields(path: str | Path) -> list[str]:
+    """:func:`header_fields` of a file named ``*.csv`` (or ``*.csv.gz``, any case); [] for any other
+    name or a file that cannot be read: what the CSV formats' sniffers test."""
+    if not base_name(path).lower().endswith(".csv"):
+        return []
+    try:
+        return header_fields(path)
+    except (OSError, EOFError, UnicodeDecodeError, ValueError):
         return []
 
 
@@ -143,11 +154,37 @@ def require_header(path: str | Path) -> list[str]:
 
 def fail_first(path, mask, lines, column: str, values, message: str) -> None:
     """Raise a SourceError for the first row where ``mask`` is True, naming its file line
-    (``lines[i]``), the column and the offending value."""
+    (``lines[i]``), the column and the offending value (as Python writes it: ``2.5``, not
+    ``np.float64(2.5)``)."""
     import numpy as np
 
     m = np.asarray(mask, dtype=bool)
     if m.any():
         i = int(np.flatnonzero(m)[0])
-        raise SourceError(path, f"{message} (value {np.asarray(values)[i]!r})",
+        raise SourceError(path, f"{message} (value {np.asarray(values, dtype=object)[i]!r})",
                           row=int(lines[i]), column=column)
+
+
+def fail_first_cell(path, df: pd.DataFrame, cols: list[str], masks: list,
+                    bad_value: Callable[[str], str]) -> None:
+    """Raise a SourceError for the first bad cell in file order (row by row, then column by
+    column), given one boolean mask over the rows of ``df`` for each column of ``cols``: a missing
+    field (NaN: the row is shorter than the header) or a blank value says so, any other value
+    gets ``bad_value(value)``. The row is the file line of a CSV read with a one-line header
+    (:func:`line_of`)."""
+    import numpy as np
+
+    bad = np.column_stack(masks)
+    rows = np.flatnonzero(bad.any(axis=1))
+    if not len(rows):
+        return
+    i = int(rows[0])
+    col = cols[int(np.flatnonzero(bad[i])[0])]
+    value = df[col].iloc[i]
+    if pd.isna(value):
+        why = "row has fewer fields than the header (truncated file?)"
+    elif value.strip() == "":
+        why = "empty or missing value (row shorter than the header: truncated file?)"
+    else:
+        why = bad_value(value)
+    raise SourceError(path, why, row=line_of(i), column=col)

@@ -48,7 +48,7 @@ from vru.errors import SourceError
 from vru.geography.boroughs import BOROUGHS, borough_code
 from vru.schema import Batch, conform
 from vru.sources import catalogue
-from vru.sources._io import base_name, check_columns, header_fields, read_csv_strings
+from vru.sources._io import check_columns, csv_header_fields, read_csv_strings
 from vru.sources._io import fail_first as _fail
 
 SOURCE = catalogue.WPI_CLAIMANT_COUNT
@@ -68,12 +68,7 @@ OPTIONAL = (*DATE_COLUMNS, *DECILE_COLUMNS, IMD_RANK)
 
 def sniff(path: str | Path) -> bool:
     """A CSV whose first column is ``lsoa11cd`` followed by ``Claimant count (...)`` columns."""
-    if not base_name(path).lower().endswith(".csv"):
-        return False
-    try:
-        fields = header_fields(path)
-    except (OSError, EOFError, UnicodeDecodeError, ValueError):
-        return False
+    fields = csv_header_fields(path)
     return bool(fields) and fields[0] == "lsoa11cd" and any(_COUNT_COL.fullmatch(f)
                                                             for f in fields)
 

@@ -72,6 +72,7 @@ from vru.sources import catalogue
 from vru.sources._io import (
     base_name,
     check_columns,
+    fail_first_cell,
     header_fields,
     line_of,
     read_csv_strings,
@@ -292,21 +293,7 @@ def _check_cells(path: Path, df: pd.DataFrame, id_cols: list[str], month_cols: l
         else:  # ignored column: only a missing field (truncated row) matters
             m = s.isna()
         masks.append(m.to_numpy(dtype=bool))
-    bad = np.column_stack(masks)
-    rows = np.flatnonzero(bad.any(axis=1))
-    if not len(rows):
-        return
-    i = int(rows[0])
-    j = int(np.flatnonzero(bad[i])[0])
-    col = cols[j]
-    value = df[col].iloc[i]
-    if pd.isna(value):
-        why = "row has fewer fields than the header (truncated file?)"
-    elif value.strip() == "":
-        why = "empty or missing value (row shorter than the header: truncated file?)"
-    else:
-        why = f"count {value!r} is not a non-negative integer"
-    raise SourceError(path, why, row=line_of(i), column=col)
+    fail_first_cell(path, df, cols, masks, lambda v: f"count {v!r} is not a non-negative integer")
 
 
 def _vintage(path: Path, df: pd.DataFrame, major_col: str = MAJOR, minor_col: str = MINOR,

@@ -35,7 +35,14 @@ from vru.errors import SourceError
 from vru.geography.boroughs import borough_code
 from vru.schema import Batch, conform
 from vru.sources import catalogue
-from vru.sources._io import base_name, header_fields, line_of, read_csv_strings, require_nonempty
+from vru.sources._io import (
+    base_name,
+    fail_first_cell,
+    header_fields,
+    line_of,
+    read_csv_strings,
+    require_nonempty,
+)
 
 SOURCE = catalogue.MPS_LSOA_ANNUAL_MILLINGTON
 ID_COLUMNS = ("LSOA11CD", "LSOA11NM", "MSOA11CD", "MSOA11NM", "LAD11CD", "LAD11NM")
@@ -183,17 +190,5 @@ def _check_cells(path: Path, df: pd.DataFrame, years_cols: list[str]) -> np.ndar
         else:
             m = s.isna() | (s.str.strip() == "")
         masks.append(m.to_numpy(dtype=bool))
-    bad = np.column_stack(masks)
-    rows = np.flatnonzero(bad.any(axis=1))
-    if len(rows):
-        i = int(rows[0])
-        col = cols[int(np.flatnonzero(bad[i])[0])]
-        raw = df[col].iloc[i]
-        if pd.isna(raw):
-            why = "row has fewer fields than the header (truncated file?)"
-        elif raw.strip() == "":
-            why = "empty or missing value (row shorter than the header: truncated file?)"
-        else:
-            why = f"{raw!r} is not a non-negative whole count"
-        raise SourceError(path, why, row=line_of(i), column=col)
+    fail_first_cell(path, df, cols, masks, lambda v: f"{v!r} is not a non-negative whole count")
     return np.column_stack([parsed[c].to_numpy() for c in years_cols]).astype("float64")

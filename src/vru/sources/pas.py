@@ -36,7 +36,7 @@ from vru.errors import SourceError
 from vru.geography.boroughs import BOROUGHS, borough_code
 from vru.schema import Batch, conform
 from vru.sources import catalogue
-from vru.sources._io import base_name, header_fields, read_csv_strings
+from vru.sources._io import csv_header_fields, read_csv_strings
 from vru.sources._io import fail_first as _fail
 from vru.sources._io import require_header as _header
 
@@ -69,12 +69,7 @@ _MEASURE_KEYS = {_measure_key(k): v for k, v in MEASURES.items()}
 
 def sniff(path: str | Path) -> bool:
     """A CSV whose header starts ``Date,Survey,Borough,Measure,Proportion,MPS``."""
-    if not base_name(path).lower().endswith(".csv"):
-        return False
-    try:
-        fields = header_fields(path)
-    except (OSError, EOFError, UnicodeDecodeError, ValueError):
-        return False
+    fields = csv_header_fields(path)
     return tuple(fields[:6]) == COLUMNS
 
 

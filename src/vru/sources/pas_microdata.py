@@ -45,7 +45,8 @@ import pandas as pd
 from vru.errors import SourceError
 from vru.geography.boroughs import BOROUGHS, borough_code
 from vru.schema import TABLES, Batch, conform
-from vru.sources._io import base_name, header_fields, line_of, read_csv_strings, require_header
+from vru.sources._io import csv_header_fields, line_of, read_csv_strings, require_header
+from vru.sources._io import fail_first as _fail
 from vru.sources.pas import MEASURES as PAS_MEASURES
 
 SOURCE = "pas_microdata"
@@ -74,21 +75,8 @@ def _norm(s: str) -> str:
 
 def sniff(path: str | Path) -> bool:
     """A CSV whose header starts ``respondent_id,quarter,weight,borough,ethnicity,sex,age_band``."""
-    if not base_name(path).lower().endswith(".csv"):
-        return False
-    try:
-        fields = header_fields(path)
-    except (OSError, EOFError, UnicodeDecodeError, ValueError):
-        return False
+    fields = csv_header_fields(path)
     return tuple(f.strip() for f in fields[: len(LEADING)]) == LEADING
-
-
-def _fail(p, mask, lines, column: str, values, message: str) -> None:
-    m = np.asarray(mask, dtype=bool)
-    if m.any():
-        i = int(np.flatnonzero(m)[0])
-        raise SourceError(p, f"{message} (value {np.asarray(values, dtype=object)[i]!r})",
-                          row=int(lines[i]), column=column)
 
 
 def _mapped(raw: pd.Series, fn) -> np.ndarray:

@@ -34,7 +34,8 @@ import pandas as pd
 from vru.errors import SourceError
 from vru.schema import Batch, conform
 from vru.sources import catalogue
-from vru.sources._io import base_name, check_columns, header_fields, read_csv_strings
+from vru.sources._io import base_name, check_columns, csv_header_fields, read_csv_strings
+from vru.sources._io import fail_first as _fail
 
 SOURCE = catalogue.ONS_MYE_LSOA
 SEXES = {"Persons": "persons", "Males": "males", "Females": "females"}
@@ -49,12 +50,7 @@ _YEAR_IN_NAME = re.compile(r"mid[-_ ]?((?:19|20)\d\d)(?!\d)", re.IGNORECASE)
 
 def sniff(path: str | Path) -> bool:
     """A CSV whose header has ``LSOA11CD`` and ``Persons_All-Ages``."""
-    if not base_name(path).lower().endswith(".csv"):
-        return False
-    try:
-        fields = header_fields(path)
-    except (OSError, EOFError, UnicodeDecodeError, ValueError):
-        return False
+    fields = csv_header_fields(path)
     return "LSOA11CD" in fields and "Persons_All-Ages" in fields
 
 
@@ -120,15 +116,6 @@ def load(path: str | Path, *, year: int | None = None) -> Batch:
         "age band 16-64 derived as 16-29 + 30-44 + 45-64 (exact)",
     ]
     return Batch(path=str(p), source=SOURCE, tables={"population": df}, notes=notes)
-
-
-def _fail(path, mask: pd.Series, lines: np.ndarray, column: str, values: pd.Series,
-          message: str) -> None:
-    m = np.asarray(mask, dtype=bool)
-    if m.any():
-        i = int(np.flatnonzero(m)[0])
-        raise SourceError(path, f"{message} (value {values.iloc[i]!r})", row=int(lines[i]),
-                          column=column)
 
 
 def _counts(path, raw: pd.Series, lines: np.ndarray, column: str) -> np.ndarray:
