@@ -171,6 +171,7 @@ def test_the_letters_count_any_script():
 # ------------------------------------------------------------------------------------ 4: abandoned drafts
 def test_an_abandoned_draft_is_purged_after_the_draft_period(w, settings):
     c = client(w.referrer)
+    assert "not saved again for 30 days is deleted" in c.get(reverse("referrals:new")).content.decode()
     draft = base.referral_post()
     draft.pop("submit")  # Save as draft
     assert c.post(reverse("referrals:new"), draft).status_code == 302

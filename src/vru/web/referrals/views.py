@@ -130,7 +130,8 @@ def _edit(request, r: Referral | None):
         return redirect("referrals:draft", pk=r.pk)
     if r is not None:  # the stored draft (name, date of birth, concerns) is shown: one audit row per read
         services.audit_case(request, "view draft", r, "referral: draft opened by its referrer")
-    return _form_page(request, "referrals/referral_form.html", {"form": form, "referral": r, "once": once})
+    context = {"form": form, "referral": r, "once": once, "draft_days": services.draft_days()}
+    return _form_page(request, "referrals/referral_form.html", context)
 
 
 def _form_page(request, template: str, context: dict):
