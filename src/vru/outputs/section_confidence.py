@@ -129,6 +129,14 @@ def _change(x, label) -> str:
     return f"{_pts(x)} ({label})"
 
 
+def _changes(s: pd.DataFrame) -> dict[str, list[str]]:
+    """The "Change over 1 year" and "Change over 3 years" columns for a table of the rows of ``s``
+    (a London or borough summary)."""
+    return {f"Change over {span}": [_change(x, lab) for x, lab in
+                                    zip(s[f"change_{k}"], s[f"change_{k}_label"], strict=True)]
+            for k, span in (("1y", "1 year"), ("3y", "3 years"))}
+
+
 # -- parts ---------------------------------------------------------------------------------------
 
 def _london(rows: pd.DataFrame, a: c.Assumptions) -> str:
@@ -138,10 +146,7 @@ def _london(rows: pd.DataFrame, a: c.Assumptions) -> str:
         "12 months to": [f"{p:%b %Y}" for p in ls["period_end"]],
         "London": [f"{_pct(v)} ({_ci(lo, hi)})" for v, lo, hi in
                    zip(ls["value"], ls["ci_low"], ls["ci_high"], strict=True)],
-        "Change over 1 year": [_change(x, lab) for x, lab in
-                               zip(ls["change_1y"], ls["change_1y_label"], strict=True)],
-        "Change over 3 years": [_change(x, lab) for x, lab in
-                                zip(ls["change_3y"], ls["change_3y_label"], strict=True)],
+        **_changes(ls),
         "Boroughs down / up (3 years)": [f"{d} / {u}" for d, u in
                                          zip(ls["change_3y_boroughs_down"],
                                              ls["change_3y_boroughs_up"], strict=True)],
@@ -194,10 +199,7 @@ def _measure_block(rows: pd.DataFrame, measure: str, a: c.Assumptions, small: bo
                            zip(s["vs_london"], s["vs_london_label"], strict=True)],
         "Rank (plausible range)": [f"{r} ({b}–{w})" for r, b, w in
                                    zip(s["rank"], s["rank_best"], s["rank_worst"], strict=True)],
-        "Change over 1 year": [_change(x, lab) for x, lab in
-                               zip(s["change_1y"], s["change_1y_label"], strict=True)],
-        "Change over 3 years": [_change(x, lab) for x, lab in
-                                zip(s["change_3y"], s["change_3y_label"], strict=True)],
+        **_changes(s),
     })
     n_sig = len(sig3)
     text = (f"<p>{esc(label)}, 12 months to {t:%B %Y}: {n_sig} of {len(s)} boroughs changed "
