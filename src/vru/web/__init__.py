@@ -91,6 +91,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = True) -> No
     DEBUG is off). Production uses a WSGI/ASGI server (gunicorn ``vru.web.wsgi:application``, uvicorn
     ``vru.web.asgi:application``) behind a proxy that terminates TLS; see docs/web.md.
     """
+    # No tagging match worker runs beside the development server, so an uploaded crime batch is matched
+    # in its request here (VRU_TAGGING_MATCH_INLINE; docs/web-tagging.md), unless the user set it.
+    os.environ.setdefault("VRU_TAGGING_MATCH_INLINE", "1")
     prepare(demo=demo, warm=False)
     _warm_in_background(sys.stdout)
     from django.core.management import call_command
