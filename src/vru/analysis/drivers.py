@@ -34,7 +34,7 @@ methods, with the defaults and their reasons, is in ``docs/methods-drivers.md``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,11 @@ CAVEAT = (
 )
 
 SPEARMAN_SE = ("bonett-wright", "fieller")
+
+
+def _with_caveat(statement: str, caveat: bool) -> str:
+    """A result's statement in words, followed by :data:`CAVEAT` unless ``caveat`` is False."""
+    return statement + (f" {CAVEAT}" if caveat else "")
 
 
 def _pair(x: pd.Series, y: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -83,14 +88,13 @@ class Correlation:
 
     def describe(self, caveat: bool = True) -> str:
         name = "Pearson's r" if self.method == "pearson" else "Spearman's rank correlation rho"
-        return (
+        return _with_caveat(
             f"{name} between {self.x} and {self.y} over {self.n} areas is {self.r:.2f} "
             f"({100 * self.conf:.0f}% CI {self.ci_low:.2f} to {self.ci_high:.2f}; two-sided "
-            f"p = {self.p_value:.3g}). Interval from Fisher's z with {self.se_method}."
-        ) + (f" {CAVEAT}" if caveat else "")
+            f"p = {self.p_value:.3g}). Interval from Fisher's z with {self.se_method}.", caveat)
 
     def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return asdict(self)
 
 
 def _t_pvalue(r: float, n: int) -> float:
@@ -227,17 +231,16 @@ class Overlap:
         ties = "" if self.k_min == self.k_max else (
             f" Ties at the cut-off make the top sets ambiguous: k ranges from {self.k_min} to "
             f"{self.k_max} depending on how they are broken (reported: ties broken by area code).")
-        return (
+        return _with_caveat(
             f"{self.k} of the {self.n_top} areas with the largest {self.x} are in the top "
             f"{self.n_top_y} for {self.y} ({self.n_areas} areas with both values; "
             f"{self.expected:.1f} expected by chance). Exact hypergeometric p = {self.p_exact:.3g} "
             f"(the probability of an overlap of {self.k} or more if the two rankings were "
             f"unrelated); permutation p = {self.p_permutation:.3g} ({self.permutations:,} "
-            f"permutations, seed {self.seed}).{ties}"
-        ) + (f" {CAVEAT}" if caveat else "")
+            f"permutations, seed {self.seed}).{ties}", caveat)
 
     def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return asdict(self)
 
 
 def hypergeometric_p(k: int, n_areas: int, n_top: int, n_top_y: int | None = None) -> float:
@@ -334,14 +337,13 @@ class Regression:
         per = "one standard deviation of" if self.standardised else "one unit of"
         errs = ("model-based standard errors" if self.cov_type == "nonrobust"
                 else f"{self.cov_type} robust (sandwich) standard errors")
-        return (
+        return _with_caveat(
             f"{fam} regression of {nm.get(self.outcome, self.outcome)} on "
             f"{', '.join(nm.get(x, x) for x in self.predictors)} over {self.n} areas, with "
             f"log({nm.get(self.exposure, self.exposure)}) as an offset, fitted by maximum "
             f"likelihood (statsmodels), {errs}. Incidence rate "
             f"ratios are per {per} each predictor, holding the others fixed; Pearson dispersion "
-            f"{self.pearson_dispersion:.2f}."
-        ) + (f" {CAVEAT}" if caveat else "")
+            f"{self.pearson_dispersion:.2f}.", caveat)
 
     def as_dict(self) -> dict:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "table"}

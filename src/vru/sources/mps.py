@@ -73,6 +73,7 @@ from vru.sources._io import (
     base_name,
     check_columns,
     fail_first_cell,
+    first_bad,
     header_fields,
     line_of,
     read_csv_strings,
@@ -188,9 +189,8 @@ def load(path: str | Path, *, category_map: taxonomy.UserCategoryMap | None = No
         _refuse_duplicates(path, df, [major_col, minor_col], area, bcol)
     else:
         ward = df["WardCode"].str.strip()
-        bad = ~ward.str.fullmatch(_WARD_CODE_RE)
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
+        i = first_bad(~ward.str.fullmatch(_WARD_CODE_RE))
+        if i is not None:
             raise SourceError(path, f"not a ward code (E05 + 6 digits): {ward.iloc[i]!r}",
                               row=line_of(i), column="WardCode")
         _refuse_duplicates(path, df, [major_col, minor_col, "WardCode"], bcode, bcol)
@@ -361,9 +361,8 @@ def _refuse_duplicates(path: Path, df: pd.DataFrame, cols: list[str], bcode: pd.
                        bcol: str) -> None:
     key = df[cols].apply(lambda s: s.str.strip())
     key["_b"] = bcode.to_numpy()
-    dup = key.duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
+    i = first_bad(key.duplicated())
+    if i is not None:
         raise SourceError(path, f"duplicate row: same {cols} and borough as an earlier row",
                           row=line_of(i), column=bcol)
 

@@ -38,6 +38,7 @@ from vru.sources import catalogue
 from vru.sources._io import (
     base_name,
     fail_first_cell,
+    first_bad,
     header_fields,
     line_of,
     read_csv_strings,
@@ -133,14 +134,12 @@ def load(path: str | Path) -> Batch:
     values = _check_cells(path, df, years_cols)
 
     lsoa = df["LSOA11CD"].str.strip()
-    bad = ~lsoa.str.fullmatch(_LSOA_RE)
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
+    i = first_bad(~lsoa.str.fullmatch(_LSOA_RE))
+    if i is not None:
         raise SourceError(path, f"not a 2011 LSOA code (E01 + 6 digits): {lsoa.iloc[i]!r}",
                           row=line_of(i), column="LSOA11CD")
-    dup = lsoa.duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
+    i = first_bad(lsoa.duplicated())
+    if i is not None:
         raise SourceError(path, f"LSOA {lsoa.iloc[i]} appears twice", row=line_of(i),
                           column="LSOA11CD")
     lad = df["LAD11CD"].str.strip()
