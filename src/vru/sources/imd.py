@@ -57,6 +57,7 @@ from vru.geography.boroughs import BOROUGHS, borough_code
 from vru.schema import Batch, conform
 from vru.sources import catalogue
 from vru.sources._io import base_name, check_columns, header_fields, read_csv_strings
+from vru.sources._io import fail_first as _fail_if
 from vru.sources._io import require_header as _header
 
 EDITION = "IoD2019"
@@ -341,13 +342,6 @@ def _numbers(where, raw: pd.Series, lines: np.ndarray, column: str) -> np.ndarra
         i = int(np.flatnonzero(bad)[0])
         raise SourceError(where, f"not a number: {s.iloc[i]!r}", row=int(lines[i]), column=column)
     return vals
-
-
-def _fail_if(where, mask: np.ndarray, lines, column: str, values, message: str) -> None:
-    if mask.any():
-        i = int(np.flatnonzero(mask)[0])
-        raise SourceError(where, f"{message} (value {values[i]!r})", row=int(lines[i]),
-                          column=column)
 
 
 def _parse(where, layout: _Layout, header: list[str], raw: pd.DataFrame,
