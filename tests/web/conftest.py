@@ -38,7 +38,7 @@ if _django_settings.configured:
     # worker then shared the controller's cache folders (one worker's cleared rate-limit counts reached
     # another's test part-way through) and held a SECRET_KEY other than the one its servers got from
     # the environment. Point this worker's settings at its own folders, and give the servers its key.
-    from django.core.cache import caches  # noqa: E402
+    from django.core.cache import caches
 
     for _alias, _cache in _django_settings.CACHES.items():
         if _cache["BACKEND"].endswith("FileBasedCache"):

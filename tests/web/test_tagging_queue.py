@@ -258,7 +258,7 @@ def test_two_workers_at_the_same_moment_run_each_queued_run_once(world, monkeypa
         try:
             barrier.wait(timeout=30)
             results[i] = services.run_pending()
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+        except Exception as exc:  # reported by the assertion below
             results[i] = exc
         finally:
             connections.close_all()

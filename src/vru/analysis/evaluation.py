@@ -579,7 +579,7 @@ def evaluate(panel: pd.DataFrame | Panel, treated=None, *, unit: str = "area_cod
     if "did" in methods:
         did_res = _did.estimate(main, model=model, inference=inference, n_boot=n_boot,
                                 seed=seed, alpha=alpha, **opts)
-        pre = did_res.pretrend(max_lead=max_lead)
+        pre = did_res.pretrend(max_lead=max_lead, seed=seed)
         # randomisation p-value over all areas (treated + controls): sharp null of no effect
         s_idx = pa.periods.get_indexer(list(starts.values()))
         order = main.units.get_indexer(list(starts))
