@@ -14,9 +14,9 @@ from browser_util import (
     open_page,
     screenshot,
 )
-from django.contrib.auth.models import Group
+from factories import org, user
 
-from vru.web.accounts.models import Organisation, User
+from vru.web.accounts.models import User
 from vru.web.accounts.roles import ROLES
 
 pytestmark = [
@@ -33,16 +33,9 @@ WIDTHS = {"phone": PHONE, "desktop": DESKTOP}
 
 @pytest.fixture
 def role_users() -> dict[str, User]:
-    org = Organisation.objects.create(name="Riverside Youth Collective (test)", kind="provider",
-                                      verified=True)
-    users = {}
-    for role in ROLES:
-        email = role.replace(" ", ".") + "@example.org"
-        u = User.objects.create_user(email, PASSWORD, full_name=f"Test {role.title()}", organisation=org,
-                                     is_staff=role == "administrator")
-        u.groups.add(Group.objects.get(name=role))
-        users[role] = u
-    return users
+    riverside = org("Riverside Youth Collective (test)")
+    return {role: user(role.replace(" ", ".") + "@example.org", role, riverside, password=PASSWORD,
+                       full_name=f"Test {role.title()}", is_staff=role == "administrator") for role in ROLES}
 
 
 def test_axe_runs_under_the_pages_real_csp(browser, live_server):
@@ -108,9 +101,9 @@ def test_sign_in_with_the_keyboard_alone(browser, live_server, role_users):
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_each_roles_home_page_is_accessible(browser, live_server, role_users, width):
-    for role, user in role_users.items():
+    for role, who in role_users.items():
         page = open_page(browser, live_server.url, WIDTHS[width])
-        login(page, live_server.url, user.email, PASSWORD)
+        login(page, live_server.url, who.email, PASSWORD)
         assert page.url == live_server.url + "/"
         assert role in page.locator(".govuk-summary-list").inner_text()
         assert_accessible(page)

@@ -24,10 +24,9 @@ from urllib.parse import urlparse
 
 import pytest
 from browser_util import DESKTOP, PHONE
-from django.contrib.auth.models import Group
+from factories import LAMBETH, SOUTHWARK, awarded_grant, consortium, estate, org, user, ward
 
-from vru.web.accounts.models import Organisation, User
-from vru.web.programme.models import Consortium, Grant, Intervention, Membership, ProgrammeArea
+from vru.web.programme.models import Grant, Intervention
 
 pytestmark = [
     pytest.mark.browser,
@@ -37,7 +36,6 @@ pytestmark = [
 ]
 
 MAX_SHOT_HEIGHT = 3000
-SOUTHWARK, LAMBETH = "E09000028", "E09000022"
 
 OK, DENIED, NOT_FOUND, ADMIN_LOGIN = "page", "403", "404", "admin sign-in"
 
@@ -145,33 +143,21 @@ def shots(tmp_path_factory) -> Path:
 def _world(role: str) -> dict:
     """Synthetic organisations, two consortia (the provider's organisation is a member, not the lead,
     of one) and the user of ``role`` with a random password."""
-    mine = Organisation.objects.create(name="Riverside Youth (test)", kind="provider", verified=True)
-    lead = Organisation.objects.create(name="Canal Mentoring (test)", kind="provider", verified=True)
-    other = Organisation.objects.create(name="Hilltop Boxing (test)", kind="provider", verified=True)
-    unit = Organisation.objects.create(name="Test Violence Reduction Unit", kind="vru", verified=True)
-    a1 = ProgrammeArea.objects.create(name="Test estate", kind="estate", borough=SOUTHWARK,
-                                      selected_year=2021)
-    a2 = ProgrammeArea.objects.create(name="Test ward", kind="ward", borough=LAMBETH,
-                                      selected_year=2022)
-    own = Consortium.objects.create(name="Canal and Riverside consortium", area=a1, lead=lead)
-    Membership.objects.create(consortium=own, organisation=mine)
-    theirs = Consortium.objects.create(name="Hilltop consortium", area=a2, lead=other)
+    mine, lead, other = (org(name) for name in ("Riverside Youth (test)", "Canal Mentoring (test)",
+                                                 "Hilltop Boxing (test)"))
+    unit = org("Test Violence Reduction Unit", kind="vru")
+    own = consortium("Canal and Riverside consortium", estate([], geometry=None), lead, mine)
+    theirs = consortium("Hilltop consortium", ward(borough=LAMBETH), other)
     their_grant = Grant.objects.create(reference="TEST-HIL-1", consortium=theirs,
                                        amount_requested=Decimal("400000"))
-    grant = Grant.objects.create(reference="TEST-RIV-1", consortium=own, amount_requested=Decimal("600000"))
-    grant.transition("awarded", amount_awarded=Decimal("550000"), start_date=dt.date(2021, 9, 1),
-                     end_date=dt.date(2023, 8, 31))
+    grant = awarded_grant(own, "TEST-RIV-1", "600000", "550000", dt.date(2021, 9, 1), dt.date(2023, 8, 31))
     Intervention.objects.create(grant=grant, kind="mentoring", name="Mentoring", year=2022,
                                 sessions_delivered=120, reached_10_13=14, reached_14_17=22)
     password = secrets.token_urlsafe(16)
     email = role.replace(" ", ".") + "@roles.example.org"
-    user = User.objects.create_user(
-        email, password, full_name=f"Test {role.title()}",
-        organisation=mine if role == "provider" else (None if role == "no role" else unit),
-        is_staff=role == "administrator",
-    )
-    if role != "no role":
-        user.groups.add(Group.objects.get(name=role))
+    user(email, None if role == "no role" else role,
+         mine if role == "provider" else (None if role == "no role" else unit),
+         password=password, full_name=f"Test {role.title()}", is_staff=role == "administrator")
     return {"email": email, "password": password, "own": own, "other": theirs, "grant": grant,
             "other grant": their_grant}
 
