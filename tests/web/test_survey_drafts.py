@@ -10,6 +10,7 @@ import os
 import shutil
 import stat
 import threading
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -30,11 +31,16 @@ def _answer_all(c: Client, version, lang: str = "en") -> None:
     answer_survey(c, version, lang=lang, text=FREE_TEXT)
 
 
-def test_a_draft_file_holds_neither_the_answers_nor_the_resume_code_in_clear(version):
+def _answered(version) -> tuple[Client, str, Path]:
+    """A respondent who answered every page: their client, resume code and draft file."""
     c = start_survey()
     _answer_all(c, version)
-    resume = c.cookies["vru_survey"].value
     [path] = drafts.store().files()
+    return c, c.cookies["vru_survey"].value, path
+
+
+def test_a_draft_file_holds_neither_the_answers_nor_the_resume_code_in_clear(version):
+    _, resume, path = _answered(version)
     data = path.read_bytes()
     assert path.name == codes.code_hash(resume, "resume")
     assert data.startswith(drafts.MAGIC)
@@ -54,10 +60,7 @@ def test_a_draft_file_holds_neither_the_answers_nor_the_resume_code_in_clear(ver
 
 
 def test_a_wrong_resume_code_cannot_open_a_draft(version):
-    c = start_survey()
-    _answer_all(c, version)
-    resume = c.cookies["vru_survey"].value
-    [path] = drafts.store().files()
+    _, resume, path = _answered(version)
     other = codes.new_code()
     with pytest.raises(drafts.DraftError):
         drafts.decrypt(path.read_bytes(), other, path.name)
@@ -71,10 +74,7 @@ def test_a_wrong_resume_code_cannot_open_a_draft(version):
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "legacy-forged", "legacy-garbage", "empty"])
 def test_a_changed_draft_file_is_refused_cleanly(version, damage):
-    c = start_survey()
-    _answer_all(c, version)
-    resume = c.cookies["vru_survey"].value
-    [path] = drafts.store().files()
+    c, resume, path = _answered(version)
     data = bytearray(path.read_bytes())
     if damage == "flip":
         data[len(drafts.MAGIC) + 20] ^= 0x01
