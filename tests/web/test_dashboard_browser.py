@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import pytest
 from browser_util import DESKTOP, PHONE, assert_accessible, login, open_page, screenshot
-from django.contrib.auth.models import Group
 from django.urls import reverse
-
-from vru.web.accounts.models import User
+from factories import user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -48,9 +46,7 @@ def _warehouse(settings, london_warehouse):
 
 
 def _analyst() -> str:
-    user = User.objects.create_user("analyst.browser@example.org", PASSWORD)
-    user.groups.add(Group.objects.get(name="analyst"))
-    return user.email
+    return user("analyst.browser@example.org", "analyst", password=PASSWORD).email
 
 
 def _check_page(page, name: str, path: str, width: str) -> int:

@@ -13,43 +13,32 @@ Screenshots go to ``$VRU_SCREENSHOTS_DIR/web/programme-<page>-<width>.png`` when
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from browser_util import DESKTOP, PHONE, assert_accessible, login, open_page, screenshot
-from django.contrib.auth.models import Group
+from factories import awarded_grant, consortium, estate, org, user
 
-from vru.web.accounts.models import Organisation, User
-from vru.web.programme.models import Consortium, Grant, Intervention, Membership, ProgrammeArea
+from vru.web.programme.models import Intervention
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "a long enough password 1"
-SOUTHWARK = "E09000028"
 SQUARE = {"type": "Polygon", "coordinates": [[[-0.09, 51.48], [-0.08, 51.48], [-0.08, 51.49],
                                               [-0.09, 51.49], [-0.09, 51.48]]]}
 
 
 def _world() -> dict:
-    lead = Organisation.objects.create(name="Canal Youth (test)", kind="provider", verified=True)
-    member = Organisation.objects.create(name="Riverside Mentors (test)", kind="provider", verified=True)
-    area = ProgrammeArea.objects.create(name="Test estate", kind="estate", borough=SOUTHWARK,
-                                        lsoa_codes=["E01003911", "E01003912"], geometry=SQUARE,
-                                        selected_year=2021)
-    consortium = Consortium.objects.create(name="Canal and Riverside consortium", area=area, lead=lead)
-    Membership.objects.create(consortium=consortium, organisation=member)
-    grant = Grant.objects.create(reference="TEST-CAN-1", consortium=consortium,
-                                 amount_requested=Decimal("600000"))
-    grant.transition("awarded", amount_awarded=Decimal("550000"), start_date=dt.date(2021, 9, 1),
-                     end_date=dt.date(2023, 8, 31))
+    area = estate(geometry=SQUARE)
+    cons = consortium("Canal and Riverside consortium", area, org("Canal Youth (test)"),
+                      org("Riverside Mentors (test)"))
+    grant = awarded_grant(cons, "TEST-CAN-1", "600000", "550000", dt.date(2021, 9, 1), dt.date(2023, 8, 31))
     Intervention.objects.create(grant=grant, kind="mentoring", name="Mentoring", year=2022,
                                 sessions_delivered=120, reached_10_13=14, reached_14_17=22)
-    user = User.objects.create_user("pm.browser@example.org", PASSWORD)
-    user.groups.add(Group.objects.get(name="programme manager"))
-    return {"email": user.email, "pages": {
+    manager = user("pm.browser@example.org", "programme manager", password=PASSWORD)
+    return {"email": manager.email, "pages": {
         "index": "/programme/",
         "area": f"/programme/areas/{area.pk}/",
-        "consortium": f"/programme/consortia/{consortium.pk}/",
+        "consortium": f"/programme/consortia/{cons.pk}/",
         "grant": f"/programme/grants/{grant.pk}/",
         "new-area": "/programme/areas/new/",
         "record-delivery": f"/programme/grants/{grant.pk}/interventions/new/",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from browser_util import DESKTOP, PHONE, assert_accessible, login, open_page, screenshot
+from factories import user
 
 from vru.web.accounts.models import User
 from vru.web.survey import codes, invitations, results
@@ -17,11 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(trans
 
 
 def _police():
-    from django.contrib.auth.models import Group
-
-    user = User.objects.create_user("police.browser@example.org", None)
-    user.groups.add(Group.objects.get(name="police analyst"))
-    return user
+    return user("police.browser@example.org", "police analyst")
 
 
 def _answer_every_page(page, q, *, check_each=None):
@@ -145,11 +142,7 @@ PASSWORD = "a long enough password 1"
 
 
 def _staff(email: str, role: str) -> str:
-    from django.contrib.auth.models import Group
-
-    user = User.objects.create_user(email, PASSWORD)
-    user.groups.add(Group.objects.get(name=role))
-    return user.email
+    return user(email, role, password=PASSWORD).email
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
