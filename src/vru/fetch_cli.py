@@ -56,7 +56,7 @@ def ingest_pending(archive: str | Path | None = None, warehouse: str | Path | No
     in the archive, listed as not ingested, and the message shows ``retry_command`` (the command
     the user ran) with a category map, which ingests them."""
     archive = Path(archive) if archive is not None else default_archive()
-    todo = sorted(_fetch.pending(archive))
+    todo = _fetch.pending(archive)  # release order: a newer release's overlapping months win
     if not todo:
         return []
     done = _ingested_elsewhere(todo, warehouse)

@@ -382,14 +382,23 @@ def write_manifest(archive: Path, data: dict) -> None:
     os.replace(tmp, archive / MANIFEST)
 
 
+def _entry_files(entry: dict) -> list[dict]:
+    """A download's file records in release order: those of its earlier releases (oldest first),
+    then the current release's."""
+    out = [f for rel in entry.get("releases", []) for f in rel.get("files", [])]
+    return out + list(entry.get("files", []))
+
+
 def pending(archive: str | Path) -> list[Path]:
-    """Files in the archive's manifest not yet ingested (e.g. after a refused ingest)."""
+    """Files in the archive's manifest not yet ingested (after ``--no-ingest`` or a refused
+    ingest), earlier releases included, each download's in release order (oldest first): ingested
+    in that order, the newer release's figures for the months both restate are the ones kept."""
     archive = Path(archive)
-    out = []
+    out: list[Path] = []
     for entry in read_manifest(archive)["downloads"].values():
-        for f in entry.get("files", []):
+        for f in _entry_files(entry):
             p = archive / f["path"]
-            if not f.get("ingested") and p.exists():
+            if not f.get("ingested") and p.exists() and p not in out:
                 out.append(p)
     return out
 
@@ -399,7 +408,7 @@ def mark_ingested(archive: str | Path, paths: Iterable[Path]) -> None:
     done = {Path(p).resolve() for p in paths}
     data = read_manifest(archive)
     for entry in data["downloads"].values():
-        for f in entry.get("files", []):
+        for f in _entry_files(entry):
             if (archive / f["path"]).resolve() in done:
                 f["ingested"] = True
     write_manifest(archive, data)

@@ -1,0 +1,63 @@
+"""Review of issue 17 (``vru fetch`` and the national warehouse): the defects a reviewer found,
+each with a test that fails without its fix."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import test_fetch_cli as base
+from test_fetch_cli import MPS_PATH, run
+from vru.warehouse.ingest import bundled_dir
+from vru.warehouse.store import Warehouse
+
+server, env = base.server, base.env  # the loopback server and a warehouse, archive, sources file
+
+
+def mps_window(first: int, last: int, bump: int = 0, rows: int = 40) -> bytes:
+    """The bundled MPS borough file's first ``rows`` rows, month columns ``first``..``last``
+    (0-based among the month columns), ``bump`` added to every count (a revised release)."""
+    path = bundled_dir() / "mps_crime_borough" / "mps_borough_crime_historical_201004_202311.csv.gz"
+    lines = gzip.decompress(path.read_bytes()).decode("utf-8-sig").splitlines()
+    out = []
+    for i, line in enumerate(lines[: rows + 1]):
+        f = line.split(",")
+        months = f[3:][first: last + 1]
+        if i and bump:
+            months = [str(int(v) + bump) for v in months]
+        out.append(",".join(f[:3] + months))
+    return ("\r\n".join(out) + "\r\n").encode()
+
+
+def mps_months(wh_path) -> dict[str, int]:
+    with Warehouse.open(wh_path, read_only=True) as wh:
+        df = wh.sql("SELECT strftime(month, '%Y-%m') AS m, sum(count) AS n FROM crime "
+                    "WHERE source LIKE 'mps_borough%' GROUP BY 1 ORDER BY 1")
+    return dict(zip(df["m"], df["n"].astype(int), strict=True))
+
+
+def test_a_release_fetched_but_not_ingested_is_ingested_when_a_newer_one_arrives(env, server):
+    # release 1: months 0..2, fetched with --no-ingest; release 2: months 1..3, revised (+1)
+    server.routes[MPS_PATH].update(body=mps_window(0, 2), etag='"r1"')
+    r = run(env, "--no-ingest", only=("mps_borough_recent",))
+    assert r.exit_code == 0, r.output
+    one = base.loads(env)
+    assert one == []
+    server.routes[MPS_PATH].update(body=mps_window(1, 3, bump=1), etag='"r2"')
+    r = run(env, only=("mps_borough_recent",))
+    assert r.exit_code == 0, r.output
+    got = mps_months(env["wh"])
+    assert len(got) == 4  # months 0..3: the first release's first month is not lost
+    # the months both releases cover hold the newer (revised) figures
+    Warehouse.create(env["wh"], replace=True).close()
+    server.routes[MPS_PATH].update(body=mps_window(0, 3), etag='"r3"')
+    assert run(env, only=("mps_borough_recent",)).exit_code == 0
+    plain = mps_months(env["wh"])
+    months = sorted(plain)
+    rows = 40
+    assert got[months[0]] == plain[months[0]]
+    for m in months[1:]:
+        assert got[m] == plain[m] + rows  # +1 on each of the 40 rows
+    manifest = json.loads((env["archive"] / "manifest.json").read_text())["downloads"]
+    entry = manifest["mps_borough_recent"]
+    assert all(f["ingested"] for rel in entry["releases"] for f in rel["files"])
