@@ -210,18 +210,25 @@ class UserCreationForm(AdminUserCreationForm):
         fields = ("email",)
 
 
+def _granted_change(form, field: str) -> tuple:
+    """The cleaned many-to-many ``field`` of ``form``, the user granting it (``form.granter``, set by the
+    admin), and the related objects it adds or takes away: none to check when the field is absent, no
+    granter is known, or the granter is a superuser."""
+    value = form.cleaned_data.get(field)
+    granter = getattr(form, "granter", None)
+    if value is None or granter is None or granter.is_superuser:
+        return value, granter, set()
+    before = set(getattr(form.instance, field).all()) if form.instance.pk else set()
+    return value, granter, before.symmetric_difference(set(value))
+
+
 class UserEditForm(UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
         fields = "__all__"
 
     def clean_groups(self):
-        groups = self.cleaned_data.get("groups")
-        granter = getattr(self, "granter", None)
-        if groups is None or granter is None or granter.is_superuser:
-            return groups
-        before = set(self.instance.groups.all()) if self.instance.pk else set()
-        changed = before.symmetric_difference(set(groups))
+        groups, granter, changed = _granted_change(self, "groups")
         refused = sorted(g.name for g in changed if not holds_all(granter, group_permissions(g)))
         if refused:
             raise ValidationError(
@@ -318,13 +325,8 @@ class GroupEditForm(forms.ModelForm):
         fields = "__all__"
 
     def clean_permissions(self):
-        perms = self.cleaned_data.get("permissions")
-        granter = getattr(self, "granter", None)
-        if perms is None or granter is None or granter.is_superuser:
-            return perms
-        before = set(self.instance.permissions.all()) if self.instance.pk else set()
-        changed = _names(before.symmetric_difference(set(perms)))
-        refused = sorted(changed - (permissions_of(granter) or set()))
+        perms, granter, changed = _granted_change(self, "permissions")
+        refused = sorted(_names(changed) - (permissions_of(granter) or set())) if changed else []
         if refused:
             raise ValidationError("You cannot give or take away permissions you do not hold: %(perms)s",
                                   params={"perms": ", ".join(refused)})
