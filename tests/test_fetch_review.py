@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
 
 import test_fetch_cli as base
 from test_fetch_cli import MPS_PATH, run
+from vru.cli import main
+from vru.errors import WarehouseError
 from vru.warehouse.ingest import bundled_dir
 from vru.warehouse.store import Warehouse
 
@@ -61,3 +68,31 @@ def test_a_release_fetched_but_not_ingested_is_ingested_when_a_newer_one_arrives
     manifest = json.loads((env["archive"] / "manifest.json").read_text())["downloads"]
     entry = manifest["mps_borough_recent"]
     assert all(f["ingested"] for rel in entry["releases"] for f in rel["files"])
+
+
+@pytest.fixture
+def held_warehouse(tmp_path):
+    """A warehouse that another process holds open for writing (as a running ingest does)."""
+    wh = tmp_path / "held.duckdb"
+    Warehouse.create(wh).close()
+    code = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+            "sys.stdin.readline()")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(wh)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    yield wh
+    proc.stdin.close()
+    proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("args", [["status"], ["ingest", "{file}"]])
+def test_a_warehouse_held_by_another_process_is_reported_plainly(held_warehouse, tmp_path, args):
+    csv = tmp_path / "x.csv"
+    csv.write_text("a\n1\n")
+    args = [a.replace("{file}", str(csv)) for a in args]
+    r = CliRunner().invoke(main, [args[0], "--warehouse", str(held_warehouse), *args[1:]])
+    assert r.exit_code == 2, r.output
+    assert f"the warehouse {held_warehouse} is in use by another process" in r.output
+    assert "Traceback" not in r.output and "IOException" not in r.output
+    with pytest.raises(WarehouseError, match="in use by another process"):
+        Warehouse.open(held_warehouse, read_only=True)

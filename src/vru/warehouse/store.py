@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,6 +51,23 @@ def default_path() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "vru" / "warehouse.duckdb"
+
+
+def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file; another process holding it (DuckDB allows one writer process, or
+    readers only) is reported plainly, naming the file, instead of DuckDB's lock traceback."""
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as e:
+        if "lock" not in str(e).lower():
+            raise
+        holder = ""
+        m = re.search(r"\(PID (\d+)\)", str(e))
+        if m:
+            holder = f" (process {m.group(1)})"
+        raise WarehouseError(
+            f"the warehouse {path} is in use by another process{holder}, e.g. another vru "
+            "ingest, fetch or analysis: wait for it to finish and run this again") from None
 
 
 def sha256_of(path: str | Path) -> str:
@@ -115,7 +133,7 @@ class Warehouse:
                 if f.exists():
                     f.unlink()
         p.parent.mkdir(parents=True, exist_ok=True)
-        wh = cls(p, duckdb.connect(str(p)))
+        wh = cls(p, _connect(p))
         wh._ensure_schema()
         return wh
 
@@ -126,7 +144,7 @@ class Warehouse:
             raise WarehouseError(
                 f"no warehouse at {p}: run `vru init` first (or set --warehouse / ${ENV_VAR})"
             )
-        wh = cls(p, duckdb.connect(str(p), read_only=read_only))
+        wh = cls(p, _connect(p, read_only))
         have = set(wh.tables())
         if "loads" not in have:
             wh.close()
@@ -135,9 +153,9 @@ class Warehouse:
             # a warehouse made by an earlier version: add the tables introduced since (additive
             # only; nothing stored is changed)
             wh.close()
-            with cls(p, duckdb.connect(str(p))) as rw:
+            with cls(p, _connect(p)) as rw:
                 rw._ensure_schema()
-            wh = cls(p, duckdb.connect(str(p), read_only=read_only))
+            wh = cls(p, _connect(p, read_only))
         return wh
 
     def close(self) -> None:
