@@ -12,10 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import threading
 from decimal import Decimal
 from html import unescape
 
 from django.contrib.auth.models import Group
+from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
@@ -77,6 +79,29 @@ def young_person(email: str = "sam@example.org", nickname: str = "Sam", age: int
     u = user(email, "young person", password=PASSWORD)
     YoungPerson.objects.create(user=u, nickname=nickname, birth_year=timezone.localdate().year - age)
     return u
+
+
+def at_once(n: int, work, *, timeout: float = 120) -> list:
+    """Run ``work(i)`` for i < ``n`` in ``n`` threads released at the same moment; return what each
+    returned, or the exception it raised, in order (each thread closes its own database connections)."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def run(i):
+        try:
+            barrier.wait(timeout=30)
+            results[i] = work(i)
+        except Exception as exc:  # returned: the test says what it expects
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+    return results
 
 
 # --- opportunities --------------------------------------------------------------------------------------

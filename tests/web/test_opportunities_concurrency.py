@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import http.cookiejar
 import re
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
-from factories import opportunity, young_person
+from factories import at_once, opportunity, young_person
 
 from vru.web.opportunities.models import Opportunity, Registration
 
@@ -27,28 +26,6 @@ pytestmark = [
                        reason="needs PostgreSQL: set VRU_TEST_DATABASE_URL=postgres://... to run the "
                               "concurrency tests (SQLite serialises all writes)"),
 ]
-
-
-def _in_parallel(n: int, work) -> list:
-    """Run ``work(i)`` in ``n`` threads released at the same moment; return the results in order."""
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def run(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connections.close_all()  # each thread has its own connection
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
 
 
 def test_parallel_registrations_never_exceed_capacity():
@@ -64,7 +41,7 @@ def test_parallel_registrations_never_exceed_capacity():
     def book(i):
         return clients[i].post(url, {"note": ""})
 
-    responses = _in_parallel(len(people), book)
+    responses = at_once(len(people), book)
     assert not [r for r in responses if isinstance(r, Exception)], responses
     booked = [r for r in responses if r.status_code == 302]
     full = [r for r in responses if r.status_code == 200 and "no places left" in r.content.decode()]
@@ -84,7 +61,7 @@ def test_parallel_double_submissions_by_one_person_take_one_place():
         c.force_login(yp)
         return c.post(url, {})
 
-    responses = _in_parallel(8, book)
+    responses = at_once(8, book)
     assert not [r for r in responses if isinstance(r, Exception)], responses
     opp = Opportunity.objects.get(pk=opp.pk)
     assert opp.places_taken == 1
@@ -120,7 +97,7 @@ def test_parallel_registrations_over_real_http_never_exceed_capacity(live_server
         except urllib.error.HTTPError as e:  # the 302 after a booking (redirects are not followed)
             return e.code, ""
 
-    results = _in_parallel(len(people), book)
+    results = at_once(len(people), book)
     assert not [r for r in results if isinstance(r, Exception)], results
     codes = sorted(code for code, _ in results)
     assert codes.count(302) == 3 and codes.count(200) == 9, codes
@@ -162,7 +139,7 @@ def test_lowering_capacity_while_people_book_gives_a_message_never_a_500():
                 return clients[0].post(edit, _form_data(capacity="4"))
             return clients[i].post(book, {"note": ""})
 
-        responses = _in_parallel(len(clients), work)
+        responses = at_once(len(clients), work)
         assert not [r for r in responses if isinstance(r, Exception)], responses
         codes = [r.status_code for r in responses]
         # a booking that comes after a saved edit finds the item back in moderation: not found (404)
@@ -200,7 +177,7 @@ def test_parallel_sign_ups_for_a_new_address_make_one_account_and_no_500():
         User.objects.filter(email="twins@example.org").delete()
         mail.outbox.clear()
         caches["ratelimit"].clear()  # 2 emails a try: keep under the address's hourly limit
-        responses = _in_parallel(2, sign_up)
+        responses = at_once(2, sign_up)
         assert not [r for r in responses if isinstance(r, Exception)], responses
         assert [r.status_code for r in responses] == [302, 302]
         assert all(r["Location"] == reverse("opportunities:signup_check_email") for r in responses)

@@ -10,7 +10,7 @@ import time
 from unittest import mock
 
 import pytest
-from factories import start_survey, survey_page
+from factories import at_once, start_survey, survey_page
 
 from vru.web.survey import codes, drafts
 
@@ -31,22 +31,8 @@ def test_purges_at_once_each_take_a_folder_once_and_never_fail():
     for week in weeks:
         for i in range(15):
             store._write(store._ensure(week), f"{i:064d}", b"x", week)
-    counts, errors = [], []
-    barrier = threading.Barrier(4)
-
-    def purge():
-        try:
-            barrier.wait()
-            counts.append(store.purge())
-        except Exception as err:  # reported below
-            errors.append(err)
-
-    threads = [threading.Thread(target=purge) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert errors == [] and sum(counts) == 8 * 15
+    counts = at_once(4, lambda _: store.purge(), timeout=30)
+    assert [c for c in counts if isinstance(c, Exception)] == [] and sum(counts) == 8 * 15
     assert [p for p in store.root.iterdir() if p.name.isdigit() or p.name.startswith(drafts.PURGING)] == []
 
 
@@ -61,22 +47,8 @@ def test_a_purge_that_died_half_way_is_finished_by_the_next(tmp_path):
 
 def test_two_starts_creating_the_store_at_once_both_work(tmp_path):
     store = drafts.DraftStore(tmp_path / "a" / "b" / "drafts")
-    errors = []
-    barrier = threading.Barrier(6)
-
-    def create():
-        try:
-            barrier.wait()
-            store.create(codes.new_code(), 1, False)
-        except Exception as err:  # reported below
-            errors.append(err)
-
-    threads = [threading.Thread(target=create) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert errors == [] and store.count() == 6
+    created = at_once(6, lambda _: store.create(codes.new_code(), 1, False), timeout=30)
+    assert [c for c in created if isinstance(c, Exception)] == [] and store.count() == 6
 
 
 def test_a_page_whose_write_fails_keeps_the_draft_and_answers_503(version):
