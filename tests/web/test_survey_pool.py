@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import io
 import shutil
-import threading
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client, override_settings
-from factories import user, user_and_client
+from factories import at_once, user, user_and_client
 
 from vru.web.survey import codes, drafts, invitations, pool
 from vru.web.survey.models import Answer, Invitation, Response
@@ -141,22 +140,8 @@ def test_two_flushes_at_once_write_each_response_once(version):
         pytest.skip("two writers at once: PostgreSQL")
     for n in range(6):
         _send(version, "", n)
-    results, errors = [], []
-
-    def run():
-        try:
-            results.append(pool.flush(everything=True).written)
-        except Exception as err:  # pragma: no cover - reported below
-            errors.append(err)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not errors and sorted(results) == [0, 0, 6]
+    results = at_once(3, lambda _: pool.flush(everything=True).written, timeout=60)
+    assert not [r for r in results if isinstance(r, Exception)] and sorted(results) == [0, 0, 6], results
     assert Response.objects.count() == 6 and pool.pool().waiting() == 0
 
 
