@@ -105,6 +105,14 @@ SURVEY_STEPS = ("install -m 0644 docs/deploy/vru-survey-*.service docs/deploy/vr
                 "/etc/systemd/system/\n"
                 "systemctl daemon-reload && systemctl enable --now vru-survey-purge.timer "
                 "vru-survey-flush.timer vru-survey-shuffle.timer")
+# Step 8: tagging's and the referrals' jobs; the fixture runs each unit's ExecStart as systemd would (the
+# match worker's loop once: `--loop` is left off, so it runs what is queued and stops).
+JOBS_STEPS = ("install -m 0644 docs/deploy/vru-tagging-*.service docs/deploy/vru-tagging-*.timer "
+              "docs/deploy/vru-referrals-*.service docs/deploy/vru-referrals-*.timer /etc/systemd/system/\n"
+              "systemctl daemon-reload && systemctl enable --now vru-tagging-match "
+              "vru-tagging-breaches.timer vru-tagging-purge.timer vru-referrals-retention.timer")
+JOB_UNITS = ("vru-tagging-match.service", "vru-tagging-breaches.service", "vru-tagging-purge.service",
+             "vru-referrals-retention.service")
 
 
 @dataclass
@@ -487,6 +495,17 @@ def deployed(london_warehouse):
             files = "/etc/vru/web.env /etc/vru/owner.env" if owner else "/etc/vru/web.env"
             assert settings["EnvironmentFile"] == files, unit
             d.django(*argv[3:], owner=owner)
+        # Step 8: every unit the step installs exists, and each job runs with the service's settings.
+        assert JOBS_STEPS in (ROOT / "docs" / "web.md").read_text(), "docs/web.md: step 8 changed"
+        for unit in JOB_UNITS:
+            settings = _unit(unit)
+            argv = shlex.split(settings["ExecStart"])
+            assert argv[:3] == ["/opt/vru/venv/bin/python", "-m", "django"], (unit, argv)
+            assert settings["EnvironmentFile"] == "/etc/vru/web.env", unit
+            if "--loop" in argv:
+                i = argv.index("--loop")
+                argv = argv[:i] + argv[i + 2:]
+            d.django(*argv[3:])
 
         # gunicorn as the unit starts it: its ExecStart, in its WorkingDirectory (the data folder, here
         # the test's), with its UMask. (User, NoNewPrivileges, PrivateTmp, ProtectSystem, ProtectHome and

@@ -314,6 +314,7 @@ VRU_TAGGING_RETENTION_DAYS = int(os.environ.get("VRU_TAGGING_RETENTION_DAYS") or
 # (days; default six years) and the smallest count its reports publish; out-of-range values stop start-up.
 VRU_REFERRALS_RETENTION_DAYS = _referrals_conf.from_env("VRU_REFERRALS_RETENTION_DAYS")
 VRU_REFERRALS_MIN_N = _referrals_conf.from_env("VRU_REFERRALS_MIN_N")
+VRU_REFERRALS_DRAFT_DAYS = _referrals_conf.from_env("VRU_REFERRALS_DRAFT_DAYS")
 
 # Where `vru serve` keeps the demo users' generated passwords (mode 0600; never in the repository).
 VRU_DEMO_USERS_FILE = os.environ.get("VRU_WEB_DEMO_USERS") or str(data_dir() / "demo-users.txt")
