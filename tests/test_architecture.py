@@ -102,6 +102,7 @@ def gss_literals(source: str) -> list[tuple[int, str]]:
             if isinstance(n, ast.Constant) and isinstance(n.value, str) and GSS.fullmatch(n.value)]
 
 
+@pytest.mark.slow
 def test_gss_codes_are_written_only_in_the_geography_module():
     """Borough codes, the City of London and London itself live in vru.geography.boroughs; anything else
     names them through it (or, for a source's own quirk, is listed above with its reason)."""

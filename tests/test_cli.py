@@ -37,6 +37,7 @@ def run(*args, env=None):
     return CliRunner().invoke(main, list(map(str, args)), env=env, catch_exceptions=False)
 
 
+@pytest.mark.slow
 def test_entry_point_is_installed():
     exe = shutil.which("vru", path=str(Path(sys.executable).parent))
     assert exe, "the vru console script is not installed"

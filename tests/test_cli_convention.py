@@ -105,6 +105,7 @@ def _read_all(fd: int) -> bytes:
         seen += chunk
 
 
+@pytest.mark.slow
 def test_an_ingest_of_many_files_shows_progress_on_a_terminal_and_nothing_when_piped(tmp_path):
     from vru.warehouse.ingest import bundled_dir
 

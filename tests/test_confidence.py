@@ -219,6 +219,7 @@ def test_as_of(real):
         c.borough_summary(real, "happiness")
 
 
+@pytest.mark.slow
 def test_london_summary_on_the_real_file(real):
     ls = c.london_summary(real).set_index("measure")
     assert len(ls) == 8
@@ -275,6 +276,7 @@ def test_section_is_absent_without_pas_data(tmp_path):
         w.close()
 
 
+@pytest.mark.slow
 def test_microdata_tables_suppress_small_groups(tmp_path):
     from vru.outputs import section_confidence as sc
 
@@ -306,6 +308,7 @@ def test_group_table_dont_know_choice(tmp_path):
         sc.group_table(resp, "happiness")
 
 
+@pytest.mark.slow
 def test_respondent_data_read_back_from_a_warehouse(tmp_path):
     """The section reads ``survey_responses`` when a warehouse has it (the schema entry is
     ``vru.sources.pas_microdata.TABLE``) and renders the group tables from it."""

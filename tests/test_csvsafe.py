@@ -106,6 +106,7 @@ def _dangerous(cell: str) -> bool:
 @settings(max_examples=500, deadline=None)
 @given(st.text(alphabet=st.one_of(st.sampled_from("'=+-@\t\r\n .0123456789eE\"\u0663"), st.characters()),
                max_size=30))
+@pytest.mark.slow
 def test_restore_undoes_neutralise_and_no_written_cell_starts_a_formula(s):
     written = csvsafe.neutralise(s)
     assert csvsafe.restore(written) == s

@@ -219,6 +219,7 @@ def test_no_small_cell_recoverable_two_way(tc):
     check_protected(aug, r.suppressed.to_numpy(), r.primary.to_numpy(), min_n)
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None)
 @given(st.lists(cell, min_size=2, max_size=12), st.sampled_from([5, 50]))
 def test_no_small_cell_recoverable_one_way(vals, min_n):
@@ -228,6 +229,7 @@ def test_no_small_cell_recoverable_one_way(vals, min_n):
                     row_totals=True, col_totals=False)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(tables())
 def test_row_totals_only(tc):

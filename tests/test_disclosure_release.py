@@ -126,6 +126,7 @@ def responses(df: pd.DataFrame, tmp_path, name: str):
 
 # -- the four leaks of the issue, each shown through what `vru confidence --microdata` publishes --
 
+@pytest.mark.slow
 def test_year_to_date_beside_its_quarters_reveals_no_quarter(tmp_path):
     """Leak 1 (differencing): Q1-Q3 published, then Q1-Q4; "Not stated" in Q4 was 115 - 86 = 29."""
     df = syn.generate(seed=0, per_borough=100)
@@ -145,6 +146,7 @@ def test_year_to_date_beside_its_quarters_reveals_no_quarter(tmp_path):
                       .loc[lambda r: r["truth"] < 50])
 
 
+@pytest.mark.slow
 def test_both_orders_of_a_cross_table_get_one_pattern(tmp_path):
     """Leak 2: `--by age_band,sex` and `--by sex,age_band` must hide the same cells."""
     path, base = responses(syn.generate(seed=2, per_borough=8), tmp_path, "s")
@@ -160,6 +162,7 @@ def test_both_orders_of_a_cross_table_get_one_pattern(tmp_path):
     assert_protected(attack(base, [(a, quarters), (b, quarters)], CATS, 50), 50)
 
 
+@pytest.mark.slow
 def test_no_published_flag_tells_primary_from_secondary(tmp_path):
     """Leak 3: a `primary` column says a hidden cell is below 50 (and its complements at least 50)."""
     path, base = responses(syn.generate(seed=1, per_borough=20), tmp_path, "s")
@@ -298,6 +301,7 @@ def test_attacker_never_shows_a_small_cell_is_small_larger_tables(seed, n, min_n
     check_release(seed, n, min_n, scenario, {"a": ka, "b": kb, "c": 3})
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None)
 @given(st.integers(0, 10_000), st.integers(10, 300), st.sampled_from([5, 10, 20]))
 def test_pattern_does_not_depend_on_the_order_of_dimensions_or_tables(seed, n, min_n):
@@ -314,6 +318,7 @@ def test_pattern_does_not_depend_on_the_order_of_dimensions_or_tables(seed, n, m
     assert hidden(one.tables[1]) == hidden(two.tables[0])
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None)
 @given(st.integers(0, 10_000), st.integers(10, 200), st.sampled_from(SCENARIOS))
 def test_audit_bounds_equal_the_full_grid_attacker(seed, n, scenario):
@@ -356,6 +361,7 @@ def test_ledger_through_the_cli_and_bad_ledgers(tmp_path):
     assert run.exit_code != 0 and "table 0" in run.output and "Traceback" not in run.output
 
 
+@pytest.mark.slow
 def test_the_cli_warns_on_stderr_without_a_ledger(tmp_path):
     from click.testing import CliRunner
 
@@ -379,6 +385,7 @@ def _waiting_for_a_lock(pid: int) -> bool:
     return any("->" in line and f" {pid} " in line for line in Path("/proc/locks").read_text().splitlines())
 
 
+@pytest.mark.slow
 def test_two_ledger_writers_at_once_keep_both_releases(tmp_path):
     """The ledger is locked from reading to writing: a second `vru confidence --ledger` waits for the first
     and protects its table together with the first's cells, instead of overwriting them."""

@@ -169,6 +169,7 @@ def _brute_range(x, y, n, n_y):
     return min(ks), max(ks)
 
 
+@pytest.mark.slow
 def test_overlap_range_equals_enumeration():
     rng = np.random.default_rng(7)
     for _ in range(1500):

@@ -259,6 +259,7 @@ def test_space_time_gi_star_equals_esda_on_the_explicit_space_time_weights():
     np.testing.assert_allclose(ours["z"].to_numpy().T.ravel(), ref.Zs, rtol=0, atol=1e-10)
 
 
+@pytest.mark.slow
 def test_lag_zero_period_window_is_esdas_gi_star_on_real_london_data(bundled):
     gpd = pytest.importorskip("geopandas")
     from libpysal.graph import Graph
@@ -436,6 +437,7 @@ def test_sfhotspot_holm_adjustment_and_parameters():
         em.classify_sfhotspot(np.atleast_2d(z), p, recent_prop=1.0)
 
 
+@pytest.mark.slow
 def test_holm_matches_statsmodels():
     multitest = pytest.importorskip("statsmodels.stats.multitest")
     rng = np.random.default_rng(3)

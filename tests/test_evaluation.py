@@ -254,6 +254,7 @@ def test_power_for_synthetic_control_and_too_few_controls():
 # --- the whole evaluation -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_evaluate_no_effect_reports_the_mde_not_no_effect():
     df, tr = _panel(seed=7, effect=0.0)
     r = ev.evaluate(df, tr, n_draws=200, seed=1, outcome_label="violence",
@@ -267,6 +268,7 @@ def test_evaluate_no_effect_reports_the_mde_not_no_effect():
     assert {"did_simple", "did_event", "synth_units", "power", "power_curve"} <= set(r.tables)
 
 
+@pytest.mark.slow
 def test_evaluate_large_effect_found_by_both_methods():
     df, tr = _panel(seed=8, effect=-3.0, noise=0.5)
     r = ev.evaluate(df, tr, n_draws=200, seed=1)

@@ -214,6 +214,7 @@ def test_real_borough_adjacency(boroughs):
     assert borough_code("Hillingdon") not in nb[borough_code("Havering")]
 
 
+@pytest.mark.slow
 def test_real_wards_and_lsoas_have_no_islands():
     w = SpatialWeights.from_geodataframe(boundaries.read_bundled("ward2018"), "queen")
     assert w.n == 633 and w.report.islands == ()

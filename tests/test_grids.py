@@ -189,6 +189,7 @@ def test_to_bng_nan_and_real_points_fall_in_their_lsoa():
 # --- data.police.uk points --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_police_uk_points_reconcile_with_the_street_loader():
     from vru.sources import police_uk
 

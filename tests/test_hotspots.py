@@ -139,6 +139,7 @@ def test_gi_matches_esda_analytic(london, y2019, transform, star):
     assert (ours["z"].abs() > 1.96).sum() > 20  # real clustering, not a trivial comparison
 
 
+@pytest.mark.slow
 def test_libpysal_w_and_scipy_inputs_give_the_same_result(london, y2019):
     graph, _ = london
     from_graph = hs.getis_ord(y2019, graph)
@@ -167,6 +168,7 @@ def test_values_are_aligned_to_the_weights_by_id(london, y2019):
     pd.testing.assert_frame_equal(hs.getis_ord(shuffled, graph), hs.getis_ord(y2019, graph))
 
 
+@pytest.mark.slow
 def test_permutation_p_values_agree_with_esda_statistically(london, y2019):
     graph, _ = london
     ours = hs.getis_ord(y2019, graph, permutations=999, seed=20240601)
@@ -205,6 +207,7 @@ def test_conditional_permutation_matches_the_exact_null_distribution():
     assert out.loc[0, "p_sim"] == pytest.approx(expected, abs=0.006)
 
 
+@pytest.mark.slow
 def test_local_moran_matches_esda(london, y2019):
     graph, _ = london
     ours = hs.local_moran(y2019, graph, permutations=999, seed=5)

@@ -159,6 +159,7 @@ def synthetic(tmp_path_factory):
     return df, path
 
 
+@pytest.mark.slow
 def test_synthetic_is_reproducible_and_seeded(tmp_path, synthetic):
     df, path = synthetic
     again = syn.generate(seed=7)
@@ -169,6 +170,7 @@ def test_synthetic_is_reproducible_and_seeded(tmp_path, synthetic):
     assert not other["weight"].equals(df["weight"])
 
 
+@pytest.mark.slow
 def test_synthetic_loads_and_has_the_pas_shape(synthetic):
     df, path = synthetic
     assert pm.sniff(path)
@@ -200,6 +202,7 @@ def test_synthetic_group_effects_show_in_the_estimates(synthetic):
     assert abs(overall - syn.DEFAULT_LEVELS["trust_mps"]) < 0.04
 
 
+@pytest.mark.slow
 def test_synthetic_follows_published_borough_targets():
     targets = pas.load(PAS_REAL).tables["survey"]
     df = syn.generate(quarters=["2023-Q1", "2023-Q2", "2023-Q3", "2023-Q4"], per_borough=300,
@@ -231,6 +234,7 @@ def test_generator_refuses_unknowns():
         syn.generate(boroughs=["E09999999"])
 
 
+@pytest.mark.slow
 def test_small_cells_in_synthetic_tables_are_suppressed(synthetic):
     _, path = synthetic
     t = pm.read(path)

@@ -24,11 +24,13 @@ def _mypy(*args: str) -> tuple[str, int]:
     return out + err, status
 
 
+@pytest.mark.slow
 def test_the_public_api_is_clean_under_the_type_checker():
     out, status = _mypy()
     assert status == 0, out
 
 
+@pytest.mark.slow
 def test_a_users_wrong_call_is_caught_through_the_annotations(tmp_path):
     user = tmp_path / "user_code.py"
     user.write_text("from vru import api, testing\n"

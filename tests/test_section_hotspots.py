@@ -184,6 +184,7 @@ def test_neighbour_rules(grid_wh):
     assert dist.at["L00", "last_z"] == pytest.approx(rook.at["L00", "last_z"])
 
 
+@pytest.mark.slow
 def test_harm_weighting_and_rates(tmp_path):
     pop = {c: 2000 for c in CODES}
     pop["L44"] = 500
@@ -400,6 +401,7 @@ def test_categorical_map():
     assert len(set(charts_hotspots.EHSA_COLOURS.values())) == 17
 
 
+@pytest.mark.slow
 def test_sfhotspot_scheme_in_the_section(grid_wh):
     r = sh.results(grid_wh, scheme="sfhotspot").set_index("code")
     assert set(r.loc[sorted(HOT), "category"]) == {"persistent hotspot"}

@@ -352,6 +352,7 @@ def test_real_files_are_detected_by_the_registry():
         assert registry.detect(p) is imd
 
 
+@pytest.mark.slow
 def test_original_workbook_equals_the_csv_exports(lsoa_real):
     if not SHARED_XLSX.exists():
         pytest.skip("original workbook not present")

@@ -155,6 +155,7 @@ def raw(path: Path):
         return header, list(r)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("slug", sorted(EXPECTED_CATEGORY))
 def test_real_file_equals_the_file_except_2020(slug):
     path = LSOA_DIR / f"london-2011-2021-major-{slug}.csv.gz"

@@ -143,6 +143,7 @@ def test_reserved_group_names_and_three_way_refused():
         sw.weighted_percentages(df.assign(a=1, b=2), "y", ["ethnicity", "sex", "a"])
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 10_000), st.integers(20, 400), st.sampled_from([10, 50]))
 def test_group_tables_publish_no_recoverable_small_count(seed, n, min_n):

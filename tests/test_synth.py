@@ -93,6 +93,7 @@ def test_single_unit_weights_and_att_equal_pysyncon():
     assert u.pre_rmspe**2 == pytest.approx(ref.loss_V, rel=1e-4)
 
 
+@pytest.mark.slow
 def test_nested_v_at_least_as_good_as_pysyncon():
     """With covariates V is chosen by a nested optimisation, which is not well identified
     (different V can fit about equally well and give different ATTs), so the comparison is of

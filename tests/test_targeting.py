@@ -198,6 +198,7 @@ def test_select_skips_overlapping_clusters():
     assert list(pick.index) == ["a0", "a2"] and not pick.attrs["exact"]
 
 
+@pytest.mark.slow
 def test_greedy_selection_is_optimal_with_one_per_borough():
     rng = np.random.default_rng(5)
     for _ in range(120):
@@ -265,6 +266,7 @@ def test_allocate_refuses_infeasible_and_bad_input():
     years=st.integers(min_value=1, max_value=5),
     slack=st.floats(min_value=1.0, max_value=5.0),
 )
+@pytest.mark.slow
 def test_allocation_properties(need, budget, years, slack):
     nd = pd.Series(need)
     per_year = t.largest_remainder([1.0] * years, budget)
@@ -315,6 +317,7 @@ def _random_targets(seed, m=60):
     return f, t.score(f)
 
 
+@pytest.mark.slow
 def test_sensitivity_fast_path_equals_greedy_per_draw():
     f, z = _random_targets(8)
     fast = t.sensitivity(z, f, 4, draws=150, seed=2, min_population=1000)

@@ -202,6 +202,7 @@ def test_real_boroughs_city_of_london():
     assert sorted(city) == ["Camden", "Hackney", "Islington", "Tower Hamlets", "Westminster"]
 
 
+@pytest.mark.slow
 def test_real_lsoa_queen_weights():
     g = build_weights(read_bundled("lsoa2011"), "queen")
     rep = g.report

@@ -320,6 +320,7 @@ def test_crimes_table_has_the_canonical_schema():
     assert str(t[S.TIME_FROM].dtype) == "datetime64[us, UTC]"
 
 
+@pytest.mark.slow
 def test_a_checked_batch_is_matched():
     """End to end: a batch sent in latitude/longitude is matched against a wearer who stood 40 m away
     during the window (and not against one 1 km away)."""

@@ -45,6 +45,7 @@ def labels(points: pd.DataFrame, wearer: str) -> list[str]:
     return [f"{v}{q}" for v, q in zip(p.visit, p.seq, strict=True)]
 
 
+@pytest.mark.slow
 def test_radius_widened_by_precision():
     # W1: 110 m away, precision 15 -> 110 <= 100 + 15 matches; W2: 120 m, precision 15 -> 120 > 115
     pos = positions([("D1", "2024-06-01 12:00", CX + 110, CY, 15.0, "GPS"),
@@ -80,6 +81,7 @@ def test_interpolation_between_two_fixes_five_minutes_apart():
     assert r.summary.n_interpolated.tolist() == [1]
 
 
+@pytest.mark.slow
 def test_interpolation_only_within_the_window_overlap():
     pos = positions([("D1", "2024-06-01 12:00", CX - 300, CY + 20, 10.0, "GPS"),
                      ("D1", "2024-06-01 12:05", CX + 300, CY + 20, 10.0, "GPS")])
@@ -92,6 +94,7 @@ def test_interpolation_only_within_the_window_overlap():
     assert r.points.fix_time.tolist() == [T("2024-06-01 12:02:30")]
 
 
+@pytest.mark.slow
 def test_interpolation_bounded_by_speed_and_gap():
     w = crime("2024-06-01 11:00", "2024-06-01 13:00")
     # 6 km in 100 s = 60 m/s > 50 m/s: an implausible segment, not interpolated
@@ -261,6 +264,7 @@ def test_recall_on_planted_crimes(interval_s):
           f"({found[reach].mean():.4f} within the 30-min gap), precision {tp / (tp + fp):.4f}")
 
 
+@pytest.mark.slow
 def test_compiled_query_is_kept_in_the_process_only(tmp_path, monkeypatch):
     """The second run with the same parameters compiles nothing; nothing is written outside the process."""
     from vru.tagging import matching
@@ -284,6 +288,7 @@ def test_compiled_query_is_kept_in_the_process_only(tmp_path, monkeypatch):
     matching.compiled_query.cache_clear()
 
 
+@pytest.mark.slow
 def test_summary_by_columns_is_the_per_match_definition(monkeypatch):
     """Many crimes and wearers (groups numbered once, not grouped by their texts): each summary row has
     the crime, the wearer and the figures that the per-(crime, wearer) definition gives."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from vru.tagging.cli import tagging
@@ -15,6 +16,7 @@ def _moj_row(crime, ref: str) -> str:
                      f"{crime['easting']:.0f}", f"{crime['northing']:.0f}", "", "", "OSGB36", "planted"])
 
 
+@pytest.mark.slow
 def test_match_takes_a_moj_batch_matches_its_valid_rows_and_lists_the_bad_ones(tmp_path):
     out = tmp_path / "trails"
     r = CliRunner().invoke(tagging, ["simulate", "-n", "3", "-d", "1", "--seed", "5", "--out", str(out),
@@ -45,6 +47,7 @@ def test_match_takes_a_moj_batch_matches_its_valid_rows_and_lists_the_bad_ones(t
     assert r.exit_code == 2 and "either --crimes or --batch" in r.output
 
 
+@pytest.mark.slow
 def test_report_writes_the_html_and_pdf_of_a_match_from_the_match_output(tmp_path):
     """`vru tagging report`: from the folder `vru tagging match` wrote, the evidential report of one match
     (HTML with the map, the positions and the disclaimer, and nothing it could fetch; a PDF); a match that

@@ -240,6 +240,7 @@ def test_html_has_disclaimer_every_row_and_nothing_external():
 
 
 # ------------------------------------------------------------------------------------------- PDF
+@pytest.mark.slow
 def test_pdf_pages_text_and_determinism():
     crime = _crime(533000.0, 181400.0, ref="CR-2024/0001")
     ctx = _context(_points(533000.0, 181400.0), crime)
@@ -258,6 +259,7 @@ def test_pdf_pages_text_and_determinism():
     assert R.render_pdf(ctx) == pdf  # same input, same bytes
 
 
+@pytest.mark.slow
 def test_pdf_table_pages_grow_with_rows():
     crime = _crime(533000.0, 181400.0)
     small = _pages(R.render_pdf(_context(_points(533000.0, 181400.0, n=3), crime)))
