@@ -234,33 +234,44 @@ def child_hotspots(panel_path: Path, lsoas: Path, k: int) -> dict:
     from vru.geography.weights import build_weights
 
     c0, _ = _usage()
+    load0 = os.getloadavg()
     t0 = time.perf_counter()
     con = duckdb.connect()
+    # the cube in DuckDB: each cell's row and column number (dense ranks), so Python only places
+    # numbers (comparing millions of code strings in numpy took most of a minute)
     cells = con.sql(f"""
-        SELECT area_code, month, sum(count)::BIGINT AS n FROM read_parquet('{panel_path}')
-        WHERE area_code <> 'X-NO-LOCATION' GROUP BY ALL""").df()
-    codes = np.sort(cells["area_code"].unique())
-    periods = np.sort(cells["month"].unique())
+        WITH c AS (SELECT area_code, month, sum(count)::DOUBLE AS n
+                   FROM read_parquet('{panel_path}') WHERE area_code <> 'X-NO-LOCATION'
+                   GROUP BY ALL)
+        SELECT (dense_rank() OVER (ORDER BY area_code) - 1)::INTEGER AS i,
+               (dense_rank() OVER (ORDER BY month) - 1)::INTEGER AS j, n FROM c""").fetchnumpy()
+    codes = np.array([r[0] for r in con.sql(
+        f"SELECT DISTINCT area_code FROM read_parquet('{panel_path}') "
+        "WHERE area_code <> 'X-NO-LOCATION' ORDER BY 1").fetchall()], dtype=object)
+    periods = np.array([r[0] for r in con.sql(
+        f"SELECT DISTINCT month FROM read_parquet('{panel_path}') "
+        "WHERE area_code <> 'X-NO-LOCATION' ORDER BY 1").fetchall()])
     cube = np.zeros((len(codes), len(periods)))
-    cube[np.searchsorted(codes, cells["area_code"]), np.searchsorted(periods, cells["month"])] = (
-        cells["n"].to_numpy())
+    cube[cells["i"], cells["j"]] = cells["n"]
     cube = pd.DataFrame(cube, index=pd.Index(codes, name="area_code"), columns=periods)
-    t_cube = time.perf_counter() - t0
+    t_cube, c_cube = time.perf_counter() - t0, _usage()[0] - c0
     t1 = time.perf_counter()
     pts = pd.read_csv(lsoas, usecols=["code", "longitude", "latitude"]).set_index("code")
     pts = pts.loc[codes]
     gdf = gpd.GeoDataFrame({"code": codes}, geometry=gpd.points_from_xy(
         pts["longitude"], pts["latitude"]), crs="EPSG:4326").to_crs(27700)
     graph = build_weights(gdf, "knn", k=k, id_col="code")
-    t_weights = time.perf_counter() - t1
+    t_weights, c_weights = time.perf_counter() - t1, _usage()[0] - c0 - c_cube
     t2 = time.perf_counter()
     result = emerging_hotspots(cube, graph)
-    t_ehsa = time.perf_counter() - t2
+    t_ehsa, c_ehsa = time.perf_counter() - t2, _usage()[0] - c0 - c_cube - c_weights
     c1, peak = _usage()
     cats = result.summary["category"].value_counts().to_dict()
     return {"method": "hotspots", "areas": len(codes), "periods": len(periods),
             "first_period": str(periods[0])[:7], "last_period": str(periods[-1])[:7],
             "k": k, "cube_s": t_cube, "weights_s": t_weights, "emerging_s": t_ehsa,
+            "cube_cpu_s": c_cube, "weights_cpu_s": c_weights, "emerging_cpu_s": c_ehsa,
+            "load_before": load0, "load_after": os.getloadavg(),
             "wall_s": time.perf_counter() - t0, "cpu_s": c1 - c0, "peak_rss_bytes": peak,
             "categories": {str(a): int(b) for a, b in cats.items()}}
 

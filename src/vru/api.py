@@ -68,7 +68,8 @@ def report_html(warehouse: str | Path | None = None, *,
 
 def hotspots(warehouse: str | Path | gpd.GeoDataFrame | None = None, out: str | Path | None = None,
              fmt: str | None = None, *, code: str = "code", value: str = "value",
-             period: str | None = None, name: str | None = None,
+             period: str | None = None, name: str | None = None, source: str | None = None,
+             areas: str | Path | gpd.GeoDataFrame | None = None,
              **params: Any) -> gpd.GeoDataFrame:
     """Hot spots, on the warehouse's crime data or on any areas you bring.
 
@@ -84,6 +85,16 @@ def hotspots(warehouse: str | Path | gpd.GeoDataFrame | None = None, out: str | 
     ``islands``, ``time_lag``, ``global_window``, ``alpha``, ``fdr``, ``scheme`` (see
     :func:`vru.outputs.section_hotspots.results_for_areas`).
 
+    A record-level source's LSOA-month panel in the warehouse (``source="police_uk"``: the
+    data.police.uk street crime of every force ingested, national included): emerging hot spots
+    per LSOA and month; the LSOA geometry in ``areas`` (a GeoDataFrame, a boundary file, or a CSV
+    of centroids with ``code``, ``longitude``, ``latitude``; ``code`` names its code column),
+    else the warehouse's LSOA boundaries (only London's are bundled: a panel LSOA without
+    geometry is refused, naming it). ``params``: ``categories`` (default all crime but
+    anti-social behaviour), ``start``, ``end`` (YYYY-MM) and those of your own areas (with
+    centroids, ``rule="knn"`` and ``k``). See
+    :func:`vru.outputs.section_hotspots.results_for_source`.
+
     Returns a GeoDataFrame, one row per area; with ``out``, also writes it as CSV, GeoJSON or
     JSON. Bad input raises :class:`vru.errors.VRUError` naming the column and the type.
     """
@@ -91,7 +102,21 @@ def hotspots(warehouse: str | Path | gpd.GeoDataFrame | None = None, out: str | 
 
     from vru.outputs import section_hotspots as sh
 
-    if isinstance(warehouse, gpd.GeoDataFrame):
+    if source is not None:
+        if isinstance(warehouse, pd.DataFrame):
+            raise VRUError("source= reads the warehouse: pass its path (or None), and your LSOA "
+                           "geometry as areas=")
+        if period is not None or value != "value":
+            raise VRUError("period and value apply to your own areas, not to a source's panel")
+        with Warehouse.open(warehouse, read_only=True) as wh:
+            try:
+                gdf = sh.results_for_source(wh, source, areas, code=code, name=name, **params)
+            except (ValueError, TypeError) as e:
+                raise VRUError(str(e)) from None
+    elif areas is not None:
+        raise VRUError("areas= goes with source= (e.g. source='police_uk'); to analyse your own "
+                       "areas and values pass the GeoDataFrame as the first argument")
+    elif isinstance(warehouse, gpd.GeoDataFrame):
         try:
             gdf = sh.results_for_areas(warehouse, code=code, value=value, period=period,
                                        name=name, **params)

@@ -118,8 +118,19 @@ json_out_option = click.option(
 @click.option("--level", type=click.Choice(["lsoa", "ward", "borough"]), default="lsoa",
               show_default=True,
               help="Areas: lsoa (annual LSOA data), borough or ward (monthly MPS data).")
-@click.option("--categories", default=",".join(SERIOUS_VIOLENCE_MAJOR),
-              show_default=True, help="Comma-separated harmonised categories (docs/taxonomy.md).")
+@click.option("--categories", default=None,
+              help="Comma-separated harmonised categories (docs/taxonomy.md). Default: "
+              f"{','.join(SERIOUS_VIOLENCE_MAJOR)}; with --source, all crime but anti-social "
+              "behaviour.")
+@click.option("--source", type=click.Choice(["police_uk"]), default=None,
+              help="Instead of the London data: a record-level source's LSOA-month panel "
+              "(police_uk: the data.police.uk street crime ingested, any force or national).")
+@click.option("--areas", "areas_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="With --source: LSOA boundaries (GeoPackage, GeoJSON, shapefile) or a CSV of "
+              "centroids (code, longitude, latitude) for the LSOAs the warehouse has no "
+              "boundary of (only London's are bundled).")
+@click.option("--areas-code", default="code", show_default=True,
+              help="With --areas: the column holding the LSOA codes.")
 @click.option("--weighting", type=click.Choice(["count", "css", "chi"]), default="count",
               show_default=True, help="Count offences, or weight them by harm: ONS Crime Severity "
               "Score (css) or Cambridge Crime Harm Index (chi, needs --chi-file).")
@@ -143,14 +154,26 @@ json_out_option = click.option(
               help="Output file: .csv, .geojson or .json (default: CSV on standard output).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "geojson", "json"]), default=None,
               help="Output format (default: from the extension of --out, else csv).")
-def hotspots(warehouse, level, categories, weighting, chi_file, rates, start, end, rule, k,
-             distance, islands, time_lag, scheme, out, fmt) -> None:
+def hotspots(warehouse, level, categories, source, areas_file, areas_code, weighting, chi_file,
+             rates, start, end, rule, k, distance, islands, time_lag, scheme, out, fmt) -> None:
     """Find high and sustained violence: emerging hot spot analysis (Gi* per period with
-    space-time neighbours, FDR, Mann-Kendall trend) classified into ArcGIS Pro's categories."""
-    params = dict(level=level, categories=tuple(c.strip() for c in categories.split(",")),
-                  weighting=weighting, chi_file=chi_file, rates=rates, start=start, end=end,
-                  rule=rule, k=k, distance=distance, islands=islands, time_lag=time_lag,
-                  scheme=scheme)
+    space-time neighbours, FDR, Mann-Kendall trend) classified into ArcGIS Pro's categories.
+    With --source police_uk: on the data.police.uk LSOA-month panel (national included)."""
+    cats = tuple(c.strip() for c in categories.split(",")) if categories else None
+    common = dict(start=start, end=end, rule=rule, k=k, distance=distance, islands=islands,
+                  time_lag=time_lag, scheme=scheme)
+    if source is None:
+        if areas_file is not None:
+            raise click.UsageError("--areas goes with --source")
+        params = dict(level=level, categories=cats or tuple(SERIOUS_VIOLENCE_MAJOR),
+                      weighting=weighting, chi_file=chi_file, rates=rates, **common)
+    else:
+        london = [f"--{n}" for n, v, d in (("level", level, "lsoa"), ("weighting", weighting, "count"),
+                                           ("chi-file", chi_file, None), ("rates", rates, False))
+                  if v != d]
+        if london:
+            raise click.UsageError(f"{', '.join(london)} apply to the London data, not to --source")
+        params = dict(source=source, areas=areas_file, code=areas_code, categories=cats, **common)
     from vru.outputs import section_hotspots as sh
 
     fmt = output_format(out, fmt, sh.FORMATS, "csv")

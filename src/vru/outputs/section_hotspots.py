@@ -542,8 +542,6 @@ def results_for_areas(data: gpd.GeoDataFrame, *, code: str = "code", value: str 
     ``trend_z``, ``trend_p``, ``last_z``, ``mean_value``, ``last_value``, ``island``,
     ``geometry``).
     """
-    from vru.analysis import hotspots as hs
-    from vru.model.areas import AreaSet
 
     unknown = sorted(set(params) - set(AREA_PARAMS))
     if unknown:
@@ -555,7 +553,19 @@ def results_for_areas(data: gpd.GeoDataFrame, *, code: str = "code", value: str 
         raise TypeError(f"areas must be a GeoDataFrame with a geometry column, not "
                         f"{type(data).__name__}")
     values = _user_values(data, code, value, period)
-    first = data.drop_duplicates(code)
+    out = _area_hotspots(values, data.drop_duplicates(code), code=code, name=name, level=level,
+                         p=p, period=period)
+    out.attrs["parameters"].update(value=value)
+    return out
+
+
+def _area_hotspots(values: pd.DataFrame, first: gpd.GeoDataFrame, *, code: str,
+                   name: str | None, level: str, p: dict, period: str | None) -> gpd.GeoDataFrame:
+    """Hot spots of areas ``first`` (one row per area) with ``values`` (areas x periods; one
+    column ``None`` without periods): :func:`results_for_areas` after its checks."""
+    from vru.analysis import hotspots as hs
+    from vru.model.areas import AreaSet
+
     areas = AreaSet.from_geodataframe(first, code=code, name=name, level=level)
     weights = SpatialWeights.from_areas(areas, p["rule"], k=p["k"], distance=p["distance"],
                                         islands=p["islands"])
@@ -591,14 +601,168 @@ def results_for_areas(data: gpd.GeoDataFrame, *, code: str = "code", value: str 
                                geometry=g.geometry.to_numpy(), crs=g.crs)
         periods = [str(c) for c in values.columns]
         method = "docs/methods-hotspots.md (emerging hot spot analysis)"
-    out.attrs = {"parameters": {**p, "code": code, "value": value, "period": period,
-                                "level": level},
+    out.attrs = {"parameters": {**p, "code": code, "period": period, "level": level},
                  "source": "your areas", "periods": periods, "notes": notes, "weights": None,
                  "method": method}
     return out
 
 
 FORMATS = ("csv", "geojson", "json")
+
+
+# Record-level sources whose LSOA-month panel hot spots can run on (``source=`` of
+# :func:`results_for_source`): name -> the warehouse ``source`` (one per force: ``NAME/<force>``)
+PANEL_SOURCES = {"police_uk": catalogue.POLICE_UK_STREET}
+NO_LOCATION = "X-NO-LOCATION"  # the police.uk panel's crimes without a location
+NOT_CRIME = ("anti_social_behaviour",)
+
+
+def read_areas(areas: str | Path | gpd.GeoDataFrame, code: str = "code") -> gpd.GeoDataFrame:
+    """LSOA geometry for :func:`results_for_source`: a GeoDataFrame, a boundary file GeoPandas
+    reads (GeoPackage, GeoJSON, shapefile), or a CSV of centroids with columns ``code``,
+    ``longitude`` and ``latitude`` (WGS84; e.g. the national generator's ``lsoas.csv``)."""
+    if isinstance(areas, gpd.GeoDataFrame):
+        gdf = areas
+    else:
+        path = Path(areas)
+        if not path.is_file():
+            raise ValueError(f"{path}: no such file of LSOA boundaries or centroids")
+        if path.suffix.lower() == ".csv":
+            df = pd.read_csv(path, dtype={code: str})
+            missing = [c for c in (code, "longitude", "latitude") if c not in df.columns]
+            if missing:
+                raise ValueError(f"{path}: a CSV of LSOA centroids needs columns {code}, longitude "
+                                 f"and latitude; missing {', '.join(missing)} (columns are "
+                                 f"{', '.join(map(str, df.columns))})")
+            gdf = gpd.GeoDataFrame(df[[code]], geometry=gpd.points_from_xy(
+                df["longitude"], df["latitude"]), crs="EPSG:4326")
+        else:
+            try:
+                gdf = gpd.read_file(path)
+            except Exception as e:
+                raise ValueError(f"{path}: not a boundary file GeoPandas can read ({e})") from None
+    if code not in gdf.columns:
+        raise ValueError(f"the LSOA areas have no code column {code!r}: columns are "
+                         f"{', '.join(map(str, gdf.columns))} (name it with code=/--areas-code)")
+    if gdf.crs is None:
+        raise ValueError("the LSOA areas have no coordinate reference system (CRS)")
+    return gdf
+
+
+def source_panel(wh: Warehouse, source: str, categories: tuple[str, ...] | None = None,
+                 start: str | None = None, end: str | None = None) -> tuple[pd.DataFrame, list]:
+    """The record-level ``source``'s crimes per LSOA and month from the warehouse, as an
+    LSOAs x months table: every LSOA the source has a located crime in (any category), every
+    month it has data for (between ``start`` and ``end``, YYYY-MM), zero where the chosen
+    categories had none. ``categories``: harmonised codes (a parent includes its children);
+    default every category but anti-social behaviour. Returns the table and notes."""
+    if source not in PANEL_SOURCES:
+        raise ValueError(f"unknown source {source!r}: hot spots on a record-level panel are "
+                         f"available for {', '.join(PANEL_SOURCES)}")
+    stored = PANEL_SOURCES[source]
+    where = "(source = ? OR starts_with(source, ?)) AND level = 'lsoa' AND area_code <> ?"
+    args: list = [stored, stored + "/", NO_LOCATION]
+    for bound, op, v in (("start", ">=", start), ("end", "<=", end)):
+        if v is not None:
+            v = str(v)
+            if not (len(v) == 7 and v[4] == "-" and v[:4].isdigit() and v[5:].isdigit()
+                    and 1 <= int(v[5:]) <= 12):
+                raise ValueError(f"{bound} {v!r}: give a month as YYYY-MM")
+            where += f" AND month {op} ?"
+            args.append(pd.Timestamp(v + "-01").to_pydatetime())
+    have = wh.sql(f"SELECT DISTINCT category FROM crime WHERE {where}", args)["category"].tolist()
+    if not have:
+        raise ValueError(f"no {source} crime at LSOA level in the warehouse"
+                         + (f" between {start or 'the start'} and {end or 'the end'}"
+                            if start or end else "")
+                         + ": ingest the data.police.uk street files first (vru ingest / vru fetch)")
+    if categories:
+        chosen = set()
+        for c in categories:
+            if c not in set(taxonomy.categories()["code"]):
+                raise ValueError(f"unknown crime category {c!r} (see docs/taxonomy.md)")
+            chosen |= {c, *taxonomy.descendants(c)}
+        cats = sorted(chosen & set(have))
+        if not cats:
+            raise ValueError(f"{source} has no {', '.join(categories)} crime: its categories are "
+                             f"{', '.join(sorted(have))}")
+    else:
+        cats = sorted(set(have) - set(NOT_CRIME))
+    con = wh.con
+    codes = [r[0] for r in con.execute(
+        f"SELECT DISTINCT area_code FROM crime WHERE {where} ORDER BY 1", args).fetchall()]
+    months = [r[0] for r in con.execute(
+        f"SELECT DISTINCT month FROM crime WHERE {where} ORDER BY 1", args).fetchall()]
+    # each cell's row and column number computed in DuckDB: Python only places the numbers
+    cells = con.execute(f"""
+        WITH a AS (SELECT area_code, (row_number() OVER (ORDER BY area_code) - 1)::INTEGER AS i
+                   FROM (SELECT DISTINCT area_code FROM crime WHERE {where})),
+             m AS (SELECT month, (row_number() OVER (ORDER BY month) - 1)::INTEGER AS j
+                   FROM (SELECT DISTINCT month FROM crime WHERE {where})),
+             c AS (SELECT area_code, month, sum(count)::DOUBLE AS n FROM crime
+                   WHERE {where} AND list_contains(?, category) GROUP BY ALL)
+        SELECT i, j, n FROM c JOIN a USING (area_code) JOIN m USING (month)""",
+        args + args + args + [cats]).fetchnumpy()
+    cube = np.zeros((len(codes), len(months)))
+    cube[cells["i"], cells["j"]] = cells["n"]
+    periods = [pd.Timestamp(m).strftime("%Y-%m") for m in months]
+    notes = [f"{source}: {len(codes):,} LSOAs x {len(periods)} months ({periods[0]} to "
+             f"{periods[-1]}), {'all crime but anti-social behaviour' if not categories else ''}"
+             f"{', '.join(cats) if categories else ''}; crimes without a location left out"]
+    return pd.DataFrame(cube, index=pd.Index(codes, name="code"), columns=periods), notes
+
+
+def results_for_source(wh: Warehouse, source: str = "police_uk",
+                       areas: str | Path | gpd.GeoDataFrame | None = None, *,
+                       categories: tuple[str, ...] | None = None, start: str | None = None,
+                       end: str | None = None, code: str = "code", name: str | None = None,
+                       **params) -> gpd.GeoDataFrame:
+    """Emerging hot spots on a record-level source's LSOA-month panel (data.police.uk street
+    crime: ``source="police_uk"``, any force or all of England and Wales).
+
+    The LSOA geometry: ``areas`` (a GeoDataFrame, a boundary file or a CSV of centroids: see
+    :func:`read_areas`), else the warehouse's LSOA ``areas`` (only London's are bundled). Every
+    LSOA of the panel needs one: else the call is refused naming how many and which. Centroids
+    have no borders: use ``rule="knn"`` (with ``k``) or ``"distance"``. ``params``: as
+    :func:`results_for_areas`. Columns: those of :func:`results_for_areas` with periods.
+    """
+    unknown = sorted(set(params) - set(AREA_PARAMS))
+    if unknown:
+        raise ValueError(f"{', '.join(map(repr, unknown))} do(es) not apply to a source's panel: "
+                         f"the choices are {', '.join(AREA_PARAMS)}")
+    defaults = HotspotParams()
+    p = {k: params.get(k, getattr(defaults, k)) for k in AREA_PARAMS}
+    values, notes = source_panel(wh, source, tuple(categories) if categories else None, start, end)
+    if areas is not None:
+        geo = read_areas(areas, code)
+        where = "the areas given"
+    else:
+        rows = wh.sql("SELECT * FROM areas WHERE level = 'lsoa' ORDER BY vintage DESC, code")
+        rows["geometry"] = [None if g is None or g is pd.NA else bytes(g) for g in rows["geometry"]]
+        geo = to_geodataframe(rows.drop_duplicates("code"))
+        geo = geo[~geo.geometry.isna()]
+        code, where = "code", "the warehouse's LSOA boundaries"
+    geo = geo.drop_duplicates(code).set_index(geo[code].astype(str).to_numpy())
+    missing = [c for c in values.index if c not in geo.index]
+    if missing:
+        raise ValueError(
+            f"{len(missing):,} of the {len(values):,} LSOAs of the {source} panel have no geometry "
+            f"in {where} (e.g. {', '.join(missing[:5])}): the national LSOA boundaries are not "
+            "bundled (only London's); pass areas= (--areas FILE) a GeoDataFrame, a boundary file "
+            "or a CSV of LSOA centroids (code, longitude, latitude) covering them, or narrow the "
+            "data to the areas you have")
+    first = geo.loc[list(values.index)].reset_index(drop=True)
+    if p["rule"] in ("queen", "rook") and first.geometry.geom_type.isin(["Point", "MultiPoint"]).all():
+        raise ValueError(f"the LSOA areas are points (centroids): they share no borders, so rule "
+                         f"{p['rule']!r} finds no neighbours; use rule='knn' with k, or 'distance'")
+    if values.shape[1] < max(2, int(p["time_lag"]) + 1):
+        raise ValueError(f"{values.shape[1]} month(s) of {source} data: emerging hot spot analysis "
+                         f"needs at least {max(2, int(p['time_lag']) + 1)}")
+    out = _area_hotspots(values, first, code=code, name=name, level="lsoa", p=p, period="month")
+    out.attrs["source"] = source
+    out.attrs["notes"] = notes + out.attrs["notes"]
+    out.attrs["parameters"].update(categories=list(categories or []), start=start, end=end)
+    return out
 
 
 def render(gdf: gpd.GeoDataFrame, fmt: str) -> str:

@@ -1,0 +1,75 @@
+"""Review of issue 17, the national side: emerging hot spots on the police.uk LSOA-month panel
+from the warehouse (``vru hotspots --source police_uk``), on a small synthetic national slice."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from vru import api
+from vru.cli import main
+from vru.errors import VRUError
+from vru.synthetic import police_uk_national as nat
+from vru.warehouse.store import Warehouse
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory):
+    root = tmp_path_factory.mktemp("nat")
+    data = root / "archive"
+    nat.generate(data, rows=8_000, start="2023-01", end="2023-05", seed=11)
+    wh = root / "wh.duckdb"
+    Warehouse.create(wh).close()
+    api.ingest(sorted(p for p in data.iterdir() if p.name.startswith("20")), wh)
+    return {"data": data, "wh": wh, "lsoas": data / "lsoas.csv"}
+
+
+def test_police_uk_panel_without_lsoa_geometry_is_refused_naming_what_is_missing(national):
+    with pytest.raises(VRUError, match=r"LSOAs of the police_uk panel have no geometry .* "
+                                       r"pass areas="):
+        api.hotspots(national["wh"], source="police_uk")
+
+
+def test_centroids_with_a_border_rule_are_refused(national):
+    with pytest.raises(VRUError, match="are points .* use rule='knn'"):
+        api.hotspots(national["wh"], source="police_uk", areas=national["lsoas"])
+
+
+def test_emerging_hot_spots_on_the_police_uk_panel(national):
+    gdf = api.hotspots(national["wh"], source="police_uk", areas=national["lsoas"], rule="knn",
+                       k=6)
+    with Warehouse.open(national["wh"], read_only=True) as wh:
+        cells = wh.sql("SELECT area_code, strftime(month, '%Y-%m') AS m, sum(count) AS n FROM crime "
+                       "WHERE source LIKE 'police_uk_street/%' AND area_code <> 'X-NO-LOCATION' "
+                       "AND category <> 'anti_social_behaviour' GROUP BY ALL")
+        lsoas = wh.sql("SELECT count(DISTINCT area_code) AS n FROM crime "
+                       "WHERE area_code <> 'X-NO-LOCATION'")["n"][0]
+    assert len(gdf) == lsoas  # every LSOA of the panel, once
+    assert gdf.attrs["periods"] == ["2023-01", "2023-02", "2023-03", "2023-04", "2023-05"]
+    assert gdf["n_periods"].eq(5).all()
+    last = cells[cells["m"] == "2023-05"].set_index("area_code")["n"]
+    got = gdf.set_index("code")["last_value"]
+    expected = last.reindex(got.index).fillna(0)  # no crime that month: zero, not a gap
+    assert (got.to_numpy() == expected.to_numpy()).all()
+    assert got.sum() == last.sum() > 0
+    # a category narrows the panel: robbery only
+    rob = api.hotspots(national["wh"], source="police_uk", areas=national["lsoas"], rule="knn",
+                       k=6, categories=("robbery",), start="2023-02")
+    assert rob.attrs["periods"][0] == "2023-02"
+    assert rob["mean_value"].sum() < gdf["mean_value"].sum()
+
+
+def test_cli_hotspots_source_police_uk(national, tmp_path):
+    out = tmp_path / "hs.csv"
+    r = CliRunner().invoke(main, ["hotspots", "--warehouse", str(national["wh"]), "--source",
+                                  "police_uk", "--areas", str(national["lsoas"]), "--rule", "knn",
+                                  "--k", "6", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert len(pd.read_csv(out)) > 100
+    r = CliRunner().invoke(main, ["hotspots", "--warehouse", str(national["wh"]), "--source",
+                                  "police_uk", "--rates"])
+    assert r.exit_code == 2 and "--rates apply to the London data" in r.output
+    r = CliRunner().invoke(main, ["hotspots", "--warehouse", str(national["wh"]), "--source",
+                                  "police_uk", "--categories", "knife_offences"])
+    assert r.exit_code == 2 and "police_uk has no knife_offences crime" in r.output
