@@ -7,14 +7,16 @@ import gzip
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 import test_fetch_cli as base
 from test_fetch_cli import MPS_PATH, run
+from vru import api
 from vru.cli import main
-from vru.errors import WarehouseError
+from vru.errors import VRUError, WarehouseError
 from vru.warehouse.ingest import bundled_dir
 from vru.warehouse.store import Warehouse
 
@@ -96,3 +98,41 @@ def test_a_warehouse_held_by_another_process_is_reported_plainly(held_warehouse,
     assert "Traceback" not in r.output and "IOException" not in r.output
     with pytest.raises(WarehouseError, match="in use by another process"):
         Warehouse.open(held_warehouse, read_only=True)
+
+
+@pytest.mark.parametrize("newer_first", [True, False])
+def test_overlapping_releases_in_one_call_newest_wins_and_loads_add_up(tmp_path, newer_first):
+    old, new = tmp_path / "old.csv", tmp_path / "new.csv"
+    old.write_bytes(mps_window(0, 2))
+    new.write_bytes(mps_window(1, 3, bump=1))
+    wh = tmp_path / "wh.duckdb"
+    Warehouse.create(wh).close()
+    files = [new, old] if newer_first else [old, new]
+    results = api.ingest(files, wh)
+    got = mps_months(wh)
+    plain_path = tmp_path / "plain.duckdb"
+    Warehouse.create(plain_path).close()
+    (tmp_path / "all.csv").write_bytes(mps_window(0, 3))
+    api.ingest([tmp_path / "all.csv"], plain_path)
+    plain = mps_months(plain_path)
+    months = sorted(plain)
+    assert got[months[0]] == plain[months[0]]
+    assert all(got[m] == plain[m] + 40 for m in months[1:])  # the newer release's figures
+    with Warehouse.open(wh, read_only=True) as w:
+        stored = w.counts()["crime"]
+        loads = dict(w.sql("SELECT path, rows FROM loads").itertuples(index=False))
+    assert sum(loads.values()) == stored
+    by_name = {Path(r.path).name: r for r in results}
+    assert by_name["old.csv"].rows == loads[str(old)] < loads[str(new)]
+    assert any("replaced by a newer file of the same call" in n for n in by_name["old.csv"].notes)
+
+
+def test_two_releases_ending_in_the_same_month_in_one_call_are_refused(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_bytes(mps_window(0, 3))
+    b.write_bytes(mps_window(1, 3, bump=2))
+    wh = tmp_path / "wh.duckdb"
+    Warehouse.create(wh).close()
+    with pytest.raises(VRUError, match="which release is newer cannot be told: ingest them in "
+                                       "separate calls"):
+        api.ingest([a, b], wh)

@@ -9,8 +9,10 @@ from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 
+import pandas as pd
+
 from vru.errors import SourceError
-from vru.schema import Batch
+from vru.schema import REPLACE_SCOPE, Batch
 from vru.sources import registry
 from vru.taxonomy import UserCategoryMap, read_user_map
 from vru.warehouse.store import FileResult, LoadRecord, Warehouse, sha256_of
@@ -18,6 +20,7 @@ from vru.warehouse.store import FileResult, LoadRecord, Warehouse, sha256_of
 # where ``ingest`` spools record-level panels (default: the warehouse's folder); on a Spark
 # cluster, a folder the executors see at the same path
 SPOOL_ENV = "VRU_SPOOL_DIR"
+SCOPE = REPLACE_SCOPE["crime"]  # what a crime panel restates: (source, level, month)
 
 # A progress callback: ``progress(name, total)`` after each of ``total`` steps (files read).
 Progress = Callable[[str, int], None]
@@ -116,6 +119,53 @@ def load_files(paths: list[Path], *, backend: str = "duckdb",
     return out
 
 
+def _crime_months(rec: LoadRecord) -> pd.DataFrame | None:
+    """The in-memory crime panel of a record (MPS files), else None (record-level panels on
+    disk, other tables)."""
+    df = rec.batch.tables.get("crime")
+    if df is None or hasattr(df, "select_sql") or df.empty:
+        return None
+    return df
+
+
+def order_releases(records: list[LoadRecord]) -> list[LoadRecord]:
+    """The records in the order they are written when one call holds several releases of a
+    source: a crime panel restates whole months (:data:`vru.schema.REPLACE_SCOPE`), so the file
+    written last wins the months files share. Panels are ordered by the last month they cover,
+    then the first (the newer release last, whatever the order on the command line); other
+    records keep their order, before them. Two panels of one source and level that share months
+    and end in the same month cannot be told apart by their contents: refused. Each panel's
+    ``rows`` become the rows it contributes: those of months a newer file of the call restates
+    are not counted (so the ``loads`` rows add up to the rows stored), with a note."""
+    panels = [(r, _crime_months(r)) for r in records]
+    others = [r for r, df in panels if df is None]
+    crime = sorted(((r, df) for r, df in panels if df is not None),
+                   key=lambda t: (t[1]["month"].max(), t[1]["month"].min()))
+    cover = [(r, df, set(map(tuple, df[list(SCOPE)].drop_duplicates().itertuples(index=False))))
+             for r, df in crime]
+    for i, (r, df, keys) in enumerate(cover):
+        later = set()
+        for r2, df2, keys2 in cover[i + 1:]:
+            shared = keys & keys2
+            if shared and df["month"].max() == df2["month"].max():
+                months = sorted({k[2] for k in shared})
+                raise SourceError(r.batch.path, (
+                    f"this file and {r2.batch.path} both give {r.batch.source} for "
+                    f"{pd.Timestamp(months[0]):%Y-%m}..{pd.Timestamp(months[-1]):%Y-%m} and end in "
+                    "the same month, so which release is newer cannot be told: ingest them in "
+                    "separate calls, the older release first"))
+            later |= shared
+        if later:
+            gone = pd.MultiIndex.from_frame(df[list(SCOPE)]).isin(list(later))
+            n = int(gone.sum())
+            r.rows = r.batch.rows() - n
+            months = sorted({k[2] for k in later})
+            r.batch.notes.append(
+                f"{n:,} rows of {pd.Timestamp(months[0]):%Y-%m}..{pd.Timestamp(months[-1]):%Y-%m} "
+                "replaced by a newer file of the same call (newest release wins)")
+    return others + [r for r, _ in crime]
+
+
 def _map_key(p: Path, category_map: UserCategoryMap | None) -> str | None:
     """The user category map a file would be read with (its SHA-256), for the "already loaded"
     test: None when no map is given or the file's loader takes none."""
@@ -167,6 +217,7 @@ def ingest(wh: Warehouse, paths: Iterable[str | Path], *, backend: str = "duckdb
         with tempfile.TemporaryDirectory(prefix=".vru-spool-", dir=base) as spool:
             records = load_files(todo, backend=backend, category_map=user_map, progress=progress,
                                  spool=Path(spool))
+            records = order_releases(records)
             wh.write(records)
         for r in records:
             results.append(FileResult(r.batch.path, r.batch.source, "loaded", r.row_count,

@@ -8,7 +8,8 @@ Writing rules
 - A batch replaces what it restates (:data:`vru.schema.REPLACE_SCOPE`): rows with the same
   natural key, and for crime panels every stored row of the same source, level and month. So
   loading the same file twice changes nothing, and a newer release of a source revises the figures
-  it re-publishes (including counts revised to zero).
+  it re-publishes (including counts revised to zero). Within one call the ingest orders
+  releases of a source oldest first (:func:`vru.warehouse.ingest.order_releases`).
 - Each loaded file is recorded in ``loads`` with its SHA-256, the rows it contributed (its own
   rows: when one engine pass reads many files, each stored row is credited to exactly one of them,
   so the files' counts add up to the rows stored) and the user category map it was read with (name
