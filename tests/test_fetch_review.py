@@ -136,3 +136,19 @@ def test_two_releases_ending_in_the_same_month_in_one_call_are_refused(tmp_path)
     with pytest.raises(VRUError, match="which release is newer cannot be told: ingest them in "
                                        "separate calls"):
         api.ingest([a, b], wh)
+
+
+def test_a_reissued_release_pending_beside_the_one_before_is_ingested_in_release_order(env, server):
+    # two releases of the same 4 months, the second revised, both pending: fetch knows their
+    # order from its manifest, so the re-issue wins and nothing is refused as ambiguous
+    server.routes[MPS_PATH].update(body=mps_window(0, 3), etag='"r1"')
+    assert run(env, "--no-ingest", only=("mps_borough_recent",)).exit_code == 0
+    server.routes[MPS_PATH].update(body=mps_window(0, 3, bump=3), etag='"r2"')
+    r = run(env, only=("mps_borough_recent",))
+    assert r.exit_code == 0, r.output
+    got = mps_months(env["wh"])
+    revised = env["archive"].parent / "revised.csv"
+    revised.write_bytes(mps_window(0, 3, bump=3))
+    Warehouse.create(env["wh"], replace=True).close()
+    api.ingest([revised], env["wh"])
+    assert got == mps_months(env["wh"])  # the re-issue's figures, all four months

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import click
 
-from vru import api
 from vru.cli_util import runner
 from vru.errors import VRUError
 from vru.sources import fetch as _fetch
 from vru.taxonomy import read_user_map
+from vru.warehouse import ingest as _ingest
 from vru.warehouse.store import ENV_VAR, FileResult, Warehouse, default_path, sha256_of
 
 SOURCES_ENV = "VRU_FETCH_SOURCES"
@@ -67,7 +67,10 @@ def ingest_pending(archive: str | Path | None = None, warehouse: str | Path | No
     if not todo:
         return results
     try:
-        results += api.ingest(todo, warehouse, category_map=category_map)
+        # as api.ingest, with the manifest's release order kept (a re-issued release ending in
+        # the same month as the one before is not refused as ambiguous)
+        with Warehouse.open(warehouse) as wh:
+            results += _ingest.ingest(wh, todo, category_map=category_map, in_order=True)
     except VRUError as e:
         has_map = " --category-map" in retry_command
         retry = retry_command if has_map else f"{retry_command} --category-map YOUR_MAP.csv"

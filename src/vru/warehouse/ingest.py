@@ -128,7 +128,7 @@ def _crime_months(rec: LoadRecord) -> pd.DataFrame | None:
     return df
 
 
-def order_releases(records: list[LoadRecord]) -> list[LoadRecord]:
+def order_releases(records: list[LoadRecord], in_order: bool = False) -> list[LoadRecord]:
     """The records in the order they are written when one call holds several releases of a
     source: a crime panel restates whole months (:data:`vru.schema.REPLACE_SCOPE`), so the file
     written last wins the months files share. Panels are ordered by the last month they cover,
@@ -136,18 +136,21 @@ def order_releases(records: list[LoadRecord]) -> list[LoadRecord]:
     records keep their order, before them. Two panels of one source and level that share months
     and end in the same month cannot be told apart by their contents: refused. Each panel's
     ``rows`` become the rows it contributes: those of months a newer file of the call restates
-    are not counted (so the ``loads`` rows add up to the rows stored), with a note."""
+    are not counted (so the ``loads`` rows add up to the rows stored), with a note.
+    ``in_order``: the records are already in release order (``vru fetch`` knows it from its
+    manifest): kept as they are, nothing refused."""
     panels = [(r, _crime_months(r)) for r in records]
     others = [r for r, df in panels if df is None]
-    crime = sorted(((r, df) for r, df in panels if df is not None),
-                   key=lambda t: (t[1]["month"].max(), t[1]["month"].min()))
+    crime = [(r, df) for r, df in panels if df is not None]
+    if not in_order:
+        crime.sort(key=lambda t: (t[1]["month"].max(), t[1]["month"].min()))
     cover = [(r, df, set(map(tuple, df[list(SCOPE)].drop_duplicates().itertuples(index=False))))
              for r, df in crime]
     for i, (r, df, keys) in enumerate(cover):
         later = set()
         for r2, df2, keys2 in cover[i + 1:]:
             shared = keys & keys2
-            if shared and df["month"].max() == df2["month"].max():
+            if shared and not in_order and df["month"].max() == df2["month"].max():
                 months = sorted({k[2] for k in shared})
                 raise SourceError(r.batch.path, (
                     f"this file and {r2.batch.path} both give {r.batch.source} for "
@@ -176,7 +179,7 @@ def _map_key(p: Path, category_map: UserCategoryMap | None) -> str | None:
 
 def ingest(wh: Warehouse, paths: Iterable[str | Path], *, backend: str = "duckdb",
            force: bool = False, category_map: str | Path | None = None,
-           progress: Progress | None = None) -> list[FileResult]:
+           progress: Progress | None = None, in_order: bool = False) -> list[FileResult]:
     """Load files into the warehouse, all or nothing.
 
     A file whose exact bytes were loaded before, with the same user category map (or none both
@@ -187,6 +190,8 @@ def ingest(wh: Warehouse, paths: Iterable[str | Path], *, backend: str = "duckdb
     is written.
     ``category_map``: a user category map file (:func:`vru.taxonomy.read_user_map`) for MPS
     categories the platform does not know yet. ``progress(name, total)``: once per file read.
+    Releases of one source are written oldest first (:func:`order_releases`; ``in_order``: the
+    files are given in release order, oldest first).
     """
     user_map = read_user_map(category_map) if category_map is not None else None
     files = expand(paths)
@@ -217,7 +222,7 @@ def ingest(wh: Warehouse, paths: Iterable[str | Path], *, backend: str = "duckdb
         with tempfile.TemporaryDirectory(prefix=".vru-spool-", dir=base) as spool:
             records = load_files(todo, backend=backend, category_map=user_map, progress=progress,
                                  spool=Path(spool))
-            records = order_releases(records)
+            records = order_releases(records, in_order)
             wh.write(records)
         for r in records:
             results.append(FileResult(r.batch.path, r.batch.source, "loaded", r.row_count,
