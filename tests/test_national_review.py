@@ -73,3 +73,38 @@ def test_cli_hotspots_source_police_uk(national, tmp_path):
     r = CliRunner().invoke(main, ["hotspots", "--warehouse", str(national["wh"]), "--source",
                                   "police_uk", "--categories", "knife_offences"])
     assert r.exit_code == 2 and "police_uk has no knife_offences crime" in r.output
+
+
+def test_generator_refuses_a_folder_that_is_not_its_archive(tmp_path, capsys):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "thesis.tex").write_text("years of work")
+    with pytest.raises(SystemExit):
+        nat.main(["--out", str(victim), "--rows", "1000", "--start", "2024-01", "--end", "2024-01"])
+    assert "is not empty and is not an archive this generator wrote" in capsys.readouterr().err
+    assert (victim / "thesis.tex").read_text() == "years of work"
+    with pytest.raises(ValueError, match="not an archive this generator wrote"):
+        nat.generate(victim, rows=1000, start="2024-01", end="2024-01")
+    assert (victim / "thesis.tex").exists()
+    # its own archive is replaced; an empty folder is used
+    own = tmp_path / "own"
+    nat.generate(own, rows=1000, start="2024-01", end="2024-01", seed=1)
+    assert (own / nat.MARKER).is_file()
+    nat.generate(own, rows=1000, start="2024-02", end="2024-02", seed=1)
+    assert not (own / "2024-01").exists() and (own / "2024-02").is_dir()
+
+
+@pytest.mark.parametrize("start", ["2023-13", "2023-00", "23-01", "2023-1"])
+def test_generator_month_is_validated(tmp_path, capsys, start):
+    with pytest.raises(SystemExit):
+        nat.main(["--out", str(tmp_path / "x"), "--start", start, "--end", "2024-01"])
+    assert f"start '{start}': give a month as YYYY-MM (month 01 to 12)" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_ingesting_the_generators_folder_skips_its_side_files(national):
+    from vru.warehouse.ingest import expand
+
+    files = expand([national["data"]])
+    assert files and not {f.name for f in files} & {"lsoas.csv", "stats.json"}
+    assert all(f.parent.parent == national["data"] for f in files)  # the month files only

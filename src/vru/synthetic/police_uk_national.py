@@ -41,7 +41,12 @@ real street names or coordinates, and the per-force details of the real gaps bey
 Rows are drawn with vectorised numpy (one seeded generator: a seed gives identical files) and
 written with DuckDB ``COPY`` (Crime IDs are SHA-256 hex computed by DuckDB); a ``lsoas.csv``
 (code, name, force, first and last vintage, WGS84 centroid) and a ``stats.json`` are written
-beside the month folders. About 3 microseconds a row on one core.
+beside the month folders, with a marker file ``.vru-national-archive``. About 3 microseconds a
+row on one core.
+
+``--out`` must be new, empty, or an archive this generator wrote (its marker; it is replaced
+whole): any other non-empty folder is refused, not deleted. ``vru ingest DIR`` of the archive
+skips ``lsoas.csv`` and ``stats.json`` (``vru ingest DIR/20*`` names the month folders only).
 
 Run it: ``python -m vru.synthetic.police_uk_national --out /tmp/national [--rows 100000000]
 [--start 2010-12] [--end 2026-10]``.
@@ -51,6 +56,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import time
 from collections.abc import Sequence
@@ -177,8 +183,37 @@ SNAPS_PER_LSOA = 8
 ASB = "Anti-social behaviour"
 
 
+# in every archive written: the next run may replace the folder, and `vru ingest` of the folder
+# skips lsoas.csv and stats.json (vru.warehouse.ingest.NATIONAL_MARKER)
+MARKER = ".vru-national-archive"
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an ``out`` that is a file, or a non-empty folder that is not a previous archive of
+    this generator (its marker file, or the ``stats.json`` and ``lsoas.csv`` of one written
+    before the marker): replacing it would delete someone's files."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: is a file, not a folder")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if (out / MARKER).is_file():
+        return
+    try:
+        stats = json.loads((out / "stats.json").read_text())
+        if (out / "lsoas.csv").is_file() and {"seed", "lsoa_codes", "forces"} <= set(stats):
+            return
+    except (OSError, ValueError, TypeError):
+        pass
+    raise ValueError(f"--out {out}: the folder is not empty and is not an archive this generator "
+                     f"wrote (no {MARKER} file): it would be deleted whole; give an empty or new "
+                     "folder")
+
+
 def months(start: str, end: str) -> list[str]:
     """The months ``start`` .. ``end`` (``YYYY-MM``, both included)."""
+    for what, v in (("start", start), ("end", end)):
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(v)):
+            raise ValueError(f"{what} {v!r}: give a month as YYYY-MM (month 01 to 12)")
     y, m = (int(x) for x in start.split("-"))
     ey, em = (int(x) for x in end.split("-"))
     if (y, m) > (ey, em):
@@ -287,10 +322,14 @@ def generate(out: Path, rows: int = 100_000_000, start: str = "2010-12", end: st
     (the real count differs by Poisson noise). See the module doc for what each option models.
     """
     out = Path(out)
+    months(start, end)  # a bad month is refused before anything is removed
+    _check_out(out)
     rng = np.random.default_rng(seed)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    (out / MARKER).write_text("written by python -m vru.synthetic.police_uk_national: the next run "
+                              "with --out here replaces this folder\n")
     geo, per = _geography(rng, split_share)
     forces = [(f[0], f[1], f[2]) for f in FORCES] + ([BTP] if btp else [])
     fweight = np.array([f[2] for f in forces], dtype=float)
@@ -406,7 +445,8 @@ def generate(out: Path, rows: int = 100_000_000, start: str = "2010-12", end: st
 
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    ap.add_argument("--out", type=Path, required=True, help="folder to write (replaced)")
+    ap.add_argument("--out", type=Path, required=True,
+                    help="folder to write: new, empty, or an archive written here before (replaced)")
     ap.add_argument("--rows", type=int, default=100_000_000)
     ap.add_argument("--start", default="2010-12", help="first month, YYYY-MM")
     ap.add_argument("--end", default="2026-10", help="last month, YYYY-MM")
@@ -416,6 +456,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--lsoa-switch", default="2023-07", help="first month with 2021 LSOA codes")
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
+    try:
+        months(a.start, a.end)
+        _check_out(a.out)
+    except ValueError as e:
+        ap.error(str(e))
     stats = generate(a.out, a.rows, a.start, a.end, seed=a.seed, btp=not a.no_btp,
                      gaps=[] if a.no_gaps else GAPS, lsoa_switch=a.lsoa_switch, progress=True)
     stats["seconds"] = round(time.perf_counter() - t0, 1)

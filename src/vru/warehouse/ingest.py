@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable
@@ -53,14 +54,33 @@ def bundled_files() -> list[Path]:
     return out
 
 
+# A synthetic national archive (vru.synthetic.police_uk_national) holds, beside its month
+# folders, its marker and two side files that are not police.uk data: ingesting the folder
+# skips them.
+NATIONAL_MARKER = ".vru-national-archive"
+NATIONAL_SIDE_FILES = ("lsoas.csv", "stats.json")
+
+
+def _national_archive(folder: Path) -> bool:
+    if (folder / NATIONAL_MARKER).is_file():
+        return True
+    try:  # an archive written before the marker
+        return ((folder / "lsoas.csv").is_file()
+                and "lsoa_codes" in json.loads((folder / "stats.json").read_text()))
+    except (OSError, ValueError, TypeError):
+        return False
+
+
 def expand(paths: Iterable[str | Path]) -> list[Path]:
     """Files named, plus every file under named directories (documentation files skipped)."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
+            side = {p / n for n in NATIONAL_SIDE_FILES} if _national_archive(p) else set()
             out += sorted(
                 f for f in p.rglob("*")
                 if f.is_file() and f.suffix.lower() not in {".md", ".txt"} and not f.name.startswith(".")
+                and f not in side
             )
         else:
             out.append(p)
