@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -152,3 +153,33 @@ def test_a_reissued_release_pending_beside_the_one_before_is_ingested_in_release
     Warehouse.create(env["wh"], replace=True).close()
     api.ingest([revised], env["wh"])
     assert got == mps_months(env["wh"])  # the re-issue's figures, all four months
+
+
+def test_no_network_leaves_no_archive_folder(env):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    env["sources"].write_text(f'mps_borough_recent = "http://127.0.0.1:{port}/x.csv"\n')
+    r = run(env, only=("mps_borough_recent",))
+    assert r.exit_code == 2 and "cannot reach" in r.output
+    assert not env["archive"].exists()
+
+
+def test_a_second_fetch_on_the_same_archive_is_refused(env, server):
+    assert run(env, only=("mps_borough_recent",)).exit_code == 0
+    code = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.readline()")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(env["archive"])],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        before = server.requests_to(MPS_PATH)
+        r = run(env, only=("mps_borough_recent",))
+        assert r.exit_code == 2
+        assert f"another vru fetch is using the archive {env['archive'].resolve()}" in r.output
+        assert server.requests_to(MPS_PATH) == before  # nothing downloaded
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    assert run(env, only=("mps_borough_recent",)).exit_code == 0  # free again

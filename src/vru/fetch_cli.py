@@ -56,6 +56,13 @@ def ingest_pending(archive: str | Path | None = None, warehouse: str | Path | No
     in the archive, listed as not ingested, and the message shows ``retry_command`` (the command
     the user ran) with a category map, which ingests them."""
     archive = Path(archive) if archive is not None else default_archive()
+    if not archive.is_dir():
+        return []
+    with _fetch.archive_lock(archive):
+        return _ingest_pending(archive, warehouse, category_map, retry_command)
+
+
+def _ingest_pending(archive: Path, warehouse, category_map, retry_command) -> list[FileResult]:
     todo = _fetch.pending(archive)  # release order: a newer release's overlapping months win
     if not todo:
         return []
@@ -164,6 +171,18 @@ def fetch(warehouse, archive, forces, month, only, sources, category_map, no_ing
     them; publishers give no checksum to compare with). An interrupted download resumes.
     """
     progress = _Bar if (not quiet and sys.stderr.isatty()) else None
+    # the archive is held for the whole run (downloads and ingest): a second run is refused
+    lock = _fetch.archive_lock(archive if archive is not None else default_archive())
+    _run(lock.__enter__)
+    try:
+        _fetch_command(warehouse, archive, forces, month, only, sources, category_map, no_ingest,
+                       keep_zip, retries, timeout, max_download, progress)
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _fetch_command(warehouse, archive, forces, month, only, sources, category_map, no_ingest,
+                   keep_zip, retries, timeout, max_download, progress) -> None:
     outcomes = _run(fetch_releases, archive, warehouse, ingest=not no_ingest, sources=sources,
                     category_map=category_map, forces=forces, only=only, month=month,
                     retries=retries, timeout=timeout, keep_zip=keep_zip, progress=progress,

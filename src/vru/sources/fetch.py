@@ -358,6 +358,50 @@ def download(url: str, part: Path, *, conditional: dict[str, str] | None = None,
                      f"({type(err).__name__}: {err}); {again}")
 
 
+# ---------------------------------------------------------------------------- archive lock
+
+_HELD: dict[Path, list] = {}  # archive -> [folder descriptor, depth]: re-entrant per process
+
+
+@contextlib.contextmanager
+def archive_lock(archive: str | Path):
+    """Hold the archive for one ``vru fetch`` (``fcntl.flock`` on the archive folder itself, so
+    no lock file is left in it; a second run on the same archive is refused, not made to wait).
+    Re-entrant within the process. A folder made here that is still empty when the run ends (no
+    network, every download failed) is removed again: a run that fetched nothing leaves nothing."""
+    import fcntl
+
+    archive = Path(archive).resolve()
+    if archive in _HELD:
+        _HELD[archive][1] += 1
+        try:
+            yield archive
+        finally:
+            _HELD[archive][1] -= 1
+        return
+    if archive.exists() and not archive.is_dir():
+        raise FetchError(f"--archive {archive}: is a file, not a folder")
+    created = not archive.exists()
+    archive.mkdir(parents=True, exist_ok=True)
+    fd = os.open(archive, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise FetchError(f"another vru fetch is using the archive {archive}: wait for it to "
+                         "finish, then run this again") from None
+    _HELD[archive] = [fd, 1]
+    try:
+        yield archive
+    finally:
+        del _HELD[archive]
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+        if created:
+            with contextlib.suppress(OSError):
+                archive.rmdir()  # only if empty
+
+
 # ---------------------------------------------------------------------------- manifest
 
 
@@ -583,6 +627,13 @@ def fetch(archive: str | Path, *, forces: Iterable[str] = (), only: Iterable[str
     if not MONTH_RE.fullmatch(month):
         raise FetchError(f"--month {month!r}: give latest or YYYY-MM")
     items = plan(only=only, overrides=overrides, forces=forces)
+    with archive_lock(archive):
+        return _fetch_all(archive, items, forces, month, retries, timeout, keep_zip, progress,
+                          max_download)
+
+
+def _fetch_all(archive: Path, items, forces, month, retries, timeout, keep_zip, progress,
+               max_download) -> list[Outcome]:
     manifest = read_manifest(archive)
     outcomes: list[Outcome] = []
     for d, url in items:
