@@ -183,3 +183,21 @@ def test_a_second_fetch_on_the_same_archive_is_refused(env, server):
         proc.stdin.close()
         proc.wait(timeout=30)
     assert run(env, only=("mps_borough_recent",)).exit_code == 0  # free again
+
+
+def test_a_file_loaded_with_a_category_map_names_the_map_when_ingested_without(tmp_path):
+    f = tmp_path / "new.csv"
+    f.write_bytes(mps_window(0, 2).replace(b"ARSON AND CRIMINAL DAMAGE,ARSON,",
+                                           b"ARSON AND CRIMINAL DAMAGE,ARSON OF A SPACESHIP,"))
+    cmap = tmp_path / "my_map.csv"
+    cmap.write_text("major,minor,category\n"
+                    "ARSON AND CRIMINAL DAMAGE,ARSON OF A SPACESHIP,arson_and_criminal_damage\n")
+    wh = tmp_path / "wh.duckdb"
+    Warehouse.create(wh).close()
+    assert api.ingest([f], wh, category_map=cmap)[0].status == "loaded"
+    with pytest.raises(VRUError) as e:
+        api.ingest([f], wh)  # the same file, no map
+    msg = str(e.value)
+    assert "ARSON OF A SPACESHIP" in msg  # the refusal itself is kept
+    assert "loaded before with the category map my_map.csv (SHA-256 " in msg
+    assert "--category-map my_map.csv" in msg

@@ -189,6 +189,26 @@ def order_releases(records: list[LoadRecord], in_order: bool = False) -> list[Lo
     return others + [r for r, _ in crime]
 
 
+def _explain_map(wh: Warehouse, e: SourceError, user_map: UserCategoryMap | None) -> None:
+    """A file refused here that the warehouse holds from a load with a user category map (and
+    this call has none, or another): say which map it was read with (name and SHA-256), which it
+    needs again. Changes ``e``'s message in place."""
+    try:
+        sha = sha256_of(e.path)
+    except OSError:
+        return
+    before = wh.sql("SELECT category_map, category_map_sha256 FROM loads WHERE sha256 = ? AND "
+                    "category_map_sha256 IS NOT NULL", [sha])
+    if before.empty or (user_map is not None
+                        and user_map.sha256 in set(before["category_map_sha256"])):
+        return
+    name, msha = before.iloc[0]
+    e.args = (f"{e.args[0]}\nThis file was loaded before with the category map {name} "
+              f"(SHA-256 {msha[:12]}...), which maps its categories: give it again "
+              f"(--category-map {name}){'' if user_map is None else ' instead of ' + user_map.name}"
+              ".",)
+
+
 def _map_key(p: Path, category_map: UserCategoryMap | None) -> str | None:
     """The user category map a file would be read with (its SHA-256), for the "already loaded"
     test: None when no map is given or the file's loader takes none."""
@@ -240,8 +260,12 @@ def ingest(wh: Warehouse, paths: Iterable[str | Path], *, backend: str = "duckdb
         base = os.environ.get(SPOOL_ENV) or wh.path.parent
         Path(base).mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".vru-spool-", dir=base) as spool:
-            records = load_files(todo, backend=backend, category_map=user_map, progress=progress,
-                                 spool=Path(spool))
+            try:
+                records = load_files(todo, backend=backend, category_map=user_map,
+                                     progress=progress, spool=Path(spool))
+            except SourceError as e:
+                _explain_map(wh, e, user_map)
+                raise
             records = order_releases(records, in_order)
             wh.write(records)
         for r in records:
