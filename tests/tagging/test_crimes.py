@@ -244,6 +244,14 @@ def test_a_window_one_minute_over_twelve_hours_is_refused_and_echoed():
         ("dateTo", "12h 1m", "CRIME_DATE_TIME_EXCEEDS_WINDOW")]
 
 
+def test_a_window_one_second_over_twelve_hours_echoes_its_seconds():
+    # "12h 0m" would read as a valid window (review 3, 7)
+    r = parse(GOOD, row(t0="20240612080000", t1="20240612200001"))
+    assert [(e.field, e.value, e.code.name) for e in r.errors] == [
+        ("dateTo", "12h 0m 1s", "CRIME_DATE_TIME_EXCEEDS_WINDOW")]
+    assert C._format_window(timedelta(hours=13, minutes=5)) == "13h 5m"
+
+
 # ---------------------------------------------------------------- versions
 
 

@@ -343,9 +343,12 @@ def _parse_time(s: str) -> datetime | None:
 
 
 def _format_window(d: timedelta) -> str:
-    """As the MoJ echoes an over-long window: whole hours, then the minutes part ("13h 5m")."""
-    minutes = int(d.total_seconds()) // 60
-    return f"{minutes // 60}h {minutes % 60}m"
+    """As the MoJ echoes an over-long window: whole hours, then the minutes part ("13h 5m"), then the seconds
+    part when there is one ("12h 0m 1s": a window refused by one second must not read "12h 0m")."""
+    seconds = math.ceil(d.total_seconds())
+    minutes, sec = divmod(seconds, 60)
+    text = f"{minutes // 60}h {minutes % 60}m"
+    return f"{text} {sec}s" if sec else text
 
 
 def _check_row(fields: list[str], row: int, line: int) -> tuple[dict | None, list[RowError]]:
