@@ -201,3 +201,21 @@ def test_a_file_loaded_with_a_category_map_names_the_map_when_ingested_without(t
     assert "ARSON OF A SPACESHIP" in msg  # the refusal itself is kept
     assert "loaded before with the category map my_map.csv (SHA-256 " in msg
     assert "--category-map my_map.csv" in msg
+
+
+@pytest.mark.parametrize("target", ["knife_offences", "other_knife_offences"])
+def test_a_map_sending_a_coarse_category_to_knife_offences_is_refused(tmp_path, target):
+    f = tmp_path / "coarse.csv"
+    f.write_bytes(mps_window(0, 2) + b"WEAPONS,BLADES AND OTHER THINGS,Barking and Dagenham,1,2,3\r\n")
+    cmap = tmp_path / "knife_map.csv"
+    cmap.write_text(f"major,minor,category\nWEAPONS,BLADES AND OTHER THINGS,{target}\n")
+    wh = tmp_path / "wh.duckdb"
+    Warehouse.create(wh).close()
+    with pytest.raises(VRUError) as e:
+        api.ingest([f], wh, category_map=cmap)
+    msg = str(e.value)
+    assert msg.startswith(f"{cmap}, row 2, column 'category': maps (WEAPONS / BLADES AND OTHER "
+                          f"THINGS) of coarse.csv, a file of the coarse MPS classification, to "
+                          f"{target}: knife offences exist only where the source publishes them")
+    cmap.write_text("major,minor,category\nWEAPONS,BLADES AND OTHER THINGS,possession_of_weapons\n")
+    assert api.ingest([f], wh, category_map=cmap)[0].status == "loaded"

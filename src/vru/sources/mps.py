@@ -129,6 +129,10 @@ def sniff(path: str | Path) -> bool:
     return bool(h) and bool(_NAME_RE.search(base_name(path)))
 
 
+# knife offences and their children: only the detailed classification has them
+_KNIFE = frozenset({taxonomy.KNIFE_OFFENCES, *taxonomy.descendants(taxonomy.KNIFE_OFFENCES)})
+
+
 def load(path: str | Path, *, category_map: taxonomy.UserCategoryMap | None = None) -> Batch:
     """Read and validate a whole MPS borough or ward file; see the module docstring.
 
@@ -166,6 +170,14 @@ def load(path: str | Path, *, category_map: taxonomy.UserCategoryMap | None = No
         c = taxonomy.harmonise(scheme, a, b)
         if c is None and category_map is not None:
             c = category_map.harmonise(a, b)
+            if scheme == "mps_coarse" and c in _KNIFE:
+                line = category_map.lines.get((a, b))
+                raise SourceError(category_map.path, (
+                    f"maps ({a} / {b}) of {Path(path).name}, a file of the coarse MPS "
+                    f"classification, to {c}: knife offences exist only where the source "
+                    "publishes them (the detailed classification; docs/taxonomy.md), and a coarse "
+                    "category mixes them with other offences: map it to its coarse parent (e.g. "
+                    "possession_of_weapons)"), row=line, column="category")
             by_user.append(f"({a} / {b}) -> {c}")
         cat_of[(a, b)] = c
     if category_map is not None:
