@@ -108,3 +108,70 @@ def test_ingesting_the_generators_folder_skips_its_side_files(national):
     files = expand([national["data"]])
     assert files and not {f.name for f in files} & {"lsoas.csv", "stats.json"}
     assert all(f.parent.parent == national["data"] for f in files)  # the month files only
+
+
+def _street_file(tmp_path):
+    import gzip
+
+    from vru.warehouse.ingest import bundled_dir
+
+    src = bundled_dir() / "police_uk_street_city_of_london_2023" / "2023-01-city-of-london-street.csv.gz"
+    f = tmp_path / "2023-01-city-of-london-street.csv"
+    f.write_bytes(gzip.decompress(src.read_bytes()))
+    return f
+
+
+def test_stale_spools_are_removed_at_the_next_ingest_but_not_one_in_use(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    wh = tmp_path / "wh.duckdb"
+    Warehouse.create(wh).close()
+    stale, busy = tmp_path / ".vru-spool-killed", tmp_path / ".vru-spool-running"
+    for d in (stale, busy):
+        (d / "street-x").mkdir(parents=True)
+        (d / "street-x" / "part-00000.parquet").write_bytes(b"x" * 100)
+        os.utime(d, (1_600_000_000, 1_600_000_000))
+    code = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.readline()")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(busy)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        assert api.ingest([_street_file(tmp_path)], wh)[0].status == "loaded"
+        assert not stale.exists()
+        assert busy.exists()  # another ingest's, in use
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    assert [p.name for p in tmp_path.glob(".vru-spool-*")] == [busy.name]
+
+
+def test_spool_dir_that_is_a_file_is_named(tmp_path, monkeypatch):
+    wh = tmp_path / "wh.duckdb"
+    Warehouse.create(wh).close()
+    notadir = tmp_path / "notadir"
+    notadir.write_text("x")
+    monkeypatch.setenv("VRU_SPOOL_DIR", str(notadir))
+    with pytest.raises(VRUError, match=rf"\$VRU_SPOOL_DIR={notadir}: is a file, not a folder"):
+        api.ingest([_street_file(tmp_path)], wh)
+
+
+def test_a_full_spool_disk_is_reported_as_such_not_as_a_bad_file(tmp_path, monkeypatch):
+    import duckdb
+
+    from vru.sources import engine
+
+    def full(self, expr, part):
+        raise duckdb.IOException(f'Could not write file "{part}/data_0.parquet": No space left on device')
+
+    monkeypatch.setattr(engine._DuckDB, "write", full)
+    wh = tmp_path / "wh.duckdb"
+    Warehouse.create(wh).close()
+    with pytest.raises(VRUError) as e:
+        api.ingest([_street_file(tmp_path)], wh)
+    msg = str(e.value)
+    assert msg.startswith("no space left in the spool folder ") and str(tmp_path) in msg
+    assert "set $VRU_SPOOL_DIR to a folder on a disk with room" in msg
+    assert "cannot read" not in msg

@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import abc
 import csv
+import errno
 import gzip
 import os
 import re
@@ -562,6 +563,12 @@ class _Runner(abc.ABC):
                     expr = _panel_expr(table, types, self.categories(types))
                 out = self.write(expr, spool / f"part-{i:05d}")
             except Exception as e:  # a file the backend's CSV reader cannot parse
+                if _no_space(e):
+                    raise VRUError(
+                        f"no space left in the spool folder {spool} while writing the panel's "
+                        f"parts (chunk {i + 1}: {len(chunk)} file(s) from {chunk[0].name}): free "
+                        "space there, or set $VRU_SPOOL_DIR to a folder on a disk with room; "
+                        "nothing was stored") from None
                 if not self.is_read_error(e):
                     raise
                 raise self._structural_error(chunk, e) from None
@@ -628,6 +635,14 @@ class _Runner(abc.ABC):
                 return _describe(path, data.slice(i, 1).to_pylist()[0], 1)
         first = msg.strip().splitlines()[0] if msg.strip() else type(exc).__name__
         return SourceError(named[0] if named else files[0], f"cannot read as CSV: {first}")
+
+
+def _no_space(exc: BaseException) -> bool:
+    """True if ``exc`` is a write failing for want of disk space (DuckDB's, Spark's or the OS's)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc).lower()
+    return "no space left on device" in text or "disk quota exceeded" in text
 
 
 def _chunks(files: list[Path]) -> list[tuple[str | None, list[Path]]]:

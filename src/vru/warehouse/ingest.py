@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import inspect
 import json
 import os
+import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
-from vru.errors import SourceError
+from vru.errors import SourceError, WarehouseError
 from vru.schema import REPLACE_SCOPE, Batch
 from vru.sources import registry
 from vru.taxonomy import UserCategoryMap, read_user_map
@@ -189,6 +193,65 @@ def order_releases(records: list[LoadRecord], in_order: bool = False) -> list[Lo
     return others + [r for r, _ in crime]
 
 
+SPOOL_PREFIX = ".vru-spool-"
+_STARTED = time.time()  # this process's start (near enough: this module's import)
+
+
+def _spool_base(wh: Warehouse) -> Path:
+    """The folder spools are made in: ``$VRU_SPOOL_DIR``, else the warehouse's folder. A file
+    there, or a folder that cannot be made or written, is reported naming it."""
+    env = os.environ.get(SPOOL_ENV)
+    base = Path(env) if env else wh.path.parent
+    what = f"${SPOOL_ENV}={env}" if env else f"the warehouse's folder {base}"
+    if base.exists() and not base.is_dir():
+        raise WarehouseError(f"{what}: is a file, not a folder; the ingest spools the panel's "
+                             f"parts in a folder (set ${SPOOL_ENV} to one)")
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise WarehouseError(f"{what}: cannot make the spool folder ({e.strerror or e})") from None
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise WarehouseError(f"{what}: cannot write there (the ingest spools the panel's parts "
+                             f"in it; set ${SPOOL_ENV} to a folder you can write)")
+    return base
+
+
+@contextlib.contextmanager
+def _held(spool: Path):
+    """Hold ``spool`` (``fcntl.flock`` on the folder) while the ingest uses it, so that another
+    ingest's :func:`remove_stale_spools` leaves it alone."""
+    fd = os.open(spool, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield spool
+    finally:
+        os.close(fd)
+
+
+def remove_stale_spools(base: Path) -> list[Path]:
+    """Remove spools an ingest left in ``base`` when it was killed (SIGTERM, SIGKILL, a power
+    cut): ``.vru-spool-*`` folders older than this process that no running ingest holds. Returns
+    those removed."""
+    gone = []
+    for d in base.glob(SPOOL_PREFIX + "*"):
+        try:
+            if not d.is_dir() or d.is_symlink() or d.stat().st_mtime >= _STARTED:
+                continue
+            fd = os.open(d, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # in use by a running ingest
+        else:
+            shutil.rmtree(d, ignore_errors=True)
+            gone.append(d)
+        finally:
+            os.close(fd)
+    return gone
+
+
 def _explain_map(wh: Warehouse, e: SourceError, user_map: UserCategoryMap | None) -> None:
     """A file refused here that the warehouse holds from a load with a user category map (and
     this call has none, or another): say which map it was read with (name and SHA-256), which it
@@ -257,9 +320,10 @@ def ingest(wh: Warehouse, paths: Iterable[str | Path], *, backend: str = "duckdb
         # record-level files (a national archive: 100 million rows) are aggregated to Parquet
         # parts in a temporary folder beside the warehouse (or under $VRU_SPOOL_DIR) and inserted
         # from there: the panel is never held in memory whole
-        base = os.environ.get(SPOOL_ENV) or wh.path.parent
-        Path(base).mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix=".vru-spool-", dir=base) as spool:
+        base = _spool_base(wh)
+        remove_stale_spools(base)
+        with tempfile.TemporaryDirectory(prefix=SPOOL_PREFIX, dir=base) as spool, \
+                _held(Path(spool)):
             try:
                 records = load_files(todo, backend=backend, category_map=user_map,
                                      progress=progress, spool=Path(spool))
