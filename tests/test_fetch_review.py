@@ -219,3 +219,22 @@ def test_a_map_sending_a_coarse_category_to_knife_offences_is_refused(tmp_path, 
                           f"{target}: knife offences exist only where the source publishes them")
     cmap.write_text("major,minor,category\nWEAPONS,BLADES AND OTHER THINGS,possession_of_weapons\n")
     assert api.ingest([f], wh, category_map=cmap)[0].status == "loaded"
+
+
+def test_ingest_notes_a_series_renamed_within_a_file(tmp_path):
+    f = tmp_path / "renamed.csv"
+    f.write_text("MajorText,MinorText,BoroughName,202401,202402,202403\n"
+                 "BURGLARY,BURGLARY IN A DWELLING,Barking and Dagenham,5,0,0\n"
+                 "BURGLARY,BURGLARY - RESIDENTIAL,Barking and Dagenham,0,6,7\n"
+                 "ROBBERY,ROBBERY OF PERSONAL PROPERTY,Barking and Dagenham,3,4,5\n")
+    wh = tmp_path / "wh.duckdb"
+    Warehouse.create(wh).close()
+    r = CliRunner().invoke(main, ["ingest", "--warehouse", str(wh), str(f)])
+    assert r.exit_code == 0, r.output
+    assert ("series renamed within the file: residential_burglary is published as BURGLARY / "
+            "BURGLARY IN A DWELLING (2024-01..2024-01); BURGLARY / BURGLARY - RESIDENTIAL "
+            "(2024-02..2024-03); read as one series residential_burglary") in r.output
+    assert "robbery is published" not in r.output
+    with Warehouse.open(wh, read_only=True) as w:
+        n = w.sql("SELECT count(*) AS n FROM crime WHERE category = 'residential_burglary'")["n"][0]
+    assert n == 3  # one series, three months

@@ -31,7 +31,9 @@ Releases since 2024 renamed categories within the coarse vintage; each name is m
 series reads as one (``docs/methods.md``, "MPS category names that change between releases"):
 residential burglary is ``BURGLARY IN A DWELLING``, then ``BURGLARY - RESIDENTIAL`` (from February
 2024), then ``RES BURGLARY OF A HOME`` + ``RES BURGLARY OF UNCONNECTED BUILDING``, all
-``residential_burglary``.
+``residential_burglary``. A file that publishes one harmonised category under successive names
+(each ending before the next begins) gets a note naming them and their months (``vru ingest``
+prints it).
 
 Treatments (each reported in ``Batch.notes``):
 
@@ -212,6 +214,7 @@ def load(path: str | Path, *, category_map: taxonomy.UserCategoryMap | None = No
         areas = _ward_areas(path, df, ward, parent)
 
     counts = pd.DataFrame(df[[c for c, _ in months]].astype("int64").to_numpy())
+    notes.extend(_renamed_series(major, minor, category, counts, months))
     wide = counts.groupby([area.to_numpy(), category.to_numpy()], sort=True).sum()
 
     values = wide.to_numpy()  # groups x months
@@ -236,6 +239,30 @@ def load(path: str | Path, *, category_map: taxonomy.UserCategoryMap | None = No
     if areas is not None:
         tables["areas"] = conform("areas", areas)
     return Batch(path=str(path), source=source, tables=tables, notes=notes)
+
+
+def _renamed_series(major: pd.Series, minor: pd.Series, category: pd.Series, counts: pd.DataFrame,
+                    months: list) -> list[str]:
+    """A note for each harmonised category the file publishes under successive names (each name
+    ends before the next begins, e.g. residential burglary: BURGLARY IN A DWELLING, then BURGLARY
+    - RESIDENTIAL): the names and their months, read as one series."""
+    key = (major + " / " + minor).to_numpy()
+    by_pair = counts.groupby(key).sum()
+    cat_of = dict(zip(key, category.to_numpy(), strict=True))
+    spans: dict[str, list[tuple[int, int, str]]] = {}
+    for pair, row in zip(by_pair.index, by_pair.to_numpy() != 0, strict=True):
+        if row.any() and isinstance(cat_of[pair], str):
+            idx = np.flatnonzero(row)
+            spans.setdefault(cat_of[pair], []).append((int(idx[0]), int(idx[-1]), pair))
+    out = []
+    for cat, s in sorted(spans.items()):
+        s.sort()
+        if len(s) < 2 or not all(a[1] < b[0] for a, b in zip(s, s[1:], strict=False)):
+            continue  # one name, or names published side by side (summed, noted elsewhere)
+        names = "; ".join(f"{pair} ({months[a][1]:%Y-%m}..{months[b][1]:%Y-%m})" for a, b, pair in s)
+        out.append(f"series renamed within the file: {cat} is published as {names}; read as one "
+                   f"series {cat} (docs/taxonomy.md)")
+    return out
 
 
 # --- header -------------------------------------------------------------------------------------
