@@ -238,3 +238,8 @@ def test_ingest_notes_a_series_renamed_within_a_file(tmp_path):
     with Warehouse.open(wh, read_only=True) as w:
         n = w.sql("SELECT count(*) AS n FROM crime WHERE category = 'residential_burglary'")["n"][0]
     assert n == 3  # one series, three months
+    from vru.outputs.report import ReportBuilder
+
+    with Warehouse.open(wh, read_only=True) as w:
+        body = ReportBuilder(w).sources().body
+    assert "renamed.csv: series renamed within the file: residential_burglary is published as" in body

@@ -281,6 +281,11 @@ class ReportBuilder:
             if n.empty:
                 continue
             cav = "".join(f"<li>{html.escape(c)}</li>" for c in s.caveats)
+            # series a loaded file publishes under successive names (noted at ingest)
+            cav += "".join(
+                f"<li>{html.escape(Path(str(path)).name)}: {html.escape(note)}</li>"
+                for path, notes in zip(n["path"], n["notes"], strict=True)
+                for note in str(notes or "").split("\n") if note.startswith("series renamed"))
             items.append(
                 f"<section class='source'><h3>{html.escape(s.title)}</h3>"
                 f"<p>{html.escape(s.publisher)}. Licence: {html.escape(s.licence)}. "
