@@ -158,7 +158,8 @@ def test_the_reviewer_who_loses_the_race_on_the_page_is_told(world, monkeypatch)
         return got  # ... and the first reviewer decided before the save
 
     monkeypatch.setattr(views.scope, "match_or_404", read_then_the_other_decides)
-    r = c.post(reverse("tagging:match_review", args=[m.pk]), {"decision": "dismissed", "reason": "a bus"})
+    r = c.post(reverse("tagging:match_review", args=[m.pk]), {"decision": "dismissed",
+                                                              "reason": "a bus passing"})
     monkeypatch.undo()
     assert r.status_code == 302
     m.refresh_from_db()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -71,9 +72,16 @@ class Schedule:
     def __post_init__(self) -> None:
         if self.start.tzinfo is not None:
             raise ZoneError("a schedule's start is a local London wall-clock time, without a time zone")
+        if not FIRST_YEAR <= self.start.year <= LAST_YEAR:
+            raise ZoneError(f"a schedule's first occurrence must be between {FIRST_YEAR} and {LAST_YEAR}, "
+                            f"not {self.start:%Y-%m-%d}")
         if not self.duration > timedelta(0):
             raise ZoneError("a schedule's duration must be positive")
-        _check_rule(self.rrule)
+        parts = _check_rule(self.rrule)
+        until = _until(parts)
+        if until is not None and until < self.start:
+            raise ZoneError(f"a schedule rule's UNTIL ({until:%Y-%m-%d %H:%M}) is before its first "
+                            f"occurrence ({self.start:%Y-%m-%d %H:%M}): the zone would never be active")
         try:
             rrulestr(self.rrule, dtstart=self.start)
             # the rule as breach detection reads it (a rule that parses may still fail there, e.g. an
@@ -81,15 +89,30 @@ class Schedule:
             self.intervals(pd.Timestamp(self.start, tz=LONDON), pd.Timestamp(self.start, tz=LONDON)
                            + pd.Timedelta(days=8))
         except (ValueError, TypeError, OverflowError) as exc:
+            if isinstance(exc, ZoneError):
+                raise
             raise ZoneError(f"schedule rule {self.rrule!r} is not an iCalendar RRULE: {exc}") from exc
 
     def intervals(self, t_from: pd.Timestamp, t_to: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
-        """UTC (start, end) of every occurrence overlapping [t_from, t_to], as datetime64[us] arrays."""
+        """UTC (start, end) of every occurrence overlapping [t_from, t_to], as datetime64[us] arrays.
+
+        The rule is expanded from its first occurrence, at most :data:`MAX_EXPANSION` occurrences per call
+        (a daily rule from 2000 to 2100 is 36,525): a call that would need more raises :class:`ZoneError`
+        instead of holding a worker."""
         rule = rrulestr(self.rrule, dtstart=self.start)
         lo = pd.Timestamp(t_from).tz_convert(LONDON).tz_localize(None).to_pydatetime()
         hi = pd.Timestamp(t_to).tz_convert(LONDON).tz_localize(None).to_pydatetime()
         # a wall-clock duration spans at most one hour more of real time
-        occ = rule.between(lo - self.duration - timedelta(hours=1), hi + timedelta(hours=1), inc=True)
+        lo, hi = lo - self.duration - timedelta(hours=1), hi + timedelta(hours=1)
+        occ = []
+        for n, o in enumerate(rule):
+            if o > hi:
+                break
+            if n >= MAX_EXPANSION:
+                raise ZoneError(f"schedule rule {self.rrule!r} from {self.start:%Y-%m-%d %H:%M} needs more "
+                                f"than {MAX_EXPANSION:,} occurrences to reach {hi:%Y-%m-%d}")
+            if o >= lo:
+                occ.append(o)
         starts = [_local_to_utc(o) for o in occ]
         ends = [_local_to_utc(o + self.duration) for o in occ]
         return (np.array(starts, dtype="datetime64[us]"), np.array(ends, dtype="datetime64[us]"))
@@ -101,9 +124,21 @@ RULE_FREQS = ("DAILY", "WEEKLY")
 RULE_PARTS = ("FREQ", "INTERVAL", "UNTIL", "COUNT", "BYDAY", "BYMONTH", "BYMONTHDAY", "WKST")
 
 
-def _check_rule(rule: str) -> None:
+#: bounds of a rule's numbers: INTERVAL (every 1st to 365th day or week), COUNT (occurrences; a nightly curfew
+#: for 27 years), a first occurrence's and an UNTIL's year; and of the occurrences one expansion may step
+#: through (INTERVAL=0 or an impossible day would otherwise loop for ever or for seconds: review 3, 1)
+MAX_INTERVAL = 365
+MAX_COUNT = 10_000
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+MAX_EXPANSION = 100_000
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # 29 February: leap years
+
+
+def _check_rule(rule: str) -> dict[str, str]:
     """A single RRULE line (``RRULE:`` optional) of FREQ=DAILY or WEEKLY with the parts in RULE_PARTS; its
-    start is the schedule's local start, so no DTSTART, and no EXDATE/RDATE lines."""
+    start is the schedule's local start, so no DTSTART, and no EXDATE/RDATE lines. INTERVAL, COUNT, UNTIL,
+    BYMONTH and BYMONTHDAY are bounded, and a rule whose days never exist (BYMONTH=2;BYMONTHDAY=30) is
+    refused. Returns the parts, names and values upper-cased."""
     text = rule.strip()
     if "\n" in text or "\r" in text or not text:
         raise ZoneError("a schedule rule is one RRULE line (no DTSTART, EXDATE or RDATE: the first "
@@ -124,6 +159,51 @@ def _check_rule(rule: str) -> None:
         raise ZoneError(f"a schedule rule's FREQ must be DAILY or WEEKLY, not {freq}")
     if parts.get("UNTIL", "").endswith("Z"):
         raise ZoneError("a schedule rule's UNTIL is a local London time, without Z (e.g. 20241231T235959)")
+    if "COUNT" in parts and "UNTIL" in parts:
+        raise ZoneError("a schedule rule has COUNT or UNTIL, not both")
+    for name, top in (("INTERVAL", MAX_INTERVAL), ("COUNT", MAX_COUNT)):
+        if name in parts:
+            _int_part(parts, name, 1, top)
+    _until(parts)
+    months = [_int_part({"BYMONTH": m}, "BYMONTH", 1, 12) for m in parts["BYMONTH"].split(",")] \
+        if "BYMONTH" in parts else list(range(1, 13))
+    if "BYMONTHDAY" in parts:
+        days = []
+        for d in parts["BYMONTHDAY"].split(","):
+            n = _int_part({"BYMONTHDAY": d}, "BYMONTHDAY", -31, 31)
+            if n == 0:
+                raise ZoneError("a schedule rule's BYMONTHDAY must be 1 to 31 or -31 to -1, not 0")
+            days.append(abs(n))
+        if not any(d <= _DAYS_IN_MONTH[m - 1] for m in months for d in days):
+            raise ZoneError(f"a schedule rule's days never occur: no month in BYMONTH has day "
+                            f"{parts['BYMONTHDAY']}")
+    return parts
+
+
+def _int_part(parts: Mapping[str, str], name: str, lo: int, hi: int) -> int:
+    value = parts[name]
+    if not re.fullmatch(r"[+-]?\d{1,6}", value) or not lo <= int(value) <= hi:
+        raise ZoneError(f"a schedule rule's {name} must be a whole number from {lo} to {hi:,}, not {value!r}")
+    return int(value)
+
+
+def _until(parts: Mapping[str, str]) -> datetime | None:
+    """The rule's UNTIL as a naive local time (None: none); a date alone is its midnight."""
+    value = parts.get("UNTIL")
+    if value is None:
+        return None
+    m = re.fullmatch(r"(\d{8})(?:T(\d{6}))?", value)
+    try:
+        if m is None:
+            raise ValueError
+        until = datetime.strptime(m[1] + (m[2] or "000000"), "%Y%m%d%H%M%S")
+    except ValueError:
+        raise ZoneError(f"a schedule rule's UNTIL must be a real local date and time like 20241231T235959, "
+                        f"not {value!r}") from None
+    if not FIRST_YEAR <= until.year <= LAST_YEAR:
+        raise ZoneError(f"a schedule rule's UNTIL must be between {FIRST_YEAR} and {LAST_YEAR}, "
+                        f"not {value!r}")
+    return until
 
 
 def _local_to_utc(t: datetime) -> np.datetime64:

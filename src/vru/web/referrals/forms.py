@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from vru.web.core.forms import GovukFormMixin
+from vru.web.core.text import ReasonField
 
 from . import services
 from .models import (
@@ -62,31 +63,6 @@ def plain_messages(form) -> None:
             msgs["invalid"] = "Enter a real date, like 2026-03-27"
         if str(msgs.get("invalid_choice")) in (_DJANGO["choice"], _DJANGO["model"]):
             msgs["invalid_choice"] = "Choose one of the options listed"
-
-
-class ReasonField(forms.CharField):
-    """A reason in words: its invisible characters (zero-width spaces, direction marks: Unicode category Cf)
-    removed and its spaces (category Z) made single before any check, so that twelve zero-width spaces are an
-    empty answer; then it needs ``min_letters`` letters (any script), so that ".........." or "- - - - -" is
-    refused with a message next to the field (review 4, 3). It is kept as cleaned."""
-
-    def __init__(self, *args, min_letters: int = services.MIN_REASON_LETTERS, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.min_letters = min_letters
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        return services.visible_text(value) if value else value
-
-    def validate(self, value):
-        super().validate(value)
-        short = self.min_length is not None and len(value or "") < self.min_length  # its own message
-        if value and not short and services.letters(value) < self.min_letters:
-            raise forms.ValidationError(
-                f"Write the reason in words: at least {self.min_letters} letters, not only spaces, dots "
-                "or symbols",
-                code="no_words",
-            )
 
 
 def reason_field(

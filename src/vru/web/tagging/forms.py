@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from vru.tagging import zones
 from vru.web.core.forms import GovukFormMixin
+from vru.web.core.text import ReasonField
 
 from .models import MAX_EASTING, MAX_NORTHING, MAX_RADIUS_M, Breach, Zone
 
@@ -25,6 +26,27 @@ PURPOSES = [
     ("court or evidence", "Preparing evidence for court"),
 ]
 DT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
+#: dates a form accepts: from 2000 to five years ahead, as elsewhere on the platform (9999-12-31 23:30 London
+#: time is year 10000 in UTC, which pandas cannot hold: review 3, 2)
+FIRST_DAY = date(2000, 1, 1)
+YEARS_AHEAD = 5
+MAX_DURATION_MINUTES = 10_080  # the model's bound (a week), checked before the schedule is built
+
+
+def last_day(today: date | None = None) -> date:
+    """``YEARS_AHEAD`` years after today (28 February for 29 February)."""
+    today = today or date.today()
+    try:
+        return today.replace(year=today.year + YEARS_AHEAD)
+    except ValueError:
+        return today.replace(year=today.year + YEARS_AHEAD, day=28)
+
+
+def check_bounded(value: datetime | None) -> datetime | None:
+    """``value`` if its (London) date lies in FIRST_DAY..last_day(), else a ValidationError saying so."""
+    if value is not None and not FIRST_DAY <= value.date() <= last_day():
+        raise ValidationError(f"Enter a date from {FIRST_DAY:%Y-%m-%d} to {last_day():%Y-%m-%d}")
+    return value
 
 
 class DateTimeLocal(forms.DateTimeInput):
@@ -38,7 +60,7 @@ class JustificationForm(GovukFormMixin, forms.Form):
     """Why the user needs to see a trail or a match: recorded in the audit log (DPA 2018 s.62)."""
 
     purpose = forms.ChoiceField(choices=PURPOSES, error_messages={"required": "Choose a purpose"})
-    justification = forms.CharField(
+    justification = ReasonField(
         label="Justification", min_length=10, max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Why you need to see this (for example the crime or case reference). It is recorded with "
                   "your name and the time.",
@@ -73,14 +95,22 @@ class TrailForm(JustificationForm):
         super().__init__(*args, **kwargs)
         self.wearer = wearer
 
+    def clean_start(self):
+        return check_bounded(self.cleaned_data.get("start"))
+
+    def clean_end(self):
+        return check_bounded(self.cleaned_data.get("end"))
+
     def clean(self):
         data = super().clean()
         start, end = data.get("start"), data.get("end")
         if start is None or end is None:
             return data
+        # real elapsed time: aware datetimes sharing one ZoneInfo subtract as wall-clock times, so the
+        # October night's 49 real hours would read as 48 (review 3, 4)
         if end <= start:
             self.add_error("end", "The end must be after the start")
-        elif end - start > MAX_TRAIL:
+        elif end.astimezone(UTC) - start.astimezone(UTC) > MAX_TRAIL:
             self.add_error("end", "The search window must not exceed 48 hours")
         elif not any(a.active_from <= start and (a.active_to is None or end <= a.active_to)
                      for a in self.wearer.activations.all()):
@@ -118,12 +148,22 @@ class ZoneForm(GovukFormMixin, forms.ModelForm):
         self.fields["curfew_easting"].help_text = f"Metres, 0 to {MAX_EASTING:,.0f}."
         self.fields["curfew_northing"].help_text = f"Metres, 0 to {MAX_NORTHING:,.0f}."
 
+    def clean_local_start(self):
+        return check_bounded(self.cleaned_data.get("local_start"))
+
+    def clean_duration_minutes(self):
+        dur = self.cleaned_data.get("duration_minutes")
+        if dur is not None and not 1 <= dur <= MAX_DURATION_MINUTES:
+            raise ValidationError(f"Enter a duration from 1 to {MAX_DURATION_MINUTES:,} minutes (a week)")
+        return dur
+
     def clean(self):
         data = super().clean()
         kind = data.get("kind")
         rrule, start, dur = data.get("rrule"), data.get("local_start"), data.get("duration_minutes")
         scheds = ()
-        if rrule or start or dur:
+        refused = {"rrule", "local_start", "duration_minutes"} & set(self.errors)
+        if (rrule or start or dur) and not refused:
             if not (rrule and start and dur):
                 self.add_error("rrule", "A schedule needs a rule, a first occurrence and a duration")
             else:
@@ -195,7 +235,7 @@ class ReviewForm(GovukFormMixin, forms.Form):
     decision = forms.ChoiceField(choices=[("qualified", "Qualify: share with the force"),
                                           ("dismissed", "Dismiss")], widget=forms.RadioSelect,
                                  error_messages={"required": "Choose qualify or dismiss"})
-    reason = forms.CharField(min_length=5, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+    reason = ReasonField(min_length=5, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
                              error_messages={"required": "Enter the reason for your decision",
                                              "min_length": "Enter a reason of at least 5 characters"})
 

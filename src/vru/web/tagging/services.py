@@ -375,19 +375,9 @@ def match_inline() -> bool:
     batch's queued run is executed at once, inside the upload request, by the worker's own code path
     (:func:`run_queued`). For the demo and the test suite, where no worker runs; in production the
     ``vru-tagging-match`` unit's worker (``tagging_match --pending --loop``) takes queued runs."""
-    from django.core.exceptions import ImproperlyConfigured
+    from vru.web.core.switches import switch
 
-    raw = getattr(settings, "VRU_TAGGING_MATCH_INLINE", None)
-    if raw is None:
-        raw = os.environ.get("VRU_TAGGING_MATCH_INLINE", "")
-    if isinstance(raw, bool):
-        return raw
-    value = str(raw).strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("", "0", "false", "no", "off"):
-        return False
-    raise ImproperlyConfigured(f"VRU_TAGGING_MATCH_INLINE must be true or false (1 or 0), not {raw!r}")
+    return switch("VRU_TAGGING_MATCH_INLINE")
 
 
 def queue_run(versions, *, trigger: str = "AUTO", batch=None, user=None,
