@@ -614,7 +614,7 @@ FORMATS = ("csv", "geojson", "json")
 # :func:`results_for_source`): name -> the warehouse ``source`` (one per force: ``NAME/<force>``)
 PANEL_SOURCES = {"police_uk": catalogue.POLICE_UK_STREET}
 NO_LOCATION = "X-NO-LOCATION"  # the police.uk panel's crimes without a location
-NOT_CRIME = ("anti_social_behaviour",)
+NOT_CRIME = (taxonomy.ANTI_SOCIAL_BEHAVIOUR,)
 
 
 def read_areas(areas: str | Path | gpd.GeoDataFrame, code: str = "code") -> gpd.GeoDataFrame:
