@@ -163,6 +163,9 @@ BAD = [
     (dict(precision_m=""), "precision_m", "empty"),
     (dict(precision_m="5m"), "precision_m", "'5m' is not a number"),
     (dict(speed_kmh="-1"), "speed_kmh", "negative"),
+    # the MatchPoint table's bounds (one constant): refused here, never failing a matching run later
+    (dict(precision_m="150000"), "precision_m", "precision 150000.0 m is over 100,000 m"),
+    (dict(speed_kmh="1500"), "speed_kmh", "speed 1500.0 km/h is over 1,000 km/h"),
     (dict(heading_deg="360"), "heading_deg", "not in 0 to 360"),
     (dict(heading_deg="-5"), "heading_deg", "not in 0 to 360"),
 ]

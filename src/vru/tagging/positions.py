@@ -54,6 +54,10 @@ LON_RANGE = (-8.75, 2.0)
 #: seconds a fix may be later than its received time or than now (clock differences)
 SKEW_S = 120
 MAX_ERRORS = 20
+#: physical limits of a fix, shared with the web app's MatchPoint constraint (a stored copy of a fix): a
+#: fix beyond them is refused at import, naming its file, row and column, so it can never fail a matching run
+MAX_SPEED_KMH = 1_000.0
+MAX_PRECISION_M = 100_000.0
 MECHANISM_CODES = {"1": S.GPS, "4": S.RF, "5": S.LBS, "6": S.WIFI}
 MECHANISM_VALUES = pa.array(S.MECHANISMS, pa.string())
 
@@ -516,7 +520,11 @@ def _feed(path: Path, activations, now, skew_s: float, max_errors: int, timings:
         # ranges
         with np.errstate(invalid="ignore"):
             err.add(prec < 0, S.PRECISION_M, lambda i: f"precision {prec[i]} m is negative")
+            err.add(prec > MAX_PRECISION_M, S.PRECISION_M,
+                    lambda i: f"precision {prec[i]} m is over {MAX_PRECISION_M:,.0f} m")
             err.add(spd < 0, S.SPEED_KMH, lambda i: f"speed {spd[i]} km/h is negative")
+            err.add(spd > MAX_SPEED_KMH, S.SPEED_KMH,
+                    lambda i: f"speed {spd[i]} km/h is over {MAX_SPEED_KMH:,.0f} km/h")
             err.add((hdg < 0) | (hdg >= 360), S.HEADING_DEG,
                     lambda i: f"heading {hdg[i]} is not in 0 to 360 degrees (0 <= heading < 360)")
         # times: received after the fix, neither in the future (null times, already flagged, compare false)

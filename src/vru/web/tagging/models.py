@@ -15,12 +15,11 @@ from django.db import models
 from django.db.models import Q
 
 from vru.tagging import crimes as tcrimes
+from vru.tagging.positions import MAX_PRECISION_M, MAX_SPEED_KMH  # one bound for the importer and the table
 
 # Bounds (British National Grid extent, WGS 84, and generous physical limits).
 MAX_EASTING, MAX_NORTHING = 700_000.0, 1_300_000.0
-MAX_PRECISION_M = 100_000.0
 MAX_DISTANCE_M = 100_000.0
-MAX_SPEED_KMH = 1_000.0
 MAX_DWELL_S = 1_000_000.0  # ~11.6 days, far beyond a 12-hour crime window plus tolerance
 MAX_COUNT = 1_000_000
 MAX_VERSION = 10_000

@@ -27,6 +27,8 @@ from vru.tagging import matching, store, zones
 from vru.tagging import schema as S
 
 from .models import (
+    MAX_PRECISION_M,
+    MAX_SPEED_KMH,
     BatchError,
     Breach,
     Crime,
@@ -495,8 +497,8 @@ def _execute(run: MatchRun, versions, params: matching.Params) -> MatchRun:
 
 def _record_matches(run: MatchRun, result: matching.MatchResult, by_vid: dict) -> None:
     wearers = {w.ref: w for w in Wearer.objects.filter(ref__in=set(result.summary[S.WEARER_REF]))}
+    points = _storable(run, result.points)
     with transaction.atomic():
-        points = result.points
         for s in result.summary.to_dict("records"):
             wearer = wearers.get(s[S.WEARER_REF])
             if wearer is None:  # an activation without a wearer record cannot happen (FK); be safe
@@ -520,6 +522,32 @@ def _record_matches(run: MatchRun, result: matching.MatchResult, by_vid: dict) -
                 for p, la, lo in zip(pts.to_dict("records"), lat, lon, strict=True)])
         run.status, run.ended = "SUCCESS", timezone.now()
         run.save(update_fields=["status", "ended"])
+
+
+def _storable(run: MatchRun, points: pd.DataFrame) -> pd.DataFrame:
+    """The matched fixes the MatchPoint table can hold: the feed importer refuses a speed or precision past
+    its bounds (positions.MAX_SPEED_KMH, MAX_PRECISION_M), but a store written before that check may still
+    hold one; one such fix must not fail the whole run (review 3, 5). A precision out of bounds drops the
+    fix from the stored copy; a speed or heading out of bounds is stored as unknown. Each is logged."""
+    if points.empty:
+        return points
+    prec = pd.to_numeric(points[S.PRECISION_M], errors="coerce")
+    bad = ~prec.between(0, MAX_PRECISION_M)
+    spd = pd.to_numeric(points[S.SPEED_KMH], errors="coerce")
+    bad_speed = spd.notna() & ~spd.between(0, MAX_SPEED_KMH)
+    hdg = pd.to_numeric(points[S.HEADING_DEG], errors="coerce")
+    bad_heading = hdg.notna() & ~((hdg >= 0) & (hdg < 360))
+    if not (bad.any() or bad_speed.any() or bad_heading.any()):
+        return points
+    devices = sorted(set(points.loc[bad | bad_speed | bad_heading, S.DEVICE_ID].astype(str)))
+    log.warning("match run %s: %d matched fixes with a precision over %s m not stored, %d speeds over "
+                "%s km/h and %d headings outside 0-360 stored as unknown (devices %s)", run.pk,
+                int(bad.sum()), f"{MAX_PRECISION_M:,.0f}", int(bad_speed.sum()), f"{MAX_SPEED_KMH:,.0f}",
+                int(bad_heading.sum()), ", ".join(devices[:5]))
+    points = points.copy()
+    points[S.SPEED_KMH] = spd.where(~bad_speed)
+    points[S.HEADING_DEG] = hdg.where(~bad_heading)
+    return points[~bad]
 
 
 class AlreadyReviewed(ValueError):
