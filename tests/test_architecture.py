@@ -143,7 +143,6 @@ SOURCE_KEY_ALLOWED: dict[tuple[str, str], str] = {
     "key (vru.geography may not import vru.sources)",
     ("warehouse/ingest.py", "boundaries"): "the bundled folder vru/data/bundled/boundaries "
     "(BUNDLED_FOLDERS), not the source key",
-    ("sources/police_uk.py", "*"): ELSEWHERE,
 }
 
 

@@ -36,9 +36,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vru.schema import Batch, conform
+from vru.sources import catalogue
 from vru.sources._io import base_name, header_fields
 
-SOURCE = "police_uk_street"
+SOURCE = catalogue.POLICE_UK_STREET
 HEADER = ("Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
           "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context")
 _NAME_RE = re.compile(r".+-street\.csv")
