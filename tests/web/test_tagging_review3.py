@@ -207,3 +207,35 @@ def test_a_stored_fix_past_the_bounds_does_not_fail_a_matching_run(settings, tmp
         assert not MatchPoint.objects.filter(speed_kmh__isnull=False).exists()
     else:
         assert not MatchPoint.objects.exists()
+
+
+# ------------------------------------------------------------------ 6: stored copies of fixes
+def test_the_purge_deletes_the_copies_of_dismissed_and_expired_pending_matches(settings, tmp_path):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+    from test_tagging_util import ingest, planted
+
+    from vru.web.tagging import services
+    from vru.web.tagging.models import Match, MatchPoint
+
+    w = make_world(settings, tmp_path)
+    ingest(planted(3, decoys=0), w.pa)
+    ms = list(Match.objects.filter(points__isnull=False).distinct().order_by("pk"))
+    assert len(ms) >= 3
+    qualified, dismissed, pending = ms[0], ms[1], ms[2:]
+    services.review_match(qualified, w.reviewer, "qualified", "corroborated by a witness")
+    services.review_match(dismissed, w.reviewer, "dismissed", "a bus passing the scene")
+    held = {m.pk: m.points.count() for m in ms}
+
+    r = services.purge(days=90)  # today: the crimes are old but the run has just ended
+    assert r.match_points_deleted == held[dismissed.pk]
+    assert not dismissed.points.exists()
+    assert all(m.points.count() == held[m.pk] for m in [qualified, *pending])
+
+    out = __import__("io").StringIO()
+    call_command("tagging_purge", "--now", (timezone.now() + timedelta(days=91)).isoformat(), stdout=out)
+    assert f"{sum(held[m.pk] for m in pending)} stored copies of fixes" in out.getvalue()
+    assert not MatchPoint.objects.filter(match__in=pending).exists()
+    assert qualified.points.count() == held[qualified.pk]  # the evidence of a qualified match stays

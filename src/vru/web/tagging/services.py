@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -714,13 +714,35 @@ def keep_intervals() -> pd.DataFrame:
     return df
 
 
-def purge(now: datetime | None = None, days: int | None = None) -> store.PurgeResult:
-    """Delete raw positions older than the retention period, except those retention must keep."""
+@dataclass
+class PurgeResult(store.PurgeResult):
+    """What :func:`purge` did: the store's purge, and the stored copies of fixes (MatchPoint rows) deleted."""
+
+    match_points_deleted: int = 0
+
+
+def purge_match_points(before: datetime) -> int:
+    """Delete the stored copies of raw fixes (MatchPoint rows) retention no longer allows (review 3, 6): all
+    of a dismissed match's, and a pending match's once both its crime window and its run ended before
+    ``before``. A qualified match's (its evidence) are kept; breaches keep no copies. Returns how many."""
+    stale = (Q(match__status="dismissed")
+             | Q(match__status="pending", match__crime_version__time_to__lt=before,
+                 match__run__ended__lt=before))
+    with transaction.atomic():
+        deleted, _ = MatchPoint.objects.filter(stale).delete()
+    return deleted
+
+
+def purge(now: datetime | None = None, days: int | None = None) -> PurgeResult:
+    """Delete raw positions older than the retention period, except those retention must keep, and the
+    stored copies of fixes of dismissed matches and of pending matches past the period."""
     days = settings.VRU_TAGGING_RETENTION_DAYS if days is None else days
     if int(days) < 1:
         raise ValueError(f"the retention period must be at least 1 day, not {days}")
     before = (now or timezone.now()) - timedelta(days=days)
-    return store.purge(store_root(), before, keep=keep_intervals())
+    copies = purge_match_points(before)
+    return PurgeResult(**asdict(store.purge(store_root(), before, keep=keep_intervals())),
+                       match_points_deleted=copies)
 
 
 # ------------------------------------------------------------------------------------------ figures

@@ -1,5 +1,6 @@
 """Retention: delete raw positions older than VRU_TAGGING_RETENTION_DAYS, except those of a qualified
-match or a breach (docs/web-tagging.md, "Retention"). Run it daily."""
+match or a breach, and the stored copies of fixes (MatchPoint rows) of dismissed matches and of pending
+matches past the period (docs/web-tagging.md, "Retention"). Run it daily."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -19,4 +20,5 @@ class Command(BaseCommand):
             raise CommandError(f"--days must be at least 1 (a whole day of positions), not {days}")
         r = purge(now=_utc(now) if now else None, days=days)
         self.stdout.write(f"purge: {r.deleted} fix(es) deleted, {r.kept} kept for qualified matches and "
-                          "breaches")
+                          f"breaches; {r.match_points_deleted} stored copies of fixes of dismissed or "
+                          "expired pending matches deleted")
