@@ -26,10 +26,16 @@ def visible_text(text: str) -> str:
     return "\n".join(" ".join(line.split()) for line in out.splitlines()).strip()
 
 
+#: "letters" with no visible glyph (Unicode Default_Ignorable_Code_Point, category L): the Hangul fillers.
+#: The rest of that set is a format character (Cf), a mark (Mn: variation selectors, Mongolian free
+#: variation selectors) or unassigned, none of which counts as a letter anyway.
+INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+
+
 def letters(text: str) -> int:
     """How many letters (Unicode category L: any script) ``text`` holds; spaces, punctuation, symbols, digits
-    and invisible characters do not count."""
-    return sum(1 for ch in text if unicodedata.category(ch).startswith("L"))
+    and invisible characters (the Hangul fillers of :data:`INVISIBLE_LETTERS` included) do not count."""
+    return sum(1 for ch in text if unicodedata.category(ch).startswith("L") and ch not in INVISIBLE_LETTERS)
 
 
 def reason_problem(text: str, min_letters: int = MIN_REASON_LETTERS) -> str | None:
