@@ -147,6 +147,8 @@ class ZoneForm(GovukFormMixin, forms.ModelForm):
         self.fields["local_start"].input_formats = DT_FORMATS
         self.fields["curfew_easting"].help_text = f"Metres, 0 to {MAX_EASTING:,.0f}."
         self.fields["curfew_northing"].help_text = f"Metres, 0 to {MAX_NORTHING:,.0f}."
+        # the range is clean_duration_minutes's one message (not Django's "greater than or equal to 0")
+        self.fields["duration_minutes"].validators = []
 
     def clean_local_start(self):
         return check_bounded(self.cleaned_data.get("local_start"))
