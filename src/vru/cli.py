@@ -172,7 +172,8 @@ def hotspots(warehouse, level, categories, source, areas_file, areas_code, weigh
                                            ("chi-file", chi_file, None), ("rates", rates, False))
                   if v != d]
         if london:
-            raise click.UsageError(f"{', '.join(london)} apply to the London data, not to --source")
+            verb = "applies" if len(london) == 1 else "apply"
+            raise click.UsageError(f"{', '.join(london)} {verb} to the London data, not to --source")
         params = dict(source=source, areas=areas_file, code=areas_code, categories=cats, **common)
     from vru.outputs import section_hotspots as sh
 

@@ -322,6 +322,7 @@ def generate(out: Path, rows: int = 100_000_000, start: str = "2010-12", end: st
     (the real count differs by Poisson noise). See the module doc for what each option models.
     """
     out = Path(out)
+    _check_rows(rows)
     months(start, end)  # a bad month is refused before anything is removed
     _check_out(out)
     rng = np.random.default_rng(seed)
@@ -443,6 +444,12 @@ def generate(out: Path, rows: int = 100_000_000, start: str = "2010-12", end: st
     return stats
 
 
+def _check_rows(rows: int) -> None:
+    """Refuse a total that is not a positive whole number (a Poisson mean cannot be negative)."""
+    if isinstance(rows, bool) or not isinstance(rows, (int, np.integer)) or rows < 1:
+        raise ValueError(f"--rows must be a whole number of at least 1, not {rows!r}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--out", type=Path, required=True,
@@ -457,6 +464,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
     try:
+        _check_rows(a.rows)
         months(a.start, a.end)
         _check_out(a.out)
     except ValueError as e:
