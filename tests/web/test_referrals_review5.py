@@ -5,8 +5,13 @@ restricted case's access page stays open to its provider's manager, and the demo
 from __future__ import annotations
 
 import pytest
+import test_referrals as base
+from django.urls import reverse
 
+from vru.web.accounts.models import AuditLog
 from vru.web.core import text as T
+from vru.web.referrals import services
+from vru.web.referrals.models import BreakGlass, Referral
 
 
 @pytest.mark.parametrize("filler", ["\u3164", "\u115f", "\u1160", "\uffa0"])
@@ -19,3 +24,100 @@ def test_hangul_fillers_are_not_letters_of_a_reason(filler):
     # a real Hangul reason still counts
     assert T.letters("사건 번호 확인") == 6
     assert T.reason_problem("사건 번호 확인") is None
+
+
+# ------------------------------------------------------------- 1: the hub moves a restricted case elsewhere
+w = base.w  # the fixture
+client, make_case = base.client, base.make_case
+
+REASON = "Need to move this case to the hub for the family's safety"
+
+
+def _restricted_at_b(w):
+    r = make_case(w, provider=w.pb)
+    r.restricted = True
+    r.save()
+    r.allowed_staff.add(w.cw_b)
+    return r
+
+
+@pytest.mark.django_db
+def test_hub_moves_restricted_case_at_other_provider(w):
+    r = _restricted_at_b(w)
+    c = client(w.mgr_a)
+    page = c.get(reverse("referrals:allocate", args=[r.pk]))
+    body = page.content.decode()
+    assert page.status_code == 200 and "is a restricted record" in body
+    assert 'name="then" value="allocate"' in body
+    # before the glass is broken, the move is refused
+    assert c.post(reverse("referrals:allocate", args=[r.pk]),
+                  {"provider": w.pa.pk, "reason": "Closer to the family home"}).status_code == 403
+    # an empty reason is sent back, nothing recorded
+    bad = c.post(reverse("referrals:break_glass", args=[r.pk]), {"reason": "\u3164" * 12, "then": "allocate"})
+    assert bad.status_code == 400 and not BreakGlass.objects.filter(referral=r).exists()
+    bg = c.post(reverse("referrals:break_glass", args=[r.pk]), {"reason": REASON, "then": "allocate"})
+    assert bg.status_code == 302 and bg["Location"] == reverse("referrals:allocate", args=[r.pk])
+    opening = BreakGlass.objects.get(referral=r, user=w.mgr_a)
+    assert opening.reason == REASON
+    assert AuditLog.objects.filter(action="break glass", user=w.mgr_a).exists()
+    # reported to the hub's managers as any break-glass opening is
+    assert services.openings_of_organisation(w.mgr_a).filter(pk=opening.pk).exists()
+    again = c.get(reverse("referrals:allocate", args=[r.pk]))
+    assert again.status_code == 200 and "is a restricted record" not in again.content.decode()
+    moved = c.post(reverse("referrals:allocate", args=[r.pk]),
+                   {"provider": w.pa.pk, "reason": "Closer to the family home"})
+    assert moved.status_code == 302
+    assert Referral.objects.get(pk=r.pk).current_provider_id == w.pa.pk
+
+
+@pytest.mark.django_db
+def test_hub_break_glass_without_then_lands_on_the_allocation_page(w):
+    r = _restricted_at_b(w)
+    bg = client(w.mgr_a).post(reverse("referrals:break_glass", args=[r.pk]), {"reason": REASON})
+    assert bg["Location"] == reverse("referrals:allocate", args=[r.pk])
+
+
+@pytest.mark.django_db
+def test_other_provider_manager_cannot_break_glass_on_a_case_not_theirs(w):
+    r = make_case(w, provider=w.pa)
+    r.restricted = True
+    r.save()
+    resp = client(w.mgr_b).post(reverse("referrals:break_glass", args=[r.pk]), {"reason": REASON})
+    assert resp.status_code == 404 and not BreakGlass.objects.exists()
+
+
+# ------------------------------------------------ 5: a restricted case naming no one at its provider
+@pytest.mark.django_db
+def test_manager_reaches_the_access_page_of_a_case_naming_no_one_of_theirs(w):
+    r = _restricted_at_b(w)  # named: cw_b, at B
+    c = client(w.mgr_a)
+    c.post(reverse("referrals:break_glass", args=[r.pk]), {"reason": REASON, "then": "allocate"})
+    c.post(reverse("referrals:allocate", args=[r.pk]), {"provider": w.pa.pk, "reason": "Closer to home"})
+    r.refresh_from_db()
+    assert r.current_provider_id == w.pa.pk
+    # a manager of A without an opening in this session: the access page asks for break-glass, not a 403
+    m = client(w.mgr_a)
+    page = m.get(reverse("referrals:restrict", args=[r.pk]))
+    assert page.status_code == 200 and 'name="then" value="restrict"' in page.content.decode()
+    assert m.post(reverse("referrals:restrict", args=[r.pk]), {"restricted": "on"}).status_code == 403
+    bg = m.post(reverse("referrals:break_glass", args=[r.pk]), {"reason": REASON, "then": "restrict"})
+    assert bg["Location"] == reverse("referrals:restrict", args=[r.pk])
+    page = m.get(reverse("referrals:restrict", args=[r.pk]))
+    body = page.content.decode()
+    assert page.status_code == 200 and 'id="access-notice"' in body and "No one at" in body
+    saved = m.post(reverse("referrals:restrict", args=[r.pk]),
+                   {"restricted": "on", "allowed_staff": [w.cw_a.pk]})
+    assert saved.status_code == 302
+    assert set(r.allowed_staff.values_list("pk", flat=True)) == {w.cw_a.pk, w.cw_b.pk}
+    assert 'id="access-notice"' not in m.get(reverse("referrals:restrict", args=[r.pk])).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_caseworker_still_cannot_break_glass_to_the_access_page(w):
+    r = make_case(w, provider=w.pa)
+    r.restricted = True
+    r.save()
+    c = client(w.cw_a)
+    bg = c.post(reverse("referrals:break_glass", args=[r.pk]), {"reason": REASON, "then": "restrict"})
+    assert bg["Location"] == reverse("referrals:case", args=[r.pk])
+    assert c.get(reverse("referrals:restrict", args=[r.pk])).status_code == 403

@@ -177,8 +177,18 @@ def _locked(r: Referral) -> Referral:
     return Referral.objects.select_for_update().get(pk=r.pk)
 
 
+#: the pages a break-glass opening returns to when it was asked for there (else the case page): the hub's
+#: allocation page (it cannot open the case page of a case at another provider; review 5, 1) and the access
+#: page (a provider manager fixing who may open a restricted case; review 5, 5)
+_BREAK_GLASS_RETURNS = ("allocate", "restrict")
+
+
 def _break_glass_page(request, r: Referral, form=None, status=200):
-    context = {"referral": r, "form": form or BreakGlassForm()}
+    then = request.POST.get("then") if request.method == "POST" else None
+    if then is None and request.resolver_match is not None:
+        then = request.resolver_match.url_name
+    context = {"referral": r, "form": form or BreakGlassForm(),
+               "then": then if then in _BREAK_GLASS_RETURNS else ""}
     return render(request, "referrals/break_glass.html", context, status=status)
 
 
@@ -356,14 +366,26 @@ def _case_context(request, r: Referral) -> dict:
 @require_perms(CASE)
 @require_POST
 def break_glass(request, pk):
-    r = services.case_or_404(request.user, pk, triage=request.user.has_perm(TRIAGE))
+    """Open a restricted case with a reason (recorded, shown to the organisation's managers). The triage hub's
+    managers may open any case they may move (:func:`services.movable`), for the allocation page: the opening
+    returns to the page that asked for it (``then``: the allocation or the access page), else to the case
+    page, or to the allocation page for a case the user may move but not open (review 5, 1)."""
+    r = services.case_or_404(request.user, pk, triage=request.user.has_perm(TRIAGE), move=True)
     form = BreakGlassForm(request.POST)
+    then = request.POST.get("then")
+    in_caseload = services.caseload(request.user).filter(pk=r.pk).exists()
+    if then not in _BREAK_GLASS_RETURNS:
+        then = "case" if in_caseload or r.status == "submitted" else "allocate"
+    if then == "allocate" and not services.movable(request.user).filter(pk=r.pk).exists():
+        then = "case"
+    if then == "restrict" and not (in_caseload and request.user.has_perm(TRIAGE)):
+        then = "case"
     if not services.needs_break_glass(request.user, r):
-        return redirect("referrals:case", pk=r.pk)
+        return redirect(f"referrals:{then}", pk=r.pk)
     if not form.is_valid():
         return _break_glass_page(request, r, form, status=400)
     services.break_glass(request, r, form.cleaned_data["reason"])
-    return redirect("referrals:case", pk=r.pk)
+    return redirect(f"referrals:{then}", pk=r.pk)
 
 
 def _casework(form_class, template_title: str, action: str):
@@ -620,8 +642,12 @@ def update(request, pk):
 def restrict(request, pk):
     """Who may open the case: the form offers the active staff of the manager's organisation; a name on either
     list who is not offered (another provider's staff, from before a move; someone no longer active) is shown
-    and kept as it is (review 4, 1). Each change is one audit row naming who was added and removed by id."""
-    r = _open_case(request, pk)
+    and kept as it is (review 4, 1). Each change is one audit row naming who was added and removed by id.
+    A restricted case that names no one at its provider (the names are from before a move) says so here; its
+    provider's managers reach this page through break-glass, which returns here (review 5, 5)."""
+    r = services.case_or_404(request.user, pk)
+    if request.method == "POST":
+        _may_write(request, r)
     staff = User.objects.filter(organisation=request.user.organisation, is_active=True)
     before = {f: set(getattr(r, f).values_list("pk", flat=True)) for f in ("allowed_staff", "barred_staff")}
     was_restricted = r.restricted
@@ -649,7 +675,16 @@ def restrict(request, pk):
             )
         messages.success(request, "Access to the case saved.")
         return redirect("referrals:case", pk=r.pk)
-    return _case_page(request, r, "referrals/casework_form.html", {"form": form, "title": "Who may open it"})
+    notice = None
+    if r.restricted and not r.allowed_staff.filter(
+        organisation_id=r.current_provider.organisation_id, is_active=True
+    ).exists():
+        notice = (
+            f"No one at {r.current_provider} is named: only break-glass opens this case. Name the staff who "
+            "work on it (the names kept are from before a move, or no longer active)."
+        )
+    context = {"form": form, "title": "Who may open it", "notice": notice}
+    return _case_page(request, r, "referrals/casework_form.html", context)
 
 
 @require_perms(CASE, "referrals.export_subject")
