@@ -12,6 +12,20 @@ def unlink_erased(apps, schema_editor):
     Referral.objects.filter(anonymised_at__isnull=False).update(referrer=None)
 
 
+def refuse_back_once_erased(apps, schema_editor):
+    """Back to 0010 the referrer may not be empty again, and an erased case's referrer is gone for good: say
+    so in words, naming how many, rather than fail on the column's NOT NULL (review 5, 4). With no erased
+    case, going back works."""
+    Referral = apps.get_model("referrals", "Referral")
+    gone = Referral.objects.filter(referrer__isnull=True).count()
+    if gone:
+        raise RuntimeError(
+            f"referrals: cannot migrate back before 0011: {gone} erased case(s) name no referrer any more, "
+            "which 0010 requires; restore the database backup taken before the upgrade instead "
+            "(docs/web-referrals.md, Retention)"
+        )
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("referrals", "0010_allocation_rule_protect"),
@@ -40,5 +54,5 @@ class Migration(migrations.Migration):
                 to=settings.AUTH_USER_MODEL,
             ),
         ),
-        migrations.RunPython(unlink_erased, migrations.RunPython.noop),
+        migrations.RunPython(unlink_erased, refuse_back_once_erased),
     ]
