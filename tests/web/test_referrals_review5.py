@@ -159,3 +159,25 @@ def test_going_back_before_0011_is_refused_in_words_once_a_case_is_erased(w):
     Referral.objects.filter(pk=r.pk).update(referrer=None)  # as the erasure leaves it
     with pytest.raises(RuntimeError, match=r"cannot migrate back before 0011: 1 erased case"):
         back(apps, None)
+
+
+# ------------------------------------------------------ 6: the demo is not made again once it is erased
+@pytest.mark.django_db
+def test_the_demo_seed_is_not_made_again_once_retention_erased_it(settings, tmp_path, monkeypatch):
+    import io
+
+    from vru.web.accounts.models import Organisation
+    from vru.web.referrals import demo
+
+    settings.VRU_DEMO_USERS_FILE = str(tmp_path / "private" / "demo-users.txt")
+    (tmp_path / "private").mkdir()
+    Organisation.objects.create(name=demo.CASEWORK_ORGANISATION, kind="provider")
+    real = demo.generate
+    monkeypatch.setattr(demo, "generate", lambda seed=2021: real(seed=seed, total=20))  # small, same code
+    assert demo.seed(io.StringIO())["referrals"] == 20
+    assert demo.seed(io.StringIO())["referrals"] == 0
+    for r in Referral.objects.all():
+        services.anonymise(r)
+    assert not Referral.objects.filter(referrer__email=demo.SYNTHETIC_REFERRER).exists()  # what it looked for
+    assert demo.seed(io.StringIO())["referrals"] == 0
+    assert Referral.objects.count() == 20

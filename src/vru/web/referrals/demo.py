@@ -196,6 +196,17 @@ def generate(seed: int = 2021, total: int = TOTAL) -> Counts:
     return Counts(total, n_accepted, n_engaged, n_reduced)
 
 
+def generated() -> bool:
+    """Whether :func:`generate` has run on this database: a referral of the synthetic referrer, or, once
+    retention has erased them (an erased case names no referrer), an allocation made by it (allocations are
+    append-only: erasure blanks their reason, never the row). So the demo is not made again after its
+    referrals are erased (review 5, 6)."""
+    return (
+        Referral.objects.filter(referrer__email=SYNTHETIC_REFERRER).exists()
+        or Allocation.objects.filter(allocated_by__email=SYNTHETIC_REFERRER).exists()
+    )
+
+
 def _organisation(name: str, kind: str, description: str) -> Organisation:
     org, _ = Organisation.objects.get_or_create(
         name=name, defaults={"kind": kind, "verified": True, "description": description}
@@ -205,10 +216,10 @@ def _organisation(name: str, kind: str, description: str) -> Organisation:
 
 def seed(stdout=None, *, seed: int = 2021) -> dict:
     """``vru serve``'s demo of this app (``vru.web.demo.seed`` calls it after the platform's users, in its
-    transaction). Idempotent: the synthetic 2020-21 data (:func:`generate`) is made once (when its referrer
-    has no referral); the platform's caseworker organisation becomes a provider (its caseworker sees that
-    provider's cases, nothing more); a council for Barking and Dagenham receives that borough's
-    intelligence referrals; and the journey's demo users exist (``vru.web.demo.app_user``)."""
+    transaction). Idempotent: the synthetic 2020-21 data (:func:`generate`) is made once (:func:`generated`:
+    not again once retention has erased it); the platform's caseworker organisation becomes a provider (its
+    caseworker sees that provider's cases, nothing more); a council for Barking and Dagenham receives that
+    borough's intelligence referrals; and the journey's demo users exist (``vru.web.demo.app_user``)."""
     from vru.web import demo as platform_demo
 
     made = {"referrals": 0}
@@ -231,7 +242,7 @@ def seed(stdout=None, *, seed: int = 2021) -> dict:
     }
     for role, email, full_name, org_name in JOURNEY_USERS:
         platform_demo.app_user("referrals", email, full_name, orgs[org_name], role, stdout)
-    if not Referral.objects.filter(referrer__email=SYNTHETIC_REFERRER).exists():
+    if not generated():
         made["referrals"] = generate(seed=seed).referrals
         if stdout:
             stdout.write(f"referrals demo: {made['referrals']} synthetic referrals (2020-21 shape)\n")
