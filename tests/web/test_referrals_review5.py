@@ -181,3 +181,21 @@ def test_the_demo_seed_is_not_made_again_once_retention_erased_it(settings, tmp_
     assert not Referral.objects.filter(referrer__email=demo.SYNTHETIC_REFERRER).exists()  # what it looked for
     assert demo.seed(io.StringIO())["referrals"] == 0
     assert Referral.objects.count() == 20
+
+
+# ------------------------------------------------- 3: the losing provider's managers are told of a move
+@pytest.mark.django_db
+def test_the_losing_providers_managers_see_the_move_away_on_their_caseload_page(w):
+    r = make_case(w, provider=w.pb)
+    fresh = make_case(w, provider=None)  # accepted, waiting for its first allocation
+    hub = client(w.mgr_a)
+    hub.post(reverse("referrals:allocate", args=[fresh.pk]), {"provider": w.pb.pk})
+    assert Referral.objects.get(pk=fresh.pk).current_provider_id == w.pb.pk
+    assert services.recent_moves_away(w.mgr_b).count() == 0  # a first allocation takes nothing away
+    hub.post(reverse("referrals:allocate", args=[r.pk]), {"provider": w.pa.pk, "reason": "Closer to home"})
+    assert Referral.objects.get(pk=r.pk).current_provider_id == w.pa.pk
+    page = client(w.mgr_b).get(reverse("referrals:cases")).content.decode()
+    assert 'id="moves-away"' in page and r.reference in page and str(w.pa) in page
+    assert "Closer to home" not in page  # the reason stays with the case
+    assert 'id="moves-away"' not in client(w.mgr_a).get(reverse("referrals:cases")).content.decode()
+    assert 'id="moves-away"' not in client(w.cw_b).get(reverse("referrals:cases")).content.decode()

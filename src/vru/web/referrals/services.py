@@ -277,6 +277,34 @@ def recent_openings(user) -> int:
     return openings_of_organisation(user).filter(at__gte=since).count()
 
 
+#: the most moves away the managers' caseload page lists
+MAX_MOVES_AWAY = 20
+
+
+def recent_moves_away(user):
+    """The moves (allocations) of the last :data:`RECENT_OPENINGS_DAYS` days that took a case away from the
+    user's provider (its allocation just before was to that provider): the hub may move any open case
+    (:func:`movable`), so the losing provider's managers are told where they land (review 5, 3). Newest
+    first; none without a provider. Each names the case by reference, where it went, when and by whom."""
+    from .models import Allocation
+
+    p = provider_of(user)
+    if p is None:
+        return Allocation.objects.none()
+    since = timezone.now() - timedelta(days=RECENT_OPENINGS_DAYS)
+    before = Allocation.objects.filter(
+        referral=models.OuterRef("referral"), allocated_at__lt=models.OuterRef("allocated_at")
+    ).order_by("-allocated_at", "-pk")
+    return (
+        Allocation.objects.filter(allocated_at__gte=since, referral__anonymised_at__isnull=True)
+        .exclude(provider=p)
+        .annotate(previous=models.Subquery(before.values("provider_id")[:1]))
+        .filter(previous=p.pk)
+        .select_related("referral", "provider", "allocated_by")
+        .order_by("-allocated_at", "-pk")
+    )
+
+
 def read_purpose(request, referral: Referral) -> str | None:
     """The justification of a read of this case by this user (None: they must break the glass first)."""
     if needs_break_glass(request.user, referral):

@@ -324,6 +324,7 @@ def cases(request):
     context = {"referrals": qs[:MAX_LIST], "q": q, "form": form, "no_hub": no_hub}
     if request.user.has_perm(TRIAGE):  # break-glass openings reported to the managers where they land
         context["recent_openings"] = services.recent_openings(request.user)
+        context["moves_away"] = list(services.recent_moves_away(request.user)[: services.MAX_MOVES_AWAY])
         context["recent_days"] = services.RECENT_OPENINGS_DAYS
     context["hub_problem"] = services.hub_problem() if no_hub is not None else None
     return render(request, "referrals/cases.html", context, status=400 if form.errors else 200)
