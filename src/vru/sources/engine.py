@@ -257,8 +257,7 @@ class ParquetPanel:
 
 def _check_files(files: list[Path]) -> None:
     seen: dict[Path, Path] = {}
-    named: dict[tuple[str, str], Path] = {}  # (force in the name, month) -> file
-    by_rows: dict[tuple[str, str], list[tuple[Path, bool]]] = {}  # (force, month) of the rows
+    named: dict[tuple[str, str], Path] = {}  # (month, force) of the name -> file
     for p in files:
         if not p.is_file():
             raise SourceError(p, "no such file")
@@ -268,44 +267,21 @@ def _check_files(files: list[Path]) -> None:
                                  "counted twice")
         seen[key] = p
         check_header(p)
-        # two releases of one force-month: the same YYYY-MM-<force>-street.csv name, or, for a
-        # file not named so, the same force and month in its first row as another file's
+        # two releases of one force-month (the archive's YYYY-MM-<force>-street.csv name from two
+        # downloads): merged they would count anti-social behaviour rows twice. Files not named
+        # so may be parts of one month (a file split in two): read together, as given.
         m = re.match(NAME_FORCE_RE, p.name)
-        fm = force_month(p)
-        other = named.get((m.group(2), m.group(1))) if m else None
-        if other is None and fm is not None:
-            other = next((q for q, q_named in by_rows.get(fm, []) if not (m and q_named)), None)
-        if other is not None:
-            what = f"{fm[0]} for {fm[1]}" if fm else f"{m.group(2)} for {m.group(1)}"
+        if m is None:
+            continue
+        fm = (m.group(1), m.group(2))
+        if fm in named:
             raise SourceError(p, (
-                f"this file and {other} are both the street file of {what} (two releases of "
-                "one force-month): read together their anti-social behaviour rows (which have "
-                "no Crime ID) would be counted twice and crimes the newer release dropped kept. "
-                "Ingest one of them: the newer release, or each in its own call, the older "
-                "first (a later call restates the month)"))
-        if m:
-            named[(m.group(2), m.group(1))] = p
-        if fm is not None:
-            by_rows.setdefault(fm, []).append((p, bool(m)))
-
-
-def force_month(path: Path) -> tuple[str, str] | None:
-    """(force, month) of a street file: the Reported by (else Falls within) and Month of its
-    first data row (data.police.uk publishes one file per reporting force and month), or None if
-    it has no well-formed first row (the engine then reports what is wrong)."""
-    try:
-        lines = head_lines(path, 2)
-    except (OSError, EOFError, zlib.error):
-        return None
-    if len(lines) < 2:
-        return None
-    row = next(csv.reader([lines[1]]), [])
-    if len(row) != len(HEADER):
-        return None
-    force = (row[HEADER.index("Reported by")].strip()
-             or row[HEADER.index("Falls within")].strip())
-    month = row[HEADER.index("Month")].strip()
-    return (force, month) if force and month else None
+                f"this file and {named[fm]} are both the street file of {m.group(2)} for "
+                f"{m.group(1)} (two releases of one force-month): read together their anti-social "
+                "behaviour rows (which have no Crime ID) would be counted twice and crimes the "
+                "newer release dropped kept. Ingest one of them: the newer release, or each in "
+                "its own call, the older first (a later call restates the month)"))
+        named[fm] = p
 
 
 def check_header(path: Path) -> None:

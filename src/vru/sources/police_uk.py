@@ -19,11 +19,11 @@ Known quirks, each handled explicitly (the method is in :mod:`vru.sources.engine
   LSOA code;
 - LSOA codes are 2011 or 2021 codes (the files switched during 2023): stored as given, level
   ``lsoa``;
-- two releases of one force-month (the same ``YYYY-MM-<force>-street.csv`` name, or the same
-  Reported by and Month in the first row of a file not named so) in one call are refused,
-  naming both: merged, their anti-social behaviour rows (no Crime ID) would count twice and
-  crimes the newer release dropped would stay. Identical bytes are a ``duplicate`` for
-  ``vru ingest`` (read once);
+- two releases of one force-month (two files named ``YYYY-MM-<force>-street.csv`` alike, from
+  two folders) in one call are refused, naming both: merged, their anti-social behaviour rows
+  (no Crime ID) would count twice and crimes the newer release dropped would stay. Identical
+  bytes are a ``duplicate`` for ``vru ingest`` (read once). Files not named so may be parts of
+  one month (a file split in two) and are read together;
 - the 14 crime types, plus the two used until April 2013, map through taxonomy scheme
   ``police_uk``; any other type is refused.
 
