@@ -199,3 +199,17 @@ def test_the_losing_providers_managers_see_the_move_away_on_their_caseload_page(
     assert "Closer to home" not in page  # the reason stays with the case
     assert 'id="moves-away"' not in client(w.mgr_a).get(reverse("referrals:cases")).content.decode()
     assert 'id="moves-away"' not in client(w.cw_b).get(reverse("referrals:cases")).content.decode()
+
+
+@pytest.mark.django_db
+def test_hub_break_glass_on_a_restricted_referral_waiting_for_a_decision_returns_to_the_decision(w):
+    r = make_case(w, status="submitted")
+    r.restricted = True
+    r.save()
+    c = client(w.mgr_a)
+    page = c.get(reverse("referrals:decide", args=[r.pk]))
+    assert page.status_code == 200 and 'name="then" value="decide"' in page.content.decode()
+    bg = c.post(reverse("referrals:break_glass", args=[r.pk]), {"reason": REASON, "then": "decide"})
+    assert bg["Location"] == reverse("referrals:decide", args=[r.pk])
+    again = c.get(bg["Location"])
+    assert again.status_code == 200 and "is a restricted record" not in again.content.decode()

@@ -178,9 +178,10 @@ def _locked(r: Referral) -> Referral:
 
 
 #: the pages a break-glass opening returns to when it was asked for there (else the case page): the hub's
-#: allocation page (it cannot open the case page of a case at another provider; review 5, 1) and the access
-#: page (a provider manager fixing who may open a restricted case; review 5, 5)
-_BREAK_GLASS_RETURNS = ("allocate", "restrict")
+#: decision and allocation pages (it cannot open the case page of a referral waiting for a decision or of a
+#: case at another provider; review 5, 1) and the access page (a provider manager fixing who may open a
+#: restricted case; review 5, 5)
+_BREAK_GLASS_RETURNS = ("decide", "allocate", "restrict")
 
 
 def _break_glass_page(request, r: Referral, form=None, status=200):
@@ -376,7 +377,9 @@ def break_glass(request, pk):
     then = request.POST.get("then")
     in_caseload = services.caseload(request.user).filter(pk=r.pk).exists()
     if then not in _BREAK_GLASS_RETURNS:
-        then = "case" if in_caseload or r.status == "submitted" else "allocate"
+        then = "case" if in_caseload else "decide" if r.status == "submitted" else "allocate"
+    if then == "decide" and r.status != "submitted":
+        then = "case" if in_caseload else "allocate"
     if then == "allocate" and not services.movable(request.user).filter(pk=r.pk).exists():
         then = "case"
     if then == "restrict" and not (in_caseload and request.user.has_perm(TRIAGE)):
