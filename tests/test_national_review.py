@@ -69,7 +69,7 @@ def test_cli_hotspots_source_police_uk(national, tmp_path):
     assert len(pd.read_csv(out)) > 100
     r = CliRunner().invoke(main, ["hotspots", "--warehouse", str(national["wh"]), "--source",
                                   "police_uk", "--rates"])
-    assert r.exit_code == 2 and "--rates apply to the London data" in r.output
+    assert r.exit_code == 2 and "--rates applies to the London data" in r.output
     r = CliRunner().invoke(main, ["hotspots", "--warehouse", str(national["wh"]), "--source",
                                   "police_uk", "--categories", "knife_offences"])
     assert r.exit_code == 2 and "police_uk has no knife_offences crime" in r.output
