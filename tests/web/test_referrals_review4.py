@@ -23,6 +23,7 @@ from django.utils import timezone
 from test_referrals import NAME, client, make_case
 
 from vru.web.accounts.models import AuditLog, User
+from vru.web.core import text
 from vru.web.referrals import conf, reports, services
 from vru.web.referrals.models import (
     Allocation,
@@ -162,10 +163,10 @@ def test_a_change_a_reassignment_and_a_decline_need_a_reason_in_words(w):
 
 
 def test_the_letters_count_any_script():
-    assert services.reason_problem("Zuständig: Jugendamt") is None
-    assert services.reason_problem("مراجعة عاجلة") is None
-    assert services.reason_problem("\u200b\u200b...!!!") is not None
-    assert services.visible_text("a\u200b\u200bb \u2003 c\n d") == "ab c\nd"
+    assert text.reason_problem("Zuständig: Jugendamt") is None
+    assert text.reason_problem("مراجعة عاجلة") is None
+    assert text.reason_problem("\u200b\u200b...!!!") is not None
+    assert text.visible_text("a\u200b\u200bb \u2003 c\n d") == "ab c\nd"
 
 
 # ------------------------------------------------------------------------------------ 4: abandoned drafts

@@ -9,6 +9,7 @@ from django import forms
 from django.urls import reverse
 from django.utils import timezone
 
+from vru.web.core import text
 from vru.web.core.forms import GovukFormMixin
 from vru.web.core.text import ReasonField
 
@@ -69,7 +70,7 @@ def reason_field(
     label: str, *, required: str, too_short: str, min_length: int = 5, max_length: int = MAX_TEXT, **kw
 ) -> forms.CharField:
     """A required free-text answer (a reason, a finding) of at least ``min_length`` visible characters and
-    :data:`services.MIN_REASON_LETTERS` letters (:class:`ReasonField`)."""
+    :data:`text.MIN_REASON_LETTERS` letters (:class:`ReasonField`)."""
     return ReasonField(
         label=label,
         min_length=min_length,
@@ -284,7 +285,7 @@ class DecisionForm(ReferralsForm, forms.Form):
         if data.get("decision") == "decline":
             if not data.get("decline_reason"):
                 self.add_error("decline_reason", "Choose the reason for declining")
-            elif data["decline_reason"] == "other" and services.reason_problem(data.get("note") or ""):
+            elif data["decline_reason"] == "other" and text.reason_problem(data.get("note") or ""):
                 self.add_error("note", "Say why the referral is declined, in words")
         return data
 
@@ -327,8 +328,8 @@ class AllocationForm(ReferralsForm, forms.Form):
             )
         if self.referral.current_provider_id and not (data.get("reason") or "").strip():
             self.add_error("reason", "Give the reason for moving the case to another provider")
-        elif self.referral.current_provider_id and services.reason_problem(data.get("reason") or ""):
-            self.add_error("reason", services.reason_problem(data.get("reason") or ""))
+        elif self.referral.current_provider_id and text.reason_problem(data.get("reason") or ""):
+            self.add_error("reason", text.reason_problem(data.get("reason") or ""))
         if p is not None and p.pk == self.referral.current_provider_id:
             self.add_error("provider", "The case is already with this provider")
         return data

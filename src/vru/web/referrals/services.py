@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -18,6 +17,7 @@ from django.utils import timezone
 from vru.outputs import csvsafe
 from vru.web.accounts.audit import audit
 from vru.web.accounts.models import AuditLog
+from vru.web.core.text import reason_problem, visible_text
 
 from .conf import draft_days, retention_days
 from .models import (
@@ -59,35 +59,6 @@ def audit_case(request_or_user, action: str, referral: Referral, purpose: str) -
     reason or any other text a user typed, which would outlive the erasure of the person's records (finding 2;
     such texts are kept on the erasable rows the purpose names by id)."""
     return audit(request_or_user, action, referral, f"{referral.reference}: {purpose}")
-
-
-# ------------------------------------------------------------------------------------------ reasons
-def visible_text(text: str) -> str:
-    """``text`` without its invisible characters (Unicode format characters, category Cf: zero-width spaces
-    and joiners, direction marks, soft hyphens) and with every run of spaces (category Z, and tabs) in a line
-    made one space, trimmed: what a reason is kept as. Other control characters (a NUL) stay, for the field's
-    own check to refuse."""
-    out = "".join(" " if unicodedata.category(ch).startswith("Z") or ch in "\t\r\f\v" else ch
-                  for ch in text if unicodedata.category(ch) != "Cf")
-    return "\n".join(" ".join(line.split()) for line in out.splitlines()).strip()
-
-
-def letters(text: str) -> int:
-    """How many letters (Unicode category L: any script) ``text`` holds; spaces, punctuation, symbols, digits
-    and invisible characters do not count."""
-    return sum(1 for ch in text if unicodedata.category(ch).startswith("L"))
-
-
-#: a reason (break-glass, a reassignment, a correction, a risk review, a subject access request) needs at
-#: least this many letters: "........" or twelve zero-width spaces are not a reason (review 4, 3)
-MIN_REASON_LETTERS = 5
-
-
-def reason_problem(text: str, min_letters: int = MIN_REASON_LETTERS) -> str | None:
-    """Why ``text`` is not a reason in words (None: it is one)."""
-    if letters(visible_text(text or "")) < min_letters:
-        return f"Write the reason in words: at least {min_letters} letters (not only spaces, dots or symbols)"
-    return None
 
 
 # ------------------------------------------------------------------------------------------- access

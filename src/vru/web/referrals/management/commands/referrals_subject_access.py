@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from vru.web.accounts.models import User
+from vru.web.core.text import MIN_REASON_LETTERS, reason_problem, visible_text
 
 from ... import services
 from ...models import SubjectAccessRequest
@@ -73,10 +74,10 @@ class Command(BaseCommand):
             raise CommandError("date of birth (second line): not a date like 2008-03-31") from None
         if not name.strip():
             raise CommandError("name (first line): give the person's name")
-        if len(services.visible_text(reason)) < MIN_REASON or services.reason_problem(reason):
+        if len(visible_text(reason)) < MIN_REASON or reason_problem(reason):
             raise CommandError(
                 f"--reason: give the reason in words, in at least {MIN_REASON} characters and "
-                f"{services.MIN_REASON_LETTERS} letters"
+                f"{MIN_REASON_LETTERS} letters"
             )
         who = User.objects.filter(email__iexact=user.strip(), is_active=True).first()
         if who is None:
@@ -88,7 +89,7 @@ class Command(BaseCommand):
             )
         refs = list(services.subject_referrals_all(name, born).order_by("referral_date", "reference"))
         with transaction.atomic():
-            sar = SubjectAccessRequest.objects.create(user=who, reason=services.visible_text(reason))
+            sar = SubjectAccessRequest.objects.create(user=who, reason=visible_text(reason))
             sar.referrals.set(refs)
             for r in refs:
                 services.audit_case(
