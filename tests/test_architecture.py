@@ -126,14 +126,11 @@ def test_the_gss_check_finds_a_planted_code():
 # The home of the harmonised category codes: vru.taxonomy (named constants and groups) and the tables it
 # reads (vru/data/*.csv). Everything else names a category through vru.taxonomy.
 CATEGORY_HOME = {SRC / "taxonomy.py"}
-# (file, category) -> why the code is written there; (file, "*"): every code of that file, only for a file of
-# another change this session, until it names its categories through vru.taxonomy (then delete the entry:
-# test_the_allow_lists_name_real_literals fails on an entry that matches nothing).
-ELSEWHERE = "TEMPORARY: owned by another change this session, which moves these to their home"
+# (file, category) -> why the code is written there (test_the_allow_lists_name_real_literals fails on an
+# entry that matches nothing).
 CATEGORY_ALLOWED: dict[tuple[str, str], str] = {
     ("sources/mps_lsoa_annual.py", "robbery"): "the file-name part of the LSOA annual files "
     "(FILE_CATEGORIES), not the category",
-    ("tagging/crimes.py", "*"): ELSEWHERE + " (the police.uk type -> category table)",
 }
 
 # The home of the source keys (the value of ``source`` in the warehouse): vru.sources.catalogue.

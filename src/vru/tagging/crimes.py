@@ -51,7 +51,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from vru.errors import VRUError
+from vru import taxonomy
+from vru.errors import SourceError, VRUError
 from vru.geography.grids import to_bng
 from vru.tagging import schema as S
 
@@ -132,35 +133,43 @@ class CrimeType:
     note: str = ""
 
 
-#: The MoJ's 7 acquisitive types (CrimeType.kt), then the violence and knife-crime types violence
-#: reduction needs, which the MoJ list lacks. Ids are matched case-insensitively, as the MoJ does.
-CRIME_TYPES: tuple[CrimeType, ...] = (
-    CrimeType("RB", "Robbery", "robbery", True),
-    CrimeType("BIAD", "Burglary in a dwelling", "residential_burglary", True),
-    CrimeType("AB", "Aggravated Burglary", "burglary", True,
-              "dwelling or not is not said, so the parent category"),
-    CrimeType("BOTD", "Burglary in a building other than a dwelling", "burglary", True,
-              "may be a shed or garage that the Home Office now counts as residential, so the parent"),
-    CrimeType("TOMV", "Theft of a vehicle", "vehicle_offences", True),
-    CrimeType("TFP", "Theft from the person of another", "theft_from_the_person", True),
-    CrimeType("TFMV", "Theft from vehicle", "vehicle_offences", True),
-    # ours
-    CrimeType("HOM", "Homicide", "homicide", False),
-    CrimeType("VWI", "Violence with injury", "violence_with_injury", False),
-    CrimeType("VWOI", "Violence without injury", "violence_without_injury", False),
-    CrimeType("KNV", "Knife-enabled violence (a knife used or threatened; not robbery)",
-              "violence_against_the_person", False,
-              "the taxonomy has no knife-used flag; injury not said, so the parent category"),
-    CrimeType("RBK", "Robbery with a knife (a knife used or threatened)", "robbery", False,
-              "the taxonomy has no knife-used flag"),
-    CrimeType("KNP", "Possession of an article with a blade or point",
-              "possession_of_article_with_blade_or_point", False),
-    CrimeType("FAV", "Firearm-enabled violence (a firearm discharged, used or threatened)",
-              "violence_against_the_person", False, "the taxonomy has no firearm-used flag"),
-    CrimeType("STK", "Stalking or harassment", "stalking_and_harassment", False,
-              "for stalking and domestic-abuse orders"),
-    CrimeType("SXO", "Sexual offence", "sexual_offences", False),
-)
+CRIME_TYPES_FILE = "moj_crime_types.csv"
+
+
+def read_crime_types(text: str, name: str = CRIME_TYPES_FILE) -> tuple[CrimeType, ...]:
+    """The crime types of ``vru/data/moj_crime_types.csv`` (``id,label,category,moj,note``): the MoJ's 7
+    acquisitive types (CrimeType.kt, ``moj`` = yes), then the violence and knife-crime types violence
+    reduction needs, which the MoJ list lacks (``no``). A category is a code of the platform taxonomy or
+    empty; ids are unique ignoring case (the MoJ matches them case-insensitively). A bad row raises
+    :class:`~vru.errors.SourceError` naming the file, line and column."""
+    known = set(taxonomy.categories()["code"])
+    rows = list(csv.reader(io.StringIO(text)))
+    header = ["id", "label", "category", "moj", "note"]
+    if not rows or rows[0] != header:
+        raise SourceError(name, "the header must be " + ",".join(header), row=1)
+    out: list[CrimeType] = []
+    seen: set[str] = set()
+    for n, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise SourceError(name, f"{len(row)} fields where {len(header)} are due", row=n)
+        tid, label, category, moj, note = row
+        if not re.fullmatch(r"[A-Z]{2,8}", tid) or tid.upper() in seen:
+            raise SourceError(name, f"id {tid!r} is not 2 to 8 capital letters, or repeats", row=n,
+                              column="id")
+        if category and category not in known:
+            raise SourceError(name, f"{category!r} is not a taxonomy category", row=n, column="category")
+        if moj not in ("yes", "no"):
+            raise SourceError(name, f"moj must be yes or no, not {moj!r}", row=n, column="moj")
+        if not label.strip():
+            raise SourceError(name, "the label is empty", row=n, column="label")
+        seen.add(tid.upper())
+        out.append(CrimeType(tid, label, category or None, moj == "yes", note))
+    return tuple(out)
+
+
+#: The crime types a batch may name (:func:`read_crime_types`).
+CRIME_TYPES: tuple[CrimeType, ...] = read_crime_types(
+    (Path(__file__).resolve().parent.parent / "data" / CRIME_TYPES_FILE).read_text(encoding="utf-8"))
 CRIME_TYPES_BY_ID: dict[str, CrimeType] = {t.id: t for t in CRIME_TYPES}
 
 # ====================================================================== error codes
