@@ -78,6 +78,15 @@ def test_hub_break_glass_without_then_lands_on_the_allocation_page(w):
 
 
 @pytest.mark.django_db
+def test_hub_break_glass_with_a_forged_return_to_the_access_page_lands_on_the_allocation_page(w):
+    r = _restricted_at_b(w)
+    c = client(w.mgr_a)
+    bg = c.post(reverse("referrals:break_glass", args=[r.pk]), {"reason": REASON, "then": "restrict"})
+    assert bg["Location"] == reverse("referrals:allocate", args=[r.pk])
+    assert c.get(bg["Location"]).status_code == 200
+
+
+@pytest.mark.django_db
 def test_other_provider_manager_cannot_break_glass_on_a_case_not_theirs(w):
     r = make_case(w, provider=w.pa)
     r.restricted = True

@@ -383,7 +383,7 @@ def break_glass(request, pk):
     if then == "allocate" and not services.movable(request.user).filter(pk=r.pk).exists():
         then = "case"
     if then == "restrict" and not (in_caseload and request.user.has_perm(TRIAGE)):
-        then = "case"
+        then = "case" if in_caseload else "allocate"  # a forged return never lands on a page one can't open
     if not services.needs_break_glass(request.user, r):
         return redirect(f"referrals:{then}", pk=r.pk)
     if not form.is_valid():
