@@ -81,7 +81,8 @@ def test_evaluate_refuses_bad_input():
         ev.evaluate(df, {"nowhere": "2020-06"})
     with pytest.raises(EvaluationError, match="outside the panel"):
         ev.evaluate(df, {"t0": "2030-01"})
-    with pytest.raises(EvaluationError, match="no pre-period"):
+    # a cohort in the first period is dropped (as R's did); with nothing left, refused
+    with pytest.raises(EvaluationError, match="no treated cohort has a pre-period"):
         ev.evaluate(df, {"t0": "2019-01"})
     with pytest.raises(EvaluationError, match="unknown method"):
         ev.evaluate(df, tr, methods=("rdd",))

@@ -842,7 +842,8 @@ def estimate(pa: PanelArrays, *, control: str = "never_treated", base_period: st
                 "model": model, "inference": inference, "n_boot": n_boot if draws is not None
                 else None, "seed": seed if draws is not None else None, "alpha": alpha,
                 "n_clusters": int(pa.cluster.max()) + 1,
-                "dropped_cohorts": [{"cohort": k, "n_units": v} for k, v in pa.dropped.items()]}
+                "dropped_cohorts": [{"cohort": k.item() if isinstance(k, np.generic) else k,
+                                     "n_units": int(v)} for k, v in pa.dropped.items()]}
     return DiDResult(frames["cells"], frames["simple"], frames["group"], frames["group_overall"],
                      frames["event"], frames["event_overall"], settings, pa.n,
                      int((~never).sum()), int(never.sum()), psi, pa.cluster, cols, uniform_crit,

@@ -94,15 +94,19 @@ def _coerce_start(value, periods: pd.Index):
 
 
 def treated_starts(treated, periods: pd.Index, units: pd.Index | None = None, *,
-                   column: str | None = None) -> dict:
+                   column: str | None = None, first_period: str = "refuse") -> dict:
     """Validate the treated areas and their starts against the panel: ``{area: start}``.
 
     ``treated``: mapping area -> first treated period, or a DataFrame with columns ``area`` and
     ``start``. Every area must be in ``units`` (when given), every start one of ``periods`` after
     the first. A start of ``0`` means never treated (the convention of R's ``did`` and ``csdid``)
     when the periods are numbers and 0 is not one of them: such areas are left out. ``column``:
-    the name of the panel's period column, for messages.
+    the name of the panel's period column, for messages. ``first_period``: ``"refuse"`` a start
+    in the first period (no pre-period), or ``"keep"`` it for the estimator to drop and name (as
+    R's ``did`` does; :func:`evaluate`).
     """
+    if first_period not in ("refuse", "keep"):
+        raise EvaluationError(f"unknown first_period {first_period!r}: 'refuse' or 'keep'")
     if isinstance(treated, pd.DataFrame):
         missing = [c for c in ("area", "start") if c not in treated.columns]
         if missing:
@@ -150,7 +154,7 @@ def treated_starts(treated, periods: pd.Index, units: pd.Index | None = None, *,
                 f"{_fmt(first)} to {_fmt(last)})" if where != "not one of the periods of" else
                 f"treated area {show(area)}: start {show(start)} is not one of the panel's "
                 f"periods")
-        if s == first:
+        if s == first and first_period == "refuse":
             raise EvaluationError(f"treated area {show(area)} starts in the first period of the "
                                   f"panel ({_fmt(first)}): no pre-period to compare with")
         out[area] = s
@@ -377,13 +381,14 @@ def _power(pa, starts: dict, pool: np.ndarray, *, method, model, control, base_p
 def _prepare(panel, treated, *, unit, period, outcome, exclude, anticipation, min_controls,
              cluster=None):
     base = _did.as_panel(panel, unit=unit, period=period, value=outcome, cluster=cluster)
-    starts = treated_starts(treated, base.periods, base.units, column=base.names["period"])
+    starts = treated_starts(treated, base.periods, base.units, column=base.names["period"],
+                            first_period="keep")
     try:
         with_starts = base.with_cohorts(starts)
     except PanelError as e:
         raise EvaluationError(str(e)) from None
     pa = _did.arrays(with_starts, anticipation=anticipation)
-    if pa.dropped:  # cohorts without a pre-period (anticipation): left out, named by evaluate
+    if pa.dropped:  # cohorts without a pre-period (first period, anticipation): left out, named
         kept = set(pa.units)
         starts = {a: s for a, s in starts.items() if a in kept}
     excl = set(exclude) - set(starts)
@@ -549,7 +554,8 @@ def evaluate(panel: pd.DataFrame | Panel, treated=None, *, unit: str = "area_cod
     elif base.cohorts is not None:
         raise EvaluationError("the treated areas are given twice, as treated and as the "
                               "panel's cohorts: give one of them")
-    starts0 = treated_starts(treated, base.periods, base.units, column=base.names["period"])
+    starts0 = treated_starts(treated, base.periods, base.units, column=base.names["period"],
+                             first_period="keep")
     ring_table = None
     excluded: list = []
     if neighbours is not None:
@@ -694,8 +700,11 @@ def _words(r: EvaluationResult, label: str, unit_words: str, *,
              f"{plural(d['n_controls'], 'control area')}, "
              f"{_fmt(d['first_period'])} to {_fmt(d['last_period'])}."]
     for dc in d.get("dropped_cohorts") or []:
+        why = ("starts in the first period of the panel: no pre-period to compare with"
+               if dc["cohort"] == _fmt(d["first_period"]) else
+               "has no pre-period once anticipation is allowed for")
         parts.append(f"Left out: the cohort starting {dc['cohort']} ({', '.join(dc['areas'])}) "
-                     "has no pre-period once anticipation is allowed for.")
+                     f"{why}.")
     significant = []
     placebo_headline = d.get("headline_inference") == "placebo"
     if r.did is not None and placebo_headline:

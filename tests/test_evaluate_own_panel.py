@@ -1,0 +1,55 @@
+"""api.evaluate / evaluation.evaluate with your own panel: the reviewer's defects (issue 16).
+
+Clear errors (VRUError naming the option or column, never a raw pandas/numpy error), a cohort in
+the first period dropped and named like R's ``did``, a number against date periods, and no NaN
+printed in the statement.
+"""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vru import api
+from vru.analysis import did
+from vru.analysis import evaluation as ev
+from vru.errors import VRUError
+
+
+def _years(n_units: int = 12, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame([{"u": f"u{i}", "t": y, "y": 20 + i + 0.5 * (y - 2010) + rng.normal(0, .5)}
+                         for i in range(n_units) for y in range(2010, 2020)])
+
+
+# --- a cohort starting in the first period: dropped and named, as R's did ------------------------
+
+
+def test_first_period_cohort_is_dropped_and_named():
+    d = _years()
+    d["c"] = d["u"].map({"u0": 2010, "u1": 2015})
+    r = ev.evaluate(d, None, unit="u", period="t", outcome="y", cohort="c", methods=("did",),
+                    power=False, n_draws=100)
+    assert r.design["dropped_cohorts"] == [{"cohort": "2010", "areas": ["u0"]}]
+    assert r.design["starts"] == {"u1": 2015} and r.design["n_treated"] == 1
+    assert r.design["n_controls"] == 10
+    assert ("Left out: the cohort starting 2010 (u0) starts in the first period of the panel: "
+            "no pre-period to compare with.") in r.statement
+    # the same as treated=, and the same estimate as leaving u0 out of the panel
+    r2 = ev.evaluate(d.drop(columns="c"), {"u0": 2010, "u1": 2015}, unit="u", period="t",
+                     outcome="y", methods=("did",), power=False, n_draws=100)
+    r3 = ev.evaluate(d[d["u"] != "u0"].drop(columns="c"), {"u1": 2015}, unit="u", period="t",
+                     outcome="y", methods=("did",), power=False, n_draws=100)
+    assert r2.did.att == pytest.approx(r.did.att) == pytest.approx(r3.did.att)
+    # the estimator's own record holds plain numbers (JSON-ready), not numpy scalars
+    dropped = did.att_gt(d, unit="u", period="t", outcome="y", cohort="c").settings["dropped_cohorts"]
+    assert dropped == [{"cohort": 2010, "n_units": 1}]
+    assert type(dropped[0]["cohort"]) is int and type(dropped[0]["n_units"]) is int
+    json.dumps(r.as_dict())
+
+
+def test_only_first_period_cohorts_is_refused():
+    with pytest.raises(VRUError, match="no treated cohort has a pre-period"):
+        api.evaluate(panel=_years(), treated={"u0": 2010}, unit="u", period="t", value="y",
+                     methods=("did",), power=False)
