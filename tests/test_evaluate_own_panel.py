@@ -53,3 +53,27 @@ def test_only_first_period_cohorts_is_refused():
     with pytest.raises(VRUError, match="no treated cohort has a pre-period"):
         api.evaluate(panel=_years(), treated={"u0": 2010}, unit="u", period="t", value="y",
                      methods=("did",), power=False)
+
+
+# --- a number against date periods: a type mismatch, not "outside the panel" ---------------------
+
+
+def _months(n_units: int = 12, seed: int = 2) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    months = pd.date_range("2014-01-01", periods=36, freq="MS")
+    return pd.DataFrame([{"u": f"u{i}", "m": m, "y": 10 + i + rng.normal()}
+                         for i in range(n_units) for m in months])
+
+
+@pytest.mark.parametrize("start", [2015, np.int64(2015), 2015.0])
+def test_a_number_against_date_periods_names_the_type(start):
+    with pytest.raises(VRUError) as e:
+        api.evaluate(panel=_months(), treated={"u0": start}, unit="u", period="m", value="y",
+                     methods=("did",), power=False)
+    msg = str(e.value)
+    assert "start 2015" in msg and "is a number" in msg and "are dates" in msg
+    assert "column 'm'" in msg and "outside the panel" not in msg and "1970" not in msg
+    # a date given as text is still read as a period of the panel
+    r = api.evaluate(panel=_months(), treated={"u0": "2015-03"}, unit="u", period="m", value="y",
+                     methods=("did",), power=False, n_draws=50)
+    assert r["design"]["starts"] == {"u0": "2015-03-01"}

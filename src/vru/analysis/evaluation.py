@@ -81,6 +81,8 @@ def plural(n: int, word: str, words: str | None = None) -> str:
 
 def _coerce_start(value, periods: pd.Index):
     if isinstance(periods, pd.DatetimeIndex) and not isinstance(value, pd.Timestamp):
+        if kind([value]) == "numbers":  # 2015 is not a date (pandas reads it as 1970 + 2015 ns)
+            return value
         try:
             return pd.Timestamp(value)
         except (ValueError, TypeError) as e:
