@@ -77,3 +77,25 @@ def test_a_number_against_date_periods_names_the_type(start):
     r = api.evaluate(panel=_months(), treated={"u0": "2015-03"}, unit="u", period="m", value="y",
                      methods=("did",), power=False, n_draws=50)
     assert r["design"]["starts"] == {"u0": "2015-03-01"}
+
+
+# --- no NaN in the statement -----------------------------------------------------------------
+
+
+def test_statement_says_why_no_interval_and_prints_no_nan():
+    # one treated area, 11 controls: 12 placebo assignments, too few for a 95% interval
+    r = api.evaluate(panel=_years(), unit="u", period="t", value="y", treated={"u0": 2015},
+                     n_draws=200, power=False)
+    st = r["statement"]
+    assert "nan" not in st.lower()
+    assert st.count("no 95% randomisation interval: 12 placebo assignments are too few, "
+                    "at least 20 are needed") == 2  # DiD and synthetic control
+    # one treated area: one RMSPE, not a range "4.4% to 4.4%"
+    fit = st.split("pre-period fit RMSPE ")[1].split(" of the pre-period level")[0]
+    assert " to " not in fit and fit.endswith("%") and float(fit[:-1]) > 0
+    # enough controls (and alpha = 0.1): the interval is given as a range
+    r = api.evaluate(panel=_years(30), unit="u", period="t", value="y", treated={"u0": 2015},
+                     n_draws=200, power=False, alpha=0.1)
+    assert "nan" not in r["statement"].lower()
+    assert "randomisation interval -" in r["statement"] or "randomisation interval +" in r["statement"]
+    assert "no 90% randomisation interval" not in r["statement"]

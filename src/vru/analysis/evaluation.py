@@ -695,6 +695,26 @@ def _num(x: float) -> str:
     return f"{x:+.3g}" if abs(x) >= 0.001 else f"{x:+.2e}"
 
 
+def _span(x: pd.Series, fmt: str) -> str:
+    """``"4.1% to 6.3%"``; one value when both ends read the same (one treated area)."""
+    lo, hi = fmt.format(x.min()), fmt.format(x.max())
+    return lo if lo == hi else f"{lo} to {hi}"
+
+
+def _interval(lo: float, hi: float, settings: dict, design: dict) -> str:
+    """The synthetic control's randomisation interval in words, or why it cannot be computed
+    (too few placebo assignments for the ``1 - alpha`` quantile), never ``nan``."""
+    if np.isfinite(lo) and np.isfinite(hi):
+        return f"randomisation interval {_num(lo)} to {_num(hi)}"
+    alpha = design["alpha"]
+    n = settings.get("n_draws")
+    level = f"{100 * (1 - alpha):g}%"
+    if not n:
+        return f"no {level} randomisation interval: no placebo assignments were run"
+    return (f"no {level} randomisation interval: {plural(n, 'placebo assignment')} "
+            f"{'is' if n == 1 else 'are'} too few, at least {math.ceil(1 / alpha)} are needed")
+
+
 def _words(r: EvaluationResult, label: str, unit_words: str, *,
            recorded_crime: bool = False) -> tuple[str, list[str]]:
     d = r.design
@@ -716,7 +736,7 @@ def _words(r: EvaluationResult, label: str, unit_words: str, *,
         if d["model"] == "poisson":
             ri = (f"randomisation interval {100 * (pl['ratio_low'] - 1):+.0f}% to "
                   f"{100 * (pl['ratio_high'] - 1):+.0f}%; " if np.isfinite(pl["critical_value"])
-                  else "")
+                  else _interval(np.nan, np.nan, pl, d) + "; ")
             parts.append(
                 f"Difference-in-differences (Callaway-Sant'Anna, Poisson): after the start, "
                 f"{label} in the treated areas was {s['ratio']:.2f} times what the control areas' "
@@ -725,7 +745,7 @@ def _words(r: EvaluationResult, label: str, unit_words: str, *,
                 f"{100 * (s['ratio_high'] - 1):+.0f}%, not reliable here).")
         else:
             ri = (f"randomisation interval {_num(pl['ci_low'])} to {_num(pl['ci_high'])}; "
-                  if np.isfinite(pl["critical_value"]) else "")
+                  if np.isfinite(pl["critical_value"]) else _interval(np.nan, np.nan, pl, d) + "; ")
             parts.append(
                 f"Difference-in-differences (Callaway-Sant'Anna): after the start, {label} in the "
                 f"treated areas changed by {_num(s['estimate'])} relative to the control areas "
@@ -773,11 +793,10 @@ def _words(r: EvaluationResult, label: str, unit_words: str, *,
         sy = r.synth
         t = sy.table
         if d.get("outcome_scale") == "log":
-            fit = (f"pre-period fit RMSPE {t['pre_rmspe'].min():.3g} to "
-                   f"{t['pre_rmspe'].max():.3g} log points")
+            fit = (f"pre-period fit RMSPE {_span(t['pre_rmspe'], '{:.3g}')} log points")
         else:
-            fit = (f"pre-period fit RMSPE {t['pre_rmspe_pct'].min():.1f}% to "
-                   f"{t['pre_rmspe_pct'].max():.1f}% of the pre-period level")
+            fit = (f"pre-period fit RMSPE {_span(t['pre_rmspe_pct'], '{:.1f}%')} of the "
+                   "pre-period level")
         if sy.fit_unique is False:
             lo, hi = sy.pooled_range
             bad = t.loc[t["fit_unique"].eq(False), "unit"]
@@ -792,8 +811,8 @@ def _words(r: EvaluationResult, label: str, unit_words: str, *,
         else:
             parts.append(
                 f"Synthetic control: the pooled post-period gap (actual - synthetic) is "
-                f"{_num(sy.pooled_att)} (randomisation interval {_num(sy.ci_low)} to "
-                f"{_num(sy.ci_high)}; placebo p = {_pp(sy.p_pooled_att)}); {fit}.")
+                f"{_num(sy.pooled_att)} ({_interval(sy.ci_low, sy.ci_high, sy.settings, d)}; "
+                f"placebo p = {_pp(sy.p_pooled_att)}); {fit}.")
             significant.append(sy.p_pooled_att <= d["alpha"])
     if r.spillover is not None:
         s = r.spillover.simple.iloc[0]
