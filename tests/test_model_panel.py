@@ -165,6 +165,47 @@ def test_from_wide_reads_year_headers_as_numbers_and_month_headers_as_dates():
                                          r"number"):
         Panel.from_wide(wide.assign(**{"2016": [3.0, "x"]}), unit="county", cohort="first")
 
+    # the messages name what the user gave (the column headers), never the internal '_period'
+    with pytest.raises(PanelError) as e:
+        Panel.from_wide(pd.DataFrame({"county": ["A"], "2015": [1.0], 2016: [2.0]}), unit="county")
+    assert str(e.value).startswith("the period column headers mix text (e.g. '2015') and numbers "
+                                   "(e.g. 2016)") and "_period" not in str(e.value)
+    with pytest.raises(PanelError) as e:
+        Panel.from_wide(wide.assign(first=["2016", None]), unit="county", cohort="first")
+    assert "the period column headers hold numbers" in str(e.value) and "_period" not in str(e.value)
+
+
+def test_columns_named_twice_are_refused_by_name():
+    df = _long(cohort=2016)
+    with pytest.raises(PanelError, match="column 'county' is named as the unit and the period: each "
+                                         "needs a column of its own"):
+        Panel.from_long(df, unit="county", period="county", value="assaults")
+    with pytest.raises(PanelError, match="column 'year' is named as the period and the cohort"):
+        Panel.from_long(df, unit="county", period="year", value="assaults", cohort="year")
+    dup = df.copy()
+    dup.columns = ["county", "year", "year", "first"]
+    with pytest.raises(PanelError, match="the panel has 2 columns named 'year': give each column a "
+                                         "name of its own"):
+        Panel.from_long(dup, unit="county", period="year", value="first")
+    # a duplicate column the panel does not use is no obstacle
+    other = df.assign(note=1)
+    other.columns = ["county", "year", "assaults", "note", "note"]
+    assert Panel.from_long(other, unit="county", period="year", value="assaults").n_units == 3
+
+
+def test_never_treated_coded_as_empty_text_gets_a_hint():
+    df = _long(cohort=2016).astype({"first": object})
+    df.loc[df["county"] != "B", "first"] = ""
+    with pytest.raises(PanelError, match="cohort column 'first' holds empty text for unit 'A' "
+                                         r"\(2 units in all\): code never-treated units as "
+                                         "missing or 0, not as ''"):
+        Panel.from_long(df, unit="county", period="year", value="assaults", cohort="first")
+    months = _long(cohort="2021-02", periods=list(pd.date_range("2021-01-01", periods=4, freq="MS")))
+    months.loc[months["county"] == "A", "first"] = " "
+    with pytest.raises(PanelError, match="holds empty text for unit 'A' \\(1 unit in all\\): code "
+                                         "never-treated units as missing, not as ''"):
+        Panel.from_long(months, unit="county", period="year", value="assaults", cohort="first")
+
 
 # --- the analyses take it ------------------------------------------------------------------------
 

@@ -208,6 +208,13 @@ class Panel:
         never = first.isna().to_numpy().copy()
         p_kind = kind(periods)
         coh_col, per_col = names["cohort"], names["period"]
+        blank = [i for i, v in enumerate(first) if isinstance(v, str) and not v.strip()]
+        if blank:
+            zero_ok = p_kind == "numbers" and 0 not in set(periods)
+            raise PanelError(f"cohort column {coh_col!r} holds empty text for unit "
+                             f"{show(units[blank[0]])} ({len(blank)} unit{'s' if len(blank) > 1 else ''}"
+                             f" in all): code never-treated units as missing"
+                             f"{' or 0' if zero_ok else ''}, not as ''")
         if p_kind == "numbers" and 0 not in set(periods):
             zero = np.array([kind([v]) == "numbers" and v == 0 for v in first], dtype=bool)
             if zero.any():
@@ -256,11 +263,22 @@ class Panel:
         """
         if not isinstance(df, pd.DataFrame):
             raise PanelError(f"a long panel must be a pandas DataFrame, not {type(df).__name__}")
+        roles = {"unit": unit, "period": period, "value": value, "cohort": cohort,
+                 "cluster": cluster}
         cols = [unit, period, value] + [c for c in (cohort, cluster) if c]
+        for c in dict.fromkeys(cols):
+            named = [r for r, v in roles.items() if v == c]
+            if len(named) > 1:
+                raise PanelError(f"column {c!r} is named as the {' and the '.join(named)}: each "
+                                 f"needs a column of its own")
         missing = [c for c in cols if c not in df.columns]
         if missing:
             raise PanelError(f"the panel has no column {missing[0]!r} (columns: "
                              f"{', '.join(map(str, df.columns))})")
+        dup = [c for c in cols if (df.columns == c).sum() > 1]
+        if dup:
+            raise PanelError(f"the panel has {int((df.columns == dup[0]).sum())} columns named "
+                             f"{dup[0]!r}: give each column a name of its own")
         d = df[cols]
         for c in (unit, period, value):
             if d[c].isna().any():
@@ -362,9 +380,12 @@ class Panel:
             r = long[y.isna()].iloc[0]
             raise PanelError(f"column {show(r['_label'])} holds {kind([r['_value']])} for unit "
                              f"{show(r[unit])} ({show(r['_value'])}), not a number")
-        p = cls.from_long(long, unit=unit, period="_period", value="_value", cohort=cohort,
-                          cluster=cluster, source=source, measure=measure,
-                          measure_unit=measure_unit)
+        try:
+            p = cls.from_long(long, unit=unit, period="_period", value="_value", cohort=cohort,
+                              cluster=cluster, source=source, measure=measure,
+                              measure_unit=measure_unit)
+        except PanelError as e:
+            raise PanelError(_wide_message(str(e))) from None
         return replace(p, names={**p.names, "period": "period", "value": measure})
 
     @classmethod
@@ -486,6 +507,18 @@ class Panel:
 
 
 _MONTH = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
+
+
+def _wide_message(msg: str) -> str:
+    """A message of :meth:`Panel.from_long` about the long frame :meth:`Panel.from_wide` builds,
+    in the wide frame's words: its periods are the column headers, not a column '_period'."""
+    for internal, words in (("period column '_period' holds", "the period column headers hold"),
+                            ("column '_period' mixes", "the period column headers mix"),
+                            ("values of '_period'", "values like the period column headers"),
+                            ("'_period'", "the period column headers"),
+                            ("'_value'", "the values in the period columns")):
+        msg = msg.replace(internal, words)
+    return msg
 
 
 def _period_labels(cols: list) -> list:
