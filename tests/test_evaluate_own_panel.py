@@ -99,3 +99,45 @@ def test_statement_says_why_no_interval_and_prints_no_nan():
     assert "nan" not in r["statement"].lower()
     assert "randomisation interval -" in r["statement"] or "randomisation interval +" in r["statement"]
     assert "no 90% randomisation interval" not in r["statement"]
+
+
+# --- options and columns: VRUError naming the option / column, never a raw numpy/pandas error ----
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("n_draws", "x", "n_draws must be a whole number >= 1, not 'x' (str)"),
+    ("n_draws", -1, "n_draws must be a whole number >= 1, not -1 (int)"),
+    ("n_draws", 0, "n_draws must be a whole number >= 1, not 0 (int)"),
+    ("n_draws", 2.5, "n_draws must be a whole number >= 1, not 2.5 (float)"),
+    ("n_boot", True, "n_boot must be a whole number >= 1, not True (bool)"),
+    ("pre_periods", 0, "pre_periods must be a whole number >= 1 or None, not 0 (int)"),
+    ("max_lead", "3", "max_lead must be a whole number >= 1 or None, not '3' (str)"),
+    ("min_controls", -2, "min_controls must be a whole number >= 1, not -2 (int)"),
+    ("seed", -1, "seed must be a whole number >= 0, not -1 (int)"),
+    ("anticipation", 0.5, "anticipation must be a whole number >= 0, not 0.5 (float)"),
+    ("alpha", 2, "alpha must be a number between 0 and 1 (exclusive), not 2 (int)"),
+    ("alpha", "0.05", "alpha must be a number between 0 and 1 (exclusive), not '0.05' (str)"),
+    ("target_power", 1.0, "target_power must be a number between 0 and 1 (exclusive), not 1 (float)"),
+])
+def test_numeric_options_are_checked_by_name_and_type(option, value, message):
+    with pytest.raises(VRUError) as e:
+        api.evaluate(panel=_years(), treated={"u1": 2015}, unit="u", period="t", value="y",
+                     power=False, **{option: value})
+    assert str(e.value).startswith(message)
+
+
+def test_numpy_whole_numbers_and_none_are_accepted():
+    r = api.evaluate(panel=_years(), treated={"u1": 2015}, unit="u", period="t", value="y",
+                     methods=("did",), power=False, n_draws=np.int64(50), max_lead=None,
+                     alpha=np.float64(0.1))
+    assert r["design"]["alpha"] == pytest.approx(0.1)
+
+
+def test_columns_named_twice_reach_the_api_as_vru_errors():
+    d = _years()
+    with pytest.raises(VRUError, match="column 'u' is named as the unit and the period"):
+        api.evaluate(panel=d, treated={"u1": 2015}, unit="u", period="u", value="y")
+    dup = d.assign(z=0.0)
+    dup.columns = ["u", "t", "y", "y"]
+    with pytest.raises(VRUError, match="the panel has 2 columns named 'y'"):
+        api.evaluate(panel=dup, treated={"u1": 2015}, unit="u", period="t", value="y")

@@ -541,6 +541,9 @@ def evaluate(panel: pd.DataFrame | Panel, treated=None, *, unit: str = "area_cod
     if spillover not in SPILLOVER:
         raise EvaluationError(f"unknown spillover mode {spillover!r}: one of "
                               f"{', '.join(SPILLOVER)}")
+    _check_numbers(n_draws=n_draws, n_boot=n_boot, min_controls=min_controls, rings=rings,
+                   pre_periods=pre_periods, max_lead=max_lead, seed=seed, anticipation=anticipation,
+                   alpha=alpha, target_power=target_power)
     if "synth" in methods and model == "poisson" and methods == ("synth",):
         raise EvaluationError("the synthetic control has no Poisson variant: model='linear'")
     _did._check_options(control=control, base_period=base_period, model=model,
@@ -662,6 +665,30 @@ def evaluate(panel: pd.DataFrame | Panel, treated=None, *, unit: str = "area_cod
     res.statement, res.limits = _words(res, outcome_label, outcome_unit,
                                        recorded_crime=recorded_crime)
     return res
+
+
+_WHOLE_MIN = {"n_draws": 1, "n_boot": 1, "min_controls": 1, "rings": 1, "pre_periods": 1,
+              "max_lead": 1, "seed": 0, "anticipation": 0}
+_OPTIONAL = {"pre_periods", "max_lead"}
+
+
+def _check_numbers(**options) -> None:
+    """The numeric options of :func:`evaluate`, each named with the value and its type when it
+    is not what it must be (a whole number, a share strictly between 0 and 1), before any of them
+    reaches numpy."""
+    for name, v in options.items():
+        what = f"{show(v)} ({type(v).__name__})"
+        if name in _WHOLE_MIN:
+            if v is None and name in _OPTIONAL:
+                continue
+            lo = _WHOLE_MIN[name]
+            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < lo:
+                none = " or None" if name in _OPTIONAL else ""
+                raise EvaluationError(f"{name} must be a whole number >= {lo}{none}, not {what}")
+        elif isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating) \
+                or not 0 < v < 1:
+            raise EvaluationError(f"{name} must be a number between 0 and 1 (exclusive), not "
+                                  f"{what}")
 
 
 def _critical(est: np.ndarray, alpha: float, exhaustive: bool) -> float:
