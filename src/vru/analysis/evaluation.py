@@ -11,9 +11,13 @@ outcome (a count, or a rate), or a :class:`vru.model.panel.Panel` (where every p
 and the treated areas with their first treated period (a mapping ``area -> start``, or a
 DataFrame with columns ``area`` and ``start``, or the panel's own cohorts). For a panel of monthly
 ``Timestamp`` periods a start may be given as text (``"2021-07"``). Refused with an
-:class:`EvaluationError`: a treated area missing from the panel, a start outside the panel, a
-start in the first period (no pre-period), fewer than ``min_controls`` control areas (after
-spillover exclusion), an unbalanced panel or a missing value.
+:class:`EvaluationError`: a treated area missing from the panel, a start outside the panel or of
+another kind than the periods (a number against dates), fewer than ``min_controls`` control
+areas (after spillover exclusion), an unbalanced panel, a missing value, a numeric option that is
+not a number of the right kind. A cohort starting in the first period (or within
+``anticipation`` periods of it) has no pre-period: as R's ``did`` does, it is dropped and named
+(``design["dropped_cohorts"]`` and the statement); only when no cohort is left is the panel
+refused.
 
 **Spillover.** With spatial weights (:class:`vru.model.weights.SpatialWeights`, e.g.
 ``SpatialWeights.from_areas(areas, "queen")``; or a libpysal ``Graph`` or a table of pairs
