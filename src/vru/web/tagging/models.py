@@ -19,11 +19,14 @@ from vru.tagging.positions import MAX_PRECISION_M, MAX_SPEED_KMH  # one bound fo
 
 # Bounds (British National Grid extent, WGS 84, and generous physical limits).
 MAX_EASTING, MAX_NORTHING = 700_000.0, 1_300_000.0
-MAX_DISTANCE_M = 100_000.0
 MAX_DWELL_S = 1_000_000.0  # ~11.6 days, far beyond a 12-hour crime window plus tolerance
 MAX_COUNT = 1_000_000
 MAX_VERSION = 10_000
 MAX_RADIUS_M = 5_000.0
+#: a matched fix lies within R + precision of the crime (vru.tagging.matching), and the importer allows a
+#: precision up to MAX_PRECISION_M: the distance bound is that plus the largest radius (review 4), so an
+#: LBS fix with a 100 km circle matched at the edge of it is stored, not a failed run
+MAX_DISTANCE_M = MAX_PRECISION_M + MAX_RADIUS_M
 
 ORDER_TYPES = [
     ("knife_licence", "Knife crime, on licence"),

@@ -27,6 +27,7 @@ from vru.tagging import matching, store, zones
 from vru.tagging import schema as S
 
 from .models import (
+    MAX_DISTANCE_M,
     MAX_PRECISION_M,
     MAX_SPEED_KMH,
     BatchError,
@@ -527,12 +528,16 @@ def _record_matches(run: MatchRun, result: matching.MatchResult, by_vid: dict) -
 def _storable(run: MatchRun, points: pd.DataFrame) -> pd.DataFrame:
     """The matched fixes the MatchPoint table can hold: the feed importer refuses a speed or precision past
     its bounds (positions.MAX_SPEED_KMH, MAX_PRECISION_M), but a store written before that check may still
-    hold one; one such fix must not fail the whole run (review 3, 5). A precision out of bounds drops the
-    fix from the stored copy; a speed or heading out of bounds is stored as unknown. Each is logged."""
+    hold one; one such fix must not fail the whole run (review 3, 5). A precision or distance out of bounds
+    drops the fix from the stored copy; a speed or heading out of bounds is stored as unknown. Each is
+    logged."""
     if points.empty:
         return points
     prec = pd.to_numeric(points[S.PRECISION_M], errors="coerce")
-    bad = ~prec.between(0, MAX_PRECISION_M)
+    dist = pd.to_numeric(points[S.DISTANCE_M], errors="coerce")
+    # a distance past the bound (R + the largest precision) can come only from a precision the store held
+    # before the importer's check, or a run's radius past MAX_RADIUS_M: the fix is left out, logged
+    bad = ~prec.between(0, MAX_PRECISION_M) | ~dist.between(0, MAX_DISTANCE_M)
     spd = pd.to_numeric(points[S.SPEED_KMH], errors="coerce")
     bad_speed = spd.notna() & ~spd.between(0, MAX_SPEED_KMH)
     hdg = pd.to_numeric(points[S.HEADING_DEG], errors="coerce")
@@ -540,9 +545,10 @@ def _storable(run: MatchRun, points: pd.DataFrame) -> pd.DataFrame:
     if not (bad.any() or bad_speed.any() or bad_heading.any()):
         return points
     devices = sorted(set(points.loc[bad | bad_speed | bad_heading, S.DEVICE_ID].astype(str)))
-    log.warning("match run %s: %d matched fixes with a precision over %s m not stored, %d speeds over "
-                "%s km/h and %d headings outside 0-360 stored as unknown (devices %s)", run.pk,
-                int(bad.sum()), f"{MAX_PRECISION_M:,.0f}", int(bad_speed.sum()), f"{MAX_SPEED_KMH:,.0f}",
+    log.warning("match run %s: %d matched fixes with a precision over %s m or a distance over %s m not "
+                "stored, %d speeds over %s km/h and %d headings outside 0-360 stored as unknown (devices %s)",
+                run.pk, int(bad.sum()), f"{MAX_PRECISION_M:,.0f}", f"{MAX_DISTANCE_M:,.0f}",
+                int(bad_speed.sum()), f"{MAX_SPEED_KMH:,.0f}",
                 int(bad_heading.sum()), ", ".join(devices[:5]))
     points = points.copy()
     points[S.SPEED_KMH] = spd.where(~bad_speed)
@@ -552,6 +558,10 @@ def _storable(run: MatchRun, points: pd.DataFrame) -> pd.DataFrame:
 
 class AlreadyReviewed(ValueError):
     """The match was qualified or dismissed by someone else first (its decision stands)."""
+
+
+class EvidenceMissing(ValueError):
+    """The match has no stored fixes (retention purged them), so it cannot be qualified."""
 
 
 def review_match(match: Match, user, decision: str, reason: str) -> Match:
@@ -565,6 +575,9 @@ def review_match(match: Match, user, decision: str, reason: str) -> Match:
     if not reason.strip():
         raise ValueError("a reason is required")
     now = timezone.now()
+    if decision == "qualified" and not match.points.exists():
+        raise EvidenceMissing("This match has no stored fixes (purged under retention, or none could be "
+                              "stored): it cannot be qualified, as its report would have no evidence.")
     done = Match.objects.filter(pk=match.pk, status="pending").update(
         status=decision, reviewed_by=user, reviewed_at=now, reason=reason)
     if not done:
@@ -721,15 +734,30 @@ class PurgeResult(store.PurgeResult):
     match_points_deleted: int = 0
 
 
+#: the reason recorded on a pending match closed because retention purged its stored fixes
+RETENTION_REASON = ("Closed under retention: the stored copies of its fixes were purged before it was "
+                    "reviewed, so it can no longer be qualified.")
+
+
 def purge_match_points(before: datetime) -> int:
     """Delete the stored copies of raw fixes (MatchPoint rows) retention no longer allows (review 3, 6): all
     of a dismissed match's, and a pending match's once both its crime window and its run ended before
-    ``before``. A qualified match's (its evidence) are kept; breaches keep no copies. Returns how many."""
+    ``before``. A qualified match's (its evidence) are kept; breaches keep no copies. Returns how many.
+
+    A pending match whose copies go is closed at once (review 4): dismissed with no reviewer, the time,
+    and :data:`RETENTION_REASON`, so it can no longer be qualified on evidence that is gone (its report
+    would have nothing to show)."""
     stale = (Q(match__status="dismissed")
              | Q(match__status="pending", match__crime_version__time_to__lt=before,
                  match__run__ended__lt=before))
     with transaction.atomic():
+        closing = set(MatchPoint.objects.filter(stale, match__status="pending")
+                      .values_list("match_id", flat=True).distinct())
         deleted, _ = MatchPoint.objects.filter(stale).delete()
+        if closing:
+            closed = Match.objects.filter(pk__in=closing, status="pending").update(
+                status="dismissed", reviewed_by=None, reviewed_at=timezone.now(), reason=RETENTION_REASON)
+            log.info("retention: %d pending matches closed, their stored fixes purged", closed)
     return deleted
 
 

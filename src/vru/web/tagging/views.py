@@ -257,7 +257,9 @@ def match_review(request, pk: int):
         return redirect("tagging:match", pk=m.pk)
     form = ReviewForm(request.POST)
     if m.status != "pending":
-        messages.error(request, "This match has already been reviewed.")
+        messages.error(request, "This match was closed under retention: its stored fixes were purged, so it "
+                       "can no longer be reviewed." if m.reviewed_by_id is None
+                       else "This match has already been reviewed.")
         return redirect("tagging:match", pk=m.pk)
     if not form.is_valid():
         audit(request, "view match", m, purpose)
@@ -266,7 +268,8 @@ def match_review(request, pk: int):
             "can_review": True}, status=400)
     try:
         services.review_match(m, request.user, form.cleaned_data["decision"], form.cleaned_data["reason"])
-    except services.AlreadyReviewed as exc:  # another reviewer decided between the page and this POST
+    except (services.AlreadyReviewed, services.EvidenceMissing) as exc:
+        # another reviewer decided between the page and this POST, or retention purged the fixes
         messages.error(request, str(exc))
         return redirect("tagging:match", pk=m.pk)
     action = {"qualified": "qualify match", "dismissed": "dismiss match"}[form.cleaned_data["decision"]]
@@ -279,6 +282,12 @@ def _report_module():
     if importlib.util.find_spec("vru.tagging.report") is None:
         return None
     return importlib.import_module("vru.tagging.report")
+
+
+def _purged(request, m: Match):
+    """The page shown for the report of a match with no stored fixes (retention purged them, or none could
+    be stored): a plain 410 saying so, never an empty report or a failed PDF (review 4)."""
+    return render(request, "tagging/report_purged.html", {"match": m}, status=410)
 
 
 def _report_context(m: Match) -> dict:
@@ -337,6 +346,8 @@ def match_report(request, pk: int):
     purpose = _justified(request, f"match:{m.pk}")
     if purpose is None:
         return redirect("tagging:match", pk=m.pk)
+    if not m.points.exists():
+        return _purged(request, m)
     audit(request, "view match report", m, purpose)
     ctx = _report_context(m)
     mod = _report_module()
@@ -357,6 +368,8 @@ def match_report_pdf(request, pk: int):
     purpose = _justified(request, f"match:{m.pk}")
     if purpose is None:
         return redirect("tagging:match", pk=m.pk)
+    if not m.points.exists():
+        return _purged(request, m)
     mod = _report_module()
     if mod is None or not hasattr(mod, "render_pdf"):
         raise Http404("the PDF report is not available on this installation")
