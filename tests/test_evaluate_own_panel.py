@@ -141,3 +141,16 @@ def test_columns_named_twice_reach_the_api_as_vru_errors():
     dup.columns = ["u", "t", "y", "y"]
     with pytest.raises(VRUError, match="the panel has 2 columns named 'y'"):
         api.evaluate(panel=dup, treated={"u1": 2015}, unit="u", period="t", value="y")
+
+
+def test_cluster_by_the_unit_column_and_other_option_kinds():
+    d = _years()
+    with pytest.raises(VRUError, match=r"named as the unit and the cluster: each needs a column of "
+                                       r"its own \(each unit is its own cluster by default"):
+        api.evaluate(panel=d, treated={"u1": 2015}, unit="u", period="t", value="y", cluster="u")
+    with pytest.raises(VRUError, match="covariates must be a pandas DataFrame .* not str"):
+        api.evaluate(panel=d, treated={"u1": 2015}, unit="u", period="t", value="y", covariates="x")
+    # one method named as a string is that method, not its letters
+    r = api.evaluate(panel=d, treated={"u1": 2015}, unit="u", period="t", value="y",
+                     methods="did", power=False, n_draws=30)
+    assert r["design"]["methods"] == ["did"]

@@ -536,7 +536,10 @@ def evaluate(panel: pd.DataFrame | Panel, treated=None, *, unit: str = "area_cod
     if outcome_scale not in SCALES:
         raise EvaluationError(f"unknown outcome_scale {outcome_scale!r}: one of "
                               f"{', '.join(SCALES)}")
-    methods = tuple(methods)
+    methods = (methods,) if isinstance(methods, str) else tuple(methods)
+    if covariates is not None and not isinstance(covariates, pd.DataFrame):
+        raise EvaluationError(f"covariates must be a pandas DataFrame (one row per area), not "
+                              f"{type(covariates).__name__}")
     for m in methods:
         if m not in METHODS:
             raise EvaluationError(f"unknown method {m!r}: one of {', '.join(METHODS)}")

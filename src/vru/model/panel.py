@@ -269,8 +269,10 @@ class Panel:
         for c in dict.fromkeys(cols):
             named = [r for r, v in roles.items() if v == c]
             if len(named) > 1:
+                hint = (" (each unit is its own cluster by default: leave cluster out)"
+                        if named == ["unit", "cluster"] else "")
                 raise PanelError(f"column {c!r} is named as the {' and the '.join(named)}: each "
-                                 f"needs a column of its own")
+                                 f"needs a column of its own{hint}")
         missing = [c for c in cols if c not in df.columns]
         if missing:
             raise PanelError(f"the panel has no column {missing[0]!r} (columns: "
