@@ -521,6 +521,17 @@ def _user_values(data: pd.DataFrame, code: str, value: str, period: str | None) 
     return wide.astype("float64")
 
 
+def _area_params(params: dict, what: str) -> dict:
+    """The options of :data:`AREA_PARAMS` from ``params``, defaults filled in; any other option is refused
+    naming ``what`` it does not apply to."""
+    unknown = sorted(set(params) - set(AREA_PARAMS))
+    if unknown:
+        raise ValueError(f"{', '.join(map(repr, unknown))} do(es) not apply to {what}: the choices are "
+                         f"{', '.join(AREA_PARAMS)}")
+    defaults = HotspotParams()
+    return {k: params.get(k, getattr(defaults, k)) for k in AREA_PARAMS}
+
+
 def results_for_areas(data: gpd.GeoDataFrame, *, code: str = "code", value: str = "value",
                       period: str | None = None, name: str | None = None, level: str = "area",
                       **params) -> gpd.GeoDataFrame:
@@ -543,12 +554,7 @@ def results_for_areas(data: gpd.GeoDataFrame, *, code: str = "code", value: str 
     ``geometry``).
     """
 
-    unknown = sorted(set(params) - set(AREA_PARAMS))
-    if unknown:
-        raise ValueError(f"{', '.join(map(repr, unknown))} do(es) not apply to your own areas: the "
-                         f"choices are {', '.join(AREA_PARAMS)}")
-    defaults = HotspotParams()
-    p = {k: params.get(k, getattr(defaults, k)) for k in AREA_PARAMS}
+    p = _area_params(params, "your own areas")
     if not isinstance(data, gpd.GeoDataFrame):
         raise TypeError(f"areas must be a GeoDataFrame with a geometry column, not "
                         f"{type(data).__name__}")
@@ -726,12 +732,7 @@ def results_for_source(wh: Warehouse, source: str = "police_uk",
     have no borders: use ``rule="knn"`` (with ``k``) or ``"distance"``. ``params``: as
     :func:`results_for_areas`. Columns: those of :func:`results_for_areas` with periods.
     """
-    unknown = sorted(set(params) - set(AREA_PARAMS))
-    if unknown:
-        raise ValueError(f"{', '.join(map(repr, unknown))} do(es) not apply to a source's panel: "
-                         f"the choices are {', '.join(AREA_PARAMS)}")
-    defaults = HotspotParams()
-    p = {k: params.get(k, getattr(defaults, k)) for k in AREA_PARAMS}
+    p = _area_params(params, "a source's panel")
     values, notes = source_panel(wh, source, tuple(categories) if categories else None, start, end)
     if areas is not None:
         geo = read_areas(areas, code)
