@@ -1,0 +1,76 @@
+"""What every pipeline shares: validated parameters, the missing-data signal, JSON-ready results."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+
+from vru.errors import VRUError
+
+
+class ParamsError(VRUError, ValueError):
+    """A parameter of a pipeline is unknown or has an impossible value; the message names it."""
+
+
+class MissingData(VRUError):
+    """The warehouse lacks the data a pipeline needs. The report leaves the section out (and says
+    so in its sources section); the CLI and the API show the message."""
+
+
+class Params:
+    """Mixin for a pipeline's frozen parameter dataclass.
+
+    Subclasses are ``@dataclass(frozen=True)`` and check their values in ``__post_init__`` (raise
+    :class:`ParamsError` naming the field). Build them with :meth:`of`.
+    """
+
+    @classmethod
+    def of(cls, params: Self | None = None, /, **overrides: Any) -> Self:
+        """``params`` (default: every default) with keyword ``overrides``; an unknown name is refused
+        with the list of known ones. ``None`` overrides are ignored (a CLI option not given)."""
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        bad = sorted(set(overrides) - names)
+        if bad:
+            raise ParamsError(f"unknown parameter {bad[0]!r}: one of {', '.join(sorted(names))}")
+        given = {k: v for k, v in overrides.items() if v is not None}
+        base = params if params is not None else cls()
+        return dataclasses.replace(base, **given) if given else base  # type: ignore[type-var]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The parameters as JSON-ready Python (tuples become lists)."""
+        return jsonable(dataclasses.asdict(self))  # type: ignore[call-overload]
+
+
+def jsonable(x: Any) -> Any:
+    """``x`` as JSON-ready Python: DataFrames as lists of records, Series as dicts, numpy scalars as
+    Python numbers, non-finite floats as ``None``, timestamps as ISO dates, objects with
+    ``as_dict()`` through it."""
+    if hasattr(x, "as_dict") and not isinstance(x, type):
+        return jsonable(x.as_dict())
+    if isinstance(x, pd.DataFrame):
+        return [{str(k): jsonable(v) for k, v in r.items()} for r in x.to_dict(orient="records")]
+    if isinstance(x, pd.Series):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple | set | frozenset):
+        return [jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return [jsonable(v) for v in x.tolist()]
+    if isinstance(x, pd.Timestamp):
+        return None if pd.isna(x) else x.strftime("%Y-%m-%d")
+    if isinstance(x, dt.date):
+        return x.isoformat()
+    if isinstance(x, pd.Period):
+        return str(x)
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    if x is pd.NA or x is pd.NaT:
+        return None
+    return x
