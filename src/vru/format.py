@@ -100,6 +100,11 @@ def month_range(lo, hi, *, short: bool = False) -> str:
     return f"{month(lo, short=short)} – {month(hi, short=short)}"
 
 
+def day(d) -> str:
+    """A date: ``06 December 2026``."""
+    return DASH if is_missing(d) else f"{d:%d %B %Y}"
+
+
 def plural(n, word: str, words: str | None = None) -> str:
     """``n`` and the word in the right number: ``1 treated area``, ``3 treated areas``."""
     n = int(n)
@@ -116,4 +121,4 @@ def join(items: Iterable, last: str = "and") -> str:
 
 #: The functions above as Jinja filters, by name.
 FILTERS = {f.__name__: f for f in (integer, number, change_pct, percent, points, p_value, interval,
-                                   percent_interval, month, month_range, plural, join)}
+                                   percent_interval, month, month_range, day, plural, join)}
