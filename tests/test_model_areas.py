@@ -12,6 +12,9 @@ from vru.errors import VRUError
 from vru.model.areas import AreaError, AreaSet
 from vru.model.weights import SpatialWeights
 
+# a self-intersecting "bow-tie": its two triangles meet at (5, 5)
+BOW_TIE = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
+
 
 def _squares(crs=27700) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
@@ -63,6 +66,10 @@ def test_the_frame_is_a_copy():
     (lambda g: g.assign(label=[1, 2, 3]), {"name": "label"}, "column 'label' holds int64 values"),
     (lambda g: g.assign(geometry=[shapely.box(0, 0, 1, 1), None, shapely.box(2, 2, 3, 3)]), {},
      "area 'b' has no geometry"),
+    (lambda g: g.assign(geometry=[shapely.box(0, 0, 1, 1), shapely.Polygon(), shapely.box(2, 2, 3, 3)]),
+     {}, r"area 'b' has no geometry \(it is empty\)"),
+    (lambda g: g.assign(geometry=[BOW_TIE, shapely.box(0, 0, 1, 1), BOW_TIE]), {},
+     r"2 areas \('a', 'c'\) have an invalid geometry \(Self-intersection\[5 5\]\)"),
     (lambda g: g.assign(geometry=[shapely.box(0, 0, 1, 1), shapely.LineString([(0, 0), (1, 1)]),
                                   shapely.box(2, 2, 3, 3)]), {}, "area 'b' has a LineString"),
     (lambda g: g.iloc[:0], {}, "no areas"),
@@ -71,6 +78,47 @@ def test_bad_areas_are_refused_naming_the_column(change, kwargs, message):
     with pytest.raises(AreaError, match=message) as e:
         AreaSet.from_geodataframe(change(_squares()), **kwargs)
     assert isinstance(e.value, VRUError) and isinstance(e.value, ValueError)
+
+
+def test_an_invalid_polygon_is_refused_naming_the_area_and_how_to_mend_it():
+    g = _squares().assign(geometry=[shapely.box(0, 0, 1, 1), BOW_TIE, shapely.box(2, 2, 3, 3)])
+    with pytest.raises(AreaError, match=r"area 'b' has an invalid geometry \(Self-intersection\[5 5\]\)"
+                       r".*make_valid.*repair=True"):
+        AreaSet.from_geodataframe(g)
+    # a fault's position is given in the user's coordinates, not British National Grid
+    tie = shapely.Polygon([(0, 51), (0.1, 51.1), (0.1, 51), (0, 51.1)])
+    ll = g.set_crs(None, allow_override=True).assign(
+        geometry=[shapely.box(0, 51, 0.1, 51.1), tie, shapely.box(0.2, 51, 0.3, 51.1)]).set_crs(4326)
+    with pytest.raises(AreaError, match=r"area 'b' has an invalid geometry \(Self-intersection\[0.05 51.05"):
+        AreaSet.from_geodataframe(ll)
+    # built directly, the same check
+    with pytest.raises(AreaError, match="area 'b' has an invalid geometry"):
+        AreaSet(g.set_index("code").rename(columns={"label": "name", "district": "parent"}), "beat")
+
+
+def test_repair_mends_an_invalid_polygon_with_make_valid_and_reports_it():
+    g = _squares().assign(geometry=[shapely.box(0, 0, 1, 1), BOW_TIE, shapely.box(2, 2, 3, 3)])
+    a = AreaSet.from_geodataframe(g, repair=True)
+    assert a.repaired == ("b",)
+    mended = a.geometry["b"]
+    assert mended.is_valid and mended.geom_type == "MultiPolygon" and len(mended.geoms) == 2
+    assert mended.area == pytest.approx(50)  # the two triangles, 25 m2 each
+    assert a.geometry["a"].equals(shapely.box(0, 0, 1, 1))  # valid ones untouched
+    assert a.subset(["a", "b"]).repaired == ("b",) and a.subset(["c"]).repaired == ()
+    assert AreaSet.from_geodataframe(_squares(), repair=True).repaired == ()
+    # repair mends invalid geometry only: a missing or empty one is still refused
+    with pytest.raises(AreaError, match=r"area 'c' has no geometry \(it is empty\)"):
+        AreaSet.from_geodataframe(g.assign(geometry=[BOW_TIE, BOW_TIE, shapely.Polygon()]), repair=True)
+    # nothing left once mended (a ring folded onto a line): refused
+    flat = shapely.Polygon([(0, 0), (1, 1), (2, 2), (0, 0)])
+    with pytest.raises(AreaError, match=r"area 'a' has an invalid geometry with no area"):
+        AreaSet.from_geodataframe(g.assign(geometry=[flat, BOW_TIE, BOW_TIE]), repair=True)
+
+
+def test_weights_of_a_repaired_bow_tie():
+    g = _squares().assign(geometry=[shapely.box(10, 0, 20, 10), BOW_TIE, shapely.box(500, 500, 600, 600)])
+    w = SpatialWeights.from_areas(AreaSet.from_geodataframe(g, code="code", repair=True), "rook")
+    assert w.neighbours() == {"a": ["b"], "b": ["a"], "c": []}
 
 
 def test_a_plain_dataframe_is_refused():

@@ -8,7 +8,10 @@ once, when built:
 
 - codes are present, unique, and text or whole numbers;
 - names are text (default: the code);
-- every geometry is present, non-empty, and a polygon, multipolygon or point;
+- every geometry is present, non-empty, valid (no self-intersection, no ring crossing another)
+  and a polygon, multipolygon or point. An invalid one is refused, naming the area and the fault;
+  ``from_geodataframe(..., repair=True)`` mends it with ``shapely.make_valid`` instead (keeping
+  the polygonal parts) and lists the areas mended in :attr:`AreaSet.repaired`;
 - the coordinate reference system is set; the geometry is reprojected to British National Grid.
 
 Constructors: :meth:`AreaSet.from_geodataframe` (any areas a user brings, in any CRS) and
@@ -23,7 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 from pyproj import CRS
 
 from vru.errors import VRUError
@@ -37,7 +42,7 @@ _KINDS = ("Polygon", "MultiPolygon", "Point")
 
 class AreaError(VRUError, ValueError):
     """An area set cannot be built as given (a missing column, a value of the wrong kind, a
-    duplicate code, a missing geometry or CRS)."""
+    duplicate code, a missing, empty or invalid geometry, no CRS)."""
 
 
 def _dtype_words(s: pd.Series) -> str:
@@ -61,18 +66,76 @@ def _check_codes(codes: pd.Series, column: str) -> None:
         raise AreaError(f"column {column!r}: area code {dup.iloc[0]!r} appears more than once")
 
 
+def _some(codes: pd.Index, what: str) -> str:
+    """``area 'a' has ...``, ``3 areas ('a', 'b', 'c') have ...`` or ``12 areas ('a', 'b', 'c', ...)
+    have ...`` for a message; ``what`` starts with "has"."""
+    if len(codes) == 1:
+        return f"area {codes[0]!r} {what}"
+    shown = ", ".join(repr(c) for c in codes[:3]) + (", ..." if len(codes) > 3 else "")
+    return f"{len(codes)} areas ({shown}) have{what.removeprefix('has')}"
+
+
+def _invalid(geom: gpd.GeoSeries) -> np.ndarray:
+    """Per geometry: the reason it is invalid (shapely's words, e.g. ``Self-intersection[5 5]``), or
+    ``None`` where it is valid."""
+    reasons = np.asarray(shapely.is_valid_reason(geom.to_numpy()), dtype=object)
+    reasons[reasons == "Valid Geometry"] = None
+    return reasons
+
+
+def _check_geometry(codes: pd.Index, geom: gpd.GeoSeries) -> None:
+    missing = geom.isna().to_numpy()
+    if missing.any():
+        raise AreaError(_some(codes[missing], "has no geometry (it is missing)"))
+    empty = geom.is_empty.to_numpy()
+    if empty.any():
+        raise AreaError(_some(codes[empty], "has no geometry (it is empty)"))
+    kinds = geom.geom_type
+    bad = ~kinds.isin(_KINDS).to_numpy()
+    if bad.any():
+        raise AreaError(_some(codes[bad], f"has a {kinds[bad].iloc[0]} geometry: areas must be "
+                              "polygons, multipolygons or points"))
+    reasons = _invalid(geom)
+    invalid = pd.notna(reasons)
+    if invalid.any():
+        raise AreaError(_some(codes[invalid], f"has an invalid geometry ({reasons[invalid][0]}): "
+                              "mend the boundaries first, e.g. gdf['geometry'] = "
+                              "gdf.make_valid(method='structure'), or build the areas with "
+                              "AreaSet.from_geodataframe(..., repair=True)"))
+
+
+def _repair(codes: pd.Index, geom: gpd.GeoSeries) -> tuple[gpd.GeoSeries, tuple[Any, ...]]:
+    """``geom`` with each invalid geometry replaced by ``shapely.make_valid``'s polygonal repair
+    (``method="structure"``: a bow-tie becomes its two triangles, parts that collapse to lines are
+    dropped), and the codes of the areas mended. One with no area left once mended (a ring folded
+    onto a line) is refused."""
+    invalid = pd.notna(_invalid(geom)) & ~geom.isna().to_numpy()
+    if not invalid.any():
+        return geom, ()
+    mended = geom.copy()
+    fixed = shapely.make_valid(geom.to_numpy()[invalid], method="structure", keep_collapsed=False)
+    flat = shapely.is_empty(fixed)
+    if flat.any():
+        raise AreaError(_some(codes[invalid][flat], "has an invalid geometry with no area (its "
+                              "rings fold onto lines): it cannot be repaired"))
+    mended[invalid] = fixed
+    return mended, tuple(codes[invalid])
+
+
 @dataclass(frozen=True)
 class AreaSet:
     """Areas with codes, names, parents and geometry in British National Grid (frozen).
 
     ``frame``: a GeoDataFrame indexed by code (index name ``code``) with columns ``name``,
     ``parent`` and ``geometry`` in EPSG:27700. Build it with :meth:`from_geodataframe` or
-    :meth:`from_warehouse`; the properties return copies.
+    :meth:`from_warehouse`; the properties return copies. ``repaired``: the codes of the areas
+    whose invalid geometry was mended (``from_geodataframe(..., repair=True)``), in code order.
     """
 
     frame: gpd.GeoDataFrame
     level: str
     vintage: str | None = None
+    repaired: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
         f = self.frame
@@ -90,15 +153,9 @@ class AreaSet:
             raise AreaError("the area frame must be in British National Grid (EPSG:27700): build "
                             "it with AreaSet.from_geodataframe, which reprojects")
         _check_codes(pd.Series(f.index, dtype=f.index.dtype), "code")
-        geom = f.geometry
-        empty = geom.isna() | geom.is_empty
-        if empty.any():
-            raise AreaError(f"area {f.index[empty.to_numpy()][0]!r} has no geometry")
-        kinds = geom.geom_type
-        bad = ~kinds.isin(_KINDS)
-        if bad.any():
-            raise AreaError(f"area {f.index[bad.to_numpy()][0]!r} has a {kinds[bad].iloc[0]} "
-                            "geometry: areas must be polygons, multipolygons or points")
+        _check_geometry(f.index, f.geometry)
+        if not isinstance(self.repaired, tuple) or any(c not in f.index for c in self.repaired):
+            raise AreaError(f"repaired must be a tuple of the set's codes, not {self.repaired!r}")
         object.__setattr__(self, "frame", f[["name", "parent", "geometry"]].copy())
 
     # --- constructors ----------------------------------------------------------------------------
@@ -106,10 +163,15 @@ class AreaSet:
     @classmethod
     def from_geodataframe(cls, gdf: gpd.GeoDataFrame, *, code: str = "code",
                           name: str | None = None, parent: str | None = None,
-                          level: str = "area", vintage: str | None = None) -> AreaSet:
+                          level: str = "area", vintage: str | None = None,
+                          repair: bool = False) -> AreaSet:
         """The areas of ``gdf``, one row each: codes in column ``code``, names in ``name``
         (default: the code), parents in ``parent`` (default: none). ``gdf`` must have a CRS; it
-        is reprojected to British National Grid. Messages name the column and its type."""
+        is reprojected to British National Grid. Messages name the column and its type.
+
+        A missing, empty or invalid geometry (a self-intersecting "bow-tie", a hole outside its
+        shell) is refused naming the area; with ``repair=True`` an invalid one is mended with
+        ``shapely.make_valid`` first and the areas mended are listed in :attr:`repaired`."""
         if not isinstance(gdf, gpd.GeoDataFrame):
             raise AreaError(f"areas must be a GeoDataFrame (with a geometry column), not "
                             f"{type(gdf).__name__}")
@@ -135,13 +197,18 @@ class AreaSet:
         parents = (gdf[parent].reset_index(drop=True).astype(object) if parent is not None
                    else pd.Series([None] * len(gdf), dtype=object))
         geom = gdf.geometry.reset_index(drop=True)
+        if not repair:  # checked in the user's coordinates, so that a fault's position is theirs
+            _check_geometry(pd.Index(codes.to_numpy()), geom)
         if CRS.from_user_input(gdf.crs).to_epsg() != BNG:
             geom = geom.to_crs(BNG)
+        repaired: tuple[Any, ...] = ()
+        if repair:
+            geom, repaired = _repair(pd.Index(codes.to_numpy()), geom)
         frame = gpd.GeoDataFrame({"name": names.to_numpy(dtype=object),
                                   "parent": parents.to_numpy(dtype=object)},
                                  geometry=geom.to_numpy(), crs=BNG,
                                  index=pd.Index(codes.to_numpy(), name="code"))
-        return cls(frame, level, vintage)
+        return cls(frame, level, vintage, repaired)
 
     @classmethod
     def from_warehouse(cls, warehouse: Warehouse | str | Path | None = None, level: str = "lsoa",
@@ -204,7 +271,9 @@ class AreaSet:
         lost = [c for c in want if c not in self.frame.index]
         if lost:
             raise AreaError(f"{len(lost)} code(s) are not in the area set, e.g. {lost[:5]}")
-        return AreaSet(self.frame.loc[want], self.level, self.vintage)
+        kept = set(want)
+        return AreaSet(self.frame.loc[want], self.level, self.vintage,
+                       tuple(c for c in self.repaired if c in kept))
 
     def to_geodataframe(self) -> gpd.GeoDataFrame:
         """``code``, ``name``, ``parent``, ``geometry`` (EPSG:27700), one row per area."""
