@@ -105,6 +105,19 @@ def day(d) -> str:
     return DASH if is_missing(d) else f"{d:%d %B %Y}"
 
 
+def decimal(x, nd: int = 1) -> str:
+    """A decimal with thousands separators and ``nd`` places: ``7,973.4``."""
+    return DASH if is_missing(x) else f"{float(x):,.{nd}f}"
+
+
+def pounds(pence) -> str:
+    """Whole pence as pounds and pence: ``90000000`` -> ``£900,000.00``."""
+    if is_missing(pence):
+        return DASH
+    p = int(pence)
+    return f"{'-' if p < 0 else ''}£{abs(p) // 100:,}.{abs(p) % 100:02d}"
+
+
 def plural(n, word: str, words: str | None = None) -> str:
     """``n`` and the word in the right number: ``1 treated area``, ``3 treated areas``."""
     n = int(n)
@@ -121,4 +134,5 @@ def join(items: Iterable, last: str = "and") -> str:
 
 #: The functions above as Jinja filters, by name.
 FILTERS = {f.__name__: f for f in (integer, number, change_pct, percent, points, p_value, interval,
-                                   percent_interval, month, month_range, day, plural, join)}
+                                   percent_interval, month, month_range, day, plural, join,
+                                   decimal, pounds)}
