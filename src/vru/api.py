@@ -143,24 +143,34 @@ def hotspots(warehouse: str | Path | gpd.GeoDataFrame | None = None, out: str | 
 def drivers(warehouse: str | Path | None = None, **params: Any) -> dict:
     """The drivers analysis (City Hall statements, correlations, count regressions) as plain data.
 
-    ``params`` are fields of :class:`vru.outputs.section_drivers.DriverParams`.
+    ``params`` are fields of :class:`vru.pipelines.drivers.DriverParams` (``categories`` may be a
+    comma-separated string); an unknown name or an impossible value is refused naming it.
     """
-    from vru.outputs import section_drivers as sd
+    from vru.pipelines import drivers
 
+    p = drivers.DriverParams.of(**params)
     with Warehouse.open(warehouse, read_only=True) as wh:
-        return sd.results(wh, sd.DriverParams(**params))
+        try:
+            return drivers.run(wh, p).as_dict()
+        except VRUError:
+            raise
+        except ValueError as e:
+            raise VRUError(str(e)) from None
 
 
 def target(warehouse: str | Path | None = None, **params: Any) -> dict:
     """Targeting: scored candidates, the shortlist, the budget allocation and its sensitivity.
 
-    ``params`` are fields of :class:`vru.outputs.section_targeting.TargetParams`.
+    ``params`` are fields of :class:`vru.pipelines.targeting.TargetParams` (an unknown name or an
+    impossible value is refused by name); the result is :func:`vru.pipelines.targeting.run`'s, as
+    plain data.
     """
-    from vru.outputs import section_targeting as st
+    from vru.pipelines import targeting as pt
 
+    p = pt.TargetParams.of(**params)
     with Warehouse.open(warehouse, read_only=True) as wh:
         try:
-            return st.results(wh, st.TargetParams(**params))
+            return pt.run(wh, p).as_dict()
         except VRUError:
             raise
         except ValueError as e:
@@ -258,8 +268,9 @@ def evaluate(warehouse: str | Path | pd.DataFrame | Panel | None = None, *,
     as ``panel``.
 
     **The warehouse** (``panel`` not given): borough level, ``treated`` and ``params`` are fields
-    of :class:`vru.outputs.section_evaluation.EvalParams` (treated, start, starts, category,
-    window_start, window_end, ...); the default is the MyEnds worked example.
+    of :class:`vru.pipelines.evaluation.EvalParams` (treated, start, starts, category,
+    window_start, window_end, ...); the default is the MyEnds worked example
+    (:func:`vru.pipelines.evaluation.run`).
 
     Returns plain, JSON-ready data (``statement``, ``limits``, ``design``, ``did``, ``synth``,
     ``tables``). Errors (:class:`vru.errors.VRUError`) name the column and the kind of value at
@@ -287,13 +298,14 @@ def evaluate(warehouse: str | Path | pd.DataFrame | Panel | None = None, *,
                            f"(options for your own panel: {', '.join(sorted(known))})")
         return ev.evaluate(panel, treated, unit=unit, period=period, outcome=value,
                            cohort=cohort, **params).as_dict()
-    from vru.outputs import section_evaluation as se
+    from vru.pipelines import evaluation as pe
 
     if treated is not None:
         params["treated"] = treated
+    p = pe.EvalParams.of(**params)
     with Warehouse.open(warehouse, read_only=True) as wh:
         try:
-            return se.results(wh, **params)
+            return pe.run(wh, p).as_dict()
         except VRUError:
             raise
         except ValueError as e:

@@ -1,0 +1,186 @@
+"""The needs assessment's section "Did violence fall where MyEnds went?" (from
+:mod:`vru.pipelines.evaluation`): the simple before-and-after comparison, the estimates of each
+method, the event study, the synthetic controls, the power of the design, the counts, the spillover
+and the limits."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from vru import format as fmt
+from vru import taxonomy
+from vru.analysis import evaluation as ev
+from vru.geography import borough_name
+from vru.outputs import charts_evaluation as ce
+from vru.outputs.html import Section, table
+from vru.outputs.sections import section
+from vru.pipelines.evaluation import MYENDS, EvaluationRun
+
+TITLE = "Did violence fall where MyEnds went? An evaluation"
+
+
+def _est(x) -> str:
+    """An effect on the rate, signed, 3 decimals."""
+    return fmt.number(x, 3, signed=True)
+
+
+def _p(x) -> str:
+    return fmt.p_value(x, 2)
+
+
+def _ci(res: ev.EvaluationResult, ratio: bool = False) -> str:
+    """The headline 95% interval of a DiD: analytic, or (with a single-area cohort) the
+    randomisation interval, marked as such."""
+    s = res.did.simple.iloc[0]
+    if res.design.get("headline_inference") == "placebo":
+        pl = res.did_placebo
+        if ratio:
+            return f"{fmt.interval(pl['ratio_low'], pl['ratio_high'], 3)} (randomisation)"
+        return f"{fmt.interval(pl['ci_low'], pl['ci_high'], 3, signed=True)} (randomisation)"
+    if ratio:
+        return fmt.interval(s["ratio_low"], s["ratio_high"], 3)
+    return fmt.interval(s["ci_low"], s["ci_high"], 3, signed=True)
+
+
+def _pre_p(pt: dict) -> str:
+    if pt.get("computed", True):
+        return _p(pt["p_value"])
+    return "not computed (singular)" if "singular" in pt.get("reason", "") else "not computed"
+
+
+def _mde(res: ev.EvaluationResult, method: str, missing: str = fmt.DASH) -> str:
+    return fmt.percent(res.power[method].mde_relative) if method in res.power else missing
+
+
+def summary_table(r: EvaluationRun) -> pd.DataFrame:
+    """The estimates of each analysis, one row each (cells as shown)."""
+    main, poi, sp = r.main, r.poisson, r.spillover
+    rows = []
+    s = main.did.simple.iloc[0]
+    rows.append({"Analysis": "DiD (Callaway-Sant'Anna), rate per 1,000",
+                 "Estimate": _est(s["estimate"]), "95% CI": _ci(main),
+                 "Placebo p": _p(main.did_placebo["p_value"]), "Pre-trend p": _pre_p(main.pretrend),
+                 "MDE (reduction)": _mde(main, "did")})
+    sy = main.synth
+    lo, hi = sy.pooled_range
+    rows.append({"Analysis": "Synthetic control, rate per 1,000 (pooled gap)",
+                 "Estimate": _est(sy.pooled_att) if sy.fit_unique is not False else
+                 f"{fmt.interval(lo, hi, 3, signed=True)} (fit not unique)",
+                 "95% CI": fmt.interval(sy.ci_low, sy.ci_high, 3, signed=True),
+                 "Placebo p": _p(sy.p_pooled_att), "Pre-trend p": fmt.DASH,
+                 "MDE (reduction)": _mde(main, "synth")})
+    s = poi.did.simple.iloc[0]
+    rows.append({"Analysis": "DiD, Poisson on counts (ratio to counterfactual)",
+                 "Estimate": fmt.number(s["ratio"], 3), "95% CI": _ci(poi, ratio=True),
+                 "Placebo p": _p(poi.did_placebo["p_value"]), "Pre-trend p": _pre_p(poi.pretrend),
+                 "MDE (reduction)": _mde(poi, "did")})
+    if sp is not None:
+        s = sp.did.simple.iloc[0]
+        rows.append({"Analysis": f"DiD, neighbours of MyEnds boroughs left out "
+                                 f"({sp.design['n_controls']} controls)",
+                     "Estimate": _est(s["estimate"]), "95% CI": _ci(sp),
+                     "Placebo p": _p(sp.did_placebo["p_value"]), "Pre-trend p": _pre_p(sp.pretrend),
+                     "MDE (reduction)": _mde(sp, "did", "not computable")})
+        s = sp.spillover.simple.iloc[0]
+        rows.append({"Analysis": f"DiD, the {sp.spillover.n_treated} neighbouring boroughs "
+                                 f"as if treated (spillover)",
+                     "Estimate": _est(s["estimate"]),
+                     "95% CI": fmt.interval(s["ci_low"], s["ci_high"], 3, signed=True),
+                     "Placebo p": fmt.DASH,
+                     "Pre-trend p": _pre_p(sp.spillover.pretrend(max_lead=r.params.max_lead)),
+                     "MDE (reduction)": fmt.DASH})
+    return pd.DataFrame(rows)
+
+
+def synth_table(main: ev.EvaluationResult) -> pd.DataFrame:
+    """The synthetic control of each treated borough: fit, gap, placebo p-value, main donors."""
+    t = main.synth.table
+    return pd.DataFrame({
+        "Borough": [borough_name(u) for u in t["unit"]],
+        "Pre-period rate": [fmt.number(v, 2) for v in t["pre_mean"]],
+        "Pre-period RMSPE": [f"{fmt.number(v, 3)} ({fmt.number(w, 1)}%)" for v, w in
+                             zip(t["pre_rmspe"], t["pre_rmspe_pct"], strict=True)],
+        "Post gap": [_est(v) if u is not False else
+                     f"{fmt.interval(lo, hi, 3, signed=True)} (not unique)"
+                     for v, u, lo, hi in zip(t["att"], t["fit_unique"], t["att_min"], t["att_max"],
+                                             strict=True)],
+        "RMSPE ratio": [fmt.number(v, 2) for v in t["ratio"]],
+        "Placebo p": [_p(v) for v in t["p_value"]],
+        "Main donors": ["; ".join(f"{borough_name(d)} {fmt.number(w, 2)}" for d, w in
+                                  u.weights[u.weights >= 0.05].head(4).items())
+                        for u in main.synth.units],
+    })
+
+
+def before_after_table(ba: pd.DataFrame) -> pd.DataFrame:
+    """The rate per year from July and its change on the year before, treated and others."""
+    piv = []
+    for year, d in ba.groupby("year", sort=True):
+        row = {"Year": d["period"].iloc[0]}
+        for r in d.itertuples():
+            row[f"{r.group}: rate"] = fmt.number(r.rate, 2)
+            row[f"{r.group}: change"] = fmt.DASH if year == -1 else fmt.change_pct(r.change_pct)
+        piv.append(row)
+    return pd.DataFrame(piv)
+
+
+def present(result: EvaluationRun) -> Section:
+    """The evaluation section of the needs assessment."""
+    r, p = result, result.params
+    main, poi, sp = r.main, r.poisson, r.spillover
+    ylab = f"per {fmt.integer(p.per)} residents per month"
+    b1 = r.before_after[r.before_after["year"] == 0].set_index("group")["change_pct"]
+
+    ev_df = main.did.event
+    es_svg = ce.event_study(
+        ev_df[ev_df["event_time"] >= -24],
+        title="MyEnds boroughs against the other boroughs, by month", ylabel=f"effect, {ylab}",
+        label="Event-study chart: difference-in-differences estimates by month since July 2021 "
+              "with 95% intervals")
+    units = main.synth.units
+    actual = pd.concat([u.actual for u in units], axis=1).mean(axis=1)
+    synthetic = pd.concat([u.synthetic for u in units], axis=1).mean(axis=1)
+    sv_svg = ce.synthetic_vs_actual(
+        actual, synthetic, start=p.start, title="MyEnds boroughs and their synthetic controls",
+        ylabel=ylab, actual_name="MyEnds boroughs (mean)",
+        synthetic_name="their synthetic controls (mean)",
+        label="Line chart: mean violence rate of the MyEnds boroughs and of their synthetic "
+              "controls, by month")
+    gaps = pd.concat([u.gap for u in units], axis=1).mean(axis=1)
+    pg_svg = ce.placebo_gaps(
+        gaps, units[0].placebo_gaps, start=p.start,
+        title="Gap to the synthetic control: MyEnds and placebos",
+        ylabel=f"actual - synthetic, {ylab}",
+        label="Line chart: the MyEnds boroughs' mean gap to their synthetic controls against "
+              "the gaps of every other borough treated as a placebo")
+    curves = {"DiD (rates)": main.power["did"].curve, "synthetic control": main.power["synth"].curve,
+              "DiD Poisson (counts)": poi.power["did"].curve}
+    pw_svg = ce.power_curves(curves, title="Power of the design against a true reduction",
+                             target=p.target_power,
+                             label="Line chart: probability that the design detects a "
+                                   "reduction of a given size, by method")
+
+    category = taxonomy.label(p.category)
+    ba_html = table(before_after_table(r.before_after),
+                    f"{category} per {fmt.integer(p.per)} residents, years from July")
+    summary_html = table(summary_table(r), "Estimates: effect on the MyEnds boroughs",
+                         numeric={"Estimate", "95% CI", "Placebo p", "Pre-trend p",
+                                  "MDE (reduction)"})
+    synth_html = table(synth_table(main), "Synthetic control by MyEnds borough",
+                       numeric={"Pre-period rate", "Pre-period RMSPE", "Post gap", "RMSPE ratio",
+                                "Placebo p"})
+    return section(
+        "evaluation", TITLE, "evaluation.html.j2",
+        p=p, label=category.lower(), myends=MYENDS, treated_population=r.treated_population.sum(),
+        first=r.first_month, last=r.last_month, start=pd.Timestamp(p.start),
+        change_myends=b1.get("MyEnds boroughs"), change_others=b1.get("other boroughs"),
+        before_after_table=ba_html, summary_table=summary_html, synth_table=synth_html,
+        main=main, pretrend=main.pretrend, pretrend_p=_p(main.pretrend.get("p_value")),
+        power=" ".join(pw.describe(" " + ylab) for pw in main.power.values()),
+        power_counts=poi.power["did"].describe(" offences per month"),
+        counts=poi.statement, spillover=sp, spillover_error=r.spillover_error,
+        limits=list(r.limits) + list(main.limits),
+        event_study=es_svg, synthetic_vs_actual=sv_svg, placebo_gaps=pg_svg, power_curves=pw_svg)
+
+
+__all__ = ["TITLE", "before_after_table", "present", "summary_table", "synth_table"]
