@@ -366,7 +366,7 @@ TargetingView = _section_view(
 EvaluationView = _section_view(
     "EvaluationView", EvaluationForm, EvaluationSerializer, "evaluation_results",
     summary="Evaluation: did violence fall in the treated boroughs?",
-    description="vru.outputs.section_evaluation.results: staggered DiD, synthetic control, Poisson "
+    description="vru.pipelines.evaluation.run: staggered DiD, synthetic control, Poisson "
                 "counts, spillover, power.")
 DriversView = _section_view(
     "DriversView", DriversForm, DriversSerializer, "drivers_results",

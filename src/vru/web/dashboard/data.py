@@ -299,25 +299,28 @@ def targeting_section(p) -> dict:
 
 
 def evaluation_results(p) -> dict:
+    """:func:`vru.pipelines.evaluation.run` of these parameters (an ``EvalParams``), as plain
+    data."""
+
     def compute(wh):
-        from vru.outputs import section_evaluation as se
+        from vru.pipelines import evaluation as pe
 
-        return _plain(se.results(wh, **asdict(p)))
+        return pe.run(wh, p).as_dict()
 
-    return cached("evaluation", _params(p), compute)
+    return cached("evaluation", p.as_dict(), compute)
 
 
 def evaluation_section(p) -> dict:
+    """The needs assessment's evaluation section (:mod:`vru.outputs.sections.evaluation`) for
+    these parameters (the pipeline's ``MissingData`` says why the evaluation cannot run)."""
+
     def compute(wh):
-        from vru.outputs import section_evaluation as se
+        from vru.outputs.sections import evaluation as presenter
+        from vru.pipelines import evaluation as pe
 
-        sec = se.build(wh, p)
-        if sec is None:
-            raise ValueError("the evaluation cannot be run on the warehouse's data with these "
-                             "choices")
-        return {"section": _section(sec)}
+        return {"section": _section(presenter.present(pe.run(wh, p)))}
 
-    return cached("evaluation-section", _params(p), compute)
+    return cached("evaluation-section", p.as_dict(), compute)
 
 
 # --- pages that combine results ------------------------------------------------------------------
@@ -381,9 +384,9 @@ def area_detail(code: str) -> dict:
 def default_jobs():
     """(label, callable) for every default view: what :func:`vru.web.dashboard.cache.warm` runs."""
     from vru.outputs.section_drivers import DriverParams
-    from vru.outputs.section_evaluation import EvalParams
     from vru.outputs.section_hotspots import HotspotParams
     from vru.outputs.section_targeting import TargetParams
+    from vru.pipelines.evaluation import EvalParams
 
     jobs = [("overview", report_sections)]
     jobs += [(f"league {c}", lambda c=c: league(c)) for c in LEAGUE_CATEGORIES]

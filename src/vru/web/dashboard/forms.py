@@ -189,16 +189,32 @@ class EvaluationForm(FilterForm):
                                         "of data before it and some after)")
         return v
 
+    #: The form field of each EvalParams field whose name differs (the window follows the start).
+    PARAM_FIELDS = {"window_start": "start", "starts": "start"}
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            from vru.pipelines.base import ParamsError
+
+            try:
+                self.params()
+            except ParamsError as e:  # the parameters' own checks, next to the field they name
+                name = str(e).split(" ", 1)[0].rstrip(":")
+                self.add_error(self.PARAM_FIELDS.get(name, name if name in self.fields else None),
+                               str(e))
+        return data
+
     def params(self):
         import pandas as pd
 
-        from vru.outputs.section_evaluation import EvalParams
+        from vru.pipelines.evaluation import EvalParams
 
         start = self.value("start") or "2021-07"
         treated = tuple(sorted(self.value("treated") or self.fields["treated"].initial))
         window = f"{pd.Timestamp(start) - pd.DateOffset(months=36):%Y-%m}"
-        return EvalParams(treated=treated, start=start, window_start=window,
-                          category=self.value("category") or taxonomy.VIOLENCE_WITH_INJURY)
+        return EvalParams.of(treated=treated, start=start, window_start=window,
+                             category=self.value("category") or taxonomy.VIOLENCE_WITH_INJURY)
 
 
 class DriversForm(FilterForm):
