@@ -38,9 +38,12 @@ there is significant and the Mann-Kendall test skips it.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 from scipy import special
@@ -100,7 +103,7 @@ SFHOTSPOT_CATEGORIES = (
 _WINDOWS = ("cube", "neighbourhood", "period")
 
 
-def _as_matrix(x) -> tuple[np.ndarray, pd.Index | None, pd.Index | None]:
+def _as_matrix(x: npt.ArrayLike) -> tuple[np.ndarray, pd.Index | None, pd.Index | None]:
     if isinstance(x, pd.DataFrame):
         return x.to_numpy(dtype=np.float64, na_value=np.nan), x.index, x.columns
     a = np.asarray(x, dtype=np.float64)
@@ -111,8 +114,8 @@ def _as_matrix(x) -> tuple[np.ndarray, pd.Index | None, pd.Index | None]:
     return a, None, None
 
 
-def space_time_gi_star(values, weights, *, time_lag: int = 1, global_window: str = "cube",
-                       ids=None) -> pd.DataFrame:
+def space_time_gi_star(values: npt.ArrayLike, weights: Any, *, time_lag: int = 1,
+                       global_window: str = "cube", ids: Iterable[Hashable] | None = None) -> pd.DataFrame:
     """Space-time Getis-Ord Gi\\* z-scores and two-sided p-values for every bin of a cube.
 
     ``values``: n x T (areas x periods; a DataFrame is aligned to the weights by its index and
@@ -127,15 +130,16 @@ def space_time_gi_star(values, weights, *, time_lag: int = 1, global_window: str
     y, out_ids, periods, was_1d = _prepare_values(values, w, ids)
     if was_1d:
         raise ValueError("values must be an areas x periods matrix (a cube), not a vector")
-    z = _space_time_z(y, w, time_lag, global_window)
+    z, _ = _space_time_z(y, w, time_lag, global_window)
     p = 2.0 * special.ndtr(-np.abs(z))
     index = out_ids if out_ids is not None else pd.RangeIndex(w.n)
     cols = pd.MultiIndex.from_product([["z", "p"], periods], names=["statistic", "period"])
     return pd.DataFrame(np.concatenate([z, p], axis=1), index=index, columns=cols, copy=False)
 
 
-def _space_time_z(y: np.ndarray, w, time_lag: int, global_window: str,
-                  return_islands: bool = False):
+def _space_time_z(y: np.ndarray, w: SpatialWeights, time_lag: int,
+                  global_window: str) -> tuple[np.ndarray, np.ndarray]:
+    """Space-time Gi* z-scores (n x T) and the islands (n booleans: no neighbour but themselves)."""
     n, t = y.shape
     k = int(time_lag)
     if k != time_lag or k < 0:
@@ -175,7 +179,7 @@ def _space_time_z(y: np.ndarray, w, time_lag: int, global_window: str,
         z /= spread[which]
     z[~np.isfinite(z)] = np.nan
     z[islands] = np.nan
-    return (z, islands) if return_islands else z
+    return z, islands
 
 
 def _window_sum(a: np.ndarray, k: int) -> np.ndarray:
@@ -192,7 +196,7 @@ def _window_sum(a: np.ndarray, k: int) -> np.ndarray:
     return c
 
 
-def mann_kendall(series, *, continuity: bool = True) -> pd.DataFrame:
+def mann_kendall(series: npt.ArrayLike, *, continuity: bool = True) -> pd.DataFrame:
     """Mann-Kendall trend test (Mann 1945; Kendall 1975), vectorised over rows.
 
     ``series``: one series (1-D) or a matrix with one series per row (a DataFrame keeps its
@@ -226,7 +230,7 @@ def mann_kendall(series, *, continuity: bool = True) -> pd.DataFrame:
     x32 = xs.astype(np.float32)
     exact32 = np.array_equal(x32[:, 1:] == x32[:, :-1], tied)
     xt = np.ascontiguousarray(x.T, dtype=np.float32 if exact32 else np.float64)
-    acc = np.int16 if t * (t - 1) // 2 < 2**15 else np.int64
+    acc = np.dtype(np.int16 if t * (t - 1) // 2 < 2**15 else np.int64)
     rising = np.zeros(rows, dtype=acc)
     for j in range(1, t):
         rising += (xt[:j] < xt[j]).sum(axis=0, dtype=acc)
@@ -247,11 +251,12 @@ def mann_kendall(series, *, continuity: bool = True) -> pd.DataFrame:
 def _trailing_run(flags: np.ndarray) -> np.ndarray:
     """Length of the run of True values ending at the last period, per row."""
     rev = flags[:, ::-1]
-    return np.where(rev.all(axis=1), flags.shape[1], np.argmin(rev, axis=1))
+    run: np.ndarray = np.where(rev.all(axis=1), flags.shape[1], np.argmin(rev, axis=1))
+    return run
 
 
-def classify_emerging(z, p, *, alpha: float = 0.05, trend_alpha: float = 0.05,
-                      ids=None) -> pd.DataFrame:
+def classify_emerging(z: npt.ArrayLike, p: npt.ArrayLike, *, alpha: float = 0.05,
+                      trend_alpha: float = 0.05, ids: Iterable[Hashable] | None = None) -> pd.DataFrame:
     """ArcGIS Pro's 17 emerging hot spot categories from per-bin z-scores and p-values.
 
     ``z``, ``p``: areas x periods (``p`` already corrected for multiple testing if wanted; a
@@ -286,7 +291,7 @@ def classify_emerging(z, p, *, alpha: float = 0.05, trend_alpha: float = 0.05,
 
 
 def _classify_significant(z_arr: np.ndarray, sig: np.ndarray, trend_alpha: float,
-                          index, islands: np.ndarray | None = None) -> pd.DataFrame:
+                          index: pd.Index | None, islands: np.ndarray | None = None) -> pd.DataFrame:
     with np.errstate(invalid="ignore"):
         hot = sig & (z_arr > 0)
         cold = sig & (z_arr < 0)
@@ -316,7 +321,8 @@ def _arcgis_rules(hot: np.ndarray, cold: np.ndarray, trend_s: np.ndarray, trend_
         up = trend_sig & (trend_s > 0)
         down = trend_sig & (trend_s < 0)
 
-    def side(mine, other, stronger, weaker, names):
+    def side(mine: np.ndarray, other: np.ndarray, stronger: np.ndarray, weaker: np.ndarray,
+             names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
         count = mine.sum(axis=1)
         most = 10 * count >= 9 * t
         run = _trailing_run(mine)
@@ -336,14 +342,14 @@ def _arcgis_rules(hot: np.ndarray, cold: np.ndarray, trend_s: np.ndarray, trend_
     cold_label, cold_most = side(cold, hot, down, up, (
         NEW_COLD, CONSECUTIVE_COLD, INTENSIFYING_COLD, PERSISTENT_COLD, DIMINISHING_COLD,
         SPORADIC_COLD, OSCILLATING_COLD))
-    return np.select(
+    return np.asarray(np.select(
         [hot[:, -1], cold[:, -1], hot_most, cold_most],
         [hot_label, cold_label, code[HISTORICAL_HOT], code[HISTORICAL_COLD]],
         code[NO_PATTERN],
-    ).astype(np.int8)
+    ), dtype=np.int8)
 
 
-def holm(p, axis: int = 1) -> np.ndarray:
+def holm(p: npt.ArrayLike, axis: int = 1) -> np.ndarray:
     """Holm (1979) step-down adjusted p-values along ``axis`` (default: across each row's periods).
 
     ``adj_(i) = max_{j <= i} min(1, (m - j + 1) p_(j))``; NaN values are left out and stay NaN.
@@ -365,9 +371,11 @@ def holm(p, axis: int = 1) -> np.ndarray:
     return np.moveaxis(out.reshape(moved.shape), 0, axis)
 
 
-def classify_sfhotspot(z, p, *, hotspot_prop: float = 0.1, persistent_prop: float = 0.8,
+def classify_sfhotspot(z: npt.ArrayLike, p: npt.ArrayLike, *, hotspot_prop: float = 0.1,
+                       persistent_prop: float = 0.8,
                        recent_prop: float = 0.2, critical_p: float = 0.05,
-                       p_adjust: str | None = "holm", ids=None) -> pd.DataFrame:
+                       p_adjust: str | None = "holm",
+                       ids: Iterable[Hashable] | None = None) -> pd.DataFrame:
     """R sfhotspot's ``hotspot_classify`` scheme (version 0.9; defaults of
     ``hotspot_classify_params``) from per-bin z-scores and unadjusted p-values.
 
@@ -408,7 +416,7 @@ def classify_sfhotspot(z, p, *, hotspot_prop: float = 0.1, persistent_prop: floa
     sig_hot = sig & is_hot
     sig_cold = sig & ~is_hot & ~np.isnan(z_arr)
 
-    def side(flags, kind):
+    def side(flags: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
         share = flags.mean(axis=1)
         recent_share = flags[:, t - recent:].mean(axis=1)
         older_share = flags[:, : t - recent].mean(axis=1)
@@ -448,11 +456,11 @@ class EmergingResult:
     params: dict = field(default_factory=dict)
 
 
-def emerging_hotspots(values, weights, *, time_lag: int = 1, global_window: str = "cube",
-                      alpha: float = 0.05, fdr: str | None = "period",
+def emerging_hotspots(values: npt.ArrayLike, weights: Any, *, time_lag: int = 1,
+                      global_window: str = "cube", alpha: float = 0.05, fdr: str | None = "period",
                       trend_alpha: float = 0.05, scheme: str = "arcgis",
-                      count_trend: bool = False, sfhotspot: dict | None = None,
-                      ids=None) -> EmergingResult:
+                      count_trend: bool = False, sfhotspot: dict[str, Any] | None = None,
+                      ids: Iterable[Hashable] | None = None) -> EmergingResult:
     """Emerging hot spot analysis of a space-time cube (areas x periods).
 
     Space-time Gi\\* (:func:`space_time_gi_star`), then per-bin significance and a category per
@@ -475,7 +483,7 @@ def emerging_hotspots(values, weights, *, time_lag: int = 1, global_window: str 
     if y.shape[1] < 2:
         raise ValueError("emerging hot spot analysis needs at least 2 periods")
     index = out_ids if out_ids is not None else pd.RangeIndex(w.n)
-    z, islands = _space_time_z(y, w, time_lag, global_window, return_islands=True)
+    z, islands = _space_time_z(y, w, time_lag, global_window)
     p = 2.0 * special.ndtr(-np.abs(z))
     if scheme == "arcgis":
         if fdr == "period":

@@ -52,7 +52,11 @@ Edge cases (documented in docs/methods-hotspots.md and tested):
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 from scipy import special
@@ -72,12 +76,12 @@ __all__ = [
 _CHUNK_ELEMENTS = 1 << 22
 
 
-def _row_sums(matrix) -> np.ndarray:
+def _row_sums(matrix: sp.csr_array) -> np.ndarray:
     return np.asarray(matrix.sum(axis=1)).ravel()
 
 
-def _prepare_values(values, w: SpatialWeights, ids) -> tuple[np.ndarray, pd.Index | None, pd.Index | None,
-                                                     bool]:
+def _prepare_values(values: npt.ArrayLike, w: SpatialWeights, ids: Iterable[Hashable] | None
+                    ) -> tuple[np.ndarray, pd.Index | None, pd.Index | None, bool]:
     """Values as an n x T float array aligned to the weights; (Y, ids, periods, was_1d)."""
     periods = None
     v_ids = None
@@ -94,10 +98,10 @@ def _prepare_values(values, w: SpatialWeights, ids) -> tuple[np.ndarray, pd.Inde
     y = arr.reshape(-1, 1) if was_1d else arr
     out_ids = w.ids
     if ids is not None:
-        ids = pd.Index(ids)
-        if out_ids is not None and not ids.equals(out_ids):
+        given = pd.Index(ids)
+        if out_ids is not None and not given.equals(out_ids):
             raise ValueError("ids differ from the ids (or their order) carried by the weights")
-        out_ids = ids
+        out_ids = given
     if v_ids is not None:
         if v_ids.has_duplicates:
             raise ValueError(f"duplicate area ids in the values: {list(v_ids[v_ids.duplicated()][:5])}")
@@ -133,7 +137,8 @@ def _prepare_values(values, w: SpatialWeights, ids) -> tuple[np.ndarray, pd.Inde
     return np.ascontiguousarray(y), out_ids, periods, was_1d
 
 
-def _frame(columns: dict[str, np.ndarray], ids, periods, was_1d) -> pd.DataFrame:
+def _frame(columns: dict[str, np.ndarray], ids: pd.Index | None, periods: pd.Index | None,
+           was_1d: bool) -> pd.DataFrame:
     """A DataFrame indexed by area: flat columns for one period, (statistic, period) otherwise."""
     index = ids if ids is not None else pd.RangeIndex(next(iter(columns.values())).shape[0])
     if was_1d:
@@ -144,7 +149,8 @@ def _frame(columns: dict[str, np.ndarray], ids, periods, was_1d) -> pd.DataFrame
     return pd.DataFrame(block, index=index, columns=cols, copy=False)
 
 
-def _weights_for(w: SpatialWeights, transform: str, self_weight) -> tuple[sp.csr_array, np.ndarray]:
+def _weights_for(w: SpatialWeights, transform: str,
+                 self_weight: npt.ArrayLike | None) -> tuple[sp.csr_array, np.ndarray]:
     """Off-diagonal weights and self-weights after esda's star rule and transform."""
     transform = transform.upper()
     if transform not in ("B", "R"):
@@ -178,10 +184,11 @@ def _weights_for(w: SpatialWeights, transform: str, self_weight) -> tuple[sp.csr
 
 
 def _pvalue(z: np.ndarray) -> np.ndarray:
-    return 2.0 * special.ndtr(-np.abs(z))
+    p: np.ndarray = 2.0 * special.ndtr(-np.abs(z))
+    return p
 
 
-def _rng(seed) -> np.random.Generator:
+def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
@@ -237,11 +244,11 @@ def _conditional_counts(off: sp.csr_array, y: np.ndarray, permutations: int,
 def _draw_others(rng: np.random.Generator, rows: np.ndarray, n: int, permutations: int,
                  k: int) -> np.ndarray:
     """For each focal area in ``rows``: ``permutations`` draws of ``k`` distinct areas != focal."""
-    dtype = np.int32 if n < 2**31 - 1 else np.int64
+    dtype = np.dtype(np.int32 if n < 2**31 - 1 else np.int64)
     focal = rows.astype(dtype)[:, None, None]
     d = rng.integers(0, n - 1, size=(len(rows), permutations, k), dtype=dtype)
     d += d >= focal
-    ci = pi = None
+    redrawn: tuple[np.ndarray, np.ndarray] | None = None  # (focal rows, permutations) drawn again
     sub = d
     while k > 1:
         # rejection of draws with a repeated area: pairwise comparisons beat sorting for small k
@@ -252,12 +259,12 @@ def _draw_others(rng: np.random.Generator, rows: np.ndarray, n: int, permutation
         if not dup.any():
             break
         ii, pp = np.nonzero(dup)
-        if ci is not None:
-            ii, pp = ci[ii, 0], pi[ii, 0]
+        if redrawn is not None:
+            ii, pp = redrawn[0][ii, 0], redrawn[1][ii, 0]
         fresh = rng.integers(0, n - 1, size=(len(ii), k), dtype=dtype)
         fresh += fresh >= rows[ii].astype(dtype)[:, None]
         d[ii, pp] = fresh
-        ci, pi = ii[:, None], pp[:, None]
+        redrawn = ii[:, None], pp[:, None]
         sub = d[ii, pp][:, None, :]
     return d
 
@@ -268,8 +275,9 @@ def _fold(larger: np.ndarray, permutations: int) -> np.ndarray:
     return (larger + 1.0) / (permutations + 1.0)
 
 
-def getis_ord(values, weights, *, star: bool | float = True, transform: str = "B",
-              permutations: int = 0, seed=None, ids=None) -> pd.DataFrame:
+def getis_ord(values: npt.ArrayLike, weights: Any, *, star: bool | float = True, transform: str = "B",
+              permutations: int = 0, seed: int | np.random.Generator | None = None,
+              ids: Iterable[Hashable] | None = None) -> pd.DataFrame:
     """Local Getis-Ord Gi* (``star=True``) or Gi (``star=False``), vectorised over periods.
 
     Parameters
@@ -329,8 +337,9 @@ def getis_ord(values, weights, *, star: bool | float = True, transform: str = "B
     return _frame(cols, out_ids, periods, was_1d)
 
 
-def local_moran(values, weights, *, transform: str = "R", permutations: int = 0, seed=None,
-                ids=None) -> pd.DataFrame:
+def local_moran(values: npt.ArrayLike, weights: Any, *, transform: str = "R", permutations: int = 0,
+                seed: int | np.random.Generator | None = None,
+                ids: Iterable[Hashable] | None = None) -> pd.DataFrame:
     """Local Moran's I (Anselin 1995) as ``esda.Moran_Local``, vectorised over periods.
 
     Self-weights (a non-zero diagonal) are ignored. ``transform`` is "R" (row-standardised, esda's
@@ -381,7 +390,7 @@ def local_moran(values, weights, *, transform: str = "R", permutations: int = 0,
     return _frame(cols, out_ids, periods, was_1d)
 
 
-def fdr_bh(p, axis: int = 0) -> np.ndarray:
+def fdr_bh(p: npt.ArrayLike, axis: int = 0) -> np.ndarray:
     """Benjamini-Hochberg (1995) adjusted p-values ("q-values") along ``axis``.
 
     ``q_(i) = min_{j >= i} min(1, m p_(j) / j)`` over the ``m`` non-NaN p-values of each slice
@@ -411,7 +420,7 @@ def fdr_bh(p, axis: int = 0) -> np.ndarray:
     return np.moveaxis(out.reshape(moved.shape), 0, axis)
 
 
-def fdr_significant(p, alpha: float = 0.05, axis: int = 0) -> np.ndarray:
+def fdr_significant(p: npt.ArrayLike, alpha: float = 0.05, axis: int = 0) -> np.ndarray:
     """Boolean mask of the p-values rejected by Benjamini-Hochberg at FDR ``alpha`` (NaN: False)."""
     if not 0 < alpha < 1:
         raise ValueError("alpha must be between 0 and 1")
@@ -420,7 +429,8 @@ def fdr_significant(p, alpha: float = 0.05, axis: int = 0) -> np.ndarray:
     flat = moved.reshape(moved.shape[0], -1)
     if flat.shape[1] > 1000:
         q = fdr_bh(p, axis=axis)
-        return np.nan_to_num(q, nan=np.inf) <= alpha
+        rejected: np.ndarray = np.nan_to_num(q, nan=np.inf) <= alpha
+        return rejected
     finite = flat[np.isfinite(flat)]
     if ((finite < 0) | (finite > 1)).any():
         raise ValueError("p-values must lie in [0, 1]")
@@ -438,15 +448,14 @@ def fdr_significant(p, alpha: float = 0.05, axis: int = 0) -> np.ndarray:
     return np.moveaxis(out.reshape(moved.shape), 0, axis)
 
 
-def gi_bin(z, p, *, fdr: bool = True, axis: int = 0) -> np.ndarray:
+def gi_bin(z: npt.ArrayLike, p: npt.ArrayLike, *, fdr: bool = True, axis: int = 0) -> np.ndarray:
     """ArcGIS-style hot/cold bins: +/-3, +/-2, +/-1 for 99%, 95%, 90% confidence, else 0.
 
     With ``fdr=True`` the confidence levels apply to Benjamini-Hochberg q-values (computed along
     ``axis``, i.e. per period); ``z`` gives the sign. NaN z gives 0.
     """
-    z = np.asarray(z, dtype=np.float64)
-    p = np.asarray(p, dtype=np.float64)
-    q = fdr_bh(p, axis=axis) if fdr else p
-    q = np.nan_to_num(q, nan=1.0)
+    zs = np.asarray(z, dtype=np.float64)
+    ps = np.asarray(p, dtype=np.float64)
+    q = np.nan_to_num(fdr_bh(ps, axis=axis) if fdr else ps, nan=1.0)
     level = np.select([q <= 0.01, q <= 0.05, q <= 0.10], [3, 2, 1], 0)
-    return (np.sign(np.nan_to_num(z)) * level).astype(np.int8)
+    return np.asarray(np.sign(np.nan_to_num(zs)) * level, dtype=np.int8)
