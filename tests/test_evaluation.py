@@ -320,44 +320,45 @@ def test_pretrend_warning_in_words():
 
 @pytest.fixture(scope="module")
 def myends(wh):
-    from vru.outputs import section_evaluation as se
+    from vru.pipelines import evaluation as pe
 
-    return se.run(wh, se.params(n_draws=200))
+    return pe.run(wh, pe.EvalParams.of(n_draws=200))
 
 
 def test_myends_panel_is_the_32_mps_boroughs(myends):
     from vru.geography import MYENDS_BOROUGHS
 
-    pan = myends["panel"]
+    pan = myends.panel
     assert pan["area_code"].nunique() == 32
     assert "E09000001" not in set(pan["area_code"])
     assert not pan["area_code"].str.startswith("X-").any()
     assert pan["month"].min() == pd.Timestamp("2018-07-01")
     assert pan["month"].max() == pd.Timestamp("2023-11-01")  # SOURCE.md: to November 2023
     assert len(pan) == 32 * 65
-    assert sorted(myends["codes"]) == sorted(MYENDS_BOROUGHS)
-    d = myends["main"].design
+    assert sorted(myends.codes) == sorted(MYENDS_BOROUGHS)
+    d = myends.main.design
     assert (d["n_treated"], d["n_controls"]) == (8, 24)
 
 
 def test_myends_did_equals_a_direct_computation(myends):
     """One cohort, never-treated controls: the simple ATT is the mean over post months of the
     change since June 2021 in the treated mean minus that in the control mean."""
-    pan = myends["panel"]
+    pan = myends.panel
+    codes = list(myends.codes)
     w = pan.pivot(index="month", columns="area_code", values="rate")
-    tr = w[myends["codes"]].mean(axis=1)
-    co = w.drop(columns=myends["codes"]).mean(axis=1)
+    tr = w[codes].mean(axis=1)
+    co = w.drop(columns=codes).mean(axis=1)
     base = pd.Timestamp("2021-06-01")
     post = w.index >= pd.Timestamp("2021-07-01")
     direct = ((tr[post] - tr[base]) - (co[post] - co[base])).mean()
-    assert myends["main"].did.att == pytest.approx(direct, abs=1e-12)
+    assert myends.main.did.att == pytest.approx(direct, abs=1e-12)
     # the rate is 1,000 x count / mid-2020 population
     row = pan[(pan["area_code"] == "E09000028") & (pan["month"] == "2021-07-01")].iloc[0]
     assert row["rate"] == pytest.approx(1000 * row["count"] / row["population"])
 
 
 def test_myends_statement_is_honest(myends):
-    main = myends["main"]
+    main = myends.main
     assert "detects a reduction with 80% power" in main.statement
     assert np.isfinite(main.power["did"].mde_relative)
     assert main.synth is not None and len(main.synth.units) == 8
@@ -367,25 +368,79 @@ def test_myends_statement_is_honest(myends):
     if main.did_placebo["p_value"] > 0.05:
         assert "not evidence that the programme had no effect" in main.statement
     assert p["ci_low"] < p["ci_high"]
-    sp = myends["spillover"]
+    sp = myends.spillover
     if sp is not None:  # 17 of the 24 other boroughs touch a MyEnds borough (queen)
         assert len(sp.rings) == 17 and sp.design["n_controls"] == 7
         assert "could not be simulated" in sp.statement
 
 
-def test_myends_results_json_and_section(wh):
-    from vru.outputs import section_evaluation as se
+def test_myends_results_json_and_section(london_warehouse):
+    from vru.outputs.sections import evaluation as presenter
+    from vru.pipelines import evaluation as pe
+    from vru.pipelines.base import ParamsError
+    from vru.warehouse.store import Warehouse
 
-    res = se.results(wh, n_draws=100, rings=0)
+    with Warehouse.open(london_warehouse, read_only=True) as wh:
+        r = pe.run(wh, pe.EvalParams.of(n_draws=100, rings=0))
+    res = r.as_dict()
     json.dumps(res)
     assert res["data"]["areas"] == 32 and res["parameters"]["start"] == "2021-07"
+    assert res["parameters"]["starts"] is None and res["parameters"]["treated"] == list(pe.MYENDS)
     assert res["spillover"] is None
     assert any("diluted" in x for x in res["limits"])
     ba = pd.DataFrame(res["before_after"])
     assert set(ba["group"]) == {"MyEnds boroughs", "other boroughs"}
-    with pytest.raises(EvaluationError, match="unknown parameter"):
-        se.results(wh, colour="red")
-    sec = se.build(wh, se.EvalParams(n_draws=100, rings=0))
-    assert sec is not None and sec.id == "evaluation"
+    assert ba.loc[ba["year"] == 0, "period"].iloc[0] == "Jul 2021 – Jun 2022"
+    with pytest.raises(ParamsError, match="unknown parameter 'colour'"):
+        pe.EvalParams.of(colour="red")
+    # the warehouse is closed: the presentation needs the result only
+    sec = presenter.present(r)
+    assert sec.id == "evaluation" and sec.title == presenter.TITLE
     assert sec.body.count("<svg") == 4
     assert "detects a reduction" in sec.body and "diluted" in sec.body
+    assert "2.59 million residents" in sec.body and "266,000 to 389,000 each" in sec.body
+    assert "Spillover" not in sec.body  # rings 0: not run
+
+
+def test_eval_params_are_frozen_and_checked_by_name():
+    import dataclasses
+
+    from vru.pipelines.base import ParamsError
+    from vru.pipelines.evaluation import MYENDS, EvalParams
+
+    p = EvalParams.of(treated="Brent, Croydon", starts={"Brent": "2021-10"})
+    assert p.treated == ("Brent", "Croydon") and p.starts == (("Brent", "2021-10"),)
+    assert p.codes == ("E09000005", "E09000008")
+    assert p.first_months == {"E09000005": "2021-10", "E09000008": "2021-07"}
+    assert p.as_dict()["starts"] == {"Brent": "2021-10"} and p.as_dict()["treated"] == ["Brent", "Croydon"]
+    assert EvalParams.of().treated == MYENDS and EvalParams.of(seed=None) == EvalParams()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.n_draws = 5
+    for kw, field in [({"treated": "Brent,Atlantis"}, "treated: unknown borough 'Atlantis'"),
+                      ({"treated": ()}, "treated: name at least one"),
+                      ({"treated": "Brent,E09000005"}, "treated: a borough is named twice"),
+                      ({"start": "2021-13"}, "start: '2021-13' is not a month"),
+                      ({"start": 2021}, "start: a month as text"),
+                      ({"starts": {"Atlantis": "2021-07"}}, "starts: unknown borough"),
+                      ({"starts": {"Brent": "July"}}, r"starts\['Brent'\]: 'July' is not a month"),
+                      ({"category": "violence"}, "category: unknown harmonised category 'violence'"),
+                      ({"source": "nope"}, "source: a source of the catalogue"),
+                      ({"window_end": "2017-01"}, "window_end: 2017-01 is before window_start"),
+                      ({"pop_year": 20}, "pop_year"), ({"per": 0}, "per: a whole number >= 1"),
+                      ({"n_draws": 0}, "n_draws"), ({"n_draws": 10.0}, "n_draws"),
+                      ({"rings": -1}, "rings: a whole number >= 0"), ({"seed": True}, "seed"),
+                      ({"max_lead": 0}, "max_lead"), ({"pre_periods": "36"}, "pre_periods"),
+                      ({"alpha": 1}, "alpha: a number between 0 and 1"),
+                      ({"target_power": 0}, "target_power")]:
+        with pytest.raises(ParamsError, match=f"^{field}"):
+            EvalParams.of(**kw)
+
+
+def test_eval_params_with_a_start_outside_the_window_is_missing_data(wh):
+    from vru.pipelines import evaluation as pe
+    from vru.pipelines.base import MissingData
+
+    with pytest.raises(MissingData, match="start '2040-01' is outside the panel"):
+        pe.run(wh, pe.EvalParams.of(start="2040-01", n_draws=20, rings=0))
+    with pytest.raises(MissingData, match="no mid-1990 population"):
+        pe.run(wh, pe.EvalParams.of(pop_year=1990, n_draws=20, rings=0))

@@ -10,6 +10,7 @@ import pytest
 from vru.analysis import did
 from vru.analysis import evaluation as ev
 from vru.analysis.did import EvaluationError
+from vru.format import plural
 
 # 1 treated area (T, from period 3) and 5 controls over 4 periods; T = C1 + 1 before the start
 YEARS = [1990, 1991, 1992, 1993]
@@ -34,7 +35,7 @@ def test_one_treated_area_is_singular():
     assert r.statement.startswith("1 treated area against 5 control areas, 1990 to 1993.")
     assert "1 treated areas" not in r.statement + " ".join(r.limits)
     assert any(x.startswith("With only 1 treated area the analytic") for x in r.limits)
-    assert ev.plural(1, "ring") == "1 ring" and ev.plural(3, "ring") == "3 rings"
+    assert plural(1, "ring") == "1 ring" and plural(3, "ring") == "3 rings"
 
 
 def test_recorded_crime_caveat_only_for_recorded_crime():

@@ -274,9 +274,9 @@ def test_api_evaluate_takes_a_dataframe_or_a_panel():
 @pytest.mark.usefixtures("london_warehouse")
 def test_from_warehouse_is_the_evaluation_panel(wh):
     from vru.geography import CITY_OF_LONDON
-    from vru.outputs import section_evaluation as se
+    from vru.pipelines import evaluation as pe
 
-    ref = se.panel(wh)
+    ref = pe.panel(wh)
     p = Panel.from_warehouse(wh, "violence_with_injury", start="2018-07",
                              exclude=(CITY_OF_LONDON,), per=1000)
     assert p.n_units == 32 and p.source == "mps_borough_detailed"

@@ -63,6 +63,7 @@ from scipy import stats
 from vru.analysis import did as _did
 from vru.analysis import synth as _synth
 from vru.analysis.did import EvaluationError
+from vru.format import plural
 from vru.model.panel import Panel, PanelError, kind, show
 
 if TYPE_CHECKING:
@@ -73,11 +74,6 @@ if TYPE_CHECKING:
 METHODS = ("did", "synth")
 SPILLOVER = ("exclude", "separate")
 SCALES = ("level", "log")
-
-
-def plural(n: int, word: str, words: str | None = None) -> str:
-    """``"1 treated area"``, ``"2 treated areas"``."""
-    return f"{n} {word if n == 1 else (words or word + 's')}"
 
 
 # --- input -------------------------------------------------------------------------------------
@@ -938,5 +934,5 @@ def _words(r: EvaluationResult, label: str, unit_words: str, *,
     return " ".join(parts), limits
 
 
-__all__ = ["EvaluationError", "evaluate", "plural", "EvaluationResult", "power", "PowerResult",
+__all__ = ["EvaluationError", "evaluate", "EvaluationResult", "power", "PowerResult",
            "spillover_rings", "treated_starts", "METHODS", "SPILLOVER"]

@@ -20,6 +20,7 @@ section of the needs assessment is :mod:`vru.outputs.sections.evaluation`.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,11 +45,16 @@ BOROUGH_VINTAGE = "2022"  # the boundaries of the spillover neighbours
 MYENDS = tuple(borough_name(c) for c in MYENDS_BOROUGHS)
 
 
+_MONTH = re.compile(r"\d{4}-\d{2}(-\d{2})?")
+
+
 def _month(name: str, v: Any) -> None:
     if not isinstance(v, str):
         raise ParamsError(f"{name}: a month as text (YYYY-MM), not {v!r}")
     try:
-        pd.Period(v, freq="M")
+        if not _MONTH.fullmatch(v):
+            raise ValueError(v)
+        pd.Timestamp(v)
     except ValueError:
         raise ParamsError(f"{name}: {v!r} is not a month (YYYY-MM)") from None
 
