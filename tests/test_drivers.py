@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -339,15 +340,15 @@ def test_change_sum_and_weighted_mean_to_parent():
 
 @pytest.fixture(scope="module")
 def city_hall(wh):
-    from vru.outputs import section_drivers as sd
+    from vru.pipelines import drivers as dp
 
-    return sd.city_hall(wh, sd.DriverParams(permutations=2000))
+    return dp.unemployment_statement(wh, dp.DriverParams(permutations=2000))
 
 
 def test_claimant_rises_match_source_md(wh, city_hall):
     from vru.geography import borough_code
 
-    r = city_hall["rises"]["claimant_rate_change"]
+    r = city_hall.rises["claimant_rate_change"]
     # claimant_count_lsoa/SOURCE.md: largest Newham +7.6, Haringey +7.3, Brent +7.2,
     # Waltham Forest +6.5; smallest (after the City) Richmond +3.1, Sutton +3.2, Westminster +3.2.
     # Richmond computes to +3.047 (1.693% -> 4.740%), which rounds to 3.0: SOURCE.md's 3.1 is
@@ -360,7 +361,7 @@ def test_claimant_rises_match_source_md(wh, city_hall):
                                          ("Newham", "Haringey", "Brent", "Waltham Forest")]
     assert list(r.nsmallest(3).index) == [borough_code(n) for n in
                                           ("Richmond upon Thames", "Sutton", "Westminster")]
-    assert city_hall["missing_lsoas"] == 193
+    assert city_hall.labour.missing_lsoas == 193
     # totals over the 4,642 LSOAs: 167,940 -> 457,875 claimants; the City of London is not an MPS
     # borough, so the 32 boroughs hold the total less the City's LSOAs
     city = wh.sql("SELECT sum(CASE WHEN period = '2020-10-01' THEN value ELSE -value END) AS c "
@@ -368,9 +369,9 @@ def test_claimant_rises_match_source_md(wh, city_hall):
                   "AND a.code = u.area_code WHERE u.source = 'wpi_claimant_count' AND "
                   "u.measure = 'claimant_count' AND u.period IN ('2019-10-01', '2020-10-01') "
                   "AND a.parent_code = 'E09000001'")["c"].iloc[0]
-    total = city_hall["rises"]["claimant_count_change"].sum() + city
+    total = city_hall.rises["claimant_count_change"].sum() + city
     assert total == 457_875 - 167_940
-    cov = pd.Series(city_hall["coverage"])
+    cov = pd.Series(city_hall.labour.coverage)
     assert (cov <= 1).all() and cov.idxmin() in {borough_code("Greenwich"),
                                                  borough_code("Tower Hamlets")}
 
@@ -378,7 +379,7 @@ def test_claimant_rises_match_source_md(wh, city_hall):
 def test_ons_rises_match_source_md(city_hall):
     from vru.geography import borough_code
 
-    r = city_hall["rises"]
+    r = city_hall.rises
     # unemployment_borough/SOURCE.md: Barking and Dagenham 5.7 / 8.0 / 7.6; Waltham Forest
     # 5.2 / 7.7 / 6.6; Redbridge 4.3 / 5.4 / 7.4 (2019 / 2020 / 2021)
     bd, wf, rb = (borough_code(n) for n in ("Barking and Dagenham", "Waltham Forest", "Redbridge"))
@@ -391,7 +392,7 @@ def test_ons_rises_match_source_md(city_hall):
 
 def test_borough_violence_reconciles_with_london_total(wh):
     from vru.geography import AIRPORTS_CODE
-    from vru.outputs import section_drivers as sd
+    from vru.pipelines import drivers as sd
     from vru.warehouse import queries as q
 
     # mps_crime_borough/SOURCE.md: London "Possession of Article with Blade or Point" 2019 = 3,268
@@ -409,11 +410,11 @@ def test_borough_violence_reconciles_with_london_total(wh):
 
 
 def test_statement_grid_is_consistent_and_reports_what_it_finds(city_hall):
-    g = city_hall["grid"]
+    g = city_hall.grid
     assert len(g) == 10  # 5 labour-market measures x (counts, rates)
     for row in g.itertuples():
-        x = city_hall["rises"][row.x].dropna()
-        y = city_hall["violence"][row.y]
+        x = city_hall.rises[row.x].dropna()
+        y = city_hall.violence[row.y]
         if row.k_min == row.k_max:  # no ties at the cut-off: nlargest is unambiguous
             assert row.k == len(set(x.nlargest(10).index) & set(y.nlargest(10).index))
         assert row.p_exact == pytest.approx(d.hypergeometric_p(row.k, 32, 10))
@@ -423,12 +424,12 @@ def test_statement_grid_is_consistent_and_reports_what_it_finds(city_hall):
     k = g.set_index(["x", "y"])["k"]
     assert k[("claimant_count_change", "count")] == 6
     assert k[("ons_rate_2019_2020", "count")] < 6
-    sens = city_hall["sensitivity"]
+    sens = city_hall.sensitivity
     assert set(sens["period"]) == {"2020-04..2021-03", "2019", "2020", "2021", "2022"}
 
 
 def test_deprivation_statement(wh):
-    from vru.outputs import section_drivers as sd
+    from vru.pipelines import drivers as sd
     from vru.warehouse import queries as q
 
     p = sd.DriverParams(permutations=200)
@@ -444,34 +445,123 @@ def test_deprivation_statement(wh):
 
 
 def test_lsoa_drivers(wh):
-    from vru.outputs import section_drivers as sd
+    from vru.pipelines import drivers as dp
 
-    out = sd.lsoa_drivers(wh, sd.DriverParams())
-    f = out["frame"]
+    out = dp.lsoa_drivers(wh, dp.DriverParams())
+    f = out.frame
     assert len(f) == 4829  # the 4,835 LSOAs less the City's 6 (mps_crime_lsoa_annual/SOURCE.md)
-    nb = out["regressions"]["negbin"]
-    assert nb.n == f[out["predictors"] + ["violence", "population"]].dropna().shape[0]
-    assert out["regressions"]["poisson"].pearson_dispersion > nb.pearson_dispersion
-    assert "crime_score" not in out["predictors"]
+    nb = out.regressions["negbin"]
+    assert nb.n == f[out.predictors + ["violence", "population"]].dropna().shape[0]
+    assert out.regressions["poisson"].pearson_dispersion > nb.pearson_dispersion
+    assert "crime_score" not in out.predictors
 
 
-@pytest.mark.slow
-def test_section_and_machine_readable_results(wh, tmp_path):
-    import json
+# --- the pipeline's parameters, result and presentation ---------------------------------------
 
-    from vru.outputs import section_drivers as sd
+
+def test_params_are_frozen_and_validated_by_name():
+    import dataclasses
+
+    from vru.pipelines.base import ParamsError
+    from vru.pipelines.drivers import DriverParams
+
+    p = DriverParams.of(categories="violence_with_injury, robbery", n=8, ons_to=[2021])
+    assert p.categories == ("violence_with_injury", "robbery") and p.n == 8 and p.ons_to == (2021,)
+    assert DriverParams(sensitivity_periods=[["2019", "2019-01", "2019-12"]]).sensitivity_periods == (
+        ("2019", "2019-01", "2019-12"),)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.n = 5
+    with pytest.raises(ParamsError, match="unknown parameter 'top'"):
+        DriverParams.of(top=5)
+    for kw, field in [({"n": 0}, "n"), ({"n": 33}, "n"), ({"n": True}, "n"), ({"n": "10"}, "n"),
+                      ({"categories": "bogus"}, "categories"), ({"categories": ""}, "categories"),
+                      ({"lsoa_categories": ("robbery", "x")}, "lsoa_categories"),
+                      ({"start": "2020-13"}, "start"), ({"end": "March 2021"}, "end"),
+                      ({"start": "2021-04", "end": "2021-03"}, "end"),
+                      ({"claimant_from": "2020-10"}, "claimant_to"),
+                      ({"ons_to": (2018,)}, "ons_to"), ({"ons_to": ()}, "ons_to"),
+                      ({"deprivation_n": (10, 40)}, "deprivation_n"),
+                      ({"deprivation_periods": ()}, "deprivation_periods"),
+                      ({"sensitivity_periods": (("2019", "2019-12", "2019-01"),)}, "sensitivity_periods"),
+                      ({"sensitivity_periods": ("2019",)}, "sensitivity_periods"),
+                      ({"permutations": 0}, "permutations"), ({"seed": -1}, "seed")]:
+        with pytest.raises(ParamsError, match=f"^{field}: "):
+            DriverParams.of(**kw)
+    with pytest.raises(ParamsError, match="did you mean 'violence_with_injury'"):
+        DriverParams(categories=("violence_with_injry",))
+
+
+@pytest.fixture(scope="module")
+def drivers_result(london_warehouse):
+    """The pipeline's result, built on a warehouse that is closed before the tests use it."""
+    from vru.pipelines import drivers as dp
     from vru.warehouse.store import Warehouse
 
-    p = sd.DriverParams(permutations=500)
-    sec = sd.build(wh, p)
-    assert sec is not None and sec.id == "drivers"
+    with Warehouse.open(london_warehouse, read_only=True) as w:
+        return dp.run(w, dp.DriverParams(permutations=500))
+
+
+def test_present_renders_without_a_warehouse(drivers_result):
+    from vru.outputs.sections import drivers as present_drivers
+
+    sec = present_drivers.present(drivers_result)
+    assert sec.id == "drivers"
     assert "Correlation is not causation" in sec.body
     assert "ONS model-based unemployment rate" in sec.body and "Claimant count" in sec.body
     assert "<svg" in sec.body and "reproduced by" in sec.body
-    res = sd.results(wh, p)
-    text = json.dumps(res)
-    assert "unemployment_statement" in res and "NaN" not in text
+    # the claimant count rise against serious violence counts gives "six of ten" (see above)
+    assert "Claimant count, change Oct 2019 to Oct 2020 (claimants) against serious violence counts" \
+        in sec.body
+    assert "checked by 500 seeded permutations" in sec.body
+    assert not re.search(r"\bnan\b", sec.body)  # no missing value printed as nan
+    assert sec.body.count("<table") == 5 and sec.body.count("<figure") == 2
+
+
+def test_result_as_dict_is_json_and_keeps_the_keys(drivers_result):
+    import json
+
+    res = drivers_result.as_dict()
+    text = json.dumps(res, allow_nan=False)
+    assert list(res) == ["parameters", "caveat", "unemployment_statement", "deprivation_statement",
+                         "lsoa", "borough_regressions"]
+    assert "NaN" not in text and res["parameters"]["permutations"] == 500
+    assert list(res["unemployment_statement"]) == ["grid", "sensitivity", "rise_measures",
+                                                   "violence_measures", "rises", "violence",
+                                                   "claimant_coverage"]
     assert {r["x"] for r in res["unemployment_statement"]["grid"]} >= {"claimant_count_change"}
+    assert set(res["lsoa"]) == {"correlations", "regressions"}
+    assert res["borough_regressions"]["negbin"]["description"]
+
+
+def test_run_without_the_data_raises_missing_data(tmp_path):
+    from vru.pipelines import drivers as dp
+    from vru.pipelines.base import MissingData
+    from vru.warehouse.store import Warehouse
+
     empty = Warehouse.create(tmp_path / "empty.duckdb")
-    assert sd.build(empty) is None
-    empty.close()
+    try:
+        with pytest.raises(MissingData, match="borough crime, unemployment or population"):
+            dp.run(empty)
+    finally:
+        empty.close()
+
+
+def test_run_refuses_a_period_the_crime_data_does_not_cover(wh):
+    from vru.pipelines import drivers as dp
+    from vru.pipelines.base import MissingData
+
+    with pytest.raises(MissingData, match="does not cover 2030-01..2030-06"):
+        dp.run(wh, dp.DriverParams(start="2030-01", end="2030-06", permutations=10))
+
+
+def test_cli_refuses_bad_options_without_a_traceback(london_warehouse):
+    from click.testing import CliRunner
+
+    from vru.cli import main
+
+    for args, message in [(["--top", "0"], "n: must be from 1 to 32"),
+                          (["--categories", "bogus"], "unknown harmonised category 'bogus'"),
+                          (["--start", "xx"], "start: expected a year and month"),
+                          (["--start", "2021-01", "--end", "2020-01"], "end: the last month")]:
+        r = CliRunner().invoke(main, ["drivers", "--warehouse", str(london_warehouse), *args])
+        assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output, r.output

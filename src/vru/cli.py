@@ -197,9 +197,7 @@ def drivers(warehouse, categories, start, end, n, out) -> None:
     """Drivers of violence: the City Hall statements (top-N overlap with exact p-values) for every
     labour-market measure, correlations with confidence intervals, and count regressions.
     Machine-readable JSON."""
-    params = {k: v for k, v in {"start": start, "end": end, "n": n}.items() if v is not None}
-    if categories:
-        params["categories"] = tuple(c.strip() for c in categories.split(","))
+    params = {"categories": categories or None, "start": start, "end": end, "n": n}
     _emit_json(_run(api.drivers, warehouse, **params), out)
 
 

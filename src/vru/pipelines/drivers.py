@@ -393,7 +393,7 @@ def unemployment_statement(wh: Warehouse, p: DriverParams | None = None) -> Unem
     try:
         viol, viol_labels = violence_measures(wh, p.categories, p.start, p.end)
     except ValueError as e:
-        raise MissingData(f"the violence period {p.start}..{p.end}: {e}") from None
+        raise MissingData(f"{e}: choose a start and end within it") from None
     grid = d.overlap_grid({k: rises[k] for k in rise_labels}, viol, n=p.n,
                           permutations=p.permutations, seed=p.seed)
     grid["x_label"] = grid["x"].map(rise_labels)

@@ -371,7 +371,7 @@ EvaluationView = _section_view(
 DriversView = _section_view(
     "DriversView", DriversForm, DriversSerializer, "drivers_results",
     summary="Drivers: the City Hall statements",
-    description="vru.outputs.section_drivers.results: top-n overlaps with permutation p-values, "
+    description="vru.pipelines.drivers.run: top-n overlaps with permutation p-values, "
                 "correlations, count regressions.")
 
 

@@ -255,25 +255,24 @@ def _params(p) -> dict:
 
 
 def drivers_results(p) -> dict:
+    """:func:`vru.pipelines.drivers.run` for ``p`` (a ``DriverParams``), as plain data."""
     def compute(wh):
-        from vru.outputs import section_drivers as sd
+        from vru.pipelines import drivers
 
-        return _plain(sd.results(wh, p))
+        return drivers.run(wh, p).as_dict()
 
-    return cached("drivers", _params(p), compute)
+    return cached("drivers", p.as_dict(), compute)
 
 
 def drivers_section(p) -> dict:
+    """The report's drivers section for ``p`` (``vru.outputs.sections.drivers.present``)."""
     def compute(wh):
-        from vru.outputs import section_drivers as sd
+        from vru.outputs.sections import drivers as section
+        from vru.pipelines import drivers
 
-        sec = sd.build(wh, p)
-        if sec is None:
-            raise ValueError("the warehouse lacks the borough crime, unemployment or population "
-                             "data the drivers analysis needs")
-        return {"section": _section(sec)}
+        return {"section": _section(section.present(drivers.run(wh, p)))}
 
-    return cached("drivers-section", _params(p), compute)
+    return cached("drivers-section", p.as_dict(), compute)
 
 
 def targeting_results(p) -> dict:
@@ -383,9 +382,9 @@ def area_detail(code: str) -> dict:
 
 def default_jobs():
     """(label, callable) for every default view: what :func:`vru.web.dashboard.cache.warm` runs."""
-    from vru.outputs.section_drivers import DriverParams
     from vru.outputs.section_hotspots import HotspotParams
     from vru.outputs.section_targeting import TargetParams
+    from vru.pipelines.drivers import DriverParams
     from vru.pipelines.evaluation import EvalParams
 
     jobs = [("overview", report_sections)]

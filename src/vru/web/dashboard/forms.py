@@ -10,7 +10,6 @@ link such as ``/dashboard/hotspots/?borough=E09000028`` works.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from django import forms
 
@@ -251,18 +250,25 @@ class DriversForm(FilterForm):
     def clean(self):
         data = super().clean()
         if not self.errors:
-            p = self.params()
-            if p.start > p.end:
+            start, end = self.value("start") or "", self.value("end") or ""
+            if start and end and start > end:
                 self.add_error("end", "The last month must not be before the first month")
+        if not self.errors:
+            from vru.pipelines.base import ParamsError
+
+            try:
+                self.params()
+            except ParamsError as e:  # the parameters' own checks, next to the field they name
+                name = str(e).split(" ", 1)[0].rstrip(":")
+                self.add_error(name if name in self.fields else None, str(e))
         return data
 
     def params(self):
-        from vru.outputs.section_drivers import DriverParams
+        from vru.pipelines.drivers import DriverParams
 
-        base = DriverParams()
-        return replace(base, categories=tuple(self.value("categories") or base.categories),
-                       start=self.value("start") or base.start, end=self.value("end") or base.end,
-                       n=self.value("n") or base.n)
+        return DriverParams.of(categories=tuple(self.value("categories") or ()) or None,
+                               start=self.value("start") or None, end=self.value("end") or None,
+                               n=self.value("n"))
 
 
 __all__ = ["OverviewForm", "HotspotForm", "TargetingForm", "EvaluationForm", "DriversForm"]
