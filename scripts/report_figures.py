@@ -4,7 +4,8 @@ Builds the report from a warehouse while recording the data handed to every tabl
 (``vru.outputs.html.table`` and each public function of the ``vru.outputs.charts*`` modules), and the
 numbers written in each section's prose, and writes them as JSON. Titles, captions and axis labels are
 not recorded (wording may change); the data cells of tables are (as shown, e.g. "1,234"), chart data as
-numbers to 10 significant digits.
+numbers to 10 significant digits. Prose numbers are compared without thousands separators, and with
+a typographic minus read as a hyphen (table cells are compared as shown).
 
     python scripts/report_figures.py --warehouse london.duckdb -o after.json
     python scripts/report_figures.py --compare before.json after.json   # exit 1 and the first differences
@@ -21,6 +22,7 @@ import html
 import importlib
 import json
 import math
+import pkgutil
 import re
 import sys
 from pathlib import Path
@@ -63,6 +65,19 @@ def canon(x):
     return f"<{type(x).__name__}>"
 
 
+def _section_modules() -> list:
+    """The modules that build report sections: the report itself, every presenter under
+    ``vru.outputs.sections``, and any old-style ``vru.outputs.section_*`` module still there."""
+    import vru.outputs
+    import vru.outputs.sections
+
+    names = ["vru.outputs.report"]
+    names += [f"vru.outputs.sections.{m.name}" for m in pkgutil.iter_modules(vru.outputs.sections.__path__)]
+    names += [f"vru.outputs.{m.name}" for m in pkgutil.iter_modules(vru.outputs.__path__)
+              if m.name.startswith("section_")]
+    return [importlib.import_module(n) for n in names]
+
+
 def record(warehouse: str | Path) -> dict:
     from vru.outputs import report
     from vru.warehouse.store import Warehouse
@@ -79,29 +94,37 @@ def record(warehouse: str | Path) -> dict:
             return fn(*args, **kwargs)
         return recorded
 
+    wrapped = {}  # id of an original function -> its recording wrapper
     for short in CHART_MODULES:
         mod = importlib.import_module(f"vru.outputs.{short}")
         for attr, fn in list(vars(mod).items()):
             if callable(fn) and not attr.startswith("_") and getattr(fn, "__module__", "") == mod.__name__ \
                     and not isinstance(fn, type) and attr not in {"to_svg", "wrap_title", "quantile_breaks",
                                                                    "classify"}:
-                setattr(mod, attr, wrap(f"{short}.{attr}", fn))
+                wrapped[id(fn)] = wrap(f"{short}.{attr}", fn)
+                setattr(mod, attr, wrapped[id(fn)])
     from vru.outputs import html as vhtml
 
-    table = wrap("table", vhtml.table)
-    for name in ("vru.outputs.report", *report.ANALYSIS_SECTIONS):
-        mod = importlib.import_module(name)
-        if getattr(mod, "table", None) is vhtml.table:
-            mod.table = table
+    wrapped[id(vhtml.table)] = wrap("table", vhtml.table)
+    for mod in _section_modules():  # names imported from the chart modules and vru.outputs.html
+        for attr, fn in list(vars(mod).items()):
+            if callable(fn) and id(fn) in wrapped:
+                setattr(mod, attr, wrapped[id(fn)])
 
     with Warehouse.open(warehouse, read_only=True) as wh:
-        sections = report.ReportBuilder(wh).build()
+        sections = report.build(wh)
     prose = {}
     for s in sections:
         text = re.sub(r"<(svg|table|figure|img)\b.*?</\1>", " ", s.body, flags=re.S)
         text = html.unescape(re.sub(r"<[^>]+>", " ", text))
         prose[s.id] = NUMBER.findall(text)
     return {"sections": [s.id for s in sections], "calls": calls, "prose": prose}
+
+
+def prose_number(x: str) -> str:
+    """A number of the prose as compared: without thousands separators (and the comma of a list
+    after it), with a typographic minus read as a hyphen."""
+    return x.replace(",", "").replace("−", "-")
 
 
 def compare(a: dict, b: dict, limit: int = 20) -> list[str]:
@@ -117,7 +140,7 @@ def compare(a: dict, b: dict, limit: int = 20) -> list[str]:
             out.append(f"call {i} ({x['fn']}): data differ: {json.dumps(x['data'])[:300]} vs "
                        f"{json.dumps(y['data'])[:300]}")
     for sid in sorted(set(a["prose"]) | set(b["prose"])):
-        pa, pb = a["prose"].get(sid), b["prose"].get(sid)
+        pa, pb = ([prose_number(x) for x in p[sid]] if sid in p else None for p in (a["prose"], b["prose"]))
         if pa != pb:
             out.append(f"prose numbers of section {sid!r} differ: {pa} vs {pb}")
     return out[:limit]

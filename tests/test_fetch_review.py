@@ -238,8 +238,9 @@ def test_ingest_notes_a_series_renamed_within_a_file(tmp_path):
     with Warehouse.open(wh, read_only=True) as w:
         n = w.sql("SELECT count(*) AS n FROM crime WHERE category = 'residential_burglary'")["n"][0]
     assert n == 3  # one series, three months
-    from vru.outputs.report import ReportBuilder
+    from vru.outputs.sections import sources as present
+    from vru.pipelines import sources
 
     with Warehouse.open(wh, read_only=True) as w:
-        body = ReportBuilder(w).sources().body
+        body = present.data_sources(sources.run(w)).body
     assert "renamed.csv: series renamed within the file: residential_burglary is published as" in body

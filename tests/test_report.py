@@ -1,9 +1,12 @@
-"""The needs assessment built from the bundled data: contents, reconciliation, offline rendering."""
+"""The needs assessment built from the bundled data: contents, reconciliation, offline rendering; the
+pipelines of its own sections (``london``, ``sources``) and their presentation."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
+import json
 import os
 import re
 from pathlib import Path
@@ -159,3 +162,113 @@ def test_overlapping_sources_agree_within_documented_bounds(wh):
     bm = b.groupby("month")["count"].sum().reindex(wm.index)
     ratio = wm / bm
     assert (ratio < 1).all() and (ratio > 0.9).all(), ratio.describe()
+
+
+# --- the pipelines of the report's own sections ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def results(london_warehouse):
+    """The london and sources results, from a warehouse closed before anything is presented."""
+    from vru.pipelines import london, sources
+    from vru.warehouse.store import Warehouse
+
+    w = Warehouse.open(london_warehouse, read_only=True)
+    out = london.run(w), sources.run(w)
+    w.close()
+    return out
+
+
+def test_london_params_are_validated_and_frozen():
+    from vru.pipelines.base import ParamsError
+    from vru.pipelines.london import LondonParams
+
+    p = LondonParams.of(measures="robbery, knife_offences", parts=["league"])
+    assert p.measures == ("robbery", "knife_offences") and p.parts == ("league",)
+    for kwargs, field in (({"pop_yeer": 2020}, "pop_yeer"), ({"pop_year": "2020"}, "pop_year"),
+                          ({"pop_year": True}, "pop_year"), ({"source": "nope"}, "source"),
+                          ({"lsoa_source": "nope"}, "lsoa_source"), ({"measures": ()}, "measures"),
+                          ({"measures": ("violence",)}, "measures"),
+                          ({"measures": ("robbery", "robbery")}, "measures"),
+                          ({"parts": ("league", "charts")}, "parts"), ({"borough": "E01000001"}, "borough")):
+        with pytest.raises(ParamsError, match=field):
+            LondonParams.of(**kwargs)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.pop_year = 2019
+
+
+def test_sources_params_are_validated_and_frozen():
+    from vru.pipelines.base import ParamsError
+    from vru.pipelines.sources import SourcesParams
+
+    assert SourcesParams.of(first_year=2015).first_year == 2015
+    for kwargs, field in (({"years": 3}, "years"), ({"first_year": 2011.0}, "first_year"),
+                          ({"last_year": 2009}, "last_year"), ({"first_year": 10}, "first_year")):
+        with pytest.raises(ParamsError, match=field):
+            SourcesParams.of(**kwargs)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        SourcesParams().first_year = 2012
+
+
+def test_london_result_holds_the_report_figures(results):
+    london, _ = results
+    assert london.window == (pd.Timestamp("2022-12-01"), pd.Timestamp("2023-11-01"))
+    tot = csv_totals("mps_borough_crime_detailed_202112_202311.csv.gz", "Violence Against the Person")
+    assert london.totals["violence_against_the_person"][0] == sum(
+        v for k, v in tot.items() if "202212" <= k <= "202311")
+    assert len(london.ranking) == 32 and list(london.ranking["rank"]) == list(range(1, 33))
+    assert london.maps is not None and london.maps.year == 2021 and london.maps.n_lsoas == 4829
+    assert round(london.maps.rho, 2) == 0.69
+    assert set(london.trends) == set(london.smooth) and not london.street.empty
+
+
+def test_sources_result_reconciles_the_borough_releases(results):
+    _, src = results
+    assert src.annual.loc["mps_borough_detailed", 2019] == 222_106
+    assert src.annual.loc["mps_borough_coarse", 2019] == 222_042
+    assert pd.isna(src.annual.loc["mps_lsoa_annual_millington", 2020])
+    assert src.ward is not None and src.ward.ward_total < src.ward.borough_total
+    assert any(e.licence.startswith("Open Government Licence") for e in src.catalogue)
+    assert src.left_out == ()
+
+
+def test_the_sections_are_presented_from_the_results_alone(results):
+    from vru.outputs.sections import london as london_sections
+    from vru.outputs.sections import sources as sources_sections
+
+    london, src = results  # the warehouse they came from is closed
+    secs = london_sections.present(london) + sources_sections.present(src)
+    assert [s.id for s in secs] == ["summary", "trends", "league", "maps", "street", "reconciliation",
+                                    "sources"]
+    left = dataclasses.replace(src, left_out=(("hotspots", "no ward crime"),))
+    body = sources_sections.present(left)[-1].body
+    assert "Left out of this report" in body and "hotspots: no ward crime" in body
+    # parts not computed give no section
+    less = dataclasses.replace(london, maps=None, street=london.street.iloc[:0])
+    assert [s.id for s in london_sections.present(less)] == ["summary", "trends", "league"]
+
+
+def test_the_results_are_json(results):
+    london, src = results
+    for r in results:
+        json.dumps(r.as_dict())
+    d = london.as_dict()
+    assert d["window"] == ["2022-12-01", "2023-11-01"] and d["params"]["pop_year"] == 2020
+    assert len(d["league"]["violence_against_the_person"]) == 32 and d["maps"]["year"] == 2021
+    assert src.as_dict()["annual"][0]["source"] == "mps_borough_coarse"
+
+
+def test_a_warehouse_without_crime_leaves_the_sections_out_and_says_why(tmp_path):
+    from vru.outputs import report
+    from vru.pipelines import london
+    from vru.pipelines.base import MissingData
+    from vru.warehouse.store import Warehouse
+
+    with Warehouse.create(tmp_path / "empty.duckdb") as w:
+        with pytest.raises(MissingData, match="vru init"):
+            london.run(w)
+        steps = []
+        secs = report.build(w, progress=lambda name, total: steps.append((name, total)))
+    assert [s.id for s in secs] == ["sources"]
+    assert steps == [(name, len(steps)) for name, _ in steps] and steps[0][0] == "london"
+    assert "london: the warehouse has no monthly borough crime" in secs[0].body

@@ -60,13 +60,12 @@ def report_sections() -> dict:
     """The needs assessment's summary, trends, borough league table and maps (the report's code)."""
 
     def compute(wh):
-        from vru.outputs.report import ReportBuilder
+        from vru.outputs.sections import london as sections
+        from vru.pipelines import london
 
-        rb = ReportBuilder(wh)
-        league, vap, london = rb.league()
-        secs = [rb.summary(vap, london), rb.trends(), league, rb.maps(vap)]
-        return {"sections": [_section(s) for s in secs],
-                "first_month": f"{rb.first:%Y-%m}", "last_month": f"{rb.last:%Y-%m}"}
+        r = london.run(wh, london.LondonParams.of(parts=("league", "trends", "maps")))
+        return {"sections": [_section(s) for s in sections.present(r)],
+                "first_month": f"{r.first:%Y-%m}", "last_month": f"{r.last:%Y-%m}"}
 
     return cached("report-sections", {}, compute)
 
@@ -79,16 +78,13 @@ def league(category: str = DEFAULT_CATEGORY) -> dict:
         raise ValueError(f"unknown measure {category!r}")
 
     def compute(wh):
-        from vru.analysis import needs
         from vru.outputs import charts
         from vru.outputs.html import figure
-        from vru.outputs.report import DETAILED, POP_YEAR, ReportBuilder
-        from vru.warehouse import queries as q
+        from vru.pipelines import london
 
-        rb = ReportBuilder(wh)
-        s = q.crime_series(wh, source=DETAILED, level="borough", category=category)
-        t = needs.league_table(s, rb.borough_pop, rb.last, areas=rb.mps_boroughs)
-        lo, hi = needs.window(rb.last)
+        r = london.run(wh, london.LondonParams.of(measures=(category,), parts=("league",)))
+        t = r.league[category]
+        lo, hi = r.window
         label = taxonomy.label(category)
         chart = charts.bar_chart(
             pd.Series(t["rate_per_1000"].to_numpy(), index=[borough_name(c) for c in t["area_code"]]),
@@ -101,9 +97,9 @@ def league(category: str = DEFAULT_CATEGORY) -> dict:
                  "population": int(r.population), "rate_per_1000": r.rate_per_1000}
                 for r in t.itertuples()]
         return _plain({
-            "category": category, "label": label, "source": DETAILED,
+            "category": category, "label": label, "source": r.params.source,
             "window_start": f"{lo:%Y-%m}", "window_end": f"{hi:%Y-%m}",
-            "population_year": POP_YEAR, "rows": rows,
+            "population_year": r.params.pop_year, "rows": rows,
             "chart_html": figure(chart, f"{label} per 1,000 residents by borough, "
                                         f"{lo:%b %Y} – {hi:%b %Y}."),
         })
@@ -115,28 +111,24 @@ def league(category: str = DEFAULT_CATEGORY) -> dict:
 
 
 def borough_trends(code: str) -> dict:
-    """Monthly offences in one borough by the report's trend groups, with 12-month rolling means
-    (:func:`vru.analysis.needs.rolling_12`), drawn by :func:`vru.outputs.charts.line_chart`."""
+    """Monthly offences in one borough by the report's trend groups, with 12-month rolling means:
+    :func:`vru.pipelines.london.run` with ``borough``, drawn by
+    :func:`vru.outputs.charts.line_chart`."""
 
     def compute(wh):
-        from vru.analysis import needs
         from vru.outputs import charts
         from vru.outputs.html import figure
-        from vru.outputs.report import DETAILED
-        from vru.taxonomy import TREND_GROUPS
-        from vru.warehouse import queries as q
+        from vru.pipelines import london
 
+        r = london.run(wh, london.LondonParams.of(borough=code, parts=("trends",)))
         name = borough_name(code)
         figs = []
-        for title, cats in TREND_GROUPS.items():
-            cols = {}
-            for cat in cats:
-                s = q.crime_series(wh, source=DETAILED, level="borough", category=cat)
-                cols[taxonomy.label(cat)] = needs.london_monthly(s[s["area_code"] == code])
-            d = pd.DataFrame(cols).fillna(0)
+        for title, data in r.trends.items():
+            d = data.rename(columns=taxonomy.label)
             first, last = d.index.min(), d.index.max()
             svg = charts.line_chart(
-                d, smooth=d.apply(needs.rolling_12), title=f"{title}: {name}, monthly",
+                d, smooth=r.smooth[title].rename(columns=taxonomy.label),
+                title=f"{title}: {name}, monthly",
                 ylabel="offences per month",
                 label=f"Line chart of monthly {title.lower()} offences in {name}, "
                       f"{first:%Y}-{last:%Y}")
@@ -150,22 +142,25 @@ def borough_trends(code: str) -> dict:
 
 def area_facts(code: str) -> dict:
     """One 2011 LSOA: name, borough, annual violence against the person with the rate per 1,000
-    residents (:func:`vru.analysis.needs.rate_per_1000`, mid-2020 residents, as the report's
-    map), and its IMD 2019 score, rank and decile. Raises :class:`NotFound` for an unknown LSOA."""
+    residents (:func:`vru.analysis.needs.rate_per_1000`, the residents and the LSOA series of the
+    report's map: :class:`vru.pipelines.london.LondonParams`), and its IMD 2019 score, rank and
+    decile. Raises :class:`NotFound` for an unknown LSOA."""
 
     def compute(wh):
         from vru.analysis import needs
-        from vru.outputs.report import LSOA_ANNUAL, POP_YEAR
+        from vru.pipelines.london import LondonParams
         from vru.warehouse import queries as q
+
+        p = LondonParams()
 
         a = wh.sql("SELECT code, name, parent_code FROM areas WHERE level = 'lsoa' AND "
                    "vintage = '2011' AND code = ?", [code])
         if a.empty:
             raise NotFound(code)
-        annual = q.crime_annual(wh, source=LSOA_ANNUAL, level="lsoa",
+        annual = q.crime_annual(wh, source=p.lsoa_source, level="lsoa",
                                 category=taxonomy.VIOLENCE_AGAINST_THE_PERSON)
         mine = annual[annual["area_code"] == code].set_index("year")["count"]
-        pop = q.population(wh, level="lsoa", year=POP_YEAR).set_index("area_code")["population"]
+        pop = q.population(wh, level="lsoa", year=p.pop_year).set_index("area_code")["population"]
         population = pop.get(code)
         series = []
         for year, count in mine.items():
@@ -182,7 +177,7 @@ def area_facts(code: str) -> dict:
             "code": code, "name": str(a["name"].iloc[0]), "borough": borough,
             "borough_name": borough_name(borough),
             "population": None if population is None else int(population),
-            "population_year": POP_YEAR, "source": LSOA_ANNUAL,
+            "population_year": p.pop_year, "source": p.lsoa_source,
             "category": taxonomy.VIOLENCE_AGAINST_THE_PERSON, "series": series, **imd,
         })
 
