@@ -1,5 +1,6 @@
 """scripts/report_figures.py: it records the data of every table and chart of the report and the numbers
-of its prose, and its comparison finds a changed cell, a changed prose number and a missing chart."""
+of its prose, and its comparison finds a changed cell, a changed prose number and a missing chart, and
+reads "4,835" and "4835", "−3" and "-3" in prose as the same number."""
 
 from __future__ import annotations
 
@@ -37,6 +38,19 @@ def test_compare_finds_each_kind_of_difference():
     b = copy.deepcopy(a)
     del b["calls"][1]
     assert any("tables and charts differ" in d for d in rf.compare(a, b))
+
+
+def test_prose_numbers_are_compared_without_separators_and_typographic_minus():
+    a = {"sections": ["s"], "calls": [{"fn": "table", "data": [["1,234"]]}],
+         "prose": {"s": ["4,835", "2023,", "-3.4", "1,000"]}}
+    b = copy.deepcopy(a)
+    b["prose"]["s"] = ["4835", "2023", "−3.4", "1000"]
+    assert rf.compare(a, b) == []
+    b["prose"]["s"][1] = "2024"
+    assert any("prose numbers of section 's'" in d for d in rf.compare(a, b))
+    b = copy.deepcopy(a)
+    b["calls"][0]["data"] = [["1234"]]  # table cells stay as shown
+    assert any("call 0 (table)" in d for d in rf.compare(a, b))
 
 
 @pytest.mark.slow
