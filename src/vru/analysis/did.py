@@ -100,7 +100,9 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -221,7 +223,8 @@ def _units(n: int) -> str:
 # --- group-time cells --------------------------------------------------------------------------
 
 
-def _cells(cohorts: np.ndarray, T: int, base_period: str, anticipation: int):
+def _cells(cohorts: np.ndarray, T: int, base_period: str,
+           anticipation: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(cohort index k, period t, base b) of every group-time cell, ``did``'s order."""
     ks, ts, bs = [], [], []
     for k, g in enumerate(cohorts):
@@ -248,15 +251,22 @@ class _Core:
     b: np.ndarray
     g: np.ndarray  # first treated period index of each cell's cohort
     est: np.ndarray  # ATT (linear) or theta (poisson)
-    psi: np.ndarray
+    psi: np.ndarray | None  # None when computed without them (need_psi=False)
     n1: np.ndarray
     n0: np.ndarray
     level: np.ndarray  # level ATT (poisson: m_gt - m_gb m_Ct / m_Cb; linear: = est)
     treated_mean: np.ndarray  # m_g,t: the cohort's mean outcome in period t
     cohorts: np.ndarray
     cohort_size: np.ndarray
-    means: tuple = ()  # (m1t, m1b, m0t, m0b) per cell
-    thresh: np.ndarray | None = None  # not-yet-treated: controls first treated after this
+    means: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # (m1t, m1b, m0t, m0b) per cell
+    thresh: np.ndarray  # not-yet-treated: controls first treated after this
+
+    @property
+    def influence(self) -> np.ndarray:
+        """``psi``, for the estimates that need it (the cells computed with ``need_psi=True``)."""
+        if self.psi is None:
+            raise RuntimeError("the cells were computed without their influence functions")
+        return self.psi
 
 
 def _core(pa: PanelArrays, *, control: str, base_period: str, anticipation: int,
@@ -338,19 +348,21 @@ def _core(pa: PanelArrays, *, control: str, base_period: str, anticipation: int,
 # --- aggregation ---------------------------------------------------------------------------------
 
 
-def _agg(core: _Core, idx: np.ndarray, unit_k: np.ndarray, *, weighted: bool = True):
+def _agg(core: _Core, idx: np.ndarray, unit_k: np.ndarray, *,
+         weighted: bool = True) -> tuple[float, np.ndarray]:
     """Estimate and influence function of a cohort-size-weighted (or plain) mean of cells."""
     est = core.est[idx]
+    psi = core.influence
     if not weighted:
         w = np.full(len(idx), 1.0 / len(idx))
-        return float(w @ est), core.psi[:, idx] @ w
-    N = core.psi.shape[0]
+        return float(w @ est), psi[:, idx] @ w
+    N = psi.shape[0]
     dummies = (unit_k[:, None] == core.k[idx][None, :]).astype(float)
     shares = core.cohort_size[core.k[idx]] / N
     tot = shares.sum()
     w = shares / tot
     wif = (dummies - shares) / tot - (dummies - shares).sum(axis=1)[:, None] * (shares / tot**2)
-    return float(w @ est), core.psi[:, idx] @ w + wif @ est
+    return float(w @ est), psi[:, idx] @ w + wif @ est
 
 
 @dataclass
@@ -412,7 +424,7 @@ class DiDResult:
     n_never: int
     _psi: np.ndarray = field(repr=False)
     _cluster: np.ndarray = field(repr=False)
-    _cols: dict = field(repr=False)
+    _cols: dict[str, list[Any]] = field(repr=False)  # positions of each table's rows; "rows": the rows
     uniform_critical_value: float | None = None  # bootstrap: the event study's simultaneous band
     _pa: PanelArrays | None = field(default=None, repr=False)  # for the permutation pre-test
 
@@ -510,7 +522,8 @@ class DiDResult:
 # --- the pre-trend test ---------------------------------------------------------------------------
 
 
-def _leads(res: DiDResult, max_lead: int | None, level: str):
+def _leads(res: DiDResult, max_lead: int | None,
+           level: str) -> tuple[np.ndarray, np.ndarray, list[Any]]:
     """The pre-treatment estimates tested, their influence functions (N x k) and labels."""
     if level == "event":
         ev = res.event
@@ -586,6 +599,9 @@ def _permuted_wald(res: DiDResult, max_lead: int | None, level: str, n_draws: in
     reassigned (NaN where the covariance is singular or nothing is left to test). Random draws
     stop once ``stop_at`` of them reach ``W_obs`` (Besag and Clifford's sequential p-value)."""
     pa, st = res._pa, res.settings
+    if pa is None:
+        raise EvaluationError("the permutation pre-trend test needs the panel the result was "
+                              "estimated on: estimate it with att_gt or estimate")
     draws, exhaustive = _assignments(pa.cohort, n_draws, seed)
     out = []
     hits = 0
@@ -613,7 +629,7 @@ def _lead_estimates(pa: PanelArrays, st: dict, max_lead: int | None,
     e_all = core.t - core.g
     pre = ok & (e_all < 0)
     if level == "cells":
-        a, psi = core.est[pre], core.psi[:, pre]
+        a, psi = core.est[pre], core.influence[:, pre]
     else:
         es = [e for e in np.unique(e_all[pre]) if max_lead is None or e >= -max_lead]
         aggs = [_agg(core, np.flatnonzero(ok & (e_all == e)), unit_k) for e in es]
@@ -642,7 +658,8 @@ def att_gt(panel: pd.DataFrame | Panel, *, unit: str = "unit", period: str = "pe
                     model=model, inference=inference, n_boot=n_boot, seed=seed, alpha=alpha)
 
 
-def _check_options(*, control, base_period, model, inference, anticipation, alpha, n_boot):
+def _check_options(*, control: str, base_period: str, model: str, inference: str, anticipation: int,
+                   alpha: float, n_boot: int) -> None:
     for name, val, allowed in (("control", control, CONTROLS),
                                ("base_period", base_period, BASE_PERIODS),
                                ("model", model, MODELS), ("inference", inference, INFERENCE)):
@@ -763,7 +780,7 @@ def estimate(pa: PanelArrays, *, control: str = "never_treated", base_period: st
     E = _Estimates()
     cols: dict[str, list[int]] = {}
 
-    def add_many(name: str, items):
+    def add_many(name: str, items: Iterable[tuple[dict[str, Any], float, np.ndarray]]) -> None:
         cols[name] = []
         for row, est, psi in items:
             cols[name].append(len(E.rows))
@@ -774,7 +791,7 @@ def estimate(pa: PanelArrays, *, control: str = "never_treated", base_period: st
           "period": periods[core.t[c]], "event_time": int(core.t[c] - core.g[c]),
           "n_treated": int(core.n1[c]), "n_control": int(core.n0[c]),
           **({"level": core.level[c]} if model == "poisson" else {})},
-         core.est[c], core.psi[:, c]) for c in range(len(core.k))))
+         core.est[c], core.influence[:, c]) for c in range(len(core.k))))
     post = ok & (core.t >= core.g)
     if not post.any():
         raise EvaluationError("no post-treatment period with an estimable effect")
@@ -815,9 +832,9 @@ def estimate(pa: PanelArrays, *, control: str = "never_treated", base_period: st
     se = np.where(zero, np.nan, se)
     frames = {}
     uniform_crit = None
-    for name, idx in cols.items():
-        df = pd.DataFrame([E.rows[i] for i in idx])
-        i = np.asarray(idx)
+    for name, positions in cols.items():
+        df = pd.DataFrame([E.rows[i] for i in positions])
+        i = np.asarray(positions)
         df["se"] = se[i]
         df["ci_low"] = est[i] - z * se[i]
         df["ci_high"] = est[i] + z * se[i]
@@ -837,7 +854,6 @@ def estimate(pa: PanelArrays, *, control: str = "never_treated", base_period: st
             df["ratio_low"] = np.exp(df["ci_low"])
             df["ratio_high"] = np.exp(df["ci_high"])
         frames[name] = df
-    cols["rows"] = E.rows
     settings = {"control": control, "base_period": base_period, "anticipation": anticipation,
                 "model": model, "inference": inference, "n_boot": n_boot if draws is not None
                 else None, "seed": seed if draws is not None else None, "alpha": alpha,
@@ -846,8 +862,8 @@ def estimate(pa: PanelArrays, *, control: str = "never_treated", base_period: st
                                      "n_units": int(v)} for k, v in pa.dropped.items()]}
     return DiDResult(frames["cells"], frames["simple"], frames["group"], frames["group_overall"],
                      frames["event"], frames["event_overall"], settings, pa.n,
-                     int((~never).sum()), int(never.sum()), psi, pa.cluster, cols, uniform_crit,
-                     pa)
+                     int((~never).sum()), int(never.sum()), psi, pa.cluster,
+                     {**cols, "rows": E.rows}, uniform_crit, pa)
 
 
 __all__ = ["EvaluationError", "PanelArrays", "as_panel", "arrays", "panel_arrays", "att_gt", "estimate",
