@@ -20,6 +20,7 @@ from pathlib import Path
 import jinja2
 
 import vru
+from vru import format as fmt
 from vru.outputs.html import Section
 from vru.pipelines import REPORT
 from vru.pipelines.base import MissingData
@@ -86,6 +87,7 @@ def render(sections: list[Section], title: str = "Serious violence needs assessm
         loader=jinja2.PackageLoader("vru.outputs", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
     )
+    env.filters.update(fmt.FILTERS)
     return env.get_template("report.html.j2").render(
         title=title, sections=sections, version=vru.__version__, generated=date.today()
     )
