@@ -3,10 +3,10 @@
 Every function here returns plain Python (numbers, strings, lists, dicts) that both the pages
 (:mod:`vru.web.dashboard.views`) and the JSON API (:mod:`vru.web.dashboard.api`) use, so the two
 can never disagree. Nothing here computes a statistic itself: the figures come from
-:mod:`vru.analysis` (``needs.league_table``, ...) and the report section modules
-(:mod:`vru.outputs.section_hotspots`, ``section_drivers``, ``section_targeting``,
-``section_evaluation``: their ``results()`` for data and ``build()`` for the section HTML and
-charts that the needs assessment shows), and the charts from :mod:`vru.outputs.charts`.
+:mod:`vru.analysis` (``needs.league_table``, ...) and the report's pipelines
+(:mod:`vru.pipelines`: ``run(wh, params)``, whose result's ``as_dict()`` is the data) and their
+presentations (:mod:`vru.outputs.sections`: ``present(result)``, the section HTML and charts that
+the needs assessment shows), and the charts from :mod:`vru.outputs.charts`.
 """
 
 from __future__ import annotations
