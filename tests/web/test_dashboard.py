@@ -138,15 +138,12 @@ def test_unknown_borough_and_area_are_404(analyst):
 @pytest.fixture(scope="module")
 def league_vap(wh):
     from vru.analysis import needs
-    from vru.geography import MPS_BOROUGHS
-    from vru.pipelines.london import LondonParams
+    from vru.outputs.report import DETAILED, ReportBuilder
     from vru.warehouse import queries as q
 
-    p = LondonParams()
-    s = q.crime_series(wh, source=p.source, level="borough", category="robbery")
-    pop = q.population(wh, level="borough", year=p.pop_year).set_index("area_code")["population"]
-    last = q.crime_months(wh, p.source)[1]
-    return needs.league_table(s, pop, last, areas=list(MPS_BOROUGHS))
+    rb = ReportBuilder(wh)
+    s = q.crime_series(wh, source=DETAILED, level="borough", category="robbery")
+    return needs.league_table(s, rb.borough_pop, rb.last, areas=rb.mps_boroughs)
 
 
 def test_league_table_equals_needs_league_table(analyst, league_vap):
@@ -219,14 +216,14 @@ def test_hotspot_rows_equal_section_results(analyst, hotspots_ref):
 
 
 def test_targeting_and_evaluation_api_equal_section_results(analyst, wh):
-    from vru.outputs import section_evaluation as se
+    from vru.pipelines import evaluation as pe
 
     api = analyst.get(reverse("dashboard-api-targeting")).json()
     assert api["allocation_total_pence"] == 900_000_000 and len(api["shortlist"]) == 8
     page = _text(analyst.get(reverse("dashboard:targeting")))  # the report section's table
     for s in api["shortlist"]:
         assert s["label"] in page
-    e = se.results(wh)
+    e = pe.run(wh).as_dict()
     api = analyst.get(reverse("dashboard-api-evaluation")).json()
     assert api["rate"] == json.loads(json.dumps(e["rate"]))
     page = _text(analyst.get(reverse("dashboard:evaluation")))
