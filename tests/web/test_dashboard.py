@@ -138,12 +138,15 @@ def test_unknown_borough_and_area_are_404(analyst):
 @pytest.fixture(scope="module")
 def league_vap(wh):
     from vru.analysis import needs
-    from vru.outputs.report import DETAILED, ReportBuilder
+    from vru.geography import MPS_BOROUGHS
+    from vru.pipelines.london import LondonParams
     from vru.warehouse import queries as q
 
-    rb = ReportBuilder(wh)
-    s = q.crime_series(wh, source=DETAILED, level="borough", category="robbery")
-    return needs.league_table(s, rb.borough_pop, rb.last, areas=rb.mps_boroughs)
+    p = LondonParams()
+    s = q.crime_series(wh, source=p.source, level="borough", category="robbery")
+    pop = q.population(wh, level="borough", year=p.pop_year).set_index("area_code")["population"]
+    last = q.crime_months(wh, p.source)[1]
+    return needs.league_table(s, pop, last, areas=list(MPS_BOROUGHS))
 
 
 def test_league_table_equals_needs_league_table(analyst, league_vap):
