@@ -130,14 +130,18 @@ def test_clusters_are_contiguous_within_one_borough_and_bounded():
 def test_features_and_fallback():
     fr = area_frame()
     rates = pd.DataFrame({2019: [1, 2, 3, 40.0], 2021: [50, 2, 3, 4.0]}, index=fr.index)
-    f = t.features(fr, rates=rates)
-    assert f.attrs["sustained_source"] == "years_in_top_decile"
+    f = t.features(fr, rates=rates)  # no score given: the top-decile fallback of the rates
     assert f["sustained"].tolist() == [0.5, 0, 0, 0.5]  # ceil(0.1 x 4) = 1 area per year
+    assert f["sustained"].equals(t.years_in_top_decile(rates).reindex(fr.index))
     assert f.loc["l2", "harm"] == pytest.approx(20.0)  # 30 offences / 1,500 residents x 1,000
     assert f.loc["l3", "youth"] == pytest.approx(0.25)
     assert t.features(fr, rates=rates, youth="count").loc["l3", "youth"] == 500
     given = t.features(fr, sustained=pd.Series([0.1, 0.2, 0.3, 0.4], index=fr.index))
-    assert given.attrs["sustained_source"] == "given" and given.loc["l4", "sustained"] == 0.4
+    assert given.loc["l4", "sustained"] == 0.4
+    # a given score wins over the frame's column and the rates
+    both = t.features(fr.assign(sustained=0.9), rates=rates, sustained=pd.Series(0.2, index=fr.index))
+    assert (both["sustained"] == 0.2).all()
+    assert (t.features(fr.assign(sustained=0.9), rates=rates)["sustained"] == 0.9).all()
     with pytest.raises(ValueError, match="no sustained"):
         t.features(fr)
 
@@ -182,11 +186,13 @@ def _feats(scores, boroughs, pops):
 
 def test_select_hand_computed():
     f, s = _feats([9, 8, 7, 6, 5, 4], ["X", "X", "Y", "Z", "Z", "W"], [100, 100, 50, 100, 100, 100])
-    pick = t.select(f, s, 3, min_population=80)
+    sel = t.select(f, s, 3, min_population=80)
+    pick = sel.table
     # a0 (X); a1 same borough; a2 too small; a3 (Z); a4 same borough; a5 (W)
     assert list(pick.index) == ["a0", "a3", "a5"] and list(pick["rank"]) == [1, 2, 3]
-    assert pick.attrs["exact"]
-    assert list(t.select(f, s, 3, max_per_borough=2).index) == ["a0", "a1", "a2"]
+    assert sel.exact and not pick.attrs
+    two = t.select(f, s, 3, max_per_borough=2)
+    assert list(two.table.index) == ["a0", "a1", "a2"] and not two.exact
     with pytest.raises(t.InfeasibleError, match="cannot choose 4 areas"):
         t.select(f, s, 4, min_population=80)
 
@@ -194,8 +200,8 @@ def test_select_hand_computed():
 def test_select_skips_overlapping_clusters():
     f, s = _feats([9, 8, 7], ["X", "X", "X"], [1, 1, 1])
     f["members"] = [("l1", "l2"), ("l2", "l3"), ("l4",)]
-    pick = t.select(f, s, 2, max_per_borough=2)
-    assert list(pick.index) == ["a0", "a2"] and not pick.attrs["exact"]
+    sel = t.select(f, s, 2, max_per_borough=2)
+    assert list(sel.table.index) == ["a0", "a2"] and not sel.exact
 
 
 @pytest.mark.slow
@@ -216,7 +222,7 @@ def test_greedy_selection_is_optimal_with_one_per_borough():
             with pytest.raises(t.InfeasibleError):
                 t.select(f, s, n, min_population=100)
         else:
-            assert t.select(f, s, n, min_population=100)["score"].sum() == pytest.approx(best)
+            assert t.select(f, s, n, min_population=100).table["score"].sum() == pytest.approx(best)
 
 
 # --- allocation -------------------------------------------------------------------------------
@@ -326,7 +332,7 @@ def test_sensitivity_fast_path_equals_greedy_per_draw():
     for i in range(150):
         s = pd.Series(z[[f"z_{c}" for c in t.COMPONENTS]].to_numpy() @ wd.iloc[i].to_numpy(),
                       index=f.index)
-        counts[t.select(f, s, 4, min_population=1000).index] += 1
+        counts[t.select(f, s, 4, min_population=1000).table.index] += 1
     expect = counts[counts > 0] / 150
     assert fast["candidates"].sort_index().to_dict() == pytest.approx(expect.sort_index().to_dict())
     assert fast["boroughs"].sum() == pytest.approx(4.0)  # 4 boroughs chosen in every draw
@@ -338,7 +344,7 @@ def test_sensitivity_is_seeded_and_collapses_to_defaults():
     b = t.sensitivity(z, f, 3, draws=50, seed=1)
     assert a["candidates"].equals(b["candidates"])
     tight = t.sensitivity(z, f, 3, draws=50, seed=1, concentration=1e7)
-    default = t.select(f, z["score"], 3)
+    default = t.select(f, z["score"], 3).table
     assert set(tight["candidates"].index) == set(default.index)
     assert (tight["candidates"] == 1.0).all()
 
@@ -358,10 +364,12 @@ def test_compare_boroughs_hand_computed():
     f, s = _feats([5, 4, 3, 2, 1, 0], ["A", "B", "C", "D", "E", "F"], [1] * 6)
     z = pd.DataFrame({f"z_{c}": [5, 4, 3, 2, 1, 0.0] for c in t.COMPONENTS}, index=f.index)
     z["score"] = s
-    c = t.compare_boroughs(["A", "B", "C"], ["B", "C", "D"], f, z)
-    assert c.attrs["agree"] == 2 and c.attrs["n_boroughs"] == 6
+    comp = t.compare_boroughs(["A", "B", "C"], ["B", "C", "D"], f, z)
+    assert comp.agree == 2 and comp.n_boroughs == 6
     # P(K >= 2), K ~ hypergeometric(6 boroughs, 3 reference, 3 drawn) = (9 + 1) / 20
-    assert c.attrs["p_exact"] == pytest.approx(0.5)
+    assert comp.p_exact == pytest.approx(0.5)
+    c = comp.table
+    assert not c.attrs
     assert c.loc["D", "rank"] == 4 and c.loc["D", "best"] == "a3"
     assert t.explain(c.loc["D"], c[c["chosen"]]).startswith("not chosen: its best area ranks 4")
     assert t.explain(c.loc["A"], c[c["chosen"]]).startswith("chosen (rank 1)")
@@ -376,26 +384,75 @@ def test_member_coverage():
     assert cov["c1"] == pytest.approx(0.75) and cov["c3"] == 1.0
 
 
-# --- on the real bundled data -----------------------------------------------------------------
+# --- the pipeline: parameters -----------------------------------------------------------------
+
+
+def test_target_params_are_frozen_and_validated():
+    import dataclasses
+
+    from vru.pipelines.base import ParamsError
+    from vru.pipelines.targeting import TargetParams
+
+    p = TargetParams()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.n = 3
+    assert hash(p) == hash(TargetParams())  # weights and categories are tuples
+    with pytest.raises(ParamsError, match="unknown parameter 'areas'"):
+        TargetParams.of(areas=3)
+    for field, bad, words in [("level", "msoa", "level must be one of lsoa, ward, cluster"),
+                              ("n", 0, "n must be at least 1"), ("n", 2.5, "n must be a whole"),
+                              ("n", True, "n must be a whole"),
+                              ("budget_pence", -1, "budget_pence must be at least 0"),
+                              ("cap_pence", 1.5, "cap_pence must be a whole"),
+                              ("sustained", "hot", "sustained must be one of"),
+                              ("youth", "old", "youth must be one of"),
+                              ("weighting", "severity", "weighting must be one of"),
+                              ("weights", {"violence": 1}, "weights: unknown score components"),
+                              ("weights", {"harm": -1}, "weights: weights must be non-negative"),
+                              ("weights", 3, "weights must map components"),
+                              ("categories", "robbery,jaywalking", "categories: unknown category"),
+                              ("categories", (), "categories must name"),
+                              ("concentration", 0, "concentration must be a positive"),
+                              ("seed", -1, "seed must be at least 0"),
+                              ("min_population", -5, "min_population must be at least 0")]:
+        with pytest.raises(ParamsError, match=words):
+            TargetParams.of(**{field: bad})
+    q = TargetParams.of(p, level="ward", categories="robbery, possession_of_weapons",
+                        weights={"harm": 1, "youth": 1}, n=None)
+    assert q.n == 8 and q.categories == ("robbery", "possession_of_weapons")
+    assert q.weights == (("harm", 1), ("youth", 1)) and q.weight_map() == {"harm": 1, "youth": 1}
+    assert q.min_pop() == 5_000 and p.of(level="lsoa").min_pop() == 1_000
+    d = q.as_dict()
+    assert d["weights"] == {"harm": 1, "youth": 1} and d["min_population"] == 5_000
+    assert d["categories"] == ["robbery", "possession_of_weapons"]
+
+
+# --- the pipeline and the section on the real bundled data ------------------------------------
 
 
 @pytest.fixture(scope="module")
 def default_run(wh):
-    from vru.outputs import section_targeting as stg
+    from vru.pipelines import targeting as pt
 
-    return stg.run(wh, stg.TargetParams(draws=300))
+    return pt.run(wh, pt.TargetParams(draws=300))
 
 
 def test_lsoa_inputs_real(wh):
-    from vru.outputs import section_targeting as stg
+    from vru.pipelines import targeting as pt
 
-    inp = stg.lsoa_inputs(wh)
+    inp = pt.lsoa_inputs(wh)
     # mps_crime_lsoa_annual/SOURCE.md: 4,829 LSOAs (London's 4,835 less the City's 6),
     # 2011-2021 with 2020 wrong (stored as missing, so left out)
-    assert len(inp["frame"]) == 4829 and 2020 not in inp["years"]
-    assert inp["years"][0] == 2011 and inp["years"][-1] == 2021 and len(inp["years"]) == 10
-    assert inp["harm_years"] == [2018, 2019, 2021]
-    assert (inp["frame"]["youth"] < inp["frame"]["population"]).all()
+    assert len(inp.frame) == 4829 and 2020 not in inp.years
+    assert inp.years[0] == 2011 and inp.years[-1] == 2021 and len(inp.years) == 10
+    assert inp.harm_years == [2018, 2019, 2021]
+    assert (inp.frame["youth"] < inp.frame["population"]).all()
+    # the harm weight of each category (ONS CSS, vru.analysis.harm)
+    assert list(inp.harm_weights.index) == sorted(pt.VIOLENCE)
+    from vru.analysis import harm
+
+    css = harm.category_weights("css")["weight"]
+    assert inp.harm_weights.to_dict() == pytest.approx(css.reindex(inp.harm_weights.index).to_dict())
 
 
 def test_default_targeting_on_real_data(wh, default_run):
@@ -404,17 +461,17 @@ def test_default_targeting_on_real_data(wh, default_run):
     r = default_run
     sl = r.shortlist
     assert len(sl) == 8 and sl["borough"].is_unique and (sl["population"] >= 5000).all()
-    assert sl.attrs["exact"] and list(sl["rank"]) == list(range(1, 9))
+    assert r.exact and list(sl["rank"]) == list(range(1, 9))
     assert sl["score"].is_monotonic_decreasing
     # the best candidate overall is ranked first
     assert sl.index[0] == r.candidates.loc[r.candidates["population"] >= 5000, "score"].idxmax()
     # every chosen cluster is contiguous and within its borough
-    geo = r.inputs["geometry"]
+    geo = r.inputs.geometry
     adj = {a: set(n) for a, n in SpatialWeights.from_geodataframe(geo, "queen").neighbours().items()}
     for c, mem in sl["members"].items():
         mem = set(mem)
         assert 1 <= len(mem) <= 8
-        assert set(r.inputs["frame"].loc[list(mem), "borough"]) == {sl.at[c, "borough"]}
+        assert set(r.inputs.frame.loc[list(mem), "borough"]) == {sl.at[c, "borough"]}
         seen, todo = {next(iter(mem))}, [next(iter(mem))]
         while todo:
             for n in adj.get(todo.pop(), ()):
@@ -427,53 +484,91 @@ def test_default_targeting_on_real_data(wh, default_run):
     assert a.drop(columns="total").sum().tolist() == [300_000_000] * 3
     assert (a.drop(columns="total").to_numpy() <= 50_000_000).all()
     comp = r.comparison
-    assert comp.attrs["agree"] == len(set(sl["borough"]) & set(MYENDS_BOROUGHS))
-    assert comp["chosen"].sum() == 8 and comp["reference"].sum() == 8
-    assert len(comp) == 32  # every MPS borough has an eligible cluster
+    assert comp.agree == len(set(sl["borough"]) & set(MYENDS_BOROUGHS))
+    assert comp.table["chosen"].sum() == 8 and comp.table["reference"].sum() == 8
+    assert len(comp.table) == 32 == comp.n_boroughs  # every MPS borough has an eligible cluster
     assert (r.sensitivity["boroughs"] <= 1).all()
     assert r.sensitivity["boroughs"].sum() == pytest.approx(8.0)
+    # the map's shapes: one per chosen area, numbered by rank; the 32 London boroughs' outlines
+    assert sorted(r.shapes.index) == sorted(sl.index)
+    assert sorted(r.shapes["rank"].astype(int)) == list(range(1, 9))
+    assert len(r.boroughs) == 33 and r.boroughs["code"].str.startswith("E09").all()
+    assert r.sustained.method == "emerging" and len(r.sustained.patterns) == 4
+    assert not any(df.attrs for df in (r.candidates, sl, a, comp.table))
+
+
+def test_result_as_dict_is_json(default_run):
+    import json
+
+    d = json.loads(json.dumps(default_run.as_dict()))
+    assert list(d) == ["parameters", "sustained_violence", "candidates", "greedy_is_exact",
+                       "shortlist", "allocation_total_pence", "allocation_by_year_pence",
+                       "sensitivity", "myends"]
+    assert d["parameters"]["draws"] == 300 and d["parameters"]["min_population"] == 5000
+    assert d["parameters"]["weights"] == t.DEFAULT_WEIGHTS
+    assert d["greedy_is_exact"] is True and d["candidates"] == len(default_run.candidates)
+    assert d["allocation_total_pence"] == 900_000_000 and len(d["shortlist"]) == 8
+    assert sum(sum(v for k, v in s["allocation_pence"].items() if k != "total")
+               for s in d["shortlist"]) == 900_000_000
+    assert d["myends"]["agree"] == sum(s["borough"] in MYENDS_BOROUGHS for s in d["shortlist"])
+    assert d["myends"]["p_exact"] == pytest.approx(default_run.comparison.p_exact)
+    assert d["sustained_violence"].startswith("share of the years 2011-2021 (10 years with correct")
+
+
+def test_section_is_presented_without_a_warehouse(london_warehouse):
+    import html
+
+    from vru.outputs.sections import targeting as presenter
+    from vru.pipelines import targeting as pt
+    from vru.warehouse.store import Warehouse
+
+    w = Warehouse.open(london_warehouse, read_only=True)
+    r = pt.run(w, pt.TargetParams(draws=100))
+    w.close()  # the presentation has only the result
+    sec = presenter.present(r)
+    assert sec.id == "targeting" and sec.title == "Choosing neighbourhoods to fund"
+    body = sec.body
+    assert "MyEnds" in body and "£9,000,000.00" in body and body.count("<svg") == 3
+    assert "£500,000.00 per area per year" in body and "exact here" in body
+    assert "(3,919 candidates;" in body and "at least 5,000 residents, contiguous LSOAs" in body
+    assert "Brent, Croydon, Hackney, Haringey, Lambeth, Newham, Southwark and Tower Hamlets" in body
+    assert f"{r.comparison.agree} of the 8 boroughs chosen here" in body
+    for label in r.candidates.loc[r.shortlist.index, "label"]:
+        assert html.escape(label) in body
 
 
 @pytest.mark.slow
 def test_other_levels_and_fallback_on_real_data(wh):
-    from vru.outputs import section_targeting as stg
+    from vru.pipelines import targeting as pt
 
-    ward = stg.run(wh, stg.TargetParams(level="ward", draws=50))
+    ward = pt.run(wh, pt.TargetParams(level="ward", draws=50))
     # wards2018 (633 with the City merged) less the City, which has no MPS LSOA data
     assert len(ward.candidates) == 632
     assert ward.candidates["members"].map(len).sum() == 4829
-    lsoa = stg.run(wh, stg.TargetParams(level="lsoa", sustained="top_decile", draws=50))
+    lsoa = pt.run(wh, pt.TargetParams(level="lsoa", sustained="top_decile", draws=50))
     assert len(lsoa.candidates) == 4829 and (lsoa.shortlist["population"] >= 1000).all()
-    assert "top 10%" in lsoa.sustained_text
+    assert "top 10%" in lsoa.sustained.describe() and lsoa.sustained.method == "top_decile"
+    assert sorted(lsoa.shapes.index) == sorted(lsoa.shortlist.index)
     with pytest.raises(t.InfeasibleError, match="cannot choose 40 areas"):
-        stg.run(wh, stg.TargetParams(level="ward", n=40, draws=10))
+        pt.run(wh, pt.TargetParams(level="ward", n=40, draws=10))
     with pytest.raises(t.InfeasibleError, match="exceeds"):
-        stg.run(wh, stg.TargetParams(cap_pence=10_000_000, draws=10))  # 8 x GBP 100k < GBP 3m
-    with pytest.raises(ValueError, match="unknown candidate level"):
-        stg.run(wh, stg.TargetParams(level="msoa"))
+        pt.run(wh, pt.TargetParams(cap_pence=10_000_000, draws=10))  # 8 x GBP 100k < GBP 3m
 
 
-@pytest.mark.slow
-def test_targeting_section_and_results(wh, tmp_path):
-    import json
-
-    from vru.outputs import section_targeting as stg
+def test_empty_warehouse_is_missing_data(tmp_path):
+    from vru.pipelines import targeting as pt
+    from vru.pipelines.base import MissingData
     from vru.warehouse.store import Warehouse
 
-    p = stg.TargetParams(draws=100)
-    sec = stg.build(wh, p)
-    assert sec is not None and sec.id == "targeting"
-    assert "MyEnds" in sec.body and "£9,000,000.00" in sec.body and sec.body.count("<svg") == 3
-    res = stg.results(wh, p)
-    json.dumps(res)
-    assert res["allocation_total_pence"] == 900_000_000 and len(res["shortlist"]) == 8
-    assert sum(sum(v for k, v in s["allocation_pence"].items() if k != "total")
-               for s in res["shortlist"]) == 900_000_000
-    assert res["myends"]["agree"] == sum(s["borough"] in MYENDS_BOROUGHS
-                                         for s in res["shortlist"])
     empty = Warehouse.create(tmp_path / "empty.duckdb")
-    assert stg.build(empty) is None
-    empty.close()
+    try:
+        assert pt.missing_inputs(empty) == [
+            "LSOA crime (mps_lsoa_annual_millington)", "LSOA deprivation (IMD)",
+            "LSOA population (2020)", "2018 ward boundaries"]
+        with pytest.raises(MissingData, match="targeting needs LSOA crime"):
+            pt.run(empty)
+    finally:
+        empty.close()
 
 
 @pytest.mark.slow

@@ -87,7 +87,7 @@ def main() -> None:
     feats = stage("features", lambda: tg.features(frame.assign(sustained=sus)))
     z = stage("score (winsorise, standardise, weight)", lambda: tg.score(feats))
     short = stage("select n (one per borough, min population)",
-                  lambda: tg.select(feats, z["score"], a.n, min_population=1500))
+                  lambda: tg.select(feats, z["score"], a.n, min_population=1500).table)
     cap = 2 * -(-300_000_000 // a.n)  # twice the average share of a year's GBP 3m
     alloc = stage("allocate GBP 9m over 3 years (capped, pence)",
                   lambda: tg.allocate(short["need"], 900_000_000, cap, years=3))
@@ -104,7 +104,7 @@ def main() -> None:
     cfe = tg.features(cf)
     cz = stage("clusters: features + score", lambda: tg.score(cfe))
     cshort = stage("clusters: select n", lambda: tg.select(cfe, cz["score"], a.n,
-                                                          min_population=5000))
+                                                          min_population=5000).table)
     stage(f"clusters: sensitivity ({a.draws:,} draws)",
           lambda: tg.sensitivity(cz, cfe, a.n, draws=a.draws, min_population=5000))
     cluster_total = time.perf_counter() - cstart

@@ -178,7 +178,7 @@ def test_borough_page_shows_its_rank_and_its_lsoas(analyst, league_vap):
 
 
 def test_area_page_equals_the_analysis(analyst, wh, hotspots_ref):
-    from vru.outputs import section_targeting as st
+    from vru.pipelines import targeting as pt
     from vru.warehouse import queries as q
 
     api = analyst.get(reverse("dashboard-api-area", args=[AREA])).json()
@@ -191,7 +191,7 @@ def test_area_page_equals_the_analysis(analyst, wh, hotspots_ref):
     hs = hotspots_ref.set_index("code")
     assert api["hotspot"]["category"] == hs.loc[AREA, "category"]
     assert api["hotspot"]["n_hot"] == hs.loc[AREA, "n_hot"]
-    cand = st.run(wh, st.TargetParams(level="lsoa")).candidates
+    cand = pt.run(wh, pt.TargetParams(level="lsoa")).candidates
     assert api["targeting"]["score"] == pytest.approx(cand.loc[AREA, "score"])
     imd = q.deprivation(wh, level="lsoa", measure="imd_score").set_index("area_code")["value"]
     assert api["imd_score"] == pytest.approx(imd[AREA])

@@ -50,6 +50,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -221,8 +222,9 @@ def features(frame: pd.DataFrame, *, sustained: pd.Series | None = None,
 
     ``sustained``: the sustained-violence score per area (e.g. :func:`sustained_from_bins` of the
     emerging hot spot analysis); if ``None``, the frame's ``sustained`` column; if absent too,
-    :func:`years_in_top_decile` of ``rates`` (areas x years). ``need`` (for the allocation) is
-    the area's ``violence`` (offences per year).
+    :func:`years_in_top_decile` of ``rates`` (areas x years), in that order of precedence (so the
+    caller knows which was used). ``need`` (for the allocation) is the area's ``violence``
+    (offences per year).
     """
     _check_area_frame(frame)
     if youth not in ("share", "count"):
@@ -230,13 +232,10 @@ def features(frame: pd.DataFrame, *, sustained: pd.Series | None = None,
     out = pd.DataFrame(index=frame.index)
     if sustained is not None:
         out["sustained"] = sustained.reindex(frame.index).astype("float64")
-        out.attrs["sustained_source"] = "given"
     elif "sustained" in frame.columns:
         out["sustained"] = frame["sustained"].astype("float64")
-        out.attrs["sustained_source"] = "given"
     elif rates is not None:
         out["sustained"] = years_in_top_decile(rates).reindex(frame.index)
-        out.attrs["sustained_source"] = "years_in_top_decile"
     else:
         raise ValueError("no sustained-violence score and no rates to compute the fallback from")
     out["harm"] = 1000.0 * frame["violence"] / frame["population"]
@@ -306,12 +305,21 @@ def _confined(feats: pd.DataFrame) -> bool:
     return True
 
 
+@dataclass(frozen=True, eq=False)
+class Selection:
+    """The shortlist of :func:`select`: ``table`` holds the chosen rows of the features with
+    ``score`` and ``rank`` (1 = best), sorted by rank; ``exact`` says whether greedy is provably
+    optimal here (at most one per borough, candidates confined to one borough)."""
+
+    table: pd.DataFrame
+    exact: bool
+
+
 def select(feats: pd.DataFrame, scores: pd.Series, n: int, *, max_per_borough: int = 1,
-           min_population: float = 0) -> pd.DataFrame:
+           min_population: float = 0) -> Selection:
     """Choose ``n`` candidates by score under the constraints (see the module docstring).
 
-    Returns the chosen rows of ``feats`` with ``score`` and ``rank`` (1 = best), sorted by rank;
-    ``attrs["exact"]`` says whether greedy is provably optimal here. Raises
+    Returns a :class:`Selection` (the chosen rows and whether greedy is exact here). Raises
     :class:`InfeasibleError` when fewer than ``n`` candidates can be chosen.
     """
     if n < 1 or max_per_borough < 1:
@@ -350,8 +358,7 @@ def select(feats: pd.DataFrame, scores: pd.Series, n: int, *, max_per_borough: i
     out = feats.loc[chosen].copy()
     out["score"] = s.loc[chosen]
     out["rank"] = np.arange(1, n + 1)
-    out.attrs["exact"] = bool(max_per_borough == 1 and _confined(feats))
-    return out
+    return Selection(out, bool(max_per_borough == 1 and _confined(feats)))
 
 
 # --- allocation -------------------------------------------------------------------------------
@@ -524,7 +531,7 @@ def sensitivity(z: pd.DataFrame, feats: pd.DataFrame, n: int, *,
         for i in range(draws):
             sc = pd.Series(zm @ wd.iloc[i].to_numpy(), index=feats.index)
             pick = select(feats, sc, n, max_per_borough=max_per_borough,
-                          min_population=min_population)
+                          min_population=min_population).table
             pos = feats.index.get_indexer(pick.index)
             hits[pos] += 1
             picks.append(pos[None, :])
@@ -560,16 +567,27 @@ def member_coverage(picks: np.ndarray, feats: pd.DataFrame, targets: Sequence) -
 # --- comparison with the areas actually funded ------------------------------------------------
 
 
-def compare_boroughs(chosen: Sequence[str], reference: Sequence[str], feats: pd.DataFrame,
-                     scores: pd.DataFrame, *, min_population: float = 0) -> pd.DataFrame:
-    """Boroughs of a shortlist against a reference list (e.g. :data:`vru.geography.MYENDS_BOROUGHS`).
+@dataclass(frozen=True, eq=False)
+class BoroughComparison:
+    """A shortlist's boroughs against a reference list (:func:`compare_boroughs`).
 
-    One row per borough in either list or with candidates: ``chosen``, ``reference``, the
+    ``table``: one row per borough with an eligible candidate: ``chosen``, ``reference``, the
     borough's best eligible candidate (``best``), its ``score`` and ``rank`` among the boroughs'
-    best candidates, and its standardised components. ``attrs``: ``agree`` (boroughs in both),
-    ``p_exact`` (hypergeometric probability of at least that many in common if the shortlist's
-    boroughs were drawn at random from the boroughs with a candidate).
+    best candidates, and its standardised components. ``agree``: boroughs in both lists;
+    ``n_boroughs``: boroughs in the table; ``p_exact``: hypergeometric probability of at least
+    ``agree`` in common if the shortlist's boroughs were drawn at random from those boroughs.
     """
+
+    table: pd.DataFrame
+    agree: int
+    n_boroughs: int
+    p_exact: float
+
+
+def compare_boroughs(chosen: Sequence[str], reference: Sequence[str], feats: pd.DataFrame,
+                     scores: pd.DataFrame, *, min_population: float = 0) -> BoroughComparison:
+    """Boroughs of a shortlist against a reference list (e.g. :data:`vru.geography.MYENDS_BOROUGHS`):
+    a :class:`BoroughComparison`."""
     eligible = feats["population"] >= min_population
     s = scores.loc[eligible[eligible].index]
     best = (s.assign(borough=feats.loc[s.index, "borough"], id=s.index)
@@ -582,11 +600,8 @@ def compare_boroughs(chosen: Sequence[str], reference: Sequence[str], feats: pd.
     out["reference"] = out.index.isin(list(ref_set))
     agree = len(chosen_set & ref_set)
     m = len(out)
-    out.attrs["agree"] = agree
-    out.attrs["n_boroughs"] = m
-    out.attrs["p_exact"] = float(stats.hypergeom.sf(agree - 1, m, len(ref_set & set(out.index)),
-                                                    len(chosen_set)))
-    return out
+    p_exact = float(stats.hypergeom.sf(agree - 1, m, len(ref_set & set(out.index)), len(chosen_set)))
+    return BoroughComparison(out, agree, m, p_exact)
 
 
 def explain(row: pd.Series, shortlist: pd.DataFrame, weights: Mapping[str, float] = DEFAULT_WEIGHTS) -> str:

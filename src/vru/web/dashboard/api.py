@@ -361,7 +361,7 @@ def _section_view(name: str, form_class, serializer, results: str, *, summary: s
 TargetingView = _section_view(
     "TargetingView", TargetingForm, TargetingSerializer, "targeting_results",
     summary="Targeting: shortlist and budget",
-    description="vru.outputs.section_targeting.results: scored candidates, the shortlist, the budget "
+    description="vru.pipelines.targeting.run (as_dict): scored candidates, the shortlist, the budget "
                 "allocation, sensitivity, MyEnds comparison.")
 EvaluationView = _section_view(
     "EvaluationView", EvaluationForm, EvaluationSerializer, "evaluation_results",

@@ -186,12 +186,12 @@ def area_facts(code: str) -> dict:
 
 def lsoa_scores() -> dict:
     """Targeting scores of every 2011 LSOA as a candidate (``TargetParams(level="lsoa")``, the
-    default weights): :func:`vru.outputs.section_targeting.run`'s scored candidates."""
+    default weights): :func:`vru.pipelines.targeting.run`'s scored candidates."""
 
     def compute(wh):
-        from vru.outputs import section_targeting as st
+        from vru.pipelines import targeting as pt
 
-        t = st.run(wh, st.TargetParams(level="lsoa"))
+        t = pt.run(wh, pt.TargetParams(level="lsoa"))
         c = t.candidates.sort_values("score", ascending=False)
         rows = {}
         for i, (a, r) in enumerate(c.iterrows(), start=1):
@@ -201,8 +201,7 @@ def lsoa_scores() -> dict:
                             **{f"z_{k}": r[f"z_{k}"] for k in
                                ("sustained", "harm", "deprivation", "youth")},
                             "shortlisted": bool(a in t.shortlist.index)}
-        return _plain({"parameters": asdict(t.params) | {"min_population": t.params.min_pop()},
-                       "candidates": len(c), "scores": rows})
+        return _plain({"parameters": t.params.as_dict(), "candidates": len(c), "scores": rows})
 
     return cached("lsoa-scores", {}, compute)
 
@@ -271,25 +270,27 @@ def drivers_section(p) -> dict:
 
 
 def targeting_results(p) -> dict:
+    """:func:`vru.pipelines.targeting.run` of these parameters, as plain data."""
+
     def compute(wh):
-        from vru.outputs import section_targeting as st
+        from vru.pipelines import targeting as pt
 
-        return _plain(st.results(wh, p))
+        return _plain(pt.run(wh, p).as_dict())
 
-    return cached("targeting", _params(p), compute)
+    return cached("targeting", p.as_dict(), compute)
 
 
 def targeting_section(p) -> dict:
+    """The needs assessment's targeting section (:mod:`vru.outputs.sections.targeting`) for these
+    parameters (the pipeline's ``MissingData`` names what the warehouse lacks)."""
+
     def compute(wh):
-        from vru.outputs import section_targeting as st
+        from vru.outputs.sections import targeting as presenter
+        from vru.pipelines import targeting as pt
 
-        sec = st.build(wh, p)
-        if sec is None:
-            raise ValueError("the warehouse lacks the LSOA crime, deprivation, population or "
-                             "ward data targeting needs")
-        return {"section": _section(sec)}
+        return {"section": _section(presenter.present(pt.run(wh, p)))}
 
-    return cached("targeting-section", _params(p), compute)
+    return cached("targeting-section", p.as_dict(), compute)
 
 
 def evaluation_results(p) -> dict:
@@ -378,7 +379,7 @@ def area_detail(code: str) -> dict:
 def default_jobs():
     """(label, callable) for every default view: what :func:`vru.web.dashboard.cache.warm` runs."""
     from vru.outputs.section_hotspots import HotspotParams
-    from vru.outputs.section_targeting import TargetParams
+    from vru.pipelines.targeting import TargetParams
     from vru.pipelines.drivers import DriverParams
     from vru.pipelines.evaluation import EvalParams
 

@@ -134,6 +134,8 @@ class TargetingForm(FilterForm):
                              max_value=1_000_000_000, initial=500_000, required=False)
 
     WEIGHTS = ("sustained", "harm", "deprivation", "youth")
+    #: The form field of each TargetParams field whose name differs.
+    PARAM_FIELDS = {"weights": "w_sustained", "budget_pence": "budget", "cap_pence": "cap"}
 
     def clean(self):
         data = super().clean()
@@ -141,6 +143,15 @@ class TargetingForm(FilterForm):
             weights = {k: self._v(f"w_{k}") for k in self.WEIGHTS}
             if sum(weights.values()) <= 0:
                 self.add_error("w_sustained", "Give at least one weight above 0")
+        if not self.errors:
+            from vru.pipelines.base import ParamsError
+
+            try:
+                self.params()
+            except ParamsError as e:  # the parameters' own checks, next to the field they name
+                name = str(e).split(" ", 1)[0].rstrip(":")
+                self.add_error(self.PARAM_FIELDS.get(name, name if name in self.fields else None),
+                               str(e))
         return data
 
     def _v(self, name):
@@ -148,13 +159,13 @@ class TargetingForm(FilterForm):
         return self.fields[name].initial if v is None else v
 
     def params(self):
-        from vru.outputs.section_targeting import TargetParams
+        from vru.pipelines.targeting import TargetParams
 
-        return TargetParams(level=self._v("level") or "cluster", n=self._v("n"),
-                            max_per_borough=self._v("max_per_borough"),
-                            weights={k: float(self._v(f"w_{k}")) for k in self.WEIGHTS},
-                            budget_pence=100 * self._v("budget"), years=self._v("years"),
-                            cap_pence=100 * self._v("cap"))
+        return TargetParams.of(level=self._v("level") or "cluster", n=self._v("n"),
+                               max_per_borough=self._v("max_per_borough"),
+                               weights={k: float(self._v(f"w_{k}")) for k in self.WEIGHTS},
+                               budget_pence=100 * self._v("budget"), years=self._v("years"),
+                               cap_pence=100 * self._v("cap"))
 
 
 class EvaluationForm(FilterForm):
