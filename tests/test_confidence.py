@@ -1,5 +1,6 @@
 """vru.analysis.confidence (PAS borough trends, London comparison, changes with significance,
-rankings, relationships) and the report section vru.outputs.section_confidence.
+rankings, relationships), its pipeline vru.pipelines.confidence and the section that presents it
+(vru.outputs.sections.confidence).
 
 Hand-computed answers on small frames; a simulation showing that the change test holds its 5%
 false-positive rate on rolling estimates built like the PAS; documented facts of the real file."""
@@ -238,15 +239,23 @@ def test_mixed_sources_are_refused(real):
         c.trend(pd.concat([real, other]), "good_job_local")
 
 
-# -- report section ------------------------------------------------------------------------------
+# -- the pipeline and its section -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def result(wh):
+    from vru.pipelines import confidence as pc
+
+    return pc.run(wh)
 
 
 @pytest.mark.slow
-def test_section_from_the_real_warehouse(wh):
-    from vru.outputs import section_confidence as sc
+def test_section_from_the_real_warehouse(wh, result):
+    from vru.outputs.sections import confidence as sc
+    from vru.pipelines import confidence as pc
 
-    sec = sc.build(wh)
-    assert sec is not None and sec.id == "confidence"
+    sec = sc.present(result)
+    assert sec.id == "confidence"
     body = sec.body
     assert body.count("<svg") >= 6
     assert "100 interviews per borough per quarter" in body
@@ -254,49 +263,119 @@ def test_section_from_the_real_warehouse(wh):
     assert "Correlation is not causation" in body or "correlation is not causation" in body
     assert "ecological fallacy" in body
     assert "Barking and Dagenham" in body
+    assert "Dec 2022 – Nov 2023, mid-" in body  # the violence window of the relationships
     # nothing is fetched from outside (XML namespace URIs in the SVG are names, not requests)
     assert not re.search(r'(src|href)=["\']?https?:|url\(\s*["\']?https?:', body)
-    summary = sc.borough_summary(wh, "good_job_local")
+    assert [b.measure for b in result.measures] == list(c.HEADLINE)
+    assert len(result.measures[0].summary) == 32 and result.measures[0].trend is not None
+    assert result.microdata is None  # the bundled warehouse holds no respondent-level answers
+    summary = pc.borough_table(wh)
     assert len(summary) == 32
-    cov, note = sc.covariates(wh, pd.Timestamp("2023-12-31"))
+    pd.testing.assert_frame_equal(summary, result.measures[0].summary)
+    cov, window, year = pc.covariates(wh, pd.Timestamp("2023-12-31"))
     assert cov.shape == (32, 2) and cov.notna().all().all()
-    assert "Dec 2022 – Nov 2023" in note
+    assert window == (pd.Timestamp("2022-12-01"), pd.Timestamp("2023-11-01")) and year >= 2020
+    rel = result.relationships
+    assert rel is not None and list(rel.correlations) == [m for m in c.MEASURE_LABELS
+                                                          if m in rel.correlations]
+    assert set(rel.scatter.index) == {"violence_rate", "imd_score"}
+
+
+@pytest.mark.slow
+def test_present_needs_no_warehouse(london_warehouse):
+    """The result holds every number of the section: it is presented after the warehouse is closed."""
+    from vru.outputs.sections import confidence as sc
+    from vru.pipelines import confidence as pc
+    from vru.warehouse.store import Warehouse
+
+    w = Warehouse.open(london_warehouse, read_only=True)
+    res = pc.run(w, pc.ConfidenceParams.of(measures="trust_mps"))
+    w.close()
+    body = sc.present(res).body
+    assert "<h3>Trust the MPS</h3>" in body and "Good job" not in body.split("<h3>")[1]
+    assert "Confidence, violence and deprivation" in body
+
+
+@pytest.mark.slow
+def test_result_as_dict_is_json(result):
+    import json
+
+    d = json.loads(json.dumps(result.as_dict()))
+    assert d["params"]["measures"] == list(c.HEADLINE)
+    assert d["params"]["assumptions"]["design_effect"] == 1.5
+    assert len(d["measures"][0]["boroughs"]) == 32
+    assert d["relationships"]["violence_window"] == ["2022-12-01", "2023-11-01"]
+    assert d["microdata"] is None
+    assert 0 < d["detectable_change"] < 0.2 and d["detectable_change_london"] < d["detectable_change"]
+
+
+def test_params_are_checked_and_frozen():
+    import dataclasses
+
+    from vru.pipelines import confidence as pc
+    from vru.pipelines.base import ParamsError
+
+    p = pc.ConfidenceParams.of(by="age_band, sex", measures="trust_mps,good_job_local", as_of="2023-12-31",
+                               min_n=np.int64(20))
+    assert p.by == ("age_band", "sex") and p.measures == ("trust_mps", "good_job_local")
+    assert p.as_of == pd.Timestamp("2023-12-31") and p.min_n == 20 and type(p.min_n) is int
+    assert pc.ConfidenceParams.of(by=["sex"]).by == ("sex",)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.min_n = 10  # type: ignore[misc]
+    for bad, field in [({"colour": "blue"}, "colour"), ({"measure": "happiness"}, "measure"),
+                       ({"measures": "trust_mps,happiness"}, "measures"), ({"measures": ()}, "measures"),
+                       ({"min_n": 0}, "min_n"), ({"min_n": 2.5}, "min_n"), ({"min_n": True}, "min_n"),
+                       ({"as_of": "banana"}, "as_of"), ({"by": "colour"}, "by"), ({"by": "sex,sex"}, "by"),
+                       ({"by": ("sex", "age_band", "ethnicity")}, "by"), ({"by": "sex,"}, "by"),
+                       ({"assumptions": {"design_effect": 2}}, "assumptions"),
+                       ({"dont_know_in_base": "no"}, "dont_know_in_base")]:
+        with pytest.raises(ParamsError, match=field):
+            pc.ConfidenceParams.of(**bad)
 
 
 def test_section_is_absent_without_pas_data(tmp_path):
-    from vru.outputs import section_confidence as sc
+    from vru.pipelines import confidence as pc
+    from vru.pipelines.base import MissingData
     from vru.warehouse.store import Warehouse
 
     w = Warehouse.create(tmp_path / "empty.duckdb")
     try:
-        assert sc.build(w) is None
-        with pytest.raises(ValueError, match="no MOPAC PAS data"):
-            sc.borough_summary(w)
+        with pytest.raises(MissingData, match="no MOPAC PAS data"):
+            pc.run(w)
+        with pytest.raises(MissingData, match="no MOPAC PAS data"):
+            pc.borough_table(w)
     finally:
         w.close()
 
 
+def _microdata_html(resp, **params) -> str:
+    from vru.outputs.sections import confidence as sc
+    from vru.pipelines import confidence as pc
+
+    md = pc.microdata(resp, pc.ConfidenceParams.of(**params))
+    return "".join(b["groups"] + b["gaps"] for b in sc.microdata_blocks(md))
+
+
 @pytest.mark.slow
 def test_microdata_tables_suppress_small_groups(tmp_path):
-    from vru.outputs import section_confidence as sc
-
     df = syn.generate(seed=11)
     resp = pm.read(syn.write_csv(df, tmp_path / "syn.csv.gz"))
-    html = sc.microdata_html(resp)
+    html = _microdata_html(resp)
     assert "Ethnicity: Black" in html and "Sex: Female" in html and "Age: 65+" in html
     assert "Black − White" in html and "White higher" in html
     # "Not stated" groups have about 1% of 12,800 respondents per answer: over 50, shown
     assert ">suppressed<" not in html
-    strict = sc.microdata_html(resp, min_n=200)  # Not stated (~125) hidden, with a complement
+    strict = _microdata_html(resp, min_n=200)  # Not stated (~125) hidden, with a complement
     assert strict.count(">suppressed<") >= 2 * 3
 
 
 def test_group_table_dont_know_choice(tmp_path):
-    from vru.outputs import section_confidence as sc
+    from vru.pipelines import confidence as pc
 
     resp = pm.read(syn.write_csv(syn.generate(seed=4, per_borough=30), tmp_path / "s.csv"))
-    inc = sc.group_table(resp, "trust_mps", "sex").set_index("sex")
-    exc = sc.group_table(resp, "trust_mps", "sex", dont_know_in_base=False).set_index("sex")
+    p = pc.ConfidenceParams.of(measure="trust_mps", by="sex")
+    inc = pc.group_table(resp, p).set_index("sex")
+    exc = pc.group_table(resp, p.of(p, dont_know_in_base=False)).set_index("sex")
     x = resp[resp["measure"] == "trust_mps"]
     assert inc.loc["All", "n"] == len(x)
     assert exc.loc["All", "n"] == (x["answer"] != "don't know").sum()
@@ -304,29 +383,33 @@ def test_group_table_dont_know_choice(tmp_path):
     assert inc.loc["All", "p"] == pytest.approx(np.average(agree, weights=x["weight"]))
     kept = x["answer"] != "don't know"
     assert exc.loc["All", "p"] == pytest.approx(np.average(agree[kept], weights=x["weight"][kept]))
-    with pytest.raises(ValueError, match="no answers"):
-        sc.group_table(resp, "happiness")
+    with pytest.raises(ValueError, match="no answers for measure 'informed_local'"):
+        pc.group_table(resp[resp["measure"] != "informed_local"], p.of(p, measure="informed_local"))
 
 
 @pytest.mark.slow
 def test_respondent_data_read_back_from_a_warehouse(tmp_path):
-    """The section reads ``survey_responses`` when a warehouse has it (the schema entry is
-    ``vru.sources.pas_microdata.TABLE``) and renders the group tables from it."""
-    from vru.outputs import section_confidence as sc
+    """The pipeline reads ``survey_responses`` when a warehouse has it (the schema entry is
+    ``vru.sources.pas_microdata.TABLE``) and the section renders the group tables from it."""
+    from vru.outputs.sections import confidence as sc
+    from vru.pipelines import confidence as pc
     from vru.warehouse.store import Warehouse
 
     resp = pm.read(syn.write_csv(syn.generate(seed=2, per_borough=40), tmp_path / "s.csv"))
     w = Warehouse.create(tmp_path / "wh.duckdb")
     try:
-        assert sc.responses(w) is None
+        assert pc.responses(w) is None
         if "survey_responses" not in w.tables():
             w.con.register("resp_df", resp)
             w.con.execute("CREATE TABLE survey_responses AS SELECT * FROM resp_df")
         else:
             w.write([(pm.load(tmp_path / "s.csv"), "x")])
-        back = sc.responses(w)
+        back = pc.responses(w)
         assert len(back) == len(resp)
-        html = sc.microdata_html(back)
+        md = pc.microdata(back)
+        assert md.respondents == back["respondent_id"].nunique() and md.min_n == 50
+        assert [g.measure for g in md.measures] == list(c.HEADLINE)
+        html = "".join(b["groups"] for b in sc.microdata_blocks(md))
         assert "Ethnicity: White" in html and "Trust the MPS" in html
     finally:
         w.close()

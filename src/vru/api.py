@@ -194,10 +194,11 @@ def confidence(warehouse: str | Path | None = None, *, measure: str = "good_job_
     protected together with them, so that no earlier period, year to date or other order of ``by``
     gives a small cell away, and is then recorded in it.
     """
-    from vru.outputs import section_confidence as sc
     from vru.outputs.ledger import read_ledger, write_ledger
+    from vru.pipelines import confidence as pc
     from vru.sources import pas_microdata
 
+    params = pc.ConfidenceParams.of(measure=measure, as_of=as_of, by=by, min_n=min_n)
     if microdata is not None:
         resp = pas_microdata.read(microdata)
         try:
@@ -205,7 +206,7 @@ def confidence(warehouse: str | Path | None = None, *, measure: str = "good_job_
         except ValueError as e:
             raise VRUError(str(e)) from None
         try:
-            out = sc.group_table(resp, measure, by, min_n=min_n, ledger=book)
+            out = pc.group_table(resp, params, ledger=book)
         except ValueError as e:
             raise VRUError(f"{microdata}: {e}") from None
         if book is not None and ledger is not None:
@@ -213,7 +214,7 @@ def confidence(warehouse: str | Path | None = None, *, measure: str = "good_job_
         return out
     with Warehouse.open(warehouse, read_only=True) as wh:
         try:
-            return sc.borough_summary(wh, measure, as_of)
+            return pc.borough_table(wh, params)
         except ValueError as e:
             raise VRUError(str(e)) from None
 

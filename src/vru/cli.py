@@ -324,7 +324,6 @@ def confidence(warehouse, measure, as_of, microdata, by, min_n, ledger, fmt, out
     from vru.outputs.ledger import ledger_lock
 
     fmt = output_format(out, fmt, ("csv", "json"), "csv")
-    groups = [b.strip() for b in by.split(",")]
     if microdata is not None and ledger is None:
         click.echo("warning: no --ledger: this table is protected on its own, not together with the tables "
                    "published before; a table published beside it (another period, a year to date, the "
@@ -333,7 +332,7 @@ def confidence(warehouse, measure, as_of, microdata, by, min_n, ledger, fmt, out
     # the ledger is locked from reading to writing, so two runs at once cannot drop each other's cells
     with ledger_lock(ledger) if microdata is not None and ledger is not None else nullcontext():
         df = _run(api.confidence, warehouse, measure=measure, as_of=as_of, microdata=microdata,
-                  by=groups[0] if len(groups) == 1 else groups, min_n=min_n, ledger=ledger)
+                  by=by, min_n=min_n, ledger=ledger)  # by: comma-separated, split by the parameters
     text = df.to_json(orient="records", date_format="iso", indent=2) if fmt == "json" \
         else csvsafe.safe_frame(df).to_csv(index=False, quoting=csvsafe.QUOTING)
     write_result(text, out)
