@@ -40,6 +40,8 @@ test-fast: $(VENV)/.test
 lint: $(VENV)/.test
 	$(BIN)/ruff check src tests benchmarks scripts
 
+## mypy over the public API and the analysis methods behind it (vru.api, vru.model, vru.analysis.did,
+## synth, hotspots, emerging): the files of [tool.mypy] in pyproject.toml.
 typecheck: $(VENV)/.test
 	$(BIN)/mypy
 

@@ -80,8 +80,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -93,7 +94,7 @@ from vru.model.panel import Panel
 # --- weights on the simplex -------------------------------------------------------------------
 
 
-def _nnls_start(A: np.ndarray, b: np.ndarray, scale: float):
+def _nnls_start(A: np.ndarray, b: np.ndarray, scale: float) -> tuple[np.ndarray, list[int]] | None:
     """A warm start: NNLS (compiled) with the sum-to-one constraint as a heavily weighted extra
     row, its support re-solved exactly; ``None`` unless every weight there is positive."""
     J = A.shape[1]
@@ -183,8 +184,8 @@ def simplex_least_squares(A: np.ndarray, b: np.ndarray, *, tol: float = 1e-10,
             z = np.zeros(J)
             z[S[0]] = 1.0
             return z
-        z = eqp_gram(S)
-        return eqp_lstsq(S) if z is None else z
+        exact = eqp_gram(S)
+        return eqp_lstsq(S) if exact is None else exact
 
     for _ in range(max_iter):
         grad = H @ w - f
@@ -222,7 +223,7 @@ def simplex_least_squares(A: np.ndarray, b: np.ndarray, *, tol: float = 1e-10,
         if (z[P] >= 0).all():
             w = z
     w = np.clip(w, 0, None)
-    return w / w.sum()
+    return w / float(w.sum())
 
 
 UNIQUE_RTOL = 1e-4  # effect ranges narrower than this share of the outcome level count as one
@@ -312,12 +313,15 @@ def fit_weights(X0: np.ndarray, X1: np.ndarray, Z0: np.ndarray, Z1: np.ndarray, 
     ols = np.einsum("ij,ij->i", beta, beta)
     if ols.sum() > 0 and np.isfinite(ols).all():
         starts.append(ols / ols.sum())
-    best = None
-    for x0 in starts:
-        res = minimize(objective, x0, method="Nelder-Mead",
-                       options={"maxiter": maxiter or max(1000, 100 * k), "xatol": 1e-8,
-                                "fatol": 1e-12})
-        if best is None or res.fun < best.fun:
+    def nelder_mead(x0: np.ndarray) -> Any:  # scipy's OptimizeResult
+        return minimize(objective, x0, method="Nelder-Mead",
+                        options={"maxiter": maxiter or max(1000, 100 * k), "xatol": 1e-8,
+                                 "fatol": 1e-12})
+
+    best = nelder_mead(starts[0])
+    for x0 in starts[1:]:
+        res = nelder_mead(x0)
+        if res.fun < best.fun:
             best = res
     vv = np.abs(best.x) / np.abs(best.x).sum()
     W = solve(vv)
@@ -409,8 +413,9 @@ def _predictor_names(periods: pd.Index, lo: int, s: int, covariates: pd.DataFram
     return names
 
 
-def fit_unit(Y: pd.DataFrame, unit, start, donors: list, *, covariates: pd.DataFrame | None = None,
-             outcome_blocks: int = 4, pre_periods: int | None = None) -> SynthUnit:
+def fit_unit(Y: pd.DataFrame, unit: Hashable, start: Hashable, donors: list, *,
+             covariates: pd.DataFrame | None = None, outcome_blocks: int = 4,
+             pre_periods: int | None = None) -> SynthUnit:
     """Synthetic control for ``unit`` (a column of ``Y``: periods x areas) treated from ``start``."""
     periods = Y.index
     s = periods.get_loc(start)
@@ -440,7 +445,9 @@ def fit_unit(Y: pd.DataFrame, unit, start, donors: list, *, covariates: pd.DataF
     return fit
 
 
-def _placebos(Y: pd.DataFrame, start, pool: list, *, covariates, outcome_blocks, pre_periods):
+def _placebos(Y: pd.DataFrame, start: Hashable, pool: list, *, covariates: pd.DataFrame | None,
+              outcome_blocks: int, pre_periods: int | None
+              ) -> tuple[pd.Series, pd.Series, pd.Series, pd.DataFrame]:
     """Each donor as if treated from ``start``, from the other donors: ATT, ratio, RMSPE, gaps."""
     periods, cols = Y.index, Y.columns
     arr = Y.to_numpy(dtype=float)
@@ -532,13 +539,21 @@ class SynthResult:
                 f"ratio).")
 
 
+class _FitOptions(TypedDict):
+    """The options every fit of :func:`synth` shares (the treated areas', the placebos')."""
+
+    covariates: pd.DataFrame | None
+    outcome_blocks: int
+    pre_periods: int | None
+
+
 def _wide(panel: pd.DataFrame | Panel, unit: str, period: str, outcome: str) -> pd.DataFrame:
     """Periods x units, validated by :class:`~vru.model.panel.Panel` (as every panel is)."""
     return as_panel(panel, unit=unit, period=period, value=outcome).to_wide()
 
 
 def synth(panel: pd.DataFrame | Panel, treated: Mapping, *, unit: str = "unit", period: str = "period",
-          outcome: str = "outcome", donors: list | None = None, exclude=(),
+          outcome: str = "outcome", donors: list | None = None, exclude: Iterable[Hashable] = (),
           covariates: pd.DataFrame | None = None, outcome_blocks: int = 4,
           pre_periods: int | None = None, placebos: bool = True, unit_placebos: bool = True,
           n_draws: int = 1000,
@@ -579,7 +594,8 @@ def synth(panel: pd.DataFrame | Panel, treated: Mapping, *, unit: str = "unit", 
             raise EvaluationError(f"covariates missing for area {miss[0]!r}")
         if covariates.isna().any().any():
             raise EvaluationError("covariates have missing values")
-    kw = {"covariates": covariates, "outcome_blocks": outcome_blocks, "pre_periods": pre_periods}
+    kw: _FitOptions = {"covariates": covariates, "outcome_blocks": outcome_blocks,
+                       "pre_periods": pre_periods}
     fits = []
     for u, s in treated.items():
         f = fit_unit(Y, u, s, pool, **kw)
