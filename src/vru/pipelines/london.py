@@ -9,6 +9,7 @@ knife offences); rates are per 1,000 residents of one ONS mid-year estimate, sum
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,9 +155,9 @@ def run(wh: Warehouse, params: LondonParams | None = None) -> LondonResult:
     if "trends" in p.parts:
         out["trends"], out["smooth"] = _trends(wh, p)
     if "maps" in p.parts:
-        rates = out["league"][p.measures[0]] if "league" in out else _league(wh, p, last)[0][
-            p.measures[0]]
-        out["maps"] = _maps(wh, p, rates)
+        first_measure = dataclasses.replace(p, measures=p.measures[:1])
+        tables = out["league"] if "league" in out else _league(wh, first_measure, last)[0]
+        out["maps"] = _maps(wh, p, tables[p.measures[0]])
     if "street" in p.parts:
         out["street"] = _street(wh)
     return LondonResult(p, first, last, needs.window(last), **out)
