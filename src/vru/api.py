@@ -188,8 +188,11 @@ def confidence(warehouse: str | Path | None = None, *, measure: str = "good_job_
     changes with significance (see docs/methods-confidence.md for the assumed base sizes).
 
     With ``microdata`` (a respondent-level file, see :mod:`vru.sources.pas_microdata`): weighted
-    shares agreeing by group (``by``: one or two of ethnicity, sex, age_band, area_code) with 95%
-    intervals, small cells (fewer than ``min_n`` respondents) suppressed with secondary suppression.
+    shares agreeing by group (``by``: one or two of ethnicity, sex, age_band, area_code, as a list or
+    comma-separated) with 95% intervals, small cells (fewer than ``min_n`` respondents) suppressed
+    with secondary suppression. The options are checked by
+    :class:`vru.pipelines.confidence.ConfidenceParams` (an error names the one at fault); the tables
+    are :func:`vru.pipelines.confidence.borough_table` and :func:`~vru.pipelines.confidence.group_table`.
     ``ledger``: a JSON file of the cells published before (created if missing): the table is
     protected together with them, so that no earlier period, year to date or other order of ``by``
     gives a small cell away, and is then recorded in it.
