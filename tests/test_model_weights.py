@@ -144,7 +144,8 @@ def test_grow_clusters_same_from_weights_and_pairs():
 
 def test_api_hotspots_on_your_own_areas_one_period():
     one = _cube().query("year == 2023")
-    r = api.hotspots(one, value="count")
+    res = api.hotspots(one, value="count")
+    r = res.areas
     assert list(r["code"]) == list(GRID["code"]) and r.crs.to_epsg() == 27700
     w = SpatialWeights.from_geodataframe(GRID, "queen")
     direct = hs.getis_ord(pd.Series(one["count"].to_numpy(float), index=one["code"]), w)
@@ -152,14 +153,15 @@ def test_api_hotspots_on_your_own_areas_one_period():
     np.testing.assert_allclose(r["gi_q"].to_numpy(), hs.fdr_bh(direct["p"].to_numpy()))
     hot = set(r.loc[r["hotspot"] == "hot", "code"])
     assert "g44" in hot and "g55" in hot and not hot & {"g00", "g10", "g01"}
-    assert r.attrs["notes"] == ["Queen weights (binary) on 36 areas; no islands"]
+    assert res.notes == ("Queen weights (binary) on 36 areas; no islands",)
 
 
 def test_api_hotspots_on_your_own_areas_emerging_in_any_crs(tmp_path):
     data = _cube().to_crs(4326)  # longitude/latitude: reprojected to British National Grid
-    r = api.hotspots(data, tmp_path / "out.csv", value="count", period="year")
+    res = api.hotspots(data, tmp_path / "out.csv", value="count", period="year")
+    r = res.areas
     assert r["n_periods"].unique().tolist() == [8]
-    assert r.attrs["periods"] == [str(t) for t in range(2016, 2024)]
+    assert res.periods == tuple(str(t) for t in range(2016, 2024))
     cats = r.set_index("code")["category"]
     assert cats["g44"] in ("Persistent Hot Spot", "Intensifying Hot Spot")
     assert cats["g00"] == "No Pattern Detected"

@@ -37,8 +37,9 @@ def test_centroids_with_a_border_rule_are_refused(national):
 
 
 def test_emerging_hot_spots_on_the_police_uk_panel(national):
-    gdf = api.hotspots(national["wh"], source="police_uk", areas=national["lsoas"], rule="knn",
+    res = api.hotspots(national["wh"], source="police_uk", areas=national["lsoas"], rule="knn",
                        k=6)
+    gdf = res.areas
     with Warehouse.open(national["wh"], read_only=True) as wh:
         cells = wh.sql("SELECT area_code, strftime(month, '%Y-%m') AS m, sum(count) AS n FROM crime "
                        "WHERE source LIKE 'police_uk_street/%' AND area_code <> 'X-NO-LOCATION' "
@@ -46,7 +47,7 @@ def test_emerging_hot_spots_on_the_police_uk_panel(national):
         lsoas = wh.sql("SELECT count(DISTINCT area_code) AS n FROM crime "
                        "WHERE area_code <> 'X-NO-LOCATION'")["n"][0]
     assert len(gdf) == lsoas  # every LSOA of the panel, once
-    assert gdf.attrs["periods"] == ["2023-01", "2023-02", "2023-03", "2023-04", "2023-05"]
+    assert res.periods == ("2023-01", "2023-02", "2023-03", "2023-04", "2023-05")
     assert gdf["n_periods"].eq(5).all()
     last = cells[cells["m"] == "2023-05"].set_index("area_code")["n"]
     got = gdf.set_index("code")["last_value"]
@@ -56,8 +57,8 @@ def test_emerging_hot_spots_on_the_police_uk_panel(national):
     # a category narrows the panel: robbery only
     rob = api.hotspots(national["wh"], source="police_uk", areas=national["lsoas"], rule="knn",
                        k=6, categories=("robbery",), start="2023-02")
-    assert rob.attrs["periods"][0] == "2023-02"
-    assert rob["mean_value"].sum() < gdf["mean_value"].sum()
+    assert rob.periods[0] == "2023-02"
+    assert rob.areas["mean_value"].sum() < gdf["mean_value"].sum()
 
 
 def test_cli_hotspots_source_police_uk(national, tmp_path):

@@ -23,6 +23,8 @@ from vru.warehouse.store import FileResult, Warehouse, default_path
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from vru.pipelines.hotspots import HotspotTable
+
 
 def init(warehouse: str | Path | None = None, *, replace: bool = False,
          progress: Callable[[str, int], None] | None = None) -> list[FileResult]:
@@ -70,12 +72,12 @@ def hotspots(warehouse: str | Path | gpd.GeoDataFrame | None = None, out: str | 
              fmt: str | None = None, *, code: str = "code", value: str = "value",
              period: str | None = None, name: str | None = None, source: str | None = None,
              areas: str | Path | gpd.GeoDataFrame | None = None,
-             **params: Any) -> gpd.GeoDataFrame:
+             **params: Any) -> HotspotTable:
     """Hot spots, on the warehouse's crime data or on any areas you bring.
 
     Warehouse (``warehouse`` a path or ``None``): emerging hot spot analysis (Getis-Ord Gi* per
     period, Mann-Kendall trend, the 17 ArcGIS categories or sfhotspot's scheme); ``params`` are
-    fields of :class:`vru.outputs.section_hotspots.HotspotParams` (level, categories, weighting,
+    fields of :class:`vru.pipelines.hotspots.HotspotParams` (level, categories, weighting,
     rates, start, end, rule, k, distance, islands, time_lag, ...).
 
     Your own areas (``warehouse`` a GeoDataFrame with a geometry column, any CRS, any place):
@@ -83,7 +85,7 @@ def hotspots(warehouse: str | Path | gpd.GeoDataFrame | None = None, out: str | 
     ``period``, one row per area: Getis-Ord Gi* hot and cold spots. With ``period``, one row per
     area and period: the emerging hot spot analysis. ``params``: ``rule``, ``k``, ``distance``,
     ``islands``, ``time_lag``, ``global_window``, ``alpha``, ``fdr``, ``scheme`` (see
-    :func:`vru.outputs.section_hotspots.results_for_areas`).
+    :func:`vru.pipelines.hotspots.run_for_areas`).
 
     A record-level source's LSOA-month panel in the warehouse (``source="police_uk"``: the
     data.police.uk street crime of every force ingested, national included): emerging hot spots
@@ -93,14 +95,18 @@ def hotspots(warehouse: str | Path | gpd.GeoDataFrame | None = None, out: str | 
     geometry is refused, naming it). ``params``: ``categories`` (default all crime but
     anti-social behaviour), ``start``, ``end`` (YYYY-MM) and those of your own areas (with
     centroids, ``rule="knn"`` and ``k``). See
-    :func:`vru.outputs.section_hotspots.results_for_source`.
+    :func:`vru.pipelines.hotspots.run_for_source`.
 
-    Returns a GeoDataFrame, one row per area; with ``out``, also writes it as CSV, GeoJSON or
-    JSON. Bad input raises :class:`vru.errors.VRUError` naming the column and the type.
+    Returns the result (:class:`vru.pipelines.hotspots.HotspotTable`): ``areas``, one row per
+    area (a GeoDataFrame), with ``periods``, ``notes``, ``parameters``, ``weights`` and
+    ``as_dict()`` (the JSON of ``vru hotspots``); with ``out``, also writes it as CSV, GeoJSON or
+    JSON (:mod:`vru.outputs.hotspot_files`). Bad input raises :class:`vru.errors.VRUError` naming
+    the column and the type.
     """
     import geopandas as gpd
 
-    from vru.outputs import section_hotspots as sh
+    from vru.outputs import hotspot_files
+    from vru.pipelines import hotspots as ph
 
     if source is not None:
         if isinstance(warehouse, pd.DataFrame):
@@ -110,7 +116,7 @@ def hotspots(warehouse: str | Path | gpd.GeoDataFrame | None = None, out: str | 
             raise VRUError("period and value apply to your own areas, not to a source's panel")
         with Warehouse.open(warehouse, read_only=True) as wh:
             try:
-                gdf = sh.results_for_source(wh, source, areas, code=code, name=name, **params)
+                result = ph.run_for_source(wh, source, areas, code=code, name=name, **params)
             except (ValueError, TypeError) as e:
                 raise VRUError(str(e)) from None
     elif areas is not None:
@@ -118,8 +124,8 @@ def hotspots(warehouse: str | Path | gpd.GeoDataFrame | None = None, out: str | 
                        "areas and values pass the GeoDataFrame as the first argument")
     elif isinstance(warehouse, gpd.GeoDataFrame):
         try:
-            gdf = sh.results_for_areas(warehouse, code=code, value=value, period=period,
-                                       name=name, **params)
+            result = ph.run_for_areas(warehouse, code=code, value=value, period=period,
+                                      name=name, **params)
         except (ValueError, TypeError) as e:
             raise VRUError(str(e)) from None
     else:
@@ -132,12 +138,16 @@ def hotspots(warehouse: str | Path | gpd.GeoDataFrame | None = None, out: str | 
                            "GeoDataFrame), not to the warehouse")
         with Warehouse.open(warehouse, read_only=True) as wh:
             try:
-                gdf = sh.results(wh, **params)
+                p = ph.make_params(ph.HotspotParams, "the warehouse's London crime", **params)
+                result = ph.run(wh, p, compare=False)
             except (ValueError, TypeError) as e:
                 raise VRUError(str(e)) from None
     if out is not None:
-        sh.write(gdf, out, fmt)
-    return gdf
+        try:
+            hotspot_files.write(result, out, fmt)
+        except ValueError as e:
+            raise VRUError(str(e)) from None
+    return result
 
 
 def drivers(warehouse: str | Path | None = None, **params: Any) -> dict:

@@ -175,13 +175,13 @@ def hotspots(warehouse, level, categories, source, areas_file, areas_code, weigh
             verb = "applies" if len(london) == 1 else "apply"
             raise click.UsageError(f"{', '.join(london)} {verb} to the London data, not to --source")
         params = dict(source=source, areas=areas_file, code=areas_code, categories=cats, **common)
-    from vru.outputs import section_hotspots as sh
+    from vru.outputs import hotspot_files
 
-    fmt = output_format(out, fmt, sh.FORMATS, "csv")
-    gdf = _run(api.hotspots, warehouse, **params)
-    counts = gdf["category"].value_counts()
-    write_result(sh.render(gdf, fmt), out, summary=f": {len(gdf):,} areas; " + ", ".join(
-        f"{c} {n:,}" for c, n in counts.items() if c and c != "No Pattern Detected"))
+    fmt = output_format(out, fmt, hotspot_files.FORMATS, "csv")
+    result = _run(api.hotspots, warehouse, **params)
+    counts = result.areas["category"].value_counts()
+    write_result(hotspot_files.render(result, fmt), out, summary=f": {len(result.areas):,} areas; "
+                 + ", ".join(f"{c} {n:,}" for c, n in counts.items() if c and c != "No Pattern Detected"))
 
 
 @main.command()

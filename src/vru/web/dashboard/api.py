@@ -327,7 +327,7 @@ class HotspotsView(DashboardView):
             OpenApiParameter("offset", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False,
                              description="first row")],
         responses={200: HotspotPageSerializer, **ERRORS},
-        description="vru.outputs.section_hotspots.results, one row per LSOA (paginated); "
+        description="vru.pipelines.hotspots.run, one row per LSOA (paginated); "
                     "`borough` keeps that borough's LSOAs only.")
     def get(self, request):
         def build(form):

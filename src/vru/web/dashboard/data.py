@@ -210,19 +210,15 @@ def lsoa_scores() -> dict:
 
 
 def hotspot_results(p) -> dict:
-    """:func:`vru.outputs.section_hotspots.results` as rows (no geometry) and its notes."""
+    """:func:`vru.pipelines.hotspots.run`'s area table as rows (no geometry) with its
+    parameters, periods, notes and weights."""
 
     def compute(wh):
-        from vru.outputs import section_hotspots as sh
+        from vru.pipelines import hotspots as ph
 
-        r = sh.results(wh, p)
-        cols = ["code", "name", "borough", "borough_name", "ward_code", "ward_name", "category",
-                "n_periods", "n_hot", "n_cold", "share_hot", "share_cold", "trend_tau",
-                "trend_z", "trend_p", "last_z", "mean_value", "last_value", "island"]
-        rows = [dict(zip(cols, rec, strict=True))
-                for rec in pd.DataFrame(r[cols]).itertuples(index=False)]
-        return _plain({k: r.attrs.get(k) for k in ("parameters", "source", "periods", "notes",
-                                                   "weights", "method")} | {"rows": rows})
+        out = ph.run(wh, p, compare=False).as_dict()
+        rows = out.pop("areas")
+        return _plain(out | {"rows": rows})
 
     return cached("hotspots", _params(p), compute)
 
@@ -231,12 +227,10 @@ def hotspot_section(p) -> dict:
     """The needs assessment's hot spot section (map, tables, method) for these parameters."""
 
     def compute(wh):
-        from vru.outputs import section_hotspots as sh
+        from vru.outputs.sections import hotspots as section
+        from vru.pipelines import hotspots as ph
 
-        sec = sh.build(wh, p)
-        if sec is None:
-            raise ValueError("the warehouse lacks the crime data or boundaries for hot spots")
-        return {"section": _section(sec)}
+        return {"section": _section(section.present(ph.run(wh, p)))}
 
     return cached("hotspots-section", _params(p), compute)
 
@@ -327,7 +321,7 @@ BOROUGH_MEASURES = LEAGUE_MEASURES
 def borough_detail(code: str) -> dict:
     """A borough: its rank and rate on each league measure, its LSOAs' hot spot patterns and
     targeting scores (all from the cached results above)."""
-    from vru.outputs.section_hotspots import HotspotParams
+    from vru.pipelines.hotspots import HotspotParams
 
     if code not in MPS_BOROUGHS:
         raise NotFound(code)
@@ -359,7 +353,7 @@ def borough_detail(code: str) -> dict:
 
 def area_detail(code: str) -> dict:
     """An LSOA: annual violence, IMD, its hot spot pattern and targeting score, its borough."""
-    from vru.outputs.section_hotspots import HotspotParams
+    from vru.pipelines.hotspots import HotspotParams
 
     facts = area_facts(code)
     hs = hotspot_results(HotspotParams())
@@ -378,7 +372,7 @@ def area_detail(code: str) -> dict:
 
 def default_jobs():
     """(label, callable) for every default view: what :func:`vru.web.dashboard.cache.warm` runs."""
-    from vru.outputs.section_hotspots import HotspotParams
+    from vru.pipelines.hotspots import HotspotParams
     from vru.pipelines.targeting import TargetParams
     from vru.pipelines.drivers import DriverParams
     from vru.pipelines.evaluation import EvalParams

@@ -95,7 +95,7 @@ class HotspotForm(FilterForm):
         return data
 
     def _build(self):
-        from vru.outputs.section_hotspots import HotspotParams
+        from vru.pipelines.hotspots import HotspotParams
 
         return HotspotParams(categories=tuple(self.value("categories")),
                              weighting=self.value("weighting") or "count",
