@@ -205,14 +205,19 @@ def drivers(warehouse, categories, start, end, n, out) -> None:
 @warehouse_option
 @click.option("--level", type=click.Choice(["lsoa", "ward", "cluster"]), default=None,
               help="Candidate areas (default cluster: contiguous LSOAs up to a size limit).")
-@click.option("--areas", "n", type=int, default=None, help="How many areas to choose (default 8).")
-@click.option("--budget", type=float, default=None, help="Total budget in GBP (default 9,000,000).")
-@click.option("--years", type=int, default=None, help="Years the budget covers (default 3).")
-@click.option("--cap", type=float, default=None,
+@click.option("--areas", "n", type=click.IntRange(min=1), default=None,
+              help="How many areas to choose (default 8).")
+@click.option("--budget", type=click.FloatRange(min=0), default=None,
+              help="Total budget in GBP (default 9,000,000).")
+@click.option("--years", type=click.IntRange(min=1), default=None,
+              help="Years the budget covers (default 3).")
+@click.option("--cap", type=click.FloatRange(min=0), default=None,
               help="Cap per area per year in GBP (default 500,000).")
-@click.option("--max-per-borough", type=int, default=None, help="Default 1.")
-@click.option("--min-population", type=int, default=None, help="Minimum residents per area.")
-@click.option("--seed", type=int, default=None, help="Seed of the sensitivity analysis (default 0).")
+@click.option("--max-per-borough", type=click.IntRange(min=1), default=None, help="Default 1.")
+@click.option("--min-population", type=click.IntRange(min=0), default=None,
+              help="Minimum residents per area.")
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help="Seed of the sensitivity analysis (default 0).")
 @click.option("--weighting", type=click.Choice(["css", "count", "chi"]), default=None,
               help="Harm weighting of offences (default css: ONS Crime Severity Score).")
 @click.option("--chi-file", type=click.Path(exists=True, dir_okay=False), default=None,
@@ -222,16 +227,13 @@ def target(warehouse, level, n, budget, years, cap, max_per_borough, min_populat
            weighting, chi_file, out) -> None:
     """Choose neighbourhoods to fund: score candidates on sustained violence, harm, deprivation
     and youth population; pick N under constraints; allocate the budget over years to the penny
-    under a cap; report how stable the shortlist is when the weights vary. Machine-readable JSON."""
-    params = {k: v for k, v in {
-        "level": level, "n": n, "years": years, "max_per_borough": max_per_borough,
-        "min_population": min_population, "seed": seed, "weighting": weighting,
-        "chi_file": chi_file}.items() if v is not None}
-    if budget is not None:
-        params["budget_pence"] = round(budget * 100)
-    if cap is not None:
-        params["cap_pence"] = round(cap * 100)
-    _emit_json(_run(api.target, warehouse, **params), out)
+    under a cap; report how stable the shortlist is when the weights vary. Machine-readable JSON
+    (vru.pipelines.targeting: options not given keep the TargetParams defaults)."""
+    pence = {"budget_pence": None if budget is None else round(budget * 100),
+             "cap_pence": None if cap is None else round(cap * 100)}
+    _emit_json(_run(api.target, warehouse, level=level, n=n, years=years,
+                    max_per_borough=max_per_borough, min_population=min_population, seed=seed,
+                    weighting=weighting, chi_file=chi_file, **pence), out)
 
 
 def _read_treated_csv(path: Path) -> tuple[tuple[str, ...], dict]:
