@@ -58,7 +58,7 @@ NO_PAS = "the warehouse holds no MOPAC PAS data: run `vru init` or ingest the fi
 def _measure(name: str, value: Any) -> str:
     if value not in c.MEASURE_LABELS:
         raise ParamsError(f"{name}: {value!r} is not a PAS measure: one of {', '.join(MEASURES)}")
-    return value
+    return str(value)
 
 
 @dataclass(frozen=True)

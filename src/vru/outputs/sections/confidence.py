@@ -6,6 +6,8 @@ answers, the shares by group with small cells suppressed."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from vru import format as fmt
@@ -33,7 +35,7 @@ def _capital(s: str) -> str:
     return s[0].upper() + s[1:]
 
 
-def _change(x, label: str) -> str:
+def _change(x: Any, label: str) -> str:
     if label == "not available" or fmt.is_missing(x):
         return "not available"
     return f"{fmt.points(x)} ({label})"
@@ -47,7 +49,7 @@ def _changes(s: pd.DataFrame) -> dict[str, list[str]]:
             for k, span in (("1y", "1 year"), ("3y", "3 years"))}
 
 
-def _share(v, lo, hi) -> str:
+def _share(v: Any, lo: Any, hi: Any) -> str:
     return f"{fmt.percent(v)} ({fmt.percent_interval(lo, hi)})"
 
 
