@@ -16,7 +16,6 @@ import pandas as pd
 
 from vru.errors import VRUError
 from vru.model.panel import Panel
-from vru.sources.catalogue import MOPAC_PAS
 from vru.warehouse import ingest as _ingest
 from vru.warehouse.store import FileResult, Warehouse, default_path
 
@@ -251,13 +250,13 @@ def synthetic_survey_frame(warehouse: str | Path | None = None, *,
     If the warehouse holds the published PAS borough figures, each borough's synthetic share is
     aimed at its published value for the quarter, so demos look like London.
     """
+    from vru.pipelines import confidence as pc
     from vru.synthetic import pas_microdata as synth
 
     targets = None
     try:
         with Warehouse.open(warehouse, read_only=True) as wh:
-            targets = wh.sql("SELECT area_code, period_end, measure, value FROM survey "
-                             "WHERE source = ? AND level = 'borough'", [MOPAC_PAS])
+            targets = pc.survey_rows(wh)
     except VRUError:
         targets = None  # no warehouse: generic levels
     return synth.generate(quarters=list(quarters), per_borough=per_borough,
