@@ -115,13 +115,18 @@ class TargetParams(Params):
         if self.min_population is not None:
             put("min_population", _whole("min_population", self.min_population, 0))
         w = self.weights
-        pairs = tuple(w.items()) if isinstance(w, Mapping) else w
         try:
-            pairs = tuple((str(k), v) for k, v in pairs)
+            if isinstance(w, str):
+                raise TypeError
+            pairs = tuple(w.items()) if isinstance(w, Mapping) else tuple((k, v) for k, v in w)
+            if any(isinstance(v, bool) or not isinstance(v, int | float | np.number) for _, v in pairs):
+                raise TypeError
+        except (TypeError, ValueError):
+            raise ParamsError(f"weights must map components to numbers, not {w!r}") from None
+        try:
             tg.normalise_weights(dict(pairs))
-        except (TypeError, ValueError) as e:
-            raise ParamsError(f"weights: {e}" if isinstance(e, ValueError) else
-                              f"weights must map components to numbers, not {w!r}") from None
+        except ValueError as e:
+            raise ParamsError(f"weights: {e}") from None
         put("weights", pairs)
         cats = self.categories
         if isinstance(cats, str):
