@@ -384,6 +384,20 @@ def test_member_coverage():
     assert cov["c1"] == pytest.approx(0.75) and cov["c3"] == 1.0
 
 
+# --- the formats the section adds to vru.format ------------------------------------------------
+
+
+def test_pounds_and_decimal_formats():
+    from vru import format as fmt
+
+    assert fmt.pounds(900_000_000) == "£9,000,000.00" and fmt.pounds(5) == "£0.05"
+    assert fmt.pounds(123_456_789) == "£1,234,567.89" and fmt.pounds(-150) == "-£1.50"
+    assert fmt.pounds(np.int64(50_000_000)) == "£500,000.00" and fmt.pounds(None) == fmt.DASH
+    assert fmt.decimal(7973.3934) == "7,973.4" and fmt.decimal(86.155818, 2) == "86.16"
+    assert fmt.decimal(float("nan")) == fmt.DASH
+    assert fmt.FILTERS["pounds"] is fmt.pounds and fmt.FILTERS["decimal"] is fmt.decimal
+
+
 # --- the pipeline: parameters -----------------------------------------------------------------
 
 
