@@ -530,7 +530,7 @@ def test_the_file_io_check_finds_a_planted_read(tmp_path):
     # by name
     ("import importlib\nm = importlib.import_module('pickle')\nf = getattr(pd, 'read_csv')\n",
      ["2: pickle", "3: read_csv"]),
-    # not files: a DataFrame renamed, a string replaced, a list item removed, JSON text, a sparse .load-less
+    # not files: a DataFrame renamed, a string replaced, a list item removed, JSON and text in memory
     ("import numpy as np\nx = np.sqrt(2)\ndf.rename(columns={})\n'a'.replace('a', 'b')\nxs.remove(1)\n"
      "s = df.to_json()\nt = df.to_string()\nimport json\nj = json.loads(s)\n", []),
 ])
