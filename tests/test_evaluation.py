@@ -436,10 +436,14 @@ def test_eval_params_are_frozen_and_checked_by_name():
             EvalParams.of(**kw)
 
 
-def test_eval_params_with_a_start_outside_the_window_is_missing_data(wh):
+def test_evaluation_without_the_data_it_needs_is_missing_data(wh, tmp_path):
     from vru.pipelines import evaluation as pe
     from vru.pipelines.base import MissingData
+    from vru.warehouse.store import Warehouse
 
+    with Warehouse.create(tmp_path / "empty.duckdb") as empty, \
+            pytest.raises(MissingData, match="no violence_with_injury counts from mps_borough_detailed"):
+        pe.run(empty)
     with pytest.raises(MissingData, match="start '2040-01' is outside the panel"):
         pe.run(wh, pe.EvalParams.of(start="2040-01", n_draws=20, rings=0))
     with pytest.raises(MissingData, match="no mid-1990 population"):
