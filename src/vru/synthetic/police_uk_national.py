@@ -260,22 +260,26 @@ def _geography(rng: np.random.Generator, split_share: float):
     eng = ~welsh
     n[eng] = np.round(weights[eng] / weights[eng].sum() * (N_LSOA_2011 - N_LSOA_WALES))
     n[[i for i, f in enumerate(FORCES) if f[0] == "city-of-london"][0]] = 6
-    codes, names, lon, lat, pop, force, v2011, v2021 = [], [], [], [], [], [], [], []
+    codes, names, lon, lat, pop, force = [], [], [], [], [], []
     nxt = {"E": 1, "W": 1}
+
+    def add(country: str, name: str, x: float, y: float, people: float, fi: int) -> None:
+        """A new LSOA: the next code of ``country`` (E or W), in the order codes are handed out."""
+        codes.append(f"{country}01{nxt[country]:06d}")
+        nxt[country] += 1
+        names.append(name)
+        lon.append(x)
+        lat.append(y)
+        pop.append(people)
+        force.append(fi)
+
     for i, (slug, _name, _w, clon, clat, rad, is_welsh) in enumerate(FORCES):
-        c = "W" if is_welsh else "E"
         area = slug.replace("-", " ").title()
         x = clon + rng.uniform(-rad, rad, n[i])
         y = clat + rng.uniform(-rad, rad, n[i]) * 0.6
         p = rng.lognormal(0.0, 1.0, n[i])
         for k in range(n[i]):
-            codes.append(f"{c}01{nxt[c]:06d}")
-            nxt[c] += 1
-            names.append(f"{area} {k // 5 + 1:03d}{'ABCDE'[k % 5]}")
-            lon.append(x[k])
-            lat.append(y[k])
-            pop.append(p[k])
-            force.append(i)
+            add("W" if is_welsh else "E", f"{area} {k // 5 + 1:03d}{'ABCDE'[k % 5]}", x[k], y[k], p[k], i)
     n2011 = len(codes)
     split = rng.random(n2011) < split_share
     station = rng.random(n2011) < BTP_LSOA_SHARE
@@ -283,15 +287,9 @@ def _geography(rng: np.random.Generator, split_share: float):
     v2021 = list(~split)
     stations = list(station)
     for k in np.flatnonzero(split):
-        c = codes[k][0]
         for half in range(2):
-            codes.append(f"{c}01{nxt[c]:06d}")
-            nxt[c] += 1
-            names.append(names[k][:-1] + "FG"[half])
-            lon.append(lon[k] + (half - 0.5) * 0.002)
-            lat.append(lat[k])
-            pop.append(pop[k] / 2)
-            force.append(force[k])
+            add(codes[k][0], names[k][:-1] + "FG"[half], lon[k] + (half - 0.5) * 0.002, lat[k], pop[k] / 2,
+                force[k])
             v2011.append(False)
             v2021.append(True)
             stations.append(bool(station[k]) and half == 0)
