@@ -274,7 +274,9 @@ class CrimeVersion(models.Model):
 class MatchRun(models.Model):
     """A matching run. An AUTO run of an uploaded batch is QUEUED by the upload and taken by one worker
     (``tagging_match --pending``), which moves it to RUNNING in one conditional UPDATE (so two workers
-    never run it twice), then SUCCESS or FAILURE with its error."""
+    never run it twice), then SUCCESS or FAILURE with its error. While RUNNING, the process running it writes
+    the time in ``heartbeat`` every minute; a run whose heartbeat stops is marked FAILURE
+    (``services.fail_stale_runs``)."""
 
     TRIGGERS = [("AUTO", "Automatic (on a batch)"), ("MANUAL", "Manual")]
     STATUSES = [("QUEUED", "Queued"), ("RUNNING", "Running"), ("SUCCESS", "Success"), ("FAILURE", "Failure")]
@@ -284,6 +286,9 @@ class MatchRun(models.Model):
     queued_at = models.DateTimeField(null=True, blank=True)
     started = models.DateTimeField(null=True, blank=True, help_text="empty while the run is queued")
     ended = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(
+        null=True, blank=True,
+        help_text="written every minute by the process running it; a RUNNING run silent for long is failed")
     status = models.CharField(max_length=8, choices=STATUSES, default="RUNNING")
     error = models.TextField(blank=True)
     batch = models.ForeignKey(CrimeBatch, null=True, blank=True, on_delete=models.PROTECT,

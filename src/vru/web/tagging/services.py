@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from pyproj import Transformer
 from shapely.geometry import Point
 
+from vru import format as F
 from vru.tagging import crimes as tcrimes
 from vru.tagging import matching, store, zones
 from vru.tagging import schema as S
@@ -315,17 +317,69 @@ def _versions_frame(versions) -> pd.DataFrame:
     return tcrimes.crimes_table(df)
 
 
-#: a run still RUNNING this long after it started was left by a process that ended (a worker killed for
-#: memory, a restart): the next run, or ``tagging_match --fail-stale``, marks it FAILURE
-STALE_RUN = timedelta(hours=1)
+#: how often the process running a run writes the time on it (``MatchRun.heartbeat``), from a thread beside
+#: the matching (:class:`RunHeartbeat`): a long run keeps saying it is alive
+HEARTBEAT_EVERY = timedelta(seconds=60)
+
+#: a RUNNING run whose heartbeat (its start, if it never beat) is older than this was left by a process
+#: that ended (a worker killed for memory, a restart): the next run, or ``tagging_match --fail-stale``, marks
+#: it FAILURE. A live run beats every HEARTBEAT_EVERY, so however long it takes it is never marked.
+STALE_RUN = timedelta(minutes=15)
+
+
+def _stale_words() -> str:
+    return F.plural(STALE_RUN.total_seconds() // 60, "minute")
 
 
 def fail_stale_runs(now: datetime | None = None) -> int:
-    """Mark the runs left RUNNING for longer than STALE_RUN as FAILURE, saying why. Returns how many."""
+    """Mark the RUNNING runs with no heartbeat for longer than STALE_RUN (no heartbeat at all: started
+    longer ago than that) as FAILURE, saying why. Returns how many."""
     now = now or timezone.now()
-    return MatchRun.objects.filter(status="RUNNING", started__lt=now - STALE_RUN).update(
+    cutoff = now - STALE_RUN
+    silent = Q(heartbeat__lt=cutoff) | Q(heartbeat__isnull=True, started__lt=cutoff)
+    return MatchRun.objects.filter(silent, status="RUNNING").update(
         status="FAILURE", ended=now,
-        error=f"interrupted: still RUNNING {STALE_RUN} after it started (the process running it ended)")
+        error=f"interrupted: no heartbeat for over {_stale_words()} while RUNNING (the process running it "
+              "ended)")
+
+
+def beat(pk: int) -> bool:
+    """Write now as the heartbeat of run ``pk`` if it is still RUNNING (False if it is not). A database
+    error is logged, not raised: a missed beat must not fail the run it reports on."""
+    try:
+        return MatchRun.objects.filter(pk=pk, status="RUNNING").update(heartbeat=timezone.now()) == 1
+    except DatabaseError as exc:
+        log.warning("tagging: the heartbeat of run %s was not written: %s", pk, exc)
+        return False
+
+
+class RunHeartbeat:
+    """While a run executes (``with RunHeartbeat(run.pk): ...``): a daemon thread calls :func:`beat` every
+    ``every`` (HEARTBEAT_EVERY) on its own database connection, closed when it stops, so that
+    :func:`fail_stale_runs` leaves a live run alone however long it takes. The thread stops when the block
+    ends, whether the run succeeded or failed."""
+
+    def __init__(self, pk: int, every: timedelta | None = None):
+        self.pk, self.every = pk, every or HEARTBEAT_EVERY
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"tagging-run-{pk}-heartbeat", daemon=True)
+
+    def _loop(self) -> None:
+        from django.db import connections
+
+        try:
+            while not self._stop.wait(self.every.total_seconds()):
+                beat(self.pk)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    def __enter__(self) -> RunHeartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
 
 
 def crime_groups(crimes_df: pd.DataFrame, params: matching.Params) -> list[pd.DataFrame]:
@@ -398,8 +452,9 @@ def claim_run(pk: int) -> bool:
     """Move a QUEUED run to RUNNING: one conditional UPDATE (``... WHERE status = 'QUEUED'``), so of two
     workers that both saw it queued exactly one gets True (on PostgreSQL the second UPDATE waits for the
     first's row lock, re-reads the row and finds it RUNNING; SQLite runs one writer at a time)."""
-    return MatchRun.objects.filter(pk=pk, status="QUEUED").update(status="RUNNING",
-                                                                   started=timezone.now()) == 1
+    now = timezone.now()
+    return MatchRun.objects.filter(pk=pk, status="QUEUED").update(status="RUNNING", started=now,
+                                                                   heartbeat=now) == 1
 
 
 def queued_run_ids(limit: int | None = None) -> list[int]:
@@ -461,7 +516,7 @@ def run_matching(versions, *, trigger: str = "MANUAL", batch=None, user=None,
     now = timezone.now()
     run = MatchRun.objects.create(algorithm_version=matching.ALGORITHM_VERSION,
                                   parameters=asdict(params), trigger=trigger, queued_at=now, started=now,
-                                  status="RUNNING", batch=batch, started_by=user)
+                                  heartbeat=now, status="RUNNING", batch=batch, started_by=user)
     run.crime_versions.set(versions)
     return _execute(run, versions, params)
 
@@ -480,7 +535,8 @@ def _execute(run: MatchRun, versions, params: matching.Params) -> MatchRun:
             run.status, run.ended = "SUCCESS", timezone.now()
             run.save(update_fields=["status", "ended"])
             return run
-        result = _match_grouped(_versions_frame(versions), params, run.trigger)
+        with RunHeartbeat(run.pk):
+            result = _match_grouped(_versions_frame(versions), params, run.trigger)
     except matching.MatchRunError as exc:
         _fail(run, str(exc.run.get("error") or exc))
         raise
@@ -488,7 +544,8 @@ def _execute(run: MatchRun, versions, params: matching.Params) -> MatchRun:
         _fail(run, f"{type(exc).__name__}: {exc}")
         raise matching.MatchRunError(dict(status="FAILURE"), str(exc)) from exc
     try:
-        _record_matches(run, result, by_vid)
+        with RunHeartbeat(run.pk):
+            _record_matches(run, result, by_vid)
     except Exception as exc:  # the database refused the results: recorded, never left RUNNING
         log.exception("tagging: recording the matches of run %s failed", run.pk)
         _fail(run, f"recording the matches failed: {type(exc).__name__}: {exc}")

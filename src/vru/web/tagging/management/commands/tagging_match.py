@@ -38,7 +38,8 @@ class Command(BaseCommand):
         parser.add_argument("--crime-version", dest="crime_versions", action="append", default=[],
                             help="a crime version id (repeatable)")
         parser.add_argument("--fail-stale", action="store_true",
-                            help=f"only mark runs left RUNNING for over {STALE_RUN} (a crashed worker) as "
+                            help="only mark RUNNING runs with no heartbeat for over "
+                                 f"{int(STALE_RUN.total_seconds() // 60)} minutes (a crashed worker) as "
                                  "FAILURE")
 
     def handle(self, batch=None, crime_versions=(), fail_stale=False, pending=False, loop=None,
