@@ -227,8 +227,8 @@ def target(warehouse, level, n, budget, years, cap, max_per_borough, min_populat
            weighting, chi_file, out) -> None:
     """Choose neighbourhoods to fund: score candidates on sustained violence, harm, deprivation
     and youth population; pick N under constraints; allocate the budget over years to the penny
-    under a cap; report how stable the shortlist is when the weights vary. Machine-readable JSON
-    (vru.pipelines.targeting: options not given keep the TargetParams defaults)."""
+    under a cap; report how stable the shortlist is when the weights vary. Machine-readable JSON."""
+    # options not given are None: vru.pipelines.targeting.TargetParams keeps its defaults for them
     pence = {"budget_pence": None if budget is None else round(budget * 100),
              "cap_pence": None if cap is None else round(cap * 100)}
     _emit_json(_run(api.target, warehouse, level=level, n=n, years=years,
