@@ -558,7 +558,13 @@ def test_section_is_presented_without_a_warehouse(london_warehouse):
 def test_other_levels_and_fallback_on_real_data(wh):
     from vru.pipelines import targeting as pt
 
-    ward = pt.run(wh, pt.TargetParams(level="ward", draws=50))
+    ward = pt.run(wh, pt.TargetParams(level="ward", draws=50, max_per_borough=2))
+    from vru.outputs.sections import targeting as presenter
+
+    body = presenter.present(ward).body
+    assert "<strong>Candidates</strong>: 2018 wards (632 candidates;" in body
+    assert "at most 2 areas per borough, at least 5,000 residents." in body
+    assert not ward.exact and "Chosen greedily by score, which is a heuristic here" in body
     # wards2018 (633 with the City merged) less the City, which has no MPS LSOA data
     assert len(ward.candidates) == 632
     assert ward.candidates["members"].map(len).sum() == 4829
