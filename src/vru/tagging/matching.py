@@ -228,17 +228,20 @@ def _near(rows: ir.Table, c: ir.Table, R: float, time_preds) -> ir.Table:
 
 def match_expr(pos: ir.Table, act: ir.Table, crimes: ir.Table, params: Params,
                t_lo: float | None = None, t_hi: float | None = None, dialect: str | None = None) -> ir.Table:
-    """The candidate points of every (crime version, wearer) with their visit number and sequence.
+    """The candidate points of every (crime version, wearer) (steps 1 and 2; :func:`_finish` does 3 and 4).
 
     ``t_lo``/``t_hi`` (epoch seconds; None: unbounded) bound the fixes read. Any bounds that hold the
     crimes' widened windows plus the longest gap interpolated across (``max_gap_s``) on each side
     give the same points: a segment that starts before the earliest widened window less
     ``max_gap_s`` ends before every window, and one that ends after the latest window plus
     ``max_gap_s`` either starts after every window or is longer than the gap (:func:`match` bounds
-    the positions it registers so). Columns: the MATCHES
-    columns less ``visit`` (``_visit``: a number) plus ``_t`` (epoch seconds) and ``_elig`` (the
-    point can make a match). ``dialect``: the SQL dialect it is compiled for ("duckdb" uses DuckDB's
-    own epoch function, see :func:`_secs`; the points are the same).
+    the positions it registers so). Columns: the MATCHES columns less ``visit`` and ``seq``, plus ``_t``
+    (epoch seconds), ``_idx`` (a GPS/WIFI fix: how many GPS/WIFI fixes of its (wearer, device) are at
+    or before it; an interpolated point: that of its first fix + 0.5; an LBS/RF fix: that of the last
+    GPS/WIFI fix at or before it + 0.25; so a GPS/WIFI fix lies between two points of one device
+    exactly when their ``_idx`` differ by 2 or more after rounding the later up and the earlier down)
+    and ``_elig`` (the point can make a match). ``dialect``: the SQL dialect it is compiled for
+    ("duckdb" uses DuckDB's own epoch function, see :func:`_secs`; the points are the same).
     """
     p = params
     R, k = p.radius_m, p.k
@@ -373,22 +376,8 @@ def match_expr(pos: ir.Table, act: ir.Table, crimes: ir.Table, params: Params,
         mechanism=j[s.MECHANISM], distance_m=ibis.ifelse(f, j._d1, j._d), interpolated=~f,
         _idx=ibis.ifelse(f, j._k, j._k + 0.5), _elig=ibis.literal(True))
 
-    pts = ge.union(fc)
-    # 3. visits: new when the gap is long, a GPS/WIFI non-candidate fix lies between, or the device changes
-    wv = ibis.window(group_by=[pts.crime_version_id, pts.wearer_ref], order_by=[pts._t, pts._idx])
-    pts = pts.mutate(_pt=pts._t.lag().over(wv), _pidx=pts._idx.lag().over(wv),
-                     _pdev=pts[s.DEVICE_ID].lag().over(wv))
-    new = (pts._pt.isnull() | ((pts._t - pts._pt) > p.visit_gap_s)
-           | ((pts._idx.ceil() - pts._pidx.floor()) >= 2) | (pts[s.DEVICE_ID] != pts._pdev))
-    pts = pts.mutate(_new=ibis.ifelse(new, 1, 0))
-    wc = ibis.window(group_by=[pts.crime_version_id, pts.wearer_ref], order_by=[pts._t, pts._idx],
-                     rows=(None, 0))
-    # int32: DuckDB sums integers as 128-bit ones, which reach pandas as Python objects
-    pts = pts.mutate(_visit=pts._new.sum().over(wc).cast("int32"))
-    ws = ibis.window(group_by=[pts.crime_version_id, pts.wearer_ref, pts._visit],
-                     order_by=[pts._t, pts._idx])
-    pts = pts.mutate(seq=ibis.row_number().over(ws) + 1)
-    return pts.drop("_pt", "_pidx", "_pdev", "_new", "_idx")
+    # 3. (visits) and 4. (scores) are computed in Python on these few points (_finish)
+    return ge.union(fc)
 
 
 # ----------------------------------------------------------------------------------------- running
@@ -539,8 +528,32 @@ def _fmt_s(seconds: float) -> str:
     return (f"{h} h " if h else "") + (f"{m} min " if (m or h) else "") + f"{sec} s"
 
 
+def _visits(df: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """Step 3 on the candidate points ``df`` (with ``_g``, the number of their (crime version, wearer)):
+    ``df`` ordered by ``_g``, time and ``_idx`` (then device and the order of the query's rows, for
+    points that tie on both), with ``_visit`` (the visit's number, increasing along that order; its
+    points are consecutive) and ``seq`` (1, 2, ... within the visit). A new visit starts at a group's
+    first point, after more than ``visit_gap_s`` without a point, where a GPS/WIFI fix that is no
+    candidate lies between two points (their ``_idx``, see :func:`match_expr`), or on a change of
+    device. Computed here, not in the query: three windows over a few thousand rows cost the engine
+    more than these array operations (and the query's order of tied rows was the engine's choice)."""
+    dev = pd.factorize(df[s.DEVICE_ID])[0]
+    order = np.lexsort((np.arange(len(df)), dev, df["_idx"].to_numpy(dtype="float64"),
+                        df["_t"].to_numpy(dtype="float64"), df["_g"].to_numpy()))
+    df = df.iloc[order].reset_index(drop=True)
+    g, dev = df["_g"].to_numpy(), dev[order]
+    t, idx = df["_t"].to_numpy(dtype="float64"), df["_idx"].to_numpy(dtype="float64")
+    new = np.ones(len(df), dtype=bool)
+    new[1:] = ((g[1:] != g[:-1]) | ((t[1:] - t[:-1]) > params.visit_gap_s)
+               | ((np.ceil(idx[1:]) - np.floor(idx[:-1])) >= 2) | (dev[1:] != dev[:-1]))
+    df["_visit"] = np.cumsum(new)
+    starts = np.flatnonzero(new)
+    df[s.SEQ] = np.arange(len(df)) - np.repeat(starts, np.diff(np.append(starts, len(df)))) + 1
+    return df
+
+
 def _finish(raw: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Drop LBS/RF-only visits, letter the visits, compute the score: the Python part.
+    """Visits (:func:`_visits`), dropping LBS/RF-only visits, lettering them, the score: the Python part.
 
     The (crime version, wearer) groups are numbered once (``_g``, in the order of the two texts) and
     every grouping below uses that integer: grouping by the two text columns (Arrow strings) cost a
@@ -552,12 +565,20 @@ def _finish(raw: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, pd.DataFra
     df["_elig"] = df["_elig"].astype(bool)
     key = [s.CRIME_VERSION_ID, s.WEARER_REF]
     df["_g"] = df.groupby(key, sort=True).ngroup()
-    keep = df.groupby(["_g", "_visit"])["_elig"].transform("any")
-    df = df[keep].copy()
+    df = _visits(df, params)
+    # a visit's points are consecutive: keep those of visits with a GPS/WIFI or interpolated point
+    visit = df["_visit"].to_numpy()
+    starts = np.flatnonzero(np.diff(visit, prepend=0) != 0)
+    any_elig = np.logical_or.reduceat(df["_elig"].to_numpy(), starts)
+    df = df[np.repeat(any_elig, np.diff(np.append(starts, len(df))))].reset_index(drop=True)
     if df.empty:
         return _empty()
-    df = df.sort_values(["_g", "_visit", s.SEQ], kind="stable")
-    df["_vn"] = df.groupby("_g")["_visit"].rank(method="dense").astype(int)
+    # the kept visits lettered in order within their group: A, B, ...
+    g, visit = df["_g"].to_numpy(), df["_visit"].to_numpy()
+    vstart = np.diff(visit, prepend=0) != 0
+    nth = np.cumsum(vstart)
+    gfirst = np.flatnonzero(np.diff(g, prepend=-1) != 0)
+    df["_vn"] = nth - np.repeat(nth[gfirst], np.diff(np.append(gfirst, len(df)))) + 1
     df[s.VISIT] = df["_vn"].map({v: visit_letters(v) for v in df["_vn"].unique()})  # one call per letter
     t = pd.to_datetime(df["_t"].round().astype("int64"), unit="s", utc=True).astype("datetime64[us, UTC]")
     ft = pd.to_datetime(df[s.FIX_TIME], utc=True).astype("datetime64[us, UTC]")
