@@ -34,6 +34,7 @@ dependency of the platform).
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import hashlib
 import http.client
@@ -325,17 +326,11 @@ def download(url: str, part: Path, *, conditional: dict[str, str] | None = None,
             bar = progress(label, total) if progress else None
             if bar is not None and offset:
                 bar.update(offset)
-            got = offset
             try:
                 with open(part, mode) as out:
-                    while chunk := resp.read(CHUNK):
-                        got += len(chunk)
-                        if got > cap:
-                            raise refuse(f"the body is over the limit of {cap:,} bytes "
-                                         "(vru fetch --max-download)")
-                        out.write(chunk)
-                        if bar is not None:
-                            bar.update(len(chunk))
+                    _copy_capped(resp, out, cap, lambda: refuse(
+                        f"the body is over the limit of {cap:,} bytes (vru fetch --max-download)"),
+                        done=offset, tick=bar.update if bar is not None else None)
             except (ConnectionError, TimeoutError, http.client.HTTPException) as e:
                 err = e
                 continue
@@ -492,16 +487,19 @@ def safe_name(url: str) -> str:
     return name
 
 
-def _copy_capped(src, out, cap: int, what: str) -> int:
-    """Copy a ZIP member, refusing it (FetchError) as soon as it passes ``cap`` bytes (a ZIP's
-    declared sizes can lie)."""
+def _copy_capped(src, out, cap: int, too_big: Callable[[], Exception], *, done: int = 0,
+                 tick: Callable[[int], object] | None = None) -> int:
+    """Copy ``src`` to ``out`` chunk by chunk, raising ``too_big()`` as soon as ``done`` (bytes already
+    there) plus the bytes copied passes ``cap``: a body or a ZIP member is never trusted to be as large as
+    it said (a ZIP's declared sizes can lie). ``tick`` is told each chunk's size. Returns the bytes copied."""
     n = 0
     while chunk := src.read(CHUNK):
         n += len(chunk)
-        if n > cap:
-            raise FetchError(f"{what} unpacks to more than {cap:,} bytes: refused (a ZIP bomb?); "
-                             "nothing was stored")
+        if done + n > cap:
+            raise too_big()
         out.write(chunk)
+        if tick is not None:
+            tick(len(chunk))
     return n
 
 
@@ -587,10 +585,12 @@ def _unpack_police(zpath: Path, d: Download, forces: list[str], archive: Path, s
                     raise FetchError(f"{what} is {m.file_size:,} bytes unpacked, over the limit of "
                                      f"{MAX_MEMBER:,}: refused; nothing was stored")
                 try:
+                    limit = min(MAX_MEMBER, MAX_UNPACKED - unpacked)
+                    over = what if limit == MAX_MEMBER else f"{d.key}: the archive's street files"
+                    too_big = functools.partial(FetchError, f"{over} unpacks to more than {limit:,} bytes: "
+                                                "refused (a ZIP bomb?); nothing was stored")
                     with z.open(m) as src, open(raw, "wb") as out:
-                        unpacked += _copy_capped(src, out, min(MAX_MEMBER, MAX_UNPACKED - unpacked),
-                                                 what if MAX_UNPACKED - unpacked >= MAX_MEMBER
-                                                 else f"{d.key}: the archive's street files")
+                        unpacked += _copy_capped(src, out, limit, too_big)
                 except _ZIP_ERRORS as e:
                     raise FetchError(f"{what} cannot be unpacked ({_one_line(e)}): damaged in the ZIP "
                                      "or in a form it cannot read; nothing was stored") from None
