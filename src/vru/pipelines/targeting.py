@@ -155,8 +155,9 @@ class TargetParams(Params):
     def as_dict(self) -> dict[str, Any]:
         """The parameters as JSON-ready Python (weights as a dict, the effective minimum
         population)."""
-        d = dataclasses.asdict(self)
-        return jsonable(d | {"weights": self.weight_map(), "min_population": self.min_pop()})
+        d: dict[str, Any] = jsonable(dataclasses.asdict(self) | {"weights": self.weight_map(),
+                                                                 "min_population": self.min_pop()})
+        return d
 
 
 # --- data from the warehouse -------------------------------------------------------------------
