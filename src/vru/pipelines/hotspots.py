@@ -352,16 +352,17 @@ class Cube:
 
 
 def _rows(wh: Warehouse, lv: Level, cats: list[str], p: HotspotParams) -> pd.DataFrame:
-    """Crime rows (area_code, period, category, count) at the finest stored category."""
+    """Crime rows (area_code, period, category, count) at the finest stored category, in a fixed
+    order (a harm-weighted sum of floats depends on the order of its terms)."""
     level = lv.boundary[0]
     if lv.table == "crime_annual":
         df = wh.sql("SELECT area_code, year AS period, category, count FROM crime_annual "
-                    "WHERE source = ? AND level = ? AND list_contains(?, category)",
+                    "WHERE source = ? AND level = ? AND list_contains(?, category) ORDER BY ALL",
                     [lv.source, level, cats])
     else:
         df = wh.sql("SELECT area_code, strftime(month, '%Y-%m') AS period, category, "
                     "sum(count)::DOUBLE AS count FROM crime WHERE source = ? AND level = ? "
-                    "AND list_contains(?, category) GROUP BY ALL", [lv.source, level, cats])
+                    "AND list_contains(?, category) GROUP BY ALL ORDER BY ALL", [lv.source, level, cats])
     if df.empty:
         raise MissingData(f"no {', '.join(p.categories)} crime from {lv.source} at {level} level "
                           "in the warehouse: load it first (vru init loads the bundled data)")
