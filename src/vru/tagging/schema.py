@@ -70,87 +70,50 @@ MODES = ("walk", "bus", "stationary")
 DAY = "day"
 
 # ---------------------------------------------------------------- schemas
-POSITIONS = pa.schema([
-    pa.field(DEVICE_ID, pa.string(), nullable=False),
-    pa.field(FIX_TIME, UTC_TS, nullable=False),
-    pa.field(RECEIVED_TIME, UTC_TS, nullable=False),
-    pa.field(LAT, pa.float64(), nullable=False),
-    pa.field(LON, pa.float64(), nullable=False),
-    pa.field(EASTING, pa.float64(), nullable=False),
-    pa.field(NORTHING, pa.float64(), nullable=False),
-    pa.field(PRECISION_M, pa.float64(), nullable=False),
-    pa.field(SPEED_KMH, pa.float64()),
-    pa.field(HEADING_DEG, pa.float64()),
-    pa.field(MECHANISM, pa.string(), nullable=False),
-])
+#: every column's one type, whichever table holds it
+TYPES: dict[str, pa.DataType] = {
+    DEVICE_ID: pa.string(), FIX_TIME: UTC_TS, RECEIVED_TIME: UTC_TS, LAT: pa.float64(), LON: pa.float64(),
+    EASTING: pa.float64(), NORTHING: pa.float64(), PRECISION_M: pa.float64(), SPEED_KMH: pa.float64(),
+    HEADING_DEG: pa.float64(), MECHANISM: pa.string(),
+    WEARER_REF: pa.string(), ACTIVE_FROM: UTC_TS, ACTIVE_TO: UTC_TS,
+    CRIME_VERSION_ID: pa.string(), CRIME_REF: pa.string(), FORCE: pa.string(), CRIME_TYPE: pa.string(),
+    TIME_FROM: UTC_TS, TIME_TO: UTC_TS,
+    VISIT: pa.string(), SEQ: pa.int64(), DISTANCE_M: pa.float64(), INTERPOLATED: pa.bool_(),
+    "n_fixes": pa.int64(), "first_time": UTC_TS, "last_time": UTC_TS, "min_distance_m": pa.float64(),
+    "p_within": pa.float64(), "dwell_s": pa.float64(), "explanation": pa.string(),
+    TIME: UTC_TS, MODE: pa.string(),
+}
+#: the columns that may be null in every table that holds them (a fix without speed or heading, an
+#: activation still open); every other column is required unless a table says otherwise
+NULLABLE = frozenset({SPEED_KMH, HEADING_DEG, ACTIVE_TO})
+
+
+def _schema(*names: str, nullable: frozenset[str] = NULLABLE) -> pa.Schema:
+    """The schema of the columns ``names``, in order, with their :data:`TYPES`."""
+    return pa.schema([pa.field(n, TYPES[n], nullable=n in nullable) for n in names])
+
+
+POSITIONS = _schema(DEVICE_ID, FIX_TIME, RECEIVED_TIME, LAT, LON, EASTING, NORTHING, PRECISION_M, SPEED_KMH,
+                    HEADING_DEG, MECHANISM)
 
 #: the supplier position feed (docs/tagging-positions.md): POSITIONS without the BNG columns
-FEED = pa.schema([POSITIONS.field(c) for c in (
-    DEVICE_ID, FIX_TIME, LAT, LON, PRECISION_M, SPEED_KMH, HEADING_DEG, MECHANISM, RECEIVED_TIME)])
+FEED = _schema(DEVICE_ID, FIX_TIME, LAT, LON, PRECISION_M, SPEED_KMH, HEADING_DEG, MECHANISM, RECEIVED_TIME)
 
-ACTIVATIONS = pa.schema([
-    pa.field(DEVICE_ID, pa.string(), nullable=False),
-    pa.field(WEARER_REF, pa.string(), nullable=False),
-    pa.field(ACTIVE_FROM, UTC_TS, nullable=False),
-    pa.field(ACTIVE_TO, UTC_TS),
-])
+ACTIVATIONS = _schema(DEVICE_ID, WEARER_REF, ACTIVE_FROM, ACTIVE_TO)
 
-CRIMES = pa.schema([
-    pa.field(CRIME_VERSION_ID, pa.string(), nullable=False),
-    pa.field(CRIME_REF, pa.string(), nullable=False),
-    pa.field(FORCE, pa.string(), nullable=False),
-    pa.field(CRIME_TYPE, pa.string(), nullable=False),
-    pa.field(TIME_FROM, UTC_TS, nullable=False),
-    pa.field(TIME_TO, UTC_TS, nullable=False),
-    pa.field(EASTING, pa.float64(), nullable=False),
-    pa.field(NORTHING, pa.float64(), nullable=False),
-])
+CRIMES = _schema(CRIME_VERSION_ID, CRIME_REF, FORCE, CRIME_TYPE, TIME_FROM, TIME_TO, EASTING, NORTHING)
 
-MATCHES = pa.schema([
-    pa.field(CRIME_VERSION_ID, pa.string(), nullable=False),
-    pa.field(WEARER_REF, pa.string(), nullable=False),
-    pa.field(DEVICE_ID, pa.string(), nullable=False),
-    pa.field(VISIT, pa.string(), nullable=False),
-    pa.field(SEQ, pa.int64(), nullable=False),
-    pa.field(FIX_TIME, UTC_TS, nullable=False),
-    pa.field(EASTING, pa.float64(), nullable=False),
-    pa.field(NORTHING, pa.float64(), nullable=False),
-    pa.field(PRECISION_M, pa.float64(), nullable=False),
-    pa.field(SPEED_KMH, pa.float64()),
-    pa.field(HEADING_DEG, pa.float64()),
-    pa.field(MECHANISM, pa.string(), nullable=False),
-    pa.field(DISTANCE_M, pa.float64(), nullable=False),
-    pa.field(INTERPOLATED, pa.bool_(), nullable=False),
-])
+MATCHES = _schema(CRIME_VERSION_ID, WEARER_REF, DEVICE_ID, VISIT, SEQ, FIX_TIME, EASTING, NORTHING,
+                  PRECISION_M, SPEED_KMH, HEADING_DEG, MECHANISM, DISTANCE_M, INTERPOLATED)
 
-MATCH_SUMMARY = pa.schema([
-    pa.field(CRIME_VERSION_ID, pa.string(), nullable=False),
-    pa.field(WEARER_REF, pa.string(), nullable=False),
-    pa.field("n_fixes", pa.int64(), nullable=False),
-    pa.field("first_time", UTC_TS, nullable=False),
-    pa.field("last_time", UTC_TS, nullable=False),
-    pa.field("min_distance_m", pa.float64(), nullable=False),
-    pa.field("p_within", pa.float64(), nullable=False),
-    pa.field("dwell_s", pa.float64(), nullable=False),
-    pa.field("explanation", pa.string(), nullable=False),
-])
+MATCH_SUMMARY = _schema(CRIME_VERSION_ID, WEARER_REF, "n_fixes", "first_time", "last_time", "min_distance_m",
+                        "p_within", "dwell_s", "explanation")
 
-GROUND_TRUTH = pa.schema([
-    pa.field(DEVICE_ID, pa.string(), nullable=False),
-    pa.field(WEARER_REF, pa.string(), nullable=False),
-    pa.field(TIME, UTC_TS, nullable=False),
-    pa.field(EASTING, pa.float64(), nullable=False),
-    pa.field(NORTHING, pa.float64(), nullable=False),
-    pa.field(MODE, pa.string(), nullable=False),
-    # mechanism of the fix the tag reported at this tick; null when it reported none (a GPS gap)
-    pa.field(MECHANISM, pa.string()),
-])
+# the mechanism is that of the fix the tag reported at this tick; null when it reported none (a GPS gap)
+GROUND_TRUTH = _schema(DEVICE_ID, WEARER_REF, TIME, EASTING, NORTHING, MODE, MECHANISM,
+                       nullable=NULLABLE | {MECHANISM})
 
-KEEP = pa.schema([
-    pa.field(DEVICE_ID, pa.string(), nullable=False),
-    pa.field(TIME_FROM, UTC_TS, nullable=False),
-    pa.field(TIME_TO, UTC_TS, nullable=False),
-])
+KEEP = _schema(DEVICE_ID, TIME_FROM, TIME_TO)
 
 SCHEMAS: dict[str, pa.Schema] = {
     "positions": POSITIONS,
