@@ -134,11 +134,9 @@ MAX_EXPANSION = 100_000
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # 29 February: leap years
 
 
-def _check_rule(rule: str) -> dict[str, str]:
-    """A single RRULE line (``RRULE:`` optional) of FREQ=DAILY or WEEKLY with the parts in RULE_PARTS; its
-    start is the schedule's local start, so no DTSTART, and no EXDATE/RDATE lines. INTERVAL, COUNT, UNTIL,
-    BYMONTH and BYMONTHDAY are bounded, and a rule whose days never exist (BYMONTH=2;BYMONTHDAY=30) is
-    refused. Returns the parts, names and values upper-cased."""
+def rule_parts(rule: str) -> dict[str, str]:
+    """The NAME=VALUE parts of a one-line rule (``RRULE:`` optional), names and values upper-cased;
+    ZoneError if it is not one line of such parts. What the parts say is checked by the schedule."""
     text = rule.strip()
     if "\n" in text or "\r" in text or not text:
         raise ZoneError("a schedule rule is one RRULE line (no DTSTART, EXDATE or RDATE: the first "
@@ -151,6 +149,15 @@ def _check_rule(rule: str) -> dict[str, str]:
         if not eq or not name.strip():
             raise ZoneError(f"schedule rule {rule!r} is not an iCalendar RRULE: {item!r} is not NAME=VALUE")
         parts[name.strip().upper()] = value.strip().upper()
+    return parts
+
+
+def _check_rule(rule: str) -> dict[str, str]:
+    """A single RRULE line (``RRULE:`` optional) of FREQ=DAILY or WEEKLY with the parts in RULE_PARTS; its
+    start is the schedule's local start, so no DTSTART, and no EXDATE/RDATE lines. INTERVAL, COUNT, UNTIL,
+    BYMONTH and BYMONTHDAY are bounded, and a rule whose days never exist (BYMONTH=2;BYMONTHDAY=30) is
+    refused. Returns the parts, names and values upper-cased."""
+    parts = rule_parts(rule)
     bad = sorted(set(parts) - set(RULE_PARTS))
     if bad:
         raise ZoneError(f"a schedule rule may use {', '.join(RULE_PARTS)}, not {', '.join(bad)}")
