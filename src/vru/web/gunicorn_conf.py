@@ -13,22 +13,14 @@ from __future__ import annotations
 
 import os
 
+from vru.web.core.logs import json_logging
+
 # No access log (see above): gunicorn.access is silenced even if an access log file is given.
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("VRU_WEB_LOG_LEVEL", "INFO").strip().lower() or "info"
 
-logconfig_dict = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "vru.web.core.logs.JsonFormatter"}},
-    "handlers": {
-        "stderr": {"()": "vru.web.core.logs.StderrHandler", "formatter": "json"},
-        "null": {"class": "logging.NullHandler"},
-    },
-    "root": {"handlers": ["stderr"], "level": "INFO"},
-    "loggers": {
-        "gunicorn.error": {"handlers": ["stderr"], "level": loglevel.upper(), "propagate": False},
-        "gunicorn.access": {"handlers": ["null"], "level": "CRITICAL", "propagate": False},
-    },
-}
+logconfig_dict = json_logging("INFO", {
+    "gunicorn.error": {"handlers": ["stderr"], "level": loglevel.upper(), "propagate": False},
+    "gunicorn.access": {"handlers": ["null"], "level": "CRITICAL", "propagate": False},
+}, null={"class": "logging.NullHandler"})

@@ -34,6 +34,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from vru.web.core.clientip import parse_trusted_proxies
+from vru.web.core.logs import json_logging
 from vru.web.referrals import conf as _referrals_conf
 
 
@@ -259,22 +260,12 @@ EMAIL_USE_TLS = _flag("DJANGO_EMAIL_USE_TLS")
 LOG_LEVEL = os.environ.get("VRU_WEB_LOG_LEVEL", "INFO").strip().upper() or "INFO"
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(f"VRU_WEB_LOG_LEVEL: {LOG_LEVEL!r} is not DEBUG, INFO, WARNING or ERROR")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "vru.web.core.logs.JsonFormatter"}},
-    "handlers": {
-        "stderr": {"()": "vru.web.core.logs.StderrHandler", "formatter": "json"},
-        "mail_admins": {"()": "vru.web.core.logs.SafeAdminEmailHandler", "level": "ERROR"},
-    },
-    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
-    "loggers": {
-        # Django's defaults (the console only with DEBUG, Django's own e-mail to the admins) are replaced.
-        "django": {"handlers": ["stderr"], "level": LOG_LEVEL, "propagate": False},
-        "django.request": {"handlers": ["stderr", "mail_admins"], "level": LOG_LEVEL, "propagate": False},
-        "django.server": {"handlers": ["stderr"], "level": LOG_LEVEL, "propagate": False},
-    },
-}
+LOGGING = json_logging(LOG_LEVEL, {
+    # Django's defaults (the console only with DEBUG, Django's own e-mail to the admins) are replaced.
+    "django": {"handlers": ["stderr"], "level": LOG_LEVEL, "propagate": False},
+    "django.request": {"handlers": ["stderr", "mail_admins"], "level": LOG_LEVEL, "propagate": False},
+    "django.server": {"handlers": ["stderr"], "level": LOG_LEVEL, "propagate": False},
+}, mail_admins={"()": "vru.web.core.logs.SafeAdminEmailHandler", "level": "ERROR"})
 ADMINS = [(name, addr) for name, addr in getaddresses([os.environ.get("VRU_WEB_ADMINS", "")]) if addr]
 SERVER_EMAIL = os.environ.get("DJANGO_SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 DEFAULT_EXCEPTION_REPORTER_FILTER = "vru.web.core.logs.SafeReporterFilter"

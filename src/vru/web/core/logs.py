@@ -141,3 +141,18 @@ class SafeReporterFilter(SafeExceptionReporterFilter):
         if request is None or not hasattr(request, "META"):
             return {}
         return {k: request.META[k] for k in ("REQUEST_METHOD", "PATH_INFO") if k in request.META}
+
+
+def json_logging(root_level: str, loggers: dict[str, dict], **handlers: dict) -> dict:
+    """The ``logging.config.dictConfig`` of the platform's lines: :class:`JsonFormatter` lines on standard
+    error (the handler ``stderr``) from the root logger at ``root_level`` and from ``loggers``, with
+    ``handlers`` added by name. Django's settings (``LOGGING``) and gunicorn's (``logconfig_dict``) both
+    use it, so that every process writes the same lines."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "vru.web.core.logs.JsonFormatter"}},
+        "handlers": {"stderr": {"()": "vru.web.core.logs.StderrHandler", "formatter": "json"}, **handlers},
+        "root": {"handlers": ["stderr"], "level": root_level},
+        "loggers": loggers,
+    }
