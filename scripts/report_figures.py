@@ -66,15 +66,12 @@ def canon(x):
 
 
 def _section_modules() -> list:
-    """The modules that build report sections: the report itself, every presenter under
-    ``vru.outputs.sections``, and any old-style ``vru.outputs.section_*`` module still there."""
-    import vru.outputs
+    """The modules that build report sections: the report itself and every presenter under
+    ``vru.outputs.sections``."""
     import vru.outputs.sections
 
     names = ["vru.outputs.report"]
     names += [f"vru.outputs.sections.{m.name}" for m in pkgutil.iter_modules(vru.outputs.sections.__path__)]
-    names += [f"vru.outputs.{m.name}" for m in pkgutil.iter_modules(vru.outputs.__path__)
-              if m.name.startswith("section_")]
     return [importlib.import_module(n) for n in names]
 
 

@@ -30,28 +30,7 @@ from vru.warehouse.store import Warehouse
 STEPS = len(REPORT)
 
 
-def _module(name: str):
-    """The module ``name``, or None when it does not exist."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        if e.name != name:
-            raise
-        return None
-
-
-def _pair(name: str):
-    """``vru.pipelines.<name>`` and ``vru.outputs.sections.<name>``, or None while that section is
-    still an old-style ``vru.outputs.section_<name>`` module (``build(wh) -> Section | None``)."""
-    pipeline, presenter = _module(f"vru.pipelines.{name}"), _module(f"vru.outputs.sections.{name}")
-    if pipeline is None or presenter is None:
-        return None
-    return pipeline, presenter
-
-
-def _sections(out: Section | list[Section] | None) -> list[Section]:
-    if out is None:
-        return []
+def _sections(out: Section | list[Section]) -> list[Section]:
     return [out] if isinstance(out, Section) else list(out)
 
 
@@ -62,21 +41,15 @@ def build(wh: Warehouse, progress: Callable[[str, int], None] | None = None) -> 
     out: list[Section] = []
     left_out: list[tuple[str, str]] = []
     for name in REPORT:
-        pair = _pair(name)
-        if pair is None:
-            secs = _sections(importlib.import_module(f"vru.outputs.section_{name}").build(wh))
-            if not secs:
-                left_out.append((name, "the warehouse lacks the data it needs"))
+        try:
+            result = importlib.import_module(f"vru.pipelines.{name}").run(wh)
+        except MissingData as e:
+            left_out.append((name, str(e)))
+            secs = []
         else:
-            pipeline, presenter = pair
-            try:
-                result = pipeline.run(wh)
-            except MissingData as e:
-                left_out.append((name, str(e)))
-                result = None
-            if result is not None and name == "sources":  # the last section: it lists what was left out
+            if name == "sources":  # the last section: it lists what was left out
                 result = dataclasses.replace(result, left_out=tuple(left_out))
-            secs = [] if result is None else _sections(presenter.present(result))
+            secs = _sections(importlib.import_module(f"vru.outputs.sections.{name}").present(result))
         out += secs
         done(name, STEPS)
     return out
