@@ -307,13 +307,13 @@ class HarmComparison:
     sustained: frozenset[str]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class HotspotResult(HotspotTable):
     """:func:`run`'s result: the area table of the warehouse's London crime, its parameters, the
     comparison with harm weights (``None`` unless asked and counted with several categories) and
     the borough outlines of the map (``None`` at borough level)."""
 
-    params: HotspotParams = HotspotParams()
+    params: HotspotParams
     harm: HarmComparison | None = None
     outline: gpd.GeoDataFrame | None = None
 
