@@ -1,6 +1,6 @@
 """Building blocks of HTML outputs: sections, accessible tables, figures, number formats.
 
-Used by the report and by every report section module (``vru.outputs.section_*``).
+Used by the report and by every presenter of a section (``vru.outputs.sections.*``).
 """
 
 from __future__ import annotations
