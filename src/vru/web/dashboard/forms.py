@@ -88,10 +88,13 @@ class HotspotForm(FilterForm):
     def clean(self):
         data = super().clean()
         if not self.errors:
+            from vru.pipelines.base import ParamsError
+
             try:
                 self._params = self._build()
-            except ValueError as e:
-                self.add_error("categories", str(e))
+            except ParamsError as e:  # the parameters' own checks, next to the field they name
+                name = str(e).split(" ", 1)[0].rstrip(":")
+                self.add_error(name if name in self.fields else None, str(e))
         return data
 
     def _build(self):
