@@ -290,7 +290,8 @@ def test_bad_parameters(kwargs, message):
 
 
 @pytest.mark.parametrize("kwargs, field", [
-    ({"k": 0}, "k"), ({"k": 2.5}, "k"), ({"distance": -1}, "distance"), ({"time_lag": -1}, "time_lag"),
+    ({"k": 0}, "k"), ({"k": 2.5}, "k"), ({"rule": "knn"}, "k"), ({"rule": "distance"}, "distance"),
+    ({"distance": -1}, "distance"), ({"time_lag": -1}, "time_lag"),
     ({"time_lag": True}, "time_lag"), ({"alpha": 1.5}, "alpha"), ({"fdr": "all"}, "fdr"),
     ({"global_window": "year"}, "global_window"), ({"scheme": "esri"}, "scheme"),
     ({"rates": "yes"}, "rates"), ({"level": "borough", "start": "2019-13"}, "start"),

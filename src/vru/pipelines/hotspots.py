@@ -136,6 +136,10 @@ def _check_method(p) -> None:
     if p.distance is not None and not (_is_number(p.distance) and np.isfinite(p.distance)
                                        and p.distance > 0):
         raise ParamsError(f"distance: metres must be a number > 0, not {p.distance!r}")
+    if p.rule == "knn" and p.k is None:
+        raise ParamsError("k: rule 'knn' needs k (the number of neighbours)")
+    if p.rule == "distance" and p.distance is None:
+        raise ParamsError("distance: rule 'distance' needs a distance in metres")
     if p.islands not in ISLAND_POLICIES:
         raise ParamsError(f"islands: unknown island policy {p.islands!r}: one of "
                           f"{', '.join(ISLAND_POLICIES)}")
