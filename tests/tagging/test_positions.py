@@ -330,6 +330,38 @@ def test_a_bad_file_writes_nothing_even_with_good_rows(tmp_path, act):
     assert store.read_positions(root).num_rows == 1
 
 
+def _read_in_child(feed, act, conn):
+    try:
+        t = P.read_feed(feed, act, now=NOW)
+        conn.send(t.column(S.EASTING).to_pylist())
+    except BaseException as e:  # reported to the parent, which fails the test with it
+        conn.send(repr(e))
+    finally:
+        conn.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_the_conversion_threads_are_kept_and_a_forked_child_makes_its_own(tmp_path, act):
+    import multiprocessing
+
+    feed = _csv(tmp_path, GOOD)
+    first = P.read_feed(feed, act, now=NOW)
+    pool = P._bng_pool()
+    assert P.read_feed(feed, act, now=NOW).equals(first) and P._bng_pool() is pool  # one pool per process
+    # a forked child has none of the parent's threads: it must not wait on them
+    ctx = multiprocessing.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_read_in_child, args=(feed, act, send))
+    child.start()
+    send.close()
+    ready = recv.poll(120)
+    child.join(5 if ready else 0)
+    if child.is_alive():
+        child.kill()
+    assert ready, "the forked child's import hung"
+    assert recv.recv() == first.column(S.EASTING).to_pylist()
+
+
 def _positions(tmp_path, act):
     return P.read_feed(_csv(tmp_path, GOOD, name="src.csv"), act, now=NOW)
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -332,7 +333,42 @@ def _mechanisms(err: _Errors, col, name: str) -> pa.Array:
 
 
 def _workers(n: int) -> int:
-    return 1 if n < 200_000 else min(os.cpu_count() or 1, 16)
+    return 1 if n < 200_000 else _MAX_WORKERS
+
+
+_MAX_WORKERS = min(os.cpu_count() or 1, 16)
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _bng_pool() -> ThreadPoolExecutor:
+    """The threads that convert to British National Grid, kept for the process and shared by imports.
+
+    pyproj builds its transformation once per thread that uses it (about a tenth of a second each,
+    reading PROJ's database): threads kept alive pay that once per process, not once per import. The
+    first call starts every thread on that work at once (:func:`_warm_bng`), so that it runs while
+    the feed is read."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(_MAX_WORKERS, thread_name_prefix="vru-bng")
+            # each task holds its thread for the tenth of a second, so each lands on a thread of its own
+            for _ in range(_MAX_WORKERS):
+                _pool.submit(_warm_bng)
+        return _pool
+
+
+def _warm_bng() -> None:
+    to_bng(np.zeros(1), np.full(1, 51.5))
+
+
+def _forget_pool() -> None:
+    """In a forked child: the parent's threads do not exist there, so a new pool is made on first use."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _bng(pool: ThreadPoolExecutor, parts: int, lon: np.ndarray, lat: np.ndarray
@@ -350,6 +386,10 @@ def _bng(pool: ThreadPoolExecutor, parts: int, lon: np.ndarray, lat: np.ndarray
 
     futures = [pool.submit(part, a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
+    def cancel() -> None:  # the parts not started yet (the pool is shared: it is not shut down)
+        for f in futures:
+            f.cancel()
+
     def result() -> tuple[np.ndarray, np.ndarray]:
         res = [f.result() for f in futures]
         result.seconds = max(ends) - start  # wall time of the conversion, all parts
@@ -357,6 +397,7 @@ def _bng(pool: ThreadPoolExecutor, parts: int, lon: np.ndarray, lat: np.ndarray
             return res[0]
         return np.concatenate([r[0] for r in res]), np.concatenate([r[1] for r in res])
 
+    result.cancel = cancel
     return result
 
 
@@ -478,6 +519,7 @@ def _feed(path: Path, activations, now, skew_s: float, max_errors: int, timings:
     The conversion to British National Grid (the costliest step) runs on other threads while the
     rows are checked; its result is used only when every row is valid.
     """
+    pool = _bng_pool()  # first in the process: its threads get ready while the file is read
     act = read_activations(activations)
     now = store.utc(now, "now") if now is not None else pd.Timestamp.now(tz="UTC")
     t0 = time.perf_counter()
@@ -486,7 +528,7 @@ def _feed(path: Path, activations, now, skew_s: float, max_errors: int, timings:
     n = t.num_rows
     err = _Errors(path, n, first, FEED_COLUMNS)
     workers = _workers(n)
-    pool = ThreadPoolExecutor(workers)
+    bng = None
     try:
         lat = _numbers(err, t[S.LAT], S.LAT, True)
         lon = _numbers(err, t[S.LON], S.LON, True)
@@ -550,7 +592,8 @@ def _feed(path: Path, activations, now, skew_s: float, max_errors: int, timings:
         timings["check"] = t2 - t0 - t1
         timings["bng"] = bng.seconds
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if bng is not None:
+            bng.cancel()
     return pa.table({
         S.DEVICE_ID: dev, S.FIX_TIME: fix, S.RECEIVED_TIME: rec, S.LAT: lat, S.LON: lon,
         S.EASTING: x, S.NORTHING: y, S.PRECISION_M: prec,

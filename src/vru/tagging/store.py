@@ -489,13 +489,18 @@ def write_positions(root: str | Path, table: pa.Table, *, receipt: Callable[[pa.
         remove = [f for f in old_files if f.parent.name[4:] in set(touched)]
         txid, tx = _new_tx(root)
         # each day in one file, or in as many consecutive parts as there are CPUs for a large day,
-        # gathered and written side by side (pyarrow's take and Parquet writer release the GIL)
+        # gathered and written side by side (pyarrow's take and Parquet writer release the GIL), one
+        # row group at a time: a part's rows are never all copied at once, and the buffers of one row
+        # group are reused by the next (fresh memory costs a fresh process the kernel's zeroing)
         workers = max(1, min(os.cpu_count() or 1, 8))
 
         def write(part: tuple[Path, int, int]) -> None:
             path, a, b = part
-            pq.write_table(both.take(pa.array(rows[a:b])), path, row_group_size=_ROW_GROUP,
-                           compression="snappy", use_dictionary=list(DICTIONARY_COLUMNS), store_schema=False)
+            with pq.ParquetWriter(path, both.schema, compression="snappy",
+                                  use_dictionary=list(DICTIONARY_COLUMNS), store_schema=False) as w:
+                for c in range(a, b, _ROW_GROUP):
+                    w.write_table(both.take(pa.array(rows[c:min(c + _ROW_GROUP, b)])),
+                                  row_group_size=_ROW_GROUP)
 
         try:
             parts = []
