@@ -28,7 +28,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -62,7 +62,9 @@ class Schedule:
     11 or 13 real hours on the nights the clocks change).
 
     A local time that does not exist (01:30 on the spring-forward Sunday) is read with the offset
-    before the change; an ambiguous one (01:30 on the autumn Sunday) as its first occurrence (BST).
+    before the change (02:30 BST), and an occurrence starting there moves forward whole, keeping its
+    duration (01:30 + 1 h is 02:30-03:30 BST); an ambiguous one (01:30 on the autumn Sunday) is read as
+    its first occurrence (BST).
     """
 
     rrule: str
@@ -112,7 +114,7 @@ class Schedule:
                 raise ZoneError(f"schedule rule {self.rrule!r} from {self.start:%Y-%m-%d %H:%M} needs more "
                                 f"than {MAX_EXPANSION:,} occurrences to reach {hi:%Y-%m-%d}")
             if o >= lo:
-                occ.append(o)
+                occ.append(_in_force(o))
         starts = [_local_to_utc(o) for o in occ]
         ends = [_local_to_utc(o + self.duration) for o in occ]
         return (np.array(starts, dtype="datetime64[us]"), np.array(ends, dtype="datetime64[us]"))
@@ -211,6 +213,14 @@ def _until(parts: Mapping[str, str]) -> datetime | None:
         raise ZoneError(f"a schedule rule's UNTIL must be between {FIRST_YEAR} and {LAST_YEAR}, "
                         f"not {value!r}")
     return until
+
+
+def _in_force(t: datetime) -> datetime:
+    """``t`` (naive London time), or, where it falls in the spring-forward gap, the wall-clock time it is
+    read as: with the offset before the change (RFC 5545, 3.3.5), 01:30 on that Sunday is 01:30 GMT, which
+    the clocks show as 02:30 BST. An occurrence starting in the gap moves forward whole by it, so it keeps
+    its duration (01:30 + 1 h is 02:30-03:30 BST, not 02:30-02:30)."""
+    return t.replace(tzinfo=LONDON).astimezone(UTC).astimezone(LONDON).replace(tzinfo=None)
 
 
 def _local_to_utc(t: datetime) -> np.datetime64:
