@@ -1,4 +1,5 @@
-"""Building blocks of HTML outputs: sections, accessible tables, figures, number formats.
+"""Building blocks of HTML outputs: sections, accessible tables and figures (numbers are formatted by
+:mod:`vru.format`).
 
 Used by the report and by every presenter of a section (``vru.outputs.sections.*``).
 """
@@ -21,15 +22,6 @@ class Section:
 
 def esc(x) -> str:
     return html.escape(str(x))
-
-
-def fmt_int(x) -> str:
-    return "–" if pd.isna(x) else f"{int(round(x)):,}"
-
-
-def fmt_pct(x) -> str:
-    """A signed percentage change, e.g. +3.2%; – for missing."""
-    return "–" if pd.isna(x) else f"{x:+.1f}%"
 
 
 def table(df: pd.DataFrame, caption: str, *, numeric: set[str] | None = None) -> str:
