@@ -364,11 +364,12 @@ def run_sql_full(data: Path) -> tuple[pd.DataFrame, dict]:
     """The floor at equal output: one hand-written DuckDB query returning the project's whole points
     table (``schema.MATCHES``), by the rules of matching.py's docstring: ``sql_equal``'s candidate fixes
     and interpolated points, plus what the project's query adds: the LBS/RF candidates (listed, never
-    matching) and their place among the GPS/WIFI fixes (the rank of the last GPS/WIFI fix at or before
-    each, by DuckDB's ASOF join), speed, heading and mechanism of every point, the visits (a new one
-    after ``visit_gap_s`` or a GPS/WIFI fix that is no candidate, or on a change of device), visits
-    with no GPS/WIFI or interpolated point dropped, the others lettered, and the points numbered
-    within their visit. Not done here: the scores and the summary (the project's Python step)."""
+    matching) and their place among the GPS/WIFI fixes (how many GPS/WIFI fixes are at or before each),
+    speed, heading and mechanism (an index while the rows are many, the text at the end) of every
+    point, the visits (a new one after ``visit_gap_s`` or a GPS/WIFI fix that is no candidate, or on a
+    change of device; two windows over the points), visits with no GPS/WIFI or interpolated point
+    dropped, the others lettered, and the points numbered within their visit. Not done here: the
+    scores and the summary (the project's Python step)."""
     import duckdb
 
     cr = _crimes(data)
@@ -392,7 +393,9 @@ def run_sql_full(data: Path) -> tuple[pd.DataFrame, dict]:
                dense_rank() OVER (ORDER BY wearer_ref, device_id) AS pk FROM act_df),
     fx AS (  -- every fix of an activation in the span
         SELECT a.pk, f.fix_time, epoch(f.fix_time) AS t, f.easting AS x, f.northing AS y,
-               f.precision_m AS p, f.speed_kmh AS spd, f.heading_deg AS hdg, f.mechanism AS mech,
+               f.precision_m AS p, f.speed_kmh AS spd, f.heading_deg AS hdg,
+               CASE f.mechanism WHEN 'GPS' THEN 0 WHEN 'RF' THEN 1 WHEN 'LBS' THEN 2 WHEN 'WIFI' THEN 3
+               END AS mech,
                coalesce(f.mechanism IN ('GPS', 'WIFI'), false) AS elig
         FROM read_parquet('{glob}', hive_partitioning = true) f
         JOIN a ON f.device_id = a.dev AND epoch(f.fix_time) >= a.af AND epoch(f.fix_time) < a.at
@@ -467,27 +470,31 @@ def run_sql_full(data: Path) -> tuple[pd.DataFrame, dict]:
         UNION ALL
         SELECT fc.crime_version_id, fc.pk, fc.t, fc.fix_time, fc.x, fc.y, fc.p, fc.spd, fc.hdg, fc.mech,
                fc.d, false, coalesce(e.k, 0) + 0.25, false
-        FROM fc ASOF LEFT JOIN e ON fc.pk = e.pk AND fc.t >= e.t),
-    v1 AS (
+        FROM fc LEFT JOIN (  -- the rank: how many GPS/WIFI fixes are at or before (not an ASOF join on e,
+            -- which made the window's output a second reader's and sorted it again)
+            SELECT k.pk, k.t, count(*) AS k FROM (SELECT DISTINCT pk, t FROM fc) k
+            JOIN fx ON fx.pk = k.pk AND fx.elig AND fx.t <= k.t GROUP BY ALL) e
+          ON fc.pk = e.pk AND fc.t = e.t),
+    v1 AS (  -- visits: two windows over the points, the kept visits numbered by a group-by
         SELECT pts.*, a.wearer_ref, a.dev AS device_id,
                CASE WHEN lag(t) OVER w IS NULL OR t - lag(t) OVER w > {VISIT_GAP}
                          OR ceil(idx) - floor(lag(idx) OVER w) >= 2 OR pts.pk <> lag(pts.pk) OVER w
-                    THEN 1 ELSE 0 END AS new
+                    THEN 1 ELSE 0 END AS new, row_number() OVER w AS rn
         FROM pts JOIN a ON pts.pk = a.pk
         WINDOW w AS (PARTITION BY crime_version_id, a.wearer_ref ORDER BY t, idx)),
-    v2 AS (SELECT *, sum(new) OVER (PARTITION BY crime_version_id, wearer_ref ORDER BY t, idx
-                                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS visit_n FROM v1),
-    v3 AS (SELECT *, bool_or(elig) OVER (PARTITION BY crime_version_id, wearer_ref, visit_n) AS keep
-           FROM v2),
-    v4 AS (SELECT *, dense_rank() OVER (PARTITION BY crime_version_id, wearer_ref ORDER BY visit_n) AS vn,
-                  row_number() OVER (PARTITION BY crime_version_id, wearer_ref, visit_n
-                                     ORDER BY t, idx) AS seq
-           FROM v3 WHERE keep)
+    v2 AS (SELECT *, sum(new) OVER w AS visit_n, max(CASE WHEN new = 1 THEN rn END) OVER w AS rn0 FROM v1
+           WINDOW w AS (PARTITION BY crime_version_id, wearer_ref ORDER BY t, idx
+                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)),
+    kv AS (SELECT crime_version_id, wearer_ref, visit_n,
+                  row_number() OVER (PARTITION BY crime_version_id, wearer_ref ORDER BY visit_n) AS vn
+           FROM v2 GROUP BY 1, 2, 3 HAVING bool_or(elig)),
+    v4 AS (SELECT v2.*, kv.vn, rn - rn0 + 1 AS seq
+           FROM v2 JOIN kv USING (crime_version_id, wearer_ref, visit_n))
     SELECT crime_version_id, wearer_ref, device_id,
            CASE WHEN vn <= 26 THEN chr(64 + vn::INT)
                 ELSE chr(64 + ((vn - 1) // 26)::INT) || chr(65 + ((vn - 1) % 26)::INT) END AS visit,
            seq, fix_time, x AS easting, y AS northing, p AS precision_m, spd AS speed_kmh, hdg AS heading_deg,
-           mech AS mechanism, d AS distance_m, interpolated
+           ['GPS', 'RF', 'LBS', 'WIFI'][mech + 1] AS mechanism, d AS distance_m, interpolated
     FROM v4
     ORDER BY crime_version_id, wearer_ref, visit_n, seq
     """
