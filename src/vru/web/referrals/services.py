@@ -232,12 +232,24 @@ RECENT_OPENINGS_DAYS = 7
 
 
 def openings_of_organisation(user):
-    """The break-glass openings by the staff of the user's provider (wherever the case is now), which its
-    managers see on the report page; none without a provider."""
+    """The break-glass openings the user's provider's managers see on the report page: those by its own
+    staff (wherever the case is now), and those by anyone else (the triage hub opening a case on its
+    allocation page, with or without moving it) of a case the provider held when it was opened. A later
+    move takes neither to the new provider's managers. A case the user is barred from is left out (its
+    reference and the reason would tell them of it). None without a provider."""
+    from .models import Allocation
+
     p = provider_of(user)
     if p is None:
         return BreakGlass.objects.none()
-    return BreakGlass.objects.filter(user__organisation_id=p.organisation_id)
+    holder = Allocation.objects.filter(
+        referral=models.OuterRef("referral"), allocated_at__lte=models.OuterRef("at")
+    ).order_by("-allocated_at", "-pk")
+    return (
+        BreakGlass.objects.annotate(holder=models.Subquery(holder.values("provider_id")[:1]))
+        .filter(models.Q(user__organisation_id=p.organisation_id) | models.Q(holder=p.pk))
+        .exclude(referral__barred_staff=user)
+    )
 
 
 def recent_openings(user) -> int:
@@ -256,7 +268,10 @@ def recent_moves_away(user):
     """The moves (allocations) of the last :data:`RECENT_OPENINGS_DAYS` days that took a case away from the
     user's provider (its allocation just before was to that provider): the hub may move any open case
     (:func:`movable`), so the losing provider's managers are told where they land (review 5, 3). Newest
-    first; none without a provider. Each names the case by reference, where it went, when and by whom."""
+    first; none without a provider. Each names the case by reference, where it went, when and by whom.
+    A move is dropped once the case is moved back to the provider (its caseload shows it again; a later
+    move away is its own row), and a case the user is barred from is never listed (neither its reference
+    nor where it went)."""
     from .models import Allocation
 
     p = provider_of(user)
@@ -266,11 +281,18 @@ def recent_moves_away(user):
     before = Allocation.objects.filter(
         referral=models.OuterRef("referral"), allocated_at__lt=models.OuterRef("allocated_at")
     ).order_by("-allocated_at", "-pk")
+    back = Allocation.objects.filter(
+        models.Q(allocated_at__gt=models.OuterRef("allocated_at"))
+        | models.Q(allocated_at=models.OuterRef("allocated_at"), pk__gt=models.OuterRef("pk")),
+        referral=models.OuterRef("referral"), provider=p,
+    )
     return (
         Allocation.objects.filter(allocated_at__gte=since, referral__anonymised_at__isnull=True)
         .exclude(provider=p)
+        .exclude(referral__barred_staff=user)
         .annotate(previous=models.Subquery(before.values("provider_id")[:1]))
         .filter(previous=p.pk)
+        .exclude(models.Exists(back))
         .select_related("referral", "provider", "allocated_by")
         .order_by("-allocated_at", "-pk")
     )

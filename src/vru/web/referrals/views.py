@@ -291,10 +291,13 @@ def allocate(request, pk):
 @require_perms(TRIAGE)
 def break_glass_report(request):
     # the openings by the organisation's own staff, wherever the case is now (a reassignment moves neither
-    # them to the new provider's managers nor out of sight of their own; review 15, finding 12)
-    rows = services.openings_of_organisation(request.user).select_related("referral", "user")
+    # them to the new provider's managers nor out of sight of their own; review 15, finding 12), and the
+    # hub's openings of a case the organisation held then
+    rows = services.openings_of_organisation(request.user).select_related("referral", "user__organisation")
     audit(request, "list", None, "management: break-glass openings of the organisation's cases")
-    return render(request, "referrals/break_glass_report.html", {"rows": rows[:MAX_LIST]})
+    own = services.provider_of(request.user)
+    return render(request, "referrals/break_glass_report.html",
+                  {"rows": rows[:MAX_LIST], "organisation_id": own.organisation_id if own else None})
 
 
 # --------------------------------------------------------------------------------------------- cases
