@@ -41,7 +41,7 @@ from vru.tagging import matching as M
 from vru.tagging import schema as S
 from vru.tagging import store
 
-_UNION = "    pts = ge.union(fc)\n"
+_UNION = "    return ge.union(fc)\n"
 _SH_JOIN = ("    sh = speed_heading.semi_join(ck, [speed_heading._spk == ck._ckpk, "
             "speed_heading._sft == ck._ckft])\n"
             "    j = named(j.left_join(sh, [j._pk == sh._spk, j._end1, j[s.FIX_TIME] == sh._sft]))\n")
@@ -54,7 +54,7 @@ def core_module(variant: str, folder: Path):
     for old in (_UNION, _SH_JOIN, _DROP_SH):
         if old not in text:
             raise SystemExit(f"split_probe: {M.__file__} no longer has the text this probe replaces: {old!r}")
-    text = text.replace(_UNION, "    pts = ge\n")
+    text = text.replace(_UNION, "    return ge\n")
     if variant == "a":
         text = text.replace(_SH_JOIN, "    j = named(j.mutate(_spd=ibis.null().cast('float64'), "
                                       "_hdg=ibis.null().cast('float64')))\n")
