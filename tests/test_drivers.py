@@ -565,3 +565,89 @@ def test_cli_refuses_bad_options_without_a_traceback(london_warehouse):
                           (["--start", "2021-01", "--end", "2020-01"], "end: the last month")]:
         r = CliRunner().invoke(main, ["drivers", "--warehouse", str(london_warehouse), *args])
         assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output, r.output
+
+
+def test_deprivation_statement_leaves_out_periods_the_crime_data_does_not_cover(wh):
+    from vru.pipelines import drivers as dp
+    from vru.pipelines.base import MissingData
+
+    p = dp.DriverParams(permutations=10, deprivation_periods=(("2009", "2009-01", "2009-12"),
+                                                              ("2019", "2019-01", "2019-12")))
+    dep = dp.deprivation_statement(wh, p)
+    assert set(dep["period"]) == {"2019"} and len(dep) == 2 * 2 * len(p.deprivation_n)
+    with pytest.raises(MissingData, match="does not cover 2009-01..2009-12.*deprivation periods"):
+        dp.deprivation_statement(wh, dp.DriverParams(
+            permutations=10, deprivation_periods=(("2009", "2009-01", "2009-12"),)))
+
+
+def test_deprivation_part_names_only_the_periods_it_shows(drivers_result):
+    import dataclasses
+
+    from vru.outputs.sections import drivers as present_drivers
+
+    dep = drivers_result.deprivation
+    only_2019 = dataclasses.replace(drivers_result, deprivation=dep[dep["period"] == "2019"])
+    body = present_drivers.present(only_2019).body
+    assert "counts and rates, for 2019." in body and "for 2018, 2019" not in body
+
+
+def test_categories_named_twice_or_inside_another_are_refused():
+    from vru.pipelines.base import ParamsError
+    from vru.pipelines.drivers import DriverParams
+
+    with pytest.raises(ParamsError, match="^categories: 'robbery' named twice"):
+        DriverParams(categories=("robbery", "robbery"))
+    with pytest.raises(ParamsError, match="^categories: 'violence_with_injury' is part of "
+                                          "'violence_against_the_person'"):
+        DriverParams(categories="violence_against_the_person,violence_with_injury")
+    with pytest.raises(ParamsError, match="^lsoa_categories: 'knife_offences' is part of "
+                                          "'possession_of_weapons'"):
+        DriverParams(lsoa_categories=("knife_offences", "robbery", "possession_of_weapons"))
+    assert DriverParams(categories="robbery,knife_offences").categories == ("robbery", "knife_offences")
+
+
+def test_permutations_have_an_upper_bound():
+    from vru.pipelines.base import ParamsError
+    from vru.pipelines.drivers import MAX_PERMUTATIONS, DriverParams
+
+    assert DriverParams(permutations=np.int64(MAX_PERMUTATIONS)).permutations == MAX_PERMUTATIONS
+    with pytest.raises(ParamsError, match=f"^permutations: must be from 1 to {MAX_PERMUTATIONS:_}"
+                                          .replace("_", "")):
+        DriverParams(permutations=MAX_PERMUTATIONS + 1)
+
+
+def test_most_collinear_pair_is_computed_by_the_pipeline(drivers_result):
+    from vru.pipelines.drivers import most_collinear
+
+    df = pd.DataFrame({"a": [1.0, 2, 3, 4, 5], "b": [2.0, 1, 4, 3, 6], "c": [5.0, 4, 3, 2, 0.5]})
+    a, b, r = most_collinear(df, ["a", "b", "c"])
+    assert {a, b} == {"a", "c"} and r == pytest.approx(np.corrcoef(df["a"], df["c"])[0, 1])
+    assert most_collinear(df, ["a"]) is None
+    lsoa = drivers_result.lsoa
+    a, b, r = lsoa.collinear
+    cm = lsoa.frame[lsoa.predictors].corr()
+    off = cm.abs().to_numpy()[~np.eye(len(cm), dtype=bool)]
+    assert abs(r) == pytest.approx(off.max()) and r == pytest.approx(cm.loc[a, b])
+
+
+def test_sensitivity_k_range_and_mean_k(drivers_result):
+    st = drivers_result.statement
+    rng = st.k_range()
+    pair = st.sensitivity[(st.sensitivity["x"] == "claimant_count_change")
+                          & (st.sensitivity["y"] == "count")]["k"]
+    assert tuple(rng.loc[("claimant_count_change", "count")]) == (pair.min(), pair.max())
+    assert st.mean_k()["rate"] == pytest.approx(st.grid[st.grid["y"] == "rate"]["k"].mean())
+
+
+def test_predictor_names_follow_the_claimant_months(drivers_result):
+    import dataclasses
+
+    from vru.outputs.sections import drivers as present_drivers
+    from vru.pipelines.drivers import DriverParams
+
+    assert present_drivers.pred_names(DriverParams())["claimant_rate_change"] == \
+        "claimant rate rise Oct 2019 - Oct 2020"
+    p = DriverParams(permutations=500, claimant_from="2020-01", claimant_to="2021-01")
+    body = present_drivers.present(dataclasses.replace(drivers_result, params=p)).body
+    assert "claimant rate rise Jan 2020 - Jan 2021" in body
+    assert "Oct 2019 - Oct 2020" not in body

@@ -52,6 +52,8 @@ LSOA_VIOLENCE = SERIOUS_VIOLENCE_MAJOR
 IMD_DOMAINS = ("income_score", "employment_score", "education_score", "health_score",
                "barriers_score", "living_environment_score")
 CLAIMED_K = 6  # City Hall's "six of the 10"
+#: The most permutations a run may ask for (each top-n overlap draws this many shuffles).
+MAX_PERMUTATIONS = 1_000_000
 
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
@@ -95,6 +97,15 @@ def _categories(name: str, value: Any) -> tuple[str, ...]:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ParamsError(f"{name}: unknown harmonised category {c!r}{hint}; the categories "
                               "are listed in docs/taxonomy.md")
+    for i, c in enumerate(cats):
+        if c in cats[:i]:
+            raise ParamsError(f"{name}: {c!r} named twice")
+        for other in cats[:i]:
+            outer, inner = ((c, other) if other in taxonomy.descendants(c) else
+                            (other, c) if c in taxonomy.descendants(other) else (None, None))
+            if outer is not None:
+                raise ParamsError(f"{name}: {inner!r} is part of {outer!r}, so its offences would "
+                                  f"be counted twice; name one of them")
     return cats
 
 
@@ -163,7 +174,7 @@ class DriverParams(Params):
                                    for k in _tuple("deprivation_n", self.deprivation_n)),
             "lsoa_categories": _categories("lsoa_categories", self.lsoa_categories),
             "lsoa_year": _int("lsoa_year", self.lsoa_year, 1900, 2100),
-            "permutations": _int("permutations", self.permutations, 1),
+            "permutations": _int("permutations", self.permutations, 1, MAX_PERMUTATIONS),
             "seed": _int("seed", self.seed, 0),
         }
         if values["start"] > values["end"]:
@@ -213,6 +224,15 @@ class UnemploymentStatement:
     def rise_labels(self) -> dict[str, str]:
         return self.labour.labels
 
+    def k_range(self) -> pd.DataFrame:
+        """The least and the largest k of each pair of measures over the periods of
+        ``sensitivity`` (columns ``min`` and ``max``, indexed by ``x`` and ``y``)."""
+        return self.sensitivity.groupby(["x", "y"])["k"].agg(["min", "max"])
+
+    def mean_k(self) -> pd.Series:
+        """The mean k of the headline grid for each violence measure (``count``, ``rate``)."""
+        return self.grid.groupby("y")["k"].mean()
+
     def as_dict(self) -> dict:
         return {"grid": self.grid, "sensitivity": self.sensitivity,
                 "rise_measures": self.rise_labels, "violence_measures": self.violence_labels,
@@ -228,6 +248,8 @@ class LsoaDrivers:
     correlations: pd.DataFrame
     regressions: dict[str, d.Regression]  # "poisson", "negbin"
     predictors: list[str]
+    #: The two predictors most correlated with each other and their Pearson r (None: fewer than two).
+    collinear: tuple[str, str, float] | None = None
 
     def as_dict(self) -> dict:
         return {"correlations": self.correlations, "regressions": _regressions(self.regressions)}
@@ -419,17 +441,26 @@ def unemployment_statement(wh: Warehouse, p: DriverParams | None = None) -> Unem
 
 
 def deprivation_statement(wh: Warehouse, p: DriverParams | None = None) -> pd.DataFrame:
-    """k of the top-n boroughs by violence that are among the 10 most deprived (IMD average score)."""
+    """k of the top-n boroughs by violence that are among the 10 most deprived (IMD average score).
+
+    Periods of ``p.deprivation_periods`` the crime source does not cover are left out; raises
+    MissingData when it covers none of them.
+    """
     p = p or DriverParams()
     imd = q.deprivation(wh, level="borough", measure="imd_average_score")
     if imd.empty:
         raise MissingData("no IMD borough average scores in the warehouse")
     imd = imd.set_index("area_code")["value"].reindex(MPS_BOROUGHS).rename("imd_average_score")
     rows = []
+    uncovered = ""
     for cats, cname in ((p.categories, "serious violence"),
                         ((taxonomy.VIOLENCE_AGAINST_THE_PERSON,), "violence against the person")):
         for label, lo, hi in p.deprivation_periods:
-            v, _ = violence_measures(wh, cats, lo, hi)
+            try:
+                v, _ = violence_measures(wh, cats, lo, hi)
+            except ValueError as e:
+                uncovered = str(e)
+                continue
             for kind, series in v.items():
                 for n in p.deprivation_n:
                     o = d.top_n_overlap(series.rename(kind), imd, n, n_y=10,
@@ -438,6 +469,8 @@ def deprivation_statement(wh: Warehouse, p: DriverParams | None = None) -> pd.Da
                                  "k": o.k, "k_min": o.k_min, "k_max": o.k_max,
                                  "share": o.k / n, "expected": o.expected, "p_exact": o.p_exact,
                                  "p_permutation": o.p_permutation, "common": o.common})
+    if not rows:
+        raise MissingData(f"{uncovered}: choose deprivation periods within it")
     return pd.DataFrame(rows)
 
 
@@ -486,7 +519,20 @@ def lsoa_drivers(wh: Warehouse, p: DriverParams | None = None) -> LsoaDrivers:
     for fam in ("poisson", "negbin"):
         fits[fam] = d.count_regression(df, "violence", preds, exposure="population", family=fam,
                                        standardise=True)
-    return LsoaDrivers(frame=df, correlations=cors, regressions=fits, predictors=preds)
+    return LsoaDrivers(frame=df, correlations=cors, regressions=fits, predictors=preds,
+                       collinear=most_collinear(df, preds))
+
+
+def most_collinear(df: pd.DataFrame, columns: list[str]) -> tuple[str, str, float] | None:
+    """The two of ``columns`` with the largest absolute Pearson correlation, and that correlation
+    (None with fewer than two columns or no computable correlation)."""
+    cm = df[columns].corr(method="pearson")
+    cm = cm.where(~np.eye(len(cm), dtype=bool))
+    pairs = cm.abs().stack().dropna()
+    if pairs.empty:
+        return None
+    a, b = pairs.idxmax()
+    return str(a), str(b), float(cm.loc[a, b])
 
 
 def borough_regression(wh: Warehouse, p: DriverParams | None = None,
@@ -537,7 +583,8 @@ def run(wh: Warehouse, params: DriverParams | None = None) -> DriversResult:
 
     Raises MissingData without the borough crime, unemployment, population and LSOA boundaries the
     unemployment statement needs; the deprivation statement and the regressions are left out
-    (None) without the IMD, and the LSOA analysis without the LSOA crime and deprivation.
+    (None) without the IMD, and the LSOA analysis without the LSOA crime and deprivation. Raises
+    MissingData too when the crime data cover none of the deprivation periods.
     Errors of the method (e.g. too few areas for the chosen top n) are ValueErrors.
     """
     p = params or DriverParams()
@@ -555,5 +602,5 @@ def run(wh: Warehouse, params: DriverParams | None = None) -> DriversResult:
 
 __all__ = ["DriverParams", "DriversResult", "UnemploymentStatement", "LabourMarket", "LsoaDrivers",
            "available", "borough_violence", "violence_measures", "labour_market_rises",
-           "unemployment_statement", "deprivation_statement", "lsoa_frame", "lsoa_drivers",
-           "borough_regression", "run", "CLAIMED_K", "SERIOUS_VIOLENCE"]
+           "unemployment_statement", "deprivation_statement", "lsoa_frame", "lsoa_drivers", "most_collinear",
+           "borough_regression", "run", "CLAIMED_K", "MAX_PERMUTATIONS", "SERIOUS_VIOLENCE"]

@@ -9,7 +9,6 @@ templates.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from vru import format as fmt
@@ -23,17 +22,23 @@ from vru.pipelines.drivers import CLAIMED_K, DriverParams, DriversResult, LsoaDr
 
 TITLE = "What drives violence: unemployment and deprivation"
 
-#: Readable names of the predictors and columns of the regressions.
+#: Readable names of the predictors and columns of the regressions (the claimant rate's, which
+#: names the months, is added by :func:`pred_names`).
 PRED_NAMES = {
     "income_score": "IMD income", "employment_score": "IMD employment",
     "education_score": "IMD education and skills", "health_score": "IMD health and disability",
     "barriers_score": "IMD barriers to housing and services",
     "living_environment_score": "IMD living environment",
-    "claimant_rate_change": "claimant rate rise Oct 2019 - Oct 2020",
     "youth_share": "share of residents aged 16-29", "imd_average_score": "IMD average score",
     "imd_score": "IMD score", "violence": "offences", "count": "offences",
     "population": "residents",
 }
+
+
+def pred_names(p: DriverParams) -> dict[str, str]:
+    """:data:`PRED_NAMES` with the claimant rate rise named by the months of ``p``."""
+    c0, c1 = pd.Timestamp(p.claimant_from), pd.Timestamp(p.claimant_to)
+    return PRED_NAMES | {"claimant_rate_change": f"claimant rate rise {c0:%b %Y} - {c1:%b %Y}"}
 
 
 def _names(codes) -> str:
@@ -70,13 +75,13 @@ def _statement(st: UnemploymentStatement, p: DriverParams) -> str:
     piv = piv.pivot_table(index="m", columns="period", values="k", aggfunc="first", sort=False)
     piv = piv.reset_index().rename(columns={"m": "Measures"})
     piv = piv.astype({c: "string" for c in piv.columns[1:]})
-    stable = sens.groupby(["x", "y"])["k"].agg(["min", "max"])
+    stable = st.k_range()
     reproduce = g[g["k"] == CLAIMED_K]
     reproduced = [{"label": st.rise_labels[x], "y": y, "lo": stable.loc[(x, y), "min"],
                    "hi": stable.loc[(x, y), "max"]}
                   for x, y in zip(reproduce["x"], reproduce["y"], strict=True)]
     top = g.sort_values("k", ascending=False).iloc[0]
-    mean_k = g.groupby("y")["k"].mean()
+    mean_k = st.mean_k()
     size = None
     if {"count", "rate"} <= set(mean_k.index) and mean_k["count"] != mean_k["rate"]:
         big, small = ("count", "rate") if mean_k["count"] > mean_k["rate"] else ("rate", "count")
@@ -127,18 +132,18 @@ def _deprivation(dep: pd.DataFrame, p: DriverParams) -> str:
     })
     head = dep[(dep["n_top"] == 10) & (dep["violence"] == "serious violence")]
     return render(
-        "drivers_deprivation.html.j2", periods=[x[0] for x in p.deprivation_periods],
+        "drivers_deprivation.html.j2", periods=list(dict.fromkeys(dep["period"])),
         head=list(head.itertuples()), three_quarters=list(dep[dep["share"] == 0.75].itertuples()),
         table=table(t, "Highest-violence boroughs among the 10 most deprived (IMD 2019 average score)",
                     numeric={"Top n by violence", "k among 10 most deprived", "Share", "p exact"}),
     )
 
 
-def _regression_table(fits: dict[str, d.Regression]) -> pd.DataFrame:
+def _regression_table(fits: dict[str, d.Regression], names: dict[str, str]) -> pd.DataFrame:
     rows = []
     for fam, r in fits.items():
         for rec in r.table[r.table["term"] != "const"].itertuples():
-            rows.append({"Predictor (per SD)": PRED_NAMES.get(rec.term, rec.term),
+            rows.append({"Predictor (per SD)": names.get(rec.term, rec.term),
                          "Model": "Poisson" if fam == "poisson" else "Negative binomial",
                          "Rate ratio (95% CI)": _estimate(rec.irr, rec.irr_low, rec.irr_high),
                          "p": fmt.p_value(rec.p)})
@@ -149,30 +154,32 @@ def _lsoa(lsoa: LsoaDrivers, regs: dict[str, d.Regression], p: DriverParams) -> 
     cors = lsoa.correlations
     cors = cors[cors["method"] == "spearman"]
     nb = lsoa.regressions["negbin"]
-    cm = lsoa.frame[lsoa.predictors].corr(method="pearson")
-    cm = cm.where(~np.eye(len(cm), dtype=bool))
-    a, b = cm.abs().stack().idxmax()
+    names = pred_names(p)
+    collinear = None
+    if lsoa.collinear is not None:
+        a, b, r = lsoa.collinear
+        collinear = {"a": names.get(a, a), "b": names.get(b, b), "r": r}
     tab = pd.concat([nb.table.assign(model="LSOAs, negative binomial"),
                      lsoa.regressions["poisson"].table.assign(model="LSOAs, Poisson")])
     svg = charts_drivers.forest(
-        tab, names=PRED_NAMES, title=f"Serious violence {p.lsoa_year} by LSOA: rate ratios per SD",
+        tab, names=names, title=f"Serious violence {p.lsoa_year} by LSOA: rate ratios per SD",
         label="Forest plot of incidence rate ratios of LSOA violence per standard deviation of "
               "each predictor")
     return render(
         "drivers_lsoa.html.j2", p=p, categories=_cat_words(p.lsoa_categories),
         claimant_from=pd.Timestamp(p.claimant_from), claimant_to=pd.Timestamp(p.claimant_to),
-        correlations=[{"name": PRED_NAMES.get(r.x, r.x), "r": r.r, "lo": r.ci_low, "hi": r.ci_high,
+        correlations=[{"name": names.get(r.x, r.x), "r": r.r, "lo": r.ci_low, "hi": r.ci_high,
                        "n": r.n} for r in cors.itertuples()],
-        lsoa_model=nb.describe(False, PRED_NAMES),
+        lsoa_model=nb.describe(False, names),
         dispersion=lsoa.regressions["poisson"].pearson_dispersion,
-        collinear={"a": PRED_NAMES.get(a, a), "b": PRED_NAMES.get(b, b), "r": cm.loc[a, b]},
+        collinear=collinear,
         forest=figure(svg, "Incidence rate ratios (95% CI, robust HC0 errors) per standard deviation "
                            "of each predictor; 1 = no association."),
-        lsoa_table=table(_regression_table(lsoa.regressions),
+        lsoa_table=table(_regression_table(lsoa.regressions, names),
                          f"LSOA count regressions of serious violence {p.lsoa_year}",
                          numeric={"Rate ratio (95% CI)", "p"}),
-        borough_model=regs["negbin"].describe(False, PRED_NAMES),
-        borough_table=table(_regression_table(regs), "Borough count regressions of serious violence",
+        borough_model=regs["negbin"].describe(False, names),
+        borough_table=table(_regression_table(regs, names), "Borough count regressions of serious violence",
                             numeric={"Rate ratio (95% CI)", "p"}),
     )
 
@@ -189,4 +196,4 @@ def present(result: DriversResult) -> Section:
     return section("drivers", TITLE, "drivers.html.j2", caveat=result.caveat, parts=parts)
 
 
-__all__ = ["present", "PRED_NAMES", "TITLE"]
+__all__ = ["present", "PRED_NAMES", "TITLE", "pred_names"]
