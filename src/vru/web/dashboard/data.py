@@ -1,24 +1,21 @@
-"""What the dashboard shows, computed once by the analysis and report code and cached.
+"""What the dashboard shows, computed once by the report's pipelines and cached.
 
 Every function here returns plain Python (numbers, strings, lists, dicts) that both the pages
 (:mod:`vru.web.dashboard.views`) and the JSON API (:mod:`vru.web.dashboard.api`) use, so the two
-can never disagree. Nothing here computes a statistic itself: the figures come from
-:mod:`vru.analysis` (``needs.league_table``, ...) and the report's pipelines
-(:mod:`vru.pipelines`: ``run(wh, params)``, whose result's ``as_dict()`` is the data) and their
-presentations (:mod:`vru.outputs.sections`: ``present(result)``, the section HTML and charts that
-the needs assessment shows), and the charts from :mod:`vru.outputs.charts`.
+can never disagree. Nothing here reads the warehouse or computes a statistic itself: the figures
+come from the pipelines (:mod:`vru.pipelines`: ``run(wh, params)``, whose result's ``as_dict()`` is
+the data; :mod:`vru.pipelines.area` for one LSOA), their presentations
+(:mod:`vru.outputs.sections`: ``present(result)``, the section HTML and charts that the needs
+assessment shows), and the charts from :mod:`vru.outputs.charts`.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict
-
-import numpy as np
 import pandas as pd
 
 from vru import taxonomy
 from vru.geography import MPS_BOROUGHS, borough_name  # the City has no MPS figures
+from vru.pipelines.base import jsonable
 from vru.taxonomy import LEAGUE_MEASURES
 from vru.web.dashboard.cache import cached
 
@@ -32,21 +29,6 @@ DEFAULT_CATEGORY = taxonomy.VIOLENCE_AGAINST_THE_PERSON
 
 class NotFound(LookupError):
     """No such borough or area (the pages and the API answer 404)."""
-
-
-def _plain(x):
-    """JSON-ready Python: numpy scalars to Python, NaN and infinities to None."""
-    if isinstance(x, dict):
-        return {str(k): _plain(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_plain(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, pd.Timestamp):
-        return x.isoformat()
-    return x
 
 
 def _section(sec) -> dict | None:
@@ -96,7 +78,7 @@ def league(category: str = DEFAULT_CATEGORY) -> dict:
                  "count": int(r.count), "previous": int(r.previous), "change_pct": r.change_pct,
                  "population": int(r.population), "rate_per_1000": r.rate_per_1000}
                 for r in t.itertuples()]
-        return _plain({
+        return jsonable({
             "category": category, "label": label, "source": r.params.source,
             "window_start": f"{lo:%Y-%m}", "window_end": f"{hi:%Y-%m}",
             "population_year": r.params.pop_year, "rows": rows,
@@ -142,46 +124,28 @@ def borough_trends(code: str) -> dict:
 
 def area_facts(code: str) -> dict:
     """One 2011 LSOA: name, borough, annual violence against the person with the rate per 1,000
-    residents (:func:`vru.analysis.needs.rate_per_1000`, the residents and the LSOA series of the
-    report's map: :class:`vru.pipelines.london.LondonParams`), and its IMD 2019 score, rank and
-    decile. Raises :class:`NotFound` for an unknown LSOA."""
+    residents, and its IMD 2019 score, rank and decile (:func:`vru.pipelines.area.run`, whose
+    residents and LSOA series are those of the report's map). Raises :class:`NotFound` for an
+    unknown LSOA."""
+    from vru.pipelines import area as pa
+    from vru.pipelines.base import ParamsError
+
+    try:
+        p = pa.AreaParams(code=code)
+    except ParamsError:  # not an LSOA code at all
+        raise NotFound(code) from None
 
     def compute(wh):
-        from vru.analysis import needs
-        from vru.pipelines.london import LondonParams
-        from vru.warehouse import queries as q
+        try:
+            r = pa.run(wh, p).as_dict()
+        except pa.UnknownArea:
+            raise NotFound(code) from None
+        return {"code": code, "name": r["name"], "borough": r["borough"],
+                "borough_name": borough_name(r["borough"]), "population": r["population"],
+                "population_year": p.pop_year, "source": p.lsoa_source, "category": p.category,
+                "series": r["series"], **{m: r[m] for m in pa.IMD_MEASURES}}
 
-        p = LondonParams()
-
-        a = wh.sql("SELECT code, name, parent_code FROM areas WHERE level = 'lsoa' AND "
-                   "vintage = '2011' AND code = ?", [code])
-        if a.empty:
-            raise NotFound(code)
-        annual = q.crime_annual(wh, source=p.lsoa_source, level="lsoa",
-                                category=taxonomy.VIOLENCE_AGAINST_THE_PERSON)
-        mine = annual[annual["area_code"] == code].set_index("year")["count"]
-        pop = q.population(wh, level="lsoa", year=p.pop_year).set_index("area_code")["population"]
-        population = pop.get(code)
-        series = []
-        for year, count in mine.items():
-            rate = needs.rate_per_1000(pd.Series({code: count}), pop).iloc[0]
-            series.append({"year": int(year), "count": None if pd.isna(count) else int(count),
-                           "rate_per_1000": rate})
-        imd = {}
-        for m in ("imd_score", "imd_rank", "imd_decile"):
-            d = q.deprivation(wh, level="lsoa", measure=m)
-            v = d.loc[d["area_code"] == code, "value"]
-            imd[m] = None if v.empty else float(v.iloc[0])
-        borough = str(a["parent_code"].iloc[0])
-        return _plain({
-            "code": code, "name": str(a["name"].iloc[0]), "borough": borough,
-            "borough_name": borough_name(borough),
-            "population": None if population is None else int(population),
-            "population_year": p.pop_year, "source": p.lsoa_source,
-            "category": taxonomy.VIOLENCE_AGAINST_THE_PERSON, "series": series, **imd,
-        })
-
-    return cached("area", {"code": code}, compute)  # NotFound (not cached): unknown LSOA
+    return cached("area", p.as_dict(), compute)  # NotFound (not cached): unknown LSOA
 
 
 def lsoa_scores() -> dict:
@@ -201,7 +165,7 @@ def lsoa_scores() -> dict:
                             **{f"z_{k}": r[f"z_{k}"] for k in
                                ("sustained", "harm", "deprivation", "youth")},
                             "shortlisted": bool(a in t.shortlist.index)}
-        return _plain({"parameters": t.params.as_dict(), "candidates": len(c), "scores": rows})
+        return jsonable({"parameters": t.params.as_dict(), "candidates": len(c), "scores": rows})
 
     return cached("lsoa-scores", {}, compute)
 
@@ -218,9 +182,9 @@ def hotspot_results(p) -> dict:
 
         out = ph.run(wh, p, compare=False).as_dict()
         rows = out.pop("areas")
-        return _plain(out | {"rows": rows})
+        return jsonable(out | {"rows": rows})
 
-    return cached("hotspots", _params(p), compute)
+    return cached("hotspots", p.as_dict(), compute)
 
 
 def hotspot_section(p) -> dict:
@@ -232,14 +196,10 @@ def hotspot_section(p) -> dict:
 
         return {"section": _section(section.present(ph.run(wh, p)))}
 
-    return cached("hotspots-section", _params(p), compute)
+    return cached("hotspots-section", p.as_dict(), compute)
 
 
 # --- drivers, targeting, evaluation --------------------------------------------------------------
-
-
-def _params(p) -> dict:
-    return _plain(asdict(p))
 
 
 def drivers_results(p) -> dict:
@@ -269,7 +229,7 @@ def targeting_results(p) -> dict:
     def compute(wh):
         from vru.pipelines import targeting as pt
 
-        return _plain(pt.run(wh, p).as_dict())
+        return jsonable(pt.run(wh, p).as_dict())
 
     return cached("targeting", p.as_dict(), compute)
 
@@ -372,10 +332,10 @@ def area_detail(code: str) -> dict:
 
 def default_jobs():
     """(label, callable) for every default view: what :func:`vru.web.dashboard.cache.warm` runs."""
-    from vru.pipelines.hotspots import HotspotParams
-    from vru.pipelines.targeting import TargetParams
     from vru.pipelines.drivers import DriverParams
     from vru.pipelines.evaluation import EvalParams
+    from vru.pipelines.hotspots import HotspotParams
+    from vru.pipelines.targeting import TargetParams
 
     jobs = [("overview", report_sections)]
     jobs += [(f"league {c}", lambda c=c: league(c)) for c in LEAGUE_CATEGORIES]

@@ -39,6 +39,39 @@ class FilterForm(GovukFormMixin, forms.Form):
             return self.cleaned_data.get(name)
         return self.fields[name].initial
 
+    #: The form field of each parameter whose name differs from the field's (a ``ParamsError`` names the
+    #: parameter; the message is shown next to this field).
+    PARAM_FIELDS: dict[str, str] = {}
+
+    def check_fields(self) -> None:
+        """Checks across fields, once every field is valid (report with ``add_error``); none here."""
+
+    def build_params(self):
+        """What the data functions take, from the valid fields (the pipeline's own parameters, whose
+        checks may raise ``ParamsError``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not say how to build its parameters")
+
+    def clean(self):
+        """The fields' own checks, then :meth:`check_fields`, then the parameters' own checks: a
+        ``ParamsError`` is shown next to the field it names (or above the form if it names none)."""
+        data = super().clean()
+        if not self.errors:
+            self.check_fields()
+        if not self.errors:
+            from vru.pipelines.base import ParamsError
+
+            try:
+                self._params = self.build_params()
+            except ParamsError as e:
+                name = str(e).split(" ", 1)[0].rstrip(":")
+                self.add_error(self.PARAM_FIELDS.get(name, name if name in self.fields else None), str(e))
+        return data
+
+    def params(self):
+        """The validated parameters (every default for a form that was not given a filter); call it
+        on a valid form only."""
+        return self._params if hasattr(self, "_params") else self.build_params()
+
     def query_string(self) -> str:
         """The validated filters as a query string (for links and the API)."""
         from urllib.parse import urlencode
@@ -56,7 +89,7 @@ class OverviewForm(FilterForm):
     def clean_category(self):
         return self.cleaned_data.get("category") or DEFAULT_CATEGORY
 
-    def params(self) -> str:
+    def build_params(self) -> str:
         return self.value("category") or DEFAULT_CATEGORY
 
 
@@ -85,27 +118,12 @@ class HotspotForm(FilterForm):
             raise forms.ValidationError("Select at least one crime category")
         return v
 
-    def clean(self):
-        data = super().clean()
-        if not self.errors:
-            from vru.pipelines.base import ParamsError
-
-            try:
-                self._params = self._build()
-            except ParamsError as e:  # the parameters' own checks, next to the field they name
-                name = str(e).split(" ", 1)[0].rstrip(":")
-                self.add_error(name if name in self.fields else None, str(e))
-        return data
-
-    def _build(self):
+    def build_params(self):
         from vru.pipelines.hotspots import HotspotParams
 
         return HotspotParams(categories=tuple(self.value("categories")),
                              weighting=self.value("weighting") or "count",
                              scheme=self.value("scheme") or "arcgis")
-
-    def params(self):
-        return getattr(self, "_params", None) or self._build()
 
     def borough_code(self) -> str:
         return self.value("borough") or ""
@@ -140,28 +158,15 @@ class TargetingForm(FilterForm):
     #: The form field of each TargetParams field whose name differs.
     PARAM_FIELDS = {"weights": "w_sustained", "budget_pence": "budget", "cap_pence": "cap"}
 
-    def clean(self):
-        data = super().clean()
-        if not self.errors:
-            weights = {k: self._v(f"w_{k}") for k in self.WEIGHTS}
-            if sum(weights.values()) <= 0:
-                self.add_error("w_sustained", "Give at least one weight above 0")
-        if not self.errors:
-            from vru.pipelines.base import ParamsError
-
-            try:
-                self.params()
-            except ParamsError as e:  # the parameters' own checks, next to the field they name
-                name = str(e).split(" ", 1)[0].rstrip(":")
-                self.add_error(self.PARAM_FIELDS.get(name, name if name in self.fields else None),
-                               str(e))
-        return data
+    def check_fields(self) -> None:
+        if sum(self._v(f"w_{k}") for k in self.WEIGHTS) <= 0:
+            self.add_error("w_sustained", "Give at least one weight above 0")
 
     def _v(self, name):
         v = self.value(name)
         return self.fields[name].initial if v is None else v
 
-    def params(self):
+    def build_params(self):
         from vru.pipelines.targeting import TargetParams
 
         return TargetParams.of(level=self._v("level") or "cluster", n=self._v("n"),
@@ -205,20 +210,7 @@ class EvaluationForm(FilterForm):
     #: The form field of each EvalParams field whose name differs (the window follows the start).
     PARAM_FIELDS = {"window_start": "start", "starts": "start"}
 
-    def clean(self):
-        data = super().clean()
-        if not self.errors:
-            from vru.pipelines.base import ParamsError
-
-            try:
-                self.params()
-            except ParamsError as e:  # the parameters' own checks, next to the field they name
-                name = str(e).split(" ", 1)[0].rstrip(":")
-                self.add_error(self.PARAM_FIELDS.get(name, name if name in self.fields else None),
-                               str(e))
-        return data
-
-    def params(self):
+    def build_params(self):
         import pandas as pd
 
         from vru.pipelines.evaluation import EvalParams
@@ -261,23 +253,12 @@ class DriversForm(FilterForm):
     def clean_end(self):
         return self._month("end")
 
-    def clean(self):
-        data = super().clean()
-        if not self.errors:
-            start, end = self.value("start") or "", self.value("end") or ""
-            if start and end and start > end:
-                self.add_error("end", "The last month must not be before the first month")
-        if not self.errors:
-            from vru.pipelines.base import ParamsError
+    def check_fields(self) -> None:
+        start, end = self.value("start") or "", self.value("end") or ""
+        if start and end and start > end:
+            self.add_error("end", "The last month must not be before the first month")
 
-            try:
-                self.params()
-            except ParamsError as e:  # the parameters' own checks, next to the field they name
-                name = str(e).split(" ", 1)[0].rstrip(":")
-                self.add_error(name if name in self.fields else None, str(e))
-        return data
-
-    def params(self):
+    def build_params(self):
         from vru.pipelines.drivers import DriverParams
 
         return DriverParams.of(categories=tuple(self.value("categories") or ()) or None,
