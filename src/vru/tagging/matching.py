@@ -26,7 +26,8 @@ For one crime version (point ``c``, window ``[from, to]``) and the parameters :c
    visits A, B, ... where two consecutive candidates are more than ``visit_gap_s`` apart, or a
    GPS/WIFI fix that is not a candidate lies between them; points are numbered within a visit
    (A1, A2, ...). A visit with no GPS/WIFI or interpolated point is dropped (LBS alone never
-   matches); the remaining visits are lettered in order.
+   matches); the remaining visits are lettered in order. Computed in Python on the candidate points
+   (:func:`_visits`), from their time and their count of GPS/WIFI fixes (``_idx``) that the query returns.
 4. **Score** (per crime version and wearer, computed in Python after the Ibis step): the
    probability that the wearer was within ``R`` of the crime, taking a point as a circular
    Gaussian with ``sigma = max(precision, 1 m) / k``: ``P = F_ncx2(R^2/sigma^2; 2, d^2/sigma^2)``
