@@ -448,3 +448,70 @@ def test_evaluation_without_the_data_it_needs_is_missing_data(wh, tmp_path):
         pe.run(wh, pe.EvalParams.of(start="2040-01", n_draws=20, rings=0))
     with pytest.raises(MissingData, match="no mid-1990 population"):
         pe.run(wh, pe.EvalParams.of(pop_year=1990, n_draws=20, rings=0))
+
+
+@pytest.fixture(scope="module")
+def brent_croydon(wh):
+    from vru.pipelines import evaluation as pe
+
+    return pe.run(wh, pe.EvalParams.of(treated=("Brent", "Croydon"), start="2022-01", n_draws=50))
+
+
+def test_section_for_other_treated_boroughs_names_them_not_myends(brent_croydon):
+    import re
+
+    from vru.outputs.sections import evaluation as presenter
+
+    sec = presenter.present(brent_croydon)
+    text = re.sub(r"<svg.*?</svg>", "", sec.body, flags=re.S)
+    assert "MyEnds" not in sec.title + sec.body and sec.title == presenter.TITLE_OTHER
+    assert "in the 2 treated boroughs (Brent, Croydon, together 0.72 million residents) against " \
+           "the other 30 boroughs" in text
+    assert "with the programme taken to start in January 2022." in text
+    assert "In the first year (January 2022 – December 2022) the rate changed by" in text
+    assert "July 2021" not in text and "the 8 boroughs" not in text and " 24 " not in text
+    ba = brent_croydon.before_after
+    change = ba[(ba["year"] == 0) & (ba["group"] == "treated boroughs")]["change_pct"].iloc[0]
+    assert f"changed by {change:+.1f}% in the treated boroughs" in text
+    assert ba.loc[ba["year"] == 0, "period"].iloc[0] == "Jan 2022 – Dec 2022"
+    assert "the 2 boroughs have 0.72 million residents" in text
+    assert "the programme is taken to start in January 2022" in text
+    assert "years from January" in text and "Synthetic control by treated borough" in text
+
+
+def test_limits_follow_the_treated_boroughs_and_their_starts():
+    from vru.pipelines import evaluation as pe
+
+    pop = pd.Series({"E09000005": 330_000.0})
+    geo, timing = pe.borough_limits(pop, "2022-03")
+    assert "Brent has 0.33 million residents" in geo and "MyEnds" not in geo + timing
+    assert "start in March 2022" in timing
+    _, timing = pe.borough_limits(pd.Series({"E09000005": 1.0, "E09000008": 2.0}), "2022-03",
+                                  staggered=True)
+    assert "in the month given for each borough" in timing
+    myends = pd.Series(300_000.0, index=list(reversed(pe.MYENDS_BOROUGHS)))
+    geo, timing = pe.borough_limits(myends)
+    assert "MyEnds funded" in geo and "July 2021 is used for all" in timing
+
+
+def test_synth_mean_is_computed_by_the_pipeline(brent_croydon):
+    units = brent_croydon.main.synth.units
+    mean = brent_croydon.synth_mean
+    assert list(mean.columns) == ["actual", "synthetic", "gap"]
+    month = mean.index[5]
+    assert mean.loc[month, "gap"] == pytest.approx(np.mean([u.gap[month] for u in units]))
+    assert mean.loc[month, "actual"] == pytest.approx(np.mean([u.actual[month] for u in units]))
+
+
+def test_starts_must_name_treated_boroughs_once():
+    from vru.pipelines.base import ParamsError
+    from vru.pipelines.evaluation import MAX_DRAWS, EvalParams
+
+    with pytest.raises(ParamsError, match="^starts: 'Ealing' is not one of the treated boroughs"):
+        EvalParams(treated="Brent,Croydon", starts={"Ealing": "2021-09"})
+    with pytest.raises(ParamsError, match="^starts: Brent is named twice"):
+        EvalParams(treated="Brent,Croydon", starts=(("Brent", "2021-09"), ("E09000005", "2021-10")))
+    assert EvalParams(pop_year=np.int64(2019)).pop_year == 2019
+    assert type(EvalParams(pop_year=np.int64(2019)).pop_year) is int
+    with pytest.raises(ParamsError, match="^n_draws: at most"):
+        EvalParams(n_draws=MAX_DRAWS + 1)

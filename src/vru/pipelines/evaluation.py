@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from vru import format as fmt
@@ -43,6 +44,8 @@ SOURCE = catalogue.MPS_BOROUGH_DETAILED
 BOROUGH_VINTAGE = "2022"  # the boundaries of the spillover neighbours
 #: The MyEnds boroughs by name (vru.geography.MYENDS_BOROUGHS), the default treated areas.
 MYENDS = tuple(borough_name(c) for c in MYENDS_BOROUGHS)
+#: The most placebo and power draws a run may ask for.
+MAX_DRAWS = 100_000
 
 
 _MONTH = re.compile(r"\d{4}-\d{2}(-\d{2})?")
@@ -132,9 +135,15 @@ class EvalParams(Params):
                 raise ParamsError(f"starts: a mapping area -> first month (YYYY-MM), not "
                                   f"{self.starts!r}")
             s = tuple((str(a), m) for a, m in s)
+            named: dict[str, str] = {}
             for a, m in s:
-                _code("starts", a)
+                c = _code("starts", a)
                 _month(f"starts[{a!r}]", m)
+                if c not in codes:
+                    raise ParamsError(f"starts: {a!r} is not one of the treated boroughs")
+                if c in named:
+                    raise ParamsError(f"starts: {borough_name(c)} is named twice ({named[c]!r} and {a!r})")
+                named[c] = a
             object.__setattr__(self, "starts", s)
         if self.category not in set(taxonomy.categories()["code"]):
             raise ParamsError(f"category: unknown harmonised category {self.category!r}")
@@ -148,12 +157,15 @@ class EvalParams(Params):
             if pd.Period(self.window_end, freq="M") < pd.Period(self.window_start, freq="M"):
                 raise ParamsError(f"window_end: {self.window_end} is before window_start "
                                   f"{self.window_start}")
-        if isinstance(self.pop_year, bool) or not isinstance(self.pop_year, int) \
+        if isinstance(self.pop_year, bool) or not isinstance(self.pop_year, int | np.integer) \
                 or not 1900 <= self.pop_year <= 2100:
             raise ParamsError(f"pop_year: a year such as 2020, not {self.pop_year!r}")
+        object.__setattr__(self, "pop_year", int(self.pop_year))
         for name, lo in (("per", 1), ("pre_periods", 1), ("rings", 0), ("n_draws", 1),
                          ("max_lead", 1), ("seed", 0)):
             _whole(name, getattr(self, name), lo)
+        if self.n_draws > MAX_DRAWS:
+            raise ParamsError(f"n_draws: at most {MAX_DRAWS:,}, not {self.n_draws!r}")
         _share("alpha", self.alpha)
         _share("target_power", self.target_power)
 
@@ -185,7 +197,9 @@ class EvaluationRun:
     of the treated boroughs estimated separately (``None`` without borough boundaries, with
     ``rings`` 0, or when it cannot be estimated: ``spillover_error`` says why).
     ``before_after``: :func:`before_after`. ``limits``: the limits of the borough-level design
-    (those of each method are in ``main.limits``).
+    (those of each method are in ``main.limits``). ``synth_mean``: the mean over the treated
+    boroughs of their ``actual`` rate, their ``synthetic`` control's and the ``gap`` between the
+    two, by month (None without a synthetic control).
     """
 
     params: EvalParams
@@ -197,6 +211,27 @@ class EvaluationRun:
     spillover_error: str | None
     before_after: pd.DataFrame
     limits: tuple[str, ...]
+    synth_mean: pd.DataFrame | None = None
+
+    @property
+    def myends(self) -> bool:
+        """Whether the treated boroughs are the MyEnds boroughs (the worked example)."""
+        return is_myends(self.codes)
+
+    @property
+    def treated_group(self) -> str:
+        """The treated boroughs as a group, as ``before_after`` names them."""
+        return group_name(self.codes)
+
+    @property
+    def n_controls(self) -> int:
+        """The boroughs of the panel that are not treated."""
+        return int(self.panel["area_code"].nunique()) - len(self.codes)
+
+    @property
+    def staggered(self) -> bool:
+        """Whether the treated boroughs start in different months (``params.starts``)."""
+        return len(set(self.params.first_months.values())) > 1
 
     @property
     def first_month(self) -> pd.Timestamp:
@@ -258,12 +293,23 @@ def neighbours(wh: Warehouse) -> SpatialWeights | None:
     return SpatialWeights.from_areas(AreaSet.from_warehouse(wh, "borough", BOROUGH_VINTAGE), "queen")
 
 
+def is_myends(codes: list[str] | tuple[str, ...]) -> bool:
+    """Whether ``codes`` are the MyEnds boroughs (in any order)."""
+    return set(codes) == set(MYENDS_BOROUGHS)
+
+
+def group_name(codes: list[str] | tuple[str, ...]) -> str:
+    """The treated boroughs as a group: "MyEnds boroughs" for the MyEnds boroughs, else
+    "treated boroughs"."""
+    return "MyEnds boroughs" if is_myends(codes) else "treated boroughs"
+
+
 def before_after(pan: pd.DataFrame, codes: list[str] | tuple[str, ...], start: str,
                  per: int) -> pd.DataFrame:
-    """The Mayor's comparison: rate per year (July-June) in the year before the start and each
-    full year after, treated boroughs and the others, with the change from the year before
-    (``year`` 0 is the first year from the start; ``period`` its months, e.g. "Jul 2021 – Jun
-    2022")."""
+    """The Mayor's comparison: rate per year (12 months from the start's month) in the year before
+    the start and each full year after, treated boroughs (``group`` :func:`group_name`) and the
+    others, with the change from the year before (``year`` 0 is the first year from the start;
+    ``period`` its months, e.g. "Jul 2021 – Jun 2022")."""
     s = pd.Timestamp(start)
     pan = pan.assign(year=((pan["month"].dt.year - s.year) * 12 + pan["month"].dt.month
                            - s.month) // 12)
@@ -272,7 +318,7 @@ def before_after(pan: pd.DataFrame, codes: list[str] | tuple[str, ...], start: s
         d = pan[pan["year"] == y]
         if d["month"].nunique() < 12 or y < -1:
             continue
-        for grp, mask in (("MyEnds boroughs", d["area_code"].isin(codes)),
+        for grp, mask in ((group_name(codes), d["area_code"].isin(codes)),
                           ("other boroughs", ~d["area_code"].isin(codes))):
             g = d[mask]
             pop = g.groupby("area_code")["population"].first().sum()
@@ -287,23 +333,52 @@ def before_after(pan: pd.DataFrame, codes: list[str] | tuple[str, ...], start: s
     return out
 
 
-def borough_limits(pop: pd.Series) -> tuple[str, ...]:
-    """The limits of a borough-level evaluation of MyEnds, given the treated boroughs'
-    populations: the funded neighbourhoods are a small part of each borough, and the start is
-    approximate."""
-    return (
-        f"Geography: MyEnds funded a few estates or a ward in each borough (e.g. in Southwark the "
-        f"Rockingham, North Peckham, Brandon and Aylesbury estates), but the outcome here is the "
-        f"whole borough: the 8 boroughs have {fmt.number(pop.sum() / 1e6, 2)} million residents, "
-        f"{fmt.number(pop.min() / 1e3, 0)},000 to {fmt.number(pop.max() / 1e3, 0)},000 each. An "
-        f"effect confined to the funded neighbourhoods is diluted by everything else in the "
-        f"borough: if they hold a tenth of a borough's violence, a 20% fall there is a 2% fall in "
-        f"the borough, far below what this design can detect. A borough-level null result "
-        f"therefore says little about MyEnds.",
-        "Treatment timing is approximate: consortia started at different times in 2021, and "
-        "July 2021 is used for all; the LSOA or ward data needed to evaluate the funded areas "
-        "themselves are not in the warehouse (the ward series starts only in December 2021).",
-    )
+def borough_limits(pop: pd.Series, start: str = "2021-07", *, staggered: bool = False) -> tuple[str, ...]:
+    """The limits of a borough-level evaluation, given the treated boroughs' populations (indexed
+    by code) and the programme's start (``staggered``: the boroughs start in the months given for
+    each): a programme's neighbourhoods are a small part of each borough, and (for MyEnds) the
+    start is approximate."""
+    myends = is_myends(list(pop.index))
+    n = len(pop)
+    size = (f"the {n} boroughs have {fmt.number(pop.sum() / 1e6, 2)} million residents, "
+            f"{fmt.number(pop.min() / 1e3, 0)},000 to {fmt.number(pop.max() / 1e3, 0)},000 each"
+            if n > 1 else f"{borough_name(pop.index[0])} has {fmt.number(pop.sum() / 1e6, 2)} "
+                          f"million residents")
+    dilution = (f"is diluted by everything else in the borough: if they hold a tenth of a borough's "
+                f"violence, a 20% fall there is a 2% fall in the borough, far below what this design "
+                f"can detect. A borough-level null result therefore says little about "
+                f"{'MyEnds' if myends else 'a programme that works in a few neighbourhoods'}.")
+    ward = "(the ward series starts only in December 2021)"
+    when = "in the month given for each borough" if staggered else f"in {fmt.month(pd.Timestamp(start))}"
+    if myends:
+        geography = (f"Geography: MyEnds funded a few estates or a ward in each borough (e.g. in "
+                     f"Southwark the Rockingham, North Peckham, Brandon and Aylesbury estates), but "
+                     f"the outcome here is the whole borough: {size}. An effect confined to the "
+                     f"funded neighbourhoods {dilution}")
+        timing = ((f"Treatment timing is approximate: consortia started at different times in 2021, "
+                   f"and {fmt.month(pd.Timestamp(start))} is used for all" if not staggered else
+                   "Treatment timing is approximate: consortia started at different times in 2021, "
+                   "and the month given for each borough is used")
+                  + f"; the LSOA or ward data needed to evaluate the funded areas themselves are not "
+                    f"in the warehouse {ward}.")
+    else:
+        geography = (f"Geography: the outcome here is the whole borough: {size}. An effect confined "
+                     f"to the neighbourhoods a programme works in {dilution}")
+        timing = (f"Treatment timing: the programme is taken to start {when}; the LSOA or ward data "
+                  f"needed to evaluate smaller areas are not in the warehouse {ward}.")
+    return geography, timing
+
+
+def synth_mean(result: ev.EvaluationResult) -> pd.DataFrame | None:
+    """The mean over the treated areas of their actual outcome, their synthetic control's and the
+    gap, by period (None without a synthetic control)."""
+    units = result.synth.units if result.synth is not None else []
+    if not units:
+        return None
+    return pd.DataFrame({
+        "actual": pd.concat([u.actual for u in units], axis=1).mean(axis=1),
+        "synthetic": pd.concat([u.synthetic for u in units], axis=1).mean(axis=1),
+        "gap": pd.concat([u.gap for u in units], axis=1).mean(axis=1)})
 
 
 def run(wh: Warehouse, params: EvalParams | None = None) -> EvaluationRun:
@@ -342,11 +417,13 @@ def run(wh: Warehouse, params: EvalParams | None = None) -> EvaluationRun:
         except EvaluationError as e:
             spill_error = str(e)
     pop = pan.groupby("area_code")["population"].first().reindex(list(codes))
+    staggered = len(set(treated.values())) > 1
     return EvaluationRun(params=p, panel=pan, codes=codes, main=main, poisson=poisson,
                          spillover=spill, spillover_error=spill_error,
                          before_after=before_after(pan, codes, p.start, p.per),
-                         limits=borough_limits(pop))
+                         limits=borough_limits(pop, p.start, staggered=staggered),
+                         synth_mean=synth_mean(main))
 
 
-__all__ = ["EvalParams", "EvaluationRun", "MYENDS", "SOURCE", "before_after", "borough_limits",
-           "neighbours", "panel", "run"]
+__all__ = ["EvalParams", "EvaluationRun", "MAX_DRAWS", "MYENDS", "SOURCE", "before_after",
+           "borough_limits", "group_name", "is_myends", "neighbours", "panel", "run", "synth_mean"]

@@ -14,14 +14,24 @@ from vru.geography import borough_name
 from vru.outputs import charts_evaluation as ce
 from vru.outputs.html import Section, table
 from vru.outputs.sections import section
-from vru.pipelines.evaluation import MYENDS, EvaluationRun
+from vru.pipelines.evaluation import EvaluationRun
 
 TITLE = "Did violence fall where MyEnds went? An evaluation"
+#: The title when the treated boroughs are not the MyEnds boroughs.
+TITLE_OTHER = "Did violence fall where the programme went? An evaluation"
+#: The months of England's COVID-19 lockdowns and restrictions, first to last (March 2020 to the
+#: end of the legal limits in July 2021): a comparison year that overlaps them is said to.
+LOCKDOWNS = (pd.Timestamp("2020-03"), pd.Timestamp("2021-07"))
 
 
 def _est(x) -> str:
     """An effect on the rate, signed, 3 decimals."""
     return fmt.number(x, 3, signed=True)
+
+
+def _capital(text: str) -> str:
+    """``text`` with its first letter a capital (the rest as it is)."""
+    return text[:1].upper() + text[1:]
 
 
 def _p(x) -> str:
@@ -76,7 +86,7 @@ def summary_table(r: EvaluationRun) -> pd.DataFrame:
                  "MDE (reduction)": _mde(poi, "did")})
     if sp is not None:
         s = sp.did.simple.iloc[0]
-        rows.append({"Analysis": f"DiD, neighbours of MyEnds boroughs left out "
+        rows.append({"Analysis": f"DiD, neighbours of {r.treated_group} left out "
                                  f"({sp.design['n_controls']} controls)",
                      "Estimate": _est(s["estimate"]), "95% CI": _ci(sp),
                      "Placebo p": _p(sp.did_placebo["p_value"]), "Pre-trend p": _pre_p(sp.pretrend),
@@ -113,7 +123,8 @@ def synth_table(main: ev.EvaluationResult) -> pd.DataFrame:
 
 
 def before_after_table(ba: pd.DataFrame) -> pd.DataFrame:
-    """The rate per year from July and its change on the year before, treated and others."""
+    """The rate per year from the start's month and its change on the year before, treated and
+    others."""
     piv = []
     for year, d in ba.groupby("year", sort=True):
         row = {"Year": d["period"].iloc[0]}
@@ -129,30 +140,32 @@ def present(result: EvaluationRun) -> Section:
     r, p = result, result.params
     main, poi, sp = r.main, r.poisson, r.spillover
     ylab = f"per {fmt.integer(p.per)} residents per month"
+    start = pd.Timestamp(p.start)
+    group = r.treated_group  # "MyEnds boroughs" or "treated boroughs"
+    who = "MyEnds" if r.myends else "treated"
     b1 = r.before_after[r.before_after["year"] == 0].set_index("group")["change_pct"]
 
     ev_df = main.did.event
     es_svg = ce.event_study(
         ev_df[ev_df["event_time"] >= -24],
-        title="MyEnds boroughs against the other boroughs, by month", ylabel=f"effect, {ylab}",
-        label="Event-study chart: difference-in-differences estimates by month since July 2021 "
-              "with 95% intervals")
-    units = main.synth.units
-    actual = pd.concat([u.actual for u in units], axis=1).mean(axis=1)
-    synthetic = pd.concat([u.synthetic for u in units], axis=1).mean(axis=1)
+        title=f"{_capital(group)} against the other boroughs, by month",
+        ylabel=f"effect, {ylab}",
+        label=f"Event-study chart: difference-in-differences estimates by month since "
+              f"{fmt.month(start)} with 95% intervals")
+    mean = r.synth_mean
     sv_svg = ce.synthetic_vs_actual(
-        actual, synthetic, start=p.start, title="MyEnds boroughs and their synthetic controls",
-        ylabel=ylab, actual_name="MyEnds boroughs (mean)",
+        mean["actual"], mean["synthetic"], start=p.start,
+        title=f"{_capital(group)} and their synthetic controls",
+        ylabel=ylab, actual_name=f"{group} (mean)",
         synthetic_name="their synthetic controls (mean)",
-        label="Line chart: mean violence rate of the MyEnds boroughs and of their synthetic "
-              "controls, by month")
-    gaps = pd.concat([u.gap for u in units], axis=1).mean(axis=1)
+        label=f"Line chart: mean violence rate of the {group} and of their synthetic "
+              f"controls, by month")
     pg_svg = ce.placebo_gaps(
-        gaps, units[0].placebo_gaps, start=p.start,
-        title="Gap to the synthetic control: MyEnds and placebos",
+        mean["gap"], main.synth.units[0].placebo_gaps, start=p.start,
+        title=f"Gap to the synthetic control: {'MyEnds' if r.myends else group} and placebos",
         ylabel=f"actual - synthetic, {ylab}",
-        label="Line chart: the MyEnds boroughs' mean gap to their synthetic controls against "
-              "the gaps of every other borough treated as a placebo")
+        label=f"Line chart: the {group}' mean gap to their synthetic controls against "
+              f"the gaps of every other borough treated as a placebo")
     curves = {"DiD (rates)": main.power["did"].curve, "synthetic control": main.power["synth"].curve,
               "DiD Poisson (counts)": poi.power["did"].curve}
     pw_svg = ce.power_curves(curves, title="Power of the design against a true reduction",
@@ -162,18 +175,23 @@ def present(result: EvaluationRun) -> Section:
 
     category = taxonomy.label(p.category)
     ba_html = table(before_after_table(r.before_after),
-                    f"{category} per {fmt.integer(p.per)} residents, years from July")
-    summary_html = table(summary_table(r), "Estimates: effect on the MyEnds boroughs",
+                    f"{category} per {fmt.integer(p.per)} residents, years from {start:%B}")
+    summary_html = table(summary_table(r), f"Estimates: effect on the {group}",
                          numeric={"Estimate", "95% CI", "Placebo p", "Pre-trend p",
                                   "MDE (reduction)"})
-    synth_html = table(synth_table(main), "Synthetic control by MyEnds borough",
+    synth_html = table(synth_table(main), f"Synthetic control by {who} borough",
                        numeric={"Pre-period rate", "Pre-period RMSPE", "Post gap", "RMSPE ratio",
                                 "Placebo p"})
     return section(
-        "evaluation", TITLE, "evaluation.html.j2",
-        p=p, label=category.lower(), myends=MYENDS, treated_population=r.treated_population.sum(),
-        first=r.first_month, last=r.last_month, start=pd.Timestamp(p.start),
-        change_myends=b1.get("MyEnds boroughs"), change_others=b1.get("other boroughs"),
+        "evaluation", TITLE if r.myends else TITLE_OTHER, "evaluation.html.j2",
+        p=p, label=category.lower(), myends=r.myends, group=group, who=who,
+        treated_names=[borough_name(c) for c in r.codes], n_treated=len(r.codes),
+        n_controls=r.n_controls, staggered=r.staggered,
+        treated_population=r.treated_population.sum(),
+        first=r.first_month, last=r.last_month, start=start,
+        first_year=(start, start + pd.DateOffset(months=11)),
+        lockdown_before=start - pd.DateOffset(months=12) <= LOCKDOWNS[1] and start > LOCKDOWNS[0],
+        change_treated=b1.get(group), change_others=b1.get("other boroughs"),
         before_after_table=ba_html, summary_table=summary_html, synth_table=synth_html,
         main=main, pretrend=main.pretrend, pretrend_p=_p(main.pretrend.get("p_value")),
         power=" ".join(pw.describe(" " + ylab) for pw in main.power.values()),
