@@ -333,6 +333,22 @@ def test_params_are_checked_and_frozen():
             pc.ConfidenceParams.of(**bad)
 
 
+def test_params_refuse_unhashable_measures_and_numeric_dates():
+    import datetime as dt
+
+    from vru.pipelines import confidence as pc
+    from vru.pipelines.base import ParamsError
+
+    for bad, message in [({"measure": ["trust_mps"]}, "^measure: \\['trust_mps'\\] is not a PAS measure"),
+                         ({"measures": [["trust_mps"]]}, "^measures: \\['trust_mps'\\] is not a PAS"),
+                         ({"measure": {"a": 1}}, "^measure: "), ({"as_of": 5}, "^as_of: "),
+                         ({"as_of": 2023.5}, "^as_of: "), ({"as_of": np.int64(5)}, "^as_of: "),
+                         ({"as_of": True}, "^as_of: ")]:
+        with pytest.raises(ParamsError, match=message):
+            pc.ConfidenceParams.of(**bad)
+    assert pc.ConfidenceParams(as_of=dt.date(2023, 12, 31)).as_of == pd.Timestamp("2023-12-31")
+
+
 def test_section_is_absent_without_pas_data(tmp_path):
     from vru.pipelines import confidence as pc
     from vru.pipelines.base import MissingData

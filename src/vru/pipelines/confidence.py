@@ -56,7 +56,7 @@ NO_PAS = "the warehouse holds no MOPAC PAS data: run `vru init` or ingest the fi
 # -- parameters ----------------------------------------------------------------------------------
 
 def _measure(name: str, value: Any) -> str:
-    if value not in c.MEASURE_LABELS:
+    if not isinstance(value, str) or value not in c.MEASURE_LABELS:
         raise ParamsError(f"{name}: {value!r} is not a PAS measure: one of {', '.join(MEASURES)}")
     return str(value)
 
@@ -98,6 +98,8 @@ class ConfidenceParams(Params):
         object.__setattr__(self, "min_n", int(self.min_n))
         if self.as_of is not None:
             try:
+                if isinstance(self.as_of, bool | int | float | np.number):
+                    raise TypeError("a number is not a date")
                 t = pd.Timestamp(self.as_of)
             except (TypeError, ValueError):
                 t = pd.NaT
