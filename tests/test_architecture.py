@@ -17,7 +17,7 @@ ROOT = SRC.parents[1]
 # layer -> layers it may import (besides the shared foundations)
 # (vru.model: the validated objects every layer passes around, panels and spatial weights)
 FOUNDATION = {"vru.schema", "vru.errors", "vru.taxonomy", "vru.geography", "vru.data", "vru.model",
-              "vru.format", "vru"}
+              "vru.format", "vru.plain", "vru"}
 ALLOWED = {
     "sources": {"sources"},
     "geography": {"geography"},

@@ -65,6 +65,7 @@ from vru.analysis import synth as _synth
 from vru.analysis.did import EvaluationError
 from vru.format import plural
 from vru.model.panel import Panel, PanelError, kind, show
+from vru.plain import jsonable
 
 if TYPE_CHECKING:
     from libpysal.graph import Graph
@@ -456,46 +457,24 @@ class EvaluationResult:
 
     def as_dict(self) -> dict:
         """JSON-ready: plain Python numbers, strings and lists."""
-        out = {"design": _plain(self.design), "statement": self.statement,
-               "limits": list(self.limits),
-               "tables": {k: _records(v) for k, v in self.tables.items()}}
+        out = {"design": self.design, "statement": self.statement,
+               "limits": self.limits,
+               "tables": self.tables}
         if self.did is not None:
-            out["did"] = {"simple": _records(self.did.simple)[0],
-                          "settings": _plain(self.did.settings),
-                          "placebo": _plain(self.did_placebo), "pretrend": _plain(self.pretrend)}
+            out["did"] = {"simple": jsonable(self.did.simple)[0],
+                          "settings": self.did.settings,
+                          "placebo": self.did_placebo, "pretrend": self.pretrend}
         if self.synth is not None:
             s = self.synth
             out["synth"] = {"pooled_att": s.pooled_att, "ci_low": s.ci_low, "ci_high": s.ci_high,
                             "p_pooled_att": s.p_pooled_att, "p_pooled_ratio": s.p_pooled_ratio,
-                            "settings": _plain(s.settings), "fit_unique": s.fit_unique,
-                            "att_range": list(s.pooled_range),
+                            "settings": s.settings, "fit_unique": s.fit_unique,
+                            "att_range": s.pooled_range,
                             "warning": "" if s.fit_unique is not False else
                             "the pre-period fit is not unique: effects from "
                             f"{_num(s.pooled_range[0])} to {_num(s.pooled_range[1])} fit "
                             "equally well"}
-        return _plain(out)
-
-
-def _plain(x):
-    if isinstance(x, dict):
-        return {str(k): _plain(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_plain(v) for v in x]
-    if isinstance(x, pd.Timestamp):
-        return x.strftime("%Y-%m-%d")
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.floating | float):
-        return None if not np.isfinite(x) else float(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    if isinstance(x, pd.DataFrame):
-        return _records(x)
-    return x
-
-
-def _records(df: pd.DataFrame) -> list[dict]:
-    return [_plain(r) for r in df.to_dict(orient="records")]
+        return jsonable(out)
 
 
 def evaluate(panel: pd.DataFrame | Panel, treated=None, *, unit: str = "area_code",

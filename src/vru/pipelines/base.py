@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import Any, Self
 
-import numpy as np
-import pandas as pd
-
 from vru.errors import VRUError
+from vru.plain import jsonable
 
 
 class ParamsError(VRUError, ValueError):
@@ -43,34 +40,3 @@ class Params:
     def as_dict(self) -> dict[str, Any]:
         """The parameters as JSON-ready Python (tuples become lists)."""
         return jsonable(dataclasses.asdict(self))  # type: ignore[call-overload]
-
-
-def jsonable(x: Any) -> Any:
-    """``x`` as JSON-ready Python: DataFrames as lists of records, Series as dicts, numpy scalars as
-    Python numbers, non-finite floats as ``None``, timestamps as ISO dates, objects with
-    ``as_dict()`` through it."""
-    if hasattr(x, "as_dict") and not isinstance(x, type):
-        return jsonable(x.as_dict())
-    if isinstance(x, pd.DataFrame):
-        return [{str(k): jsonable(v) for k, v in r.items()} for r in x.to_dict(orient="records")]
-    if isinstance(x, pd.Series):
-        return {str(k): jsonable(v) for k, v in x.items()}
-    if isinstance(x, dict):
-        return {str(k): jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple | set | frozenset):
-        return [jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return [jsonable(v) for v in x.tolist()]
-    if isinstance(x, pd.Timestamp):
-        return None if pd.isna(x) else x.strftime("%Y-%m-%d")
-    if isinstance(x, dt.date):
-        return x.isoformat()
-    if isinstance(x, pd.Period):
-        return str(x)
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not np.isfinite(x):
-        return None
-    if x is pd.NA or x is pd.NaT:
-        return None
-    return x
