@@ -51,20 +51,12 @@ def event_study(event: pd.DataFrame, *, title: str, ylabel: str, label: str,
 def synthetic_vs_actual(actual: pd.Series, synthetic: pd.Series, *, start, title: str,
                         ylabel: str, label: str, actual_name: str = "treated areas",
                         synthetic_name: str = "synthetic control", height: float = 4.0) -> str:
-    """Two monthly lines (index = month) with a dashed vertical line at ``start``."""
+    """Two monthly lines (index = month) with a dotted vertical line at ``start``."""
     fig, ax = plt.subplots(figsize=(WIDTH, height))
     ax.plot(actual.index, actual.to_numpy(), color=OKABE_ITO[1], lw=1.8, label=actual_name)
     ax.plot(synthetic.index, synthetic.to_numpy(), color=OKABE_ITO[0], lw=1.8, ls="--",
             label=synthetic_name)
-    ax.axvline(pd.Timestamp(start), color="#777777", lw=0.8, ls=":")
-    ax.set_title(wrap_title(title), loc="left")
-    ax.set_ylabel(ylabel)
-    ax.xaxis.set_major_locator(mdates.YearLocator())
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
-    ax.grid(axis="y", color=GRID, lw=0.6)
-    ax.legend(frameon=False, fontsize=10, ncols=2, loc="upper center",
-              bbox_to_anchor=(0.5, -0.1))
-    return to_svg(fig, label)
+    return _finish_monthly(fig, ax, start=start, title=title, ylabel=ylabel, label=label)
 
 
 def placebo_gaps(gap: pd.Series, placebos: pd.DataFrame, *, start, title: str, ylabel: str,
@@ -78,6 +70,12 @@ def placebo_gaps(gap: pd.Series, placebos: pd.DataFrame, *, start, title: str, y
                 label="placebo areas" if i == 0 else None)
     ax.plot(gap.index, gap.to_numpy(), color=OKABE_ITO[1], lw=2, label=gap_name)
     ax.axhline(0, color="#333333", lw=0.8)
+    return _finish_monthly(fig, ax, start=start, title=title, ylabel=ylabel, label=label)
+
+
+def _finish_monthly(fig, ax, *, start, title: str, ylabel: str, label: str) -> str:
+    """The monthly charts' common finish: a dotted line at ``start``, yearly ticks on the time
+    axis, the title, the y label, a light grid and the legend below; the SVG."""
     ax.axvline(pd.Timestamp(start), color="#777777", lw=0.8, ls=":")
     ax.set_title(wrap_title(title), loc="left")
     ax.set_ylabel(ylabel)
