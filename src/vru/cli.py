@@ -191,14 +191,23 @@ def hotspots(warehouse, level, categories, source, areas_file, areas_code, weigh
                    "(default: violence_with_injury,robbery,knife_offences).")
 @click.option("--start", default=None, help="First month of the violence period (YYYY-MM).")
 @click.option("--end", default=None, help="Last month of the violence period (YYYY-MM).")
-@click.option("--top", "n", type=int, default=None, help="N of the top-N overlap (default 10).")
+@click.option("--top", "n", type=click.IntRange(1, 32), default=None,
+              help="N of the top-N overlap, 1 to 32 boroughs (default 10).")
 @json_out_option
 def drivers(warehouse, categories, start, end, n, out) -> None:
     """Drivers of violence: the City Hall statements (top-N overlap with exact p-values) for every
     labour-market measure, correlations with confidence intervals, and count regressions.
     Machine-readable JSON."""
     params = {"categories": categories or None, "start": start, "end": end, "n": n}
-    _emit_json(_run(api.drivers, warehouse, **params), out)
+    _emit_json(runner(VRUError, options=_DRIVERS_OPTIONS)(api.drivers, warehouse, **params), out)
+
+
+_DRIVERS_OPTIONS = {"n": "--top", "categories": "--categories", "start": "--start", "end": "--end"}
+
+
+#: The largest sum of money the targeting takes (GBP 10bn: far beyond any programme; the allocation to
+#: the penny is exact integer arithmetic, which an absurd sum would make slow).
+_MAX_GBP = 10_000_000_000
 
 
 @main.command()
@@ -207,11 +216,11 @@ def drivers(warehouse, categories, start, end, n, out) -> None:
               help="Candidate areas (default cluster: contiguous LSOAs up to a size limit).")
 @click.option("--areas", "n", type=click.IntRange(min=1), default=None,
               help="How many areas to choose (default 8).")
-@click.option("--budget", type=click.FloatRange(min=0), default=None,
+@click.option("--budget", type=click.FloatRange(0, _MAX_GBP, min_open=True), default=None,
               help="Total budget in GBP (default 9,000,000).")
-@click.option("--years", type=click.IntRange(min=1), default=None,
+@click.option("--years", type=click.IntRange(1, 100), default=None,
               help="Years the budget covers (default 3).")
-@click.option("--cap", type=click.FloatRange(min=0), default=None,
+@click.option("--cap", type=click.FloatRange(0, _MAX_GBP, min_open=True), default=None,
               help="Cap per area per year in GBP (default 500,000).")
 @click.option("--max-per-borough", type=click.IntRange(min=1), default=None, help="Default 1.")
 @click.option("--min-population", type=click.IntRange(min=0), default=None,
@@ -231,9 +240,15 @@ def target(warehouse, level, n, budget, years, cap, max_per_borough, min_populat
     # options not given are None: vru.pipelines.targeting.TargetParams keeps its defaults for them
     pence = {"budget_pence": None if budget is None else round(budget * 100),
              "cap_pence": None if cap is None else round(cap * 100)}
-    _emit_json(_run(api.target, warehouse, level=level, n=n, years=years,
+    run = runner(VRUError, options=_TARGET_OPTIONS)
+    _emit_json(run(api.target, warehouse, level=level, n=n, years=years,
                     max_per_borough=max_per_borough, min_population=min_population, seed=seed,
                     weighting=weighting, chi_file=chi_file, **pence), out)
+
+
+_TARGET_OPTIONS = {"n": "--areas", "budget_pence": "--budget", "cap_pence": "--cap", "years": "--years",
+                   "max_per_borough": "--max-per-borough", "min_population": "--min-population",
+                   "seed": "--seed", "weighting": "--weighting", "chi_file": "--chi-file", "level": "--level"}
 
 
 def _read_treated_csv(path: Path) -> tuple[tuple[str, ...], dict]:
@@ -275,11 +290,11 @@ def _read_treated_csv(path: Path) -> tuple[tuple[str, ...], dict]:
               help="Outcome: a harmonised category (default violence_with_injury).")
 @click.option("--window-start", default=None, help="First month of the panel (default 2018-07).")
 @click.option("--window-end", default=None, help="Last month of the panel (default: latest).")
-@click.option("--rings", type=int, default=None,
+@click.option("--rings", type=click.IntRange(0, 32), default=None,
               help="Spillover: neighbour rings estimated separately (0 to skip; default 1).")
-@click.option("--draws", "n_draws", type=int, default=None,
+@click.option("--draws", "n_draws", type=click.IntRange(1, 100_000), default=None,
               help="Placebo/power draws (default 1000).")
-@click.option("--seed", type=int, default=None)
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of the draws (default 0).")
 @json_out_option
 def evaluate(warehouse, treated, treated_csv, start, category, window_start, window_end, rings,
              n_draws, seed, out) -> None:
@@ -292,7 +307,12 @@ def evaluate(warehouse, treated, treated_csv, start, category, window_start, win
         if v is not None}
     if treated_csv is not None:
         params["treated"], params["starts"] = _run(_read_treated_csv, treated_csv)
-    _emit_json(_run(api.evaluate, warehouse, **params), out)
+    _emit_json(runner(VRUError, options=_EVALUATE_OPTIONS)(api.evaluate, warehouse, **params), out)
+
+
+_EVALUATE_OPTIONS = {"treated": "--treated", "starts": "--treated-csv", "start": "--start",
+                     "category": "--category", "window_start": "--window-start",
+                     "window_end": "--window-end", "rings": "--rings", "n_draws": "--draws", "seed": "--seed"}
 
 
 @main.command()
@@ -308,7 +328,7 @@ def evaluate(warehouse, treated, treated_csv, start, category, window_start, win
 @click.option("--by", default="ethnicity", show_default=True,
               help="With --microdata: group(s), comma-separated, from ethnicity, sex, age_band, "
                    "area_code.")
-@click.option("--min-n", type=int, default=50, show_default=True,
+@click.option("--min-n", type=click.IntRange(min=1), default=50, show_default=True,
               help="With --microdata: suppress groups with fewer respondents (unweighted).")
 @click.option("--ledger", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="With --microdata: JSON record of the cells published before (created if missing); "
@@ -333,26 +353,43 @@ def confidence(warehouse, measure, as_of, microdata, by, min_n, ledger, fmt, out
                    "everything you publish.", err=True)
     # the ledger is locked from reading to writing, so two runs at once cannot drop each other's cells
     with ledger_lock(ledger) if microdata is not None and ledger is not None else nullcontext():
-        df = _run(api.confidence, warehouse, measure=measure, as_of=as_of, microdata=microdata,
-                  by=by, min_n=min_n, ledger=ledger)  # by: comma-separated, split by the parameters
+        df = runner(VRUError, options=_CONFIDENCE_OPTIONS)(
+            api.confidence, warehouse, measure=measure, as_of=as_of, microdata=microdata, by=by, min_n=min_n,
+            ledger=ledger)  # by: comma-separated, split by the parameters
     text = df.to_json(orient="records", date_format="iso", indent=2) if fmt == "json" \
         else csvsafe.safe_frame(df).to_csv(index=False, quoting=csvsafe.QUOTING)
     write_result(text, out)
+
+
+_CONFIDENCE_OPTIONS = {"measure": "--measure", "as_of": "--as-of", "by": "--by", "min_n": "--min-n",
+                       "microdata": "--microdata", "ledger": "--ledger"}
+
+
+def _quarters(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
+    """``--quarters``: comma-separated YYYY-Qn, at least one."""
+    import re
+
+    quarters = [q.strip().upper() for q in value.split(",") if q.strip()]
+    bad = [q for q in quarters if not re.fullmatch(r"\d{4}-Q[1-4]", q)]
+    if bad or not quarters:
+        raise click.BadParameter(f"{bad[0]!r} is not a quarter (YYYY-Qn, e.g. 2023-Q4)" if bad
+                                 else "name at least one quarter (YYYY-Qn)")
+    return quarters
 
 
 @main.command()
 @warehouse_option
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="CSV file to write, gzipped if it ends in .gz (default: standard output).")
-@click.option("--quarters", default="2023-Q1,2023-Q2,2023-Q3,2023-Q4", show_default=True,
+@click.option("--quarters", default="2023-Q1,2023-Q2,2023-Q3,2023-Q4", show_default=True, callback=_quarters,
               help="Quarters (YYYY-Qn), comma-separated.")
-@click.option("--per-borough", type=int, default=100, show_default=True,
+@click.option("--per-borough", type=click.IntRange(1, 100_000), default=100, show_default=True,
               help="Respondents per borough per quarter.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 def synthetic_survey(warehouse, out, quarters, per_borough, seed) -> None:
     """Write SYNTHETIC respondent-level survey data (for demos and training; never real people)
     in the format `vru ingest` and `vru confidence --microdata` read."""
-    options = dict(quarters=[q.strip() for q in quarters.split(",")], per_borough=per_borough, seed=seed)
+    options = dict(quarters=quarters, per_borough=per_borough, seed=seed)
     if out is not None and out.suffix.lower() == ".gz":
         path = _run(api.synthetic_survey, out, warehouse, **options)
         click.echo(f"wrote {path} (synthetic data)", err=True)
@@ -366,7 +403,8 @@ def synthetic_survey(warehouse, out, quarters, per_borough, seed) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
+              help="Port to listen on.")
 @click.option("--no-demo", is_flag=True, help="Do not seed the demo organisations, users and content.")
 def serve(host: str, port: int, no_demo: bool) -> None:
     """Start the web platform for a demo or for development.

@@ -1,7 +1,10 @@
 """What every ``vru`` command shares: how it reports an error the user caused, where its result goes,
 in which format, and its progress.
 
-- **Errors**: one line on standard error, exit status 2 (:func:`runner`).
+- **Errors**: one line on standard error, exit status 2 (:func:`runner`), naming the option the
+  user gave rather than the parameter of :mod:`vru.api` behind it (:func:`name_options`).
+  Options take checked types (``click.IntRange``, ``click.Choice``), so a value out of range is
+  refused by name before any work.
 - **Result**: standard output unless ``-o FILE`` is given (:func:`write_result`); a file is written
   whole or not at all (a temporary file renamed into place). Messages about the work ("wrote X: 4,829
   areas") go to standard error, so that standard output holds only the result and can be piped.
@@ -16,8 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import click
@@ -25,20 +29,36 @@ import click
 from vru.errors import VRUError
 
 
-def runner(*errors: type[BaseException]) -> Callable:
+def runner(*errors: type[BaseException], options: Mapping[str, str] | None = None) -> Callable:
     """A function ``run(fn, *args, **kwargs)`` that returns ``fn(*args, **kwargs)``, or on one of
     ``errors`` (default :class:`~vru.errors.VRUError`) prints ``error: <message>`` on standard error and
-    exits with status 2 (no traceback: the message names the file, row and column where known)."""
+    exits with status 2 (no traceback: the message names the file, row and column where known).
+
+    ``options``: parameter name -> the command's option (``{"n_draws": "--draws"}``), so that a message
+    of :mod:`vru.api` naming a parameter names the option the user typed instead (:func:`name_options`)."""
     caught = errors or (VRUError,)
 
     def run(fn: Callable, *args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except caught as e:
-            click.echo(f"error: {e}", err=True)
+            click.echo(f"error: {name_options(str(e), options or {})}", err=True)
             sys.exit(2)
 
     return run
+
+
+def name_options(message: str, options: Mapping[str, str]) -> str:
+    """``message`` with the parameter it starts with (``n_draws: ...``, ``n must be ...``) replaced by
+    its option in ``options``, and any other parameter of ``options`` whose name holds an underscore
+    (``window_start``: never an English word) replaced wherever it appears."""
+    m = re.match(r"(\w+)(?=:| must | is | needs )", message)
+    if m and m.group(1) in options:
+        message = options[m.group(1)] + message[m.end():]
+    for name, option in options.items():
+        if "_" in name:
+            message = re.sub(rf"(?<![\w-]){re.escape(name)}(?!\w)", option, message)
+    return message
 
 
 def output_format(out: Path | None, fmt: str | None, allowed: tuple[str, ...], default: str) -> str:
@@ -78,13 +98,14 @@ def refuse_terminal() -> None:
                                "standard output (> FILE)")
 
 
-def write_file(out: Path, text: str) -> None:
-    """``text`` into ``out`` whole or not at all: a temporary file beside it, then renamed."""
+def write_file(out: Path, text: str | bytes) -> None:
+    """``text`` (UTF-8) or bytes into ``out`` whole or not at all: a temporary file beside it, then
+    renamed."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)

@@ -8,11 +8,21 @@ from pathlib import Path
 
 import click
 
-from vru.cli_util import runner
+from vru.cli_util import runner, write_file
 from vru.errors import VRUError
 
 # the layer's own errors and the ValueError of a bad parameter or time: "error: <message>", exit status 2
 _run = runner(VRUError, ValueError)
+
+
+def _utc_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A time option (ISO 8601 with a zone) checked before any work, passed on as given."""
+    if value is not None:
+        try:
+            _utc_time(value, "")
+        except ValueError as e:
+            raise click.BadParameter(str(e).removeprefix(": ")) from None
+    return value
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,9 +35,10 @@ def tagging() -> None:
               help="Number of wearers.")
 @click.option("--days", "-d", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Days of trail per wearer.")
-@click.option("--start", default="2024-03-04T00:00:00Z", show_default=True,
+@click.option("--start", default="2024-03-04T00:00:00Z", show_default=True, callback=_utc_option,
               help="First tick, ISO 8601 with a zone (UTC).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed: same seed, same files.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed: same seed, same files.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
               help="Format of the position feed and the activations.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
@@ -93,7 +104,8 @@ def import_positions(paths: tuple[Path, ...], activations: Path, root: Path, max
 @tagging.command("purge-positions")
 @click.option("--store", "-s", "root", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder of the positions store.")
-@click.option("--before", required=True, help="Delete fixes taken before this time (ISO 8601 with a zone).")
+@click.option("--before", required=True, callback=_utc_option,
+              help="Delete fixes taken before this time (ISO 8601 with a zone).")
 @click.option("--keep", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="CSV or Parquet of intervals to keep: device_id, time_from, time_to (UTC).")
 def purge_positions(root: Path, before: str, keep: Path | None) -> None:
@@ -172,19 +184,19 @@ def records_to_batch(records: Path, force: str, batch_id: str | None, source: st
         raise click.BadParameter(f"unknown force {force!r}; one of: {', '.join(C.known_forces())}",
                                  param_hint="--force")
     if records.suffix.lower() == ".parquet":
-        df = _run(pd.read_parquet, records)
+        df = _run(_read_file, pd.read_parquet, records)
     else:
-        df = _run(pd.read_csv, records, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        df = _run(_read_file, pd.read_csv, records, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         for c in ("time_from", "time_to"):
             if c in df.columns:
                 df[c] = df[c].map(_record_time).astype(object)
     result = _run(C.batch_from_records, df, force=force, batch_id=batch_id, source=source, path=str(records))
     click.echo("\n".join(C.report_lines(result)))
     if result.ok:
-        out.write_bytes(C.batch_file(result))
-        click.echo(f"{len(result.records)} record(s) written to {out}")
+        write_file(out, C.batch_file(result))
+        click.echo(f"wrote {out}: {len(result.records)} record(s)", err=True)
     else:
-        click.echo(f"nothing written to {out}")
+        click.echo(f"nothing written to {out}", err=True)
     sys.exit(0 if result.outcome is C.Outcome.SUCCESSFUL else 1)
 
 
@@ -201,8 +213,9 @@ def records_to_batch(records: Path, force: str, batch_id: str | None, source: st
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for points.csv, summary.csv, crimes.csv and run.json.")
 @click.option("--backend", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True)
-@click.option("--radius", type=float, default=100.0, show_default=True, help="Radius R in metres.")
-@click.option("--tolerance", type=float, default=300.0, show_default=True,
+@click.option("--radius", type=click.FloatRange(0, min_open=True), default=100.0, show_default=True,
+              help="Radius R in metres.")
+@click.option("--tolerance", type=click.FloatRange(min=0), default=300.0, show_default=True,
               help="Seconds added to each side of the crime window.")
 def match_cmd(root: Path, activations: Path, crimes: Path | None, batch: Path | None, out: Path, backend: str,
               radius: float, tolerance: float) -> None:
@@ -234,13 +247,7 @@ def match_cmd(root: Path, activations: Path, crimes: Path | None, batch: Path | 
         crimes_out = cr.assign(batch_id=versions["batch_id"].to_numpy(),
                                crime_text=versions["crime_text"].to_numpy())
     else:
-        parquet = crimes.suffix.lower() == ".parquet"
-        cr = pd.read_parquet(crimes) if parquet else pd.read_csv(crimes, dtype=str)
-        for c in (S.TIME_FROM, S.TIME_TO):
-            cr[c] = _run(pd.to_datetime, cr[c], utc=True)
-        for c in (S.EASTING, S.NORTHING):
-            cr[c] = _run(pd.to_numeric, cr[c])
-        crimes_out = cr
+        cr = crimes_out = _run(_read_crimes, crimes)
     pad = pd.Timedelta(seconds=params.tolerance_s + params.max_gap_s + 1)
     start, end = cr[S.TIME_FROM].min() - pad, cr[S.TIME_TO].max() + pad
     if backend == "duckdb":
@@ -302,15 +309,46 @@ def report_cmd(matches: Path, crime_version: str, wearer: str, reviewer: str, re
               "organisation": organisation}
     ctx = _run(report.report_context, points, summary, crime, run, person, reviewer, when.to_pydatetime(),
                reason.strip(), generated_at=pd.Timestamp.now(tz="UTC").floor("s").to_pydatetime())
+    # each file whole or not at all; "wrote" on standard error, as every command
     if html_out is not None:
-        html_out.parent.mkdir(parents=True, exist_ok=True)
-        html_out.write_text(report.render_html(ctx), encoding="utf-8")
-        click.echo(f"wrote {html_out}")
+        write_file(html_out, report.render_html(ctx))
+        click.echo(f"wrote {html_out}", err=True)
     if pdf_out is not None:
-        pdf_out.parent.mkdir(parents=True, exist_ok=True)
-        pdf_out.write_bytes(report.render_pdf(ctx))
-        click.echo(f"wrote {pdf_out}")
+        write_file(pdf_out, report.render_pdf(ctx))
+        click.echo(f"wrote {pdf_out}", err=True)
     click.echo(f"report of {crime_version} / {wearer}: {len(ctx['fixes'])} position(s)")
+
+
+def _read_file(read, path: Path, **kwargs):
+    """``read(path, **kwargs)`` (a pandas reader), an unreadable file refused naming it."""
+    try:
+        return read(path, **kwargs)
+    except (ValueError, OSError) as e:  # pandas' EmptyDataError and ParserError, pyarrow's ArrowInvalid
+        raise VRUError(f"{path}: cannot be read: {e}") from None
+
+
+def _read_crimes(path: Path):
+    """Crime versions to match (CSV or Parquet with the CRIMES columns), times in UTC and places as numbers;
+    a file lacking a column or holding a bad time or number is refused naming the file and the column."""
+    import pandas as pd
+
+    from vru.tagging import schema as S
+
+    parquet = path.suffix.lower() == ".parquet"
+    cr = _read_file(pd.read_parquet, path) if parquet else _read_file(pd.read_csv, path, dtype=str)
+    lack = [c for c in S.CRIMES.names if c not in cr.columns]
+    if lack:
+        raise VRUError(f"{path}: no column(s) {', '.join(lack)} (crime versions have the columns "
+                       f"{', '.join(S.CRIMES.names)})")
+    if cr.empty:
+        raise VRUError(f"{path}: no crime versions to match")
+    for c, convert in ((S.TIME_FROM, "time"), (S.TIME_TO, "time"), (S.EASTING, "number"),
+                       (S.NORTHING, "number")):
+        try:
+            cr[c] = pd.to_datetime(cr[c], utc=True) if convert == "time" else pd.to_numeric(cr[c])
+        except (ValueError, TypeError) as e:
+            raise VRUError(f"{path}, column {c}: not a {convert} ({e})") from None
+    return cr
 
 
 def _utc_time(text: str, what: str):
@@ -381,8 +419,10 @@ def _read_keep(path: Path):
 
     from vru.tagging import schema as S
 
-    if path.suffix.lower() == ".parquet":
-        return pq.read_table(path)
-    t = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-        column_types={S.DEVICE_ID: pa.string(), S.TIME_FROM: S.UTC_TS, S.TIME_TO: S.UTC_TS}))
-    return t
+    try:
+        if path.suffix.lower() == ".parquet":
+            return pq.read_table(path)
+        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            column_types={S.DEVICE_ID: pa.string(), S.TIME_FROM: S.UTC_TS, S.TIME_TO: S.UTC_TS}))
+    except (pa.ArrowInvalid, OSError) as e:
+        raise VRUError(f"{path}: cannot be read: {e}") from None

@@ -59,8 +59,10 @@ def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     readers only) is reported plainly, naming the file, instead of DuckDB's lock traceback."""
     try:
         return duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as e:
-        if "lock" not in str(e).lower():
+    except duckdb.Error as e:
+        if path.is_file() and (path.stat().st_size == 0 or "not a valid DuckDB" in str(e)):
+            raise WarehouseError(f"{path} is not a VRU warehouse (not a DuckDB database file)") from None
+        if not isinstance(e, duckdb.IOException) or "lock" not in str(e).lower():
             raise
         holder = ""
         m = re.search(r"\(PID (\d+)\)", str(e))
