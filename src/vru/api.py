@@ -8,9 +8,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
@@ -23,6 +24,28 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
     from vru.pipelines.hotspots import HotspotTable
+
+T = TypeVar("T")
+
+
+@contextmanager
+def _refused(*errors: type[Exception], prefix: str = "") -> Iterator[None]:
+    """Bad input found by the code below (``errors``, default ``ValueError``) as a
+    :class:`VRUError` with its message (after ``prefix``); a ``VRUError`` passes unchanged."""
+    caught = errors or (ValueError,)
+    try:
+        yield
+    except VRUError:
+        raise
+    except caught as e:
+        raise VRUError(f"{prefix}{e}") from None
+
+
+def _read(warehouse: str | Path | None, run: Callable[[Warehouse], T]) -> T:
+    """``run(wh)`` on the warehouse opened read-only; a ``ValueError`` it raises is
+    :func:`_refused`."""
+    with Warehouse.open(warehouse, read_only=True) as wh, _refused():
+        return run(wh)
 
 
 def init(warehouse: str | Path | None = None, *, replace: bool = False,
@@ -113,20 +136,15 @@ def hotspots(warehouse: str | Path | gpd.GeoDataFrame | None = None, out: str | 
                            "geometry as areas=")
         if period is not None or value != "value":
             raise VRUError("period and value apply to your own areas, not to a source's panel")
-        with Warehouse.open(warehouse, read_only=True) as wh:
-            try:
-                result = ph.run_for_source(wh, source, areas, code=code, name=name, **params)
-            except (ValueError, TypeError) as e:
-                raise VRUError(str(e)) from None
+        with Warehouse.open(warehouse, read_only=True) as wh, _refused(ValueError, TypeError):
+            result = ph.run_for_source(wh, source, areas, code=code, name=name, **params)
     elif areas is not None:
         raise VRUError("areas= goes with source= (e.g. source='police_uk'); to analyse your own "
                        "areas and values pass the GeoDataFrame as the first argument")
     elif isinstance(warehouse, gpd.GeoDataFrame):
-        try:
+        with _refused(ValueError, TypeError):
             result = ph.run_for_areas(warehouse, code=code, value=value, period=period,
                                       name=name, **params)
-        except (ValueError, TypeError) as e:
-            raise VRUError(str(e)) from None
     else:
         if isinstance(warehouse, pd.DataFrame):
             raise VRUError("your areas need geometry: pass a GeoDataFrame (e.g. "
@@ -135,17 +153,12 @@ def hotspots(warehouse: str | Path | gpd.GeoDataFrame | None = None, out: str | 
         if period is not None or name is not None or code != "code" or value != "value":
             raise VRUError("code, value, period and name apply to your own areas (a "
                            "GeoDataFrame), not to the warehouse")
-        with Warehouse.open(warehouse, read_only=True) as wh:
-            try:
-                p = ph.make_params(ph.HotspotParams, "the warehouse's London crime", **params)
-                result = ph.run(wh, p, compare=False)
-            except (ValueError, TypeError) as e:
-                raise VRUError(str(e)) from None
+        with Warehouse.open(warehouse, read_only=True) as wh, _refused(ValueError, TypeError):
+            p = ph.make_params(ph.HotspotParams, "the warehouse's London crime", **params)
+            result = ph.run(wh, p, compare=False)
     if out is not None:
-        try:
+        with _refused():
             hotspot_files.write(result, out, fmt)
-        except ValueError as e:
-            raise VRUError(str(e)) from None
     return result
 
 
@@ -158,13 +171,7 @@ def drivers(warehouse: str | Path | None = None, **params: Any) -> dict:
     from vru.pipelines import drivers
 
     p = drivers.DriverParams.of(**params)
-    with Warehouse.open(warehouse, read_only=True) as wh:
-        try:
-            return drivers.run(wh, p).as_dict()
-        except VRUError:
-            raise
-        except ValueError as e:
-            raise VRUError(str(e)) from None
+    return _read(warehouse, lambda wh: drivers.run(wh, p).as_dict())
 
 
 def target(warehouse: str | Path | None = None, **params: Any) -> dict:
@@ -177,13 +184,7 @@ def target(warehouse: str | Path | None = None, **params: Any) -> dict:
     from vru.pipelines import targeting as pt
 
     p = pt.TargetParams.of(**params)
-    with Warehouse.open(warehouse, read_only=True) as wh:
-        try:
-            return pt.run(wh, p).as_dict()
-        except VRUError:
-            raise
-        except ValueError as e:
-            raise VRUError(str(e)) from None
+    return _read(warehouse, lambda wh: pt.run(wh, p).as_dict())
 
 
 def confidence(warehouse: str | Path | None = None, *, measure: str = "good_job_local",
@@ -213,22 +214,14 @@ def confidence(warehouse: str | Path | None = None, *, measure: str = "good_job_
     params = pc.ConfidenceParams.of(measure=measure, as_of=as_of, by=by, min_n=min_n)
     if microdata is not None:
         resp = pas_microdata.read(microdata)
-        try:
+        with _refused():
             book = None if ledger is None else read_ledger(ledger)
-        except ValueError as e:
-            raise VRUError(str(e)) from None
-        try:
+        with _refused(prefix=f"{microdata}: "):
             out = pc.group_table(resp, params, ledger=book)
-        except ValueError as e:
-            raise VRUError(f"{microdata}: {e}") from None
         if book is not None and ledger is not None:
             write_ledger(book, ledger)
         return out
-    with Warehouse.open(warehouse, read_only=True) as wh:
-        try:
-            return pc.borough_table(wh, params)
-        except ValueError as e:
-            raise VRUError(str(e)) from None
+    return _read(warehouse, lambda wh: pc.borough_table(wh, params))
 
 
 def synthetic_survey(out: str | Path, warehouse: str | Path | None = None, *,
@@ -316,13 +309,7 @@ def evaluate(warehouse: str | Path | pd.DataFrame | Panel | None = None, *,
     if treated is not None:
         params["treated"] = treated
     p = pe.EvalParams.of(**params)
-    with Warehouse.open(warehouse, read_only=True) as wh:
-        try:
-            return pe.run(wh, p).as_dict()
-        except VRUError:
-            raise
-        except ValueError as e:
-            raise VRUError(str(e)) from None
+    return _read(warehouse, lambda wh: pe.run(wh, p).as_dict())
 
 
 def status(warehouse: str | Path | None = None) -> list[dict]:
