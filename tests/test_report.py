@@ -228,7 +228,7 @@ def test_sources_result_reconciles_the_borough_releases(results):
     assert src.annual.loc["mps_borough_coarse", 2019] == 222_042
     assert pd.isna(src.annual.loc["mps_lsoa_annual_millington", 2020])
     assert src.ward is not None and src.ward.ward_total < src.ward.borough_total
-    assert any(e.licence.startswith("Open Government Licence") for e in src.catalogue)
+    assert any(e.info.licence.startswith("Open Government Licence") for e in src.catalogue)
     assert src.left_out == ()
 
 

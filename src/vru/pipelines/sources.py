@@ -9,6 +9,7 @@ over the months both cover.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,26 +75,18 @@ class WardCheck:
 
 @dataclass(frozen=True)
 class SourceEntry:
-    """A catalogue entry (:class:`vru.sources.catalogue.SourceInfo`) with data in the warehouse:
-    its metadata, the number of ``files`` loaded, and ``renamed``: (file name, note) for each series
-    a loaded file publishes under successive names."""
+    """A catalogue entry with data in the warehouse: ``info``, its metadata, the number of ``files``
+    loaded, and ``renamed``: (file name, note) for each series a loaded file publishes under
+    successive names."""
 
-    key: str
-    title: str
-    publisher: str
-    licence: str
-    attribution: str
-    geography: str
-    period: str
-    caveats: tuple[str, ...]
+    info: catalogue.SourceInfo
     files: int
     renamed: tuple[tuple[str, str], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "title": self.title, "publisher": self.publisher,
-                "licence": self.licence, "attribution": self.attribution, "geography": self.geography,
-                "period": self.period, "caveats": list(self.caveats), "files": self.files,
-                "renamed": [list(r) for r in self.renamed]}
+        """The metadata (all but the bundled folder), ``files`` and ``renamed``."""
+        info = {k: v for k, v in dataclasses.asdict(self.info).items() if k != "bundled"}
+        return jsonable(info | {"files": self.files, "renamed": self.renamed})
 
 
 @dataclass(frozen=True)
@@ -161,6 +154,5 @@ def _catalogue(wh: Warehouse) -> tuple[SourceEntry, ...]:
             (Path(str(path)).name, note)
             for path, notes in zip(n["path"], n["notes"], strict=True)
             for note in str(notes or "").split("\n") if note.startswith(RENAMED))
-        out.append(SourceEntry(s.key, s.title, s.publisher, s.licence, s.attribution, s.geography,
-                               s.period, tuple(s.caveats), len(n), renamed))
+        out.append(SourceEntry(s, len(n), renamed))
     return tuple(out)
