@@ -559,7 +559,8 @@ def test_cli_refuses_bad_options_without_a_traceback(london_warehouse):
 
     from vru.cli import main
 
-    for args, message in [(["--top", "0"], "n: must be from 1 to 32"),
+    for args, message in [(["--top", "0"], "Invalid value for '--top'"),
+                          (["--categories", "robbery,robbery"], "'robbery' named twice"),
                           (["--categories", "bogus"], "unknown harmonised category 'bogus'"),
                           (["--start", "xx"], "start: expected a year and month"),
                           (["--start", "2021-01", "--end", "2020-01"], "end: the last month")]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -157,7 +157,7 @@ class DriverParams(Params):
         ons_to = tuple(_int("ons_to", y, ons_from + 1, 2100) for y in _tuple("ons_to", self.ons_to))
         if not ons_to:
             raise ParamsError("ons_to: name at least one year")
-        values = {
+        values: dict[str, Any] = {
             "categories": _categories("categories", self.categories),
             "start": _month("start", self.start),
             "end": _month("end", self.end),
@@ -274,7 +274,7 @@ class DriversResult:
 
     def as_dict(self) -> dict:
         """The numbers as JSON-ready Python (``vru drivers``, the API)."""
-        return jsonable({
+        return cast(dict, jsonable({
             "parameters": self.params.as_dict(),
             "caveat": self.caveat,
             "unemployment_statement": self.statement.as_dict(),
@@ -282,7 +282,7 @@ class DriversResult:
             "lsoa": self.lsoa,
             "borough_regressions": (None if self.borough_regressions is None
                                     else _regressions(self.borough_regressions)),
-        })
+        }))
 
 
 # --- data from the warehouse -------------------------------------------------------------------
@@ -297,7 +297,7 @@ def _pop_year(wh: Warehouse, start: str, end: str) -> int:
     return int(min(years, key=lambda y: (abs(pd.Timestamp(f"{y}-07-01") - mid), -y)))
 
 
-def borough_violence(wh: Warehouse, categories=SERIOUS_VIOLENCE, start: str = "2020-04",
+def borough_violence(wh: Warehouse, categories: tuple[str, ...] = SERIOUS_VIOLENCE, start: str = "2020-04",
                      end: str = "2021-03", *, source: str = CRIME_SOURCE) -> pd.DataFrame:
     """Offences per MPS borough over ``start``..``end`` (whole months) and per 1,000 residents.
 
@@ -393,7 +393,7 @@ def labour_market_rises(wh: Warehouse, p: DriverParams | None = None) -> LabourM
     return LabourMarket(out, labels, coverage, missing_lsoas)
 
 
-def violence_measures(wh: Warehouse, categories, start: str,
+def violence_measures(wh: Warehouse, categories: tuple[str, ...], start: str,
                       end: str) -> tuple[dict[str, pd.Series], dict[str, str]]:
     """Serious violence per borough as ``count`` and ``rate`` (per 1,000), and their labels."""
     v = borough_violence(wh, categories, start, end)

@@ -23,7 +23,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -184,7 +184,7 @@ class EvalParams(Params):
         """The parameters as JSON-ready Python; ``starts`` as a mapping area -> month."""
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         d["starts"] = None if self.starts is None else dict(self.starts)
-        return jsonable(d)
+        return cast(dict[str, Any], jsonable(d))
 
 
 @dataclass(frozen=True)
@@ -248,7 +248,7 @@ class EvaluationRun:
 
     def as_dict(self) -> dict[str, Any]:
         p = self.params
-        return jsonable({
+        return cast(dict[str, Any], jsonable({
             "parameters": p.as_dict() | {"treated_codes": list(self.codes)},
             "data": {"source": p.source, "category": p.category,
                      "areas": int(self.panel["area_code"].nunique()),
@@ -260,7 +260,7 @@ class EvaluationRun:
             "spillover": None if self.spillover is None else self.spillover.as_dict(),
             "spillover_error": self.spillover_error,
             "limits": list(self.limits),
-        })
+        }))
 
 
 def panel(wh: Warehouse, p: EvalParams | None = None) -> pd.DataFrame:
@@ -394,7 +394,7 @@ def run(wh: Warehouse, params: EvalParams | None = None) -> EvaluationRun:
     treated = p.first_months
     label = taxonomy.label(p.category).lower()
     unit = f"offences per {fmt.integer(p.per)} residents per month"
-    common = {"unit": "area_code", "period": "month", "n_draws": p.n_draws, "alpha": p.alpha,
+    common: dict[str, Any] = {"unit": "area_code", "period": "month", "n_draws": p.n_draws, "alpha": p.alpha,
               "target_power": p.target_power, "max_lead": p.max_lead, "seed": p.seed,
               "recorded_crime": True}
     try:

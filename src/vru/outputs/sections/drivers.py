@@ -9,6 +9,8 @@ templates.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 
 from vru import format as fmt
@@ -41,15 +43,15 @@ def pred_names(p: DriverParams) -> dict[str, str]:
     return PRED_NAMES | {"claimant_rate_change": f"claimant rate rise {c0:%b %Y} - {c1:%b %Y}"}
 
 
-def _names(codes) -> str:
+def _names(codes: Iterable[str]) -> str:
     return ", ".join(borough_name(c) for c in codes)
 
 
-def _cat_words(cats) -> str:
+def _cat_words(cats: Iterable[str]) -> str:
     return " + ".join(taxonomy.label(c).lower() for c in cats)
 
 
-def _estimate(r, lo, hi) -> str:
+def _estimate(r: float, lo: float, hi: float) -> str:
     """``r (lo to hi)``, each to 2 decimals (a dash for a missing one)."""
     return f"{fmt.number(r)} ({fmt.number(lo)} to {fmt.number(hi)})"
 

@@ -5,11 +5,15 @@ and the limits."""
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 import pandas as pd
 
 from vru import format as fmt
 from vru import taxonomy
 from vru.analysis import evaluation as ev
+from vru.analysis.did import DiDResult
+from vru.analysis.synth import SynthResult
 from vru.geography import borough_name
 from vru.outputs import charts_evaluation as ce
 from vru.outputs.html import Section, table
@@ -23,8 +27,30 @@ TITLE_OTHER = "Did violence fall where the programme went? An evaluation"
 #: end of the legal limits in July 2021): a comparison year that overlaps them is said to.
 LOCKDOWNS = (pd.Timestamp("2020-03"), pd.Timestamp("2021-07"))
 
+_T = TypeVar("_T")
 
-def _est(x) -> str:
+
+def _part(x: _T | None, what: str) -> _T:
+    """``x``, a part of an evaluation the section shows; a ValueError naming ``what`` if the
+    evaluation lacks it."""
+    if x is None:
+        raise ValueError(f"the evaluation has no {what}: the section cannot be shown")
+    return x
+
+
+def _did(res: ev.EvaluationResult) -> DiDResult:
+    return _part(res.did, "difference-in-differences")
+
+
+def _synth(res: ev.EvaluationResult) -> SynthResult:
+    return _part(res.synth, "synthetic control")
+
+
+def _placebo_p(res: ev.EvaluationResult) -> str:
+    return _p(_part(res.did_placebo, "placebo test")["p_value"])
+
+
+def _est(x: Any) -> str:
     """An effect on the rate, signed, 3 decimals."""
     return fmt.number(x, 3, signed=True)
 
@@ -34,16 +60,16 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _p(x) -> str:
+def _p(x: Any) -> str:
     return fmt.p_value(x, 2)
 
 
 def _ci(res: ev.EvaluationResult, ratio: bool = False) -> str:
     """The headline 95% interval of a DiD: analytic, or (with a single-area cohort) the
     randomisation interval, marked as such."""
-    s = res.did.simple.iloc[0]
+    s = _did(res).simple.iloc[0]
     if res.design.get("headline_inference") == "placebo":
-        pl = res.did_placebo
+        pl = _part(res.did_placebo, "placebo test")
         if ratio:
             return f"{fmt.interval(pl['ratio_low'], pl['ratio_high'], 3)} (randomisation)"
         return f"{fmt.interval(pl['ci_low'], pl['ci_high'], 3, signed=True)} (randomisation)"
@@ -52,7 +78,9 @@ def _ci(res: ev.EvaluationResult, ratio: bool = False) -> str:
     return fmt.interval(s["ci_low"], s["ci_high"], 3, signed=True)
 
 
-def _pre_p(pt: dict) -> str:
+def _pre_p(pt: dict | None) -> str:
+    if pt is None:
+        return "not computed"
     if pt.get("computed", True):
         return _p(pt["p_value"])
     return "not computed (singular)" if "singular" in pt.get("reason", "") else "not computed"
@@ -66,12 +94,12 @@ def summary_table(r: EvaluationRun) -> pd.DataFrame:
     """The estimates of each analysis, one row each (cells as shown)."""
     main, poi, sp = r.main, r.poisson, r.spillover
     rows = []
-    s = main.did.simple.iloc[0]
+    s = _did(main).simple.iloc[0]
     rows.append({"Analysis": "DiD (Callaway-Sant'Anna), rate per 1,000",
                  "Estimate": _est(s["estimate"]), "95% CI": _ci(main),
-                 "Placebo p": _p(main.did_placebo["p_value"]), "Pre-trend p": _pre_p(main.pretrend),
+                 "Placebo p": _placebo_p(main), "Pre-trend p": _pre_p(main.pretrend),
                  "MDE (reduction)": _mde(main, "did")})
-    sy = main.synth
+    sy = _synth(main)
     lo, hi = sy.pooled_range
     rows.append({"Analysis": "Synthetic control, rate per 1,000 (pooled gap)",
                  "Estimate": _est(sy.pooled_att) if sy.fit_unique is not False else
@@ -79,32 +107,34 @@ def summary_table(r: EvaluationRun) -> pd.DataFrame:
                  "95% CI": fmt.interval(sy.ci_low, sy.ci_high, 3, signed=True),
                  "Placebo p": _p(sy.p_pooled_att), "Pre-trend p": fmt.DASH,
                  "MDE (reduction)": _mde(main, "synth")})
-    s = poi.did.simple.iloc[0]
+    s = _did(poi).simple.iloc[0]
     rows.append({"Analysis": "DiD, Poisson on counts (ratio to counterfactual)",
                  "Estimate": fmt.number(s["ratio"], 3), "95% CI": _ci(poi, ratio=True),
-                 "Placebo p": _p(poi.did_placebo["p_value"]), "Pre-trend p": _pre_p(poi.pretrend),
+                 "Placebo p": _placebo_p(poi), "Pre-trend p": _pre_p(poi.pretrend),
                  "MDE (reduction)": _mde(poi, "did")})
     if sp is not None:
-        s = sp.did.simple.iloc[0]
+        s = _did(sp).simple.iloc[0]
         rows.append({"Analysis": f"DiD, neighbours of {r.treated_group} left out "
                                  f"({sp.design['n_controls']} controls)",
                      "Estimate": _est(s["estimate"]), "95% CI": _ci(sp),
-                     "Placebo p": _p(sp.did_placebo["p_value"]), "Pre-trend p": _pre_p(sp.pretrend),
+                     "Placebo p": _placebo_p(sp), "Pre-trend p": _pre_p(sp.pretrend),
                      "MDE (reduction)": _mde(sp, "did", "not computable")})
-        s = sp.spillover.simple.iloc[0]
-        rows.append({"Analysis": f"DiD, the {sp.spillover.n_treated} neighbouring boroughs "
+        spill = _part(sp.spillover, "spillover estimate")
+        s = spill.simple.iloc[0]
+        rows.append({"Analysis": f"DiD, the {spill.n_treated} neighbouring boroughs "
                                  f"as if treated (spillover)",
                      "Estimate": _est(s["estimate"]),
                      "95% CI": fmt.interval(s["ci_low"], s["ci_high"], 3, signed=True),
                      "Placebo p": fmt.DASH,
-                     "Pre-trend p": _pre_p(sp.spillover.pretrend(max_lead=r.params.max_lead)),
+                     "Pre-trend p": _pre_p(spill.pretrend(max_lead=r.params.max_lead)),
                      "MDE (reduction)": fmt.DASH})
     return pd.DataFrame(rows)
 
 
 def synth_table(main: ev.EvaluationResult) -> pd.DataFrame:
     """The synthetic control of each treated borough: fit, gap, placebo p-value, main donors."""
-    t = main.synth.table
+    sy = _synth(main)
+    t = sy.table
     return pd.DataFrame({
         "Borough": [borough_name(u) for u in t["unit"]],
         "Pre-period rate": [fmt.number(v, 2) for v in t["pre_mean"]],
@@ -118,7 +148,7 @@ def synth_table(main: ev.EvaluationResult) -> pd.DataFrame:
         "Placebo p": [_p(v) for v in t["p_value"]],
         "Main donors": ["; ".join(f"{borough_name(d)} {fmt.number(w, 2)}" for d, w in
                                   u.weights[u.weights >= 0.05].head(4).items())
-                        for u in main.synth.units],
+                        for u in sy.units],
     })
 
 
@@ -144,15 +174,16 @@ def present(result: EvaluationRun) -> Section:
     group = r.treated_group  # "MyEnds boroughs" or "treated boroughs"
     who = "MyEnds" if r.myends else "treated"
     b1 = r.before_after[r.before_after["year"] == 0].set_index("group")["change_pct"]
+    pretrend = _part(main.pretrend, "pre-trend test")
 
-    ev_df = main.did.event
+    ev_df = _did(main).event
     es_svg = ce.event_study(
         ev_df[ev_df["event_time"] >= -24],
         title=f"{_capital(group)} against the other boroughs, by month",
         ylabel=f"effect, {ylab}",
         label=f"Event-study chart: difference-in-differences estimates by month since "
               f"{fmt.month(start)} with 95% intervals")
-    mean = r.synth_mean
+    mean = _part(r.synth_mean, "synthetic control")
     sv_svg = ce.synthetic_vs_actual(
         mean["actual"], mean["synthetic"], start=p.start,
         title=f"{_capital(group)} and their synthetic controls",
@@ -161,7 +192,7 @@ def present(result: EvaluationRun) -> Section:
         label=f"Line chart: mean violence rate of the {group} and of their synthetic "
               f"controls, by month")
     pg_svg = ce.placebo_gaps(
-        mean["gap"], main.synth.units[0].placebo_gaps, start=p.start,
+        mean["gap"], _synth(main).units[0].placebo_gaps, start=p.start,
         title=f"Gap to the synthetic control: {'MyEnds' if r.myends else group} and placebos",
         ylabel=f"actual - synthetic, {ylab}",
         label=f"Line chart: the {group}' mean gap to their synthetic controls against "
@@ -193,7 +224,7 @@ def present(result: EvaluationRun) -> Section:
         lockdown_before=start - pd.DateOffset(months=12) <= LOCKDOWNS[1] and start > LOCKDOWNS[0],
         change_treated=b1.get(group), change_others=b1.get("other boroughs"),
         before_after_table=ba_html, summary_table=summary_html, synth_table=synth_html,
-        main=main, pretrend=main.pretrend, pretrend_p=_p(main.pretrend.get("p_value")),
+        main=main, pretrend=pretrend, pretrend_p=_p(pretrend.get("p_value")),
         power=" ".join(pw.describe(" " + ylab) for pw in main.power.values()),
         power_counts=poi.power["did"].describe(" offences per month"),
         counts=poi.statement, spillover=sp, spillover_error=r.spillover_error,
