@@ -28,7 +28,8 @@ from vru.analysis import survey_weights as sw
 from vru.analysis.disclosure import DEFAULT_MIN_N
 from vru.geography import BOROUGHS, MPS_BOROUGHS
 from vru.geography.boroughs import LONDON_CODE
-from vru.pipelines.base import MissingData, Params, ParamsError, jsonable
+from vru.pipelines.base import MissingData, Params, ParamsError
+from vru.plain import jsonable
 from vru.sources import catalogue, pas_microdata
 from vru.taxonomy import SERIOUS_VIOLENCE
 from vru.warehouse import queries as q

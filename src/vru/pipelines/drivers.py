@@ -32,7 +32,8 @@ import pandas as pd
 from vru import taxonomy
 from vru.analysis import drivers as d
 from vru.geography import MPS_BOROUGHS
-from vru.pipelines.base import MissingData, Params, ParamsError, jsonable
+from vru.pipelines.base import MissingData, Params, ParamsError
+from vru.plain import jsonable
 from vru.sources import catalogue
 from vru.taxonomy import SERIOUS_VIOLENCE, SERIOUS_VIOLENCE_MAJOR
 from vru.warehouse import queries as q

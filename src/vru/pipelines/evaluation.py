@@ -35,7 +35,8 @@ from vru.analysis.did import EvaluationError
 from vru.geography import CITY_OF_LONDON, MYENDS_BOROUGHS, borough_code, borough_name
 from vru.model.areas import AreaSet
 from vru.model.weights import SpatialWeights
-from vru.pipelines.base import MissingData, Params, ParamsError, jsonable
+from vru.pipelines.base import MissingData, Params, ParamsError
+from vru.plain import jsonable
 from vru.sources import catalogue
 from vru.warehouse import queries as q
 from vru.warehouse.store import Warehouse
