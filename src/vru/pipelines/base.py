@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any, Self
 
 from vru.errors import VRUError
-from vru.plain import jsonable
+from vru.plain import jsonable as jsonable  # re-exported: the pipelines' converter
 
 
 class ParamsError(VRUError, ValueError):

@@ -75,7 +75,8 @@ from vru.analysis.emerging import (
 )
 from vru.geography import borough_name, is_geographic
 from vru.model.weights import ISLAND_POLICIES, RULES, SpatialWeights
-from vru.pipelines.base import MissingData, Params, ParamsError, jsonable
+from vru.pipelines.base import MissingData, Params, ParamsError
+from vru.plain import jsonable
 from vru.sources import catalogue
 from vru.sources.boundaries import to_geodataframe
 from vru.taxonomy import SERIOUS_VIOLENCE_MAJOR

@@ -19,7 +19,8 @@ import pandas as pd
 from vru import taxonomy
 from vru.analysis import needs
 from vru.geography import BOROUGHS, MPS_BOROUGHS
-from vru.pipelines.base import MissingData, Params, ParamsError, jsonable
+from vru.pipelines.base import MissingData, Params, ParamsError
+from vru.plain import jsonable
 from vru.sources import catalogue
 from vru.sources.boundaries import to_geodataframe
 from vru.warehouse import queries as q

@@ -18,7 +18,8 @@ from typing import Any
 import pandas as pd
 
 from vru import taxonomy
-from vru.pipelines.base import Params, ParamsError, jsonable
+from vru.pipelines.base import Params, ParamsError
+from vru.plain import jsonable
 from vru.sources import catalogue
 from vru.warehouse import queries as q
 from vru.warehouse.store import Warehouse

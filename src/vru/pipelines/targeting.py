@@ -36,7 +36,8 @@ from vru.analysis import harm
 from vru.analysis import targeting as tg
 from vru.geography import MYENDS_BOROUGHS, borough_name
 from vru.model.weights import SpatialWeights
-from vru.pipelines.base import MissingData, Params, ParamsError, jsonable
+from vru.pipelines.base import MissingData, Params, ParamsError
+from vru.plain import jsonable
 from vru.sources import catalogue
 from vru.sources.boundaries import to_geodataframe
 from vru.taxonomy import SERIOUS_VIOLENCE_MAJOR
