@@ -123,3 +123,144 @@ def test_an_ingest_of_many_files_shows_progress_on_a_terminal_and_nothing_when_p
     wh = testing.tiny_warehouse(tmp_path / "b.duckdb", ["unemployment_borough"])
     p = _vru("ingest", "-w", wh, street, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert p.returncode == 0 and p.stderr == b"" and p.stdout.count(b"loaded") == 6
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory, tiny):
+    """Files for the bad invocations: an empty file, a CSV of no known kind, valid device activations,
+    an empty positions store, a DuckDB warehouse (the tiny one) and a path that does not exist."""
+    d = tmp_path_factory.mktemp("bad")
+    (d / "empty.csv").write_text("")
+    (d / "garbage.csv").write_text("hello,world\n1,2\n")
+    (d / "activations.csv").write_text("device_id,wearer_ref,active_from,active_to\n"
+                                       "D1,W1,2024-03-04T00:00:00Z,2024-03-05T00:00:00Z\n")
+    (d / "crimes-bad-time.csv").write_text("crime_version_id,crime_ref,force,crime_type,time_from,time_to,"
+                                           "easting,northing\nV1,C1,Metropolitan,RB,soon,later,530000,180000\n")
+    (d / "store").mkdir()
+    return {"dir": d, "wh": tiny, "empty": d / "empty.csv", "garbage": d / "garbage.csv",
+            "act": d / "activations.csv", "store": d / "store", "badtime": d / "crimes-bad-time.csv",
+            "missing": d / "missing.csv"}
+
+
+# (arguments, a fragment the message must hold): every option given a value it refuses (zero, negative,
+# huge, text for a number, an unknown choice, a missing, empty or unreadable file); {name} is a file of
+# `bad_files`. Each must end in exit status 1 or 2 with a one-line message naming the option or file.
+BAD_INVOCATIONS = [
+    ("init -w {dir}", "is a directory"),
+    ("init -w {garbage}", "garbage.csv is not a VRU warehouse (not a DuckDB database file)"),
+    ("ingest -w {wh} {missing}", "does not exist"),
+    ("ingest -w {wh} {empty}", "empty.csv: file is empty"),
+    ("ingest -w {wh} {garbage}", "unknown data format"),
+    ("ingest -w {wh} {garbage} --backend spark", "--backend"),
+    ("ingest -w {wh} {garbage} --category-map {empty}", "empty category map"),
+    ("drivers -w {wh} --top 0", "--top"),
+    ("drivers -w {wh} --top 33", "--top"),
+    ("drivers -w {wh} --top many", "--top"),
+    ("drivers -w {wh} --start 2099-13", "error: --start:"),
+    ("drivers -w {wh} --categories nonsense", "error: --categories:"),
+    ("target -w {wh} --areas 0", "--areas"),
+    ("target -w {wh} --budget 0", "--budget"),
+    ("target -w {wh} --budget 1e300", "--budget"),
+    ("target -w {wh} --cap -1", "--cap"),
+    ("target -w {wh} --years 1000", "--years"),
+    ("target -w {wh} --max-per-borough 0", "--max-per-borough"),
+    ("target -w {wh} --min-population -1", "--min-population"),
+    ("target -w {wh} --seed x", "--seed"),
+    ("target -w {wh} --level street", "--level"),
+    ("evaluate -w {wh} --draws 0", "--draws"),
+    ("evaluate -w {wh} --draws 10000000000000000000000", "--draws"),
+    ("evaluate -w {wh} --rings -1", "--rings"),
+    ("evaluate -w {wh} --rings 1000000", "--rings"),
+    ("evaluate -w {wh} --seed -1", "--seed"),
+    ("evaluate -w {wh} --window-end 1900-01", "error: --window-end: 1900-01 is before --window-start"),
+    ("evaluate -w {wh} --start soon", "error: --start:"),
+    ("evaluate -w {wh} --treated Atlantis", "error: --treated:"),
+    ("evaluate -w {wh} --category nonsense", "error: --category:"),
+    ("evaluate -w {wh} --treated-csv {empty}", "empty.csv, row 1"),
+    ("confidence -w {wh} --min-n 0", "--min-n"),
+    ("confidence -w {wh} --as-of soon", "error: --as-of:"),
+    ("confidence -w {wh} --measure happiness", "--measure"),
+    ("confidence -w {wh} --format xml", "--format"),
+    ("confidence -w {wh} --microdata {empty}", "empty.csv: file is empty"),
+    ("confidence -w {wh} --microdata {garbage}", "garbage.csv, row 1"),
+    ("synthetic-survey -w {wh} --per-borough 0", "--per-borough"),
+    ("synthetic-survey -w {wh} --per-borough 10000000000000000000000", "--per-borough"),
+    ("synthetic-survey -w {wh} --seed -1", "--seed"),
+    ("synthetic-survey -w {wh} --quarters soon", "--quarters"),
+    ("synthetic-survey -w {wh} --quarters ,", "--quarters"),
+    ("serve --port 0", "--port"),
+    ("serve --port 70000", "--port"),
+    ("serve --port http", "--port"),
+    ("status -w {wh} --format xml", "--format"),
+    ("status -w {empty}", "empty.csv is not a VRU warehouse"),
+    ("status -w {garbage}", "garbage.csv is not a VRU warehouse"),
+    ("status -w {missing}", "no warehouse at"),
+    ("fetch --archive {dir}/a --no-ingest --retries -1", "--retries"),
+    ("fetch --archive {dir}/a --no-ingest --timeout 0", "--timeout"),
+    ("fetch --archive {dir}/a --no-ingest --max-download 1e9", "--max-download"),
+    ("fetch --archive {dir}/a --no-ingest --month soon", "--month"),
+    ("fetch --archive {dir}/a --no-ingest --sources {garbage}", "not valid TOML"),
+    ("fetch --archive {dir}/a --no-ingest --only nonsense", "unknown source key"),
+    ("fetch --archive {dir}/a -w {missing}", "no warehouse at"),
+    ("tagging simulate -o {dir}/sim --wearers 0", "--wearers"),
+    ("tagging simulate -o {dir}/sim --days 0", "--days"),
+    ("tagging simulate -o {dir}/sim --seed -1", "--seed"),
+    ("tagging simulate -o {dir}/sim --start soon", "--start"),
+    ("tagging simulate -o {dir}/sim --start 2024-03-04", "--start"),
+    ("tagging simulate -o {dir}/sim --crimes -1", "--crimes"),
+    ("tagging simulate -o {dir}/sim --format xml", "--format"),
+    ("tagging import-positions {empty} -a {empty} -s {store}", "empty.csv, row 1"),
+    ("tagging import-positions {garbage} -a {act} -s {store} --max-errors 0", "--max-errors"),
+    ("tagging purge-positions -s {store} --before soon", "--before"),
+    ("tagging purge-positions -s {store} --before 2024-01-01", "--before"),
+    ("tagging purge-positions -s {store} --before 2024-01-01T00:00Z --keep {empty}", "empty.csv"),
+    ("tagging check-batch {missing}", "does not exist"),
+    ("tagging check-batch {empty}", "INVALID_ATTACHMENT"),
+    ("tagging records-to-batch {empty} -f Metropolitan -o {dir}/b.csv", "empty.csv"),
+    ("tagging records-to-batch {garbage} -f Nowhere -o {dir}/b.csv", "--force"),
+    ("tagging records-to-batch {garbage} -f Metropolitan -o {dir}/b.txt", "--out"),
+    ("tagging match -s {store} -a {act} -c {garbage} -o {dir}/m --radius 0", "--radius"),
+    ("tagging match -s {store} -a {act} -c {garbage} -o {dir}/m --tolerance -1", "--tolerance"),
+    ("tagging match -s {store} -a {act} -c {garbage} -o {dir}/m --backend polars", "--backend"),
+    ("tagging match -s {store} -a {act} -c {empty} -o {dir}/m", "empty.csv"),
+    ("tagging match -s {store} -a {act} -c {garbage} -o {dir}/m",
+     "garbage.csv: no column(s) crime_version_id"),
+    ("tagging match -s {store} -a {act} -c {badtime} -o {dir}/m", "column time_from: not a time"),
+    ("tagging report {dir} -c V1 -w W1 --reviewer R --reason because --html {dir}/r.html --qualified-at soon",
+     "--qualified-at"),
+]
+
+
+@pytest.mark.parametrize("command,says", BAD_INVOCATIONS, ids=[c for c, _ in BAD_INVOCATIONS])
+def test_a_bad_value_of_any_option_is_refused_by_name_without_a_traceback(command, says, bad_files):
+    args = [a.format(**bad_files) for a in command.split()]
+    r = CliRunner().invoke(main, args)
+    assert isinstance(r.exception, SystemExit) and r.exit_code in (1, 2), (r.exception, r.output)
+    assert "Traceback" not in r.output and says in r.output, r.output
+    message = [line for line in r.output.splitlines() if line.startswith(("error:", "Error:"))]
+    assert message or r.exit_code == 1, r.output  # check-batch: the batch report, exit status 1
+
+
+def test_an_api_parameter_in_a_message_is_named_by_its_option():
+    from vru.cli_util import name_options
+
+    options = {"n_draws": "--draws", "window_start": "--window-start", "window_end": "--window-end",
+               "start": "--start", "n": "--top"}
+    assert name_options("n_draws: a whole number >= 1, not 0", options) \
+        == "--draws: a whole number >= 1, not 0"
+    assert name_options("n must be at least 1, not 0", options) == "--top must be at least 1, not 0"
+    assert name_options("window_end: 2018-01 is before window_start 2018-07", options) \
+        == "--window-end: 2018-01 is before --window-start 2018-07"
+    # a word that is only English is left alone
+    assert name_options("no start month in the data", options) == "no start month in the data"
+
+
+def test_records_to_batch_says_what_it_wrote_on_standard_error_and_writes_the_file_whole(tmp_path):
+    src = tmp_path / "records.csv"
+    src.write_text("crime_ref,crime_type,time_from,time_to,easting,northing\n"
+                   "R1,RB,2024-03-04T10:00:00Z,2024-03-04T11:00:00Z,530000,180000\n", encoding="utf-8")
+    out = tmp_path / "batch.csv"
+    r = run("tagging", "records-to-batch", src, "--force", "Metropolitan", "-o", out)
+    assert r.exit_code == 0 and "SUCCESSFUL" in r.stdout and "wrote" not in r.stdout
+    assert r.stderr == f"wrote {out}: 1 record(s)\n" and out.is_file()
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -57,11 +57,15 @@ def default_path() -> Path:
 def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the DuckDB file; another process holding it (DuckDB allows one writer process, or
     readers only) is reported plainly, naming the file, instead of DuckDB's lock traceback."""
+    # a file of something else is refused (DuckDB would open a short one as an empty database in memory)
+    not_duckdb = WarehouseError(f"{path} is not a VRU warehouse (not a DuckDB database file)")
+    if path.is_file() and path.stat().st_size and _magic(path) != b"DUCK":
+        raise not_duckdb
     try:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as e:
-        if path.is_file() and (path.stat().st_size == 0 or "not a valid DuckDB" in str(e)):
-            raise WarehouseError(f"{path} is not a VRU warehouse (not a DuckDB database file)") from None
+        if path.is_file() and _magic(path) != b"DUCK":
+            raise not_duckdb from None
         if not isinstance(e, duckdb.IOException) or "lock" not in str(e).lower():
             raise
         holder = ""
@@ -71,6 +75,12 @@ def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         raise WarehouseError(
             f"the warehouse {path} is in use by another process{holder}, e.g. another vru "
             "ingest, fetch or analysis: wait for it to finish and run this again") from None
+
+
+def _magic(path: Path) -> bytes:
+    """Bytes 8 to 11 of a file: ``DUCK`` in a DuckDB database file."""
+    with open(path, "rb") as f:
+        return f.read(12)[8:]
 
 
 def sha256_of(path: str | Path) -> str:
