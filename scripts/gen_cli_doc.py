@@ -29,12 +29,23 @@ def render() -> str:
         "returns pandas DataFrames or plain data. The warehouse is chosen with `--warehouse PATH`,",
         "else `$VRU_WAREHOUSE`, else `~/.local/share/vru/warehouse.duckdb`.",
         "",
+        "Every command follows one convention (`vru.cli_util`): its result goes to standard output unless",
+        "`-o FILE` is given (a file is written whole or not at all); the format is `--format`, else the",
+        "extension of `-o` (an extension the command does not write is refused), else the command's",
+        "default; messages about the work go to standard error; long work (init, report, an ingest of",
+        "many files, fetch) shows a progress bar on a terminal and nothing when piped. A bad value is",
+        "refused before any work with one line naming the option (`Error: Invalid value for '--draws'`,",
+        "`error: --start: ...`), exit status 2, never a traceback.",
+        "",
         "```",
         _help([]).rstrip(),
         "```",
     ]
     for name in sorted(main.commands):
         parts += ["", f"## vru {name}", "", "```", _help([name]).rstrip(), "```"]
+        group = main.commands[name]
+        for sub in sorted(getattr(group, "commands", {})):
+            parts += ["", f"### vru {name} {sub}", "", "```", _help([name, sub]).rstrip(), "```"]
     return "\n".join(parts) + "\n"
 
 
