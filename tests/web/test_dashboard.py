@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from factories import signed_in, user
 
+from vru.geography import MPS_BOROUGHS
 from vru.web.accounts.roles import ROLES
 from vru.web.dashboard import cache as dcache
 
@@ -367,3 +368,99 @@ def test_openapi_schema_describes_the_dashboard_api(analyst):
     ref = ok["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert "rate_per_1000" in json.dumps(doc["components"]["schemas"][ref]) or \
         "rows" in doc["components"]["schemas"][ref]["properties"]
+
+
+# --- bad query parameters: a message next to the field (pages) or 400 (API), never a 500 ------------
+
+TWICE = ["robbery", "robbery"]
+FULLWIDTH = "\uff12\uff10\uff12\uff10-04"  # "2020-04" in full-width digits (\d would match them)
+ALL_BUT_3 = sorted(MPS_BOROUGHS)[:29]
+BAD_FILTERS = [
+    ("overview", {"category": "jaywalking"}, "category"),
+    ("overview", {"category": "x" * 5000}, "category"),
+    ("overview", {"category": "\x00"}, "category"),
+    ("hotspots", {"categories": "jaywalking"}, "categories"),
+    ("hotspots", {"categories": TWICE}, "categories"),
+    ("hotspots", {"weighting": "guess"}, "weighting"),
+    ("hotspots", {"scheme": "sometimes"}, "scheme"),
+    ("hotspots", {"borough": "E09999999"}, "borough"),
+    ("hotspots", {"borough": "E09000001"}, "borough"),  # the City: no MPS figures
+    ("targeting", {"n": "many"}, "n"),
+    ("targeting", {"n": "0"}, "n"),
+    ("targeting", {"n": "21"}, "n"),
+    ("targeting", {"n": "9" * 40}, "n"),
+    ("targeting", {"n": "9" * 5000}, "n"),  # past Python's int() digit limit
+    ("targeting", {"n": "1.5"}, "n"),
+    ("targeting", {"w_sustained": "nan"}, "w_sustained"),
+    ("targeting", {"w_harm": "inf"}, "w_harm"),
+    ("targeting", {"w_deprivation": "1e400"}, "w_deprivation"),
+    ("targeting", {"w_youth": "-1"}, "w_youth"),
+    ("targeting", {"w_sustained": 0, "w_harm": 0, "w_deprivation": 0, "w_youth": 0}, "w_sustained"),
+    ("targeting", {"budget": "9" * 40}, "budget"),
+    ("targeting", {"years": "11"}, "years"),
+    ("targeting", {"cap": "999"}, "cap"),
+    ("targeting", {"level": "borough"}, "level"),
+    ("targeting", {"max_per_borough": "0"}, "max_per_borough"),
+    ("evaluation", {"treated": "E09999999"}, "treated"),
+    ("evaluation", {"treated": "E09000001"}, "treated"),
+    ("evaluation", {"treated": [SOUTHWARK, SOUTHWARK]}, "treated"),
+    ("evaluation", {"treated": ALL_BUT_3}, "treated"),
+    ("evaluation", {"start": "2021-13"}, "start"),
+    ("evaluation", {"start": "July"}, "start"),
+    ("evaluation", {"start": "9999-12"}, "start"),
+    ("evaluation", {"start": "x" * 5000}, "start"),
+    ("evaluation", {"start": FULLWIDTH}, "start"),
+    ("evaluation", {"category": "jaywalking"}, "category"),
+    ("drivers", {"start": "2020-13"}, "start"),
+    ("drivers", {"start": FULLWIDTH}, "start"),
+    ("drivers", {"end": "soon"}, "end"),
+    ("drivers", {"start": "2021-03", "end": "2020-04"}, "end"),
+    ("drivers", {"n": "2"}, "n"),
+    ("drivers", {"n": "17"}, "n"),
+    ("drivers", {"n": "ten"}, "n"),
+    ("drivers", {"categories": "jaywalking"}, "categories"),
+    ("drivers", {"categories": TWICE}, "categories"),
+]
+API_OF = {"overview": "dashboard-api-boroughs", "hotspots": "dashboard-api-hotspots",
+          "targeting": "dashboard-api-targeting", "evaluation": "dashboard-api-evaluation",
+          "drivers": "dashboard-api-drivers"}
+
+
+@pytest.mark.parametrize("page,query,field", BAD_FILTERS,
+                         ids=[f"{p}-{f}-{i}" for i, (p, _, f) in enumerate(BAD_FILTERS)])
+def test_bad_filter_is_a_field_error_on_the_page_and_400_in_the_api(analyst, page, query, field):
+    r = analyst.get(reverse(f"dashboard:{page}"), query)
+    assert r.status_code == 200
+    assert _field_error(r, field), _text(r)[:2000]
+    assert "There is a problem" in _text(r)
+    r = analyst.get(reverse(API_OF[page]), query)
+    assert r.status_code == 400 and field in r.json(), r.json()
+
+
+@pytest.mark.parametrize("page,query,message", [
+    ("drivers", {"start": "1900-01", "end": "1900-12"}, "does not cover"),
+    ("evaluation", {"category": "homicide"}, "not balanced"),
+])
+def test_parameters_the_analysis_refuses_are_a_message_and_400(analyst, page, query, message):
+    r = analyst.get(reverse(f"dashboard:{page}"), query)
+    assert r.status_code == 200 and message in _text(r)
+    r = analyst.get(reverse(API_OF[page]), query)
+    assert r.status_code == 400 and message in r.json()["detail"]
+
+
+@pytest.mark.parametrize("code", ["E09999999", "E01999999", "nonsense", "x" * 3000, "\x00", "E0100396８"])
+@pytest.mark.parametrize("name", ["dashboard:borough", "dashboard:area", "dashboard-api-borough",
+                                  "dashboard-api-area"])
+def test_unknown_codes_are_404(analyst, name, code):
+    assert analyst.get(reverse(name, args=[code]), {"category": "jaywalking"}).status_code == 404
+
+
+@pytest.mark.parametrize("query", [{"limit": "abc"}, {"limit": "-1"}, {"limit": "9" * 40},
+                                   {"offset": "-1"}, {"offset": "abc"}, {"offset": "9" * 40}])
+def test_bad_paging_values_keep_the_defaults_or_are_bounded(analyst, query):
+    r = analyst.get(reverse("dashboard-api-hotspots"), query)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["count"] > 1000 and len(body["results"]) <= body["count"]
+    if query.get("offset", "").startswith("9"):  # past the end, not an error
+        assert body["results"] == []

@@ -25,7 +25,7 @@ from vru.warehouse import queries as q
 from vru.warehouse.store import Warehouse
 
 #: A 2011 LSOA code (England or Wales).
-LSOA_CODE = re.compile(r"^[EW]01\d{6}$")
+LSOA_CODE = re.compile(r"^[EW]01[0-9]{6}$")
 #: The deprivation measures of the result (IoD 2019, LSOA level).
 IMD_MEASURES = ("imd_score", "imd_rank", "imd_decile")
 

@@ -18,7 +18,7 @@ from vru.geography import MYENDS_BOROUGHS, borough_name
 from vru.web.core.forms import GovukFormMixin
 from vru.web.dashboard.data import DEFAULT_CATEGORY, LEAGUE_CATEGORIES, MPS_BOROUGHS
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")  # ASCII digits only
 BOROUGH_CHOICES = sorted(((c, borough_name(c)) for c in MPS_BOROUGHS), key=lambda x: x[1])
 
 
@@ -52,9 +52,16 @@ class FilterForm(GovukFormMixin, forms.Form):
         raise NotImplementedError(f"{type(self).__name__} does not say how to build its parameters")
 
     def clean(self):
-        """The fields' own checks, then :meth:`check_fields`, then the parameters' own checks: a
-        ``ParamsError`` is shown next to the field it names (or above the form if it names none)."""
+        """The fields' own checks, an option given twice in a multiple choice, then
+        :meth:`check_fields`, then the parameters' own checks: a ``ParamsError`` is shown next to
+        the field it names (or above the form if it names none)."""
         data = super().clean()
+        for name, field in self.fields.items():  # a crafted query may repeat a box's value
+            chosen = data.get(name)
+            if isinstance(field, forms.MultipleChoiceField) and chosen and len(set(chosen)) < len(chosen):
+                twice = next(c for c in chosen if chosen.count(c) > 1)
+                self.add_error(name, f"Choose each option once ({dict(field.choices).get(twice, twice)} "
+                                     f"is given twice)")
         if not self.errors:
             self.check_fields()
         if not self.errors:
