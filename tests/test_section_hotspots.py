@@ -275,7 +275,7 @@ def test_rates_need_population(grid_wh):
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"level": "msoa"}, "unknown area level"),
-    ({"categories": ("knives",)}, "unknown crime category"),
+    ({"categories": ("knives",)}, "unknown harmonised category"),
     ({"categories": ("violence_against_the_person", "homicide")}, "categories overlap"),
     ({"weighting": "severity"}, "unknown weighting"),
     ({"rule": "bishop"}, "unknown neighbour rule"),

@@ -21,7 +21,6 @@ its section of the report is :func:`vru.outputs.sections.drivers.present`.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -32,7 +31,7 @@ import pandas as pd
 from vru import taxonomy
 from vru.analysis import drivers as d
 from vru.geography import MPS_BOROUGHS
-from vru.pipelines.base import MissingData, Params, ParamsError
+from vru.pipelines.base import MissingData, Params, ParamsError, check_category
 from vru.plain import jsonable
 from vru.sources import catalogue
 from vru.taxonomy import SERIOUS_VIOLENCE, SERIOUS_VIOLENCE_MAJOR
@@ -91,13 +90,8 @@ def _categories(name: str, value: Any) -> tuple[str, ...]:
     cats = _tuple(name, value, comma=True)
     if not cats:
         raise ParamsError(f"{name}: name at least one crime category")
-    known = list(taxonomy.categories()["code"])
     for c in cats:
-        if not isinstance(c, str) or c not in known:
-            close = difflib.get_close_matches(str(c), known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ParamsError(f"{name}: unknown harmonised category {c!r}{hint}; the categories "
-                              "are listed in docs/taxonomy.md")
+        check_category(name, c)
     for i, c in enumerate(cats):
         if c in cats[:i]:
             raise ParamsError(f"{name}: {c!r} named twice")

@@ -25,7 +25,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-import numpy as np
 import pandas as pd
 
 from vru import format as fmt
@@ -35,7 +34,7 @@ from vru.analysis.did import EvaluationError
 from vru.geography import CITY_OF_LONDON, MYENDS_BOROUGHS, borough_code, borough_name
 from vru.model.areas import AreaSet
 from vru.model.weights import SpatialWeights
-from vru.pipelines.base import MissingData, Params, ParamsError
+from vru.pipelines.base import MissingData, Params, ParamsError, check_category, check_source, check_year
 from vru.plain import jsonable
 from vru.sources import catalogue
 from vru.warehouse import queries as q
@@ -146,22 +145,15 @@ class EvalParams(Params):
                     raise ParamsError(f"starts: {borough_name(c)} is named twice ({named[c]!r} and {a!r})")
                 named[c] = a
             object.__setattr__(self, "starts", s)
-        if self.category not in set(taxonomy.categories()["code"]):
-            raise ParamsError(f"category: unknown harmonised category {self.category!r}")
-        keys = {x.key for x in catalogue.CATALOGUE}
-        if self.source not in keys:
-            raise ParamsError(f"source: a source of the catalogue ({', '.join(sorted(keys))}), "
-                              f"not {self.source!r}")
+        check_category("category", self.category)
+        check_source("source", self.source)
         _month("window_start", self.window_start)
         if self.window_end is not None:
             _month("window_end", self.window_end)
             if pd.Period(self.window_end, freq="M") < pd.Period(self.window_start, freq="M"):
                 raise ParamsError(f"window_end: {self.window_end} is before window_start "
                                   f"{self.window_start}")
-        if isinstance(self.pop_year, bool) or not isinstance(self.pop_year, int | np.integer) \
-                or not 1900 <= self.pop_year <= 2100:
-            raise ParamsError(f"pop_year: a year such as 2020, not {self.pop_year!r}")
-        object.__setattr__(self, "pop_year", int(self.pop_year))
+        object.__setattr__(self, "pop_year", check_year("pop_year", self.pop_year))
         for name, lo in (("per", 1), ("pre_periods", 1), ("rings", 0), ("n_draws", 1),
                          ("max_lead", 1), ("seed", 0)):
             _whole(name, getattr(self, name), lo)

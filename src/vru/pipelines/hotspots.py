@@ -75,7 +75,7 @@ from vru.analysis.emerging import (
 )
 from vru.geography import borough_name, is_geographic
 from vru.model.weights import ISLAND_POLICIES, RULES, SpatialWeights
-from vru.pipelines.base import MissingData, Params, ParamsError
+from vru.pipelines.base import MissingData, Params, ParamsError, check_category
 from vru.plain import jsonable
 from vru.sources import catalogue
 from vru.sources.boundaries import to_geodataframe
@@ -208,10 +208,8 @@ class HotspotParams(Params):
         object.__setattr__(self, "categories", cats)
         if not cats:
             raise ParamsError("categories: no crime category given")
-        known = set(taxonomy.categories()["code"])
         for c in cats:
-            if c not in known:
-                raise ParamsError(f"categories: unknown crime category {c!r} (see docs/taxonomy.md)")
+            check_category("categories", c)
         for a in cats:
             for b in cats:
                 if a != b and a in taxonomy.descendants(b):

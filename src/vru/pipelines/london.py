@@ -19,7 +19,7 @@ import pandas as pd
 from vru import taxonomy
 from vru.analysis import needs
 from vru.geography import BOROUGHS, MPS_BOROUGHS
-from vru.pipelines.base import MissingData, Params, ParamsError
+from vru.pipelines.base import MissingData, Params, ParamsError, check_category, check_source, check_year
 from vru.plain import jsonable
 from vru.sources import catalogue
 from vru.sources.boundaries import to_geodataframe
@@ -57,20 +57,13 @@ class LondonParams(Params):
             if not isinstance(v, tuple) or not all(isinstance(x, str) for x in v):
                 raise ParamsError(f"{name}: a tuple of names, not {v!r}")
             object.__setattr__(self, name, v)
-        if isinstance(self.pop_year, bool) or not isinstance(self.pop_year, int) \
-                or not 1990 <= self.pop_year <= 2100:
-            raise ParamsError(f"pop_year: a year such as 2020, not {self.pop_year!r}")
-        keys = {s.key for s in catalogue.CATALOGUE}
+        object.__setattr__(self, "pop_year", check_year("pop_year", self.pop_year))
         for name in ("source", "lsoa_source"):
-            if getattr(self, name) not in keys:
-                raise ParamsError(f"{name}: a source of the catalogue ({', '.join(sorted(keys))}), "
-                                  f"not {getattr(self, name)!r}")
+            check_source(name, getattr(self, name))
         if not self.measures:
             raise ParamsError("measures: name at least one crime category")
-        known = set(taxonomy.categories()["code"])
         for m in self.measures:
-            if m not in known:
-                raise ParamsError(f"measures: unknown crime category {m!r}")
+            check_category("measures", m)
         if len(set(self.measures)) != len(self.measures):
             raise ParamsError("measures: a category is named twice")
         bad = [p for p in self.parts if p not in PARTS]

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from vru import taxonomy
-from vru.pipelines.base import Params, ParamsError
+from vru.pipelines.base import Params, ParamsError, check_year
 from vru.plain import jsonable
 from vru.sources import catalogue
 from vru.warehouse import queries as q
@@ -45,9 +45,7 @@ class SourcesParams(Params):
 
     def __post_init__(self) -> None:
         for name in ("first_year", "last_year"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or not 1990 <= v <= 2100:
-                raise ParamsError(f"{name}: a year such as 2011, not {v!r}")
+            object.__setattr__(self, name, check_year(name, getattr(self, name), 2011))
         if self.last_year < self.first_year:
             raise ParamsError(f"last_year: {self.last_year} is before first_year {self.first_year}")
 
