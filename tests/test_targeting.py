@@ -427,7 +427,7 @@ def test_target_params_are_frozen_and_validated():
                               ("weights", "harm", "weights must map components"),
                               ("weights", {"harm": "1"}, "weights must map components"),
                               ("weights", (("harm",),), "weights must map components"),
-                              ("categories", "robbery,jaywalking", "categories: unknown category"),
+                              ("categories", "robbery,jaywalking", "categories: unknown harmonised category"),
                               ("categories", (), "categories must name"),
                               ("concentration", 0, "concentration must be a positive"),
                               ("seed", -1, "seed must be at least 0"),

@@ -31,12 +31,11 @@ import numpy as np
 import pandas as pd
 
 from vru import format as fmt
-from vru import taxonomy
 from vru.analysis import harm
 from vru.analysis import targeting as tg
 from vru.geography import MYENDS_BOROUGHS, borough_name
 from vru.model.weights import SpatialWeights
-from vru.pipelines.base import MissingData, Params, ParamsError
+from vru.pipelines.base import MissingData, Params, ParamsError, check_category
 from vru.plain import jsonable
 from vru.sources import catalogue
 from vru.sources.boundaries import to_geodataframe
@@ -133,11 +132,10 @@ class TargetParams(Params):
         if isinstance(cats, str):
             cats = tuple(c.strip() for c in cats.split(",") if c.strip())
         cats = tuple(cats)
-        known = set(taxonomy.categories()["code"])
-        if not cats or any(c not in known for c in cats):
-            bad = [c for c in cats if c not in known]
-            raise ParamsError(f"categories: unknown category {bad[0]!r}" if bad
-                              else "categories must name at least one category")
+        if not cats:
+            raise ParamsError("categories must name at least one category")
+        for c in cats:
+            check_category("categories", c)
         put("categories", cats)
         c = self.concentration
         if isinstance(c, bool) or not isinstance(c, int | float | np.number) or not (
