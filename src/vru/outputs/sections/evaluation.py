@@ -184,15 +184,17 @@ def present(result: EvaluationRun) -> Section:
         label=f"Event-study chart: difference-in-differences estimates by month since "
               f"{fmt.month(start)} with 95% intervals")
     mean = _part(r.synth_mean, "synthetic control")
+    # drawn as unnamed series: the charts' legends name them
+    actual, synthetic, gap = (mean[c].rename(None) for c in ("actual", "synthetic", "gap"))
     sv_svg = ce.synthetic_vs_actual(
-        mean["actual"], mean["synthetic"], start=p.start,
+        actual, synthetic, start=p.start,
         title=f"{_capital(group)} and their synthetic controls",
         ylabel=ylab, actual_name=f"{group} (mean)",
         synthetic_name="their synthetic controls (mean)",
         label=f"Line chart: mean violence rate of the {group} and of their synthetic "
               f"controls, by month")
     pg_svg = ce.placebo_gaps(
-        mean["gap"], _synth(main).units[0].placebo_gaps, start=p.start,
+        gap, _synth(main).units[0].placebo_gaps, start=p.start,
         title=f"Gap to the synthetic control: {'MyEnds' if r.myends else group} and placebos",
         ylabel=f"actual - synthetic, {ylab}",
         label=f"Line chart: the {group}' mean gap to their synthetic controls against "
