@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -195,6 +196,10 @@ BAD_INVOCATIONS = [
     ("status -w {empty}", "empty.csv is not a VRU warehouse"),
     ("status -w {garbage}", "garbage.csv is not a VRU warehouse"),
     ("status -w {missing}", "no warehouse at"),
+    ("status -w {wh} -o {garbage}/status.json", "garbage.csv is not a folder"),
+    ("drivers -w {wh} -o {garbage}/sub/drivers.json", "garbage.csv is not a folder"),
+    ("confidence -w {wh} -o {garbage}/confidence.csv", "garbage.csv is not a folder"),
+    ("synthetic-survey -w {wh} -o {garbage}/survey.csv.gz", "garbage.csv is not a folder"),
     ("fetch --archive {dir}/a --no-ingest --retries -1", "--retries"),
     ("fetch --archive {dir}/a --no-ingest --timeout 0", "--timeout"),
     ("fetch --archive {dir}/a --no-ingest --max-download 1e9", "--max-download"),
@@ -264,3 +269,14 @@ def test_records_to_batch_says_what_it_wrote_on_standard_error_and_writes_the_fi
     assert r.exit_code == 0 and "SUCCESSFUL" in r.stdout and "wrote" not in r.stdout
     assert r.stderr == f"wrote {out}: 1 record(s)\n" and out.is_file()
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc, where no file can be made")
+def test_a_file_that_cannot_be_written_is_a_one_line_error():
+    import click
+
+    from vru.cli_util import write_file
+
+    with pytest.raises(click.FileError) as e:
+        write_file(Path("/proc/vru-result.json"), "{}")
+    assert e.value.format_message().startswith("Could not open file '/proc/vru-result.json': ")

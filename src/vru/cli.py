@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from vru import __version__, api
-from vru.cli_util import output_format, progress, refuse_terminal, runner, write_result
+from vru.cli_util import check_writable, output_format, progress, refuse_terminal, runner, write_result
 from vru.errors import VRUError
 from vru.outputs import csvsafe
 from vru.taxonomy import SERIOUS_VIOLENCE_MAJOR
@@ -105,6 +105,7 @@ def _emit_json(data: dict, out: Path | None) -> None:
 def _json_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
     if value is not None and value.suffix.lower() != ".json":
         raise click.BadParameter(f"{value}: this command writes JSON: name the file .json")
+    check_writable(value)
     return value
 
 
@@ -390,6 +391,7 @@ def synthetic_survey(warehouse, out, quarters, per_borough, seed) -> None:
     """Write SYNTHETIC respondent-level survey data (for demos and training; never real people)
     in the format `vru ingest` and `vru confidence --microdata` read."""
     options = dict(quarters=quarters, per_borough=per_borough, seed=seed)
+    check_writable(out)
     if out is not None and out.suffix.lower() == ".gz":
         path = _run(api.synthetic_survey, out, warehouse, **options)
         click.echo(f"wrote {path} (synthetic data)", err=True)

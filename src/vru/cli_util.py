@@ -62,7 +62,9 @@ def name_options(message: str, options: Mapping[str, str]) -> str:
 
 
 def output_format(out: Path | None, fmt: str | None, allowed: tuple[str, ...], default: str) -> str:
-    """The format to write: ``fmt`` (from ``--format``), else ``out``'s extension, else ``default``."""
+    """The format to write: ``fmt`` (from ``--format``), else ``out``'s extension, else ``default``.
+    An ``out`` that cannot be written is refused here, before the work (:func:`check_writable`)."""
+    check_writable(out)
     if fmt:
         return fmt
     if out is None:
@@ -73,6 +75,18 @@ def output_format(out: Path | None, fmt: str | None, allowed: tuple[str, ...], d
     names = ", ".join(f".{a}" for a in allowed)
     raise click.UsageError(f"cannot tell the format of {out} from its extension: name it {names}, "
                            f"or give --format")
+
+
+def check_writable(out: Path | None) -> None:
+    """Refuse (a usage error, before any work) an output file that cannot be made: a file stands where
+    a folder of its path would be."""
+    if out is None:
+        return
+    for parent in Path(out).parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise click.UsageError(f"cannot write {out}: {parent} is not a folder")
+            return
 
 
 def write_result(text: str, out: Path | None, *, summary: str = "", terminal: bool = True) -> None:
@@ -102,11 +116,13 @@ def write_file(out: Path, text: str | bytes) -> None:
     """``text`` (UTF-8) or bytes into ``out`` whole or not at all: a temporary file beside it, then
     renamed."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
         tmp.replace(out)
+    except OSError as e:
+        raise click.FileError(str(out), hint=e.strerror or str(e)) from None
     finally:
         tmp.unlink(missing_ok=True)
 
