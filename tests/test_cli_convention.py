@@ -209,6 +209,8 @@ BAD_INVOCATIONS = [
     ("fetch --archive {dir}/a -w {missing}", "no warehouse at"),
     ("tagging simulate -o {dir}/sim --wearers 0", "--wearers"),
     ("tagging simulate -o {dir}/sim --days 0", "--days"),
+    ("tagging simulate -o {dir}/sim --days 1e9", "--days"),
+    ("tagging simulate -o {dir}/sim --wearers 10000000000", "--wearers"),
     ("tagging simulate -o {dir}/sim --seed -1", "--seed"),
     ("tagging simulate -o {dir}/sim --start soon", "--start"),
     ("tagging simulate -o {dir}/sim --start 2024-03-04", "--start"),

@@ -31,10 +31,10 @@ def tagging() -> None:
 
 
 @tagging.command()
-@click.option("--wearers", "-n", type=click.IntRange(min=1), default=10, show_default=True,
+@click.option("--wearers", "-n", type=click.IntRange(1, 100_000), default=10, show_default=True,
               help="Number of wearers.")
-@click.option("--days", "-d", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
-              help="Days of trail per wearer.")
+@click.option("--days", "-d", type=click.FloatRange(0, 366, min_open=True), default=1.0, show_default=True,
+              help="Days of trail per wearer (at most a year).")
 @click.option("--start", default="2024-03-04T00:00:00Z", show_default=True, callback=_utc_option,
               help="First tick, ISO 8601 with a zone (UTC).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
