@@ -18,9 +18,16 @@ import pandas as pd
 from vru import taxonomy
 from vru.analysis import needs
 from vru.errors import VRUError
-from vru.pipelines.base import MissingData, Params, ParamsError, jsonable
+from vru.pipelines.base import (
+    MissingData,
+    Params,
+    ParamsError,
+    check_category,
+    check_source,
+    check_year,
+    jsonable,
+)
 from vru.pipelines.london import LondonParams
-from vru.sources import catalogue
 from vru.warehouse import queries as q
 from vru.warehouse.store import Warehouse
 
@@ -48,15 +55,9 @@ class AreaParams(Params):
     def __post_init__(self) -> None:
         if not isinstance(self.code, str) or not LSOA_CODE.match(self.code):
             raise ParamsError(f"code: a 2011 LSOA code such as E01003968, not {self.code!r}")
-        if self.category not in set(taxonomy.categories()["code"]):
-            raise ParamsError(f"category: unknown crime category {self.category!r}")
-        keys = {s.key for s in catalogue.CATALOGUE}
-        if self.lsoa_source not in keys:
-            raise ParamsError(f"lsoa_source: a source of the catalogue ({', '.join(sorted(keys))}), "
-                              f"not {self.lsoa_source!r}")
-        if isinstance(self.pop_year, bool) or not isinstance(self.pop_year, int) \
-                or not 1990 <= self.pop_year <= 2100:
-            raise ParamsError(f"pop_year: a year such as 2020, not {self.pop_year!r}")
+        check_category("category", self.category)
+        check_source("lsoa_source", self.lsoa_source)
+        object.__setattr__(self, "pop_year", check_year("pop_year", self.pop_year))
 
     @classmethod
     def of(cls, params: AreaParams | None = None, /, **overrides: Any) -> AreaParams:
