@@ -9,7 +9,15 @@ from pathlib import Path
 import click
 
 from vru import __version__, api
-from vru.cli_util import check_writable, output_format, progress, refuse_terminal, runner, write_result
+from vru.cli_util import (
+    FiniteFloatRange,
+    check_writable,
+    output_format,
+    progress,
+    refuse_terminal,
+    runner,
+    write_result,
+)
 from vru.errors import VRUError
 from vru.outputs import csvsafe
 from vru.taxonomy import SERIOUS_VIOLENCE_MAJOR
@@ -142,12 +150,13 @@ json_out_option = click.option(
 @click.option("--end", default=None, help="Last period: a year or YYYY-MM.")
 @click.option("--rule", type=click.Choice(["queen", "rook", "knn", "distance"]), default="queen",
               show_default=True, help="Neighbour rule.")
-@click.option("--k", type=int, default=None, help="Neighbours for --rule knn.")
-@click.option("--distance", type=float, default=None, help="Metres for --rule distance.")
+@click.option("--k", type=click.IntRange(1, 1000), default=None, help="Neighbours for --rule knn.")
+@click.option("--distance", type=FiniteFloatRange(0, 1_000_000, min_open=True), default=None,
+              help="Metres for --rule distance.")
 @click.option("--islands", type=click.Choice(["keep", "knn1", "drop"]), default="keep",
               show_default=True, help="Areas with no neighbour: keep alone, link to the nearest, "
               "or drop.")
-@click.option("--time-lag", type=int, default=1, show_default=True,
+@click.option("--time-lag", type=click.IntRange(0, 1000), default=1, show_default=True,
               help="Periods of the space-time neighbourhood before each period.")
 @click.option("--scheme", type=click.Choice(["arcgis", "sfhotspot"]), default="arcgis",
               show_default=True, help="ArcGIS Pro's 17 categories or sfhotspot's 10.")
@@ -179,10 +188,15 @@ def hotspots(warehouse, level, categories, source, areas_file, areas_code, weigh
     from vru.outputs import hotspot_files
 
     fmt = output_format(out, fmt, hotspot_files.FORMATS, "csv")
-    result = _run(api.hotspots, warehouse, **params)
+    result = runner(VRUError, options=_HOTSPOTS_OPTIONS)(api.hotspots, warehouse, **params)
     counts = result.areas["category"].value_counts()
     write_result(hotspot_files.render(result, fmt), out, summary=f": {len(result.areas):,} areas; "
                  + ", ".join(f"{c} {n:,}" for c, n in counts.items() if c and c != "No Pattern Detected"))
+
+
+_HOTSPOTS_OPTIONS = {"k": "--k", "distance": "--distance", "time_lag": "--time-lag", "start": "--start",
+                     "end": "--end", "categories": "--categories", "chi_file": "--chi-file",
+                     "code": "--areas-code", "areas": "--areas"}
 
 
 @main.command()
@@ -217,11 +231,11 @@ _MAX_GBP = 10_000_000_000
               help="Candidate areas (default cluster: contiguous LSOAs up to a size limit).")
 @click.option("--areas", "n", type=click.IntRange(min=1), default=None,
               help="How many areas to choose (default 8).")
-@click.option("--budget", type=click.FloatRange(0, _MAX_GBP, min_open=True), default=None,
+@click.option("--budget", type=FiniteFloatRange(0, _MAX_GBP, min_open=True), default=None,
               help="Total budget in GBP (default 9,000,000).")
 @click.option("--years", type=click.IntRange(1, 100), default=None,
               help="Years the budget covers (default 3).")
-@click.option("--cap", type=click.FloatRange(0, _MAX_GBP, min_open=True), default=None,
+@click.option("--cap", type=FiniteFloatRange(0, _MAX_GBP, min_open=True), default=None,
               help="Cap per area per year in GBP (default 500,000).")
 @click.option("--max-per-borough", type=click.IntRange(min=1), default=None, help="Default 1.")
 @click.option("--min-population", type=click.IntRange(min=0), default=None,

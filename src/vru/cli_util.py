@@ -48,6 +48,19 @@ def runner(*errors: type[BaseException], options: Mapping[str, str] | None = Non
     return run
 
 
+class FiniteFloatRange(click.FloatRange):
+    """click's FloatRange that also refuses NaN and infinities (which compare false with any bound,
+    so FloatRange lets NaN through)."""
+
+    name = "finite float range"
+
+    def convert(self, value, param, ctx):
+        v = super().convert(value, param, ctx)
+        if v != v or v in (float("inf"), float("-inf")):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return v
+
+
 def name_options(message: str, options: Mapping[str, str]) -> str:
     """``message`` with the parameter it starts with (``n_draws: ...``, ``n must be ...``) replaced by
     its option in ``options``, and any other parameter of ``options`` whose name holds an underscore
