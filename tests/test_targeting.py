@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from vru.analysis import targeting as t
 from vru.geography import MYENDS_BOROUGHS
+from vru.pipelines import targeting as pt
 
 
 def area_frame():
@@ -262,6 +263,12 @@ def test_allocate_refuses_infeasible_and_bad_input():
         t.allocate(pd.Series([], dtype=float), 100, 100)
     with pytest.raises(ValueError, match="year shares"):
         t.allocate(need, 100, 100, years=2, year_shares=[1, 1, 1])
+    # past 2**53 the shares lose whole pence (and int64 overflows): refused, not rounded forever
+    with pytest.raises(ValueError, match="at most 9,007,199,254,740,992"):
+        t.largest_remainder([1, 1, 1], 10**19)
+    with pytest.raises(ValueError, match="at most 9,007,199,254,740,992 pence"):
+        t.allocate(need, 10**19, 10**19)
+    assert t.largest_remainder([1, 1, 1], 2**53).sum() == 2**53
 
 
 @settings(max_examples=300, deadline=None)
@@ -373,6 +380,11 @@ def test_compare_boroughs_hand_computed():
     assert c.loc["D", "rank"] == 4 and c.loc["D", "best"] == "a3"
     assert t.explain(c.loc["D"], c[c["chosen"]]).startswith("not chosen: its best area ranks 4")
     assert t.explain(c.loc["A"], c[c["chosen"]]).startswith("chosen (rank 1)")
+    # the parts as data: the equal weights make every component tie, so the first one is named
+    assert t.separating(c.loc["D"], c[c["chosen"]]) == ("sustained", 2.0, 4.0)
+    assert t.explanation(False, 4, "sustained", 2.0, 4.0) == (
+        "not chosen: its best area ranks 4 of the boroughs' best; furthest behind on sustained "
+        "(z = 2.00 vs shortlist mean 4.00)")
 
 
 def test_member_coverage():
@@ -428,7 +440,17 @@ def test_target_params_are_frozen_and_validated():
                               ("weights", {"harm": "1"}, "weights must map components"),
                               ("weights", (("harm",),), "weights must map components"),
                               ("categories", "robbery,jaywalking", "categories: unknown harmonised category"),
-                              ("categories", (), "categories must name"),
+                              ("categories", (), "categories: no crime category given"),
+                              ("categories", "robbery,robbery", "categories: 'robbery' is given twice"),
+                              ("categories", "violence_against_the_person,violence_with_injury",
+                               "categories overlap: 'violence_with_injury' is part of"),
+                              ("categories", 3, "categories: crime category codes are needed"),
+                              ("budget_pence", 10**19, "budget_pence must be at most 1,000,000,000,000"),
+                              ("cap_pence", 10**13, "cap_pence must be at most"),
+                              ("years", 10**8, "years must be at most 100,"),
+                              ("draws", 10**9, "draws must be at most 100,000,"),
+                              ("weighting", "chi", "chi_file: weighting 'chi' needs"),
+                              ("chi_file", 3, "chi_file: the path of a CSV file"),
                               ("concentration", 0, "concentration must be a positive"),
                               ("seed", -1, "seed must be at least 0"),
                               ("min_population", -5, "min_population must be at least 0")]:
@@ -512,6 +534,43 @@ def test_default_targeting_on_real_data(wh, default_run):
     assert len(r.boroughs) == 33 and r.boroughs["code"].str.startswith("E09").all()
     assert r.sustained.method == "emerging" and len(r.sustained.patterns) == 4
     assert not any(df.attrs for df in (r.candidates, sl, a, comp.table))
+    # the comparison holds the separating component as data; the phrase is made when presented
+    assert "explanation" not in comp.table.columns
+    assert set(comp.table["component"]) <= set(t.COMPONENTS)
+    chosen = comp.table[comp.table["chosen"]]
+    for b, row in comp.table.iterrows():
+        assert pt.why(row) == t.explain(row, chosen, r.params.weight_map()), b
+    rob = r.robustness
+    assert rob.weights == t.normalise_weights(r.params.weight_map())
+    assert rob.weight_sd == pytest.approx(100 * (0.25 * 0.75 / 21) ** 0.5)
+    assert rob.chosen_once == len(r.sensitivity["candidates"]) and 0 <= rob.stable <= rob.covered <= 8
+    assert rob.myends_stability == pytest.approx(
+        comp.table.loc[comp.table["reference"], "stability"].mean())
+
+
+def test_run_leaves_the_analysis_results_as_they_were_made(wh, monkeypatch):
+    """run() builds new objects for what it adds (the comparison's columns, the coverage), and the
+    section's words agree in number with one area and one year."""
+    from vru.outputs.sections import targeting as presenter
+
+    made = {}
+
+    def keep(name, f):
+        def wrapped(*a, **k):
+            made[name] = f(*a, **k)
+            return made[name]
+        monkeypatch.setattr(t, name, wrapped)
+
+    keep("sensitivity", t.sensitivity)
+    keep("compare_boroughs", t.compare_boroughs)
+    r = pt.run(wh, pt.TargetParams(n=1, years=1, budget_pence=40_000_000, draws=20))
+    assert "coverage" not in made["sensitivity"] and "coverage" in r.sensitivity
+    assert list(made["compare_boroughs"].table.columns) == [
+        c for c in r.comparison.table.columns if c not in ("component", "z", "mean_z", "stability")]
+    body = presenter.present(r).body
+    assert "over 1 year in equal yearly amounts" in body and "over 1 years" not in body
+    assert "The chosen area" in body and "The 1 chosen areas" not in body
+    assert "of the 1 chosen area is chosen again" in body and "concentration 20," in body
 
 
 def test_result_as_dict_is_json(default_run):
@@ -570,7 +629,7 @@ def test_other_levels_and_fallback_on_real_data(wh):
     assert ward.candidates["members"].map(len).sum() == 4829
     lsoa = pt.run(wh, pt.TargetParams(level="lsoa", sustained="top_decile", draws=50))
     assert len(lsoa.candidates) == 4829 and (lsoa.shortlist["population"] >= 1000).all()
-    assert "top 10%" in lsoa.sustained.describe() and lsoa.sustained.method == "top_decile"
+    assert "top 10%" in pt.sustained_words(lsoa.sustained) and lsoa.sustained.method == "top_decile"
     assert sorted(lsoa.shapes.index) == sorted(lsoa.shortlist.index)
     with pytest.raises(t.InfeasibleError, match="cannot choose 40 areas"):
         pt.run(wh, pt.TargetParams(level="ward", n=40, draws=10))

@@ -110,6 +110,12 @@ def decimal(x, nd: int = 1) -> str:
     return DASH if is_missing(x) else f"{float(x):,.{nd}f}"
 
 
+def significant(x, digits: int = 6) -> str:
+    """A number to ``digits`` significant digits without trailing zeros: ``20.0`` -> ``20``,
+    ``2.50`` -> ``2.5`` (a parameter as the user gave it)."""
+    return DASH if is_missing(x) else f"{float(x):.{digits}g}"
+
+
 def pounds(pence) -> str:
     """Whole pence as pounds and pence: ``90000000`` -> ``£900,000.00``."""
     if is_missing(pence):
@@ -135,4 +141,4 @@ def join(items: Iterable, last: str = "and") -> str:
 #: The functions above as Jinja filters, by name.
 FILTERS = {f.__name__: f for f in (integer, number, change_pct, percent, points, p_value, interval,
                                    percent_interval, month, month_range, day, plural, join,
-                                   decimal, pounds)}
+                                   decimal, pounds, significant)}

@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from vru import format as fmt
 from vru.errors import VRUError
 from vru.model.weights import SpatialWeights
 
@@ -364,16 +365,24 @@ def select(feats: pd.DataFrame, scores: pd.Series, n: int, *, max_per_borough: i
 # --- allocation -------------------------------------------------------------------------------
 
 
+#: The largest whole amount :func:`largest_remainder` and :func:`allocate` share (2**53: above it
+#: the floating-point shares lose whole units, and int64 overflows near 2**63).
+MAX_TOTAL = 2**53
+
+
 def largest_remainder(shares: Sequence[float], total: int, caps: Sequence[int] | None = None) -> np.ndarray:
     """Integers summing exactly to ``total``, proportional to ``shares`` (Hamilton's method).
 
     Each gets ``floor(total x share / sum)``; the pennies left go one each to the largest
     fractional parts (ties to the earlier item). With ``caps``, no item exceeds its cap (the
-    real-valued shares must already respect them).
+    real-valued shares must already respect them). ``total`` is at most :data:`MAX_TOTAL`.
     """
     sh = np.asarray(shares, dtype="float64")
     if total < 0 or sh.size == 0 or (sh < 0).any() or sh.sum() <= 0:
         raise ValueError("need a non-negative total and non-negative shares, not all zero")
+    if total > MAX_TOTAL:
+        raise ValueError(f"a total of at most {MAX_TOTAL:,} (2**53, the largest whole number held "
+                         f"exactly in floating point) can be shared, not {total:,}")
     exact = total * sh / sh.sum()
     return _round(exact, int(total), None if caps is None else np.asarray(caps, dtype=np.int64))
 
@@ -444,6 +453,9 @@ def allocate(need: pd.Series, budget_pence: int, cap_pence: int, *, years: int =
             raise ValueError(f"{name} must be a whole number of pence (int), got {v!r}")
     if budget_pence < 0 or cap_pence < 0:
         raise ValueError("budget and cap must not be negative")
+    if max(budget_pence, cap_pence) > MAX_TOTAL:
+        raise ValueError(f"budget and cap must be at most {MAX_TOTAL:,} pence (2**53), not "
+                         f"{max(budget_pence, cap_pence):,}")
     if len(need) == 0:
         raise ValueError("no areas to allocate to")
     nd = need.astype("float64")
@@ -458,7 +470,7 @@ def allocate(need: pd.Series, budget_pence: int, cap_pence: int, *, years: int =
     for y, b in enumerate(per_year, 1):
         if b > room:
             raise InfeasibleError(
-                f"year {y}: budget £{b / 100:,.2f} exceeds {len(nd)} areas x cap "
+                f"year {y}: budget £{b / 100:,.2f} exceeds {fmt.plural(len(nd), 'area')} x cap "
                 f"£{cap_pence / 100:,.2f} = £{room / 100:,.2f}; raise the cap, add areas or "
                 f"move money to another year")
     caps = np.full(len(nd), int(cap_pence), dtype=np.int64)
@@ -604,16 +616,29 @@ def compare_boroughs(chosen: Sequence[str], reference: Sequence[str], feats: pd.
     return BoroughComparison(out, agree, m, p_exact)
 
 
-def explain(row: pd.Series, shortlist: pd.DataFrame, weights: Mapping[str, float] = DEFAULT_WEIGHTS) -> str:
-    """Why a borough's best area is in or out: the component that most separates it (weighted
-    difference from the mean of the shortlist) and its rank."""
+def separating(row: pd.Series, shortlist: pd.DataFrame,
+               weights: Mapping[str, float] = DEFAULT_WEIGHTS) -> tuple[str, float, float]:
+    """The component that most separates a borough's best area (a row of
+    :func:`compare_boroughs`' table) from the shortlist: the largest weighted difference from the
+    shortlist's mean if it was chosen, the smallest if not. Returns ``(component, its z, the
+    shortlist's mean z)``."""
     w = normalise_weights(weights)
     mean = shortlist[[f"z_{c}" for c in COMPONENTS]].mean()
     gaps = {c: w[c] * (row[f"z_{c}"] - mean[f"z_{c}"]) for c in COMPONENTS}
-    if row["chosen"]:
-        c = max(gaps, key=gaps.get)
-        return (f"chosen (rank {row['rank']}); strongest on {c} (z = {row[f'z_{c}']:.2f} vs "
-                f"shortlist mean {mean[f'z_{c}']:.2f})")
-    c = min(gaps, key=gaps.get)
-    return (f"not chosen: its best area ranks {row['rank']} of the boroughs' best; furthest behind "
-            f"on {c} (z = {row[f'z_{c}']:.2f} vs shortlist mean {mean[f'z_{c}']:.2f})")
+    c = max(gaps, key=gaps.__getitem__) if row["chosen"] else min(gaps, key=gaps.__getitem__)
+    return c, float(row[f"z_{c}"]), float(mean[f"z_{c}"])
+
+
+def explain(row: pd.Series, shortlist: pd.DataFrame, weights: Mapping[str, float] = DEFAULT_WEIGHTS) -> str:
+    """Why a borough's best area is in or out (:func:`separating`) in a phrase."""
+    c, z, mean = separating(row, shortlist, weights)
+    return explanation(bool(row["chosen"]), int(row["rank"]), c, z, mean)
+
+
+def explanation(chosen: bool, rank: int, component: str, z: float, mean: float) -> str:
+    """The phrase of :func:`explain` from its parts (the ``explanation`` of ``vru target``)."""
+    if chosen:
+        return (f"chosen (rank {rank}); strongest on {component} (z = {fmt.number(z, 2)} vs "
+                f"shortlist mean {fmt.number(mean, 2)})")
+    return (f"not chosen: its best area ranks {rank} of the boroughs' best; furthest behind "
+            f"on {component} (z = {fmt.number(z, 2)} vs shortlist mean {fmt.number(mean, 2)})")

@@ -231,7 +231,7 @@ class AreaSet:
         rows = rows[rows["geometry"].notna()]
         if rows.empty:
             raise AreaError(f"the warehouse holds no {what} boundaries (codes and names only): "
-                            "load them first (vru load <file>)")
+                            "load them first (vru ingest <file>)")
         if codes is not None:
             want = list(dict.fromkeys(codes))
             have = set(rows["code"])

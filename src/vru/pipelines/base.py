@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
+import os
+import typing
 from typing import Any, Self
 
 import numpy as np
@@ -23,6 +26,27 @@ class MissingData(VRUError):
     so in its sources section); the CLI and the API show the message."""
 
 
+class _NotGiven:
+    """The type of :data:`NOT_GIVEN`."""
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+#: An override of :meth:`Params.of` that leaves the field as it is (an option the user did not give).
+NOT_GIVEN: Any = _NotGiven()
+
+
+@functools.cache
+def _admits_none(cls: type) -> frozenset[str]:
+    """The fields of the dataclass ``cls`` whose type admits ``None``."""
+    try:
+        hints = typing.get_type_hints(cls)
+        return frozenset(n for n, h in hints.items() if type(None) in typing.get_args(h))
+    except (NameError, TypeError):
+        return frozenset(f.name for f in dataclasses.fields(cls) if "None" in str(f.type))
+
+
 class Params:
     """Mixin for a pipeline's frozen parameter dataclass.
 
@@ -33,12 +57,20 @@ class Params:
     @classmethod
     def of(cls, params: Self | None = None, /, **overrides: Any) -> Self:
         """``params`` (default: every default) with keyword ``overrides``; an unknown name is refused
-        with the list of known ones. ``None`` overrides are ignored (a CLI option not given)."""
+        with the list of known ones.
+
+        An override of :data:`NOT_GIVEN` leaves its field as it is. ``None`` is set where the field's
+        type admits it (``of(p, fdr=None)``: no correction) and otherwise also means "not given", so
+        a caller may pass an option the user left out as ``None`` (the CLI and the dashboard's forms
+        do); for a field that admits ``None`` such a caller passes :data:`NOT_GIVEN` or leaves the
+        name out."""
         names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
         bad = sorted(set(overrides) - names)
         if bad:
             raise ParamsError(f"unknown parameter {bad[0]!r}: one of {', '.join(sorted(names))}")
-        given = {k: v for k, v in overrides.items() if v is not None}
+        nullable = _admits_none(cls)
+        given = {k: v for k, v in overrides.items()
+                 if v is not NOT_GIVEN and (v is not None or k in nullable)}
         base = params if params is not None else cls()
         return dataclasses.replace(base, **given) if given else base  # type: ignore[type-var]
 
@@ -72,3 +104,41 @@ def check_category(name: str, value: Any) -> None:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ParamsError(f"{name}: unknown harmonised category {value!r}{hint}; the categories are "
                           "listed in docs/taxonomy.md")
+
+
+def check_categories(name: str, value: Any) -> tuple[str, ...]:
+    """``value`` (a comma-separated string or a sequence) as a tuple of harmonised categories: at
+    least one, each known (:func:`check_category`), none repeated and none part of another (both
+    would count the same crimes twice)."""
+    if isinstance(value, str):
+        value = [c.strip() for c in value.split(",") if c.strip()]
+    try:
+        cats = tuple(value)
+    except TypeError:
+        raise ParamsError(f"{name}: crime category codes are needed, not {value!r}") from None
+    if not cats:
+        raise ParamsError(f"{name}: no crime category given")
+    for c in cats:
+        check_category(name, c)
+    seen: set[str] = set()
+    for c in cats:
+        if c in seen:
+            raise ParamsError(f"{name}: {c!r} is given twice")
+        seen.add(c)
+    for a in cats:
+        for b in cats:
+            if a != b and a in taxonomy.descendants(b):
+                raise ParamsError(f"{name} overlap: {a!r} is part of {b!r}")
+    return cats
+
+
+def check_chi_file(weighting: str, chi_file: Any) -> str | None:
+    """``chi_file`` as a path string (or ``None``); ``weighting="chi"`` needs one, as no Cambridge
+    Crime Harm Index table ships with the platform (:mod:`vru.analysis.harm`)."""
+    if chi_file is not None and not isinstance(chi_file, str | os.PathLike):
+        raise ParamsError(f"chi_file: the path of a CSV file, not {chi_file!r}")
+    if weighting == "chi" and chi_file is None:
+        raise ParamsError("chi_file: weighting 'chi' needs a Cambridge Crime Harm Index table (none "
+                          "ships with the platform): a CSV with columns 'category' (or "
+                          "'offence_code') and 'days'; or use weighting 'css' or 'count'")
+    return None if chi_file is None else os.fspath(chi_file)

@@ -75,7 +75,7 @@ from vru.analysis.emerging import (
 )
 from vru.geography import borough_name, is_geographic
 from vru.model.weights import ISLAND_POLICIES, RULES, SpatialWeights
-from vru.pipelines.base import MissingData, Params, ParamsError, check_category
+from vru.pipelines.base import MissingData, Params, ParamsError, check_categories, check_chi_file
 from vru.plain import jsonable
 from vru.sources import catalogue
 from vru.sources.boundaries import to_geodataframe
@@ -162,8 +162,10 @@ def _norm_period(level: str, v, name: str = "start"):
         return None
     if LEVELS[level].period_word == "year":
         try:
+            if isinstance(v, bool | np.bool_) or (_is_number(v) and v != int(v)):
+                raise ValueError
             return int(str(v)[:4]) if len(str(v)) > 4 else int(v)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ParamsError(f"{name}: a year is needed for level {level!r}, not {v!r}") from None
     try:
         return str(pd.Period(str(v), freq="M"))
@@ -196,27 +198,13 @@ class HotspotParams(Params):
     scheme: str = "arcgis"  # or "sfhotspot"
 
     def __post_init__(self):
-        if self.level not in LEVELS:
+        if not isinstance(self.level, str) or self.level not in LEVELS:
             raise ParamsError(f"level: unknown area level {self.level!r}: one of {', '.join(LEVELS)}")
-        cats = self.categories
-        if isinstance(cats, str):
-            cats = [c.strip() for c in cats.split(",") if c.strip()]
-        try:
-            cats = tuple(cats)
-        except TypeError:
-            raise ParamsError(f"categories: crime category codes are needed, not {cats!r}") from None
-        object.__setattr__(self, "categories", cats)
-        if not cats:
-            raise ParamsError("categories: no crime category given")
-        for c in cats:
-            check_category("categories", c)
-        for a in cats:
-            for b in cats:
-                if a != b and a in taxonomy.descendants(b):
-                    raise ParamsError(f"categories overlap: {a!r} is part of {b!r}")
-        if self.weighting not in harm.SCHEMES:
+        object.__setattr__(self, "categories", check_categories("categories", self.categories))
+        if not isinstance(self.weighting, str) or self.weighting not in harm.SCHEMES:
             raise ParamsError(f"weighting: unknown weighting {self.weighting!r}: one of "
                               f"{', '.join(harm.SCHEMES)}")
+        object.__setattr__(self, "chi_file", check_chi_file(self.weighting, self.chi_file))
         if not isinstance(self.rates, bool | np.bool_):
             raise ParamsError(f"rates: True or False, not {self.rates!r}")
         if self.rates and self.level != "lsoa":
@@ -226,8 +214,12 @@ class HotspotParams(Params):
             raise ParamsError(f"pop_year: a year is needed, not {self.pop_year!r}")
         if not isinstance(self.skip_gaps, bool | np.bool_):
             raise ParamsError(f"skip_gaps: True or False, not {self.skip_gaps!r}")
-        _norm_period(self.level, self.start, "start")
-        _norm_period(self.level, self.end, "end")
+        start = _norm_period(self.level, self.start, "start")
+        end = _norm_period(self.level, self.end, "end")
+        if start is not None and end is not None and start > end:
+            raise ParamsError(f"start: {start} is after end {end}")
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "end", end)
         _check_method(self)
 
     @property
@@ -532,7 +524,7 @@ def _no_boundaries(p: HotspotParams) -> str:
     msg = f"no {bl} {bv} boundaries in the warehouse, so {bl}s have no neighbours"
     if p.level == "ward":
         msg += (": the bundled ward boundaries are the 2018 wards, while the MPS ward series "
-                "uses the 2022 wards. Load 2022 ward boundaries (vru load <file>), or use "
+                "uses the 2022 wards. Load 2022 ward boundaries (vru ingest <file>), or use "
                 "level='lsoa' (LSOA annual violence, the default)")
     return msg
 

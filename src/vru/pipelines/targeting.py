@@ -35,7 +35,7 @@ from vru.analysis import harm
 from vru.analysis import targeting as tg
 from vru.geography import MYENDS_BOROUGHS, borough_name
 from vru.model.weights import SpatialWeights
-from vru.pipelines.base import MissingData, Params, ParamsError, check_category
+from vru.pipelines.base import MissingData, Params, ParamsError, check_categories, check_chi_file
 from vru.plain import jsonable
 from vru.sources import catalogue
 from vru.sources.boundaries import to_geodataframe
@@ -53,16 +53,25 @@ DEFAULT_MIN_POPULATION = {"lsoa": 1_000, "ward": 5_000, "cluster": 5_000}
 VIOLENCE = SERIOUS_VIOLENCE_MAJOR
 
 
-#: The whole-number parameters and their least value (None: any).
-_WHOLE = {"n": 1, "max_per_borough": 1, "max_lsoas": 1, "target_population": 1, "harm_years": 1,
-          "pop_year": None, "budget_pence": 0, "years": 1, "cap_pence": 0, "draws": 1, "seed": 0}
+#: The most money the parameters take, in pence (GBP 10bn, the CLI's bound).
+MAX_PENCE = 10_000_000_000 * 100
+#: The whole-number parameters and their least and greatest values (None: no bound). The
+#: greatest keep a run finite: the allocation is exact in floating point below MAX_PENCE, and the
+#: sensitivity holds draws x n picks in memory.
+_WHOLE: dict[str, tuple[int | None, int | None]] = {
+    "n": (1, None), "max_per_borough": (1, None), "max_lsoas": (1, None),
+    "target_population": (1, None), "harm_years": (1, None), "pop_year": (None, None),
+    "budget_pence": (0, MAX_PENCE), "years": (1, 100), "cap_pence": (0, MAX_PENCE),
+    "draws": (1, 100_000), "seed": (0, None)}
 
 
-def _whole(name: str, v: Any, lo: int | None = None) -> int:
+def _whole(name: str, v: Any, lo: int | None = None, hi: int | None = None) -> int:
     if isinstance(v, bool) or not isinstance(v, int | np.integer):
         raise ParamsError(f"{name} must be a whole number, not {v!r}")
     if lo is not None and v < lo:
-        raise ParamsError(f"{name} must be at least {lo:,}, not {v:,}")
+        raise ParamsError(f"{name} must be at least {fmt.integer(lo)}, not {fmt.integer(v)}")
+    if hi is not None and v > hi:
+        raise ParamsError(f"{name} must be at most {fmt.integer(hi)}, not {fmt.integer(v)}")
     return int(v)
 
 
@@ -110,8 +119,8 @@ class TargetParams(Params):
         _choice("sustained", self.sustained, SUSTAINED)
         _choice("youth", self.youth, YOUTH)
         _choice("weighting", self.weighting, harm.SCHEMES)
-        for name, lo in _WHOLE.items():
-            put(name, _whole(name, getattr(self, name), lo))
+        for name, (lo, hi) in _WHOLE.items():
+            put(name, _whole(name, getattr(self, name), lo, hi))
         if self.min_population is not None:
             put("min_population", _whole("min_population", self.min_population, 0))
         w = self.weights
@@ -128,21 +137,12 @@ class TargetParams(Params):
         except ValueError as e:
             raise ParamsError(f"weights: {e}") from None
         put("weights", pairs)
-        cats = self.categories
-        if isinstance(cats, str):
-            cats = tuple(c.strip() for c in cats.split(",") if c.strip())
-        cats = tuple(cats)
-        if not cats:
-            raise ParamsError("categories must name at least one category")
-        for c in cats:
-            check_category("categories", c)
-        put("categories", cats)
+        put("categories", check_categories("categories", self.categories))
         c = self.concentration
         if isinstance(c, bool) or not isinstance(c, int | float | np.number) or not (
                 math.isfinite(c) and c > 0):
             raise ParamsError(f"concentration must be a positive number, not {c!r}")
-        if self.chi_file is not None:
-            put("chi_file", str(self.chi_file))
+        put("chi_file", check_chi_file(self.weighting, self.chi_file))
 
     def weight_map(self) -> dict[str, float]:
         """The weights as a dict, as given (not yet scaled)."""
@@ -230,19 +230,21 @@ class Sustained:
     patterns: tuple[tuple[str, int], ...] = ()
     islands: int = 0
 
-    def describe(self) -> str:
-        """The method in one phrase (the ``sustained_violence`` of the JSON and the report)."""
-        y = self.years
-        if self.method == "top_decile":
-            return (f"share of the years {y[0]}-{y[-1]} (excluding years with wrong data) in which "
-                    f"the LSOA's violence rate was in the top 10% of LSOAs")
-        return (f"share of the years {y[0]}-{y[-1]} ({len(y)} years with correct data) in which the "
-                f"LSOA was a significant hot spot (emerging hot spot analysis: space-time Gi* on "
-                f"queen-contiguity neighbours, one-year time step, each year against itself, "
-                f"Benjamini-Hochberg FDR 5% per year); most common patterns: "
-                + ", ".join(f"{c} {fmt.integer(n)}" for c, n in self.patterns)
-                + (f"; {self.islands} LSOAs without neighbours use the top-decile fallback"
-                   if self.islands else ""))
+
+
+def sustained_words(s: Sustained) -> str:
+    """The method of ``s`` in one phrase (the ``sustained_violence`` of the JSON and the report)."""
+    y = s.years
+    if s.method == "top_decile":
+        return (f"share of the years {y[0]}-{y[-1]} (excluding years with wrong data) in which "
+                f"the LSOA's violence rate was in the top 10% of LSOAs")
+    return (f"share of the years {y[0]}-{y[-1]} ({len(y)} years with correct data) in which the "
+            f"LSOA was a significant hot spot (emerging hot spot analysis: space-time Gi* on "
+            f"queen-contiguity neighbours, one-year time step, each year against itself, "
+            f"Benjamini-Hochberg FDR 5% per year); most common patterns: "
+            + ", ".join(f"{c} {fmt.integer(n)}" for c, n in s.patterns)
+            + (f"; {fmt.integer(s.islands)} LSOAs without neighbours use the top-decile fallback"
+               if s.islands else ""))
 
 
 def sustained_scores(inputs: LsoaInputs, p: TargetParams, neighbours: SpatialWeights) -> Sustained:
@@ -297,6 +299,26 @@ def missing_inputs(wh: Warehouse, p: TargetParams | None = None) -> list[str]:
 # --- the run ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Robustness:
+    """The sensitivity of the shortlist to the weights, summarised.
+
+    ``weights``: the weights scaled to sum to 1; ``weight_sd``: the SD, in percentage points, of
+    a Dirichlet weight of 25% with the run's concentration; ``stable``: chosen areas chosen again,
+    exactly, in at least half of the draws; ``covered``: chosen areas with at least half of their
+    LSOAs inside a chosen area in the average draw; ``chosen_once``: candidates chosen in at least
+    one draw; ``myends_stability``: the mean share of draws in which a MyEnds borough is
+    shortlisted.
+    """
+
+    weights: dict[str, float]
+    weight_sd: float
+    stable: int
+    covered: int
+    chosen_once: int
+    myends_stability: float
+
+
 @dataclass(frozen=True, eq=False)
 class TargetingResult:
     """Everything one targeting run produced.
@@ -305,7 +327,10 @@ class TargetingResult:
     ``shortlist``: the chosen rows with ``score`` and ``rank``, ``exact`` whether greedy is optimal
     here; ``allocation``: pence, chosen areas x years plus ``total``; ``sensitivity``: the result of
     :func:`vru.analysis.targeting.sensitivity` with ``coverage``; ``comparison``: the MyEnds
-    comparison (its table has ``explanation`` and ``stability``); ``membership``: LSOAs of each
+    comparison (its table has ``stability`` and the component that most separates each borough's
+    best area from the shortlist: ``component``, its ``z`` and the shortlist's ``mean_z``, see
+    :func:`vru.analysis.targeting.separating`); ``robustness``: the sensitivity summarised;
+    ``membership``: LSOAs of each
     ward or cluster (``None`` for LSOAs); ``shapes``: the chosen areas' outlines (index: candidate
     id, column ``rank``); ``boroughs``: the London borough outlines (for the map).
     """
@@ -317,6 +342,7 @@ class TargetingResult:
     allocation: pd.DataFrame
     sensitivity: dict
     comparison: tg.BoroughComparison
+    robustness: Robustness
     sustained: Sustained
     membership: pd.DataFrame | None
     inputs: LsoaInputs
@@ -345,7 +371,7 @@ class TargetingResult:
         comp = self.comparison
         return {
             "parameters": p.as_dict(),
-            "sustained_violence": self.sustained.describe(),
+            "sustained_violence": sustained_words(self.sustained),
             "candidates": int(len(cand)),
             "greedy_is_exact": bool(self.exact),
             "shortlist": short,
@@ -365,7 +391,7 @@ class TargetingResult:
                     {"borough": b, "name": borough_name(b), "myends": bool(r["reference"]),
                      "shortlisted": bool(r["chosen"]), "best_area": str(r["best"]),
                      "rank": int(r["rank"]), "stability": float(r["stability"]),
-                     "explanation": r["explanation"]}
+                     "explanation": why(r)}
                     for b, r in comp.table.iterrows()],
             },
         }
@@ -429,11 +455,34 @@ def run(wh: Warehouse, params: TargetParams | None = None) -> TargetingResult:
     comp = tg.compare_boroughs(list(shortlist["borough"]), MYENDS_BOROUGHS, feats, z,
                                min_population=p.min_pop())
     ct = comp.table
-    ct["explanation"] = [tg.explain(r, ct[ct["chosen"]], weights) for _, r in ct.iterrows()]
-    ct["stability"] = sens["boroughs"].reindex(ct.index).fillna(0.0)
-    sens["coverage"] = tg.member_coverage(sens["picks"], feats, list(shortlist.index))
-    return TargetingResult(p, cand, shortlist, sel.exact, alloc, sens, comp, sus, membership, inp,
+    parts = [tg.separating(r, ct[ct["chosen"]], weights) for _, r in ct.iterrows()]
+    comp = dataclasses.replace(comp, table=ct.assign(
+        component=[c for c, _, _ in parts], z=[z for _, z, _ in parts],
+        mean_z=[m for _, _, m in parts],
+        stability=sens["boroughs"].reindex(ct.index).fillna(0.0)))
+    sens = {**sens, "coverage": tg.member_coverage(sens["picks"], feats, list(shortlist.index))}
+    return TargetingResult(p, cand, shortlist, sel.exact, alloc, sens, comp,
+                           _robustness(p, shortlist, sens, comp), sus, membership, inp,
                            _shapes(geo, membership, shortlist), _boroughs(wh))
+
+
+def why(row: pd.Series) -> str:
+    """Why a borough's best area is in or out of the shortlist, in a phrase, from a row of the
+    comparison's table (the ``explanation`` of the JSON and the report's table)."""
+    return tg.explanation(bool(row["chosen"]), int(row["rank"]), str(row["component"]),
+                          float(row["z"]), float(row["mean_z"]))
+
+
+def _robustness(p: TargetParams, shortlist: pd.DataFrame, sens: dict,
+                comp: tg.BoroughComparison) -> Robustness:
+    stab, cov, ct = sens["candidates"], sens["coverage"], comp.table
+    return Robustness(
+        weights=tg.normalise_weights(p.weight_map()),
+        # the SD of a Dirichlet weight of 25% with this concentration, in points
+        weight_sd=100 * math.sqrt(0.25 * 0.75 / (p.concentration + 1)),
+        stable=int((stab.reindex(shortlist.index).fillna(0) >= 0.5).sum()),
+        covered=int((cov >= 0.5).sum()), chosen_once=len(stab),
+        myends_stability=float(ct.loc[ct["reference"], "stability"].mean()))
 
 
 def _shapes(geo: gpd.GeoDataFrame, membership: pd.DataFrame | None,
@@ -454,5 +503,6 @@ def _boroughs(wh: Warehouse) -> gpd.GeoDataFrame:
     return b[b["code"].str.startswith("E09")]
 
 
-__all__ = ["TargetParams", "TargetingResult", "LsoaInputs", "Sustained", "lsoa_inputs",
-           "sustained_scores", "missing_inputs", "run", "LEVELS", "DEFAULT_MIN_POPULATION"]
+__all__ = ["TargetParams", "TargetingResult", "Robustness", "LsoaInputs", "Sustained", "lsoa_inputs",
+           "sustained_scores", "sustained_words", "why", "missing_inputs", "run", "LEVELS",
+           "DEFAULT_MIN_POPULATION", "MAX_PENCE"]

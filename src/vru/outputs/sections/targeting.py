@@ -4,8 +4,6 @@ weights, and the comparison with the MyEnds boroughs."""
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from vru import format as fmt
@@ -15,7 +13,7 @@ from vru.geography import MYENDS_BOROUGHS, borough_name
 from vru.outputs import charts, charts_drivers
 from vru.outputs.html import Section, figure, table
 from vru.outputs.sections import section
-from vru.pipelines.targeting import TargetingResult
+from vru.pipelines.targeting import TargetingResult, sustained_words, why
 
 HARM_WORDS = {"css": "its ONS Crime Severity Score (2020 edition)", "count": "1 (counts)",
               "chi": "its Cambridge Crime Harm Index days (user-supplied table)"}
@@ -30,7 +28,7 @@ def present(result: TargetingResult) -> Section:
     label = cand["label"]
     stab = t.sensitivity["candidates"]
     cov = t.sensitivity["coverage"]
-    w = tg.normalise_weights(p.weight_map())
+    rob = t.robustness
     hw = t.inputs.harm_weights
 
     z_cols = {f"z {COMPONENT_WORDS[c]}": [fmt.number(cand.at[a, f"z_{c}"], 2, signed=True)
@@ -65,9 +63,10 @@ def present(result: TargetingResult) -> Section:
         xlabel=f"% of {fmt.integer(p.draws)} weight draws", highlight=[label[a] for a in sl.index],
         label="Bar chart of the share of weight draws in which each area is shortlisted")
 
+    chosen = "The chosen area" if p.n == 1 else f"The {fmt.integer(p.n)} chosen areas"
     map_svg = charts_drivers.highlight_map(
-        t.boroughs, t.shapes, labels="rank", title=f"The {p.n} chosen areas",
-        label=f"Map of London boroughs with the {p.n} chosen areas highlighted and numbered")
+        t.boroughs, t.shapes, labels="rank", title=chosen,
+        label=f"Map of London boroughs with {chosen.lower()} highlighted and numbered")
 
     comp = t.comparison
     ct = comp.table[comp.table["chosen"] | comp.table["reference"]].copy()
@@ -79,34 +78,30 @@ def present(result: TargetingResult) -> Section:
         "Best area": [label[a] for a in ct["best"]],
         "Rank of best area": ct["rank"].astype(str),
         "Shortlisted in draws": [fmt.percent(v) for v in ct["stability"]],
-        "Why": ct["explanation"],
+        "Why": [why(r) for _, r in ct.iterrows()],
     })
     # boroughs chosen here, not by MyEnds, mainly for the per-resident violence rate
     central = [borough_name(b) for b in ct.index if ct.at[b, "chosen"] and not ct.at[b, "reference"]
-               and "strongest on harm" in ct.at[b, "explanation"]]
-    myends_stab = comp.table.loc[comp.table["reference"], "stability"]
+               and ct.at[b, "component"] == "harm"]
 
     return section(
         "targeting", "Choosing neighbourhoods to fund", "targeting.html.j2",
         p=p, min_pop=p.min_pop(), n_candidates=len(cand), exact=t.exact,
-        weights=[(COMPONENT_WORDS[c], w[c]) for c in tg.COMPONENTS],
-        sustained=t.sustained.describe(),
+        weights=[(COMPONENT_WORDS[c], rob.weights[c]) for c in tg.COMPONENTS],
+        sustained=sustained_words(t.sustained),
         categories=[taxonomy.label(c).lower() for c in p.categories],
         harm_words=HARM_WORDS.get(p.weighting, p.weighting),
         harm_weights=[(taxonomy.label(c).lower(), hw[c]) for c in p.categories if c in hw],
         harm_years=t.inputs.harm_years,
-        # the SD of a Dirichlet weight of 25% with this concentration, in points
-        weight_sd=100 * math.sqrt(0.25 * 0.75 / (p.concentration + 1)),
-        stable=int((stab.reindex(sl.index).fillna(0) >= 0.5).sum()),
-        covered=int((cov >= 0.5).sum()), n_chosen_once=len(stab),
+        weight_sd=rob.weight_sd, stable=rob.stable, covered=rob.covered, n_chosen_once=rob.chosen_once,
         borough_stability=[(borough_name(b), v) for b, v in t.sensitivity["boroughs"].head(12).items()],
         agree=comp.agree, p_exact=comp.p_exact, n_boroughs=comp.n_boroughs,
         myends=[borough_name(b) for b in MYENDS_BOROUGHS],
-        myends_stability=myends_stab.mean(), central=central,
-        chosen_table=table(rows, f"The {p.n} chosen areas",
+        myends_stability=rob.myends_stability, central=central,
+        chosen_table=table(rows, chosen,
                            numeric={"Residents", "Score", "Rank", "Chosen in draws",
                                     "Area covered in draws"} | set(z_cols)),
-        map=figure(map_svg, f"The {p.n} chosen areas, numbered by rank."),
+        map=figure(map_svg, f"{chosen}, numbered by rank."),
         allocation_table=table(al, "Allocation by area and year (GBP)", numeric=set(al.columns[1:])),
         allocation_chart=figure(alloc_svg, "Budget by area and year."),
         stability_chart=figure(stab_svg, "Share of weight draws in which each area is shortlisted "

@@ -217,7 +217,7 @@ def test_harm_weighting_and_rates(tmp_path):
     rates = table(wh, categories=cats, rates=True)
     assert rates.at["L44", "last_value"] == pytest.approx(7 / 500 * 1000)
     assert rates.at["L00", "last_value"] == pytest.approx(51 / 2000 * 1000)
-    with pytest.raises(harm.MissingWeightsError, match="Cambridge Crime Harm Index"):
+    with pytest.raises(ParamsError, match="chi_file: weighting 'chi' needs a Cambridge Crime Harm Index"):
         results(wh, categories=cats, weighting="chi")
     chi = tmp_path / "chi.csv"
     chi.write_text("category,days\nviolence_against_the_person,10\nrobbery,100\n")
@@ -281,9 +281,16 @@ def test_rates_need_population(grid_wh):
     ({"rule": "bishop"}, "unknown neighbour rule"),
     ({"islands": "ignore"}, "unknown island policy"),
     ({"start": "twenty"}, "a year is needed"),
+    ({"level": ["lsoa"]}, "unknown area level"),
+    ({"categories": "robbery,robbery"}, "'robbery' is given twice"),
+    ({"start": 2015.7}, "a year is needed"),
+    ({"start": 2016, "end": 2015}, "2016 is after end 2015"),
+    ({"start": "2019-06", "level": "borough", "end": "2019-01"}, "is after end"),
+    ({"chi_file": 3}, "the path of a CSV file"),
+    ({"weighting": "chi"}, "needs a Cambridge Crime Harm Index table"),
 ])
 def test_bad_parameters(kwargs, message):
-    field = next(iter(kwargs))
+    field = "chi_file" if "weighting" in kwargs and "chi" in kwargs.values() else next(iter(kwargs))
     with pytest.raises(ParamsError, match=f"^{field}") as e:
         ph.HotspotParams(**kwargs)
     assert message in str(e.value)
@@ -486,3 +493,22 @@ def test_sfhotspot_scheme_in_the_section(grid_wh):
     a = section.present(ph.run(grid_wh))
     assert "4 persistent and 0 intensifying hot spots" in a.body
     assert "(6 of 6)" in a.body  # 90% of 6 years, rounded up
+
+
+def test_periods_are_held_as_the_level_holds_them():
+    p = ph.HotspotParams(start="2015", end=2019.0)
+    assert (p.start, p.end) == (2015, 2019)
+    m = ph.HotspotParams(level="borough", start="2019-1", end="2019-12")
+    assert (m.start, m.end) == ("2019-01", "2019-12")
+    assert ph.HotspotParams(start=np.int64(2016)).start == 2016
+
+
+def test_of_sets_none_where_the_field_admits_it():
+    from vru.pipelines.base import NOT_GIVEN
+
+    p = ph.HotspotParams(fdr="cube", start=2015)
+    assert ph.HotspotParams.of(p, fdr=None).fdr is None
+    assert ph.HotspotParams.of(p, start=None).start is None
+    assert ph.HotspotParams.of(p, fdr=NOT_GIVEN).fdr == "cube"
+    # a field that cannot be None keeps its value (an option the user did not give)
+    assert ph.HotspotParams.of(p, level=None).level == "lsoa"
