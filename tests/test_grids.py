@@ -38,9 +38,10 @@ def test_square_grid_over_points_and_known_counts():
                                            "s100m:0:1", "s100m:1:1", "s100m:2:1"]
     np.testing.assert_allclose(g.cells.area, 10_000)
     a = np.array(xy)
-    c = grids.count_points(g, a[:, 0], a[:, 1])
-    assert c["count"].tolist() == [2, 1, 0, 0, 0, 3]
-    assert c.attrs == {"n_points": 6, "n_no_location": 0, "n_outside": 0}
+    r = grids.count_points(g, a[:, 0], a[:, 1])
+    assert r.counts["count"].tolist() == [2, 1, 0, 0, 0, 3]
+    assert (r.n_points, r.n_no_location, r.n_outside) == (6, 0, 0)
+    assert not r.counts.attrs  # the figures are fields of the result, not metadata of the table
 
 
 def test_square_cells_are_half_open():
@@ -74,14 +75,14 @@ def test_counts_per_period_zero_filled():
     xy = np.array([(10, 10), (20, 20), (150, 50), (150, 60), (150, 70)], dtype=float)
     per = ["2023-01", "2023-02", "2023-01", "2023-01", "2023-03"]
     g = grids.square_grid(pts(xy), 100)
-    c = grids.count_points(g, xy[:, 0], xy[:, 1], period=per)
+    c = grids.count_points(g, xy[:, 0], xy[:, 1], period=per).counts
     assert list(c.columns) == ["2023-01", "2023-02", "2023-03"]
     assert c.loc["s100m:0:0"].tolist() == [1, 1, 0]
     assert c.loc["s100m:1:0"].tolist() == [2, 0, 1]
     full = grids.count_points(g, xy[:, 0], xy[:, 1], period=per,
-                              periods=["2023-01", "2023-02", "2023-03", "2023-04"])
+                              periods=["2023-01", "2023-02", "2023-03", "2023-04"]).counts
     assert full["2023-04"].tolist() == [0, 0]
-    w = grids.count_points(g, xy[:, 0], xy[:, 1], period=per, weight=[1, 2, 3, 4, 5])
+    w = grids.count_points(g, xy[:, 0], xy[:, 1], period=per, weight=[1, 2, 3, 4, 5]).counts
     assert w.loc["s100m:1:0"].tolist() == [7, 0, 5]
     with pytest.raises(ValueError, match="periods not asked for"):
         grids.count_points(g, xy[:, 0], xy[:, 1], period=per, periods=["2023-01"])
@@ -89,9 +90,9 @@ def test_counts_per_period_zero_filled():
 
 def test_points_without_location_or_outside_are_reported():
     g = grids.square_grid(shapely.box(0, 0, 200, 100), 100)
-    c = grids.count_points(g, [50, np.nan, 500, 150], [50, np.nan, 500, 50])
-    assert c["count"].tolist() == [1, 1]
-    assert c.attrs == {"n_points": 4, "n_no_location": 1, "n_outside": 1}
+    r = grids.count_points(g, [50, np.nan, 500, 150], [50, np.nan, 500, 50])
+    assert r.counts["count"].tolist() == [1, 1]
+    assert (r.n_points, r.n_no_location, r.n_outside) == (4, 1, 1)
     with pytest.raises(ValueError, match="weight of point 1 is missing"):
         grids.count_points(g, [50, 60], [50, 60], weight=[1, np.nan])
 
@@ -208,10 +209,11 @@ def test_police_uk_points_reconcile_with_the_street_loader():
     # every located crime falls in a 250 m hex cell of a grid over the points; the totals agree
     loc = p.dropna(subset=["x"])
     g = grids.hex_grid(gpd.GeoSeries(gpd.points_from_xy(loc["x"], loc["y"]), crs=27700), 250)
-    c = grids.count_points(g, p["x"], p["y"], period=p["month"])
+    r = grids.count_points(g, p["x"], p["y"], period=p["month"])
+    c = r.counts
     assert list(c.columns) == [f"2023-0{m}" for m in range(1, 7)]
     assert c.to_numpy().sum() == len(loc)
-    assert c.attrs["n_no_location"] == len(p) - len(loc) and c.attrs["n_outside"] == 0
+    assert r.n_no_location == len(p) - len(loc) and r.n_outside == 0
     # City of London points lie in the City or next to it (British National Grid, metres)
     assert 525_000 < loc["x"].median() < 536_000 and 176_000 < loc["y"].median() < 186_000
 
@@ -234,7 +236,7 @@ def test_grid_counts_feed_the_emerging_hot_spot_analysis():
     p = police_uk_points(BUNDLED_STREET)
     loc = p.dropna(subset=["x"])
     g = grids.hex_grid(gpd.GeoSeries(gpd.points_from_xy(loc["x"], loc["y"]), crs=27700), 250)
-    counts = grids.count_points(g, p["x"], p["y"], period=p["month"])
+    counts = grids.count_points(g, p["x"], p["y"], period=p["month"]).counts
     w = build_weights(g.cells, "queen", id_col="cell_id", islands="drop")
     res = emerging_hotspots(counts.loc[list(w.unique_ids)], w, global_window="period", time_lag=1)
     assert len(res.summary) == len(w.unique_ids) and res.bins.shape[1] == 6

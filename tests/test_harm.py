@@ -1,6 +1,7 @@
 """vru.analysis.harm: the bundled CSS table and its mapping, weights per harmonised category
 (hand-computed), a hand-made CHI file (valid and every kind of bad), harm weighting and rates,
-and the generated table in docs/methods-harm.md."""
+and the generated table in docs/methods-harm.md. The tables are read by vru.data.harm_tables and
+passed in, as the pipelines do."""
 
 from __future__ import annotations
 
@@ -12,17 +13,20 @@ import pytest
 
 from vru import taxonomy
 from vru.analysis import harm
+from vru.data import harm_tables
+from vru.data.harm_tables import load_chi
 from vru.errors import SourceError
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "methods-harm.md"
+T = harm_tables.bundled()
 
 
 # --- the bundled CSS weights -----------------------------------------------------------------------
 
 
 def test_bundled_css_table_documented_facts():
-    ow = harm.offence_weights()
+    ow = harm.offence_weights(T)
     # SOURCE.md: 134 rows; the aggregate "Homicide" row (1/4.1/4.10/4.2) is left out
     assert len(ow) == 133
     assert ow["weight"].min() == pytest.approx(1.7706, abs=1e-4)  # possession of cannabis
@@ -53,17 +57,17 @@ def test_bundled_css_table_documented_facts():
     knife = ow[ow["category"].isin(taxonomy.descendants("knife_offences"))]
     assert sorted(knife["code"]) == ["10D", "90"]
     # every leaf with offences has a representative, and it is one of its offences
-    for leaf, (code, _) in harm.REPRESENTATIVE.items():
+    for leaf, (code, _) in T.representatives.items():
         if code is not None:
-            assert harm.OFFENCE_CATEGORY[code] == leaf
-    assert set(harm.REPRESENTATIVE) == set(ow["category"])
-    assert ow["representative"].sum() == sum(c is not None for c, _ in harm.REPRESENTATIVE.values())
+            assert T.offences[code] == leaf
+    assert set(T.representatives) == set(ow["category"])
+    assert ow["representative"].sum() == sum(c is not None for c, _ in T.representatives.values())
 
 
 def test_leaf_weights_under_each_rule_hand_computed():
-    rep = harm.css_weights()
-    med = harm.css_weights(aggregate="median")
-    mean = harm.css_weights(aggregate="mean")
+    rep = harm.css_weights(tables=T)
+    med = harm.css_weights(tables=T, aggregate="median")
+    mean = harm.css_weights(tables=T, aggregate="mean")
     # stalking and harassment: 8L 36.0975, 8M 37.5113, 8Q 56.3497, 8R 15.1389
     vals = [36.097530142166136, 37.51129786387425, 56.349709671587924, 15.13892860645288]
     assert rep.at["stalking_and_harassment", "weight"] == pytest.approx(vals[0])
@@ -86,7 +90,7 @@ def test_parent_weights_are_volume_weighted_means_of_their_leaves():
     vols = pd.Series({"robbery_of_personal_property": 9.0, "robbery_of_business_property": 1.0,
                       "possession_of_article_with_blade_or_point": 3.0,
                       "possession_of_other_weapon": 1.0})
-    t = harm.css_weights(volumes=vols)
+    t = harm.css_weights(tables=T, volumes=vols)
     blade, other = 53.03823910170986, 52.12609711004277
     # knife_offences: only the blade leaf has volume
     assert t.at["knife_offences", "weight"] == pytest.approx(blade)
@@ -97,17 +101,18 @@ def test_parent_weights_are_volume_weighted_means_of_their_leaves():
         np.median([412.2023946087773, 616.5600892592785, 1287.5444129870136]))
     assert "no volumes" in t.at["firearms_offences", "basis"]
     with pytest.raises(ValueError, match="non-negative"):
-        harm.css_weights(volumes=pd.Series({"robbery": -1.0}))
+        harm.css_weights(tables=T, volumes=pd.Series({"robbery": -1.0}))
 
 
 def test_default_volumes_are_london_2019():
-    v = harm.london_volumes()
+    v = T.volumes
+    assert T.volume_year == 2019 and v.equals(harm_tables.london_volumes(2019))
     # docs/taxonomy.md and the MPS SOURCE.md: London VAP 2019 = 222,042 in the coarse vintage
     vap = v.reindex(sorted(taxonomy.descendants("violence_against_the_person"))).dropna()
     assert vap.sum() == 222_042
     # the knife split comes from the detailed vintage (coarse has one weapons category)
     assert v["possession_of_article_with_blade_or_point"] > 3000
-    t = harm.css_weights()
+    t = harm.css_weights(tables=T)
     w = t["weight"]
     expected = sum(w[c] * vap[c] for c in vap.index) / vap.sum()
     assert t.at["violence_against_the_person", "weight"] == pytest.approx(expected)
@@ -122,9 +127,9 @@ def test_london_volumes_equal_the_mps_loader():
         c = mps.load(folder / name).tables["crime"]
         return c[c["month"].dt.year == 2019].groupby("category")["count"].sum()
 
-    coarse = year_totals(harm.MPS_BOROUGH_FILES[0][0])
-    detailed = year_totals(harm.MPS_BOROUGH_FILES[1][0])
-    got = harm.london_volumes()
+    coarse = year_totals(harm_tables.MPS_BOROUGH_FILES[0][0])
+    detailed = year_totals(harm_tables.MPS_BOROUGH_FILES[1][0])
+    got = harm_tables.london_volumes(2019)
     leaves = set(harm._leaves())
     expected = {c: v for c, v in coarse.items() if c in leaves and v > 0}
     expected.update({c: v for c, v in detailed.items()
@@ -136,11 +141,14 @@ def test_london_volumes_equal_the_mps_loader():
 
 
 def test_detailed_vintage_override():
-    w = harm.css_weights()
+    w = harm.css_weights(tables=T)
     v = pd.Series({"violence_without_injury": 3.0, "stalking_and_harassment": 1.0})
     o = harm.detailed_vintage_overrides(w, v)
     assert o["violence_without_injury"] == pytest.approx(
         (3 * 13.510541522943404 + 36.097530142166136) / 4)
+    # London's volumes (docs/methods-harm.md: 22.07 with the defaults)
+    assert harm.detailed_vintage_overrides(w, T.volumes)["violence_without_injury"] == pytest.approx(
+        22.07, abs=0.005)
 
 
 # --- harm weighting and rates ----------------------------------------------------------------------
@@ -156,25 +164,41 @@ CRIME = pd.DataFrame({
 
 
 def test_harm_weighted_css_and_count():
-    out = harm.harm_weighted(CRIME, "css")
+    res = harm.harm_weighted(CRIME, "css", tables=T)
+    out = res.table
     assert out["harm"].iloc[:3].tolist() == pytest.approx(
         [2 * 799.6288702314769, 3 * 53.03823910170986, 799.6288702314769])
     assert np.isnan(out["harm"].iloc[3])  # a missing count stays missing
-    assert out.attrs["scheme"] == "css"
-    assert out.attrs["weights"]["public_order_offences"] == pytest.approx(6.811757590441752)
-    cnt = harm.harm_weighted(CRIME, "count")
-    assert cnt["weight"].tolist() == [1.0] * 4
-    assert cnt["harm"].iloc[:3].tolist() == [2, 3, 1]
-    ov = harm.harm_weighted(CRIME, "css", overrides={"public_order_offences": 10.0})
-    assert ov["weight"].iloc[3] == 10.0
+    assert res.scheme == "css" and res.aggregate == "representative" and res.dropped == {}
+    assert res.weights.index.tolist() == sorted(set(CRIME["category"]))
+    assert res.weights["public_order_offences"] == pytest.approx(6.811757590441752)
+    assert not out.attrs  # what was used is in the result, not in metadata of the table
+    cnt = harm.harm_weighted(CRIME, "count")  # counting needs no tables
+    assert cnt.table["weight"].tolist() == [1.0] * 4 and cnt.aggregate is None
+    assert cnt.table["harm"].iloc[:3].tolist() == [2, 3, 1]
+    ov = harm.harm_weighted(CRIME, "css", tables=T, overrides={"public_order_offences": 10.0})
+    assert ov.table["weight"].iloc[3] == 10.0 and ov.weights["public_order_offences"] == 10.0
+
+
+def test_the_weighting_schemes_need_the_tables():
+    for scheme in ("css", "chi"):
+        with pytest.raises(TypeError, match=r"vru.data.harm_tables.bundled\(\)"):
+            harm.category_weights(scheme, chi=load_chi_table("category", {"robbery": 1.0}))
+    with pytest.raises(TypeError, match="ChiTable"):
+        harm.chi_weights(pd.DataFrame({"key": ["robbery"], "days": [1.0]}), tables=T)
+
+
+def load_chi_table(kind, days):
+    """A CHI table made in memory, as a caller may build one without a file."""
+    return harm.ChiTable(kind, pd.DataFrame({"key": list(days), "days": list(days.values())}))
 
 
 def test_counts_and_css_rank_places_differently():
     # A: 10 public order offences; B: 1 robbery. Counts rank A first, CSS ranks B first.
     df = pd.DataFrame({"area_code": ["A", "B"], "category": ["public_order_offences", "robbery"],
                        "count": [10.0, 1.0]})
-    c = harm.harm_weighted(df, "count").set_index("area_code")["harm"]
-    s = harm.harm_weighted(df, "css").set_index("area_code")["harm"]
+    c = harm.harm_weighted(df, "count").table.set_index("area_code")["harm"]
+    s = harm.harm_weighted(df, "css", tables=T).table.set_index("area_code")["harm"]
     assert c["A"] > c["B"] and s["B"] > s["A"]
 
 
@@ -182,15 +206,16 @@ def test_unweighted_categories_are_refused_or_dropped():
     df = pd.concat([CRIME, pd.DataFrame({"area_code": ["A"], "year": [2019],
                                          "category": ["fraud_and_forgery"], "count": [4.0]})])
     with pytest.raises(harm.MissingWeightsError, match=r"fraud_and_forgery \(4 offences\)"):
-        harm.harm_weighted(df, "css")
-    out = harm.harm_weighted(df, "css", unweighted="drop")
-    assert len(out) == 4 and out.attrs["dropped"] == {"fraud_and_forgery": 4.0}
+        harm.harm_weighted(df, "css", tables=T)
+    out = harm.harm_weighted(df, "css", tables=T, unweighted="drop")
+    assert len(out.table) == 4 and out.dropped == {"fraud_and_forgery": 4.0}
+    assert "fraud_and_forgery" not in out.weights.index
     with pytest.raises(ValueError, match="unknown harm weighting"):
-        harm.harm_weighted(CRIME, "severity")
+        harm.harm_weighted(CRIME, "severity", tables=T)
     with pytest.raises(ValueError, match="no 'count' column"):
-        harm.harm_weighted(CRIME.drop(columns="count"), "css")
+        harm.harm_weighted(CRIME.drop(columns="count"), "css", tables=T)
     with pytest.raises(ValueError, match="unknown category"):
-        harm.harm_weighted(CRIME, "css", overrides={"knives": 1.0})
+        harm.harm_weighted(CRIME, "css", tables=T, overrides={"knives": 1.0})
 
 
 def test_per_population():
@@ -217,9 +242,9 @@ def write(tmp_path, text, name="chi.csv"):
 
 def test_chi_is_refused_without_a_table():
     with pytest.raises(harm.MissingWeightsError, match="no Cambridge Crime Harm Index table"):
-        harm.harm_weighted(CRIME, "chi")
-    with pytest.raises(harm.MissingWeightsError, match="chi=<path>"):
-        harm.category_weights("chi")
+        harm.harm_weighted(CRIME, "chi", tables=T)
+    with pytest.raises(harm.MissingWeightsError, match="load_chi and passed as chi="):
+        harm.category_weights("chi", tables=T)
 
 
 def test_chi_by_category(tmp_path):
@@ -230,19 +255,23 @@ def test_chi_by_category(tmp_path):
                         "public_order_offences,2,\n"
                         "possession_of_weapons,100,\n"
                         "possession_of_article_with_blade_or_point, 80 ,\n")
-    t = harm.load_chi(p)
-    assert t.attrs["key"] == "category" and t["days"].tolist() == [365, 730, 2, 100, 80]
+    t = load_chi(p)
+    assert t.key_kind == "category" and t.table["days"].tolist() == [365, 730, 2, 100, 80]
+    assert t.source == str(p) and not t.table.attrs
     vols = pd.Series({"robbery_of_personal_property": 3.0, "robbery_of_business_property": 1.0,
                       "public_order_offences": 5.0})
-    w = harm.chi_weights(p, volumes=vols)
+    w = harm.chi_weights(t, tables=T, volumes=vols)
     assert w.at["robbery", "weight"] == pytest.approx((3 * 365 + 730) / 4)
     assert w.at["possession_of_weapons", "weight"] == 100  # given explicitly, not derived
     assert w.at["possession_of_weapons", "basis"] == "given in the CHI table"
     assert "homicide" not in w.index
-    out = harm.harm_weighted(CRIME.iloc[:3], "chi", chi=p, volumes=vols)
-    assert out["harm"].tolist() == [730.0, 240.0, 365.0]
+    out = harm.harm_weighted(CRIME.iloc[:3], "chi", tables=T, chi=t, volumes=vols)
+    assert out.table["harm"].tolist() == [730.0, 240.0, 365.0] and out.scheme == "chi"
     with pytest.raises(harm.MissingWeightsError, match="no chi weight for homicide"):
-        harm.harm_weighted(pd.DataFrame({"category": ["homicide"], "count": [1.0]}), "chi", chi=p)
+        harm.harm_weighted(pd.DataFrame({"category": ["homicide"], "count": [1.0]}), "chi", tables=T, chi=t)
+    # a table built in memory weighs the same as the file
+    mem = load_chi_table("category", dict(zip(t.table["key"], t.table["days"], strict=True)))
+    assert harm.chi_weights(mem, tables=T, volumes=vols).equals(w)
 
 
 def test_chi_by_offence_code(tmp_path):
@@ -250,13 +279,15 @@ def test_chi_by_offence_code(tmp_path):
                         "105A,7,common assault (hand-made)\n"
                         "3B,100,\n"
                         "8N,30,\n")
-    w = harm.chi_weights(p)
+    chi = load_chi(p)
+    assert chi.key_kind == "offence_code"
+    w = harm.chi_weights(chi, tables=T)
     assert w.at["violence_without_injury", "weight"] == 7  # the representative offence 105A
     assert w.at["violence_with_injury", "weight"] == 30
-    med = harm.chi_weights(p, aggregate="median")
+    med = harm.chi_weights(chi, tables=T, aggregate="median")
     assert med.at["violence_without_injury", "weight"] == pytest.approx(53.5)
     vols = pd.Series({"violence_without_injury": 1.0, "violence_with_injury": 1.0})
-    assert harm.chi_weights(p, volumes=vols).at["violence_against_the_person", "weight"] == 18.5
+    assert harm.chi_weights(chi, tables=T, volumes=vols).at["violence_against_the_person", "weight"] == 18.5
 
 
 @pytest.mark.parametrize("text, row, column, message", [
@@ -278,14 +309,14 @@ def test_chi_by_offence_code(tmp_path):
 def test_bad_chi_files(tmp_path, text, row, column, message):
     p = write(tmp_path, text)
     with pytest.raises(SourceError, match=message) as e:
-        harm.load_chi(p)
+        load_chi(p)
     assert e.value.row == row and e.value.column == column
     assert str(p) in str(e.value)
 
 
 def test_empty_chi_file(tmp_path):
     with pytest.raises(SourceError, match="empty"):
-        harm.load_chi(write(tmp_path, ""))
+        load_chi(write(tmp_path, ""))
 
 
 def test_chi_gzip(tmp_path):
@@ -293,7 +324,7 @@ def test_chi_gzip(tmp_path):
 
     p = tmp_path / "chi.csv.gz"
     p.write_bytes(gzip.compress(b"category,days\r\nrobbery,365\r\n"))
-    assert harm.load_chi(p)["days"].tolist() == [365.0]
+    assert load_chi(p).table["days"].tolist() == [365.0]
 
 
 # --- the documentation ------------------------------------------------------------------------------
@@ -304,6 +335,6 @@ def test_the_weights_table_in_the_docs_is_current():
     start, end = "<!-- BEGIN GENERATED WEIGHTS -->", "<!-- END GENERATED WEIGHTS -->"
     assert start in text and end in text
     block = text.split(start, 1)[1].split(end, 1)[0].strip()
-    assert block == harm.weights_markdown().strip(), (
+    assert block == harm.weights_markdown(T).strip(), (
         "docs/methods-harm.md is stale: regenerate the block with "
-        "vru.analysis.harm.weights_markdown()")
+        "vru.analysis.harm.weights_markdown(vru.data.harm_tables.bundled())")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import pandas as pd
@@ -13,10 +14,12 @@ from vru.data import harm_tables as t
 from vru.errors import SourceError
 
 
-def test_the_tables_are_the_analysis_tables():
+def test_the_bundled_tables_are_the_files():
     offences, reps = t.offence_categories(), t.representatives()
     assert len(offences) == 132 and len(reps) == 28
-    assert harm.OFFENCE_CATEGORY == offences and harm.REPRESENTATIVE == reps
+    b = t.bundled()
+    assert dict(b.offences) == offences and dict(b.representatives) == reps
+    assert b.css.equals(t.css_table()) and b.volumes.equals(t.london_volumes(2019)) and b.volume_year == 2019
     assert offences["10D"] == "possession_of_article_with_blade_or_point"
     assert reps["miscellaneous_crimes_against_society"][0] is None  # empty code: the median
     assert set(offences.values()) <= set(taxonomy.leaves())
@@ -25,16 +28,31 @@ def test_the_tables_are_the_analysis_tables():
 
 
 def test_the_analysis_takes_a_table_passed_in():
+    bundled = t.bundled()
     css = t.css_table()
     css.loc[css["code"] == "34B", "weight"] = 1000.0  # a robbery of personal property weighs 1000
-    ow = harm.offence_weights(css)
+    mine = dataclasses.replace(bundled, css=css)
+    ow = harm.offence_weights(mine)
     assert ow.loc[ow["code"] == "34B", "weight"].item() == 1000.0
-    assert harm.offence_weights().loc[lambda d: d["code"] == "34B", "weight"].item() != 1000.0  # not cached
-    assert harm.css_weights(css=css).at["robbery_of_personal_property", "weight"] == 1000.0
+    assert harm.offence_weights(t.bundled()).loc[lambda d: d["code"] == "34B", "weight"].item() != 1000.0
+    assert harm.css_weights(tables=mine).at["robbery_of_personal_property", "weight"] == 1000.0
     crime = pd.DataFrame({"category": ["robbery_of_personal_property"], "count": [2.0]})
-    assert harm.harm_weighted(crime, "css", css=css)["harm"].item() == 2000.0
-    assert harm.harm_weighted(crime, "css")["harm"].item() == 2 * harm.css_weights().at[
-        "robbery_of_personal_property", "weight"]
+    assert harm.harm_weighted(crime, "css", tables=mine).table["harm"].item() == 2000.0
+    assert harm.harm_weighted(crime, "css", tables=bundled).table["harm"].item() == 2 * harm.css_weights(
+        tables=bundled).at["robbery_of_personal_property", "weight"]
+    # each call gives fresh copies: changing one changes nothing else
+    bundled.css.loc[:, "weight"] = 0.0
+    assert (t.bundled().css["weight"] > 0).all()
+
+
+def test_the_tables_object_checks_its_shape():
+    b = t.bundled()
+    with pytest.raises(ValueError, match="no 'weight' column"):
+        dataclasses.replace(b, css=b.css.drop(columns="weight"))
+    with pytest.raises(TypeError, match="pandas Series"):
+        dataclasses.replace(b, volumes={"robbery": 1.0})
+    with pytest.raises(ValueError, match="keyed by one of category, offence_code"):
+        harm.ChiTable("offence", pd.DataFrame({"key": [], "days": []}))
 
 
 @pytest.fixture
@@ -81,7 +99,8 @@ def test_the_weights_do_not_depend_on_the_hash_seed():
     import subprocess
     import sys
 
-    code = "from vru.analysis import harm; print(harm.comparison_table().to_csv())"
+    code = ("from vru.analysis import harm; from vru.data import harm_tables; "
+            "print(harm.comparison_table(harm_tables.bundled()).to_csv())")
     out = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={**__import__("os").environ, "PYTHONHASHSEED": seed}).stdout
            for seed in ("1", "2", "3")}

@@ -16,6 +16,7 @@ from libpysal.graph import Graph
 
 from vru.analysis import harm
 from vru.analysis.emerging import emerging_hotspots
+from vru.data import harm_tables
 from vru.outputs import charts_hotspots, hotspot_files
 from vru.outputs.sections import hotspots as section
 from vru.pipelines import hotspots as ph
@@ -205,7 +206,7 @@ def test_harm_weighting_and_rates(tmp_path):
     pop["L44"] = 500
     wh = make_wh(tmp_path / "w.duckdb", robbery=True, population=pop)
     cats = ("violence_against_the_person", "robbery")
-    w = harm.css_weights()["weight"]
+    w = harm.css_weights(tables=harm_tables.bundled())["weight"]
     res = results(wh, categories=cats, weighting="css")
     css = res.areas.set_index("code")
     assert css.at["L44", "last_value"] == pytest.approx(
@@ -256,8 +257,8 @@ def test_monthly_wards_when_2022_boundaries_are_loaded(tmp_path):
     with pytest.raises(ValueError, match="2022-03"):
         results(wh, level="ward", start="2022-01", end="2022-06")
     # CSS on the detailed vintage: violence without injury includes stalking and harassment
-    w = harm.css_weights()
-    vwi = harm.detailed_vintage_overrides(w)["violence_without_injury"]
+    w = harm.css_weights(tables=harm_tables.bundled())
+    vwi = harm.detailed_vintage_overrides(w, harm_tables.bundled().volumes)["violence_without_injury"]
     res = results(wh, level="ward", weighting="css", categories=("violence_against_the_person",))
     c = res.areas.set_index("code")
     assert c.at["E05000023", "last_value"] == pytest.approx(13 * vwi + w.at["violence_with_injury",

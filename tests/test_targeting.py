@@ -489,8 +489,9 @@ def test_lsoa_inputs_real(wh):
     # the harm weight of each category (ONS CSS, vru.analysis.harm)
     assert list(inp.harm_weights.index) == sorted(pt.VIOLENCE)
     from vru.analysis import harm
+    from vru.data import harm_tables
 
-    css = harm.category_weights("css")["weight"]
+    css = harm.category_weights("css", tables=harm_tables.bundled())["weight"]
     assert inp.harm_weights.to_dict() == pytest.approx(css.reindex(inp.harm_weights.index).to_dict())
 
 

@@ -17,19 +17,20 @@ Schemes (``scheme=``):
   Crime Harm Index: measuring total harm from crime based on sentencing guidelines", *Policing*
   10(3): 171-183): days of imprisonment the sentencing guidelines give a first-time offender as
   the starting point for each offence. **No CHI table ships with the platform** (none could be
-  found as data; see the SOURCE.md above): supply one with ``chi=`` (a path or a DataFrame, read
-  and validated by :func:`load_chi`). Without it, ``"chi"`` raises :class:`MissingWeightsError`.
+  found as data; see the SOURCE.md above): supply one with ``chi=`` (a :class:`~vru.model.harm.ChiTable`,
+  read and validated by :func:`vru.data.harm_tables.load_chi`). Without it, ``"chi"`` raises
+  :class:`MissingWeightsError`.
 
 From offences to harmonised categories (:func:`offence_weights`, :func:`category_weights`):
 
-1. Every bundled offence is mapped to one *leaf* of the taxonomy (:data:`OFFENCE_CATEGORY`, the
+1. Every bundled offence is mapped to one *leaf* of the taxonomy (``HarmTables.offences``, the
    table ``vru/data/harm_offences.csv``, keyed by the Home Office offence code; e.g. 10D
    "Possession of article with blade or point" -> ``possession_of_article_with_blade_or_point``).
    The aggregate "Homicide" row (code ``1/4.1/4.10/4.2``) repeats its parts and is left out.
 2. A leaf's weight would ideally be the mean of its offences' weights weighted by the national
    number of each offence; those volumes are not bundled. ``aggregate=`` says what is done
    instead: ``"representative"`` (default) takes the weight of one named offence per leaf
-   (:data:`REPRESENTATIVE`, the table ``vru/data/harm_representatives.csv``: the offence that makes
+   (``HarmTables.representatives``, the table ``vru/data/harm_representatives.csv``: the offence that makes
    up the bulk of the category, e.g. assault without injury for violence without injury; the median
    where no offence dominates:
    miscellaneous crimes against society), ``"median"`` or ``"mean"`` the unweighted median or
@@ -38,7 +39,8 @@ From offences to harmonised categories (:func:`offence_weights`, :func:`category
    the bulk of it, weighs 13.5), so they are shown for comparison, not recommended.
 3. A *parent* category's weight (e.g. ``violence_against_the_person``, all the LSOA file has) is
    the mean of its leaves' weights weighted by their **London volumes**: by default the MPS
-   recorded crime of calendar year 2019 (:func:`london_volumes`, from the bundled borough files:
+   recorded crime of calendar year 2019 (``HarmTables.volumes``; the bundled ones are
+   :func:`vru.data.harm_tables.london_volumes`, from the bundled borough files:
    the coarse vintage for every leaf it has, which separates stalking and harassment from
    violence without injury, and the detailed vintage for the leaves only it has, the knife and
    firearms offences); pass ``volumes=`` to use others (e.g. the study area's own counts).
@@ -49,33 +51,33 @@ vintage counts stalking and harassment inside violence without injury (London 20
 so weighting its ``violence_without_injury`` at the leaf weight (assault without injury)
 under-weights it; :func:`detailed_vintage_overrides` gives the weight of the mixture.
 
-:func:`harm_weighted` applies a scheme to a crime table (``category``, ``count``, any keys);
-:func:`per_population` turns counts or harm into rates per residents. The generated table of
-weights per category is in ``docs/methods-harm.md`` (:func:`weights_markdown`).
+:func:`harm_weighted` applies a scheme to a crime table (``category``, ``count``, any keys) and
+returns a :class:`HarmWeighted` (the table with ``weight`` and ``harm``, the weights used, the
+categories dropped); :func:`per_population` turns counts or harm into rates per residents. The
+generated table of weights per category is in ``docs/methods-harm.md`` (:func:`weights_markdown`).
 
-This module reads no file (the analysis layer is pure): the tables it weighs with are read and validated
-by :mod:`vru.data.harm_tables` (the bundled ones, when none is given) or passed in (``css=``,
-``volumes=``, ``chi=`` as a DataFrame).
+This module reads no file (the analysis layer is pure): every function that weighs takes the tables as
+data, ``tables=`` (a :class:`~vru.model.harm.HarmTables`), which the caller reads and validates with
+:mod:`vru.data.harm_tables` (``harm_tables.bundled()`` for the bundled ones) or builds itself;
+``volumes=`` replaces its volumes and ``chi=`` (a :class:`~vru.model.harm.ChiTable`) gives a CHI table.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from vru import taxonomy
-from vru.data import harm_tables as tables
-from vru.data.harm_tables import load_chi
 from vru.errors import VRUError
+from vru.model.harm import AGGREGATE_ROW, ChiTable, HarmTables
 
 SCHEMES = ("count", "css", "chi")
 AGGREGATES = ("representative", "median", "mean")
 CSS_EDITION = "ONS Crime Severity Score weights, 2020 edition (CriMS third-party copy)"
-CSS_FILE = tables.CSS_FILE
-VOLUME_YEAR = 2019
 
 
 class MissingWeightsError(VRUError, ValueError):
@@ -83,43 +85,43 @@ class MissingWeightsError(VRUError, ValueError):
     the weights do not cover."""
 
 
-#: Home Office offence code (``code_original`` of the bundled CSS table) -> harmonised leaf
-#: (``vru/data/harm_offences.csv``; see :func:`vru.data.harm_tables.offence_categories`).
-OFFENCE_CATEGORY: dict[str, str] = tables.offence_categories()
-#: Leaf -> (Home Office offence code whose weight represents the leaf, why); ``None``: the median of the
-#: leaf's offences (``vru/data/harm_representatives.csv``).
-REPRESENTATIVE: dict[str, tuple[str | None, str]] = tables.representatives()
-#: The bundled MPS borough files the London volumes come from, with their taxonomy scheme.
-MPS_BOROUGH_FILES = tables.MPS_BOROUGH_FILES
+@dataclass(frozen=True, eq=False)
+class HarmWeighted:
+    """What :func:`harm_weighted` returns. ``table``: the crime table with ``weight`` and ``harm``
+    (= count x weight) columns, less the rows dropped. ``scheme``: the scheme used. ``weights``: the weight
+    used per category of ``table`` (overrides applied; sorted by category). ``dropped``: category ->
+    offences of the rows dropped for want of a weight (``unweighted="drop"``). ``aggregate``: the rule
+    from offences to leaves (``None`` for ``"count"``)."""
+
+    table: pd.DataFrame
+    scheme: str
+    weights: pd.Series
+    dropped: Mapping[str, float]
+    aggregate: str | None
 
 
-def offence_weights(css: pd.DataFrame | None = None) -> pd.DataFrame:
+def _need(tables: HarmTables | None, what: str) -> HarmTables:
+    if not isinstance(tables, HarmTables):
+        raise TypeError(f"{what} needs the harm tables (tables=, a vru.model.harm.HarmTables; the bundled "
+                        f"ones: vru.data.harm_tables.bundled()), not {type(tables).__name__}")
+    return tables
+
+
+def offence_weights(tables: HarmTables) -> pd.DataFrame:
     """The CSS weights, one row per Home Office offence, with its harmonised leaf.
 
-    ``css``: the CSS table (``code``, ``offence``, ``group``, ``weight``); by default the bundled one
-    (:func:`vru.data.harm_tables.css_table`). Columns: ``code`` (Home Office offence code), ``offence``,
-    ``group`` (Home Office offence group), ``weight`` (CSS), ``category`` (harmonised leaf; the
-    aggregate homicide row is dropped), ``representative`` (True for the offence that represents its
-    leaf).
+    ``tables``: the harm tables (the CSS table, the offences' leaves and the representatives). Columns:
+    ``code`` (Home Office offence code), ``offence``, ``group`` (Home Office offence group), ``weight``
+    (CSS), ``category`` (harmonised leaf; the aggregate homicide row is dropped), ``representative``
+    (True for the offence that represents its leaf).
     """
-    t = tables.css_table() if css is None else css
-    t = t[t["code"] != tables.AGGREGATE_ROW].copy()
-    t["category"] = t["code"].map(tables.offence_categories())
-    rep = {code for code, _ in tables.representatives().values() if code}
+    tables = _need(tables, "the CSS weights")
+    t = tables.css
+    t = t[t["code"] != AGGREGATE_ROW].copy()
+    t["category"] = t["code"].map(dict(tables.offences))
+    rep = {code for code, _ in tables.representatives.values() if code}
     t["representative"] = t["code"].isin(rep) & ~t.duplicated(["code"])
     return t.reset_index(drop=True)
-
-
-# --- London volumes --------------------------------------------------------------------------------
-
-
-def london_volumes(year: int = VOLUME_YEAR) -> pd.Series:
-    """London's recorded offences per harmonised leaf in calendar ``year`` (MPS, the bundled
-    borough files :data:`MPS_BOROUGH_FILES`, read by :func:`vru.data.harm_tables.london_volumes`):
-    the coarse vintage for every leaf it has, the detailed vintage for the others (the knife and
-    firearms offences). The City of London (City of London Police) is not included. Equal to the
-    MPS loader's figures (tested)."""
-    return tables.london_volumes(int(year))
 
 
 # --- weights per harmonised category ---------------------------------------------------------------
@@ -129,12 +131,12 @@ def _leaves() -> list[str]:
     return taxonomy.leaves()
 
 
-def _leaf_table(offences: pd.DataFrame, aggregate: str) -> pd.DataFrame:
+def _leaf_table(offences: pd.DataFrame, aggregate: str,
+                representative: Mapping[str, tuple[str | None, str]]) -> pd.DataFrame:
     """offences: code, offence, category, weight -> one row per leaf with its weight and basis."""
     if aggregate not in AGGREGATES:
         raise ValueError(f"unknown aggregate {aggregate!r}: one of {', '.join(AGGREGATES)}")
     rows = []
-    representative = tables.representatives()
     for cat, g in offences.groupby("category", sort=True):
         w = g.drop_duplicates("code")["weight"]
         code, why = representative.get(cat, (None, ""))
@@ -154,14 +156,14 @@ def _leaf_table(offences: pd.DataFrame, aggregate: str) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("category")
 
 
-def _with_parents(leaf: pd.DataFrame, volumes: pd.Series | None, explicit: pd.Series | None,
-                  what: str) -> pd.DataFrame:
+def _with_parents(leaf: pd.DataFrame, tables: HarmTables, volumes: pd.Series | None,
+                  explicit: pd.Series | None, what: str) -> pd.DataFrame:
     """Add every parent category: volume-weighted mean of the weighted leaves beneath it."""
-    vol = london_volumes() if volumes is None else pd.Series(volumes, dtype=float)
+    vol = pd.Series(tables.volumes if volumes is None else volumes, dtype=float)
     bad = vol[~np.isfinite(vol.to_numpy(float)) | (vol.to_numpy(float) < 0)]
     if len(bad):
         raise ValueError(f"volumes must be finite and non-negative: {bad.index[0]!r}")
-    vsrc = (f"London MPS volumes {VOLUME_YEAR}" if volumes is None else "the volumes given")
+    vsrc = (f"London MPS volumes {tables.volume_year}" if volumes is None else "the volumes given")
     cats = taxonomy.categories()
     rows = leaf.to_dict("index")
     for code in cats["code"]:
@@ -195,39 +197,45 @@ def _with_parents(leaf: pd.DataFrame, volumes: pd.Series | None, explicit: pd.Se
     return out
 
 
-def css_weights(*, aggregate: str = "representative", volumes: pd.Series | None = None,
-                css: pd.DataFrame | None = None) -> pd.DataFrame:
+def css_weights(*, tables: HarmTables, aggregate: str = "representative",
+                volumes: pd.Series | None = None) -> pd.DataFrame:
     """CSS weight per harmonised category (leaves and parents; see the module doc).
 
-    Columns: ``label``, ``weight``, ``basis`` (how it was made), ``n_offences`` (offences beneath),
-    ``min_offence``, ``max_offence`` (their range). Categories no bundled offence maps to
-    (``fraud_and_forgery``, ``anti_social_behaviour``) have no row. ``css``: the CSS table to use
-    (as :func:`offence_weights` takes it; by default the bundled one).
+    ``tables``: the harm tables (the CSS table, the offences' leaves, the representatives and the
+    volumes; ``volumes=`` replaces the last). Columns: ``label``, ``weight``, ``basis`` (how it was
+    made), ``n_offences`` (offences beneath), ``min_offence``, ``max_offence`` (their range).
+    Categories no offence maps to (``fraud_and_forgery``, ``anti_social_behaviour``) have no row.
     """
-    leaf = _leaf_table(offence_weights(css), aggregate)
-    return _with_parents(leaf, volumes, None, "CSS")
+    leaf = _leaf_table(offence_weights(tables), aggregate, tables.representatives)
+    return _with_parents(leaf, tables, volumes, None, "CSS")
 
 
 # --- Cambridge Crime Harm Index ----------------------------------------------------------------
 
-def chi_weights(chi, *, aggregate: str = "representative", volumes: pd.Series | None = None
-                ) -> pd.DataFrame:
-    """CHI days per harmonised category from a CHI table (a path, or a :func:`load_chi` frame).
+def chi_weights(chi: ChiTable | None, *, tables: HarmTables, aggregate: str = "representative",
+                volumes: pd.Series | None = None) -> pd.DataFrame:
+    """CHI days per harmonised category from a CHI table (a :class:`~vru.model.harm.ChiTable`, e.g.
+    read by :func:`vru.data.harm_tables.load_chi`).
 
     A table keyed by category gives those categories directly; parents it does not give are the
     volume-weighted mean of the leaves beneath it that it gives. A table keyed by offence code is
-    aggregated to leaves exactly as the CSS weights are (``aggregate``), then to parents.
+    aggregated to leaves exactly as the CSS weights are (``aggregate``; the offences' leaves, names and
+    representatives from ``tables``), then to parents.
     """
     if chi is None:
         raise MissingWeightsError(_NO_CHI)
-    t = chi if isinstance(chi, pd.DataFrame) else load_chi(chi)
-    if t.attrs.get("key") == "offence_code":
+    if not isinstance(chi, ChiTable):
+        raise TypeError("chi must be a vru.model.harm.ChiTable (read a file with "
+                        f"vru.data.harm_tables.load_chi), not {type(chi).__name__}")
+    tables = _need(tables, "the CHI weights")
+    t = chi.table
+    if chi.key_kind == "offence_code":
         offences = pd.DataFrame({"code": t["key"], "weight": t["days"],
-                                 "category": t["key"].map(tables.offence_categories())})
-        names = offence_weights().drop_duplicates("code").set_index("code")["offence"]
+                                 "category": t["key"].map(dict(tables.offences))})
+        names = offence_weights(tables).drop_duplicates("code").set_index("code")["offence"]
         offences["offence"] = offences["code"].map(names)
-        leaf = _leaf_table(offences, aggregate)
-        return _with_parents(leaf, volumes, None, "CHI")
+        leaf = _leaf_table(offences, aggregate, tables.representatives)
+        return _with_parents(leaf, tables, volumes, None, "CHI")
     given = t.set_index("key")["days"]
     leaves = set(_leaves())
     leaf_rows = given[given.index.isin(leaves)]
@@ -235,21 +243,21 @@ def chi_weights(chi, *, aggregate: str = "representative", volumes: pd.Series | 
                          "n_offences": 0, "min_offence": np.nan, "max_offence": np.nan},
                         index=pd.Index(leaf_rows.index, name="category"))
     explicit = given[~given.index.isin(leaves)]
-    return _with_parents(leaf, volumes, explicit, "CHI")
+    return _with_parents(leaf, tables, volumes, explicit, "CHI")
 
 
 _NO_CHI = ("no Cambridge Crime Harm Index table is available: none ships with the platform "
            "(no CHI offence table could be found as data, see "
            "vru/data/bundled/crime_harm_weights/SOURCE.md). Supply one as a CSV with columns "
-           "'category' (or 'offence_code') and 'days' (chi=<path>; on the command line "
-           "--chi-file), or use scheme 'css' or 'count'")
+           "'category' (or 'offence_code') and 'days' (read with vru.data.harm_tables.load_chi and "
+           "passed as chi=; on the command line --chi-file), or use scheme 'css' or 'count'")
 
 
-def category_weights(scheme: str, *, chi=None, aggregate: str = "representative",
-                     volumes: pd.Series | None = None, css: pd.DataFrame | None = None) -> pd.DataFrame:
+def category_weights(scheme: str, *, tables: HarmTables | None = None, chi: ChiTable | None = None,
+                     aggregate: str = "representative", volumes: pd.Series | None = None) -> pd.DataFrame:
     """The weight table of ``scheme`` (``"count"``, ``"css"`` or ``"chi"``), one row per
-    harmonised category that has a weight (``label``, ``weight``, ``basis``, ...). ``css``: the CSS
-    table for ``"css"`` (default: the bundled one)."""
+    harmonised category that has a weight (``label``, ``weight``, ``basis``, ...). ``tables``: the
+    harm tables, needed by ``"css"`` and ``"chi"``; ``chi``: the CHI table of ``"chi"``."""
     if scheme == "count":
         cats = taxonomy.categories()
         cats = cats[cats["code"] != taxonomy.ANTI_SOCIAL_BEHAVIOUR]
@@ -257,19 +265,20 @@ def category_weights(scheme: str, *, chi=None, aggregate: str = "representative"
                             "basis": "1 per offence"}, index=pd.Index(cats["code"], name="category"))
         return out
     if scheme == "css":
-        return css_weights(aggregate=aggregate, volumes=volumes, css=css)
+        return css_weights(tables=_need(tables, "scheme 'css'"), aggregate=aggregate, volumes=volumes)
     if scheme == "chi":
-        return chi_weights(chi, aggregate=aggregate, volumes=volumes)
+        if chi is None:
+            raise MissingWeightsError(_NO_CHI)
+        return chi_weights(chi, tables=_need(tables, "scheme 'chi'"), aggregate=aggregate, volumes=volumes)
     raise ValueError(f"unknown harm weighting {scheme!r}: one of {', '.join(SCHEMES)}")
 
 
-def detailed_vintage_overrides(weights: pd.DataFrame, volumes: pd.Series | None = None
-                               ) -> dict[str, float]:
+def detailed_vintage_overrides(weights: pd.DataFrame, volumes: pd.Series) -> dict[str, float]:
     """Weight of ``violence_without_injury`` for data of the detailed MPS vintage, which counts
-    stalking and harassment inside it: the two leaves' weights weighted by their London volumes
-    (the coarse vintage separates them). Pass the result as ``overrides`` to
+    stalking and harassment inside it: the two leaves' weights weighted by their ``volumes`` (London's:
+    ``HarmTables.volumes``; the coarse vintage separates them). Pass the result as ``overrides`` to
     :func:`harm_weighted`."""
-    vol = london_volumes() if volumes is None else pd.Series(volumes, dtype=float)
+    vol = pd.Series(volumes, dtype=float)
     parts = [taxonomy.VIOLENCE_WITHOUT_INJURY, taxonomy.STALKING_AND_HARASSMENT]
     w = weights["weight"].reindex(parts)
     v = vol.reindex(parts).fillna(0.0)
@@ -278,29 +287,30 @@ def detailed_vintage_overrides(weights: pd.DataFrame, volumes: pd.Series | None 
     return {taxonomy.VIOLENCE_WITHOUT_INJURY: float((w * v).sum() / v.sum())}
 
 
-def harm_weighted(crime: pd.DataFrame, scheme: str, *, chi=None, aggregate: str = "representative",
+def harm_weighted(crime: pd.DataFrame, scheme: str, *, tables: HarmTables | None = None,
+                  chi: ChiTable | None = None, aggregate: str = "representative",
                   volumes: pd.Series | None = None, overrides: Mapping[str, float] | None = None,
                   unweighted: str = "error", count_col: str = "count",
-                  category_col: str = "category", css: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Crime counts weighted by harm: adds ``weight`` and ``harm`` (= count x weight) columns.
+                  category_col: str = "category") -> HarmWeighted:
+    """Crime counts weighted by harm: the table with ``weight`` and ``harm`` (= count x weight) columns,
+    in a :class:`HarmWeighted` with the weights used and the categories dropped.
 
     ``crime``: any table with a harmonised ``category`` and a ``count`` column (e.g. rows of the
     warehouse ``crime`` or ``crime_annual`` tables, or a query result with a category column).
-    ``scheme``: ``"count"``, ``"css"`` or ``"chi"`` (with ``chi``, see :func:`load_chi`).
-    ``overrides``: category -> weight replacing the table's. Categories without a weight
-    (``fraud_and_forgery`` and ``anti_social_behaviour`` under CSS; whatever a CHI table lacks):
-    ``unweighted="error"`` (default) raises :class:`MissingWeightsError` naming them,
-    ``"drop"`` removes their rows (``attrs["dropped"]`` lists them with their counts).
-    NaN counts stay NaN (e.g. values known to be wrong). ``attrs["weights"]`` is the weight used
-    per category and ``attrs["scheme"]`` the scheme. ``css``: the CSS table for ``"css"`` (default:
-    the bundled one, :func:`vru.data.harm_tables.css_table`).
+    ``scheme``: ``"count"``, ``"css"`` or ``"chi"``; ``tables``: the harm tables (needed by ``"css"``
+    and ``"chi"``; the bundled ones: :func:`vru.data.harm_tables.bundled`); ``chi``: the CHI table of
+    ``"chi"`` (:func:`vru.data.harm_tables.load_chi`). ``overrides``: category -> weight replacing the
+    table's. Categories without a weight (``fraud_and_forgery`` and ``anti_social_behaviour`` under CSS;
+    whatever a CHI table lacks): ``unweighted="error"`` (default) raises :class:`MissingWeightsError`
+    naming them, ``"drop"`` removes their rows (``dropped`` lists them with their counts). NaN counts
+    stay NaN (e.g. values known to be wrong).
     """
     if unweighted not in ("error", "drop"):
         raise ValueError(f"unweighted must be 'error' or 'drop', not {unweighted!r}")
     for c in (count_col, category_col):
         if c not in crime.columns:
             raise ValueError(f"the crime table has no {c!r} column")
-    table = category_weights(scheme, chi=chi, aggregate=aggregate, volumes=volumes, css=css)
+    table = category_weights(scheme, tables=tables, chi=chi, aggregate=aggregate, volumes=volumes)
     w = table["weight"].copy()
     for k, v in (overrides or {}).items():
         if k not in set(taxonomy.categories()["code"]):
@@ -324,9 +334,9 @@ def harm_weighted(crime: pd.DataFrame, scheme: str, *, chi=None, aggregate: str 
     out = out.assign(weight=cats.map(w).to_numpy(float))
     out["harm"] = out[count_col].astype(float) * out["weight"]
     used = w.reindex(sorted(set(cats)))
-    out.attrs = {"scheme": scheme, "weights": used, "dropped": dropped,
-                 "aggregate": aggregate if scheme != "count" else None}
-    return out
+    used.index.name = "category"
+    return HarmWeighted(table=out, scheme=scheme, weights=used, dropped=dropped,
+                        aggregate=aggregate if scheme != "count" else None)
 
 
 def per_population(values: pd.DataFrame | pd.Series, population: pd.Series, *, per: float = 1000.0
@@ -349,10 +359,10 @@ def per_population(values: pd.DataFrame | pd.Series, population: pd.Series, *, p
 # --- the generated table -------------------------------------------------------------------------
 
 
-def comparison_table(volumes: pd.Series | None = None) -> pd.DataFrame:
+def comparison_table(tables: HarmTables, volumes: pd.Series | None = None) -> pd.DataFrame:
     """CSS weight per category under each ``aggregate`` rule, side by side, with the basis of the
     default (representative) rule."""
-    tabs = {a: css_weights(aggregate=a, volumes=volumes) for a in AGGREGATES}
+    tabs = {a: css_weights(tables=tables, aggregate=a, volumes=volumes) for a in AGGREGATES}
     rep = tabs["representative"]
     out = pd.DataFrame({"label": rep["label"],
                         **{a: tabs[a]["weight"] for a in AGGREGATES},
@@ -360,9 +370,10 @@ def comparison_table(volumes: pd.Series | None = None) -> pd.DataFrame:
     return out
 
 
-def weights_markdown(volumes: pd.Series | None = None) -> str:
-    """The Markdown table of CSS weights per harmonised category (docs/methods-harm.md)."""
-    t = comparison_table(volumes)
+def weights_markdown(tables: HarmTables, volumes: pd.Series | None = None) -> str:
+    """The Markdown table of CSS weights per harmonised category (docs/methods-harm.md), from ``tables``
+    (the bundled ones there)."""
+    t = comparison_table(tables, volumes)
 
     def depth(c):
         return len(taxonomy.ancestors(c)) - 1
@@ -373,15 +384,15 @@ def weights_markdown(volumes: pd.Series | None = None) -> str:
         pad = "&nbsp;&nbsp;" * depth(c)
         lines.append(f"| {pad}`{c}` | {r['representative']:,.2f} | {r['median']:,.2f} | "
                      f"{r['mean']:,.2f} | {int(r['n_offences'])} | {r['basis']} |")
-    vol = london_volumes() if volumes is None else volumes
-    vl = ["| leaf | London offences " + str(VOLUME_YEAR) + " |", "|---|---:|"]
+    vol = tables.volumes if volumes is None else volumes
+    vl = ["| leaf | London offences " + str(tables.volume_year) + " |", "|---|---:|"]
     vl += [f"| `{c}` | {v:,.0f} |" for c, v in vol.items()]
     return "\n".join(lines) + "\n\nLondon volumes used for the parents:\n\n" + "\n".join(vl) + "\n"
 
 
 __all__ = [
-    "SCHEMES", "AGGREGATES", "CSS_EDITION", "OFFENCE_CATEGORY", "REPRESENTATIVE",
-    "MissingWeightsError", "offence_weights", "london_volumes", "css_weights", "load_chi",
-    "chi_weights", "category_weights", "detailed_vintage_overrides", "harm_weighted",
-    "per_population", "comparison_table", "weights_markdown",
+    "SCHEMES", "AGGREGATES", "CSS_EDITION", "ChiTable", "HarmTables", "HarmWeighted",
+    "MissingWeightsError", "offence_weights", "css_weights", "chi_weights", "category_weights",
+    "detailed_vintage_overrides", "harm_weighted", "per_population", "comparison_table",
+    "weights_markdown",
 ]

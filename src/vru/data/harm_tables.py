@@ -1,7 +1,8 @@
-"""The harm weighting's tables, read and validated: the one place :mod:`vru.analysis.harm` gets data from.
+"""The harm weighting's tables, read and validated: the data :mod:`vru.analysis.harm` weighs with.
 
-:mod:`vru.analysis.harm` computes and reads nothing itself (the analysis layer is pure); what it weighs with
-comes from here, or from the caller:
+:mod:`vru.analysis.harm` reads nothing itself (the analysis layer is pure): its caller passes it a
+:class:`~vru.model.harm.HarmTables`, the bundled one being :func:`bundled`, and, for the Cambridge Crime Harm
+Index, a :class:`~vru.model.harm.ChiTable` from :func:`load_chi`. The tables:
 
 - ``harm_offences.csv`` (``offence_code,category``): every Home Office offence code of the bundled CSS table
   -> the harmonised leaf it belongs to (:func:`offence_categories`);
@@ -30,10 +31,11 @@ import pandas as pd
 
 from vru import taxonomy
 from vru.errors import SourceError
+from vru.model.harm import AGGREGATE_ROW, ChiTable, HarmTables
 
 CSS_FILE = "ons_css_offence_weights__mopd_severity_codes.csv.gz"
-#: The aggregate "Homicide" row of the CSS table: it repeats its parts, so it is left out.
-AGGREGATE_ROW = "1/4.1/4.10/4.2"
+#: The year of the default London volumes (:func:`london_volumes`, :func:`bundled`).
+VOLUME_YEAR = 2019
 #: The bundled MPS borough files the London volumes come from (vru/data/bundled/mps_crime_borough,
 #: see its SOURCE.md), with their taxonomy scheme.
 MPS_BOROUGH_FILES = (
@@ -226,10 +228,18 @@ def london_volumes(year: int) -> pd.Series:
     return _london_volumes(int(year)).copy()
 
 
+def bundled(year: int = VOLUME_YEAR) -> HarmTables:
+    """The bundled tables as :mod:`vru.analysis.harm` takes them: the offence mapping, the representatives,
+    the CSS table and London's volumes of calendar ``year`` (each a fresh copy: changing one changes nothing
+    else)."""
+    return HarmTables(offences=offence_categories(), representatives=representatives(), css=css_table(),
+                      volumes=london_volumes(year), volume_year=int(year))
+
+
 # --- Cambridge Crime Harm Index ----------------------------------------------------------------
 
 
-def load_chi(path: str | Path) -> pd.DataFrame:
+def load_chi(path: str | Path) -> ChiTable:
     """Read and validate a user-supplied Cambridge Crime Harm Index table (CSV, gzip or not).
 
     Header: ``days`` and exactly one key column, ``category`` (a harmonised category code, see
@@ -238,8 +248,9 @@ def load_chi(path: str | Path) -> pd.DataFrame:
     ``source``; any other column is refused. ``days``: the CHI value (days of imprisonment, a
     finite number >= 0). Keys must be known and unique. Any problem raises
     :class:`~vru.errors.SourceError` with the file line and column; nothing is returned unless
-    the whole file is valid. Returns ``key`` (the category or offence code), ``days``, and the
-    attribute ``attrs["key"]`` (``"category"`` or ``"offence_code"``).
+    the whole file is valid. Returns a :class:`~vru.model.harm.ChiTable`: ``key_kind`` (``"category"`` or
+    ``"offence_code"``), ``table`` (``key``, the category or offence code, and ``days``) and ``source`` (the
+    path).
     """
     df = read_table(path)
     cols = [c.strip() for c in df.columns]
@@ -282,7 +293,4 @@ def load_chi(path: str | Path) -> pd.DataFrame:
             raise SourceError(path, f"days must be a number >= 0, not {v!r}", row=line(i),
                               column="days")
         days.append(d)
-    out = pd.DataFrame({"key": k.to_numpy(), "days": days})
-    out.attrs["key"] = key
-    out.attrs["path"] = str(path)
-    return out
+    return ChiTable(key_kind=key, table=pd.DataFrame({"key": k.to_numpy(), "days": days}), source=str(path))

@@ -245,8 +245,21 @@ def to_bng(lon, lat) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+@dataclass(frozen=True, eq=False)
+class PointCounts:
+    """What :func:`count_points` returns. ``counts``: points (or the sum of their weights) per cell,
+    indexed by ``cell_id`` in the grid's order, one column per period (``"count"`` without periods).
+    ``n_points``: the points given; ``n_no_location``: those with NaN coordinates; ``n_outside``: those
+    outside the grid's cells (all unweighted). The points of the last two groups are in no cell."""
+
+    counts: pd.DataFrame
+    n_points: int
+    n_no_location: int
+    n_outside: int
+
+
 def count_points(grid: Grid, x, y, *, period=None, weight=None,
-                 periods: Sequence | None = None) -> pd.DataFrame:
+                 periods: Sequence | None = None) -> PointCounts:
     """Points (or the sum of ``weight``) per cell, one column per period, every cell present.
 
     ``x``, ``y``: easting/northing in EPSG:27700 (see :func:`to_bng`). ``period``: one label per
@@ -256,9 +269,9 @@ def count_points(grid: Grid, x, y, *, period=None, weight=None,
     A point whose period is not in ``periods`` is refused. ``weight``: a number per point (e.g.
     a harm weight, :mod:`vru.analysis.harm`); NaN weights are refused.
 
-    The result is indexed by ``cell_id`` in the grid's order. ``attrs``: ``n_points``,
-    ``n_no_location`` (NaN coordinates), ``n_outside`` (outside the grid's cells), all
-    unweighted; the points of the last two groups are not counted in any cell.
+    Returns a :class:`PointCounts`: the table (``counts``, indexed by ``cell_id`` in the grid's
+    order) and how many points there were, without a location and outside the grid (unweighted);
+    the points of the last two groups are not counted in any cell.
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -295,10 +308,9 @@ def count_points(grid: Grid, x, y, *, period=None, weight=None,
         out = table.reindex(index=ids, columns=cols, fill_value=0.0)
         out.index.name = "cell_id"
         out.columns.name = "period"
-    out.attrs = {"n_points": int(n), "n_no_location": int(no_loc.sum()),
-                 "n_outside": int((~inside & ~no_loc).sum())}
-    return out
+    return PointCounts(counts=out, n_points=int(n), n_no_location=int(no_loc.sum()),
+                       n_outside=int((~inside & ~no_loc).sum()))
 
 
-__all__ = ["CRS", "KINDS", "Grid", "make_grid", "square_grid", "hex_grid", "to_bng",
+__all__ = ["CRS", "KINDS", "Grid", "PointCounts", "make_grid", "square_grid", "hex_grid", "to_bng",
            "count_points"]

@@ -73,6 +73,7 @@ from vru.analysis.emerging import (
     PERSISTENT_HOT,
     emerging_hotspots,
 )
+from vru.data import harm_tables
 from vru.geography import borough_name, is_geographic
 from vru.model.weights import ISLAND_POLICIES, RULES, SpatialWeights
 from vru.pipelines.base import MissingData, Params, ParamsError, check_categories, check_chi_file
@@ -428,19 +429,17 @@ def _harm_rows(rows: pd.DataFrame, p: HotspotParams, lv: Level, notes: list
     """``rows`` with a ``harm`` column (categories without a weight left out, with a note) and the
     weight used per category."""
     overrides = None
-    table = harm.category_weights(p.weighting, chi=p.chi_file)
+    tables = harm_tables.bundled()
+    chi = harm_tables.load_chi(p.chi_file) if p.chi_file else None
+    table = harm.category_weights(p.weighting, tables=tables, chi=chi)
     if lv.source in DETAILED_SOURCES:
-        overrides = harm.detailed_vintage_overrides(table)
-    out = harm.harm_weighted(rows, p.weighting, chi=p.chi_file, overrides=overrides,
-                             unweighted="drop")
-    cats = out["category"].astype(str)
-    used = out["weight"].groupby(cats).first()
-    before = rows["category"].astype(str)
-    dropped = sorted(set(before) - set(cats))
-    if dropped:
-        counts = rows["count"].groupby(before).sum()
+        overrides = harm.detailed_vintage_overrides(table, tables.volumes)
+    weighted = harm.harm_weighted(rows, p.weighting, tables=tables, chi=chi, overrides=overrides,
+                                  unweighted="drop")
+    out, used = weighted.table, weighted.weights
+    if weighted.dropped:
         notes.append("Categories without a harm weight left out: " + ", ".join(
-            f"{k} ({float(counts.get(k, 0)):,.0f} offences)" for k in dropped))
+            f"{k} ({v:,.0f} offences)" for k, v in weighted.dropped.items()))
     if overrides:
         vwi = overrides[taxonomy.VIOLENCE_WITHOUT_INJURY]
         notes.append(f"Violence without injury weighted {vwi:.2f}"

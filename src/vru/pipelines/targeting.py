@@ -33,6 +33,7 @@ import pandas as pd
 from vru import format as fmt
 from vru.analysis import harm
 from vru.analysis import targeting as tg
+from vru.data import harm_tables
 from vru.geography import MYENDS_BOROUGHS, borough_name
 from vru.model.weights import SpatialWeights
 from vru.pipelines.base import MissingData, Params, ParamsError, check_categories, check_chi_file
@@ -187,8 +188,9 @@ def lsoa_inputs(wh: Warehouse, p: TargetParams | None = None) -> LsoaInputs:
     counts = a.groupby(["area_code", "year"])["count"].sum(min_count=len(p.categories)).unstack()
     counts = counts.loc[:, counts.notna().all(axis=0)]  # drop years known to be wrong (2020)
     # harm: the same counts weighted per category (vru.analysis.harm; the choice is explicit)
-    chi = harm.load_chi(p.chi_file) if p.chi_file else None
-    weighted = harm.harm_weighted(a[a["year"].isin(counts.columns)], p.weighting, chi=chi)
+    chi = harm_tables.load_chi(p.chi_file) if p.chi_file else None
+    weighted = harm.harm_weighted(a[a["year"].isin(counts.columns)], p.weighting,
+                                  tables=harm_tables.bundled(), chi=chi).table
     harm_counts = weighted.groupby(["area_code", "year"])["harm"].sum().unstack()
     harm_weights = weighted.groupby("category", sort=True)["weight"].first()
     years = sorted(counts.columns)
