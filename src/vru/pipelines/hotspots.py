@@ -182,7 +182,7 @@ class HotspotParams(Params):
     level: str = "lsoa"
     categories: tuple[str, ...] = VIOLENCE  # a comma-separated string is accepted
     weighting: str = "count"  # "count" | "css" | "chi"
-    chi_file: str | None = None  # the CHI table for weighting="chi" (vru.analysis.harm.load_chi)
+    chi_file: str | None = None  # the CHI table for weighting="chi" (vru.data.harm_tables.load_chi)
     rates: bool = False  # per 1,000 residents (LSOA only: the population is by LSOA)
     pop_year: int = 2020
     start: str | int | None = None  # first period (year, or "YYYY-MM")
