@@ -119,7 +119,7 @@ def test_lowering_capacity_while_people_book_gives_a_message_never_a_500():
     come after it find the item back in moderation or full) or is refused next to the field, saying how
     many places are booked."""
     from factories import org, user
-    from test_opportunities import _form_data
+    from opportunities_helpers import _form_data
 
     provider = user("staff@brixtonyouth.example.org", "provider", org("Brixton Youth Club"))
     for attempt in range(3):

@@ -24,7 +24,7 @@ from vru.web.opportunities.models import Opportunity
 
 ROOT = oruk.SCHEMA_ROOT
 # the workplace's copy of the published files, when the project is checked out beside it
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "openreferral_uk"
+SHARED = Path(__file__).resolve().parents[4] / "shared" / "data" / "openreferral_uk"
 
 
 def _valid(name: str, doc) -> None:

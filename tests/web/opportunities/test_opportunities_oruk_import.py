@@ -1,7 +1,4 @@
-"""Import of Open Referral UK feeds (vru.web.opportunities.oruk_import, manage.py import_oruk): every
-record is checked against the published schema and the platform's rules, each bad record is reported
-(index, id, JSON path, message), a bad batch imports nothing, re-importing is idempotent, and imported
-records wait for moderation."""
+"""The opportunities web app: importing Open Referral UK feeds (the service and the management command)."""
 
 from __future__ import annotations
 
@@ -20,6 +17,39 @@ from vru.web.opportunities import oruk, oruk_import
 from vru.web.opportunities.models import ModerationEvent, Opportunity
 
 pytestmark = pytest.mark.django_db
+
+
+def _nest(n: int) -> dict:
+    doc: dict = {}
+    cur = doc
+    for _ in range(n):
+        cur["x"] = {}
+        cur = cur["x"]
+    return doc
+
+
+BAD_RECORDS = [
+    ("NaN age", lambda d: d.update(minimum_age=float("nan")), "$.minimum_age", "not a number"),
+    ("infinite age", lambda d: d.update(maximum_age=float("inf")), "$.maximum_age", "not a number"),
+    ("offset +99:00", lambda d: d["schedules"][0].update(opens_at="10:00+99:00"), "$.schedules[0].opens_at",
+     "not a UTC offset"),
+    ("year 9999", lambda d: d["schedules"][0].update(valid_to="9999-12-31"), "$.schedules[0].valid_to",
+     "must be between 1 January 2000 and"),
+    ("year 1", lambda d: d["schedules"][0].update(valid_from="0001-01-01"), "$.schedules[0].valid_from",
+     "must be between 1 January 2000 and"),
+    ("lone surrogate", lambda d: d.update(description="Football \ud800"), "$.description", "not text"),
+    ("NUL", lambda d: d.update(name="Foot\x00ball"), "$.name", "not text"),
+    ("surrogate in a key", lambda d: d.update({"\udfff": 1}), "$", "not text"),
+    ("deep nesting", lambda d: d.update(extra=_nest(5000)), "$.extra.x.x.x.x.x.x.x.x.x.x.x", "nested more"),
+    ("deep in a term", lambda d: d["attributes"][0]["taxonomy_term"].update(name=_nest(3000)),
+     "$.attributes[0].taxonomy_term.name.x.x.x.x.x.x.x.x", "nested more"),
+    ("NaN price", lambda d: d["cost_options"][0].update(amount=float("nan")), "$.cost_options[0].amount",
+     "not a number"),
+    ("NaN latitude", lambda d: d["service_at_locations"][0]["location"].update(latitude=float("nan")),
+     "$.service_at_locations[0].location.latitude", "not a number"),
+]
+
+
 EXAMPLES = oruk.SCHEMA_ROOT / "examples"
 
 
@@ -55,6 +85,83 @@ def service(n: int, **kw) -> dict:
     }
     doc.update(kw)
     return doc
+
+
+@pytest.mark.parametrize(("change", "path", "words"), [b[1:] for b in BAD_RECORDS],
+                         ids=[b[0] for b in BAD_RECORDS])
+def test_a_bad_import_record_is_reported_and_the_dry_run_finds_the_same(change, path, words):
+    from test_opportunities_oruk_import import service
+
+    from vru.web.accounts.models import Organisation
+    from vru.web.opportunities import oruk_import
+    from vru.web.opportunities.models import ModerationEvent, Opportunity
+
+    org = Organisation.objects.create(name="Feed Youth Trust", kind="provider", verified=True)
+    bad = service(2)
+    change(bad)
+    feed = [service(1), bad, service(3)]
+    dry = oruk_import.import_feed(feed, provider=org, source="feed", dry_run=True)
+    real = oruk_import.import_feed(feed, provider=org, source="feed")
+    assert [str(p) for p in dry.problems] == [str(p) for p in real.problems]
+    assert real.problems and {(p.index, p.id) for p in real.problems} == {(1, bad["id"])}
+    assert any(p.path.startswith(path) and words in p.message for p in real.problems), \
+        [str(p) for p in real.problems]
+    assert all(str(p).encode("utf-8") for p in real.problems)  # printable, whatever the record held
+    assert Opportunity.objects.count() == 0 and ModerationEvent.objects.count() == 0
+
+
+def test_import_command_reports_an_unreadable_record_and_writes_nothing(tmp_path):
+    import json
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+    from test_opportunities_oruk_import import service
+
+    from vru.web.accounts.models import Organisation
+    from vru.web.opportunities.models import Opportunity
+
+    Organisation.objects.create(name="Feed Youth Trust", kind="provider", verified=True)
+    bad = service(2, description="Football \ud800")
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps([service(1), bad]), encoding="utf-8")  # json writes "\\ud800"
+    for dry in (["--dry-run"], []):
+        import io
+
+        err = io.StringIO()
+        with pytest.raises(CommandError, match="1 bad record"):
+            call_command("import_oruk", str(path), "--provider-org", "Feed Youth Trust", *dry, stderr=err)
+        assert f"record 1 (id {bad['id']}): $.description:" in err.getvalue()
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CommandError, match="nested too deeply"):
+        call_command("import_oruk", str(deep), "--provider-org", "Feed Youth Trust")
+    assert Opportunity.objects.count() == 0
+
+
+def test_a_database_refusal_is_a_per_record_problem_in_the_dry_run_too(monkeypatch):
+    """Whatever the database refuses when writing, the dry run (which writes, then rolls back) reports too."""
+    from django.db import DataError
+    from test_opportunities_oruk_import import service
+
+    from vru.web.accounts.models import Organisation
+    from vru.web.opportunities import oruk_import
+    from vru.web.opportunities.models import Opportunity
+
+    org = Organisation.objects.create(name="Feed Youth Trust", kind="provider", verified=True)
+    save = Opportunity.save
+
+    def refuse_the_second(self, *args, **kwargs):
+        if self.external_id == service(2)["id"]:
+            raise DataError("value too long")
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Opportunity, "save", refuse_the_second)
+    feed = [service(1), service(2)]
+    dry = oruk_import.import_feed(feed, provider=org, source="feed", dry_run=True)
+    real = oruk_import.import_feed(feed, provider=org, source="feed")
+    assert [str(p) for p in dry.problems] == [str(p) for p in real.problems] != []
+    assert real.problems[0].index == 1 and "database refused" in real.problems[0].message
+    assert (dry.created, real.created) == (0, 0) and Opportunity.objects.count() == 0
 
 
 def test_good_feed_is_imported_pending_with_a_moderation_event(org):
