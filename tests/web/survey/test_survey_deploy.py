@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-DEPLOY = Path(__file__).resolve().parents[2] / "docs" / "deploy"
+DEPLOY = Path(__file__).resolve().parents[3] / "docs" / "deploy"
 JOBS = {"vru-survey-purge": "survey_purge", "vru-survey-shuffle": "survey_shuffle"}
 
 

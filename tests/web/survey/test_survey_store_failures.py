@@ -51,17 +51,6 @@ def test_two_starts_creating_the_store_at_once_both_work(tmp_path):
     assert [c for c in created if isinstance(c, Exception)] == [] and store.count() == 6
 
 
-def test_a_page_whose_write_fails_keeps_the_draft_and_answers_503(version):
-    c = start_survey()
-    before = {p.name: p.read_bytes() for p in drafts.store().files()}
-    with mock.patch.object(drafts.DraftStore, "_write", side_effect=OSError(28, "No space left on device")):
-        r = c.post("/survey/en/q/1/", _page_one(version))
-    assert r.status_code == 503 and b'data-message="err.unavailable"' in r.content
-    assert r["Retry-After"]
-    assert {p.name: p.read_bytes() for p in drafts.store().files()} == before  # not claimed, not lost
-    assert c.post("/survey/en/q/1/", _page_one(version)).status_code == 302  # and it saves next time
-
-
 def test_a_legacy_file_whose_reencryption_fails_still_opens(version):
     store = drafts.store()
     code = codes.new_code()

@@ -14,7 +14,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client, override_settings
-from factories import at_once, user, user_and_client
+from factories import at_once, user
 
 from vru.web.survey import codes, drafts, invitations, pool
 from vru.web.survey.models import Answer, Invitation, Response
@@ -228,17 +228,6 @@ def test_the_shuffle_writes_whole_batches_first(version):
     call_command("survey_shuffle", stdout=out)
     assert "12 pooled responses written in 1 batches" in out.getvalue()
     assert Response.objects.count() == 12 and pool.pool().waiting() == 0
-
-
-@override_settings(VRU_SURVEY_BATCH=10)
-def test_the_results_page_says_how_many_responses_wait_in_the_pool(version):
-    for n in range(3):
-        _send(version, "", n)
-    _, c = user_and_client("pm-pool@example.org", "programme manager")
-    page = c.get("/survey/results/").content.decode()
-    assert 'id="pool-waiting">3 sent responses waiting in the batch pool' in page
-    pool.flush(everything=True)
-    assert 'id="pool-waiting">0 sent responses waiting' in c.get("/survey/results/").content.decode()
 
 
 def test_a_bad_batch_size_is_refused_clearly(settings):

@@ -1,0 +1,48 @@
+"""Fixtures shared by several of the survey's test modules: a police analyst who issues invitation codes,
+a respondent who has started the survey (on the open link), and the keys written to any cache."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import caches
+from django.test import Client
+from factories import user
+
+IP = "203.0.113.77"
+UA = "Mozilla/5.0 (AnonTest) UA-9f3c"
+REFERER = "https://referrer.example/secret-page"
+
+
+@pytest.fixture
+def police(version):
+    return user("police@example.org", "police analyst")
+
+
+def client() -> Client:
+    return Client(REMOTE_ADDR=IP, HTTP_USER_AGENT=UA, HTTP_REFERER=REFERER)
+
+
+@pytest.fixture
+def started(version):
+    c = client()
+    c.post("/survey/en/", {"code": ""})
+    return c
+
+
+@pytest.fixture
+def _record_keys(monkeypatch):
+    """The keys written to any cache during the test (the backends store only a hash of each key)."""
+    written: list[str] = []
+    for name in ("set", "add", "incr", "set_many", "touch"):
+        for cls in {type(caches["default"]), type(caches["ratelimit"])}:
+            original = getattr(cls, name)
+            if getattr(original, "_recording", False):
+                continue
+
+            def wrapper(self, key, *args, _original=original, **kwargs):
+                written.extend(key.keys() if isinstance(key, dict) else [key])
+                return _original(self, key, *args, **kwargs)
+
+            wrapper._recording = True
+            monkeypatch.setattr(cls, name, wrapper)
+    return written
