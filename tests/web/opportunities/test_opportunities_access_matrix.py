@@ -84,6 +84,18 @@ def test_a_young_person_cannot_reach_provider_or_moderator_pages_and_a_provider_
                    {"verified": "1"}).status_code == 403
 
 
+def test_another_organisations_opportunity_is_404(provider, other_provider):
+    opp = opportunity(provider=provider.organisation)
+    c = signed_in(other_provider)
+    for name in ("provider_detail", "provider_edit", "provider_archive", "provider_registrations"):
+        assert c.get(reverse(f"opportunities:{name}", args=[opp.pk])).status_code == 404, name
+    assert c.post(reverse("opportunities:provider_edit", args=[opp.pk]), _form_data()).status_code == 404
+    archive = reverse("opportunities:provider_archive", args=[opp.pk])
+    assert c.post(archive, {"reason": "x"}).status_code == 404
+    opp.refresh_from_db()
+    assert opp.status == "published"
+
+
 @pytest.mark.parametrize("name", ["favourite", "register", "verify", "moderate", "provider_new", "signup"])
 def test_csrf_is_enforced(name, provider, moderator):
     opp = opportunity(provider=provider.organisation, status="pending", capacity=3)

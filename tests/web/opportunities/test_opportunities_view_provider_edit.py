@@ -27,18 +27,6 @@ def test_editing_a_published_item_sends_it_back_to_moderation_and_keeps_places(p
     assert _search() == []
 
 
-def test_another_organisations_opportunity_is_404(provider, other_provider):
-    opp = opportunity(provider=provider.organisation)
-    c = signed_in(other_provider)
-    for name in ("provider_detail", "provider_edit", "provider_archive", "provider_registrations"):
-        assert c.get(reverse(f"opportunities:{name}", args=[opp.pk])).status_code == 404, name
-    assert c.post(reverse("opportunities:provider_edit", args=[opp.pk]), _form_data()).status_code == 404
-    archive = reverse("opportunities:provider_archive", args=[opp.pk])
-    assert c.post(archive, {"reason": "x"}).status_code == 404
-    opp.refresh_from_db()
-    assert opp.status == "published"
-
-
 def test_lowering_capacity_below_places_booked_meanwhile_is_a_message_not_a_500(monkeypatch):
     """The provider's page was read with 2 places booked; two more are booked before the edit is saved.
     The edit to 3 places is refused next to the field, and nothing is written."""
