@@ -16,6 +16,7 @@ from vru.web.survey.models import Invitation, Response
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
+
 def _police():
     return user("police.browser@example.org", "police analyst")
 

@@ -37,6 +37,9 @@ def data():
     return version
 
 
+# -- the attacker ------------------------------------------------------------------------------------------
+
+
 class Attacker:
     """Everything the published CSVs say, as linear constraints over the finest cells of each population
     (every category of every dimension by every quarter: a dense grid, independent of the library's
