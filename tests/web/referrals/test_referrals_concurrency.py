@@ -6,7 +6,7 @@ other gets the form's message next to the provider field (400), never a 500, and
 written. A second test makes the interleaving certain: while the provider's row is locked, an allocation
 that has already passed the form's own capacity check waits for the lock, then finds the place taken.
 
-Run: ``bash scripts/test-web-postgres.sh tests/web/test_referrals_concurrency.py``
+Run: ``bash scripts/test-web-postgres.sh tests/web/referrals/test_referrals_concurrency.py``
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-import test_referrals as base
+import referrals_base as base
 from django.db import connection, connections, transaction
 from django.test import Client
 from django.urls import reverse
-from test_referrals import make_case
+from referrals_base import make_case
 
 from vru.web.accounts.models import AuditLog
 from vru.web.referrals import services
@@ -31,7 +31,6 @@ pytestmark = [
         reason="needs PostgreSQL: set VRU_TEST_DATABASE_URL=postgres://... (SQLite serialises all writes)",
     ),
 ]
-w = base.w  # the fixture: the same synthetic world
 
 
 def _post_in_threads(posts: list) -> list:

@@ -1,9 +1,9 @@
 """Rescue and Response: the append-only tables refuse UPDATE and DELETE in PostgreSQL itself (migration
 0009), whatever sends them: raw SQL through the service's own connection here. Only the erasure's own
 blanking passes, inside the transaction that set ``vru.erasure`` (docs/web-referrals.md, "Append-only
-records"). SQLite has no such triggers (the application's guards are tested in test_referrals_audit.py).
+records"). SQLite has no such triggers (the application's guards are tested in test_referrals_append_only.py).
 
-Run: ``bash scripts/test-web-postgres.sh tests/web/test_referrals_pg.py``
+Run: ``bash scripts/test-web-postgres.sh tests/web/referrals/test_referrals_append_only_pg.py``
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import test_referrals as base
+import referrals_base as base
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
-from test_referrals import make_case
+from referrals_base import make_case
 
 from vru.web.referrals import services
 from vru.web.referrals.models import (
@@ -36,7 +36,6 @@ pytestmark = [
         "(CI runs this file on PostgreSQL)",
     ),
 ]
-w = base.w  # the fixture
 
 MODELS = [Allocation, ChangeRecord, BreakGlass, Disclosure, PublishedFigures]
 

@@ -1,21 +1,39 @@
-"""What the managers of a provider are told on their caseload page of moves away and break-glass openings:
-nothing of a case they are barred from, no "moved away" once the case is back, and the hub's openings of
-their cases (with or without a move)."""
+"""Rescue and Response: the view ``referrals:cases`` (/referrals/): what it shows and writes, who may use it,
+its form's errors and its audit rows (docs/web-referrals.md)."""
 
 from __future__ import annotations
 
 import pytest
-import test_referrals as base
+import referrals_base as base
 from django.urls import reverse
+from referrals_base import client, make_case
 
+from vru.web.accounts.models import AuditLog
 from vru.web.referrals import services
-from vru.web.referrals.models import BreakGlass
-
-w = base.w  # the fixture
-client, make_case = base.client, base.make_case
-REASON = "Need to check the allocation for the safety of the family"
+from vru.web.referrals.models import (
+    BreakGlass,
+    Referral,
+)
 
 pytestmark = pytest.mark.django_db
+
+
+# --------------------------------------------------------------------------------------- search
+def test_the_caseload_search_is_a_post_and_a_name_in_a_url_finds_nothing(w):
+    r = make_case(w, provider=w.pa)
+    other = make_case(w, provider=w.pa, name="Someone Else")
+    c = client(w.cw_a)
+    got = c.get(reverse("referrals:cases"), {"q": "Zebedee"}).content.decode().split('id="cases"')[1]
+    assert r.reference in got and other.reference in got  # the query string is ignored: the whole list
+    assert not AuditLog.objects.filter(action="search").exists()
+    page = c.get(reverse("referrals:cases")).content.decode()
+    assert '<form method="post"' in page and "csrfmiddlewaretoken" in page.split('role="search"')[1]
+    got = c.post(reverse("referrals:cases"), {"q": "Zebedee"}).content.decode().split('id="cases"')[1]
+    assert r.reference in got and other.reference not in got
+    assert AuditLog.objects.get(action="search").purpose == "casework: search of the caseload, 1 found"
+
+
+REASON = "Need to check the allocation for the safety of the family"
 
 
 def _cases_page(user) -> str:
@@ -89,3 +107,34 @@ def test_a_later_move_takes_no_opening_to_the_new_providers_managers(w):
     services.allocate(r, w.pb, w.mgr_a, reason="Closer to home")
     assert services.openings_of_organisation(w.mgr_a).filter(pk=opening.pk).exists()
     assert not services.openings_of_organisation(w.mgr_b).filter(pk=opening.pk).exists()
+
+
+def test_a_search_with_a_nul_character_is_refused_next_to_the_box(w):
+    make_case(w, provider=w.pa)
+    resp = client(w.cw_a).post(reverse("referrals:cases"), {"q": "Zeb\x00"})
+    assert resp.status_code == 400
+    page = resp.content.decode()
+    assert 'id="q-error"' in page and "without control characters" in page
+    assert not AuditLog.objects.filter(action="search").exists()
+    r = Referral.objects.get()
+    found = client(w.cw_a).post(reverse("referrals:cases"), {"q": "Zebedee"})
+    assert found.status_code == 200 and r.reference in found.content.decode()
+    assert AuditLog.objects.filter(action="search").count() == 1
+
+
+# ------------------------------------------------- 3: the losing provider's managers are told of a move
+@pytest.mark.django_db
+def test_the_losing_providers_managers_see_the_move_away_on_their_caseload_page(w):
+    r = make_case(w, provider=w.pb)
+    fresh = make_case(w, provider=None)  # accepted, waiting for its first allocation
+    hub = client(w.mgr_a)
+    hub.post(reverse("referrals:allocate", args=[fresh.pk]), {"provider": w.pb.pk})
+    assert Referral.objects.get(pk=fresh.pk).current_provider_id == w.pb.pk
+    assert services.recent_moves_away(w.mgr_b).count() == 0  # a first allocation takes nothing away
+    hub.post(reverse("referrals:allocate", args=[r.pk]), {"provider": w.pa.pk, "reason": "Closer to home"})
+    assert Referral.objects.get(pk=r.pk).current_provider_id == w.pa.pk
+    page = client(w.mgr_b).get(reverse("referrals:cases")).content.decode()
+    assert 'id="moves-away"' in page and r.reference in page and str(w.pa) in page
+    assert "Closer to home" not in page  # the reason stays with the case
+    assert 'id="moves-away"' not in client(w.mgr_a).get(reverse("referrals:cases")).content.decode()
+    assert 'id="moves-away"' not in client(w.cw_b).get(reverse("referrals:cases")).content.decode()

@@ -7,7 +7,7 @@ Each test holds the referral's row lock (as the first of the two would), starts 
 that it waits, does the first's change, releases the lock, and checks the second then refused (a message,
 never a 500) and wrote nothing.
 
-Run: ``bash scripts/test-web-postgres.sh tests/web/test_referrals_review4_pg.py``
+Run: ``bash scripts/test-web-postgres.sh tests/web/referrals/test_referrals_concurrency_moves.py``
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from __future__ import annotations
 import threading
 
 import pytest
-import test_referrals as base
+import referrals_base as base
 from django.db import connection, connections, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from test_referrals import make_case
+from referrals_base import make_case
 
 from vru.web.accounts.models import AuditLog
 from vru.web.referrals import services
@@ -33,7 +33,6 @@ pytestmark = [
         reason="needs PostgreSQL: set VRU_TEST_DATABASE_URL=postgres://... (SQLite serialises all writes)",
     ),
 ]
-w = base.w  # the fixture
 
 
 def _client(u) -> Client:
