@@ -461,6 +461,11 @@ def test_real_section(wh):
     # the table names the top hot spot with its ward and borough
     top = r.sustained().iloc[0]
     assert top["ward_name"] in body and top["borough_name"] in body and top["code"] in body
+    # the count-vs-harm overlap is counted in the result; the section only words it
+    h, mine = r.harm, set(r.sustained()["code"])
+    assert (h.both, h.count_only, h.harm_only) == (
+        len(mine & h.sustained), len(mine - h.sustained), len(h.sustained - mine))
+    assert f"{h.both}" in body
 
 
 # --- the categorical map ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -190,9 +191,12 @@ def test_london_params_are_validated_and_frozen():
                           ({"lsoa_source": "nope"}, "lsoa_source"), ({"measures": ()}, "measures"),
                           ({"measures": ("violence",)}, "measures"),
                           ({"measures": ("robbery", "robbery")}, "measures"),
-                          ({"parts": ("league", "charts")}, "parts"), ({"borough": "E01000001"}, "borough")):
+                          ({"parts": ("league", "charts")}, "parts"), ({"borough": "E01000001"}, "borough"),
+                          ({"source": ["mps_borough_detailed"]}, "source"),
+                          ({"lsoa_source": {}}, "lsoa_source"), ({"borough": ["E09000028"]}, "borough")):
         with pytest.raises(ParamsError, match=field):
             LondonParams.of(**kwargs)
+    assert LondonParams(pop_year=np.int64(2019)).pop_year == 2019
     with pytest.raises(dataclasses.FrozenInstanceError):
         p.pop_year = 2019
 
@@ -202,6 +206,7 @@ def test_sources_params_are_validated_and_frozen():
     from vru.pipelines.sources import SourcesParams
 
     assert SourcesParams.of(first_year=2015).first_year == 2015
+    assert SourcesParams(first_year=np.int64(2015)).first_year == 2015
     for kwargs, field in (({"years": 3}, "years"), ({"first_year": 2011.0}, "first_year"),
                           ({"last_year": 2009}, "last_year"), ({"first_year": 10}, "first_year")):
         with pytest.raises(ParamsError, match=field):
@@ -216,6 +221,10 @@ def test_london_result_holds_the_report_figures(results):
     tot = csv_totals("mps_borough_crime_detailed_202112_202311.csv.gz", "Violence Against the Person")
     assert london.totals["violence_against_the_person"][0] == sum(
         v for k, v in tot.items() if "202212" <= k <= "202311")
+    # the change on the previous 12 months is the result's, not the section's
+    cur, prev = london.totals["violence_against_the_person"]
+    assert london.change_pct["violence_against_the_person"] == pytest.approx(100 * (cur - prev) / prev)
+    assert london.as_dict()["totals"]["robbery"]["change_pct"] == pytest.approx(london.change_pct["robbery"])
     assert len(london.ranking) == 32 and list(london.ranking["rank"]) == list(range(1, 33))
     assert london.maps is not None and london.maps.year == 2021 and london.maps.n_lsoas == 4829
     assert round(london.maps.rho, 2) == 0.69
@@ -243,6 +252,7 @@ def test_the_sections_are_presented_from_the_results_alone(results):
     left = dataclasses.replace(src, left_out=(("hotspots", "no ward crime"),))
     body = sources_sections.present(left)[-1].body
     assert "Left out of this report" in body and "hotspots: no ward crime" in body
+    assert "file(s)" not in body and re.search(r"\b1 file loaded|\b[02-9][0-9,]* files loaded", body)
     # parts not computed give no section
     less = dataclasses.replace(london, maps=None, street=london.street.iloc[:0])
     assert [s.id for s in london_sections.present(less)] == ["summary", "trends", "league"]

@@ -178,6 +178,26 @@ def test_borough_page_shows_its_rank_and_its_lsoas(analyst, league_vap):
     assert reverse("dashboard:area", args=[AREA]) in page
 
 
+def test_borough_trends_and_league_chart_are_the_reports(analyst, wh):
+    """The borough page's trends are the report's trend section for that borough, and the
+    overview's chart is the report's league chart of the chosen measure."""
+    from vru.outputs.sections import london as sections
+    from vru.pipelines import london
+
+    page = analyst.get(reverse("dashboard:borough", args=[SOUTHWARK])).content.decode()
+    r = london.run(wh, london.LondonParams(borough=SOUTHWARK, parts=("trends",)))
+    body = sections.trends(r, place="Southwark").body
+    # the same words and captions (a chart's SVG element ids differ from one drawing to the next)
+    words = re.findall(r"<p>.*?</p>|<figcaption>.*?</figcaption>", body)
+    assert words[0].startswith("<p>Monthly recorded offences in Southwark")
+    assert len(words) == 1 + len(r.trends) and all(w in page for w in words)
+    t = london.run(wh, london.LondonParams(measures=("robbery",), parts=("league",)))
+    overview = analyst.get(reverse("dashboard:overview"), {"category": "robbery"}).content.decode()
+    chart = sections.league_chart(t)
+    for w in re.findall(r"<figcaption>.*?</figcaption>|<title[^>]*>.*?</title>", chart):
+        assert w in overview, w
+
+
 def test_area_page_equals_the_analysis(analyst, wh, hotspots_ref):
     from vru.pipelines import targeting as pt
     from vru.warehouse import queries as q

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -85,9 +85,10 @@ class AreaResult:
     deprivation: dict[str, float | None]
 
     def as_dict(self) -> dict[str, Any]:
-        return jsonable({"params": self.params, "code": self.params.code, "name": self.name,
-                         "borough": self.borough, "population": self.population,
-                         "series": self.series, **self.deprivation})
+        return cast(dict[str, Any], jsonable({
+            "params": self.params, "code": self.params.code, "name": self.name,
+            "borough": self.borough, "population": self.population, "series": self.series,
+            **self.deprivation}))
 
 
 def run(wh: Warehouse, params: AreaParams) -> AreaResult:

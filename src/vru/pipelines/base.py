@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import functools
 import os
 import typing
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import numpy as np
 
@@ -37,14 +36,19 @@ class _NotGiven:
 NOT_GIVEN: Any = _NotGiven()
 
 
-@functools.cache
+_NULLABLE: dict[type, frozenset[str]] = {}
+
+
 def _admits_none(cls: type) -> frozenset[str]:
     """The fields of the dataclass ``cls`` whose type admits ``None``."""
-    try:
-        hints = typing.get_type_hints(cls)
-        return frozenset(n for n, h in hints.items() if type(None) in typing.get_args(h))
-    except (NameError, TypeError):
-        return frozenset(f.name for f in dataclasses.fields(cls) if "None" in str(f.type))
+    if cls not in _NULLABLE:
+        try:
+            hints = typing.get_type_hints(cls)
+            names = frozenset(n for n, h in hints.items() if type(None) in typing.get_args(h))
+        except (NameError, TypeError):
+            names = frozenset(f.name for f in dataclasses.fields(cls) if "None" in str(f.type))
+        _NULLABLE[cls] = names
+    return _NULLABLE[cls]
 
 
 class Params:
@@ -76,7 +80,7 @@ class Params:
 
     def as_dict(self) -> dict[str, Any]:
         """The parameters as JSON-ready Python (tuples become lists)."""
-        return jsonable(dataclasses.asdict(self))  # type: ignore[call-overload]
+        return cast(dict[str, Any], jsonable(dataclasses.asdict(self)))  # type: ignore[call-overload]
 
 
 # -- checks of the values the pipelines' parameters share (each raises ParamsError naming the field) --
@@ -91,7 +95,7 @@ def check_year(name: str, value: Any, example: int = 2020) -> int:
 def check_source(name: str, value: Any) -> None:
     """``value`` is the key of a source of the catalogue (:mod:`vru.sources.catalogue`)."""
     keys = {s.key for s in catalogue.CATALOGUE}
-    if value not in keys:
+    if not isinstance(value, str) or value not in keys:
         raise ParamsError(f"{name}: a source of the catalogue ({', '.join(sorted(keys))}), not {value!r}")
 
 

@@ -121,15 +121,15 @@ METHOD = ("docs/methods-hotspots.md (emerging hot spot analysis), docs/methods-h
 # --- parameters ------------------------------------------------------------------------------------
 
 
-def _is_int(v) -> bool:
+def _is_int(v: Any) -> bool:
     return isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_)
 
 
-def _is_number(v) -> bool:
+def _is_number(v: Any) -> bool:
     return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool | np.bool_)
 
 
-def _check_method(p) -> None:
+def _check_method(p: HotspotParams | AreaParams) -> None:
     """The weights and method choices that every route shares (raise ParamsError naming one)."""
     if p.rule not in RULES:
         raise ParamsError(f"rule: unknown neighbour rule {p.rule!r}: one of {', '.join(RULES)}")
@@ -157,7 +157,7 @@ def _check_method(p) -> None:
         raise ParamsError(f"scheme: unknown classification {p.scheme!r}: one of {', '.join(SCHEMES)}")
 
 
-def _norm_period(level: str, v, name: str = "start"):
+def _norm_period(level: str, v: Any, name: str = "start") -> int | str | None:
     """A period bound as the level's periods are held: a year (int) or a month ("YYYY-MM")."""
     if v is None:
         return None
@@ -198,7 +198,7 @@ class HotspotParams(Params):
     fdr: str | None = "period"
     scheme: str = "arcgis"  # or "sfhotspot"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not isinstance(self.level, str) or self.level not in LEVELS:
             raise ParamsError(f"level: unknown area level {self.level!r}: one of {', '.join(LEVELS)}")
         object.__setattr__(self, "categories", check_categories("categories", self.categories))
@@ -217,7 +217,8 @@ class HotspotParams(Params):
             raise ParamsError(f"skip_gaps: True or False, not {self.skip_gaps!r}")
         start = _norm_period(self.level, self.start, "start")
         end = _norm_period(self.level, self.end, "end")
-        if start is not None and end is not None and start > end:
+        if (isinstance(start, int) and isinstance(end, int) and start > end) or (
+                isinstance(start, str) and isinstance(end, str) and start > end):  # YYYY-MM
             raise ParamsError(f"start: {start} is after end {end}")
         object.__setattr__(self, "start", start)
         object.__setattr__(self, "end", end)
@@ -245,11 +246,11 @@ class AreaParams(Params):
     fdr: str | None = "period"
     scheme: str = "arcgis"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _check_method(self)
 
 
-def make_params(cls: type[HotspotParams] | type[AreaParams], what: str, **overrides) -> Any:
+def make_params(cls: type[HotspotParams] | type[AreaParams], what: str, **overrides: Any) -> Any:
     """``cls`` from keyword ``overrides`` (``None`` kept as given, unlike :meth:`Params.of`); a name
     that is not one of its fields is refused, naming ``what`` it does not apply to."""
     names = [f.name for f in dataclasses.fields(cls)]
@@ -295,12 +296,16 @@ class HotspotTable:
 
 @dataclass(frozen=True, eq=False)
 class HarmComparison:
-    """The same hot spots weighted by harm: the weight per category and the areas that are
-    sustained (persistent or intensifying) hot spots under it."""
+    """The same hot spots weighted by harm: the weight per category, the areas that are sustained
+    (persistent or intensifying) hot spots under it, and how many are sustained hot spots under
+    both weightings, by counts only and by harm only."""
 
     weighting: str
     weights: dict[str, float]
     sustained: frozenset[str]
+    both: int
+    count_only: int
+    harm_only: int
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -561,7 +566,7 @@ def _ward_of(wh: Warehouse, geo: gpd.GeoDataFrame) -> pd.DataFrame:
     return j[["ward_code", "ward_name"]]
 
 
-def _emerging_columns(res, values: pd.DataFrame, ids: list) -> dict:
+def _emerging_columns(res: Any, values: pd.DataFrame, ids: list) -> dict:
     """The per-area columns of an emerging hot spot result (see :func:`run`)."""
     s = res.summary
     bins = res.bins.loc[ids]
@@ -656,7 +661,10 @@ def run(wh: Warehouse, params: HotspotParams | None = None, *, compare: bool = T
     if p.weighting == "count" and len(p.categories) > 1:
         alt = _table(wh, dataclasses.replace(p, weighting="css"))
         codes = alt.areas.loc[alt.areas["category"].isin(PATTERNS[p.scheme][0]), "code"]
-        comparison = HarmComparison("css", alt.weights or {}, frozenset(codes))
+        theirs = frozenset(codes)
+        mine = set(r.areas.loc[r.areas["category"].isin(PATTERNS[p.scheme][0]), "code"])
+        comparison = HarmComparison("css", alt.weights or {}, theirs, both=len(mine & theirs),
+                                    count_only=len(mine - theirs), harm_only=len(theirs - mine))
     outline = None
     if p.level != "borough":
         b = to_geodataframe(_areas(wh, "borough", "2022"))
@@ -667,7 +675,7 @@ def run(wh: Warehouse, params: HotspotParams | None = None, *, compare: bool = T
 # --- the user's own areas ----------------------------------------------------------------------------
 
 
-def _show(v) -> str:
+def _show(v: Any) -> str:
     """A value for a message: numpy scalars as plain Python (``2016``, not ``np.int64(2016)``)."""
     return repr(v.item() if isinstance(v, np.generic) else v)
 
@@ -724,12 +732,13 @@ def _area_params(params: AreaParams | None, overrides: dict, what: str) -> AreaP
         if not isinstance(params, AreaParams):
             raise TypeError(f"params must be an AreaParams, not {type(params).__name__}")
         return params
-    return make_params(AreaParams, what, **overrides)
+    p: AreaParams = make_params(AreaParams, what, **overrides)
+    return p
 
 
 def run_for_areas(data: gpd.GeoDataFrame, params: AreaParams | None = None, *, code: str = "code",
                   value: str = "value", period: str | None = None, name: str | None = None,
-                  level: str = "area", **overrides) -> HotspotTable:
+                  level: str = "area", **overrides: Any) -> HotspotTable:
     """Hot spots of any areas a user brings (not only London's), one row per area.
 
     ``data``: a GeoDataFrame with area codes in ``code``, numbers in ``value`` and, for emerging
@@ -913,7 +922,7 @@ def run_for_source(wh: Warehouse, source: str = "police_uk",
                    areas: str | Path | gpd.GeoDataFrame | None = None,
                    params: AreaParams | None = None, *, categories: tuple[str, ...] | None = None,
                    start: str | None = None, end: str | None = None, code: str = "code",
-                   name: str | None = None, **overrides) -> HotspotTable:
+                   name: str | None = None, **overrides: Any) -> HotspotTable:
     """Emerging hot spots on a record-level source's LSOA-month panel (data.police.uk street
     crime: ``source="police_uk"``, any force or all of England and Wales).
 

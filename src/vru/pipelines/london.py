@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import pandas as pd
@@ -69,7 +69,7 @@ class LondonParams(Params):
         bad = [p for p in self.parts if p not in PARTS]
         if bad:
             raise ParamsError(f"parts: unknown part {bad[0]!r}: one of {', '.join(PARTS)}")
-        if self.borough is not None and self.borough not in BOROUGHS:
+        if self.borough is not None and (not isinstance(self.borough, str) or self.borough not in BOROUGHS):
             raise ParamsError(f"borough: not a London borough code: {self.borough!r}")
 
 
@@ -95,7 +95,7 @@ class LondonMaps:
         out = {"year": self.year, "rho": self.rho, "n_lsoas": self.n_lsoas,
                "boroughs": self.borough_rate.drop(columns="geometry")[["code", "rate_per_1000"]],
                "lsoas": rates}
-        return jsonable(out)
+        return cast(dict[str, Any], jsonable(out))
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,8 @@ class LondonResult:
     """``first``, ``last``: the months of the crime source; ``window``: its latest 12 months.
     ``league``: measure -> :func:`vru.analysis.needs.league_table` of the MPS boroughs (ranked by
     ``params.measures[0]`` in :attr:`ranking`); ``totals``: measure -> London offences in the
-    window and in the 12 months before. ``trends``: group title (:data:`vru.taxonomy.TREND_GROUPS`)
+    window and in the 12 months before; ``change_pct``: measure -> the change between them in
+    percent (NaN without offences before). ``trends``: group title (:data:`vru.taxonomy.TREND_GROUPS`)
     -> monthly offences by category (columns: category keys), ``smooth``: their 12-month rolling
     means. ``maps``: :class:`LondonMaps` (None when not computed or when the warehouse lacks the
     areas). ``street``: offences by street-level source and category (``source, category, n,
@@ -115,6 +116,7 @@ class LondonResult:
     window: tuple[pd.Timestamp, pd.Timestamp]
     league: dict[str, pd.DataFrame] = field(default_factory=dict)
     totals: dict[str, tuple[int, int]] = field(default_factory=dict)
+    change_pct: dict[str, float] = field(default_factory=dict)
     trends: dict[str, pd.DataFrame] = field(default_factory=dict)
     smooth: dict[str, pd.DataFrame] = field(default_factory=dict)
     maps: LondonMaps | None = None
@@ -126,13 +128,14 @@ class LondonResult:
         return self.league[self.params.measures[0]]
 
     def as_dict(self) -> dict[str, Any]:
-        return jsonable({
+        return cast(dict[str, Any], jsonable({
             "params": self.params, "first_month": self.first, "last_month": self.last,
             "window": list(self.window), "league": self.league,
-            "totals": {k: {"current": c, "previous": p} for k, (c, p) in self.totals.items()},
+            "totals": {k: {"current": c, "previous": p, "change_pct": self.change_pct[k]}
+                       for k, (c, p) in self.totals.items()},
             "trends": {k: v.rename_axis("month").reset_index() for k, v in self.trends.items()},
             "maps": self.maps, "street": self.street,
-        })
+        }))
 
 
 def run(wh: Warehouse, params: LondonParams | None = None) -> LondonResult:
@@ -146,6 +149,8 @@ def run(wh: Warehouse, params: LondonParams | None = None) -> LondonResult:
     out: dict[str, Any] = {}
     if "league" in p.parts:
         out["league"], out["totals"] = _league(wh, p, last)
+        out["change_pct"] = {k: 100.0 * (c - prev) / prev if prev else float("nan")
+                             for k, (c, prev) in out["totals"].items()}
     if "trends" in p.parts:
         out["trends"], out["smooth"] = _trends(wh, p)
     if "maps" in p.parts:
@@ -157,7 +162,8 @@ def run(wh: Warehouse, params: LondonParams | None = None) -> LondonResult:
     return LondonResult(p, first, last, needs.window(last), **out)
 
 
-def _league(wh: Warehouse, p: LondonParams, last: pd.Timestamp):
+def _league(wh: Warehouse, p: LondonParams,
+            last: pd.Timestamp) -> tuple[dict[str, pd.DataFrame], dict[str, tuple[int, int]]]:
     pop = q.population(wh, level="borough", year=p.pop_year).set_index("area_code")["population"]
     if pop.empty:
         raise MissingData(f"the warehouse has no mid-{p.pop_year} population: rates per resident "
@@ -172,7 +178,7 @@ def _league(wh: Warehouse, p: LondonParams, last: pd.Timestamp):
     return tables, totals
 
 
-def _trends(wh: Warehouse, p: LondonParams):
+def _trends(wh: Warehouse, p: LondonParams) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
     trends, smooth = {}, {}
     for title, cats in taxonomy.TREND_GROUPS.items():
         cols = {}

@@ -13,7 +13,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -68,8 +68,9 @@ class WardCheck:
         return 100.0 * (self.ward_total - self.borough_total) / self.borough_total
 
     def as_dict(self) -> dict[str, Any]:
-        return jsonable({"first": self.first, "last": self.last, "ward_total": self.ward_total,
-                         "borough_total": self.borough_total, "change_pct": self.change_pct})
+        return cast(dict[str, Any], jsonable({
+            "first": self.first, "last": self.last, "ward_total": self.ward_total,
+            "borough_total": self.borough_total, "change_pct": self.change_pct}))
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class SourceEntry:
     def as_dict(self) -> dict[str, Any]:
         """The metadata (all but the bundled folder), ``files`` and ``renamed``."""
         info = {k: v for k, v in dataclasses.asdict(self.info).items() if k != "bundled"}
-        return jsonable(info | {"files": self.files, "renamed": self.renamed})
+        return cast(dict[str, Any], jsonable(info | {"files": self.files, "renamed": self.renamed}))
 
 
 @dataclass(frozen=True)
@@ -106,10 +107,10 @@ class SourcesResult:
     def as_dict(self) -> dict[str, Any]:
         annual = self.annual.copy()
         annual.columns = [str(c) for c in annual.columns]
-        return jsonable({"params": self.params,
-                         "annual": annual.rename_axis("source").reset_index(),
-                         "ward": self.ward, "catalogue": self.catalogue,
-                         "left_out": [{"section": s, "reason": r} for s, r in self.left_out]})
+        return cast(dict[str, Any], jsonable({
+            "params": self.params, "annual": annual.rename_axis("source").reset_index(),
+            "ward": self.ward, "catalogue": self.catalogue,
+            "left_out": [{"section": s, "reason": r} for s, r in self.left_out]}))
 
 
 def run(wh: Warehouse, params: SourcesParams | None = None) -> SourcesResult:

@@ -67,11 +67,10 @@ def present(result: HotspotResult) -> Section:
 
     harm = None
     if result.harm is not None:
-        mine = set(sustained["code"])
-        theirs = result.harm.sustained
-        harm = {"weights": [(taxonomy.label(k).lower(), v) for k, v in result.harm.weights.items()],
-                "n": len(theirs), "both": len(mine & theirs), "count_only": len(mine - theirs),
-                "harm_only": len(theirs - mine)}
+        h = result.harm
+        harm = {"weights": [(taxonomy.label(k).lower(), v) for k, v in h.weights.items()],
+                "n": len(h.sustained), "both": h.both, "count_only": h.count_only,
+                "harm_only": h.harm_only}
 
     return section(
         "hotspots", "Hot spots: high and sustained violence", "hotspots.html.j2",

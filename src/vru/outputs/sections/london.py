@@ -40,9 +40,8 @@ def _ranked_by(result: LondonResult) -> str:
 
 
 def summary(result: LondonResult) -> Section:
-    totals = [{"label": taxonomy.label(cat), "current": cur,
-               "change": 100.0 * (cur - prev) / prev if prev else float("nan")}
-              for cat, (cur, prev) in result.totals.items()]
+    totals = [{"label": taxonomy.label(cat), "current": cur, "change": result.change_pct[cat]}
+              for cat, (cur, _) in result.totals.items()]
     top = result.ranking.head(5)
     top = [{"name": borough_name(c), "rate": r}
            for c, r in zip(top["area_code"], top["rate_per_1000"], strict=True)]
@@ -82,20 +81,25 @@ def league(result: LondonResult) -> Section:
         df[f"{short}: rate per 1,000"] = [fmt.number(v, 2) for v in t["rate_per_1000"]]
         df[f"{short}: change"] = [fmt.change_pct(v) for v in t["change_pct"]]
     df.insert(2, f"Residents (mid-{result.params.pop_year})", [fmt.integer(v) for v in vap["population"]])
-    lo, hi = result.window
-    period = fmt.month_range(lo, hi, short=True)
-    label = _ranked_by(result)
-    chart = charts.bar_chart(
-        pd.Series(vap["rate_per_1000"].to_numpy(), index=[borough_name(c) for c in codes]),
-        title=f"{label} per 1,000 residents",
-        xlabel=f"offences per 1,000 residents, {period}",
-        label=f"Bar chart of {label.lower()} rates by borough",
-    )
+    period = fmt.month_range(*result.window, short=True)
     return section(
         "league", "Borough league table", "london_league.html.j2", window=result.window,
-        ranked_by=label, pop_year=result.params.pop_year,
-        chart=figure(chart, f"{label} per 1,000 residents by borough."),
+        ranked_by=_ranked_by(result), pop_year=result.params.pop_year, chart=league_chart(result),
         table=table(df, f"Borough league table, {period}", numeric=set(df.columns[1:])))
+
+
+def league_chart(result: LondonResult) -> str:
+    """The bar chart of the boroughs' rates of the first measure, as a figure (the report's league
+    table and the dashboard's overview)."""
+    vap = result.ranking
+    label = _ranked_by(result)
+    chart = charts.bar_chart(
+        pd.Series(vap["rate_per_1000"].to_numpy(), index=[borough_name(c) for c in vap["area_code"]]),
+        title=f"{label} per 1,000 residents",
+        xlabel=f"offences per 1,000 residents, {fmt.month_range(*result.window, short=True)}",
+        label=f"Bar chart of {label.lower()} rates by borough",
+    )
+    return figure(chart, f"{label} per 1,000 residents by borough.")
 
 
 def maps(result: LondonResult) -> Section:

@@ -11,8 +11,6 @@ assessment shows), and the charts from :mod:`vru.outputs.charts`.
 
 from __future__ import annotations
 
-import pandas as pd
-
 from vru import taxonomy
 from vru.geography import MPS_BOROUGHS, borough_name  # the City has no MPS figures
 from vru.pipelines.base import jsonable
@@ -60,20 +58,13 @@ def league(category: str = DEFAULT_CATEGORY) -> dict:
         raise ValueError(f"unknown measure {category!r}")
 
     def compute(wh):
-        from vru.outputs import charts
-        from vru.outputs.html import figure
+        from vru.outputs.sections import london as sections
         from vru.pipelines import london
 
         r = london.run(wh, london.LondonParams.of(measures=(category,), parts=("league",)))
         t = r.league[category]
         lo, hi = r.window
         label = taxonomy.label(category)
-        chart = charts.bar_chart(
-            pd.Series(t["rate_per_1000"].to_numpy(), index=[borough_name(c) for c in t["area_code"]]),
-            title=f"{label} per 1,000 residents",
-            xlabel=f"offences per 1,000 residents, {lo:%b %Y} – {hi:%b %Y}",
-            label=f"Bar chart of {label.lower()} rates per 1,000 residents by borough, "
-                  f"{lo:%B %Y} to {hi:%B %Y}")
         rows = [{"code": r.area_code, "name": borough_name(r.area_code), "rank": int(r.rank),
                  "count": int(r.count), "previous": int(r.previous), "change_pct": r.change_pct,
                  "population": int(r.population), "rate_per_1000": r.rate_per_1000}
@@ -82,8 +73,7 @@ def league(category: str = DEFAULT_CATEGORY) -> dict:
             "category": category, "label": label, "source": r.params.source,
             "window_start": f"{lo:%Y-%m}", "window_end": f"{hi:%Y-%m}",
             "population_year": r.params.pop_year, "rows": rows,
-            "chart_html": figure(chart, f"{label} per 1,000 residents by borough, "
-                                        f"{lo:%b %Y} – {hi:%b %Y}."),
+            "chart_html": sections.league_chart(r),
         })
 
     return cached("league", {"category": category}, compute)
@@ -94,30 +84,15 @@ def league(category: str = DEFAULT_CATEGORY) -> dict:
 
 def borough_trends(code: str) -> dict:
     """Monthly offences in one borough by the report's trend groups, with 12-month rolling means:
-    :func:`vru.pipelines.london.run` with ``borough``, drawn by
-    :func:`vru.outputs.charts.line_chart`."""
+    :func:`vru.pipelines.london.run` with ``borough``, presented by the report's
+    :func:`vru.outputs.sections.london.trends` for that place."""
 
     def compute(wh):
-        from vru.outputs import charts
-        from vru.outputs.html import figure
+        from vru.outputs.sections import london as sections
         from vru.pipelines import london
 
         r = london.run(wh, london.LondonParams.of(borough=code, parts=("trends",)))
-        name = borough_name(code)
-        figs = []
-        for title, data in r.trends.items():
-            d = data.rename(columns=taxonomy.label)
-            first, last = d.index.min(), d.index.max()
-            svg = charts.line_chart(
-                d, smooth=r.smooth[title].rename(columns=taxonomy.label),
-                title=f"{title}: {name}, monthly",
-                ylabel="offences per month",
-                label=f"Line chart of monthly {title.lower()} offences in {name}, "
-                      f"{first:%Y}-{last:%Y}")
-            figs.append(figure(svg, f"{title} in {name}: recorded offences per month (faint) and "
-                                    f"12-month rolling mean (bold). Source: MPS, detailed "
-                                    f"classification."))
-        return {"html": "".join(figs)}
+        return {"html": sections.trends(r, place=borough_name(code)).body}
 
     return cached("borough-trends", {"code": code}, compute)
 

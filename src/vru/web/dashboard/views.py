@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from vru import format as fmt
 from vru.web.core.access import require_perms
 from vru.web.dashboard import data
 from vru.web.dashboard.cache import (
@@ -64,12 +65,6 @@ def _programme(request, borough: str | None = None) -> dict | None:
             "age_bands": AGE_BANDS, "sees_all": scope.sees_all(request.user)}
 
 
-def _num(v, nd: int = 0, signed: bool = False, suffix: str = "") -> str:
-    if v is None:
-        return "–"
-    return f"{v:+,.{nd}f}{suffix}" if signed else f"{v:,.{nd}f}{suffix}"
-
-
 def _page(request, template: str, active: str, build, form=None, **extra):
     """Render a page; the filter form's errors, a missing warehouse or an analysis refusal are
     shown as messages instead of results."""
@@ -93,9 +88,9 @@ def overview(request):
     def build():
         t = data.league(form.params())
         rows = [{"href": reverse("dashboard:borough", args=[r["code"]]), "name": r["name"],
-                 "rank": r["rank"], "count": _num(r["count"]), "change": _num(r["change_pct"], 1,
-                                                                              True, "%"),
-                 "population": _num(r["population"]), "rate": _num(r["rate_per_1000"], 2)}
+                 "rank": r["rank"], "count": fmt.integer(r["count"]),
+                 "change": fmt.change_pct(r["change_pct"], 1), "population": fmt.integer(r["population"]),
+                 "rate": fmt.decimal(r["rate_per_1000"], 2)}
                 for r in t["rows"]]
         rep = data.report_sections()
         sections = [s for s in rep["sections"] if s["id"] != "league"]
@@ -123,12 +118,12 @@ def borough(request, code: str):
                   "code": r["code"], "ward": r["ward_name"] or "–",
                   "pattern": r["hotspot_category"] or "no result (island)",
                   "hot": f"{r['n_hot']} of {r['n_periods']}",
-                  "score": _num(r["targeting_score"], 2, True),
-                  "rank": _num(r["targeting_rank"])} for r in d["lsoas"]]
+                  "score": fmt.number(r["targeting_score"], 2, signed=True),
+                  "rank": fmt.integer(r["targeting_rank"])} for r in d["lsoas"]]
         patterns = sorted(d["hotspot_patterns"].items(),
                           key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
-        measures = [m | {"rate": _num(m["rate_per_1000"], 2), "count_s": _num(m["count"]),
-                         "change": _num(m["change_pct"], 1, True, "%")} for m in d["measures"]]
+        measures = [m | {"rate": fmt.decimal(m["rate_per_1000"], 2), "count_s": fmt.integer(m["count"]),
+                         "change": fmt.change_pct(m["change_pct"], 1)} for m in d["measures"]]
         return {"borough": d, "measures": measures, "patterns": patterns, "lsoas": lsoas,
                 "trends": data.borough_trends(code)["html"],
                 "hotspots_url": reverse("dashboard:hotspots") + f"?borough={code}",
@@ -145,14 +140,14 @@ def area(request, code: str):
             d = data.area_detail(code)
         except data.NotFound:
             raise Http404("no such LSOA") from None
-        series = [{"year": s["year"], "count": _num(s["count"]),
-                   "rate": _num(s["rate_per_1000"], 1)} for s in d["series"]]
+        series = [{"year": s["year"], "count": fmt.integer(s["count"]),
+                   "rate": fmt.decimal(s["rate_per_1000"], 1)} for s in d["series"]]
         return {"area": d, "series": series,
                 "borough_url": reverse("dashboard:borough", args=[d["borough"]])
                 if d["borough"] in data.MPS_BOROUGHS else None,
-                "score": _num((d["targeting"] or {}).get("score"), 2, True),
-                "imd_score": _num(d["imd_score"], 1), "imd_rank": _num(d["imd_rank"]),
-                "imd_decile": _num(d["imd_decile"]),
+                "score": fmt.number((d["targeting"] or {}).get("score"), 2, signed=True),
+                "imd_score": fmt.decimal(d["imd_score"], 1), "imd_rank": fmt.integer(d["imd_rank"]),
+                "imd_decile": fmt.integer(d["imd_decile"]),
                 "api_url": reverse("dashboard-api-area", args=[code])}
 
     return _page(request, "dashboard/area.html", "", build, title=code)
@@ -177,7 +172,7 @@ def hotspots(request):
                   "code": r["code"], "ward": r["ward_name"] or "–", "borough": r["borough_name"],
                   "pattern": r["category"] or "no result (island)",
                   "hot": f"{r['n_hot']} of {r['n_periods']}",
-                  "mean": _num(r["mean_value"], 1)} for r in rows]
+                  "mean": fmt.decimal(r["mean_value"], 1)} for r in rows]
         return {"section": sec, "rows": table, "borough_name": data.borough_name(b) if b else "",
                 "periods": res["periods"],
                 "api_url": reverse("dashboard-api-hotspots") + _qs(form)}
