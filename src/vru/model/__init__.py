@@ -3,6 +3,9 @@
 - :class:`Panel` (:mod:`vru.model.panel`): units x periods of one measure, with cohorts
   (treatment starts) when there are some, and its provenance. Built with
   :meth:`Panel.from_long`, :meth:`Panel.from_wide` or :meth:`Panel.from_warehouse`.
+- :class:`~vru.model.harm.HarmTables` and :class:`~vru.model.harm.ChiTable` (:mod:`vru.model.harm`): the
+  harm schemes' tables as data, loaded by :mod:`vru.data.harm_tables` and passed to :mod:`vru.analysis.harm`
+  (which reads no file).
 """
 
 from vru.model.panel import Panel, PanelError
