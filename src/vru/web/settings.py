@@ -406,6 +406,6 @@ else:
     # pass the limit by up to N-1). Accepted for one host; Redis (above) counts exactly.
     _ratelimit_silenced = ["django_ratelimit.E003"]
 # W001 "not officially supported": django-ratelimit lists only memcached and django-redis as tested
-# backends; Django's own RedisCache and FileBasedCache work with it (test_opportunities_hardening.py).
+# backends; Django's own RedisCache and FileBasedCache work with it (test_opportunities_rate_limits.py).
 SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), *_ratelimit_silenced,
                           "django_ratelimit.W001"]

@@ -82,7 +82,7 @@ def live_q(now: dt.datetime | None = None) -> Q:
     # The provider rule is a subquery, not a join (``provider__verified``): a join would turn the
     # booking's conditional UPDATE into ``UPDATE ... WHERE id IN (SELECT ...)``, whose capacity test
     # PostgreSQL evaluates on the old snapshot instead of re-checking it on the locked row, and
-    # concurrent registrations would overbook (tests/web/test_opportunities_concurrency.py).
+    # concurrent registrations would overbook (tests/web/opportunities/test_opportunities_concurrency.py).
     verified = Organisation.objects.filter(verified=True).values("pk")
     return (Q(status__in=(APPROVED, PUBLISHED)) & Q(visible_from__lte=now) & Q(visible_to__gt=now)
             & Q(end_date__gte=today) & Q(provider_id__in=verified))

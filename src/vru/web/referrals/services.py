@@ -390,7 +390,7 @@ def allocate(
     referral's row is locked first and its state re-checked (still accepted, not erased, still with the
     provider the caller saw: :class:`CaseMoved` otherwise), so that two moves of one case, or a move and a
     closure, are one after the other (review 4, 10); then the provider's row, so that two managers cannot
-    both take its last place (tests/web/test_referrals_concurrency.py, on PostgreSQL)."""
+    both take its last place (tests/web/referrals/test_referrals_concurrency.py, on PostgreSQL)."""
     with transaction.atomic():
         locked = Referral.objects.select_for_update().get(pk=referral.pk)
         if locked.status != "accepted" or locked.anonymised_at is not None:
