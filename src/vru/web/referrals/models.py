@@ -394,6 +394,8 @@ class Allocation(AppendOnly):
 
     class Meta(AppendOnly.Meta):
         ordering = ["referral", "allocated_at", "pk"]
+        # the holder of a case at a time (services.openings_of_organisation: a subquery per opening)
+        indexes = [models.Index(fields=["referral", "allocated_at"], name="referrals_alloc_referral_at")]
 
 
 class ChangeRecord(AppendOnly):
