@@ -39,6 +39,7 @@ from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
+from vru import format as F
 from vru.tagging import schema as s
 
 LONDON = ZoneInfo("Europe/London")
@@ -79,11 +80,7 @@ class Schedule:
                             f"not {self.start:%Y-%m-%d}")
         if not self.duration > timedelta(0):
             raise ZoneError("a schedule's duration must be positive")
-        parts = _check_rule(self.rrule)
-        until = _until(parts)
-        if until is not None and until < self.start:
-            raise ZoneError(f"a schedule rule's UNTIL ({until:%Y-%m-%d %H:%M}) is before its first "
-                            f"occurrence ({self.start:%Y-%m-%d %H:%M}): the zone would never be active")
+        check_schedule_rule(self.rrule, self.start)
         try:
             rrulestr(self.rrule, dtstart=self.start)
             # the rule as breach detection reads it (a rule that parses may still fail there, e.g. an
@@ -133,7 +130,8 @@ MAX_INTERVAL = 365
 MAX_COUNT = 10_000
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 MAX_EXPANSION = 100_000
-_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # 29 February: leap years
+#: a BYDAY item with a number: the first Monday (1MO), the last Friday (-1FR) of a month or year
+_NUMBERED_DAY = re.compile(r"[+-]?\d{1,3}(MO|TU|WE|TH|FR|SA|SU)")
 
 
 def rule_parts(rule: str) -> dict[str, str]:
@@ -157,8 +155,11 @@ def rule_parts(rule: str) -> dict[str, str]:
 def _check_rule(rule: str) -> dict[str, str]:
     """A single RRULE line (``RRULE:`` optional) of FREQ=DAILY or WEEKLY with the parts in RULE_PARTS; its
     start is the schedule's local start, so no DTSTART, and no EXDATE/RDATE lines. INTERVAL, COUNT, UNTIL,
-    BYMONTH and BYMONTHDAY are bounded, and a rule whose days never exist (BYMONTH=2;BYMONTHDAY=30) is
-    refused. Returns the parts, names and values upper-cased."""
+    BYMONTH and BYMONTHDAY are bounded, BYDAY lists plain weekdays (MO..SU: no numbered ``1MO`` or
+    dateutil's ``TU(1)``, which DAILY and WEEKLY rules cannot use and which would escape
+    :func:`first_day`); a rule whose days never exist (BYMONTH=2;BYMONTHDAY=30) is left to
+    :func:`check_schedule_rule`, which knows its first occurrence and its end.
+    Returns the parts, names and values upper-cased."""
     parts = rule_parts(rule)
     bad = sorted(set(parts) - set(RULE_PARTS))
     if bad:
@@ -174,19 +175,79 @@ def _check_rule(rule: str) -> dict[str, str]:
         if name in parts:
             _int_part(parts, name, 1, top)
     _until(parts)
-    months = [_int_part({"BYMONTH": m}, "BYMONTH", 1, 12) for m in parts["BYMONTH"].split(",")] \
-        if "BYMONTH" in parts else list(range(1, 13))
-    if "BYMONTHDAY" in parts:
-        days = []
-        for d in parts["BYMONTHDAY"].split(","):
-            n = _int_part({"BYMONTHDAY": d}, "BYMONTHDAY", -31, 31)
-            if n == 0:
-                raise ZoneError("a schedule rule's BYMONTHDAY must be 1 to 31 or -31 to -1, not 0")
-            days.append(abs(n))
-        if not any(d <= _DAYS_IN_MONTH[m - 1] for m in months for d in days):
-            raise ZoneError(f"a schedule rule's days never occur: no month in BYMONTH has day "
-                            f"{parts['BYMONTHDAY']}")
+    if parts.get("WKST", "MO") not in WEEKDAYS:
+        raise ZoneError(f"a schedule rule's WKST is a weekday ({', '.join(WEEKDAYS)}), not {parts['WKST']!r}")
+    for day in parts["BYDAY"].split(",") if "BYDAY" in parts else ():
+        if _NUMBERED_DAY.fullmatch(day.strip()):
+            raise ZoneError(f"BYDAY={day.strip()} numbers a weekday within a month or year, which "
+                            f"FREQ={parts['FREQ']} does not allow (RFC 5545, 3.3.10): use plain weekdays, "
+                            "such as BYDAY=MO,WE for every Monday and Wednesday")
+        if day.strip() not in WEEKDAYS:
+            raise ZoneError(f"schedule rule {rule!r} is not an iCalendar RRULE: BYDAY lists weekdays "
+                            f"({', '.join(WEEKDAYS)}), not {day.strip()!r}")
+    for m in parts["BYMONTH"].split(",") if "BYMONTH" in parts else ():
+        _int_part({"BYMONTH": m}, "BYMONTH", 1, 12)
+    for d in parts["BYMONTHDAY"].split(",") if "BYMONTHDAY" in parts else ():
+        if _int_part({"BYMONTHDAY": d}, "BYMONTHDAY", -31, 31) == 0:
+            raise ZoneError("a schedule rule's BYMONTHDAY must be 1 to 31 or -31 to -1, not 0")
     return parts
+
+
+def check_schedule_rule(rule: str, first: datetime) -> dict[str, str]:
+    """Everything :class:`Schedule` checks of a rule (its parts, :func:`_check_rule`) and of its first
+    occurrence ``first`` (naive London time) without expanding the rule: an UNTIL before ``first``, and a
+    rule with no occurrence from ``first`` to its UNTIL or to the end of LAST_YEAR (:func:`first_day`:
+    dateutil, finding no matching day, would step the rule to the year 9999, a second or more on every
+    expansion). ZoneError says what is wrong; returns the parts."""
+    parts = _check_rule(rule)
+    until = _until(parts)
+    if until is not None and until < first:
+        raise ZoneError(f"a schedule rule's UNTIL ({until:%Y-%m-%d %H:%M}) is before its first "
+                        f"occurrence ({first:%Y-%m-%d %H:%M}): the zone would never be active")
+    if not FIRST_YEAR <= first.year <= LAST_YEAR:  # Schedule's own message
+        return parts
+    end = min(until or datetime.max, datetime(LAST_YEAR, 12, 31, 23, 59, 59))
+    soon = min(end, first + timedelta(days=400))  # most rules occur within days: the long look only if not
+    if first_day(parts, first, soon) is None and (soon == end or first_day(parts, first, end) is None):
+        to = f"its UNTIL ({F.day(end)})" if until is not None else f"the end of {LAST_YEAR}"
+        raise ZoneError(f"This rule never occurs: no day from its first occurrence ({F.day(first)}) to {to} "
+                        "matches it. Check FREQ, INTERVAL, BYDAY, BYMONTH and BYMONTHDAY together")
+    return parts
+
+
+def first_day(parts: Mapping[str, str], first: datetime, end: datetime) -> date | None:
+    """The first day from ``first`` to ``end`` (naive London times) with an occurrence of a DAILY or WEEKLY
+    rule (its ``parts``, checked by :func:`_check_rule`; its time of day is ``first``'s), found over the
+    days at once (numpy: one array of at most some 37,000 days, 2000 to 2100) instead of stepping the rule:
+    None, none. The rule as dateutil reads it: the INTERVAL counts days from ``first`` (DAILY) or weeks from
+    ``first``'s week starting on WKST (WEEKLY); a WEEKLY rule with neither BYDAY nor BYMONTHDAY keeps
+    ``first``'s weekday; BYMONTHDAY -1 is a month's last day."""
+    last = end.date() if first.time() <= end.time() else end.date() - timedelta(days=1)
+    if last < first.date():
+        return None
+    days = pd.date_range(first.date(), last, freq="D")
+    step = int(parts.get("INTERVAL", "1"))
+    ok = np.ones(len(days), dtype=bool)
+    offset = (days - pd.Timestamp(first.date())).days.to_numpy()
+    if parts["FREQ"] == "DAILY":
+        ok &= offset % step == 0
+    else:
+        wkst = WEEKDAYS.index(parts.get("WKST", "MO"))
+        week0 = (first.weekday() - wkst) % 7  # days from first's week's start to first
+        ok &= ((offset + week0) // 7) % step == 0
+    weekdays = [WEEKDAYS.index(d.strip()) for d in parts["BYDAY"].split(",")] if "BYDAY" in parts else \
+        ([first.weekday()] if parts["FREQ"] == "WEEKLY" and "BYMONTHDAY" not in parts else None)
+    if weekdays is not None:
+        ok &= np.isin(days.dayofweek.to_numpy(), weekdays)
+    if "BYMONTH" in parts:
+        ok &= np.isin(days.month.to_numpy(), [int(m) for m in parts["BYMONTH"].split(",")])
+    if "BYMONTHDAY" in parts:
+        monthdays = [int(d) for d in parts["BYMONTHDAY"].split(",")]
+        day, size = days.day.to_numpy(), days.days_in_month.to_numpy()
+        ok &= (np.isin(day, [d for d in monthdays if d > 0])
+               | np.isin(day - size - 1, [d for d in monthdays if d < 0]))
+    hit = np.flatnonzero(ok)
+    return days[hit[0]].date() if len(hit) else None
 
 
 def _int_part(parts: Mapping[str, str], name: str, lo: int, hi: int) -> int:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, date, datetime, timedelta
 
-import numpy as np
-import pandas as pd
 from django import forms
 from django.core.exceptions import ValidationError
 
-from vru import format as F
 from vru.tagging import zones
 from vru.web.core.forms import GovukFormMixin
 from vru.web.core.text import ReasonField
@@ -122,123 +118,32 @@ class TrailForm(JustificationForm):
         return data
 
 
-#: a BYDAY value with a number: the first Monday (1MO), the last Friday (-1FR) of a month or year
-_NUMBERED_DAY = re.compile(r"[+-]?\d{1,2}(MO|TU|WE|TH|FR|SA|SU)")
-
-
 def _rule_parts(rule: str) -> dict[str, str] | None:
     """The NAME=VALUE parts of a one-line rule (``RRULE:`` optional), upper-cased; None if it is not one
     line of such parts (``zones.Schedule`` says why)."""
-    text = rule.strip()
-    if not text or "\n" in text or "\r" in text:
-        return None
-    if text.upper().startswith("RRULE:"):
-        text = text[6:]
-    parts = {}
-    for item in text.split(";"):
-        name, eq, value = item.partition("=")
-        if not eq or not name.strip():
-            return None
-        parts[name.strip().upper()] = value.strip().upper()
-    return parts
-
-
-_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-
-
-def _numbers(parts: dict[str, str], name: str) -> list[int] | None:
     try:
-        return [int(v) for v in parts[name].split(",")] if name in parts else None
-    except ValueError:
+        return zones.rule_parts(rule)
+    except zones.ZoneError:
         return None
 
 
-def _first_day(parts: dict[str, str], first: datetime, end: datetime) -> date | None:
-    """The first day from ``first`` to ``end`` (naive London times) with an occurrence of a DAILY or WEEKLY
-    rule (its ``parts``; its time of day is ``first``'s), found over the days at once (numpy: one array of
-    at most some 37,000 days, 2000 to 2100) instead of stepping the rule: None, none. The rule as dateutil
-    reads it: the INTERVAL counts days from ``first`` (DAILY) or weeks from ``first``'s week starting on
-    WKST (WEEKLY); a WEEKLY rule with neither BYDAY nor BYMONTHDAY keeps ``first``'s weekday; BYMONTHDAY
-    -1 is a month's last day."""
-    last = end.date() if first.time() <= end.time() else end.date() - timedelta(days=1)
-    if last < first.date():
-        return None
-    days = pd.date_range(first.date(), last, freq="D")
-    step = int(parts.get("INTERVAL", "1"))
-    ok = np.ones(len(days), dtype=bool)
-    offset = (days - pd.Timestamp(first.date())).days.to_numpy()
-    if parts["FREQ"] == "DAILY":
-        ok &= offset % step == 0
-    else:
-        wkst = _WEEKDAYS.index(parts.get("WKST", "MO"))
-        week0 = (first.weekday() - wkst) % 7  # days from first's week's start to first
-        ok &= ((offset + week0) // 7) % step == 0
-    weekdays = [_WEEKDAYS.index(d.strip()) for d in parts["BYDAY"].split(",")] if "BYDAY" in parts else \
-        ([first.weekday()] if parts["FREQ"] == "WEEKLY" and "BYMONTHDAY" not in parts else None)
-    if weekdays is not None:
-        ok &= np.isin(days.dayofweek.to_numpy(), weekdays)
-    months = _numbers(parts, "BYMONTH")
-    if months is not None:
-        ok &= np.isin(days.month.to_numpy(), months)
-    monthdays = _numbers(parts, "BYMONTHDAY")
-    if monthdays is not None:
-        day, size = days.day.to_numpy(), days.days_in_month.to_numpy()
-        ok &= (np.isin(day, [d for d in monthdays if d > 0])
-               | np.isin(day - size - 1, [d for d in monthdays if d < 0]))
-    hit = np.flatnonzero(ok)
-    return days[hit[0]].date() if len(hit) else None
+#: the first day a well-formed rule occurs (``zones.first_day``)
+_first_day = zones.first_day
 
 
 def schedule_rule_problem(rule: str, first: datetime) -> str | None:
-    """What is wrong with a zone's schedule rule (``first``: its first occurrence, naive London time) that
-    :class:`zones.Schedule` does not see, found cheaply, before the rule is expanded: a numbered BYDAY
-    (``1MO``), which RFC 5545 (3.3.10) allows only with FREQ=MONTHLY or YEARLY, under FREQ=DAILY or WEEKLY;
-    a rule with no occurrence from ``first`` to its UNTIL, or to the end of ``zones.LAST_YEAR``
-    (``FREQ=DAILY;INTERVAL=7;BYDAY=TU`` from a Monday, ``BYMONTH=2;BYMONTHDAY=31``, ``BYMONTH=2;
-    BYMONTHDAY=29`` until a date before the next leap year). dateutil, finding no day that matches, would
-    step the rule to the year 9999 (a second or more; its UNTIL does not stop that): the days are checked
-    at once here, in milliseconds. None: nothing wrong here (a rule that is not well formed is left to
-    ``zones.Schedule``'s message)."""
-    parts = _rule_parts(rule or "")
-    if parts is None or parts.get("FREQ") not in zones.RULE_FREQS or set(parts) - set(zones.RULE_PARTS):
-        return None
-    numbered = [d.strip() for d in parts.get("BYDAY", "").split(",") if _NUMBERED_DAY.fullmatch(d.strip())]
-    if numbered:
-        return (f"BYDAY={numbered[0]} numbers a weekday within a month or year, which FREQ={parts['FREQ']} "
-                "does not allow (RFC 5545, 3.3.10): use plain weekdays, such as BYDAY=MO,WE for every "
-                "Monday and Wednesday")
-    if not zones.FIRST_YEAR <= first.year <= zones.LAST_YEAR:
-        return None
-    end = datetime(zones.LAST_YEAR, 12, 31, 23, 59, 59)
-    until = parts.get("UNTIL")
-    if until is not None:
-        m = re.fullmatch(r"(\d{8})(?:T(\d{6}))?", until)
-        try:
-            end = min(end, datetime.strptime(m[1] + (m[2] or "000000"), "%Y%m%d%H%M%S"))
-        except (TypeError, ValueError):
-            return None
-    if until is not None and end < first:  # zones.Schedule's own message
-        return None
-    if not _plain_parts(parts):
-        return None
-    if _first_day(parts, first, end) is not None:
-        return None
-    to = f"its UNTIL ({F.day(end)})" if until is not None else f"the end of {zones.LAST_YEAR}"
-    return (f"This rule never occurs: no day from its first occurrence ({F.day(first)}) to {to} matches "
-            "it. Check FREQ, INTERVAL, BYDAY, BYMONTH and BYMONTHDAY together")
-
-
-def _plain_parts(parts: dict[str, str]) -> bool:
-    """Whether the parts :func:`_first_day` reads are well formed (else ``zones.Schedule`` says why)."""
-    numbers = {n: _numbers(parts, n) for n in ("INTERVAL", "BYMONTH", "BYMONTHDAY") if n in parts}
-    if None in numbers.values():
-        return False
-    interval = numbers.get("INTERVAL", [1])
-    return (len(interval) == 1 and 1 <= interval[0] <= zones.MAX_INTERVAL
-            and all(1 <= m <= 12 for m in numbers.get("BYMONTH", []))
-            and all(1 <= abs(d) <= 31 for d in numbers.get("BYMONTHDAY", []))
-            and all(d.strip() in _WEEKDAYS for d in parts.get("BYDAY", "MO").split(","))
-            and parts.get("WKST", "MO") in _WEEKDAYS)
+    """What is wrong with a zone's schedule rule (``first``: its first occurrence, naive London time), found
+    cheaply, before the rule is expanded (``zones.check_schedule_rule``, which ``zones.Schedule`` runs too):
+    a part it may not use or a value out of bounds, a BYDAY that is not a plain weekday (a numbered ``1MO``,
+    which RFC 5545 (3.3.10) allows only with FREQ=MONTHLY or YEARLY, or dateutil's ``TU(1)``), an UNTIL
+    before ``first``, a rule with no occurrence from ``first`` to its UNTIL or to the end of
+    ``zones.LAST_YEAR`` (``FREQ=DAILY;INTERVAL=7;BYDAY=TU`` from a Monday, ``BYMONTH=2;BYMONTHDAY=31``).
+    None: nothing wrong found here."""
+    try:
+        zones.check_schedule_rule(rule or "", first)
+    except zones.ZoneError as exc:
+        return str(exc)
+    return None
 
 
 class ZoneForm(GovukFormMixin, forms.ModelForm):
