@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 from django.conf import settings
-from django.db import DatabaseError, transaction
-from django.db.models import Q, Sum
+from django.db import Error as DjangoDbError
+from django.db import connection, transaction
+from django.db.models import DateTimeField, ExpressionWrapper, Q, Sum, Value
+from django.db.models.functions import Now
 from django.utils import timezone
 from pyproj import Transformer
 from shapely.geometry import Point
@@ -326,41 +328,94 @@ HEARTBEAT_EVERY = timedelta(seconds=60)
 #: it FAILURE. A live run beats every HEARTBEAT_EVERY, so however long it takes it is never marked.
 STALE_RUN = timedelta(minutes=15)
 
+#: the longest a run may take: a RUNNING run started longer ago than this is marked FAILURE like a silent
+#: one, whatever its heartbeat (a worker hung on a lock keeps beating, and its run would stay RUNNING for
+#: ever). The largest batches match in minutes; twelve hours is a run that will not end.
+MAX_RUN = timedelta(hours=12)
+
 
 def _stale_words() -> str:
     return F.plural(STALE_RUN.total_seconds() // 60, "minute")
 
 
+def _max_run_words() -> str:
+    return F.plural(MAX_RUN.total_seconds() // 3600, "hour")
+
+
+def _db_time_minus(delta: timedelta) -> ExpressionWrapper:
+    """The database's clock (``Now()``) less ``delta``: the heartbeat and the cut-off read one clock, so a
+    worker host whose clock runs fast or slow neither fails a live run nor keeps a dead one."""
+    return ExpressionWrapper(Now() - Value(delta), output_field=DateTimeField())
+
+
 def fail_stale_runs(now: datetime | None = None) -> int:
-    """Mark the RUNNING runs with no heartbeat for longer than STALE_RUN (no heartbeat at all: started
-    longer ago than that) as FAILURE, saying why. Returns how many."""
-    now = now or timezone.now()
-    cutoff = now - STALE_RUN
+    """Mark FAILURE, saying why, the RUNNING runs with no heartbeat for longer than STALE_RUN (no heartbeat
+    at all: started longer ago than that), and those started longer ago than MAX_RUN whatever their
+    heartbeat. The times are the database's (``Now()``; ``now``: that time instead, for a test). Returns
+    how many."""
+    def before(delta: timedelta):
+        return now - delta if now is not None else _db_time_minus(delta)
+
+    ended = now if now is not None else Now()
+    cutoff = before(STALE_RUN)
     silent = Q(heartbeat__lt=cutoff) | Q(heartbeat__isnull=True, started__lt=cutoff)
-    return MatchRun.objects.filter(silent, status="RUNNING").update(
-        status="FAILURE", ended=now,
+    failed = MatchRun.objects.filter(silent, status="RUNNING").update(
+        status="FAILURE", ended=ended,
         error=f"interrupted: no heartbeat for over {_stale_words()} while RUNNING (the process running it "
               "ended)")
+    return failed + MatchRun.objects.filter(started__lt=before(MAX_RUN), status="RUNNING").update(
+        status="FAILURE", ended=ended,
+        error=f"interrupted: RUNNING for over {_max_run_words()}, the longest a run may take (the process "
+              "running it hung)")
+
+
+def _beat(pk: int) -> bool | None:
+    """Write the database's time (``Now()``) as the heartbeat of run ``pk`` if it is still RUNNING: True;
+    False: the run is no longer RUNNING (it ended, or another process marked it FAILURE); None: nothing
+    written, the run not (yet) seen (its transaction not committed) or the database refusing the write
+    (logged, and the connection closed so the next beat opens a new one: Django reconnects only a
+    connection it has closed)."""
+    try:
+        if MatchRun.objects.filter(pk=pk, status="RUNNING").update(heartbeat=Now()) == 1:
+            return True
+        return False if MatchRun.objects.filter(pk=pk).exists() else None
+    except DjangoDbError as exc:  # DatabaseError, and InterfaceError (a connection already closed)
+        log.warning("tagging: the heartbeat of run %s was not written: %s", pk, exc)
+        if not connection.in_atomic_block:
+            try:
+                connection.close()
+            except DjangoDbError:
+                log.warning("tagging: the heartbeat's connection could not be closed", exc_info=True)
+        return None
 
 
 def beat(pk: int) -> bool:
-    """Write now as the heartbeat of run ``pk`` if it is still RUNNING (False if it is not). A database
-    error is logged, not raised: a missed beat must not fail the run it reports on."""
-    try:
-        return MatchRun.objects.filter(pk=pk, status="RUNNING").update(heartbeat=timezone.now()) == 1
-    except DatabaseError as exc:
-        log.warning("tagging: the heartbeat of run %s was not written: %s", pk, exc)
-        return False
+    """Write now (the database's clock) as the heartbeat of run ``pk`` if it is still RUNNING (False if it
+    is not, or the write failed). A database error is logged, not raised: a missed beat must not fail the
+    run it reports on, and the next beat reconnects."""
+    return _beat(pk) is True
+
+
+class RunLost(Exception):
+    """The run was no longer RUNNING when its process came to record it: another process marked it FAILURE
+    (a heartbeat missed for STALE_RUN, a run over MAX_RUN), so its matches must not be recorded."""
+
+    def __init__(self, pk: int, status: str | None):
+        super().__init__(
+            f"run {pk} was marked {status or 'deleted'} by another process while it ran (no heartbeat for "
+            f"over {_stale_words()}, or over {_max_run_words()}): its matches were not recorded")
 
 
 class RunHeartbeat:
-    """While a run executes (``with RunHeartbeat(run.pk): ...``): a daemon thread calls :func:`beat` every
-    ``every`` (HEARTBEAT_EVERY) on its own database connection, closed when it stops, so that
+    """While a run executes (``with RunHeartbeat(run.pk) as hb: ...``): a daemon thread calls :func:`beat`
+    every ``every`` (HEARTBEAT_EVERY) on its own database connection, closed when it stops, so that
     :func:`fail_stale_runs` leaves a live run alone however long it takes. The thread stops when the block
-    ends, whether the run succeeded or failed."""
+    ends, whether the run succeeded or failed, and when a beat finds the run no longer RUNNING: ``lost``
+    is then True, and the run's process must not record it."""
 
     def __init__(self, pk: int, every: timedelta | None = None):
         self.pk, self.every = pk, every or HEARTBEAT_EVERY
+        self.lost = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"tagging-run-{pk}-heartbeat", daemon=True)
 
@@ -369,7 +424,9 @@ class RunHeartbeat:
 
         try:
             while not self._stop.wait(self.every.total_seconds()):
-                beat(self.pk)
+                if _beat(self.pk) is False:
+                    self.lost = True
+                    return
         finally:
             connections.close_all()  # this thread's connections only
 
@@ -452,9 +509,8 @@ def claim_run(pk: int) -> bool:
     """Move a QUEUED run to RUNNING: one conditional UPDATE (``... WHERE status = 'QUEUED'``), so of two
     workers that both saw it queued exactly one gets True (on PostgreSQL the second UPDATE waits for the
     first's row lock, re-reads the row and finds it RUNNING; SQLite runs one writer at a time)."""
-    now = timezone.now()
-    return MatchRun.objects.filter(pk=pk, status="QUEUED").update(status="RUNNING", started=now,
-                                                                   heartbeat=now) == 1
+    return MatchRun.objects.filter(pk=pk, status="QUEUED").update(status="RUNNING", started=Now(),
+                                                                   heartbeat=Now()) == 1
 
 
 def queued_run_ids(limit: int | None = None) -> list[int]:
@@ -513,30 +569,61 @@ def run_matching(versions, *, trigger: str = "MANUAL", batch=None, user=None,
     versions = list(versions)
     params = params or matching.Params()
     fail_stale_runs()
-    now = timezone.now()
     run = MatchRun.objects.create(algorithm_version=matching.ALGORITHM_VERSION,
-                                  parameters=asdict(params), trigger=trigger, queued_at=now, started=now,
-                                  heartbeat=now, status="RUNNING", batch=batch, started_by=user)
+                                  parameters=asdict(params), trigger=trigger, queued_at=Now(), started=Now(),
+                                  heartbeat=Now(), status="RUNNING", batch=batch, started_by=user)
+    run.refresh_from_db(fields=["queued_at", "started", "heartbeat"])  # the database's clock
     run.crime_versions.set(versions)
     return _execute(run, versions, params)
 
 
 def _fail(run: MatchRun, error: str) -> None:
-    run.status, run.ended, run.error = "FAILURE", timezone.now(), error[:4000]
-    run.save(update_fields=["status", "ended", "error"])
+    """Mark a RUNNING run FAILURE with ``error``. A run another process has already ended keeps its own
+    status and error (``run`` is refreshed to them)."""
+    ended = timezone.now()
+    if MatchRun.objects.filter(pk=run.pk, status="RUNNING").update(status="FAILURE", ended=ended,
+                                                                  error=error[:4000]):
+        run.status, run.ended, run.error = "FAILURE", ended, error[:4000]
+    else:
+        run.refresh_from_db(fields=["status", "ended", "error"])
+
+
+def _succeed(run: MatchRun) -> None:
+    """Mark the run SUCCESS if it is still RUNNING, under a row lock (``SELECT ... FOR UPDATE``) taken in
+    the caller's transaction, so that no stale-run check can fail it between the check and the commit;
+    else raise :class:`RunLost`, rolling back what the transaction wrote (its matches)."""
+    status = (MatchRun.objects.select_for_update().filter(pk=run.pk).values_list("status", flat=True)
+              .first())
+    if status != "RUNNING":
+        raise RunLost(run.pk, status)
+    ended = timezone.now()
+    MatchRun.objects.filter(pk=run.pk).update(status="SUCCESS", ended=ended)
+    run.status, run.ended = "SUCCESS", ended
+
+
+def _lost(run: MatchRun, exc: RunLost) -> matching.MatchRunError:
+    log.error("tagging: %s", exc)
+    run.refresh_from_db(fields=["status", "ended", "error"])
+    return matching.MatchRunError(dict(status=run.status, error=run.error), str(exc))
 
 
 def _execute(run: MatchRun, versions, params: matching.Params) -> MatchRun:
     """Match a RUNNING run's versions and record its matches; SUCCESS, or FAILURE with the error (raised
-    as ``matching.MatchRunError``). A run with no versions left succeeds with no match."""
+    as ``matching.MatchRunError``). A run with no versions left succeeds with no match. A run another
+    process marked FAILURE meanwhile (:func:`fail_stale_runs`) stays so, with none of its matches recorded
+    (``matching.MatchRunError`` too): the batch may have been run again since."""
     by_vid = {v.version_id: v for v in versions}
     try:
         if not versions:
-            run.status, run.ended = "SUCCESS", timezone.now()
-            run.save(update_fields=["status", "ended"])
+            with transaction.atomic():
+                _succeed(run)
             return run
-        with RunHeartbeat(run.pk):
+        with RunHeartbeat(run.pk) as hb:
             result = _match_grouped(_versions_frame(versions), params, run.trigger)
+        if hb.lost:
+            raise RunLost(run.pk, MatchRun.objects.filter(pk=run.pk).values_list("status", flat=True).first())
+    except RunLost as exc:
+        raise _lost(run, exc) from exc
     except matching.MatchRunError as exc:
         _fail(run, str(exc.run.get("error") or exc))
         raise
@@ -546,6 +633,8 @@ def _execute(run: MatchRun, versions, params: matching.Params) -> MatchRun:
     try:
         with RunHeartbeat(run.pk):
             _record_matches(run, result, by_vid)
+    except RunLost as exc:
+        raise _lost(run, exc) from exc
     except Exception as exc:  # the database refused the results: recorded, never left RUNNING
         log.exception("tagging: recording the matches of run %s failed", run.pk)
         _fail(run, f"recording the matches failed: {type(exc).__name__}: {exc}")
@@ -578,8 +667,7 @@ def _record_matches(run: MatchRun, result: matching.MatchResult, by_vid: dict) -
                 heading_deg=_num(p[S.HEADING_DEG]), mechanism=str(p[S.MECHANISM]),
                 distance_m=float(p[S.DISTANCE_M]), interpolated=bool(p[S.INTERPOLATED]))
                 for p, la, lo in zip(pts.to_dict("records"), lat, lon, strict=True)])
-        run.status, run.ended = "SUCCESS", timezone.now()
-        run.save(update_fields=["status", "ended"])
+        _succeed(run)  # only if still RUNNING: else RunLost rolls the matches back
 
 
 def _storable(run: MatchRun, points: pd.DataFrame) -> pd.DataFrame:
