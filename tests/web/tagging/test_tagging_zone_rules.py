@@ -1,32 +1,62 @@
-"""A zone rule breach detection cannot read is refused by the form, and one stored before the check never
-stops breach detection for the other zones."""
+"""Zone schedules (RRULE): the rules accepted and refused, their expansion, clock changes."""
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
 import pytest
 from dateutil.rrule import rrulestr
-from django.core.management import call_command
 from django.urls import reverse
-from test_tagging_util import START, client, make_world
+from tagging_util import client
 
 from vru.tagging import zones
 from vru.tagging.zones import LONDON
 from vru.web.tagging import demo, services
+from vru.web.tagging import forms as F
 from vru.web.tagging.forms import _first_day, _rule_parts, schedule_rule_problem
-from vru.web.tagging.models import Breach, Zone
+from vru.web.tagging.models import Zone
 
 pytestmark = pytest.mark.django_db
+
+
+def test_a_curfew_zone_is_built_with_its_schedule(world):
+    w = world.wearers[0]
+    import datetime as dt
+    z = Zone.objects.create(wearer=w, kind="curfew", name="Curfew", curfew_easting=530000,
+                            curfew_northing=180000, curfew_radius_m=50, rrule="FREQ=DAILY",
+                            local_start=dt.datetime(2024, 3, 1, 19, 0), duration_minutes=720)
+    zone = services.build_zone(z)
+    assert zone.kind == "inclusion" and abs(zone.geometry.area - 3.1416 * 2500) < 10
+    assert zone.active_interval(pd.Series([pd.Timestamp("2024-03-04T20:00Z")]))[0] >= 0
+    assert zone.active_interval(pd.Series([pd.Timestamp("2024-03-04T12:00Z")]))[0] == -1
+
+
+def test_expansion_is_capped_per_call():
+    import pandas as pd
+
+    from vru.tagging import zones
+
+    sc = zones.Schedule("FREQ=DAILY", datetime(2000, 1, 1, 19), pd.Timedelta(hours=1).to_pytimedelta())
+    t0 = pd.Timestamp("2099-12-01", tz="UTC")
+    starts, _ = sc.intervals(t0, t0 + pd.Timedelta(days=2))  # 36,500 steps from 2000: under the cap
+    assert len(starts) == 2
+    old = zones.MAX_EXPANSION
+    try:
+        zones.MAX_EXPANSION = 1_000
+        with pytest.raises(zones.ZoneError, match="more than 1,000 occurrences"):
+            sc.intervals(t0, t0 + pd.Timedelta(days=2))
+    finally:
+        zones.MAX_EXPANSION = old
+
+
+def test_last_day_is_five_years_ahead():
+    assert F.last_day(date(2026, 12, 6)) == date(2031, 12, 6)
+    assert F.last_day(date(2028, 2, 29)) == date(2033, 2, 28)
+
+
 SQUARE = '{"type":"Polygon","coordinates":[[[-0.13,51.50],[-0.12,51.50],[-0.12,51.51],[-0.13,51.50]]]}'
-
-
-@pytest.fixture
-def world(settings, tmp_path):
-    return make_world(settings, tmp_path)
 
 
 @pytest.mark.parametrize("rule, message", [
@@ -40,22 +70,6 @@ def test_the_zone_form_refuses_a_rule_breach_detection_cannot_read(world, rule, 
         "local_start": "2024-03-02T09:00", "duration_minutes": "60"})
     assert r.status_code == 200 and message in r.content.decode()
     assert not Zone.objects.filter(name="Bad").exists()
-
-
-def test_a_stored_zone_with_a_bad_rule_is_skipped_and_logged_the_others_are_checked(world, caplog):
-    w = world.wearers[0]
-    geometry = demo.zone_on_trail(world.sim, w.ref)
-    # written round the form (as a zone stored before the rule was checked)
-    bad = Zone.objects.create(wearer=w, kind="exclusion", name="Old rule", geometry=geometry,
-                              rrule="RRULE:FREQ=DAILY\nEXDATE:20240305T190000Z",
-                              local_start=START.to_pydatetime(), duration_minutes=600)
-    good = Zone.objects.create(wearer=w, kind="exclusion", name="Good", geometry=geometry)
-    with caplog.at_level(logging.ERROR):
-        call_command("tagging_breaches", "--start", START.isoformat(),
-                     "--end", (START + pd.Timedelta(days=1)).isoformat())
-    assert Breach.objects.filter(zone=good).exists()
-    assert not Breach.objects.filter(zone=bad).exists()
-    assert any(f"zone {bad.pk} " in r.getMessage() for r in caplog.records)
 
 
 def _post_zone(world, rule, start="2026-01-05T19:00", name="Ruled"):

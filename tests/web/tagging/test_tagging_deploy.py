@@ -1,6 +1,5 @@
-"""The tagging app's scheduled jobs ship as systemd units (docs/deploy/vru-tagging-*.service and
-*.timer): the matching worker (a long-running service), breach detection every 5 minutes over the last
-15, the daily retention purge. Each runs an existing command of the app with arguments it accepts."""
+"""The systemd units of the tagging jobs under docs/deploy: each runs an existing command with arguments
+it accepts, with its timer."""
 
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ import pytest
 from django.core.management import call_command, get_commands, load_command_class
 from django.core.management.base import CommandError
 
-DEPLOY = Path(__file__).resolve().parents[2] / "docs" / "deploy"
+DEPLOY = Path(__file__).resolve().parents[3] / "docs" / "deploy"
 SERVICES = sorted(DEPLOY.glob("vru-tagging-*.service"))
 
 
@@ -73,3 +72,17 @@ def test_breaches_last_minutes_reads_the_minutes_up_to_now(monkeypatch):
     for bad in (["--last", "0"], ["--last", "20000"], ["--last", "5", "--start", "2024-03-04"], []):
         with pytest.raises(CommandError):
             call_command("tagging_breaches", *bad, stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_the_worker_ships_as_a_systemd_service_running_the_command():
+    from django.core.management import get_commands
+
+    unit = _unit(DEPLOY / "vru-tagging-match.service")
+    service = unit["Service"]
+    argv = shlex.split(service["ExecStart"])
+    assert argv[1:5] == ["-m", "django", "tagging_match", "--pending"], argv
+    assert "--loop" in argv and get_commands().get(argv[3]) == "vru.web.tagging"
+    assert service["Restart"] in ("always", "on-failure") and service["User"] == "vru"
+    assert service["EnvironmentFile"] == "/etc/vru/web.env"
+    assert unit["Install"]["WantedBy"] == "multi-user.target"

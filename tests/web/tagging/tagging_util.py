@@ -4,17 +4,20 @@ positions are in a temporary store (tag data never comes from outside)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, timedelta
 from functools import lru_cache
 
 import pandas as pd
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
 
 from vru.tagging import simulate
 from vru.web.accounts.models import Organisation, User
 from vru.web.tagging import demo, services
-from vru.web.tagging.models import DeviceActivation, ForceOrganisation, Wearer, WearerIdentity
+from vru.web.tagging.models import DeviceActivation, ForceOrganisation, Match, Wearer, WearerIdentity, Zone
 
 PASSWORD = "a-long-test-password-1"
 START = pd.Timestamp("2024-03-04T00:00:00Z")
@@ -91,3 +94,78 @@ def planted(n: int = 3, seed: int = 7, decoys: int = 1):
 def ingest(crimes, user=None, force="Metropolitan", name="batch.csv", extra: bytes = b""):
     return services.ingest_batch(demo.batch_csv(crimes, force=force) + extra, name, user=user, force=force,
                                  inline=True)
+
+
+# Shared by several modules of tests/web/tagging (moved from the test modules that used them)
+def _zone_on_trail(world, w):
+    return Zone.objects.create(wearer=w, kind="exclusion", name="Zone",
+                               geometry=demo.zone_on_trail(world.sim, w.ref))
+
+
+NOON = START + pd.Timedelta(hours=12)
+
+
+TRAIL_Q = {"purpose": "breach review", "reason": "Alert on 4 March, case 24/1234",
+           "start": "2024-03-04T08:00:00Z", "end": "2024-03-04T10:00:00Z"}
+
+
+IDENTITY_Q = {"purpose": "licence compliance", "reason": "Home visit planned, case 24/1234"}
+
+
+MATCH_Q = {"purpose": "crime investigation", "reason": "Robbery SIM000001, officer in case request"}
+
+
+def _justify(c, match, text="Investigating crime SIM000001 for the review"):
+    return c.post(reverse("tagging:match", args=[match.pk]),
+                  {"purpose": "crime investigation", "justification": text})
+
+
+def _upload(world, n: int = 2, name: str = "b.csv", bad_row: bool = True, c=None):
+    data = demo.batch_csv(planted(n, decoys=1), batch_id="MPS20240305")
+    if bad_row:
+        data += b"Metropolitan,RB,,MPS20240305,BAD-9,20240304100000,20240305100000,530000,180000,,,OSGB36,x\n"
+    return (c or client(world.pa)).post(reverse("tagging:batches"), {"file": SimpleUploadedFile(name, data)})
+
+
+def _counting(monkeypatch) -> list:
+    """Count the executions of the matching itself (``services._match_grouped``)."""
+    calls = []
+    real = services._match_grouped
+
+    def spy(*a, **kw):
+        calls.append(1)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(services, "_match_grouped", spy)
+    return calls
+
+
+MATCH_POST = {"purpose": "crime investigation", "justification": "Robbery SIM000001, officer in case request"}
+
+
+JUSTIFY = {"purpose": "crime investigation",
+           "justification": "Review of the pending match for crime SIM000001"}
+
+
+QUALIFY = {"decision": "qualified", "reason": "Seen at the scene on the trail"}
+
+
+def _pending_with_points() -> Match:
+    m = Match.objects.filter(status="pending", points__isnull=False).distinct().first()
+    assert m is not None and m.points.exists()
+    return m
+
+
+def _purge_past_retention():
+    return services.purge(now=timezone.now() + timedelta(days=91), days=90)
+
+
+JUNE = pd.Timestamp("2024-06-10T00:00:00Z")
+
+
+def _utc(t, fmt="%Y-%m-%d %H:%M:%S") -> str:
+    return t.astimezone(UTC).strftime(fmt)
+
+
+def _cell(text: str) -> str:
+    return f'<td class="govuk-table__cell">{text}</td>'

@@ -1,28 +1,25 @@
-"""A wearer's identifying details are shown only after the user states why: the wearer page
-opens without them for every role; an offender manager of the wearer's organisation
-asks with a purpose and a justification, which become the audit row; a bad request is a message next to
-the field, nothing shown, nothing audited; the trail search needs no identity request."""
+"""The ``tagging:wearer`` page, /tagging/wearers/<pk>/:
+its answers, who may open it, its audit rows and form errors."""
 
 from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from test_tagging_util import client, make_world, user
+from tagging_util import client, user
 
 from vru.web.accounts.models import AuditLog
 
 pytestmark = pytest.mark.django_db
 
+
 REASON = {"purpose": "victim safeguarding", "justification": "Victim moved house, check the exclusion zone"}
+
+
 ROLES = ["administrator", "analyst", "programme manager", "provider", "caseworker", "young person",
          "police analyst", "tagging reviewer"]
 
 
-@pytest.fixture
-def world(settings, tmp_path):
-    return make_world(settings, tmp_path, store=False)
-
-
+@pytest.mark.world("no_store")
 def test_the_offender_manager_sees_the_identity_only_after_giving_a_reason(world):
     c, w = client(world.om), world.wearers[0]
     url = reverse("tagging:wearer", args=[w.pk])
@@ -43,6 +40,7 @@ def test_the_offender_manager_sees_the_identity_only_after_giving_a_reason(world
     assert AuditLog.objects.filter(action="view identity").count() == 1
 
 
+@pytest.mark.world("no_store")
 @pytest.mark.parametrize("data, field, message", [
     ({"purpose": "victim safeguarding"}, "justification", "Enter a justification"),
     ({"purpose": "victim safeguarding", "justification": "because"}, "justification", "at least 10"),
@@ -59,6 +57,7 @@ def test_a_request_without_a_good_reason_shows_a_message_and_nothing_else(world,
     assert not AuditLog.objects.filter(action="view identity").exists()
 
 
+@pytest.mark.world("no_store")
 @pytest.mark.parametrize("role", ROLES)
 def test_no_other_role_gets_the_identity_with_or_without_a_reason(world, role):
     u = user(f"{role.replace(' ', '.')}@identity.test", role, world.police)
@@ -68,18 +67,30 @@ def test_no_other_role_gets_the_identity_with_or_without_a_reason(world, role):
     assert not AuditLog.objects.filter(action="view identity").exists()
 
 
+@pytest.mark.world("no_store")
 def test_another_organisations_offender_manager_gets_404_with_a_reason(world):
     r = client(world.other_om).post(reverse("tagging:wearer", args=[world.wearers[0].pk]), REASON)
     assert r.status_code == 404 and "Secret Name" not in r.content.decode()
     assert not AuditLog.objects.filter(action="view identity").exists()
 
 
-def test_the_trail_search_needs_no_identity_request(world):
-    c, w = client(world.om), world.wearers[0]
-    page = c.get(reverse("tagging:wearer", args=[w.pk])).content.decode()
-    assert reverse("tagging:trail", args=[w.pk]) in page
-    r = c.post(reverse("tagging:trail", args=[w.pk]), {
-        "purpose": "breach review", "justification": "Alert on 4 March, case 24/1234",
-        "start": "2024-03-04T08:00", "end": "2024-03-04T10:00"})
-    assert r.status_code == 200 and "Secret Name" not in r.content.decode()
-    assert list(AuditLog.objects.values_list("action", flat=True)) == ["view trail"]
+@pytest.mark.world("pages")
+def test_identity_is_shown_only_with_the_permission_and_a_reason_and_audited(world):
+    from django.contrib.auth.models import Permission
+    c = client(world.om)
+    url = reverse("tagging:wearer", args=[world.wearers[0].pk])
+    page = c.get(url).content.decode()
+    assert "Secret Name 0" not in page and 'id="identity-form"' in page
+    r = c.post(url, {"purpose": "victim safeguarding", "justification": "Victim moved, check address"})
+    assert "Secret Name 0" in r.content.decode()
+    row = AuditLog.objects.get(action="view identity", user=world.om)
+    assert row.purpose == "victim safeguarding: Victim moved, check address"
+    # a user with the wearer permissions but not view_identity: no form, and a POST is refused
+    u = user("no.identity@x.test", None, world.probation)
+    u.user_permissions.add(*Permission.objects.filter(content_type__app_label="tagging",
+                                                      codename__in=["view_wearer", "view_trail"]))
+    r = client(u).get(url)
+    assert r.status_code == 200 and "Secret Name 0" not in r.content.decode()
+    assert 'id="identity-form"' not in r.content.decode()
+    r = client(u).post(url, {"purpose": "victim safeguarding", "justification": "Victim moved, check it"})
+    assert r.status_code == 403 and AuditLog.objects.filter(action="view identity").count() == 1
