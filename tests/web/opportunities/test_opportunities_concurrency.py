@@ -1,7 +1,7 @@
 """Registrations under concurrent requests, on PostgreSQL (SQLite serialises writers, so this race only
 exists on a real server database).
 
-Run: ``VRU_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test pytest tests/web/test_opportunities*.py``
+Run: ``VRU_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test pytest tests/web/opportunities``
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ PostgreSQL; every accepted response waits in the batch pool (nothing in the data
 deployed) and is stored by the weekly ``survey_flush``, none fails; p50 and p95 of the send go to
 docs/web-survey.md.
 
-Runs only on PostgreSQL (``bash scripts/test-web-postgres.sh tests/web/test_survey_load.py``): SQLite
+Runs only on PostgreSQL (``bash scripts/test-web-postgres.sh tests/web/survey/test_survey_load.py``): SQLite
 serialises every write, which is not what a deployment runs. ``VRU_SURVEY_LOAD_N`` changes the number."""
 
 from __future__ import annotations
