@@ -338,16 +338,26 @@ DISCLAIMER = (
     "estimates between two recorded fixes.")
 
 
-@require_perms("tagging.view_match")
-def match_report(request, pk: int):
+def _reportable(request, pk: int):
+    """The qualified match `pk` and the purpose given for opening its report, with None; or, in the
+    third place, the response to send instead: back to the match page to give a purpose, or the
+    purged page when the match's points are gone."""
     m = scope.match_or_404(request.user, pk)
     if m.status != "qualified":
         raise Http404("only a qualified match has a report")
     purpose = _justified(request, f"match:{m.pk}")
     if purpose is None:
-        return redirect("tagging:match", pk=m.pk)
+        return m, None, redirect("tagging:match", pk=m.pk)
     if not m.points.exists():
-        return _purged(request, m)
+        return m, None, _purged(request, m)
+    return m, purpose, None
+
+
+@require_perms("tagging.view_match")
+def match_report(request, pk: int):
+    m, purpose, instead = _reportable(request, pk)
+    if instead is not None:
+        return instead
     audit(request, "view match report", m, purpose)
     ctx = _report_context(m)
     mod = _report_module()
@@ -362,14 +372,9 @@ def match_report(request, pk: int):
 
 @require_perms("tagging.view_match")
 def match_report_pdf(request, pk: int):
-    m = scope.match_or_404(request.user, pk)
-    if m.status != "qualified":
-        raise Http404("only a qualified match has a report")
-    purpose = _justified(request, f"match:{m.pk}")
-    if purpose is None:
-        return redirect("tagging:match", pk=m.pk)
-    if not m.points.exists():
-        return _purged(request, m)
+    m, purpose, instead = _reportable(request, pk)
+    if instead is not None:
+        return instead
     mod = _report_module()
     if mod is None or not hasattr(mod, "render_pdf"):
         raise Http404("the PDF report is not available on this installation")
