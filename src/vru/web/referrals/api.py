@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import reports, services
+from .forms import NRM_FIELDS, PERSON_FIELDS
 from .models import Referral, YoungPerson
 
 TAGS = ["referrals"]
@@ -29,6 +30,12 @@ def _perm(perm: str):
     return [Has]
 
 
+class _Referrals:
+    # A view over referrals. Each one picks the user's referrals itself (get_queryset or get_object); this
+    # empty queryset only names the model for the schema. No docstring: the schema would show it.
+    queryset = Referral.objects.none()
+
+
 class CaseListSerializer(serializers.ModelSerializer):
     provider = serializers.CharField(source="current_provider.organisation.name", default=None)
 
@@ -40,7 +47,7 @@ class CaseListSerializer(serializers.ModelSerializer):
 class PersonSerializer(serializers.ModelSerializer):
     class Meta:
         model = YoungPerson
-        fields = ["name", "date_of_birth", "contact"]
+        fields = PERSON_FIELDS
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -63,12 +70,7 @@ class CaseSerializer(serializers.ModelSerializer):
             "ind_cse",
             "ind_missing",
             "missing_episodes",
-            "nrm_referred",
-            "nrm_referred_on",
-            "rg_decision",
-            "rg_decided_on",
-            "cg_decision",
-            "cg_decided_on",
+            *NRM_FIELDS,
             "provider",
             "person",
         ]
@@ -87,20 +89,18 @@ class IntelligenceListSerializer(serializers.ModelSerializer):
 
 
 @extend_schema(summary="Cases of the user's organisation", tags=TAGS)
-class CaseList(generics.ListAPIView):
+class CaseList(_Referrals, generics.ListAPIView):
     serializer_class = CaseListSerializer
     permission_classes = _perm("referrals.view_case")
-    queryset = Referral.objects.none()
 
     def get_queryset(self):
         return services.caseload(self.request.user).select_related("current_provider__organisation")
 
 
 @extend_schema(summary="One case (audited)", tags=TAGS)
-class CaseDetail(generics.RetrieveAPIView):
+class CaseDetail(_Referrals, generics.RetrieveAPIView):
     serializer_class = CaseSerializer
     permission_classes = _perm("referrals.view_case")
-    queryset = Referral.objects.none()
 
     def get_object(self):
         r = services.case_or_404(self.request.user, self.kwargs["pk"])
@@ -112,20 +112,18 @@ class CaseDetail(generics.RetrieveAPIView):
 
 
 @extend_schema(summary="The status of the referrals the user made", tags=TAGS)
-class MineList(generics.ListAPIView):
+class MineList(_Referrals, generics.ListAPIView):
     serializer_class = StatusSerializer
     permission_classes = _perm("referrals.add_referral")
-    queryset = Referral.objects.none()
 
     def get_queryset(self):
         return Referral.objects.filter(referrer=self.request.user, anonymised_at__isnull=True)
 
 
 @extend_schema(summary="Intelligence shared with the user's council", tags=TAGS)
-class IntelligenceList(generics.ListAPIView):
+class IntelligenceList(_Referrals, generics.ListAPIView):
     serializer_class = IntelligenceListSerializer
     permission_classes = _perm("referrals.view_intelligence")
-    queryset = Referral.objects.none()
 
     def get_queryset(self):
         return services.council_intelligence(self.request.user)[1]
