@@ -11,6 +11,8 @@ assessment shows), and the charts from :mod:`vru.outputs.charts`.
 
 from __future__ import annotations
 
+import importlib
+
 from vru import taxonomy
 from vru.geography import MPS_BOROUGHS, borough_name  # the City has no MPS figures
 from vru.pipelines.base import jsonable
@@ -31,6 +33,28 @@ class NotFound(LookupError):
 
 def _section(sec) -> dict | None:
     return None if sec is None else {"id": sec.id, "title": sec.title, "html": sec.body}
+
+
+def _results(name: str, p, plain=None) -> dict:
+    """``vru.pipelines.<name>.run(wh, p).as_dict()`` (through ``plain`` when given), cached under
+    ``name``. The pipeline is imported when first computed, not when the site starts."""
+
+    def compute(wh):
+        out = importlib.import_module(f"vru.pipelines.{name}").run(wh, p).as_dict()
+        return out if plain is None else plain(out)
+
+    return cached(name, p.as_dict(), compute)
+
+
+def _report_section(name: str, p) -> dict:
+    """The needs assessment's section ``name`` for ``p``: ``vru.outputs.sections.<name>.present`` of
+    ``vru.pipelines.<name>.run(wh, p)``, cached under ``<name>-section``."""
+
+    def compute(wh):
+        result = importlib.import_module(f"vru.pipelines.{name}").run(wh, p)
+        return {"section": _section(importlib.import_module(f"vru.outputs.sections.{name}").present(result))}
+
+    return cached(f"{name}-section", p.as_dict(), compute)
 
 
 # --- London overview ------------------------------------------------------------------------------
@@ -164,14 +188,7 @@ def hotspot_results(p) -> dict:
 
 def hotspot_section(p) -> dict:
     """The needs assessment's hot spot section (map, tables, method) for these parameters."""
-
-    def compute(wh):
-        from vru.outputs.sections import hotspots as section
-        from vru.pipelines import hotspots as ph
-
-        return {"section": _section(section.present(ph.run(wh, p)))}
-
-    return cached("hotspots-section", p.as_dict(), compute)
+    return _report_section("hotspots", p)
 
 
 # --- drivers, targeting, evaluation --------------------------------------------------------------
@@ -179,72 +196,35 @@ def hotspot_section(p) -> dict:
 
 def drivers_results(p) -> dict:
     """:func:`vru.pipelines.drivers.run` for ``p`` (a ``DriverParams``), as plain data."""
-    def compute(wh):
-        from vru.pipelines import drivers
-
-        return drivers.run(wh, p).as_dict()
-
-    return cached("drivers", p.as_dict(), compute)
+    return _results("drivers", p)
 
 
 def drivers_section(p) -> dict:
     """The report's drivers section for ``p`` (``vru.outputs.sections.drivers.present``)."""
-    def compute(wh):
-        from vru.outputs.sections import drivers as section
-        from vru.pipelines import drivers
-
-        return {"section": _section(section.present(drivers.run(wh, p)))}
-
-    return cached("drivers-section", p.as_dict(), compute)
+    return _report_section("drivers", p)
 
 
 def targeting_results(p) -> dict:
     """:func:`vru.pipelines.targeting.run` of these parameters, as plain data."""
-
-    def compute(wh):
-        from vru.pipelines import targeting as pt
-
-        return jsonable(pt.run(wh, p).as_dict())
-
-    return cached("targeting", p.as_dict(), compute)
+    return _results("targeting", p, jsonable)
 
 
 def targeting_section(p) -> dict:
     """The needs assessment's targeting section (:mod:`vru.outputs.sections.targeting`) for these
     parameters (the pipeline's ``MissingData`` names what the warehouse lacks)."""
-
-    def compute(wh):
-        from vru.outputs.sections import targeting as presenter
-        from vru.pipelines import targeting as pt
-
-        return {"section": _section(presenter.present(pt.run(wh, p)))}
-
-    return cached("targeting-section", p.as_dict(), compute)
+    return _report_section("targeting", p)
 
 
 def evaluation_results(p) -> dict:
     """:func:`vru.pipelines.evaluation.run` of these parameters (an ``EvalParams``), as plain
     data."""
-
-    def compute(wh):
-        from vru.pipelines import evaluation as pe
-
-        return pe.run(wh, p).as_dict()
-
-    return cached("evaluation", p.as_dict(), compute)
+    return _results("evaluation", p)
 
 
 def evaluation_section(p) -> dict:
     """The needs assessment's evaluation section (:mod:`vru.outputs.sections.evaluation`) for
     these parameters (the pipeline's ``MissingData`` says why the evaluation cannot run)."""
-
-    def compute(wh):
-        from vru.outputs.sections import evaluation as presenter
-        from vru.pipelines import evaluation as pe
-
-        return {"section": _section(presenter.present(pe.run(wh, p)))}
-
-    return cached("evaluation-section", p.as_dict(), compute)
+    return _report_section("evaluation", p)
 
 
 # --- pages that combine results ------------------------------------------------------------------
