@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from vru import format as fmt
 from vru.web.core.access import require_perms
+from vru.web.core.tables import Column, table
 from vru.web.dashboard import data
 from vru.web.dashboard.cache import (
     AnalysisError,
@@ -81,6 +82,20 @@ def _page(request, template: str, active: str, build, form=None, **extra):
     return render(request, template, ctx)
 
 
+#: The columns of the pages' tables: the borough league table, a borough's LSOAs, the hot spot LSOAs.
+LEAGUE_COLUMNS = (Column("Rank", "rank", numeric=True), Column("Borough", "name", header=True),
+                  Column("Rate per 1,000", "rate", numeric=True), Column("Offences", "count", numeric=True),
+                  Column("Change", "change", numeric=True), Column("Residents", "population", numeric=True))
+_LSOA = Column("LSOA", "name", header=True)
+_WARD = Column("Ward (2018)", "ward")
+_HOT = Column("Years hot", "hot", numeric=True)
+BOROUGH_LSOA_COLUMNS = (_LSOA, _WARD, Column("Hot spot pattern", "pattern"), _HOT,
+                        Column("Targeting score", "score", numeric=True),
+                        Column("London rank", "rank", numeric=True))
+HOTSPOT_COLUMNS = (_LSOA, _WARD, Column("Borough", "borough"), Column("Pattern", "pattern"), _HOT,
+                   Column("Mean a year", "mean", numeric=True))
+
+
 @require_perms(PERM)
 def overview(request):
     form = OverviewForm(request.GET)
@@ -94,7 +109,8 @@ def overview(request):
                 for r in t["rows"]]
         rep = data.report_sections()
         sections = [s for s in rep["sections"] if s["id"] != "league"]
-        return {"league": t, "league_rows": rows, "sections": sections,
+        return {"league": t, "league_table": table(LEAGUE_COLUMNS, rows),
+                "sections": sections,
                 "api_url": reverse("dashboard-api-boroughs") + _qs(form)}
 
     return _page(request, "dashboard/overview.html", "dashboard:overview", build, form,
@@ -125,6 +141,7 @@ def borough(request, code: str):
         measures = [m | {"rate": fmt.decimal(m["rate_per_1000"], 2), "count_s": fmt.integer(m["count"]),
                          "change": fmt.change_pct(m["change_pct"], 1)} for m in d["measures"]]
         return {"borough": d, "measures": measures, "patterns": patterns, "lsoas": lsoas,
+                "lsoa_table": table(BOROUGH_LSOA_COLUMNS, lsoas),
                 "trends": data.borough_trends(code)["html"],
                 "hotspots_url": reverse("dashboard:hotspots") + f"?borough={code}",
                 "api_url": reverse("dashboard-api-borough", args=[code])}
@@ -168,12 +185,13 @@ def hotspots(request):
             rows = [r for r in res["rows"] if r["category"] in HOT_FIRST]
         order = {c: i for i, c in enumerate(HOT_FIRST)}
         rows.sort(key=lambda r: (order.get(r["category"], 99), -r["n_hot"], -r["mean_value"]))
-        table = [{"href": reverse("dashboard:area", args=[r["code"]]), "name": r["name"],
+        rows = [{"href": reverse("dashboard:area", args=[r["code"]]), "name": r["name"],
                   "code": r["code"], "ward": r["ward_name"] or "–", "borough": r["borough_name"],
                   "pattern": r["category"] or "no result (island)",
                   "hot": f"{r['n_hot']} of {r['n_periods']}",
                   "mean": fmt.decimal(r["mean_value"], 1)} for r in rows]
-        return {"section": sec, "rows": table, "borough_name": data.borough_name(b) if b else "",
+        return {"section": sec, "rows": rows, "hotspot_table": table(HOTSPOT_COLUMNS, rows),
+                "borough_name": data.borough_name(b) if b else "",
                 "periods": res["periods"],
                 "api_url": reverse("dashboard-api-hotspots") + _qs(form)}
 

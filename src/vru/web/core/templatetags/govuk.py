@@ -4,6 +4,7 @@ next to its field, exactly as ``{{ form }}`` renders a ``GovukFormMixin`` form. 
 
 from django import template
 
+from vru.web.core import tables
 from vru.web.core.forms import govuk_style
 
 register = template.Library()
@@ -25,3 +26,9 @@ def error_anchor(field) -> str:
 def govuk(form):
     """Style ``form`` in place and return it (render it with ``{{ }}``, or use its fields)."""
     return govuk_style(form)
+
+
+@register.filter
+def columns(spec: str) -> list[tables.Column]:
+    """``"Reference|Date|#Places"|columns``: the headings of ``core/table_head.html`` (``#``: numbers)."""
+    return tables.columns(spec)
