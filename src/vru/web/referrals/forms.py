@@ -414,6 +414,14 @@ class RiskNoteForm(CaseDatesMixin, ReferralsForm, forms.ModelForm):
         return data
 
 
+def check_dates_in_order(form, start: str, end: str, message: str) -> None:
+    """``message`` on the field ``end`` when both dates are given and ``end`` is before ``start`` (the form
+    side of :func:`vru.web.referrals.models.dates_in_order`)."""
+    a, b = form.cleaned_data.get(start), form.cleaned_data.get(end)
+    if a and b and b < a and end not in form.errors:
+        form.add_error(end, message)
+
+
 def check_review_date(form, field: str, day) -> None:
     """A review date from today to a year ahead (a risk is reviewed at least once a year)."""
     if day is not None and day < timezone.localdate():
@@ -478,9 +486,7 @@ class RescueForm(CaseDatesMixin, ReferralsForm, forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        a, b = data.get("rescued_on"), data.get("returned_on")
-        if a and b and b < a and "returned_on" not in self.errors:
-            self.add_error("returned_on", "The return must not be before the rescue")
+        check_dates_in_order(self, "rescued_on", "returned_on", "The return must not be before the rescue")
         return data
 
 
@@ -532,9 +538,7 @@ class MissingEpisodeForm(CaseDatesMixin, ReferralsForm, forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        a, b = data.get("started_on"), data.get("ended_on")
-        if a and b and b < a and "ended_on" not in self.errors:
-            self.add_error("ended_on", "The end must not be before the start")
+        check_dates_in_order(self, "started_on", "ended_on", "The end must not be before the start")
         return data
 
 

@@ -153,6 +153,12 @@ class AppendOnly(models.Model):
         raise AppendOnlyImmutable(f"{self._meta.verbose_name} records cannot be deleted")
 
 
+def dates_in_order(start: str, end: str, name: str) -> models.CheckConstraint:
+    """The database's check that the date ``end``, when there is one, is not before ``start``."""
+    condition = Q(**{f"{end}__isnull": True}) | Q(**{f"{end}__gte": models.F(start)})
+    return models.CheckConstraint(condition=condition, name=name)
+
+
 def new_reference() -> str:
     return "RR-" + secrets.token_hex(4).upper()
 
@@ -554,12 +560,7 @@ class Rescue(models.Model):
 
     class Meta:
         ordering = ["referral", "rescued_on", "pk"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(returned_on__isnull=True) | Q(returned_on__gte=models.F("rescued_on")),
-                name="rr_rescue_dates",
-            )
-        ]
+        constraints = [dates_in_order("rescued_on", "returned_on", "rr_rescue_dates")]
 
 
 class MissingEpisode(models.Model):
@@ -570,12 +571,7 @@ class MissingEpisode(models.Model):
 
     class Meta:
         ordering = ["referral", "started_on", "pk"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("started_on")),
-                name="rr_missing_dates",
-            )
-        ]
+        constraints = [dates_in_order("started_on", "ended_on", "rr_missing_dates")]
 
 
 class Closure(models.Model):
