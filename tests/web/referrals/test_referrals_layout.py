@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from layout import problems
+
 from vru.web.referrals import api, urls
 
 HERE = Path(__file__).resolve().parent
@@ -37,19 +39,5 @@ def _url_names() -> set[str]:
     return pages | endpoints
 
 
-def _view_modules() -> set[str]:
-    return {p.stem.removeprefix("test_referrals_view_") for p in HERE.glob("test_referrals_view_*.py")}
-
-
-def test_every_url_name_of_the_app_has_a_test_module_of_its_own():
-    missing = _url_names() - _view_modules() - set(NO_MODULE_YET)
-    assert not missing, f"no tests/web/referrals/test_referrals_view_<name>.py for {sorted(missing)}"
-
-
-def test_every_view_module_names_a_url_of_the_app():
-    assert not _view_modules() - _url_names()
-
-
-def test_the_list_of_views_without_a_module_names_only_views_still_without_one():
-    assert not set(NO_MODULE_YET) - _url_names(), "a name on NO_MODULE_YET is no URL name of the app"
-    assert not set(NO_MODULE_YET) & _view_modules(), "a view on NO_MODULE_YET has its module now"
+def test_every_view_has_its_test_module_and_the_allow_list_is_current():
+    assert not (found := problems(HERE, "referrals", _url_names(), NO_MODULE_YET)), "\n".join(found)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from layout import problems
+
 HERE = Path(__file__).resolve().parent
 
 # Views with no test module of their own yet; each is still reached by tests elsewhere, not as their subject.
@@ -16,21 +18,11 @@ NO_MODULE_YET = {
 }
 
 
-def _url_names() -> list[str]:
+def _url_names() -> set[str]:
     from vru.web.survey.urls import urlpatterns
 
-    return [p.name for p in urlpatterns]
+    return {p.name for p in urlpatterns}
 
 
-def test_every_survey_view_has_a_test_module():
-    missing = [name for name in _url_names()
-               if name not in NO_MODULE_YET and not (HERE / f"test_survey_view_{name}.py").is_file()]
-    assert not missing, f"views with no test_survey_view_<name>.py module: {missing}"
-
-
-def test_the_allow_list_and_the_view_modules_name_only_existing_views():
-    names = set(_url_names())
-    assert set(NO_MODULE_YET) <= names
-    modules = {p.stem.removeprefix("test_survey_view_") for p in HERE.glob("test_survey_view_*.py")}
-    assert modules <= names, f"modules named after no survey URL: {sorted(modules - names)}"
-    assert not modules & set(NO_MODULE_YET), "a view with a module is still on the allow-list"
+def test_every_view_has_its_test_module_and_the_allow_list_is_current():
+    assert not (found := problems(HERE, "survey", _url_names(), NO_MODULE_YET)), "\n".join(found)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vru.web.tagging.urls import app_name, urlpatterns
+from layout import problems
+
+from vru.web.tagging.urls import urlpatterns
 
 HERE = Path(__file__).resolve().parent
 
@@ -25,19 +27,5 @@ def _url_names() -> set[str]:
     return {p.name for p in urlpatterns if p.name}
 
 
-def test_every_page_of_the_app_has_its_test_module():
-    missing = {name for name in _url_names() - WITHOUT_A_MODULE
-               if not (HERE / f"test_{app_name}_view_{name}.py").is_file()}
-    assert not missing, f"no test_{app_name}_view_<urlname>.py for: {sorted(missing)}"
-
-
-def test_the_allow_list_names_only_pages_that_exist_and_still_have_no_module():
-    assert WITHOUT_A_MODULE <= _url_names(), sorted(WITHOUT_A_MODULE - _url_names())
-    written = {name for name in WITHOUT_A_MODULE if (HERE / f"test_{app_name}_view_{name}.py").is_file()}
-    assert not written, f"remove from WITHOUT_A_MODULE, they have their module now: {sorted(written)}"
-
-
-def test_every_view_module_is_named_after_a_page_of_the_app():
-    strays = {p.name for p in HERE.glob(f"test_{app_name}_view_*.py")
-              if p.stem.removeprefix(f"test_{app_name}_view_") not in _url_names()}
-    assert not strays, f"named after no URL name of {app_name}/urls.py: {sorted(strays)}"
+def test_every_view_has_its_test_module_and_the_allow_list_is_current():
+    assert not (found := problems(HERE, "tagging", _url_names(), WITHOUT_A_MODULE)), "\n".join(found)
