@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import caches
-from django.test import Client
 from factories import user
-
-IP = "203.0.113.77"
-UA = "Mozilla/5.0 (AnonTest) UA-9f3c"
-REFERER = "https://referrer.example/secret-page"
+from survey_helpers import client
 
 
 @pytest.fixture
 def police(version):
     return user("police@example.org", "police analyst")
-
-
-def client() -> Client:
-    return Client(REMOTE_ADDR=IP, HTTP_USER_AGENT=UA, HTTP_REFERER=REFERER)
 
 
 @pytest.fixture

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
+from survey_helpers import client
 
 pytestmark = pytest.mark.django_db
-IP = "203.0.113.77"
-UA = "Mozilla/5.0 (AnonTest) UA-9f3c"
-REFERER = "https://referrer.example/secret-page"
-
-
-def client() -> Client:
-    return Client(REMOTE_ADDR=IP, HTTP_USER_AGENT=UA, HTTP_REFERER=REFERER)
 
 
 def test_each_page_is_in_the_chosen_language_and_direction(version):

@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import caches
-from django.test import Client
 from factories import user
+from survey_helpers import IP, client
 
 from vru.web.survey import codes
 from vru.web.survey.ratelimit import LIMITER, Limiter
 
 pytestmark = pytest.mark.django_db
-IP = "203.0.113.77"
-UA = "Mozilla/5.0 (AnonTest) UA-9f3c"
-REFERER = "https://referrer.example/secret-page"
-
-
-def client() -> Client:
-    return Client(REMOTE_ADDR=IP, HTTP_USER_AGENT=UA, HTTP_REFERER=REFERER)
 
 
 def test_rate_limits_write_no_cache_keep_no_time_and_end_with_their_window(version, _record_keys):

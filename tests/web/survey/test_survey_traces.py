@@ -10,25 +10,14 @@ import pytest
 from django.core.cache import caches
 from django.core.management import call_command
 from django.db import connection
-from django.test import Client
 from factories import answer_survey, send_survey, start_survey, survey_page
+from survey_helpers import IP, UA, client, n_drafts
 
 from vru.web.survey import codes, drafts, invitations, pool
 from vru.web.survey.models import Answer, Invitation, Response
 from vru.web.survey.ratelimit import LIMITER
 
 pytestmark = pytest.mark.django_db
-IP = "203.0.113.77"
-UA = "Mozilla/5.0 (AnonTest) UA-9f3c"
-REFERER = "https://referrer.example/secret-page"
-
-
-def n_drafts() -> int:
-    return drafts.store().count()
-
-
-def client() -> Client:
-    return Client(REMOTE_ADDR=IP, HTTP_USER_AGENT=UA, HTTP_REFERER=REFERER)
 
 
 def _all_db_text() -> str:

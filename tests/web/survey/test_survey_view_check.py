@@ -8,18 +8,12 @@ from unittest import mock
 import pytest
 from django.test import Client
 from factories import answer_survey, complete_survey, start_survey, user
+from survey_helpers import client
 
 from vru.web.survey import drafts, pool
 from vru.web.survey.models import Response
 
 pytestmark = pytest.mark.django_db
-IP = "203.0.113.77"
-UA = "Mozilla/5.0 (AnonTest) UA-9f3c"
-REFERER = "https://referrer.example/secret-page"
-
-
-def client() -> Client:
-    return Client(REMOTE_ADDR=IP, HTTP_USER_AGENT=UA, HTTP_REFERER=REFERER)
 
 
 def test_an_open_link_response_is_unverified(version):

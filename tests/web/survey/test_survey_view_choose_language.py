@@ -4,23 +4,12 @@ link opened by a preview."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
+from survey_helpers import client, n_drafts
 
-from vru.web.survey import drafts, invitations
+from vru.web.survey import invitations
 from vru.web.survey.models import Invitation, Response
 
 pytestmark = pytest.mark.django_db
-IP = "203.0.113.77"
-UA = "Mozilla/5.0 (AnonTest) UA-9f3c"
-REFERER = "https://referrer.example/secret-page"
-
-
-def n_drafts() -> int:
-    return drafts.store().count()
-
-
-def client() -> Client:
-    return Client(REMOTE_ADDR=IP, HTTP_USER_AGENT=UA, HTTP_REFERER=REFERER)
 
 
 def test_an_invitation_link_opened_by_a_preview_records_nothing(version, police):

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from factories import survey_page
+from survey_helpers import client
 
 from vru.web.survey import codes, drafts
 
 pytestmark = pytest.mark.django_db
-IP = "203.0.113.77"
-UA = "Mozilla/5.0 (AnonTest) UA-9f3c"
-REFERER = "https://referrer.example/secret-page"
-
-
-def client() -> Client:
-    return Client(REMOTE_ADDR=IP, HTTP_USER_AGENT=UA, HTTP_REFERER=REFERER)
 
 
 def test_resume_code_brings_back_the_answers_on_another_device(version):

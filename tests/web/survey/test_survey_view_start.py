@@ -10,23 +10,13 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from factories import complete_survey, start_survey, user
+from survey_helpers import client, n_drafts
 
 from vru.web.survey import codes, drafts, flow, invitations
 from vru.web.survey.models import Answer, Invitation, Response
 from vru.web.survey.questionnaire import Questionnaire, load_folder
 
 pytestmark = pytest.mark.django_db
-IP = "203.0.113.77"
-UA = "Mozilla/5.0 (AnonTest) UA-9f3c"
-REFERER = "https://referrer.example/secret-page"
-
-
-def n_drafts() -> int:
-    return drafts.store().count()
-
-
-def client() -> Client:
-    return Client(REMOTE_ADDR=IP, HTTP_USER_AGENT=UA, HTTP_REFERER=REFERER)
 
 
 def test_the_first_page_promises_only_what_is_true_in_every_language(version):
