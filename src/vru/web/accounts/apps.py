@@ -3,7 +3,6 @@ from django.apps import AppConfig
 
 class AccountsConfig(AppConfig):
     name = "vru.web.accounts"
-    label = "accounts"
     verbose_name = "Accounts and audit"
 
     def ready(self):

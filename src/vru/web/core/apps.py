@@ -3,5 +3,4 @@ from django.apps import AppConfig
 
 class CoreConfig(AppConfig):
     name = "vru.web.core"
-    label = "core"
     verbose_name = "Platform look and access"

@@ -3,4 +3,3 @@ from django.apps import AppConfig
 
 class DashboardConfig(AppConfig):
     name = "vru.web.dashboard"
-    label = "dashboard"

@@ -3,4 +3,3 @@ from django.apps import AppConfig
 
 class OpportunitiesConfig(AppConfig):
     name = "vru.web.opportunities"
-    label = "opportunities"

@@ -3,4 +3,3 @@ from django.apps import AppConfig
 
 class ProgrammeConfig(AppConfig):
     name = "vru.web.programme"
-    label = "programme"
