@@ -203,19 +203,22 @@ class Download:
     note: str = ""
 
 
+def _mps_summary(level: str, release: str, note: str) -> Download:
+    """One of the MPS crime summary files of the London Datastore dataset recorded_crime_summary:
+    ``level`` borough or ward, ``release`` recent (the rolling 24 months) or historical; all four are
+    in the current classification and read by vru.sources.mps."""
+    source = {"borough": MPS_BOROUGH_COARSE, "ward": MPS_WARD_COARSE}[level]
+    title = {"recent": "most recent 24 months", "historical": "Historical"}[release]
+    return Download(f"mps_{level}_{release}", source, DATASTORE_API + "recorded_crime_summary",
+                    f"MPS {level.title()} Level Crime ({title}).csv", "csv", "vru.sources.mps", note)
+
+
 DOWNLOADS: tuple[Download, ...] = (
-    Download("mps_borough_recent", MPS_BOROUGH_COARSE, DATASTORE_API + "recorded_crime_summary",
-             "MPS Borough Level Crime (most recent 24 months).csv", "csv", "vru.sources.mps",
-             "Rolling 24 months, replaced monthly; each release is kept in the archive."),
-    Download("mps_borough_historical", MPS_BOROUGH_COARSE, DATASTORE_API + "recorded_crime_summary",
-             "MPS Borough Level Crime (Historical).csv", "csv", "vru.sources.mps",
-             "April 2010 to the month before the rolling file starts."),
-    Download("mps_ward_recent", MPS_WARD_COARSE, DATASTORE_API + "recorded_crime_summary",
-             "MPS Ward Level Crime (most recent 24 months).csv", "csv", "vru.sources.mps",
-             "Rolling 24 months, 2022 wards."),
-    Download("mps_ward_historical", MPS_WARD_COARSE, DATASTORE_API + "recorded_crime_summary",
-             "MPS Ward Level Crime (Historical).csv", "csv", "vru.sources.mps",
-             "April 2010 onwards on 2022 wards, with a Refreshed Date column."),
+    _mps_summary("borough", "recent",
+                 "Rolling 24 months, replaced monthly; each release is kept in the archive."),
+    _mps_summary("borough", "historical", "April 2010 to the month before the rolling file starts."),
+    _mps_summary("ward", "recent", "Rolling 24 months, 2022 wards."),
+    _mps_summary("ward", "historical", "April 2010 onwards on 2022 wards, with a Refreshed Date column."),
     Download("police_uk_street", POLICE_UK_STREET, "https://data.police.uk/data/archive/{month}.zip",
              "", "police_uk_archive", "vru.sources.police_uk",
              "The all-forces archive (latest.zip: the last 36 months; YYYY-MM.zip: the 36 months to "
