@@ -34,17 +34,7 @@ from vru.outputs import csvsafe
 from vru.web.accounts.models import Organisation
 
 from . import geojson
-from .models import (
-    AGE_BAND_FIELDS,
-    LAST_YEAR,
-    MAX_COUNT,
-    Consortium,
-    Grant,
-    GrantStatusChange,
-    Intervention,
-    Membership,
-    ProgrammeArea,
-)
+from .models import AGE_BAND_FIELDS, LAST_YEAR, MAX_COUNT, Consortium, Grant, Intervention, ProgrammeArea
 
 TABLES = ("areas", "consortia", "grants", "interventions")
 COLUMNS: dict[str, list[str]] = {
@@ -169,12 +159,7 @@ class ConsortiumRow(_Row):
         return data
 
     def save_memberships(self, consortium):
-        wanted = {m.pk for m in self.cleaned_data["members"]} | {consortium.lead_id}
-        consortium.memberships.exclude(organisation_id__in=wanted).exclude(
-            organisation_id=consortium.lead_id).delete()
-        have = set(consortium.memberships.values_list("organisation_id", flat=True))
-        Membership.objects.bulk_create(
-            [Membership(consortium=consortium, organisation_id=o) for o in wanted - have])
+        consortium.set_members(m.pk for m in self.cleaned_data["members"])
 
 
 class GrantRow(_Row):
@@ -386,9 +371,7 @@ def _save(table, form, existing, before, user, res: ImportResult) -> None:
     if table == "consortia":
         form.save_memberships(obj)
     if table == "grants" and (existing is None or form.old_status != obj.status):
-        GrantStatusChange.objects.create(
-            grant=obj, from_status=form.old_status, to_status=obj.status, changed_by=user,
-            note="CSV import", end_date=obj.end_date, amount_awarded=obj.amount_awarded)
+        obj.record_status(form.old_status, user, note="CSV import")
     if existing is None:
         res.created += 1
     else:

@@ -27,15 +27,7 @@ from django.db import transaction
 
 from vru.geography.boroughs import BOROUGHS, MYENDS_BOROUGHS, borough_code
 
-from .models import (
-    AGE_BAND_FIELDS,
-    Consortium,
-    Grant,
-    GrantStatusChange,
-    Intervention,
-    Membership,
-    ProgrammeArea,
-)
+from .models import AGE_BAND_FIELDS, Consortium, Grant, Intervention, ProgrammeArea
 
 # the eight boroughs of the first round, by name (the one list: vru.geography.MYENDS_BOROUGHS)
 BOROUGHS_2021 = [BOROUGHS[c] for c in MYENDS_BOROUGHS]
@@ -194,14 +186,13 @@ def seed(stdout=None) -> dict:
             consortium = Consortium.objects.create(
                 name=f"{name} MyEnds Consortium (demo)", area=area, lead=orgs[0])
             created["consortia"] += 1
-        for org in orgs:
-            Membership.objects.get_or_create(consortium=consortium, organisation=org)
+        for org in orgs:  # one at a time: the memberships' ids follow the list
+            consortium.members.add(org)
         ref = f"MYE-2021-{code[-3:]}"
         grant = Grant.objects.filter(reference=ref).first()
         if grant is None:
             grant = Grant.objects.create(reference=ref, consortium=consortium, amount_requested=AWARD)
-            GrantStatusChange.objects.create(grant=grant, from_status="", to_status=Grant.BID,
-                                             note="Demo: bid to the first round")
+            grant.record_status("", note="Demo: bid to the first round")
             grant.transition(Grant.AWARDED, note="Demo: funded in the first round",
                              amount_awarded=AWARD,
                              start_date=dt.date(2021, 9, 1), end_date=dt.date(2022, 8, 31))

@@ -19,9 +19,7 @@ from .models import (
     MAX_MONEY,
     Consortium,
     Grant,
-    GrantStatusChange,
     Intervention,
-    Membership,
     ProgrammeArea,
 )
 
@@ -245,12 +243,7 @@ class ConsortiumForm(_ModelRulesMixin, GovukFormMixin, forms.ModelForm):
         return data
 
     def _save_m2m(self):
-        consortium = self.instance
-        wanted = {m.pk for m in self.cleaned_data["members"]} | {consortium.lead_id}
-        consortium.memberships.exclude(organisation_id__in=wanted).delete()
-        have = set(consortium.memberships.values_list("organisation_id", flat=True))
-        Membership.objects.bulk_create(
-            [Membership(consortium=consortium, organisation_id=o) for o in sorted(wanted - have)])
+        self.instance.set_members(m.pk for m in self.cleaned_data["members"])
 
     def save(self, commit=True):
         with transaction.atomic():
@@ -294,8 +287,5 @@ class GrantForm(_ModelRulesMixin, GovukFormMixin, forms.ModelForm):
             grant = super().save(commit=commit)
             if new and commit:
                 # The grant's history starts with its creation, as the CSV import records it.
-                GrantStatusChange.objects.create(
-                    grant=grant, from_status="", to_status=grant.status, changed_by=user,
-                    note="Recorded in the register", end_date=grant.end_date,
-                    amount_awarded=grant.amount_awarded)
+                grant.record_status("", user, note="Recorded in the register")
         return grant

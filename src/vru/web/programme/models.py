@@ -217,6 +217,15 @@ class Consortium(models.Model):
     def organisation_ids(self) -> list[int]:
         return list(self.memberships.values_list("organisation_id", flat=True))
 
+    def set_members(self, organisation_ids) -> None:
+        """Make the members exactly these organisations (ids) and the lead: the others leave, the new
+        ones join (in id order); the memberships of those who stay are kept as they are."""
+        wanted = set(organisation_ids) | {self.lead_id}
+        self.memberships.exclude(organisation_id__in=wanted).delete()
+        have = set(self.organisation_ids())
+        Membership.objects.bulk_create(
+            [Membership(consortium=self, organisation_id=o) for o in sorted(wanted - have)])
+
 
 class Membership(models.Model):
     consortium = models.ForeignKey(Consortium, on_delete=models.CASCADE, related_name="memberships")
@@ -388,10 +397,15 @@ class Grant(models.Model):
             raise
         with transaction.atomic():
             self.save()
-            return GrantStatusChange.objects.create(
-                grant=self, from_status=frm, to_status=to, changed_by=user, note=note,
-                end_date=self.end_date, amount_awarded=self.amount_awarded,
-            )
+            return self.record_status(frm, user, note=note)
+
+    def record_status(self, from_status: str, user=None, *, note: str = "") -> GrantStatusChange:
+        """Add the grant's present status to its history, as a change from ``from_status`` (empty: the
+        grant's creation), with its end date and amount awarded as they are now."""
+        return GrantStatusChange.objects.create(
+            grant=self, from_status=from_status, to_status=self.status, changed_by=user, note=note,
+            end_date=self.end_date, amount_awarded=self.amount_awarded,
+        )
 
 
 class GrantStatusChange(models.Model):
