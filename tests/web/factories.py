@@ -4,7 +4,9 @@ the programme, opportunities and survey tests.
 No tests here; the test modules import these functions (``from factories import user``, as with
 ``browser_util``). Everything is synthetic: example.org addresses, made-up organisations, demo content.
 A user is created without a usable password unless ``password`` is given (hashing one costs a noticeable
-fraction of a second); tests sign such users in with ``signed_in`` (``Client.force_login``).
+fraction of a second); tests sign such users in with ``signed_in`` (``Client.force_login``), and give
+``password=PASSWORD`` only where they sign in through the login form or a browser. ``superuser`` is the
+Django superuser (staff, every permission, no role group) of the admin tests.
 """
 
 from __future__ import annotations
@@ -58,6 +60,11 @@ def user(email: str, role: str | None = None, organisation: Organisation | None 
     if role:
         u.groups.add(Group.objects.get(name=role))
     return User.objects.get(pk=u.pk)
+
+
+def superuser(email: str = "root@example.org", *, password: str | None = None, **fields) -> User:
+    """A Django superuser (staff, every permission, in no role group)."""
+    return User.objects.create_superuser(email, password, **fields)
 
 
 def signed_in(who: User | None = None, **client_kwargs) -> Client:

@@ -1,5 +1,5 @@
-"""Shared set-up of the tagging web tests: organisations, users of each role, simulated wearers whose
-positions are in a temporary store (tag data never comes from outside)."""
+"""Shared set-up of the tagging web tests: organisations, users of each role (``factories.user``),
+simulated wearers whose positions are in a temporary store (tag data never comes from outside)."""
 
 from __future__ import annotations
 
@@ -8,38 +8,22 @@ from datetime import UTC, date, timedelta
 from functools import lru_cache
 
 import pandas as pd
-from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from factories import signed_in, user
 
 from vru.tagging import simulate
 from vru.web.accounts.models import Organisation, User
 from vru.web.tagging import demo, services
 from vru.web.tagging.models import DeviceActivation, ForceOrganisation, Match, Wearer, WearerIdentity, Zone
 
-PASSWORD = "a-long-test-password-1"
 START = pd.Timestamp("2024-03-04T00:00:00Z")
 
 
 @lru_cache(maxsize=2)
 def sim(n: int = 4, days: float = 1, seed: int = 7):
     return simulate.simulate(n, days, start=START, seed=seed)
-
-
-def user(email: str, role: str | None, org: Organisation | None = None) -> User:
-    u = User.objects.create_user(email, PASSWORD, organisation=org)
-    if role:
-        u.groups.add(Group.objects.get(name=role))
-    return u
-
-
-def client(u: User | None = None, **kw) -> Client:
-    c = Client(**kw)
-    if u is not None:
-        c.force_login(u)
-    return c
 
 
 @dataclass
@@ -57,7 +41,10 @@ class World:
     reviewer: User | None = None  # the unit's tagging reviewer (every force's matches, qualifies them)
 
 
-def make_world(settings, tmp_path, *, store: bool = True) -> World:
+def make_world(settings, tmp_path, *, store: bool = True, password: str | None = None) -> World:
+    """Two probation services and two police forces with their people, four simulated wearers (two of
+    each probation service) and their positions in the store unless ``store`` is False; the people sign in
+    with ``password`` (browser tests) or, without one, only through ``signed_in``."""
     settings.VRU_TAGGING_STORE = str(tmp_path / "store")
     probation = Organisation.objects.create(name="Probation A", kind="probation")
     other_probation = Organisation.objects.create(name="Probation B", kind="probation")
@@ -80,11 +67,11 @@ def make_world(settings, tmp_path, *, store: bool = True) -> World:
         demo.load_store(s)
     unit = Organisation.objects.create(name="Unit (test)", kind="vru")
     return World(probation, other_probation, police, other_police,
-                 user("om@test.test", "offender manager", probation),
-                 user("om2@test.test", "offender manager", other_probation),
-                 user("pa@test.test", "police analyst", police),
-                 user("pa2@test.test", "police analyst", other_police), wearers, s,
-                 user("reviewer@test.test", "tagging reviewer", unit))
+                 user("om@test.test", "offender manager", probation, password=password),
+                 user("om2@test.test", "offender manager", other_probation, password=password),
+                 user("pa@test.test", "police analyst", police, password=password),
+                 user("pa2@test.test", "police analyst", other_police, password=password), wearers, s,
+                 user("reviewer@test.test", "tagging reviewer", unit, password=password))
 
 
 def planted(n: int = 3, seed: int = 7, decoys: int = 1):
@@ -124,7 +111,8 @@ def _upload(world, n: int = 2, name: str = "b.csv", bad_row: bool = True, c=None
     data = demo.batch_csv(planted(n, decoys=1), batch_id="MPS20240305")
     if bad_row:
         data += b"Metropolitan,RB,,MPS20240305,BAD-9,20240304100000,20240305100000,530000,180000,,,OSGB36,x\n"
-    return (c or client(world.pa)).post(reverse("tagging:batches"), {"file": SimpleUploadedFile(name, data)})
+    return (c or signed_in(world.pa)).post(reverse("tagging:batches"),
+                                           {"file": SimpleUploadedFile(name, data)})
 
 
 def _counting(monkeypatch) -> list:

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from django.test import RequestFactory
 from django.urls import get_resolver, reverse
-from tagging_util import IDENTITY_Q, MATCH_POST, MATCH_Q, START, TRAIL_Q, client, user
+from factories import signed_in, user
+from tagging_util import IDENTITY_Q, MATCH_POST, MATCH_Q, START, TRAIL_Q
 
 from vru.web.accounts.models import AuditLog
 from vru.web.core.nav import nav
@@ -41,11 +42,11 @@ IDENTITY_POST = {"purpose": "licence compliance", "justification": "Home visit p
 
 def _client_of(world, role: str):
     if role == "anonymous":
-        return client()
+        return signed_in()
     known = {OM_A: world.om, OM_B: world.other_om, PA_X: world.pa, PA_Y: world.other_pa, RV: world.reviewer}
     if role in known:
-        return client(known[role])
-    return client(user(f"{role.replace(' ', '.')}@matrix.test", role, world.police))
+        return signed_in(known[role])
+    return signed_in(user(f"{role.replace(' ', '.')}@matrix.test", role, world.police))
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ def test_every_tagging_page_and_api_answer_is_no_store(world):
            "match": m.pk, "match_review": m.pk, "report": m.pk, "report_pdf": m.pk}
     answered = 0
     for u in (world.om, world.pa, world.reviewer, user("nobody@test.test", None)):
-        c = client(u)
+        c = signed_in(u)
         for p in urls.urlpatterns:
             url = reverse(f"tagging:{p.name}", args=[pks[p.name]] if p.name in pks else [])
             r = c.get(url)
@@ -213,7 +214,7 @@ def test_every_tagging_page_and_api_answer_is_no_store(world):
             answered += r.status_code not in (403, 404)
     assert answered >= 12
     # the answers that show personal data, each 200
-    om = client(world.om)
+    om = signed_in(world.om)
     shown = [om.post(reverse("tagging:wearer", args=[w.pk]),
                      {"purpose": "licence compliance", "justification": "Home visit planned, case 24/1234"}),
              om.post(reverse("tagging:trail", args=[w.pk]), {
@@ -222,7 +223,7 @@ def test_every_tagging_page_and_api_answer_is_no_store(world):
              om.get(f"/api/v1/tagging/wearers/{w.pk}/trail/", {
                  "purpose": "breach review", "reason": "Alert on 4 March, case 24/1234",
                  "start": "2024-03-04T08:00:00Z", "end": "2024-03-04T10:00:00Z"})]
-    pa = client(world.pa)
+    pa = signed_in(world.pa)
     pa.post(reverse("tagging:match", args=[m.pk]), MATCH_POST)
     shown += [pa.get(reverse(n, args=[m.pk])) for n in ("tagging:match", "tagging:report",
                                                         "tagging:report_pdf")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from tagging_util import client, user
+from factories import signed_in, user
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def _url(name, w):
 def test_each_role_opens_exactly_its_pages(world, role):
     org = {"offender manager": world.probation, "police analyst": world.police}.get(role)
     u = user(f"{role.replace(' ', '.')}@x.test", role, org)
-    c = client(u)
+    c = signed_in(u)
     for name, allowed in ACCESS.items():
         r = c.get(_url(name, world))
         expected = 200 if role in allowed else 404 if (name, role) == ("match", "police analyst") else 403
@@ -57,6 +57,6 @@ def test_each_role_opens_exactly_its_pages(world, role):
 @pytest.mark.world("pages")
 def test_administrators_see_no_trail_even_as_superusers_of_users(world):
     admin = user("admin@x.test", "administrator", world.probation)
-    c = client(admin)
+    c = signed_in(admin)
     assert c.get(_url("trail", world)).status_code == 403
     assert c.get(_url("wearer", world)).status_code == 403

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.forms.models import inlineformset_factory
-from tagging_util import client, user
+from factories import signed_in, superuser, user
 
 from vru.web.accounts.models import AuditLog
 from vru.web.tagging.admin import ActivationFormSet
@@ -35,12 +35,9 @@ def test_the_admin_inline_refuses_two_overlapping_rows_sent_together(handed_over
 
 @pytest.mark.world("pages")
 def test_the_admin_of_wearers_is_closed_to_administrators_and_audited_for_superusers(world):
-    admin = user("staff.admin@x.test", "administrator", world.probation)
-    admin.is_staff = True
-    admin.save()
-    assert client(admin).get("/admin/tagging/wearer/").status_code == 403
-    assert client(admin).get(f"/admin/tagging/wearer/{world.wearers[0].pk}/change/").status_code in (302, 403)
-    from vru.web.accounts.models import User
-    root = User.objects.create_superuser("root@x.test", "a-long-test-password-1")
-    assert client(root).get("/admin/tagging/wearer/").status_code == 200
+    admin = signed_in(user("staff.admin@x.test", "administrator", world.probation, is_staff=True))
+    assert admin.get("/admin/tagging/wearer/").status_code == 403
+    assert admin.get(f"/admin/tagging/wearer/{world.wearers[0].pk}/change/").status_code in (302, 403)
+    root = superuser("root@x.test")
+    assert signed_in(root).get("/admin/tagging/wearer/").status_code == 200
     assert AuditLog.objects.filter(user=root, action="list").exists()

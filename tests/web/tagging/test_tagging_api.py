@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from django.urls import reverse
-from tagging_util import IDENTITY_Q, MATCH_Q, TRAIL_Q, client, planted, user
+from factories import signed_in, user
+from tagging_util import IDENTITY_Q, MATCH_Q, TRAIL_Q, planted
 
 from vru.web.accounts.models import AuditLog
 from vru.web.tagging import demo, services
@@ -21,14 +22,14 @@ def _api(c, name, *args, **params):
 
 @pytest.mark.world("api")
 def test_wearers_are_the_organisations_own_without_identifying_details(world):
-    r = _api(client(world.om), "wearers")
+    r = _api(signed_in(world.om), "wearers")
     assert r.status_code == 200
     data = r.json()
     assert data["count"] == 2 and {w["ref"] for w in data["results"]} == {w.ref for w in world.wearers[:2]}
     assert "Secret Name" not in r.content.decode() and "99999" not in r.content.decode()
     one = data["results"][0]
     assert one["organisation"] == "Probation A" and one["activations"][0]["device_id"]
-    detail = _api(client(world.om), "wearer", world.wearers[0].pk).json()
+    detail = _api(signed_in(world.om), "wearer", world.wearers[0].pk).json()
     assert detail["identity"] is None and detail["breaches"] == [world.breach.pk]
     assert detail["zones"][0]["name"] == "Zone A" and detail["zones"][0]["geometry"]["type"] == "Polygon"
     assert not AuditLog.objects.exists()
@@ -38,31 +39,31 @@ def test_wearers_are_the_organisations_own_without_identifying_details(world):
 def test_identity_only_on_request_with_the_permission_and_audited(world):
     from django.contrib.auth.models import Permission
 
-    r = _api(client(world.om), "wearer", world.wearers[0].pk, identity="true")
+    r = _api(signed_in(world.om), "wearer", world.wearers[0].pk, identity="true")
     assert r.status_code == 400 and set(r.json()) == {"purpose", "reason"}
-    r = _api(client(world.om), "wearer", world.wearers[0].pk, identity="true", purpose="licence compliance",
-             reason="short")
+    r = _api(signed_in(world.om), "wearer", world.wearers[0].pk, identity="true",
+             purpose="licence compliance", reason="short")
     assert r.status_code == 400 and "at least 10" in r.json()["reason"][0]
     assert not AuditLog.objects.exists()
-    r = _api(client(world.om), "wearer", world.wearers[0].pk, identity="true", **IDENTITY_Q)
+    r = _api(signed_in(world.om), "wearer", world.wearers[0].pk, identity="true", **IDENTITY_Q)
     assert r.json()["identity"]["name"] == "Secret Name 0"
     row = AuditLog.objects.get(action="view identity")
     assert row.user == world.om and row.object_type == "tagging.weareridentity"
     assert row.purpose == "licence compliance: Home visit planned, case 24/1234 [API]"
-    assert _api(client(world.om), "wearer", world.wearers[0].pk, identity="maybe").status_code == 400
+    assert _api(signed_in(world.om), "wearer", world.wearers[0].pk, identity="maybe").status_code == 400
     u = user("no.identity@x.test", None, world.probation)
     u.user_permissions.add(*Permission.objects.filter(content_type__app_label="tagging",
                                                       codename__in=["view_wearer", "view_trail"]))
-    r = _api(client(u), "wearer", world.wearers[0].pk, identity="true", **IDENTITY_Q)
+    r = _api(signed_in(u), "wearer", world.wearers[0].pk, identity="true", **IDENTITY_Q)
     assert r.status_code == 403 and "identifying details" in r.json()["detail"]
-    assert _api(client(u), "wearer", world.wearers[0].pk).json()["identity"] is None
+    assert _api(signed_in(u), "wearer", world.wearers[0].pk).json()["identity"] is None
     assert AuditLog.objects.filter(action="view identity").count() == 1
 
 
 @pytest.mark.world("api")
 def test_a_trail_is_the_positions_of_the_window_and_its_audit_row_says_who_what_why(world):
     w = world.wearers[0]
-    r = _api(client(world.om), "trail", w.pk, **TRAIL_Q)
+    r = _api(signed_in(world.om), "trail", w.pk, **TRAIL_Q)
     assert r.status_code == 200, r.content
     data = r.json()
     devices = set(w.activations.values_list("device_id", flat=True))
@@ -97,7 +98,7 @@ def test_a_trail_is_the_positions_of_the_window_and_its_audit_row_says_who_what_
 def test_a_trail_request_without_a_justification_or_out_of_limits_is_400_and_not_audited(world, change,
                                                                                           param, message):
     q = {k: v for k, v in {**TRAIL_Q, **change}.items() if v is not None}
-    r = _api(client(world.om), "trail", world.wearers[0].pk, **q)
+    r = _api(signed_in(world.om), "trail", world.wearers[0].pk, **q)
     assert r.status_code == 400
     assert any(message in m for m in r.json()[param]), r.json()
     assert "positions" not in r.json()
@@ -107,18 +108,18 @@ def test_a_trail_request_without_a_justification_or_out_of_limits_is_400_and_not
 @pytest.mark.world("api")
 def test_exactly_48_hours_in_london_time_is_allowed(world):
     q = {**TRAIL_Q, "start": "2024-03-04T00:00", "end": "2024-03-06T00:00"}
-    r = _api(client(world.om), "trail", world.wearers[0].pk, **q)
+    r = _api(signed_in(world.om), "trail", world.wearers[0].pk, **q)
     assert r.status_code == 200 and r.json()["count"] > 100
 
 
 @pytest.mark.world("api")
 def test_another_organisations_wearer_trail_and_breach_are_404_whatever_the_parameters(world):
-    c = client(world.om)
+    c = signed_in(world.om)
     other = world.wearers[2]
     for name, params in (("wearer", {}), ("wearer", {"identity": "true", **IDENTITY_Q}), ("trail", TRAIL_Q),
                          ("trail", {})):
         assert _api(c, name, other.pk, **params).status_code == 404, name
-    assert _api(client(world.other_om), "breach", world.breach.pk).status_code == 404
+    assert _api(signed_in(world.other_om), "breach", world.breach.pk).status_code == 404
     assert _api(c, "wearer", 987654).status_code == 404  # a missing id answers the same
     assert world.wearers[2].ref not in _api(c, "wearers").content.decode()
     assert not AuditLog.objects.exists()
@@ -126,7 +127,7 @@ def test_another_organisations_wearer_trail_and_breach_are_404_whatever_the_para
 
 @pytest.mark.world("api")
 def test_matches_are_the_forces_pending_first_and_a_match_needs_a_justification(world):
-    c = client(world.reviewer)  # the hub: every match, pending first
+    c = signed_in(world.reviewer)  # the hub: every match, pending first
     data = _api(c, "matches").json()
     ids = [m["id"] for m in data["results"]]
     assert set(ids) == set(Match.objects.values_list("pk", flat=True))
@@ -136,9 +137,9 @@ def test_matches_are_the_forces_pending_first_and_a_match_needs_a_justification(
     assert [m["id"] for m in _api(c, "matches", status="qualified").json()["results"]] == [world.qualified.pk]
     assert _api(c, "matches", status="maybe").status_code == 400
     # the police: their force's qualified matches only
-    assert [m["id"] for m in _api(client(world.pa), "matches").json()["results"]] == [world.qualified.pk]
-    assert _api(client(world.pa), "match", world.match.pk, **MATCH_Q).status_code == 404
-    assert _api(client(world.other_pa), "matches").json()["count"] == 0
+    assert [m["id"] for m in _api(signed_in(world.pa), "matches").json()["results"]] == [world.qualified.pk]
+    assert _api(signed_in(world.pa), "match", world.match.pk, **MATCH_Q).status_code == 404
+    assert _api(signed_in(world.other_pa), "matches").json()["count"] == 0
 
     r = _api(c, "match", world.match.pk, purpose="crime investigation")
     assert r.status_code == 400 and "Enter a justification" in r.json()["reason"][0]
@@ -156,7 +157,7 @@ def test_matches_are_the_forces_pending_first_and_a_match_needs_a_justification(
     assert (row.action, row.user, row.object_type, row.object_id) == (
         "view match", world.reviewer, "tagging.match", str(world.match.pk))
     assert row.purpose == f"crime investigation: {MATCH_Q['reason']} [API]"
-    assert _api(client(world.other_pa), "match", world.match.pk, **MATCH_Q).status_code == 404
+    assert _api(signed_in(world.other_pa), "match", world.match.pk, **MATCH_Q).status_code == 404
     assert AuditLog.objects.filter(action="view match").count() == 1
 
 
@@ -165,26 +166,26 @@ def test_batches_show_the_row_errors_and_versions_of_the_force(world):
     data = demo.batch_csv(planted(1, decoys=0), batch_id="MPS20240305") + (
         b"Metropolitan,RB,,MPS20240305,BAD-9,20240304100000,20240305100000,530000,180000,,,OSGB36,x\n")
     batch = services.ingest_batch(data, "partial.csv", user=world.pa, force="Metropolitan")
-    b = _api(client(world.pa), "batch", batch.pk).json()
+    b = _api(signed_in(world.pa), "batch", batch.pk).json()
     assert b["outcome"] == "PARTIAL" and b["versions"][0]["version_id"].startswith("Metropolitan:")
     err = b["errors"][0]
     assert err["crime_ref"] == "BAD-9" and err["code"] and err["action"] and err["row"] == 2
-    assert _api(client(world.other_pa), "batch", batch.pk).status_code == 404
+    assert _api(signed_in(world.other_pa), "batch", batch.pk).status_code == 404
 
 
 @pytest.mark.world("api")
 def test_breaches_have_their_lifecycle(world):
     services.record_step(world.breach, "identified_at")
-    b = _api(client(world.om), "breach", world.breach.pk).json()
+    b = _api(signed_in(world.om), "breach", world.breach.pk).json()
     assert b["wearer"] == world.wearers[0].ref and b["zone"]["name"] == "Zone A"
     assert b["identified_at"] and b["next_step"] == "police_notified_at" and b["n_fixes"] >= 1
-    assert [x["id"] for x in _api(client(world.om), "breaches").json()["results"]] == [world.breach.pk]
-    assert _api(client(world.other_om), "breaches").json()["count"] == 0
+    assert [x["id"] for x in _api(signed_in(world.om), "breaches").json()["results"]] == [world.breach.pk]
+    assert _api(signed_in(world.other_om), "breaches").json()["count"] == 0
 
 
 @pytest.mark.world("api")
 def test_figures_are_the_published_suppressed_ones(world):
-    data = _api(client(user("unit@x.test", "analyst")), "figures").json()
+    data = _api(signed_in(user("unit@x.test", "analyst")), "figures").json()
     assert data["min_n"] == services.FIGURES_MIN_N == 10
     by_key = {m["key"]: m for m in data["measures"]}
     pub = {f["key"]: f for f in services.figures()}
@@ -203,7 +204,7 @@ def test_figures_are_the_published_suppressed_ones(world):
 
 @pytest.mark.world("api")
 def test_the_openapi_description_names_every_tagging_endpoint(world):
-    r = client(user("unit.schema@x.test", "analyst")).get("/api/schema/", HTTP_ACCEPT="application/json")
+    r = signed_in(user("unit.schema@x.test", "analyst")).get("/api/schema/", HTTP_ACCEPT="application/json")
     assert r.status_code == 200
     text = r.content.decode()
     for p in ("/api/v1/tagging/wearers/{id}/trail/", "/api/v1/tagging/matches/{id}/",
@@ -214,14 +215,14 @@ def test_the_openapi_description_names_every_tagging_endpoint(world):
 
 @pytest.mark.world("pending")
 def test_the_batches_api_carries_no_match_count(world):
-    data = client(world.pa).get(f"/api/v1/tagging/batches/{world.batch.pk}/").json()
+    data = signed_in(world.pa).get(f"/api/v1/tagging/batches/{world.batch.pk}/").json()
     assert not {k for k in data if "match" in k or "run" in k}
 
 
 @pytest.mark.world("no_store")
 def test_the_api_refuses_a_reason_of_invisible_characters(world):
     w = world.wearers[0]
-    r = client(world.om).get(f"/api/v1/tagging/wearers/{w.pk}/trail/", {
+    r = signed_in(world.om).get(f"/api/v1/tagging/wearers/{w.pk}/trail/", {
         "purpose": "crime investigation", "reason": "\u200b" * 20,
         "start": "2024-03-04T09:00", "end": "2024-03-04T10:00"})
     assert r.status_code == 400

@@ -8,7 +8,8 @@ import json
 import pandas as pd
 import pytest
 from browser_util import DESKTOP, PHONE, assert_accessible, login, open_page, screenshot
-from tagging_util import PASSWORD, START, ingest, make_world, planted, user
+from factories import PASSWORD, user
+from tagging_util import START, ingest, make_world, planted
 
 from vru.web.accounts.models import AuditLog
 from vru.web.tagging import demo, services
@@ -42,7 +43,7 @@ def _check(page, path_or_none, name, width):
 
 @pytest.mark.parametrize("width", ["phone", "desktop"])
 def test_an_offender_manager_sees_only_their_own_wearers(browser, live_server, settings, tmp_path, width):
-    w = make_world(settings, tmp_path)
+    w = make_world(settings, tmp_path, password=PASSWORD)
     Zone.objects.create(wearer=w.wearers[0], kind="exclusion", name="Zone A",
                         geometry=demo.zone_on_trail(w.sim, w.wearers[0].ref))
     breach = services.detect_breaches(START, START + pd.Timedelta(days=1))[0]
@@ -90,7 +91,7 @@ def test_an_offender_manager_sees_only_their_own_wearers(browser, live_server, s
 @pytest.mark.parametrize("width", ["phone", "desktop"])
 def test_the_reviewer_qualifies_a_match_and_the_police_analyst_reads_its_report_offline(
         browser, live_server, settings, tmp_path, width):
-    w = make_world(settings, tmp_path)
+    w = make_world(settings, tmp_path, password=PASSWORD)
     batch = ingest(planted(2, decoys=0), w.pa)
     match = Match.objects.filter(run__batch=batch).first()
     viewport = PHONE if width == "phone" else DESKTOP
@@ -145,7 +146,7 @@ def test_the_reviewer_qualifies_a_match_and_the_police_analyst_reads_its_report_
 
 def test_the_unit_sees_the_figures_from_the_dashboard(browser, live_server, settings, tmp_path):
     make_world(settings, tmp_path)
-    u = user("unit.browser@x.test", "analyst")
+    u = user("unit.browser@x.test", "analyst", password=PASSWORD)
     page = open_page(browser, live_server.url, DESKTOP)
     login(page, live_server.url, u.email, PASSWORD)
     page.goto(live_server.url + "/tagging/figures/")
@@ -177,7 +178,7 @@ def _grid_of(page, x: float, y: float) -> tuple[float, float]:
 @pytest.mark.parametrize("width", ["desktop", "phone"])
 def test_a_zone_drawn_by_clicks_is_stored_with_those_grid_vertices(browser, live_server, settings, tmp_path,
                                                                     width):
-    w = make_world(settings, tmp_path, store=False)
+    w = make_world(settings, tmp_path, store=False, password=PASSWORD)
     wearer = w.wearers[0]
     page = open_page(browser, live_server.url, DESKTOP if width == "desktop" else PHONE)
     login(page, live_server.url, w.om.email, PASSWORD)
@@ -233,7 +234,7 @@ def test_a_zone_drawn_by_clicks_is_stored_with_those_grid_vertices(browser, live
 
 def test_without_javascript_the_map_is_hidden_and_the_geojson_field_works(browser, live_server, settings,
                                                                           tmp_path):
-    w = make_world(settings, tmp_path, store=False)
+    w = make_world(settings, tmp_path, store=False, password=PASSWORD)
     wearer = w.wearers[0]
     page = open_page(browser, live_server.url, DESKTOP, javascript=False)
     login(page, live_server.url, w.om.email, PASSWORD)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.db.models import Count
-from tagging_util import _counting, _upload, user
+from factories import user
+from tagging_util import _counting, _upload
 
 from vru.web.tagging import services
 from vru.web.tagging.models import Match, MatchRun

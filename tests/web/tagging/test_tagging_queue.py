@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 from django.urls import reverse
-from tagging_util import _counting, _upload, client, planted
+from factories import signed_in
+from tagging_util import _counting, _upload, planted
 
 from vru.web.tagging import services
 from vru.web.tagging.models import CrimeBatch, Match, MatchRun
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.world("worker")
 def test_an_upload_stores_the_batch_and_its_rows_and_queues_a_run_without_matching(world, monkeypatch):
     calls = _counting(monkeypatch)
-    c = client(world.pa)
+    c = signed_in(world.pa)
     r = _upload(world, c=c)
     assert r.status_code == 302
     batch = CrimeBatch.objects.latest("pk")
@@ -52,7 +53,7 @@ def test_the_worker_runs_the_queued_run_and_the_batch_page_shows_it(world, monke
     true = set(crimes[crimes["kind"] == "true"]["crime_ref"])
     assert true and true <= {m.crime_version.crime.crime_ref for m in run.matches.all()}
     assert "1 run(s) done, 0 failed" in out.getvalue()
-    body = client(world.pa).get(reverse("tagging:batch", args=[batch.pk])).content.decode()
+    body = signed_in(world.pa).get(reverse("tagging:batch", args=[batch.pk])).content.decode()
     assert 'data-status="SUCCESS"' in body and "0 qualified matches" in body  # none shared yet
     # a second pass finds nothing queued and runs nothing again
     call_command("tagging_match", "--pending", stdout=StringIO())
@@ -83,7 +84,7 @@ def test_a_failing_run_is_recorded_with_its_message_and_the_worker_goes_on(world
     assert second.status == "SUCCESS"
     assert "1 run(s) done, 1 failed" in out.getvalue()
     # the batch page: 200, the status FAILURE; the police read that the error is recorded, not the error
-    police = client(world.pa).get(reverse("tagging:batch", args=[first.batch_id]))
+    police = signed_in(world.pa).get(reverse("tagging:batch", args=[first.batch_id]))
     body = police.content.decode()
     assert police.status_code == 200 and 'data-status="FAILURE"' in body
     assert "the error is recorded for the unit" in body and "/srv/vru" not in body
@@ -125,7 +126,7 @@ def test_inline_matching_failure_on_upload_is_a_message_not_a_500(world, monkeyp
         raise OSError("disk gone")
 
     monkeypatch.setattr(services, "_match_grouped", broken)
-    c = client(world.pa)
+    c = signed_in(world.pa)
     r = _upload(world, c=c)
     assert r.status_code == 302 and r["Location"] == reverse("tagging:batches")
     assert MatchRun.objects.get().status == "FAILURE"

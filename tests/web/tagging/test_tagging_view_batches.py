@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from tagging_util import client, planted
+from factories import signed_in
+from tagging_util import planted
 
 from vru.web.tagging import demo, services
 from vru.web.tagging.models import BatchError, CrimeBatch, CrimeVersion
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def _upload(world, data: bytes):
     f = SimpleUploadedFile("b.csv", data, "text/csv")
-    return client(world.pa).post(reverse("tagging:batches"), {"file": f})
+    return signed_in(world.pa).post(reverse("tagging:batches"), {"file": f})
 
 
 def _row(lat, lon, datum="WGS84", ref="R1") -> bytes:
@@ -33,7 +34,7 @@ def test_an_upload_with_a_point_off_the_grid_lists_the_row_and_keeps_the_rest(wo
     assert {(e.crime_ref, e.code) for e in BatchError.objects.filter(batch=batch)} >= {
         ("R1", "INVALID_LOCATION_DATA_RANGE"), ("R2", "INVALID_LOCATION_DATA_RANGE")}
     assert [v.crime.crime_ref for v in CrimeVersion.objects.all()] == ["R3"]
-    body = client(world.pa).get(r.url).content.decode()
+    body = signed_in(world.pa).get(r.url).content.decode()
     assert "INVALID_LOCATION_DATA_RANGE" in body
 
 
@@ -53,7 +54,7 @@ def test_a_long_datum_is_a_row_error_not_a_database_error(world):
 def test_a_partial_batch_upload_shows_every_row_error_and_matches_the_valid_rows(world):
     data = demo.batch_csv(planted(1, decoys=0), batch_id="MPS20240305") + (
         b"Metropolitan,RB,,MPS20240305,BAD-9,20240304100000,20240305100000,530000,180000,,,OSGB36,x\n")
-    c = client(world.pa)
+    c = signed_in(world.pa)
     r = c.post(reverse("tagging:batches"), {"file": SimpleUploadedFile("b.csv", data)})
     assert r.status_code == 302
     batch = CrimeBatch.objects.latest("pk")
@@ -67,15 +68,16 @@ def test_a_partial_batch_upload_shows_every_row_error_and_matches_the_valid_rows
 @pytest.mark.world("pages")
 def test_a_batch_of_another_force_is_refused_next_to_the_field(world):
     data = demo.batch_csv(planted(1, decoys=0), force="Kent", batch_id="KNT20240304")
-    r = client(world.pa).post(reverse("tagging:batches"), {"file": SimpleUploadedFile("k.csv", data)})
+    r = signed_in(world.pa).post(reverse("tagging:batches"), {"file": SimpleUploadedFile("k.csv", data)})
     assert r.status_code == 200 and "you may only send batches for Metropolitan" in r.content.decode()
     assert CrimeBatch.objects.count() == 1  # the fixture's
 
 
 @pytest.mark.world("pages")
 def test_a_failed_batch_says_nothing_was_ingested(world):
-    r = client(world.pa).post(reverse("tagging:batches"), {"file": SimpleUploadedFile("f.csv", b"a,b,c\n")})
-    page = client(world.pa).get(r["Location"]).content.decode()
+    r = signed_in(world.pa).post(reverse("tagging:batches"),
+                                 {"file": SimpleUploadedFile("f.csv", b"a,b,c\n")})
+    page = signed_in(world.pa).get(r["Location"]).content.decode()
     assert "FAILED" in page and "Nothing from this file was ingested" in page
 
 
@@ -83,7 +85,8 @@ def test_a_failed_batch_says_nothing_was_ingested(world):
 def test_a_batch_with_nul_and_odd_bytes_is_reported_not_a_crash(world):
     data = (b"Metropolitan,RB,,MPS20240304,REF\x00X,20240304100000,20240304110000,530000,180000,,,OSGB36,a\n"
             b"\xff\xfe,\x00,,,,,,,,,,,\n")
-    r = client(world.pa).post(reverse("tagging:batches"), {"file": SimpleUploadedFile("n\x00ul.csv", data)})
+    r = signed_in(world.pa).post(reverse("tagging:batches"),
+                                 {"file": SimpleUploadedFile("n\x00ul.csv", data)})
     assert r.status_code in (200, 302)
     batch = CrimeBatch.objects.latest("pk")
     assert batch.outcome in ("FAILED", "PARTIAL")

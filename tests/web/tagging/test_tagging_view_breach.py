@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from django.urls import reverse
-from tagging_util import JUNE, _utc, client
+from factories import signed_in
+from tagging_util import JUNE, _utc
 
 from vru.web.accounts.models import AuditLog
 from vru.web.tagging import demo, services
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.world("pages")
 def test_another_organisations_breach_is_404(world):
-    c = client(world.other_om)
+    c = signed_in(world.other_om)
     assert c.get(reverse("tagging:breach", args=[world.breach.pk])).status_code == 404
     assert c.post(reverse("tagging:breach", args=[world.breach.pk])).status_code == 404
     theirs = Breach.objects.filter(wearer__organisation=world.other_probation)
@@ -26,7 +27,7 @@ def test_another_organisations_breach_is_404(world):
 
 @pytest.mark.world("pages")
 def test_the_breach_lifecycle_is_recorded_step_by_step_and_audited(world):
-    c = client(world.om)
+    c = signed_in(world.om)
     url = reverse("tagging:breach", args=[world.breach.pk])
     for _ in range(3):
         assert c.post(url).status_code == 302
@@ -49,7 +50,7 @@ def test_breach_times_are_utc_in_summer(june):
     found = services.detect_breaches(JUNE, JUNE + pd.Timedelta(days=1), wearers=one)
     assert found
     b = found[0]
-    c = client(june.om)
+    c = signed_in(june.om)
     body = c.get(reverse("tagging:breach", args=[b.pk])).content.decode()
     assert _utc(b.started_at) in body
     assert _utc(b.alert_at, "%d %b %Y %H:%M").lstrip("0") in body

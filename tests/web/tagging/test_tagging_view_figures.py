@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from tagging_util import client, user
+from factories import signed_in, user
 
 from vru.web.tagging import services
 
@@ -23,11 +23,11 @@ def test_programme_figures_suppress_small_numbers_with_secondary_suppression(wor
     assert pub.drop(index="Total", columns="Total").isna().all().all()
     # positions are in the thousands per type and month: shown
     assert figs["positions"]["table"].loc["Total", "Total"] == len(services.positions_frame(None, None))
-    r = client(user("unit@x.test", "analyst")).get(reverse("tagging:figures"))
+    r = signed_in(user("unit@x.test", "analyst")).get(reverse("tagging:figures"))
     assert r.status_code == 200 and "[c]" in r.content.decode()
 
 
 @pytest.mark.world("pages")
 def test_figures_page_is_linked_from_nowhere_it_should_not_be(world):
     # an offender manager does not see the unit's figures page
-    assert client(world.om).get(reverse("tagging:figures")).status_code == 403
+    assert signed_in(world.om).get(reverse("tagging:figures")).status_code == 403

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from django.urls import reverse
-from tagging_util import MATCH_Q, _cell, _justify, _utc, client
+from factories import signed_in
+from tagging_util import MATCH_Q, _cell, _justify, _utc
 
 from vru.web.accounts.models import AuditLog
 from vru.web.tagging import services
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.world("api")
 def test_every_justified_view_of_a_match_on_the_pages_leaves_one_audit_row(world):
-    c = client(world.pa)
+    c = signed_in(world.pa)
     m = world.qualified
     r = c.post(reverse("tagging:match", args=[m.pk]), {"purpose": "crime investigation",
                                                        "justification": MATCH_Q["reason"]})
@@ -32,7 +33,7 @@ def test_every_justified_view_of_a_match_on_the_pages_leaves_one_audit_row(world
 
 @pytest.mark.world("pages")
 def test_a_match_is_shown_only_after_a_justification_and_every_view_is_audited(world):
-    c = client(world.reviewer)
+    c = signed_in(world.reviewer)
     url = reverse("tagging:match", args=[world.match.pk])
     r = c.get(url)
     assert "Why do you need to see match" in r.content.decode() and 'id="points"' not in r.content.decode()
@@ -58,7 +59,7 @@ def _open_match(c, m):
 def test_match_points_window_and_report_are_utc_in_summer(june):
     m = june.match
     services.review_match(m, june.reviewer, "qualified", "checked against the crime report")
-    c = client(june.pa)
+    c = signed_in(june.pa)
     _open_match(c, m)
     cv = m.crime_version
     for url in (reverse("tagging:match", args=[m.pk]), reverse("tagging:report", args=[m.pk])):

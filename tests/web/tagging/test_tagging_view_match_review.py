@@ -5,16 +5,8 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from tagging_util import (
-    JUSTIFY,
-    MATCH_POST,
-    QUALIFY,
-    _justify,
-    _pending_with_points,
-    _purge_past_retention,
-    client,
-    user,
-)
+from factories import signed_in, user
+from tagging_util import JUSTIFY, MATCH_POST, QUALIFY, _justify, _pending_with_points, _purge_past_retention
 
 from vru.web.accounts.models import AuditLog
 from vru.web.tagging import services, views
@@ -25,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.world("pages")
 def test_the_reviewer_qualifies_a_match_with_a_reason_and_its_report_renders(world):
-    c = client(world.reviewer)
+    c = signed_in(world.reviewer)
     _justify(c, world.match)
     review = reverse("tagging:match_review", args=[world.match.pk])
     r = c.post(review, {"decision": "qualified", "reason": ""})
@@ -56,7 +48,7 @@ def test_the_reviewer_qualifies_a_match_with_a_reason_and_its_report_renders(wor
 def test_the_reviewer_who_loses_the_race_on_the_page_is_told(world, monkeypatch):
     m = world.matches[0]
     second = user("rv2@test.test", "tagging reviewer")
-    c = client(second)
+    c = signed_in(second)
     assert c.post(reverse("tagging:match", args=[m.pk]), MATCH_POST).status_code == 302
     real = views.scope.match_or_404
 
@@ -80,7 +72,7 @@ def test_the_reviewer_who_loses_the_race_on_the_page_is_told(world, monkeypatch)
 def test_a_closed_match_cannot_be_qualified_and_its_page_says_why(world):
     m = _pending_with_points()
     _purge_past_retention()
-    c = client(world.reviewer)
+    c = signed_in(world.reviewer)
     c.post(reverse("tagging:match", args=[m.pk]), JUSTIFY)
     page = c.get(reverse("tagging:match", args=[m.pk])).content.decode()
     assert "Closed automatically" in page and "Closed under retention" in page
@@ -101,7 +93,7 @@ def test_a_pending_match_without_stored_fixes_is_refused_qualification(world):
     MatchPoint.objects.filter(match=m).delete()
     with pytest.raises(services.EvidenceMissing):
         services.review_match(m, world.reviewer, "qualified", "Seen at the scene")
-    c = client(world.reviewer)
+    c = signed_in(world.reviewer)
     c.post(reverse("tagging:match", args=[m.pk]), JUSTIFY)
     r = c.post(reverse("tagging:match_review", args=[m.pk]), QUALIFY, follow=True)
     assert r.status_code == 200 and "cannot be qualified" in r.content.decode()

@@ -7,7 +7,8 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from tagging_util import MATCH_POST, MATCH_Q, _justify, _upload, client, planted
+from factories import signed_in
+from tagging_util import MATCH_POST, MATCH_Q, _justify, _upload, planted
 
 from vru.web.accounts.models import AuditLog
 from vru.web.tagging import api, demo, services
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.world("pages")
 def test_a_police_analyst_sees_only_their_forces_matches_and_batches(world):
     services.review_match(world.match, world.reviewer, "qualified", "shared with the force")
-    c = client(world.other_pa)
+    c = signed_in(world.other_pa)
     r = c.get(reverse("tagging:matches"))
     assert world.match.crime_version.version_id not in r.content.decode()
     assert c.get(reverse("tagging:match", args=[world.match.pk])).status_code == 404
@@ -27,7 +28,7 @@ def test_a_police_analyst_sees_only_their_forces_matches_and_batches(world):
     assert c.get(reverse("tagging:batch", args=[world.batch.pk])).status_code == 404
     assert c.post(reverse("tagging:match_review", args=[world.match.pk]),
                   {"decision": "qualified", "reason": "not mine"}).status_code == 403  # the reviewer's
-    mine = client(world.pa).get(reverse("tagging:matches")).content.decode()
+    mine = signed_in(world.pa).get(reverse("tagging:matches")).content.decode()
     assert world.match.crime_version.version_id in mine
 
 
@@ -36,7 +37,7 @@ def test_only_qualified_matches_are_shared_with_the_police_and_the_reviewer_sees
     pending, *others = Match.objects.filter(run__batch=world.batch).order_by("pk")
     assert others, "the world has at least two matches"
     services.review_match(others[0], world.reviewer, "dismissed", "a bus passing by")
-    pa, rv = client(world.pa), client(world.reviewer)
+    pa, rv = signed_in(world.pa), signed_in(world.reviewer)
     listed = pa.get(reverse("tagging:matches")).content.decode()
     for m in (pending, others[0]):
         assert pa.get(reverse("tagging:match", args=[m.pk])).status_code == 404
@@ -57,7 +58,7 @@ def test_only_qualified_matches_are_shared_with_the_police_and_the_reviewer_sees
 
 @pytest.mark.world("pages")
 def test_pending_matches_are_listed_first(world):
-    c = client(world.reviewer)
+    c = signed_in(world.reviewer)
     others = list(Match.objects.exclude(pk=world.match.pk))
     services.review_match(world.match, world.pa, "dismissed", "not relevant")
     body = c.get(reverse("tagging:matches")).content.decode()
@@ -76,11 +77,11 @@ def test_the_reviewer_reads_queued_and_failed_runs_with_their_errors_the_police_
     monkeypatch.setattr(services, "_match_grouped", broken)
     with pytest.raises(Exception, match="unreadable"):
         services.run_queued(failing.pk)
-    hub = client(world.reviewer).get(reverse("tagging:matches")).content.decode()
+    hub = signed_in(world.reviewer).get(reverse("tagging:matches")).content.decode()
     assert f"Run {queued.pk} (AUTO, batch {queued.batch_id} queued.csv of Metropolitan)" in hub
     assert 'data-status="QUEUED"' in hub and 'data-status="FAILURE"' in hub
     assert "positions store unreadable" in hub
-    police = client(world.pa).get(reverse("tagging:matches")).content.decode()
+    police = signed_in(world.pa).get(reverse("tagging:matches")).content.decode()
     assert "open-runs" not in police and "unreadable" not in police
 
 
@@ -88,7 +89,7 @@ def test_the_reviewer_reads_queued_and_failed_runs_with_their_errors_the_police_
 def test_match_lists_name_no_wearer_and_the_justified_match_does(world):
     refs = {m.wearer.ref for m in world.matches}
     devices = {m.device_id for m in world.matches}
-    c = client(world.reviewer)
+    c = signed_in(world.reviewer)
     body = c.get(reverse("tagging:matches")).content.decode()
     assert all(m.crime_version.version_id in body for m in world.matches)
     assert not any(r in body for r in refs) and not any(d in body for d in devices)
@@ -113,5 +114,5 @@ def test_a_window_across_midnight_shows_both_dates_in_the_list(world):
     cv.time_from = dt.datetime(2024, 3, 4, 23, 30, tzinfo=dt.UTC)
     cv.time_to = dt.datetime(2024, 3, 5, 0, 45, tzinfo=dt.UTC)
     cv.save(update_fields=["time_from", "time_to"])
-    body = client(world.reviewer).get(reverse("tagging:matches")).content.decode()
+    body = signed_in(world.reviewer).get(reverse("tagging:matches")).content.decode()
     assert "2024-03-04 23:30 to 2024-03-05 00:45" in body

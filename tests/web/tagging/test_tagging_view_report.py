@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from tagging_util import JUSTIFY, QUALIFY, _justify, _pending_with_points, client
+from factories import signed_in
+from tagging_util import JUSTIFY, QUALIFY, _justify, _pending_with_points
 
 from vru.web.tagging.models import MatchPoint
 
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.world("pages")
 def test_a_dismissed_match_has_no_report(world):
-    c = client(world.reviewer)
+    c = signed_in(world.reviewer)
     _justify(c, world.match)
     c.post(reverse("tagging:match_review", args=[world.match.pk]), {"decision": "dismissed",
                                                                     "reason": "a bus passing by"})
@@ -25,7 +26,7 @@ def test_a_dismissed_match_has_no_report(world):
 @pytest.mark.world("ingested")
 def test_the_report_of_a_qualified_match_without_fixes_is_a_plain_page_not_a_500(world):
     m = _pending_with_points()
-    c = client(world.reviewer)
+    c = signed_in(world.reviewer)
     c.post(reverse("tagging:match", args=[m.pk]), JUSTIFY)
     c.post(reverse("tagging:match_review", args=[m.pk]), QUALIFY)
     m.refresh_from_db()

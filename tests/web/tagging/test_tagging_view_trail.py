@@ -8,7 +8,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 from django.urls import reverse
-from tagging_util import NOON, _cell, client
+from factories import signed_in
+from tagging_util import NOON, _cell
 
 from vru.web.accounts.models import AuditLog
 from vru.web.tagging import services
@@ -26,12 +27,12 @@ def test_a_trail_holds_only_the_fixes_of_the_wearers_own_activations(handed_over
     assert len(df) and (df["fix_time"] < NOON).all()
     assert len(df) == (every["fix_time"] < NOON).sum()
     # the page and the API show the same (March: London time is UTC)
-    r = client(w.om).post(reverse("tagging:trail", args=[a.pk]), {
+    r = signed_in(w.om).post(reverse("tagging:trail", args=[a.pk]), {
         "purpose": "breach review", "justification": "Alert on the new device", "start": "2024-03-04T11:00",
         "end": "2024-03-04T13:00"})
     body = r.content.decode()
     assert r.status_code == 200 and "2024-03-04 11:5" in body and "2024-03-04 12:" not in body
-    r = client(w.om).get(reverse("tagging-api-trail", args=[a.pk]), {
+    r = signed_in(w.om).get(reverse("tagging-api-trail", args=[a.pk]), {
         "purpose": "breach review", "reason": "Alert on the new device", "start": start.isoformat(),
         "end": end.isoformat()})
     assert r.status_code == 200, r.content
@@ -45,7 +46,7 @@ def test_a_trail_holds_only_the_fixes_of_the_wearers_own_activations(handed_over
 
 @pytest.mark.world("no_store")
 def test_the_trail_search_needs_no_identity_request(world):
-    c, w = client(world.om), world.wearers[0]
+    c, w = signed_in(world.om), world.wearers[0]
     page = c.get(reverse("tagging:wearer", args=[w.pk])).content.decode()
     assert reverse("tagging:trail", args=[w.pk]) in page
     r = c.post(reverse("tagging:trail", args=[w.pk]), {
@@ -63,7 +64,7 @@ def _trail(c, w, start, end, justification="Breach review of the alert on 4 Marc
 @pytest.mark.world("pages")
 def test_a_trail_search_is_audited_with_its_justification_and_shows_the_fixes(world):
     w = world.wearers[0]
-    r = _trail(world.om and client(world.om), w, "2024-03-04T08:00", "2024-03-04T12:00")
+    r = _trail(world.om and signed_in(world.om), w, "2024-03-04T08:00", "2024-03-04T12:00")
     assert r.status_code == 200
     assert 'id="fixes"' in r.content.decode()
     row = AuditLog.objects.get(action="view trail")
@@ -80,7 +81,7 @@ def test_a_trail_search_is_audited_with_its_justification_and_shows_the_fixes(wo
     ("not a date", "2024-03-04T10:00", "start", "Enter a date and time"),
 ])
 def test_a_trail_search_is_limited_to_48_hours_inside_an_activation(world, start, end, field, message):
-    r = _trail(client(world.om), world.wearers[0], start, end)
+    r = _trail(signed_in(world.om), world.wearers[0], start, end)
     assert r.status_code == 200
     assert message in r.content.decode()
     assert 'id="fixes"' not in r.content.decode()
@@ -89,8 +90,8 @@ def test_a_trail_search_is_limited_to_48_hours_inside_an_activation(world, start
 
 @pytest.mark.world("pages")
 def test_a_trail_search_needs_a_justification(world):
-    r = _trail(client(world.om), world.wearers[0], "2024-03-04T08:00", "2024-03-04T09:00", justification="",
-               purpose="")
+    r = _trail(signed_in(world.om), world.wearers[0], "2024-03-04T08:00", "2024-03-04T09:00",
+               justification="", purpose="")
     body = r.content.decode()
     assert "Enter a justification" in body and "Choose a purpose" in body
     assert not AuditLog.objects.filter(action="view trail").exists()
@@ -98,14 +99,14 @@ def test_a_trail_search_needs_a_justification(world):
 
 @pytest.mark.world("pages")
 def test_exactly_48_hours_is_allowed(world):
-    r = _trail(client(world.om), world.wearers[0], "2024-03-04T00:00", "2024-03-06T00:00")
+    r = _trail(signed_in(world.om), world.wearers[0], "2024-03-04T00:00", "2024-03-06T00:00")
     assert 'id="fixes"' in r.content.decode()
 
 
 @pytest.mark.world("pages")
 def test_dates_of_the_window_are_london_local_time(world):
     w = world.wearers[0]
-    _trail(client(world.om), w, "2024-03-04T08:00", "2024-03-04T09:00")
+    _trail(signed_in(world.om), w, "2024-03-04T08:00", "2024-03-04T09:00")
     row = AuditLog.objects.get(action="view trail")
     assert "2024-03-04T08:00:00+00:00" in row.purpose  # GMT in March before the change of clocks
     assert dt.datetime(2024, 3, 4).month == 3
@@ -113,7 +114,7 @@ def test_dates_of_the_window_are_london_local_time(world):
 
 def test_trail_is_utc_in_summer_while_the_window_is_entered_in_london_time(june):
     w = june.wearers[0]
-    c = client(june.om)
+    c = signed_in(june.om)
     # 09:00-10:00 London time on 10 June is 08:00-09:00 UTC
     r = c.post(reverse("tagging:trail", args=[w.pk]), {
         "purpose": "breach review", "justification": "Reviewing the June alert", "start": "2024-06-10T09:00",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from tagging_util import client, user
+from factories import signed_in, user
 
 from vru.web.accounts.models import AuditLog
 
@@ -21,7 +21,7 @@ ROLES = ["administrator", "analyst", "programme manager", "provider", "caseworke
 
 @pytest.mark.world("no_store")
 def test_the_offender_manager_sees_the_identity_only_after_giving_a_reason(world):
-    c, w = client(world.om), world.wearers[0]
+    c, w = signed_in(world.om), world.wearers[0]
     url = reverse("tagging:wearer", args=[w.pk])
     page = c.get(url).content.decode()
     assert "Secret Name 0" not in page and "24/999990Q" not in page
@@ -48,7 +48,7 @@ def test_the_offender_manager_sees_the_identity_only_after_giving_a_reason(world
     ({"purpose": "curiosity", "justification": "Victim moved house, check it"}, "purpose", "valid choice"),
 ])
 def test_a_request_without_a_good_reason_shows_a_message_and_nothing_else(world, data, field, message):
-    r = client(world.om).post(reverse("tagging:wearer", args=[world.wearers[0].pk]), data)
+    r = signed_in(world.om).post(reverse("tagging:wearer", args=[world.wearers[0].pk]), data)
     body = r.content.decode()
     assert r.status_code == 400
     error = body.split(f'id="id_{field}-error"', 1)[1].split("</p>", 1)[0]  # the message next to the field
@@ -62,14 +62,14 @@ def test_a_request_without_a_good_reason_shows_a_message_and_nothing_else(world,
 def test_no_other_role_gets_the_identity_with_or_without_a_reason(world, role):
     u = user(f"{role.replace(' ', '.')}@identity.test", role, world.police)
     url = reverse("tagging:wearer", args=[world.wearers[0].pk])
-    for r in (client(u).get(url), client(u).post(url, REASON)):
+    for r in (signed_in(u).get(url), signed_in(u).post(url, REASON)):
         assert r.status_code == 403 and "Secret Name" not in r.content.decode()
     assert not AuditLog.objects.filter(action="view identity").exists()
 
 
 @pytest.mark.world("no_store")
 def test_another_organisations_offender_manager_gets_404_with_a_reason(world):
-    r = client(world.other_om).post(reverse("tagging:wearer", args=[world.wearers[0].pk]), REASON)
+    r = signed_in(world.other_om).post(reverse("tagging:wearer", args=[world.wearers[0].pk]), REASON)
     assert r.status_code == 404 and "Secret Name" not in r.content.decode()
     assert not AuditLog.objects.filter(action="view identity").exists()
 
@@ -77,7 +77,7 @@ def test_another_organisations_offender_manager_gets_404_with_a_reason(world):
 @pytest.mark.world("pages")
 def test_identity_is_shown_only_with_the_permission_and_a_reason_and_audited(world):
     from django.contrib.auth.models import Permission
-    c = client(world.om)
+    c = signed_in(world.om)
     url = reverse("tagging:wearer", args=[world.wearers[0].pk])
     page = c.get(url).content.decode()
     assert "Secret Name 0" not in page and 'id="identity-form"' in page
@@ -89,8 +89,8 @@ def test_identity_is_shown_only_with_the_permission_and_a_reason_and_audited(wor
     u = user("no.identity@x.test", None, world.probation)
     u.user_permissions.add(*Permission.objects.filter(content_type__app_label="tagging",
                                                       codename__in=["view_wearer", "view_trail"]))
-    r = client(u).get(url)
+    r = signed_in(u).get(url)
     assert r.status_code == 200 and "Secret Name 0" not in r.content.decode()
     assert 'id="identity-form"' not in r.content.decode()
-    r = client(u).post(url, {"purpose": "victim safeguarding", "justification": "Victim moved, check it"})
+    r = signed_in(u).post(url, {"purpose": "victim safeguarding", "justification": "Victim moved, check it"})
     assert r.status_code == 403 and AuditLog.objects.filter(action="view identity").count() == 1

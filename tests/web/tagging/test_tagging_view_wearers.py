@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from tagging_util import client
+from factories import signed_in
 
 from vru.web.accounts.models import AuditLog
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.world("pages")
 def test_an_offender_manager_sees_only_their_organisations_wearers(world):
-    c = client(world.om)
+    c = signed_in(world.om)
     r = c.get(reverse("tagging:wearers"))
     refs = {w.ref for w in world.wearers}
     mine = {w.ref for w in world.wearers[:2]}

@@ -9,7 +9,8 @@ import re
 import pandas as pd
 import pytest
 from django.urls import reverse
-from tagging_util import client, make_world
+from factories import signed_in
+from tagging_util import make_world
 
 from vru.web.tagging import services
 from vru.web.tagging.models import Zone
@@ -26,7 +27,7 @@ def test_a_curfew_set_on_the_page_stays_19_to_07_london_time_across_both_clock_c
                                                                                        first):
     w = make_world(settings, tmp_path, store=False)
     url = reverse("tagging:zone_create", args=[w.wearers[0].pk])
-    r = client(w.om).post(url, {"kind": "curfew", "name": "Home curfew", "rrule": "FREQ=DAILY",
+    r = signed_in(w.om).post(url, {"kind": "curfew", "name": "Home curfew", "rrule": "FREQ=DAILY",
                                 "local_start": first, "duration_minutes": "720", "curfew_easting": "531000",
                                 "curfew_northing": "179000", "curfew_radius_m": "50", "crs": "WGS84"})
     assert r.status_code == 302, r.content.decode()[:2000]
@@ -54,7 +55,7 @@ def test_a_curfew_set_on_the_page_stays_19_to_07_london_time_across_both_clock_c
 
 @pytest.mark.world("no_store")
 def test_the_zone_form_carries_the_offline_drawing_map_and_its_script(world):
-    r = client(world.om).get(reverse("tagging:zone_create", args=[world.wearers[0].pk]))
+    r = signed_in(world.om).get(reverse("tagging:zone_create", args=[world.wearers[0].pk]))
     body = r.content.decode()
     assert r.status_code == 200
     assert re.search(r'<div class="tagging-draw" id="zone-draw" hidden>', body)  # shown by the script only
@@ -73,7 +74,7 @@ def test_the_zone_form_carries_the_offline_drawing_map_and_its_script(world):
 def test_a_drawn_polygon_is_stored_in_grid_metres_like_pasted_geojson(world):
     ring = [[531950, 178901], [532350, 178953], [532298, 178602], [531897, 178551], [531950, 178901]]
     url = reverse("tagging:zone_create", args=[world.wearers[0].pk])
-    r = client(world.om).post(url, {"kind": "exclusion", "name": "Drawn", "crs": "BNG",
+    r = signed_in(world.om).post(url, {"kind": "exclusion", "name": "Drawn", "crs": "BNG",
                                     "geojson": json.dumps({"type": "Polygon", "coordinates": [ring]})})
     assert r.status_code == 302
     stored = Zone.objects.get(name="Drawn").geometry["coordinates"][0]
@@ -84,7 +85,7 @@ def test_a_drawn_polygon_is_stored_in_grid_metres_like_pasted_geojson(world):
 def test_a_drawn_polygon_that_crosses_itself_is_refused_next_to_the_field(world):
     bow = [[531000, 179000], [531200, 179200], [531200, 179000], [531000, 179200], [531000, 179000]]
     url = reverse("tagging:zone_create", args=[world.wearers[0].pk])
-    r = client(world.om).post(url, {"kind": "exclusion", "name": "Bow", "crs": "BNG",
+    r = signed_in(world.om).post(url, {"kind": "exclusion", "name": "Bow", "crs": "BNG",
                                     "geojson": json.dumps({"type": "Polygon", "coordinates": [bow]})})
     assert r.status_code == 200 and not Zone.objects.exists()
     assert "govuk-error-message" in r.content.decode()
@@ -93,7 +94,7 @@ def test_a_drawn_polygon_that_crosses_itself_is_refused_next_to_the_field(world)
 @pytest.mark.world("pages")
 def test_a_zone_is_uploaded_as_wgs84_geojson_and_stored_in_bng(world):
     gj = '{"type":"Polygon","coordinates":[[[-0.13,51.50],[-0.12,51.50],[-0.12,51.51],[-0.13,51.50]]]}'
-    r = client(world.om).post(reverse("tagging:zone_create", args=[world.wearers[0].pk]), {
+    r = signed_in(world.om).post(reverse("tagging:zone_create", args=[world.wearers[0].pk]), {
         "kind": "exclusion", "name": "Park", "geojson": gj, "crs": "WGS84",
         "rrule": "FREQ=WEEKLY;BYDAY=SA,SU", "local_start": "2024-03-02T09:00", "duration_minutes": "600"})
     assert r.status_code == 302
@@ -117,7 +118,7 @@ def test_a_zone_is_uploaded_as_wgs84_geojson_and_stored_in_bng(world):
       "rrule": "NOT A RULE", "local_start": "2024-03-02T09:00", "duration_minutes": "60"}, "RRULE"),
 ])
 def test_a_bad_zone_is_a_message_next_to_the_field_and_nothing_is_written(world, data, message):
-    r = client(world.om).post(reverse("tagging:zone_create", args=[world.wearers[0].pk]),
+    r = signed_in(world.om).post(reverse("tagging:zone_create", args=[world.wearers[0].pk]),
                               {"name": "Bad", "crs": "WGS84", **data})
     assert r.status_code == 200 and message in r.content.decode()
     assert not Zone.objects.filter(name="Bad").exists()
@@ -132,7 +133,7 @@ def people(settings, tmp_path):
 
 
 def _zone(people, **data):
-    return client(people.om).post(reverse("tagging:zone_create", args=[people.wearers[0].pk]),
+    return signed_in(people.om).post(reverse("tagging:zone_create", args=[people.wearers[0].pk]),
                                   {"kind": "exclusion", "name": "Park", "crs": "WGS84", **data})
 
 
@@ -169,7 +170,7 @@ def _errors(r) -> dict[str, str]:
 
 
 def _post_zone(world, name, rrule="FREQ=DAILY", start="2024-03-04T19:00", dur="60"):
-    return client(world.om).post(reverse("tagging:zone_create", args=[world.wearers[0].pk]), {
+    return signed_in(world.om).post(reverse("tagging:zone_create", args=[world.wearers[0].pk]), {
         "kind": "exclusion", "name": name, "geojson": BNG_SQUARE, "crs": "BNG", "rrule": rrule,
         "local_start": start, "duration_minutes": dur})
 

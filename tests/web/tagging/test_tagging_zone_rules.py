@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from dateutil.rrule import rrulestr
 from django.urls import reverse
-from tagging_util import client
+from factories import signed_in
 
 from vru.tagging import zones
 from vru.tagging.zones import LONDON
@@ -65,7 +65,7 @@ SQUARE = '{"type":"Polygon","coordinates":[[[-0.13,51.50],[-0.12,51.50],[-0.12,5
     ("FREQ=SECONDLY", "DAILY or WEEKLY"),
 ])
 def test_the_zone_form_refuses_a_rule_breach_detection_cannot_read(world, rule, message):
-    r = client(world.om).post(reverse("tagging:zone_create", args=[world.wearers[0].pk]), {
+    r = signed_in(world.om).post(reverse("tagging:zone_create", args=[world.wearers[0].pk]), {
         "kind": "exclusion", "name": "Bad", "geojson": SQUARE, "crs": "WGS84", "rrule": rule,
         "local_start": "2024-03-02T09:00", "duration_minutes": "60"})
     assert r.status_code == 200 and message in r.content.decode()
@@ -73,7 +73,7 @@ def test_the_zone_form_refuses_a_rule_breach_detection_cannot_read(world, rule, 
 
 
 def _post_zone(world, rule, start="2026-01-05T19:00", name="Ruled"):
-    return client(world.om).post(reverse("tagging:zone_create", args=[world.wearers[0].pk]), {
+    return signed_in(world.om).post(reverse("tagging:zone_create", args=[world.wearers[0].pk]), {
         "kind": "exclusion", "name": name, "geojson": SQUARE, "crs": "WGS84", "rrule": rule,
         "local_start": start, "duration_minutes": "60"})
 
