@@ -1,9 +1,10 @@
-from django.urls import path
+
+from vru.web.core.routes import page
 
 from . import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    page("", views.home),
 ]
 
 # Pages anyone may open without signing in (the platform-wide authorisation test reads these):

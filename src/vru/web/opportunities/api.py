@@ -28,7 +28,7 @@ import json
 
 from django.db.models import DurationField, ExpressionWrapper, F, Q
 from django.http import Http404
-from django.urls import path, reverse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -39,6 +39,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from vru.geography.boroughs import BOROUGHS, borough_code
+from vru.web.core.routes import endpoints
 
 from . import oruk
 from .search import with_keywords
@@ -297,13 +298,13 @@ class TermView(PublicView):
         return Response(oruk.term_document(found))
 
 
-urlpatterns = [
-    path("", RootView.as_view(), name="oruk-root"),
-    path("openapi.json", OpenApiView.as_view(), name="oruk-openapi"),
-    path("services", ServiceListView.as_view(), name="oruk-services"),
-    path("services/<str:id>", ServiceView.as_view(), name="oruk-service"),
-    path("taxonomies", TaxonomyListView.as_view(), name="oruk-taxonomies"),
-    path("taxonomies/<str:id>", TaxonomyView.as_view(), name="oruk-taxonomy"),
-    path("taxonomy_terms", TermListView.as_view(), name="oruk-taxonomy-terms"),
-    path("taxonomy_terms/<str:id>", TermView.as_view(), name="oruk-taxonomy-term"),
-]
+urlpatterns = endpoints("oruk-", [
+    ("", "root", RootView),
+    ("openapi.json", "openapi", OpenApiView),
+    ("services", "services", ServiceListView),
+    ("services/<str:id>", "service", ServiceView),
+    ("taxonomies", "taxonomies", TaxonomyListView),
+    ("taxonomies/<str:id>", "taxonomy", TaxonomyView),
+    ("taxonomy_terms", "taxonomy-terms", TermListView),
+    ("taxonomy_terms/<str:id>", "taxonomy-term", TermView),
+])

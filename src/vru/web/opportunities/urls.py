@@ -2,6 +2,8 @@
 
 from django.urls import path
 
+from vru.web.core.routes import page
+
 from . import signup, views
 
 app_name = "opportunities"
@@ -14,27 +16,27 @@ PUBLIC_VIEWS = ("search", "detail", "signup", "signup_check_email", "signup_conf
                 "shortlist_print", "borough_map", "venue_map")
 
 urlpatterns = [
-    path("", views.search_page, name="search"),
-    path("<int:pk>/", views.detail, name="detail"),
-    path("<int:pk>/map.svg", views.venue_map, name="venue_map"),
-    path("sign-up/", views.signup, name="signup"),
-    path("sign-up/check-your-email/", views.signup_check_email, name="signup_check_email"),
+    page("", views.search_page, name="search"),
+    page("<int:pk>/", views.detail),
+    page("<int:pk>/map.svg", views.venue_map),
+    page("sign-up/", views.signup),
+    page("sign-up/check-your-email/", views.signup_check_email),
     path("sign-up/confirm/<uidb64>/<token>/", signup.ConfirmView.as_view(), name="signup_confirm"),
-    path("shortlist/", views.shortlist, name="shortlist"),
-    path("shortlist/print/", views.shortlist_print, name="shortlist_print"),
-    path("maps/<str:code>.svg", views.borough_map, name="borough_map"),
-    path("mine/", views.mine, name="mine"),
-    path("<int:pk>/favourite/", views.favourite, name="favourite"),
-    path("<int:pk>/register/", views.register, name="register"),
-    path("registrations/<int:pk>/cancel/", views.cancel, name="cancel"),
-    path("provider/", views.provider_list, name="provider_list"),
-    path("provider/new/", views.provider_new, name="provider_new"),
-    path("provider/<int:pk>/", views.provider_detail, name="provider_detail"),
-    path("provider/<int:pk>/edit/", views.provider_edit, name="provider_edit"),
-    path("provider/<int:pk>/archive/", views.provider_archive, name="provider_archive"),
-    path("provider/<int:pk>/registrations/", views.provider_registrations, name="provider_registrations"),
-    path("moderation/", views.moderation_queue, name="moderation"),
-    path("moderation/<int:pk>/", views.moderate, name="moderate"),
-    path("organisations/", views.organisations, name="organisations"),
-    path("organisations/<int:pk>/verify/", views.verify, name="verify"),
+    page("shortlist/", views.shortlist),
+    page("shortlist/print/", views.shortlist_print),
+    page("maps/<str:code>.svg", views.borough_map),
+    page("mine/", views.mine),
+    page("<int:pk>/favourite/", views.favourite),
+    page("<int:pk>/register/", views.register),
+    page("registrations/<int:pk>/cancel/", views.cancel),
+    page("provider/", views.provider_list),
+    page("provider/new/", views.provider_new),
+    page("provider/<int:pk>/", views.provider_detail),
+    page("provider/<int:pk>/edit/", views.provider_edit),
+    page("provider/<int:pk>/archive/", views.provider_archive),
+    page("provider/<int:pk>/registrations/", views.provider_registrations),
+    page("moderation/", views.moderation_queue, name="moderation"),
+    page("moderation/<int:pk>/", views.moderate),
+    page("organisations/", views.organisations),
+    page("organisations/<int:pk>/verify/", views.verify),
 ]

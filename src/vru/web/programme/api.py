@@ -7,7 +7,6 @@ organisation's record is 404.
 
 from __future__ import annotations
 
-from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
@@ -18,6 +17,7 @@ from rest_framework.views import APIView
 
 from vru.geography.boroughs import BOROUGHS
 from vru.web.core.pagination import BoundedPagination
+from vru.web.core.routes import endpoints
 
 from . import geojson, scope
 from .models import (
@@ -178,14 +178,14 @@ class RollupView(APIView):
         return Response({"by": by, "rows": [enc(x) for x in r.rows], "total": enc(r.total)})
 
 
-urlpatterns = [
-    path("areas/", AreaList.as_view(), name="programme-api-areas"),
-    path("areas/<int:pk>/", AreaDetail.as_view(), name="programme-api-area"),
-    path("consortia/", ConsortiumList.as_view(), name="programme-api-consortia"),
-    path("consortia/<int:pk>/", ConsortiumDetail.as_view(), name="programme-api-consortium"),
-    path("grants/", GrantList.as_view(), name="programme-api-grants"),
-    path("grants/<int:pk>/", GrantDetail.as_view(), name="programme-api-grant"),
-    path("interventions/", InterventionList.as_view(), name="programme-api-interventions"),
-    path("interventions/<int:pk>/", InterventionDetail.as_view(), name="programme-api-intervention"),
-    path("rollups/<str:by>/", RollupView.as_view(), name="programme-api-rollup"),
-]
+urlpatterns = endpoints("programme-api-", [
+    ("areas/", "areas", AreaList),
+    ("areas/<int:pk>/", "area", AreaDetail),
+    ("consortia/", "consortia", ConsortiumList),
+    ("consortia/<int:pk>/", "consortium", ConsortiumDetail),
+    ("grants/", "grants", GrantList),
+    ("grants/<int:pk>/", "grant", GrantDetail),
+    ("interventions/", "interventions", InterventionList),
+    ("interventions/<int:pk>/", "intervention", InterventionDetail),
+    ("rollups/<str:by>/", "rollup", RollupView),
+])

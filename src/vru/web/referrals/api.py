@@ -6,13 +6,14 @@ disclosure; a restricted case outside one's named staff is 403 here (break the g
 from __future__ import annotations
 
 from django.http import Http404
-from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from vru.web.core.routes import endpoints
 
 from . import reports, services
 from .forms import NRM_FIELDS, PERSON_FIELDS
@@ -177,11 +178,11 @@ class Report(APIView):
 
 PUBLIC_VIEWS: tuple[str, ...] = ()
 
-urlpatterns = [
-    path("cases/", CaseList.as_view(), name="referrals-api-cases"),
-    path("cases/<uuid:pk>/", CaseDetail.as_view(), name="referrals-api-case"),
-    path("mine/", MineList.as_view(), name="referrals-api-mine"),
-    path("intelligence/", IntelligenceList.as_view(), name="referrals-api-intelligence"),
-    path("intelligence/<uuid:pk>/", IntelligenceDetail.as_view(), name="referrals-api-intelligence-detail"),
-    path("reports/", Report.as_view(), name="referrals-api-reports"),
-]
+urlpatterns = endpoints("referrals-api-", [
+    ("cases/", "cases", CaseList),
+    ("cases/<uuid:pk>/", "case", CaseDetail),
+    ("mine/", "mine", MineList),
+    ("intelligence/", "intelligence", IntelligenceList),
+    ("intelligence/<uuid:pk>/", "intelligence-detail", IntelligenceDetail),
+    ("reports/", "reports", Report),
+])

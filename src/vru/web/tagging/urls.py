@@ -2,8 +2,10 @@
 answers ``Cache-Control: no-store`` (``never_cache``): trails, identities, matches and reports are
 personal data that no browser or proxy may keep."""
 
-from django.urls import path
+
 from django.views.decorators.cache import never_cache
+
+from vru.web.core.routes import page
 
 from . import views
 
@@ -11,18 +13,18 @@ app_name = "tagging"
 PUBLIC_VIEWS: tuple[str, ...] = ()
 
 urlpatterns = [
-    path("", never_cache(views.wearers), name="wearers"),
-    path("wearers/<int:pk>/", never_cache(views.wearer_detail), name="wearer"),
-    path("wearers/<int:pk>/trail/", never_cache(views.trail), name="trail"),
-    path("wearers/<int:pk>/zones/new/", never_cache(views.zone_create), name="zone_create"),
-    path("breaches/", never_cache(views.breaches), name="breaches"),
-    path("breaches/<int:pk>/", never_cache(views.breach_detail), name="breach"),
-    path("batches/", never_cache(views.batches), name="batches"),
-    path("batches/<int:pk>/", never_cache(views.batch_detail), name="batch"),
-    path("matches/", never_cache(views.matches), name="matches"),
-    path("matches/<int:pk>/", never_cache(views.match_detail), name="match"),
-    path("matches/<int:pk>/review/", never_cache(views.match_review), name="match_review"),
-    path("matches/<int:pk>/report/", never_cache(views.match_report), name="report"),
-    path("matches/<int:pk>/report.pdf", never_cache(views.match_report_pdf), name="report_pdf"),
-    path("figures/", never_cache(views.figures), name="figures"),
+    page("", never_cache(views.wearers)),
+    page("wearers/<int:pk>/", never_cache(views.wearer_detail), name="wearer"),
+    page("wearers/<int:pk>/trail/", never_cache(views.trail)),
+    page("wearers/<int:pk>/zones/new/", never_cache(views.zone_create)),
+    page("breaches/", never_cache(views.breaches)),
+    page("breaches/<int:pk>/", never_cache(views.breach_detail), name="breach"),
+    page("batches/", never_cache(views.batches)),
+    page("batches/<int:pk>/", never_cache(views.batch_detail), name="batch"),
+    page("matches/", never_cache(views.matches)),
+    page("matches/<int:pk>/", never_cache(views.match_detail), name="match"),
+    page("matches/<int:pk>/review/", never_cache(views.match_review)),
+    page("matches/<int:pk>/report/", never_cache(views.match_report), name="report"),
+    page("matches/<int:pk>/report.pdf", never_cache(views.match_report_pdf), name="report_pdf"),
+    page("figures/", never_cache(views.figures)),
 ]
