@@ -8,8 +8,9 @@ value is 400 with the message per field; no warehouse is 503 with how to build o
 
 from __future__ import annotations
 
+from typing import Annotated, TypedDict
+
 from django import forms
-from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -18,6 +19,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from vru.web.core.pagination import BoundedPagination
+from vru.web.core.records import serializer_for
+from vru.web.core.routes import endpoints
 from vru.web.dashboard import data
 from vru.web.dashboard.cache import AnalysisError, WarehouseMissing, WarehouseUnavailable
 from vru.web.dashboard.forms import (
@@ -40,197 +43,200 @@ class HasDjangoPerms(BasePermission):
                     and user.has_perms(getattr(view, "required_perms", ())))
 
 
-# --- response serializers (they describe the responses in the OpenAPI schema) -------------------
+# --- the answers' records (their serializers describe the responses in the OpenAPI schema) ------
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
-class LeagueRowSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="borough GSS code")
-    name = serializers.CharField()
-    rank = serializers.IntegerField(help_text="1 = highest rate")
-    count = serializers.IntegerField(help_text="offences in the 12-month window")
-    previous = serializers.IntegerField(help_text="offences in the 12 months before")
-    change_pct = serializers.FloatField(allow_null=True)
-    population = serializers.IntegerField()
-    rate_per_1000 = serializers.FloatField()
+class Error(TypedDict):
+    detail: str
 
 
-class LeagueSerializer(serializers.Serializer):
-    category = serializers.CharField()
-    label = serializers.CharField()
-    source = serializers.CharField()
-    window_start = serializers.CharField(help_text="YYYY-MM")
-    window_end = serializers.CharField(help_text="YYYY-MM")
-    population_year = serializers.IntegerField()
-    rows = LeagueRowSerializer(many=True)
+class LeagueRow(TypedDict):
+    code: Annotated[str, "borough GSS code"]
+    name: str
+    rank: Annotated[int, "1 = highest rate"]
+    count: Annotated[int, "offences in the 12-month window"]
+    previous: Annotated[int, "offences in the 12 months before"]
+    change_pct: float | None
+    population: int
+    rate_per_1000: float
 
 
-class MeasureSerializer(LeagueRowSerializer):
-    category = serializers.CharField()
-    label = serializers.CharField()
-    window_start = serializers.CharField()
-    window_end = serializers.CharField()
-    of = serializers.IntegerField(help_text="boroughs ranked")
+class League(TypedDict):
+    category: str
+    label: str
+    source: str
+    window_start: Annotated[str, "YYYY-MM"]
+    window_end: Annotated[str, "YYYY-MM"]
+    population_year: int
+    rows: list[LeagueRow]
 
 
-class BoroughLsoaSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
-    ward_name = serializers.CharField(allow_null=True)
-    hotspot_category = serializers.CharField(allow_null=True)
-    n_hot = serializers.IntegerField()
-    n_periods = serializers.IntegerField()
-    mean_offences = serializers.FloatField()
-    targeting_score = serializers.FloatField(allow_null=True)
-    targeting_rank = serializers.IntegerField(allow_null=True)
+class Measure(LeagueRow):
+    category: str
+    label: str
+    window_start: str
+    window_end: str
+    of: Annotated[int, "boroughs ranked"]
 
 
-class BoroughSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
-    measures = MeasureSerializer(many=True)
-    hotspot_periods = serializers.ListField(child=serializers.CharField())
-    hotspot_patterns = serializers.DictField(child=serializers.IntegerField())
-    lsoas = BoroughLsoaSerializer(many=True)
-    targeting_candidates = serializers.IntegerField()
+class BoroughLsoa(TypedDict):
+    code: str
+    name: str
+    ward_name: str | None
+    hotspot_category: str | None
+    n_hot: int
+    n_periods: int
+    mean_offences: float
+    targeting_score: float | None
+    targeting_rank: int | None
 
 
-class YearSerializer(serializers.Serializer):
-    year = serializers.IntegerField()
-    count = serializers.IntegerField(allow_null=True)
-    rate_per_1000 = serializers.FloatField(allow_null=True)
+class Borough(TypedDict):
+    code: str
+    name: str
+    measures: list[Measure]
+    hotspot_periods: list[str]
+    hotspot_patterns: dict[str, int]
+    lsoas: list[BoroughLsoa]
+    targeting_candidates: int
 
 
-class AreaHotspotSerializer(serializers.Serializer):
-    category = serializers.CharField(allow_null=True)
-    n_hot = serializers.IntegerField()
-    n_periods = serializers.IntegerField()
-    trend_tau = serializers.FloatField(allow_null=True)
-    trend_p = serializers.FloatField(allow_null=True)
-    last_z = serializers.FloatField(allow_null=True)
-    periods = serializers.ListField(child=serializers.CharField())
+class Year(TypedDict):
+    year: int
+    count: int | None
+    rate_per_1000: float | None
 
 
-class AreaTargetingSerializer(serializers.Serializer):
-    score = serializers.FloatField()
-    rank = serializers.IntegerField()
-    of = serializers.IntegerField()
-    borough = serializers.CharField()
-    sustained = serializers.FloatField()
-    harm_rate_per_1000 = serializers.FloatField()
-    imd_score = serializers.FloatField()
-    youth_share = serializers.FloatField()
-    z_sustained = serializers.FloatField()
-    z_harm = serializers.FloatField()
-    z_deprivation = serializers.FloatField()
-    z_youth = serializers.FloatField()
-    shortlisted = serializers.BooleanField()
+class AreaHotspot(TypedDict):
+    category: str | None
+    n_hot: int
+    n_periods: int
+    trend_tau: float | None
+    trend_p: float | None
+    last_z: float | None
+    periods: list[str]
 
 
-class AreaSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
-    borough = serializers.CharField()
-    borough_name = serializers.CharField()
-    ward_name = serializers.CharField(allow_null=True)
-    population = serializers.IntegerField(allow_null=True)
-    population_year = serializers.IntegerField()
-    source = serializers.CharField()
-    category = serializers.CharField()
-    series = YearSerializer(many=True)
-    imd_score = serializers.FloatField(allow_null=True)
-    imd_rank = serializers.FloatField(allow_null=True)
-    imd_decile = serializers.FloatField(allow_null=True)
-    hotspot = AreaHotspotSerializer(allow_null=True)
-    targeting = AreaTargetingSerializer(allow_null=True)
+class AreaTargeting(TypedDict):
+    score: float
+    rank: int
+    of: int
+    borough: str
+    sustained: float
+    harm_rate_per_1000: float
+    imd_score: float
+    youth_share: float
+    z_sustained: float
+    z_harm: float
+    z_deprivation: float
+    z_youth: float
+    shortlisted: bool
 
 
-class HotspotRowSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
-    borough = serializers.CharField()
-    borough_name = serializers.CharField()
-    ward_code = serializers.CharField(allow_null=True)
-    ward_name = serializers.CharField(allow_null=True)
-    category = serializers.CharField(allow_null=True, help_text="emerging hot spot pattern")
-    n_periods = serializers.IntegerField()
-    n_hot = serializers.IntegerField()
-    n_cold = serializers.IntegerField()
-    share_hot = serializers.FloatField()
-    share_cold = serializers.FloatField()
-    trend_tau = serializers.FloatField(allow_null=True)
-    trend_z = serializers.FloatField(allow_null=True)
-    trend_p = serializers.FloatField(allow_null=True)
-    last_z = serializers.FloatField(allow_null=True)
-    mean_value = serializers.FloatField()
-    last_value = serializers.FloatField()
-    island = serializers.BooleanField()
+class Area(TypedDict):
+    code: str
+    name: str
+    borough: str
+    borough_name: str
+    ward_name: str | None
+    population: int | None
+    population_year: int
+    source: str
+    category: str
+    series: list[Year]
+    imd_score: float | None
+    imd_rank: float | None
+    imd_decile: float | None
+    hotspot: AreaHotspot | None
+    targeting: AreaTargeting | None
 
 
-class HotspotPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    parameters = serializers.DictField()
-    source = serializers.CharField()
-    periods = serializers.ListField(child=serializers.CharField())
-    notes = serializers.ListField(child=serializers.CharField())
-    weights = serializers.DictField(child=serializers.FloatField(), allow_null=True)
-    method = serializers.CharField()
-    results = HotspotRowSerializer(many=True)
+class HotspotRow(TypedDict):
+    code: str
+    name: str
+    borough: str
+    borough_name: str
+    ward_code: str | None
+    ward_name: str | None
+    category: Annotated[str | None, "emerging hot spot pattern"]
+    n_periods: int
+    n_hot: int
+    n_cold: int
+    share_hot: float
+    share_cold: float
+    trend_tau: float | None
+    trend_z: float | None
+    trend_p: float | None
+    last_z: float | None
+    mean_value: float
+    last_value: float
+    island: bool
 
 
-class ShortlistSerializer(serializers.Serializer):
-    rank = serializers.IntegerField()
-    id = serializers.CharField()
-    label = serializers.CharField()
-    borough = serializers.CharField()
-    borough_name = serializers.CharField()
-    population = serializers.IntegerField()
-    score = serializers.FloatField()
-    sustained = serializers.FloatField()
-    harm_rate_per_1000 = serializers.FloatField()
-    imd_score = serializers.FloatField()
-    youth = serializers.FloatField()
-    need_offences_per_year = serializers.FloatField()
-    members = serializers.ListField(child=serializers.CharField())
-    shortlisted_share_of_draws = serializers.FloatField()
-    allocation_pence = serializers.DictField(child=serializers.IntegerField())
+class HotspotPage(TypedDict):
+    count: int
+    next: Annotated[str | None, serializers.URLField]
+    previous: Annotated[str | None, serializers.URLField]
+    parameters: dict
+    source: str
+    periods: list[str]
+    notes: list[str]
+    weights: dict[str, float] | None
+    method: str
+    results: list[HotspotRow]
 
 
-class TargetingSerializer(serializers.Serializer):
-    parameters = serializers.DictField()
-    sustained_violence = serializers.CharField()
-    candidates = serializers.IntegerField()
-    greedy_is_exact = serializers.BooleanField()
-    shortlist = ShortlistSerializer(many=True)
-    allocation_total_pence = serializers.IntegerField()
-    allocation_by_year_pence = serializers.DictField(child=serializers.IntegerField())
-    sensitivity = serializers.DictField()
-    myends = serializers.DictField()
+class Shortlist(TypedDict):
+    rank: int
+    id: str
+    label: str
+    borough: str
+    borough_name: str
+    population: int
+    score: float
+    sustained: float
+    harm_rate_per_1000: float
+    imd_score: float
+    youth: float
+    need_offences_per_year: float
+    members: list[str]
+    shortlisted_share_of_draws: float
+    allocation_pence: dict[str, int]
 
 
-class EvaluationSerializer(serializers.Serializer):
-    parameters = serializers.DictField()
-    data = serializers.DictField()
-    before_after = serializers.ListField(child=serializers.DictField())
-    rate = serializers.DictField(help_text="DiD (Callaway-Sant'Anna) and synthetic control on "
-                                           "the rate")
-    poisson_counts = serializers.DictField()
-    spillover = serializers.DictField(allow_null=True)
-    spillover_error = serializers.CharField(allow_null=True)
-    limits = serializers.ListField(child=serializers.CharField())
+class Targeting(TypedDict):
+    parameters: dict
+    sustained_violence: str
+    candidates: int
+    greedy_is_exact: bool
+    shortlist: list[Shortlist]
+    allocation_total_pence: int
+    allocation_by_year_pence: dict[str, int]
+    sensitivity: dict
+    myends: dict
 
 
-class DriversSerializer(serializers.Serializer):
-    parameters = serializers.DictField()
-    caveat = serializers.CharField()
-    unemployment_statement = serializers.DictField()
-    deprivation_statement = serializers.ListField(child=serializers.DictField())
-    lsoa = serializers.DictField()
-    borough_regressions = serializers.DictField()
+class Evaluation(TypedDict):
+    parameters: dict
+    data: dict
+    before_after: list[dict]
+    rate: Annotated[dict, "DiD (Callaway-Sant'Anna) and synthetic control on "
+                                           "the rate"]
+    poisson_counts: dict
+    spillover: dict | None
+    spillover_error: str | None
+    limits: list[str]
+
+
+class Drivers(TypedDict):
+    parameters: dict
+    caveat: str
+    unemployment_statement: dict
+    deprivation_statement: list[dict]
+    lsoa: dict
+    borough_regressions: dict
+
+
+ErrorSerializer = serializer_for(Error)
 
 
 # --- views ----------------------------------------------------------------------------------------
@@ -289,7 +295,7 @@ class BoroughsView(DashboardView):
     form_class = OverviewForm
 
     @extend_schema(summary="Borough league table", parameters=form_parameters(OverviewForm),
-                   responses={200: LeagueSerializer, **ERRORS},
+                   responses={200: serializer_for(League), **ERRORS},
                    description="One crime measure per 1,000 residents in the latest 12 months for "
                                "the 32 MPS boroughs, ranked (vru.analysis.needs.league_table).")
     def get(self, request):
@@ -299,7 +305,7 @@ class BoroughsView(DashboardView):
 
 
 class BoroughView(DashboardView):
-    @extend_schema(summary="One borough", responses={200: BoroughSerializer, 404: ErrorSerializer,
+    @extend_schema(summary="One borough", responses={200: serializer_for(Borough), 404: ErrorSerializer,
                                                      **ERRORS},
                    description="Rank and rate on each league measure, the hot spot pattern and "
                                "targeting score of each of its LSOAs.")
@@ -308,7 +314,7 @@ class BoroughView(DashboardView):
 
 
 class AreaView(DashboardView):
-    @extend_schema(summary="One LSOA (2011)", responses={200: AreaSerializer, 404: ErrorSerializer,
+    @extend_schema(summary="One LSOA (2011)", responses={200: serializer_for(Area), 404: ErrorSerializer,
                                                          **ERRORS},
                    description="Annual violence, IMD 2019, hot spot pattern, targeting score.")
     def get(self, request, code: str):
@@ -326,7 +332,7 @@ class HotspotsView(DashboardView):
                              description="rows per page (default 100)"),
             OpenApiParameter("offset", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False,
                              description="first row")],
-        responses={200: HotspotPageSerializer, **ERRORS},
+        responses={200: serializer_for(HotspotPage), **ERRORS},
         description="vru.pipelines.hotspots.run, one row per LSOA (paginated); "
                     "`borough` keeps that borough's LSOAs only.")
     def get(self, request):
@@ -359,17 +365,17 @@ def _section_view(name: str, form_class, serializer, results: str, *, summary: s
 
 
 TargetingView = _section_view(
-    "TargetingView", TargetingForm, TargetingSerializer, "targeting_results",
+    "TargetingView", TargetingForm, serializer_for(Targeting), "targeting_results",
     summary="Targeting: shortlist and budget",
     description="vru.pipelines.targeting.run (as_dict): scored candidates, the shortlist, the budget "
                 "allocation, sensitivity, MyEnds comparison.")
 EvaluationView = _section_view(
-    "EvaluationView", EvaluationForm, EvaluationSerializer, "evaluation_results",
+    "EvaluationView", EvaluationForm, serializer_for(Evaluation), "evaluation_results",
     summary="Evaluation: did violence fall in the treated boroughs?",
     description="vru.pipelines.evaluation.run: staggered DiD, synthetic control, Poisson "
                 "counts, spillover, power.")
 DriversView = _section_view(
-    "DriversView", DriversForm, DriversSerializer, "drivers_results",
+    "DriversView", DriversForm, serializer_for(Drivers), "drivers_results",
     summary="Drivers: the City Hall statements",
     description="vru.pipelines.drivers.run: top-n overlaps with permutation p-values, "
                 "correlations, count regressions.")
@@ -379,12 +385,12 @@ def _strip(d: dict) -> dict:
     return {k: v for k, v in d.items() if not k.startswith("_")}
 
 
-urlpatterns = [
-    path("boroughs/", BoroughsView.as_view(), name="dashboard-api-boroughs"),
-    path("boroughs/<str:code>/", BoroughView.as_view(), name="dashboard-api-borough"),
-    path("areas/<str:code>/", AreaView.as_view(), name="dashboard-api-area"),
-    path("hotspots/", HotspotsView.as_view(), name="dashboard-api-hotspots"),
-    path("targeting/", TargetingView.as_view(), name="dashboard-api-targeting"),
-    path("evaluation/", EvaluationView.as_view(), name="dashboard-api-evaluation"),
-    path("drivers/", DriversView.as_view(), name="dashboard-api-drivers"),
-]
+urlpatterns = endpoints("dashboard-api-", [
+    ("boroughs/", "boroughs", BoroughsView),
+    ("boroughs/<str:code>/", "borough", BoroughView),
+    ("areas/<str:code>/", "area", AreaView),
+    ("hotspots/", "hotspots", HotspotsView),
+    ("targeting/", "targeting", TargetingView),
+    ("evaluation/", "evaluation", EvaluationView),
+    ("drivers/", "drivers", DriversView),
+])

@@ -22,10 +22,11 @@ the page's justification first); the API writes nothing but the audit log.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+from typing import Annotated, TypedDict
 
 import pandas as pd
-from django.urls import path
 from django.views.decorators.cache import never_cache
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -36,6 +37,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from vru.web.accounts.audit import audit
+from vru.web.core.records import serializer_for
+from vru.web.core.routes import endpoints
 
 from . import scope, services
 from .forms import PURPOSES, IdentityForm, JustificationForm, TrailForm
@@ -61,12 +64,18 @@ class HasTaggingPerms(BasePermission):
         return bool(user and user.is_authenticated and user.has_perms(view.required_perms))
 
 
-class TaggingErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
+class TaggingEndpoint:
+    # What every endpoint here shares: the permissions of its page (its ``required_perms``). A comment, not
+    # a docstring: drf-spectacular would show a docstring as each endpoint's description.
+    permission_classes = [HasTaggingPerms]
 
 
-DENIED = {403: OpenApiResponse(TaggingErrorSerializer, description="not signed in, or no permission")}
-NOT_FOUND = {404: OpenApiResponse(TaggingErrorSerializer, description="no such record, or another "
+class TaggingError(TypedDict):
+    detail: str
+
+
+DENIED = {403: OpenApiResponse(serializer_for(TaggingError), description="not signed in, or no permission")}
+NOT_FOUND = {404: OpenApiResponse(serializer_for(TaggingError), description="no such record, or another "
                                   "organisation's (or force's): the same answer")}
 JUSTIFY = [
     OpenApiParameter("purpose", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True,
@@ -94,16 +103,16 @@ def _justified(form_cls, request, **form_kw) -> JustificationForm:
 
 
 # ----------------------------------------------------------------------------------------- wearers
-class TaggingActivationSerializer(serializers.Serializer):
-    device_id = serializers.CharField()
-    active_from = serializers.DateTimeField()
-    active_to = serializers.DateTimeField(allow_null=True, help_text="null: still active")
+class TaggingActivation(TypedDict):
+    device_id: str
+    active_from: dt.datetime
+    active_to: Annotated[dt.datetime | None, "null: still active"]
 
 
 class TaggingWearerSerializer(serializers.ModelSerializer):
     order_type_display = serializers.CharField(source="get_order_type_display")
     organisation = serializers.CharField(source="organisation.name")
-    activations = TaggingActivationSerializer(many=True)
+    activations = serializer_for(TaggingActivation)(many=True)
 
     class Meta:
         model = Wearer
@@ -111,40 +120,39 @@ class TaggingWearerSerializer(serializers.ModelSerializer):
                   "activations"]
 
 
-class TaggingZoneSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    kind = serializers.CharField()
-    name = serializers.CharField()
-    geometry = serializers.JSONField(allow_null=True, help_text="GeoJSON in British National Grid "
-                                                                "(EPSG:27700); null for a curfew")
-    rrule = serializers.CharField(help_text="iCalendar RRULE; empty: always active")
-    local_start = serializers.DateTimeField(allow_null=True)
-    duration_minutes = serializers.IntegerField(allow_null=True)
-    curfew_easting = serializers.FloatField(allow_null=True)
-    curfew_northing = serializers.FloatField(allow_null=True)
-    curfew_radius_m = serializers.FloatField(allow_null=True)
+class TaggingZone(TypedDict):
+    id: int
+    kind: str
+    name: str
+    geometry: Annotated[object | None, serializers.JSONField, "GeoJSON in British National Grid "
+                                                                "(EPSG:27700); null for a curfew"]
+    rrule: Annotated[str, "iCalendar RRULE; empty: always active"]
+    local_start: dt.datetime | None
+    duration_minutes: int | None
+    curfew_easting: float | None
+    curfew_northing: float | None
+    curfew_radius_m: float | None
 
 
-class TaggingIdentitySerializer(serializers.Serializer):
-    name = serializers.CharField()
-    date_of_birth = serializers.DateField(allow_null=True)
-    pnc_id = serializers.CharField()
-    address = serializers.CharField()
+class TaggingIdentity(TypedDict):
+    name: str
+    date_of_birth: dt.date | None
+    pnc_id: str
+    address: str
 
 
 class TaggingWearerDetailSerializer(TaggingWearerSerializer):
-    zones = TaggingZoneSerializer(many=True)
+    zones = serializer_for(TaggingZone)(many=True)
     breaches = serializers.PrimaryKeyRelatedField(many=True, read_only=True, help_text="breach ids")
-    identity = TaggingIdentitySerializer(allow_null=True,
-                                         help_text="only with identity=true (audited); else null")
+    identity = serializer_for(TaggingIdentity)(allow_null=True,
+                                               help_text="only with identity=true (audited); else null")
 
     class Meta(TaggingWearerSerializer.Meta):
         fields = [*TaggingWearerSerializer.Meta.fields, "zones", "breaches", "identity"]
 
 
-class WearerList(generics.ListAPIView):
+class WearerList(TaggingEndpoint, generics.ListAPIView):
     required_perms = ("tagging.view_wearer",)
-    permission_classes = [HasTaggingPerms]
     serializer_class = TaggingWearerSerializer
     queryset = Wearer.objects.none()
 
@@ -159,9 +167,8 @@ class WearerList(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class WearerDetail(APIView):
+class WearerDetail(TaggingEndpoint, APIView):
     required_perms = ("tagging.view_wearer",)
-    permission_classes = [HasTaggingPerms]
 
     @extend_schema(
         summary="One wearer of your organisation", tags=[TAG],
@@ -188,31 +195,36 @@ class WearerDetail(APIView):
             if identity is not None:
                 audit(request._request, "view identity", identity, form.purpose_text() + VIA_API)
         data = TaggingWearerDetailSerializer(w).data
-        data["identity"] = TaggingIdentitySerializer(identity).data if identity is not None else None
+        data["identity"] = serializer_for(TaggingIdentity)(identity).data if identity is not None else None
         return Response(data)
 
 
-class TaggingPositionSerializer(serializers.Serializer):
-    device_id = serializers.CharField()
-    fix_time = serializers.DateTimeField()
-    received_time = serializers.DateTimeField()
-    lat = serializers.FloatField()
-    lon = serializers.FloatField()
-    easting = serializers.FloatField()
-    northing = serializers.FloatField()
-    precision_m = serializers.FloatField(help_text="radius of the confidence circle, metres")
-    speed_kmh = serializers.FloatField(allow_null=True)
-    heading_deg = serializers.FloatField(allow_null=True)
-    mechanism = serializers.CharField(help_text="GPS, WIFI, LBS or RF")
+class TaggingFix(TypedDict):
+    """A position fix of a device, as a trail and a match's points show it."""
+
+    fix_time: dt.datetime
+    lat: float
+    lon: float
+    easting: float
+    northing: float
+    precision_m: Annotated[float, "radius of the confidence circle, metres"]
+    speed_kmh: float | None
+    heading_deg: float | None
+    mechanism: Annotated[str, "GPS, WIFI, LBS or RF"]
 
 
-class TaggingTrailSerializer(serializers.Serializer):
-    wearer = serializers.CharField(help_text="the wearer's reference")
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
-    count = serializers.IntegerField(help_text="positions returned")
-    truncated = serializers.BooleanField(help_text=f"true if the window holds more than {MAX_TRAIL_ROWS:,}")
-    positions = TaggingPositionSerializer(many=True)
+class TaggingPosition(TaggingFix):
+    device_id: str
+    received_time: dt.datetime
+
+
+class TaggingTrail(TypedDict):
+    wearer: Annotated[str, "the wearer's reference"]
+    start: dt.datetime
+    end: dt.datetime
+    count: Annotated[int, "positions returned"]
+    truncated: Annotated[bool, f"true if the window holds more than {MAX_TRAIL_ROWS:,}"]
+    positions: list[TaggingPosition]
 
 
 def _json_value(v):
@@ -223,9 +235,8 @@ def _json_value(v):
     return v
 
 
-class TrailView(APIView):
+class TrailView(TaggingEndpoint, APIView):
     required_perms = ("tagging.view_wearer", "tagging.view_trail")
-    permission_classes = [HasTaggingPerms]
 
     @extend_schema(
         summary="A wearer's trail in a window (justified, audited)", tags=[TAG],
@@ -234,7 +245,7 @@ class TrailView(APIView):
                     OpenApiParameter("end", OpenApiTypes.DATETIME, OpenApiParameter.QUERY, required=True,
                                      description="At most 48 hours after start, inside the same activation."),
                     *JUSTIFY],
-        responses={200: TaggingTrailSerializer, **BAD_JUSTIFICATION, **DENIED, **NOT_FOUND},
+        responses={200: serializer_for(TaggingTrail), **BAD_JUSTIFICATION, **DENIED, **NOT_FOUND},
         description="The positions of a wearer of your organisation, start <= fix time < end. Every call "
                     "writes one audit row (who, when, the wearer, purpose: reason and the window).")
     def get(self, request, pk: int):
@@ -244,23 +255,23 @@ class TrailView(APIView):
         audit(request._request, "view trail", w,
               f"{form.purpose_text()} [window {start.isoformat()} to {end.isoformat()}]{VIA_API}")
         df = services.trail_frame(w, start, end)
-        names = list(TaggingPositionSerializer().fields)
+        names = list(serializer_for(TaggingPosition)().fields)
         rows = [{k: _json_value(r[k]) for k in names} for r in df.head(MAX_TRAIL_ROWS).to_dict("records")]
         return Response({"wearer": w.ref, "start": start.isoformat(), "end": end.isoformat(),
                          "count": len(rows), "truncated": len(df) > MAX_TRAIL_ROWS, "positions": rows})
 
 
 # ---------------------------------------------------------------------------------------- breaches
-class TaggingBreachZoneSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    kind = serializers.CharField()
-    name = serializers.CharField()
+class TaggingBreachZone(TypedDict):
+    id: int
+    kind: str
+    name: str
 
 
 class TaggingBreachSerializer(serializers.ModelSerializer):
     wearer = serializers.CharField(source="wearer.ref", help_text="the wearer's reference")
     wearer_id = serializers.IntegerField()
-    zone = TaggingBreachZoneSerializer()
+    zone = serializer_for(TaggingBreachZone)()
     next_step = serializers.CharField(allow_null=True, help_text="the lifecycle step to record next; null: "
                                                                  "every step recorded")
 
@@ -277,15 +288,14 @@ def _ro(name: str, serializer_class, queryset_fn, perms: tuple[str, ...], doc: s
     def get_queryset(self):
         return queryset_fn(self.request.user)
 
-    attrs = {"serializer_class": serializer_class, "permission_classes": [HasTaggingPerms],
-             "required_perms": perms, "get_queryset": get_queryset,
+    attrs = {"serializer_class": serializer_class, "required_perms": perms, "get_queryset": get_queryset,
              "queryset": serializer_class.Meta.model.objects.none()}
     lst = extend_schema(summary=f"List {name}", description=doc, tags=[TAG],
                         responses={200: serializer_class(many=True), **DENIED})(
-        type(f"Tagging{name.title()}List", (generics.ListAPIView,), dict(attrs)))
+        type(f"Tagging{name.title()}List", (TaggingEndpoint, generics.ListAPIView), dict(attrs)))
     one = extend_schema(summary=f"One of the {name}", description=doc, tags=[TAG],
                         responses={200: serializer_class, **DENIED, **NOT_FOUND})(
-        type(f"Tagging{name.title()}Detail", (generics.RetrieveAPIView,), dict(attrs)))
+        type(f"Tagging{name.title()}Detail", (TaggingEndpoint, generics.RetrieveAPIView), dict(attrs)))
     return lst, one
 
 
@@ -296,15 +306,15 @@ BreachList, BreachDetail = _ro(
 
 
 # ----------------------------------------------------------------------------------------- batches
-class TaggingBatchErrorSerializer(serializers.Serializer):
-    row = serializers.IntegerField()
-    line = serializers.IntegerField()
-    crime_ref = serializers.CharField()
-    field = serializers.CharField()
-    value = serializers.CharField()
-    code = serializers.CharField(help_text="the MoJ error code")
-    message = serializers.CharField()
-    action = serializers.CharField(help_text="the required action")
+class TaggingBatchError(TypedDict):
+    row: int
+    line: int
+    crime_ref: str
+    field: str
+    value: str
+    code: Annotated[str, "the MoJ error code"]
+    message: str
+    action: Annotated[str, "the required action"]
 
 
 class TaggingVersionSerializer(serializers.Serializer):
@@ -316,7 +326,7 @@ class TaggingVersionSerializer(serializers.Serializer):
 
 
 class TaggingBatchSerializer(serializers.ModelSerializer):
-    errors = TaggingBatchErrorSerializer(many=True)
+    errors = serializer_for(TaggingBatchError)(many=True)
     versions = TaggingVersionSerializer(many=True)
 
     class Meta:
@@ -354,46 +364,36 @@ class TaggingMatchSerializer(serializers.ModelSerializer):
                   "reviewed_at", "algorithm_version"]
 
 
-class TaggingMatchPointSerializer(serializers.Serializer):
-    label = serializers.CharField(help_text="visit and sequence: A1, A2, B1...")
-    fix_time = serializers.DateTimeField()
-    easting = serializers.FloatField()
-    northing = serializers.FloatField()
-    lat = serializers.FloatField()
-    lon = serializers.FloatField()
-    precision_m = serializers.FloatField()
-    speed_kmh = serializers.FloatField(allow_null=True)
-    heading_deg = serializers.FloatField(allow_null=True)
-    mechanism = serializers.CharField()
-    distance_m = serializers.FloatField()
-    interpolated = serializers.BooleanField()
+class TaggingMatchPoint(TaggingFix):
+    label: Annotated[str, "visit and sequence: A1, A2, B1..."]
+    distance_m: float
+    interpolated: bool
 
 
-class TaggingRunSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    algorithm_version = serializers.CharField()
-    parameters = serializers.JSONField()
-    trigger = serializers.CharField()
-    started = serializers.DateTimeField()
-    ended = serializers.DateTimeField(allow_null=True)
-    status = serializers.CharField()
+class TaggingRun(TypedDict):
+    id: int
+    algorithm_version: str
+    parameters: Annotated[object, serializers.JSONField]
+    trigger: str
+    started: dt.datetime
+    ended: dt.datetime | None
+    status: str
 
 
 class TaggingMatchDetailSerializer(TaggingMatchSerializer):
     wearer = serializers.CharField(source="wearer.ref", help_text="the wearer's reference (pseudonymous)")
     explanation = serializers.CharField(help_text="the score, explained")
     reason = serializers.CharField(help_text="the reviewer's reason (empty while pending)")
-    points = TaggingMatchPointSerializer(many=True)
-    run = TaggingRunSerializer()
+    points = serializer_for(TaggingMatchPoint)(many=True)
+    run = serializer_for(TaggingRun)()
 
     class Meta(TaggingMatchSerializer.Meta):
         fields = [*TaggingMatchSerializer.Meta.fields, "wearer", "device_id", "explanation", "reason", "run",
                   "points"]
 
 
-class MatchList(generics.ListAPIView):
+class MatchList(TaggingEndpoint, generics.ListAPIView):
     required_perms = ("tagging.view_match",)
-    permission_classes = [HasTaggingPerms]
     serializer_class = TaggingMatchSerializer
     queryset = Match.objects.none()
 
@@ -426,9 +426,8 @@ class MatchList(generics.ListAPIView):
         return response
 
 
-class MatchDetail(APIView):
+class MatchDetail(TaggingEndpoint, APIView):
     required_perms = ("tagging.view_match",)
-    permission_classes = [HasTaggingPerms]
 
     @extend_schema(
         summary="A match with its points (justified, audited)", tags=[TAG], parameters=JUSTIFY,
@@ -444,30 +443,28 @@ class MatchDetail(APIView):
 
 
 # ----------------------------------------------------------------------------------------- figures
-class TaggingFigureRowSerializer(serializers.Serializer):
-    order_type = serializers.CharField()
-    values = serializers.ListField(child=serializers.IntegerField(allow_null=True),
-                                   help_text="one per column; null: suppressed")
+class TaggingFigureRow(TypedDict):
+    order_type: str
+    values: Annotated[list[int | None], "one per column; null: suppressed"]
 
 
-class TaggingFigureSerializer(serializers.Serializer):
-    key = serializers.CharField()
-    label = serializers.CharField()
-    columns = serializers.ListField(child=serializers.CharField(), help_text="months (YYYY-MM), then Total")
-    rows = TaggingFigureRowSerializer(many=True, help_text="order types, then Total")
+class TaggingFigure(TypedDict):
+    key: str
+    label: str
+    columns: Annotated[list[str], "months (YYYY-MM), then Total"]
+    rows: Annotated[list[TaggingFigureRow], "order types, then Total"]
 
 
-class TaggingFiguresSerializer(serializers.Serializer):
-    min_n = serializers.IntegerField(help_text="cells below this are suppressed")
-    measures = TaggingFigureSerializer(many=True)
+class TaggingFigures(TypedDict):
+    min_n: Annotated[int, "cells below this are suppressed"]
+    measures: list[TaggingFigure]
 
 
-class FiguresView(APIView):
+class FiguresView(TaggingEndpoint, APIView):
     required_perms = ("tagging.view_figures",)
-    permission_classes = [HasTaggingPerms]
 
     @extend_schema(summary="Programme figures (published: small numbers suppressed)", tags=[TAG],
-                   responses={200: TaggingFiguresSerializer, **DENIED},
+                   responses={200: serializer_for(TaggingFigures), **DENIED},
                    description="Wearers active, positions received, matches, qualified matches, breaches and "
                                "recalls by order type and month, with primary and secondary suppression (a "
                                "suppressed cell is null), as on the figures page.")
@@ -480,15 +477,15 @@ class FiguresView(APIView):
         return Response({"min_n": services.FIGURES_MIN_N, "measures": measures})
 
 
-urlpatterns = [
-    path("wearers/", never_cache(WearerList.as_view()), name="tagging-api-wearers"),
-    path("wearers/<int:pk>/", never_cache(WearerDetail.as_view()), name="tagging-api-wearer"),
-    path("wearers/<int:pk>/trail/", never_cache(TrailView.as_view()), name="tagging-api-trail"),
-    path("breaches/", never_cache(BreachList.as_view()), name="tagging-api-breaches"),
-    path("breaches/<int:pk>/", never_cache(BreachDetail.as_view()), name="tagging-api-breach"),
-    path("batches/", never_cache(BatchList.as_view()), name="tagging-api-batches"),
-    path("batches/<int:pk>/", never_cache(BatchDetail.as_view()), name="tagging-api-batch"),
-    path("matches/", never_cache(MatchList.as_view()), name="tagging-api-matches"),
-    path("matches/<int:pk>/", never_cache(MatchDetail.as_view()), name="tagging-api-match"),
-    path("figures/", never_cache(FiguresView.as_view()), name="tagging-api-figures"),
-]
+urlpatterns = endpoints("tagging-api-", [
+    ("wearers/", "wearers", WearerList),
+    ("wearers/<int:pk>/", "wearer", WearerDetail),
+    ("wearers/<int:pk>/trail/", "trail", TrailView),
+    ("breaches/", "breaches", BreachList),
+    ("breaches/<int:pk>/", "breach", BreachDetail),
+    ("batches/", "batches", BatchList),
+    ("batches/<int:pk>/", "batch", BatchDetail),
+    ("matches/", "matches", MatchList),
+    ("matches/<int:pk>/", "match", MatchDetail),
+    ("figures/", "figures", FiguresView),
+], decorator=never_cache)
