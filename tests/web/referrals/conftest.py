@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from referrals_base import BRENT, LAMBETH, W, user
+from factories import user
+from referrals_base import BRENT, LAMBETH, W
 
 from vru.web.accounts.models import Organisation
 from vru.web.referrals.models import (
@@ -29,16 +30,16 @@ def w() -> W:
     Council.objects.create(organisation=cb, borough=BRENT)
     Council.objects.create(organisation=cl, borough=LAMBETH)
     school = Organisation.objects.create(name="A school (test)", kind="other")
-    return W(
-        pa,
-        pb,
-        user("ref@example.org", "referrer", school),
-        user("cwa@example.org", "caseworker", oa),
-        user("cwa2@example.org", "caseworker", oa),
-        user("cwb@example.org", "caseworker", ob),
-        user("mgra@example.org", "provider manager", oa),
-        user("mgrb@example.org", "provider manager", ob),
-        user("brent@example.org", "council user", cb),
-        user("lambeth@example.org", "council user", cl),
-        user("analyst@example.org", "analyst"),
-    )
+    people = [
+        ("ref@example.org", "referrer", school),
+        ("cwa@example.org", "caseworker", oa),
+        ("cwa2@example.org", "caseworker", oa),
+        ("cwb@example.org", "caseworker", ob),
+        ("mgra@example.org", "provider manager", oa),
+        ("mgrb@example.org", "provider manager", ob),
+        ("brent@example.org", "council user", cb),
+        ("lambeth@example.org", "council user", cl),
+        ("analyst@example.org", "analyst", None),
+    ]
+    # each named after their address (the case pages show staff by name)
+    return W(pa, pb, *(user(email, role, o, full_name=email.split("@")[0]) for email, role, o in people))

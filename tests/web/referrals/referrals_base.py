@@ -1,5 +1,5 @@
-"""Rescue and Response's test world: users of every role, cases and the form data the tests of the app share
-(the ``w`` fixture is in conftest.py)."""
+"""Rescue and Response's test world: the people of every role (``W``, made by the ``w`` fixture of conftest.py
+from ``factories.user``), cases and the form data the tests of the app share."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from datetime import date, timedelta
 
 import referrals_base as base  # the helpers moved here from other modules call each other by this name
 from django.apps import apps
-from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -30,26 +28,9 @@ from vru.web.referrals.models import (
     YoungPerson,
 )
 
-PASSWORD = "a-long-test-password-1"
-
 BRENT, LAMBETH = "E09000005", "E09000022"
 
 NAME = "Zebedee Testperson"
-
-
-def user(email, role=None, org=None) -> User:
-    # no password (the tests sign in with force_login): hashing eleven passwords per test took 6 s
-    u = User.objects.create_user(email, None, organisation=org, full_name=email.split("@")[0])
-    if role:
-        u.groups.add(Group.objects.get(name=role))
-    return u
-
-
-def client(u=None) -> Client:
-    c = Client()
-    if u is not None:
-        c.force_login(u)
-    return c
 
 
 @dataclass

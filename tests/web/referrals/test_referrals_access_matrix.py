@@ -9,7 +9,8 @@ import pytest
 import referrals_base as base
 from django.urls import reverse
 from django.utils import timezone
-from referrals_base import BRENT, NAME, _case_urls, client, make_case, user
+from factories import signed_in, user
+from referrals_base import BRENT, NAME, _case_urls, make_case
 
 from vru.web.accounts.models import AuditLog
 from vru.web.referrals import api
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.django_db
 def test_another_providers_case_is_404_everywhere_and_never_listed_or_found(w):
     r = make_case(w, provider=w.pa)
     for u in (w.cw_b, w.mgr_b):
-        c = client(u)
+        c = signed_in(u)
         for url in _case_urls(r):
             got = c.post(url) if url.endswith("/break-glass/") else c.get(url)
             # the manager holds every permission here: only the object rule refuses, with a 404
@@ -48,7 +49,7 @@ def test_another_providers_case_is_404_everywhere_and_never_listed_or_found(w):
         )
     assert not AuditLog.objects.filter(action="view case").exists()
     # provider A's caseworker finds it by name and reference
-    c = client(w.cw_a)
+    c = signed_in(w.cw_a)
     assert (
         r.reference
         in c.post(reverse("referrals:cases"), {"q": "zebedee"}).content.decode().split('id="cases"')[1]
@@ -79,14 +80,14 @@ def test_every_page_and_endpoint_checks_its_role(w):
         "reports": {w.analyst},
     }
     for u in (w.cw_a, w.mgr_a, w.referrer, w.council_brent, w.analyst):
-        c = client(u)
+        c = signed_in(u)
         for url, key in pages.items():
             code = c.get(url).status_code
             assert code == (200 if u in allowed[key] else 403), (u.email, url, code)
         case_code = c.get(reverse("referrals:case", args=[r.pk])).status_code
         assert case_code == (200 if u in (w.cw_a, w.mgr_a) else 403), (u.email, case_code)
     # the caseworker does not triage, restrict or export
-    c = client(w.cw_a)
+    c = signed_in(w.cw_a)
     for name in ("restrict", "allocate", "decide"):
         assert c.get(reverse(f"referrals:{name}", args=[r.pk])).status_code == 403
     assert c.get(reverse("referrals:export", args=[r.pk, "json"])).status_code == 403
@@ -287,9 +288,7 @@ def test_the_matrix_names_every_page_and_endpoint_of_the_app(w):
 
 
 def test_every_page_and_endpoint_answers_each_role_and_another_organisations_staff(w):
-    admin = user("admin@example.org", "administrator")
-    admin.is_staff = True
-    admin.save()
+    admin = user("admin@example.org", "administrator", is_staff=True)
     o = _world(w)
     holders = _permission_holders(w, admin)
     # the roles hold what the docs' table says (a test of the fixture as much as of the roles)
@@ -297,7 +296,7 @@ def test_every_page_and_endpoint_answers_each_role_and_another_organisations_sta
     assert holders["triage"] == {"mgr_a", "mgr_b"} and holders["export"] == {"mgr_a", "mgr_b"}
     assert holders["add"] == {"referrer"} and holders["intel"] == {"council_brent", "council_lambeth"}
     assert holders["reports"] == FIGURES and not FIGURES & (holders["view_case"] | holders["add"])
-    clients = {n: client(admin if n == "admin" else getattr(w, n, None)) for n in ROLES}
+    clients = {n: signed_in(admin if n == "admin" else getattr(w, n, None)) for n in ROLES}
     wrong = []
     for name, method, url, ok_roles, ok in _matrix(o):
         for role in ROLES:
@@ -363,7 +362,7 @@ def test_a_forged_post_by_another_organisations_staff_or_another_role_writes_not
     before, status = _writes(), Referral.objects.get(pk=r.pk).status
     n_audit = AuditLog.objects.count()
     for role in ("cw_b", "mgr_b", "referrer", "council_brent", "analyst"):
-        c = client(getattr(w, role))
+        c = signed_in(getattr(w, role))
         for name, data in posts.items():
             code = c.post(reverse(f"referrals:{name}", args=[r.pk]), data).status_code
             mgr_only = name == "restrict" and role == "cw_b"  # the caseworker lacks the permission: 403
@@ -401,7 +400,7 @@ def test_a_record_of_one_case_is_not_reached_through_another(w):
         "change_missing": MissingEpisode.objects.create(referral=theirs, started_on=timezone.localdate()),
     }
     items["review_risk"] = items["change_risk"]
-    c = client(w.cw_a)
+    c = signed_in(w.cw_a)
     for name, obj in items.items():
         url = reverse(f"referrals:{name}", args=[mine.pk, obj.pk])
         assert c.get(url).status_code == 404, name

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 import referrals_base as base
 from django.urls import reverse
-from referrals_base import BRENT, client, make_case, user
+from factories import signed_in, superuser, user
+from referrals_base import BRENT, make_case
 
-from vru.web.accounts.models import AuditLog, Organisation, User
+from vru.web.accounts.models import AuditLog, Organisation
 from vru.web.referrals import services
 from vru.web.referrals.models import (
     Allocation,
@@ -20,10 +21,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_admin_edits_the_rule_table_but_opens_no_case(w):
-    admin_user = user("admin@example.org", "administrator")
-    admin_user.is_staff = True
-    admin_user.save()
-    c = client(admin_user)
+    admin_user = user("admin@example.org", "administrator", is_staff=True)
+    c = signed_in(admin_user)
     assert c.get("/admin/referrals/allocationrule/").status_code == 200
     assert c.get("/admin/referrals/provider/").status_code == 200
     r = make_case(w, provider=w.pa)
@@ -38,19 +37,19 @@ def test_the_administrator_searches_the_audit_log_by_a_cases_reference(w):
     r = make_case(w, provider=w.pa)
     other = make_case(w, provider=w.pa, name="Someone Else")
     for case in (r, r, other):
-        client(w.cw_a).get(reverse("referrals:case", args=[case.pk]))
-    client(w.cw_a).post(reverse("referrals:need", args=[r.pk]), {"category": "exit", "desired_outcome": "x"})
-    admin = user("admin@example.org", "administrator")
-    admin.is_staff = True
-    admin.save()
-    page = client(admin).get("/admin/accounts/auditlog/", {"q": r.reference})
+        signed_in(w.cw_a).get(reverse("referrals:case", args=[case.pk]))
+    signed_in(w.cw_a).post(
+        reverse("referrals:need", args=[r.pk]), {"category": "exit", "desired_outcome": "x"}
+    )
+    admin = user("admin@example.org", "administrator", is_staff=True)
+    page = signed_in(admin).get("/admin/accounts/auditlog/", {"q": r.reference})
     assert page.status_code == 200
     html = page.content.decode()
     assert "3 results" in html, html[html.find("result") :][:200]  # two reads, one change of this case only
     assert other.reference not in html and base.NAME not in html
     assert AuditLog.objects.filter(purpose__startswith=r.reference).count() == 3
     # searching by name finds nothing: the log never holds it
-    assert "0 results" in client(admin).get("/admin/accounts/auditlog/", {"q": "Zebedee"}).content.decode()
+    assert "0 results" in signed_in(admin).get("/admin/accounts/auditlog/", {"q": "Zebedee"}).content.decode()
 
 
 # ------------------------------------------------------------- a council's borough, once it has intelligence
@@ -58,12 +57,10 @@ def test_a_councils_borough_is_fixed_once_intelligence_has_been_shared_with_it(w
     """Changing a council's borough would send one borough's intelligence to another borough's council, which
     keeps the old borough's: read-only in the admin once any is shared (before, a borough set wrongly can be
     corrected; its organisation is fixed from the start, below)."""
-    admin = user("admin@example.org", "administrator")
-    admin.is_staff = True
-    admin.save()
+    admin = user("admin@example.org", "administrator", is_staff=True)
     brent, lambeth = Council.objects.get(borough=BRENT), Council.objects.get(borough=base.LAMBETH)
     make_case(w, status="submitted", kind="intelligence", borough=BRENT)  # shared with Brent's council
-    c = client(admin)
+    c = signed_in(admin)
     page = c.get(f"/admin/referrals/council/{brent.pk}/change/")
     assert page.status_code == 200 and 'name="borough"' not in page.content.decode()
     c.post(f"/admin/referrals/council/{brent.pk}/change/", {"borough": "E09000001", "_save": "Save"})
@@ -83,16 +80,14 @@ def test_the_administrator_changes_the_allocation_rules_and_the_suggestion_follo
     change): A is suggested; switched off, the fallback rule (any need) decides. A rescue goes by its rule."""
     from vru.web.referrals.models import AllocationRule
 
-    admin = user("admin@example.org", "administrator")
-    admin.is_staff = True
-    admin.save()
+    admin = user("admin@example.org", "administrator", is_staff=True)
     r = make_case(w, status="accepted")
     r.gender = "female"
     r.save()
     rescue = make_case(w, status="accepted")
     rescue.need_rescue = True
     rescue.save()
-    mgr = client(w.mgr_a)
+    mgr = signed_in(w.mgr_a)
 
     def suggested(case) -> str:
         page = mgr.get(reverse("referrals:allocate", args=[case.pk])).content.decode()
@@ -101,13 +96,13 @@ def test_the_administrator_changes_the_allocation_rules_and_the_suggestion_follo
     assert "Abianda (test)" in suggested(r) and "St Giles (test)" in suggested(rescue)
     rule = AllocationRule.objects.get(need="young_women")
     form = {"priority": "20", "need": "young_women", "gender": "female", "active": "on", "_save": "Save"}
-    resp = client(admin).post(
+    resp = signed_in(admin).post(
         f"/admin/referrals/allocationrule/{rule.pk}/change/", {**form, "provider": str(w.pa.pk)}
     )
     assert resp.status_code == 302
     assert "St Giles (test)" in suggested(r)
     assert AuditLog.objects.filter(action="change", object_type="referrals.allocationrule").exists()
-    resp = client(admin).post(
+    resp = signed_in(admin).post(
         f"/admin/referrals/allocationrule/{rule.pk}/change/",
         {**{k: v for k, v in form.items() if k != "active"}, "provider": str(w.pb.pk)},
     )
@@ -115,7 +110,7 @@ def test_the_administrator_changes_the_allocation_rules_and_the_suggestion_follo
     assert "St Giles (test)" in suggested(r)  # the rule is off: the fallback (any need -> A)
     # the fallback rule pointed at B: B
     fallback = AllocationRule.objects.get(need="any")
-    client(admin).post(
+    signed_in(admin).post(
         f"/admin/referrals/allocationrule/{fallback.pk}/change/",
         {
             "priority": "90",
@@ -131,10 +126,8 @@ def test_the_administrator_changes_the_allocation_rules_and_the_suggestion_follo
 
 def test_the_configuration_admin_is_audited_and_an_organisation_is_fixed_once_made(w):
 
-    admin_user = base.user("admin@example.org", "administrator")
-    admin_user.is_staff = True
-    admin_user.save()
-    c = client(admin_user)
+    admin_user = user("admin@example.org", "administrator", is_staff=True)
+    c = signed_in(admin_user)
     for url in (
         "/admin/referrals/provider/",
         "/admin/referrals/council/",
@@ -166,13 +159,11 @@ def test_the_configuration_admin_is_audited_and_an_organisation_is_fixed_once_ma
 def test_a_rule_an_allocation_followed_cannot_be_deleted_and_the_admin_says_why(w):
     used = AllocationRule.objects.get(need="any")
     services.allocate(make_case(w), w.pa, w.mgr_a, rule=used)
-    admin_user = base.user("administrator@example.org", "administrator")
-    admin_user.is_staff = True
-    admin_user.save()
+    admin_user = user("administrator@example.org", "administrator", is_staff=True)
     assert not admin_user.has_perm("referrals.delete_allocationrule")  # rules are switched off, not deleted
     url = reverse("admin:referrals_allocationrule_delete", args=[used.pk])
-    assert client(admin_user).post(url, {"post": "yes"}).status_code == 403
-    root = User.objects.create_superuser("root@example.org", None)
-    resp = client(root).post(url, {"post": "yes"})
+    assert signed_in(admin_user).post(url, {"post": "yes"}).status_code == 403
+    root = superuser()
+    resp = signed_in(root).post(url, {"post": "yes"})
     assert resp.status_code == 200 and "protected" in resp.content.decode().lower()
     assert AllocationRule.objects.filter(pk=used.pk).exists() and Allocation.objects.get().rule == used

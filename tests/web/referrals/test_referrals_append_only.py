@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 from django.contrib import admin
 from django.db.models import ProtectedError
-from django.test import Client
 from django.urls import get_resolver, reverse
 from django.utils import timezone
-from referrals_base import BRENT, PASSWORD, client, make_case
+from factories import signed_in, superuser
+from referrals_base import BRENT, make_case
 
-from vru.web.accounts.models import AuditLog, AuditLogImmutable, User
+from vru.web.accounts.models import AuditLog, AuditLogImmutable
 from vru.web.referrals.models import (
     Allocation,
     AppendOnlyImmutable,
@@ -32,9 +32,9 @@ def _rows(w) -> dict:
     """One case with a row of each append-only kind, each written through the pages, and the audit rows
     they left. Returns the case, the intelligence referral and {model: [rows as dicts]}."""
     r = make_case(w, status="accepted", days_ago=10)
-    m = client(w.mgr_a)
+    m = signed_in(w.mgr_a)
     assert m.post(reverse("referrals:allocate", args=[r.pk]), {"provider": w.pa.pk}).status_code == 302
-    cw = client(w.cw_a)
+    cw = signed_in(w.cw_a)
     data = {"borough": BRENT, "gender": "male", "missing_episodes": "2", "contact": "07700 900999"}
     resp = cw.post(reverse("referrals:update", args=[r.pk]), {**data, "reason": "Moved flat"})
     assert resp.status_code == 302
@@ -45,7 +45,7 @@ def _rows(w) -> dict:
     assert cw.post(reverse("referrals:break_glass", args=[r.pk]), bg).status_code == 302
     assert cw.get(reverse("referrals:case", args=[r.pk])).status_code == 200
     intel = make_case(w, status="submitted", kind="intelligence", borough=BRENT)
-    council = client(w.council_brent)
+    council = signed_in(w.council_brent)
     assert council.get(reverse("referrals:intelligence_detail", args=[intel.pk])).status_code == 200
     return r, intel
 
@@ -126,8 +126,8 @@ def test_not_through_the_orm(w):
 def test_not_through_the_admin(w):
     r, intel = _rows(w)
     before = _state()
-    root = User.objects.create_superuser("root@example.org", PASSWORD)
-    c = client(root)
+    root = superuser()
+    c = signed_in(root)
     for model in APPEND_ONLY:
         # not in the admin at all: the superuser gets nothing to change, delete or even list
         assert not admin.site.is_registered(model)
@@ -171,10 +171,9 @@ def test_not_through_the_api(w):
     assert not [u for u in get_resolver().reverse_dict if isinstance(u, str) and "audit" in u.lower()
                 and "api" in u.lower()], "an API route to the audit log"
     before = _state()
-    root = User.objects.create_superuser("root@example.org", PASSWORD)
+    root = superuser()
     for u in (root, w.mgr_a, w.cw_a, w.council_brent, w.analyst, w.referrer):
-        c = Client()  # no CSRF enforcement: only the method decides
-        c.force_login(u)
+        c = signed_in(u)  # no CSRF enforcement: only the method decides
         for url in urls:
             allow = c.options(url)
             if allow.status_code == 200:

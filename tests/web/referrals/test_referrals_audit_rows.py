@@ -6,7 +6,8 @@ import pytest
 import referrals_base as base
 from django.urls import reverse
 from django.utils import timezone
-from referrals_base import BRENT, client, make_case
+from factories import signed_in
+from referrals_base import BRENT, make_case
 
 from vru.web.accounts.models import AuditLog
 from vru.web.referrals.models import Contact, MissingEpisode, Need, NeedOutcome, Rescue, RiskNote
@@ -65,7 +66,7 @@ def _case_urls(w) -> list[tuple[str, object, str, dict]]:
 
 def test_every_case_page_get_or_sent_back_with_a_mistake_writes_exactly_one_audit_row(w):
     for name, u, url, mistake in _case_urls(w):
-        c = client(u)
+        c = signed_in(u)
         for method, data in (("get", None), ("post", mistake)):
             if data is None and method == "post":
                 continue

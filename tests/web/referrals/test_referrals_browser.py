@@ -20,8 +20,8 @@ from datetime import date, timedelta
 
 import pytest
 from browser_util import PHONE, assert_accessible, login, open_page, screenshot
-from django.contrib.auth.models import Group
 from django.utils import timezone
+from factories import PASSWORD, user
 
 from vru.web.accounts.models import AuditLog, Organisation, User
 from vru.web.referrals import demo, reports
@@ -29,15 +29,13 @@ from vru.web.referrals.models import Closure, Contact, Provider, Referral, Rescu
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "a long enough password 1"
 NAME = "Quentin Browsertest"
 BARKING = "E09000002"
 
 
 def _person(email: str, role: str, org: Organisation | None) -> str:
-    u = User.objects.create_user(email, PASSWORD, organisation=org, full_name=email.split("@")[0].title())
-    u.groups.add(Group.objects.get(name=role))
-    return email
+    """The address of a new user in ``role``, named after it, who signs in with ``PASSWORD``."""
+    return user(email, role, org, password=PASSWORD, full_name=email.split("@")[0].title()).email
 
 
 def _world() -> dict:

@@ -7,9 +7,9 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-import referrals_base as base
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from factories import user
 from referrals_base import NAME, _out, make_case
 
 from vru.web.accounts.models import AuditLog
@@ -52,8 +52,8 @@ def test_the_data_protection_officers_search_finds_every_referral_in_any_state_a
     ]
     other = make_case(w, name="Someone Else")
     dob = YoungPerson.objects.get(referral=made[0]).date_of_birth.isoformat()
-    dpo = base.user("dpo@example.org", "provider manager")  # subject access's permission
-    nobody = base.user("nobody.special@example.org", "caseworker")  # an active account without it
+    dpo = user("dpo@example.org", "provider manager")  # subject access's permission
+    nobody = user("nobody.special@example.org", "caseworker")  # an active account without it
     out = tmp_path / "sar.json"
     # the name and date of birth come on standard input, one a line, never on the command line (review 4, 9)
     person = f"  ottoline   SEARCHABLE \n{dob}\n"
@@ -112,7 +112,7 @@ def test_the_subject_access_search_prompts_for_the_person_without_echo(w, monkey
 
     make_case(w, status="submitted", name="Ottoline Prompted")
     dob = YoungPerson.objects.get().date_of_birth.isoformat()
-    dpo = base.user("dpo4@example.org", "provider manager")
+    dpo = user("dpo4@example.org", "provider manager")
     asked = []
 
     def fake(prompt):

@@ -16,8 +16,8 @@ import threading
 import pytest
 import referrals_base as base
 from django.db import connection, connections, transaction
-from django.test import Client
 from django.urls import reverse
+from factories import signed_in, user
 from referrals_base import make_case
 
 from vru.web.accounts.models import AuditLog
@@ -56,15 +56,9 @@ def _post_in_threads(posts: list) -> list:
     return out
 
 
-def _client(u) -> Client:
-    c = Client()
-    c.force_login(u)
-    return c
-
-
 def _second_manager(w):
     """Another manager of the triage hub (provider A): only the hub's managers triage."""
-    return base.user("mgra2@example.org", "provider manager", w.pa.organisation)
+    return user("mgra2@example.org", "provider manager", w.pa.organisation)
 
 
 def _one_place_left(w) -> Provider:
@@ -77,8 +71,8 @@ def test_two_managers_race_for_the_last_place_and_exactly_one_wins(w, round_):
     p = _one_place_left(w)
     r1, r2 = make_case(w, status="accepted"), make_case(w, status="accepted")
     posts = [
-        (_client(w.mgr_a), reverse("referrals:allocate", args=[r1.pk]), {"provider": p.pk}),
-        (_client(_second_manager(w)), reverse("referrals:allocate", args=[r2.pk]), {"provider": p.pk}),
+        (signed_in(w.mgr_a), reverse("referrals:allocate", args=[r1.pk]), {"provider": p.pk}),
+        (signed_in(_second_manager(w)), reverse("referrals:allocate", args=[r2.pk]), {"provider": p.pk}),
     ]
     got = _post_in_threads(posts)
     assert not [g for g in got if isinstance(g, Exception)], got
@@ -97,7 +91,7 @@ def test_an_allocation_waits_for_the_lock_then_finds_the_place_taken(w):
     p = _one_place_left(w)
     waiting, other = make_case(w, status="accepted"), make_case(w, status="accepted")
     result: list = []
-    c = _client(_second_manager(w))
+    c = signed_in(_second_manager(w))
 
     def allocate():
         try:
@@ -133,7 +127,7 @@ def test_two_caseworkers_closing_a_case_at_once_close_it_once_and_neither_gets_a
     need = Need.objects.create(referral=r, category="exit", desired_outcome="Leaves the line")
     data = base.closing_post(need, timezone.localdate())
     url = reverse("referrals:close", args=[r.pk])
-    posts = [(_client(w.cw_a), url, data), (_client(w.cw_a2), url, data)]
+    posts = [(signed_in(w.cw_a), url, data), (signed_in(w.cw_a2), url, data)]
     got = _post_in_threads(posts)
     assert not [g for g in got if isinstance(g, Exception)], got
     assert [g.status_code for g in got] == [302, 302], [g.status_code for g in got]

@@ -20,6 +20,7 @@ from django.db import connection, connections, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from factories import signed_in, user
 from referrals_base import make_case
 
 from vru.web.accounts.models import AuditLog
@@ -33,12 +34,6 @@ pytestmark = [
         reason="needs PostgreSQL: set VRU_TEST_DATABASE_URL=postgres://... (SQLite serialises all writes)",
     ),
 ]
-
-
-def _client(u) -> Client:
-    c = Client()
-    c.force_login(u)
-    return c
 
 
 def _in_thread(c: Client, url: str, data: dict):
@@ -56,13 +51,13 @@ def _in_thread(c: Client, url: str, data: dict):
 
 
 def _second_hub_manager(w):
-    return base.user("mgra2@example.org", "provider manager", w.pa.organisation)
+    return user("mgra2@example.org", "provider manager", w.pa.organisation)
 
 
 def test_a_move_waits_for_a_closure_then_finds_the_case_closed(w):
     r = make_case(w, provider=w.pa)
     t, result = _in_thread(
-        _client(w.mgr_a),
+        signed_in(w.mgr_a),
         reverse("referrals:allocate", args=[r.pk]),
         {"provider": w.pb.pk, "reason": "Closer to home"},
     )
@@ -78,7 +73,7 @@ def test_a_move_waits_for_a_closure_then_finds_the_case_closed(w):
     r.refresh_from_db()
     assert r.current_provider == w.pa and r.allocations.count() == 1
     assert not AuditLog.objects.filter(action="allocate case", object_id=str(r.pk)).exists()
-    told = [str(m) for m in _client(w.mgr_a).get(reverse("referrals:triage")).context["messages"]]
+    told = [str(m) for m in signed_in(w.mgr_a).get(reverse("referrals:triage")).context["messages"]]
     assert told == [] or any("no longer open" in m for m in told)
 
 
@@ -86,7 +81,7 @@ def test_a_closure_waits_for_a_move_then_finds_the_case_moved(w):
     r = make_case(w, provider=w.pa)
     need = Need.objects.create(referral=r, category="exit", desired_outcome="Leaves the line")
     t, result = _in_thread(
-        _client(w.cw_a),
+        signed_in(w.cw_a),
         reverse("referrals:close", args=[r.pk]),
         base.closing_post(need, timezone.localdate()),
     )
@@ -115,7 +110,7 @@ def test_two_hub_managers_moving_one_case_at_once_move_it_once(w, round_):
 
     def run(i, u):
         try:
-            c = _client(u)
+            c = signed_in(u)
             barrier.wait(timeout=30)
             out[i] = c.post(url, data)
         except Exception as exc:

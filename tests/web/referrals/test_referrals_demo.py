@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
+from factories import user
 from referrals_base import _out, referral_post
 
 from vru.web.accounts.models import Organisation, User
@@ -37,6 +38,7 @@ def test_the_demo_data_recovers_the_published_rates(w):
 
 # ------------------------------------------------------------------------------------- vru serve's demo
 def _sign_in(email: str, password: str) -> Client:
+    """A client signed in through the login form (the demo users' generated passwords are under test)."""
     c = Client()
     r = c.post(reverse("login"), {"username": email, "password": password})
     assert r.status_code == 302, f"{email} could not sign in"
@@ -55,7 +57,7 @@ def test_the_demo_users_walk_the_journey_and_a_second_seeding_changes_nothing(se
 
     settings.VRU_DEMO_USERS_FILE = str(tmp_path / "demo-users.txt")
     platform_demo.seed(io.StringIO(), apps=False)
-    old = User.objects.create_user(demo.OLD_SYNTHETIC_REFERRER, None, full_name="Demo referrer")  # before
+    old = user(demo.OLD_SYNTHETIC_REFERRER, full_name="Demo referrer")  # before
     out = io.StringIO()
     made = demo.seed(out)
     assert made["referrals"] == demo.TOTAL and made["shared"] > 0

@@ -8,7 +8,8 @@ import pytest
 import referrals_base as base
 from django.urls import reverse
 from django.utils import timezone
-from referrals_base import BRENT, client, make_case
+from factories import signed_in
+from referrals_base import BRENT, make_case
 
 from vru.web.accounts.models import AuditLog
 from vru.web.referrals import conf, reports, services
@@ -168,7 +169,7 @@ def test_erasure_leaves_no_name_or_free_text_in_the_audit_log_the_casework_or_th
     from vru.web.referrals import services
 
     r = base.restricted_case(w, days_ago=3000, name="Quilliam Erasable")
-    c = client(w.cw_a)
+    c = signed_in(w.cw_a)
     secrets = ["Quilliam", "Mother of Quilliam phoned", "moved to his aunt", "3 Mill Lane", "07700 900123"]
     assert c.post(reverse("referrals:break_glass", args=[r.pk]), {"reason": secrets[1]}).status_code == 302
     assert c.get(reverse("referrals:case", args=[r.pk])).status_code == 200
@@ -209,7 +210,7 @@ def test_erasure_blanks_the_police_force_and_the_referrers_organisation(w):
 
 # ------------------------------------------------------------------------- 2: erasure and the referrer
 def test_erasure_unlinks_the_referrer_and_their_status_page_copes(w):
-    c = client(w.referrer)
+    c = signed_in(w.referrer)
     assert c.post(reverse("referrals:new"), base.referral_post()).status_code == 302
     r = Referral.objects.get()
     Referral.objects.filter(pk=r.pk).update(status="closed")

@@ -9,7 +9,8 @@ import pytest
 import referrals_base as base
 from django.urls import reverse
 from django.utils import timezone
-from referrals_base import BRENT, _cases, _day, client, error_next_to, make_case, referral_post, snapshot
+from factories import signed_in
+from referrals_base import BRENT, _cases, _day, error_next_to, make_case, referral_post, snapshot
 
 from vru.web.accounts.models import AuditLog
 from vru.web.referrals.models import (
@@ -163,7 +164,7 @@ def test_every_form_refuses_bad_input_next_to_the_field_and_writes_nothing(
         "change_closure": [c["closed"].pk],
     }.get(url, [r.pk])
     before = snapshot()
-    resp = client(getattr(w, who)).post(reverse(f"referrals:{url}", args=args), data(c))
+    resp = signed_in(getattr(w, who)).post(reverse(f"referrals:{url}", args=args), data(c))
     html = resp.content.decode()
     assert resp.status_code == 400, (name, resp.status_code)
     field = field.format(need=c["need"].pk, closed_need=c["closed_need"].pk)
@@ -293,7 +294,7 @@ def test_a_nul_character_in_any_field_of_any_form_is_refused_next_to_it_never_a_
     ]
     before = snapshot()
     for who, url, data in sends:
-        resp = client(who).post(url, data)
+        resp = signed_in(who).post(url, data)
         assert resp.status_code == 400, (url, sorted(data), resp.status_code)
     after = snapshot()
     # nothing written but the one read of each case page sent back
@@ -303,23 +304,23 @@ def test_a_nul_character_in_any_field_of_any_form_is_refused_next_to_it_never_a_
     written = AuditLog.objects.order_by("-pk")[: after["AuditLog"] - before["AuditLog"]]
     assert {a.action for a in written} == {"view case"}
     for url in (u("reports") + "?year=%00", "/api/v1/referrals/reports/?year=%00"):
-        assert client(w.analyst).get(url).status_code == 404
+        assert signed_in(w.analyst).get(url).status_code == 404
 
 
 def test_a_change_a_reassignment_and_a_decline_need_a_reason_in_words(w):
     r = make_case(w, provider=w.pa)
-    c = client(w.cw_a)
+    c = signed_in(w.cw_a)
     upd = {"borough": base.LAMBETH, "gender": "male", "missing_episodes": "0", "reason": "\u200b" * 12}
     resp = c.post(reverse("referrals:update", args=[r.pk]), upd)
     assert resp.status_code == 400 and 'id="id_reason-error"' in resp.content.decode()
     assert not ChangeRecord.objects.exists()
     move = {"provider": w.pb.pk, "reason": "........"}
-    resp = client(w.mgr_a).post(reverse("referrals:allocate", args=[r.pk]), move)
+    resp = signed_in(w.mgr_a).post(reverse("referrals:allocate", args=[r.pk]), move)
     assert resp.status_code == 400 and "in words" in resp.content.decode()
     assert Allocation.objects.filter(referral=r).count() == 1
     waiting = make_case(w, status="submitted")
     decline = {"decision": "decline", "decline_reason": "other", "note": "\u200b\u200b\u200b . . ."}
-    resp = client(w.mgr_a).post(reverse("referrals:decide", args=[waiting.pk]), decline)
+    resp = signed_in(w.mgr_a).post(reverse("referrals:decide", args=[waiting.pk]), decline)
     assert resp.status_code == 400 and 'id="id_note-error"' in resp.content.decode()
     waiting.refresh_from_db()
     assert waiting.status == "submitted"

@@ -9,7 +9,8 @@ import referrals_base as base
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
-from referrals_base import BRENT, client
+from factories import signed_in
+from referrals_base import BRENT
 
 from vru.web.referrals.models import (
     Referral,
@@ -39,7 +40,7 @@ def test_no_name_date_of_birth_or_contact_in_a_log_an_email_a_title_or_a_url(w, 
             titles.append(body.split(b"<title>")[1].split(b"</title>")[0].decode())
         return resp
 
-    ref = client(w.referrer)
+    ref = signed_in(w.referrer)
     bad = base.referral_post(name=name, contact=contact, date_of_birth="2000-01-01")  # 26 or so: refused
     assert visit(ref, "post", reverse("referrals:new"), bad).status_code == 400
     visit(
@@ -50,12 +51,12 @@ def test_no_name_date_of_birth_or_contact_in_a_log_an_email_a_title_or_a_url(w, 
     )
     r = Referral.objects.get(person__name=name)
     visit(ref, "get", reverse("referrals:draft", args=[r.pk]))
-    mgr = client(w.mgr_a)
+    mgr = signed_in(w.mgr_a)
     visit(mgr, "get", reverse("referrals:decide", args=[r.pk]))
     visit(mgr, "post", reverse("referrals:decide", args=[r.pk]), {"decision": "bogus"})
     visit(mgr, "post", reverse("referrals:decide", args=[r.pk]), {"decision": "accept"})
     visit(mgr, "post", reverse("referrals:allocate", args=[r.pk]), {"provider": w.pa.pk})
-    cw = client(w.cw_a)
+    cw = signed_in(w.cw_a)
     visit(cw, "post", reverse("referrals:cases"), {"q": "Quilla"})
     visit(cw, "post", reverse("referrals:cases"), {"q": "Quilla\x00"})
     visit(cw, "get", reverse("referrals:case", args=[r.pk]))
@@ -74,9 +75,9 @@ def test_no_name_date_of_birth_or_contact_in_a_log_an_email_a_title_or_a_url(w, 
             "reason": "moved house",
         },
     )
-    visit(client(w.cw_b), "get", reverse("referrals:case", args=[r.pk]))  # 404
-    visit(client(w.analyst), "get", reverse("referrals:case", args=[r.pk]))  # 403
-    visit(client(w.cw_b), "get", "/api/v1/referrals/cases/not-a-uuid/")
+    visit(signed_in(w.cw_b), "get", reverse("referrals:case", args=[r.pk]))  # 404
+    visit(signed_in(w.analyst), "get", reverse("referrals:case", args=[r.pk]))  # 403
+    visit(signed_in(w.cw_b), "get", "/api/v1/referrals/cases/not-a-uuid/")
     visit(cw, "get", f"/api/v1/referrals/cases/{r.pk}/")
     visit(mgr, "get", reverse("referrals:export", args=[r.pk, "json"]))
     assert r.changes.filter(field="contact").exists()  # the journey did reach the change

@@ -10,7 +10,8 @@ import referrals_base as base
 from django.core.management import CommandError
 from django.urls import reverse
 from django.utils import timezone
-from referrals_base import NAME, client, make_case
+from factories import signed_in
+from referrals_base import NAME, make_case
 
 from vru.web.accounts.models import AuditLog
 from vru.web.referrals import conf, services
@@ -92,7 +93,7 @@ def test_retention_erases_nothing_for_a_later_day_or_for_a_user_who_may_not(w):
 
 # ------------------------------------------------------------------------------------ 4: abandoned drafts
 def test_an_abandoned_draft_is_purged_after_the_draft_period(w, settings):
-    c = client(w.referrer)
+    c = signed_in(w.referrer)
     assert "not saved again for 30 days is deleted" in c.get(reverse("referrals:new")).content.decode()
     draft = base.referral_post()
     draft.pop("submit")  # Save as draft

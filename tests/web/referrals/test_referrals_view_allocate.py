@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import referrals_base as base
 from django.urls import reverse
-from referrals_base import REASON, _restricted_at_b, client, error_next_to, make_case, snapshot
+from factories import signed_in
+from referrals_base import REASON, _restricted_at_b, error_next_to, make_case, snapshot
 
 from vru.web.accounts.models import AuditLog
 from vru.web.referrals import services
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.django_db
 def test_allocation_to_a_provider_at_capacity_is_refused_and_nothing_is_written(w):
     make_case(w, provider=w.pa), make_case(w, provider=w.pa)  # capacity 2: full
     r = make_case(w, status="accepted")
-    resp = client(w.mgr_a).post(reverse("referrals:allocate", args=[r.pk]), {"provider": w.pa.pk})
+    resp = signed_in(w.mgr_a).post(reverse("referrals:allocate", args=[r.pk]), {"provider": w.pa.pk})
     html = resp.content.decode()
     assert resp.status_code == 400 and 'id="id_provider-error"' in html and "at capacity" in html
     r.refresh_from_db()
@@ -34,7 +35,7 @@ def test_allocation_to_a_provider_at_capacity_is_refused_and_nothing_is_written(
 
 def test_reassignment_needs_a_reason_and_the_history_is_append_only(w):
     r = make_case(w, provider=w.pa)
-    c = client(w.mgr_a)
+    c = signed_in(w.mgr_a)
     resp = c.post(reverse("referrals:allocate", args=[r.pk]), {"provider": w.pb.pk})
     assert resp.status_code == 400 and 'id="id_reason-error"' in resp.content.decode()
     resp = c.post(reverse("referrals:allocate", args=[r.pk]), {"provider": w.pb.pk, "reason": "Young woman"})
@@ -52,14 +53,14 @@ def test_reassignment_needs_a_reason_and_the_history_is_append_only(w):
     with pytest.raises(AppendOnlyImmutable):
         Allocation.objects.all().delete()
     # the case has moved: provider A's staff no longer see it
-    assert client(w.cw_a).get(reverse("referrals:case", args=[r.pk])).status_code == 404
+    assert signed_in(w.cw_a).get(reverse("referrals:case", args=[r.pk])).status_code == 404
 
 
 def test_allocation_to_a_full_provider_is_a_message_next_to_the_field_and_writes_nothing(w):
     make_case(w, provider=w.pa), make_case(w, provider=w.pa)  # capacity 2: full
     r = make_case(w, status="accepted")
     before = snapshot()
-    resp = client(w.mgr_a).post(reverse("referrals:allocate", args=[r.pk]), {"provider": w.pa.pk})
+    resp = signed_in(w.mgr_a).post(reverse("referrals:allocate", args=[r.pk]), {"provider": w.pa.pk})
     assert resp.status_code == 400
     assert "at capacity (2 of 2 open cases)" in error_next_to(resp.content.decode(), "provider")
     assert snapshot() == {**before, "AuditLog": before["AuditLog"] + 1}  # the page sent back: one read
@@ -68,7 +69,7 @@ def test_allocation_to_a_full_provider_is_a_message_next_to_the_field_and_writes
 # ------------------------------------------------------------------- the allocation history's words
 def test_only_a_real_reassignment_is_called_one(w):
     r = make_case(w, status="accepted")
-    m = client(w.mgr_a)
+    m = signed_in(w.mgr_a)
     page = m.get(reverse("referrals:allocate", args=[r.pk])).content.decode()
     assert 'name="reason"' not in page  # a first allocation asks for no reason
     # a reason sent anyway with a first allocation does not make it a reassignment
@@ -83,7 +84,7 @@ def test_only_a_real_reassignment_is_called_one(w):
     assert resp.status_code == 302
     second = AuditLog.objects.filter(action="allocate case").latest("pk")
     assert second.purpose == f"{r.reference}: allocation to {w.pb} (reassignment)"
-    page = client(w.mgr_b).get(reverse("referrals:case", args=[r.pk])).content.decode()  # now B's case
+    page = signed_in(w.mgr_b).get(reverse("referrals:case", args=[r.pk])).content.decode()  # now B's case
     history = page.split('id="allocations"')[1].split("</ul>")[0]
     assert f"allocated to {w.pa}</li>" in history and f"reassigned to {w.pb}: Young woman" in history
     assert history.count("reassigned") == 1
@@ -91,7 +92,7 @@ def test_only_a_real_reassignment_is_called_one(w):
 
 def test_a_restricted_case_is_neither_decided_nor_reassigned_without_break_glass(w):
     r = base.restricted_case(w)
-    m = client(w.mgr_a)
+    m = signed_in(w.mgr_a)
     page = m.get(reverse("referrals:allocate", args=[r.pk]))
     assert "restricted record" in page.content.decode() and not AuditLog.objects.filter(action="view case")
     resp = m.post(reverse("referrals:allocate", args=[r.pk]), {"provider": w.pb.pk, "reason": "moving it"})
@@ -108,7 +109,7 @@ def test_a_restricted_case_is_neither_decided_nor_reassigned_without_break_glass
 # ---------------------------------------------------------------------- 6: only the triage hub reassigns
 def test_a_manager_outside_the_hub_cannot_reassign_even_their_own_case(w):
     r = make_case(w, provider=w.pb)
-    c = client(w.mgr_b)
+    c = signed_in(w.mgr_b)
     url = reverse("referrals:allocate", args=[r.pk])
     assert c.get(url).status_code == 404
     assert c.post(url, {"provider": w.pa.pk, "reason": "We are full today"}).status_code == 404
@@ -117,7 +118,7 @@ def test_a_manager_outside_the_hub_cannot_reassign_even_their_own_case(w):
     page = c.get(reverse("referrals:case", args=[r.pk])).content.decode()
     assert url not in page and reverse("referrals:restrict", args=[r.pk]) in page  # access is still theirs
     # the hub's manager reaches the case at the other provider, and moves it (the read is audited as triage)
-    hub = client(w.mgr_a)
+    hub = signed_in(w.mgr_a)
     assert hub.get(url).status_code == 200
     row = AuditLog.objects.filter(action="view case", user=w.mgr_a).latest("pk")
     assert "triage: reassignment of a case allocated to" in row.purpose
@@ -129,7 +130,7 @@ def test_a_manager_outside_the_hub_cannot_reassign_even_their_own_case(w):
 @pytest.mark.django_db
 def test_hub_moves_restricted_case_at_other_provider(w):
     r = _restricted_at_b(w)
-    c = client(w.mgr_a)
+    c = signed_in(w.mgr_a)
     page = c.get(reverse("referrals:allocate", args=[r.pk]))
     body = page.content.decode()
     assert page.status_code == 200 and "is a restricted record" in body

@@ -6,16 +6,8 @@ from __future__ import annotations
 import pytest
 import referrals_base as base
 from django.urls import reverse
-from referrals_base import (
-    NAME,
-    REASON,
-    _restricted_at_b,
-    client,
-    error_next_to,
-    make_case,
-    restricted_case,
-    snapshot,
-)
+from factories import signed_in
+from referrals_base import NAME, REASON, _restricted_at_b, error_next_to, make_case, restricted_case, snapshot
 
 from vru.web.accounts.models import AuditLog
 from vru.web.referrals.models import (
@@ -27,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 def test_break_glass_needs_a_reason_leaves_its_rows_and_is_shown_to_a_manager(w):
     r = restricted_case(w)
-    c = client(w.cw_a)
+    c = signed_in(w.cw_a)
     page = c.get(reverse("referrals:case", args=[r.pk]))
     assert (
         page.status_code == 200
@@ -51,18 +43,18 @@ def test_break_glass_needs_a_reason_leaves_its_rows_and_is_shown_to_a_manager(w)
     assert NAME in page
     assert AuditLog.objects.get(action="view case").purpose == f"{r.reference}: break-glass opening {bg.pk}"
     # the named member of staff opens it without a reason
-    assert NAME in client(w.cw_a2).get(reverse("referrals:case", args=[r.pk])).content.decode()
-    report = client(w.mgr_a).get(reverse("referrals:break_glass_report")).content.decode()
+    assert NAME in signed_in(w.cw_a2).get(reverse("referrals:case", args=[r.pk])).content.decode()
+    report = signed_in(w.mgr_a).get(reverse("referrals:break_glass_report")).content.decode()
     assert "Police called out of hours" in report and r.reference in report
     assert (
         "Police called out"
-        not in client(w.mgr_b).get(reverse("referrals:break_glass_report")).content.decode()
+        not in signed_in(w.mgr_b).get(reverse("referrals:break_glass_report")).content.decode()
     )
     # barred staff: 404, even with a reason
     r.barred_staff.add(w.cw_a2)
-    assert client(w.cw_a2).get(reverse("referrals:case", args=[r.pk])).status_code == 404
+    assert signed_in(w.cw_a2).get(reverse("referrals:case", args=[r.pk])).status_code == 404
     assert (
-        client(w.cw_a2)
+        signed_in(w.cw_a2)
         .post(reverse("referrals:break_glass", args=[r.pk]), {"reason": "I really need to see it"})
         .status_code
         == 404
@@ -75,7 +67,7 @@ def test_a_break_glass_reason_too_short_is_refused_next_to_the_field(w):
     r.save()
     r.allowed_staff.add(w.cw_a2)
     before = snapshot()
-    resp = client(w.cw_a).post(reverse("referrals:break_glass", args=[r.pk]), {"reason": "need it"})
+    resp = signed_in(w.cw_a).post(reverse("referrals:break_glass", args=[r.pk]), {"reason": "need it"})
     assert resp.status_code == 400 and "at least 10" in error_next_to(resp.content.decode(), "reason")
     assert snapshot() == before
 
@@ -88,7 +80,7 @@ def test_a_break_glass_reason_too_short_is_refused_next_to_the_field(w):
 )
 def test_a_break_glass_reason_needs_words(w, reason):
     r = base.restricted_case(w)
-    resp = client(w.cw_a).post(reverse("referrals:break_glass", args=[r.pk]), {"reason": reason})
+    resp = signed_in(w.cw_a).post(reverse("referrals:break_glass", args=[r.pk]), {"reason": reason})
     assert resp.status_code == 400
     page = resp.content.decode()
     assert 'id="id_reason-error"' in page
@@ -98,7 +90,7 @@ def test_a_break_glass_reason_needs_words(w, reason):
 def test_a_real_reason_is_kept_without_its_invisible_characters(w):
     r = base.restricted_case(w)
     reason = "Urgent\u200b safeguarding\u00a0 call\u200d from police"
-    resp = client(w.cw_a).post(reverse("referrals:break_glass", args=[r.pk]), {"reason": reason})
+    resp = signed_in(w.cw_a).post(reverse("referrals:break_glass", args=[r.pk]), {"reason": reason})
     assert resp.status_code == 302
     assert BreakGlass.objects.get().reason == "Urgent safeguarding call from police"
 
@@ -106,14 +98,14 @@ def test_a_real_reason_is_kept_without_its_invisible_characters(w):
 @pytest.mark.django_db
 def test_hub_break_glass_without_then_lands_on_the_allocation_page(w):
     r = _restricted_at_b(w)
-    bg = client(w.mgr_a).post(reverse("referrals:break_glass", args=[r.pk]), {"reason": REASON})
+    bg = signed_in(w.mgr_a).post(reverse("referrals:break_glass", args=[r.pk]), {"reason": REASON})
     assert bg["Location"] == reverse("referrals:allocate", args=[r.pk])
 
 
 @pytest.mark.django_db
 def test_hub_break_glass_with_a_forged_return_to_the_access_page_lands_on_the_allocation_page(w):
     r = _restricted_at_b(w)
-    c = client(w.mgr_a)
+    c = signed_in(w.mgr_a)
     bg = c.post(reverse("referrals:break_glass", args=[r.pk]), {"reason": REASON, "then": "restrict"})
     assert bg["Location"] == reverse("referrals:allocate", args=[r.pk])
     assert c.get(bg["Location"]).status_code == 200
@@ -124,7 +116,7 @@ def test_other_provider_manager_cannot_break_glass_on_a_case_not_theirs(w):
     r = make_case(w, provider=w.pa)
     r.restricted = True
     r.save()
-    resp = client(w.mgr_b).post(reverse("referrals:break_glass", args=[r.pk]), {"reason": REASON})
+    resp = signed_in(w.mgr_b).post(reverse("referrals:break_glass", args=[r.pk]), {"reason": REASON})
     assert resp.status_code == 404 and not BreakGlass.objects.exists()
 
 
@@ -133,7 +125,7 @@ def test_a_caseworker_still_cannot_break_glass_to_the_access_page(w):
     r = make_case(w, provider=w.pa)
     r.restricted = True
     r.save()
-    c = client(w.cw_a)
+    c = signed_in(w.cw_a)
     bg = c.post(reverse("referrals:break_glass", args=[r.pk]), {"reason": REASON, "then": "restrict"})
     assert bg["Location"] == reverse("referrals:case", args=[r.pk])
     assert c.get(reverse("referrals:restrict", args=[r.pk])).status_code == 403
@@ -144,7 +136,7 @@ def test_hub_break_glass_on_a_restricted_referral_waiting_for_a_decision_returns
     r = make_case(w, status="submitted")
     r.restricted = True
     r.save()
-    c = client(w.mgr_a)
+    c = signed_in(w.mgr_a)
     page = c.get(reverse("referrals:decide", args=[r.pk]))
     assert page.status_code == 200 and 'name="then" value="decide"' in page.content.decode()
     bg = c.post(reverse("referrals:break_glass", args=[r.pk]), {"reason": REASON, "then": "decide"})

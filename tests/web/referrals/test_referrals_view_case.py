@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from referrals_base import NAME, client, make_case
+from factories import signed_in
+from referrals_base import NAME, make_case
 
 from vru.web.accounts.models import AuditLog
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 # ---------------------------------------------------------------------------------- audit, break-glass
 def test_every_read_of_a_case_page_writes_exactly_one_audit_row(w):
     r = make_case(w, provider=w.pa)
-    c = client(w.cw_a)
+    c = signed_in(w.cw_a)
     for _ in range(3):
         before = AuditLog.objects.count()
         assert c.get(reverse("referrals:case", args=[r.pk])).status_code == 200

@@ -4,9 +4,9 @@ its form's errors and its audit rows (docs/web-referrals.md)."""
 from __future__ import annotations
 
 import pytest
-import referrals_base as base
 from django.urls import reverse
-from referrals_base import client, make_case
+from factories import signed_in, user
+from referrals_base import make_case
 
 from vru.web.accounts.models import AuditLog
 from vru.web.referrals import services
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def test_the_caseload_search_is_a_post_and_a_name_in_a_url_finds_nothing(w):
     r = make_case(w, provider=w.pa)
     other = make_case(w, provider=w.pa, name="Someone Else")
-    c = client(w.cw_a)
+    c = signed_in(w.cw_a)
     got = c.get(reverse("referrals:cases"), {"q": "Zebedee"}).content.decode().split('id="cases"')[1]
     assert r.reference in got and other.reference in got  # the query string is ignored: the whole list
     assert not AuditLog.objects.filter(action="search").exists()
@@ -37,18 +37,18 @@ REASON = "Need to check the allocation for the safety of the family"
 
 
 def _cases_page(user) -> str:
-    return client(user).get(reverse("referrals:cases")).content.decode()
+    return signed_in(user).get(reverse("referrals:cases")).content.decode()
 
 
 def _second_manager_b(w):
-    return base.user("mgrb2@example.org", "provider manager", w.pb.organisation)
+    return user("mgrb2@example.org", "provider manager", w.pb.organisation)
 
 
 def test_a_manager_barred_from_a_case_is_not_told_of_its_move_away(w):
     r = make_case(w, provider=w.pb)
     mgr_b2 = _second_manager_b(w)
     r.barred_staff.add(w.mgr_b)
-    client(w.mgr_a).post(reverse("referrals:allocate", args=[r.pk]),
+    signed_in(w.mgr_a).post(reverse("referrals:allocate", args=[r.pk]),
                          {"provider": w.pa.pk, "reason": "Closer to home"})
     assert services.recent_moves_away(w.mgr_b).count() == 0
     barred = _cases_page(w.mgr_b)
@@ -59,7 +59,7 @@ def test_a_manager_barred_from_a_case_is_not_told_of_its_move_away(w):
 
 def test_the_move_away_notice_goes_once_the_case_is_moved_back(w):
     r = make_case(w, provider=w.pb)
-    hub = client(w.mgr_a)
+    hub = signed_in(w.mgr_a)
     hub.post(reverse("referrals:allocate", args=[r.pk]), {"provider": w.pa.pk, "reason": "Closer to home"})
     assert 'id="moves-away"' in _cases_page(w.mgr_b)
     hub.post(reverse("referrals:allocate", args=[r.pk]), {"provider": w.pb.pk, "reason": "Back with them"})
@@ -79,7 +79,7 @@ def test_the_hubs_opening_without_a_move_is_reported_to_the_providers_managers_t
     r.restricted = True
     r.save()
     r.allowed_staff.add(w.cw_b)
-    bg = client(w.mgr_a).post(reverse("referrals:break_glass", args=[r.pk]), {"reason": REASON,
+    bg = signed_in(w.mgr_a).post(reverse("referrals:break_glass", args=[r.pk]), {"reason": REASON,
                                                                              "then": "allocate"})
     assert bg.status_code == 302
     opening = BreakGlass.objects.get(referral=r, user=w.mgr_a)
@@ -87,13 +87,13 @@ def test_the_hubs_opening_without_a_move_is_reported_to_the_providers_managers_t
     assert services.openings_of_organisation(w.mgr_b).filter(pk=opening.pk).exists()  # and the holder's
     assert services.recent_openings(w.mgr_b) == 1
     assert 'id="recent-openings"' in _cases_page(w.mgr_b)
-    report = client(w.mgr_b).get(reverse("referrals:break_glass_report")).content.decode()
+    report = signed_in(w.mgr_b).get(reverse("referrals:break_glass_report")).content.decode()
     assert r.reference in report and REASON in report and str(w.mgr_a.organisation) in report
     # a manager barred from the case is not shown it
     mgr_b2 = _second_manager_b(w)
     r.barred_staff.add(mgr_b2)
     assert not services.openings_of_organisation(mgr_b2).exists()
-    assert r.reference not in client(mgr_b2).get(reverse("referrals:break_glass_report")).content.decode()
+    assert r.reference not in signed_in(mgr_b2).get(reverse("referrals:break_glass_report")).content.decode()
 
 
 def test_a_later_move_takes_no_opening_to_the_new_providers_managers(w):
@@ -101,7 +101,7 @@ def test_a_later_move_takes_no_opening_to_the_new_providers_managers(w):
     r.restricted = True
     r.save()
     r.allowed_staff.add(w.cw_a2)
-    c = client(w.cw_a)  # provider A's own caseworker, outside the named staff
+    c = signed_in(w.cw_a)  # provider A's own caseworker, outside the named staff
     assert c.post(reverse("referrals:break_glass", args=[r.pk]), {"reason": REASON}).status_code == 302
     opening = BreakGlass.objects.get(referral=r, user=w.cw_a)
     services.allocate(r, w.pb, w.mgr_a, reason="Closer to home")
@@ -111,13 +111,13 @@ def test_a_later_move_takes_no_opening_to_the_new_providers_managers(w):
 
 def test_a_search_with_a_nul_character_is_refused_next_to_the_box(w):
     make_case(w, provider=w.pa)
-    resp = client(w.cw_a).post(reverse("referrals:cases"), {"q": "Zeb\x00"})
+    resp = signed_in(w.cw_a).post(reverse("referrals:cases"), {"q": "Zeb\x00"})
     assert resp.status_code == 400
     page = resp.content.decode()
     assert 'id="q-error"' in page and "without control characters" in page
     assert not AuditLog.objects.filter(action="search").exists()
     r = Referral.objects.get()
-    found = client(w.cw_a).post(reverse("referrals:cases"), {"q": "Zebedee"})
+    found = signed_in(w.cw_a).post(reverse("referrals:cases"), {"q": "Zebedee"})
     assert found.status_code == 200 and r.reference in found.content.decode()
     assert AuditLog.objects.filter(action="search").count() == 1
 
@@ -127,14 +127,14 @@ def test_a_search_with_a_nul_character_is_refused_next_to_the_box(w):
 def test_the_losing_providers_managers_see_the_move_away_on_their_caseload_page(w):
     r = make_case(w, provider=w.pb)
     fresh = make_case(w, provider=None)  # accepted, waiting for its first allocation
-    hub = client(w.mgr_a)
+    hub = signed_in(w.mgr_a)
     hub.post(reverse("referrals:allocate", args=[fresh.pk]), {"provider": w.pb.pk})
     assert Referral.objects.get(pk=fresh.pk).current_provider_id == w.pb.pk
     assert services.recent_moves_away(w.mgr_b).count() == 0  # a first allocation takes nothing away
     hub.post(reverse("referrals:allocate", args=[r.pk]), {"provider": w.pa.pk, "reason": "Closer to home"})
     assert Referral.objects.get(pk=r.pk).current_provider_id == w.pa.pk
-    page = client(w.mgr_b).get(reverse("referrals:cases")).content.decode()
+    page = signed_in(w.mgr_b).get(reverse("referrals:cases")).content.decode()
     assert 'id="moves-away"' in page and r.reference in page and str(w.pa) in page
     assert "Closer to home" not in page  # the reason stays with the case
-    assert 'id="moves-away"' not in client(w.mgr_a).get(reverse("referrals:cases")).content.decode()
-    assert 'id="moves-away"' not in client(w.cw_b).get(reverse("referrals:cases")).content.decode()
+    assert 'id="moves-away"' not in signed_in(w.mgr_a).get(reverse("referrals:cases")).content.decode()
+    assert 'id="moves-away"' not in signed_in(w.cw_b).get(reverse("referrals:cases")).content.decode()

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 import referrals_base as base
 from django.urls import reverse
-from referrals_base import client, make_case
+from factories import signed_in
+from referrals_base import make_case
 
 from vru.web.accounts.models import AuditLog
 
@@ -21,7 +22,7 @@ def test_a_closure_and_its_outcomes_are_corrected_with_a_reason(w):
     r = make_case(w, provider=w.pa)
     need = Need.objects.create(referral=r, category="exit", desired_outcome="Leaves the line")
     url = reverse("referrals:change_closure", args=[r.pk])
-    c = client(w.cw_a)
+    c = signed_in(w.cw_a)
     assert c.get(url).status_code == 404  # an open case has no closure to correct
     closed_on = r.referral_date + timedelta(days=10)
     closure = base.close_case(w, r, closed_on)

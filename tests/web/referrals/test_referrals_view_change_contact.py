@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from referrals_base import client, make_case
+from factories import signed_in
+from referrals_base import make_case
 
 from vru.web.accounts.models import AuditLog
 from vru.web.referrals.models import Rescue
@@ -29,7 +30,7 @@ def test_a_contact_and_a_rescue_are_corrected_with_a_reason_old_and_new_values_k
     rescue = Rescue.objects.create(
         referral=r, county="Norfolk", police_force="Norfolk", rescued_on=r.referral_date
     )
-    c = client(w.cw_a)
+    c = signed_in(w.cw_a)
     url = reverse("referrals:change_contact", args=[r.pk, contact.pk])
     assert url in c.get(reverse("referrals:case", args=[r.pk])).content.decode()  # linked from the case
     post = {"when": when.strftime("%Y-%m-%d %H:%M"), "kind": "session", "attendance": "dna", "dna_reason": ""}
@@ -64,6 +65,6 @@ def test_a_contact_and_a_rescue_are_corrected_with_a_reason_old_and_new_values_k
     row = ChangeRecord.objects.get(record=f"rescue {rescue.pk}")
     assert (row.field, row.old_value, row.new_value) == ("police_force", "Norfolk", "Suffolk")
     # another provider's caseworker, and a contact of another case: 404
-    assert client(w.cw_b).get(url).status_code == 404
+    assert signed_in(w.cw_b).get(url).status_code == 404
     other = make_case(w, provider=w.pa)
     assert c.get(reverse("referrals:change_contact", args=[other.pk, contact.pk])).status_code == 404

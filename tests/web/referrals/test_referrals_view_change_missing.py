@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from referrals_base import client, make_case
+from factories import signed_in
+from referrals_base import make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ def test_a_missing_episode_is_corrected_once_they_are_found(w):
     went = r.referral_date + timedelta(days=5)
     m = MissingEpisode.objects.create(referral=r, started_on=went)
     url = reverse("referrals:change_missing", args=[r.pk, m.pk])
-    c = client(w.cw_a)
+    c = signed_in(w.cw_a)
     start = went.isoformat()
     early = (went - timedelta(days=2)).isoformat()
     resp = c.post(url, {"started_on": start, "ended_on": early, "reason": "Found by police"})

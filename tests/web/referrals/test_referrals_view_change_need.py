@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from referrals_base import client, make_case
+from factories import signed_in
+from referrals_base import make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ def test_a_need_and_a_risk_note_not_yet_reviewed_are_corrected_a_reviewed_one_is
     need = Need.objects.create(referral=r, category="exit", desired_outcome="Leaves the line")
     today = timezone.localdate()
     note = RiskNote.objects.create(referral=r, level="high", text="Debt", review_on=today, created_by=w.cw_a)
-    c = client(w.cw_a)
+    c = signed_in(w.cw_a)
     page = c.get(reverse("referrals:case", args=[r.pk])).content.decode()
     assert reverse("referrals:change_need", args=[r.pk, need.pk]) in page
     assert reverse("referrals:change_risk", args=[r.pk, note.pk]) in page

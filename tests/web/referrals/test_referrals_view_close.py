@@ -9,7 +9,8 @@ import pytest
 import referrals_base as base
 from django.urls import reverse
 from django.utils import timezone
-from referrals_base import client, make_case
+from factories import signed_in
+from referrals_base import make_case
 
 from vru.web.referrals.models import (
     Closure,
@@ -31,7 +32,7 @@ def _error_next_to(html: str, field: str) -> str:
 def test_closing_a_case_without_needs_puts_the_message_next_to_the_outcomes(w):
     r = make_case(w, provider=w.pa)
     data = base.closing_post(Need(pk=0), timezone.localdate())
-    resp = client(w.cw_a).post(reverse("referrals:close", args=[r.pk]), data)
+    resp = signed_in(w.cw_a).post(reverse("referrals:close", args=[r.pk]), data)
     html = resp.content.decode()
     assert resp.status_code == 400
     assert "Record at least one need" in _error_next_to(html, "outcomes")
@@ -43,7 +44,7 @@ def test_closing_a_case_without_needs_puts_the_message_next_to_the_outcomes(w):
     assert r.status == "accepted" and not Closure.objects.filter(referral=r).exists()
     # with a need, the same form closes it (the field is gone)
     need = Need.objects.create(referral=r, category="exit", desired_outcome="Leaves the line")
-    ok = client(w.cw_a).post(
+    ok = signed_in(w.cw_a).post(
         reverse("referrals:close", args=[r.pk]), base.closing_post(need, timezone.localdate())
     )
     assert ok.status_code == 302 and Closure.objects.filter(referral=r).exists()
@@ -61,7 +62,7 @@ def test_a_closure_dated_before_recorded_casework_is_refused_next_to_the_date(w)
         returned_on=today - timedelta(days=1),
     )
     need = Need.objects.create(referral=r, category="exit", desired_outcome="Leaves the line")
-    c = client(w.cw_a)
+    c = signed_in(w.cw_a)
     url = reverse("referrals:close", args=[r.pk])
     resp = c.post(url, base.closing_post(need, today - timedelta(days=15)))
     assert resp.status_code == 400
@@ -85,5 +86,5 @@ def test_a_closure_before_a_contact_names_the_contact(w):
                            recorded_by=w.cw_a)
     need = Need.objects.create(referral=r, category="exit", desired_outcome="Leaves the line")
     closed = timezone.localdate() - timedelta(days=15)
-    resp = client(w.cw_a).post(reverse("referrals:close", args=[r.pk]), base.closing_post(need, closed))
+    resp = signed_in(w.cw_a).post(reverse("referrals:close", args=[r.pk]), base.closing_post(need, closed))
     assert resp.status_code == 400 and "before its last recorded contact or session" in resp.content.decode()

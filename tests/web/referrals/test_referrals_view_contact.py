@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from referrals_base import client, closing_post, make_case
+from factories import signed_in
+from referrals_base import closing_post, make_case
 
 from vru.web.referrals.models import (
     Closure,
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db
 # ----------------------------------------------------------------------------------------- casework
 def test_casework_is_recorded_and_closure_before_the_referral_is_refused(w):
     r = make_case(w, provider=w.pa, days_ago=20)
-    c = client(w.cw_a)
+    c = signed_in(w.cw_a)
     now = timezone.localtime()
     assert (
         c.post(

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from referrals_base import client, make_case
+from factories import signed_in
+from referrals_base import make_case
 
 from vru.web.referrals import services
 from vru.web.referrals.models import (
@@ -20,7 +21,7 @@ def test_a_manager_accepts_and_allocates_by_the_rules(w):
     r = make_case(w, status="submitted")
     r.gender = "female"
     r.save()
-    c = client(w.mgr_a)  # the triage hub's manager
+    c = signed_in(w.mgr_a)  # the triage hub's manager
     assert c.get(reverse("referrals:triage")).content.decode().count(r.reference) == 1
     resp = c.post(reverse("referrals:decide", args=[r.pk]), {"decision": "accept"})
     assert resp.status_code == 302
@@ -35,7 +36,7 @@ def test_a_manager_accepts_and_allocates_by_the_rules(w):
 
 def test_a_decline_needs_a_reason_from_the_list(w):
     r = make_case(w, status="submitted")
-    c = client(w.mgr_a)
+    c = signed_in(w.mgr_a)
     resp = c.post(reverse("referrals:decide", args=[r.pk]), {"decision": "decline"})
     assert resp.status_code == 400 and 'id="id_decline_reason-error"' in resp.content.decode()
     resp = c.post(
@@ -56,7 +57,7 @@ def test_a_hub_switched_off_triages_no_more_and_everyone_is_told(w):
     w.pa.active = False
     w.pa.save()
     assert not services.triages(w.mgr_a)
-    c = client(w.mgr_a)
+    c = signed_in(w.mgr_a)
     assert c.get(reverse("referrals:decide", args=[waiting.pk])).status_code == 404
     page = c.get(reverse("referrals:cases")).content.decode()
     assert 'id="no-hub"' in page and "is not active" in page and "1 referral waiting" in page

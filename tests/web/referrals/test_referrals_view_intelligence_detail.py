@@ -7,7 +7,8 @@ import json
 
 import pytest
 from django.urls import reverse
-from referrals_base import BRENT, LAMBETH, NAME, client, make_case
+from factories import signed_in
+from referrals_base import BRENT, LAMBETH, NAME, make_case
 
 from vru.web.accounts.models import AuditLog
 from vru.web.referrals.models import (
@@ -21,7 +22,7 @@ def test_a_council_user_sees_only_their_councils_redacted_intelligence(w):
     brent = make_case(w, status="submitted", kind="intelligence", borough=BRENT)
     lambeth = make_case(w, status="submitted", kind="intelligence", borough=LAMBETH, name="Other Person")
     intervention = make_case(w, provider=w.pa, borough=BRENT)
-    c = client(w.council_brent)
+    c = signed_in(w.council_brent)
     listing = c.get(reverse("referrals:intelligence")).content.decode()
     assert (
         brent.reference in listing
@@ -42,6 +43,8 @@ def test_a_council_user_sees_only_their_councils_redacted_intelligence(w):
     assert Disclosure.objects.count() == 2
     assert c.get(reverse("referrals:case", args=[intervention.pk])).status_code == 403
     assert (
-        client(w.council_lambeth).get(reverse("referrals:intelligence_detail", args=[brent.pk])).status_code
+        signed_in(w.council_lambeth)
+        .get(reverse("referrals:intelligence_detail", args=[brent.pk]))
+        .status_code
         == 404
     )

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from referrals_base import BRENT, NAME, _error_next_to, client, referral_post
+from factories import signed_in
+from referrals_base import BRENT, NAME, _error_next_to, referral_post
 
 from vru.web.accounts.models import AuditLog
 from vru.web.referrals import services
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 # -------------------------------------------------------------------------------- referral and forms
 def test_a_referrer_submits_and_the_person_is_kept_apart(w):
-    c = client(w.referrer)
+    c = signed_in(w.referrer)
     r = c.post(reverse("referrals:new"), referral_post())
     assert r.status_code == 302
     ref = Referral.objects.get()
@@ -43,7 +44,7 @@ def test_a_date_of_birth_out_of_range_is_refused_next_to_the_field(w, age, says)
     today = timezone.localdate()
     dob = date(today.year - age, today.month, 1) if today.day > 1 else date(today.year - age - 1, 12, 1)
     dob = dob if services.age_on(dob, today) == age else dob - timedelta(days=40)
-    r = client(w.referrer).post(reverse("referrals:new"), referral_post(date_of_birth=dob.isoformat()))
+    r = signed_in(w.referrer).post(reverse("referrals:new"), referral_post(date_of_birth=dob.isoformat()))
     html = r.content.decode()
     assert r.status_code == 400 and 'id="id_date_of_birth-error"' in html
     error = html.split('id="id_date_of_birth-error"')[1].split("</p>")[0]
@@ -52,7 +53,7 @@ def test_a_date_of_birth_out_of_range_is_refused_next_to_the_field(w, age, says)
 
 
 def test_ineligible_referrals_say_why_and_where_to_go(w):
-    r = client(w.referrer).post(reverse("referrals:new"), referral_post(borough="", ind_county_lines=None))
+    r = signed_in(w.referrer).post(reverse("referrals:new"), referral_post(borough="", ind_county_lines=None))
     html = r.content.decode()
     assert 'id="id_borough-error"' in html and "live in London" in html
     assert 'id="id_ind_county_lines-error"' in html and "at least one" in html
@@ -61,7 +62,7 @@ def test_ineligible_referrals_say_why_and_where_to_go(w):
 
 def test_nrm_dates_must_follow_their_decisions(w):
     today = timezone.localdate()
-    r = client(w.referrer).post(
+    r = signed_in(w.referrer).post(
         reverse("referrals:new"),
         referral_post(
             nrm_referred="on",
@@ -81,7 +82,7 @@ def test_intelligence_for_a_borough_without_a_council_is_refused_next_to_the_bor
 
     from vru.web.referrals.models import Referral
 
-    c = client(w.referrer)
+    c = signed_in(w.referrer)
     resp = c.post(reverse("referrals:new"), referral_post(kind="intelligence", borough="E09000002"))
     assert resp.status_code == 400 and not Referral.objects.exists()
     assert "does not receive intelligence" in _error_next_to(resp.content.decode(), "borough")
@@ -97,7 +98,7 @@ def test_a_form_sent_twice_makes_one_referral(w):
 
     from vru.web.referrals.models import Referral
 
-    c = client(w.referrer)
+    c = signed_in(w.referrer)
     page = c.get(reverse("referrals:new")).content.decode()
     once = page.split('name="once" value="')[1].split('"')[0]
     first = c.post(reverse("referrals:new"), {**referral_post(), "once": once})
@@ -114,7 +115,7 @@ def test_nrm_dates_have_a_lower_bound_and_consent_matches_the_basis_and_the_date
 
     from vru.web.referrals.models import Referral
 
-    c = client(w.referrer)
+    c = signed_in(w.referrer)
     nrm = {"nrm_referred": "on", "nrm_referred_on": "1900-01-01"}
     resp = c.post(reverse("referrals:new"), referral_post(**nrm))
     assert resp.status_code == 400 and "2009" in _error_next_to(resp.content.decode(), "nrm_referred_on")

@@ -9,7 +9,8 @@ import pytest
 import referrals_base as base
 from django.urls import reverse
 from django.utils import timezone
-from referrals_base import NAME, client, make_case
+from factories import signed_in
+from referrals_base import NAME, make_case
 
 from vru.web.referrals import demo, reports
 from vru.web.referrals.models import (
@@ -29,14 +30,14 @@ def test_referrals_against_need_use_the_warehouse(w, settings, london_warehouse)
     assert need["E09000002"]["need"] > 0 and need["E09000002"]["need_rank"] is not None
     ranks = sorted(r["need_rank"] for r in rows if r["need_rank"])
     assert len(ranks) >= 32 and ranks == list(range(1, len(ranks) + 1))  # the 32 MPS boroughs ranked
-    page = client(w.analyst).get(reverse("referrals:reports")).content.decode()
+    page = signed_in(w.analyst).get(reverse("referrals:reports")).content.decode()
     assert "Barking and Dagenham" in page and "Referrals against need" in page and NAME not in page
 
 
 def test_need_without_a_warehouse_is_left_empty(w, settings, tmp_path):
     settings.VRU_WAREHOUSE = str(tmp_path / "none.duckdb")
     assert reports.need_by_borough() is None
-    assert client(w.analyst).get(reverse("referrals:reports")).status_code == 200
+    assert signed_in(w.analyst).get(reverse("referrals:reports")).status_code == 200
 
 
 # ------------------------------------------------------------- a year's figures: once, when final
@@ -66,7 +67,7 @@ def test_a_years_figures_wait_for_its_cases_then_are_published_once(w, settings,
         base.close_case(w, c, date(2025, 9, 1), engaged=False, involvement="no_change")
     for c in _year_cases(w, 3, "2025-06-01"):
         Referral.objects.filter(pk=c.pk).update(status="declined")
-    a = client(w.analyst)
+    a = signed_in(w.analyst)
     # one case of the year is open: nothing is published yet, and the page says when it will be
     page = a.get(reverse("referrals:reports")).content.decode()
     assert "published once every referral of that year is decided and every case closed" in page
@@ -101,9 +102,9 @@ def test_a_year_with_open_cases_is_published_on_its_day_with_the_open_count(w, s
     with pytest.raises(reports.NotYetPublished):
         reports.release(2025, today=date(2026, 9, 30))
     monkeypatch.setattr(reports, "_today", lambda: date(2026, 10, 1))  # the latest publication day
-    api = client(w.analyst).get("/api/v1/referrals/reports/?year=2025").json()
+    api = signed_in(w.analyst).get("/api/v1/referrals/reports/?year=2025").json()
     assert api["report"]["still_open"] == 4 and api["report"]["total"] == 6
-    page = client(w.analyst).get(reverse("referrals:reports") + "?year=2025").content.decode()
+    page = signed_in(w.analyst).get(reverse("referrals:reports") + "?year=2025").content.decode()
     assert "while 4 of the year's referrals were still open" in page
 
 
@@ -114,7 +115,7 @@ def test_published_figures_are_completed_years_frozen_so_one_new_case_cannot_be_
     from vru.web.referrals.models import PublishedFigures, Referral
 
     demo.generate(seed=7)  # 2020-21
-    a = client(w.analyst)
+    a = signed_in(w.analyst)
     page = a.get(reverse("referrals:reports"))
     first = a.get("/api/v1/referrals/reports/").json()
     assert first["report"]["period"] == "2020-21" and first["report"]["total"] == 593
@@ -164,16 +165,16 @@ def test_a_year_published_with_open_cases_counts_engagement_of_its_closed_cases(
     _cases(w, 10)  # still open on the publication day
     _declined(w, 5)
     monkeypatch.setattr(reports, "_today", lambda: date(2026, 10, 1))
-    api = client(w.analyst).get("/api/v1/referrals/reports/?year=2025").json()["report"]
+    api = signed_in(w.analyst).get("/api/v1/referrals/reports/?year=2025").json()["report"]
     assert api["still_open"] == 10
     assert api["rates"]["engagement"] == {"rate": 60.0, "n": 10}  # not 6 of 20 accepted, 30%
-    page = client(w.analyst).get(reverse("referrals:reports") + "?year=2025").content.decode()
+    page = signed_in(w.analyst).get(reverse("referrals:reports") + "?year=2025").content.decode()
     assert "60.0% of 10" in page and "Engaged (of the accepted cases closed" in page
 
 
 # ------------------------------------------------------------------------------------------ D3: 500s
 def test_a_year_of_non_ascii_digits_is_a_404_not_a_500(w):
-    a = client(w.analyst)
+    a = signed_in(w.analyst)
     assert a.get(reverse("referrals:reports") + "?year=²").status_code == 404
     assert a.get("/api/v1/referrals/reports/?year=%C2%B2").status_code == 404
     # more digits than Python converts to an int by default (4,300): still a 404

@@ -10,7 +10,8 @@ import pytest
 import referrals_base as base
 from django.urls import reverse
 from django.utils import timezone
-from referrals_base import NAME, _cases, _day, client, make_case
+from factories import signed_in
+from referrals_base import NAME, _cases, _day, make_case
 
 from vru.web.accounts.models import AuditLog
 from vru.web.referrals import services
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.django_db
 def test_a_risk_that_remains_is_reviewed_and_carried_on_by_a_new_note(w):
     c = _cases(w)
     r, note = c["case"], c["note"]
-    cw = client(w.cw_a)
+    cw = signed_in(w.cw_a)
     page = cw.get(reverse("referrals:case", args=[r.pk])).content.decode()
     review_url = reverse("referrals:review_risk", args=[r.pk, note.pk])
     assert review_url in page and "due" in page.split('id="risks"')[1]
@@ -65,14 +66,14 @@ def test_a_risk_that_remains_is_reviewed_and_carried_on_by_a_new_note(w):
 def test_a_risk_that_no_longer_applies_is_closed_by_its_review(w):
     c = _cases(w)
     r, note = c["case"], c["note"]
-    resp = client(w.mgr_a).post(
+    resp = signed_in(w.mgr_a).post(
         reverse("referrals:review_risk", args=[r.pk, note.pk]), {"outcome": "ended", "note": "Debt cleared"}
     )
     assert resp.status_code == 302
     note.refresh_from_db()
     assert note.reviewed_at and note.follow_up is None and RiskNote.objects.count() == 1
     assert AuditLog.objects.get(action="review risk note").purpose.endswith("(no longer applies)")
-    resp = client(w.cw_a).get(reverse("referrals:case", args=[r.pk])).content.decode()
+    resp = signed_in(w.cw_a).get(reverse("referrals:case", args=[r.pk])).content.decode()
     assert "no longer applies" in resp.split('id="risks"')[1]
 
 
@@ -84,17 +85,18 @@ def test_only_the_cases_own_staff_review_its_risk_notes(w):
     data = {"outcome": "ended", "note": "Debt cleared"}
     refused = ((w.cw_b, 404), (w.mgr_b, 404), (w.referrer, 403), (w.council_brent, 403), (w.analyst, 403))
     for u, code in refused:
-        assert client(u).get(url).status_code == code, u
-        assert client(u).post(url, data).status_code == code, u
+        assert signed_in(u).get(url).status_code == code, u
+        assert signed_in(u).post(url, data).status_code == code, u
     # a note named under another case's id (one the user may open) is not found either
     wrong = reverse("referrals:review_risk", args=[other.pk, note.pk])
-    assert client(w.cw_b).post(wrong, data).status_code == 404
-    assert client(w.cw_a).post(reverse("referrals:review_risk", args=[r.pk, 987654]), data).status_code == 404
+    assert signed_in(w.cw_b).post(wrong, data).status_code == 404
+    unknown = reverse("referrals:review_risk", args=[r.pk, 987654])
+    assert signed_in(w.cw_a).post(unknown, data).status_code == 404
     # restricted: the review needs the glass broken first, like every casework write
     r.restricted = True
     r.save()
     r.allowed_staff.add(w.cw_a2)
-    assert client(w.cw_a).post(url, data).status_code == 403
+    assert signed_in(w.cw_a).post(url, data).status_code == 403
     note.refresh_from_db()
     assert note.reviewed_at is None and not AuditLog.objects.filter(action="review risk note").exists()
 
@@ -107,7 +109,7 @@ def test_the_risk_reviews_audit_row_holds_the_month_not_the_date(w):
     )
     nxt = timezone.localdate() + timedelta(days=40)
     data = {"outcome": "remains", "level": "medium", "note": "Debt paid in part", "next_review_on": nxt}
-    resp = client(w.cw_a).post(reverse("referrals:review_risk", args=[r.pk, note.pk]), data)
+    resp = signed_in(w.cw_a).post(reverse("referrals:review_risk", args=[r.pk, note.pk]), data)
     assert resp.status_code == 302
     services.anonymise(r, w.mgr_a)
     purposes = " ".join(AuditLog.objects.values_list("purpose", flat=True))

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from referrals_base import BRENT, client, make_case
+from factories import signed_in, superuser
+from referrals_base import BRENT, make_case
 
-from vru.web.accounts.models import AuditLog, User
+from vru.web.accounts.models import AuditLog
 from vru.web.referrals import services
 from vru.web.referrals.models import (
     Provider,
@@ -24,7 +25,7 @@ def test_without_a_triage_hub_no_manager_sees_new_referrals_and_everyone_is_told
     mine = make_case(w, provider=w.pb)
     n = AuditLog.objects.count()
     for m in (w.mgr_a, w.mgr_b):
-        c = client(m)
+        c = signed_in(m)
         queue = c.get(reverse("referrals:triage")).content.decode()
         assert waiting.reference not in queue and unallocated.reference not in queue
         assert "No provider is marked as the central triage hub" in queue and "2 referrals waiting" in queue
@@ -36,22 +37,22 @@ def test_without_a_triage_hub_no_manager_sees_new_referrals_and_everyone_is_told
             c.post(reverse("referrals:decide", args=[waiting.pk]), {"decision": "accept"}).status_code == 404
         )
     assert AuditLog.objects.count() == n  # nothing was shown
-    assert client(w.mgr_b).get(reverse("referrals:case", args=[mine.pk])).status_code == 200  # own caseload
+    assert (
+        signed_in(w.mgr_b).get(reverse("referrals:case", args=[mine.pk])).status_code == 200
+    )  # own caseload
     # a caseworker (no triage) is not told about triage
-    assert 'id="no-hub"' not in client(w.cw_a).get(reverse("referrals:cases")).content.decode()
+    assert 'id="no-hub"' not in signed_in(w.cw_a).get(reverse("referrals:cases")).content.decode()
     # the administrator is told on the providers' list, where the hub is marked
-    from vru.web.accounts.models import User
-
-    admin = User.objects.create_superuser("admin@example.org", None)
-    page = client(admin).get(reverse("admin:referrals_provider_changelist")).content.decode()
+    admin = superuser("admin@example.org")
+    page = signed_in(admin).get(reverse("admin:referrals_provider_changelist")).content.decode()
     assert "No provider is marked as the central triage hub" in page and "2 referral(s) waiting" in page
     # once a hub is marked: its managers see the queue, the warnings are gone
     w.pa.triage_hub = True
     w.pa.save()
-    queue = client(w.mgr_a).get(reverse("referrals:triage")).content.decode()
+    queue = signed_in(w.mgr_a).get(reverse("referrals:triage")).content.decode()
     assert waiting.reference in queue and 'id="no-hub"' not in queue
-    assert waiting.reference not in client(w.mgr_b).get(reverse("referrals:triage")).content.decode()
-    page = client(admin).get(reverse("admin:referrals_provider_changelist")).content.decode()
+    assert waiting.reference not in signed_in(w.mgr_b).get(reverse("referrals:triage")).content.decode()
+    page = signed_in(admin).get(reverse("admin:referrals_provider_changelist")).content.decode()
     assert "No provider is marked as the central triage hub" not in page
 
 
@@ -59,7 +60,7 @@ def test_without_a_triage_hub_no_manager_sees_new_referrals_and_everyone_is_told
 def test_only_the_triage_hubs_managers_see_new_referrals_others_only_their_allocated_cases(w):
     waiting = make_case(w, status="submitted")
     mine_b = make_case(w, provider=w.pb)
-    mb = client(w.mgr_b)
+    mb = signed_in(w.mgr_b)
     assert w.pa.triage_hub  # provider A is the hub (the fixture)
     assert waiting.reference not in mb.get(reverse("referrals:triage")).content.decode()
     n = AuditLog.objects.count()
@@ -68,7 +69,7 @@ def test_only_the_triage_hubs_managers_see_new_referrals_others_only_their_alloc
     assert mb.post(reverse("referrals:decide", args=[waiting.pk]), {"decision": "accept"}).status_code == 404
     assert AuditLog.objects.count() == n  # nothing seen, nothing logged
     assert mb.get(reverse("referrals:case", args=[mine_b.pk])).status_code == 200  # their own allocated case
-    ma = client(w.mgr_a)
+    ma = signed_in(w.mgr_a)
     assert waiting.reference in ma.get(reverse("referrals:triage")).content.decode()
     assert ma.get(reverse("referrals:decide", args=[waiting.pk])).status_code == 200
     # one hub at most
@@ -85,8 +86,8 @@ def test_a_hub_without_an_active_manager_is_said_where_the_hub_is_marked(w):
     w.mgr_a.is_active = False
     w.mgr_a.save()
     assert "has no active provider manager" in services.hub_problem()
-    page = client(w.mgr_b).get(reverse("referrals:triage")).content.decode()
+    page = signed_in(w.mgr_b).get(reverse("referrals:triage")).content.decode()
     assert "has no active provider manager" in page and "1 referral waiting" in page
-    root = User.objects.create_superuser("root@example.org", None)
-    admin_page = client(root).get(reverse("admin:referrals_provider_changelist")).content.decode()
+    root = superuser()
+    admin_page = signed_in(root).get(reverse("admin:referrals_provider_changelist")).content.decode()
     assert "has no active provider manager" in admin_page

@@ -9,7 +9,8 @@ import pytest
 import referrals_base as base
 from django.urls import reverse
 from django.utils import timezone
-from referrals_base import BRENT, _error_next_to, client, make_case
+from factories import signed_in
+from referrals_base import BRENT, _error_next_to, make_case
 
 from vru.web.referrals.models import (
     ChangeRecord,
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 def test_changes_after_submission_keep_old_and_new_values_and_the_reason(w):
     r = make_case(w, provider=w.pa)
-    c = client(w.cw_a)
+    c = signed_in(w.cw_a)
     data = {
         "borough": BRENT,
         "gender": "male",
@@ -45,7 +46,7 @@ def test_a_change_sent_without_the_contact_keeps_it_and_one_sent_empty_removes_i
     """The change page's form always carries the contact; a POST made without it (a script, a form of one's
     own) keeps the contact as it is, as it keeps the name and date of birth, instead of blanking it."""
     r = make_case(w, provider=w.pa)
-    c = client(w.cw_a)
+    c = signed_in(w.cw_a)
     data = {"borough": BRENT, "gender": "male", "missing_episodes": "3", "reason": "two more episodes"}
     assert c.post(reverse("referrals:update", args=[r.pk]), data).status_code == 302
     r.refresh_from_db()
@@ -63,7 +64,7 @@ def test_name_and_date_of_birth_are_corrected_with_their_change_records(w):
     from vru.web.referrals.models import ChangeRecord
 
     r = make_case(w, provider=w.pa)
-    c = client(w.cw_a)
+    c = signed_in(w.cw_a)
     url = reverse("referrals:update", args=[r.pk])
     page = c.get(url).content.decode()
     assert base.NAME in page  # shown to be corrected (an audited read)
