@@ -81,6 +81,18 @@ def reason_field(
     )
 
 
+def conditional_text(label: str, *, help_text: str, rows: int = 3) -> forms.CharField:
+    """Free text that only some answers make required (the form's ``clean`` asks for it then;
+    ``help_text`` tells the user when)."""
+    return forms.CharField(
+        label=label,
+        max_length=MAX_TEXT,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": rows}),
+        help_text=help_text,
+    )
+
+
 class ReferralsForm(GovukFormMixin):
     """GOV.UK markup and errors (``GovukFormMixin``) with :func:`plain_messages`."""
 
@@ -97,16 +109,23 @@ def _no_future(form, data: dict, fields) -> None:
             form.add_error(f, "The date must not be in the future")
 
 
+def require(form, data: dict, field: str, message: str) -> None:
+    """Say ``message`` at ``field`` when it has no answer, unless it has an error already (an answer
+    that did not pass the field's own checks is not asked for again)."""
+    if not data.get(field) and field not in form.errors:
+        form.add_error(field, message)
+
+
 def check_nrm(form, data: dict) -> None:
     """NRM dates follow the decisions: a referral date when referred, each decision with its date, in
     order (referral, reasonable grounds, conclusive grounds)."""
-    if data.get("nrm_referred") and not data.get("nrm_referred_on") and "nrm_referred_on" not in form.errors:
-        form.add_error("nrm_referred_on", "Enter the date of the NRM referral")
+    if data.get("nrm_referred"):
+        require(form, data, "nrm_referred_on", "Enter the date of the NRM referral")
     if not data.get("nrm_referred") and (data.get("rg_decision") or data.get("cg_decision")):
         form.add_error("nrm_referred", "A decision needs an NRM referral: tick it and give its date")
     for dec, on in (("rg_decision", "rg_decided_on"), ("cg_decision", "cg_decided_on")):
-        if data.get(dec) and not data.get(on) and on not in form.errors:
-            form.add_error(on, "Enter the date of the decision")
+        if data.get(dec):
+            require(form, data, on, "Enter the date of the decision")
         if data.get(on) and not data.get(dec):
             form.add_error(dec, "Choose the decision of this date")
     if data.get("cg_decision") and data.get("rg_decision") != "positive" and "cg_decision" not in form.errors:
@@ -235,8 +254,7 @@ class ReferralForm(ReferralsForm, forms.ModelForm):
                 "lawful_basis": "Choose the lawful basis",
             }
             for f, msg in required.items():
-                if not data.get(f) and f not in self.errors:
-                    self.add_error(f, msg)
+                require(self, data, f, msg)
             for problem in services.eligibility(
                 borough=data.get("borough") or "",
                 dob=None,
@@ -272,20 +290,13 @@ class DecisionForm(ReferralsForm, forms.Form):
         error_messages={"required": "Choose accept or decline"},
     )
     decline_reason = forms.ChoiceField(label="Reason for declining", choices=DECLINE_REASONS, required=False)
-    note = forms.CharField(
-        label="Notes",
-        max_length=MAX_TEXT,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Required when the reason is Other.",
-    )
+    note = conditional_text("Notes", help_text="Required when the reason is Other.")
 
     def clean(self):
         data = super().clean()
         if data.get("decision") == "decline":
-            if not data.get("decline_reason"):
-                self.add_error("decline_reason", "Choose the reason for declining")
-            elif data["decline_reason"] == "other" and text.reason_problem(data.get("note") or ""):
+            require(self, data, "decline_reason", "Choose the reason for declining")
+            if data.get("decline_reason") == "other" and text.reason_problem(data.get("note") or ""):
                 self.add_error("note", "Say why the referral is declined, in words")
         return data
 
@@ -303,13 +314,8 @@ class AllocationForm(ReferralsForm, forms.Form):
             "invalid_choice": "Choose one of the providers listed",
         },
     )
-    reason = forms.CharField(
-        label="Reason for the reassignment",
-        max_length=MAX_TEXT,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Required when the case already has a provider.",
-    )
+    reason = conditional_text(
+        "Reason for the reassignment", help_text="Required when the case already has a provider.", rows=2)
 
     def __init__(self, *args, referral: Referral, **kwargs):
         super().__init__(*args, **kwargs)
@@ -381,8 +387,8 @@ class ContactForm(CaseDatesMixin, ReferralsForm, forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if data.get("attendance") == "dna" and not data.get("dna_reason"):
-            self.add_error("dna_reason", "Choose why they did not attend (or Not known)")
+        if data.get("attendance") == "dna":
+            require(self, data, "dna_reason", "Choose why they did not attend (or Not known)")
         if data.get("attendance") in ("attended", "late") and data.get("dna_reason"):
             self.add_error("dna_reason", "A reason for not attending is only for a session they missed")
         return data
@@ -462,10 +468,8 @@ class RiskReviewForm(ReferralsForm, forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("outcome") == "remains":
-            if not data.get("level"):
-                self.add_error("level", "Choose the level of the risk now")
-            if data.get("next_review_on") is None and "next_review_on" not in self.errors:
-                self.add_error("next_review_on", "Enter the date of the next review")
+            require(self, data, "level", "Choose the level of the risk now")
+            require(self, data, "next_review_on", "Enter the date of the next review")
             check_review_date(self, "next_review_on", data.get("next_review_on"))
         elif data.get("outcome") == "ended":
             if data.get("level"):
