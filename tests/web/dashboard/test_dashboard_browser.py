@@ -25,7 +25,8 @@ from browser_util import DESKTOP, PHONE, assert_accessible, login, open_page, sc
 from django.urls import reverse
 from factories import user
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("dashboard_warehouse")]
 
 PASSWORD = "a long enough password 1"
 SOUTHWARK = "E09000028"
@@ -38,11 +39,6 @@ PAGES = {
     "targeting": reverse("dashboard:targeting"),
     "evaluation": reverse("dashboard:evaluation"),
 }
-
-
-@pytest.fixture(autouse=True)
-def _warehouse(settings, london_warehouse):
-    settings.VRU_WAREHOUSE = str(london_warehouse)
 
 
 def _analyst() -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-DASHBOARD = Path(__file__).resolve().parents[2] / "src" / "vru" / "web" / "dashboard"
+DASHBOARD = Path(__file__).resolve().parents[3] / "src" / "vru" / "web" / "dashboard"
 #: Modules the dashboard must not import (nor anything under them).
 FORBIDDEN = ("vru.warehouse.queries", "vru.analysis", "vru.sources")
 
