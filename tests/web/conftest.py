@@ -78,3 +78,12 @@ def version(db):
     from factories import survey_version
 
     return survey_version()
+
+
+@pytest.fixture
+def alice(db):
+    """Alice Analyst, a user with no role who signs in as alice@example.org (created as Alice@Example.org)
+    with ``factories.PASSWORD`` (the accounts and platform tests)."""
+    from factories import PASSWORD, user
+
+    return user("Alice@Example.org", password=PASSWORD, full_name="Alice Analyst")

@@ -7,8 +7,9 @@ of docs/web.md ("Access rules"):
   check would tell a stranger which records exist);
 - a signed-in user with no role gets 403 on every protected page (the admin sends non-staff to its
   sign-in page); views every signed-in user may use are listed in the app's ``LOGIN_ONLY_VIEWS``;
-- a POST without a CSRF token is refused (403) everywhere, signed in or not;
-- no secret is in the repository.
+- a POST without a CSRF token is refused (403) everywhere, signed in or not.
+
+(No secret is in the repository: test_platform_secrets.py.)
 
 The URL map is walked with ``get_resolver()``; URL parameters get values that match their converter or
 regular expression (no such record exists), or the values in ``URL_KWARGS`` below.
@@ -20,10 +21,8 @@ from __future__ import annotations
 import importlib
 import itertools
 import re
-import subprocess
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -31,11 +30,7 @@ from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from factories import signed_in, user
 
-from vru.web.accounts.models import User
-
 pytestmark = pytest.mark.django_db
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # URL names public by design of Django or the platform, beyond the apps' PUBLIC_VIEWS: the admin's own
 # sign-in and sign-out pages and its "view on site" redirect (it reveals only a public URL), and the OpenAPI
@@ -69,7 +64,7 @@ class Route:
             except NoReverseMatch:
                 continue
         raise AssertionError(f"{self.name} ({self.route}): no value fits its parameters {self.params}; "
-                             "add them to URL_KWARGS in tests/web/test_authz.py")
+                             "add them to URL_KWARGS in tests/web/platform/test_platform_authz.py")
 
     @property
     def label(self) -> str:
@@ -271,7 +266,7 @@ def test_a_post_without_a_csrf_token_is_refused_everywhere():
     """Signed in as a superuser (so no permission check can refuse first) and anonymously. Every view
     that takes a POST must answer 403; views that take none answer 405 (DRF's read-only views, which
     are exempt from Django's CSRF middleware and enforce CSRF themselves for signed-in users)."""
-    admin = User.objects.create_superuser("root@example.org", None)
+    admin = user("root@example.org", is_staff=True, is_superuser=True)
     superuser = signed_in(admin, enforce_csrf_checks=True)
     anonymous = Client(enforce_csrf_checks=True)
     problems = []
@@ -284,61 +279,3 @@ def test_a_post_without_a_csrf_token_is_refused_everywhere():
                 continue  # refused before anything could happen
             problems.append(f"{route.label}: {who} POST without a CSRF token got {r.status_code}")
     assert not problems, _report(problems, "do not enforce CSRF")
-
-
-# --- secrets -----------------------------------------------------------------------------------------
-
-_SECRET_PATTERNS = [
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE " + r"KEY-----"), "a private key"),
-    (re.compile(r"\bSECRET_KEY\s*=\s*[rbuf]?['\"]"), "a literal SECRET_KEY"),
-    (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), "an AWS access key"),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36}\b"), "a GitHub token"),
-]
-_CONFIG_PATTERNS = [
-    (re.compile(r"PASSWORD\s*=\s*['\"][^'\"]+['\"]"), "a literal password"),
-    (re.compile(r"postgres(?:ql)?://[^:/@\s'\"]+:[^@\s'\"]+@"), "a database URL with a password"),
-]
-# Files that configure the platform or its deployment: no password may be written in them.
-_CONFIG_FILES = re.compile(r"(^src/.*\.py$|^scripts/|^\.ci/|^Makefile$|\.(toml|cfg|ini|ya?ml|env|conf)$)")
-_PRIVATE_FILES = re.compile(
-    r"(^|/)(web-secret-key|demo-users(-[a-z]+)?\.txt|\.env(\..*)?|id_rsa|id_ed25519)$")
-
-
-def _tracked_files() -> list[str]:
-    try:
-        out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip("not a git checkout")
-    return [f for f in out.decode().split("\0") if f]
-
-
-def test_no_secret_is_in_the_repository():
-    problems = []
-    for name in _tracked_files():
-        if _PRIVATE_FILES.search(name):
-            problems.append(f"{name}: a private file is tracked")
-        path = ROOT / name
-        if not path.is_file() or path.stat().st_size > 2_000_000:
-            continue
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
-            continue
-        patterns = _SECRET_PATTERNS + (_CONFIG_PATTERNS if _CONFIG_FILES.search(name) else [])
-        for regex, what in patterns:
-            for m in regex.finditer(text):
-                line = text.count("\n", 0, m.start()) + 1
-                problems.append(f"{name}:{line}: {what}")
-    assert not problems, "secrets in tracked files:\n  " + "\n  ".join(problems)
-
-
-def test_the_secret_scan_finds_what_it_looks_for():
-    key = "-----BEGIN RSA PRIVATE " + "KEY-----"
-    assert any(r.search(key) for r, _ in _SECRET_PATTERNS)
-    assert any(r.search('SECRET_' + 'KEY = "abc"') for r, _ in _SECRET_PATTERNS)
-    assert not any(r.search('SECRET_KEY = _secret_key(PRODUCTION)') for r, _ in _SECRET_PATTERNS)
-    assert any(r.search("postgres://vru:hunter2@db:5432/vru") for r, _ in _CONFIG_PATTERNS)
-    assert not any(r.search("postgres://postgres@127.0.0.1:5432/test") for r, _ in _CONFIG_PATTERNS)
-    assert not any(r.search('EMAIL_HOST_PASSWORD = os.environ.get("X", "")') for r, _ in _CONFIG_PATTERNS)
-    assert _PRIVATE_FILES.search("data/demo-users.txt") and _PRIVATE_FILES.search("demo-users-tagging.txt")
-    assert not _PRIVATE_FILES.search("docs/web.md")
