@@ -105,9 +105,7 @@ def test_csrf_is_enforced(name, provider, moderator):
            "moderate": lambda: moderator, "provider_new": lambda: provider, "signup": lambda: None}[name]()
     args = {"favourite": [live.pk], "register": [live.pk], "verify": [provider.organisation_id],
             "moderate": [opp.pk], "provider_new": [], "signup": []}[name]
-    c = Client(enforce_csrf_checks=True)
-    if who:
-        c.force_login(who)
+    c = signed_in(who, enforce_csrf_checks=True)
     data = {"action": "approve", "verified": "0"} if name in ("moderate", "verify") else _form_data()
     assert c.post(reverse(f"opportunities:{name}", args=args), data).status_code == 403
     opp.refresh_from_db()

@@ -5,11 +5,8 @@ from __future__ import annotations
 from html import unescape
 
 import pytest
-from django.test import Client
 from django.urls import reverse
-from factories import PASSWORD
-
-from vru.web.accounts.models import User
+from factories import signed_in, superuser
 
 pytestmark = pytest.mark.django_db
 
@@ -53,9 +50,7 @@ def test_lowering_capacity_below_places_booked_in_the_admin_is_a_message_not_a_5
                 self.data[self._textarea] += data
 
     opp = opportunity(provider=org("Brixton Youth Club"), capacity=5, places_taken=4, title="Boxing")
-    root = User.objects.create_superuser("root@example.org", PASSWORD)
-    c = Client()
-    c.force_login(root, backend="django.contrib.auth.backends.ModelBackend")
+    c = signed_in(superuser())
     url = reverse("admin:opportunities_opportunity_change", args=[opp.pk])
     form = Form()
     form.feed(c.get(url).content.decode())

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
-from factories import PASSWORD, opportunity, young_person
+from factories import PASSWORD, opportunity, user, young_person
 from opportunities_helpers import _signup
 
 from vru.web.accounts.models import User
@@ -35,7 +35,7 @@ def test_sign_ups_whose_link_expired_unused_are_deleted_by_the_scheduled_command
     _signup(Client(), "stale@example.org", nickname="Old")
     _signup(Client(), "fresh@example.org", nickname="New")
     kept = young_person("kept@example.org", "Kept")
-    staff = User.objects.create_user("gone.staff@example.org", PASSWORD, is_active=False)
+    staff = user("gone.staff@example.org", password=PASSWORD, is_active=False)
     old = dt.timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT, minutes=1)
     User.objects.filter(email__in=["stale@example.org", "kept@example.org", "gone.staff@example.org"]) \
         .update(date_joined=timezone.now() - old)

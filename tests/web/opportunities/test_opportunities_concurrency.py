@@ -16,7 +16,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
-from factories import at_once, opportunity, young_person
+from factories import at_once, opportunity, signed_in, young_person
 
 from vru.web.opportunities.models import Opportunity, Registration
 
@@ -31,11 +31,7 @@ pytestmark = [
 def test_parallel_registrations_never_exceed_capacity():
     opp = opportunity(capacity=5)
     people = [young_person(f"yp{i}@example.org", f"YP{i}") for i in range(24)]
-    clients = []
-    for p in people:
-        c = Client()
-        c.force_login(p)
-        clients.append(c)
+    clients = [signed_in(p) for p in people]
     url = reverse("opportunities:register", args=[opp.pk])
 
     def book(i):
@@ -57,9 +53,7 @@ def test_parallel_double_submissions_by_one_person_take_one_place():
     url = reverse("opportunities:register", args=[opp.pk])
 
     def book(i):
-        c = Client()
-        c.force_login(yp)
-        return c.post(url, {})
+        return signed_in(yp).post(url, {})
 
     responses = at_once(8, book)
     assert not [r for r in responses if isinstance(r, Exception)], responses
@@ -76,8 +70,7 @@ def test_parallel_registrations_over_real_http_never_exceed_capacity(live_server
     url = live_server.url + reverse("opportunities:register", args=[opp.pk])
     openers = []
     for p in people:
-        c = Client()
-        c.force_login(p)
+        c = signed_in(p)
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar),
                                              _NoRedirect())
@@ -126,11 +119,7 @@ def test_lowering_capacity_while_people_book_gives_a_message_never_a_500():
         opp = opportunity(provider=provider.organisation, capacity=10, title=f"Race {attempt}",
                           places_taken=3)
         people = [young_person(f"race{attempt}-{i}@example.org", f"R{i}") for i in range(8)]
-        clients = []
-        for p in [provider, *people]:
-            c = Client()
-            c.force_login(p)
-            clients.append(c)
+        clients = [signed_in(p) for p in [provider, *people]]
         edit = reverse("opportunities:provider_edit", args=[opp.pk])
         book = reverse("opportunities:register", args=[opp.pk])
 

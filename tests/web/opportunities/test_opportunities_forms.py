@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
-from factories import opportunity, young_person
+from factories import opportunity, signed_in, young_person
 from opportunities_helpers import _error, _form_data, _provider
 
 from vru.web.opportunities import bookings
@@ -32,8 +31,7 @@ def test_capacity_is_bounded_in_the_form(capacity, ok):
     from opportunities_helpers import _form_data
 
 
-    c = Client()
-    c.force_login(_provider())
+    c = signed_in(_provider())
     r = c.post(reverse("opportunities:provider_new"), _form_data(capacity=capacity))
     if ok:
         assert r.status_code == 302 and Opportunity.objects.get().capacity == int(capacity)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from factories import opportunity, signed_in, user
 from opportunities_helpers import _error
@@ -44,8 +43,7 @@ def test_a_moderator_cannot_set_a_window_at_the_edges_of_time():
     form = ApproveForm({"approve-visible_to": "9999-12-31T23:59"}, opportunity=opp, prefix="approve")
     assert not form.is_valid() and "must be between" in form.errors["visible_to"][0]
     moderator = user("mod@example.org", "programme manager")
-    c = Client()
-    c.force_login(moderator)
+    c = signed_in(moderator)
     r = c.post(reverse("opportunities:moderate", args=[opp.pk]),
                {"action": "approve", "approve-visible_from": "0001-01-01T00:00"})
     assert r.status_code == 200 and "must be between" in r.content.decode()

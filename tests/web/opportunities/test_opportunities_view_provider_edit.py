@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from factories import opportunity, signed_in, young_person
 from opportunities_helpers import _error, _form_data, _provider, _search
@@ -44,8 +43,7 @@ def test_lowering_capacity_below_places_booked_meanwhile_is_a_message_not_a_500(
         return data
 
     monkeypatch.setattr(OpportunityForm, "clean", clean_then_two_more_book)
-    c = Client()
-    c.force_login(provider)
+    c = signed_in(provider)
     r = c.post(reverse("opportunities:provider_edit", args=[opp.pk]), _form_data(capacity="3", title="New"))
     assert r.status_code == 200
     assert _error(r.content.decode(), "capacity").endswith(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from factories import org, signed_in, user
 from opportunities_helpers import _error, _form_data, _provider, _search
@@ -75,8 +74,7 @@ def test_dates_far_in_the_past_or_future_are_refused_next_to_the_field(field, va
     from vru.web.opportunities.models import Opportunity
 
     provider = _provider()
-    c = Client()
-    c.force_login(provider)
+    c = signed_in(provider)
     r = c.post(reverse("opportunities:provider_new"), _form_data(**{field: value}))
     assert r.status_code == 200
     err = _error(r.content.decode(), field)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from factories import opportunity, signed_in, young_person
 from opportunities_helpers import _error
@@ -56,8 +55,7 @@ def test_a_note_split_from_the_nickname_never_reaches_the_provider():
     from vru.web.opportunities.models import Registration
 
     opp = opportunity(capacity=5)
-    c = Client()
-    c.force_login(young_person(nickname="Sam 0770"))
+    c = signed_in(young_person(nickname="Sam 0770"))
     r = c.post(reverse("opportunities:register", args=[opp.pk]), {"note": "0900123"})
     assert r.status_code == 200 and "phone number" in _error(r.content.decode(), "note")
     assert not Registration.objects.exists()
@@ -69,8 +67,7 @@ def test_a_disguised_number_never_reaches_the_provider():
     from vru.web.opportunities.models import Registration
 
     opp = opportunity(capacity=5)
-    c = Client()
-    c.force_login(young_person())
+    c = signed_in(young_person())
     r = c.post(reverse("opportunities:register", args=[opp.pk]), {"note": "call me 0770.090.0123"})
     assert r.status_code == 200 and "phone number" in _error(r.content.decode(), "note")
     assert not Registration.objects.exists()

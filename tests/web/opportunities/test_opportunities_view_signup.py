@@ -11,13 +11,16 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from factories import PASSWORD, prefilled, young_person
+from factories import PASSWORD, prefilled, user, young_person
 from opportunities_helpers import SIGNUP, _error, _link, _signup
 
 from vru.web.accounts.models import User
 from vru.web.opportunities.models import YoungPerson
 
 pytestmark = pytest.mark.django_db
+
+# The sign-ups go through the view from plain anonymous clients (``Client``), not factories.py: creating the
+# account is what these tests are about.
 
 
 CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"')
@@ -180,7 +183,7 @@ def test_a_resent_link_is_not_purged_while_it_still_works():
 def test_a_deactivated_accounts_address_gets_one_email_and_nothing_changes():
     """Every path sends exactly one email, so the time of the answer does not tell
     a deactivated account from a new address."""
-    gone = User.objects.create_user("gone@example.org", PASSWORD, is_active=False)
+    gone = user("gone@example.org", password=PASSWORD, is_active=False)
     r = _signup(Client(), "Gone@example.org", nickname="Someone")
     assert r.status_code == 302 and r["Location"] == reverse("opportunities:signup_check_email")
     (msg,) = mail.outbox

@@ -18,6 +18,9 @@ from vru.web.opportunities.models import YoungPerson
 
 pytestmark = pytest.mark.django_db
 
+# The accounts are made by signing up and confirming from plain anonymous clients (``Client``), not by
+# factories.py: creating the account is what these tests are about.
+
 
 def test_a_new_address_gets_a_link_that_activates_the_account_once():
     c = Client()

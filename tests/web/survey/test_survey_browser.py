@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from browser_util import DESKTOP, PHONE, assert_accessible, login, open_page, screenshot
-from factories import user
+from factories import PASSWORD, user
 
 from vru.web.accounts.models import User
 from vru.web.survey import codes, invitations, results
@@ -136,9 +136,6 @@ def test_every_survey_page_in_every_language_passes_axe(browser, live_server):
     # the pages with a form error answer 400 on purpose (Chromium logs that); nothing else may be logged
     assert not page.watch.offhost
     assert not [e for e in page.watch.errors if "status of 400" not in e], page.watch.errors
-
-
-PASSWORD = "a long enough password 1"
 
 
 def _staff(email: str, role: str) -> str:

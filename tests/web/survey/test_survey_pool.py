@@ -100,13 +100,11 @@ def test_a_dated_row_between_two_sends_brackets_no_single_response(version):
     """A user row (it has a date) written between each two sends: the responses between any two
     consecutive dated rows, by xmin, are none or a whole batch of at least 10."""
     _pg()
-    from vru.web.accounts.models import User
-
     _, issued = invitations.issue(_police(), 20)
     for n, code in enumerate(issued[:11]):
-        User.objects.create_user(f"dated-{n}@example.org", None)
+        user(f"dated-{n}@example.org")
         _send(version, code, n)
-    User.objects.create_user("dated-last@example.org", None)
+    user("dated-last@example.org")
     marks = [row[0] for row in _rows("SELECT xmin::text::bigint FROM accounts_user "
                                      "WHERE email LIKE 'dated-%%' ORDER BY xmin::text::bigint")]
     assert len(marks) == 12 and Response.objects.count() == 10
@@ -294,12 +292,10 @@ def test_as_deployed_a_send_writes_nothing_and_dated_rows_bracket_no_batch(versi
     """As deployed (no flush at the send), twenty sends with a dated row after each ten write nothing to
     the database; the weekly flush then writes them, after every dated row: a response can be dated only
     to the week between two weekly flushes (before: each batch of ten sat between two user rows)."""
-    from vru.web.accounts.models import User
-
     for n in range(20):
         _send(version, "", n)
         if n % 10 == 9:
-            User.objects.create_user(f"dated-pool-{n}@example.org", None)
+            user(f"dated-pool-{n}@example.org")
     assert Response.objects.count() == 0 and pool.pool().waiting() == 20
     out = io.StringIO()
     call_command("survey_flush", stdout=out, stderr=io.StringIO())

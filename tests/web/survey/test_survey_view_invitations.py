@@ -9,8 +9,7 @@ import re
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.test import Client
-from factories import user_and_client
+from factories import signed_in, user_and_client
 
 from vru.web.accounts.models import AuditLog
 from vru.web.survey import codes, invitations
@@ -20,8 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_police_issue_a_batch_shown_once_and_stored_only_as_keyed_hashes(version, police):
-    c = Client()
-    c.force_login(police, backend="django.contrib.auth.backends.ModelBackend")
+    c = signed_in(police)
     assert c.get("/survey/staff/invitations/").status_code == 200
     assert Invitation.objects.count() == 0  # a GET issues nothing
     r = c.post("/survey/staff/invitations/", {"count": 20, "note": "week 12 letters"})
