@@ -79,19 +79,25 @@ def test_the_report_is_not_written_to_a_terminal(tiny):
 
 @pytest.mark.slow
 def test_the_report_goes_to_a_pipe_with_a_progress_bar_on_the_terminal(london_warehouse, tmp_path):
-    primary, secondary = os.openpty()
-    try:
-        p = _vru("report", "-w", london_warehouse, stdout=subprocess.PIPE, stderr=secondary)
-        os.close(secondary)
-        seen = _read_all(primary)
-    finally:
-        os.close(primary)
+    p, seen = _stderr_on_a_terminal("report", "-w", london_warehouse)
     assert p.returncode == 0 and p.stdout.startswith(b"<!DOCTYPE html>")
     assert b"building the report" in seen and b"7/7" in seen
     # piped standard error: no bar, nothing but the result
     p = _vru("report", "-w", london_warehouse, "-o", tmp_path / "r.html", stdout=subprocess.PIPE,
              stderr=subprocess.PIPE)
     assert p.returncode == 0 and p.stdout == b"" and p.stderr == f"wrote {tmp_path / 'r.html'}\n".encode()
+
+
+def _stderr_on_a_terminal(*args) -> tuple[subprocess.CompletedProcess, bytes]:
+    """``vru *args`` with standard output piped and standard error on a terminal: the process and
+    what the terminal showed."""
+    primary, secondary = os.openpty()
+    try:
+        p = _vru(*args, stdout=subprocess.PIPE, stderr=secondary)
+        os.close(secondary)
+        return p, _read_all(primary)
+    finally:
+        os.close(primary)
 
 
 def _read_all(fd: int) -> bytes:
@@ -112,18 +118,27 @@ def test_an_ingest_of_many_files_shows_progress_on_a_terminal_and_nothing_when_p
 
     street = bundled_dir() / "police_uk_street_city_of_london_2023"
     wh = testing.tiny_warehouse(tmp_path / "a.duckdb", ["unemployment_borough"])
-    primary, secondary = os.openpty()
-    try:
-        p = _vru("ingest", "-w", wh, street, stdout=subprocess.PIPE, stderr=secondary)
-        os.close(secondary)
-        seen = _read_all(primary)
-    finally:
-        os.close(primary)
+    p, seen = _stderr_on_a_terminal("ingest", "-w", wh, street)
     assert p.returncode == 0 and p.stdout.count(b"loaded") == 6
     assert b"reading" in seen and b"6/6" in seen
     wh = testing.tiny_warehouse(tmp_path / "b.duckdb", ["unemployment_borough"])
     p = _vru("ingest", "-w", wh, street, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert p.returncode == 0 and p.stderr == b"" and p.stdout.count(b"loaded") == 6
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("args", "label", "stages"), [
+    (["drivers"], b"analysing drivers", 4),
+    (["target"], b"choosing areas", 7),
+    (["evaluate", "--draws", "20", "--rings", "0"], b"evaluating", 5),
+])
+def test_the_analyses_show_progress_on_a_terminal_and_nothing_when_piped(london_warehouse, args, label,
+                                                                         stages):
+    p, seen = _stderr_on_a_terminal(*args, "-w", london_warehouse)
+    assert p.returncode == 0 and json.loads(p.stdout)
+    assert label in seen and f"{stages}/{stages}".encode() in seen
+    piped = _vru(*args, "-w", london_warehouse, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert piped.returncode == 0 and piped.stderr == b"" and piped.stdout == p.stdout
 
 
 @pytest.fixture(scope="module")

@@ -492,13 +492,29 @@ def test_params_are_frozen_and_validated_by_name():
 
 
 @pytest.fixture(scope="module")
-def drivers_result(london_warehouse):
-    """The pipeline's result, built on a warehouse that is closed before the tests use it."""
+def drivers_run(london_warehouse):
+    """The pipeline's result, built on a warehouse that is closed before the tests use it, and the
+    ``(stage, total)`` it reported to its progress callback."""
     from vru.pipelines import drivers as dp
     from vru.warehouse.store import Warehouse
 
+    steps: list[tuple[str, int]] = []
     with Warehouse.open(london_warehouse, read_only=True) as w:
-        return dp.run(w, dp.DriverParams(permutations=500))
+        result = dp.run(w, dp.DriverParams(permutations=500),
+                        progress=lambda stage, total: steps.append((stage, total)))
+    return result, steps
+
+
+@pytest.fixture(scope="module")
+def drivers_result(drivers_run):
+    return drivers_run[0]
+
+
+def test_run_reports_each_stage_in_order(drivers_run):
+    from vru.pipelines import drivers as dp
+
+    assert dp.STAGES == ("unemployment", "deprivation", "regressions", "LSOAs")
+    assert drivers_run[1] == [(stage, 4) for stage in dp.STAGES]
 
 
 def test_present_renders_without_a_warehouse(drivers_result):

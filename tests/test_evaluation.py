@@ -380,8 +380,13 @@ def test_myends_results_json_and_section(london_warehouse):
     from vru.pipelines.base import ParamsError
     from vru.warehouse.store import Warehouse
 
+    steps: list[tuple[str, int]] = []
     with Warehouse.open(london_warehouse, read_only=True) as wh:
-        r = pe.run(wh, pe.EvalParams.of(n_draws=100, rings=0))
+        r = pe.run(wh, pe.EvalParams.of(n_draws=100, rings=0),
+                   progress=lambda stage, total: steps.append((stage, total)))
+    # every stage is reported in order, the spillover too when it is skipped
+    assert pe.STAGES == ("panel", "DiD and synthetic control", "Poisson DiD", "spillover", "summaries")
+    assert steps == [(stage, 5) for stage in pe.STAGES]
     res = r.as_dict()
     json.dumps(res)
     assert res["data"]["areas"] == 32 and res["parameters"]["start"] == "2021-07"

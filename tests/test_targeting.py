@@ -470,10 +470,27 @@ def test_target_params_are_frozen_and_validated():
 
 
 @pytest.fixture(scope="module")
-def default_run(wh):
+def default_run_steps(wh):
+    """The default run and the ``(stage, total)`` it reported to its progress callback."""
     from vru.pipelines import targeting as pt
 
-    return pt.run(wh, pt.TargetParams(draws=300))
+    steps: list[tuple[str, int]] = []
+    result = pt.run(wh, pt.TargetParams(draws=300),
+                    progress=lambda stage, total: steps.append((stage, total)))
+    return result, steps
+
+
+@pytest.fixture(scope="module")
+def default_run(default_run_steps):
+    return default_run_steps[0]
+
+
+def test_run_reports_each_stage_in_order(default_run_steps):
+    from vru.pipelines import targeting as pt
+
+    assert pt.STAGES == ("LSOA data", "sustained violence", "candidates", "names", "selection",
+                         "allocation", "sensitivity")
+    assert default_run_steps[1] == [(stage, 7) for stage in pt.STAGES]
 
 
 def test_lsoa_inputs_real(wh):

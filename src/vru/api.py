@@ -162,29 +162,33 @@ def hotspots(warehouse: str | Path | gpd.GeoDataFrame | None = None, out: str | 
     return result
 
 
-def drivers(warehouse: str | Path | None = None, **params: Any) -> dict:
+def drivers(warehouse: str | Path | None = None, *,
+            progress: Callable[[str, int], None] | None = None, **params: Any) -> dict:
     """The drivers analysis (City Hall statements, correlations, count regressions) as plain data.
 
     ``params`` are fields of :class:`vru.pipelines.drivers.DriverParams` (``categories`` may be a
     comma-separated string); an unknown name or an impossible value is refused naming it.
+    ``progress(stage, total)`` is called after each stage (:data:`vru.pipelines.drivers.STAGES`).
     """
     from vru.pipelines import drivers
 
     p = drivers.DriverParams.of(**params)
-    return _read(warehouse, lambda wh: drivers.run(wh, p).as_dict())
+    return _read(warehouse, lambda wh: drivers.run(wh, p, progress=progress).as_dict())
 
 
-def target(warehouse: str | Path | None = None, **params: Any) -> dict:
+def target(warehouse: str | Path | None = None, *,
+           progress: Callable[[str, int], None] | None = None, **params: Any) -> dict:
     """Targeting: scored candidates, the shortlist, the budget allocation and its sensitivity.
 
     ``params`` are fields of :class:`vru.pipelines.targeting.TargetParams` (an unknown name or an
     impossible value is refused by name); the result is :func:`vru.pipelines.targeting.run`'s, as
-    plain data.
+    plain data. ``progress(stage, total)`` is called after each stage
+    (:data:`vru.pipelines.targeting.STAGES`).
     """
     from vru.pipelines import targeting as pt
 
     p = pt.TargetParams.of(**params)
-    return _read(warehouse, lambda wh: pt.run(wh, p).as_dict())
+    return _read(warehouse, lambda wh: pt.run(wh, p, progress=progress).as_dict())
 
 
 def confidence(warehouse: str | Path | None = None, *, measure: str = "good_job_local",
@@ -259,7 +263,8 @@ def synthetic_survey_frame(warehouse: str | Path | None = None, *,
 def evaluate(warehouse: str | Path | pd.DataFrame | Panel | None = None, *,
              panel: pd.DataFrame | Panel | None = None, treated: Any = None,
              unit: str = "unit", period: str = "period", value: str = "value",
-             cohort: str | None = None, **params: Any) -> dict:
+             cohort: str | None = None, progress: Callable[[str, int], None] | None = None,
+             **params: Any) -> dict:
     """Did violence fall where the programme went? Staggered difference-in-differences
     (Callaway-Sant'Anna, rates and Poisson counts), synthetic control with placebo p-values,
     spillover to neighbouring areas, and the minimum detectable effect.
@@ -276,7 +281,8 @@ def evaluate(warehouse: str | Path | pd.DataFrame | Panel | None = None, *,
     **The warehouse** (``panel`` not given): borough level, ``treated`` and ``params`` are fields
     of :class:`vru.pipelines.evaluation.EvalParams` (treated, start, starts, category,
     window_start, window_end, ...); the default is the MyEnds worked example
-    (:func:`vru.pipelines.evaluation.run`).
+    (:func:`vru.pipelines.evaluation.run`); ``progress(stage, total)`` is called after each stage
+    (:data:`vru.pipelines.evaluation.STAGES`).
 
     Returns plain, JSON-ready data (``statement``, ``limits``, ``design``, ``did``, ``synth``,
     ``tables``). Errors (:class:`vru.errors.VRUError`) name the column and the kind of value at
@@ -309,7 +315,7 @@ def evaluate(warehouse: str | Path | pd.DataFrame | Panel | None = None, *,
     if treated is not None:
         params["treated"] = treated
     p = pe.EvalParams.of(**params)
-    return _read(warehouse, lambda wh: pe.run(wh, p).as_dict())
+    return _read(warehouse, lambda wh: pe.run(wh, p, progress=progress).as_dict())
 
 
 def status(warehouse: str | Path | None = None) -> list[dict]:

@@ -214,7 +214,9 @@ def drivers(warehouse, categories, start, end, n, out) -> None:
     labour-market measure, correlations with confidence intervals, and count regressions.
     Machine-readable JSON."""
     params = {"categories": categories or None, "start": start, "end": end, "n": n}
-    _emit_json(runner(VRUError, options=_DRIVERS_OPTIONS)(api.drivers, warehouse, **params), out)
+    with progress("analysing drivers") as step:
+        result = runner(VRUError, options=_DRIVERS_OPTIONS)(api.drivers, warehouse, progress=step, **params)
+    _emit_json(result, out)
 
 
 _DRIVERS_OPTIONS = {"n": "--top", "categories": "--categories", "start": "--start", "end": "--end"}
@@ -256,9 +258,11 @@ def target(warehouse, level, n, budget, years, cap, max_per_borough, min_populat
     pence = {"budget_pence": None if budget is None else round(budget * 100),
              "cap_pence": None if cap is None else round(cap * 100)}
     run = runner(VRUError, options=_TARGET_OPTIONS)
-    _emit_json(run(api.target, warehouse, level=level, n=n, years=years,
-                    max_per_borough=max_per_borough, min_population=min_population, seed=seed,
-                    weighting=weighting, chi_file=chi_file, **pence), out)
+    with progress("choosing areas") as step:
+        result = run(api.target, warehouse, level=level, n=n, years=years,
+                     max_per_borough=max_per_borough, min_population=min_population, seed=seed,
+                     weighting=weighting, chi_file=chi_file, progress=step, **pence)
+    _emit_json(result, out)
 
 
 _TARGET_OPTIONS = {"n": "--areas", "budget_pence": "--budget", "cap_pence": "--cap", "years": "--years",
@@ -322,7 +326,9 @@ def evaluate(warehouse, treated, treated_csv, start, category, window_start, win
         if v is not None}
     if treated_csv is not None:
         params["treated"], params["starts"] = _run(_read_treated_csv, treated_csv)
-    _emit_json(runner(VRUError, options=_EVALUATE_OPTIONS)(api.evaluate, warehouse, **params), out)
+    with progress("evaluating") as step:
+        result = runner(VRUError, options=_EVALUATE_OPTIONS)(api.evaluate, warehouse, progress=step, **params)
+    _emit_json(result, out)
 
 
 _EVALUATE_OPTIONS = {"treated": "--treated", "starts": "--treated-csv", "start": "--start",

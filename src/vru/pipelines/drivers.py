@@ -22,6 +22,7 @@ its section of the report is :func:`vru.outputs.sections.drivers.present`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -573,8 +574,14 @@ def available(wh: Warehouse) -> dict[str, bool]:
     return {"borough": borough, "deprivation": deprivation, "lsoa": lsoa}
 
 
-def run(wh: Warehouse, params: DriverParams | None = None) -> DriversResult:
-    """The drivers analysis on the warehouse.
+#: The stages :func:`run` reports to its progress callback, in order (those left out too).
+STAGES = ("unemployment", "deprivation", "regressions", "LSOAs")
+
+
+def run(wh: Warehouse, params: DriverParams | None = None, *,
+        progress: Callable[[str, int], None] | None = None) -> DriversResult:
+    """The drivers analysis on the warehouse. ``progress(stage, total)`` is called after each of
+    the :data:`STAGES`.
 
     Raises MissingData without the borough crime, unemployment, population and LSOA boundaries the
     unemployment statement needs; the deprivation statement and the regressions are left out
@@ -582,15 +589,20 @@ def run(wh: Warehouse, params: DriverParams | None = None) -> DriversResult:
     MissingData too when the crime data cover none of the deprivation periods.
     Errors of the method (e.g. too few areas for the chosen top n) are ValueErrors.
     """
+    done = progress or (lambda _stage, _total: None)
     p = params or DriverParams()
     have = available(wh)
     if not have["borough"]:
         raise MissingData("the warehouse lacks the borough crime, unemployment or population "
                           "data the drivers analysis needs")
     statement = unemployment_statement(wh, p)
+    done("unemployment", len(STAGES))
     dep = deprivation_statement(wh, p) if have["deprivation"] else None
+    done("deprivation", len(STAGES))
     regs = borough_regression(wh, p, statement.labour) if have["deprivation"] else None
+    done("regressions", len(STAGES))
     lsoa = lsoa_drivers(wh, p) if have["lsoa"] else None
+    done("LSOAs", len(STAGES))
     return DriversResult(params=p, statement=statement, deprivation=dep, lsoa=lsoa,
                          borough_regressions=regs)
 
@@ -598,4 +610,4 @@ def run(wh: Warehouse, params: DriverParams | None = None) -> DriversResult:
 __all__ = ["DriverParams", "DriversResult", "UnemploymentStatement", "LabourMarket", "LsoaDrivers",
            "available", "borough_violence", "violence_measures", "labour_market_rises",
            "unemployment_statement", "deprivation_statement", "lsoa_frame", "lsoa_drivers", "most_collinear",
-           "borough_regression", "run", "CLAIMED_K", "MAX_PERMUTATIONS", "SERIOUS_VIOLENCE"]
+           "borough_regression", "run", "CLAIMED_K", "MAX_PERMUTATIONS", "SERIOUS_VIOLENCE", "STAGES"]

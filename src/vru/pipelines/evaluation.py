@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -374,15 +374,23 @@ def synth_mean(result: ev.EvaluationResult) -> pd.DataFrame | None:
         "gap": pd.concat([u.gap for u in units], axis=1).mean(axis=1)})
 
 
-def run(wh: Warehouse, params: EvalParams | None = None) -> EvaluationRun:
+#: The stages :func:`run` reports to its progress callback, in order (spillover too when skipped).
+STAGES = ("panel", "DiD and synthetic control", "Poisson DiD", "spillover", "summaries")
+
+
+def run(wh: Warehouse, params: EvalParams | None = None, *,
+        progress: Callable[[str, int], None] | None = None) -> EvaluationRun:
     """The three evaluations of ``params`` (default :class:`EvalParams`: the MyEnds example).
+    ``progress(stage, total)`` is called after each of the :data:`STAGES`.
 
     Raises :class:`MissingData` when the warehouse lacks the counts or the population, or when its
     months cannot support the design (the evaluation's own message: e.g. a start outside the
     panel, too few controls).
     """
+    done = progress or (lambda _stage, _total: None)
     p = params or EvalParams()
     pan = panel(wh, p)
+    done("panel", len(STAGES))
     codes = p.codes
     treated = p.first_months
     label = taxonomy.label(p.category).lower()
@@ -394,9 +402,11 @@ def run(wh: Warehouse, params: EvalParams | None = None) -> EvaluationRun:
         main = ev.evaluate(pan, treated, outcome="rate", methods=("did", "synth"),
                            pre_periods=p.pre_periods, outcome_label=label, outcome_unit=unit,
                            **common)
+        done("DiD and synthetic control", len(STAGES))
         poisson = ev.evaluate(pan, treated, outcome="count", methods=("did",), model="poisson",
                               outcome_label=f"{label} (count)", outcome_unit="offences per month",
                               **common)
+        done("Poisson DiD", len(STAGES))
     except EvaluationError as e:
         raise MissingData(str(e)) from e
     nb = neighbours(wh) if p.rings else None
@@ -409,14 +419,17 @@ def run(wh: Warehouse, params: EvalParams | None = None) -> EvaluationRun:
                                 outcome_unit=unit, **common)
         except EvaluationError as e:
             spill_error = str(e)
+    done("spillover", len(STAGES))
     pop = pan.groupby("area_code")["population"].first().reindex(list(codes))
     staggered = len(set(treated.values())) > 1
-    return EvaluationRun(params=p, panel=pan, codes=codes, main=main, poisson=poisson,
-                         spillover=spill, spillover_error=spill_error,
-                         before_after=before_after(pan, codes, p.start, p.per),
-                         limits=borough_limits(pop, p.start, staggered=staggered),
-                         synth_mean=synth_mean(main))
+    out = EvaluationRun(params=p, panel=pan, codes=codes, main=main, poisson=poisson,
+                        spillover=spill, spillover_error=spill_error,
+                        before_after=before_after(pan, codes, p.start, p.per),
+                        limits=borough_limits(pop, p.start, staggered=staggered),
+                        synth_mean=synth_mean(main))
+    done("summaries", len(STAGES))
+    return out
 
 
-__all__ = ["EvalParams", "EvaluationRun", "MAX_DRAWS", "MYENDS", "SOURCE", "before_after",
+__all__ = ["EvalParams", "EvaluationRun", "MAX_DRAWS", "MYENDS", "SOURCE", "STAGES", "before_after",
            "borough_limits", "group_name", "is_myends", "neighbours", "panel", "run", "synth_mean"]

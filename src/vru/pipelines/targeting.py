@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -413,20 +413,30 @@ def _labels(p: TargetParams, frame: pd.DataFrame, inp: LsoaInputs, ward_of: pd.S
     return pd.Series(labels)
 
 
-def run(wh: Warehouse, params: TargetParams | None = None) -> TargetingResult:
+#: The stages :func:`run` reports to its progress callback, in order.
+STAGES = ("LSOA data", "sustained violence", "candidates", "names", "selection", "allocation",
+          "sensitivity")
+
+
+def run(wh: Warehouse, params: TargetParams | None = None, *,
+        progress: Callable[[str, int], None] | None = None) -> TargetingResult:
     """Score, choose, allocate, test sensitivity and compare with MyEnds (see the module doc).
+    ``progress(stage, total)`` is called after each of the :data:`STAGES`.
 
     Raises :class:`MissingData` when the warehouse lacks LSOA crime, deprivation, population or
     2018 wards, and :class:`vru.analysis.targeting.InfeasibleError` when the constraints cannot be
     met."""
+    done = progress or (lambda _stage, _total: None)
     p = params or TargetParams()
     lacking = missing_inputs(wh, p)
     if lacking:
         raise MissingData(f"targeting needs {fmt.join(lacking)} in the warehouse")
     inp = lsoa_inputs(wh, p)
+    done("LSOA data", len(STAGES))
     geo = inp.geometry
     nb = SpatialWeights.from_geodataframe(geo, "queen", id_col="code")
     sus = sustained_scores(inp, p, nb)
+    done("sustained violence", len(STAGES))
     lsoa = inp.frame.assign(sustained=sus.scores)
     ward_mem, ward_names = _ward_membership(wh, geo)
     ward_of = ward_mem.set_index("area")["group"]
@@ -442,7 +452,9 @@ def run(wh: Warehouse, params: TargetParams | None = None) -> TargetingResult:
         membership = tg.grow_clusters(lsoa, nb, seed_score, max_lsoas=p.max_lsoas,
                                       target_population=p.target_population)
         frame = tg.aggregate(lsoa, membership)
+    done("candidates", len(STAGES))
     labels = _labels(p, frame, inp, ward_of, ward_names)
+    done("names", len(STAGES))
     feats = tg.features(frame, youth=p.youth)
     z = tg.score(feats, weights)
     cand = feats.join(z)
@@ -450,7 +462,9 @@ def run(wh: Warehouse, params: TargetParams | None = None) -> TargetingResult:
     sel = tg.select(cand, cand["score"], p.n, max_per_borough=p.max_per_borough,
                     min_population=p.min_pop())
     shortlist = sel.table
+    done("selection", len(STAGES))
     alloc = tg.allocate(shortlist["need"], p.budget_pence, p.cap_pence, years=p.years)
+    done("allocation", len(STAGES))
     sens = tg.sensitivity(z, feats, p.n, weights=weights, draws=p.draws,
                           concentration=p.concentration, seed=p.seed,
                           max_per_borough=p.max_per_borough, min_population=p.min_pop())
@@ -463,9 +477,11 @@ def run(wh: Warehouse, params: TargetParams | None = None) -> TargetingResult:
         mean_z=[m for _, _, m in parts],
         stability=sens["boroughs"].reindex(ct.index).fillna(0.0)))
     sens = {**sens, "coverage": tg.member_coverage(sens["picks"], feats, list(shortlist.index))}
-    return TargetingResult(p, cand, shortlist, sel.exact, alloc, sens, comp,
-                           _robustness(p, shortlist, sens, comp), sus, membership, inp,
-                           _shapes(geo, membership, shortlist), _boroughs(wh))
+    out = TargetingResult(p, cand, shortlist, sel.exact, alloc, sens, comp,
+                          _robustness(p, shortlist, sens, comp), sus, membership, inp,
+                          _shapes(geo, membership, shortlist), _boroughs(wh))
+    done("sensitivity", len(STAGES))
+    return out
 
 
 def why(row: pd.Series) -> str:
@@ -507,4 +523,4 @@ def _boroughs(wh: Warehouse) -> gpd.GeoDataFrame:
 
 __all__ = ["TargetParams", "TargetingResult", "Robustness", "LsoaInputs", "Sustained", "lsoa_inputs",
            "sustained_scores", "sustained_words", "why", "missing_inputs", "run", "LEVELS",
-           "DEFAULT_MIN_POPULATION", "MAX_PENCE"]
+           "DEFAULT_MIN_POPULATION", "MAX_PENCE", "STAGES"]
