@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -407,9 +408,11 @@ def _labels(p: TargetParams, frame: pd.DataFrame, inp: LsoaInputs, ward_of: pd.S
         return pd.Series({w: f"{ward_names[w]} ward, {borough_name(frame.at[w, 'borough'])}"
                           for w in frame.index})
     labels = {}
+    ward_name_of = ward_of.map(ward_names).to_dict()
     for c, mem in frame["members"].items():
-        wn = pd.Series([ward_names[ward_of[a]] for a in mem]).value_counts()
-        labels[c] = f"{wn.index[0]} ({inp.names[c.split(':', 1)[1]]}, {len(mem)} LSOAs)"
+        # the ward most of its LSOAs lie in; of wards tied, the one met first
+        ward, _ = Counter(ward_name_of[a] for a in mem).most_common(1)[0]
+        labels[c] = f"{ward} ({inp.names[c.split(':', 1)[1]]}, {len(mem)} LSOAs)"
     return pd.Series(labels)
 
 
