@@ -141,6 +141,17 @@ def test_the_analyses_show_progress_on_a_terminal_and_nothing_when_piped(london_
     assert piped.returncode == 0 and piped.stderr == b"" and piped.stdout == p.stdout
 
 
+@pytest.mark.slow
+def test_an_error_after_some_stages_is_on_a_line_of_its_own_not_after_the_bar(london_warehouse):
+    # 40 areas, one per borough, cannot be chosen: the targeting fails after its first stages
+    p, seen = _stderr_on_a_terminal("target", "--areas", "40", "-w", london_warehouse)
+    assert p.returncode == 2 and p.stdout == b""
+    assert b"choosing areas" in seen
+    lines = seen.replace(b"\r", b"\n").split(b"\n")
+    errors = [line for line in lines if b"error:" in line]
+    assert errors and all(line.startswith(b"error: ") for line in errors), seen
+
+
 @pytest.fixture(scope="module")
 def bad_files(tmp_path_factory, tiny):
     """Files for the bad invocations: an empty file, a CSV of no known kind, valid device activations,

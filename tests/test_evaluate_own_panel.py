@@ -154,3 +154,12 @@ def test_cluster_by_the_unit_column_and_other_option_kinds():
     r = api.evaluate(panel=d, treated={"u1": 2015}, unit="u", period="t", value="y",
                      methods="did", power=False, n_draws=30)
     assert r["design"]["methods"] == ["did"]
+
+
+def test_progress_is_reported_once_for_your_own_panel():
+    from vru import testing
+
+    steps: list[tuple[str, int]] = []
+    api.evaluate(testing.staggered_panel(n_units=20, seed=3), unit="unit", period="period", value="outcome",
+                 cohort="cohort", n_draws=20, progress=lambda stage, total: steps.append((stage, total)))
+    assert steps == [("evaluation", 1)]

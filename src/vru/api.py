@@ -282,7 +282,8 @@ def evaluate(warehouse: str | Path | pd.DataFrame | Panel | None = None, *,
     of :class:`vru.pipelines.evaluation.EvalParams` (treated, start, starts, category,
     window_start, window_end, ...); the default is the MyEnds worked example
     (:func:`vru.pipelines.evaluation.run`); ``progress(stage, total)`` is called after each stage
-    (:data:`vru.pipelines.evaluation.STAGES`).
+    (:data:`vru.pipelines.evaluation.STAGES`). With your own panel it is called once, as
+    ``("evaluation", 1)``, when the evaluation is done.
 
     Returns plain, JSON-ready data (``statement``, ``limits``, ``design``, ``did``, ``synth``,
     ``tables``). Errors (:class:`vru.errors.VRUError`) name the column and the kind of value at
@@ -308,8 +309,11 @@ def evaluate(warehouse: str | Path | pd.DataFrame | Panel | None = None, *,
         if bad:
             raise VRUError(f"vru.api.evaluate() got an unexpected keyword argument {bad[0]!r} "
                            f"(options for your own panel: {', '.join(sorted(known))})")
-        return ev.evaluate(panel, treated, unit=unit, period=period, outcome=value,
-                           cohort=cohort, **params).as_dict()
+        answer = ev.evaluate(panel, treated, unit=unit, period=period, outcome=value,
+                             cohort=cohort, **params).as_dict()
+        if progress is not None:
+            progress("evaluation", 1)
+        return answer
     from vru.pipelines import evaluation as pe
 
     if treated is not None:

@@ -42,6 +42,7 @@ def runner(*errors: type[BaseException], options: Mapping[str, str] | None = Non
         try:
             return fn(*args, **kwargs)
         except caught as e:
+            _end_bars()  # the message on a line of its own, not after a progress bar
             click.echo(f"error: {name_options(str(e), options or {})}", err=True)
             sys.exit(2)
 
@@ -145,11 +146,22 @@ def shows_progress() -> bool:
     return sys.stderr.isatty()
 
 
+#: The progress bars drawn now (by :func:`progress`), closed by :func:`_end_bars`.
+_BARS: list = []
+
+
+def _end_bars() -> None:
+    """Close the progress bars still drawn, so that what follows starts on a new line."""
+    while _BARS:
+        _BARS.pop().__exit__(None, None, None)
+
+
 @contextlib.contextmanager
 def progress(label: str) -> Iterator[Callable[[str, int], None]]:
     """A callback ``step(name, total)`` (the form :mod:`vru.api` takes) that moves a bar of ``total``
     steps on standard error while it is a terminal, and does nothing otherwise. The bar appears at the
-    first step, so work with nothing to do shows none."""
+    first step, so work with nothing to do shows none. An error :func:`runner` prints closes the bar
+    first."""
     bar = None
 
     def step(name: str, total: int) -> None:
@@ -160,10 +172,13 @@ def progress(label: str) -> Iterator[Callable[[str, int], None]]:
             bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True,
                                     item_show_func=lambda item: item)
             bar.__enter__()
-        bar.update(1, name)
+            _BARS.append(bar)
+        if bar in _BARS:
+            bar.update(1, name)
 
     try:
         yield step
     finally:
-        if bar is not None:
+        if bar in _BARS:
+            _BARS.remove(bar)
             bar.__exit__(None, None, None)
