@@ -41,11 +41,15 @@ def _field(hint, **kw) -> serializers.Field:
     if typing.get_origin(hint) is typing.Annotated:
         base, *extras = typing.get_args(hint)
         field_class = None
+        instances = [e for e in extras if isinstance(e, serializers.Field)]
+        if instances:
+            if len(extras) > 1 or kw or _nullable(base, {})[1]:
+                raise TypeError(f"Annotated[{base}, ...] with a field instance: give its help text and "
+                                "allow_null to the field itself, not beside it")
+            return instances[0]
         for extra in extras:
             if isinstance(extra, str):
                 kw["help_text"] = extra
-            elif isinstance(extra, serializers.Field):
-                return extra
             else:
                 field_class = extra
         if field_class is not None:
@@ -62,6 +66,10 @@ def _field(hint, **kw) -> serializers.Field:
         return serializers.ListField(child=_field(item), **kw)
     if hint is dict or origin is dict:
         return serializers.DictField(child=_field(args[1]), **kw) if args else serializers.DictField(**kw)
+    if hint not in FIELDS:
+        known = ", ".join(t.__name__ for t in FIELDS)
+        raise TypeError(f"no serializer field for the type {hint!r} (known: {known}, X | None, list[X], "
+                        "dict[str, X], a TypedDict, or Annotated with a field)")
     return FIELDS[hint](**kw)
 
 
@@ -69,6 +77,9 @@ def _nullable(hint, kw: dict) -> tuple[object, dict]:
     """``X | None`` as ``X`` and ``allow_null=True``; any other type as it is."""
     args = typing.get_args(hint)
     if isinstance(hint, types.UnionType) and type(None) in args:
-        (hint,) = [a for a in args if a is not type(None)]
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) != 1:
+            raise TypeError(f"{hint}: one type or None, not a union of several")
+        (hint,) = rest
         kw = {**kw, "allow_null": True}
     return hint, kw
