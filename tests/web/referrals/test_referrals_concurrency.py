@@ -17,7 +17,7 @@ import pytest
 import referrals_base as base
 from django.db import connection, connections, transaction
 from django.urls import reverse
-from factories import signed_in, user
+from factories import at_once, signed_in, user
 from referrals_base import make_case
 
 from vru.web.accounts.models import AuditLog
@@ -34,26 +34,8 @@ pytestmark = [
 
 
 def _post_in_threads(posts: list) -> list:
-    """Run each ``(client, url, data)`` POST in its own thread, released at the same moment."""
-    barrier = threading.Barrier(len(posts))
-    out: list = [None] * len(posts)
-
-    def run(i):
-        c, url, data = posts[i]
-        try:
-            barrier.wait(timeout=30)
-            out[i] = c.post(url, data)
-        except Exception as exc:
-            out[i] = exc
-        finally:
-            connections.close_all()  # each thread has its own connection
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(posts))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return out
+    """Each ``(client, url, data)`` POST in its own thread, released at the same moment."""
+    return at_once(len(posts), lambda i: posts[i][0].post(posts[i][1], posts[i][2]))
 
 
 def _second_manager(w):
