@@ -69,8 +69,9 @@ PROGRAMME = ("programme", "own consortium", "other consortium", "own programme a
              "own grant", "other grant", "record delivery", "new programme area", "import")
 
 # What docs/web.md, web-dashboard.md, web-programme.md and web-opportunities.md promise. The API
-# documentation (Swagger UI) is public by design (tests/web/platform/test_platform_authz.py: PLATFORM_PUBLIC); the admin
-# sends users who are not staff to its own sign-in page; only the administrator is staff (as in the demo).
+# documentation (Swagger UI) is public by design (tests/web/platform/test_platform_authz.py:
+# PLATFORM_PUBLIC); the admin sends users who are not staff to its own sign-in page; only the administrator
+# is staff (as in the demo).
 EVERYTHING = dict.fromkeys((k for k, _ in PAGES), OK)
 EXPECTED: dict[str, dict[str, str]] = {
     "administrator": {**EVERYTHING, "provider opportunities": DENIED},
