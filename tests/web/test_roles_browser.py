@@ -301,6 +301,9 @@ def test_api_docs_page_has_no_console_error(browser, live_server):
     try:
         resp = page.goto(live_server.url + "/api/docs/", wait_until="networkidle")
         assert resp.status == 200
+        # Swagger UI renders after its bundle has run and the schema has come back, which on a loaded
+        # machine can be later than "network idle": wait for the rendered title of the API
+        page.locator(".swagger-ui .info .title").wait_for(timeout=30_000)
         assert page.locator(".swagger-ui").count() == 1
         assert not page.errors, "\n".join(page.errors)
     finally:
