@@ -1,12 +1,17 @@
 """Fixtures shared by several of the survey's test modules: a police analyst who issues invitation codes,
-a respondent who has started the survey (on the open link), and the keys written to any cache."""
+a respondent who has started the survey (on the open link), the keys written to any cache, and an empty
+drafts store."""
 
 from __future__ import annotations
+
+import shutil
 
 import pytest
 from django.core.cache import caches
 from factories import user
 from survey_helpers import client
+
+from vru.web.survey import drafts
 
 
 @pytest.fixture
@@ -38,3 +43,11 @@ def _record_keys(monkeypatch):
             wrapper._recording = True
             monkeypatch.setattr(cls, name, wrapper)
     return written
+
+
+@pytest.fixture
+def empty_store():
+    """The drafts store emptied before and after the test."""
+    shutil.rmtree(drafts.store().root, ignore_errors=True)
+    yield
+    shutil.rmtree(drafts.store().root, ignore_errors=True)

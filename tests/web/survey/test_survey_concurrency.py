@@ -6,19 +6,11 @@ import threading
 
 import pytest
 from django.db import connection
+from survey_helpers import filled_draft
 
 from vru.web.survey import flow
 
 pytestmark = pytest.mark.django_db
-
-
-def _filled_draft(version, code: str = ""):
-    q = version.questionnaire
-    _, draft = flow.start(version, code)
-    answers = {k: question.options[0] for k, question in q.questions.items()
-               if not question.text and (question.required or question.stage)}
-    flow.save_page(draft, answers)
-    return draft
 
 
 @pytest.mark.django_db(transaction=True)
@@ -32,8 +24,8 @@ def test_a_response_completed_while_the_shuffle_runs_is_kept(version):
     if connection.vendor != "postgresql":
         pytest.skip("concurrent writers: PostgreSQL (SQLite lets one writer at a time)")
     for _ in range(3):
-        flow.complete(_filled_draft(version), "en")
-    late = _filled_draft(version)
+        flow.complete(filled_draft(version), "en")
+    late = filled_draft(version)
     answers_each = Answer.objects.count() // 3
     done, thread = {}, None
     original = survey_shuffle._shuffled

@@ -15,37 +15,16 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client, override_settings
 from factories import at_once, user
+from survey_helpers import FREE_TEXT, send
 
-from vru.web.survey import codes, drafts, invitations, pool
+from vru.web.survey import codes, invitations, pool
 from vru.web.survey.models import Answer, Invitation, Response
 
-pytestmark = pytest.mark.django_db(transaction=True)
-FREE_TEXT = "Pool-canary 7f3e: the officer at Brixton was kind"
-
-
-@pytest.fixture(autouse=True)
-def _empty_store():
-    shutil.rmtree(drafts.store().root, ignore_errors=True)
-    yield
-    shutil.rmtree(drafts.store().root, ignore_errors=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_store")]
 
 
 def _police():
     return user("police-pool@example.org", "police analyst")
-
-
-def _send(version, code: str = "", n: int = 0) -> None:
-    """One respondent through the pages; the free text names the respondent (for the attacker's check)."""
-    q = version.questionnaire
-    c = Client()
-    assert c.post("/survey/en/", {"code": code}).status_code == 302
-    for i, group in enumerate(q.groups, start=1):
-        data = {"version": version.pk}
-        for x in q.group_questions(group):
-            data[x.key] = f"{FREE_TEXT} respondent {n}" if x.text else x.options[n % len(x.options)]
-        assert c.post(f"/survey/en/q/{i}/", data).status_code == 302
-    r = c.post("/survey/en/check/", {"version": version.pk})
-    assert r.status_code == 302 and r["Location"].endswith("/survey/en/done/")
 
 
 def _rows(sql: str, params=()) -> list:
@@ -67,7 +46,7 @@ def test_a_burnt_code_narrows_only_to_a_batch_of_at_least_k_verified_responses(v
     _pg()
     _, issued = invitations.issue(_police(), 20)
     for n, code in enumerate(issued[:12]):
-        _send(version, code, n)
+        send(version, code, n)
         stored = Response.objects.count()
         assert stored == (10 if n >= 9 else 0), (n, stored)
         assert pool.pool().waiting() == n + 1 - stored
@@ -103,7 +82,7 @@ def test_a_dated_row_between_two_sends_brackets_no_single_response(version):
     _, issued = invitations.issue(_police(), 20)
     for n, code in enumerate(issued[:11]):
         user(f"dated-{n}@example.org")
-        _send(version, code, n)
+        send(version, code, n)
     user("dated-last@example.org")
     marks = [row[0] for row in _rows("SELECT xmin::text::bigint FROM accounts_user "
                                      "WHERE email LIKE 'dated-%%' ORDER BY xmin::text::bigint")]
@@ -117,7 +96,7 @@ def test_a_dated_row_between_two_sends_brackets_no_single_response(version):
 @override_settings(VRU_SURVEY_BATCH=10)
 def test_a_crash_after_the_commit_before_the_files_go_duplicates_nothing(version, tmp_path):
     for n in range(3):
-        _send(version, "", n)
+        send(version, "", n)
     assert Response.objects.count() == 0 and pool.pool().waiting() == 3
     saved = tmp_path / "saved"
     shutil.copytree(pool.pool().root, saved)
@@ -137,7 +116,7 @@ def test_two_flushes_at_once_write_each_response_once(version):
     if connection.vendor != "postgresql":
         pytest.skip("two writers at once: PostgreSQL")
     for n in range(6):
-        _send(version, "", n)
+        send(version, "", n)
     results = at_once(3, lambda _: pool.flush(everything=True).written, timeout=60)
     assert not [r for r in results if isinstance(r, Exception)] and sorted(results) == [0, 0, 6], results
     assert Response.objects.count() == 6 and pool.pool().waiting() == 0
@@ -146,8 +125,8 @@ def test_two_flushes_at_once_write_each_response_once(version):
 @override_settings(VRU_SURVEY_BATCH=10)
 def test_pool_files_are_encrypted_and_all_one_size(version):
     _, issued = invitations.issue(_police(), 20)
-    _send(version, issued[0], 0)
-    _send(version, "", 1)
+    send(version, issued[0], 0)
+    send(version, "", 1)
     short = version.questionnaire
     c = Client()  # a third respondent who leaves the free text empty: the file is no smaller
     assert c.post("/survey/en/", {"code": ""}).status_code == 302
@@ -187,9 +166,9 @@ def test_every_demo_questionnaire_fits_one_pool_file():
 def test_survey_flush_writes_whole_batches_and_all_only_when_asked(version):
     _, issued = invitations.issue(_police(), 20)
     for n in range(3):
-        _send(version, issued[n], n)
+        send(version, issued[n], n)
     for n in range(2):
-        _send(version, "", n)
+        send(version, "", n)
     out, err = io.StringIO(), io.StringIO()
     call_command("survey_flush", stdout=out, stderr=err)
     assert Response.objects.count() == 0 and "0 responses written" in out.getvalue() and not err.getvalue()
@@ -209,7 +188,7 @@ def test_the_iso_week_stored_is_the_week_of_completion(version, monkeypatch):
     with override_settings(VRU_SURVEY_BATCH=10):
         with monkeypatch.context() as m:  # not monkeypatch.undo(): that also undoes conftest's drafts folder
             m.setattr(timezone, "localdate", lambda: dt.date(2026, 3, 4))  # week 2026-10
-            _send(version, "", 0)
+            send(version, "", 0)
         pool.flush(everything=True)
     r = Response.objects.get()
     assert (r.iso_year, r.iso_week) == (2026, 10) != codes.iso_week()
@@ -220,7 +199,7 @@ def test_the_shuffle_writes_whole_batches_first(version):
     _, issued = invitations.issue(_police(), 20)
     for n in range(12):
         with override_settings(VRU_SURVEY_BATCH=100):  # nothing written at the sends
-            _send(version, issued[n], n)
+            send(version, issued[n], n)
     assert Response.objects.count() == 0
     out = io.StringIO()
     call_command("survey_shuffle", stdout=out)
@@ -240,7 +219,7 @@ def test_a_bad_batch_size_is_refused_clearly(settings):
 def test_the_shuffle_still_runs_where_it_cannot_read_the_pool(version):
     from unittest import mock
 
-    _send(version, "", 0)  # K = 1 (the test session's setting): written at once
+    send(version, "", 0)  # K = 1 (the test session's setting): written at once
     out, err = io.StringIO(), io.StringIO()
     with mock.patch.object(pool.Pool, "flush", side_effect=PermissionError(13, "Permission denied")):
         call_command("survey_shuffle", stdout=out, stderr=err)
@@ -253,20 +232,20 @@ def test_files_left_by_a_crash_after_the_commit_never_count_toward_k(version, tm
     under its lock, and do not count toward K, so they never make a batch of fewer than K fresh responses
     (before: 7 stale files and 3 new sends made a batch of 3)."""
     for n in range(9):
-        _send(version, "", n)
+        send(version, "", n)
     saved = {p.name: p.read_bytes() for p in pool.pool().paths()}
-    _send(version, "", 9)  # the 10th: the batch (the test suite flushes at the send)
+    send(version, "", 9)  # the 10th: the batch (the test suite flushes at the send)
     assert Response.objects.count() == 10 and pool.pool().waiting() == 0
     for name in list(saved)[:7]:  # the crash: 7 of the batch's files still there
         (pool.pool().root / name).write_bytes(saved[name])
     for n in range(10, 13):
-        _send(version, "", n)
+        send(version, "", n)
     assert Response.objects.count() == 10  # 3 fresh responses are fewer than K: nothing written
     assert pool.pool().waiting() == 3  # and the 7 stale files are gone
     result = pool.flush()
     assert (result.written, result.stale, result.waiting) == (0, 0, 3)
     for n in range(13, 20):
-        _send(version, "", n)
+        send(version, "", n)
     assert Response.objects.count() == 20 and pool.pool().waiting() == 0
 
 
@@ -280,9 +259,9 @@ def test_every_response_of_a_batch_has_the_batch_s_latest_week(version, monkeypa
 
     monkeypatch.setattr(timezone, "localdate", lambda: dt.date(2026, 12, 13))  # Sunday of 2026-W50
     for n in range(9):
-        _send(version, "", n)
+        send(version, "", n)
     monkeypatch.setattr(timezone, "localdate", lambda: dt.date(2026, 12, 14))  # Monday of 2026-W51
-    _send(version, "", 9)
+    send(version, "", 9)
     assert Response.objects.count() == 10
     assert set(Response.objects.values_list("iso_year", "iso_week")) == {(2026, 51)}
 
@@ -293,7 +272,7 @@ def test_as_deployed_a_send_writes_nothing_and_dated_rows_bracket_no_batch(versi
     the database; the weekly flush then writes them, after every dated row: a response can be dated only
     to the week between two weekly flushes (before: each batch of ten sat between two user rows)."""
     for n in range(20):
-        _send(version, "", n)
+        send(version, "", n)
         if n % 10 == 9:
             user(f"dated-pool-{n}@example.org")
     assert Response.objects.count() == 0 and pool.pool().waiting() == 20
@@ -316,7 +295,7 @@ def test_survey_flush_runs_at_most_once_per_iso_week(version, monkeypatch):
     from django.utils import timezone
 
     for n in range(10):
-        _send(version, "", n)
+        send(version, "", n)
     out, err = io.StringIO(), io.StringIO()
     call_command("survey_flush", stdout=out, stderr=err)
     assert Response.objects.count() == 10 and not err.getvalue()
@@ -327,7 +306,7 @@ def test_survey_flush_runs_at_most_once_per_iso_week(version, monkeypatch):
     assert os.stat(record).st_mtime == monday.timestamp()
     assert record.name not in {p.name for p in pool.pool().paths()}
     for n in range(10, 22):
-        _send(version, "", n)
+        send(version, "", n)
     out = io.StringIO()
     call_command("survey_flush", stdout=out, stderr=io.StringIO())  # the same week: nothing
     assert "nothing written: this ISO week's flush ran already" in out.getvalue()
@@ -342,7 +321,7 @@ def test_survey_flush_runs_at_most_once_per_iso_week(version, monkeypatch):
     assert Response.objects.count() == 22 and pool.pool().waiting() == 0
     # --force-week flushes again in the same week, with a warning
     for n in range(22, 32):
-        _send(version, "", n)
+        send(version, "", n)
     call_command("survey_flush", stdout=(out := io.StringIO()), stderr=io.StringIO())
     assert "nothing written" in out.getvalue() and Response.objects.count() == 22
     call_command("survey_flush", "--force-week", stdout=(out := io.StringIO()), stderr=(err := io.StringIO()))
@@ -355,7 +334,7 @@ def test_a_damaged_week_record_stops_the_weekly_flush_with_a_clear_error(version
     from django.core.management.base import CommandError
 
     for n in range(10):
-        _send(version, "", n)
+        send(version, "", n)
     (pool.pool().root / pool.WEEK_FILE).write_text("last Tuesday 14:02\n")
     with pytest.raises(CommandError, match=r"\.flushed-week: does not hold an ISO week"):
         call_command("survey_flush", stdout=io.StringIO(), stderr=io.StringIO())
@@ -375,7 +354,7 @@ def test_a_flush_that_fails_half_way_is_not_run_again_in_the_same_week(version, 
     from django.utils import timezone
 
     for n in range(10):
-        _send(version, "", n)
+        send(version, "", n)
 
     def lost(group):
         raise RuntimeError("the database connection was lost")
@@ -399,7 +378,7 @@ def test_a_week_recorded_in_the_future_is_an_error_until_forced(version):
     from django.core.management.base import CommandError
 
     for n in range(10):
-        _send(version, "", n)
+        send(version, "", n)
     year, week = codes.iso_week()
     (pool.pool().root / pool.WEEK_FILE).write_text(f"{year + 1}-W10\n")
     with pytest.raises(CommandError, match=r"recorded in week .*-W10, after this week"):

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 
 import pytest
 from django.db import connection
-from django.test import Client, override_settings
+from django.test import override_settings
 from factories import user_and_client
+from survey_helpers import filled_draft, send
 
 from vru.web.accounts.models import AuditLog
-from vru.web.survey import codes, drafts, flow, pool, results
+from vru.web.survey import codes, flow, pool, results
 from vru.web.survey.demo import generate, load_and_publish
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_store")]
 Y = codes.iso_week()[0] - 1
 
 
@@ -42,15 +42,6 @@ def test_the_unsuppressed_results_are_a_post_with_a_purpose_and_a_get_writes_not
     assert audited.count() == 1
 
 
-def _filled_draft(version, code: str = ""):
-    q = version.questionnaire
-    _, draft = flow.start(version, code)
-    answers = {k: question.options[0] for k, question in q.questions.items()
-               if not question.text and (question.required or question.stage)}
-    flow.save_page(draft, answers)
-    return draft
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_results_page_warns_when_the_shuffle_is_overdue(version):
     """Until survey_shuffle runs, the day's responses can be ordered: the results page says so when it has
@@ -65,7 +56,7 @@ def test_the_results_page_warns_when_the_shuffle_is_overdue(version):
         pytest.skip("the time of the last VACUUM is PostgreSQL's")
     _, c = user_and_client("analyst-shuffle@example.org", "analyst")
     assert survey_shuffle.overdue() is None  # no response yet: nothing to order
-    flow.complete(_filled_draft(version), "en")
+    flow.complete(filled_draft(version), "en")
     with connection.cursor() as cursor:  # a fresh database: no VACUUM yet, or one from before
         cursor.execute("SELECT pg_stat_reset_single_table_counters('survey_response'::regclass)")
     assert "survey_shuffle has not run" in c.get("/survey/results/").content.decode()
@@ -78,35 +69,13 @@ def test_the_results_page_warns_when_the_shuffle_is_overdue(version):
     assert "has not run for 2 days (last on" in survey_shuffle.overdue(now=later)
 
 
-FREE_TEXT = "Pool-canary 7f3e: the officer at Brixton was kind"
-
-
-@pytest.fixture(autouse=True)
-def _empty_store():
-    shutil.rmtree(drafts.store().root, ignore_errors=True)
-    yield
-    shutil.rmtree(drafts.store().root, ignore_errors=True)
-
-
-def _send(version, code: str = "", n: int = 0) -> None:
-    """One respondent through the pages; the free text names the respondent (for the attacker's check)."""
-    q = version.questionnaire
-    c = Client()
-    assert c.post("/survey/en/", {"code": code}).status_code == 302
-    for i, group in enumerate(q.groups, start=1):
-        data = {"version": version.pk}
-        for x in q.group_questions(group):
-            data[x.key] = f"{FREE_TEXT} respondent {n}" if x.text else x.options[n % len(x.options)]
-        assert c.post(f"/survey/en/q/{i}/", data).status_code == 302
-    r = c.post("/survey/en/check/", {"version": version.pk})
-    assert r.status_code == 302 and r["Location"].endswith("/survey/en/done/")
 
 
 @pytest.mark.django_db(transaction=True)  # the module mark of test_survey_pool.py, where it was
 @override_settings(VRU_SURVEY_BATCH=10)
 def test_the_results_page_says_how_many_responses_wait_in_the_pool(version):
     for n in range(3):
-        _send(version, "", n)
+        send(version, "", n)
     _, c = user_and_client("pm-pool@example.org", "programme manager")
     page = c.get("/survey/results/").content.decode()
     assert 'id="pool-waiting">3 sent responses waiting in the batch pool' in page
